@@ -1,0 +1,248 @@
+/* calls.c -- one function per famledgerd request: fill the request, check and copy the reply. */
+#include "client_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void client_copy(char *field, size_t field_bytes, const char *text)
+{
+    snprintf(field, field_bytes, "%s", text ? text : "");
+}
+
+/* Send a request whose body is `body_case`/`body`, expecting `reply_case` back. */
+static int call(fl_client *client, Famledger__Request__BodyCase body_case, void *body,
+                Famledger__Response__BodyCase reply_case, Famledger__Response **response)
+{
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = body_case;
+    /* Every body member of the oneof shares one storage slot. */
+    request.person_add = body;
+    int rc = client_call(client, &request, response);
+    return rc ? rc : client_expect(client, *response, reply_case);
+}
+
+static void person_copy(fl_person *out, const Famledger__Person *person)
+{
+    if (!out || !person)
+        return;
+    memset(out, 0, sizeof(*out));
+    client_copy(out->person_no, sizeof(out->person_no), person->person_no);
+    client_copy(out->name, sizeof(out->name), person->name);
+    client_copy(out->region, sizeof(out->region), person->region);
+    out->scheme = (fl_scheme)person->scheme;
+    out->registered_seq = person->registered_seq;
+    out->has_account = person->has_account;
+}
+
+static void account_copy(fl_account *out, const Famledger__Account *account)
+{
+    if (!out || !account)
+        return;
+    memset(out, 0, sizeof(*out));
+    client_copy(out->person_no, sizeof(out->person_no), account->person_no);
+    out->status = (fl_account_status)account->status;
+    out->balance_fen = account->balance_fen;
+    out->credited_fen = account->credited_fen;
+    out->debited_fen = account->debited_fen;
+    out->opened_seq = account->opened_seq;
+    out->last_seq = account->last_seq;
+}
+
+int fl_person_add(fl_client *client, const fl_person *person, fl_person *registered)
+{
+    Famledger__PersonAddRequest add = FAMLEDGER__PERSON_ADD_REQUEST__INIT;
+    add.person_no = (char *)person->person_no;
+    add.name = (char *)person->name;
+    add.region = (char *)person->region;
+    add.scheme = (Famledger__Scheme)person->scheme;
+    Famledger__Response *response;
+    int rc = call(client, FAMLEDGER__REQUEST__BODY_PERSON_ADD, &add,
+                  FAMLEDGER__RESPONSE__BODY_PERSON, &response);
+    if (rc)
+        return rc;
+    person_copy(registered, response->person->person);
+    famledger__response__free_unpacked(response, NULL);
+    return 0;
+}
+
+int fl_person_get(fl_client *client, const char *person_no, fl_person *person)
+{
+    Famledger__PersonGetRequest get = FAMLEDGER__PERSON_GET_REQUEST__INIT;
+    get.person_no = (char *)person_no;
+    Famledger__Response *response;
+    int rc = call(client, FAMLEDGER__REQUEST__BODY_PERSON_GET, &get,
+                  FAMLEDGER__RESPONSE__BODY_PERSON, &response);
+    if (rc)
+        return rc;
+    person_copy(person, response->person->person);
+    famledger__response__free_unpacked(response, NULL);
+    return 0;
+}
+
+static int account_reply(int rc, Famledger__Response *response,
+                         fl_account *account)
+{
+    if (rc)
+        return rc;
+    account_copy(account, response->account->account);
+    famledger__response__free_unpacked(response, NULL);
+    return 0;
+}
+
+int fl_account_open(fl_client *client, const char *person_no, fl_account *account)
+{
+    Famledger__AccountOpenRequest open = FAMLEDGER__ACCOUNT_OPEN_REQUEST__INIT;
+    open.person_no = (char *)person_no;
+    Famledger__Response *response = NULL;
+    int rc = call(client, FAMLEDGER__REQUEST__BODY_ACCOUNT_OPEN, &open,
+                  FAMLEDGER__RESPONSE__BODY_ACCOUNT, &response);
+    return account_reply(rc, response, account);
+}
+
+int fl_account_get(fl_client *client, const char *person_no, fl_account *account)
+{
+    Famledger__AccountGetRequest get = FAMLEDGER__ACCOUNT_GET_REQUEST__INIT;
+    get.person_no = (char *)person_no;
+    Famledger__Response *response = NULL;
+    int rc = call(client, FAMLEDGER__REQUEST__BODY_ACCOUNT_GET, &get,
+                  FAMLEDGER__RESPONSE__BODY_ACCOUNT, &response);
+    return account_reply(rc, response, account);
+}
+
+int fl_account_credit(fl_client *client, const char *person_no, int64_t amount_fen, fl_credit_kind kind,
+              const char *reference, fl_credit_result *out)
+{
+    Famledger__CreditRequest credit = FAMLEDGER__CREDIT_REQUEST__INIT;
+    credit.person_no = (char *)person_no;
+    credit.amount_fen = amount_fen;
+    credit.kind = (Famledger__CreditKind)kind;
+    credit.reference = (char *)reference;
+    Famledger__Response *response;
+    int rc = call(client, FAMLEDGER__REQUEST__BODY_CREDIT, &credit,
+                  FAMLEDGER__RESPONSE__BODY_CREDIT, &response);
+    if (rc)
+        return rc;
+    if (out) {
+        const Famledger__CreditReply *reply = response->credit;
+        memset(out, 0, sizeof(*out));
+        out->seq = reply->seq;
+        client_copy(out->person_no, sizeof(out->person_no), reply->person_no);
+        out->amount_fen = reply->amount_fen;
+        out->kind = (fl_credit_kind)reply->kind;
+        client_copy(out->reference, sizeof(out->reference), reply->reference);
+        out->balance_after_fen = reply->balance_after_fen;
+        out->replayed = response->replayed;
+    }
+    famledger__response__free_unpacked(response, NULL);
+    return 0;
+}
+
+int fl_statement(fl_client *client, const char *person_no, uint64_t cursor, bool oldest_first,
+                 fl_statement_line *lines, size_t lines_max, size_t *count,
+                 uint64_t *next_cursor)
+{
+    Famledger__StatementRequest query = FAMLEDGER__STATEMENT_REQUEST__INIT;
+    query.person_no = (char *)person_no;
+    query.limit = (uint32_t)(lines_max > 1000 ? 1000 : lines_max);
+    query.oldest_first = oldest_first;
+    query.cursor = cursor;
+    *count = 0;
+    *next_cursor = 0;
+    if (lines_max == 0)
+        return client_fail(client, FL_ERR_INVALID_ARGUMENT, "lines_max must be positive");
+    Famledger__Response *response;
+    int rc = call(client, FAMLEDGER__REQUEST__BODY_STATEMENT, &query,
+                  FAMLEDGER__RESPONSE__BODY_STATEMENT, &response);
+    if (rc)
+        return rc;
+    const Famledger__StatementReply *reply = response->statement;
+    for (size_t i = 0; i < reply->n_lines && i < lines_max; i++) {
+        const Famledger__StatementLine *line = reply->lines[i];
+        fl_statement_line *out = &lines[i];
+        memset(out, 0, sizeof(*out));
+        out->seq = line->seq;
+        out->time_us = line->time_us;
+        client_copy(out->type, sizeof(out->type), line->type);
+        out->amount_fen = line->amount_fen;
+        out->balance_after_fen = line->balance_after_fen;
+        client_copy(out->reference, sizeof(out->reference), line->reference);
+        (*count)++;
+    }
+    *next_cursor = reply->next_cursor;
+    famledger__response__free_unpacked(response, NULL);
+    return 0;
+}
+
+int fl_head_get(fl_client *client, fl_head *head)
+{
+    Famledger__HeadRequest query = FAMLEDGER__HEAD_REQUEST__INIT;
+    Famledger__Response *response;
+    int rc = call(client, FAMLEDGER__REQUEST__BODY_HEAD, &query, FAMLEDGER__RESPONSE__BODY_HEAD,
+                  &response);
+    if (rc)
+        return rc;
+    memset(head, 0, sizeof(*head));
+    head->seq = response->head->seq;
+    if (response->head->hash.len == FL_HASH_BYTES)
+        memcpy(head->hash, response->head->hash.data, FL_HASH_BYTES);
+    famledger__response__free_unpacked(response, NULL);
+    return 0;
+}
+
+/* The body of an entry is the one member of its oneof that is set. */
+static const ProtobufCMessage *entry_body(const Famledger__Entry *entry, const char **type)
+{
+    const ProtobufCFieldDescriptor *field = protobuf_c_message_descriptor_get_field(
+        &famledger__entry__descriptor, (unsigned)entry->body_case);
+    *type = field ? field->name : "unknown";
+    if (!field)
+        return NULL;
+    return *(const ProtobufCMessage *const *)(const void *)((const char *)entry + field->offset);
+}
+
+int fl_entry_get(fl_client *client, uint64_t seq, fl_entry *out)
+{
+    Famledger__EntryGetRequest query = FAMLEDGER__ENTRY_GET_REQUEST__INIT;
+    query.seq = seq;
+    Famledger__Response *response;
+    int rc = call(client, FAMLEDGER__REQUEST__BODY_ENTRY_GET, &query,
+                  FAMLEDGER__RESPONSE__BODY_ENTRY, &response);
+    if (rc)
+        return rc;
+    const Famledger__EntryReply *reply = response->entry;
+    const Famledger__Entry *entry = reply->entry;
+    memset(out, 0, sizeof(*out));
+    if (!entry || reply->hash.len != FL_HASH_BYTES) {
+        famledger__response__free_unpacked(response, NULL);
+        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "the entry reply is incomplete");
+    }
+    out->seq = entry->seq;
+    out->time_us = entry->time_us;
+    memcpy(out->hash, reply->hash.data, FL_HASH_BYTES);
+    if (entry->prev_hash.len == FL_HASH_BYTES)
+        memcpy(out->prev_hash, entry->prev_hash.data, FL_HASH_BYTES);
+    if (entry->actor) {
+        out->actor_uid = entry->actor->uid;
+        out->actor_gid = entry->actor->gid;
+        client_copy(out->operator_id, sizeof(out->operator_id), entry->actor->operator_id);
+    }
+    const char *type;
+    const ProtobufCMessage *body = entry_body(entry, &type);
+    client_copy(out->type, sizeof(out->type), type);
+    out->body_json = body ? render_message(body, true) : strdup("{}");
+    out->body_text = body ? render_message(body, false) : strdup("");
+    famledger__response__free_unpacked(response, NULL);
+    if (!out->body_json || !out->body_text) {
+        fl_entry_release(out);
+        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "out of memory");
+    }
+    return 0;
+}
+
+void fl_entry_release(fl_entry *entry)
+{
+    free(entry->body_json);
+    free(entry->body_text);
+    entry->body_json = entry->body_text = NULL;
+}

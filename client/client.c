@@ -1,0 +1,243 @@
+/* client.c -- the famledgerd connection: framing, timeouts, one request at a time. */
+#include "client_internal.h"
+
+#include "frame.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Replies larger than this are refused: no daemon answer comes near it. */
+#define CLIENT_REPLY_BYTES_MAX (64u << 20)
+
+struct fl_client {
+    int fd;
+    int timeout_ms;
+    uint64_t next_request_id;
+    bool broken; /* the stream lost its framing: every later call fails */
+    char operator_id[FL_OPERATOR_ID_MAX + 1];
+    char error[512];
+};
+
+int client_fail(fl_client *client, int status, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    vsnprintf(client->error, sizeof(client->error), format, args);
+    va_end(args);
+    return status;
+}
+
+const char *fl_client_error(const fl_client *client)
+{
+    return client->error;
+}
+
+void fl_client_set_operator(fl_client *client, const char *operator_id)
+{
+    snprintf(client->operator_id, sizeof(client->operator_id), "%s",
+             operator_id ? operator_id : "");
+}
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* Wait until fd is ready for `events` or the deadline passes. Returns 0 or FL_ERR_TIMEOUT. */
+static int client_wait(fl_client *client, short events, int64_t deadline_ms)
+{
+    for (;;) {
+        int64_t left_ms = deadline_ms - monotonic_ms();
+        if (left_ms <= 0)
+            return FL_ERR_TIMEOUT;
+        struct pollfd poll_fd = {.fd = client->fd, .events = events};
+        int ready = poll(&poll_fd, 1, (int)left_ms);
+        if (ready > 0)
+            return 0;
+        if (ready < 0 && errno != EINTR)
+            return FL_ERR_PROTOCOL_ERROR;
+    }
+}
+
+int fl_client_connect(const char *socket_path, int timeout_ms, fl_client **out)
+{
+    fl_client *client = calloc(1, sizeof(*client));
+    if (!client)
+        return FL_ERR_UNAVAILABLE;
+    *out = client;
+    client->timeout_ms = timeout_ms > 0 ? timeout_ms : FL_DEFAULT_TIMEOUT_MS;
+    client->fd = -1;
+    if (!socket_path)
+        socket_path = getenv("FAMLEDGER_SOCKET");
+    if (!socket_path || !*socket_path)
+        socket_path = FL_DEFAULT_SOCKET;
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    if (strlen(socket_path) >= sizeof(address.sun_path))
+        return client_fail(client, FL_ERR_UNAVAILABLE, "socket path too long: %s", socket_path);
+    memcpy(address.sun_path, socket_path, strlen(socket_path) + 1);
+
+    client->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (client->fd < 0)
+        return client_fail(client, FL_ERR_UNAVAILABLE, "socket: %s", strerror(errno));
+    int64_t deadline_ms = monotonic_ms() + client->timeout_ms;
+    while (connect(client->fd, (struct sockaddr *)&address, sizeof(address)) != 0) {
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EINPROGRESS)
+            return client_fail(client, FL_ERR_UNAVAILABLE, "cannot connect to %s: %s",
+                               socket_path, strerror(errno));
+        /* The daemon's backlog is full: retry until the deadline. */
+        if (monotonic_ms() >= deadline_ms)
+            return client_fail(client, FL_ERR_TIMEOUT, "connecting to %s timed out",
+                               socket_path);
+        struct timespec pause = {0, 2 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    return 0;
+}
+
+void fl_client_close(fl_client *client)
+{
+    if (!client)
+        return;
+    if (client->fd >= 0)
+        close(client->fd);
+    free(client);
+}
+
+static int client_write_all(fl_client *client, const uint8_t *data, size_t bytes,
+                            int64_t deadline_ms)
+{
+    while (bytes > 0) {
+        ssize_t written = send(client->fd, data, bytes, MSG_NOSIGNAL);
+        if (written > 0) {
+            data += written;
+            bytes -= (size_t)written;
+        } else if (written < 0 && (errno == EAGAIN || errno == EINTR)) {
+            int rc = client_wait(client, POLLOUT, deadline_ms);
+            if (rc)
+                return rc;
+        } else {
+            return FL_ERR_PROTOCOL_ERROR;
+        }
+    }
+    return 0;
+}
+
+static int client_read_all(fl_client *client, uint8_t *data, size_t bytes, int64_t deadline_ms)
+{
+    while (bytes > 0) {
+        ssize_t got = recv(client->fd, data, bytes, 0);
+        if (got > 0) {
+            data += got;
+            bytes -= (size_t)got;
+        } else if (got < 0 && (errno == EAGAIN || errno == EINTR)) {
+            int rc = client_wait(client, POLLIN, deadline_ms);
+            if (rc)
+                return rc;
+        } else {
+            return FL_ERR_PROTOCOL_ERROR; /* 0: the daemon closed the connection */
+        }
+    }
+    return 0;
+}
+
+static int client_transport_fail(fl_client *client, int rc, const char *what)
+{
+    /* Half a frame may be in flight: this connection cannot be trusted again. */
+    client->broken = true;
+    if (rc == FL_ERR_TIMEOUT)
+        return client_fail(client, rc, "no reply within %d ms while %s", client->timeout_ms,
+                           what);
+    return client_fail(client, rc, "connection to famledgerd lost while %s", what);
+}
+
+static int client_send(fl_client *client, Famledger__Request *request, int64_t deadline_ms)
+{
+    request->request_id = ++client->next_request_id;
+    request->operator_id = client->operator_id;
+    size_t bytes = famledger__request__get_packed_size(request);
+    uint8_t *frame = malloc(FRAME_HEADER_BYTES + bytes);
+    if (!frame)
+        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "out of memory");
+    frame_header_encode(frame, (uint32_t)famledger__request__pack(request,
+                                                                   frame + FRAME_HEADER_BYTES));
+    int rc = client_write_all(client, frame, FRAME_HEADER_BYTES + bytes, deadline_ms);
+    free(frame);
+    return rc ? client_transport_fail(client, rc, "sending the request") : 0;
+}
+
+static int client_receive(fl_client *client, Famledger__Response **response,
+                          int64_t deadline_ms)
+{
+    uint8_t header[FRAME_HEADER_BYTES];
+    int rc = client_read_all(client, header, sizeof(header), deadline_ms);
+    if (rc)
+        return client_transport_fail(client, rc, "waiting for the reply");
+    uint32_t bytes = frame_header_decode(header);
+    if (bytes > CLIENT_REPLY_BYTES_MAX)
+        return client_transport_fail(client, FL_ERR_PROTOCOL_ERROR, "reading an oversized reply");
+    uint8_t *payload = malloc(bytes ? bytes : 1);
+    if (!payload)
+        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "out of memory");
+    rc = client_read_all(client, payload, bytes, deadline_ms);
+    if (rc == 0) {
+        *response = famledger__response__unpack(NULL, bytes, payload);
+        if (!*response)
+            rc = FL_ERR_PROTOCOL_ERROR;
+    }
+    free(payload);
+    return rc ? client_transport_fail(client, rc, "reading the reply") : 0;
+}
+
+int client_call(fl_client *client, Famledger__Request *request, Famledger__Response **response)
+{
+    *response = NULL;
+    client->error[0] = '\0';
+    if (client->fd < 0 || client->broken)
+        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "the connection is no longer usable");
+    int64_t deadline_ms = monotonic_ms() + client->timeout_ms;
+    int rc = client_send(client, request, deadline_ms);
+    if (rc == 0)
+        rc = client_receive(client, response, deadline_ms);
+    if (rc)
+        return rc;
+    Famledger__Response *reply = *response;
+    int status = -(int)reply->status;
+    /* Request id 0 answers a frame the daemon could not read as ours (or a refused
+     * connection); any other mismatch means the stream is out of step. */
+    if (reply->request_id != request->request_id && !(reply->request_id == 0 && status)) {
+        client->broken = true;
+        status = client_fail(client, FL_ERR_PROTOCOL_ERROR, "reply to request %llu, expected %llu",
+                             (unsigned long long)reply->request_id,
+                             (unsigned long long)request->request_id);
+    } else if (status) {
+        client_fail(client, status, "%s", reply->error && *reply->error ? reply->error
+                                                                         : fl_strerror(status));
+    }
+    if (status) {
+        famledger__response__free_unpacked(reply, NULL);
+        *response = NULL;
+    }
+    return status;
+}
+
+int client_expect(fl_client *client, Famledger__Response *response,
+                  Famledger__Response__BodyCase body_case)
+{
+    if (response->body_case == body_case)
+        return 0;
+    famledger__response__free_unpacked(response, NULL);
+    return client_fail(client, FL_ERR_PROTOCOL_ERROR, "the reply carries an unexpected body");
+}

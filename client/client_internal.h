@@ -1,0 +1,27 @@
+/* client_internal.h -- what the client library's files share; not installed. */
+#ifndef FAMLEDGER_CLIENT_INTERNAL_H
+#define FAMLEDGER_CLIENT_INTERNAL_H
+
+#include "famledger.h"
+#include "famledger.pb-c.h"
+
+/* Record a message for fl_client_error; returns `status`. */
+int client_fail(fl_client *client, int status, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Send `request` and wait for its reply. Returns 0 with *response (free it with
+ * famledger__response__free_unpacked), or the reply's status / a transport error. */
+int client_call(fl_client *client, Famledger__Request *request, Famledger__Response **response);
+
+/* Check the reply's body; on a mismatch frees it and returns FL_ERR_PROTOCOL_ERROR. */
+int client_expect(fl_client *client, Famledger__Response *response,
+                  Famledger__Response__BodyCase body_case);
+
+/* Copy a string into a fixed field, truncating. */
+void client_copy(char *field, size_t field_bytes, const char *text);
+
+/* Render any message, through its descriptor, as a JSON object or "name: value" lines (fields
+ * ending in _fen as yuan). Returns a malloc'd string, or NULL when out of memory. */
+char *render_message(const ProtobufCMessage *message, bool json);
+
+#endif

@@ -1,0 +1,167 @@
+/* famledger.h -- the C client library of famledgerd.
+ *
+ * One blocking connection per fl_client handle; calls on one handle must not overlap (use one
+ * handle per thread). Every call returns 0 on success or a negative FL_ERR_* status
+ * (famledger_status.h); fl_strerror() names it and fl_client_error() gives the daemon's message
+ * for the last failed call. Money is integer fen (1 yuan = 100 fen) everywhere.
+ *
+ * Build with: cc ... $(pkg-config --cflags --libs famledger)
+ */
+#ifndef FAMLEDGER_H
+#define FAMLEDGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "famledger_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FL_DEFAULT_SOCKET "var/famledgerd.sock"
+#define FL_DEFAULT_TIMEOUT_MS 10000
+
+#define FL_PERSON_NO_MAX 32
+#define FL_NAME_MAX 128
+#define FL_REGION_LEN 6
+#define FL_REFERENCE_MAX 64
+#define FL_OPERATOR_ID_MAX 64
+#define FL_TYPE_NAME_MAX 47
+#define FL_HASH_BYTES 32
+#define FL_MONEY_TEXT_MAX 32
+
+typedef struct fl_client fl_client;
+
+typedef enum fl_scheme { FL_SCHEME_EMPLOYEE = 1, FL_SCHEME_RESIDENT = 2 } fl_scheme;
+
+typedef enum fl_account_status {
+    FL_ACCOUNT_OPEN = 1,
+    FL_ACCOUNT_FROZEN = 2,
+    FL_ACCOUNT_CLOSED = 3,
+} fl_account_status;
+
+typedef enum fl_credit_kind { FL_CREDIT_ALLOCATION = 1, FL_CREDIT_DEPOSIT = 2 } fl_credit_kind;
+
+typedef struct fl_person {
+    char person_no[FL_PERSON_NO_MAX + 1];
+    char name[FL_NAME_MAX + 1];
+    char region[FL_REGION_LEN + 1];
+    fl_scheme scheme;
+    uint64_t registered_seq;
+    bool has_account;
+} fl_person;
+
+typedef struct fl_account {
+    char person_no[FL_PERSON_NO_MAX + 1];
+    fl_account_status status;
+    int64_t balance_fen;
+    int64_t credited_fen;
+    int64_t debited_fen;
+    uint64_t opened_seq;
+    uint64_t last_seq;
+} fl_account;
+
+typedef struct fl_credit_result {
+    uint64_t seq;
+    char person_no[FL_PERSON_NO_MAX + 1];
+    int64_t amount_fen;
+    fl_credit_kind kind;
+    char reference[FL_REFERENCE_MAX + 1];
+    int64_t balance_after_fen;
+    bool replayed; /* a retry: the original answer, nothing moved again */
+} fl_credit_result;
+
+typedef struct fl_statement_line {
+    uint64_t seq;
+    int64_t time_us;
+    char type[FL_TYPE_NAME_MAX + 1];
+    int64_t amount_fen; /* credits positive, debits negative */
+    int64_t balance_after_fen;
+    char reference[FL_REFERENCE_MAX + 1];
+} fl_statement_line;
+
+typedef struct fl_head {
+    uint64_t seq;
+    uint8_t hash[FL_HASH_BYTES];
+} fl_head;
+
+typedef struct fl_entry {
+    uint64_t seq;
+    int64_t time_us;
+    char type[FL_TYPE_NAME_MAX + 1];
+    uint8_t hash[FL_HASH_BYTES];
+    uint8_t prev_hash[FL_HASH_BYTES];
+    uint32_t actor_uid;
+    uint32_t actor_gid;
+    char operator_id[FL_OPERATOR_ID_MAX + 1];
+    char *body_json; /* the entry's body as a JSON object; freed by fl_entry_release */
+    char *body_text; /* the same as "name: value" lines, amounts in yuan */
+} fl_entry;
+
+/* ---- Connection ---- */
+
+/* Connect to famledgerd at `socket_path` (NULL: $FAMLEDGER_SOCKET, else FL_DEFAULT_SOCKET).
+ * `timeout_ms` bounds the connect and every later call (<= 0: FL_DEFAULT_TIMEOUT_MS).
+ * Returns 0, FL_ERR_UNAVAILABLE, or FL_ERR_TIMEOUT; on failure *client is still set (to read
+ * fl_client_error) and must be closed. */
+FL_EXPORT int fl_client_connect(const char *socket_path, int timeout_ms, fl_client **client);
+FL_EXPORT void fl_client_close(fl_client *client);
+
+/* Record `operator_id` (at most 64 printable ASCII characters) in every entry this handle
+ * writes, like transaction 9001 operator sign-in. NULL or "" clears it. */
+FL_EXPORT void fl_client_set_operator(fl_client *client, const char *operator_id);
+
+/* The message of the last failed call: the daemon's explanation, or what went wrong locally. */
+FL_EXPORT const char *fl_client_error(const fl_client *client);
+
+/* ---- Persons and accounts (admin role, reads also settle/audit) ---- */
+
+/* Register person->person_no, name, region and scheme. *registered (may be NULL) gets the
+ * stored record. Errors: FL_ERR_INVALID_ARGUMENT, FL_ERR_PERSON_EXISTS. */
+FL_EXPORT int fl_person_add(fl_client *client, const fl_person *person, fl_person *registered);
+FL_EXPORT int fl_person_get(fl_client *client, const char *person_no, fl_person *person);
+
+/* Open the personal account of an employee-scheme person. Errors: FL_ERR_UNKNOWN_PERSON,
+ * FL_ERR_NOT_EMPLOYEE, FL_ERR_ACCOUNT_EXISTS. */
+FL_EXPORT int fl_account_open(fl_client *client, const char *person_no, fl_account *account);
+FL_EXPORT int fl_account_get(fl_client *client, const char *person_no, fl_account *account);
+
+/* Credit `amount_fen` > 0. `reference` makes it idempotent: the same reference with the same
+ * content answers the original credit (credit->replayed set); with other content,
+ * FL_ERR_CONFLICT. */
+FL_EXPORT int fl_account_credit(fl_client *client, const char *person_no, int64_t amount_fen,
+                        fl_credit_kind kind, const char *reference, fl_credit_result *credit);
+
+/* One page of the statement of `person_no`'s account: newest first unless `oldest_first`,
+ * starting at `cursor` (0: the start; else a previous *next_cursor). Fills at most
+ * `lines_max` (<= 1000) lines; *next_cursor is 0 on the last page. */
+FL_EXPORT int fl_statement(fl_client *client, const char *person_no, uint64_t cursor,
+                           bool oldest_first, fl_statement_line *lines, size_t lines_max,
+                           size_t *count, uint64_t *next_cursor);
+
+/* ---- The log (admin/audit role) ---- */
+
+FL_EXPORT int fl_head_get(fl_client *client, fl_head *head);
+/* Read entry `seq`; release it with fl_entry_release. Errors: FL_ERR_UNKNOWN_ENTRY. */
+FL_EXPORT int fl_entry_get(fl_client *client, uint64_t seq, fl_entry *entry);
+FL_EXPORT void fl_entry_release(fl_entry *entry);
+
+/* ---- Money ---- */
+
+/* Parse yuan ("12.34", "80", "0.5", "-3.10") into fen. Returns 0, or FL_ERR_INVALID_ARGUMENT
+ * for anything else (more than two decimals, signs other than a leading '-', spaces,
+ * exponents, overflow). */
+FL_EXPORT int fl_money_parse(const char *text, int64_t *fen);
+/* Format fen as yuan with exactly two decimals ("12.34", "-0.05"); returns `text`. */
+FL_EXPORT char *fl_money_format(int64_t fen, char text[FL_MONEY_TEXT_MAX]);
+
+/* Render a hash as 64 lower-case hex digits; returns `hex`. */
+FL_EXPORT char *fl_hash_hex(const uint8_t hash[FL_HASH_BYTES], char hex[2 * FL_HASH_BYTES + 1]);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

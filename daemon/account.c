@@ -1,0 +1,192 @@
+/* account.c -- personal accounts: opening, credits, lookups, and moving balances. */
+#include "account.h"
+
+#include "ledger.h"
+#include "person.h"
+#include "reference.h"
+#include "require.h"
+#include "state.h"
+#include "validate.h"
+
+#include <string.h>
+
+static int account_reply(struct request_ctx *ctx, Famledger__Account *account)
+{
+    Famledger__AccountReply *reply = ARENA_NEW(ctx->arena, Famledger__AccountReply);
+    famledger__account_reply__init(reply);
+    reply->account = account;
+    ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_ACCOUNT;
+    ctx->response->account = reply;
+    return 0;
+}
+
+int account_require(struct request_ctx *ctx, const char *person_no, const char *role,
+                    Famledger__Account **account)
+{
+    Famledger__Person *person;
+    int rc = person_require(ctx, person_no, role, &person);
+    if (rc)
+        return rc;
+    rc = state_account_get(ctx->txn, ctx->arena, person_no, account);
+    if (rc < 0)
+        return request_fail(ctx, rc, "cannot read the account of %s", person_no);
+    if (rc == 0)
+        return request_fail(ctx, FL_ERR_NO_ACCOUNT, "%s %s has no personal account", role,
+                            person_no);
+    return 0;
+}
+
+static int account_index(struct request_ctx *ctx, const char *person_no, uint64_t seq)
+{
+    return store_index_add(ctx->txn, STORE_DB_ACCOUNT_ENTRIES, person_no, strlen(person_no), seq);
+}
+
+int account_move(struct request_ctx *ctx, Famledger__Account *account, int64_t amount_fen,
+                 uint64_t seq)
+{
+    REQUIRE(amount_fen >= 0 ? account->balance_fen <= INT64_MAX - amount_fen
+                            : account->balance_fen >= -amount_fen);
+    account->balance_fen += amount_fen;
+    if (amount_fen >= 0)
+        account->credited_fen += amount_fen;
+    else
+        account->debited_fen -= amount_fen;
+    account->last_seq = seq;
+    int rc = account_index(ctx, account->person_no, seq);
+    return rc ? rc : state_account_put(ctx->txn, ctx->arena, account);
+}
+
+int account_open_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    const char *person_no = request->account_open->person_no;
+    Famledger__Person *person;
+    int rc = person_require(ctx, person_no, "person", &person);
+    if (rc)
+        return rc;
+    if (person->scheme != FAMLEDGER__SCHEME__SCHEME_EMPLOYEE)
+        return request_fail(ctx, FL_ERR_NOT_EMPLOYEE,
+                            "%s is insured under the resident scheme, which has no personal "
+                            "account", person_no);
+    if (person->has_account)
+        return request_fail(ctx, FL_ERR_ACCOUNT_EXISTS, "%s already has a personal account",
+                            person_no);
+
+    Famledger__AccountOpened *opened = ARENA_NEW(ctx->arena, Famledger__AccountOpened);
+    famledger__account_opened__init(opened);
+    opened->person_no = person->person_no;
+    Famledger__Entry entry = FAMLEDGER__ENTRY__INIT;
+    entry.body_case = FAMLEDGER__ENTRY__BODY_ACCOUNT_OPENED;
+    entry.account_opened = opened;
+    rc = ledger_append(ctx, &entry);
+    if (rc)
+        return request_fail(ctx, rc, "cannot append to the ledger");
+
+    Famledger__Account *account = ARENA_NEW(ctx->arena, Famledger__Account);
+    famledger__account__init(account);
+    account->person_no = person->person_no;
+    account->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN;
+    account->opened_seq = entry.seq;
+    account->last_seq = entry.seq;
+    person->has_account = 1;
+    if ((rc = account_index(ctx, person_no, entry.seq)) ||
+        (rc = state_account_put(ctx->txn, ctx->arena, account)) ||
+        (rc = state_person_put(ctx->txn, ctx->arena, person)))
+        return request_fail(ctx, rc, "cannot store the account of %s", person_no);
+    return account_reply(ctx, account);
+}
+
+int account_get_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    Famledger__Account *account;
+    int rc = account_require(ctx, request->account_get->person_no, "person", &account);
+    return rc ? rc : account_reply(ctx, account);
+}
+
+/* The reply to a credit, first time or replay, is rebuilt from its entry. */
+static int credit_reply(struct request_ctx *ctx, uint64_t seq)
+{
+    Famledger__Entry *entry;
+    int rc = ledger_entry_get(ctx->txn, ctx->arena, seq, &entry, NULL, NULL);
+    if (rc <= 0 || entry->body_case != FAMLEDGER__ENTRY__BODY_ACCOUNT_CREDITED)
+        return request_fail(ctx, FL_ERR_INTERNAL, "credit entry %llu is unreadable",
+                            (unsigned long long)seq);
+    const Famledger__AccountCredited *credited = entry->account_credited;
+    Famledger__CreditReply *reply = ARENA_NEW(ctx->arena, Famledger__CreditReply);
+    famledger__credit_reply__init(reply);
+    reply->seq = seq;
+    reply->person_no = credited->person_no;
+    reply->amount_fen = credited->amount_fen;
+    reply->kind = credited->kind;
+    reply->reference = credited->reference;
+    reply->balance_after_fen = credited->balance_after_fen;
+    ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_CREDIT;
+    ctx->response->credit = reply;
+    return 0;
+}
+
+static int credit_validate(struct request_ctx *ctx, Famledger__CreditRequest *credit)
+{
+    if (!validate_amount_fen(credit->amount_fen))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
+                            "amount must be positive and at most 100000000.00 yuan");
+    if (!validate_reference(credit->reference))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
+                            "reference must be 1 to 64 printable ASCII characters");
+    if (credit->kind == FAMLEDGER__CREDIT_KIND__CREDIT_KIND_UNSPECIFIED)
+        credit->kind = FAMLEDGER__CREDIT_KIND__CREDIT_ALLOCATION;
+    if (credit->kind != FAMLEDGER__CREDIT_KIND__CREDIT_ALLOCATION &&
+        credit->kind != FAMLEDGER__CREDIT_KIND__CREDIT_DEPOSIT)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "kind must be allocation or deposit");
+    return 0;
+}
+
+int account_credit_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    /* Normalised in place (the request belongs to this handler) so that "unspecified" and
+     * "allocation" fingerprint alike. */
+    Famledger__CreditRequest *credit = request->credit;
+    int rc = credit_validate(ctx, credit);
+    if (rc)
+        return rc;
+
+    struct reference_key key;
+    uint8_t fingerprint[HASH_BYTES];
+    uint64_t seq;
+    reference_key_make(&key, 'C', "", credit->reference);
+    reference_fingerprint(&credit->base, fingerprint);
+    rc = reference_find(ctx->txn, &key, fingerprint, &seq);
+    if (rc == FL_ERR_CONFLICT)
+        return request_fail(ctx, rc, "reference %s was used by entry %llu with other content",
+                            credit->reference, (unsigned long long)seq);
+    if (rc < 0)
+        return request_fail(ctx, rc, "cannot read reference %s", credit->reference);
+    if (rc == 1) {
+        ctx->response->replayed = 1;
+        return credit_reply(ctx, seq);
+    }
+
+    Famledger__Account *account;
+    if ((rc = account_require(ctx, credit->person_no, "person", &account)))
+        return rc;
+    if (account->status == FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED)
+        return request_fail(ctx, FL_ERR_ACCOUNT_CLOSED, "the account of %s is closed",
+                            credit->person_no);
+    if (account->balance_fen > INT64_MAX - credit->amount_fen)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "the balance would overflow");
+
+    Famledger__AccountCredited *credited = ARENA_NEW(ctx->arena, Famledger__AccountCredited);
+    famledger__account_credited__init(credited);
+    credited->person_no = credit->person_no;
+    credited->amount_fen = credit->amount_fen;
+    credited->kind = credit->kind;
+    credited->reference = credit->reference;
+    credited->balance_after_fen = account->balance_fen + credit->amount_fen;
+    Famledger__Entry entry = FAMLEDGER__ENTRY__INIT;
+    entry.body_case = FAMLEDGER__ENTRY__BODY_ACCOUNT_CREDITED;
+    entry.account_credited = credited;
+    if ((rc = ledger_append(ctx, &entry)) ||
+        (rc = account_move(ctx, account, credit->amount_fen, entry.seq)) ||
+        (rc = reference_record(ctx->txn, &key, fingerprint, entry.seq)))
+        return request_fail(ctx, rc, "cannot record the credit");
+    return credit_reply(ctx, entry.seq);
+}

@@ -1,0 +1,21 @@
+/* account.h -- personal accounts: opening, credits, lookups, and moving balances. */
+#ifndef FAMLEDGER_ACCOUNT_H
+#define FAMLEDGER_ACCOUNT_H
+
+#include "request.h"
+
+int account_open_handle(struct request_ctx *ctx, const Famledger__Request *request);
+int account_get_handle(struct request_ctx *ctx, const Famledger__Request *request);
+int account_credit_handle(struct request_ctx *ctx, const Famledger__Request *request);
+
+/* Load the account of a registered person, failing the request with UNKNOWN_PERSON or
+ * NO_ACCOUNT when there is none. */
+int account_require(struct request_ctx *ctx, const char *person_no, const char *role,
+                    Famledger__Account **account);
+
+/* Add `amount_fen` (negative for a debit) to the account, record that entry `seq` touched it,
+ * and store it. The caller has checked the result stays within 0..INT64_MAX. */
+int account_move(struct request_ctx *ctx, Famledger__Account *account, int64_t amount_fen,
+                 uint64_t seq);
+
+#endif

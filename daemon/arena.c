@@ -1,0 +1,114 @@
+/* arena.c -- per-request bump allocation. */
+#include "arena.h"
+
+#include "require.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ARENA_BLOCK_BYTES 8192
+
+struct arena_block {
+    struct arena_block *next;
+    size_t used_bytes;
+    size_t capacity_bytes;
+    max_align_t data[];
+};
+
+static void *arena_protobuf_alloc(void *context, size_t bytes)
+{
+    return arena_alloc(context, bytes);
+}
+
+static void arena_protobuf_free(void *context, void *pointer)
+{
+    /* Arena memory is released all at once by arena_reset or arena_free. */
+    (void)context;
+    (void)pointer;
+}
+
+void arena_init(struct arena *arena)
+{
+    arena->blocks = NULL;
+    arena->protobuf.alloc = arena_protobuf_alloc;
+    arena->protobuf.free = arena_protobuf_free;
+    arena->protobuf.allocator_data = arena;
+}
+
+void arena_free(struct arena *arena)
+{
+    struct arena_block *block = arena->blocks;
+    while (block) {
+        struct arena_block *next = block->next;
+        free(block);
+        block = next;
+    }
+    arena->blocks = NULL;
+}
+
+void arena_reset(struct arena *arena)
+{
+    /* Keep the first block for reuse: most requests fit in one. */
+    struct arena_block *keep = NULL;
+    struct arena_block *block = arena->blocks;
+    while (block) {
+        struct arena_block *next = block->next;
+        if (!next && block->capacity_bytes == ARENA_BLOCK_BYTES) {
+            keep = block;
+            keep->used_bytes = 0;
+        } else {
+            free(block);
+        }
+        block = next;
+    }
+    arena->blocks = keep;
+    if (keep)
+        keep->next = NULL;
+}
+
+void *arena_alloc(struct arena *arena, size_t bytes)
+{
+    size_t align = sizeof(max_align_t);
+    bytes = (bytes + align - 1) / align * align;
+    struct arena_block *block = arena->blocks;
+    if (!block || block->capacity_bytes - block->used_bytes < bytes) {
+        size_t capacity = bytes > ARENA_BLOCK_BYTES ? bytes : ARENA_BLOCK_BYTES;
+        block = malloc(sizeof(*block) + capacity);
+        REQUIRE(block != NULL);
+        block->used_bytes = 0;
+        block->capacity_bytes = capacity;
+        block->next = arena->blocks;
+        arena->blocks = block;
+    }
+    void *pointer = (char *)block->data + block->used_bytes;
+    block->used_bytes += bytes;
+    return pointer;
+}
+
+void *arena_zalloc(struct arena *arena, size_t bytes)
+{
+    return memset(arena_alloc(arena, bytes), 0, bytes);
+}
+
+char *arena_strdup(struct arena *arena, const char *text)
+{
+    size_t bytes = strlen(text) + 1;
+    return memcpy(arena_alloc(arena, bytes), text, bytes);
+}
+
+char *arena_printf(struct arena *arena, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    int length = vsnprintf(NULL, 0, format, args);
+    va_end(args);
+    REQUIRE(length >= 0);
+    char *text = arena_alloc(arena, (size_t)length + 1);
+    va_start(args, format);
+    vsnprintf(text, (size_t)length + 1, format, args);
+    va_end(args);
+    return text;
+}

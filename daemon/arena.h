@@ -1,0 +1,31 @@
+/* arena.h -- per-request bump allocation: everything a request needs is freed at once. */
+#ifndef FAMLEDGER_ARENA_H
+#define FAMLEDGER_ARENA_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+
+struct arena_block;
+
+struct arena {
+    struct arena_block *blocks;
+    ProtobufCAllocator protobuf; /* hands protobuf-c allocations to this arena */
+};
+
+void arena_init(struct arena *arena);
+/* Free every allocation at once; the arena stays usable. */
+void arena_reset(struct arena *arena);
+void arena_free(struct arena *arena);
+
+/* Allocate `bytes` bytes aligned for any type; aborts the daemon when memory is exhausted,
+ * as the allocation sizes are bounded by the frame limit. */
+void *arena_alloc(struct arena *arena, size_t bytes);
+void *arena_zalloc(struct arena *arena, size_t bytes);
+char *arena_strdup(struct arena *arena, const char *text);
+char *arena_printf(struct arena *arena, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#define ARENA_NEW(arena, type) ((type *)arena_zalloc((arena), sizeof(type)))
+#define ARENA_ARRAY(arena, type, count) ((type *)arena_zalloc((arena), sizeof(type) * (count)))
+
+#endif

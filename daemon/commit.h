@@ -1,0 +1,55 @@
+/* commit.h -- the commit queue: one writer thread, group commit, replies only after sync.
+ *
+ * Jobs submitted while the writer is busy are taken together as one batch: each runs in a
+ * nested transaction of one write transaction (so one job's failure undoes only its own
+ * writes), then the batch commits with a single sync, and every job's done_cb runs on the loop
+ * thread. When the map fills, the batch is undone, the map grown, and the batch run again.
+ */
+#ifndef FAMLEDGER_COMMIT_H
+#define FAMLEDGER_COMMIT_H
+
+#include "store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct commit_job {
+    struct commit_job *next;
+    /* Runs on the writer thread, possibly more than once (after the map grew): it must start
+     * afresh each time. Returns 0 to keep its writes, < 0 to undo them. */
+    int (*execute_cb)(struct commit_job *job, struct store_txn *txn);
+    /* Runs on the loop thread once the batch is durable or has failed. */
+    void (*done_cb)(struct commit_job *job);
+    int execute_status; /* what execute_cb returned */
+    int commit_status;  /* 0 when the job's writes are durable, or why they were lost */
+};
+
+struct commit_stats {
+    uint64_t batches;
+    uint64_t jobs;
+    uint64_t map_grows;
+};
+
+struct commit_queue {
+    uv_loop_t *loop;
+    uv_async_t async;
+    uv_thread_t thread;
+    uv_mutex_t mutex;
+    uv_cond_t cond;
+    struct commit_job *pending_first, *pending_last; /* guarded by mutex */
+    struct commit_job *done_first, *done_last;       /* guarded by mutex */
+    bool stopping;                                   /* guarded by mutex */
+    struct store *store;
+    size_t batch_max;
+    struct commit_stats stats;                       /* writer thread only */
+};
+
+int commit_queue_start(struct commit_queue *queue, uv_loop_t *loop, struct store *store,
+                       size_t batch_max);
+void commit_queue_submit(struct commit_queue *queue, struct commit_job *job);
+/* Finish every submitted job, deliver its done_cb, stop the thread and close the handle. */
+void commit_queue_stop(struct commit_queue *queue);
+
+#endif

@@ -1,0 +1,294 @@
+/* config.c -- famledgerd's settings: one table serves the config file, flags and printing. */
+#include "config.h"
+
+#include "fl_limits.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum setting_kind { SETTING_PATH, SETTING_SOCKET_PATH, SETTING_UINT, SETTING_MODE, SETTING_IDS,
+                    SETTING_LOG_LEVEL };
+
+struct setting {
+    const char *name;
+    enum setting_kind kind;
+    size_t offset;
+    uint64_t min, max; /* for SETTING_UINT */
+    const char *help;
+};
+
+#define AT(field) offsetof(struct config, field)
+
+static const struct setting settings[] = {
+    {"data_dir", SETTING_PATH, AT(data_dir), 0, 0, "LMDB data directory (created if missing)"},
+    {"socket", SETTING_SOCKET_PATH, AT(socket_path), 0, 0, "Unix socket path"},
+    {"socket_mode", SETTING_MODE, AT(socket_mode), 0, 0, "socket file mode, octal"},
+    {"map_mib", SETTING_UINT, AT(map_mib), 1, 1u << 30, "initial LMDB map size, MiB"},
+    {"map_mib_max", SETTING_UINT, AT(map_mib_max), 1, 1u << 30,
+     "largest map the ledger may grow to, MiB; past it writes get OUT_OF_SPACE"},
+    {"frame_bytes_max", SETTING_UINT, AT(frame_bytes_max), FRAME_BYTES_MAX_MIN,
+     FRAME_BYTES_MAX_LIMIT, "largest request frame accepted, bytes"},
+    {"connections_max", SETTING_UINT, AT(connections_max), 1, 65536,
+     "concurrent client connections"},
+    {"pipeline_max", SETTING_UINT, AT(pipeline_max), 1, PIPELINE_MAX_LIMIT,
+     "requests read ahead of their replies, per connection"},
+    {"commit_batch_max", SETTING_UINT, AT(commit_batch_max), 1, COMMIT_BATCH_MAX_LIMIT,
+     "write requests sharing one transaction and one sync"},
+    {"admin_uids", SETTING_IDS, AT(role_uids[ROLE_ADMIN]), 0, 0, "uids with the admin role"},
+    {"admin_gids", SETTING_IDS, AT(role_gids[ROLE_ADMIN]), 0, 0, "gids with the admin role"},
+    {"settle_uids", SETTING_IDS, AT(role_uids[ROLE_SETTLE]), 0, 0, "uids with the settle role"},
+    {"settle_gids", SETTING_IDS, AT(role_gids[ROLE_SETTLE]), 0, 0, "gids with the settle role"},
+    {"audit_uids", SETTING_IDS, AT(role_uids[ROLE_AUDIT]), 0, 0, "uids with the audit role"},
+    {"audit_gids", SETTING_IDS, AT(role_gids[ROLE_AUDIT]), 0, 0, "gids with the audit role"},
+    {"log_level", SETTING_LOG_LEVEL, AT(log_level), 0, 0, "error, warn, info or debug"},
+};
+
+#define SETTINGS_COUNT (sizeof(settings) / sizeof(settings[0]))
+
+void config_init(struct config *config)
+{
+    memset(config, 0, sizeof(*config));
+    strcpy(config->data_dir, "var/data");
+    strcpy(config->socket_path, "var/famledgerd.sock");
+    config->socket_mode = 0660;
+    config->map_mib = MAP_MIB_DEFAULT;
+    config->map_mib_max = MAP_MIB_MAX_DEFAULT;
+    config->frame_bytes_max = FRAME_BYTES_MAX_DEFAULT;
+    config->connections_max = CONNECTIONS_MAX_DEFAULT;
+    config->pipeline_max = PIPELINE_MAX_DEFAULT;
+    config->commit_batch_max = COMMIT_BATCH_MAX_DEFAULT;
+    for (int role = 0; role < ROLE_COUNT; role++) {
+        config->role_uids[role].ids[0] = (uint32_t)geteuid();
+        config->role_uids[role].count = 1;
+    }
+    config->log_level = LOG_LEVEL_INFO;
+}
+
+static const struct setting *setting_find(const char *name)
+{
+    char canonical[64];
+    size_t length = strlen(name);
+    if (length >= sizeof(canonical))
+        return NULL;
+    for (size_t i = 0; i <= length; i++)
+        canonical[i] = name[i] == '-' ? '_' : name[i];
+    for (size_t i = 0; i < SETTINGS_COUNT; i++)
+        if (strcmp(settings[i].name, canonical) == 0)
+            return &settings[i];
+    return NULL;
+}
+
+static int parse_uint(const char *text, int base, uint64_t *value)
+{
+    if (!*text || !isdigit((unsigned char)*text))
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long long parsed = strtoull(text, &end, base);
+    if (errno || *end)
+        return -1;
+    *value = parsed;
+    return 0;
+}
+
+static int parse_ids(const char *text, struct config_ids *ids)
+{
+    struct config_ids parsed = {.count = 0};
+    char copy[1024];
+    if (strlen(text) >= sizeof(copy))
+        return -1;
+    strcpy(copy, text);
+    char *save = NULL;
+    for (char *item = strtok_r(copy, ", ", &save); item; item = strtok_r(NULL, ", ", &save)) {
+        uint64_t id;
+        if (parsed.count == CONFIG_IDS_MAX || parse_uint(item, 10, &id) || id > UINT32_MAX)
+            return -1;
+        parsed.ids[parsed.count++] = (uint32_t)id;
+    }
+    *ids = parsed;
+    return 0;
+}
+
+int config_set(struct config *config, const char *name, const char *value, char *error,
+               size_t error_bytes)
+{
+    const struct setting *setting = setting_find(name);
+    if (!setting) {
+        snprintf(error, error_bytes, "unknown setting '%s'", name);
+        return -1;
+    }
+    char *field = (char *)config + setting->offset;
+    uint64_t number;
+    switch (setting->kind) {
+    case SETTING_PATH:
+    case SETTING_SOCKET_PATH: {
+        size_t capacity = setting->kind == SETTING_PATH ? CONFIG_PATH_BYTES
+                                                         : CONFIG_SOCKET_PATH_BYTES;
+        if (!*value || strlen(value) >= capacity) {
+            snprintf(error, error_bytes, "%s: path must be 1 to %zu bytes", setting->name,
+                     capacity - 1);
+            return -1;
+        }
+        strcpy(field, value);
+        return 0;
+    }
+    case SETTING_UINT:
+        if (parse_uint(value, 10, &number) || number < setting->min || number > setting->max) {
+            snprintf(error, error_bytes, "%s: '%s' is not a whole number from %" PRIu64
+                     " to %" PRIu64, setting->name, value, setting->min, setting->max);
+            return -1;
+        }
+        memcpy(field, &number, sizeof(number));
+        return 0;
+    case SETTING_MODE:
+        if (parse_uint(value, 8, &number) || number > 0777) {
+            snprintf(error, error_bytes, "%s: '%s' is not an octal file mode", setting->name,
+                     value);
+            return -1;
+        }
+        *(uint32_t *)(void *)field = (uint32_t)number;
+        return 0;
+    case SETTING_IDS:
+        if (parse_ids(value, (struct config_ids *)(void *)field)) {
+            snprintf(error, error_bytes, "%s: '%s' is not a list of at most %d numeric ids",
+                     setting->name, value, CONFIG_IDS_MAX);
+            return -1;
+        }
+        return 0;
+    case SETTING_LOG_LEVEL:
+        if (log_level_parse(value, (enum log_level *)(void *)field)) {
+            snprintf(error, error_bytes, "%s: '%s' is not error, warn, info or debug",
+                     setting->name, value);
+            return -1;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+static char *trim(char *text)
+{
+    while (isspace((unsigned char)*text))
+        text++;
+    char *end = text + strlen(text);
+    while (end > text && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    return text;
+}
+
+int config_load_file(struct config *config, const char *path, char *error, size_t error_bytes)
+{
+    FILE *file = fopen(path, "r");
+    if (!file) {
+        snprintf(error, error_bytes, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    char line[2048];
+    unsigned line_no = 0;
+    int rc = 0;
+    while (rc == 0 && fgets(line, sizeof(line), file)) {
+        line_no++;
+        char *comment = strchr(line, '#');
+        if (comment)
+            *comment = '\0';
+        char *text = trim(line);
+        if (!*text)
+            continue;
+        char *equals = strchr(text, '=');
+        char message[512];
+        if (!equals) {
+            snprintf(error, error_bytes, "%s:%u: expected 'key = value'", path, line_no);
+            rc = -1;
+            break;
+        }
+        *equals = '\0';
+        if (config_set(config, trim(text), trim(equals + 1), message, sizeof(message))) {
+            snprintf(error, error_bytes, "%s:%u: %s", path, line_no, message);
+            rc = -1;
+        }
+    }
+    fclose(file);
+    return rc;
+}
+
+int config_validate(const struct config *config, char *error, size_t error_bytes)
+{
+    if (config->map_mib > config->map_mib_max) {
+        snprintf(error, error_bytes, "map_mib (%" PRIu64 ") exceeds map_mib_max (%" PRIu64 ")",
+                 config->map_mib, config->map_mib_max);
+        return -1;
+    }
+    return 0;
+}
+
+static void ids_print(const struct config_ids *ids, FILE *out)
+{
+    for (unsigned i = 0; i < ids->count; i++)
+        fprintf(out, "%s%" PRIu32, i ? "," : "", ids->ids[i]);
+}
+
+void config_print(const struct config *config, FILE *out)
+{
+    static const char *const level_names[] = {"error", "warn", "info", "debug"};
+    for (size_t i = 0; i < SETTINGS_COUNT; i++) {
+        const struct setting *setting = &settings[i];
+        const char *field = (const char *)config + setting->offset;
+        fprintf(out, "%s = ", setting->name);
+        switch (setting->kind) {
+        case SETTING_PATH:
+        case SETTING_SOCKET_PATH:
+            fputs(field, out);
+            break;
+        case SETTING_UINT: {
+            uint64_t number;
+            memcpy(&number, field, sizeof(number));
+            fprintf(out, "%" PRIu64, number);
+            break;
+        }
+        case SETTING_MODE:
+            fprintf(out, "%04" PRIo32, *(const uint32_t *)(const void *)field);
+            break;
+        case SETTING_IDS:
+            ids_print((const struct config_ids *)(const void *)field, out);
+            break;
+        case SETTING_LOG_LEVEL:
+            fputs(level_names[*(const enum log_level *)(const void *)field], out);
+            break;
+        }
+        fputc('\n', out);
+    }
+}
+
+void config_print_usage(FILE *out)
+{
+    for (size_t i = 0; i < SETTINGS_COUNT; i++) {
+        char flag[64];
+        size_t j = 0;
+        for (; settings[i].name[j] && j < sizeof(flag) - 1; j++)
+            flag[j] = settings[i].name[j] == '_' ? '-' : settings[i].name[j];
+        flag[j] = '\0';
+        fprintf(out, "  --%-20s %s\n", flag, settings[i].help);
+    }
+}
+
+static bool ids_contain(const struct config_ids *ids, uint32_t id)
+{
+    for (unsigned i = 0; i < ids->count; i++)
+        if (ids->ids[i] == id)
+            return true;
+    return false;
+}
+
+unsigned config_peer_roles(const struct config *config, uint32_t uid, uint32_t gid)
+{
+    unsigned roles = 0;
+    for (int role = 0; role < ROLE_COUNT; role++)
+        if (ids_contain(&config->role_uids[role], uid) ||
+            ids_contain(&config->role_gids[role], gid))
+            roles |= ROLE_BIT(role);
+    return roles;
+}

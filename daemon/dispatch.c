@@ -1,0 +1,65 @@
+/* dispatch.c -- request type -> handler, required roles, and whether it writes. */
+#include "dispatch.h"
+
+#include "account.h"
+#include "ledger.h"
+#include "person.h"
+#include "statement.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* The C status list and the .proto enum must agree, number for number. */
+#define DISPATCH_CHECK_STATUS_(name, number, message)                                             \
+    _Static_assert(FAMLEDGER__STATUS__STATUS_##name == (number), "status " #name);
+FL_STATUS_MAP(DISPATCH_CHECK_STATUS_)
+#undef DISPATCH_CHECK_STATUS_
+
+#define ADMIN ROLE_BIT(ROLE_ADMIN)
+#define SETTLE ROLE_BIT(ROLE_SETTLE)
+#define AUDIT ROLE_BIT(ROLE_AUDIT)
+#define ROUTE(field, roles, writes, handler)                                                      \
+    {FAMLEDGER__REQUEST__BODY_##field, #field, roles, writes, handler}
+
+static const struct dispatch_route routes[] = {
+    ROUTE(PERSON_ADD, ADMIN, true, person_add_handle),
+    ROUTE(PERSON_GET, ADMIN | SETTLE | AUDIT, false, person_get_handle),
+    ROUTE(ACCOUNT_OPEN, ADMIN, true, account_open_handle),
+    ROUTE(ACCOUNT_GET, ADMIN | SETTLE | AUDIT, false, account_get_handle),
+    ROUTE(CREDIT, ADMIN, true, account_credit_handle),
+    ROUTE(STATEMENT, ADMIN | AUDIT, false, statement_handle),
+    ROUTE(ENTRY_GET, ADMIN | AUDIT, false, ledger_entry_get_handle),
+    ROUTE(HEAD, ADMIN | SETTLE | AUDIT, false, ledger_head_handle),
+};
+
+const struct dispatch_route *dispatch_route_find(Famledger__Request__BodyCase body_case)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (routes[i].body_case == body_case)
+            return &routes[i];
+    return NULL;
+}
+
+const char *dispatch_roles_text(unsigned roles, char *text, size_t text_bytes)
+{
+    static const char *const names[ROLE_COUNT] = {"admin", "settle", "audit"};
+    size_t used = 0;
+    text[0] = '\0';
+    for (int role = 0; role < ROLE_COUNT; role++)
+        if (roles & ROLE_BIT(role))
+            used += (size_t)snprintf(text + used, used < text_bytes ? text_bytes - used : 0,
+                                     "%s%s", used ? "|" : "", names[role]);
+    return text;
+}
+
+int dispatch_execute(const struct dispatch_route *route, struct request_ctx *ctx,
+                     const Famledger__Request *request)
+{
+    int rc = route->handler(ctx, request);
+    if (rc < 0) {
+        if (ctx->response->status == FAMLEDGER__STATUS__STATUS_OK)
+            request_fail(ctx, rc, "%s", fl_strerror(rc));
+        ctx->response->body_case = FAMLEDGER__RESPONSE__BODY__NOT_SET;
+    }
+    return rc;
+}

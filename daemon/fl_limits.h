@@ -1,0 +1,50 @@
+/* fl_limits.h -- every bound famledgerd puts on its input and its work, in one place. */
+#ifndef FAMLEDGER_LIMITS_H
+#define FAMLEDGER_LIMITS_H
+
+#include <stdint.h>
+
+/* Wire protocol. */
+#define FRAME_BYTES_MAX_DEFAULT (1u << 20)
+#define FRAME_BYTES_MAX_LIMIT (64u << 20)
+#define CONNECTIONS_MAX_DEFAULT 1024
+#define PIPELINE_MAX_DEFAULT 64  /* requests read ahead of their replies, per connection */
+#define PIPELINE_MAX_LIMIT 4096
+#define WRITE_QUEUE_BYTES_MAX (4u << 20) /* stop reading from a peer that does not read replies */
+
+/* Commit queue: requests that arrive together share one write transaction and one sync. */
+#define COMMIT_BATCH_MAX_DEFAULT 256
+#define COMMIT_BATCH_MAX_LIMIT 4096
+
+/* Storage. */
+#define MAP_MIB_DEFAULT 64
+#define MAP_MIB_MAX_DEFAULT (16 * 1024)
+#define STORE_DBS_MAX 32
+
+/* Fields. */
+#define PERSON_NO_BYTES_MAX 32
+#define PERSON_NAME_BYTES_MAX 128
+#define REGION_BYTES 6
+#define REFERENCE_BYTES_MAX 64
+#define OPERATOR_ID_BYTES_MAX 64
+#define HASH_BYTES 32
+
+/* One movement is at most 100 million yuan; sums of many stay far from INT64_MAX. */
+#define AMOUNT_FEN_MAX INT64_C(10000000000)
+
+/* Pages. */
+#define STATEMENT_ROWS_DEFAULT 50
+#define STATEMENT_ROWS_MAX 1000
+
+/* A page of statement rows must fit in the smallest frame a daemon may be configured with. */
+#define STATEMENT_ROW_BYTES_MAX (64 + REFERENCE_BYTES_MAX + 3 * 11)
+#define FRAME_BYTES_MAX_MIN (256u << 10)
+_Static_assert(STATEMENT_ROWS_MAX * STATEMENT_ROW_BYTES_MAX < FRAME_BYTES_MAX_MIN,
+               "a statement page must fit in a frame");
+_Static_assert(FRAME_BYTES_MAX_MIN <= FRAME_BYTES_MAX_DEFAULT, "default frame below minimum");
+_Static_assert(FRAME_BYTES_MAX_DEFAULT <= FRAME_BYTES_MAX_LIMIT, "default frame above limit");
+_Static_assert(PIPELINE_MAX_DEFAULT <= PIPELINE_MAX_LIMIT, "default pipeline above limit");
+_Static_assert(COMMIT_BATCH_MAX_DEFAULT <= COMMIT_BATCH_MAX_LIMIT, "default batch above limit");
+_Static_assert(AMOUNT_FEN_MAX < INT64_MAX / 1000000, "a million maximal amounts must not overflow");
+
+#endif

@@ -1,0 +1,136 @@
+/* ledger.c -- the append-only, hash-chained log of entries. */
+#include "ledger.h"
+
+#include "chain.h"
+#include "require.h"
+
+#include <string.h>
+
+static const char head_key[] = "head";
+
+int ledger_head_get(struct store_txn *txn, struct ledger_head *head)
+{
+    struct store_bytes value;
+    int rc = store_get(txn, STORE_DB_META, head_key, sizeof(head_key) - 1, &value);
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        memset(head, 0, sizeof(*head));
+        return 0;
+    }
+    REQUIRE(value.size == 8 + HASH_BYTES);
+    head->seq = store_u64_decode(value.data);
+    memcpy(head->hash, (const uint8_t *)value.data + 8, HASH_BYTES);
+    return 0;
+}
+
+int ledger_append(struct request_ctx *ctx, Famledger__Entry *entry)
+{
+    struct ledger_head head;
+    int rc = ledger_head_get(ctx->txn, &head);
+    if (rc)
+        return rc;
+
+    Famledger__Actor *actor = ARENA_NEW(ctx->arena, Famledger__Actor);
+    famledger__actor__init(actor);
+    actor->uid = ctx->peer_uid;
+    actor->gid = ctx->peer_gid;
+    actor->operator_id = (char *)(ctx->operator_id ? ctx->operator_id : "");
+
+    entry->seq = head.seq + 1;
+    entry->time_us = ctx->time_us;
+    entry->prev_hash.data = arena_alloc(ctx->arena, HASH_BYTES);
+    entry->prev_hash.len = HASH_BYTES;
+    memcpy(entry->prev_hash.data, head.hash, HASH_BYTES);
+    entry->actor = actor;
+
+    /* Stored value: hash || entry bytes; the next head is (seq, hash). */
+    size_t entry_bytes = famledger__entry__get_packed_size(entry);
+    uint8_t *value = arena_alloc(ctx->arena, HASH_BYTES + entry_bytes);
+    REQUIRE(famledger__entry__pack(entry, value + HASH_BYTES) == entry_bytes);
+    chain_hash(head.hash, value + HASH_BYTES, entry_bytes, value);
+
+    uint8_t key[8];
+    store_u64_encode(key, entry->seq);
+    rc = store_append(ctx->txn, STORE_DB_LOG, key, sizeof(key), value, HASH_BYTES + entry_bytes);
+    if (rc)
+        return rc;
+    uint8_t new_head[8 + HASH_BYTES];
+    memcpy(new_head, key, 8);
+    memcpy(new_head + 8, value, HASH_BYTES);
+    return store_put(ctx->txn, STORE_DB_META, head_key, sizeof(head_key) - 1, new_head,
+                     sizeof(new_head));
+}
+
+int ledger_entry_get(struct store_txn *txn, struct arena *arena, uint64_t seq,
+                     Famledger__Entry **entry, ProtobufCBinaryData *entry_bytes,
+                     uint8_t hash[HASH_BYTES])
+{
+    uint8_t key[8];
+    store_u64_encode(key, seq);
+    struct store_bytes value;
+    int rc = store_get(txn, STORE_DB_LOG, key, sizeof(key), &value);
+    if (rc <= 0)
+        return rc;
+    if (value.size < HASH_BYTES)
+        return FL_ERR_INTERNAL;
+    const uint8_t *bytes = (const uint8_t *)value.data + HASH_BYTES;
+    size_t bytes_count = value.size - HASH_BYTES;
+    *entry = famledger__entry__unpack(&arena->protobuf, bytes_count, bytes);
+    if (!*entry)
+        return FL_ERR_INTERNAL; /* a stored entry that does not decode: verify will name it */
+    if (entry_bytes) {
+        entry_bytes->data = arena_alloc(arena, bytes_count);
+        memcpy(entry_bytes->data, bytes, bytes_count);
+        entry_bytes->len = bytes_count;
+    }
+    if (hash)
+        memcpy(hash, value.data, HASH_BYTES);
+    return 1;
+}
+
+const char *ledger_entry_type_name(const Famledger__Entry *entry)
+{
+    const ProtobufCFieldDescriptor *field =
+        protobuf_c_message_descriptor_get_field(&famledger__entry__descriptor,
+                                                (unsigned)entry->body_case);
+    return field ? field->name : "unknown";
+}
+
+int ledger_entry_get_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    uint64_t seq = request->entry_get->seq;
+    Famledger__EntryReply *reply = ARENA_NEW(ctx->arena, Famledger__EntryReply);
+    famledger__entry_reply__init(reply);
+    reply->hash.data = arena_alloc(ctx->arena, HASH_BYTES);
+    reply->hash.len = HASH_BYTES;
+    int rc = ledger_entry_get(ctx->txn, ctx->arena, seq, &reply->entry, &reply->entry_bytes,
+                              reply->hash.data);
+    if (rc < 0)
+        return request_fail(ctx, rc, "cannot read entry %llu", (unsigned long long)seq);
+    if (rc == 0)
+        return request_fail(ctx, FL_ERR_UNKNOWN_ENTRY, "no entry with sequence %llu",
+                            (unsigned long long)seq);
+    reply->seq = seq;
+    ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_ENTRY;
+    ctx->response->entry = reply;
+    return 0;
+}
+
+int ledger_head_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    (void)request;
+    struct ledger_head head;
+    int rc = ledger_head_get(ctx->txn, &head);
+    if (rc)
+        return request_fail(ctx, rc, "cannot read the ledger head");
+    Famledger__HeadReply *reply = ARENA_NEW(ctx->arena, Famledger__HeadReply);
+    famledger__head_reply__init(reply);
+    reply->seq = head.seq;
+    reply->hash.data = arena_alloc(ctx->arena, HASH_BYTES);
+    reply->hash.len = HASH_BYTES;
+    memcpy(reply->hash.data, head.hash, HASH_BYTES);
+    ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_HEAD;
+    ctx->response->head = reply;
+    return 0;
+}

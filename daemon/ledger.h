@@ -1,0 +1,32 @@
+/* ledger.h -- the append-only, hash-chained log of entries: the source of truth. */
+#ifndef FAMLEDGER_LEDGER_H
+#define FAMLEDGER_LEDGER_H
+
+#include "fl_limits.h"
+#include "request.h"
+
+struct ledger_head {
+    uint64_t seq;                /* 0 for an empty ledger */
+    uint8_t hash[HASH_BYTES];    /* zeros for an empty ledger */
+};
+
+int ledger_head_get(struct store_txn *txn, struct ledger_head *head);
+
+/* Append `entry` (with its body set) after the head: fills in seq, time, prev_hash and actor
+ * from ctx, stores it with its hash and moves the head. Returns 0 with entry->seq set. */
+int ledger_append(struct request_ctx *ctx, Famledger__Entry *entry);
+
+/* Read entry `seq`. Returns 1 when found, 0 when absent. `entry` and `entry_bytes` live in
+ * `arena`; `hash` may be NULL. */
+int ledger_entry_get(struct store_txn *txn, struct arena *arena, uint64_t seq,
+                     Famledger__Entry **entry, ProtobufCBinaryData *entry_bytes,
+                     uint8_t hash[HASH_BYTES]);
+
+/* The name of an entry's type, as in the .proto oneof ("account_credited"). */
+const char *ledger_entry_type_name(const Famledger__Entry *entry);
+
+/* Handlers: EntryGetRequest, HeadRequest. */
+int ledger_entry_get_handle(struct request_ctx *ctx, const Famledger__Request *request);
+int ledger_head_handle(struct request_ctx *ctx, const Famledger__Request *request);
+
+#endif

@@ -1,0 +1,18 @@
+/* log.h -- famledgerd's diagnostics on standard error. */
+#ifndef FAMLEDGER_LOG_H
+#define FAMLEDGER_LOG_H
+
+enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
+
+void log_set_level(enum log_level level);
+/* Parse "error", "warn", "info" or "debug". Returns 0, or -1 for anything else. */
+int log_level_parse(const char *text, enum log_level *level);
+void log_message(enum log_level level, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#define log_error(...) log_message(LOG_LEVEL_ERROR, __VA_ARGS__)
+#define log_warn(...) log_message(LOG_LEVEL_WARN, __VA_ARGS__)
+#define log_info(...) log_message(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_debug(...) log_message(LOG_LEVEL_DEBUG, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,163 @@
+/* main.c -- famledgerd start-up, flags, signals and orderly shutdown. */
+#include "chain.h"
+#include "commit.h"
+#include "config.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+struct daemon {
+    uv_loop_t *loop;
+    struct config config;
+    struct store *store;
+    struct commit_queue commits;
+    struct server server;
+    uv_signal_t sigint, sigterm;
+};
+
+static void usage(FILE *out)
+{
+    fputs("usage: famledgerd [--config FILE] [--check-config] [--SETTING VALUE]...\n"
+          "Runs the famledger daemon in the foreground. Every setting of the config file can\n"
+          "also be given as a flag (--data-dir DIR, --socket PATH, ...); flags win.\n\n"
+          "settings:\n",
+          out);
+    config_print_usage(out);
+}
+
+/* Flags after the config file, so that they override it. Returns 0, 1 for --check-config,
+ * or -1 after printing why the arguments are wrong. */
+static int parse_arguments(int argc, char **argv, struct config *config)
+{
+    char error[512];
+    int check_only = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            if (config_load_file(config, argv[++i], error, sizeof(error)) != 0) {
+                fprintf(stderr, "famledgerd: %s\n", error);
+                return -1;
+            }
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--config") == 0) {
+            i++;
+        } else if (strcmp(arg, "--check-config") == 0) {
+            check_only = 1;
+        } else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            usage(stdout);
+            exit(0);
+        } else if (strncmp(arg, "--", 2) == 0) {
+            const char *equals = strchr(arg, '=');
+            char name[64];
+            const char *value;
+            if (equals) {
+                snprintf(name, sizeof(name), "%.*s", (int)(equals - arg - 2), arg + 2);
+                value = equals + 1;
+            } else if (i + 1 < argc) {
+                snprintf(name, sizeof(name), "%s", arg + 2);
+                value = argv[++i];
+            } else {
+                fprintf(stderr, "famledgerd: %s needs a value\n", arg);
+                return -1;
+            }
+            if (config_set(config, name, value, error, sizeof(error)) != 0) {
+                fprintf(stderr, "famledgerd: %s\n", error);
+                return -1;
+            }
+        } else {
+            fprintf(stderr, "famledgerd: unexpected argument '%s'\n", arg);
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (config_validate(config, error, sizeof(error)) != 0) {
+        fprintf(stderr, "famledgerd: %s\n", error);
+        return -1;
+    }
+    return check_only;
+}
+
+static void daemon_stopped_cb(struct server *server)
+{
+    struct daemon *daemon = (struct daemon *)((char *)server - offsetof(struct daemon, server));
+    commit_queue_stop(&daemon->commits);
+    uv_close((uv_handle_t *)&daemon->sigint, NULL);
+    uv_close((uv_handle_t *)&daemon->sigterm, NULL);
+}
+
+static void daemon_signal_cb(uv_signal_t *handle, int signal_number)
+{
+    struct daemon *daemon = handle->data;
+    log_info("received %s: finishing requests in flight, then stopping",
+             signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+    server_stop(&daemon->server, daemon_stopped_cb);
+}
+
+static int daemon_run(struct daemon *daemon)
+{
+    const struct config *config = &daemon->config;
+    int rc = store_open(config->data_dir, config->map_mib << 20, config->map_mib_max << 20,
+                        &daemon->store);
+    if (rc) {
+        log_error("cannot open the ledger in %s", config->data_dir);
+        return 1;
+    }
+    daemon->loop = uv_default_loop();
+    if ((rc = commit_queue_start(&daemon->commits, daemon->loop, daemon->store,
+                                 config->commit_batch_max)) != 0) {
+        log_error("cannot start the commit queue: %s", uv_strerror(rc));
+        store_close(daemon->store);
+        return 1;
+    }
+    rc = server_start(&daemon->server, daemon->loop, config, daemon->store, &daemon->commits);
+    if (rc) {
+        log_error("cannot listen on %s: %s", config->socket_path,
+                  rc == UV_EADDRINUSE ? "another famledgerd answers there" : uv_strerror(rc));
+        commit_queue_stop(&daemon->commits);
+        uv_run(daemon->loop, UV_RUN_DEFAULT);
+        store_close(daemon->store);
+        return 1;
+    }
+    uv_signal_init(daemon->loop, &daemon->sigint);
+    uv_signal_init(daemon->loop, &daemon->sigterm);
+    daemon->sigint.data = daemon->sigterm.data = daemon;
+    uv_signal_start(&daemon->sigint, daemon_signal_cb, SIGINT);
+    uv_signal_start(&daemon->sigterm, daemon_signal_cb, SIGTERM);
+    log_info("famledgerd ready: data %s, socket %s", config->data_dir, config->socket_path);
+
+    uv_run(daemon->loop, UV_RUN_DEFAULT);
+    uv_loop_close(daemon->loop);
+    store_close(daemon->store);
+    log_info("famledgerd stopped cleanly");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static struct daemon daemon;
+    config_init(&daemon.config);
+    int parsed = parse_arguments(argc, argv, &daemon.config);
+    if (parsed < 0)
+        return 2;
+    if (parsed == 1) {
+        config_print(&daemon.config, stdout);
+        fputs("# configuration is valid\n", stdout);
+        return 0;
+    }
+    log_set_level(daemon.config.log_level);
+    if (chain_init() != 0) {
+        log_error("cannot initialise libsodium");
+        return 1;
+    }
+    /* A peer that hangs up must cost us an EPIPE, never the process. */
+    signal(SIGPIPE, SIG_IGN);
+    return daemon_run(&daemon);
+}

@@ -1,0 +1,15 @@
+/* person.h -- insured persons: registration and lookup. */
+#ifndef FAMLEDGER_PERSON_H
+#define FAMLEDGER_PERSON_H
+
+#include "request.h"
+
+int person_add_handle(struct request_ctx *ctx, const Famledger__Request *request);
+int person_get_handle(struct request_ctx *ctx, const Famledger__Request *request);
+
+/* Load a person for a handler, failing the request with a clear status when `person_no` is
+ * malformed or unknown. `role` names the person in messages ("patient", "holder"). */
+int person_require(struct request_ctx *ctx, const char *person_no, const char *role,
+                   Famledger__Person **person);
+
+#endif

@@ -1,0 +1,58 @@
+/* reference.c -- idempotency references bound to request content. */
+#include "reference.h"
+
+#include "famledger_status.h"
+#include "require.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+void reference_key_make(struct reference_key *key, char scope, const char *owner,
+                        const char *reference)
+{
+    size_t owner_bytes = strlen(owner), reference_bytes = strlen(reference);
+    REQUIRE(owner_bytes <= REFERENCE_BYTES_MAX && reference_bytes <= REFERENCE_BYTES_MAX);
+    uint8_t *cursor = key->bytes;
+    *cursor++ = (uint8_t)scope;
+    *cursor++ = '\0';
+    memcpy(cursor, owner, owner_bytes + 1);
+    cursor += owner_bytes + 1;
+    memcpy(cursor, reference, reference_bytes);
+    key->size = (size_t)(cursor - key->bytes) + reference_bytes;
+}
+
+void reference_fingerprint(const ProtobufCMessage *message, uint8_t fingerprint[HASH_BYTES])
+{
+    size_t bytes = protobuf_c_message_get_packed_size(message);
+    uint8_t stack[1024];
+    uint8_t *packed = bytes <= sizeof(stack) ? stack : malloc(bytes);
+    REQUIRE(packed != NULL);
+    REQUIRE(protobuf_c_message_pack(message, packed) == bytes);
+    crypto_hash_sha256(fingerprint, packed, bytes);
+    if (packed != stack)
+        free(packed);
+}
+
+int reference_find(struct store_txn *txn, const struct reference_key *key,
+                   const uint8_t fingerprint[HASH_BYTES], uint64_t *seq)
+{
+    struct store_bytes value;
+    int rc = store_get(txn, STORE_DB_REFERENCES, key->bytes, key->size, &value);
+    if (rc <= 0)
+        return rc;
+    REQUIRE(value.size == 8 + HASH_BYTES);
+    *seq = store_u64_decode(value.data);
+    if (memcmp((const uint8_t *)value.data + 8, fingerprint, HASH_BYTES) != 0)
+        return FL_ERR_CONFLICT;
+    return 1;
+}
+
+int reference_record(struct store_txn *txn, const struct reference_key *key,
+                     const uint8_t fingerprint[HASH_BYTES], uint64_t seq)
+{
+    uint8_t value[8 + HASH_BYTES];
+    store_u64_encode(value, seq);
+    memcpy(value + 8, fingerprint, HASH_BYTES);
+    return store_put(txn, STORE_DB_REFERENCES, key->bytes, key->size, value, sizeof(value));
+}

@@ -1,0 +1,37 @@
+/* request.h -- what a handler sees: the decoded request, one transaction, and where to answer.
+ *
+ * Handlers hold the business rules and know nothing of sockets: tests and replay call them
+ * directly with a transaction of their own.
+ */
+#ifndef FAMLEDGER_REQUEST_H
+#define FAMLEDGER_REQUEST_H
+
+#include "arena.h"
+#include "config.h"
+#include "famledger.pb-c.h"
+#include "famledger_status.h"
+#include "store.h"
+
+#include <stdint.h>
+
+struct request_ctx {
+    struct store_txn *txn;
+    struct arena *arena;       /* lives until the reply is sent */
+    const struct config *config;
+    int64_t time_us;           /* the time written into any entry this request appends */
+    uint32_t peer_uid;
+    uint32_t peer_gid;
+    const char *operator_id;   /* may be empty */
+    Famledger__Response *response;
+};
+
+/* A handler returns 0 with response->body set, or a negative FL_ERR_* after request_fail. */
+typedef int (*request_handler)(struct request_ctx *ctx, const Famledger__Request *request);
+
+/* Record a status and a formatted message in the response; returns `status` for tail calls. */
+int request_fail(struct request_ctx *ctx, int status, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+int64_t request_clock_us(void);
+
+#endif

@@ -1,0 +1,27 @@
+/* state.h -- derived state kept beside the log: persons and accounts, as protobuf records.
+ *
+ * Everything here can be rebuilt by replaying the log; handlers update it in the same
+ * transaction as the entry that changes it.
+ */
+#ifndef FAMLEDGER_STATE_H
+#define FAMLEDGER_STATE_H
+
+#include "arena.h"
+#include "famledger.pb-c.h"
+#include "store.h"
+
+/* Each get returns 1 with *out (allocated in `arena`) when found, 0 when absent, or < 0. */
+int state_person_get(struct store_txn *txn, struct arena *arena, const char *person_no,
+                     Famledger__Person **out);
+int state_person_put(struct store_txn *txn, struct arena *arena, const Famledger__Person *person);
+
+int state_account_get(struct store_txn *txn, struct arena *arena, const char *person_no,
+                      Famledger__Account **out);
+int state_account_put(struct store_txn *txn, struct arena *arena,
+                      const Famledger__Account *account);
+
+/* Pack any message into the arena and put it under `key`. */
+int state_message_put(struct store_txn *txn, struct arena *arena, enum store_db db,
+                      const void *key, size_t key_bytes, const ProtobufCMessage *message);
+
+#endif

@@ -1,0 +1,70 @@
+/* statement.c -- an account's statement: every entry that touched it, paged by sequence. */
+#include "statement.h"
+
+#include "account.h"
+#include "ledger.h"
+#include "fl_limits.h"
+
+#include <string.h>
+
+bool statement_line_from_entry(const Famledger__Entry *entry, const char *person_no,
+                               Famledger__StatementLine *line)
+{
+    line->seq = entry->seq;
+    line->time_us = entry->time_us;
+    line->type = (char *)ledger_entry_type_name(entry);
+    line->amount_fen = 0;
+    line->balance_after_fen = 0;
+    line->reference = (char *)"";
+    switch (entry->body_case) {
+    case FAMLEDGER__ENTRY__BODY_ACCOUNT_OPENED:
+        return strcmp(entry->account_opened->person_no, person_no) == 0;
+    case FAMLEDGER__ENTRY__BODY_ACCOUNT_CREDITED: {
+        const Famledger__AccountCredited *credited = entry->account_credited;
+        line->amount_fen = credited->amount_fen;
+        line->balance_after_fen = credited->balance_after_fen;
+        line->reference = credited->reference;
+        return strcmp(credited->person_no, person_no) == 0;
+    }
+    default:
+        return false;
+    }
+}
+
+int statement_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    const Famledger__StatementRequest *query = request->statement;
+    Famledger__Account *account;
+    int rc = account_require(ctx, query->person_no, "person", &account);
+    if (rc)
+        return rc;
+    size_t limit = query->limit == 0 ? STATEMENT_ROWS_DEFAULT : query->limit;
+    if (limit > STATEMENT_ROWS_MAX)
+        limit = STATEMENT_ROWS_MAX;
+
+    uint64_t *seqs = ARENA_ARRAY(ctx->arena, uint64_t, limit);
+    size_t count;
+    Famledger__StatementReply *reply = ARENA_NEW(ctx->arena, Famledger__StatementReply);
+    famledger__statement_reply__init(reply);
+    rc = store_index_page(ctx->txn, STORE_DB_ACCOUNT_ENTRIES, query->person_no,
+                          strlen(query->person_no), query->cursor, !query->oldest_first, seqs,
+                          limit, &count, &reply->next_cursor);
+    if (rc)
+        return request_fail(ctx, rc, "cannot read the statement of %s", query->person_no);
+
+    reply->lines = ARENA_ARRAY(ctx->arena, Famledger__StatementLine *, count ? count : 1);
+    for (size_t i = 0; i < count; i++) {
+        Famledger__Entry *entry;
+        rc = ledger_entry_get(ctx->txn, ctx->arena, seqs[i], &entry, NULL, NULL);
+        if (rc <= 0)
+            return request_fail(ctx, FL_ERR_INTERNAL, "entry %llu of the statement is unreadable",
+                                (unsigned long long)seqs[i]);
+        Famledger__StatementLine *line = ARENA_NEW(ctx->arena, Famledger__StatementLine);
+        famledger__statement_line__init(line);
+        statement_line_from_entry(entry, query->person_no, line);
+        reply->lines[reply->n_lines++] = line;
+    }
+    ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_STATEMENT;
+    ctx->response->statement = reply;
+    return 0;
+}

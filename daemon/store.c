@@ -1,0 +1,380 @@
+/* store.c -- the LMDB environment; the only file that includes lmdb.h. */
+#include "store.h"
+
+#include "famledger_status.h"
+#include "fl_limits.h"
+#include "log.h"
+#include "require.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct store {
+    MDB_env *env;
+    MDB_dbi dbis[STORE_DB_COUNT];
+    /* Readers hold it shared; growing the map holds it exclusively, as LMDB requires that no
+     * transaction be open in the process while the map size changes. */
+    pthread_rwlock_t resize_lock;
+    uint64_t map_bytes;
+    uint64_t map_bytes_max;
+    bool map_full; /* touched only by the writer thread */
+    int lock_fd;
+};
+
+struct store_txn {
+    struct store *store;
+    MDB_txn *txn;
+    bool read_only;
+};
+
+static const struct {
+    const char *name;
+    unsigned flags;
+} store_dbs[STORE_DB_COUNT] = {
+    [STORE_DB_LOG] = {"log", 0},
+    [STORE_DB_META] = {"meta", 0},
+    [STORE_DB_PERSONS] = {"persons", 0},
+    [STORE_DB_ACCOUNTS] = {"accounts", 0},
+    [STORE_DB_ACCOUNT_ENTRIES] = {"account_entries", MDB_DUPSORT | MDB_DUPFIXED},
+    [STORE_DB_REFERENCES] = {"references", 0},
+};
+
+_Static_assert(STORE_DB_COUNT <= STORE_DBS_MAX, "raise STORE_DBS_MAX");
+
+/* The one place LMDB errors become famledger status codes. */
+static int store_error(struct store *store, int rc, const char *what)
+{
+    switch (rc) {
+    case MDB_SUCCESS:
+        return 0;
+    case MDB_MAP_FULL:
+        store->map_full = true;
+        return FL_ERR_OUT_OF_SPACE;
+    case ENOSPC:
+    case EDQUOT:
+        log_error("store: %s: disk full: %s", what, mdb_strerror(rc));
+        return FL_ERR_OUT_OF_SPACE;
+    default:
+        log_error("store: %s: %s", what, mdb_strerror(rc));
+        return FL_ERR_INTERNAL;
+    }
+}
+
+void store_u64_encode(uint8_t out[8], uint64_t value)
+{
+    for (int i = 7; i >= 0; i--) {
+        out[i] = (uint8_t)value;
+        value >>= 8;
+    }
+}
+
+uint64_t store_u64_decode(const uint8_t in[8])
+{
+    uint64_t value = 0;
+    for (int i = 0; i < 8; i++)
+        value = value << 8 | in[i];
+    return value;
+}
+
+static int store_lock_dir(const char *dir, int *lock_fd)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/famledgerd.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        log_error("store: %s: %s", path, strerror(errno));
+        return FL_ERR_INTERNAL;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        log_error("store: %s is in use by another famledgerd", dir);
+        close(fd);
+        return FL_ERR_BUSY;
+    }
+    *lock_fd = fd;
+    return 0;
+}
+
+static int store_open_dbs(struct store *store)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(store->env, NULL, 0, &txn);
+    if (rc)
+        return store_error(store, rc, "begin");
+    for (int db = 0; db < STORE_DB_COUNT && rc == 0; db++)
+        rc = mdb_dbi_open(txn, store_dbs[db].name, store_dbs[db].flags | MDB_CREATE,
+                          &store->dbis[db]);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return store_error(store, rc, "open databases");
+    }
+    return store_error(store, mdb_txn_commit(txn), "create databases");
+}
+
+static int mkdir_parents(const char *dir)
+{
+    char path[4096];
+    if (strlen(dir) >= sizeof(path))
+        return -1;
+    strcpy(path, dir);
+    for (char *slash = path + 1; *slash; slash++) {
+        if (*slash != '/')
+            continue;
+        *slash = '\0';
+        if (mkdir(path, 0750) != 0 && errno != EEXIST)
+            return -1;
+        *slash = '/';
+    }
+    return mkdir(path, 0750) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+int store_open(const char *dir, uint64_t map_bytes, uint64_t map_bytes_max, struct store **out)
+{
+    if (mkdir_parents(dir) != 0) {
+        log_error("store: cannot create %s: %s", dir, strerror(errno));
+        return FL_ERR_INTERNAL;
+    }
+    struct store *store = calloc(1, sizeof(*store));
+    if (!store)
+        return FL_ERR_INTERNAL;
+    store->map_bytes = map_bytes;
+    store->map_bytes_max = map_bytes_max;
+    store->lock_fd = -1;
+    pthread_rwlockattr_t attributes;
+    pthread_rwlockattr_init(&attributes);
+    /* A stream of short readers must not starve the resize. */
+    pthread_rwlockattr_setkind_np(&attributes, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&store->resize_lock, &attributes);
+    pthread_rwlockattr_destroy(&attributes);
+
+    int rc = store_lock_dir(dir, &store->lock_fd);
+    if (rc == 0)
+        rc = store_error(store, mdb_env_create(&store->env), "create environment");
+    if (rc == 0)
+        rc = store_error(store, mdb_env_set_maxdbs(store->env, STORE_DBS_MAX), "set maxdbs");
+    if (rc == 0)
+        rc = store_error(store, mdb_env_set_mapsize(store->env, map_bytes), "set map size");
+    /* MDB_NOTLS: read transactions belong to requests, not threads. Syncs stay on: a reply
+     * that says OK follows a commit that reached the disk. */
+    if (rc == 0)
+        rc = store_error(store, mdb_env_open(store->env, dir, MDB_NOTLS, 0640), "open");
+    if (rc == 0) {
+        MDB_envinfo info;
+        mdb_env_info(store->env, &info);
+        store->map_bytes = info.me_mapsize;
+        rc = store_open_dbs(store);
+    }
+    if (rc != 0) {
+        store_close(store);
+        return rc;
+    }
+    *out = store;
+    return 0;
+}
+
+void store_close(struct store *store)
+{
+    if (!store)
+        return;
+    if (store->env)
+        mdb_env_close(store->env);
+    if (store->lock_fd >= 0)
+        close(store->lock_fd);
+    pthread_rwlock_destroy(&store->resize_lock);
+    free(store);
+}
+
+static int store_txn_begin(struct store *store, MDB_txn *parent, unsigned flags,
+                           struct store_txn **out)
+{
+    struct store_txn *txn = malloc(sizeof(*txn));
+    if (!txn)
+        return FL_ERR_INTERNAL;
+    txn->store = store;
+    txn->read_only = (flags & MDB_RDONLY) != 0;
+    int rc = mdb_txn_begin(store->env, parent, flags, &txn->txn);
+    if (rc) {
+        free(txn);
+        return store_error(store, rc, "begin transaction");
+    }
+    *out = txn;
+    return 0;
+}
+
+int store_read_begin(struct store *store, struct store_txn **out)
+{
+    pthread_rwlock_rdlock(&store->resize_lock);
+    int rc = store_txn_begin(store, NULL, MDB_RDONLY, out);
+    if (rc)
+        pthread_rwlock_unlock(&store->resize_lock);
+    return rc;
+}
+
+void store_read_end(struct store_txn *txn)
+{
+    REQUIRE(txn->read_only);
+    struct store *store = txn->store;
+    mdb_txn_abort(txn->txn);
+    free(txn);
+    pthread_rwlock_unlock(&store->resize_lock);
+}
+
+int store_write_begin(struct store *store, struct store_txn **out)
+{
+    return store_txn_begin(store, NULL, 0, out);
+}
+
+int store_nested_begin(struct store_txn *parent, struct store_txn **out)
+{
+    return store_txn_begin(parent->store, parent->txn, 0, out);
+}
+
+int store_commit(struct store_txn *txn)
+{
+    REQUIRE(!txn->read_only);
+    int rc = store_error(txn->store, mdb_txn_commit(txn->txn), "commit");
+    free(txn);
+    return rc;
+}
+
+void store_abort(struct store_txn *txn)
+{
+    REQUIRE(!txn->read_only);
+    mdb_txn_abort(txn->txn);
+    free(txn);
+}
+
+bool store_map_full(const struct store *store)
+{
+    return store->map_full;
+}
+
+void store_map_full_clear(struct store *store)
+{
+    store->map_full = false;
+}
+
+uint64_t store_map_bytes(const struct store *store)
+{
+    return store->map_bytes;
+}
+
+int store_grow(struct store *store)
+{
+    if (store->map_bytes >= store->map_bytes_max)
+        return FL_ERR_OUT_OF_SPACE;
+    uint64_t map_bytes = store->map_bytes * 2;
+    if (map_bytes > store->map_bytes_max)
+        map_bytes = store->map_bytes_max;
+    pthread_rwlock_wrlock(&store->resize_lock);
+    int rc = store_error(store, mdb_env_set_mapsize(store->env, map_bytes), "grow map");
+    pthread_rwlock_unlock(&store->resize_lock);
+    if (rc)
+        return rc;
+    log_info("store: map grown from %llu to %llu MiB", (unsigned long long)(store->map_bytes >> 20),
+             (unsigned long long)(map_bytes >> 20));
+    store->map_bytes = map_bytes;
+    store->map_full = false;
+    return 0;
+}
+
+int store_get(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes,
+              struct store_bytes *value)
+{
+    MDB_val k = {key_bytes, (void *)key}, v;
+    int rc = mdb_get(txn->txn, txn->store->dbis[db], &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return store_error(txn->store, rc, "get");
+    value->data = v.mv_data;
+    value->size = v.mv_size;
+    return 1;
+}
+
+static int store_put_flags(struct store_txn *txn, enum store_db db, const void *key,
+                           size_t key_bytes, const void *value, size_t value_bytes, unsigned flags)
+{
+    REQUIRE(!txn->read_only);
+    MDB_val k = {key_bytes, (void *)key}, v = {value_bytes, (void *)value};
+    return store_error(txn->store, mdb_put(txn->txn, txn->store->dbis[db], &k, &v, flags), "put");
+}
+
+int store_put(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes,
+              const void *value, size_t value_bytes)
+{
+    return store_put_flags(txn, db, key, key_bytes, value, value_bytes, 0);
+}
+
+int store_append(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes,
+                 const void *value, size_t value_bytes)
+{
+    return store_put_flags(txn, db, key, key_bytes, value, value_bytes, MDB_APPEND);
+}
+
+int store_index_add(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes,
+                    uint64_t seq)
+{
+    uint8_t value[8];
+    store_u64_encode(value, seq);
+    return store_put_flags(txn, db, key, key_bytes, value, sizeof(value), MDB_NODUPDATA);
+}
+
+/* Position the cursor on the first value of the page, or report that there is none. */
+static int index_page_start(MDB_cursor *cursor, MDB_val *k, MDB_val *v, uint64_t start,
+                            bool descending)
+{
+    uint8_t from[8];
+    if (!descending) {
+        store_u64_encode(from, start);
+        *v = (MDB_val){sizeof(from), from};
+        return mdb_cursor_get(cursor, k, v, MDB_GET_BOTH_RANGE);
+    }
+    if (start == 0) {
+        int rc = mdb_cursor_get(cursor, k, v, MDB_SET_KEY);
+        return rc ? rc : mdb_cursor_get(cursor, k, v, MDB_LAST_DUP);
+    }
+    /* The first value >= start; step back once if it overshoots (or there is none). */
+    store_u64_encode(from, start);
+    *v = (MDB_val){sizeof(from), from};
+    int rc = mdb_cursor_get(cursor, k, v, MDB_GET_BOTH_RANGE);
+    if (rc == MDB_NOTFOUND) {
+        rc = mdb_cursor_get(cursor, k, v, MDB_SET_KEY);
+        return rc ? rc : mdb_cursor_get(cursor, k, v, MDB_LAST_DUP);
+    }
+    if (rc == 0 && store_u64_decode(v->mv_data) > start)
+        rc = mdb_cursor_get(cursor, k, v, MDB_PREV_DUP);
+    return rc;
+}
+
+int store_index_page(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes,
+                     uint64_t cursor, bool descending, uint64_t *seqs, size_t seqs_max,
+                     size_t *count, uint64_t *next_cursor)
+{
+    *count = 0;
+    *next_cursor = 0;
+    MDB_cursor *mc;
+    int rc = mdb_cursor_open(txn->txn, txn->store->dbis[db], &mc);
+    if (rc)
+        return store_error(txn->store, rc, "cursor");
+    MDB_val k = {key_bytes, (void *)key}, v;
+    rc = index_page_start(mc, &k, &v, cursor, descending);
+    while (rc == 0) {
+        uint64_t seq = store_u64_decode(v.mv_data);
+        if (*count == seqs_max) {
+            *next_cursor = seq;
+            break;
+        }
+        seqs[(*count)++] = seq;
+        rc = mdb_cursor_get(mc, &k, &v, descending ? MDB_PREV_DUP : MDB_NEXT_DUP);
+    }
+    mdb_cursor_close(mc);
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_error(txn->store, rc, "index page");
+}

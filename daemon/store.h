@@ -1,0 +1,83 @@
+/* store.h -- the LMDB environment: transactions, named databases, typed keys. The only module
+ * that sees LMDB; everything above speaks famledger status codes.
+ *
+ * Return values follow one rule: 0 (or, for lookups, 1 found / 0 absent) on success, a negative
+ * FL_ERR_* code on failure. LMDB errors are converted here, once.
+ */
+#ifndef FAMLEDGER_STORE_H
+#define FAMLEDGER_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum store_db {
+    STORE_DB_LOG,             /* u64be seq -> hash[32] || Entry bytes; append-only */
+    STORE_DB_META,            /* "head" -> u64be seq || hash[32] */
+    STORE_DB_PERSONS,         /* person_no -> Person */
+    STORE_DB_ACCOUNTS,        /* person_no -> Account */
+    STORE_DB_ACCOUNT_ENTRIES, /* person_no -> u64be seq of each entry touching the account */
+    STORE_DB_REFERENCES,      /* scope '\0' reference -> u64be seq || fingerprint[32] */
+    STORE_DB_COUNT
+};
+
+struct store;
+struct store_txn;
+
+struct store_bytes {
+    const void *data;
+    size_t size;
+};
+
+/* Open (creating if needed) the ledger in `dir`, with a map of `map_bytes` that may grow to
+ * `map_bytes_max`. Fails with FL_ERR_BUSY when another famledgerd holds the directory. */
+int store_open(const char *dir, uint64_t map_bytes, uint64_t map_bytes_max, struct store **out);
+void store_close(struct store *store);
+
+/* Read transactions see one consistent snapshot and never wait for the writer. End each with
+ * store_read_end; keep them short, the map cannot grow while one is open. */
+int store_read_begin(struct store *store, struct store_txn **out);
+void store_read_end(struct store_txn *txn);
+
+/* One write transaction at a time, from one thread (the commit queue's). A nested transaction
+ * lets one request of a batch fail without undoing the others. */
+int store_write_begin(struct store *store, struct store_txn **out);
+int store_nested_begin(struct store_txn *parent, struct store_txn **out);
+/* Commit; for a top-level transaction this syncs to disk before returning. The txn is freed
+ * whatever the result. */
+int store_commit(struct store_txn *txn);
+void store_abort(struct store_txn *txn);
+
+/* Whether a write hit the end of the map since the last store_map_full_clear. */
+bool store_map_full(const struct store *store);
+void store_map_full_clear(struct store *store);
+/* Double the map, up to its maximum, while no transaction is open. Returns 0, or
+ * FL_ERR_OUT_OF_SPACE when it is already at the maximum. */
+int store_grow(struct store *store);
+uint64_t store_map_bytes(const struct store *store);
+
+/* Returns 1 and the value (valid until the txn ends or writes) when found, 0 when absent. */
+int store_get(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes,
+              struct store_bytes *value);
+int store_put(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes,
+              const void *value, size_t value_bytes);
+/* Put a key greater than every key of `db` (the log). */
+int store_append(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes,
+                 const void *value, size_t value_bytes);
+
+/* Index databases map a key to a sorted set of sequence numbers. */
+int store_index_add(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes,
+                    uint64_t seq);
+
+/* Read up to `seqs_max` sequence numbers of `key`, ascending from `cursor` (inclusive, 0 for the
+ * first) or descending from `cursor` (inclusive, 0 for the last). *next_cursor is where the next
+ * page starts, or 0 when there is none. */
+int store_index_page(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes,
+                     uint64_t cursor, bool descending, uint64_t *seqs, size_t seqs_max,
+                     size_t *count, uint64_t *next_cursor);
+
+/* Big-endian sequence keys sort in numeric order. */
+void store_u64_encode(uint8_t out[8], uint64_t value);
+uint64_t store_u64_decode(const uint8_t in[8]);
+
+#endif

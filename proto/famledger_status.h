@@ -1,0 +1,50 @@
+/* famledger_status.h -- the one list of famledger status codes, shared by daemon and clients.
+ *
+ * Every entry names a Status value of proto/famledger.proto, its number there, and the message
+ * fl_strerror() gives for it. C code uses the negated number: 0 is success, FL_ERR_X < 0 an
+ * error, so that functions return int in the style of libuv and LMDB. The daemon checks at
+ * compile time that these numbers match the generated protobuf enum.
+ */
+#ifndef FAMLEDGER_STATUS_H
+#define FAMLEDGER_STATUS_H
+
+#ifndef FL_EXPORT
+#define FL_EXPORT __attribute__((visibility("default")))
+#endif
+
+#define FL_STATUS_MAP(XX)                                                                         \
+    XX(INVALID_ARGUMENT, 1, "invalid argument")                                                   \
+    XX(MALFORMED_REQUEST, 2, "malformed request")                                                 \
+    XX(FRAME_TOO_LARGE, 3, "frame too large")                                                     \
+    XX(UNSUPPORTED, 4, "unsupported request")                                                     \
+    XX(PERMISSION_DENIED, 5, "permission denied")                                                 \
+    XX(BUSY, 6, "daemon busy, too many connections")                                              \
+    XX(SHUTTING_DOWN, 7, "daemon shutting down")                                                  \
+    XX(OUT_OF_SPACE, 8, "ledger out of space")                                                    \
+    XX(INTERNAL, 9, "internal storage error")                                                     \
+    XX(UNKNOWN_PERSON, 20, "unknown person")                                                      \
+    XX(PERSON_EXISTS, 21, "person already registered")                                            \
+    XX(NO_ACCOUNT, 22, "person has no personal account")                                          \
+    XX(ACCOUNT_EXISTS, 23, "account already open")                                                \
+    XX(NOT_EMPLOYEE, 24, "only employee-scheme persons have a personal account")                  \
+    XX(ACCOUNT_CLOSED, 25, "account closed")                                                      \
+    XX(UNKNOWN_ENTRY, 26, "no such log entry")                                                    \
+    XX(CONFLICT, 27, "reference already used with different content")                            \
+    XX(UNAVAILABLE, 100, "cannot connect to famledgerd")                                          \
+    XX(TIMEOUT, 101, "timed out waiting for famledgerd")                                          \
+    XX(PROTOCOL_ERROR, 102, "protocol error")
+
+enum fl_status {
+    FL_OK = 0,
+#define FL_STATUS_ENUM_(name, number, message) FL_ERR_##name = -(number),
+    FL_STATUS_MAP(FL_STATUS_ENUM_)
+#undef FL_STATUS_ENUM_
+};
+
+/* Return a static human-readable message for a status code (0 or FL_ERR_*); never NULL. */
+FL_EXPORT const char *fl_strerror(int code);
+
+/* Return the static upper-case name of a status code ("OK", "PERMISSION_DENIED"); never NULL. */
+FL_EXPORT const char *fl_status_name(int code);
+
+#endif

@@ -1,0 +1,127 @@
+/* cli.c -- what famledger's command-line tools share: options, JSON text, exit codes. */
+#include "cli.h"
+
+#include "famledger.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const struct cli_option_spec *spec_find(const struct cli_option_spec *specs,
+                                               const char *name, size_t name_length)
+{
+    for (; specs && specs->name; specs++)
+        if (strlen(specs->name) == name_length && strncmp(specs->name, name, name_length) == 0)
+            return specs;
+    return NULL;
+}
+
+int cli_parse(int argc, char **argv, const struct cli_option_spec *specs,
+              struct cli_parsed *parsed)
+{
+    memset(parsed, 0, sizeof(*parsed));
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
+            if (parsed->positional_count == CLI_POSITIONALS_MAX) {
+                fprintf(stderr, "ledgerctl: too many arguments\n");
+                return -1;
+            }
+            parsed->positionals[parsed->positional_count++] = arg;
+            continue;
+        }
+        const char *equals = strchr(arg, '=');
+        size_t name_length = equals ? (size_t)(equals - arg) : strlen(arg);
+        const struct cli_option_spec *spec = spec_find(specs, arg, name_length);
+        if (!spec) {
+            fprintf(stderr, "ledgerctl: unknown option %.*s\n", (int)name_length, arg);
+            return -1;
+        }
+        const char *value = "";
+        if (spec->takes_value) {
+            if (equals) {
+                value = equals + 1;
+            } else if (i + 1 < argc) {
+                value = argv[++i];
+            } else {
+                fprintf(stderr, "ledgerctl: %s needs a value\n", spec->name);
+                return -1;
+            }
+        } else if (equals) {
+            fprintf(stderr, "ledgerctl: %s takes no value\n", spec->name);
+            return -1;
+        }
+        if (parsed->option_count == CLI_OPTIONS_MAX) {
+            fprintf(stderr, "ledgerctl: too many options\n");
+            return -1;
+        }
+        parsed->option_names[parsed->option_count] = spec->name;
+        parsed->option_values[parsed->option_count++] = value;
+    }
+    return 0;
+}
+
+const char *cli_option(const struct cli_parsed *parsed, const char *name)
+{
+    const char *value = NULL;
+    for (int i = 0; i < parsed->option_count; i++)
+        if (strcmp(parsed->option_names[i], name) == 0)
+            value = parsed->option_values[i]; /* the last one given wins */
+    return value;
+}
+
+int cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *value)
+{
+    if (!text || *text < '0' || *text > '9')
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long long parsed = strtoull(text, &end, 10);
+    if (errno || *end || parsed < min || parsed > max)
+        return -1;
+    *value = parsed;
+    return 0;
+}
+
+void cli_json_string(FILE *out, const char *text)
+{
+    fputc('"', out);
+    for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            fprintf(out, "\\%c", *c);
+        else if (*c < 0x20)
+            fprintf(out, "\\u%04x", *c);
+        else
+            fputc(*c, out);
+    }
+    fputc('"', out);
+}
+
+void cli_time_text(int64_t time_us, char text[32])
+{
+    time_t seconds = (time_t)(time_us / 1000000);
+    struct tm utc;
+    gmtime_r(&seconds, &utc);
+    size_t length = strftime(text, 32, "%Y-%m-%dT%H:%M:%S", &utc);
+    snprintf(text + length, 32 - length, ".%06dZ", (int)(time_us % 1000000));
+}
+
+int cli_exit_for_status(int status)
+{
+    switch (status) {
+    case FL_OK:
+        return CLI_EXIT_OK;
+    case FL_ERR_UNAVAILABLE:
+    case FL_ERR_TIMEOUT:
+    case FL_ERR_PROTOCOL_ERROR:
+    case FL_ERR_MALFORMED_REQUEST:
+    case FL_ERR_FRAME_TOO_LARGE:
+    case FL_ERR_UNSUPPORTED:
+    case FL_ERR_BUSY:
+    case FL_ERR_SHUTTING_DOWN:
+        return CLI_EXIT_UNREACHABLE;
+    default:
+        return CLI_EXIT_REJECTED;
+    }
+}

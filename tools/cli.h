@@ -1,0 +1,53 @@
+/* cli.h -- what famledger's command-line tools share: options, JSON text, exit codes. */
+#ifndef FAMLEDGER_CLI_H
+#define FAMLEDGER_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit codes of ledgerctl, documented in docs/LEDGERCTL.md. */
+enum cli_exit {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_REJECTED = 1,    /* the daemon refused the request (business rule, role, input) */
+    CLI_EXIT_USAGE = 2,       /* the command line is wrong */
+    CLI_EXIT_UNREACHABLE = 3, /* cannot reach the daemon, or the protocol broke */
+    CLI_EXIT_VERIFY_FAILED = 4,
+    CLI_EXIT_UNBALANCED = 5,
+};
+
+#define CLI_OPTIONS_MAX 16
+#define CLI_POSITIONALS_MAX 16
+
+struct cli_option_spec {
+    const char *name;  /* "--name" */
+    bool takes_value;
+};
+
+struct cli_parsed {
+    const char *positionals[CLI_POSITIONALS_MAX];
+    int positional_count;
+    const char *option_names[CLI_OPTIONS_MAX];
+    const char *option_values[CLI_OPTIONS_MAX]; /* "" for flags */
+    int option_count;
+};
+
+/* Split arguments into positionals and the options of `specs` (NULL-name terminated), in any
+ * order; "--opt=value" and "--opt value" both work. Returns 0, or -1 after printing why. */
+int cli_parse(int argc, char **argv, const struct cli_option_spec *specs,
+              struct cli_parsed *parsed);
+/* The value of an option, or NULL when it was not given. */
+const char *cli_option(const struct cli_parsed *parsed, const char *name);
+
+/* Parse a whole decimal number in [min, max]. Returns 0 or -1. */
+int cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *value);
+
+/* Write `text` as a JSON string literal. */
+void cli_json_string(FILE *out, const char *text);
+/* "2026-11-23T09:31:40.123456Z" */
+void cli_time_text(int64_t time_us, char text[32]);
+
+/* Map a famledger status to ledgerctl's exit code. */
+int cli_exit_for_status(int status);
+
+#endif

@@ -1,0 +1,433 @@
+/* ledgerctl.c -- the administrators' tool: talks to famledgerd through libfamledger only. */
+#include "cli.h"
+#include "famledger.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ctl {
+    fl_client *client;
+    bool json;
+};
+
+typedef int (*command_fn)(struct ctl *ctl, const struct cli_parsed *args);
+
+struct command {
+    const char *group;
+    const char *verb;      /* NULL for one-word commands */
+    const char *usage;     /* the arguments after the command words */
+    struct cli_option_spec options[8];
+    int positionals_min, positionals_max;
+    command_fn run;
+};
+
+static const char *const scheme_names[] = {[FL_SCHEME_EMPLOYEE] = "employee",
+                                           [FL_SCHEME_RESIDENT] = "resident"};
+static const char *const status_names[] = {[FL_ACCOUNT_OPEN] = "open",
+                                           [FL_ACCOUNT_FROZEN] = "frozen",
+                                           [FL_ACCOUNT_CLOSED] = "closed"};
+static const char *const kind_names[] = {[FL_CREDIT_ALLOCATION] = "allocation",
+                                         [FL_CREDIT_DEPOSIT] = "deposit"};
+
+#define NAME_OF(table, value)                                                                     \
+    ((size_t)(value) < sizeof(table) / sizeof(table[0]) && table[value] ? table[value] : "unknown")
+
+static int ctl_fail(struct ctl *ctl, int status)
+{
+    fprintf(stderr, "ledgerctl: %s: %s\n", fl_status_name(status), fl_client_error(ctl->client));
+    return cli_exit_for_status(status);
+}
+
+static int usage_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    fprintf(stderr, "ledgerctl: ");
+    vfprintf(stderr, format, args);
+    fputc('\n', stderr);
+    va_end(args);
+    return CLI_EXIT_USAGE;
+}
+
+static int parse_amount(const char *text, int64_t *fen)
+{
+    if (fl_money_parse(text, fen) != 0 || *fen <= 0)
+        return usage_error("'%s' is not a positive amount in yuan (like 12.34 or 80)", text);
+    return 0;
+}
+
+/* ---- persons and accounts ---- */
+
+static void person_print(const struct ctl *ctl, const fl_person *person)
+{
+    if (ctl->json) {
+        printf("{\"person_no\":");
+        cli_json_string(stdout, person->person_no);
+        printf(",\"name\":");
+        cli_json_string(stdout, person->name);
+        printf(",\"region\":\"%s\",\"scheme\":\"%s\",\"registered_seq\":%" PRIu64
+               ",\"has_account\":%s}\n",
+               person->region, NAME_OF(scheme_names, person->scheme), person->registered_seq,
+               person->has_account ? "true" : "false");
+        return;
+    }
+    printf("person_no    %s\nname         %s\nregion       %s\nscheme       %s\n"
+           "account      %s\nregistered   seq %" PRIu64 "\n",
+           person->person_no, person->name, person->region, NAME_OF(scheme_names, person->scheme),
+           person->has_account ? "yes" : "no", person->registered_seq);
+}
+
+static int person_add_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    fl_person person = {0};
+    const char *name = cli_option(args, "--name"), *region = cli_option(args, "--region");
+    const char *scheme = cli_option(args, "--scheme");
+    if (!name || !region || !scheme)
+        return usage_error("%s", "person add needs --name, --region and --scheme");
+    if (strcmp(scheme, "employee") == 0)
+        person.scheme = FL_SCHEME_EMPLOYEE;
+    else if (strcmp(scheme, "resident") == 0)
+        person.scheme = FL_SCHEME_RESIDENT;
+    else
+        return usage_error("--scheme must be employee or resident, not '%s'", scheme);
+    if (strlen(args->positionals[0]) > FL_PERSON_NO_MAX || strlen(name) > FL_NAME_MAX ||
+        strlen(region) > FL_REGION_LEN)
+        return usage_error("%s", "person number, name or region too long");
+    strcpy(person.person_no, args->positionals[0]);
+    strcpy(person.name, name);
+    strcpy(person.region, region);
+    fl_person registered;
+    int rc = fl_person_add(ctl->client, &person, &registered);
+    if (rc)
+        return ctl_fail(ctl, rc);
+    person_print(ctl, &registered);
+    return 0;
+}
+
+static int person_show_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    fl_person person;
+    int rc = fl_person_get(ctl->client, args->positionals[0], &person);
+    if (rc)
+        return ctl_fail(ctl, rc);
+    person_print(ctl, &person);
+    return 0;
+}
+
+static void account_print(const struct ctl *ctl, const fl_account *account)
+{
+    if (ctl->json) {
+        printf("{\"person_no\":");
+        cli_json_string(stdout, account->person_no);
+        printf(",\"status\":\"%s\",\"balance_fen\":%" PRId64 ",\"credited_fen\":%" PRId64
+               ",\"debited_fen\":%" PRId64 ",\"opened_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64
+               "}\n",
+               NAME_OF(status_names, account->status), account->balance_fen,
+               account->credited_fen, account->debited_fen, account->opened_seq,
+               account->last_seq);
+        return;
+    }
+    char balance[FL_MONEY_TEXT_MAX], credited[FL_MONEY_TEXT_MAX], debited[FL_MONEY_TEXT_MAX];
+    printf("person_no  %s\nstatus     %s\nbalance    %s\ncredited   %s\ndebited    %s\n"
+           "opened     seq %" PRIu64 "\nlast       seq %" PRIu64 "\n",
+           account->person_no, NAME_OF(status_names, account->status),
+           fl_money_format(account->balance_fen, balance),
+           fl_money_format(account->credited_fen, credited),
+           fl_money_format(account->debited_fen, debited), account->opened_seq,
+           account->last_seq);
+}
+
+static int account_open_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    fl_account account;
+    int rc = fl_account_open(ctl->client, args->positionals[0], &account);
+    if (rc)
+        return ctl_fail(ctl, rc);
+    account_print(ctl, &account);
+    return 0;
+}
+
+static int account_show_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    fl_account account;
+    int rc = fl_account_get(ctl->client, args->positionals[0], &account);
+    if (rc)
+        return ctl_fail(ctl, rc);
+    account_print(ctl, &account);
+    return 0;
+}
+
+static int credit_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    int64_t amount_fen;
+    if (parse_amount(args->positionals[1], &amount_fen))
+        return CLI_EXIT_USAGE;
+    const char *reference = cli_option(args, "--ref"), *kind_text = cli_option(args, "--kind");
+    if (!reference)
+        return usage_error("%s", "credit needs --ref REF, which makes a retry safe");
+    fl_credit_kind kind = FL_CREDIT_ALLOCATION;
+    if (kind_text && strcmp(kind_text, "deposit") == 0)
+        kind = FL_CREDIT_DEPOSIT;
+    else if (kind_text && strcmp(kind_text, "allocation") != 0)
+        return usage_error("--kind must be allocation or deposit, not '%s'", kind_text);
+    fl_credit_result credit;
+    int rc = fl_account_credit(ctl->client, args->positionals[0], amount_fen, kind, reference,
+                               &credit);
+    if (rc)
+        return ctl_fail(ctl, rc);
+    if (ctl->json) {
+        printf("{\"seq\":%" PRIu64 ",\"person_no\":", credit.seq);
+        cli_json_string(stdout, credit.person_no);
+        printf(",\"amount_fen\":%" PRId64 ",\"kind\":\"%s\",\"reference\":", credit.amount_fen,
+               NAME_OF(kind_names, credit.kind));
+        cli_json_string(stdout, credit.reference);
+        printf(",\"balance_after_fen\":%" PRId64 ",\"replayed\":%s}\n", credit.balance_after_fen,
+               credit.replayed ? "true" : "false");
+        return 0;
+    }
+    char amount[FL_MONEY_TEXT_MAX], balance[FL_MONEY_TEXT_MAX];
+    printf("credited %s to %s (%s, seq %" PRIu64 "); balance %s%s\n",
+           fl_money_format(credit.amount_fen, amount), credit.person_no,
+           NAME_OF(kind_names, credit.kind), credit.seq,
+           fl_money_format(credit.balance_after_fen, balance),
+           credit.replayed ? " (replayed: already recorded, nothing moved again)" : "");
+    return 0;
+}
+
+/* ---- statement and log ---- */
+
+static void statement_print(const struct ctl *ctl, const fl_statement_line *lines, size_t count,
+                            uint64_t next_cursor)
+{
+    char time_text[32], amount[FL_MONEY_TEXT_MAX], balance[FL_MONEY_TEXT_MAX];
+    if (ctl->json) {
+        printf("{\"lines\":[");
+        for (size_t i = 0; i < count; i++) {
+            cli_time_text(lines[i].time_us, time_text);
+            printf("%s{\"seq\":%" PRIu64 ",\"time\":\"%s\",\"time_us\":%" PRId64
+                   ",\"type\":\"%s\",\"amount_fen\":%" PRId64 ",\"balance_after_fen\":%" PRId64
+                   ",\"reference\":",
+                   i ? "," : "", lines[i].seq, time_text, lines[i].time_us, lines[i].type,
+                   lines[i].amount_fen, lines[i].balance_after_fen);
+            cli_json_string(stdout, lines[i].reference);
+            printf("}");
+        }
+        printf("],\"next_cursor\":%" PRIu64 "}\n", next_cursor);
+        return;
+    }
+    printf("%-8s %-27s %-22s %14s %14s  %s\n", "SEQ", "TIME (UTC)", "TYPE", "AMOUNT", "BALANCE",
+           "REFERENCE");
+    for (size_t i = 0; i < count; i++) {
+        cli_time_text(lines[i].time_us, time_text);
+        printf("%-8" PRIu64 " %-27s %-22s %14s %14s  %s\n", lines[i].seq, time_text,
+               lines[i].type, fl_money_format(lines[i].amount_fen, amount),
+               fl_money_format(lines[i].balance_after_fen, balance), lines[i].reference);
+    }
+    if (next_cursor)
+        printf("(more: add --cursor %" PRIu64 ")\n", next_cursor);
+}
+
+static int statement_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    uint64_t limit = 50, cursor = 0, before;
+    const char *limit_text = cli_option(args, "--limit");
+    const char *before_text = cli_option(args, "--before");
+    const char *cursor_text = cli_option(args, "--cursor");
+    bool oldest_first = cli_option(args, "--oldest-first") != NULL;
+    if (limit_text && cli_parse_u64(limit_text, 1, 1000, &limit))
+        return usage_error("--limit must be from 1 to 1000, not '%s'", limit_text);
+    if (cursor_text && cli_parse_u64(cursor_text, 1, UINT64_MAX, &cursor))
+        return usage_error("--cursor must be a sequence number, not '%s'", cursor_text);
+    if (before_text) {
+        if (oldest_first || cli_parse_u64(before_text, 2, UINT64_MAX, &before))
+            return usage_error("--before takes a sequence number above 1 and lists newest first,"
+                               " not '%s'", before_text);
+        cursor = before - 1;
+    }
+    fl_statement_line *lines = calloc((size_t)limit, sizeof(*lines));
+    if (!lines)
+        return usage_error("%s", "out of memory");
+    size_t count;
+    uint64_t next_cursor;
+    int rc = fl_statement(ctl->client, args->positionals[0], cursor, oldest_first, lines,
+                          (size_t)limit, &count, &next_cursor);
+    if (rc == 0)
+        statement_print(ctl, lines, count, next_cursor);
+    free(lines);
+    return rc ? ctl_fail(ctl, rc) : 0;
+}
+
+static int entry_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    uint64_t seq;
+    if (cli_parse_u64(args->positionals[0], 1, UINT64_MAX, &seq))
+        return usage_error("'%s' is not a sequence number", args->positionals[0]);
+    fl_entry entry;
+    int rc = fl_entry_get(ctl->client, seq, &entry);
+    if (rc)
+        return ctl_fail(ctl, rc);
+    char time_text[32], hash[2 * FL_HASH_BYTES + 1], prev_hash[2 * FL_HASH_BYTES + 1];
+    cli_time_text(entry.time_us, time_text);
+    fl_hash_hex(entry.hash, hash);
+    fl_hash_hex(entry.prev_hash, prev_hash);
+    if (ctl->json) {
+        printf("{\"seq\":%" PRIu64 ",\"time\":\"%s\",\"time_us\":%" PRId64 ",\"type\":\"%s\","
+               "\"hash\":\"%s\",\"prev_hash\":\"%s\",\"actor\":{\"uid\":%u,\"gid\":%u,"
+               "\"operator_id\":",
+               entry.seq, time_text, entry.time_us, entry.type, hash, prev_hash,
+               entry.actor_uid, entry.actor_gid);
+        cli_json_string(stdout, entry.operator_id);
+        printf("},\"body\":%s}\n", entry.body_json);
+    } else {
+        printf("seq          %" PRIu64 "\ntime         %s\ntype         %s\nhash         %s\n"
+               "prev_hash    %s\nactor        uid %u gid %u%s%s\n%s",
+               entry.seq, time_text, entry.type, hash, prev_hash, entry.actor_uid,
+               entry.actor_gid, *entry.operator_id ? " operator " : "", entry.operator_id,
+               entry.body_text);
+    }
+    fl_entry_release(&entry);
+    return 0;
+}
+
+static int head_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    (void)args;
+    fl_head head;
+    int rc = fl_head_get(ctl->client, &head);
+    if (rc)
+        return ctl_fail(ctl, rc);
+    char hash[2 * FL_HASH_BYTES + 1];
+    fl_hash_hex(head.hash, hash);
+    if (ctl->json)
+        printf("{\"seq\":%" PRIu64 ",\"hash\":\"%s\"}\n", head.seq, hash);
+    else
+        printf("seq   %" PRIu64 "\nhash  %s\n", head.seq, hash);
+    return 0;
+}
+
+/* ---- the command table ---- */
+
+static const struct command commands[] = {
+    {"person", "add", "PERSON_NO --name NAME --region ADMDVS --scheme employee|resident",
+     {{"--name", true}, {"--region", true}, {"--scheme", true}}, 1, 1, person_add_run},
+    {"person", "show", "PERSON_NO", {{0}}, 1, 1, person_show_run},
+    {"account", "open", "PERSON_NO", {{0}}, 1, 1, account_open_run},
+    {"account", "show", "PERSON_NO", {{0}}, 1, 1, account_show_run},
+    {"credit", NULL, "PERSON_NO AMOUNT --ref REF [--kind allocation|deposit]",
+     {{"--ref", true}, {"--kind", true}}, 2, 2, credit_run},
+    {"statement", NULL, "PERSON_NO [--limit N] [--before SEQ | --cursor SEQ] [--oldest-first]",
+     {{"--limit", true}, {"--before", true}, {"--cursor", true}, {"--oldest-first", false}}, 1, 1,
+     statement_run},
+    {"entry", NULL, "SEQ", {{0}}, 1, 1, entry_run},
+    {"head", NULL, "", {{0}}, 0, 0, head_run},
+};
+
+#define COMMANDS_COUNT (sizeof(commands) / sizeof(commands[0]))
+
+static const struct cli_option_spec global_options[] = {
+    {"--socket", true}, {"--json", false}, {"--timeout", true}, {"--operator", true}, {0}};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: ledgerctl [--socket PATH] [--json] [--timeout MS] [--operator ID] "
+                 "COMMAND ...\n\ncommands:\n");
+    for (size_t i = 0; i < COMMANDS_COUNT; i++)
+        fprintf(out, "  %s%s%s %s\n", commands[i].group, commands[i].verb ? " " : "",
+                commands[i].verb ? commands[i].verb : "", commands[i].usage);
+    fprintf(out, "\nAmounts are yuan (12.34); --json prints amounts as integer fen in *_fen "
+                 "fields.\nExit codes: 0 ok, 1 rejected by the daemon, 2 usage, 3 cannot reach "
+                 "the daemon.\n");
+}
+
+static const struct command *command_find(int argc, char **argv, int *words)
+{
+    for (size_t i = 0; i < COMMANDS_COUNT; i++) {
+        if (argc < 1 || strcmp(argv[0], commands[i].group) != 0)
+            continue;
+        if (!commands[i].verb) {
+            *words = 1;
+            return &commands[i];
+        }
+        if (argc >= 2 && strcmp(argv[1], commands[i].verb) == 0) {
+            *words = 2;
+            return &commands[i];
+        }
+    }
+    return NULL;
+}
+
+/* Global options may stand before or after the command words. */
+static int command_parse(const struct command *command, int argc, char **argv,
+                         struct cli_parsed *args)
+{
+    struct cli_option_spec specs[16];
+    size_t count = 0;
+    for (size_t i = 0; command->options[i].name; i++)
+        specs[count++] = command->options[i];
+    for (size_t i = 0; global_options[i].name; i++)
+        specs[count++] = global_options[i];
+    specs[count] = (struct cli_option_spec){0};
+    if (cli_parse(argc, argv, specs, args) != 0)
+        return -1;
+    if (args->positional_count < command->positionals_min ||
+        args->positional_count > command->positionals_max) {
+        fprintf(stderr, "usage: ledgerctl %s%s%s %s\n", command->group, command->verb ? " " : "",
+                command->verb ? command->verb : "", command->usage);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int first = 1;
+    struct cli_parsed globals;
+    while (first < argc && strncmp(argv[first], "--", 2) == 0) {
+        if (strcmp(argv[first], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        first += strchr(argv[first], '=') || strcmp(argv[first], "--json") == 0 ? 1 : 2;
+    }
+    if (first > argc || cli_parse(first - 1, argv + 1, global_options, &globals) != 0 ||
+        globals.positional_count) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    int words;
+    const struct command *command = command_find(argc - first, argv + first, &words);
+    if (!command) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    struct cli_parsed args;
+    if (command_parse(command, argc - first - words, argv + first + words, &args) != 0)
+        return CLI_EXIT_USAGE;
+
+    /* Options after the command override those before it. */
+    const char *socket_path = cli_option(&args, "--socket");
+    const char *timeout_text = cli_option(&args, "--timeout");
+    const char *operator_id = cli_option(&args, "--operator");
+    socket_path = socket_path ? socket_path : cli_option(&globals, "--socket");
+    timeout_text = timeout_text ? timeout_text : cli_option(&globals, "--timeout");
+    operator_id = operator_id ? operator_id : cli_option(&globals, "--operator");
+    uint64_t timeout_ms = FL_DEFAULT_TIMEOUT_MS;
+    if (timeout_text && cli_parse_u64(timeout_text, 1, 3600000, &timeout_ms))
+        return usage_error("--timeout must be milliseconds from 1 to 3600000, not '%s'",
+                           timeout_text);
+
+    struct ctl ctl = {.json = cli_option(&args, "--json") || cli_option(&globals, "--json")};
+    int rc = fl_client_connect(socket_path, (int)timeout_ms, &ctl.client);
+    int exit_code = rc ? ctl_fail(&ctl, rc) : 0;
+    if (rc == 0) {
+        fl_client_set_operator(ctl.client, operator_id);
+        exit_code = command->run(&ctl, &args);
+    }
+    fl_client_close(ctl.client);
+    return exit_code;
+}
