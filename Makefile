@@ -53,7 +53,9 @@ CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
 PROGRAMS := $(BUILD)/famledgerd $(BUILD)/ledgerctl
 LIBRARIES := $(BUILD)/libfamledger.a $(BUILD)/libfamledger.so.$(SOVERSION) $(BUILD)/famledger.pc
 
-.PHONY: all deps run test unit integration bench clean
+.PHONY: all deps run test bench clean
+# Keep intermediate objects, so that a second `make test` rebuilds nothing.
+.SECONDARY:
 .DEFAULT_GOAL := all
 
 all: $(PROGRAMS) $(LIBRARIES)
@@ -66,7 +68,7 @@ run: $(BUILD)/famledgerd $(BUILD)/ledgerctl
 	$(BUILD)/famledgerd --data-dir var/data --socket var/famledgerd.sock
 
 test: all $(UNIT_TESTS) $(INTEGRATION_TESTS)
-	@BUILD=$(BUILD) tests/run-tests $(UNIT_TESTS) $(INTEGRATION_TESTS) tests/integration/*.sh
+	@BUILD=$(BUILD) tests/run-tests $(UNIT_TESTS) $(INTEGRATION_TESTS) tests/integration/test_*.sh
 
 bench: all
 	@BUILD=$(BUILD) tools/bench.sh

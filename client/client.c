@@ -209,8 +209,14 @@ int client_call(fl_client *client, Famledger__Request *request, Famledger__Respo
         return client_fail(client, FL_ERR_PROTOCOL_ERROR, "the connection is no longer usable");
     int64_t deadline_ms = monotonic_ms() + client->timeout_ms;
     int rc = client_send(client, request, deadline_ms);
-    if (rc == 0)
+    /* A daemon that refuses a connection (BUSY) says why, then closes: even when our send
+     * failed, its explanation may be waiting to be read. */
+    if (rc == 0 || rc == FL_ERR_PROTOCOL_ERROR) {
+        int send_rc = rc;
         rc = client_receive(client, response, deadline_ms);
+        if (rc && send_rc)
+            return client_transport_fail(client, send_rc, "sending the request");
+    }
     if (rc)
         return rc;
     Famledger__Response *reply = *response;

@@ -6,6 +6,7 @@
 #include "server.h"
 #include "store.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +89,14 @@ static int parse_arguments(int argc, char **argv, struct config *config)
 static void daemon_stopped_cb(struct server *server)
 {
     struct daemon *daemon = (struct daemon *)((char *)server - offsetof(struct daemon, server));
+    /* Closing the signal handles restores the default action; a second SIGTERM during the
+     * last steps must not kill us. The writer thread is the only other thread, and it ends in
+     * commit_queue_stop. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     commit_queue_stop(&daemon->commits);
     uv_close((uv_handle_t *)&daemon->sigint, NULL);
     uv_close((uv_handle_t *)&daemon->sigterm, NULL);

@@ -35,6 +35,7 @@ struct pending {
     Famledger__Request *request;
     Famledger__Response response;
     const struct dispatch_route *route;
+    bool deferred;                  /* waiting for an earlier write of its connection */
     bool done;
 };
 
@@ -47,6 +48,8 @@ struct conn {
     unsigned roles;
     struct pending *first, *last;   /* requests read and not yet answered, in order */
     unsigned pending_count;
+    unsigned commits_pending;       /* writes of this connection still in the commit queue */
+    unsigned deferred_count;        /* requests held back so that reads see earlier writes */
     unsigned writes_in_flight;
     bool reading;
     bool read_eof;
@@ -148,6 +151,9 @@ static int pending_execute_cb(struct commit_job *job, struct store_txn *txn)
 }
 
 static void conn_free_if_unused(struct conn *conn);
+static void conn_run_deferred(struct conn *conn);
+static int pending_execute_cb(struct commit_job *job, struct store_txn *txn);
+static void pending_done_cb(struct commit_job *job);
 
 /* Loop thread: the job's batch is durable (or failed); answer in order. */
 static void pending_done_cb(struct commit_job *job)
@@ -158,12 +164,14 @@ static void pending_done_cb(struct commit_job *job)
         pending_fail(pending, job->commit_status, "not recorded: %s",
                      fl_strerror(job->commit_status));
     pending->done = true;
+    conn->commits_pending--;
     if (conn->closing) {
         pending_unlink(conn, pending);
         pending_free(pending);
         conn_free_if_unused(conn);
         return;
     }
+    conn_run_deferred(conn);
     conn_flush(conn);
     conn_process(conn);
 }
@@ -180,6 +188,41 @@ static void pending_run_read(struct pending *pending)
     dispatch_execute(pending->route, &ctx, pending->request);
     store_read_end(txn);
     pending->done = true;
+}
+
+static void pending_submit(struct pending *pending)
+{
+    pending->job.execute_cb = pending_execute_cb;
+    pending->job.done_cb = pending_done_cb;
+    pending->conn->commits_pending++;
+    commit_queue_submit(pending->conn->server->commits, &pending->job);
+}
+
+/* A connection behaves as if its requests ran one after another: a read sees every earlier
+ * write of its connection and no later one. So a read waits while an earlier write is in the
+ * commit queue, and whatever follows a waiting read waits too. Writes need no such care: the
+ * commit queue keeps their order. */
+static void conn_run_deferred(struct conn *conn)
+{
+    bool write_ahead = false;
+    for (struct pending *pending = conn->first; pending; pending = pending->next) {
+        if (pending->done)
+            continue;
+        if (!pending->deferred) {
+            write_ahead = true; /* in the commit queue */
+            continue;
+        }
+        if (write_ahead && !pending->route->writes)
+            return;
+        pending->deferred = false;
+        conn->deferred_count--;
+        if (pending->route->writes) {
+            pending_submit(pending);
+            write_ahead = true;
+        } else {
+            pending_run_read(pending);
+        }
+    }
 }
 
 /* Decode, authorise and start one request frame. */
@@ -207,13 +250,14 @@ static void conn_handle_frame(struct conn *conn, const uint8_t *payload, uint32_
     else if (!validate_operator_id(request->operator_id))
         pending_fail(pending, FL_ERR_INVALID_ARGUMENT,
                      "operator_id must be at most 64 printable ASCII characters");
-    else if (pending->route->writes) {
-        pending->job.execute_cb = pending_execute_cb;
-        pending->job.done_cb = pending_done_cb;
-        commit_queue_submit(conn->server->commits, &pending->job);
-    }
-    else
+    else if (conn->deferred_count > 0 || (!pending->route->writes && conn->commits_pending > 0)) {
+        pending->deferred = true;
+        conn->deferred_count++;
+    } else if (pending->route->writes) {
+        pending_submit(pending);
+    } else {
         pending_run_read(pending);
+    }
 }
 
 /* ---- connections ---- */
@@ -234,7 +278,7 @@ static void conn_close_cb(uv_handle_t *handle)
     struct pending *pending = conn->first;
     while (pending) {
         struct pending *next = pending->next;
-        if (pending->done) {
+        if (pending->done || pending->deferred) {
             pending_unlink(conn, pending);
             pending_free(pending);
         }

@@ -50,6 +50,8 @@ int frame_reader_reserve(struct frame_reader *reader, size_t want_bytes, uint8_t
         size_t capacity_bytes = reader->capacity_bytes ? reader->capacity_bytes : 4096;
         while (capacity_bytes < need_bytes)
             capacity_bytes *= 2;
+        if (capacity_bytes > limit_bytes && need_bytes <= limit_bytes)
+            capacity_bytes = limit_bytes;
         uint8_t *buffer = realloc(reader->buffer, capacity_bytes);
         if (!buffer)
             return -1;

@@ -1,0 +1,74 @@
+# ledgerctl.sh -- the administrators' tool end to end: persons, accounts, credits, statements,
+# entries and head, exit codes and --json, across a daemon restart.
+. "$(dirname "$0")/lib.sh"
+daemon_start
+
+check "register an employee" 0 ctl person add E1 --name "张三" --region 110101 --scheme employee
+expect "person add prints the person" "scheme       employee" "$OUT"
+check "register a resident" 0 ctl person add R1 --name "李四" --region 440100 --scheme resident
+check "duplicate person" 1 ctl person add E1 --name X --region 110101 --scheme employee
+expect "duplicate is named" "PERSON_EXISTS" "$ERR"
+check "bad scheme is a usage error" 2 ctl person add E2 --name X --region 110101 --scheme farmer
+check "missing option is a usage error" 2 ctl person add E2 --name X
+check "bad region is rejected by the daemon" 1 ctl person add E2 --name X --region 1101 --scheme employee
+expect "bad region is explained" "region" "$ERR"
+
+check "open an account" 0 ctl account open E1
+check "resident has no account" 1 ctl account open R1
+expect "resident refusal is named" "NOT_EMPLOYEE" "$ERR"
+
+check "credit in yuan" 0 ctl credit E1 120.5 --ref alloc-202611-E1
+expect "credit prints yuan with two decimals" "credited 120.50 to E1" "$OUT"
+check "credit retry replays" 0 ctl --json credit E1 120.5 --ref alloc-202611-E1
+expect "replay is flagged" '"replayed":true' "$OUT"
+expect "json amounts are fen" '"amount_fen":12050' "$OUT"
+check "credit retry with other content conflicts" 1 ctl credit E1 99 --ref alloc-202611-E1
+expect "conflict is named" "CONFLICT" "$ERR"
+check "deposit" 0 ctl credit E1 80 --ref dep-1 --kind deposit
+check "three decimals is a usage error" 2 ctl credit E1 1.234 --ref x
+check "negative amount is a usage error" 2 ctl credit E1 -5 --ref x
+check "credit without ref is a usage error" 2 ctl credit E1 5
+
+check "account show" 0 ctl account show E1
+expect "balance in yuan" "balance    200.50" "$OUT"
+check "account show json" 0 ctl account show E1 --json
+expect "balance in fen" '"balance_fen":20050' "$OUT"
+expect "status" '"status":"open"' "$OUT"
+
+check "statement newest first" 0 ctl statement E1
+first_line=$(echo "$OUT" | sed -n 2p)
+expect "newest line is the deposit" "dep-1" "$first_line"
+check "statement oldest first, one line" 0 ctl statement E1 --oldest-first --limit 1
+expect "oldest line is the opening" "account_opened" "$OUT"
+expect "a further page is offered" "--cursor" "$OUT"
+check "statement json" 0 ctl --json statement E1 --limit 2
+expect "json statement has fen" '"balance_after_fen":20050' "$OUT"
+check "statement limit over 1000 is a usage error" 2 ctl statement E1 --limit 5000
+
+check "head" 0 ctl --json head
+expect "head is at entry 5" '"seq":5' "$OUT"
+head_before=$OUT
+check "entry" 0 ctl entry 4
+expect "entry type" "account_credited" "$OUT"
+expect "entry amounts in yuan" "amount_fen: 120.50" "$OUT"
+check "entry json" 0 ctl entry 4 --json
+expect "entry json body" '"body":{"person_no":"E1","amount_fen":12050' "$OUT"
+check "unknown entry" 1 ctl entry 999
+expect "unknown entry is named" "UNKNOWN_ENTRY" "$ERR"
+check "operator is recorded" 0 ctl --operator clerk-7 credit E1 1 --ref op-1
+check "entry shows the operator" 0 ctl --json entry 6
+expect "operator in actor" '"operator_id":"clerk-7"' "$OUT"
+
+check "unknown command" 2 ctl frobnicate
+check "unknown option" 2 ctl head --colour
+
+daemon_stop
+check "nobody listening is exit 3" 3 ctl head
+daemon_start
+check "head survives a restart" 0 ctl --json head
+expect "same head after restart" '"seq":6' "$OUT"
+check "balance survives a restart" 0 ctl --json account show E1
+expect "same balance after restart" '"balance_fen":20150' "$OUT"
+[ -n "$head_before" ]
+
+finish

@@ -1,0 +1,217 @@
+/* test_commit.c -- the commit queue: group commit, per-job rollback, map growth, out of space. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "commit.h"
+#include "famledger_status.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VALUE_BYTES (64 * 1024)
+#define JOBS_MAX 400
+
+struct test_job {
+    struct commit_job job; /* first */
+    char key[32];
+    bool fail_after_write;
+    uv_sem_t *entered;      /* when set, execute posts it first: the writer is here */
+    uv_sem_t *gate;         /* when set, execute waits on it: holds the writer */
+    bool delivered;
+};
+
+struct harness {
+    char dir[64];
+    struct store *store;
+    uv_loop_t loop;
+    struct commit_queue queue;
+    struct test_job jobs[JOBS_MAX];
+    int delivered;
+};
+
+static uint8_t value[VALUE_BYTES];
+
+static int job_execute_cb(struct commit_job *job, struct store_txn *txn)
+{
+    struct test_job *test = (struct test_job *)job;
+    if (test->entered)
+        uv_sem_post(test->entered);
+    if (test->gate)
+        uv_sem_wait(test->gate);
+    int rc = store_put(txn, STORE_DB_META, test->key, strlen(test->key), value, sizeof(value));
+    if (rc)
+        return rc;
+    return test->fail_after_write ? FL_ERR_INVALID_ARGUMENT : 0;
+}
+
+static struct harness *current;
+
+static void job_done_cb(struct commit_job *job)
+{
+    ((struct test_job *)job)->delivered = true;
+    current->delivered++;
+}
+
+static struct harness *harness_open(uint64_t map_bytes, uint64_t map_bytes_max)
+{
+    struct harness *h = calloc(1, sizeof(*h));
+    strcpy(h->dir, "/tmp/famledger-commit-XXXXXX");
+    assert_non_null(mkdtemp(h->dir));
+    assert_int_equal(store_open(h->dir, map_bytes, map_bytes_max, &h->store), 0);
+    uv_loop_init(&h->loop);
+    assert_int_equal(commit_queue_start(&h->queue, &h->loop, h->store, 256), 0);
+    current = h;
+    return h;
+}
+
+static void harness_submit(struct harness *h, int index, bool fail_after_write)
+{
+    struct test_job *job = &h->jobs[index];
+    snprintf(job->key, sizeof(job->key), "job-%03d", index);
+    job->fail_after_write = fail_after_write;
+    job->job.execute_cb = job_execute_cb;
+    job->job.done_cb = job_done_cb;
+    commit_queue_submit(&h->queue, &job->job);
+}
+
+static void harness_wait(struct harness *h, int delivered)
+{
+    while (h->delivered < delivered)
+        uv_run(&h->loop, UV_RUN_ONCE);
+}
+
+static void harness_close(struct harness *h)
+{
+    commit_queue_stop(&h->queue);
+    uv_run(&h->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&h->loop);
+    store_close(h->store);
+}
+
+/* Reopen the store from disk and count which jobs' keys are there. */
+static bool stored_after_reopen(struct harness *h, int index)
+{
+    struct store *store;
+    assert_int_equal(store_open(h->dir, 1 << 20, 1u << 30, &store), 0);
+    struct store_txn *txn;
+    assert_int_equal(store_read_begin(store, &txn), 0);
+    struct store_bytes found;
+    int rc = store_get(txn, STORE_DB_META, h->jobs[index].key, strlen(h->jobs[index].key),
+                       &found);
+    store_read_end(txn);
+    store_close(store);
+    return rc == 1;
+}
+
+static void harness_remove(struct harness *h)
+{
+    char command[128];
+    snprintf(command, sizeof(command), "rm -rf '%s'", h->dir);
+    assert_int_equal(system(command), 0);
+    free(h);
+}
+
+static void test_jobs_queued_while_the_writer_is_busy_share_one_commit(void **state)
+{
+    (void)state;
+    struct harness *h = harness_open(16 << 20, 64 << 20);
+    uv_sem_t gate, entered;
+    uv_sem_init(&gate, 0);
+    uv_sem_init(&entered, 0);
+    h->jobs[0].gate = &gate;
+    h->jobs[0].entered = &entered;
+    harness_submit(h, 0, false);
+    uv_sem_wait(&entered);
+    for (int i = 1; i <= 9; i++)
+        harness_submit(h, i, false);
+    uv_sem_post(&gate);
+    harness_wait(h, 10);
+    /* The gate held the writer inside job 0's batch: jobs 1..9 formed exactly one more. */
+    assert_int_equal(h->queue.stats.batches, 2);
+    assert_int_equal(h->queue.stats.jobs, 10);
+    harness_close(h);
+    for (int i = 0; i <= 9; i++) {
+        assert_true(h->jobs[i].delivered);
+        assert_int_equal(h->jobs[i].job.commit_status, 0);
+        assert_true(stored_after_reopen(h, i));
+    }
+    uv_sem_destroy(&gate);
+    uv_sem_destroy(&entered);
+    harness_remove(h);
+}
+
+static void test_a_failed_job_undoes_only_its_own_writes(void **state)
+{
+    (void)state;
+    struct harness *h = harness_open(16 << 20, 64 << 20);
+    uv_sem_t gate;
+    uv_sem_init(&gate, 0);
+    h->jobs[0].gate = &gate;
+    harness_submit(h, 0, false);
+    harness_submit(h, 1, false);
+    harness_submit(h, 2, true);
+    harness_submit(h, 3, false);
+    uv_sem_post(&gate);
+    harness_wait(h, 4);
+    harness_close(h);
+    assert_int_equal(h->jobs[2].job.execute_status, FL_ERR_INVALID_ARGUMENT);
+    assert_true(stored_after_reopen(h, 1));
+    assert_false(stored_after_reopen(h, 2));
+    assert_true(stored_after_reopen(h, 3));
+    uv_sem_destroy(&gate);
+    harness_remove(h);
+}
+
+static void test_a_full_map_grows_and_the_batch_is_retried_losing_nothing(void **state)
+{
+    (void)state;
+    struct harness *h = harness_open(1 << 20, 256 << 20);
+    for (int i = 0; i < 100; i++) /* 6.4 MB of values into a 1 MiB map */
+        harness_submit(h, i, false);
+    harness_wait(h, 100);
+    assert_true(h->queue.stats.map_grows >= 1);
+    assert_true(store_map_bytes(h->store) > (1 << 20));
+    harness_close(h);
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(h->jobs[i].job.commit_status, 0);
+        assert_true(stored_after_reopen(h, i));
+    }
+    harness_remove(h);
+}
+
+static void test_at_the_maximum_size_writes_are_refused_and_acknowledged_ones_kept(void **state)
+{
+    (void)state;
+    struct harness *h = harness_open(1 << 20, 2 << 20);
+    int refused = -1;
+    for (int i = 0; i < 64 && refused < 0; i++) { /* one at a time: each its own batch */
+        harness_submit(h, i, false);
+        harness_wait(h, i + 1);
+        if (h->jobs[i].job.commit_status == FL_ERR_OUT_OF_SPACE)
+            refused = i;
+        else
+            assert_int_equal(h->jobs[i].job.commit_status, 0);
+    }
+    assert_true(refused > 0);
+    harness_close(h);
+    for (int i = 0; i < refused; i++)
+        assert_true(stored_after_reopen(h, i));
+    assert_false(stored_after_reopen(h, refused));
+    harness_remove(h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_jobs_queued_while_the_writer_is_busy_share_one_commit),
+        cmocka_unit_test(test_a_failed_job_undoes_only_its_own_writes),
+        cmocka_unit_test(test_a_full_map_grows_and_the_batch_is_retried_losing_nothing),
+        cmocka_unit_test(test_at_the_maximum_size_writes_are_refused_and_acknowledged_ones_kept),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

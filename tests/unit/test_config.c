@@ -1,0 +1,93 @@
+/* test_config.c -- settings from defaults, files and flags; roles from peer credentials. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void test_defaults_put_everything_under_var_and_give_our_uid_every_role(void **state)
+{
+    (void)state;
+    struct config config;
+    config_init(&config);
+    assert_string_equal(config.data_dir, "var/data");
+    assert_string_equal(config.socket_path, "var/famledgerd.sock");
+    assert_int_equal(config.socket_mode, 0660);
+    unsigned all = ROLE_BIT(ROLE_ADMIN) | ROLE_BIT(ROLE_SETTLE) | ROLE_BIT(ROLE_AUDIT);
+    assert_int_equal(config_peer_roles(&config, (uint32_t)geteuid(), 12345), all);
+    assert_int_equal(config_peer_roles(&config, (uint32_t)geteuid() + 1, 12345), 0);
+}
+
+static void test_flag_spelling_and_file_spelling_set_the_same_setting(void **state)
+{
+    (void)state;
+    struct config config;
+    char error[256];
+    config_init(&config);
+    assert_int_equal(config_set(&config, "map-mib", "128", error, sizeof(error)), 0);
+    assert_int_equal(config.map_mib, 128);
+    assert_int_equal(config_set(&config, "map_mib", "256", error, sizeof(error)), 0);
+    assert_int_equal(config.map_mib, 256);
+}
+
+static void test_bad_values_are_refused_with_the_setting_named(void **state)
+{
+    (void)state;
+    struct config config;
+    char error[256];
+    config_init(&config);
+    assert_int_equal(config_set(&config, "pipeline_max", "0", error, sizeof(error)), -1);
+    assert_non_null(strstr(error, "pipeline_max"));
+    assert_int_equal(config_set(&config, "frame_bytes_max", "12x", error, sizeof(error)), -1);
+    assert_int_equal(config_set(&config, "socket_mode", "999", error, sizeof(error)), -1);
+    assert_int_equal(config_set(&config, "log_level", "loud", error, sizeof(error)), -1);
+    assert_int_equal(config_set(&config, "no_such_thing", "1", error, sizeof(error)), -1);
+    assert_non_null(strstr(error, "unknown setting"));
+    assert_int_equal(config_set(&config, "map_mib", "100", error, sizeof(error)), 0);
+    assert_int_equal(config_set(&config, "map_mib_max", "50", error, sizeof(error)), 0);
+    assert_int_equal(config_validate(&config, error, sizeof(error)), -1);
+}
+
+static void test_file_sets_roles_and_reports_the_bad_line(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/famledger-config-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *file = fdopen(fd, "w");
+    fputs("# roles\nsettle_uids = 1001, 1002\naudit_gids = 50\n\nsocket = /run/x.sock # here\n",
+          file);
+    fclose(file);
+    struct config config;
+    char error[256];
+    config_init(&config);
+    assert_int_equal(config_load_file(&config, path, error, sizeof(error)), 0);
+    assert_string_equal(config.socket_path, "/run/x.sock");
+    assert_int_equal(config_peer_roles(&config, 1002, 7), ROLE_BIT(ROLE_SETTLE));
+    assert_int_equal(config_peer_roles(&config, 4000, 50), ROLE_BIT(ROLE_AUDIT));
+
+    file = fopen(path, "w");
+    fputs("map_mib = 8\nthis line is wrong\n", file);
+    fclose(file);
+    assert_int_equal(config_load_file(&config, path, error, sizeof(error)), -1);
+    assert_non_null(strstr(error, ":2:"));
+    unlink(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults_put_everything_under_var_and_give_our_uid_every_role),
+        cmocka_unit_test(test_flag_spelling_and_file_spelling_set_the_same_setting),
+        cmocka_unit_test(test_bad_values_are_refused_with_the_setting_named),
+        cmocka_unit_test(test_file_sets_roles_and_reports_the_bad_line),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,205 @@
+/* test_ledger.c -- persons, accounts, credits and the hash-chained log, through the handlers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "fixture.h"
+#include "ledger.h"
+
+#include <sodium.h>
+
+static void test_person_numbers_are_unique(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(fixture_person_add(f, "P1", "110101", FAMLEDGER__SCHEME__SCHEME_EMPLOYEE), 0);
+    assert_int_equal(fixture_person_add(f, "P1", "110101", FAMLEDGER__SCHEME__SCHEME_RESIDENT),
+                     FL_ERR_PERSON_EXISTS);
+}
+
+static void test_person_fields_are_validated(void **state)
+{
+    struct fixture *f = *state;
+    Famledger__Scheme employee = FAMLEDGER__SCHEME__SCHEME_EMPLOYEE;
+    assert_int_equal(fixture_person_add(f, "", "110101", employee), FL_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fixture_person_add(f, "P-1", "110101", employee), FL_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fixture_person_add(f, "P1234567890123456789012345678901X", "110101",
+                                        employee),
+                     FL_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fixture_person_add(f, "P1", "11010", employee), FL_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fixture_person_add(f, "P1", "11010a", employee), FL_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fixture_person_add(f, "P1", "110101", FAMLEDGER__SCHEME__SCHEME_UNSPECIFIED),
+                     FL_ERR_INVALID_ARGUMENT);
+}
+
+static void test_only_employees_get_one_account(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(fixture_person_add(f, "R1", "110101", FAMLEDGER__SCHEME__SCHEME_RESIDENT), 0);
+    assert_int_equal(fixture_account_open(f, "R1"), FL_ERR_NOT_EMPLOYEE);
+    assert_int_equal(fixture_account_open(f, "NOBODY"), FL_ERR_UNKNOWN_PERSON);
+    assert_int_equal(fixture_employee(f, "E1", "110101"), 0);
+    assert_int_equal(fixture_account_open(f, "E1"), FL_ERR_ACCOUNT_EXISTS);
+    assert_int_equal(fixture_balance(f, "E1"), 0);
+}
+
+static void test_credit_retry_with_same_reference_replays_without_moving_money(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(fixture_employee(f, "E1", "110101"), 0);
+    Famledger__Response *first = NULL, *retry = NULL;
+    assert_int_equal(fixture_credit(f, "E1", 12050, "alloc-202611-E1", &first), 0);
+    assert_false(first->replayed);
+    assert_int_equal(fixture_credit(f, "E1", 12050, "alloc-202611-E1", &retry), 0);
+    assert_true(retry->replayed);
+    assert_int_equal(retry->credit->seq, first->credit->seq);
+    assert_int_equal(retry->credit->balance_after_fen, 12050);
+    assert_int_equal(fixture_balance(f, "E1"), 12050);
+}
+
+static void test_credit_reference_reused_with_other_content_is_a_conflict(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(fixture_employee(f, "E1", "110101"), 0);
+    assert_int_equal(fixture_employee(f, "E2", "110101"), 0);
+    assert_int_equal(fixture_credit(f, "E1", 100, "ref-1", NULL), 0);
+    assert_int_equal(fixture_credit(f, "E1", 101, "ref-1", NULL), FL_ERR_CONFLICT);
+    assert_int_equal(fixture_credit(f, "E2", 100, "ref-1", NULL), FL_ERR_CONFLICT);
+    assert_int_equal(fixture_balance(f, "E1"), 100);
+    assert_int_equal(fixture_balance(f, "E2"), 0);
+}
+
+static void test_credit_rejects_bad_amounts_and_unknown_accounts(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(fixture_employee(f, "E1", "110101"), 0);
+    assert_int_equal(fixture_person_add(f, "R1", "110101", FAMLEDGER__SCHEME__SCHEME_RESIDENT), 0);
+    assert_int_equal(fixture_credit(f, "E1", 0, "a", NULL), FL_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fixture_credit(f, "E1", -5, "b", NULL), FL_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fixture_credit(f, "E1", INT64_C(10000000001), "c", NULL),
+                     FL_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fixture_credit(f, "E1", 5, "", NULL), FL_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fixture_credit(f, "R1", 5, "d", NULL), FL_ERR_NO_ACCOUNT);
+    assert_int_equal(fixture_credit(f, "X", 5, "e", NULL), FL_ERR_UNKNOWN_PERSON);
+    assert_int_equal(fixture_balance(f, "E1"), 0);
+}
+
+/* Walk the log from the first entry, recomputing every hash of the chain. */
+static void assert_chain_intact(struct fixture *f, uint64_t expected_seq)
+{
+    struct store_txn *txn;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    uint8_t prev[HASH_BYTES] = {0};
+    for (uint64_t seq = 1; seq <= expected_seq; seq++) {
+        Famledger__Entry *entry;
+        ProtobufCBinaryData bytes;
+        uint8_t stored[HASH_BYTES], computed[HASH_BYTES];
+        assert_int_equal(ledger_entry_get(txn, &f->arena, seq, &entry, &bytes, stored), 1);
+        assert_int_equal(entry->seq, seq);
+        assert_memory_equal(entry->prev_hash.data, prev, HASH_BYTES);
+        chain_hash(prev, bytes.data, bytes.len, computed);
+        assert_memory_equal(computed, stored, HASH_BYTES);
+        memcpy(prev, stored, HASH_BYTES);
+    }
+    struct ledger_head head;
+    assert_int_equal(ledger_head_get(txn, &head), 0);
+    assert_int_equal(head.seq, expected_seq);
+    assert_memory_equal(head.hash, prev, HASH_BYTES);
+    store_read_end(txn);
+}
+
+static void test_every_change_is_one_chained_entry(void **state)
+{
+    struct fixture *f = *state;
+    assert_chain_intact(f, 0);
+    assert_int_equal(fixture_employee(f, "E1", "110101"), 0);           /* 2 entries */
+    assert_int_equal(fixture_credit(f, "E1", 100, "r1", NULL), 0);      /* 1 */
+    assert_int_equal(fixture_credit(f, "E1", 100, "r1", NULL), 0);      /* replay: none */
+    assert_int_equal(fixture_credit(f, "E1", 999, "r1", NULL), FL_ERR_CONFLICT); /* none */
+    assert_int_equal(fixture_credit(f, "E1", 200, "r2", NULL), 0);      /* 1 */
+    assert_chain_intact(f, 4);
+}
+
+static void test_chain_hash_is_sha256_of_previous_hash_and_entry_bytes(void **state)
+{
+    (void)state;
+    uint8_t zero[HASH_BYTES] = {0}, hash[HASH_BYTES];
+    char hex[2 * HASH_BYTES + 1];
+    chain_hash(zero, "abc", 3, hash);
+    chain_hex(hash, hex);
+    /* python3 -c "import hashlib; print(hashlib.sha256(bytes(32)+b'abc').hexdigest())" */
+    assert_string_equal(hex, "365aa7d8f7f9402c4b9434502b4cc89ddb09fe50d7cd95b493b834c62d5a5370");
+}
+
+static Famledger__Response *statement(struct fixture *f, const char *person_no, uint32_t limit,
+                                      bool oldest_first, uint64_t cursor)
+{
+    Famledger__StatementRequest query = FAMLEDGER__STATEMENT_REQUEST__INIT;
+    query.person_no = (char *)person_no;
+    query.limit = limit;
+    query.oldest_first = oldest_first;
+    query.cursor = cursor;
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = FAMLEDGER__REQUEST__BODY_STATEMENT;
+    request.statement = &query;
+    Famledger__Response *response = NULL;
+    assert_int_equal(fixture_run(f, &request, &response), 0);
+    return response;
+}
+
+static void test_statement_pages_newest_first_and_oldest_first(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(fixture_employee(f, "E1", "110101"), 0); /* seq 1, 2 */
+    assert_int_equal(fixture_employee(f, "E2", "110101"), 0); /* seq 3, 4 */
+    char reference[16];
+    for (int i = 1; i <= 5; i++) { /* E1: 5, 7, 9, 11, 13; E2: 6, 8, ... */
+        snprintf(reference, sizeof(reference), "e1-%d", i);
+        assert_int_equal(fixture_credit(f, "E1", 100 * i, reference, NULL), 0);
+        snprintf(reference, sizeof(reference), "e2-%d", i);
+        assert_int_equal(fixture_credit(f, "E2", 1, reference, NULL), 0);
+    }
+    Famledger__StatementReply *page = statement(f, "E1", 2, false, 0)->statement;
+    assert_int_equal(page->n_lines, 2);
+    assert_int_equal(page->lines[0]->seq, 13);
+    assert_int_equal(page->lines[0]->amount_fen, 500);
+    assert_int_equal(page->lines[0]->balance_after_fen, 1500);
+    assert_int_equal(page->lines[1]->seq, 11);
+    assert_int_equal(page->next_cursor, 9);
+    page = statement(f, "E1", 10, false, page->next_cursor)->statement;
+    assert_int_equal(page->n_lines, 4); /* 9, 7, 5 and the opening, 2 */
+    assert_int_equal(page->lines[3]->seq, 2);
+    assert_string_equal(page->lines[3]->type, "account_opened");
+    assert_int_equal(page->next_cursor, 0);
+
+    page = statement(f, "E1", 3, true, 0)->statement;
+    assert_int_equal(page->n_lines, 3);
+    assert_int_equal(page->lines[0]->seq, 2);
+    assert_int_equal(page->lines[2]->seq, 7);
+    assert_int_equal(page->next_cursor, 9);
+    page = statement(f, "E1", 3, true, 9)->statement;
+    assert_int_equal(page->n_lines, 3);
+    assert_int_equal(page->lines[2]->seq, 13);
+    assert_int_equal(page->next_cursor, 0);
+    /* A cursor between two entries of the account starts at the nearest one. */
+    page = statement(f, "E1", 1, false, 10)->statement;
+    assert_int_equal(page->lines[0]->seq, 9);
+}
+
+int main(void)
+{
+#define TEST(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
+    const struct CMUnitTest tests[] = {
+        TEST(test_person_numbers_are_unique),
+        TEST(test_person_fields_are_validated),
+        TEST(test_only_employees_get_one_account),
+        TEST(test_credit_retry_with_same_reference_replays_without_moving_money),
+        TEST(test_credit_reference_reused_with_other_content_is_a_conflict),
+        TEST(test_credit_rejects_bad_amounts_and_unknown_accounts),
+        TEST(test_every_change_is_one_chained_entry),
+        TEST(test_chain_hash_is_sha256_of_previous_hash_and_entry_bytes),
+        TEST(test_statement_pages_newest_first_and_oldest_first),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
