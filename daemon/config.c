@@ -45,6 +45,16 @@ static const struct setting settings[] = {
     {"audit_uids", SETTING_IDS, AT(role_uids[ROLE_AUDIT]), 0, 0, "uids with the audit role"},
     {"audit_gids", SETTING_IDS, AT(role_gids[ROLE_AUDIT]), 0, 0, "gids with the audit role"},
     {"log_level", SETTING_LOG_LEVEL, AT(log_level), 0, 0, "error, warn, info or debug"},
+    {"bindings_per_holder_max", SETTING_UINT, AT(bindings_per_holder_max), 1,
+     BINDINGS_PER_HOLDER_LIMIT, "relatives one account may fund"},
+    {"bindings_per_beneficiary_max", SETTING_UINT, AT(bindings_per_beneficiary_max), 1,
+     BINDINGS_PER_BENEFICIARY_LIMIT, "accounts that may fund one relative"},
+    {"cross_province", SETTING_IDS, AT(cross_province), 0, 0,
+     "province codes (first two admdvs digits) with cross-province mutual aid switched on"},
+    {"commercial_insurance_provinces", SETTING_IDS, AT(commercial_insurance_provinces), 0, 0,
+     "provinces whose holders' accounts may pay relatives' commercial health insurance"},
+    {"long_term_care_provinces", SETTING_IDS, AT(long_term_care_provinces), 0, 0,
+     "provinces whose holders' accounts may pay relatives' long-term-care insurance"},
 };
 
 #define SETTINGS_COUNT (sizeof(settings) / sizeof(settings[0]))
@@ -66,6 +76,8 @@ void config_init(struct config *config)
         config->role_uids[role].count = 1;
     }
     config->log_level = LOG_LEVEL_INFO;
+    config->bindings_per_holder_max = BINDINGS_PER_HOLDER_DEFAULT;
+    config->bindings_per_beneficiary_max = BINDINGS_PER_BENEFICIARY_DEFAULT;
 }
 
 static const struct setting *setting_find(const char *name)
@@ -275,7 +287,7 @@ void config_print_usage(FILE *out)
     }
 }
 
-static bool ids_contain(const struct config_ids *ids, uint32_t id)
+bool config_ids_contain(const struct config_ids *ids, uint32_t id)
 {
     for (unsigned i = 0; i < ids->count; i++)
         if (ids->ids[i] == id)
@@ -287,8 +299,8 @@ unsigned config_peer_roles(const struct config *config, uint32_t uid, uint32_t g
 {
     unsigned roles = 0;
     for (int role = 0; role < ROLE_COUNT; role++)
-        if (ids_contain(&config->role_uids[role], uid) ||
-            ids_contain(&config->role_gids[role], gid))
+        if (config_ids_contain(&config->role_uids[role], uid) ||
+            config_ids_contain(&config->role_gids[role], gid))
             roles |= ROLE_BIT(role);
     return roles;
 }

@@ -34,6 +34,12 @@ struct config {
     struct config_ids role_uids[ROLE_COUNT];
     struct config_ids role_gids[ROLE_COUNT];
     enum log_level log_level;
+    /* Family mutual aid policy. */
+    uint64_t bindings_per_holder_max;
+    uint64_t bindings_per_beneficiary_max;
+    struct config_ids cross_province;              /* provinces that bind across provinces */
+    struct config_ids commercial_insurance_provinces; /* where mutual aid may pay it */
+    struct config_ids long_term_care_provinces;
 };
 
 /* Fill in the embedded defaults: data and socket under ./var, every role for our own uid. */
@@ -56,6 +62,9 @@ void config_print(const struct config *config, FILE *out);
 
 /* Print the list of settings with their help text, as flags. */
 void config_print_usage(FILE *out);
+
+/* Whether `ids` lists `id`. */
+bool config_ids_contain(const struct config_ids *ids, uint32_t id);
 
 /* The roles a peer with these credentials holds, as ROLE_BIT()s. */
 unsigned config_peer_roles(const struct config *config, uint32_t uid, uint32_t gid);

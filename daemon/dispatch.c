@@ -2,8 +2,11 @@
 #include "dispatch.h"
 
 #include "account.h"
+#include "family.h"
 #include "ledger.h"
+#include "merchant.h"
 #include "person.h"
+#include "settle.h"
 #include "statement.h"
 
 #include <stdio.h>
@@ -30,6 +33,16 @@ static const struct dispatch_route routes[] = {
     ROUTE(STATEMENT, ADMIN | AUDIT, false, statement_handle),
     ROUTE(ENTRY_GET, ADMIN | AUDIT, false, ledger_entry_get_handle),
     ROUTE(HEAD, ADMIN | SETTLE | AUDIT, false, ledger_head_handle),
+    ROUTE(BIND, ADMIN, true, family_bind_handle),
+    ROUTE(UNBIND, ADMIN, true, family_unbind_handle),
+    ROUTE(FAMILY_LIST, ADMIN | AUDIT, false, family_list_handle),
+    ROUTE(FUNDING_ORDER, ADMIN, true, family_order_handle),
+    ROUTE(MERCHANT_ADD, ADMIN, true, merchant_add_handle),
+    ROUTE(MERCHANT_LIST, ADMIN | SETTLE | AUDIT, false, merchant_list_handle),
+    ROUTE(MERCHANT_STATUS, ADMIN, true, merchant_status_handle),
+    ROUTE(QUOTE, SETTLE, false, settle_quote_handle),
+    ROUTE(SETTLE, SETTLE, true, settle_handle),
+    ROUTE(SETTLEMENT_GET, ADMIN | SETTLE | AUDIT, false, settlement_get_handle),
 };
 
 const struct dispatch_route *dispatch_route_find(Famledger__Request__BodyCase body_case)

@@ -32,6 +32,15 @@
 /* One movement is at most 100 million yuan; sums of many stay far from INT64_MAX. */
 #define AMOUNT_FEN_MAX INT64_C(10000000000)
 
+/* Family mutual aid. Regions cap bindings at 5 to 7 per holder. */
+#define BINDINGS_PER_HOLDER_DEFAULT 7
+#define BINDINGS_PER_HOLDER_LIMIT 32
+#define BINDINGS_PER_BENEFICIARY_DEFAULT 8
+#define BINDINGS_PER_BENEFICIARY_LIMIT 16
+/* A settlement takes from the patient's own account, then from each funder. */
+#define LEGS_MAX (1 + BINDINGS_PER_BENEFICIARY_LIMIT)
+#define MERCHANTS_LIST_MAX 1000
+
 /* Pages. */
 #define STATEMENT_ROWS_DEFAULT 50
 #define STATEMENT_ROWS_MAX 1000
@@ -45,6 +54,9 @@ _Static_assert(FRAME_BYTES_MAX_MIN <= FRAME_BYTES_MAX_DEFAULT, "default frame be
 _Static_assert(FRAME_BYTES_MAX_DEFAULT <= FRAME_BYTES_MAX_LIMIT, "default frame above limit");
 _Static_assert(PIPELINE_MAX_DEFAULT <= PIPELINE_MAX_LIMIT, "default pipeline above limit");
 _Static_assert(COMMIT_BATCH_MAX_DEFAULT <= COMMIT_BATCH_MAX_LIMIT, "default batch above limit");
+_Static_assert(BINDINGS_PER_HOLDER_DEFAULT <= BINDINGS_PER_HOLDER_LIMIT, "holder bindings");
+_Static_assert(BINDINGS_PER_BENEFICIARY_DEFAULT <= BINDINGS_PER_BENEFICIARY_LIMIT,
+               "beneficiary bindings");
 _Static_assert(AMOUNT_FEN_MAX < INT64_MAX / 1000000, "a million maximal amounts must not overflow");
 
 #endif

@@ -55,3 +55,35 @@ int state_account_put(struct store_txn *txn, struct arena *arena,
     return state_message_put(txn, arena, STORE_DB_ACCOUNTS, account->person_no,
                              strlen(account->person_no), &account->base);
 }
+
+int state_bindings_get(struct store_txn *txn, struct arena *arena, enum store_db db,
+                       const char *person_no, Famledger__BindingList **out)
+{
+    int rc = state_message_get(txn, arena, db, person_no, &famledger__binding_list__descriptor,
+                               (ProtobufCMessage **)out);
+    if (rc == 0) {
+        *out = ARENA_NEW(arena, Famledger__BindingList);
+        famledger__binding_list__init(*out);
+    }
+    return rc < 0 ? rc : 0;
+}
+
+int state_bindings_put(struct store_txn *txn, struct arena *arena, enum store_db db,
+                       const char *person_no, const Famledger__BindingList *list)
+{
+    return state_message_put(txn, arena, db, person_no, strlen(person_no), &list->base);
+}
+
+int state_merchant_get(struct store_txn *txn, struct arena *arena, const char *code,
+                       Famledger__Merchant **out)
+{
+    return state_message_get(txn, arena, STORE_DB_MERCHANTS, code,
+                             &famledger__merchant__descriptor, (ProtobufCMessage **)out);
+}
+
+int state_merchant_put(struct store_txn *txn, struct arena *arena,
+                       const Famledger__Merchant *merchant)
+{
+    return state_message_put(txn, arena, STORE_DB_MERCHANTS, merchant->code,
+                             strlen(merchant->code), &merchant->base);
+}

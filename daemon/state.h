@@ -20,6 +20,18 @@ int state_account_get(struct store_txn *txn, struct arena *arena, const char *pe
 int state_account_put(struct store_txn *txn, struct arena *arena,
                       const Famledger__Account *account);
 
+/* The bindings of a person in STORE_DB_FUNDERS or STORE_DB_FUNDED: always returns a list (an
+ * empty one when there is none), or < 0. */
+int state_bindings_get(struct store_txn *txn, struct arena *arena, enum store_db db,
+                       const char *person_no, Famledger__BindingList **out);
+int state_bindings_put(struct store_txn *txn, struct arena *arena, enum store_db db,
+                       const char *person_no, const Famledger__BindingList *list);
+
+int state_merchant_get(struct store_txn *txn, struct arena *arena, const char *code,
+                       Famledger__Merchant **out);
+int state_merchant_put(struct store_txn *txn, struct arena *arena,
+                       const Famledger__Merchant *merchant);
+
 /* Pack any message into the arena and put it under `key`. */
 int state_message_put(struct store_txn *txn, struct arena *arena, enum store_db db,
                       const void *key, size_t key_bytes, const ProtobufCMessage *message);

@@ -26,6 +26,18 @@ bool statement_line_from_entry(const Famledger__Entry *entry, const char *person
         line->reference = credited->reference;
         return strcmp(credited->person_no, person_no) == 0;
     }
+    case FAMLEDGER__ENTRY__BODY_SETTLED: {
+        const Famledger__Settlement *settlement = entry->settled->settlement;
+        line->reference = settlement->merchant_reference;
+        for (size_t i = 0; i < settlement->n_legs; i++) {
+            if (strcmp(settlement->legs[i]->holder, person_no) == 0) {
+                line->amount_fen = -settlement->legs[i]->amount_fen;
+                line->balance_after_fen = settlement->legs[i]->balance_after_fen;
+                return true;
+            }
+        }
+        return false;
+    }
     default:
         return false;
     }

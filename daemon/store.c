@@ -45,6 +45,10 @@ static const struct {
     [STORE_DB_ACCOUNTS] = {"accounts", 0},
     [STORE_DB_ACCOUNT_ENTRIES] = {"account_entries", MDB_DUPSORT | MDB_DUPFIXED},
     [STORE_DB_REFERENCES] = {"references", 0},
+    [STORE_DB_FUNDERS] = {"funders", 0},
+    [STORE_DB_FUNDED] = {"funded", 0},
+    [STORE_DB_MERCHANTS] = {"merchants", 0},
+    [STORE_DB_SETTLEMENTS] = {"settlements", 0},
 };
 
 _Static_assert(STORE_DB_COUNT <= STORE_DBS_MAX, "raise STORE_DBS_MAX");
@@ -377,4 +381,25 @@ int store_index_page(struct store_txn *txn, enum store_db db, const void *key, s
     }
     mdb_cursor_close(mc);
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_error(txn->store, rc, "index page");
+}
+
+int store_scan(struct store_txn *txn, enum store_db db, size_t max,
+               int (*visit_cb)(void *context, struct store_bytes key, struct store_bytes value),
+               void *context)
+{
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open(txn->txn, txn->store->dbis[db], &cursor);
+    if (rc)
+        return store_error(txn->store, rc, "cursor");
+    MDB_val k, v;
+    int visit = 0;
+    size_t count = 0;
+    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && visit == 0 && count < max;
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT), count++)
+        visit = visit_cb(context, (struct store_bytes){k.mv_data, k.mv_size},
+                         (struct store_bytes){v.mv_data, v.mv_size});
+    mdb_cursor_close(cursor);
+    if (visit)
+        return visit;
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_error(txn->store, rc, "scan");
 }

@@ -18,6 +18,10 @@ enum store_db {
     STORE_DB_ACCOUNTS,        /* person_no -> Account */
     STORE_DB_ACCOUNT_ENTRIES, /* person_no -> u64be seq of each entry touching the account */
     STORE_DB_REFERENCES,      /* scope '\0' reference -> u64be seq || fingerprint[32] */
+    STORE_DB_FUNDERS,         /* beneficiary -> BindingList, in funding order */
+    STORE_DB_FUNDED,          /* holder -> BindingList, in binding order */
+    STORE_DB_MERCHANTS,       /* code -> Merchant */
+    STORE_DB_SETTLEMENTS,     /* u64be settlement id -> Settlement */
     STORE_DB_COUNT
 };
 
@@ -75,6 +79,12 @@ int store_index_add(struct store_txn *txn, enum store_db db, const void *key, si
 int store_index_page(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes,
                      uint64_t cursor, bool descending, uint64_t *seqs, size_t seqs_max,
                      size_t *count, uint64_t *next_cursor);
+
+/* Call visit_cb for each record of `db` in key order, at most `max` of them, until it returns
+ * non-zero (which store_scan then returns). */
+int store_scan(struct store_txn *txn, enum store_db db, size_t max,
+               int (*visit_cb)(void *context, struct store_bytes key, struct store_bytes value),
+               void *context);
 
 /* Big-endian sequence keys sort in numeric order. */
 void store_u64_encode(uint8_t out[8], uint64_t value);

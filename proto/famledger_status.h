@@ -30,6 +30,19 @@
     XX(ACCOUNT_CLOSED, 25, "account closed")                                                      \
     XX(UNKNOWN_ENTRY, 26, "no such log entry")                                                    \
     XX(CONFLICT, 27, "reference already used with different content")                            \
+    XX(SELF_BINDING, 40, "a holder cannot bind themselves")                                       \
+    XX(BINDING_EXISTS, 41, "already bound")                                                       \
+    XX(UNKNOWN_RELATION, 42, "not one of the eight close relations")                              \
+    XX(HOLDER_BINDING_LIMIT, 43, "the holder already funds the maximum number of relatives")      \
+    XX(BENEFICIARY_BINDING_LIMIT, 44, "the beneficiary already has the maximum number of funders")\
+    XX(CROSS_PROVINCE_NOT_ALLOWED, 45, "binding across these provinces is not switched on")       \
+    XX(NOT_BOUND, 46, "not bound")                                                                \
+    XX(MERCHANT_EXISTS, 47, "merchant already registered")                                        \
+    XX(UNKNOWN_MERCHANT, 48, "unknown merchant")                                                  \
+    XX(MERCHANT_SUSPENDED, 49, "merchant suspended")                                              \
+    XX(CATEGORY_NOT_ALLOWED, 50, "this merchant may not settle this category")                    \
+    XX(INSUFFICIENT_FUNDS, 51, "the accounts cannot cover the whole amount")                      \
+    XX(UNKNOWN_SETTLEMENT, 52, "unknown settlement")                                              \
     XX(UNAVAILABLE, 100, "cannot connect to famledgerd")                                          \
     XX(TIMEOUT, 101, "timed out waiting for famledgerd")                                          \
     XX(PROTOCOL_ERROR, 102, "protocol error")

@@ -137,4 +137,44 @@ static inline int64_t fixture_balance(struct fixture *fixture, const char *perso
     return response->account->account->balance_fen;
 }
 
+static inline int fixture_bind(struct fixture *fixture, const char *holder,
+                               const char *beneficiary, Famledger__Relation relation)
+{
+    Famledger__BindRequest bind = FAMLEDGER__BIND_REQUEST__INIT;
+    bind.holder = (char *)holder;
+    bind.beneficiary = (char *)beneficiary;
+    bind.relation = relation;
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = FAMLEDGER__REQUEST__BODY_BIND;
+    request.bind = &bind;
+    return fixture_run(fixture, &request, NULL);
+}
+
+static inline int fixture_merchant(struct fixture *fixture, const char *code,
+                                   Famledger__MerchantKind kind)
+{
+    Famledger__MerchantAddRequest add = FAMLEDGER__MERCHANT_ADD_REQUEST__INIT;
+    add.code = (char *)code;
+    add.name = (char *)"Designated Pharmacy";
+    add.kind = kind;
+    add.region = (char *)"110101";
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = FAMLEDGER__REQUEST__BODY_MERCHANT_ADD;
+    request.merchant_add = &add;
+    return fixture_run(fixture, &request, NULL);
+}
+
+/* Quote (quote = true) or settle; `settle` is copied, so callers may reuse it. */
+static inline int fixture_settle(struct fixture *fixture, bool quote,
+                                 const Famledger__SettleRequest *settle,
+                                 Famledger__Response **out)
+{
+    Famledger__SettleRequest *copy = ARENA_NEW(&fixture->arena, Famledger__SettleRequest);
+    *copy = *settle;
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = quote ? FAMLEDGER__REQUEST__BODY_QUOTE : FAMLEDGER__REQUEST__BODY_SETTLE;
+    request.settle = copy; /* quote and settle share the oneof's storage */
+    return fixture_run(fixture, &request, out);
+}
+
 #endif

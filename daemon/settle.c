@@ -1,0 +1,262 @@
+/* settle.c -- quote and settle: sequential multi-account deduction.
+ *
+ * The funding order of a patient is their own account (when they have one, open and not
+ * frozen), then each bound holder's account in the beneficiary's funding order, skipping frozen
+ * or closed accounts and holders whose province does not let mutual aid pay the category. Each
+ * account gives what it has, up to what is left; the rest is cash. A quote and a settlement run
+ * the same plan, so a quote equals the settlement made right after it.
+ */
+#include "settle.h"
+
+#include "account.h"
+#include "family.h"
+#include "fl_limits.h"
+#include "ledger.h"
+#include "merchant.h"
+#include "person.h"
+#include "reference.h"
+#include "require.h"
+#include "state.h"
+#include "validate.h"
+
+#include <string.h>
+
+/* The split, and the accounts it takes from (parallel to settlement->legs). */
+struct settle_plan {
+    Famledger__Settlement *settlement;
+    Famledger__Account *accounts[LEGS_MAX];
+};
+
+static int settle_validate(struct request_ctx *ctx, Famledger__SettleRequest *settle)
+{
+    if (settle->category == FAMLEDGER__CATEGORY__CATEGORY_UNSPECIFIED)
+        settle->category = FAMLEDGER__CATEGORY__CATEGORY_PHARMACY;
+    if (settle->category > FAMLEDGER__CATEGORY__CATEGORY_LONG_TERM_CARE)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "unknown category");
+    if (!validate_person_no(settle->merchant_code))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
+                            "merchant_code must be 1 to 32 letters or digits");
+    if (!validate_reference(settle->merchant_reference))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
+                            "merchant_reference must be 1 to 64 printable ASCII characters");
+    if (!validate_amount_fen(settle->amount_fen))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
+                            "amount must be positive and at most 100000000.00 yuan");
+    return 0;
+}
+
+/* Mutual-aid money may pay the optional categories only where the holder's province allows. */
+static bool settle_province_allows(const struct config *config, uint32_t province,
+                                   Famledger__Category category)
+{
+    if (category == FAMLEDGER__CATEGORY__CATEGORY_COMMERCIAL_INSURANCE)
+        return config_ids_contain(&config->commercial_insurance_provinces, province);
+    if (category == FAMLEDGER__CATEGORY__CATEGORY_LONG_TERM_CARE)
+        return config_ids_contain(&config->long_term_care_provinces, province);
+    return true;
+}
+
+/* Take min(balance, remaining) from an open account as the next leg. */
+static void plan_take(struct request_ctx *ctx, struct settle_plan *plan,
+                      Famledger__Account *account, bool mutual_aid)
+{
+    Famledger__Settlement *settlement = plan->settlement;
+    int64_t remaining = settlement->cash_pay_fen;
+    if (account->status != FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN || remaining == 0 ||
+        account->balance_fen == 0)
+        return;
+    REQUIRE(settlement->n_legs < LEGS_MAX);
+    int64_t take = account->balance_fen < remaining ? account->balance_fen : remaining;
+    Famledger__Leg *leg = ARENA_NEW(ctx->arena, Famledger__Leg);
+    famledger__leg__init(leg);
+    leg->holder = account->person_no;
+    leg->amount_fen = take;
+    leg->balance_after_fen = account->balance_fen - take;
+    leg->mutual_aid = mutual_aid;
+    plan->accounts[settlement->n_legs] = account;
+    settlement->legs[settlement->n_legs++] = leg;
+    settlement->cash_pay_fen -= take;
+    if (mutual_aid)
+        settlement->acct_mulaid_pay_fen += take;
+    else
+        settlement->acct_pay_fen += take;
+}
+
+static int plan_funders(struct request_ctx *ctx, struct settle_plan *plan, const char *patient,
+                        Famledger__Category category)
+{
+    Famledger__BindingList *funders;
+    int rc = state_bindings_get(ctx->txn, ctx->arena, STORE_DB_FUNDERS, patient, &funders);
+    for (size_t i = 0; rc == 0 && i < funders->n_bindings; i++) {
+        const char *holder_no = funders->bindings[i]->holder;
+        Famledger__Person *holder;
+        Famledger__Account *account;
+        if ((rc = state_person_get(ctx->txn, ctx->arena, holder_no, &holder)) < 0 ||
+            (rc = state_account_get(ctx->txn, ctx->arena, holder_no, &account)) < 0)
+            break;
+        if (rc == 1 && settle_province_allows(ctx->config, family_province(holder->region),
+                                              category))
+            plan_take(ctx, plan, account, true);
+        rc = 0;
+    }
+    return rc ? request_fail(ctx, rc, "cannot read the funders of %s", patient) : 0;
+}
+
+/* Everything quote and settle share: the checks, then the split. Writes nothing. */
+static int settle_plan_make(struct request_ctx *ctx, const Famledger__SettleRequest *settle,
+                            struct settle_plan *plan)
+{
+    Famledger__Merchant *merchant;
+    Famledger__Person *patient;
+    int rc;
+    if ((rc = merchant_require_settling(ctx, settle->merchant_code, settle->category,
+                                        &merchant)) ||
+        (rc = person_require(ctx, settle->patient, "patient", &patient)))
+        return rc;
+    Famledger__Settlement *settlement = ARENA_NEW(ctx->arena, Famledger__Settlement);
+    famledger__settlement__init(settlement);
+    settlement->merchant_code = settle->merchant_code;
+    settlement->merchant_reference = settle->merchant_reference;
+    settlement->patient = settle->patient;
+    settlement->amount_fen = settle->amount_fen;
+    settlement->category = settle->category;
+    settlement->cash_pay_fen = settle->amount_fen; /* what is left; legs take from it */
+    settlement->time_us = ctx->time_us;
+    settlement->legs = ARENA_ARRAY(ctx->arena, Famledger__Leg *, LEGS_MAX);
+    plan->settlement = settlement;
+    if (settle->no_account)
+        return 0;
+    Famledger__Account *own = NULL;
+    if ((rc = state_account_get(ctx->txn, ctx->arena, settle->patient, &own)) < 0)
+        return request_fail(ctx, rc, "cannot read the account of %s", settle->patient);
+    if (own) {
+        plan_take(ctx, plan, own, false);
+        settlement->balc_fen = own->balance_fen - settlement->acct_pay_fen;
+    }
+    return plan_funders(ctx, plan, settle->patient, settle->category);
+}
+
+static int settlement_reply(struct request_ctx *ctx, Famledger__Settlement *settlement)
+{
+    Famledger__SettlementReply *reply = ARENA_NEW(ctx->arena, Famledger__SettlementReply);
+    famledger__settlement_reply__init(reply);
+    reply->settlement = settlement;
+    ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_SETTLEMENT;
+    ctx->response->settlement = reply;
+    return 0;
+}
+
+static int settle_insufficient(struct request_ctx *ctx, const Famledger__Settlement *settlement)
+{
+    char covered[32], amount[32];
+    int64_t accounts = settlement->acct_pay_fen + settlement->acct_mulaid_pay_fen;
+    snprintf(covered, sizeof(covered), "%lld.%02lld", (long long)(accounts / 100),
+             (long long)(accounts % 100));
+    snprintf(amount, sizeof(amount), "%lld.%02lld", (long long)(settlement->amount_fen / 100),
+             (long long)(settlement->amount_fen % 100));
+    return request_fail(ctx, FL_ERR_INSUFFICIENT_FUNDS, "the accounts cover %s of %s yuan; "
+                        "nothing was taken", covered, amount);
+}
+
+int settle_quote_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    Famledger__SettleRequest *settle = request->quote;
+    struct settle_plan plan;
+    int rc;
+    if ((rc = settle_validate(ctx, settle)) || (rc = settle_plan_make(ctx, settle, &plan)))
+        return rc;
+    if (settle->all_or_nothing && plan.settlement->cash_pay_fen > 0)
+        return settle_insufficient(ctx, plan.settlement);
+    return settlement_reply(ctx, plan.settlement);
+}
+
+/* The reply to a settlement, first time or replay, is rebuilt from its entry. */
+static int settle_reply_from_entry(struct request_ctx *ctx, uint64_t seq)
+{
+    Famledger__Entry *entry;
+    int rc = ledger_entry_get(ctx->txn, ctx->arena, seq, &entry, NULL, NULL);
+    if (rc <= 0 || entry->body_case != FAMLEDGER__ENTRY__BODY_SETTLED)
+        return request_fail(ctx, FL_ERR_INTERNAL, "settlement entry %llu is unreadable",
+                            (unsigned long long)seq);
+    Famledger__Settlement *settlement = entry->settled->settlement;
+    settlement->settlement_id = seq;
+    return settlement_reply(ctx, settlement);
+}
+
+static int settle_record(struct request_ctx *ctx, Famledger__SettleRequest *settle,
+                         struct settle_plan *plan, const struct reference_key *key,
+                         const uint8_t fingerprint[HASH_BYTES])
+{
+    Famledger__Settlement *settlement = plan->settlement;
+    Famledger__Settled settled = FAMLEDGER__SETTLED__INIT;
+    settled.request = settle;
+    settled.settlement = settlement;
+    Famledger__Entry entry = FAMLEDGER__ENTRY__INIT;
+    entry.body_case = FAMLEDGER__ENTRY__BODY_SETTLED;
+    entry.settled = &settled;
+    int rc = ledger_append(ctx, &entry);
+    for (size_t i = 0; rc == 0 && i < settlement->n_legs; i++)
+        rc = account_move(ctx, plan->accounts[i], -settlement->legs[i]->amount_fen, entry.seq);
+    if (rc == 0) {
+        uint8_t id[8];
+        store_u64_encode(id, entry.seq);
+        settlement->settlement_id = entry.seq;
+        rc = state_message_put(ctx->txn, ctx->arena, STORE_DB_SETTLEMENTS, id, sizeof(id),
+                               &settlement->base);
+    }
+    if (rc == 0)
+        rc = reference_record(ctx->txn, key, fingerprint, entry.seq);
+    return rc ? request_fail(ctx, rc, "cannot record the settlement") : 0;
+}
+
+int settle_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    Famledger__SettleRequest *settle = request->settle;
+    int rc = settle_validate(ctx, settle);
+    if (rc)
+        return rc;
+    struct reference_key key;
+    uint8_t fingerprint[HASH_BYTES];
+    uint64_t seq;
+    reference_key_make(&key, 'S', settle->merchant_code, settle->merchant_reference);
+    reference_fingerprint(&settle->base, fingerprint);
+    rc = reference_find(ctx->txn, &key, fingerprint, &seq);
+    if (rc == FL_ERR_CONFLICT)
+        return request_fail(ctx, rc, "merchant reference %s was settled by %llu with other content",
+                            settle->merchant_reference, (unsigned long long)seq);
+    if (rc < 0)
+        return request_fail(ctx, rc, "cannot read reference %s", settle->merchant_reference);
+    if (rc == 1) {
+        ctx->response->replayed = 1;
+        return settle_reply_from_entry(ctx, seq);
+    }
+    struct settle_plan plan;
+    if ((rc = settle_plan_make(ctx, settle, &plan)))
+        return rc;
+    if (settle->all_or_nothing && plan.settlement->cash_pay_fen > 0)
+        return settle_insufficient(ctx, plan.settlement);
+    if ((rc = settle_record(ctx, settle, &plan, &key, fingerprint)))
+        return rc;
+    return settlement_reply(ctx, plan.settlement);
+}
+
+int settlement_get_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    uint64_t settlement_id = request->settlement_get->settlement_id;
+    uint8_t id[8];
+    store_u64_encode(id, settlement_id);
+    struct store_bytes value;
+    int rc = store_get(ctx->txn, STORE_DB_SETTLEMENTS, id, sizeof(id), &value);
+    if (rc < 0)
+        return request_fail(ctx, rc, "cannot read settlement %llu",
+                            (unsigned long long)settlement_id);
+    if (rc == 0)
+        return request_fail(ctx, FL_ERR_UNKNOWN_SETTLEMENT, "no settlement %llu",
+                            (unsigned long long)settlement_id);
+    Famledger__Settlement *settlement =
+        famledger__settlement__unpack(&ctx->arena->protobuf, value.size, value.data);
+    if (!settlement)
+        return request_fail(ctx, FL_ERR_INTERNAL, "settlement %llu is unreadable",
+                            (unsigned long long)settlement_id);
+    return settlement_reply(ctx, settlement);
+}
