@@ -44,6 +44,38 @@ typedef enum fl_account_status {
 
 typedef enum fl_credit_kind { FL_CREDIT_ALLOCATION = 1, FL_CREDIT_DEPOSIT = 2 } fl_credit_kind;
 
+/* The eight close relations, from the holder's side: "the beneficiary is the holder's R". */
+typedef enum fl_relation {
+    FL_RELATION_SPOUSE = 1,
+    FL_RELATION_PARENT = 2,
+    FL_RELATION_CHILD = 3,
+    FL_RELATION_SIBLING = 4,
+    FL_RELATION_PATERNAL_GRANDPARENT = 5,
+    FL_RELATION_MATERNAL_GRANDPARENT = 6,
+    FL_RELATION_PATERNAL_GRANDCHILD = 7,
+    FL_RELATION_MATERNAL_GRANDCHILD = 8,
+} fl_relation;
+
+typedef enum fl_merchant_kind {
+    FL_MERCHANT_PHARMACY = 1,
+    FL_MERCHANT_HOSPITAL = 2,
+    FL_MERCHANT_AGENCY = 3,
+} fl_merchant_kind;
+
+typedef enum fl_category {
+    FL_CATEGORY_PHARMACY = 1,
+    FL_CATEGORY_DEVICE = 2,
+    FL_CATEGORY_OUTPATIENT = 3,
+    FL_CATEGORY_INPATIENT = 4,
+    FL_CATEGORY_RESIDENT_PREMIUM = 5,
+    FL_CATEGORY_COMMERCIAL_INSURANCE = 6,
+    FL_CATEGORY_LONG_TERM_CARE = 7,
+} fl_category;
+
+#define FL_FUNDS_MAX 32     /* relatives one account may fund, at most */
+#define FL_FUNDERS_MAX 16   /* accounts that may fund one relative, at most */
+#define FL_LEGS_MAX (1 + FL_FUNDERS_MAX)
+
 typedef struct fl_person {
     char person_no[FL_PERSON_NO_MAX + 1];
     char name[FL_NAME_MAX + 1];
@@ -100,6 +132,63 @@ typedef struct fl_entry {
     char *body_text; /* the same as "name: value" lines, amounts in yuan */
 } fl_entry;
 
+typedef struct fl_binding {
+    char holder[FL_PERSON_NO_MAX + 1];
+    char beneficiary[FL_PERSON_NO_MAX + 1];
+    fl_relation relation;
+    uint64_t bound_seq;
+} fl_binding;
+
+typedef struct fl_family {
+    size_t funds_count;
+    fl_binding funds[FL_FUNDS_MAX];         /* relatives this person's account pays for */
+    size_t funded_by_count;
+    fl_binding funded_by[FL_FUNDERS_MAX];   /* holders paying for this person, in order */
+} fl_family;
+
+typedef struct fl_merchant {
+    char code[FL_PERSON_NO_MAX + 1];
+    char name[FL_NAME_MAX + 1];
+    fl_merchant_kind kind;
+    char region[FL_REGION_LEN + 1];
+    bool suspended;
+    uint64_t added_seq;
+} fl_merchant;
+
+typedef struct fl_settle_request {
+    const char *merchant_code;
+    const char *merchant_reference; /* idempotency key, unique per merchant */
+    const char *patient;
+    int64_t amount_fen;
+    fl_category category;           /* 0 means pharmacy */
+    bool no_account;                /* acct_used_flag = 0: all cash */
+    bool all_or_nothing;            /* refuse with FL_ERR_INSUFFICIENT_FUNDS unless covered */
+} fl_settle_request;
+
+typedef struct fl_leg {
+    char holder[FL_PERSON_NO_MAX + 1];
+    int64_t amount_fen;
+    int64_t balance_after_fen;
+    bool mutual_aid;
+} fl_leg;
+
+typedef struct fl_settlement {
+    uint64_t settlement_id; /* 0 for a quote */
+    char merchant_code[FL_PERSON_NO_MAX + 1];
+    char merchant_reference[FL_REFERENCE_MAX + 1];
+    char patient[FL_PERSON_NO_MAX + 1];
+    int64_t amount_fen;
+    fl_category category;
+    size_t leg_count;
+    fl_leg legs[FL_LEGS_MAX];
+    int64_t acct_pay_fen;        /* from the patient's own account */
+    int64_t acct_mulaid_pay_fen; /* from relatives' accounts */
+    int64_t cash_pay_fen;
+    int64_t balc_fen;            /* the patient's own balance after */
+    int64_t time_us;
+    bool replayed;
+} fl_settlement;
+
 /* ---- Connection ---- */
 
 /* Connect to famledgerd at `socket_path` (NULL: $FAMLEDGER_SOCKET, else FL_DEFAULT_SOCKET).
@@ -147,6 +236,55 @@ FL_EXPORT int fl_head_get(fl_client *client, fl_head *head);
 /* Read entry `seq`; release it with fl_entry_release. Errors: FL_ERR_UNKNOWN_ENTRY. */
 FL_EXPORT int fl_entry_get(fl_client *client, uint64_t seq, fl_entry *entry);
 FL_EXPORT void fl_entry_release(fl_entry *entry);
+
+/* ---- Family bindings (admin; list also audit) ---- */
+
+/* Bind: `holder`'s account may pay for `beneficiary`, who is the holder's `relation`. Errors:
+ * FL_ERR_SELF_BINDING, FL_ERR_BINDING_EXISTS, FL_ERR_UNKNOWN_RELATION,
+ * FL_ERR_HOLDER_BINDING_LIMIT, FL_ERR_BENEFICIARY_BINDING_LIMIT,
+ * FL_ERR_CROSS_PROVINCE_NOT_ALLOWED, FL_ERR_NO_ACCOUNT, FL_ERR_UNKNOWN_PERSON. */
+FL_EXPORT int fl_family_bind(fl_client *client, const char *holder, const char *beneficiary,
+                             fl_relation relation, fl_binding *binding);
+FL_EXPORT int fl_family_unbind(fl_client *client, const char *holder, const char *beneficiary,
+                               fl_binding *binding);
+FL_EXPORT int fl_family_list(fl_client *client, const char *person_no, fl_family *family);
+/* Set the order in which `beneficiary`'s bound holders pay: every one of them, once. */
+FL_EXPORT int fl_family_order(fl_client *client, const char *beneficiary,
+                              const char *const *holders, size_t holder_count,
+                              fl_family *family);
+
+/* ---- Merchants (admin; list any role) ---- */
+
+FL_EXPORT int fl_merchant_add(fl_client *client, const fl_merchant *merchant,
+                              fl_merchant *added);
+/* Fills at most `merchants_max` merchants, in code order. */
+FL_EXPORT int fl_merchant_list(fl_client *client, fl_merchant *merchants, size_t merchants_max,
+                               size_t *count);
+FL_EXPORT int fl_merchant_set_suspended(fl_client *client, const char *code, bool suspended,
+                                        fl_merchant *merchant);
+
+/* ---- Settlement (settle role; settlement_get also admin/audit) ---- */
+
+/* The split a settlement would make now (like 2101); nothing is written. */
+FL_EXPORT int fl_quote(fl_client *client, const fl_settle_request *request,
+                       fl_settlement *settlement);
+/* Settle (like 2102). A retry with the same merchant reference and content answers the
+ * original settlement (settlement->replayed); other content: FL_ERR_CONFLICT. */
+FL_EXPORT int fl_settle(fl_client *client, const fl_settle_request *request,
+                        fl_settlement *settlement);
+FL_EXPORT int fl_settlement_get(fl_client *client, uint64_t settlement_id,
+                                fl_settlement *settlement);
+
+/* ---- Names, as ledgerctl spells them ---- */
+
+/* "paternal-grandparent", "long-term-care", "pharmacy"; "unknown" for other values. */
+FL_EXPORT const char *fl_relation_name(fl_relation relation);
+FL_EXPORT const char *fl_category_name(fl_category category);
+FL_EXPORT const char *fl_merchant_kind_name(fl_merchant_kind kind);
+/* Parse those names. Return 0, or FL_ERR_INVALID_ARGUMENT. */
+FL_EXPORT int fl_relation_parse(const char *text, fl_relation *relation);
+FL_EXPORT int fl_category_parse(const char *text, fl_category *category);
+FL_EXPORT int fl_merchant_kind_parse(const char *text, fl_merchant_kind *kind);
 
 /* ---- Money ---- */
 

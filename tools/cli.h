@@ -17,7 +17,7 @@ enum cli_exit {
 };
 
 #define CLI_OPTIONS_MAX 16
-#define CLI_POSITIONALS_MAX 16
+#define CLI_POSITIONALS_MAX 24
 
 struct cli_option_spec {
     const char *name;  /* "--name" */

@@ -1,17 +1,11 @@
 /* ledgerctl.c -- the administrators' tool: talks to famledgerd through libfamledger only. */
-#include "cli.h"
-#include "famledger.h"
+#include "ledgerctl.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct ctl {
-    fl_client *client;
-    bool json;
-};
 
 typedef int (*command_fn)(struct ctl *ctl, const struct cli_parsed *args);
 
@@ -35,15 +29,13 @@ static const char *const kind_names[] = {[FL_CREDIT_ALLOCATION] = "allocation",
 #define NAME_OF(table, value)                                                                     \
     ((size_t)(value) < sizeof(table) / sizeof(table[0]) && table[value] ? table[value] : "unknown")
 
-static int ctl_fail(struct ctl *ctl, int status)
+int ctl_fail(struct ctl *ctl, int status)
 {
     fprintf(stderr, "ledgerctl: %s: %s\n", fl_status_name(status), fl_client_error(ctl->client));
     return cli_exit_for_status(status);
 }
 
-static int usage_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
-
-static int usage_error(const char *format, ...)
+int usage_error(const char *format, ...)
 {
     va_list args;
     va_start(args, format);
@@ -54,7 +46,7 @@ static int usage_error(const char *format, ...)
     return CLI_EXIT_USAGE;
 }
 
-static int parse_amount(const char *text, int64_t *fen)
+int parse_amount(const char *text, int64_t *fen)
 {
     if (fl_money_parse(text, fen) != 0 || *fen <= 0)
         return usage_error("'%s' is not a positive amount in yuan (like 12.34 or 80)", text);
@@ -325,6 +317,19 @@ static const struct command commands[] = {
      statement_run},
     {"entry", NULL, "SEQ", {{0}}, 1, 1, entry_run},
     {"head", NULL, "", {{0}}, 0, 0, head_run},
+    {"family", "bind", "HOLDER BENEFICIARY --relation RELATION", {{"--relation", true}}, 2, 2,
+     family_bind_run},
+    {"family", "unbind", "HOLDER BENEFICIARY", {{0}}, 2, 2, family_unbind_run},
+    {"family", "list", "PERSON_NO", {{0}}, 1, 1, family_list_run},
+    {"family", "order", "BENEFICIARY HOLDER...", {{0}}, 2, 1 + FL_FUNDERS_MAX, family_order_run},
+    {"merchant", "add", "CODE --name NAME --kind pharmacy|hospital|agency --region ADMDVS",
+     {{"--name", true}, {"--kind", true}, {"--region", true}}, 1, 1, merchant_add_run},
+    {"merchant", "list", "", {{0}}, 0, 0, merchant_list_run},
+    {"merchant", "suspend", "CODE", {{0}}, 1, 1, merchant_suspend_run},
+    {"merchant", "resume", "CODE", {{0}}, 1, 1, merchant_resume_run},
+    {"quote", NULL, SETTLE_USAGE, {SETTLE_OPTIONS}, 0, 0, quote_run},
+    {"settle", NULL, SETTLE_USAGE, {SETTLE_OPTIONS}, 0, 0, settle_run},
+    {"settlement", "show", "SETTLEMENT_ID", {{0}}, 1, 1, settlement_show_run},
 };
 
 #define COMMANDS_COUNT (sizeof(commands) / sizeof(commands[0]))

@@ -1,0 +1,134 @@
+/* test_settle_race.c -- settlements of many connections racing on one family never overdraw,
+ * and racing retries of one reference settle once. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { THREADS = 8, SETTLEMENTS = 150 };
+
+static const char *const family[] = {"CHILD", "FATHER", "MOTHER", "GRANDMA"};
+static const int64_t initial_fen[] = {1000, 50000, 30000, 20000};
+
+struct racer {
+    const struct daemon_handle *daemon;
+    int thread;
+    /* What each settlement reported, by index; a pair of threads shares references. */
+    uint64_t ids[SETTLEMENTS];
+    int64_t from_accounts_fen[SETTLEMENTS];
+    bool replayed[SETTLEMENTS];
+    int failures;
+};
+
+static void *racer_run(void *argument)
+{
+    struct racer *racer = argument;
+    fl_client *client = client_open(racer->daemon);
+    for (int i = 0; i < SETTLEMENTS; i++) {
+        char reference[32];
+        /* Threads 2k and 2k+1 send the same requests, as a retrying pharmacy would. */
+        snprintf(reference, sizeof(reference), "race-%d-%d", racer->thread / 2, i);
+        fl_settle_request request = {
+            .merchant_code = "PH001",
+            .merchant_reference = reference,
+            .patient = i % 3 == 0 ? "FATHER" : "CHILD",
+            .amount_fen = 50 + (racer->thread / 2 * 37 + i * 53) % 400,
+            .all_or_nothing = i % 5 == 0,
+        };
+        fl_settlement settlement;
+        int rc = fl_settle(client, &request, &settlement);
+        if (rc == FL_ERR_INSUFFICIENT_FUNDS)
+            continue;
+        if (rc != 0 || settlement.acct_pay_fen + settlement.acct_mulaid_pay_fen +
+                               settlement.cash_pay_fen != request.amount_fen) {
+            racer->failures++;
+            continue;
+        }
+        for (size_t leg = 0; leg < settlement.leg_count; leg++)
+            if (settlement.legs[leg].balance_after_fen < 0)
+                racer->failures++;
+        racer->ids[i] = settlement.settlement_id;
+        racer->from_accounts_fen[i] = settlement.acct_pay_fen + settlement.acct_mulaid_pay_fen;
+        racer->replayed[i] = settlement.replayed;
+    }
+    fl_client_close(client);
+    return NULL;
+}
+
+static void test_racing_settlements_never_overdraw_and_retries_settle_once(void **state)
+{
+    (void)state;
+    struct daemon_handle daemon;
+    daemon_start(&daemon, NULL);
+    fl_client *client = client_open(&daemon);
+    int64_t total_before = 0;
+    for (int i = 0; i < 4; i++) {
+        employee_make(client, family[i], "110101", initial_fen[i]);
+        total_before += initial_fen[i];
+    }
+    assert_int_equal(fl_family_bind(client, "FATHER", "CHILD", FL_RELATION_CHILD, NULL), 0);
+    assert_int_equal(fl_family_bind(client, "MOTHER", "CHILD", FL_RELATION_CHILD, NULL), 0);
+    assert_int_equal(fl_family_bind(client, "GRANDMA", "CHILD", FL_RELATION_PATERNAL_GRANDCHILD,
+                                    NULL), 0);
+    assert_int_equal(fl_family_bind(client, "MOTHER", "FATHER", FL_RELATION_SPOUSE, NULL), 0);
+    fl_merchant pharmacy = {.kind = FL_MERCHANT_PHARMACY};
+    strcpy(pharmacy.code, "PH001");
+    strcpy(pharmacy.name, "Pharmacy");
+    strcpy(pharmacy.region, "110101");
+    assert_int_equal(fl_merchant_add(client, &pharmacy, NULL), 0);
+
+    static struct racer racers[THREADS];
+    pthread_t threads[THREADS];
+    for (int t = 0; t < THREADS; t++) {
+        racers[t] = (struct racer){.daemon = &daemon, .thread = t};
+        pthread_create(&threads[t], NULL, racer_run, &racers[t]);
+    }
+    for (int t = 0; t < THREADS; t++)
+        pthread_join(threads[t], NULL);
+
+    int64_t taken = 0;
+    int replays = 0;
+    for (int t = 0; t < THREADS; t++) {
+        assert_int_equal(racers[t].failures, 0);
+        for (int i = 0; i < SETTLEMENTS; i++) {
+            struct racer *twin = &racers[t ^ 1];
+            /* Both twins saw the same settlement, and exactly one of them made it. */
+            assert_int_equal(racers[t].ids[i], twin->ids[i]);
+            if (racers[t].ids[i] == 0)
+                continue;
+            assert_true(racers[t].replayed[i] != twin->replayed[i]);
+            if (racers[t].replayed[i])
+                replays++;
+            else
+                taken += racers[t].from_accounts_fen[i];
+        }
+    }
+    assert_true(replays > 0);
+    int64_t total_after = 0;
+    for (int i = 0; i < 4; i++) {
+        int64_t balance = balance_of(client, family[i]);
+        assert_true(balance >= 0);
+        total_after += balance;
+    }
+    assert_int_equal(total_before - total_after, taken);
+    assert_true(total_after < total_before / 10); /* the race did drain the family */
+    fl_client_close(client);
+    assert_int_equal(daemon_stop(&daemon), 0);
+    daemon_remove(&daemon);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_racing_settlements_never_overdraw_and_retries_settle_once),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,39 @@
+/* ledgerctl.h -- what ledgerctl's command files share. */
+#ifndef FAMLEDGER_LEDGERCTL_H
+#define FAMLEDGER_LEDGERCTL_H
+
+#include "cli.h"
+#include "famledger.h"
+
+struct ctl {
+    fl_client *client;
+    bool json;
+};
+
+/* Print the client's last error and return the exit code for `status`. */
+int ctl_fail(struct ctl *ctl, int status);
+/* Print a usage complaint and return CLI_EXIT_USAGE. */
+int usage_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
+/* Parse a positive yuan amount; returns 0, or CLI_EXIT_USAGE after complaining. */
+int parse_amount(const char *text, int64_t *fen);
+
+#define SETTLE_USAGE                                                                              \
+    "--merchant CODE --ref REF --patient PERSON_NO --amount YUAN [--category CATEGORY] "          \
+    "[--no-account] [--all-or-nothing]"
+#define SETTLE_OPTIONS                                                                            \
+    {"--merchant", true}, {"--ref", true}, {"--patient", true}, {"--amount", true},               \
+        {"--category", true}, {"--no-account", false}, {"--all-or-nothing", false}
+
+int family_bind_run(struct ctl *ctl, const struct cli_parsed *args);
+int family_unbind_run(struct ctl *ctl, const struct cli_parsed *args);
+int family_list_run(struct ctl *ctl, const struct cli_parsed *args);
+int family_order_run(struct ctl *ctl, const struct cli_parsed *args);
+int merchant_add_run(struct ctl *ctl, const struct cli_parsed *args);
+int merchant_list_run(struct ctl *ctl, const struct cli_parsed *args);
+int merchant_suspend_run(struct ctl *ctl, const struct cli_parsed *args);
+int merchant_resume_run(struct ctl *ctl, const struct cli_parsed *args);
+int quote_run(struct ctl *ctl, const struct cli_parsed *args);
+int settle_run(struct ctl *ctl, const struct cli_parsed *args);
+int settlement_show_run(struct ctl *ctl, const struct cli_parsed *args);
+
+#endif

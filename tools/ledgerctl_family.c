@@ -1,0 +1,287 @@
+/* ledgerctl_family.c -- ledgerctl's family, merchant and settlement commands. */
+#include "ledgerctl.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- family ---- */
+
+static void binding_print(const struct ctl *ctl, const fl_binding *binding, bool comma)
+{
+    if (ctl->json) {
+        printf("%s{\"holder\":", comma ? "," : "");
+        cli_json_string(stdout, binding->holder);
+        printf(",\"beneficiary\":");
+        cli_json_string(stdout, binding->beneficiary);
+        printf(",\"relation\":\"%s\",\"bound_seq\":%" PRIu64 "}",
+               fl_relation_name(binding->relation), binding->bound_seq);
+        return;
+    }
+    printf("%s funds %s (the %s of %s), bound at seq %" PRIu64 "\n", binding->holder,
+           binding->beneficiary, fl_relation_name(binding->relation), binding->holder,
+           binding->bound_seq);
+}
+
+int family_bind_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    const char *relation_text = cli_option(args, "--relation");
+    fl_relation relation;
+    if (!relation_text || fl_relation_parse(relation_text, &relation) != 0)
+        return usage_error("--relation must be one of spouse, parent, child, sibling, "
+                           "paternal-grandparent, maternal-grandparent, paternal-grandchild, "
+                           "maternal-grandchild");
+    fl_binding binding;
+    int rc = fl_family_bind(ctl->client, args->positionals[0], args->positionals[1], relation,
+                            &binding);
+    if (rc)
+        return ctl_fail(ctl, rc);
+    binding_print(ctl, &binding, false);
+    if (ctl->json)
+        printf("\n");
+    return 0;
+}
+
+int family_unbind_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    fl_binding binding;
+    int rc = fl_family_unbind(ctl->client, args->positionals[0], args->positionals[1], &binding);
+    if (rc)
+        return ctl_fail(ctl, rc);
+    if (ctl->json)
+        printf("{\"unbound\":true,\"holder\":\"%s\",\"beneficiary\":\"%s\"}\n", binding.holder,
+               binding.beneficiary);
+    else
+        printf("%s no longer funds %s\n", binding.holder, binding.beneficiary);
+    return 0;
+}
+
+static void family_print(const struct ctl *ctl, const char *person_no, const fl_family *family)
+{
+    if (ctl->json) {
+        printf("{\"person_no\":");
+        cli_json_string(stdout, person_no);
+        printf(",\"funds\":[");
+        for (size_t i = 0; i < family->funds_count; i++)
+            binding_print(ctl, &family->funds[i], i > 0);
+        printf("],\"funding_order\":[");
+        for (size_t i = 0; i < family->funded_by_count; i++)
+            binding_print(ctl, &family->funded_by[i], i > 0);
+        printf("]}\n");
+        return;
+    }
+    printf("%s's account funds:\n", person_no);
+    for (size_t i = 0; i < family->funds_count; i++)
+        printf("  %-32s %s\n", family->funds[i].beneficiary,
+               fl_relation_name(family->funds[i].relation));
+    if (family->funds_count == 0)
+        printf("  nobody\n");
+    printf("%s's funding order: own account (if any), then:\n", person_no);
+    for (size_t i = 0; i < family->funded_by_count; i++)
+        printf("  %zu. %-29s (%s is their %s)\n", i + 1, family->funded_by[i].holder, person_no,
+               fl_relation_name(family->funded_by[i].relation));
+    if (family->funded_by_count == 0)
+        printf("  nobody\n");
+}
+
+int family_list_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    fl_family family;
+    int rc = fl_family_list(ctl->client, args->positionals[0], &family);
+    if (rc)
+        return ctl_fail(ctl, rc);
+    family_print(ctl, args->positionals[0], &family);
+    return 0;
+}
+
+int family_order_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    fl_family family;
+    int rc = fl_family_order(ctl->client, args->positionals[0], args->positionals + 1,
+                             (size_t)args->positional_count - 1, &family);
+    if (rc)
+        return ctl_fail(ctl, rc);
+    family_print(ctl, args->positionals[0], &family);
+    return 0;
+}
+
+/* ---- merchants ---- */
+
+static void merchant_print(const struct ctl *ctl, const fl_merchant *merchant, bool comma)
+{
+    if (ctl->json) {
+        printf("%s{\"code\":", comma ? "," : "");
+        cli_json_string(stdout, merchant->code);
+        printf(",\"name\":");
+        cli_json_string(stdout, merchant->name);
+        printf(",\"kind\":\"%s\",\"region\":\"%s\",\"status\":\"%s\",\"added_seq\":%" PRIu64 "}",
+               fl_merchant_kind_name(merchant->kind), merchant->region,
+               merchant->suspended ? "suspended" : "active", merchant->added_seq);
+        return;
+    }
+    printf("%-20s %-9s %s  %-9s %s\n", merchant->code, fl_merchant_kind_name(merchant->kind),
+           merchant->region, merchant->suspended ? "suspended" : "active", merchant->name);
+}
+
+int merchant_add_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    fl_merchant merchant = {0};
+    const char *name = cli_option(args, "--name"), *kind = cli_option(args, "--kind");
+    const char *region = cli_option(args, "--region");
+    if (!name || !kind || !region)
+        return usage_error("merchant add needs --name, --kind and --region");
+    if (fl_merchant_kind_parse(kind, &merchant.kind) != 0)
+        return usage_error("--kind must be pharmacy, hospital or agency, not '%s'", kind);
+    if (strlen(args->positionals[0]) > FL_PERSON_NO_MAX || strlen(name) > FL_NAME_MAX ||
+        strlen(region) > FL_REGION_LEN)
+        return usage_error("merchant code, name or region too long");
+    strcpy(merchant.code, args->positionals[0]);
+    strcpy(merchant.name, name);
+    strcpy(merchant.region, region);
+    fl_merchant added;
+    int rc = fl_merchant_add(ctl->client, &merchant, &added);
+    if (rc)
+        return ctl_fail(ctl, rc);
+    merchant_print(ctl, &added, false);
+    if (ctl->json)
+        printf("\n");
+    return 0;
+}
+
+int merchant_list_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    (void)args;
+    static fl_merchant merchants[1000];
+    size_t count;
+    int rc = fl_merchant_list(ctl->client, merchants, 1000, &count);
+    if (rc)
+        return ctl_fail(ctl, rc);
+    if (ctl->json)
+        printf("{\"merchants\":[");
+    for (size_t i = 0; i < count; i++)
+        merchant_print(ctl, &merchants[i], i > 0);
+    if (ctl->json)
+        printf("]}\n");
+    return 0;
+}
+
+static int merchant_status_run(struct ctl *ctl, const struct cli_parsed *args, bool suspended)
+{
+    fl_merchant merchant;
+    int rc = fl_merchant_set_suspended(ctl->client, args->positionals[0], suspended, &merchant);
+    if (rc)
+        return ctl_fail(ctl, rc);
+    merchant_print(ctl, &merchant, false);
+    if (ctl->json)
+        printf("\n");
+    return 0;
+}
+
+int merchant_suspend_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    return merchant_status_run(ctl, args, true);
+}
+
+int merchant_resume_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    return merchant_status_run(ctl, args, false);
+}
+
+/* ---- quote, settle, settlement show ---- */
+
+static void settlement_print(const struct ctl *ctl, const fl_settlement *s)
+{
+    char time_text[32];
+    cli_time_text(s->time_us, time_text);
+    if (ctl->json) {
+        printf("{\"settlement_id\":%" PRIu64 ",\"merchant\":", s->settlement_id);
+        cli_json_string(stdout, s->merchant_code);
+        printf(",\"merchant_reference\":");
+        cli_json_string(stdout, s->merchant_reference);
+        printf(",\"patient\":");
+        cli_json_string(stdout, s->patient);
+        printf(",\"category\":\"%s\",\"time\":\"%s\",\"amount_fen\":%" PRId64
+               ",\"acct_pay_fen\":%" PRId64 ",\"acct_mulaid_pay_fen\":%" PRId64
+               ",\"cash_pay_fen\":%" PRId64 ",\"balc_fen\":%" PRId64 ",\"legs\":[",
+               fl_category_name(s->category), time_text, s->amount_fen, s->acct_pay_fen,
+               s->acct_mulaid_pay_fen, s->cash_pay_fen, s->balc_fen);
+        for (size_t i = 0; i < s->leg_count; i++) {
+            printf("%s{\"holder\":", i ? "," : "");
+            cli_json_string(stdout, s->legs[i].holder);
+            printf(",\"amount_fen\":%" PRId64 ",\"balance_after_fen\":%" PRId64
+                   ",\"mutual_aid\":%s}",
+                   s->legs[i].amount_fen, s->legs[i].balance_after_fen,
+                   s->legs[i].mutual_aid ? "true" : "false");
+        }
+        printf("],\"replayed\":%s}\n", s->replayed ? "true" : "false");
+        return;
+    }
+    char a[FL_MONEY_TEXT_MAX], b[FL_MONEY_TEXT_MAX], c[FL_MONEY_TEXT_MAX], d[FL_MONEY_TEXT_MAX];
+    if (s->settlement_id)
+        printf("settlement       %" PRIu64 "%s\n", s->settlement_id,
+               s->replayed ? " (replayed: already settled, nothing moved again)" : "");
+    else
+        printf("quote            (nothing written)\n");
+    printf("merchant         %s ref %s\npatient          %s\ncategory         %s\n"
+           "amount           %s\n",
+           s->merchant_code, s->merchant_reference, s->patient, fl_category_name(s->category),
+           fl_money_format(s->amount_fen, a));
+    printf("acct_pay         %s\nacct_mulaid_pay  %s\ncash_pay         %s\nbalc             %s\n",
+           fl_money_format(s->acct_pay_fen, a), fl_money_format(s->acct_mulaid_pay_fen, b),
+           fl_money_format(s->cash_pay_fen, c), fl_money_format(s->balc_fen, d));
+    for (size_t i = 0; i < s->leg_count; i++)
+        printf("leg %zu            %-20s %12s  balance after %12s%s\n", i + 1, s->legs[i].holder,
+               fl_money_format(s->legs[i].amount_fen, a),
+               fl_money_format(s->legs[i].balance_after_fen, b),
+               s->legs[i].mutual_aid ? "  mutual aid" : "");
+}
+
+static int settle_common(struct ctl *ctl, const struct cli_parsed *args, bool quote)
+{
+    fl_settle_request request = {
+        .merchant_code = cli_option(args, "--merchant"),
+        .merchant_reference = cli_option(args, "--ref"),
+        .patient = cli_option(args, "--patient"),
+        .no_account = cli_option(args, "--no-account") != NULL,
+        .all_or_nothing = cli_option(args, "--all-or-nothing") != NULL,
+    };
+    const char *amount = cli_option(args, "--amount"), *category = cli_option(args, "--category");
+    if (!request.merchant_code || !request.merchant_reference || !request.patient || !amount)
+        return usage_error("%s needs --merchant, --ref, --patient and --amount",
+                           quote ? "quote" : "settle");
+    if (parse_amount(amount, &request.amount_fen))
+        return CLI_EXIT_USAGE;
+    if (category && fl_category_parse(category, &request.category) != 0)
+        return usage_error("--category must be pharmacy, device, outpatient, inpatient, "
+                           "resident-premium, commercial-insurance or long-term-care");
+    fl_settlement settlement;
+    int rc = quote ? fl_quote(ctl->client, &request, &settlement)
+                   : fl_settle(ctl->client, &request, &settlement);
+    if (rc)
+        return ctl_fail(ctl, rc);
+    settlement_print(ctl, &settlement);
+    return 0;
+}
+
+int quote_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    return settle_common(ctl, args, true);
+}
+
+int settle_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    return settle_common(ctl, args, false);
+}
+
+int settlement_show_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    uint64_t id;
+    if (cli_parse_u64(args->positionals[0], 1, UINT64_MAX, &id))
+        return usage_error("'%s' is not a settlement id", args->positionals[0]);
+    fl_settlement settlement;
+    int rc = fl_settlement_get(ctl->client, id, &settlement);
+    if (rc)
+        return ctl_fail(ctl, rc);
+    settlement_print(ctl, &settlement);
+    return 0;
+}
