@@ -1,6 +1,7 @@
 /* account.c -- personal accounts: opening, credits, lookups, and moving balances. */
 #include "account.h"
 
+#include "fl_limits.h"
 #include "ledger.h"
 #include "person.h"
 #include "reference.h"
@@ -189,4 +190,53 @@ int account_credit_handle(struct request_ctx *ctx, const Famledger__Request *req
         (rc = reference_record(ctx->txn, &key, fingerprint, entry.seq)))
         return request_fail(ctx, rc, "cannot record the credit");
     return credit_reply(ctx, entry.seq);
+}
+
+/* Run one credit of a batch in a nested transaction; its outcome goes into `item`. */
+static int credit_batch_one(struct request_ctx *ctx, Famledger__CreditRequest *credit,
+                            Famledger__CreditBatchItem *item)
+{
+    struct store_txn *child;
+    int rc = store_nested_begin(ctx->txn, &child);
+    if (rc)
+        return rc;
+    Famledger__Response response = FAMLEDGER__RESPONSE__INIT;
+    struct request_ctx one = *ctx;
+    one.txn = child;
+    one.response = &response;
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = FAMLEDGER__REQUEST__BODY_CREDIT;
+    request.credit = credit;
+    rc = account_credit_handle(&one, &request);
+    item->status = response.status;
+    item->error = response.error ? response.error : (char *)"";
+    item->replayed = response.replayed;
+    if (rc == 0) {
+        item->seq = response.credit->seq;
+        return store_commit(child);
+    }
+    store_abort(child);
+    return 0;
+}
+
+int account_credit_batch_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    const Famledger__CreditBatchRequest *batch = request->credit_batch;
+    if (batch->n_credits == 0 || batch->n_credits > CREDIT_BATCH_MAX)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "a batch holds 1 to %d credits",
+                            CREDIT_BATCH_MAX);
+    Famledger__CreditBatchReply *reply = ARENA_NEW(ctx->arena, Famledger__CreditBatchReply);
+    famledger__credit_batch_reply__init(reply);
+    reply->items = ARENA_ARRAY(ctx->arena, Famledger__CreditBatchItem *, batch->n_credits);
+    for (size_t i = 0; i < batch->n_credits; i++) {
+        Famledger__CreditBatchItem *item = ARENA_NEW(ctx->arena, Famledger__CreditBatchItem);
+        famledger__credit_batch_item__init(item);
+        int rc = credit_batch_one(ctx, batch->credits[i], item);
+        if (rc)
+            return request_fail(ctx, rc, "cannot record credit %zu of the batch", i + 1);
+        reply->items[reply->n_items++] = item;
+    }
+    ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_CREDIT_BATCH;
+    ctx->response->credit_batch = reply;
+    return 0;
 }

@@ -7,6 +7,8 @@
 int account_open_handle(struct request_ctx *ctx, const Famledger__Request *request);
 int account_get_handle(struct request_ctx *ctx, const Famledger__Request *request);
 int account_credit_handle(struct request_ctx *ctx, const Famledger__Request *request);
+/* Up to CREDIT_BATCH_MAX credits in one request, each in a nested transaction of its own. */
+int account_credit_batch_handle(struct request_ctx *ctx, const Famledger__Request *request);
 
 /* Load the account of a registered person, failing the request with UNKNOWN_PERSON or
  * NO_ACCOUNT when there is none. */

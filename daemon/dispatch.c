@@ -4,8 +4,10 @@
 #include "account.h"
 #include "family.h"
 #include "ledger.h"
+#include "lifecycle.h"
 #include "merchant.h"
 #include "person.h"
+#include "refund.h"
 #include "settle.h"
 #include "statement.h"
 
@@ -43,6 +45,14 @@ static const struct dispatch_route routes[] = {
     ROUTE(QUOTE, SETTLE, false, settle_quote_handle),
     ROUTE(SETTLE, SETTLE, true, settle_handle),
     ROUTE(SETTLEMENT_GET, ADMIN | SETTLE | AUDIT, false, settlement_get_handle),
+    ROUTE(CANCEL, SETTLE, true, refund_cancel_handle),
+    ROUTE(REFUND, SETTLE, true, refund_handle),
+    ROUTE(ACCOUNT_FREEZE, ADMIN, true, lifecycle_freeze_handle),
+    ROUTE(PERSON_SUSPEND, ADMIN, true, lifecycle_suspend_handle),
+    ROUTE(WITHDRAW, ADMIN, true, lifecycle_withdraw_handle),
+    ROUTE(TRANSFER_OUT, ADMIN, true, lifecycle_transfer_out_handle),
+    ROUTE(TRANSFER_IN, ADMIN, true, lifecycle_transfer_in_handle),
+    ROUTE(CREDIT_BATCH, ADMIN, true, account_credit_batch_handle),
 };
 
 const struct dispatch_route *dispatch_route_find(Famledger__Request__BodyCase body_case)

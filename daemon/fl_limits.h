@@ -40,6 +40,7 @@
 /* A settlement takes from the patient's own account, then from each funder. */
 #define LEGS_MAX (1 + BINDINGS_PER_BENEFICIARY_LIMIT)
 #define MERCHANTS_LIST_MAX 1000
+#define CREDIT_BATCH_MAX 1000
 
 /* Pages. */
 #define STATEMENT_ROWS_DEFAULT 50

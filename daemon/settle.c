@@ -113,6 +113,9 @@ static int settle_plan_make(struct request_ctx *ctx, const Famledger__SettleRequ
                                         &merchant)) ||
         (rc = person_require(ctx, settle->patient, "patient", &patient)))
         return rc;
+    if (patient->suspended)
+        return request_fail(ctx, FL_ERR_PERSON_SUSPENDED, "networked settlement of %s is "
+                            "suspended: %s", settle->patient, patient->suspend_reason);
     Famledger__Settlement *settlement = ARENA_NEW(ctx->arena, Famledger__Settlement);
     famledger__settlement__init(settlement);
     settlement->merchant_code = settle->merchant_code;

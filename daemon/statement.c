@@ -38,6 +38,37 @@ bool statement_line_from_entry(const Famledger__Entry *entry, const char *person
         }
         return false;
     }
+    case FAMLEDGER__ENTRY__BODY_ACCOUNT_FROZEN:
+        line->reference = entry->account_frozen->reason;
+        return strcmp(entry->account_frozen->person_no, person_no) == 0;
+    case FAMLEDGER__ENTRY__BODY_WITHDRAWN:
+    case FAMLEDGER__ENTRY__BODY_TRANSFERRED_OUT:
+    case FAMLEDGER__ENTRY__BODY_TRANSFERRED_IN: {
+        const Famledger__Movement *movement =
+            entry->body_case == FAMLEDGER__ENTRY__BODY_WITHDRAWN ? entry->withdrawn->movement
+            : entry->body_case == FAMLEDGER__ENTRY__BODY_TRANSFERRED_OUT
+                ? entry->transferred_out->movement
+                : entry->transferred_in->movement;
+        line->amount_fen = entry->body_case == FAMLEDGER__ENTRY__BODY_TRANSFERRED_IN
+                               ? movement->amount_fen
+                               : -movement->amount_fen;
+        line->balance_after_fen = movement->balance_after_fen;
+        line->reference = movement->reference;
+        return strcmp(movement->person_no, person_no) == 0;
+    }
+    case FAMLEDGER__ENTRY__BODY_REFUNDED: {
+        const Famledger__Refund *refund = entry->refunded->refund;
+        line->reference = refund->reference;
+        for (size_t i = 0; i < refund->n_legs; i++) {
+            if (!refund->legs[i]->cash_refund_due &&
+                strcmp(refund->legs[i]->holder, person_no) == 0) {
+                line->amount_fen = refund->legs[i]->amount_fen;
+                line->balance_after_fen = refund->legs[i]->balance_after_fen;
+                return true;
+            }
+        }
+        return false;
+    }
     default:
         return false;
     }

@@ -43,6 +43,12 @@
     XX(CATEGORY_NOT_ALLOWED, 50, "this merchant may not settle this category")                    \
     XX(INSUFFICIENT_FUNDS, 51, "the accounts cannot cover the whole amount")                      \
     XX(UNKNOWN_SETTLEMENT, 52, "unknown settlement")                                              \
+    XX(ALREADY_CANCELLED, 60, "settlement already cancelled")                                     \
+    XX(REFUND_EXCEEDS_PAID, 61, "refund exceeds what the accounts paid")                          \
+    XX(WRONG_MERCHANT, 62, "only the merchant that settled may do this")                          \
+    XX(PERSON_SUSPENDED, 63, "networked settlement suspended for this person")                    \
+    XX(ACCOUNT_FROZEN, 64, "account frozen")                                                      \
+    XX(WITHDRAWAL_NOT_ALLOWED, 65, "withdrawal not allowed")                                      \
     XX(UNAVAILABLE, 100, "cannot connect to famledgerd")                                          \
     XX(TIMEOUT, 101, "timed out waiting for famledgerd")                                          \
     XX(PROTOCOL_ERROR, 102, "protocol error")
