@@ -110,7 +110,8 @@ $(BUILD)/libfamledger.so.$(SOVERSION): $(CLIENT_OBJ) $(PROTO_OBJ)
 $(BUILD)/famledger.pc: client/famledger.pc.in
 	sed -e 's|@PREFIX@|/usr/local|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
-$(BUILD)/ledgerctl: $(call obj,tools/ledgerctl.c tools/ledgerctl_family.c tools/cli.c) $(BUILD)/libfamledger.a
+$(BUILD)/ledgerctl: $(call obj,tools/ledgerctl.c tools/ledgerctl_family.c \
+                        tools/ledgerctl_lifecycle.c tools/cli.c) $(BUILD)/libfamledger.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CLIENT_LIBS)
 
 $(BUILD)/famledger-bench: $(call obj,tools/famledger-bench.c) $(BUILD)/libfamledger.a

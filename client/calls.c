@@ -22,7 +22,7 @@ static int call(fl_client *client, Famledger__Request__BodyCase body_case, void 
     return rc ? rc : client_expect(client, *response, reply_case);
 }
 
-static void person_copy(fl_person *out, const Famledger__Person *person)
+void client_person_copy(fl_person *out, const Famledger__Person *person)
 {
     if (!out || !person)
         return;
@@ -61,7 +61,7 @@ int fl_person_add(fl_client *client, const fl_person *person, fl_person *registe
                   FAMLEDGER__RESPONSE__BODY_PERSON, &response);
     if (rc)
         return rc;
-    person_copy(registered, response->person->person);
+    client_person_copy(registered, response->person->person);
     famledger__response__free_unpacked(response, NULL);
     return 0;
 }
@@ -75,7 +75,7 @@ int fl_person_get(fl_client *client, const char *person_no, fl_person *person)
                   FAMLEDGER__RESPONSE__BODY_PERSON, &response);
     if (rc)
         return rc;
-    person_copy(person, response->person->person);
+    client_person_copy(person, response->person->person);
     famledger__response__free_unpacked(response, NULL);
     return 0;
 }

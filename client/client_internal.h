@@ -17,6 +17,9 @@ int client_call(fl_client *client, Famledger__Request *request, Famledger__Respo
 int client_expect(fl_client *client, Famledger__Response *response,
                   Famledger__Response__BodyCase body_case);
 
+/* Copy a person reply into the public struct (out may be NULL). */
+void client_person_copy(fl_person *out, const Famledger__Person *person);
+
 /* Copy a string into a fixed field, truncating. */
 void client_copy(char *field, size_t field_bytes, const char *text);
 

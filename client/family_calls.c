@@ -33,6 +33,24 @@ static void merchant_copy(fl_merchant *out, const Famledger__Merchant *merchant)
     out->added_seq = merchant->added_seq;
 }
 
+static void refund_copy(fl_refund *out, const Famledger__Refund *refund, bool replayed)
+{
+    memset(out, 0, sizeof(*out));
+    out->refund_id = refund->refund_id;
+    client_copy(out->reference, sizeof(out->reference), refund->reference);
+    out->cancel = refund->cancel;
+    out->amount_fen = refund->amount_fen;
+    for (size_t i = 0; i < refund->n_legs && i < FL_LEGS_MAX; i++) {
+        fl_refund_leg *leg = &out->legs[out->leg_count++];
+        client_copy(leg->holder, sizeof(leg->holder), refund->legs[i]->holder);
+        leg->amount_fen = refund->legs[i]->amount_fen;
+        leg->balance_after_fen = refund->legs[i]->balance_after_fen;
+        leg->cash_refund_due = refund->legs[i]->cash_refund_due;
+    }
+    out->time_us = refund->time_us;
+    out->replayed = replayed;
+}
+
 static void settlement_copy(fl_settlement *out, const Famledger__Settlement *settlement,
                             bool replayed)
 {
@@ -50,7 +68,12 @@ static void settlement_copy(fl_settlement *out, const Famledger__Settlement *set
         leg->amount_fen = settlement->legs[i]->amount_fen;
         leg->balance_after_fen = settlement->legs[i]->balance_after_fen;
         leg->mutual_aid = settlement->legs[i]->mutual_aid;
+        leg->refunded_fen = settlement->legs[i]->refunded_fen;
     }
+    out->cancelled = settlement->cancelled;
+    out->refunded_fen = settlement->refunded_fen;
+    for (size_t i = 0; i < settlement->n_refunds && i < FL_REFUNDS_MAX; i++)
+        refund_copy(&out->refunds[out->refund_count++], settlement->refunds[i], false);
     out->acct_pay_fen = settlement->acct_pay_fen;
     out->acct_mulaid_pay_fen = settlement->acct_mulaid_pay_fen;
     out->cash_pay_fen = settlement->cash_pay_fen;
@@ -242,4 +265,44 @@ int fl_settlement_get(fl_client *client, uint64_t settlement_id, fl_settlement *
     settlement_copy(settlement, response->settlement->settlement, false);
     famledger__response__free_unpacked(response, NULL);
     return 0;
+}
+
+static int refund_call(fl_client *client, bool cancel, const char *merchant_code,
+                       const char *reference, uint64_t settlement_id, int64_t amount_fen,
+                       fl_refund *refund, fl_settlement *settlement)
+{
+    Famledger__RefundRequest body = FAMLEDGER__REFUND_REQUEST__INIT;
+    body.merchant_code = (char *)merchant_code;
+    body.merchant_reference = (char *)reference;
+    body.settlement_id = settlement_id;
+    body.amount_fen = amount_fen;
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = cancel ? FAMLEDGER__REQUEST__BODY_CANCEL : FAMLEDGER__REQUEST__BODY_REFUND;
+    request.refund = &body; /* cancel and refund share the oneof's storage */
+    Famledger__Response *response;
+    int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_REFUND, &response);
+    if (rc)
+        return rc;
+    const Famledger__RefundReply *reply = response->refund;
+    if (refund && reply->refund)
+        refund_copy(refund, reply->refund, response->replayed);
+    if (settlement && reply->settlement)
+        settlement_copy(settlement, reply->settlement, false);
+    famledger__response__free_unpacked(response, NULL);
+    return 0;
+}
+
+int fl_cancel(fl_client *client, const char *merchant_code, const char *reference,
+              uint64_t settlement_id, fl_refund *refund, fl_settlement *settlement)
+{
+    return refund_call(client, true, merchant_code, reference, settlement_id, 0, refund,
+                       settlement);
+}
+
+int fl_refund_make(fl_client *client, const char *merchant_code, const char *reference,
+                   uint64_t settlement_id, int64_t amount_fen, fl_refund *refund,
+                   fl_settlement *settlement)
+{
+    return refund_call(client, false, merchant_code, reference, settlement_id, amount_fen,
+                       refund, settlement);
 }

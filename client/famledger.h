@@ -75,6 +75,17 @@ typedef enum fl_category {
 #define FL_FUNDS_MAX 32     /* relatives one account may fund, at most */
 #define FL_FUNDERS_MAX 16   /* accounts that may fund one relative, at most */
 #define FL_LEGS_MAX (1 + FL_FUNDERS_MAX)
+#define FL_REFUNDS_MAX 32   /* refunds one settlement may have */
+#define FL_CREDIT_BATCH_MAX 1000
+
+typedef enum fl_withdrawal_reason {
+    FL_WITHDRAWAL_LONG_TERM_ELSEWHERE = 1, /* any amount up to the balance; stays open */
+    FL_WITHDRAWAL_MAJOR_DISEASE = 2,       /* any amount; needs a disease code; stays open */
+    FL_WITHDRAWAL_OPT_OUT = 3,             /* whole balance; the account closes */
+    FL_WITHDRAWAL_DEATH = 4,               /* whole balance to the heir; closes */
+    FL_WITHDRAWAL_EMIGRATION = 5,          /* whole balance; closes */
+    FL_WITHDRAWAL_TRANSFER_NOT_ACCEPTED = 6, /* whole balance; closes */
+} fl_withdrawal_reason;
 
 typedef struct fl_person {
     char person_no[FL_PERSON_NO_MAX + 1];
@@ -170,7 +181,26 @@ typedef struct fl_leg {
     int64_t amount_fen;
     int64_t balance_after_fen;
     bool mutual_aid;
+    int64_t refunded_fen;
 } fl_leg;
+
+typedef struct fl_refund_leg {
+    char holder[FL_PERSON_NO_MAX + 1];
+    int64_t amount_fen;
+    int64_t balance_after_fen;
+    bool cash_refund_due; /* the account had closed: the merchant owes this in cash */
+} fl_refund_leg;
+
+typedef struct fl_refund {
+    uint64_t refund_id;
+    char reference[FL_REFERENCE_MAX + 1];
+    bool cancel;
+    int64_t amount_fen;
+    size_t leg_count;
+    fl_refund_leg legs[FL_LEGS_MAX]; /* last debited first */
+    int64_t time_us;
+    bool replayed;
+} fl_refund;
 
 typedef struct fl_settlement {
     uint64_t settlement_id; /* 0 for a quote */
@@ -187,7 +217,38 @@ typedef struct fl_settlement {
     int64_t balc_fen;            /* the patient's own balance after */
     int64_t time_us;
     bool replayed;
+    bool cancelled;
+    int64_t refunded_fen;
+    size_t refund_count;
+    fl_refund refunds[FL_REFUNDS_MAX];
 } fl_settlement;
+
+typedef struct fl_movement {
+    uint64_t seq;
+    char person_no[FL_PERSON_NO_MAX + 1];
+    char kind[16]; /* "withdrawal", "transfer_out", "transfer_in" */
+    fl_withdrawal_reason reason;
+    int64_t amount_fen;
+    int64_t balance_after_fen;
+    bool account_closed;
+    unsigned bindings_ended;
+    char reference[FL_REFERENCE_MAX + 1];
+    bool replayed;
+} fl_movement;
+
+typedef struct fl_credit_item {
+    const char *person_no;
+    int64_t amount_fen;
+    fl_credit_kind kind;
+    const char *reference;
+} fl_credit_item;
+
+typedef struct fl_credit_outcome {
+    int status;     /* 0 or FL_ERR_* */
+    bool replayed;  /* already applied earlier */
+    uint64_t seq;
+    char error[160];
+} fl_credit_outcome;
 
 /* ---- Connection ---- */
 
@@ -275,6 +336,38 @@ FL_EXPORT int fl_settle(fl_client *client, const fl_settle_request *request,
 FL_EXPORT int fl_settlement_get(fl_client *client, uint64_t settlement_id,
                                 fl_settlement *settlement);
 
+/* Cancel (like 2103): return what is left of the account-paid part. Errors:
+ * FL_ERR_WRONG_MERCHANT, FL_ERR_ALREADY_CANCELLED, FL_ERR_UNKNOWN_SETTLEMENT. */
+FL_EXPORT int fl_cancel(fl_client *client, const char *merchant_code, const char *reference,
+                        uint64_t settlement_id, fl_refund *refund, fl_settlement *settlement);
+/* Refund `amount_fen` of the account-paid part. Errors as fl_cancel, and
+ * FL_ERR_REFUND_EXCEEDS_PAID. `refund` and `settlement` may be NULL. */
+FL_EXPORT int fl_refund_make(fl_client *client, const char *merchant_code,
+                             const char *reference, uint64_t settlement_id, int64_t amount_fen,
+                             fl_refund *refund, fl_settlement *settlement);
+
+/* ---- Account lifecycle (admin) ---- */
+
+FL_EXPORT int fl_account_freeze(fl_client *client, const char *person_no, bool frozen,
+                                const char *reason, fl_account *account);
+FL_EXPORT int fl_person_suspend(fl_client *client, const char *person_no, bool suspended,
+                                const char *reason, fl_person *person);
+/* Withdraw for `reason` (amount 0: the whole balance). `disease_code` for major-disease and
+ * `heir` for death; others pass NULL. Errors: FL_ERR_WITHDRAWAL_NOT_ALLOWED,
+ * FL_ERR_ACCOUNT_FROZEN, FL_ERR_ACCOUNT_CLOSED. */
+FL_EXPORT int fl_withdraw(fl_client *client, const char *person_no, fl_withdrawal_reason reason,
+                          const char *reference, int64_t amount_fen, const char *disease_code,
+                          const char *heir, fl_movement *movement);
+FL_EXPORT int fl_transfer_out(fl_client *client, const char *person_no, const char *to_region,
+                              const char *reference, fl_movement *movement);
+FL_EXPORT int fl_transfer_in(fl_client *client, const char *person_no, int64_t amount_fen,
+                             const char *from_region, const char *reference,
+                             fl_movement *movement);
+/* Up to FL_CREDIT_BATCH_MAX credits in one round trip; each succeeds or fails on its own
+ * (outcomes[i]). Returns 0 when the batch was processed, whatever its items did. */
+FL_EXPORT int fl_credit_batch(fl_client *client, const fl_credit_item *items, size_t count,
+                              fl_credit_outcome *outcomes);
+
 /* ---- Names, as ledgerctl spells them ---- */
 
 /* "paternal-grandparent", "long-term-care", "pharmacy"; "unknown" for other values. */
@@ -285,6 +378,10 @@ FL_EXPORT const char *fl_merchant_kind_name(fl_merchant_kind kind);
 FL_EXPORT int fl_relation_parse(const char *text, fl_relation *relation);
 FL_EXPORT int fl_category_parse(const char *text, fl_category *category);
 FL_EXPORT int fl_merchant_kind_parse(const char *text, fl_merchant_kind *kind);
+/* "long-term-elsewhere", "major-disease", "opt-out", "death", "emigration",
+ * "transfer-not-accepted". */
+FL_EXPORT const char *fl_withdrawal_reason_name(fl_withdrawal_reason reason);
+FL_EXPORT int fl_withdrawal_reason_parse(const char *text, fl_withdrawal_reason *reason);
 
 /* ---- Money ---- */
 

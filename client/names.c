@@ -10,6 +10,9 @@ static const char *const category_names[] = {
     NULL, "pharmacy", "device", "outpatient", "inpatient", "resident-premium",
     "commercial-insurance", "long-term-care"};
 static const char *const kind_names[] = {NULL, "pharmacy", "hospital", "agency"};
+static const char *const reason_names[] = {NULL, "long-term-elsewhere", "major-disease",
+                                           "opt-out", "death", "emigration",
+                                           "transfer-not-accepted"};
 
 #define COUNT(table) (sizeof(table) / sizeof(table[0]))
 
@@ -68,5 +71,19 @@ int fl_merchant_kind_parse(const char *text, fl_merchant_kind *kind)
     int rc = parse(kind_names, COUNT(kind_names), text, &value);
     if (rc == 0)
         *kind = (fl_merchant_kind)value;
+    return rc;
+}
+
+const char *fl_withdrawal_reason_name(fl_withdrawal_reason reason)
+{
+    return name_of(reason_names, COUNT(reason_names), reason);
+}
+
+int fl_withdrawal_reason_parse(const char *text, fl_withdrawal_reason *reason)
+{
+    int value;
+    int rc = parse(reason_names, COUNT(reason_names), text, &value);
+    if (rc == 0)
+        *reason = (fl_withdrawal_reason)value;
     return rc;
 }

@@ -166,6 +166,11 @@ static int refund_checks(struct request_ctx *ctx, const Famledger__RefundRequest
     if (settlement->cancelled)
         return request_fail(ctx, FL_ERR_ALREADY_CANCELLED, "settlement %llu is already cancelled",
                             (unsigned long long)settlement->settlement_id);
+    if (settlement->n_refunds >= REFUNDS_PER_SETTLEMENT_MAX)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "settlement %llu already has %d "
+                            "refunds; cancel it instead",
+                            (unsigned long long)settlement->settlement_id,
+                            REFUNDS_PER_SETTLEMENT_MAX);
     int64_t left = settlement->acct_pay_fen + settlement->acct_mulaid_pay_fen -
                    settlement->refunded_fen;
     *amount_fen = cancel ? left : request->amount_fen;

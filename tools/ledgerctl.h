@@ -35,5 +35,15 @@ int merchant_resume_run(struct ctl *ctl, const struct cli_parsed *args);
 int quote_run(struct ctl *ctl, const struct cli_parsed *args);
 int settle_run(struct ctl *ctl, const struct cli_parsed *args);
 int settlement_show_run(struct ctl *ctl, const struct cli_parsed *args);
+int cancel_run(struct ctl *ctl, const struct cli_parsed *args);
+int refund_run(struct ctl *ctl, const struct cli_parsed *args);
+int account_freeze_run(struct ctl *ctl, const struct cli_parsed *args);
+int account_unfreeze_run(struct ctl *ctl, const struct cli_parsed *args);
+int person_suspend_run(struct ctl *ctl, const struct cli_parsed *args);
+int person_resume_run(struct ctl *ctl, const struct cli_parsed *args);
+int withdraw_run(struct ctl *ctl, const struct cli_parsed *args);
+int transfer_out_run(struct ctl *ctl, const struct cli_parsed *args);
+int transfer_in_run(struct ctl *ctl, const struct cli_parsed *args);
+int credit_import_run(struct ctl *ctl, const struct cli_parsed *args);
 
 #endif

@@ -213,6 +213,13 @@ static void settlement_print(const struct ctl *ctl, const fl_settlement *s)
                    s->legs[i].amount_fen, s->legs[i].balance_after_fen,
                    s->legs[i].mutual_aid ? "true" : "false");
         }
+        printf("],\"cancelled\":%s,\"refunded_fen\":%" PRId64 ",\"refunds\":[",
+               s->cancelled ? "true" : "false", s->refunded_fen);
+        for (size_t i = 0; i < s->refund_count; i++)
+            printf("%s{\"refund_id\":%" PRIu64 ",\"reference\":\"%s\",\"cancel\":%s,"
+                   "\"amount_fen\":%" PRId64 "}",
+                   i ? "," : "", s->refunds[i].refund_id, s->refunds[i].reference,
+                   s->refunds[i].cancel ? "true" : "false", s->refunds[i].amount_fen);
         printf("],\"replayed\":%s}\n", s->replayed ? "true" : "false");
         return;
     }
@@ -234,6 +241,13 @@ static void settlement_print(const struct ctl *ctl, const fl_settlement *s)
                fl_money_format(s->legs[i].amount_fen, a),
                fl_money_format(s->legs[i].balance_after_fen, b),
                s->legs[i].mutual_aid ? "  mutual aid" : "");
+    if (s->refund_count || s->cancelled)
+        printf("refunded         %s%s\n", fl_money_format(s->refunded_fen, a),
+               s->cancelled ? " (cancelled)" : "");
+    for (size_t i = 0; i < s->refund_count; i++)
+        printf("%-16s %" PRIu64 " ref %s %s\n", s->refunds[i].cancel ? "cancel" : "refund",
+               s->refunds[i].refund_id, s->refunds[i].reference,
+               fl_money_format(s->refunds[i].amount_fen, a));
 }
 
 static int settle_common(struct ctl *ctl, const struct cli_parsed *args, bool quote)
@@ -254,7 +268,7 @@ static int settle_common(struct ctl *ctl, const struct cli_parsed *args, bool qu
     if (category && fl_category_parse(category, &request.category) != 0)
         return usage_error("--category must be pharmacy, device, outpatient, inpatient, "
                            "resident-premium, commercial-insurance or long-term-care");
-    fl_settlement settlement;
+    static fl_settlement settlement;
     int rc = quote ? fl_quote(ctl->client, &request, &settlement)
                    : fl_settle(ctl->client, &request, &settlement);
     if (rc)
@@ -278,7 +292,7 @@ int settlement_show_run(struct ctl *ctl, const struct cli_parsed *args)
     uint64_t id;
     if (cli_parse_u64(args->positionals[0], 1, UINT64_MAX, &id))
         return usage_error("'%s' is not a settlement id", args->positionals[0]);
-    fl_settlement settlement;
+    static fl_settlement settlement;
     int rc = fl_settlement_get(ctl->client, id, &settlement);
     if (rc)
         return ctl_fail(ctl, rc);

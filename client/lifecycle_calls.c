@@ -1,0 +1,173 @@
+/* lifecycle_calls.c -- client calls for freezes, suspensions, withdrawals, transfers and
+ * credit batches. */
+#include "client_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int call(fl_client *client, Famledger__Request *request,
+                Famledger__Response__BodyCase reply_case, Famledger__Response **response)
+{
+    int rc = client_call(client, request, response);
+    return rc ? rc : client_expect(client, *response, reply_case);
+}
+
+int fl_account_freeze(fl_client *client, const char *person_no, bool frozen, const char *reason,
+                      fl_account *account)
+{
+    Famledger__AccountFreezeRequest body = FAMLEDGER__ACCOUNT_FREEZE_REQUEST__INIT;
+    body.person_no = (char *)person_no;
+    body.frozen = frozen;
+    body.reason = (char *)(reason ? reason : "");
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = FAMLEDGER__REQUEST__BODY_ACCOUNT_FREEZE;
+    request.account_freeze = &body;
+    Famledger__Response *response;
+    int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_ACCOUNT, &response);
+    if (rc)
+        return rc;
+    if (account) {
+        const Famledger__Account *got = response->account->account;
+        memset(account, 0, sizeof(*account));
+        client_copy(account->person_no, sizeof(account->person_no), got->person_no);
+        account->status = (fl_account_status)got->status;
+        account->balance_fen = got->balance_fen;
+        account->credited_fen = got->credited_fen;
+        account->debited_fen = got->debited_fen;
+        account->opened_seq = got->opened_seq;
+        account->last_seq = got->last_seq;
+    }
+    famledger__response__free_unpacked(response, NULL);
+    return 0;
+}
+
+int fl_person_suspend(fl_client *client, const char *person_no, bool suspended,
+                      const char *reason, fl_person *person)
+{
+    Famledger__PersonSuspendRequest body = FAMLEDGER__PERSON_SUSPEND_REQUEST__INIT;
+    body.person_no = (char *)person_no;
+    body.suspended = suspended;
+    body.reason = (char *)(reason ? reason : "");
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = FAMLEDGER__REQUEST__BODY_PERSON_SUSPEND;
+    request.person_suspend = &body;
+    Famledger__Response *response;
+    int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_PERSON, &response);
+    if (rc)
+        return rc;
+    client_person_copy(person, response->person->person);
+    famledger__response__free_unpacked(response, NULL);
+    return 0;
+}
+
+static int movement_call(fl_client *client, Famledger__Request *request, fl_movement *movement)
+{
+    Famledger__Response *response;
+    int rc = call(client, request, FAMLEDGER__RESPONSE__BODY_MOVEMENT, &response);
+    if (rc)
+        return rc;
+    if (movement) {
+        const Famledger__Movement *got = response->movement->movement;
+        memset(movement, 0, sizeof(*movement));
+        movement->seq = got->seq;
+        client_copy(movement->person_no, sizeof(movement->person_no), got->person_no);
+        client_copy(movement->kind, sizeof(movement->kind), got->kind);
+        movement->reason = (fl_withdrawal_reason)got->reason;
+        movement->amount_fen = got->amount_fen;
+        movement->balance_after_fen = got->balance_after_fen;
+        movement->account_closed = got->account_closed;
+        movement->bindings_ended = got->bindings_ended;
+        client_copy(movement->reference, sizeof(movement->reference), got->reference);
+        movement->replayed = response->replayed;
+    }
+    famledger__response__free_unpacked(response, NULL);
+    return 0;
+}
+
+int fl_withdraw(fl_client *client, const char *person_no, fl_withdrawal_reason reason,
+                const char *reference, int64_t amount_fen, const char *disease_code,
+                const char *heir, fl_movement *movement)
+{
+    Famledger__WithdrawRequest body = FAMLEDGER__WITHDRAW_REQUEST__INIT;
+    body.person_no = (char *)person_no;
+    body.reason = (Famledger__WithdrawalReason)reason;
+    body.reference = (char *)reference;
+    body.amount_fen = amount_fen;
+    body.disease_code = (char *)(disease_code ? disease_code : "");
+    body.heir = (char *)(heir ? heir : "");
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = FAMLEDGER__REQUEST__BODY_WITHDRAW;
+    request.withdraw = &body;
+    return movement_call(client, &request, movement);
+}
+
+int fl_transfer_out(fl_client *client, const char *person_no, const char *to_region,
+                    const char *reference, fl_movement *movement)
+{
+    Famledger__TransferOutRequest body = FAMLEDGER__TRANSFER_OUT_REQUEST__INIT;
+    body.person_no = (char *)person_no;
+    body.to_region = (char *)to_region;
+    body.reference = (char *)reference;
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = FAMLEDGER__REQUEST__BODY_TRANSFER_OUT;
+    request.transfer_out = &body;
+    return movement_call(client, &request, movement);
+}
+
+int fl_transfer_in(fl_client *client, const char *person_no, int64_t amount_fen,
+                   const char *from_region, const char *reference, fl_movement *movement)
+{
+    Famledger__TransferInRequest body = FAMLEDGER__TRANSFER_IN_REQUEST__INIT;
+    body.person_no = (char *)person_no;
+    body.amount_fen = amount_fen;
+    body.from_region = (char *)from_region;
+    body.reference = (char *)reference;
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = FAMLEDGER__REQUEST__BODY_TRANSFER_IN;
+    request.transfer_in = &body;
+    return movement_call(client, &request, movement);
+}
+
+int fl_credit_batch(fl_client *client, const fl_credit_item *items, size_t count,
+                    fl_credit_outcome *outcomes)
+{
+    if (count == 0 || count > FL_CREDIT_BATCH_MAX)
+        return client_fail(client, FL_ERR_INVALID_ARGUMENT, "a batch holds 1 to %d credits",
+                           FL_CREDIT_BATCH_MAX);
+    static __thread Famledger__CreditRequest credits[FL_CREDIT_BATCH_MAX];
+    static __thread Famledger__CreditRequest *pointers[FL_CREDIT_BATCH_MAX];
+    for (size_t i = 0; i < count; i++) {
+        famledger__credit_request__init(&credits[i]);
+        credits[i].person_no = (char *)items[i].person_no;
+        credits[i].amount_fen = items[i].amount_fen;
+        credits[i].kind = (Famledger__CreditKind)items[i].kind;
+        credits[i].reference = (char *)items[i].reference;
+        pointers[i] = &credits[i];
+    }
+    Famledger__CreditBatchRequest body = FAMLEDGER__CREDIT_BATCH_REQUEST__INIT;
+    body.credits = pointers;
+    body.n_credits = count;
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = FAMLEDGER__REQUEST__BODY_CREDIT_BATCH;
+    request.credit_batch = &body;
+    Famledger__Response *response;
+    int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_CREDIT_BATCH, &response);
+    if (rc)
+        return rc;
+    const Famledger__CreditBatchReply *reply = response->credit_batch;
+    if (reply->n_items != count) {
+        famledger__response__free_unpacked(response, NULL);
+        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "the batch reply has %zu items, not %zu",
+                           reply->n_items, count);
+    }
+    for (size_t i = 0; i < count; i++) {
+        const Famledger__CreditBatchItem *item = reply->items[i];
+        outcomes[i].status = -(int)item->status;
+        outcomes[i].replayed = item->replayed;
+        outcomes[i].seq = item->seq;
+        snprintf(outcomes[i].error, sizeof(outcomes[i].error), "%s", item->error ? item->error
+                                                                                  : "");
+    }
+    famledger__response__free_unpacked(response, NULL);
+    return 0;
+}

@@ -1,0 +1,97 @@
+# test_lifecycle.sh -- refunds, cancellations, freezes, suspensions, withdrawals, transfers and
+# allocation imports through ledgerctl.
+. "$(dirname "$0")/lib.sh"
+daemon_start
+
+for p in P A B; do
+    ctl person add $p --name "Person $p" --region 110101 --scheme employee >/dev/null
+    ctl account open $p >/dev/null
+done
+ctl credit P 30 --ref cp >/dev/null
+ctl credit A 50 --ref ca >/dev/null
+ctl credit B 200 --ref cb >/dev/null
+ctl family bind A P --relation child >/dev/null
+ctl family bind B P --relation child >/dev/null
+ctl merchant add PH001 --name One --kind pharmacy --region 110101 >/dev/null
+ctl merchant add PH002 --name Two --kind pharmacy --region 110101 >/dev/null
+check "settle 150 over three accounts" 0 ctl --json settle --merchant PH001 --ref rx-1 --patient P --amount 150
+id=$(echo "$OUT" | sed 's/.*"settlement_id":\([0-9]*\).*/\1/')
+
+check "refund 90" 0 ctl --json refund --merchant PH001 --ref rf-1 --settlement "$id" --amount 90
+expect "last debited first: B gets its 70 back" '"legs":[{"holder":"B","amount_fen":7000,"balance_after_fen":20000,"cash_refund_due":false},{"holder":"A","amount_fen":2000' "$OUT"
+check "refund retry replays" 0 ctl --json refund --merchant PH001 --ref rf-1 --settlement "$id" --amount 90
+expect "replayed" '"replayed":true' "$OUT"
+check "over-refund" 1 ctl refund --merchant PH001 --ref rf-2 --settlement "$id" --amount 61
+expect "over-refund named" "REFUND_EXCEEDS_PAID" "$ERR"
+check "another merchant may not" 1 ctl refund --merchant PH002 --ref rf-3 --settlement "$id" --amount 1
+expect "wrong merchant named" "WRONG_MERCHANT" "$ERR"
+
+check "B dies: the whole balance to the heir, the account closes" 0 ctl --json withdraw B --reason death --heir "王五" --ref wd-b
+expect "closed" '"account_closed":true' "$OUT"
+expect "B's binding ended" '"bindings_ended":1' "$OUT"
+check "settle again to owe B something" 0 ctl --json settle --merchant PH001 --ref rx-x --patient P --amount 1
+check "cancel returns the rest" 0 ctl --json cancel --merchant PH001 --ref cx-1 --settlement "$id"
+expect "cancel amount" '"amount_fen":6000' "$OUT"
+check "cancel twice with the same ref replays" 0 ctl --json cancel --merchant PH001 --ref cx-1 --settlement "$id"
+expect "cancel replayed" '"replayed":true' "$OUT"
+check "cancel with another ref" 1 ctl cancel --merchant PH001 --ref cx-2 --settlement "$id"
+expect "already cancelled named" "ALREADY_CANCELLED" "$ERR"
+check "settlement show lists the refunds" 0 ctl settlement show "$id"
+expect "cancelled shown" "(cancelled)" "$OUT"
+
+check "settle 40 from P's family (A only now)" 0 ctl --json settle --merchant PH001 --ref rx-2 --patient P --amount 40
+id2=$(echo "$OUT" | sed 's/.*"settlement_id":\([0-9]*\).*/\1/')
+check "A withdraws its all to emigrate" 0 ctl withdraw A --reason emigration --ref wd-a
+check "cancel: A's leg is cash due" 0 ctl --json cancel --merchant PH001 --ref cx-3 --settlement "$id2"
+expect "cash refund due" '"cash_refund_due":true' "$OUT"
+
+ctl person add F --name F --region 110101 --scheme employee >/dev/null
+ctl account open F >/dev/null
+ctl credit F 100 --ref cf >/dev/null
+ctl family bind F P --relation spouse >/dev/null
+check "freeze F" 0 ctl account freeze F --reason "under investigation"
+check "a frozen funder is skipped" 0 ctl --json settle --merchant PH001 --ref rx-3 --patient P --amount 100
+expect "no mutual aid while F is frozen" '"acct_mulaid_pay_fen":0,' "$OUT"
+check "a frozen account still takes credits" 0 ctl credit F 1 --ref cf2
+check "a frozen account cannot withdraw" 1 ctl withdraw F --reason long-term-elsewhere --ref wd-f --amount 1
+expect "frozen named" "ACCOUNT_FROZEN" "$ERR"
+check "unfreeze F" 0 ctl account unfreeze F
+check "suspend P" 0 ctl person suspend P --reason "impersonation"
+check "a suspended patient cannot settle" 1 ctl settle --merchant PH001 --ref rx-4 --patient P --amount 5
+expect "suspension named" "PERSON_SUSPENDED" "$ERR"
+check "resume P" 0 ctl person resume P
+check "P settles again" 0 ctl settle --merchant PH001 --ref rx-4 --patient P --amount 5
+
+check "major disease needs a code" 1 ctl withdraw F --reason major-disease --ref wd-1 --amount 10
+check "major disease withdrawal" 0 ctl --json withdraw F --reason major-disease --disease C91 --ref wd-1 --amount 10
+expect "stays open" '"account_closed":false' "$OUT"
+check "opt-out must take the whole balance" 1 ctl withdraw F --reason opt-out --ref wd-2 --amount 1
+expect "not allowed named" "WITHDRAWAL_NOT_ALLOWED" "$ERR"
+check "transfer out" 0 ctl --json transfer-out F --to-region 440103 --ref tr-1
+expect "transfer closes" '"account_closed":true' "$OUT"
+ctl person add G --name G --region 440103 --scheme employee >/dev/null
+ctl account open G >/dev/null
+check "transfer in" 0 ctl --json transfer-in G 86 --from-region 110101 --ref tr-2
+expect "credited" '"balance_after_fen":8600' "$OUT"
+
+cat > "$WORK/alloc.csv" <<CSV
+person,amount,period
+P,150.00,202611
+G,150,202611
+NOBODY,150.00,202611
+P,abc,202611
+P,1.00,202613
+P,150.00
+CSV
+check "import with bad rows" 1 ctl credit import "$WORK/alloc.csv"
+expect "summary" "6 rows: 2 applied, 0 already applied, 4 rejected" "$OUT"
+expect "unknown person by line" "alloc.csv:4: UNKNOWN_PERSON" "$ERR"
+expect "bad amount by line" "alloc.csv:5: the amount" "$ERR"
+expect "bad period by line" "alloc.csv:6: the period" "$ERR"
+expect "missing field by line" "alloc.csv:7: expected three fields" "$ERR"
+check "re-run applies nothing twice" 1 ctl --json credit import "$WORK/alloc.csv"
+expect "json summary" '"applied":0,"already_applied":2,"rejected":4' "$OUT"
+check "G got one allocation" 0 ctl --json account show G
+expect "G balance" '"balance_fen":23600' "$OUT"
+
+finish
