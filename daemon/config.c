@@ -53,6 +53,8 @@ static const struct setting settings[] = {
      "province codes (first two admdvs digits) with cross-province mutual aid switched on"},
     {"commercial_insurance_provinces", SETTING_IDS, AT(commercial_insurance_provinces), 0, 0,
      "provinces whose holders' accounts may pay relatives' commercial health insurance"},
+    {"timezone", SETTING_PATH, AT(timezone), 0, 0,
+     "time zone of business days (exports, reconciliation), e.g. Asia/Shanghai"},
     {"long_term_care_provinces", SETTING_IDS, AT(long_term_care_provinces), 0, 0,
      "provinces whose holders' accounts may pay relatives' long-term-care insurance"},
 };
@@ -78,6 +80,7 @@ void config_init(struct config *config)
     config->log_level = LOG_LEVEL_INFO;
     config->bindings_per_holder_max = BINDINGS_PER_HOLDER_DEFAULT;
     config->bindings_per_beneficiary_max = BINDINGS_PER_BENEFICIARY_DEFAULT;
+    strcpy(config->timezone, "Asia/Shanghai");
 }
 
 static const struct setting *setting_find(const char *name)
@@ -229,6 +232,13 @@ int config_load_file(struct config *config, const char *path, char *error, size_
 
 int config_validate(const struct config *config, char *error, size_t error_bytes)
 {
+    char zone_file[CONFIG_PATH_BYTES + 32];
+    snprintf(zone_file, sizeof(zone_file), "/usr/share/zoneinfo/%s", config->timezone);
+    if (strstr(config->timezone, "..") || access(zone_file, R_OK) != 0) {
+        snprintf(error, error_bytes, "timezone: '%s' is not a known time zone (tzdata)",
+                 config->timezone);
+        return -1;
+    }
     if (config->map_mib > config->map_mib_max) {
         snprintf(error, error_bytes, "map_mib (%" PRIu64 ") exceeds map_mib_max (%" PRIu64 ")",
                  config->map_mib, config->map_mib_max);

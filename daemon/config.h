@@ -40,6 +40,7 @@ struct config {
     struct config_ids cross_province;              /* provinces that bind across provinces */
     struct config_ids commercial_insurance_provinces; /* where mutual aid may pay it */
     struct config_ids long_term_care_provinces;
+    char timezone[CONFIG_PATH_BYTES];          /* business days for exports and reconciling */
 };
 
 /* Fill in the embedded defaults: data and socket under ./var, every role for our own uid. */

@@ -2,6 +2,7 @@
 #include "dispatch.h"
 
 #include "account.h"
+#include "audit.h"
 #include "family.h"
 #include "ledger.h"
 #include "lifecycle.h"
@@ -53,6 +54,9 @@ static const struct dispatch_route routes[] = {
     ROUTE(TRANSFER_OUT, ADMIN, true, lifecycle_transfer_out_handle),
     ROUTE(TRANSFER_IN, ADMIN, true, lifecycle_transfer_in_handle),
     ROUTE(CREDIT_BATCH, ADMIN, true, account_credit_batch_handle),
+    ROUTE(LOG_PAGE, ADMIN | AUDIT, false, audit_log_page_handle),
+    ROUTE(STATE_PAGE, ADMIN | AUDIT, false, audit_state_page_handle),
+    ROUTE(MERCHANT_DAY, ADMIN | AUDIT, false, audit_merchant_day_handle),
 };
 
 const struct dispatch_route *dispatch_route_find(Famledger__Request__BodyCase body_case)

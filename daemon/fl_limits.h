@@ -43,6 +43,10 @@
 #define CREDIT_BATCH_MAX 1000
 #define REFUNDS_PER_SETTLEMENT_MAX 32
 
+/* Audit pages: each is read in one short read transaction. */
+#define LOG_PAGE_MAX 500
+#define STATE_PAGE_MAX 500
+
 /* Pages. */
 #define STATEMENT_ROWS_DEFAULT 50
 #define STATEMENT_ROWS_MAX 1000

@@ -4,7 +4,9 @@
 #include "chain.h"
 #include "require.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static const char head_key[] = "head";
 
@@ -58,8 +60,47 @@ int ledger_append(struct request_ctx *ctx, Famledger__Entry *entry)
     uint8_t new_head[8 + HASH_BYTES];
     memcpy(new_head, key, 8);
     memcpy(new_head + 8, value, HASH_BYTES);
-    return store_put(ctx->txn, STORE_DB_META, head_key, sizeof(head_key) - 1, new_head,
-                     sizeof(new_head));
+    rc = store_put(ctx->txn, STORE_DB_META, head_key, sizeof(head_key) - 1, new_head,
+                   sizeof(new_head));
+    if (rc)
+        return rc;
+    char day[9];
+    ledger_business_day(entry->time_us, day);
+    return store_index_add(ctx->txn, STORE_DB_DAY_ENTRIES, day, 8, entry->seq);
+}
+
+void ledger_business_day(int64_t time_us, char day[9])
+{
+    time_t seconds = (time_t)(time_us / 1000000);
+    struct tm local;
+    localtime_r(&seconds, &local);
+    if (strftime(day, 9, "%Y%m%d", &local) != 8)
+        strcpy(day, "00000000"); /* a year beyond 9999: not a business day of ours */
+}
+
+bool ledger_day_parse(const char *date, char day[9])
+{
+    static const int digit_at[8] = {0, 1, 2, 3, 5, 6, 8, 9};
+    if (strlen(date) != 10 || date[4] != '-' || date[7] != '-')
+        return false;
+    for (int i = 0; i < 8; i++) {
+        if (date[digit_at[i]] < '0' || date[digit_at[i]] > '9')
+            return false;
+        day[i] = date[digit_at[i]];
+    }
+    day[8] = '\0';
+    int month = (day[4] - '0') * 10 + (day[5] - '0');
+    int date_of_month = (day[6] - '0') * 10 + (day[7] - '0');
+    return month >= 1 && month <= 12 && date_of_month >= 1 && date_of_month <= 31;
+}
+
+int ledger_index_merchant_day(struct request_ctx *ctx, const char *merchant, uint64_t seq)
+{
+    char key[64];
+    char day[9];
+    ledger_business_day(ctx->time_us, day);
+    int bytes = snprintf(key, sizeof(key), "%s%c%s", merchant, '\0', day);
+    return store_index_add(ctx->txn, STORE_DB_MERCHANT_DAY, key, (size_t)bytes, seq);
 }
 
 int ledger_entry_get(struct store_txn *txn, struct arena *arena, uint64_t seq,

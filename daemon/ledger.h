@@ -16,6 +16,15 @@ int ledger_head_get(struct store_txn *txn, struct ledger_head *head);
  * from ctx, stores it with its hash and moves the head. Returns 0 with entry->seq set. */
 int ledger_append(struct request_ctx *ctx, Famledger__Entry *entry);
 
+/* The business day of a time, "YYYYMMDD", in the process's time zone (TZ, from config). */
+void ledger_business_day(int64_t time_us, char day[9]);
+
+/* "YYYY-MM-DD" -> "YYYYMMDD"; returns false for anything that is not a date. */
+bool ledger_day_parse(const char *date, char day[9]);
+
+/* Record that entry `seq` belongs to `merchant`'s business day (settlements and refunds). */
+int ledger_index_merchant_day(struct request_ctx *ctx, const char *merchant, uint64_t seq);
+
 /* Read entry `seq`. Returns 1 when found, 0 when absent. `entry` and `entry_bytes` live in
  * `arena`; `hash` may be NULL. */
 int ledger_entry_get(struct store_txn *txn, struct arena *arena, uint64_t seq,

@@ -162,6 +162,9 @@ int main(int argc, char **argv)
         return 0;
     }
     log_set_level(daemon.config.log_level);
+    /* Business days (day indexes, exports) are dates in the configured zone. */
+    setenv("TZ", daemon.config.timezone, 1);
+    tzset();
     if (chain_init() != 0) {
         log_error("cannot initialise libsodium");
         return 1;

@@ -136,6 +136,8 @@ static int refund_record(struct request_ctx *ctx, struct refund_plan *plan,
                                &settlement->base);
     }
     if (rc == 0)
+        rc = ledger_index_merchant_day(ctx, settlement->merchant_code, entry.seq);
+    if (rc == 0)
         rc = reference_record(ctx->txn, key, fingerprint, entry.seq);
     return rc ? request_fail(ctx, rc, "cannot record the refund") : 0;
 }
@@ -210,6 +212,7 @@ static int refund_run(struct request_ctx *ctx, Famledger__RefundRequest *request
     plan.refund->cancel = cancel;
     plan.refund->amount_fen = amount_fen;
     plan.refund->time_us = ctx->time_us;
+    plan.refund->settlement_id = plan.settlement->settlement_id;
     plan.settlement->cancelled = cancel;
     if ((rc = refund_plan_make(ctx, &plan, amount_fen)) ||
         (rc = refund_record(ctx, &plan, &key, fingerprint)))

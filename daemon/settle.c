@@ -208,6 +208,8 @@ static int settle_record(struct request_ctx *ctx, Famledger__SettleRequest *sett
                                &settlement->base);
     }
     if (rc == 0)
+        rc = ledger_index_merchant_day(ctx, settle->merchant_code, entry.seq);
+    if (rc == 0)
         rc = reference_record(ctx->txn, key, fingerprint, entry.seq);
     return rc ? request_fail(ctx, rc, "cannot record the settlement") : 0;
 }

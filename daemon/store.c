@@ -49,6 +49,8 @@ static const struct {
     [STORE_DB_FUNDED] = {"funded", 0},
     [STORE_DB_MERCHANTS] = {"merchants", 0},
     [STORE_DB_SETTLEMENTS] = {"settlements", 0},
+    [STORE_DB_DAY_ENTRIES] = {"day_entries", MDB_DUPSORT | MDB_DUPFIXED},
+    [STORE_DB_MERCHANT_DAY] = {"merchant_day", MDB_DUPSORT | MDB_DUPFIXED},
 };
 
 _Static_assert(STORE_DB_COUNT <= STORE_DBS_MAX, "raise STORE_DBS_MAX");
@@ -383,7 +385,8 @@ int store_index_page(struct store_txn *txn, enum store_db db, const void *key, s
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_error(txn->store, rc, "index page");
 }
 
-int store_scan(struct store_txn *txn, enum store_db db, size_t max,
+int store_scan(struct store_txn *txn, enum store_db db, const void *after_key,
+               size_t after_key_bytes, size_t max,
                int (*visit_cb)(void *context, struct store_bytes key, struct store_bytes value),
                void *context)
 {
@@ -391,10 +394,18 @@ int store_scan(struct store_txn *txn, enum store_db db, size_t max,
     int rc = mdb_cursor_open(txn->txn, txn->store->dbis[db], &cursor);
     if (rc)
         return store_error(txn->store, rc, "cursor");
-    MDB_val k, v;
+    MDB_val k = {after_key_bytes, (void *)after_key}, v;
+    if (after_key && after_key_bytes) {
+        rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
+        if (rc == 0 && k.mv_size == after_key_bytes &&
+            memcmp(k.mv_data, after_key, after_key_bytes) == 0)
+            rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+    } else {
+        rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST);
+    }
     int visit = 0;
     size_t count = 0;
-    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && visit == 0 && count < max;
+    for (; rc == 0 && visit == 0 && count < max;
          rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT), count++)
         visit = visit_cb(context, (struct store_bytes){k.mv_data, k.mv_size},
                          (struct store_bytes){v.mv_data, v.mv_size});

@@ -22,6 +22,8 @@ enum store_db {
     STORE_DB_FUNDED,          /* holder -> BindingList, in binding order */
     STORE_DB_MERCHANTS,       /* code -> Merchant */
     STORE_DB_SETTLEMENTS,     /* u64be settlement id -> Settlement */
+    STORE_DB_DAY_ENTRIES,     /* business day "YYYYMMDD" -> u64be seq of each entry */
+    STORE_DB_MERCHANT_DAY,    /* merchant '\0' "YYYYMMDD" -> u64be seq of settled/refunded */
     STORE_DB_COUNT
 };
 
@@ -80,9 +82,10 @@ int store_index_page(struct store_txn *txn, enum store_db db, const void *key, s
                      uint64_t cursor, bool descending, uint64_t *seqs, size_t seqs_max,
                      size_t *count, uint64_t *next_cursor);
 
-/* Call visit_cb for each record of `db` in key order, at most `max` of them, until it returns
- * non-zero (which store_scan then returns). */
-int store_scan(struct store_txn *txn, enum store_db db, size_t max,
+/* Call visit_cb for each record of `db` in key order after `after_key` (NULL or empty: from the
+ * first), at most `max` of them, until it returns non-zero (which store_scan then returns). */
+int store_scan(struct store_txn *txn, enum store_db db, const void *after_key,
+               size_t after_key_bytes, size_t max,
                int (*visit_cb)(void *context, struct store_bytes key, struct store_bytes value),
                void *context);
 

@@ -1,0 +1,175 @@
+/* audit.c -- bounded pages of the log, of derived state and of a merchant's day. */
+#include "audit.h"
+
+#include "fl_limits.h"
+#include "ledger.h"
+#include "validate.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static size_t page_limit(uint32_t asked, size_t max)
+{
+    return asked == 0 || asked > max ? max : asked;
+}
+
+static int log_record_add(struct request_ctx *ctx, Famledger__LogPageReply *reply, uint64_t seq)
+{
+    Famledger__LogRecord *record = ARENA_NEW(ctx->arena, Famledger__LogRecord);
+    famledger__log_record__init(record);
+    Famledger__Entry *entry;
+    record->hash.data = arena_alloc(ctx->arena, HASH_BYTES);
+    record->hash.len = HASH_BYTES;
+    int rc = ledger_entry_get(ctx->txn, ctx->arena, seq, &entry, &record->entry_bytes,
+                              record->hash.data);
+    if (rc <= 0)
+        return rc ? rc : FL_ERR_INTERNAL;
+    record->seq = seq;
+    reply->records[reply->n_records++] = record;
+    return 0;
+}
+
+int audit_log_page_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    const Famledger__LogPageRequest *page = request->log_page;
+    size_t limit = page_limit(page->limit, LOG_PAGE_MAX);
+    struct ledger_head head;
+    int rc = ledger_head_get(ctx->txn, &head);
+    if (rc)
+        return request_fail(ctx, rc, "cannot read the head");
+    Famledger__LogPageReply *reply = ARENA_NEW(ctx->arena, Famledger__LogPageReply);
+    famledger__log_page_reply__init(reply);
+    reply->head_seq = head.seq;
+    reply->records = ARENA_ARRAY(ctx->arena, Famledger__LogRecord *, limit);
+    uint64_t from = page->from_seq ? page->from_seq : 1;
+    if (*page->date) {
+        char day[9];
+        if (!ledger_day_parse(page->date, day))
+            return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "date must be YYYY-MM-DD");
+        uint64_t *seqs = ARENA_ARRAY(ctx->arena, uint64_t, limit);
+        size_t count;
+        rc = store_index_page(ctx->txn, STORE_DB_DAY_ENTRIES, day, 8, from, false, seqs, limit,
+                              &count, &reply->next_seq);
+        for (size_t i = 0; rc == 0 && i < count; i++)
+            rc = log_record_add(ctx, reply, seqs[i]);
+    } else {
+        for (uint64_t seq = from; rc == 0 && seq <= head.seq && reply->n_records < limit; seq++)
+            rc = log_record_add(ctx, reply, seq);
+        uint64_t next = from + reply->n_records;
+        reply->next_seq = next <= head.seq ? next : 0;
+    }
+    if (rc)
+        return request_fail(ctx, rc, "cannot read the log");
+    ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_LOG_PAGE;
+    ctx->response->log_page = reply;
+    return 0;
+}
+
+struct state_page {
+    struct request_ctx *ctx;
+    Famledger__StatePageReply *reply;
+};
+
+static int state_page_visit_cb(void *context, struct store_bytes key, struct store_bytes value)
+{
+    struct state_page *page = context;
+    struct arena *arena = page->ctx->arena;
+    Famledger__StatePageReply *reply = page->reply;
+    ProtobufCBinaryData *k = &reply->keys[reply->n_keys++];
+    ProtobufCBinaryData *v = &reply->values[reply->n_values++];
+    k->len = key.size;
+    k->data = memcpy(arena_alloc(arena, key.size + 1), key.data, key.size);
+    v->len = value.size;
+    v->data = memcpy(arena_alloc(arena, value.size + 1), value.data, value.size);
+    return 0;
+}
+
+int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    const Famledger__StatePageRequest *page = request->state_page;
+    static const enum store_db tables[] = {
+        [FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS] = STORE_DB_ACCOUNTS,
+        [FAMLEDGER__STATE_TABLE__STATE_PERSONS] = STORE_DB_PERSONS,
+        [FAMLEDGER__STATE_TABLE__STATE_FUNDERS] = STORE_DB_FUNDERS,
+        [FAMLEDGER__STATE_TABLE__STATE_SETTLEMENTS] = STORE_DB_SETTLEMENTS,
+    };
+    if (page->table < FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS ||
+        page->table > FAMLEDGER__STATE_TABLE__STATE_SETTLEMENTS)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "unknown state table");
+    if (page->after_key.len > 511)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "after_key too long");
+    size_t limit = page_limit(page->limit, STATE_PAGE_MAX);
+    Famledger__StatePageReply *reply = ARENA_NEW(ctx->arena, Famledger__StatePageReply);
+    famledger__state_page_reply__init(reply);
+    /* One more than asked tells whether there is a further page. */
+    reply->keys = ARENA_ARRAY(ctx->arena, ProtobufCBinaryData, limit + 1);
+    reply->values = ARENA_ARRAY(ctx->arena, ProtobufCBinaryData, limit + 1);
+    struct state_page state = {ctx, reply};
+    int rc = store_scan(ctx->txn, tables[page->table], page->after_key.data, page->after_key.len,
+                        limit + 1, state_page_visit_cb, &state);
+    if (rc)
+        return request_fail(ctx, rc, "cannot read derived state");
+    if (reply->n_keys > limit) {
+        reply->more = 1;
+        reply->n_keys = reply->n_values = limit;
+    }
+    ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_STATE_PAGE;
+    ctx->response->state_page = reply;
+    return 0;
+}
+
+static int merchant_day_add(struct request_ctx *ctx, Famledger__MerchantDayReply *reply,
+                            uint64_t seq)
+{
+    Famledger__Entry *entry;
+    int rc = ledger_entry_get(ctx->txn, ctx->arena, seq, &entry, NULL, NULL);
+    if (rc <= 0)
+        return rc ? rc : FL_ERR_INTERNAL;
+    if (entry->body_case == FAMLEDGER__ENTRY__BODY_REFUNDED) {
+        Famledger__Refund *refund = entry->refunded->refund;
+        refund->refund_id = seq;
+        refund->settlement_id = entry->refunded->settlement_id;
+        reply->refunds[reply->n_refunds++] = refund;
+        return 0;
+    }
+    /* A settlement as it stands now, with every refund since. */
+    uint8_t id[8];
+    store_u64_encode(id, seq);
+    struct store_bytes value;
+    rc = store_get(ctx->txn, STORE_DB_SETTLEMENTS, id, sizeof(id), &value);
+    if (rc <= 0)
+        return rc ? rc : FL_ERR_INTERNAL;
+    Famledger__Settlement *settlement =
+        famledger__settlement__unpack(&ctx->arena->protobuf, value.size, value.data);
+    if (!settlement)
+        return FL_ERR_INTERNAL;
+    reply->settlements[reply->n_settlements++] = settlement;
+    return 0;
+}
+
+int audit_merchant_day_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    const Famledger__MerchantDayRequest *query = request->merchant_day;
+    char day[9], key[64];
+    if (!validate_person_no(query->merchant_code))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "merchant code is malformed");
+    if (!ledger_day_parse(query->date, day))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "date must be YYYY-MM-DD");
+    int bytes = snprintf(key, sizeof(key), "%s%c%s", query->merchant_code, '\0', day);
+    size_t limit = page_limit(query->limit, LOG_PAGE_MAX);
+    uint64_t *seqs = ARENA_ARRAY(ctx->arena, uint64_t, limit);
+    size_t count;
+    Famledger__MerchantDayReply *reply = ARENA_NEW(ctx->arena, Famledger__MerchantDayReply);
+    famledger__merchant_day_reply__init(reply);
+    reply->settlements = ARENA_ARRAY(ctx->arena, Famledger__Settlement *, limit);
+    reply->refunds = ARENA_ARRAY(ctx->arena, Famledger__Refund *, limit);
+    int rc = store_index_page(ctx->txn, STORE_DB_MERCHANT_DAY, key, (size_t)bytes, query->cursor,
+                              false, seqs, limit, &count, &reply->next_cursor);
+    for (size_t i = 0; rc == 0 && i < count; i++)
+        rc = merchant_day_add(ctx, reply, seqs[i]);
+    if (rc)
+        return request_fail(ctx, rc, "cannot read the day of merchant %s", query->merchant_code);
+    ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_MERCHANT_DAY;
+    ctx->response->merchant_day = reply;
+    return 0;
+}
