@@ -23,7 +23,7 @@ OPTIMIZE ?= -O2
 # Lazily expanded: pkg-config runs when a recipe needs it, after `make deps` installed it.
 DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags lmdb libuv libprotobuf-c libsodium)
 DEP_LIBS = $(shell $(PKG_CONFIG) --libs lmdb libuv libprotobuf-c libsodium)
-CLIENT_LIBS = $(shell $(PKG_CONFIG) --libs libprotobuf-c)
+CLIENT_LIBS = $(shell $(PKG_CONFIG) --libs libprotobuf-c libsodium)
 CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 
@@ -67,7 +67,7 @@ run: $(BUILD)/famledgerd $(BUILD)/ledgerctl
 	@mkdir -p var
 	$(BUILD)/famledgerd --data-dir var/data --socket var/famledgerd.sock
 
-test: all $(UNIT_TESTS) $(INTEGRATION_TESTS)
+test: all $(UNIT_TESTS) $(INTEGRATION_TESTS) $(BUILD)/tests/famledger-corrupt
 	@BUILD=$(BUILD) tests/run-tests $(UNIT_TESTS) $(INTEGRATION_TESTS) tests/integration/test_*.sh
 
 bench: all
@@ -111,7 +111,8 @@ $(BUILD)/famledger.pc: client/famledger.pc.in
 	sed -e 's|@PREFIX@|/usr/local|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 $(BUILD)/ledgerctl: $(call obj,tools/ledgerctl.c tools/ledgerctl_family.c \
-                        tools/ledgerctl_lifecycle.c tools/cli.c) $(BUILD)/libfamledger.a
+                        tools/ledgerctl_lifecycle.c tools/ledgerctl_audit.c \
+                        tools/ledgerctl_reconcile.c tools/cli.c) $(BUILD)/libfamledger.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CLIENT_LIBS)
 
 $(BUILD)/famledger-bench: $(call obj,tools/famledger-bench.c) $(BUILD)/libfamledger.a
@@ -128,5 +129,9 @@ $(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o \
                               $(BUILD)/obj/tests/integration/harness.o $(BUILD)/libfamledger.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CLIENT_LIBS) $(CMOCKA_LIBS) -lpthread
+
+$(BUILD)/tests/famledger-corrupt: $(BUILD)/obj/tests/integration/corrupt.o $(BUILD)/libfamledgerd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(DEP_LIBS) -lpthread
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -20,6 +20,10 @@ int client_expect(fl_client *client, Famledger__Response *response,
 /* Copy a person reply into the public struct (out may be NULL). */
 void client_person_copy(fl_person *out, const Famledger__Person *person);
 
+void client_settlement_copy(fl_settlement *out, const Famledger__Settlement *settlement,
+                            bool replayed);
+void client_refund_copy(fl_refund *out, const Famledger__Refund *refund, bool replayed);
+
 /* Copy a string into a fixed field, truncating. */
 void client_copy(char *field, size_t field_bytes, const char *text);
 

@@ -33,7 +33,7 @@ static void merchant_copy(fl_merchant *out, const Famledger__Merchant *merchant)
     out->added_seq = merchant->added_seq;
 }
 
-static void refund_copy(fl_refund *out, const Famledger__Refund *refund, bool replayed)
+void client_refund_copy(fl_refund *out, const Famledger__Refund *refund, bool replayed)
 {
     memset(out, 0, sizeof(*out));
     out->refund_id = refund->refund_id;
@@ -51,7 +51,7 @@ static void refund_copy(fl_refund *out, const Famledger__Refund *refund, bool re
     out->replayed = replayed;
 }
 
-static void settlement_copy(fl_settlement *out, const Famledger__Settlement *settlement,
+void client_settlement_copy(fl_settlement *out, const Famledger__Settlement *settlement,
                             bool replayed)
 {
     memset(out, 0, sizeof(*out));
@@ -73,7 +73,7 @@ static void settlement_copy(fl_settlement *out, const Famledger__Settlement *set
     out->cancelled = settlement->cancelled;
     out->refunded_fen = settlement->refunded_fen;
     for (size_t i = 0; i < settlement->n_refunds && i < FL_REFUNDS_MAX; i++)
-        refund_copy(&out->refunds[out->refund_count++], settlement->refunds[i], false);
+        client_refund_copy(&out->refunds[out->refund_count++], settlement->refunds[i], false);
     out->acct_pay_fen = settlement->acct_pay_fen;
     out->acct_mulaid_pay_fen = settlement->acct_mulaid_pay_fen;
     out->cash_pay_fen = settlement->cash_pay_fen;
@@ -236,7 +236,7 @@ static int settle_call(fl_client *client, bool quote, const fl_settle_request *i
     if (rc)
         return rc;
     if (settlement && response->settlement->settlement)
-        settlement_copy(settlement, response->settlement->settlement, response->replayed);
+        client_settlement_copy(settlement, response->settlement->settlement, response->replayed);
     famledger__response__free_unpacked(response, NULL);
     return 0;
 }
@@ -262,7 +262,7 @@ int fl_settlement_get(fl_client *client, uint64_t settlement_id, fl_settlement *
     int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_SETTLEMENT, &response);
     if (rc)
         return rc;
-    settlement_copy(settlement, response->settlement->settlement, false);
+    client_settlement_copy(settlement, response->settlement->settlement, false);
     famledger__response__free_unpacked(response, NULL);
     return 0;
 }
@@ -285,9 +285,9 @@ static int refund_call(fl_client *client, bool cancel, const char *merchant_code
         return rc;
     const Famledger__RefundReply *reply = response->refund;
     if (refund && reply->refund)
-        refund_copy(refund, reply->refund, response->replayed);
+        client_refund_copy(refund, reply->refund, response->replayed);
     if (settlement && reply->settlement)
-        settlement_copy(settlement, reply->settlement, false);
+        client_settlement_copy(settlement, reply->settlement, false);
     famledger__response__free_unpacked(response, NULL);
     return 0;
 }

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "famledger_status.h"
 
@@ -367,6 +368,47 @@ FL_EXPORT int fl_transfer_in(fl_client *client, const char *person_no, int64_t a
  * (outcomes[i]). Returns 0 when the batch was processed, whatever its items did. */
 FL_EXPORT int fl_credit_batch(fl_client *client, const fl_credit_item *items, size_t count,
                               fl_credit_outcome *outcomes);
+
+/* ---- Audit (audit or admin role) ---- */
+
+typedef struct fl_verify_report {
+    bool ok;
+    uint64_t first_bad_seq; /* when !ok: the first entry where something differs */
+    char problem[384];      /* when !ok: what differs */
+    uint64_t head_seq;
+    uint8_t head_hash[FL_HASH_BYTES];
+    uint64_t entries;       /* entries replayed */
+    uint64_t accounts;
+    uint64_t settlements;
+    int64_t balances_fen;   /* sum of stored balances */
+    int64_t credited_fen;
+    int64_t debited_fen;
+} fl_verify_report;
+
+/* Called after each page: `done` entries of `total` (the head when the page was read). */
+typedef void (*fl_progress_cb)(uint64_t done, uint64_t total, void *context);
+
+/* Replay the whole log, recompute every hash, balance, status, binding and settlement total,
+ * and compare them with what the daemon stores. Returns 0 when the check ran (see
+ * report->ok), or a client error. Memory grows with persons and settlements, not entries. */
+FL_EXPORT int fl_verify(fl_client *client, fl_verify_report *report, fl_progress_cb progress_cb,
+                        void *progress_context);
+
+typedef enum fl_export_format { FL_EXPORT_CSV = 1, FL_EXPORT_JSONL = 2 } fl_export_format;
+
+/* Write every entry of one business day (date "YYYY-MM-DD" in the daemon's time zone), one per
+ * line, to `out`: the same day always gives the same bytes. *count gets the number of
+ * entries. Formats in docs/RECONCILIATION.md. */
+FL_EXPORT int fl_export_day(fl_client *client, const char *date, fl_export_format format,
+                            FILE *out, uint64_t *count);
+
+/* The settlements a merchant made on a business day (as they stand now, refunds included) and
+ * the refunds it made that day. Either callback may be NULL; a non-zero return stops. */
+typedef int (*fl_settlement_cb)(const fl_settlement *settlement, void *context);
+typedef int (*fl_refund_cb)(const fl_refund *refund, uint64_t settlement_id, void *context);
+FL_EXPORT int fl_merchant_day(fl_client *client, const char *merchant_code, const char *date,
+                              fl_settlement_cb settlement_cb, fl_refund_cb refund_cb,
+                              void *context);
 
 /* ---- Names, as ledgerctl spells them ---- */
 

@@ -16,7 +16,7 @@ enum cli_exit {
     CLI_EXIT_UNBALANCED = 5,
 };
 
-#define CLI_OPTIONS_MAX 16
+#define CLI_OPTIONS_MAX 24
 #define CLI_POSITIONALS_MAX 24
 
 struct cli_option_spec {

@@ -13,7 +13,7 @@ struct command {
     const char *group;
     const char *verb;      /* NULL for one-word commands */
     const char *usage;     /* the arguments after the command words */
-    struct cli_option_spec options[8];
+    struct cli_option_spec options[10];
     int positionals_min, positionals_max;
     command_fn run;
 };
@@ -349,6 +349,17 @@ static const struct command commands[] = {
       {"--heir", true}}, 1, 1, withdraw_run},
     {"transfer-out", NULL, "PERSON_NO --to-region ADMDVS --ref REF",
      {{"--to-region", true}, {"--ref", true}}, 1, 1, transfer_out_run},
+    {"verify", NULL, "", {{0}}, 0, 0, verify_run},
+    {"export", NULL, "--date YYYY-MM-DD [--format csv|jsonl] [--out FILE]",
+     {{"--date", true}, {"--format", true}, {"--out", true}}, 0, 0, export_run},
+    {"reconcile", "totals", "--merchant CODE --from DATE --to DATE [--count N] [--amount A] "
+     "[--acct-pay A] [--acct-mulaid-pay A] [--cash-pay A] [--refunds A]",
+     {{"--merchant", true}, {"--from", true}, {"--to", true}, {"--count", true},
+      {"--amount", true}, {"--acct-pay", true}, {"--acct-mulaid-pay", true}, {"--cash-pay", true},
+      {"--refunds", true}}, 0, 0, reconcile_totals_run},
+    {"reconcile", "details", "--merchant CODE --date DATE --file FILE [--format table|tsv|json]",
+     {{"--merchant", true}, {"--date", true}, {"--file", true}, {"--format", true}}, 0, 0,
+     reconcile_details_run},
     {"transfer-in", NULL, "PERSON_NO AMOUNT --from-region ADMDVS --ref REF",
      {{"--from-region", true}, {"--ref", true}}, 2, 2, transfer_in_run},
 };
@@ -391,7 +402,7 @@ static const struct command *command_find(int argc, char **argv, int *words)
 static int command_parse(const struct command *command, int argc, char **argv,
                          struct cli_parsed *args)
 {
-    struct cli_option_spec specs[16];
+    struct cli_option_spec specs[20];
     size_t count = 0;
     for (size_t i = 0; command->options[i].name; i++)
         specs[count++] = command->options[i];

@@ -1,0 +1,617 @@
+/* verify.c -- an independent check of a famledgerd ledger: replay the log from its first entry,
+ * recompute every hash of the chain and the balances, statuses, bindings and settlement totals,
+ * and compare them with the derived state the daemon stores.
+ *
+ * The log is read in pages (each one short read transaction on the daemon), so memory grows
+ * with the number of persons and settlements, never with the number of entries, and the daemon
+ * keeps settling while this runs. Entries written meanwhile are caught up before comparing.
+ */
+#include "client_internal.h"
+
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VERIFY_PAGE 500
+#define VERIFY_ROUNDS 5 /* catch-ups before differences are reported despite ongoing writes */
+
+struct model_person {
+    char person_no[FL_PERSON_NO_MAX + 1];
+    bool used;
+    bool has_account;
+    bool suspended;
+    int status; /* FAMLEDGER__ACCOUNT_STATUS__* */
+    int64_t balance_fen, credited_fen, debited_fen;
+    size_t funder_count;
+    char (*funders)[FL_PERSON_NO_MAX + 1]; /* this person's funding order */
+};
+
+struct model_settlement {
+    uint64_t id; /* 0: empty slot */
+    int64_t refunded_fen;
+    bool cancelled;
+};
+
+struct verify {
+    fl_client *client;
+    fl_verify_report *report;
+    fl_progress_cb progress_cb;
+    void *progress_context;
+    struct model_person *persons;
+    size_t person_capacity, person_count;
+    struct model_settlement *settlements;
+    size_t settlement_capacity, settlement_count;
+    uint64_t seq;                     /* last replayed */
+    uint8_t hash[FL_HASH_BYTES];      /* its hash */
+};
+
+static int verify_problem(struct verify *v, uint64_t seq, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int verify_problem(struct verify *v, uint64_t seq, const char *format, ...)
+{
+    if (!v->report->ok)
+        return 1; /* keep the first */
+    v->report->ok = false;
+    v->report->first_bad_seq = seq;
+    va_list args;
+    va_start(args, format);
+    vsnprintf(v->report->problem, sizeof(v->report->problem), format, args);
+    va_end(args);
+    return 1;
+}
+
+static uint64_t text_hash(const char *text)
+{
+    uint64_t hash = 1469598103934665603u;
+    for (; *text; text++)
+        hash = (hash ^ (uint8_t)*text) * 1099511628211u;
+    return hash;
+}
+
+static struct model_person *person_find(struct verify *v, const char *person_no, bool create)
+{
+    if (create && (v->person_count + 1) * 2 > v->person_capacity) {
+        size_t capacity = v->person_capacity ? v->person_capacity * 2 : 1024;
+        struct model_person *grown = calloc(capacity, sizeof(*grown));
+        if (!grown)
+            return NULL;
+        for (size_t i = 0; i < v->person_capacity; i++) {
+            if (!v->persons[i].used)
+                continue;
+            size_t slot = text_hash(v->persons[i].person_no) & (capacity - 1);
+            while (grown[slot].used)
+                slot = (slot + 1) & (capacity - 1);
+            grown[slot] = v->persons[i];
+        }
+        free(v->persons);
+        v->persons = grown;
+        v->person_capacity = capacity;
+    }
+    if (!v->person_capacity)
+        return NULL;
+    size_t slot = text_hash(person_no) & (v->person_capacity - 1);
+    while (v->persons[slot].used) {
+        if (strcmp(v->persons[slot].person_no, person_no) == 0)
+            return &v->persons[slot];
+        slot = (slot + 1) & (v->person_capacity - 1);
+    }
+    if (!create)
+        return NULL;
+    struct model_person *person = &v->persons[slot];
+    person->used = true;
+    client_copy(person->person_no, sizeof(person->person_no), person_no);
+    v->person_count++;
+    return person;
+}
+
+static struct model_settlement *settlement_find(struct verify *v, uint64_t id, bool create)
+{
+    if (create && (v->settlement_count + 1) * 2 > v->settlement_capacity) {
+        size_t capacity = v->settlement_capacity ? v->settlement_capacity * 2 : 1024;
+        struct model_settlement *grown = calloc(capacity, sizeof(*grown));
+        if (!grown)
+            return NULL;
+        for (size_t i = 0; i < v->settlement_capacity; i++) {
+            if (!v->settlements[i].id)
+                continue;
+            size_t slot = (v->settlements[i].id * 11400714819323198485u) & (capacity - 1);
+            while (grown[slot].id)
+                slot = (slot + 1) & (capacity - 1);
+            grown[slot] = v->settlements[i];
+        }
+        free(v->settlements);
+        v->settlements = grown;
+        v->settlement_capacity = capacity;
+    }
+    if (!v->settlement_capacity)
+        return NULL;
+    size_t slot = (id * 11400714819323198485u) & (v->settlement_capacity - 1);
+    while (v->settlements[slot].id) {
+        if (v->settlements[slot].id == id)
+            return &v->settlements[slot];
+        slot = (slot + 1) & (v->settlement_capacity - 1);
+    }
+    if (!create)
+        return NULL;
+    v->settlements[slot].id = id;
+    v->settlement_count++;
+    return &v->settlements[slot];
+}
+
+/* ---- applying entries to the model ---- */
+
+static int move(struct verify *v, uint64_t seq, const char *person_no, int64_t delta_fen,
+                int64_t balance_after_fen)
+{
+    struct model_person *person = person_find(v, person_no, false);
+    if (!person || !person->has_account)
+        return verify_problem(v, seq, "entry moves money of %s, who has no account", person_no);
+    if (person->status == FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED && delta_fen > 0)
+        return verify_problem(v, seq, "entry credits the closed account of %s", person_no);
+    person->balance_fen += delta_fen;
+    if (delta_fen >= 0)
+        person->credited_fen += delta_fen;
+    else
+        person->debited_fen -= delta_fen;
+    if (person->balance_fen < 0)
+        return verify_problem(v, seq, "the balance of %s would be negative (%lld fen)", person_no,
+                              (long long)person->balance_fen);
+    if (person->balance_fen != balance_after_fen)
+        return verify_problem(v, seq, "entry says %s has %lld fen after it; replay gives %lld",
+                              person_no, (long long)balance_after_fen,
+                              (long long)person->balance_fen);
+    return 0;
+}
+
+static int funders_set(struct model_person *person, char *const *holders, size_t count)
+{
+    char(*funders)[FL_PERSON_NO_MAX + 1] = count ? calloc(count, sizeof(*funders)) : NULL;
+    if (count && !funders)
+        return -1;
+    for (size_t i = 0; i < count; i++)
+        client_copy(funders[i], sizeof(funders[i]), holders[i]);
+    free(person->funders);
+    person->funders = funders;
+    person->funder_count = count;
+    return 0;
+}
+
+static void funders_remove(struct model_person *person, const char *holder)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < person->funder_count; i++)
+        if (strcmp(person->funders[i], holder) != 0)
+            memcpy(person->funders[kept++], person->funders[i], sizeof(person->funders[i]));
+    person->funder_count = kept;
+}
+
+static int apply_binding(struct verify *v, const Famledger__Entry *entry)
+{
+    if (entry->body_case == FAMLEDGER__ENTRY__BODY_BINDING_ADDED) {
+        const Famledger__Binding *binding = entry->binding_added->binding;
+        struct model_person *beneficiary = person_find(v, binding->beneficiary, false);
+        if (!beneficiary || !person_find(v, binding->holder, false))
+            return verify_problem(v, entry->seq, "binding of unregistered persons");
+        char *holders[FL_FUNDERS_MAX + 1];
+        if (beneficiary->funder_count >= FL_FUNDERS_MAX)
+            return verify_problem(v, entry->seq, "too many funders for %s", binding->beneficiary);
+        for (size_t i = 0; i < beneficiary->funder_count; i++)
+            holders[i] = beneficiary->funders[i];
+        holders[beneficiary->funder_count] = binding->holder;
+        return funders_set(beneficiary, holders, beneficiary->funder_count + 1) ? -1 : 0;
+    }
+    if (entry->body_case == FAMLEDGER__ENTRY__BODY_BINDING_REMOVED) {
+        struct model_person *beneficiary =
+            person_find(v, entry->binding_removed->beneficiary, false);
+        if (beneficiary)
+            funders_remove(beneficiary, entry->binding_removed->holder);
+        return 0;
+    }
+    const Famledger__FundingOrderSet *order = entry->funding_order_set;
+    struct model_person *beneficiary = person_find(v, order->beneficiary, false);
+    if (!beneficiary || order->n_holders != beneficiary->funder_count)
+        return verify_problem(v, entry->seq, "funding order does not list the bound holders");
+    return funders_set(beneficiary, order->holders, order->n_holders) ? -1 : 0;
+}
+
+static int apply_settled(struct verify *v, const Famledger__Entry *entry)
+{
+    const Famledger__Settlement *s = entry->settled->settlement;
+    int64_t legs = 0;
+    for (size_t i = 0; i < s->n_legs; i++) {
+        legs += s->legs[i]->amount_fen;
+        if (move(v, entry->seq, s->legs[i]->holder, -s->legs[i]->amount_fen,
+                 s->legs[i]->balance_after_fen))
+            return 1;
+    }
+    if (legs != s->acct_pay_fen + s->acct_mulaid_pay_fen ||
+        s->acct_pay_fen + s->acct_mulaid_pay_fen + s->cash_pay_fen != s->amount_fen)
+        return verify_problem(v, entry->seq, "settlement totals do not add up");
+    return settlement_find(v, entry->seq, true) ? 0 : -1;
+}
+
+static int apply_refunded(struct verify *v, const Famledger__Entry *entry)
+{
+    const Famledger__Refund *refund = entry->refunded->refund;
+    struct model_settlement *settlement = settlement_find(v, entry->refunded->settlement_id, false);
+    if (!settlement)
+        return verify_problem(v, entry->seq, "refund of unknown settlement %llu",
+                              (unsigned long long)entry->refunded->settlement_id);
+    if (settlement->cancelled)
+        return verify_problem(v, entry->seq, "refund of a cancelled settlement");
+    int64_t legs = 0;
+    for (size_t i = 0; i < refund->n_legs; i++) {
+        legs += refund->legs[i]->amount_fen;
+        if (!refund->legs[i]->cash_refund_due &&
+            move(v, entry->seq, refund->legs[i]->holder, refund->legs[i]->amount_fen,
+                 refund->legs[i]->balance_after_fen))
+            return 1;
+    }
+    if (legs != refund->amount_fen)
+        return verify_problem(v, entry->seq, "refund legs do not add up to the refund");
+    settlement->refunded_fen += refund->amount_fen;
+    settlement->cancelled = refund->cancel;
+    return 0;
+}
+
+static const Famledger__Movement *entry_movement(const Famledger__Entry *entry)
+{
+    switch (entry->body_case) {
+    case FAMLEDGER__ENTRY__BODY_WITHDRAWN:
+        return entry->withdrawn->movement;
+    case FAMLEDGER__ENTRY__BODY_TRANSFERRED_OUT:
+        return entry->transferred_out->movement;
+    case FAMLEDGER__ENTRY__BODY_TRANSFERRED_IN:
+        return entry->transferred_in->movement;
+    default:
+        return NULL;
+    }
+}
+
+static int apply_movement(struct verify *v, const Famledger__Entry *entry)
+{
+    const Famledger__Movement *movement = entry_movement(entry);
+    bool in = entry->body_case == FAMLEDGER__ENTRY__BODY_TRANSFERRED_IN;
+    if (move(v, entry->seq, movement->person_no, in ? movement->amount_fen : -movement->amount_fen,
+             movement->balance_after_fen))
+        return 1;
+    if (movement->account_closed) {
+        person_find(v, movement->person_no, false)->status =
+            FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED;
+        for (size_t i = 0; i < v->person_capacity; i++)
+            if (v->persons[i].used)
+                funders_remove(&v->persons[i], movement->person_no);
+    }
+    return 0;
+}
+
+static int apply_person(struct verify *v, const Famledger__Entry *entry)
+{
+    struct model_person *person;
+    switch (entry->body_case) {
+    case FAMLEDGER__ENTRY__BODY_PERSON_REGISTERED:
+        if (person_find(v, entry->person_registered->person_no, false))
+            return verify_problem(v, entry->seq, "person registered twice");
+        return person_find(v, entry->person_registered->person_no, true) ? 0 : -1;
+    case FAMLEDGER__ENTRY__BODY_ACCOUNT_OPENED:
+        person = person_find(v, entry->account_opened->person_no, false);
+        if (!person || person->has_account)
+            return verify_problem(v, entry->seq, "account opened for an unknown person or twice");
+        person->has_account = true;
+        person->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN;
+        return 0;
+    case FAMLEDGER__ENTRY__BODY_ACCOUNT_FROZEN:
+        person = person_find(v, entry->account_frozen->person_no, false);
+        if (!person || !person->has_account)
+            return verify_problem(v, entry->seq, "freeze of an unknown account");
+        person->status = entry->account_frozen->frozen ? FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_FROZEN
+                                                       : FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN;
+        return 0;
+    default: /* PERSON_SUSPENDED */
+        person = person_find(v, entry->person_suspended->person_no, false);
+        if (!person)
+            return verify_problem(v, entry->seq, "suspension of an unknown person");
+        person->suspended = entry->person_suspended->suspended;
+        return 0;
+    }
+}
+
+static int apply(struct verify *v, const Famledger__Entry *entry)
+{
+    switch (entry->body_case) {
+    case FAMLEDGER__ENTRY__BODY_PERSON_REGISTERED:
+    case FAMLEDGER__ENTRY__BODY_ACCOUNT_OPENED:
+    case FAMLEDGER__ENTRY__BODY_ACCOUNT_FROZEN:
+    case FAMLEDGER__ENTRY__BODY_PERSON_SUSPENDED:
+        return apply_person(v, entry);
+    case FAMLEDGER__ENTRY__BODY_ACCOUNT_CREDITED:
+        return move(v, entry->seq, entry->account_credited->person_no,
+                    entry->account_credited->amount_fen,
+                    entry->account_credited->balance_after_fen);
+    case FAMLEDGER__ENTRY__BODY_BINDING_ADDED:
+    case FAMLEDGER__ENTRY__BODY_BINDING_REMOVED:
+    case FAMLEDGER__ENTRY__BODY_FUNDING_ORDER_SET:
+        return apply_binding(v, entry);
+    case FAMLEDGER__ENTRY__BODY_SETTLED:
+        return apply_settled(v, entry);
+    case FAMLEDGER__ENTRY__BODY_REFUNDED:
+        return apply_refunded(v, entry);
+    case FAMLEDGER__ENTRY__BODY_WITHDRAWN:
+    case FAMLEDGER__ENTRY__BODY_TRANSFERRED_OUT:
+    case FAMLEDGER__ENTRY__BODY_TRANSFERRED_IN:
+        return apply_movement(v, entry);
+    case FAMLEDGER__ENTRY__BODY_MERCHANT_ADDED:
+    case FAMLEDGER__ENTRY__BODY_MERCHANT_STATUS_CHANGED:
+        return 0;
+    default:
+        return verify_problem(v, entry->seq, "entry of an unknown type %d", entry->body_case);
+    }
+}
+
+/* ---- the chain ---- */
+
+static int verify_record(struct verify *v, const Famledger__LogRecord *record)
+{
+    uint64_t seq = record->seq;
+    if (seq != v->seq + 1)
+        return verify_problem(v, v->seq + 1, "entry %llu is missing", (unsigned long long)(v->seq + 1));
+    uint8_t computed[FL_HASH_BYTES];
+    crypto_hash_sha256_state state;
+    crypto_hash_sha256_init(&state);
+    crypto_hash_sha256_update(&state, v->hash, FL_HASH_BYTES);
+    crypto_hash_sha256_update(&state, record->entry_bytes.data, record->entry_bytes.len);
+    crypto_hash_sha256_final(&state, computed);
+    if (record->hash.len != FL_HASH_BYTES || memcmp(computed, record->hash.data, FL_HASH_BYTES))
+        return verify_problem(v, seq, "the hash of entry %llu does not match its bytes and the "
+                              "previous hash: the entry or the chain was altered",
+                              (unsigned long long)seq);
+    Famledger__Entry *entry =
+        famledger__entry__unpack(NULL, record->entry_bytes.len, record->entry_bytes.data);
+    if (!entry)
+        return verify_problem(v, seq, "entry %llu does not decode", (unsigned long long)seq);
+    int rc = 0;
+    if (entry->seq != seq || entry->prev_hash.len != FL_HASH_BYTES ||
+        memcmp(entry->prev_hash.data, v->hash, FL_HASH_BYTES) != 0)
+        rc = verify_problem(v, seq, "entry %llu does not link to the previous one",
+                            (unsigned long long)seq);
+    if (rc == 0)
+        rc = apply(v, entry);
+    famledger__entry__free_unpacked(entry, NULL);
+    v->seq = seq;
+    memcpy(v->hash, record->hash.data, FL_HASH_BYTES);
+    v->report->entries++;
+    return rc;
+}
+
+/* Replay every entry after v->seq. Returns 0 (problems go to the report), or a client error. */
+static int verify_catch_up(struct verify *v)
+{
+    for (;;) {
+        Famledger__LogPageRequest page = FAMLEDGER__LOG_PAGE_REQUEST__INIT;
+        page.from_seq = v->seq + 1;
+        page.limit = VERIFY_PAGE;
+        Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+        request.body_case = FAMLEDGER__REQUEST__BODY_LOG_PAGE;
+        request.log_page = &page;
+        Famledger__Response *response;
+        int rc = client_call(v->client, &request, &response);
+        if (rc == 0)
+            rc = client_expect(v->client, response, FAMLEDGER__RESPONSE__BODY_LOG_PAGE);
+        if (rc)
+            return rc;
+        const Famledger__LogPageReply *reply = response->log_page;
+        for (size_t i = 0; i < reply->n_records && v->report->ok; i++)
+            if (verify_record(v, reply->records[i]) < 0)
+                rc = FL_ERR_PROTOCOL_ERROR;
+        uint64_t head = reply->head_seq;
+        bool more = reply->next_seq != 0 && reply->n_records > 0;
+        famledger__response__free_unpacked(response, NULL);
+        if (rc)
+            return client_fail(v->client, rc, "out of memory while verifying");
+        if (v->progress_cb)
+            v->progress_cb(v->seq, head, v->progress_context);
+        if (!more || !v->report->ok)
+            return 0;
+    }
+}
+
+/* ---- comparing with the stored derived state ---- */
+
+typedef int (*state_visit)(struct verify *v, const ProtobufCBinaryData *key,
+                           const ProtobufCBinaryData *value);
+
+static int state_walk(struct verify *v, Famledger__StateTable table, state_visit visit)
+{
+    ProtobufCBinaryData after = {0, NULL};
+    uint8_t after_bytes[512];
+    for (;;) {
+        Famledger__StatePageRequest page = FAMLEDGER__STATE_PAGE_REQUEST__INIT;
+        page.table = table;
+        page.after_key = after;
+        page.limit = VERIFY_PAGE;
+        Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+        request.body_case = FAMLEDGER__REQUEST__BODY_STATE_PAGE;
+        request.state_page = &page;
+        Famledger__Response *response;
+        int rc = client_call(v->client, &request, &response);
+        if (rc == 0)
+            rc = client_expect(v->client, response, FAMLEDGER__RESPONSE__BODY_STATE_PAGE);
+        if (rc)
+            return rc;
+        const Famledger__StatePageReply *reply = response->state_page;
+        for (size_t i = 0; i < reply->n_keys && i < reply->n_values; i++)
+            visit(v, &reply->keys[i], &reply->values[i]);
+        bool more = reply->more && reply->n_keys > 0;
+        if (more && reply->keys[reply->n_keys - 1].len <= sizeof(after_bytes)) {
+            after.len = reply->keys[reply->n_keys - 1].len;
+            memcpy(after_bytes, reply->keys[reply->n_keys - 1].data, after.len);
+            after.data = after_bytes;
+        }
+        famledger__response__free_unpacked(response, NULL);
+        if (!more)
+            return 0;
+    }
+}
+
+static int compare_account(struct verify *v, const ProtobufCBinaryData *key,
+                           const ProtobufCBinaryData *value)
+{
+    (void)key;
+    Famledger__Account *stored = famledger__account__unpack(NULL, value->len, value->data);
+    if (!stored)
+        return verify_problem(v, v->seq, "a stored account does not decode");
+    struct model_person *person = person_find(v, stored->person_no, false);
+    v->report->accounts++;
+    v->report->balances_fen += stored->balance_fen;
+    v->report->credited_fen += stored->credited_fen;
+    v->report->debited_fen += stored->debited_fen;
+    if (!person || !person->has_account)
+        verify_problem(v, stored->last_seq, "stored account %s has no account_opened entry",
+                       stored->person_no);
+    else if (person->balance_fen != stored->balance_fen ||
+             person->credited_fen != stored->credited_fen ||
+             person->debited_fen != stored->debited_fen || person->status != (int)stored->status)
+        verify_problem(v, stored->last_seq, "account %s: stored balance %lld, credited %lld, "
+                       "debited %lld, status %d; the log gives %lld, %lld, %lld, %d",
+                       stored->person_no, (long long)stored->balance_fen,
+                       (long long)stored->credited_fen, (long long)stored->debited_fen,
+                       stored->status, (long long)person->balance_fen,
+                       (long long)person->credited_fen, (long long)person->debited_fen,
+                       person->status);
+    famledger__account__free_unpacked(stored, NULL);
+    return 0;
+}
+
+static int compare_person(struct verify *v, const ProtobufCBinaryData *key,
+                          const ProtobufCBinaryData *value)
+{
+    (void)key;
+    Famledger__Person *stored = famledger__person__unpack(NULL, value->len, value->data);
+    if (!stored)
+        return verify_problem(v, v->seq, "a stored person does not decode");
+    struct model_person *person = person_find(v, stored->person_no, false);
+    if (!person)
+        verify_problem(v, stored->registered_seq, "stored person %s was never registered",
+                       stored->person_no);
+    else if (person->has_account != (bool)stored->has_account ||
+             person->suspended != (bool)stored->suspended)
+        verify_problem(v, stored->registered_seq, "person %s: stored account/suspension flags "
+                       "differ from the log", stored->person_no);
+    famledger__person__free_unpacked(stored, NULL);
+    return 0;
+}
+
+static int compare_funders(struct verify *v, const ProtobufCBinaryData *key,
+                           const ProtobufCBinaryData *value)
+{
+    Famledger__BindingList *stored = famledger__binding_list__unpack(NULL, value->len,
+                                                                     value->data);
+    char beneficiary[FL_PERSON_NO_MAX + 1];
+    snprintf(beneficiary, sizeof(beneficiary), "%.*s", (int)key->len, (const char *)key->data);
+    struct model_person *person = person_find(v, beneficiary, false);
+    bool same = stored && person && stored->n_bindings == person->funder_count;
+    for (size_t i = 0; same && i < stored->n_bindings; i++)
+        same = strcmp(stored->bindings[i]->holder, person->funders[i]) == 0;
+    if (!same)
+        verify_problem(v, v->seq, "the stored funding order of %s differs from the log",
+                       beneficiary);
+    if (stored)
+        famledger__binding_list__free_unpacked(stored, NULL);
+    return 0;
+}
+
+static int compare_settlement(struct verify *v, const ProtobufCBinaryData *key,
+                              const ProtobufCBinaryData *value)
+{
+    (void)key;
+    Famledger__Settlement *stored = famledger__settlement__unpack(NULL, value->len, value->data);
+    if (!stored)
+        return verify_problem(v, v->seq, "a stored settlement does not decode");
+    struct model_settlement *model = settlement_find(v, stored->settlement_id, false);
+    v->report->settlements++;
+    int64_t leg_refunds = 0;
+    for (size_t i = 0; i < stored->n_legs; i++)
+        leg_refunds += stored->legs[i]->refunded_fen;
+    if (!model)
+        verify_problem(v, stored->settlement_id, "stored settlement %llu has no settled entry",
+                       (unsigned long long)stored->settlement_id);
+    else if (model->refunded_fen != stored->refunded_fen ||
+             model->cancelled != (bool)stored->cancelled || leg_refunds != stored->refunded_fen)
+        verify_problem(v, stored->settlement_id, "settlement %llu: stored refunds %lld%s differ "
+                       "from the log's %lld%s", (unsigned long long)stored->settlement_id,
+                       (long long)stored->refunded_fen, stored->cancelled ? " (cancelled)" : "",
+                       (long long)model->refunded_fen, model->cancelled ? " (cancelled)" : "");
+    famledger__settlement__free_unpacked(stored, NULL);
+    return 0;
+}
+
+static int verify_compare(struct verify *v)
+{
+    fl_verify_report *report = v->report;
+    report->accounts = report->settlements = 0;
+    report->balances_fen = report->credited_fen = report->debited_fen = 0;
+    int rc;
+    if ((rc = state_walk(v, FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS, compare_account)) ||
+        (rc = state_walk(v, FAMLEDGER__STATE_TABLE__STATE_PERSONS, compare_person)) ||
+        (rc = state_walk(v, FAMLEDGER__STATE_TABLE__STATE_FUNDERS, compare_funders)) ||
+        (rc = state_walk(v, FAMLEDGER__STATE_TABLE__STATE_SETTLEMENTS, compare_settlement)))
+        return rc;
+    size_t model_accounts = 0;
+    for (size_t i = 0; i < v->person_capacity; i++)
+        model_accounts += v->persons[i].used && v->persons[i].has_account;
+    if (model_accounts != report->accounts)
+        verify_problem(v, v->seq, "the log opens %zu accounts; %llu are stored", model_accounts,
+                       (unsigned long long)report->accounts);
+    if (report->credited_fen - report->debited_fen != report->balances_fen)
+        verify_problem(v, v->seq, "credits minus debits (%lld fen) differ from the sum of "
+                       "balances (%lld fen)",
+                       (long long)(report->credited_fen - report->debited_fen),
+                       (long long)report->balances_fen);
+    return 0;
+}
+
+static void verify_free(struct verify *v)
+{
+    for (size_t i = 0; i < v->person_capacity; i++)
+        free(v->persons[i].funders);
+    free(v->persons);
+    free(v->settlements);
+}
+
+int fl_verify(fl_client *client, fl_verify_report *report, fl_progress_cb progress_cb,
+              void *progress_context)
+{
+    memset(report, 0, sizeof(*report));
+    report->ok = true;
+    if (sodium_init() < 0)
+        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "cannot initialise libsodium");
+    struct verify v = {.client = client, .report = report, .progress_cb = progress_cb,
+                       .progress_context = progress_context};
+    int rc = 0;
+    /* The daemon may be writing while we read: catch up, compare, and only trust a difference
+     * found while the head stood still. */
+    for (int round = 0; rc == 0 && round < VERIFY_ROUNDS; round++) {
+        report->ok = true;
+        report->problem[0] = '\0';
+        if ((rc = verify_catch_up(&v)) || !report->ok)
+            break;
+        uint64_t replayed = v.seq;
+        if ((rc = verify_compare(&v)))
+            break;
+        fl_head head;
+        if ((rc = fl_head_get(client, &head)))
+            break;
+        if (report->ok || head.seq == replayed) {
+            if (head.seq == replayed && memcmp(head.hash, v.hash, FL_HASH_BYTES) != 0)
+                verify_problem(&v, head.seq, "the stored head hash differs from the last entry's");
+            break;
+        }
+    }
+    report->head_seq = v.seq;
+    memcpy(report->head_hash, v.hash, FL_HASH_BYTES);
+    verify_free(&v);
+    return rc;
+}

@@ -1,0 +1,60 @@
+/* corrupt.c -- test helper: tamper with a stopped daemon's ledger, as an attacker with disk
+ * access would, so that tests can show verify catches it.
+ *   famledger-corrupt DATA_DIR entry SEQ          flip one byte of entry SEQ's stored bytes
+ *   famledger-corrupt DATA_DIR balance PERSON FEN  add FEN to PERSON's stored balance only
+ */
+#include "arena.h"
+#include "fl_limits.h"
+#include "state.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int corrupt_entry(struct store_txn *txn, uint64_t seq)
+{
+    uint8_t key[8];
+    store_u64_encode(key, seq);
+    struct store_bytes value;
+    if (store_get(txn, STORE_DB_LOG, key, sizeof(key), &value) != 1)
+        return -1;
+    uint8_t *copy = malloc(value.size);
+    memcpy(copy, value.data, value.size);
+    copy[value.size - 1] ^= 0x01; /* the last byte of the entry, after its hash */
+    int rc = store_put(txn, STORE_DB_LOG, key, sizeof(key), copy, value.size);
+    free(copy);
+    return rc;
+}
+
+static int corrupt_balance(struct store_txn *txn, const char *person_no, int64_t fen)
+{
+    struct arena arena;
+    arena_init(&arena);
+    Famledger__Account *account;
+    int rc = state_account_get(txn, &arena, person_no, &account) == 1 ? 0 : -1;
+    if (rc == 0) {
+        account->balance_fen += fen;
+        rc = state_account_put(txn, &arena, account);
+    }
+    arena_free(&arena);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "usage: famledger-corrupt DATA_DIR entry SEQ | balance PERSON FEN\n");
+        return 2;
+    }
+    struct store *store;
+    struct store_txn *txn;
+    if (store_open(argv[1], 64u << 20, 1u << 30, &store) || store_write_begin(store, &txn))
+        return 1;
+    int rc = strcmp(argv[2], "entry") == 0 ? corrupt_entry(txn, strtoull(argv[3], NULL, 10))
+             : argc > 4 ? corrupt_balance(txn, argv[3], strtoll(argv[4], NULL, 10))
+                        : -1;
+    rc = rc ? (store_abort(txn), rc) : store_commit(txn);
+    store_close(store);
+    return rc ? 1 : 0;
+}

@@ -1,0 +1,94 @@
+# test_audit.sh -- the nightly jobs on a scripted day: verify, export, reconcile totals and
+# details for three merchants, and verify catching tampering.
+. "$(dirname "$0")/lib.sh"
+daemon_start
+
+for p in P1 P2 H; do
+    ctl person add $p --name "Person $p" --region 110101 --scheme employee >/dev/null
+    ctl account open $p >/dev/null
+    ctl credit $p 500 --ref "c-$p" >/dev/null
+done
+ctl family bind H P1 --relation parent >/dev/null
+for m in PH001 PH002 HS001; do
+    kind=pharmacy; [ $m = HS001 ] && kind=hospital
+    ctl merchant add $m --name "Merchant $m" --kind $kind --region 110101 >/dev/null
+done
+settle() { ctl --json settle --merchant "$1" --ref "$2" --patient "$3" --amount "$4" | sed 's/.*"settlement_id":\([0-9]*\).*/\1/'; }
+a1=$(settle PH001 a1 P1 120)
+a2=$(settle PH001 a2 P2 30)
+a3=$(settle PH001 a3 P1 500)
+b1=$(settle PH002 b1 P2 80)
+c1=$(ctl --json settle --merchant HS001 --ref c1 --patient P2 --amount 10 --category outpatient | sed 's/.*"settlement_id":\([0-9]*\).*/\1/')
+ctl refund --merchant PH001 --ref r1 --settlement "$a1" --amount 20 >/dev/null
+ctl cancel --merchant PH002 --ref x1 --settlement "$b1" >/dev/null
+day=$(TZ=Asia/Shanghai date +%F)
+
+check "verify passes" 0 ctl verify
+expect "verify says ok" "verify: OK" "$OUT"
+check "verify json" 0 ctl --json verify
+expect "head in verify" '"ok":true' "$OUT"
+
+check "PH001 totals alone" 0 ctl --json reconcile totals --merchant PH001 --from "$day" --to "$day"
+expect "ledger count" '"figure":"count","ledger":3' "$OUT"
+expect "ledger amount" '"figure":"amount","ledger_fen":65000' "$OUT"
+check "PH001 balanced with the true figures" 0 ctl reconcile totals --merchant PH001 --from "$day" --to "$day" --count 3 --amount 650 --refunds 20
+expect "balanced" "reconcile totals: balanced" "$OUT"
+check "PH001 with a wrong amount" 5 ctl reconcile totals --merchant PH001 --from "$day" --to "$day" --count 3 --amount 651 --refunds 20
+expect "the wrong figure is named" "$(printf '%-16s %16s %16s  %s' amount 650.00 651.00 'NOT BALANCED')" "$OUT"
+expect "the right ones balance" "$(printf '%-16s %16s %16s  %s' count 3 3 balanced)" "$OUT"
+check "PH002 refunds include its cancel" 0 ctl --json reconcile totals --merchant PH002 --from "$day" --to "$day"
+expect "cancel counted as refund" '"figure":"refunds","ledger_fen":8000' "$OUT"
+
+row() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@"; }
+{
+    echo "merchant_reference	settlement_id	patient	amount	acct_pay	acct_mulaid_pay	refunded"
+    row a1 "$a1" P1 120.00 120.00 0.00 1
+    row a2 "$a2" P2 30.00 30.00 0.00 0
+    row a3 "$a3" P1 500.00 380.00 120.00 0
+} > "$WORK/ph001-true.tsv"
+check "details balanced" 0 ctl reconcile details --merchant PH001 --date "$day" --file "$WORK/ph001-true.tsv"
+expect "balanced details" "reconcile details: balanced" "$OUT"
+{
+    row a1 "$a1" P1 120.00 120.00 0.00 0
+    row a3 "$a3" P1 500.01 380.00 120.00 0
+    row zz 999 P1 1.00 1.00 0.00 0
+    echo "broken line"
+} > "$WORK/ph001-wrong.tsv"
+check "details differ" 5 ctl reconcile details --merchant PH001 --date "$day" --file "$WORK/ph001-wrong.tsv" --format tsv
+expect "refund mismatch" "refund_mismatch	a1	1" "$OUT"
+expect "amount mismatch" "amount_mismatch	a3	2" "$OUT"
+expect "missing in ledger" "missing_in_ledger	zz	3" "$OUT"
+expect "unreadable row by line" "unreadable_row	broken line	4" "$OUT"
+expect "missing in file" "missing_in_file	a2	0" "$OUT"
+check "details as json" 5 ctl --json reconcile details --merchant PH001 --date "$day" --file "$WORK/ph001-wrong.tsv"
+expect "json differences" '"kind":"missing_in_file","merchant_reference":"a2"' "$OUT"
+
+check "export csv" 0 ctl export --date "$day" --out "$WORK/day1.csv"
+check "export again" 0 ctl export --date "$day" --out "$WORK/day2.csv"
+check "exports are byte-identical" 0 cmp "$WORK/day1.csv" "$WORK/day2.csv"
+expect "csv header" "seq,time,type,accounts,amount_fen,merchant,reference,settlement_id,hash" "$(head -1 "$WORK/day1.csv")"
+expect "a settled row" ",settled,\"P1:-12000\",12000,\"PH001\",\"a1\",$a1," "$(cat "$WORK/day1.csv")"
+check "export jsonl" 0 ctl export --date "$day" --format jsonl
+expect "jsonl has the body" '"type":"refunded"' "$OUT"
+check "another day is empty" 0 ctl export --date 2001-01-01
+[ "$(echo "$OUT" | wc -l)" -eq 1 ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) || { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL empty day has rows"; }
+
+# Tampering: stop the daemon, change the disk, start again.
+cp -r "$WORK/data" "$WORK/pristine"
+daemon_stop
+"$BUILD/tests/famledger-corrupt" "$WORK/data" entry "$a2"
+daemon_start
+check "verify catches a corrupted entry" 4 ctl verify
+expect "names the entry" "FAILED at seq $a2" "$OUT"
+daemon_stop
+rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
+"$BUILD/tests/famledger-corrupt" "$WORK/data" balance P2 100
+daemon_start
+check "verify catches a corrupted balance" 4 ctl verify
+expect "names the account" "account P2: stored balance" "$OUT"
+daemon_stop
+rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
+daemon_start
+check "the pristine copy verifies" 0 ctl verify
+
+finish
