@@ -1,0 +1,26 @@
+# test_nightly.sh -- deploy/famledger-nightly as cron runs it: reports written, exit 0 when all
+# balances, non-zero when a merchant's detail file differs.
+. "$(dirname "$0")/lib.sh"
+daemon_start
+ctl person add P --name P --region 110101 --scheme employee >/dev/null
+ctl account open P >/dev/null
+ctl credit P 100 --ref c >/dev/null
+ctl merchant add PH001 --name One --kind pharmacy --region 110101 >/dev/null
+id=$(ctl --json settle --merchant PH001 --ref n1 --patient P --amount 40 | sed 's/.*"settlement_id":\([0-9]*\).*/\1/')
+day=$(TZ=Asia/Shanghai date +%F)
+export FAMLEDGER_SOCKET="$SOCKET" FAMLEDGER_REPORT_DIR="$WORK/reports"
+export FAMLEDGER_INCOMING="$WORK/incoming" LEDGERCTL="$BUILD/ledgerctl"
+nightly="$(dirname "$0")/../../deploy/famledger-nightly"
+
+check "nightly passes on a clean day" 0 sh "$nightly" "$day"
+expect "summary file" "all checks passed" "$(cat "$WORK/reports/$day/SUMMARY")"
+expect "verify report" "verify: OK" "$(cat "$WORK/reports/$day/verify.txt")"
+expect "export report" ",settled," "$(cat "$WORK/reports/$day/export.csv")"
+expect "totals report" "40.00" "$(cat "$WORK/reports/$day/totals-PH001.txt")"
+
+mkdir -p "$WORK/incoming/$day"
+printf 'n1\t%s\tP\t41.00\t40.00\t0.00\t0\n' "$id" > "$WORK/incoming/$day/PH001.tsv"
+check "nightly fails when a merchant's file differs" 1 sh "$nightly" "$day"
+expect "the difference is named" "details-PH001(5)" "$OUT"
+expect "details report" "amount_mismatch" "$(cat "$WORK/reports/$day/details-PH001.txt")"
+finish
