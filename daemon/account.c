@@ -37,6 +37,20 @@ int account_require(struct request_ctx *ctx, const char *person_no, const char *
     return 0;
 }
 
+int account_require_receiving(struct request_ctx *ctx, const char *person_no, int64_t amount_fen,
+                              Famledger__Account **account)
+{
+    int rc = account_require(ctx, person_no, "person", account);
+    if (rc)
+        return rc;
+    if ((*account)->status == FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED)
+        return request_fail(ctx, FL_ERR_ACCOUNT_CLOSED, "the account of %s is closed",
+                            person_no);
+    if ((*account)->balance_fen > INT64_MAX - amount_fen)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "the balance would overflow");
+    return 0;
+}
+
 static int account_index(struct request_ctx *ctx, const char *person_no, uint64_t seq)
 {
     return store_index_add(ctx->txn, STORE_DB_ACCOUNT_ENTRIES, person_no, strlen(person_no), seq);
@@ -153,27 +167,17 @@ int account_credit_handle(struct request_ctx *ctx, const Famledger__Request *req
     struct reference_key key;
     uint8_t fingerprint[HASH_BYTES];
     uint64_t seq;
-    reference_key_make(&key, 'C', "", credit->reference);
-    reference_fingerprint(&credit->base, fingerprint);
-    rc = reference_find(ctx->txn, &key, fingerprint, &seq);
-    if (rc == FL_ERR_CONFLICT)
-        return request_fail(ctx, rc, "reference %s was used by entry %llu with other content",
-                            credit->reference, (unsigned long long)seq);
+    rc = reference_lookup(ctx, 'C', "", credit->reference, &credit->base, &key, fingerprint,
+                          &seq);
     if (rc < 0)
-        return request_fail(ctx, rc, "cannot read reference %s", credit->reference);
+        return rc;
     if (rc == 1) {
         ctx->response->replayed = 1;
         return credit_reply(ctx, seq);
     }
-
     Famledger__Account *account;
-    if ((rc = account_require(ctx, credit->person_no, "person", &account)))
+    if ((rc = account_require_receiving(ctx, credit->person_no, credit->amount_fen, &account)))
         return rc;
-    if (account->status == FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED)
-        return request_fail(ctx, FL_ERR_ACCOUNT_CLOSED, "the account of %s is closed",
-                            credit->person_no);
-    if (account->balance_fen > INT64_MAX - credit->amount_fen)
-        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "the balance would overflow");
 
     Famledger__AccountCredited *credited = ARENA_NEW(ctx->arena, Famledger__AccountCredited);
     famledger__account_credited__init(credited);

@@ -15,6 +15,11 @@ int account_credit_batch_handle(struct request_ctx *ctx, const Famledger__Reques
 int account_require(struct request_ctx *ctx, const char *person_no, const char *role,
                     Famledger__Account **account);
 
+/* Load an account that may receive `amount_fen`: open or frozen (not closed), and not
+ * overflowing. Fails the request otherwise. */
+int account_require_receiving(struct request_ctx *ctx, const char *person_no, int64_t amount_fen,
+                              Famledger__Account **account);
+
 /* Add `amount_fen` (negative for a debit) to the account, record that entry `seq` touched it,
  * and store it. The caller has checked the result stays within 0..INT64_MAX. */
 int account_move(struct request_ctx *ctx, Famledger__Account *account, int64_t amount_fen,

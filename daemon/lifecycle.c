@@ -145,19 +145,12 @@ static int movement_reference(struct request_ctx *ctx, char scope, const char *r
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
                             "reference must be 1 to 64 printable ASCII characters");
     uint64_t seq;
-    reference_key_make(key, scope, "", reference);
-    reference_fingerprint(request, fingerprint);
-    int rc = reference_find(ctx->txn, key, fingerprint, &seq);
-    if (rc == FL_ERR_CONFLICT)
-        return request_fail(ctx, rc, "reference %s was used by entry %llu with other content",
-                            reference, (unsigned long long)seq);
-    if (rc < 0)
-        return request_fail(ctx, rc, "cannot read reference %s", reference);
+    int rc = reference_lookup(ctx, scope, "", reference, request, key, fingerprint, &seq);
     if (rc == 1) {
         int replay = movement_replay(ctx, seq);
         return replay ? replay : 1;
     }
-    return 0;
+    return rc;
 }
 
 /* Move `movement->amount_fen` (signed) on the account, closing it if asked, after appending
@@ -316,13 +309,9 @@ int lifecycle_transfer_in_handle(struct request_ctx *ctx, const Famledger__Reque
     if (rc)
         return rc < 0 ? rc : 0;
     Famledger__Account *account;
-    if ((rc = account_require(ctx, transfer->person_no, "person", &account)))
+    if ((rc = account_require_receiving(ctx, transfer->person_no, transfer->amount_fen,
+                                        &account)))
         return rc;
-    if (account->status == FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED)
-        return request_fail(ctx, FL_ERR_ACCOUNT_CLOSED, "the account of %s is closed",
-                            transfer->person_no);
-    if (account->balance_fen > INT64_MAX - transfer->amount_fen)
-        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "the balance would overflow");
     Famledger__Movement *movement = movement_new(ctx, "transfer_in", transfer->person_no,
                                                  transfer->reference);
     movement->amount_fen = transfer->amount_fen;

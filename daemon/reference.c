@@ -2,6 +2,7 @@
 #include "reference.h"
 
 #include "famledger_status.h"
+#include "request.h"
 #include "require.h"
 
 #include <sodium.h>
@@ -55,4 +56,19 @@ int reference_record(struct store_txn *txn, const struct reference_key *key,
     store_u64_encode(value, seq);
     memcpy(value + 8, fingerprint, HASH_BYTES);
     return store_put(txn, STORE_DB_REFERENCES, key->bytes, key->size, value, sizeof(value));
+}
+
+int reference_lookup(struct request_ctx *ctx, char scope, const char *owner,
+                     const char *reference, const ProtobufCMessage *request,
+                     struct reference_key *key, uint8_t fingerprint[HASH_BYTES], uint64_t *seq)
+{
+    reference_key_make(key, scope, owner, reference);
+    reference_fingerprint(request, fingerprint);
+    int rc = reference_find(ctx->txn, key, fingerprint, seq);
+    if (rc == FL_ERR_CONFLICT)
+        return request_fail(ctx, rc, "reference %s was used by entry %llu with other content",
+                            reference, (unsigned long long)*seq);
+    if (rc < 0)
+        return request_fail(ctx, rc, "cannot read reference %s", reference);
+    return rc;
 }

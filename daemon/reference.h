@@ -32,4 +32,14 @@ int reference_find(struct store_txn *txn, const struct reference_key *key,
 int reference_record(struct store_txn *txn, const struct reference_key *key,
                      const uint8_t fingerprint[HASH_BYTES], uint64_t seq);
 
+struct request_ctx;
+
+/* What every idempotent handler does first: build the key of `reference` in `scope` for
+ * `owner`, fingerprint `request`, and look it up. Returns 0 when unused (key and fingerprint
+ * are ready for reference_record), 1 with *seq when this is a retry of the same content, or a
+ * negative status after request_fail (CONFLICT, storage errors). */
+int reference_lookup(struct request_ctx *ctx, char scope, const char *owner,
+                     const char *reference, const ProtobufCMessage *request,
+                     struct reference_key *key, uint8_t fingerprint[HASH_BYTES], uint64_t *seq);
+
 #endif

@@ -12,6 +12,7 @@
 #include "fl_limits.h"
 #include "ledger.h"
 #include "reference.h"
+#include "settle.h"
 #include "state.h"
 #include "validate.h"
 
@@ -38,23 +39,6 @@ static int refund_validate(struct request_ctx *ctx, Famledger__RefundRequest *re
     else if (!validate_amount_fen(refund->amount_fen))
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "amount must be positive");
     return 0;
-}
-
-static int settlement_load(struct request_ctx *ctx, uint64_t settlement_id,
-                           Famledger__Settlement **settlement)
-{
-    uint8_t id[8];
-    store_u64_encode(id, settlement_id);
-    struct store_bytes value;
-    int rc = store_get(ctx->txn, STORE_DB_SETTLEMENTS, id, sizeof(id), &value);
-    if (rc < 0)
-        return request_fail(ctx, rc, "cannot read settlement %llu",
-                            (unsigned long long)settlement_id);
-    if (rc == 0)
-        return request_fail(ctx, FL_ERR_UNKNOWN_SETTLEMENT, "no settlement %llu",
-                            (unsigned long long)settlement_id);
-    *settlement = famledger__settlement__unpack(&ctx->arena->protobuf, value.size, value.data);
-    return *settlement ? 0 : request_fail(ctx, FL_ERR_INTERNAL, "settlement unreadable");
 }
 
 static int refund_reply(struct request_ctx *ctx, Famledger__Refund *refund,
@@ -190,14 +174,10 @@ static int refund_run(struct request_ctx *ctx, Famledger__RefundRequest *request
     struct reference_key key;
     uint8_t fingerprint[HASH_BYTES];
     uint64_t seq;
-    reference_key_make(&key, 'R', request->merchant_code, request->merchant_reference);
-    reference_fingerprint(&request->base, fingerprint);
-    rc = reference_find(ctx->txn, &key, fingerprint, &seq);
-    if (rc == FL_ERR_CONFLICT)
-        return request_fail(ctx, rc, "merchant reference %s was used by entry %llu with other "
-                            "content", request->merchant_reference, (unsigned long long)seq);
+    rc = reference_lookup(ctx, 'R', request->merchant_code, request->merchant_reference,
+                          &request->base, &key, fingerprint, &seq);
     if (rc < 0)
-        return request_fail(ctx, rc, "cannot read reference %s", request->merchant_reference);
+        return rc;
     if (rc == 1)
         return refund_replay(ctx, seq);
 

@@ -223,14 +223,10 @@ int settle_handle(struct request_ctx *ctx, const Famledger__Request *request)
     struct reference_key key;
     uint8_t fingerprint[HASH_BYTES];
     uint64_t seq;
-    reference_key_make(&key, 'S', settle->merchant_code, settle->merchant_reference);
-    reference_fingerprint(&settle->base, fingerprint);
-    rc = reference_find(ctx->txn, &key, fingerprint, &seq);
-    if (rc == FL_ERR_CONFLICT)
-        return request_fail(ctx, rc, "merchant reference %s was settled by %llu with other content",
-                            settle->merchant_reference, (unsigned long long)seq);
+    rc = reference_lookup(ctx, 'S', settle->merchant_code, settle->merchant_reference,
+                          &settle->base, &key, fingerprint, &seq);
     if (rc < 0)
-        return request_fail(ctx, rc, "cannot read reference %s", settle->merchant_reference);
+        return rc;
     if (rc == 1) {
         ctx->response->replayed = 1;
         return settle_reply_from_entry(ctx, seq);
@@ -245,9 +241,9 @@ int settle_handle(struct request_ctx *ctx, const Famledger__Request *request)
     return settlement_reply(ctx, plan.settlement);
 }
 
-int settlement_get_handle(struct request_ctx *ctx, const Famledger__Request *request)
+int settlement_load(struct request_ctx *ctx, uint64_t settlement_id,
+                    Famledger__Settlement **settlement)
 {
-    uint64_t settlement_id = request->settlement_get->settlement_id;
     uint8_t id[8];
     store_u64_encode(id, settlement_id);
     struct store_bytes value;
@@ -258,10 +254,15 @@ int settlement_get_handle(struct request_ctx *ctx, const Famledger__Request *req
     if (rc == 0)
         return request_fail(ctx, FL_ERR_UNKNOWN_SETTLEMENT, "no settlement %llu",
                             (unsigned long long)settlement_id);
-    Famledger__Settlement *settlement =
-        famledger__settlement__unpack(&ctx->arena->protobuf, value.size, value.data);
-    if (!settlement)
-        return request_fail(ctx, FL_ERR_INTERNAL, "settlement %llu is unreadable",
-                            (unsigned long long)settlement_id);
-    return settlement_reply(ctx, settlement);
+    *settlement = famledger__settlement__unpack(&ctx->arena->protobuf, value.size, value.data);
+    return *settlement ? 0
+                       : request_fail(ctx, FL_ERR_INTERNAL, "settlement %llu is unreadable",
+                                      (unsigned long long)settlement_id);
+}
+
+int settlement_get_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    Famledger__Settlement *settlement;
+    int rc = settlement_load(ctx, request->settlement_get->settlement_id, &settlement);
+    return rc ? rc : settlement_reply(ctx, settlement);
 }
