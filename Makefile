@@ -115,9 +115,6 @@ $(BUILD)/ledgerctl: $(call obj,tools/ledgerctl.c tools/ledgerctl_family.c \
                         tools/ledgerctl_reconcile.c tools/cli.c) $(BUILD)/libfamledger.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CLIENT_LIBS)
 
-$(BUILD)/famledger-bench: $(call obj,tools/famledger-bench.c) $(BUILD)/libfamledger.a
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CLIENT_LIBS) -lpthread
-
 # ---- Tests ----
 # Unit tests drive daemon internals directly (no socket); integration tests use only the client.
 $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libfamledgerd.a $(BUILD)/libfamledger.a
