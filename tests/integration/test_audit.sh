@@ -28,6 +28,16 @@ expect "verify says ok" "verify: OK" "$OUT"
 check "verify json" 0 ctl --json verify
 expect "head in verify" '"ok":true' "$OUT"
 
+# Settlements go on while verify runs: verify catches up, raises no false alarm, and every
+# settlement is answered.
+ctl credit H 100000 --ref c-more >/dev/null
+( i=0; while [ $i -lt 60 ]; do ctl settle --merchant PH002 --ref "live-$i" --patient P1 --amount 1 >/dev/null || echo "settle $i failed"; i=$((i + 1)); done ) > "$WORK/live.log" 2>&1 &
+live=$!
+check "verify while settling" 0 ctl verify
+wait $live
+[ ! -s "$WORK/live.log" ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) || { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL live settlements: $(cat "$WORK/live.log")"; }
+check "verify after settling" 0 ctl verify
+
 check "PH001 totals alone" 0 ctl --json reconcile totals --merchant PH001 --from "$day" --to "$day"
 expect "ledger count" '"figure":"count","ledger":3' "$OUT"
 expect "ledger amount" '"figure":"amount","ledger_fen":65000' "$OUT"
