@@ -6,6 +6,7 @@
 #   make test        build and run every test
 #   make SANITIZE=address,undefined WERROR=1 test    the CI variant (own build folder)
 #   make bench       run the bounded benchmarks (see docs/BENCHMARKS.md)
+#   make fuzz        a bounded libFuzzer run of every request handler (clang)
 
 SANITIZE ?=
 WERROR ?=
@@ -53,7 +54,7 @@ CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
 PROGRAMS := $(BUILD)/famledgerd $(BUILD)/ledgerctl
 LIBRARIES := $(BUILD)/libfamledger.a $(BUILD)/libfamledger.so.$(SOVERSION) $(BUILD)/famledger.pc
 
-.PHONY: all deps run test bench clean
+.PHONY: all deps run test bench fuzz clean
 # Keep intermediate objects, so that a second `make test` rebuilds nothing.
 .SECONDARY:
 .DEFAULT_GOAL := all
@@ -72,6 +73,20 @@ test: all $(UNIT_TESTS) $(INTEGRATION_TESTS) $(BUILD)/tests/famledger-corrupt
 
 bench: all
 	@BUILD=$(BUILD) tools/bench.sh
+
+# The daemon's code is built with coverage for libFuzzer in its own folder; the run is bounded
+# and seeded, so that it is repeatable.
+FUZZ_RUNS ?= 200000
+fuzz:
+	$(MAKE) CC=clang BUILD=build/fuzz SANITIZE=address,undefined \
+	    CFLAGS=-fsanitize=fuzzer-no-link build/fuzz/libfamledgerd.a build/fuzz/obj/tests/fuzz/fuzz_request.o \
+	    build/fuzz/obj/tests/fuzz/seeds.o
+	clang -fsanitize=fuzzer,address,undefined -o build/fuzz/fuzz_request \
+	    build/fuzz/obj/tests/fuzz/fuzz_request.o build/fuzz/libfamledgerd.a $(DEP_LIBS) -lpthread
+	clang -fsanitize=address,undefined -o build/fuzz/seeds build/fuzz/obj/tests/fuzz/seeds.o \
+	    build/fuzz/libfamledgerd.a $(DEP_LIBS)
+	rm -rf build/fuzz/corpus && mkdir -p build/fuzz/corpus && build/fuzz/seeds build/fuzz/corpus
+	build/fuzz/fuzz_request -seed=1 -runs=$(FUZZ_RUNS) -max_len=4096 build/fuzz/corpus
 
 clean:
 	rm -rf build
