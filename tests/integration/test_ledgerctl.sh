@@ -71,4 +71,16 @@ check "balance survives a restart" 0 ctl --json account show E1
 expect "same balance after restart" '"balance_fen":20150' "$OUT"
 [ -n "$head_before" ]
 
+# famledgerd's own command line: a config file, flags that override it, --check-config.
+printf 'map_mib = 32\nconnections_max = 10\n' > "$WORK/famledgerd.conf"
+check "check-config accepts a file" 0 "$BUILD/famledgerd" --config "$WORK/famledgerd.conf" --check-config
+expect "file setting applied" "map_mib = 32" "$OUT"
+check "a flag overrides the file" 0 "$BUILD/famledgerd" --config "$WORK/famledgerd.conf" --map-mib 48 --check-config
+expect "flag wins" "map_mib = 48" "$OUT"
+check "an unknown time zone is refused" 2 "$BUILD/famledgerd" --timezone Mars/Olympus --check-config
+expect "time zone named" "timezone" "$ERR"
+printf 'map_mib = lots\n' > "$WORK/bad.conf"
+check "a bad config line is refused with its line" 2 "$BUILD/famledgerd" --config "$WORK/bad.conf" --check-config
+expect "line named" "bad.conf:1:" "$ERR"
+
 finish
