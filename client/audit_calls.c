@@ -173,10 +173,11 @@ int fl_export_day(fl_client *client, const char *date, fl_export_format format, 
 int fl_merchant_day(fl_client *client, const char *merchant_code, const char *date,
                     fl_settlement_cb settlement_cb, fl_refund_cb refund_cb, void *context)
 {
-    static __thread fl_settlement settlement;
-    static __thread fl_refund refund;
+    fl_settlement *settlement = malloc(sizeof(*settlement));
+    fl_refund *refund = malloc(sizeof(*refund));
+    int rc = settlement && refund ? 0 : client_fail(client, FL_ERR_PROTOCOL_ERROR, "out of memory");
     uint64_t cursor = 0;
-    for (;;) {
+    while (rc == 0) {
         Famledger__MerchantDayRequest query = FAMLEDGER__MERCHANT_DAY_REQUEST__INIT;
         query.merchant_code = (char *)merchant_code;
         query.date = (char *)date;
@@ -186,22 +187,25 @@ int fl_merchant_day(fl_client *client, const char *merchant_code, const char *da
         request.body_case = FAMLEDGER__REQUEST__BODY_MERCHANT_DAY;
         request.merchant_day = &query;
         Famledger__Response *response;
-        int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_MERCHANT_DAY, &response);
+        rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_MERCHANT_DAY, &response);
         if (rc)
-            return rc;
+            break;
         const Famledger__MerchantDayReply *reply = response->merchant_day;
         int stop = 0;
         for (size_t i = 0; !stop && settlement_cb && i < reply->n_settlements; i++) {
-            client_settlement_copy(&settlement, reply->settlements[i], false);
-            stop = settlement_cb(&settlement, context);
+            client_settlement_copy(settlement, reply->settlements[i], false);
+            stop = settlement_cb(settlement, context);
         }
         for (size_t i = 0; !stop && refund_cb && i < reply->n_refunds; i++) {
-            client_refund_copy(&refund, reply->refunds[i], false);
-            stop = refund_cb(&refund, reply->refunds[i]->settlement_id, context);
+            client_refund_copy(refund, reply->refunds[i], false);
+            stop = refund_cb(refund, reply->refunds[i]->settlement_id, context);
         }
         cursor = reply->next_cursor;
         famledger__response__free_unpacked(response, NULL);
         if (stop || cursor == 0)
-            return 0;
+            break;
     }
+    free(settlement);
+    free(refund);
+    return rc;
 }

@@ -3,6 +3,7 @@
 #include "client_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int call(fl_client *client, Famledger__Request *request,
@@ -134,8 +135,13 @@ int fl_credit_batch(fl_client *client, const fl_credit_item *items, size_t count
     if (count == 0 || count > FL_CREDIT_BATCH_MAX)
         return client_fail(client, FL_ERR_INVALID_ARGUMENT, "a batch holds 1 to %d credits",
                            FL_CREDIT_BATCH_MAX);
-    static __thread Famledger__CreditRequest credits[FL_CREDIT_BATCH_MAX];
-    static __thread Famledger__CreditRequest *pointers[FL_CREDIT_BATCH_MAX];
+    Famledger__CreditRequest *credits = calloc(count, sizeof(*credits));
+    Famledger__CreditRequest **pointers = calloc(count, sizeof(*pointers));
+    if (!credits || !pointers) {
+        free(credits);
+        free(pointers);
+        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "out of memory");
+    }
     for (size_t i = 0; i < count; i++) {
         famledger__credit_request__init(&credits[i]);
         credits[i].person_no = (char *)items[i].person_no;
@@ -152,6 +158,8 @@ int fl_credit_batch(fl_client *client, const fl_credit_item *items, size_t count
     request.credit_batch = &body;
     Famledger__Response *response;
     int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_CREDIT_BATCH, &response);
+    free(credits);
+    free(pointers);
     if (rc)
         return rc;
     const Famledger__CreditBatchReply *reply = response->credit_batch;
