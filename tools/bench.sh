@@ -1,7 +1,8 @@
 #!/bin/sh
 # bench.sh -- bounded benchmarks of famledgerd, for docs/BENCHMARKS.md. Measures, never asserts.
 #   BENCH_PERSONS (default 1000) x BENCH_PERIODS (default 1000) allocation rows are imported
-#   with `ledgerctl credit import`, then imported again (every row already applied).
+#   with `ledgerctl credit import`, then imported again (every row already applied); then
+#   famledger-bench settles 4000 times over 1, 8 and 32 connections.
 set -eu
 : "${BUILD:=build}"
 : "${BENCH_PERSONS:=1000}"
@@ -36,3 +37,6 @@ for run in first re-run; do
     echo "credit import, $run: $rows rows in $seconds s ($(echo "$rows $seconds" | awk '{printf "%d", $1 / $2}') rows/s): $(cat "$work/summary")"
 done
 echo "ledger size: $(du -sh "$work/data" | cut -f1)"
+for connections in 1 8 32; do
+    "$BUILD/famledger-bench" "$work/s.sock" $connections $((4000 / connections))
+done
