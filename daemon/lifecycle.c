@@ -74,12 +74,7 @@ int lifecycle_suspend_handle(struct request_ctx *ctx, const Famledger__Request *
             (rc = state_person_put(ctx->txn, ctx->arena, person)))
             return request_fail(ctx, rc, "cannot record the suspension");
     }
-    Famledger__PersonReply *reply = ARENA_NEW(ctx->arena, Famledger__PersonReply);
-    famledger__person_reply__init(reply);
-    reply->person = person;
-    ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_PERSON;
-    ctx->response->person = reply;
-    return 0;
+    return person_reply(ctx, person);
 }
 
 /* A closed account funds nobody: end every binding it funds. Returns how many, or < 0. */

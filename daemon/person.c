@@ -20,7 +20,7 @@ int person_require(struct request_ctx *ctx, const char *person_no, const char *r
     return 0;
 }
 
-static int person_reply(struct request_ctx *ctx, Famledger__Person *person)
+int person_reply(struct request_ctx *ctx, Famledger__Person *person)
 {
     Famledger__PersonReply *reply = ARENA_NEW(ctx->arena, Famledger__PersonReply);
     famledger__person_reply__init(reply);

@@ -9,6 +9,9 @@ int person_get_handle(struct request_ctx *ctx, const Famledger__Request *request
 
 /* Load a person for a handler, failing the request with a clear status when `person_no` is
  * malformed or unknown. `role` names the person in messages ("patient", "holder"). */
+/* Answer with `person` (a PersonReply). Returns 0. */
+int person_reply(struct request_ctx *ctx, Famledger__Person *person);
+
 int person_require(struct request_ctx *ctx, const char *person_no, const char *role,
                    Famledger__Person **person);
 
