@@ -45,15 +45,19 @@ static int settle_validate(struct request_ctx *ctx, Famledger__SettleRequest *se
     return 0;
 }
 
+static bool settle_category_optional(Famledger__Category category)
+{
+    return category == FAMLEDGER__CATEGORY__CATEGORY_COMMERCIAL_INSURANCE ||
+           category == FAMLEDGER__CATEGORY__CATEGORY_LONG_TERM_CARE;
+}
+
 /* Mutual-aid money may pay the optional categories only where the holder's province allows. */
 static bool settle_province_allows(const struct config *config, uint32_t province,
                                    Famledger__Category category)
 {
     if (category == FAMLEDGER__CATEGORY__CATEGORY_COMMERCIAL_INSURANCE)
         return config_ids_contain(&config->commercial_insurance_provinces, province);
-    if (category == FAMLEDGER__CATEGORY__CATEGORY_LONG_TERM_CARE)
-        return config_ids_contain(&config->long_term_care_provinces, province);
-    return true;
+    return config_ids_contain(&config->long_term_care_provinces, province);
 }
 
 /* Take min(balance, remaining) from an open account as the next leg. */
@@ -82,6 +86,20 @@ static void plan_take(struct request_ctx *ctx, struct settle_plan *plan,
         settlement->acct_pay_fen += take;
 }
 
+/* Whether mutual aid from `holder_no` may pay `category`: always, except for the optional
+ * categories, where the holder's province decides (only then is the person read). */
+static int funder_allowed(struct request_ctx *ctx, const char *holder_no,
+                          Famledger__Category category)
+{
+    if (!settle_category_optional(category))
+        return 1;
+    Famledger__Person *holder;
+    int rc = state_person_get(ctx->txn, ctx->arena, holder_no, &holder);
+    if (rc <= 0)
+        return rc;
+    return settle_province_allows(ctx->config, family_province(holder->region), category);
+}
+
 static int plan_funders(struct request_ctx *ctx, struct settle_plan *plan, const char *patient,
                         Famledger__Category category)
 {
@@ -89,15 +107,13 @@ static int plan_funders(struct request_ctx *ctx, struct settle_plan *plan, const
     int rc = state_bindings_get(ctx->txn, ctx->arena, STORE_DB_FUNDERS, patient, &funders);
     for (size_t i = 0; rc == 0 && i < funders->n_bindings; i++) {
         const char *holder_no = funders->bindings[i]->holder;
-        Famledger__Person *holder;
         Famledger__Account *account;
-        if ((rc = state_person_get(ctx->txn, ctx->arena, holder_no, &holder)) < 0 ||
-            (rc = state_account_get(ctx->txn, ctx->arena, holder_no, &account)) < 0)
-            break;
-        if (rc == 1 && settle_province_allows(ctx->config, family_province(holder->region),
-                                              category))
+        rc = state_account_get(ctx->txn, ctx->arena, holder_no, &account);
+        if (rc == 1)
+            rc = funder_allowed(ctx, holder_no, category);
+        if (rc == 1)
             plan_take(ctx, plan, account, true);
-        rc = 0;
+        rc = rc < 0 ? rc : 0;
     }
     return rc ? request_fail(ctx, rc, "cannot read the funders of %s", patient) : 0;
 }
