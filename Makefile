@@ -123,6 +123,7 @@ $(BUILD)/libfamledger.so.$(SOVERSION): $(CLIENT_OBJ) $(PROTO_OBJ)
 	ln -sf libfamledger.so.$(SOVERSION) $(BUILD)/libfamledger.so
 
 $(BUILD)/famledger.pc: client/famledger.pc.in
+	@mkdir -p $(dir $@)
 	sed -e 's|@PREFIX@|/usr/local|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 $(BUILD)/ledgerctl: $(call obj,tools/ledgerctl.c tools/ledgerctl_family.c \
