@@ -71,13 +71,23 @@ void arena_reset(struct arena *arena)
 
 void *arena_alloc(struct arena *arena, size_t bytes)
 {
+    void *pointer = arena_try_alloc(arena, bytes);
+    REQUIRE(pointer != NULL);
+    return pointer;
+}
+
+void *arena_try_alloc(struct arena *arena, size_t bytes)
+{
     size_t align = sizeof(max_align_t);
+    if (bytes > SIZE_MAX / 2)
+        return NULL;
     bytes = (bytes + align - 1) / align * align;
     struct arena_block *block = arena->blocks;
     if (!block || block->capacity_bytes - block->used_bytes < bytes) {
         size_t capacity = bytes > ARENA_BLOCK_BYTES ? bytes : ARENA_BLOCK_BYTES;
         block = malloc(sizeof(*block) + capacity);
-        REQUIRE(block != NULL);
+        if (!block)
+            return NULL;
         block->used_bytes = 0;
         block->capacity_bytes = capacity;
         block->next = arena->blocks;

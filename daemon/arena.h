@@ -20,6 +20,8 @@ void arena_free(struct arena *arena);
 /* Allocate `bytes` bytes aligned for any type; aborts the daemon when memory is exhausted,
  * as the allocation sizes are bounded by the frame limit. */
 void *arena_alloc(struct arena *arena, size_t bytes);
+/* The same, returning NULL when memory is exhausted: for sizes a client chooses. */
+void *arena_try_alloc(struct arena *arena, size_t bytes);
 void *arena_zalloc(struct arena *arena, size_t bytes);
 char *arena_strdup(struct arena *arena, const char *text);
 char *arena_printf(struct arena *arena, const char *format, ...)

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 enum setting_kind { SETTING_PATH, SETTING_SOCKET_PATH, SETTING_UINT, SETTING_MODE, SETTING_IDS,
-                    SETTING_LOG_LEVEL };
+                    SETTING_LOG_LEVEL, SETTING_MERCHANT_PEERS, SETTING_TEXT };
 
 struct setting {
     const char *name;
@@ -27,6 +27,13 @@ static const struct setting settings[] = {
     {"data_dir", SETTING_PATH, AT(data_dir), 0, 0, "LMDB data directory (created if missing)"},
     {"socket", SETTING_SOCKET_PATH, AT(socket_path), 0, 0, "Unix socket path"},
     {"socket_mode", SETTING_MODE, AT(socket_mode), 0, 0, "socket file mode, octal"},
+    {"socket_group", SETTING_TEXT, AT(socket_group), 0, 0,
+     "group (name or gid) given to the socket file; empty: the daemon's own"},
+    {"idle_timeout_ms", SETTING_UINT, AT(idle_timeout_ms), 100, 86400000,
+     "close a connection that sends nothing and awaits nothing (or holds half a frame, or "
+     "reads none of its replies) for this long"},
+    {"shutdown_timeout_ms", SETTING_UINT, AT(shutdown_timeout_ms), 0, 3600000,
+     "after SIGTERM, close connections still open after this long and exit"},
     {"map_mib", SETTING_UINT, AT(map_mib), 1, 1u << 30, "initial LMDB map size, MiB"},
     {"map_mib_max", SETTING_UINT, AT(map_mib_max), 1, 1u << 30,
      "largest map the ledger may grow to, MiB; past it writes get OUT_OF_SPACE"},
@@ -44,6 +51,8 @@ static const struct setting settings[] = {
     {"settle_gids", SETTING_IDS, AT(role_gids[ROLE_SETTLE]), 0, 0, "gids with the settle role"},
     {"audit_uids", SETTING_IDS, AT(role_uids[ROLE_AUDIT]), 0, 0, "uids with the audit role"},
     {"audit_gids", SETTING_IDS, AT(role_gids[ROLE_AUDIT]), 0, 0, "gids with the audit role"},
+    {"merchant_peers", SETTING_MERCHANT_PEERS, AT(merchant_peers), 0, 0,
+     "merchants each settle peer acts for: 'uid:1001=P1,P2; gid:2001=H1'"},
     {"log_level", SETTING_LOG_LEVEL, AT(log_level), 0, 0, "error, warn, info or debug"},
     {"bindings_per_holder_max", SETTING_UINT, AT(bindings_per_holder_max), 1,
      BINDINGS_PER_HOLDER_LIMIT, "relatives one account may fund"},
@@ -67,6 +76,8 @@ void config_init(struct config *config)
     strcpy(config->data_dir, "var/data");
     strcpy(config->socket_path, "var/famledgerd.sock");
     config->socket_mode = 0660;
+    config->idle_timeout_ms = IDLE_TIMEOUT_MS_DEFAULT;
+    config->shutdown_timeout_ms = SHUTDOWN_TIMEOUT_MS_DEFAULT;
     config->map_mib = MAP_MIB_DEFAULT;
     config->map_mib_max = MAP_MIB_MAX_DEFAULT;
     config->frame_bytes_max = FRAME_BYTES_MAX_DEFAULT;
@@ -128,6 +139,62 @@ static int parse_ids(const char *text, struct config_ids *ids)
     return 0;
 }
 
+static bool merchant_code_valid(const char *code)
+{
+    size_t length = strlen(code);
+    if (length == 0 || length >= CONFIG_MERCHANT_CODE_BYTES)
+        return false;
+    for (size_t i = 0; i < length; i++)
+        if (!isalnum((unsigned char)code[i]))
+            return false;
+    return true;
+}
+
+/* One entry: "uid:1001=P1,P2" or "gid:2001=H1". */
+static int parse_merchant_peer(char *text, struct config_merchant_peer *peer)
+{
+    *peer = (struct config_merchant_peer){0};
+    char *equals = strchr(text, '=');
+    uint64_t id;
+    if (!equals || (strncmp(text, "uid:", 4) != 0 && strncmp(text, "gid:", 4) != 0))
+        return -1;
+    *equals = '\0';
+    peer->is_group = text[0] == 'g';
+    if (parse_uint(text + 4, 10, &id) || id > UINT32_MAX)
+        return -1;
+    peer->id = (uint32_t)id;
+    char *save = NULL;
+    for (char *code = strtok_r(equals + 1, ", ", &save); code; code = strtok_r(NULL, ", ", &save)) {
+        if (peer->count == CONFIG_PEER_MERCHANTS_MAX || !merchant_code_valid(code))
+            return -1;
+        strcpy(peer->codes[peer->count++], code);
+    }
+    return peer->count > 0 ? 0 : -1;
+}
+
+static int parse_merchant_peers(const char *text, struct config_merchant_peers *peers)
+{
+    static struct config_merchant_peers parsed;
+    char copy[4096];
+    if (strlen(text) >= sizeof(copy))
+        return -1;
+    strcpy(copy, text);
+    parsed.count = 0;
+    char *save = NULL;
+    for (char *item = strtok_r(copy, ";", &save); item; item = strtok_r(NULL, ";", &save)) {
+        while (isspace((unsigned char)*item))
+            item++;
+        if (!*item)
+            continue;
+        if (parsed.count == CONFIG_MERCHANT_PEERS_MAX ||
+            parse_merchant_peer(item, &parsed.peers[parsed.count]))
+            return -1;
+        parsed.count++;
+    }
+    *peers = parsed;
+    return 0;
+}
+
 int config_set(struct config *config, const char *name, const char *value, char *error,
                size_t error_bytes)
 {
@@ -171,6 +238,22 @@ int config_set(struct config *config, const char *name, const char *value, char 
         if (parse_ids(value, (struct config_ids *)(void *)field)) {
             snprintf(error, error_bytes, "%s: '%s' is not a list of at most %d numeric ids",
                      setting->name, value, CONFIG_IDS_MAX);
+            return -1;
+        }
+        return 0;
+    case SETTING_TEXT:
+        if (strlen(value) >= CONFIG_SOCKET_PATH_BYTES) {
+            snprintf(error, error_bytes, "%s: at most %d bytes", setting->name,
+                     CONFIG_SOCKET_PATH_BYTES - 1);
+            return -1;
+        }
+        strcpy(field, value);
+        return 0;
+    case SETTING_MERCHANT_PEERS:
+        if (parse_merchant_peers(value, (struct config_merchant_peers *)(void *)field)) {
+            snprintf(error, error_bytes, "%s: '%s' is not a list like 'uid:1001=P1,P2; "
+                     "gid:2001=H1' (at most %d entries of %d merchant codes)", setting->name,
+                     value, CONFIG_MERCHANT_PEERS_MAX, CONFIG_PEER_MERCHANTS_MAX);
             return -1;
         }
         return 0;
@@ -253,6 +336,17 @@ static void ids_print(const struct config_ids *ids, FILE *out)
         fprintf(out, "%s%" PRIu32, i ? "," : "", ids->ids[i]);
 }
 
+static void merchant_peers_print(const struct config_merchant_peers *peers, FILE *out)
+{
+    for (unsigned i = 0; i < peers->count; i++) {
+        const struct config_merchant_peer *peer = &peers->peers[i];
+        fprintf(out, "%s%s:%" PRIu32 "=", i ? "; " : "", peer->is_group ? "gid" : "uid",
+                peer->id);
+        for (unsigned j = 0; j < peer->count; j++)
+            fprintf(out, "%s%s", j ? "," : "", peer->codes[j]);
+    }
+}
+
 void config_print(const struct config *config, FILE *out)
 {
     static const char *const level_names[] = {"error", "warn", "info", "debug"};
@@ -263,7 +357,11 @@ void config_print(const struct config *config, FILE *out)
         switch (setting->kind) {
         case SETTING_PATH:
         case SETTING_SOCKET_PATH:
+        case SETTING_TEXT:
             fputs(field, out);
+            break;
+        case SETTING_MERCHANT_PEERS:
+            merchant_peers_print((const struct config_merchant_peers *)(const void *)field, out);
             break;
         case SETTING_UINT: {
             uint64_t number;
@@ -305,12 +403,49 @@ bool config_ids_contain(const struct config_ids *ids, uint32_t id)
     return false;
 }
 
-unsigned config_peer_roles(const struct config *config, uint32_t uid, uint32_t gid)
+static bool ids_contain_any(const struct config_ids *ids, const uint32_t *gids, size_t count)
 {
-    unsigned roles = 0;
+    for (size_t i = 0; i < count; i++)
+        if (config_ids_contain(ids, gids[i]))
+            return true;
+    return false;
+}
+
+static bool gids_contain(const uint32_t *gids, size_t count, uint32_t gid)
+{
+    for (size_t i = 0; i < count; i++)
+        if (gids[i] == gid)
+            return true;
+    return false;
+}
+
+void config_peer_resolve(const struct config *config, uint32_t uid, const uint32_t *gids,
+                         size_t gid_count, struct peer *peer)
+{
+    *peer = (struct peer){.uid = uid, .gid = gid_count ? gids[0] : UINT32_MAX};
     for (int role = 0; role < ROLE_COUNT; role++)
         if (config_ids_contain(&config->role_uids[role], uid) ||
-            config_ids_contain(&config->role_gids[role], gid))
-            roles |= ROLE_BIT(role);
-    return roles;
+            ids_contain_any(&config->role_gids[role], gids, gid_count))
+            peer->roles |= ROLE_BIT(role);
+    for (unsigned i = 0; i < config->merchant_peers.count; i++) {
+        const struct config_merchant_peer *entry = &config->merchant_peers.peers[i];
+        if (entry->is_group ? gids_contain(gids, gid_count, entry->id) : entry->id == uid)
+            peer->merchant_entries |= UINT64_C(1) << i;
+    }
+}
+
+bool config_peer_may_act_for(const struct config *config, const struct peer *peer,
+                             const char *code)
+{
+    if (peer->roles & ROLE_BIT(ROLE_ADMIN))
+        return true;
+    for (unsigned i = 0; i < config->merchant_peers.count; i++) {
+        if (!(peer->merchant_entries & (UINT64_C(1) << i)))
+            continue;
+        const struct config_merchant_peer *entry = &config->merchant_peers.peers[i];
+        for (unsigned j = 0; j < entry->count; j++)
+            if (strcmp(entry->codes[j], code) == 0)
+                return true;
+    }
+    return false;
 }

@@ -21,10 +21,40 @@ struct config_ids {
     unsigned count;
 };
 
+/* merchant_peers: which settle-role peers may act for which merchants. */
+#define CONFIG_MERCHANT_PEERS_MAX 64
+#define CONFIG_PEER_MERCHANTS_MAX 16
+#define CONFIG_MERCHANT_CODE_BYTES 33
+
+struct config_merchant_peer {
+    bool is_group;  /* id is a gid (primary or supplementary), else a uid */
+    uint32_t id;
+    unsigned count;
+    char codes[CONFIG_PEER_MERCHANTS_MAX][CONFIG_MERCHANT_CODE_BYTES];
+};
+
+struct config_merchant_peers {
+    unsigned count;
+    struct config_merchant_peer peers[CONFIG_MERCHANT_PEERS_MAX];
+};
+_Static_assert(CONFIG_MERCHANT_PEERS_MAX <= 64, "a peer's matching entries are a 64-bit mask");
+
+/* Who is at the other end of a connection, resolved once when it connects. */
+#define PEER_GROUPS_MAX 64
+struct peer {
+    uint32_t uid;
+    uint32_t gid;                 /* primary */
+    unsigned roles;               /* ROLE_BIT()s */
+    uint64_t merchant_entries;    /* bit i: merchant_peers entry i names this peer */
+};
+
 struct config {
     char data_dir[CONFIG_PATH_BYTES];
     char socket_path[CONFIG_SOCKET_PATH_BYTES];
     uint32_t socket_mode;
+    char socket_group[CONFIG_SOCKET_PATH_BYTES];   /* empty: the daemon's own group */
+    uint64_t idle_timeout_ms;
+    uint64_t shutdown_timeout_ms;
     uint64_t map_mib;
     uint64_t map_mib_max;
     uint64_t frame_bytes_max;
@@ -33,6 +63,7 @@ struct config {
     uint64_t commit_batch_max;
     struct config_ids role_uids[ROLE_COUNT];
     struct config_ids role_gids[ROLE_COUNT];
+    struct config_merchant_peers merchant_peers;
     enum log_level log_level;
     /* Family mutual aid policy. */
     uint64_t bindings_per_holder_max;
@@ -67,7 +98,14 @@ void config_print_usage(FILE *out);
 /* Whether `ids` lists `id`. */
 bool config_ids_contain(const struct config_ids *ids, uint32_t id);
 
-/* The roles a peer with these credentials holds, as ROLE_BIT()s. */
-unsigned config_peer_roles(const struct config *config, uint32_t uid, uint32_t gid);
+/* Resolve a peer's roles and merchants from its uid and groups (the primary gid first, then any
+ * supplementary ones: a role or merchant granted to any of its groups is the peer's). */
+void config_peer_resolve(const struct config *config, uint32_t uid, const uint32_t *gids,
+                         size_t gid_count, struct peer *peer);
+
+/* Whether `peer` may act for merchant `code`: an admin for any merchant, a settle peer for
+ * those merchant_peers maps it to. */
+bool config_peer_may_act_for(const struct config *config, const struct peer *peer,
+                             const char *code);
 
 #endif

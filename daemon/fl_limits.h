@@ -10,7 +10,13 @@
 #define CONNECTIONS_MAX_DEFAULT 1024
 #define PIPELINE_MAX_DEFAULT 64  /* requests read ahead of their replies, per connection */
 #define PIPELINE_MAX_LIMIT 4096
-#define WRITE_QUEUE_BYTES_MAX (4u << 20) /* stop reading from a peer that does not read replies */
+#define WRITE_QUEUE_BYTES_MAX (4u << 20) /* replies not yet written: stop running frames */
+#define REQUEST_BYTES_MAX (16u << 20)    /* decoded requests of one connection awaiting replies */
+#define NO_ROLE_FRAME_BYTES_MAX 4096     /* a peer with no role at all can send only this much */
+#define REPLY_BYTES_MAX (2u << 20)       /* the largest reply; pages are cut to stay below it */
+#define PAGE_BYTES_MAX (1u << 20)        /* a page stops growing once it passes this */
+#define IDLE_TIMEOUT_MS_DEFAULT 120000
+#define SHUTDOWN_TIMEOUT_MS_DEFAULT 10000
 
 /* Commit queue: requests that arrive together share one write transaction and one sync. */
 #define COMMIT_BATCH_MAX_DEFAULT 256
@@ -56,6 +62,9 @@
 #define FRAME_BYTES_MAX_MIN (256u << 10)
 _Static_assert(STATEMENT_ROWS_MAX * STATEMENT_ROW_BYTES_MAX < FRAME_BYTES_MAX_MIN,
                "a statement page must fit in a frame");
+_Static_assert(PAGE_BYTES_MAX + FRAME_BYTES_MAX_MIN <= REPLY_BYTES_MAX,
+               "a page, with the one record that passes its budget, fits in a reply");
+_Static_assert(REPLY_BYTES_MAX <= WRITE_QUEUE_BYTES_MAX, "one reply fits in a connection's queue");
 _Static_assert(FRAME_BYTES_MAX_MIN <= FRAME_BYTES_MAX_DEFAULT, "default frame below minimum");
 _Static_assert(FRAME_BYTES_MAX_DEFAULT <= FRAME_BYTES_MAX_LIMIT, "default frame above limit");
 _Static_assert(PIPELINE_MAX_DEFAULT <= PIPELINE_MAX_LIMIT, "default pipeline above limit");

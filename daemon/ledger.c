@@ -5,6 +5,7 @@
 #include "require.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -89,9 +90,14 @@ bool ledger_day_parse(const char *date, char day[9])
         day[i] = date[digit_at[i]];
     }
     day[8] = '\0';
+    static const int month_days[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int year = atoi(day) / 10000;
     int month = (day[4] - '0') * 10 + (day[5] - '0');
     int date_of_month = (day[6] - '0') * 10 + (day[7] - '0');
-    return month >= 1 && month <= 12 && date_of_month >= 1 && date_of_month <= 31;
+    if (month < 1 || month > 12 || date_of_month < 1 || date_of_month > month_days[month - 1])
+        return false;
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return !(month == 2 && date_of_month == 29 && !leap);
 }
 
 int ledger_index_merchant_day(struct request_ctx *ctx, const char *merchant, uint64_t seq)

@@ -2,6 +2,7 @@
 #include "chain.h"
 #include "commit.h"
 #include "config.h"
+#include "container_of.h"
 #include "log.h"
 #include "server.h"
 #include "store.h"
@@ -88,7 +89,7 @@ static int parse_arguments(int argc, char **argv, struct config *config)
 
 static void daemon_stopped_cb(struct server *server)
 {
-    struct daemon *daemon = (struct daemon *)((char *)server - offsetof(struct daemon, server));
+    struct daemon *daemon = container_of(server, struct daemon, server);
     /* Closing the signal handles restores the default action; a second SIGTERM during the
      * last steps must not kill us. The writer thread is the only other thread, and it ends in
      * commit_queue_stop. */
@@ -126,10 +127,11 @@ static int daemon_run(struct daemon *daemon)
         store_close(daemon->store);
         return 1;
     }
-    rc = server_start(&daemon->server, daemon->loop, config, daemon->store, &daemon->commits);
+    char error[512];
+    rc = server_start(&daemon->server, daemon->loop, config, daemon->store, &daemon->commits,
+                      error, sizeof(error));
     if (rc) {
-        log_error("cannot listen on %s: %s", config->socket_path,
-                  rc == UV_EADDRINUSE ? "another famledgerd answers there" : uv_strerror(rc));
+        log_error("%s", error);
         commit_queue_stop(&daemon->commits);
         uv_run(daemon->loop, UV_RUN_DEFAULT);
         store_close(daemon->store);

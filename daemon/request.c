@@ -1,6 +1,8 @@
 /* request.c -- helpers every handler shares. */
 #include "request.h"
 
+#include "validate.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
@@ -12,9 +14,20 @@ int request_fail(struct request_ctx *ctx, int status, const char *format, ...)
     va_start(args, format);
     vsnprintf(message, sizeof(message), format, args);
     va_end(args);
+    /* Cut on a character boundary: the message may quote a client's (valid UTF-8) text. */
+    message[validate_utf8_complete(message)] = '\0';
     ctx->response->status = (Famledger__Status)-status;
     ctx->response->error = arena_strdup(ctx->arena, message);
     return status;
+}
+
+int request_require_merchant(struct request_ctx *ctx, const char *code)
+{
+    if (config_peer_may_act_for(ctx->config, ctx->peer, code))
+        return 0;
+    return request_fail(ctx, FL_ERR_PERMISSION_DENIED, "uid %u may not act for merchant %s: "
+                        "merchant_peers maps it to other merchants or none",
+                        (unsigned)ctx->peer->uid, code);
 }
 
 int64_t request_clock_us(void)

@@ -21,6 +21,7 @@ struct request_ctx {
     int64_t time_us;           /* the time written into any entry this request appends */
     uint32_t peer_uid;
     uint32_t peer_gid;
+    const struct peer *peer;   /* roles and merchants of the connection */
     const char *operator_id;   /* may be empty */
     Famledger__Response *response;
 };
@@ -33,5 +34,9 @@ int request_fail(struct request_ctx *ctx, int status, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
 
 int64_t request_clock_us(void);
+
+/* PERMISSION_DENIED (after request_fail) unless the peer may act for merchant `code`
+ * (config_peer_may_act_for); 0 when it may. */
+int request_require_merchant(struct request_ctx *ctx, const char *code);
 
 #endif

@@ -1,17 +1,19 @@
-/* server.c -- the Unix socket: connections, framing, roles, and replies in request order.
+/* server.c -- connections: peers, frames, decode and roles, replies in request order, deadlines.
  *
- * A connection reads frames into its frame_reader; each frame becomes a `pending` request in
- * the connection's FIFO. Reads are answered at once from a read transaction; writes go to the
- * commit queue and are answered when their batch is durable. Replies leave strictly in FIFO
- * order, so a client may pipeline. A connection stops reading while pipeline_max requests await
- * their replies, or while the peer does not read what we write.
+ * Each frame becomes a `pending` request in the connection's pipeline (pipeline.c decides what
+ * may start and when the connection may take another frame). Reads are answered at once from a
+ * read transaction; writes go to the commit queue and are answered when their batch is durable.
+ * Replies leave strictly in request order, so a client may pipeline.
  */
 #include "server.h"
 
+#include "container_of.h"
+#include "decode.h"
 #include "dispatch.h"
-#include "frame.h"
 #include "fl_limits.h"
+#include "frame.h"
 #include "log.h"
+#include "pipeline.h"
 #include "require.h"
 #include "validate.h"
 
@@ -19,38 +21,32 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 struct pending {
-    struct commit_job job;          /* first: the commit queue hands it back to us */
-    struct pending *next;
+    struct commit_job job;
+    struct pipeline_item item;
     struct conn *conn;              /* loop thread only */
-    /* What the writer thread may read: a copy, as the connection can close meanwhile. */
+    /* What the writer thread may read: copies, as the connection can close meanwhile. */
     const struct config *config;
-    uint32_t peer_uid, peer_gid;
+    struct peer peer;
     struct arena request_arena;     /* the decoded request */
     struct arena reply_arena;       /* everything the handler builds; reset on each attempt */
     Famledger__Request *request;
     Famledger__Response response;
     const struct dispatch_route *route;
-    bool deferred;                  /* waiting for an earlier write of its connection */
-    bool done;
 };
 
 struct conn {
     uv_pipe_t pipe;
+    uv_timer_t idle_timer;
     struct server *server;
     struct conn *prev, *next;
     struct frame_reader reader;
-    uint32_t uid, gid;
-    unsigned roles;
-    struct pending *first, *last;   /* requests read and not yet answered, in order */
-    unsigned pending_count;
-    unsigned commits_pending;       /* writes of this connection still in the commit queue */
-    unsigned deferred_count;        /* requests held back so that reads see earlier writes */
+    struct peer peer;
+    struct pipeline pipeline;
     unsigned writes_in_flight;
+    unsigned handles_open;          /* pipe and timer: freed when both are closed */
     bool reading;
     bool read_eof;
     bool close_after_flush;         /* broken framing or refused connection */
@@ -65,26 +61,21 @@ struct write_req {
 
 static void conn_process(struct conn *conn);
 static void conn_flush(struct conn *conn);
+static void conn_close(struct conn *conn);
 
 /* ---- pending requests ---- */
 
 static struct pending *pending_new(struct conn *conn)
 {
     struct pending *pending = calloc(1, sizeof(*pending));
-    REQUIRE(pending != NULL);
+    if (!pending)
+        return NULL;
     pending->conn = conn;
     pending->config = conn->server->config;
-    pending->peer_uid = conn->uid;
-    pending->peer_gid = conn->gid;
+    pending->peer = conn->peer;
     arena_init(&pending->request_arena);
     arena_init(&pending->reply_arena);
     famledger__response__init(&pending->response);
-    if (conn->last)
-        conn->last->next = pending;
-    else
-        conn->first = pending;
-    conn->last = pending;
-    conn->pending_count++;
     return pending;
 }
 
@@ -95,33 +86,48 @@ static void pending_free(struct pending *pending)
     free(pending);
 }
 
-static void pending_unlink(struct conn *conn, struct pending *pending)
-{
-    struct pending **link = &conn->first, *previous = NULL;
-    while (*link != pending) {
-        previous = *link;
-        link = &(*link)->next;
-    }
-    *link = pending->next;
-    if (conn->last == pending)
-        conn->last = previous;
-    conn->pending_count--;
-}
-
-static void pending_fail(struct pending *pending, int status, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void pending_fail(struct pending *pending, int status, const char *format, ...)
+static void response_fail(Famledger__Response *response, struct arena *arena, int status,
+                          const char *format, va_list args)
 {
     char message[512];
+    vsnprintf(message, sizeof(message), format, args);
+    message[validate_utf8_complete(message)] = '\0';
+    response->status = (Famledger__Status)-status;
+    response->error = arena_strdup(arena, message);
+    response->body_case = FAMLEDGER__RESPONSE__BODY__NOT_SET;
+}
+
+/* The size a reply will take on the wire; a reply past REPLY_BYTES_MAX (pages are cut well
+ * below it) becomes an error rather than a frame no client accepts. */
+static size_t pending_reply_bytes(struct pending *pending)
+{
+    size_t bytes = famledger__response__get_packed_size(&pending->response);
+    if (bytes <= REPLY_BYTES_MAX)
+        return bytes;
+    log_error("server: a %s reply of %zu bytes passes the %u-byte limit", pending->route->name,
+              bytes, REPLY_BYTES_MAX);
+    uint64_t request_id = pending->response.request_id;
+    famledger__response__init(&pending->response);
+    pending->response.request_id = request_id;
+    pending->response.status = FAMLEDGER__STATUS__STATUS_INTERNAL;
+    pending->response.error = (char *)"the reply would pass the maximum reply size";
+    return famledger__response__get_packed_size(&pending->response);
+}
+
+/* Answer a request without running it (refused before a handler). */
+static void conn_refuse(struct conn *conn, struct pending *pending, int status,
+                        const char *format, ...) __attribute__((format(printf, 4, 5)));
+
+static void conn_refuse(struct conn *conn, struct pending *pending, int status,
+                        const char *format, ...)
+{
     va_list args;
     va_start(args, format);
-    vsnprintf(message, sizeof(message), format, args);
+    response_fail(&pending->response, &pending->reply_arena, status, format, args);
     va_end(args);
-    pending->response.status = (Famledger__Status)-status;
-    pending->response.error = arena_strdup(&pending->reply_arena, message);
-    pending->response.body_case = FAMLEDGER__RESPONSE__BODY__NOT_SET;
-    pending->done = true;
+    arena_reset(&pending->request_arena); /* nothing decoded is kept for a refusal */
+    pipeline_push_answered(&conn->pipeline, &pending->item,
+                           famledger__response__get_packed_size(&pending->response));
 }
 
 static struct request_ctx pending_ctx(struct pending *pending, struct store_txn *txn)
@@ -131,8 +137,9 @@ static struct request_ctx pending_ctx(struct pending *pending, struct store_txn 
         .arena = &pending->reply_arena,
         .config = pending->config,
         .time_us = request_clock_us(),
-        .peer_uid = pending->peer_uid,
-        .peer_gid = pending->peer_gid,
+        .peer_uid = pending->peer.uid,
+        .peer_gid = pending->peer.gid,
+        .peer = &pending->peer,
         .operator_id = pending->request->operator_id,
         .response = &pending->response,
     };
@@ -141,7 +148,7 @@ static struct request_ctx pending_ctx(struct pending *pending, struct store_txn 
 /* Writer thread: run the handler; it may run again if the batch is retried. */
 static int pending_execute_cb(struct commit_job *job, struct store_txn *txn)
 {
-    struct pending *pending = (struct pending *)job;
+    struct pending *pending = container_of(job, struct pending, job);
     arena_reset(&pending->reply_arena);
     uint64_t request_id = pending->response.request_id;
     famledger__response__init(&pending->response);
@@ -150,28 +157,35 @@ static int pending_execute_cb(struct commit_job *job, struct store_txn *txn)
     return dispatch_execute(pending->route, &ctx, pending->request);
 }
 
-static void conn_free_if_unused(struct conn *conn);
-static void conn_run_deferred(struct conn *conn);
-static int pending_execute_cb(struct commit_job *job, struct store_txn *txn);
-static void pending_done_cb(struct commit_job *job);
+static void conn_free_if_unused(struct conn *conn)
+{
+    /* Freed only after its handles are closed and no job in the commit queue refers to it. */
+    if (conn->closing && conn->handles_open == 0 && conn->pipeline.count == 0)
+        free(conn);
+}
+
+static void conn_start_ready(struct conn *conn);
 
 /* Loop thread: the job's batch is durable (or failed); answer in order. */
 static void pending_done_cb(struct commit_job *job)
 {
-    struct pending *pending = (struct pending *)job;
+    struct pending *pending = container_of(job, struct pending, job);
     struct conn *conn = pending->conn;
-    if (job->execute_status == 0 && job->commit_status != 0)
-        pending_fail(pending, job->commit_status, "not recorded: %s",
-                     fl_strerror(job->commit_status));
-    pending->done = true;
-    conn->commits_pending--;
+    if (job->execute_status == 0 && job->commit_status != 0) {
+        famledger__response__init(&pending->response);
+        pending->response.request_id = pending->request->request_id;
+        pending->response.status = (Famledger__Status)-job->commit_status;
+        pending->response.error = arena_printf(&pending->reply_arena, "not recorded: %s",
+                                               fl_strerror(job->commit_status));
+    }
+    pipeline_answer(&conn->pipeline, &pending->item, pending_reply_bytes(pending));
     if (conn->closing) {
-        pending_unlink(conn, pending);
+        pipeline_remove(&conn->pipeline, &pending->item);
         pending_free(pending);
         conn_free_if_unused(conn);
         return;
     }
-    conn_run_deferred(conn);
+    conn_start_ready(conn);
     conn_flush(conn);
     conn_process(conn);
 }
@@ -181,90 +195,80 @@ static void pending_run_read(struct pending *pending)
     struct store_txn *txn;
     int rc = store_read_begin(pending->conn->server->store, &txn);
     if (rc) {
-        pending_fail(pending, rc, "cannot read the ledger");
-        return;
+        pending->response.status = (Famledger__Status)-rc;
+        pending->response.error = (char *)"cannot read the ledger";
+    } else {
+        struct request_ctx ctx = pending_ctx(pending, txn);
+        dispatch_execute(pending->route, &ctx, pending->request);
+        store_read_end(txn);
     }
-    struct request_ctx ctx = pending_ctx(pending, txn);
-    dispatch_execute(pending->route, &ctx, pending->request);
-    store_read_end(txn);
-    pending->done = true;
+    pipeline_answer(&pending->conn->pipeline, &pending->item, pending_reply_bytes(pending));
 }
 
-static void pending_submit(struct pending *pending)
+/* Start every request the pipeline lets start: writes to the commit queue, reads at once. */
+static void conn_start_ready(struct conn *conn)
 {
-    pending->job.execute_cb = pending_execute_cb;
-    pending->job.done_cb = pending_done_cb;
-    pending->conn->commits_pending++;
-    commit_queue_submit(pending->conn->server->commits, &pending->job);
-}
-
-/* A connection behaves as if its requests ran one after another: a read sees every earlier
- * write of its connection and no later one. So a read waits while an earlier write is in the
- * commit queue, and whatever follows a waiting read waits too. Writes need no such care: the
- * commit queue keeps their order. */
-static void conn_run_deferred(struct conn *conn)
-{
-    bool write_ahead = false;
-    for (struct pending *pending = conn->first; pending; pending = pending->next) {
-        if (pending->done)
-            continue;
-        if (!pending->deferred) {
-            write_ahead = true; /* in the commit queue */
-            continue;
-        }
-        if (write_ahead && !pending->route->writes)
-            return;
-        pending->deferred = false;
-        conn->deferred_count--;
-        if (pending->route->writes) {
-            pending_submit(pending);
-            write_ahead = true;
+    struct pipeline_item *item;
+    while ((item = pipeline_start_next(&conn->pipeline)) != NULL) {
+        struct pending *pending = container_of(item, struct pending, item);
+        if (item->writes) {
+            pending->job.execute_cb = pending_execute_cb;
+            pending->job.done_cb = pending_done_cb;
+            commit_queue_submit(conn->server->commits, &pending->job);
         } else {
             pending_run_read(pending);
         }
     }
 }
 
-/* Decode, authorise and start one request frame. */
+/* Peek, authorise, check, unpack: the route and the role are known before anything is
+ * unpacked, and unpacking is bounded by a budget (decode.c). */
 static void conn_handle_frame(struct conn *conn, const uint8_t *payload, uint32_t bytes)
 {
     struct pending *pending = pending_new(conn);
-    pending->request =
-        famledger__request__unpack(&pending->request_arena.protobuf, bytes, payload);
-    if (!pending->request) {
-        pending_fail(pending, FL_ERR_MALFORMED_REQUEST,
-                     "a frame of %u bytes is not a valid Request message", bytes);
+    if (!pending) {
+        log_error("server: out of memory for a request; closing the connection");
+        conn_close(conn);
         return;
     }
-    const Famledger__Request *request = pending->request;
-    pending->response.request_id = request->request_id;
-    pending->route = dispatch_route_find(request->body_case);
-    char roles[64];
+    char error[256], roles[64];
+    struct decode_peek peek;
+    int rc = decode_peek(payload, bytes, &peek, error, sizeof(error));
+    pending->response.request_id = peek.request_id;
+    if (rc)
+        return conn_refuse(conn, pending, rc, "%s", error);
+    if (peek.request_id == 0)
+        return conn_refuse(conn, pending, FL_ERR_INVALID_ARGUMENT,
+                           "request_id 0 is reserved for replies about the connection");
+    pending->route = dispatch_route_find((Famledger__Request__BodyCase)peek.body_field);
+    if (pending->route && !(conn->peer.roles & pending->route->roles))
+        return conn_refuse(conn, pending, FL_ERR_PERMISSION_DENIED,
+                           "%s needs the %s role; uid %u gid %u has none of them",
+                           pending->route->name,
+                           dispatch_roles_text(pending->route->roles, roles, sizeof(roles)),
+                           conn->peer.uid, conn->peer.gid);
+    size_t request_bytes = 0;
+    if ((rc = decode_check(payload, bytes, error, sizeof(error))) ||
+        (rc = decode_unpack(payload, bytes, &pending->request_arena, &pending->request,
+                            &request_bytes, error, sizeof(error))))
+        return conn_refuse(conn, pending, rc, "%s", error);
     if (!pending->route)
-        pending_fail(pending, FL_ERR_UNSUPPORTED, "the request carries no body this daemon knows");
-    else if (!(conn->roles & pending->route->roles))
-        pending_fail(pending, FL_ERR_PERMISSION_DENIED, "%s needs the %s role; uid %u gid %u has "
-                     "none of them", pending->route->name,
-                     dispatch_roles_text(pending->route->roles, roles, sizeof(roles)), conn->uid,
-                     conn->gid);
-    else if (!validate_operator_id(request->operator_id))
-        pending_fail(pending, FL_ERR_INVALID_ARGUMENT,
-                     "operator_id must be at most 64 printable ASCII characters");
-    else if (conn->deferred_count > 0 || (!pending->route->writes && conn->commits_pending > 0)) {
-        pending->deferred = true;
-        conn->deferred_count++;
-    } else if (pending->route->writes) {
-        pending_submit(pending);
-    } else {
-        pending_run_read(pending);
-    }
+        return conn_refuse(conn, pending, FL_ERR_UNSUPPORTED,
+                           "the request carries no body this daemon knows");
+    if (!validate_operator_id(pending->request->operator_id))
+        return conn_refuse(conn, pending, FL_ERR_INVALID_ARGUMENT,
+                           "operator_id must be at most 64 printable ASCII characters");
+    pipeline_push(&conn->pipeline, &pending->item, pending->route->writes, request_bytes);
+    conn_start_ready(conn);
 }
 
 /* ---- connections ---- */
 
-static void conn_close_cb(uv_handle_t *handle)
+static void conn_handle_close_cb(uv_handle_t *handle)
 {
     struct conn *conn = handle->data;
+    if (--conn->handles_open > 0)
+        return;
     struct server *server = conn->server;
     if (conn->prev)
         conn->prev->next = conn->next;
@@ -273,30 +277,20 @@ static void conn_close_cb(uv_handle_t *handle)
     if (conn->next)
         conn->next->prev = conn->prev;
     server->conn_count--;
-    /* Answered requests die with the connection; those still in the commit queue are freed
-     * by their done_cb. */
-    struct pending *pending = conn->first;
-    while (pending) {
-        struct pending *next = pending->next;
-        if (pending->done || pending->deferred) {
-            pending_unlink(conn, pending);
-            pending_free(pending);
+    /* Requests answered or never started die with the connection; those in the commit queue
+     * are freed by their done_cb. */
+    struct pipeline_item *item = conn->pipeline.first;
+    while (item) {
+        struct pipeline_item *next = item->next;
+        if (item->done || !item->started) {
+            pipeline_remove(&conn->pipeline, item);
+            pending_free(container_of(item, struct pending, item));
         }
-        pending = next;
+        item = next;
     }
     frame_reader_free(&conn->reader);
-    conn->server = NULL;
     conn_free_if_unused(conn);
-    if (server->stopping && server->conn_count == 0 && server->listener_closed &&
-        server->stopped_cb)
-        server->stopped_cb(server);
-}
-
-static void conn_free_if_unused(struct conn *conn)
-{
-    /* Freed only after the handle is closed (conn->server cleared) and no job refers to it. */
-    if (conn->closing && conn->pending_count == 0 && conn->server == NULL)
-        free(conn);
+    server_stopped_check(server);
 }
 
 static void conn_close(struct conn *conn)
@@ -304,14 +298,29 @@ static void conn_close(struct conn *conn)
     if (conn->closing)
         return;
     conn->closing = true;
-    uv_close((uv_handle_t *)&conn->pipe, conn_close_cb);
+    uv_close((uv_handle_t *)&conn->pipe, conn_handle_close_cb);
+    uv_close((uv_handle_t *)&conn->idle_timer, conn_handle_close_cb);
 }
 
 static void conn_maybe_close(struct conn *conn)
 {
     bool finished = conn->read_eof || conn->close_after_flush || conn->server->stopping;
-    if (finished && conn->pending_count == 0 && conn->writes_in_flight == 0)
+    if (finished && conn->pipeline.count == 0 && conn->writes_in_flight == 0)
         conn_close(conn);
+}
+
+/* A connection that sends nothing and awaits nothing, holds half a frame, or reads none of its
+ * replies for idle_timeout_ms is closed; one whose writes are still being committed is not. */
+static void conn_idle_cb(uv_timer_t *timer)
+{
+    struct conn *conn = timer->data;
+    if (conn->pipeline.commits_pending > 0) {
+        uv_timer_again(timer);
+        return;
+    }
+    log_debug("server: closing the connection of uid %u: idle for %llu ms", conn->peer.uid,
+              (unsigned long long)conn->server->config->idle_timeout_ms);
+    conn_close(conn);
 }
 
 static void conn_alloc_cb(uv_handle_t *handle, size_t suggested_bytes, uv_buf_t *buf)
@@ -332,6 +341,7 @@ static void conn_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
     struct conn *conn = stream->data;
     if (nread > 0) {
         frame_reader_commit(&conn->reader, (size_t)nread);
+        uv_timer_again(&conn->idle_timer);
         conn_process(conn);
         return;
     }
@@ -343,28 +353,56 @@ static void conn_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
         conn->read_eof = true; /* answer what was read, then close */
         conn_maybe_close(conn);
     } else {
-        log_debug("server: read from uid %u: %s", conn->uid, uv_strerror((int)nread));
+        log_debug("server: read from uid %u: %s", conn->peer.uid, uv_strerror((int)nread));
         conn_close(conn);
     }
 }
 
-/* Parse whole frames while the pipeline has room, then decide whether to keep reading. */
+/* While stopping: every whole frame already read is answered SHUTTING_DOWN, not run. */
+static void conn_refuse_buffered(struct conn *conn)
+{
+    const uint8_t *payload;
+    uint32_t bytes;
+    while (frame_reader_next(&conn->reader, &payload, &bytes) == FRAME_READY) {
+        struct pending *pending = pending_new(conn);
+        if (!pending)
+            break;
+        struct decode_peek peek;
+        char error[128];
+        decode_peek(payload, bytes, &peek, error, sizeof(error));
+        pending->response.request_id = peek.request_id;
+        conn_refuse(conn, pending, FL_ERR_SHUTTING_DOWN,
+                    "the daemon is stopping; this request did not run");
+        frame_reader_consume(&conn->reader);
+    }
+}
+
+static size_t conn_queue_bytes(struct conn *conn)
+{
+    return uv_stream_get_write_queue_size((uv_stream_t *)&conn->pipe);
+}
+
+/* Parse whole frames while the pipeline may take them, then decide whether to keep reading. */
 static void conn_process(struct conn *conn)
 {
     struct server *server = conn->server;
+    if (server->stopping && !conn->closing)
+        conn_refuse_buffered(conn);
     while (!conn->closing && !conn->close_after_flush && !server->stopping &&
-           conn->pending_count < server->config->pipeline_max) {
+           pipeline_may_take(&conn->pipeline, conn_queue_bytes(conn))) {
         const uint8_t *payload;
         uint32_t bytes;
         enum frame_next_result next = frame_reader_next(&conn->reader, &payload, &bytes);
         if (next == FRAME_NEED_MORE)
             break;
         if (next == FRAME_TOO_LARGE) {
-            /* We cannot find the next frame boundary without reading the whole thing: say why,
-             * then close. */
-            pending_fail(pending_new(conn), FL_ERR_FRAME_TOO_LARGE,
-                         "frame length exceeds the limit of %llu bytes; closing",
-                         (unsigned long long)server->config->frame_bytes_max);
+            /* The next frame boundary cannot be found without reading it all: say why, then
+             * close. */
+            struct pending *pending = pending_new(conn);
+            if (pending)
+                conn_refuse(conn, pending, FL_ERR_FRAME_TOO_LARGE,
+                            "frame length exceeds the limit of %u bytes; closing",
+                            conn->reader.frame_bytes_max);
             conn->close_after_flush = true;
             break;
         }
@@ -373,10 +411,8 @@ static void conn_process(struct conn *conn)
     }
     if (conn->closing)
         return;
-    size_t queued_bytes = uv_stream_get_write_queue_size((uv_stream_t *)&conn->pipe);
     bool want_read = !conn->read_eof && !conn->close_after_flush && !server->stopping &&
-                     conn->pending_count < server->config->pipeline_max &&
-                     queued_bytes < WRITE_QUEUE_BYTES_MAX;
+                     pipeline_may_take(&conn->pipeline, conn_queue_bytes(conn));
     if (want_read && !conn->reading) {
         if (uv_read_start((uv_stream_t *)&conn->pipe, conn_alloc_cb, conn_read_cb) == 0)
             conn->reading = true;
@@ -389,44 +425,54 @@ static void conn_process(struct conn *conn)
 
 static void conn_write_cb(uv_write_t *req, int status)
 {
-    struct write_req *write = (struct write_req *)req;
+    struct write_req *write = container_of(req, struct write_req, req);
     struct conn *conn = write->conn;
     free(write->buf.base);
     free(write);
     conn->writes_in_flight--;
-    if (conn->closing)
+    if (conn->closing) {
+        conn_free_if_unused(conn);
         return;
+    }
     if (status < 0) {
-        log_debug("server: write to uid %u: %s", conn->uid, uv_strerror(status));
+        log_debug("server: write to uid %u: %s", conn->peer.uid, uv_strerror(status));
         conn_close(conn);
         return;
     }
+    uv_timer_again(&conn->idle_timer);
     conn_process(conn);
     conn_maybe_close(conn);
 }
 
-/* Send every answered request at the head of the FIFO, in one write. */
+/* Send every answered request at the head of the pipeline, in one write. */
 static void conn_flush(struct conn *conn)
 {
+    if (conn->closing)
+        return;
     size_t total_bytes = 0;
-    struct pending *pending = conn->first;
-    for (; pending && pending->done; pending = pending->next)
-        total_bytes += FRAME_HEADER_BYTES +
-                       famledger__response__get_packed_size(&pending->response);
-    if (total_bytes == 0 || conn->closing) {
+    for (struct pipeline_item *item = conn->pipeline.first; item && item->done; item = item->next)
+        total_bytes += FRAME_HEADER_BYTES + item->reply_bytes;
+    if (total_bytes == 0) {
         conn_maybe_close(conn);
         return;
     }
     uint8_t *buffer = malloc(total_bytes);
     struct write_req *write = malloc(sizeof(*write));
-    REQUIRE(buffer != NULL && write != NULL);
+    if (!buffer || !write) {
+        log_error("server: out of memory for %zu bytes of replies; closing", total_bytes);
+        free(buffer);
+        free(write);
+        conn_close(conn);
+        return;
+    }
     uint8_t *cursor = buffer;
-    while (conn->first && conn->first->done) {
-        pending = conn->first;
+    struct pipeline_item *item;
+    while ((item = pipeline_pop_answered(&conn->pipeline)) != NULL) {
+        struct pending *pending = container_of(item, struct pending, item);
         size_t bytes = famledger__response__pack(&pending->response, cursor + FRAME_HEADER_BYTES);
+        REQUIRE(bytes == item->reply_bytes);
         frame_header_encode(cursor, (uint32_t)bytes);
         cursor += FRAME_HEADER_BYTES + bytes;
-        pending_unlink(conn, pending);
         pending_free(pending);
     }
     REQUIRE((size_t)(cursor - buffer) == total_bytes);
@@ -442,98 +488,122 @@ static void conn_flush(struct conn *conn)
     }
 }
 
-static int conn_peer_credentials(struct conn *conn)
+/* The peer's uid, primary gid and supplementary groups (SO_PEERCRED, SO_PEERGROUPS). */
+static int peer_credentials(int fd, const struct config *config, struct peer *peer)
 {
-    uv_os_fd_t fd;
-    int rc = uv_fileno((uv_handle_t *)&conn->pipe, &fd);
-    if (rc)
-        return rc;
     struct ucred credentials;
     socklen_t length = sizeof(credentials);
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0)
-        return UV_EINVAL;
-    conn->uid = credentials.uid;
-    conn->gid = credentials.gid;
-    conn->roles = config_peer_roles(conn->server->config, conn->uid, conn->gid);
+        return -1;
+    uint32_t gids[PEER_GROUPS_MAX + 1] = {credentials.gid};
+    gid_t groups[PEER_GROUPS_MAX];
+    socklen_t groups_bytes = sizeof(groups);
+    size_t count = 1;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &groups_bytes) == 0)
+        for (size_t i = 0; i < groups_bytes / sizeof(gid_t); i++)
+            gids[count++] = groups[i];
+    config_peer_resolve(config, credentials.uid, gids, count, peer);
     return 0;
 }
 
-static void server_connection_cb(uv_stream_t *listener, int status)
+/* The listener took a peer while out of descriptors: say BUSY and close at once. */
+static void server_refused_cb(struct listener *listener, int fd)
+{
+    (void)listener;
+    Famledger__Response response = FAMLEDGER__RESPONSE__INIT;
+    response.status = FAMLEDGER__STATUS__STATUS_BUSY;
+    response.error = (char *)"the daemon is out of file descriptors; try again later";
+    uint8_t frame[256];
+    size_t bytes = famledger__response__get_packed_size(&response);
+    REQUIRE(bytes + FRAME_HEADER_BYTES <= sizeof(frame));
+    famledger__response__pack(&response, frame + FRAME_HEADER_BYTES);
+    frame_header_encode(frame, (uint32_t)bytes);
+    ssize_t sent = send(fd, frame, bytes + FRAME_HEADER_BYTES, MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)sent; /* a peer that cannot take 100 bytes learns it from the close */
+    close(fd);
+}
+
+static void server_accepted_cb(struct listener *listener, int fd)
 {
     struct server *server = listener->data;
-    if (status < 0 || server->stopping)
-        return;
     struct conn *conn = calloc(1, sizeof(*conn));
-    REQUIRE(conn != NULL);
+    if (!conn || server->stopping || peer_credentials(fd, server->config, &conn->peer) != 0) {
+        free(conn);
+        close(fd);
+        return;
+    }
     conn->server = server;
-    frame_reader_init(&conn->reader, (uint32_t)server->config->frame_bytes_max);
+    /* A peer with no role can do nothing but be refused: it gets a small frame limit. */
+    uint32_t frame_max = conn->peer.roles ? (uint32_t)server->config->frame_bytes_max
+                                          : NO_ROLE_FRAME_BYTES_MAX;
+    frame_reader_init(&conn->reader, frame_max);
+    pipeline_init(&conn->pipeline,
+                  (struct pipeline_limits){(unsigned)server->config->pipeline_max,
+                                           REQUEST_BYTES_MAX, WRITE_QUEUE_BYTES_MAX});
     uv_pipe_init(server->loop, &conn->pipe, 0);
-    conn->pipe.data = conn;
+    uv_timer_init(server->loop, &conn->idle_timer);
+    conn->pipe.data = conn->idle_timer.data = conn;
+    conn->handles_open = 2;
     conn->next = server->conns;
     if (server->conns)
         server->conns->prev = conn;
     server->conns = conn;
     server->conn_count++;
-    if (uv_accept(listener, (uv_stream_t *)&conn->pipe) != 0 ||
-        conn_peer_credentials(conn) != 0) {
+    if (uv_pipe_open(&conn->pipe, fd) != 0) {
+        close(fd);
         conn_close(conn);
         return;
     }
+    uint64_t idle_ms = server->config->idle_timeout_ms;
+    uv_timer_start(&conn->idle_timer, conn_idle_cb, idle_ms, idle_ms);
     if (server->conn_count > server->config->connections_max) {
-        pending_fail(pending_new(conn), FL_ERR_BUSY, "too many connections (limit %llu)",
-                     (unsigned long long)server->config->connections_max);
+        struct pending *pending = pending_new(conn);
+        if (pending)
+            conn_refuse(conn, pending, FL_ERR_BUSY, "too many connections (limit %llu)",
+                        (unsigned long long)server->config->connections_max);
         conn->close_after_flush = true;
     }
     conn_process(conn);
 }
 
-/* Refuse to take over a socket a live daemon still answers on; remove a stale one. */
-static int server_claim_path(const char *path)
-{
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return UV_EINVAL;
-    struct sockaddr_un address = {.sun_family = AF_UNIX};
-    snprintf(address.sun_path, sizeof(address.sun_path), "%s", path);
-    int live = connect(fd, (struct sockaddr *)&address, sizeof(address)) == 0;
-    close(fd);
-    if (live)
-        return UV_EADDRINUSE;
-    unlink(path);
-    return 0;
-}
-
 int server_start(struct server *server, uv_loop_t *loop, const struct config *config,
-                 struct store *store, struct commit_queue *commits)
+                 struct store *store, struct commit_queue *commits, char *error,
+                 size_t error_bytes)
 {
     *server = (struct server){.loop = loop, .config = config, .store = store, .commits = commits};
-    int rc = server_claim_path(config->socket_path);
-    if (rc)
-        return rc;
-    uv_pipe_init(loop, &server->listener, 0);
     server->listener.data = server;
-    /* Create the socket with no access at all, then open it to exactly socket_mode. */
-    mode_t previous_umask = umask(0777);
-    rc = uv_pipe_bind(&server->listener, config->socket_path);
-    umask(previous_umask);
-    if (rc == 0 && chmod(config->socket_path, (mode_t)config->socket_mode) != 0)
-        rc = UV_EPERM;
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&server->listener, 511, server_connection_cb);
-    if (rc) {
-        uv_close((uv_handle_t *)&server->listener, NULL);
-        return rc;
-    }
-    return 0;
+    server->listener.accepted_cb = server_accepted_cb;
+    server->listener.refused_cb = server_refused_cb;
+    return listener_open(&server->listener, loop, config, error, error_bytes);
 }
 
-static void server_listener_close_cb(uv_handle_t *handle)
+void server_stopped_check(struct server *server)
 {
-    struct server *server = handle->data;
+    if (!server->stopping || server->conn_count > 0 || !server->listener_closed ||
+        server->stopped_cb == NULL)
+        return;
+    if (!uv_is_closing((uv_handle_t *)&server->shutdown_timer))
+        uv_close((uv_handle_t *)&server->shutdown_timer, NULL);
+    void (*stopped_cb)(struct server *) = server->stopped_cb;
+    server->stopped_cb = NULL;
+    stopped_cb(server);
+}
+
+static void server_listener_closed_cb(struct listener *listener)
+{
+    struct server *server = listener->data;
     server->listener_closed = true;
-    unlink(server->config->socket_path);
-    if (server->conn_count == 0 && server->stopped_cb)
-        server->stopped_cb(server);
+    server_stopped_check(server);
+}
+
+/* The shutdown deadline: whatever is still connected is closed, answered or not. */
+static void server_shutdown_cb(uv_timer_t *timer)
+{
+    struct server *server = timer->data;
+    log_warn("server: %zu connection(s) still open %llu ms after the stop signal; closing them",
+             server->conn_count, (unsigned long long)server->config->shutdown_timeout_ms);
+    for (struct conn *conn = server->conns; conn; conn = conn->next)
+        conn_close(conn);
 }
 
 void server_stop(struct server *server, void (*stopped_cb)(struct server *server))
@@ -542,7 +612,12 @@ void server_stop(struct server *server, void (*stopped_cb)(struct server *server
         return;
     server->stopping = true;
     server->stopped_cb = stopped_cb;
-    uv_close((uv_handle_t *)&server->listener, server_listener_close_cb);
+    uv_timer_init(server->loop, &server->shutdown_timer);
+    server->shutdown_timer.data = server;
+    uv_timer_start(&server->shutdown_timer, server_shutdown_cb,
+                   server->config->shutdown_timeout_ms, 0);
+    server->listener.closed_cb = server_listener_closed_cb;
+    listener_close(&server->listener);
     struct conn *conn = server->conns;
     while (conn) {
         struct conn *next = conn->next; /* conn_process may close conn */

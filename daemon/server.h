@@ -1,9 +1,10 @@
-/* server.h -- the Unix socket: connections, framing, roles, and replies in request order. */
+/* server.h -- connections: peers, frames, decode and roles, replies in request order, deadlines. */
 #ifndef FAMLEDGER_SERVER_H
 #define FAMLEDGER_SERVER_H
 
 #include "commit.h"
 #include "config.h"
+#include "listener.h"
 #include "store.h"
 
 #include <stdbool.h>
@@ -13,7 +14,8 @@ struct conn;
 
 struct server {
     uv_loop_t *loop;
-    uv_pipe_t listener;
+    struct listener listener;
+    uv_timer_t shutdown_timer;
     const struct config *config;
     struct store *store;
     struct commit_queue *commits;
@@ -24,13 +26,18 @@ struct server {
     void (*stopped_cb)(struct server *server);
 };
 
-/* Bind and listen on config->socket_path (mode config->socket_mode). Returns 0, or a negative
- * libuv error (UV_EADDRINUSE when a live daemon already answers there). */
+/* Claim config->socket_path and listen (listener.h). Returns 0, or -1 with a message for the
+ * operator in error[]. */
 int server_start(struct server *server, uv_loop_t *loop, const struct config *config,
-                 struct store *store, struct commit_queue *commits);
+                 struct store *store, struct commit_queue *commits, char *error,
+                 size_t error_bytes);
 
-/* Stop accepting and reading; answer every request already read, then close each connection.
- * stopped_cb runs once the last connection has closed. */
+/* Stop accepting; answer every request already running, answer SHUTTING_DOWN to those read but
+ * not started, then close each connection. After shutdown_timeout_ms whatever is still open is
+ * closed. stopped_cb runs once, when the last connection and the listener are closed. */
 void server_stop(struct server *server, void (*stopped_cb)(struct server *server));
+
+/* Run stopped_cb if the server is stopping and nothing is left open (internal). */
+void server_stopped_check(struct server *server);
 
 #endif

@@ -5,6 +5,7 @@
 #include "arena.h"
 #include "chain.h"
 #include "config.h"
+#include "decode.h"
 #include "dispatch.h"
 #include "store.h"
 
@@ -18,6 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct store *store;
 static struct config config;
+/* Every role: the fuzzer reaches every handler; roles are checked before decode, in server.c. */
+static struct peer peer = {.roles = ROLE_BIT(ROLE_ADMIN) | ROLE_BIT(ROLE_SETTLE) | ROLE_BIT(ROLE_AUDIT)};
 
 static void seed_run(Famledger__Request *request)
 {
@@ -28,7 +31,7 @@ static void seed_run(Famledger__Request *request)
     if (store_write_begin(store, &txn) != 0)
         abort();
     struct request_ctx ctx = {.txn = txn, .arena = &arena, .config = &config,
-                              .time_us = 1795400000000000, .response = &response};
+                              .time_us = 1795400000000000, .peer = &peer, .response = &response};
     int rc = dispatch_execute(dispatch_route_find(request->body_case), &ctx, request);
     if (rc == 0)
         store_commit(txn);
@@ -115,15 +118,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct arena arena;
     arena_init(&arena);
-    Famledger__Request *request = famledger__request__unpack(&arena.protobuf, size, data);
-    const struct dispatch_route *route = request ? dispatch_route_find(request->body_case) : NULL;
+    /* Through the decode step, as the daemon does: peek, check, unpack within the budget. */
+    Famledger__Request *request = NULL;
+    size_t used_bytes;
+    char error[256];
+    int decoded = decode_request(data, size, &arena, &request, &used_bytes, error, sizeof(error));
+    if (decoded != 0 && decoded != FL_ERR_MALFORMED_REQUEST && decoded != FL_ERR_UNSUPPORTED)
+        abort();
+    const struct dispatch_route *route = decoded == 0 ? dispatch_route_find(request->body_case)
+                                                      : NULL;
     if (route) {
         Famledger__Response response = FAMLEDGER__RESPONSE__INIT;
         struct store_txn *txn;
         if (store_write_begin(store, &txn) != 0)
             abort();
         struct request_ctx ctx = {.txn = txn, .arena = &arena, .config = &config,
-                                  .time_us = 1795400000000000, .operator_id = "",
+                                  .time_us = 1795400000000000, .operator_id = "", .peer = &peer,
                                   .response = &response};
         int rc = dispatch_execute(route, &ctx, request);
         /* Every failure must carry a status and a message, and no body. */

@@ -137,12 +137,27 @@ static void test_a_request_without_a_known_body_is_unsupported(void **state)
 {
     struct daemon_handle *daemon = *state;
     int fd = raw_connect(daemon);
-    /* request_id 7, then field 999 (a body from some future protocol), varint 1. */
-    const uint8_t frame[] = {0, 0, 0, 5, 0x08, 0x07, 0xb8, 0x3e, 0x01};
+    /* request_id 7, then field 999 (a body from some future protocol), an empty message. */
+    const uint8_t frame[] = {0, 0, 0, 5, 0x08, 0x07, 0xba, 0x3e, 0x00};
     raw_send(fd, frame, sizeof(frame));
     Famledger__Response *response = raw_read_response(fd);
     assert_int_equal(response->request_id, 7);
     assert_int_equal(response->status, FAMLEDGER__STATUS__STATUS_UNSUPPORTED);
+    famledger__response__free_unpacked(response, NULL);
+    /* No body at all. */
+    const uint8_t empty[] = {0, 0, 0, 2, 0x08, 0x08};
+    raw_send(fd, empty, sizeof(empty));
+    response = raw_read_response(fd);
+    assert_int_equal(response->request_id, 8);
+    assert_int_equal(response->status, FAMLEDGER__STATUS__STATUS_UNSUPPORTED);
+    famledger__response__free_unpacked(response, NULL);
+    /* Field 999 as a number is no body: an unknown field, refused by number. */
+    const uint8_t number[] = {0, 0, 0, 5, 0x08, 0x09, 0xb8, 0x3e, 0x01};
+    raw_send(fd, number, sizeof(number));
+    response = raw_read_response(fd);
+    assert_int_equal(response->request_id, 9);
+    assert_int_equal(response->status, FAMLEDGER__STATUS__STATUS_MALFORMED_REQUEST);
+    assert_non_null(strstr(response->error, "field 999"));
     famledger__response__free_unpacked(response, NULL);
     close(fd);
 }
@@ -335,12 +350,21 @@ static void test_sigterm_answers_requests_in_flight_and_keeps_every_acknowledged
     assert_non_null(response);
     assert_int_equal(response->status, FAMLEDGER__STATUS__STATUS_OK);
     famledger__response__free_unpacked(response, NULL);
-    int acknowledged = 1;
+    int acknowledged = 1, answered = 1;
+    bool refusing = false;
     kill(daemon->pid, SIGTERM);
+    /* Replies stay in order: every request that started is answered OK, then those read but
+     * not started are answered SHUTTING_DOWN; none is lost in between. */
     while ((response = raw_read_response(fd)) != NULL) {
-        assert_int_equal(response->request_id, (uint64_t)acknowledged + 1);
-        assert_int_equal(response->status, FAMLEDGER__STATUS__STATUS_OK);
-        acknowledged++;
+        assert_int_equal(response->request_id, (uint64_t)answered + 1);
+        answered++;
+        if (response->status == FAMLEDGER__STATUS__STATUS_SHUTTING_DOWN)
+            refusing = true;
+        else {
+            assert_false(refusing);
+            assert_int_equal(response->status, FAMLEDGER__STATUS__STATUS_OK);
+            acknowledged++;
+        }
         famledger__response__free_unpacked(response, NULL);
     }
     close(fd);

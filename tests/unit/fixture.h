@@ -19,6 +19,7 @@ struct fixture {
     struct config config;
     struct arena arena;
     uint32_t uid;
+    struct peer peer; /* every role, as the daemon's own uid has by default */
 };
 
 static inline int fixture_setup(void **state)
@@ -31,6 +32,7 @@ static inline int fixture_setup(void **state)
     arena_init(&fixture->arena);
     if (store_open(fixture->dir, 1 << 20, 64 << 20, &fixture->store) != 0)
         return -1;
+    fixture->peer.roles = ROLE_BIT(ROLE_ADMIN) | ROLE_BIT(ROLE_SETTLE) | ROLE_BIT(ROLE_AUDIT);
     *state = fixture;
     return 0;
 }
@@ -63,7 +65,8 @@ static inline int fixture_run(struct fixture *fixture, Famledger__Request *reque
         return rc;
     struct request_ctx ctx = {
         .txn = txn, .arena = &fixture->arena, .config = &fixture->config,
-        .time_us = request_clock_us(), .peer_uid = fixture->uid, .operator_id = "tester",
+        .time_us = request_clock_us(), .peer_uid = fixture->uid, .peer = &fixture->peer,
+        .operator_id = "tester",
         .response = response,
     };
     rc = dispatch_execute(route, &ctx, request);

@@ -12,6 +12,57 @@
 #include <string.h>
 #include <unistd.h>
 
+static unsigned peer_roles(const struct config *config, uint32_t uid, uint32_t gid)
+{
+    struct peer peer;
+    config_peer_resolve(config, uid, &gid, 1, &peer);
+    return peer.roles;
+}
+
+static void test_a_supplementary_group_grants_its_role(void **state)
+{
+    (void)state;
+    struct config config;
+    char error[256];
+    config_init(&config);
+    assert_int_equal(config_set(&config, "audit_gids", "300", error, sizeof(error)), 0);
+    const uint32_t gids[] = {100, 200, 300};
+    struct peer peer;
+    config_peer_resolve(&config, 5000, gids, 3, &peer);
+    assert_int_equal(peer.roles, ROLE_BIT(ROLE_AUDIT));
+    config_peer_resolve(&config, 5000, gids, 2, &peer);
+    assert_int_equal(peer.roles, 0);
+}
+
+static void test_merchant_peers_bind_a_settle_peer_to_its_merchants_only(void **state)
+{
+    (void)state;
+    struct config config;
+    char error[256];
+    config_init(&config);
+    assert_int_equal(config_set(&config, "settle_uids", "1001,1002", error, sizeof(error)), 0);
+    assert_int_equal(config_set(&config, "merchant_peers", "uid:1001=P1,P2; gid:77=H1", error,
+                                sizeof(error)), 0);
+    struct peer peer;
+    uint32_t gid = 10;
+    config_peer_resolve(&config, 1001, &gid, 1, &peer);
+    assert_true(config_peer_may_act_for(&config, &peer, "P1"));
+    assert_true(config_peer_may_act_for(&config, &peer, "P2"));
+    assert_false(config_peer_may_act_for(&config, &peer, "H1"));
+    const uint32_t gids[] = {10, 77};
+    config_peer_resolve(&config, 1002, gids, 2, &peer);
+    assert_true(config_peer_may_act_for(&config, &peer, "H1"));
+    assert_false(config_peer_may_act_for(&config, &peer, "P1"));
+    /* Our own uid is admin by default: it may act for any merchant. */
+    config_peer_resolve(&config, (uint32_t)geteuid(), &gid, 1, &peer);
+    assert_true(config_peer_may_act_for(&config, &peer, "ANY"));
+    /* Malformed lists are refused whole. */
+    assert_int_equal(config_set(&config, "merchant_peers", "uid:x=P1", error, sizeof(error)), -1);
+    assert_int_equal(config_set(&config, "merchant_peers", "uid:1=", error, sizeof(error)), -1);
+    assert_int_equal(config_set(&config, "merchant_peers", "pid:1=P1", error, sizeof(error)), -1);
+    assert_int_equal(config_set(&config, "merchant_peers", "uid:1=P-1", error, sizeof(error)), -1);
+}
+
 static void test_defaults_put_everything_under_var_and_give_our_uid_every_role(void **state)
 {
     (void)state;
@@ -21,8 +72,8 @@ static void test_defaults_put_everything_under_var_and_give_our_uid_every_role(v
     assert_string_equal(config.socket_path, "var/famledgerd.sock");
     assert_int_equal(config.socket_mode, 0660);
     unsigned all = ROLE_BIT(ROLE_ADMIN) | ROLE_BIT(ROLE_SETTLE) | ROLE_BIT(ROLE_AUDIT);
-    assert_int_equal(config_peer_roles(&config, (uint32_t)geteuid(), 12345), all);
-    assert_int_equal(config_peer_roles(&config, (uint32_t)geteuid() + 1, 12345), 0);
+    assert_int_equal(peer_roles(&config, (uint32_t)geteuid(), 12345), all);
+    assert_int_equal(peer_roles(&config, (uint32_t)geteuid() + 1, 12345), 0);
 }
 
 static void test_flag_spelling_and_file_spelling_set_the_same_setting(void **state)
@@ -70,8 +121,8 @@ static void test_file_sets_roles_and_reports_the_bad_line(void **state)
     config_init(&config);
     assert_int_equal(config_load_file(&config, path, error, sizeof(error)), 0);
     assert_string_equal(config.socket_path, "/run/x.sock");
-    assert_int_equal(config_peer_roles(&config, 1002, 7), ROLE_BIT(ROLE_SETTLE));
-    assert_int_equal(config_peer_roles(&config, 4000, 50), ROLE_BIT(ROLE_AUDIT));
+    assert_int_equal(peer_roles(&config, 1002, 7), ROLE_BIT(ROLE_SETTLE));
+    assert_int_equal(peer_roles(&config, 4000, 50), ROLE_BIT(ROLE_AUDIT));
 
     file = fopen(path, "w");
     fputs("map_mib = 8\nthis line is wrong\n", file);
@@ -85,6 +136,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_put_everything_under_var_and_give_our_uid_every_role),
+        cmocka_unit_test(test_a_supplementary_group_grants_its_role),
+        cmocka_unit_test(test_merchant_peers_bind_a_settle_peer_to_its_merchants_only),
         cmocka_unit_test(test_flag_spelling_and_file_spelling_set_the_same_setting),
         cmocka_unit_test(test_bad_values_are_refused_with_the_setting_named),
         cmocka_unit_test(test_file_sets_roles_and_reports_the_bad_line),

@@ -1,0 +1,196 @@
+/* listener.c -- the listening Unix socket: safe path claim, group and mode, accept with reserve. */
+#include "listener.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static void socket_address(struct sockaddr_un *address, const char *path)
+{
+    *address = (struct sockaddr_un){.sun_family = AF_UNIX};
+    snprintf(address->sun_path, sizeof(address->sun_path), "%s", path);
+}
+
+/* Whether something accepts connections at `path`. */
+static bool socket_is_live(const char *path)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    struct sockaddr_un address;
+    socket_address(&address, path);
+    bool live = connect(fd, (struct sockaddr *)&address, sizeof(address)) == 0;
+    close(fd);
+    return live;
+}
+
+/* Make the path free for bind: nothing there, or a socket nobody answers on (removed). */
+static int listener_claim_path(const char *path, char *error, size_t error_bytes)
+{
+    char copy[CONFIG_SOCKET_PATH_BYTES];
+    snprintf(copy, sizeof(copy), "%s", path);
+    const char *parent = dirname(copy);
+    struct stat status;
+    if (stat(parent, &status) != 0 || !S_ISDIR(status.st_mode)) {
+        snprintf(error, error_bytes, "cannot listen on %s: its directory %s does not exist; "
+                 "create it or choose another socket path", path, parent);
+        return -1;
+    }
+    if (lstat(path, &status) != 0)
+        return errno == ENOENT ? 0 : (snprintf(error, error_bytes, "cannot listen on %s: %s",
+                                               path, strerror(errno)), -1);
+    const char *kind = S_ISDIR(status.st_mode)   ? "a directory"
+                       : S_ISLNK(status.st_mode) ? "a symbolic link"
+                       : S_ISREG(status.st_mode) ? "a regular file"
+                       : S_ISSOCK(status.st_mode) ? NULL
+                                                  : "not a socket";
+    if (kind) {
+        snprintf(error, error_bytes, "cannot listen on %s: it is %s, left as it is; remove it "
+                 "or choose another socket path", path, kind);
+        return -1;
+    }
+    if (socket_is_live(path)) {
+        snprintf(error, error_bytes, "cannot listen on %s: another famledgerd answers there",
+                 path);
+        return -1;
+    }
+    unlink(path); /* a stale socket of a daemon that did not stop cleanly */
+    return 0;
+}
+
+/* The gid of config->socket_group (a name or a number); -1 with a message if unknown. */
+static int listener_group(const struct config *config, gid_t *gid, char *error,
+                          size_t error_bytes)
+{
+    char *end;
+    unsigned long number = strtoul(config->socket_group, &end, 10);
+    if (*config->socket_group && !*end) {
+        *gid = (gid_t)number;
+        return 0;
+    }
+    struct group *group = getgrnam(config->socket_group);
+    if (!group) {
+        snprintf(error, error_bytes, "socket_group: no group named '%s'", config->socket_group);
+        return -1;
+    }
+    *gid = group->gr_gid;
+    return 0;
+}
+
+static int listener_bind(int fd, const struct config *config, char *error, size_t error_bytes)
+{
+    struct sockaddr_un address;
+    socket_address(&address, config->socket_path);
+    /* Created with no access at all, then opened to exactly socket_mode. */
+    mode_t previous_umask = umask(0777);
+    int rc = bind(fd, (struct sockaddr *)&address, sizeof(address));
+    umask(previous_umask);
+    const char *step = "bind";
+    if (rc == 0 && *config->socket_group) {
+        gid_t gid;
+        if (listener_group(config, &gid, error, error_bytes))
+            return -1;
+        step = "chown to socket_group";
+        rc = chown(config->socket_path, (uid_t)-1, gid);
+    }
+    if (rc == 0)
+        step = "chmod", rc = chmod(config->socket_path, (mode_t)config->socket_mode);
+    if (rc == 0)
+        step = "listen", rc = listen(fd, 511);
+    if (rc != 0)
+        snprintf(error, error_bytes, "cannot listen on %s: %s: %s", config->socket_path, step,
+                 strerror(errno));
+    return rc;
+}
+
+static void listener_refuse_one(struct listener *listener)
+{
+    /* Out of descriptors: free the reserve, take the peer on it, answer, and take it back. */
+    close(listener->reserve_fd);
+    int fd = accept4(listener->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd >= 0)
+        listener->refused_cb(listener, fd);
+    listener->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+static void listener_poll_cb(uv_poll_t *poll, int status, int events)
+{
+    (void)events;
+    struct listener *listener = poll->data;
+    if (status < 0)
+        return;
+    /* Bounded, so that a flood of connections cannot starve the connections we have. */
+    for (int accepted = 0; accepted < 64; accepted++) {
+        int fd = accept4(listener->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd >= 0) {
+            listener->accepted_cb(listener, fd);
+            continue;
+        }
+        if ((errno == EMFILE || errno == ENFILE) && listener->reserve_fd >= 0) {
+            log_warn("server: out of file descriptors; answering BUSY (raise LimitNOFILE)");
+            listener_refuse_one(listener);
+            continue;
+        }
+        if (errno != EINTR && errno != ECONNABORTED)
+            return; /* EAGAIN: nothing more waits */
+    }
+}
+
+int listener_open(struct listener *listener, uv_loop_t *loop, const struct config *config,
+                  char *error, size_t error_bytes)
+{
+    listener->path = config->socket_path;
+    listener->fd = -1;
+    listener->reserve_fd = -1;
+    if (listener_claim_path(config->socket_path, error, error_bytes))
+        return -1;
+    listener->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (listener->fd < 0) {
+        snprintf(error, error_bytes, "socket: %s", strerror(errno));
+        return -1;
+    }
+    int rc = listener_bind(listener->fd, config, error, error_bytes);
+    if (rc == 0) {
+        listener->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        rc = uv_poll_init(loop, &listener->poll, listener->fd);
+        if (rc)
+            snprintf(error, error_bytes, "cannot watch %s: %s", config->socket_path,
+                     uv_strerror(rc));
+    }
+    if (rc) {
+        if (listener->reserve_fd >= 0)
+            close(listener->reserve_fd);
+        close(listener->fd);
+        return -1;
+    }
+    listener->poll.data = listener;
+    uv_poll_start(&listener->poll, UV_READABLE, listener_poll_cb);
+    return 0;
+}
+
+static void listener_close_cb(uv_handle_t *handle)
+{
+    struct listener *listener = handle->data;
+    close(listener->fd);
+    if (listener->reserve_fd >= 0)
+        close(listener->reserve_fd);
+    unlink(listener->path);
+    if (listener->closed_cb)
+        listener->closed_cb(listener);
+}
+
+void listener_close(struct listener *listener)
+{
+    uv_poll_stop(&listener->poll);
+    uv_close((uv_handle_t *)&listener->poll, listener_close_cb);
+}

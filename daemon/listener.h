@@ -1,0 +1,37 @@
+/* listener.h -- the listening Unix socket: a safe claim of its path, and accept with a reserve
+ * descriptor so that a peer arriving while we are out of descriptors is told BUSY.
+ *
+ * libuv's own listener closes such a peer without a word (its EMFILE trick); ours accepts it
+ * on a descriptor kept in reserve for that moment and hands it to refused_cb, which answers
+ * and closes it at once.
+ */
+#ifndef FAMLEDGER_LISTENER_H
+#define FAMLEDGER_LISTENER_H
+
+#include "config.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+
+struct listener {
+    uv_poll_t poll;
+    int fd;
+    int reserve_fd;
+    const char *path;
+    void *data;
+    void (*accepted_cb)(struct listener *listener, int fd);
+    void (*refused_cb)(struct listener *listener, int fd);
+    void (*closed_cb)(struct listener *listener);
+};
+
+/* Claim config->socket_path (only a stale socket there is removed), bind it with
+ * socket_mode and socket_group, listen, and watch it on `loop`. Returns 0, or -1 with a
+ * message naming the path and what to do in error[]. */
+int listener_open(struct listener *listener, uv_loop_t *loop, const struct config *config,
+                  char *error, size_t error_bytes);
+
+/* Stop accepting, remove the socket file; closed_cb runs when the handle is closed. */
+void listener_close(struct listener *listener);
+
+#endif
