@@ -13,7 +13,9 @@ static size_t page_limit(uint32_t asked, size_t max)
     return asked == 0 || asked > max ? max : asked;
 }
 
-static int log_record_add(struct request_ctx *ctx, Famledger__LogPageReply *reply, uint64_t seq)
+/* Add the record of entry `seq`; *page_bytes grows by what it adds to the reply. */
+static int log_record_add(struct request_ctx *ctx, Famledger__LogPageReply *reply, uint64_t seq,
+                          size_t *page_bytes)
 {
     Famledger__LogRecord *record = ARENA_NEW(ctx->arena, Famledger__LogRecord);
     famledger__log_record__init(record);
@@ -26,6 +28,7 @@ static int log_record_add(struct request_ctx *ctx, Famledger__LogPageReply *repl
         return rc ? rc : FL_ERR_INTERNAL;
     record->seq = seq;
     reply->records[reply->n_records++] = record;
+    *page_bytes += record->entry_bytes.len + HASH_BYTES + 32;
     return 0;
 }
 
@@ -42,6 +45,7 @@ int audit_log_page_handle(struct request_ctx *ctx, const Famledger__Request *req
     reply->head_seq = head.seq;
     reply->records = ARENA_ARRAY(ctx->arena, Famledger__LogRecord *, limit);
     uint64_t from = page->from_seq ? page->from_seq : 1;
+    size_t page_bytes = 0; /* a page is cut by bytes as well as by count */
     if (*page->date) {
         char day[9];
         if (!ledger_day_parse(page->date, day))
@@ -50,11 +54,16 @@ int audit_log_page_handle(struct request_ctx *ctx, const Famledger__Request *req
         size_t count;
         rc = store_index_page(ctx->txn, STORE_DB_DAY_ENTRIES, day, 8, from, false, seqs, limit,
                               &count, &reply->next_seq);
-        for (size_t i = 0; rc == 0 && i < count; i++)
-            rc = log_record_add(ctx, reply, seqs[i]);
+        size_t i = 0;
+        for (; rc == 0 && i < count && page_bytes < PAGE_BYTES_MAX; i++)
+            rc = log_record_add(ctx, reply, seqs[i], &page_bytes);
+        if (i < count)
+            reply->next_seq = seqs[i]; /* cut by bytes: the next page starts here */
     } else {
-        for (uint64_t seq = from; rc == 0 && seq <= head.seq && reply->n_records < limit; seq++)
-            rc = log_record_add(ctx, reply, seq);
+        for (uint64_t seq = from; rc == 0 && seq <= head.seq && reply->n_records < limit &&
+                                  page_bytes < PAGE_BYTES_MAX;
+             seq++)
+            rc = log_record_add(ctx, reply, seq, &page_bytes);
         uint64_t next = from + reply->n_records;
         reply->next_seq = next <= head.seq ? next : 0;
     }
@@ -68,6 +77,7 @@ int audit_log_page_handle(struct request_ctx *ctx, const Famledger__Request *req
 struct state_page {
     struct request_ctx *ctx;
     Famledger__StatePageReply *reply;
+    size_t bytes;
 };
 
 static int state_page_visit_cb(void *context, struct store_bytes key, struct store_bytes value)
@@ -75,6 +85,11 @@ static int state_page_visit_cb(void *context, struct store_bytes key, struct sto
     struct state_page *page = context;
     struct arena *arena = page->ctx->arena;
     Famledger__StatePageReply *reply = page->reply;
+    if (page->bytes >= PAGE_BYTES_MAX) {
+        reply->more = 1; /* cut by bytes: this record starts the next page */
+        return 1;
+    }
+    page->bytes += key.size + value.size + 16;
     ProtobufCBinaryData *k = &reply->keys[reply->n_keys++];
     ProtobufCBinaryData *v = &reply->values[reply->n_values++];
     k->len = key.size;
@@ -104,10 +119,10 @@ int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *r
     /* One more than asked tells whether there is a further page. */
     reply->keys = ARENA_ARRAY(ctx->arena, ProtobufCBinaryData, limit + 1);
     reply->values = ARENA_ARRAY(ctx->arena, ProtobufCBinaryData, limit + 1);
-    struct state_page state = {ctx, reply};
+    struct state_page state = {ctx, reply, 0};
     int rc = store_scan(ctx->txn, tables[page->table], page->after_key.data, page->after_key.len,
                         limit + 1, state_page_visit_cb, &state);
-    if (rc)
+    if (rc < 0)
         return request_fail(ctx, rc, "cannot read derived state");
     if (reply->n_keys > limit) {
         reply->more = 1;
@@ -119,7 +134,7 @@ int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *r
 }
 
 static int merchant_day_add(struct request_ctx *ctx, Famledger__MerchantDayReply *reply,
-                            uint64_t seq)
+                            uint64_t seq, size_t *page_bytes)
 {
     Famledger__Entry *entry;
     int rc = ledger_entry_get(ctx->txn, ctx->arena, seq, &entry, NULL, NULL);
@@ -130,6 +145,7 @@ static int merchant_day_add(struct request_ctx *ctx, Famledger__MerchantDayReply
         refund->refund_id = seq;
         refund->settlement_id = entry->refunded->settlement_id;
         reply->refunds[reply->n_refunds++] = refund;
+        *page_bytes += famledger__refund__get_packed_size(refund) + 8;
         return 0;
     }
     /* A settlement as it stands now, with every refund since. */
@@ -144,6 +160,7 @@ static int merchant_day_add(struct request_ctx *ctx, Famledger__MerchantDayReply
     if (!settlement)
         return FL_ERR_INTERNAL;
     reply->settlements[reply->n_settlements++] = settlement;
+    *page_bytes += value.size + 8;
     return 0;
 }
 
@@ -165,8 +182,11 @@ int audit_merchant_day_handle(struct request_ctx *ctx, const Famledger__Request 
     reply->refunds = ARENA_ARRAY(ctx->arena, Famledger__Refund *, limit);
     int rc = store_index_page(ctx->txn, STORE_DB_MERCHANT_DAY, key, (size_t)bytes, query->cursor,
                               false, seqs, limit, &count, &reply->next_cursor);
-    for (size_t i = 0; rc == 0 && i < count; i++)
-        rc = merchant_day_add(ctx, reply, seqs[i]);
+    size_t page_bytes = 0, i = 0;
+    for (; rc == 0 && i < count && page_bytes < PAGE_BYTES_MAX; i++)
+        rc = merchant_day_add(ctx, reply, seqs[i], &page_bytes);
+    if (i < count)
+        reply->next_cursor = seqs[i]; /* cut by bytes: the next page starts here */
     if (rc)
         return request_fail(ctx, rc, "cannot read the day of merchant %s", query->merchant_code);
     ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_MERCHANT_DAY;

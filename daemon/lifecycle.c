@@ -204,11 +204,7 @@ static int withdraw_rules(struct request_ctx *ctx, const Famledger__WithdrawRequ
 {
     int64_t balance = account->balance_fen;
     switch (withdraw->reason) {
-    case FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_MAJOR_DISEASE:
-        if (!validate_reference(withdraw->disease_code))
-            return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
-                                "major-disease withdrawals need the disease code");
-        /* fall through */
+    case FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_MAJOR_DISEASE: /* evidence checked above */
     case FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_LONG_TERM_ELSEWHERE:
         movement->amount_fen = withdraw->amount_fen ? withdraw->amount_fen : balance;
         if (movement->amount_fen <= 0 || movement->amount_fen > balance)
@@ -216,10 +212,7 @@ static int withdraw_rules(struct request_ctx *ctx, const Famledger__WithdrawRequ
                                 "the amount must be positive and at most the balance (%lld fen)",
                                 (long long)balance);
         return 0;
-    case FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_DEATH:
-        if (!validate_name(withdraw->heir))
-            return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "a death withdrawal names the heir");
-        /* fall through */
+    case FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_DEATH: /* the heir checked above */
     case FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_OPT_OUT:
     case FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_EMIGRATION:
     case FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_TRANSFER_NOT_ACCEPTED:
@@ -235,13 +228,48 @@ static int withdraw_rules(struct request_ctx *ctx, const Famledger__WithdrawRequ
     }
 }
 
+/* The withdrawal as the ledger records it: only the evidence its reason takes, checked. The
+ * entry and the fingerprint are made of this, never of the client's bytes. */
+static int withdraw_command_make(struct request_ctx *ctx, const Famledger__WithdrawRequest *in,
+                                 Famledger__WithdrawRequest **out)
+{
+    bool disease = in->reason == FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_MAJOR_DISEASE;
+    bool death = in->reason == FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_DEATH;
+    if (!disease && *in->disease_code)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
+                            "disease_code is only for major-disease withdrawals");
+    if (!death && *in->heir)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "heir is only for death withdrawals");
+    if (disease && !validate_reference(in->disease_code))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
+                            "major-disease withdrawals need the disease code (1 to 64 "
+                            "printable ASCII characters)");
+    if (death && !validate_name(in->heir))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
+                            "a death withdrawal names the heir (1 to 128 bytes of text)");
+    Famledger__WithdrawRequest *command = ARENA_NEW(ctx->arena, Famledger__WithdrawRequest);
+    famledger__withdraw_request__init(command);
+    command->person_no = arena_strdup(ctx->arena, in->person_no);
+    command->reason = in->reason;
+    command->reference = arena_strdup(ctx->arena, in->reference);
+    command->amount_fen = in->amount_fen;
+    command->disease_code = arena_strdup(ctx->arena, in->disease_code);
+    command->heir = arena_strdup(ctx->arena, in->heir);
+    *out = command;
+    return 0;
+}
+
 int lifecycle_withdraw_handle(struct request_ctx *ctx, const Famledger__Request *request)
 {
-    Famledger__WithdrawRequest *withdraw = request->withdraw;
+    Famledger__WithdrawRequest *withdraw = NULL;
+    int rc = withdraw_command_make(ctx, request->withdraw, &withdraw);
+    if (rc)
+        return rc;
+    if (withdraw->amount_fen < 0)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "amount must not be negative");
     struct reference_key key;
     uint8_t fingerprint[HASH_BYTES];
-    int rc = movement_reference(ctx, 'W', withdraw->reference, &withdraw->base, &key,
-                                fingerprint);
+    rc = movement_reference(ctx, 'W', withdraw->reference, &withdraw->base, &key, fingerprint);
     if (rc)
         return rc < 0 ? rc : 0;
     Famledger__Account *account;

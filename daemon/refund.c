@@ -34,11 +34,12 @@ static int refund_validate(struct request_ctx *ctx, Famledger__RefundRequest *re
                             "merchant_reference must be 1 to 64 printable ASCII characters");
     if (refund->settlement_id == 0)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "settlement_id is missing");
-    if (cancel)
-        refund->amount_fen = 0; /* a cancel returns what is left, whatever was sent */
-    else if (!validate_amount_fen(refund->amount_fen))
+    if (cancel && refund->amount_fen != 0)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "a cancel returns all that is left "
+                            "and takes no amount; send a refund for part of it");
+    if (!cancel && !validate_amount_fen(refund->amount_fen))
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "amount must be positive");
-    return 0;
+    return request_require_merchant(ctx, refund->merchant_code);
 }
 
 static int refund_reply(struct request_ctx *ctx, Famledger__Refund *refund,
@@ -152,7 +153,8 @@ static int refund_checks(struct request_ctx *ctx, const Famledger__RefundRequest
     if (settlement->cancelled)
         return request_fail(ctx, FL_ERR_ALREADY_CANCELLED, "settlement %llu is already cancelled",
                             (unsigned long long)settlement->settlement_id);
-    if (settlement->n_refunds >= REFUNDS_PER_SETTLEMENT_MAX)
+    /* The cap bounds partial refunds; a cancel is always possible while money is left. */
+    if (!cancel && settlement->n_refunds >= REFUNDS_PER_SETTLEMENT_MAX)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "settlement %llu already has %d "
                             "refunds; cancel it instead",
                             (unsigned long long)settlement->settlement_id,

@@ -42,7 +42,25 @@ static int settle_validate(struct request_ctx *ctx, Famledger__SettleRequest *se
     if (!validate_amount_fen(settle->amount_fen))
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
                             "amount must be positive and at most 100000000.00 yuan");
-    return 0;
+    return request_require_merchant(ctx, settle->merchant_code);
+}
+
+/* The settlement as the ledger records it: the validated fields, defaults filled in, built by
+ * us. The entry and the idempotency fingerprint are made of this, never of the client's
+ * bytes, so a retry is "the same" when these fields are the same (docs/PROTOCOL.md). */
+static Famledger__SettleRequest *settle_command_make(struct request_ctx *ctx,
+                                                     const Famledger__SettleRequest *settle)
+{
+    Famledger__SettleRequest *command = ARENA_NEW(ctx->arena, Famledger__SettleRequest);
+    famledger__settle_request__init(command);
+    command->merchant_code = arena_strdup(ctx->arena, settle->merchant_code);
+    command->merchant_reference = arena_strdup(ctx->arena, settle->merchant_reference);
+    command->patient = arena_strdup(ctx->arena, settle->patient);
+    command->amount_fen = settle->amount_fen;
+    command->category = settle->category;
+    command->no_account = settle->no_account;
+    command->all_or_nothing = settle->all_or_nothing;
+    return command;
 }
 
 static bool settle_category_optional(Famledger__Category category)
@@ -207,6 +225,9 @@ static int settle_record(struct request_ctx *ctx, Famledger__SettleRequest *sett
                          const uint8_t fingerprint[HASH_BYTES])
 {
     Famledger__Settlement *settlement = plan->settlement;
+    REQUIRE(settlement->acct_pay_fen + settlement->acct_mulaid_pay_fen +
+                settlement->cash_pay_fen == settlement->amount_fen);
+    REQUIRE(settlement->cash_pay_fen >= 0 && settlement->n_legs <= LEGS_MAX);
     Famledger__Settled settled = FAMLEDGER__SETTLED__INIT;
     settled.request = settle;
     settled.settlement = settlement;
@@ -232,10 +253,10 @@ static int settle_record(struct request_ctx *ctx, Famledger__SettleRequest *sett
 
 int settle_handle(struct request_ctx *ctx, const Famledger__Request *request)
 {
-    Famledger__SettleRequest *settle = request->settle;
-    int rc = settle_validate(ctx, settle);
+    int rc = settle_validate(ctx, request->settle);
     if (rc)
         return rc;
+    Famledger__SettleRequest *settle = settle_command_make(ctx, request->settle);
     struct reference_key key;
     uint8_t fingerprint[HASH_BYTES];
     uint64_t seq;
@@ -280,5 +301,11 @@ int settlement_get_handle(struct request_ctx *ctx, const Famledger__Request *req
 {
     Famledger__Settlement *settlement;
     int rc = settlement_load(ctx, request->settlement_get->settlement_id, &settlement);
-    return rc ? rc : settlement_reply(ctx, settlement);
+    if (rc)
+        return rc;
+    /* Auditors read every settlement; a pharmacy only its own. */
+    if (!(ctx->peer->roles & ROLE_BIT(ROLE_AUDIT)) &&
+        (rc = request_require_merchant(ctx, settlement->merchant_code)))
+        return rc;
+    return settlement_reply(ctx, settlement);
 }
