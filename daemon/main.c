@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <uv.h>
 
 struct daemon {
@@ -87,6 +88,22 @@ static int parse_arguments(int argc, char **argv, struct config *config)
     return check_only;
 }
 
+/* Each connection holds a descriptor; the daemon needs some of its own (LMDB, the loop, the
+ * listener and its reserve). Returns false, with a warning, when the limit is too low. */
+static bool fd_limit_enough(const struct config *config, FILE *out)
+{
+    struct rlimit limit;
+    uint64_t needed = config->connections_max + 64;
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY ||
+        limit.rlim_cur >= needed)
+        return true;
+    fprintf(out, "%swarning: the file descriptor limit (%llu) is below what connections_max "
+            "needs (%llu); peers past it are answered BUSY. Raise LimitNOFILE or ulimit -n.\n",
+            out == stdout ? "# " : "famledgerd: ", (unsigned long long)limit.rlim_cur,
+            (unsigned long long)needed);
+    return false;
+}
+
 static void daemon_stopped_cb(struct server *server)
 {
     struct daemon *daemon = container_of(server, struct daemon, server);
@@ -160,10 +177,12 @@ int main(int argc, char **argv)
         return 2;
     if (parsed == 1) {
         config_print(&daemon.config, stdout);
+        fd_limit_enough(&daemon.config, stdout);
         fputs("# configuration is valid\n", stdout);
         return 0;
     }
     log_set_level(daemon.config.log_level);
+    fd_limit_enough(&daemon.config, stderr);
     /* Business days (day indexes, exports) are dates in the configured zone. */
     setenv("TZ", daemon.config.timezone, 1);
     tzset();

@@ -129,6 +129,72 @@ static void test_cancel_after_partial_refunds_returns_the_rest(void **state)
     assert_int_equal(refund(f, "PH001", "rf-9", id, 1), FL_ERR_ALREADY_CANCELLED);
 }
 
+static void test_cancel_after_the_maximum_of_refunds_returns_the_rest(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t id = family_settled(f);
+    char reference[32];
+    for (int i = 0; i < 32; i++) {
+        snprintf(reference, sizeof(reference), "rf-%d", i);
+        assert_int_equal(refund(f, "PH001", reference, id, 100), 0);
+    }
+    /* A 33rd partial refund is refused; the cancel still returns the remaining 118.00. */
+    assert_int_equal(refund(f, "PH001", "rf-32", id, 100), FL_ERR_INVALID_ARGUMENT);
+    assert_int_equal(refund(f, "PH001", "cx", id, 0), 0);
+    assert_int_equal(last->refund->refund->amount_fen, 15000 - 3200);
+    assert_true(last->refund->settlement->cancelled);
+    assert_int_equal(fixture_balance(f, "P") + fixture_balance(f, "A") + fixture_balance(f, "B"),
+                     28000);
+}
+
+static void test_a_cancel_with_an_amount_is_refused_not_ignored(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t id = family_settled(f);
+    Famledger__RefundRequest *body = ARENA_NEW(&f->arena, Famledger__RefundRequest);
+    famledger__refund_request__init(body);
+    body->merchant_code = (char *)"PH001";
+    body->merchant_reference = (char *)"cx";
+    body->settlement_id = id;
+    body->amount_fen = 500;
+    assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_CANCEL, body), FL_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(last->error, "no amount"));
+    assert_int_equal(fixture_balance(f, "P"), 0);
+}
+
+static void test_a_settle_peer_acts_only_for_its_merchants(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t id = family_settled(f);
+    char error[128];
+    assert_int_equal(config_set(&f->config, "merchant_peers", "uid:1001=PH002", error,
+                                sizeof(error)), 0);
+    uint32_t gid = 1001;
+    config_peer_resolve(&f->config, 1001, &gid, 1, &f->peer);
+    f->peer.roles = ROLE_BIT(ROLE_SETTLE);
+    /* PH001's settlement: the PH002 peer can neither refund, cancel nor read it as PH001. */
+    assert_int_equal(refund(f, "PH001", "rf-x", id, 100), FL_ERR_PERMISSION_DENIED);
+    assert_int_equal(refund(f, "PH001", "cx-x", id, 0), FL_ERR_PERMISSION_DENIED);
+    Famledger__SettlementGetRequest *get = ARENA_NEW(&f->arena, Famledger__SettlementGetRequest);
+    famledger__settlement_get_request__init(get);
+    get->settlement_id = id;
+    assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_SETTLEMENT_GET, get),
+                     FL_ERR_PERMISSION_DENIED);
+    Famledger__SettleRequest settle = FAMLEDGER__SETTLE_REQUEST__INIT;
+    settle.merchant_code = (char *)"PH001";
+    settle.merchant_reference = (char *)"rx-2";
+    settle.patient = (char *)"P";
+    settle.amount_fen = 100;
+    assert_int_equal(fixture_settle(f, false, &settle, NULL), FL_ERR_PERMISSION_DENIED);
+    assert_int_equal(fixture_settle(f, true, &settle, NULL), FL_ERR_PERMISSION_DENIED);
+    /* As PH002 it may settle and read its own. */
+    settle.merchant_code = (char *)"PH002";
+    Famledger__Response *response = NULL;
+    assert_int_equal(fixture_settle(f, false, &settle, &response), 0);
+    get->settlement_id = response->settlement->settlement->settlement_id;
+    assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_SETTLEMENT_GET, get), 0);
+}
+
 static void test_only_the_settling_merchant_may_refund(void **state)
 {
     struct fixture *f = *state;
@@ -207,6 +273,11 @@ static void test_each_withdrawal_reason_follows_its_rules(void **state)
                               "w2", 1000, "", ""), FL_ERR_INVALID_ARGUMENT);
     assert_int_equal(withdraw(f, "W", FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_MAJOR_DISEASE,
                               "w2", 99999, "D45", ""), FL_ERR_WITHDRAWAL_NOT_ALLOWED);
+    /* Evidence the reason does not take is refused, not stored. */
+    assert_int_equal(withdraw(f, "W", FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_MAJOR_DISEASE,
+                              "w2", 1000, "D45", "Heir Name"), FL_ERR_INVALID_ARGUMENT);
+    assert_int_equal(withdraw(f, "W", FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_LONG_TERM_ELSEWHERE,
+                              "w2", 1000, "D45", ""), FL_ERR_INVALID_ARGUMENT);
     assert_int_equal(withdraw(f, "W", FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_MAJOR_DISEASE,
                               "w2", 1000, "D45", ""), 0);
     assert_int_equal(fixture_balance(f, "W"), 7000);
@@ -277,6 +348,9 @@ int main(void)
         TEST(test_refunds_restore_the_last_account_debited_first),
         TEST(test_refunds_never_exceed_what_the_accounts_paid),
         TEST(test_cancel_after_partial_refunds_returns_the_rest),
+        TEST(test_cancel_after_the_maximum_of_refunds_returns_the_rest),
+        TEST(test_a_cancel_with_an_amount_is_refused_not_ignored),
+        TEST(test_a_settle_peer_acts_only_for_its_merchants),
         TEST(test_only_the_settling_merchant_may_refund),
         TEST(test_a_refund_to_an_account_closed_by_death_is_cash_due),
         TEST(test_a_frozen_holder_is_skipped_but_receives_its_refund),
