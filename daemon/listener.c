@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 static void socket_address(struct sockaddr_un *address, const char *path)
@@ -115,6 +116,15 @@ static int listener_bind(int fd, const struct config *config, char *error, size_
 
 static void listener_refuse_one(struct listener *listener)
 {
+    /* One line a minute at most: a flood must not become a flood of log lines. */
+    time_t now = time(NULL);
+    listener->refused_count++;
+    if (now - listener->refused_logged_at >= 60) {
+        log_warn("server: out of file descriptors: %lu peer(s) answered BUSY; raise LimitNOFILE "
+                 "or lower connections_max", listener->refused_count);
+        listener->refused_logged_at = now;
+        listener->refused_count = 0;
+    }
     /* Out of descriptors: free the reserve, take the peer on it, answer, and take it back. */
     close(listener->reserve_fd);
     int fd = accept4(listener->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -137,7 +147,6 @@ static void listener_poll_cb(uv_poll_t *poll, int status, int events)
             continue;
         }
         if ((errno == EMFILE || errno == ENFILE) && listener->reserve_fd >= 0) {
-            log_warn("server: out of file descriptors; answering BUSY (raise LimitNOFILE)");
             listener_refuse_one(listener);
             continue;
         }

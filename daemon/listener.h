@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 #include <uv.h>
 
 struct listener {
@@ -19,6 +20,8 @@ struct listener {
     int fd;
     int reserve_fd;
     const char *path;
+    time_t refused_logged_at;     /* rate limit of the out-of-descriptors warning */
+    unsigned long refused_count;
     void *data;
     void (*accepted_cb)(struct listener *listener, int fd);
     void (*refused_cb)(struct listener *listener, int fd);

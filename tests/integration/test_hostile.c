@@ -1,0 +1,511 @@
+/* test_hostile.c -- famledgerd against clients that no well-behaved integrator would write:
+ * unknown fields, frames from peers without a role, readers that never read, descriptors run
+ * out, a pharmacy acting for another, text cut mid-character. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <iconv.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NOBODY 65534
+
+/* The daemon's resident memory, in KiB ("VmRSS" or the peak, "VmHWM"). */
+static long daemon_memory_kib(const struct daemon_handle *daemon, const char *field)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)daemon->pid);
+    FILE *file = fopen(path, "r");
+    assert_non_null(file);
+    long kib = -1;
+    size_t field_bytes = strlen(field);
+    while (fgets(line, sizeof(line), file))
+        if (strncmp(line, field, field_bytes) == 0 && line[field_bytes] == ':')
+            kib = atol(line + field_bytes + 1);
+    fclose(file);
+    assert_true(kib > 0);
+    return kib;
+}
+
+static void head_of(const struct daemon_handle *daemon, fl_head *head)
+{
+    fl_client *client = client_open(daemon);
+    assert_int_equal(fl_head_get(client, head), 0);
+    fl_client_close(client);
+}
+
+/* Let processes of another uid reach the socket: the directory mkdtemp made is 0700. */
+static void daemon_open_to_others(const struct daemon_handle *daemon)
+{
+    assert_int_equal(chmod(daemon->dir, 0755), 0);
+}
+
+/* Run `child` as uid/gid nobody in a child process; returns its exit code (0: passed). */
+static int as_nobody(int (*child)(const struct daemon_handle *), const struct daemon_handle *d)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (setgroups(0, NULL) != 0 || setgid(NOBODY) != 0 || setuid(NOBODY) != 0)
+            _exit(100);
+        _exit(child(d));
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 200;
+}
+
+static void test_an_unknown_field_is_refused_and_the_head_does_not_move(void **state)
+{
+    (void)state;
+    struct daemon_handle daemon;
+    daemon_start(&daemon, NULL);
+    fl_client *client = client_open(&daemon);
+    employee_make(client, "P1", "110101", 10000);
+    fl_merchant merchant = {.kind = FL_MERCHANT_PHARMACY};
+    strcpy(merchant.code, "PH1");
+    strcpy(merchant.name, "Pharmacy");
+    strcpy(merchant.region, "110101");
+    assert_int_equal(fl_merchant_add(client, &merchant, NULL), 0);
+    fl_head before, after;
+    head_of(&daemon, &before);
+
+    /* A settle whose SettleRequest carries 900 KB in field 99: refused, nothing stored. */
+    Famledger__SettleRequest settle = FAMLEDGER__SETTLE_REQUEST__INIT;
+    settle.merchant_code = (char *)"PH1";
+    settle.merchant_reference = (char *)"rx-1";
+    settle.patient = (char *)"P1";
+    settle.amount_fen = 500;
+    size_t junk_bytes = 900 * 1000;
+    uint8_t *inner = malloc(junk_bytes + 256);
+    size_t at = famledger__settle_request__pack(&settle, inner);
+    inner[at++] = 0x9a; /* field 99, length-delimited */
+    inner[at++] = 0x06;
+    for (size_t length = junk_bytes;; length >>= 7) {
+        inner[at++] = (uint8_t)((length & 0x7f) | (length >= 0x80 ? 0x80 : 0));
+        if (length < 0x80)
+            break;
+    }
+    memset(inner + at, 'J', junk_bytes);
+    at += junk_bytes;
+    uint8_t *frame = malloc(at + 32);
+    size_t frame_at = 4;
+    frame[frame_at++] = 0x08; /* request_id 5 */
+    frame[frame_at++] = 0x05;
+    frame[frame_at++] = 0xe2; /* field 28 (settle), length-delimited */
+    frame[frame_at++] = 0x01;
+    for (size_t length = at;; length >>= 7) {
+        frame[frame_at++] = (uint8_t)((length & 0x7f) | (length >= 0x80 ? 0x80 : 0));
+        if (length < 0x80)
+            break;
+    }
+    memcpy(frame + frame_at, inner, at);
+    frame_at += at;
+    uint32_t payload = (uint32_t)(frame_at - 4);
+    frame[0] = (uint8_t)(payload >> 24), frame[1] = (uint8_t)(payload >> 16);
+    frame[2] = (uint8_t)(payload >> 8), frame[3] = (uint8_t)payload;
+    int fd = raw_connect(&daemon);
+    raw_send(fd, frame, frame_at);
+    Famledger__Response *response = raw_read_response(fd);
+    assert_int_equal(response->request_id, 5);
+    assert_int_equal(response->status, FAMLEDGER__STATUS__STATUS_MALFORMED_REQUEST);
+    assert_non_null(strstr(response->error, "field 99 of SettleRequest"));
+    famledger__response__free_unpacked(response, NULL);
+    close(fd);
+    free(frame);
+    free(inner);
+    head_of(&daemon, &after);
+    assert_int_equal(after.seq, before.seq);
+
+    /* The same settlement without the junk is new, not a CONFLICT; its retry is a replay. */
+    fl_settle_request request = {.merchant_code = "PH1", .merchant_reference = "rx-1",
+                                 .patient = "P1", .amount_fen = 500};
+    fl_settlement result;
+    assert_int_equal(fl_settle(client, &request, &result), 0);
+    assert_false(result.replayed);
+    assert_int_equal(fl_settle(client, &request, &result), 0);
+    assert_true(result.replayed);
+    fl_client_close(client);
+    daemon_remove(&daemon);
+}
+
+static int nobody_sends_a_megabyte(const struct daemon_handle *daemon)
+{
+    int fd = raw_connect(daemon);
+    /* 1 MiB of empty credit_batch items: a peer with no role is stopped at the length. */
+    size_t bytes = 1u << 20;
+    uint8_t *frame = calloc(1, bytes + 4);
+    frame[1] = 0x10; /* length 1 MiB */
+    frame[4] = 0xaa, frame[5] = 0x02;
+    for (size_t i = 8; i + 1 < bytes; i += 2)
+        frame[i] = 0x0a;
+    (void)send(frame == NULL ? -1 : fd, frame, bytes + 4, MSG_NOSIGNAL); /* may stop early */
+    free(frame);
+    Famledger__Response *response = raw_read_response(fd);
+    int rc = response && response->status == FAMLEDGER__STATUS__STATUS_FRAME_TOO_LARGE ? 0 : 1;
+    if (response)
+        famledger__response__free_unpacked(response, NULL);
+    close(fd);
+    /* A small frame is refused for the role, before its body is decoded. */
+    fd = raw_connect(daemon);
+    Famledger__HeadRequest head = FAMLEDGER__HEAD_REQUEST__INIT;
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.request_id = 1;
+    request.body_case = FAMLEDGER__REQUEST__BODY_HEAD;
+    request.head = &head;
+    raw_send_request(fd, &request);
+    response = raw_read_response(fd);
+    if (!response || response->status != FAMLEDGER__STATUS__STATUS_PERMISSION_DENIED)
+        rc |= 2;
+    if (response)
+        famledger__response__free_unpacked(response, NULL);
+    close(fd);
+    return rc;
+}
+
+static void test_a_peer_without_a_role_costs_the_daemon_no_memory(void **state)
+{
+    (void)state;
+    struct daemon_handle daemon;
+    const char *args[] = {"--socket-mode", "0666", NULL};
+    daemon_start(&daemon, args);
+    daemon_open_to_others(&daemon);
+    long before = daemon_memory_kib(&daemon, "VmHWM");
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(as_nobody(nobody_sends_a_megabyte, &daemon), 0);
+    long after = daemon_memory_kib(&daemon, "VmHWM");
+    print_message("peak RSS %ld KiB -> %ld KiB\n", before, after);
+    assert_true(after - before < 2048);
+    assert_true(daemon_alive(&daemon));
+    daemon_remove(&daemon);
+}
+
+static void test_a_role_holder_cannot_decode_past_the_budget(void **state)
+{
+    (void)state;
+    struct daemon_handle daemon;
+    daemon_start(&daemon, NULL);
+    long before = daemon_memory_kib(&daemon, "VmHWM");
+    int fd = raw_connect(&daemon);
+    size_t inner = (1u << 20) - 16;
+    uint8_t *frame = calloc(1, inner + 16);
+    size_t at = 4;
+    frame[at++] = 0x08, frame[at++] = 0x03;
+    frame[at++] = 0xaa, frame[at++] = 0x02;
+    for (size_t length = inner;; length >>= 7) {
+        frame[at++] = (uint8_t)((length & 0x7f) | (length >= 0x80 ? 0x80 : 0));
+        if (length < 0x80)
+            break;
+    }
+    for (size_t i = 0; i + 1 < inner; i += 2)
+        frame[at + i] = 0x0a;
+    at += inner;
+    uint32_t payload = (uint32_t)(at - 4);
+    frame[1] = (uint8_t)(payload >> 16), frame[2] = (uint8_t)(payload >> 8);
+    frame[3] = (uint8_t)payload;
+    raw_send(fd, frame, at);
+    free(frame);
+    Famledger__Response *response = raw_read_response(fd);
+    assert_int_equal(response->request_id, 3);
+    assert_int_equal(response->status, FAMLEDGER__STATUS__STATUS_MALFORMED_REQUEST);
+    assert_non_null(strstr(response->error, "more memory"));
+    famledger__response__free_unpacked(response, NULL);
+    close(fd);
+    long after = daemon_memory_kib(&daemon, "VmHWM");
+    print_message("peak RSS %ld KiB -> %ld KiB\n", before, after);
+    assert_true(after - before < 16 * 1024); /* frame + budget; unbounded it was ~53 MB */
+    daemon_remove(&daemon);
+}
+
+/* Enough entries that every log page is full: 3,000 credits. */
+static void ledger_fill(const struct daemon_handle *daemon)
+{
+    fl_client *client = client_open(daemon);
+    employee_make(client, "E1", "110101", 0);
+    enum { BATCH = 1000 };
+    static fl_credit_item credits[BATCH];
+    static fl_credit_outcome outcomes[BATCH];
+    static char references[BATCH][32];
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < BATCH; i++) {
+            snprintf(references[i], sizeof(references[i]), "fill-%d-%d", round, i);
+            credits[i] = (fl_credit_item){"E1", 1, FL_CREDIT_DEPOSIT, references[i]};
+        }
+        assert_int_equal(fl_credit_batch(client, credits, BATCH, outcomes), 0);
+    }
+    fl_client_close(client);
+}
+
+/* Pipeline groups of [1 write + 63 log pages] and never read a reply. Returns the socket. */
+static int slow_reader_start(const struct daemon_handle *daemon)
+{
+    int fd = raw_connect(daemon);
+    uint64_t id = 1;
+    for (int group = 0; group < 64; group++) {
+        for (int i = 0; i < 64; i++) {
+            Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+            Famledger__CreditRequest credit = FAMLEDGER__CREDIT_REQUEST__INIT;
+            Famledger__LogPageRequest page = FAMLEDGER__LOG_PAGE_REQUEST__INIT;
+            char reference[32];
+            request.request_id = id++;
+            if (i == 0) {
+                snprintf(reference, sizeof(reference), "slow-%d", group);
+                credit.person_no = (char *)"E1";
+                credit.amount_fen = 1;
+                credit.reference = reference;
+                request.body_case = FAMLEDGER__REQUEST__BODY_CREDIT;
+                request.credit = &credit;
+            } else {
+                page.from_seq = 1;
+                request.body_case = FAMLEDGER__REQUEST__BODY_LOG_PAGE;
+                request.log_page = &page;
+            }
+            uint8_t frame[256];
+            size_t bytes = famledger__request__pack(&request, frame + 4);
+            frame[0] = frame[1] = 0, frame[2] = (uint8_t)(bytes >> 8), frame[3] = (uint8_t)bytes;
+            if (send(fd, frame, bytes + 4, MSG_DONTWAIT | MSG_NOSIGNAL) < (ssize_t)(bytes + 4))
+                return fd; /* the daemon stopped reading: back-pressure reached us */
+        }
+    }
+    return fd;
+}
+
+static void test_a_reader_that_never_reads_keeps_the_daemon_small_and_others_served(void **state)
+{
+    (void)state;
+    struct daemon_handle daemon;
+    daemon_start(&daemon, NULL);
+    ledger_fill(&daemon);
+    long before = daemon_memory_kib(&daemon, "VmRSS");
+    int fds[3];
+    for (int i = 0; i < 3; i++)
+        fds[i] = slow_reader_start(&daemon);
+    sleep(1);
+    long after = daemon_memory_kib(&daemon, "VmRSS");
+    print_message("RSS %ld KiB -> %ld KiB with three readers that never read\n", before, after);
+    assert_true(after - before < 40 * 1024);
+    /* Everyone else is still served. */
+    fl_head head;
+    head_of(&daemon, &head);
+    assert_true(head.seq >= 3002);
+    for (int i = 0; i < 3; i++)
+        close(fds[i]);
+    daemon_remove(&daemon);
+}
+
+static void test_sigterm_with_a_reader_that_never_reads_exits_by_the_deadline(void **state)
+{
+    (void)state;
+    struct daemon_handle daemon;
+    const char *args[] = {"--shutdown-timeout-ms", "300", NULL};
+    daemon_start(&daemon, args);
+    ledger_fill(&daemon);
+    int fd = slow_reader_start(&daemon);
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    assert_int_equal(daemon_stop(&daemon), 0);
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    double seconds = (double)(end.tv_sec - start.tv_sec) + (end.tv_nsec - start.tv_nsec) / 1e9;
+    print_message("stopped in %.2f s\n", seconds);
+    assert_true(seconds < 5.0); /* without the deadline it waits for a reader that never reads */
+    close(fd);
+    daemon_remove(&daemon);
+}
+
+static void test_an_idle_or_half_sent_connection_is_closed(void **state)
+{
+    (void)state;
+    struct daemon_handle daemon;
+    const char *args[] = {"--idle-timeout-ms", "200", NULL};
+    daemon_start(&daemon, args);
+    int half = raw_connect(&daemon), idle = raw_connect(&daemon);
+    const uint8_t partial[] = {0, 0, 0};
+    raw_send(half, partial, sizeof(partial));
+    usleep(700 * 1000);
+    assert_true(raw_closed_by_peer(half));
+    assert_true(raw_closed_by_peer(idle));
+    close(half);
+    close(idle);
+    daemon_remove(&daemon);
+}
+
+static void test_out_of_descriptors_a_new_peer_is_told_busy(void **state)
+{
+    (void)state;
+    struct rlimit saved, low;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+    low = saved;
+    low.rlim_cur = 48;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    struct daemon_handle daemon;
+    daemon_start(&daemon, NULL); /* inherits the low limit */
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+    enum { PEERS = 80 };
+    int fds[PEERS], busy = 0;
+    for (int i = 0; i < PEERS; i++)
+        fds[i] = raw_connect(&daemon);
+    for (int i = 0; i < PEERS; i++) {
+        struct pollfd poll_fd = {.fd = fds[i], .events = POLLIN};
+        if (poll(&poll_fd, 1, 50) <= 0)
+            continue;
+        Famledger__Response *response = raw_read_response(fds[i]);
+        if (response && response->status == FAMLEDGER__STATUS__STATUS_BUSY &&
+            response->request_id == 0)
+            busy++;
+        if (response)
+            famledger__response__free_unpacked(response, NULL);
+    }
+    print_message("%d of %d peers told BUSY\n", busy, PEERS);
+    assert_true(busy > 0);
+    for (int i = 0; i < PEERS; i++)
+        close(fds[i]);
+    usleep(100 * 1000);
+    fl_head head;
+    head_of(&daemon, &head); /* descriptors back: served again */
+    assert_true(daemon_alive(&daemon));
+    daemon_remove(&daemon);
+}
+
+static int pharmacy_a_acts(const struct daemon_handle *daemon)
+{
+    fl_client *client;
+    if (fl_client_connect(daemon->socket_path, 5000, &client) != 0)
+        return 10;
+    fl_settle_request request = {.merchant_code = "PB", .merchant_reference = "rx-a",
+                                 .patient = "P1", .amount_fen = 100};
+    fl_settlement settlement;
+    int rc = 0;
+    if (fl_settle(client, &request, &settlement) != FL_ERR_PERMISSION_DENIED)
+        rc |= 1;
+    if (fl_quote(client, &request, &settlement) != FL_ERR_PERMISSION_DENIED)
+        rc |= 2;
+    /* Settlement 0 does not matter: the merchant is checked before the settlement. */
+    fl_refund refund;
+    if (fl_refund_make(client, "PB", "rf-a", 6, 50, &refund, NULL) != FL_ERR_PERMISSION_DENIED)
+        rc |= 4;
+    if (fl_cancel(client, "PB", "cx-a", 6, &refund, NULL) != FL_ERR_PERMISSION_DENIED)
+        rc |= 8;
+    if (fl_settlement_get(client, 6, &settlement) != FL_ERR_PERMISSION_DENIED)
+        rc |= 16;
+    request.merchant_code = "PA";
+    if (fl_settle(client, &request, &settlement) != 0 ||
+        fl_settlement_get(client, settlement.settlement_id, &settlement) != 0)
+        rc |= 32;
+    fl_client_close(client);
+    return rc;
+}
+
+static void test_a_pharmacy_cannot_act_as_another(void **state)
+{
+    (void)state;
+    struct daemon_handle daemon;
+    const char *args[] = {"--socket-mode", "0666", "--settle-uids", "0,65534",
+                          "--merchant-peers", "uid:65534=PA", NULL};
+    daemon_start(&daemon, args);
+    daemon_open_to_others(&daemon);
+    fl_client *client = client_open(&daemon);
+    employee_make(client, "P1", "110101", 10000);
+    const char *codes[] = {"PA", "PB"};
+    for (int i = 0; i < 2; i++) {
+        fl_merchant merchant = {.kind = FL_MERCHANT_PHARMACY};
+        strcpy(merchant.code, codes[i]);
+        strcpy(merchant.name, "Pharmacy");
+        strcpy(merchant.region, "110101");
+        assert_int_equal(fl_merchant_add(client, &merchant, NULL), 0);
+    }
+    fl_settle_request request = {.merchant_code = "PB", .merchant_reference = "rx-b",
+                                 .patient = "P1", .amount_fen = 300};
+    fl_settlement settlement;
+    assert_int_equal(fl_settle(client, &request, &settlement), 0);
+    assert_int_equal(settlement.settlement_id, 6); /* the id the child tries */
+    assert_int_equal(as_nobody(pharmacy_a_acts, &daemon), 0);
+    assert_int_equal(balance_of(client, "P1"), 10000 - 300 - 100);
+    fl_client_close(client);
+    daemon_remove(&daemon);
+}
+
+/* Strict UTF-8, as Python's or protobuf's decoders are: glibc's iconv refuses bad input. */
+static bool utf8_strict(const char *text)
+{
+    iconv_t converter = iconv_open("UTF-32LE", "UTF-8");
+    assert_true(converter != (iconv_t)-1);
+    size_t in_left = strlen(text), out_left = 4 * in_left + 4;
+    char *out = malloc(out_left), *out_at = out, *in_at = (char *)text;
+    size_t rc = iconv(converter, &in_at, &in_left, &out_at, &out_left);
+    iconv_close(converter);
+    free(out);
+    return rc != (size_t)-1 && in_left == 0;
+}
+
+static void test_an_error_quoting_long_chinese_text_is_valid_utf8(void **state)
+{
+    (void)state;
+    struct daemon_handle daemon;
+    daemon_start(&daemon, NULL);
+    int fd = raw_connect(&daemon);
+    for (int shift = 0; shift < 3; shift++) {
+        char region[610] = "";
+        memset(region, 'x', (size_t)shift);
+        for (int i = 0; i < 200; i++)
+            strcat(region, "\xe5\x8c\x97"); /* 北 */
+        Famledger__PersonAddRequest add = FAMLEDGER__PERSON_ADD_REQUEST__INIT;
+        add.person_no = (char *)"P9";
+        add.name = (char *)"张三";
+        add.region = region;
+        add.scheme = FAMLEDGER__SCHEME__SCHEME_EMPLOYEE;
+        Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+        request.request_id = 40 + (uint64_t)shift;
+        request.body_case = FAMLEDGER__REQUEST__BODY_PERSON_ADD;
+        request.person_add = &add;
+        raw_send_request(fd, &request);
+        Famledger__Response *response = raw_read_response(fd);
+        assert_int_equal(response->status, FAMLEDGER__STATUS__STATUS_INVALID_ARGUMENT);
+        assert_true(strlen(response->error) > 300);
+        assert_true(utf8_strict(response->error));
+        famledger__response__free_unpacked(response, NULL);
+    }
+    /* request_id 0 is the connection's own: refused. */
+    Famledger__HeadRequest head = FAMLEDGER__HEAD_REQUEST__INIT;
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = FAMLEDGER__REQUEST__BODY_HEAD;
+    request.head = &head;
+    raw_send_request(fd, &request);
+    Famledger__Response *response = raw_read_response(fd);
+    assert_int_equal(response->status, FAMLEDGER__STATUS__STATUS_INVALID_ARGUMENT);
+    assert_non_null(strstr(response->error, "request_id 0"));
+    famledger__response__free_unpacked(response, NULL);
+    close(fd);
+    daemon_remove(&daemon);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_an_unknown_field_is_refused_and_the_head_does_not_move),
+        cmocka_unit_test(test_a_peer_without_a_role_costs_the_daemon_no_memory),
+        cmocka_unit_test(test_a_role_holder_cannot_decode_past_the_budget),
+        cmocka_unit_test(test_a_reader_that_never_reads_keeps_the_daemon_small_and_others_served),
+        cmocka_unit_test(test_sigterm_with_a_reader_that_never_reads_exits_by_the_deadline),
+        cmocka_unit_test(test_an_idle_or_half_sent_connection_is_closed),
+        cmocka_unit_test(test_out_of_descriptors_a_new_peer_is_told_busy),
+        cmocka_unit_test(test_a_pharmacy_cannot_act_as_another),
+        cmocka_unit_test(test_an_error_quoting_long_chinese_text_is_valid_utf8),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
