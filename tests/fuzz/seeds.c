@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void seed_write(const char *dir, const char *name, Famledger__Request *request)
 {
@@ -19,10 +20,82 @@ static void seed_write(const char *dir, const char *name, Famledger__Request *re
     free(buffer);
 }
 
+static void bytes_write(const char *dir, const char *name, const uint8_t *bytes, size_t count)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *file = fopen(path, "wb");
+    if (!file || fwrite(bytes, 1, count, file) != count)
+        exit(1);
+    fclose(file);
+}
+
+static size_t varint_put(uint8_t *at, uint64_t value)
+{
+    size_t bytes = 0;
+    do {
+        at[bytes++] = (uint8_t)((value & 0x7f) | (value >= 0x80 ? 0x80 : 0));
+        value >>= 7;
+    } while (value);
+    return bytes;
+}
+
+/* request_id 1, then body field `number` holding `body`. */
+static size_t frame_make(uint8_t *out, uint32_t number, const uint8_t *body, size_t body_bytes)
+{
+    size_t at = 0;
+    out[at++] = 0x08;
+    out[at++] = 0x01;
+    at += varint_put(out + at, (uint64_t)number << 3 | 2);
+    at += varint_put(out + at, body_bytes);
+    memcpy(out + at, body, body_bytes);
+    return at + body_bytes;
+}
+
+/* For every request kind: an empty body, a body with an unknown field, and a body nested in
+ * itself as an unknown field (what the decode step must refuse at any depth). Then oversized
+ * repeated fields. */
+static void seeds_every_kind(const char *dir)
+{
+    static uint8_t frame[8192], body[4096];
+    const ProtobufCMessageDescriptor *descriptor = &famledger__request__descriptor;
+    for (unsigned i = 0; i < descriptor->n_fields; i++) {
+        const ProtobufCFieldDescriptor *field = &descriptor->fields[i];
+        if (field->id < 10)
+            continue;
+        char name[96];
+        snprintf(name, sizeof(name), "%s-empty", field->name);
+        bytes_write(dir, name, frame, frame_make(frame, field->id, body, 0));
+        const uint8_t unknown[] = {0x98, 0x06, 0x01, 0x0a, 0x02, 'P', '1'}; /* 99: 1; 1: "P1" */
+        snprintf(name, sizeof(name), "%s-unknown", field->name);
+        bytes_write(dir, name, frame, frame_make(frame, field->id, unknown, sizeof(unknown)));
+        size_t nested = 0;
+        body[nested++] = 0x9a, body[nested++] = 0x06; /* 99: a message of unknown fields */
+        body[nested++] = sizeof(unknown);
+        memcpy(body + nested, unknown, sizeof(unknown));
+        nested += sizeof(unknown);
+        snprintf(name, sizeof(name), "%s-nested", field->name);
+        bytes_write(dir, name, frame, frame_make(frame, field->id, body, nested));
+    }
+    size_t at = 0;
+    for (int i = 0; i < 1000; i++) /* 1,000 empty credits */
+        body[at++] = 0x0a, body[at++] = 0x00;
+    bytes_write(dir, "credit_batch-many", frame, frame_make(frame, 37, body, at));
+    at = 0;
+    for (int i = 0; i < 600; i++) /* 600 holders in a funding order */
+        body[at++] = 0x12, body[at++] = 0x01, body[at++] = 'H';
+    bytes_write(dir, "funding_order-many", frame, frame_make(frame, 23, body, at));
+    at = 0;
+    for (int depth = 0; depth < 12; depth++) /* credit_batch -> credits -> ... deeper */
+        body[at++] = 0x0a, body[at++] = (uint8_t)(2 * (11 - depth));
+    bytes_write(dir, "credit_batch-deep", frame, frame_make(frame, 37, body, at));
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2)
         return 2;
+    seeds_every_kind(argv[1]);
     Famledger__Request request = FAMLEDGER__REQUEST__INIT;
     Famledger__SettleRequest settle = FAMLEDGER__SETTLE_REQUEST__INIT;
     settle.merchant_code = (char *)"M";
