@@ -27,7 +27,8 @@ struct settle_plan {
     Famledger__Account *accounts[LEGS_MAX];
 };
 
-static int settle_validate(struct request_ctx *ctx, Famledger__SettleRequest *settle)
+/* A quote reserves nothing, so its merchant reference may be empty. */
+static int settle_validate(struct request_ctx *ctx, Famledger__SettleRequest *settle, bool quote)
 {
     if (settle->category == FAMLEDGER__CATEGORY__CATEGORY_UNSPECIFIED)
         settle->category = FAMLEDGER__CATEGORY__CATEGORY_PHARMACY;
@@ -36,7 +37,8 @@ static int settle_validate(struct request_ctx *ctx, Famledger__SettleRequest *se
     if (!validate_person_no(settle->merchant_code))
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
                             "merchant_code must be 1 to 32 letters or digits");
-    if (!validate_reference(settle->merchant_reference))
+    if (!(quote && *settle->merchant_reference == '\0') &&
+        !validate_reference(settle->merchant_reference))
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
                             "merchant_reference must be 1 to 64 printable ASCII characters");
     if (!validate_amount_fen(settle->amount_fen))
@@ -200,7 +202,7 @@ int settle_quote_handle(struct request_ctx *ctx, const Famledger__Request *reque
     Famledger__SettleRequest *settle = request->quote;
     struct settle_plan plan;
     int rc;
-    if ((rc = settle_validate(ctx, settle)) || (rc = settle_plan_make(ctx, settle, &plan)))
+    if ((rc = settle_validate(ctx, settle, true)) || (rc = settle_plan_make(ctx, settle, &plan)))
         return rc;
     if (settle->all_or_nothing && plan.settlement->cash_pay_fen > 0)
         return settle_insufficient(ctx, plan.settlement);
@@ -253,7 +255,7 @@ static int settle_record(struct request_ctx *ctx, Famledger__SettleRequest *sett
 
 int settle_handle(struct request_ctx *ctx, const Famledger__Request *request)
 {
-    int rc = settle_validate(ctx, request->settle);
+    int rc = settle_validate(ctx, request->settle, false);
     if (rc)
         return rc;
     Famledger__SettleRequest *settle = settle_command_make(ctx, request->settle);

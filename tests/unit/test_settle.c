@@ -278,6 +278,16 @@ static void test_the_quote_equals_the_settlement_made_right_after_it(void **stat
     assert_int_equal(q->balc_fen, s->balc_fen);
 }
 
+static void test_a_quote_needs_no_reference_but_a_settlement_does(void **state)
+{
+    struct fixture *f = *state;
+    family_make(f);
+    Famledger__SettleRequest settle = request_for("CHILD", 100, "");
+    assert_int_equal(fixture_settle(f, true, &settle, NULL), 0);
+    assert_int_equal(fixture_settle(f, false, &settle, NULL), FL_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fixture_balance(f, "CHILD"), 3000);
+}
+
 static void test_merchants_settle_only_their_categories_and_only_when_active(void **state)
 {
     struct fixture *f = *state;
@@ -334,6 +344,7 @@ int main(void)
         TEST(test_all_or_nothing_refuses_and_moves_nothing),
         TEST(test_a_retry_replays_and_a_changed_retry_conflicts),
         TEST(test_the_quote_equals_the_settlement_made_right_after_it),
+        TEST(test_a_quote_needs_no_reference_but_a_settlement_does),
         TEST(test_merchants_settle_only_their_categories_and_only_when_active),
         TEST(test_optional_categories_take_mutual_aid_only_where_the_province_allows),
     };
