@@ -190,6 +190,21 @@ int fl_head_get(fl_client *client, fl_head *head)
     return 0;
 }
 
+int fl_day_close(fl_client *client, const char *date, char closed_through[11], uint64_t *seq)
+{
+    Famledger__DayCloseRequest query = FAMLEDGER__DAY_CLOSE_REQUEST__INIT;
+    query.date = (char *)date;
+    Famledger__Response *response;
+    int rc = call(client, FAMLEDGER__REQUEST__BODY_DAY_CLOSE, &query,
+                  FAMLEDGER__RESPONSE__BODY_DAY_CLOSE, &response);
+    if (rc)
+        return rc;
+    snprintf(closed_through, 11, "%s", response->day_close->closed_through);
+    *seq = response->day_close->seq;
+    famledger__response__free_unpacked(response, NULL);
+    return 0;
+}
+
 /* The body of an entry is the one member of its oneof that is set. */
 static const ProtobufCMessage *entry_body(const Famledger__Entry *entry, const char **type)
 {

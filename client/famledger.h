@@ -295,6 +295,12 @@ FL_EXPORT int fl_statement(fl_client *client, const char *person_no, uint64_t cu
 /* ---- The log (admin/audit role) ---- */
 
 FL_EXPORT int fl_head_get(fl_client *client, fl_head *head);
+/* Close the business day `date` (YYYY-MM-DD) and every day before it: no entry is dated into
+ * them afterwards (admin). A day that has not ended is FL_ERR_INVALID_ARGUMENT. On success
+ * `closed_through` (11 bytes) holds the last closed day; *seq the closing entry, 0 when the
+ * day was closed already. */
+FL_EXPORT int fl_day_close(fl_client *client, const char *date, char closed_through[11],
+                           uint64_t *seq);
 /* Read entry `seq`; release it with fl_entry_release. Errors: FL_ERR_UNKNOWN_ENTRY. */
 FL_EXPORT int fl_entry_get(fl_client *client, uint64_t seq, fl_entry *entry);
 FL_EXPORT void fl_entry_release(fl_entry *entry);

@@ -345,6 +345,7 @@ static int apply(struct verify *v, const Famledger__Entry *entry)
         return apply_movement(v, entry);
     case FAMLEDGER__ENTRY__BODY_MERCHANT_ADDED:
     case FAMLEDGER__ENTRY__BODY_MERCHANT_STATUS_CHANGED:
+    case FAMLEDGER__ENTRY__BODY_DAY_CLOSED:
         return 0;
     default:
         return verify_problem(v, entry->seq, "entry of an unknown type %d", entry->body_case);

@@ -2,7 +2,19 @@
 #include "commit.h"
 
 #include "famledger_status.h"
+#include "ledger.h"
 #include "log.h"
+
+#include <errno.h>
+#include <string.h>
+
+static void commit_fail_stop(struct commit_queue *queue, int status)
+{
+    uv_mutex_lock(&queue->mutex);
+    if (queue->failed_status == 0)
+        queue->failed_status = status;
+    uv_mutex_unlock(&queue->mutex);
+}
 
 static void commit_batch_fail(struct commit_job *batch, int status)
 {
@@ -40,11 +52,28 @@ static int commit_batch_try(struct commit_queue *queue, struct commit_job *batch
         return rc;
     for (struct commit_job *job = batch; job && rc == 0; job = job->next)
         rc = commit_job_run(queue, txn, job);
+    struct ledger_head head;
+    if (rc == 0)
+        rc = ledger_head_get(txn, &head);
     if (rc) {
         store_abort(txn);
         return rc;
     }
-    return store_commit(txn); /* the one sync this batch pays for */
+    if ((rc = store_commit(txn)) != 0) /* the one sync of the data this batch pays for */
+        return rc;
+    if (!queue->head_record)
+        return 0;
+    /* The head outside data.mdb, synced before any reply: a rolled-back file is detectable. */
+    struct head_record_value value = {.seq = head.seq};
+    memcpy(value.hash, head.hash, HASH_BYTES);
+    if (head_record_write(queue->head_record, &value) != 0) {
+        /* The batch is durable in data.mdb and is answered as such; but a disk that cannot
+         * sync a 64-byte record cannot be trusted with the next batch. */
+        log_error("commit: cannot sync the head record after entry %llu: %s",
+                  (unsigned long long)head.seq, strerror(errno));
+        commit_fail_stop(queue, FL_ERR_INTERNAL);
+    }
+    return 0;
 }
 
 static void commit_batch_run(struct commit_queue *queue, struct commit_job *batch)
@@ -56,6 +85,14 @@ static void commit_batch_run(struct commit_queue *queue, struct commit_job *batc
             return;
         }
         if (!store_map_full(queue->store)) {
+            /* A full disk refuses this batch and lets the next try; anything else (EIO, a
+             * failed sync, MDB_PANIC) stops the ledger: a restart recovers from the last
+             * durable state, as PostgreSQL does after a failed fsync. */
+            if (rc != FL_ERR_OUT_OF_SPACE) {
+                log_error("commit: storage failure (%s); answering the batch and stopping",
+                          fl_strerror(rc));
+                commit_fail_stop(queue, rc);
+            }
             commit_batch_fail(batch, rc);
             return;
         }
@@ -92,9 +129,13 @@ static void commit_thread(void *argument)
             return;
         }
         struct commit_job *batch = commit_take_batch(queue);
+        int failed = queue->failed_status;
         uv_mutex_unlock(&queue->mutex);
 
-        commit_batch_run(queue, batch);
+        if (failed)
+            commit_batch_fail(batch, failed); /* stopped: nothing more is written */
+        else
+            commit_batch_run(queue, batch);
         queue->stats.batches++;
         struct commit_job *last = batch;
         for (queue->stats.jobs++; last->next; last = last->next)
@@ -116,12 +157,17 @@ static void commit_deliver(struct commit_queue *queue)
     uv_mutex_lock(&queue->mutex);
     struct commit_job *job = queue->done_first;
     queue->done_first = queue->done_last = NULL;
+    int failed = queue->failed_status;
     uv_mutex_unlock(&queue->mutex);
     while (job) {
         struct commit_job *next = job->next;
         job->next = NULL;
         job->done_cb(job);
         job = next;
+    }
+    if (failed && !queue->failed_reported && queue->failed_cb) {
+        queue->failed_reported = true;
+        queue->failed_cb(queue, failed);
     }
 }
 
@@ -131,9 +177,10 @@ static void commit_async_cb(uv_async_t *async)
 }
 
 int commit_queue_start(struct commit_queue *queue, uv_loop_t *loop, struct store *store,
-                       size_t batch_max)
+                       struct head_record *head_record, size_t batch_max)
 {
-    *queue = (struct commit_queue){.loop = loop, .store = store, .batch_max = batch_max};
+    *queue = (struct commit_queue){.loop = loop, .store = store, .head_record = head_record,
+                                   .batch_max = batch_max};
     int rc = uv_async_init(loop, &queue->async, commit_async_cb);
     if (rc)
         return rc;

@@ -8,6 +8,7 @@
 #ifndef FAMLEDGER_COMMIT_H
 #define FAMLEDGER_COMMIT_H
 
+#include "head_record.h"
 #include "store.h"
 
 #include <stdbool.h>
@@ -42,12 +43,20 @@ struct commit_queue {
     struct commit_job *done_first, *done_last;       /* guarded by mutex */
     bool stopping;                                   /* guarded by mutex */
     struct store *store;
+    struct head_record *head_record;                 /* NULL: none (unit tests) */
     size_t batch_max;
     struct commit_stats stats;                       /* writer thread only */
+    /* Fail-stop: after a storage failure that is not a full disk or map, every later job fails
+     * too, and failed_cb runs once on the loop thread, after the failed batch is answered. */
+    int failed_status;                               /* guarded by mutex */
+    bool failed_reported;                            /* loop thread only */
+    void (*failed_cb)(struct commit_queue *queue, int status); /* set after start */
 };
 
+/* `head_record` (may be NULL) is written and synced after every committed batch, before its
+ * jobs are answered. */
 int commit_queue_start(struct commit_queue *queue, uv_loop_t *loop, struct store *store,
-                       size_t batch_max);
+                       struct head_record *head_record, size_t batch_max);
 void commit_queue_submit(struct commit_queue *queue, struct commit_job *job);
 /* Finish every submitted job, deliver its done_cb, stop the thread and close the handle. */
 void commit_queue_stop(struct commit_queue *queue);

@@ -57,6 +57,7 @@ static const struct dispatch_route routes[] = {
     ROUTE(LOG_PAGE, ADMIN | AUDIT, false, audit_log_page_handle),
     ROUTE(STATE_PAGE, ADMIN | AUDIT, false, audit_state_page_handle),
     ROUTE(MERCHANT_DAY, ADMIN | AUDIT, false, audit_merchant_day_handle),
+    ROUTE(DAY_CLOSE, ADMIN, true, ledger_day_close_handle),
 };
 
 const struct dispatch_route *dispatch_route_find(Famledger__Request__BodyCase body_case)
@@ -82,7 +83,12 @@ const char *dispatch_roles_text(unsigned roles, char *text, size_t text_bytes)
 int dispatch_execute(const struct dispatch_route *route, struct request_ctx *ctx,
                      const Famledger__Request *request)
 {
-    int rc = route->handler(ctx, request);
+    int rc = 0;
+    /* Entry times only go forward, and never into a closed day (ledger_time_next). */
+    if (route->writes && (rc = ledger_time_next(ctx->txn, ctx->time_us, &ctx->time_us)) != 0)
+        request_fail(ctx, rc, "cannot read the head of the ledger");
+    else
+        rc = route->handler(ctx, request);
     if (rc < 0) {
         if (ctx->response->status == FAMLEDGER__STATUS__STATUS_OK)
             request_fail(ctx, rc, "%s", fl_strerror(rc));

@@ -2,6 +2,7 @@
 #include "ledger.h"
 
 #include "chain.h"
+#include "log.h"
 #include "require.h"
 
 #include <stdio.h>
@@ -10,20 +11,73 @@
 #include <time.h>
 
 static const char head_key[] = "head";
+static const char closed_key[] = "closed_through"; /* "YYYYMMDD": the last closed day */
+
+#define HEAD_VALUE_BYTES (8 + HASH_BYTES + 8) /* seq || hash || time_us */
 
 int ledger_head_get(struct store_txn *txn, struct ledger_head *head)
 {
     struct store_bytes value;
+    memset(head, 0, sizeof(*head));
     int rc = store_get(txn, STORE_DB_META, head_key, sizeof(head_key) - 1, &value);
-    if (rc < 0)
+    if (rc <= 0)
         return rc;
-    if (rc == 0) {
-        memset(head, 0, sizeof(*head));
-        return 0;
+    if (value.size != HEAD_VALUE_BYTES) {
+        log_error("ledger: the stored head is %zu bytes, not %d: the ledger is damaged",
+                  value.size, HEAD_VALUE_BYTES);
+        return FL_ERR_INTERNAL;
     }
-    REQUIRE(value.size == 8 + HASH_BYTES);
-    head->seq = store_u64_decode(value.data);
-    memcpy(head->hash, (const uint8_t *)value.data + 8, HASH_BYTES);
+    const uint8_t *bytes = value.data;
+    head->seq = store_u64_decode(bytes);
+    memcpy(head->hash, bytes + 8, HASH_BYTES);
+    head->time_us = (int64_t)store_u64_decode(bytes + 8 + HASH_BYTES);
+    return 0;
+}
+
+/* The first microsecond after the last closed business day, or 0 when none is closed. */
+static int ledger_closed_floor(struct store_txn *txn, int64_t *floor_us)
+{
+    struct store_bytes value;
+    *floor_us = 0;
+    int rc = store_get(txn, STORE_DB_META, closed_key, sizeof(closed_key) - 1, &value);
+    if (rc <= 0)
+        return rc;
+    char day[9];
+    if (value.size != 8)
+        return FL_ERR_INTERNAL;
+    memcpy(day, value.data, 8);
+    day[8] = '\0';
+    struct tm local = {.tm_isdst = -1};
+    long number = atol(day);
+    local.tm_year = (int)(number / 10000) - 1900;
+    local.tm_mon = (int)(number / 100 % 100) - 1;
+    local.tm_mday = (int)(number % 100) + 1; /* the day after; mktime normalises */
+    *floor_us = (int64_t)mktime(&local) * 1000000;
+    return 0;
+}
+
+int ledger_time_next(struct store_txn *txn, int64_t wall_us, int64_t *time_us)
+{
+    static bool warned; /* writer thread only: one warning per step back */
+    struct ledger_head head;
+    int64_t floor_us;
+    int rc = ledger_head_get(txn, &head);
+    if (rc == 0)
+        rc = ledger_closed_floor(txn, &floor_us);
+    if (rc)
+        return rc;
+    int64_t next = wall_us;
+    if (head.seq > 0 && next <= head.time_us) {
+        if (!warned && head.time_us - wall_us > 1000000)
+            log_warn("ledger: the wall clock is %.3f s behind the last entry; entry times go on "
+                     "from the last one until it catches up",
+                     (double)(head.time_us - wall_us) / 1e6);
+        warned = true;
+        next = head.time_us + 1;
+    } else {
+        warned = false;
+    }
+    *time_us = next > floor_us ? next : floor_us;
     return 0;
 }
 
@@ -40,6 +94,9 @@ int ledger_append(struct request_ctx *ctx, Famledger__Entry *entry)
     actor->gid = ctx->peer_gid;
     actor->operator_id = (char *)(ctx->operator_id ? ctx->operator_id : "");
 
+    /* A request that appends several entries (a credit batch) dates each after the last. */
+    if (head.seq > 0 && ctx->time_us <= head.time_us)
+        ctx->time_us = head.time_us + 1;
     entry->seq = head.seq + 1;
     entry->time_us = ctx->time_us;
     entry->prev_hash.data = arena_alloc(ctx->arena, HASH_BYTES);
@@ -58,9 +115,11 @@ int ledger_append(struct request_ctx *ctx, Famledger__Entry *entry)
     rc = store_append(ctx->txn, STORE_DB_LOG, key, sizeof(key), value, HASH_BYTES + entry_bytes);
     if (rc)
         return rc;
-    uint8_t new_head[8 + HASH_BYTES];
+    REQUIRE(head.seq == 0 || entry->time_us > head.time_us); /* time only goes forward */
+    uint8_t new_head[HEAD_VALUE_BYTES];
     memcpy(new_head, key, 8);
     memcpy(new_head + 8, value, HASH_BYTES);
+    store_u64_encode(new_head + 8 + HASH_BYTES, (uint64_t)entry->time_us);
     rc = store_put(ctx->txn, STORE_DB_META, head_key, sizeof(head_key) - 1, new_head,
                    sizeof(new_head));
     if (rc)
@@ -179,5 +238,89 @@ int ledger_head_handle(struct request_ctx *ctx, const Famledger__Request *reques
     memcpy(reply->hash.data, head.hash, HASH_BYTES);
     ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_HEAD;
     ctx->response->head = reply;
+    return 0;
+}
+
+int ledger_check_head(struct store *store, struct ledger_head *head)
+{
+    struct store_txn *txn;
+    struct arena arena;
+    arena_init(&arena);
+    int rc = store_read_begin(store, &txn);
+    if (rc)
+        return -1;
+    struct store_bytes last;
+    int found = 0;
+    rc = ledger_head_get(txn, head);
+    if (rc == 0)
+        found = store_last(txn, STORE_DB_LOG, &last);
+    if (rc == 0 && found >= 0) {
+        uint64_t last_seq = found == 1 && last.size == 8 ? store_u64_decode(last.data) : 0;
+        if (last_seq != head->seq) {
+            log_error("ledger: the head says entry %llu but the log ends at %llu: the ledger is "
+                      "damaged. Restore it from a backup (docs/OPERATIONS.md)",
+                      (unsigned long long)head->seq, (unsigned long long)last_seq);
+            rc = -1;
+        }
+    }
+    if (rc == 0 && head->seq > 0) {
+        Famledger__Entry *entry = NULL;
+        ProtobufCBinaryData bytes;
+        uint8_t stored[HASH_BYTES], computed[HASH_BYTES];
+        int got = ledger_entry_get(txn, &arena, head->seq, &entry, &bytes, stored);
+        if (got == 1 && entry->prev_hash.len == HASH_BYTES)
+            chain_hash(entry->prev_hash.data, bytes.data, bytes.len, computed);
+        if (got != 1 || entry->prev_hash.len != HASH_BYTES ||
+            memcmp(computed, stored, HASH_BYTES) != 0 ||
+            memcmp(stored, head->hash, HASH_BYTES) != 0) {
+            log_error("ledger: the head entry %llu does not match its hash: the ledger is "
+                      "damaged. Restore it from a backup (docs/OPERATIONS.md)",
+                      (unsigned long long)head->seq);
+            rc = -1;
+        }
+    }
+    store_read_end(txn);
+    arena_free(&arena);
+    return rc ? -1 : 0;
+}
+
+int ledger_day_close_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    const Famledger__DayCloseRequest *close = request->day_close;
+    char day[9], today[9];
+    if (!ledger_day_parse(close->date, day))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "date must be a real day, YYYY-MM-DD");
+    ledger_business_day(ctx->time_us, today);
+    if (strcmp(day, today) >= 0)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "%s has not ended yet (today is "
+                            "%.4s-%.2s-%.2s in the business time zone)", close->date, today,
+                            today + 4, today + 6);
+    struct store_bytes value;
+    int rc = store_get(ctx->txn, STORE_DB_META, closed_key, sizeof(closed_key) - 1, &value);
+    if (rc < 0)
+        return request_fail(ctx, rc, "cannot read the closed days");
+    Famledger__DayCloseReply *reply = ARENA_NEW(ctx->arena, Famledger__DayCloseReply);
+    famledger__day_close_reply__init(reply);
+    reply->closed_through = arena_strdup(ctx->arena, close->date);
+    ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_DAY_CLOSE;
+    ctx->response->day_close = reply;
+    if (rc == 1 && value.size == 8 && memcmp(value.data, day, 8) >= 0) {
+        /* Already closed (this day or a later one): nothing to write. */
+        char *through = arena_alloc(ctx->arena, 11);
+        const char *stored = value.data;
+        snprintf(through, 11, "%.4s-%.2s-%.2s", stored, stored + 4, stored + 6);
+        reply->closed_through = through;
+        ctx->response->replayed = 1;
+        return 0;
+    }
+    Famledger__DayClosed closed = FAMLEDGER__DAY_CLOSED__INIT;
+    closed.date = reply->closed_through;
+    Famledger__Entry entry = FAMLEDGER__ENTRY__INIT;
+    entry.body_case = FAMLEDGER__ENTRY__BODY_DAY_CLOSED;
+    entry.day_closed = &closed;
+    if ((rc = ledger_append(ctx, &entry)) ||
+        (rc = store_put(ctx->txn, STORE_DB_META, closed_key, sizeof(closed_key) - 1, day, 8)))
+        return request_fail(ctx, rc, "cannot record the closed day");
+    reply->seq = entry.seq;
     return 0;
 }

@@ -8,9 +8,23 @@
 struct ledger_head {
     uint64_t seq;                /* 0 for an empty ledger */
     uint8_t hash[HASH_BYTES];    /* zeros for an empty ledger */
+    int64_t time_us;             /* of the head entry; 0 for an empty ledger */
 };
 
+/* 0, or FL_ERR_INTERNAL (logged) when the stored head is damaged. */
 int ledger_head_get(struct store_txn *txn, struct ledger_head *head);
+
+/* The time of the next entry: the wall clock, but never before the head entry's time + 1 µs
+ * nor inside a closed business day. A clock that stepped back is logged once per step.
+ * Called for every write request before its handler runs (dispatch_execute). */
+int ledger_time_next(struct store_txn *txn, int64_t wall_us, int64_t *time_us);
+
+/* At start: the head in meta is the log's last entry, and that entry's bytes hash to it.
+ * Returns 0 with *head, or -1 after logging what is damaged. */
+int ledger_check_head(struct store *store, struct ledger_head *head);
+
+/* Handler: DayCloseRequest (admin). */
+int ledger_day_close_handle(struct request_ctx *ctx, const Famledger__Request *request);
 
 /* Append `entry` (with its body set) after the head: fills in seq, time, prev_hash and actor
  * from ctx, stores it with its hash and moves the head. Returns 0 with entry->seq set. */

@@ -3,10 +3,14 @@
 #include "commit.h"
 #include "config.h"
 #include "container_of.h"
+#include "famledger_status.h"
+#include "head_record.h"
+#include "ledger.h"
 #include "log.h"
 #include "server.h"
 #include "store.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,10 +19,17 @@
 #include <sys/resource.h>
 #include <uv.h>
 
+/* Exit codes beyond 0 (stopped cleanly), 1 (refused to start) and 2 (bad arguments). */
+#define EXIT_STORAGE_FAILED 74 /* EX_IOERR: fail-stop after a storage failure */
+
 struct daemon {
     uv_loop_t *loop;
     struct config config;
+    bool init;          /* --init: create a new ledger even in a non-empty directory */
+    bool accept_head;   /* --accept-head: take the ledger's head over the head record's */
+    int exit_code;
     struct store *store;
+    struct head_record head_record;
     struct commit_queue commits;
     struct server server;
     uv_signal_t sigint, sigterm;
@@ -26,9 +37,16 @@ struct daemon {
 
 static void usage(FILE *out)
 {
-    fputs("usage: famledgerd [--config FILE] [--check-config] [--SETTING VALUE]...\n"
+    fputs("usage: famledgerd [--config FILE] [--check-config] [--init] [--accept-head]\n"
+          "                  [--SETTING VALUE]...\n"
           "Runs the famledger daemon in the foreground. Every setting of the config file can\n"
-          "also be given as a flag (--data-dir DIR, --socket PATH, ...); flags win.\n\n"
+          "also be given as a flag (--data-dir DIR, --socket PATH, ...); flags win.\n"
+          "A new ledger is created only in a missing or empty data directory; --init creates\n"
+          "one in a directory that holds other files (never over an existing data.mdb).\n"
+          "--accept-head starts on a ledger that is behind its head record (a restored or\n"
+          "rolled-back file), accepting the loss of the entries after its head.\n"
+          "Exit: 0 stopped cleanly, 1 refused to start, 2 bad arguments, 74 stopped after a\n"
+          "storage failure (restart it: recovery starts from the last durable state).\n\n"
           "settings:\n",
           out);
     config_print_usage(out);
@@ -36,8 +54,9 @@ static void usage(FILE *out)
 
 /* Flags after the config file, so that they override it. Returns 0, 1 for --check-config,
  * or -1 after printing why the arguments are wrong. */
-static int parse_arguments(int argc, char **argv, struct config *config)
+static int parse_arguments(int argc, char **argv, struct daemon *daemon)
 {
+    struct config *config = &daemon->config;
     char error[512];
     int check_only = 0;
     for (int i = 1; i < argc; i++) {
@@ -54,6 +73,10 @@ static int parse_arguments(int argc, char **argv, struct config *config)
             i++;
         } else if (strcmp(arg, "--check-config") == 0) {
             check_only = 1;
+        } else if (strcmp(arg, "--init") == 0) {
+            daemon->init = true;
+        } else if (strcmp(arg, "--accept-head") == 0) {
+            daemon->accept_head = true;
         } else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             usage(stdout);
             exit(0);
@@ -128,18 +151,93 @@ static void daemon_signal_cb(uv_signal_t *handle, int signal_number)
     server_stop(&daemon->server, daemon_stopped_cb);
 }
 
-static int daemon_run(struct daemon *daemon)
+/* The ledger's head against the record kept outside data.mdb. Returns 0 or -1 (logged). */
+static int daemon_check_head_record(struct daemon *daemon, const struct ledger_head *head)
+{
+    const char *dir = daemon->config.data_dir;
+    struct head_record_value recorded;
+    if (head_record_open(&daemon->head_record, dir) != 0) {
+        log_error("cannot open %s/famledger.head: %s", dir, strerror(errno));
+        return -1;
+    }
+    int found = head_record_read(&daemon->head_record, &recorded);
+    bool same = found == 1 && recorded.seq == head->seq &&
+                memcmp(recorded.hash, head->hash, HASH_BYTES) == 0;
+    bool behind = found == 1 && recorded.seq > head->seq;
+    bool fresh = found == 0 && (head->seq == 0 || store_created(daemon->store));
+    if (found == 1 && recorded.seq < head->seq)
+        same = true; /* a crash between the commit and the record: the ledger is ahead */
+    if (!same && !fresh && !daemon->accept_head) {
+        if (behind)
+            log_error("%s/data.mdb ends at entry %llu, but entry %llu was committed and "
+                      "acknowledged (famledger.head): the ledger was rolled back or restored "
+                      "from an older copy. Restore the newest backup, or, to accept losing "
+                      "entries %llu to %llu, start once with famledgerd --accept-head",
+                      dir, (unsigned long long)head->seq, (unsigned long long)recorded.seq,
+                      (unsigned long long)head->seq + 1, (unsigned long long)recorded.seq);
+        else
+            log_error("%s/famledger.head is %s: it does not match entry %llu of data.mdb. If "
+                      "data.mdb is the ledger you mean to run, start once with famledgerd "
+                      "--accept-head (docs/OPERATIONS.md)", dir,
+                      found < 0 ? "damaged" : found == 0 ? "missing" : "for another ledger",
+                      (unsigned long long)head->seq);
+        return -1;
+    }
+    if (daemon->accept_head && !same && !fresh)
+        log_warn("accepting the ledger's head, entry %llu, as the new head record",
+                 (unsigned long long)head->seq);
+    struct head_record_value value = {.seq = head->seq};
+    memcpy(value.hash, head->hash, HASH_BYTES);
+    if (head_record_write(&daemon->head_record, &value) != 0) {
+        log_error("cannot write %s/famledger.head: %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int daemon_open_ledger(struct daemon *daemon)
 {
     const struct config *config = &daemon->config;
     int rc = store_open(config->data_dir, config->map_mib << 20, config->map_mib_max << 20,
+                        daemon->init ? STORE_CREATE_INIT : STORE_CREATE_IF_EMPTY,
                         &daemon->store);
     if (rc) {
         log_error("cannot open the ledger in %s", config->data_dir);
-        return 1;
+        return -1;
     }
+    struct ledger_head head;
+    if (ledger_check_head(daemon->store, &head) != 0 ||
+        daemon_check_head_record(daemon, &head) != 0) {
+        head_record_close(&daemon->head_record);
+        store_close(daemon->store);
+        return -1;
+    }
+    if (store_created(daemon->store))
+        log_info("created a new, empty ledger in %s", config->data_dir);
+    return 0;
+}
+
+/* The commit queue stopped after a storage failure: answer what was read, then exit 74 so
+ * that the supervisor restarts us from the last durable state. */
+static void daemon_failed_cb(struct commit_queue *queue, int status)
+{
+    struct daemon *daemon = container_of(queue, struct daemon, commits);
+    log_error("storage failure (%s): the ledger can no longer be trusted in this process; "
+              "stopping. A restart recovers from the last durable state", fl_strerror(status));
+    daemon->exit_code = EXIT_STORAGE_FAILED;
+    server_stop(&daemon->server, daemon_stopped_cb);
+}
+
+static int daemon_run(struct daemon *daemon)
+{
+    const struct config *config = &daemon->config;
+    daemon->head_record.fd = -1;
+    if (daemon_open_ledger(daemon) != 0)
+        return 1;
+    int rc;
     daemon->loop = uv_default_loop();
     if ((rc = commit_queue_start(&daemon->commits, daemon->loop, daemon->store,
-                                 config->commit_batch_max)) != 0) {
+                                 &daemon->head_record, config->commit_batch_max)) != 0) {
         log_error("cannot start the commit queue: %s", uv_strerror(rc));
         store_close(daemon->store);
         return 1;
@@ -152,6 +250,7 @@ static int daemon_run(struct daemon *daemon)
         commit_queue_stop(&daemon->commits);
         uv_run(daemon->loop, UV_RUN_DEFAULT);
         store_close(daemon->store);
+        head_record_close(&daemon->head_record);
         return 1;
     }
     uv_signal_init(daemon->loop, &daemon->sigint);
@@ -159,20 +258,23 @@ static int daemon_run(struct daemon *daemon)
     daemon->sigint.data = daemon->sigterm.data = daemon;
     uv_signal_start(&daemon->sigint, daemon_signal_cb, SIGINT);
     uv_signal_start(&daemon->sigterm, daemon_signal_cb, SIGTERM);
+    daemon->commits.failed_cb = daemon_failed_cb;
     log_info("famledgerd ready: data %s, socket %s", config->data_dir, config->socket_path);
 
     uv_run(daemon->loop, UV_RUN_DEFAULT);
     uv_loop_close(daemon->loop);
     store_close(daemon->store);
-    log_info("famledgerd stopped cleanly");
-    return 0;
+    head_record_close(&daemon->head_record);
+    if (daemon->exit_code == 0)
+        log_info("famledgerd stopped cleanly");
+    return daemon->exit_code;
 }
 
 int main(int argc, char **argv)
 {
     static struct daemon daemon;
     config_init(&daemon.config);
-    int parsed = parse_arguments(argc, argv, &daemon.config);
+    int parsed = parse_arguments(argc, argv, &daemon);
     if (parsed < 0)
         return 2;
     if (parsed == 1) {

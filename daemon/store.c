@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <dirent.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 struct store {
@@ -26,7 +28,9 @@ struct store {
     uint64_t map_bytes;
     uint64_t map_bytes_max;
     bool map_full; /* touched only by the writer thread */
+    bool created;
     int lock_fd;
+    char dir[4096];
 };
 
 struct store_txn {
@@ -55,6 +59,17 @@ static const struct {
 
 _Static_assert(STORE_DB_COUNT <= STORE_DBS_MAX, "raise STORE_DBS_MAX");
 
+/* Less than 16 MiB free, or less than 1 %: a short write there means the disk is full. */
+static bool store_disk_nearly_full(const struct store *store)
+{
+    struct statvfs status;
+    if (statvfs(store->dir, &status) != 0)
+        return false;
+    uint64_t free_bytes = (uint64_t)status.f_bavail * status.f_frsize;
+    uint64_t total_bytes = (uint64_t)status.f_blocks * status.f_frsize;
+    return free_bytes < (16u << 20) || free_bytes < total_bytes / 100;
+}
+
 /* The one place LMDB errors become famledger status codes. */
 static int store_error(struct store *store, int rc, const char *what)
 {
@@ -68,6 +83,16 @@ static int store_error(struct store *store, int rc, const char *what)
     case EDQUOT:
         log_error("store: %s: disk full: %s", what, mdb_strerror(rc));
         return FL_ERR_OUT_OF_SPACE;
+    case EIO:
+        /* LMDB reports a short write as EIO; on a filesystem with almost no space left that
+         * is a full disk, not a failing one. */
+        if (store_disk_nearly_full(store)) {
+            log_error("store: %s: disk full (a short write with %s almost out of space)", what,
+                      store->dir);
+            return FL_ERR_OUT_OF_SPACE;
+        }
+        log_error("store: %s: %s", what, mdb_strerror(rc));
+        return FL_ERR_INTERNAL;
     default:
         log_error("store: %s: %s", what, mdb_strerror(rc));
         return FL_ERR_INTERNAL;
@@ -114,14 +139,87 @@ static int store_open_dbs(struct store *store)
     int rc = mdb_txn_begin(store->env, NULL, 0, &txn);
     if (rc)
         return store_error(store, rc, "begin");
-    for (int db = 0; db < STORE_DB_COUNT && rc == 0; db++)
-        rc = mdb_dbi_open(txn, store_dbs[db].name, store_dbs[db].flags | MDB_CREATE,
+    unsigned create = store->created ? MDB_CREATE : 0;
+    int db = 0;
+    for (; db < STORE_DB_COUNT && rc == 0; db++)
+        rc = mdb_dbi_open(txn, store_dbs[db].name, store_dbs[db].flags | create,
                           &store->dbis[db]);
     if (rc) {
         mdb_txn_abort(txn);
-        return store_error(store, rc, "open databases");
+        log_error("store: database '%s' of %s/data.mdb %s (%s): the ledger is damaged. Restore "
+                  "it from a backup (docs/OPERATIONS.md)", store_dbs[db - 1].name, store->dir,
+                  rc == MDB_NOTFOUND ? "is missing" : "cannot be opened", mdb_strerror(rc));
+        return FL_ERR_INTERNAL;
     }
     return store_error(store, mdb_txn_commit(txn), "create databases");
+}
+
+/* Whether `dir` holds nothing but the lock files a failed start may leave. */
+static bool store_dir_empty(const char *dir)
+{
+    DIR *listing = opendir(dir);
+    if (!listing)
+        return true;
+    bool empty = true;
+    struct dirent *item;
+    while (empty && (item = readdir(listing)) != NULL)
+        empty = strcmp(item->d_name, ".") == 0 || strcmp(item->d_name, "..") == 0 ||
+                strcmp(item->d_name, "famledgerd.lock") == 0 ||
+                strcmp(item->d_name, "lock.mdb") == 0;
+    closedir(listing);
+    return empty;
+}
+
+/* Before LMDB opens it: data.mdb is there (or may be created), and not cut below the two
+ * meta pages LMDB reads first. An empty data.mdb would otherwise become a new ledger. */
+static int store_check_file(struct store *store, enum store_open_flags flags,
+                            uint64_t *file_bytes)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/data.mdb", store->dir);
+    struct stat status;
+    if (stat(path, &status) != 0) {
+        if (errno != ENOENT) {
+            log_error("store: %s: %s", path, strerror(errno));
+            return FL_ERR_INTERNAL;
+        }
+        store->created = flags == STORE_CREATE_INIT ||
+                         (flags == STORE_CREATE_IF_EMPTY && store_dir_empty(store->dir));
+        if (store->created)
+            return 0;
+        log_error("store: %s holds files but no data.mdb: the ledger file is missing. Restore it "
+                  "from a backup (docs/OPERATIONS.md); to start a new, empty ledger here "
+                  "instead, run famledgerd --init", store->dir);
+        return FL_ERR_INTERNAL;
+    }
+    *file_bytes = (uint64_t)status.st_size;
+    long page_bytes = sysconf(_SC_PAGESIZE);
+    if (*file_bytes < 2 * (uint64_t)page_bytes) {
+        log_error("store: %s is truncated (%llu bytes, less than its two meta pages): the ledger "
+                  "is damaged. Restore it from a backup (docs/OPERATIONS.md)", path,
+                  (unsigned long long)*file_bytes);
+        return FL_ERR_INTERNAL;
+    }
+    return 0;
+}
+
+/* After LMDB read the meta pages, before any other page: the file must hold every page the
+ * newest meta says is in use, or reading one would kill the process with SIGBUS. */
+static int store_check_size(struct store *store, uint64_t file_bytes)
+{
+    if (store->created)
+        return 0;
+    MDB_envinfo info;
+    MDB_stat status;
+    mdb_env_info(store->env, &info);
+    mdb_env_stat(store->env, &status);
+    uint64_t needed_bytes = ((uint64_t)info.me_last_pgno + 1) * status.ms_psize;
+    if (file_bytes >= needed_bytes)
+        return 0;
+    log_error("store: %s/data.mdb is truncated (%llu bytes, but its pages in use end at %llu): "
+              "the ledger is damaged. Restore it from a backup (docs/OPERATIONS.md)", store->dir,
+              (unsigned long long)file_bytes, (unsigned long long)needed_bytes);
+    return FL_ERR_INTERNAL;
 }
 
 static int mkdir_parents(const char *dir)
@@ -141,7 +239,8 @@ static int mkdir_parents(const char *dir)
     return mkdir(path, 0750) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-int store_open(const char *dir, uint64_t map_bytes, uint64_t map_bytes_max, struct store **out)
+int store_open(const char *dir, uint64_t map_bytes, uint64_t map_bytes_max,
+               enum store_open_flags flags, struct store **out)
 {
     if (mkdir_parents(dir) != 0) {
         log_error("store: cannot create %s: %s", dir, strerror(errno));
@@ -153,6 +252,8 @@ int store_open(const char *dir, uint64_t map_bytes, uint64_t map_bytes_max, stru
     store->map_bytes = map_bytes;
     store->map_bytes_max = map_bytes_max;
     store->lock_fd = -1;
+    snprintf(store->dir, sizeof(store->dir), "%s", dir);
+    uint64_t file_bytes = 0;
     pthread_rwlockattr_t attributes;
     pthread_rwlockattr_init(&attributes);
     /* A stream of short readers must not starve the resize. */
@@ -161,6 +262,8 @@ int store_open(const char *dir, uint64_t map_bytes, uint64_t map_bytes_max, stru
     pthread_rwlockattr_destroy(&attributes);
 
     int rc = store_lock_dir(dir, &store->lock_fd);
+    if (rc == 0)
+        rc = store_check_file(store, flags, &file_bytes);
     if (rc == 0)
         rc = store_error(store, mdb_env_create(&store->env), "create environment");
     if (rc == 0)
@@ -171,6 +274,8 @@ int store_open(const char *dir, uint64_t map_bytes, uint64_t map_bytes_max, stru
      * that says OK follows a commit that reached the disk. */
     if (rc == 0)
         rc = store_error(store, mdb_env_open(store->env, dir, MDB_NOTLS, 0640), "open");
+    if (rc == 0)
+        rc = store_check_size(store, file_bytes);
     if (rc == 0) {
         MDB_envinfo info;
         mdb_env_info(store->env, &info);
@@ -183,6 +288,33 @@ int store_open(const char *dir, uint64_t map_bytes, uint64_t map_bytes_max, stru
     }
     *out = store;
     return 0;
+}
+
+bool store_created(const struct store *store)
+{
+    return store->created;
+}
+
+const char *store_dir(const struct store *store)
+{
+    return store->dir;
+}
+
+int store_last(struct store_txn *txn, enum store_db db, struct store_bytes *key)
+{
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open(txn->txn, txn->store->dbis[db], &cursor);
+    if (rc)
+        return store_error(txn->store, rc, "cursor");
+    MDB_val k, v;
+    rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST);
+    mdb_cursor_close(cursor);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return store_error(txn->store, rc, "last key");
+    *key = (struct store_bytes){k.mv_data, k.mv_size};
+    return 1;
 }
 
 void store_close(struct store *store)

@@ -35,9 +35,26 @@ struct store_bytes {
     size_t size;
 };
 
-/* Open (creating if needed) the ledger in `dir`, with a map of `map_bytes` that may grow to
- * `map_bytes_max`. Fails with FL_ERR_BUSY when another famledgerd holds the directory. */
-int store_open(const char *dir, uint64_t map_bytes, uint64_t map_bytes_max, struct store **out);
+/* How store_open may create a ledger. */
+enum store_open_flags {
+    STORE_OPEN_EXISTING = 0,    /* data.mdb and every database must already exist */
+    STORE_CREATE_IF_EMPTY = 1,  /* create a new ledger in a missing or empty directory */
+    STORE_CREATE_INIT = 2,      /* --init: create one even if the directory holds other files */
+};
+
+/* Open the ledger in `dir`, with a map of `map_bytes` that may grow to `map_bytes_max`.
+ * Before any page is read it refuses, with a log line that says what is wrong and what to do:
+ * a directory with files but no data.mdb (deleted), a data.mdb shorter than its pages in use
+ * (truncated), a missing or unreadable database (damaged catalogue). Returns 0;
+ * FL_ERR_BUSY when another famledgerd holds the directory; FL_ERR_INTERNAL otherwise. */
+int store_open(const char *dir, uint64_t map_bytes, uint64_t map_bytes_max,
+               enum store_open_flags flags, struct store **out);
+
+/* Whether store_open created a new, empty ledger. */
+bool store_created(const struct store *store);
+
+/* The data directory. */
+const char *store_dir(const struct store *store);
 void store_close(struct store *store);
 
 /* Read transactions see one consistent snapshot and never wait for the writer. End each with
@@ -50,7 +67,10 @@ void store_read_end(struct store_txn *txn);
 int store_write_begin(struct store *store, struct store_txn **out);
 int store_nested_begin(struct store_txn *parent, struct store_txn **out);
 /* Commit; for a top-level transaction this syncs to disk before returning. The txn is freed
- * whatever the result. */
+ * whatever the result. FL_ERR_OUT_OF_SPACE when the disk or the map is full (ENOSPC, EDQUOT, or
+ * a short write on a filesystem with almost no space left); FL_ERR_INTERNAL for any other
+ * failure (EIO, a failed sync, MDB_PANIC), after which the ledger must not be trusted in this
+ * process: the caller stops (fail-stop). */
 int store_commit(struct store_txn *txn);
 void store_abort(struct store_txn *txn);
 
@@ -88,6 +108,9 @@ int store_scan(struct store_txn *txn, enum store_db db, const void *after_key,
                size_t after_key_bytes, size_t max,
                int (*visit_cb)(void *context, struct store_bytes key, struct store_bytes value),
                void *context);
+
+/* The last key of `db` (the log's head sequence): 1 found, 0 empty, < 0 error. */
+int store_last(struct store_txn *txn, enum store_db db, struct store_bytes *key);
 
 /* Big-endian sequence keys sort in numeric order. */
 void store_u64_encode(uint8_t out[8], uint64_t value);

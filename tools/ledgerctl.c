@@ -302,6 +302,22 @@ static int head_run(struct ctl *ctl, const struct cli_parsed *args)
     return 0;
 }
 
+static int day_close_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    char closed_through[11];
+    uint64_t seq;
+    int rc = fl_day_close(ctl->client, args->positionals[0], closed_through, &seq);
+    if (rc)
+        return ctl_fail(ctl, rc);
+    if (ctl->json)
+        printf("{\"closed_through\":\"%s\",\"seq\":%" PRIu64 "}\n", closed_through, seq);
+    else if (seq)
+        printf("closed every business day through %s (entry %" PRIu64 ")\n", closed_through, seq);
+    else
+        printf("already closed through %s\n", closed_through);
+    return 0;
+}
+
 /* ---- the command table ---- */
 
 static const struct command commands[] = {
@@ -319,6 +335,8 @@ static const struct command commands[] = {
      statement_run},
     {"entry", NULL, "SEQ", {{0}}, 1, 1, entry_run},
     {"head", NULL, "", {{0}}, 0, 0, head_run},
+    {"day", "close", "DATE   (YYYY-MM-DD; no entry is dated into it or earlier days again)",
+     {{0}}, 1, 1, day_close_run},
     {"family", "bind", "HOLDER BENEFICIARY --relation RELATION", {{"--relation", true}}, 2, 2,
      family_bind_run},
     {"family", "unbind", "HOLDER BENEFICIARY", {{0}}, 2, 2, family_unbind_run},

@@ -108,7 +108,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         abort();
     config_init(&config);
     log_set_level(LOG_LEVEL_ERROR);
-    if (store_open(dir, 64u << 20, 64u << 20, &store) != 0)
+    if (store_open(dir, 64u << 20, 64u << 20, STORE_CREATE_IF_EMPTY, &store) != 0)
         abort();
     seed_ledger();
     return 0;

@@ -49,7 +49,7 @@ int main(int argc, char **argv)
     }
     struct store *store;
     struct store_txn *txn;
-    if (store_open(argv[1], 64u << 20, 1u << 30, &store) || store_write_begin(store, &txn))
+    if (store_open(argv[1], 64u << 20, 1u << 30, STORE_OPEN_EXISTING, &store) || store_write_begin(store, &txn))
         return 1;
     int rc = strcmp(argv[2], "entry") == 0 ? corrupt_entry(txn, strtoull(argv[3], NULL, 10))
              : argc > 4 ? corrupt_balance(txn, argv[3], strtoll(argv[4], NULL, 10))

@@ -30,7 +30,7 @@ static inline int fixture_setup(void **state)
         return -1;
     config_init(&fixture->config);
     arena_init(&fixture->arena);
-    if (store_open(fixture->dir, 1 << 20, 64 << 20, &fixture->store) != 0)
+    if (store_open(fixture->dir, 1 << 20, 64 << 20, STORE_CREATE_IF_EMPTY, &fixture->store) != 0)
         return -1;
     fixture->peer.roles = ROLE_BIT(ROLE_ADMIN) | ROLE_BIT(ROLE_SETTLE) | ROLE_BIT(ROLE_AUDIT);
     *state = fixture;

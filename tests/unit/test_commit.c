@@ -62,9 +62,9 @@ static struct harness *harness_open(uint64_t map_bytes, uint64_t map_bytes_max)
     struct harness *h = calloc(1, sizeof(*h));
     strcpy(h->dir, "/tmp/famledger-commit-XXXXXX");
     assert_non_null(mkdtemp(h->dir));
-    assert_int_equal(store_open(h->dir, map_bytes, map_bytes_max, &h->store), 0);
+    assert_int_equal(store_open(h->dir, map_bytes, map_bytes_max, STORE_CREATE_IF_EMPTY, &h->store), 0);
     uv_loop_init(&h->loop);
-    assert_int_equal(commit_queue_start(&h->queue, &h->loop, h->store, 256), 0);
+    assert_int_equal(commit_queue_start(&h->queue, &h->loop, h->store, NULL, 256), 0);
     current = h;
     return h;
 }
@@ -97,7 +97,7 @@ static void harness_close(struct harness *h)
 static bool stored_after_reopen(struct harness *h, int index)
 {
     struct store *store;
-    assert_int_equal(store_open(h->dir, 1 << 20, 1u << 30, &store), 0);
+    assert_int_equal(store_open(h->dir, 1 << 20, 1u << 30, STORE_OPEN_EXISTING, &store), 0);
     struct store_txn *txn;
     assert_int_equal(store_read_begin(store, &txn), 0);
     struct store_bytes found;

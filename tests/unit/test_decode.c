@@ -59,7 +59,8 @@ static size_t credit_with(uint8_t *buffer, const uint8_t *extra, size_t extra_by
     credit.reference = (char *)"r1";
     uint8_t inner[128];
     size_t inner_bytes = famledger__credit_request__pack(&credit, inner);
-    memcpy(inner + inner_bytes, extra, extra_bytes);
+    if (extra_bytes > 0)
+        memcpy(inner + inner_bytes, extra, extra_bytes);
     inner_bytes += extra_bytes;
     size_t at = 0;
     buffer[at++] = 0x08; /* request_id 1 */
