@@ -68,7 +68,8 @@ run: $(BUILD)/famledgerd $(BUILD)/ledgerctl
 	@mkdir -p var
 	$(BUILD)/famledgerd --data-dir var/data --socket var/famledgerd.sock
 
-test: all $(UNIT_TESTS) $(INTEGRATION_TESTS) $(BUILD)/tests/famledger-corrupt
+test: all $(UNIT_TESTS) $(INTEGRATION_TESTS) $(BUILD)/tests/famledger-corrupt \
+      $(BUILD)/tests/libfailsync.so
 	@BUILD=$(BUILD) tests/run-tests $(UNIT_TESTS) $(INTEGRATION_TESTS) tests/integration/test_*.sh
 
 bench: all
@@ -149,5 +150,10 @@ $(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o \
 $(BUILD)/tests/famledger-corrupt: $(BUILD)/obj/tests/integration/corrupt.o $(BUILD)/libfamledgerd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(DEP_LIBS) -lpthread
+
+# An LD_PRELOAD shim that makes syncs fail on demand (tests/integration/test_storage.sh).
+$(BUILD)/tests/libfailsync.so: tests/integration/failsync.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -fPIC -shared -Wall -Wextra $(if $(WERROR),-Werror) -o $@ $< -ldl
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -164,7 +164,8 @@ static int daemon_check_head_record(struct daemon *daemon, const struct ledger_h
     bool same = found == 1 && recorded.seq == head->seq &&
                 memcmp(recorded.hash, head->hash, HASH_BYTES) == 0;
     bool behind = found == 1 && recorded.seq > head->seq;
-    bool fresh = found == 0 && (head->seq == 0 || store_created(daemon->store));
+    /* A ledger created now replaces whatever record an earlier ledger here left. */
+    bool fresh = store_created(daemon->store) || (found == 0 && head->seq == 0);
     if (found == 1 && recorded.seq < head->seq)
         same = true; /* a crash between the commit and the record: the ledger is ahead */
     if (!same && !fresh && !daemon->accept_head) {

@@ -1,0 +1,141 @@
+# test_storage.sh -- famledgerd refuses damaged, missing and rolled-back ledgers with a message,
+# stops after a failed sync, reports a full disk as such, and keeps entry times going forward.
+. "$(dirname "$0")/lib.sh"
+
+# start_on DIR ARGS...: run famledgerd on DIR in the foreground until it exits (or 10 s).
+start_on() {
+    local dir=$1
+    shift
+    timeout 10 "$BUILD/famledgerd" --data-dir "$dir" --socket "$WORK/other.sock" --log-level warn "$@"
+}
+
+credit() { ctl credit E1 "$1" --ref "$2" >/dev/null; }
+
+# A fresh, empty (missing) directory still starts and creates a ledger.
+daemon_start
+check "a new ledger starts in a missing directory" 0 ctl head
+ctl person add E1 --name "张三" --region 110101 --scheme employee >/dev/null
+ctl account open E1 >/dev/null
+for i in 1 2 3; do credit 1.00 "c$i"; done
+daemon_stop
+cp -a "$WORK/data" "$WORK/good"
+expect "the head record is written" "famledger.head" "$(ls "$WORK/data")"
+
+# Truncated, emptied, deleted: refused, never a signal, never an empty ledger.
+cp -a "$WORK/good" "$WORK/t8k" && truncate -s 8192 "$WORK/t8k/data.mdb"
+check "a data.mdb truncated to 8 KiB is refused" 1 start_on "$WORK/t8k"
+expect "the refusal says truncated" "is truncated" "$ERR"
+expect "the refusal says what to do" "Restore it from a backup" "$ERR"
+cp -a "$WORK/good" "$WORK/t0" && truncate -s 0 "$WORK/t0/data.mdb"
+check "a data.mdb truncated to 0 is refused" 1 start_on "$WORK/t0"
+expect "the empty file is named" "is truncated (0 bytes" "$ERR"
+[ "$(stat -c %s "$WORK/t0/data.mdb")" = 0 ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) ||
+    { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL the empty file was written to"; }
+cp -a "$WORK/good" "$WORK/gone" && rm "$WORK/gone/data.mdb"
+check "a deleted data.mdb is refused" 1 start_on "$WORK/gone"
+expect "the refusal names the missing file" "holds files but no data.mdb" "$ERR"
+expect "the refusal offers --init" "--init" "$ERR"
+
+# A damaged catalogue: the name of one database changed in the main database.
+cp -a "$WORK/good" "$WORK/cat"
+python3 - "$WORK/cat/data.mdb" <<'PY'
+import sys
+path = sys.argv[1]
+data = bytearray(open(path, 'rb').read())
+# Every copy of the name: older copies of the main database's pages may still be in the file.
+assert data.find(b'merchant_day') > 0
+data = data.replace(b'merchant_day', b'merchant_dax')
+open(path, 'wb').write(data)
+PY
+check "a damaged catalogue is refused" 1 start_on "$WORK/cat"
+expect "the missing database is named" "database 'merchant_day'" "$ERR"
+
+# A rolled-back meta page: the newest meta's transaction id zeroed, so LMDB picks the older.
+cp -a "$WORK/good" "$WORK/meta"
+python3 - "$WORK/meta/data.mdb" <<'PY'
+import struct, sys
+path = sys.argv[1]
+data = bytearray(open(path, 'rb').read())
+page = struct.unpack_from('<I', data, 16 + 24)[0]  # the page size, in the meta of page 0
+txn = [struct.unpack_from('<Q', data, p * page + 16 + 128)[0] for p in (0, 1)]
+newest = 0 if txn[0] > txn[1] else 1
+struct.pack_into('<Q', data, newest * page + 16 + 128, 0)
+open(path, 'wb').write(data)
+PY
+check "a rolled-back meta page is refused" 1 start_on "$WORK/meta"
+expect "the refusal says rolled back" "rolled back or restored from an older copy" "$ERR"
+expect "the refusal gives the command" "--accept-head" "$ERR"
+
+# An older copy restored over the ledger: refused; accepted only when the operator says so.
+daemon_start
+for i in 4 5; do credit 1.00 "c$i"; done
+daemon_stop
+cp "$WORK/good/data.mdb" "$WORK/data/data.mdb"
+check "a ledger behind its head record is refused" 1 start_on "$WORK/data"
+expect "the lost entries are named" "entries 6 to 7" "$ERR"
+check "it is still refused on a second try" 1 start_on "$WORK/data"
+daemon_start --accept-head
+check "--accept-head starts it" 0 ctl --json head
+expect "the head is the restored one" '"seq":5' "$OUT"
+daemon_stop
+
+# --init creates a new ledger beside other files, never over a data.mdb.
+check "--init creates a new ledger where data.mdb was deleted" 0 bash -c \
+    "timeout 3 '$BUILD/famledgerd' --data-dir '$WORK/gone' --socket '$WORK/init.sock' --init --log-level warn & sleep 1; '$BUILD/ledgerctl' --socket '$WORK/init.sock' --json head; kill %1; wait"
+expect "the new ledger is empty" '"seq":0' "$OUT"
+
+# A failed sync: the batch is answered with an error, the daemon stops with 74, and a restart
+# finds every write that was acknowledged.
+if [ -n "${SANITIZE:-}" ] || [ "${BUILD#*sanitize}" != "$BUILD" ]; then
+    export ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0"
+fi
+FAILSYNC_TRIGGER="$WORK/fail-now" LD_PRELOAD="$PWD/$BUILD/tests/libfailsync.so" \
+    "$BUILD/famledgerd" --data-dir "$WORK/data" --socket "$SOCKET" --log-level warn --accept-head \
+    2>>"$WORK/failsync.log" &
+pid=$!
+for _ in $(seq 1 300); do ctl head >/dev/null 2>&1 && break; sleep 0.01; done
+before=$(ctl --json account show E1 | sed 's/.*"balance_fen":\([0-9]*\).*/\1/')
+acked=0
+for i in $(seq 1 5); do credit 0.01 "s$i" && acked=$((acked + 1)); done
+touch "$WORK/fail-now"
+check "a write whose sync fails is not acknowledged" 1 ctl credit E1 0.01 --ref s-failed
+expect "the refusal says it was not recorded" "INTERNAL" "$ERR"
+wait "$pid"
+status=$?
+[ "$status" = 74 ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) ||
+    { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL exit status $status after a failed sync, not 74"; }
+expect "the daemon says why it stopped" "storage failure" "$(cat "$WORK/failsync.log")"
+rm -f "$WORK/fail-now"
+daemon_start
+check "after the restart the account is readable" 0 ctl --json account show E1
+expect "every acknowledged write survived" "\"balance_fen\":$((before + acked))" "$OUT"
+daemon_stop
+
+# A full filesystem is OUT_OF_SPACE, not INTERNAL, and loses nothing acknowledged.
+mkdir -p "$WORK/small"
+if mount -t tmpfs -o size=1m tmpfs "$WORK/small" 2>/dev/null; then
+    "$BUILD/famledgerd" --data-dir "$WORK/small/data" --socket "$WORK/small.sock" --log-level error \
+        --map-mib 1 --map-mib-max 64 2>>"$WORK/full.log" &
+    pid=$!
+    for _ in $(seq 1 300); do "$BUILD/ledgerctl" --socket "$WORK/small.sock" head >/dev/null 2>&1 && break; sleep 0.01; done
+    small() { "$BUILD/ledgerctl" --socket "$WORK/small.sock" "$@"; }
+    small person add F1 --name "王五" --region 110101 --scheme employee >/dev/null
+    small account open F1 >/dev/null
+    full_acked=0
+    outcome=""
+    for i in $(seq 1 5000); do
+        if small credit F1 0.01 --ref "full-$i-$(printf '%040d' "$i")" >/dev/null 2>"$WORK/full.err"; then
+            full_acked=$((full_acked + 1))
+        else
+            outcome=$(cat "$WORK/full.err"); break
+        fi
+    done
+    expect "a full disk is reported as OUT_OF_SPACE" "OUT_OF_SPACE" "$outcome"
+    check "the daemon is still serving reads" 0 small --json account show F1
+    expect "the balance is every acknowledged credit" "\"balance_fen\":$full_acked" "$OUT"
+    kill -TERM "$pid"; wait "$pid"
+    umount "$WORK/small"
+else
+    echo "skip: a full filesystem needs root (mount -t tmpfs)"
+fi
+finish
