@@ -1,0 +1,62 @@
+# test_clock.sh -- entry times only go forward, whatever the wall clock does, and a closed
+# business day never gains an entry. The daemon's clock is libfaketime's, read from a file.
+. "$(dirname "$0")/lib.sh"
+
+FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
+if [ ! -e "$FAKETIME_LIB" ]; then
+    echo "FAIL libfaketime is missing (deploy/debian-packages.txt lists faketime)"
+    exit 1
+fi
+if [ "${BUILD#*sanitize}" != "$BUILD" ]; then
+    export ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0"
+fi
+set_clock() { echo "@$1" > "$WORK/clock"; }
+time_of() { ctl --json entry "$1" | sed 's/.*"time_us":\([0-9]*\).*/\1/'; }
+epoch_us() { echo $(( $(date -u -d "$1" +%s) * 1000000 )); }
+
+# Clock times are Shanghai's, the business time zone the daemon runs in (libfaketime reads
+# them in the process's zone); 18:00 there is 10:00 UTC.
+set_clock "2026-11-30 18:00:00"
+# Only the wall clock is faked: libuv's timers keep the real monotonic clock.
+export LD_PRELOAD="$FAKETIME_LIB" FAKETIME_TIMESTAMP_FILE="$WORK/clock" FAKETIME_NO_CACHE=1 \
+    FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=Asia/Shanghai
+daemon_start
+unset LD_PRELOAD TZ
+ctl person add E1 --name "张三" --region 110101 --scheme employee >/dev/null
+ctl account open E1 >/dev/null
+check "a credit at 10:00 UTC" 0 ctl --json credit E1 1.00 --ref c1
+first=$(time_of 3)
+expect "the entry has the wall clock's day" "2026-11-30T10:00" "$(ctl --json entry 3)"
+
+set_clock "2026-11-30 16:00:00"
+check "a credit after the clock stepped back two hours" 0 ctl credit E1 1.00 --ref c2
+second=$(time_of 4)
+[ "$second" -gt "$first" ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) ||
+    { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL entry time went back: $first then $second"; }
+check "another credit while the clock is still behind" 0 ctl credit E1 1.00 --ref c3
+third=$(time_of 5)
+[ "$third" -gt "$second" ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) ||
+    { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL entry time went back: $second then $third"; }
+expect "the step back is logged once, with its size" "wall clock is 7200" "$(cat "$WORK/daemon.log")"
+
+# 10:00 in Shanghai on 1 December: 30 November has ended there.
+set_clock "2026-12-01 10:00:00"
+check "today cannot be closed" 1 ctl day close 2026-12-01
+expect "the refusal says it has not ended" "has not ended yet" "$ERR"
+check "an impossible date is refused" 1 ctl day close 2026-11-31
+check "yesterday is closed" 0 ctl --json day close 2026-11-30
+expect "the reply names the day" '"closed_through":"2026-11-30"' "$OUT"
+check "closing it again changes nothing" 0 ctl --json day close 2026-11-30
+expect "the second close writes no entry" '"seq":0' "$OUT"
+day_entries=$(ctl export --date 2026-11-30 --format jsonl 2>/dev/null | wc -l)
+
+# The clock steps back into the closed day (20:00 in Shanghai on 30 November).
+set_clock "2026-11-30 20:00:00"
+check "a credit while the clock is inside the closed day" 0 ctl --json credit E1 1.00 --ref c4
+seq=$(echo "$OUT" | sed 's/.*"seq":\([0-9]*\).*/\1/')
+after=$(time_of "$seq")
+[ "$after" -ge "$(epoch_us "2026-11-30 16:00:00")" ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) ||
+    { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL entry $seq is dated $after, inside the closed day"; }
+expect "the closed day gained no entry" "$day_entries" "$(ctl export --date 2026-11-30 --format jsonl 2>/dev/null | wc -l)"
+check "the ledger verifies" 0 ctl verify
+finish
