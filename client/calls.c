@@ -190,6 +190,24 @@ int fl_head_get(fl_client *client, fl_head *head)
     return 0;
 }
 
+int fl_backup(fl_client *client, const char *dir, fl_backup_result *result)
+{
+    Famledger__BackupRequest query = FAMLEDGER__BACKUP_REQUEST__INIT;
+    query.dir = (char *)dir;
+    Famledger__Response *response;
+    int rc = call(client, FAMLEDGER__REQUEST__BODY_BACKUP, &query, FAMLEDGER__RESPONSE__BODY_BACKUP,
+                  &response);
+    if (rc)
+        return rc;
+    memset(result, 0, sizeof(*result));
+    result->seq = response->backup->seq;
+    result->bytes = response->backup->bytes;
+    if (response->backup->hash.len == FL_HASH_BYTES)
+        memcpy(result->hash, response->backup->hash.data, FL_HASH_BYTES);
+    famledger__response__free_unpacked(response, NULL);
+    return 0;
+}
+
 int fl_day_close(fl_client *client, const char *date, char closed_through[11], uint64_t *seq)
 {
     Famledger__DayCloseRequest query = FAMLEDGER__DAY_CLOSE_REQUEST__INIT;

@@ -295,6 +295,18 @@ FL_EXPORT int fl_statement(fl_client *client, const char *person_no, uint64_t cu
 /* ---- The log (admin/audit role) ---- */
 
 FL_EXPORT int fl_head_get(fl_client *client, fl_head *head);
+typedef struct fl_backup_result {
+    uint64_t seq;                   /* the head of the copy */
+    uint8_t hash[FL_HASH_BYTES];
+    uint64_t bytes;                 /* the size of DIR/data.mdb */
+} fl_backup_result;
+
+/* Hot backup (admin): the daemon writes a compacted, consistent copy of the ledger and its head
+ * record into `dir`, an absolute path on its host that must not exist yet, while it serves.
+ * The copy starts as a ledger of its own (famledgerd --data-dir DIR). Connect with a timeout
+ * long enough for the copy. */
+FL_EXPORT int fl_backup(fl_client *client, const char *dir, fl_backup_result *result);
+
 /* Close the business day `date` (YYYY-MM-DD) and every day before it: no entry is dated into
  * them afterwards (admin). A day that has not ended is FL_ERR_INVALID_ARGUMENT. On success
  * `closed_through` (11 bytes) holds the last closed day; *seq the closing entry, 0 when the

@@ -3,6 +3,7 @@
 
 #include "account.h"
 #include "audit.h"
+#include "backup.h"
 #include "family.h"
 #include "ledger.h"
 #include "lifecycle.h"
@@ -25,7 +26,9 @@ FL_STATUS_MAP(DISPATCH_CHECK_STATUS_)
 #define SETTLE ROLE_BIT(ROLE_SETTLE)
 #define AUDIT ROLE_BIT(ROLE_AUDIT)
 #define ROUTE(field, roles, writes, handler)                                                      \
-    {FAMLEDGER__REQUEST__BODY_##field, #field, roles, writes, handler}
+    {FAMLEDGER__REQUEST__BODY_##field, #field, roles, writes, handler, false}
+#define BACKGROUND_ROUTE(field, roles, handler)                                                   \
+    {FAMLEDGER__REQUEST__BODY_##field, #field, roles, false, handler, true}
 
 static const struct dispatch_route routes[] = {
     ROUTE(PERSON_ADD, ADMIN, true, person_add_handle),
@@ -58,6 +61,7 @@ static const struct dispatch_route routes[] = {
     ROUTE(STATE_PAGE, ADMIN | AUDIT, false, audit_state_page_handle),
     ROUTE(MERCHANT_DAY, ADMIN | AUDIT, false, audit_merchant_day_handle),
     ROUTE(DAY_CLOSE, ADMIN, true, ledger_day_close_handle),
+    BACKGROUND_ROUTE(BACKUP, ADMIN, backup_handle),
 };
 
 const struct dispatch_route *dispatch_route_find(Famledger__Request__BodyCase body_case)

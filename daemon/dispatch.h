@@ -12,6 +12,7 @@ struct dispatch_route {
     unsigned roles;        /* ROLE_BIT()s; holding any one of them is enough */
     bool writes;           /* goes through the commit queue */
     request_handler handler;
+    bool background;       /* a long read: runs on libuv's thread pool, not the loop thread */
 };
 
 /* The route of a request body, or NULL for a body this daemon does not know. */

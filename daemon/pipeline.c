@@ -101,6 +101,14 @@ struct pipeline_item *pipeline_pop_answered(struct pipeline *pipeline)
     return item;
 }
 
+bool pipeline_running(const struct pipeline *pipeline)
+{
+    for (const struct pipeline_item *item = pipeline->first; item; item = item->next)
+        if (item->started && !item->done)
+            return true;
+    return false;
+}
+
 bool pipeline_may_take(const struct pipeline *pipeline, size_t socket_queue_bytes)
 {
     return pipeline->count < pipeline->limits.items_max &&

@@ -63,6 +63,9 @@ struct pipeline_item *pipeline_pop_answered(struct pipeline *pipeline);
 /* Remove an item whatever its state (the connection is closing). */
 void pipeline_remove(struct pipeline *pipeline, struct pipeline_item *item);
 
+/* Whether a request is running: in the commit queue or on the thread pool. */
+bool pipeline_running(const struct pipeline *pipeline);
+
 /* Whether another frame may be taken, given the bytes queued on the socket. */
 bool pipeline_may_take(const struct pipeline *pipeline, size_t socket_queue_bytes);
 

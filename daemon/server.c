@@ -26,6 +26,7 @@
 struct pending {
     struct commit_job job;
     struct pipeline_item item;
+    uv_work_t work;                 /* background reads (a backup) run on the thread pool */
     struct conn *conn;              /* loop thread only */
     /* What the writer thread may read: copies, as the connection can close meanwhile. */
     const struct config *config;
@@ -205,6 +206,39 @@ static void pending_run_read(struct pending *pending)
     pipeline_answer(&pending->conn->pipeline, &pending->item, pending_reply_bytes(pending));
 }
 
+/* Thread pool: a long read, in a read transaction of its own. */
+static void pending_work_cb(uv_work_t *work)
+{
+    struct pending *pending = container_of(work, struct pending, work);
+    struct store_txn *txn;
+    int rc = store_read_begin(pending->conn->server->store, &txn);
+    if (rc) {
+        pending->response.status = (Famledger__Status)-rc;
+        pending->response.error = (char *)"cannot read the ledger";
+        return;
+    }
+    struct request_ctx ctx = pending_ctx(pending, txn);
+    dispatch_execute(pending->route, &ctx, pending->request);
+    store_read_end(txn);
+}
+
+/* Loop thread: the long read is done; answer in order. */
+static void pending_work_done_cb(uv_work_t *work, int status)
+{
+    (void)status;
+    struct pending *pending = container_of(work, struct pending, work);
+    struct conn *conn = pending->conn;
+    pipeline_answer(&conn->pipeline, &pending->item, pending_reply_bytes(pending));
+    if (conn->closing) {
+        pipeline_remove(&conn->pipeline, &pending->item);
+        pending_free(pending);
+        conn_free_if_unused(conn);
+        return;
+    }
+    conn_flush(conn);
+    conn_process(conn);
+}
+
 /* Start every request the pipeline lets start: writes to the commit queue, reads at once. */
 static void conn_start_ready(struct conn *conn)
 {
@@ -215,6 +249,9 @@ static void conn_start_ready(struct conn *conn)
             pending->job.execute_cb = pending_execute_cb;
             pending->job.done_cb = pending_done_cb;
             commit_queue_submit(conn->server->commits, &pending->job);
+        } else if (pending->route->background) {
+            uv_queue_work(conn->server->loop, &pending->work, pending_work_cb,
+                          pending_work_done_cb);
         } else {
             pending_run_read(pending);
         }
@@ -314,7 +351,7 @@ static void conn_maybe_close(struct conn *conn)
 static void conn_idle_cb(uv_timer_t *timer)
 {
     struct conn *conn = timer->data;
-    if (conn->pipeline.commits_pending > 0) {
+    if (pipeline_running(&conn->pipeline)) { /* the daemon is the slow one: not idle */
         uv_timer_again(timer);
         return;
     }

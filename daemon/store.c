@@ -300,6 +300,16 @@ const char *store_dir(const struct store *store)
     return store->dir;
 }
 
+int store_copy(struct store *store, const char *dir)
+{
+    return store_error(store, mdb_env_copy2(store->env, dir, MDB_CP_COMPACT), "copy");
+}
+
+struct store *store_of(struct store_txn *txn)
+{
+    return txn->store;
+}
+
 int store_last(struct store_txn *txn, enum store_db db, struct store_bytes *key)
 {
     MDB_cursor *cursor;

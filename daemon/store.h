@@ -109,6 +109,13 @@ int store_scan(struct store_txn *txn, enum store_db db, const void *after_key,
                int (*visit_cb)(void *context, struct store_bytes key, struct store_bytes value),
                void *context);
 
+/* Write a compacted, consistent copy of the ledger as DIR/data.mdb (DIR must exist and hold no
+ * data.mdb), while writers go on (LMDB's mdb_env_copy2 with MDB_CP_COMPACT). */
+int store_copy(struct store *store, const char *dir);
+
+/* The store a transaction belongs to. */
+struct store *store_of(struct store_txn *txn);
+
 /* The last key of `db` (the log's head sequence): 1 found, 0 empty, < 0 error. */
 int store_last(struct store_txn *txn, enum store_db db, struct store_bytes *key);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef int (*command_fn)(struct ctl *ctl, const struct cli_parsed *args);
 
@@ -318,6 +319,34 @@ static int day_close_run(struct ctl *ctl, const struct cli_parsed *args)
     return 0;
 }
 
+static int backup_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    const char *out = cli_option(args, "--out");
+    char dir[4096];
+    if (!out || !*out)
+        return usage_error("%s", "backup needs --out DIR");
+    /* The daemon writes the copy: it needs an absolute path. */
+    if (out[0] == '/')
+        snprintf(dir, sizeof(dir), "%s", out);
+    else if (getcwd(dir, sizeof(dir) - 1 - strlen(out)))
+        snprintf(dir + strlen(dir), sizeof(dir) - strlen(dir), "/%s", out);
+    else
+        return usage_error("cannot make %s an absolute path", out);
+    fl_backup_result result;
+    int rc = fl_backup(ctl->client, dir, &result);
+    if (rc)
+        return ctl_fail(ctl, rc);
+    char hash[2 * FL_HASH_BYTES + 1];
+    fl_hash_hex(result.hash, hash);
+    if (ctl->json)
+        printf("{\"dir\":\"%s\",\"seq\":%" PRIu64 ",\"hash\":\"%s\",\"bytes\":%" PRIu64
+               "}\n", dir, result.seq, hash, result.bytes);
+    else
+        printf("backup in %s: head %" PRIu64 " (%s), %" PRIu64 " bytes\n", dir, result.seq, hash,
+               result.bytes);
+    return 0;
+}
+
 /* ---- the command table ---- */
 
 static const struct command commands[] = {
@@ -335,6 +364,8 @@ static const struct command commands[] = {
      statement_run},
     {"entry", NULL, "SEQ", {{0}}, 1, 1, entry_run},
     {"head", NULL, "", {{0}}, 0, 0, head_run},
+    {"backup", NULL, "--out DIR   (a new directory; the daemon writes the copy there)",
+     {{"--out", true}}, 0, 0, backup_run},
     {"day", "close", "DATE   (YYYY-MM-DD; no entry is dated into it or earlier days again)",
      {{0}}, 1, 1, day_close_run},
     {"family", "bind", "HOLDER BENEFICIARY --relation RELATION", {{"--relation", true}}, 2, 2,
@@ -471,7 +502,8 @@ int main(int argc, char **argv)
     socket_path = socket_path ? socket_path : cli_option(&globals, "--socket");
     timeout_text = timeout_text ? timeout_text : cli_option(&globals, "--timeout");
     operator_id = operator_id ? operator_id : cli_option(&globals, "--operator");
-    uint64_t timeout_ms = FL_DEFAULT_TIMEOUT_MS;
+    /* A backup takes as long as copying the ledger does. */
+    uint64_t timeout_ms = command->run == backup_run ? 3600000 : FL_DEFAULT_TIMEOUT_MS;
     if (timeout_text && cli_parse_u64(timeout_text, 1, 3600000, &timeout_ms))
         return usage_error("--timeout must be milliseconds from 1 to 3600000, not '%s'",
                            timeout_text);

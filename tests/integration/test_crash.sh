@@ -17,12 +17,13 @@ writer() { # writer CYCLE K: credit until the daemon dies, logging each acknowle
 
 : > "$WORK/acked"
 for cycle in $(seq 1 10); do
-    for k in 1 2 3 4; do writer "$cycle" "$k" & done
+    writers=""
+    for k in 1 2 3 4; do writer "$cycle" "$k" & writers="$writers $!"; done
     sleep "0.$((3 + cycle % 5))"
     kill -KILL "$DAEMON_PID"
     wait "$DAEMON_PID" 2>/dev/null
     DAEMON_PID=""
-    wait
+    wait $writers
     daemon_start
     acked=$(wc -l < "$WORK/acked")
     balance=$(ctl --json account show E1 | sed 's/.*"balance_fen":\([0-9]*\).*/\1/')

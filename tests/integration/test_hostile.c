@@ -299,7 +299,11 @@ static void test_a_reader_that_never_reads_keeps_the_daemon_small_and_others_ser
     sleep(1);
     long after = daemon_memory_kib(&daemon, "VmRSS");
     print_message("RSS %ld KiB -> %ld KiB with three readers that never read\n", before, after);
-    assert_true(after - before < 40 * 1024);
+    /* Unbounded, one such reader took the daemon from 5 MB to 263 MB. ASan's allocator keeps
+     * what it freed, so a sanitizer build gets more room; both catch the unbounded daemon. */
+    const char *build = getenv("BUILD");
+    long bound_kib = build && strstr(build, "sanitize") ? 128 * 1024 : 40 * 1024;
+    assert_true(after - before < bound_kib);
     /* Everyone else is still served. */
     fl_head head;
     head_of(&daemon, &head);

@@ -1,0 +1,74 @@
+/* backup.c -- hot backup: a compacted, consistent copy of the ledger and its head record.
+ *
+ * LMDB copies from one read transaction while writers go on (mdb_env_copy2, MDB_CP_COMPACT).
+ * The copy is then opened like any ledger, its head checked against its own log, and the head
+ * record written beside it, so that the copy starts as it is: `famledgerd --data-dir DIR`.
+ */
+#include "backup.h"
+
+#include "head_record.h"
+#include "ledger.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Open the copy, check its head, and record it. Returns 0 or a status after request_fail. */
+static int backup_seal(struct request_ctx *ctx, const char *dir, Famledger__BackupReply *reply)
+{
+    struct store *copy;
+    if (store_open(dir, 1u << 20, 1u << 20, STORE_OPEN_EXISTING, &copy) != 0)
+        return request_fail(ctx, FL_ERR_INTERNAL, "the copy in %s does not open", dir);
+    struct ledger_head head;
+    int rc = ledger_check_head(copy, &head);
+    store_close(copy);
+    if (rc != 0)
+        return request_fail(ctx, FL_ERR_INTERNAL, "the copy in %s fails its head check", dir);
+    struct head_record record;
+    struct head_record_value value = {.seq = head.seq};
+    memcpy(value.hash, head.hash, HASH_BYTES);
+    if (head_record_open(&record, dir) != 0 || head_record_write(&record, &value) != 0) {
+        int error = errno;
+        head_record_close(&record);
+        return request_fail(ctx, FL_ERR_INTERNAL, "cannot write %s/famledger.head: %s", dir,
+                            strerror(error));
+    }
+    head_record_close(&record);
+    reply->seq = head.seq;
+    reply->hash.data = arena_alloc(ctx->arena, HASH_BYTES);
+    reply->hash.len = HASH_BYTES;
+    memcpy(reply->hash.data, head.hash, HASH_BYTES);
+    return 0;
+}
+
+int backup_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    const char *dir = request->backup->dir;
+    if (dir[0] != '/' || strlen(dir) > 4000)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
+                            "dir must be an absolute path on the daemon's host");
+    if (mkdir(dir, 0750) != 0)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "cannot create %s: %s (it must not "
+                            "exist yet; a backup never overwrites one)", dir, strerror(errno));
+    int rc = store_copy(store_of(ctx->txn), dir);
+    if (rc)
+        return request_fail(ctx, rc, "cannot copy the ledger to %s", dir);
+    Famledger__BackupReply *reply = ARENA_NEW(ctx->arena, Famledger__BackupReply);
+    famledger__backup_reply__init(reply);
+    reply->dir = (char *)dir;
+    if ((rc = backup_seal(ctx, dir, reply)) != 0)
+        return rc;
+    char path[4200];
+    struct stat status;
+    snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    if (stat(path, &status) == 0)
+        reply->bytes = (uint64_t)status.st_size;
+    log_info("backup: %s, head %llu, %llu bytes", dir, (unsigned long long)reply->seq,
+             (unsigned long long)reply->bytes);
+    ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_BACKUP;
+    ctx->response->backup = reply;
+    return 0;
+}

@@ -1,0 +1,38 @@
+# test_backup.sh -- ledgerctl backup while four clients write: each copy starts as a ledger of
+# its own, verifies, and holds every credit acknowledged before the backup began.
+. "$(dirname "$0")/lib.sh"
+
+daemon_start
+ctl person add E1 --name "张三" --region 110101 --scheme employee >/dev/null
+ctl account open E1 >/dev/null
+writer() {
+    for i in $(seq 1 300); do ctl credit E1 0.01 --ref "w$1-$i" >/dev/null 2>&1 || return 0; done
+}
+writers=""
+for k in 1 2 3 4; do writer "$k" & writers="$writers $!"; done
+for n in 1 2 3; do
+    sleep 0.3
+    floor=$(ctl --json account show E1 | sed 's/.*"balance_fen":\([0-9]*\).*/\1/')
+    check "backup $n under load" 0 ctl --json backup --out "$WORK/copy$n"
+    echo "$floor" > "$WORK/floor$n"
+done
+wait $writers
+check "a backup never overwrites" 1 ctl backup --out "$WORK/copy1"
+expect "the refusal says why" "must not exist yet" "$ERR"
+check "a relative path is made absolute by ledgerctl" 0 bash -c "cd '$WORK' && '$PWD/$BUILD/ledgerctl' --socket '$SOCKET' backup --out copy4"
+daemon_stop
+for n in 1 2 3 4; do
+    "$BUILD/famledgerd" --data-dir "$WORK/copy$n" --socket "$WORK/copy.sock" --log-level warn \
+        2>>"$WORK/copy.log" &
+    pid=$!
+    for _ in $(seq 1 300); do "$BUILD/ledgerctl" --socket "$WORK/copy.sock" head >/dev/null 2>&1 && break; sleep 0.01; done
+    check "copy $n starts and verifies" 0 "$BUILD/ledgerctl" --socket "$WORK/copy.sock" verify
+    if [ -f "$WORK/floor$n" ]; then
+        balance=$("$BUILD/ledgerctl" --socket "$WORK/copy.sock" --json account show E1 |
+                  sed 's/.*"balance_fen":\([0-9]*\).*/\1/')
+        [ "$balance" -ge "$(cat "$WORK/floor$n")" ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) ||
+            { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL copy $n lost credits acknowledged before it"; }
+    fi
+    kill -TERM "$pid"; wait "$pid"
+done
+finish
