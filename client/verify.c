@@ -2,9 +2,11 @@
  * recompute every hash of the chain and the balances, statuses, bindings and settlement totals,
  * and compare them with the derived state the daemon stores.
  *
- * The log is read in pages (each one short read transaction on the daemon), so memory grows
- * with the number of persons and settlements, never with the number of entries, and the daemon
- * keeps settling while this runs. Entries written meanwhile are caught up before comparing.
+ * Everything is read from one snapshot the daemon holds open for this connection (an LMDB read
+ * transaction), in pages: the log up to the snapshot's head and the derived state as it stood
+ * then, so the comparison is exact however busy the daemon is, and the daemon keeps settling
+ * while this runs. Memory grows with the number of persons and settlements, never with the
+ * number of entries.
  */
 #include "client_internal.h"
 
@@ -15,7 +17,6 @@
 #include <string.h>
 
 #define VERIFY_PAGE 500
-#define VERIFY_ROUNDS 5 /* catch-ups before differences are reported despite ongoing writes */
 
 struct model_person {
     char person_no[FL_PERSON_NO_MAX + 1];
@@ -582,6 +583,29 @@ static void verify_free(struct verify *v)
     free(v->settlements);
 }
 
+/* Open (with its head) or close the connection's snapshot. */
+static int snapshot_set(fl_client *client, bool open, uint64_t *seq, uint8_t hash[FL_HASH_BYTES])
+{
+    Famledger__SnapshotRequest body = FAMLEDGER__SNAPSHOT_REQUEST__INIT;
+    body.close = !open;
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = FAMLEDGER__REQUEST__BODY_SNAPSHOT;
+    request.snapshot = &body;
+    Famledger__Response *response;
+    int rc = client_call(client, &request, &response);
+    if (rc == 0)
+        rc = client_expect(client, response, FAMLEDGER__RESPONSE__BODY_SNAPSHOT);
+    if (rc)
+        return rc;
+    if (open) {
+        *seq = response->snapshot->seq;
+        if (response->snapshot->hash.len == FL_HASH_BYTES)
+            memcpy(hash, response->snapshot->hash.data, FL_HASH_BYTES);
+    }
+    famledger__response__free_unpacked(response, NULL);
+    return 0;
+}
+
 int fl_verify(fl_client *client, fl_verify_report *report, fl_progress_cb progress_cb,
               void *progress_context)
 {
@@ -591,26 +615,20 @@ int fl_verify(fl_client *client, fl_verify_report *report, fl_progress_cb progre
         return client_fail(client, FL_ERR_PROTOCOL_ERROR, "cannot initialise libsodium");
     struct verify v = {.client = client, .report = report, .progress_cb = progress_cb,
                        .progress_context = progress_context};
-    int rc = 0;
-    /* The daemon may be writing while we read: catch up, compare, and only trust a difference
-     * found while the head stood still. */
-    for (int round = 0; rc == 0 && round < VERIFY_ROUNDS; round++) {
-        report->ok = true;
-        report->problem[0] = '\0';
-        if ((rc = verify_catch_up(&v)) || !report->ok)
-            break;
-        uint64_t replayed = v.seq;
-        if ((rc = verify_compare(&v)))
-            break;
-        fl_head head;
-        if ((rc = fl_head_get(client, &head)))
-            break;
-        if (report->ok || head.seq == replayed) {
-            if (head.seq == replayed && memcmp(head.hash, v.hash, FL_HASH_BYTES) != 0)
-                verify_problem(&v, head.seq, "the stored head hash differs from the last entry's");
-            break;
-        }
-    }
+    uint64_t snapshot_seq;
+    uint8_t snapshot_hash[FL_HASH_BYTES];
+    int rc = snapshot_set(client, true, &snapshot_seq, snapshot_hash);
+    if (rc == 0)
+        rc = verify_catch_up(&v);
+    if (rc == 0 && report->ok)
+        rc = verify_compare(&v);
+    if (rc == 0 && report->ok && v.seq != snapshot_seq)
+        verify_problem(&v, v.seq, "the log ends at entry %llu but the head says %llu",
+                       (unsigned long long)v.seq, (unsigned long long)snapshot_seq);
+    if (rc == 0 && report->ok && memcmp(snapshot_hash, v.hash, FL_HASH_BYTES) != 0)
+        verify_problem(&v, v.seq, "the stored head hash differs from the last entry's");
+    if (rc == 0)
+        rc = snapshot_set(client, false, NULL, NULL);
     report->head_seq = v.seq;
     memcpy(report->head_hash, v.hash, FL_HASH_BYTES);
     verify_free(&v);

@@ -30,6 +30,14 @@ FL_STATUS_MAP(DISPATCH_CHECK_STATUS_)
 #define BACKGROUND_ROUTE(field, roles, handler)                                                   \
     {FAMLEDGER__REQUEST__BODY_##field, #field, roles, false, handler, true}
 
+/* A snapshot is the connection's (server.c answers it); without one there is nothing to open. */
+static int snapshot_without_connection_handle(struct request_ctx *ctx,
+                                              const Famledger__Request *request)
+{
+    (void)request;
+    return request_fail(ctx, FL_ERR_UNSUPPORTED, "a snapshot belongs to a connection");
+}
+
 static const struct dispatch_route routes[] = {
     ROUTE(PERSON_ADD, ADMIN, true, person_add_handle),
     ROUTE(PERSON_GET, ADMIN | SETTLE | AUDIT, false, person_get_handle),
@@ -62,6 +70,8 @@ static const struct dispatch_route routes[] = {
     ROUTE(MERCHANT_DAY, ADMIN | AUDIT, false, audit_merchant_day_handle),
     ROUTE(DAY_CLOSE, ADMIN, true, ledger_day_close_handle),
     BACKGROUND_ROUTE(BACKUP, ADMIN, backup_handle),
+    /* Connection state, answered by server.c (server_snapshot_run); never dispatched. */
+    ROUTE(SNAPSHOT, ADMIN | AUDIT, false, snapshot_without_connection_handle),
 };
 
 const struct dispatch_route *dispatch_route_find(Famledger__Request__BodyCase body_case)

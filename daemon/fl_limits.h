@@ -17,6 +17,7 @@
 #define PAGE_BYTES_MAX (1u << 20)        /* a page stops growing once it passes this */
 #define IDLE_TIMEOUT_MS_DEFAULT 120000
 #define SHUTDOWN_TIMEOUT_MS_DEFAULT 10000
+#define SNAPSHOTS_MAX 8                  /* audit snapshots open at once (LMDB readers: 126) */
 
 /* Commit queue: requests that arrive together share one write transaction and one sync. */
 #define COMMIT_BATCH_MAX_DEFAULT 256

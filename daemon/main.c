@@ -199,7 +199,9 @@ static int daemon_check_head_record(struct daemon *daemon, const struct ledger_h
 static int daemon_open_ledger(struct daemon *daemon)
 {
     const struct config *config = &daemon->config;
-    int rc = store_open(config->data_dir, config->map_mib << 20, config->map_mib_max << 20,
+    /* The map is reserved at its maximum from the start (address space, not disk): it never
+     * has to grow, so a long audit snapshot never stands in the writer's way. */
+    int rc = store_open(config->data_dir, config->map_mib_max << 20, config->map_mib_max << 20,
                         daemon->init ? STORE_CREATE_INIT : STORE_CREATE_IF_EMPTY,
                         &daemon->store);
     if (rc) {

@@ -12,6 +12,7 @@
 #include "dispatch.h"
 #include "fl_limits.h"
 #include "frame.h"
+#include "ledger.h"
 #include "log.h"
 #include "pipeline.h"
 #include "require.h"
@@ -46,6 +47,7 @@ struct conn {
     struct frame_reader reader;
     struct peer peer;
     struct pipeline pipeline;
+    struct store_txn *snapshot;     /* while open, every read of the connection uses it */
     unsigned writes_in_flight;
     unsigned handles_open;          /* pipe and timer: freed when both are closed */
     bool reading;
@@ -191,19 +193,68 @@ static void pending_done_cb(struct commit_job *job)
     conn_process(conn);
 }
 
+/* Open or close the connection's snapshot: an LMDB read transaction kept open, so that an
+ * audit reads one consistent state. The map is reserved at its maximum from the start, so a
+ * long snapshot never stands in the way of the writer (store.h). */
+static void server_snapshot_run(struct pending *pending)
+{
+    struct conn *conn = pending->conn;
+    Famledger__Response *response = &pending->response;
+    if (conn->snapshot) {
+        store_read_end(conn->snapshot);
+        conn->snapshot = NULL;
+        conn->server->snapshot_count--;
+    }
+    Famledger__SnapshotReply *reply = ARENA_NEW(&pending->reply_arena, Famledger__SnapshotReply);
+    famledger__snapshot_reply__init(reply);
+    response->body_case = FAMLEDGER__RESPONSE__BODY_SNAPSHOT;
+    response->snapshot = reply;
+    if (pending->request->snapshot->close)
+        return;
+    if (conn->server->snapshot_count >= SNAPSHOTS_MAX) {
+        response->body_case = FAMLEDGER__RESPONSE__BODY__NOT_SET;
+        response->status = FAMLEDGER__STATUS__STATUS_BUSY;
+        response->error = arena_printf(&pending->reply_arena, "%d snapshots are open already; "
+                                       "try again later", SNAPSHOTS_MAX);
+        return;
+    }
+    struct ledger_head head;
+    int rc = store_read_begin(conn->server->store, &conn->snapshot);
+    if (rc == 0 && (rc = ledger_head_get(conn->snapshot, &head)) != 0) {
+        store_read_end(conn->snapshot);
+        conn->snapshot = NULL;
+    }
+    if (rc) {
+        response->body_case = FAMLEDGER__RESPONSE__BODY__NOT_SET;
+        response->status = (Famledger__Status)-rc;
+        response->error = (char *)"cannot open a snapshot";
+        return;
+    }
+    conn->server->snapshot_count++;
+    reply->open = true;
+    reply->seq = head.seq;
+    reply->hash.data = arena_alloc(&pending->reply_arena, HASH_BYTES);
+    reply->hash.len = HASH_BYTES;
+    memcpy(reply->hash.data, head.hash, HASH_BYTES);
+}
+
 static void pending_run_read(struct pending *pending)
 {
-    struct store_txn *txn;
-    int rc = store_read_begin(pending->conn->server->store, &txn);
-    if (rc) {
+    struct conn *conn = pending->conn;
+    struct store_txn *txn = conn->snapshot;
+    int rc = 0;
+    if (pending->route->body_case == FAMLEDGER__REQUEST__BODY_SNAPSHOT)
+        server_snapshot_run(pending);
+    else if (!txn && (rc = store_read_begin(conn->server->store, &txn)) != 0) {
         pending->response.status = (Famledger__Status)-rc;
         pending->response.error = (char *)"cannot read the ledger";
     } else {
         struct request_ctx ctx = pending_ctx(pending, txn);
         dispatch_execute(pending->route, &ctx, pending->request);
-        store_read_end(txn);
+        if (txn != conn->snapshot)
+            store_read_end(txn);
     }
-    pipeline_answer(&pending->conn->pipeline, &pending->item, pending_reply_bytes(pending));
+    pipeline_answer(&conn->pipeline, &pending->item, pending_reply_bytes(pending));
 }
 
 /* Thread pool: a long read, in a read transaction of its own. */
@@ -326,6 +377,11 @@ static void conn_handle_close_cb(uv_handle_t *handle)
         item = next;
     }
     frame_reader_free(&conn->reader);
+    if (conn->snapshot) {
+        store_read_end(conn->snapshot);
+        conn->snapshot = NULL;
+        server->snapshot_count--;
+    }
     conn_free_if_unused(conn);
     server_stopped_check(server);
 }

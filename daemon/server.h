@@ -21,6 +21,7 @@ struct server {
     struct commit_queue *commits;
     struct conn *conns;         /* every open connection */
     size_t conn_count;
+    unsigned snapshot_count;    /* connections holding a snapshot open */
     bool stopping;
     bool listener_closed;
     void (*stopped_cb)(struct server *server);
