@@ -9,12 +9,14 @@
  * number of entries.
  */
 #include "client_internal.h"
+#include "verify_index.h"
 
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define VERIFY_PAGE 500
 
@@ -27,16 +29,44 @@ struct model_person {
     int64_t balance_fen, credited_fen, debited_fen;
     size_t funder_count;
     char (*funders)[FL_PERSON_NO_MAX + 1]; /* this person's funding order */
+    bool stored_person, stored_account, stored_funders; /* seen in the stored tables */
 };
 
 struct model_settlement {
     uint64_t id; /* 0: empty slot */
     int64_t refunded_fen;
     bool cancelled;
+    bool stored; /* seen in the stored table */
+};
+
+/* The derived tables verify rebuilds as keyed digests (verify_index.h). */
+enum verify_index {
+    INDEX_ACCOUNT_ENTRIES,
+    INDEX_DAY_ENTRIES,
+    INDEX_MERCHANT_DAY,
+    INDEX_REFERENCES,
+    INDEX_FUNDED,
+    INDEX_MERCHANTS,
+    INDEX_COUNT
+};
+
+static const struct {
+    const char *name;
+    Famledger__StateTable table;
+} verify_indexes[INDEX_COUNT] = {
+    [INDEX_ACCOUNT_ENTRIES] = {"account_entries", FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_ENTRIES},
+    [INDEX_DAY_ENTRIES] = {"day_entries", FAMLEDGER__STATE_TABLE__STATE_DAY_ENTRIES},
+    [INDEX_MERCHANT_DAY] = {"merchant_day", FAMLEDGER__STATE_TABLE__STATE_MERCHANT_DAY},
+    [INDEX_REFERENCES] = {"references", FAMLEDGER__STATE_TABLE__STATE_REFERENCES},
+    [INDEX_FUNDED] = {"funded", FAMLEDGER__STATE_TABLE__STATE_FUNDED},
+    [INDEX_MERCHANTS] = {"merchants", FAMLEDGER__STATE_TABLE__STATE_MERCHANTS},
 };
 
 struct verify {
     fl_client *client;
+    struct digest_map indexes[INDEX_COUNT];
+    bool out_of_memory;
+    size_t stored_persons, stored_funded; /* counted while walking, to compare both ways */
     fl_verify_report *report;
     fl_progress_cb progress_cb;
     void *progress_context;
@@ -70,6 +100,44 @@ static uint64_t text_hash(const char *text)
     for (; *text; text++)
         hash = (hash ^ (uint8_t)*text) * 1099511628211u;
     return hash;
+}
+
+/* An expected item of an index: the replay says `key` holds `item`. */
+static void expect_item(struct verify *v, enum verify_index index, const void *key,
+                        size_t key_bytes, uint64_t item)
+{
+    if (digest_add(&v->indexes[index], key, key_bytes, item, false) != 0)
+        v->out_of_memory = true;
+}
+
+/* "YYYYMMDD" of a time in the business time zone (TZ is set to the daemon's while verifying). */
+static void business_day(int64_t time_us, char day[9])
+{
+    time_t seconds = (time_t)(time_us / 1000000);
+    struct tm local;
+    localtime_r(&seconds, &local);
+    if (strftime(day, 9, "%Y%m%d", &local) != 8)
+        strcpy(day, "00000000");
+}
+
+/* A reference key as the daemon stores it: scope '\0' owner '\0' reference. */
+static void expect_reference(struct verify *v, char scope, const char *owner,
+                             const char *reference, uint64_t seq)
+{
+    char key[256];
+    int bytes = snprintf(key, sizeof(key), "%c%c%s%c%s", scope, '\0', owner, '\0', reference);
+    if (bytes > 0 && (size_t)bytes < sizeof(key))
+        expect_item(v, INDEX_REFERENCES, key, (size_t)bytes, seq);
+}
+
+static void expect_merchant_day(struct verify *v, const char *merchant, int64_t time_us,
+                                uint64_t seq)
+{
+    char key[64], day[9];
+    business_day(time_us, day);
+    int bytes = snprintf(key, sizeof(key), "%s%c%s", merchant, '\0', day);
+    if (bytes > 0 && (size_t)bytes < sizeof(key))
+        expect_item(v, INDEX_MERCHANT_DAY, key, (size_t)bytes, seq);
 }
 
 static struct model_person *person_find(struct verify *v, const char *person_no, bool create)
@@ -152,6 +220,7 @@ static int move(struct verify *v, uint64_t seq, const char *person_no, int64_t d
         return verify_problem(v, seq, "entry moves money of %s, who has no account", person_no);
     if (person->status == FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED && delta_fen > 0)
         return verify_problem(v, seq, "entry credits the closed account of %s", person_no);
+    expect_item(v, INDEX_ACCOUNT_ENTRIES, person_no, strlen(person_no), seq);
     person->balance_fen += delta_fen;
     if (delta_fen >= 0)
         person->credited_fen += delta_fen;
@@ -231,6 +300,8 @@ static int apply_settled(struct verify *v, const Famledger__Entry *entry)
     if (legs != s->acct_pay_fen + s->acct_mulaid_pay_fen ||
         s->acct_pay_fen + s->acct_mulaid_pay_fen + s->cash_pay_fen != s->amount_fen)
         return verify_problem(v, entry->seq, "settlement totals do not add up");
+    expect_merchant_day(v, s->merchant_code, entry->time_us, entry->seq);
+    expect_reference(v, 'S', s->merchant_code, s->merchant_reference, entry->seq);
     return settlement_find(v, entry->seq, true) ? 0 : -1;
 }
 
@@ -253,6 +324,8 @@ static int apply_refunded(struct verify *v, const Famledger__Entry *entry)
     }
     if (legs != refund->amount_fen)
         return verify_problem(v, entry->seq, "refund legs do not add up to the refund");
+    expect_merchant_day(v, entry->refunded->merchant_code, entry->time_us, entry->seq);
+    expect_reference(v, 'R', entry->refunded->merchant_code, refund->reference, entry->seq);
     settlement->refunded_fen += refund->amount_fen;
     settlement->cancelled = refund->cancel;
     return 0;
@@ -279,6 +352,8 @@ static int apply_movement(struct verify *v, const Famledger__Entry *entry)
     if (move(v, entry->seq, movement->person_no, in ? movement->amount_fen : -movement->amount_fen,
              movement->balance_after_fen))
         return 1;
+    expect_reference(v, entry->body_case == FAMLEDGER__ENTRY__BODY_WITHDRAWN ? 'W' : 'T', "",
+                     movement->reference, entry->seq);
     if (movement->account_closed) {
         person_find(v, movement->person_no, false)->status =
             FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED;
@@ -303,6 +378,8 @@ static int apply_person(struct verify *v, const Famledger__Entry *entry)
             return verify_problem(v, entry->seq, "account opened for an unknown person or twice");
         person->has_account = true;
         person->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN;
+        expect_item(v, INDEX_ACCOUNT_ENTRIES, person->person_no, strlen(person->person_no),
+                    entry->seq);
         return 0;
     case FAMLEDGER__ENTRY__BODY_ACCOUNT_FROZEN:
         person = person_find(v, entry->account_frozen->person_no, false);
@@ -310,6 +387,8 @@ static int apply_person(struct verify *v, const Famledger__Entry *entry)
             return verify_problem(v, entry->seq, "freeze of an unknown account");
         person->status = entry->account_frozen->frozen ? FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_FROZEN
                                                        : FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN;
+        expect_item(v, INDEX_ACCOUNT_ENTRIES, person->person_no, strlen(person->person_no),
+                    entry->seq);
         return 0;
     default: /* PERSON_SUSPENDED */
         person = person_find(v, entry->person_suspended->person_no, false);
@@ -329,6 +408,7 @@ static int apply(struct verify *v, const Famledger__Entry *entry)
     case FAMLEDGER__ENTRY__BODY_PERSON_SUSPENDED:
         return apply_person(v, entry);
     case FAMLEDGER__ENTRY__BODY_ACCOUNT_CREDITED:
+        expect_reference(v, 'C', "", entry->account_credited->reference, entry->seq);
         return move(v, entry->seq, entry->account_credited->person_no,
                     entry->account_credited->amount_fen,
                     entry->account_credited->balance_after_fen);
@@ -344,8 +424,16 @@ static int apply(struct verify *v, const Famledger__Entry *entry)
     case FAMLEDGER__ENTRY__BODY_TRANSFERRED_OUT:
     case FAMLEDGER__ENTRY__BODY_TRANSFERRED_IN:
         return apply_movement(v, entry);
-    case FAMLEDGER__ENTRY__BODY_MERCHANT_ADDED:
-    case FAMLEDGER__ENTRY__BODY_MERCHANT_STATUS_CHANGED:
+    case FAMLEDGER__ENTRY__BODY_MERCHANT_ADDED: {
+        const char *code = entry->merchant_added->merchant->code;
+        return digest_set(&v->indexes[INDEX_MERCHANTS], code, strlen(code),
+                          1 + (uint64_t)entry->merchant_added->merchant->suspended);
+    }
+    case FAMLEDGER__ENTRY__BODY_MERCHANT_STATUS_CHANGED: {
+        const char *code = entry->merchant_status_changed->code;
+        return digest_set(&v->indexes[INDEX_MERCHANTS], code, strlen(code),
+                          1 + (uint64_t)entry->merchant_status_changed->suspended);
+    }
     case FAMLEDGER__ENTRY__BODY_DAY_CLOSED:
         return 0;
     default:
@@ -379,8 +467,12 @@ static int verify_record(struct verify *v, const Famledger__LogRecord *record)
         memcmp(entry->prev_hash.data, v->hash, FL_HASH_BYTES) != 0)
         rc = verify_problem(v, seq, "entry %llu does not link to the previous one",
                             (unsigned long long)seq);
-    if (rc == 0)
+    if (rc == 0) {
+        char day[9];
+        business_day(entry->time_us, day);
+        expect_item(v, INDEX_DAY_ENTRIES, day, 8, seq);
         rc = apply(v, entry);
+    }
     famledger__entry__free_unpacked(entry, NULL);
     v->seq = seq;
     memcpy(v->hash, record->hash.data, FL_HASH_BYTES);
@@ -427,12 +519,13 @@ typedef int (*state_visit)(struct verify *v, const ProtobufCBinaryData *key,
 
 static int state_walk(struct verify *v, Famledger__StateTable table, state_visit visit)
 {
-    ProtobufCBinaryData after = {0, NULL};
-    uint8_t after_bytes[512];
+    ProtobufCBinaryData after = {0, NULL}, after_value = {0, NULL};
+    uint8_t after_bytes[512], after_value_bytes[8];
     for (;;) {
         Famledger__StatePageRequest page = FAMLEDGER__STATE_PAGE_REQUEST__INIT;
         page.table = table;
         page.after_key = after;
+        page.after_value = after_value;
         page.limit = VERIFY_PAGE;
         Famledger__Request request = FAMLEDGER__REQUEST__INIT;
         request.body_case = FAMLEDGER__REQUEST__BODY_STATE_PAGE;
@@ -451,6 +544,11 @@ static int state_walk(struct verify *v, Famledger__StateTable table, state_visit
             after.len = reply->keys[reply->n_keys - 1].len;
             memcpy(after_bytes, reply->keys[reply->n_keys - 1].data, after.len);
             after.data = after_bytes;
+            /* In an index table the same key repeats: resume after the (key, seq) pair. */
+            const ProtobufCBinaryData *last = &reply->values[reply->n_keys - 1];
+            after_value.len = last->len <= sizeof(after_value_bytes) ? last->len : 0;
+            memcpy(after_value_bytes, last->data, after_value.len);
+            after_value.data = after_value_bytes;
         }
         famledger__response__free_unpacked(response, NULL);
         if (!more)
@@ -467,6 +565,8 @@ static int compare_account(struct verify *v, const ProtobufCBinaryData *key,
         return verify_problem(v, v->seq, "a stored account does not decode");
     struct model_person *person = person_find(v, stored->person_no, false);
     v->report->accounts++;
+    if (person)
+        person->stored_account = true;
     v->report->balances_fen += stored->balance_fen;
     v->report->credited_fen += stored->credited_fen;
     v->report->debited_fen += stored->debited_fen;
@@ -495,6 +595,9 @@ static int compare_person(struct verify *v, const ProtobufCBinaryData *key,
     if (!stored)
         return verify_problem(v, v->seq, "a stored person does not decode");
     struct model_person *person = person_find(v, stored->person_no, false);
+    v->stored_persons++;
+    if (person)
+        person->stored_person = true;
     if (!person)
         verify_problem(v, stored->registered_seq, "stored person %s was never registered",
                        stored->person_no);
@@ -514,6 +617,10 @@ static int compare_funders(struct verify *v, const ProtobufCBinaryData *key,
     char beneficiary[FL_PERSON_NO_MAX + 1];
     snprintf(beneficiary, sizeof(beneficiary), "%.*s", (int)key->len, (const char *)key->data);
     struct model_person *person = person_find(v, beneficiary, false);
+    if (stored && stored->n_bindings > 0)
+        v->stored_funded++;
+    if (person && stored && stored->n_bindings > 0)
+        person->stored_funders = true;
     bool same = stored && person && stored->n_bindings == person->funder_count;
     for (size_t i = 0; same && i < stored->n_bindings; i++)
         same = strcmp(stored->bindings[i]->holder, person->funders[i]) == 0;
@@ -534,6 +641,8 @@ static int compare_settlement(struct verify *v, const ProtobufCBinaryData *key,
         return verify_problem(v, v->seq, "a stored settlement does not decode");
     struct model_settlement *model = settlement_find(v, stored->settlement_id, false);
     v->report->settlements++;
+    if (model)
+        model->stored = true;
     int64_t leg_refunds = 0;
     for (size_t i = 0; i < stored->n_legs; i++)
         leg_refunds += stored->legs[i]->refunded_fen;
@@ -550,10 +659,94 @@ static int compare_settlement(struct verify *v, const ProtobufCBinaryData *key,
     return 0;
 }
 
+/* The index being walked: state_walk's visitors take no argument of their own. */
+static enum verify_index walking;
+
+static int stored_index_item(struct verify *v, const ProtobufCBinaryData *key,
+                             const ProtobufCBinaryData *value)
+{
+    if (value->len < 8)
+        return verify_problem(v, v->seq, "a stored %s record of %zu bytes is damaged",
+                              verify_indexes[walking].name, value->len);
+    uint64_t seq = 0;
+    for (int i = 0; i < 8; i++)
+        seq = seq << 8 | value->data[i];
+    if (digest_add(&v->indexes[walking], key->data, key->len, seq, true) != 0)
+        v->out_of_memory = true;
+    return 0;
+}
+
+static int stored_funded(struct verify *v, const ProtobufCBinaryData *key,
+                         const ProtobufCBinaryData *value)
+{
+    Famledger__BindingList *list = famledger__binding_list__unpack(NULL, value->len, value->data);
+    if (!list)
+        return verify_problem(v, v->seq, "a stored funded list does not decode");
+    for (size_t i = 0; i < list->n_bindings; i++)
+        if (digest_add(&v->indexes[INDEX_FUNDED], key->data, key->len,
+                       text_hash(list->bindings[i]->beneficiary), true) != 0)
+            v->out_of_memory = true;
+    famledger__binding_list__free_unpacked(list, NULL);
+    return 0;
+}
+
+static int stored_merchant(struct verify *v, const ProtobufCBinaryData *key,
+                           const ProtobufCBinaryData *value)
+{
+    Famledger__Merchant *merchant = famledger__merchant__unpack(NULL, value->len, value->data);
+    if (!merchant)
+        return verify_problem(v, v->seq, "a stored merchant does not decode");
+    if (digest_add(&v->indexes[INDEX_MERCHANTS], key->data, key->len,
+                   1 + (uint64_t)merchant->suspended, true) != 0)
+        v->out_of_memory = true;
+    famledger__merchant__free_unpacked(merchant, NULL);
+    return 0;
+}
+
+/* Every index, rebuilt from the log and read from the store, compared key by key both ways. */
+static int verify_compare_indexes(struct verify *v)
+{
+    /* A holder's funded list holds the beneficiaries whose funding order names the holder. */
+    for (size_t i = 0; i < v->person_capacity; i++) {
+        const struct model_person *person = &v->persons[i];
+        for (size_t j = 0; person->used && j < person->funder_count; j++)
+            expect_item(v, INDEX_FUNDED, person->funders[j], strlen(person->funders[j]),
+                        text_hash(person->person_no));
+    }
+    for (int index = 0; index < INDEX_COUNT; index++) {
+        walking = (enum verify_index)index;
+        state_visit visit = index == INDEX_FUNDED      ? stored_funded
+                            : index == INDEX_MERCHANTS ? stored_merchant
+                                                       : stored_index_item;
+        int rc = state_walk(v, verify_indexes[index].table, visit);
+        if (rc)
+            return rc;
+        if (v->out_of_memory)
+            return client_fail(v->client, FL_ERR_PROTOCOL_ERROR, "out of memory while verifying");
+        const struct digest_record *differs = digest_first_difference(&v->indexes[index]);
+        if (differs) {
+            char key[160];
+            digest_key_text(differs, key, sizeof(key));
+            verify_problem(v, v->seq, "%s of %s: %llu stored, the log gives %llu%s",
+                           verify_indexes[index].name, key,
+                           (unsigned long long)differs->stored.count,
+                           (unsigned long long)differs->expected.count,
+                           differs->stored.count == differs->expected.count ? " (others)" : "");
+        }
+    }
+    return 0;
+}
+
 static int verify_compare(struct verify *v)
 {
     fl_verify_report *report = v->report;
     report->accounts = report->settlements = 0;
+    v->stored_persons = v->stored_funded = 0;
+    for (size_t i = 0; i < v->person_capacity; i++)
+        v->persons[i].stored_person = v->persons[i].stored_account =
+            v->persons[i].stored_funders = false;
+    for (size_t i = 0; i < v->settlement_capacity; i++)
+        v->settlements[i].stored = false;
     report->balances_fen = report->credited_fen = report->debited_fen = 0;
     int rc;
     if ((rc = state_walk(v, FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS, compare_account)) ||
@@ -561,12 +754,40 @@ static int verify_compare(struct verify *v)
         (rc = state_walk(v, FAMLEDGER__STATE_TABLE__STATE_FUNDERS, compare_funders)) ||
         (rc = state_walk(v, FAMLEDGER__STATE_TABLE__STATE_SETTLEMENTS, compare_settlement)))
         return rc;
-    size_t model_accounts = 0;
-    for (size_t i = 0; i < v->person_capacity; i++)
-        model_accounts += v->persons[i].used && v->persons[i].has_account;
+    size_t model_accounts = 0, model_funded = 0;
+    for (size_t i = 0; i < v->person_capacity; i++) {
+        const struct model_person *person = &v->persons[i];
+        model_accounts += person->used && person->has_account;
+        model_funded += person->used && person->funder_count > 0;
+        /* The other way round: what the log made and the store lacks, by name. */
+        if (person->used && !person->stored_person)
+            verify_problem(v, v->seq, "person %s is registered in the log but not stored",
+                           person->person_no);
+        if (person->used && person->has_account && !person->stored_account)
+            verify_problem(v, v->seq, "the account of %s is opened in the log but not stored",
+                           person->person_no);
+        if (person->used && person->funder_count > 0 && !person->stored_funders)
+            verify_problem(v, v->seq, "the funding order of %s is in the log but not stored",
+                           person->person_no);
+    }
+    for (size_t i = 0; i < v->settlement_capacity; i++)
+        if (v->settlements[i].id && !v->settlements[i].stored)
+            verify_problem(v, v->settlements[i].id, "settlement %llu is in the log but not stored",
+                           (unsigned long long)v->settlements[i].id);
     if (model_accounts != report->accounts)
         verify_problem(v, v->seq, "the log opens %zu accounts; %llu are stored", model_accounts,
                        (unsigned long long)report->accounts);
+    if (v->stored_persons != v->person_count)
+        verify_problem(v, v->seq, "the log registers %zu persons; %zu are stored",
+                       v->person_count, v->stored_persons);
+    if (v->stored_funded != model_funded)
+        verify_problem(v, v->seq, "%zu persons have funders in the log; %zu funding orders are "
+                       "stored", model_funded, v->stored_funded);
+    if (report->settlements != v->settlement_count)
+        verify_problem(v, v->seq, "the log makes %zu settlements; %llu are stored",
+                       v->settlement_count, (unsigned long long)report->settlements);
+    if ((rc = verify_compare_indexes(v)))
+        return rc;
     if (report->credited_fen - report->debited_fen != report->balances_fen)
         verify_problem(v, v->seq, "credits minus debits (%lld fen) differ from the sum of "
                        "balances (%lld fen)",
@@ -577,14 +798,17 @@ static int verify_compare(struct verify *v)
 
 static void verify_free(struct verify *v)
 {
+    for (int index = 0; index < INDEX_COUNT; index++)
+        digest_map_free(&v->indexes[index]);
     for (size_t i = 0; i < v->person_capacity; i++)
         free(v->persons[i].funders);
     free(v->persons);
     free(v->settlements);
 }
 
-/* Open (with its head) or close the connection's snapshot. */
-static int snapshot_set(fl_client *client, bool open, uint64_t *seq, uint8_t hash[FL_HASH_BYTES])
+/* Open (with its head and time zone) or close the connection's snapshot. */
+static int snapshot_set(fl_client *client, bool open, uint64_t *seq, uint8_t hash[FL_HASH_BYTES],
+                        char *timezone, size_t timezone_bytes)
 {
     Famledger__SnapshotRequest body = FAMLEDGER__SNAPSHOT_REQUEST__INIT;
     body.close = !open;
@@ -601,6 +825,7 @@ static int snapshot_set(fl_client *client, bool open, uint64_t *seq, uint8_t has
         *seq = response->snapshot->seq;
         if (response->snapshot->hash.len == FL_HASH_BYTES)
             memcpy(hash, response->snapshot->hash.data, FL_HASH_BYTES);
+        snprintf(timezone, timezone_bytes, "%s", response->snapshot->timezone);
     }
     famledger__response__free_unpacked(response, NULL);
     return 0;
@@ -617,7 +842,17 @@ int fl_verify(fl_client *client, fl_verify_report *report, fl_progress_cb progre
                        .progress_context = progress_context};
     uint64_t snapshot_seq;
     uint8_t snapshot_hash[FL_HASH_BYTES];
-    int rc = snapshot_set(client, true, &snapshot_seq, snapshot_hash);
+    char timezone[256] = "", saved_tz[256] = "";
+    int rc = snapshot_set(client, true, &snapshot_seq, snapshot_hash, timezone,
+                          sizeof(timezone));
+    /* Day indexes are dated in the daemon's business time zone; so are ours, meanwhile. */
+    bool had_tz = getenv("TZ") != NULL;
+    if (had_tz)
+        snprintf(saved_tz, sizeof(saved_tz), "%s", getenv("TZ"));
+    if (rc == 0 && *timezone) {
+        setenv("TZ", timezone, 1);
+        tzset();
+    }
     if (rc == 0)
         rc = verify_catch_up(&v);
     if (rc == 0 && report->ok)
@@ -628,7 +863,12 @@ int fl_verify(fl_client *client, fl_verify_report *report, fl_progress_cb progre
     if (rc == 0 && report->ok && memcmp(snapshot_hash, v.hash, FL_HASH_BYTES) != 0)
         verify_problem(&v, v.seq, "the stored head hash differs from the last entry's");
     if (rc == 0)
-        rc = snapshot_set(client, false, NULL, NULL);
+        rc = snapshot_set(client, false, NULL, NULL, NULL, 0);
+    if (had_tz)
+        setenv("TZ", saved_tz, 1);
+    else
+        unsetenv("TZ");
+    tzset();
     report->head_seq = v.seq;
     memcpy(report->head_hash, v.hash, FL_HASH_BYTES);
     verify_free(&v);

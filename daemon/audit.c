@@ -107,12 +107,18 @@ int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *r
         [FAMLEDGER__STATE_TABLE__STATE_PERSONS] = STORE_DB_PERSONS,
         [FAMLEDGER__STATE_TABLE__STATE_FUNDERS] = STORE_DB_FUNDERS,
         [FAMLEDGER__STATE_TABLE__STATE_SETTLEMENTS] = STORE_DB_SETTLEMENTS,
+        [FAMLEDGER__STATE_TABLE__STATE_FUNDED] = STORE_DB_FUNDED,
+        [FAMLEDGER__STATE_TABLE__STATE_MERCHANTS] = STORE_DB_MERCHANTS,
+        [FAMLEDGER__STATE_TABLE__STATE_REFERENCES] = STORE_DB_REFERENCES,
+        [FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_ENTRIES] = STORE_DB_ACCOUNT_ENTRIES,
+        [FAMLEDGER__STATE_TABLE__STATE_DAY_ENTRIES] = STORE_DB_DAY_ENTRIES,
+        [FAMLEDGER__STATE_TABLE__STATE_MERCHANT_DAY] = STORE_DB_MERCHANT_DAY,
     };
     if (page->table < FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS ||
-        page->table > FAMLEDGER__STATE_TABLE__STATE_SETTLEMENTS)
+        page->table > FAMLEDGER__STATE_TABLE__STATE_MERCHANT_DAY)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "unknown state table");
-    if (page->after_key.len > 511)
-        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "after_key too long");
+    if (page->after_key.len > 511 || page->after_value.len > 8)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "after_key or after_value too long");
     size_t limit = page_limit(page->limit, STATE_PAGE_MAX);
     Famledger__StatePageReply *reply = ARENA_NEW(ctx->arena, Famledger__StatePageReply);
     famledger__state_page_reply__init(reply);
@@ -120,8 +126,9 @@ int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *r
     reply->keys = ARENA_ARRAY(ctx->arena, ProtobufCBinaryData, limit + 1);
     reply->values = ARENA_ARRAY(ctx->arena, ProtobufCBinaryData, limit + 1);
     struct state_page state = {ctx, reply, 0};
+    struct store_bytes after_value = {page->after_value.data, page->after_value.len};
     int rc = store_scan(ctx->txn, tables[page->table], page->after_key.data, page->after_key.len,
-                        limit + 1, state_page_visit_cb, &state);
+                        after_value, limit + 1, state_page_visit_cb, &state);
     if (rc < 0)
         return request_fail(ctx, rc, "cannot read derived state");
     if (reply->n_keys > limit) {

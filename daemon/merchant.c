@@ -130,7 +130,7 @@ int merchant_list_handle(struct request_ctx *ctx, const Famledger__Request *requ
     famledger__merchant_list_reply__init(reply);
     reply->merchants = ARENA_ARRAY(ctx->arena, Famledger__Merchant *, MERCHANTS_LIST_MAX);
     struct merchant_list list = {ctx, reply};
-    int rc = store_scan(ctx->txn, STORE_DB_MERCHANTS, NULL, 0, MERCHANTS_LIST_MAX, merchant_list_visit_cb,
+    int rc = store_scan(ctx->txn, STORE_DB_MERCHANTS, NULL, 0, (struct store_bytes){0}, MERCHANTS_LIST_MAX, merchant_list_visit_cb,
                         &list);
     if (rc)
         return request_fail(ctx, rc, "cannot list merchants");

@@ -232,6 +232,7 @@ static void server_snapshot_run(struct pending *pending)
     }
     conn->server->snapshot_count++;
     reply->open = true;
+    reply->timezone = (char *)conn->server->config->timezone;
     reply->seq = head.seq;
     reply->hash.data = arena_alloc(&pending->reply_arena, HASH_BYTES);
     reply->hash.len = HASH_BYTES;

@@ -305,6 +305,30 @@ int store_copy(struct store *store, const char *dir)
     return store_error(store, mdb_env_copy2(store->env, dir, MDB_CP_COMPACT), "copy");
 }
 
+int store_db_find(const char *name)
+{
+    for (int db = 0; db < STORE_DB_COUNT; db++)
+        if (strcmp(store_dbs[db].name, name) == 0)
+            return db;
+    return -1;
+}
+
+int store_delete_first(struct store_txn *txn, enum store_db db)
+{
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open(txn->txn, txn->store->dbis[db], &cursor);
+    if (rc)
+        return store_error(txn->store, rc, "cursor");
+    MDB_val k, v;
+    rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST);
+    if (rc == 0)
+        rc = mdb_cursor_del(cursor, 0);
+    mdb_cursor_close(cursor);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    return rc ? store_error(txn->store, rc, "delete") : 1;
+}
+
 struct store *store_of(struct store_txn *txn)
 {
     return txn->store;
@@ -527,8 +551,28 @@ int store_index_page(struct store_txn *txn, enum store_db db, const void *key, s
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_error(txn->store, rc, "index page");
 }
 
+/* Position a cursor of an index database just after the pair (key, value). */
+static int store_cursor_after_pair(MDB_cursor *cursor, MDB_val *k, MDB_val *v,
+                                   struct store_bytes after_value)
+{
+    MDB_val key = *k;
+    *v = (MDB_val){after_value.size, (void *)after_value.data};
+    int rc = mdb_cursor_get(cursor, k, v, MDB_GET_BOTH_RANGE);
+    if (rc == 0 && v->mv_size == after_value.size &&
+        memcmp(v->mv_data, after_value.data, after_value.size) == 0)
+        return mdb_cursor_get(cursor, k, v, MDB_NEXT);
+    if (rc != MDB_NOTFOUND)
+        return rc;
+    /* No value of that key comes after: the next key. */
+    *k = key;
+    rc = mdb_cursor_get(cursor, k, v, MDB_SET_RANGE);
+    if (rc == 0 && k->mv_size == key.mv_size && memcmp(k->mv_data, key.mv_data, key.mv_size) == 0)
+        rc = mdb_cursor_get(cursor, k, v, MDB_NEXT_NODUP);
+    return rc;
+}
+
 int store_scan(struct store_txn *txn, enum store_db db, const void *after_key,
-               size_t after_key_bytes, size_t max,
+               size_t after_key_bytes, struct store_bytes after_value, size_t max,
                int (*visit_cb)(void *context, struct store_bytes key, struct store_bytes value),
                void *context)
 {
@@ -537,7 +581,10 @@ int store_scan(struct store_txn *txn, enum store_db db, const void *after_key,
     if (rc)
         return store_error(txn->store, rc, "cursor");
     MDB_val k = {after_key_bytes, (void *)after_key}, v;
-    if (after_key && after_key_bytes) {
+    if (after_key && after_key_bytes && after_value.size &&
+        (store_dbs[db].flags & MDB_DUPSORT)) {
+        rc = store_cursor_after_pair(cursor, &k, &v, after_value);
+    } else if (after_key && after_key_bytes) {
         rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
         if (rc == 0 && k.mv_size == after_key_bytes &&
             memcmp(k.mv_data, after_key, after_key_bytes) == 0)

@@ -103,15 +103,24 @@ int store_index_page(struct store_txn *txn, enum store_db db, const void *key, s
                      size_t *count, uint64_t *next_cursor);
 
 /* Call visit_cb for each record of `db` in key order after `after_key` (NULL or empty: from the
- * first), at most `max` of them, until it returns non-zero (which store_scan then returns). */
+ * first), at most `max` of them, until it returns non-zero (which store_scan then returns). In
+ * an index database each (key, seq) pair is a record, and a page resumes after the pair
+ * (after_key, after_value); elsewhere after_value is ignored. */
 int store_scan(struct store_txn *txn, enum store_db db, const void *after_key,
-               size_t after_key_bytes, size_t max,
+               size_t after_key_bytes, struct store_bytes after_value, size_t max,
                int (*visit_cb)(void *context, struct store_bytes key, struct store_bytes value),
                void *context);
 
 /* Write a compacted, consistent copy of the ledger as DIR/data.mdb (DIR must exist and hold no
  * data.mdb), while writers go on (LMDB's mdb_env_copy2 with MDB_CP_COMPACT). */
 int store_copy(struct store *store, const char *dir);
+
+/* The database named `name` ("accounts", "merchant_day"), or -1. */
+int store_db_find(const char *name);
+
+/* Delete the first record of `db` (in an index, its first (key, seq) pair): for the test tool
+ * that damages a ledger on purpose. 1 deleted, 0 empty, < 0 error. */
+int store_delete_first(struct store_txn *txn, enum store_db db);
 
 /* The store a transaction belongs to. */
 struct store *store_of(struct store_txn *txn);

@@ -2,6 +2,7 @@
  * access would, so that tests can show verify catches it.
  *   famledger-corrupt DATA_DIR entry SEQ          flip one byte of entry SEQ's stored bytes
  *   famledger-corrupt DATA_DIR balance PERSON FEN  add FEN to PERSON's stored balance only
+ *   famledger-corrupt DATA_DIR delete TABLE        delete the first record of a derived table
  */
 #include "arena.h"
 #include "fl_limits.h"
@@ -44,14 +45,18 @@ static int corrupt_balance(struct store_txn *txn, const char *person_no, int64_t
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: famledger-corrupt DATA_DIR entry SEQ | balance PERSON FEN\n");
+        fprintf(stderr, "usage: famledger-corrupt DATA_DIR entry SEQ | balance PERSON FEN | "
+                "delete TABLE\n");
         return 2;
     }
     struct store *store;
     struct store_txn *txn;
     if (store_open(argv[1], 64u << 20, 1u << 30, STORE_OPEN_EXISTING, &store) || store_write_begin(store, &txn))
         return 1;
+    int db = store_db_find(argv[3]);
     int rc = strcmp(argv[2], "entry") == 0 ? corrupt_entry(txn, strtoull(argv[3], NULL, 10))
+             : strcmp(argv[2], "delete") == 0
+                 ? (db > STORE_DB_META && store_delete_first(txn, (enum store_db)db) == 1 ? 0 : -1)
              : argc > 4 ? corrupt_balance(txn, argv[3], strtoll(argv[4], NULL, 10))
                         : -1;
     rc = rc ? (store_abort(txn), rc) : store_commit(txn);

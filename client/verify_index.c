@@ -1,0 +1,117 @@
+/* verify_index.c -- keyed digests of what each derived table should hold and does hold. */
+#include "verify_index.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* splitmix64's finaliser: items spread over 64 bits, so that sums of different sets differ. */
+static uint64_t item_mix(uint64_t item)
+{
+    item += 0x9e3779b97f4a7c15u;
+    item = (item ^ (item >> 30)) * 0xbf58476d1ce4e5b9u;
+    item = (item ^ (item >> 27)) * 0x94d049bb133111ebu;
+    return item ^ (item >> 31);
+}
+
+static uint64_t key_hash(const uint8_t *key, size_t bytes)
+{
+    uint64_t hash = 1469598103934665603u;
+    for (size_t i = 0; i < bytes; i++)
+        hash = (hash ^ key[i]) * 1099511628211u;
+    return hash;
+}
+
+static int digest_grow(struct digest_map *map)
+{
+    size_t capacity = map->capacity ? map->capacity * 2 : 256;
+    struct digest_record *grown = calloc(capacity, sizeof(*grown));
+    if (!grown)
+        return -1;
+    for (size_t i = 0; i < map->capacity; i++) {
+        struct digest_record *record = &map->records[i];
+        if (!record->key)
+            continue;
+        size_t slot = key_hash(record->key, record->key_bytes) & (capacity - 1);
+        while (grown[slot].key)
+            slot = (slot + 1) & (capacity - 1);
+        grown[slot] = *record;
+    }
+    free(map->records);
+    map->records = grown;
+    map->capacity = capacity;
+    return 0;
+}
+
+static struct digest_record *digest_find(struct digest_map *map, const void *key,
+                                         size_t key_bytes)
+{
+    if ((map->count + 1) * 2 > map->capacity && digest_grow(map) != 0)
+        return NULL;
+    size_t slot = key_hash(key, key_bytes) & (map->capacity - 1);
+    for (;; slot = (slot + 1) & (map->capacity - 1)) {
+        struct digest_record *record = &map->records[slot];
+        if (!record->key) {
+            record->key = malloc(key_bytes ? key_bytes : 1);
+            if (!record->key)
+                return NULL;
+            memcpy(record->key, key, key_bytes);
+            record->key_bytes = key_bytes;
+            map->count++;
+            return record;
+        }
+        if (record->key_bytes == key_bytes && memcmp(record->key, key, key_bytes) == 0)
+            return record;
+    }
+}
+
+int digest_add(struct digest_map *map, const void *key, size_t key_bytes, uint64_t item,
+               bool stored)
+{
+    struct digest_record *record = digest_find(map, key, key_bytes);
+    if (!record)
+        return -1;
+    struct digest *digest = stored ? &record->stored : &record->expected;
+    digest->count++;
+    digest->sum += item_mix(item);
+    return 0;
+}
+
+int digest_set(struct digest_map *map, const void *key, size_t key_bytes, uint64_t item)
+{
+    struct digest_record *record = digest_find(map, key, key_bytes);
+    if (!record)
+        return -1;
+    record->expected = (struct digest){1, item_mix(item)};
+    return 0;
+}
+
+const struct digest_record *digest_first_difference(const struct digest_map *map)
+{
+    for (size_t i = 0; i < map->capacity; i++) {
+        const struct digest_record *record = &map->records[i];
+        if (record->key && (record->expected.count != record->stored.count ||
+                            record->expected.sum != record->stored.sum))
+            return record;
+    }
+    return NULL;
+}
+
+void digest_key_text(const struct digest_record *record, char *text, size_t text_bytes)
+{
+    size_t length = record->key_bytes < text_bytes - 1 ? record->key_bytes : text_bytes - 1;
+    for (size_t i = 0; i < length; i++) {
+        uint8_t byte = record->key[i];
+        text[i] = byte == 0 ? '/' : byte < 0x20 ? '?' : (char)byte;
+    }
+    text[length] = '\0';
+}
+
+void digest_map_free(struct digest_map *map)
+{
+    for (size_t i = 0; i < map->capacity; i++)
+        free(map->records[i].key);
+    free(map->records);
+    map->records = NULL;
+    map->capacity = map->count = 0;
+}

@@ -1,0 +1,49 @@
+/* verify_index.h -- what verify expects of each derived table, keyed, compared both ways.
+ *
+ * For every key of a table (a person's account entries, a day, a merchant's day, a reference,
+ * a holder's funded list, a merchant) the replay of the log adds items (sequence numbers or
+ * hashes of values) to an "expected" digest, the walk of the stored table adds its items to a
+ * "stored" digest, and any key whose count or sum differs is named. Memory grows with the
+ * number of keys, not with the number of items.
+ */
+#ifndef FAMLEDGER_VERIFY_INDEX_H
+#define FAMLEDGER_VERIFY_INDEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct digest {
+    uint64_t count, sum;
+};
+
+struct digest_record {
+    uint8_t *key;        /* NULL: empty slot */
+    size_t key_bytes;
+    struct digest expected, stored;
+};
+
+struct digest_map {
+    const char *name;    /* the table, for messages */
+    struct digest_record *records;
+    size_t capacity, count;
+};
+
+/* Add an item to the expected (or, with `stored`, the stored) digest of `key`. A stored item
+ * under a key the log never made creates the key, with an empty expectation. Returns 0 or -1
+ * (out of memory). */
+int digest_add(struct digest_map *map, const void *key, size_t key_bytes, uint64_t item,
+               bool stored);
+
+/* Make `item` the only expected item of `key` (a record that is replaced, not appended). */
+int digest_set(struct digest_map *map, const void *key, size_t key_bytes, uint64_t item);
+
+/* The first record whose digests differ, or NULL. */
+const struct digest_record *digest_first_difference(const struct digest_map *map);
+
+/* The key as text: NUL bytes shown as '/'. */
+void digest_key_text(const struct digest_record *record, char *text, size_t text_bytes);
+
+void digest_map_free(struct digest_map *map);
+
+#endif
