@@ -494,6 +494,10 @@ static int verify_catch_up(struct verify *v)
         int rc = client_call(v->client, &request, &response);
         if (rc == 0)
             rc = client_expect(v->client, response, FAMLEDGER__RESPONSE__BODY_LOG_PAGE);
+        if (rc == FL_ERR_INTERNAL) /* the daemon could not read its own pages: damage */
+            return verify_problem(v, v->seq + 1, "the daemon cannot read the log after entry "
+                                  "%llu: its storage is damaged", (unsigned long long)v->seq),
+                   0;
         if (rc)
             return rc;
         const Famledger__LogPageReply *reply = response->log_page;
@@ -534,6 +538,11 @@ static int state_walk(struct verify *v, Famledger__StateTable table, state_visit
         int rc = client_call(v->client, &request, &response);
         if (rc == 0)
             rc = client_expect(v->client, response, FAMLEDGER__RESPONSE__BODY_STATE_PAGE);
+        if (rc == FL_ERR_INTERNAL)
+            return verify_problem(v, v->seq, "the daemon cannot read its stored %s: its storage "
+                                  "is damaged", famledger__state_table__descriptor.values[table]
+                                                    .name),
+                   0;
         if (rc)
             return rc;
         const Famledger__StatePageReply *reply = response->state_page;

@@ -3,6 +3,7 @@
 
 #include "famledger_status.h"
 #include "request.h"
+#include "log.h"
 #include "require.h"
 
 #include <sodium.h>
@@ -42,7 +43,10 @@ int reference_find(struct store_txn *txn, const struct reference_key *key,
     int rc = store_get(txn, STORE_DB_REFERENCES, key->bytes, key->size, &value);
     if (rc <= 0)
         return rc;
-    REQUIRE(value.size == 8 + HASH_BYTES);
+    if (value.size != 8 + HASH_BYTES) {
+        log_error("reference: a stored reference of %zu bytes is damaged", value.size);
+        return FL_ERR_INTERNAL;
+    }
     *seq = store_u64_decode(value.data);
     if (memcmp((const uint8_t *)value.data + 8, fingerprint, HASH_BYTES) != 0)
         return FL_ERR_CONFLICT;

@@ -2,6 +2,7 @@
 #include "state.h"
 
 #include "famledger_status.h"
+#include "log.h"
 #include "require.h"
 
 #include <string.h>
@@ -43,8 +44,22 @@ int state_person_put(struct store_txn *txn, struct arena *arena, const Famledger
 int state_account_get(struct store_txn *txn, struct arena *arena, const char *person_no,
                       Famledger__Account **out)
 {
-    return state_message_get(txn, arena, STORE_DB_ACCOUNTS, person_no,
-                             &famledger__account__descriptor, (ProtobufCMessage **)out);
+    int rc = state_message_get(txn, arena, STORE_DB_ACCOUNTS, person_no,
+                               &famledger__account__descriptor, (ProtobufCMessage **)out);
+    if (rc != 1)
+        return rc;
+    /* Data read from disk is checked, not trusted: a damaged record is an error, never the
+     * start of an abort (REQUIRE guards what we write). */
+    const Famledger__Account *account = *out;
+    if (account->balance_fen < 0 || account->credited_fen < 0 || account->debited_fen < 0 ||
+        account->credited_fen - account->debited_fen != account->balance_fen ||
+        strcmp(account->person_no, person_no) != 0) {
+        log_error("state: the stored account of %s is damaged (balance %lld, credited %lld, "
+                  "debited %lld)", person_no, (long long)account->balance_fen,
+                  (long long)account->credited_fen, (long long)account->debited_fen);
+        return FL_ERR_INTERNAL;
+    }
+    return 1;
 }
 
 int state_account_put(struct store_txn *txn, struct arena *arena,
