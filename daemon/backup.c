@@ -51,8 +51,10 @@ int backup_handle(struct request_ctx *ctx, const Famledger__Request *request)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
                             "dir must be an absolute path on the daemon's host");
     if (mkdir(dir, 0750) != 0)
-        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "cannot create %s: %s (it must not "
-                            "exist yet; a backup never overwrites one)", dir, strerror(errno));
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "cannot create %s: %s", dir,
+                            errno == EEXIST ? "it exists already; a backup never overwrites one"
+                            : errno == ENOENT ? "its parent directory does not exist"
+                                              : strerror(errno));
     int rc = store_copy(store_of(ctx->txn), dir);
     if (rc)
         return request_fail(ctx, rc, "cannot copy the ledger to %s", dir);

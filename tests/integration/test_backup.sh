@@ -18,7 +18,9 @@ for n in 1 2 3; do
 done
 wait $writers
 check "a backup never overwrites" 1 ctl backup --out "$WORK/copy1"
-expect "the refusal says why" "must not exist yet" "$ERR"
+expect "the refusal says why" "a backup never overwrites one" "$ERR"
+check "a missing parent is named" 1 ctl backup --out "$WORK/no/such/dir"
+expect "the refusal names the parent" "its parent directory does not exist" "$ERR"
 check "a relative path is made absolute by ledgerctl" 0 bash -c "cd '$WORK' && '$PWD/$BUILD/ledgerctl' --socket '$SOCKET' backup --out copy4"
 daemon_stop
 for n in 1 2 3 4; do

@@ -23,4 +23,15 @@ printf 'n1\t%s\tP\t41.00\t40.00\t0.00\t0\n' "$id" > "$WORK/incoming/$day/PH001.t
 check "nightly fails when a merchant's file differs" 1 sh "$nightly" "$day"
 expect "the difference is named" "details-PH001(5)" "$OUT"
 expect "details report" "amount_mismatch" "$(cat "$WORK/reports/$day/details-PH001.txt")"
+
+# Yesterday, with closing and a backup: the day is closed and the copy verifies.
+yesterday=$(TZ=Asia/Shanghai date -d yesterday +%F)
+check "nightly closes and backs up a day that passed" 0 env FAMLEDGER_CLOSE_DAY=1 \
+    FAMLEDGER_BACKUP_DIR="$WORK/backups" sh "$nightly" "$yesterday"
+expect "the day is closed" "closed every business day through $yesterday" \
+    "$(cat "$WORK/reports/$yesterday/day-close.txt")"
+expect "the backup is there" "backup in $WORK/backups/$yesterday" \
+    "$(cat "$WORK/reports/$yesterday/backup.txt")"
+[ -f "$WORK/backups/$yesterday/data.mdb" ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) ||
+    { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL no backup data.mdb"; }
 finish
