@@ -8,8 +8,7 @@
  * while this runs. Memory grows with the number of persons and settlements, never with the
  * number of entries.
  */
-#include "client_internal.h"
-#include "verify_index.h"
+#include "verify_internal.h"
 
 #include <sodium.h>
 #include <stdarg.h>
@@ -18,42 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#define VERIFY_PAGE 500
-
-struct model_person {
-    char person_no[FL_PERSON_NO_MAX + 1];
-    bool used;
-    bool has_account;
-    bool suspended;
-    int status; /* FAMLEDGER__ACCOUNT_STATUS__* */
-    int64_t balance_fen, credited_fen, debited_fen;
-    size_t funder_count;
-    char (*funders)[FL_PERSON_NO_MAX + 1]; /* this person's funding order */
-    bool stored_person, stored_account, stored_funders; /* seen in the stored tables */
-};
-
-struct model_settlement {
-    uint64_t id; /* 0: empty slot */
-    int64_t refunded_fen;
-    bool cancelled;
-    bool stored; /* seen in the stored table */
-};
-
-/* The derived tables verify rebuilds as keyed digests (verify_index.h). */
-enum verify_index {
-    INDEX_ACCOUNT_ENTRIES,
-    INDEX_DAY_ENTRIES,
-    INDEX_MERCHANT_DAY,
-    INDEX_REFERENCES,
-    INDEX_FUNDED,
-    INDEX_MERCHANTS,
-    INDEX_COUNT
-};
-
-static const struct {
-    const char *name;
-    Famledger__StateTable table;
-} verify_indexes[INDEX_COUNT] = {
+const struct verify_index_table verify_indexes[INDEX_COUNT] = {
     [INDEX_ACCOUNT_ENTRIES] = {"account_entries", FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_ENTRIES},
     [INDEX_DAY_ENTRIES] = {"day_entries", FAMLEDGER__STATE_TABLE__STATE_DAY_ENTRIES},
     [INDEX_MERCHANT_DAY] = {"merchant_day", FAMLEDGER__STATE_TABLE__STATE_MERCHANT_DAY},
@@ -62,26 +26,8 @@ static const struct {
     [INDEX_MERCHANTS] = {"merchants", FAMLEDGER__STATE_TABLE__STATE_MERCHANTS},
 };
 
-struct verify {
-    fl_client *client;
-    struct digest_map indexes[INDEX_COUNT];
-    bool out_of_memory;
-    size_t stored_persons, stored_funded; /* counted while walking, to compare both ways */
-    fl_verify_report *report;
-    fl_progress_cb progress_cb;
-    void *progress_context;
-    struct model_person *persons;
-    size_t person_capacity, person_count;
-    struct model_settlement *settlements;
-    size_t settlement_capacity, settlement_count;
-    uint64_t seq;                     /* last replayed */
-    uint8_t hash[FL_HASH_BYTES];      /* its hash */
-};
 
-static int verify_problem(struct verify *v, uint64_t seq, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int verify_problem(struct verify *v, uint64_t seq, const char *format, ...)
+int verify_problem(struct verify *v, uint64_t seq, const char *format, ...)
 {
     if (!v->report->ok)
         return 1; /* keep the first */
@@ -94,7 +40,7 @@ static int verify_problem(struct verify *v, uint64_t seq, const char *format, ..
     return 1;
 }
 
-static uint64_t text_hash(const char *text)
+uint64_t verify_text_hash(const char *text)
 {
     uint64_t hash = 1469598103934665603u;
     for (; *text; text++)
@@ -103,7 +49,7 @@ static uint64_t text_hash(const char *text)
 }
 
 /* An expected item of an index: the replay says `key` holds `item`. */
-static void expect_item(struct verify *v, enum verify_index index, const void *key,
+void verify_expect_item(struct verify *v, enum verify_index index, const void *key,
                         size_t key_bytes, uint64_t item)
 {
     if (digest_add(&v->indexes[index], key, key_bytes, item, false) != 0)
@@ -127,7 +73,7 @@ static void expect_reference(struct verify *v, char scope, const char *owner,
     char key[256];
     int bytes = snprintf(key, sizeof(key), "%c%c%s%c%s", scope, '\0', owner, '\0', reference);
     if (bytes > 0 && (size_t)bytes < sizeof(key))
-        expect_item(v, INDEX_REFERENCES, key, (size_t)bytes, seq);
+        verify_expect_item(v, INDEX_REFERENCES, key, (size_t)bytes, seq);
 }
 
 static void expect_merchant_day(struct verify *v, const char *merchant, int64_t time_us,
@@ -137,10 +83,10 @@ static void expect_merchant_day(struct verify *v, const char *merchant, int64_t 
     business_day(time_us, day);
     int bytes = snprintf(key, sizeof(key), "%s%c%s", merchant, '\0', day);
     if (bytes > 0 && (size_t)bytes < sizeof(key))
-        expect_item(v, INDEX_MERCHANT_DAY, key, (size_t)bytes, seq);
+        verify_expect_item(v, INDEX_MERCHANT_DAY, key, (size_t)bytes, seq);
 }
 
-static struct model_person *person_find(struct verify *v, const char *person_no, bool create)
+struct model_person *verify_person_find(struct verify *v, const char *person_no, bool create)
 {
     if (create && (v->person_count + 1) * 2 > v->person_capacity) {
         size_t capacity = v->person_capacity ? v->person_capacity * 2 : 1024;
@@ -150,7 +96,7 @@ static struct model_person *person_find(struct verify *v, const char *person_no,
         for (size_t i = 0; i < v->person_capacity; i++) {
             if (!v->persons[i].used)
                 continue;
-            size_t slot = text_hash(v->persons[i].person_no) & (capacity - 1);
+            size_t slot = verify_text_hash(v->persons[i].person_no) & (capacity - 1);
             while (grown[slot].used)
                 slot = (slot + 1) & (capacity - 1);
             grown[slot] = v->persons[i];
@@ -161,7 +107,7 @@ static struct model_person *person_find(struct verify *v, const char *person_no,
     }
     if (!v->person_capacity)
         return NULL;
-    size_t slot = text_hash(person_no) & (v->person_capacity - 1);
+    size_t slot = verify_text_hash(person_no) & (v->person_capacity - 1);
     while (v->persons[slot].used) {
         if (strcmp(v->persons[slot].person_no, person_no) == 0)
             return &v->persons[slot];
@@ -176,7 +122,7 @@ static struct model_person *person_find(struct verify *v, const char *person_no,
     return person;
 }
 
-static struct model_settlement *settlement_find(struct verify *v, uint64_t id, bool create)
+struct model_settlement *verify_settlement_find(struct verify *v, uint64_t id, bool create)
 {
     if (create && (v->settlement_count + 1) * 2 > v->settlement_capacity) {
         size_t capacity = v->settlement_capacity ? v->settlement_capacity * 2 : 1024;
@@ -215,12 +161,12 @@ static struct model_settlement *settlement_find(struct verify *v, uint64_t id, b
 static int move(struct verify *v, uint64_t seq, const char *person_no, int64_t delta_fen,
                 int64_t balance_after_fen)
 {
-    struct model_person *person = person_find(v, person_no, false);
+    struct model_person *person = verify_person_find(v, person_no, false);
     if (!person || !person->has_account)
         return verify_problem(v, seq, "entry moves money of %s, who has no account", person_no);
     if (person->status == FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED && delta_fen > 0)
         return verify_problem(v, seq, "entry credits the closed account of %s", person_no);
-    expect_item(v, INDEX_ACCOUNT_ENTRIES, person_no, strlen(person_no), seq);
+    verify_expect_item(v, INDEX_ACCOUNT_ENTRIES, person_no, strlen(person_no), seq);
     person->balance_fen += delta_fen;
     if (delta_fen >= 0)
         person->credited_fen += delta_fen;
@@ -262,8 +208,8 @@ static int apply_binding(struct verify *v, const Famledger__Entry *entry)
 {
     if (entry->body_case == FAMLEDGER__ENTRY__BODY_BINDING_ADDED) {
         const Famledger__Binding *binding = entry->binding_added->binding;
-        struct model_person *beneficiary = person_find(v, binding->beneficiary, false);
-        if (!beneficiary || !person_find(v, binding->holder, false))
+        struct model_person *beneficiary = verify_person_find(v, binding->beneficiary, false);
+        if (!beneficiary || !verify_person_find(v, binding->holder, false))
             return verify_problem(v, entry->seq, "binding of unregistered persons");
         char *holders[FL_FUNDERS_MAX + 1];
         if (beneficiary->funder_count >= FL_FUNDERS_MAX)
@@ -275,13 +221,13 @@ static int apply_binding(struct verify *v, const Famledger__Entry *entry)
     }
     if (entry->body_case == FAMLEDGER__ENTRY__BODY_BINDING_REMOVED) {
         struct model_person *beneficiary =
-            person_find(v, entry->binding_removed->beneficiary, false);
+            verify_person_find(v, entry->binding_removed->beneficiary, false);
         if (beneficiary)
             funders_remove(beneficiary, entry->binding_removed->holder);
         return 0;
     }
     const Famledger__FundingOrderSet *order = entry->funding_order_set;
-    struct model_person *beneficiary = person_find(v, order->beneficiary, false);
+    struct model_person *beneficiary = verify_person_find(v, order->beneficiary, false);
     if (!beneficiary || order->n_holders != beneficiary->funder_count)
         return verify_problem(v, entry->seq, "funding order does not list the bound holders");
     return funders_set(beneficiary, order->holders, order->n_holders) ? -1 : 0;
@@ -302,13 +248,13 @@ static int apply_settled(struct verify *v, const Famledger__Entry *entry)
         return verify_problem(v, entry->seq, "settlement totals do not add up");
     expect_merchant_day(v, s->merchant_code, entry->time_us, entry->seq);
     expect_reference(v, 'S', s->merchant_code, s->merchant_reference, entry->seq);
-    return settlement_find(v, entry->seq, true) ? 0 : -1;
+    return verify_settlement_find(v, entry->seq, true) ? 0 : -1;
 }
 
 static int apply_refunded(struct verify *v, const Famledger__Entry *entry)
 {
     const Famledger__Refund *refund = entry->refunded->refund;
-    struct model_settlement *settlement = settlement_find(v, entry->refunded->settlement_id, false);
+    struct model_settlement *settlement = verify_settlement_find(v, entry->refunded->settlement_id, false);
     if (!settlement)
         return verify_problem(v, entry->seq, "refund of unknown settlement %llu",
                               (unsigned long long)entry->refunded->settlement_id);
@@ -355,7 +301,7 @@ static int apply_movement(struct verify *v, const Famledger__Entry *entry)
     expect_reference(v, entry->body_case == FAMLEDGER__ENTRY__BODY_WITHDRAWN ? 'W' : 'T', "",
                      movement->reference, entry->seq);
     if (movement->account_closed) {
-        person_find(v, movement->person_no, false)->status =
+        verify_person_find(v, movement->person_no, false)->status =
             FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED;
         for (size_t i = 0; i < v->person_capacity; i++)
             if (v->persons[i].used)
@@ -369,29 +315,29 @@ static int apply_person(struct verify *v, const Famledger__Entry *entry)
     struct model_person *person;
     switch (entry->body_case) {
     case FAMLEDGER__ENTRY__BODY_PERSON_REGISTERED:
-        if (person_find(v, entry->person_registered->person_no, false))
+        if (verify_person_find(v, entry->person_registered->person_no, false))
             return verify_problem(v, entry->seq, "person registered twice");
-        return person_find(v, entry->person_registered->person_no, true) ? 0 : -1;
+        return verify_person_find(v, entry->person_registered->person_no, true) ? 0 : -1;
     case FAMLEDGER__ENTRY__BODY_ACCOUNT_OPENED:
-        person = person_find(v, entry->account_opened->person_no, false);
+        person = verify_person_find(v, entry->account_opened->person_no, false);
         if (!person || person->has_account)
             return verify_problem(v, entry->seq, "account opened for an unknown person or twice");
         person->has_account = true;
         person->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN;
-        expect_item(v, INDEX_ACCOUNT_ENTRIES, person->person_no, strlen(person->person_no),
+        verify_expect_item(v, INDEX_ACCOUNT_ENTRIES, person->person_no, strlen(person->person_no),
                     entry->seq);
         return 0;
     case FAMLEDGER__ENTRY__BODY_ACCOUNT_FROZEN:
-        person = person_find(v, entry->account_frozen->person_no, false);
+        person = verify_person_find(v, entry->account_frozen->person_no, false);
         if (!person || !person->has_account)
             return verify_problem(v, entry->seq, "freeze of an unknown account");
         person->status = entry->account_frozen->frozen ? FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_FROZEN
                                                        : FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN;
-        expect_item(v, INDEX_ACCOUNT_ENTRIES, person->person_no, strlen(person->person_no),
+        verify_expect_item(v, INDEX_ACCOUNT_ENTRIES, person->person_no, strlen(person->person_no),
                     entry->seq);
         return 0;
     default: /* PERSON_SUSPENDED */
-        person = person_find(v, entry->person_suspended->person_no, false);
+        person = verify_person_find(v, entry->person_suspended->person_no, false);
         if (!person)
             return verify_problem(v, entry->seq, "suspension of an unknown person");
         person->suspended = entry->person_suspended->suspended;
@@ -470,7 +416,7 @@ static int verify_record(struct verify *v, const Famledger__LogRecord *record)
     if (rc == 0) {
         char day[9];
         business_day(entry->time_us, day);
-        expect_item(v, INDEX_DAY_ENTRIES, day, 8, seq);
+        verify_expect_item(v, INDEX_DAY_ENTRIES, day, 8, seq);
         rc = apply(v, entry);
     }
     famledger__entry__free_unpacked(entry, NULL);
@@ -514,295 +460,6 @@ static int verify_catch_up(struct verify *v)
         if (!more || !v->report->ok)
             return 0;
     }
-}
-
-/* ---- comparing with the stored derived state ---- */
-
-typedef int (*state_visit)(struct verify *v, const ProtobufCBinaryData *key,
-                           const ProtobufCBinaryData *value);
-
-static int state_walk(struct verify *v, Famledger__StateTable table, state_visit visit)
-{
-    ProtobufCBinaryData after = {0, NULL}, after_value = {0, NULL};
-    uint8_t after_bytes[512], after_value_bytes[8];
-    for (;;) {
-        Famledger__StatePageRequest page = FAMLEDGER__STATE_PAGE_REQUEST__INIT;
-        page.table = table;
-        page.after_key = after;
-        page.after_value = after_value;
-        page.limit = VERIFY_PAGE;
-        Famledger__Request request = FAMLEDGER__REQUEST__INIT;
-        request.body_case = FAMLEDGER__REQUEST__BODY_STATE_PAGE;
-        request.state_page = &page;
-        Famledger__Response *response;
-        int rc = client_call(v->client, &request, &response);
-        if (rc == 0)
-            rc = client_expect(v->client, response, FAMLEDGER__RESPONSE__BODY_STATE_PAGE);
-        if (rc == FL_ERR_INTERNAL)
-            return verify_problem(v, v->seq, "the daemon cannot read its stored %s: its storage "
-                                  "is damaged", famledger__state_table__descriptor.values[table]
-                                                    .name),
-                   0;
-        if (rc)
-            return rc;
-        const Famledger__StatePageReply *reply = response->state_page;
-        for (size_t i = 0; i < reply->n_keys && i < reply->n_values; i++)
-            visit(v, &reply->keys[i], &reply->values[i]);
-        bool more = reply->more && reply->n_keys > 0;
-        if (more && reply->keys[reply->n_keys - 1].len <= sizeof(after_bytes)) {
-            after.len = reply->keys[reply->n_keys - 1].len;
-            memcpy(after_bytes, reply->keys[reply->n_keys - 1].data, after.len);
-            after.data = after_bytes;
-            /* In an index table the same key repeats: resume after the (key, seq) pair. */
-            const ProtobufCBinaryData *last = &reply->values[reply->n_keys - 1];
-            after_value.len = last->len <= sizeof(after_value_bytes) ? last->len : 0;
-            memcpy(after_value_bytes, last->data, after_value.len);
-            after_value.data = after_value_bytes;
-        }
-        famledger__response__free_unpacked(response, NULL);
-        if (!more)
-            return 0;
-    }
-}
-
-static int compare_account(struct verify *v, const ProtobufCBinaryData *key,
-                           const ProtobufCBinaryData *value)
-{
-    (void)key;
-    Famledger__Account *stored = famledger__account__unpack(NULL, value->len, value->data);
-    if (!stored)
-        return verify_problem(v, v->seq, "a stored account does not decode");
-    struct model_person *person = person_find(v, stored->person_no, false);
-    v->report->accounts++;
-    if (person)
-        person->stored_account = true;
-    v->report->balances_fen += stored->balance_fen;
-    v->report->credited_fen += stored->credited_fen;
-    v->report->debited_fen += stored->debited_fen;
-    if (!person || !person->has_account)
-        verify_problem(v, stored->last_seq, "stored account %s has no account_opened entry",
-                       stored->person_no);
-    else if (person->balance_fen != stored->balance_fen ||
-             person->credited_fen != stored->credited_fen ||
-             person->debited_fen != stored->debited_fen || person->status != (int)stored->status)
-        verify_problem(v, stored->last_seq, "account %s: stored balance %lld, credited %lld, "
-                       "debited %lld, status %d; the log gives %lld, %lld, %lld, %d",
-                       stored->person_no, (long long)stored->balance_fen,
-                       (long long)stored->credited_fen, (long long)stored->debited_fen,
-                       stored->status, (long long)person->balance_fen,
-                       (long long)person->credited_fen, (long long)person->debited_fen,
-                       person->status);
-    famledger__account__free_unpacked(stored, NULL);
-    return 0;
-}
-
-static int compare_person(struct verify *v, const ProtobufCBinaryData *key,
-                          const ProtobufCBinaryData *value)
-{
-    (void)key;
-    Famledger__Person *stored = famledger__person__unpack(NULL, value->len, value->data);
-    if (!stored)
-        return verify_problem(v, v->seq, "a stored person does not decode");
-    struct model_person *person = person_find(v, stored->person_no, false);
-    v->stored_persons++;
-    if (person)
-        person->stored_person = true;
-    if (!person)
-        verify_problem(v, stored->registered_seq, "stored person %s was never registered",
-                       stored->person_no);
-    else if (person->has_account != (bool)stored->has_account ||
-             person->suspended != (bool)stored->suspended)
-        verify_problem(v, stored->registered_seq, "person %s: stored account/suspension flags "
-                       "differ from the log", stored->person_no);
-    famledger__person__free_unpacked(stored, NULL);
-    return 0;
-}
-
-static int compare_funders(struct verify *v, const ProtobufCBinaryData *key,
-                           const ProtobufCBinaryData *value)
-{
-    Famledger__BindingList *stored = famledger__binding_list__unpack(NULL, value->len,
-                                                                     value->data);
-    char beneficiary[FL_PERSON_NO_MAX + 1];
-    snprintf(beneficiary, sizeof(beneficiary), "%.*s", (int)key->len, (const char *)key->data);
-    struct model_person *person = person_find(v, beneficiary, false);
-    if (stored && stored->n_bindings > 0)
-        v->stored_funded++;
-    if (person && stored && stored->n_bindings > 0)
-        person->stored_funders = true;
-    bool same = stored && person && stored->n_bindings == person->funder_count;
-    for (size_t i = 0; same && i < stored->n_bindings; i++)
-        same = strcmp(stored->bindings[i]->holder, person->funders[i]) == 0;
-    if (!same)
-        verify_problem(v, v->seq, "the stored funding order of %s differs from the log",
-                       beneficiary);
-    if (stored)
-        famledger__binding_list__free_unpacked(stored, NULL);
-    return 0;
-}
-
-static int compare_settlement(struct verify *v, const ProtobufCBinaryData *key,
-                              const ProtobufCBinaryData *value)
-{
-    (void)key;
-    Famledger__Settlement *stored = famledger__settlement__unpack(NULL, value->len, value->data);
-    if (!stored)
-        return verify_problem(v, v->seq, "a stored settlement does not decode");
-    struct model_settlement *model = settlement_find(v, stored->settlement_id, false);
-    v->report->settlements++;
-    if (model)
-        model->stored = true;
-    int64_t leg_refunds = 0;
-    for (size_t i = 0; i < stored->n_legs; i++)
-        leg_refunds += stored->legs[i]->refunded_fen;
-    if (!model)
-        verify_problem(v, stored->settlement_id, "stored settlement %llu has no settled entry",
-                       (unsigned long long)stored->settlement_id);
-    else if (model->refunded_fen != stored->refunded_fen ||
-             model->cancelled != (bool)stored->cancelled || leg_refunds != stored->refunded_fen)
-        verify_problem(v, stored->settlement_id, "settlement %llu: stored refunds %lld%s differ "
-                       "from the log's %lld%s", (unsigned long long)stored->settlement_id,
-                       (long long)stored->refunded_fen, stored->cancelled ? " (cancelled)" : "",
-                       (long long)model->refunded_fen, model->cancelled ? " (cancelled)" : "");
-    famledger__settlement__free_unpacked(stored, NULL);
-    return 0;
-}
-
-/* The index being walked: state_walk's visitors take no argument of their own. */
-static enum verify_index walking;
-
-static int stored_index_item(struct verify *v, const ProtobufCBinaryData *key,
-                             const ProtobufCBinaryData *value)
-{
-    if (value->len < 8)
-        return verify_problem(v, v->seq, "a stored %s record of %zu bytes is damaged",
-                              verify_indexes[walking].name, value->len);
-    uint64_t seq = 0;
-    for (int i = 0; i < 8; i++)
-        seq = seq << 8 | value->data[i];
-    if (digest_add(&v->indexes[walking], key->data, key->len, seq, true) != 0)
-        v->out_of_memory = true;
-    return 0;
-}
-
-static int stored_funded(struct verify *v, const ProtobufCBinaryData *key,
-                         const ProtobufCBinaryData *value)
-{
-    Famledger__BindingList *list = famledger__binding_list__unpack(NULL, value->len, value->data);
-    if (!list)
-        return verify_problem(v, v->seq, "a stored funded list does not decode");
-    for (size_t i = 0; i < list->n_bindings; i++)
-        if (digest_add(&v->indexes[INDEX_FUNDED], key->data, key->len,
-                       text_hash(list->bindings[i]->beneficiary), true) != 0)
-            v->out_of_memory = true;
-    famledger__binding_list__free_unpacked(list, NULL);
-    return 0;
-}
-
-static int stored_merchant(struct verify *v, const ProtobufCBinaryData *key,
-                           const ProtobufCBinaryData *value)
-{
-    Famledger__Merchant *merchant = famledger__merchant__unpack(NULL, value->len, value->data);
-    if (!merchant)
-        return verify_problem(v, v->seq, "a stored merchant does not decode");
-    if (digest_add(&v->indexes[INDEX_MERCHANTS], key->data, key->len,
-                   1 + (uint64_t)merchant->suspended, true) != 0)
-        v->out_of_memory = true;
-    famledger__merchant__free_unpacked(merchant, NULL);
-    return 0;
-}
-
-/* Every index, rebuilt from the log and read from the store, compared key by key both ways. */
-static int verify_compare_indexes(struct verify *v)
-{
-    /* A holder's funded list holds the beneficiaries whose funding order names the holder. */
-    for (size_t i = 0; i < v->person_capacity; i++) {
-        const struct model_person *person = &v->persons[i];
-        for (size_t j = 0; person->used && j < person->funder_count; j++)
-            expect_item(v, INDEX_FUNDED, person->funders[j], strlen(person->funders[j]),
-                        text_hash(person->person_no));
-    }
-    for (int index = 0; index < INDEX_COUNT; index++) {
-        walking = (enum verify_index)index;
-        state_visit visit = index == INDEX_FUNDED      ? stored_funded
-                            : index == INDEX_MERCHANTS ? stored_merchant
-                                                       : stored_index_item;
-        int rc = state_walk(v, verify_indexes[index].table, visit);
-        if (rc)
-            return rc;
-        if (v->out_of_memory)
-            return client_fail(v->client, FL_ERR_PROTOCOL_ERROR, "out of memory while verifying");
-        const struct digest_record *differs = digest_first_difference(&v->indexes[index]);
-        if (differs) {
-            char key[160];
-            digest_key_text(differs, key, sizeof(key));
-            verify_problem(v, v->seq, "%s of %s: %llu stored, the log gives %llu%s",
-                           verify_indexes[index].name, key,
-                           (unsigned long long)differs->stored.count,
-                           (unsigned long long)differs->expected.count,
-                           differs->stored.count == differs->expected.count ? " (others)" : "");
-        }
-    }
-    return 0;
-}
-
-static int verify_compare(struct verify *v)
-{
-    fl_verify_report *report = v->report;
-    report->accounts = report->settlements = 0;
-    v->stored_persons = v->stored_funded = 0;
-    for (size_t i = 0; i < v->person_capacity; i++)
-        v->persons[i].stored_person = v->persons[i].stored_account =
-            v->persons[i].stored_funders = false;
-    for (size_t i = 0; i < v->settlement_capacity; i++)
-        v->settlements[i].stored = false;
-    report->balances_fen = report->credited_fen = report->debited_fen = 0;
-    int rc;
-    if ((rc = state_walk(v, FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS, compare_account)) ||
-        (rc = state_walk(v, FAMLEDGER__STATE_TABLE__STATE_PERSONS, compare_person)) ||
-        (rc = state_walk(v, FAMLEDGER__STATE_TABLE__STATE_FUNDERS, compare_funders)) ||
-        (rc = state_walk(v, FAMLEDGER__STATE_TABLE__STATE_SETTLEMENTS, compare_settlement)))
-        return rc;
-    size_t model_accounts = 0, model_funded = 0;
-    for (size_t i = 0; i < v->person_capacity; i++) {
-        const struct model_person *person = &v->persons[i];
-        model_accounts += person->used && person->has_account;
-        model_funded += person->used && person->funder_count > 0;
-        /* The other way round: what the log made and the store lacks, by name. */
-        if (person->used && !person->stored_person)
-            verify_problem(v, v->seq, "person %s is registered in the log but not stored",
-                           person->person_no);
-        if (person->used && person->has_account && !person->stored_account)
-            verify_problem(v, v->seq, "the account of %s is opened in the log but not stored",
-                           person->person_no);
-        if (person->used && person->funder_count > 0 && !person->stored_funders)
-            verify_problem(v, v->seq, "the funding order of %s is in the log but not stored",
-                           person->person_no);
-    }
-    for (size_t i = 0; i < v->settlement_capacity; i++)
-        if (v->settlements[i].id && !v->settlements[i].stored)
-            verify_problem(v, v->settlements[i].id, "settlement %llu is in the log but not stored",
-                           (unsigned long long)v->settlements[i].id);
-    if (model_accounts != report->accounts)
-        verify_problem(v, v->seq, "the log opens %zu accounts; %llu are stored", model_accounts,
-                       (unsigned long long)report->accounts);
-    if (v->stored_persons != v->person_count)
-        verify_problem(v, v->seq, "the log registers %zu persons; %zu are stored",
-                       v->person_count, v->stored_persons);
-    if (v->stored_funded != model_funded)
-        verify_problem(v, v->seq, "%zu persons have funders in the log; %zu funding orders are "
-                       "stored", model_funded, v->stored_funded);
-    if (report->settlements != v->settlement_count)
-        verify_problem(v, v->seq, "the log makes %zu settlements; %llu are stored",
-                       v->settlement_count, (unsigned long long)report->settlements);
-    if ((rc = verify_compare_indexes(v)))
-        return rc;
-    if (report->credited_fen - report->debited_fen != report->balances_fen)
-        verify_problem(v, v->seq, "credits minus debits (%lld fen) differ from the sum of "
-                       "balances (%lld fen)",
-                       (long long)(report->credited_fen - report->debited_fen),
-                       (long long)report->balances_fen);
-    return 0;
 }
 
 static void verify_free(struct verify *v)

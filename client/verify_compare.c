@@ -1,0 +1,294 @@
+/* verify_compare.c -- the second half of verify: the stored derived state, read from the
+ * snapshot page by page, compared with what the replay of the log built, both ways. */
+#include "verify_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- comparing with the stored derived state ---- */
+
+typedef int (*state_visit)(struct verify *v, const ProtobufCBinaryData *key,
+                           const ProtobufCBinaryData *value);
+
+static int state_walk(struct verify *v, Famledger__StateTable table, state_visit visit)
+{
+    ProtobufCBinaryData after = {0, NULL}, after_value = {0, NULL};
+    uint8_t after_bytes[512], after_value_bytes[8];
+    for (;;) {
+        Famledger__StatePageRequest page = FAMLEDGER__STATE_PAGE_REQUEST__INIT;
+        page.table = table;
+        page.after_key = after;
+        page.after_value = after_value;
+        page.limit = VERIFY_PAGE;
+        Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+        request.body_case = FAMLEDGER__REQUEST__BODY_STATE_PAGE;
+        request.state_page = &page;
+        Famledger__Response *response;
+        int rc = client_call(v->client, &request, &response);
+        if (rc == 0)
+            rc = client_expect(v->client, response, FAMLEDGER__RESPONSE__BODY_STATE_PAGE);
+        if (rc == FL_ERR_INTERNAL)
+            return verify_problem(v, v->seq, "the daemon cannot read its stored %s: its storage "
+                                  "is damaged", famledger__state_table__descriptor.values[table]
+                                                    .name),
+                   0;
+        if (rc)
+            return rc;
+        const Famledger__StatePageReply *reply = response->state_page;
+        for (size_t i = 0; i < reply->n_keys && i < reply->n_values; i++)
+            visit(v, &reply->keys[i], &reply->values[i]);
+        bool more = reply->more && reply->n_keys > 0;
+        if (more && reply->keys[reply->n_keys - 1].len <= sizeof(after_bytes)) {
+            after.len = reply->keys[reply->n_keys - 1].len;
+            memcpy(after_bytes, reply->keys[reply->n_keys - 1].data, after.len);
+            after.data = after_bytes;
+            /* In an index table the same key repeats: resume after the (key, seq) pair. */
+            const ProtobufCBinaryData *last = &reply->values[reply->n_keys - 1];
+            after_value.len = last->len <= sizeof(after_value_bytes) ? last->len : 0;
+            memcpy(after_value_bytes, last->data, after_value.len);
+            after_value.data = after_value_bytes;
+        }
+        famledger__response__free_unpacked(response, NULL);
+        if (!more)
+            return 0;
+    }
+}
+
+static int compare_account(struct verify *v, const ProtobufCBinaryData *key,
+                           const ProtobufCBinaryData *value)
+{
+    (void)key;
+    Famledger__Account *stored = famledger__account__unpack(NULL, value->len, value->data);
+    if (!stored)
+        return verify_problem(v, v->seq, "a stored account does not decode");
+    struct model_person *person = verify_person_find(v, stored->person_no, false);
+    v->report->accounts++;
+    if (person)
+        person->stored_account = true;
+    v->report->balances_fen += stored->balance_fen;
+    v->report->credited_fen += stored->credited_fen;
+    v->report->debited_fen += stored->debited_fen;
+    if (!person || !person->has_account)
+        verify_problem(v, stored->last_seq, "stored account %s has no account_opened entry",
+                       stored->person_no);
+    else if (person->balance_fen != stored->balance_fen ||
+             person->credited_fen != stored->credited_fen ||
+             person->debited_fen != stored->debited_fen || person->status != (int)stored->status)
+        verify_problem(v, stored->last_seq, "account %s: stored balance %lld, credited %lld, "
+                       "debited %lld, status %d; the log gives %lld, %lld, %lld, %d",
+                       stored->person_no, (long long)stored->balance_fen,
+                       (long long)stored->credited_fen, (long long)stored->debited_fen,
+                       stored->status, (long long)person->balance_fen,
+                       (long long)person->credited_fen, (long long)person->debited_fen,
+                       person->status);
+    famledger__account__free_unpacked(stored, NULL);
+    return 0;
+}
+
+static int compare_person(struct verify *v, const ProtobufCBinaryData *key,
+                          const ProtobufCBinaryData *value)
+{
+    (void)key;
+    Famledger__Person *stored = famledger__person__unpack(NULL, value->len, value->data);
+    if (!stored)
+        return verify_problem(v, v->seq, "a stored person does not decode");
+    struct model_person *person = verify_person_find(v, stored->person_no, false);
+    v->stored_persons++;
+    if (person)
+        person->stored_person = true;
+    if (!person)
+        verify_problem(v, stored->registered_seq, "stored person %s was never registered",
+                       stored->person_no);
+    else if (person->has_account != (bool)stored->has_account ||
+             person->suspended != (bool)stored->suspended)
+        verify_problem(v, stored->registered_seq, "person %s: stored account/suspension flags "
+                       "differ from the log", stored->person_no);
+    famledger__person__free_unpacked(stored, NULL);
+    return 0;
+}
+
+static int compare_funders(struct verify *v, const ProtobufCBinaryData *key,
+                           const ProtobufCBinaryData *value)
+{
+    Famledger__BindingList *stored = famledger__binding_list__unpack(NULL, value->len,
+                                                                     value->data);
+    char beneficiary[FL_PERSON_NO_MAX + 1];
+    snprintf(beneficiary, sizeof(beneficiary), "%.*s", (int)key->len, (const char *)key->data);
+    struct model_person *person = verify_person_find(v, beneficiary, false);
+    if (stored && stored->n_bindings > 0)
+        v->stored_funded++;
+    if (person && stored && stored->n_bindings > 0)
+        person->stored_funders = true;
+    bool same = stored && person && stored->n_bindings == person->funder_count;
+    for (size_t i = 0; same && i < stored->n_bindings; i++)
+        same = strcmp(stored->bindings[i]->holder, person->funders[i]) == 0;
+    if (!same)
+        verify_problem(v, v->seq, "the stored funding order of %s differs from the log",
+                       beneficiary);
+    if (stored)
+        famledger__binding_list__free_unpacked(stored, NULL);
+    return 0;
+}
+
+static int compare_settlement(struct verify *v, const ProtobufCBinaryData *key,
+                              const ProtobufCBinaryData *value)
+{
+    (void)key;
+    Famledger__Settlement *stored = famledger__settlement__unpack(NULL, value->len, value->data);
+    if (!stored)
+        return verify_problem(v, v->seq, "a stored settlement does not decode");
+    struct model_settlement *model = verify_settlement_find(v, stored->settlement_id, false);
+    v->report->settlements++;
+    if (model)
+        model->stored = true;
+    int64_t leg_refunds = 0;
+    for (size_t i = 0; i < stored->n_legs; i++)
+        leg_refunds += stored->legs[i]->refunded_fen;
+    if (!model)
+        verify_problem(v, stored->settlement_id, "stored settlement %llu has no settled entry",
+                       (unsigned long long)stored->settlement_id);
+    else if (model->refunded_fen != stored->refunded_fen ||
+             model->cancelled != (bool)stored->cancelled || leg_refunds != stored->refunded_fen)
+        verify_problem(v, stored->settlement_id, "settlement %llu: stored refunds %lld%s differ "
+                       "from the log's %lld%s", (unsigned long long)stored->settlement_id,
+                       (long long)stored->refunded_fen, stored->cancelled ? " (cancelled)" : "",
+                       (long long)model->refunded_fen, model->cancelled ? " (cancelled)" : "");
+    famledger__settlement__free_unpacked(stored, NULL);
+    return 0;
+}
+
+static int stored_index_item(struct verify *v, const ProtobufCBinaryData *key,
+                             const ProtobufCBinaryData *value)
+{
+    if (value->len < 8)
+        return verify_problem(v, v->seq, "a stored %s record of %zu bytes is damaged",
+                              verify_indexes[v->walking].name, value->len);
+    uint64_t seq = 0;
+    for (int i = 0; i < 8; i++)
+        seq = seq << 8 | value->data[i];
+    if (digest_add(&v->indexes[v->walking], key->data, key->len, seq, true) != 0)
+        v->out_of_memory = true;
+    return 0;
+}
+
+static int stored_funded(struct verify *v, const ProtobufCBinaryData *key,
+                         const ProtobufCBinaryData *value)
+{
+    Famledger__BindingList *list = famledger__binding_list__unpack(NULL, value->len, value->data);
+    if (!list)
+        return verify_problem(v, v->seq, "a stored funded list does not decode");
+    for (size_t i = 0; i < list->n_bindings; i++)
+        if (digest_add(&v->indexes[INDEX_FUNDED], key->data, key->len,
+                       verify_text_hash(list->bindings[i]->beneficiary), true) != 0)
+            v->out_of_memory = true;
+    famledger__binding_list__free_unpacked(list, NULL);
+    return 0;
+}
+
+static int stored_merchant(struct verify *v, const ProtobufCBinaryData *key,
+                           const ProtobufCBinaryData *value)
+{
+    Famledger__Merchant *merchant = famledger__merchant__unpack(NULL, value->len, value->data);
+    if (!merchant)
+        return verify_problem(v, v->seq, "a stored merchant does not decode");
+    if (digest_add(&v->indexes[INDEX_MERCHANTS], key->data, key->len,
+                   1 + (uint64_t)merchant->suspended, true) != 0)
+        v->out_of_memory = true;
+    famledger__merchant__free_unpacked(merchant, NULL);
+    return 0;
+}
+
+/* Every index, rebuilt from the log and read from the store, compared key by key both ways. */
+static int verify_compare_indexes(struct verify *v)
+{
+    /* A holder's funded list holds the beneficiaries whose funding order names the holder. */
+    for (size_t i = 0; i < v->person_capacity; i++) {
+        const struct model_person *person = &v->persons[i];
+        for (size_t j = 0; person->used && j < person->funder_count; j++)
+            verify_expect_item(v, INDEX_FUNDED, person->funders[j], strlen(person->funders[j]),
+                        verify_text_hash(person->person_no));
+    }
+    for (int index = 0; index < INDEX_COUNT; index++) {
+        v->walking = (enum verify_index)index;
+        state_visit visit = index == INDEX_FUNDED      ? stored_funded
+                            : index == INDEX_MERCHANTS ? stored_merchant
+                                                       : stored_index_item;
+        int rc = state_walk(v, verify_indexes[index].table, visit);
+        if (rc)
+            return rc;
+        if (v->out_of_memory)
+            return client_fail(v->client, FL_ERR_PROTOCOL_ERROR, "out of memory while verifying");
+        const struct digest_record *differs = digest_first_difference(&v->indexes[index]);
+        if (differs) {
+            char key[160];
+            digest_key_text(differs, key, sizeof(key));
+            verify_problem(v, v->seq, "%s of %s: %llu stored, the log gives %llu%s",
+                           verify_indexes[index].name, key,
+                           (unsigned long long)differs->stored.count,
+                           (unsigned long long)differs->expected.count,
+                           differs->stored.count == differs->expected.count ? " (others)" : "");
+        }
+    }
+    return 0;
+}
+
+int verify_compare(struct verify *v)
+{
+    fl_verify_report *report = v->report;
+    report->accounts = report->settlements = 0;
+    v->stored_persons = v->stored_funded = 0;
+    for (size_t i = 0; i < v->person_capacity; i++)
+        v->persons[i].stored_person = v->persons[i].stored_account =
+            v->persons[i].stored_funders = false;
+    for (size_t i = 0; i < v->settlement_capacity; i++)
+        v->settlements[i].stored = false;
+    report->balances_fen = report->credited_fen = report->debited_fen = 0;
+    int rc;
+    if ((rc = state_walk(v, FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS, compare_account)) ||
+        (rc = state_walk(v, FAMLEDGER__STATE_TABLE__STATE_PERSONS, compare_person)) ||
+        (rc = state_walk(v, FAMLEDGER__STATE_TABLE__STATE_FUNDERS, compare_funders)) ||
+        (rc = state_walk(v, FAMLEDGER__STATE_TABLE__STATE_SETTLEMENTS, compare_settlement)))
+        return rc;
+    size_t model_accounts = 0, model_funded = 0;
+    for (size_t i = 0; i < v->person_capacity; i++) {
+        const struct model_person *person = &v->persons[i];
+        model_accounts += person->used && person->has_account;
+        model_funded += person->used && person->funder_count > 0;
+        /* The other way round: what the log made and the store lacks, by name. */
+        if (person->used && !person->stored_person)
+            verify_problem(v, v->seq, "person %s is registered in the log but not stored",
+                           person->person_no);
+        if (person->used && person->has_account && !person->stored_account)
+            verify_problem(v, v->seq, "the account of %s is opened in the log but not stored",
+                           person->person_no);
+        if (person->used && person->funder_count > 0 && !person->stored_funders)
+            verify_problem(v, v->seq, "the funding order of %s is in the log but not stored",
+                           person->person_no);
+    }
+    for (size_t i = 0; i < v->settlement_capacity; i++)
+        if (v->settlements[i].id && !v->settlements[i].stored)
+            verify_problem(v, v->settlements[i].id, "settlement %llu is in the log but not stored",
+                           (unsigned long long)v->settlements[i].id);
+    if (model_accounts != report->accounts)
+        verify_problem(v, v->seq, "the log opens %zu accounts; %llu are stored", model_accounts,
+                       (unsigned long long)report->accounts);
+    if (v->stored_persons != v->person_count)
+        verify_problem(v, v->seq, "the log registers %zu persons; %zu are stored",
+                       v->person_count, v->stored_persons);
+    if (v->stored_funded != model_funded)
+        verify_problem(v, v->seq, "%zu persons have funders in the log; %zu funding orders are "
+                       "stored", model_funded, v->stored_funded);
+    if (report->settlements != v->settlement_count)
+        verify_problem(v, v->seq, "the log makes %zu settlements; %llu are stored",
+                       v->settlement_count, (unsigned long long)report->settlements);
+    if ((rc = verify_compare_indexes(v)))
+        return rc;
+    if (report->credited_fen - report->debited_fen != report->balances_fen)
+        verify_problem(v, v->seq, "credits minus debits (%lld fen) differ from the sum of "
+                       "balances (%lld fen)",
+                       (long long)(report->credited_fen - report->debited_fen),
+                       (long long)report->balances_fen);
+    return 0;
+}
+
