@@ -169,18 +169,11 @@ static void conn_free_if_unused(struct conn *conn)
 
 static void conn_start_ready(struct conn *conn);
 
-/* Loop thread: the job's batch is durable (or failed); answer in order. */
-static void pending_done_cb(struct commit_job *job)
+/* Loop thread: a request that ran elsewhere (commit queue, thread pool) is answered: send what
+ * can be sent in order and start what it held back; a closing connection just frees it. */
+static void pending_answered(struct pending *pending)
 {
-    struct pending *pending = container_of(job, struct pending, job);
     struct conn *conn = pending->conn;
-    if (job->execute_status == 0 && job->commit_status != 0) {
-        famledger__response__init(&pending->response);
-        pending->response.request_id = pending->request->request_id;
-        pending->response.status = (Famledger__Status)-job->commit_status;
-        pending->response.error = arena_printf(&pending->reply_arena, "not recorded: %s",
-                                               fl_strerror(job->commit_status));
-    }
     pipeline_answer(&conn->pipeline, &pending->item, pending_reply_bytes(pending));
     if (conn->closing) {
         pipeline_remove(&conn->pipeline, &pending->item);
@@ -191,6 +184,20 @@ static void pending_done_cb(struct commit_job *job)
     conn_start_ready(conn);
     conn_flush(conn);
     conn_process(conn);
+}
+
+/* Loop thread: the job's batch is durable (or failed); answer in order. */
+static void pending_done_cb(struct commit_job *job)
+{
+    struct pending *pending = container_of(job, struct pending, job);
+    if (job->execute_status == 0 && job->commit_status != 0) {
+        famledger__response__init(&pending->response);
+        pending->response.request_id = pending->request->request_id;
+        pending->response.status = (Famledger__Status)-job->commit_status;
+        pending->response.error = arena_printf(&pending->reply_arena, "not recorded: %s",
+                                               fl_strerror(job->commit_status));
+    }
+    pending_answered(pending);
 }
 
 /* Open or close the connection's snapshot: an LMDB read transaction kept open, so that an
@@ -278,17 +285,7 @@ static void pending_work_cb(uv_work_t *work)
 static void pending_work_done_cb(uv_work_t *work, int status)
 {
     (void)status;
-    struct pending *pending = container_of(work, struct pending, work);
-    struct conn *conn = pending->conn;
-    pipeline_answer(&conn->pipeline, &pending->item, pending_reply_bytes(pending));
-    if (conn->closing) {
-        pipeline_remove(&conn->pipeline, &pending->item);
-        pending_free(pending);
-        conn_free_if_unused(conn);
-        return;
-    }
-    conn_flush(conn);
-    conn_process(conn);
+    pending_answered(container_of(work, struct pending, work));
 }
 
 /* Start every request the pipeline lets start: writes to the commit queue, reads at once. */
