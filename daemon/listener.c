@@ -133,6 +133,16 @@ static void listener_refuse_one(struct listener *listener)
     listener->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
+static void listener_poll_cb(uv_poll_t *poll, int status, int events);
+
+static void listener_resume_cb(uv_timer_t *timer)
+{
+    struct listener *listener = timer->data;
+    if (listener->reserve_fd < 0)
+        listener->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    uv_poll_start(&listener->poll, UV_READABLE, listener_poll_cb);
+}
+
 static void listener_poll_cb(uv_poll_t *poll, int status, int events)
 {
     (void)events;
@@ -149,6 +159,13 @@ static void listener_poll_cb(uv_poll_t *poll, int status, int events)
         if ((errno == EMFILE || errno == ENFILE) && listener->reserve_fd >= 0) {
             listener_refuse_one(listener);
             continue;
+        }
+        if (errno == EMFILE || errno == ENFILE) {
+            /* No reserve either (something else took its slot): a level-triggered poll would
+             * spin; wait a little and try again. */
+            uv_poll_stop(&listener->poll);
+            uv_timer_start(&listener->pause_timer, listener_resume_cb, 100, 0);
+            return;
         }
         if (errno != EINTR && errno != ECONNABORTED)
             return; /* EAGAIN: nothing more waits */
@@ -183,6 +200,8 @@ int listener_open(struct listener *listener, uv_loop_t *loop, const struct confi
         return -1;
     }
     listener->poll.data = listener;
+    uv_timer_init(loop, &listener->pause_timer);
+    listener->pause_timer.data = listener;
     uv_poll_start(&listener->poll, UV_READABLE, listener_poll_cb);
     return 0;
 }
@@ -201,5 +220,6 @@ static void listener_close_cb(uv_handle_t *handle)
 void listener_close(struct listener *listener)
 {
     uv_poll_stop(&listener->poll);
+    uv_close((uv_handle_t *)&listener->pause_timer, NULL);
     uv_close((uv_handle_t *)&listener->poll, listener_close_cb);
 }

@@ -17,6 +17,7 @@
 
 struct listener {
     uv_poll_t poll;
+    uv_timer_t pause_timer;       /* out of descriptors with no reserve: poll again later */
     int fd;
     int reserve_fd;
     const char *path;
