@@ -18,6 +18,33 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Daemons started and not yet stopped: a test that fails midway (cmocka jumps out of it) must
+ * not leave its daemon running after the test program ends. */
+#define DAEMONS_TRACKED 64
+static pid_t daemons_running[DAEMONS_TRACKED];
+
+static void daemons_kill_left(void)
+{
+    for (int i = 0; i < DAEMONS_TRACKED; i++)
+        /* Only a child still ours and alive (a reaped pid may belong to someone else now). */
+        if (daemons_running[i] > 0 && waitpid(daemons_running[i], NULL, WNOHANG) == 0) {
+            kill(daemons_running[i], SIGKILL);
+            waitpid(daemons_running[i], NULL, 0);
+        }
+}
+
+static void daemon_track(pid_t pid, bool running)
+{
+    static bool registered;
+    if (!registered)
+        registered = atexit(daemons_kill_left) == 0;
+    for (int i = 0; i < DAEMONS_TRACKED; i++)
+        if (running ? daemons_running[i] == 0 : daemons_running[i] == pid) {
+            daemons_running[i] = running ? pid : 0;
+            return;
+        }
+}
+
 static void daemon_exec(struct daemon_handle *daemon, const char *const *extra_args)
 {
     const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
@@ -36,6 +63,7 @@ static void daemon_exec(struct daemon_handle *daemon, const char *const *extra_a
         fprintf(stderr, "cannot run %s: %s\n", program, strerror(errno));
         _exit(127);
     }
+    daemon_track(daemon->pid, true);
     /* Ready when a connection is accepted. */
     for (int attempt = 0; attempt < 500; attempt++) {
         fl_client *client;
@@ -81,6 +109,7 @@ int daemon_stop(struct daemon_handle *daemon)
     kill(daemon->pid, SIGTERM);
     int status;
     assert_int_equal(waitpid(daemon->pid, &status, 0), daemon->pid);
+    daemon_track(daemon->pid, false);
     daemon->pid = 0;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
