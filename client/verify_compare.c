@@ -8,6 +8,32 @@
 
 /* ---- comparing with the stored derived state ---- */
 
+/* A stored key as text, for messages: a settlement id, or the key's bytes. */
+static void key_text(const ProtobufCBinaryData *key, bool id, char *text, size_t text_bytes)
+{
+    if (id && key->len == 8) {
+        uint64_t value = 0;
+        for (int i = 0; i < 8; i++)
+            value = value << 8 | key->data[i];
+        snprintf(text, text_bytes, "%llu", (unsigned long long)value);
+        return;
+    }
+    size_t length = key->len < text_bytes - 1 ? key->len : text_bytes - 1;
+    for (size_t i = 0; i < length; i++)
+        text[i] = key->data[i] >= 0x20 && key->data[i] < 0x7f ? (char)key->data[i] : '?';
+    text[length] = '\0';
+}
+
+/* A stored record that does not decode is damage, named by its table and key. */
+static int undecodable(struct verify *v, const char *table, const ProtobufCBinaryData *key,
+                       bool id)
+{
+    char text[80];
+    key_text(key, id, text, sizeof(text));
+    return verify_problem(v, v->seq, "the stored %s record %s does not decode: it is damaged",
+                          table, text);
+}
+
 typedef int (*state_visit)(struct verify *v, const ProtobufCBinaryData *key,
                            const ProtobufCBinaryData *value);
 
@@ -58,10 +84,9 @@ static int state_walk(struct verify *v, Famledger__StateTable table, state_visit
 static int compare_account(struct verify *v, const ProtobufCBinaryData *key,
                            const ProtobufCBinaryData *value)
 {
-    (void)key;
     Famledger__Account *stored = famledger__account__unpack(NULL, value->len, value->data);
     if (!stored)
-        return verify_problem(v, v->seq, "a stored account does not decode");
+        return undecodable(v, "accounts", key, false);
     struct model_person *person = verify_person_find(v, stored->person_no, false);
     v->report->accounts++;
     if (person)
@@ -89,10 +114,9 @@ static int compare_account(struct verify *v, const ProtobufCBinaryData *key,
 static int compare_person(struct verify *v, const ProtobufCBinaryData *key,
                           const ProtobufCBinaryData *value)
 {
-    (void)key;
     Famledger__Person *stored = famledger__person__unpack(NULL, value->len, value->data);
     if (!stored)
-        return verify_problem(v, v->seq, "a stored person does not decode");
+        return undecodable(v, "persons", key, false);
     struct model_person *person = verify_person_find(v, stored->person_no, false);
     v->stored_persons++;
     if (person)
@@ -134,10 +158,9 @@ static int compare_funders(struct verify *v, const ProtobufCBinaryData *key,
 static int compare_settlement(struct verify *v, const ProtobufCBinaryData *key,
                               const ProtobufCBinaryData *value)
 {
-    (void)key;
     Famledger__Settlement *stored = famledger__settlement__unpack(NULL, value->len, value->data);
     if (!stored)
-        return verify_problem(v, v->seq, "a stored settlement does not decode");
+        return undecodable(v, "settlements", key, true);
     struct model_settlement *model = verify_settlement_find(v, stored->settlement_id, false);
     v->report->settlements++;
     if (model)
@@ -177,7 +200,7 @@ static int stored_funded(struct verify *v, const ProtobufCBinaryData *key,
 {
     Famledger__BindingList *list = famledger__binding_list__unpack(NULL, value->len, value->data);
     if (!list)
-        return verify_problem(v, v->seq, "a stored funded list does not decode");
+        return undecodable(v, "funded", key, false);
     for (size_t i = 0; i < list->n_bindings; i++)
         if (digest_add(&v->indexes[INDEX_FUNDED], key->data, key->len,
                        verify_text_hash(list->bindings[i]->beneficiary), true) != 0)
@@ -191,7 +214,7 @@ static int stored_merchant(struct verify *v, const ProtobufCBinaryData *key,
 {
     Famledger__Merchant *merchant = famledger__merchant__unpack(NULL, value->len, value->data);
     if (!merchant)
-        return verify_problem(v, v->seq, "a stored merchant does not decode");
+        return undecodable(v, "merchants", key, false);
     if (digest_add(&v->indexes[INDEX_MERCHANTS], key->data, key->len,
                    1 + (uint64_t)merchant->suspended, true) != 0)
         v->out_of_memory = true;
