@@ -21,6 +21,7 @@
 struct fl_client {
     int fd;
     int timeout_ms;
+    char socket_path[108];
     uint64_t next_request_id;
     bool broken; /* the stream lost its framing: every later call fails */
     char operator_id[FL_OPERATOR_ID_MAX + 1];
@@ -70,6 +71,8 @@ static int client_wait(fl_client *client, short events, int64_t deadline_ms)
     }
 }
 
+static int client_open_socket(fl_client *client);
+
 int fl_client_connect(const char *socket_path, int timeout_ms, fl_client **out)
 {
     fl_client *client = calloc(1, sizeof(*client));
@@ -82,11 +85,18 @@ int fl_client_connect(const char *socket_path, int timeout_ms, fl_client **out)
         socket_path = getenv("FAMLEDGER_SOCKET");
     if (!socket_path || !*socket_path)
         socket_path = FL_DEFAULT_SOCKET;
-    struct sockaddr_un address = {.sun_family = AF_UNIX};
-    if (strlen(socket_path) >= sizeof(address.sun_path))
+    if (strlen(socket_path) >= sizeof(client->socket_path))
         return client_fail(client, FL_ERR_UNAVAILABLE, "socket path too long: %s", socket_path);
-    memcpy(address.sun_path, socket_path, strlen(socket_path) + 1);
+    memcpy(client->socket_path, socket_path, strlen(socket_path) + 1);
+    return client_open_socket(client);
+}
 
+/* Connect client->fd to client->socket_path within the client's timeout. */
+static int client_open_socket(fl_client *client)
+{
+    const char *socket_path = client->socket_path;
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    memcpy(address.sun_path, socket_path, strlen(socket_path) + 1);
     client->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (client->fd < 0)
         return client_fail(client, FL_ERR_UNAVAILABLE, "socket: %s", strerror(errno));
@@ -201,10 +211,29 @@ static int client_receive(fl_client *client, Famledger__Response **response,
     return rc ? client_transport_fail(client, rc, "reading the reply") : 0;
 }
 
+/* Whether the daemon closed this connection while it was idle (idle_timeout_ms, or a
+ * restart): nothing is in flight, so a new connection may safely take its place. */
+static bool client_closed_while_idle(fl_client *client)
+{
+    struct pollfd poll_fd = {.fd = client->fd, .events = POLLIN};
+    if (poll(&poll_fd, 1, 0) <= 0)
+        return false;
+    uint8_t byte;
+    ssize_t got = recv(client->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
 int client_call(fl_client *client, Famledger__Request *request, Famledger__Response **response)
 {
     *response = NULL;
     client->error[0] = '\0';
+    if (client->fd >= 0 && !client->broken && client_closed_while_idle(client)) {
+        close(client->fd);
+        client->fd = -1;
+        int rc = client_open_socket(client);
+        if (rc)
+            return rc;
+    }
     if (client->fd < 0 || client->broken)
         return client_fail(client, FL_ERR_PROTOCOL_ERROR, "the connection is no longer usable");
     int64_t deadline_ms = monotonic_ms() + client->timeout_ms;

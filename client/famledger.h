@@ -256,7 +256,9 @@ typedef struct fl_credit_outcome {
 /* Connect to famledgerd at `socket_path` (NULL: $FAMLEDGER_SOCKET, else FL_DEFAULT_SOCKET).
  * `timeout_ms` bounds the connect and every later call (<= 0: FL_DEFAULT_TIMEOUT_MS).
  * Returns 0, FL_ERR_UNAVAILABLE, or FL_ERR_TIMEOUT; on failure *client is still set (to read
- * fl_client_error) and must be closed. */
+ * fl_client_error) and must be closed. A connection the daemon closed while it was idle
+ * (idle_timeout_ms, or a restart) is reopened before the next call, which is safe because
+ * nothing was in flight; a connection lost during a call is not, and that call fails. */
 FL_EXPORT int fl_client_connect(const char *socket_path, int timeout_ms, fl_client **client);
 FL_EXPORT void fl_client_close(fl_client *client);
 

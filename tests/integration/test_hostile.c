@@ -342,11 +342,18 @@ static void test_an_idle_or_half_sent_connection_is_closed(void **state)
     const char *args[] = {"--idle-timeout-ms", "200", NULL};
     daemon_start(&daemon, args);
     int half = raw_connect(&daemon), idle = raw_connect(&daemon);
+    fl_client *client = client_open(&daemon);
+    fl_head head;
+    assert_int_equal(fl_head_get(client, &head), 0);
     const uint8_t partial[] = {0, 0, 0};
     raw_send(half, partial, sizeof(partial));
     usleep(700 * 1000);
     assert_true(raw_closed_by_peer(half));
     assert_true(raw_closed_by_peer(idle));
+    /* The client library notices its idle connection was closed and opens a new one: a
+     * pharmacy's next call after a quiet spell just works. */
+    assert_int_equal(fl_head_get(client, &head), 0);
+    fl_client_close(client);
     close(half);
     close(idle);
     daemon_remove(&daemon);
