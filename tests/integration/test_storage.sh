@@ -121,15 +121,20 @@ if mount -t tmpfs -o size=1m tmpfs "$WORK/small" 2>/dev/null; then
     small() { "$BUILD/ledgerctl" --socket "$WORK/small.sock" "$@"; }
     small person add F1 --name "王五" --region 110101 --scheme employee >/dev/null
     small account open F1 >/dev/null
+    # Batches of 100 allocations (one request, one transaction each) until the disk is full.
     full_acked=0
     outcome=""
-    for i in $(seq 1 5000); do
-        if small credit F1 0.01 --ref "full-$i-$(printf '%040d' "$i")" >/dev/null 2>"$WORK/full.err"; then
-            full_acked=$((full_acked + 1))
+    for i in $(seq 0 99); do
+        awk -v base=$((i * 100)) 'BEGIN { print "person,amount,period"
+            for (p = base; p < base + 100; p++)
+                printf "F1,0.01,%04d%02d\n", 1901 + int(p / 12), p % 12 + 1 }' > "$WORK/batch.csv"
+        if small credit import "$WORK/batch.csv" >/dev/null 2>"$WORK/full.err"; then
+            full_acked=$((full_acked + 100))
         else
             outcome=$(cat "$WORK/full.err"); break
         fi
     done
+    echo "the 1 MB filesystem took $full_acked allocations before it was full"
     expect "a full disk is reported as OUT_OF_SPACE" "OUT_OF_SPACE" "$outcome"
     check "the daemon is still serving reads" 0 small --json account show F1
     expect "the balance is every acknowledged credit" "\"balance_fen\":$full_acked" "$OUT"
