@@ -22,7 +22,9 @@ int ledger_head_get(struct store_txn *txn, struct ledger_head *head)
     int rc = store_get(txn, STORE_DB_META, head_key, sizeof(head_key) - 1, &value);
     if (rc <= 0)
         return rc;
-    if (value.size != HEAD_VALUE_BYTES) {
+    /* A ledger of the first round stored no time with its head: its next entry's time is the
+     * wall clock's, as every entry's was then. */
+    if (value.size != HEAD_VALUE_BYTES && value.size != 8 + HASH_BYTES) {
         log_error("ledger: the stored head is %zu bytes, not %d: the ledger is damaged",
                   value.size, HEAD_VALUE_BYTES);
         return FL_ERR_INTERNAL;
@@ -30,7 +32,8 @@ int ledger_head_get(struct store_txn *txn, struct ledger_head *head)
     const uint8_t *bytes = value.data;
     head->seq = store_u64_decode(bytes);
     memcpy(head->hash, bytes + 8, HASH_BYTES);
-    head->time_us = (int64_t)store_u64_decode(bytes + 8 + HASH_BYTES);
+    if (value.size == HEAD_VALUE_BYTES)
+        head->time_us = (int64_t)store_u64_decode(bytes + 8 + HASH_BYTES);
     return 0;
 }
 
