@@ -61,7 +61,8 @@ static int commit_batch_try(struct commit_queue *queue, struct commit_job *batch
     }
     if ((rc = store_commit(txn)) != 0) /* the one sync of the data this batch pays for */
         return rc;
-    if (!queue->head_record)
+    /* A batch whose every job was refused wrote no entry; LMDB skips its sync, and so do we. */
+    if (!queue->head_record || (queue->head_recorded && head.seq == queue->head_recorded_seq))
         return 0;
     /* The head outside data.mdb, synced before any reply: a rolled-back file is detectable. */
     struct head_record_value value = {.seq = head.seq};
@@ -72,7 +73,10 @@ static int commit_batch_try(struct commit_queue *queue, struct commit_job *batch
         log_error("commit: cannot sync the head record after entry %llu: %s",
                   (unsigned long long)head.seq, strerror(errno));
         commit_fail_stop(queue, FL_ERR_INTERNAL);
+        return 0;
     }
+    queue->head_recorded = true;
+    queue->head_recorded_seq = head.seq;
     return 0;
 }
 

@@ -44,6 +44,8 @@ struct commit_queue {
     bool stopping;                                   /* guarded by mutex */
     struct store *store;
     struct head_record *head_record;                 /* NULL: none (unit tests) */
+    bool head_recorded;                              /* writer thread only: the last head */
+    uint64_t head_recorded_seq;                      /* written to head_record */
     size_t batch_max;
     struct commit_stats stats;                       /* writer thread only */
     /* Fail-stop: after a storage failure that is not a full disk or map, every later job fails
