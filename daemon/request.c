@@ -7,17 +7,23 @@
 #include <stdio.h>
 #include <time.h>
 
-int request_fail(struct request_ctx *ctx, int status, const char *format, ...)
+void request_response_fail(Famledger__Response *response, struct arena *arena, int status,
+                           const char *format, va_list args)
 {
     char message[512];
-    va_list args;
-    va_start(args, format);
     vsnprintf(message, sizeof(message), format, args);
-    va_end(args);
     /* Cut on a character boundary: the message may quote a client's (valid UTF-8) text. */
     message[validate_utf8_complete(message)] = '\0';
-    ctx->response->status = (Famledger__Status)-status;
-    ctx->response->error = arena_strdup(ctx->arena, message);
+    response->status = (Famledger__Status)-status;
+    response->error = arena_strdup(arena, message);
+}
+
+int request_fail(struct request_ctx *ctx, int status, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    request_response_fail(ctx->response, ctx->arena, status, format, args);
+    va_end(args);
     return status;
 }
 

@@ -12,6 +12,7 @@
 #include "famledger_status.h"
 #include "store.h"
 
+#include <stdarg.h>
 #include <stdint.h>
 
 struct request_ctx {
@@ -32,6 +33,11 @@ typedef int (*request_handler)(struct request_ctx *ctx, const Famledger__Request
 /* Record a status and a formatted message in the response; returns `status` for tail calls. */
 int request_fail(struct request_ctx *ctx, int status, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The same for a response outside a handler (the server's refusals): at most 511 bytes, cut on
+ * a character boundary. */
+void request_response_fail(Famledger__Response *response, struct arena *arena, int status,
+                           const char *format, va_list args);
 
 int64_t request_clock_us(void);
 

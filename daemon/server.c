@@ -89,17 +89,6 @@ static void pending_free(struct pending *pending)
     free(pending);
 }
 
-static void response_fail(Famledger__Response *response, struct arena *arena, int status,
-                          const char *format, va_list args)
-{
-    char message[512];
-    vsnprintf(message, sizeof(message), format, args);
-    message[validate_utf8_complete(message)] = '\0';
-    response->status = (Famledger__Status)-status;
-    response->error = arena_strdup(arena, message);
-    response->body_case = FAMLEDGER__RESPONSE__BODY__NOT_SET;
-}
-
 /* The size a reply will take on the wire; a reply past REPLY_BYTES_MAX (pages are cut well
  * below it) becomes an error rather than a frame no client accepts. */
 static size_t pending_reply_bytes(struct pending *pending)
@@ -126,7 +115,7 @@ static void conn_refuse(struct conn *conn, struct pending *pending, int status,
 {
     va_list args;
     va_start(args, format);
-    response_fail(&pending->response, &pending->reply_arena, status, format, args);
+    request_response_fail(&pending->response, &pending->reply_arena, status, format, args);
     va_end(args);
     arena_reset(&pending->request_arena); /* nothing decoded is kept for a refusal */
     pipeline_push_answered(&conn->pipeline, &pending->item,
