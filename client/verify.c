@@ -426,6 +426,20 @@ static int verify_record(struct verify *v, const Famledger__LogRecord *record)
     return rc;
 }
 
+int verify_page_call(struct verify *v, Famledger__Request *request,
+                     Famledger__Response__BodyCase body_case, Famledger__Response **response,
+                     const char *what)
+{
+    int rc = client_call(v->client, request, response);
+    if (rc == 0)
+        rc = client_expect(v->client, *response, body_case);
+    if (rc != FL_ERR_INTERNAL)
+        return rc;
+    /* The daemon could not read its own pages: that is damage, not a failure to verify. */
+    return verify_problem(v, v->seq, "the daemon cannot read its %s after entry %llu: its "
+                          "storage is damaged", what, (unsigned long long)v->seq);
+}
+
 /* Replay every entry after v->seq. Returns 0 (problems go to the report), or a client error. */
 static int verify_catch_up(struct verify *v)
 {
@@ -437,15 +451,10 @@ static int verify_catch_up(struct verify *v)
         request.body_case = FAMLEDGER__REQUEST__BODY_LOG_PAGE;
         request.log_page = &page;
         Famledger__Response *response;
-        int rc = client_call(v->client, &request, &response);
-        if (rc == 0)
-            rc = client_expect(v->client, response, FAMLEDGER__RESPONSE__BODY_LOG_PAGE);
-        if (rc == FL_ERR_INTERNAL) /* the daemon could not read its own pages: damage */
-            return verify_problem(v, v->seq + 1, "the daemon cannot read the log after entry "
-                                  "%llu: its storage is damaged", (unsigned long long)v->seq),
-                   0;
+        int rc = verify_page_call(v, &request, FAMLEDGER__RESPONSE__BODY_LOG_PAGE, &response,
+                                  "log");
         if (rc)
-            return rc;
+            return rc > 0 ? 0 : rc;
         const Famledger__LogPageReply *reply = response->log_page;
         for (size_t i = 0; i < reply->n_records && v->report->ok; i++)
             if (verify_record(v, reply->records[i]) < 0)

@@ -51,21 +51,22 @@ static int state_walk(struct verify *v, Famledger__StateTable table, state_visit
         request.body_case = FAMLEDGER__REQUEST__BODY_STATE_PAGE;
         request.state_page = &page;
         Famledger__Response *response;
-        int rc = client_call(v->client, &request, &response);
-        if (rc == 0)
-            rc = client_expect(v->client, response, FAMLEDGER__RESPONSE__BODY_STATE_PAGE);
-        if (rc == FL_ERR_INTERNAL)
-            return verify_problem(v, v->seq, "the daemon cannot read its stored %s: its storage "
-                                  "is damaged", famledger__state_table__descriptor.values[table]
-                                                    .name),
-                   0;
+        const ProtobufCEnumValue *name =
+            protobuf_c_enum_descriptor_get_value(&famledger__state_table__descriptor, table);
+        int rc = verify_page_call(v, &request, FAMLEDGER__RESPONSE__BODY_STATE_PAGE, &response,
+                                  name ? name->name : "state");
         if (rc)
-            return rc;
+            return rc > 0 ? 0 : rc;
         const Famledger__StatePageReply *reply = response->state_page;
         for (size_t i = 0; i < reply->n_keys && i < reply->n_values; i++)
             visit(v, &reply->keys[i], &reply->values[i]);
         bool more = reply->more && reply->n_keys > 0;
-        if (more && reply->keys[reply->n_keys - 1].len <= sizeof(after_bytes)) {
+        if (more && reply->keys[reply->n_keys - 1].len > sizeof(after_bytes)) {
+            /* No key of ours is that long: the page could not be resumed, and it is damage. */
+            verify_problem(v, v->seq, "a stored key of %zu bytes is damaged",
+                           reply->keys[reply->n_keys - 1].len);
+            more = false;
+        } else if (more) {
             after.len = reply->keys[reply->n_keys - 1].len;
             memcpy(after_bytes, reply->keys[reply->n_keys - 1].data, after.len);
             after.data = after_bytes;

@@ -71,6 +71,12 @@ struct model_settlement *verify_settlement_find(struct verify *v, uint64_t id, b
 void verify_expect_item(struct verify *v, enum verify_index index, const void *key,
                         size_t key_bytes, uint64_t item);
 
+/* One page request of verify: 0 with *response, 1 when the daemon answered INTERNAL (it cannot
+ * read its pages: recorded as damage to `what`), or a client error. */
+int verify_page_call(struct verify *v, Famledger__Request *request,
+                     Famledger__Response__BodyCase body_case, Famledger__Response **response,
+                     const char *what);
+
 /* Compare the stored derived state, read from the snapshot, with the replay, both ways.
  * Returns 0 (problems go to the report) or a client error. */
 int verify_compare(struct verify *v);
