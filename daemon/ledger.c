@@ -37,36 +37,11 @@ int ledger_head_get(struct store_txn *txn, struct ledger_head *head)
     return 0;
 }
 
-/* The first microsecond after the last closed business day, or 0 when none is closed. */
-static int ledger_closed_floor(struct store_txn *txn, int64_t *floor_us)
-{
-    struct store_bytes value;
-    *floor_us = 0;
-    int rc = store_get(txn, STORE_DB_META, closed_key, sizeof(closed_key) - 1, &value);
-    if (rc <= 0)
-        return rc;
-    char day[9];
-    if (value.size != 8)
-        return FL_ERR_INTERNAL;
-    memcpy(day, value.data, 8);
-    day[8] = '\0';
-    struct tm local = {.tm_isdst = -1};
-    long number = atol(day);
-    local.tm_year = (int)(number / 10000) - 1900;
-    local.tm_mon = (int)(number / 100 % 100) - 1;
-    local.tm_mday = (int)(number % 100) + 1; /* the day after; mktime normalises */
-    *floor_us = (int64_t)mktime(&local) * 1000000;
-    return 0;
-}
-
 int ledger_time_next(struct store_txn *txn, int64_t wall_us, int64_t *time_us)
 {
     static bool warned; /* writer thread only: one warning per step back */
     struct ledger_head head;
-    int64_t floor_us;
     int rc = ledger_head_get(txn, &head);
-    if (rc == 0)
-        rc = ledger_closed_floor(txn, &floor_us);
     if (rc)
         return rc;
     int64_t next = wall_us;
@@ -80,7 +55,9 @@ int ledger_time_next(struct store_txn *txn, int64_t wall_us, int64_t *time_us)
     } else {
         warned = false;
     }
-    *time_us = next > floor_us ? next : floor_us;
+    /* No floor for closed days is needed: a day is closed by an entry dated after it, and
+     * every later entry is dated later still. */
+    *time_us = next;
     return 0;
 }
 

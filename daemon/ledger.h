@@ -14,8 +14,9 @@ struct ledger_head {
 /* 0, or FL_ERR_INTERNAL (logged) when the stored head is damaged. */
 int ledger_head_get(struct store_txn *txn, struct ledger_head *head);
 
-/* The time of the next entry: the wall clock, but never before the head entry's time + 1 µs
- * nor inside a closed business day. A clock that stepped back is logged once per step.
+/* The time of the next entry: the wall clock, but never before the head entry's time + 1 µs.
+ * So no entry is ever dated into a closed business day: the day_closed entry that closed it is
+ * dated after it. A clock that stepped back is logged once per step.
  * Called for every write request before its handler runs (dispatch_execute). */
 int ledger_time_next(struct store_txn *txn, int64_t wall_us, int64_t *time_us);
 
