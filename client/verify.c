@@ -24,7 +24,30 @@ const struct verify_index_table verify_indexes[INDEX_COUNT] = {
     [INDEX_REFERENCES] = {"references", FAMLEDGER__STATE_TABLE__STATE_REFERENCES},
     [INDEX_FUNDED] = {"funded", FAMLEDGER__STATE_TABLE__STATE_FUNDED},
     [INDEX_MERCHANTS] = {"merchants", FAMLEDGER__STATE_TABLE__STATE_MERCHANTS},
+    [INDEX_BALANCES] = {"balances", FAMLEDGER__STATE_TABLE__STATE_BALANCES},
+    [INDEX_CLEARING_DAYS] = {"clearing_days", FAMLEDGER__STATE_TABLE__STATE_CLEARING_DAYS},
+    [INDEX_PATIENT_SETTLEMENTS] = {"patient_settlements",
+                                   FAMLEDGER__STATE_TABLE__STATE_PATIENT_SETTLEMENTS},
 };
+
+/* The daemon's names of the account classes, as its balance keys spell them. */
+static const char *class_name(Famledger__AccountClass account_class)
+{
+    switch (account_class) {
+    case FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_PERSONAL:
+        return "personal";
+    case FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_FUND:
+        return "fund";
+    case FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_MERCHANT_PAYABLE:
+        return "merchant_payable";
+    case FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CASH_REFUND_DUE:
+        return "cash_refund_due";
+    case FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CLEARING:
+        return "clearing";
+    default:
+        return NULL;
+    }
+}
 
 
 int verify_problem(struct verify *v, uint64_t seq, const char *format, ...)
@@ -167,6 +190,10 @@ static int move(struct verify *v, uint64_t seq, const char *person_no, int64_t d
     if (person->status == FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED && delta_fen > 0)
         return verify_problem(v, seq, "entry credits the closed account of %s", person_no);
     verify_expect_item(v, INDEX_ACCOUNT_ENTRIES, person_no, strlen(person_no), seq);
+    if (delta_fen != 0 && v->move_count < sizeof(v->moves) / sizeof(v->moves[0])) {
+        v->moves[v->move_count].person_no = person->person_no;
+        v->moves[v->move_count++].delta_fen = delta_fen;
+    }
     person->balance_fen += delta_fen;
     if (delta_fen >= 0)
         person->credited_fen += delta_fen;
@@ -248,18 +275,25 @@ static int apply_settled(struct verify *v, const Famledger__Entry *entry)
         return verify_problem(v, entry->seq, "settlement totals do not add up");
     expect_merchant_day(v, s->merchant_code, entry->time_us, entry->seq);
     expect_reference(v, 'S', s->merchant_code, s->merchant_reference, entry->seq);
+    verify_expect_item(v, INDEX_PATIENT_SETTLEMENTS, s->patient, strlen(s->patient), entry->seq);
     return verify_settlement_find(v, entry->seq, true) ? 0 : -1;
 }
 
-static int apply_refunded(struct verify *v, const Famledger__Entry *entry)
+/* A refund, cancel or reversal of `settlement_id` at `merchant` giving `refund` (may be NULL:
+ * a reversal of a settlement with nothing left). */
+static int apply_refund(struct verify *v, const Famledger__Entry *entry, uint64_t settlement_id,
+                        const char *merchant, const Famledger__Refund *refund, bool reversal)
 {
-    const Famledger__Refund *refund = entry->refunded->refund;
-    struct model_settlement *settlement = verify_settlement_find(v, entry->refunded->settlement_id, false);
+    struct model_settlement *settlement = verify_settlement_find(v, settlement_id, false);
     if (!settlement)
         return verify_problem(v, entry->seq, "refund of unknown settlement %llu",
-                              (unsigned long long)entry->refunded->settlement_id);
-    if (settlement->cancelled)
+                              (unsigned long long)settlement_id);
+    if (settlement->cancelled && !reversal)
         return verify_problem(v, entry->seq, "refund of a cancelled settlement");
+    if (!refund) {
+        settlement->cancelled = true;
+        return 0;
+    }
     int64_t legs = 0;
     for (size_t i = 0; i < refund->n_legs; i++) {
         legs += refund->legs[i]->amount_fen;
@@ -270,11 +304,36 @@ static int apply_refunded(struct verify *v, const Famledger__Entry *entry)
     }
     if (legs != refund->amount_fen)
         return verify_problem(v, entry->seq, "refund legs do not add up to the refund");
-    expect_merchant_day(v, entry->refunded->merchant_code, entry->time_us, entry->seq);
-    expect_reference(v, 'R', entry->refunded->merchant_code, refund->reference, entry->seq);
+    expect_merchant_day(v, merchant, entry->time_us, entry->seq);
+    if (!reversal)
+        expect_reference(v, 'R', merchant, refund->reference, entry->seq);
     settlement->refunded_fen += refund->amount_fen;
-    settlement->cancelled = refund->cancel;
+    settlement->cancelled = settlement->cancelled || refund->cancel;
     return 0;
+}
+
+static int apply_reversed(struct verify *v, const Famledger__Entry *entry)
+{
+    const Famledger__Reversed *reversed = entry->reversed;
+    const Famledger__ReverseRequest *request = reversed->request;
+    if (!request)
+        return verify_problem(v, entry->seq, "reversal without its request");
+    expect_reference(v, 'V', request->merchant_code, request->merchant_reference, entry->seq);
+    if (reversed->settlement_id == 0) {
+        /* Nothing had arrived: the settlement reference now names the reversal. */
+        expect_reference(v, 'S', request->merchant_code, request->merchant_reference,
+                         entry->seq);
+        return entry->n_postings ? verify_problem(v, entry->seq, "a reversal of nothing moves "
+                                                  "money") : 0;
+    }
+    return apply_refund(v, entry, reversed->settlement_id, request->merchant_code,
+                        reversed->refund, true);
+}
+
+static int apply_refunded(struct verify *v, const Famledger__Entry *entry)
+{
+    return apply_refund(v, entry, entry->refunded->settlement_id, entry->refunded->merchant_code,
+                        entry->refunded->refund, false);
 }
 
 static const Famledger__Movement *entry_movement(const Famledger__Entry *entry)
@@ -291,21 +350,86 @@ static const Famledger__Movement *entry_movement(const Famledger__Entry *entry)
     }
 }
 
+/* What a movement makes of the person (daemon/lifecycle.c: withdraw_status_after). */
+static int movement_person_status(const Famledger__Entry *entry)
+{
+    if (entry->body_case == FAMLEDGER__ENTRY__BODY_TRANSFERRED_OUT)
+        return FAMLEDGER__PERSON_STATUS__PERSON_MOVED_OUT;
+    if (entry->body_case != FAMLEDGER__ENTRY__BODY_WITHDRAWN)
+        return 0;
+    switch (entry->withdrawn->movement->reason) {
+    case FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_DEATH:
+        return FAMLEDGER__PERSON_STATUS__PERSON_DECEASED;
+    case FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_OPT_OUT:
+        return FAMLEDGER__PERSON_STATUS__PERSON_OPTED_OUT;
+    case FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_EMIGRATION:
+    case FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_TRANSFER_NOT_ACCEPTED:
+        return FAMLEDGER__PERSON_STATUS__PERSON_MOVED_OUT;
+    default:
+        return 0;
+    }
+}
+
+/* A transfer-in may bring back a person who moved out, and move them to a new region. */
+static int apply_transfer_in(struct verify *v, const Famledger__Entry *entry,
+                             struct model_person *person)
+{
+    const Famledger__TransferInRequest *request = entry->transferred_in->request;
+    if (!request)
+        return verify_problem(v, entry->seq, "transfer-in without its request");
+    if (person->status == FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED &&
+        person->person_status == FAMLEDGER__PERSON_STATUS__PERSON_MOVED_OUT) {
+        person->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN;
+        person->person_status = FAMLEDGER__PERSON_STATUS__PERSON_ACTIVE;
+    }
+    if (request->transfer_out_seq) {
+        char number[24];
+        snprintf(number, sizeof(number), "%llu", (unsigned long long)request->transfer_out_seq);
+        expect_reference(v, 'L', "", number, entry->seq);
+    }
+    return 0;
+}
+
+/* The region a transfer-in moves the person to: the transfer-out's, or the one it names. */
+static void apply_transfer_region(const Famledger__Entry *entry, struct model_person *person)
+{
+    const Famledger__TransferInRequest *request = entry->transferred_in->request;
+    const char *region = request->to_region;
+    for (size_t i = 0; !*region && request->transfer_out_seq && i < entry->n_postings; i++)
+        if (entry->postings[i]->account_class == FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CLEARING)
+            region = entry->postings[i]->id;
+    if (*region)
+        client_copy(person->region, sizeof(person->region), region);
+}
+
 static int apply_movement(struct verify *v, const Famledger__Entry *entry)
 {
     const Famledger__Movement *movement = entry_movement(entry);
     bool in = entry->body_case == FAMLEDGER__ENTRY__BODY_TRANSFERRED_IN;
+    struct model_person *person = verify_person_find(v, movement->person_no, false);
+    if (!person || !person->has_account)
+        return verify_problem(v, entry->seq, "entry moves money of %s, who has no account",
+                              movement->person_no);
+    if (in && apply_transfer_in(v, entry, person))
+        return 1;
     if (move(v, entry->seq, movement->person_no, in ? movement->amount_fen : -movement->amount_fen,
              movement->balance_after_fen))
         return 1;
+    if (in)
+        apply_transfer_region(entry, person);
     expect_reference(v, entry->body_case == FAMLEDGER__ENTRY__BODY_WITHDRAWN ? 'W' : 'T', "",
                      movement->reference, entry->seq);
+    int status = movement_person_status(entry);
+    if (status)
+        person->person_status = status;
     if (movement->account_closed) {
-        verify_person_find(v, movement->person_no, false)->status =
-            FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED;
+        person->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED;
         for (size_t i = 0; i < v->person_capacity; i++)
             if (v->persons[i].used)
                 funders_remove(&v->persons[i], movement->person_no);
+        /* Nobody pays for the dead. */
+        if (status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED)
+            person->funder_count = 0;
     }
     return 0;
 }
@@ -317,7 +441,23 @@ static int apply_person(struct verify *v, const Famledger__Entry *entry)
     case FAMLEDGER__ENTRY__BODY_PERSON_REGISTERED:
         if (verify_person_find(v, entry->person_registered->person_no, false))
             return verify_problem(v, entry->seq, "person registered twice");
-        return verify_person_find(v, entry->person_registered->person_no, true) ? 0 : -1;
+        person = verify_person_find(v, entry->person_registered->person_no, true);
+        if (!person)
+            return -1;
+        person->person_status = FAMLEDGER__PERSON_STATUS__PERSON_ACTIVE;
+        client_copy(person->region, sizeof(person->region), entry->person_registered->region);
+        return 0;
+    case FAMLEDGER__ENTRY__BODY_ACCOUNT_REOPENED:
+        person = verify_person_find(v, entry->account_reopened->person_no, false);
+        if (!person || !person->has_account ||
+            person->status != FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED || person->balance_fen)
+            return verify_problem(v, entry->seq, "reopening of an account that is not closed "
+                                  "and empty");
+        person->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN;
+        person->person_status = FAMLEDGER__PERSON_STATUS__PERSON_ACTIVE;
+        verify_expect_item(v, INDEX_ACCOUNT_ENTRIES, person->person_no, strlen(person->person_no),
+                           entry->seq);
+        return 0;
     case FAMLEDGER__ENTRY__BODY_ACCOUNT_OPENED:
         person = verify_person_find(v, entry->account_opened->person_no, false);
         if (!person || person->has_account)
@@ -350,9 +490,22 @@ static int apply(struct verify *v, const Famledger__Entry *entry)
     switch (entry->body_case) {
     case FAMLEDGER__ENTRY__BODY_PERSON_REGISTERED:
     case FAMLEDGER__ENTRY__BODY_ACCOUNT_OPENED:
+    case FAMLEDGER__ENTRY__BODY_ACCOUNT_REOPENED:
     case FAMLEDGER__ENTRY__BODY_ACCOUNT_FROZEN:
     case FAMLEDGER__ENTRY__BODY_PERSON_SUSPENDED:
         return apply_person(v, entry);
+    case FAMLEDGER__ENTRY__BODY_REVERSED:
+        return apply_reversed(v, entry);
+    case FAMLEDGER__ENTRY__BODY_PAID_OUT: {
+        const Famledger__PayoutRequest *payout = entry->paid_out->request;
+        if (!payout)
+            return verify_problem(v, entry->seq, "payout without its request");
+        bool merchant = *payout->merchant_code != '\0';
+        expect_reference(v, merchant ? 'O' : 'Q', merchant ? payout->merchant_code
+                                                           : payout->person_no,
+                         payout->reference, entry->seq);
+        return 0;
+    }
     case FAMLEDGER__ENTRY__BODY_ACCOUNT_CREDITED:
         expect_reference(v, 'C', "", entry->account_credited->reference, entry->seq);
         return move(v, entry->seq, entry->account_credited->person_no,
@@ -387,6 +540,75 @@ static int apply(struct verify *v, const Famledger__Entry *entry)
     }
 }
 
+/* ---- double entry ---- */
+
+/* A merchant's payable moves by `amount_fen`: settled, refunded or paid out on that day. */
+static void expect_clearing_day(struct verify *v, const Famledger__Entry *entry,
+                                const char *merchant, int64_t amount_fen)
+{
+    char key[64], day[9];
+    business_day(entry->time_us, day);
+    char kind = entry->body_case == FAMLEDGER__ENTRY__BODY_SETTLED ? 's'
+                : entry->body_case == FAMLEDGER__ENTRY__BODY_PAID_OUT ? 'p'
+                                                                      : 'r';
+    int bytes = snprintf(key, sizeof(key), "%s%c%s%c", merchant, '\0', day, kind);
+    if (bytes > 0 && (size_t)bytes < sizeof(key) &&
+        digest_add_amount(&v->indexes[INDEX_CLEARING_DAYS], key, (size_t)bytes,
+                          kind == 's' ? amount_fen : -amount_fen, false) != 0)
+        v->out_of_memory = true;
+}
+
+static void expect_balance(struct verify *v, const char *name, const char *id, int64_t amount_fen)
+{
+    char key[96];
+    int bytes = *id ? snprintf(key, sizeof(key), "%s:%s", name, id)
+                    : snprintf(key, sizeof(key), "%s", name);
+    if (bytes > 0 && (size_t)bytes < sizeof(key) &&
+        digest_add_amount(&v->indexes[INDEX_BALANCES], key, (size_t)bytes, amount_fen, false))
+        v->out_of_memory = true;
+}
+
+/* The entry balances; its personal postings are exactly the moves its body makes; the system
+ * accounts and class totals it moves are expected in the stored books. */
+static int verify_postings(struct verify *v, const Famledger__Entry *entry)
+{
+    int64_t sum = 0;
+    size_t personal = 0;
+    for (size_t i = 0; i < entry->n_postings; i++) {
+        const Famledger__Posting *posting = entry->postings[i];
+        const char *name = class_name(posting->account_class);
+        if (!name || !*posting->id)
+            return verify_problem(v, entry->seq, "entry %llu posts to an unknown account",
+                                  (unsigned long long)entry->seq);
+        sum += posting->amount_fen;
+        expect_balance(v, name, "", posting->amount_fen);
+        if (posting->account_class != FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_PERSONAL) {
+            expect_balance(v, name, posting->id, posting->amount_fen);
+            if (posting->account_class ==
+                FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_MERCHANT_PAYABLE)
+                expect_clearing_day(v, entry, posting->id, posting->amount_fen);
+            continue;
+        }
+        personal++;
+        size_t j = 0;
+        while (j < v->move_count && (strcmp(v->moves[j].person_no, posting->id) != 0 ||
+                                     v->moves[j].delta_fen != posting->amount_fen))
+            j++;
+        if (j == v->move_count)
+            return verify_problem(v, entry->seq, "entry %llu posts %lld fen to %s, which its "
+                                  "body does not move", (unsigned long long)entry->seq,
+                                  (long long)posting->amount_fen, posting->id);
+        v->moves[j].person_no = ""; /* matched */
+    }
+    if (sum != 0)
+        return verify_problem(v, entry->seq, "entry %llu does not balance: its postings sum to "
+                              "%lld fen", (unsigned long long)entry->seq, (long long)sum);
+    if (personal != v->move_count)
+        return verify_problem(v, entry->seq, "entry %llu moves %zu personal accounts but posts "
+                              "%zu", (unsigned long long)entry->seq, v->move_count, personal);
+    return 0;
+}
+
 /* ---- the chain ---- */
 
 static int verify_record(struct verify *v, const Famledger__LogRecord *record)
@@ -417,7 +639,10 @@ static int verify_record(struct verify *v, const Famledger__LogRecord *record)
         char day[9];
         business_day(entry->time_us, day);
         verify_expect_item(v, INDEX_DAY_ENTRIES, day, 8, seq);
+        v->move_count = 0;
         rc = apply(v, entry);
+        if (rc == 0)
+            rc = verify_postings(v, entry);
     }
     famledger__entry__free_unpacked(entry, NULL);
     v->seq = seq;

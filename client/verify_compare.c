@@ -129,6 +129,12 @@ static int compare_person(struct verify *v, const ProtobufCBinaryData *key,
              person->suspended != (bool)stored->suspended)
         verify_problem(v, stored->registered_seq, "person %s: stored account/suspension flags "
                        "differ from the log", stored->person_no);
+    else if (person->person_status != (stored->status ? (int)stored->status
+                                                      : FAMLEDGER__PERSON_STATUS__PERSON_ACTIVE) ||
+             strcmp(person->region, stored->region) != 0)
+        verify_problem(v, stored->registered_seq, "person %s: stored status %d in region %s; "
+                       "the log gives %d in %s", stored->person_no, stored->status,
+                       stored->region, person->person_status, person->region);
     famledger__person__free_unpacked(stored, NULL);
     return 0;
 }
@@ -223,6 +229,41 @@ static int stored_merchant(struct verify *v, const ProtobufCBinaryData *key,
     return 0;
 }
 
+static int stored_balance(struct verify *v, const ProtobufCBinaryData *key,
+                          const ProtobufCBinaryData *value)
+{
+    Famledger__Balance *balance = famledger__balance__unpack(NULL, value->len, value->data);
+    if (!balance)
+        return undecodable(v, "balances", key, false);
+    if (digest_add_amount(&v->indexes[INDEX_BALANCES], key->data, key->len,
+                          balance->balance_fen, true) != 0)
+        v->out_of_memory = true;
+    famledger__balance__free_unpacked(balance, NULL);
+    return 0;
+}
+
+static int stored_clearing_day(struct verify *v, const ProtobufCBinaryData *key,
+                               const ProtobufCBinaryData *value)
+{
+    Famledger__MerchantDayTotals *totals =
+        famledger__merchant_day_totals__unpack(NULL, value->len, value->data);
+    if (!totals || key->len + 1 > 64)
+        return totals ? verify_problem(v, v->seq, "a stored clearing day key is damaged")
+                      : undecodable(v, "clearing_days", key, false);
+    const int64_t amounts[3] = {totals->settled_fen, totals->refunded_fen, totals->paid_out_fen};
+    static const char kinds[3] = {'s', 'r', 'p'};
+    uint8_t sub_key[64];
+    memcpy(sub_key, key->data, key->len);
+    for (int i = 0; i < 3; i++) {
+        sub_key[key->len] = (uint8_t)kinds[i];
+        if (digest_add_amount(&v->indexes[INDEX_CLEARING_DAYS], sub_key, key->len + 1,
+                              amounts[i], true) != 0)
+            v->out_of_memory = true;
+    }
+    famledger__merchant_day_totals__free_unpacked(totals, NULL);
+    return 0;
+}
+
 /* Every index, rebuilt from the log and read from the store, compared key by key both ways. */
 static int verify_compare_indexes(struct verify *v)
 {
@@ -235,16 +276,24 @@ static int verify_compare_indexes(struct verify *v)
     }
     for (int index = 0; index < INDEX_COUNT; index++) {
         v->walking = (enum verify_index)index;
-        state_visit visit = index == INDEX_FUNDED      ? stored_funded
-                            : index == INDEX_MERCHANTS ? stored_merchant
-                                                       : stored_index_item;
+        state_visit visit = index == INDEX_FUNDED          ? stored_funded
+                            : index == INDEX_MERCHANTS     ? stored_merchant
+                            : index == INDEX_BALANCES      ? stored_balance
+                            : index == INDEX_CLEARING_DAYS ? stored_clearing_day
+                                                           : stored_index_item;
         int rc = state_walk(v, verify_indexes[index].table, visit);
         if (rc)
             return rc;
         if (v->out_of_memory)
             return client_fail(v->client, FL_ERR_PROTOCOL_ERROR, "out of memory while verifying");
         const struct digest_record *differs = digest_first_difference(&v->indexes[index]);
-        if (differs) {
+        if (differs && (index == INDEX_BALANCES || index == INDEX_CLEARING_DAYS)) {
+            char key[160];
+            digest_key_text(differs, key, sizeof(key));
+            verify_problem(v, v->seq, "%s of %s: %lld fen stored, the log gives %lld fen",
+                           verify_indexes[index].name, key, (long long)differs->stored.sum,
+                           (long long)differs->expected.sum);
+        } else if (differs) {
             char key[160];
             digest_key_text(differs, key, sizeof(key));
             verify_problem(v, v->seq, "%s of %s: %llu stored, the log gives %llu%s",

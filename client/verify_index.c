@@ -77,6 +77,17 @@ int digest_add(struct digest_map *map, const void *key, size_t key_bytes, uint64
     return 0;
 }
 
+int digest_add_amount(struct digest_map *map, const void *key, size_t key_bytes,
+                      int64_t amount, bool stored)
+{
+    struct digest_record *record = digest_find(map, key, key_bytes);
+    if (!record)
+        return -1;
+    struct digest *digest = stored ? &record->stored : &record->expected;
+    digest->sum += (uint64_t)amount;
+    return 0;
+}
+
 int digest_set(struct digest_map *map, const void *key, size_t key_bytes, uint64_t item)
 {
     struct digest_record *record = digest_find(map, key, key_bytes);

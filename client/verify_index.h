@@ -35,6 +35,11 @@ struct digest_map {
 int digest_add(struct digest_map *map, const void *key, size_t key_bytes, uint64_t item,
                bool stored);
 
+/* Add a signed amount to the sum of `key` without counting an item: for balances and totals,
+ * where many postings make one stored figure. */
+int digest_add_amount(struct digest_map *map, const void *key, size_t key_bytes,
+                      int64_t amount, bool stored);
+
 /* Make `item` the only expected item of `key` (a record that is replaced, not appended). */
 int digest_set(struct digest_map *map, const void *key, size_t key_bytes, uint64_t item);
 

@@ -14,6 +14,8 @@ struct model_person {
     bool has_account;
     bool suspended;
     int status; /* FAMLEDGER__ACCOUNT_STATUS__* */
+    int person_status; /* FAMLEDGER__PERSON_STATUS__* */
+    char region[8];
     int64_t balance_fen, credited_fen, debited_fen;
     size_t funder_count;
     char (*funders)[FL_PERSON_NO_MAX + 1]; /* this person's funding order */
@@ -35,6 +37,9 @@ enum verify_index {
     INDEX_REFERENCES,
     INDEX_FUNDED,
     INDEX_MERCHANTS,
+    INDEX_BALANCES,        /* sums: system accounts and class totals */
+    INDEX_CLEARING_DAYS,   /* sums: merchant '\0' day, then 's', 'r' or 'p' */
+    INDEX_PATIENT_SETTLEMENTS,
     INDEX_COUNT
 };
 
@@ -57,6 +62,13 @@ struct verify {
     size_t person_capacity, person_count;
     struct model_settlement *settlements;
     size_t settlement_capacity, settlement_count;
+    /* The entry being replayed: the personal-account moves its body makes, to be matched
+     * against its personal postings. */
+    size_t move_count;
+    struct {
+        const char *person_no;
+        int64_t delta_fen;
+    } moves[2 * FL_FUNDERS_MAX + 8];
     uint64_t seq;                     /* last replayed */
     uint8_t hash[FL_HASH_BYTES];      /* its hash */
 };

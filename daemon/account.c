@@ -1,6 +1,7 @@
 /* account.c -- personal accounts: opening, credits, lookups, and moving balances. */
 #include "account.h"
 
+#include "books.h"
 #include "fl_limits.h"
 #include "ledger.h"
 #include "person.h"
@@ -22,10 +23,12 @@ static int account_reply(struct request_ctx *ctx, Famledger__Account *account)
 }
 
 int account_require(struct request_ctx *ctx, const char *person_no, const char *role,
-                    Famledger__Account **account)
+                    Famledger__Person **person_out, Famledger__Account **account)
 {
     Famledger__Person *person;
     int rc = person_require(ctx, person_no, role, &person);
+    if (person_out)
+        *person_out = person;
     if (rc)
         return rc;
     rc = state_account_get(ctx->txn, ctx->arena, person_no, account);
@@ -38,9 +41,9 @@ int account_require(struct request_ctx *ctx, const char *person_no, const char *
 }
 
 int account_require_receiving(struct request_ctx *ctx, const char *person_no, int64_t amount_fen,
-                              Famledger__Account **account)
+                              Famledger__Person **person, Famledger__Account **account)
 {
-    int rc = account_require(ctx, person_no, "person", account);
+    int rc = account_require(ctx, person_no, "person", person, account);
     if (rc)
         return rc;
     if ((*account)->status == FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED)
@@ -71,6 +74,39 @@ int account_move(struct request_ctx *ctx, Famledger__Account *account, int64_t a
     return rc ? rc : state_account_put(ctx->txn, ctx->arena, account);
 }
 
+/* Enrolling again: a person whose account closed when they opted out (or moved out) gets it
+ * back, with its history and an empty balance (a closing withdrawal took it all). */
+static int account_reopen(struct request_ctx *ctx, Famledger__Person *person)
+{
+    Famledger__Account *account;
+    int rc = state_account_get(ctx->txn, ctx->arena, person->person_no, &account);
+    if (rc <= 0)
+        return request_fail(ctx, rc < 0 ? rc : FL_ERR_INTERNAL, "cannot read the account of %s",
+                            person->person_no);
+    if (account->status != FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED)
+        return request_fail(ctx, FL_ERR_ACCOUNT_EXISTS, "%s already has a personal account",
+                            person->person_no);
+    REQUIRE(account->balance_fen == 0); /* every closing movement takes the whole balance */
+    Famledger__AccountReopened reopened = FAMLEDGER__ACCOUNT_REOPENED__INIT;
+    reopened.person_no = person->person_no;
+    reopened.region = person->region;
+    Famledger__Entry entry = FAMLEDGER__ENTRY__INIT;
+    entry.body_case = FAMLEDGER__ENTRY__BODY_ACCOUNT_REOPENED;
+    entry.account_reopened = &reopened;
+    account->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN;
+    account->opened_seq = 0;
+    person->status = FAMLEDGER__PERSON_STATUS__PERSON_ACTIVE;
+    if ((rc = ledger_append(ctx, &entry)))
+        return request_fail(ctx, rc, "cannot append to the ledger");
+    account->opened_seq = entry.seq;
+    account->last_seq = entry.seq;
+    if ((rc = account_index(ctx, person->person_no, entry.seq)) ||
+        (rc = state_account_put(ctx->txn, ctx->arena, account)) ||
+        (rc = state_person_put(ctx->txn, ctx->arena, person)))
+        return request_fail(ctx, rc, "cannot store the account of %s", person->person_no);
+    return account_reply(ctx, account);
+}
+
 int account_open_handle(struct request_ctx *ctx, const Famledger__Request *request)
 {
     const char *person_no = request->account_open->person_no;
@@ -82,9 +118,10 @@ int account_open_handle(struct request_ctx *ctx, const Famledger__Request *reque
         return request_fail(ctx, FL_ERR_NOT_EMPLOYEE,
                             "%s is insured under the resident scheme, which has no personal "
                             "account", person_no);
+    if (person->status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED)
+        return request_fail(ctx, FL_ERR_PERSON_DECEASED, "%s is deceased", person_no);
     if (person->has_account)
-        return request_fail(ctx, FL_ERR_ACCOUNT_EXISTS, "%s already has a personal account",
-                            person_no);
+        return account_reopen(ctx, person);
 
     Famledger__AccountOpened *opened = ARENA_NEW(ctx->arena, Famledger__AccountOpened);
     famledger__account_opened__init(opened);
@@ -113,7 +150,7 @@ int account_open_handle(struct request_ctx *ctx, const Famledger__Request *reque
 int account_get_handle(struct request_ctx *ctx, const Famledger__Request *request)
 {
     Famledger__Account *account;
-    int rc = account_require(ctx, request->account_get->person_no, "person", &account);
+    int rc = account_require(ctx, request->account_get->person_no, "person", NULL, &account);
     return rc ? rc : account_reply(ctx, account);
 }
 
@@ -175,8 +212,10 @@ int account_credit_handle(struct request_ctx *ctx, const Famledger__Request *req
         ctx->response->replayed = 1;
         return credit_reply(ctx, seq);
     }
+    Famledger__Person *person;
     Famledger__Account *account;
-    if ((rc = account_require_receiving(ctx, credit->person_no, credit->amount_fen, &account)))
+    if ((rc = account_require_receiving(ctx, credit->person_no, credit->amount_fen, &person,
+                                        &account)))
         return rc;
 
     Famledger__AccountCredited *credited = ARENA_NEW(ctx->arena, Famledger__AccountCredited);
@@ -189,6 +228,11 @@ int account_credit_handle(struct request_ctx *ctx, const Famledger__Request *req
     Famledger__Entry entry = FAMLEDGER__ENTRY__INIT;
     entry.body_case = FAMLEDGER__ENTRY__BODY_ACCOUNT_CREDITED;
     entry.account_credited = credited;
+    /* Allocations and deposits come from the fund of the person's region. */
+    books_post(ctx, &entry, FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_FUND, person->region,
+               -credit->amount_fen);
+    books_post(ctx, &entry, FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_PERSONAL, credit->person_no,
+               credit->amount_fen);
     if ((rc = ledger_append(ctx, &entry)) ||
         (rc = account_move(ctx, account, credit->amount_fen, entry.seq)) ||
         (rc = reference_record(ctx->txn, &key, fingerprint, entry.seq)))

@@ -10,15 +10,15 @@ int account_credit_handle(struct request_ctx *ctx, const Famledger__Request *req
 /* Up to CREDIT_BATCH_MAX credits in one request, each in a nested transaction of its own. */
 int account_credit_batch_handle(struct request_ctx *ctx, const Famledger__Request *request);
 
-/* Load the account of a registered person, failing the request with UNKNOWN_PERSON or
- * NO_ACCOUNT when there is none. */
+/* Load the account of a registered person (and, when `person` is not NULL, the person),
+ * failing the request with UNKNOWN_PERSON or NO_ACCOUNT when there is none. */
 int account_require(struct request_ctx *ctx, const char *person_no, const char *role,
-                    Famledger__Account **account);
+                    Famledger__Person **person, Famledger__Account **account);
 
 /* Load an account that may receive `amount_fen`: open or frozen (not closed), and not
  * overflowing. Fails the request otherwise. */
 int account_require_receiving(struct request_ctx *ctx, const char *person_no, int64_t amount_fen,
-                              Famledger__Account **account);
+                              Famledger__Person **person, Famledger__Account **account);
 
 /* Add `amount_fen` (negative for a debit) to the account, record that entry `seq` touched it,
  * and store it. The caller has checked the result stays within 0..INT64_MAX. */

@@ -113,9 +113,12 @@ int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *r
         [FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_ENTRIES] = STORE_DB_ACCOUNT_ENTRIES,
         [FAMLEDGER__STATE_TABLE__STATE_DAY_ENTRIES] = STORE_DB_DAY_ENTRIES,
         [FAMLEDGER__STATE_TABLE__STATE_MERCHANT_DAY] = STORE_DB_MERCHANT_DAY,
+        [FAMLEDGER__STATE_TABLE__STATE_BALANCES] = STORE_DB_BALANCES,
+        [FAMLEDGER__STATE_TABLE__STATE_CLEARING_DAYS] = STORE_DB_CLEARING_DAYS,
+        [FAMLEDGER__STATE_TABLE__STATE_PATIENT_SETTLEMENTS] = STORE_DB_PATIENT_SETTLEMENTS,
     };
     if (page->table < FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS ||
-        page->table > FAMLEDGER__STATE_TABLE__STATE_MERCHANT_DAY)
+        page->table > FAMLEDGER__STATE_TABLE__STATE_PATIENT_SETTLEMENTS)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "unknown state table");
     if (page->after_key.len > 511 || page->after_value.len > 8)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "after_key or after_value too long");

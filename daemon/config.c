@@ -67,6 +67,12 @@ static const struct setting settings[] = {
      "time zone of business days (exports, reconciliation), e.g. Asia/Shanghai"},
     {"long_term_care_provinces", SETTING_IDS, AT(long_term_care_provinces), 0, 0,
      "provinces whose holders' accounts may pay relatives' long-term-care insurance"},
+    {"remote_settlement_provinces", SETTING_IDS, AT(remote_settlement_provinces), 0, 0,
+     "provinces whose insured may settle at merchants of other provinces (异地购药); 'all'"},
+    {"binding_evidence_required", SETTING_UINT, AT(binding_evidence_required), 0, 1,
+     "1: a binding must name the evidence it was accepted on"},
+    {"major_disease_codes", SETTING_PATH, AT(major_disease_codes_path), 0, 0,
+     "file of the major-disease codes withdrawals may name, one per line; empty: any code"},
 };
 
 #define SETTINGS_COUNT (sizeof(settings) / sizeof(settings[0]))
@@ -93,6 +99,79 @@ void config_init(struct config *config)
     config->bindings_per_holder_max = BINDINGS_PER_HOLDER_DEFAULT;
     config->bindings_per_beneficiary_max = BINDINGS_PER_BENEFICIARY_DEFAULT;
     strcpy(config->timezone, "Asia/Shanghai");
+    config->remote_settlement_provinces.all = true;
+}
+
+static int disease_compare(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+int config_diseases_load(struct config *config, char *error, size_t error_bytes)
+{
+    if (!*config->major_disease_codes_path)
+        return 0;
+    FILE *file = fopen(config->major_disease_codes_path, "r");
+    if (!file) {
+        snprintf(error, error_bytes, "major_disease_codes: %s: %s",
+                 config->major_disease_codes_path, strerror(errno));
+        return -1;
+    }
+    struct config_diseases list = {NULL, 0};
+    size_t capacity = 0, line_no = 0;
+    char line[256];
+    int rc = 0;
+    while (rc == 0 && fgets(line, sizeof(line), file)) {
+        line_no++;
+        char *code = line + strspn(line, " \t");
+        code[strcspn(code, "#\r\n")] = '\0';
+        for (size_t end = strlen(code); end > 0 && isspace((unsigned char)code[end - 1]);)
+            code[--end] = '\0';
+        if (!*code)
+            continue;
+        bool printable = strlen(code) <= 64;
+        for (const char *c = code; printable && *c; c++)
+            printable = *c > 0x20 && *c < 0x7f;
+        if (!printable) {
+            snprintf(error, error_bytes, "major_disease_codes: %s:%zu: a code is 1 to 64 "
+                     "printable characters", config->major_disease_codes_path, line_no);
+            rc = -1;
+        } else if (list.count == capacity) {
+            capacity = capacity ? capacity * 2 : 128;
+            char(*grown)[65] = realloc(list.codes, capacity * sizeof(*grown));
+            if (!grown) {
+                snprintf(error, error_bytes, "major_disease_codes: out of memory");
+                rc = -1;
+            } else {
+                list.codes = grown;
+            }
+        }
+        if (rc == 0)
+            snprintf(list.codes[list.count++], sizeof(list.codes[0]), "%s", code);
+    }
+    fclose(file);
+    if (rc == 0 && list.count == 0) {
+        snprintf(error, error_bytes, "major_disease_codes: %s lists no code",
+                 config->major_disease_codes_path);
+        rc = -1;
+    }
+    if (rc) {
+        free(list.codes);
+        return -1;
+    }
+    qsort(list.codes, list.count, sizeof(list.codes[0]), disease_compare);
+    free(config->diseases.codes);
+    config->diseases = list;
+    return 0;
+}
+
+bool config_disease_listed(const struct config *config, const char *code)
+{
+    if (!*config->major_disease_codes_path)
+        return true;
+    return config->diseases.count &&
+           bsearch(code, config->diseases.codes, config->diseases.count,
+                   sizeof(config->diseases.codes[0]), disease_compare) != NULL;
 }
 
 static const struct setting *setting_find(const char *name)
@@ -125,6 +204,10 @@ static int parse_uint(const char *text, int base, uint64_t *value)
 static int parse_ids(const char *text, struct config_ids *ids)
 {
     struct config_ids parsed = {.count = 0};
+    if (strcmp(text, "all") == 0 || strcmp(text, "*") == 0) {
+        *ids = (struct config_ids){.all = true};
+        return 0;
+    }
     char copy[1024];
     if (strlen(text) >= sizeof(copy))
         return -1;
@@ -333,6 +416,8 @@ int config_validate(const struct config *config, char *error, size_t error_bytes
 
 static void ids_print(const struct config_ids *ids, FILE *out)
 {
+    if (ids->all)
+        fputs("all", out);
     for (unsigned i = 0; i < ids->count; i++)
         fprintf(out, "%s%" PRIu32, i ? "," : "", ids->ids[i]);
 }
@@ -398,6 +483,8 @@ void config_print_usage(FILE *out)
 
 bool config_ids_contain(const struct config_ids *ids, uint32_t id)
 {
+    if (ids->all)
+        return true;
     for (unsigned i = 0; i < ids->count; i++)
         if (ids->ids[i] == id)
             return true;

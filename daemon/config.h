@@ -19,6 +19,13 @@ enum role { ROLE_ADMIN, ROLE_SETTLE, ROLE_AUDIT, ROLE_COUNT };
 struct config_ids {
     uint32_t ids[CONFIG_IDS_MAX];
     unsigned count;
+    bool all;        /* "all": every id */
+};
+
+/* The listed major diseases (major_disease_codes), sorted; none loaded: any code. */
+struct config_diseases {
+    char (*codes)[65];
+    size_t count;
 };
 
 /* merchant_peers: which settle-role peers may act for which merchants. */
@@ -71,6 +78,10 @@ struct config {
     struct config_ids cross_province;              /* provinces that bind across provinces */
     struct config_ids commercial_insurance_provinces; /* where mutual aid may pay it */
     struct config_ids long_term_care_provinces;
+    struct config_ids remote_settlement_provinces; /* patients who may settle elsewhere */
+    uint64_t binding_evidence_required;            /* 1: every bind names its evidence */
+    char major_disease_codes_path[CONFIG_PATH_BYTES]; /* empty: any disease code */
+    struct config_diseases diseases;               /* loaded by config_diseases_load */
     char timezone[CONFIG_PATH_BYTES];          /* business days for exports and reconciling */
 };
 
@@ -95,7 +106,14 @@ void config_print(const struct config *config, FILE *out);
 /* Print the list of settings with their help text, as flags. */
 void config_print_usage(FILE *out);
 
-/* Whether `ids` lists `id`. */
+/* Load the major-disease list named by major_disease_codes: one code per line, '#' comments.
+ * Returns 0 (nothing to load without a path), or -1 with a message in error[]. */
+int config_diseases_load(struct config *config, char *error, size_t error_bytes);
+
+/* Whether withdrawals may name `code` as a major disease: listed, or no list configured. */
+bool config_disease_listed(const struct config *config, const char *code);
+
+/* Whether `ids` lists `id` (or is "all"). */
 bool config_ids_contain(const struct config_ids *ids, uint32_t id);
 
 /* Resolve a peer's roles and merchants from its uid and groups (the primary gid first, then any

@@ -4,6 +4,8 @@
 #include "account.h"
 #include "audit.h"
 #include "backup.h"
+#include "books.h"
+#include "clearing.h"
 #include "family.h"
 #include "ledger.h"
 #include "lifecycle.h"
@@ -70,6 +72,11 @@ static const struct dispatch_route routes[] = {
     ROUTE(MERCHANT_DAY, ADMIN | AUDIT, false, audit_merchant_day_handle),
     ROUTE(DAY_CLOSE, ADMIN, true, ledger_day_close_handle),
     BACKGROUND_ROUTE(BACKUP, ADMIN, backup_handle),
+    ROUTE(REVERSE, SETTLE, true, refund_reverse_handle),
+    ROUTE(PAYOUT, ADMIN, true, clearing_payout_handle),
+    ROUTE(MERCHANT_BALANCE, ADMIN | SETTLE | AUDIT, false, clearing_balance_handle),
+    ROUTE(CLEARING, ADMIN | SETTLE | AUDIT, false, clearing_report_handle),
+    ROUTE(TRIAL_BALANCE, ADMIN | AUDIT, false, books_trial_balance_handle),
     /* Connection state, answered by server.c (server_snapshot_run); never dispatched. */
     ROUTE(SNAPSHOT, ADMIN | AUDIT, false, snapshot_without_connection_handle),
 };

@@ -10,6 +10,7 @@
 #include "ledger.h"
 #include "person.h"
 #include "state.h"
+#include "validate.h"
 
 #include <string.h>
 
@@ -61,6 +62,90 @@ static int binding_reply(struct request_ctx *ctx, Famledger__Binding *binding)
     return 0;
 }
 
+/* The relation the holder is to the beneficiary, when the beneficiary is the holder's
+ * `relation`: parent and child, grandparent and grandchild (on the same side), and spouse and
+ * sibling, which are their own converse. */
+static Famledger__Relation relation_converse(Famledger__Relation relation)
+{
+    switch (relation) {
+    case FAMLEDGER__RELATION__RELATION_PARENT:
+        return FAMLEDGER__RELATION__RELATION_CHILD;
+    case FAMLEDGER__RELATION__RELATION_CHILD:
+        return FAMLEDGER__RELATION__RELATION_PARENT;
+    case FAMLEDGER__RELATION__RELATION_PATERNAL_GRANDPARENT:
+        return FAMLEDGER__RELATION__RELATION_PATERNAL_GRANDCHILD;
+    case FAMLEDGER__RELATION__RELATION_PATERNAL_GRANDCHILD:
+        return FAMLEDGER__RELATION__RELATION_PATERNAL_GRANDPARENT;
+    case FAMLEDGER__RELATION__RELATION_MATERNAL_GRANDPARENT:
+        return FAMLEDGER__RELATION__RELATION_MATERNAL_GRANDCHILD;
+    case FAMLEDGER__RELATION__RELATION_MATERNAL_GRANDCHILD:
+        return FAMLEDGER__RELATION__RELATION_MATERNAL_GRANDPARENT;
+    default:
+        return relation;
+    }
+}
+
+/* The spouse `list` records for `person` other than `partner`, or NULL. */
+static const char *spouse_other(const Famledger__BindingList *list, const char *person,
+                                const char *partner)
+{
+    for (size_t i = 0; i < list->n_bindings; i++) {
+        const Famledger__Binding *binding = list->bindings[i];
+        const char *other = strcmp(binding->holder, person) == 0 ? binding->beneficiary
+                                                                 : binding->holder;
+        if (binding->relation == FAMLEDGER__RELATION__RELATION_SPOUSE &&
+            strcmp(other, partner) != 0)
+            return other;
+    }
+    return NULL;
+}
+
+/* Relations agree with those already recorded between the two, and nobody has two spouses. */
+static int bind_check_relations(struct request_ctx *ctx, const Famledger__BindRequest *bind,
+                                const Famledger__BindingList *funders,
+                                const Famledger__BindingList *funded)
+{
+    Famledger__BindingList *holder_funders, *beneficiary_funded;
+    int rc;
+    if ((rc = state_bindings_get(ctx->txn, ctx->arena, STORE_DB_FUNDERS, bind->holder,
+                                 &holder_funders)) ||
+        (rc = state_bindings_get(ctx->txn, ctx->arena, STORE_DB_FUNDED, bind->beneficiary,
+                                 &beneficiary_funded)))
+        return request_fail(ctx, rc, "cannot read bindings");
+    ssize_t reverse = bindings_find(holder_funders, bind->beneficiary, bind->holder);
+    if (reverse >= 0 &&
+        holder_funders->bindings[reverse]->relation != relation_converse(bind->relation))
+        return request_fail(ctx, FL_ERR_RELATION_CONFLICT, "%s already funds %s as a relation "
+                            "that contradicts this one", bind->beneficiary, bind->holder);
+    if (bind->relation != FAMLEDGER__RELATION__RELATION_SPOUSE)
+        return 0;
+    const Famledger__BindingList *lists[4] = {funded, holder_funders, funders,
+                                              beneficiary_funded};
+    for (int i = 0; i < 4; i++) {
+        const char *person = i < 2 ? bind->holder : bind->beneficiary;
+        const char *partner = i < 2 ? bind->beneficiary : bind->holder;
+        const char *other = spouse_other(lists[i], person, partner);
+        if (other)
+            return request_fail(ctx, FL_ERR_RELATION_CONFLICT, "%s already has a spouse "
+                                "recorded (%s)", person, other);
+    }
+    return 0;
+}
+
+/* The evidence and channel of a binding, as the rules want them. */
+static int bind_check_evidence(struct request_ctx *ctx, const Famledger__BindRequest *bind)
+{
+    if (*bind->evidence && !validate_reference(bind->evidence))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
+                            "evidence must be 1 to 64 printable ASCII characters");
+    if (!*bind->evidence && ctx->config->binding_evidence_required)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "a binding must name the evidence it "
+                            "was accepted on (a household-register or certificate number)");
+    if (bind->channel > FAMLEDGER__BIND_CHANNEL__BIND_CHANNEL_COUNTER)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "channel must be app or counter");
+    return 0;
+}
+
 /* Every rule a new binding must pass, each with its own status; loads both binding lists. */
 static int bind_check(struct request_ctx *ctx, const Famledger__BindRequest *bind,
                       Famledger__BindingList **funders_out, Famledger__BindingList **funded_out)
@@ -68,10 +153,16 @@ static int bind_check(struct request_ctx *ctx, const Famledger__BindRequest *bin
     Famledger__Account *account;
     Famledger__Person *holder, *beneficiary;
     int rc;
-    if ((rc = account_require(ctx, bind->holder, "holder", &account)) ||
-        (rc = person_require(ctx, bind->holder, "holder", &holder)) ||
+    if ((rc = bind_check_evidence(ctx, bind)) ||
+        (rc = account_require(ctx, bind->holder, "holder", &holder, &account)) ||
         (rc = person_require(ctx, bind->beneficiary, "beneficiary", &beneficiary)))
         return rc;
+    const Famledger__Person *deceased =
+        holder->status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED        ? holder
+        : beneficiary->status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED ? beneficiary
+                                                                           : NULL;
+    if (deceased)
+        return request_fail(ctx, FL_ERR_PERSON_DECEASED, "%s is deceased", deceased->person_no);
     if ((rc = state_bindings_get(ctx->txn, ctx->arena, STORE_DB_FUNDERS, bind->beneficiary,
                                  funders_out)) ||
         (rc = state_bindings_get(ctx->txn, ctx->arena, STORE_DB_FUNDED, bind->holder,
@@ -104,7 +195,7 @@ static int bind_check(struct request_ctx *ctx, const Famledger__BindRequest *bin
         return request_fail(ctx, FL_ERR_CROSS_PROVINCE_NOT_ALLOWED,
                             "provinces %02u and %02u have not both switched on cross-province "
                             "mutual aid", from, to);
-    return 0;
+    return bind_check_relations(ctx, bind, funders, funded);
 }
 
 int family_bind_handle(struct request_ctx *ctx, const Famledger__Request *request)
@@ -120,6 +211,8 @@ int family_bind_handle(struct request_ctx *ctx, const Famledger__Request *reques
     binding->holder = bind->holder;
     binding->beneficiary = bind->beneficiary;
     binding->relation = bind->relation;
+    binding->evidence = bind->evidence;
+    binding->channel = bind->channel;
     Famledger__BindingAdded added = FAMLEDGER__BINDING_ADDED__INIT;
     added.binding = binding;
     Famledger__Entry entry = FAMLEDGER__ENTRY__INIT;

@@ -1,6 +1,7 @@
 /* ledger.c -- the append-only, hash-chained log of entries. */
 #include "ledger.h"
 
+#include "books.h"
 #include "chain.h"
 #include "log.h"
 #include "require.h"
@@ -106,7 +107,8 @@ int ledger_append(struct request_ctx *ctx, Famledger__Entry *entry)
         return rc;
     char day[9];
     ledger_business_day(entry->time_us, day);
-    return store_index_add(ctx->txn, STORE_DB_DAY_ENTRIES, day, 8, entry->seq);
+    rc = store_index_add(ctx->txn, STORE_DB_DAY_ENTRIES, day, 8, entry->seq);
+    return rc ? rc : books_apply(ctx, entry);
 }
 
 void ledger_business_day(int64_t time_us, char day[9])

@@ -3,6 +3,7 @@
 #include "lifecycle.h"
 
 #include "account.h"
+#include "books.h"
 #include "ledger.h"
 #include "person.h"
 #include "reference.h"
@@ -20,7 +21,7 @@ int lifecycle_freeze_handle(struct request_ctx *ctx, const Famledger__Request *r
 {
     const Famledger__AccountFreezeRequest *freeze = request->account_freeze;
     Famledger__Account *account;
-    int rc = account_require(ctx, freeze->person_no, "person", &account);
+    int rc = account_require(ctx, freeze->person_no, "person", NULL, &account);
     if (rc)
         return rc;
     if (freeze->frozen && !reason_text_valid(freeze->reason))
@@ -77,22 +78,47 @@ int lifecycle_suspend_handle(struct request_ctx *ctx, const Famledger__Request *
     return person_reply(ctx, person);
 }
 
+/* Remove `person_no` from the binding list `db` of `owner`. */
+static int binding_list_drop(struct request_ctx *ctx, enum store_db db, const char *owner,
+                             const char *person_no)
+{
+    Famledger__BindingList *list;
+    int rc = state_bindings_get(ctx->txn, ctx->arena, db, owner, &list);
+    size_t kept = 0;
+    for (size_t j = 0; rc == 0 && j < list->n_bindings; j++) {
+        const Famledger__Binding *binding = list->bindings[j];
+        const char *other = db == STORE_DB_FUNDERS ? binding->holder : binding->beneficiary;
+        if (strcmp(other, person_no) != 0)
+            list->bindings[kept++] = list->bindings[j];
+    }
+    if (rc == 0)
+        list->n_bindings = kept;
+    return rc ? rc : state_bindings_put(ctx->txn, ctx->arena, db, owner, list);
+}
+
+/* A deceased person is funded by nobody: end every binding that pays for them. Returns how
+ * many, or < 0. */
+static int bindings_end_funded(struct request_ctx *ctx, const char *beneficiary)
+{
+    Famledger__BindingList *funders;
+    int rc = state_bindings_get(ctx->txn, ctx->arena, STORE_DB_FUNDERS, beneficiary, &funders);
+    for (size_t i = 0; rc == 0 && i < funders->n_bindings; i++)
+        rc = binding_list_drop(ctx, STORE_DB_FUNDED, funders->bindings[i]->holder, beneficiary);
+    if (rc)
+        return rc;
+    int ended = (int)funders->n_bindings;
+    funders->n_bindings = 0;
+    rc = state_bindings_put(ctx->txn, ctx->arena, STORE_DB_FUNDERS, beneficiary, funders);
+    return rc ? rc : ended;
+}
+
 /* A closed account funds nobody: end every binding it funds. Returns how many, or < 0. */
 static int bindings_end(struct request_ctx *ctx, const char *holder)
 {
-    Famledger__BindingList *funded, *funders;
+    Famledger__BindingList *funded;
     int rc = state_bindings_get(ctx->txn, ctx->arena, STORE_DB_FUNDED, holder, &funded);
-    for (size_t i = 0; rc == 0 && i < funded->n_bindings; i++) {
-        const char *beneficiary = funded->bindings[i]->beneficiary;
-        rc = state_bindings_get(ctx->txn, ctx->arena, STORE_DB_FUNDERS, beneficiary, &funders);
-        size_t kept = 0;
-        for (size_t j = 0; rc == 0 && j < funders->n_bindings; j++)
-            if (strcmp(funders->bindings[j]->holder, holder) != 0)
-                funders->bindings[kept++] = funders->bindings[j];
-        funders->n_bindings = kept;
-        if (rc == 0)
-            rc = state_bindings_put(ctx->txn, ctx->arena, STORE_DB_FUNDERS, beneficiary, funders);
-    }
+    for (size_t i = 0; rc == 0 && i < funded->n_bindings; i++)
+        rc = binding_list_drop(ctx, STORE_DB_FUNDERS, funded->bindings[i]->beneficiary, holder);
     if (rc)
         return rc;
     int ended = (int)funded->n_bindings;
@@ -148,25 +174,62 @@ static int movement_reference(struct request_ctx *ctx, char scope, const char *r
     return rc;
 }
 
-/* Move `movement->amount_fen` (signed) on the account, closing it if asked, after appending
- * `entry`; then record the reference and answer. */
+/* Where a movement's money comes from or goes to, and what becomes of the person. */
+struct movement_effect {
+    Famledger__Person *person;
+    Famledger__Account *account;
+    Famledger__AccountClass counter_class; /* the system account on the other side */
+    const char *counter_id;
+    Famledger__PersonStatus status_after;  /* unspecified: unchanged */
+    bool person_changed;                   /* the person's region changed */
+    const struct reference_key *link_key;  /* a transfer-in: the transfer-out it completes */
+};
+
+/* Close the account if the movement closes it, ending the bindings that must end. */
+static int movement_close(struct request_ctx *ctx, Famledger__Movement *movement,
+                          const struct movement_effect *effect)
+{
+    if (!movement->account_closed)
+        return 0;
+    const char *person_no = effect->account->person_no;
+    int ended = bindings_end(ctx, person_no), also = 0;
+    if (ended >= 0 && effect->status_after == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED)
+        also = bindings_end_funded(ctx, person_no);
+    if (ended < 0 || also < 0)
+        return request_fail(ctx, ended < 0 ? ended : also, "cannot end the bindings of %s",
+                            person_no);
+    movement->bindings_ended = (uint32_t)(ended + also);
+    effect->account->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED;
+    return 0;
+}
+
+/* Move `movement->amount_fen` on the account (in for a transfer-in, out otherwise) against the
+ * effect's system account, closing the account if asked, after appending `entry`; then record
+ * the reference and answer. */
 static int movement_record(struct request_ctx *ctx, Famledger__Entry *entry,
-                           Famledger__Movement *movement, Famledger__Account *account,
+                           Famledger__Movement *movement, const struct movement_effect *effect,
                            const struct reference_key *key, const uint8_t fingerprint[HASH_BYTES])
 {
+    Famledger__Account *account = effect->account;
     int64_t delta = strcmp(movement->kind, "transfer_in") == 0 ? movement->amount_fen
                                                                 : -movement->amount_fen;
     movement->balance_after_fen = account->balance_fen + delta;
-    if (movement->account_closed) {
-        int ended = bindings_end(ctx, account->person_no);
-        if (ended < 0)
-            return request_fail(ctx, ended, "cannot end the bindings of %s", account->person_no);
-        movement->bindings_ended = (uint32_t)ended;
-        account->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED;
+    int rc = movement_close(ctx, movement, effect);
+    if (rc)
+        return rc;
+    books_post(ctx, entry, FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_PERSONAL, account->person_no,
+               delta);
+    books_post(ctx, entry, effect->counter_class, effect->counter_id, -delta);
+    bool person_changed = effect->person_changed;
+    if (effect->status_after && effect->status_after != effect->person->status) {
+        effect->person->status = effect->status_after;
+        person_changed = true;
     }
-    int rc;
     if ((rc = ledger_append(ctx, entry)) || (rc = account_move(ctx, account, delta, entry->seq)) ||
-        (rc = reference_record(ctx->txn, key, fingerprint, entry->seq)))
+        (rc = reference_record(ctx->txn, key, fingerprint, entry->seq)) ||
+        (person_changed && (rc = state_person_put(ctx->txn, ctx->arena, effect->person))) ||
+        (effect->link_key &&
+         (rc = reference_record(ctx->txn, effect->link_key, fingerprint, entry->seq))))
         return request_fail(ctx, rc, "cannot record the %s", movement->kind);
     return movement_reply(ctx, movement, entry->seq);
 }
@@ -184,9 +247,9 @@ static Famledger__Movement *movement_new(struct request_ctx *ctx, const char *ki
 
 /* An account money may leave: open, not frozen. */
 static int account_require_paying(struct request_ctx *ctx, const char *person_no,
-                                  Famledger__Account **account)
+                                  Famledger__Person **person, Famledger__Account **account)
 {
-    int rc = account_require(ctx, person_no, "person", account);
+    int rc = account_require(ctx, person_no, "person", person, account);
     if (rc)
         return rc;
     if ((*account)->status == FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED)
@@ -216,6 +279,7 @@ static int withdraw_rules(struct request_ctx *ctx, const Famledger__WithdrawRequ
     case FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_OPT_OUT:
     case FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_EMIGRATION:
     case FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_TRANSFER_NOT_ACCEPTED:
+        /* Whole-balance reasons: a closed-account person may not come back to them. */
         if (withdraw->amount_fen != 0 && withdraw->amount_fen != balance)
             return request_fail(ctx, FL_ERR_WITHDRAWAL_NOT_ALLOWED,
                                 "this reason withdraws the whole balance (%lld fen) and closes "
@@ -259,6 +323,35 @@ static int withdraw_command_make(struct request_ctx *ctx, const Famledger__Withd
     return 0;
 }
 
+/* What a withdrawal makes of the person: a death is final; opting out or leaving the country
+ * (or for a region that does not take the balance) ends their insurance here. */
+static Famledger__PersonStatus withdraw_status_after(Famledger__WithdrawalReason reason)
+{
+    switch (reason) {
+    case FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_DEATH:
+        return FAMLEDGER__PERSON_STATUS__PERSON_DECEASED;
+    case FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_OPT_OUT:
+        return FAMLEDGER__PERSON_STATUS__PERSON_OPTED_OUT;
+    case FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_EMIGRATION:
+    case FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_TRANSFER_NOT_ACCEPTED:
+        return FAMLEDGER__PERSON_STATUS__PERSON_MOVED_OUT;
+    default:
+        return FAMLEDGER__PERSON_STATUS__PERSON_STATUS_UNSPECIFIED;
+    }
+}
+
+/* A major-disease withdrawal names a listed disease, when a list is configured. */
+static int withdraw_disease_listed(struct request_ctx *ctx,
+                                   const Famledger__WithdrawRequest *withdraw)
+{
+    if (withdraw->reason != FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_MAJOR_DISEASE ||
+        config_disease_listed(ctx->config, withdraw->disease_code))
+        return 0;
+    return request_fail(ctx, FL_ERR_WITHDRAWAL_NOT_ALLOWED, "disease %s is not on the list of "
+                        "major diseases (%s)", withdraw->disease_code,
+                        ctx->config->major_disease_codes_path);
+}
+
 int lifecycle_withdraw_handle(struct request_ctx *ctx, const Famledger__Request *request)
 {
     Famledger__WithdrawRequest *withdraw = NULL;
@@ -272,21 +365,26 @@ int lifecycle_withdraw_handle(struct request_ctx *ctx, const Famledger__Request 
     rc = movement_reference(ctx, 'W', withdraw->reference, &withdraw->base, &key, fingerprint);
     if (rc)
         return rc < 0 ? rc : 0;
-    Famledger__Account *account;
-    if ((rc = account_require_paying(ctx, withdraw->person_no, &account)))
+    struct movement_effect effect = {.counter_class = FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_FUND};
+    if ((rc = account_require_paying(ctx, withdraw->person_no, &effect.person,
+                                     &effect.account)) ||
+        (rc = withdraw_disease_listed(ctx, withdraw)))
         return rc;
     Famledger__Movement *movement = movement_new(ctx, "withdrawal", withdraw->person_no,
                                                  withdraw->reference);
     movement->reason = withdraw->reason;
-    if ((rc = withdraw_rules(ctx, withdraw, account, movement)))
+    if ((rc = withdraw_rules(ctx, withdraw, effect.account, movement)))
         return rc;
+    /* Money withdrawn is paid out by the fund of the person's region. */
+    effect.counter_id = effect.person->region;
+    effect.status_after = withdraw_status_after(withdraw->reason);
     Famledger__Withdrawn withdrawn = FAMLEDGER__WITHDRAWN__INIT;
     withdrawn.request = withdraw;
     withdrawn.movement = movement;
     Famledger__Entry entry = FAMLEDGER__ENTRY__INIT;
     entry.body_case = FAMLEDGER__ENTRY__BODY_WITHDRAWN;
     entry.withdrawn = &withdrawn;
-    return movement_record(ctx, &entry, movement, account, &key, fingerprint);
+    return movement_record(ctx, &entry, movement, &effect, &key, fingerprint);
 }
 
 int lifecycle_transfer_out_handle(struct request_ctx *ctx, const Famledger__Request *request)
@@ -301,12 +399,18 @@ int lifecycle_transfer_out_handle(struct request_ctx *ctx, const Famledger__Requ
                                 fingerprint);
     if (rc)
         return rc < 0 ? rc : 0;
-    Famledger__Account *account;
-    if ((rc = account_require_paying(ctx, transfer->person_no, &account)))
+    /* The balance waits in the clearing account of the region it goes to. */
+    struct movement_effect effect = {
+        .counter_class = FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CLEARING,
+        .counter_id = transfer->to_region,
+        .status_after = FAMLEDGER__PERSON_STATUS__PERSON_MOVED_OUT,
+    };
+    if ((rc = account_require_paying(ctx, transfer->person_no, &effect.person,
+                                     &effect.account)))
         return rc;
     Famledger__Movement *movement = movement_new(ctx, "transfer_out", transfer->person_no,
                                                  transfer->reference);
-    movement->amount_fen = account->balance_fen;
+    movement->amount_fen = effect.account->balance_fen;
     movement->account_closed = 1;
     Famledger__TransferredOut out = FAMLEDGER__TRANSFERRED_OUT__INIT;
     out.request = transfer;
@@ -314,7 +418,76 @@ int lifecycle_transfer_out_handle(struct request_ctx *ctx, const Famledger__Requ
     Famledger__Entry entry = FAMLEDGER__ENTRY__INIT;
     entry.body_case = FAMLEDGER__ENTRY__BODY_TRANSFERRED_OUT;
     entry.transferred_out = &out;
-    return movement_record(ctx, &entry, movement, account, &key, fingerprint);
+    return movement_record(ctx, &entry, movement, &effect, &key, fingerprint);
+}
+
+/* The account a transfer-in credits: an open or frozen one, or the closed account of a person
+ * who moved out and now comes back (reopened, in the region they come to). */
+static int transfer_in_account(struct request_ctx *ctx, Famledger__TransferInRequest *transfer,
+                               struct movement_effect *effect)
+{
+    if (*transfer->to_region && !validate_region(transfer->to_region))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "to_region must be a 6-digit admdvs "
+                            "code");
+    int rc = account_require(ctx, transfer->person_no, "person", &effect->person,
+                             &effect->account);
+    if (rc)
+        return rc;
+    Famledger__Person *person = effect->person;
+    Famledger__Account *account = effect->account;
+    if (person->status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED)
+        return request_fail(ctx, FL_ERR_PERSON_DECEASED, "%s is deceased", person->person_no);
+    if (account->status == FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED) {
+        if (person->status != FAMLEDGER__PERSON_STATUS__PERSON_MOVED_OUT)
+            return request_fail(ctx, FL_ERR_ACCOUNT_CLOSED, "the account of %s is closed",
+                                person->person_no);
+        account->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN;
+        effect->status_after = FAMLEDGER__PERSON_STATUS__PERSON_ACTIVE;
+    }
+    if (account->balance_fen > INT64_MAX - transfer->amount_fen)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "the balance would overflow");
+    return 0;
+}
+
+/* A transfer-in that names the transfer-out it completes takes its money from the clearing
+ * account that transfer-out filled: same person, same amount, once. The person's region
+ * becomes the one they moved to. */
+static int transfer_in_link(struct request_ctx *ctx, Famledger__TransferInRequest *transfer,
+                            struct movement_effect *effect, struct reference_key *link_key)
+{
+    const char *to_region = transfer->to_region;
+    if (transfer->transfer_out_seq) {
+        Famledger__Entry *out;
+        uint64_t seq = transfer->transfer_out_seq, used;
+        int rc = ledger_entry_get(ctx->txn, ctx->arena, seq, &out, NULL, NULL);
+        if (rc < 0)
+            return request_fail(ctx, rc, "cannot read entry %llu", (unsigned long long)seq);
+        if (rc == 0 || out->body_case != FAMLEDGER__ENTRY__BODY_TRANSFERRED_OUT)
+            return request_fail(ctx, FL_ERR_TRANSFER_MISMATCH, "entry %llu is not a "
+                                "transfer-out", (unsigned long long)seq);
+        const Famledger__Movement *sent = out->transferred_out->movement;
+        const char *sent_to = out->transferred_out->request->to_region;
+        if (strcmp(sent->person_no, transfer->person_no) != 0 ||
+            sent->amount_fen != transfer->amount_fen || (*to_region && strcmp(to_region, sent_to)))
+            return request_fail(ctx, FL_ERR_TRANSFER_MISMATCH, "transfer-out %llu sent %s yuan "
+                                "of %s to region %s", (unsigned long long)seq,
+                                request_yuan(ctx, sent->amount_fen), sent->person_no, sent_to);
+        char number[24];
+        snprintf(number, sizeof(number), "%llu", (unsigned long long)seq);
+        reference_key_make(link_key, 'L', "", number);
+        if ((rc = reference_seq_find(ctx->txn, link_key, &used)) != 0)
+            return rc < 0 ? request_fail(ctx, rc, "cannot read the transfer links")
+                          : request_fail(ctx, FL_ERR_TRANSFER_MISMATCH, "transfer-out %llu was "
+                                         "completed by entry %llu", (unsigned long long)seq,
+                                         (unsigned long long)used);
+        effect->counter_id = sent_to;
+        to_region = sent_to;
+    }
+    if (*to_region && strcmp(to_region, effect->person->region) != 0) {
+        effect->person->region = (char *)to_region;
+        effect->person_changed = true;
+    }
+    return 0;
 }
 
 int lifecycle_transfer_in_handle(struct request_ctx *ctx, const Famledger__Request *request)
@@ -331,10 +504,16 @@ int lifecycle_transfer_in_handle(struct request_ctx *ctx, const Famledger__Reque
                                 fingerprint);
     if (rc)
         return rc < 0 ? rc : 0;
-    Famledger__Account *account;
-    if ((rc = account_require_receiving(ctx, transfer->person_no, transfer->amount_fen,
-                                        &account)))
+    struct movement_effect effect = {
+        .counter_class = FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CLEARING,
+        .counter_id = transfer->from_region,
+    };
+    struct reference_key link_key;
+    if ((rc = transfer_in_account(ctx, transfer, &effect)) ||
+        (rc = transfer_in_link(ctx, transfer, &effect, &link_key)))
         return rc;
+    if (transfer->transfer_out_seq)
+        effect.link_key = &link_key;
     Famledger__Movement *movement = movement_new(ctx, "transfer_in", transfer->person_no,
                                                  transfer->reference);
     movement->amount_fen = transfer->amount_fen;
@@ -344,5 +523,5 @@ int lifecycle_transfer_in_handle(struct request_ctx *ctx, const Famledger__Reque
     Famledger__Entry entry = FAMLEDGER__ENTRY__INIT;
     entry.body_case = FAMLEDGER__ENTRY__BODY_TRANSFERRED_IN;
     entry.transferred_in = &in;
-    return movement_record(ctx, &entry, movement, account, &key, fingerprint);
+    return movement_record(ctx, &entry, movement, &effect, &key, fingerprint);
 }

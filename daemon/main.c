@@ -104,7 +104,8 @@ static int parse_arguments(int argc, char **argv, struct daemon *daemon)
             return -1;
         }
     }
-    if (config_validate(config, error, sizeof(error)) != 0) {
+    if (config_validate(config, error, sizeof(error)) != 0 ||
+        config_diseases_load(config, error, sizeof(error)) != 0) {
         fprintf(stderr, "famledgerd: %s\n", error);
         return -1;
     }

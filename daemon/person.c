@@ -80,6 +80,7 @@ int person_add_handle(struct request_ctx *ctx, const Famledger__Request *request
     person->name = add->name;
     person->region = add->region;
     person->scheme = add->scheme;
+    person->status = FAMLEDGER__PERSON_STATUS__PERSON_ACTIVE;
     person->registered_seq = entry.seq;
     rc = state_person_put(ctx->txn, ctx->arena, person);
     if (rc)

@@ -53,6 +53,13 @@ int reference_find(struct store_txn *txn, const struct reference_key *key,
     return 1;
 }
 
+int reference_seq_find(struct store_txn *txn, const struct reference_key *key, uint64_t *seq)
+{
+    static const uint8_t none[HASH_BYTES];
+    int rc = reference_find(txn, key, none, seq);
+    return rc == FL_ERR_CONFLICT ? 1 : rc;
+}
+
 int reference_record(struct store_txn *txn, const struct reference_key *key,
                      const uint8_t fingerprint[HASH_BYTES], uint64_t seq)
 {

@@ -29,6 +29,9 @@ void reference_fingerprint(const ProtobufCMessage *message, uint8_t fingerprint[
 int reference_find(struct store_txn *txn, const struct reference_key *key,
                    const uint8_t fingerprint[HASH_BYTES], uint64_t *seq);
 
+/* The entry a reference was first used by, whatever its content: 1 with *seq, 0 unused, < 0. */
+int reference_seq_find(struct store_txn *txn, const struct reference_key *key, uint64_t *seq);
+
 int reference_record(struct store_txn *txn, const struct reference_key *key,
                      const uint8_t fingerprint[HASH_BYTES], uint64_t seq);
 

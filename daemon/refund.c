@@ -9,6 +9,7 @@
 #include "refund.h"
 
 #include "account.h"
+#include "books.h"
 #include "fl_limits.h"
 #include "ledger.h"
 #include "reference.h"
@@ -91,23 +92,28 @@ static int refund_plan_make(struct request_ctx *ctx, struct refund_plan *plan,
     return 0;
 }
 
-static int refund_record(struct request_ctx *ctx, struct refund_plan *plan,
-                         const struct reference_key *key, const uint8_t fingerprint[HASH_BYTES])
+/* Append `entry` (a refund or a reversal, its body set) with the refund's postings, move the
+ * accounts and store the settlement as it now stands. */
+static int refund_apply(struct request_ctx *ctx, struct refund_plan *plan,
+                        Famledger__Entry *entry)
 {
     Famledger__Settlement *settlement = plan->settlement;
-    Famledger__Refunded refunded = FAMLEDGER__REFUNDED__INIT;
-    refunded.settlement_id = settlement->settlement_id;
-    refunded.merchant_code = settlement->merchant_code;
-    refunded.refund = plan->refund;
-    Famledger__Entry entry = FAMLEDGER__ENTRY__INIT;
-    entry.body_case = FAMLEDGER__ENTRY__BODY_REFUNDED;
-    entry.refunded = &refunded;
-    int rc = ledger_append(ctx, &entry);
+    const Famledger__Refund *refund = plan->refund;
+    /* The merchant's payable gives back what the accounts get, or what is owed in cash to a
+     * holder whose account has closed. */
+    for (size_t i = 0; i < refund->n_legs; i++)
+        books_post(ctx, entry, refund->legs[i]->cash_refund_due
+                                   ? FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CASH_REFUND_DUE
+                                   : FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_PERSONAL,
+                   refund->legs[i]->holder, refund->legs[i]->amount_fen);
+    books_post(ctx, entry, FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_MERCHANT_PAYABLE,
+               settlement->merchant_code, -refund->amount_fen);
+    int rc = ledger_append(ctx, entry);
     for (size_t i = 0; rc == 0 && i < plan->refund->n_legs; i++)
         if (plan->accounts[i])
             rc = account_move(ctx, plan->accounts[i], plan->refund->legs[i]->amount_fen,
-                              entry.seq);
-    plan->refund->refund_id = entry.seq;
+                              entry->seq);
+    plan->refund->refund_id = entry->seq;
     Famledger__Refund **refunds = ARENA_ARRAY(ctx->arena, Famledger__Refund *,
                                               settlement->n_refunds + 1);
     if (settlement->n_refunds)
@@ -120,8 +126,20 @@ static int refund_record(struct request_ctx *ctx, struct refund_plan *plan,
         rc = state_message_put(ctx->txn, ctx->arena, STORE_DB_SETTLEMENTS, id, sizeof(id),
                                &settlement->base);
     }
-    if (rc == 0)
-        rc = ledger_index_merchant_day(ctx, settlement->merchant_code, entry.seq);
+    return rc ? rc : ledger_index_merchant_day(ctx, settlement->merchant_code, entry->seq);
+}
+
+static int refund_record(struct request_ctx *ctx, struct refund_plan *plan,
+                         const struct reference_key *key, const uint8_t fingerprint[HASH_BYTES])
+{
+    Famledger__Refunded refunded = FAMLEDGER__REFUNDED__INIT;
+    refunded.settlement_id = plan->settlement->settlement_id;
+    refunded.merchant_code = plan->settlement->merchant_code;
+    refunded.refund = plan->refund;
+    Famledger__Entry entry = FAMLEDGER__ENTRY__INIT;
+    entry.body_case = FAMLEDGER__ENTRY__BODY_REFUNDED;
+    entry.refunded = &refunded;
+    int rc = refund_apply(ctx, plan, &entry);
     if (rc == 0)
         rc = reference_record(ctx->txn, key, fingerprint, entry.seq);
     return rc ? request_fail(ctx, rc, "cannot record the refund") : 0;
@@ -141,6 +159,21 @@ static int refund_replay(struct request_ctx *ctx, uint64_t seq)
     entry->refunded->refund->refund_id = seq;
     ctx->response->replayed = 1;
     return refund_reply(ctx, entry->refunded->refund, settlement);
+}
+
+/* The refund of `amount_fen` (a cancel: all that is left), planned leg by leg. */
+static int refund_plan_start(struct request_ctx *ctx, struct refund_plan *plan,
+                             const char *reference, bool cancel, int64_t amount_fen)
+{
+    plan->refund = ARENA_NEW(ctx->arena, Famledger__Refund);
+    famledger__refund__init(plan->refund);
+    plan->refund->reference = (char *)reference;
+    plan->refund->cancel = cancel;
+    plan->refund->amount_fen = amount_fen;
+    plan->refund->time_us = ctx->time_us;
+    plan->refund->settlement_id = plan->settlement->settlement_id;
+    plan->settlement->cancelled = plan->settlement->cancelled || cancel;
+    return refund_plan_make(ctx, plan, amount_fen);
 }
 
 static int refund_checks(struct request_ctx *ctx, const Famledger__RefundRequest *request,
@@ -186,17 +219,8 @@ static int refund_run(struct request_ctx *ctx, Famledger__RefundRequest *request
     struct refund_plan plan = {0};
     int64_t amount_fen = 0;
     if ((rc = settlement_load(ctx, request->settlement_id, &plan.settlement)) ||
-        (rc = refund_checks(ctx, request, cancel, plan.settlement, &amount_fen)))
-        return rc;
-    plan.refund = ARENA_NEW(ctx->arena, Famledger__Refund);
-    famledger__refund__init(plan.refund);
-    plan.refund->reference = request->merchant_reference;
-    plan.refund->cancel = cancel;
-    plan.refund->amount_fen = amount_fen;
-    plan.refund->time_us = ctx->time_us;
-    plan.refund->settlement_id = plan.settlement->settlement_id;
-    plan.settlement->cancelled = cancel;
-    if ((rc = refund_plan_make(ctx, &plan, amount_fen)) ||
+        (rc = refund_checks(ctx, request, cancel, plan.settlement, &amount_fen)) ||
+        (rc = refund_plan_start(ctx, &plan, request->merchant_reference, cancel, amount_fen)) ||
         (rc = refund_record(ctx, &plan, &key, fingerprint)))
         return rc;
     return refund_reply(ctx, plan.refund, plan.settlement);
@@ -210,4 +234,116 @@ int refund_cancel_handle(struct request_ctx *ctx, const Famledger__Request *requ
 int refund_handle(struct request_ctx *ctx, const Famledger__Request *request)
 {
     return refund_run(ctx, request->refund, false);
+}
+
+/* ---- reversal by merchant reference ---- */
+
+const uint8_t refund_reversed_fingerprint[HASH_BYTES]; /* all zero */
+
+static int reverse_reply(struct request_ctx *ctx, uint64_t seq, Famledger__Settlement *settlement,
+                         Famledger__Refund *refund)
+{
+    Famledger__ReverseReply *reply = ARENA_NEW(ctx->arena, Famledger__ReverseReply);
+    famledger__reverse_reply__init(reply);
+    reply->seq = seq;
+    reply->settlement_found = settlement != NULL;
+    reply->settlement = settlement;
+    reply->refund = refund;
+    ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_REVERSE;
+    ctx->response->reverse = reply;
+    return 0;
+}
+
+/* A second reversal of the same reference answers the first, with the settlement as it
+ * stands now. */
+static int reverse_replay(struct request_ctx *ctx, uint64_t seq)
+{
+    Famledger__Entry *entry;
+    int rc = ledger_entry_get(ctx->txn, ctx->arena, seq, &entry, NULL, NULL);
+    if (rc <= 0 || entry->body_case != FAMLEDGER__ENTRY__BODY_REVERSED)
+        return request_fail(ctx, FL_ERR_INTERNAL, "reversal entry %llu is unreadable",
+                            (unsigned long long)seq);
+    Famledger__Settlement *settlement = NULL;
+    if (entry->reversed->settlement_id &&
+        (rc = settlement_load(ctx, entry->reversed->settlement_id, &settlement)))
+        return rc;
+    if (entry->reversed->refund)
+        entry->reversed->refund->refund_id = seq;
+    ctx->response->replayed = 1;
+    return reverse_reply(ctx, seq, settlement, entry->reversed->refund);
+}
+
+/* The settlement exists: cancel what is left of it (nothing, when it was cancelled or fully
+ * refunded already: the reversal then only closes it). */
+static int reverse_found(struct request_ctx *ctx, Famledger__ReverseRequest *command,
+                         uint64_t settlement_id, Famledger__Entry *entry,
+                         Famledger__Reversed *reversed, struct refund_plan *plan)
+{
+    int rc = settlement_load(ctx, settlement_id, &plan->settlement);
+    if (rc)
+        return rc;
+    Famledger__Settlement *settlement = plan->settlement;
+    reversed->settlement_id = settlement_id;
+    int64_t left = settlement->acct_pay_fen + settlement->acct_mulaid_pay_fen -
+                   settlement->refunded_fen;
+    if (settlement->cancelled || left == 0) {
+        settlement->cancelled = 1;
+        uint8_t id[8];
+        store_u64_encode(id, settlement_id);
+        if ((rc = ledger_append(ctx, entry)) ||
+            (rc = state_message_put(ctx->txn, ctx->arena, STORE_DB_SETTLEMENTS, id, sizeof(id),
+                                    &settlement->base)))
+            return request_fail(ctx, rc, "cannot record the reversal");
+        return 0;
+    }
+    if ((rc = refund_plan_start(ctx, plan, command->merchant_reference, true, left)))
+        return rc;
+    reversed->refund = plan->refund;
+    if ((rc = refund_apply(ctx, plan, entry)))
+        return request_fail(ctx, rc, "cannot record the reversal");
+    return 0;
+}
+
+int refund_reverse_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    const Famledger__ReverseRequest *in = request->reverse;
+    if (!validate_person_no(in->merchant_code))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
+                            "merchant_code must be 1 to 32 letters or digits");
+    if (!validate_reference(in->merchant_reference))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
+                            "merchant_reference must be 1 to 64 printable ASCII characters");
+    int rc = request_require_merchant(ctx, in->merchant_code);
+    if (rc)
+        return rc;
+    Famledger__ReverseRequest *command = ARENA_NEW(ctx->arena, Famledger__ReverseRequest);
+    famledger__reverse_request__init(command);
+    command->merchant_code = arena_strdup(ctx->arena, in->merchant_code);
+    command->merchant_reference = arena_strdup(ctx->arena, in->merchant_reference);
+    struct reference_key key, settle_key;
+    uint8_t fingerprint[HASH_BYTES];
+    uint64_t seq;
+    rc = reference_lookup(ctx, 'V', command->merchant_code, command->merchant_reference,
+                          &command->base, &key, fingerprint, &seq);
+    if (rc != 0)
+        return rc < 0 ? rc : reverse_replay(ctx, seq);
+    reference_key_make(&settle_key, 'S', command->merchant_code, command->merchant_reference);
+    if ((rc = reference_seq_find(ctx->txn, &settle_key, &seq)) < 0)
+        return request_fail(ctx, rc, "cannot read reference %s", command->merchant_reference);
+    Famledger__Reversed reversed = FAMLEDGER__REVERSED__INIT;
+    reversed.request = command;
+    Famledger__Entry entry = FAMLEDGER__ENTRY__INIT;
+    entry.body_case = FAMLEDGER__ENTRY__BODY_REVERSED;
+    entry.reversed = &reversed;
+    struct refund_plan plan = {0};
+    if (rc == 1)
+        rc = reverse_found(ctx, command, seq, &entry, &reversed, &plan);
+    else if ((rc = ledger_append(ctx, &entry)) == 0)
+        /* Nothing arrived yet: the settlement reference now names this reversal. */
+        rc = reference_record(ctx->txn, &settle_key, refund_reversed_fingerprint, entry.seq);
+    if (rc == 0)
+        rc = reference_record(ctx->txn, &key, fingerprint, entry.seq);
+    if (rc)
+        return ctx->response->status ? rc : request_fail(ctx, rc, "cannot record the reversal");
+    return reverse_reply(ctx, entry.seq, plan.settlement, reversed.refund);
 }

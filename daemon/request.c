@@ -42,3 +42,12 @@ int64_t request_clock_us(void)
     clock_gettime(CLOCK_REALTIME, &now);
     return (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
 }
+
+const char *request_yuan(struct request_ctx *ctx, int64_t amount_fen)
+{
+    char *text = arena_alloc(ctx->arena, 32);
+    uint64_t magnitude = amount_fen < 0 ? -(uint64_t)amount_fen : (uint64_t)amount_fen;
+    snprintf(text, 32, "%s%llu.%02llu", amount_fen < 0 ? "-" : "",
+             (unsigned long long)(magnitude / 100), (unsigned long long)(magnitude % 100));
+    return text;
+}

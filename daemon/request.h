@@ -41,6 +41,10 @@ void request_response_fail(Famledger__Response *response, struct arena *arena, i
 
 int64_t request_clock_us(void);
 
+/* `amount_fen` as yuan text with two decimals ("-12.30"), in ctx->arena: what people read in
+ * error messages. */
+const char *request_yuan(struct request_ctx *ctx, int64_t amount_fen);
+
 /* PERMISSION_DENIED (after request_fail) unless the peer may act for merchant `code`
  * (config_peer_may_act_for); 0 when it may. */
 int request_require_merchant(struct request_ctx *ctx, const char *code);

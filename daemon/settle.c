@@ -9,12 +9,14 @@
 #include "settle.h"
 
 #include "account.h"
+#include "books.h"
 #include "family.h"
 #include "fl_limits.h"
 #include "ledger.h"
 #include "merchant.h"
 #include "person.h"
 #include "reference.h"
+#include "refund.h"
 #include "require.h"
 #include "state.h"
 #include "validate.h"
@@ -106,23 +108,30 @@ static void plan_take(struct request_ctx *ctx, struct settle_plan *plan,
         settlement->acct_pay_fen += take;
 }
 
-/* Whether mutual aid from `holder_no` may pay `category`: always, except for the optional
- * categories, where the holder's province decides (only then is the person read). */
-static int funder_allowed(struct request_ctx *ctx, const char *holder_no,
+/* Whether mutual aid from `holder_no` may pay for the patient now: policy applies when money
+ * moves, not only when the binding was made. Across provinces both must still have mutual aid
+ * switched on; the optional categories need the holder's province to allow them. */
+static int funder_allowed(struct request_ctx *ctx, const char *holder_no, uint32_t patient_province,
                           Famledger__Category category)
 {
-    if (!settle_category_optional(category))
-        return 1;
     Famledger__Person *holder;
     int rc = state_person_get(ctx->txn, ctx->arena, holder_no, &holder);
     if (rc <= 0)
         return rc;
-    return settle_province_allows(ctx->config, family_province(holder->region), category);
+    uint32_t province = family_province(holder->region);
+    if (province != patient_province &&
+        !(config_ids_contain(&ctx->config->cross_province, province) &&
+          config_ids_contain(&ctx->config->cross_province, patient_province)))
+        return 0;
+    return !settle_category_optional(category) ||
+           settle_province_allows(ctx->config, province, category);
 }
 
-static int plan_funders(struct request_ctx *ctx, struct settle_plan *plan, const char *patient,
-                        Famledger__Category category)
+static int plan_funders(struct request_ctx *ctx, struct settle_plan *plan,
+                        const Famledger__Person *patient_person, Famledger__Category category)
 {
+    const char *patient = patient_person->person_no;
+    uint32_t patient_province = family_province(patient_person->region);
     Famledger__BindingList *funders;
     int rc = state_bindings_get(ctx->txn, ctx->arena, STORE_DB_FUNDERS, patient, &funders);
     for (size_t i = 0; rc == 0 && i < funders->n_bindings; i++) {
@@ -130,12 +139,39 @@ static int plan_funders(struct request_ctx *ctx, struct settle_plan *plan, const
         Famledger__Account *account;
         rc = state_account_get(ctx->txn, ctx->arena, holder_no, &account);
         if (rc == 1)
-            rc = funder_allowed(ctx, holder_no, category);
+            rc = funder_allowed(ctx, holder_no, patient_province, category);
         if (rc == 1)
             plan_take(ctx, plan, account, true);
         rc = rc < 0 ? rc : 0;
     }
     return rc ? request_fail(ctx, rc, "cannot read the funders of %s", patient) : 0;
+}
+
+/* Whether `patient` may settle at `merchant` at all. */
+static int settle_patient_allowed(struct request_ctx *ctx, const Famledger__Person *patient,
+                                  const Famledger__Merchant *merchant)
+{
+    if (patient->status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED)
+        return request_fail(ctx, FL_ERR_PERSON_DECEASED, "%s is deceased and cannot be a "
+                            "patient", patient->person_no);
+    if (patient->status == FAMLEDGER__PERSON_STATUS__PERSON_MOVED_OUT ||
+        patient->status == FAMLEDGER__PERSON_STATUS__PERSON_OPTED_OUT)
+        return request_fail(ctx, FL_ERR_PERSON_INACTIVE, "%s %s and is not insured here",
+                            patient->person_no,
+                            patient->status == FAMLEDGER__PERSON_STATUS__PERSON_MOVED_OUT
+                                ? "moved out"
+                                : "opted out");
+    if (patient->suspended)
+        return request_fail(ctx, FL_ERR_PERSON_SUSPENDED, "networked settlement of %s is "
+                            "suspended: %s", patient->person_no, patient->suspend_reason);
+    uint32_t province = family_province(patient->region);
+    if (family_province(merchant->region) != province &&
+        !config_ids_contain(&ctx->config->remote_settlement_provinces, province))
+        return request_fail(ctx, FL_ERR_REMOTE_NOT_ALLOWED, "merchant %s is in province %02u; "
+                            "insured of province %02u may not settle outside it",
+                            merchant->code, (unsigned)family_province(merchant->region),
+                            (unsigned)province);
+    return 0;
 }
 
 /* Everything quote and settle share: the checks, then the split. Writes nothing. */
@@ -149,9 +185,8 @@ static int settle_plan_make(struct request_ctx *ctx, const Famledger__SettleRequ
                                         &merchant)) ||
         (rc = person_require(ctx, settle->patient, "patient", &patient)))
         return rc;
-    if (patient->suspended)
-        return request_fail(ctx, FL_ERR_PERSON_SUSPENDED, "networked settlement of %s is "
-                            "suspended: %s", settle->patient, patient->suspend_reason);
+    if ((rc = settle_patient_allowed(ctx, patient, merchant)))
+        return rc;
     Famledger__Settlement *settlement = ARENA_NEW(ctx->arena, Famledger__Settlement);
     famledger__settlement__init(settlement);
     settlement->merchant_code = settle->merchant_code;
@@ -172,7 +207,7 @@ static int settle_plan_make(struct request_ctx *ctx, const Famledger__SettleRequ
         plan_take(ctx, plan, own, false);
         settlement->balc_fen = own->balance_fen - settlement->acct_pay_fen;
     }
-    return plan_funders(ctx, plan, settle->patient, settle->category);
+    return plan_funders(ctx, plan, patient, settle->category);
 }
 
 static int settlement_reply(struct request_ctx *ctx, Famledger__Settlement *settlement)
@@ -236,6 +271,13 @@ static int settle_record(struct request_ctx *ctx, Famledger__SettleRequest *sett
     Famledger__Entry entry = FAMLEDGER__ENTRY__INIT;
     entry.body_case = FAMLEDGER__ENTRY__BODY_SETTLED;
     entry.settled = &settled;
+    /* The accounts pay the merchant's payable; the cash never enters the books. */
+    for (size_t i = 0; i < settlement->n_legs; i++)
+        books_post(ctx, &entry, FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_PERSONAL,
+                   settlement->legs[i]->holder, -settlement->legs[i]->amount_fen);
+    books_post(ctx, &entry, FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_MERCHANT_PAYABLE,
+               settlement->merchant_code,
+               settlement->acct_pay_fen + settlement->acct_mulaid_pay_fen);
     int rc = ledger_append(ctx, &entry);
     for (size_t i = 0; rc == 0 && i < settlement->n_legs; i++)
         rc = account_move(ctx, plan->accounts[i], -settlement->legs[i]->amount_fen, entry.seq);
@@ -249,8 +291,18 @@ static int settle_record(struct request_ctx *ctx, Famledger__SettleRequest *sett
     if (rc == 0)
         rc = ledger_index_merchant_day(ctx, settle->merchant_code, entry.seq);
     if (rc == 0)
+        rc = store_index_add(ctx->txn, STORE_DB_PATIENT_SETTLEMENTS, settle->patient,
+                             strlen(settle->patient), entry.seq);
+    if (rc == 0)
         rc = reference_record(ctx->txn, key, fingerprint, entry.seq);
     return rc ? request_fail(ctx, rc, "cannot record the settlement") : 0;
+}
+
+/* Whether the settlement reference `key` names a reversal that came before any settlement. */
+static bool settle_reversed(struct store_txn *txn, const struct reference_key *key)
+{
+    uint64_t seq;
+    return reference_find(txn, key, refund_reversed_fingerprint, &seq) == 1;
 }
 
 int settle_handle(struct request_ctx *ctx, const Famledger__Request *request)
@@ -264,6 +316,10 @@ int settle_handle(struct request_ctx *ctx, const Famledger__Request *request)
     uint64_t seq;
     rc = reference_lookup(ctx, 'S', settle->merchant_code, settle->merchant_reference,
                           &settle->base, &key, fingerprint, &seq);
+    if (rc == FL_ERR_CONFLICT && settle_reversed(ctx->txn, &key))
+        return request_fail(ctx, FL_ERR_REVERSED, "the merchant reversed %s (entry %llu) "
+                            "before it arrived; nothing was taken",
+                            settle->merchant_reference, (unsigned long long)seq);
     if (rc < 0)
         return rc;
     if (rc == 1) {
@@ -299,11 +355,42 @@ int settlement_load(struct request_ctx *ctx, uint64_t settlement_id,
                                       (unsigned long long)settlement_id);
 }
 
+/* The settlement a merchant made under its own reference. */
+static int settlement_find_by_reference(struct request_ctx *ctx, const char *merchant,
+                                        const char *reference, uint64_t *settlement_id)
+{
+    if (!validate_person_no(merchant) || !validate_reference(reference))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "a settlement is found by its id, or "
+                            "by merchant_code and merchant_reference");
+    int rc;
+    if (!(ctx->peer->roles & ROLE_BIT(ROLE_AUDIT)) &&
+        (rc = request_require_merchant(ctx, merchant)))
+        return rc;
+    struct reference_key key;
+    reference_key_make(&key, 'S', merchant, reference);
+    rc = reference_seq_find(ctx->txn, &key, settlement_id);
+    if (rc < 0)
+        return request_fail(ctx, rc, "cannot read reference %s", reference);
+    if (rc == 0)
+        return request_fail(ctx, FL_ERR_UNKNOWN_SETTLEMENT, "merchant %s has no settlement %s",
+                            merchant, reference);
+    if (settle_reversed(ctx->txn, &key))
+        return request_fail(ctx, FL_ERR_REVERSED, "merchant %s reversed %s (entry %llu) before "
+                            "any settlement arrived", merchant, reference,
+                            (unsigned long long)*settlement_id);
+    return 0;
+}
+
 int settlement_get_handle(struct request_ctx *ctx, const Famledger__Request *request)
 {
+    const Famledger__SettlementGetRequest *get = request->settlement_get;
     Famledger__Settlement *settlement;
-    int rc = settlement_load(ctx, request->settlement_get->settlement_id, &settlement);
-    if (rc)
+    uint64_t settlement_id = get->settlement_id;
+    int rc = 0;
+    if (settlement_id == 0 && (*get->merchant_code || *get->merchant_reference))
+        rc = settlement_find_by_reference(ctx, get->merchant_code, get->merchant_reference,
+                                          &settlement_id);
+    if (rc || (rc = settlement_load(ctx, settlement_id, &settlement)))
         return rc;
     /* Auditors read every settlement; a pharmacy only its own. */
     if (!(ctx->peer->roles & ROLE_BIT(ROLE_AUDIT)) &&

@@ -78,7 +78,7 @@ int statement_handle(struct request_ctx *ctx, const Famledger__Request *request)
 {
     const Famledger__StatementRequest *query = request->statement;
     Famledger__Account *account;
-    int rc = account_require(ctx, query->person_no, "person", &account);
+    int rc = account_require(ctx, query->person_no, "person", NULL, &account);
     if (rc)
         return rc;
     size_t limit = query->limit == 0 ? STATEMENT_ROWS_DEFAULT : query->limit;

@@ -55,7 +55,11 @@ static const struct {
     [STORE_DB_SETTLEMENTS] = {"settlements", 0},
     [STORE_DB_DAY_ENTRIES] = {"day_entries", MDB_DUPSORT | MDB_DUPFIXED},
     [STORE_DB_MERCHANT_DAY] = {"merchant_day", MDB_DUPSORT | MDB_DUPFIXED},
+    [STORE_DB_BALANCES] = {"balances", 0},
+    [STORE_DB_CLEARING_DAYS] = {"clearing_days", 0},
+    [STORE_DB_PATIENT_SETTLEMENTS] = {"patient_settlements", MDB_DUPSORT | MDB_DUPFIXED},
 };
+
 
 _Static_assert(STORE_DB_COUNT <= STORE_DBS_MAX, "raise STORE_DBS_MAX");
 
@@ -133,6 +137,34 @@ static int store_lock_dir(const char *dir, int *lock_fd)
     return 0;
 }
 
+/* The layout of the ledger: 2 since double entry (every money entry carries postings, and the
+ * books, clearing and patient tables exist). A ledger without it was written by an earlier
+ * famledgerd, whose entries have no postings: this one cannot balance its books. */
+static const char format_key[] = "format";
+static const char format_current[] = "2";
+
+/* A new ledger records its format; an existing one must have this format. */
+static int store_check_format(struct store *store, MDB_txn *txn)
+{
+    MDB_val key = {sizeof(format_key) - 1, (void *)format_key};
+    MDB_val value = {sizeof(format_current) - 1, (void *)format_current};
+    if (store->created)
+        return store_error(store, mdb_put(txn, store->dbis[STORE_DB_META], &key, &value, 0),
+                           "record the format");
+    int rc = mdb_get(txn, store->dbis[STORE_DB_META], &key, &value);
+    if (rc == MDB_NOTFOUND || (rc == 0 && (value.mv_size != sizeof(format_current) - 1 ||
+                                           memcmp(value.mv_data, format_current,
+                                                  value.mv_size) != 0))) {
+        log_error("store: %s/data.mdb is a ledger of format %.*s, written before double entry "
+                  "(this famledgerd reads format %s): its entries carry no postings. Keep it "
+                  "with the famledgerd that wrote it, or start a new ledger (docs/OPERATIONS.md)",
+                  store->dir, rc ? 1 : (int)value.mv_size, rc ? "1" : (char *)value.mv_data,
+                  format_current);
+        return FL_ERR_INTERNAL;
+    }
+    return store_error(store, rc, "read the format");
+}
+
 static int store_open_dbs(struct store *store)
 {
     MDB_txn *txn;
@@ -140,8 +172,14 @@ static int store_open_dbs(struct store *store)
     if (rc)
         return store_error(store, rc, "begin");
     unsigned create = store->created ? MDB_CREATE : 0;
-    int db = 0;
-    for (; db < STORE_DB_COUNT && rc == 0; db++)
+    /* The meta database first: its format says whether the others are ours to read. */
+    int db = STORE_DB_META;
+    rc = mdb_dbi_open(txn, store_dbs[db++].name, create, &store->dbis[STORE_DB_META]);
+    if (rc == 0 && (rc = store_check_format(store, txn)) != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    for (db = 0; db < STORE_DB_COUNT && rc == 0; db++)
         rc = mdb_dbi_open(txn, store_dbs[db].name, store_dbs[db].flags | create,
                           &store->dbis[db]);
     if (rc) {

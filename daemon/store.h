@@ -13,7 +13,7 @@
 
 enum store_db {
     STORE_DB_LOG,             /* u64be seq -> hash[32] || Entry bytes; append-only */
-    STORE_DB_META,            /* "head" -> u64be seq || hash[32] */
+    STORE_DB_META,            /* "head" -> u64be seq || hash[32] || time; "format" -> "2" */
     STORE_DB_PERSONS,         /* person_no -> Person */
     STORE_DB_ACCOUNTS,        /* person_no -> Account */
     STORE_DB_ACCOUNT_ENTRIES, /* person_no -> u64be seq of each entry touching the account */
@@ -24,6 +24,9 @@ enum store_db {
     STORE_DB_SETTLEMENTS,     /* u64be settlement id -> Settlement */
     STORE_DB_DAY_ENTRIES,     /* business day "YYYYMMDD" -> u64be seq of each entry */
     STORE_DB_MERCHANT_DAY,    /* merchant '\0' "YYYYMMDD" -> u64be seq of settled/refunded */
+    STORE_DB_BALANCES,        /* "class:id" -> Balance of a system account; "class" -> total */
+    STORE_DB_CLEARING_DAYS,   /* merchant '\0' "YYYYMMDD" -> MerchantDayTotals */
+    STORE_DB_PATIENT_SETTLEMENTS, /* patient -> u64be id of each settlement and reversal */
     STORE_DB_COUNT
 };
 

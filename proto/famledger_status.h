@@ -49,6 +49,13 @@
     XX(PERSON_SUSPENDED, 63, "networked settlement suspended for this person")                    \
     XX(ACCOUNT_FROZEN, 64, "account frozen")                                                      \
     XX(WITHDRAWAL_NOT_ALLOWED, 65, "withdrawal not allowed")                                      \
+    XX(PERSON_DECEASED, 66, "person deceased")                                                    \
+    XX(PERSON_INACTIVE, 67, "person moved out or opted out")                                      \
+    XX(PAYOUT_EXCEEDS_OWED, 80, "payout exceeds what is owed")                                    \
+    XX(REVERSED, 81, "settlement reference reversed")                                             \
+    XX(TRANSFER_MISMATCH, 82, "transfer-in does not match its transfer-out")                      \
+    XX(RELATION_CONFLICT, 83, "relation contradicts a recorded one")                              \
+    XX(REMOTE_NOT_ALLOWED, 84, "settlement outside the patient's province not allowed")           \
     XX(UNAVAILABLE, 100, "cannot connect to famledgerd")                                          \
     XX(TIMEOUT, 101, "timed out waiting for famledgerd")                                          \
     XX(PROTOCOL_ERROR, 102, "protocol error")

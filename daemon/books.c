@@ -1,0 +1,157 @@
+/* books.c -- double entry: postings, system account balances, class totals, trial balance. */
+#include "books.h"
+
+#include "clearing.h"
+#include "log.h"
+#include "require.h"
+#include "state.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define CLASS_COUNT (FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CLEARING + 1)
+
+const char *books_class_name(Famledger__AccountClass account_class)
+{
+    static const char *const names[CLASS_COUNT] = {
+        [FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_PERSONAL] = "personal",
+        [FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_FUND] = "fund",
+        [FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_MERCHANT_PAYABLE] = "merchant_payable",
+        [FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CASH_REFUND_DUE] = "cash_refund_due",
+        [FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CLEARING] = "clearing",
+    };
+    if ((int)account_class <= 0 || (int)account_class >= CLASS_COUNT)
+        return "unknown";
+    return names[account_class];
+}
+
+void books_post(struct request_ctx *ctx, Famledger__Entry *entry,
+                Famledger__AccountClass account_class, const char *id, int64_t amount_fen)
+{
+    if (amount_fen == 0)
+        return;
+    REQUIRE(account_class > 0 && (int)account_class < CLASS_COUNT);
+    if (!entry->postings)
+        entry->postings = ARENA_ARRAY(ctx->arena, Famledger__Posting *, POSTINGS_MAX);
+    REQUIRE(entry->n_postings < POSTINGS_MAX);
+    Famledger__Posting *posting = ARENA_NEW(ctx->arena, Famledger__Posting);
+    famledger__posting__init(posting);
+    posting->account_class = account_class;
+    posting->id = (char *)id;
+    posting->amount_fen = amount_fen;
+    entry->postings[entry->n_postings++] = posting;
+}
+
+/* The key of a system account ("fund:310100") or, with an empty id, of a class total. */
+static size_t balance_key(char *key, size_t key_bytes, Famledger__AccountClass account_class,
+                          const char *id)
+{
+    int bytes = *id ? snprintf(key, key_bytes, "%s:%s", books_class_name(account_class), id)
+                    : snprintf(key, key_bytes, "%s", books_class_name(account_class));
+    REQUIRE(bytes > 0 && (size_t)bytes < key_bytes);
+    return (size_t)bytes;
+}
+
+static int balance_read(struct store_txn *txn, struct arena *arena, const char *key,
+                        size_t key_bytes, Famledger__Balance **balance)
+{
+    struct store_bytes value;
+    int rc = store_get(txn, STORE_DB_BALANCES, key, key_bytes, &value);
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        *balance = NULL;
+        return 0;
+    }
+    *balance = famledger__balance__unpack(&arena->protobuf, value.size, value.data);
+    if (!*balance) {
+        log_error("books: the stored balance %.*s is damaged", (int)key_bytes, key);
+        return FL_ERR_INTERNAL;
+    }
+    return 0;
+}
+
+int books_balance_get(struct store_txn *txn, struct arena *arena,
+                      Famledger__AccountClass account_class, const char *id,
+                      int64_t *balance_fen)
+{
+    char key[96];
+    size_t key_bytes = balance_key(key, sizeof(key), account_class, id);
+    Famledger__Balance *balance;
+    int rc = balance_read(txn, arena, key, key_bytes, &balance);
+    *balance_fen = rc == 0 && balance ? balance->balance_fen : 0;
+    return rc;
+}
+
+/* Move one balance row (an account, or with id "" a class total) by `amount_fen`. */
+static int balance_move(struct request_ctx *ctx, Famledger__AccountClass account_class,
+                        const char *id, int64_t amount_fen, uint64_t seq)
+{
+    char key[96];
+    size_t key_bytes = balance_key(key, sizeof(key), account_class, id);
+    Famledger__Balance *balance;
+    int rc = balance_read(ctx->txn, ctx->arena, key, key_bytes, &balance);
+    if (rc)
+        return rc;
+    if (!balance) {
+        balance = ARENA_NEW(ctx->arena, Famledger__Balance);
+        famledger__balance__init(balance);
+        balance->account_class = account_class;
+        balance->id = (char *)id;
+    }
+    balance->balance_fen += amount_fen;
+    balance->last_seq = seq;
+    /* A cash refund due is never negative: only payouts lower it, never past it. A merchant's
+     * payable may be: refunds after a payout leave the merchant owing the fund, which the
+     * next clearing nets. */
+    REQUIRE(!*id || balance->balance_fen >= 0 ||
+            account_class != FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CASH_REFUND_DUE);
+    return state_message_put(ctx->txn, ctx->arena, STORE_DB_BALANCES, key, key_bytes,
+                             &balance->base);
+}
+
+int books_apply(struct request_ctx *ctx, const Famledger__Entry *entry)
+{
+    int64_t sum = 0;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < entry->n_postings; i++) {
+        const Famledger__Posting *posting = entry->postings[i];
+        sum += posting->amount_fen;
+        rc = balance_move(ctx, posting->account_class, "", posting->amount_fen, entry->seq);
+        /* A personal account's balance lives in its account record (account_move). */
+        if (rc == 0 && posting->account_class != FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_PERSONAL)
+            rc = balance_move(ctx, posting->account_class, posting->id, posting->amount_fen,
+                              entry->seq);
+        if (rc == 0 &&
+            posting->account_class == FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_MERCHANT_PAYABLE)
+            rc = clearing_day_record(ctx, entry, posting->id, posting->amount_fen);
+    }
+    REQUIRE(rc != 0 || sum == 0); /* double entry: every entry balances */
+    return rc;
+}
+
+int books_trial_balance_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    (void)request;
+    Famledger__TrialBalanceReply *reply = ARENA_NEW(ctx->arena, Famledger__TrialBalanceReply);
+    famledger__trial_balance_reply__init(reply);
+    reply->classes = ARENA_ARRAY(ctx->arena, Famledger__Balance *, CLASS_COUNT);
+    for (int account_class = 1; account_class < CLASS_COUNT; account_class++) {
+        char key[96];
+        size_t key_bytes = balance_key(key, sizeof(key), account_class, "");
+        Famledger__Balance *total;
+        int rc = balance_read(ctx->txn, ctx->arena, key, key_bytes, &total);
+        if (rc)
+            return request_fail(ctx, rc, "cannot read the total of %s", key);
+        if (!total) {
+            total = ARENA_NEW(ctx->arena, Famledger__Balance);
+            famledger__balance__init(total);
+            total->account_class = account_class;
+        }
+        reply->total_fen += total->balance_fen;
+        reply->classes[reply->n_classes++] = total;
+    }
+    ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_TRIAL_BALANCE;
+    ctx->response->trial_balance = reply;
+    return 0;
+}

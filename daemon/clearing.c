@@ -1,0 +1,363 @@
+/* clearing.c -- clearing (清算): a merchant's payable rises with its settlements, falls with its
+ * refunds, and is cleared by payouts of the fund of the merchant's region. The day totals let
+ * a finance office file, per business day, what was settled, refunded, paid out and owed. */
+#include "clearing.h"
+
+#include "books.h"
+#include "ledger.h"
+#include "person.h"
+#include "reference.h"
+#include "require.h"
+#include "state.h"
+#include "validate.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define PAYABLE FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_MERCHANT_PAYABLE
+#define CASH_DUE FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CASH_REFUND_DUE
+#define FUND FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_FUND
+#define CLEARING_DAYS_MAX 366 /* one report covers at most a year */
+
+/* merchant '\0' "YYYYMMDD" */
+static size_t day_key(char key[64], const char *merchant, const char day[9])
+{
+    int bytes = snprintf(key, 64, "%s%c%s", merchant, '\0', day);
+    REQUIRE(bytes > 0 && bytes < 64);
+    return (size_t)bytes;
+}
+
+int clearing_day_record(struct request_ctx *ctx, const Famledger__Entry *entry,
+                        const char *merchant, int64_t amount_fen)
+{
+    char key[64], day[9];
+    ledger_business_day(entry->time_us, day);
+    size_t key_bytes = day_key(key, merchant, day);
+    struct store_bytes value;
+    int rc = store_get(ctx->txn, STORE_DB_CLEARING_DAYS, key, key_bytes, &value);
+    if (rc < 0)
+        return rc;
+    Famledger__MerchantDayTotals fresh = FAMLEDGER__MERCHANT_DAY_TOTALS__INIT;
+    Famledger__MerchantDayTotals *totals = &fresh;
+    if (rc == 1 && !(totals = famledger__merchant_day_totals__unpack(&ctx->arena->protobuf,
+                                                                     value.size, value.data)))
+        return FL_ERR_INTERNAL;
+    switch (entry->body_case) {
+    case FAMLEDGER__ENTRY__BODY_SETTLED:
+        totals->settled_fen += amount_fen;
+        break;
+    case FAMLEDGER__ENTRY__BODY_REFUNDED:
+    case FAMLEDGER__ENTRY__BODY_REVERSED:
+        totals->refunded_fen -= amount_fen;
+        break;
+    case FAMLEDGER__ENTRY__BODY_PAID_OUT:
+        totals->paid_out_fen -= amount_fen;
+        break;
+    default:
+        REQUIRE(!"an entry of this type does not move a merchant's payable");
+    }
+    return state_message_put(ctx->txn, ctx->arena, STORE_DB_CLEARING_DAYS, key, key_bytes,
+                             &totals->base);
+}
+
+/* Visit the day totals of `merchant` in date order, until visit_cb returns non-zero. */
+struct day_walk {
+    struct request_ctx *ctx;
+    const char *merchant;
+    size_t merchant_bytes;
+    int (*visit_cb)(struct day_walk *walk, const char day[9],
+                    const Famledger__MerchantDayTotals *totals);
+    void *context;
+    int error;
+};
+
+static int day_walk_visit_cb(void *context, struct store_bytes key, struct store_bytes value)
+{
+    struct day_walk *walk = context;
+    const char *bytes = key.data;
+    if (key.size != walk->merchant_bytes + 1 + 8 ||
+        memcmp(bytes, walk->merchant, walk->merchant_bytes + 1) != 0)
+        return 1; /* past the merchant's days */
+    Famledger__MerchantDayTotals *totals = famledger__merchant_day_totals__unpack(
+        &walk->ctx->arena->protobuf, value.size, value.data);
+    if (!totals) {
+        walk->error = FL_ERR_INTERNAL;
+        return 1;
+    }
+    char day[9];
+    memcpy(day, bytes + walk->merchant_bytes + 1, 8);
+    day[8] = '\0';
+    return walk->visit_cb(walk, day, totals);
+}
+
+static int day_walk_run(struct day_walk *walk)
+{
+    char start[64];
+    walk->merchant_bytes = strlen(walk->merchant);
+    memcpy(start, walk->merchant, walk->merchant_bytes + 1); /* merchant '\0': before its days */
+    struct store_bytes no_value = {NULL, 0};
+    /* One record per day with movement: a merchant's days are few enough to read at once. */
+    int rc = store_scan(walk->ctx->txn, STORE_DB_CLEARING_DAYS, start, walk->merchant_bytes + 1,
+                        no_value, SIZE_MAX, day_walk_visit_cb, walk);
+    return rc < 0 ? rc : walk->error;
+}
+
+static int merchant_load(struct request_ctx *ctx, const char *code, Famledger__Merchant **merchant)
+{
+    if (!validate_person_no(code))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
+                            "merchant code must be 1 to 32 letters or digits");
+    int rc = state_merchant_get(ctx->txn, ctx->arena, code, merchant);
+    if (rc < 0)
+        return request_fail(ctx, rc, "cannot read merchant %s", code);
+    if (rc == 0)
+        return request_fail(ctx, FL_ERR_UNKNOWN_MERCHANT, "merchant %s is not registered", code);
+    return 0;
+}
+
+/* A settling peer sees only its own merchants; administrators and auditors see all. */
+static int clearing_may_read(struct request_ctx *ctx, const char *code)
+{
+    if (ctx->peer && (ctx->peer->roles & (ROLE_BIT(ROLE_ADMIN) | ROLE_BIT(ROLE_AUDIT))))
+        return 0;
+    return request_require_merchant(ctx, code);
+}
+
+/* ---- merchant balance ---- */
+
+static int balance_visit_cb(struct day_walk *walk, const char day[9],
+                            const Famledger__MerchantDayTotals *totals)
+{
+    (void)day;
+    Famledger__MerchantBalanceReply *reply = walk->context;
+    reply->settled_fen += totals->settled_fen;
+    reply->refunded_fen += totals->refunded_fen;
+    reply->paid_out_fen += totals->paid_out_fen;
+    return 0;
+}
+
+int clearing_balance_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    const char *code = request->merchant_balance->code;
+    Famledger__Merchant *merchant;
+    int rc;
+    if ((rc = merchant_load(ctx, code, &merchant)) || (rc = clearing_may_read(ctx, code)))
+        return rc;
+    Famledger__MerchantBalanceReply *reply =
+        ARENA_NEW(ctx->arena, Famledger__MerchantBalanceReply);
+    famledger__merchant_balance_reply__init(reply);
+    reply->code = merchant->code;
+    struct day_walk walk = {.ctx = ctx, .merchant = code, .visit_cb = balance_visit_cb,
+                            .context = reply};
+    if ((rc = books_balance_get(ctx->txn, ctx->arena, PAYABLE, code, &reply->payable_fen)) ||
+        (rc = day_walk_run(&walk)))
+        return request_fail(ctx, rc, "cannot read the books of merchant %s", code);
+    ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_MERCHANT_BALANCE;
+    ctx->response->merchant_balance = reply;
+    return 0;
+}
+
+/* ---- clearing report ---- */
+
+struct report {
+    Famledger__ClearingReply *reply;
+    char from[9], to[9];
+    int64_t owed_fen;
+};
+
+static int report_visit_cb(struct day_walk *walk, const char day[9],
+                           const Famledger__MerchantDayTotals *totals)
+{
+    struct report *report = walk->context;
+    if (strcmp(day, report->to) > 0)
+        return 1;
+    report->owed_fen += totals->settled_fen - totals->refunded_fen - totals->paid_out_fen;
+    if (strcmp(day, report->from) < 0) {
+        report->reply->opening_owed_fen = report->owed_fen;
+        return 0;
+    }
+    Famledger__ClearingReply *reply = report->reply;
+    REQUIRE(reply->n_days < CLEARING_DAYS_MAX);
+    Famledger__ClearingDay *row = ARENA_NEW(walk->ctx->arena, Famledger__ClearingDay);
+    famledger__clearing_day__init(row);
+    char *date = arena_alloc(walk->ctx->arena, 11);
+    snprintf(date, 11, "%.4s-%.2s-%.2s", day, day + 4, day + 6);
+    row->date = date;
+    row->settled_fen = totals->settled_fen;
+    row->refunded_fen = totals->refunded_fen;
+    row->paid_out_fen = totals->paid_out_fen;
+    row->owed_fen = report->owed_fen;
+    reply->days[reply->n_days++] = row;
+    return 0;
+}
+
+/* The days from `from` to `to`, both real dates, in order, at most a year apart. */
+static int report_range(struct request_ctx *ctx, const Famledger__ClearingRequest *query,
+                        struct report *report)
+{
+    if (!ledger_day_parse(query->from, report->from) || !ledger_day_parse(query->to, report->to))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "from and to must be dates, "
+                            "YYYY-MM-DD");
+    struct tm from = {0}, to = {0};
+    strptime(report->from, "%Y%m%d", &from);
+    strptime(report->to, "%Y%m%d", &to);
+    time_t from_s = timegm(&from), to_s = timegm(&to);
+    if (to_s < from_s || (to_s - from_s) / 86400 >= CLEARING_DAYS_MAX)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "from must not be after to, and a "
+                            "report covers at most %d days", CLEARING_DAYS_MAX);
+    return 0;
+}
+
+int clearing_report_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    const Famledger__ClearingRequest *query = request->clearing;
+    Famledger__Merchant *merchant;
+    struct report report = {0};
+    int rc;
+    if ((rc = merchant_load(ctx, query->merchant_code, &merchant)) ||
+        (rc = clearing_may_read(ctx, query->merchant_code)) ||
+        (rc = report_range(ctx, query, &report)))
+        return rc;
+    Famledger__ClearingReply *reply = ARENA_NEW(ctx->arena, Famledger__ClearingReply);
+    famledger__clearing_reply__init(reply);
+    reply->merchant_code = merchant->code;
+    reply->days = ARENA_ARRAY(ctx->arena, Famledger__ClearingDay *, CLEARING_DAYS_MAX);
+    report.reply = reply;
+    struct day_walk walk = {.ctx = ctx, .merchant = merchant->code, .visit_cb = report_visit_cb,
+                            .context = &report};
+    if ((rc = day_walk_run(&walk)))
+        return request_fail(ctx, rc, "cannot read the books of merchant %s", merchant->code);
+    reply->closing_owed_fen = report.owed_fen;
+    ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_CLEARING;
+    ctx->response->clearing = reply;
+    return 0;
+}
+
+/* ---- payouts ---- */
+
+/* The payout as the ledger records it: validated fields only. */
+static int payout_command_make(struct request_ctx *ctx, const Famledger__PayoutRequest *in,
+                               Famledger__PayoutRequest **out)
+{
+    bool to_merchant = *in->merchant_code != '\0';
+    if (to_merchant == (*in->person_no != '\0'))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
+                            "a payout names a merchant or a person, exactly one");
+    if (!validate_person_no(to_merchant ? in->merchant_code : in->person_no))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
+                            "the merchant code or person number must be 1 to 32 letters or "
+                            "digits");
+    if (!validate_amount_fen(in->amount_fen))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
+                            "amount must be positive and at most 100000000.00 yuan");
+    if (!validate_reference(in->reference))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
+                            "reference must be 1 to 64 printable ASCII characters");
+    Famledger__PayoutRequest *command = ARENA_NEW(ctx->arena, Famledger__PayoutRequest);
+    famledger__payout_request__init(command);
+    command->merchant_code = arena_strdup(ctx->arena, in->merchant_code);
+    command->person_no = arena_strdup(ctx->arena, in->person_no);
+    command->amount_fen = in->amount_fen;
+    command->reference = arena_strdup(ctx->arena, in->reference);
+    *out = command;
+    return 0;
+}
+
+static int payout_reply(struct request_ctx *ctx, Famledger__Payout *payout)
+{
+    Famledger__PayoutReply *reply = ARENA_NEW(ctx->arena, Famledger__PayoutReply);
+    famledger__payout_reply__init(reply);
+    reply->payout = payout;
+    ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_PAYOUT;
+    ctx->response->payout = reply;
+    return 0;
+}
+
+static int payout_replay(struct request_ctx *ctx, uint64_t seq)
+{
+    Famledger__Entry *entry;
+    int rc = ledger_entry_get(ctx->txn, ctx->arena, seq, &entry, NULL, NULL);
+    if (rc <= 0 || entry->body_case != FAMLEDGER__ENTRY__BODY_PAID_OUT)
+        return request_fail(ctx, FL_ERR_INTERNAL, "payout entry %llu is unreadable",
+                            (unsigned long long)seq);
+    ctx->response->replayed = 1;
+    entry->paid_out->payout->seq = seq;
+    return payout_reply(ctx, entry->paid_out->payout);
+}
+
+/* Who is paid, from which fund, and what is owed them. */
+static int payout_payee(struct request_ctx *ctx, const Famledger__PayoutRequest *command,
+                        Famledger__AccountClass *owed_class, const char **id,
+                        const char **region, int64_t *owed_fen)
+{
+    int rc;
+    if (*command->merchant_code) {
+        Famledger__Merchant *merchant;
+        if ((rc = merchant_load(ctx, command->merchant_code, &merchant)))
+            return rc;
+        *owed_class = PAYABLE;
+        *id = command->merchant_code;
+        *region = merchant->region;
+    } else {
+        Famledger__Person *person;
+        if ((rc = person_require(ctx, command->person_no, "person", &person)))
+            return rc;
+        *owed_class = CASH_DUE;
+        *id = command->person_no;
+        *region = person->region;
+    }
+    if ((rc = books_balance_get(ctx->txn, ctx->arena, *owed_class, *id, owed_fen)))
+        return request_fail(ctx, rc, "cannot read what is owed to %s", *id);
+    return 0;
+}
+
+int clearing_payout_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    Famledger__PayoutRequest *command = NULL;
+    int rc = payout_command_make(ctx, request->payout, &command);
+    if (rc)
+        return rc;
+    bool to_merchant = *command->merchant_code != '\0';
+    struct reference_key key;
+    uint8_t fingerprint[HASH_BYTES];
+    uint64_t seq;
+    rc = reference_lookup(ctx, to_merchant ? 'O' : 'Q',
+                          to_merchant ? command->merchant_code : command->person_no,
+                          command->reference, &command->base, &key, fingerprint, &seq);
+    if (rc < 0)
+        return rc;
+    if (rc == 1)
+        return payout_replay(ctx, seq);
+    Famledger__AccountClass owed_class;
+    const char *id, *region;
+    int64_t owed_fen;
+    if ((rc = payout_payee(ctx, command, &owed_class, &id, &region, &owed_fen)))
+        return rc;
+    if (command->amount_fen > owed_fen)
+        return request_fail(ctx, FL_ERR_PAYOUT_EXCEEDS_OWED, "the fund owes %s %s yuan, less "
+                            "than the payout of %s", id, request_yuan(ctx, owed_fen),
+                            request_yuan(ctx, command->amount_fen));
+    Famledger__Payout *payout = ARENA_NEW(ctx->arena, Famledger__Payout);
+    famledger__payout__init(payout);
+    payout->merchant_code = command->merchant_code;
+    payout->person_no = command->person_no;
+    payout->amount_fen = command->amount_fen;
+    payout->reference = command->reference;
+    payout->owed_after_fen = owed_fen - command->amount_fen;
+    payout->region = (char *)region;
+    Famledger__PaidOut paid = FAMLEDGER__PAID_OUT__INIT;
+    paid.request = command;
+    paid.payout = payout;
+    Famledger__Entry entry = FAMLEDGER__ENTRY__INIT;
+    entry.body_case = FAMLEDGER__ENTRY__BODY_PAID_OUT;
+    entry.paid_out = &paid;
+    books_post(ctx, &entry, owed_class, id, -command->amount_fen);
+    books_post(ctx, &entry, FUND, region, command->amount_fen);
+    if ((rc = ledger_append(ctx, &entry)) ||
+        (rc = reference_record(ctx->txn, &key, fingerprint, entry.seq)))
+        return request_fail(ctx, rc, "cannot record the payout");
+    payout->seq = entry.seq;
+    return payout_reply(ctx, payout);
+}

@@ -1,0 +1,450 @@
+/* test_books.c -- double entry and clearing, reversal by merchant reference, and the person
+ * lifecycle and relation rules that hold money where it belongs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "fixture.h"
+
+#include <time.h>
+
+static Famledger__Response *last;
+
+static int run(struct fixture *f, Famledger__Request__BodyCase body_case, void *body)
+{
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = body_case;
+    request.person_add = body; /* every oneof member shares one slot */
+    last = NULL;
+    return fixture_run(f, &request, &last);
+}
+
+static int settle(struct fixture *f, const char *merchant, const char *reference,
+                  const char *patient, int64_t amount_fen)
+{
+    Famledger__SettleRequest body = FAMLEDGER__SETTLE_REQUEST__INIT;
+    body.merchant_code = (char *)merchant;
+    body.merchant_reference = (char *)reference;
+    body.patient = (char *)patient;
+    body.amount_fen = amount_fen;
+    last = NULL;
+    return fixture_settle(f, false, &body, &last);
+}
+
+static int refund(struct fixture *f, const char *reference, uint64_t id, int64_t amount_fen)
+{
+    Famledger__RefundRequest *body = ARENA_NEW(&f->arena, Famledger__RefundRequest);
+    famledger__refund_request__init(body);
+    body->merchant_code = (char *)"P1";
+    body->merchant_reference = (char *)reference;
+    body->settlement_id = id;
+    body->amount_fen = amount_fen;
+    return run(f, amount_fen ? FAMLEDGER__REQUEST__BODY_REFUND : FAMLEDGER__REQUEST__BODY_CANCEL,
+               body);
+}
+
+static int reverse(struct fixture *f, const char *reference)
+{
+    Famledger__ReverseRequest *body = ARENA_NEW(&f->arena, Famledger__ReverseRequest);
+    famledger__reverse_request__init(body);
+    body->merchant_code = (char *)"P1";
+    body->merchant_reference = (char *)reference;
+    return run(f, FAMLEDGER__REQUEST__BODY_REVERSE, body);
+}
+
+static int payout(struct fixture *f, const char *merchant, const char *person, int64_t amount_fen,
+                  const char *reference)
+{
+    Famledger__PayoutRequest *body = ARENA_NEW(&f->arena, Famledger__PayoutRequest);
+    famledger__payout_request__init(body);
+    body->merchant_code = (char *)merchant;
+    body->person_no = (char *)person;
+    body->amount_fen = amount_fen;
+    body->reference = (char *)reference;
+    return run(f, FAMLEDGER__REQUEST__BODY_PAYOUT, body);
+}
+
+static int withdraw(struct fixture *f, const char *person_no, Famledger__WithdrawalReason reason,
+                    const char *reference, const char *disease, const char *heir)
+{
+    Famledger__WithdrawRequest *body = ARENA_NEW(&f->arena, Famledger__WithdrawRequest);
+    famledger__withdraw_request__init(body);
+    body->person_no = (char *)person_no;
+    body->reason = reason;
+    body->reference = (char *)reference;
+    body->disease_code = (char *)disease;
+    body->heir = (char *)heir;
+    return run(f, FAMLEDGER__REQUEST__BODY_WITHDRAW, body);
+}
+
+static int transfer_out(struct fixture *f, const char *person_no, const char *to_region,
+                        const char *reference)
+{
+    Famledger__TransferOutRequest *body = ARENA_NEW(&f->arena, Famledger__TransferOutRequest);
+    famledger__transfer_out_request__init(body);
+    body->person_no = (char *)person_no;
+    body->to_region = (char *)to_region;
+    body->reference = (char *)reference;
+    return run(f, FAMLEDGER__REQUEST__BODY_TRANSFER_OUT, body);
+}
+
+static int transfer_in(struct fixture *f, const char *person_no, int64_t amount_fen,
+                       uint64_t out_seq, const char *reference)
+{
+    Famledger__TransferInRequest *body = ARENA_NEW(&f->arena, Famledger__TransferInRequest);
+    famledger__transfer_in_request__init(body);
+    body->person_no = (char *)person_no;
+    body->amount_fen = amount_fen;
+    body->from_region = (char *)"110101";
+    body->transfer_out_seq = out_seq;
+    body->reference = (char *)reference;
+    return run(f, FAMLEDGER__REQUEST__BODY_TRANSFER_IN, body);
+}
+
+static int bind(struct fixture *f, const char *holder, const char *beneficiary,
+                Famledger__Relation relation)
+{
+    return fixture_bind(f, holder, beneficiary, relation);
+}
+
+/* The class totals, in class order (personal, fund, payable, cash due, clearing). */
+static int64_t class_total(struct fixture *f, Famledger__AccountClass account_class)
+{
+    Famledger__TrialBalanceRequest body = FAMLEDGER__TRIAL_BALANCE_REQUEST__INIT;
+    assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_TRIAL_BALANCE, &body), 0);
+    assert_int_equal(last->trial_balance->total_fen, 0);
+    assert_int_equal(last->trial_balance->n_classes, 5);
+    return last->trial_balance->classes[account_class - 1]->balance_fen;
+}
+
+static int64_t payable(struct fixture *f, const char *merchant)
+{
+    Famledger__MerchantBalanceRequest body = FAMLEDGER__MERCHANT_BALANCE_REQUEST__INIT;
+    body.code = (char *)merchant;
+    assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_MERCHANT_BALANCE, &body), 0);
+    return last->merchant_balance->payable_fen;
+}
+
+static int person_status(struct fixture *f, const char *person_no)
+{
+    Famledger__PersonGetRequest body = FAMLEDGER__PERSON_GET_REQUEST__INIT;
+    body.person_no = (char *)person_no;
+    assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_PERSON_GET, &body), 0);
+    return last->person->person->status;
+}
+
+static void family(struct fixture *f)
+{
+    assert_int_equal(fixture_employee(f, "MOM", "110101"), 0);
+    assert_int_equal(fixture_employee(f, "DAD", "110102"), 0);
+    assert_int_equal(fixture_person_add(f, "KID", "110101", FAMLEDGER__SCHEME__SCHEME_RESIDENT),
+                     0);
+    assert_int_equal(fixture_merchant(f, "P1", FAMLEDGER__MERCHANT_KIND__MERCHANT_PHARMACY), 0);
+    assert_int_equal(fixture_credit(f, "MOM", 10000, "c-mom", NULL), 0);
+    assert_int_equal(fixture_credit(f, "DAD", 5000, "c-dad", NULL), 0);
+    assert_int_equal(bind(f, "MOM", "KID", FAMLEDGER__RELATION__RELATION_CHILD), 0);
+    assert_int_equal(bind(f, "DAD", "KID", FAMLEDGER__RELATION__RELATION_CHILD), 0);
+}
+
+static void test_every_movement_balances_and_the_trial_balance_is_zero(void **state)
+{
+    struct fixture *f = *state;
+    family(f);
+    assert_int_equal(class_total(f, FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_PERSONAL), 15000);
+    assert_int_equal(class_total(f, FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_FUND), -15000);
+    /* KID: MOM gives 10000, DAD 2000. */
+    assert_int_equal(settle(f, "P1", "s1", "KID", 12000), 0);
+    uint64_t s1 = last->settlement->settlement->settlement_id;
+    assert_int_equal(payable(f, "P1"), 12000);
+    assert_int_equal(refund(f, "r1", s1, 1500), 0);      /* back to DAD first */
+    assert_int_equal(settle(f, "P1", "s2", "DAD", 1000), 0);
+    uint64_t s2 = last->settlement->settlement->settlement_id;
+    assert_int_equal(refund(f, "c2", s2, 0), 0);         /* cancel */
+    assert_int_equal(settle(f, "P1", "s3", "DAD", 500), 0);
+    assert_int_equal(reverse(f, "s3"), 0);
+    assert_int_equal(reverse(f, "s-never"), 0);
+    assert_int_equal(payable(f, "P1"), 10500);
+    assert_int_equal(payout(f, "P1", "", 10000, "pay-nov"), 0);
+    assert_int_equal(last->payout->payout->owed_after_fen, 500);
+    /* MOM dies: her refund is owed in cash. */
+    assert_int_equal(withdraw(f, "MOM", FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_DEATH, "w-mom",
+                              "", "Heir"), 0);
+    assert_int_equal(refund(f, "r2", s1, 500), 0);        /* DAD's 500 left, then MOM */
+    assert_int_equal(refund(f, "r3", s1, 300), 0);
+    assert_true(last->refund->refund->legs[0]->cash_refund_due);
+    assert_int_equal(class_total(f, FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CASH_REFUND_DUE), 300);
+    assert_int_equal(payout(f, "", "MOM", 300, "heir-cash"), 0);
+    /* DAD moves to Guangdong, on this ledger; the transfer-in names the transfer-out. */
+    assert_int_equal(transfer_out(f, "DAD", "440103", "t-out"), 0);
+    uint64_t out_seq = last->movement->movement->seq;
+    int64_t moved = last->movement->movement->amount_fen;
+    assert_int_equal(class_total(f, FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CLEARING), moved);
+    assert_int_equal(transfer_in(f, "DAD", moved, out_seq, "t-in"), 0);
+    assert_int_equal(class_total(f, FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CLEARING), 0);
+    assert_int_equal(class_total(f, FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CASH_REFUND_DUE), 0);
+    assert_int_equal(class_total(f, FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_MERCHANT_PAYABLE),
+                     payable(f, "P1"));
+}
+
+static void test_a_payout_never_exceeds_what_is_owed_and_replays(void **state)
+{
+    struct fixture *f = *state;
+    family(f);
+    assert_int_equal(settle(f, "P1", "s1", "MOM", 800), 0);
+    assert_int_equal(payout(f, "P1", "", 801, "p1"), FL_ERR_PAYOUT_EXCEEDS_OWED);
+    assert_non_null(strstr(last->error, "8.00 yuan"));
+    assert_int_equal(payout(f, "P1", "", 800, "p1"), 0);
+    assert_false(last->replayed);
+    assert_int_equal(payout(f, "P1", "", 800, "p1"), 0);
+    assert_true(last->replayed);
+    assert_int_equal(payout(f, "P1", "", 700, "p1"), FL_ERR_CONFLICT);
+    assert_int_equal(payout(f, "P1", "", 1, "p2"), FL_ERR_PAYOUT_EXCEEDS_OWED);
+    assert_int_equal(payout(f, "P1", "MOM", 1, "p3"), FL_ERR_INVALID_ARGUMENT);
+    assert_int_equal(payout(f, "NOPE", "", 1, "p4"), FL_ERR_UNKNOWN_MERCHANT);
+    assert_int_equal(payable(f, "P1"), 0);
+}
+
+static void test_the_clearing_report_lists_each_day_and_what_is_owed(void **state)
+{
+    struct fixture *f = *state;
+    family(f);
+    assert_int_equal(settle(f, "P1", "s1", "MOM", 800), 0);
+    assert_int_equal(refund(f, "r1", last->settlement->settlement->settlement_id, 300), 0);
+    assert_int_equal(payout(f, "P1", "", 200, "p1"), 0);
+    Famledger__ClearingRequest body = FAMLEDGER__CLEARING_REQUEST__INIT;
+    body.merchant_code = (char *)"P1";
+    body.from = (char *)"2000-01-01";
+    body.to = (char *)"2001-01-01"; /* more than a year */
+    assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_CLEARING, &body), FL_ERR_INVALID_ARGUMENT);
+    body.from = (char *)"2020-02-01";
+    body.to = (char *)"2020-01-31";
+    assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_CLEARING, &body), FL_ERR_INVALID_ARGUMENT);
+    body.from = (char *)"2020-01-01";
+    body.to = (char *)"2020-12-31";
+    assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_CLEARING, &body), 0);
+    assert_int_equal(last->clearing->n_days, 0);
+    /* The entries are dated today: ask for this year. */
+    time_t now = time(NULL);
+    struct tm local;
+    localtime_r(&now, &local);
+    char from[11], to[11];
+    strftime(from, sizeof(from), "%Y-01-01", &local);
+    strftime(to, sizeof(to), "%Y-12-31", &local);
+    body.from = from;
+    body.to = to;
+    assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_CLEARING, &body), 0);
+    assert_int_equal(last->clearing->n_days, 1);
+    Famledger__ClearingDay *day = last->clearing->days[0];
+    assert_int_equal(day->settled_fen, 800);
+    assert_int_equal(day->refunded_fen, 300);
+    assert_int_equal(day->paid_out_fen, 200);
+    assert_int_equal(day->owed_fen, 300);
+    assert_int_equal(last->clearing->closing_owed_fen, 300);
+}
+
+static void test_a_reversal_before_the_settlement_refuses_it_when_it_arrives(void **state)
+{
+    struct fixture *f = *state;
+    family(f);
+    assert_int_equal(reverse(f, "lost-1"), 0);
+    assert_false(last->reverse->settlement_found);
+    assert_int_equal(reverse(f, "lost-1"), 0);
+    assert_true(last->replayed);
+    assert_int_equal(settle(f, "P1", "lost-1", "MOM", 800), FL_ERR_REVERSED);
+    assert_int_equal(fixture_balance(f, "MOM"), 10000);
+    Famledger__SettlementGetRequest get = FAMLEDGER__SETTLEMENT_GET_REQUEST__INIT;
+    get.merchant_code = (char *)"P1";
+    get.merchant_reference = (char *)"lost-1";
+    assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_SETTLEMENT_GET, &get), FL_ERR_REVERSED);
+}
+
+static void test_a_reversal_after_the_settlement_cancels_what_is_left(void **state)
+{
+    struct fixture *f = *state;
+    family(f);
+    assert_int_equal(settle(f, "P1", "s1", "KID", 12000), 0);
+    uint64_t id = last->settlement->settlement->settlement_id;
+    assert_int_equal(refund(f, "r1", id, 1000), 0);
+    assert_int_equal(reverse(f, "s1"), 0);
+    assert_true(last->reverse->settlement_found);
+    assert_int_equal(last->reverse->refund->amount_fen, 11000);
+    assert_true(last->reverse->settlement->cancelled);
+    assert_int_equal(fixture_balance(f, "MOM"), 10000);
+    assert_int_equal(fixture_balance(f, "DAD"), 5000);
+    assert_int_equal(reverse(f, "s1"), 0);
+    assert_true(last->replayed);
+    assert_int_equal(fixture_balance(f, "MOM"), 10000);
+    assert_int_equal(refund(f, "r2", id, 1), FL_ERR_ALREADY_CANCELLED);
+    Famledger__SettlementGetRequest get = FAMLEDGER__SETTLEMENT_GET_REQUEST__INIT;
+    get.merchant_code = (char *)"P1";
+    get.merchant_reference = (char *)"s1";
+    assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_SETTLEMENT_GET, &get), 0);
+    assert_int_equal(last->settlement->settlement->settlement_id, id);
+    assert_int_equal(payable(f, "P1"), 0);
+}
+
+static void test_a_deceased_person_is_no_patient_and_no_binding_outlives_them(void **state)
+{
+    struct fixture *f = *state;
+    family(f);
+    assert_int_equal(bind(f, "DAD", "MOM", FAMLEDGER__RELATION__RELATION_SPOUSE), 0);
+    assert_int_equal(withdraw(f, "MOM", FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_DEATH, "w1",
+                              "", "Heir"), 0);
+    assert_int_equal(last->movement->movement->bindings_ended, 2); /* funds KID; funded by DAD */
+    assert_int_equal(person_status(f, "MOM"), FAMLEDGER__PERSON_STATUS__PERSON_DECEASED);
+    assert_int_equal(settle(f, "P1", "s1", "MOM", 100), FL_ERR_PERSON_DECEASED);
+    assert_int_equal(bind(f, "DAD", "MOM", FAMLEDGER__RELATION__RELATION_SPOUSE),
+                     FL_ERR_PERSON_DECEASED);
+    assert_int_equal(fixture_account_open(f, "MOM"), FL_ERR_PERSON_DECEASED);
+    /* KID is still funded by DAD alone. */
+    assert_int_equal(settle(f, "P1", "s2", "KID", 6000), 0);
+    assert_int_equal(last->settlement->settlement->acct_mulaid_pay_fen, 5000);
+}
+
+static void test_opting_out_and_enrolling_again_keeps_the_history(void **state)
+{
+    struct fixture *f = *state;
+    family(f);
+    assert_int_equal(withdraw(f, "DAD", FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_OPT_OUT, "w1",
+                              "", ""), 0);
+    assert_int_equal(person_status(f, "DAD"), FAMLEDGER__PERSON_STATUS__PERSON_OPTED_OUT);
+    assert_int_equal(settle(f, "P1", "s1", "DAD", 100), FL_ERR_PERSON_INACTIVE);
+    assert_int_equal(fixture_account_open(f, "DAD"), 0);
+    assert_int_equal(person_status(f, "DAD"), FAMLEDGER__PERSON_STATUS__PERSON_ACTIVE);
+    assert_int_equal(fixture_balance(f, "DAD"), 0);
+    assert_int_equal(fixture_account_open(f, "DAD"), FL_ERR_ACCOUNT_EXISTS);
+    assert_int_equal(fixture_credit(f, "DAD", 700, "c-dad-2", NULL), 0);
+    assert_int_equal(fixture_balance(f, "DAD"), 700);
+}
+
+static void test_relations_must_agree_and_nobody_has_two_spouses(void **state)
+{
+    struct fixture *f = *state;
+    family(f);
+    assert_int_equal(fixture_employee(f, "EX", "110101"), 0);
+    assert_int_equal(bind(f, "MOM", "DAD", FAMLEDGER__RELATION__RELATION_SPOUSE), 0);
+    assert_int_equal(bind(f, "MOM", "EX", FAMLEDGER__RELATION__RELATION_SPOUSE),
+                     FL_ERR_RELATION_CONFLICT);
+    assert_int_equal(bind(f, "EX", "DAD", FAMLEDGER__RELATION__RELATION_SPOUSE),
+                     FL_ERR_RELATION_CONFLICT);
+    assert_int_equal(bind(f, "DAD", "MOM", FAMLEDGER__RELATION__RELATION_SIBLING),
+                     FL_ERR_RELATION_CONFLICT);
+    assert_int_equal(bind(f, "DAD", "MOM", FAMLEDGER__RELATION__RELATION_SPOUSE), 0);
+    /* KID is MOM's child, so MOM is KID's parent, never KID's child. */
+    assert_int_equal(fixture_employee(f, "GRAN", "110101"), 0);
+    assert_int_equal(bind(f, "GRAN", "MOM", FAMLEDGER__RELATION__RELATION_CHILD), 0);
+    assert_int_equal(bind(f, "MOM", "GRAN", FAMLEDGER__RELATION__RELATION_CHILD),
+                     FL_ERR_RELATION_CONFLICT);
+    assert_int_equal(bind(f, "MOM", "GRAN", FAMLEDGER__RELATION__RELATION_PARENT), 0);
+}
+
+static void test_bindings_record_their_evidence_when_the_region_requires_it(void **state)
+{
+    struct fixture *f = *state;
+    family(f);
+    f->config.binding_evidence_required = 1;
+    assert_int_equal(fixture_employee(f, "SIS", "110101"), 0);
+    Famledger__BindRequest body = FAMLEDGER__BIND_REQUEST__INIT;
+    body.holder = (char *)"MOM";
+    body.beneficiary = (char *)"SIS";
+    body.relation = FAMLEDGER__RELATION__RELATION_SIBLING;
+    assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_BIND, &body), FL_ERR_INVALID_ARGUMENT);
+    body.evidence = (char *)"HR-110101-0042";
+    body.channel = FAMLEDGER__BIND_CHANNEL__BIND_CHANNEL_COUNTER;
+    assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_BIND, &body), 0);
+    assert_string_equal(last->binding->binding->evidence, "HR-110101-0042");
+    assert_int_equal(last->binding->binding->channel, FAMLEDGER__BIND_CHANNEL__BIND_CHANNEL_COUNTER);
+}
+
+static void test_a_linked_transfer_in_must_match_and_completes_once(void **state)
+{
+    struct fixture *f = *state;
+    family(f);
+    assert_int_equal(transfer_out(f, "DAD", "440103", "t-out"), 0);
+    uint64_t out_seq = last->movement->movement->seq;
+    assert_int_equal(person_status(f, "DAD"), FAMLEDGER__PERSON_STATUS__PERSON_MOVED_OUT);
+    assert_int_equal(settle(f, "P1", "s1", "DAD", 100), FL_ERR_PERSON_INACTIVE);
+    assert_int_equal(transfer_in(f, "DAD", 4999, out_seq, "t-in-1"), FL_ERR_TRANSFER_MISMATCH);
+    assert_int_equal(transfer_in(f, "MOM", 5000, out_seq, "t-in-2"), FL_ERR_TRANSFER_MISMATCH);
+    assert_int_equal(transfer_in(f, "DAD", 5000, 1, "t-in-3"), FL_ERR_TRANSFER_MISMATCH);
+    assert_int_equal(transfer_in(f, "DAD", 5000, out_seq, "t-in-4"), 0);
+    assert_int_equal(fixture_balance(f, "DAD"), 5000);
+    Famledger__PersonGetRequest get = FAMLEDGER__PERSON_GET_REQUEST__INIT;
+    get.person_no = (char *)"DAD";
+    assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_PERSON_GET, &get), 0);
+    assert_string_equal(last->person->person->region, "440103");
+    assert_int_equal(last->person->person->status, FAMLEDGER__PERSON_STATUS__PERSON_ACTIVE);
+    assert_int_equal(transfer_in(f, "DAD", 5000, out_seq, "t-in-5"), FL_ERR_TRANSFER_MISMATCH);
+    assert_int_equal(transfer_in(f, "DAD", 5000, out_seq, "t-in-4"), 0);
+    assert_true(last->replayed);
+}
+
+static void test_policy_applies_when_money_moves(void **state)
+{
+    struct fixture *f = *state;
+    f->config.cross_province.ids[0] = 11;
+    f->config.cross_province.ids[1] = 44;
+    f->config.cross_province.count = 2;
+    family(f);
+    assert_int_equal(fixture_employee(f, "AUNT", "440103"), 0);
+    assert_int_equal(fixture_credit(f, "AUNT", 900, "c-aunt", NULL), 0);
+    assert_int_equal(fixture_person_add(f, "NIECE", "110101", FAMLEDGER__SCHEME__SCHEME_RESIDENT),
+                     0);
+    assert_int_equal(bind(f, "AUNT", "NIECE", FAMLEDGER__RELATION__RELATION_SIBLING), 0);
+    assert_int_equal(settle(f, "P1", "s1", "NIECE", 100), 0);
+    assert_int_equal(last->settlement->settlement->acct_mulaid_pay_fen, 100);
+    /* Guangdong switches cross-province aid off: AUNT pays no more. */
+    f->config.cross_province.count = 1;
+    assert_int_equal(settle(f, "P1", "s2", "NIECE", 100), 0);
+    assert_int_equal(last->settlement->settlement->cash_pay_fen, 100);
+    /* Settling outside one's province, where the policy does not allow it. */
+    f->config.remote_settlement_provinces.all = false;
+    f->config.remote_settlement_provinces.count = 0;
+    assert_int_equal(settle(f, "P1", "s3", "AUNT", 100), FL_ERR_REMOTE_NOT_ALLOWED);
+    f->config.remote_settlement_provinces.ids[0] = 44;
+    f->config.remote_settlement_provinces.count = 1;
+    assert_int_equal(settle(f, "P1", "s3", "AUNT", 100), 0);
+}
+
+static void test_major_disease_withdrawals_name_a_listed_disease(void **state)
+{
+    struct fixture *f = *state;
+    family(f);
+    char path[96];
+    snprintf(path, sizeof(path), "%s/diseases.txt", f->dir);
+    FILE *file = fopen(path, "w");
+    assert_non_null(file);
+    fputs("# 74 major diseases (excerpt)\nD45\nC91.0  \n", file);
+    fclose(file);
+    snprintf(f->config.major_disease_codes_path, sizeof(f->config.major_disease_codes_path),
+             "%s", path);
+    char error[256];
+    assert_int_equal(config_diseases_load(&f->config, error, sizeof(error)), 0);
+    assert_int_equal(withdraw(f, "MOM", FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_MAJOR_DISEASE,
+                              "w1", "X99", ""), FL_ERR_WITHDRAWAL_NOT_ALLOWED);
+    assert_int_equal(withdraw(f, "MOM", FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_MAJOR_DISEASE,
+                              "w2", "C91.0", ""), 0);
+    free(f->config.diseases.codes);
+}
+
+int main(void)
+{
+#define TEST(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
+    const struct CMUnitTest tests[] = {
+        TEST(test_every_movement_balances_and_the_trial_balance_is_zero),
+        TEST(test_a_payout_never_exceeds_what_is_owed_and_replays),
+        TEST(test_the_clearing_report_lists_each_day_and_what_is_owed),
+        TEST(test_a_reversal_before_the_settlement_refuses_it_when_it_arrives),
+        TEST(test_a_reversal_after_the_settlement_cancels_what_is_left),
+        TEST(test_a_deceased_person_is_no_patient_and_no_binding_outlives_them),
+        TEST(test_opting_out_and_enrolling_again_keeps_the_history),
+        TEST(test_relations_must_agree_and_nobody_has_two_spouses),
+        TEST(test_bindings_record_their_evidence_when_the_region_requires_it),
+        TEST(test_a_linked_transfer_in_must_match_and_completes_once),
+        TEST(test_policy_applies_when_money_moves),
+        TEST(test_major_disease_withdrawals_name_a_listed_disease),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
