@@ -33,6 +33,7 @@ void client_person_copy(fl_person *out, const Famledger__Person *person)
     out->scheme = (fl_scheme)person->scheme;
     out->registered_seq = person->registered_seq;
     out->has_account = person->has_account;
+    out->status = person->status ? (fl_person_status)person->status : FL_PERSON_ACTIVE;
 }
 
 static void account_copy(fl_account *out, const Famledger__Account *account)

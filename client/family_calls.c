@@ -105,10 +105,19 @@ static int binding_reply(fl_client *client, Famledger__Request *request, fl_bind
 int fl_family_bind(fl_client *client, const char *holder, const char *beneficiary,
                    fl_relation relation, fl_binding *binding)
 {
+    return fl_family_bind_evidence(client, holder, beneficiary, relation, NULL, 0, binding);
+}
+
+int fl_family_bind_evidence(fl_client *client, const char *holder, const char *beneficiary,
+                            fl_relation relation, const char *evidence, fl_bind_channel channel,
+                            fl_binding *binding)
+{
     Famledger__BindRequest bind = FAMLEDGER__BIND_REQUEST__INIT;
     bind.holder = (char *)holder;
     bind.beneficiary = (char *)beneficiary;
     bind.relation = (Famledger__Relation)relation;
+    bind.evidence = (char *)(evidence ? evidence : "");
+    bind.channel = (Famledger__BindChannel)channel;
     Famledger__Request request = FAMLEDGER__REQUEST__INIT;
     request.body_case = FAMLEDGER__REQUEST__BODY_BIND;
     request.bind = &bind;

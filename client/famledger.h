@@ -88,6 +88,13 @@ typedef enum fl_withdrawal_reason {
     FL_WITHDRAWAL_TRANSFER_NOT_ACCEPTED = 6, /* whole balance; closes */
 } fl_withdrawal_reason;
 
+typedef enum fl_person_status {
+    FL_PERSON_ACTIVE = 1,
+    FL_PERSON_DECEASED = 2,    /* final: no patient, no binding, no account */
+    FL_PERSON_MOVED_OUT = 3,   /* transferred out; a transfer-in brings them back */
+    FL_PERSON_OPTED_OUT = 4,   /* gave up the insurance; fl_account_open brings them back */
+} fl_person_status;
+
 typedef struct fl_person {
     char person_no[FL_PERSON_NO_MAX + 1];
     char name[FL_NAME_MAX + 1];
@@ -95,7 +102,54 @@ typedef struct fl_person {
     fl_scheme scheme;
     uint64_t registered_seq;
     bool has_account;
+    fl_person_status status;
 } fl_person;
+
+/* The books of double entry (docs/POLICY.md). */
+typedef enum fl_account_class {
+    FL_CLASS_PERSONAL = 1,
+    FL_CLASS_FUND = 2,
+    FL_CLASS_MERCHANT_PAYABLE = 3,
+    FL_CLASS_CASH_REFUND_DUE = 4,
+    FL_CLASS_CLEARING = 5,
+} fl_account_class;
+#define FL_ACCOUNT_CLASSES 5
+
+typedef struct fl_trial_balance {
+    int64_t class_total_fen[FL_ACCOUNT_CLASSES + 1]; /* by fl_account_class; [0] unused */
+    int64_t total_fen;                               /* always 0 */
+} fl_books_totals;
+
+typedef struct fl_merchant_balance {
+    char code[FL_PERSON_NO_MAX + 1];
+    int64_t payable_fen;   /* what the fund owes the merchant now (negative: it owes the fund) */
+    int64_t settled_fen, refunded_fen, paid_out_fen; /* all time, account money */
+} fl_merchant_books;
+
+typedef struct fl_payout {
+    uint64_t seq;
+    char merchant_code[FL_PERSON_NO_MAX + 1]; /* one of merchant_code and person_no */
+    char person_no[FL_PERSON_NO_MAX + 1];
+    int64_t amount_fen;
+    char reference[FL_REFERENCE_MAX + 1];
+    int64_t owed_after_fen;
+    char region[FL_REGION_LEN + 1];           /* the fund that paid */
+    bool replayed;
+} fl_payout;
+
+#define FL_CLEARING_DAYS_MAX 366
+typedef struct fl_clearing_day {
+    char date[11];          /* YYYY-MM-DD */
+    int64_t settled_fen, refunded_fen, paid_out_fen;
+    int64_t owed_fen;       /* at the end of the day */
+} fl_clearing_day;
+
+typedef struct fl_clearing {
+    char merchant_code[FL_PERSON_NO_MAX + 1];
+    int64_t opening_owed_fen, closing_owed_fen;
+    size_t day_count;
+    fl_clearing_day days[FL_CLEARING_DAYS_MAX]; /* days with movement, in order */
+} fl_clearing;
 
 typedef struct fl_account {
     char person_no[FL_PERSON_NO_MAX + 1];
@@ -327,6 +381,14 @@ FL_EXPORT void fl_entry_release(fl_entry *entry);
  * FL_ERR_CROSS_PROVINCE_NOT_ALLOWED, FL_ERR_NO_ACCOUNT, FL_ERR_UNKNOWN_PERSON. */
 FL_EXPORT int fl_family_bind(fl_client *client, const char *holder, const char *beneficiary,
                              fl_relation relation, fl_binding *binding);
+typedef enum fl_bind_channel { FL_BIND_APP = 1, FL_BIND_COUNTER = 2 } fl_bind_channel;
+/* Bind with the evidence it was accepted on (a household-register or certificate number; may
+ * be NULL unless the daemon requires it) and the channel (0: unrecorded). Errors as
+ * fl_family_bind, and FL_ERR_RELATION_CONFLICT, FL_ERR_PERSON_DECEASED. */
+FL_EXPORT int fl_family_bind_evidence(fl_client *client, const char *holder,
+                                      const char *beneficiary, fl_relation relation,
+                                      const char *evidence, fl_bind_channel channel,
+                                      fl_binding *binding);
 FL_EXPORT int fl_family_unbind(fl_client *client, const char *holder, const char *beneficiary,
                                fl_binding *binding);
 FL_EXPORT int fl_family_list(fl_client *client, const char *person_no, fl_family *family);
@@ -356,6 +418,39 @@ FL_EXPORT int fl_settle(fl_client *client, const fl_settle_request *request,
                         fl_settlement *settlement);
 FL_EXPORT int fl_settlement_get(fl_client *client, uint64_t settlement_id,
                                 fl_settlement *settlement);
+/* The settlement `merchant_code` made under its own `reference`. Errors:
+ * FL_ERR_UNKNOWN_SETTLEMENT; FL_ERR_REVERSED when it was reversed before it arrived. */
+FL_EXPORT int fl_settlement_find(fl_client *client, const char *merchant_code,
+                                 const char *reference, fl_settlement *settlement);
+
+typedef struct fl_reversal {
+    uint64_t seq;            /* the reversal's entry */
+    bool settlement_found;   /* false: recorded, so the late original gets FL_ERR_REVERSED */
+    bool money_returned;     /* refund holds the cancel that gave money back */
+    bool replayed;
+    fl_settlement settlement;
+    fl_refund refund;
+} fl_reversal;
+
+/* Reverse (like 2601 冲正) the settlement `merchant_code` made, or may still send, under
+ * `reference`: what is left of it goes back to the accounts; if it never arrived, it is
+ * refused when it does. Reversing twice answers the first (reversal->replayed). */
+FL_EXPORT int fl_reverse(fl_client *client, const char *merchant_code, const char *reference,
+                         fl_reversal *reversal);
+
+/* ---- Clearing and the books (payout: admin; reads: admin, audit, a merchant's own peer) ---- */
+
+FL_EXPORT int fl_trial_balance(fl_client *client, fl_books_totals *balance);
+FL_EXPORT int fl_merchant_balance(fl_client *client, const char *code,
+                                  fl_merchant_books *balance);
+/* Per business day from..to (YYYY-MM-DD, at most a year): settled, refunded, paid out, owed. */
+FL_EXPORT int fl_clearing_report(fl_client *client, const char *merchant_code, const char *from,
+                                 const char *to, fl_clearing *clearing);
+/* The fund pays `amount_fen` of what it owes a merchant (merchant_code) or, for refunds owed in
+ * cash, a person (person_no); pass NULL for the other. Idempotent on `reference`. Errors:
+ * FL_ERR_PAYOUT_EXCEEDS_OWED, FL_ERR_CONFLICT. */
+FL_EXPORT int fl_payout_make(fl_client *client, const char *merchant_code, const char *person_no,
+                             int64_t amount_fen, const char *reference, fl_payout *payout);
 
 /* Cancel (like 2103): return what is left of the account-paid part. Errors:
  * FL_ERR_WRONG_MERCHANT, FL_ERR_ALREADY_CANCELLED, FL_ERR_UNKNOWN_SETTLEMENT. */
@@ -384,6 +479,13 @@ FL_EXPORT int fl_transfer_out(fl_client *client, const char *person_no, const ch
 FL_EXPORT int fl_transfer_in(fl_client *client, const char *person_no, int64_t amount_fen,
                              const char *from_region, const char *reference,
                              fl_movement *movement);
+/* A transfer-in that completes transfer-out `transfer_out_seq` of this ledger (same person,
+ * same amount, once: else FL_ERR_TRANSFER_MISMATCH), or (seq 0) comes from `from_region`
+ * outside it. `to_region` (may be NULL) is the person's new region. */
+FL_EXPORT int fl_transfer_in_linked(fl_client *client, const char *person_no,
+                                    int64_t amount_fen, const char *from_region,
+                                    uint64_t transfer_out_seq, const char *to_region,
+                                    const char *reference, fl_movement *movement);
 /* Up to FL_CREDIT_BATCH_MAX credits in one round trip; each succeeds or fails on its own
  * (outcomes[i]). Returns 0 when the batch was processed, whatever its items did. */
 FL_EXPORT int fl_credit_batch(fl_client *client, const fl_credit_item *items, size_t count,

@@ -118,11 +118,21 @@ int fl_transfer_out(fl_client *client, const char *person_no, const char *to_reg
 int fl_transfer_in(fl_client *client, const char *person_no, int64_t amount_fen,
                    const char *from_region, const char *reference, fl_movement *movement)
 {
+    return fl_transfer_in_linked(client, person_no, amount_fen, from_region, 0, NULL, reference,
+                                 movement);
+}
+
+int fl_transfer_in_linked(fl_client *client, const char *person_no, int64_t amount_fen,
+                          const char *from_region, uint64_t transfer_out_seq,
+                          const char *to_region, const char *reference, fl_movement *movement)
+{
     Famledger__TransferInRequest body = FAMLEDGER__TRANSFER_IN_REQUEST__INIT;
     body.person_no = (char *)person_no;
     body.amount_fen = amount_fen;
     body.from_region = (char *)from_region;
     body.reference = (char *)reference;
+    body.transfer_out_seq = transfer_out_seq;
+    body.to_region = (char *)(to_region ? to_region : "");
     Famledger__Request request = FAMLEDGER__REQUEST__INIT;
     request.body_case = FAMLEDGER__REQUEST__BODY_TRANSFER_IN;
     request.transfer_in = &body;

@@ -493,7 +493,9 @@ static int transfer_in_link(struct request_ctx *ctx, Famledger__TransferInReques
 int lifecycle_transfer_in_handle(struct request_ctx *ctx, const Famledger__Request *request)
 {
     Famledger__TransferInRequest *transfer = request->transfer_in;
-    if (!validate_region(transfer->from_region))
+    /* A transfer-in that completes a transfer-out of this ledger takes its region from it. */
+    if (!(transfer->transfer_out_seq && !*transfer->from_region) &&
+        !validate_region(transfer->from_region))
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "from_region must be a 6-digit admdvs "
                             "code");
     if (!validate_amount_fen(transfer->amount_fen))

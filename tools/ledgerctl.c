@@ -24,6 +24,10 @@ static const char *const scheme_names[] = {[FL_SCHEME_EMPLOYEE] = "employee",
 static const char *const status_names[] = {[FL_ACCOUNT_OPEN] = "open",
                                            [FL_ACCOUNT_FROZEN] = "frozen",
                                            [FL_ACCOUNT_CLOSED] = "closed"};
+static const char *const person_status_names[] = {[FL_PERSON_ACTIVE] = "active",
+                                                  [FL_PERSON_DECEASED] = "deceased",
+                                                  [FL_PERSON_MOVED_OUT] = "moved_out",
+                                                  [FL_PERSON_OPTED_OUT] = "opted_out"};
 static const char *const kind_names[] = {[FL_CREDIT_ALLOCATION] = "allocation",
                                          [FL_CREDIT_DEPOSIT] = "deposit"};
 
@@ -64,15 +68,17 @@ static void person_print(const struct ctl *ctl, const fl_person *person)
         printf(",\"name\":");
         cli_json_string(stdout, person->name);
         printf(",\"region\":\"%s\",\"scheme\":\"%s\",\"registered_seq\":%" PRIu64
-               ",\"has_account\":%s}\n",
+               ",\"has_account\":%s,\"status\":\"%s\"}\n",
                person->region, NAME_OF(scheme_names, person->scheme), person->registered_seq,
-               person->has_account ? "true" : "false");
+               person->has_account ? "true" : "false",
+               NAME_OF(person_status_names, person->status));
         return;
     }
     printf("person_no    %s\nname         %s\nregion       %s\nscheme       %s\n"
-           "account      %s\nregistered   seq %" PRIu64 "\n",
+           "status       %s\naccount      %s\nregistered   seq %" PRIu64 "\n",
            person->person_no, person->name, person->region, NAME_OF(scheme_names, person->scheme),
-           person->has_account ? "yes" : "no", person->registered_seq);
+           NAME_OF(person_status_names, person->status), person->has_account ? "yes" : "no",
+           person->registered_seq);
 }
 
 static int person_add_run(struct ctl *ctl, const struct cli_parsed *args)
@@ -368,7 +374,9 @@ static const struct command commands[] = {
      {{"--out", true}}, 0, 0, backup_run},
     {"day", "close", "DATE   (YYYY-MM-DD; no entry is dated into it or earlier days again)",
      {{0}}, 1, 1, day_close_run},
-    {"family", "bind", "HOLDER BENEFICIARY --relation RELATION", {{"--relation", true}}, 2, 2,
+    {"family", "bind", "HOLDER BENEFICIARY --relation RELATION [--evidence REF] "
+     "[--channel app|counter]", {{"--relation", true}, {"--evidence", true}, {"--channel", true}},
+     2, 2,
      family_bind_run},
     {"family", "unbind", "HOLDER BENEFICIARY", {{0}}, 2, 2, family_unbind_run},
     {"family", "list", "PERSON_NO", {{0}}, 1, 1, family_list_run},
@@ -380,7 +388,8 @@ static const struct command commands[] = {
     {"merchant", "resume", "CODE", {{0}}, 1, 1, merchant_resume_run},
     {"quote", NULL, SETTLE_USAGE, {SETTLE_OPTIONS}, 0, 0, quote_run},
     {"settle", NULL, SETTLE_USAGE, {SETTLE_OPTIONS}, 0, 0, settle_run},
-    {"settlement", "show", "SETTLEMENT_ID", {{0}}, 1, 1, settlement_show_run},
+    {"settlement", "show", "SETTLEMENT_ID | --merchant CODE --ref REF",
+     {{"--merchant", true}, {"--ref", true}}, 0, 1, settlement_show_run},
     {"cancel", NULL, "--merchant CODE --ref REF --settlement ID",
      {{"--merchant", true}, {"--ref", true}, {"--settlement", true}}, 0, 0, cancel_run},
     {"refund", NULL, "--merchant CODE --ref REF --settlement ID --amount YUAN",
@@ -409,8 +418,18 @@ static const struct command commands[] = {
     {"reconcile", "details", "--merchant CODE --date DATE --file FILE [--format table|tsv|json]",
      {{"--merchant", true}, {"--date", true}, {"--file", true}, {"--format", true}}, 0, 0,
      reconcile_details_run},
-    {"transfer-in", NULL, "PERSON_NO AMOUNT --from-region ADMDVS --ref REF",
-     {{"--from-region", true}, {"--ref", true}}, 2, 2, transfer_in_run},
+    {"transfer-in", NULL, "PERSON_NO AMOUNT (--from-region ADMDVS | --from-transfer SEQ) "
+     "[--to-region ADMDVS] --ref REF",
+     {{"--from-region", true}, {"--ref", true}, {"--from-transfer", true}, {"--to-region", true}},
+     2, 2, transfer_in_run},
+    {"reverse", NULL, "--merchant CODE --ref REF   (2601: undo a settlement by its reference)",
+     {{"--merchant", true}, {"--ref", true}}, 0, 0, reverse_run},
+    {"payout", NULL, "(--merchant CODE | --person PERSON_NO) AMOUNT --ref REF",
+     {{"--merchant", true}, {"--person", true}, {"--ref", true}}, 1, 1, payout_run},
+    {"clearing", NULL, "--merchant CODE --from DATE --to DATE",
+     {{"--merchant", true}, {"--from", true}, {"--to", true}}, 0, 0, clearing_run},
+    {"trial-balance", NULL, "", {{0}}, 0, 0, trial_balance_run},
+    {"merchant", "balance", "CODE", {{0}}, 1, 1, merchant_balance_run},
 };
 
 #define COMMANDS_COUNT (sizeof(commands) / sizeof(commands[0]))

@@ -49,5 +49,10 @@ int verify_run(struct ctl *ctl, const struct cli_parsed *args);
 int export_run(struct ctl *ctl, const struct cli_parsed *args);
 int reconcile_totals_run(struct ctl *ctl, const struct cli_parsed *args);
 int reconcile_details_run(struct ctl *ctl, const struct cli_parsed *args);
+int reverse_run(struct ctl *ctl, const struct cli_parsed *args);
+int payout_run(struct ctl *ctl, const struct cli_parsed *args);
+int clearing_run(struct ctl *ctl, const struct cli_parsed *args);
+int trial_balance_run(struct ctl *ctl, const struct cli_parsed *args);
+int merchant_balance_run(struct ctl *ctl, const struct cli_parsed *args);
 
 #endif

@@ -31,9 +31,17 @@ int family_bind_run(struct ctl *ctl, const struct cli_parsed *args)
         return usage_error("--relation must be one of spouse, parent, child, sibling, "
                            "paternal-grandparent, maternal-grandparent, paternal-grandchild, "
                            "maternal-grandchild");
+    const char *channel_text = cli_option(args, "--channel");
+    fl_bind_channel channel = 0;
+    if (channel_text && strcmp(channel_text, "app") == 0)
+        channel = FL_BIND_APP;
+    else if (channel_text && strcmp(channel_text, "counter") == 0)
+        channel = FL_BIND_COUNTER;
+    else if (channel_text)
+        return usage_error("--channel must be app or counter");
     fl_binding binding;
-    int rc = fl_family_bind(ctl->client, args->positionals[0], args->positionals[1], relation,
-                            &binding);
+    int rc = fl_family_bind_evidence(ctl->client, args->positionals[0], args->positionals[1],
+                                     relation, cli_option(args, "--evidence"), channel, &binding);
     if (rc)
         return ctl_fail(ctl, rc);
     binding_print(ctl, &binding, false);
@@ -289,11 +297,19 @@ int settle_run(struct ctl *ctl, const struct cli_parsed *args)
 
 int settlement_show_run(struct ctl *ctl, const struct cli_parsed *args)
 {
-    uint64_t id;
-    if (cli_parse_u64(args->positionals[0], 1, UINT64_MAX, &id))
-        return usage_error("'%s' is not a settlement id", args->positionals[0]);
+    const char *merchant = cli_option(args, "--merchant"), *reference = cli_option(args, "--ref");
     static fl_settlement settlement;
-    int rc = fl_settlement_get(ctl->client, id, &settlement);
+    int rc;
+    if (args->positional_count == 1 && !merchant && !reference) {
+        uint64_t id;
+        if (cli_parse_u64(args->positionals[0], 1, UINT64_MAX, &id))
+            return usage_error("'%s' is not a settlement id", args->positionals[0]);
+        rc = fl_settlement_get(ctl->client, id, &settlement);
+    } else if (args->positional_count == 0 && merchant && reference) {
+        rc = fl_settlement_find(ctl->client, merchant, reference, &settlement);
+    } else {
+        return usage_error("settlement show takes an id, or --merchant CODE --ref REF");
+    }
     if (rc)
         return ctl_fail(ctl, rc);
     settlement_print(ctl, &settlement);

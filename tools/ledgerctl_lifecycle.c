@@ -203,14 +203,20 @@ int transfer_out_run(struct ctl *ctl, const struct cli_parsed *args)
 int transfer_in_run(struct ctl *ctl, const struct cli_parsed *args)
 {
     const char *region = cli_option(args, "--from-region"), *reference = cli_option(args, "--ref");
+    const char *link = cli_option(args, "--from-transfer");
     int64_t amount_fen;
-    if (!region || !reference)
-        return usage_error("transfer-in needs --from-region ADMDVS and --ref REF");
+    uint64_t out_seq = 0;
+    if ((!region && !link) || !reference)
+        return usage_error("transfer-in needs --from-region ADMDVS (or --from-transfer SEQ) and "
+                           "--ref REF");
+    if (link && cli_parse_u64(link, 1, UINT64_MAX, &out_seq))
+        return usage_error("'%s' is not the sequence of a transfer-out entry", link);
     if (parse_amount(args->positionals[1], &amount_fen))
         return CLI_EXIT_USAGE;
     fl_movement movement;
-    int rc = fl_transfer_in(ctl->client, args->positionals[0], amount_fen, region, reference,
-                            &movement);
+    int rc = fl_transfer_in_linked(ctl->client, args->positionals[0], amount_fen,
+                                   region ? region : "", out_seq, cli_option(args, "--to-region"),
+                                   reference, &movement);
     return movement_print(ctl, rc, &movement);
 }
 

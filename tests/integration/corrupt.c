@@ -3,9 +3,14 @@
  *   famledger-corrupt DATA_DIR entry SEQ          flip one byte of entry SEQ's stored bytes
  *   famledger-corrupt DATA_DIR balance PERSON FEN  add FEN to PERSON's stored balance only
  *   famledger-corrupt DATA_DIR delete TABLE        delete the first record of a derived table
+ *   famledger-corrupt DATA_DIR unbalance SEQ       add 1 fen to the first posting of entry SEQ
+ *                                                  and rewrite the chain and the head after it,
+ *                                                  as an attacker who knows the format would
  */
 #include "arena.h"
+#include "chain.h"
 #include "fl_limits.h"
+#include "head_record.h"
 #include "state.h"
 #include "store.h"
 
@@ -46,19 +51,76 @@ static int corrupt_balance(struct store_txn *txn, const char *person_no, int64_t
     return rc;
 }
 
+/* Re-pack entry `seq` (changed by `change`), then every later entry with the new previous
+ * hash, and move the head (in meta and in the head record) to the new last hash. */
+static int rechain_from(struct store_txn *txn, const char *dir, uint64_t seq)
+{
+    uint8_t prev[HASH_BYTES] = {0};
+    uint8_t key[8];
+    struct store_bytes value;
+    if (seq > 1) {
+        store_u64_encode(key, seq - 1);
+        if (store_get(txn, STORE_DB_LOG, key, sizeof(key), &value) != 1)
+            return -1;
+        memcpy(prev, value.data, HASH_BYTES);
+    }
+    uint64_t last = seq;
+    for (uint64_t at = seq;; at++) {
+        store_u64_encode(key, at);
+        if (store_get(txn, STORE_DB_LOG, key, sizeof(key), &value) != 1)
+            break;
+        Famledger__Entry *entry = famledger__entry__unpack(NULL, value.size - HASH_BYTES,
+                                                           (const uint8_t *)value.data + HASH_BYTES);
+        if (!entry || (at == seq && entry->n_postings == 0))
+            return -1;
+        if (at == seq)
+            entry->postings[0]->amount_fen += 1;
+        memcpy(entry->prev_hash.data, prev, HASH_BYTES);
+        size_t bytes = famledger__entry__get_packed_size(entry);
+        uint8_t *stored = malloc(HASH_BYTES + bytes);
+        famledger__entry__pack(entry, stored + HASH_BYTES);
+        chain_hash(prev, stored + HASH_BYTES, bytes, stored);
+        memcpy(prev, stored, HASH_BYTES);
+        int rc = store_put(txn, STORE_DB_LOG, key, sizeof(key), stored, HASH_BYTES + bytes);
+        free(stored);
+        famledger__entry__free_unpacked(entry, NULL);
+        if (rc)
+            return -1;
+        last = at;
+    }
+    if (store_get(txn, STORE_DB_META, "head", 4, &value) != 1 || value.size < 8 + HASH_BYTES)
+        return -1;
+    uint8_t head[64];
+    memcpy(head, value.data, value.size);
+    memcpy(head + 8, prev, HASH_BYTES);
+    struct head_record record;
+    struct head_record_value recorded = {.seq = last};
+    memcpy(recorded.hash, prev, HASH_BYTES);
+    if (store_put(txn, STORE_DB_META, "head", 4, head, value.size) ||
+        head_record_open(&record, dir) != 0)
+        return -1;
+    int rc = head_record_write(&record, &recorded);
+    head_record_close(&record);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
         fprintf(stderr, "usage: famledger-corrupt DATA_DIR entry SEQ | balance PERSON FEN | "
-                "delete TABLE\n");
+                "delete TABLE | unbalance SEQ\n");
         return 2;
     }
     struct store *store;
     struct store_txn *txn;
+    if (chain_init() != 0)
+        return 1;
     if (store_open(argv[1], 64u << 20, 1u << 30, STORE_OPEN_EXISTING, &store) || store_write_begin(store, &txn))
         return 1;
     int db = store_db_find(argv[3]);
     int rc = strcmp(argv[2], "entry") == 0 ? corrupt_entry(txn, strtoull(argv[3], NULL, 10))
+             : strcmp(argv[2], "unbalance") == 0
+                 ? rechain_from(txn, argv[1], strtoull(argv[3], NULL, 10))
              : strcmp(argv[2], "delete") == 0
                  ? (db > STORE_DB_META && store_delete_first(txn, (enum store_db)db) == 1 ? 0 : -1)
              : argc > 4 ? corrupt_balance(txn, argv[3], strtoll(argv[4], NULL, 10))

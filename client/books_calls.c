@@ -1,0 +1,165 @@
+/* books_calls.c -- client calls for clearing and the books: trial balance, merchant balances,
+ * clearing reports, payouts; and reversal and lookup by merchant reference. */
+#include "client_internal.h"
+
+#include <string.h>
+
+static int call(fl_client *client, Famledger__Request *request,
+                Famledger__Response__BodyCase reply_case, Famledger__Response **response)
+{
+    int rc = client_call(client, request, response);
+    return rc ? rc : client_expect(client, *response, reply_case);
+}
+
+int fl_trial_balance(fl_client *client, fl_books_totals *balance)
+{
+    Famledger__TrialBalanceRequest body = FAMLEDGER__TRIAL_BALANCE_REQUEST__INIT;
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = FAMLEDGER__REQUEST__BODY_TRIAL_BALANCE;
+    request.trial_balance = &body;
+    Famledger__Response *response;
+    int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_TRIAL_BALANCE, &response);
+    if (rc)
+        return rc;
+    memset(balance, 0, sizeof(*balance));
+    const Famledger__TrialBalanceReply *reply = response->trial_balance;
+    for (size_t i = 0; i < reply->n_classes; i++)
+        if (reply->classes[i]->account_class > 0 &&
+            reply->classes[i]->account_class <= FL_ACCOUNT_CLASSES)
+            balance->class_total_fen[reply->classes[i]->account_class] =
+                reply->classes[i]->balance_fen;
+    balance->total_fen = reply->total_fen;
+    famledger__response__free_unpacked(response, NULL);
+    return 0;
+}
+
+int fl_merchant_balance(fl_client *client, const char *code, fl_merchant_books *balance)
+{
+    Famledger__MerchantBalanceRequest body = FAMLEDGER__MERCHANT_BALANCE_REQUEST__INIT;
+    body.code = (char *)code;
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = FAMLEDGER__REQUEST__BODY_MERCHANT_BALANCE;
+    request.merchant_balance = &body;
+    Famledger__Response *response;
+    int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_MERCHANT_BALANCE, &response);
+    if (rc)
+        return rc;
+    const Famledger__MerchantBalanceReply *reply = response->merchant_balance;
+    memset(balance, 0, sizeof(*balance));
+    client_copy(balance->code, sizeof(balance->code), reply->code);
+    balance->payable_fen = reply->payable_fen;
+    balance->settled_fen = reply->settled_fen;
+    balance->refunded_fen = reply->refunded_fen;
+    balance->paid_out_fen = reply->paid_out_fen;
+    famledger__response__free_unpacked(response, NULL);
+    return 0;
+}
+
+int fl_clearing_report(fl_client *client, const char *merchant_code, const char *from,
+                       const char *to, fl_clearing *clearing)
+{
+    Famledger__ClearingRequest body = FAMLEDGER__CLEARING_REQUEST__INIT;
+    body.merchant_code = (char *)merchant_code;
+    body.from = (char *)from;
+    body.to = (char *)to;
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = FAMLEDGER__REQUEST__BODY_CLEARING;
+    request.clearing = &body;
+    Famledger__Response *response;
+    int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_CLEARING, &response);
+    if (rc)
+        return rc;
+    const Famledger__ClearingReply *reply = response->clearing;
+    memset(clearing, 0, sizeof(*clearing));
+    client_copy(clearing->merchant_code, sizeof(clearing->merchant_code), reply->merchant_code);
+    clearing->opening_owed_fen = reply->opening_owed_fen;
+    clearing->closing_owed_fen = reply->closing_owed_fen;
+    for (size_t i = 0; i < reply->n_days && i < FL_CLEARING_DAYS_MAX; i++) {
+        fl_clearing_day *day = &clearing->days[clearing->day_count++];
+        client_copy(day->date, sizeof(day->date), reply->days[i]->date);
+        day->settled_fen = reply->days[i]->settled_fen;
+        day->refunded_fen = reply->days[i]->refunded_fen;
+        day->paid_out_fen = reply->days[i]->paid_out_fen;
+        day->owed_fen = reply->days[i]->owed_fen;
+    }
+    famledger__response__free_unpacked(response, NULL);
+    return 0;
+}
+
+int fl_payout_make(fl_client *client, const char *merchant_code, const char *person_no,
+                   int64_t amount_fen, const char *reference, fl_payout *payout)
+{
+    Famledger__PayoutRequest body = FAMLEDGER__PAYOUT_REQUEST__INIT;
+    body.merchant_code = (char *)(merchant_code ? merchant_code : "");
+    body.person_no = (char *)(person_no ? person_no : "");
+    body.amount_fen = amount_fen;
+    body.reference = (char *)reference;
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = FAMLEDGER__REQUEST__BODY_PAYOUT;
+    request.payout = &body;
+    Famledger__Response *response;
+    int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_PAYOUT, &response);
+    if (rc)
+        return rc;
+    const Famledger__Payout *got = response->payout->payout;
+    if (payout) {
+        memset(payout, 0, sizeof(*payout));
+        payout->seq = got->seq;
+        client_copy(payout->merchant_code, sizeof(payout->merchant_code), got->merchant_code);
+        client_copy(payout->person_no, sizeof(payout->person_no), got->person_no);
+        payout->amount_fen = got->amount_fen;
+        client_copy(payout->reference, sizeof(payout->reference), got->reference);
+        payout->owed_after_fen = got->owed_after_fen;
+        client_copy(payout->region, sizeof(payout->region), got->region);
+        payout->replayed = response->replayed;
+    }
+    famledger__response__free_unpacked(response, NULL);
+    return 0;
+}
+
+int fl_settlement_find(fl_client *client, const char *merchant_code, const char *reference,
+                       fl_settlement *settlement)
+{
+    Famledger__SettlementGetRequest get = FAMLEDGER__SETTLEMENT_GET_REQUEST__INIT;
+    get.merchant_code = (char *)merchant_code;
+    get.merchant_reference = (char *)reference;
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = FAMLEDGER__REQUEST__BODY_SETTLEMENT_GET;
+    request.settlement_get = &get;
+    Famledger__Response *response;
+    int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_SETTLEMENT, &response);
+    if (rc)
+        return rc;
+    client_settlement_copy(settlement, response->settlement->settlement, false);
+    famledger__response__free_unpacked(response, NULL);
+    return 0;
+}
+
+int fl_reverse(fl_client *client, const char *merchant_code, const char *reference,
+               fl_reversal *reversal)
+{
+    Famledger__ReverseRequest body = FAMLEDGER__REVERSE_REQUEST__INIT;
+    body.merchant_code = (char *)merchant_code;
+    body.merchant_reference = (char *)reference;
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = FAMLEDGER__REQUEST__BODY_REVERSE;
+    request.reverse = &body;
+    Famledger__Response *response;
+    int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_REVERSE, &response);
+    if (rc)
+        return rc;
+    const Famledger__ReverseReply *reply = response->reverse;
+    if (reversal) {
+        memset(reversal, 0, sizeof(*reversal));
+        reversal->seq = reply->seq;
+        reversal->settlement_found = reply->settlement_found;
+        reversal->replayed = response->replayed;
+        if (reply->settlement)
+            client_settlement_copy(&reversal->settlement, reply->settlement, false);
+        reversal->money_returned = reply->refund != NULL;
+        if (reply->refund)
+            client_refund_copy(&reversal->refund, reply->refund, response->replayed);
+    }
+    famledger__response__free_unpacked(response, NULL);
+    return 0;
+}

@@ -1,0 +1,99 @@
+# test_books.sh -- double entry and clearing, reversal by merchant reference and the person
+# lifecycle, end to end through ledgerctl, with verify checking the books after each act, and
+# catching an entry whose postings were made not to balance.
+. "$(dirname "$0")/lib.sh"
+daemon_start --cross-province 11,44
+
+ctl person add MOM --name "Mother" --region 110101 --scheme employee >/dev/null
+ctl person add DAD --name "Father" --region 110102 --scheme employee >/dev/null
+ctl person add KID --name "Child" --region 110101 --scheme resident >/dev/null
+ctl person add EX --name "Other" --region 110101 --scheme employee >/dev/null
+for p in MOM DAD EX; do ctl account open $p >/dev/null; done
+ctl credit MOM 100 --ref c-mom >/dev/null
+ctl credit DAD 50 --ref c-dad >/dev/null
+ctl merchant add P1 --name One --kind pharmacy --region 110101 >/dev/null
+
+check "bind with evidence and channel" 0 ctl --json family bind MOM KID --relation child --evidence HR-0042 --channel counter
+check "bind a second funder" 0 ctl family bind DAD KID --relation child
+check "spouses" 0 ctl family bind MOM DAD --relation spouse
+check "a second spouse is refused" 1 ctl family bind EX MOM --relation spouse
+expect "relation conflict named" "RELATION_CONFLICT" "$ERR"
+check "a contradicting reverse relation is refused" 1 ctl family bind DAD MOM --relation sibling
+expect "relation conflict named" "RELATION_CONFLICT" "$ERR"
+
+check "settle 120 for KID" 0 ctl --json settle --merchant P1 --ref s1 --patient KID --amount 120
+id=$(echo "$OUT" | sed 's/.*"settlement_id":\([0-9]*\).*/\1/')
+check "the fund owes P1 what the accounts paid" 0 ctl --json merchant balance P1
+expect "payable" '"payable_fen":12000' "$OUT"
+check "refund 15" 0 ctl refund --merchant P1 --ref r1 --settlement "$id" --amount 15
+check "payout more than owed is refused" 1 ctl payout --merchant P1 106 --ref pay-1
+expect "exceeds owed" "PAYOUT_EXCEEDS_OWED" "$ERR"
+expect "in yuan" "105.00 yuan" "$ERR"
+check "payout 100" 0 ctl --json payout --merchant P1 100 --ref pay-1
+expect "still owed" '"owed_after_fen":500' "$OUT"
+check "payout retry replays" 0 ctl --json payout --merchant P1 100 --ref pay-1
+expect "replayed" '"replayed":true' "$OUT"
+today=$(TZ=Asia/Shanghai date +%Y-%m-%d)
+check "clearing report" 0 ctl clearing --merchant P1 --from "$today" --to "$today"
+expect "the day's row" "$today	120.00	15.00	100.00	5.00" "$OUT"
+check "trial balance" 0 ctl --json trial-balance
+expect "sums to zero" '"total_fen":0}' "$OUT"
+expect "payables" '{"class":"merchant_payable","total_fen":500}' "$OUT"
+
+check "reverse a settlement that never arrived" 0 ctl --json reverse --merchant P1 --ref lost-1
+expect "not found" '"settlement_found":false' "$OUT"
+check "the late original is refused" 1 ctl settle --merchant P1 --ref lost-1 --patient KID --amount 10
+expect "reversed named" "REVERSED" "$ERR"
+check "settle s2 (DAD pays, MOM's account is empty)" 0 ctl settle --merchant P1 --ref s2 --patient KID --amount 8
+check "find it by the merchant's reference" 0 ctl --json settlement show --merchant P1 --ref s2
+expect "found" '"merchant_reference":"s2"' "$OUT"
+check "reverse it" 0 ctl --json reverse --merchant P1 --ref s2
+expect "found and returned" '"settlement_found":true' "$OUT"
+expect "all of it" '"returned_fen":800' "$OUT"
+check "reverse again replays" 0 ctl --json reverse --merchant P1 --ref s2
+expect "replayed" '"replayed":true' "$OUT"
+
+check "DAD moves to Guangdong" 0 ctl --json transfer-out DAD --to-region 440103 --ref t-out
+out_seq=$(echo "$OUT" | sed 's/.*"seq":\([0-9]*\).*/\1/')
+amount=$(echo "$OUT" | sed 's/.*"amount_fen":\([0-9]*\).*/\1/')
+yuan=$(printf '%d.%02d' $((amount / 100)) $((amount % 100)))
+check "moved out" 0 ctl --json person show DAD
+expect "status" '"status":"moved_out"' "$OUT"
+check "a moved-out patient is refused" 1 ctl settle --merchant P1 --ref s3 --patient DAD --amount 1
+expect "inactive named" "PERSON_INACTIVE" "$ERR"
+check "the transfer-in must match" 1 ctl transfer-in DAD 1 --from-transfer "$out_seq" --ref t-in-0
+expect "mismatch named" "TRANSFER_MISMATCH" "$ERR"
+check "DAD arrives, completing it" 0 ctl transfer-in DAD "$yuan" --from-transfer "$out_seq" --ref t-in
+check "back, in the new region" 0 ctl --json person show DAD
+expect "active" '"status":"active"' "$OUT"
+expect "region" '"region":"440103"' "$OUT"
+check "once only" 1 ctl transfer-in DAD "$yuan" --from-transfer "$out_seq" --ref t-in-2
+check "trial balance still zero, clearing empty" 0 ctl --json trial-balance
+expect "clearing" '{"class":"clearing","total_fen":0}' "$OUT"
+
+check "EX opts out" 0 ctl withdraw EX --reason opt-out --ref w-ex
+check "and enrols again" 0 ctl account open EX
+check "active again" 0 ctl --json person show EX
+expect "active" '"status":"active"' "$OUT"
+check "MOM dies" 0 ctl withdraw MOM --reason death --heir "Heir" --ref w-mom
+check "deceased" 0 ctl --json person show MOM
+expect "status" '"status":"deceased"' "$OUT"
+check "a deceased patient is refused" 1 ctl quote --merchant P1 --ref q --patient MOM --amount 1
+expect "deceased named" "PERSON_DECEASED" "$ERR"
+check "refund to MOM's closed account is owed in cash" 0 ctl --json refund --merchant P1 --ref r2 --settlement "$id" --amount 50
+expect "cash due" '"cash_refund_due":true' "$OUT"
+expect "DAD's 5 back first, then 45 owed to MOM" '"holder":"MOM","amount_fen":4500' "$OUT"
+check "the fund pays the heir" 0 ctl payout --person MOM 45 --ref heir-1
+check "verify checks the books" 0 ctl verify
+expect "verify ok" "verify: OK" "$OUT"
+check "trial balance zero" 0 ctl --json trial-balance
+expect "zero" '"total_fen":0}' "$OUT"
+
+# An attacker rewrites the postings of entry 8 (MOM's credit) so they do not balance, and the
+# chain after it, so that every hash still links.
+daemon_stop
+check "rewrite history" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" unbalance 8
+daemon_start
+check "verify finds the unbalanced entry" 4 ctl verify
+expect "named" "does not balance" "$OUT$ERR"
+finish
