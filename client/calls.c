@@ -168,6 +168,8 @@ int fl_statement(fl_client *client, const char *person_no, uint64_t cursor, bool
         out->amount_fen = line->amount_fen;
         out->balance_after_fen = line->balance_after_fen;
         client_copy(out->reference, sizeof(out->reference), line->reference);
+        client_copy(out->patient, sizeof(out->patient), line->patient);
+        client_copy(out->merchant, sizeof(out->merchant), line->merchant);
         (*count)++;
     }
     *next_cursor = reply->next_cursor;

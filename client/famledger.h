@@ -178,6 +178,8 @@ typedef struct fl_statement_line {
     int64_t amount_fen; /* credits positive, debits negative */
     int64_t balance_after_fen;
     char reference[FL_REFERENCE_MAX + 1];
+    char patient[FL_PERSON_NO_MAX + 1];  /* settlements: for whom (a relative: mutual aid) */
+    char merchant[FL_PERSON_NO_MAX + 1]; /* settlements, refunds, reversals: where */
 } fl_statement_line;
 
 typedef struct fl_head {

@@ -35,6 +35,7 @@ int lifecycle_freeze_handle(struct request_ctx *ctx, const Famledger__Request *r
         changed.person_no = freeze->person_no;
         changed.frozen = freeze->frozen;
         changed.reason = freeze->frozen ? freeze->reason : (char *)"";
+        changed.balance_fen = account->balance_fen;
         Famledger__Entry entry = FAMLEDGER__ENTRY__INIT;
         entry.body_case = FAMLEDGER__ENTRY__BODY_ACCOUNT_FROZEN;
         entry.account_frozen = &changed;
@@ -272,8 +273,8 @@ static int withdraw_rules(struct request_ctx *ctx, const Famledger__WithdrawRequ
         movement->amount_fen = withdraw->amount_fen ? withdraw->amount_fen : balance;
         if (movement->amount_fen <= 0 || movement->amount_fen > balance)
             return request_fail(ctx, FL_ERR_WITHDRAWAL_NOT_ALLOWED,
-                                "the amount must be positive and at most the balance (%lld fen)",
-                                (long long)balance);
+                                "the amount must be positive and at most the balance (%s yuan)",
+                                request_yuan(ctx, balance));
         return 0;
     case FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_DEATH: /* the heir checked above */
     case FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_OPT_OUT:
@@ -282,8 +283,8 @@ static int withdraw_rules(struct request_ctx *ctx, const Famledger__WithdrawRequ
         /* Whole-balance reasons: a closed-account person may not come back to them. */
         if (withdraw->amount_fen != 0 && withdraw->amount_fen != balance)
             return request_fail(ctx, FL_ERR_WITHDRAWAL_NOT_ALLOWED,
-                                "this reason withdraws the whole balance (%lld fen) and closes "
-                                "the account", (long long)balance);
+                                "this reason withdraws the whole balance (%s yuan) and closes "
+                                "the account", request_yuan(ctx, balance));
         movement->amount_fen = balance;
         movement->account_closed = 1;
         return 0;

@@ -196,8 +196,8 @@ static int refund_checks(struct request_ctx *ctx, const Famledger__RefundRequest
                    settlement->refunded_fen;
     *amount_fen = cancel ? left : request->amount_fen;
     if (*amount_fen > left)
-        return request_fail(ctx, FL_ERR_REFUND_EXCEEDS_PAID, "only %lld fen of what the accounts "
-                            "paid is left to refund", (long long)left);
+        return request_fail(ctx, FL_ERR_REFUND_EXCEEDS_PAID, "only %s yuan of what the accounts "
+                            "paid is left to refund", request_yuan(ctx, left));
     return 0;
 }
 

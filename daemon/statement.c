@@ -16,9 +16,13 @@ bool statement_line_from_entry(const Famledger__Entry *entry, const char *person
     line->amount_fen = 0;
     line->balance_after_fen = 0;
     line->reference = (char *)"";
+    line->patient = (char *)"";
+    line->merchant = (char *)"";
     switch (entry->body_case) {
     case FAMLEDGER__ENTRY__BODY_ACCOUNT_OPENED:
         return strcmp(entry->account_opened->person_no, person_no) == 0;
+    case FAMLEDGER__ENTRY__BODY_ACCOUNT_REOPENED:
+        return strcmp(entry->account_reopened->person_no, person_no) == 0;
     case FAMLEDGER__ENTRY__BODY_ACCOUNT_CREDITED: {
         const Famledger__AccountCredited *credited = entry->account_credited;
         line->amount_fen = credited->amount_fen;
@@ -29,6 +33,9 @@ bool statement_line_from_entry(const Famledger__Entry *entry, const char *person
     case FAMLEDGER__ENTRY__BODY_SETTLED: {
         const Famledger__Settlement *settlement = entry->settled->settlement;
         line->reference = settlement->merchant_reference;
+        /* For whom and where: what a family reads on a mutual-aid line. */
+        line->patient = settlement->patient;
+        line->merchant = settlement->merchant_code;
         for (size_t i = 0; i < settlement->n_legs; i++) {
             if (strcmp(settlement->legs[i]->holder, person_no) == 0) {
                 line->amount_fen = -settlement->legs[i]->amount_fen;
@@ -40,6 +47,7 @@ bool statement_line_from_entry(const Famledger__Entry *entry, const char *person
     }
     case FAMLEDGER__ENTRY__BODY_ACCOUNT_FROZEN:
         line->reference = entry->account_frozen->reason;
+        line->balance_after_fen = entry->account_frozen->balance_fen;
         return strcmp(entry->account_frozen->person_no, person_no) == 0;
     case FAMLEDGER__ENTRY__BODY_WITHDRAWN:
     case FAMLEDGER__ENTRY__BODY_TRANSFERRED_OUT:
@@ -56,9 +64,16 @@ bool statement_line_from_entry(const Famledger__Entry *entry, const char *person
         line->reference = movement->reference;
         return strcmp(movement->person_no, person_no) == 0;
     }
-    case FAMLEDGER__ENTRY__BODY_REFUNDED: {
-        const Famledger__Refund *refund = entry->refunded->refund;
+    case FAMLEDGER__ENTRY__BODY_REFUNDED:
+    case FAMLEDGER__ENTRY__BODY_REVERSED: {
+        bool reversal = entry->body_case == FAMLEDGER__ENTRY__BODY_REVERSED;
+        const Famledger__Refund *refund = reversal ? entry->reversed->refund
+                                                   : entry->refunded->refund;
+        if (!refund)
+            return false;
         line->reference = refund->reference;
+        line->merchant = reversal ? entry->reversed->request->merchant_code
+                                  : entry->refunded->merchant_code;
         for (size_t i = 0; i < refund->n_legs; i++) {
             if (!refund->legs[i]->cash_refund_due &&
                 strcmp(refund->legs[i]->holder, person_no) == 0) {

@@ -214,6 +214,14 @@ static void statement_print(const struct ctl *ctl, const fl_statement_line *line
                    i ? "," : "", lines[i].seq, time_text, lines[i].time_us, lines[i].type,
                    lines[i].amount_fen, lines[i].balance_after_fen);
             cli_json_string(stdout, lines[i].reference);
+            if (*lines[i].patient) {
+                printf(",\"patient\":");
+                cli_json_string(stdout, lines[i].patient);
+            }
+            if (*lines[i].merchant) {
+                printf(",\"merchant\":");
+                cli_json_string(stdout, lines[i].merchant);
+            }
             printf("}");
         }
         printf("],\"next_cursor\":%" PRIu64 "}\n", next_cursor);
@@ -223,9 +231,14 @@ static void statement_print(const struct ctl *ctl, const fl_statement_line *line
            "REFERENCE");
     for (size_t i = 0; i < count; i++) {
         cli_time_text(lines[i].time_us, time_text);
-        printf("%-8" PRIu64 " %-27s %-22s %14s %14s  %s\n", lines[i].seq, time_text,
+        printf("%-8" PRIu64 " %-27s %-22s %14s %14s  %s", lines[i].seq, time_text,
                lines[i].type, fl_money_format(lines[i].amount_fen, amount),
                fl_money_format(lines[i].balance_after_fen, balance), lines[i].reference);
+        if (*lines[i].merchant)
+            printf("  at %s", lines[i].merchant);
+        if (*lines[i].patient)
+            printf("  for %s", lines[i].patient);
+        putchar('\n');
     }
     if (next_cursor)
         printf("(more: add --cursor %" PRIu64 ")\n", next_cursor);

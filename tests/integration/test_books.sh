@@ -25,6 +25,12 @@ check "settle 120 for KID" 0 ctl --json settle --merchant P1 --ref s1 --patient 
 id=$(echo "$OUT" | sed 's/.*"settlement_id":\([0-9]*\).*/\1/')
 check "the fund owes P1 what the accounts paid" 0 ctl --json merchant balance P1
 expect "payable" '"payable_fen":12000' "$OUT"
+check "MOM's statement says for whom and where" 0 ctl --json statement MOM
+expect "mutual-aid leg" '"reference":"s1","patient":"KID","merchant":"P1"' "$OUT"
+check "a freeze line shows the real balance" 0 ctl account freeze DAD --reason audit
+check "statement" 0 ctl --json statement DAD --limit 1
+expect "balance after the freeze" '"type":"account_frozen","amount_fen":0,"balance_after_fen":3000' "$OUT"
+ctl account unfreeze DAD >/dev/null
 check "refund 15" 0 ctl refund --merchant P1 --ref r1 --settlement "$id" --amount 15
 check "payout more than owed is refused" 1 ctl payout --merchant P1 106 --ref pay-1
 expect "exceeds owed" "PAYOUT_EXCEEDS_OWED" "$ERR"
