@@ -27,6 +27,7 @@ struct entry_row {
     char accounts[1024];
     int64_t amount_fen;
     const char *merchant;
+    const char *patient;
     const char *reference;
     uint64_t settlement_id;
 };
@@ -41,7 +42,7 @@ static void row_account(struct entry_row *row, const char *person_no, int64_t de
 static void entry_row_make(const Famledger__Entry *entry, struct entry_row *row)
 {
     memset(row, 0, sizeof(*row));
-    row->merchant = row->reference = "";
+    row->merchant = row->patient = row->reference = "";
     switch (entry->body_case) {
     case FAMLEDGER__ENTRY__BODY_ACCOUNT_CREDITED:
         row_account(row, entry->account_credited->person_no, entry->account_credited->amount_fen);
@@ -54,21 +55,36 @@ static void entry_row_make(const Famledger__Entry *entry, struct entry_row *row)
             row_account(row, s->legs[i]->holder, -s->legs[i]->amount_fen);
         row->amount_fen = s->amount_fen;
         row->merchant = s->merchant_code;
+        row->patient = s->patient;
         row->reference = s->merchant_reference;
         row->settlement_id = entry->seq;
         break;
     }
-    case FAMLEDGER__ENTRY__BODY_REFUNDED: {
-        const Famledger__Refund *r = entry->refunded->refund;
+    case FAMLEDGER__ENTRY__BODY_REFUNDED:
+    case FAMLEDGER__ENTRY__BODY_REVERSED: {
+        bool reversal = entry->body_case == FAMLEDGER__ENTRY__BODY_REVERSED;
+        const Famledger__Refund *r = reversal ? entry->reversed->refund : entry->refunded->refund;
+        row->merchant = reversal ? entry->reversed->request->merchant_code
+                                 : entry->refunded->merchant_code;
+        row->settlement_id = reversal ? entry->reversed->settlement_id
+                                      : entry->refunded->settlement_id;
+        if (reversal)
+            row->reference = entry->reversed->request->merchant_reference;
+        if (!r)
+            break;
         for (size_t i = 0; i < r->n_legs; i++)
             if (!r->legs[i]->cash_refund_due)
                 row_account(row, r->legs[i]->holder, r->legs[i]->amount_fen);
         row->amount_fen = r->amount_fen;
-        row->merchant = entry->refunded->merchant_code;
         row->reference = r->reference;
-        row->settlement_id = entry->refunded->settlement_id;
         break;
     }
+    case FAMLEDGER__ENTRY__BODY_PAID_OUT:
+        row->amount_fen = entry->paid_out->payout->amount_fen;
+        row->merchant = entry->paid_out->payout->merchant_code;
+        row->patient = "";
+        row->reference = entry->paid_out->payout->reference;
+        break;
     case FAMLEDGER__ENTRY__BODY_WITHDRAWN:
     case FAMLEDGER__ENTRY__BODY_TRANSFERRED_OUT:
     case FAMLEDGER__ENTRY__BODY_TRANSFERRED_IN: {
@@ -120,6 +136,8 @@ static int export_record(const Famledger__LogRecord *record, fl_export_format fo
         fprintf(out, ",%" PRId64 ",", row.amount_fen);
         csv_text(out, row.merchant);
         fputc(',', out);
+        csv_text(out, row.patient);
+        fputc(',', out);
         csv_text(out, row.reference);
         fprintf(out, ",%" PRIu64 ",%s\n", row.settlement_id, hash);
     } else {
@@ -142,7 +160,8 @@ int fl_export_day(fl_client *client, const char *date, fl_export_format format, 
 {
     *count = 0;
     if (format == FL_EXPORT_CSV)
-        fputs("seq,time,type,accounts,amount_fen,merchant,reference,settlement_id,hash\n", out);
+        fputs("seq,time,type,accounts,amount_fen,merchant,patient,reference,settlement_id,hash\n",
+              out);
     uint64_t from = 0;
     for (;;) {
         Famledger__LogPageRequest page = FAMLEDGER__LOG_PAGE_REQUEST__INIT;

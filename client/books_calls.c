@@ -2,6 +2,7 @@
  * clearing reports, payouts; and reversal and lookup by merchant reference. */
 #include "client_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static int call(fl_client *client, Famledger__Request *request,
@@ -160,6 +161,75 @@ int fl_reverse(fl_client *client, const char *merchant_code, const char *referen
         if (reply->refund)
             client_refund_copy(&reversal->refund, reply->refund, response->replayed);
     }
+    famledger__response__free_unpacked(response, NULL);
+    return 0;
+}
+
+int fl_settlement_list(fl_client *client, const fl_settlement_query *query,
+                       fl_settlement_cb settlement_cb, void *context, uint64_t *next_cursor)
+{
+    Famledger__SettlementListRequest body = FAMLEDGER__SETTLEMENT_LIST_REQUEST__INIT;
+    body.patient = (char *)(query->patient ? query->patient : "");
+    body.merchant_code = (char *)(query->merchant_code ? query->merchant_code : "");
+    body.from = (char *)(query->from ? query->from : "");
+    body.to = (char *)(query->to ? query->to : "");
+    body.cursor = query->cursor;
+    body.limit = query->limit;
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = FAMLEDGER__REQUEST__BODY_SETTLEMENT_LIST;
+    request.settlement_list = &body;
+    Famledger__Response *response;
+    int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_SETTLEMENT_LIST, &response);
+    if (rc)
+        return rc;
+    const Famledger__SettlementListReply *reply = response->settlement_list;
+    *next_cursor = reply->next_cursor;
+    /* One at a time: a settlement with all its refunds is large. */
+    fl_settlement *settlement = malloc(sizeof(*settlement));
+    if (!settlement)
+        rc = client_fail(client, FL_ERR_PROTOCOL_ERROR, "out of memory");
+    for (size_t i = 0; rc == 0 && i < reply->n_settlements; i++) {
+        client_settlement_copy(settlement, reply->settlements[i], false);
+        rc = settlement_cb(settlement, context);
+    }
+    free(settlement);
+    famledger__response__free_unpacked(response, NULL);
+    return rc;
+}
+
+int fl_aid(fl_client *client, const char *person_no, uint64_t cursor, fl_aid_line *lines,
+           size_t lines_max, size_t *count, uint64_t *next_cursor)
+{
+    *count = 0;
+    if (lines_max < FL_FUNDERS_MAX)
+        return client_fail(client, FL_ERR_INVALID_ARGUMENT, "room for at least %d lines",
+                           FL_FUNDERS_MAX);
+    Famledger__AidRequest body = FAMLEDGER__AID_REQUEST__INIT;
+    body.person_no = (char *)person_no;
+    body.cursor = cursor;
+    /* Each settlement gives at most one line per funder. */
+    size_t settlements = lines_max / FL_FUNDERS_MAX;
+    body.limit = (uint32_t)(settlements > 500 ? 500 : settlements);
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = FAMLEDGER__REQUEST__BODY_AID;
+    request.aid = &body;
+    Famledger__Response *response;
+    int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_AID, &response);
+    if (rc)
+        return rc;
+    const Famledger__AidReply *reply = response->aid;
+    for (size_t i = 0; i < reply->n_lines && *count < lines_max; i++) {
+        const Famledger__AidLine *got = reply->lines[i];
+        fl_aid_line *line = &lines[(*count)++];
+        memset(line, 0, sizeof(*line));
+        line->settlement_id = got->settlement_id;
+        line->time_us = got->time_us;
+        client_copy(line->merchant_code, sizeof(line->merchant_code), got->merchant_code);
+        client_copy(line->holder, sizeof(line->holder), got->holder);
+        line->amount_fen = got->amount_fen;
+        line->refunded_fen = got->refunded_fen;
+    }
+    *next_cursor = reply->next_cursor;
     famledger__response__free_unpacked(response, NULL);
     return 0;
 }

@@ -440,6 +440,39 @@ typedef struct fl_reversal {
 FL_EXPORT int fl_reverse(fl_client *client, const char *merchant_code, const char *reference,
                          fl_reversal *reversal);
 
+typedef int (*fl_settlement_cb)(const fl_settlement *settlement, void *context);
+
+typedef struct fl_settlement_query {
+    const char *patient;        /* exactly one of patient and merchant_code */
+    const char *merchant_code;
+    const char *from, *to;      /* business days YYYY-MM-DD, or NULL; a merchant's need both */
+    uint64_t cursor;            /* 0: the newest; else a previous *next_cursor */
+    uint32_t limit;             /* 0: 50; at most 500 */
+} fl_settlement_query;
+
+/* One page of a patient's or a merchant's settlements, newest first, as they stand now:
+ * settlement_cb for each (a non-zero return stops the page and is returned). *next_cursor is
+ * 0 on the last page. A settle peer sees only its own merchants' settlements. */
+FL_EXPORT int fl_settlement_list(fl_client *client, const fl_settlement_query *query,
+                                 fl_settlement_cb settlement_cb, void *context,
+                                 uint64_t *next_cursor);
+
+typedef struct fl_aid_line {
+    uint64_t settlement_id;
+    int64_t time_us;
+    char merchant_code[FL_PERSON_NO_MAX + 1];
+    char holder[FL_PERSON_NO_MAX + 1];  /* the relative whose account paid */
+    int64_t amount_fen;
+    int64_t refunded_fen;               /* given back to that account since */
+} fl_aid_line;
+
+/* What relatives' accounts paid for `person_no` (with or without an account of their own),
+ * newest first, from `cursor` (0: the newest). Fills at most `lines_max` (>= FL_FUNDERS_MAX)
+ * lines; *next_cursor is 0 on the last page. */
+FL_EXPORT int fl_aid(fl_client *client, const char *person_no, uint64_t cursor,
+                     fl_aid_line *lines, size_t lines_max, size_t *count,
+                     uint64_t *next_cursor);
+
 /* ---- Clearing and the books (payout: admin; reads: admin, audit, a merchant's own peer) ---- */
 
 FL_EXPORT int fl_trial_balance(fl_client *client, fl_books_totals *balance);
@@ -528,7 +561,6 @@ FL_EXPORT int fl_export_day(fl_client *client, const char *date, fl_export_forma
 
 /* The settlements a merchant made on a business day (as they stand now, refunds included) and
  * the refunds it made that day. Either callback may be NULL; a non-zero return stops. */
-typedef int (*fl_settlement_cb)(const fl_settlement *settlement, void *context);
 typedef int (*fl_refund_cb)(const fl_refund *refund, uint64_t settlement_id, void *context);
 FL_EXPORT int fl_merchant_day(fl_client *client, const char *merchant_code, const char *date,
                               fl_settlement_cb settlement_cb, fl_refund_cb refund_cb,

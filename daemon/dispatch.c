@@ -11,6 +11,7 @@
 #include "lifecycle.h"
 #include "merchant.h"
 #include "person.h"
+#include "query.h"
 #include "refund.h"
 #include "settle.h"
 #include "statement.h"
@@ -77,6 +78,8 @@ static const struct dispatch_route routes[] = {
     ROUTE(MERCHANT_BALANCE, ADMIN | SETTLE | AUDIT, false, clearing_balance_handle),
     ROUTE(CLEARING, ADMIN | SETTLE | AUDIT, false, clearing_report_handle),
     ROUTE(TRIAL_BALANCE, ADMIN | AUDIT, false, books_trial_balance_handle),
+    ROUTE(SETTLEMENT_LIST, ADMIN | SETTLE | AUDIT, false, query_settlements_handle),
+    ROUTE(AID, ADMIN | AUDIT, false, query_aid_handle),
     /* Connection state, answered by server.c (server_snapshot_run); never dispatched. */
     ROUTE(SNAPSHOT, ADMIN | AUDIT, false, snapshot_without_connection_handle),
 };

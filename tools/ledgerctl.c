@@ -442,6 +442,12 @@ static const struct command commands[] = {
     {"clearing", NULL, "--merchant CODE --from DATE --to DATE",
      {{"--merchant", true}, {"--from", true}, {"--to", true}}, 0, 0, clearing_run},
     {"trial-balance", NULL, "", {{0}}, 0, 0, trial_balance_run},
+    {"settlements", NULL, "(--patient PERSON_NO | --merchant CODE) [--from DATE --to DATE] "
+     "[--limit N] [--cursor C]   (newest first; a merchant's need --from and --to)",
+     {{"--patient", true}, {"--merchant", true}, {"--from", true}, {"--to", true},
+      {"--limit", true}, {"--cursor", true}}, 0, 0, settlements_run},
+    {"aid", NULL, "PERSON_NO [--cursor C]   (what relatives' accounts paid for the person)",
+     {{"--cursor", true}}, 1, 1, aid_run},
     {"merchant", "balance", "CODE", {{0}}, 1, 1, merchant_balance_run},
 };
 

@@ -54,5 +54,7 @@ int payout_run(struct ctl *ctl, const struct cli_parsed *args);
 int clearing_run(struct ctl *ctl, const struct cli_parsed *args);
 int trial_balance_run(struct ctl *ctl, const struct cli_parsed *args);
 int merchant_balance_run(struct ctl *ctl, const struct cli_parsed *args);
+int settlements_run(struct ctl *ctl, const struct cli_parsed *args);
+int aid_run(struct ctl *ctl, const struct cli_parsed *args);
 
 #endif

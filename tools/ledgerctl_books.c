@@ -158,3 +158,130 @@ int reverse_run(struct ctl *ctl, const struct cli_parsed *args)
                "(REVERSED)%s\n", reversal.seq, reference, reversal.replayed ? " (replayed)" : "");
     return 0;
 }
+
+/* ---- the questions families and pharmacies ask ---- */
+
+struct listing {
+    const struct ctl *ctl;
+    size_t count;
+};
+
+static void settlement_header(const struct listing *listing)
+{
+    if (listing->ctl->json)
+        printf("{\"settlements\":[");
+    else
+        printf("%-10s %-27s %-12s %-16s %-12s %12s %12s %12s\n", "ID", "TIME (UTC)", "MERCHANT",
+               "REFERENCE", "PATIENT", "AMOUNT", "ACCOUNTS", "REFUNDED");
+}
+
+static int settlement_row_cb(const fl_settlement *s, void *context)
+{
+    struct listing *listing = context;
+    char time_text[32], a[FL_MONEY_TEXT_MAX], b[FL_MONEY_TEXT_MAX], c[FL_MONEY_TEXT_MAX];
+    cli_time_text(s->time_us, time_text);
+    if (listing->count == 0)
+        settlement_header(listing);
+    if (listing->ctl->json) {
+        printf("%s{\"settlement_id\":%" PRIu64 ",\"time\":\"%s\",\"merchant\":",
+               listing->count ? "," : "", s->settlement_id, time_text);
+        cli_json_string(stdout, s->merchant_code);
+        printf(",\"merchant_reference\":");
+        cli_json_string(stdout, s->merchant_reference);
+        printf(",\"patient\":");
+        cli_json_string(stdout, s->patient);
+        printf(",\"amount_fen\":%" PRId64 ",\"acct_pay_fen\":%" PRId64
+               ",\"acct_mulaid_pay_fen\":%" PRId64 ",\"cash_pay_fen\":%" PRId64
+               ",\"refunded_fen\":%" PRId64 ",\"cancelled\":%s}",
+               s->amount_fen, s->acct_pay_fen, s->acct_mulaid_pay_fen, s->cash_pay_fen,
+               s->refunded_fen, s->cancelled ? "true" : "false");
+    } else {
+        printf("%-10" PRIu64 " %-27s %-12s %-16s %-12s %12s %12s %12s%s\n", s->settlement_id,
+               time_text, s->merchant_code, s->merchant_reference, s->patient,
+               fl_money_format(s->amount_fen, a),
+               fl_money_format(s->acct_pay_fen + s->acct_mulaid_pay_fen, b),
+               fl_money_format(s->refunded_fen, c), s->cancelled ? "  cancelled" : "");
+    }
+    listing->count++;
+    return 0;
+}
+
+int settlements_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    fl_settlement_query query = {
+        .patient = cli_option(args, "--patient"),
+        .merchant_code = cli_option(args, "--merchant"),
+        .from = cli_option(args, "--from"),
+        .to = cli_option(args, "--to"),
+    };
+    const char *cursor = cli_option(args, "--cursor"), *limit = cli_option(args, "--limit");
+    uint64_t number;
+    if ((query.patient == NULL) == (query.merchant_code == NULL))
+        return usage_error("settlements needs --patient PERSON_NO or --merchant CODE");
+    if ((query.merchant_code && (!query.from || !query.to)) || (!query.from != !query.to))
+        return usage_error("--from and --to go together; a merchant's settlements need both");
+    if (cursor && cli_parse_u64(cursor, 1, UINT64_MAX, &query.cursor))
+        return usage_error("'%s' is not a cursor", cursor);
+    if (limit && cli_parse_u64(limit, 1, 500, &number))
+        return usage_error("--limit must be 1 to 500");
+    query.limit = limit ? (uint32_t)number : 0;
+    struct listing listing = {ctl, 0};
+    uint64_t next_cursor = 0;
+    int rc = fl_settlement_list(ctl->client, &query, settlement_row_cb, &listing, &next_cursor);
+    if (rc && listing.count == 0)
+        return ctl_fail(ctl, rc);
+    if (listing.count == 0)
+        settlement_header(&listing);
+    if (rc) {
+        if (ctl->json)
+            printf("]}\n");
+        return ctl_fail(ctl, rc);
+    }
+    if (ctl->json)
+        printf("],\"next_cursor\":%" PRIu64 "}\n", next_cursor);
+    else if (next_cursor)
+        printf("(more: add --cursor %" PRIu64 ")\n", next_cursor);
+    return 0;
+}
+
+int aid_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    const char *cursor_text = cli_option(args, "--cursor");
+    uint64_t cursor = 0, next_cursor;
+    if (cursor_text && cli_parse_u64(cursor_text, 1, UINT64_MAX, &cursor))
+        return usage_error("'%s' is not a cursor", cursor_text);
+    static fl_aid_line lines[50 * FL_FUNDERS_MAX];
+    size_t count;
+    int rc = fl_aid(ctl->client, args->positionals[0], cursor, lines,
+                    sizeof(lines) / sizeof(lines[0]), &count, &next_cursor);
+    if (rc)
+        return ctl_fail(ctl, rc);
+    char time_text[32], a[FL_MONEY_TEXT_MAX], b[FL_MONEY_TEXT_MAX];
+    if (ctl->json)
+        printf("{\"person_no\":\"%s\",\"lines\":[", args->positionals[0]);
+    else
+        printf("%-10s %-27s %-12s %-20s %12s %12s\n", "SETTLEMENT", "TIME (UTC)", "MERCHANT",
+               "PAID BY", "AMOUNT", "REFUNDED");
+    for (size_t i = 0; i < count; i++) {
+        cli_time_text(lines[i].time_us, time_text);
+        if (ctl->json) {
+            printf("%s{\"settlement_id\":%" PRIu64 ",\"time\":\"%s\",\"merchant\":",
+                   i ? "," : "", lines[i].settlement_id, time_text);
+            cli_json_string(stdout, lines[i].merchant_code);
+            printf(",\"holder\":");
+            cli_json_string(stdout, lines[i].holder);
+            printf(",\"amount_fen\":%" PRId64 ",\"refunded_fen\":%" PRId64 "}",
+                   lines[i].amount_fen, lines[i].refunded_fen);
+        } else {
+            printf("%-10" PRIu64 " %-27s %-12s %-20s %12s %12s\n", lines[i].settlement_id,
+                   time_text, lines[i].merchant_code, lines[i].holder,
+                   fl_money_format(lines[i].amount_fen, a),
+                   fl_money_format(lines[i].refunded_fen, b));
+        }
+    }
+    if (ctl->json)
+        printf("],\"next_cursor\":%" PRIu64 "}\n", next_cursor);
+    else if (next_cursor)
+        printf("(more: add --cursor %" PRIu64 ")\n", next_cursor);
+    return 0;
+}

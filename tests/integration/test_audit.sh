@@ -76,8 +76,8 @@ expect "json differences" '"kind":"missing_in_file","merchant_reference":"a2"' "
 check "export csv" 0 ctl export --date "$day" --out "$WORK/day1.csv"
 check "export again" 0 ctl export --date "$day" --out "$WORK/day2.csv"
 check "exports are byte-identical" 0 cmp "$WORK/day1.csv" "$WORK/day2.csv"
-expect "csv header" "seq,time,type,accounts,amount_fen,merchant,reference,settlement_id,hash" "$(head -1 "$WORK/day1.csv")"
-expect "a settled row" ",settled,\"P1:-12000\",12000,\"PH001\",\"a1\",$a1," "$(cat "$WORK/day1.csv")"
+expect "csv header" "seq,time,type,accounts,amount_fen,merchant,patient,reference,settlement_id,hash" "$(head -1 "$WORK/day1.csv")"
+expect "a settled row" ",settled,\"P1:-12000\",12000,\"PH001\",\"P1\",\"a1\",$a1," "$(cat "$WORK/day1.csv")"
 check "export jsonl" 0 ctl export --date "$day" --format jsonl
 expect "jsonl has the body" '"type":"refunded"' "$OUT"
 check "another day is empty" 0 ctl export --date 2001-01-01

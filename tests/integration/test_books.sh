@@ -90,6 +90,19 @@ check "refund to MOM's closed account is owed in cash" 0 ctl --json refund --mer
 expect "cash due" '"cash_refund_due":true' "$OUT"
 expect "DAD's 5 back first, then 45 owed to MOM" '"holder":"MOM","amount_fen":4500' "$OUT"
 check "the fund pays the heir" 0 ctl payout --person MOM 45 --ref heir-1
+check "what relatives paid for KID, who has no account" 0 ctl --json aid KID
+expect "MOM paid" '"holder":"MOM","amount_fen":10000' "$OUT"
+expect "DAD paid" '"holder":"DAD","amount_fen":2000' "$OUT"
+check "KID's settlements, newest first" 0 ctl --json settlements --patient KID --limit 1
+expect "the newest" '"merchant_reference":"s2"' "$OUT"
+cursor=$(echo "$OUT" | sed 's/.*"next_cursor":\([0-9]*\).*/\1/')
+check "the next page" 0 ctl --json settlements --patient KID --limit 1 --cursor "$cursor"
+expect "the older" '"merchant_reference":"s1"' "$OUT"
+check "P1's settlements of today" 0 ctl settlements --merchant P1 --from "$today" --to "$today"
+expect "s1 listed" "s1" "$OUT"
+check "a merchant's list needs dates" 2 ctl settlements --merchant P1
+check "the export names the patient" 0 ctl export --date "$today"
+expect "patient column" '"P1","KID","s1"' "$OUT"
 check "verify checks the books" 0 ctl verify
 expect "verify ok" "verify: OK" "$OUT"
 check "trial balance zero" 0 ctl --json trial-balance

@@ -429,6 +429,92 @@ static void test_major_disease_withdrawals_name_a_listed_disease(void **state)
     free(f->config.diseases.codes);
 }
 
+static int list(struct fixture *f, const char *patient, const char *merchant, const char *from,
+                const char *to, uint64_t cursor, uint32_t limit)
+{
+    Famledger__SettlementListRequest *body = ARENA_NEW(&f->arena,
+                                                       Famledger__SettlementListRequest);
+    famledger__settlement_list_request__init(body);
+    body->patient = (char *)patient;
+    body->merchant_code = (char *)merchant;
+    body->from = (char *)from;
+    body->to = (char *)to;
+    body->cursor = cursor;
+    body->limit = limit;
+    return run(f, FAMLEDGER__REQUEST__BODY_SETTLEMENT_LIST, body);
+}
+
+static void test_settlements_are_listed_newest_first_by_patient_and_by_merchant(void **state)
+{
+    struct fixture *f = *state;
+    family(f);
+    assert_int_equal(fixture_merchant(f, "P2", FAMLEDGER__MERCHANT_KIND__MERCHANT_PHARMACY), 0);
+    const char *references[] = {"a", "b", "c", "d", "e"};
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(settle(f, i == 2 ? "P2" : "P1", references[i], "KID", 100 + i), 0);
+    assert_int_equal(settle(f, "P1", "x", "MOM", 7), 0);
+    assert_int_equal(refund(f, "r", last->settlement->settlement->settlement_id, 7), 0);
+    /* KID's, two at a time. */
+    assert_int_equal(list(f, "KID", "", "", "", 0, 2), 0);
+    assert_int_equal(last->settlement_list->n_settlements, 2);
+    assert_string_equal(last->settlement_list->settlements[0]->merchant_reference, "e");
+    assert_string_equal(last->settlement_list->settlements[1]->merchant_reference, "d");
+    uint64_t cursor = last->settlement_list->next_cursor;
+    assert_int_equal(list(f, "KID", "", "", "", cursor, 2), 0);
+    assert_string_equal(last->settlement_list->settlements[0]->merchant_reference, "c");
+    cursor = last->settlement_list->next_cursor;
+    assert_int_equal(list(f, "KID", "", "", "", cursor, 2), 0);
+    assert_int_equal(last->settlement_list->n_settlements, 1);
+    assert_int_equal(last->settlement_list->next_cursor, 0);
+    /* P1's of today: four, newest first, the refund not counted as one, paged by 3. */
+    time_t now = time(NULL);
+    struct tm local;
+    localtime_r(&now, &local);
+    char today[11];
+    strftime(today, sizeof(today), "%Y-%m-%d", &local);
+    assert_int_equal(list(f, "", "P1", today, today, 0, 3), 0);
+    assert_int_equal(last->settlement_list->n_settlements, 3);
+    assert_string_equal(last->settlement_list->settlements[0]->merchant_reference, "x");
+    assert_int_equal(last->settlement_list->settlements[0]->refunded_fen, 7);
+    assert_string_equal(last->settlement_list->settlements[2]->merchant_reference, "d");
+    cursor = last->settlement_list->next_cursor;
+    assert_int_equal(list(f, "", "P1", today, today, cursor, 3), 0);
+    assert_int_equal(last->settlement_list->n_settlements, 2);
+    assert_string_equal(last->settlement_list->settlements[1]->merchant_reference, "a");
+    assert_int_equal(list(f, "", "P1", "2020-01-01", "2020-01-31", 0, 3), 0);
+    assert_int_equal(last->settlement_list->n_settlements, 0);
+    assert_int_equal(list(f, "", "P1", "", "", 0, 3), FL_ERR_INVALID_ARGUMENT);
+    assert_int_equal(list(f, "KID", "P1", "", "", 0, 3), FL_ERR_INVALID_ARGUMENT);
+    /* A pharmacy's peer sees its own merchant's only. */
+    f->peer.roles = ROLE_BIT(ROLE_SETTLE);
+    f->peer.merchant_entries = 1;
+    f->config.merchant_peers.count = 1;
+    f->config.merchant_peers.peers[0].count = 1;
+    strcpy(f->config.merchant_peers.peers[0].codes[0], "P2");
+    assert_int_equal(list(f, "KID", "", "", "", 0, 10), 0);
+    assert_int_equal(last->settlement_list->n_settlements, 1);
+    assert_int_equal(list(f, "", "P1", today, today, 0, 10), FL_ERR_PERMISSION_DENIED);
+}
+
+static void test_aid_lists_what_relatives_paid_for_a_person_without_an_account(void **state)
+{
+    struct fixture *f = *state;
+    family(f);
+    assert_int_equal(settle(f, "P1", "s1", "KID", 12000), 0);
+    assert_int_equal(refund(f, "r1", last->settlement->settlement->settlement_id, 500), 0);
+    Famledger__AidRequest body = FAMLEDGER__AID_REQUEST__INIT;
+    body.person_no = (char *)"KID";
+    assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_AID, &body), 0);
+    assert_int_equal(last->aid->n_lines, 2);
+    assert_string_equal(last->aid->lines[0]->holder, "MOM");
+    assert_int_equal(last->aid->lines[0]->amount_fen, 10000);
+    assert_string_equal(last->aid->lines[1]->holder, "DAD");
+    assert_int_equal(last->aid->lines[1]->amount_fen, 2000);
+    assert_int_equal(last->aid->lines[1]->refunded_fen, 500);
+    body.person_no = (char *)"NOBODY";
+    assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_AID, &body), FL_ERR_UNKNOWN_PERSON);
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
@@ -445,6 +531,8 @@ int main(void)
         TEST(test_a_linked_transfer_in_must_match_and_completes_once),
         TEST(test_policy_applies_when_money_moves),
         TEST(test_major_disease_withdrawals_name_a_listed_disease),
+        TEST(test_settlements_are_listed_newest_first_by_patient_and_by_merchant),
+        TEST(test_aid_lists_what_relatives_paid_for_a_person_without_an_account),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

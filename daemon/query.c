@@ -1,0 +1,240 @@
+/* query.c -- a patient's settlements (by the patient index), a merchant's (by its business
+ * days), newest first and paged by a cursor, and the mutual aid a person received. */
+#include "query.h"
+
+#include "fl_limits.h"
+#include "ledger.h"
+#include "person.h"
+#include "require.h"
+#include "validate.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define QUERY_ROWS_DEFAULT 50
+#define QUERY_ROWS_MAX 500
+#define QUERY_DAYS_MAX 366
+
+/* A settlement as stored: 1 found, 0 not a settlement (a refund in a merchant's day), < 0. */
+static int settlement_read(struct request_ctx *ctx, uint64_t id, Famledger__Settlement **out)
+{
+    uint8_t key[8];
+    store_u64_encode(key, id);
+    struct store_bytes value;
+    int rc = store_get(ctx->txn, STORE_DB_SETTLEMENTS, key, sizeof(key), &value);
+    if (rc <= 0)
+        return rc;
+    *out = famledger__settlement__unpack(&ctx->arena->protobuf, value.size, value.data);
+    return *out ? 1 : FL_ERR_INTERNAL;
+}
+
+/* Whether this peer may read settlements of `merchant`: auditors and administrators all. */
+static bool query_may_see(struct request_ctx *ctx, const char *merchant)
+{
+    if (ctx->peer->roles & (ROLE_BIT(ROLE_ADMIN) | ROLE_BIT(ROLE_AUDIT)))
+        return true;
+    return config_peer_may_act_for(ctx->config, ctx->peer, merchant);
+}
+
+static size_t rows_limit(uint32_t asked)
+{
+    return asked == 0 ? QUERY_ROWS_DEFAULT : asked > QUERY_ROWS_MAX ? QUERY_ROWS_MAX : asked;
+}
+
+/* The business-day range: both given, or neither (for a patient). "" means unbounded. */
+static int query_range(struct request_ctx *ctx, const Famledger__SettlementListRequest *query,
+                       char from[9], char to[9], bool required)
+{
+    from[0] = to[0] = '\0';
+    if (!*query->from && !*query->to && !required)
+        return 0;
+    if (!ledger_day_parse(query->from, from) || !ledger_day_parse(query->to, to) ||
+        strcmp(from, to) > 0)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "from and to must be dates, "
+                            "YYYY-MM-DD, from not after to");
+    return 0;
+}
+
+static void reply_add(struct request_ctx *ctx, Famledger__SettlementListReply *reply,
+                      Famledger__Settlement *settlement)
+{
+    (void)ctx;
+    reply->settlements[reply->n_settlements++] = settlement;
+}
+
+/* A patient's settlements: the patient index, newest first. */
+static int list_patient(struct request_ctx *ctx, const Famledger__SettlementListRequest *query,
+                        const char from[9], const char to[9], size_t limit,
+                        Famledger__SettlementListReply *reply)
+{
+    Famledger__Person *patient;
+    int rc = person_require(ctx, query->patient, "patient", &patient);
+    if (rc)
+        return rc;
+    uint64_t seqs[QUERY_ROWS_MAX];
+    size_t count;
+    rc = store_index_page(ctx->txn, STORE_DB_PATIENT_SETTLEMENTS, query->patient,
+                          strlen(query->patient), query->cursor, true, seqs, limit, &count,
+                          &reply->next_cursor);
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        Famledger__Settlement *settlement;
+        if ((rc = settlement_read(ctx, seqs[i], &settlement)) != 1)
+            break;
+        rc = 0;
+        char day[9];
+        ledger_business_day(settlement->time_us, day);
+        if (*from && strcmp(day, from) < 0) {
+            reply->next_cursor = 0; /* older still: none left in the range */
+            break;
+        }
+        if ((!*to || strcmp(day, to) <= 0) && query_may_see(ctx, settlement->merchant_code))
+            reply_add(ctx, reply, settlement);
+    }
+    return rc == 0 ? 0 : request_fail(ctx, rc < 0 ? rc : FL_ERR_INTERNAL,
+                                      "cannot read the settlements of %s", query->patient);
+}
+
+/* The day before `day` ("YYYYMMDD"). */
+static void day_before(char day[9])
+{
+    struct tm date = {0};
+    date.tm_year = (day[0] - '0') * 1000 + (day[1] - '0') * 100 + (day[2] - '0') * 10 +
+                   (day[3] - '0') - 1900;
+    date.tm_mon = (day[4] - '0') * 10 + (day[5] - '0') - 1;
+    date.tm_mday = (day[6] - '0') * 10 + (day[7] - '0') - 1; /* timegm normalises day 0 */
+    time_t seconds = timegm(&date);
+    gmtime_r(&seconds, &date);
+    strftime(day, 9, "%Y%m%d", &date);
+}
+
+/* A merchant's settlements: its business days from `to` back to `from`, newest first. A cursor
+ * is the sequence to resume at (inclusive); its entry's day is where the walk resumes. */
+static int list_merchant(struct request_ctx *ctx, const Famledger__SettlementListRequest *query,
+                         const char from[9], char to[9], size_t limit,
+                         Famledger__SettlementListReply *reply)
+{
+    if (!validate_person_no(query->merchant_code))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
+                            "merchant_code must be 1 to 32 letters or digits");
+    if (!query_may_see(ctx, query->merchant_code))
+        return request_require_merchant(ctx, query->merchant_code);
+    char day[9];
+    memcpy(day, to, 9);
+    uint64_t cursor = query->cursor;
+    if (cursor) {
+        Famledger__Entry *entry;
+        int rc = ledger_entry_get(ctx->txn, ctx->arena, cursor, &entry, NULL, NULL);
+        if (rc <= 0)
+            return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "cursor %llu is not an entry",
+                                (unsigned long long)cursor);
+        ledger_business_day(entry->time_us, day);
+        if (strcmp(day, to) > 0)
+            memcpy(day, to, 9), cursor = 0;
+    }
+    for (int days = 0; days <= QUERY_DAYS_MAX && strcmp(day, from) >= 0; days++) {
+        char key[64];
+        int bytes = snprintf(key, sizeof(key), "%s%c%s", query->merchant_code, '\0', day);
+        /* The day's settlements and refunds, newest first, until the page is full. */
+        do {
+            uint64_t seqs[QUERY_ROWS_MAX];
+            size_t count;
+            int rc = store_index_page(ctx->txn, STORE_DB_MERCHANT_DAY, key, (size_t)bytes,
+                                      cursor, true, seqs, limit - reply->n_settlements, &count,
+                                      &cursor);
+            for (size_t i = 0; rc == 0 && i < count; i++) {
+                Famledger__Settlement *settlement;
+                rc = settlement_read(ctx, seqs[i], &settlement);
+                if (rc == 1)
+                    reply_add(ctx, reply, settlement);
+                rc = rc < 0 ? rc : 0;
+            }
+            if (rc)
+                return request_fail(ctx, rc, "cannot read the settlements of %s",
+                                    query->merchant_code);
+            if (reply->n_settlements == limit) {
+                /* Resume after the last one read: in its day, or the days before. */
+                reply->next_cursor = seqs[count - 1] - 1;
+                return 0;
+            }
+        } while (cursor != 0);
+        day_before(day);
+    }
+    return 0;
+}
+
+int query_settlements_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    const Famledger__SettlementListRequest *query = request->settlement_list;
+    bool by_patient = *query->patient != '\0';
+    if (by_patient == (*query->merchant_code != '\0'))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
+                            "list the settlements of a patient or of a merchant, exactly one");
+    char from[9], to[9];
+    int rc = query_range(ctx, query, from, to, !by_patient);
+    if (rc)
+        return rc;
+    if (!by_patient) {
+        struct tm a = {0}, b = {0};
+        strptime(from, "%Y%m%d", &a);
+        strptime(to, "%Y%m%d", &b);
+        if ((timegm(&b) - timegm(&a)) / 86400 >= QUERY_DAYS_MAX)
+            return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "a merchant's settlements are "
+                                "listed for at most %d days at a time", QUERY_DAYS_MAX);
+    }
+    size_t limit = rows_limit(query->limit);
+    Famledger__SettlementListReply *reply = ARENA_NEW(ctx->arena, Famledger__SettlementListReply);
+    famledger__settlement_list_reply__init(reply);
+    reply->settlements = ARENA_ARRAY(ctx->arena, Famledger__Settlement *, limit);
+    rc = by_patient ? list_patient(ctx, query, from, to, limit, reply)
+                    : list_merchant(ctx, query, from, to, limit, reply);
+    if (rc)
+        return rc;
+    ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_SETTLEMENT_LIST;
+    ctx->response->settlement_list = reply;
+    return 0;
+}
+
+int query_aid_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    const Famledger__AidRequest *query = request->aid;
+    Famledger__Person *person;
+    int rc = person_require(ctx, query->person_no, "person", &person);
+    if (rc)
+        return rc;
+    size_t limit = rows_limit(query->limit), count;
+    uint64_t seqs[QUERY_ROWS_MAX];
+    Famledger__AidReply *reply = ARENA_NEW(ctx->arena, Famledger__AidReply);
+    famledger__aid_reply__init(reply);
+    reply->person_no = person->person_no;
+    rc = store_index_page(ctx->txn, STORE_DB_PATIENT_SETTLEMENTS, query->person_no,
+                          strlen(query->person_no), query->cursor, true, seqs, limit, &count,
+                          &reply->next_cursor);
+    reply->lines = ARENA_ARRAY(ctx->arena, Famledger__AidLine *, count * LEGS_MAX + 1);
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        Famledger__Settlement *settlement;
+        if ((rc = settlement_read(ctx, seqs[i], &settlement)) != 1)
+            break;
+        rc = 0;
+        for (size_t j = 0; j < settlement->n_legs; j++) {
+            const Famledger__Leg *leg = settlement->legs[j];
+            if (!leg->mutual_aid)
+                continue;
+            Famledger__AidLine *line = ARENA_NEW(ctx->arena, Famledger__AidLine);
+            famledger__aid_line__init(line);
+            line->settlement_id = settlement->settlement_id;
+            line->time_us = settlement->time_us;
+            line->merchant_code = settlement->merchant_code;
+            line->holder = leg->holder;
+            line->amount_fen = leg->amount_fen;
+            line->refunded_fen = leg->refunded_fen;
+            reply->lines[reply->n_lines++] = line;
+        }
+    }
+    if (rc)
+        return request_fail(ctx, rc < 0 ? rc : FL_ERR_INTERNAL, "cannot read the settlements "
+                            "of %s", query->person_no);
+    ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_AID;
+    ctx->response->aid = reply;
+    return 0;
+}
