@@ -91,6 +91,78 @@ static void seeds_every_kind(const char *dir)
     bytes_write(dir, "credit_batch-deep", frame, frame_make(frame, 37, body, at));
 }
 
+/* The requests of double entry, clearing, reversal and the queries, valid against the seeded
+ * ledger (merchant M, patient P, holder H). */
+static void seeds_books(const char *dir)
+{
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    Famledger__ReverseRequest reverse = FAMLEDGER__REVERSE_REQUEST__INIT;
+    reverse.merchant_code = (char *)"M";
+    reverse.merchant_reference = (char *)"t";
+    request.body_case = FAMLEDGER__REQUEST__BODY_REVERSE;
+    request.reverse = &reverse;
+    seed_write(dir, "reverse", &request);
+    Famledger__PayoutRequest payout = FAMLEDGER__PAYOUT_REQUEST__INIT;
+    payout.merchant_code = (char *)"M";
+    payout.person_no = (char *)"";
+    payout.amount_fen = 100;
+    payout.reference = (char *)"p";
+    request.body_case = FAMLEDGER__REQUEST__BODY_PAYOUT;
+    request.payout = &payout;
+    seed_write(dir, "payout", &request);
+    Famledger__ClearingRequest clearing = FAMLEDGER__CLEARING_REQUEST__INIT;
+    clearing.merchant_code = (char *)"M";
+    clearing.from = (char *)"2026-01-01";
+    clearing.to = (char *)"2026-12-31";
+    request.body_case = FAMLEDGER__REQUEST__BODY_CLEARING;
+    request.clearing = &clearing;
+    seed_write(dir, "clearing", &request);
+    Famledger__SettlementListRequest list = FAMLEDGER__SETTLEMENT_LIST_REQUEST__INIT;
+    list.patient = (char *)"P";
+    list.merchant_code = (char *)"";
+    list.from = (char *)"";
+    list.to = (char *)"";
+    request.body_case = FAMLEDGER__REQUEST__BODY_SETTLEMENT_LIST;
+    request.settlement_list = &list;
+    seed_write(dir, "settlement_list-patient", &request);
+    list.patient = (char *)"";
+    list.merchant_code = (char *)"M";
+    list.from = (char *)"2026-12-01";
+    list.to = (char *)"2026-12-31";
+    list.cursor = 3;
+    seed_write(dir, "settlement_list-merchant", &request);
+    Famledger__AidRequest aid = FAMLEDGER__AID_REQUEST__INIT;
+    aid.person_no = (char *)"P";
+    request.body_case = FAMLEDGER__REQUEST__BODY_AID;
+    request.aid = &aid;
+    seed_write(dir, "aid", &request);
+    Famledger__TransferInRequest in = FAMLEDGER__TRANSFER_IN_REQUEST__INIT;
+    in.person_no = (char *)"H";
+    in.amount_fen = 100;
+    in.from_region = (char *)"";
+    in.transfer_out_seq = 5;
+    in.to_region = (char *)"440103";
+    in.reference = (char *)"ti";
+    request.body_case = FAMLEDGER__REQUEST__BODY_TRANSFER_IN;
+    request.transfer_in = &in;
+    seed_write(dir, "transfer_in-linked", &request);
+    Famledger__BindRequest bind = FAMLEDGER__BIND_REQUEST__INIT;
+    bind.holder = (char *)"H";
+    bind.beneficiary = (char *)"P";
+    bind.relation = FAMLEDGER__RELATION__RELATION_SPOUSE;
+    bind.evidence = (char *)"HR-1";
+    bind.channel = FAMLEDGER__BIND_CHANNEL__BIND_CHANNEL_APP;
+    request.body_case = FAMLEDGER__REQUEST__BODY_BIND;
+    request.bind = &bind;
+    seed_write(dir, "bind-evidence", &request);
+    Famledger__SettlementGetRequest get = FAMLEDGER__SETTLEMENT_GET_REQUEST__INIT;
+    get.merchant_code = (char *)"M";
+    get.merchant_reference = (char *)"t";
+    request.body_case = FAMLEDGER__REQUEST__BODY_SETTLEMENT_GET;
+    request.settlement_get = &get;
+    seed_write(dir, "settlement_get-reference", &request);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2)
@@ -143,5 +215,6 @@ int main(int argc, char **argv)
     request.body_case = FAMLEDGER__REQUEST__BODY_STATE_PAGE;
     request.state_page = &page;
     seed_write(argv[1], "state_page", &request);
+    seeds_books(argv[1]);
     return 0;
 }

@@ -125,10 +125,102 @@ static void test_racing_settlements_never_overdraw_and_retries_settle_once(void 
     daemon_remove(&daemon);
 }
 
+/* ---- settlements racing their own reversals (2601) ---- */
+
+enum { REVERSALS = 120 };
+
+struct reverser {
+    const struct daemon_handle *daemon;
+    bool reverse;            /* else settle */
+    int failures;
+    int refused;             /* settles answered REVERSED */
+};
+
+static void *reverser_run(void *argument)
+{
+    struct reverser *racer = argument;
+    fl_client *client = client_open(racer->daemon);
+    for (int i = 0; i < REVERSALS; i++) {
+        char reference[32];
+        snprintf(reference, sizeof(reference), "rv-%d", i);
+        int rc;
+        if (racer->reverse) {
+            rc = fl_reverse(client, "PH001", reference, NULL);
+        } else {
+            fl_settle_request request = {.merchant_code = "PH001", .merchant_reference = reference,
+                                         .patient = "CHILD", .amount_fen = 100 + i};
+            fl_settlement settlement;
+            rc = fl_settle(client, &request, &settlement);
+            if (rc == FL_ERR_REVERSED) {
+                racer->refused++;
+                rc = 0;
+            }
+        }
+        if (rc)
+            racer->failures++;
+    }
+    fl_client_close(client);
+    return NULL;
+}
+
+static void test_settlements_racing_their_reversals_move_no_money(void **state)
+{
+    (void)state;
+    struct daemon_handle daemon;
+    daemon_start(&daemon, NULL);
+    fl_client *client = client_open(&daemon);
+    employee_make(client, "FATHER", "110101", 1000000);
+    assert_int_equal(fl_person_add(client, &(fl_person){.person_no = "CHILD", .name = "C",
+                                                        .region = "110101",
+                                                        .scheme = FL_SCHEME_RESIDENT}, NULL), 0);
+    assert_int_equal(fl_family_bind(client, "FATHER", "CHILD", FL_RELATION_CHILD, NULL), 0);
+    fl_merchant pharmacy = {.kind = FL_MERCHANT_PHARMACY};
+    strcpy(pharmacy.code, "PH001");
+    strcpy(pharmacy.name, "Pharmacy");
+    strcpy(pharmacy.region, "110101");
+    assert_int_equal(fl_merchant_add(client, &pharmacy, NULL), 0);
+
+    /* Two settlers and two reversers: a pharmacy retrying, and its 2601 racing it. */
+    static struct reverser racers[4];
+    pthread_t threads[4];
+    for (int t = 0; t < 4; t++) {
+        racers[t] = (struct reverser){.daemon = &daemon, .reverse = t >= 2};
+        pthread_create(&threads[t], NULL, reverser_run, &racers[t]);
+    }
+    for (int t = 0; t < 4; t++)
+        pthread_join(threads[t], NULL);
+    for (int t = 0; t < 4; t++)
+        assert_int_equal(racers[t].failures, 0);
+
+    /* Every reference ends reversed: settled and cancelled, or refused when it came late. */
+    for (int i = 0; i < REVERSALS; i++) {
+        char reference[32];
+        snprintf(reference, sizeof(reference), "rv-%d", i);
+        static fl_settlement settlement;
+        int rc = fl_settlement_find(client, "PH001", reference, &settlement);
+        assert_true(rc == FL_ERR_REVERSED || (rc == 0 && settlement.cancelled &&
+                                              settlement.refunded_fen ==
+                                                  settlement.acct_mulaid_pay_fen));
+    }
+    assert_int_equal(balance_of(client, "FATHER"), 1000000);
+    fl_books_totals totals;
+    assert_int_equal(fl_trial_balance(client, &totals), 0);
+    assert_int_equal(totals.total_fen, 0);
+    assert_int_equal(totals.class_total_fen[FL_CLASS_MERCHANT_PAYABLE], 0);
+    assert_int_equal(totals.class_total_fen[FL_CLASS_PERSONAL], 1000000);
+    fl_verify_report report;
+    assert_int_equal(fl_verify(client, &report, NULL, NULL), 0);
+    assert_true(report.ok);
+    fl_client_close(client);
+    assert_int_equal(daemon_stop(&daemon), 0);
+    daemon_remove(&daemon);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_racing_settlements_never_overdraw_and_retries_settle_once),
+        cmocka_unit_test(test_settlements_racing_their_reversals_move_no_money),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
