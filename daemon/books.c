@@ -112,14 +112,16 @@ static int balance_move(struct request_ctx *ctx, Famledger__AccountClass account
 
 int books_apply(struct request_ctx *ctx, const Famledger__Entry *entry)
 {
-    int64_t sum = 0;
+    int64_t sum = 0, class_sums[CLASS_COUNT] = {0};
+    bool class_moved[CLASS_COUNT] = {false};
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < entry->n_postings; i++) {
         const Famledger__Posting *posting = entry->postings[i];
         sum += posting->amount_fen;
-        rc = balance_move(ctx, posting->account_class, "", posting->amount_fen, entry->seq);
+        class_sums[posting->account_class] += posting->amount_fen;
+        class_moved[posting->account_class] = true;
         /* A personal account's balance lives in its account record (account_move). */
-        if (rc == 0 && posting->account_class != FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_PERSONAL)
+        if (posting->account_class != FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_PERSONAL)
             rc = balance_move(ctx, posting->account_class, posting->id, posting->amount_fen,
                               entry->seq);
         if (rc == 0 &&
@@ -127,6 +129,10 @@ int books_apply(struct request_ctx *ctx, const Famledger__Entry *entry)
             rc = clearing_day_record(ctx, entry, posting->id, posting->amount_fen);
     }
     REQUIRE(rc != 0 || sum == 0); /* double entry: every entry balances */
+    /* Each class total moves once per entry, however many of its accounts moved. */
+    for (int account_class = 1; rc == 0 && account_class < CLASS_COUNT; account_class++)
+        if (class_moved[account_class])
+            rc = balance_move(ctx, account_class, "", class_sums[account_class], entry->seq);
     return rc;
 }
 
