@@ -56,18 +56,27 @@ static int query_range(struct request_ctx *ctx, const Famledger__SettlementListR
     return 0;
 }
 
-static void reply_add(struct request_ctx *ctx, Famledger__SettlementListReply *reply,
-                      Famledger__Settlement *settlement)
+/* A page of settlements being filled: a settlement with its refunds may be tens of kilobytes,
+ * so a page also stops once it passes PAGE_BYTES_MAX. */
+struct list_page {
+    Famledger__SettlementListReply *reply;
+    size_t limit;
+    size_t bytes;
+};
+
+/* Add a settlement; returns whether the page is full. */
+static bool page_add(struct list_page *page, Famledger__Settlement *settlement)
 {
-    (void)ctx;
-    reply->settlements[reply->n_settlements++] = settlement;
+    page->reply->settlements[page->reply->n_settlements++] = settlement;
+    page->bytes += protobuf_c_message_get_packed_size(&settlement->base) + 8;
+    return page->reply->n_settlements == page->limit || page->bytes > PAGE_BYTES_MAX;
 }
 
 /* A patient's settlements: the patient index, newest first. */
 static int list_patient(struct request_ctx *ctx, const Famledger__SettlementListRequest *query,
-                        const char from[9], const char to[9], size_t limit,
-                        Famledger__SettlementListReply *reply)
+                        const char from[9], const char to[9], struct list_page *page)
 {
+    Famledger__SettlementListReply *reply = page->reply;
     Famledger__Person *patient;
     int rc = person_require(ctx, query->patient, "patient", &patient);
     if (rc)
@@ -75,8 +84,8 @@ static int list_patient(struct request_ctx *ctx, const Famledger__SettlementList
     uint64_t seqs[QUERY_ROWS_MAX];
     size_t count;
     rc = store_index_page(ctx->txn, STORE_DB_PATIENT_SETTLEMENTS, query->patient,
-                          strlen(query->patient), query->cursor, true, seqs, limit, &count,
-                          &reply->next_cursor);
+                          strlen(query->patient), query->cursor, true, seqs, page->limit,
+                          &count, &reply->next_cursor);
     for (size_t i = 0; rc == 0 && i < count; i++) {
         Famledger__Settlement *settlement;
         if ((rc = settlement_read(ctx, seqs[i], &settlement)) != 1)
@@ -88,8 +97,11 @@ static int list_patient(struct request_ctx *ctx, const Famledger__SettlementList
             reply->next_cursor = 0; /* older still: none left in the range */
             break;
         }
-        if ((!*to || strcmp(day, to) <= 0) && query_may_see(ctx, settlement->merchant_code))
-            reply_add(ctx, reply, settlement);
+        if ((!*to || strcmp(day, to) <= 0) && query_may_see(ctx, settlement->merchant_code) &&
+            page_add(page, settlement) && i + 1 < count) {
+            reply->next_cursor = seqs[i] - 1; /* the page is full before the index page */
+            break;
+        }
     }
     return rc == 0 ? 0 : request_fail(ctx, rc < 0 ? rc : FL_ERR_INTERNAL,
                                       "cannot read the settlements of %s", query->patient);
@@ -111,9 +123,9 @@ static void day_before(char day[9])
 /* A merchant's settlements: its business days from `to` back to `from`, newest first. A cursor
  * is the sequence to resume at (inclusive); its entry's day is where the walk resumes. */
 static int list_merchant(struct request_ctx *ctx, const Famledger__SettlementListRequest *query,
-                         const char from[9], char to[9], size_t limit,
-                         Famledger__SettlementListReply *reply)
+                         const char from[9], char to[9], struct list_page *page)
 {
+    Famledger__SettlementListReply *reply = page->reply;
     if (!validate_person_no(query->merchant_code))
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
                             "merchant_code must be 1 to 32 letters or digits");
@@ -140,23 +152,21 @@ static int list_merchant(struct request_ctx *ctx, const Famledger__SettlementLis
             uint64_t seqs[QUERY_ROWS_MAX];
             size_t count;
             int rc = store_index_page(ctx->txn, STORE_DB_MERCHANT_DAY, key, (size_t)bytes,
-                                      cursor, true, seqs, limit - reply->n_settlements, &count,
-                                      &cursor);
+                                      cursor, true, seqs, page->limit - reply->n_settlements,
+                                      &count, &cursor);
             for (size_t i = 0; rc == 0 && i < count; i++) {
                 Famledger__Settlement *settlement;
                 rc = settlement_read(ctx, seqs[i], &settlement);
-                if (rc == 1)
-                    reply_add(ctx, reply, settlement);
+                if (rc == 1 && page_add(page, settlement)) {
+                    /* Resume after this one: in its day, or the days before. */
+                    reply->next_cursor = seqs[i] - 1;
+                    return 0;
+                }
                 rc = rc < 0 ? rc : 0;
             }
             if (rc)
                 return request_fail(ctx, rc, "cannot read the settlements of %s",
                                     query->merchant_code);
-            if (reply->n_settlements == limit) {
-                /* Resume after the last one read: in its day, or the days before. */
-                reply->next_cursor = seqs[count - 1] - 1;
-                return 0;
-            }
         } while (cursor != 0);
         day_before(day);
     }
@@ -182,12 +192,12 @@ int query_settlements_handle(struct request_ctx *ctx, const Famledger__Request *
             return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "a merchant's settlements are "
                                 "listed for at most %d days at a time", QUERY_DAYS_MAX);
     }
-    size_t limit = rows_limit(query->limit);
     Famledger__SettlementListReply *reply = ARENA_NEW(ctx->arena, Famledger__SettlementListReply);
     famledger__settlement_list_reply__init(reply);
-    reply->settlements = ARENA_ARRAY(ctx->arena, Famledger__Settlement *, limit);
-    rc = by_patient ? list_patient(ctx, query, from, to, limit, reply)
-                    : list_merchant(ctx, query, from, to, limit, reply);
+    struct list_page page = {reply, rows_limit(query->limit), 0};
+    reply->settlements = ARENA_ARRAY(ctx->arena, Famledger__Settlement *, page.limit);
+    rc = by_patient ? list_patient(ctx, query, from, to, &page)
+                    : list_merchant(ctx, query, from, to, &page);
     if (rc)
         return rc;
     ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_SETTLEMENT_LIST;
