@@ -5,6 +5,7 @@
 
 #include "books.h"
 #include "ledger.h"
+#include "merchant.h"
 #include "person.h"
 #include "reference.h"
 #include "require.h"
@@ -104,27 +105,6 @@ static int day_walk_run(struct day_walk *walk)
     return rc < 0 ? rc : walk->error;
 }
 
-static int merchant_load(struct request_ctx *ctx, const char *code, Famledger__Merchant **merchant)
-{
-    if (!validate_person_no(code))
-        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
-                            "merchant code must be 1 to 32 letters or digits");
-    int rc = state_merchant_get(ctx->txn, ctx->arena, code, merchant);
-    if (rc < 0)
-        return request_fail(ctx, rc, "cannot read merchant %s", code);
-    if (rc == 0)
-        return request_fail(ctx, FL_ERR_UNKNOWN_MERCHANT, "merchant %s is not registered", code);
-    return 0;
-}
-
-/* A settling peer sees only its own merchants; administrators and auditors see all. */
-static int clearing_may_read(struct request_ctx *ctx, const char *code)
-{
-    if (ctx->peer && (ctx->peer->roles & (ROLE_BIT(ROLE_ADMIN) | ROLE_BIT(ROLE_AUDIT))))
-        return 0;
-    return request_require_merchant(ctx, code);
-}
-
 /* ---- merchant balance ---- */
 
 static int balance_visit_cb(struct day_walk *walk, const char day[9],
@@ -143,7 +123,7 @@ int clearing_balance_handle(struct request_ctx *ctx, const Famledger__Request *r
     const char *code = request->merchant_balance->code;
     Famledger__Merchant *merchant;
     int rc;
-    if ((rc = merchant_load(ctx, code, &merchant)) || (rc = clearing_may_read(ctx, code)))
+    if ((rc = merchant_require(ctx, code, &merchant)) || (rc = request_require_merchant_reader(ctx, code)))
         return rc;
     Famledger__MerchantBalanceReply *reply =
         ARENA_NEW(ctx->arena, Famledger__MerchantBalanceReply);
@@ -216,8 +196,8 @@ int clearing_report_handle(struct request_ctx *ctx, const Famledger__Request *re
     Famledger__Merchant *merchant;
     struct report report = {0};
     int rc;
-    if ((rc = merchant_load(ctx, query->merchant_code, &merchant)) ||
-        (rc = clearing_may_read(ctx, query->merchant_code)) ||
+    if ((rc = merchant_require(ctx, query->merchant_code, &merchant)) ||
+        (rc = request_require_merchant_reader(ctx, query->merchant_code)) ||
         (rc = report_range(ctx, query, &report)))
         return rc;
     Famledger__ClearingReply *reply = ARENA_NEW(ctx->arena, Famledger__ClearingReply);
@@ -295,7 +275,7 @@ static int payout_payee(struct request_ctx *ctx, const Famledger__PayoutRequest 
     int rc;
     if (*command->merchant_code) {
         Famledger__Merchant *merchant;
-        if ((rc = merchant_load(ctx, command->merchant_code, &merchant)))
+        if ((rc = merchant_require(ctx, command->merchant_code, &merchant)))
             return rc;
         *owed_class = PAYABLE;
         *id = command->merchant_code;

@@ -38,7 +38,7 @@ static int merchant_reply(struct request_ctx *ctx, Famledger__Merchant *merchant
     return 0;
 }
 
-static int merchant_find(struct request_ctx *ctx, const char *code, Famledger__Merchant **merchant)
+int merchant_require(struct request_ctx *ctx, const char *code, Famledger__Merchant **merchant)
 {
     if (!validate_person_no(code))
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
@@ -54,7 +54,7 @@ static int merchant_find(struct request_ctx *ctx, const char *code, Famledger__M
 int merchant_require_settling(struct request_ctx *ctx, const char *code,
                               Famledger__Category category, Famledger__Merchant **merchant)
 {
-    int rc = merchant_find(ctx, code, merchant);
+    int rc = merchant_require(ctx, code, merchant);
     if (rc)
         return rc;
     if ((*merchant)->suspended)
@@ -143,7 +143,7 @@ int merchant_status_handle(struct request_ctx *ctx, const Famledger__Request *re
 {
     const Famledger__MerchantStatusRequest *status = request->merchant_status;
     Famledger__Merchant *merchant;
-    int rc = merchant_find(ctx, status->code, &merchant);
+    int rc = merchant_require(ctx, status->code, &merchant);
     if (rc)
         return rc;
     if (!merchant->suspended == !status->suspended)

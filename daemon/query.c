@@ -29,14 +29,6 @@ static int settlement_read(struct request_ctx *ctx, uint64_t id, Famledger__Sett
     return *out ? 1 : FL_ERR_INTERNAL;
 }
 
-/* Whether this peer may read settlements of `merchant`: auditors and administrators all. */
-static bool query_may_see(struct request_ctx *ctx, const char *merchant)
-{
-    if (ctx->peer->roles & (ROLE_BIT(ROLE_ADMIN) | ROLE_BIT(ROLE_AUDIT)))
-        return true;
-    return config_peer_may_act_for(ctx->config, ctx->peer, merchant);
-}
-
 static size_t rows_limit(uint32_t asked)
 {
     return asked == 0 ? QUERY_ROWS_DEFAULT : asked > QUERY_ROWS_MAX ? QUERY_ROWS_MAX : asked;
@@ -97,7 +89,7 @@ static int list_patient(struct request_ctx *ctx, const Famledger__SettlementList
             reply->next_cursor = 0; /* older still: none left in the range */
             break;
         }
-        if ((!*to || strcmp(day, to) <= 0) && query_may_see(ctx, settlement->merchant_code) &&
+        if ((!*to || strcmp(day, to) <= 0) && request_may_read_merchant(ctx, settlement->merchant_code) &&
             page_add(page, settlement) && i + 1 < count) {
             reply->next_cursor = seqs[i] - 1; /* the page is full before the index page */
             break;
@@ -129,14 +121,15 @@ static int list_merchant(struct request_ctx *ctx, const Famledger__SettlementLis
     if (!validate_person_no(query->merchant_code))
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
                             "merchant_code must be 1 to 32 letters or digits");
-    if (!query_may_see(ctx, query->merchant_code))
-        return request_require_merchant(ctx, query->merchant_code);
+    int rc = request_require_merchant_reader(ctx, query->merchant_code);
+    if (rc)
+        return rc;
     char day[9];
     memcpy(day, to, 9);
     uint64_t cursor = query->cursor;
     if (cursor) {
         Famledger__Entry *entry;
-        int rc = ledger_entry_get(ctx->txn, ctx->arena, cursor, &entry, NULL, NULL);
+        rc = ledger_entry_get(ctx->txn, ctx->arena, cursor, &entry, NULL, NULL);
         if (rc <= 0)
             return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "cursor %llu is not an entry",
                                 (unsigned long long)cursor);
@@ -151,9 +144,9 @@ static int list_merchant(struct request_ctx *ctx, const Famledger__SettlementLis
         do {
             uint64_t seqs[QUERY_ROWS_MAX];
             size_t count;
-            int rc = store_index_page(ctx->txn, STORE_DB_MERCHANT_DAY, key, (size_t)bytes,
-                                      cursor, true, seqs, page->limit - reply->n_settlements,
-                                      &count, &cursor);
+            rc = store_index_page(ctx->txn, STORE_DB_MERCHANT_DAY, key, (size_t)bytes, cursor,
+                                  true, seqs, page->limit - reply->n_settlements, &count,
+                                  &cursor);
             for (size_t i = 0; rc == 0 && i < count; i++) {
                 Famledger__Settlement *settlement;
                 rc = settlement_read(ctx, seqs[i], &settlement);

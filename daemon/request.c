@@ -51,3 +51,14 @@ const char *request_yuan(struct request_ctx *ctx, int64_t amount_fen)
              (unsigned long long)(magnitude / 100), (unsigned long long)(magnitude % 100));
     return text;
 }
+
+bool request_may_read_merchant(const struct request_ctx *ctx, const char *code)
+{
+    return (ctx->peer->roles & (ROLE_BIT(ROLE_ADMIN) | ROLE_BIT(ROLE_AUDIT))) ||
+           config_peer_may_act_for(ctx->config, ctx->peer, code);
+}
+
+int request_require_merchant_reader(struct request_ctx *ctx, const char *code)
+{
+    return request_may_read_merchant(ctx, code) ? 0 : request_require_merchant(ctx, code);
+}

@@ -49,4 +49,11 @@ const char *request_yuan(struct request_ctx *ctx, int64_t amount_fen);
  * (config_peer_may_act_for); 0 when it may. */
 int request_require_merchant(struct request_ctx *ctx, const char *code);
 
+/* Whether the peer may read what merchant `code` did: administrators and auditors read every
+ * merchant's settlements and books, a settle peer only those of the merchants it acts for. */
+bool request_may_read_merchant(const struct request_ctx *ctx, const char *code);
+
+/* request_may_read_merchant, or PERMISSION_DENIED (after request_fail). */
+int request_require_merchant_reader(struct request_ctx *ctx, const char *code);
+
 #endif

@@ -362,9 +362,8 @@ static int settlement_find_by_reference(struct request_ctx *ctx, const char *mer
     if (!validate_person_no(merchant) || !validate_reference(reference))
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "a settlement is found by its id, or "
                             "by merchant_code and merchant_reference");
-    int rc;
-    if (!(ctx->peer->roles & ROLE_BIT(ROLE_AUDIT)) &&
-        (rc = request_require_merchant(ctx, merchant)))
+    int rc = request_require_merchant_reader(ctx, merchant);
+    if (rc)
         return rc;
     struct reference_key key;
     reference_key_make(&key, 'S', merchant, reference);
@@ -393,8 +392,7 @@ int settlement_get_handle(struct request_ctx *ctx, const Famledger__Request *req
     if (rc || (rc = settlement_load(ctx, settlement_id, &settlement)))
         return rc;
     /* Auditors read every settlement; a pharmacy only its own. */
-    if (!(ctx->peer->roles & ROLE_BIT(ROLE_AUDIT)) &&
-        (rc = request_require_merchant(ctx, settlement->merchant_code)))
+    if ((rc = request_require_merchant_reader(ctx, settlement->merchant_code)))
         return rc;
     return settlement_reply(ctx, settlement);
 }
