@@ -290,9 +290,14 @@ static int verify_compare_indexes(struct verify *v)
         if (differs && (index == INDEX_BALANCES || index == INDEX_CLEARING_DAYS)) {
             char key[160];
             digest_key_text(differs, key, sizeof(key));
-            verify_problem(v, v->seq, "%s of %s: %lld fen stored, the log gives %lld fen",
-                           verify_indexes[index].name, key, (long long)differs->stored.sum,
-                           (long long)differs->expected.sum);
+            if (differs->stored.count != differs->expected.count)
+                verify_problem(v, v->seq, "%s of %s: %s", verify_indexes[index].name, key,
+                               differs->stored.count ? "stored, but the log never moved it"
+                                                     : "moved by the log, but not stored");
+            else
+                verify_problem(v, v->seq, "%s of %s: %lld fen stored, the log gives %lld fen",
+                               verify_indexes[index].name, key, (long long)differs->stored.sum,
+                               (long long)differs->expected.sum);
         } else if (differs) {
             char key[160];
             digest_key_text(differs, key, sizeof(key));

@@ -85,6 +85,9 @@ int digest_add_amount(struct digest_map *map, const void *key, size_t key_bytes,
         return -1;
     struct digest *digest = stored ? &record->stored : &record->expected;
     digest->sum += (uint64_t)amount;
+    /* One stored row per key, whatever its amount: a missing row with a zero balance is still
+     * missing. */
+    digest->count = stored ? digest->count + 1 : 1;
     return 0;
 }
 

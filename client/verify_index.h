@@ -35,8 +35,8 @@ struct digest_map {
 int digest_add(struct digest_map *map, const void *key, size_t key_bytes, uint64_t item,
                bool stored);
 
-/* Add a signed amount to the sum of `key` without counting an item: for balances and totals,
- * where many postings make one stored figure. */
+/* Add a signed amount to the sum of `key`: for balances and totals, where many postings make one
+ * stored figure. The expected count of such a key is one row; each stored row counts one. */
 int digest_add_amount(struct digest_map *map, const void *key, size_t key_bytes,
                       int64_t amount, bool stored);
 
