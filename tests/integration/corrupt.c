@@ -6,6 +6,7 @@
  *   famledger-corrupt DATA_DIR unbalance SEQ       add 1 fen to the first posting of entry SEQ
  *                                                  and rewrite the chain and the head after it,
  *                                                  as an attacker who knows the format would
+ *   famledger-corrupt DATA_DIR meta KEY VALUE      set a meta record (an older format, say)
  */
 #include "arena.h"
 #include "chain.h"
@@ -108,7 +109,7 @@ int main(int argc, char **argv)
 {
     if (argc < 4) {
         fprintf(stderr, "usage: famledger-corrupt DATA_DIR entry SEQ | balance PERSON FEN | "
-                "delete TABLE | unbalance SEQ\n");
+                "delete TABLE | unbalance SEQ | meta KEY VALUE\n");
         return 2;
     }
     struct store *store;
@@ -119,6 +120,8 @@ int main(int argc, char **argv)
         return 1;
     int db = store_db_find(argv[3]);
     int rc = strcmp(argv[2], "entry") == 0 ? corrupt_entry(txn, strtoull(argv[3], NULL, 10))
+             : strcmp(argv[2], "meta") == 0 && argc > 4
+                 ? store_put(txn, STORE_DB_META, argv[3], strlen(argv[3]), argv[4], strlen(argv[4]))
              : strcmp(argv[2], "unbalance") == 0
                  ? rechain_from(txn, argv[1], strtoull(argv[3], NULL, 10))
              : strcmp(argv[2], "delete") == 0

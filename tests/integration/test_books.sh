@@ -129,4 +129,14 @@ check "rewrite history" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" unbalanc
 daemon_start
 check "verify finds the unbalanced entry" 4 ctl verify
 expect "named" "does not balance" "$OUT$ERR"
+
+# A ledger of an older format is refused by name, and left as it was.
+daemon_stop
+check "mark the ledger format 1" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" meta format 1
+before=$(md5sum "$WORK/data/data.mdb" | cut -d' ' -f1)
+check "famledgerd refuses it" 1 "$BUILD/famledgerd" --data-dir "$WORK/data" --socket "$SOCKET" --log-level warn
+expect "by name" "written before double entry" "$ERR"
+expect "untouched" "$before" "$(md5sum "$WORK/data/data.mdb")"
+rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
+daemon_start
 finish
