@@ -123,7 +123,8 @@ int clearing_balance_handle(struct request_ctx *ctx, const Famledger__Request *r
     const char *code = request->merchant_balance->code;
     Famledger__Merchant *merchant;
     int rc;
-    if ((rc = merchant_require(ctx, code, &merchant)) || (rc = request_require_merchant_reader(ctx, code)))
+    if ((rc = merchant_require(ctx, code, &merchant)) ||
+        (rc = request_require_merchant_reader(ctx, code)))
         return rc;
     Famledger__MerchantBalanceReply *reply =
         ARENA_NEW(ctx->arena, Famledger__MerchantBalanceReply);

@@ -89,7 +89,8 @@ static int list_patient(struct request_ctx *ctx, const Famledger__SettlementList
             reply->next_cursor = 0; /* older still: none left in the range */
             break;
         }
-        if ((!*to || strcmp(day, to) <= 0) && request_may_read_merchant(ctx, settlement->merchant_code) &&
+        if ((!*to || strcmp(day, to) <= 0) &&
+            request_may_read_merchant(ctx, settlement->merchant_code) &&
             page_add(page, settlement) && i + 1 < count) {
             reply->next_cursor = seqs[i] - 1; /* the page is full before the index page */
             break;

@@ -70,8 +70,8 @@ static int rechain_from(struct store_txn *txn, const char *dir, uint64_t seq)
         store_u64_encode(key, at);
         if (store_get(txn, STORE_DB_LOG, key, sizeof(key), &value) != 1)
             break;
-        Famledger__Entry *entry = famledger__entry__unpack(NULL, value.size - HASH_BYTES,
-                                                           (const uint8_t *)value.data + HASH_BYTES);
+        const uint8_t *stored_bytes = (const uint8_t *)value.data + HASH_BYTES;
+        Famledger__Entry *entry = famledger__entry__unpack(NULL, value.size - HASH_BYTES, stored_bytes);
         if (!entry || (at == seq && entry->n_postings == 0))
             return -1;
         if (at == seq)

@@ -355,7 +355,8 @@ static void test_bindings_record_their_evidence_when_the_region_requires_it(void
     body.channel = FAMLEDGER__BIND_CHANNEL__BIND_CHANNEL_COUNTER;
     assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_BIND, &body), 0);
     assert_string_equal(last->binding->binding->evidence, "HR-110101-0042");
-    assert_int_equal(last->binding->binding->channel, FAMLEDGER__BIND_CHANNEL__BIND_CHANNEL_COUNTER);
+    assert_int_equal(last->binding->binding->channel,
+                     FAMLEDGER__BIND_CHANNEL__BIND_CHANNEL_COUNTER);
 }
 
 static void test_a_linked_transfer_in_must_match_and_completes_once(void **state)
