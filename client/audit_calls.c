@@ -6,13 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-static int call(fl_client *client, Famledger__Request *request,
-                Famledger__Response__BodyCase reply_case, Famledger__Response **response)
-{
-    int rc = client_call(client, request, response);
-    return rc ? rc : client_expect(client, *response, reply_case);
-}
-
 static void time_text(int64_t time_us, char text[32])
 {
     time_t seconds = (time_t)(time_us / 1000000);
@@ -172,7 +165,8 @@ int fl_export_day(fl_client *client, const char *date, fl_export_format format, 
         request.body_case = FAMLEDGER__REQUEST__BODY_LOG_PAGE;
         request.log_page = &page;
         Famledger__Response *response;
-        int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_LOG_PAGE, &response);
+        int rc = client_call_expect(client, &request, FAMLEDGER__RESPONSE__BODY_LOG_PAGE,
+                                    &response);
         if (rc)
             return rc;
         const Famledger__LogPageReply *reply = response->log_page;
@@ -206,7 +200,8 @@ int fl_merchant_day(fl_client *client, const char *merchant_code, const char *da
         request.body_case = FAMLEDGER__REQUEST__BODY_MERCHANT_DAY;
         request.merchant_day = &query;
         Famledger__Response *response;
-        rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_MERCHANT_DAY, &response);
+        rc = client_call_expect(client, &request, FAMLEDGER__RESPONSE__BODY_MERCHANT_DAY,
+                                &response);
         if (rc)
             break;
         const Famledger__MerchantDayReply *reply = response->merchant_day;

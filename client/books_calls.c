@@ -5,21 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int call(fl_client *client, Famledger__Request *request,
-                Famledger__Response__BodyCase reply_case, Famledger__Response **response)
-{
-    int rc = client_call(client, request, response);
-    return rc ? rc : client_expect(client, *response, reply_case);
-}
-
 int fl_trial_balance(fl_client *client, fl_books_totals *balance)
 {
     Famledger__TrialBalanceRequest body = FAMLEDGER__TRIAL_BALANCE_REQUEST__INIT;
-    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
-    request.body_case = FAMLEDGER__REQUEST__BODY_TRIAL_BALANCE;
-    request.trial_balance = &body;
     Famledger__Response *response;
-    int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_TRIAL_BALANCE, &response);
+    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_TRIAL_BALANCE, &body,
+                              FAMLEDGER__RESPONSE__BODY_TRIAL_BALANCE, &response);
     if (rc)
         return rc;
     memset(balance, 0, sizeof(*balance));
@@ -38,11 +29,9 @@ int fl_merchant_balance(fl_client *client, const char *code, fl_merchant_books *
 {
     Famledger__MerchantBalanceRequest body = FAMLEDGER__MERCHANT_BALANCE_REQUEST__INIT;
     body.code = (char *)code;
-    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
-    request.body_case = FAMLEDGER__REQUEST__BODY_MERCHANT_BALANCE;
-    request.merchant_balance = &body;
     Famledger__Response *response;
-    int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_MERCHANT_BALANCE, &response);
+    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_MERCHANT_BALANCE, &body,
+                              FAMLEDGER__RESPONSE__BODY_MERCHANT_BALANCE, &response);
     if (rc)
         return rc;
     const Famledger__MerchantBalanceReply *reply = response->merchant_balance;
@@ -63,11 +52,9 @@ int fl_clearing_report(fl_client *client, const char *merchant_code, const char 
     body.merchant_code = (char *)merchant_code;
     body.from = (char *)from;
     body.to = (char *)to;
-    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
-    request.body_case = FAMLEDGER__REQUEST__BODY_CLEARING;
-    request.clearing = &body;
     Famledger__Response *response;
-    int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_CLEARING, &response);
+    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_CLEARING, &body,
+                              FAMLEDGER__RESPONSE__BODY_CLEARING, &response);
     if (rc)
         return rc;
     const Famledger__ClearingReply *reply = response->clearing;
@@ -95,11 +82,9 @@ int fl_payout_make(fl_client *client, const char *merchant_code, const char *per
     body.person_no = (char *)(person_no ? person_no : "");
     body.amount_fen = amount_fen;
     body.reference = (char *)reference;
-    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
-    request.body_case = FAMLEDGER__REQUEST__BODY_PAYOUT;
-    request.payout = &body;
     Famledger__Response *response;
-    int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_PAYOUT, &response);
+    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_PAYOUT, &body,
+                              FAMLEDGER__RESPONSE__BODY_PAYOUT, &response);
     if (rc)
         return rc;
     const Famledger__Payout *got = response->payout->payout;
@@ -124,11 +109,9 @@ int fl_settlement_find(fl_client *client, const char *merchant_code, const char 
     Famledger__SettlementGetRequest get = FAMLEDGER__SETTLEMENT_GET_REQUEST__INIT;
     get.merchant_code = (char *)merchant_code;
     get.merchant_reference = (char *)reference;
-    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
-    request.body_case = FAMLEDGER__REQUEST__BODY_SETTLEMENT_GET;
-    request.settlement_get = &get;
     Famledger__Response *response;
-    int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_SETTLEMENT, &response);
+    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_SETTLEMENT_GET, &get,
+                              FAMLEDGER__RESPONSE__BODY_SETTLEMENT, &response);
     if (rc)
         return rc;
     client_settlement_copy(settlement, response->settlement->settlement, false);
@@ -142,11 +125,9 @@ int fl_reverse(fl_client *client, const char *merchant_code, const char *referen
     Famledger__ReverseRequest body = FAMLEDGER__REVERSE_REQUEST__INIT;
     body.merchant_code = (char *)merchant_code;
     body.merchant_reference = (char *)reference;
-    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
-    request.body_case = FAMLEDGER__REQUEST__BODY_REVERSE;
-    request.reverse = &body;
     Famledger__Response *response;
-    int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_REVERSE, &response);
+    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_REVERSE, &body,
+                              FAMLEDGER__RESPONSE__BODY_REVERSE, &response);
     if (rc)
         return rc;
     const Famledger__ReverseReply *reply = response->reverse;
@@ -175,11 +156,9 @@ int fl_settlement_list(fl_client *client, const fl_settlement_query *query,
     body.to = (char *)(query->to ? query->to : "");
     body.cursor = query->cursor;
     body.limit = query->limit;
-    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
-    request.body_case = FAMLEDGER__REQUEST__BODY_SETTLEMENT_LIST;
-    request.settlement_list = &body;
     Famledger__Response *response;
-    int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_SETTLEMENT_LIST, &response);
+    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_SETTLEMENT_LIST, &body,
+                              FAMLEDGER__RESPONSE__BODY_SETTLEMENT_LIST, &response);
     if (rc)
         return rc;
     const Famledger__SettlementListReply *reply = response->settlement_list;
@@ -210,11 +189,9 @@ int fl_aid(fl_client *client, const char *person_no, uint64_t cursor, fl_aid_lin
     /* Each settlement gives at most one line per funder. */
     size_t settlements = lines_max / FL_FUNDERS_MAX;
     body.limit = (uint32_t)(settlements > 500 ? 500 : settlements);
-    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
-    request.body_case = FAMLEDGER__REQUEST__BODY_AID;
-    request.aid = &body;
     Famledger__Response *response;
-    int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_AID, &response);
+    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_AID, &body,
+                              FAMLEDGER__RESPONSE__BODY_AID, &response);
     if (rc)
         return rc;
     const Famledger__AidReply *reply = response->aid;

@@ -10,16 +10,21 @@ void client_copy(char *field, size_t field_bytes, const char *text)
     snprintf(field, field_bytes, "%s", text ? text : "");
 }
 
-/* Send a request whose body is `body_case`/`body`, expecting `reply_case` back. */
-static int call(fl_client *client, Famledger__Request__BodyCase body_case, void *body,
-                Famledger__Response__BodyCase reply_case, Famledger__Response **response)
+int client_call_expect(fl_client *client, Famledger__Request *request,
+                       Famledger__Response__BodyCase reply_case, Famledger__Response **response)
+{
+    int rc = client_call(client, request, response);
+    return rc ? rc : client_expect(client, *response, reply_case);
+}
+
+int client_call_body(fl_client *client, Famledger__Request__BodyCase body_case, void *body,
+                     Famledger__Response__BodyCase reply_case, Famledger__Response **response)
 {
     Famledger__Request request = FAMLEDGER__REQUEST__INIT;
     request.body_case = body_case;
     /* Every body member of the oneof shares one storage slot. */
     request.person_add = body;
-    int rc = client_call(client, &request, response);
-    return rc ? rc : client_expect(client, *response, reply_case);
+    return client_call_expect(client, &request, reply_case, response);
 }
 
 void client_person_copy(fl_person *out, const Famledger__Person *person)
@@ -58,7 +63,7 @@ int fl_person_add(fl_client *client, const fl_person *person, fl_person *registe
     add.region = (char *)person->region;
     add.scheme = (Famledger__Scheme)person->scheme;
     Famledger__Response *response;
-    int rc = call(client, FAMLEDGER__REQUEST__BODY_PERSON_ADD, &add,
+    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_PERSON_ADD, &add,
                   FAMLEDGER__RESPONSE__BODY_PERSON, &response);
     if (rc)
         return rc;
@@ -72,7 +77,7 @@ int fl_person_get(fl_client *client, const char *person_no, fl_person *person)
     Famledger__PersonGetRequest get = FAMLEDGER__PERSON_GET_REQUEST__INIT;
     get.person_no = (char *)person_no;
     Famledger__Response *response;
-    int rc = call(client, FAMLEDGER__REQUEST__BODY_PERSON_GET, &get,
+    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_PERSON_GET, &get,
                   FAMLEDGER__RESPONSE__BODY_PERSON, &response);
     if (rc)
         return rc;
@@ -96,7 +101,7 @@ int fl_account_open(fl_client *client, const char *person_no, fl_account *accoun
     Famledger__AccountOpenRequest open = FAMLEDGER__ACCOUNT_OPEN_REQUEST__INIT;
     open.person_no = (char *)person_no;
     Famledger__Response *response = NULL;
-    int rc = call(client, FAMLEDGER__REQUEST__BODY_ACCOUNT_OPEN, &open,
+    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_ACCOUNT_OPEN, &open,
                   FAMLEDGER__RESPONSE__BODY_ACCOUNT, &response);
     return account_reply(rc, response, account);
 }
@@ -106,7 +111,7 @@ int fl_account_get(fl_client *client, const char *person_no, fl_account *account
     Famledger__AccountGetRequest get = FAMLEDGER__ACCOUNT_GET_REQUEST__INIT;
     get.person_no = (char *)person_no;
     Famledger__Response *response = NULL;
-    int rc = call(client, FAMLEDGER__REQUEST__BODY_ACCOUNT_GET, &get,
+    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_ACCOUNT_GET, &get,
                   FAMLEDGER__RESPONSE__BODY_ACCOUNT, &response);
     return account_reply(rc, response, account);
 }
@@ -120,7 +125,7 @@ int fl_account_credit(fl_client *client, const char *person_no, int64_t amount_f
     credit.kind = (Famledger__CreditKind)kind;
     credit.reference = (char *)reference;
     Famledger__Response *response;
-    int rc = call(client, FAMLEDGER__REQUEST__BODY_CREDIT, &credit,
+    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_CREDIT, &credit,
                   FAMLEDGER__RESPONSE__BODY_CREDIT, &response);
     if (rc)
         return rc;
@@ -153,7 +158,7 @@ int fl_statement(fl_client *client, const char *person_no, uint64_t cursor, bool
     if (lines_max == 0)
         return client_fail(client, FL_ERR_INVALID_ARGUMENT, "lines_max must be positive");
     Famledger__Response *response;
-    int rc = call(client, FAMLEDGER__REQUEST__BODY_STATEMENT, &query,
+    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_STATEMENT, &query,
                   FAMLEDGER__RESPONSE__BODY_STATEMENT, &response);
     if (rc)
         return rc;
@@ -181,8 +186,8 @@ int fl_head_get(fl_client *client, fl_head *head)
 {
     Famledger__HeadRequest query = FAMLEDGER__HEAD_REQUEST__INIT;
     Famledger__Response *response;
-    int rc = call(client, FAMLEDGER__REQUEST__BODY_HEAD, &query, FAMLEDGER__RESPONSE__BODY_HEAD,
-                  &response);
+    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_HEAD, &query,
+                              FAMLEDGER__RESPONSE__BODY_HEAD, &response);
     if (rc)
         return rc;
     memset(head, 0, sizeof(*head));
@@ -198,8 +203,8 @@ int fl_backup(fl_client *client, const char *dir, fl_backup_result *result)
     Famledger__BackupRequest query = FAMLEDGER__BACKUP_REQUEST__INIT;
     query.dir = (char *)dir;
     Famledger__Response *response;
-    int rc = call(client, FAMLEDGER__REQUEST__BODY_BACKUP, &query, FAMLEDGER__RESPONSE__BODY_BACKUP,
-                  &response);
+    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_BACKUP, &query,
+                              FAMLEDGER__RESPONSE__BODY_BACKUP, &response);
     if (rc)
         return rc;
     memset(result, 0, sizeof(*result));
@@ -216,7 +221,7 @@ int fl_day_close(fl_client *client, const char *date, char closed_through[11], u
     Famledger__DayCloseRequest query = FAMLEDGER__DAY_CLOSE_REQUEST__INIT;
     query.date = (char *)date;
     Famledger__Response *response;
-    int rc = call(client, FAMLEDGER__REQUEST__BODY_DAY_CLOSE, &query,
+    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_DAY_CLOSE, &query,
                   FAMLEDGER__RESPONSE__BODY_DAY_CLOSE, &response);
     if (rc)
         return rc;
@@ -242,7 +247,7 @@ int fl_entry_get(fl_client *client, uint64_t seq, fl_entry *out)
     Famledger__EntryGetRequest query = FAMLEDGER__ENTRY_GET_REQUEST__INIT;
     query.seq = seq;
     Famledger__Response *response;
-    int rc = call(client, FAMLEDGER__REQUEST__BODY_ENTRY_GET, &query,
+    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_ENTRY_GET, &query,
                   FAMLEDGER__RESPONSE__BODY_ENTRY, &response);
     if (rc)
         return rc;

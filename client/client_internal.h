@@ -17,6 +17,14 @@ int client_call(fl_client *client, Famledger__Request *request, Famledger__Respo
 int client_expect(fl_client *client, Famledger__Response *response,
                   Famledger__Response__BodyCase body_case);
 
+/* client_call, then client_expect `reply_case`. */
+int client_call_expect(fl_client *client, Famledger__Request *request,
+                       Famledger__Response__BodyCase reply_case, Famledger__Response **response);
+
+/* The same for a request that is only its body: `body_case` and `body`. */
+int client_call_body(fl_client *client, Famledger__Request__BodyCase body_case, void *body,
+                     Famledger__Response__BodyCase reply_case, Famledger__Response **response);
+
 /* Copy a person reply into the public struct (out may be NULL). */
 void client_person_copy(fl_person *out, const Famledger__Person *person);
 

@@ -83,17 +83,10 @@ void client_settlement_copy(fl_settlement *out, const Famledger__Settlement *set
 }
 
 /* Send a request with one body and expect one reply body; the caller frees *response. */
-static int call(fl_client *client, Famledger__Request *request,
-                Famledger__Response__BodyCase reply_case, Famledger__Response **response)
-{
-    int rc = client_call(client, request, response);
-    return rc ? rc : client_expect(client, *response, reply_case);
-}
-
 static int binding_reply(fl_client *client, Famledger__Request *request, fl_binding *binding)
 {
     Famledger__Response *response;
-    int rc = call(client, request, FAMLEDGER__RESPONSE__BODY_BINDING, &response);
+    int rc = client_call_expect(client, request, FAMLEDGER__RESPONSE__BODY_BINDING, &response);
     if (rc)
         return rc;
     if (binding && response->binding->binding)
@@ -139,7 +132,7 @@ int fl_family_unbind(fl_client *client, const char *holder, const char *benefici
 static int family_reply(fl_client *client, Famledger__Request *request, fl_family *family)
 {
     Famledger__Response *response;
-    int rc = call(client, request, FAMLEDGER__RESPONSE__BODY_FAMILY, &response);
+    int rc = client_call_expect(client, request, FAMLEDGER__RESPONSE__BODY_FAMILY, &response);
     if (rc)
         return rc;
     if (family)
@@ -174,7 +167,7 @@ int fl_family_order(fl_client *client, const char *beneficiary, const char *cons
 static int merchant_reply(fl_client *client, Famledger__Request *request, fl_merchant *merchant)
 {
     Famledger__Response *response;
-    int rc = call(client, request, FAMLEDGER__RESPONSE__BODY_MERCHANT, &response);
+    int rc = client_call_expect(client, request, FAMLEDGER__RESPONSE__BODY_MERCHANT, &response);
     if (rc)
         return rc;
     if (merchant && response->merchant->merchant)
@@ -217,7 +210,7 @@ int fl_merchant_list(fl_client *client, fl_merchant *merchants, size_t merchants
     request.merchant_list = &list;
     Famledger__Response *response;
     *count = 0;
-    int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_MERCHANTS, &response);
+    int rc = client_call_expect(client, &request, FAMLEDGER__RESPONSE__BODY_MERCHANTS, &response);
     if (rc)
         return rc;
     for (size_t i = 0; i < response->merchants->n_merchants && i < merchants_max; i++)
@@ -241,7 +234,7 @@ static int settle_call(fl_client *client, bool quote, const fl_settle_request *i
     request.body_case = quote ? FAMLEDGER__REQUEST__BODY_QUOTE : FAMLEDGER__REQUEST__BODY_SETTLE;
     request.settle = &settle; /* quote and settle share the oneof's storage */
     Famledger__Response *response;
-    int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_SETTLEMENT, &response);
+    int rc = client_call_expect(client, &request, FAMLEDGER__RESPONSE__BODY_SETTLEMENT, &response);
     if (rc)
         return rc;
     if (settlement && response->settlement->settlement)
@@ -268,7 +261,7 @@ int fl_settlement_get(fl_client *client, uint64_t settlement_id, fl_settlement *
     request.body_case = FAMLEDGER__REQUEST__BODY_SETTLEMENT_GET;
     request.settlement_get = &get;
     Famledger__Response *response;
-    int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_SETTLEMENT, &response);
+    int rc = client_call_expect(client, &request, FAMLEDGER__RESPONSE__BODY_SETTLEMENT, &response);
     if (rc)
         return rc;
     client_settlement_copy(settlement, response->settlement->settlement, false);
@@ -289,7 +282,7 @@ static int refund_call(fl_client *client, bool cancel, const char *merchant_code
     request.body_case = cancel ? FAMLEDGER__REQUEST__BODY_CANCEL : FAMLEDGER__REQUEST__BODY_REFUND;
     request.refund = &body; /* cancel and refund share the oneof's storage */
     Famledger__Response *response;
-    int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_REFUND, &response);
+    int rc = client_call_expect(client, &request, FAMLEDGER__RESPONSE__BODY_REFUND, &response);
     if (rc)
         return rc;
     const Famledger__RefundReply *reply = response->refund;

@@ -6,13 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int call(fl_client *client, Famledger__Request *request,
-                Famledger__Response__BodyCase reply_case, Famledger__Response **response)
-{
-    int rc = client_call(client, request, response);
-    return rc ? rc : client_expect(client, *response, reply_case);
-}
-
 int fl_account_freeze(fl_client *client, const char *person_no, bool frozen, const char *reason,
                       fl_account *account)
 {
@@ -24,7 +17,7 @@ int fl_account_freeze(fl_client *client, const char *person_no, bool frozen, con
     request.body_case = FAMLEDGER__REQUEST__BODY_ACCOUNT_FREEZE;
     request.account_freeze = &body;
     Famledger__Response *response;
-    int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_ACCOUNT, &response);
+    int rc = client_call_expect(client, &request, FAMLEDGER__RESPONSE__BODY_ACCOUNT, &response);
     if (rc)
         return rc;
     if (account) {
@@ -53,7 +46,7 @@ int fl_person_suspend(fl_client *client, const char *person_no, bool suspended,
     request.body_case = FAMLEDGER__REQUEST__BODY_PERSON_SUSPEND;
     request.person_suspend = &body;
     Famledger__Response *response;
-    int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_PERSON, &response);
+    int rc = client_call_expect(client, &request, FAMLEDGER__RESPONSE__BODY_PERSON, &response);
     if (rc)
         return rc;
     client_person_copy(person, response->person->person);
@@ -64,7 +57,7 @@ int fl_person_suspend(fl_client *client, const char *person_no, bool suspended,
 static int movement_call(fl_client *client, Famledger__Request *request, fl_movement *movement)
 {
     Famledger__Response *response;
-    int rc = call(client, request, FAMLEDGER__RESPONSE__BODY_MOVEMENT, &response);
+    int rc = client_call_expect(client, request, FAMLEDGER__RESPONSE__BODY_MOVEMENT, &response);
     if (rc)
         return rc;
     if (movement) {
@@ -167,7 +160,8 @@ int fl_credit_batch(fl_client *client, const fl_credit_item *items, size_t count
     request.body_case = FAMLEDGER__REQUEST__BODY_CREDIT_BATCH;
     request.credit_batch = &body;
     Famledger__Response *response;
-    int rc = call(client, &request, FAMLEDGER__RESPONSE__BODY_CREDIT_BATCH, &response);
+    int rc = client_call_expect(client, &request, FAMLEDGER__RESPONSE__BODY_CREDIT_BATCH,
+                                &response);
     free(credits);
     free(pointers);
     if (rc)
