@@ -495,6 +495,19 @@ static void test_settlements_are_listed_newest_first_by_patient_and_by_merchant(
     assert_int_equal(list(f, "KID", "", "", "", 0, 10), 0);
     assert_int_equal(last->settlement_list->n_settlements, 1);
     assert_int_equal(list(f, "", "P1", today, today, 0, 10), FL_ERR_PERMISSION_DENIED);
+    /* Nor may it reverse another merchant's settlement, or read its books. */
+    assert_int_equal(reverse(f, "x"), FL_ERR_PERMISSION_DENIED);
+    Famledger__MerchantBalanceRequest balance = FAMLEDGER__MERCHANT_BALANCE_REQUEST__INIT;
+    balance.code = (char *)"P1";
+    assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_MERCHANT_BALANCE, &balance),
+                     FL_ERR_PERMISSION_DENIED);
+    balance.code = (char *)"P2";
+    assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_MERCHANT_BALANCE, &balance), 0);
+    Famledger__SettlementGetRequest get = FAMLEDGER__SETTLEMENT_GET_REQUEST__INIT;
+    get.merchant_code = (char *)"P1";
+    get.merchant_reference = (char *)"x";
+    assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_SETTLEMENT_GET, &get),
+                     FL_ERR_PERMISSION_DENIED);
 }
 
 static void test_aid_lists_what_relatives_paid_for_a_person_without_an_account(void **state)
