@@ -503,6 +503,12 @@ FL_EXPORT int fl_account_freeze(fl_client *client, const char *person_no, bool f
                                 const char *reason, fl_account *account);
 FL_EXPORT int fl_person_suspend(fl_client *client, const char *person_no, bool suspended,
                                 const char *reason, fl_person *person);
+/* Record the death of a person without an open account (a resident-scheme beneficiary, or one
+ * whose account has closed), on `evidence` (a death certificate number): every binding paying
+ * for them ends. Recording it twice answers the first (*person, nothing written). A holder's
+ * death is fl_withdraw(FL_WITHDRAWAL_DEATH). */
+FL_EXPORT int fl_person_deceased(fl_client *client, const char *person_no, const char *evidence,
+                                 fl_person *person);
 /* Withdraw for `reason` (amount 0: the whole balance). `disease_code` for major-disease and
  * `heir` for death; others pass NULL. Errors: FL_ERR_WITHDRAWAL_NOT_ALLOWED,
  * FL_ERR_ACCOUNT_FROZEN, FL_ERR_ACCOUNT_CLOSED. */

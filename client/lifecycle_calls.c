@@ -183,3 +183,19 @@ int fl_credit_batch(fl_client *client, const fl_credit_item *items, size_t count
     famledger__response__free_unpacked(response, NULL);
     return 0;
 }
+
+int fl_person_deceased(fl_client *client, const char *person_no, const char *evidence,
+                       fl_person *person)
+{
+    Famledger__PersonDeceasedRequest body = FAMLEDGER__PERSON_DECEASED_REQUEST__INIT;
+    body.person_no = (char *)person_no;
+    body.evidence = (char *)(evidence ? evidence : "");
+    Famledger__Response *response;
+    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_PERSON_DECEASED, &body,
+                              FAMLEDGER__RESPONSE__BODY_PERSON, &response);
+    if (rc)
+        return rc;
+    client_person_copy(person, response->person->person);
+    famledger__response__free_unpacked(response, NULL);
+    return 0;
+}

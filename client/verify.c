@@ -447,6 +447,19 @@ static int apply_person(struct verify *v, const Famledger__Entry *entry)
         person->person_status = FAMLEDGER__PERSON_STATUS__PERSON_ACTIVE;
         client_copy(person->region, sizeof(person->region), entry->person_registered->region);
         return 0;
+    case FAMLEDGER__ENTRY__BODY_PERSON_DIED:
+        person = verify_person_find(v, entry->person_died->person_no, false);
+        if (!person || person->person_status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED ||
+            (person->has_account && person->status != FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED))
+            return verify_problem(v, entry->seq, "death of %s, who is unknown, dead already or "
+                                  "holds an open account", entry->person_died->person_no);
+        if (person->funder_count != entry->person_died->bindings_ended)
+            return verify_problem(v, entry->seq, "death of %s ends %u bindings; the log has %zu",
+                                  person->person_no, entry->person_died->bindings_ended,
+                                  person->funder_count);
+        person->person_status = FAMLEDGER__PERSON_STATUS__PERSON_DECEASED;
+        person->funder_count = 0;
+        return 0;
     case FAMLEDGER__ENTRY__BODY_ACCOUNT_REOPENED:
         person = verify_person_find(v, entry->account_reopened->person_no, false);
         if (!person || !person->has_account ||
@@ -493,6 +506,7 @@ static int apply(struct verify *v, const Famledger__Entry *entry)
     case FAMLEDGER__ENTRY__BODY_ACCOUNT_REOPENED:
     case FAMLEDGER__ENTRY__BODY_ACCOUNT_FROZEN:
     case FAMLEDGER__ENTRY__BODY_PERSON_SUSPENDED:
+    case FAMLEDGER__ENTRY__BODY_PERSON_DIED:
         return apply_person(v, entry);
     case FAMLEDGER__ENTRY__BODY_REVERSED:
         return apply_reversed(v, entry);

@@ -80,6 +80,7 @@ static const struct dispatch_route routes[] = {
     ROUTE(TRIAL_BALANCE, ADMIN | AUDIT, false, books_trial_balance_handle),
     ROUTE(SETTLEMENT_LIST, ADMIN | SETTLE | AUDIT, false, query_settlements_handle),
     ROUTE(AID, ADMIN | AUDIT, false, query_aid_handle),
+    ROUTE(PERSON_DECEASED, ADMIN, true, lifecycle_deceased_handle),
     /* Connection state, answered by server.c (server_snapshot_run); never dispatched. */
     ROUTE(SNAPSHOT, ADMIN | AUDIT, false, snapshot_without_connection_handle),
 };

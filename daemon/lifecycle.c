@@ -113,6 +113,45 @@ static int bindings_end_funded(struct request_ctx *ctx, const char *beneficiary)
     return rc ? rc : ended;
 }
 
+int lifecycle_deceased_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    const Famledger__PersonDeceasedRequest *died = request->person_deceased;
+    Famledger__Person *person;
+    int rc = person_require(ctx, died->person_no, "person", &person);
+    if (rc)
+        return rc;
+    if (!validate_reference(died->evidence))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "a death is recorded on evidence: the "
+                            "death certificate or household-register number (1 to 64 printable "
+                            "ASCII characters)");
+    if (person->status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED) {
+        ctx->response->replayed = 1; /* recorded already: nothing more to do */
+        return person_reply(ctx, person);
+    }
+    Famledger__Account *account = NULL;
+    if ((rc = state_account_get(ctx->txn, ctx->arena, person->person_no, &account)) < 0)
+        return request_fail(ctx, rc, "cannot read the account of %s", person->person_no);
+    if (account && account->status != FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "%s holds an account: record the death "
+                            "with a death withdrawal, which pays the balance to the heirs",
+                            person->person_no);
+    int ended = bindings_end_funded(ctx, person->person_no);
+    if (ended < 0)
+        return request_fail(ctx, ended, "cannot end the bindings of %s", person->person_no);
+    Famledger__PersonDied record = FAMLEDGER__PERSON_DIED__INIT;
+    record.person_no = person->person_no;
+    record.evidence = arena_strdup(ctx->arena, died->evidence);
+    record.bindings_ended = (uint32_t)ended;
+    Famledger__Entry entry = FAMLEDGER__ENTRY__INIT;
+    entry.body_case = FAMLEDGER__ENTRY__BODY_PERSON_DIED;
+    entry.person_died = &record;
+    person->status = FAMLEDGER__PERSON_STATUS__PERSON_DECEASED;
+    if ((rc = ledger_append(ctx, &entry)) ||
+        (rc = state_person_put(ctx->txn, ctx->arena, person)))
+        return request_fail(ctx, rc, "cannot record the death of %s", person->person_no);
+    return person_reply(ctx, person);
+}
+
 /* A closed account funds nobody: end every binding it funds. Returns how many, or < 0. */
 static int bindings_end(struct request_ctx *ctx, const char *holder)
 {

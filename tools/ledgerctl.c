@@ -414,6 +414,8 @@ static const struct command commands[] = {
     {"person", "suspend", "PERSON_NO --reason TEXT", {{"--reason", true}}, 1, 1,
      person_suspend_run},
     {"person", "resume", "PERSON_NO", {{0}}, 1, 1, person_resume_run},
+    {"person", "deceased", "PERSON_NO --evidence REF   (a person without an open account)",
+     {{"--evidence", true}}, 1, 1, person_deceased_run},
     {"withdraw", NULL, "PERSON_NO --reason REASON --ref REF [--amount YUAN] [--disease CODE] "
      "[--heir NAME]",
      {{"--reason", true}, {"--ref", true}, {"--amount", true}, {"--disease", true},

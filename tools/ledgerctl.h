@@ -41,6 +41,7 @@ int account_freeze_run(struct ctl *ctl, const struct cli_parsed *args);
 int account_unfreeze_run(struct ctl *ctl, const struct cli_parsed *args);
 int person_suspend_run(struct ctl *ctl, const struct cli_parsed *args);
 int person_resume_run(struct ctl *ctl, const struct cli_parsed *args);
+int person_deceased_run(struct ctl *ctl, const struct cli_parsed *args);
 int withdraw_run(struct ctl *ctl, const struct cli_parsed *args);
 int transfer_out_run(struct ctl *ctl, const struct cli_parsed *args);
 int transfer_in_run(struct ctl *ctl, const struct cli_parsed *args);

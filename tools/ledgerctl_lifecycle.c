@@ -142,6 +142,23 @@ int person_resume_run(struct ctl *ctl, const struct cli_parsed *args)
     return suspend_common(ctl, args, false);
 }
 
+int person_deceased_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    const char *evidence = cli_option(args, "--evidence");
+    if (!evidence)
+        return usage_error("person deceased needs --evidence REF (the death certificate number)");
+    fl_person person;
+    int rc = fl_person_deceased(ctl->client, args->positionals[0], evidence, &person);
+    if (rc)
+        return ctl_fail(ctl, rc);
+    if (ctl->json)
+        printf("{\"person_no\":\"%s\",\"status\":\"deceased\"}\n", person.person_no);
+    else
+        printf("%s is recorded as deceased; no binding pays for them any more\n",
+               person.person_no);
+    return 0;
+}
+
 /* ---- withdrawals and transfers ---- */
 
 static int movement_print(struct ctl *ctl, int rc, const fl_movement *movement)

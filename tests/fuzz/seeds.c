@@ -155,6 +155,12 @@ static void seeds_books(const char *dir)
     request.body_case = FAMLEDGER__REQUEST__BODY_BIND;
     request.bind = &bind;
     seed_write(dir, "bind-evidence", &request);
+    Famledger__PersonDeceasedRequest died = FAMLEDGER__PERSON_DECEASED_REQUEST__INIT;
+    died.person_no = (char *)"R";
+    died.evidence = (char *)"DC-1";
+    request.body_case = FAMLEDGER__REQUEST__BODY_PERSON_DECEASED;
+    request.person_deceased = &died;
+    seed_write(dir, "person_deceased", &request);
     Famledger__SettlementGetRequest get = FAMLEDGER__SETTLEMENT_GET_REQUEST__INIT;
     get.merchant_code = (char *)"M";
     get.merchant_reference = (char *)"t";

@@ -103,6 +103,10 @@ expect "s1 listed" "s1" "$OUT"
 check "a merchant's list needs dates" 2 ctl settlements --merchant P1
 check "the export names the patient" 0 ctl export --date "$today"
 expect "patient column" '"P1","KID","s1"' "$OUT"
+check "a resident beneficiary dies" 0 ctl --json person deceased KID --evidence DC-0042
+expect "deceased" '"status":"deceased"' "$OUT"
+check "nobody pays for KID any more" 0 ctl --json family list KID
+expect "no funders" '"funding_order":[]' "$OUT"
 check "verify checks the books" 0 ctl verify
 expect "verify ok" "verify: OK" "$OUT"
 check "trial balance zero" 0 ctl --json trial-balance

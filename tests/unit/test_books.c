@@ -303,6 +303,33 @@ static void test_a_deceased_person_is_no_patient_and_no_binding_outlives_them(vo
     assert_int_equal(last->settlement->settlement->acct_mulaid_pay_fen, 5000);
 }
 
+static void test_a_resident_beneficiary_who_dies_is_paid_for_by_nobody(void **state)
+{
+    struct fixture *f = *state;
+    family(f);
+    Famledger__PersonDeceasedRequest body = FAMLEDGER__PERSON_DECEASED_REQUEST__INIT;
+    body.person_no = (char *)"MOM";
+    body.evidence = (char *)"DC-2026-001";
+    assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_PERSON_DECEASED, &body),
+                     FL_ERR_INVALID_ARGUMENT); /* a holder: a death withdrawal pays the heirs */
+    body.person_no = (char *)"KID";
+    body.evidence = (char *)"";
+    assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_PERSON_DECEASED, &body),
+                     FL_ERR_INVALID_ARGUMENT);
+    body.evidence = (char *)"DC-2026-001";
+    assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_PERSON_DECEASED, &body), 0);
+    assert_int_equal(last->person->person->status, FAMLEDGER__PERSON_STATUS__PERSON_DECEASED);
+    assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_PERSON_DECEASED, &body), 0);
+    assert_true(last->replayed);
+    assert_int_equal(settle(f, "P1", "s1", "KID", 100), FL_ERR_PERSON_DECEASED);
+    Famledger__FamilyListRequest list = FAMLEDGER__FAMILY_LIST_REQUEST__INIT;
+    list.person_no = (char *)"MOM";
+    assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_FAMILY_LIST, &list), 0);
+    assert_int_equal(last->family->n_funds, 0);
+    assert_int_equal(bind(f, "MOM", "KID", FAMLEDGER__RELATION__RELATION_CHILD),
+                     FL_ERR_PERSON_DECEASED);
+}
+
 static void test_opting_out_and_enrolling_again_keeps_the_history(void **state)
 {
     struct fixture *f = *state;
@@ -539,6 +566,7 @@ int main(void)
         TEST(test_a_reversal_before_the_settlement_refuses_it_when_it_arrives),
         TEST(test_a_reversal_after_the_settlement_cancels_what_is_left),
         TEST(test_a_deceased_person_is_no_patient_and_no_binding_outlives_them),
+        TEST(test_a_resident_beneficiary_who_dies_is_paid_for_by_nobody),
         TEST(test_opting_out_and_enrolling_again_keeps_the_history),
         TEST(test_relations_must_agree_and_nobody_has_two_spouses),
         TEST(test_bindings_record_their_evidence_when_the_region_requires_it),
