@@ -63,6 +63,8 @@ static void entry_row_make(const Famledger__Entry *entry, struct entry_row *row)
                                       : entry->refunded->settlement_id;
         if (reversal)
             row->reference = entry->reversed->request->merchant_reference;
+        else
+            row->patient = entry->refunded->patient;
         if (!r)
             break;
         for (size_t i = 0; i < r->n_legs; i++)

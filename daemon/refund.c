@@ -135,6 +135,7 @@ static int refund_record(struct request_ctx *ctx, struct refund_plan *plan,
     Famledger__Refunded refunded = FAMLEDGER__REFUNDED__INIT;
     refunded.settlement_id = plan->settlement->settlement_id;
     refunded.merchant_code = plan->settlement->merchant_code;
+    refunded.patient = plan->settlement->patient;
     refunded.refund = plan->refund;
     Famledger__Entry entry = FAMLEDGER__ENTRY__INIT;
     entry.body_case = FAMLEDGER__ENTRY__BODY_REFUNDED;

@@ -74,6 +74,7 @@ bool statement_line_from_entry(const Famledger__Entry *entry, const char *person
         line->reference = refund->reference;
         line->merchant = reversal ? entry->reversed->request->merchant_code
                                   : entry->refunded->merchant_code;
+        line->patient = reversal ? (char *)"" : entry->refunded->patient;
         for (size_t i = 0; i < refund->n_legs; i++) {
             if (!refund->legs[i]->cash_refund_due &&
                 strcmp(refund->legs[i]->holder, person_no) == 0) {

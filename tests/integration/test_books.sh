@@ -32,6 +32,8 @@ check "statement" 0 ctl --json statement DAD --limit 1
 expect "balance after the freeze" '"type":"account_frozen","amount_fen":0,"balance_after_fen":3000' "$OUT"
 ctl account unfreeze DAD >/dev/null
 check "refund 15" 0 ctl refund --merchant P1 --ref r1 --settlement "$id" --amount 15
+check "DAD's statement says for whom the refund was" 0 ctl --json statement DAD --limit 1
+expect "the refund's patient" '"reference":"r1","patient":"KID","merchant":"P1"' "$OUT"
 check "payout more than owed is refused" 1 ctl payout --merchant P1 106 --ref pay-1
 expect "exceeds owed" "PAYOUT_EXCEEDS_OWED" "$ERR"
 expect "in yuan" "105.00 yuan" "$ERR"
