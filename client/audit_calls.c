@@ -56,6 +56,8 @@ static void entry_row_make(const Famledger__Entry *entry, struct entry_row *row)
     case FAMLEDGER__ENTRY__BODY_REFUNDED:
     case FAMLEDGER__ENTRY__BODY_REVERSED: {
         bool reversal = entry->body_case == FAMLEDGER__ENTRY__BODY_REVERSED;
+        if (reversal && !entry->reversed->request)
+            break; /* a damaged entry: verify names it; the export shows its type */
         const Famledger__Refund *r = reversal ? entry->reversed->refund : entry->refunded->refund;
         row->merchant = reversal ? entry->reversed->request->merchant_code
                                  : entry->refunded->merchant_code;
@@ -75,6 +77,8 @@ static void entry_row_make(const Famledger__Entry *entry, struct entry_row *row)
         break;
     }
     case FAMLEDGER__ENTRY__BODY_PAID_OUT:
+        if (!entry->paid_out->payout)
+            break;
         row->amount_fen = entry->paid_out->payout->amount_fen;
         row->merchant = entry->paid_out->payout->merchant_code;
         row->patient = "";

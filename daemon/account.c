@@ -94,7 +94,6 @@ static int account_reopen(struct request_ctx *ctx, Famledger__Person *person)
     entry.body_case = FAMLEDGER__ENTRY__BODY_ACCOUNT_REOPENED;
     entry.account_reopened = &reopened;
     account->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN;
-    account->opened_seq = 0;
     person->status = FAMLEDGER__PERSON_STATUS__PERSON_ACTIVE;
     if ((rc = ledger_append(ctx, &entry)))
         return request_fail(ctx, rc, "cannot append to the ledger");

@@ -5,6 +5,7 @@
 
 #include "books.h"
 #include "ledger.h"
+#include "log.h"
 #include "merchant.h"
 #include "person.h"
 #include "reference.h"
@@ -43,8 +44,10 @@ int clearing_day_record(struct request_ctx *ctx, const Famledger__Entry *entry,
     Famledger__MerchantDayTotals fresh = FAMLEDGER__MERCHANT_DAY_TOTALS__INIT;
     Famledger__MerchantDayTotals *totals = &fresh;
     if (rc == 1 && !(totals = famledger__merchant_day_totals__unpack(&ctx->arena->protobuf,
-                                                                     value.size, value.data)))
+                                                                     value.size, value.data))) {
+        log_error("clearing: the stored day %s of merchant %s is damaged", day, merchant);
         return FL_ERR_INTERNAL;
+    }
     switch (entry->body_case) {
     case FAMLEDGER__ENTRY__BODY_SETTLED:
         totals->settled_fen += amount_fen;
@@ -260,7 +263,8 @@ static int payout_replay(struct request_ctx *ctx, uint64_t seq)
 {
     Famledger__Entry *entry;
     int rc = ledger_entry_get(ctx->txn, ctx->arena, seq, &entry, NULL, NULL);
-    if (rc <= 0 || entry->body_case != FAMLEDGER__ENTRY__BODY_PAID_OUT)
+    if (rc <= 0 || entry->body_case != FAMLEDGER__ENTRY__BODY_PAID_OUT ||
+        !entry->paid_out->payout)
         return request_fail(ctx, FL_ERR_INTERNAL, "payout entry %llu is unreadable",
                             (unsigned long long)seq);
     ctx->response->replayed = 1;

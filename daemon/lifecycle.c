@@ -505,6 +505,9 @@ static int transfer_in_link(struct request_ctx *ctx, Famledger__TransferInReques
         if (rc == 0 || out->body_case != FAMLEDGER__ENTRY__BODY_TRANSFERRED_OUT)
             return request_fail(ctx, FL_ERR_TRANSFER_MISMATCH, "entry %llu is not a "
                                 "transfer-out", (unsigned long long)seq);
+        if (!out->transferred_out->movement || !out->transferred_out->request)
+            return request_fail(ctx, FL_ERR_INTERNAL, "transfer-out entry %llu is unreadable",
+                                (unsigned long long)seq);
         const Famledger__Movement *sent = out->transferred_out->movement;
         const char *sent_to = out->transferred_out->request->to_region;
         if (strcmp(sent->person_no, transfer->person_no) != 0 ||

@@ -261,7 +261,8 @@ static int reverse_replay(struct request_ctx *ctx, uint64_t seq)
 {
     Famledger__Entry *entry;
     int rc = ledger_entry_get(ctx->txn, ctx->arena, seq, &entry, NULL, NULL);
-    if (rc <= 0 || entry->body_case != FAMLEDGER__ENTRY__BODY_REVERSED)
+    if (rc <= 0 || entry->body_case != FAMLEDGER__ENTRY__BODY_REVERSED ||
+        !entry->reversed->request)
         return request_fail(ctx, FL_ERR_INTERNAL, "reversal entry %llu is unreadable",
                             (unsigned long long)seq);
     Famledger__Settlement *settlement = NULL;

@@ -69,7 +69,7 @@ bool statement_line_from_entry(const Famledger__Entry *entry, const char *person
         bool reversal = entry->body_case == FAMLEDGER__ENTRY__BODY_REVERSED;
         const Famledger__Refund *refund = reversal ? entry->reversed->refund
                                                    : entry->refunded->refund;
-        if (!refund)
+        if (!refund || (reversal && !entry->reversed->request))
             return false;
         line->reference = refund->reference;
         line->merchant = reversal ? entry->reversed->request->merchant_code
