@@ -62,12 +62,18 @@ int fl_person_add(fl_client *client, const fl_person *person, fl_person *registe
     add.name = (char *)person->name;
     add.region = (char *)person->region;
     add.scheme = (Famledger__Scheme)person->scheme;
+    return client_person_call(client, FAMLEDGER__REQUEST__BODY_PERSON_ADD, &add, registered);
+}
+
+int client_person_call(fl_client *client, Famledger__Request__BodyCase body_case, void *body,
+                       fl_person *person)
+{
     Famledger__Response *response;
-    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_PERSON_ADD, &add,
-                  FAMLEDGER__RESPONSE__BODY_PERSON, &response);
+    int rc = client_call_body(client, body_case, body, FAMLEDGER__RESPONSE__BODY_PERSON,
+                              &response);
     if (rc)
         return rc;
-    client_person_copy(registered, response->person->person);
+    client_person_copy(person, response->person->person);
     famledger__response__free_unpacked(response, NULL);
     return 0;
 }
@@ -76,14 +82,7 @@ int fl_person_get(fl_client *client, const char *person_no, fl_person *person)
 {
     Famledger__PersonGetRequest get = FAMLEDGER__PERSON_GET_REQUEST__INIT;
     get.person_no = (char *)person_no;
-    Famledger__Response *response;
-    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_PERSON_GET, &get,
-                  FAMLEDGER__RESPONSE__BODY_PERSON, &response);
-    if (rc)
-        return rc;
-    client_person_copy(person, response->person->person);
-    famledger__response__free_unpacked(response, NULL);
-    return 0;
+    return client_person_call(client, FAMLEDGER__REQUEST__BODY_PERSON_GET, &get, person);
 }
 
 static int account_reply(int rc, Famledger__Response *response,
@@ -102,7 +101,7 @@ int fl_account_open(fl_client *client, const char *person_no, fl_account *accoun
     open.person_no = (char *)person_no;
     Famledger__Response *response = NULL;
     int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_ACCOUNT_OPEN, &open,
-                  FAMLEDGER__RESPONSE__BODY_ACCOUNT, &response);
+                              FAMLEDGER__RESPONSE__BODY_ACCOUNT, &response);
     return account_reply(rc, response, account);
 }
 
@@ -112,7 +111,7 @@ int fl_account_get(fl_client *client, const char *person_no, fl_account *account
     get.person_no = (char *)person_no;
     Famledger__Response *response = NULL;
     int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_ACCOUNT_GET, &get,
-                  FAMLEDGER__RESPONSE__BODY_ACCOUNT, &response);
+                              FAMLEDGER__RESPONSE__BODY_ACCOUNT, &response);
     return account_reply(rc, response, account);
 }
 
@@ -126,7 +125,7 @@ int fl_account_credit(fl_client *client, const char *person_no, int64_t amount_f
     credit.reference = (char *)reference;
     Famledger__Response *response;
     int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_CREDIT, &credit,
-                  FAMLEDGER__RESPONSE__BODY_CREDIT, &response);
+                              FAMLEDGER__RESPONSE__BODY_CREDIT, &response);
     if (rc)
         return rc;
     if (out) {
@@ -159,7 +158,7 @@ int fl_statement(fl_client *client, const char *person_no, uint64_t cursor, bool
         return client_fail(client, FL_ERR_INVALID_ARGUMENT, "lines_max must be positive");
     Famledger__Response *response;
     int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_STATEMENT, &query,
-                  FAMLEDGER__RESPONSE__BODY_STATEMENT, &response);
+                              FAMLEDGER__RESPONSE__BODY_STATEMENT, &response);
     if (rc)
         return rc;
     const Famledger__StatementReply *reply = response->statement;
@@ -222,7 +221,7 @@ int fl_day_close(fl_client *client, const char *date, char closed_through[11], u
     query.date = (char *)date;
     Famledger__Response *response;
     int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_DAY_CLOSE, &query,
-                  FAMLEDGER__RESPONSE__BODY_DAY_CLOSE, &response);
+                              FAMLEDGER__RESPONSE__BODY_DAY_CLOSE, &response);
     if (rc)
         return rc;
     snprintf(closed_through, 11, "%s", response->day_close->closed_through);
@@ -248,7 +247,7 @@ int fl_entry_get(fl_client *client, uint64_t seq, fl_entry *out)
     query.seq = seq;
     Famledger__Response *response;
     int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_ENTRY_GET, &query,
-                  FAMLEDGER__RESPONSE__BODY_ENTRY, &response);
+                              FAMLEDGER__RESPONSE__BODY_ENTRY, &response);
     if (rc)
         return rc;
     const Famledger__EntryReply *reply = response->entry;

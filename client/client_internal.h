@@ -28,6 +28,11 @@ int client_call_body(fl_client *client, Famledger__Request__BodyCase body_case, 
 /* Copy a person reply into the public struct (out may be NULL). */
 void client_person_copy(fl_person *out, const Famledger__Person *person);
 
+/* Send a request (body_case, body) whose reply is a person, and copy it into *person (may be
+ * NULL). */
+int client_person_call(fl_client *client, Famledger__Request__BodyCase body_case, void *body,
+                       fl_person *person);
+
 void client_settlement_copy(fl_settlement *out, const Famledger__Settlement *settlement,
                             bool replayed);
 void client_refund_copy(fl_refund *out, const Famledger__Refund *refund, bool replayed);

@@ -42,16 +42,7 @@ int fl_person_suspend(fl_client *client, const char *person_no, bool suspended,
     body.person_no = (char *)person_no;
     body.suspended = suspended;
     body.reason = (char *)(reason ? reason : "");
-    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
-    request.body_case = FAMLEDGER__REQUEST__BODY_PERSON_SUSPEND;
-    request.person_suspend = &body;
-    Famledger__Response *response;
-    int rc = client_call_expect(client, &request, FAMLEDGER__RESPONSE__BODY_PERSON, &response);
-    if (rc)
-        return rc;
-    client_person_copy(person, response->person->person);
-    famledger__response__free_unpacked(response, NULL);
-    return 0;
+    return client_person_call(client, FAMLEDGER__REQUEST__BODY_PERSON_SUSPEND, &body, person);
 }
 
 static int movement_call(fl_client *client, Famledger__Request *request, fl_movement *movement)
@@ -190,12 +181,5 @@ int fl_person_deceased(fl_client *client, const char *person_no, const char *evi
     Famledger__PersonDeceasedRequest body = FAMLEDGER__PERSON_DECEASED_REQUEST__INIT;
     body.person_no = (char *)person_no;
     body.evidence = (char *)(evidence ? evidence : "");
-    Famledger__Response *response;
-    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_PERSON_DECEASED, &body,
-                              FAMLEDGER__RESPONSE__BODY_PERSON, &response);
-    if (rc)
-        return rc;
-    client_person_copy(person, response->person->person);
-    famledger__response__free_unpacked(response, NULL);
-    return 0;
+    return client_person_call(client, FAMLEDGER__REQUEST__BODY_PERSON_DECEASED, &body, person);
 }
