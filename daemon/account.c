@@ -64,6 +64,8 @@ int account_move(struct request_ctx *ctx, Famledger__Account *account, int64_t a
 {
     REQUIRE(amount_fen >= 0 ? account->balance_fen <= INT64_MAX - amount_fen
                             : account->balance_fen >= -amount_fen);
+    /* Held money stays until its hold ends: only the available balance ever moves out. */
+    REQUIRE(account->balance_fen + amount_fen >= account->held_fen);
     account->balance_fen += amount_fen;
     if (amount_fen >= 0)
         account->credited_fen += amount_fen;

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CLASS_COUNT (FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CLEARING + 1)
+#define CLASS_COUNT (FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_WALLET_PENDING + 1)
 
 const char *books_class_name(Famledger__AccountClass account_class)
 {
@@ -19,6 +19,8 @@ const char *books_class_name(Famledger__AccountClass account_class)
         [FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_MERCHANT_PAYABLE] = "merchant_payable",
         [FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CASH_REFUND_DUE] = "cash_refund_due",
         [FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CLEARING] = "clearing",
+        [FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_WALLET] = "wallet",
+        [FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_WALLET_PENDING] = "wallet_pending",
     };
     if ((int)account_class <= 0 || (int)account_class >= CLASS_COUNT)
         return "unknown";
@@ -105,7 +107,9 @@ static int balance_move(struct request_ctx *ctx, Famledger__AccountClass account
      * payable may be: refunds after a payout leave the merchant owing the fund, which the
      * next clearing nets. */
     REQUIRE(!*id || balance->balance_fen >= 0 ||
-            account_class != FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CASH_REFUND_DUE);
+            (account_class != FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CASH_REFUND_DUE &&
+             account_class != FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_WALLET &&
+             account_class != FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_WALLET_PENDING));
     return state_message_put(ctx->txn, ctx->arena, STORE_DB_BALANCES, key, key_bytes,
                              &balance->base);
 }

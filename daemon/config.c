@@ -11,13 +11,14 @@
 #include <unistd.h>
 
 enum setting_kind { SETTING_PATH, SETTING_SOCKET_PATH, SETTING_UINT, SETTING_MODE, SETTING_IDS,
-                    SETTING_LOG_LEVEL, SETTING_MERCHANT_PEERS, SETTING_TEXT };
+                    SETTING_LOG_LEVEL, SETTING_MERCHANT_PEERS, SETTING_TEXT, SETTING_YUAN,
+                    SETTING_CLOCK };
 
 struct setting {
     const char *name;
     enum setting_kind kind;
     size_t offset;
-    uint64_t min, max; /* for SETTING_UINT */
+    uint64_t min, max; /* for SETTING_UINT; SETTING_YUAN: fen */
     const char *help;
 };
 
@@ -73,6 +74,30 @@ static const struct setting settings[] = {
      "1: a binding must name the evidence it was accepted on"},
     {"major_disease_codes", SETTING_PATH, AT(major_disease_codes_path), 0, 0,
      "file of the major-disease codes withdrawals may name, one per line; empty: any code"},
+    {"wallet_sends_per_day", SETTING_UINT, AT(wallet_sends_per_day), 1, 1000,
+     "wallet sends one holder may make in a business day (national default 3)"},
+    {"wallet_send_max", SETTING_YUAN, AT(wallet_send_max_fen), 1, AMOUNT_FEN_MAX,
+     "largest wallet send, yuan (national default 2000.00)"},
+    {"wallet_quiet_start", SETTING_CLOCK, AT(wallet_quiet_start_min), 0, 0,
+     "HH:MM business time from which no wallet send is taken (default 22:00)"},
+    {"wallet_quiet_end", SETTING_CLOCK, AT(wallet_quiet_end_min), 0, 0,
+     "HH:MM business time the quiet hours end (default 06:00); equal to the start: none"},
+    {"wallet_return_time", SETTING_CLOCK, AT(wallet_return_min), 0, 0,
+     "HH:MM business time on the day after a send when, unaccepted, it returns (06:00)"},
+    {"wallet_requires_binding", SETTING_UINT, AT(wallet_requires_binding), 0, 1,
+     "1: a holder sends only to a relative their account is bound to (default)"},
+    {"hold_seconds_max", SETTING_UINT, AT(hold_seconds_max), 1, 86400,
+     "longest a held quote may reserve its legs, seconds"},
+    {"aid_monthly_limit_default", SETTING_YUAN, AT(aid_monthly_limit_default_fen), 0,
+     AMOUNT_FEN_MAX, "what one relative may take from a holder's account in a month unless "
+     "the family set a limit, yuan; 0: none"},
+    {"aid_yearly_limit_default", SETTING_YUAN, AT(aid_yearly_limit_default_fen), 0,
+     AMOUNT_FEN_MAX, "the same in a calendar year, yuan; 0: none"},
+    {"stream_buffer_bytes", SETTING_UINT, AT(stream_buffer_bytes), 4096, 64u << 20,
+     "change stream: entries read ahead of a subscriber that has not read them yet, bytes"},
+    {"stream_stall_ms", SETTING_UINT, AT(stream_stall_ms), 100, 86400000,
+     "change stream: a subscriber that reads nothing for this long while entries wait is told "
+     "it fell behind and disconnected"},
 };
 
 #define SETTINGS_COUNT (sizeof(settings) / sizeof(settings[0]))
@@ -100,6 +125,15 @@ void config_init(struct config *config)
     config->bindings_per_beneficiary_max = BINDINGS_PER_BENEFICIARY_DEFAULT;
     strcpy(config->timezone, "Asia/Shanghai");
     config->remote_settlement_provinces.all = true;
+    config->wallet_sends_per_day = WALLET_SENDS_PER_DAY_DEFAULT;
+    config->wallet_send_max_fen = WALLET_SEND_MAX_FEN_DEFAULT;
+    config->wallet_quiet_start_min = 22 * 60;
+    config->wallet_quiet_end_min = 6 * 60;
+    config->wallet_return_min = 6 * 60;
+    config->wallet_requires_binding = 1;
+    config->hold_seconds_max = HOLD_SECONDS_MAX_DEFAULT;
+    config->stream_buffer_bytes = STREAM_BUFFER_BYTES_DEFAULT;
+    config->stream_stall_ms = STREAM_STALL_MS_DEFAULT;
 }
 
 static int disease_compare(const void *a, const void *b)
@@ -186,6 +220,44 @@ static const struct setting *setting_find(const char *name)
         if (strcmp(settings[i].name, canonical) == 0)
             return &settings[i];
     return NULL;
+}
+
+/* "2000", "2000.5" or "2000.50" yuan -> fen; no sign, at most two decimals. */
+static int parse_yuan(const char *text, uint64_t *fen)
+{
+    uint64_t yuan = 0, cents = 0;
+    const char *p = text;
+    if (!isdigit((unsigned char)*p))
+        return -1;
+    for (; isdigit((unsigned char)*p); p++) {
+        if (yuan > (uint64_t)AMOUNT_FEN_MAX / 100)
+            return -1;
+        yuan = yuan * 10 + (uint64_t)(*p - '0');
+    }
+    if (*p == '.') {
+        p++;
+        for (int digits = 0; digits < 2; digits++)
+            cents = cents * 10 + (uint64_t)(isdigit((unsigned char)*p) ? *p++ - '0' : 0);
+        if (p[-1] == '.')
+            return -1;
+    }
+    *fen = yuan * 100 + cents;
+    return *p ? -1 : 0;
+}
+
+/* "HH:MM" -> minutes after midnight. */
+static int parse_clock(const char *text, uint64_t *minutes)
+{
+    if (strlen(text) != 5 || !isdigit((unsigned char)text[0]) ||
+        !isdigit((unsigned char)text[1]) || text[2] != ':' || !isdigit((unsigned char)text[3]) ||
+        !isdigit((unsigned char)text[4]))
+        return -1;
+    uint64_t hours = (uint64_t)(text[0] - '0') * 10 + (uint64_t)(text[1] - '0');
+    uint64_t mins = (uint64_t)(text[3] - '0') * 10 + (uint64_t)(text[4] - '0');
+    if (hours > 23 || mins > 59)
+        return -1;
+    *minutes = hours * 60 + mins;
+    return 0;
 }
 
 static int parse_uint(const char *text, int base, uint64_t *value)
@@ -306,6 +378,23 @@ int config_set(struct config *config, const char *name, const char *value, char 
         if (parse_uint(value, 10, &number) || number < setting->min || number > setting->max) {
             snprintf(error, error_bytes, "%s: '%s' is not a whole number from %" PRIu64
                      " to %" PRIu64, setting->name, value, setting->min, setting->max);
+            return -1;
+        }
+        memcpy(field, &number, sizeof(number));
+        return 0;
+    case SETTING_YUAN:
+        if (parse_yuan(value, &number) || number < setting->min || number > setting->max) {
+            snprintf(error, error_bytes, "%s: '%s' is not an amount of yuan from %" PRIu64
+                     ".%02" PRIu64 " to %" PRIu64 ".00", setting->name, value,
+                     setting->min / 100, setting->min % 100, setting->max / 100);
+            return -1;
+        }
+        memcpy(field, &number, sizeof(number));
+        return 0;
+    case SETTING_CLOCK:
+        if (parse_clock(value, &number)) {
+            snprintf(error, error_bytes, "%s: '%s' is not a time of day HH:MM", setting->name,
+                     value);
             return -1;
         }
         memcpy(field, &number, sizeof(number));
@@ -453,6 +542,18 @@ void config_print(const struct config *config, FILE *out)
             uint64_t number;
             memcpy(&number, field, sizeof(number));
             fprintf(out, "%" PRIu64, number);
+            break;
+        }
+        case SETTING_YUAN: {
+            uint64_t fen;
+            memcpy(&fen, field, sizeof(fen));
+            fprintf(out, "%" PRIu64 ".%02" PRIu64, fen / 100, fen % 100);
+            break;
+        }
+        case SETTING_CLOCK: {
+            uint64_t minutes;
+            memcpy(&minutes, field, sizeof(minutes));
+            fprintf(out, "%02" PRIu64 ":%02" PRIu64, minutes / 60, minutes % 60);
             break;
         }
         case SETTING_MODE:

@@ -83,6 +83,19 @@ struct config {
     char major_disease_codes_path[CONFIG_PATH_BYTES]; /* empty: any disease code */
     struct config_diseases diseases;               /* loaded by config_diseases_load */
     char timezone[CONFIG_PATH_BYTES];          /* business days for exports and reconciling */
+    /* The wallet (医保钱包): national defaults, settings because regions differ. */
+    uint64_t wallet_sends_per_day;
+    uint64_t wallet_send_max_fen;
+    uint64_t wallet_quiet_start_min;           /* minutes after midnight, business time */
+    uint64_t wallet_quiet_end_min;             /* equal to the start: no quiet hours */
+    uint64_t wallet_return_min;                /* on the day after a send */
+    uint64_t wallet_requires_binding;          /* 1: sends only along a binding */
+    uint64_t hold_seconds_max;
+    uint64_t aid_monthly_limit_default_fen;    /* 0: none */
+    uint64_t aid_yearly_limit_default_fen;
+    /* The change stream. */
+    uint64_t stream_buffer_bytes;
+    uint64_t stream_stall_ms;
 };
 
 /* Fill in the embedded defaults: data and socket under ./var, every role for our own uid. */

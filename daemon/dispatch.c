@@ -2,11 +2,13 @@
 #include "dispatch.h"
 
 #include "account.h"
+#include "aid.h"
 #include "audit.h"
 #include "backup.h"
 #include "books.h"
 #include "clearing.h"
 #include "family.h"
+#include "hold.h"
 #include "ledger.h"
 #include "lifecycle.h"
 #include "merchant.h"
@@ -15,6 +17,7 @@
 #include "refund.h"
 #include "settle.h"
 #include "statement.h"
+#include "wallet.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -37,8 +40,9 @@ FL_STATUS_MAP(DISPATCH_CHECK_STATUS_)
 static int snapshot_without_connection_handle(struct request_ctx *ctx,
                                               const Famledger__Request *request)
 {
-    (void)request;
-    return request_fail(ctx, FL_ERR_UNSUPPORTED, "a snapshot belongs to a connection");
+    return request_fail(ctx, FL_ERR_UNSUPPORTED, "%s belongs to a connection",
+                        request->body_case == FAMLEDGER__REQUEST__BODY_SUBSCRIBE ? "a subscription"
+                                                                                 : "a snapshot");
 }
 
 static const struct dispatch_route routes[] = {
@@ -81,8 +85,17 @@ static const struct dispatch_route routes[] = {
     ROUTE(SETTLEMENT_LIST, ADMIN | SETTLE | AUDIT, false, query_settlements_handle),
     ROUTE(AID, ADMIN | AUDIT, false, query_aid_handle),
     ROUTE(PERSON_DECEASED, ADMIN, true, lifecycle_deceased_handle),
-    /* Connection state, answered by server.c (server_snapshot_run); never dispatched. */
+    ROUTE(WALLET_SEND, ADMIN, true, wallet_send_handle),
+    ROUTE(WALLET_ACCEPT, ADMIN, true, wallet_accept_handle),
+    ROUTE(WALLET_DECLINE, ADMIN, true, wallet_decline_handle),
+    ROUTE(WALLET_GET, ADMIN | AUDIT, false, wallet_get_handle),
+    ROUTE(HOLD, SETTLE, true, hold_handle),
+    ROUTE(HOLD_RELEASE, ADMIN | SETTLE, true, hold_release_handle),
+    ROUTE(FAMILY_LIMIT, ADMIN, true, aid_limit_handle),
+    /* Connection state, answered by server.c (server_snapshot_run, stream.c); never
+     * dispatched. */
     ROUTE(SNAPSHOT, ADMIN | AUDIT, false, snapshot_without_connection_handle),
+    ROUTE(SUBSCRIBE, ADMIN | AUDIT, false, snapshot_without_connection_handle),
 };
 
 const struct dispatch_route *dispatch_route_find(Famledger__Request__BodyCase body_case)

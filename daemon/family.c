@@ -6,6 +6,8 @@
  */
 #include "family.h"
 
+#include "aid.h"
+
 #include "account.h"
 #include "ledger.h"
 #include "person.h"
@@ -33,6 +35,16 @@ static ssize_t bindings_find(const Famledger__BindingList *list, const char *hol
             strcmp(list->bindings[i]->beneficiary, beneficiary) == 0)
             return (ssize_t)i;
     return -1;
+}
+
+int family_bound(struct store_txn *txn, struct arena *arena, const char *holder,
+                 const char *beneficiary)
+{
+    Famledger__BindingList *funded;
+    int rc = state_bindings_get(txn, arena, STORE_DB_FUNDED, holder, &funded);
+    if (rc)
+        return rc;
+    return bindings_find(funded, holder, beneficiary) >= 0;
 }
 
 static void bindings_append(struct arena *arena, Famledger__BindingList *list,
@@ -280,6 +292,18 @@ static int family_reply(struct request_ctx *ctx, const char *person_no)
     reply->n_funds = funded->n_bindings;
     reply->funded_by = funders->bindings;
     reply->n_funded_by = funders->n_bindings;
+    reply->limits = ARENA_ARRAY(ctx->arena, Famledger__AidLimit *,
+                                funded->n_bindings + funders->n_bindings + 1);
+    const Famledger__BindingList *lists[2] = {funded, funders};
+    for (int list = 0; list < 2; list++)
+        for (size_t i = 0; i < lists[list]->n_bindings; i++) {
+            const Famledger__Binding *binding = lists[list]->bindings[i];
+            Famledger__AidLimit *limit;
+            if ((rc = aid_limit_get(ctx, binding->holder, binding->beneficiary, &limit)))
+                return rc;
+            if (limit)
+                reply->limits[reply->n_limits++] = limit;
+        }
     ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_FAMILY;
     ctx->response->family = reply;
     return 0;

@@ -9,6 +9,10 @@ int family_unbind_handle(struct request_ctx *ctx, const Famledger__Request *requ
 int family_list_handle(struct request_ctx *ctx, const Famledger__Request *request);
 int family_order_handle(struct request_ctx *ctx, const Famledger__Request *request);
 
+/* Whether `holder`'s account funds `beneficiary` now: 1 bound, 0 not, < 0 storage error. */
+int family_bound(struct store_txn *txn, struct arena *arena, const char *holder,
+                 const char *beneficiary);
+
 /* The province of an admdvs region code: its first two digits. */
 uint32_t family_province(const char *region);
 

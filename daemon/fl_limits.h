@@ -50,6 +50,20 @@
 #define CREDIT_BATCH_MAX 1000
 #define REFUNDS_PER_SETTLEMENT_MAX 32
 
+/* The wallet and holds (docs/POLICY.md): the national defaults. */
+#define WALLET_SENDS_PER_DAY_DEFAULT 3
+#define WALLET_SEND_MAX_FEN_DEFAULT INT64_C(200000)
+#define WALLET_PENDING_IN_MAX 64          /* sends waiting for one beneficiary */
+#define HOLD_SECONDS_MAX_DEFAULT 900
+#define DUE_PER_RUN_MAX 64                /* returns and expiries applied by one scheduler run */
+#define SCHEDULER_TICK_MS 1000            /* how often the scheduler looks for what fell due */
+
+/* The change stream. */
+#define STREAM_BUFFER_BYTES_DEFAULT (1u << 20)
+#define STREAM_STALL_MS_DEFAULT 30000
+#define STREAM_FRAME_RECORDS_MAX 256      /* records per stream frame */
+#define STREAM_FRAME_BYTES_MAX (256u << 10)
+
 /* Audit pages: each is read in one short read transaction. */
 #define LOG_PAGE_MAX 500
 #define STATE_PAGE_MAX 500

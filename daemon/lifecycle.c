@@ -298,6 +298,12 @@ static int account_require_paying(struct request_ctx *ctx, const char *person_no
     if ((*account)->status == FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_FROZEN)
         return request_fail(ctx, FL_ERR_ACCOUNT_FROZEN, "the account of %s is frozen",
                             person_no);
+    /* A held quote was promised its legs: money leaves the account only after the hold ends
+     * (captured, released, or expired within hold_seconds_max). */
+    if ((*account)->held_fen > 0)
+        return request_fail(ctx, FL_ERR_ACCOUNT_HELD, "%s yuan of the account of %s is held for "
+                            "a quote; try again when the hold ends",
+                            request_yuan(ctx, (*account)->held_fen), person_no);
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #include "head_record.h"
 #include "ledger.h"
 #include "log.h"
+#include "scheduler.h"
 #include "server.h"
 #include "store.h"
 
@@ -32,6 +33,7 @@ struct daemon {
     struct head_record head_record;
     struct commit_queue commits;
     struct server server;
+    struct scheduler scheduler;
     uv_signal_t sigint, sigterm;
 };
 
@@ -139,9 +141,16 @@ static void daemon_stopped_cb(struct server *server)
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    scheduler_stop(&daemon->scheduler);
     commit_queue_stop(&daemon->commits);
     uv_close((uv_handle_t *)&daemon->sigint, NULL);
     uv_close((uv_handle_t *)&daemon->sigterm, NULL);
+}
+
+/* Entries the scheduler wrote go out on the change stream like any other. */
+static void daemon_scheduled_cb(struct scheduler *scheduler)
+{
+    server_streams_notify(scheduler->data);
 }
 
 static void daemon_signal_cb(uv_signal_t *handle, int signal_number)
@@ -263,6 +272,16 @@ static int daemon_run(struct daemon *daemon)
     uv_signal_start(&daemon->sigint, daemon_signal_cb, SIGINT);
     uv_signal_start(&daemon->sigterm, daemon_signal_cb, SIGTERM);
     daemon->commits.failed_cb = daemon_failed_cb;
+    /* Wallet returns and hold expiries; the first run catches up on what fell due while the
+     * daemon was down. */
+    if ((rc = scheduler_start(&daemon->scheduler, daemon->loop, daemon->store, &daemon->commits,
+                              config)) != 0) {
+        log_error("cannot start the scheduler: %s", uv_strerror(rc));
+        daemon->exit_code = 1;
+        server_stop(&daemon->server, daemon_stopped_cb);
+    }
+    daemon->scheduler.data = &daemon->server;
+    daemon->scheduler.committed_cb = daemon_scheduled_cb;
     log_info("famledgerd ready: data %s, socket %s", config->data_dir, config->socket_path);
 
     uv_run(daemon->loop, UV_RUN_DEFAULT);

@@ -9,6 +9,7 @@
 #include "refund.h"
 
 #include "account.h"
+#include "aid.h"
 #include "books.h"
 #include "fl_limits.h"
 #include "ledger.h"
@@ -22,7 +23,8 @@
 struct refund_plan {
     Famledger__Settlement *settlement;
     Famledger__Refund *refund;
-    Famledger__Account *accounts[LEGS_MAX]; /* NULL where the refund is cash due */
+    Famledger__Account *accounts[LEGS_MAX]; /* NULL where the refund is cash due or a wallet */
+    const Famledger__Leg *from[LEGS_MAX];   /* the settlement leg each refund leg restores */
 };
 
 static int refund_validate(struct request_ctx *ctx, Famledger__RefundRequest *refund, bool cancel)
@@ -70,14 +72,23 @@ static int refund_plan_make(struct request_ctx *ctx, struct refund_plan *plan,
         if (give <= 0)
             continue;
         Famledger__Account *account = NULL;
-        int rc = state_account_get(ctx->txn, ctx->arena, leg->holder, &account);
+        int64_t wallet_balance = 0;
+        int rc = leg->wallet ? books_balance_get(ctx->txn, ctx->arena,
+                                                 FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_WALLET,
+                                                 leg->holder, &wallet_balance)
+                             : state_account_get(ctx->txn, ctx->arena, leg->holder, &account);
         if (rc < 0)
             return request_fail(ctx, rc, "cannot read the account of %s", leg->holder);
         Famledger__RefundLeg *back = ARENA_NEW(ctx->arena, Famledger__RefundLeg);
         famledger__refund_leg__init(back);
         back->holder = leg->holder;
         back->amount_fen = give;
-        if (rc == 0 || account->status == FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED) {
+        plan->from[refund->n_legs] = leg;
+        if (leg->wallet) { /* a wallet always takes its money back */
+            back->wallet = 1;
+            back->balance_after_fen = wallet_balance + give;
+            account = NULL;
+        } else if (rc == 0 || account->status == FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED) {
             back->cash_refund_due = 1;
             account = NULL;
         } else {
@@ -104,15 +115,23 @@ static int refund_apply(struct request_ctx *ctx, struct refund_plan *plan,
     for (size_t i = 0; i < refund->n_legs; i++)
         books_post(ctx, entry, refund->legs[i]->cash_refund_due
                                    ? FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CASH_REFUND_DUE
+                               : refund->legs[i]->wallet
+                                   ? FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_WALLET
                                    : FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_PERSONAL,
                    refund->legs[i]->holder, refund->legs[i]->amount_fen);
     books_post(ctx, entry, FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_MERCHANT_PAYABLE,
                settlement->merchant_code, -refund->amount_fen);
     int rc = ledger_append(ctx, entry);
-    for (size_t i = 0; rc == 0 && i < plan->refund->n_legs; i++)
+    for (size_t i = 0; rc == 0 && i < plan->refund->n_legs; i++) {
         if (plan->accounts[i])
             rc = account_move(ctx, plan->accounts[i], plan->refund->legs[i]->amount_fen,
                               entry->seq);
+        /* Mutual aid given back makes room again under the limit of the settlement's month. */
+        if (rc == 0 && plan->from[i]->mutual_aid &&
+            (rc = aid_usage_move(ctx, plan->from[i]->holder, settlement->patient,
+                                 settlement->time_us, -plan->refund->legs[i]->amount_fen)) != 0)
+            return rc;
+    }
     plan->refund->refund_id = entry->seq;
     Famledger__Refund **refunds = ARENA_ARRAY(ctx->arena, Famledger__Refund *,
                                               settlement->n_refunds + 1);

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "require.h"
+#include "stream.h"
 #include "validate.h"
 
 #include <stdarg.h>
@@ -48,6 +49,7 @@ struct conn {
     struct peer peer;
     struct pipeline pipeline;
     struct store_txn *snapshot;     /* while open, every read of the connection uses it */
+    struct stream *stream;          /* subscribed: the connection carries only the stream */
     unsigned writes_in_flight;
     unsigned handles_open;          /* pipe and timer: freed when both are closed */
     bool reading;
@@ -65,6 +67,8 @@ struct write_req {
 static void conn_process(struct conn *conn);
 static void conn_flush(struct conn *conn);
 static void conn_close(struct conn *conn);
+static void conn_stream_pump(struct conn *conn);
+static void conn_write(struct conn *conn, uint8_t *buffer, size_t bytes);
 
 /* ---- pending requests ---- */
 
@@ -186,6 +190,7 @@ static void pending_done_cb(struct commit_job *job)
         pending->response.error = arena_printf(&pending->reply_arena, "not recorded: %s",
                                                fl_strerror(job->commit_status));
     }
+    server_streams_notify(pending->conn->server);
     pending_answered(pending);
 }
 
@@ -296,6 +301,29 @@ static void conn_start_ready(struct conn *conn)
     }
 }
 
+/* The connection becomes a subscriber: after the replies to what it sent before, it carries
+ * only the stream's frames (stream.h). */
+static void conn_subscribe(struct conn *conn, struct pending *pending)
+{
+    struct server *server = conn->server;
+    if (conn->stream)
+        return conn_refuse(conn, pending, FL_ERR_INVALID_ARGUMENT,
+                           "this connection is subscribed already");
+    conn->stream = malloc(sizeof(*conn->stream));
+    if (!conn->stream) {
+        log_error("server: out of memory for a subscription; closing the connection");
+        pending_free(pending);
+        conn_close(conn);
+        return;
+    }
+    stream_init(conn->stream, pending->request->request_id, pending->request->subscribe);
+    pending_free(pending);
+    server->stream_count++;
+    log_debug("server: uid %u subscribed from entry %llu%s", conn->peer.uid,
+              (unsigned long long)conn->stream->next_seq,
+              conn->stream->follow ? ", following" : "");
+}
+
 /* Peek, authorise, check, unpack: the route and the role are known before anything is
  * unpacked, and unpacking is bounded by a budget (decode.c). */
 static void conn_handle_frame(struct conn *conn, const uint8_t *payload, uint32_t bytes)
@@ -333,6 +361,8 @@ static void conn_handle_frame(struct conn *conn, const uint8_t *payload, uint32_
     if (!validate_operator_id(pending->request->operator_id))
         return conn_refuse(conn, pending, FL_ERR_INVALID_ARGUMENT,
                            "operator_id must be at most 64 printable ASCII characters");
+    if (pending->route->body_case == FAMLEDGER__REQUEST__BODY_SUBSCRIBE)
+        return conn_subscribe(conn, pending);
     pipeline_push(&conn->pipeline, &pending->item, pending->route->writes, request_bytes);
     conn_start_ready(conn);
 }
@@ -364,6 +394,11 @@ static void conn_handle_close_cb(uv_handle_t *handle)
         item = next;
     }
     frame_reader_free(&conn->reader);
+    if (conn->stream) {
+        free(conn->stream);
+        conn->stream = NULL;
+        server->stream_count--;
+    }
     if (conn->snapshot) {
         store_read_end(conn->snapshot);
         conn->snapshot = NULL;
@@ -389,12 +424,23 @@ static void conn_maybe_close(struct conn *conn)
         conn_close(conn);
 }
 
+static size_t conn_queue_bytes(struct conn *conn)
+{
+    return uv_stream_get_write_queue_size((uv_stream_t *)&conn->pipe);
+}
+
 /* A connection that sends nothing and awaits nothing, holds half a frame, or reads none of its
  * replies for idle_timeout_ms is closed; one whose writes are still being committed is not. */
 static void conn_idle_cb(uv_timer_t *timer)
 {
     struct conn *conn = timer->data;
     if (pipeline_running(&conn->pipeline)) { /* the daemon is the slow one: not idle */
+        uv_timer_again(timer);
+        return;
+    }
+    /* A subscriber that has read everything waits for entries: not idle. One that reads
+     * nothing of what is queued for it is. */
+    if (conn->stream && !conn->stream->ended && conn_queue_bytes(conn) == 0) {
         uv_timer_again(timer);
         return;
     }
@@ -419,6 +465,11 @@ static void conn_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
 {
     (void)buf;
     struct conn *conn = stream->data;
+    if (nread > 0 && conn->stream) {
+        log_debug("server: uid %u sent bytes on its subscription; closing it", conn->peer.uid);
+        conn_close(conn);
+        return;
+    }
     if (nread > 0) {
         frame_reader_commit(&conn->reader, (size_t)nread);
         uv_timer_again(&conn->idle_timer);
@@ -457,18 +508,13 @@ static void conn_refuse_buffered(struct conn *conn)
     }
 }
 
-static size_t conn_queue_bytes(struct conn *conn)
-{
-    return uv_stream_get_write_queue_size((uv_stream_t *)&conn->pipe);
-}
-
 /* Parse whole frames while the pipeline may take them, then decide whether to keep reading. */
 static void conn_process(struct conn *conn)
 {
     struct server *server = conn->server;
     if (server->stopping && !conn->closing)
         conn_refuse_buffered(conn);
-    while (!conn->closing && !conn->close_after_flush && !server->stopping &&
+    while (!conn->closing && !conn->close_after_flush && !server->stopping && !conn->stream &&
            pipeline_may_take(&conn->pipeline, conn_queue_bytes(conn))) {
         const uint8_t *payload;
         uint32_t bytes;
@@ -520,7 +566,10 @@ static void conn_write_cb(uv_write_t *req, int status)
         return;
     }
     uv_timer_again(&conn->idle_timer);
+    if (conn->stream)
+        conn->stream->stalled_since_ms = 0; /* it reads */
     conn_process(conn);
+    conn_stream_pump(conn);
     conn_maybe_close(conn);
 }
 
@@ -537,11 +586,8 @@ static void conn_flush(struct conn *conn)
         return;
     }
     uint8_t *buffer = malloc(total_bytes);
-    struct write_req *write = malloc(sizeof(*write));
-    if (!buffer || !write) {
+    if (!buffer) {
         log_error("server: out of memory for %zu bytes of replies; closing", total_bytes);
-        free(buffer);
-        free(write);
         conn_close(conn);
         return;
     }
@@ -556,8 +602,22 @@ static void conn_flush(struct conn *conn)
         pending_free(pending);
     }
     REQUIRE((size_t)(cursor - buffer) == total_bytes);
+    conn_write(conn, buffer, total_bytes);
+    conn_stream_pump(conn);
+}
+
+/* Write `buffer` (malloc'd; freed once written) to the peer. */
+static void conn_write(struct conn *conn, uint8_t *buffer, size_t bytes)
+{
+    struct write_req *write = malloc(sizeof(*write));
+    if (!write) {
+        log_error("server: out of memory for a write; closing");
+        free(buffer);
+        conn_close(conn);
+        return;
+    }
     write->conn = conn;
-    write->buf = uv_buf_init((char *)buffer, (unsigned)total_bytes);
+    write->buf = uv_buf_init((char *)buffer, (unsigned)bytes);
     conn->writes_in_flight++;
     int rc = uv_write(&write->req, (uv_stream_t *)&conn->pipe, &write->buf, 1, conn_write_cb);
     if (rc < 0) {
@@ -566,6 +626,66 @@ static void conn_flush(struct conn *conn)
         free(write);
         conn_close(conn);
     }
+}
+
+/* Send the subscriber what the log holds past its sequence, while its socket queue has room.
+ * Its earlier replies go first: the stream starts once the pipeline is empty. */
+static void conn_stream_pump(struct conn *conn)
+{
+    struct stream *stream = conn->stream;
+    struct server *server = conn->server;
+    if (!stream || stream->ended || conn->closing || conn->pipeline.count > 0)
+        return;
+    uint8_t *frame;
+    size_t bytes;
+    while (!stream->ended && conn_queue_bytes(conn) < server->config->stream_buffer_bytes) {
+        int rc = stream_frame_next(server->store, stream, &frame, &bytes);
+        if (rc == 0)
+            break;
+        if (rc < 0 && stream_frame_status(stream, FL_ERR_INTERNAL, "the log cannot be read; "
+                                          "subscribe again later", &frame, &bytes) != 0) {
+            conn_close(conn);
+            return;
+        }
+        conn_write(conn, frame, bytes);
+        if (conn->closing)
+            return;
+    }
+    if (!stream->ended && stream_behind_head(stream)) {
+        /* Full while entries wait: a reader that stays so is told, and let go. */
+        uint64_t now_ms = uv_now(server->loop);
+        char message[128];
+        snprintf(message, sizeof(message), "fell behind at entry %llu; subscribe again from "
+                 "there", (unsigned long long)stream->next_seq);
+        if (stream->stalled_since_ms == 0)
+            stream->stalled_since_ms = now_ms;
+        else if (now_ms - stream->stalled_since_ms >= server->config->stream_stall_ms &&
+                 stream_frame_status(stream, FL_ERR_SUBSCRIBER_BEHIND, message, &frame,
+                                     &bytes) == 0) {
+            log_info("server: the subscriber uid %u fell behind at entry %llu; letting it go",
+                     conn->peer.uid, (unsigned long long)stream->next_seq);
+            conn_write(conn, frame, bytes);
+        }
+    }
+    if (stream->ended)
+        conn->close_after_flush = true;
+}
+
+/* Loop thread: run once per loop turn after entries committed. */
+static void server_streams_check_cb(uv_check_t *check)
+{
+    struct server *server = check->data;
+    uv_check_stop(check);
+    for (struct conn *conn = server->conns; conn; conn = conn->next)
+        if (conn->stream)
+            conn_stream_pump(conn);
+}
+
+void server_streams_notify(struct server *server)
+{
+    if (server->stream_count == 0 || uv_is_active((uv_handle_t *)&server->streams_check))
+        return;
+    uv_check_start(&server->streams_check, server_streams_check_cb);
 }
 
 /* The peer's uid, primary gid and supplementary groups (SO_PEERCRED, SO_PEERGROUPS). */
@@ -653,6 +773,8 @@ int server_start(struct server *server, uv_loop_t *loop, const struct config *co
     *server = (struct server){.loop = loop, .config = config, .store = store, .commits = commits};
     server->listener.data = server;
     server->listener.accepted_cb = server_accepted_cb;
+    uv_check_init(loop, &server->streams_check);
+    server->streams_check.data = server;
     server->listener.refused_cb = server_refused_cb;
     return listener_open(&server->listener, loop, config, error, error_bytes);
 }
@@ -664,6 +786,8 @@ void server_stopped_check(struct server *server)
         return;
     if (!uv_is_closing((uv_handle_t *)&server->shutdown_timer))
         uv_close((uv_handle_t *)&server->shutdown_timer, NULL);
+    if (!uv_is_closing((uv_handle_t *)&server->streams_check))
+        uv_close((uv_handle_t *)&server->streams_check, NULL);
     void (*stopped_cb)(struct server *) = server->stopped_cb;
     server->stopped_cb = NULL;
     stopped_cb(server);

@@ -22,6 +22,8 @@ struct server {
     struct conn *conns;         /* every open connection */
     size_t conn_count;
     unsigned snapshot_count;    /* connections holding a snapshot open */
+    unsigned stream_count;      /* subscribed connections */
+    uv_check_t streams_check;   /* sends new entries to subscribers once per loop turn */
     bool stopping;
     bool listener_closed;
     void (*stopped_cb)(struct server *server);
@@ -37,6 +39,10 @@ int server_start(struct server *server, uv_loop_t *loop, const struct config *co
  * not started, then close each connection. After shutdown_timeout_ms whatever is still open is
  * closed. stopped_cb runs once, when the last connection and the listener are closed. */
 void server_stop(struct server *server, void (*stopped_cb)(struct server *server));
+
+/* Entries were committed: send them to subscribers (on this loop turn, once however many
+ * commits it answers). */
+void server_streams_notify(struct server *server);
 
 /* Run stopped_cb if the server is stopping and nothing is left open (internal). */
 void server_stopped_check(struct server *server);

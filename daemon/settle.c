@@ -9,9 +9,11 @@
 #include "settle.h"
 
 #include "account.h"
+#include "aid.h"
 #include "books.h"
 #include "family.h"
 #include "fl_limits.h"
+#include "hold.h"
 #include "ledger.h"
 #include "merchant.h"
 #include "person.h"
@@ -20,16 +22,11 @@
 #include "require.h"
 #include "state.h"
 #include "validate.h"
+#include "wallet.h"
 
 #include <string.h>
 
-/* The split, and the accounts it takes from (parallel to settlement->legs). */
-struct settle_plan {
-    Famledger__Settlement *settlement;
-    Famledger__Account *accounts[LEGS_MAX];
-};
-
-/* A quote reserves nothing, so its merchant reference may be empty. */
+/* A plain quote reserves nothing, so its merchant reference may be empty. */
 static int settle_validate(struct request_ctx *ctx, Famledger__SettleRequest *settle, bool quote)
 {
     if (settle->category == FAMLEDGER__CATEGORY__CATEGORY_UNSPECIFIED)
@@ -55,6 +52,7 @@ static int settle_validate(struct request_ctx *ctx, Famledger__SettleRequest *se
 static Famledger__SettleRequest *settle_command_make(struct request_ctx *ctx,
                                                      const Famledger__SettleRequest *settle)
 {
+    REQUIRE(settle->category != FAMLEDGER__CATEGORY__CATEGORY_UNSPECIFIED); /* validated */
     Famledger__SettleRequest *command = ARENA_NEW(ctx->arena, Famledger__SettleRequest);
     famledger__settle_request__init(command);
     command->merchant_code = arena_strdup(ctx->arena, settle->merchant_code);
@@ -64,7 +62,18 @@ static Famledger__SettleRequest *settle_command_make(struct request_ctx *ctx,
     command->category = settle->category;
     command->no_account = settle->no_account;
     command->all_or_nothing = settle->all_or_nothing;
+    command->hold_id = settle->hold_id;
     return command;
+}
+
+int settle_command_prepare(struct request_ctx *ctx, Famledger__SettleRequest *settle, bool quote,
+                           Famledger__SettleRequest **command)
+{
+    int rc = settle_validate(ctx, settle, quote);
+    if (rc)
+        return rc;
+    *command = settle_command_make(ctx, settle);
+    return 0;
 }
 
 static bool settle_category_optional(Famledger__Category category)
@@ -82,23 +91,26 @@ static bool settle_province_allows(const struct config *config, uint32_t provinc
     return config_ids_contain(&config->long_term_care_provinces, province);
 }
 
-/* Take min(balance, remaining) from an open account as the next leg. */
-static void plan_take(struct request_ctx *ctx, struct settle_plan *plan,
-                      Famledger__Account *account, bool mutual_aid)
+/* Add a leg of min(available, cap, remaining) taken from `holder` (an account, or with a NULL
+ * account the patient's wallet, whose balance is `balance_fen`). */
+static void plan_leg(struct request_ctx *ctx, struct settle_plan *plan, const char *holder,
+                     Famledger__Account *account, int64_t balance_fen, int64_t available_fen,
+                     int64_t cap_fen, bool mutual_aid)
 {
     Famledger__Settlement *settlement = plan->settlement;
-    int64_t remaining = settlement->cash_pay_fen;
-    if (account->status != FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN || remaining == 0 ||
-        account->balance_fen == 0)
+    int64_t take = settlement->cash_pay_fen;
+    take = available_fen < take ? available_fen : take;
+    take = cap_fen < take ? cap_fen : take;
+    if (take <= 0)
         return;
     REQUIRE(settlement->n_legs < LEGS_MAX);
-    int64_t take = account->balance_fen < remaining ? account->balance_fen : remaining;
     Famledger__Leg *leg = ARENA_NEW(ctx->arena, Famledger__Leg);
     famledger__leg__init(leg);
-    leg->holder = account->person_no;
+    leg->holder = (char *)holder;
     leg->amount_fen = take;
-    leg->balance_after_fen = account->balance_fen - take;
+    leg->balance_after_fen = balance_fen - take;
     leg->mutual_aid = mutual_aid;
+    leg->wallet = account == NULL;
     plan->accounts[settlement->n_legs] = account;
     settlement->legs[settlement->n_legs++] = leg;
     settlement->cash_pay_fen -= take;
@@ -106,6 +118,16 @@ static void plan_take(struct request_ctx *ctx, struct settle_plan *plan,
         settlement->acct_mulaid_pay_fen += take;
     else
         settlement->acct_pay_fen += take;
+}
+
+/* Take from an open account what it has available (not held for a quote), up to `cap_fen`. */
+static void plan_take(struct request_ctx *ctx, struct settle_plan *plan,
+                      Famledger__Account *account, int64_t cap_fen, bool mutual_aid)
+{
+    if (account->status != FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN)
+        return;
+    plan_leg(ctx, plan, account->person_no, account, account->balance_fen,
+             account->balance_fen - account->held_fen, cap_fen, mutual_aid);
 }
 
 /* Whether mutual aid from `holder_no` may pay for the patient now: policy applies when money
@@ -137,11 +159,16 @@ static int plan_funders(struct request_ctx *ctx, struct settle_plan *plan,
     for (size_t i = 0; rc == 0 && i < funders->n_bindings; i++) {
         const char *holder_no = funders->bindings[i]->holder;
         Famledger__Account *account;
+        int64_t room = 0;
         rc = state_account_get(ctx->txn, ctx->arena, holder_no, &account);
         if (rc == 1)
             rc = funder_allowed(ctx, holder_no, patient_province, category);
-        if (rc == 1)
-            plan_take(ctx, plan, account, true);
+        if (rc == 1 && plan->settlement->cash_pay_fen > 0) {
+            int room_rc = aid_room(ctx, holder_no, patient, ctx->time_us, &room);
+            if (room_rc)
+                return room_rc; /* failed the request already */
+            plan_take(ctx, plan, account, room, true);
+        }
         rc = rc < 0 ? rc : 0;
     }
     return rc ? request_fail(ctx, rc, "cannot read the funders of %s", patient) : 0;
@@ -174,8 +201,8 @@ static int settle_patient_allowed(struct request_ctx *ctx, const Famledger__Pers
     return 0;
 }
 
-/* Everything quote and settle share: the checks, then the split. Writes nothing. */
-static int settle_plan_make(struct request_ctx *ctx, const Famledger__SettleRequest *settle,
+/* Everything quote, hold and settle share: the checks, then the split. Writes nothing. */
+int settle_plan_make(struct request_ctx *ctx, const Famledger__SettleRequest *settle,
                             struct settle_plan *plan)
 {
     Famledger__Merchant *merchant;
@@ -204,13 +231,19 @@ static int settle_plan_make(struct request_ctx *ctx, const Famledger__SettleRequ
     if ((rc = state_account_get(ctx->txn, ctx->arena, settle->patient, &own)) < 0)
         return request_fail(ctx, rc, "cannot read the account of %s", settle->patient);
     if (own) {
-        plan_take(ctx, plan, own, false);
+        plan_take(ctx, plan, own, INT64_MAX, false);
         settlement->balc_fen = own->balance_fen - settlement->acct_pay_fen;
     }
+    /* The wallet is the patient's own money: right after their own account (POLICY.md). */
+    int64_t wallet_balance_fen, wallet_available_fen;
+    if ((rc = wallet_available(ctx, settle->patient, &wallet_balance_fen, &wallet_available_fen)))
+        return rc;
+    plan_leg(ctx, plan, patient->person_no, NULL, wallet_balance_fen, wallet_available_fen,
+             INT64_MAX, false);
     return plan_funders(ctx, plan, patient, settle->category);
 }
 
-static int settlement_reply(struct request_ctx *ctx, Famledger__Settlement *settlement)
+int settlement_reply(struct request_ctx *ctx, Famledger__Settlement *settlement)
 {
     Famledger__SettlementReply *reply = ARENA_NEW(ctx->arena, Famledger__SettlementReply);
     famledger__settlement_reply__init(reply);
@@ -220,7 +253,7 @@ static int settlement_reply(struct request_ctx *ctx, Famledger__Settlement *sett
     return 0;
 }
 
-static int settle_insufficient(struct request_ctx *ctx, const Famledger__Settlement *settlement)
+int settle_insufficient(struct request_ctx *ctx, const Famledger__Settlement *settlement)
 {
     char covered[32], amount[32];
     int64_t accounts = settlement->acct_pay_fen + settlement->acct_mulaid_pay_fen;
@@ -237,6 +270,8 @@ int settle_quote_handle(struct request_ctx *ctx, const Famledger__Request *reque
     Famledger__SettleRequest *settle = request->quote;
     struct settle_plan plan;
     int rc;
+    if (settle->hold_id)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "a quote captures no hold; settle does");
     if ((rc = settle_validate(ctx, settle, true)) || (rc = settle_plan_make(ctx, settle, &plan)))
         return rc;
     if (settle->all_or_nothing && plan.settlement->cash_pay_fen > 0)
@@ -271,16 +306,26 @@ static int settle_record(struct request_ctx *ctx, Famledger__SettleRequest *sett
     Famledger__Entry entry = FAMLEDGER__ENTRY__INIT;
     entry.body_case = FAMLEDGER__ENTRY__BODY_SETTLED;
     entry.settled = &settled;
-    /* The accounts pay the merchant's payable; the cash never enters the books. */
+    /* The accounts and the wallet pay the merchant's payable; the cash never enters the books. */
     for (size_t i = 0; i < settlement->n_legs; i++)
-        books_post(ctx, &entry, FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_PERSONAL,
+        books_post(ctx, &entry, settlement->legs[i]->wallet
+                                    ? FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_WALLET
+                                    : FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_PERSONAL,
                    settlement->legs[i]->holder, -settlement->legs[i]->amount_fen);
     books_post(ctx, &entry, FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_MERCHANT_PAYABLE,
                settlement->merchant_code,
                settlement->acct_pay_fen + settlement->acct_mulaid_pay_fen);
     int rc = ledger_append(ctx, &entry);
-    for (size_t i = 0; rc == 0 && i < settlement->n_legs; i++)
-        rc = account_move(ctx, plan->accounts[i], -settlement->legs[i]->amount_fen, entry.seq);
+    for (size_t i = 0; rc == 0 && i < settlement->n_legs; i++) {
+        const Famledger__Leg *leg = settlement->legs[i];
+        if (plan->accounts[i])
+            rc = account_move(ctx, plan->accounts[i], -leg->amount_fen, entry.seq);
+        /* A captured hold counted its mutual aid when it was placed. */
+        if (rc == 0 && leg->mutual_aid && !settle->hold_id &&
+            (rc = aid_usage_move(ctx, leg->holder, settlement->patient, ctx->time_us,
+                                 leg->amount_fen)) != 0)
+            return rc; /* failed the request already */
+    }
     if (rc == 0) {
         uint8_t id[8];
         store_u64_encode(id, entry.seq);
@@ -327,11 +372,16 @@ int settle_handle(struct request_ctx *ctx, const Famledger__Request *request)
         return settle_reply_from_entry(ctx, seq);
     }
     struct settle_plan plan;
-    if ((rc = settle_plan_make(ctx, settle, &plan)))
+    if (settle->hold_id) {
+        if ((rc = hold_capture_plan(ctx, settle, &plan)))
+            return rc;
+    } else if ((rc = settle_plan_make(ctx, settle, &plan))) {
         return rc;
+    }
     if (settle->all_or_nothing && plan.settlement->cash_pay_fen > 0)
         return settle_insufficient(ctx, plan.settlement);
-    if ((rc = settle_record(ctx, settle, &plan, &key, fingerprint)))
+    if ((rc = settle_record(ctx, settle, &plan, &key, fingerprint)) ||
+        (settle->hold_id && (rc = hold_captured(ctx, settle->hold_id, plan.settlement))))
         return rc;
     return settlement_reply(ctx, plan.settlement);
 }

@@ -2,11 +2,36 @@
 #ifndef FAMLEDGER_SETTLE_H
 #define FAMLEDGER_SETTLE_H
 
+#include "fl_limits.h"
 #include "request.h"
+
+/* A split, and the accounts it takes from (parallel to settlement->legs; NULL for a wallet
+ * leg, whose money is the books' wallet account of the patient). */
+struct settle_plan {
+    Famledger__Settlement *settlement;
+    Famledger__Account *accounts[LEGS_MAX];
+};
 
 int settle_quote_handle(struct request_ctx *ctx, const Famledger__Request *request);
 int settle_handle(struct request_ctx *ctx, const Famledger__Request *request);
 int settlement_get_handle(struct request_ctx *ctx, const Famledger__Request *request);
+
+/* Validate a quote or settlement and build the command the ledger records (ours, never the
+ * client's bytes). 0, or < 0 after request_fail. */
+int settle_command_prepare(struct request_ctx *ctx, Famledger__SettleRequest *settle, bool quote,
+                           Famledger__SettleRequest **command);
+
+/* The split of `settle` as it would be made now: the checks (merchant, patient, policy), then
+ * the patient's own account, their wallet, and each funder in order within its aid limit.
+ * Writes nothing. 0, or < 0 after request_fail. */
+int settle_plan_make(struct request_ctx *ctx, const Famledger__SettleRequest *settle,
+                     struct settle_plan *plan);
+
+/* INSUFFICIENT_FUNDS for an all_or_nothing request the accounts do not cover. */
+int settle_insufficient(struct request_ctx *ctx, const Famledger__Settlement *settlement);
+
+/* Answer with a SettlementReply. Returns 0. */
+int settlement_reply(struct request_ctx *ctx, Famledger__Settlement *settlement);
 
 /* Load a settlement as it stands (refunds included), failing the request with
  * UNKNOWN_SETTLEMENT when there is none. */

@@ -16,6 +16,22 @@ int state_message_put(struct store_txn *txn, struct arena *arena, enum store_db 
     return store_put(txn, db, key, key_bytes, packed, bytes);
 }
 
+int state_record_get(struct store_txn *txn, struct arena *arena, enum store_db db,
+                     const void *key, size_t key_bytes,
+                     const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage **out)
+{
+    struct store_bytes value;
+    int rc = store_get(txn, db, key, key_bytes, &value);
+    if (rc <= 0)
+        return rc;
+    *out = protobuf_c_message_unpack(descriptor, &arena->protobuf, value.size, value.data);
+    if (*out)
+        return 1;
+    log_error("state: a stored %s record of %zu bytes is damaged", descriptor->short_name,
+              value.size);
+    return FL_ERR_INTERNAL;
+}
+
 static int state_message_get(struct store_txn *txn, struct arena *arena, enum store_db db,
                              const char *key, const ProtobufCMessageDescriptor *descriptor,
                              ProtobufCMessage **out)
@@ -52,6 +68,7 @@ int state_account_get(struct store_txn *txn, struct arena *arena, const char *pe
      * start of an abort (REQUIRE guards what we write). */
     const Famledger__Account *account = *out;
     if (account->balance_fen < 0 || account->credited_fen < 0 || account->debited_fen < 0 ||
+        account->held_fen < 0 || account->held_fen > account->balance_fen ||
         account->credited_fen - account->debited_fen != account->balance_fen ||
         strcmp(account->person_no, person_no) != 0) {
         log_error("state: the stored account of %s is damaged (balance %lld, credited %lld, "

@@ -32,6 +32,12 @@ int state_merchant_get(struct store_txn *txn, struct arena *arena, const char *c
 int state_merchant_put(struct store_txn *txn, struct arena *arena,
                        const Famledger__Merchant *merchant);
 
+/* Any record of `db` under `key`, unpacked in `arena`: 1 found, 0 absent, FL_ERR_INTERNAL
+ * (logged) when it does not decode, or another negative storage error. */
+int state_record_get(struct store_txn *txn, struct arena *arena, enum store_db db,
+                     const void *key, size_t key_bytes,
+                     const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage **out);
+
 /* Pack any message into the arena and put it under `key`. */
 int state_message_put(struct store_txn *txn, struct arena *arena, enum store_db db,
                       const void *key, size_t key_bytes, const ProtobufCMessage *message);

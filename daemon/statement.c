@@ -37,7 +37,8 @@ bool statement_line_from_entry(const Famledger__Entry *entry, const char *person
         line->patient = settlement->patient;
         line->merchant = settlement->merchant_code;
         for (size_t i = 0; i < settlement->n_legs; i++) {
-            if (strcmp(settlement->legs[i]->holder, person_no) == 0) {
+            if (!settlement->legs[i]->wallet &&
+                strcmp(settlement->legs[i]->holder, person_no) == 0) {
                 line->amount_fen = -settlement->legs[i]->amount_fen;
                 line->balance_after_fen = settlement->legs[i]->balance_after_fen;
                 return true;
@@ -76,7 +77,7 @@ bool statement_line_from_entry(const Famledger__Entry *entry, const char *person
                                   : entry->refunded->merchant_code;
         line->patient = reversal ? (char *)"" : entry->refunded->patient;
         for (size_t i = 0; i < refund->n_legs; i++) {
-            if (!refund->legs[i]->cash_refund_due &&
+            if (!refund->legs[i]->cash_refund_due && !refund->legs[i]->wallet &&
                 strcmp(refund->legs[i]->holder, person_no) == 0) {
                 line->amount_fen = refund->legs[i]->amount_fen;
                 line->balance_after_fen = refund->legs[i]->balance_after_fen;
@@ -84,6 +85,27 @@ bool statement_line_from_entry(const Famledger__Entry *entry, const char *person
             }
         }
         return false;
+    }
+    case FAMLEDGER__ENTRY__BODY_WALLET_SENT: {
+        const Famledger__WalletSend *send = entry->wallet_sent->send;
+        if (!send)
+            return false;
+        line->amount_fen = -send->amount_fen;
+        line->balance_after_fen = entry->wallet_sent->balance_after_fen;
+        line->reference = send->reference;
+        line->patient = send->beneficiary; /* to whose wallet */
+        return strcmp(send->holder, person_no) == 0;
+    }
+    case FAMLEDGER__ENTRY__BODY_WALLET_SEND_CLOSED: {
+        const Famledger__WalletSend *send = entry->wallet_send_closed->send;
+        if (!send || send->state == FAMLEDGER__WALLET_SEND_STATE__WALLET_SEND_ACCEPTED ||
+            send->cash_refund_due)
+            return false; /* accepted: the holder's account does not move again */
+        line->amount_fen = send->amount_fen;
+        line->balance_after_fen = entry->wallet_send_closed->balance_after_fen;
+        line->reference = send->reference;
+        line->patient = send->beneficiary;
+        return strcmp(send->holder, person_no) == 0;
     }
     default:
         return false;

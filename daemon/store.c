@@ -58,7 +58,17 @@ static const struct {
     [STORE_DB_BALANCES] = {"balances", 0},
     [STORE_DB_CLEARING_DAYS] = {"clearing_days", 0},
     [STORE_DB_PATIENT_SETTLEMENTS] = {"patient_settlements", MDB_DUPSORT | MDB_DUPFIXED},
+    [STORE_DB_WALLETS] = {"wallets", 0},
+    [STORE_DB_WALLET_SENDS] = {"wallet_sends", 0},
+    [STORE_DB_HOLDS] = {"holds", 0},
+    [STORE_DB_TIMERS] = {"timers", 0},
+    [STORE_DB_AID_LIMITS] = {"aid_limits", 0},
+    [STORE_DB_AID_USAGE] = {"aid_usage", 0},
 };
+
+/* The first database a format-2 ledger lacks: format 3 added the rest, all empty until the
+ * wallet, holds and aid limits are used, so a format-2 ledger is upgraded by creating them. */
+#define STORE_DB_FIRST_OF_FORMAT_3 STORE_DB_WALLETS
 
 
 _Static_assert(STORE_DB_COUNT <= STORE_DBS_MAX, "raise STORE_DBS_MAX");
@@ -138,23 +148,38 @@ static int store_lock_dir(const char *dir, int *lock_fd)
 }
 
 /* The layout of the ledger: 2 since double entry (every money entry carries postings, and the
- * books, clearing and patient tables exist). A ledger without it was written by an earlier
- * famledgerd, whose entries have no postings: this one cannot balance its books. */
+ * books, clearing and patient tables exist), 3 since the wallet, holds and aid limits (six
+ * tables more, nothing else). A ledger without a format was written by an earlier famledgerd,
+ * whose entries have no postings: this one cannot balance its books. */
 static const char format_key[] = "format";
-static const char format_current[] = "2";
+static const char format_current[] = "3";
+static const char format_upgradable[] = "2";
 
-/* A new ledger records its format; an existing one must have this format. */
-static int store_check_format(struct store *store, MDB_txn *txn)
+static bool format_is(const MDB_val *value, const char *format)
+{
+    return value->mv_size == strlen(format) && memcmp(value->mv_data, format, value->mv_size) == 0;
+}
+
+/* A new ledger records its format; an existing one must have this format, or format 2, which
+ * is upgraded in place (*upgrade set: the new tables are created in the same transaction). */
+static int store_check_format(struct store *store, MDB_txn *txn, bool *upgrade)
 {
     MDB_val key = {sizeof(format_key) - 1, (void *)format_key};
     MDB_val value = {sizeof(format_current) - 1, (void *)format_current};
+    *upgrade = false;
     if (store->created)
         return store_error(store, mdb_put(txn, store->dbis[STORE_DB_META], &key, &value, 0),
                            "record the format");
     int rc = mdb_get(txn, store->dbis[STORE_DB_META], &key, &value);
-    if (rc == MDB_NOTFOUND || (rc == 0 && (value.mv_size != sizeof(format_current) - 1 ||
-                                           memcmp(value.mv_data, format_current,
-                                                  value.mv_size) != 0))) {
+    if (rc == 0 && format_is(&value, format_upgradable)) {
+        log_info("store: upgrading %s/data.mdb from format 2 to 3 (the wallet, hold and aid "
+                 "limit tables)", store->dir);
+        *upgrade = true;
+        value = (MDB_val){sizeof(format_current) - 1, (void *)format_current};
+        return store_error(store, mdb_put(txn, store->dbis[STORE_DB_META], &key, &value, 0),
+                           "record the format");
+    }
+    if (rc == MDB_NOTFOUND || (rc == 0 && !format_is(&value, format_current))) {
         log_error("store: %s/data.mdb is a ledger of format %.*s, written before double entry "
                   "(this famledgerd reads format %s): its entries carry no postings. Keep it "
                   "with the famledgerd that wrote it, or start a new ledger (docs/OPERATIONS.md)",
@@ -174,14 +199,17 @@ static int store_open_dbs(struct store *store)
     unsigned create = store->created ? MDB_CREATE : 0;
     /* The meta database first: its format says whether the others are ours to read. */
     int db = STORE_DB_META;
+    bool upgrade = false;
     rc = mdb_dbi_open(txn, store_dbs[db++].name, create, &store->dbis[STORE_DB_META]);
-    if (rc == 0 && (rc = store_check_format(store, txn)) != 0) {
+    if (rc == 0 && (rc = store_check_format(store, txn, &upgrade)) != 0) {
         mdb_txn_abort(txn);
         return rc;
     }
-    for (db = 0; db < STORE_DB_COUNT && rc == 0; db++)
-        rc = mdb_dbi_open(txn, store_dbs[db].name, store_dbs[db].flags | create,
+    for (db = 0; db < STORE_DB_COUNT && rc == 0; db++) {
+        unsigned create_db = upgrade && db >= STORE_DB_FIRST_OF_FORMAT_3 ? MDB_CREATE : create;
+        rc = mdb_dbi_open(txn, store_dbs[db].name, store_dbs[db].flags | create_db,
                           &store->dbis[db]);
+    }
     if (rc) {
         mdb_txn_abort(txn);
         log_error("store: database '%s' of %s/data.mdb %s (%s): the ledger is damaged. Restore "
@@ -349,6 +377,15 @@ int store_db_find(const char *name)
         if (strcmp(store_dbs[db].name, name) == 0)
             return db;
     return -1;
+}
+
+int store_delete(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes)
+{
+    MDB_val k = {key_bytes, (void *)key};
+    int rc = mdb_del(txn->txn, txn->store->dbis[db], &k, NULL);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    return rc ? store_error(txn->store, rc, "delete") : 1;
 }
 
 int store_delete_first(struct store_txn *txn, enum store_db db)

@@ -27,6 +27,12 @@ enum store_db {
     STORE_DB_BALANCES,        /* "class:id" -> Balance of a system account; "class" -> total */
     STORE_DB_CLEARING_DAYS,   /* merchant '\0' "YYYYMMDD" -> MerchantDayTotals */
     STORE_DB_PATIENT_SETTLEMENTS, /* patient -> u64be id of each settlement and reversal */
+    STORE_DB_WALLETS,         /* person_no -> Wallet (since format 3) */
+    STORE_DB_WALLET_SENDS,    /* u64be send id -> WalletSend */
+    STORE_DB_HOLDS,           /* u64be hold id -> Hold */
+    STORE_DB_TIMERS,          /* u64be due time || kind || u64be id -> empty: what falls due */
+    STORE_DB_AID_LIMITS,      /* holder '\0' beneficiary -> AidLimit */
+    STORE_DB_AID_USAGE,       /* holder '\0' beneficiary '\0' YYYYMM or YYYY -> u64be fen */
     STORE_DB_COUNT
 };
 
@@ -93,6 +99,10 @@ int store_put(struct store_txn *txn, enum store_db db, const void *key, size_t k
 /* Put a key greater than every key of `db` (the log). */
 int store_append(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes,
                  const void *value, size_t value_bytes);
+
+/* Delete `key` of `db` (derived tables only: the timers that fell due). 1 deleted, 0 absent,
+ * < 0 error. */
+int store_delete(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes);
 
 /* Index databases map a key to a sorted set of sequence numbers. */
 int store_index_add(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes,

@@ -56,6 +56,17 @@
     XX(TRANSFER_MISMATCH, 82, "transfer-in does not match its transfer-out")                      \
     XX(RELATION_CONFLICT, 83, "relation contradicts a recorded one")                              \
     XX(REMOTE_NOT_ALLOWED, 84, "settlement outside the patient's province not allowed")           \
+    XX(WALLET_DAILY_LIMIT, 85, "the day's wallet sends are used up")                              \
+    XX(WALLET_SEND_LIMIT, 86, "more than one wallet send may carry")                              \
+    XX(WALLET_QUIET_HOURS, 87, "no wallet sends during the quiet hours")                          \
+    XX(WALLET_SEND_PENDING, 88, "a wallet send of this holder still waits")                       \
+    XX(UNKNOWN_WALLET_SEND, 89, "unknown wallet send")                                            \
+    XX(WALLET_SEND_CLOSED, 90, "wallet send accepted, declined or returned already")              \
+    XX(UNKNOWN_HOLD, 91, "unknown hold")                                                          \
+    XX(HOLD_MISMATCH, 92, "the settlement differs from the held quote")                           \
+    XX(HOLD_CLOSED, 93, "hold captured, released or expired")                                     \
+    XX(ACCOUNT_HELD, 94, "money of the account is held for a quote")                              \
+    XX(SUBSCRIBER_BEHIND, 95, "the change stream's reader fell behind")                           \
     XX(UNAVAILABLE, 100, "cannot connect to famledgerd")                                          \
     XX(TIMEOUT, 101, "timed out waiting for famledgerd")                                          \
     XX(PROTOCOL_ERROR, 102, "protocol error")

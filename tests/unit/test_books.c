@@ -109,13 +109,14 @@ static int bind(struct fixture *f, const char *holder, const char *beneficiary,
     return fixture_bind(f, holder, beneficiary, relation);
 }
 
-/* The class totals, in class order (personal, fund, payable, cash due, clearing). */
+/* The class totals, in class order (personal, fund, payable, cash due, clearing, wallet,
+ * wallet_pending). */
 static int64_t class_total(struct fixture *f, Famledger__AccountClass account_class)
 {
     Famledger__TrialBalanceRequest body = FAMLEDGER__TRIAL_BALANCE_REQUEST__INIT;
     assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_TRIAL_BALANCE, &body), 0);
     assert_int_equal(last->trial_balance->total_fen, 0);
-    assert_int_equal(last->trial_balance->n_classes, 5);
+    assert_int_equal(last->trial_balance->n_classes, 7);
     return last->trial_balance->classes[account_class - 1]->balance_fen;
 }
 

@@ -1,0 +1,32 @@
+/* aid.h -- mutual-aid limits chosen by the family, and what each relative has taken.
+ *
+ * A holder may cap what one relative takes from their account in a calendar month and year of
+ * business time (family limit). Without one, the region's default applies (settings
+ * aid_monthly_limit_default, aid_yearly_limit_default; 0: none). Settlement takes at most the
+ * room left under the limit and goes on to the next funder (settle.c); usage counts each
+ * mutual-aid leg when it is taken (or held), and refunds give it back.
+ */
+#ifndef FAMLEDGER_AID_H
+#define FAMLEDGER_AID_H
+
+#include "request.h"
+
+/* Handler: FamilyLimitRequest (admin). */
+int aid_limit_handle(struct request_ctx *ctx, const Famledger__Request *request);
+
+/* The limit in force on (holder, beneficiary), per period the family's where set (non-zero),
+ * else the region's default; *limit is NULL when nothing limits the pair. 0 or < 0 after request_fail. */
+int aid_limit_get(struct request_ctx *ctx, const char *holder, const char *beneficiary,
+                  Famledger__AidLimit **limit);
+
+/* What the holder's account may still give the beneficiary in the month and year of
+ * `time_us`: INT64_MAX without a limit. 0 or < 0 after request_fail. */
+int aid_room(struct request_ctx *ctx, const char *holder, const char *beneficiary,
+             int64_t time_us, int64_t *room_fen);
+
+/* Count `delta_fen` (negative: given back) of mutual aid from holder to beneficiary in the
+ * month and year of `time_us`. 0 or < 0 after request_fail. */
+int aid_usage_move(struct request_ctx *ctx, const char *holder, const char *beneficiary,
+                   int64_t time_us, int64_t delta_fen);
+
+#endif
