@@ -129,7 +129,8 @@ $(BUILD)/famledger.pc: client/famledger.pc.in
 
 $(BUILD)/ledgerctl: $(call obj,tools/ledgerctl.c tools/ledgerctl_family.c \
                         tools/ledgerctl_lifecycle.c tools/ledgerctl_audit.c \
-                        tools/ledgerctl_reconcile.c tools/ledgerctl_books.c tools/cli.c) $(BUILD)/libfamledger.a
+                        tools/ledgerctl_reconcile.c tools/ledgerctl_books.c tools/ledgerctl_wallet.c \
+                        tools/cli.c) $(BUILD)/libfamledger.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CLIENT_LIBS)
 
 $(BUILD)/famledger-bench: $(call obj,tools/famledger-bench.c) $(BUILD)/libfamledger.a

@@ -53,6 +53,7 @@ static void account_copy(fl_account *out, const Famledger__Account *account)
     out->debited_fen = account->debited_fen;
     out->opened_seq = account->opened_seq;
     out->last_seq = account->last_seq;
+    out->held_fen = account->held_fen;
 }
 
 int fl_person_add(fl_client *client, const fl_person *person, fl_person *registered)
@@ -241,25 +242,13 @@ static const ProtobufCMessage *entry_body(const Famledger__Entry *entry, const c
     return *(const ProtobufCMessage *const *)(const void *)((const char *)entry + field->offset);
 }
 
-int fl_entry_get(fl_client *client, uint64_t seq, fl_entry *out)
+int client_entry_fill(fl_client *client, fl_entry *out, const Famledger__Entry *entry,
+                      const uint8_t hash[FL_HASH_BYTES])
 {
-    Famledger__EntryGetRequest query = FAMLEDGER__ENTRY_GET_REQUEST__INIT;
-    query.seq = seq;
-    Famledger__Response *response;
-    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_ENTRY_GET, &query,
-                              FAMLEDGER__RESPONSE__BODY_ENTRY, &response);
-    if (rc)
-        return rc;
-    const Famledger__EntryReply *reply = response->entry;
-    const Famledger__Entry *entry = reply->entry;
     memset(out, 0, sizeof(*out));
-    if (!entry || reply->hash.len != FL_HASH_BYTES) {
-        famledger__response__free_unpacked(response, NULL);
-        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "the entry reply is incomplete");
-    }
     out->seq = entry->seq;
     out->time_us = entry->time_us;
-    memcpy(out->hash, reply->hash.data, FL_HASH_BYTES);
+    memcpy(out->hash, hash, FL_HASH_BYTES);
     if (entry->prev_hash.len == FL_HASH_BYTES)
         memcpy(out->prev_hash, entry->prev_hash.data, FL_HASH_BYTES);
     if (entry->actor) {
@@ -272,12 +261,31 @@ int fl_entry_get(fl_client *client, uint64_t seq, fl_entry *out)
     client_copy(out->type, sizeof(out->type), type);
     out->body_json = body ? render_message(body, true) : strdup("{}");
     out->body_text = body ? render_message(body, false) : strdup("");
-    famledger__response__free_unpacked(response, NULL);
     if (!out->body_json || !out->body_text) {
         fl_entry_release(out);
         return client_fail(client, FL_ERR_PROTOCOL_ERROR, "out of memory");
     }
     return 0;
+}
+
+int fl_entry_get(fl_client *client, uint64_t seq, fl_entry *out)
+{
+    Famledger__EntryGetRequest query = FAMLEDGER__ENTRY_GET_REQUEST__INIT;
+    query.seq = seq;
+    Famledger__Response *response;
+    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_ENTRY_GET, &query,
+                              FAMLEDGER__RESPONSE__BODY_ENTRY, &response);
+    if (rc)
+        return rc;
+    const Famledger__EntryReply *reply = response->entry;
+    memset(out, 0, sizeof(*out));
+    if (!reply->entry || reply->hash.len != FL_HASH_BYTES) {
+        famledger__response__free_unpacked(response, NULL);
+        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "the entry reply is incomplete");
+    }
+    rc = client_entry_fill(client, out, reply->entry, reply->hash.data);
+    famledger__response__free_unpacked(response, NULL);
+    return rc;
 }
 
 void fl_entry_release(fl_entry *entry)

@@ -63,7 +63,7 @@ static int client_wait(fl_client *client, short events, int64_t deadline_ms)
         if (left_ms <= 0)
             return FL_ERR_TIMEOUT;
         struct pollfd poll_fd = {.fd = client->fd, .events = events};
-        int ready = poll(&poll_fd, 1, (int)left_ms);
+        int ready = poll(&poll_fd, 1, left_ms > 60000 ? 60000 : (int)left_ms);
         if (ready > 0)
             return 0;
         if (ready < 0 && errno != EINTR)
@@ -275,4 +275,48 @@ int client_expect(fl_client *client, Famledger__Response *response,
         return 0;
     famledger__response__free_unpacked(response, NULL);
     return client_fail(client, FL_ERR_PROTOCOL_ERROR, "the reply carries an unexpected body");
+}
+
+int client_stream_start(fl_client *client, Famledger__Request *request)
+{
+    client->error[0] = '\0';
+    if (client->fd >= 0 && !client->broken && client_closed_while_idle(client)) {
+        close(client->fd);
+        client->fd = -1;
+        int rc = client_open_socket(client);
+        if (rc)
+            return rc;
+    }
+    if (client->fd < 0 || client->broken)
+        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "the connection is no longer usable");
+    int rc = client_send(client, request, monotonic_ms() + client->timeout_ms);
+    /* From here the connection carries the stream: no other call may use it. */
+    client->broken = true;
+    return rc;
+}
+
+int client_stream_receive(fl_client *client, uint64_t request_id, bool wait_forever,
+                          Famledger__Response **response)
+{
+    int64_t deadline_ms = wait_forever ? INT64_MAX / 2 : monotonic_ms() + client->timeout_ms;
+    int rc = client_receive(client, response, deadline_ms);
+    if (rc)
+        return rc;
+    uint64_t answered = (*response)->request_id;
+    if (answered != request_id && answered != 0) {
+        famledger__response__free_unpacked(*response, NULL);
+        *response = NULL;
+        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "a stream frame for request %llu, "
+                           "expected %llu", (unsigned long long)answered,
+                           (unsigned long long)request_id);
+    }
+    int status = -(int)(*response)->status;
+    if (status) {
+        client_fail(client, status, "%s", (*response)->error && *(*response)->error
+                                              ? (*response)->error
+                                              : fl_strerror(status));
+        famledger__response__free_unpacked(*response, NULL);
+        *response = NULL;
+    }
+    return status;
 }

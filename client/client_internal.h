@@ -13,6 +13,16 @@ int client_fail(fl_client *client, int status, const char *format, ...)
  * famledger__response__free_unpacked), or the reply's status / a transport error. */
 int client_call(fl_client *client, Famledger__Request *request, Famledger__Response **response);
 
+/* Send a request that opens a stream of replies (SubscribeRequest); the connection is used
+ * up by it. 0 or a transport error. */
+int client_stream_start(fl_client *client, Famledger__Request *request);
+
+/* The next frame of the stream answering `request_id`, waiting without limit when
+ * `wait_forever`, else within the client's timeout. 0 with *response, its status, or a
+ * transport error. */
+int client_stream_receive(fl_client *client, uint64_t request_id, bool wait_forever,
+                          Famledger__Response **response);
+
 /* Check the reply's body; on a mismatch frees it and returns FL_ERR_PROTOCOL_ERROR. */
 int client_expect(fl_client *client, Famledger__Response *response,
                   Famledger__Response__BodyCase body_case);
@@ -36,6 +46,11 @@ int client_person_call(fl_client *client, Famledger__Request__BodyCase body_case
 void client_settlement_copy(fl_settlement *out, const Famledger__Settlement *settlement,
                             bool replayed);
 void client_refund_copy(fl_refund *out, const Famledger__Refund *refund, bool replayed);
+
+/* Fill *out from a decoded entry and its hash (body rendered as JSON and text). 0, or
+ * FL_ERR_PROTOCOL_ERROR when out of memory. */
+int client_entry_fill(fl_client *client, fl_entry *out, const Famledger__Entry *entry,
+                      const uint8_t hash[FL_HASH_BYTES]);
 
 /* Copy a string into a fixed field, truncating. */
 void client_copy(char *field, size_t field_bytes, const char *text);

@@ -13,13 +13,28 @@ static void binding_copy(fl_binding *out, const Famledger__Binding *binding)
     out->bound_seq = binding->bound_seq;
 }
 
+/* The limit in force on a binding, from the reply's list of limits. */
+static void binding_limit(fl_binding *binding, const Famledger__FamilyReply *family)
+{
+    for (size_t i = 0; i < family->n_limits; i++)
+        if (strcmp(family->limits[i]->holder, binding->holder) == 0 &&
+            strcmp(family->limits[i]->beneficiary, binding->beneficiary) == 0) {
+            binding->monthly_limit_fen = family->limits[i]->monthly_fen;
+            binding->yearly_limit_fen = family->limits[i]->yearly_fen;
+        }
+}
+
 static void family_copy(fl_family *out, const Famledger__FamilyReply *family)
 {
     memset(out, 0, sizeof(*out));
-    for (size_t i = 0; i < family->n_funds && i < FL_FUNDS_MAX; i++)
-        binding_copy(&out->funds[out->funds_count++], family->funds[i]);
-    for (size_t i = 0; i < family->n_funded_by && i < FL_FUNDERS_MAX; i++)
-        binding_copy(&out->funded_by[out->funded_by_count++], family->funded_by[i]);
+    for (size_t i = 0; i < family->n_funds && i < FL_FUNDS_MAX; i++) {
+        binding_copy(&out->funds[out->funds_count], family->funds[i]);
+        binding_limit(&out->funds[out->funds_count++], family);
+    }
+    for (size_t i = 0; i < family->n_funded_by && i < FL_FUNDERS_MAX; i++) {
+        binding_copy(&out->funded_by[out->funded_by_count], family->funded_by[i]);
+        binding_limit(&out->funded_by[out->funded_by_count++], family);
+    }
 }
 
 static void merchant_copy(fl_merchant *out, const Famledger__Merchant *merchant)
@@ -46,6 +61,7 @@ void client_refund_copy(fl_refund *out, const Famledger__Refund *refund, bool re
         leg->amount_fen = refund->legs[i]->amount_fen;
         leg->balance_after_fen = refund->legs[i]->balance_after_fen;
         leg->cash_refund_due = refund->legs[i]->cash_refund_due;
+        leg->wallet = refund->legs[i]->wallet;
     }
     out->time_us = refund->time_us;
     out->replayed = replayed;
@@ -69,6 +85,7 @@ void client_settlement_copy(fl_settlement *out, const Famledger__Settlement *set
         leg->balance_after_fen = settlement->legs[i]->balance_after_fen;
         leg->mutual_aid = settlement->legs[i]->mutual_aid;
         leg->refunded_fen = settlement->legs[i]->refunded_fen;
+        leg->wallet = settlement->legs[i]->wallet;
     }
     out->cancelled = settlement->cancelled;
     out->refunded_fen = settlement->refunded_fen;
@@ -79,6 +96,7 @@ void client_settlement_copy(fl_settlement *out, const Famledger__Settlement *set
     out->cash_pay_fen = settlement->cash_pay_fen;
     out->balc_fen = settlement->balc_fen;
     out->time_us = settlement->time_us;
+    out->hold_id = settlement->hold_id;
     out->replayed = replayed;
 }
 
@@ -230,6 +248,7 @@ static int settle_call(fl_client *client, bool quote, const fl_settle_request *i
     settle.category = (Famledger__Category)in->category;
     settle.no_account = in->no_account;
     settle.all_or_nothing = in->all_or_nothing;
+    settle.hold_id = in->hold_id;
     Famledger__Request request = FAMLEDGER__REQUEST__INIT;
     request.body_case = quote ? FAMLEDGER__REQUEST__BODY_QUOTE : FAMLEDGER__REQUEST__BODY_SETTLE;
     request.settle = &settle; /* quote and settle share the oneof's storage */

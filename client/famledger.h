@@ -75,7 +75,7 @@ typedef enum fl_category {
 
 #define FL_FUNDS_MAX 32     /* relatives one account may fund, at most */
 #define FL_FUNDERS_MAX 16   /* accounts that may fund one relative, at most */
-#define FL_LEGS_MAX (1 + FL_FUNDERS_MAX)
+#define FL_LEGS_MAX (2 + FL_FUNDERS_MAX) /* own account, wallet, each funder */
 #define FL_REFUNDS_MAX 32   /* refunds one settlement may have */
 #define FL_CREDIT_BATCH_MAX 1000
 
@@ -112,8 +112,10 @@ typedef enum fl_account_class {
     FL_CLASS_MERCHANT_PAYABLE = 3,
     FL_CLASS_CASH_REFUND_DUE = 4,
     FL_CLASS_CLEARING = 5,
+    FL_CLASS_WALLET = 6,         /* a person's medical-insurance wallet (医保钱包) */
+    FL_CLASS_WALLET_PENDING = 7, /* a holder's wallet send not yet accepted or returned */
 } fl_account_class;
-#define FL_ACCOUNT_CLASSES 5
+#define FL_ACCOUNT_CLASSES 7
 
 typedef struct fl_trial_balance {
     int64_t class_total_fen[FL_ACCOUNT_CLASSES + 1]; /* by fl_account_class; [0] unused */
@@ -159,6 +161,7 @@ typedef struct fl_account {
     int64_t debited_fen;
     uint64_t opened_seq;
     uint64_t last_seq;
+    int64_t held_fen;       /* reserved by open held quotes; not available to others */
 } fl_account;
 
 typedef struct fl_credit_result {
@@ -205,6 +208,8 @@ typedef struct fl_binding {
     char beneficiary[FL_PERSON_NO_MAX + 1];
     fl_relation relation;
     uint64_t bound_seq;
+    int64_t monthly_limit_fen; /* what the beneficiary may take a month; 0: no limit */
+    int64_t yearly_limit_fen;  /* a calendar year; 0: no limit */
 } fl_binding;
 
 typedef struct fl_family {
@@ -231,6 +236,7 @@ typedef struct fl_settle_request {
     fl_category category;           /* 0 means pharmacy */
     bool no_account;                /* acct_used_flag = 0: all cash */
     bool all_or_nothing;            /* refuse with FL_ERR_INSUFFICIENT_FUNDS unless covered */
+    uint64_t hold_id;               /* fl_settle: capture exactly this held quote's legs */
 } fl_settle_request;
 
 typedef struct fl_leg {
@@ -239,6 +245,7 @@ typedef struct fl_leg {
     int64_t balance_after_fen;
     bool mutual_aid;
     int64_t refunded_fen;
+    bool wallet;          /* from the patient's wallet, not an account */
 } fl_leg;
 
 typedef struct fl_refund_leg {
@@ -246,6 +253,7 @@ typedef struct fl_refund_leg {
     int64_t amount_fen;
     int64_t balance_after_fen;
     bool cash_refund_due; /* the account had closed: the merchant owes this in cash */
+    bool wallet;          /* back to the patient's wallet */
 } fl_refund_leg;
 
 typedef struct fl_refund {
@@ -268,7 +276,7 @@ typedef struct fl_settlement {
     fl_category category;
     size_t leg_count;
     fl_leg legs[FL_LEGS_MAX];
-    int64_t acct_pay_fen;        /* from the patient's own account */
+    int64_t acct_pay_fen;        /* from the patient's own account and wallet */
     int64_t acct_mulaid_pay_fen; /* from relatives' accounts */
     int64_t cash_pay_fen;
     int64_t balc_fen;            /* the patient's own balance after */
@@ -278,6 +286,7 @@ typedef struct fl_settlement {
     int64_t refunded_fen;
     size_t refund_count;
     fl_refund refunds[FL_REFUNDS_MAX];
+    uint64_t hold_id;            /* the held quote it captured; 0: none */
 } fl_settlement;
 
 typedef struct fl_movement {
@@ -598,6 +607,106 @@ FL_EXPORT char *fl_money_format(int64_t fen, char text[FL_MONEY_TEXT_MAX]);
 
 /* Render a hash as 64 lower-case hex digits; returns `hex`. */
 FL_EXPORT char *fl_hash_hex(const uint8_t hash[FL_HASH_BYTES], char hex[2 * FL_HASH_BYTES + 1]);
+
+/* ---- The wallet (医保钱包), held quotes, aid limits (docs/POLICY.md) ---- */
+
+typedef enum fl_wallet_send_state {
+    FL_WALLET_SEND_PENDING = 1,  /* out of the holder's account, not yet in the wallet */
+    FL_WALLET_SEND_ACCEPTED = 2,
+    FL_WALLET_SEND_DECLINED = 3,
+    FL_WALLET_SEND_RETURNED = 4, /* not accepted by the return time */
+} fl_wallet_send_state;
+
+typedef struct fl_wallet_send {
+    uint64_t send_id;            /* its entry */
+    char holder[FL_PERSON_NO_MAX + 1];
+    char beneficiary[FL_PERSON_NO_MAX + 1];
+    int64_t amount_fen;
+    char reference[FL_REFERENCE_MAX + 1];
+    int64_t sent_us;
+    int64_t return_at_us;        /* when it returns by itself unless accepted */
+    fl_wallet_send_state state;
+    uint64_t closed_seq;         /* the entry that accepted, declined or returned it */
+    bool cash_refund_due;        /* returned to a closed account: owed in cash */
+    int64_t holder_balance_fen;  /* replies to send/accept/decline: the holder's account now */
+    int64_t wallet_balance_fen;  /* ... and the beneficiary's wallet now */
+    bool replayed;
+} fl_wallet_send;
+
+#define FL_WALLET_PENDING_MAX 64
+
+typedef struct fl_wallet {
+    char person_no[FL_PERSON_NO_MAX + 1];
+    int64_t balance_fen;
+    int64_t held_fen;            /* reserved by open held quotes */
+    unsigned sends_today;        /* this person's sends on the current business day */
+    size_t sends_out_count;      /* 0 or 1: the send of this holder still waiting */
+    fl_wallet_send sends_out[1];
+    size_t sends_in_count;
+    fl_wallet_send sends_in[FL_WALLET_PENDING_MAX]; /* sends waiting for this person */
+} fl_wallet;
+
+/* Send `amount_fen` from the holder's account to the beneficiary's wallet (admin); idempotent
+ * on `reference` (unique across the ledger). Errors: FL_ERR_WALLET_SEND_LIMIT,
+ * FL_ERR_WALLET_QUIET_HOURS, FL_ERR_WALLET_SEND_PENDING, FL_ERR_WALLET_DAILY_LIMIT,
+ * FL_ERR_NOT_BOUND, FL_ERR_INSUFFICIENT_FUNDS, FL_ERR_ACCOUNT_FROZEN, FL_ERR_CONFLICT. */
+FL_EXPORT int fl_wallet_send_make(fl_client *client, const char *holder, const char *beneficiary,
+                                  int64_t amount_fen, const char *reference, fl_wallet_send *send);
+/* Accept (into the wallet) or decline (back to the holder) the send made under `reference`.
+ * Doing again what was done answers it (replayed). Errors: FL_ERR_UNKNOWN_WALLET_SEND,
+ * FL_ERR_WALLET_SEND_CLOSED. */
+FL_EXPORT int fl_wallet_accept(fl_client *client, const char *reference, fl_wallet_send *send);
+FL_EXPORT int fl_wallet_decline(fl_client *client, const char *reference, fl_wallet_send *send);
+FL_EXPORT int fl_wallet_get(fl_client *client, const char *person_no, fl_wallet *wallet);
+
+typedef enum fl_hold_state {
+    FL_HOLD_OPEN = 1,
+    FL_HOLD_CAPTURED = 2,
+    FL_HOLD_RELEASED = 3,
+    FL_HOLD_EXPIRED = 4,
+} fl_hold_state;
+
+typedef struct fl_hold {
+    uint64_t hold_id;            /* its entry; pass it as fl_settle_request.hold_id */
+    fl_hold_state state;
+    int64_t expires_at_us;
+    uint64_t closed_seq;         /* the capturing settlement, or the release or expiry */
+    fl_settlement quote;         /* the legs reserved */
+    bool replayed;
+} fl_hold;
+
+/* A quote that reserves its legs for `hold_seconds` (settle role). The request needs a
+ * merchant_reference: the hold is idempotent on it. Settle with request.hold_id to capture it. */
+FL_EXPORT int fl_hold_make(fl_client *client, const fl_settle_request *request,
+                           uint32_t hold_seconds, fl_hold *hold);
+/* Release an open hold (its merchant, or admin). Errors: FL_ERR_UNKNOWN_HOLD,
+ * FL_ERR_HOLD_CLOSED. */
+FL_EXPORT int fl_hold_release(fl_client *client, uint64_t hold_id, fl_hold *hold);
+
+/* Cap what `beneficiary` may take from `holder`'s account a month and a calendar year of
+ * business time (admin; 0: none, the region's default applies). Errors: FL_ERR_NOT_BOUND. */
+FL_EXPORT int fl_family_limit(fl_client *client, const char *holder, const char *beneficiary,
+                              int64_t monthly_fen, int64_t yearly_fen);
+
+/* ---- The change stream (admin, audit) ---- */
+
+typedef struct fl_stream_event {
+    fl_entry entry;              /* body_json and body_text are freed after the callback */
+    bool is_settlement;          /* a settlement entry: */
+    fl_settlement settlement;    /* its split, legs and all */
+} fl_stream_event;
+
+/* Return 0 to go on, anything else to stop (fl_subscribe then returns it). */
+typedef int (*fl_stream_cb)(void *context, const fl_stream_event *event);
+
+/* Every entry from `from_seq` (0: the first) in order, as it commits. Without `follow`,
+ * returns 0 once the head is reached; with it, waits for new entries until the callback stops
+ * or the connection ends. Each entry's hash is checked against its bytes and the one before.
+ * The subscription uses up the connection: close the client afterwards. Errors:
+ * FL_ERR_SUBSCRIBER_BEHIND (resubscribe from *next_seq), transport errors (a restart: subscribe
+ * again from *next_seq). `next_seq` (may be NULL) is the first entry not delivered. */
+FL_EXPORT int fl_subscribe(fl_client *client, uint64_t from_seq, bool follow,
+                           fl_stream_cb callback, void *context, uint64_t *next_seq);
 
 #ifdef __cplusplus
 }

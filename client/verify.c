@@ -28,6 +28,12 @@ const struct verify_index_table verify_indexes[INDEX_COUNT] = {
     [INDEX_CLEARING_DAYS] = {"clearing_days", FAMLEDGER__STATE_TABLE__STATE_CLEARING_DAYS},
     [INDEX_PATIENT_SETTLEMENTS] = {"patient_settlements",
                                    FAMLEDGER__STATE_TABLE__STATE_PATIENT_SETTLEMENTS},
+    [INDEX_WALLETS] = {"wallets", FAMLEDGER__STATE_TABLE__STATE_WALLETS},
+    [INDEX_WALLET_SENDS] = {"wallet_sends", FAMLEDGER__STATE_TABLE__STATE_WALLET_SENDS},
+    [INDEX_HOLDS] = {"holds", FAMLEDGER__STATE_TABLE__STATE_HOLDS},
+    [INDEX_TIMERS] = {"timers", FAMLEDGER__STATE_TABLE__STATE_TIMERS},
+    [INDEX_AID_LIMITS] = {"aid_limits", FAMLEDGER__STATE_TABLE__STATE_AID_LIMITS},
+    [INDEX_AID_USAGE] = {"aid_usage", FAMLEDGER__STATE_TABLE__STATE_AID_USAGE},
 };
 
 /* The daemon's names of the account classes, as its balance keys spell them. */
@@ -44,6 +50,10 @@ static const char *class_name(Famledger__AccountClass account_class)
         return "cash_refund_due";
     case FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CLEARING:
         return "clearing";
+    case FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_WALLET:
+        return "wallet";
+    case FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_WALLET_PENDING:
+        return "wallet_pending";
     default:
         return NULL;
     }
@@ -80,7 +90,7 @@ void verify_expect_item(struct verify *v, enum verify_index index, const void *k
 }
 
 /* "YYYYMMDD" of a time in the business time zone (TZ is set to the daemon's while verifying). */
-static void business_day(int64_t time_us, char day[9])
+void verify_business_day(int64_t time_us, char day[9])
 {
     time_t seconds = (time_t)(time_us / 1000000);
     struct tm local;
@@ -90,7 +100,7 @@ static void business_day(int64_t time_us, char day[9])
 }
 
 /* A reference key as the daemon stores it: scope '\0' owner '\0' reference. */
-static void expect_reference(struct verify *v, char scope, const char *owner,
+void verify_expect_reference(struct verify *v, char scope, const char *owner,
                              const char *reference, uint64_t seq)
 {
     char key[256];
@@ -103,7 +113,7 @@ static void expect_merchant_day(struct verify *v, const char *merchant, int64_t 
                                 uint64_t seq)
 {
     char key[64], day[9];
-    business_day(time_us, day);
+    verify_business_day(time_us, day);
     int bytes = snprintf(key, sizeof(key), "%s%c%s", merchant, '\0', day);
     if (bytes > 0 && (size_t)bytes < sizeof(key))
         verify_expect_item(v, INDEX_MERCHANT_DAY, key, (size_t)bytes, seq);
@@ -181,7 +191,7 @@ struct model_settlement *verify_settlement_find(struct verify *v, uint64_t id, b
 
 /* ---- applying entries to the model ---- */
 
-static int move(struct verify *v, uint64_t seq, const char *person_no, int64_t delta_fen,
+int verify_move(struct verify *v, uint64_t seq, const char *person_no, int64_t delta_fen,
                 int64_t balance_after_fen)
 {
     struct model_person *person = verify_person_find(v, person_no, false);
@@ -201,6 +211,10 @@ static int move(struct verify *v, uint64_t seq, const char *person_no, int64_t d
         person->debited_fen -= delta_fen;
     if (person->balance_fen < 0)
         return verify_problem(v, seq, "the balance of %s would be negative (%lld fen)", person_no,
+                              (long long)person->balance_fen);
+    if (person->balance_fen < person->held_fen)
+        return verify_problem(v, seq, "entry takes money of %s that a hold reserves (%lld of "
+                              "%lld fen held)", person_no, (long long)person->held_fen,
                               (long long)person->balance_fen);
     if (person->balance_fen != balance_after_fen)
         return verify_problem(v, seq, "entry says %s has %lld fen after it; replay gives %lld",
@@ -264,17 +278,21 @@ static int apply_settled(struct verify *v, const Famledger__Entry *entry)
 {
     const Famledger__Settlement *s = entry->settled->settlement;
     int64_t legs = 0;
+    /* A captured hold frees its reservations before its legs are taken. */
+    if (verify_settled_twophase(v, entry))
+        return 1;
     for (size_t i = 0; i < s->n_legs; i++) {
         legs += s->legs[i]->amount_fen;
-        if (move(v, entry->seq, s->legs[i]->holder, -s->legs[i]->amount_fen,
-                 s->legs[i]->balance_after_fen))
+        if (!s->legs[i]->wallet &&
+            verify_move(v, entry->seq, s->legs[i]->holder, -s->legs[i]->amount_fen,
+                        s->legs[i]->balance_after_fen))
             return 1;
     }
     if (legs != s->acct_pay_fen + s->acct_mulaid_pay_fen ||
         s->acct_pay_fen + s->acct_mulaid_pay_fen + s->cash_pay_fen != s->amount_fen)
         return verify_problem(v, entry->seq, "settlement totals do not add up");
     expect_merchant_day(v, s->merchant_code, entry->time_us, entry->seq);
-    expect_reference(v, 'S', s->merchant_code, s->merchant_reference, entry->seq);
+    verify_expect_reference(v, 'S', s->merchant_code, s->merchant_reference, entry->seq);
     verify_expect_item(v, INDEX_PATIENT_SETTLEMENTS, s->patient, strlen(s->patient), entry->seq);
     return verify_settlement_find(v, entry->seq, true) ? 0 : -1;
 }
@@ -282,7 +300,8 @@ static int apply_settled(struct verify *v, const Famledger__Entry *entry)
 /* A refund, cancel or reversal of `settlement_id` at `merchant` giving `refund` (may be NULL:
  * a reversal of a settlement with nothing left). */
 static int apply_refund(struct verify *v, const Famledger__Entry *entry, uint64_t settlement_id,
-                        const char *merchant, const Famledger__Refund *refund, bool reversal)
+                        const char *merchant, const Famledger__Refund *refund, bool reversal,
+                        const char *patient, int64_t settled_us)
 {
     struct model_settlement *settlement = verify_settlement_find(v, settlement_id, false);
     if (!settlement)
@@ -297,16 +316,22 @@ static int apply_refund(struct verify *v, const Famledger__Entry *entry, uint64_
     int64_t legs = 0;
     for (size_t i = 0; i < refund->n_legs; i++) {
         legs += refund->legs[i]->amount_fen;
-        if (!refund->legs[i]->cash_refund_due &&
-            move(v, entry->seq, refund->legs[i]->holder, refund->legs[i]->amount_fen,
-                 refund->legs[i]->balance_after_fen))
+        int wallet = verify_refund_wallet_leg(v, entry->seq, refund->legs[i]);
+        if (wallet < 0 || (wallet && !v->report->ok))
+            return 1;
+        if (!wallet && !refund->legs[i]->cash_refund_due &&
+            verify_move(v, entry->seq, refund->legs[i]->holder, refund->legs[i]->amount_fen,
+                        refund->legs[i]->balance_after_fen))
             return 1;
     }
+    /* Entries before aid limits (format 2) name no settlement time: they freed no aid. */
+    if (settled_us)
+        verify_refund_aid(v, patient, settled_us, refund);
     if (legs != refund->amount_fen)
         return verify_problem(v, entry->seq, "refund legs do not add up to the refund");
     expect_merchant_day(v, merchant, entry->time_us, entry->seq);
     if (!reversal)
-        expect_reference(v, 'R', merchant, refund->reference, entry->seq);
+        verify_expect_reference(v, 'R', merchant, refund->reference, entry->seq);
     settlement->refunded_fen += refund->amount_fen;
     settlement->cancelled = settlement->cancelled || refund->cancel;
     return 0;
@@ -318,22 +343,23 @@ static int apply_reversed(struct verify *v, const Famledger__Entry *entry)
     const Famledger__ReverseRequest *request = reversed->request;
     if (!request)
         return verify_problem(v, entry->seq, "reversal without its request");
-    expect_reference(v, 'V', request->merchant_code, request->merchant_reference, entry->seq);
+    verify_expect_reference(v, 'V', request->merchant_code, request->merchant_reference, entry->seq);
     if (reversed->settlement_id == 0) {
         /* Nothing had arrived: the settlement reference now names the reversal. */
-        expect_reference(v, 'S', request->merchant_code, request->merchant_reference,
+        verify_expect_reference(v, 'S', request->merchant_code, request->merchant_reference,
                          entry->seq);
         return entry->n_postings ? verify_problem(v, entry->seq, "a reversal of nothing moves "
                                                   "money") : 0;
     }
     return apply_refund(v, entry, reversed->settlement_id, request->merchant_code,
-                        reversed->refund, true);
+                        reversed->refund, true, reversed->patient, reversed->settled_us);
 }
 
 static int apply_refunded(struct verify *v, const Famledger__Entry *entry)
 {
     return apply_refund(v, entry, entry->refunded->settlement_id, entry->refunded->merchant_code,
-                        entry->refunded->refund, false);
+                        entry->refunded->refund, false, entry->refunded->patient,
+                        entry->refunded->settled_us);
 }
 
 static const Famledger__Movement *entry_movement(const Famledger__Entry *entry)
@@ -385,7 +411,7 @@ static int apply_transfer_in(struct verify *v, const Famledger__Entry *entry,
     if (request->transfer_out_seq) {
         char number[24];
         snprintf(number, sizeof(number), "%llu", (unsigned long long)request->transfer_out_seq);
-        expect_reference(v, 'L', "", number, entry->seq);
+        verify_expect_reference(v, 'L', "", number, entry->seq);
     }
     return 0;
 }
@@ -412,12 +438,12 @@ static int apply_movement(struct verify *v, const Famledger__Entry *entry)
                               movement->person_no);
     if (in && apply_transfer_in(v, entry, person))
         return 1;
-    if (move(v, entry->seq, movement->person_no, in ? movement->amount_fen : -movement->amount_fen,
+    if (verify_move(v, entry->seq, movement->person_no, in ? movement->amount_fen : -movement->amount_fen,
              movement->balance_after_fen))
         return 1;
     if (in)
         apply_transfer_region(entry, person);
-    expect_reference(v, entry->body_case == FAMLEDGER__ENTRY__BODY_WITHDRAWN ? 'W' : 'T', "",
+    verify_expect_reference(v, entry->body_case == FAMLEDGER__ENTRY__BODY_WITHDRAWN ? 'W' : 'T', "",
                      movement->reference, entry->seq);
     int status = movement_person_status(entry);
     if (status)
@@ -515,14 +541,14 @@ static int apply(struct verify *v, const Famledger__Entry *entry)
         if (!payout)
             return verify_problem(v, entry->seq, "payout without its request");
         bool merchant = *payout->merchant_code != '\0';
-        expect_reference(v, merchant ? 'O' : 'Q', merchant ? payout->merchant_code
+        verify_expect_reference(v, merchant ? 'O' : 'Q', merchant ? payout->merchant_code
                                                            : payout->person_no,
                          payout->reference, entry->seq);
         return 0;
     }
     case FAMLEDGER__ENTRY__BODY_ACCOUNT_CREDITED:
-        expect_reference(v, 'C', "", entry->account_credited->reference, entry->seq);
-        return move(v, entry->seq, entry->account_credited->person_no,
+        verify_expect_reference(v, 'C', "", entry->account_credited->reference, entry->seq);
+        return verify_move(v, entry->seq, entry->account_credited->person_no,
                     entry->account_credited->amount_fen,
                     entry->account_credited->balance_after_fen);
     case FAMLEDGER__ENTRY__BODY_BINDING_ADDED:
@@ -549,6 +575,12 @@ static int apply(struct verify *v, const Famledger__Entry *entry)
     }
     case FAMLEDGER__ENTRY__BODY_DAY_CLOSED:
         return 0;
+    case FAMLEDGER__ENTRY__BODY_WALLET_SENT:
+    case FAMLEDGER__ENTRY__BODY_WALLET_SEND_CLOSED:
+    case FAMLEDGER__ENTRY__BODY_HOLD_PLACED:
+    case FAMLEDGER__ENTRY__BODY_HOLD_CLOSED:
+    case FAMLEDGER__ENTRY__BODY_AID_LIMIT_SET:
+        return verify_apply_twophase(v, entry);
     default:
         return verify_problem(v, entry->seq, "entry of an unknown type %d", entry->body_case);
     }
@@ -561,7 +593,7 @@ static void expect_clearing_day(struct verify *v, const Famledger__Entry *entry,
                                 const char *merchant, int64_t amount_fen)
 {
     char key[64], day[9];
-    business_day(entry->time_us, day);
+    verify_business_day(entry->time_us, day);
     char kind = entry->body_case == FAMLEDGER__ENTRY__BODY_SETTLED ? 's'
                 : entry->body_case == FAMLEDGER__ENTRY__BODY_PAID_OUT ? 'p'
                                                                       : 'r';
@@ -656,7 +688,7 @@ static int verify_record(struct verify *v, const Famledger__LogRecord *record)
                             (unsigned long long)seq);
     if (rc == 0) {
         char day[9];
-        business_day(entry->time_us, day);
+        verify_business_day(entry->time_us, day);
         verify_expect_item(v, INDEX_DAY_ENTRIES, day, 8, seq);
         v->move_count = 0;
         rc = apply(v, entry);
@@ -719,10 +751,13 @@ static void verify_free(struct verify *v)
 {
     for (int index = 0; index < INDEX_COUNT; index++)
         digest_map_free(&v->indexes[index]);
-    for (size_t i = 0; i < v->person_capacity; i++)
+    for (size_t i = 0; i < v->person_capacity; i++) {
         free(v->persons[i].funders);
+        free(v->persons[i].pending_in);
+    }
     free(v->persons);
     free(v->settlements);
+    verify_twophase_free(v);
 }
 
 /* Open (with its head and time zone) or close the connection's snapshot. */
@@ -774,6 +809,8 @@ int fl_verify(fl_client *client, fl_verify_report *report, fl_progress_cb progre
     }
     if (rc == 0)
         rc = verify_catch_up(&v);
+    if (rc == 0 && report->ok)
+        rc = verify_twophase_finish(&v);
     if (rc == 0 && report->ok)
         rc = verify_compare(&v);
     if (rc == 0 && report->ok && v.seq != snapshot_seq)

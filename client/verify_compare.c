@@ -108,6 +108,10 @@ static int compare_account(struct verify *v, const ProtobufCBinaryData *key,
                        stored->status, (long long)person->balance_fen,
                        (long long)person->credited_fen, (long long)person->debited_fen,
                        person->status);
+    else if (person->held_fen != stored->held_fen)
+        verify_problem(v, stored->last_seq, "account %s: %lld fen stored as held; the open holds "
+                       "of the log hold %lld", stored->person_no, (long long)stored->held_fen,
+                       (long long)person->held_fen);
     famledger__account__free_unpacked(stored, NULL);
     return 0;
 }
@@ -264,6 +268,12 @@ static int stored_clearing_day(struct verify *v, const ProtobufCBinaryData *key,
     return 0;
 }
 
+static int stored_twophase(struct verify *v, const ProtobufCBinaryData *key,
+                           const ProtobufCBinaryData *value)
+{
+    return verify_twophase_stored(v, v->walking, key, value);
+}
+
 /* Every index, rebuilt from the log and read from the store, compared key by key both ways. */
 static int verify_compare_indexes(struct verify *v)
 {
@@ -280,6 +290,7 @@ static int verify_compare_indexes(struct verify *v)
                             : index == INDEX_MERCHANTS     ? stored_merchant
                             : index == INDEX_BALANCES      ? stored_balance
                             : index == INDEX_CLEARING_DAYS ? stored_clearing_day
+                            : index >= INDEX_WALLETS       ? stored_twophase
                                                            : stored_index_item;
         int rc = state_walk(v, verify_indexes[index].table, visit);
         if (rc)
@@ -287,7 +298,9 @@ static int verify_compare_indexes(struct verify *v)
         if (v->out_of_memory)
             return client_fail(v->client, FL_ERR_PROTOCOL_ERROR, "out of memory while verifying");
         const struct digest_record *differs = digest_first_difference(&v->indexes[index]);
-        if (differs && (index == INDEX_BALANCES || index == INDEX_CLEARING_DAYS)) {
+        bool amounts = index == INDEX_BALANCES || index == INDEX_CLEARING_DAYS ||
+                       index == INDEX_AID_USAGE;
+        if (differs && amounts) {
             char key[160];
             digest_key_text(differs, key, sizeof(key));
             if (differs->stored.count != differs->expected.count)

@@ -100,6 +100,20 @@ int digest_set(struct digest_map *map, const void *key, size_t key_bytes, uint64
     return 0;
 }
 
+int64_t digest_expected_amount(struct digest_map *map, const void *key, size_t key_bytes)
+{
+    if (map->capacity == 0)
+        return 0;
+    size_t slot = key_hash(key, key_bytes) & (map->capacity - 1);
+    for (;; slot = (slot + 1) & (map->capacity - 1)) {
+        const struct digest_record *record = &map->records[slot];
+        if (!record->key)
+            return 0;
+        if (record->key_bytes == key_bytes && memcmp(record->key, key, key_bytes) == 0)
+            return (int64_t)record->expected.sum;
+    }
+}
+
 const struct digest_record *digest_first_difference(const struct digest_map *map)
 {
     for (size_t i = 0; i < map->capacity; i++) {

@@ -43,6 +43,10 @@ int digest_add_amount(struct digest_map *map, const void *key, size_t key_bytes,
 /* Make `item` the only expected item of `key` (a record that is replaced, not appended). */
 int digest_set(struct digest_map *map, const void *key, size_t key_bytes, uint64_t item);
 
+/* The expected sum of `key` so far (0 when the key is unknown): for amounts replayed with a
+ * floor (aid usage never goes below zero). */
+int64_t digest_expected_amount(struct digest_map *map, const void *key, size_t key_bytes);
+
 /* The first record whose digests differ, or NULL. */
 const struct digest_record *digest_first_difference(const struct digest_map *map);
 

@@ -20,6 +20,29 @@ struct model_person {
     size_t funder_count;
     char (*funders)[FL_PERSON_NO_MAX + 1]; /* this person's funding order */
     bool stored_person, stored_account, stored_funders; /* seen in the stored tables */
+    int64_t held_fen;            /* of the account, reserved by open holds */
+    /* The wallet (verify_wallet.c). */
+    bool wallet_record;          /* the daemon keeps a wallet record for this person */
+    int64_t wallet_fen, wallet_held_fen;
+    uint64_t pending_out;
+    uint64_t *pending_in;
+    size_t pending_in_count;
+    char send_day[9];
+    unsigned sends_on_day;
+};
+
+/* A wallet send still waiting, and an open hold: what the timers table must list. */
+struct model_send {
+    uint64_t id;
+    char holder[FL_PERSON_NO_MAX + 1], beneficiary[FL_PERSON_NO_MAX + 1];
+    int64_t amount_fen, return_at_us;
+};
+
+struct model_hold {
+    uint64_t id;
+    char merchant[FL_PERSON_NO_MAX + 1], patient[FL_PERSON_NO_MAX + 1];
+    int64_t amount_fen, expires_at_us;
+    uint64_t legs_hash;          /* holder, amount and kind of each leg */
 };
 
 struct model_settlement {
@@ -40,6 +63,12 @@ enum verify_index {
     INDEX_BALANCES,        /* sums: system accounts and class totals */
     INDEX_CLEARING_DAYS,   /* sums: merchant '\0' day, then 's', 'r' or 'p' */
     INDEX_PATIENT_SETTLEMENTS,
+    INDEX_WALLETS,         /* a digest of each wallet record */
+    INDEX_WALLET_SENDS,    /* a digest of each send as it stands */
+    INDEX_HOLDS,           /* a digest of each hold as it stands */
+    INDEX_TIMERS,          /* one item per timer key */
+    INDEX_AID_LIMITS,      /* a digest of each limit */
+    INDEX_AID_USAGE,       /* sums: holder '\0' beneficiary '\0' period */
     INDEX_COUNT
 };
 
@@ -62,6 +91,10 @@ struct verify {
     size_t person_capacity, person_count;
     struct model_settlement *settlements;
     size_t settlement_capacity, settlement_count;
+    struct model_send *sends;             /* waiting sends */
+    size_t send_count, send_capacity;
+    struct model_hold *holds;             /* open holds */
+    size_t hold_count, hold_capacity;
     /* The entry being replayed: the personal-account moves its body makes, to be matched
      * against its personal postings. */
     size_t move_count;
@@ -92,5 +125,31 @@ int verify_page_call(struct verify *v, Famledger__Request *request,
 /* Compare the stored derived state, read from the snapshot, with the replay, both ways.
  * Returns 0 (problems go to the report) or a client error. */
 int verify_compare(struct verify *v);
+
+/* verify.c: shared with verify_wallet.c. */
+void verify_expect_item(struct verify *v, enum verify_index index, const void *key,
+                        size_t key_bytes, uint64_t item);
+void verify_business_day(int64_t time_us, char day[9]);
+void verify_expect_reference(struct verify *v, char scope, const char *owner,
+                             const char *reference, uint64_t seq);
+int verify_move(struct verify *v, uint64_t seq, const char *person_no, int64_t delta_fen,
+                int64_t balance_after_fen);
+
+/* verify_wallet.c: the wallet, holds and aid limits. */
+int verify_apply_twophase(struct verify *v, const Famledger__Entry *entry);
+/* A settlement's wallet legs, aid usage and captured hold (its account legs are moved by
+ * verify.c). */
+int verify_settled_twophase(struct verify *v, const Famledger__Entry *entry);
+/* A refund leg back to a wallet: 1 when it was one (and was applied or failed), else 0. */
+int verify_refund_wallet_leg(struct verify *v, uint64_t seq, const Famledger__RefundLeg *leg);
+/* The aid a refund gives back, in the month and year the settlement was made. */
+void verify_refund_aid(struct verify *v, const char *patient, int64_t settled_us,
+                       const Famledger__Refund *refund);
+/* After the replay: the wallet records, timers and wallet balances the log implies. */
+int verify_twophase_finish(struct verify *v);
+/* The stored side of the two-phase tables, for verify_compare's walk of `index`. */
+int verify_twophase_stored(struct verify *v, enum verify_index index,
+                           const ProtobufCBinaryData *key, const ProtobufCBinaryData *value);
+void verify_twophase_free(struct verify *v);
 
 #endif

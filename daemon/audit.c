@@ -116,9 +116,15 @@ int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *r
         [FAMLEDGER__STATE_TABLE__STATE_BALANCES] = STORE_DB_BALANCES,
         [FAMLEDGER__STATE_TABLE__STATE_CLEARING_DAYS] = STORE_DB_CLEARING_DAYS,
         [FAMLEDGER__STATE_TABLE__STATE_PATIENT_SETTLEMENTS] = STORE_DB_PATIENT_SETTLEMENTS,
+        [FAMLEDGER__STATE_TABLE__STATE_WALLETS] = STORE_DB_WALLETS,
+        [FAMLEDGER__STATE_TABLE__STATE_WALLET_SENDS] = STORE_DB_WALLET_SENDS,
+        [FAMLEDGER__STATE_TABLE__STATE_HOLDS] = STORE_DB_HOLDS,
+        [FAMLEDGER__STATE_TABLE__STATE_TIMERS] = STORE_DB_TIMERS,
+        [FAMLEDGER__STATE_TABLE__STATE_AID_LIMITS] = STORE_DB_AID_LIMITS,
+        [FAMLEDGER__STATE_TABLE__STATE_AID_USAGE] = STORE_DB_AID_USAGE,
     };
     if (page->table < FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS ||
-        page->table > FAMLEDGER__STATE_TABLE__STATE_PATIENT_SETTLEMENTS)
+        page->table > FAMLEDGER__STATE_TABLE__STATE_AID_USAGE)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "unknown state table");
     if (page->after_key.len > 511 || page->after_value.len > 8)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "after_key or after_value too long");

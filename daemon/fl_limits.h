@@ -45,7 +45,7 @@
 #define BINDINGS_PER_BENEFICIARY_DEFAULT 8
 #define BINDINGS_PER_BENEFICIARY_LIMIT 16
 /* A settlement takes from the patient's own account, then from each funder. */
-#define LEGS_MAX (1 + BINDINGS_PER_BENEFICIARY_LIMIT)
+#define LEGS_MAX (2 + BINDINGS_PER_BENEFICIARY_LIMIT) /* own account, wallet, each funder */
 #define MERCHANTS_LIST_MAX 1000
 #define CREDIT_BATCH_MAX 1000
 #define REFUNDS_PER_SETTLEMENT_MAX 32

@@ -155,6 +155,7 @@ static int refund_record(struct request_ctx *ctx, struct refund_plan *plan,
     refunded.settlement_id = plan->settlement->settlement_id;
     refunded.merchant_code = plan->settlement->merchant_code;
     refunded.patient = plan->settlement->patient;
+    refunded.settled_us = plan->settlement->time_us;
     refunded.refund = plan->refund;
     Famledger__Entry entry = FAMLEDGER__ENTRY__INIT;
     entry.body_case = FAMLEDGER__ENTRY__BODY_REFUNDED;
@@ -305,6 +306,8 @@ static int reverse_found(struct request_ctx *ctx, Famledger__ReverseRequest *com
         return rc;
     Famledger__Settlement *settlement = plan->settlement;
     reversed->settlement_id = settlement_id;
+    reversed->patient = settlement->patient;
+    reversed->settled_us = settlement->time_us;
     int64_t left = settlement->acct_pay_fen + settlement->acct_mulaid_pay_fen -
                    settlement->refunded_fen;
     if (settlement->cancelled || left == 0) {

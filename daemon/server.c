@@ -322,6 +322,7 @@ static void conn_subscribe(struct conn *conn, struct pending *pending)
     log_debug("server: uid %u subscribed from entry %llu%s", conn->peer.uid,
               (unsigned long long)conn->stream->next_seq,
               conn->stream->follow ? ", following" : "");
+    conn_stream_pump(conn);
 }
 
 /* Peek, authorise, check, unpack: the route and the role are known before anything is

@@ -451,6 +451,17 @@ static const struct command commands[] = {
     {"aid", NULL, "PERSON_NO [--cursor C]   (what relatives' accounts paid for the person)",
      {{"--cursor", true}}, 1, 1, aid_run},
     {"merchant", "balance", "CODE", {{0}}, 1, 1, merchant_balance_run},
+    {"wallet", "send", "HOLDER BENEFICIARY AMOUNT --ref REF   (to a relative's 医保钱包)",
+     {{"--ref", true}}, 3, 3, wallet_send_run},
+    {"wallet", "accept", "--ref REF", {{"--ref", true}}, 0, 0, wallet_accept_run},
+    {"wallet", "decline", "--ref REF", {{"--ref", true}}, 0, 0, wallet_decline_run},
+    {"wallet", "show", "PERSON_NO", {{0}}, 1, 1, wallet_show_run},
+    {"hold", "release", "HOLD_ID", {{0}}, 1, 1, hold_release_run},
+    {"family", "limit", "HOLDER BENEFICIARY --monthly YUAN [--yearly YUAN]   (0: none)",
+     {{"--monthly", true}, {"--yearly", true}}, 2, 2, family_limit_run},
+    {"tail", NULL, "[--from SEQ] [--follow]   (entries as they commit; default: the last 10, "
+     "or with --follow the new ones)",
+     {{"--from", true}, {"--follow", false}}, 0, 0, tail_run},
 };
 
 #define COMMANDS_COUNT (sizeof(commands) / sizeof(commands[0]))
@@ -548,7 +559,9 @@ int main(int argc, char **argv)
         return usage_error("--timeout must be milliseconds from 1 to 3600000, not '%s'",
                            timeout_text);
 
-    struct ctl ctl = {.json = cli_option(&args, "--json") || cli_option(&globals, "--json")};
+    struct ctl ctl = {.json = cli_option(&args, "--json") || cli_option(&globals, "--json"),
+                      .socket_path = socket_path,
+                      .timeout_ms = (int)timeout_ms};
     int rc = fl_client_connect(socket_path, (int)timeout_ms, &ctl.client);
     int exit_code = rc ? ctl_fail(&ctl, rc) : 0;
     if (rc == 0) {

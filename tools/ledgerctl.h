@@ -8,6 +8,8 @@
 struct ctl {
     fl_client *client;
     bool json;
+    const char *socket_path; /* to connect again (tail --follow across a restart) */
+    int timeout_ms;
 };
 
 /* Print the client's last error and return the exit code for `status`. */
@@ -19,11 +21,22 @@ int parse_amount(const char *text, int64_t *fen);
 
 #define SETTLE_USAGE                                                                              \
     "--merchant CODE --ref REF --patient PERSON_NO --amount YUAN [--category CATEGORY] "          \
-    "[--no-account] [--all-or-nothing]"
+    "[--no-account] [--all-or-nothing] [--hold SECONDS (quote) | --hold HOLD_ID (settle)]"
 #define SETTLE_OPTIONS                                                                            \
     {"--merchant", true}, {"--ref", true}, {"--patient", true}, {"--amount", true},               \
-        {"--category", true}, {"--no-account", false}, {"--all-or-nothing", false}
+        {"--category", true}, {"--no-account", false}, {"--all-or-nothing", false},           \
+        {"--hold", true}
 
+void settlement_print(const struct ctl *ctl, const fl_settlement *settlement);
+void settlement_print_text(const fl_settlement *settlement);
+void hold_print(const struct ctl *ctl, const fl_hold *hold);
+int wallet_send_run(struct ctl *ctl, const struct cli_parsed *args);
+int wallet_accept_run(struct ctl *ctl, const struct cli_parsed *args);
+int wallet_decline_run(struct ctl *ctl, const struct cli_parsed *args);
+int wallet_show_run(struct ctl *ctl, const struct cli_parsed *args);
+int hold_release_run(struct ctl *ctl, const struct cli_parsed *args);
+int family_limit_run(struct ctl *ctl, const struct cli_parsed *args);
+int tail_run(struct ctl *ctl, const struct cli_parsed *args);
 int family_bind_run(struct ctl *ctl, const struct cli_parsed *args);
 int family_unbind_run(struct ctl *ctl, const struct cli_parsed *args);
 int family_list_run(struct ctl *ctl, const struct cli_parsed *args);

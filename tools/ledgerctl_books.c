@@ -12,6 +12,8 @@ static const char *const class_names[FL_ACCOUNT_CLASSES + 1] = {
     [FL_CLASS_MERCHANT_PAYABLE] = "merchant_payable",
     [FL_CLASS_CASH_REFUND_DUE] = "cash_refund_due",
     [FL_CLASS_CLEARING] = "clearing",
+    [FL_CLASS_WALLET] = "wallet",
+    [FL_CLASS_WALLET_PENDING] = "wallet_pending",
 };
 
 int trial_balance_run(struct ctl *ctl, const struct cli_parsed *args)

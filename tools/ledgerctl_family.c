@@ -14,8 +14,10 @@ static void binding_print(const struct ctl *ctl, const fl_binding *binding, bool
         cli_json_string(stdout, binding->holder);
         printf(",\"beneficiary\":");
         cli_json_string(stdout, binding->beneficiary);
-        printf(",\"relation\":\"%s\",\"bound_seq\":%" PRIu64 "}",
-               fl_relation_name(binding->relation), binding->bound_seq);
+        printf(",\"relation\":\"%s\",\"bound_seq\":%" PRIu64 ",\"monthly_limit_fen\":%" PRId64
+               ",\"yearly_limit_fen\":%" PRId64 "}",
+               fl_relation_name(binding->relation), binding->bound_seq,
+               binding->monthly_limit_fen, binding->yearly_limit_fen);
         return;
     }
     printf("%s funds %s (the %s of %s), bound at seq %" PRIu64 "\n", binding->holder,
@@ -64,6 +66,17 @@ int family_unbind_run(struct ctl *ctl, const struct cli_parsed *args)
     return 0;
 }
 
+/* The aid limit in force on a binding, then the end of its line. */
+static void limit_print(const fl_binding *binding)
+{
+    char money[FL_MONEY_TEXT_MAX];
+    if (binding->monthly_limit_fen)
+        printf("  at most %s a month", fl_money_format(binding->monthly_limit_fen, money));
+    if (binding->yearly_limit_fen)
+        printf("  at most %s a year", fl_money_format(binding->yearly_limit_fen, money));
+    printf("\n");
+}
+
 static void family_print(const struct ctl *ctl, const char *person_no, const fl_family *family)
 {
     if (ctl->json) {
@@ -79,15 +92,19 @@ static void family_print(const struct ctl *ctl, const char *person_no, const fl_
         return;
     }
     printf("%s's account funds:\n", person_no);
-    for (size_t i = 0; i < family->funds_count; i++)
-        printf("  %-32s %s\n", family->funds[i].beneficiary,
+    for (size_t i = 0; i < family->funds_count; i++) {
+        printf("  %-32s %s", family->funds[i].beneficiary,
                fl_relation_name(family->funds[i].relation));
+        limit_print(&family->funds[i]);
+    }
     if (family->funds_count == 0)
         printf("  nobody\n");
     printf("%s's funding order: own account (if any), then:\n", person_no);
-    for (size_t i = 0; i < family->funded_by_count; i++)
-        printf("  %zu. %-29s (%s is their %s)\n", i + 1, family->funded_by[i].holder, person_no,
+    for (size_t i = 0; i < family->funded_by_count; i++) {
+        printf("  %zu. %-29s (%s is their %s)", i + 1, family->funded_by[i].holder, person_no,
                fl_relation_name(family->funded_by[i].relation));
+        limit_print(&family->funded_by[i]);
+    }
     if (family->funded_by_count == 0)
         printf("  nobody\n");
 }
@@ -197,11 +214,23 @@ int merchant_resume_run(struct ctl *ctl, const struct cli_parsed *args)
 
 /* ---- quote, settle, settlement show ---- */
 
-static void settlement_print(const struct ctl *ctl, const fl_settlement *s)
+/* `tail` follows the JSON object: "\n", or what closes an object around it. */
+static void settlement_print_json(const fl_settlement *s, const char *tail);
+
+void settlement_print(const struct ctl *ctl, const fl_settlement *s)
+{
+    if (ctl->json) {
+        settlement_print_json(s, "\n");
+        return;
+    }
+    settlement_print_text(s);
+}
+
+static void settlement_print_json(const fl_settlement *s, const char *tail)
 {
     char time_text[32];
     cli_time_text(s->time_us, time_text);
-    if (ctl->json) {
+    {
         printf("{\"settlement_id\":%" PRIu64 ",\"merchant\":", s->settlement_id);
         cli_json_string(stdout, s->merchant_code);
         printf(",\"merchant_reference\":");
@@ -217,9 +246,9 @@ static void settlement_print(const struct ctl *ctl, const fl_settlement *s)
             printf("%s{\"holder\":", i ? "," : "");
             cli_json_string(stdout, s->legs[i].holder);
             printf(",\"amount_fen\":%" PRId64 ",\"balance_after_fen\":%" PRId64
-                   ",\"mutual_aid\":%s}",
+                   ",\"mutual_aid\":%s,\"wallet\":%s}",
                    s->legs[i].amount_fen, s->legs[i].balance_after_fen,
-                   s->legs[i].mutual_aid ? "true" : "false");
+                   s->legs[i].mutual_aid ? "true" : "false", s->legs[i].wallet ? "true" : "false");
         }
         printf("],\"cancelled\":%s,\"refunded_fen\":%" PRId64 ",\"refunds\":[",
                s->cancelled ? "true" : "false", s->refunded_fen);
@@ -228,9 +257,13 @@ static void settlement_print(const struct ctl *ctl, const fl_settlement *s)
                    "\"amount_fen\":%" PRId64 "}",
                    i ? "," : "", s->refunds[i].refund_id, s->refunds[i].reference,
                    s->refunds[i].cancel ? "true" : "false", s->refunds[i].amount_fen);
-        printf("],\"replayed\":%s}\n", s->replayed ? "true" : "false");
-        return;
+        printf("],\"hold_id\":%" PRIu64 ",\"replayed\":%s}%s", s->hold_id,
+               s->replayed ? "true" : "false", tail);
     }
+}
+
+void settlement_print_text(const fl_settlement *s)
+{
     char a[FL_MONEY_TEXT_MAX], b[FL_MONEY_TEXT_MAX], c[FL_MONEY_TEXT_MAX], d[FL_MONEY_TEXT_MAX];
     if (s->settlement_id)
         printf("settlement       %" PRIu64 "%s\n", s->settlement_id,
@@ -248,7 +281,9 @@ static void settlement_print(const struct ctl *ctl, const fl_settlement *s)
         printf("leg %zu            %-20s %12s  balance after %12s%s\n", i + 1, s->legs[i].holder,
                fl_money_format(s->legs[i].amount_fen, a),
                fl_money_format(s->legs[i].balance_after_fen, b),
-               s->legs[i].mutual_aid ? "  mutual aid" : "");
+               s->legs[i].mutual_aid ? "  mutual aid" : s->legs[i].wallet ? "  wallet" : "");
+    if (s->hold_id)
+        printf("captured hold    %" PRIu64 "\n", s->hold_id);
     if (s->refund_count || s->cancelled)
         printf("refunded         %s%s\n", fl_money_format(s->refunded_fen, a),
                s->cancelled ? " (cancelled)" : "");
@@ -257,6 +292,8 @@ static void settlement_print(const struct ctl *ctl, const fl_settlement *s)
                s->refunds[i].refund_id, s->refunds[i].reference,
                fl_money_format(s->refunds[i].amount_fen, a));
 }
+
+static int hold_run(struct ctl *ctl, const fl_settle_request *request, uint32_t seconds);
 
 static int settle_common(struct ctl *ctl, const struct cli_parsed *args, bool quote)
 {
@@ -276,12 +313,60 @@ static int settle_common(struct ctl *ctl, const struct cli_parsed *args, bool qu
     if (category && fl_category_parse(category, &request.category) != 0)
         return usage_error("--category must be pharmacy, device, outpatient, inpatient, "
                            "resident-premium, commercial-insurance or long-term-care");
+    const char *hold = cli_option(args, "--hold");
+    uint64_t hold_number = 0;
+    if (hold && cli_parse_u64(hold, 1, quote ? 86400 : UINT64_MAX, &hold_number))
+        return usage_error("--hold must be %s, not '%s'",
+                           quote ? "the seconds to hold, 1 to 86400" : "a hold id", hold);
+    if (quote && hold)
+        return hold_run(ctl, &request, (uint32_t)hold_number);
+    request.hold_id = hold_number;
     static fl_settlement settlement;
     int rc = quote ? fl_quote(ctl->client, &request, &settlement)
                    : fl_settle(ctl->client, &request, &settlement);
     if (rc)
         return ctl_fail(ctl, rc);
     settlement_print(ctl, &settlement);
+    return 0;
+}
+
+static const char *hold_state_name(fl_hold_state state)
+{
+    switch (state) {
+    case FL_HOLD_OPEN: return "open";
+    case FL_HOLD_CAPTURED: return "captured";
+    case FL_HOLD_RELEASED: return "released";
+    case FL_HOLD_EXPIRED: return "expired";
+    default: return "unknown";
+    }
+}
+
+void hold_print(const struct ctl *ctl, const fl_hold *hold)
+{
+    char expires[32];
+    cli_time_text(hold->expires_at_us, expires);
+    if (ctl->json) {
+        printf("{\"hold_id\":%" PRIu64 ",\"state\":\"%s\",\"expires_at\":\"%s\",\"closed_seq\":%"
+               PRIu64 ",\"replayed\":%s,\"quote\":", hold->hold_id, hold_state_name(hold->state),
+               expires, hold->closed_seq, hold->replayed ? "true" : "false");
+        settlement_print_json(&hold->quote, "}\n");
+        return;
+    }
+    printf("hold             %" PRIu64 " %s until %s%s\n", hold->hold_id,
+           hold_state_name(hold->state), expires,
+           hold->replayed ? " (replayed: held already)" : "");
+    if (hold->closed_seq)
+        printf("closed by        %" PRIu64 "\n", hold->closed_seq);
+    settlement_print_text(&hold->quote);
+}
+
+static int hold_run(struct ctl *ctl, const fl_settle_request *request, uint32_t seconds)
+{
+    static fl_hold hold;
+    int rc = fl_hold_make(ctl->client, request, seconds, &hold);
+    if (rc)
+        return ctl_fail(ctl, rc);
+    hold_print(ctl, &hold);
     return 0;
 }
 

@@ -1,0 +1,97 @@
+/* stream.c -- the change stream: every entry as it commits, checked link by link. */
+#include "client_internal.h"
+
+#include <sodium.h>
+#include <string.h>
+
+struct stream_state {
+    fl_client *client;
+    uint64_t next_seq;
+    uint8_t prev_hash[FL_HASH_BYTES];
+    bool have_prev;             /* prev_hash is known (the stream started at 1, or has run) */
+};
+
+/* One record: its hash is SHA-256(prev_hash || entry bytes), and it follows the last. */
+static int stream_record(struct stream_state *state, const Famledger__LogRecord *record,
+                         fl_stream_cb callback, void *context)
+{
+    fl_client *client = state->client;
+    if (record->seq != state->next_seq || record->hash.len != FL_HASH_BYTES)
+        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "stream record %llu where %llu was "
+                           "due", (unsigned long long)record->seq,
+                           (unsigned long long)state->next_seq);
+    Famledger__Entry *entry =
+        famledger__entry__unpack(NULL, record->entry_bytes.len, record->entry_bytes.data);
+    if (!entry || entry->seq != record->seq || entry->prev_hash.len != FL_HASH_BYTES) {
+        if (entry)
+            famledger__entry__free_unpacked(entry, NULL);
+        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "stream record %llu does not decode",
+                           (unsigned long long)record->seq);
+    }
+    uint8_t computed[FL_HASH_BYTES];
+    crypto_hash_sha256_state sha;
+    crypto_hash_sha256_init(&sha);
+    crypto_hash_sha256_update(&sha, entry->prev_hash.data, FL_HASH_BYTES);
+    crypto_hash_sha256_update(&sha, record->entry_bytes.data, record->entry_bytes.len);
+    crypto_hash_sha256_final(&sha, computed);
+    bool linked = !state->have_prev ||
+                  memcmp(entry->prev_hash.data, state->prev_hash, FL_HASH_BYTES) == 0;
+    if (memcmp(computed, record->hash.data, FL_HASH_BYTES) != 0 || !linked) {
+        famledger__entry__free_unpacked(entry, NULL);
+        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "stream record %llu does not match "
+                           "its hash or the one before", (unsigned long long)record->seq);
+    }
+    static fl_stream_event event; /* large (a settlement); one subscription per thread */
+    memset(&event, 0, sizeof(event));
+    int rc = client_entry_fill(client, &event.entry, entry, computed);
+    if (rc == 0 && entry->body_case == FAMLEDGER__ENTRY__BODY_SETTLED && entry->settled->settlement) {
+        event.is_settlement = true;
+        client_settlement_copy(&event.settlement, entry->settled->settlement, false);
+        event.settlement.settlement_id = entry->seq;
+    }
+    famledger__entry__free_unpacked(entry, NULL);
+    if (rc)
+        return rc;
+    memcpy(state->prev_hash, computed, FL_HASH_BYTES);
+    state->have_prev = true;
+    state->next_seq++;
+    rc = callback(context, &event);
+    fl_entry_release(&event.entry);
+    return rc;
+}
+
+int fl_subscribe(fl_client *client, uint64_t from_seq, bool follow, fl_stream_cb callback,
+                 void *context, uint64_t *next_seq)
+{
+    struct stream_state state = {.client = client, .next_seq = from_seq ? from_seq : 1};
+    state.have_prev = state.next_seq == 1; /* the first entry follows 32 zero bytes */
+    if (next_seq)
+        *next_seq = state.next_seq;
+    Famledger__SubscribeRequest body = FAMLEDGER__SUBSCRIBE_REQUEST__INIT;
+    body.from_seq = state.next_seq;
+    body.follow = follow;
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = FAMLEDGER__REQUEST__BODY_SUBSCRIBE;
+    request.subscribe = &body;
+    int rc = client_stream_start(client, &request);
+    bool end = false;
+    while (rc == 0 && !end) {
+        Famledger__Response *response;
+        rc = client_stream_receive(client, request.request_id, follow, &response);
+        if (rc)
+            break;
+        if (response->body_case != FAMLEDGER__RESPONSE__BODY_STREAM) {
+            famledger__response__free_unpacked(response, NULL);
+            rc = client_fail(client, FL_ERR_PROTOCOL_ERROR, "a stream frame without records");
+            break;
+        }
+        const Famledger__StreamReply *frame = response->stream;
+        for (size_t i = 0; rc == 0 && i < frame->n_records; i++)
+            rc = stream_record(&state, frame->records[i], callback, context);
+        end = frame->end;
+        famledger__response__free_unpacked(response, NULL);
+        if (next_seq)
+            *next_seq = state.next_seq;
+    }
+    return rc;
+}

@@ -1,0 +1,567 @@
+/* verify_wallet.c -- verify's replay of two-phase money: wallet sends, holds, aid limits.
+ *
+ * The replay keeps what is open (waiting sends, open holds, reservations, each person's wallet
+ * state) and expects, as keyed digests, every record of the wallets, wallet_sends, holds,
+ * timers, aid_limits and aid_usage tables; verify_compare reads the stored ones and names any
+ * key that differs, both ways.
+ */
+#include "verify_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TIMER_KEY_BYTES 17
+#define PAIR_KEY_BYTES (2 * (FL_PERSON_NO_MAX + 1) + 8)
+
+static void u64_encode(uint8_t out[8], uint64_t value)
+{
+    for (int i = 7; i >= 0; i--, value >>= 8)
+        out[i] = (uint8_t)value;
+}
+
+static uint64_t u64_decode(const uint8_t in[8])
+{
+    uint64_t value = 0;
+    for (int i = 0; i < 8; i++)
+        value = value << 8 | in[i];
+    return value;
+}
+
+static uint64_t textf_hash(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+static uint64_t textf_hash(const char *format, ...)
+{
+    char text[1024];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(text, sizeof(text), format, args);
+    va_end(args);
+    return verify_text_hash(text);
+}
+
+/* ---- the digests, the same on both sides ---- */
+
+static uint64_t send_digest(const Famledger__WalletSend *send, uint64_t closed_seq)
+{
+    return textf_hash("%s|%s|%lld|%s|%lld|%lld|%d|%llu|%d", send->holder, send->beneficiary,
+                      (long long)send->amount_fen, send->reference, (long long)send->sent_us,
+                      (long long)send->return_at_us, (int)send->state,
+                      (unsigned long long)closed_seq, (int)send->cash_refund_due);
+}
+
+static uint64_t hold_digest(int state, uint64_t closed_seq, int64_t expires_at_us,
+                            int64_t amount_fen, const char *merchant, const char *patient)
+{
+    return textf_hash("%d|%llu|%lld|%lld|%s|%s", state, (unsigned long long)closed_seq,
+                      (long long)expires_at_us, (long long)amount_fen, merchant, patient);
+}
+
+static uint64_t wallet_digest(uint64_t pending_out, const uint64_t *pending_in, size_t count,
+                              const char *send_day, unsigned sends_on_day, int64_t held_fen)
+{
+    char in[FL_WALLET_PENDING_MAX * 21 + 1] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < count && used < sizeof(in) - 22; i++)
+        used += (size_t)snprintf(in + used, sizeof(in) - used, "%llu,",
+                                 (unsigned long long)pending_in[i]);
+    return textf_hash("%llu|%s|%s|%u|%lld", (unsigned long long)pending_out, in, send_day,
+                      sends_on_day, (long long)held_fen);
+}
+
+static uint64_t legs_digest(const Famledger__Settlement *settlement)
+{
+    uint64_t hash = 0;
+    for (size_t i = 0; i < settlement->n_legs; i++) {
+        const Famledger__Leg *leg = settlement->legs[i];
+        hash = hash * 31 + textf_hash("%s|%lld|%d|%d", leg->holder, (long long)leg->amount_fen,
+                                      (int)leg->wallet, (int)leg->mutual_aid);
+    }
+    return hash;
+}
+
+static size_t pair_key(uint8_t *key, const char *holder, const char *beneficiary)
+{
+    int bytes = snprintf((char *)key, PAIR_KEY_BYTES, "%s%c%s", holder, '\0', beneficiary);
+    return bytes > 0 ? (size_t)bytes : 0;
+}
+
+static void timer_key(uint8_t key[TIMER_KEY_BYTES], int64_t due_us, char kind, uint64_t id)
+{
+    u64_encode(key, (uint64_t)due_us);
+    key[8] = (uint8_t)kind;
+    u64_encode(key + 9, id);
+}
+
+/* ---- the model ---- */
+
+static struct model_person *person_of(struct verify *v, uint64_t seq, const char *person_no)
+{
+    struct model_person *person = verify_person_find(v, person_no, false);
+    if (!person)
+        verify_problem(v, seq, "entry names %s, who is not registered", person_no);
+    return person;
+}
+
+static int wallet_move(struct verify *v, uint64_t seq, struct model_person *person,
+                       int64_t delta_fen, const int64_t *balance_after_fen)
+{
+    person->wallet_fen += delta_fen;
+    if (person->wallet_fen < person->wallet_held_fen)
+        return verify_problem(v, seq, "the wallet of %s would hold %lld fen, less than the %lld "
+                              "its holds reserve", person->person_no,
+                              (long long)person->wallet_fen, (long long)person->wallet_held_fen);
+    if (balance_after_fen && *balance_after_fen != person->wallet_fen)
+        return verify_problem(v, seq, "entry says the wallet of %s holds %lld fen after it; "
+                              "replay gives %lld", person->person_no,
+                              (long long)*balance_after_fen, (long long)person->wallet_fen);
+    return 0;
+}
+
+/* Mutual aid counted (delta > 0) or given back, in the month and year of `time_us`, never
+ * below zero (daemon/aid.c). */
+static void usage_move(struct verify *v, const char *holder, const char *beneficiary,
+                       int64_t time_us, int64_t delta_fen)
+{
+    static const size_t periods[2] = {6, 4};
+    char day[9];
+    verify_business_day(time_us, day);
+    for (int i = 0; i < 2 && delta_fen != 0; i++) {
+        uint8_t key[PAIR_KEY_BYTES + 1];
+        size_t bytes = pair_key(key, holder, beneficiary);
+        key[bytes++] = '\0';
+        memcpy(key + bytes, day, periods[i]);
+        bytes += periods[i];
+        int64_t used = digest_expected_amount(&v->indexes[INDEX_AID_USAGE], key, bytes);
+        int64_t after = used + delta_fen < 0 ? 0 : used + delta_fen;
+        if (digest_add_amount(&v->indexes[INDEX_AID_USAGE], key, bytes, after - used, false))
+            v->out_of_memory = true;
+    }
+}
+
+static int pending_in_add(struct model_person *person, uint64_t id)
+{
+    uint64_t *grown = realloc(person->pending_in, (person->pending_in_count + 1) * sizeof(*grown));
+    if (!grown)
+        return -1;
+    person->pending_in = grown;
+    person->pending_in[person->pending_in_count++] = id;
+    return 0;
+}
+
+static void pending_in_remove(struct model_person *person, uint64_t id)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < person->pending_in_count; i++)
+        if (person->pending_in[i] != id)
+            person->pending_in[kept++] = person->pending_in[i];
+    person->pending_in_count = kept;
+}
+
+static void *array_grow(void *array, size_t *capacity, size_t count, size_t item_bytes)
+{
+    if (count < *capacity)
+        return array;
+    size_t grown_capacity = *capacity ? *capacity * 2 : 16;
+    void *grown = realloc(array, grown_capacity * item_bytes);
+    if (grown)
+        *capacity = grown_capacity;
+    return grown;
+}
+
+static void send_expect(struct verify *v, uint64_t id, const Famledger__WalletSend *send,
+                        uint64_t closed_seq)
+{
+    uint8_t key[8];
+    u64_encode(key, id);
+    if (digest_set(&v->indexes[INDEX_WALLET_SENDS], key, sizeof(key),
+                   send_digest(send, closed_seq)))
+        v->out_of_memory = true;
+}
+
+static int apply_wallet_sent(struct verify *v, const Famledger__Entry *entry)
+{
+    const Famledger__WalletSent *sent = entry->wallet_sent;
+    const Famledger__WalletSend *send = sent->send;
+    if (!send || !sent->request)
+        return verify_problem(v, entry->seq, "a wallet send without its parts");
+    struct model_person *holder = person_of(v, entry->seq, send->holder);
+    struct model_person *beneficiary = person_of(v, entry->seq, send->beneficiary);
+    if (!holder || !beneficiary)
+        return 1;
+    if (holder->pending_out)
+        return verify_problem(v, entry->seq, "%s sends again while send %llu waits",
+                              holder->person_no, (unsigned long long)holder->pending_out);
+    if (send->amount_fen <= 0 || send->state != FAMLEDGER__WALLET_SEND_STATE__WALLET_SEND_PENDING)
+        return verify_problem(v, entry->seq, "a wallet send of %lld fen in state %d",
+                              (long long)send->amount_fen, (int)send->state);
+    if (verify_move(v, entry->seq, send->holder, -send->amount_fen, sent->balance_after_fen))
+        return 1;
+    verify_expect_reference(v, 'W', "", send->reference, entry->seq);
+    char day[9];
+    verify_business_day(entry->time_us, day);
+    if (strcmp(holder->send_day, day) != 0) {
+        memcpy(holder->send_day, day, sizeof(day));
+        holder->sends_on_day = 0;
+    }
+    holder->sends_on_day++;
+    holder->pending_out = entry->seq;
+    holder->wallet_record = beneficiary->wallet_record = true;
+    v->sends = array_grow(v->sends, &v->send_capacity, v->send_count, sizeof(*v->sends));
+    if (!v->sends || pending_in_add(beneficiary, entry->seq))
+        return -1;
+    struct model_send *model = &v->sends[v->send_count++];
+    *model = (struct model_send){.id = entry->seq, .amount_fen = send->amount_fen,
+                                 .return_at_us = send->return_at_us};
+    client_copy(model->holder, sizeof(model->holder), send->holder);
+    client_copy(model->beneficiary, sizeof(model->beneficiary), send->beneficiary);
+    send_expect(v, entry->seq, send, 0);
+    return 0;
+}
+
+static struct model_send *send_find(struct verify *v, uint64_t id)
+{
+    for (size_t i = 0; i < v->send_count; i++)
+        if (v->sends[i].id == id)
+            return &v->sends[i];
+    return NULL;
+}
+
+static int apply_wallet_closed(struct verify *v, const Famledger__Entry *entry)
+{
+    const Famledger__WalletSendClosed *closed = entry->wallet_send_closed;
+    const Famledger__WalletSend *send = closed->send;
+    struct model_send *model = send ? send_find(v, send->send_id) : NULL;
+    if (!model || strcmp(model->holder, send->holder) != 0 ||
+        strcmp(model->beneficiary, send->beneficiary) != 0 ||
+        model->amount_fen != send->amount_fen || model->return_at_us != send->return_at_us)
+        return verify_problem(v, entry->seq, "entry closes a wallet send that does not wait, or "
+                              "is not the one sent");
+    struct model_person *holder = person_of(v, entry->seq, send->holder);
+    struct model_person *beneficiary = person_of(v, entry->seq, send->beneficiary);
+    if (!holder || !beneficiary)
+        return 1;
+    int rc = 0;
+    switch (send->state) {
+    case FAMLEDGER__WALLET_SEND_STATE__WALLET_SEND_ACCEPTED:
+        rc = wallet_move(v, entry->seq, beneficiary, send->amount_fen, NULL);
+        break;
+    case FAMLEDGER__WALLET_SEND_STATE__WALLET_SEND_DECLINED:
+    case FAMLEDGER__WALLET_SEND_STATE__WALLET_SEND_RETURNED:
+        if (send->cash_refund_due && holder->status != FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED)
+            return verify_problem(v, entry->seq, "a send owed in cash to %s, whose account is "
+                                  "open", holder->person_no);
+        if (!send->cash_refund_due)
+            rc = verify_move(v, entry->seq, send->holder, send->amount_fen,
+                             closed->balance_after_fen);
+        break;
+    default:
+        return verify_problem(v, entry->seq, "a wallet send closed in state %d", (int)send->state);
+    }
+    if (rc)
+        return rc;
+    if (holder->pending_out == model->id)
+        holder->pending_out = 0;
+    pending_in_remove(beneficiary, model->id);
+    holder->wallet_record = beneficiary->wallet_record = true;
+    send_expect(v, model->id, send, entry->seq);
+    *model = v->sends[--v->send_count];
+    return 0;
+}
+
+/* Reserve (sign +1) or free (-1) the legs of a hold. */
+static int hold_reserve(struct verify *v, uint64_t seq, const Famledger__Settlement *quote,
+                        int sign, bool count_aid)
+{
+    for (size_t i = 0; i < quote->n_legs; i++) {
+        const Famledger__Leg *leg = quote->legs[i];
+        struct model_person *person = person_of(v, seq, leg->holder);
+        if (!person)
+            return 1;
+        int64_t amount = sign * leg->amount_fen;
+        if (leg->wallet) {
+            person->wallet_held_fen += amount;
+            person->wallet_record = true;
+            if (person->wallet_held_fen < 0 || person->wallet_held_fen > person->wallet_fen)
+                return verify_problem(v, seq, "the wallet of %s would reserve %lld fen of %lld",
+                                      person->person_no, (long long)person->wallet_held_fen,
+                                      (long long)person->wallet_fen);
+        } else {
+            person->held_fen += amount;
+            if (!person->has_account || person->held_fen < 0 ||
+                person->held_fen > person->balance_fen)
+                return verify_problem(v, seq, "the account of %s would reserve %lld fen of %lld",
+                                      person->person_no, (long long)person->held_fen,
+                                      (long long)person->balance_fen);
+        }
+        if (count_aid && leg->mutual_aid)
+            usage_move(v, leg->holder, quote->patient, quote->time_us, amount);
+    }
+    return 0;
+}
+
+static void hold_expect(struct verify *v, uint64_t id, int state, uint64_t closed_seq,
+                        const struct model_hold *model)
+{
+    uint8_t key[8];
+    u64_encode(key, id);
+    if (digest_set(&v->indexes[INDEX_HOLDS], key, sizeof(key),
+                   hold_digest(state, closed_seq, model->expires_at_us, model->amount_fen,
+                               model->merchant, model->patient)))
+        v->out_of_memory = true;
+}
+
+static int apply_hold_placed(struct verify *v, const Famledger__Entry *entry)
+{
+    const Famledger__Hold *hold = entry->hold_placed->hold;
+    if (!hold || !hold->request || !hold->quote ||
+        hold->state != FAMLEDGER__HOLD_STATE__HOLD_OPEN)
+        return verify_problem(v, entry->seq, "a hold without its parts, or not open");
+    const Famledger__Settlement *quote = hold->quote;
+    verify_expect_reference(v, 'H', hold->request->merchant_code,
+                            hold->request->merchant_reference, entry->seq);
+    if (hold_reserve(v, entry->seq, quote, +1, true))
+        return 1;
+    v->holds = array_grow(v->holds, &v->hold_capacity, v->hold_count, sizeof(*v->holds));
+    if (!v->holds)
+        return -1;
+    struct model_hold *model = &v->holds[v->hold_count++];
+    *model = (struct model_hold){.id = entry->seq, .amount_fen = hold->request->amount_fen,
+                                 .expires_at_us = hold->expires_at_us,
+                                 .legs_hash = legs_digest(quote)};
+    client_copy(model->merchant, sizeof(model->merchant), hold->request->merchant_code);
+    client_copy(model->patient, sizeof(model->patient), hold->request->patient);
+    hold_expect(v, entry->seq, FAMLEDGER__HOLD_STATE__HOLD_OPEN, 0, model);
+    return 0;
+}
+
+static struct model_hold *hold_find(struct verify *v, uint64_t id)
+{
+    for (size_t i = 0; i < v->hold_count; i++)
+        if (v->holds[i].id == id)
+            return &v->holds[i];
+    return NULL;
+}
+
+static int apply_hold_closed(struct verify *v, const Famledger__Entry *entry)
+{
+    const Famledger__Hold *hold = entry->hold_closed->hold;
+    struct model_hold *model = hold && hold->quote ? hold_find(v, hold->hold_id) : NULL;
+    if (!model || model->legs_hash != legs_digest(hold->quote))
+        return verify_problem(v, entry->seq, "entry ends a hold that is not open, or not as held");
+    if (hold->state != FAMLEDGER__HOLD_STATE__HOLD_RELEASED &&
+        hold->state != FAMLEDGER__HOLD_STATE__HOLD_EXPIRED)
+        return verify_problem(v, entry->seq, "a hold ended in state %d", (int)hold->state);
+    if (hold->state == FAMLEDGER__HOLD_STATE__HOLD_EXPIRED &&
+        entry->time_us < model->expires_at_us)
+        return verify_problem(v, entry->seq, "hold %llu expired before its time",
+                              (unsigned long long)model->id);
+    if (hold_reserve(v, entry->seq, hold->quote, -1, true))
+        return 1;
+    hold_expect(v, model->id, hold->state, entry->seq, model);
+    *model = v->holds[--v->hold_count];
+    return 0;
+}
+
+int verify_settled_twophase(struct verify *v, const Famledger__Entry *entry)
+{
+    const Famledger__Settlement *s = entry->settled->settlement;
+    if (s->hold_id) {
+        struct model_hold *model = hold_find(v, s->hold_id);
+        if (!model || model->legs_hash != legs_digest(s) ||
+            strcmp(model->merchant, s->merchant_code) != 0 ||
+            strcmp(model->patient, s->patient) != 0 || model->amount_fen != s->amount_fen)
+            return verify_problem(v, entry->seq, "settlement captures hold %llu, which is not "
+                                  "open or holds other legs", (unsigned long long)s->hold_id);
+        if (entry->time_us >= model->expires_at_us)
+            return verify_problem(v, entry->seq, "settlement captures hold %llu after it expired",
+                                  (unsigned long long)s->hold_id);
+        if (hold_reserve(v, entry->seq, s, -1, false))
+            return 1;
+        hold_expect(v, model->id, FAMLEDGER__HOLD_STATE__HOLD_CAPTURED, entry->seq, model);
+        *model = v->holds[--v->hold_count];
+    }
+    for (size_t i = 0; i < s->n_legs; i++) {
+        const Famledger__Leg *leg = s->legs[i];
+        if (leg->wallet) {
+            struct model_person *patient = person_of(v, entry->seq, leg->holder);
+            if (!patient || strcmp(leg->holder, s->patient) != 0 || leg->mutual_aid ||
+                wallet_move(v, entry->seq, patient, -leg->amount_fen, &leg->balance_after_fen))
+                return patient ? verify_problem(v, entry->seq, "a wallet leg that is not the "
+                                                "patient's own")
+                               : 1;
+        } else if (leg->mutual_aid && !s->hold_id) {
+            usage_move(v, leg->holder, s->patient, entry->time_us, leg->amount_fen);
+        }
+    }
+    return 0;
+}
+
+int verify_refund_wallet_leg(struct verify *v, uint64_t seq, const Famledger__RefundLeg *leg)
+{
+    if (!leg->wallet)
+        return 0;
+    struct model_person *person = person_of(v, seq, leg->holder);
+    if (!person)
+        return 1;
+    wallet_move(v, seq, person, leg->amount_fen, &leg->balance_after_fen);
+    return 1;
+}
+
+void verify_refund_aid(struct verify *v, const char *patient, int64_t settled_us,
+                       const Famledger__Refund *refund)
+{
+    /* Every leg of a relative (not the patient's own account or wallet) was mutual aid. */
+    for (size_t i = 0; i < refund->n_legs; i++)
+        if (strcmp(refund->legs[i]->holder, patient) != 0)
+            usage_move(v, refund->legs[i]->holder, patient, settled_us,
+                       -refund->legs[i]->amount_fen);
+}
+
+static int apply_aid_limit(struct verify *v, const Famledger__Entry *entry)
+{
+    const Famledger__AidLimit *limit = entry->aid_limit_set->limit;
+    struct model_person *beneficiary = limit ? person_of(v, entry->seq, limit->beneficiary) : NULL;
+    if (!beneficiary)
+        return limit ? 1 : verify_problem(v, entry->seq, "a limit without its parts");
+    bool bound = false;
+    for (size_t i = 0; i < beneficiary->funder_count; i++)
+        bound = bound || strcmp(beneficiary->funders[i], limit->holder) == 0;
+    if (!bound || limit->monthly_fen < 0 || limit->yearly_fen < 0)
+        return verify_problem(v, entry->seq, "a limit on %s for %s, who is not bound to them",
+                              limit->holder, limit->beneficiary);
+    uint8_t key[PAIR_KEY_BYTES];
+    size_t bytes = pair_key(key, limit->holder, limit->beneficiary);
+    if (digest_set(&v->indexes[INDEX_AID_LIMITS], key, bytes,
+                   textf_hash("%lld|%lld", (long long)limit->monthly_fen,
+                              (long long)limit->yearly_fen)))
+        v->out_of_memory = true;
+    return 0;
+}
+
+int verify_apply_twophase(struct verify *v, const Famledger__Entry *entry)
+{
+    switch (entry->body_case) {
+    case FAMLEDGER__ENTRY__BODY_WALLET_SENT:
+        return apply_wallet_sent(v, entry);
+    case FAMLEDGER__ENTRY__BODY_WALLET_SEND_CLOSED:
+        return apply_wallet_closed(v, entry);
+    case FAMLEDGER__ENTRY__BODY_HOLD_PLACED:
+        return apply_hold_placed(v, entry);
+    case FAMLEDGER__ENTRY__BODY_HOLD_CLOSED:
+        return apply_hold_closed(v, entry);
+    case FAMLEDGER__ENTRY__BODY_AID_LIMIT_SET:
+        return apply_aid_limit(v, entry);
+    default:
+        return verify_problem(v, entry->seq, "entry of an unknown type %d", entry->body_case);
+    }
+}
+
+int verify_twophase_finish(struct verify *v)
+{
+    uint8_t key[TIMER_KEY_BYTES];
+    for (size_t i = 0; i < v->send_count; i++) {
+        timer_key(key, v->sends[i].return_at_us, 'W', v->sends[i].id);
+        verify_expect_item(v, INDEX_TIMERS, key, sizeof(key), 1);
+    }
+    for (size_t i = 0; i < v->hold_count; i++) {
+        timer_key(key, v->holds[i].expires_at_us, 'H', v->holds[i].id);
+        verify_expect_item(v, INDEX_TIMERS, key, sizeof(key), 1);
+    }
+    for (size_t i = 0; i < v->person_capacity && v->report->ok; i++) {
+        struct model_person *person = &v->persons[i];
+        if (!person->used)
+            continue;
+        if (person->wallet_record &&
+            digest_set(&v->indexes[INDEX_WALLETS], person->person_no, strlen(person->person_no),
+                       wallet_digest(person->pending_out, person->pending_in,
+                                     person->pending_in_count, person->send_day,
+                                     person->sends_on_day, person->wallet_held_fen)))
+            return client_fail(v->client, FL_ERR_PROTOCOL_ERROR, "out of memory while verifying");
+        /* The wallet's books are its postings; its legs and sends must say the same. */
+        char balance_key[FL_PERSON_NO_MAX + 8];
+        int bytes = snprintf(balance_key, sizeof(balance_key), "wallet:%s", person->person_no);
+        int64_t posted = digest_expected_amount(&v->indexes[INDEX_BALANCES], balance_key,
+                                                (size_t)bytes);
+        if (posted != person->wallet_fen)
+            verify_problem(v, v->seq, "the wallet of %s: its postings give %lld fen, its sends "
+                           "and legs %lld", person->person_no, (long long)posted,
+                           (long long)person->wallet_fen);
+    }
+    return 0;
+}
+
+static int stored_unpack_fail(struct verify *v, const char *table)
+{
+    return verify_problem(v, v->seq, "a stored %s record does not decode", table);
+}
+
+int verify_twophase_stored(struct verify *v, enum verify_index index,
+                           const ProtobufCBinaryData *key, const ProtobufCBinaryData *value)
+{
+    struct digest_map *map = &v->indexes[index];
+    uint64_t item = 1;
+    switch (index) {
+    case INDEX_WALLETS: {
+        Famledger__Wallet *wallet = famledger__wallet__unpack(NULL, value->len, value->data);
+        if (!wallet)
+            return stored_unpack_fail(v, "wallets");
+        item = wallet_digest(wallet->pending_out, wallet->pending_in, wallet->n_pending_in,
+                             wallet->send_day, wallet->sends_on_day, wallet->held_fen);
+        famledger__wallet__free_unpacked(wallet, NULL);
+        break;
+    }
+    case INDEX_WALLET_SENDS: {
+        Famledger__WalletSend *send = famledger__wallet_send__unpack(NULL, value->len, value->data);
+        if (!send || key->len != 8 || u64_decode(key->data) != send->send_id) {
+            if (send)
+                famledger__wallet_send__free_unpacked(send, NULL);
+            return stored_unpack_fail(v, "wallet_sends");
+        }
+        item = send_digest(send, send->closed_seq);
+        famledger__wallet_send__free_unpacked(send, NULL);
+        break;
+    }
+    case INDEX_HOLDS: {
+        Famledger__Hold *hold = famledger__hold__unpack(NULL, value->len, value->data);
+        if (!hold || !hold->request || key->len != 8 || u64_decode(key->data) != hold->hold_id) {
+            if (hold)
+                famledger__hold__free_unpacked(hold, NULL);
+            return stored_unpack_fail(v, "holds");
+        }
+        item = hold_digest(hold->state, hold->closed_seq, hold->expires_at_us,
+                           hold->request->amount_fen, hold->request->merchant_code,
+                           hold->request->patient);
+        famledger__hold__free_unpacked(hold, NULL);
+        break;
+    }
+    case INDEX_AID_LIMITS: {
+        Famledger__AidLimit *limit = famledger__aid_limit__unpack(NULL, value->len, value->data);
+        if (!limit)
+            return stored_unpack_fail(v, "aid_limits");
+        item = textf_hash("%lld|%lld", (long long)limit->monthly_fen, (long long)limit->yearly_fen);
+        famledger__aid_limit__free_unpacked(limit, NULL);
+        break;
+    }
+    case INDEX_AID_USAGE:
+        if (value->len != 8)
+            return stored_unpack_fail(v, "aid_usage");
+        if (digest_add_amount(map, key->data, key->len, (int64_t)u64_decode(value->data), true))
+            v->out_of_memory = true;
+        return 0;
+    default: /* INDEX_TIMERS: the key is all */
+        break;
+    }
+    if (digest_add(map, key->data, key->len, item, true))
+        v->out_of_memory = true;
+    return 0;
+}
+
+void verify_twophase_free(struct verify *v)
+{
+    free(v->sends);
+    free(v->holds);
+    v->sends = NULL;
+    v->holds = NULL;
+}

@@ -1,0 +1,137 @@
+# test_wallet.sh -- the medical-insurance wallet (医保钱包) end to end through ledgerctl: send,
+# accept, spend at a pharmacy in the relative's province, refund back to the wallet; decline;
+# the national limits with their statuses; unaccepted sends returning by themselves at 06:00,
+# with the daemon running and after a restart, exactly once. The clock is libfaketime's.
+. "$(dirname "$0")/lib.sh"
+
+FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
+if [ ! -e "$FAKETIME_LIB" ]; then
+    echo "FAIL libfaketime is missing (deploy/debian-packages.txt lists faketime)"
+    exit 1
+fi
+if [ "${BUILD#*sanitize}" != "$BUILD" ]; then
+    export ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0"
+fi
+set_clock() { echo "@$1" > "$WORK/clock"; }
+json_field() { sed -n "s/.*\"$1\":\([-0-9]*\).*/\1/p"; }
+start() {
+    # Only the wall clock is faked (Shanghai time); libuv's timers keep the real one.
+    LD_PRELOAD="$FAKETIME_LIB" FAKETIME_TIMESTAMP_FILE="$WORK/clock" FAKETIME_NO_CACHE=1 \
+        FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=Asia/Shanghai daemon_start --cross-province 51,62
+}
+# wait_for NAME TEXT COMMAND...: up to 5 s for COMMAND's output to contain TEXT.
+wait_for() {
+    local name=$1 text=$2
+    shift 2
+    for _ in $(seq 1 50); do
+        OUT=$("$@" 2>&1)
+        case "$OUT" in *"$text"*) CHECKS_PASSED=$((CHECKS_PASSED + 1)); return 0 ;; esac
+        sleep 0.1
+    done
+    CHECKS_FAILED=$((CHECKS_FAILED + 1))
+    echo "FAIL $name: '$text' not in: $OUT"
+}
+
+set_clock "2026-12-02 10:00:00"
+start
+# H works in Chengdu (Sichuan, 51); their mother B lives in Lanzhou (Gansu, 62).
+ctl person add H --name "黄" --region 510100 --scheme employee >/dev/null
+ctl account open H >/dev/null
+ctl credit H 5000.00 --ref alloc-h >/dev/null
+ctl person add B --name "白" --region 620100 --scheme resident >/dev/null
+ctl person add X --name "无关" --region 620100 --scheme resident >/dev/null
+ctl merchant add GS1 --name "兰州药房" --kind pharmacy --region 620100 >/dev/null
+check "bind the mother" 0 ctl family bind H B --relation parent
+
+# ---- send, accept, spend, refund ----
+check "a send to a relative not bound is refused" 1 ctl wallet send H X 10.00 --ref wx
+expect "NOT_BOUND named" "NOT_BOUND" "$ERR"
+check "send 100.00 to the mother's wallet" 0 ctl --json wallet send H B 100.00 --ref w1
+expect "the send waits" '"state":"waiting"' "$OUT"
+expect "it returns at 06:00 the next day" '"return_at":"2026-12-02T22:00:00' "$OUT"
+check "the holder's account gave it" 0 ctl --json account show H
+expect "holder balance 4900.00" '"balance_fen":490000' "$OUT"
+check "a second send while one waits" 1 ctl wallet send H B 10.00 --ref w1b
+expect "WALLET_SEND_PENDING" "WALLET_SEND_PENDING" "$ERR"
+check "the mother's wallet shows it waiting in" 0 ctl --json wallet show B
+expect "nothing in the wallet yet" '"balance_fen":0' "$OUT"
+expect "waiting in" '"reference":"w1"' "$OUT"
+check "accept" 0 ctl --json wallet accept --ref w1
+expect "accepted" '"state":"accepted"' "$OUT"
+check "accept again answers the same" 0 ctl wallet accept --ref w1
+expect "a replay says so" "replayed" "$OUT"
+check "decline after accepting" 1 ctl wallet decline --ref w1
+expect "WALLET_SEND_CLOSED" "WALLET_SEND_CLOSED" "$ERR"
+check "the wallet holds 100.00" 0 ctl --json wallet show B
+expect "balance 100.00" '"balance_fen":10000' "$OUT"
+check "unknown send" 1 ctl wallet accept --ref nosuch
+expect "UNKNOWN_WALLET_SEND" "UNKNOWN_WALLET_SEND" "$ERR"
+
+check "the mother spends 30.00 at a Lanzhou pharmacy" 0 \
+    ctl --json settle --merchant GS1 --ref s1 --patient B --amount 30.00
+expect "from the wallet" '"wallet":true' "$OUT"
+expect "counted as her own account's payment" '"acct_pay_fen":3000' "$OUT"
+expect "no mutual aid" '"acct_mulaid_pay_fen":0' "$OUT"
+settlement=$(echo "$OUT" | json_field settlement_id)
+check "a refund of 10.00" 0 ctl --json refund --merchant GS1 --ref r1 --settlement "$settlement" --amount 10.00
+check "the refund went back to the wallet" 0 ctl --json wallet show B
+expect "wallet 80.00" '"balance_fen":8000' "$OUT"
+
+# ---- the limits of a day ----
+check "2000.01 is more than a send may carry" 1 ctl wallet send H B 2000.01 --ref big
+expect "WALLET_SEND_LIMIT" "WALLET_SEND_LIMIT" "$ERR"
+check "2000.00 may be sent" 0 ctl wallet send H B 2000.00 --ref w2
+check "decline it" 0 ctl --json wallet decline --ref w2
+expect "declined" '"state":"declined"' "$OUT"
+check "the holder has it back" 0 ctl --json account show H
+expect "holder balance 4900.00 again" '"balance_fen":490000' "$OUT"
+check "the third send of the day" 0 ctl wallet send H B 1.00 --ref w3
+check "accepted" 0 ctl wallet accept --ref w3
+check "a fourth send the same day" 1 ctl wallet send H B 1.00 --ref w4
+expect "WALLET_DAILY_LIMIT" "WALLET_DAILY_LIMIT" "$ERR"
+set_clock "2026-12-02 22:30:00"
+check "a send at 22:30" 1 ctl wallet send H B 1.00 --ref w4
+expect "WALLET_QUIET_HOURS" "WALLET_QUIET_HOURS" "$ERR"
+
+# ---- returns by themselves: while running ----
+set_clock "2026-12-03 09:00:00"
+check "a new day: sends again" 0 ctl --json wallet send H B 50.00 --ref w5
+send5=$(echo "$OUT" | json_field send_id)
+check "holder down to 4849.00" 0 ctl --json account show H
+expect "4849.00" '"balance_fen":484900' "$OUT"
+set_clock "2026-12-04 05:59:50"
+sleep 1.5
+check "not before 06:00" 0 ctl --json wallet show H
+expect "still waiting" '"reference":"w5"' "$OUT"
+set_clock "2026-12-04 06:00:01"
+wait_for "returned at 06:00 while running" '"balance_fen":489900' ctl --json account show H
+check "its entry says returned" 0 ctl tail --from "$send5"
+expect "a wallet_send_closed entry" "wallet_send_closed" "$OUT"
+expect "state returned" "send-returned" "$OUT"
+check "nothing waits any more" 0 ctl --json wallet show H
+expect "no send out" '"sends_out":[]' "$OUT"
+check "a returned send cannot be accepted" 1 ctl wallet accept --ref w5
+expect "WALLET_SEND_CLOSED" "WALLET_SEND_CLOSED" "$ERR"
+
+# ---- returns by themselves: after a restart, once ----
+set_clock "2026-12-04 10:00:00"
+check "send w6" 0 ctl wallet send H B 70.00 --ref w6
+daemon_stop
+set_clock "2026-12-05 08:00:00"
+start
+wait_for "returned on start, for what fell due while down" '"balance_fen":489900' \
+    ctl --json account show H
+daemon_stop
+start
+sleep 1.5
+returns=$(ctl tail --from 1 | grep -c "send.state: send-returned")
+[ "$returns" -eq 2 ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) ||
+    { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL two returns in the log, not $returns"; }
+
+# ---- the books ----
+check "trial balance" 0 ctl --json trial-balance
+expect "sums to zero" '"total_fen":0}' "$OUT"
+expect "the wallets hold 80.00 + 1.00" '{"class":"wallet","total_fen":8100}' "$OUT"
+expect "nothing pending" '{"class":"wallet_pending","total_fen":0}' "$OUT"
+check "verify replays the wallet" 0 ctl verify
+finish
