@@ -125,10 +125,10 @@ static void account_print(const struct ctl *ctl, const fl_account *account)
         cli_json_string(stdout, account->person_no);
         printf(",\"status\":\"%s\",\"balance_fen\":%" PRId64 ",\"credited_fen\":%" PRId64
                ",\"debited_fen\":%" PRId64 ",\"opened_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64
-               "}\n",
+               ",\"held_fen\":%" PRId64 "}\n",
                NAME_OF(status_names, account->status), account->balance_fen,
                account->credited_fen, account->debited_fen, account->opened_seq,
-               account->last_seq);
+               account->last_seq, account->held_fen);
         return;
     }
     char balance[FL_MONEY_TEXT_MAX], credited[FL_MONEY_TEXT_MAX], debited[FL_MONEY_TEXT_MAX];
@@ -139,6 +139,9 @@ static void account_print(const struct ctl *ctl, const fl_account *account)
            fl_money_format(account->credited_fen, credited),
            fl_money_format(account->debited_fen, debited), account->opened_seq,
            account->last_seq);
+    if (account->held_fen)
+        printf("held       %s (reserved by held quotes)\n",
+               fl_money_format(account->held_fen, balance));
 }
 
 static int account_open_run(struct ctl *ctl, const struct cli_parsed *args)

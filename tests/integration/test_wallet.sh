@@ -134,4 +134,19 @@ expect "sums to zero" '"total_fen":0}' "$OUT"
 expect "the wallets hold 80.00 + 1.00" '{"class":"wallet","total_fen":8100}' "$OUT"
 expect "nothing pending" '{"class":"wallet_pending","total_fen":0}' "$OUT"
 check "verify replays the wallet" 0 ctl verify
+
+# ---- damage is named: a stored wallet or send the log does not give ----
+check "a send left waiting (a timer)" 0 ctl wallet send H B 3.00 --ref w7
+daemon_stop
+cp -r "$WORK/data" "$WORK/pristine"
+for table in wallets wallet_sends timers balances; do
+    rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
+    check "delete the first record of $table" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" delete $table
+    start
+    check "verify finds the missing $table record" 4 ctl verify
+    expect "$table named" "$table" "$OUT$ERR"
+    daemon_stop
+done
+rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
+start
 finish
