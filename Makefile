@@ -51,7 +51,8 @@ PROTO_OBJ := $(call obj,$(PROTO_SRC)) $(BUILD)/obj/gen/famledger.pb-c.o
 DAEMON_OBJ := $(call obj,$(DAEMON_SRC))
 CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
 
-PROGRAMS := $(BUILD)/famledgerd $(BUILD)/ledgerctl $(BUILD)/famledger-bench
+PROGRAMS := $(BUILD)/famledgerd $(BUILD)/ledgerctl $(BUILD)/famledger-bench \
+            $(BUILD)/famledger-notify
 LIBRARIES := $(BUILD)/libfamledger.a $(BUILD)/libfamledger.so.$(SOVERSION) $(BUILD)/famledger.pc
 
 .PHONY: all deps run test bench fuzz clean
@@ -131,6 +132,9 @@ $(BUILD)/ledgerctl: $(call obj,tools/ledgerctl.c tools/ledgerctl_family.c \
                         tools/ledgerctl_lifecycle.c tools/ledgerctl_audit.c \
                         tools/ledgerctl_reconcile.c tools/ledgerctl_books.c tools/ledgerctl_wallet.c \
                         tools/cli.c) $(BUILD)/libfamledger.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CLIENT_LIBS)
+
+$(BUILD)/famledger-notify: $(call obj,tools/famledger-notify.c) $(BUILD)/libfamledger.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CLIENT_LIBS)
 
 $(BUILD)/famledger-bench: $(call obj,tools/famledger-bench.c) $(BUILD)/libfamledger.a

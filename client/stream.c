@@ -63,6 +63,8 @@ static int stream_record(struct stream_state *state, const Famledger__LogRecord 
 int fl_subscribe(fl_client *client, uint64_t from_seq, bool follow, fl_stream_cb callback,
                  void *context, uint64_t *next_seq)
 {
+    if (!callback)
+        return client_fail(client, FL_ERR_INVALID_ARGUMENT, "fl_subscribe needs a callback");
     struct stream_state state = {.client = client, .next_seq = from_seq ? from_seq : 1};
     state.have_prev = state.next_seq == 1; /* the first entry follows 32 zero bytes */
     if (next_seq)

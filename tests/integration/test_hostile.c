@@ -508,6 +508,131 @@ static void test_an_error_quoting_long_chinese_text_is_valid_utf8(void **state)
     daemon_remove(&daemon);
 }
 
+/* ---- the change stream ---- */
+
+static void subscribe_raw(int fd, uint64_t request_id, uint64_t from_seq, bool follow)
+{
+    Famledger__SubscribeRequest subscribe = FAMLEDGER__SUBSCRIBE_REQUEST__INIT;
+    subscribe.from_seq = from_seq;
+    subscribe.follow = follow;
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.request_id = request_id;
+    request.body_case = FAMLEDGER__REQUEST__BODY_SUBSCRIBE;
+    request.subscribe = &subscribe;
+    raw_send_request(fd, &request);
+}
+
+static void credit_one(const struct daemon_handle *daemon, const char *reference)
+{
+    fl_client *client = client_open(daemon);
+    fl_credit_result credit;
+    assert_int_equal(fl_account_credit(client, "E1", 1, FL_CREDIT_DEPOSIT, reference, &credit), 0);
+    fl_client_close(client);
+}
+
+static void test_a_subscriber_that_never_reads_is_let_go_and_the_writer_goes_on(void **state)
+{
+    (void)state;
+    struct daemon_handle daemon;
+    const char *args[] = {"--stream-buffer-bytes", "4096", "--stream-stall-ms", "300", NULL};
+    daemon_start(&daemon, args);
+    long before = daemon_memory_kib(&daemon, "VmRSS");
+    int fd = raw_connect(&daemon);
+    subscribe_raw(fd, 7, 1, true);
+    ledger_fill(&daemon); /* 3,000 entries past what its socket holds */
+    fl_head head;
+    head_of(&daemon, &head);
+    assert_true(head.seq >= 3002); /* the writer never waited for the subscriber */
+    long after = daemon_memory_kib(&daemon, "VmRSS");
+    print_message("RSS %ld KiB -> %ld KiB with a subscriber that never reads\n", before, after);
+    const char *build = getenv("BUILD");
+    assert_true(after - before < (build && strstr(build, "sanitize") ? 128 : 40) * 1024);
+    sleep(1);
+    credit_one(&daemon, "after-the-stall");
+    /* What it reads now: records in order from 1, then why it was let go, then the end. */
+    uint64_t next = 1;
+    Famledger__Response *response;
+    bool told = false;
+    while ((response = raw_read_response(fd)) != NULL) {
+        assert_int_equal(response->request_id, 7);
+        if (response->status == FAMLEDGER__STATUS__STATUS_SUBSCRIBER_BEHIND) {
+            char expected[64];
+            snprintf(expected, sizeof(expected), "fell behind at entry %llu",
+                     (unsigned long long)next);
+            assert_non_null(strstr(response->error, expected));
+            told = true;
+        } else {
+            assert_int_equal(response->status, FAMLEDGER__STATUS__STATUS_OK);
+            assert_false(told);
+            for (size_t i = 0; i < response->stream->n_records; i++)
+                assert_int_equal(response->stream->records[i]->seq, next++);
+        }
+        famledger__response__free_unpacked(response, NULL);
+    }
+    assert_true(told);
+    assert_true(next > 1 && next < head.seq); /* it got part of the log, then was let go */
+    close(fd);
+    assert_true(daemon_alive(&daemon));
+    daemon_remove(&daemon);
+}
+
+static void test_a_follower_waiting_for_entries_is_not_idle(void **state)
+{
+    (void)state;
+    struct daemon_handle daemon;
+    const char *args[] = {"--idle-timeout-ms", "200", NULL};
+    daemon_start(&daemon, args);
+    fl_client *client = client_open(&daemon);
+    employee_make(client, "E1", "110101", 0);
+    fl_client_close(client);
+    int fd = raw_connect(&daemon);
+    subscribe_raw(fd, 3, 1, true);
+    Famledger__Response *response = raw_read_response(fd);
+    assert_non_null(response);
+    assert_int_equal(response->stream->n_records, 2); /* registered, account opened */
+    famledger__response__free_unpacked(response, NULL);
+    usleep(600 * 1000); /* three idle timeouts with nothing to send */
+    credit_one(&daemon, "later");
+    response = raw_read_response(fd);
+    assert_non_null(response);
+    assert_int_equal(response->stream->n_records, 1);
+    assert_int_equal(response->stream->records[0]->seq, 3);
+    famledger__response__free_unpacked(response, NULL);
+    /* Anything sent on a subscription ends it. */
+    raw_send(fd, "x", 1);
+    assert_true(raw_closed_by_peer(fd));
+    close(fd);
+    daemon_remove(&daemon);
+}
+
+static int entry_ignore_cb(void *context, const fl_stream_event *event)
+{
+    (void)context;
+    (void)event;
+    return 0;
+}
+
+static int pharmacy_subscribes(const struct daemon_handle *daemon)
+{
+    fl_client *client;
+    if (fl_client_connect(daemon->socket_path, 5000, &client) != 0)
+        return 10;
+    int rc = fl_subscribe(client, 1, false, entry_ignore_cb, NULL, NULL);
+    fl_client_close(client);
+    return rc == FL_ERR_PERMISSION_DENIED ? 0 : 1;
+}
+
+static void test_a_pharmacy_cannot_read_the_change_stream(void **state)
+{
+    (void)state;
+    struct daemon_handle daemon;
+    const char *args[] = {"--socket-mode", "0666", "--settle-uids", "0,65534", NULL};
+    daemon_start(&daemon, args);
+    daemon_open_to_others(&daemon);
+    assert_int_equal(as_nobody(pharmacy_subscribes, &daemon), 0);
+    daemon_remove(&daemon);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -520,6 +645,9 @@ int main(void)
         cmocka_unit_test(test_out_of_descriptors_a_new_peer_is_told_busy),
         cmocka_unit_test(test_a_pharmacy_cannot_act_as_another),
         cmocka_unit_test(test_an_error_quoting_long_chinese_text_is_valid_utf8),
+        cmocka_unit_test(test_a_subscriber_that_never_reads_is_let_go_and_the_writer_goes_on),
+        cmocka_unit_test(test_a_follower_waiting_for_entries_is_not_idle),
+        cmocka_unit_test(test_a_pharmacy_cannot_read_the_change_stream),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

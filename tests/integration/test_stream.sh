@@ -1,0 +1,62 @@
+# test_stream.sh -- the change stream through ledgerctl tail and the example notifier: every
+# entry in order, a new one shown as soon as it commits, across a daemon restart without a
+# gap or a repeat, and a notice to each holder whose account paid for a relative.
+. "$(dirname "$0")/lib.sh"
+
+# wait_for NAME TEXT FILE SECONDS: FILE comes to contain TEXT within SECONDS.
+wait_for() {
+    local steps=$(($4 * 20))
+    for _ in $(seq 1 "$steps"); do
+        grep -q -- "$2" "$3" 2>/dev/null && { CHECKS_PASSED=$((CHECKS_PASSED + 1)); return 0; }
+        sleep 0.05
+    done
+    CHECKS_FAILED=$((CHECKS_FAILED + 1))
+    echo "FAIL $1: '$2' not in $3:"
+    cat "$3"
+}
+
+daemon_start
+ctl person add H --name "父亲" --region 110101 --scheme employee >/dev/null
+ctl account open H >/dev/null
+ctl credit H 100.00 --ref c1 >/dev/null
+ctl person add K --name "孩子" --region 110101 --scheme resident >/dev/null
+ctl family bind H K --relation parent >/dev/null
+ctl merchant add M1 --name "药房" --kind pharmacy --region 110101 >/dev/null
+
+check "tail without --follow: the whole log from 1, then it ends" 0 ctl --json tail --from 1
+expect "the first entry" '"seq":1,' "$OUT"
+expect "the last entry" '"seq":6,' "$OUT"
+[ "$(echo "$OUT" | wc -l)" -eq 6 ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) ||
+    { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL six lines: $OUT"; }
+check "tail: the last ten by default" 0 ctl tail
+expect "text lines name the type" "person_registered" "$OUT"
+check "tail from past the head ends at once" 0 ctl tail --from 100
+[ -z "$OUT" ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) ||
+    { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL nothing past the head: $OUT"; }
+
+# ---- follow: new entries as they commit, across a restart ----
+"$BUILD/ledgerctl" --socket "$SOCKET" --json tail --follow --from 1 >"$WORK/tail.out" 2>"$WORK/tail.err" &
+TAIL_PID=$!
+"$BUILD/famledger-notify" --socket "$SOCKET" >"$WORK/notify.out" 2>"$WORK/notify.err" &
+NOTIFY_PID=$!
+wait_for "the existing entries" '"seq":6,' "$WORK/tail.out" 2
+check "a credit" 0 ctl credit H 5.00 --ref c2
+wait_for "tail --follow shows the credit within a second" '"reference":"c2"' "$WORK/tail.out" 1
+check "K settles 12.30, paid by H" 0 ctl settle --merchant M1 --ref s1 --patient K --amount 12.30
+wait_for "the holder is told" "notice H: 12.30 yuan of your account paid for K at M1" \
+    "$WORK/notify.out" 1
+daemon_stop
+daemon_start
+check "a credit after the restart" 0 ctl credit H 7.00 --ref c3
+wait_for "tail resumed after the restart" '"reference":"c3"' "$WORK/tail.out" 5
+check "K settles again" 0 ctl settle --merchant M1 --ref s2 --patient K --amount 1.00
+wait_for "the notifier resumed too" "notice H: 1.00 yuan" "$WORK/notify.out" 5
+kill "$TAIL_PID" "$NOTIFY_PID" 2>/dev/null
+wait "$TAIL_PID" "$NOTIFY_PID" 2>/dev/null
+head=$(ctl --json head | sed 's/.*"seq":\([0-9]*\).*/\1/')
+seqs=$(sed 's/^{"seq":\([0-9]*\),.*/\1/' "$WORK/tail.out" | tr '\n' ' ')
+expect "every entry once, in order, no gap, no repeat" "$(seq -s ' ' 1 "$head") " "$seqs"
+[ "$(grep -c '^notice' "$WORK/notify.out")" -eq 2 ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) ||
+    { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL two notices:"; cat "$WORK/notify.out"; }
+check "the stream is checked link by link: verify agrees" 0 ctl verify
+finish
