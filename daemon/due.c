@@ -83,7 +83,7 @@ int due_next(struct store_txn *txn, int64_t *due_us)
 
 /* One return or expiry in a nested transaction: a failure undoes only it. */
 static int due_apply_one(struct request_ctx *ctx, enum due_kind kind, uint64_t id,
-                         int64_t due_us)
+                         int64_t due_us, bool *done)
 {
     struct store_txn *child;
     int rc = store_nested_begin(ctx->txn, &child);
@@ -99,8 +99,10 @@ static int due_apply_one(struct request_ctx *ctx, enum due_kind kind, uint64_t i
         rc = hold_expire(&one, id);
     else
         rc = FL_ERR_INTERNAL;
-    if (rc == 0)
+    if (rc == 0) {
+        *done = true;
         return store_commit(child);
+    }
     store_abort(child);
     log_error("due: %s %llu due at %lld could not be applied: %s",
               kind == DUE_WALLET_RETURN ? "the return of wallet send" : "the expiry of hold",
@@ -118,9 +120,12 @@ int due_run(struct request_ctx *ctx, unsigned *applied, bool *more)
                         DUE_PER_RUN_MAX + 1, due_visit_cb, &page);
     if (rc < 0)
         return rc;
+    rc = 0; /* the scan stops early (1) at the first timer not yet due */
     for (size_t i = 0; i < page.count && rc == 0; i++) {
-        rc = due_apply_one(ctx, page.items[i].kind, page.items[i].id, page.items[i].due_us);
-        *applied += rc == 0;
+        bool done = false;
+        rc = due_apply_one(ctx, page.items[i].kind, page.items[i].id, page.items[i].due_us,
+                           &done);
+        *applied += done;
     }
     *more = page.more;
     return rc;
