@@ -124,11 +124,13 @@ static void account_print(const struct ctl *ctl, const fl_account *account)
         printf("{\"person_no\":");
         cli_json_string(stdout, account->person_no);
         printf(",\"status\":\"%s\",\"balance_fen\":%" PRId64 ",\"credited_fen\":%" PRId64
-               ",\"debited_fen\":%" PRId64 ",\"opened_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64
-               ",\"held_fen\":%" PRId64 "}\n",
+               ",\"debited_fen\":%" PRId64 ",\"opened_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64,
                NAME_OF(status_names, account->status), account->balance_fen,
                account->credited_fen, account->debited_fen, account->opened_seq,
-               account->last_seq, account->held_fen);
+               account->last_seq);
+        if (account->held_fen) /* only while held: the object older readers know otherwise */
+            printf(",\"held_fen\":%" PRId64, account->held_fen);
+        printf("}\n");
         return;
     }
     char balance[FL_MONEY_TEXT_MAX], credited[FL_MONEY_TEXT_MAX], debited[FL_MONEY_TEXT_MAX];

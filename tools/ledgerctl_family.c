@@ -14,10 +14,13 @@ static void binding_print(const struct ctl *ctl, const fl_binding *binding, bool
         cli_json_string(stdout, binding->holder);
         printf(",\"beneficiary\":");
         cli_json_string(stdout, binding->beneficiary);
-        printf(",\"relation\":\"%s\",\"bound_seq\":%" PRIu64 ",\"monthly_limit_fen\":%" PRId64
-               ",\"yearly_limit_fen\":%" PRId64 "}",
-               fl_relation_name(binding->relation), binding->bound_seq,
-               binding->monthly_limit_fen, binding->yearly_limit_fen);
+        printf(",\"relation\":\"%s\",\"bound_seq\":%" PRIu64,
+               fl_relation_name(binding->relation), binding->bound_seq);
+        /* Present only where a limit is in force: older readers see the object they knew. */
+        if (binding->monthly_limit_fen || binding->yearly_limit_fen)
+            printf(",\"monthly_limit_fen\":%" PRId64 ",\"yearly_limit_fen\":%" PRId64,
+                   binding->monthly_limit_fen, binding->yearly_limit_fen);
+        printf("}");
         return;
     }
     printf("%s funds %s (the %s of %s), bound at seq %" PRIu64 "\n", binding->holder,
@@ -246,9 +249,10 @@ static void settlement_print_json(const fl_settlement *s, const char *tail)
             printf("%s{\"holder\":", i ? "," : "");
             cli_json_string(stdout, s->legs[i].holder);
             printf(",\"amount_fen\":%" PRId64 ",\"balance_after_fen\":%" PRId64
-                   ",\"mutual_aid\":%s,\"wallet\":%s}",
+                   ",\"mutual_aid\":%s%s}",
                    s->legs[i].amount_fen, s->legs[i].balance_after_fen,
-                   s->legs[i].mutual_aid ? "true" : "false", s->legs[i].wallet ? "true" : "false");
+                   s->legs[i].mutual_aid ? "true" : "false",
+                   s->legs[i].wallet ? ",\"wallet\":true" : "");
         }
         printf("],\"cancelled\":%s,\"refunded_fen\":%" PRId64 ",\"refunds\":[",
                s->cancelled ? "true" : "false", s->refunded_fen);
@@ -257,8 +261,10 @@ static void settlement_print_json(const fl_settlement *s, const char *tail)
                    "\"amount_fen\":%" PRId64 "}",
                    i ? "," : "", s->refunds[i].refund_id, s->refunds[i].reference,
                    s->refunds[i].cancel ? "true" : "false", s->refunds[i].amount_fen);
-        printf("],\"hold_id\":%" PRIu64 ",\"replayed\":%s}%s", s->hold_id,
-               s->replayed ? "true" : "false", tail);
+        if (s->hold_id)
+            printf("],\"hold_id\":%" PRIu64, s->hold_id);
+        printf("%s,\"replayed\":%s}%s", s->hold_id ? "" : "]", s->replayed ? "true" : "false",
+               tail);
     }
 }
 

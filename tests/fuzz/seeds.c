@@ -169,6 +169,67 @@ static void seeds_books(const char *dir)
     seed_write(dir, "settlement_get-reference", &request);
 }
 
+/* The wallet, held quotes and aid limits, valid against the seeded ledger. */
+static void seeds_twophase(const char *dir)
+{
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    Famledger__WalletSendRequest send = FAMLEDGER__WALLET_SEND_REQUEST__INIT;
+    send.holder = (char *)"H";
+    send.beneficiary = (char *)"P";
+    send.amount_fen = 100;
+    send.reference = (char *)"w";
+    request.body_case = FAMLEDGER__REQUEST__BODY_WALLET_SEND;
+    request.wallet_send = &send;
+    seed_write(dir, "wallet_send", &request);
+    Famledger__WalletSendCloseRequest answer = FAMLEDGER__WALLET_SEND_CLOSE_REQUEST__INIT;
+    answer.reference = (char *)"w";
+    request.body_case = FAMLEDGER__REQUEST__BODY_WALLET_ACCEPT;
+    request.wallet_accept = &answer;
+    seed_write(dir, "wallet_accept", &request);
+    request.body_case = FAMLEDGER__REQUEST__BODY_WALLET_DECLINE;
+    seed_write(dir, "wallet_decline", &request);
+    Famledger__WalletGetRequest wallet = FAMLEDGER__WALLET_GET_REQUEST__INIT;
+    wallet.person_no = (char *)"P";
+    request.body_case = FAMLEDGER__REQUEST__BODY_WALLET_GET;
+    request.wallet_get = &wallet;
+    seed_write(dir, "wallet_get", &request);
+    Famledger__SettleRequest quote = FAMLEDGER__SETTLE_REQUEST__INIT;
+    quote.merchant_code = (char *)"M";
+    quote.merchant_reference = (char *)"h";
+    quote.patient = (char *)"P";
+    quote.amount_fen = 300;
+    Famledger__HoldRequest hold = FAMLEDGER__HOLD_REQUEST__INIT;
+    hold.quote = &quote;
+    hold.hold_seconds = 60;
+    request.body_case = FAMLEDGER__REQUEST__BODY_HOLD;
+    request.hold = &hold;
+    seed_write(dir, "hold", &request);
+    Famledger__HoldReleaseRequest release = FAMLEDGER__HOLD_RELEASE_REQUEST__INIT;
+    release.hold_id = 12;
+    request.body_case = FAMLEDGER__REQUEST__BODY_HOLD_RELEASE;
+    request.hold_release = &release;
+    seed_write(dir, "hold_release", &request);
+    Famledger__SettleRequest capture = quote;
+    capture.merchant_reference = (char *)"c";
+    capture.hold_id = 12;
+    request.body_case = FAMLEDGER__REQUEST__BODY_SETTLE;
+    request.settle = &capture;
+    seed_write(dir, "settle-hold", &request);
+    Famledger__FamilyLimitRequest limit = FAMLEDGER__FAMILY_LIMIT_REQUEST__INIT;
+    limit.holder = (char *)"H";
+    limit.beneficiary = (char *)"P";
+    limit.monthly_fen = 5000;
+    limit.yearly_fen = 20000;
+    request.body_case = FAMLEDGER__REQUEST__BODY_FAMILY_LIMIT;
+    request.family_limit = &limit;
+    seed_write(dir, "family_limit", &request);
+    Famledger__SubscribeRequest subscribe = FAMLEDGER__SUBSCRIBE_REQUEST__INIT;
+    subscribe.from_seq = 1;
+    request.body_case = FAMLEDGER__REQUEST__BODY_SUBSCRIBE;
+    request.subscribe = &subscribe;
+    seed_write(dir, "subscribe", &request);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2)
@@ -222,5 +283,6 @@ int main(int argc, char **argv)
     request.state_page = &page;
     seed_write(argv[1], "state_page", &request);
     seeds_books(argv[1]);
+    seeds_twophase(argv[1]);
     return 0;
 }
