@@ -294,7 +294,11 @@ static int apply_settled(struct verify *v, const Famledger__Entry *entry)
     expect_merchant_day(v, s->merchant_code, entry->time_us, entry->seq);
     verify_expect_reference(v, 'S', s->merchant_code, s->merchant_reference, entry->seq);
     verify_expect_item(v, INDEX_PATIENT_SETTLEMENTS, s->patient, strlen(s->patient), entry->seq);
-    return verify_settlement_find(v, entry->seq, true) ? 0 : -1;
+    struct model_settlement *settlement = verify_settlement_find(v, entry->seq, true);
+    if (!settlement)
+        return -1;
+    settlement->aid_counted = s->aid_counted;
+    return 0;
 }
 
 /* A refund, cancel or reversal of `settlement_id` at `merchant` giving `refund` (may be NULL:
@@ -324,8 +328,8 @@ static int apply_refund(struct verify *v, const Famledger__Entry *entry, uint64_
                         refund->legs[i]->balance_after_fen))
             return 1;
     }
-    /* Entries before aid limits (format 2) name no settlement time: they freed no aid. */
-    if (settled_us)
+    /* A settlement made before aid limits (format 2) was never counted: nothing to free. */
+    if (settlement->aid_counted)
         verify_refund_aid(v, patient, settled_us, refund);
     if (legs != refund->amount_fen)
         return verify_problem(v, entry->seq, "refund legs do not add up to the refund");

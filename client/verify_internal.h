@@ -49,6 +49,7 @@ struct model_settlement {
     uint64_t id; /* 0: empty slot */
     int64_t refunded_fen;
     bool cancelled;
+    bool aid_counted; /* its mutual aid counted against the limits (since format 3) */
     bool stored; /* seen in the stored table */
 };
 

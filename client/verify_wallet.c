@@ -391,7 +391,7 @@ int verify_settled_twophase(struct verify *v, const Famledger__Entry *entry)
                 return patient ? verify_problem(v, entry->seq, "a wallet leg that is not the "
                                                 "patient's own")
                                : 1;
-        } else if (leg->mutual_aid && !s->hold_id) {
+        } else if (leg->mutual_aid && !s->hold_id && s->aid_counted) {
             usage_move(v, leg->holder, s->patient, entry->time_us, leg->amount_fen);
         }
     }

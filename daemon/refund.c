@@ -126,8 +126,9 @@ static int refund_apply(struct request_ctx *ctx, struct refund_plan *plan,
         if (plan->accounts[i])
             rc = account_move(ctx, plan->accounts[i], plan->refund->legs[i]->amount_fen,
                               entry->seq);
-        /* Mutual aid given back makes room again under the limit of the settlement's month. */
-        if (rc == 0 && plan->from[i]->mutual_aid &&
+        /* Mutual aid given back makes room again under the limit of the settlement's month;
+         * a settlement made before limits existed (format 2) was never counted. */
+        if (rc == 0 && plan->from[i]->mutual_aid && settlement->aid_counted &&
             (rc = aid_usage_move(ctx, plan->from[i]->holder, settlement->patient,
                                  settlement->time_us, -plan->refund->legs[i]->amount_fen)) != 0)
             return rc;

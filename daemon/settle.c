@@ -300,6 +300,8 @@ static int settle_record(struct request_ctx *ctx, Famledger__SettleRequest *sett
     REQUIRE(settlement->acct_pay_fen + settlement->acct_mulaid_pay_fen +
                 settlement->cash_pay_fen == settlement->amount_fen);
     REQUIRE(settlement->cash_pay_fen >= 0 && settlement->n_legs <= LEGS_MAX);
+    /* Its mutual aid counts against the family's limits (when captured, it did as a hold). */
+    settlement->aid_counted = true;
     Famledger__Settled settled = FAMLEDGER__SETTLED__INIT;
     settled.request = settle;
     settled.settlement = settlement;

@@ -404,6 +404,11 @@ int store_delete_first(struct store_txn *txn, enum store_db db)
     return rc ? store_error(txn->store, rc, "delete") : 1;
 }
 
+int store_drop(struct store_txn *txn, enum store_db db)
+{
+    return store_error(txn->store, mdb_drop(txn->txn, txn->store->dbis[db], 1), "drop");
+}
+
 struct store *store_of(struct store_txn *txn)
 {
     return txn->store;

@@ -135,6 +135,10 @@ int store_db_find(const char *name);
  * that damages a ledger on purpose. 1 deleted, 0 empty, < 0 error. */
 int store_delete_first(struct store_txn *txn, enum store_db db);
 
+/* Remove `db` from the file altogether: for the test tool that makes a ledger of an older
+ * layout. 0 or < 0. */
+int store_drop(struct store_txn *txn, enum store_db db);
+
 /* The store a transaction belongs to. */
 struct store *store_of(struct store_txn *txn);
 

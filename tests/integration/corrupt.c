@@ -7,6 +7,8 @@
  *                                                  and rewrite the chain and the head after it,
  *                                                  as an attacker who knows the format would
  *   famledger-corrupt DATA_DIR meta KEY VALUE      set a meta record (an older format, say)
+ *   famledger-corrupt DATA_DIR format 2            make it a ledger of format 2: the tables of
+ *                                                  format 3 dropped, the format key set
  */
 #include "arena.h"
 #include "chain.h"
@@ -105,11 +107,20 @@ static int rechain_from(struct store_txn *txn, const char *dir, uint64_t seq)
     return rc;
 }
 
+/* The layout before the wallet, holds and limits (format 2). */
+static int format_2_make(struct store_txn *txn)
+{
+    for (int db = STORE_DB_WALLETS; db <= STORE_DB_AID_USAGE; db++)
+        if (store_drop(txn, (enum store_db)db) != 0)
+            return -1;
+    return store_put(txn, STORE_DB_META, "format", 6, "2", 1);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
         fprintf(stderr, "usage: famledger-corrupt DATA_DIR entry SEQ | balance PERSON FEN | "
-                "delete TABLE | unbalance SEQ | meta KEY VALUE\n");
+                "delete TABLE | unbalance SEQ | meta KEY VALUE | format 2\n");
         return 2;
     }
     struct store *store;
@@ -126,6 +137,8 @@ int main(int argc, char **argv)
                  ? rechain_from(txn, argv[1], strtoull(argv[3], NULL, 10))
              : strcmp(argv[2], "delete") == 0
                  ? (db > STORE_DB_META && store_delete_first(txn, (enum store_db)db) == 1 ? 0 : -1)
+             : strcmp(argv[2], "format") == 0 && strcmp(argv[3], "2") == 0
+                 ? format_2_make(txn)
              : argc > 4 ? corrupt_balance(txn, argv[3], strtoll(argv[4], NULL, 10))
                         : -1;
     rc = rc ? (store_abort(txn), rc) : store_commit(txn);
