@@ -3,7 +3,8 @@
  * Each frame becomes a `pending` request in the connection's pipeline (pipeline.c decides what
  * may start and when the connection may take another frame). Reads are answered at once from a
  * read transaction; writes go to the commit queue and are answered when their batch is durable.
- * Replies leave strictly in request order, so a client may pipeline.
+ * Replies leave strictly in request order, so a client may pipeline. A subscribed connection
+ * carries the change stream instead (server_stream.c).
  */
 #include "server.h"
 
@@ -16,7 +17,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "require.h"
-#include "stream.h"
+#include "server_internal.h"
 #include "validate.h"
 
 #include <stdarg.h>
@@ -25,50 +26,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-struct pending {
-    struct commit_job job;
-    struct pipeline_item item;
-    uv_work_t work;                 /* background reads (a backup) run on the thread pool */
-    struct conn *conn;              /* loop thread only */
-    /* What the writer thread may read: copies, as the connection can close meanwhile. */
-    const struct config *config;
-    struct peer peer;
-    struct arena request_arena;     /* the decoded request */
-    struct arena reply_arena;       /* everything the handler builds; reset on each attempt */
-    Famledger__Request *request;
-    Famledger__Response response;
-    const struct dispatch_route *route;
-};
-
-struct conn {
-    uv_pipe_t pipe;
-    uv_timer_t idle_timer;
-    struct server *server;
-    struct conn *prev, *next;
-    struct frame_reader reader;
-    struct peer peer;
-    struct pipeline pipeline;
-    struct store_txn *snapshot;     /* while open, every read of the connection uses it */
-    struct stream *stream;          /* subscribed: the connection carries only the stream */
-    unsigned writes_in_flight;
-    unsigned handles_open;          /* pipe and timer: freed when both are closed */
-    bool reading;
-    bool read_eof;
-    bool close_after_flush;         /* broken framing or refused connection */
-    bool closing;
-};
-
-struct write_req {
-    uv_write_t req;
-    struct conn *conn;
-    uv_buf_t buf;
-};
-
 static void conn_process(struct conn *conn);
 static void conn_flush(struct conn *conn);
-static void conn_close(struct conn *conn);
-static void conn_stream_pump(struct conn *conn);
-static void conn_write(struct conn *conn, uint8_t *buffer, size_t bytes);
 
 /* ---- pending requests ---- */
 
@@ -86,7 +45,7 @@ static struct pending *pending_new(struct conn *conn)
     return pending;
 }
 
-static void pending_free(struct pending *pending)
+void pending_free(struct pending *pending)
 {
     arena_free(&pending->request_arena);
     arena_free(&pending->reply_arena);
@@ -111,10 +70,7 @@ static size_t pending_reply_bytes(struct pending *pending)
 }
 
 /* Answer a request without running it (refused before a handler). */
-static void conn_refuse(struct conn *conn, struct pending *pending, int status,
-                        const char *format, ...) __attribute__((format(printf, 4, 5)));
-
-static void conn_refuse(struct conn *conn, struct pending *pending, int status,
+void conn_refuse(struct conn *conn, struct pending *pending, int status,
                         const char *format, ...)
 {
     va_list args;
@@ -301,30 +257,6 @@ static void conn_start_ready(struct conn *conn)
     }
 }
 
-/* The connection becomes a subscriber: after the replies to what it sent before, it carries
- * only the stream's frames (stream.h). */
-static void conn_subscribe(struct conn *conn, struct pending *pending)
-{
-    struct server *server = conn->server;
-    if (conn->stream)
-        return conn_refuse(conn, pending, FL_ERR_INVALID_ARGUMENT,
-                           "this connection is subscribed already");
-    conn->stream = malloc(sizeof(*conn->stream));
-    if (!conn->stream) {
-        log_error("server: out of memory for a subscription; closing the connection");
-        pending_free(pending);
-        conn_close(conn);
-        return;
-    }
-    stream_init(conn->stream, pending->request->request_id, pending->request->subscribe);
-    pending_free(pending);
-    server->stream_count++;
-    log_debug("server: uid %u subscribed from entry %llu%s", conn->peer.uid,
-              (unsigned long long)conn->stream->next_seq,
-              conn->stream->follow ? ", following" : "");
-    conn_stream_pump(conn);
-}
-
 /* Peek, authorise, check, unpack: the route and the role are known before anything is
  * unpacked, and unpacking is bounded by a budget (decode.c). */
 static void conn_handle_frame(struct conn *conn, const uint8_t *payload, uint32_t bytes)
@@ -409,7 +341,7 @@ static void conn_handle_close_cb(uv_handle_t *handle)
     server_stopped_check(server);
 }
 
-static void conn_close(struct conn *conn)
+void conn_close(struct conn *conn)
 {
     if (conn->closing)
         return;
@@ -425,7 +357,7 @@ static void conn_maybe_close(struct conn *conn)
         conn_close(conn);
 }
 
-static size_t conn_queue_bytes(struct conn *conn)
+size_t conn_queue_bytes(struct conn *conn)
 {
     return uv_stream_get_write_queue_size((uv_stream_t *)&conn->pipe);
 }
@@ -608,7 +540,7 @@ static void conn_flush(struct conn *conn)
 }
 
 /* Write `buffer` (malloc'd; freed once written) to the peer. */
-static void conn_write(struct conn *conn, uint8_t *buffer, size_t bytes)
+void conn_write(struct conn *conn, uint8_t *buffer, size_t bytes)
 {
     struct write_req *write = malloc(sizeof(*write));
     if (!write) {
@@ -627,66 +559,6 @@ static void conn_write(struct conn *conn, uint8_t *buffer, size_t bytes)
         free(write);
         conn_close(conn);
     }
-}
-
-/* Send the subscriber what the log holds past its sequence, while its socket queue has room.
- * Its earlier replies go first: the stream starts once the pipeline is empty. */
-static void conn_stream_pump(struct conn *conn)
-{
-    struct stream *stream = conn->stream;
-    struct server *server = conn->server;
-    if (!stream || stream->ended || conn->closing || conn->pipeline.count > 0)
-        return;
-    uint8_t *frame;
-    size_t bytes;
-    while (!stream->ended && conn_queue_bytes(conn) < server->config->stream_buffer_bytes) {
-        int rc = stream_frame_next(server->store, stream, &frame, &bytes);
-        if (rc == 0)
-            break;
-        if (rc < 0 && stream_frame_status(stream, FL_ERR_INTERNAL, "the log cannot be read; "
-                                          "subscribe again later", &frame, &bytes) != 0) {
-            conn_close(conn);
-            return;
-        }
-        conn_write(conn, frame, bytes);
-        if (conn->closing)
-            return;
-    }
-    if (!stream->ended && stream_behind_head(stream)) {
-        /* Full while entries wait: a reader that stays so is told, and let go. */
-        uint64_t now_ms = uv_now(server->loop);
-        char message[128];
-        snprintf(message, sizeof(message), "fell behind at entry %llu; subscribe again from "
-                 "there", (unsigned long long)stream->next_seq);
-        if (stream->stalled_since_ms == 0)
-            stream->stalled_since_ms = now_ms;
-        else if (now_ms - stream->stalled_since_ms >= server->config->stream_stall_ms &&
-                 stream_frame_status(stream, FL_ERR_SUBSCRIBER_BEHIND, message, &frame,
-                                     &bytes) == 0) {
-            log_info("server: the subscriber uid %u fell behind at entry %llu; letting it go",
-                     conn->peer.uid, (unsigned long long)stream->next_seq);
-            conn_write(conn, frame, bytes);
-        }
-    }
-    if (stream->ended)
-        conn->close_after_flush = true;
-}
-
-/* Loop thread: run once per loop turn after entries committed. */
-static void server_streams_check_cb(uv_check_t *check)
-{
-    struct server *server = check->data;
-    uv_check_stop(check);
-    for (struct conn *conn = server->conns; conn; conn = conn->next)
-        if (conn->stream)
-            conn_stream_pump(conn);
-}
-
-void server_streams_notify(struct server *server)
-{
-    if (server->stream_count == 0 || uv_is_active((uv_handle_t *)&server->streams_check))
-        return;
-    uv_check_start(&server->streams_check, server_streams_check_cb);
 }
 
 /* The peer's uid, primary gid and supplementary groups (SO_PEERCRED, SO_PEERGROUPS). */

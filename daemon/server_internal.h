@@ -1,0 +1,73 @@
+/* server_internal.h -- what server.c and server_stream.c share: a connection and a request in
+ * flight. Not used elsewhere. */
+#ifndef FAMLEDGER_SERVER_INTERNAL_H
+#define FAMLEDGER_SERVER_INTERNAL_H
+
+#include "arena.h"
+#include "commit.h"
+#include "dispatch.h"
+#include "frame.h"
+#include "pipeline.h"
+#include "server.h"
+#include "stream.h"
+
+struct pending {
+    struct commit_job job;
+    struct pipeline_item item;
+    uv_work_t work;                 /* background reads (a backup) run on the thread pool */
+    struct conn *conn;              /* loop thread only */
+    /* What the writer thread may read: copies, as the connection can close meanwhile. */
+    const struct config *config;
+    struct peer peer;
+    struct arena request_arena;     /* the decoded request */
+    struct arena reply_arena;       /* everything the handler builds; reset on each attempt */
+    Famledger__Request *request;
+    Famledger__Response response;
+    const struct dispatch_route *route;
+};
+
+struct conn {
+    uv_pipe_t pipe;
+    uv_timer_t idle_timer;
+    struct server *server;
+    struct conn *prev, *next;
+    struct frame_reader reader;
+    struct peer peer;
+    struct pipeline pipeline;
+    struct store_txn *snapshot;     /* while open, every read of the connection uses it */
+    struct stream *stream;          /* subscribed: the connection carries only the stream */
+    unsigned writes_in_flight;
+    unsigned handles_open;          /* pipe and timer: freed when both are closed */
+    bool reading;
+    bool read_eof;
+    bool close_after_flush;         /* broken framing or refused connection */
+    bool closing;
+};
+
+struct write_req {
+    uv_write_t req;
+    struct conn *conn;
+    uv_buf_t buf;
+};
+
+/* Free a request that is answered, refused or abandoned. */
+void pending_free(struct pending *pending);
+
+/* Answer a request without running it (refused before a handler). */
+void conn_refuse(struct conn *conn, struct pending *pending, int status, const char *format, ...)
+    __attribute__((format(printf, 4, 5)));
+
+void conn_close(struct conn *conn);
+
+/* Bytes queued on the socket, not yet taken by the peer. */
+size_t conn_queue_bytes(struct conn *conn);
+
+/* Write `buffer` (malloc'd; freed once written) to the peer. */
+void conn_write(struct conn *conn, uint8_t *buffer, size_t bytes);
+
+/* server_stream.c: the connection becomes a subscriber (SubscribeRequest); send what the log
+ * holds past its sequence while its socket has room. */
+void conn_subscribe(struct conn *conn, struct pending *pending);
+void conn_stream_pump(struct conn *conn);
+
+#endif
