@@ -32,6 +32,32 @@ static void row_account(struct entry_row *row, const char *person_no, int64_t de
              used ? " " : "", person_no, delta_fen);
 }
 
+/* A wallet (医保钱包) moved: "wallet:P:-3000", told apart from P's personal account. */
+static void row_wallet(struct entry_row *row, const char *person_no, int64_t delta_fen)
+{
+    size_t used = strlen(row->accounts);
+    snprintf(row->accounts + used, sizeof(row->accounts) - used, "%swallet:%s:%" PRId64,
+             used ? " " : "", person_no, delta_fen);
+}
+
+static void row_wallet_send(const Famledger__Entry *entry, struct entry_row *row)
+{
+    bool sent = entry->body_case == FAMLEDGER__ENTRY__BODY_WALLET_SENT;
+    const Famledger__WalletSend *send = sent ? entry->wallet_sent->send
+                                             : entry->wallet_send_closed->send;
+    if (!send)
+        return; /* a damaged entry: verify names it */
+    row->amount_fen = send->amount_fen;
+    row->patient = send->beneficiary;
+    row->reference = send->reference;
+    if (sent)
+        row_account(row, send->holder, -send->amount_fen);
+    else if (send->state == FAMLEDGER__WALLET_SEND_STATE__WALLET_SEND_ACCEPTED)
+        row_wallet(row, send->beneficiary, send->amount_fen);
+    else if (!send->cash_refund_due)
+        row_account(row, send->holder, send->amount_fen);
+}
+
 static void entry_row_make(const Famledger__Entry *entry, struct entry_row *row)
 {
     memset(row, 0, sizeof(*row));
@@ -45,7 +71,8 @@ static void entry_row_make(const Famledger__Entry *entry, struct entry_row *row)
     case FAMLEDGER__ENTRY__BODY_SETTLED: {
         const Famledger__Settlement *s = entry->settled->settlement;
         for (size_t i = 0; i < s->n_legs; i++)
-            row_account(row, s->legs[i]->holder, -s->legs[i]->amount_fen);
+            (s->legs[i]->wallet ? row_wallet : row_account)(row, s->legs[i]->holder,
+                                                            -s->legs[i]->amount_fen);
         row->amount_fen = s->amount_fen;
         row->merchant = s->merchant_code;
         row->patient = s->patient;
@@ -71,7 +98,8 @@ static void entry_row_make(const Famledger__Entry *entry, struct entry_row *row)
             break;
         for (size_t i = 0; i < r->n_legs; i++)
             if (!r->legs[i]->cash_refund_due)
-                row_account(row, r->legs[i]->holder, r->legs[i]->amount_fen);
+                (r->legs[i]->wallet ? row_wallet : row_account)(row, r->legs[i]->holder,
+                                                                r->legs[i]->amount_fen);
         row->amount_fen = r->amount_fen;
         row->reference = r->reference;
         break;
@@ -98,6 +126,10 @@ static void entry_row_make(const Famledger__Entry *entry, struct entry_row *row)
         row->reference = m->reference;
         break;
     }
+    case FAMLEDGER__ENTRY__BODY_WALLET_SENT:
+    case FAMLEDGER__ENTRY__BODY_WALLET_SEND_CLOSED:
+        row_wallet_send(entry, row);
+        break;
     default:
         break;
     }
