@@ -2,10 +2,12 @@
 #include "client_internal.h"
 
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct stream_state {
     fl_client *client;
+    fl_stream_event *event;     /* large (a settlement): one per subscription, on the heap */
     uint64_t next_seq;
     uint8_t prev_hash[FL_HASH_BYTES];
     bool have_prev;             /* prev_hash is known (the stream started at 1, or has run) */
@@ -41,13 +43,14 @@ static int stream_record(struct stream_state *state, const Famledger__LogRecord 
         return client_fail(client, FL_ERR_PROTOCOL_ERROR, "stream record %llu does not match "
                            "its hash or the one before", (unsigned long long)record->seq);
     }
-    static fl_stream_event event; /* large (a settlement); one subscription per thread */
-    memset(&event, 0, sizeof(event));
-    int rc = client_entry_fill(client, &event.entry, entry, computed);
-    if (rc == 0 && entry->body_case == FAMLEDGER__ENTRY__BODY_SETTLED && entry->settled->settlement) {
-        event.is_settlement = true;
-        client_settlement_copy(&event.settlement, entry->settled->settlement, false);
-        event.settlement.settlement_id = entry->seq;
+    fl_stream_event *event = state->event;
+    memset(event, 0, sizeof(*event));
+    int rc = client_entry_fill(client, &event->entry, entry, computed);
+    if (rc == 0 && entry->body_case == FAMLEDGER__ENTRY__BODY_SETTLED &&
+        entry->settled->settlement) {
+        event->is_settlement = true;
+        client_settlement_copy(&event->settlement, entry->settled->settlement, false);
+        event->settlement.settlement_id = entry->seq;
     }
     famledger__entry__free_unpacked(entry, NULL);
     if (rc)
@@ -55,8 +58,8 @@ static int stream_record(struct stream_state *state, const Famledger__LogRecord 
     memcpy(state->prev_hash, computed, FL_HASH_BYTES);
     state->have_prev = true;
     state->next_seq++;
-    rc = callback(context, &event);
-    fl_entry_release(&event.entry);
+    rc = callback(context, event);
+    fl_entry_release(&event->entry);
     return rc;
 }
 
@@ -69,6 +72,9 @@ int fl_subscribe(fl_client *client, uint64_t from_seq, bool follow, fl_stream_cb
     state.have_prev = state.next_seq == 1; /* the first entry follows 32 zero bytes */
     if (next_seq)
         *next_seq = state.next_seq;
+    state.event = malloc(sizeof(*state.event));
+    if (!state.event)
+        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "out of memory");
     Famledger__SubscribeRequest body = FAMLEDGER__SUBSCRIBE_REQUEST__INIT;
     body.from_seq = state.next_seq;
     body.follow = follow;
@@ -95,5 +101,6 @@ int fl_subscribe(fl_client *client, uint64_t from_seq, bool follow, fl_stream_cb
         if (next_seq)
             *next_seq = state.next_seq;
     }
+    free(state.event);
     return rc;
 }
