@@ -223,9 +223,10 @@ static bool client_closed_while_idle(fl_client *client)
     return got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
-int client_call(fl_client *client, Famledger__Request *request, Famledger__Response **response)
+/* Before a request: a connection the daemon closed while idle is opened again; a broken one
+ * stays broken. 0, or why the request cannot be sent. */
+static int client_ready(fl_client *client)
 {
-    *response = NULL;
     client->error[0] = '\0';
     if (client->fd >= 0 && !client->broken && client_closed_while_idle(client)) {
         close(client->fd);
@@ -236,6 +237,15 @@ int client_call(fl_client *client, Famledger__Request *request, Famledger__Respo
     }
     if (client->fd < 0 || client->broken)
         return client_fail(client, FL_ERR_PROTOCOL_ERROR, "the connection is no longer usable");
+    return 0;
+}
+
+int client_call(fl_client *client, Famledger__Request *request, Famledger__Response **response)
+{
+    *response = NULL;
+    int ready = client_ready(client);
+    if (ready)
+        return ready;
     int64_t deadline_ms = monotonic_ms() + client->timeout_ms;
     int rc = client_send(client, request, deadline_ms);
     /* A daemon that refuses a connection (BUSY) says why, then closes: even when our send
@@ -279,17 +289,10 @@ int client_expect(fl_client *client, Famledger__Response *response,
 
 int client_stream_start(fl_client *client, Famledger__Request *request)
 {
-    client->error[0] = '\0';
-    if (client->fd >= 0 && !client->broken && client_closed_while_idle(client)) {
-        close(client->fd);
-        client->fd = -1;
-        int rc = client_open_socket(client);
-        if (rc)
-            return rc;
-    }
-    if (client->fd < 0 || client->broken)
-        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "the connection is no longer usable");
-    int rc = client_send(client, request, monotonic_ms() + client->timeout_ms);
+    int rc = client_ready(client);
+    if (rc)
+        return rc;
+    rc = client_send(client, request, monotonic_ms() + client->timeout_ms);
     /* From here the connection carries the stream: no other call may use it. */
     client->broken = true;
     return rc;

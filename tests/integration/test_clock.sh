@@ -2,15 +2,7 @@
 # business day never gains an entry. The daemon's clock is libfaketime's, read from a file.
 . "$(dirname "$0")/lib.sh"
 
-FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
-if [ ! -e "$FAKETIME_LIB" ]; then
-    echo "FAIL libfaketime is missing (deploy/debian-packages.txt lists faketime)"
-    exit 1
-fi
-if [ "${BUILD#*sanitize}" != "$BUILD" ]; then
-    export ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0"
-fi
-set_clock() { echo "@$1" > "$WORK/clock"; }
+faketime_setup
 time_of() { ctl --json entry "$1" | sed 's/.*"time_us":\([0-9]*\).*/\1/'; }
 epoch_us() { echo $(( $(date -u -d "$1" +%s) * 1000000 )); }
 

@@ -128,16 +128,5 @@ expect "30.00 a month" "at most 30.00 a month" "$OUT"
 
 # ---- damage is named ----
 check "an open hold (a timer)" 0 ctl quote --merchant M1 --ref h9 --patient P --amount 1.00 --hold 600
-daemon_stop
-cp -r "$WORK/data" "$WORK/pristine"
-for table in holds timers aid_limits aid_usage; do
-    rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
-    check "delete the first record of $table" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" delete $table
-    daemon_start
-    check "verify finds the missing $table record" 4 ctl verify
-    expect "$table named" "$table" "$OUT$ERR"
-    daemon_stop
-done
-rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
-daemon_start
+verify_finds_each_missing daemon_start holds timers aid_limits aid_usage
 finish

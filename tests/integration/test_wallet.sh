@@ -4,15 +4,7 @@
 # with the daemon running and after a restart, exactly once. The clock is libfaketime's.
 . "$(dirname "$0")/lib.sh"
 
-FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
-if [ ! -e "$FAKETIME_LIB" ]; then
-    echo "FAIL libfaketime is missing (deploy/debian-packages.txt lists faketime)"
-    exit 1
-fi
-if [ "${BUILD#*sanitize}" != "$BUILD" ]; then
-    export ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0"
-fi
-set_clock() { echo "@$1" > "$WORK/clock"; }
+faketime_setup
 json_field() { sed -n "s/.*\"$1\":\([-0-9]*\).*/\1/p"; }
 start() {
     # Only the wall clock is faked (Shanghai time); libuv's timers keep the real one.
@@ -137,16 +129,5 @@ check "verify replays the wallet" 0 ctl verify
 
 # ---- damage is named: a stored wallet or send the log does not give ----
 check "a send left waiting (a timer)" 0 ctl wallet send H B 3.00 --ref w7
-daemon_stop
-cp -r "$WORK/data" "$WORK/pristine"
-for table in wallets wallet_sends timers balances; do
-    rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
-    check "delete the first record of $table" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" delete $table
-    start
-    check "verify finds the missing $table record" 4 ctl verify
-    expect "$table named" "$table" "$OUT$ERR"
-    daemon_stop
-done
-rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
-start
+verify_finds_each_missing start wallets wallet_sends timers balances
 finish

@@ -153,6 +153,16 @@ static inline int fixture_bind(struct fixture *fixture, const char *holder,
     return fixture_run(fixture, &request, NULL);
 }
 
+/* Run a request that is only its body (any member of the oneof). */
+static inline int fixture_body(struct fixture *fixture, Famledger__Request__BodyCase body_case,
+                               void *body, Famledger__Response **out)
+{
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = body_case;
+    request.person_add = body; /* every oneof member shares one slot */
+    return fixture_run(fixture, &request, out);
+}
+
 static inline int fixture_merchant(struct fixture *fixture, const char *code,
                                    Famledger__MerchantKind kind)
 {

@@ -17,11 +17,8 @@ static Famledger__Response *last;
 
 static int run(struct fixture *f, Famledger__Request__BodyCase body_case, void *body)
 {
-    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
-    request.body_case = body_case;
-    request.person_add = body; /* every oneof member shares one slot */
     last = NULL;
-    return fixture_run(f, &request, &last);
+    return fixture_body(f, body_case, body, &last);
 }
 
 static int wallet_send(struct fixture *f, const char *holder, const char *beneficiary,
