@@ -198,7 +198,7 @@ static int apply_wallet_sent(struct verify *v, const Famledger__Entry *entry)
                               (long long)send->amount_fen, (int)send->state);
     if (verify_move(v, entry->seq, send->holder, -send->amount_fen, sent->balance_after_fen))
         return 1;
-    verify_expect_reference(v, 'W', "", send->reference, entry->seq);
+    verify_expect_reference(v, 'E', "", send->reference, entry->seq);
     char day[9];
     verify_business_day(entry->time_us, day);
     if (strcmp(holder->send_day, day) != 0) {

@@ -258,7 +258,7 @@ int wallet_send_handle(struct request_ctx *ctx, const Famledger__Request *reques
     struct reference_key key;
     uint8_t fingerprint[HASH_BYTES];
     uint64_t seq;
-    rc = reference_lookup(ctx, 'W', "", command->reference, &command->base, &key, fingerprint,
+    rc = reference_lookup(ctx, 'E', "", command->reference, &command->base, &key, fingerprint,
                           &seq);
     if (rc < 0)
         return rc;
@@ -374,7 +374,7 @@ static int send_answer(struct request_ctx *ctx, const Famledger__WalletSendClose
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
                             "reference must be 1 to 64 printable ASCII characters");
     struct reference_key key;
-    reference_key_make(&key, 'W', "", in->reference);
+    reference_key_make(&key, 'E', "", in->reference);
     uint64_t send_id;
     int rc = reference_seq_find(ctx->txn, &key, &send_id);
     if (rc <= 0)

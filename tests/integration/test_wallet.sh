@@ -120,10 +120,18 @@ returns=$(ctl tail --from 1 | grep -c "send.state: send-returned")
 [ "$returns" -eq 2 ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) ||
     { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL two returns in the log, not $returns"; }
 
+# ---- references of other kinds do not collide with a send's ----
+check "a withdrawal under a send's reference" 0 ctl withdraw H --reason long-term-elsewhere --ref w6 --amount 1.00
+check "the send is still the send" 1 ctl wallet accept --ref w6
+expect "returned, not a withdrawal" "WALLET_SEND_CLOSED" "$ERR"
+check "a send under a withdrawal's reference" 0 ctl --json wallet send H B 1.00 --ref w-other
+check "withdraw w-other" 0 ctl withdraw H --reason long-term-elsewhere --ref w-other --amount 1.00
+check "accept w-other" 0 ctl wallet accept --ref w-other
+
 # ---- the books ----
 check "trial balance" 0 ctl --json trial-balance
 expect "sums to zero" '"total_fen":0}' "$OUT"
-expect "the wallets hold 80.00 + 1.00" '{"class":"wallet","total_fen":8100}' "$OUT"
+expect "the wallets hold 80.00 + 1.00 + 1.00" '{"class":"wallet","total_fen":8200}' "$OUT"
 expect "nothing pending" '{"class":"wallet_pending","total_fen":0}' "$OUT"
 check "verify replays the wallet" 0 ctl verify
 
