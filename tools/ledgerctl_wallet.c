@@ -17,7 +17,9 @@ static const char *send_state_name(fl_wallet_send_state state)
     }
 }
 
-static void send_json(const fl_wallet_send *send, bool comma)
+/* A send as a JSON object; `more` (may be NULL) is called to add fields before it closes. */
+static void send_json(const fl_wallet_send *send, bool comma,
+                      void (*more)(const fl_wallet_send *send))
 {
     char sent[32], returns[32];
     cli_time_text(send->sent_us, sent);
@@ -29,9 +31,20 @@ static void send_json(const fl_wallet_send *send, bool comma)
     printf(",\"amount_fen\":%" PRId64 ",\"reference\":", send->amount_fen);
     cli_json_string(stdout, send->reference);
     printf(",\"sent\":\"%s\",\"return_at\":\"%s\",\"state\":\"%s\",\"closed_seq\":%" PRIu64
-           ",\"cash_refund_due\":%s}",
+           ",\"cash_refund_due\":%s",
            sent, returns, send_state_name(send->state), send->closed_seq,
            send->cash_refund_due ? "true" : "false");
+    if (more)
+        more(send);
+    printf("}");
+}
+
+/* What a send, accept or decline answers besides the send: the balances after, a replay. */
+static void send_reply_fields(const fl_wallet_send *send)
+{
+    printf(",\"holder_balance_fen\":%" PRId64 ",\"wallet_balance_fen\":%" PRId64
+           ",\"replayed\":%s",
+           send->holder_balance_fen, send->wallet_balance_fen, send->replayed ? "true" : "false");
 }
 
 static void send_text(const fl_wallet_send *send)
@@ -53,9 +66,8 @@ static int send_print(const struct ctl *ctl, const fl_wallet_send *send)
 {
     char holder[FL_MONEY_TEXT_MAX], wallet[FL_MONEY_TEXT_MAX];
     if (ctl->json) {
-        send_json(send, false);
+        send_json(send, false, send_reply_fields);
         printf("\n");
-        /* the balances after, on a line of their own would break one-object output */
         return 0;
     }
     send_text(send);
@@ -114,10 +126,10 @@ int wallet_show_run(struct ctl *ctl, const struct cli_parsed *args)
         printf(",\"balance_fen\":%" PRId64 ",\"held_fen\":%" PRId64 ",\"sends_today\":%u,"
                "\"sends_out\":[", wallet.balance_fen, wallet.held_fen, wallet.sends_today);
         for (size_t i = 0; i < wallet.sends_out_count; i++)
-            send_json(&wallet.sends_out[i], i > 0);
+            send_json(&wallet.sends_out[i], i > 0, NULL);
         printf("],\"sends_in\":[");
         for (size_t i = 0; i < wallet.sends_in_count; i++)
-            send_json(&wallet.sends_in[i], i > 0);
+            send_json(&wallet.sends_in[i], i > 0, NULL);
         printf("]}\n");
         return 0;
     }
