@@ -1,5 +1,6 @@
 /* test_settle_race.c -- settlements of many connections racing on one family never overdraw,
- * and racing retries of one reference settle once. */
+ * racing retries of one reference settle once, and held quotes keep their legs whatever races
+ * them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -216,11 +217,113 @@ static void test_settlements_racing_their_reversals_move_no_money(void **state)
     daemon_remove(&daemon);
 }
 
+/* ---- holds racing settlements ---- */
+
+enum { HOLD_ROUNDS = 60 };
+
+struct holder_racer {
+    const struct daemon_handle *daemon;
+    int thread;
+    bool holds; /* places holds and captures them; else settles plainly */
+    int64_t taken_fen;
+    int failures;
+};
+
+static bool legs_equal(const fl_settlement *a, const fl_settlement *b)
+{
+    if (a->leg_count != b->leg_count)
+        return false;
+    for (size_t i = 0; i < a->leg_count; i++)
+        if (strcmp(a->legs[i].holder, b->legs[i].holder) != 0 ||
+            a->legs[i].amount_fen != b->legs[i].amount_fen ||
+            a->legs[i].wallet != b->legs[i].wallet)
+            return false;
+    return true;
+}
+
+static void *holder_racer_run(void *argument)
+{
+    struct holder_racer *racer = argument;
+    fl_client *client = client_open(racer->daemon);
+    static __thread fl_hold hold;
+    static __thread fl_settlement settlement;
+    for (int i = 0; i < HOLD_ROUNDS; i++) {
+        char reference[32];
+        snprintf(reference, sizeof(reference), "h%d-%d", racer->thread, i);
+        fl_settle_request request = {.merchant_code = "PH001", .merchant_reference = reference,
+                                     .patient = "CHILD", .amount_fen = 300 + i % 7 * 50};
+        if (!racer->holds) {
+            if (fl_settle(client, &request, &settlement) != 0)
+                racer->failures++;
+            racer->taken_fen += settlement.acct_pay_fen + settlement.acct_mulaid_pay_fen;
+            continue;
+        }
+        if (fl_hold_make(client, &request, 60, &hold) != 0) {
+            racer->failures++;
+            continue;
+        }
+        request.hold_id = hold.hold_id;
+        /* Whatever the plain settlers took meanwhile, the capture gets exactly the held legs. */
+        if (fl_settle(client, &request, &settlement) != 0 ||
+            !legs_equal(&settlement, &hold.quote) || settlement.hold_id != hold.hold_id)
+            racer->failures++;
+        racer->taken_fen += settlement.acct_pay_fen + settlement.acct_mulaid_pay_fen;
+    }
+    fl_client_close(client);
+    return NULL;
+}
+
+static void test_holds_racing_settlements_keep_every_promise(void **state)
+{
+    (void)state;
+    struct daemon_handle daemon;
+    daemon_start(&daemon, NULL);
+    fl_client *client = client_open(&daemon);
+    const int64_t initial = 30000; /* less than the racers ask for: they compete for it */
+    employee_make(client, "FATHER", "110101", initial);
+    assert_int_equal(fl_person_add(client, &(fl_person){.person_no = "CHILD", .name = "C",
+                                                        .region = "110101",
+                                                        .scheme = FL_SCHEME_RESIDENT}, NULL), 0);
+    assert_int_equal(fl_family_bind(client, "FATHER", "CHILD", FL_RELATION_CHILD, NULL), 0);
+    fl_merchant pharmacy = {.kind = FL_MERCHANT_PHARMACY};
+    strcpy(pharmacy.code, "PH001");
+    strcpy(pharmacy.name, "Pharmacy");
+    strcpy(pharmacy.region, "110101");
+    assert_int_equal(fl_merchant_add(client, &pharmacy, NULL), 0);
+
+    static struct holder_racer racers[4];
+    pthread_t threads[4];
+    for (int t = 0; t < 4; t++) {
+        racers[t] = (struct holder_racer){.daemon = &daemon, .thread = t, .holds = t < 2};
+        pthread_create(&threads[t], NULL, holder_racer_run, &racers[t]);
+    }
+    int64_t taken = 0;
+    for (int t = 0; t < 4; t++) {
+        pthread_join(threads[t], NULL);
+        assert_int_equal(racers[t].failures, 0);
+        taken += racers[t].taken_fen;
+    }
+    fl_account account;
+    assert_int_equal(fl_account_get(client, "FATHER", &account), 0);
+    assert_int_equal(account.held_fen, 0);
+    assert_int_equal(account.balance_fen, initial - taken);
+    fl_books_totals totals;
+    assert_int_equal(fl_trial_balance(client, &totals), 0);
+    assert_int_equal(totals.total_fen, 0);
+    fl_verify_report report;
+    assert_int_equal(fl_verify(client, &report, NULL, NULL), 0);
+    assert_true(report.ok);
+    fl_client_close(client);
+    assert_int_equal(daemon_stop(&daemon), 0);
+    daemon_remove(&daemon);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_racing_settlements_never_overdraw_and_retries_settle_once),
         cmocka_unit_test(test_settlements_racing_their_reversals_move_no_money),
+        cmocka_unit_test(test_holds_racing_settlements_keep_every_promise),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
