@@ -45,6 +45,9 @@ int wallet_available(struct request_ctx *ctx, const char *person_no, int64_t *ba
                                person_no, balance_fen);
     if (rc)
         return request_fail(ctx, rc, "cannot read the wallet of %s", person_no);
+    *available_fen = 0;
+    if (*balance_fen == 0) /* most people: no wallet money, nothing held, no second read */
+        return 0;
     if ((rc = wallet_load(ctx, person_no, &wallet)))
         return rc;
     *available_fen = *balance_fen - wallet->held_fen;

@@ -130,6 +130,22 @@ static void test_racing_settlements_never_overdraw_and_retries_settle_once(void 
 
 enum { REVERSALS = 120 };
 
+
+/* FATHER (an employee with `balance_fen`) funds CHILD (a resident); pharmacy PH001. */
+static void father_and_child_make(fl_client *client, int64_t balance_fen)
+{
+    employee_make(client, "FATHER", "110101", balance_fen);
+    assert_int_equal(fl_person_add(client, &(fl_person){.person_no = "CHILD", .name = "C",
+                                                        .region = "110101",
+                                                        .scheme = FL_SCHEME_RESIDENT}, NULL), 0);
+    assert_int_equal(fl_family_bind(client, "FATHER", "CHILD", FL_RELATION_CHILD, NULL), 0);
+    fl_merchant pharmacy = {.kind = FL_MERCHANT_PHARMACY};
+    strcpy(pharmacy.code, "PH001");
+    strcpy(pharmacy.name, "Pharmacy");
+    strcpy(pharmacy.region, "110101");
+    assert_int_equal(fl_merchant_add(client, &pharmacy, NULL), 0);
+}
+
 struct reverser {
     const struct daemon_handle *daemon;
     bool reverse;            /* else settle */
@@ -170,16 +186,7 @@ static void test_settlements_racing_their_reversals_move_no_money(void **state)
     struct daemon_handle daemon;
     daemon_start(&daemon, NULL);
     fl_client *client = client_open(&daemon);
-    employee_make(client, "FATHER", "110101", 1000000);
-    assert_int_equal(fl_person_add(client, &(fl_person){.person_no = "CHILD", .name = "C",
-                                                        .region = "110101",
-                                                        .scheme = FL_SCHEME_RESIDENT}, NULL), 0);
-    assert_int_equal(fl_family_bind(client, "FATHER", "CHILD", FL_RELATION_CHILD, NULL), 0);
-    fl_merchant pharmacy = {.kind = FL_MERCHANT_PHARMACY};
-    strcpy(pharmacy.code, "PH001");
-    strcpy(pharmacy.name, "Pharmacy");
-    strcpy(pharmacy.region, "110101");
-    assert_int_equal(fl_merchant_add(client, &pharmacy, NULL), 0);
+    father_and_child_make(client, 1000000);
 
     /* Two settlers and two reversers: a pharmacy retrying, and its 2601 racing it. */
     static struct reverser racers[4];
@@ -280,16 +287,7 @@ static void test_holds_racing_settlements_keep_every_promise(void **state)
     daemon_start(&daemon, NULL);
     fl_client *client = client_open(&daemon);
     const int64_t initial = 30000; /* less than the racers ask for: they compete for it */
-    employee_make(client, "FATHER", "110101", initial);
-    assert_int_equal(fl_person_add(client, &(fl_person){.person_no = "CHILD", .name = "C",
-                                                        .region = "110101",
-                                                        .scheme = FL_SCHEME_RESIDENT}, NULL), 0);
-    assert_int_equal(fl_family_bind(client, "FATHER", "CHILD", FL_RELATION_CHILD, NULL), 0);
-    fl_merchant pharmacy = {.kind = FL_MERCHANT_PHARMACY};
-    strcpy(pharmacy.code, "PH001");
-    strcpy(pharmacy.name, "Pharmacy");
-    strcpy(pharmacy.region, "110101");
-    assert_int_equal(fl_merchant_add(client, &pharmacy, NULL), 0);
+    father_and_child_make(client, initial);
 
     static struct holder_racer racers[4];
     pthread_t threads[4];
