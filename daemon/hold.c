@@ -5,6 +5,7 @@
 #include "books.h"
 #include "due.h"
 #include "ledger.h"
+#include "log.h"
 #include "reference.h"
 #include "require.h"
 #include "state.h"
@@ -46,6 +47,14 @@ static int hold_reply(struct request_ctx *ctx, Famledger__Hold *hold)
     return 0;
 }
 
+static int leg_damaged(struct request_ctx *ctx, const Famledger__Leg *leg)
+{
+    log_error("hold: a leg of %lld fen from %s does not match what is held: damaged data; verify "
+              "names it", (long long)leg->amount_fen, leg->holder);
+    return request_fail(ctx, FL_ERR_INTERNAL, "the hold does not match what %s holds",
+                        leg->holder);
+}
+
 /* Reserve (sign +1) or free (-1) one leg of a hold. A freed account is returned in *account
  * (NULL for a wallet leg) so that the capture moves the record it changed. */
 static int leg_reserve(struct request_ctx *ctx, const Famledger__Leg *leg, int sign,
@@ -59,7 +68,8 @@ static int leg_reserve(struct request_ctx *ctx, const Famledger__Leg *leg, int s
         if (rc)
             return rc;
         wallet->held_fen += amount;
-        REQUIRE(wallet->held_fen >= 0);
+        if (wallet->held_fen < 0) /* a hold read from disk that its wallet does not match */
+            return leg_damaged(ctx, leg);
         return (rc = wallet_store(ctx, wallet)) ? request_fail(ctx, rc, "cannot store a wallet")
                                                 : 0;
     }
@@ -68,7 +78,10 @@ static int leg_reserve(struct request_ctx *ctx, const Famledger__Leg *leg, int s
         return request_fail(ctx, rc < 0 ? rc : FL_ERR_INTERNAL, "cannot read the account of %s",
                             leg->holder);
     (*account)->held_fen += amount;
-    REQUIRE((*account)->held_fen >= 0 && (*account)->held_fen <= (*account)->balance_fen);
+    /* Placing, the plan took only what was available; freeing, the hold read from disk must
+     * match what the account holds. */
+    if ((*account)->held_fen < 0 || (*account)->held_fen > (*account)->balance_fen)
+        return leg_damaged(ctx, leg);
     return (rc = state_account_put(ctx->txn, ctx->arena, *account))
                ? request_fail(ctx, rc, "cannot store the account of %s", leg->holder)
                : 0;
