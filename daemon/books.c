@@ -103,13 +103,18 @@ static int balance_move(struct request_ctx *ctx, Famledger__AccountClass account
     }
     balance->balance_fen += amount_fen;
     balance->last_seq = seq;
-    /* A cash refund due is never negative: only payouts lower it, never past it. A merchant's
-     * payable may be: refunds after a payout leave the merchant owing the fund, which the
-     * next clearing nets. */
-    REQUIRE(!*id || balance->balance_fen >= 0 ||
-            (account_class != FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CASH_REFUND_DUE &&
-             account_class != FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_WALLET &&
-             account_class != FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_WALLET_PENDING));
+    /* A cash refund due, a wallet and a waiting send are never negative: handlers take from
+     * them only what they hold. A merchant's payable may be: refunds after a payout leave the
+     * merchant owing the fund, which the next clearing nets. A stored balance that says less
+     * than the log put there is damage: refused, not an abort. */
+    if (*id && balance->balance_fen < 0 &&
+        (account_class == FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CASH_REFUND_DUE ||
+         account_class == FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_WALLET ||
+         account_class == FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_WALLET_PENDING)) {
+        log_error("books: %.*s would go below zero (%lld fen): the stored balance is damaged; "
+                  "verify names it", (int)key_bytes, key, (long long)balance->balance_fen);
+        return FL_ERR_INTERNAL;
+    }
     return state_message_put(ctx->txn, ctx->arena, STORE_DB_BALANCES, key, key_bytes,
                              &balance->base);
 }
