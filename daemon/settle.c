@@ -203,7 +203,7 @@ static int settle_patient_allowed(struct request_ctx *ctx, const Famledger__Pers
 
 /* Everything quote, hold and settle share: the checks, then the split. Writes nothing. */
 int settle_plan_make(struct request_ctx *ctx, const Famledger__SettleRequest *settle,
-                            struct settle_plan *plan)
+                     struct settle_plan *plan)
 {
     Famledger__Merchant *merchant;
     Famledger__Person *patient;
