@@ -104,10 +104,15 @@ static int due_apply_one(struct request_ctx *ctx, enum due_kind kind, uint64_t i
         return store_commit(child);
     }
     store_abort(child);
-    log_error("due: %s %llu due at %lld could not be applied: %s",
-              kind == DUE_WALLET_RETURN ? "the return of wallet send" : "the expiry of hold",
-              (unsigned long long)id, (long long)due_us,
-              response.error && *response.error ? response.error : fl_strerror(rc));
+    /* Tried again every tick: said once, not once a second (writer thread only). */
+    static uint64_t last_failed_id;
+    if (id != last_failed_id)
+        log_error("due: %s %llu due at %lld could not be applied (tried again every second; "
+                  "verify names the damage): %s",
+                  kind == DUE_WALLET_RETURN ? "the return of wallet send" : "the expiry of hold",
+                  (unsigned long long)id, (long long)due_us,
+                  response.error && *response.error ? response.error : fl_strerror(rc));
+    last_failed_id = id;
     return 0;
 }
 

@@ -52,7 +52,9 @@ static void scheduler_done_cb(struct commit_job *job)
         log_info("scheduler: %u wallet returns and hold expiries applied", scheduler->applied);
     if (scheduler->applied && scheduler->committed_cb)
         scheduler->committed_cb(scheduler);
-    if (scheduler->more && !scheduler->stopping)
+    /* More is due: at once, but only while runs make progress. Timers that cannot be applied
+     * (damaged records, logged by due.c) wait for the next tick instead of spinning. */
+    if (scheduler->more && scheduler->applied && !scheduler->stopping)
         scheduler_submit(scheduler);
 }
 

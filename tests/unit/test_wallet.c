@@ -283,6 +283,27 @@ static void test_a_hold_is_expired_once_and_its_aid_given_back(void **state)
     assert_int_equal(last->settlement->settlement->acct_mulaid_pay_fen, 1000); /* room again */
 }
 
+static void test_a_timer_whose_send_is_gone_is_left_and_the_next_one_applied(void **state)
+{
+    struct fixture *f = *state;
+    setup_family(f);
+    assert_int_equal(wallet_send(f, "H", "B", 2500, "w1"), 0);
+    int64_t return_at = last->wallet_send->send->return_at_us;
+    /* A timer for a send no record holds (damage), due before the real one. */
+    struct store_txn *txn;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    assert_int_equal(due_add(txn, return_at - 1000000, DUE_WALLET_RETURN, 999), 0);
+    assert_int_equal(store_commit(txn), 0);
+    assert_int_equal(due_run_at(f, return_at), 1); /* the real one; the damaged one stays */
+    assert_int_equal(fixture_balance(f, "H"), 100000);
+    assert_int_equal(due_run_at(f, return_at + 1000000), 0);
+    int64_t next;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    assert_int_equal(due_next(txn, &next), 1);
+    store_read_end(txn);
+    assert_int_equal(next, return_at - 1000000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -305,6 +326,9 @@ int main(void)
             fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(test_a_hold_is_expired_once_and_its_aid_given_back,
                                         fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_timer_whose_send_is_gone_is_left_and_the_next_one_applied, fixture_setup,
+            fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
