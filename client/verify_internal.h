@@ -24,20 +24,16 @@ struct model_person {
     /* The wallet (verify_wallet.c). */
     bool wallet_record;          /* the daemon keeps a wallet record for this person */
     int64_t wallet_fen, wallet_held_fen;
-    uint64_t pending_out;
+    uint64_t pending_out;        /* the holder's waiting send (one at most), and what it is: */
+    int64_t pending_out_fen, pending_out_return_us;
+    uint64_t pending_out_to;     /* verify_text_hash of its beneficiary */
     uint64_t *pending_in;
     size_t pending_in_count;
     char send_day[9];
     unsigned sends_on_day;
 };
 
-/* A wallet send still waiting, and an open hold: what the timers table must list. */
-struct model_send {
-    uint64_t id;
-    char holder[FL_PERSON_NO_MAX + 1], beneficiary[FL_PERSON_NO_MAX + 1];
-    int64_t amount_fen, return_at_us;
-};
-
+/* An open hold: what the timers table must list, and what its capture or end must match. */
 struct model_hold {
     uint64_t id;
     char merchant[FL_PERSON_NO_MAX + 1], patient[FL_PERSON_NO_MAX + 1];
@@ -92,8 +88,6 @@ struct verify {
     size_t person_capacity, person_count;
     struct model_settlement *settlements;
     size_t settlement_capacity, settlement_count;
-    struct model_send *sends;             /* waiting sends */
-    size_t send_count, send_capacity;
     struct model_hold *holds;             /* open holds */
     size_t hold_count, hold_capacity;
     /* The entry being replayed: the personal-account moves its body makes, to be matched

@@ -206,42 +206,34 @@ static int apply_wallet_sent(struct verify *v, const Famledger__Entry *entry)
         holder->sends_on_day = 0;
     }
     holder->sends_on_day++;
+    /* A holder has one waiting send at most: the model keeps it on the holder. */
     holder->pending_out = entry->seq;
+    holder->pending_out_fen = send->amount_fen;
+    holder->pending_out_return_us = send->return_at_us;
+    holder->pending_out_to = verify_text_hash(send->beneficiary);
     holder->wallet_record = beneficiary->wallet_record = true;
-    v->sends = array_grow(v->sends, &v->send_capacity, v->send_count, sizeof(*v->sends));
-    if (!v->sends || pending_in_add(beneficiary, entry->seq))
+    if (pending_in_add(beneficiary, entry->seq))
         return -1;
-    struct model_send *model = &v->sends[v->send_count++];
-    *model = (struct model_send){.id = entry->seq, .amount_fen = send->amount_fen,
-                                 .return_at_us = send->return_at_us};
-    client_copy(model->holder, sizeof(model->holder), send->holder);
-    client_copy(model->beneficiary, sizeof(model->beneficiary), send->beneficiary);
     send_expect(v, entry->seq, send, 0);
     return 0;
-}
-
-static struct model_send *send_find(struct verify *v, uint64_t id)
-{
-    for (size_t i = 0; i < v->send_count; i++)
-        if (v->sends[i].id == id)
-            return &v->sends[i];
-    return NULL;
 }
 
 static int apply_wallet_closed(struct verify *v, const Famledger__Entry *entry)
 {
     const Famledger__WalletSendClosed *closed = entry->wallet_send_closed;
     const Famledger__WalletSend *send = closed->send;
-    struct model_send *model = send ? send_find(v, send->send_id) : NULL;
-    if (!model || strcmp(model->holder, send->holder) != 0 ||
-        strcmp(model->beneficiary, send->beneficiary) != 0 ||
-        model->amount_fen != send->amount_fen || model->return_at_us != send->return_at_us)
-        return verify_problem(v, entry->seq, "entry closes a wallet send that does not wait, or "
-                              "is not the one sent");
+    if (!send)
+        return verify_problem(v, entry->seq, "a wallet send closed without its parts");
     struct model_person *holder = person_of(v, entry->seq, send->holder);
     struct model_person *beneficiary = person_of(v, entry->seq, send->beneficiary);
     if (!holder || !beneficiary)
         return 1;
+    if (!send->send_id || holder->pending_out != send->send_id ||
+        holder->pending_out_fen != send->amount_fen ||
+        holder->pending_out_return_us != send->return_at_us ||
+        holder->pending_out_to != verify_text_hash(send->beneficiary))
+        return verify_problem(v, entry->seq, "entry closes a wallet send that does not wait, or "
+                              "is not the one sent");
     int rc = 0;
     switch (send->state) {
     case FAMLEDGER__WALLET_SEND_STATE__WALLET_SEND_ACCEPTED:
@@ -261,12 +253,10 @@ static int apply_wallet_closed(struct verify *v, const Famledger__Entry *entry)
     }
     if (rc)
         return rc;
-    if (holder->pending_out == model->id)
-        holder->pending_out = 0;
-    pending_in_remove(beneficiary, model->id);
+    holder->pending_out = 0;
+    pending_in_remove(beneficiary, send->send_id);
     holder->wallet_record = beneficiary->wallet_record = true;
-    send_expect(v, model->id, send, entry->seq);
-    *model = v->sends[--v->send_count];
+    send_expect(v, send->send_id, send, entry->seq);
     return 0;
 }
 
@@ -323,9 +313,11 @@ static int apply_hold_placed(struct verify *v, const Famledger__Entry *entry)
                             hold->request->merchant_reference, entry->seq);
     if (hold_reserve(v, entry->seq, quote, +1, true))
         return 1;
-    v->holds = array_grow(v->holds, &v->hold_capacity, v->hold_count, sizeof(*v->holds));
-    if (!v->holds)
-        return -1;
+    struct model_hold *holds = array_grow(v->holds, &v->hold_capacity, v->hold_count,
+                                          sizeof(*v->holds));
+    if (!holds)
+        return -1; /* v->holds is kept, and freed with the rest */
+    v->holds = holds;
     struct model_hold *model = &v->holds[v->hold_count++];
     *model = (struct model_hold){.id = entry->seq, .amount_fen = hold->request->amount_fen,
                                  .expires_at_us = hold->expires_at_us,
@@ -461,10 +453,6 @@ int verify_apply_twophase(struct verify *v, const Famledger__Entry *entry)
 int verify_twophase_finish(struct verify *v)
 {
     uint8_t key[TIMER_KEY_BYTES];
-    for (size_t i = 0; i < v->send_count; i++) {
-        timer_key(key, v->sends[i].return_at_us, 'W', v->sends[i].id);
-        verify_expect_item(v, INDEX_TIMERS, key, sizeof(key), 1);
-    }
     for (size_t i = 0; i < v->hold_count; i++) {
         timer_key(key, v->holds[i].expires_at_us, 'H', v->holds[i].id);
         verify_expect_item(v, INDEX_TIMERS, key, sizeof(key), 1);
@@ -473,6 +461,10 @@ int verify_twophase_finish(struct verify *v)
         struct model_person *person = &v->persons[i];
         if (!person->used)
             continue;
+        if (person->pending_out) {
+            timer_key(key, person->pending_out_return_us, 'W', person->pending_out);
+            verify_expect_item(v, INDEX_TIMERS, key, sizeof(key), 1);
+        }
         if (person->wallet_record &&
             digest_set(&v->indexes[INDEX_WALLETS], person->person_no, strlen(person->person_no),
                        wallet_digest(person->pending_out, person->pending_in,
@@ -560,8 +552,6 @@ int verify_twophase_stored(struct verify *v, enum verify_index index,
 
 void verify_twophase_free(struct verify *v)
 {
-    free(v->sends);
     free(v->holds);
-    v->sends = NULL;
     v->holds = NULL;
 }
