@@ -23,6 +23,16 @@ static size_t pair_key(uint8_t *key, const char *holder, const char *beneficiary
     return holder_bytes + 1 + beneficiary_bytes;
 }
 
+/* Person numbers come from requests (validated) and from stored bindings and legs: a damaged
+ * one is refused here rather than overflow a key. */
+static int pair_check(struct request_ctx *ctx, const char *holder, const char *beneficiary)
+{
+    if (validate_person_no(holder) && validate_person_no(beneficiary))
+        return 0;
+    return request_fail(ctx, FL_ERR_INTERNAL, "a stored person number is damaged (%.40s, %.40s)",
+                        holder, beneficiary);
+}
+
 /* The usage key of the month ("YYYYMM", period_bytes 6) or year ("YYYY", 4) of `time_us`. */
 static size_t usage_key(uint8_t *key, const char *holder, const char *beneficiary,
                         int64_t time_us, size_t period_bytes)
@@ -56,12 +66,14 @@ int aid_usage_move(struct request_ctx *ctx, const char *holder, const char *bene
                    int64_t time_us, int64_t delta_fen)
 {
     static const size_t periods[2] = {6, 4};
+    int rc = pair_check(ctx, holder, beneficiary);
+    if (rc)
+        return rc;
     for (int i = 0; i < 2 && delta_fen != 0; i++) {
         uint8_t key[AID_KEY_BYTES];
         size_t key_bytes = usage_key(key, holder, beneficiary, time_us, periods[i]);
         int64_t used;
-        int rc = usage_get(ctx, key, key_bytes, &used);
-        if (rc)
+        if ((rc = usage_get(ctx, key, key_bytes, &used)))
             return rc;
         /* Never below zero: a refund of a settlement made before aid was counted (a ledger of
          * format 2) gives back nothing that was counted. verify replays the same rule. */
@@ -77,10 +89,13 @@ int aid_usage_move(struct request_ctx *ctx, const char *holder, const char *bene
 int aid_limit_get(struct request_ctx *ctx, const char *holder, const char *beneficiary,
                   Famledger__AidLimit **limit)
 {
+    int rc = pair_check(ctx, holder, beneficiary);
+    if (rc)
+        return rc;
     uint8_t key[AID_KEY_BYTES];
     size_t key_bytes = pair_key(key, holder, beneficiary);
     Famledger__AidLimit *family = NULL;
-    int rc = state_record_get(ctx->txn, ctx->arena, STORE_DB_AID_LIMITS, key, key_bytes,
+    rc = state_record_get(ctx->txn, ctx->arena, STORE_DB_AID_LIMITS, key, key_bytes,
                               &famledger__aid_limit__descriptor, (ProtobufCMessage **)&family);
     if (rc < 0)
         return request_fail(ctx, rc, "cannot read the aid limit of %s for %s", holder,
