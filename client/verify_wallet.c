@@ -33,7 +33,7 @@ static uint64_t textf_hash(const char *format, ...) __attribute__((format(printf
 
 static uint64_t textf_hash(const char *format, ...)
 {
-    char text[1024];
+    char text[2048]; /* a wallet lists up to 64 waiting sends */
     va_list args;
     va_start(args, format);
     vsnprintf(text, sizeof(text), format, args);
