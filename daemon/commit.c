@@ -42,8 +42,11 @@ static int commit_job_run(struct commit_queue *queue, struct store_txn *txn,
     return store_commit(child);
 }
 
-/* One attempt at the batch. Returns 0 when it committed, < 0 when it did not. */
-static int commit_batch_try(struct commit_queue *queue, struct commit_job *batch)
+/* One attempt at the batch. Returns 0 when it committed, < 0 when it did not; *synced says
+ * whether the commit wrote and flushed data.mdb (a batch whose every job was refused writes
+ * nothing, and LMDB then skips the flush). */
+static int commit_batch_try(struct commit_queue *queue, struct commit_job *batch,
+                            struct ledger_head *head, bool *synced)
 {
     store_map_full_clear(queue->store);
     struct store_txn *txn;
@@ -52,38 +55,28 @@ static int commit_batch_try(struct commit_queue *queue, struct commit_job *batch
         return rc;
     for (struct commit_job *job = batch; job && rc == 0; job = job->next)
         rc = commit_job_run(queue, txn, job);
-    struct ledger_head head;
     if (rc == 0)
-        rc = ledger_head_get(txn, &head);
+        rc = ledger_head_get(txn, head);
     if (rc) {
         store_abort(txn);
         return rc;
     }
-    if ((rc = store_commit(txn)) != 0) /* the one sync of the data this batch pays for */
+    uint64_t txnid = store_txnid(queue->store);
+    if ((rc = store_commit(txn)) != 0)
         return rc;
-    /* A batch whose every job was refused wrote no entry; LMDB skips its sync, and so do we. */
-    if (!queue->head_record || (queue->head_recorded && head.seq == queue->head_recorded_seq))
-        return 0;
-    /* The head outside data.mdb, synced before any reply: a rolled-back file is detectable. */
-    struct head_record_value value = {.seq = head.seq};
-    memcpy(value.hash, head.hash, HASH_BYTES);
-    if (head_record_write(queue->head_record, &value) != 0) {
-        /* The batch is durable in data.mdb and is answered as such; but a disk that cannot
-         * sync a 64-byte record cannot be trusted with the next batch. */
-        log_error("commit: cannot sync the head record after entry %llu: %s",
-                  (unsigned long long)head.seq, strerror(errno));
-        commit_fail_stop(queue, FL_ERR_INTERNAL);
-        return 0;
-    }
-    queue->head_recorded = true;
-    queue->head_recorded_seq = head.seq;
+    *synced = store_txnid(queue->store) != txnid;
+    if (*synced)
+        queue->stats.flushes++; /* the data pages; the meta page waits (commit.h) */
     return 0;
 }
 
-static void commit_batch_run(struct commit_queue *queue, struct commit_job *batch)
+/* Commit the batch, growing the map as often as it fills; every job's commit_status says how
+ * it ended. On return `ran` says whether a commit flushed data.mdb. */
+static void commit_batch_run(struct commit_queue *queue, struct commit_ran *ran)
 {
+    struct commit_job *batch = ran->batch;
     for (;;) {
-        int rc = commit_batch_try(queue, batch);
+        int rc = commit_batch_try(queue, batch, &ran->head, &ran->synced);
         if (rc == 0) {
             commit_batch_fail(batch, 0);
             return;
@@ -109,11 +102,79 @@ static void commit_batch_run(struct commit_queue *queue, struct commit_job *batc
     }
 }
 
+static bool commit_stopped(struct commit_queue *queue)
+{
+    uv_mutex_lock(&queue->mutex);
+    bool stopped = queue->failed_status != 0;
+    uv_mutex_unlock(&queue->mutex);
+    return stopped;
+}
+
+/* The batch's data and meta page are on disk (or it failed): record its head outside
+ * data.mdb, then hand its jobs to the loop thread to be answered. */
+static void commit_release(struct commit_queue *queue, struct commit_ran *ran)
+{
+    if (ran->synced && queue->head_record &&
+        !(queue->head_recorded && ran->head.seq == queue->head_recorded_seq)) {
+        /* Synced before any reply: a rolled-back data.mdb is detectable at start. */
+        struct head_record_value value = {.seq = ran->head.seq};
+        memcpy(value.hash, ran->head.hash, HASH_BYTES);
+        if (head_record_write(queue->head_record, &value) != 0) {
+            /* The batch is durable in data.mdb and is answered as such; but a disk that
+             * cannot sync a 64-byte record cannot be trusted with the next batch. */
+            log_error("commit: cannot sync the head record after entry %llu: %s",
+                      (unsigned long long)ran->head.seq, strerror(errno));
+            commit_fail_stop(queue, FL_ERR_INTERNAL);
+        } else {
+            queue->head_recorded = true;
+            queue->head_recorded_seq = ran->head.seq;
+            queue->stats.flushes++;
+        }
+    }
+    struct commit_job *last = ran->batch;
+    while (last->next)
+        last = last->next;
+    uv_mutex_lock(&queue->mutex);
+    if (ran->synced)
+        queue->durable_seq = ran->head.seq;
+    queue->published = queue->stats;
+    if (queue->done_last)
+        queue->done_last->next = ran->batch;
+    else
+        queue->done_first = ran->batch;
+    queue->done_last = last;
+    uv_mutex_unlock(&queue->mutex);
+    uv_async_send(&queue->async);
+    *ran = (struct commit_ran){0};
+}
+
+/* Make the waiting batch's meta page durable with a flush of its own, then release it. After
+ * a storage failure no flush is trusted (a failed fdatasync may have dropped the pages it
+ * could not write, and a second one can succeed without them): the batch fails with it. */
+static void commit_waiting_sync(struct commit_queue *queue, struct commit_ran *waiting)
+{
+    int rc = commit_stopped(queue) ? FL_ERR_INTERNAL : store_sync(queue->store);
+    if (rc == 0) {
+        queue->stats.flushes++;
+    } else {
+        log_error("commit: cannot sync the batch up to entry %llu (%s); answering it and "
+                  "stopping", (unsigned long long)waiting->head.seq, fl_strerror(rc));
+        commit_fail_stop(queue, FL_ERR_INTERNAL);
+        commit_batch_fail(waiting->batch, FL_ERR_INTERNAL);
+        waiting->synced = false;
+    }
+    commit_release(queue, waiting);
+}
+
+/* Take jobs until their weight reaches batch_max (at least one job, however heavy). */
 static struct commit_job *commit_take_batch(struct commit_queue *queue)
 {
     struct commit_job *first = queue->pending_first, *last = first;
-    for (size_t count = 1; count < queue->batch_max && last->next; count++)
+    size_t weight = last->weight ? last->weight : 1;
+    while (last->next && weight + (last->next->weight ? last->next->weight : 1) <= queue->batch_max) {
         last = last->next;
+        weight += last->weight ? last->weight : 1;
+    }
     queue->pending_first = last->next;
     if (!queue->pending_first)
         queue->pending_last = NULL;
@@ -121,38 +182,53 @@ static struct commit_job *commit_take_batch(struct commit_queue *queue)
     return first;
 }
 
+/* The writer. A commit flushes its data pages, and with them the meta page of the commit
+ * before: so a batch waits, committed but unanswered, until the next batch's commit has
+ * flushed (under load), or until a flush of its own when nothing else is queued. */
 static void commit_thread(void *argument)
 {
     struct commit_queue *queue = argument;
+    struct commit_ran waiting = {0};
     for (;;) {
         uv_mutex_lock(&queue->mutex);
+        if (!queue->pending_first && waiting.batch) {
+            uv_mutex_unlock(&queue->mutex);
+            commit_waiting_sync(queue, &waiting);
+            continue;
+        }
         while (!queue->pending_first && !queue->stopping)
             uv_cond_wait(&queue->cond, &queue->mutex);
         if (!queue->pending_first) {
             uv_mutex_unlock(&queue->mutex);
             return;
         }
-        struct commit_job *batch = commit_take_batch(queue);
+        struct commit_ran ran = {.batch = commit_take_batch(queue)};
         int failed = queue->failed_status;
         uv_mutex_unlock(&queue->mutex);
 
         if (failed)
-            commit_batch_fail(batch, failed); /* stopped: nothing more is written */
+            commit_batch_fail(ran.batch, failed); /* stopped: nothing more is written */
         else
-            commit_batch_run(queue, batch);
+            commit_batch_run(queue, &ran);
         queue->stats.batches++;
-        struct commit_job *last = batch;
-        for (queue->stats.jobs++; last->next; last = last->next)
+        for (struct commit_job *job = ran.batch; job; job = job->next)
             queue->stats.jobs++;
 
-        uv_mutex_lock(&queue->mutex);
-        if (queue->done_last)
-            queue->done_last->next = batch;
-        else
-            queue->done_first = batch;
-        queue->done_last = last;
-        uv_mutex_unlock(&queue->mutex);
-        uv_async_send(&queue->async);
+        if (ran.synced && !commit_stopped(queue)) {
+            /* This commit's flush carried the waiting batch's meta page to disk. */
+            if (waiting.batch)
+                commit_release(queue, &waiting);
+            waiting = ran;
+            continue;
+        }
+        /* Nothing flushed, or the ledger stopped: answer in order, the waiting batch first
+         * (a replay in this batch may rest on it). */
+        if (waiting.batch)
+            commit_waiting_sync(queue, &waiting);
+        if (ran.synced)
+            commit_batch_fail(ran.batch, FL_ERR_INTERNAL);
+        ran.synced = false;
+        commit_release(queue, &ran);
     }
 }
 
@@ -185,7 +261,19 @@ int commit_queue_start(struct commit_queue *queue, uv_loop_t *loop, struct store
 {
     *queue = (struct commit_queue){.loop = loop, .store = store, .head_record = head_record,
                                    .batch_max = batch_max};
-    int rc = uv_async_init(loop, &queue->async, commit_async_cb);
+    /* What the file holds now is made durable once; from here the writer syncs meta pages
+     * itself, and answers nothing before they are on disk. */
+    struct store_txn *txn;
+    struct ledger_head head;
+    int rc = store_read_begin(store, &txn);
+    if (rc)
+        return rc;
+    rc = ledger_head_get(txn, &head);
+    store_read_end(txn);
+    if (rc || (rc = store_sync(store)) != 0 || (rc = store_defer_meta_sync(store)) != 0)
+        return rc;
+    queue->durable_seq = head.seq;
+    rc = uv_async_init(loop, &queue->async, commit_async_cb);
     if (rc)
         return rc;
     queue->async.data = queue;
@@ -209,6 +297,15 @@ void commit_queue_submit(struct commit_queue *queue, struct commit_job *job)
     uv_mutex_unlock(&queue->mutex);
 }
 
+void commit_queue_stats(struct commit_queue *queue, struct commit_stats *stats,
+                        uint64_t *durable_seq)
+{
+    uv_mutex_lock(&queue->mutex);
+    *stats = queue->published;
+    *durable_seq = queue->durable_seq;
+    uv_mutex_unlock(&queue->mutex);
+}
+
 void commit_queue_stop(struct commit_queue *queue)
 {
     uv_mutex_lock(&queue->mutex);
@@ -217,9 +314,9 @@ void commit_queue_stop(struct commit_queue *queue)
     uv_mutex_unlock(&queue->mutex);
     uv_thread_join(&queue->thread);
     commit_deliver(queue);
-    log_info("commit: %llu jobs in %llu batches, map grown %llu times",
+    log_info("commit: %llu jobs in %llu batches, %llu flushes, map grown %llu times",
              (unsigned long long)queue->stats.jobs, (unsigned long long)queue->stats.batches,
-             (unsigned long long)queue->stats.map_grows);
+             (unsigned long long)queue->stats.flushes, (unsigned long long)queue->stats.map_grows);
     uv_close((uv_handle_t *)&queue->async, NULL);
     uv_cond_destroy(&queue->cond);
     uv_mutex_destroy(&queue->mutex);

@@ -2,13 +2,24 @@
  *
  * Jobs submitted while the writer is busy are taken together as one batch: each runs in a
  * nested transaction of one write transaction (so one job's failure undoes only its own
- * writes), then the batch commits with a single sync, and every job's done_cb runs on the loop
- * thread. When the map fills, the batch is undone, the map grown, and the batch run again.
+ * writes), then the batch commits, and every job's done_cb runs on the loop thread once the
+ * batch is on disk. When the map fills, the batch is undone, the map grown, and the batch run
+ * again.
+ *
+ * One flush per commit: a commit flushes its data pages, then writes LMDB's meta page without
+ * a flush (MDB_NOMETASYNC), so that the next commit's flush carries it. A committed batch waits
+ * unanswered until then, or, when nothing else is queued, until a flush of its own
+ * (mdb_env_sync). Then its head is written and synced to the head record, and its jobs are
+ * answered, always in commit order. A failed flush stops the ledger (fail-stop) and fails every
+ * batch not yet answered. Readers of the store may see a batch in the moment before its flush;
+ * nothing leaves the daemon on its strength (replies, the change stream: durable_seq) until it
+ * is durable.
  */
 #ifndef FAMLEDGER_COMMIT_H
 #define FAMLEDGER_COMMIT_H
 
 #include "head_record.h"
+#include "ledger.h"
 #include "store.h"
 
 #include <stdbool.h>
@@ -23,6 +34,7 @@ struct commit_job {
     int (*execute_cb)(struct commit_job *job, struct store_txn *txn);
     /* Runs on the loop thread once the batch is durable or has failed. */
     void (*done_cb)(struct commit_job *job);
+    unsigned weight;    /* requests it carries (a BatchRequest's items); 0 counts as 1 */
     int execute_status; /* what execute_cb returned */
     int commit_status;  /* 0 when the job's writes are durable, or why they were lost */
 };
@@ -31,6 +43,14 @@ struct commit_stats {
     uint64_t batches;
     uint64_t jobs;
     uint64_t map_grows;
+    uint64_t flushes; /* fdatasync of data.mdb or of the head record */
+};
+
+/* A batch the writer has run, on its way to being answered. */
+struct commit_ran {
+    struct commit_job *batch;
+    struct ledger_head head; /* after the batch */
+    bool synced;             /* its commit wrote and flushed data.mdb */
 };
 
 struct commit_queue {
@@ -46,8 +66,10 @@ struct commit_queue {
     struct head_record *head_record;                 /* NULL: none (unit tests) */
     bool head_recorded;                              /* writer thread only: the last head */
     uint64_t head_recorded_seq;                      /* written to head_record */
-    size_t batch_max;
+    size_t batch_max;                                /* the weight of jobs in one batch */
     struct commit_stats stats;                       /* writer thread only */
+    struct commit_stats published;                   /* guarded by mutex: stats, as answered */
+    uint64_t durable_seq;                            /* guarded by mutex: the head on disk */
     /* Fail-stop: after a storage failure that is not a full disk or map, every later job fails
      * too, and failed_cb runs once on the loop thread, after the failed batch is answered. */
     int failed_status;                               /* guarded by mutex */
@@ -60,6 +82,10 @@ struct commit_queue {
 int commit_queue_start(struct commit_queue *queue, uv_loop_t *loop, struct store *store,
                        struct head_record *head_record, size_t batch_max);
 void commit_queue_submit(struct commit_queue *queue, struct commit_job *job);
+/* The counters as of the last batch answered, and the last entry known to be on disk: what
+ * may be shown to anyone (the change stream reads no further). Loop thread. */
+void commit_queue_stats(struct commit_queue *queue, struct commit_stats *stats,
+                        uint64_t *durable_seq);
 /* Finish every submitted job, deliver its done_cb, stop the thread and close the handle. */
 void commit_queue_stop(struct commit_queue *queue);
 

@@ -42,8 +42,11 @@ void conn_stream_pump(struct conn *conn)
         return;
     uint8_t *frame;
     size_t bytes;
+    struct commit_stats stats;
+    uint64_t durable_seq;
+    commit_queue_stats(server->commits, &stats, &durable_seq);
     while (!stream->ended && conn_queue_bytes(conn) < server->config->stream_buffer_bytes) {
-        int rc = stream_frame_next(server->store, stream, &frame, &bytes);
+        int rc = stream_frame_next(server->store, durable_seq, stream, &frame, &bytes);
         if (rc == 0)
             break;
         if (rc < 0 && stream_frame_status(stream, FL_ERR_INTERNAL, "the log cannot be read; "

@@ -496,6 +496,33 @@ int store_commit(struct store_txn *txn)
     return rc;
 }
 
+uint64_t store_used_bytes(struct store *store)
+{
+    MDB_envinfo info;
+    MDB_stat status;
+    mdb_env_info(store->env, &info);
+    mdb_env_stat(store->env, &status);
+    return ((uint64_t)info.me_last_pgno + 1) * status.ms_psize;
+}
+
+int store_defer_meta_sync(struct store *store)
+{
+    return store_error(store, mdb_env_set_flags(store->env, MDB_NOMETASYNC, 1),
+                       "defer meta page syncs");
+}
+
+int store_sync(struct store *store)
+{
+    return store_error(store, mdb_env_sync(store->env, 1), "sync");
+}
+
+uint64_t store_txnid(struct store *store)
+{
+    MDB_envinfo info;
+    mdb_env_info(store->env, &info);
+    return (uint64_t)info.me_last_txnid;
+}
+
 void store_abort(struct store_txn *txn)
 {
     REQUIRE(!txn->read_only);

@@ -83,6 +83,17 @@ int store_nested_begin(struct store_txn *parent, struct store_txn **out);
 int store_commit(struct store_txn *txn);
 void store_abort(struct store_txn *txn);
 
+/* From now on a commit syncs its data pages but not the meta page that makes them the
+ * ledger's state (LMDB's MDB_NOMETASYNC): one flush per commit instead of two. That commit is
+ * durable only once a later commit or store_sync has flushed the file again, and the caller
+ * (the commit queue) answers nothing before that. 0, or FL_ERR_INTERNAL. */
+int store_defer_meta_sync(struct store *store);
+/* Flush everything written so far, meta page included (mdb_env_sync). 0, or FL_ERR_INTERNAL
+ * (the caller stops: what was written may not be on disk). */
+int store_sync(struct store *store);
+/* The id of the last committed write transaction: it moves when a commit wrote something. */
+uint64_t store_txnid(struct store *store);
+
 /* Whether a write hit the end of the map since the last store_map_full_clear. */
 bool store_map_full(const struct store *store);
 void store_map_full_clear(struct store *store);
@@ -90,6 +101,8 @@ void store_map_full_clear(struct store *store);
  * FL_ERR_OUT_OF_SPACE when it is already at the maximum. */
 int store_grow(struct store *store);
 uint64_t store_map_bytes(const struct store *store);
+/* The bytes of the pages in use (up to the last page written). */
+uint64_t store_used_bytes(struct store *store);
 
 /* Returns 1 and the value (valid until the txn ends or writes) when found, 0 when absent. */
 int store_get(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes,

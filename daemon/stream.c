@@ -66,8 +66,8 @@ static int stream_pack(const Famledger__Response *response, uint8_t **frame,
     return 0;
 }
 
-int stream_frame_next(struct store *store, struct stream *stream, uint8_t **frame,
-                      size_t *frame_bytes)
+int stream_frame_next(struct store *store, uint64_t durable_seq, struct stream *stream,
+                      uint8_t **frame, size_t *frame_bytes)
 {
     if (stream->ended)
         return 0;
@@ -79,12 +79,17 @@ int stream_frame_next(struct store *store, struct stream *stream, uint8_t **fram
     static struct stream_page page; /* loop thread only */
     page.count = page.bytes = 0;
     page.damaged = false;
-    if ((rc = ledger_head_get(txn, &head)) == 0 && stream->next_seq <= head.seq) {
+    rc = ledger_head_get(txn, &head);
+    if (head.seq > durable_seq)
+        head.seq = durable_seq; /* committed, but not yet on disk */
+    if (rc == 0 && stream->next_seq <= head.seq) {
         uint8_t after[8];
         store_u64_encode(after, stream->next_seq - 1);
         rc = store_scan(txn, STORE_DB_LOG, after, sizeof(after), (struct store_bytes){0},
                         STREAM_FRAME_RECORDS_MAX, stream_visit_cb, &page);
         rc = rc < 0 ? rc : 0;
+        while (page.count && page.records[page.count - 1].seq > head.seq)
+            page.count--;
     }
     if (rc == 0 && (page.damaged || (page.count && page.records[0].seq != stream->next_seq)))
         rc = FL_ERR_INTERNAL;

@@ -29,13 +29,14 @@ struct stream {
 void stream_init(struct stream *stream, uint64_t request_id,
                  const Famledger__SubscribeRequest *subscribe);
 
-/* Read the next frame from the log: up to STREAM_FRAME_RECORDS_MAX records or about
- * STREAM_FRAME_BYTES_MAX bytes, framed and ready to write (*frame is malloc'd). Without follow,
+/* Read the next frame from the log, no further than `durable_seq` (the last entry on disk:
+ * commit.h): up to STREAM_FRAME_RECORDS_MAX records or about STREAM_FRAME_BYTES_MAX bytes,
+ * framed and ready to write (*frame is malloc'd). Without follow,
  * the frame that reaches the head says end and ends the stream. Returns 1 with a frame, 0 when
  * there is nothing new, or < 0 when the log cannot be read or memory is short (a final error
  * frame is then made with stream_frame_status). */
-int stream_frame_next(struct store *store, struct stream *stream, uint8_t **frame,
-                      size_t *frame_bytes);
+int stream_frame_next(struct store *store, uint64_t durable_seq, struct stream *stream,
+                      uint8_t **frame, size_t *frame_bytes);
 
 /* The stream's last frame: `status` with `message` (SUBSCRIBER_BEHIND, INTERNAL). Ends the
  * stream. Returns 0 with a malloc'd frame, or -1 when out of memory. */

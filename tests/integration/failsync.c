@@ -1,5 +1,7 @@
 /* failsync.c -- test helper, loaded with LD_PRELOAD into famledgerd: while the file named by
- * $FAILSYNC_TRIGGER exists, fsync and fdatasync fail with EIO, as a failing disk's do. */
+ * $FAILSYNC_TRIGGER exists, fsync and fdatasync fail with EIO, as a failing disk's do; the
+ * first $FAILSYNC_PASS of them (default 0) after it appears still succeed, to fail a chosen
+ * flush of a commit. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -8,8 +10,12 @@
 
 static int failing(void)
 {
+    static long passed;
     const char *trigger = getenv("FAILSYNC_TRIGGER");
-    return trigger && access(trigger, F_OK) == 0;
+    if (!trigger || access(trigger, F_OK) != 0)
+        return 0;
+    const char *pass = getenv("FAILSYNC_PASS");
+    return !(pass && passed++ < atol(pass));
 }
 
 int fdatasync(int fd)
