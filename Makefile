@@ -137,8 +137,9 @@ $(BUILD)/ledgerctl: $(call obj,tools/ledgerctl.c tools/ledgerctl_family.c \
 $(BUILD)/famledger-notify: $(call obj,tools/famledger-notify.c) $(BUILD)/libfamledger.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CLIENT_LIBS)
 
+# The bench also runs the raw LMDB limit (--raw-lmdb), so it links LMDB.
 $(BUILD)/famledger-bench: $(call obj,tools/famledger-bench.c) $(BUILD)/libfamledger.a
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CLIENT_LIBS) -lpthread
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CLIENT_LIBS) $(shell $(PKG_CONFIG) --libs lmdb) -lpthread
 
 # ---- Tests ----
 # Unit tests drive daemon internals directly (no socket); integration tests use only the client.

@@ -294,3 +294,26 @@ void fl_entry_release(fl_entry *entry)
     free(entry->body_text);
     entry->body_json = entry->body_text = NULL;
 }
+
+int fl_stats_get(fl_client *client, fl_stats *stats)
+{
+    Famledger__StatsRequest body = FAMLEDGER__STATS_REQUEST__INIT;
+    Famledger__Response *response;
+    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_STATS, &body,
+                              FAMLEDGER__RESPONSE__BODY_STATS, &response);
+    if (rc)
+        return rc;
+    const Famledger__StatsReply *reply = response->stats;
+    *stats = (fl_stats){.batches = reply->batches,
+                        .jobs = reply->jobs,
+                        .flushes = reply->flushes,
+                        .map_grows = reply->map_grows,
+                        .durable_seq = reply->durable_seq,
+                        .write_bytes = reply->write_bytes,
+                        .map_bytes = reply->map_bytes,
+                        .map_used_bytes = reply->map_used_bytes,
+                        .connections = reply->connections,
+                        .started_us = (int64_t)reply->started_us};
+    famledger__response__free_unpacked(response, NULL);
+    return 0;
+}

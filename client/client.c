@@ -18,16 +18,6 @@
 /* Replies larger than this are refused: no daemon answer comes near it. */
 #define CLIENT_REPLY_BYTES_MAX (64u << 20)
 
-struct fl_client {
-    int fd;
-    int timeout_ms;
-    char socket_path[108];
-    uint64_t next_request_id;
-    bool broken; /* the stream lost its framing: every later call fails */
-    char operator_id[FL_OPERATOR_ID_MAX + 1];
-    char error[512];
-};
-
 int client_fail(fl_client *client, int status, const char *format, ...)
 {
     va_list args;
@@ -48,7 +38,7 @@ void fl_client_set_operator(fl_client *client, const char *operator_id)
              operator_id ? operator_id : "");
 }
 
-static int64_t monotonic_ms(void)
+int64_t monotonic_ms(void)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -121,6 +111,7 @@ void fl_client_close(fl_client *client)
 {
     if (!client)
         return;
+    client_async_close(client);
     if (client->fd >= 0)
         close(client->fd);
     free(client);
@@ -163,7 +154,7 @@ static int client_read_all(fl_client *client, uint8_t *data, size_t bytes, int64
     return 0;
 }
 
-static int client_transport_fail(fl_client *client, int rc, const char *what)
+int client_transport_fail(fl_client *client, int rc, const char *what)
 {
     /* Half a frame may be in flight: this connection cannot be trusted again. */
     client->broken = true;
@@ -173,17 +164,27 @@ static int client_transport_fail(fl_client *client, int rc, const char *what)
     return client_fail(client, rc, "connection to famledgerd lost while %s", what);
 }
 
-static int client_send(fl_client *client, Famledger__Request *request, int64_t deadline_ms)
+uint8_t *client_frame_pack(fl_client *client, Famledger__Request *request, size_t *frame_bytes)
 {
     request->request_id = ++client->next_request_id;
     request->operator_id = client->operator_id;
     size_t bytes = famledger__request__get_packed_size(request);
     uint8_t *frame = malloc(FRAME_HEADER_BYTES + bytes);
     if (!frame)
-        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "out of memory");
+        return NULL;
     frame_header_encode(frame, (uint32_t)famledger__request__pack(request,
                                                                    frame + FRAME_HEADER_BYTES));
-    int rc = client_write_all(client, frame, FRAME_HEADER_BYTES + bytes, deadline_ms);
+    *frame_bytes = FRAME_HEADER_BYTES + bytes;
+    return frame;
+}
+
+static int client_send(fl_client *client, Famledger__Request *request, int64_t deadline_ms)
+{
+    size_t bytes;
+    uint8_t *frame = client_frame_pack(client, request, &bytes);
+    if (!frame)
+        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "out of memory");
+    int rc = client_write_all(client, frame, bytes, deadline_ms);
     free(frame);
     return rc ? client_transport_fail(client, rc, "sending the request") : 0;
 }
@@ -227,6 +228,12 @@ static bool client_closed_while_idle(fl_client *client)
  * stays broken. 0, or why the request cannot be sent. */
 static int client_ready(fl_client *client)
 {
+    /* A blocking call comes after every request in flight: replies arrive in order. */
+    if (client->async && client->async->in_flight > 0) {
+        int rc = fl_async_wait(client, 0);
+        if (rc)
+            return rc;
+    }
     client->error[0] = '\0';
     if (client->fd >= 0 && !client->broken && client_closed_while_idle(client)) {
         close(client->fd);

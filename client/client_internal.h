@@ -5,6 +5,44 @@
 #include "famledger.h"
 #include "famledger.pb-c.h"
 
+struct client_async; /* async.c: the requests in flight and their buffers */
+
+struct fl_client {
+    int fd;
+    int timeout_ms;
+    char socket_path[108];
+    uint64_t next_request_id;
+    bool broken; /* the stream lost its framing: every later call fails */
+    char operator_id[FL_OPERATOR_ID_MAX + 1];
+    char error[512];
+    struct client_async *async; /* NULL until the first fl_send_* */
+};
+
+struct client_async {
+    size_t in_flight;
+    /* Frames queued and not yet written. */
+    uint8_t *out;
+    size_t out_bytes, out_sent, out_capacity;
+    /* Bytes read and not yet made into replies. */
+    uint8_t *in;
+    size_t in_bytes, in_capacity;
+    /* The requests in flight, oldest first (a ring). */
+    struct client_flight *flights;
+    size_t flight_first, flight_capacity;
+    fl_settlement *settlement; /* what a callback is shown (it is large: kept, not on a stack) */
+};
+
+/* Free the async state; every request still in flight is answered with FL_ERR_PROTOCOL_ERROR. */
+void client_async_close(fl_client *client);
+
+/* Give `request` the next request id and the operator, and pack it as a frame (malloc'd). */
+uint8_t *client_frame_pack(fl_client *client, Famledger__Request *request, size_t *frame_bytes);
+
+/* The connection is lost or out of step: every later call fails. Returns rc. */
+int client_transport_fail(fl_client *client, int rc, const char *what);
+
+int64_t monotonic_ms(void);
+
 /* Record a message for fl_client_error; returns `status`. */
 int client_fail(fl_client *client, int status, const char *format, ...)
     __attribute__((format(printf, 3, 4)));

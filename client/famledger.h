@@ -708,6 +708,98 @@ typedef int (*fl_stream_cb)(void *context, const fl_stream_event *event);
 FL_EXPORT int fl_subscribe(fl_client *client, uint64_t from_seq, bool follow,
                            fl_stream_cb callback, void *context, uint64_t *next_seq);
 
+/* ---- Pipelining and batches: many requests in flight on one connection ----
+ *
+ * fl_send_settle and fl_send_batch queue a request and return at once; nothing waits for the
+ * daemon. Replies are read by fl_async_io (from an event loop: poll fl_client_fd for reading,
+ * and for writing while fl_async_wants_write) or fl_async_wait (blocking), which run each
+ * request's callback on the calling thread, in the order the requests were sent: the daemon
+ * answers a connection's requests in order, and a write is acknowledged only once durable.
+ * Every callback runs exactly once. When the connection is lost, each request in flight is
+ * answered with the transport error: it is in doubt, and is retried safely with the same
+ * merchant reference (or credit reference), which the daemon answers as a replay.
+ * A blocking call on the same client first waits for every request in flight. One client
+ * belongs to one thread at a time.
+ */
+
+#define FL_BATCH_MAX 1000 /* requests in one batch */
+
+/* The outcome of one request (a settlement, or one item of a batch). */
+typedef struct fl_result {
+    int status;                      /* 0 or FL_ERR_* */
+    const char *error;               /* the daemon's message when status != 0, else "" */
+    bool replayed;                   /* a retry answered with the original outcome */
+    uint64_t id;                     /* settlement id, credit entry, registered person's entry */
+    const fl_settlement *settlement; /* a settle item that succeeded: its split; else NULL */
+} fl_result;
+
+/* `index` is the item's place in its batch (0 for a lone request). The result and what it
+ * points to live only during the call. */
+typedef void (*fl_result_cb)(void *context, size_t index, const fl_result *result);
+
+/* Many requests that write, sent in one frame and committed together, each with its own
+ * result (a settlement gateway's batch, a migration's rows). Build it, send it (as often as
+ * needed: a retry of the same batch is answered with replays), free it. */
+typedef struct fl_batch fl_batch;
+FL_EXPORT fl_batch *fl_batch_new(void);
+FL_EXPORT void fl_batch_free(fl_batch *batch);
+/* Empty the batch, keeping its memory for the next one. */
+FL_EXPORT void fl_batch_clear(fl_batch *batch);
+FL_EXPORT size_t fl_batch_count(const fl_batch *batch);
+/* Append an item (strings are copied). FL_ERR_INVALID_ARGUMENT when the batch holds
+ * FL_BATCH_MAX items already; FL_ERR_UNAVAILABLE when out of memory. */
+FL_EXPORT int fl_batch_settle(fl_batch *batch, const fl_settle_request *request);
+FL_EXPORT int fl_batch_person_add(fl_batch *batch, const fl_person *person);
+FL_EXPORT int fl_batch_account_open(fl_batch *batch, const char *person_no);
+FL_EXPORT int fl_batch_credit(fl_batch *batch, const char *person_no, int64_t amount_fen,
+                              fl_credit_kind kind, const char *reference);
+FL_EXPORT int fl_batch_bind(fl_batch *batch, const char *holder, const char *beneficiary,
+                            fl_relation relation);
+
+/* Queue a settlement; done_cb(context, 0, result) runs when it is answered. 0, or an error
+ * (the connection is broken, out of memory) when nothing was queued and done_cb will not run. */
+FL_EXPORT int fl_send_settle(fl_client *client, const fl_settle_request *request,
+                             fl_result_cb done_cb, void *context);
+/* Queue a batch; done_cb runs once per item, in order, when it is answered (a batch refused as
+ * a whole answers each item with the batch's status). */
+FL_EXPORT int fl_send_batch(fl_client *client, const fl_batch *batch, fl_result_cb done_cb,
+                            void *context);
+/* fl_send_batch, then wait for it: 0 when every item was answered (each with its own status),
+ * or the transport error. */
+FL_EXPORT int fl_batch_run(fl_client *client, const fl_batch *batch, fl_result_cb done_cb,
+                           void *context);
+
+/* The connection's descriptor, for an event loop. */
+FL_EXPORT int fl_client_fd(const fl_client *client);
+/* Requests sent and not yet answered. */
+FL_EXPORT size_t fl_in_flight(const fl_client *client);
+/* Whether queued bytes wait for the socket to take them (poll for writing). */
+FL_EXPORT bool fl_async_wants_write(const fl_client *client);
+/* Write what the socket takes and read what has come, without blocking; run the callbacks of
+ * the replies read. 0, or the transport error that answered every request in flight. */
+FL_EXPORT int fl_async_io(fl_client *client);
+/* Block until at most `in_flight_max` requests are in flight. Each reply must come within the
+ * client's timeout of the last one, else every request in flight is answered FL_ERR_TIMEOUT.
+ * 0, or the transport error. */
+FL_EXPORT int fl_async_wait(fl_client *client, size_t in_flight_max);
+
+/* ---- The daemon's counters (admin, audit) ---- */
+
+typedef struct fl_stats {
+    uint64_t batches;        /* commit batches (one write transaction each) */
+    uint64_t jobs;           /* write requests (a batch counts once), scheduler runs */
+    uint64_t flushes;        /* fdatasync of the ledger or of its head record */
+    uint64_t map_grows;
+    uint64_t durable_seq;    /* the last entry on disk */
+    uint64_t write_bytes;    /* bytes written by system calls: pages, head record, replies */
+    uint64_t map_bytes;
+    uint64_t map_used_bytes;
+    uint64_t connections;
+    int64_t started_us;
+} fl_stats;
+
+FL_EXPORT int fl_stats_get(fl_client *client, fl_stats *stats);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,6 +5,7 @@
 #include "aid.h"
 #include "audit.h"
 #include "backup.h"
+#include "batch.h"
 #include "books.h"
 #include "clearing.h"
 #include "family.h"
@@ -40,9 +41,10 @@ FL_STATUS_MAP(DISPATCH_CHECK_STATUS_)
 static int snapshot_without_connection_handle(struct request_ctx *ctx,
                                               const Famledger__Request *request)
 {
-    return request_fail(ctx, FL_ERR_UNSUPPORTED, "%s belongs to a connection",
-                        request->body_case == FAMLEDGER__REQUEST__BODY_SUBSCRIBE ? "a subscription"
-                                                                                 : "a snapshot");
+    const char *what = request->body_case == FAMLEDGER__REQUEST__BODY_SUBSCRIBE ? "a subscription"
+                       : request->body_case == FAMLEDGER__REQUEST__BODY_STATS   ? "the daemon's counters"
+                                                                                : "a snapshot";
+    return request_fail(ctx, FL_ERR_UNSUPPORTED, "%s belongs to a connection", what);
 }
 
 static const struct dispatch_route routes[] = {
@@ -92,10 +94,13 @@ static const struct dispatch_route routes[] = {
     ROUTE(HOLD, SETTLE, true, hold_handle),
     ROUTE(HOLD_RELEASE, ADMIN | SETTLE, true, hold_release_handle),
     ROUTE(FAMILY_LIMIT, ADMIN, true, aid_limit_handle),
+    /* Each item is checked against its own route's roles (batch.c). */
+    ROUTE(BATCH, ADMIN | SETTLE, true, batch_handle),
     /* Connection state, answered by server.c (server_snapshot_run, stream.c); never
      * dispatched. */
     ROUTE(SNAPSHOT, ADMIN | AUDIT, false, snapshot_without_connection_handle),
     ROUTE(SUBSCRIBE, ADMIN | AUDIT, false, snapshot_without_connection_handle),
+    ROUTE(STATS, ADMIN | AUDIT, false, snapshot_without_connection_handle),
 };
 
 const struct dispatch_route *dispatch_route_find(Famledger__Request__BodyCase body_case)

@@ -48,6 +48,7 @@
 #define LEGS_MAX (2 + BINDINGS_PER_BENEFICIARY_LIMIT) /* own account, wallet, each funder */
 #define MERCHANTS_LIST_MAX 1000
 #define CREDIT_BATCH_MAX 1000
+#define BATCH_ITEMS_MAX 1000          /* requests in one BatchRequest */
 #define REFUNDS_PER_SETTLEMENT_MAX 32
 
 /* The wallet and holds (docs/POLICY.md): the national defaults. */

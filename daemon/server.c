@@ -10,6 +10,7 @@
 
 #include "container_of.h"
 #include "decode.h"
+#include "batch.h"
 #include "dispatch.h"
 #include "fl_limits.h"
 #include "frame.h"
@@ -203,6 +204,8 @@ static void pending_run_read(struct pending *pending)
     int rc = 0;
     if (pending->route->body_case == FAMLEDGER__REQUEST__BODY_SNAPSHOT)
         server_snapshot_run(pending);
+    else if (pending->route->body_case == FAMLEDGER__REQUEST__BODY_STATS)
+        server_stats_run(pending);
     else if (!txn && (rc = store_read_begin(conn->server->store, &txn)) != 0) {
         pending->response.status = (Famledger__Status)-rc;
         pending->response.error = (char *)"cannot read the ledger";
@@ -246,6 +249,7 @@ static void conn_start_ready(struct conn *conn)
         struct pending *pending = container_of(item, struct pending, item);
         if (item->writes) {
             pending->job.execute_cb = pending_execute_cb;
+            pending->job.weight = batch_weight(pending->request);
             pending->job.done_cb = pending_done_cb;
             commit_queue_submit(conn->server->commits, &pending->job);
         } else if (pending->route->background) {
@@ -643,7 +647,8 @@ int server_start(struct server *server, uv_loop_t *loop, const struct config *co
                  struct store *store, struct commit_queue *commits, char *error,
                  size_t error_bytes)
 {
-    *server = (struct server){.loop = loop, .config = config, .store = store, .commits = commits};
+    *server = (struct server){.loop = loop, .config = config, .store = store, .commits = commits,
+                              .started_us = request_clock_us()};
     server->listener.data = server;
     server->listener.accepted_cb = server_accepted_cb;
     uv_check_init(loop, &server->streams_check);

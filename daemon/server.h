@@ -24,6 +24,7 @@ struct server {
     unsigned snapshot_count;    /* connections holding a snapshot open */
     unsigned stream_count;      /* subscribed connections */
     uv_check_t streams_check;   /* sends new entries to subscribers once per loop turn */
+    int64_t started_us;         /* wall clock at server_start */
     bool stopping;
     bool listener_closed;
     void (*stopped_cb)(struct server *server);

@@ -68,6 +68,9 @@ void conn_write(struct conn *conn, uint8_t *buffer, size_t bytes);
 /* server_stream.c: the connection becomes a subscriber (SubscribeRequest); send what the log
  * holds past its sequence while its socket has room. */
 void conn_subscribe(struct conn *conn, struct pending *pending);
+
+/* Answer a StatsRequest from the commit queue's and the store's counters (server_stats.c). */
+void server_stats_run(struct pending *pending);
 void conn_stream_pump(struct conn *conn);
 
 #endif

@@ -228,6 +228,24 @@ static void seeds_twophase(const char *dir)
     request.body_case = FAMLEDGER__REQUEST__BODY_SUBSCRIBE;
     request.subscribe = &subscribe;
     seed_write(dir, "subscribe", &request);
+
+    /* A batch of a settlement, a hold and a read (refused as an item). */
+    Famledger__Request items[3];
+    Famledger__Request *pointers[3] = {&items[0], &items[1], &items[2]};
+    for (int i = 0; i < 3; i++)
+        famledger__request__init(&items[i]);
+    items[0].body_case = FAMLEDGER__REQUEST__BODY_SETTLE;
+    items[0].settle = &quote;
+    items[1].body_case = FAMLEDGER__REQUEST__BODY_HOLD;
+    items[1].hold = &hold;
+    items[2].body_case = FAMLEDGER__REQUEST__BODY_WALLET_GET;
+    items[2].wallet_get = &wallet;
+    Famledger__BatchRequest batch = FAMLEDGER__BATCH_REQUEST__INIT;
+    batch.requests = pointers;
+    batch.n_requests = 3;
+    request.body_case = FAMLEDGER__REQUEST__BODY_BATCH;
+    request.batch = &batch;
+    seed_write(dir, "batch", &request);
 }
 
 int main(int argc, char **argv)

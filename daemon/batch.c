@@ -1,0 +1,92 @@
+/* batch.c -- many requests that write, in one frame and one commit (BatchRequest).
+ *
+ * A settlement gateway sends its settlements together. Each item is checked and run exactly as
+ * if it had come in a frame of its own: its route, the peer's role for it, its operator_id,
+ * then its handler in a nested transaction, so that a refused item undoes only its own writes
+ * and the others keep theirs. The reply holds one Response per item, in order.
+ */
+#include "batch.h"
+
+#include "dispatch.h"
+#include "fl_limits.h"
+#include "validate.h"
+
+/* Items that cannot be batched: a batch (no nesting), a credit batch (its reply could pass
+ * the reply limit a thousand times over), the long reads and every read: a batch commits. */
+static bool batch_item_allowed(const struct dispatch_route *route)
+{
+    return route->writes && !route->background &&
+           route->body_case != FAMLEDGER__REQUEST__BODY_BATCH &&
+           route->body_case != FAMLEDGER__REQUEST__BODY_CREDIT_BATCH;
+}
+
+/* Run one item into `response`. Returns < 0 only when the whole batch must stop: the map or
+ * the disk is full, or the nested transaction cannot be opened or kept. */
+static int batch_item_run(struct request_ctx *ctx, const Famledger__Request *item,
+                          Famledger__Response *response)
+{
+    char roles[64];
+    struct request_ctx one = *ctx;
+    one.response = response;
+    const struct dispatch_route *route = dispatch_route_find(item->body_case);
+    if (!route || !batch_item_allowed(route))
+        return request_fail(&one, FL_ERR_UNSUPPORTED, "%s cannot be part of a batch: a batch "
+                            "holds requests that write, one at a time",
+                            route ? route->name : "a request without a body"), 0;
+    if (!(ctx->peer->roles & route->roles))
+        return request_fail(&one, FL_ERR_PERMISSION_DENIED, "%s needs the %s role; uid %u gid "
+                            "%u has none of them", route->name,
+                            dispatch_roles_text(route->roles, roles, sizeof(roles)),
+                            ctx->peer_uid, ctx->peer_gid), 0;
+    if (!validate_operator_id(item->operator_id))
+        return request_fail(&one, FL_ERR_INVALID_ARGUMENT,
+                            "operator_id must be at most 64 printable ASCII characters"), 0;
+    if (*item->operator_id)
+        one.operator_id = item->operator_id;
+    int rc = store_nested_begin(ctx->txn, &one.txn);
+    if (rc)
+        return rc;
+    rc = dispatch_execute(route, &one, item);
+    if (rc == FL_ERR_OUT_OF_SPACE) {
+        /* The map is full (the batch runs again after it grows) or the disk is: no item of
+         * this batch is written. */
+        store_abort(one.txn);
+        return rc;
+    }
+    if (rc < 0) {
+        store_abort(one.txn);
+        return 0;
+    }
+    return store_commit(one.txn);
+}
+
+int batch_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    const Famledger__BatchRequest *batch = request->batch;
+    if (batch->n_requests == 0 || batch->n_requests > BATCH_ITEMS_MAX)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "a batch holds 1 to %d requests",
+                            BATCH_ITEMS_MAX);
+    Famledger__BatchReply *reply = ARENA_NEW(ctx->arena, Famledger__BatchReply);
+    famledger__batch_reply__init(reply);
+    reply->replies = ARENA_ARRAY(ctx->arena, Famledger__Response *, batch->n_requests);
+    for (size_t i = 0; i < batch->n_requests; i++) {
+        Famledger__Response *response = ARENA_NEW(ctx->arena, Famledger__Response);
+        famledger__response__init(response);
+        response->request_id = batch->requests[i]->request_id;
+        int rc = batch_item_run(ctx, batch->requests[i], response);
+        if (rc)
+            return request_fail(ctx, rc, "the batch stopped at request %zu: %s", i + 1,
+                                fl_strerror(rc));
+        reply->replies[reply->n_replies++] = response;
+    }
+    ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_BATCH;
+    ctx->response->batch = reply;
+    return 0;
+}
+
+unsigned batch_weight(const Famledger__Request *request)
+{
+    if (request->body_case != FAMLEDGER__REQUEST__BODY_BATCH)
+        return 1;
+    return request->batch->n_requests ? (unsigned)request->batch->n_requests : 1;
+}

@@ -1,0 +1,392 @@
+/* test_pipeline.c -- many requests in flight on one connection (fl_send_*), batches
+ * (BatchRequest) and the daemon's counters (StatsRequest), as a settlement gateway uses them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "harness.h"
+#include "frame.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SENT_MAX 64
+
+/* What the callbacks saw, in the order they ran. */
+struct seen {
+    size_t count;
+    size_t index[SENT_MAX * 2];
+    int status[SENT_MAX * 2];
+    bool replayed[SENT_MAX * 2];
+    uint64_t id[SENT_MAX * 2];
+    int64_t amount_fen[SENT_MAX * 2];
+    int64_t from_accounts_fen[SENT_MAX * 2];
+    char error[SENT_MAX * 2][96];
+};
+
+static void seen_cb(void *context, size_t index, const fl_result *result)
+{
+    struct seen *seen = context;
+    assert_true(seen->count < SENT_MAX * 2);
+    size_t n = seen->count++;
+    seen->index[n] = index;
+    seen->status[n] = result->status;
+    seen->replayed[n] = result->replayed;
+    seen->id[n] = result->id;
+    snprintf(seen->error[n], sizeof(seen->error[n]), "%s", result->error);
+    if (result->settlement) {
+        seen->amount_fen[n] = result->settlement->amount_fen;
+        seen->from_accounts_fen[n] =
+            result->settlement->acct_pay_fen + result->settlement->acct_mulaid_pay_fen;
+    }
+}
+
+static int setup(void **state)
+{
+    struct daemon_handle *daemon = calloc(1, sizeof(*daemon));
+    daemon_start(daemon, NULL);
+    fl_client *client = client_open(daemon);
+    employee_make(client, "PATIENT", "110101", 1000);
+    employee_make(client, "FATHER", "110101", 100000);
+    assert_int_equal(fl_family_bind(client, "FATHER", "PATIENT", FL_RELATION_CHILD, NULL), 0);
+    fl_merchant pharmacy = {.kind = FL_MERCHANT_PHARMACY};
+    strcpy(pharmacy.code, "PH001");
+    strcpy(pharmacy.name, "Pharmacy");
+    strcpy(pharmacy.region, "110101");
+    assert_int_equal(fl_merchant_add(client, &pharmacy, NULL), 0);
+    fl_client_close(client);
+    *state = daemon;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct daemon_handle *daemon = *state;
+    int alive = daemon_alive(daemon);
+    int status = daemon_stop(daemon);
+    daemon_remove(daemon);
+    free(daemon);
+    return alive && status == 0 ? 0 : -1;
+}
+
+static fl_settle_request settle_of(const char *patient, const char *reference, int64_t amount_fen)
+{
+    return (fl_settle_request){.merchant_code = "PH001", .merchant_reference = reference,
+                               .patient = patient, .amount_fen = amount_fen};
+}
+
+static void test_a_batch_answers_each_item_and_a_refusal_undoes_only_itself(void **state)
+{
+    struct daemon_handle *daemon = *state;
+    fl_client *client = client_open(daemon);
+    fl_batch *batch = fl_batch_new();
+    fl_settle_request first = settle_of("PATIENT", "B-1", 600);
+    fl_settle_request stranger = settle_of("NOBODY", "B-2", 100);
+    fl_settle_request second = settle_of("PATIENT", "B-3", 700);
+    assert_int_equal(fl_batch_settle(batch, &first), 0);
+    assert_int_equal(fl_batch_settle(batch, &stranger), 0);
+    assert_int_equal(fl_batch_settle(batch, &second), 0);
+    assert_int_equal(fl_batch_credit(batch, "FATHER", 5, FL_CREDIT_DEPOSIT, "B-credit"), 0);
+    assert_int_equal(fl_batch_count(batch), 4);
+
+    struct seen seen = {0};
+    assert_int_equal(fl_batch_run(client, batch, seen_cb, &seen), 0);
+    assert_int_equal(seen.count, 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(seen.index[i], i);
+    assert_int_equal(seen.status[0], 0);
+    assert_int_equal(seen.amount_fen[0], 600);
+    assert_int_equal(seen.from_accounts_fen[0], 600);
+    assert_int_equal(seen.status[1], FL_ERR_UNKNOWN_PERSON);
+    assert_non_null(strstr(seen.error[1], "NOBODY"));
+    assert_int_equal(seen.status[2], 0);
+    assert_int_equal(seen.from_accounts_fen[2], 700); /* 400 own, then 300 from the father */
+    assert_int_equal(seen.status[3], 0);
+    assert_true(seen.id[0] > 0 && seen.id[2] > seen.id[0] && seen.id[3] > seen.id[2]);
+    assert_int_equal(balance_of(client, "PATIENT"), 0);
+    assert_int_equal(balance_of(client, "FATHER"), 100000 - 300 + 5);
+
+    /* The gateway did not hear back and sends the same batch: replays, nothing moves again. */
+    struct seen again = {0};
+    assert_int_equal(fl_batch_run(client, batch, seen_cb, &again), 0);
+    assert_int_equal(again.count, 4);
+    assert_true(again.replayed[0] && again.replayed[2] && again.replayed[3]);
+    assert_int_equal(again.id[0], seen.id[0]);
+    assert_int_equal(again.id[2], seen.id[2]);
+    assert_int_equal(again.status[1], FL_ERR_UNKNOWN_PERSON);
+    assert_int_equal(balance_of(client, "FATHER"), 100000 - 300 + 5);
+    fl_batch_free(batch);
+    fl_client_close(client);
+}
+
+static void test_each_batch_item_needs_its_own_role(void **state)
+{
+    struct daemon_handle *daemon = *state;
+    daemon_stop(daemon);
+    char uid[16], peers[48];
+    snprintf(uid, sizeof(uid), "%u", (unsigned)getuid() + 4242);
+    snprintf(peers, sizeof(peers), "uid:%u=PH001", (unsigned)getuid());
+    /* Our uid keeps settle (for PH001) and audit but loses admin. */
+    const char *args[] = {"--admin-uids", uid, "--merchant-peers", peers, NULL};
+    daemon_restart(daemon, args);
+    fl_client *client = client_open(daemon);
+    fl_batch *batch = fl_batch_new();
+    fl_person person = {.scheme = FL_SCHEME_EMPLOYEE};
+    strcpy(person.person_no, "NEWCOMER");
+    strcpy(person.name, "x");
+    strcpy(person.region, "110101");
+    fl_settle_request settle = settle_of("PATIENT", "R-1", 100);
+    assert_int_equal(fl_batch_person_add(batch, &person), 0);
+    assert_int_equal(fl_batch_settle(batch, &settle), 0);
+    struct seen seen = {0};
+    assert_int_equal(fl_batch_run(client, batch, seen_cb, &seen), 0);
+    assert_int_equal(seen.count, 2);
+    assert_int_equal(seen.status[0], FL_ERR_PERMISSION_DENIED);
+    assert_non_null(strstr(seen.error[0], "admin"));
+    assert_int_equal(seen.status[1], 0);
+    fl_person found;
+    assert_int_equal(fl_person_get(client, "NEWCOMER", &found), FL_ERR_UNKNOWN_PERSON);
+    fl_batch_free(batch);
+    fl_client_close(client);
+}
+
+/* A batch built by hand, as another language's client might send it. */
+static Famledger__Response *raw_batch(int fd, Famledger__Request **items, size_t count)
+{
+    Famledger__BatchRequest body = FAMLEDGER__BATCH_REQUEST__INIT;
+    body.requests = items;
+    body.n_requests = count;
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.request_id = 7;
+    request.body_case = FAMLEDGER__REQUEST__BODY_BATCH;
+    request.batch = &body;
+    raw_send_request(fd, &request);
+    Famledger__Response *response = raw_read_response(fd);
+    assert_non_null(response);
+    assert_int_equal(response->request_id, 7);
+    return response;
+}
+
+static void test_reads_nested_batches_and_oversized_batches_are_refused(void **state)
+{
+    struct daemon_handle *daemon = *state;
+    int fd = raw_connect(daemon);
+
+    /* A read, a nested batch and a settlement: only the settlement runs. */
+    Famledger__HeadRequest head = FAMLEDGER__HEAD_REQUEST__INIT;
+    Famledger__Request read = FAMLEDGER__REQUEST__INIT;
+    read.request_id = 1;
+    read.body_case = FAMLEDGER__REQUEST__BODY_HEAD;
+    read.head = &head;
+    Famledger__BatchRequest inner_body = FAMLEDGER__BATCH_REQUEST__INIT;
+    Famledger__Request nested = FAMLEDGER__REQUEST__INIT;
+    nested.request_id = 2;
+    nested.body_case = FAMLEDGER__REQUEST__BODY_BATCH;
+    nested.batch = &inner_body;
+    Famledger__SettleRequest settle_body = FAMLEDGER__SETTLE_REQUEST__INIT;
+    settle_body.merchant_code = (char *)"PH001";
+    settle_body.merchant_reference = (char *)"RAW-1";
+    settle_body.patient = (char *)"PATIENT";
+    settle_body.amount_fen = 100;
+    Famledger__Request settle = FAMLEDGER__REQUEST__INIT;
+    settle.request_id = 3;
+    settle.body_case = FAMLEDGER__REQUEST__BODY_SETTLE;
+    settle.settle = &settle_body;
+    Famledger__Request *items[] = {&read, &nested, &settle};
+    Famledger__Response *response = raw_batch(fd, items, 3);
+    assert_int_equal(response->status, FAMLEDGER__STATUS__STATUS_OK);
+    assert_int_equal(response->body_case, FAMLEDGER__RESPONSE__BODY_BATCH);
+    assert_int_equal(response->batch->n_replies, 3);
+    assert_int_equal(response->batch->replies[0]->request_id, 1);
+    assert_int_equal(response->batch->replies[0]->status, FAMLEDGER__STATUS__STATUS_UNSUPPORTED);
+    assert_int_equal(response->batch->replies[1]->status, FAMLEDGER__STATUS__STATUS_UNSUPPORTED);
+    assert_int_equal(response->batch->replies[2]->request_id, 3);
+    assert_int_equal(response->batch->replies[2]->status, FAMLEDGER__STATUS__STATUS_OK);
+    assert_int_equal(response->batch->replies[2]->settlement->settlement->amount_fen, 100);
+    famledger__response__free_unpacked(response, NULL);
+
+    /* Empty, and one past the limit: refused whole, nothing runs. */
+    response = raw_batch(fd, NULL, 0);
+    assert_int_equal(response->status, FAMLEDGER__STATUS__STATUS_INVALID_ARGUMENT);
+    famledger__response__free_unpacked(response, NULL);
+    Famledger__Request **many = calloc(FL_BATCH_MAX + 1, sizeof(*many));
+    Famledger__SettleRequest *bodies = calloc(FL_BATCH_MAX + 1, sizeof(*bodies));
+    char (*references)[16] = calloc(FL_BATCH_MAX + 1, sizeof(*references));
+    Famledger__Request *requests = calloc(FL_BATCH_MAX + 1, sizeof(*requests));
+    for (size_t i = 0; i <= FL_BATCH_MAX; i++) {
+        famledger__settle_request__init(&bodies[i]);
+        snprintf(references[i], sizeof(references[i]), "MANY-%zu", i);
+        bodies[i].merchant_code = (char *)"PH001";
+        bodies[i].merchant_reference = references[i];
+        bodies[i].patient = (char *)"PATIENT";
+        bodies[i].amount_fen = 1;
+        famledger__request__init(&requests[i]);
+        requests[i].body_case = FAMLEDGER__REQUEST__BODY_SETTLE;
+        requests[i].settle = &bodies[i];
+        many[i] = &requests[i];
+    }
+    response = raw_batch(fd, many, FL_BATCH_MAX + 1);
+    assert_int_equal(response->status, FAMLEDGER__STATUS__STATUS_INVALID_ARGUMENT);
+    assert_non_null(strstr(response->error, "1000"));
+    famledger__response__free_unpacked(response, NULL);
+    /* The full thousand is one commit, each item its own settlement. */
+    response = raw_batch(fd, many, FL_BATCH_MAX);
+    assert_int_equal(response->status, FAMLEDGER__STATUS__STATUS_OK);
+    assert_int_equal(response->batch->n_replies, FL_BATCH_MAX);
+    for (size_t i = 0; i < FL_BATCH_MAX; i++)
+        assert_int_equal(response->batch->replies[i]->status, FAMLEDGER__STATUS__STATUS_OK);
+    famledger__response__free_unpacked(response, NULL);
+    free(many);
+    free(bodies);
+    free(references);
+    free(requests);
+    close(fd);
+
+    fl_client *client = client_open(daemon);
+    /* 100 and a thousand single fen: the patient's 1000 first, then 100 from the father. */
+    assert_int_equal(balance_of(client, "PATIENT"), 0);
+    assert_int_equal(balance_of(client, "FATHER"), 100000 - 100);
+    fl_client_close(client);
+}
+
+static void test_pipelined_settlements_are_answered_in_order_with_their_splits(void **state)
+{
+    struct daemon_handle *daemon = *state;
+    fl_client *client = client_open(daemon);
+    static char references[SENT_MAX][32];
+    struct seen seen = {0};
+    for (int i = 0; i < SENT_MAX; i++) {
+        snprintf(references[i], sizeof(references[i]), "P-%d", i);
+        fl_settle_request request = settle_of("PATIENT", references[i], 10 + i);
+        assert_int_equal(fl_send_settle(client, &request, seen_cb, &seen), 0);
+    }
+    assert_true(fl_in_flight(client) <= SENT_MAX);
+    assert_int_equal(fl_async_wait(client, 0), 0);
+    assert_int_equal(fl_in_flight(client), 0);
+    assert_int_equal(seen.count, SENT_MAX);
+    int64_t total = 0;
+    for (int i = 0; i < SENT_MAX; i++) {
+        assert_int_equal(seen.status[i], 0);
+        assert_int_equal(seen.amount_fen[i], 10 + i); /* the i-th reply answers the i-th send */
+        if (i)
+            assert_true(seen.id[i] > seen.id[i - 1]);
+        total += 10 + i;
+    }
+    assert_int_equal(balance_of(client, "PATIENT") + balance_of(client, "FATHER"),
+                     1000 + 100000 - total);
+    fl_client_close(client);
+}
+
+static void test_a_blocking_call_comes_after_the_requests_in_flight(void **state)
+{
+    struct daemon_handle *daemon = *state;
+    fl_client *client = client_open(daemon);
+    struct seen seen = {0};
+    char references[5][16];
+    for (int i = 0; i < 5; i++) {
+        snprintf(references[i], sizeof(references[i]), "W-%d", i);
+        fl_settle_request request = settle_of("PATIENT", references[i], 100);
+        assert_int_equal(fl_send_settle(client, &request, seen_cb, &seen), 0);
+    }
+    /* The blocking read waits for the five: their callbacks ran, and it sees what they did. */
+    assert_int_equal(balance_of(client, "PATIENT"), 500);
+    assert_int_equal(seen.count, 5);
+    fl_client_close(client);
+}
+
+static void test_a_lost_connection_answers_every_request_in_flight_and_retries_count_once(
+    void **state)
+{
+    struct daemon_handle *daemon = *state;
+    fl_client *client = client_open(daemon);
+    struct seen seen = {0};
+    static char references[SENT_MAX][32];
+    for (int i = 0; i < SENT_MAX; i++) {
+        snprintf(references[i], sizeof(references[i]), "K-%d", i);
+        fl_settle_request request = settle_of("PATIENT", references[i], 1);
+        assert_int_equal(fl_send_settle(client, &request, seen_cb, &seen), 0);
+    }
+    kill(daemon->pid, SIGKILL);
+    waitpid(daemon->pid, NULL, 0);
+    daemon->pid = 0;
+    assert_int_not_equal(fl_async_wait(client, 0), 0);
+    /* Every callback ran once: acknowledged, or in doubt with the transport error. */
+    assert_int_equal(seen.count, SENT_MAX);
+    size_t acknowledged = 0;
+    for (int i = 0; i < SENT_MAX; i++) {
+        assert_true(seen.status[i] == 0 || seen.status[i] == FL_ERR_PROTOCOL_ERROR);
+        acknowledged += seen.status[i] == 0;
+    }
+    /* A broken client refuses more, and says so without a callback. */
+    fl_settle_request late = settle_of("PATIENT", "K-late", 1);
+    assert_int_not_equal(fl_send_settle(client, &late, seen_cb, &seen), 0);
+    assert_int_equal(seen.count, SENT_MAX);
+    fl_client_close(client);
+
+    daemon_restart(daemon, NULL);
+    client = client_open(daemon);
+    assert_true(balance_of(client, "PATIENT") <= 1000 - (int64_t)acknowledged);
+    struct seen retry = {0};
+    for (int i = 0; i < SENT_MAX; i++) {
+        fl_settle_request request = settle_of("PATIENT", references[i], 1);
+        assert_int_equal(fl_send_settle(client, &request, seen_cb, &retry), 0);
+    }
+    assert_int_equal(fl_async_wait(client, 0), 0);
+    for (int i = 0; i < SENT_MAX; i++) {
+        assert_int_equal(retry.status[i], 0);
+        if (seen.status[i] == 0)
+            assert_true(retry.replayed[i]); /* acknowledged before: a replay */
+    }
+    assert_int_equal(balance_of(client, "PATIENT"), 1000 - SENT_MAX);
+    fl_client_close(client);
+}
+
+static void test_the_counters_follow_commits_and_flushes(void **state)
+{
+    struct daemon_handle *daemon = *state;
+    fl_client *client = client_open(daemon);
+    fl_stats before, after;
+    assert_int_equal(fl_stats_get(client, &before), 0);
+    assert_int_equal(fl_account_credit(client, "FATHER", 1, FL_CREDIT_DEPOSIT, "S-1", NULL), 0);
+    assert_int_equal(fl_stats_get(client, &after), 0);
+    fl_head head;
+    assert_int_equal(fl_head_get(client, &head), 0);
+    assert_int_equal(after.durable_seq, head.seq);
+    assert_int_equal(after.batches, before.batches + 1);
+    assert_int_equal(after.jobs, before.jobs + 1);
+    /* A lone commit: its data, then its meta page, then the head record. */
+    assert_int_equal(after.flushes, before.flushes + 3);
+    assert_true(after.write_bytes > before.write_bytes);
+    assert_true(after.map_used_bytes > 0 && after.map_used_bytes <= after.map_bytes);
+    assert_true(after.connections >= 1);
+    assert_true(after.started_us > 0);
+    /* A refused write commits nothing, and flushes nothing. */
+    assert_int_equal(fl_account_credit(client, "NOBODY", 1, FL_CREDIT_DEPOSIT, "S-2", NULL),
+                     FL_ERR_UNKNOWN_PERSON);
+    fl_stats refused;
+    assert_int_equal(fl_stats_get(client, &refused), 0);
+    assert_int_equal(refused.flushes, after.flushes);
+    assert_int_equal(refused.durable_seq, after.durable_seq);
+    fl_client_close(client);
+}
+
+int main(void)
+{
+#define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        TEST(test_a_batch_answers_each_item_and_a_refusal_undoes_only_itself),
+        TEST(test_each_batch_item_needs_its_own_role),
+        TEST(test_reads_nested_batches_and_oversized_batches_are_refused),
+        TEST(test_pipelined_settlements_are_answered_in_order_with_their_splits),
+        TEST(test_a_blocking_call_comes_after_the_requests_in_flight),
+        TEST(test_a_lost_connection_answers_every_request_in_flight_and_retries_count_once),
+        TEST(test_the_counters_follow_commits_and_flushes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
