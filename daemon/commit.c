@@ -43,8 +43,8 @@ static int commit_job_run(struct commit_queue *queue, struct store_txn *txn,
 }
 
 /* One attempt at the batch. Returns 0 when it committed, < 0 when it did not; *synced says
- * whether the commit wrote and flushed data.mdb (a batch whose every job was refused writes
- * nothing, and LMDB then skips the flush). */
+ * whether the commit wrote to data.mdb (a batch whose every job was refused writes nothing, and
+ * LMDB then skips its flushes). */
 static int commit_batch_try(struct commit_queue *queue, struct commit_job *batch,
                             struct ledger_head *head, bool *synced)
 {
@@ -66,7 +66,7 @@ static int commit_batch_try(struct commit_queue *queue, struct commit_job *batch
         return rc;
     *synced = store_txnid(queue->store) != txnid;
     if (*synced)
-        queue->stats.flushes++; /* the data pages; the meta page waits (commit.h) */
+        queue->stats.flushes += 2; /* the data pages, then the meta page that points to them */
     return 0;
 }
 
@@ -102,16 +102,8 @@ static void commit_batch_run(struct commit_queue *queue, struct commit_ran *ran)
     }
 }
 
-static bool commit_stopped(struct commit_queue *queue)
-{
-    uv_mutex_lock(&queue->mutex);
-    bool stopped = queue->failed_status != 0;
-    uv_mutex_unlock(&queue->mutex);
-    return stopped;
-}
-
-/* The batch's data and meta page are on disk (or it failed): record its head outside
- * data.mdb, then hand its jobs to the loop thread to be answered. */
+/* The batch is on disk (or failed): record its head outside data.mdb, then hand its jobs to
+ * the loop thread to be answered. */
 static void commit_release(struct commit_queue *queue, struct commit_ran *ran)
 {
     if (ran->synced && queue->head_record &&
@@ -148,24 +140,6 @@ static void commit_release(struct commit_queue *queue, struct commit_ran *ran)
     *ran = (struct commit_ran){0};
 }
 
-/* Make the waiting batch's meta page durable with a flush of its own, then release it. After
- * a storage failure no flush is trusted (a failed fdatasync may have dropped the pages it
- * could not write, and a second one can succeed without them): the batch fails with it. */
-static void commit_waiting_sync(struct commit_queue *queue, struct commit_ran *waiting)
-{
-    int rc = commit_stopped(queue) ? FL_ERR_INTERNAL : store_sync(queue->store);
-    if (rc == 0) {
-        queue->stats.flushes++;
-    } else {
-        log_error("commit: cannot sync the batch up to entry %llu (%s); answering it and "
-                  "stopping", (unsigned long long)waiting->head.seq, fl_strerror(rc));
-        commit_fail_stop(queue, FL_ERR_INTERNAL);
-        commit_batch_fail(waiting->batch, FL_ERR_INTERNAL);
-        waiting->synced = false;
-    }
-    commit_release(queue, waiting);
-}
-
 /* Take jobs until their weight reaches batch_max (at least one job, however heavy). */
 static struct commit_job *commit_take_batch(struct commit_queue *queue)
 {
@@ -182,20 +156,11 @@ static struct commit_job *commit_take_batch(struct commit_queue *queue)
     return first;
 }
 
-/* The writer. A commit flushes its data pages, and with them the meta page of the commit
- * before: so a batch waits, committed but unanswered, until the next batch's commit has
- * flushed (under load), or until a flush of its own when nothing else is queued. */
 static void commit_thread(void *argument)
 {
     struct commit_queue *queue = argument;
-    struct commit_ran waiting = {0};
     for (;;) {
         uv_mutex_lock(&queue->mutex);
-        if (!queue->pending_first && waiting.batch) {
-            uv_mutex_unlock(&queue->mutex);
-            commit_waiting_sync(queue, &waiting);
-            continue;
-        }
         while (!queue->pending_first && !queue->stopping)
             uv_cond_wait(&queue->cond, &queue->mutex);
         if (!queue->pending_first) {
@@ -213,21 +178,6 @@ static void commit_thread(void *argument)
         queue->stats.batches++;
         for (struct commit_job *job = ran.batch; job; job = job->next)
             queue->stats.jobs++;
-
-        if (ran.synced && !commit_stopped(queue)) {
-            /* This commit's flush carried the waiting batch's meta page to disk. */
-            if (waiting.batch)
-                commit_release(queue, &waiting);
-            waiting = ran;
-            continue;
-        }
-        /* Nothing flushed, or the ledger stopped: answer in order, the waiting batch first
-         * (a replay in this batch may rest on it). */
-        if (waiting.batch)
-            commit_waiting_sync(queue, &waiting);
-        if (ran.synced)
-            commit_batch_fail(ran.batch, FL_ERR_INTERNAL);
-        ran.synced = false;
         commit_release(queue, &ran);
     }
 }
@@ -261,8 +211,6 @@ int commit_queue_start(struct commit_queue *queue, uv_loop_t *loop, struct store
 {
     *queue = (struct commit_queue){.loop = loop, .store = store, .head_record = head_record,
                                    .batch_max = batch_max};
-    /* What the file holds now is made durable once; from here the writer syncs meta pages
-     * itself, and answers nothing before they are on disk. */
     struct store_txn *txn;
     struct ledger_head head;
     int rc = store_read_begin(store, &txn);
@@ -270,7 +218,7 @@ int commit_queue_start(struct commit_queue *queue, uv_loop_t *loop, struct store
         return rc;
     rc = ledger_head_get(txn, &head);
     store_read_end(txn);
-    if (rc || (rc = store_sync(store)) != 0 || (rc = store_defer_meta_sync(store)) != 0)
+    if (rc)
         return rc;
     queue->durable_seq = head.seq;
     rc = uv_async_init(loop, &queue->async, commit_async_cb);

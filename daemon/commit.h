@@ -6,14 +6,11 @@
  * batch is on disk. When the map fills, the batch is undone, the map grown, and the batch run
  * again.
  *
- * One flush per commit: a commit flushes its data pages, then writes LMDB's meta page without
- * a flush (MDB_NOMETASYNC), so that the next commit's flush carries it. A committed batch waits
- * unanswered until then, or, when nothing else is queued, until a flush of its own
- * (mdb_env_sync). Then its head is written and synced to the head record, and its jobs are
- * answered, always in commit order. A failed flush stops the ledger (fail-stop) and fails every
- * batch not yet answered. Readers of the store may see a batch in the moment before its flush;
- * nothing leaves the daemon on its strength (replies, the change stream: durable_seq) until it
- * is durable.
+ * A commit is LMDB's: the data pages are written and flushed, then the meta page that makes
+ * them the ledger's state is written with a flush of its own. Then the batch's head is written
+ * and synced to the head record, and only then are its jobs answered, in commit order.
+ * (Deferring the meta page's flush to the next commit, MDB_NOMETASYNC, was measured and did
+ * not pay: docs/BENCHMARKS.md.)
  */
 #ifndef FAMLEDGER_COMMIT_H
 #define FAMLEDGER_COMMIT_H
@@ -43,14 +40,14 @@ struct commit_stats {
     uint64_t batches;
     uint64_t jobs;
     uint64_t map_grows;
-    uint64_t flushes; /* fdatasync of data.mdb or of the head record */
+    uint64_t flushes; /* data.mdb's data and meta page, the head record */
 };
 
 /* A batch the writer has run, on its way to being answered. */
 struct commit_ran {
     struct commit_job *batch;
     struct ledger_head head; /* after the batch */
-    bool synced;             /* its commit wrote and flushed data.mdb */
+    bool synced;             /* its commit wrote data.mdb */
 };
 
 struct commit_queue {

@@ -505,17 +505,6 @@ uint64_t store_used_bytes(struct store *store)
     return ((uint64_t)info.me_last_pgno + 1) * status.ms_psize;
 }
 
-int store_defer_meta_sync(struct store *store)
-{
-    return store_error(store, mdb_env_set_flags(store->env, MDB_NOMETASYNC, 1),
-                       "defer meta page syncs");
-}
-
-int store_sync(struct store *store)
-{
-    return store_error(store, mdb_env_sync(store->env, 1), "sync");
-}
-
 uint64_t store_txnid(struct store *store)
 {
     MDB_envinfo info;

@@ -83,14 +83,6 @@ int store_nested_begin(struct store_txn *parent, struct store_txn **out);
 int store_commit(struct store_txn *txn);
 void store_abort(struct store_txn *txn);
 
-/* From now on a commit syncs its data pages but not the meta page that makes them the
- * ledger's state (LMDB's MDB_NOMETASYNC): one flush per commit instead of two. That commit is
- * durable only once a later commit or store_sync has flushed the file again, and the caller
- * (the commit queue) answers nothing before that. 0, or FL_ERR_INTERNAL. */
-int store_defer_meta_sync(struct store *store);
-/* Flush everything written so far, meta page included (mdb_env_sync). 0, or FL_ERR_INTERNAL
- * (the caller stops: what was written may not be on disk). */
-int store_sync(struct store *store);
 /* The id of the last committed write transaction: it moves when a commit wrote something. */
 uint64_t store_txnid(struct store *store);
 
