@@ -6,6 +6,7 @@
 #   make test        build and run every test
 #   make SANITIZE=address,undefined WERROR=1 test    the CI variant (own build folder)
 #   make bench       run the bounded benchmarks (see docs/BENCHMARKS.md)
+#   make bench-postgres   famledgerd and PostgreSQL side by side on the same workload
 #   make fuzz        a bounded libFuzzer run of every request handler (clang)
 
 SANITIZE ?=
@@ -55,7 +56,7 @@ PROGRAMS := $(BUILD)/famledgerd $(BUILD)/ledgerctl $(BUILD)/famledger-bench \
             $(BUILD)/famledger-notify
 LIBRARIES := $(BUILD)/libfamledger.a $(BUILD)/libfamledger.so.$(SOVERSION) $(BUILD)/famledger.pc
 
-.PHONY: all deps run test bench fuzz clean
+.PHONY: all deps run test bench bench-postgres fuzz clean
 # Keep intermediate objects, so that a second `make test` rebuilds nothing.
 .SECONDARY:
 .DEFAULT_GOAL := all
@@ -75,6 +76,11 @@ test: all $(UNIT_TESTS) $(INTEGRATION_TESTS) $(BUILD)/tests/famledger-corrupt \
 
 bench: all
 	@BUILD=$(BUILD) tools/bench.sh
+
+# famledgerd and PostgreSQL side by side on the issue-12 workload (installs PostgreSQL when
+# missing; BENCH_PATIENTS, BENCH_SECONDS, BENCH_CONNECTIONS).
+bench-postgres: all
+	@BUILD=$(BUILD) tools/bench-postgres.sh
 
 # The daemon's code is built with coverage for libFuzzer in its own folder; the run is bounded
 # and seeded, so that it is repeatable.
