@@ -553,6 +553,25 @@ int fl_batch_bind(fl_batch *batch, const char *holder, const char *beneficiary,
     return batch_push(batch, item, bind->holder && bind->beneficiary);
 }
 
+int fl_batch_migrate(fl_batch *batch, const fl_person *person, int64_t opening_balance_fen)
+{
+    int rc;
+    void *body;
+    Famledger__Request *item = batch_item(batch, FAMLEDGER__REQUEST__BODY_MIGRATE,
+                                          sizeof(Famledger__MigrateRequest), &body, &rc);
+    if (!item)
+        return rc;
+    Famledger__MigrateRequest *row = body;
+    famledger__migrate_request__init(row);
+    row->person_no = batch_strdup(batch, person->person_no);
+    row->name = batch_strdup(batch, person->name);
+    row->region = batch_strdup(batch, person->region);
+    row->scheme = (Famledger__Scheme)person->scheme;
+    row->opening_balance_fen = opening_balance_fen;
+    item->migrate = row;
+    return batch_push(batch, item, row->person_no && row->name && row->region);
+}
+
 int fl_send_batch(fl_client *client, const fl_batch *batch, fl_result_cb done_cb, void *context)
 {
     if (batch->count == 0)

@@ -63,6 +63,13 @@ static void entry_row_make(const Famledger__Entry *entry, struct entry_row *row)
     memset(row, 0, sizeof(*row));
     row->merchant = row->patient = row->reference = "";
     switch (entry->body_case) {
+    case FAMLEDGER__ENTRY__BODY_PERSON_MIGRATED:
+        if (entry->person_migrated->opening_balance_fen) {
+            row_account(row, entry->person_migrated->person_no,
+                        entry->person_migrated->opening_balance_fen);
+            row->amount_fen = entry->person_migrated->opening_balance_fen;
+        }
+        break;
     case FAMLEDGER__ENTRY__BODY_ACCOUNT_CREDITED:
         row_account(row, entry->account_credited->person_no, entry->account_credited->amount_fen);
         row->amount_fen = entry->account_credited->amount_fen;

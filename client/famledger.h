@@ -755,6 +755,13 @@ FL_EXPORT int fl_batch_credit(fl_batch *batch, const char *person_no, int64_t am
                               fl_credit_kind kind, const char *reference);
 FL_EXPORT int fl_batch_bind(fl_batch *batch, const char *holder, const char *beneficiary,
                             fl_relation relation);
+/* A person from a legacy system with their account and its balance, in one entry (admin;
+ * MigrateRequest): person_no, name, region and scheme of `person`; an employee's account
+ * opens holding `opening_balance_fen` (0 or more), a resident's must be 0. The same row again
+ * is a replay, another row for the same person FL_ERR_CONFLICT, a person registered
+ * otherwise FL_ERR_PERSON_EXISTS. */
+FL_EXPORT int fl_batch_migrate(fl_batch *batch, const fl_person *person,
+                               int64_t opening_balance_fen);
 
 /* Queue a settlement; done_cb(context, 0, result) runs when it is answered. 0, or an error
  * (the connection is broken, out of memory) when nothing was queued and done_cb will not run. */

@@ -501,6 +501,29 @@ static int apply_person(struct verify *v, const Famledger__Entry *entry)
         verify_expect_item(v, INDEX_ACCOUNT_ENTRIES, person->person_no, strlen(person->person_no),
                            entry->seq);
         return 0;
+    case FAMLEDGER__ENTRY__BODY_PERSON_MIGRATED: {
+        /* A registration, an opening (for an employee) and a credit of the opening balance. */
+        const Famledger__PersonMigrated *migrated = entry->person_migrated;
+        if (verify_person_find(v, migrated->person_no, false))
+            return verify_problem(v, entry->seq, "person migrated after being registered");
+        person = verify_person_find(v, migrated->person_no, true);
+        if (!person)
+            return -1;
+        person->person_status = FAMLEDGER__PERSON_STATUS__PERSON_ACTIVE;
+        client_copy(person->region, sizeof(person->region), migrated->region);
+        verify_expect_reference(v, 'M', "", migrated->person_no, entry->seq);
+        bool employee = migrated->scheme == FAMLEDGER__SCHEME__SCHEME_EMPLOYEE;
+        if (!employee)
+            return migrated->opening_balance_fen
+                       ? verify_problem(v, entry->seq, "a resident migrated with a balance")
+                       : 0;
+        if (migrated->opening_balance_fen < 0)
+            return verify_problem(v, entry->seq, "a negative opening balance");
+        person->has_account = true;
+        person->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN;
+        return verify_move(v, entry->seq, migrated->person_no, migrated->opening_balance_fen,
+                           migrated->opening_balance_fen);
+    }
     case FAMLEDGER__ENTRY__BODY_ACCOUNT_OPENED:
         person = verify_person_find(v, entry->account_opened->person_no, false);
         if (!person || person->has_account)
@@ -532,6 +555,7 @@ static int apply(struct verify *v, const Famledger__Entry *entry)
 {
     switch (entry->body_case) {
     case FAMLEDGER__ENTRY__BODY_PERSON_REGISTERED:
+    case FAMLEDGER__ENTRY__BODY_PERSON_MIGRATED:
     case FAMLEDGER__ENTRY__BODY_ACCOUNT_OPENED:
     case FAMLEDGER__ENTRY__BODY_ACCOUNT_REOPENED:
     case FAMLEDGER__ENTRY__BODY_ACCOUNT_FROZEN:

@@ -348,13 +348,16 @@ int verify_compare(struct verify *v)
         model_funded += person->used && person->funder_count > 0;
         /* The other way round: what the log made and the store lacks, by name. */
         if (person->used && !person->stored_person)
-            verify_problem(v, v->seq, "person %s is registered in the log but not stored",
+            verify_problem(v, v->seq, "person %s is registered in the log but not stored (table "
+                           "persons)",
                            person->person_no);
         if (person->used && person->has_account && !person->stored_account)
-            verify_problem(v, v->seq, "the account of %s is opened in the log but not stored",
+            verify_problem(v, v->seq, "the account of %s is opened in the log but not stored "
+                           "(table accounts)",
                            person->person_no);
         if (person->used && person->funder_count > 0 && !person->stored_funders)
-            verify_problem(v, v->seq, "the funding order of %s is in the log but not stored",
+            verify_problem(v, v->seq, "the funding order of %s is in the log but not stored "
+                           "(table funders)",
                            person->person_no);
     }
     for (size_t i = 0; i < v->settlement_capacity; i++)

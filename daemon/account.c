@@ -54,7 +54,7 @@ int account_require_receiving(struct request_ctx *ctx, const char *person_no, in
     return 0;
 }
 
-static int account_index(struct request_ctx *ctx, const char *person_no, uint64_t seq)
+int account_index(struct request_ctx *ctx, const char *person_no, uint64_t seq)
 {
     return store_index_add(ctx->txn, STORE_DB_ACCOUNT_ENTRIES, person_no, strlen(person_no), seq);
 }

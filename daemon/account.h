@@ -22,6 +22,9 @@ int account_require_receiving(struct request_ctx *ctx, const char *person_no, in
 
 /* Add `amount_fen` (negative for a debit) to the account, record that entry `seq` touched it,
  * and store it. The caller has checked the result stays within 0..INT64_MAX. */
+/* Add entry `seq` to the account's statement index (account_entries). */
+int account_index(struct request_ctx *ctx, const char *person_no, uint64_t seq);
+
 int account_move(struct request_ctx *ctx, Famledger__Account *account, int64_t amount_fen,
                  uint64_t seq);
 

@@ -13,6 +13,7 @@
 #include "ledger.h"
 #include "lifecycle.h"
 #include "merchant.h"
+#include "migrate.h"
 #include "person.h"
 #include "query.h"
 #include "refund.h"
@@ -96,6 +97,7 @@ static const struct dispatch_route routes[] = {
     ROUTE(FAMILY_LIMIT, ADMIN, true, aid_limit_handle),
     /* Each item is checked against its own route's roles (batch.c). */
     ROUTE(BATCH, ADMIN | SETTLE, true, batch_handle),
+    ROUTE(MIGRATE, ADMIN, true, migrate_handle),
     /* Connection state, answered by server.c (server_snapshot_run, stream.c); never
      * dispatched. */
     ROUTE(SNAPSHOT, ADMIN | AUDIT, false, snapshot_without_connection_handle),

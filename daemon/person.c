@@ -30,21 +30,26 @@ int person_reply(struct request_ctx *ctx, Famledger__Person *person)
     return 0;
 }
 
-static int person_add_validate(struct request_ctx *ctx, const Famledger__PersonAddRequest *add)
+int person_fields_validate(struct request_ctx *ctx, const char *person_no, const char *name,
+                           const char *region, Famledger__Scheme scheme)
 {
-    if (!validate_person_no(add->person_no))
+    if (!validate_person_no(person_no))
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
                             "person_no must be 1 to 32 letters or digits");
-    if (!validate_name(add->name))
+    if (!validate_name(name))
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
                             "name must be 1 to 128 bytes of UTF-8 without control characters");
-    if (!validate_region(add->region))
+    if (!validate_region(region))
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
-                            "region must be a 6-digit admdvs code, got '%s'", add->region);
-    if (add->scheme != FAMLEDGER__SCHEME__SCHEME_EMPLOYEE &&
-        add->scheme != FAMLEDGER__SCHEME__SCHEME_RESIDENT)
+                            "region must be a 6-digit admdvs code, got '%s'", region);
+    if (scheme != FAMLEDGER__SCHEME__SCHEME_EMPLOYEE && scheme != FAMLEDGER__SCHEME__SCHEME_RESIDENT)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "scheme must be employee or resident");
     return 0;
+}
+
+static int person_add_validate(struct request_ctx *ctx, const Famledger__PersonAddRequest *add)
+{
+    return person_fields_validate(ctx, add->person_no, add->name, add->region, add->scheme);
 }
 
 int person_add_handle(struct request_ctx *ctx, const Famledger__Request *request)

@@ -12,6 +12,11 @@ int person_get_handle(struct request_ctx *ctx, const Famledger__Request *request
 /* Answer with `person` (a PersonReply). Returns 0. */
 int person_reply(struct request_ctx *ctx, Famledger__Person *person);
 
+/* The fields of a registration (PersonAddRequest, MigrateRequest); 0, or INVALID_ARGUMENT
+ * after request_fail. */
+int person_fields_validate(struct request_ctx *ctx, const char *person_no, const char *name,
+                           const char *region, Famledger__Scheme scheme);
+
 int person_require(struct request_ctx *ctx, const char *person_no, const char *role,
                    Famledger__Person **person);
 

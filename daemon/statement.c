@@ -23,6 +23,10 @@ bool statement_line_from_entry(const Famledger__Entry *entry, const char *person
         return strcmp(entry->account_opened->person_no, person_no) == 0;
     case FAMLEDGER__ENTRY__BODY_ACCOUNT_REOPENED:
         return strcmp(entry->account_reopened->person_no, person_no) == 0;
+    case FAMLEDGER__ENTRY__BODY_PERSON_MIGRATED:
+        line->amount_fen = entry->person_migrated->opening_balance_fen;
+        line->balance_after_fen = entry->person_migrated->opening_balance_fen;
+        return strcmp(entry->person_migrated->person_no, person_no) == 0;
     case FAMLEDGER__ENTRY__BODY_ACCOUNT_CREDITED: {
         const Famledger__AccountCredited *credited = entry->account_credited;
         line->amount_fen = credited->amount_fen;

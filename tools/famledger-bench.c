@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #define CONNECTIONS_MAX 256
-#define SETUP_PATIENTS_PER_BATCH 90 /* 11 requests each: within FL_BATCH_MAX */
+#define SETUP_PATIENTS_PER_BATCH 200 /* 5 requests each: within FL_BATCH_MAX */
 
 struct options {
     const char *socket_path;
@@ -72,22 +72,19 @@ static void setup_result_cb(void *context, size_t index, const fl_result *result
     }
 }
 
+/* A patient and two funding parents, migrated with their balances, then bound: five rows. */
 static int setup_patient(fl_batch *batch, long i)
 {
     static const char *const prefixes[] = {"BP", "BF", "BM"};
     int rc = 0;
-    char person_no[3][24], reference[48];
+    char person_no[3][24];
     for (int p = 0; p < 3; p++) {
         fl_person person = {.scheme = FL_SCHEME_EMPLOYEE};
-        snprintf(person_no[p], sizeof(person_no[p]), "%s%ld", prefixes[p], i);
         snprintf(person.person_no, sizeof(person.person_no), "%s%ld", prefixes[p], i);
+        snprintf(person_no[p], sizeof(person_no[p]), "%s%ld", prefixes[p], i);
         strcpy(person.name, "Bench");
         strcpy(person.region, "110101");
-        snprintf(reference, sizeof(reference), "bench-open-%s%ld", prefixes[p], i);
-        rc = rc ? rc : fl_batch_person_add(batch, &person);
-        rc = rc ? rc : fl_batch_account_open(batch, person_no[p]);
-        rc = rc ? rc : fl_batch_credit(batch, person_no[p], p ? INT64_C(100000000) : 500,
-                                       FL_CREDIT_DEPOSIT, reference);
+        rc = rc ? rc : fl_batch_migrate(batch, &person, p ? INT64_C(100000000) : 500);
     }
     rc = rc ? rc : fl_batch_bind(batch, person_no[1], person_no[0], FL_RELATION_CHILD);
     rc = rc ? rc : fl_batch_bind(batch, person_no[2], person_no[0], FL_RELATION_CHILD);
@@ -144,7 +141,7 @@ static int setup(const struct options *options)
         return 0;
 
     int64_t start = now_us();
-    long threads = options->connections < 4 ? options->connections : 4;
+    long threads = 2; /* the daemon's writer sets the pace; two keep it busy */
     struct setup_worker workers[4];
     pthread_t ids[4];
     for (long t = 0; t < threads; t++) {
@@ -161,8 +158,8 @@ static int setup(const struct options *options)
         failures += workers[t].failures;
     }
     double seconds = (double)(now_us() - start) / 1e6;
-    long requests = options->patients * 11;
-    printf("setup: %ld patients (%ld requests in batches) in %.1f s = %.0f requests/s%s\n",
+    long requests = options->patients * 5;
+    printf("setup: %ld patients (%ld rows migrated in batches) in %.1f s = %.0f rows/s%s\n",
            options->patients, requests, seconds, (double)requests / seconds,
            failures ? ", WITH FAILURES" : "");
     return failures ? -1 : 0;

@@ -381,6 +381,9 @@ static const struct command commands[] = {
     {"account", "show", "PERSON_NO", {{0}}, 1, 1, account_show_run},
     {"credit", "import", "FILE   (CSV: person,amount,period YYYYMM)", {{0}}, 1, 1,
      credit_import_run},
+    {"migrate", NULL, "persons|bindings FILE   (CSV: person_no,name,region,scheme,"
+     "opening_balance, or holder,beneficiary,relation; run again to resume)", {{0}}, 2, 2,
+     migrate_run},
     {"credit", NULL, "PERSON_NO AMOUNT --ref REF [--kind allocation|deposit]",
      {{"--ref", true}, {"--kind", true}}, 2, 2, credit_run},
     {"statement", NULL, "PERSON_NO [--limit N] [--before SEQ | --cursor SEQ] [--oldest-first]",

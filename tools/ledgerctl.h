@@ -59,6 +59,7 @@ int withdraw_run(struct ctl *ctl, const struct cli_parsed *args);
 int transfer_out_run(struct ctl *ctl, const struct cli_parsed *args);
 int transfer_in_run(struct ctl *ctl, const struct cli_parsed *args);
 int credit_import_run(struct ctl *ctl, const struct cli_parsed *args);
+int migrate_run(struct ctl *ctl, const struct cli_parsed *args);
 int verify_run(struct ctl *ctl, const struct cli_parsed *args);
 int export_run(struct ctl *ctl, const struct cli_parsed *args);
 int reconcile_totals_run(struct ctl *ctl, const struct cli_parsed *args);

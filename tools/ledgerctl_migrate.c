@@ -1,0 +1,236 @@
+/* ledgerctl_migrate.c -- `ledgerctl migrate persons|bindings FILE`: a legacy system's people,
+ * accounts, balances and bindings, loaded at the pace of the disk.
+ *
+ * Rows go in batches of FL_BATCH_MAX, several batches in flight on one connection, so that the
+ * daemon commits one batch while the next is on its way and the file is parsed meanwhile. Each
+ * row is idempotent (a person's row is its own key; a binding exists or not), so a migration
+ * stopped anywhere (a crash, Ctrl-C, a full disk) is resumed by running the same command
+ * again: rows already applied come back as such and cost a lookup each.
+ */
+#include "ledgerctl.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MIGRATE_IN_FLIGHT 4 /* batches on the connection at once */
+
+enum migrate_kind { MIGRATE_PERSONS, MIGRATE_BINDINGS };
+
+/* The file lines of one batch in flight, to name a refused row. */
+struct migrate_lines {
+    unsigned long line[FL_BATCH_MAX];
+};
+
+struct migrate {
+    struct ctl *ctl;
+    enum migrate_kind kind;
+    const char *path;
+    bool progress;
+    off_t file_bytes;
+    struct timespec started;
+    unsigned long rows, applied, already, rejected;
+    struct migrate_lines lines[MIGRATE_IN_FLIGHT + 1]; /* a ring, one per batch in flight */
+    unsigned next_batch;
+};
+
+static char *trim(char *text)
+{
+    while (isspace((unsigned char)*text))
+        text++;
+    char *end = text + strlen(text);
+    while (end > text && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    return text;
+}
+
+/* Split a CSV line (no quoting: none of these fields may hold a comma) into `max` fields. */
+static int split(char *line, char **fields, int max)
+{
+    int count = 0;
+    for (char *field = line;; count++) {
+        char *comma = strchr(field, ',');
+        if (count < max)
+            fields[count] = trim(field);
+        if (!comma)
+            return count + 1;
+        *comma = '\0';
+        field = comma + 1;
+    }
+}
+
+static double seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+static void migrate_progress(struct migrate *migrate, off_t position)
+{
+    if (!migrate->progress || migrate->file_bytes <= 0)
+        return;
+    int percent = (int)(position * 100 / migrate->file_bytes);
+    char bar[41];
+    memset(bar, '#', (size_t)(percent * 40 / 100));
+    memset(bar + percent * 40 / 100, '.', (size_t)(40 - percent * 40 / 100));
+    bar[40] = '\0';
+    double seconds = seconds_since(&migrate->started);
+    fprintf(stderr, "\r[%s] %3d%%  %lu rows  %.0f rows/s", bar, percent, migrate->rows,
+            seconds > 0 ? (double)migrate->rows / seconds : 0.0);
+}
+
+/* The callback's context: the migration and which batch the result belongs to. */
+struct migrate_batch_ref {
+    struct migrate *migrate;
+    struct migrate_lines *lines;
+};
+
+static void migrate_row_done(void *context, size_t index, const fl_result *result)
+{
+    struct migrate_batch_ref *ref = context;
+    struct migrate *migrate = ref->migrate;
+    bool already = (result->status == 0 && result->replayed) ||
+                   (migrate->kind == MIGRATE_BINDINGS && result->status == FL_ERR_BINDING_EXISTS);
+    if (already) {
+        migrate->already++;
+    } else if (result->status == 0) {
+        migrate->applied++;
+    } else {
+        migrate->rejected++;
+        fprintf(stderr, "%s%s:%lu: %s: %s\n", migrate->progress ? "\r\033[K" : "",
+                migrate->path, ref->lines->line[index], fl_status_name(result->status),
+                result->error);
+    }
+}
+
+/* Parse one row into the batch; NULL, or why the row is bad. */
+static const char *migrate_row(struct migrate *migrate, fl_batch *batch, char *text)
+{
+    char *fields[6] = {0};
+    if (migrate->kind == MIGRATE_PERSONS) {
+        if (split(text, fields, 6) != 5)
+            return "expected five fields: person_no,name,region,scheme,opening_balance";
+        fl_person person = {0};
+        if (!*fields[0] || strlen(fields[0]) > FL_PERSON_NO_MAX)
+            return "the person number must be 1 to 32 characters";
+        if (strlen(fields[1]) >= sizeof(person.name) || strlen(fields[2]) > FL_REGION_LEN)
+            return "the name or the region is too long";
+        if (strcmp(fields[3], "employee") == 0)
+            person.scheme = FL_SCHEME_EMPLOYEE;
+        else if (strcmp(fields[3], "resident") == 0)
+            person.scheme = FL_SCHEME_RESIDENT;
+        else
+            return "the scheme must be employee or resident";
+        int64_t opening_fen = 0;
+        if (*fields[4] && (fl_money_parse(fields[4], &opening_fen) != 0 || opening_fen < 0))
+            return "the opening balance must be yuan with at most two decimals, 0 or more";
+        strcpy(person.person_no, fields[0]);
+        strcpy(person.name, fields[1]);
+        strcpy(person.region, fields[2]);
+        return fl_batch_migrate(batch, &person, opening_fen) ? "out of memory" : NULL;
+    }
+    if (split(text, fields, 6) != 3)
+        return "expected three fields: holder,beneficiary,relation";
+    fl_relation relation;
+    if (fl_relation_parse(fields[2], &relation) != 0)
+        return "unknown relation";
+    return fl_batch_bind(batch, fields[0], fields[1], relation) ? "out of memory" : NULL;
+}
+
+/* Send the batch (whose rows are at `lines`), keeping at most MIGRATE_IN_FLIGHT in flight. */
+static int migrate_send(struct migrate *migrate, fl_batch *batch,
+                        struct migrate_batch_ref *refs, off_t position)
+{
+    if (fl_batch_count(batch) == 0)
+        return 0;
+    unsigned slot = migrate->next_batch++ % (MIGRATE_IN_FLIGHT + 1);
+    int rc = fl_send_batch(migrate->ctl->client, batch, migrate_row_done, &refs[slot]);
+    if (rc == 0)
+        rc = fl_async_wait(migrate->ctl->client, MIGRATE_IN_FLIGHT - 1);
+    fl_batch_clear(batch);
+    migrate_progress(migrate, position);
+    return rc;
+}
+
+int migrate_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    static struct migrate migrate;
+    memset(&migrate, 0, sizeof(migrate));
+    migrate.ctl = ctl;
+    const char *what = args->positionals[0];
+    if (strcmp(what, "persons") == 0)
+        migrate.kind = MIGRATE_PERSONS;
+    else if (strcmp(what, "bindings") == 0)
+        migrate.kind = MIGRATE_BINDINGS;
+    else
+        return usage_error("migrate persons FILE, or migrate bindings FILE");
+    migrate.path = args->positionals[1];
+    FILE *file = fopen(migrate.path, "r");
+    if (!file)
+        return usage_error("cannot open %s: %s", migrate.path, strerror(errno));
+    fl_batch *batch = fl_batch_new();
+    if (!batch) {
+        fclose(file);
+        return usage_error("out of memory");
+    }
+    struct stat info;
+    migrate.file_bytes = fstat(fileno(file), &info) == 0 ? info.st_size : 0;
+    migrate.progress = isatty(STDERR_FILENO) && !ctl->json;
+    clock_gettime(CLOCK_MONOTONIC, &migrate.started);
+    struct migrate_batch_ref refs[MIGRATE_IN_FLIGHT + 1];
+    for (unsigned i = 0; i <= MIGRATE_IN_FLIGHT; i++)
+        refs[i] = (struct migrate_batch_ref){&migrate, &migrate.lines[i]};
+    const char *header = migrate.kind == MIGRATE_PERSONS ? "person_no" : "holder";
+
+    char *line = NULL;
+    size_t capacity = 0;
+    unsigned long line_no = 0;
+    int rc = 0;
+    while (rc == 0 && getline(&line, &capacity, file) >= 0) {
+        line_no++;
+        char *text = trim(line);
+        if (!*text || *text == '#' || (line_no == 1 && strncmp(text, header, strlen(header)) == 0))
+            continue;
+        migrate.rows++;
+        unsigned slot = migrate.next_batch % (MIGRATE_IN_FLIGHT + 1);
+        size_t at = fl_batch_count(batch);
+        const char *why = migrate_row(&migrate, batch, text);
+        if (why) {
+            migrate.rejected++;
+            fprintf(stderr, "%s%s:%lu: %s\n", migrate.progress ? "\r\033[K" : "", migrate.path,
+                    line_no, why);
+            continue;
+        }
+        migrate.lines[slot].line[at] = line_no;
+        if (fl_batch_count(batch) == FL_BATCH_MAX)
+            rc = migrate_send(&migrate, batch, refs, ftello(file));
+    }
+    if (rc == 0)
+        rc = migrate_send(&migrate, batch, refs, ftello(file));
+    if (rc == 0)
+        rc = fl_async_wait(ctl->client, 0);
+    free(line);
+    fclose(file);
+    fl_batch_free(batch);
+    if (migrate.progress)
+        fprintf(stderr, "\r\033[K");
+    if (rc)
+        return ctl_fail(ctl, rc);
+    double seconds = seconds_since(&migrate.started);
+    if (ctl->json)
+        printf("{\"rows\":%lu,\"applied\":%lu,\"already_applied\":%lu,\"rejected\":%lu,"
+               "\"seconds\":%.1f}\n",
+               migrate.rows, migrate.applied, migrate.already, migrate.rejected, seconds);
+    else
+        printf("%lu rows: %lu applied, %lu already applied, %lu rejected, in %.1f s "
+               "(%.0f rows/s)\n",
+               migrate.rows, migrate.applied, migrate.already, migrate.rejected, seconds,
+               seconds > 0 ? (double)migrate.rows / seconds : 0.0);
+    return migrate.rejected ? CLI_EXIT_REJECTED : CLI_EXIT_OK;
+}
