@@ -150,24 +150,33 @@ pg_run() {
 }
 
 # famledgerd on a fresh ledger with the same patients.
+# A map of 64 GiB (address space; the file grows as written): ten million patients take 22 GB.
 "$BUILD/famledgerd" --data-dir "$work/famledger" --socket "$work/famledger.sock" \
-    --log-level warn &
+    --log-level warn --map-mib-max 65536 &
 daemon_pid=$!
 until "$BUILD/ledgerctl" --socket "$work/famledger.sock" head >/dev/null 2>&1; do sleep 0.05; done
 "$BUILD/famledger-bench" --socket "$work/famledger.sock" --patients "$BENCH_PATIENTS" \
     --setup-only | grep setup
+# fl_run OPTIONS: famledgerd's figures, then bare LMDB doing the same settlements in commits of
+# the size famledgerd's had (its limit on this disk; its accounts are loaded once).
 fl_run() {
     "$BUILD/famledger-bench" --socket "$work/famledger.sock" --patients "$BENCH_PATIENTS" \
-        --seconds "$BENCH_SECONDS" "$@" | sed -n 's/^settle: .*= \([0-9]*\) settlements\/s; latency p50 \([0-9.]*\) ms, p99 \([0-9.]*\) ms.*/\1 settlements\/s, p50 \2 ms, p99 \3 ms/p'
+        --seconds "$BENCH_SECONDS" --raw-lmdb "$work/raw" "$@" > "$work/fl.out" 2>&1 || true
+    ours=$(sed -n 's/^settle: .*= \([0-9]*\) settlements\/s; latency p50 \([0-9.]*\) ms, p99 \([0-9.]*\) ms.*; \([0-9.]*\) settlements per commit, \([0-9.]*\) flushes and \([0-9.]*\) pages.*/\1 settlements\/s, p50 \2 ms, p99 \3 ms | \4 | \6/p' "$work/fl.out")
+    raw=$(sed -n 's/^raw LMDB: .* = \([0-9]*\) settlements\/s$/\1 settlements\/s/p' "$work/fl.out")
+    [ -n "$ours" ] || ours="failed: $(grep -v '^machine' "$work/fl.out" | head -n 2 | tr '\n' ' ') | | "
+    echo "$ours | ${raw:-failed}"
 }
 
 echo
-echo "| load | famledgerd | PostgreSQL |"
-echo "| --- | --- | --- |"
+echo "| load | famledgerd | settlements per commit | pages per settlement | bare LMDB, same commits | PostgreSQL |"
+echo "| --- | --- | --- | --- | --- | --- |"
 for connections in $BENCH_CONNECTIONS; do
     echo "| $connections connections, 1 in flight | $(fl_run --connections "$connections") | $(pg_run one "$connections" 1) |"
 done
 for connections in 16 64; do
     echo "| $connections connections x 8 in flight | $(fl_run --connections "$connections" --depth 8) | $(pg_run pipeline "$connections" 8 -M extended) |"
 done
-echo "| 4 connections, batches of 100 (latency per batch) | $(fl_run --connections 4 --depth 2 --batch 100) | $(pg_run batch 4 100 -M extended) |"
+echo "| 4 connections x 2 batches of 100 (latency per batch) | $(fl_run --connections 4 --depth 2 --batch 100) | $(pg_run batch 4 100 -M extended) |"
+echo
+echo "famledgerd: $(du -sh "$work/famledger" | cut -f1) for $("$BUILD/ledgerctl" --socket "$work/famledger.sock" head | awk '/^seq/ {print $2}') entries; PostgreSQL: $(du -sh "$work/pg" | cut -f1)"

@@ -2,11 +2,15 @@
 # bench.sh -- bounded benchmarks of famledgerd, for docs/BENCHMARKS.md. Measures, never asserts.
 #   BENCH_PERSONS (default 1000) x BENCH_PERIODS (default 1000) allocation rows are imported
 #   with `ledgerctl credit import`, then imported again (every row already applied); then
-#   famledger-bench settles 4000 times over 1, 8 and 32 connections.
+#   famledger-bench settles for 10 s (BENCH_SECONDS) among 10,000 patients (BENCH_PATIENTS) at
+#   1, 8 and 32 connections, pipelined (16 x 8) and in batches (4 x 2 x 100), then on bare LMDB.
+#   `make bench-postgres` compares with PostgreSQL.
 set -eu
 : "${BUILD:=build}"
 : "${BENCH_PERSONS:=1000}"
 : "${BENCH_PERIODS:=1000}"
+: "${BENCH_PATIENTS:=10000}"
+: "${BENCH_SECONDS:=10}"
 work=$(mktemp -d /tmp/famledger-bench-XXXXXX)
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
 "$BUILD/famledgerd" --data-dir "$work/data" --socket "$work/s.sock" --log-level warn &
@@ -37,6 +41,13 @@ for run in first re-run; do
     echo "credit import, $run: $rows rows in $seconds s ($(echo "$rows $seconds" | awk '{printf "%d", $1 / $2}') rows/s): $(cat "$work/summary")"
 done
 echo "ledger size: $(du -sh "$work/data" | cut -f1)"
+bench() {
+    "$BUILD/famledger-bench" --socket "$work/s.sock" --patients "$BENCH_PATIENTS" \
+        --seconds "$BENCH_SECONDS" "$@" | grep -v '^machine'
+}
+bench --setup-only
 for connections in 1 8 32; do
-    "$BUILD/famledger-bench" "$work/s.sock" $connections $((4000 / connections))
+    bench --connections $connections
 done
+bench --connections 16 --depth 8
+bench --connections 4 --depth 2 --batch 100 --raw-lmdb "$work/raw"

@@ -1,8 +1,9 @@
-/* cli.c -- what famledger's command-line tools share: options, JSON text, exit codes. */
+/* cli.c -- what famledger's command-line tools share: options, JSON text, exit codes, progress. */
 #include "cli.h"
 
 #include "famledger.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,4 +125,28 @@ int cli_exit_for_status(int status)
     default:
         return CLI_EXIT_REJECTED;
     }
+}
+
+char *cli_trim(char *text)
+{
+    while (isspace((unsigned char)*text))
+        text++;
+    char *end = text + strlen(text);
+    while (end > text && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    return text;
+}
+
+void cli_progress(long long done, long long total, unsigned long rows, double rows_per_second)
+{
+    if (total <= 0)
+        return;
+    int percent = (int)(done * 100 / total);
+    char bar[41];
+    memset(bar, '#', (size_t)(percent * 40 / 100));
+    memset(bar + percent * 40 / 100, '.', (size_t)(40 - percent * 40 / 100));
+    bar[40] = '\0';
+    fprintf(stderr, "\r[%s] %3d%%  %lu rows", bar, percent, rows);
+    if (rows_per_second >= 0)
+        fprintf(stderr, "  %.0f rows/s", rows_per_second);
 }

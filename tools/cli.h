@@ -47,6 +47,13 @@ void cli_json_string(FILE *out, const char *text);
 /* "2026-11-23T09:31:40.123456Z" */
 void cli_time_text(int64_t time_us, char text[32]);
 
+/* Cut the white space around `text`, in place; returns where it now starts. */
+char *cli_trim(char *text);
+
+/* Redraw a progress line on stderr: "[####....]  42%  1200 rows", and the rate when
+ * rows_per_second >= 0. For imports reading a file of `total` bytes, `done` of them read. */
+void cli_progress(long long done, long long total, unsigned long rows, double rows_per_second);
+
 /* Map a famledger status to ledgerctl's exit code. */
 int cli_exit_for_status(int status);
 

@@ -391,15 +391,20 @@ static int raw_run(const struct options *options, double per_commit)
     RAW_CHECK(mdb_dbi_open(txn, "accounts", MDB_CREATE, &accounts));
     MDB_stat status;
     RAW_CHECK(mdb_stat(txn, accounts, &status));
-    if (status.ms_entries < (size_t)options->patients * 3) {
-        for (long i = 0; i < options->patients; i++)
-            for (int p = 0; p < 3; p++) {
-                char key[24];
-                snprintf(key, sizeof(key), "%s%ld", p == 0 ? "BP" : p == 1 ? "BF" : "BM", i);
-                int64_t balance = p ? INT64_C(100000000) : 500;
-                MDB_val k = {strlen(key), key}, v = {sizeof(balance), &balance};
-                RAW_CHECK(mdb_put(txn, accounts, &k, &v, 0));
-            }
+    bool load = status.ms_entries < (size_t)options->patients * 3;
+    /* The accounts, loaded once per directory, 100,000 patients a commit. */
+    for (long i = 0; load && i < options->patients; i++) {
+        for (int p = 0; p < 3; p++) {
+            char key[24];
+            snprintf(key, sizeof(key), "%s%ld", p == 0 ? "BP" : p == 1 ? "BF" : "BM", i);
+            int64_t balance = p ? INT64_C(100000000) : 500;
+            MDB_val k = {strlen(key), key}, v = {sizeof(balance), &balance};
+            RAW_CHECK(mdb_put(txn, accounts, &k, &v, 0));
+        }
+        if (i % 100000 == 99999) {
+            RAW_CHECK(mdb_txn_commit(txn));
+            RAW_CHECK(mdb_txn_begin(env, NULL, 0, &txn));
+        }
     }
     RAW_CHECK(mdb_txn_commit(txn));
 

@@ -253,16 +253,6 @@ struct import {
     unsigned long applied, already, rejected, rows;
 };
 
-static char *trim(char *text)
-{
-    while (isspace((unsigned char)*text))
-        text++;
-    char *end = text + strlen(text);
-    while (end > text && isspace((unsigned char)end[-1]))
-        *--end = '\0';
-    return text;
-}
-
 static bool period_valid(const char *period)
 {
     if (strlen(period) != 6)
@@ -281,7 +271,7 @@ static const char *import_row(struct import *import, char *line, unsigned long l
     int count = 0;
     for (char *save = NULL, *field = strtok_r(line, ",", &save); field && count < 4;
          field = strtok_r(NULL, ",", &save))
-        fields[count++] = trim(field);
+        fields[count++] = cli_trim(field);
     if (count != 3)
         return "expected three fields: person,amount,period";
     const char *person = fields[0], *period = fields[2];
@@ -324,14 +314,8 @@ static int import_flush(struct import *import, off_t position)
         }
     }
     import->count = 0;
-    if (import->progress && import->file_bytes > 0) {
-        int percent = (int)(position * 100 / import->file_bytes);
-        char bar[41];
-        memset(bar, '#', (size_t)(percent * 40 / 100));
-        memset(bar + percent * 40 / 100, '.', (size_t)(40 - percent * 40 / 100));
-        bar[40] = '\0';
-        fprintf(stderr, "\r[%s] %3d%%  %lu rows", bar, percent, import->rows);
-    }
+    if (import->progress)
+        cli_progress(position, import->file_bytes, import->rows, -1);
     return 0;
 }
 
@@ -365,7 +349,7 @@ int credit_import_run(struct ctl *ctl, const struct cli_parsed *args)
     int rc = 0;
     while (rc == 0 && getline(&line, &capacity, file) >= 0) {
         line_no++;
-        char *text = trim(line);
+        char *text = cli_trim(line);
         if (!*text || *text == '#' || (line_no == 1 && strncmp(text, "person", 6) == 0))
             continue;
         import.rows++;

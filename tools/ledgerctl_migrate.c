@@ -39,16 +39,6 @@ struct migrate {
     unsigned next_batch;
 };
 
-static char *trim(char *text)
-{
-    while (isspace((unsigned char)*text))
-        text++;
-    char *end = text + strlen(text);
-    while (end > text && isspace((unsigned char)end[-1]))
-        *--end = '\0';
-    return text;
-}
-
 /* Split a CSV line (no quoting: none of these fields may hold a comma) into `max` fields. */
 static int split(char *line, char **fields, int max)
 {
@@ -56,7 +46,7 @@ static int split(char *line, char **fields, int max)
     for (char *field = line;; count++) {
         char *comma = strchr(field, ',');
         if (count < max)
-            fields[count] = trim(field);
+            fields[count] = cli_trim(field);
         if (!comma)
             return count + 1;
         *comma = '\0';
@@ -73,16 +63,11 @@ static double seconds_since(const struct timespec *start)
 
 static void migrate_progress(struct migrate *migrate, off_t position)
 {
-    if (!migrate->progress || migrate->file_bytes <= 0)
+    if (!migrate->progress)
         return;
-    int percent = (int)(position * 100 / migrate->file_bytes);
-    char bar[41];
-    memset(bar, '#', (size_t)(percent * 40 / 100));
-    memset(bar + percent * 40 / 100, '.', (size_t)(40 - percent * 40 / 100));
-    bar[40] = '\0';
     double seconds = seconds_since(&migrate->started);
-    fprintf(stderr, "\r[%s] %3d%%  %lu rows  %.0f rows/s", bar, percent, migrate->rows,
-            seconds > 0 ? (double)migrate->rows / seconds : 0.0);
+    cli_progress(position, migrate->file_bytes, migrate->rows,
+                 seconds > 0 ? (double)migrate->rows / seconds : 0.0);
 }
 
 /* The callback's context: the migration and which batch the result belongs to. */
@@ -194,7 +179,7 @@ int migrate_run(struct ctl *ctl, const struct cli_parsed *args)
     int rc = 0;
     while (rc == 0 && getline(&line, &capacity, file) >= 0) {
         line_no++;
-        char *text = trim(line);
+        char *text = cli_trim(line);
         if (!*text || *text == '#' || (line_no == 1 && strncmp(text, header, strlen(header)) == 0))
             continue;
         migrate.rows++;

@@ -84,26 +84,36 @@ check "--init creates a new ledger where data.mdb was deleted" 0 bash -c \
     "timeout 3 '$BUILD/famledgerd' --data-dir '$WORK/gone' --socket '$WORK/init.sock' --init --log-level warn & sleep 1; '$BUILD/ledgerctl' --socket '$WORK/init.sock' --json head; kill %1; wait"
 expect "the new ledger is empty" '"seq":0' "$OUT"
 
+# failsync_daemon TRIGGER PASS LOG: the daemon with syncs failing once TRIGGER exists (after
+# PASS more succeed); $pid is its process, $before E1's balance.
+failsync_daemon() {
+    FAILSYNC_TRIGGER="$WORK/$1" FAILSYNC_PASS=$2 LD_PRELOAD="$PWD/$BUILD/tests/libfailsync.so" \
+        "$BUILD/famledgerd" --data-dir "$WORK/data" --socket "$SOCKET" --log-level warn \
+        --accept-head 2>>"$WORK/$3" &
+    pid=$!
+    for _ in $(seq 1 300); do ctl head >/dev/null 2>&1 && break; sleep 0.01; done
+    before=$(ctl --json account show E1 | sed 's/.*"balance_fen":\([0-9]*\).*/\1/')
+}
+# expect_stopped_74 WHAT: the failsync daemon exited with 74 (a storage failure).
+expect_stopped_74() {
+    wait "$pid"
+    local status=$?
+    [ "$status" = 74 ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) ||
+        { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL exit status $status after $1, not 74"; }
+}
+
 # A failed sync: the batch is answered with an error, the daemon stops with 74, and a restart
 # finds every write that was acknowledged.
 if [ -n "${SANITIZE:-}" ] || [ "${BUILD#*sanitize}" != "$BUILD" ]; then
     export ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0"
 fi
-FAILSYNC_TRIGGER="$WORK/fail-now" LD_PRELOAD="$PWD/$BUILD/tests/libfailsync.so" \
-    "$BUILD/famledgerd" --data-dir "$WORK/data" --socket "$SOCKET" --log-level warn --accept-head \
-    2>>"$WORK/failsync.log" &
-pid=$!
-for _ in $(seq 1 300); do ctl head >/dev/null 2>&1 && break; sleep 0.01; done
-before=$(ctl --json account show E1 | sed 's/.*"balance_fen":\([0-9]*\).*/\1/')
+failsync_daemon fail-now 0 failsync.log
 acked=0
 for i in $(seq 1 5); do credit 0.01 "s$i" && acked=$((acked + 1)); done
 touch "$WORK/fail-now"
 check "a write whose sync fails is not acknowledged" 1 ctl credit E1 0.01 --ref s-failed
 expect "the refusal says it was not recorded" "INTERNAL" "$ERR"
-wait "$pid"
-status=$?
-[ "$status" = 74 ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) ||
-    { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL exit status $status after a failed sync, not 74"; }
+expect_stopped_74 "a failed sync"
 expect "the daemon says why it stopped" "storage failure" "$(cat "$WORK/failsync.log")"
 rm -f "$WORK/fail-now"
 daemon_start
@@ -113,19 +123,11 @@ daemon_stop
 
 # The head record's sync fails after the commit's own flushes succeeded: the write is on disk
 # and acknowledged as such, and the daemon stops rather than trust that disk with the next.
-FAILSYNC_TRIGGER="$WORK/fail-record" FAILSYNC_PASS=1 LD_PRELOAD="$PWD/$BUILD/tests/libfailsync.so" \
-    "$BUILD/famledgerd" --data-dir "$WORK/data" --socket "$SOCKET" --log-level warn \
-    2>>"$WORK/failrecord.log" &
-pid=$!
-for _ in $(seq 1 300); do ctl head >/dev/null 2>&1 && break; sleep 0.01; done
-before=$(ctl --json account show E1 | sed 's/.*"balance_fen":\([0-9]*\).*/\1/')
+failsync_daemon fail-record 1 failrecord.log
 touch "$WORK/fail-record"
 check "a write on disk whose head record cannot be synced is acknowledged" 0 \
     ctl credit E1 0.01 --ref s-record
-wait "$pid"
-status=$?
-[ "$status" = 74 ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) ||
-    { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL exit status $status after a failed record sync, not 74"; }
+expect_stopped_74 "a failed record sync"
 expect "the daemon says which sync failed" "cannot sync the head record" "$(cat "$WORK/failrecord.log")"
 rm -f "$WORK/fail-record"
 daemon_start
