@@ -145,6 +145,43 @@ static void test_jobs_queued_while_the_writer_is_busy_share_one_commit(void **st
     harness_remove(h);
 }
 
+static void test_a_batch_is_as_heavy_as_the_requests_it_carries(void **state)
+{
+    (void)state;
+    struct harness *h = harness_open(16 << 20, 256 << 20); /* batch_max 256 */
+    uv_sem_t gate, entered;
+    uv_sem_init(&gate, 0);
+    uv_sem_init(&entered, 0);
+    h->jobs[0].gate = &gate;
+    h->jobs[0].entered = &entered;
+    harness_submit(h, 0, false);
+    uv_sem_wait(&entered);
+    /* Weights as BatchRequests give them: 200, 100 and 1 do not fit in one batch of 256; 300
+     * is taken alone, however heavy. */
+    static const unsigned weights[] = {0, 200, 100, 1, 300, 1};
+    for (int i = 1; i <= 5; i++) {
+        h->jobs[i].job.weight = weights[i];
+        harness_submit(h, i, false);
+    }
+    uv_sem_post(&gate);
+    harness_wait(h, 6);
+    /* [0] [200] [100 1] [300] [1] */
+    assert_int_equal(h->queue.stats.batches, 5);
+    assert_int_equal(h->queue.stats.jobs, 6);
+    struct commit_stats stats;
+    uint64_t durable_seq;
+    commit_queue_stats(&h->queue, &stats, &durable_seq);
+    assert_int_equal(stats.batches, 5);
+    assert_int_equal(stats.flushes, 10); /* data and meta page each; no head record here */
+    assert_int_equal(durable_seq, 0);    /* no log entry was written */
+    harness_close(h);
+    for (int i = 0; i <= 5; i++)
+        assert_true(stored_after_reopen(h, i));
+    uv_sem_destroy(&gate);
+    uv_sem_destroy(&entered);
+    harness_remove(h);
+}
+
 static void test_a_failed_job_undoes_only_its_own_writes(void **state)
 {
     (void)state;
@@ -209,6 +246,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jobs_queued_while_the_writer_is_busy_share_one_commit),
+        cmocka_unit_test(test_a_batch_is_as_heavy_as_the_requests_it_carries),
         cmocka_unit_test(test_a_failed_job_undoes_only_its_own_writes),
         cmocka_unit_test(test_a_full_map_grows_and_the_batch_is_retried_losing_nothing),
         cmocka_unit_test(test_at_the_maximum_size_writes_are_refused_and_acknowledged_ones_kept),

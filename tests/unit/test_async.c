@@ -1,0 +1,267 @@
+/* test_async.c -- the client's pipelining against a daemon that misbehaves: replies out of order,
+ * oversized, cut off, a batch answered short, silence. Every request in flight must be answered
+ * exactly once, with the error, and the client must refuse more. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "famledger.h"
+#include "famledger.pb-c.h"
+#include "frame.h"
+
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+struct fake {
+    char dir[64], path[96];
+    int listen_fd, fd;
+    fl_client *client;
+};
+
+struct answers {
+    size_t count;
+    int status[16];
+    size_t index[16];
+};
+
+static void answer_cb(void *context, size_t index, const fl_result *result)
+{
+    struct answers *answers = context;
+    assert_true(answers->count < 16);
+    answers->index[answers->count] = index;
+    answers->status[answers->count++] = result->status;
+}
+
+/* A listening socket, a client connected to it (timeout 300 ms), and the accepted end. */
+static struct fake *fake_open(void)
+{
+    struct fake *fake = calloc(1, sizeof(*fake));
+    strcpy(fake->dir, "/tmp/famledger-async-XXXXXX");
+    assert_non_null(mkdtemp(fake->dir));
+    snprintf(fake->path, sizeof(fake->path), "%s/s.sock", fake->dir);
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    strcpy(address.sun_path, fake->path);
+    fake->listen_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_int_equal(bind(fake->listen_fd, (struct sockaddr *)&address, sizeof(address)), 0);
+    assert_int_equal(listen(fake->listen_fd, 4), 0);
+    assert_int_equal(fl_client_connect(fake->path, 300, &fake->client), 0);
+    fake->fd = accept(fake->listen_fd, NULL, NULL);
+    assert_true(fake->fd >= 0);
+    return fake;
+}
+
+static void fake_close(struct fake *fake)
+{
+    fl_client_close(fake->client);
+    if (fake->fd >= 0)
+        close(fake->fd);
+    close(fake->listen_fd);
+    unlink(fake->path);
+    rmdir(fake->dir);
+    free(fake);
+}
+
+static void read_all(int fd, uint8_t *data, size_t bytes)
+{
+    while (bytes > 0) {
+        ssize_t got = read(fd, data, bytes);
+        assert_true(got > 0);
+        data += got;
+        bytes -= (size_t)got;
+    }
+}
+
+/* The next request the client sent. */
+static Famledger__Request *fake_read_request(struct fake *fake)
+{
+    uint8_t header[FRAME_HEADER_BYTES];
+    read_all(fake->fd, header, sizeof(header));
+    uint32_t bytes = frame_header_decode(header);
+    uint8_t *payload = malloc(bytes ? bytes : 1);
+    read_all(fake->fd, payload, bytes);
+    Famledger__Request *request = famledger__request__unpack(NULL, bytes, payload);
+    free(payload);
+    assert_non_null(request);
+    return request;
+}
+
+static void fake_reply(struct fake *fake, Famledger__Response *response)
+{
+    size_t bytes = famledger__response__get_packed_size(response);
+    uint8_t *frame = malloc(FRAME_HEADER_BYTES + bytes);
+    frame_header_encode(frame, (uint32_t)famledger__response__pack(response,
+                                                                    frame + FRAME_HEADER_BYTES));
+    assert_int_equal(write(fake->fd, frame, FRAME_HEADER_BYTES + bytes),
+                     (ssize_t)(FRAME_HEADER_BYTES + bytes));
+    free(frame);
+}
+
+static void send_settles(struct fake *fake, int count, struct answers *answers)
+{
+    for (int i = 0; i < count; i++) {
+        fl_settle_request request = {.merchant_code = "M", .merchant_reference = "r",
+                                     .patient = "P", .amount_fen = 1};
+        assert_int_equal(fl_send_settle(fake->client, &request, answer_cb, answers), 0);
+    }
+    assert_int_equal(fl_in_flight(fake->client), (size_t)count);
+}
+
+/* Every request in flight was answered with `status`, once, and the client refuses more. */
+static void assert_all_failed(struct fake *fake, struct answers *answers, size_t count)
+{
+    assert_int_equal(answers->count, count);
+    for (size_t i = 0; i < count; i++)
+        assert_int_equal(answers->status[i], FL_ERR_PROTOCOL_ERROR);
+    assert_int_equal(fl_in_flight(fake->client), 0);
+    fl_settle_request request = {.merchant_code = "M", .merchant_reference = "r",
+                                 .patient = "P", .amount_fen = 1};
+    assert_int_not_equal(fl_send_settle(fake->client, &request, answer_cb, answers), 0);
+    assert_int_equal(answers->count, count); /* refused at once, no callback */
+}
+
+static void test_a_reply_out_of_order_fails_every_request_in_flight(void **state)
+{
+    (void)state;
+    struct fake *fake = fake_open();
+    struct answers answers = {0};
+    send_settles(fake, 3, &answers);
+    Famledger__Request *first = fake_read_request(fake);
+    Famledger__Request *second = fake_read_request(fake);
+    Famledger__Response response = FAMLEDGER__RESPONSE__INIT;
+    response.request_id = second->request_id; /* the second answered first */
+    fake_reply(fake, &response);
+    assert_int_equal(fl_async_wait(fake->client, 0), FL_ERR_PROTOCOL_ERROR);
+    assert_all_failed(fake, &answers, 3);
+    famledger__request__free_unpacked(first, NULL);
+    famledger__request__free_unpacked(second, NULL);
+    fake_close(fake);
+}
+
+static void test_an_answer_then_an_oversized_length(void **state)
+{
+    (void)state;
+    struct fake *fake = fake_open();
+    struct answers answers = {0};
+    send_settles(fake, 2, &answers);
+    Famledger__Request *first = fake_read_request(fake);
+    Famledger__SettlementReply body = FAMLEDGER__SETTLEMENT_REPLY__INIT;
+    Famledger__Response response = FAMLEDGER__RESPONSE__INIT;
+    response.request_id = first->request_id;
+    response.status = FAMLEDGER__STATUS__STATUS_INSUFFICIENT_FUNDS;
+    response.body_case = FAMLEDGER__RESPONSE__BODY_SETTLEMENT;
+    response.settlement = &body;
+    fake_reply(fake, &response);
+    uint8_t huge[FRAME_HEADER_BYTES];
+    frame_header_encode(huge, UINT32_MAX);
+    assert_int_equal(write(fake->fd, huge, sizeof(huge)), (ssize_t)sizeof(huge));
+    assert_int_equal(fl_async_wait(fake->client, 0), FL_ERR_PROTOCOL_ERROR);
+    /* The first had its answer; the second is in doubt. */
+    assert_int_equal(answers.count, 2);
+    assert_int_equal(answers.status[0], FL_ERR_INSUFFICIENT_FUNDS);
+    assert_int_equal(answers.status[1], FL_ERR_PROTOCOL_ERROR);
+    famledger__request__free_unpacked(first, NULL);
+    fake_close(fake);
+}
+
+static void test_a_reply_cut_off_by_a_closed_connection(void **state)
+{
+    (void)state;
+    struct fake *fake = fake_open();
+    struct answers answers = {0};
+    send_settles(fake, 2, &answers);
+    uint8_t half[FRAME_HEADER_BYTES + 3];
+    frame_header_encode(half, 100);
+    memset(half + FRAME_HEADER_BYTES, 0x08, 3);
+    assert_int_equal(write(fake->fd, half, sizeof(half)), (ssize_t)sizeof(half));
+    close(fake->fd);
+    fake->fd = -1;
+    assert_int_equal(fl_async_wait(fake->client, 0), FL_ERR_PROTOCOL_ERROR);
+    assert_all_failed(fake, &answers, 2);
+    fake_close(fake);
+}
+
+static void test_a_batch_answered_short_fails_each_item(void **state)
+{
+    (void)state;
+    struct fake *fake = fake_open();
+    fl_batch *batch = fl_batch_new();
+    fl_settle_request request = {.merchant_code = "M", .merchant_reference = "r",
+                                 .patient = "P", .amount_fen = 1};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(fl_batch_settle(batch, &request), 0);
+    struct answers answers = {0};
+    assert_int_equal(fl_send_batch(fake->client, batch, answer_cb, &answers), 0);
+    Famledger__Request *sent = fake_read_request(fake);
+    assert_int_equal(sent->body_case, FAMLEDGER__REQUEST__BODY_BATCH);
+    assert_int_equal(sent->batch->n_requests, 3);
+    Famledger__Response item = FAMLEDGER__RESPONSE__INIT;
+    Famledger__Response *items[] = {&item};
+    Famledger__BatchReply body = FAMLEDGER__BATCH_REPLY__INIT;
+    body.replies = items;
+    body.n_replies = 1; /* one reply for three items */
+    Famledger__Response response = FAMLEDGER__RESPONSE__INIT;
+    response.request_id = sent->request_id;
+    response.body_case = FAMLEDGER__RESPONSE__BODY_BATCH;
+    response.batch = &body;
+    fake_reply(fake, &response);
+    assert_int_equal(fl_async_wait(fake->client, 0), 0);
+    assert_int_equal(answers.count, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(answers.index[i], i);
+        assert_int_equal(answers.status[i], FL_ERR_PROTOCOL_ERROR);
+    }
+    famledger__request__free_unpacked(sent, NULL);
+    fl_batch_free(batch);
+    fake_close(fake);
+}
+
+static void test_a_silent_daemon_times_out_every_request(void **state)
+{
+    (void)state;
+    struct fake *fake = fake_open();
+    struct answers answers = {0};
+    send_settles(fake, 2, &answers);
+    assert_int_equal(fl_async_wait(fake->client, 0), FL_ERR_TIMEOUT);
+    assert_int_equal(answers.count, 2);
+    assert_int_equal(answers.status[0], FL_ERR_TIMEOUT);
+    assert_int_equal(answers.status[1], FL_ERR_TIMEOUT);
+    /* A blocking call on the broken client fails at once. */
+    fl_head head;
+    assert_int_not_equal(fl_head_get(fake->client, &head), 0);
+    fake_close(fake);
+}
+
+static void test_a_batch_builder_holds_at_most_the_limit(void **state)
+{
+    (void)state;
+    fl_batch *batch = fl_batch_new();
+    for (int i = 0; i < FL_BATCH_MAX; i++)
+        assert_int_equal(fl_batch_account_open(batch, "P"), 0);
+    assert_int_equal(fl_batch_account_open(batch, "P"), FL_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fl_batch_count(batch), FL_BATCH_MAX);
+    fl_batch_clear(batch);
+    assert_int_equal(fl_batch_count(batch), 0);
+    assert_int_equal(fl_batch_credit(batch, "P", 5, FL_CREDIT_DEPOSIT, "ref"), 0);
+    assert_int_equal(fl_batch_count(batch), 1);
+    fl_batch_free(batch);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_reply_out_of_order_fails_every_request_in_flight),
+        cmocka_unit_test(test_an_answer_then_an_oversized_length),
+        cmocka_unit_test(test_a_reply_cut_off_by_a_closed_connection),
+        cmocka_unit_test(test_a_batch_answered_short_fails_each_item),
+        cmocka_unit_test(test_a_silent_daemon_times_out_every_request),
+        cmocka_unit_test(test_a_batch_builder_holds_at_most_the_limit),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
