@@ -718,8 +718,9 @@ FL_EXPORT int fl_subscribe(fl_client *client, uint64_t from_seq, bool follow,
  * Every callback runs exactly once. When the connection is lost, each request in flight is
  * answered with the transport error: it is in doubt, and is retried safely with the same
  * merchant reference (or credit reference), which the daemon answers as a replay.
- * A blocking call on the same client first waits for every request in flight. One client
- * belongs to one thread at a time.
+ * A blocking call on the same client first waits for every request in flight; closing the
+ * client answers those still in flight with FL_ERR_PROTOCOL_ERROR. One client belongs to one
+ * thread at a time.
  */
 
 #define FL_BATCH_MAX 1000 /* requests in one batch */

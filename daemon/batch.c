@@ -29,18 +29,24 @@ static int batch_item_run(struct request_ctx *ctx, const Famledger__Request *ite
     struct request_ctx one = *ctx;
     one.response = response;
     const struct dispatch_route *route = dispatch_route_find(item->body_case);
-    if (!route || !batch_item_allowed(route))
-        return request_fail(&one, FL_ERR_UNSUPPORTED, "%s cannot be part of a batch: a batch "
-                            "holds requests that write, one at a time",
-                            route ? route->name : "a request without a body"), 0;
-    if (!(ctx->peer->roles & route->roles))
-        return request_fail(&one, FL_ERR_PERMISSION_DENIED, "%s needs the %s role; uid %u gid "
-                            "%u has none of them", route->name,
-                            dispatch_roles_text(route->roles, roles, sizeof(roles)),
-                            ctx->peer_uid, ctx->peer_gid), 0;
-    if (!validate_operator_id(item->operator_id))
-        return request_fail(&one, FL_ERR_INVALID_ARGUMENT,
-                            "operator_id must be at most 64 printable ASCII characters"), 0;
+    if (!route || !batch_item_allowed(route)) {
+        request_fail(&one, FL_ERR_UNSUPPORTED, "%s cannot be part of a batch: a batch holds "
+                     "requests that write, one at a time",
+                     route ? route->name : "a request without a body");
+        return 0;
+    }
+    if (!(ctx->peer->roles & route->roles)) {
+        request_fail(&one, FL_ERR_PERMISSION_DENIED, "%s needs the %s role; uid %u gid %u has "
+                     "none of them", route->name,
+                     dispatch_roles_text(route->roles, roles, sizeof(roles)), ctx->peer_uid,
+                     ctx->peer_gid);
+        return 0;
+    }
+    if (!validate_operator_id(item->operator_id)) {
+        request_fail(&one, FL_ERR_INVALID_ARGUMENT,
+                     "operator_id must be at most 64 printable ASCII characters");
+        return 0;
+    }
     if (*item->operator_id)
         one.operator_id = item->operator_id;
     int rc = store_nested_begin(ctx->txn, &one.txn);
