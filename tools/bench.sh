@@ -37,8 +37,8 @@ for run in first re-run; do
     start=$(date +%s.%N)
     ctl credit import "$work/alloc.csv" > "$work/summary"
     end=$(date +%s.%N)
-    seconds=$(echo "$end $start" | awk '{printf "%.1f", $1 - $2}')
-    echo "credit import, $run: $rows rows in $seconds s ($(echo "$rows $seconds" | awk '{printf "%d", $1 / $2}') rows/s): $(cat "$work/summary")"
+    seconds=$(echo "$end $start" | awk '{printf "%.3f", $1 - $2}')
+    echo "credit import, $run: $rows rows in $seconds s ($(echo "$rows $seconds" | awk '{printf "%d", $1 / ($2 > 0 ? $2 : 0.001)}') rows/s): $(cat "$work/summary")"
 done
 echo "ledger size: $(du -sh "$work/data" | cut -f1)"
 bench() {
