@@ -152,8 +152,10 @@ $(BUILD)/famledger-bench: $(call obj,tools/famledger-bench.c) $(BUILD)/libfamled
 # Unit tests drive daemon internals directly (no socket); integration tests use only the client.
 $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libfamledgerd.a $(BUILD)/libfamledger.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $< $(BUILD)/libfamledgerd.a $(BUILD)/libfamledger.a \
+	$(CC) $(LDFLAGS_ALL) $(TEST_LDFLAGS) -o $@ $< $(BUILD)/libfamledgerd.a $(BUILD)/libfamledger.a \
 	    $(DEP_LIBS) $(CMOCKA_LIBS) -lpthread
+# test_batch fails chosen LMDB puts through the linker, not a hook in the daemon.
+$(BUILD)/tests/unit/test_batch: TEST_LDFLAGS = -Wl,--wrap=mdb_put
 
 $(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o \
                               $(BUILD)/obj/tests/integration/harness.o $(BUILD)/libfamledger.a

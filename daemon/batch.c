@@ -20,10 +20,12 @@ static bool batch_item_allowed(const struct dispatch_route *route)
            route->body_case != FAMLEDGER__REQUEST__BODY_CREDIT_BATCH;
 }
 
-/* Run one item into `response`. Returns < 0 only when the whole batch must stop: the map or
- * the disk is full, or the nested transaction cannot be opened or kept. */
+/* Run one item into `response`: in a nested transaction of its own when `careful`, else straight
+ * in ctx->txn, setting *redo when it failed after writing (its writes cannot be undone alone).
+ * Returns < 0 only when the whole batch must stop: the map or the disk is full, or a nested
+ * transaction cannot be opened or kept. */
 static int batch_item_run(struct request_ctx *ctx, const Famledger__Request *item,
-                          Famledger__Response *response)
+                          Famledger__Response *response, bool careful, bool *redo)
 {
     char roles[64];
     struct request_ctx one = *ctx;
@@ -49,6 +51,14 @@ static int batch_item_run(struct request_ctx *ctx, const Famledger__Request *ite
     }
     if (*item->operator_id)
         one.operator_id = item->operator_id;
+    if (!careful) {
+        uint64_t writes = store_txn_writes(ctx->txn);
+        int rc = dispatch_execute(route, &one, item);
+        if (rc == FL_ERR_OUT_OF_SPACE)
+            return rc;
+        *redo = rc < 0 && store_txn_writes(ctx->txn) != writes;
+        return 0;
+    }
     int rc = store_nested_begin(ctx->txn, &one.txn);
     if (rc)
         return rc;
@@ -66,6 +76,27 @@ static int batch_item_run(struct request_ctx *ctx, const Famledger__Request *ite
     return store_commit(one.txn);
 }
 
+/* Run every item in `txn`, answering each in reply. *redo: a fast pass must be run again. */
+static int batch_pass(struct request_ctx *ctx, struct store_txn *txn,
+                      const Famledger__BatchRequest *batch, Famledger__BatchReply *reply,
+                      bool careful, bool *redo)
+{
+    struct request_ctx pass = *ctx;
+    pass.txn = txn;
+    reply->n_replies = 0;
+    for (size_t i = 0; i < batch->n_requests && !*redo; i++) {
+        Famledger__Response *response = ARENA_NEW(ctx->arena, Famledger__Response);
+        famledger__response__init(response);
+        response->request_id = batch->requests[i]->request_id;
+        int rc = batch_item_run(&pass, batch->requests[i], response, careful, redo);
+        if (rc)
+            return request_fail(ctx, rc, "the batch stopped at request %zu: %s", i + 1,
+                                fl_strerror(rc));
+        reply->replies[reply->n_replies++] = response;
+    }
+    return 0;
+}
+
 int batch_handle(struct request_ctx *ctx, const Famledger__Request *request)
 {
     const Famledger__BatchRequest *batch = request->batch;
@@ -75,16 +106,20 @@ int batch_handle(struct request_ctx *ctx, const Famledger__Request *request)
     Famledger__BatchReply *reply = ARENA_NEW(ctx->arena, Famledger__BatchReply);
     famledger__batch_reply__init(reply);
     reply->replies = ARENA_ARRAY(ctx->arena, Famledger__Response *, batch->n_requests);
-    for (size_t i = 0; i < batch->n_requests; i++) {
-        Famledger__Response *response = ARENA_NEW(ctx->arena, Famledger__Response);
-        famledger__response__init(response);
-        response->request_id = batch->requests[i]->request_id;
-        int rc = batch_item_run(ctx, batch->requests[i], response);
-        if (rc)
-            return request_fail(ctx, rc, "the batch stopped at request %zu: %s", i + 1,
-                                fl_strerror(rc));
-        reply->replies[reply->n_replies++] = response;
-    }
+    struct store_txn *fast;
+    bool redo = false;
+    int rc = store_nested_begin(ctx->txn, &fast);
+    if (rc)
+        return request_fail(ctx, rc, "cannot start the batch");
+    if ((rc = batch_pass(ctx, fast, batch, reply, false, &redo)) != 0 || redo)
+        store_abort(fast);
+    else if ((rc = store_commit(fast)) != 0)
+        return request_fail(ctx, rc, "cannot keep the batch");
+    if (rc)
+        return rc;
+    bool careful_redo = false; /* a careful pass undoes each item alone: never set */
+    if (redo && (rc = batch_pass(ctx, ctx->txn, batch, reply, true, &careful_redo)) != 0)
+        return rc;
     ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_BATCH;
     ctx->response->batch = reply;
     return 0;

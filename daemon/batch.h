@@ -5,7 +5,7 @@
 #include "request.h"
 
 /* Handler: BatchRequest (the roles of each item). Each item runs as if it were sent alone,
- * in a nested transaction of its own, and answers in its own Response. */
+ * leaving nothing behind when refused, and answers in its own Response (batch.c: two passes). */
 int batch_handle(struct request_ctx *ctx, const Famledger__Request *request);
 
 /* The commit queue's weight of a request: the items of a batch, else 1. */

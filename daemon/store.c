@@ -36,6 +36,8 @@ struct store {
 struct store_txn {
     struct store *store;
     MDB_txn *txn;
+    struct store_txn *parent; /* of a nested transaction */
+    uint64_t writes;          /* writes made in it and in its committed children */
     bool read_only;
 };
 
@@ -382,6 +384,7 @@ int store_db_find(const char *name)
 int store_delete(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes)
 {
     MDB_val k = {key_bytes, (void *)key};
+    txn->writes++;
     int rc = mdb_del(txn->txn, txn->store->dbis[db], &k, NULL);
     if (rc == MDB_NOTFOUND)
         return 0;
@@ -396,8 +399,10 @@ int store_delete_first(struct store_txn *txn, enum store_db db)
         return store_error(txn->store, rc, "cursor");
     MDB_val k, v;
     rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST);
-    if (rc == 0)
+    if (rc == 0) {
+        txn->writes++;
         rc = mdb_cursor_del(cursor, 0);
+    }
     mdb_cursor_close(cursor);
     if (rc == MDB_NOTFOUND)
         return 0;
@@ -406,6 +411,7 @@ int store_delete_first(struct store_txn *txn, enum store_db db)
 
 int store_drop(struct store_txn *txn, enum store_db db)
 {
+    txn->writes++;
     return store_error(txn->store, mdb_drop(txn->txn, txn->store->dbis[db], 1), "drop");
 }
 
@@ -449,8 +455,7 @@ static int store_txn_begin(struct store *store, MDB_txn *parent, unsigned flags,
     struct store_txn *txn = malloc(sizeof(*txn));
     if (!txn)
         return FL_ERR_INTERNAL;
-    txn->store = store;
-    txn->read_only = (flags & MDB_RDONLY) != 0;
+    *txn = (struct store_txn){.store = store, .read_only = (flags & MDB_RDONLY) != 0};
     int rc = mdb_txn_begin(store->env, parent, flags, &txn->txn);
     if (rc) {
         free(txn);
@@ -485,15 +490,25 @@ int store_write_begin(struct store *store, struct store_txn **out)
 
 int store_nested_begin(struct store_txn *parent, struct store_txn **out)
 {
-    return store_txn_begin(parent->store, parent->txn, 0, out);
+    int rc = store_txn_begin(parent->store, parent->txn, 0, out);
+    if (rc == 0)
+        (*out)->parent = parent;
+    return rc;
 }
 
 int store_commit(struct store_txn *txn)
 {
     REQUIRE(!txn->read_only);
     int rc = store_error(txn->store, mdb_txn_commit(txn->txn), "commit");
+    if (rc == 0 && txn->parent)
+        txn->parent->writes += txn->writes;
     free(txn);
     return rc;
+}
+
+uint64_t store_txn_writes(const struct store_txn *txn)
+{
+    return txn->writes;
 }
 
 uint64_t store_used_bytes(struct store *store)
@@ -572,6 +587,7 @@ static int store_put_flags(struct store_txn *txn, enum store_db db, const void *
 {
     REQUIRE(!txn->read_only);
     MDB_val k = {key_bytes, (void *)key}, v = {value_bytes, (void *)value};
+    txn->writes++;
     return store_error(txn->store, mdb_put(txn->txn, txn->store->dbis[db], &k, &v, flags), "put");
 }
 

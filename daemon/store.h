@@ -82,6 +82,9 @@ int store_nested_begin(struct store_txn *parent, struct store_txn **out);
  * process: the caller stops (fail-stop). */
 int store_commit(struct store_txn *txn);
 void store_abort(struct store_txn *txn);
+/* How many writes (puts, deletes) were made in `txn` and in the nested transactions it
+ * committed: whether a request that failed left anything behind. */
+uint64_t store_txn_writes(const struct store_txn *txn);
 
 /* The id of the last committed write transaction: it moves when a commit wrote something. */
 uint64_t store_txnid(struct store *store);
