@@ -22,10 +22,20 @@ static void commit_batch_fail(struct commit_job *batch, int status)
         job->commit_status = status;
 }
 
-/* Run one job in a nested transaction. Returns < 0 only when the whole batch must stop. */
+/* Run one job: straight in `txn`, or, when `careful`, in a nested transaction of its own.
+ * Returns < 0 only when the whole batch must stop; run straight, sets *redo when the job failed
+ * after writing (its writes cannot be undone alone). */
 static int commit_job_run(struct commit_queue *queue, struct store_txn *txn,
-                          struct commit_job *job)
+                          struct commit_job *job, bool careful, bool *redo)
 {
+    if (!careful) {
+        uint64_t writes = store_txn_writes(txn);
+        job->execute_status = job->execute_cb(job, txn);
+        if (store_map_full(queue->store))
+            return FL_ERR_OUT_OF_SPACE;
+        *redo = job->execute_status < 0 && store_txn_writes(txn) != writes;
+        return 0;
+    }
     struct store_txn *child;
     int rc = store_nested_begin(txn, &child);
     if (rc)
@@ -44,20 +54,21 @@ static int commit_job_run(struct commit_queue *queue, struct store_txn *txn,
 
 /* One attempt at the batch. Returns 0 when it committed, < 0 when it did not; *synced says
  * whether the commit wrote to data.mdb (a batch whose every job was refused writes nothing, and
- * LMDB then skips its flushes). */
-static int commit_batch_try(struct commit_queue *queue, struct commit_job *batch,
-                            struct ledger_head *head, bool *synced)
+ * LMDB then skips its flushes). Run straight, *redo says the attempt was undone because a job
+ * failed after writing: the batch must run again, carefully. */
+static int commit_batch_try(struct commit_queue *queue, struct commit_job *batch, bool careful,
+                            struct ledger_head *head, bool *synced, bool *redo)
 {
     store_map_full_clear(queue->store);
     struct store_txn *txn;
     int rc = store_write_begin(queue->store, &txn);
     if (rc)
         return rc;
-    for (struct commit_job *job = batch; job && rc == 0; job = job->next)
-        rc = commit_job_run(queue, txn, job);
-    if (rc == 0)
+    for (struct commit_job *job = batch; job && rc == 0 && !*redo; job = job->next)
+        rc = commit_job_run(queue, txn, job, careful, redo);
+    if (rc == 0 && !*redo)
         rc = ledger_head_get(txn, head);
-    if (rc) {
+    if (rc || *redo) {
         store_abort(txn);
         return rc;
     }
@@ -75,8 +86,15 @@ static int commit_batch_try(struct commit_queue *queue, struct commit_job *batch
 static void commit_batch_run(struct commit_queue *queue, struct commit_ran *ran)
 {
     struct commit_job *batch = ran->batch;
+    bool careful = false;
     for (;;) {
-        int rc = commit_batch_try(queue, batch, &ran->head, &ran->synced);
+        bool redo = false;
+        int rc = commit_batch_try(queue, batch, careful, &ran->head, &ran->synced, &redo);
+        if (redo) {
+            queue->stats.redone++;
+            careful = true;
+            continue;
+        }
         if (rc == 0) {
             commit_batch_fail(batch, 0);
             return;

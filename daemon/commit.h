@@ -1,10 +1,12 @@
 /* commit.h -- the commit queue: one writer thread, group commit, replies only after sync.
  *
- * Jobs submitted while the writer is busy are taken together as one batch: each runs in a
- * nested transaction of one write transaction (so one job's failure undoes only its own
- * writes), then the batch commits, and every job's done_cb runs on the loop thread once the
- * batch is on disk. When the map fills, the batch is undone, the map grown, and the batch run
- * again.
+ * Jobs submitted while the writer is busy are taken together as one batch, in one write
+ * transaction, then the batch commits, and every job's done_cb runs on the loop thread once the
+ * batch is on disk. One job's failure undoes only its own writes: jobs run straight in the
+ * transaction (handlers refuse before they write, and a nested transaction per job costs LMDB
+ * a dirty-page list each), the store counts their writes, and when a job failed after writing
+ * the attempt is undone and the batch run again with each job in a nested transaction of its
+ * own. When the map fills, the batch is undone, the map grown, and the batch run again.
  *
  * A commit is LMDB's: the data pages are written and flushed, then the meta page that makes
  * them the ledger's state is written with a flush of its own. Then the batch's head is written
@@ -41,6 +43,7 @@ struct commit_stats {
     uint64_t jobs;
     uint64_t map_grows;
     uint64_t flushes; /* data.mdb's data and meta page, the head record */
+    uint64_t redone;  /* batches run again, a job in a child each, after one failed writing */
 };
 
 /* A batch the writer has run, on its way to being answered. */
