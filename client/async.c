@@ -133,21 +133,16 @@ static int async_send(fl_client *client, Famledger__Request *request, size_t ite
     struct client_async *async = async_state(client);
     if (!async)
         return client_fail(client, FL_ERR_UNAVAILABLE, "out of memory");
-    size_t bytes;
-    uint8_t *frame = client_frame_pack(client, request, &bytes);
-    if (!frame)
-        return client_fail(client, FL_ERR_UNAVAILABLE, "out of memory");
+    size_t bytes = client_frame_prepare(client, request);
     int rc = async_reserve(&async->out, &async->out_capacity, async->out_bytes + bytes);
     if (rc == 0)
         rc = async_flight_push(async, (struct client_flight){request->request_id, items,
                                                              done_cb, context});
-    if (rc) {
-        free(frame);
+    if (rc)
         return client_fail(client, FL_ERR_UNAVAILABLE, "out of memory");
-    }
-    memcpy(async->out + async->out_bytes, frame, bytes);
+    /* Packed where it waits to be written: no copy. */
+    client_frame_write(request, async->out + async->out_bytes);
     async->out_bytes += bytes;
-    free(frame);
     /* Start writing at once: the daemon starts on it while the caller queues more. A failure
      * here has already answered the request through done_cb. */
     fl_async_io(client);

@@ -164,26 +164,26 @@ int client_transport_fail(fl_client *client, int rc, const char *what)
     return client_fail(client, rc, "connection to famledgerd lost while %s", what);
 }
 
-uint8_t *client_frame_pack(fl_client *client, Famledger__Request *request, size_t *frame_bytes)
+size_t client_frame_prepare(fl_client *client, Famledger__Request *request)
 {
     request->request_id = ++client->next_request_id;
     request->operator_id = client->operator_id;
-    size_t bytes = famledger__request__get_packed_size(request);
-    uint8_t *frame = malloc(FRAME_HEADER_BYTES + bytes);
-    if (!frame)
-        return NULL;
+    return FRAME_HEADER_BYTES + famledger__request__get_packed_size(request);
+}
+
+void client_frame_write(const Famledger__Request *request, uint8_t *frame)
+{
     frame_header_encode(frame, (uint32_t)famledger__request__pack(request,
                                                                    frame + FRAME_HEADER_BYTES));
-    *frame_bytes = FRAME_HEADER_BYTES + bytes;
-    return frame;
 }
 
 static int client_send(fl_client *client, Famledger__Request *request, int64_t deadline_ms)
 {
-    size_t bytes;
-    uint8_t *frame = client_frame_pack(client, request, &bytes);
+    size_t bytes = client_frame_prepare(client, request);
+    uint8_t *frame = malloc(bytes);
     if (!frame)
         return client_fail(client, FL_ERR_PROTOCOL_ERROR, "out of memory");
+    client_frame_write(request, frame);
     int rc = client_write_all(client, frame, bytes, deadline_ms);
     free(frame);
     return rc ? client_transport_fail(client, rc, "sending the request") : 0;

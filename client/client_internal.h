@@ -35,8 +35,11 @@ struct client_async {
 /* Free the async state; every request still in flight is answered with FL_ERR_PROTOCOL_ERROR. */
 void client_async_close(fl_client *client);
 
-/* Give `request` the next request id and the operator, and pack it as a frame (malloc'd). */
-uint8_t *client_frame_pack(fl_client *client, Famledger__Request *request, size_t *frame_bytes);
+/* Give `request` the next request id and the operator; returns the bytes of its frame. */
+size_t client_frame_prepare(fl_client *client, Famledger__Request *request);
+/* Pack a prepared request as a frame at `frame`, which holds the bytes client_frame_prepare
+ * gave. */
+void client_frame_write(const Famledger__Request *request, uint8_t *frame);
 
 /* The connection is lost or out of step: every later call fails. Returns rc. */
 int client_transport_fail(fl_client *client, int rc, const char *what);

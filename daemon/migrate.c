@@ -17,13 +17,15 @@
 #include "reference.h"
 #include "state.h"
 
-static int migrate_reply(struct request_ctx *ctx, const char *person_no)
+/* A replay is answered with the person as stored now. */
+static int migrate_replay(struct request_ctx *ctx, const char *person_no)
 {
     Famledger__Person *person;
     int rc = state_person_get(ctx->txn, ctx->arena, person_no, &person);
     if (rc != 1)
         return request_fail(ctx, FL_ERR_INTERNAL, "the migrated person %s is unreadable",
                             person_no);
+    ctx->response->replayed = 1;
     return person_reply(ctx, person);
 }
 
@@ -47,10 +49,8 @@ int migrate_handle(struct request_ctx *ctx, const Famledger__Request *request)
     rc = reference_lookup(ctx, 'M', "", row->person_no, &row->base, &key, fingerprint, &seq);
     if (rc < 0)
         return rc;
-    if (rc == 1) {
-        ctx->response->replayed = 1;
-        return migrate_reply(ctx, row->person_no);
-    }
+    if (rc == 1)
+        return migrate_replay(ctx, row->person_no);
     Famledger__Person *existing;
     rc = state_person_get(ctx->txn, ctx->arena, row->person_no, &existing);
     if (rc < 0)
@@ -79,15 +79,16 @@ int migrate_handle(struct request_ctx *ctx, const Famledger__Request *request)
     if ((rc = ledger_append(ctx, &entry)))
         return request_fail(ctx, rc, "cannot append to the ledger");
 
-    Famledger__Person person = FAMLEDGER__PERSON__INIT;
-    person.person_no = row->person_no;
-    person.name = row->name;
-    person.region = row->region;
-    person.scheme = row->scheme;
-    person.status = FAMLEDGER__PERSON_STATUS__PERSON_ACTIVE;
-    person.registered_seq = entry.seq;
-    person.has_account = employee;
-    if ((rc = state_person_put(ctx->txn, ctx->arena, &person)))
+    Famledger__Person *person = ARENA_NEW(ctx->arena, Famledger__Person);
+    famledger__person__init(person);
+    person->person_no = row->person_no;
+    person->name = row->name;
+    person->region = row->region;
+    person->scheme = row->scheme;
+    person->status = FAMLEDGER__PERSON_STATUS__PERSON_ACTIVE;
+    person->registered_seq = entry.seq;
+    person->has_account = employee;
+    if ((rc = state_person_put(ctx->txn, ctx->arena, person)))
         return request_fail(ctx, rc, "cannot store person %s", row->person_no);
     if (employee) {
         Famledger__Account account = FAMLEDGER__ACCOUNT__INIT;
@@ -103,5 +104,5 @@ int migrate_handle(struct request_ctx *ctx, const Famledger__Request *request)
     }
     if ((rc = reference_record(ctx->txn, &key, fingerprint, entry.seq)))
         return request_fail(ctx, rc, "cannot record the migration of %s", row->person_no);
-    return migrate_reply(ctx, row->person_no);
+    return person_reply(ctx, person);
 }
