@@ -23,8 +23,8 @@ WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wpointer-arith -Wformat=2 -Wvla
 OPTIMIZE ?= -O2
 # Lazily expanded: pkg-config runs when a recipe needs it, after `make deps` installed it.
-DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags lmdb libuv libprotobuf-c libsodium)
-DEP_LIBS = $(shell $(PKG_CONFIG) --libs lmdb libuv libprotobuf-c libsodium)
+DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags lmdb libuv libprotobuf-c libsodium libmicrohttpd libsystemd)
+DEP_LIBS = $(shell $(PKG_CONFIG) --libs lmdb libuv libprotobuf-c libsodium libmicrohttpd libsystemd)
 CLIENT_LIBS = $(shell $(PKG_CONFIG) --libs libprotobuf-c libsodium)
 CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
@@ -32,6 +32,7 @@ CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -g $(OPTIMIZE) -fPIC -fvisibility=hidden $(WARNINGS) \
              $(if $(WERROR),-Werror) $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer \
              -fno-sanitize-recover=all) \
+             -DFAMLEDGER_VERSION='"$(VERSION)"' \
              -I$(BUILD)/gen -Iproto -Idaemon -Iclient $(DEP_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(if $(SANITIZE),-fsanitize=$(SANITIZE)) $(LDFLAGS)
 
@@ -41,7 +42,7 @@ DEPS_FIRST := $(if $(filter deps,$(MAKECMDGOALS)),deps)
 GEN_C := $(BUILD)/gen/famledger.pb-c.c
 GEN_H := $(BUILD)/gen/famledger.pb-c.h
 
-PROTO_SRC := proto/frame.c proto/status.c
+PROTO_SRC := proto/frame.c proto/status.c proto/metrics_text.c
 DAEMON_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 CLIENT_SRC := $(wildcard client/*.c)
 UNIT_TESTS := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c))

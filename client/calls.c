@@ -1,5 +1,6 @@
 /* calls.c -- one function per famledgerd request: fill the request, check and copy the reply. */
 #include "client_internal.h"
+#include "metrics_text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,6 +199,23 @@ int fl_head_get(fl_client *client, fl_head *head)
     return 0;
 }
 
+int fl_timezone_get(fl_client *client, char zone[FL_TIMEZONE_MAX])
+{
+    Famledger__HeadRequest query = FAMLEDGER__HEAD_REQUEST__INIT;
+    Famledger__Response *response;
+    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_HEAD, &query,
+                              FAMLEDGER__RESPONSE__BODY_HEAD, &response);
+    if (rc)
+        return rc;
+    /* A daemon from before the zone was reported: business days were Asia/Shanghai's. */
+    const char *name = response->head->timezone[0] ? response->head->timezone : "Asia/Shanghai";
+    rc = strlen(name) < FL_TIMEZONE_MAX ? 0 : FL_ERR_PROTOCOL_ERROR;
+    if (rc == 0)
+        strcpy(zone, name);
+    famledger__response__free_unpacked(response, NULL);
+    return rc;
+}
+
 int fl_backup(fl_client *client, const char *dir, fl_backup_result *result)
 {
     Famledger__BackupRequest query = FAMLEDGER__BACKUP_REQUEST__INIT;
@@ -316,4 +334,20 @@ int fl_stats_get(fl_client *client, fl_stats *stats)
                         .started_us = (int64_t)reply->started_us};
     famledger__response__free_unpacked(response, NULL);
     return 0;
+}
+
+int fl_metrics_write(fl_client *client, fl_metrics_format format, FILE *out)
+{
+    Famledger__StatsRequest body = FAMLEDGER__STATS_REQUEST__INIT;
+    Famledger__Response *response;
+    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_STATS, &body,
+                              FAMLEDGER__RESPONSE__BODY_STATS, &response);
+    if (rc)
+        return rc;
+    enum metrics_text_format text_format = format == FL_METRICS_PROMETHEUS ? METRICS_TEXT_PROMETHEUS
+                                           : format == FL_METRICS_JSON     ? METRICS_TEXT_JSON
+                                                                           : METRICS_TEXT_BRIEF;
+    rc = metrics_text_write(out, response->stats, text_format) == 0 ? 0 : FL_ERR_INTERNAL;
+    famledger__response__free_unpacked(response, NULL);
+    return rc;
 }

@@ -808,6 +808,21 @@ typedef struct fl_stats {
 
 FL_EXPORT int fl_stats_get(fl_client *client, fl_stats *stats);
 
+typedef enum fl_metrics_format {
+    FL_METRICS_TEXT,       /* for people: one sample a line, histograms as count and sum */
+    FL_METRICS_PROMETHEUS, /* the text exposition format, as the metrics listener serves it */
+    FL_METRICS_JSON,       /* {"famledger_...": {"type", "help", "samples": [...]}} */
+} fl_metrics_format;
+
+/* Every metric of the daemon (admin, audit; names in docs/OPERATIONS.md), written to `out`.
+ * FL_ERR_INTERNAL when `out` failed. */
+FL_EXPORT int fl_metrics_write(fl_client *client, fl_metrics_format format, FILE *out);
+
+/* The daemon's business time zone, an IANA name such as "Asia/Shanghai": the zone that dates
+ * business days and in which people read entry times. */
+#define FL_TIMEZONE_MAX 64
+FL_EXPORT int fl_timezone_get(fl_client *client, char zone[FL_TIMEZONE_MAX]);
+
 #ifdef __cplusplus
 }
 #endif

@@ -72,12 +72,17 @@ static int commit_batch_try(struct commit_queue *queue, struct commit_job *batch
         store_abort(txn);
         return rc;
     }
+    uint32_t entries[STORE_TALLY_SLOTS];
+    memcpy(entries, store_txn_tallies(txn), sizeof(entries));
     uint64_t txnid = store_txnid(queue->store);
+    queue->commit_started_ns = uv_hrtime();
     if ((rc = store_commit(txn)) != 0)
         return rc;
     *synced = store_txnid(queue->store) != txnid;
     if (*synced)
         queue->stats.flushes += 2; /* the data pages, then the meta page that points to them */
+    for (unsigned slot = 0; slot < STORE_TALLY_SLOTS; slot++)
+        queue->stats.entries[slot] += entries[slot];
     return 0;
 }
 
@@ -109,11 +114,13 @@ static void commit_batch_run(struct commit_queue *queue, struct commit_ran *ran)
                 commit_fail_stop(queue, rc);
             }
             commit_batch_fail(batch, rc);
+            queue->stats.failed++;
             return;
         }
         if (store_grow(queue->store) != 0) {
             log_warn("commit: the ledger is at its maximum size; refusing writes");
             commit_batch_fail(batch, FL_ERR_OUT_OF_SPACE);
+            queue->stats.failed++;
             return;
         }
         queue->stats.map_grows++;
@@ -141,6 +148,9 @@ static void commit_release(struct commit_queue *queue, struct commit_ran *ran)
             queue->stats.flushes++;
         }
     }
+    if (ran->synced) /* how long the commit took to be durable, head record included */
+        histogram_observe(&queue->stats.commit_us, &metrics_duration_us,
+                          (uv_hrtime() - queue->commit_started_ns) / 1000);
     struct commit_job *last = ran->batch;
     while (last->next)
         last = last->next;
@@ -189,13 +199,17 @@ static void commit_thread(void *argument)
         int failed = queue->failed_status;
         uv_mutex_unlock(&queue->mutex);
 
+        uint64_t weight = 0;
+        for (struct commit_job *job = ran.batch; job; job = job->next) {
+            queue->stats.jobs++;
+            weight += job->weight ? job->weight : 1;
+        }
         if (failed)
             commit_batch_fail(ran.batch, failed); /* stopped: nothing more is written */
         else
             commit_batch_run(queue, &ran);
         queue->stats.batches++;
-        for (struct commit_job *job = ran.batch; job; job = job->next)
-            queue->stats.jobs++;
+        histogram_observe(&queue->stats.batch_requests, &metrics_batch_requests, weight);
         commit_release(queue, &ran);
     }
 }
@@ -263,13 +277,15 @@ void commit_queue_submit(struct commit_queue *queue, struct commit_job *job)
     uv_mutex_unlock(&queue->mutex);
 }
 
-void commit_queue_stats(struct commit_queue *queue, struct commit_stats *stats,
-                        uint64_t *durable_seq)
+int commit_queue_stats(struct commit_queue *queue, struct commit_stats *stats,
+                       uint64_t *durable_seq)
 {
     uv_mutex_lock(&queue->mutex);
     *stats = queue->published;
     *durable_seq = queue->durable_seq;
+    int failed = queue->failed_status;
     uv_mutex_unlock(&queue->mutex);
+    return failed;
 }
 
 void commit_queue_stop(struct commit_queue *queue)

@@ -19,6 +19,7 @@
 
 #include "head_record.h"
 #include "ledger.h"
+#include "metrics.h"
 #include "store.h"
 
 #include <stdbool.h>
@@ -44,6 +45,10 @@ struct commit_stats {
     uint64_t map_grows;
     uint64_t flushes; /* data.mdb's data and meta page, the head record */
     uint64_t redone;  /* batches run again, a job in a child each, after one failed writing */
+    uint64_t failed;  /* batches refused: full disk or map, or a storage failure */
+    struct histogram batch_requests; /* the weight of each batch run */
+    struct histogram commit_us;      /* a synced commit: data, meta page and head record */
+    uint64_t entries[STORE_TALLY_SLOTS]; /* appended and durable, by Entry body case */
 };
 
 /* A batch the writer has run, on its way to being answered. */
@@ -68,6 +73,7 @@ struct commit_queue {
     uint64_t head_recorded_seq;                      /* written to head_record */
     size_t batch_max;                                /* the weight of jobs in one batch */
     struct commit_stats stats;                       /* writer thread only */
+    uint64_t commit_started_ns;                      /* writer thread only: the last commit */
     struct commit_stats published;                   /* guarded by mutex: stats, as answered */
     uint64_t durable_seq;                            /* guarded by mutex: the head on disk */
     /* Fail-stop: after a storage failure that is not a full disk or map, every later job fails
@@ -83,9 +89,10 @@ int commit_queue_start(struct commit_queue *queue, uv_loop_t *loop, struct store
                        struct head_record *head_record, size_t batch_max);
 void commit_queue_submit(struct commit_queue *queue, struct commit_job *job);
 /* The counters as of the last batch answered, and the last entry known to be on disk: what
- * may be shown to anyone (the change stream reads no further). Loop thread. */
-void commit_queue_stats(struct commit_queue *queue, struct commit_stats *stats,
-                        uint64_t *durable_seq);
+ * may be shown to anyone (the change stream reads no further). Returns the storage failure
+ * that stopped the queue, or 0. Loop thread. */
+int commit_queue_stats(struct commit_queue *queue, struct commit_stats *stats,
+                       uint64_t *durable_seq);
 /* Finish every submitted job, deliver its done_cb, stop the thread and close the handle. */
 void commit_queue_stop(struct commit_queue *queue);
 

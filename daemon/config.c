@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "fl_limits.h"
+#include "metrics_http.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -30,6 +31,9 @@ static const struct setting settings[] = {
     {"socket_mode", SETTING_MODE, AT(socket_mode), 0, 0, "socket file mode, octal"},
     {"socket_group", SETTING_TEXT, AT(socket_group), 0, 0,
      "group (name or gid) given to the socket file; empty: the daemon's own"},
+    {"metrics_listen", SETTING_TEXT, AT(metrics_listen), 0, 0,
+     "HOST:PORT where Prometheus scrapes GET /metrics (e.g. 127.0.0.1:9464); empty: off. "
+     "No authentication: keep it on localhost or a private address"},
     {"idle_timeout_ms", SETTING_UINT, AT(idle_timeout_ms), 100, 86400000,
      "close a connection that sends nothing and awaits nothing (or holds half a frame, or "
      "reads none of its replies) for this long"},
@@ -495,6 +499,12 @@ int config_validate(const struct config *config, char *error, size_t error_bytes
                  config->timezone);
         return -1;
     }
+    struct sockaddr_storage address;
+    socklen_t address_bytes;
+    if (config->metrics_listen[0] &&
+        metrics_http_address(config->metrics_listen, &address, &address_bytes, error,
+                             error_bytes) != 0)
+        return -1;
     if (config->map_mib > config->map_mib_max) {
         snprintf(error, error_bytes, "map_mib (%" PRIu64 ") exceeds map_mib_max (%" PRIu64 ")",
                  config->map_mib, config->map_mib_max);

@@ -60,6 +60,7 @@ struct config {
     char socket_path[CONFIG_SOCKET_PATH_BYTES];
     uint32_t socket_mode;
     char socket_group[CONFIG_SOCKET_PATH_BYTES];   /* empty: the daemon's own group */
+    char metrics_listen[CONFIG_SOCKET_PATH_BYTES]; /* HOST:PORT of the metrics listener; empty: off */
     uint64_t idle_timeout_ms;
     uint64_t shutdown_timeout_ms;
     uint64_t map_mib;

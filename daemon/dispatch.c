@@ -113,6 +113,21 @@ const struct dispatch_route *dispatch_route_find(Famledger__Request__BodyCase bo
     return NULL;
 }
 
+size_t dispatch_route_count(void)
+{
+    return sizeof(routes) / sizeof(routes[0]);
+}
+
+const struct dispatch_route *dispatch_route_at(size_t index)
+{
+    return index < dispatch_route_count() ? &routes[index] : NULL;
+}
+
+size_t dispatch_route_index(const struct dispatch_route *route)
+{
+    return (size_t)(route - routes);
+}
+
 const char *dispatch_roles_text(unsigned roles, char *text, size_t text_bytes)
 {
     static const char *const names[ROLE_COUNT] = {"admin", "settle", "audit"};

@@ -18,6 +18,11 @@ struct dispatch_route {
 /* The route of a request body, or NULL for a body this daemon does not know. */
 const struct dispatch_route *dispatch_route_find(Famledger__Request__BodyCase body_case);
 
+/* Routes are numbered from 0 (metrics count by route). */
+size_t dispatch_route_count(void);
+const struct dispatch_route *dispatch_route_at(size_t index);
+size_t dispatch_route_index(const struct dispatch_route *route);
+
 /* "admin", "settle|audit": the roles of a route, for messages. */
 const char *dispatch_roles_text(unsigned roles, char *text, size_t text_bytes);
 

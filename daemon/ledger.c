@@ -96,6 +96,7 @@ int ledger_append(struct request_ctx *ctx, Famledger__Entry *entry)
     rc = store_append(ctx->txn, STORE_DB_LOG, key, sizeof(key), value, HASH_BYTES + entry_bytes);
     if (rc)
         return rc;
+    store_txn_tally(ctx->txn, (unsigned)entry->body_case); /* entries by type (metrics) */
     REQUIRE(head.seq == 0 || entry->time_us > head.time_us); /* time only goes forward */
     uint8_t new_head[HEAD_VALUE_BYTES];
     memcpy(new_head, key, 8);
@@ -218,6 +219,7 @@ int ledger_head_handle(struct request_ctx *ctx, const Famledger__Request *reques
     reply->hash.data = arena_alloc(ctx->arena, HASH_BYTES);
     reply->hash.len = HASH_BYTES;
     memcpy(reply->hash.data, head.hash, HASH_BYTES);
+    reply->timezone = (char *)ctx->config->timezone;
     ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_HEAD;
     ctx->response->head = reply;
     return 0;

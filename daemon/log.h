@@ -4,7 +4,12 @@
 
 enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
+#include <stdbool.h>
+
 void log_set_level(enum log_level level);
+/* Under systemd with standard error connected to the journal (JOURNAL_STREAM), lines carry a
+ * syslog priority prefix ("<3>") and no timestamp of their own. Returns whether they do. */
+bool log_detect_journal(void);
 /* Parse "error", "warn", "info" or "debug". Returns 0, or -1 for anything else. */
 int log_level_parse(const char *text, enum log_level *level);
 void log_message(enum log_level level, const char *format, ...)

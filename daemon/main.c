@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <systemd/sd-daemon.h>
 #include <uv.h>
 
 /* Exit codes beyond 0 (stopped cleanly), 1 (refused to start) and 2 (bad arguments). */
@@ -35,7 +36,51 @@ struct daemon {
     struct server server;
     struct scheduler scheduler;
     uv_signal_t sigint, sigterm;
+    uv_timer_t notify_timer;  /* systemd: STATUS and, when asked for, the watchdog */
+    bool notify_timer_open;
+    bool watchdog;
 };
+
+/* ---- systemd (Type=notify); every call is a no-op without NOTIFY_SOCKET ---- */
+
+/* STATUS=, as `systemctl status` shows it: what an operator looks at first. */
+static void daemon_notify_status(struct daemon *daemon, const char *state)
+{
+    struct commit_stats stats;
+    uint64_t durable_seq;
+    int failed = commit_queue_stats(&daemon->commits, &stats, &durable_seq);
+    sd_notifyf(0, "STATUS=%s; head entry %llu; %zu connections%s", state,
+               (unsigned long long)durable_seq, daemon->server.conn_count,
+               failed ? "; STORAGE FAILED" : "");
+}
+
+/* The loop is alive if this runs: the watchdog's ping, and a fresh status. */
+static void daemon_notify_cb(uv_timer_t *timer)
+{
+    struct daemon *daemon = timer->data;
+    if (daemon->watchdog)
+        sd_notify(0, "WATCHDOG=1");
+    daemon_notify_status(daemon, daemon->server.stopping ? "stopping" : "serving");
+}
+
+static void daemon_notify_start(struct daemon *daemon)
+{
+    if (!getenv("NOTIFY_SOCKET"))
+        return;
+    uint64_t watchdog_us = 0;
+    daemon->watchdog = sd_watchdog_enabled(0, &watchdog_us) > 0 && watchdog_us > 0;
+    /* Ping at half the watchdog's interval; the status every 5 s at most. */
+    uint64_t period_ms = 5000;
+    if (daemon->watchdog && watchdog_us / 2000 < period_ms)
+        period_ms = watchdog_us / 2000 ? watchdog_us / 2000 : 1;
+    uv_timer_init(daemon->loop, &daemon->notify_timer);
+    daemon->notify_timer.data = daemon;
+    uv_timer_start(&daemon->notify_timer, daemon_notify_cb, period_ms, period_ms);
+    uv_unref((uv_handle_t *)&daemon->notify_timer); /* it never keeps the loop running */
+    daemon->notify_timer_open = true;
+    daemon_notify_status(daemon, "serving");
+    sd_notify(0, "READY=1");
+}
 
 static void usage(FILE *out)
 {
@@ -143,6 +188,8 @@ static void daemon_stopped_cb(struct server *server)
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     scheduler_stop(&daemon->scheduler);
     commit_queue_stop(&daemon->commits);
+    if (daemon->notify_timer_open)
+        uv_close((uv_handle_t *)&daemon->notify_timer, NULL);
     uv_close((uv_handle_t *)&daemon->sigint, NULL);
     uv_close((uv_handle_t *)&daemon->sigterm, NULL);
 }
@@ -158,6 +205,7 @@ static void daemon_signal_cb(uv_signal_t *handle, int signal_number)
     struct daemon *daemon = handle->data;
     log_info("received %s: finishing requests in flight, then stopping",
              signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+    sd_notify(0, "STOPPING=1\nSTATUS=stopping: finishing requests in flight");
     server_stop(&daemon->server, daemon_stopped_cb);
 }
 
@@ -238,6 +286,8 @@ static void daemon_failed_cb(struct commit_queue *queue, int status)
     log_error("storage failure (%s): the ledger can no longer be trusted in this process; "
               "stopping. A restart recovers from the last durable state", fl_strerror(status));
     daemon->exit_code = EXIT_STORAGE_FAILED;
+    sd_notifyf(0, "STOPPING=1\nSTATUS=storage failure (%s): stopping; a restart recovers",
+               fl_strerror(status));
     server_stop(&daemon->server, daemon_stopped_cb);
 }
 
@@ -283,6 +333,7 @@ static int daemon_run(struct daemon *daemon)
     daemon->scheduler.data = &daemon->server;
     daemon->scheduler.committed_cb = daemon_scheduled_cb;
     log_info("famledgerd ready: data %s, socket %s", config->data_dir, config->socket_path);
+    daemon_notify_start(daemon);
 
     uv_run(daemon->loop, UV_RUN_DEFAULT);
     uv_loop_close(daemon->loop);
@@ -307,6 +358,7 @@ int main(int argc, char **argv)
         return 0;
     }
     log_set_level(daemon.config.log_level);
+    log_detect_journal();
     fd_limit_enough(&daemon.config, stderr);
     /* Business days (day indexes, exports) are dates in the configured zone. */
     setenv("TZ", daemon.config.timezone, 1);

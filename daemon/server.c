@@ -40,6 +40,7 @@ static struct pending *pending_new(struct conn *conn)
     pending->conn = conn;
     pending->config = conn->server->config;
     pending->peer = conn->peer;
+    pending->received_ns = uv_hrtime();
     arena_init(&pending->request_arena);
     arena_init(&pending->reply_arena);
     famledger__response__init(&pending->response);
@@ -275,23 +276,30 @@ static void conn_handle_frame(struct conn *conn, const uint8_t *payload, uint32_
     struct decode_peek peek;
     int rc = decode_peek(payload, bytes, &peek, error, sizeof(error));
     pending->response.request_id = peek.request_id;
-    if (rc)
+    struct server_metrics *metrics = &conn->server->metrics;
+    if (rc) {
+        metrics->refusals[REFUSAL_MALFORMED]++;
         return conn_refuse(conn, pending, rc, "%s", error);
+    }
     if (peek.request_id == 0)
         return conn_refuse(conn, pending, FL_ERR_INVALID_ARGUMENT,
                            "request_id 0 is reserved for replies about the connection");
     pending->route = dispatch_route_find((Famledger__Request__BodyCase)peek.body_field);
-    if (pending->route && !(conn->peer.roles & pending->route->roles))
+    if (pending->route && !(conn->peer.roles & pending->route->roles)) {
+        metrics->refusals[REFUSAL_ROLE]++;
         return conn_refuse(conn, pending, FL_ERR_PERMISSION_DENIED,
                            "%s needs the %s role; uid %u gid %u has none of them",
                            pending->route->name,
                            dispatch_roles_text(pending->route->roles, roles, sizeof(roles)),
                            conn->peer.uid, conn->peer.gid);
+    }
     size_t request_bytes = 0;
     if ((rc = decode_check(payload, bytes, error, sizeof(error))) ||
         (rc = decode_unpack(payload, bytes, &pending->request_arena, &pending->request,
-                            &request_bytes, error, sizeof(error))))
+                            &request_bytes, error, sizeof(error)))) {
+        metrics->refusals[REFUSAL_MALFORMED]++;
         return conn_refuse(conn, pending, rc, "%s", error);
+    }
     if (!pending->route)
         return conn_refuse(conn, pending, FL_ERR_UNSUPPORTED,
                            "the request carries no body this daemon knows");
@@ -383,6 +391,7 @@ static void conn_idle_cb(uv_timer_t *timer)
     }
     log_debug("server: closing the connection of uid %u: idle for %llu ms", conn->peer.uid,
               (unsigned long long)conn->server->config->idle_timeout_ms);
+    conn->server->metrics.refusals[REFUSAL_IDLE]++;
     conn_close(conn);
 }
 
@@ -439,6 +448,7 @@ static void conn_refuse_buffered(struct conn *conn)
         char error[128];
         decode_peek(payload, bytes, &peek, error, sizeof(error));
         pending->response.request_id = peek.request_id;
+        conn->server->metrics.refusals[REFUSAL_SHUTTING_DOWN]++;
         conn_refuse(conn, pending, FL_ERR_SHUTTING_DOWN,
                     "the daemon is stopping; this request did not run");
         frame_reader_consume(&conn->reader);
@@ -462,6 +472,7 @@ static void conn_process(struct conn *conn)
             /* The next frame boundary cannot be found without reading it all: say why, then
              * close. */
             struct pending *pending = pending_new(conn);
+            server->metrics.refusals[REFUSAL_FRAME_TOO_LARGE]++;
             if (pending)
                 conn_refuse(conn, pending, FL_ERR_FRAME_TOO_LARGE,
                             "frame length exceeds the limit of %u bytes; closing",
@@ -536,6 +547,7 @@ static void conn_flush(struct conn *conn)
         REQUIRE(bytes == item->reply_bytes);
         frame_header_encode(cursor, (uint32_t)bytes);
         cursor += FRAME_HEADER_BYTES + bytes;
+        server_metrics_answered(conn->server, pending);
         pending_free(pending);
     }
     REQUIRE((size_t)(cursor - buffer) == total_bytes);
@@ -586,7 +598,8 @@ static int peer_credentials(int fd, const struct config *config, struct peer *pe
 /* The listener took a peer while out of descriptors: say BUSY and close at once. */
 static void server_refused_cb(struct listener *listener, int fd)
 {
-    (void)listener;
+    struct server *server = listener->data;
+    server->metrics.refusals[REFUSAL_DESCRIPTORS]++;
     Famledger__Response response = FAMLEDGER__RESPONSE__INIT;
     response.status = FAMLEDGER__STATUS__STATUS_BUSY;
     response.error = (char *)"the daemon is out of file descriptors; try again later";
@@ -610,6 +623,7 @@ static void server_accepted_cb(struct listener *listener, int fd)
         return;
     }
     conn->server = server;
+    server->metrics.accepted++;
     /* A peer with no role can do nothing but be refused: it gets a small frame limit. */
     uint32_t frame_max = conn->peer.roles ? (uint32_t)server->config->frame_bytes_max
                                           : NO_ROLE_FRAME_BYTES_MAX;
@@ -634,6 +648,7 @@ static void server_accepted_cb(struct listener *listener, int fd)
     uint64_t idle_ms = server->config->idle_timeout_ms;
     uv_timer_start(&conn->idle_timer, conn_idle_cb, idle_ms, idle_ms);
     if (server->conn_count > server->config->connections_max) {
+        server->metrics.refusals[REFUSAL_CONNECTIONS_MAX]++;
         struct pending *pending = pending_new(conn);
         if (pending)
             conn_refuse(conn, pending, FL_ERR_BUSY, "too many connections (limit %llu)",
@@ -649,12 +664,20 @@ int server_start(struct server *server, uv_loop_t *loop, const struct config *co
 {
     *server = (struct server){.loop = loop, .config = config, .store = store, .commits = commits,
                               .started_us = request_clock_us()};
+    REQUIRE(dispatch_route_count() < SERVER_ROUTE_ROWS); /* the last row: unknown bodies */
     server->listener.data = server;
     server->listener.accepted_cb = server_accepted_cb;
     uv_check_init(loop, &server->streams_check);
     server->streams_check.data = server;
     server->listener.refused_cb = server_refused_cb;
-    return listener_open(&server->listener, loop, config, error, error_bytes);
+    if (config->metrics_listen[0] &&
+        metrics_http_start(&server->metrics_http, loop, server, config->metrics_listen, error,
+                           error_bytes) != 0)
+        return -1;
+    int rc = listener_open(&server->listener, loop, config, error, error_bytes);
+    if (rc)
+        metrics_http_stop(&server->metrics_http);
+    return rc;
 }
 
 void server_stopped_check(struct server *server)
@@ -700,6 +723,7 @@ void server_stop(struct server *server, void (*stopped_cb)(struct server *server
                    server->config->shutdown_timeout_ms, 0);
     server->listener.closed_cb = server_listener_closed_cb;
     listener_close(&server->listener);
+    metrics_http_stop(&server->metrics_http);
     struct conn *conn = server->conns;
     while (conn) {
         struct conn *next = conn->next; /* conn_process may close conn */

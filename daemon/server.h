@@ -5,12 +5,38 @@
 #include "commit.h"
 #include "config.h"
 #include "listener.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "store.h"
 
 #include <stdbool.h>
 #include <uv.h>
 
 struct conn;
+
+/* Why the server turned a peer or a frame away before any handler ran (metrics). */
+enum server_refusal {
+    REFUSAL_FRAME_TOO_LARGE,  /* a frame longer than frame_bytes_max: the connection closes */
+    REFUSAL_MALFORMED,        /* a frame that does not decode as a Request */
+    REFUSAL_ROLE,             /* the peer lacks the request's role */
+    REFUSAL_CONNECTIONS_MAX,  /* a peer past connections_max, answered BUSY */
+    REFUSAL_DESCRIPTORS,      /* a peer taken while out of descriptors, answered BUSY */
+    REFUSAL_IDLE,             /* a connection closed after idle_timeout_ms */
+    REFUSAL_SHUTTING_DOWN,    /* a request read while stopping, answered SHUTTING_DOWN */
+    REFUSAL_STREAM_STALLED,   /* a subscriber let go after stream_stall_ms */
+    REFUSAL_COUNT
+};
+
+#define SERVER_ROUTE_ROWS 64     /* one per dispatch route; the last for unknown bodies */
+#define SERVER_STATUS_SLOTS 128  /* by status number; the last for numbers past it */
+
+/* The loop thread's counts since start (server_stats.c shows them). */
+struct server_metrics {
+    uint64_t requests[SERVER_ROUTE_ROWS][SERVER_STATUS_SLOTS]; /* answered, by status */
+    struct histogram duration_us[SERVER_ROUTE_ROWS]; /* frame read to reply queued */
+    uint64_t refusals[REFUSAL_COUNT];
+    uint64_t accepted;                               /* connections */
+};
 
 struct server {
     uv_loop_t *loop;
@@ -25,6 +51,8 @@ struct server {
     unsigned stream_count;      /* subscribed connections */
     uv_check_t streams_check;   /* sends new entries to subscribers once per loop turn */
     int64_t started_us;         /* wall clock at server_start */
+    struct server_metrics metrics;
+    struct metrics_http metrics_http; /* the metrics listener, when metrics_listen is set */
     bool stopping;
     bool listener_closed;
     void (*stopped_cb)(struct server *server);

@@ -24,6 +24,7 @@ struct pending {
     Famledger__Request *request;
     Famledger__Response response;
     const struct dispatch_route *route;
+    uint64_t received_ns;           /* uv_hrtime when its frame was read (metrics) */
 };
 
 struct conn {
@@ -71,6 +72,12 @@ void conn_subscribe(struct conn *conn, struct pending *pending);
 
 /* Answer a StatsRequest from the commit queue's and the store's counters (server_stats.c). */
 void server_stats_run(struct pending *pending);
+/* Every metric family into `reply`, allocated in `arena` (server_stats.c; the metrics
+ * listener serves the same). */
+void server_metrics_collect(struct server *server, struct arena *arena,
+                            Famledger__StatsReply *reply);
+/* Count a reply on its way to the peer, and how long its request took. */
+void server_metrics_answered(struct server *server, const struct pending *pending);
 void conn_stream_pump(struct conn *conn);
 
 #endif

@@ -71,6 +71,7 @@ void conn_stream_pump(struct conn *conn)
                                      &bytes) == 0) {
             log_info("server: the subscriber uid %u fell behind at entry %llu; letting it go",
                      conn->peer.uid, (unsigned long long)stream->next_seq);
+            server->metrics.refusals[REFUSAL_STREAM_STALLED]++;
             conn_write(conn, frame, bytes);
         }
     }

@@ -38,6 +38,7 @@ struct store_txn {
     MDB_txn *txn;
     struct store_txn *parent; /* of a nested transaction */
     uint64_t writes;          /* writes made in it and in its committed children */
+    uint32_t tally[STORE_TALLY_SLOTS]; /* the caller's counts, likewise */
     bool read_only;
 };
 
@@ -500,8 +501,11 @@ int store_commit(struct store_txn *txn)
 {
     REQUIRE(!txn->read_only);
     int rc = store_error(txn->store, mdb_txn_commit(txn->txn), "commit");
-    if (rc == 0 && txn->parent)
+    if (rc == 0 && txn->parent) {
         txn->parent->writes += txn->writes;
+        for (unsigned slot = 0; slot < STORE_TALLY_SLOTS; slot++)
+            txn->parent->tally[slot] += txn->tally[slot];
+    }
     free(txn);
     return rc;
 }
@@ -509,6 +513,16 @@ int store_commit(struct store_txn *txn)
 uint64_t store_txn_writes(const struct store_txn *txn)
 {
     return txn->writes;
+}
+
+void store_txn_tally(struct store_txn *txn, unsigned slot)
+{
+    txn->tally[slot < STORE_TALLY_SLOTS ? slot : 0]++;
+}
+
+const uint32_t *store_txn_tallies(const struct store_txn *txn)
+{
+    return txn->tally;
 }
 
 uint64_t store_used_bytes(struct store *store)

@@ -85,6 +85,12 @@ void store_abort(struct store_txn *txn);
 /* How many writes (puts, deletes) were made in `txn` and in the nested transactions it
  * committed: whether a request that failed left anything behind. */
 uint64_t store_txn_writes(const struct store_txn *txn);
+/* Counts a caller keeps with a write transaction (the ledger counts its entries by type): a
+ * nested transaction's are added to its parent's when it commits and lost when it aborts. A
+ * slot past the last counts in slot 0. */
+#define STORE_TALLY_SLOTS 64
+void store_txn_tally(struct store_txn *txn, unsigned slot);
+const uint32_t *store_txn_tallies(const struct store_txn *txn);
 
 /* The id of the last committed write transaction: it moves when a commit wrote something. */
 uint64_t store_txnid(struct store *store);

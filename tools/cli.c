@@ -99,13 +99,53 @@ void cli_json_string(FILE *out, const char *text)
     fputc('"', out);
 }
 
-void cli_time_text(int64_t time_us, char text[32])
+static bool cli_time_local;      /* TZ names the business zone */
+static char cli_time_zone_name[64] = "UTC";
+
+void cli_time_zone_set(const char *zone)
 {
-    time_t seconds = (time_t)(time_us / 1000000);
-    struct tm utc;
-    gmtime_r(&seconds, &utc);
-    size_t length = strftime(text, 32, "%Y-%m-%dT%H:%M:%S", &utc);
-    snprintf(text + length, 32 - length, ".%06dZ", (int)(time_us % 1000000));
+    cli_time_local = zone != NULL;
+    snprintf(cli_time_zone_name, sizeof(cli_time_zone_name), "%s", zone ? zone : "UTC");
+    setenv("TZ", cli_time_zone_name, 1);
+    tzset();
+}
+
+const char *cli_time_zone(void)
+{
+    return cli_time_zone_name;
+}
+
+void cli_time_text(int64_t time_us, char text[CLI_TIME_TEXT_MAX])
+{
+    /* Times before 1970 are not in any ledger; floor them anyway, as dates would. */
+    int64_t micros = time_us % 1000000;
+    time_t seconds = (time_t)(time_us / 1000000 - (micros < 0));
+    micros = (micros + 1000000) % 1000000;
+    struct tm tm;
+    if (cli_time_local)
+        localtime_r(&seconds, &tm);
+    else
+        gmtime_r(&seconds, &tm);
+    size_t length = strftime(text, CLI_TIME_TEXT_MAX, "%Y-%m-%dT%H:%M:%S", &tm);
+    length += (size_t)snprintf(text + length, CLI_TIME_TEXT_MAX - length, ".%06d", (int)micros);
+    if (!cli_time_local) {
+        snprintf(text + length, CLI_TIME_TEXT_MAX - length, "Z");
+        return;
+    }
+    long offset = tm.tm_gmtoff;
+    snprintf(text + length, CLI_TIME_TEXT_MAX - length, "%c%02ld:%02ld", offset < 0 ? '-' : '+',
+             labs(offset) / 3600, labs(offset) % 3600 / 60);
+}
+
+void cli_today(char date[11])
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    if (cli_time_local)
+        localtime_r(&now, &tm);
+    else
+        gmtime_r(&now, &tm);
+    strftime(date, 11, "%Y-%m-%d", &tm);
 }
 
 int cli_exit_for_status(int status)

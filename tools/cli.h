@@ -44,8 +44,15 @@ int cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *value)
 
 /* Write `text` as a JSON string literal. */
 void cli_json_string(FILE *out, const char *text);
-/* "2026-11-23T09:31:40.123456Z" */
-void cli_time_text(int64_t time_us, char text[32]);
+/* Entry times are shown in `zone` (an IANA name, the daemon's business time zone) from now
+ * on; NULL: in UTC, as they are until this is called. */
+void cli_time_zone_set(const char *zone);
+const char *cli_time_zone(void);
+/* "2026-11-23T17:31:40.123456+08:00" in the zone set, "2026-11-23T09:31:40.123456Z" in UTC. */
+#define CLI_TIME_TEXT_MAX 40
+void cli_time_text(int64_t time_us, char text[CLI_TIME_TEXT_MAX]);
+/* Today's date, YYYY-MM-DD, in the zone set. */
+void cli_today(char date[11]);
 
 /* Cut the white space around `text`, in place; returns where it now starts. */
 char *cli_trim(char *text);

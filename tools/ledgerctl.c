@@ -1,6 +1,7 @@
 /* ledgerctl.c -- the administrators' tool: talks to famledgerd through libfamledger only. */
 #include "ledgerctl.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -208,7 +209,7 @@ static int credit_run(struct ctl *ctl, const struct cli_parsed *args)
 static void statement_print(const struct ctl *ctl, const fl_statement_line *lines, size_t count,
                             uint64_t next_cursor)
 {
-    char time_text[32], amount[FL_MONEY_TEXT_MAX], balance[FL_MONEY_TEXT_MAX];
+    char time_text[CLI_TIME_TEXT_MAX], amount[FL_MONEY_TEXT_MAX], balance[FL_MONEY_TEXT_MAX];
     if (ctl->json) {
         printf("{\"lines\":[");
         for (size_t i = 0; i < count; i++) {
@@ -288,7 +289,7 @@ static int entry_run(struct ctl *ctl, const struct cli_parsed *args)
     int rc = fl_entry_get(ctl->client, seq, &entry);
     if (rc)
         return ctl_fail(ctl, rc);
-    char time_text[32], hash[2 * FL_HASH_BYTES + 1], prev_hash[2 * FL_HASH_BYTES + 1];
+    char time_text[CLI_TIME_TEXT_MAX], hash[2 * FL_HASH_BYTES + 1], prev_hash[2 * FL_HASH_BYTES + 1];
     cli_time_text(entry.time_us, time_text);
     fl_hash_hex(entry.hash, hash);
     fl_hash_hex(entry.prev_hash, prev_hash);
@@ -325,6 +326,33 @@ static int head_run(struct ctl *ctl, const struct cli_parsed *args)
     else
         printf("seq   %" PRIu64 "\nhash  %s\n", head.seq, hash);
     return 0;
+}
+
+/* The daemon's metrics; --out writes beside FILE and renames it, so that a collector reading
+ * the file never sees half of it. */
+static int stats_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    const char *path = cli_option(args, "--out");
+    fl_metrics_format format = cli_option(args, "--prometheus") ? FL_METRICS_PROMETHEUS
+                               : ctl->json                      ? FL_METRICS_JSON
+                                                                : FL_METRICS_TEXT;
+    char temporary[4200];
+    FILE *out = stdout;
+    if (path) {
+        snprintf(temporary, sizeof(temporary), "%s.partial", path);
+        if (!(out = fopen(temporary, "w")))
+            return usage_error("cannot write %s: %s", temporary, strerror(errno));
+    }
+    int rc = fl_metrics_write(ctl->client, format, out);
+    if (path) {
+        if (fclose(out) != 0 && rc == 0)
+            rc = FL_ERR_INTERNAL;
+        if (rc == 0 && rename(temporary, path) != 0)
+            rc = FL_ERR_INTERNAL;
+        if (rc)
+            unlink(temporary);
+    }
+    return rc ? ctl_fail(ctl, rc) : 0;
 }
 
 static int day_close_run(struct ctl *ctl, const struct cli_parsed *args)
@@ -431,7 +459,8 @@ static const struct command commands[] = {
     {"transfer-out", NULL, "PERSON_NO --to-region ADMDVS --ref REF",
      {{"--to-region", true}, {"--ref", true}}, 1, 1, transfer_out_run},
     {"verify", NULL, "", {{0}}, 0, 0, verify_run},
-    {"export", NULL, "--date YYYY-MM-DD [--format csv|jsonl] [--out FILE]",
+    {"export", NULL, "[--date YYYY-MM-DD] [--format csv|jsonl] [--out FILE]   (default: "
+     "today, in the business time zone)",
      {{"--date", true}, {"--format", true}, {"--out", true}}, 0, 0, export_run},
     {"reconcile", "totals", "--merchant CODE --from DATE --to DATE [--count N] [--amount A] "
      "[--acct-pay A] [--acct-mulaid-pay A] [--cash-pay A] [--refunds A]",
@@ -467,6 +496,9 @@ static const struct command commands[] = {
     {"hold", "release", "HOLD_ID", {{0}}, 1, 1, hold_release_run},
     {"family", "limit", "HOLDER BENEFICIARY --monthly YUAN [--yearly YUAN]   (0: none)",
      {{"--monthly", true}, {"--yearly", true}}, 2, 2, family_limit_run},
+    {"stats", NULL, "[--prometheus] [--out FILE]   (the daemon's metrics; --json, or "
+     "--prometheus for node_exporter's textfile collector)",
+     {{"--prometheus", false}, {"--out", true}}, 0, 0, stats_run},
     {"tail", NULL, "[--from SEQ] [--follow]   (entries as they commit; default: the last 10, "
      "or with --follow the new ones)",
      {{"--from", true}, {"--follow", false}}, 0, 0, tail_run},
@@ -475,17 +507,19 @@ static const struct command commands[] = {
 #define COMMANDS_COUNT (sizeof(commands) / sizeof(commands[0]))
 
 static const struct cli_option_spec global_options[] = {
-    {"--socket", true}, {"--json", false}, {"--timeout", true}, {"--operator", true}, {0}};
+    {"--socket", true}, {"--json", false}, {"--timeout", true}, {"--operator", true},
+    {"--utc", false}, {0}};
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: ledgerctl [--socket PATH] [--json] [--timeout MS] [--operator ID] "
-                 "COMMAND ...\n\ncommands:\n");
+    fprintf(out, "usage: ledgerctl [--socket PATH] [--json] [--utc] [--timeout MS] "
+                 "[--operator ID] COMMAND ...\n\ncommands:\n");
     for (size_t i = 0; i < COMMANDS_COUNT; i++)
         fprintf(out, "  %s%s%s %s\n", commands[i].group, commands[i].verb ? " " : "",
                 commands[i].verb ? commands[i].verb : "", commands[i].usage);
     fprintf(out, "\nAmounts are yuan (12.34); --json prints amounts as integer fen in *_fen "
-                 "fields.\nExit codes: 0 ok, 1 rejected by the daemon, 2 usage, 3 cannot reach "
+                 "fields.\nTimes are in the daemon's business time zone; --utc shows them in "
+                 "UTC.\nExit codes: 0 ok, 1 rejected by the daemon, 2 usage, 3 cannot reach "
                  "the daemon.\n");
 }
 
@@ -537,7 +571,8 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         }
-        first += strchr(argv[first], '=') || strcmp(argv[first], "--json") == 0 ? 1 : 2;
+        bool flag = strcmp(argv[first], "--json") == 0 || strcmp(argv[first], "--utc") == 0;
+        first += strchr(argv[first], '=') || flag ? 1 : 2;
     }
     if (first > argc || cli_parse(first - 1, argv + 1, global_options, &globals) != 0 ||
         globals.positional_count) {
@@ -574,6 +609,11 @@ int main(int argc, char **argv)
     int exit_code = rc ? ctl_fail(&ctl, rc) : 0;
     if (rc == 0) {
         fl_client_set_operator(ctl.client, operator_id);
+        /* People read times in the business zone; a peer that may not ask reads UTC. */
+        char zone[FL_TIMEZONE_MAX];
+        bool utc = cli_option(&args, "--utc") || cli_option(&globals, "--utc");
+        if (!utc && fl_timezone_get(ctl.client, zone) == 0)
+            cli_time_zone_set(zone);
         exit_code = command->run(&ctl, &args);
     }
     fl_client_close(ctl.client);

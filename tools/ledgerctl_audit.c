@@ -68,8 +68,11 @@ int export_run(struct ctl *ctl, const struct cli_parsed *args)
     const char *date = cli_option(args, "--date"), *format_text = cli_option(args, "--format");
     const char *path = cli_option(args, "--out");
     fl_export_format format = FL_EXPORT_CSV;
-    if (!date)
-        return usage_error("export needs --date YYYY-MM-DD");
+    char today[11];
+    if (!date) { /* the business day now under way */
+        cli_today(today);
+        date = today;
+    }
     if (format_text && strcmp(format_text, "jsonl") == 0)
         format = FL_EXPORT_JSONL;
     else if (format_text && strcmp(format_text, "csv") != 0)
@@ -95,6 +98,9 @@ int export_run(struct ctl *ctl, const struct cli_parsed *args)
         else
             fprintf(stderr, "exported %" PRIu64 " entries of %s to %s\n", count, date, path);
     }
+    if (rc == 0 && count == 0)
+        fprintf(stderr, "ledgerctl: no entries are dated %s (business day in %s)\n", date,
+                cli_time_zone());
     return rc ? ctl_fail(ctl, rc) : 0;
 }
 

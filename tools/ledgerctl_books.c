@@ -180,7 +180,7 @@ static void settlement_header(const struct listing *listing)
 static int settlement_row_cb(const fl_settlement *s, void *context)
 {
     struct listing *listing = context;
-    char time_text[32], a[FL_MONEY_TEXT_MAX], b[FL_MONEY_TEXT_MAX], c[FL_MONEY_TEXT_MAX];
+    char time_text[CLI_TIME_TEXT_MAX], a[FL_MONEY_TEXT_MAX], b[FL_MONEY_TEXT_MAX], c[FL_MONEY_TEXT_MAX];
     cli_time_text(s->time_us, time_text);
     if (listing->count == 0)
         settlement_header(listing);
@@ -258,7 +258,7 @@ int aid_run(struct ctl *ctl, const struct cli_parsed *args)
                     sizeof(lines) / sizeof(lines[0]), &count, &next_cursor);
     if (rc)
         return ctl_fail(ctl, rc);
-    char time_text[32], a[FL_MONEY_TEXT_MAX], b[FL_MONEY_TEXT_MAX];
+    char time_text[CLI_TIME_TEXT_MAX], a[FL_MONEY_TEXT_MAX], b[FL_MONEY_TEXT_MAX];
     if (ctl->json)
         printf("{\"person_no\":\"%s\",\"lines\":[", args->positionals[0]);
     else

@@ -231,7 +231,7 @@ void settlement_print(const struct ctl *ctl, const fl_settlement *s)
 
 static void settlement_print_json(const fl_settlement *s, const char *tail)
 {
-    char time_text[32];
+    char time_text[CLI_TIME_TEXT_MAX];
     cli_time_text(s->time_us, time_text);
     {
         printf("{\"settlement_id\":%" PRIu64 ",\"merchant\":", s->settlement_id);
@@ -349,7 +349,7 @@ static const char *hold_state_name(fl_hold_state state)
 
 void hold_print(const struct ctl *ctl, const fl_hold *hold)
 {
-    char expires[32];
+    char expires[CLI_TIME_TEXT_MAX];
     cli_time_text(hold->expires_at_us, expires);
     if (ctl->json) {
         printf("{\"hold_id\":%" PRIu64 ",\"state\":\"%s\",\"expires_at\":\"%s\",\"closed_seq\":%"

@@ -21,7 +21,7 @@ static const char *send_state_name(fl_wallet_send_state state)
 static void send_json(const fl_wallet_send *send, bool comma,
                       void (*more)(const fl_wallet_send *send))
 {
-    char sent[32], returns[32];
+    char sent[CLI_TIME_TEXT_MAX], returns[CLI_TIME_TEXT_MAX];
     cli_time_text(send->sent_us, sent);
     cli_time_text(send->return_at_us, returns);
     printf("%s{\"send_id\":%" PRIu64 ",\"holder\":", comma ? "," : "", send->send_id);
@@ -49,7 +49,7 @@ static void send_reply_fields(const fl_wallet_send *send)
 
 static void send_text(const fl_wallet_send *send)
 {
-    char amount[FL_MONEY_TEXT_MAX], returns[32];
+    char amount[FL_MONEY_TEXT_MAX], returns[CLI_TIME_TEXT_MAX];
     cli_time_text(send->return_at_us, returns);
     printf("send %" PRIu64 " ref %s: %s -> %s %s yuan, %s", send->send_id, send->reference,
            send->holder, send->beneficiary, fl_money_format(send->amount_fen, amount),
@@ -205,7 +205,7 @@ static int tail_print_cb(void *context, const fl_stream_event *event)
 {
     const struct ctl *ctl = context;
     const fl_entry *entry = &event->entry;
-    char time_text[32];
+    char time_text[CLI_TIME_TEXT_MAX];
     cli_time_text(entry->time_us, time_text);
     if (ctl->json) {
         char hash[2 * FL_HASH_BYTES + 1];

@@ -359,6 +359,62 @@ static void test_an_idle_or_half_sent_connection_is_closed(void **state)
     daemon_remove(&daemon);
 }
 
+/* One sample's value from the daemon's metrics (FL_METRICS_TEXT), or -1 when it is absent. */
+static long long metric_value(fl_client *client, const char *sample)
+{
+    char *text = NULL;
+    size_t bytes = 0;
+    FILE *out = open_memstream(&text, &bytes);
+    assert_non_null(out);
+    assert_int_equal(fl_metrics_write(client, FL_METRICS_TEXT, out), 0);
+    fclose(out);
+    long long value = -1;
+    size_t length = strlen(sample);
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+        if (strncmp(line, sample, length) == 0 && line[length] == ' ')
+            value = strtoll(line + length + 1, NULL, 10);
+    free(text);
+    return value;
+}
+
+static void test_refusals_are_counted_by_reason(void **state)
+{
+    (void)state;
+    struct daemon_handle daemon;
+    const char *args[] = {"--idle-timeout-ms", "200", NULL};
+    daemon_start(&daemon, args);
+    fl_client *client = client_open(&daemon);
+    assert_int_equal(metric_value(client, "famledger_refusals_total{reason=\"malformed\"}"), 0);
+
+    int fd = raw_connect(&daemon); /* a frame that is no Request */
+    const uint8_t garbage[] = {0, 0, 0, 4, 0xff, 0xff, 0xff, 0xff};
+    raw_send(fd, garbage, sizeof(garbage));
+    Famledger__Response *response = raw_read_response(fd);
+    assert_non_null(response);
+    assert_int_not_equal(response->status, FAMLEDGER__STATUS__STATUS_OK);
+    famledger__response__free_unpacked(response, NULL);
+    const uint8_t huge[] = {0x7f, 0xff, 0xff, 0xff}; /* a length past frame_bytes_max */
+    raw_send(fd, huge, sizeof(huge));
+    response = raw_read_response(fd);
+    assert_non_null(response);
+    assert_int_equal(response->status, FAMLEDGER__STATUS__STATUS_FRAME_TOO_LARGE);
+    famledger__response__free_unpacked(response, NULL);
+    assert_true(raw_closed_by_peer(fd));
+    close(fd);
+    int idle = raw_connect(&daemon);
+    usleep(600 * 1000);
+    assert_true(raw_closed_by_peer(idle));
+    close(idle);
+
+    assert_int_equal(metric_value(client, "famledger_refusals_total{reason=\"malformed\"}"), 1);
+    assert_int_equal(
+        metric_value(client, "famledger_refusals_total{reason=\"frame_too_large\"}"), 1);
+    /* The client's own connection went idle too while we waited. */
+    assert_true(metric_value(client, "famledger_refusals_total{reason=\"idle\"}") >= 1);
+    fl_client_close(client);
+    daemon_remove(&daemon);
+}
+
 static void test_out_of_descriptors_a_new_peer_is_told_busy(void **state)
 {
     (void)state;
@@ -642,6 +698,7 @@ int main(void)
         cmocka_unit_test(test_a_reader_that_never_reads_keeps_the_daemon_small_and_others_served),
         cmocka_unit_test(test_sigterm_with_a_reader_that_never_reads_exits_by_the_deadline),
         cmocka_unit_test(test_an_idle_or_half_sent_connection_is_closed),
+        cmocka_unit_test(test_refusals_are_counted_by_reason),
         cmocka_unit_test(test_out_of_descriptors_a_new_peer_is_told_busy),
         cmocka_unit_test(test_a_pharmacy_cannot_act_as_another),
         cmocka_unit_test(test_an_error_quoting_long_chinese_text_is_valid_utf8),

@@ -1,0 +1,123 @@
+/* test_notify.c -- famledgerd under systemd's Type=notify: READY once it serves, a STATUS with
+ * the head, watchdog pings while the loop runs, STOPPING on SIGTERM. The test plays systemd's
+ * part: a datagram socket named by NOTIFY_SOCKET. */
+#include "harness.h"
+
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+struct notify_listener {
+    int fd;
+    char path[108];
+};
+
+static void notify_listen(struct notify_listener *listener)
+{
+    snprintf(listener->path, sizeof(listener->path), "/tmp/famledger-notify-%d.sock",
+             (int)getpid());
+    unlink(listener->path);
+    listener->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_true(listener->fd >= 0);
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    strcpy(address.sun_path, listener->path);
+    assert_int_equal(bind(listener->fd, (struct sockaddr *)&address, sizeof(address)), 0);
+    setenv("NOTIFY_SOCKET", listener->path, 1);
+}
+
+/* The next message, or NULL after `timeout_ms` of silence. */
+static char *notify_next(struct notify_listener *listener, int timeout_ms, char *buffer,
+                         size_t bytes)
+{
+    struct pollfd ready = {.fd = listener->fd, .events = POLLIN};
+    if (poll(&ready, 1, timeout_ms) != 1)
+        return NULL;
+    ssize_t got = recv(listener->fd, buffer, bytes - 1, 0);
+    if (got < 0)
+        return NULL;
+    buffer[got] = '\0';
+    return buffer;
+}
+
+/* Read messages until one contains `text`; returns whether one did within `timeout_ms`. */
+static bool notify_wait_for(struct notify_listener *listener, const char *text, int timeout_ms,
+                            char *seen, size_t seen_bytes)
+{
+    for (int waited = 0; waited < timeout_ms; waited += 50)
+        if (notify_next(listener, 50, seen, seen_bytes) && strstr(seen, text))
+            return true;
+    return false;
+}
+
+static void test_ready_status_watchdog_and_stopping(void **state)
+{
+    (void)state;
+    struct notify_listener listener;
+    notify_listen(&listener);
+    setenv("WATCHDOG_USEC", "200000", 1); /* a ping every 100 ms */
+    struct daemon_handle daemon;
+    daemon_start(&daemon, NULL);
+    char message[512];
+    assert_true(notify_wait_for(&listener, "READY=1", 2000, message, sizeof(message)));
+
+    fl_client *client = client_open(&daemon);
+    employee_make(client, "P1", "110101", 10000);
+    fl_head head;
+    assert_int_equal(fl_head_get(client, &head), 0);
+    char expected[64];
+    snprintf(expected, sizeof(expected), "head entry %llu;", (unsigned long long)head.seq);
+    assert_true(head.seq > 0);
+    assert_true(notify_wait_for(&listener, expected, 8000, message, sizeof(message)));
+    assert_non_null(strstr(message, "STATUS=serving"));
+
+    int pings = 0;
+    for (int i = 0; i < 20 && pings < 3; i++)
+        if (notify_next(&listener, 200, message, sizeof(message)) &&
+            strstr(message, "WATCHDOG=1"))
+            pings++;
+    assert_int_equal(pings, 3);
+
+    fl_client_close(client);
+    assert_int_equal(daemon_stop(&daemon), 0);
+    assert_true(notify_wait_for(&listener, "STOPPING=1", 2000, message, sizeof(message)));
+    daemon_remove(&daemon);
+    unsetenv("WATCHDOG_USEC");
+    unsetenv("NOTIFY_SOCKET");
+    close(listener.fd);
+    unlink(listener.path);
+}
+
+/* Without NOTIFY_SOCKET the daemon sends nothing and runs as before (a terminal, a test). */
+static void test_without_systemd_nothing_is_sent(void **state)
+{
+    (void)state;
+    struct notify_listener listener;
+    notify_listen(&listener);
+    unsetenv("NOTIFY_SOCKET");
+    struct daemon_handle daemon;
+    daemon_start(&daemon, NULL);
+    char message[512];
+    assert_null(notify_next(&listener, 300, message, sizeof(message)));
+    assert_int_equal(daemon_stop(&daemon), 0);
+    daemon_remove(&daemon);
+    close(listener.fd);
+    unlink(listener.path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ready_status_watchdog_and_stopping),
+        cmocka_unit_test(test_without_systemd_nothing_is_sent),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
