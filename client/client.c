@@ -74,7 +74,7 @@ int fl_client_connect(const char *socket_path, int timeout_ms, fl_client **out)
     if (!socket_path)
         socket_path = getenv("FAMLEDGER_SOCKET");
     if (!socket_path || !*socket_path)
-        socket_path = FL_DEFAULT_SOCKET;
+        socket_path = access(FL_DEFAULT_SOCKET, F_OK) == 0 ? FL_DEFAULT_SOCKET : FL_SYSTEM_SOCKET;
     if (strlen(socket_path) >= sizeof(client->socket_path))
         return client_fail(client, FL_ERR_UNAVAILABLE, "socket path too long: %s", socket_path);
     memcpy(client->socket_path, socket_path, strlen(socket_path) + 1);

@@ -21,7 +21,8 @@
 extern "C" {
 #endif
 
-#define FL_DEFAULT_SOCKET "var/famledgerd.sock"
+#define FL_DEFAULT_SOCKET "var/famledgerd.sock"   /* `make run` in a checkout */
+#define FL_SYSTEM_SOCKET "/run/famledger/famledgerd.sock" /* the packaged service */
 #define FL_DEFAULT_TIMEOUT_MS 10000
 
 #define FL_PERSON_NO_MAX 32
@@ -318,7 +319,8 @@ typedef struct fl_credit_outcome {
 
 /* ---- Connection ---- */
 
-/* Connect to famledgerd at `socket_path` (NULL: $FAMLEDGER_SOCKET, else FL_DEFAULT_SOCKET).
+/* Connect to famledgerd at `socket_path` (NULL: $FAMLEDGER_SOCKET, else FL_DEFAULT_SOCKET when
+ * it exists, else FL_SYSTEM_SOCKET).
  * `timeout_ms` bounds the connect and every later call (<= 0: FL_DEFAULT_TIMEOUT_MS).
  * Returns 0, FL_ERR_UNAVAILABLE, or FL_ERR_TIMEOUT; on failure *client is still set (to read
  * fl_client_error) and must be closed. A connection the daemon closed while it was idle

@@ -5,6 +5,8 @@
 #include "metrics_http.h"
 
 #include <ctype.h>
+#include <grp.h>
+#include <pwd.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -277,7 +279,25 @@ static int parse_uint(const char *text, int base, uint64_t *value)
     return 0;
 }
 
-static int parse_ids(const char *text, struct config_ids *ids)
+/* A user or group named in a list of uids or gids (kind 'u' or 'g'); other lists are numeric. */
+static int resolve_id(const char *name, char kind, uint64_t *id)
+{
+    if (kind == 'u') {
+        const struct passwd *user = getpwnam(name);
+        if (user)
+            *id = user->pw_uid;
+        return user ? 0 : -1;
+    }
+    if (kind == 'g') {
+        const struct group *group = getgrnam(name);
+        if (group)
+            *id = group->gr_gid;
+        return group ? 0 : -1;
+    }
+    return -1;
+}
+
+static int parse_ids(const char *text, struct config_ids *ids, char kind)
 {
     struct config_ids parsed = {.count = 0};
     if (strcmp(text, "all") == 0 || strcmp(text, "*") == 0) {
@@ -291,7 +311,8 @@ static int parse_ids(const char *text, struct config_ids *ids)
     char *save = NULL;
     for (char *item = strtok_r(copy, ", ", &save); item; item = strtok_r(NULL, ", ", &save)) {
         uint64_t id;
-        if (parsed.count == CONFIG_IDS_MAX || parse_uint(item, 10, &id) || id > UINT32_MAX)
+        if (parsed.count == CONFIG_IDS_MAX ||
+            (parse_uint(item, 10, &id) && resolve_id(item, kind, &id)) || id > UINT32_MAX)
             return -1;
         parsed.ids[parsed.count++] = (uint32_t)id;
     }
@@ -412,9 +433,18 @@ int config_set(struct config *config, const char *name, const char *value, char 
         *(uint32_t *)(void *)field = (uint32_t)number;
         return 0;
     case SETTING_IDS:
-        if (parse_ids(value, (struct config_ids *)(void *)field)) {
-            snprintf(error, error_bytes, "%s: '%s' is not a list of at most %d numeric ids",
-                     setting->name, value, CONFIG_IDS_MAX);
+        size_t name_length = strlen(setting->name);
+        char kind = name_length > 5 && strcmp(setting->name + name_length - 5, "_uids") == 0
+                        ? 'u'
+                    : name_length > 5 && strcmp(setting->name + name_length - 5, "_gids") == 0
+                        ? 'g'
+                        : 0;
+        if (parse_ids(value, (struct config_ids *)(void *)field, kind)) {
+            snprintf(error, error_bytes, "%s: '%s' is not a list of at most %d %s",
+                     setting->name, value, CONFIG_IDS_MAX,
+                     kind == 'u'   ? "uids or user names"
+                     : kind == 'g' ? "gids or group names"
+                                   : "numbers");
             return -1;
         }
         return 0;

@@ -18,7 +18,8 @@ ctl person add E1 --name "张三" --region 110101 --scheme employee >/dev/null
 ctl account open E1 >/dev/null
 check "a credit at 10:00 UTC" 0 ctl --json credit E1 1.00 --ref c1
 first=$(time_of 3)
-expect "the entry has the wall clock's day" "2026-11-30T10:00" "$(ctl --json entry 3)"
+expect "the entry has the wall clock's day, in business time" "2026-11-30T18:00:00" "$(ctl --json entry 3)"
+expect "the same instant in UTC with --utc" "2026-11-30T10:00:00" "$(ctl --utc --json entry 3)"
 
 set_clock "2026-11-30 16:00:00"
 check "a credit after the clock stepped back two hours" 0 ctl credit E1 1.00 --ref c2

@@ -41,7 +41,7 @@ expect "NOT_BOUND named" "NOT_BOUND" "$ERR"
 check "send 100.00 to the mother's wallet" 0 ctl --json wallet send H B 100.00 --ref w1
 expect "the send waits" '"state":"waiting"' "$OUT"
 expect "the holder's account after" '"holder_balance_fen":490000' "$OUT"
-expect "it returns at 06:00 the next day" '"return_at":"2026-12-02T22:00:00' "$OUT"
+expect "it returns at 06:00 the next day, business time" '"return_at":"2026-12-03T06:00:00.000000+08:00' "$OUT"
 check "the holder's account gave it" 0 ctl --json account show H
 expect "holder balance 4900.00" '"balance_fen":490000' "$OUT"
 check "a second send while one waits" 1 ctl wallet send H B 10.00 --ref w1b

@@ -106,6 +106,28 @@ static void test_bad_values_are_refused_with_the_setting_named(void **state)
     assert_int_equal(config_validate(&config, error, sizeof(error)), -1);
 }
 
+/* The packaged config names the service user (admin_uids = 0, famledger): names resolve to
+ * ids when the config is read; a name that is no user is refused, naming the setting. */
+static void test_roles_may_name_users_and_groups(void **state)
+{
+    (void)state;
+    struct config config;
+    config_init(&config);
+    char error[256];
+    assert_int_equal(config_set(&config, "admin_uids", "root, 1001", error, sizeof(error)), 0);
+    assert_int_equal(config.role_uids[ROLE_ADMIN].count, 2);
+    assert_int_equal(config.role_uids[ROLE_ADMIN].ids[0], 0);
+    assert_int_equal(config.role_uids[ROLE_ADMIN].ids[1], 1001);
+    assert_int_equal(config_set(&config, "audit_gids", "root", error, sizeof(error)), 0);
+    assert_int_equal(config.role_gids[ROLE_AUDIT].ids[0], 0);
+    assert_int_equal(config_set(&config, "settle_uids", "no-such-user-here", error,
+                                sizeof(error)), -1);
+    assert_non_null(strstr(error, "settle_uids"));
+    assert_non_null(strstr(error, "uids or user names"));
+    /* Province lists stay numeric. */
+    assert_int_equal(config_set(&config, "cross_province", "root", error, sizeof(error)), -1);
+}
+
 static void test_file_sets_roles_and_reports_the_bad_line(void **state)
 {
     (void)state;
@@ -137,6 +159,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_put_everything_under_var_and_give_our_uid_every_role),
         cmocka_unit_test(test_a_supplementary_group_grants_its_role),
+        cmocka_unit_test(test_roles_may_name_users_and_groups),
         cmocka_unit_test(test_merchant_peers_bind_a_settle_peer_to_its_merchants_only),
         cmocka_unit_test(test_flag_spelling_and_file_spelling_set_the_same_setting),
         cmocka_unit_test(test_bad_values_are_refused_with_the_setting_named),
