@@ -8,6 +8,10 @@
 #   make bench       run the bounded benchmarks (see docs/BENCHMARKS.md)
 #   make bench-postgres   famledgerd and PostgreSQL side by side on the same workload
 #   make fuzz        a bounded libFuzzer run of every request handler (clang)
+#   make install     PREFIX=/usr/local DESTDIR= (GNU directory variables); make uninstall
+#   make deb         Debian packages into build/deb/ (dpkg-buildpackage, debhelper)
+#   make lint-manuals   mandoc -Tlint on the man pages
+#   make check-package  the units' hardening, the manuals, the packages installed and removed
 
 SANITIZE ?=
 WERROR ?=
@@ -32,7 +36,7 @@ CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -g $(OPTIMIZE) -fPIC -fvisibility=hidden $(WARNINGS) \
              $(if $(WERROR),-Werror) $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer \
              -fno-sanitize-recover=all) \
-             -DFAMLEDGER_VERSION='"$(VERSION)"' \
+             -DFAMLEDGER_VERSION='"$(VERSION)"' $(CPPFLAGS) \
              -I$(BUILD)/gen -Iproto -Idaemon -Iclient $(DEP_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(if $(SANITIZE),-fsanitize=$(SANITIZE)) $(LDFLAGS)
 
@@ -57,7 +61,8 @@ PROGRAMS := $(BUILD)/famledgerd $(BUILD)/ledgerctl $(BUILD)/famledger-bench \
             $(BUILD)/famledger-notify
 LIBRARIES := $(BUILD)/libfamledger.a $(BUILD)/libfamledger.so.$(SOVERSION) $(BUILD)/famledger.pc
 
-.PHONY: all deps run test bench bench-postgres fuzz clean
+.PHONY: all deps run test bench bench-postgres fuzz clean install uninstall deb lint-manuals \
+        check-units check-package
 # Keep intermediate objects, so that a second `make test` rebuilds nothing.
 .SECONDARY:
 .DEFAULT_GOAL := all
@@ -100,6 +105,114 @@ fuzz:
 clean:
 	rm -rf build
 
+# ---- Install (GNU conventions: PREFIX or prefix, DESTDIR, the *dir variables) ----
+PREFIX ?= /usr/local
+prefix ?= $(PREFIX)
+exec_prefix ?= $(prefix)
+bindir ?= $(exec_prefix)/bin
+sbindir ?= $(exec_prefix)/sbin
+libdir ?= $(exec_prefix)/lib
+libexecdir ?= $(exec_prefix)/libexec
+includedir ?= $(prefix)/include
+datadir ?= $(prefix)/share
+mandir ?= $(datadir)/man
+docdir ?= $(datadir)/doc/famledger
+# /etc for a system prefix, as Debian and systemd expect; $(prefix)/etc otherwise.
+sysconfdir ?= $(if $(filter /usr,$(prefix)),/etc,$(prefix)/etc)
+systemdunitdir ?= $(prefix)/lib/systemd/system
+sysusersdir ?= $(prefix)/lib/sysusers.d
+tmpfilesdir ?= $(prefix)/lib/tmpfiles.d
+bashcompletiondir ?= $(datadir)/bash-completion/completions
+INSTALL ?= install
+
+MANUALS := docs/man/ledgerctl.1 docs/man/famledger.3 docs/man/famledgerd.conf.5 \
+           docs/man/famledgerd.8
+# The units name the Debian package's paths; an install elsewhere rewrites them.
+UNIT_PATHS = -e 's|/usr/sbin/|$(sbindir)/|g' -e 's|/usr/libexec/famledger/|$(libexecdir)/famledger/|g' \
+             -e 's|/etc/famledger/|$(sysconfdir)/famledger/|g'
+
+# famledger.pc names its directories under ${prefix} where they are, so that
+# `pkg-config --define-variable=prefix=...` can move them.
+PC_SUBSTITUTIONS = -e 's|@PREFIX@|$(prefix)|' -e 's|@VERSION@|$(VERSION)|' \
+                   -e 's|@LIBDIR@|$(patsubst $(prefix)/%,$${prefix}/%,$(libdir))|' \
+                   -e 's|@INCLUDEDIR@|$(patsubst $(prefix)/%,$${prefix}/%,$(includedir))|'
+
+install: $(BUILD)/famledgerd $(BUILD)/ledgerctl $(BUILD)/libfamledger.a \
+         $(BUILD)/libfamledger.so.$(SOVERSION)
+	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) $(DESTDIR)$(libdir)/pkgconfig \
+	    $(DESTDIR)$(libexecdir)/famledger $(DESTDIR)$(includedir) $(DESTDIR)$(mandir)/man1 \
+	    $(DESTDIR)$(mandir)/man3 $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(mandir)/man8 \
+	    $(DESTDIR)$(systemdunitdir) $(DESTDIR)$(sysusersdir) $(DESTDIR)$(tmpfilesdir) \
+	    $(DESTDIR)$(bashcompletiondir) $(DESTDIR)$(sysconfdir)/famledger $(DESTDIR)$(docdir)
+	$(INSTALL) -m 0755 $(BUILD)/famledgerd $(DESTDIR)$(sbindir)/famledgerd
+	$(INSTALL) -m 0755 $(BUILD)/ledgerctl $(DESTDIR)$(bindir)/ledgerctl
+	$(INSTALL) -m 0755 deploy/famledger-nightly $(DESTDIR)$(libexecdir)/famledger/famledger-nightly
+	$(INSTALL) -m 0644 $(BUILD)/libfamledger.a $(DESTDIR)$(libdir)/libfamledger.a
+	$(INSTALL) -m 0755 $(BUILD)/libfamledger.so.$(SOVERSION) \
+	    $(DESTDIR)$(libdir)/libfamledger.so.$(VERSION)
+	ln -sf libfamledger.so.$(VERSION) $(DESTDIR)$(libdir)/libfamledger.so.$(SOVERSION)
+	ln -sf libfamledger.so.$(SOVERSION) $(DESTDIR)$(libdir)/libfamledger.so
+	$(INSTALL) -m 0644 client/famledger.h proto/famledger_status.h $(DESTDIR)$(includedir)/
+	sed $(PC_SUBSTITUTIONS) client/famledger.pc.in > $(DESTDIR)$(libdir)/pkgconfig/famledger.pc
+	$(INSTALL) -m 0644 docs/man/ledgerctl.1 $(DESTDIR)$(mandir)/man1/
+	$(INSTALL) -m 0644 docs/man/famledger.3 $(DESTDIR)$(mandir)/man3/
+	$(INSTALL) -m 0644 docs/man/famledgerd.conf.5 $(DESTDIR)$(mandir)/man5/
+	$(INSTALL) -m 0644 docs/man/famledgerd.8 $(DESTDIR)$(mandir)/man8/
+	for unit in famledgerd.service famledger-nightly.service famledger-nightly.timer; do \
+	    sed $(UNIT_PATHS) deploy/$$unit > $(DESTDIR)$(systemdunitdir)/$$unit || exit 1; \
+	    chmod 0644 $(DESTDIR)$(systemdunitdir)/$$unit; done
+	$(INSTALL) -m 0644 deploy/famledger.sysusers $(DESTDIR)$(sysusersdir)/famledger.conf
+	$(INSTALL) -m 0644 deploy/famledger.tmpfiles $(DESTDIR)$(tmpfilesdir)/famledger.conf
+	$(INSTALL) -m 0644 deploy/ledgerctl.bash-completion $(DESTDIR)$(bashcompletiondir)/ledgerctl
+	$(INSTALL) -m 0644 deploy/famledgerd.conf.sample $(DESTDIR)$(docdir)/famledgerd.conf.sample
+	# An operator's settings are never overwritten.
+	[ -e $(DESTDIR)$(sysconfdir)/famledger/famledgerd.conf ] || \
+	    $(INSTALL) -m 0644 deploy/famledgerd.conf.sample $(DESTDIR)$(sysconfdir)/famledger/famledgerd.conf
+
+# Removes what install put there, except the settings (an operator's) and, of course, the ledger.
+uninstall:
+	rm -f $(DESTDIR)$(sbindir)/famledgerd $(DESTDIR)$(bindir)/ledgerctl \
+	    $(DESTDIR)$(libexecdir)/famledger/famledger-nightly \
+	    $(DESTDIR)$(libdir)/libfamledger.a $(DESTDIR)$(libdir)/libfamledger.so.$(VERSION) \
+	    $(DESTDIR)$(libdir)/libfamledger.so.$(SOVERSION) $(DESTDIR)$(libdir)/libfamledger.so \
+	    $(DESTDIR)$(libdir)/pkgconfig/famledger.pc $(DESTDIR)$(includedir)/famledger.h \
+	    $(DESTDIR)$(includedir)/famledger_status.h $(DESTDIR)$(mandir)/man1/ledgerctl.1 \
+	    $(DESTDIR)$(mandir)/man3/famledger.3 $(DESTDIR)$(mandir)/man5/famledgerd.conf.5 \
+	    $(DESTDIR)$(mandir)/man8/famledgerd.8 $(DESTDIR)$(systemdunitdir)/famledgerd.service \
+	    $(DESTDIR)$(systemdunitdir)/famledger-nightly.service \
+	    $(DESTDIR)$(systemdunitdir)/famledger-nightly.timer \
+	    $(DESTDIR)$(sysusersdir)/famledger.conf $(DESTDIR)$(tmpfilesdir)/famledger.conf \
+	    $(DESTDIR)$(bashcompletiondir)/ledgerctl $(DESTDIR)$(docdir)/famledgerd.conf.sample
+	-rmdir $(DESTDIR)$(libexecdir)/famledger $(DESTDIR)$(docdir) 2>/dev/null
+
+lint-manuals:
+	mandoc -Tlint -Wwarning $(MANUALS)
+
+# The services' hardening as systemd rates it: 2.0 or lower (0 is best, 10 worst).
+check-units:
+	@for unit in deploy/famledgerd.service deploy/famledger-nightly.service; do \
+	    rating=$$(systemd-analyze security --offline=yes $$unit 2>/dev/null | \
+	              sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p'); \
+	    echo "$$unit: $$rating"; \
+	    awk -v r="$$rating" 'BEGIN { exit !(r != "" && r <= 2.0) }' || exit 1; done
+
+# CI's packaging stage: the units' rating, the manuals, the packages built, installed, run,
+# removed and purged (tests/package/test_deb.sh; needs root, and changes the machine).
+check-package: check-units lint-manuals deb
+	bash tests/package/test_deb.sh
+
+# Debian packages, built by the standard tools from a copy of the tree (deploy/debian becomes
+# debian/); the .deb files land in build/deb/.
+deb:
+	rm -rf build/deb && mkdir -p build/deb/famledger-$(VERSION)
+	tar --exclude=./build --exclude=./var --exclude=./.git -cf - . | \
+	    tar -C build/deb/famledger-$(VERSION) -xf -
+	cp -r deploy/debian build/deb/famledger-$(VERSION)/debian
+	cp deploy/famledger.sysusers build/deb/famledger-$(VERSION)/debian/famledgerd.sysusers
+	cp deploy/famledger.tmpfiles build/deb/famledger-$(VERSION)/debian/famledgerd.tmpfiles
+	cd build/deb/famledger-$(VERSION) && dpkg-buildpackage -b -us -uc
+	@ls -1 build/deb/*.deb
+
 # ---- Generated protobuf code ----
 $(GEN_C) $(GEN_H) &: proto/famledger.proto | $(DEPS_FIRST)
 	@mkdir -p $(BUILD)/gen
@@ -133,7 +246,7 @@ $(BUILD)/libfamledger.so.$(SOVERSION): $(CLIENT_OBJ) $(PROTO_OBJ)
 
 $(BUILD)/famledger.pc: client/famledger.pc.in
 	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|/usr/local|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+	sed $(PC_SUBSTITUTIONS) $< > $@
 
 $(BUILD)/ledgerctl: $(call obj,tools/ledgerctl.c tools/ledgerctl_family.c \
                         tools/ledgerctl_lifecycle.c tools/ledgerctl_audit.c \
