@@ -86,6 +86,41 @@ static int commit_batch_try(struct commit_queue *queue, struct commit_job *batch
     return 0;
 }
 
+/* A full disk or map refuses writes until the operator makes room: one clear line when it
+ * starts, a reminder a minute while it lasts, one when writes are taken again. */
+#define COMMIT_FULL_REMIND_NS (60ull * 1000 * 1000 * 1000)
+
+static void commit_full(struct commit_queue *queue, bool map)
+{
+    uint64_t now = uv_hrtime();
+    queue->full_refused++;
+    if (queue->full_since_ns && now - queue->full_told_ns < COMMIT_FULL_REMIND_NS)
+        return;
+    if (!queue->full_since_ns)
+        queue->full_since_ns = now;
+    queue->full_told_ns = now;
+    if (map)
+        log_error("OUT OF SPACE: the ledger reached map_mib_max in %s; writes are refused "
+                  "(OUT_OF_SPACE, nothing acknowledged is lost; %llu batches so far). Raise "
+                  "map_mib_max and restart", store_dir(queue->store),
+                  (unsigned long long)queue->full_refused);
+    else
+        log_error("OUT OF SPACE: the disk of %s is full; writes are refused (OUT_OF_SPACE, "
+                  "nothing acknowledged is lost; %llu batches so far). Free space: writes are "
+                  "taken again at once", store_dir(queue->store),
+                  (unsigned long long)queue->full_refused);
+}
+
+static void commit_not_full(struct commit_queue *queue)
+{
+    if (!queue->full_since_ns)
+        return;
+    log_warn("space again: writes are taken again after %llu s and %llu refused batches",
+             (unsigned long long)((uv_hrtime() - queue->full_since_ns) / 1000000000ull),
+             (unsigned long long)queue->full_refused);
+    queue->full_since_ns = queue->full_told_ns = queue->full_refused = 0;
+}
+
 /* Commit the batch, growing the map as often as it fills; every job's commit_status says how
  * it ended. On return `ran` says whether a commit flushed data.mdb. */
 static void commit_batch_run(struct commit_queue *queue, struct commit_ran *ran)
@@ -102,23 +137,24 @@ static void commit_batch_run(struct commit_queue *queue, struct commit_ran *ran)
         }
         if (rc == 0) {
             commit_batch_fail(batch, 0);
+            if (ran->synced)
+                commit_not_full(queue);
             return;
         }
         if (!store_map_full(queue->store)) {
             /* A full disk refuses this batch and lets the next try; anything else (EIO, a
              * failed sync, MDB_PANIC) stops the ledger: a restart recovers from the last
-             * durable state, as PostgreSQL does after a failed fsync. */
-            if (rc != FL_ERR_OUT_OF_SPACE) {
-                log_error("commit: storage failure (%s); answering the batch and stopping",
-                          fl_strerror(rc));
+             * durable state, as PostgreSQL does after a failed fsync (the daemon says so). */
+            if (rc == FL_ERR_OUT_OF_SPACE)
+                commit_full(queue, false);
+            else
                 commit_fail_stop(queue, rc);
-            }
             commit_batch_fail(batch, rc);
             queue->stats.failed++;
             return;
         }
         if (store_grow(queue->store) != 0) {
-            log_warn("commit: the ledger is at its maximum size; refusing writes");
+            commit_full(queue, true);
             commit_batch_fail(batch, FL_ERR_OUT_OF_SPACE);
             queue->stats.failed++;
             return;

@@ -74,6 +74,9 @@ struct commit_queue {
     size_t batch_max;                                /* the weight of jobs in one batch */
     struct commit_stats stats;                       /* writer thread only */
     uint64_t commit_started_ns;                      /* writer thread only: the last commit */
+    /* Writer thread only: refusing writes for want of space since (monotonic ns; 0: not), and
+     * how many batches were refused since the operator was last told. */
+    uint64_t full_since_ns, full_told_ns, full_refused;
     struct commit_stats published;                   /* guarded by mutex: stats, as answered */
     uint64_t durable_seq;                            /* guarded by mutex: the head on disk */
     /* Fail-stop: after a storage failure that is not a full disk or map, every later job fails

@@ -98,13 +98,14 @@ static int store_error(struct store *store, int rc, const char *what)
         return FL_ERR_OUT_OF_SPACE;
     case ENOSPC:
     case EDQUOT:
-        log_error("store: %s: disk full: %s", what, mdb_strerror(rc));
+        /* The caller says it once for the operator (commit.c); this is the detail. */
+        log_debug("store: %s: disk full: %s", what, mdb_strerror(rc));
         return FL_ERR_OUT_OF_SPACE;
     case EIO:
         /* LMDB reports a short write as EIO; on a filesystem with almost no space left that
          * is a full disk, not a failing one. */
         if (store_disk_nearly_full(store)) {
-            log_error("store: %s: disk full (a short write with %s almost out of space)", what,
+            log_debug("store: %s: disk full (a short write with %s almost out of space)", what,
                       store->dir);
             return FL_ERR_OUT_OF_SPACE;
         }

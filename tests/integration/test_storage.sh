@@ -140,7 +140,7 @@ daemon_stop
 # A full filesystem is OUT_OF_SPACE, not INTERNAL, and loses nothing acknowledged.
 mkdir -p "$WORK/small"
 if mount -t tmpfs -o size=1m tmpfs "$WORK/small" 2>/dev/null; then
-    "$BUILD/famledgerd" --data-dir "$WORK/small/data" --socket "$WORK/small.sock" --log-level error \
+    "$BUILD/famledgerd" --data-dir "$WORK/small/data" --socket "$WORK/small.sock" --log-level warn \
         --map-mib 1 --map-mib-max 64 2>>"$WORK/full.log" &
     pid=$!
     for _ in $(seq 1 300); do "$BUILD/ledgerctl" --socket "$WORK/small.sock" head >/dev/null 2>&1 && break; sleep 0.01; done
@@ -164,9 +164,39 @@ if mount -t tmpfs -o size=1m tmpfs "$WORK/small" 2>/dev/null; then
     expect "a full disk is reported as OUT_OF_SPACE" "OUT_OF_SPACE" "$outcome"
     check "the daemon is still serving reads" 0 small --json account show F1
     expect "the balance is every acknowledged credit" "\"balance_fen\":$full_acked" "$OUT"
+    # The operator is told once, in one line, however many writes are refused; and told again
+    # when writes are taken once more.
+    for i in 1 2 3 4 5; do small credit F1 0.01 --ref "more-$i" >/dev/null 2>&1; done
+    told=$(grep -c "OUT OF SPACE: the disk of $WORK/small/data is full; writes are refused" "$WORK/full.log")
+    [ "$told" -eq 1 ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) || { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL a full disk was told $told times: $(cat "$WORK/full.log")"; }
+    mount -o remount,size=8m "$WORK/small"
+    check "with room again, writes are taken" 0 small credit F1 0.01 --ref after-room
+    expect "and the operator is told" "space again: writes are taken again" "$(cat "$WORK/full.log")"
     kill -TERM "$pid"; wait "$pid"
     umount "$WORK/small"
 else
     echo "skip: a full filesystem needs root (mount -t tmpfs)"
 fi
+
+# A ledger at map_mib_max: refused writes, and one line that says which setting to raise.
+"$BUILD/famledgerd" --data-dir "$WORK/tiny" --socket "$WORK/tiny.sock" --log-level warn \
+    --map-mib 1 --map-mib-max 1 2>>"$WORK/tiny.log" &
+pid=$!
+tiny() { "$BUILD/ledgerctl" --socket "$WORK/tiny.sock" "$@"; }
+for _ in $(seq 1 300); do tiny head >/dev/null 2>&1 && break; sleep 0.01; done
+tiny person add T1 --name "赵六" --region 110101 --scheme employee >/dev/null
+tiny account open T1 >/dev/null
+refused=0
+for i in $(seq 0 99); do
+    awk -v base=$((i * 100)) 'BEGIN { print "person,amount,period"
+        for (p = base; p < base + 100; p++)
+            printf "T1,0.01,%04d%02d\n", 1901 + int(p / 12), p % 12 + 1 }' > "$WORK/tiny.csv"
+    tiny credit import "$WORK/tiny.csv" >/dev/null 2>&1 || refused=$((refused + 1))
+    [ "$refused" -ge 3 ] && break
+done
+[ "$refused" -ge 3 ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) || { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL the 1 MiB map never filled"; }
+told=$(grep -c "OUT OF SPACE: the ledger reached map_mib_max in $WORK/tiny; writes are refused" "$WORK/tiny.log")
+[ "$told" -eq 1 ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) || { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL a full map was told $told times: $(cat "$WORK/tiny.log")"; }
+check "a full map still serves reads" 0 tiny account show T1
+kill -TERM "$pid"; wait "$pid"
 finish
