@@ -160,7 +160,8 @@ static int parse_arguments(int argc, char **argv, struct daemon *daemon)
 }
 
 /* Each connection holds a descriptor; the daemon needs some of its own (LMDB, the loop, the
- * listener and its reserve). Returns false, with a warning, when the limit is too low. */
+ * listener and its reserve). Returns false, with a warning (on `out` for --check-config, else
+ * in the log), when the limit is too low. */
 static bool fd_limit_enough(const struct config *config, FILE *out)
 {
     struct rlimit limit;
@@ -168,10 +169,14 @@ static bool fd_limit_enough(const struct config *config, FILE *out)
     if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY ||
         limit.rlim_cur >= needed)
         return true;
-    fprintf(out, "%swarning: the file descriptor limit (%llu) is below what connections_max "
-            "needs (%llu); peers past it are answered BUSY. Raise LimitNOFILE or ulimit -n.\n",
-            out == stdout ? "# " : "famledgerd: ", (unsigned long long)limit.rlim_cur,
-            (unsigned long long)needed);
+    char warning[256];
+    snprintf(warning, sizeof(warning), "the file descriptor limit (%llu) is below what "
+             "connections_max needs (%llu); peers past it are answered BUSY. Raise LimitNOFILE "
+             "or ulimit -n", (unsigned long long)limit.rlim_cur, (unsigned long long)needed);
+    if (out)
+        fprintf(out, "# warning: %s.\n", warning);
+    else
+        log_warn("%s", warning);
     return false;
 }
 
@@ -359,7 +364,7 @@ int main(int argc, char **argv)
     }
     log_set_level(daemon.config.log_level);
     log_detect_journal();
-    fd_limit_enough(&daemon.config, stderr);
+    fd_limit_enough(&daemon.config, NULL);
     /* Business days (day indexes, exports) are dates in the configured zone. */
     setenv("TZ", daemon.config.timezone, 1);
     tzset();

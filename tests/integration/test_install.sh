@@ -47,6 +47,18 @@ if command -v systemd-analyze >/dev/null; then
     awk -v r="$rating" 'BEGIN { exit !(r != "" && r <= 2.0) }' && CHECKS_PASSED=$((CHECKS_PASSED + 1)) || { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL the installed unit rates '$rating' (at most 2.0)"; }
 fi
 
+# Bash completion offers the commands, their verbs and their options, read from ledgerctl.
+complete_words() {
+    bash -c 'complete() { :; }; . deploy/ledgerctl.bash-completion
+             COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _ledgerctl; echo "${COMPREPLY[*]}"' \
+        completion "$@"
+}
+export PATH="$BUILD:$PATH"
+expect "commands complete" "family" "$(complete_words ledgerctl fam)"
+expect "verbs complete" "bind" "$(complete_words ledgerctl family "")"
+expect "options complete" "--prometheus" "$(complete_words ledgerctl stats --)"
+expect "a command's options" "--merchant" "$(complete_words ledgerctl settle --m)"
+
 echo "# edited by the operator" >> "$ROOT/opt/famledger/etc/famledger/famledgerd.conf"
 check "install again" 0 make -s --no-print-directory BUILD="$BUILD" DESTDIR="$ROOT" PREFIX=/opt/famledger install
 expect "the operator's settings are kept" "# edited by the operator" "$(cat "$ROOT/opt/famledger/etc/famledger/famledgerd.conf")"
