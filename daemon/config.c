@@ -303,6 +303,17 @@ static int resolve_id(const char *name, char kind, uint64_t *id)
     return -1;
 }
 
+/* 'u' for a list of uids (admin_uids), 'g' for gids, 0 for numbers (province codes). */
+static char ids_kind(const char *setting_name)
+{
+    size_t length = strlen(setting_name);
+    if (length > 5 && strcmp(setting_name + length - 5, "_uids") == 0)
+        return 'u';
+    if (length > 5 && strcmp(setting_name + length - 5, "_gids") == 0)
+        return 'g';
+    return 0;
+}
+
 static int parse_ids(const char *text, struct config_ids *ids, char kind)
 {
     struct config_ids parsed = {.count = 0};
@@ -439,18 +450,12 @@ int config_set(struct config *config, const char *name, const char *value, char 
         *(uint32_t *)(void *)field = (uint32_t)number;
         return 0;
     case SETTING_IDS:
-        size_t name_length = strlen(setting->name);
-        char kind = name_length > 5 && strcmp(setting->name + name_length - 5, "_uids") == 0
-                        ? 'u'
-                    : name_length > 5 && strcmp(setting->name + name_length - 5, "_gids") == 0
-                        ? 'g'
-                        : 0;
-        if (parse_ids(value, (struct config_ids *)(void *)field, kind)) {
+        if (parse_ids(value, (struct config_ids *)(void *)field, ids_kind(setting->name))) {
             snprintf(error, error_bytes, "%s: '%s' is not a list of at most %d %s",
                      setting->name, value, CONFIG_IDS_MAX,
-                     kind == 'u'   ? "uids or user names"
-                     : kind == 'g' ? "gids or group names"
-                                   : "numbers");
+                     ids_kind(setting->name) == 'u'   ? "uids or user names"
+                     : ids_kind(setting->name) == 'g' ? "gids or group names"
+                                                      : "numbers");
             return -1;
         }
         return 0;
