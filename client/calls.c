@@ -183,12 +183,17 @@ int fl_statement(fl_client *client, const char *person_no, uint64_t cursor, bool
     return 0;
 }
 
-int fl_head_get(fl_client *client, fl_head *head)
+static int head_call(fl_client *client, Famledger__Response **response)
 {
     Famledger__HeadRequest query = FAMLEDGER__HEAD_REQUEST__INIT;
+    return client_call_body(client, FAMLEDGER__REQUEST__BODY_HEAD, &query,
+                            FAMLEDGER__RESPONSE__BODY_HEAD, response);
+}
+
+int fl_head_get(fl_client *client, fl_head *head)
+{
     Famledger__Response *response;
-    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_HEAD, &query,
-                              FAMLEDGER__RESPONSE__BODY_HEAD, &response);
+    int rc = head_call(client, &response);
     if (rc)
         return rc;
     memset(head, 0, sizeof(*head));
@@ -201,10 +206,8 @@ int fl_head_get(fl_client *client, fl_head *head)
 
 int fl_timezone_get(fl_client *client, char zone[FL_TIMEZONE_MAX])
 {
-    Famledger__HeadRequest query = FAMLEDGER__HEAD_REQUEST__INIT;
     Famledger__Response *response;
-    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_HEAD, &query,
-                              FAMLEDGER__RESPONSE__BODY_HEAD, &response);
+    int rc = head_call(client, &response);
     if (rc)
         return rc;
     /* A daemon from before the zone was reported: business days were Asia/Shanghai's. */

@@ -1,6 +1,8 @@
 /* metrics_text.c -- metric families in the Prometheus text exposition format. */
 #include "metrics_text.h"
 
+#include "json_text.h"
+
 #include <inttypes.h>
 #include <stdbool.h>
 #include <string.h>
@@ -51,20 +53,6 @@ static void help_write(FILE *out, const char *help)
         else
             fputc(*help, out);
     }
-}
-
-static void json_string_write(FILE *out, const char *text)
-{
-    fputc('"', out);
-    for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
-        if (*c == '"' || *c == '\\')
-            fprintf(out, "\\%c", *c);
-        else if (*c < 0x20)
-            fprintf(out, "\\u%04x", *c);
-        else
-            fputc(*c, out);
-    }
-    fputc('"', out);
 }
 
 static void metrics_json_write(FILE *out, const Famledger__StatsReply *reply)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const struct cli_option_spec *spec_find(const struct cli_option_spec *specs,
                                                const char *name, size_t name_length)
@@ -85,18 +86,28 @@ int cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *value)
     return 0;
 }
 
-void cli_json_string(FILE *out, const char *text)
+int cli_report_open(struct cli_report *report, const char *path)
 {
-    fputc('"', out);
-    for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
-        if (*c == '"' || *c == '\\')
-            fprintf(out, "\\%c", *c);
-        else if (*c < 0x20)
-            fprintf(out, "\\u%04x", *c);
-        else
-            fputc(*c, out);
-    }
-    fputc('"', out);
+    report->path = path;
+    report->out = stdout;
+    if (!path)
+        return 0;
+    snprintf(report->partial, sizeof(report->partial), "%s.partial", path);
+    report->out = fopen(report->partial, "w");
+    return report->out ? 0 : -1;
+}
+
+int cli_report_close(struct cli_report *report, int status)
+{
+    if (!report->path)
+        return status;
+    if (fclose(report->out) != 0 && status == 0)
+        status = FL_ERR_INTERNAL;
+    if (status == 0 && rename(report->partial, report->path) != 0)
+        status = FL_ERR_INTERNAL;
+    if (status)
+        unlink(report->partial);
+    return status;
 }
 
 static bool cli_time_local;      /* TZ names the business zone */

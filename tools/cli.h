@@ -2,6 +2,8 @@
 #ifndef FAMLEDGER_CLI_H
 #define FAMLEDGER_CLI_H
 
+#include "json_text.h" /* json_string_write, for every command's --json */
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,8 +44,19 @@ const char *cli_option(const struct cli_parsed *parsed, const char *name);
 /* Parse a whole decimal number in [min, max]. Returns 0 or -1. */
 int cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *value);
 
-/* Write `text` as a JSON string literal. */
-void cli_json_string(FILE *out, const char *text);
+/* A report written whole or not at all: into PATH.partial, renamed to PATH once complete, so
+ * that a reader (a cron job, node_exporter) never sees half of one. No path: standard output. */
+struct cli_report {
+    FILE *out;
+    const char *path;
+    char partial[4200];
+};
+/* Returns 0, or -1 with errno when the file cannot be created. */
+int cli_report_open(struct cli_report *report, const char *path);
+/* Finish the report: with `status` 0 the file takes its name, otherwise it is removed. Returns
+ * `status`, or FL_ERR_INTERNAL when the file could not be written or renamed. */
+int cli_report_close(struct cli_report *report, int status);
+
 /* Entry times are shown in `zone` (an IANA name, the daemon's business time zone) from now
  * on; NULL: in UTC, as they are until this is called. */
 void cli_time_zone_set(const char *zone);

@@ -65,9 +65,9 @@ static void person_print(const struct ctl *ctl, const fl_person *person)
 {
     if (ctl->json) {
         printf("{\"person_no\":");
-        cli_json_string(stdout, person->person_no);
+        json_string_write(stdout, person->person_no);
         printf(",\"name\":");
-        cli_json_string(stdout, person->name);
+        json_string_write(stdout, person->name);
         printf(",\"region\":\"%s\",\"scheme\":\"%s\",\"registered_seq\":%" PRIu64
                ",\"has_account\":%s,\"status\":\"%s\"}\n",
                person->region, NAME_OF(scheme_names, person->scheme), person->registered_seq,
@@ -123,7 +123,7 @@ static void account_print(const struct ctl *ctl, const fl_account *account)
 {
     if (ctl->json) {
         printf("{\"person_no\":");
-        cli_json_string(stdout, account->person_no);
+        json_string_write(stdout, account->person_no);
         printf(",\"status\":\"%s\",\"balance_fen\":%" PRId64 ",\"credited_fen\":%" PRId64
                ",\"debited_fen\":%" PRId64 ",\"opened_seq\":%" PRIu64 ",\"last_seq\":%" PRIu64,
                NAME_OF(status_names, account->status), account->balance_fen,
@@ -187,10 +187,10 @@ static int credit_run(struct ctl *ctl, const struct cli_parsed *args)
         return ctl_fail(ctl, rc);
     if (ctl->json) {
         printf("{\"seq\":%" PRIu64 ",\"person_no\":", credit.seq);
-        cli_json_string(stdout, credit.person_no);
+        json_string_write(stdout, credit.person_no);
         printf(",\"amount_fen\":%" PRId64 ",\"kind\":\"%s\",\"reference\":", credit.amount_fen,
                NAME_OF(kind_names, credit.kind));
-        cli_json_string(stdout, credit.reference);
+        json_string_write(stdout, credit.reference);
         printf(",\"balance_after_fen\":%" PRId64 ",\"replayed\":%s}\n", credit.balance_after_fen,
                credit.replayed ? "true" : "false");
         return 0;
@@ -219,14 +219,14 @@ static void statement_print(const struct ctl *ctl, const fl_statement_line *line
                    ",\"reference\":",
                    i ? "," : "", lines[i].seq, time_text, lines[i].time_us, lines[i].type,
                    lines[i].amount_fen, lines[i].balance_after_fen);
-            cli_json_string(stdout, lines[i].reference);
+            json_string_write(stdout, lines[i].reference);
             if (*lines[i].patient) {
                 printf(",\"patient\":");
-                cli_json_string(stdout, lines[i].patient);
+                json_string_write(stdout, lines[i].patient);
             }
             if (*lines[i].merchant) {
                 printf(",\"merchant\":");
-                cli_json_string(stdout, lines[i].merchant);
+                json_string_write(stdout, lines[i].merchant);
             }
             printf("}");
         }
@@ -299,7 +299,7 @@ static int entry_run(struct ctl *ctl, const struct cli_parsed *args)
                "\"operator_id\":",
                entry.seq, time_text, entry.time_us, entry.type, hash, prev_hash,
                entry.actor_uid, entry.actor_gid);
-        cli_json_string(stdout, entry.operator_id);
+        json_string_write(stdout, entry.operator_id);
         printf("},\"body\":%s}\n", entry.body_json);
     } else {
         printf("seq          %" PRIu64 "\ntime         %s\ntype         %s\nhash         %s\n"
@@ -328,30 +328,17 @@ static int head_run(struct ctl *ctl, const struct cli_parsed *args)
     return 0;
 }
 
-/* The daemon's metrics; --out writes beside FILE and renames it, so that a collector reading
- * the file never sees half of it. */
+/* The daemon's metrics; --out writes the file whole, for node_exporter's textfile collector. */
 static int stats_run(struct ctl *ctl, const struct cli_parsed *args)
 {
     const char *path = cli_option(args, "--out");
     fl_metrics_format format = cli_option(args, "--prometheus") ? FL_METRICS_PROMETHEUS
                                : ctl->json                      ? FL_METRICS_JSON
                                                                 : FL_METRICS_TEXT;
-    char temporary[4200];
-    FILE *out = stdout;
-    if (path) {
-        snprintf(temporary, sizeof(temporary), "%s.partial", path);
-        if (!(out = fopen(temporary, "w")))
-            return usage_error("cannot write %s: %s", temporary, strerror(errno));
-    }
-    int rc = fl_metrics_write(ctl->client, format, out);
-    if (path) {
-        if (fclose(out) != 0 && rc == 0)
-            rc = FL_ERR_INTERNAL;
-        if (rc == 0 && rename(temporary, path) != 0)
-            rc = FL_ERR_INTERNAL;
-        if (rc)
-            unlink(temporary);
-    }
+    struct cli_report report;
+    if (cli_report_open(&report, path) != 0)
+        return usage_error("cannot write %s: %s", report.partial, strerror(errno));
+    int rc = cli_report_close(&report, fl_metrics_write(ctl->client, format, report.out));
     return rc ? ctl_fail(ctl, rc) : 0;
 }
 

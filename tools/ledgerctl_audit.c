@@ -42,7 +42,7 @@ int verify_run(struct ctl *ctl, const struct cli_parsed *args)
                report.debited_fen);
         if (!report.ok) {
             printf(",\"first_bad_seq\":%" PRIu64 ",\"problem\":", report.first_bad_seq);
-            cli_json_string(stdout, report.problem);
+            json_string_write(stdout, report.problem);
         }
         printf("}\n");
     } else {
@@ -77,27 +77,14 @@ int export_run(struct ctl *ctl, const struct cli_parsed *args)
         format = FL_EXPORT_JSONL;
     else if (format_text && strcmp(format_text, "csv") != 0)
         return usage_error("--format must be csv or jsonl");
-    char temporary[4200];
-    FILE *out = stdout;
-    if (path) {
-        /* Write beside the target and rename: a report is whole or absent. */
-        snprintf(temporary, sizeof(temporary), "%s.partial", path);
-        out = fopen(temporary, "w");
-        if (!out)
-            return usage_error("cannot write %s", temporary);
-    }
+    struct cli_report report;
+    if (cli_report_open(&report, path) != 0)
+        return usage_error("cannot write %s", report.partial);
     uint64_t count;
-    int rc = fl_export_day(ctl->client, date, format, out, &count);
-    if (path) {
-        if (fclose(out) != 0 && rc == 0)
-            rc = FL_ERR_INTERNAL;
-        if (rc == 0 && rename(temporary, path) != 0)
-            rc = FL_ERR_INTERNAL;
-        if (rc)
-            unlink(temporary);
-        else
-            fprintf(stderr, "exported %" PRIu64 " entries of %s to %s\n", count, date, path);
-    }
+    int rc = cli_report_close(&report, fl_export_day(ctl->client, date, format, report.out,
+                                                     &count));
+    if (rc == 0 && path)
+        fprintf(stderr, "exported %" PRIu64 " entries of %s to %s\n", count, date, path);
     if (rc == 0 && count == 0)
         fprintf(stderr, "ledgerctl: no entries are dated %s (business day in %s)\n", date,
                 cli_time_zone());

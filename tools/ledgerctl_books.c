@@ -47,7 +47,7 @@ int merchant_balance_run(struct ctl *ctl, const struct cli_parsed *args)
     char a[FL_MONEY_TEXT_MAX], b[FL_MONEY_TEXT_MAX], c[FL_MONEY_TEXT_MAX], d[FL_MONEY_TEXT_MAX];
     if (ctl->json) {
         printf("{\"code\":");
-        cli_json_string(stdout, books.code);
+        json_string_write(stdout, books.code);
         printf(",\"payable_fen\":%" PRId64 ",\"settled_fen\":%" PRId64 ",\"refunded_fen\":%" PRId64
                ",\"paid_out_fen\":%" PRId64 "}\n",
                books.payable_fen, books.settled_fen, books.refunded_fen, books.paid_out_fen);
@@ -72,7 +72,7 @@ int clearing_run(struct ctl *ctl, const struct cli_parsed *args)
     char a[FL_MONEY_TEXT_MAX], b[FL_MONEY_TEXT_MAX], c[FL_MONEY_TEXT_MAX], d[FL_MONEY_TEXT_MAX];
     if (ctl->json) {
         printf("{\"merchant\":");
-        cli_json_string(stdout, clearing.merchant_code);
+        json_string_write(stdout, clearing.merchant_code);
         printf(",\"from\":\"%s\",\"to\":\"%s\",\"opening_owed_fen\":%" PRId64 ",\"days\":[", from,
                to, clearing.opening_owed_fen);
         for (size_t i = 0; i < clearing.day_count; i++) {
@@ -117,11 +117,11 @@ int payout_run(struct ctl *ctl, const struct cli_parsed *args)
     if (ctl->json) {
         printf("{\"seq\":%" PRIu64 ",\"%s\":", payout.seq,
                *payout.merchant_code ? "merchant" : "person");
-        cli_json_string(stdout, payee);
+        json_string_write(stdout, payee);
         printf(",\"amount_fen\":%" PRId64 ",\"owed_after_fen\":%" PRId64 ",\"region\":\"%s\","
                "\"reference\":",
                payout.amount_fen, payout.owed_after_fen, payout.region);
-        cli_json_string(stdout, payout.reference);
+        json_string_write(stdout, payout.reference);
         printf(",\"replayed\":%s}\n", payout.replayed ? "true" : "false");
         return 0;
     }
@@ -187,11 +187,11 @@ static int settlement_row_cb(const fl_settlement *s, void *context)
     if (listing->ctl->json) {
         printf("%s{\"settlement_id\":%" PRIu64 ",\"time\":\"%s\",\"merchant\":",
                listing->count ? "," : "", s->settlement_id, time_text);
-        cli_json_string(stdout, s->merchant_code);
+        json_string_write(stdout, s->merchant_code);
         printf(",\"merchant_reference\":");
-        cli_json_string(stdout, s->merchant_reference);
+        json_string_write(stdout, s->merchant_reference);
         printf(",\"patient\":");
-        cli_json_string(stdout, s->patient);
+        json_string_write(stdout, s->patient);
         printf(",\"amount_fen\":%" PRId64 ",\"acct_pay_fen\":%" PRId64
                ",\"acct_mulaid_pay_fen\":%" PRId64 ",\"cash_pay_fen\":%" PRId64
                ",\"refunded_fen\":%" PRId64 ",\"cancelled\":%s}",
@@ -269,9 +269,9 @@ int aid_run(struct ctl *ctl, const struct cli_parsed *args)
         if (ctl->json) {
             printf("%s{\"settlement_id\":%" PRIu64 ",\"time\":\"%s\",\"merchant\":",
                    i ? "," : "", lines[i].settlement_id, time_text);
-            cli_json_string(stdout, lines[i].merchant_code);
+            json_string_write(stdout, lines[i].merchant_code);
             printf(",\"holder\":");
-            cli_json_string(stdout, lines[i].holder);
+            json_string_write(stdout, lines[i].holder);
             printf(",\"amount_fen\":%" PRId64 ",\"refunded_fen\":%" PRId64 "}",
                    lines[i].amount_fen, lines[i].refunded_fen);
         } else {

@@ -11,9 +11,9 @@ static void binding_print(const struct ctl *ctl, const fl_binding *binding, bool
 {
     if (ctl->json) {
         printf("%s{\"holder\":", comma ? "," : "");
-        cli_json_string(stdout, binding->holder);
+        json_string_write(stdout, binding->holder);
         printf(",\"beneficiary\":");
-        cli_json_string(stdout, binding->beneficiary);
+        json_string_write(stdout, binding->beneficiary);
         printf(",\"relation\":\"%s\",\"bound_seq\":%" PRIu64,
                fl_relation_name(binding->relation), binding->bound_seq);
         /* Present only where a limit is in force: older readers see the object they knew. */
@@ -84,7 +84,7 @@ static void family_print(const struct ctl *ctl, const char *person_no, const fl_
 {
     if (ctl->json) {
         printf("{\"person_no\":");
-        cli_json_string(stdout, person_no);
+        json_string_write(stdout, person_no);
         printf(",\"funds\":[");
         for (size_t i = 0; i < family->funds_count; i++)
             binding_print(ctl, &family->funds[i], i > 0);
@@ -139,9 +139,9 @@ static void merchant_print(const struct ctl *ctl, const fl_merchant *merchant, b
 {
     if (ctl->json) {
         printf("%s{\"code\":", comma ? "," : "");
-        cli_json_string(stdout, merchant->code);
+        json_string_write(stdout, merchant->code);
         printf(",\"name\":");
-        cli_json_string(stdout, merchant->name);
+        json_string_write(stdout, merchant->name);
         printf(",\"kind\":\"%s\",\"region\":\"%s\",\"status\":\"%s\",\"added_seq\":%" PRIu64 "}",
                fl_merchant_kind_name(merchant->kind), merchant->region,
                merchant->suspended ? "suspended" : "active", merchant->added_seq);
@@ -235,11 +235,11 @@ static void settlement_print_json(const fl_settlement *s, const char *tail)
     cli_time_text(s->time_us, time_text);
     {
         printf("{\"settlement_id\":%" PRIu64 ",\"merchant\":", s->settlement_id);
-        cli_json_string(stdout, s->merchant_code);
+        json_string_write(stdout, s->merchant_code);
         printf(",\"merchant_reference\":");
-        cli_json_string(stdout, s->merchant_reference);
+        json_string_write(stdout, s->merchant_reference);
         printf(",\"patient\":");
-        cli_json_string(stdout, s->patient);
+        json_string_write(stdout, s->patient);
         printf(",\"category\":\"%s\",\"time\":\"%s\",\"amount_fen\":%" PRId64
                ",\"acct_pay_fen\":%" PRId64 ",\"acct_mulaid_pay_fen\":%" PRId64
                ",\"cash_pay_fen\":%" PRId64 ",\"balc_fen\":%" PRId64 ",\"legs\":[",
@@ -247,7 +247,7 @@ static void settlement_print_json(const fl_settlement *s, const char *tail)
                s->acct_mulaid_pay_fen, s->cash_pay_fen, s->balc_fen);
         for (size_t i = 0; i < s->leg_count; i++) {
             printf("%s{\"holder\":", i ? "," : "");
-            cli_json_string(stdout, s->legs[i].holder);
+            json_string_write(stdout, s->legs[i].holder);
             printf(",\"amount_fen\":%" PRId64 ",\"balance_after_fen\":%" PRId64
                    ",\"mutual_aid\":%s%s}",
                    s->legs[i].amount_fen, s->legs[i].balance_after_fen,

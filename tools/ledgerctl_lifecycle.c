@@ -18,12 +18,12 @@ static void refund_print(const struct ctl *ctl, const fl_refund *refund,
     if (ctl->json) {
         printf("{\"refund_id\":%" PRIu64 ",\"settlement_id\":%" PRIu64 ",\"reference\":",
                refund->refund_id, settlement->settlement_id);
-        cli_json_string(stdout, refund->reference);
+        json_string_write(stdout, refund->reference);
         printf(",\"cancel\":%s,\"amount_fen\":%" PRId64 ",\"legs\":[",
                refund->cancel ? "true" : "false", refund->amount_fen);
         for (size_t i = 0; i < refund->leg_count; i++) {
             printf("%s{\"holder\":", i ? "," : "");
-            cli_json_string(stdout, refund->legs[i].holder);
+            json_string_write(stdout, refund->legs[i].holder);
             printf(",\"amount_fen\":%" PRId64 ",\"balance_after_fen\":%" PRId64
                    ",\"cash_refund_due\":%s}",
                    refund->legs[i].amount_fen, refund->legs[i].balance_after_fen,
@@ -174,7 +174,7 @@ static int movement_print(struct ctl *ctl, int rc, const fl_movement *movement)
                movement->reason ? fl_withdrawal_reason_name(movement->reason) : "",
                movement->amount_fen, movement->balance_after_fen,
                movement->account_closed ? "true" : "false", movement->bindings_ended);
-        cli_json_string(stdout, movement->reference);
+        json_string_write(stdout, movement->reference);
         printf(",\"replayed\":%s}\n", movement->replayed ? "true" : "false");
         return 0;
     }

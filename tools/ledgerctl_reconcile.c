@@ -135,9 +135,9 @@ static void report_print(const struct ctl *ctl, const struct report *report, con
         for (size_t i = 0; i < report->count; i++) {
             printf("%s{\"kind\":\"%s\",\"merchant_reference\":", i ? "," : "",
                    report->items[i].kind);
-            cli_json_string(stdout, report->items[i].reference);
+            json_string_write(stdout, report->items[i].reference);
             printf(",\"line\":%lu,\"detail\":", report->items[i].line);
-            cli_json_string(stdout, report->items[i].detail);
+            json_string_write(stdout, report->items[i].detail);
             printf("}");
         }
         printf("],\"balanced\":%s}\n", report->count ? "false" : "true");

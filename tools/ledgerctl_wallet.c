@@ -25,11 +25,11 @@ static void send_json(const fl_wallet_send *send, bool comma,
     cli_time_text(send->sent_us, sent);
     cli_time_text(send->return_at_us, returns);
     printf("%s{\"send_id\":%" PRIu64 ",\"holder\":", comma ? "," : "", send->send_id);
-    cli_json_string(stdout, send->holder);
+    json_string_write(stdout, send->holder);
     printf(",\"beneficiary\":");
-    cli_json_string(stdout, send->beneficiary);
+    json_string_write(stdout, send->beneficiary);
     printf(",\"amount_fen\":%" PRId64 ",\"reference\":", send->amount_fen);
-    cli_json_string(stdout, send->reference);
+    json_string_write(stdout, send->reference);
     printf(",\"sent\":\"%s\",\"return_at\":\"%s\",\"state\":\"%s\",\"closed_seq\":%" PRIu64
            ",\"cash_refund_due\":%s",
            sent, returns, send_state_name(send->state), send->closed_seq,
@@ -122,7 +122,7 @@ int wallet_show_run(struct ctl *ctl, const struct cli_parsed *args)
     char balance[FL_MONEY_TEXT_MAX], held[FL_MONEY_TEXT_MAX];
     if (ctl->json) {
         printf("{\"person_no\":");
-        cli_json_string(stdout, wallet.person_no);
+        json_string_write(stdout, wallet.person_no);
         printf(",\"balance_fen\":%" PRId64 ",\"held_fen\":%" PRId64 ",\"sends_today\":%u,"
                "\"sends_out\":[", wallet.balance_fen, wallet.held_fen, wallet.sends_today);
         for (size_t i = 0; i < wallet.sends_out_count; i++)
