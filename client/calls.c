@@ -316,12 +316,17 @@ void fl_entry_release(fl_entry *entry)
     entry->body_json = entry->body_text = NULL;
 }
 
-int fl_stats_get(fl_client *client, fl_stats *stats)
+static int stats_call(fl_client *client, Famledger__Response **response)
 {
     Famledger__StatsRequest body = FAMLEDGER__STATS_REQUEST__INIT;
+    return client_call_body(client, FAMLEDGER__REQUEST__BODY_STATS, &body,
+                            FAMLEDGER__RESPONSE__BODY_STATS, response);
+}
+
+int fl_stats_get(fl_client *client, fl_stats *stats)
+{
     Famledger__Response *response;
-    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_STATS, &body,
-                              FAMLEDGER__RESPONSE__BODY_STATS, &response);
+    int rc = stats_call(client, &response);
     if (rc)
         return rc;
     const Famledger__StatsReply *reply = response->stats;
@@ -341,15 +346,14 @@ int fl_stats_get(fl_client *client, fl_stats *stats)
 
 int fl_metrics_write(fl_client *client, fl_metrics_format format, FILE *out)
 {
-    Famledger__StatsRequest body = FAMLEDGER__STATS_REQUEST__INIT;
     Famledger__Response *response;
-    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_STATS, &body,
-                              FAMLEDGER__RESPONSE__BODY_STATS, &response);
+    int rc = stats_call(client, &response);
     if (rc)
         return rc;
-    enum metrics_text_format text_format = format == FL_METRICS_PROMETHEUS ? METRICS_TEXT_PROMETHEUS
-                                           : format == FL_METRICS_JSON     ? METRICS_TEXT_JSON
-                                                                           : METRICS_TEXT_BRIEF;
+    enum metrics_text_format text_format = format == FL_METRICS_PROMETHEUS
+                                               ? METRICS_TEXT_PROMETHEUS
+                                           : format == FL_METRICS_JSON ? METRICS_TEXT_JSON
+                                                                       : METRICS_TEXT_BRIEF;
     rc = metrics_text_write(out, response->stats, text_format) == 0 ? 0 : FL_ERR_INTERNAL;
     famledger__response__free_unpacked(response, NULL);
     return rc;
