@@ -43,6 +43,25 @@ check "another method" 0 http /metrics POST
 expect "405" "HTTP/1.1 405" "$OUT"
 expect "405 says what is allowed" "Allow: GET, HEAD" "$OUT"
 
+# Bytes no scraper sends: garbage, a header far past any limit, a connection that says nothing.
+exec 5<>"/dev/tcp/127.0.0.1/$PORT"   # silent, held open through what follows
+{ head -c 4096 /dev/urandom; printf '\r\n\r\n'; } > "$WORK/garbage"
+# (The listener may close while we write: a write error, not SIGPIPE, in a subshell of its own.)
+send_raw() {
+    ( trap '' PIPE
+      exec 3<>"/dev/tcp/127.0.0.1/$PORT" || exit 0
+      timeout 5 cat "$1" >&3 2>/dev/null
+      timeout 5 cat <&3 2>/dev/null )
+}
+send_raw "$WORK/garbage" >/dev/null
+{ printf 'GET /metrics HTTP/1.1\r\nX-Big: '; head -c 200000 /dev/zero | tr '\0' a; printf '\r\n\r\n'; } > "$WORK/big"
+reply=$(send_raw "$WORK/big")
+case "$reply" in *" 200 OK"*) CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL a 200 KB header was served" ;; *) CHECKS_PASSED=$((CHECKS_PASSED + 1)) ;; esac
+check "the listener still answers" 0 http /metrics
+expect "with metrics" "famledger_head_seq" "$OUT"
+check "and so does the ledger" 0 ctl head
+exec 5<&-
+
 # A small load: a family, credits, settlements (one refused), a refund.
 ctl merchant add P001 --name "Pharmacy" --kind pharmacy --region 110101 >/dev/null
 ctl person add E1 --name A --region 110101 --scheme employee >/dev/null
