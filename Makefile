@@ -198,12 +198,12 @@ check-units:
 
 # CI's packaging stage: the units' rating, the manuals, the packages built, installed, run,
 # removed and purged (tests/package/test_deb.sh; needs root, and changes the machine).
-check-package: check-units lint-manuals deb
+check-package: deps check-units lint-manuals deb
 	bash tests/package/test_deb.sh
 
 # Debian packages, built by the standard tools from a copy of the tree (deploy/debian becomes
 # debian/); the .deb files land in build/deb/.
-deb:
+deb: deps
 	rm -rf build/deb && mkdir -p build/deb/famledger-$(VERSION)
 	tar --exclude=./build --exclude=./var --exclude=./.git -cf - . | \
 	    tar -C build/deb/famledger-$(VERSION) -xf -

@@ -85,7 +85,7 @@ static void daemon_notify_start(struct daemon *daemon)
 static void usage(FILE *out)
 {
     fputs("usage: famledgerd [--config FILE] [--check-config] [--init] [--accept-head]\n"
-          "                  [--SETTING VALUE]...\n"
+          "                  [--SETTING VALUE]... | --version | --help\n"
           "Runs the famledger daemon in the foreground. Every setting of the config file can\n"
           "also be given as a flag (--data-dir DIR, --socket PATH, ...); flags win.\n"
           "A new ledger is created only in a missing or empty data directory; --init creates\n"
@@ -124,6 +124,9 @@ static int parse_arguments(int argc, char **argv, struct daemon *daemon)
             daemon->init = true;
         } else if (strcmp(arg, "--accept-head") == 0) {
             daemon->accept_head = true;
+        } else if (strcmp(arg, "--version") == 0) {
+            puts("famledgerd " FAMLEDGER_VERSION);
+            exit(0);
         } else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             usage(stdout);
             exit(0);

@@ -554,6 +554,10 @@ int main(int argc, char **argv)
     int first = 1;
     struct cli_parsed globals;
     while (first < argc && strncmp(argv[first], "--", 2) == 0) {
+        if (strcmp(argv[first], "--version") == 0) {
+            puts("ledgerctl " FAMLEDGER_VERSION);
+            return 0;
+        }
         if (strcmp(argv[first], "--help") == 0) {
             usage(stdout);
             return 0;

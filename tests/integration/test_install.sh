@@ -38,6 +38,10 @@ unit="$ROOT/opt/famledger/lib/systemd/system/famledgerd.service"
 expect "the unit starts the installed daemon" "ExecStart=/opt/famledger/sbin/famledgerd --config /opt/famledger/etc/famledger/famledgerd.conf" "$(cat "$unit")"
 expect "the nightly unit runs the installed job" "ExecStart=/opt/famledger/libexec/famledger/famledger-nightly" "$(cat "$ROOT/opt/famledger/lib/systemd/system/famledger-nightly.service")"
 [ "$(readlink "$ROOT/opt/famledger/lib/libfamledger.so.0")" = libfamledger.so.0.1.0 ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) || { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL libfamledger.so.0 link"; }
+check "the installed daemon says its version" 0 "$ROOT/opt/famledger/sbin/famledgerd" --version
+expect "famledgerd VERSION" "famledgerd 0.1.0" "$OUT"
+check "so does ledgerctl" 0 "$ROOT/opt/famledger/bin/ledgerctl" --version
+expect "ledgerctl VERSION" "ledgerctl 0.1.0" "$OUT"
 check "the installed daemon runs" 0 "$ROOT/opt/famledger/sbin/famledgerd" --config "$ROOT/opt/famledger/etc/famledger/famledgerd.conf" --check-config
 # A sanitized build's library needs the sanitizers' runtime in the program too.
 case "$BUILD" in *sanitize*) export CFLAGS_EXTRA="-fsanitize=address,undefined" ;; *) export CFLAGS_EXTRA="" ;; esac

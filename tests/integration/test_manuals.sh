@@ -20,7 +20,7 @@ done
 for code in 0 1 2 74; do
     grep -q "^\.It $code$" "$MAN/famledgerd.8" && CHECKS_PASSED=$((CHECKS_PASSED + 1)) || { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL famledgerd(8) does not name exit $code"; }
 done
-for flag in config check-config init accept-head; do
+for flag in config check-config init accept-head help version; do
     grep -q "^\.It Fl -$flag" "$MAN/famledgerd.8" && CHECKS_PASSED=$((CHECKS_PASSED + 1)) || { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL famledgerd(8) does not describe --$flag"; }
 done
 finish
