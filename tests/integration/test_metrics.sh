@@ -106,6 +106,18 @@ check "scrape again" 0 http /metrics
 expect "one more settlement" 'famledger_requests_total{type="settle",status="OK"} 4' "$OUT"
 expect "the stats requests are counted too" 'famledger_requests_total{type="stats",status="OK"} 3' "$OUT"
 
+# Under concurrent load the counts agree with each other and with the client: every settlement
+# the bench made is one settle answered OK and one settled entry.
+before_ok=$(sample 'famledger_requests_total{type="settle",status="OK"}' "$(ctl stats)")
+before_settled=$(sample 'famledger_entries_total{type="settled"}' "$(ctl stats)")
+"$BUILD/famledger-bench" --socket "$SOCKET" --patients 50 --setup-only >/dev/null 2>&1
+check "a concurrent load" 0 "$BUILD/famledger-bench" --socket "$SOCKET" --patients 50 --connections 8 --depth 4 --settlements 2000
+made=$(printf '%s\n' "$OUT" | sed -n 's/.*: \([0-9]*\) in [0-9.]* s = .*/\1/p')
+stats=$(ctl stats)
+ok_now=$(sample 'famledger_requests_total{type="settle",status="OK"}' "$stats")
+settled_now=$(sample 'famledger_entries_total{type="settled"}' "$stats")
+[ -n "$made" ] && [ $((ok_now - before_ok)) -eq "$made" ] && [ $((settled_now - before_settled)) -eq "$made" ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) || { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL made '$made', settle OK +$((ok_now - before_ok)), settled +$((settled_now - before_settled))"; }
+
 # Times people read are in the business zone (Asia/Shanghai by default), UTC on request.
 check "tail" 0 ctl tail --from 1
 expect "local time with its offset" "+08:00 merchant_added" "$OUT"
@@ -117,6 +129,15 @@ check "a day without entries" 0 ctl export --date 2020-01-01
 expect "says so on stderr" "no entries are dated 2020-01-01 (business day in Asia/Shanghai)" "$ERR"
 
 daemon_stop && CHECKS_PASSED=$((CHECKS_PASSED + 1)) || { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL the daemon did not stop cleanly"; }
+
+# The metrics need the admin or audit role through the socket: a settle-only peer is refused.
+"$BUILD/famledgerd" --data-dir "$WORK/roles" --socket "$WORK/roles.sock" --log-level warn \
+    --admin-uids 65533 --audit-uids 65533 --settle-uids "$(id -u)" 2>>"$WORK/daemon.log" &
+roles_pid=$!
+for _ in $(seq 1 300); do "$BUILD/ledgerctl" --socket "$WORK/roles.sock" head >/dev/null 2>&1 && break; sleep 0.01; done
+check "a settle-only peer cannot read the metrics" 1 "$BUILD/ledgerctl" --socket "$WORK/roles.sock" stats
+expect "it is told which role" "PERMISSION_DENIED" "$ERR"
+kill -TERM "$roles_pid"; wait "$roles_pid"
 
 # Under systemd (JOURNAL_STREAM names standard error) lines carry a priority, no timestamp.
 exec 4>"$WORK/journal.log"
