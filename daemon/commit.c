@@ -240,10 +240,12 @@ static void commit_thread(void *argument)
             queue->stats.jobs++;
             weight += job->weight ? job->weight : 1;
         }
-        if (failed)
-            commit_batch_fail(ran.batch, failed); /* stopped: nothing more is written */
-        else
+        if (failed) { /* stopped: nothing more is written */
+            commit_batch_fail(ran.batch, failed);
+            queue->stats.failed++;
+        } else {
             commit_batch_run(queue, &ran);
+        }
         queue->stats.batches++;
         histogram_observe(&queue->stats.batch_requests, &metrics_batch_requests, weight);
         commit_release(queue, &ran);
