@@ -54,6 +54,9 @@ int backup_handle(struct request_ctx *ctx, const Famledger__Request *request)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "cannot create %s: %s", dir,
                             errno == EEXIST ? "it exists already; a backup never overwrites one"
                             : errno == ENOENT ? "its parent directory does not exist"
+                            : errno == EROFS  ? "read-only to the daemon (under the packaged "
+                                                "unit only /var/lib/famledger is writable; a "
+                                                "drop-in can add ReadWritePaths=)"
                                               : strerror(errno));
     int rc = store_copy(store_of(ctx->txn), dir);
     if (rc)

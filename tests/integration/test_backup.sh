@@ -21,6 +21,14 @@ check "a backup never overwrites" 1 ctl backup --out "$WORK/copy1"
 expect "the refusal says why" "a backup never overwrites one" "$ERR"
 check "a missing parent is named" 1 ctl backup --out "$WORK/no/such/dir"
 expect "the refusal names the parent" "its parent directory does not exist" "$ERR"
+# A directory the daemon may not write (a read-only mount, as ProtectSystem=strict makes most of
+# the system) is refused with what to do.
+mkdir -p "$WORK/readonly"
+if mount -t tmpfs -o ro,size=1m tmpfs "$WORK/readonly" 2>/dev/null; then
+    check "a read-only place is refused" 1 ctl backup --out "$WORK/readonly/copy"
+    expect "with the way out" "read-only to the daemon" "$ERR"
+    umount "$WORK/readonly"
+fi
 check "a relative path is made absolute by ledgerctl" 0 bash -c "cd '$WORK' && '$PWD/$BUILD/ledgerctl' --socket '$SOCKET' backup --out copy4"
 daemon_stop
 for n in 1 2 3 4; do
