@@ -96,6 +96,57 @@ static void test_ready_status_watchdog_and_stopping(void **state)
     unlink(listener.path);
 }
 
+/* A failed sync stops the ledger: systemd hears STOPPING with the reason before the exit (74),
+ * so that `systemctl status` says what happened. Syncs fail through libfailsync. */
+static void test_a_storage_failure_is_told_before_the_exit(void **state)
+{
+    (void)state;
+    struct notify_listener listener;
+    notify_listen(&listener);
+    char failsync[256], trigger[128];
+    const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
+    snprintf(failsync, sizeof(failsync), "%s/tests/libfailsync.so", build);
+    char *absolute = realpath(failsync, NULL);
+    assert_non_null(absolute);
+    snprintf(trigger, sizeof(trigger), "/tmp/famledger-notify-fail-%d", (int)getpid());
+    unlink(trigger);
+    setenv("FAILSYNC_TRIGGER", trigger, 1);
+    setenv("LD_PRELOAD", absolute, 1);
+    /* Under ASan the shim is loaded before the sanitizer's runtime; it asks nothing of it. */
+    const char *asan = getenv("ASAN_OPTIONS");
+    char asan_options[512];
+    snprintf(asan_options, sizeof(asan_options), "%s:verify_asan_link_order=0", asan ? asan : "");
+    setenv("ASAN_OPTIONS", asan_options, 1);
+    struct daemon_handle daemon;
+    daemon_start(&daemon, NULL);
+    unsetenv("LD_PRELOAD");
+    free(absolute);
+    char message[512];
+    assert_true(notify_wait_for(&listener, "READY=1", 2000, message, sizeof(message)));
+
+    fl_client *client = client_open(&daemon);
+    employee_make(client, "P1", "110101", 10000);
+    FILE *touch = fopen(trigger, "w");
+    assert_non_null(touch);
+    fclose(touch);
+    assert_int_equal(fl_account_credit(client, "P1", 1, FL_CREDIT_DEPOSIT, "after-failure", NULL),
+                     FL_ERR_INTERNAL);
+    assert_true(notify_wait_for(&listener, "STOPPING=1", 5000, message, sizeof(message)));
+    assert_non_null(strstr(message, "STATUS=storage failure"));
+    fl_client_close(client);
+    assert_int_equal(daemon_stop(&daemon), 74);
+    unlink(trigger);
+    unsetenv("FAILSYNC_TRIGGER");
+    if (asan)
+        setenv("ASAN_OPTIONS", asan, 1);
+    else
+        unsetenv("ASAN_OPTIONS");
+    daemon_remove(&daemon);
+    unsetenv("NOTIFY_SOCKET");
+    close(listener.fd);
+    unlink(listener.path);
+}
+
 /* Without NOTIFY_SOCKET the daemon sends nothing and runs as before (a terminal, a test). */
 static void test_without_systemd_nothing_is_sent(void **state)
 {
@@ -117,6 +168,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ready_status_watchdog_and_stopping),
+        cmocka_unit_test(test_a_storage_failure_is_told_before_the_exit),
         cmocka_unit_test(test_without_systemd_nothing_is_sent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
