@@ -278,9 +278,9 @@ static int stored_twophase(struct verify *v, const ProtobufCBinaryData *key,
 static int verify_compare_indexes(struct verify *v)
 {
     /* A holder's funded list holds the beneficiaries whose funding order names the holder. */
-    for (size_t i = 0; i < v->person_capacity; i++) {
-        const struct model_person *person = &v->persons[i];
-        for (size_t j = 0; person->used && j < person->funder_count; j++)
+    for (size_t i = 0; i < v->person_count; i++) {
+        const struct model_person *person = verify_person_at(v, i);
+        for (size_t j = 0; j < person->funder_count; j++)
             verify_expect_item(v, INDEX_FUNDED, person->funders[j], strlen(person->funders[j]),
                         verify_text_hash(person->person_no));
     }
@@ -329,9 +329,10 @@ int verify_compare(struct verify *v)
     fl_verify_report *report = v->report;
     report->accounts = report->settlements = 0;
     v->stored_persons = v->stored_funded = 0;
-    for (size_t i = 0; i < v->person_capacity; i++)
-        v->persons[i].stored_person = v->persons[i].stored_account =
-            v->persons[i].stored_funders = false;
+    for (size_t i = 0; i < v->person_count; i++) {
+        struct model_person *person = verify_person_at(v, i);
+        person->stored_person = person->stored_account = person->stored_funders = false;
+    }
     for (size_t i = 0; i < v->settlement_capacity; i++)
         v->settlements[i].stored = false;
     report->balances_fen = report->credited_fen = report->debited_fen = 0;
@@ -342,20 +343,20 @@ int verify_compare(struct verify *v)
         (rc = state_walk(v, FAMLEDGER__STATE_TABLE__STATE_SETTLEMENTS, compare_settlement)))
         return rc;
     size_t model_accounts = 0, model_funded = 0;
-    for (size_t i = 0; i < v->person_capacity; i++) {
-        const struct model_person *person = &v->persons[i];
-        model_accounts += person->used && person->has_account;
-        model_funded += person->used && person->funder_count > 0;
+    for (size_t i = 0; i < v->person_count; i++) {
+        const struct model_person *person = verify_person_at(v, i);
+        model_accounts += person->has_account;
+        model_funded += person->funder_count > 0;
         /* The other way round: what the log made and the store lacks, by name. */
-        if (person->used && !person->stored_person)
+        if (!person->stored_person)
             verify_problem(v, v->seq, "person %s is registered in the log but not stored (table "
                            "persons)",
                            person->person_no);
-        if (person->used && person->has_account && !person->stored_account)
+        if (person->has_account && !person->stored_account)
             verify_problem(v, v->seq, "the account of %s is opened in the log but not stored "
                            "(table accounts)",
                            person->person_no);
-        if (person->used && person->funder_count > 0 && !person->stored_funders)
+        if (person->funder_count > 0 && !person->stored_funders)
             verify_problem(v, v->seq, "the funding order of %s is in the log but not stored "
                            "(table funders)",
                            person->person_no);

@@ -10,7 +10,6 @@
 
 struct model_person {
     char person_no[FL_PERSON_NO_MAX + 1];
-    bool used;
     bool has_account;
     bool suspended;
     int status; /* FAMLEDGER__ACCOUNT_STATUS__* */
@@ -84,8 +83,14 @@ struct verify {
     fl_verify_report *report;
     fl_progress_cb progress_cb;
     void *progress_context;
-    struct model_person *persons;
-    size_t person_capacity, person_count;
+    /* Persons in the order the log registered them, in blocks that never move (a pointer to a
+     * person stays valid), found by number through a compact open-addressing index: each slot
+     * holds the top 32 bits of the number's hash and the person's index + 1 (0: empty), so a
+     * probe reads 8 bytes and touches a person only when the hash matches. */
+    struct model_person **person_blocks;
+    size_t person_block_count, person_count;
+    uint64_t *person_slots;
+    size_t person_slot_capacity;
     struct model_settlement *settlements;
     size_t settlement_capacity, settlement_count;
     struct model_hold *holds;             /* open holds */
@@ -106,6 +111,8 @@ int verify_problem(struct verify *v, uint64_t seq, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
 uint64_t verify_text_hash(const char *text);
 struct model_person *verify_person_find(struct verify *v, const char *person_no, bool create);
+/* The person registered `index`th (0 .. person_count - 1). */
+struct model_person *verify_person_at(const struct verify *v, size_t index);
 struct model_settlement *verify_settlement_find(struct verify *v, uint64_t id, bool create);
 /* An expected item of an index: the replay says `key` holds `item`. */
 void verify_expect_item(struct verify *v, enum verify_index index, const void *key,
