@@ -22,47 +22,79 @@ static uint64_t key_hash(const uint8_t *key, size_t bytes)
     return hash;
 }
 
-static int digest_grow(struct digest_map *map)
+#define DIGEST_BLOCK 4096 /* records a block holds */
+
+static struct digest_record *digest_at(const struct digest_map *map, size_t index)
 {
-    size_t capacity = map->capacity ? map->capacity * 2 : 256;
-    struct digest_record *grown = calloc(capacity, sizeof(*grown));
-    if (!grown)
-        return -1;
-    for (size_t i = 0; i < map->capacity; i++) {
-        struct digest_record *record = &map->records[i];
-        if (!record->key)
-            continue;
-        size_t slot = key_hash(record->key, record->key_bytes) & (capacity - 1);
-        while (grown[slot].key)
-            slot = (slot + 1) & (capacity - 1);
-        grown[slot] = *record;
+    return &map->blocks[index / DIGEST_BLOCK][index % DIGEST_BLOCK];
+}
+
+/* Room for one more record: a new block when the last is full, a twice larger index when it
+ * would be half full. Returns 0 or -1 (out of memory). */
+static int digest_reserve(struct digest_map *map)
+{
+    if (map->count == map->block_count * DIGEST_BLOCK) {
+        struct digest_record **grown =
+            realloc(map->blocks, (map->block_count + 1) * sizeof(*grown));
+        if (!grown)
+            return -1;
+        map->blocks = grown;
+        if (!(grown[map->block_count] = calloc(DIGEST_BLOCK, sizeof(struct digest_record))))
+            return -1;
+        map->block_count++;
     }
-    free(map->records);
-    map->records = grown;
+    if ((map->count + 1) * 2 <= map->capacity)
+        return 0;
+    size_t capacity = map->capacity ? map->capacity * 2 : 256;
+    uint64_t *slots = calloc(capacity, sizeof(*slots));
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < map->count; i++) {
+        uint64_t hash = digest_at(map, i)->hash;
+        size_t slot = hash & (capacity - 1);
+        while (slots[slot])
+            slot = (slot + 1) & (capacity - 1);
+        slots[slot] = (hash >> 32 << 32) | (i + 1);
+    }
+    free(map->slots);
+    map->slots = slots;
     map->capacity = capacity;
     return 0;
 }
 
+/* The slot of `key`: its own, or the empty one where it would go. */
+static size_t digest_slot(const struct digest_map *map, const void *key, size_t key_bytes,
+                          uint64_t hash)
+{
+    size_t mask = map->capacity - 1, slot = hash & mask;
+    for (; map->slots[slot]; slot = (slot + 1) & mask) {
+        if (map->slots[slot] >> 32 != hash >> 32)
+            continue;
+        const struct digest_record *record = digest_at(map, (map->slots[slot] & 0xffffffffu) - 1);
+        if (record->key_bytes == key_bytes && memcmp(record->key, key, key_bytes) == 0)
+            break;
+    }
+    return slot;
+}
+
+/* The record of `key`, made (with empty digests) when the key is new; NULL when out of memory. */
 static struct digest_record *digest_find(struct digest_map *map, const void *key,
                                          size_t key_bytes)
 {
-    if ((map->count + 1) * 2 > map->capacity && digest_grow(map) != 0)
+    if (digest_reserve(map) != 0)
         return NULL;
-    size_t slot = key_hash(key, key_bytes) & (map->capacity - 1);
-    for (;; slot = (slot + 1) & (map->capacity - 1)) {
-        struct digest_record *record = &map->records[slot];
-        if (!record->key) {
-            record->key = malloc(key_bytes ? key_bytes : 1);
-            if (!record->key)
-                return NULL;
-            memcpy(record->key, key, key_bytes);
-            record->key_bytes = key_bytes;
-            map->count++;
-            return record;
-        }
-        if (record->key_bytes == key_bytes && memcmp(record->key, key, key_bytes) == 0)
-            return record;
-    }
+    uint64_t hash = key_hash(key, key_bytes);
+    size_t slot = digest_slot(map, key, key_bytes, hash);
+    if (map->slots[slot])
+        return digest_at(map, (map->slots[slot] & 0xffffffffu) - 1);
+    struct digest_record *record = digest_at(map, map->count);
+    if (!(record->key = malloc(key_bytes ? key_bytes : 1)))
+        return NULL;
+    memcpy(record->key, key, key_bytes);
+    record->key_bytes = key_bytes;
+    record->hash = hash;
+    map->slots[slot] = (hash >> 32 << 32) | ++map->count;
+    return record;
 }
 
 int digest_add(struct digest_map *map, const void *key, size_t key_bytes, uint64_t item,
@@ -104,22 +136,18 @@ int64_t digest_expected_amount(struct digest_map *map, const void *key, size_t k
 {
     if (map->capacity == 0)
         return 0;
-    size_t slot = key_hash(key, key_bytes) & (map->capacity - 1);
-    for (;; slot = (slot + 1) & (map->capacity - 1)) {
-        const struct digest_record *record = &map->records[slot];
-        if (!record->key)
-            return 0;
-        if (record->key_bytes == key_bytes && memcmp(record->key, key, key_bytes) == 0)
-            return (int64_t)record->expected.sum;
-    }
+    size_t slot = digest_slot(map, key, key_bytes, key_hash(key, key_bytes));
+    return map->slots[slot]
+               ? (int64_t)digest_at(map, (map->slots[slot] & 0xffffffffu) - 1)->expected.sum
+               : 0;
 }
 
 const struct digest_record *digest_first_difference(const struct digest_map *map)
 {
-    for (size_t i = 0; i < map->capacity; i++) {
-        const struct digest_record *record = &map->records[i];
-        if (record->key && (record->expected.count != record->stored.count ||
-                            record->expected.sum != record->stored.sum))
+    for (size_t i = 0; i < map->count; i++) {
+        const struct digest_record *record = digest_at(map, i);
+        if (record->expected.count != record->stored.count ||
+            record->expected.sum != record->stored.sum)
             return record;
     }
     return NULL;
@@ -137,9 +165,13 @@ void digest_key_text(const struct digest_record *record, char *text, size_t text
 
 void digest_map_free(struct digest_map *map)
 {
-    for (size_t i = 0; i < map->capacity; i++)
-        free(map->records[i].key);
-    free(map->records);
-    map->records = NULL;
-    map->capacity = map->count = 0;
+    for (size_t i = 0; i < map->count; i++)
+        free(digest_at(map, i)->key);
+    for (size_t block = 0; block < map->block_count; block++)
+        free(map->blocks[block]);
+    free(map->blocks);
+    free(map->slots);
+    map->blocks = NULL;
+    map->slots = NULL;
+    map->block_count = map->count = map->capacity = 0;
 }

@@ -18,15 +18,21 @@ struct digest {
 };
 
 struct digest_record {
-    uint8_t *key;        /* NULL: empty slot */
+    uint8_t *key;
     size_t key_bytes;
+    uint64_t hash;       /* of the key, for growing the index without reading keys */
     struct digest expected, stored;
 };
 
+/* Records in the order their keys came, in blocks that never move, found through a compact
+ * open-addressing index: a slot holds the top 32 bits of the key's hash and the record's
+ * index + 1 (0: empty), so a probe reads 8 bytes and touches a record only when they match. */
 struct digest_map {
     const char *name;    /* the table, for messages */
-    struct digest_record *records;
-    size_t capacity, count;
+    struct digest_record **blocks;
+    size_t block_count, count;
+    uint64_t *slots;
+    size_t capacity;     /* of slots */
 };
 
 /* Add an item to the expected (or, with `stored`, the stored) digest of `key`. A stored item
