@@ -119,74 +119,27 @@ static void expect_merchant_day(struct verify *v, const char *merchant, int64_t 
         verify_expect_item(v, INDEX_MERCHANT_DAY, key, (size_t)bytes, seq);
 }
 
-#define PERSON_BLOCK 4096 /* persons a block holds */
-
 struct model_person *verify_person_at(const struct verify *v, size_t index)
 {
-    return &v->person_blocks[index / PERSON_BLOCK][index % PERSON_BLOCK];
+    return record_table_at(&v->persons, index);
 }
 
-/* The slot of `person_no` in the index: its own, or the empty one where it would go. */
-static size_t person_slot(const struct verify *v, const char *person_no, uint64_t hash)
+static bool person_same(const void *record, const void *key, size_t key_bytes)
 {
-    size_t mask = v->person_slot_capacity - 1, slot = hash & mask;
-    for (; v->person_slots[slot]; slot = (slot + 1) & mask) {
-        uint64_t entry = v->person_slots[slot];
-        if (entry >> 32 == hash >> 32 &&
-            strcmp(verify_person_at(v, (entry & 0xffffffffu) - 1)->person_no, person_no) == 0)
-            break;
-    }
-    return slot;
-}
-
-/* Room for one more person: a new block when the last is full, a twice larger index when it
- * would be half full. Returns 0 or -1 (out of memory). */
-static int person_reserve(struct verify *v)
-{
-    if (v->person_count == v->person_block_count * PERSON_BLOCK) {
-        size_t blocks = v->person_block_count;
-        struct model_person **grown = realloc(v->person_blocks, (blocks + 1) * sizeof(*grown));
-        if (!grown)
-            return -1;
-        v->person_blocks = grown;
-        if (!(grown[blocks] = calloc(PERSON_BLOCK, sizeof(struct model_person))))
-            return -1;
-        v->person_block_count++;
-    }
-    if ((v->person_count + 1) * 2 <= v->person_slot_capacity)
-        return 0;
-    size_t capacity = v->person_slot_capacity ? v->person_slot_capacity * 2 : 4096;
-    uint64_t *slots = calloc(capacity, sizeof(*slots));
-    if (!slots)
-        return -1;
-    free(v->person_slots);
-    v->person_slots = slots;
-    v->person_slot_capacity = capacity;
-    for (size_t i = 0; i < v->person_count; i++) {
-        uint64_t hash = verify_text_hash(verify_person_at(v, i)->person_no);
-        size_t slot = hash & (capacity - 1);
-        while (slots[slot])
-            slot = (slot + 1) & (capacity - 1);
-        slots[slot] = (hash >> 32 << 32) | (i + 1);
-    }
-    return 0;
+    (void)key_bytes;
+    return strcmp(((const struct model_person *)record)->person_no, key) == 0;
 }
 
 struct model_person *verify_person_find(struct verify *v, const char *person_no, bool create)
 {
-    if (create && person_reserve(v) != 0)
-        return NULL;
-    if (!v->person_slot_capacity)
-        return NULL;
-    uint64_t hash = verify_text_hash(person_no);
-    size_t slot = person_slot(v, person_no, hash);
-    if (v->person_slots[slot])
-        return verify_person_at(v, (v->person_slots[slot] & 0xffffffffu) - 1);
-    if (!create)
-        return NULL;
-    struct model_person *person = verify_person_at(v, v->person_count);
-    client_copy(person->person_no, sizeof(person->person_no), person_no);
-    v->person_slots[slot] = (hash >> 32 << 32) | ++v->person_count;
+    if (v->persons.record_bytes == 0)
+        record_table_init(&v->persons, sizeof(struct model_person));
+    bool created;
+    struct model_person *person =
+        record_table_find(&v->persons, verify_text_hash(person_no), person_no,
+                          strlen(person_no), person_same, create, &created);
+    if (person && created)
+        client_copy(person->person_no, sizeof(person->person_no), person_no);
     return person;
 }
 
@@ -489,7 +442,7 @@ static int apply_movement(struct verify *v, const Famledger__Entry *entry)
         person->person_status = status;
     if (movement->account_closed) {
         person->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED;
-        for (size_t i = 0; i < v->person_count; i++)
+        for (size_t i = 0; i < v->persons.count; i++)
             funders_remove(verify_person_at(v, i), movement->person_no);
         /* Nobody pays for the dead. */
         if (status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED)
@@ -813,14 +766,11 @@ static void verify_free(struct verify *v)
 {
     for (int index = 0; index < INDEX_COUNT; index++)
         digest_map_free(&v->indexes[index]);
-    for (size_t i = 0; i < v->person_count; i++) {
+    for (size_t i = 0; i < v->persons.count; i++) {
         free(verify_person_at(v, i)->funders);
         free(verify_person_at(v, i)->pending_in);
     }
-    for (size_t block = 0; block < v->person_block_count; block++)
-        free(v->person_blocks[block]);
-    free(v->person_blocks);
-    free(v->person_slots);
+    record_table_free(&v->persons);
     free(v->settlements);
     verify_twophase_free(v);
 }

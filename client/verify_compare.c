@@ -278,7 +278,7 @@ static int stored_twophase(struct verify *v, const ProtobufCBinaryData *key,
 static int verify_compare_indexes(struct verify *v)
 {
     /* A holder's funded list holds the beneficiaries whose funding order names the holder. */
-    for (size_t i = 0; i < v->person_count; i++) {
+    for (size_t i = 0; i < v->persons.count; i++) {
         const struct model_person *person = verify_person_at(v, i);
         for (size_t j = 0; j < person->funder_count; j++)
             verify_expect_item(v, INDEX_FUNDED, person->funders[j], strlen(person->funders[j]),
@@ -329,7 +329,7 @@ int verify_compare(struct verify *v)
     fl_verify_report *report = v->report;
     report->accounts = report->settlements = 0;
     v->stored_persons = v->stored_funded = 0;
-    for (size_t i = 0; i < v->person_count; i++) {
+    for (size_t i = 0; i < v->persons.count; i++) {
         struct model_person *person = verify_person_at(v, i);
         person->stored_person = person->stored_account = person->stored_funders = false;
     }
@@ -343,7 +343,7 @@ int verify_compare(struct verify *v)
         (rc = state_walk(v, FAMLEDGER__STATE_TABLE__STATE_SETTLEMENTS, compare_settlement)))
         return rc;
     size_t model_accounts = 0, model_funded = 0;
-    for (size_t i = 0; i < v->person_count; i++) {
+    for (size_t i = 0; i < v->persons.count; i++) {
         const struct model_person *person = verify_person_at(v, i);
         model_accounts += person->has_account;
         model_funded += person->funder_count > 0;
@@ -368,9 +368,9 @@ int verify_compare(struct verify *v)
     if (model_accounts != report->accounts)
         verify_problem(v, v->seq, "the log opens %zu accounts; %llu are stored", model_accounts,
                        (unsigned long long)report->accounts);
-    if (v->stored_persons != v->person_count)
+    if (v->stored_persons != v->persons.count)
         verify_problem(v, v->seq, "the log registers %zu persons; %zu are stored",
-                       v->person_count, v->stored_persons);
+                       v->persons.count, v->stored_persons);
     if (v->stored_funded != model_funded)
         verify_problem(v, v->seq, "%zu persons have funders in the log; %zu funding orders are "
                        "stored", model_funded, v->stored_funded);

@@ -22,78 +22,27 @@ static uint64_t key_hash(const uint8_t *key, size_t bytes)
     return hash;
 }
 
-#define DIGEST_BLOCK 4096 /* records a block holds */
-
-static struct digest_record *digest_at(const struct digest_map *map, size_t index)
+static bool digest_same(const void *record, const void *key, size_t key_bytes)
 {
-    return &map->blocks[index / DIGEST_BLOCK][index % DIGEST_BLOCK];
-}
-
-/* Room for one more record: a new block when the last is full, a twice larger index when it
- * would be half full. Returns 0 or -1 (out of memory). */
-static int digest_reserve(struct digest_map *map)
-{
-    if (map->count == map->block_count * DIGEST_BLOCK) {
-        struct digest_record **grown =
-            realloc(map->blocks, (map->block_count + 1) * sizeof(*grown));
-        if (!grown)
-            return -1;
-        map->blocks = grown;
-        if (!(grown[map->block_count] = calloc(DIGEST_BLOCK, sizeof(struct digest_record))))
-            return -1;
-        map->block_count++;
-    }
-    if ((map->count + 1) * 2 <= map->capacity)
-        return 0;
-    size_t capacity = map->capacity ? map->capacity * 2 : 256;
-    uint64_t *slots = calloc(capacity, sizeof(*slots));
-    if (!slots)
-        return -1;
-    for (size_t i = 0; i < map->count; i++) {
-        uint64_t hash = digest_at(map, i)->hash;
-        size_t slot = hash & (capacity - 1);
-        while (slots[slot])
-            slot = (slot + 1) & (capacity - 1);
-        slots[slot] = (hash >> 32 << 32) | (i + 1);
-    }
-    free(map->slots);
-    map->slots = slots;
-    map->capacity = capacity;
-    return 0;
-}
-
-/* The slot of `key`: its own, or the empty one where it would go. */
-static size_t digest_slot(const struct digest_map *map, const void *key, size_t key_bytes,
-                          uint64_t hash)
-{
-    size_t mask = map->capacity - 1, slot = hash & mask;
-    for (; map->slots[slot]; slot = (slot + 1) & mask) {
-        if (map->slots[slot] >> 32 != hash >> 32)
-            continue;
-        const struct digest_record *record = digest_at(map, (map->slots[slot] & 0xffffffffu) - 1);
-        if (record->key_bytes == key_bytes && memcmp(record->key, key, key_bytes) == 0)
-            break;
-    }
-    return slot;
+    const struct digest_record *digest = record;
+    return digest->key_bytes == key_bytes && memcmp(digest->key, key, key_bytes) == 0;
 }
 
 /* The record of `key`, made (with empty digests) when the key is new; NULL when out of memory. */
 static struct digest_record *digest_find(struct digest_map *map, const void *key,
                                          size_t key_bytes)
 {
-    if (digest_reserve(map) != 0)
-        return NULL;
-    uint64_t hash = key_hash(key, key_bytes);
-    size_t slot = digest_slot(map, key, key_bytes, hash);
-    if (map->slots[slot])
-        return digest_at(map, (map->slots[slot] & 0xffffffffu) - 1);
-    struct digest_record *record = digest_at(map, map->count);
-    if (!(record->key = malloc(key_bytes ? key_bytes : 1)))
-        return NULL;
-    memcpy(record->key, key, key_bytes);
-    record->key_bytes = key_bytes;
-    record->hash = hash;
-    map->slots[slot] = (hash >> 32 << 32) | ++map->count;
+    if (map->records.record_bytes == 0)
+        record_table_init(&map->records, sizeof(struct digest_record));
+    bool created;
+    struct digest_record *record = record_table_find(&map->records, key_hash(key, key_bytes),
+                                                     key, key_bytes, digest_same, true, &created);
+    if (record && created) {
+        if (!(record->key = malloc(key_bytes ? key_bytes : 1)))
+            return NULL;
+        memcpy(record->key, key, key_bytes);
+        record->key_bytes = key_bytes;
+    }
     return record;
 }
 
@@ -134,18 +83,15 @@ int digest_set(struct digest_map *map, const void *key, size_t key_bytes, uint64
 
 int64_t digest_expected_amount(struct digest_map *map, const void *key, size_t key_bytes)
 {
-    if (map->capacity == 0)
-        return 0;
-    size_t slot = digest_slot(map, key, key_bytes, key_hash(key, key_bytes));
-    return map->slots[slot]
-               ? (int64_t)digest_at(map, (map->slots[slot] & 0xffffffffu) - 1)->expected.sum
-               : 0;
+    const struct digest_record *record = record_table_find(
+        &map->records, key_hash(key, key_bytes), key, key_bytes, digest_same, false, NULL);
+    return record ? (int64_t)record->expected.sum : 0;
 }
 
 const struct digest_record *digest_first_difference(const struct digest_map *map)
 {
-    for (size_t i = 0; i < map->count; i++) {
-        const struct digest_record *record = digest_at(map, i);
+    for (size_t i = 0; i < map->records.count; i++) {
+        const struct digest_record *record = record_table_at(&map->records, i);
         if (record->expected.count != record->stored.count ||
             record->expected.sum != record->stored.sum)
             return record;
@@ -165,13 +111,7 @@ void digest_key_text(const struct digest_record *record, char *text, size_t text
 
 void digest_map_free(struct digest_map *map)
 {
-    for (size_t i = 0; i < map->count; i++)
-        free(digest_at(map, i)->key);
-    for (size_t block = 0; block < map->block_count; block++)
-        free(map->blocks[block]);
-    free(map->blocks);
-    free(map->slots);
-    map->blocks = NULL;
-    map->slots = NULL;
-    map->block_count = map->count = map->capacity = 0;
+    for (size_t i = 0; i < map->records.count; i++)
+        free(((struct digest_record *)record_table_at(&map->records, i))->key);
+    record_table_free(&map->records);
 }

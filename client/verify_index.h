@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "record_table.h"
+
 struct digest {
     uint64_t count, sum;
 };
@@ -20,19 +22,13 @@ struct digest {
 struct digest_record {
     uint8_t *key;
     size_t key_bytes;
-    uint64_t hash;       /* of the key, for growing the index without reading keys */
     struct digest expected, stored;
 };
 
-/* Records in the order their keys came, in blocks that never move, found through a compact
- * open-addressing index: a slot holds the top 32 bits of the key's hash and the record's
- * index + 1 (0: empty), so a probe reads 8 bytes and touches a record only when they match. */
+/* A key's record, in the order keys came (record_table.h). Zeroed: empty, ready for keys. */
 struct digest_map {
     const char *name;    /* the table, for messages */
-    struct digest_record **blocks;
-    size_t block_count, count;
-    uint64_t *slots;
-    size_t capacity;     /* of slots */
+    struct record_table records;
 };
 
 /* Add an item to the expected (or, with `stored`, the stored) digest of `key`. A stored item

@@ -4,6 +4,7 @@
 #define FAMLEDGER_VERIFY_INTERNAL_H
 
 #include "client_internal.h"
+#include "record_table.h"
 #include "verify_index.h"
 
 #define VERIFY_PAGE 500
@@ -83,14 +84,9 @@ struct verify {
     fl_verify_report *report;
     fl_progress_cb progress_cb;
     void *progress_context;
-    /* Persons in the order the log registered them, in blocks that never move (a pointer to a
-     * person stays valid), found by number through a compact open-addressing index: each slot
-     * holds the top 32 bits of the number's hash and the person's index + 1 (0: empty), so a
-     * probe reads 8 bytes and touches a person only when the hash matches. */
-    struct model_person **person_blocks;
-    size_t person_block_count, person_count;
-    uint64_t *person_slots;
-    size_t person_slot_capacity;
+    /* Persons in the order the log registered them; a pointer to one stays valid
+     * (record_table.h). */
+    struct record_table persons;
     struct model_settlement *settlements;
     size_t settlement_capacity, settlement_count;
     struct model_hold *holds;             /* open holds */
@@ -111,7 +107,7 @@ int verify_problem(struct verify *v, uint64_t seq, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
 uint64_t verify_text_hash(const char *text);
 struct model_person *verify_person_find(struct verify *v, const char *person_no, bool create);
-/* The person registered `index`th (0 .. person_count - 1). */
+/* The person registered `index`th (0 .. persons.count - 1). */
 struct model_person *verify_person_at(const struct verify *v, size_t index);
 struct model_settlement *verify_settlement_find(struct verify *v, uint64_t id, bool create);
 /* An expected item of an index: the replay says `key` holds `item`. */

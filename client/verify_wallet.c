@@ -457,7 +457,7 @@ int verify_twophase_finish(struct verify *v)
         timer_key(key, v->holds[i].expires_at_us, 'H', v->holds[i].id);
         verify_expect_item(v, INDEX_TIMERS, key, sizeof(key), 1);
     }
-    for (size_t i = 0; i < v->person_count && v->report->ok; i++) {
+    for (size_t i = 0; i < v->persons.count && v->report->ok; i++) {
         struct model_person *person = verify_person_at(v, i);
         if (person->pending_out) {
             timer_key(key, person->pending_out_return_us, 'W', person->pending_out);

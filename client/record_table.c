@@ -1,0 +1,96 @@
+/* record_table.c -- records in blocks, found through a compact index (record_table.h). */
+#include "record_table.h"
+
+#include <stdlib.h>
+
+#define RECORD_TABLE_BLOCK 4096 /* records a block holds */
+
+/* A record is stored after its key's full hash, which growing the index needs. */
+static size_t record_stride(const struct record_table *table)
+{
+    return sizeof(uint64_t) + (table->record_bytes + 7) / 8 * 8;
+}
+
+static uint64_t *record_hash(const struct record_table *table, size_t index)
+{
+    char *block = table->blocks[index / RECORD_TABLE_BLOCK];
+    return (uint64_t *)(void *)(block + index % RECORD_TABLE_BLOCK * record_stride(table));
+}
+
+void record_table_init(struct record_table *table, size_t record_bytes)
+{
+    *table = (struct record_table){.record_bytes = record_bytes};
+}
+
+void *record_table_at(const struct record_table *table, size_t index)
+{
+    return record_hash(table, index) + 1;
+}
+
+/* Room for one more record: a new block when the last is full, a twice larger index when it
+ * would be half full (every slot placed again; no record moves). Returns 0 or -1. */
+static int record_table_reserve(struct record_table *table)
+{
+    if (table->count == table->block_count * RECORD_TABLE_BLOCK) {
+        char **grown = realloc(table->blocks, (table->block_count + 1) * sizeof(*grown));
+        if (!grown)
+            return -1;
+        table->blocks = grown;
+        if (!(grown[table->block_count] = calloc(RECORD_TABLE_BLOCK, record_stride(table))))
+            return -1;
+        table->block_count++;
+    }
+    if ((table->count + 1) * 2 <= table->capacity)
+        return 0;
+    size_t capacity = table->capacity ? table->capacity * 2 : 256;
+    uint64_t *slots = calloc(capacity, sizeof(*slots));
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < table->count; i++) {
+        uint64_t hash = *record_hash(table, i);
+        size_t slot = hash & (capacity - 1);
+        while (slots[slot])
+            slot = (slot + 1) & (capacity - 1);
+        slots[slot] = (hash >> 32 << 32) | (i + 1);
+    }
+    free(table->slots);
+    table->slots = slots;
+    table->capacity = capacity;
+    return 0;
+}
+
+void *record_table_find(struct record_table *table, uint64_t hash, const void *key,
+                        size_t key_bytes, record_same same, bool create, bool *created)
+{
+    if (created)
+        *created = false;
+    if (create && record_table_reserve(table) != 0)
+        return NULL;
+    if (table->capacity == 0)
+        return NULL;
+    size_t mask = table->capacity - 1, slot = hash & mask;
+    for (; table->slots[slot]; slot = (slot + 1) & mask) {
+        uint64_t entry = table->slots[slot];
+        if (entry >> 32 != hash >> 32)
+            continue;
+        void *record = record_table_at(table, (entry & 0xffffffffu) - 1);
+        if (same(record, key, key_bytes))
+            return record;
+    }
+    if (!create)
+        return NULL;
+    *record_hash(table, table->count) = hash;
+    table->slots[slot] = (hash >> 32 << 32) | ++table->count;
+    if (created)
+        *created = true;
+    return record_table_at(table, table->count - 1);
+}
+
+void record_table_free(struct record_table *table)
+{
+    for (size_t block = 0; block < table->block_count; block++)
+        free(table->blocks[block]);
+    free(table->blocks);
+    free(table->slots);
+    record_table_init(table, table->record_bytes);
+}
