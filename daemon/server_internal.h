@@ -72,8 +72,8 @@ void conn_subscribe(struct conn *conn, struct pending *pending);
 
 /* Answer a StatsRequest from the commit queue's and the store's counters (server_stats.c). */
 void server_stats_run(struct pending *pending);
-/* Every metric family into `reply`, allocated in `arena` (server_stats.c; the metrics
- * listener serves the same). */
+/* The counters and every metric family into `reply`, allocated in `arena` (server_stats.c;
+ * the metrics listener serves the same families). */
 void server_metrics_collect(struct server *server, struct arena *arena,
                             Famledger__StatsReply *reply);
 /* Count a reply on its way to the peer, and how long its request took. */

@@ -143,12 +143,21 @@ static void metrics_commits(struct metrics_builder *builder, const struct commit
 void server_metrics_collect(struct server *server, struct arena *arena,
                             Famledger__StatsReply *reply)
 {
+    /* Each source is read once: the counters' fields, then the families, from the same. */
     struct commit_stats stats;
-    uint64_t durable_seq;
-    int failed = commit_queue_stats(server->commits, &stats, &durable_seq);
+    int failed = commit_queue_stats(server->commits, &stats, &reply->durable_seq);
+    reply->batches = stats.batches;
+    reply->jobs = stats.jobs;
+    reply->flushes = stats.flushes;
+    reply->map_grows = stats.map_grows;
+    reply->write_bytes = server_write_bytes();
+    reply->map_bytes = store_map_bytes(server->store);
+    reply->map_used_bytes = store_used_bytes(server->store);
+    reply->connections = server->conn_count;
+    reply->started_us = (uint64_t)server->started_us;
+
     struct metrics_builder builder;
     metrics_builder_init(&builder, arena, reply);
-
     metrics_family(&builder, "famledger_build_info", "gauge", "The daemon's version.");
     metrics_sample(&builder, 1, 0, "version", FAMLEDGER_VERSION, NULL);
     metrics_family(&builder, "famledger_start_time_seconds", "gauge",
@@ -156,13 +165,13 @@ void server_metrics_collect(struct server *server, struct arena *arena,
     metrics_sample(&builder, server->started_us, 6, NULL);
     metrics_family(&builder, "famledger_head_seq", "gauge",
                    "The last log entry on disk (durable).");
-    metrics_sample(&builder, (int64_t)durable_seq, 0, NULL);
+    metrics_sample(&builder, (int64_t)reply->durable_seq, 0, NULL);
     metrics_family(&builder, "famledger_storage_failed", "gauge",
                    "1 after a storage failure: the daemon answers what it read and exits 74.");
     metrics_sample(&builder, failed != 0, 0, NULL);
     metrics_requests(&builder, &server->metrics);
     metrics_family(&builder, "famledger_connections", "gauge", "Connections open now.");
-    metrics_sample(&builder, (int64_t)server->conn_count, 0, NULL);
+    metrics_sample(&builder, (int64_t)reply->connections, 0, NULL);
     metrics_family(&builder, "famledger_connections_accepted_total", "counter",
                    "Connections accepted.");
     metrics_sample(&builder, (int64_t)server->metrics.accepted, 0, NULL);
@@ -174,34 +183,22 @@ void server_metrics_collect(struct server *server, struct arena *arena,
     metrics_commits(&builder, &stats);
     metrics_family(&builder, "famledger_map_size_bytes", "gauge",
                    "The LMDB map's size (address space reserved; map_mib_max).");
-    metrics_sample(&builder, (int64_t)store_map_bytes(server->store), 0, NULL);
+    metrics_sample(&builder, (int64_t)reply->map_bytes, 0, NULL);
     metrics_family(&builder, "famledger_map_used_bytes", "gauge",
                    "Pages of the map in use; at the map's size, writes are refused "
                    "OUT_OF_SPACE.");
-    metrics_sample(&builder, (int64_t)store_used_bytes(server->store), 0, NULL);
+    metrics_sample(&builder, (int64_t)reply->map_used_bytes, 0, NULL);
     metrics_family(&builder, "famledger_write_bytes_total", "counter",
                    "Bytes this process wrote through system calls (pages, head record, "
                    "replies).");
-    metrics_sample(&builder, (int64_t)server_write_bytes(), 0, NULL);
+    metrics_sample(&builder, (int64_t)reply->write_bytes, 0, NULL);
 }
 
 void server_stats_run(struct pending *pending)
 {
-    struct server *server = pending->conn->server;
     Famledger__StatsReply *reply = ARENA_NEW(&pending->reply_arena, Famledger__StatsReply);
     famledger__stats_reply__init(reply);
-    struct commit_stats stats;
-    commit_queue_stats(server->commits, &stats, &reply->durable_seq);
-    reply->batches = stats.batches;
-    reply->jobs = stats.jobs;
-    reply->flushes = stats.flushes;
-    reply->map_grows = stats.map_grows;
-    reply->write_bytes = server_write_bytes();
-    reply->map_bytes = store_map_bytes(server->store);
-    reply->map_used_bytes = store_used_bytes(server->store);
-    reply->connections = server->conn_count;
-    reply->started_us = (uint64_t)server->started_us;
-    server_metrics_collect(server, &pending->reply_arena, reply);
+    server_metrics_collect(pending->conn->server, &pending->reply_arena, reply);
     pending->response.body_case = FAMLEDGER__RESPONSE__BODY_STATS;
     pending->response.stats = reply;
 }
