@@ -18,7 +18,7 @@
 #include <time.h>
 
 const struct verify_index_table verify_indexes[INDEX_COUNT] = {
-    [INDEX_ACCOUNT_ENTRIES] = {"account_entries", FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_ENTRIES},
+    [INDEX_ACCOUNT_LINKS] = {"account_links", FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_LINKS},
     [INDEX_DAY_ENTRIES] = {"day_entries", FAMLEDGER__STATE_TABLE__STATE_DAY_ENTRIES},
     [INDEX_MERCHANT_DAY] = {"merchant_day", FAMLEDGER__STATE_TABLE__STATE_MERCHANT_DAY},
     [INDEX_REFERENCES] = {"references", FAMLEDGER__STATE_TABLE__STATE_REFERENCES},
@@ -79,6 +79,22 @@ uint64_t verify_text_hash(const char *text)
     for (; *text; text++)
         hash = (hash ^ (uint8_t)*text) * 1099511628211u;
     return hash;
+}
+
+uint64_t verify_link_item(uint64_t seq, uint64_t prev)
+{
+    return seq * 0x9e3779b97f4a7c15u + prev;
+}
+
+/* Entry `seq` is the newest line of the person's statement: its link back to the line before
+ * is expected, once, under the person. */
+static void verify_account_line(struct verify *v, struct model_person *person, uint64_t seq)
+{
+    if (person->last_seq == seq)
+        return;
+    verify_expect_item(v, INDEX_ACCOUNT_LINKS, person->person_no, strlen(person->person_no),
+                       verify_link_item(seq, person->last_seq));
+    person->last_seq = seq;
 }
 
 /* An expected item of an index: the replay says `key` holds `item`. */
@@ -187,7 +203,7 @@ int verify_move(struct verify *v, uint64_t seq, const char *person_no, int64_t d
         return verify_problem(v, seq, "entry moves money of %s, who has no account", person_no);
     if (person->status == FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED && delta_fen > 0)
         return verify_problem(v, seq, "entry credits the closed account of %s", person_no);
-    verify_expect_item(v, INDEX_ACCOUNT_ENTRIES, person_no, strlen(person_no), seq);
+    verify_account_line(v, person, seq);
     if (delta_fen != 0 && v->move_count < sizeof(v->moves) / sizeof(v->moves[0])) {
         v->moves[v->move_count].person_no = person->person_no;
         v->moves[v->move_count++].delta_fen = delta_fen;
@@ -485,8 +501,7 @@ static int apply_person(struct verify *v, const Famledger__Entry *entry)
                                   "and empty");
         person->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN;
         person->person_status = FAMLEDGER__PERSON_STATUS__PERSON_ACTIVE;
-        verify_expect_item(v, INDEX_ACCOUNT_ENTRIES, person->person_no, strlen(person->person_no),
-                           entry->seq);
+        verify_account_line(v, person, entry->seq);
         return 0;
     case FAMLEDGER__ENTRY__BODY_PERSON_MIGRATED: {
         /* A registration, an opening (for an employee) and a credit of the opening balance. */
@@ -517,8 +532,7 @@ static int apply_person(struct verify *v, const Famledger__Entry *entry)
             return verify_problem(v, entry->seq, "account opened for an unknown person or twice");
         person->has_account = true;
         person->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN;
-        verify_expect_item(v, INDEX_ACCOUNT_ENTRIES, person->person_no, strlen(person->person_no),
-                    entry->seq);
+        verify_account_line(v, person, entry->seq);
         return 0;
     case FAMLEDGER__ENTRY__BODY_ACCOUNT_FROZEN:
         person = verify_person_find(v, entry->account_frozen->person_no, false);
@@ -526,8 +540,7 @@ static int apply_person(struct verify *v, const Famledger__Entry *entry)
             return verify_problem(v, entry->seq, "freeze of an unknown account");
         person->status = entry->account_frozen->frozen ? FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_FROZEN
                                                        : FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN;
-        verify_expect_item(v, INDEX_ACCOUNT_ENTRIES, person->person_no, strlen(person->person_no),
-                    entry->seq);
+        verify_account_line(v, person, entry->seq);
         return 0;
     default: /* PERSON_SUSPENDED */
         person = verify_person_find(v, entry->person_suspended->person_no, false);

@@ -108,6 +108,11 @@ static int compare_account(struct verify *v, const ProtobufCBinaryData *key,
                        stored->status, (long long)person->balance_fen,
                        (long long)person->credited_fen, (long long)person->debited_fen,
                        person->status);
+    else if (person->last_seq != stored->last_seq)
+        verify_problem(v, stored->last_seq, "account %s: its statement starts from entry %llu; "
+                       "the log last touched it in entry %llu", stored->person_no,
+                       (unsigned long long)stored->last_seq,
+                       (unsigned long long)person->last_seq);
     else if (person->held_fen != stored->held_fen)
         verify_problem(v, stored->last_seq, "account %s: %lld fen stored as held; the open holds "
                        "of the log hold %lld", stored->person_no, (long long)stored->held_fen,
@@ -206,6 +211,24 @@ static int stored_index_item(struct verify *v, const ProtobufCBinaryData *key,
     return 0;
 }
 
+/* A statement link, (seq, person_no) -> prev: an item of the person's chain. */
+static int stored_account_link(struct verify *v, const ProtobufCBinaryData *key,
+                               const ProtobufCBinaryData *value)
+{
+    if (key->len <= 8 || value->len != 8)
+        return verify_problem(v, v->seq, "a stored account_links record of %zu and %zu bytes "
+                              "is damaged", key->len, value->len);
+    uint64_t seq = 0, prev = 0;
+    for (int i = 0; i < 8; i++) {
+        seq = seq << 8 | key->data[i];
+        prev = prev << 8 | value->data[i];
+    }
+    if (digest_add(&v->indexes[INDEX_ACCOUNT_LINKS], key->data + 8, key->len - 8,
+                   verify_link_item(seq, prev), true) != 0)
+        v->out_of_memory = true;
+    return 0;
+}
+
 static int stored_funded(struct verify *v, const ProtobufCBinaryData *key,
                          const ProtobufCBinaryData *value)
 {
@@ -286,7 +309,8 @@ static int verify_compare_indexes(struct verify *v)
     }
     for (int index = 0; index < INDEX_COUNT; index++) {
         v->walking = (enum verify_index)index;
-        state_visit visit = index == INDEX_FUNDED          ? stored_funded
+        state_visit visit = index == INDEX_ACCOUNT_LINKS   ? stored_account_link
+                            : index == INDEX_FUNDED        ? stored_funded
                             : index == INDEX_MERCHANTS     ? stored_merchant
                             : index == INDEX_BALANCES      ? stored_balance
                             : index == INDEX_CLEARING_DAYS ? stored_clearing_day

@@ -21,6 +21,7 @@ struct model_person {
     char (*funders)[FL_PERSON_NO_MAX + 1]; /* this person's funding order */
     bool stored_person, stored_account, stored_funders; /* seen in the stored tables */
     int64_t held_fen;            /* of the account, reserved by open holds */
+    uint64_t last_seq;           /* the account's newest statement line: its chain's head */
     /* The wallet (verify_wallet.c). */
     bool wallet_record;          /* the daemon keeps a wallet record for this person */
     int64_t wallet_fen, wallet_held_fen;
@@ -51,7 +52,7 @@ struct model_settlement {
 
 /* The derived tables verify rebuilds as keyed digests (verify_index.h). */
 enum verify_index {
-    INDEX_ACCOUNT_ENTRIES,
+    INDEX_ACCOUNT_LINKS,   /* by person: each statement line linked to the one before */
     INDEX_DAY_ENTRIES,
     INDEX_MERCHANT_DAY,
     INDEX_REFERENCES,
@@ -106,6 +107,8 @@ struct verify {
 int verify_problem(struct verify *v, uint64_t seq, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
 uint64_t verify_text_hash(const char *text);
+/* The item of a statement link: entry `seq` follows entry `prev` on an account. */
+uint64_t verify_link_item(uint64_t seq, uint64_t prev);
 struct model_person *verify_person_find(struct verify *v, const char *person_no, bool create);
 /* The person registered `index`th (0 .. persons.count - 1). */
 struct model_person *verify_person_at(const struct verify *v, size_t index);
@@ -125,8 +128,6 @@ int verify_page_call(struct verify *v, Famledger__Request *request,
 int verify_compare(struct verify *v);
 
 /* verify.c: shared with verify_wallet.c. */
-void verify_expect_item(struct verify *v, enum verify_index index, const void *key,
-                        size_t key_bytes, uint64_t item);
 void verify_business_day(int64_t time_us, char day[9]);
 void verify_expect_reference(struct verify *v, char scope, const char *owner,
                              const char *reference, uint64_t seq);

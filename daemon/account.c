@@ -54,9 +54,16 @@ int account_require_receiving(struct request_ctx *ctx, const char *person_no, in
     return 0;
 }
 
-int account_index(struct request_ctx *ctx, const char *person_no, uint64_t seq)
+int account_chain(struct request_ctx *ctx, Famledger__Account *account, uint64_t seq)
 {
-    return store_index_add(ctx->txn, STORE_DB_ACCOUNT_ENTRIES, person_no, strlen(person_no), seq);
+    if (account->last_seq == seq)
+        return 0;
+    REQUIRE(account->last_seq < seq);
+    int rc = store_chain_link(ctx->txn, STORE_DB_ACCOUNT_LINKS, seq, account->person_no,
+                              strlen(account->person_no), account->last_seq);
+    if (rc == 0)
+        account->last_seq = seq;
+    return rc;
 }
 
 int account_move(struct request_ctx *ctx, Famledger__Account *account, int64_t amount_fen,
@@ -71,8 +78,7 @@ int account_move(struct request_ctx *ctx, Famledger__Account *account, int64_t a
         account->credited_fen += amount_fen;
     else
         account->debited_fen -= amount_fen;
-    account->last_seq = seq;
-    int rc = account_index(ctx, account->person_no, seq);
+    int rc = account_chain(ctx, account, seq);
     return rc ? rc : state_account_put(ctx->txn, ctx->arena, account);
 }
 
@@ -100,8 +106,7 @@ static int account_reopen(struct request_ctx *ctx, Famledger__Person *person)
     if ((rc = ledger_append(ctx, &entry)))
         return request_fail(ctx, rc, "cannot append to the ledger");
     account->opened_seq = entry.seq;
-    account->last_seq = entry.seq;
-    if ((rc = account_index(ctx, person->person_no, entry.seq)) ||
+    if ((rc = account_chain(ctx, account, entry.seq)) ||
         (rc = state_account_put(ctx->txn, ctx->arena, account)) ||
         (rc = state_person_put(ctx->txn, ctx->arena, person)))
         return request_fail(ctx, rc, "cannot store the account of %s", person->person_no);
@@ -139,9 +144,8 @@ int account_open_handle(struct request_ctx *ctx, const Famledger__Request *reque
     account->person_no = person->person_no;
     account->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN;
     account->opened_seq = entry.seq;
-    account->last_seq = entry.seq;
     person->has_account = 1;
-    if ((rc = account_index(ctx, person_no, entry.seq)) ||
+    if ((rc = account_chain(ctx, account, entry.seq)) ||
         (rc = state_account_put(ctx->txn, ctx->arena, account)) ||
         (rc = state_person_put(ctx->txn, ctx->arena, person)))
         return request_fail(ctx, rc, "cannot store the account of %s", person_no);

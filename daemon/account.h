@@ -20,11 +20,13 @@ int account_require(struct request_ctx *ctx, const char *person_no, const char *
 int account_require_receiving(struct request_ctx *ctx, const char *person_no, int64_t amount_fen,
                               Famledger__Person **person, Famledger__Account **account);
 
+/* Make entry `seq` the newest line of the account's statement: link it to the line before
+ * (account_links) and move last_seq, the chain's head, to it. Once per entry: an entry that
+ * touches the account again adds nothing. The caller stores the account. */
+int account_chain(struct request_ctx *ctx, Famledger__Account *account, uint64_t seq);
+
 /* Add `amount_fen` (negative for a debit) to the account, record that entry `seq` touched it,
  * and store it. The caller has checked the result stays within 0..INT64_MAX. */
-/* Add entry `seq` to the account's statement index (account_entries). */
-int account_index(struct request_ctx *ctx, const char *person_no, uint64_t seq);
-
 int account_move(struct request_ctx *ctx, Famledger__Account *account, int64_t amount_fen,
                  uint64_t seq);
 

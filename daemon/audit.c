@@ -110,7 +110,6 @@ int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *r
         [FAMLEDGER__STATE_TABLE__STATE_FUNDED] = STORE_DB_FUNDED,
         [FAMLEDGER__STATE_TABLE__STATE_MERCHANTS] = STORE_DB_MERCHANTS,
         [FAMLEDGER__STATE_TABLE__STATE_REFERENCES] = STORE_DB_REFERENCES,
-        [FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_ENTRIES] = STORE_DB_ACCOUNT_ENTRIES,
         [FAMLEDGER__STATE_TABLE__STATE_DAY_ENTRIES] = STORE_DB_DAY_ENTRIES,
         [FAMLEDGER__STATE_TABLE__STATE_MERCHANT_DAY] = STORE_DB_MERCHANT_DAY,
         [FAMLEDGER__STATE_TABLE__STATE_BALANCES] = STORE_DB_BALANCES,
@@ -122,9 +121,15 @@ int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *r
         [FAMLEDGER__STATE_TABLE__STATE_TIMERS] = STORE_DB_TIMERS,
         [FAMLEDGER__STATE_TABLE__STATE_AID_LIMITS] = STORE_DB_AID_LIMITS,
         [FAMLEDGER__STATE_TABLE__STATE_AID_USAGE] = STORE_DB_AID_USAGE,
+        [FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_LINKS] = STORE_DB_ACCOUNT_LINKS,
     };
+    /* 8 was the statement index before format 4 (a hole here, not the log). */
+    static const int retired = 8;
+    if (page->table == retired)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "account_entries is account_links "
+                            "since format 4: verify with a ledgerctl of this famledgerd");
     if (page->table < FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS ||
-        page->table > FAMLEDGER__STATE_TABLE__STATE_AID_USAGE)
+        page->table > FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_LINKS)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "unknown state table");
     if (page->after_key.len > 511 || page->after_value.len > 8)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "after_key or after_value too long");

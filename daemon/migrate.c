@@ -95,10 +95,9 @@ int migrate_handle(struct request_ctx *ctx, const Famledger__Request *request)
         account.person_no = row->person_no;
         account.status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN;
         account.opened_seq = entry.seq;
-        account.last_seq = entry.seq;
         account.balance_fen = row->opening_balance_fen;
         account.credited_fen = row->opening_balance_fen;
-        if ((rc = account_index(ctx, row->person_no, entry.seq)) ||
+        if ((rc = account_chain(ctx, &account, entry.seq)) ||
             (rc = state_account_put(ctx->txn, ctx->arena, &account)))
             return request_fail(ctx, rc, "cannot store the account of %s", row->person_no);
     }

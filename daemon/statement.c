@@ -131,9 +131,9 @@ int statement_handle(struct request_ctx *ctx, const Famledger__Request *request)
     size_t count;
     Famledger__StatementReply *reply = ARENA_NEW(ctx->arena, Famledger__StatementReply);
     famledger__statement_reply__init(reply);
-    rc = store_index_page(ctx->txn, STORE_DB_ACCOUNT_ENTRIES, query->person_no,
-                          strlen(query->person_no), query->cursor, !query->oldest_first, seqs,
-                          limit, &count, &reply->next_cursor);
+    rc = store_chain_page(ctx->txn, STORE_DB_ACCOUNT_LINKS, query->person_no,
+                          strlen(query->person_no), account->last_seq, query->cursor,
+                          !query->oldest_first, seqs, limit, &count, &reply->next_cursor);
     if (rc)
         return request_fail(ctx, rc, "cannot read the statement of %s", query->person_no);
 

@@ -16,6 +16,7 @@
 #include <sys/file.h>
 #include <dirent.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -42,37 +43,39 @@ struct store_txn {
     bool read_only;
 };
 
+/* Each database with the format that brought it: a ledger of an earlier format is upgraded by
+ * creating what it lacks (store_upgrade). */
 static const struct {
     const char *name;
     unsigned flags;
+    int since;
 } store_dbs[STORE_DB_COUNT] = {
-    [STORE_DB_LOG] = {"log", 0},
-    [STORE_DB_META] = {"meta", 0},
-    [STORE_DB_PERSONS] = {"persons", 0},
-    [STORE_DB_ACCOUNTS] = {"accounts", 0},
-    [STORE_DB_ACCOUNT_ENTRIES] = {"account_entries", MDB_DUPSORT | MDB_DUPFIXED},
-    [STORE_DB_REFERENCES] = {"references", 0},
-    [STORE_DB_FUNDERS] = {"funders", 0},
-    [STORE_DB_FUNDED] = {"funded", 0},
-    [STORE_DB_MERCHANTS] = {"merchants", 0},
-    [STORE_DB_SETTLEMENTS] = {"settlements", 0},
-    [STORE_DB_DAY_ENTRIES] = {"day_entries", MDB_DUPSORT | MDB_DUPFIXED},
-    [STORE_DB_MERCHANT_DAY] = {"merchant_day", MDB_DUPSORT | MDB_DUPFIXED},
-    [STORE_DB_BALANCES] = {"balances", 0},
-    [STORE_DB_CLEARING_DAYS] = {"clearing_days", 0},
-    [STORE_DB_PATIENT_SETTLEMENTS] = {"patient_settlements", MDB_DUPSORT | MDB_DUPFIXED},
-    [STORE_DB_WALLETS] = {"wallets", 0},
-    [STORE_DB_WALLET_SENDS] = {"wallet_sends", 0},
-    [STORE_DB_HOLDS] = {"holds", 0},
-    [STORE_DB_TIMERS] = {"timers", 0},
-    [STORE_DB_AID_LIMITS] = {"aid_limits", 0},
-    [STORE_DB_AID_USAGE] = {"aid_usage", 0},
+    [STORE_DB_LOG] = {"log", 0, 2},
+    [STORE_DB_META] = {"meta", 0, 2},
+    [STORE_DB_PERSONS] = {"persons", 0, 2},
+    [STORE_DB_ACCOUNTS] = {"accounts", 0, 2},
+    [STORE_DB_ACCOUNT_LINKS] = {"account_links", 0, 4},
+    [STORE_DB_REFERENCES] = {"references", 0, 2},
+    [STORE_DB_FUNDERS] = {"funders", 0, 2},
+    [STORE_DB_FUNDED] = {"funded", 0, 2},
+    [STORE_DB_MERCHANTS] = {"merchants", 0, 2},
+    [STORE_DB_SETTLEMENTS] = {"settlements", 0, 2},
+    [STORE_DB_DAY_ENTRIES] = {"day_entries", MDB_DUPSORT | MDB_DUPFIXED, 2},
+    [STORE_DB_MERCHANT_DAY] = {"merchant_day", MDB_DUPSORT | MDB_DUPFIXED, 2},
+    [STORE_DB_BALANCES] = {"balances", 0, 2},
+    [STORE_DB_CLEARING_DAYS] = {"clearing_days", 0, 2},
+    [STORE_DB_PATIENT_SETTLEMENTS] = {"patient_settlements", MDB_DUPSORT | MDB_DUPFIXED, 2},
+    [STORE_DB_WALLETS] = {"wallets", 0, 3},
+    [STORE_DB_WALLET_SENDS] = {"wallet_sends", 0, 3},
+    [STORE_DB_HOLDS] = {"holds", 0, 3},
+    [STORE_DB_TIMERS] = {"timers", 0, 3},
+    [STORE_DB_AID_LIMITS] = {"aid_limits", 0, 3},
+    [STORE_DB_AID_USAGE] = {"aid_usage", 0, 3},
 };
 
-/* The first database a format-2 ledger lacks: format 3 added the rest, all empty until the
- * wallet, holds and aid limits are used, so a format-2 ledger is upgraded by creating them. */
-#define STORE_DB_FIRST_OF_FORMAT_3 STORE_DB_WALLETS
-
+/* The statement index formats 2 and 3 kept (person_no -> each seq, sorted), which format 4
+ * turns into account_links. */
+static const char account_entries_name[] = "account_entries";
 
 _Static_assert(STORE_DB_COUNT <= STORE_DBS_MAX, "raise STORE_DBS_MAX");
 
@@ -153,45 +156,136 @@ static int store_lock_dir(const char *dir, int *lock_fd)
 
 /* The layout of the ledger: 2 since double entry (every money entry carries postings, and the
  * books, clearing and patient tables exist), 3 since the wallet, holds and aid limits (six
- * tables more, nothing else). A ledger without a format was written by an earlier famledgerd,
+ * tables more, nothing else), 4 since account statements are chains (account_links) instead of
+ * an index (account_entries). A ledger without a format was written by an earlier famledgerd,
  * whose entries have no postings: this one cannot balance its books. */
 static const char format_key[] = "format";
-static const char format_current[] = "3";
-static const char format_upgradable[] = "2";
+#define FORMAT_CURRENT 4
+#define FORMAT_OLDEST 2 /* the oldest this famledgerd upgrades */
 
-static bool format_is(const MDB_val *value, const char *format)
+/* The ledger's format: 1 when it records none, 0 when the record is not a small number. */
+static int store_read_format(const MDB_val *value)
 {
-    return value->mv_size == strlen(format) && memcmp(value->mv_data, format, value->mv_size) == 0;
+    int format = 0;
+    for (size_t i = 0; i < value->mv_size && i < 3; i++) {
+        char digit = ((const char *)value->mv_data)[i];
+        if (digit < '0' || digit > '9')
+            return 0;
+        format = format * 10 + (digit - '0');
+    }
+    return value->mv_size > 0 && value->mv_size <= 3 ? format : 0;
 }
 
-/* A new ledger records its format; an existing one must have this format, or format 2, which
- * is upgraded in place (*upgrade set: the new tables are created in the same transaction). */
-static int store_check_format(struct store *store, MDB_txn *txn, bool *upgrade)
+static int store_write_format(struct store *store, MDB_txn *txn)
 {
-    MDB_val key = {sizeof(format_key) - 1, (void *)format_key};
-    MDB_val value = {sizeof(format_current) - 1, (void *)format_current};
-    *upgrade = false;
+    char text[4];
+    int bytes = snprintf(text, sizeof(text), "%d", FORMAT_CURRENT);
+    MDB_val key = {sizeof(format_key) - 1, (void *)format_key}, value = {(size_t)bytes, text};
+    return store_error(store, mdb_put(txn, store->dbis[STORE_DB_META], &key, &value, 0),
+                       "record the format");
+}
+
+/* The format of the ledger as it is on disk (a new one: the current), refusing what this
+ * famledgerd cannot read or upgrade. */
+static int store_check_format(struct store *store, MDB_txn *txn, int *format)
+{
+    *format = FORMAT_CURRENT;
     if (store->created)
-        return store_error(store, mdb_put(txn, store->dbis[STORE_DB_META], &key, &value, 0),
-                           "record the format");
+        return 0;
+    MDB_val key = {sizeof(format_key) - 1, (void *)format_key}, value;
     int rc = mdb_get(txn, store->dbis[STORE_DB_META], &key, &value);
-    if (rc == 0 && format_is(&value, format_upgradable)) {
-        log_info("store: upgrading %s/data.mdb from format 2 to 3 (the wallet, hold and aid "
-                 "limit tables)", store->dir);
-        *upgrade = true;
-        value = (MDB_val){sizeof(format_current) - 1, (void *)format_current};
-        return store_error(store, mdb_put(txn, store->dbis[STORE_DB_META], &key, &value, 0),
-                           "record the format");
-    }
-    if (rc == MDB_NOTFOUND || (rc == 0 && !format_is(&value, format_current))) {
-        log_error("store: %s/data.mdb is a ledger of format %.*s, written before double entry "
-                  "(this famledgerd reads format %s): its entries carry no postings. Keep it "
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return store_error(store, rc, "read the format");
+    *format = rc == MDB_NOTFOUND ? 1 : store_read_format(&value);
+    if (*format >= FORMAT_OLDEST && *format <= FORMAT_CURRENT)
+        return 0;
+    if (*format > FORMAT_CURRENT)
+        log_error("store: %s/data.mdb is a ledger of format %d, written by a newer famledgerd "
+                  "(this one reads formats %d to %d). Run it with the famledgerd that wrote it",
+                  store->dir, *format, FORMAT_OLDEST, FORMAT_CURRENT);
+    else if (*format == 0)
+        log_error("store: %s/data.mdb records a format this famledgerd does not know (%.*s): "
+                  "the ledger is damaged, or not a famledger ledger", store->dir,
+                  (int)(value.mv_size < 16 ? value.mv_size : 16), (const char *)value.mv_data);
+    else
+        log_error("store: %s/data.mdb is a ledger of format %d, written before double entry "
+                  "(this famledgerd reads format %d): its entries carry no postings. Keep it "
                   "with the famledgerd that wrote it, or start a new ledger (docs/OPERATIONS.md)",
-                  store->dir, rc ? 1 : (int)value.mv_size, rc ? "1" : (char *)value.mv_data,
-                  format_current);
+                  store->dir, *format, FORMAT_CURRENT);
+    return FL_ERR_INTERNAL;
+}
+
+static uint64_t store_clock_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
+
+/* Format 3 to 4: each person's sorted seqs in account_entries become links, (seq, person) ->
+ * the seq before, and account_entries is dropped. The chains' heads are already there: an
+ * account's last_seq was always the last seq of its index (verify compares them). */
+static int store_upgrade_links(struct store *store, MDB_txn *txn)
+{
+    MDB_dbi entries;
+    MDB_cursor *cursor = NULL;
+    int rc = mdb_dbi_open(txn, account_entries_name, MDB_DUPSORT | MDB_DUPFIXED, &entries);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, entries, &cursor);
+    if (rc) {
+        log_error("store: the statement index of %s/data.mdb (%s) %s: the ledger is damaged. "
+                  "Restore it from a backup (docs/OPERATIONS.md)", store->dir,
+                  account_entries_name, rc == MDB_NOTFOUND ? "is missing" : mdb_strerror(rc));
         return FL_ERR_INTERNAL;
     }
-    return store_error(store, rc, "read the format");
+    uint64_t started_ms = store_clock_ms(), links = 0, prev = 0;
+    uint8_t key[8 + PERSON_NO_BYTES_MAX];
+    MDB_val k, v, last_person = {0, NULL};
+    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        if (k.mv_size > PERSON_NO_BYTES_MAX || v.mv_size != 8) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        if (k.mv_size != last_person.mv_size ||
+            memcmp(k.mv_data, last_person.mv_data, k.mv_size) != 0)
+            prev = 0;
+        last_person = k;
+        uint64_t seq = store_u64_decode(v.mv_data);
+        store_u64_encode(key, seq);
+        memcpy(key + 8, k.mv_data, k.mv_size);
+        uint8_t before[8];
+        store_u64_encode(before, prev);
+        MDB_val link_key = {8 + k.mv_size, key}, link = {sizeof(before), before};
+        if ((rc = mdb_put(txn, store->dbis[STORE_DB_ACCOUNT_LINKS], &link_key, &link, 0)) != 0)
+            break;
+        prev = seq;
+        links++;
+    }
+    mdb_cursor_close(cursor);
+    if (rc != MDB_NOTFOUND)
+        return rc == MDB_CORRUPTED ? (log_error("store: a record of %s in %s/data.mdb is "
+                                                "damaged: restore the ledger from a backup",
+                                                account_entries_name, store->dir),
+                                      FL_ERR_INTERNAL)
+                                   : store_error(store, rc, "link the statements");
+    if ((rc = mdb_drop(txn, entries, 1)) != 0)
+        return store_error(store, rc, "drop the statement index");
+    log_info("store: %llu statement lines linked in %llu ms", (unsigned long long)links,
+             (unsigned long long)(store_clock_ms() - started_ms));
+    return 0;
+}
+
+/* Bring a ledger of format `format` to the current one, in the open transaction: the tables it
+ * lacks were created by store_open_dbs; what changed shape is rebuilt here. */
+static int store_upgrade(struct store *store, MDB_txn *txn, int format)
+{
+    log_info("store: upgrading %s/data.mdb from format %d to %d (%s)", store->dir, format,
+             FORMAT_CURRENT,
+             format < 3 ? "the wallet, hold and aid limit tables; statements as chains"
+                        : "statements as chains");
+    int rc = format < 4 ? store_upgrade_links(store, txn) : 0;
+    return rc ? rc : store_write_format(store, txn);
 }
 
 static int store_open_dbs(struct store *store)
@@ -202,15 +296,14 @@ static int store_open_dbs(struct store *store)
         return store_error(store, rc, "begin");
     unsigned create = store->created ? MDB_CREATE : 0;
     /* The meta database first: its format says whether the others are ours to read. */
-    int db = STORE_DB_META;
-    bool upgrade = false;
+    int db = STORE_DB_META, format;
     rc = mdb_dbi_open(txn, store_dbs[db++].name, create, &store->dbis[STORE_DB_META]);
-    if (rc == 0 && (rc = store_check_format(store, txn, &upgrade)) != 0) {
+    if (rc == 0 && (rc = store_check_format(store, txn, &format)) != 0) {
         mdb_txn_abort(txn);
         return rc;
     }
     for (db = 0; db < STORE_DB_COUNT && rc == 0; db++) {
-        unsigned create_db = upgrade && db >= STORE_DB_FIRST_OF_FORMAT_3 ? MDB_CREATE : create;
+        unsigned create_db = store_dbs[db].since > format ? MDB_CREATE : create;
         rc = mdb_dbi_open(txn, store_dbs[db].name, store_dbs[db].flags | create_db,
                           &store->dbis[db]);
     }
@@ -220,6 +313,13 @@ static int store_open_dbs(struct store *store)
                   "it from a backup (docs/OPERATIONS.md)", store_dbs[db - 1].name, store->dir,
                   rc == MDB_NOTFOUND ? "is missing" : "cannot be opened", mdb_strerror(rc));
         return FL_ERR_INTERNAL;
+    }
+    rc = store->created ? store_write_format(store, txn)
+         : format < FORMAT_CURRENT ? store_upgrade(store, txn, format)
+                                   : 0;
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc;
     }
     return store_error(store, mdb_txn_commit(txn), "create databases");
 }
@@ -676,6 +776,106 @@ int store_index_page(struct store_txn *txn, enum store_db db, const void *key, s
     }
     mdb_cursor_close(mc);
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_error(txn->store, rc, "index page");
+}
+
+int store_chain_link(struct store_txn *txn, enum store_db db, uint64_t seq, const void *key,
+                     size_t key_bytes, uint64_t prev)
+{
+    REQUIRE(prev < seq && key_bytes <= PERSON_NO_BYTES_MAX);
+    uint8_t link_key[8 + PERSON_NO_BYTES_MAX], value[8];
+    store_u64_encode(link_key, seq);
+    memcpy(link_key + 8, key, key_bytes);
+    store_u64_encode(value, prev);
+    return store_put_flags(txn, db, link_key, 8 + key_bytes, value, sizeof(value), 0);
+}
+
+/* The link of `seq` in the chain of `key`: 1 and *prev, 0 when there is none, < 0 error. */
+static int chain_lookup(struct store_txn *txn, enum store_db db, uint64_t seq, const void *key,
+                        size_t key_bytes, uint64_t *prev)
+{
+    uint8_t link_key[8 + PERSON_NO_BYTES_MAX];
+    store_u64_encode(link_key, seq);
+    memcpy(link_key + 8, key, key_bytes);
+    MDB_val k = {8 + key_bytes, link_key}, v;
+    int rc = mdb_get(txn->txn, txn->store->dbis[db], &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return store_error(txn->store, rc, "chain");
+    *prev = v.mv_size == 8 ? store_u64_decode(v.mv_data) : UINT64_MAX;
+    return 1;
+}
+
+/* Step back from `*seq` along the chain of `key`: 0, or FL_ERR_INTERNAL when the link is
+ * missing or does not go back (the ledger is damaged; verify names where). */
+static int chain_back(struct store_txn *txn, enum store_db db, const void *key,
+                      size_t key_bytes, uint64_t *seq)
+{
+    uint64_t prev = UINT64_MAX;
+    int rc = chain_lookup(txn, db, *seq, key, key_bytes, &prev);
+    if (rc == 1 && prev < *seq) {
+        *seq = prev;
+        return 0;
+    }
+    if (rc >= 0)
+        log_error("store: %s of %.*s: the link of entry %llu is %s: the ledger is damaged "
+                  "(ledgerctl verify names it)", store_dbs[db].name, (int)key_bytes,
+                  (const char *)key, (unsigned long long)*seq, rc ? "not a link back" : "missing");
+    return rc < 0 ? rc : FL_ERR_INTERNAL;
+}
+
+static void seqs_reverse(uint64_t *seqs, size_t from, size_t to)
+{
+    for (; from + 1 < to; from++, to--) {
+        uint64_t swap = seqs[from];
+        seqs[from] = seqs[to - 1];
+        seqs[to - 1] = swap;
+    }
+}
+
+int store_chain_page(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes,
+                     uint64_t head, uint64_t cursor, bool descending, uint64_t *seqs,
+                     size_t seqs_max, size_t *count, uint64_t *next_cursor)
+{
+    REQUIRE(key_bytes <= PERSON_NO_BYTES_MAX && seqs_max > 0);
+    *count = 0;
+    *next_cursor = 0;
+    uint64_t seq = head, prev;
+    int rc = 0;
+    if (descending) {
+        /* A cursor this function returned is a link of the chain: start there at once; any
+         * other, at the first link at or below it. */
+        if (cursor && cursor < head) {
+            rc = chain_lookup(txn, db, cursor, key, key_bytes, &prev);
+            if (rc == 1)
+                seq = cursor, rc = 0;
+            while (rc == 0 && seq > cursor)
+                rc = chain_back(txn, db, key, key_bytes, &seq);
+        }
+        for (; rc == 0 && seq && *count < seqs_max;
+             rc = chain_back(txn, db, key, key_bytes, &seq))
+            seqs[(*count)++] = seq;
+        *next_cursor = rc == 0 ? seq : 0;
+        return rc;
+    }
+    /* Oldest first: the chain runs newest to oldest, so walk it back to the cursor keeping the
+     * last seqs_max links seen in a ring; the last one pushed out is where the next page
+     * starts. */
+    size_t seen = 0;
+    for (; rc == 0 && seq && seq >= cursor; rc = chain_back(txn, db, key, key_bytes, &seq)) {
+        if (seen >= seqs_max)
+            *next_cursor = seqs[seen % seqs_max];
+        seqs[seen++ % seqs_max] = seq;
+    }
+    if (rc)
+        return rc;
+    /* The ring, newest first, starts at seen % seqs_max once full: two reversals put its
+     * links oldest first from seqs[0]. */
+    *count = seen < seqs_max ? seen : seqs_max;
+    size_t turn = seen <= seqs_max ? seen : seen % seqs_max;
+    seqs_reverse(seqs, 0, turn);
+    seqs_reverse(seqs, turn, *count);
+    return 0;
 }
 
 /* Position a cursor of an index database just after the pair (key, value). */

@@ -13,10 +13,11 @@
 
 enum store_db {
     STORE_DB_LOG,             /* u64be seq -> hash[32] || Entry bytes; append-only */
-    STORE_DB_META,            /* "head" -> u64be seq || hash[32] || time; "format" -> "2" */
+    STORE_DB_META,            /* "head" -> u64be seq || hash[32] || time; "format" -> "4" */
     STORE_DB_PERSONS,         /* person_no -> Person */
     STORE_DB_ACCOUNTS,        /* person_no -> Account */
-    STORE_DB_ACCOUNT_ENTRIES, /* person_no -> u64be seq of each entry touching the account */
+    STORE_DB_ACCOUNT_LINKS,   /* u64be seq || person_no -> u64be seq of the account's entry
+                               * before (0: none): its statement, a chain (since format 4) */
     STORE_DB_REFERENCES,      /* scope '\0' reference -> u64be seq || fingerprint[32] */
     STORE_DB_FUNDERS,         /* beneficiary -> BindingList, in funding order */
     STORE_DB_FUNDED,          /* holder -> BindingList, in binding order */
@@ -128,6 +129,22 @@ int store_index_add(struct store_txn *txn, enum store_db db, const void *key, si
 int store_index_page(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes,
                      uint64_t cursor, bool descending, uint64_t *seqs, size_t seqs_max,
                      size_t *count, uint64_t *next_cursor);
+
+/* Chain databases hold the same sets as linked lists in log order: (seq, key) -> the seq before
+ * it in the chain of `key` (0 for the first), while the owner's record keeps the chain's head
+ * (Account.last_seq). An index adds to a leaf of its own for each key, scattered over the file;
+ * the links of one entry sort by its seq, so a commit's links fill the same few pages at the
+ * end of the tree. Link `seq` into the chain of `key`, after `prev` (< seq). */
+int store_chain_link(struct store_txn *txn, enum store_db db, uint64_t seq, const void *key,
+                     size_t key_bytes, uint64_t prev);
+
+/* store_index_page for a chain whose last seq is `head`: newest first from `cursor` (0: the
+ * head) in as many lookups as the page has entries, or oldest first from `cursor`, which walks
+ * back from the head to the cursor. A broken chain (a link missing, or one that does not go
+ * back) is FL_ERR_INTERNAL, logged. */
+int store_chain_page(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes,
+                     uint64_t head, uint64_t cursor, bool descending, uint64_t *seqs,
+                     size_t seqs_max, size_t *count, uint64_t *next_cursor);
 
 /* Call visit_cb for each record of `db` in key order after `after_key` (NULL or empty: from the
  * first), at most `max` of them, until it returns non-zero (which store_scan then returns). In

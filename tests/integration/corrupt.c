@@ -7,8 +7,9 @@
  *                                                  and rewrite the chain and the head after it,
  *                                                  as an attacker who knows the format would
  *   famledger-corrupt DATA_DIR meta KEY VALUE      set a meta record (an older format, say)
- *   famledger-corrupt DATA_DIR format 2            make it a ledger of format 2: the tables of
- *                                                  format 3 dropped, the format key set
+ *   famledger-corrupt DATA_DIR format 2|3          make it a ledger of that format: statements
+ *                                                  as an index (and for 2, the tables of format
+ *                                                  3 dropped), the format key set
  */
 #include "arena.h"
 #include "chain.h"
@@ -17,6 +18,7 @@
 #include "state.h"
 #include "store.h"
 
+#include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,22 +109,64 @@ static int rechain_from(struct store_txn *txn, const char *dir, uint64_t seq)
     return rc;
 }
 
-/* The layout before the wallet, holds and limits (format 2). */
-static int format_2_make(struct store_txn *txn)
+/* An older layout, made from this one as the famledgerd of that format left it: format 3 kept
+ * statements as an index (account_entries: person_no -> each seq, sorted) where format 4 links
+ * them (account_links); format 2 also lacked the wallet, hold and aid limit tables. Straight
+ * through LMDB: store_open would upgrade it back. */
+static int format_older_make(const char *dir, int format)
 {
-    for (int db = STORE_DB_WALLETS; db <= STORE_DB_AID_USAGE; db++)
-        if (store_drop(txn, (enum store_db)db) != 0)
-            return -1;
-    return store_put(txn, STORE_DB_META, "format", 6, "2", 1);
+    static const char *const format_3_tables[] = {"wallets", "wallet_sends", "holds",
+                                                  "timers", "aid_limits", "aid_usage"};
+    MDB_env *env;
+    MDB_txn *txn = NULL;
+    MDB_dbi meta, links, entries, table;
+    MDB_cursor *cursor;
+    MDB_val k, v;
+    int rc = mdb_env_create(&env);
+    if (rc == 0 && (rc = mdb_env_set_maxdbs(env, STORE_DBS_MAX)) == 0 &&
+        (rc = mdb_env_set_mapsize(env, (size_t)1 << 30)) == 0 &&
+        (rc = mdb_env_open(env, dir, 0, 0600)) == 0 &&
+        (rc = mdb_txn_begin(env, NULL, 0, &txn)) == 0 &&
+        (rc = mdb_dbi_open(txn, "meta", 0, &meta)) == 0 &&
+        (rc = mdb_dbi_open(txn, "account_links", 0, &links)) == 0 &&
+        (rc = mdb_dbi_open(txn, "account_entries", MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED,
+                           &entries)) == 0 &&
+        (rc = mdb_cursor_open(txn, links, &cursor)) == 0) {
+        for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+            MDB_val person = {k.mv_size - 8, (uint8_t *)k.mv_data + 8}, seq = {8, k.mv_data};
+            if ((rc = mdb_put(txn, entries, &person, &seq, 0)) != 0)
+                break;
+        }
+        mdb_cursor_close(cursor);
+        rc = rc == MDB_NOTFOUND ? mdb_drop(txn, links, 1) : rc;
+    }
+    for (size_t i = 0; rc == 0 && format < 3 && i < sizeof(format_3_tables) / sizeof(*format_3_tables); i++)
+        if ((rc = mdb_dbi_open(txn, format_3_tables[i], 0, &table)) == 0)
+            rc = mdb_drop(txn, table, 1);
+    char text[2] = {(char)('0' + format), 0};
+    k = (MDB_val){6, "format"};
+    v = (MDB_val){1, text};
+    if (rc == 0)
+        rc = mdb_put(txn, meta, &k, &v, 0);
+    rc = rc == 0 ? mdb_txn_commit(txn) : (txn ? (mdb_txn_abort(txn), rc) : rc);
+    mdb_env_close(env);
+    if (rc)
+        fprintf(stderr, "famledger-corrupt: format %d: %s\n", format, mdb_strerror(rc));
+    return rc ? 1 : 0;
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 4) {
         fprintf(stderr, "usage: famledger-corrupt DATA_DIR entry SEQ | balance PERSON FEN | "
-                "delete TABLE | unbalance SEQ | meta KEY VALUE | format 2\n");
+                "delete TABLE | unbalance SEQ | meta KEY VALUE | format 2|3\n");
         return 2;
     }
+    if (strcmp(argv[2], "format") == 0)
+        return strcmp(argv[3], "2") == 0 || strcmp(argv[3], "3") == 0
+                   ? format_older_make(argv[1], argv[3][0] - '0')
+                   : 2;
     struct store *store;
     struct store_txn *txn;
     if (chain_init() != 0)
@@ -137,8 +181,6 @@ int main(int argc, char **argv)
                  ? rechain_from(txn, argv[1], strtoull(argv[3], NULL, 10))
              : strcmp(argv[2], "delete") == 0
                  ? (db > STORE_DB_META && store_delete_first(txn, (enum store_db)db) == 1 ? 0 : -1)
-             : strcmp(argv[2], "format") == 0 && strcmp(argv[3], "2") == 0
-                 ? format_2_make(txn)
              : argc > 4 ? corrupt_balance(txn, argv[3], strtoll(argv[4], NULL, 10))
                         : -1;
     rc = rc ? (store_abort(txn), rc) : store_commit(txn);

@@ -152,9 +152,13 @@ check "make it a ledger of format 2" 0 "$BUILD/tests/famledger-corrupt" "$WORK/d
 check "the tables of format 3 are gone" 0 mdb_stat -a "$WORK/data"
 case "$OUT" in *wallet_sends*) CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL still there" ;;
     *) CHECKS_PASSED=$((CHECKS_PASSED + 1)) ;; esac
+expect "statements as an index, as format 2 kept them" "Status of account_entries" "$OUT"
 daemon_start --log-level info
-expect "the upgrade is logged" "from format 2 to 3" "$(cat "$WORK/daemon.log")"
+expect "the upgrade is logged" "from format 2 to 4" "$(cat "$WORK/daemon.log")"
 check "verify passes on the upgraded ledger" 0 ctl verify
+check "A's statement reads through the links" 0 ctl --json statement A --oldest-first
+expect "opened, then credited" '"type":"account_opened"' "$OUT"
+expect "credited" '"reference":"c-a"' "$OUT"
 check "the upgraded ledger takes a wallet send" 0 ctl wallet send A B 1.00 --ref up-1
 check "and a limited settlement" 0 ctl family limit A B --monthly 5.00
 check "settle" 0 ctl --json settle --merchant P1 --ref up-s --patient B --amount 8.00
@@ -162,5 +166,5 @@ expect "within the limit" '"acct_mulaid_pay_fen":500' "$OUT"
 check "and verify still passes" 0 ctl verify
 daemon_stop
 daemon_start
-check "it starts again as format 3" 0 ctl head
+check "it starts again as format 4" 0 ctl head
 finish

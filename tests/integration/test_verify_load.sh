@@ -44,7 +44,7 @@ ctl withdraw MOTHER --reason long-term-elsewhere --ref wd-1 --amount 1.00 >/dev/
 ctl account freeze FATHER --reason audit >/dev/null
 check "the ledger verifies before the damage" 0 ctl verify
 daemon_stop
-for table in persons accounts account_entries references funders funded merchants settlements \
+for table in persons accounts account_links references funders funded merchants settlements \
              day_entries merchant_day; do
     rm -rf "$WORK/copy" && cp -a "$WORK/data" "$WORK/copy"
     check "one $table record deleted" 0 "$BUILD/tests/famledger-corrupt" "$WORK/copy" delete "$table"
@@ -57,6 +57,14 @@ for table in persons accounts account_entries references funders funded merchant
             expect "the missing $table record is named" "but not stored" "$OUT$ERR" ;;
         *) expect "the $table key is named" "$table of " "$OUT$ERR" ;;
     esac
+    if [ "$table" = account_links ]; then
+        # The first link of the ledger is gone: that account's statement cannot be walked, and
+        # says so rather than ending early.
+        person=$(echo "$OUT$ERR" | sed -n 's/.*account_links of \([^:]*\):.*/\1/p')
+        check "the broken statement of '$person' is refused" 1 ctl_on statement "$person" \
+            --oldest-first
+        expect "as damage" "INTERNAL" "$ERR"
+    fi
     kill -TERM "$pid"; wait "$pid"
 done
 finish

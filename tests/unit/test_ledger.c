@@ -185,6 +185,79 @@ static void test_statement_pages_newest_first_and_oldest_first(void **state)
     /* A cursor between two entries of the account starts at the nearest one. */
     page = statement(f, "E1", 1, false, 10)->statement;
     assert_int_equal(page->lines[0]->seq, 9);
+    page = statement(f, "E1", 2, true, 8)->statement;
+    assert_int_equal(page->n_lines, 2);
+    assert_int_equal(page->lines[0]->seq, 9);
+    assert_int_equal(page->lines[1]->seq, 11);
+    assert_int_equal(page->next_cursor, 13);
+    /* Past the newest: from the newest. */
+    page = statement(f, "E1", 1, false, 1000)->statement;
+    assert_int_equal(page->lines[0]->seq, 13);
+    assert_int_equal(page->next_cursor, 11);
+    assert_int_equal(statement(f, "E1", 5, true, 1000)->statement->n_lines, 0);
+}
+
+/* Oldest first walks the chain back from its head into a ring of `limit` lines: every page size
+ * against the six lines of one account, and every starting line. */
+static void test_statement_oldest_first_every_page_size(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(fixture_employee(f, "E1", "110101"), 0); /* opened at 2 */
+    assert_int_equal(fixture_employee(f, "E2", "110101"), 0);
+    const uint64_t lines[] = {2, 5, 7, 9, 11, 13};
+    char reference[16];
+    for (int i = 1; i <= 5; i++) {
+        snprintf(reference, sizeof(reference), "e1-%d", i);
+        assert_int_equal(fixture_credit(f, "E1", 100 * i, reference, NULL), 0);
+        snprintf(reference, sizeof(reference), "e2-%d", i);
+        assert_int_equal(fixture_credit(f, "E2", 1, reference, NULL), 0);
+    }
+    for (uint32_t limit = 1; limit <= 7; limit++) {
+        for (size_t first = 0; first < 6; first++) {
+            uint64_t cursor = first ? lines[first] : 0;
+            size_t at = first;
+            while (cursor || at == first) {
+                Famledger__StatementReply *page = statement(f, "E1", limit, true, cursor)->statement;
+                size_t expected = 6 - at < limit ? 6 - at : limit;
+                assert_int_equal(page->n_lines, expected);
+                for (size_t i = 0; i < page->n_lines; i++)
+                    assert_int_equal(page->lines[i]->seq, lines[at + i]);
+                at += page->n_lines;
+                assert_int_equal(page->next_cursor, at < 6 ? lines[at] : 0);
+                cursor = page->next_cursor;
+                if (!cursor)
+                    break;
+            }
+            assert_int_equal(at, 6);
+        }
+    }
+}
+
+/* A link missing from the chain is damage: the statement fails rather than ending early. */
+static void test_statement_with_a_missing_link_fails(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(fixture_employee(f, "E1", "110101"), 0); /* opened at 2 */
+    assert_int_equal(fixture_credit(f, "E1", 100, "e1-1", NULL), 0); /* 3 */
+    assert_int_equal(fixture_credit(f, "E1", 100, "e1-2", NULL), 0); /* 4 */
+    struct store_txn *txn;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    uint8_t key[8 + 2];
+    store_u64_encode(key, 3);
+    memcpy(key + 8, "E1", 2);
+    assert_int_equal(store_delete(txn, STORE_DB_ACCOUNT_LINKS, key, sizeof(key)), 1);
+    assert_int_equal(store_commit(txn), 0);
+    assert_int_equal(statement(f, "E1", 1, false, 0)->statement->lines[0]->seq, 4);
+    for (int oldest_first = 0; oldest_first <= 1; oldest_first++) {
+        Famledger__StatementRequest query = FAMLEDGER__STATEMENT_REQUEST__INIT;
+        query.person_no = "E1";
+        query.limit = 10;
+        query.oldest_first = oldest_first;
+        Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+        request.body_case = FAMLEDGER__REQUEST__BODY_STATEMENT;
+        request.statement = &query;
+        assert_int_equal(fixture_run(f, &request, NULL), FL_ERR_INTERNAL);
+    }
 }
 
 int main(void)
@@ -200,6 +273,8 @@ int main(void)
         TEST(test_every_change_is_one_chained_entry),
         TEST(test_chain_hash_is_sha256_of_previous_hash_and_entry_bytes),
         TEST(test_statement_pages_newest_first_and_oldest_first),
+        TEST(test_statement_oldest_first_every_page_size),
+        TEST(test_statement_with_a_missing_link_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,82 @@
+#!/bin/bash
+# test_upgrade.sh -- a ledger written by famledgerd of format 3 (tests/fixtures/format3, made by
+# the real famledgerd of that format with make-format3.sh) is upgraded in place to format 4:
+# its statement index becomes chains of links, verify passes, every statement reads as that
+# famledgerd answered it, page by page, in both orders, and the ledger goes on.
+. "$(dirname "$0")/lib.sh"
+FIXTURE="$(dirname "$0")/../fixtures/format3"
+export TZ=Asia/Shanghai
+
+mkdir -p "$WORK/data"
+check "load the format-3 ledger" 0 mdb_load -f "$FIXTURE/ledger.dump" "$WORK/data"
+cp "$FIXTURE/famledger.head" "$WORK/data/"
+check "it has the statement index" 0 mdb_stat -a "$WORK/data"
+expect "account_entries there" "Status of account_entries" "$OUT"
+
+daemon_start --log-level info
+expect "the upgrade is logged" "from format 3 to 4" "$(cat "$WORK/daemon.log")"
+expect "with the lines it linked" "28 statement lines linked" "$(cat "$WORK/daemon.log")"
+check "the head is the one format 3 had" 0 ctl --json head
+expect "same head" "$(cat "$FIXTURE/head.json")" "$OUT"
+check "verify passes on the upgraded ledger" 0 ctl verify
+expect "verify ok" "verify: OK" "$OUT"
+
+# statement_pages PERSON [--oldest-first]: every page of 3 lines, one JSON reply a line.
+statement_pages() {
+    local person=$1 order=${2:-} cursor="" page
+    while :; do
+        page=$(ctl --json statement "$person" --limit 3 $order ${cursor:+--cursor "$cursor"}) ||
+            return 1
+        echo "$page"
+        cursor=$(echo "$page" | sed -n 's/.*"next_cursor":\([0-9]*\).*/\1/p')
+        [ -n "$cursor" ] && [ "$cursor" != 0 ] || return 0
+    done
+}
+for person in A B D E; do
+    check "statement of $person" 0 statement_pages "$person"
+    expect "$person newest first, as format 3 answered" "$(cat "$FIXTURE/statement-$person.jsonl")" "$OUT"
+    check "statement of $person, oldest first" 0 statement_pages "$person" --oldest-first
+    expect "$person oldest first, as format 3 answered" \
+        "$(cat "$FIXTURE/statement-$person-oldest.jsonl")" "$OUT"
+done
+check "C's settlements" 0 ctl --json settlements --patient C --limit 100
+expect "as format 3 answered" "$(cat "$FIXTURE/settlements-C.json")" "$OUT"
+check "C's mutual aid" 0 ctl --json aid C
+expect "as format 3 answered" "$(cat "$FIXTURE/aid-C.json")" "$OUT"
+
+# The ledger goes on: new lines chain onto the upgraded ones.
+check "a credit" 0 ctl credit A 1.00 --ref up-c1
+check "a settlement for C" 0 ctl settle --merchant P1 --ref up-s1 --patient C --amount 2.00
+check "A's newest line is the settlement" 0 ctl --json statement A --limit 2
+expect "newest" '"reference":"up-s1"' "$OUT"
+expect "then the credit" '"reference":"up-c1"' "$OUT"
+check "A's whole statement, oldest first" 0 statement_pages A --oldest-first
+expect "starts as before" "$(head -n 1 "$FIXTURE/statement-A-oldest.jsonl" | cut -c1-200)" "$OUT"
+expect "ends with the settlement" '"reference":"up-s1"' "$(echo "$OUT" | tail -n 1)"
+check "verify still passes" 0 ctl verify
+daemon_stop
+check "the table is gone" 0 mdb_stat -a "$WORK/data"
+case "$OUT" in *account_entries*) CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL account_entries left" ;;
+    *) CHECKS_PASSED=$((CHECKS_PASSED + 1)) ;; esac
+expect "account_links there" "Status of account_links" "$OUT"
+daemon_start --log-level info
+check "it starts again, as format 4" 0 ctl head
+expect "upgraded once" "1" "$(grep -c 'from format 3 to 4' "$WORK/daemon.log")"
+daemon_stop
+
+# A format-3 ledger whose statement index is gone cannot be upgraded: refused by name, and the
+# ledger left as it was.
+rm -rf "$WORK/data" && mkdir -p "$WORK/data"
+awk '/^VERSION=/ { skip = 0; n = 0 } { lines[++n] = $0 }
+     /^database=account_entries$/ { skip = 1 }
+     /^DATA=END$/ { if (!skip) for (i = 1; i <= n; i++) print lines[i]; n = 0 }' \
+    "$FIXTURE/ledger.dump" > "$WORK/damaged.dump"
+expect "the index left out" "0" "$(grep -c 'database=account_entries' "$WORK/damaged.dump")"
+check "load it" 0 mdb_load -f "$WORK/damaged.dump" "$WORK/data"
+cp "$FIXTURE/famledger.head" "$WORK/data/"
+before=$(md5sum < "$WORK/data/data.mdb")
+check "famledgerd refuses to upgrade it" 1 "$BUILD/famledgerd" --data-dir "$WORK/data" \
+    --socket "$SOCKET" --log-level warn
+expect "naming the table" "account_entries" "$ERR"
+expect "untouched" "$before" "$(md5sum < "$WORK/data/data.mdb")"
+finish
