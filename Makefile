@@ -37,7 +37,7 @@ CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -g $(OPTIMIZE) -fPIC -fvisibility=hidden $(W
              $(if $(WERROR),-Werror) $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer \
              -fno-sanitize-recover=all) \
              -DFAMLEDGER_VERSION='"$(VERSION)"' $(CPPFLAGS) \
-             -I$(BUILD)/gen -Iproto -Idaemon -Iclient $(DEP_CFLAGS) $(CFLAGS)
+             -I$(BUILD)/gen -Iproto -Idaemon -Iclient -Itests/common $(DEP_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(if $(SANITIZE),-fsanitize=$(SANITIZE)) $(LDFLAGS)
 
 # When `deps` is asked for together with a build, build only after it.
@@ -270,13 +270,17 @@ $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libfamledgerd.a $(BU
 	    $(DEP_LIBS) $(CMOCKA_LIBS) -lpthread
 # test_batch fails chosen LMDB puts through the linker, not a hook in the daemon.
 $(BUILD)/tests/unit/test_batch: TEST_LDFLAGS = -Wl,--wrap=mdb_put
+# test_upgrade makes ledgers of older formats (tests/common/format_older.c).
+$(BUILD)/tests/unit/test_upgrade: $(BUILD)/obj/tests/common/format_older.o
+$(BUILD)/tests/unit/test_upgrade: TEST_LDFLAGS = $(BUILD)/obj/tests/common/format_older.o
 
 $(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o \
                               $(BUILD)/obj/tests/integration/harness.o $(BUILD)/libfamledger.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CLIENT_LIBS) $(CMOCKA_LIBS) -lpthread
 
-$(BUILD)/tests/famledger-corrupt: $(BUILD)/obj/tests/integration/corrupt.o $(BUILD)/libfamledgerd.a
+$(BUILD)/tests/famledger-corrupt: $(BUILD)/obj/tests/integration/corrupt.o \
+                                  $(BUILD)/obj/tests/common/format_older.o $(BUILD)/libfamledgerd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(DEP_LIBS) -lpthread
 

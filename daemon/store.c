@@ -451,6 +451,16 @@ int store_open(const char *dir, uint64_t map_bytes, uint64_t map_bytes_max,
         mdb_env_info(store->env, &info);
         store->map_bytes = info.me_mapsize;
         rc = store_open_dbs(store);
+        /* An upgrade writes in the opening transaction, and may need a larger map: grow it as
+         * a commit would, and open again (the failed transaction left nothing). */
+        while (rc == FL_ERR_OUT_OF_SPACE && store->map_full && store_grow(store) == 0)
+            rc = store_open_dbs(store);
+        if (rc == FL_ERR_OUT_OF_SPACE)
+            log_error("store: no room to open %s/data.mdb: the %s is full (map %llu MiB of at "
+                      "most %llu). Nothing was changed", dir,
+                      store->map_full ? "map" : "disk",
+                      (unsigned long long)(store->map_bytes >> 20),
+                      (unsigned long long)(store->map_bytes_max >> 20));
     }
     if (rc != 0) {
         store_close(store);

@@ -1,0 +1,10 @@
+/* format_older.h -- test helper: a ledger of an older format, made from one of today's. */
+#ifndef FAMLEDGER_TEST_FORMAT_OLDER_H
+#define FAMLEDGER_TEST_FORMAT_OLDER_H
+
+/* Rewrite the stopped ledger in `dir` to format 2 or 3: statements as the index those formats
+ * kept (account_entries), and for 2 without the wallet, hold and aid limit tables. Straight
+ * through LMDB. Returns 0, or 1 with a line on stderr. */
+int format_older_make(const char *dir, int format);
+
+#endif
