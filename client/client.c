@@ -247,6 +247,31 @@ static int client_ready(fl_client *client)
     return 0;
 }
 
+/* The reply read for request `request_id`: a failure status becomes the call's result (and the
+ * reply is freed); a reply to another request breaks the connection. */
+static int client_reply_check(fl_client *client, uint64_t request_id,
+                              Famledger__Response **response)
+{
+    Famledger__Response *reply = *response;
+    int status = -(int)reply->status;
+    /* Request id 0 answers a frame the daemon could not read as ours (or a refused
+     * connection); any other mismatch means the stream is out of step. */
+    if (reply->request_id != request_id && !(reply->request_id == 0 && status)) {
+        client->broken = true;
+        status = client_fail(client, FL_ERR_PROTOCOL_ERROR, "reply to request %llu, expected %llu",
+                             (unsigned long long)reply->request_id,
+                             (unsigned long long)request_id);
+    } else if (status) {
+        client_fail(client, status, "%s", reply->error && *reply->error ? reply->error
+                                                                         : fl_strerror(status));
+    }
+    if (status) {
+        famledger__response__free_unpacked(reply, NULL);
+        *response = NULL;
+    }
+    return status;
+}
+
 int client_call(fl_client *client, Famledger__Request *request, Famledger__Response **response)
 {
     *response = NULL;
@@ -263,26 +288,23 @@ int client_call(fl_client *client, Famledger__Request *request, Famledger__Respo
         if (rc && send_rc)
             return client_transport_fail(client, send_rc, "sending the request");
     }
-    if (rc)
-        return rc;
-    Famledger__Response *reply = *response;
-    int status = -(int)reply->status;
-    /* Request id 0 answers a frame the daemon could not read as ours (or a refused
-     * connection); any other mismatch means the stream is out of step. */
-    if (reply->request_id != request->request_id && !(reply->request_id == 0 && status)) {
-        client->broken = true;
-        status = client_fail(client, FL_ERR_PROTOCOL_ERROR, "reply to request %llu, expected %llu",
-                             (unsigned long long)reply->request_id,
-                             (unsigned long long)request->request_id);
-    } else if (status) {
-        client_fail(client, status, "%s", reply->error && *reply->error ? reply->error
-                                                                         : fl_strerror(status));
-    }
-    if (status) {
-        famledger__response__free_unpacked(reply, NULL);
-        *response = NULL;
-    }
-    return status;
+    return rc ? rc : client_reply_check(client, request->request_id, response);
+}
+
+int client_call_send(fl_client *client, Famledger__Request *request, uint64_t *request_id)
+{
+    if (client->fd < 0 || client->broken)
+        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "the connection is no longer usable");
+    int rc = client_send(client, request, monotonic_ms() + client->timeout_ms);
+    *request_id = request->request_id;
+    return rc;
+}
+
+int client_call_receive(fl_client *client, uint64_t request_id, Famledger__Response **response)
+{
+    *response = NULL;
+    int rc = client_receive(client, response, monotonic_ms() + client->timeout_ms);
+    return rc ? rc : client_reply_check(client, request_id, response);
 }
 
 int client_expect(fl_client *client, Famledger__Response *response,

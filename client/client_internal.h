@@ -53,6 +53,11 @@ int client_fail(fl_client *client, int status, const char *format, ...)
 /* Send `request` and wait for its reply. Returns 0 with *response (free it with
  * famledger__response__free_unpacked), or the reply's status / a transport error. */
 int client_call(fl_client *client, Famledger__Request *request, Famledger__Response **response);
+/* client_call in two halves, for a caller that asks for its next page before it reads the last
+ * one (verify): send on a connection already in use (no reconnecting, no async requests in
+ * flight), then read the reply to `request_id`. Replies come in the order of the requests. */
+int client_call_send(fl_client *client, Famledger__Request *request, uint64_t *request_id);
+int client_call_receive(fl_client *client, uint64_t request_id, Famledger__Response **response);
 
 /* Send a request that opens a stream of replies (SubscribeRequest); the connection is used
  * up by it. 0 or a transport error. */

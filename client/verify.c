@@ -730,49 +730,98 @@ static int verify_record(struct verify *v, const Famledger__LogRecord *record)
     return rc;
 }
 
-int verify_page_call(struct verify *v, Famledger__Request *request,
-                     Famledger__Response__BodyCase body_case, Famledger__Response **response,
-                     const char *what)
+/* A page's reply as verify reads it: the daemon's INTERNAL is damage it could not read past. */
+static int verify_page_result(struct verify *v, int rc, Famledger__Response **response,
+                              Famledger__Response__BodyCase body_case, const char *what)
 {
-    int rc = client_call(v->client, request, response);
     if (rc == 0)
         rc = client_expect(v->client, *response, body_case);
     if (rc != FL_ERR_INTERNAL)
         return rc;
-    /* The daemon could not read its own pages: that is damage, not a failure to verify. */
     return verify_problem(v, v->seq, "the daemon cannot read its %s after entry %llu: its "
                           "storage is damaged", what, (unsigned long long)v->seq);
 }
 
-/* Replay every entry after v->seq. Returns 0 (problems go to the report), or a client error. */
+int verify_page_call(struct verify *v, Famledger__Request *request,
+                     Famledger__Response__BodyCase body_case, Famledger__Response **response,
+                     const char *what)
+{
+    verify_page_drain(v); /* a reply still in flight would be taken for this one's */
+    return verify_page_result(v, client_call(v->client, request, response), response, body_case,
+                              what);
+}
+
+int verify_page_ask(struct verify *v, Famledger__Request *request)
+{
+    if (v->page_request)
+        return client_fail(v->client, FL_ERR_PROTOCOL_ERROR, "verify asked for two pages at once");
+    uint64_t id;
+    int rc = client_call_send(v->client, request, &id);
+    if (rc == 0)
+        v->page_request = id;
+    return rc;
+}
+
+int verify_page_read(struct verify *v, Famledger__Response__BodyCase body_case,
+                     Famledger__Response **response, const char *what)
+{
+    uint64_t id = v->page_request;
+    if (!id)
+        return client_fail(v->client, FL_ERR_PROTOCOL_ERROR, "verify read a page it never asked for");
+    v->page_request = 0;
+    return verify_page_result(v, client_call_receive(v->client, id, response), response,
+                              body_case, what);
+}
+
+void verify_page_drain(struct verify *v)
+{
+    if (v->page_request == 0)
+        return;
+    Famledger__Response *response;
+    if (client_call_receive(v->client, v->page_request, &response) == 0)
+        famledger__response__free_unpacked(response, NULL);
+    v->page_request = 0;
+}
+
+static int log_page_ask(struct verify *v, uint64_t from_seq)
+{
+    Famledger__LogPageRequest page = FAMLEDGER__LOG_PAGE_REQUEST__INIT;
+    page.from_seq = from_seq;
+    page.limit = VERIFY_PAGE;
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = FAMLEDGER__REQUEST__BODY_LOG_PAGE;
+    request.log_page = &page;
+    return verify_page_ask(v, &request);
+}
+
+/* Replay every entry after v->seq, asking for each page before replaying the one before it.
+ * Returns 0 (problems go to the report), or a client error. */
 static int verify_catch_up(struct verify *v)
 {
-    for (;;) {
-        Famledger__LogPageRequest page = FAMLEDGER__LOG_PAGE_REQUEST__INIT;
-        page.from_seq = v->seq + 1;
-        page.limit = VERIFY_PAGE;
-        Famledger__Request request = FAMLEDGER__REQUEST__INIT;
-        request.body_case = FAMLEDGER__REQUEST__BODY_LOG_PAGE;
-        request.log_page = &page;
+    int rc = log_page_ask(v, v->seq + 1);
+    while (rc == 0) {
         Famledger__Response *response;
-        int rc = verify_page_call(v, &request, FAMLEDGER__RESPONSE__BODY_LOG_PAGE, &response,
-                                  "log");
+        rc = verify_page_read(v, FAMLEDGER__RESPONSE__BODY_LOG_PAGE, &response, "log");
         if (rc)
             return rc > 0 ? 0 : rc;
         const Famledger__LogPageReply *reply = response->log_page;
-        for (size_t i = 0; i < reply->n_records && v->report->ok; i++)
-            if (verify_record(v, reply->records[i]) < 0)
-                rc = FL_ERR_PROTOCOL_ERROR;
-        uint64_t head = reply->head_seq;
         bool more = reply->next_seq != 0 && reply->n_records > 0;
+        if (more)
+            rc = log_page_ask(v, reply->next_seq);
+        for (size_t i = 0; rc == 0 && i < reply->n_records && v->report->ok; i++)
+            if (verify_record(v, reply->records[i]) < 0)
+                rc = client_fail(v->client, FL_ERR_PROTOCOL_ERROR,
+                                 "out of memory while verifying");
+        uint64_t head = reply->head_seq;
         famledger__response__free_unpacked(response, NULL);
-        if (rc)
-            return client_fail(v->client, rc, "out of memory while verifying");
-        if (v->progress_cb)
+        if (rc == 0 && v->progress_cb)
             v->progress_cb(v->seq, head, v->progress_context);
-        if (!more || !v->report->ok)
-            return 0;
+        if (rc || !more || !v->report->ok) {
+            verify_page_drain(v);
+            return rc;
+        }
     }
+    return rc;
 }
 
 static void verify_free(struct verify *v)

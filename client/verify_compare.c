@@ -37,29 +37,35 @@ static int undecodable(struct verify *v, const char *table, const ProtobufCBinar
 typedef int (*state_visit)(struct verify *v, const ProtobufCBinaryData *key,
                            const ProtobufCBinaryData *value);
 
+static int state_page_ask(struct verify *v, Famledger__StateTable table,
+                          ProtobufCBinaryData after, ProtobufCBinaryData after_value)
+{
+    Famledger__StatePageRequest page = FAMLEDGER__STATE_PAGE_REQUEST__INIT;
+    page.table = table;
+    page.after_key = after;
+    page.after_value = after_value;
+    page.limit = VERIFY_PAGE;
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = FAMLEDGER__REQUEST__BODY_STATE_PAGE;
+    request.state_page = &page;
+    return verify_page_ask(v, &request);
+}
+
+/* Visit every record of `table`, asking for each page before visiting the one before it. */
 static int state_walk(struct verify *v, Famledger__StateTable table, state_visit visit)
 {
     ProtobufCBinaryData after = {0, NULL}, after_value = {0, NULL};
     uint8_t after_bytes[512], after_value_bytes[8];
-    for (;;) {
-        Famledger__StatePageRequest page = FAMLEDGER__STATE_PAGE_REQUEST__INIT;
-        page.table = table;
-        page.after_key = after;
-        page.after_value = after_value;
-        page.limit = VERIFY_PAGE;
-        Famledger__Request request = FAMLEDGER__REQUEST__INIT;
-        request.body_case = FAMLEDGER__REQUEST__BODY_STATE_PAGE;
-        request.state_page = &page;
+    const ProtobufCEnumValue *name =
+        protobuf_c_enum_descriptor_get_value(&famledger__state_table__descriptor, table);
+    int rc = state_page_ask(v, table, after, after_value);
+    while (rc == 0) {
         Famledger__Response *response;
-        const ProtobufCEnumValue *name =
-            protobuf_c_enum_descriptor_get_value(&famledger__state_table__descriptor, table);
-        int rc = verify_page_call(v, &request, FAMLEDGER__RESPONSE__BODY_STATE_PAGE, &response,
-                                  name ? name->name : "state");
+        rc = verify_page_read(v, FAMLEDGER__RESPONSE__BODY_STATE_PAGE, &response,
+                              name ? name->name : "state");
         if (rc)
             return rc > 0 ? 0 : rc;
         const Famledger__StatePageReply *reply = response->state_page;
-        for (size_t i = 0; i < reply->n_keys && i < reply->n_values; i++)
-            visit(v, &reply->keys[i], &reply->values[i]);
         bool more = reply->more && reply->n_keys > 0;
         if (more && reply->keys[reply->n_keys - 1].len > sizeof(after_bytes)) {
             /* No key of ours is that long: the page could not be resumed, and it is damage. */
@@ -75,11 +81,17 @@ static int state_walk(struct verify *v, Famledger__StateTable table, state_visit
             after_value.len = last->len <= sizeof(after_value_bytes) ? last->len : 0;
             memcpy(after_value_bytes, last->data, after_value.len);
             after_value.data = after_value_bytes;
+            rc = state_page_ask(v, table, after, after_value);
         }
+        for (size_t i = 0; i < reply->n_keys && i < reply->n_values; i++)
+            visit(v, &reply->keys[i], &reply->values[i]);
         famledger__response__free_unpacked(response, NULL);
-        if (!more)
-            return 0;
+        if (rc || !more) {
+            verify_page_drain(v);
+            return rc;
+        }
     }
+    return rc;
 }
 
 static int compare_account(struct verify *v, const ProtobufCBinaryData *key,

@@ -101,6 +101,7 @@ struct verify {
     } moves[2 * FL_FUNDERS_MAX + 8];
     uint64_t seq;                     /* last replayed */
     uint8_t hash[FL_HASH_BYTES];      /* its hash */
+    uint64_t page_request;            /* the page asked for and not yet read, or 0 */
 };
 
 /* Record the first problem in the report (later ones are dropped); returns 1. */
@@ -122,6 +123,14 @@ void verify_expect_item(struct verify *v, enum verify_index index, const void *k
 int verify_page_call(struct verify *v, Famledger__Request *request,
                      Famledger__Response__BodyCase body_case, Famledger__Response **response,
                      const char *what);
+/* The same in two halves, so that the daemon packs the next page while the client reads the
+ * last: ask (one page in flight at most), then read it, as verify_page_call answers. Whoever
+ * stops before reading a page it asked for drains it (verify_page_drain), or the connection's
+ * next reply would be that page's. */
+int verify_page_ask(struct verify *v, Famledger__Request *request);
+int verify_page_read(struct verify *v, Famledger__Response__BodyCase body_case,
+                     Famledger__Response **response, const char *what);
+void verify_page_drain(struct verify *v);
 
 /* Compare the stored derived state, read from the snapshot, with the replay, both ways.
  * Returns 0 (problems go to the report) or a client error. */
