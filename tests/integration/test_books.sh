@@ -134,6 +134,16 @@ check "famledgerd refuses it" 1 "$BUILD/famledgerd" --data-dir "$WORK/data" --so
 expect "by name" "written before double entry" "$ERR"
 expect "untouched" "$before" "$(md5sum "$WORK/data/data.mdb")"
 rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
+# One written by a newer famledgerd, or with a format no famledgerd writes: refused, untouched.
+check "mark the ledger format 5" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" meta format 5
+before=$(md5sum "$WORK/data/data.mdb" | cut -d' ' -f1)
+check "famledgerd refuses a newer format" 1 "$BUILD/famledgerd" --data-dir "$WORK/data" --socket "$SOCKET" --log-level warn
+expect "by name" "format 5, written by a newer famledgerd" "$ERR"
+expect "untouched" "$before" "$(md5sum "$WORK/data/data.mdb")"
+check "mark the ledger format x4" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" meta format x4
+check "famledgerd refuses an unknown format" 1 "$BUILD/famledgerd" --data-dir "$WORK/data" --socket "$SOCKET" --log-level warn
+expect "as unknown" "records a format this famledgerd does not know (x4)" "$ERR"
+rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
 
 # A ledger of format 2 (before the wallet, holds and limits) is upgraded in place: the six
 # tables are created, nothing in the log changes, and it runs on. (A fresh ledger with nothing
