@@ -140,6 +140,7 @@ before=$(md5sum "$WORK/data/data.mdb" | cut -d' ' -f1)
 check "famledgerd refuses a newer format" 1 "$BUILD/famledgerd" --data-dir "$WORK/data" --socket "$SOCKET" --log-level warn
 expect "by name" "format 5, written by a newer famledgerd" "$ERR"
 expect "untouched" "$before" "$(md5sum "$WORK/data/data.mdb")"
+rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
 check "mark the ledger format x4" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" meta format x4
 check "famledgerd refuses an unknown format" 1 "$BUILD/famledgerd" --data-dir "$WORK/data" --socket "$SOCKET" --log-level warn
 expect "as unknown" "records a format this famledgerd does not know (x4)" "$ERR"
@@ -163,7 +164,8 @@ check "the tables of format 3 are gone" 0 mdb_stat -a "$WORK/data"
 case "$OUT" in *wallet_sends*) CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL still there" ;;
     *) CHECKS_PASSED=$((CHECKS_PASSED + 1)) ;; esac
 expect "statements as an index, as format 2 kept them" "Status of account_entries" "$OUT"
-daemon_start --log-level info
+# No quiet hours: the wallet send below must not depend on the time of day.
+daemon_start --log-level info --wallet-quiet-start 00:00 --wallet-quiet-end 00:00
 expect "the upgrade is logged" "from format 2 to 4" "$(cat "$WORK/daemon.log")"
 check "verify passes on the upgraded ledger" 0 ctl verify
 check "A's statement reads through the links" 0 ctl --json statement A --oldest-first
