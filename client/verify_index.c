@@ -46,9 +46,21 @@ static struct digest_record *digest_find(struct digest_map *map, const void *key
     return record;
 }
 
+void digest_map_whole(struct digest_map *map)
+{
+    map->whole = true;
+}
+
 int digest_add(struct digest_map *map, const void *key, size_t key_bytes, uint64_t item,
                bool stored)
 {
+    if (map->whole) {
+        /* The key goes into the item: the same item under another key is another item. */
+        struct digest *digest = stored ? &map->total.stored : &map->total.expected;
+        digest->count++;
+        digest->sum += item_mix(key_hash(key, key_bytes) + item_mix(item));
+        return 0;
+    }
     struct digest_record *record = digest_find(map, key, key_bytes);
     if (!record)
         return -1;
@@ -90,6 +102,11 @@ int64_t digest_expected_amount(struct digest_map *map, const void *key, size_t k
 
 const struct digest_record *digest_first_difference(const struct digest_map *map)
 {
+    if (map->whole)
+        return map->total.expected.count != map->total.stored.count ||
+                       map->total.expected.sum != map->total.stored.sum
+                   ? &map->total
+                   : NULL;
     for (size_t i = 0; i < map->records.count; i++) {
         const struct digest_record *record = record_table_at(&map->records, i);
         if (record->expected.count != record->stored.count ||

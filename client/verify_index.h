@@ -29,7 +29,15 @@ struct digest_record {
 struct digest_map {
     const char *name;    /* the table, for messages */
     struct record_table records;
+    bool whole;                 /* one digest for the whole table (digest_map_whole) */
+    struct digest_record total; /* that digest; its key is empty */
 };
+
+/* Keep one digest for all the table's items instead of one a key: no memory a key, so none
+ * that grows with the ledger, and a difference is found but not placed (verify then replays
+ * again with this table keyed, to name the key). Only for tables whose items are only ever
+ * added with digest_add, never replaced (digest_set) or summed (digest_add_amount). */
+void digest_map_whole(struct digest_map *map);
 
 /* Add an item to the expected (or, with `stored`, the stored) digest of `key`. A stored item
  * under a key the log never made creates the key, with an empty expectation. Returns 0 or -1

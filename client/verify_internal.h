@@ -102,6 +102,7 @@ struct verify {
     uint64_t seq;                     /* last replayed */
     uint8_t hash[FL_HASH_BYTES];      /* its hash */
     uint64_t page_request;            /* the page asked for and not yet read, or 0 */
+    int unplaced;                     /* a whole-table index whose difference came first, or -1 */
 };
 
 /* Record the first problem in the report (later ones are dropped); returns 1. */
