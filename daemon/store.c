@@ -455,12 +455,13 @@ int store_open(const char *dir, uint64_t map_bytes, uint64_t map_bytes_max,
          * a commit would, and open again (the failed transaction left nothing). */
         while (rc == FL_ERR_OUT_OF_SPACE && store->map_full && store_grow(store) == 0)
             rc = store_open_dbs(store);
-        if (rc == FL_ERR_OUT_OF_SPACE)
-            log_error("store: no room to open %s/data.mdb: the %s is full (map %llu MiB of at "
-                      "most %llu). Nothing was changed", dir,
-                      store->map_full ? "map" : "disk",
-                      (unsigned long long)(store->map_bytes >> 20),
+        if (rc == FL_ERR_OUT_OF_SPACE && store->map_full)
+            log_error("store: no room to open %s/data.mdb: the map is full at map_mib_max (%llu "
+                      "MiB); raise it. Nothing was changed", dir,
                       (unsigned long long)(store->map_bytes_max >> 20));
+        else if (rc == FL_ERR_OUT_OF_SPACE)
+            log_error("store: no room to open %s/data.mdb: the disk is full. Nothing was "
+                      "changed; free some space and start again", dir);
     }
     if (rc != 0) {
         store_close(store);

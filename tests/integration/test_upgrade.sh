@@ -64,6 +64,31 @@ check "it starts again, as format 4" 0 ctl head
 expect "upgraded once" "1" "$(grep -c 'from format 3 to 4' "$WORK/daemon.log")"
 daemon_stop
 
+# On a disk too full for the links: refused with the reason, still format 3; with room, upgraded.
+mkdir -p "$WORK/small"
+if mount -t tmpfs -o size=1m tmpfs "$WORK/small" 2>/dev/null; then
+    mkdir -p "$WORK/small/data"
+    mdb_load -f "$FIXTURE/ledger.dump" "$WORK/small/data" 2>/dev/null
+    cp "$FIXTURE/famledger.head" "$WORK/small/data/"
+    used=$(df -k --output=used "$WORK/small" | tail -n 1)
+    mount -o remount,size=$((used + 4))k "$WORK/small"
+    check "famledgerd refuses to upgrade on a full disk" 1 "$BUILD/famledgerd" --data-dir \
+        "$WORK/small/data" --socket "$WORK/small.sock" --log-level warn
+    expect "saying so" "the disk is full. Nothing was changed" "$ERR"
+    check "the ledger is still of format 3" 0 mdb_stat -a "$WORK/small/data"
+    expect "its index there" "Status of account_entries" "$OUT"
+    mount -o remount,size=8m "$WORK/small"
+    "$BUILD/famledgerd" --data-dir "$WORK/small/data" --socket "$WORK/small.sock" \
+        --log-level warn 2>>"$WORK/small.log" &
+    pid=$!
+    for _ in $(seq 1 300); do "$BUILD/ledgerctl" --socket "$WORK/small.sock" head >/dev/null 2>&1 && break; sleep 0.01; done
+    check "with room, it upgrades and verifies" 0 "$BUILD/ledgerctl" --socket "$WORK/small.sock" verify
+    kill -TERM "$pid"; wait "$pid"
+    umount "$WORK/small"
+else
+    echo "skip: a full filesystem needs root (mount -t tmpfs)"
+fi
+
 # A format-3 ledger whose statement index is gone cannot be upgraded: refused by name, and the
 # ledger left as it was.
 rm -rf "$WORK/data" && mkdir -p "$WORK/data"
