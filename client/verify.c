@@ -830,7 +830,10 @@ static void verify_free(struct verify *v)
         digest_map_free(&v->indexes[index]);
     for (size_t i = 0; i < v->persons.count; i++) {
         free(verify_person_at(v, i)->funders);
-        free(verify_person_at(v, i)->pending_in);
+        struct model_wallet *wallet = verify_person_at(v, i)->wallet;
+        if (wallet)
+            free(wallet->pending_in);
+        free(wallet);
     }
     record_table_free(&v->persons);
     free(v->settlements);

@@ -9,6 +9,20 @@
 
 #define VERIFY_PAGE 500
 
+/* A person's wallet (医保钱包) as the log makes it: most persons never have one, so it is
+ * made when the log first touches it. */
+struct model_wallet {
+    bool record;                 /* the daemon keeps a wallet record for this person */
+    int64_t fen, held_fen;
+    uint64_t pending_out;        /* the holder's waiting send (one at most), and what it is: */
+    int64_t pending_out_fen, pending_out_return_us;
+    uint64_t pending_out_to;     /* verify_text_hash of its beneficiary */
+    uint64_t *pending_in;
+    size_t pending_in_count;
+    char send_day[9];
+    unsigned sends_on_day;
+};
+
 struct model_person {
     char person_no[FL_PERSON_NO_MAX + 1];
     bool has_account;
@@ -22,16 +36,7 @@ struct model_person {
     bool stored_person, stored_account, stored_funders; /* seen in the stored tables */
     int64_t held_fen;            /* of the account, reserved by open holds */
     uint64_t last_seq;           /* the account's newest statement line: its chain's head */
-    /* The wallet (verify_wallet.c). */
-    bool wallet_record;          /* the daemon keeps a wallet record for this person */
-    int64_t wallet_fen, wallet_held_fen;
-    uint64_t pending_out;        /* the holder's waiting send (one at most), and what it is: */
-    int64_t pending_out_fen, pending_out_return_us;
-    uint64_t pending_out_to;     /* verify_text_hash of its beneficiary */
-    uint64_t *pending_in;
-    size_t pending_in_count;
-    char send_day[9];
-    unsigned sends_on_day;
+    struct model_wallet *wallet; /* NULL until the log first touches it (verify_wallet.c) */
 };
 
 /* An open hold: what the timers table must list, and what its capture or end must match. */

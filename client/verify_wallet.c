@@ -104,18 +104,29 @@ static struct model_person *person_of(struct verify *v, uint64_t seq, const char
     return person;
 }
 
+/* The person's wallet, made empty when the log first touches it; NULL when out of memory. */
+static struct model_wallet *wallet_of(struct verify *v, struct model_person *person)
+{
+    if (!person->wallet && !(person->wallet = calloc(1, sizeof(*person->wallet))))
+        v->out_of_memory = true;
+    return person->wallet;
+}
+
 static int wallet_move(struct verify *v, uint64_t seq, struct model_person *person,
                        int64_t delta_fen, const int64_t *balance_after_fen)
 {
-    person->wallet_fen += delta_fen;
-    if (person->wallet_fen < person->wallet_held_fen)
+    struct model_wallet *wallet = wallet_of(v, person);
+    if (!wallet)
+        return -1;
+    wallet->fen += delta_fen;
+    if (wallet->fen < wallet->held_fen)
         return verify_problem(v, seq, "the wallet of %s would hold %lld fen, less than the %lld "
-                              "its holds reserve", person->person_no,
-                              (long long)person->wallet_fen, (long long)person->wallet_held_fen);
-    if (balance_after_fen && *balance_after_fen != person->wallet_fen)
+                              "its holds reserve", person->person_no, (long long)wallet->fen,
+                              (long long)wallet->held_fen);
+    if (balance_after_fen && *balance_after_fen != wallet->fen)
         return verify_problem(v, seq, "entry says the wallet of %s holds %lld fen after it; "
                               "replay gives %lld", person->person_no,
-                              (long long)*balance_after_fen, (long long)person->wallet_fen);
+                              (long long)*balance_after_fen, (long long)wallet->fen);
     return 0;
 }
 
@@ -140,23 +151,23 @@ static void usage_move(struct verify *v, const char *holder, const char *benefic
     }
 }
 
-static int pending_in_add(struct model_person *person, uint64_t id)
+static int pending_in_add(struct model_wallet *wallet, uint64_t id)
 {
-    uint64_t *grown = realloc(person->pending_in, (person->pending_in_count + 1) * sizeof(*grown));
+    uint64_t *grown = realloc(wallet->pending_in, (wallet->pending_in_count + 1) * sizeof(*grown));
     if (!grown)
         return -1;
-    person->pending_in = grown;
-    person->pending_in[person->pending_in_count++] = id;
+    wallet->pending_in = grown;
+    wallet->pending_in[wallet->pending_in_count++] = id;
     return 0;
 }
 
-static void pending_in_remove(struct model_person *person, uint64_t id)
+static void pending_in_remove(struct model_wallet *wallet, uint64_t id)
 {
     size_t kept = 0;
-    for (size_t i = 0; i < person->pending_in_count; i++)
-        if (person->pending_in[i] != id)
-            person->pending_in[kept++] = person->pending_in[i];
-    person->pending_in_count = kept;
+    for (size_t i = 0; i < wallet->pending_in_count; i++)
+        if (wallet->pending_in[i] != id)
+            wallet->pending_in[kept++] = wallet->pending_in[i];
+    wallet->pending_in_count = kept;
 }
 
 static void *array_grow(void *array, size_t *capacity, size_t count, size_t item_bytes)
@@ -190,9 +201,12 @@ static int apply_wallet_sent(struct verify *v, const Famledger__Entry *entry)
     struct model_person *beneficiary = person_of(v, entry->seq, send->beneficiary);
     if (!holder || !beneficiary)
         return 1;
-    if (holder->pending_out)
+    struct model_wallet *out = wallet_of(v, holder), *in = wallet_of(v, beneficiary);
+    if (!out || !in)
+        return -1;
+    if (out->pending_out)
         return verify_problem(v, entry->seq, "%s sends again while send %llu waits",
-                              holder->person_no, (unsigned long long)holder->pending_out);
+                              holder->person_no, (unsigned long long)out->pending_out);
     if (send->amount_fen <= 0 || send->state != FAMLEDGER__WALLET_SEND_STATE__WALLET_SEND_PENDING)
         return verify_problem(v, entry->seq, "a wallet send of %lld fen in state %d",
                               (long long)send->amount_fen, (int)send->state);
@@ -201,18 +215,18 @@ static int apply_wallet_sent(struct verify *v, const Famledger__Entry *entry)
     verify_expect_reference(v, 'E', "", send->reference, entry->seq);
     char day[9];
     verify_business_day(entry->time_us, day);
-    if (strcmp(holder->send_day, day) != 0) {
-        memcpy(holder->send_day, day, sizeof(day));
-        holder->sends_on_day = 0;
+    if (strcmp(out->send_day, day) != 0) {
+        memcpy(out->send_day, day, sizeof(day));
+        out->sends_on_day = 0;
     }
-    holder->sends_on_day++;
+    out->sends_on_day++;
     /* A holder has one waiting send at most: the model keeps it on the holder. */
-    holder->pending_out = entry->seq;
-    holder->pending_out_fen = send->amount_fen;
-    holder->pending_out_return_us = send->return_at_us;
-    holder->pending_out_to = verify_text_hash(send->beneficiary);
-    holder->wallet_record = beneficiary->wallet_record = true;
-    if (pending_in_add(beneficiary, entry->seq))
+    out->pending_out = entry->seq;
+    out->pending_out_fen = send->amount_fen;
+    out->pending_out_return_us = send->return_at_us;
+    out->pending_out_to = verify_text_hash(send->beneficiary);
+    out->record = in->record = true;
+    if (pending_in_add(in, entry->seq))
         return -1;
     send_expect(v, entry->seq, send, 0);
     return 0;
@@ -228,10 +242,13 @@ static int apply_wallet_closed(struct verify *v, const Famledger__Entry *entry)
     struct model_person *beneficiary = person_of(v, entry->seq, send->beneficiary);
     if (!holder || !beneficiary)
         return 1;
-    if (!send->send_id || holder->pending_out != send->send_id ||
-        holder->pending_out_fen != send->amount_fen ||
-        holder->pending_out_return_us != send->return_at_us ||
-        holder->pending_out_to != verify_text_hash(send->beneficiary))
+    struct model_wallet *out = wallet_of(v, holder), *in = wallet_of(v, beneficiary);
+    if (!out || !in)
+        return -1;
+    if (!send->send_id || out->pending_out != send->send_id ||
+        out->pending_out_fen != send->amount_fen ||
+        out->pending_out_return_us != send->return_at_us ||
+        out->pending_out_to != verify_text_hash(send->beneficiary))
         return verify_problem(v, entry->seq, "entry closes a wallet send that does not wait, or "
                               "is not the one sent");
     int rc = 0;
@@ -253,9 +270,9 @@ static int apply_wallet_closed(struct verify *v, const Famledger__Entry *entry)
     }
     if (rc)
         return rc;
-    holder->pending_out = 0;
-    pending_in_remove(beneficiary, send->send_id);
-    holder->wallet_record = beneficiary->wallet_record = true;
+    out->pending_out = 0;
+    pending_in_remove(in, send->send_id);
+    out->record = in->record = true;
     send_expect(v, send->send_id, send, entry->seq);
     return 0;
 }
@@ -270,13 +287,16 @@ static int hold_reserve(struct verify *v, uint64_t seq, const Famledger__Settlem
         if (!person)
             return 1;
         int64_t amount = sign * leg->amount_fen;
-        if (leg->wallet) {
-            person->wallet_held_fen += amount;
-            person->wallet_record = true;
-            if (person->wallet_held_fen < 0 || person->wallet_held_fen > person->wallet_fen)
+        struct model_wallet *wallet = leg->wallet ? wallet_of(v, person) : NULL;
+        if (leg->wallet && !wallet)
+            return -1;
+        if (wallet) {
+            wallet->held_fen += amount;
+            wallet->record = true;
+            if (wallet->held_fen < 0 || wallet->held_fen > wallet->fen)
                 return verify_problem(v, seq, "the wallet of %s would reserve %lld fen of %lld",
-                                      person->person_no, (long long)person->wallet_held_fen,
-                                      (long long)person->wallet_fen);
+                                      person->person_no, (long long)wallet->held_fen,
+                                      (long long)wallet->fen);
         } else {
             person->held_fen += amount;
             if (!person->has_account || person->held_fen < 0 ||
@@ -459,25 +479,27 @@ int verify_twophase_finish(struct verify *v)
     }
     for (size_t i = 0; i < v->persons.count && v->report->ok; i++) {
         struct model_person *person = verify_person_at(v, i);
-        if (person->pending_out) {
-            timer_key(key, person->pending_out_return_us, 'W', person->pending_out);
+        const struct model_wallet none = {.send_day = ""};
+        const struct model_wallet *wallet = person->wallet ? person->wallet : &none;
+        if (wallet->pending_out) {
+            timer_key(key, wallet->pending_out_return_us, 'W', wallet->pending_out);
             verify_expect_item(v, INDEX_TIMERS, key, sizeof(key), 1);
         }
-        if (person->wallet_record &&
+        if (wallet->record &&
             digest_set(&v->indexes[INDEX_WALLETS], person->person_no, strlen(person->person_no),
-                       wallet_digest(person->pending_out, person->pending_in,
-                                     person->pending_in_count, person->send_day,
-                                     person->sends_on_day, person->wallet_held_fen)))
+                       wallet_digest(wallet->pending_out, wallet->pending_in,
+                                     wallet->pending_in_count, wallet->send_day,
+                                     wallet->sends_on_day, wallet->held_fen)))
             return client_fail(v->client, FL_ERR_PROTOCOL_ERROR, "out of memory while verifying");
         /* The wallet's books are its postings; its legs and sends must say the same. */
         char balance_key[FL_PERSON_NO_MAX + 8];
         int bytes = snprintf(balance_key, sizeof(balance_key), "wallet:%s", person->person_no);
         int64_t posted = digest_expected_amount(&v->indexes[INDEX_BALANCES], balance_key,
                                                 (size_t)bytes);
-        if (posted != person->wallet_fen)
+        if (posted != wallet->fen)
             verify_problem(v, v->seq, "the wallet of %s: its postings give %lld fen, its sends "
                            "and legs %lld", person->person_no, (long long)posted,
-                           (long long)person->wallet_fen);
+                           (long long)wallet->fen);
     }
     return 0;
 }
