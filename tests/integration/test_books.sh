@@ -126,24 +126,22 @@ daemon_start
 check "verify finds the unbalanced entry" 4 ctl verify
 expect "named" "does not balance" "$OUT$ERR"
 
-# A ledger of an older format is refused by name, and left as it was.
+# A ledger of a format this famledgerd cannot read is refused by name, and left as it was:
+# older than double entry, written by a newer famledgerd, or not a format at all.
 daemon_stop
-check "mark the ledger format 1" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" meta format 1
-before=$(md5sum "$WORK/data/data.mdb" | cut -d' ' -f1)
-check "famledgerd refuses it" 1 "$BUILD/famledgerd" --data-dir "$WORK/data" --socket "$SOCKET" --log-level warn
-expect "by name" "written before double entry" "$ERR"
-expect "untouched" "$before" "$(md5sum "$WORK/data/data.mdb")"
-rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
-# One written by a newer famledgerd, or with a format no famledgerd writes: refused, untouched.
-check "mark the ledger format 5" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" meta format 5
-before=$(md5sum "$WORK/data/data.mdb" | cut -d' ' -f1)
-check "famledgerd refuses a newer format" 1 "$BUILD/famledgerd" --data-dir "$WORK/data" --socket "$SOCKET" --log-level warn
-expect "by name" "format 5, written by a newer famledgerd" "$ERR"
-expect "untouched" "$before" "$(md5sum "$WORK/data/data.mdb")"
-rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
-check "mark the ledger format x4" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" meta format x4
-check "famledgerd refuses an unknown format" 1 "$BUILD/famledgerd" --data-dir "$WORK/data" --socket "$SOCKET" --log-level warn
-expect "as unknown" "records a format this famledgerd does not know (x4)" "$ERR"
+refused_format() {
+    local format=$1 said=$2
+    rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
+    check "mark the ledger format $format" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" meta format "$format"
+    local before
+    before=$(md5sum "$WORK/data/data.mdb" | cut -d' ' -f1)
+    check "famledgerd refuses format $format" 1 "$BUILD/famledgerd" --data-dir "$WORK/data" --socket "$SOCKET" --log-level warn
+    expect "saying why" "$said" "$ERR"
+    expect "untouched" "$before" "$(md5sum "$WORK/data/data.mdb")"
+}
+refused_format 1 "written before double entry"
+refused_format 5 "format 5, written by a newer famledgerd"
+refused_format x4 "records a format this famledgerd does not know (x4)"
 rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
 
 # A ledger of format 2 (before the wallet, holds and limits) is upgraded in place: the six
