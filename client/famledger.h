@@ -564,7 +564,10 @@ typedef void (*fl_progress_cb)(uint64_t done, uint64_t total, void *context);
 
 /* Replay the whole log, recompute every hash, balance, status, binding and settlement total,
  * and compare them with what the daemon stores. Returns 0 when the check ran (see
- * report->ok), or a client error. Memory grows with persons and settlements, not entries. */
+ * report->ok), or a client error. Memory grows with persons and settlements, not entries.
+ * When the first difference is in a table verify sums whole (statement links, references,
+ * day indexes, funded lists, patient indexes), it replays the same snapshot a second time to
+ * name the key: progress_cb then counts from the first entry again. */
 FL_EXPORT int fl_verify(fl_client *client, fl_verify_report *report, fl_progress_cb progress_cb,
                         void *progress_context);
 
