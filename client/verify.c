@@ -751,12 +751,15 @@ int verify_page_call(struct verify *v, Famledger__Request *request,
                               what);
 }
 
-int verify_page_ask(struct verify *v, Famledger__Request *request)
+int verify_page_ask(struct verify *v, Famledger__Request__BodyCase body_case, void *body)
 {
     if (v->page_request)
-        return client_fail(v->client, FL_ERR_PROTOCOL_ERROR, "verify asked for two pages at once");
+        return client_fail(v->client, FL_ERR_PROTOCOL_ERROR, "verify asked for two pages");
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.body_case = body_case;
+    request.person_add = body; /* every body of the oneof shares one slot (client_call_body) */
     uint64_t id;
-    int rc = client_call_send(v->client, request, &id);
+    int rc = client_call_send(v->client, &request, &id);
     if (rc == 0)
         v->page_request = id;
     return rc;
@@ -767,7 +770,7 @@ int verify_page_read(struct verify *v, Famledger__Response__BodyCase body_case,
 {
     uint64_t id = v->page_request;
     if (!id)
-        return client_fail(v->client, FL_ERR_PROTOCOL_ERROR, "verify read a page it never asked for");
+        return client_fail(v->client, FL_ERR_PROTOCOL_ERROR, "verify read a page not asked for");
     v->page_request = 0;
     return verify_page_result(v, client_call_receive(v->client, id, response), response,
                               body_case, what);
@@ -788,10 +791,7 @@ static int log_page_ask(struct verify *v, uint64_t from_seq)
     Famledger__LogPageRequest page = FAMLEDGER__LOG_PAGE_REQUEST__INIT;
     page.from_seq = from_seq;
     page.limit = VERIFY_PAGE;
-    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
-    request.body_case = FAMLEDGER__REQUEST__BODY_LOG_PAGE;
-    request.log_page = &page;
-    return verify_page_ask(v, &request);
+    return verify_page_ask(v, FAMLEDGER__REQUEST__BODY_LOG_PAGE, &page);
 }
 
 /* Replay every entry after v->seq, asking for each page before replaying the one before it.

@@ -45,10 +45,7 @@ static int state_page_ask(struct verify *v, Famledger__StateTable table,
     page.after_key = after;
     page.after_value = after_value;
     page.limit = VERIFY_PAGE;
-    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
-    request.body_case = FAMLEDGER__REQUEST__BODY_STATE_PAGE;
-    request.state_page = &page;
-    return verify_page_ask(v, &request);
+    return verify_page_ask(v, FAMLEDGER__REQUEST__BODY_STATE_PAGE, &page);
 }
 
 /* Visit every record of `table`, asking for each page before visiting the one before it. */

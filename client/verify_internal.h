@@ -133,7 +133,7 @@ int verify_page_call(struct verify *v, Famledger__Request *request,
  * last: ask (one page in flight at most), then read it, as verify_page_call answers. Whoever
  * stops before reading a page it asked for drains it (verify_page_drain), or the connection's
  * next reply would be that page's. */
-int verify_page_ask(struct verify *v, Famledger__Request *request);
+int verify_page_ask(struct verify *v, Famledger__Request__BodyCase body_case, void *body);
 int verify_page_read(struct verify *v, Famledger__Response__BodyCase body_case,
                      Famledger__Response **response, const char *what);
 void verify_page_drain(struct verify *v);

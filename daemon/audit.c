@@ -123,13 +123,14 @@ int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *r
         [FAMLEDGER__STATE_TABLE__STATE_AID_USAGE] = STORE_DB_AID_USAGE,
         [FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_LINKS] = STORE_DB_ACCOUNT_LINKS,
     };
-    /* 8 was the statement index before format 4 (a hole here, not the log). */
-    static const int retired = 8;
+    static const int retired = 8; /* the statement index before format 4 */
     if (page->table == retired)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "account_entries is account_links "
                             "since format 4: verify with a ledgerctl of this famledgerd");
+    /* A value without a table (a hole of the array) would read as the log, table 0. */
     if (page->table < FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS ||
-        page->table > FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_LINKS)
+        page->table > FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_LINKS ||
+        tables[page->table] == STORE_DB_LOG)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "unknown state table");
     if (page->after_key.len > 511 || page->after_value.len > 8)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "after_key or after_value too long");

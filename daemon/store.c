@@ -16,7 +16,7 @@
 #include <sys/file.h>
 #include <dirent.h>
 #include <sys/stat.h>
-#include <time.h>
+#include <uv.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -215,11 +215,13 @@ static int store_check_format(struct store *store, MDB_txn *txn, int *format)
     return FL_ERR_INTERNAL;
 }
 
-static uint64_t store_clock_ms(void)
+/* A chain's link key: seq (u64 big-endian), then the chain's key. Returns its length. */
+static size_t chain_key(uint8_t out[8 + PERSON_NO_BYTES_MAX], uint64_t seq, const void *key,
+                        size_t key_bytes)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+    store_u64_encode(out, seq);
+    memcpy(out + 8, key, key_bytes);
+    return 8 + key_bytes;
 }
 
 /* Format 3 to 4: each person's sorted seqs in account_entries become links, (seq, person) ->
@@ -238,7 +240,7 @@ static int store_upgrade_links(struct store *store, MDB_txn *txn)
                   account_entries_name, rc == MDB_NOTFOUND ? "is missing" : mdb_strerror(rc));
         return FL_ERR_INTERNAL;
     }
-    uint64_t started_ms = store_clock_ms(), links = 0, prev = 0;
+    uint64_t started_ns = uv_hrtime(), links = 0, prev = 0;
     uint8_t key[8 + PERSON_NO_BYTES_MAX];
     MDB_val k, v, last_person = {0, NULL};
     for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
@@ -252,11 +254,10 @@ static int store_upgrade_links(struct store *store, MDB_txn *txn)
             prev = 0;
         last_person = k;
         uint64_t seq = store_u64_decode(v.mv_data);
-        store_u64_encode(key, seq);
-        memcpy(key + 8, k.mv_data, k.mv_size);
         uint8_t before[8];
         store_u64_encode(before, prev);
-        MDB_val link_key = {8 + k.mv_size, key}, link = {sizeof(before), before};
+        MDB_val link_key = {chain_key(key, seq, k.mv_data, k.mv_size), key};
+        MDB_val link = {sizeof(before), before};
         if ((rc = mdb_put(txn, store->dbis[STORE_DB_ACCOUNT_LINKS], &link_key, &link, 0)) != 0)
             break;
         prev = seq;
@@ -272,7 +273,7 @@ static int store_upgrade_links(struct store *store, MDB_txn *txn)
     if ((rc = mdb_drop(txn, entries, 1)) != 0)
         return store_error(store, rc, "drop the statement index");
     log_info("store: %llu statement lines linked in %llu ms", (unsigned long long)links,
-             (unsigned long long)(store_clock_ms() - started_ms));
+             (unsigned long long)((uv_hrtime() - started_ns) / 1000000));
     return 0;
 }
 
@@ -794,10 +795,9 @@ int store_chain_link(struct store_txn *txn, enum store_db db, uint64_t seq, cons
 {
     REQUIRE(prev < seq && key_bytes <= PERSON_NO_BYTES_MAX);
     uint8_t link_key[8 + PERSON_NO_BYTES_MAX], value[8];
-    store_u64_encode(link_key, seq);
-    memcpy(link_key + 8, key, key_bytes);
+    size_t link_bytes = chain_key(link_key, seq, key, key_bytes);
     store_u64_encode(value, prev);
-    return store_put_flags(txn, db, link_key, 8 + key_bytes, value, sizeof(value), 0);
+    return store_put_flags(txn, db, link_key, link_bytes, value, sizeof(value), 0);
 }
 
 /* The link of `seq` in the chain of `key`: 1 and *prev, 0 when there is none, < 0 error. */
@@ -805,9 +805,7 @@ static int chain_lookup(struct store_txn *txn, enum store_db db, uint64_t seq, c
                         size_t key_bytes, uint64_t *prev)
 {
     uint8_t link_key[8 + PERSON_NO_BYTES_MAX];
-    store_u64_encode(link_key, seq);
-    memcpy(link_key + 8, key, key_bytes);
-    MDB_val k = {8 + key_bytes, link_key}, v;
+    MDB_val k = {chain_key(link_key, seq, key, key_bytes), link_key}, v;
     int rc = mdb_get(txn->txn, txn->store->dbis[db], &k, &v);
     if (rc == MDB_NOTFOUND)
         return 0;

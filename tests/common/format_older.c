@@ -40,7 +40,8 @@ int format_older_make(const char *dir, int format)
         mdb_cursor_close(cursor);
         rc = rc == MDB_NOTFOUND ? mdb_drop(txn, links, 1) : rc;
     }
-    for (size_t i = 0; rc == 0 && format < 3 && i < sizeof(format_3_tables) / sizeof(*format_3_tables); i++)
+    size_t tables = sizeof(format_3_tables) / sizeof(*format_3_tables);
+    for (size_t i = 0; rc == 0 && format < 3 && i < tables; i++)
         if ((rc = mdb_dbi_open(txn, format_3_tables[i], 0, &table)) == 0)
             rc = mdb_drop(txn, table, 1);
     char text[2] = {(char)('0' + format), 0};
