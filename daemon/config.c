@@ -314,8 +314,11 @@ static char ids_kind(const char *setting_name)
     return 0;
 }
 
-static int parse_ids(const char *text, struct config_ids *ids, char kind)
+/* A list of ids; -1 when it is not one, or, with the name in `unknown`, when a name it holds
+ * resolves to no user or group here. */
+static int parse_ids(const char *text, struct config_ids *ids, char kind, char unknown[64])
 {
+    unknown[0] = '\0';
     struct config_ids parsed = {.count = 0};
     if (strcmp(text, "all") == 0 || strcmp(text, "*") == 0) {
         *ids = (struct config_ids){.all = true};
@@ -328,8 +331,14 @@ static int parse_ids(const char *text, struct config_ids *ids, char kind)
     char *save = NULL;
     for (char *item = strtok_r(copy, ", ", &save); item; item = strtok_r(NULL, ", ", &save)) {
         uint64_t id;
-        if (parsed.count == CONFIG_IDS_MAX ||
-            (parse_uint(item, 10, &id) && resolve_id(item, kind, &id)) || id > UINT32_MAX)
+        if (parsed.count == CONFIG_IDS_MAX)
+            return -1;
+        if (parse_uint(item, 10, &id) && resolve_id(item, kind, &id)) {
+            if (kind)
+                snprintf(unknown, 64, "%s", item);
+            return -1;
+        }
+        if (id > UINT32_MAX)
             return -1;
         parsed.ids[parsed.count++] = (uint32_t)id;
     }
@@ -449,16 +458,23 @@ int config_set(struct config *config, const char *name, const char *value, char 
         }
         *(uint32_t *)(void *)field = (uint32_t)number;
         return 0;
-    case SETTING_IDS:
-        if (parse_ids(value, (struct config_ids *)(void *)field, ids_kind(setting->name))) {
+    case SETTING_IDS: {
+        char unknown[64];
+        const char kind = ids_kind(setting->name);
+        if (parse_ids(value, (struct config_ids *)(void *)field, kind, unknown) == 0)
+            return 0;
+        if (unknown[0])
+            snprintf(error, error_bytes, "%s: there is no %s named '%s' on this machine (create "
+                     "it, or name a number)", setting->name, kind == 'u' ? "user" : "group",
+                     unknown);
+        else
             snprintf(error, error_bytes, "%s: '%s' is not a list of at most %d %s",
                      setting->name, value, CONFIG_IDS_MAX,
-                     ids_kind(setting->name) == 'u'   ? "uids or user names"
-                     : ids_kind(setting->name) == 'g' ? "gids or group names"
-                                                      : "numbers");
-            return -1;
-        }
-        return 0;
+                     kind == 'u'   ? "uids or user names"
+                     : kind == 'g' ? "gids or group names"
+                                   : "numbers");
+        return -1;
+    }
     case SETTING_TEXT:
         if (strlen(value) >= CONFIG_SOCKET_PATH_BYTES) {
             snprintf(error, error_bytes, "%s: at most %d bytes", setting->name,
