@@ -33,7 +33,6 @@ const struct verify_index_table verify_indexes[INDEX_COUNT] = {
     [INDEX_HOLDS] = {"holds", FAMLEDGER__STATE_TABLE__STATE_HOLDS},
     [INDEX_TIMERS] = {"timers", FAMLEDGER__STATE_TABLE__STATE_TIMERS},
     [INDEX_AID_LIMITS] = {"aid_limits", FAMLEDGER__STATE_TABLE__STATE_AID_LIMITS},
-    [INDEX_AID_USAGE] = {"aid_usage", FAMLEDGER__STATE_TABLE__STATE_AID_USAGE},
 };
 
 /* The daemon's names of the account classes, as its balance keys spell them. */
@@ -830,6 +829,7 @@ static void verify_free(struct verify *v)
         digest_map_free(&v->indexes[index]);
     for (size_t i = 0; i < v->persons.count; i++) {
         free(verify_person_at(v, i)->funders);
+        free(verify_person_at(v, i)->aid);
         struct model_wallet *wallet = verify_person_at(v, i)->wallet;
         if (wallet)
             free(wallet->pending_in);

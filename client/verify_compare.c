@@ -126,6 +126,8 @@ static int compare_account(struct verify *v, const ProtobufCBinaryData *key,
         verify_problem(v, stored->last_seq, "account %s: %lld fen stored as held; the open holds "
                        "of the log hold %lld", stored->person_no, (long long)stored->held_fen,
                        (long long)person->held_fen);
+    else
+        verify_aid_compare(v, person, stored);
     famledger__account__free_unpacked(stored, NULL);
     return 0;
 }
@@ -331,8 +333,7 @@ static int verify_compare_indexes(struct verify *v)
         if (v->out_of_memory)
             return client_fail(v->client, FL_ERR_PROTOCOL_ERROR, "out of memory while verifying");
         const struct digest_record *differs = digest_first_difference(&v->indexes[index]);
-        bool amounts = index == INDEX_BALANCES || index == INDEX_CLEARING_DAYS ||
-                       index == INDEX_AID_USAGE;
+        bool amounts = index == INDEX_BALANCES || index == INDEX_CLEARING_DAYS;
         if (differs && amounts) {
             char key[160];
             digest_key_text(differs, key, sizeof(key));

@@ -23,6 +23,13 @@ struct model_wallet {
     unsigned sends_on_day;
 };
 
+/* What a holder's account has given one relative, as the daemon counts it (daemon/aid.c). */
+struct model_aid {
+    const struct model_person *beneficiary;
+    uint32_t month, year; /* YYYYMM, YYYY */
+    int64_t month_fen, year_fen;
+};
+
 struct model_person {
     char person_no[FL_PERSON_NO_MAX + 1];
     bool has_account;
@@ -37,6 +44,8 @@ struct model_person {
     int64_t held_fen;            /* of the account, reserved by open holds */
     uint64_t last_seq;           /* the account's newest statement line: its chain's head */
     struct model_wallet *wallet; /* NULL until the log first touches it (verify_wallet.c) */
+    struct model_aid *aid;       /* the account's mutual-aid counts, one a relative */
+    size_t aid_count;
 };
 
 /* An open hold: what the timers table must list, and what its capture or end must match. */
@@ -71,7 +80,6 @@ enum verify_index {
     INDEX_HOLDS,           /* a digest of each hold as it stands */
     INDEX_TIMERS,          /* one item per timer key */
     INDEX_AID_LIMITS,      /* a digest of each limit */
-    INDEX_AID_USAGE,       /* sums: holder '\0' beneficiary '\0' period */
     INDEX_COUNT
 };
 
@@ -159,6 +167,10 @@ int verify_refund_wallet_leg(struct verify *v, uint64_t seq, const Famledger__Re
 /* The aid a refund gives back, in the month and year the settlement was made. */
 void verify_refund_aid(struct verify *v, const char *patient, int64_t settled_us,
                        const Famledger__Refund *refund);
+/* The mutual-aid counts stored in a holder's account against the replay's, both ways: 1 after
+ * a problem, else 0. */
+int verify_aid_compare(struct verify *v, const struct model_person *holder,
+                       const Famledger__Account *stored);
 /* After the replay: the wallet records, timers and wallet balances the log implies. */
 int verify_twophase_finish(struct verify *v);
 /* The stored side of the two-phase tables, for verify_compare's walk of `index`. */

@@ -2,8 +2,9 @@
  *
  * The replay keeps what is open (waiting sends, open holds, reservations, each person's wallet
  * state) and expects, as keyed digests, every record of the wallets, wallet_sends, holds,
- * timers, aid_limits and aid_usage tables; verify_compare reads the stored ones and names any
- * key that differs, both ways.
+ * timers and aid_limits tables; verify_compare reads the stored ones and names any key that
+ * differs, both ways. The mutual-aid counts are kept with the holder's person, and compared
+ * with the aid_usage of their stored account.
  */
 #include "verify_internal.h"
 
@@ -130,25 +131,96 @@ static int wallet_move(struct verify *v, uint64_t seq, struct model_person *pers
     return 0;
 }
 
-/* Mutual aid counted (delta > 0) or given back, in the month and year of `time_us`, never
- * below zero (daemon/aid.c). */
-static void usage_move(struct verify *v, const char *holder, const char *beneficiary,
+/* Count `delta_fen` in `period` against a count held for `*held` (daemon/aid.c). */
+static void usage_count(uint32_t *held, int64_t *fen, uint32_t period, int64_t delta_fen)
+{
+    if (period < *held)
+        return;
+    int64_t from = period == *held ? *fen : 0;
+    *held = period;
+    *fen = from + delta_fen < 0 ? 0 : from + delta_fen;
+}
+
+/* Mutual aid counted (delta > 0) or given back, in the month and year of `time_us`, as the
+ * daemon keeps it in the holder's account: the latest month and year per relative, never below
+ * zero, none once both are zero, none of an earlier year than the move's (daemon/aid.c). */
+static void usage_move(struct verify *v, const char *holder_no, const char *beneficiary_no,
                        int64_t time_us, int64_t delta_fen)
 {
-    static const size_t periods[2] = {6, 4};
+    struct model_person *holder = verify_person_find(v, holder_no, false);
+    const struct model_person *beneficiary = verify_person_find(v, beneficiary_no, false);
+    if (!holder || !beneficiary || delta_fen == 0)
+        return; /* an unknown person is named where the leg is replayed */
     char day[9];
     verify_business_day(time_us, day);
-    for (int i = 0; i < 2 && delta_fen != 0; i++) {
-        uint8_t key[PAIR_KEY_BYTES + 1];
-        size_t bytes = pair_key(key, holder, beneficiary);
-        key[bytes++] = '\0';
-        memcpy(key + bytes, day, periods[i]);
-        bytes += periods[i];
-        int64_t used = digest_expected_amount(&v->indexes[INDEX_AID_USAGE], key, bytes);
-        int64_t after = used + delta_fen < 0 ? 0 : used + delta_fen;
-        if (digest_add_amount(&v->indexes[INDEX_AID_USAGE], key, bytes, after - used, false))
+    uint32_t month = 0;
+    for (int i = 0; i < 6; i++)
+        month = month * 10 + (uint32_t)(day[i] - '0');
+    uint32_t year = month / 100;
+    struct model_aid *usage = NULL;
+    for (size_t i = 0; i < holder->aid_count && !usage; i++)
+        if (holder->aid[i].beneficiary == beneficiary)
+            usage = &holder->aid[i];
+    if (!usage && delta_fen > 0) {
+        struct model_aid *grown = realloc(holder->aid, (holder->aid_count + 1) * sizeof(*grown));
+        if (!grown) {
             v->out_of_memory = true;
+            return;
+        }
+        holder->aid = grown;
+        usage = &holder->aid[holder->aid_count++];
+        *usage = (struct model_aid){.beneficiary = beneficiary};
     }
+    if (usage) {
+        usage_count(&usage->month, &usage->month_fen, month, delta_fen);
+        usage_count(&usage->year, &usage->year_fen, year, delta_fen);
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < holder->aid_count; i++)
+        if (holder->aid[i].year >= year &&
+            (holder->aid[i].month_fen != 0 || holder->aid[i].year_fen != 0))
+            holder->aid[kept++] = holder->aid[i];
+    holder->aid_count = kept;
+}
+
+int verify_aid_compare(struct verify *v, const struct model_person *holder,
+                       const Famledger__Account *stored)
+{
+    for (size_t i = 0; i < stored->n_aid_usage; i++) {
+        const Famledger__AidUsage *usage = stored->aid_usage[i];
+        const struct model_aid *model = NULL;
+        for (size_t j = 0; j < holder->aid_count && !model; j++)
+            if (strcmp(holder->aid[j].beneficiary->person_no, usage->beneficiary) == 0)
+                model = &holder->aid[j];
+        if (!model)
+            return verify_problem(v, stored->last_seq, "account %s: mutual aid to %s stored as "
+                                  "counted; the log counts none", holder->person_no,
+                                  usage->beneficiary);
+        if (model->month != usage->month || model->month_fen != usage->month_fen ||
+            model->year != usage->year || model->year_fen != usage->year_fen)
+            return verify_problem(v, stored->last_seq, "account %s: mutual aid to %s stored as "
+                                  "%lld fen in %u and %lld fen in %u; the log gives %lld fen "
+                                  "in %u and %lld fen in %u",
+                                  holder->person_no, usage->beneficiary,
+                                  (long long)usage->month_fen, usage->month,
+                                  (long long)usage->year_fen, usage->year,
+                                  (long long)model->month_fen, model->month,
+                                  (long long)model->year_fen, model->year);
+    }
+    /* Each stored count matched one of the log's; the log's that are left are missing. */
+    for (size_t j = 0; j < holder->aid_count; j++) {
+        bool found = false;
+        for (size_t i = 0; i < stored->n_aid_usage && !found; i++)
+            found = strcmp(holder->aid[j].beneficiary->person_no,
+                           stored->aid_usage[i]->beneficiary) == 0;
+        if (!found || stored->n_aid_usage != holder->aid_count)
+            return verify_problem(v, stored->last_seq, "account %s: %zu relatives' mutual aid "
+                                  "stored; the log counts %zu (%s %s)", holder->person_no,
+                                  stored->n_aid_usage, holder->aid_count,
+                                  holder->aid[j].beneficiary->person_no,
+                                  found ? "among them" : "missing");
+    }
+    return 0;
 }
 
 static int pending_in_add(struct model_wallet *wallet, uint64_t id)
@@ -556,12 +628,6 @@ int verify_twophase_stored(struct verify *v, enum verify_index index,
         famledger__aid_limit__free_unpacked(limit, NULL);
         break;
     }
-    case INDEX_AID_USAGE:
-        if (value->len != 8)
-            return stored_unpack_fail(v, "aid_usage");
-        if (digest_add_amount(map, key->data, key->len, (int64_t)u64_decode(value->data), true))
-            v->out_of_memory = true;
-        return 0;
     default: /* INDEX_TIMERS: the key is all */
         break;
     }

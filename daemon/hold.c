@@ -55,9 +55,12 @@ static int leg_damaged(struct request_ctx *ctx, const Famledger__Leg *leg)
                         leg->holder);
 }
 
-/* Reserve (sign +1) or free (-1) one leg of a hold. A freed account is returned in *account
- * (NULL for a wallet leg) so that the capture moves the record it changed. */
-static int leg_reserve(struct request_ctx *ctx, const Famledger__Leg *leg, int sign,
+/* Reserve (sign +1) or free (-1) one leg of a hold, and with `count_aid` count its mutual aid
+ * against the family's limits (or give it back) in the account it stores. A freed account is
+ * returned in *account (NULL for a wallet leg) so that the capture moves the record it
+ * changed. */
+static int leg_reserve(struct request_ctx *ctx, const Famledger__Settlement *quote,
+                       const Famledger__Leg *leg, int sign, bool count_aid,
                        Famledger__Account **account)
 {
     int64_t amount = sign * leg->amount_fen;
@@ -82,6 +85,9 @@ static int leg_reserve(struct request_ctx *ctx, const Famledger__Leg *leg, int s
      * match what the account holds. */
     if ((*account)->held_fen < 0 || (*account)->held_fen > (*account)->balance_fen)
         return leg_damaged(ctx, leg);
+    if (count_aid && leg->mutual_aid &&
+        (rc = aid_usage_move(ctx, *account, quote->patient, quote->time_us, amount)) != 0)
+        return rc;
     return (rc = state_account_put(ctx->txn, ctx->arena, *account))
                ? request_fail(ctx, rc, "cannot store the account of %s", leg->holder)
                : 0;
@@ -93,12 +99,8 @@ static int hold_reserve(struct request_ctx *ctx, const Famledger__Hold *hold, in
 {
     const Famledger__Settlement *quote = hold->quote;
     for (size_t i = 0; i < quote->n_legs; i++) {
-        const Famledger__Leg *leg = quote->legs[i];
         Famledger__Account *account;
-        int rc = leg_reserve(ctx, leg, sign, &account);
-        if (rc == 0 && count_aid && leg->mutual_aid)
-            rc = aid_usage_move(ctx, leg->holder, quote->patient, quote->time_us,
-                                sign * leg->amount_fen);
+        int rc = leg_reserve(ctx, quote, quote->legs[i], sign, count_aid, &account);
         if (rc)
             return rc;
     }
@@ -272,7 +274,7 @@ int hold_capture_plan(struct request_ctx *ctx, const Famledger__SettleRequest *s
     for (size_t i = 0; i < settlement->n_legs; i++) {
         Famledger__Leg *leg = settlement->legs[i];
         Famledger__Account *account;
-        if ((rc = leg_reserve(ctx, leg, -1, &account)))
+        if ((rc = leg_reserve(ctx, settlement, leg, -1, false, &account)))
             return rc;
         int64_t balance = 0;
         if (account && account->status != FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN)

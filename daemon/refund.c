@@ -103,6 +103,27 @@ static int refund_plan_make(struct request_ctx *ctx, struct refund_plan *plan,
     return 0;
 }
 
+/* Give back the mutual aid of leg `i` in the account that gave it: the one the refund moves,
+ * or, when the money goes back in cash (a closed account), the record itself. */
+static int refund_aid(struct request_ctx *ctx, struct refund_plan *plan, size_t i)
+{
+    const Famledger__Settlement *settlement = plan->settlement;
+    const char *holder = plan->from[i]->holder;
+    Famledger__Account *account = plan->accounts[i];
+    int rc = account ? 1 : state_account_get(ctx->txn, ctx->arena, holder, &account);
+    if (rc <= 0)
+        return request_fail(ctx, rc < 0 ? rc : FL_ERR_INTERNAL, "cannot read the account of %s",
+                            holder);
+    if ((rc = aid_usage_move(ctx, account, settlement->patient, settlement->time_us,
+                             -plan->refund->legs[i]->amount_fen)) != 0)
+        return rc;
+    if (plan->accounts[i]) /* stored with its move */
+        return 0;
+    return (rc = state_account_put(ctx->txn, ctx->arena, account))
+               ? request_fail(ctx, rc, "cannot store the account of %s", holder)
+               : 0;
+}
+
 /* Append `entry` (a refund or a reversal, its body set) with the refund's postings, move the
  * accounts and store the settlement as it now stands. */
 static int refund_apply(struct request_ctx *ctx, struct refund_plan *plan,
@@ -123,15 +144,14 @@ static int refund_apply(struct request_ctx *ctx, struct refund_plan *plan,
                settlement->merchant_code, -refund->amount_fen);
     int rc = ledger_append(ctx, entry);
     for (size_t i = 0; rc == 0 && i < plan->refund->n_legs; i++) {
+        /* Mutual aid given back makes room again under the limit of the settlement's month;
+         * a settlement made before limits existed (format 2) was never counted. */
+        if (plan->from[i]->mutual_aid && settlement->aid_counted &&
+            (rc = refund_aid(ctx, plan, i)) != 0)
+            return rc;
         if (plan->accounts[i])
             rc = account_move(ctx, plan->accounts[i], plan->refund->legs[i]->amount_fen,
                               entry->seq);
-        /* Mutual aid given back makes room again under the limit of the settlement's month;
-         * a settlement made before limits existed (format 2) was never counted. */
-        if (rc == 0 && plan->from[i]->mutual_aid && settlement->aid_counted &&
-            (rc = aid_usage_move(ctx, plan->from[i]->holder, settlement->patient,
-                                 settlement->time_us, -plan->refund->legs[i]->amount_fen)) != 0)
-            return rc;
     }
     plan->refund->refund_id = entry->seq;
     Famledger__Refund **refunds = ARENA_ARRAY(ctx->arena, Famledger__Refund *,

@@ -164,7 +164,7 @@ static int plan_funders(struct request_ctx *ctx, struct settle_plan *plan,
         if (rc == 1)
             rc = funder_allowed(ctx, holder_no, patient_province, category);
         if (rc == 1 && plan->settlement->cash_pay_fen > 0) {
-            int room_rc = aid_room(ctx, holder_no, patient, ctx->time_us, &room);
+            int room_rc = aid_room(ctx, account, patient, ctx->time_us, &room);
             if (room_rc)
                 return room_rc; /* failed the request already */
             plan_take(ctx, plan, account, room, true);
@@ -320,13 +320,16 @@ static int settle_record(struct request_ctx *ctx, Famledger__SettleRequest *sett
     int rc = ledger_append(ctx, &entry);
     for (size_t i = 0; rc == 0 && i < settlement->n_legs; i++) {
         const Famledger__Leg *leg = settlement->legs[i];
+        /* A relative's leg counts against the family's limits in the account it stores with
+         * the move; a captured hold counted its mutual aid when it was placed. */
+        if (leg->mutual_aid && !settle->hold_id) {
+            REQUIRE(plan->accounts[i]); /* mutual aid comes from a relative's account */
+            if ((rc = aid_usage_move(ctx, plan->accounts[i], settlement->patient, ctx->time_us,
+                                     leg->amount_fen)) != 0)
+                return rc; /* failed the request already */
+        }
         if (plan->accounts[i])
             rc = account_move(ctx, plan->accounts[i], -leg->amount_fen, entry.seq);
-        /* A captured hold counted its mutual aid when it was placed. */
-        if (rc == 0 && leg->mutual_aid && !settle->hold_id &&
-            (rc = aid_usage_move(ctx, leg->holder, settlement->patient, ctx->time_us,
-                                 leg->amount_fen)) != 0)
-            return rc; /* failed the request already */
     }
     if (rc == 0) {
         uint8_t id[8];

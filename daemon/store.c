@@ -70,7 +70,6 @@ static const struct {
     [STORE_DB_HOLDS] = {"holds", 0, 3},
     [STORE_DB_TIMERS] = {"timers", 0, 3},
     [STORE_DB_AID_LIMITS] = {"aid_limits", 0, 3},
-    [STORE_DB_AID_USAGE] = {"aid_usage", 0, 3},
 };
 
 /* The statement index formats 2 and 3 kept (person_no -> each seq, sorted), which format 4
@@ -157,10 +156,11 @@ static int store_lock_dir(const char *dir, int *lock_fd)
 /* The layout of the ledger: 2 since double entry (every money entry carries postings, and the
  * books, clearing and patient tables exist), 3 since the wallet, holds and aid limits (six
  * tables more, nothing else), 4 since account statements are chains (account_links) instead of
- * an index (account_entries). A ledger without a format was written by an earlier famledgerd,
+ * an index (account_entries), 5 since the mutual-aid usage lives in the holders' accounts
+ * instead of a table of its own (aid_usage). A ledger without a format was written by an earlier famledgerd,
  * whose entries have no postings: this one cannot balance its books. */
 static const char format_key[] = "format";
-#define FORMAT_CURRENT 4
+#define FORMAT_CURRENT 5
 #define FORMAT_OLDEST 2 /* the oldest this famledgerd upgrades */
 
 /* The ledger's format: 1 when it records none, 0 when the record is not a small number. */
@@ -277,15 +277,56 @@ static int store_upgrade_links(struct store *store, MDB_txn *txn)
     return 0;
 }
 
+int store_retire(struct store_txn *txn, const char *name, bool required, store_visit visit,
+                 void *context)
+{
+    struct store *store = txn->store;
+    MDB_dbi dbi;
+    MDB_cursor *cursor = NULL;
+    int rc = mdb_dbi_open(txn->txn, name, 0, &dbi);
+    if (rc == MDB_NOTFOUND && !required)
+        return 0;
+    if (rc == 0)
+        rc = mdb_cursor_open(txn->txn, dbi, &cursor);
+    if (rc) {
+        log_error("store: table %s of %s/data.mdb %s: the ledger is damaged. Restore it from a "
+                  "backup (docs/OPERATIONS.md)", name, store->dir,
+                  rc == MDB_NOTFOUND ? "is missing" : mdb_strerror(rc));
+        return FL_ERR_INTERNAL;
+    }
+    MDB_val k, v;
+    int visited = 0;
+    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && visited == 0;
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        struct store_bytes key = {k.mv_data, k.mv_size}, value = {v.mv_data, v.mv_size};
+        visited = visit(context, &key, &value);
+    }
+    mdb_cursor_close(cursor);
+    if (visited)
+        return visited;
+    if (rc != MDB_NOTFOUND)
+        return store_error(store, rc, "read a retired table");
+    return store_error(store, mdb_drop(txn->txn, dbi, 1), "drop a retired table");
+}
+
 /* Bring a ledger of format `format` to the current one, in the open transaction: the tables it
- * lacks were created by store_open_dbs; what changed shape is rebuilt here. */
+ * lacks were created by store_open_dbs; what changed shape is rebuilt here, the store's own
+ * layout first, then the records' (upgrade_records). */
 static int store_upgrade(struct store *store, MDB_txn *txn, int format)
 {
+    static const char *const changes[] = {
+        [2] = "the wallet, hold and aid limit tables; statements as chains; aid usage in the "
+              "accounts",
+        [3] = "statements as chains; aid usage in the accounts",
+        [4] = "aid usage in the accounts",
+    };
+    _Static_assert(FORMAT_OLDEST == 2 && FORMAT_CURRENT == 5, "say what each upgrade changes");
     log_info("store: upgrading %s/data.mdb from format %d to %d (%s)", store->dir, format,
-             FORMAT_CURRENT,
-             format < 3 ? "the wallet, hold and aid limit tables; statements as chains"
-                        : "statements as chains");
+             FORMAT_CURRENT, changes[format]);
+    struct store_txn opening = {.store = store, .txn = txn};
     int rc = format < 4 ? store_upgrade_links(store, txn) : 0;
+    if (rc == 0)
+        rc = upgrade_records(&opening, format);
     return rc ? rc : store_write_format(store, txn);
 }
 

@@ -13,7 +13,7 @@
 
 enum store_db {
     STORE_DB_LOG,             /* u64be seq -> hash[32] || Entry bytes; append-only */
-    STORE_DB_META,            /* "head" -> u64be seq || hash[32] || time; "format" -> "4" */
+    STORE_DB_META,            /* "head" -> u64be seq || hash[32] || time; "format" -> "5" */
     STORE_DB_PERSONS,         /* person_no -> Person */
     STORE_DB_ACCOUNTS,        /* person_no -> Account */
     STORE_DB_ACCOUNT_LINKS,   /* u64be seq || person_no -> u64be seq of the account's entry
@@ -33,7 +33,6 @@ enum store_db {
     STORE_DB_HOLDS,           /* u64be hold id -> Hold */
     STORE_DB_TIMERS,          /* u64be due time || kind || u64be id -> empty: what falls due */
     STORE_DB_AID_LIMITS,      /* holder '\0' beneficiary -> AidLimit */
-    STORE_DB_AID_USAGE,       /* holder '\0' beneficiary '\0' YYYYMM or YYYY -> u64be fen */
     STORE_DB_COUNT
 };
 
@@ -59,6 +58,20 @@ enum store_open_flags {
  * FL_ERR_BUSY when another famledgerd holds the directory; FL_ERR_INTERNAL otherwise. */
 int store_open(const char *dir, uint64_t map_bytes, uint64_t map_bytes_max,
                enum store_open_flags flags, struct store **out);
+
+/* Upgrades of records whose shape the store does not know (protobuf), made above it
+ * (upgrade.c): store_open calls it in the opening transaction of a ledger of an earlier
+ * format, after the store's own. 0, or an error after a log line. */
+int upgrade_records(struct store_txn *txn, int from_format);
+
+/* For upgrade_records: visit each record of `name`, a table an earlier format kept and this
+ * one does not, in key order, then drop the table. A ledger without it is damaged when
+ * `required`, else has nothing to visit. 0, the visitor's error, or an error after a log
+ * line. */
+typedef int (*store_visit)(void *context, const struct store_bytes *key,
+                           const struct store_bytes *value);
+int store_retire(struct store_txn *txn, const char *name, bool required, store_visit visit,
+                 void *context);
 
 /* Whether store_open created a new, empty ledger. */
 bool store_created(const struct store *store);

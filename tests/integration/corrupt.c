@@ -2,14 +2,17 @@
  * access would, so that tests can show verify catches it.
  *   famledger-corrupt DATA_DIR entry SEQ          flip one byte of entry SEQ's stored bytes
  *   famledger-corrupt DATA_DIR balance PERSON FEN  add FEN to PERSON's stored balance only
+ *   famledger-corrupt DATA_DIR aid PERSON FEN      add FEN to the first mutual-aid count (its
+ *                                                  month's) stored in PERSON's account
  *   famledger-corrupt DATA_DIR delete TABLE        delete the first record of a derived table
  *   famledger-corrupt DATA_DIR unbalance SEQ       add 1 fen to the first posting of entry SEQ
  *                                                  and rewrite the chain and the head after it,
  *                                                  as an attacker who knows the format would
  *   famledger-corrupt DATA_DIR meta KEY VALUE      set a meta record (an older format, say)
- *   famledger-corrupt DATA_DIR format 2|3          make it a ledger of that format: statements
- *                                                  as an index (and for 2, the tables of format
- *                                                  3 dropped), the format key set
+ *   famledger-corrupt DATA_DIR format 2|3|4        make it a ledger of that format: aid usage
+ *                                                  in a table, statements as an index (3 and
+ *                                                  2), the tables of format 3 dropped (2), the
+ *                                                  format key set
  */
 #include "arena.h"
 #include "chain.h"
@@ -38,7 +41,8 @@ static int corrupt_entry(struct store_txn *txn, uint64_t seq)
     return rc;
 }
 
-static int corrupt_balance(struct store_txn *txn, const char *person_no, int64_t fen)
+/* Add `fen` to PERSON's stored balance (`aid` false) or first mutual-aid count (true). */
+static int corrupt_account(struct store_txn *txn, const char *person_no, int64_t fen, bool aid)
 {
     struct arena arena;
     arena_init(&arena);
@@ -47,9 +51,12 @@ static int corrupt_balance(struct store_txn *txn, const char *person_no, int64_t
     Famledger__Account *account = NULL;
     if (store_get(txn, STORE_DB_ACCOUNTS, person_no, strlen(person_no), &value) == 1)
         account = famledger__account__unpack(&arena.protobuf, value.size, value.data);
-    int rc = account ? 0 : -1;
+    int rc = account && (!aid || account->n_aid_usage > 0) ? 0 : -1;
     if (rc == 0) {
-        account->balance_fen += fen;
+        if (aid)
+            account->aid_usage[0]->month_fen += fen;
+        else
+            account->balance_fen += fen;
         rc = state_account_put(txn, &arena, account);
     }
     arena_free(&arena);
@@ -113,11 +120,11 @@ int main(int argc, char **argv)
 {
     if (argc < 4) {
         fprintf(stderr, "usage: famledger-corrupt DATA_DIR entry SEQ | balance PERSON FEN | "
-                "delete TABLE | unbalance SEQ | meta KEY VALUE | format 2|3\n");
+                "aid PERSON FEN | delete TABLE | unbalance SEQ | meta KEY VALUE | format 2|3|4\n");
         return 2;
     }
     if (strcmp(argv[2], "format") == 0)
-        return strcmp(argv[3], "2") == 0 || strcmp(argv[3], "3") == 0
+        return strlen(argv[3]) == 1 && argv[3][0] >= '2' && argv[3][0] <= '4'
                    ? format_older_make(argv[1], argv[3][0] - '0')
                    : 2;
     struct store *store;
@@ -134,7 +141,9 @@ int main(int argc, char **argv)
                  ? rechain_from(txn, argv[1], strtoull(argv[3], NULL, 10))
              : strcmp(argv[2], "delete") == 0
                  ? (db > STORE_DB_META && store_delete_first(txn, (enum store_db)db) == 1 ? 0 : -1)
-             : argc > 4 ? corrupt_balance(txn, argv[3], strtoll(argv[4], NULL, 10))
+             : strcmp(argv[2], "aid") == 0 && argc > 4
+                 ? corrupt_account(txn, argv[3], strtoll(argv[4], NULL, 10), true)
+             : argc > 4 ? corrupt_account(txn, argv[3], strtoll(argv[4], NULL, 10), false)
                         : -1;
     rc = rc ? (store_abort(txn), rc) : store_commit(txn);
     store_close(store);

@@ -128,5 +128,15 @@ expect "30.00 a month" "at most 30.00 a month" "$OUT"
 
 # ---- damage is named ----
 check "an open hold (a timer)" 0 ctl quote --merchant M1 --ref h9 --patient P --amount 1.00 --hold 600
-verify_finds_each_missing daemon_start holds timers aid_limits aid_usage
+verify_finds_each_missing daemon_start holds timers aid_limits
+# The usage counts live in the holder's account (format 5): one changed there is named.
+daemon_stop
+rm -rf "$WORK/pristine" && cp -r "$WORK/data" "$WORK/pristine"
+check "add 1 fen to F1's count of this month" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" aid F1 1
+daemon_start
+check "verify finds the changed count" 4 ctl verify
+expect "naming the account and the relative" "account F1: mutual aid to L stored as" "$OUT$ERR"
+daemon_stop
+rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
+daemon_start
 finish

@@ -1,8 +1,9 @@
 #!/bin/bash
 # test_upgrade.sh -- a ledger written by famledgerd of format 3 (tests/fixtures/format3, made by
-# the real famledgerd of that format with make-format3.sh) is upgraded in place to format 4:
-# its statement index becomes chains of links, verify passes, every statement reads as that
-# famledgerd answered it, page by page, in both orders, and the ledger goes on.
+# the real famledgerd of that format with make-format3.sh) is upgraded in place to format 5:
+# its statement index becomes chains of links, its mutual-aid usage moves into the accounts,
+# verify passes, every statement reads as that famledgerd answered it, page by page, in both
+# orders, and the ledger goes on.
 . "$(dirname "$0")/lib.sh"
 FIXTURE="$(dirname "$0")/../fixtures/format3"
 export TZ=Asia/Shanghai
@@ -14,8 +15,11 @@ check "it has the statement index" 0 mdb_stat -a "$WORK/data"
 expect "account_entries there" "Status of account_entries" "$OUT"
 
 daemon_start --log-level info
-expect "the upgrade is logged" "from format 3 to 4" "$(cat "$WORK/daemon.log")"
+expect "the upgrade is logged" "from format 3 to 5" "$(cat "$WORK/daemon.log")"
 expect "with the lines it linked" "28 statement lines linked" "$(cat "$WORK/daemon.log")"
+# A gave C 102.00 this month and year; B's 20.00 was all refunded: B keeps no count.
+expect "and the aid usage it moved" "moved into the accounts: 4 rows, 1 holding counts" \
+    "$(cat "$WORK/daemon.log")"
 check "the head is the one format 3 had" 0 ctl --json head
 expect "same head" "$(cat "$FIXTURE/head.json")" "$OUT"
 check "verify passes on the upgraded ledger" 0 ctl verify
@@ -56,12 +60,12 @@ expect "ends with the settlement" '"reference":"up-s1"' "$(echo "$OUT" | tail -n
 check "verify still passes" 0 ctl verify
 daemon_stop
 check "the table is gone" 0 mdb_stat -a "$WORK/data"
-case "$OUT" in *account_entries*) CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL account_entries left" ;;
+case "$OUT" in *account_entries*|*aid_usage*) CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL a retired table left" ;;
     *) CHECKS_PASSED=$((CHECKS_PASSED + 1)) ;; esac
 expect "account_links there" "Status of account_links" "$OUT"
 daemon_start --log-level info
-check "it starts again, as format 4" 0 ctl head
-expect "upgraded once" "1" "$(grep -c 'from format 3 to 4' "$WORK/daemon.log")"
+check "it starts again, as format 5" 0 ctl head
+expect "upgraded once" "1" "$(grep -c 'from format 3 to 5' "$WORK/daemon.log")"
 daemon_stop
 
 # On a disk too full for the links: refused with the reason, still format 3; with room, upgraded.

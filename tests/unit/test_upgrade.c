@@ -1,6 +1,7 @@
-/* test_upgrade.c -- a ledger of format 3 opened by today's store: upgraded in place in the
- * opening transaction, which grows the map when the links need more room than it has, and
- * changes nothing when there is no room at all. */
+/* test_upgrade.c -- a ledger of an older format opened by today's store: upgraded in place in
+ * the opening transaction, which grows the map when the links need more room than it has, and
+ * changes nothing when there is no room at all; format 4's mutual-aid usage table folded into
+ * the holders' accounts. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -104,7 +105,7 @@ static void test_upgrade_grows_a_map_too_small_for_the_links(void **state)
     store_close(f->store);
     f->store = NULL;
     ledger_format(f->dir, format, &has_index);
-    assert_string_equal(format, "4");
+    assert_string_equal(format, "5");
     assert_false(has_index);
     assert_int_equal(store_open(f->dir, 1 << 20, 64 << 20, STORE_OPEN_EXISTING, &f->store), 0);
 }
@@ -126,6 +127,166 @@ static void test_upgrade_without_room_changes_nothing(void **state)
     assert_int_equal(store_open(f->dir, map, 64 << 20, STORE_OPEN_EXISTING, &f->store), 0);
 }
 
+static int settle_for(struct fixture *f, const char *reference, const char *patient,
+                      int64_t amount_fen, Famledger__Response **response)
+{
+    Famledger__SettleRequest settle = FAMLEDGER__SETTLE_REQUEST__INIT;
+    settle.merchant_code = (char *)"P1";
+    settle.merchant_reference = (char *)reference;
+    settle.patient = (char *)patient;
+    settle.amount_fen = amount_fen;
+    return fixture_settle(f, false, &settle, response);
+}
+
+static Famledger__Account *account_of(struct fixture *f, const char *person_no)
+{
+    Famledger__AccountGetRequest get = FAMLEDGER__ACCOUNT_GET_REQUEST__INIT;
+    get.person_no = (char *)person_no;
+    Famledger__Response *response = NULL;
+    assert_int_equal(fixture_body(f, FAMLEDGER__REQUEST__BODY_ACCOUNT_GET, &get, &response), 0);
+    return response->account->account;
+}
+
+/* Put raw rows into a stopped ledger's aid_usage table (format 4's), or count its rows and
+ * those of H's account (rows NULL). */
+static void usage_rows(const char *dir, const char *const *rows, size_t *table_rows,
+                       size_t *account_usage)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi usage, accounts;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, STORE_DBS_MAX), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    for (size_t i = 0; rows && rows[i]; i += 2) {
+        /* "holder/beneficiary/period": '/' stands for the key's NUL bytes */
+        char key[80];
+        size_t bytes = strlen(rows[i]);
+        memcpy(key, rows[i], bytes);
+        for (size_t j = 0; j < bytes; j++)
+            key[j] = key[j] == '/' ? '\0' : key[j];
+        uint8_t value[8];
+        store_u64_encode(value, strtoull(rows[i + 1], NULL, 10));
+        MDB_val k = {bytes, key}, v = {8, value};
+        assert_int_equal(mdb_dbi_open(txn, "aid_usage", 0, &usage), 0);
+        assert_int_equal(mdb_put(txn, usage, &k, &v, 0), 0);
+    }
+    *table_rows = 0;
+    if (mdb_dbi_open(txn, "aid_usage", 0, &usage) == 0) {
+        MDB_stat stat;
+        assert_int_equal(mdb_stat(txn, usage, &stat), 0);
+        *table_rows = stat.ms_entries;
+    } else {
+        *table_rows = SIZE_MAX; /* no table at all */
+    }
+    MDB_val k = {1, "H"}, v;
+    assert_int_equal(mdb_dbi_open(txn, "accounts", 0, &accounts), 0);
+    assert_int_equal(mdb_get(txn, accounts, &k, &v), 0);
+    Famledger__Account *account = famledger__account__unpack(NULL, v.mv_size, v.mv_data);
+    assert_non_null(account);
+    *account_usage = account->n_aid_usage;
+    famledger__account__free_unpacked(account, NULL);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+/* Format 4 to 5: each holder's latest month and year per relative move into their account,
+ * older periods, relatives of an earlier year and counts back at zero left behind, and the
+ * family's limits go on counting from them. */
+static void test_upgrade_moves_aid_usage_into_the_accounts(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(fixture_employee(f, "H", "110101"), 0);
+    assert_int_equal(fixture_credit(f, "H", 100000, "c-h", NULL), 0);
+    const char *relatives[] = {"B1", "B2", "B3"};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(fixture_person_add(f, relatives[i], "110101",
+                                            FAMLEDGER__SCHEME__SCHEME_RESIDENT), 0);
+        assert_int_equal(fixture_bind(f, "H", relatives[i], FAMLEDGER__RELATION__RELATION_CHILD),
+                         0);
+    }
+    assert_int_equal(fixture_merchant(f, "P1", FAMLEDGER__MERCHANT_KIND__MERCHANT_PHARMACY), 0);
+    Famledger__FamilyLimitRequest limit = FAMLEDGER__FAMILY_LIMIT_REQUEST__INIT;
+    limit.holder = (char *)"H";
+    limit.beneficiary = (char *)"B1";
+    limit.monthly_fen = 5000;
+    assert_int_equal(fixture_body(f, FAMLEDGER__REQUEST__BODY_FAMILY_LIMIT, &limit, NULL), 0);
+    Famledger__Response *response = NULL;
+    assert_int_equal(settle_for(f, "s1", "B1", 3000, &response), 0);
+    assert_int_equal(settle_for(f, "s2", "B2", 2000, &response), 0);
+    Famledger__Account *before = account_of(f, "H");
+    assert_int_equal(before->n_aid_usage, 2);
+    const Famledger__AidUsage *b1 = before->aid_usage[0];
+    uint32_t month = b1->month, year = b1->year;
+    assert_int_equal(b1->month_fen, 3000);
+    store_close(f->store);
+    f->store = NULL;
+
+    assert_int_equal(format_older_make(f->dir, 4), 0);
+    size_t table_rows, account_usage;
+    usage_rows(f->dir, NULL, &table_rows, &account_usage);
+    assert_int_equal(table_rows, 4); /* B1 and B2, a month and a year each */
+    assert_int_equal(account_usage, 0);
+    /* What a format-4 ledger also held: earlier periods, a relative of an earlier year, a
+     * relative whose counts went back to zero. */
+    const char *const rows[] = {"H/B1/202501", "999", "H/B1/2025", "999",
+                                "H/B9/202403", "5", "H/B9/2024", "5",
+                                "H/B3/202001", "0", "H/B3/2020", "0", NULL};
+    usage_rows(f->dir, rows, &table_rows, &account_usage);
+    assert_int_equal(table_rows, 10);
+
+    assert_int_equal(store_open(f->dir, 1 << 20, 64 << 20, STORE_OPEN_EXISTING, &f->store), 0);
+    char format[8];
+    bool has_index;
+    Famledger__Account *after = account_of(f, "H");
+    assert_int_equal(after->n_aid_usage, 2);
+    for (size_t i = 0; i < 2; i++) {
+        const Famledger__AidUsage *usage = after->aid_usage[i];
+        bool first = strcmp(usage->beneficiary, "B1") == 0;
+        assert_true(first || strcmp(usage->beneficiary, "B2") == 0);
+        assert_int_equal(usage->month, month);
+        assert_int_equal(usage->year, year);
+        assert_int_equal(usage->month_fen, first ? 3000 : 2000);
+        assert_int_equal(usage->year_fen, first ? 3000 : 2000);
+    }
+    /* B1's limit of 50.00 a month still knows the 30.00 taken before the upgrade. */
+    assert_int_equal(settle_for(f, "s3", "B1", 3000, &response), 0);
+    assert_int_equal(response->settlement->settlement->acct_mulaid_pay_fen, 2000);
+    assert_int_equal(response->settlement->settlement->cash_pay_fen, 1000);
+    store_close(f->store);
+    f->store = NULL;
+    ledger_format(f->dir, format, &has_index);
+    assert_string_equal(format, "5");
+    usage_rows(f->dir, NULL, &table_rows, &account_usage);
+    assert_int_equal(table_rows, SIZE_MAX); /* the table is gone */
+    assert_int_equal(account_usage, 2);
+    assert_int_equal(store_open(f->dir, 1 << 20, 64 << 20, STORE_OPEN_EXISTING, &f->store), 0);
+}
+
+/* A row that is not holder, relative, period and amount stops the upgrade, which changes
+ * nothing. */
+static void test_a_damaged_usage_row_stops_the_upgrade(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(fixture_employee(f, "H", "110101"), 0);
+    store_close(f->store);
+    f->store = NULL;
+    assert_int_equal(format_older_make(f->dir, 4), 0);
+    const char *const rows[] = {"H/B1/20x5", "1", NULL};
+    size_t table_rows, account_usage;
+    usage_rows(f->dir, rows, &table_rows, &account_usage);
+    assert_int_equal(store_open(f->dir, 1 << 20, 64 << 20, STORE_OPEN_EXISTING, &f->store),
+                     FL_ERR_INTERNAL);
+    f->store = NULL;
+    char format[8];
+    bool has_index;
+    ledger_format(f->dir, format, &has_index);
+    assert_string_equal(format, "4");
+    usage_rows(f->dir, NULL, &table_rows, &account_usage);
+    assert_int_equal(table_rows, 1);
+}
+
 static int state_page(struct fixture *f, int table, Famledger__Response **response)
 {
     Famledger__StatePageRequest page = FAMLEDGER__STATE_PAGE_REQUEST__INIT;
@@ -136,7 +297,7 @@ static int state_page(struct fixture *f, int table, Famledger__Response **respon
     return fixture_run(f, &request, response);
 }
 
-/* An older verify asks for the retired index (8) by number: told why, never given the log. */
+/* An older verify asks for the retired tables (8, 19) by number: told why, never given the log. */
 static void test_the_retired_statement_table_is_refused_by_name(void **state)
 {
     struct fixture *f = *state;
@@ -144,6 +305,8 @@ static void test_the_retired_statement_table_is_refused_by_name(void **state)
     Famledger__Response *response = NULL;
     assert_int_equal(state_page(f, 8, &response), FL_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(response->error, "account_links since format 4"));
+    assert_int_equal(state_page(f, 19, &response), FL_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(response->error, "part of each account since format 5"));
     assert_int_equal(state_page(f, 99, &response), FL_ERR_INVALID_ARGUMENT);
     assert_int_equal(state_page(f, FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_LINKS, &response), 0);
     assert_int_equal(response->state_page->n_keys, 1); /* E1's opening */
@@ -156,6 +319,8 @@ int main(void)
         TEST(test_upgrade_grows_a_map_too_small_for_the_links),
         TEST(test_upgrade_without_room_changes_nothing),
         TEST(test_the_retired_statement_table_is_refused_by_name),
+        TEST(test_upgrade_moves_aid_usage_into_the_accounts),
+        TEST(test_a_damaged_usage_row_stops_the_upgrade),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
