@@ -114,6 +114,7 @@ void fl_client_close(fl_client *client)
     client_async_close(client);
     if (client->fd >= 0)
         close(client->fd);
+    free(client->reply);
     free(client);
 }
 
@@ -199,16 +200,25 @@ static int client_receive(fl_client *client, Famledger__Response **response,
     uint32_t bytes = frame_header_decode(header);
     if (bytes > CLIENT_REPLY_BYTES_MAX)
         return client_transport_fail(client, FL_ERR_PROTOCOL_ERROR, "reading an oversized reply");
-    uint8_t *payload = malloc(bytes ? bytes : 1);
-    if (!payload)
-        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "out of memory");
-    rc = client_read_all(client, payload, bytes, deadline_ms);
+    if (bytes > client->reply_capacity || !client->reply) {
+        size_t capacity = bytes ? bytes : 1;
+        uint8_t *grown = malloc(capacity);
+        if (!grown)
+            return client_fail(client, FL_ERR_PROTOCOL_ERROR, "out of memory");
+        free(client->reply);
+        client->reply = grown;
+        client->reply_capacity = capacity;
+    }
+    rc = client_read_all(client, client->reply, bytes, deadline_ms);
+    if (rc == 0 && client->replies)
+        scratch_reset(client->replies); /* the reply before this one is gone */
     if (rc == 0) {
-        *response = famledger__response__unpack(NULL, bytes, payload);
+        *response = famledger__response__unpack(client->replies ? &client->replies->allocator
+                                                                : NULL,
+                                                 bytes, client->reply);
         if (!*response)
             rc = FL_ERR_PROTOCOL_ERROR;
     }
-    free(payload);
     return rc ? client_transport_fail(client, rc, "reading the reply") : 0;
 }
 
@@ -266,7 +276,7 @@ static int client_reply_check(fl_client *client, uint64_t request_id,
                                                                          : fl_strerror(status));
     }
     if (status) {
-        famledger__response__free_unpacked(reply, NULL);
+        client_response_free(client, reply);
         *response = NULL;
     }
     return status;
@@ -307,12 +317,18 @@ int client_call_receive(fl_client *client, uint64_t request_id, Famledger__Respo
     return rc ? rc : client_reply_check(client, request_id, response);
 }
 
+void client_response_free(fl_client *client, Famledger__Response *response)
+{
+    if (!client->replies)
+        famledger__response__free_unpacked(response, NULL);
+}
+
 int client_expect(fl_client *client, Famledger__Response *response,
                   Famledger__Response__BodyCase body_case)
 {
     if (response->body_case == body_case)
         return 0;
-    famledger__response__free_unpacked(response, NULL);
+    client_response_free(client, response);
     return client_fail(client, FL_ERR_PROTOCOL_ERROR, "the reply carries an unexpected body");
 }
 
@@ -336,7 +352,7 @@ int client_stream_receive(fl_client *client, uint64_t request_id, bool wait_fore
         return rc;
     uint64_t answered = (*response)->request_id;
     if (answered != request_id && answered != 0) {
-        famledger__response__free_unpacked(*response, NULL);
+        client_response_free(client, *response);
         *response = NULL;
         return client_fail(client, FL_ERR_PROTOCOL_ERROR, "a stream frame for request %llu, "
                            "expected %llu", (unsigned long long)answered,
@@ -347,7 +363,7 @@ int client_stream_receive(fl_client *client, uint64_t request_id, bool wait_fore
         client_fail(client, status, "%s", (*response)->error && *(*response)->error
                                               ? (*response)->error
                                               : fl_strerror(status));
-        famledger__response__free_unpacked(*response, NULL);
+        client_response_free(client, *response);
         *response = NULL;
     }
     return status;

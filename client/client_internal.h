@@ -4,6 +4,7 @@
 
 #include "famledger.h"
 #include "famledger.pb-c.h"
+#include "scratch.h"
 
 struct client_async; /* async.c: the requests in flight and their buffers */
 
@@ -16,6 +17,11 @@ struct fl_client {
     char operator_id[FL_OPERATOR_ID_MAX + 1];
     char error[512];
     struct client_async *async; /* NULL until the first fl_send_* */
+    struct scratch *replies;    /* set: replies are unpacked here, each gone at the next
+                                 * (client_response_free); NULL: malloc */
+    uint8_t *reply;             /* the last reply's bytes: kept, so a stream of large replies
+                                 * (verify's pages) reuses one buffer */
+    size_t reply_capacity;
 };
 
 struct client_async {
@@ -58,6 +64,9 @@ int client_call(fl_client *client, Famledger__Request *request, Famledger__Respo
  * flight), then read the reply to `request_id`. Replies come in the order of the requests. */
 int client_call_send(fl_client *client, Famledger__Request *request, uint64_t *request_id);
 int client_call_receive(fl_client *client, uint64_t request_id, Famledger__Response **response);
+/* Free a reply that client_call or client_call_receive gave (nothing to do when the client
+ * unpacks into its scratch: the next reply takes it back). */
+void client_response_free(fl_client *client, Famledger__Response *response);
 
 /* Send a request that opens a stream of replies (SubscribeRequest); the connection is used
  * up by it. 0 or a transport error. */

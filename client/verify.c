@@ -105,13 +105,17 @@ void verify_expect_item(struct verify *v, enum verify_index index, const void *k
 }
 
 /* "YYYYMMDD" of a time in the business time zone (TZ is set to the daemon's while verifying). */
-void verify_business_day(int64_t time_us, char day[9])
+void verify_business_day(struct verify *v, int64_t time_us, char day[9])
 {
     time_t seconds = (time_t)(time_us / 1000000);
-    struct tm local;
-    localtime_r(&seconds, &local);
-    if (strftime(day, 9, "%Y%m%d", &local) != 8)
-        strcpy(day, "00000000");
+    if (!v->day_of_second[0] || seconds != v->day_second) {
+        struct tm local;
+        localtime_r(&seconds, &local);
+        if (strftime(v->day_of_second, 9, "%Y%m%d", &local) != 8)
+            strcpy(v->day_of_second, "00000000");
+        v->day_second = seconds;
+    }
+    memcpy(day, v->day_of_second, 9);
 }
 
 /* A reference key as the daemon stores it: scope '\0' owner '\0' reference. */
@@ -128,7 +132,7 @@ static void expect_merchant_day(struct verify *v, const char *merchant, int64_t 
                                 uint64_t seq)
 {
     char key[64], day[9];
-    verify_business_day(time_us, day);
+    verify_business_day(v, time_us, day);
     int bytes = snprintf(key, sizeof(key), "%s%c%s", merchant, '\0', day);
     if (bytes > 0 && (size_t)bytes < sizeof(key))
         verify_expect_item(v, INDEX_MERCHANT_DAY, key, (size_t)bytes, seq);
@@ -620,7 +624,7 @@ static void expect_clearing_day(struct verify *v, const Famledger__Entry *entry,
                                 const char *merchant, int64_t amount_fen)
 {
     char key[64], day[9];
-    verify_business_day(entry->time_us, day);
+    verify_business_day(v, entry->time_us, day);
     char kind = entry->body_case == FAMLEDGER__ENTRY__BODY_SETTLED ? 's'
                 : entry->body_case == FAMLEDGER__ENTRY__BODY_PAID_OUT ? 'p'
                                                                       : 'r';
@@ -704,10 +708,13 @@ static int verify_record(struct verify *v, const Famledger__LogRecord *record)
         return verify_problem(v, seq, "the hash of entry %llu does not match its bytes and the "
                               "previous hash: the entry or the chain was altered",
                               (unsigned long long)seq);
-    Famledger__Entry *entry =
-        famledger__entry__unpack(NULL, record->entry_bytes.len, record->entry_bytes.data);
-    if (!entry)
+    Famledger__Entry *entry = famledger__entry__unpack(&v->scratch.allocator,
+                                                       record->entry_bytes.len,
+                                                       record->entry_bytes.data);
+    if (!entry) {
+        scratch_reset(&v->scratch);
         return verify_problem(v, seq, "entry %llu does not decode", (unsigned long long)seq);
+    }
     int rc = 0;
     if (entry->seq != seq || entry->prev_hash.len != FL_HASH_BYTES ||
         memcmp(entry->prev_hash.data, v->hash, FL_HASH_BYTES) != 0)
@@ -715,14 +722,14 @@ static int verify_record(struct verify *v, const Famledger__LogRecord *record)
                             (unsigned long long)seq);
     if (rc == 0) {
         char day[9];
-        verify_business_day(entry->time_us, day);
+        verify_business_day(v, entry->time_us, day);
         verify_expect_item(v, INDEX_DAY_ENTRIES, day, 8, seq);
         v->move_count = 0;
         rc = apply(v, entry);
         if (rc == 0)
             rc = verify_postings(v, entry);
     }
-    famledger__entry__free_unpacked(entry, NULL);
+    scratch_reset(&v->scratch);
     v->seq = seq;
     memcpy(v->hash, record->hash.data, FL_HASH_BYTES);
     v->report->entries++;
@@ -781,7 +788,7 @@ void verify_page_drain(struct verify *v)
         return;
     Famledger__Response *response;
     if (client_call_receive(v->client, v->page_request, &response) == 0)
-        famledger__response__free_unpacked(response, NULL);
+        client_response_free(v->client, response);
     v->page_request = 0;
 }
 
@@ -812,7 +819,7 @@ static int verify_catch_up(struct verify *v)
                 rc = client_fail(v->client, FL_ERR_PROTOCOL_ERROR,
                                  "out of memory while verifying");
         uint64_t head = reply->head_seq;
-        famledger__response__free_unpacked(response, NULL);
+        client_response_free(v->client, response);
         if (rc == 0 && v->progress_cb)
             v->progress_cb(v->seq, head, v->progress_context);
         if (rc || !more || !v->report->ok) {
@@ -836,6 +843,7 @@ static void verify_free(struct verify *v)
         free(wallet);
     }
     record_table_free(&v->persons);
+    scratch_release(&v->scratch);
     free(v->settlements);
     verify_twophase_free(v);
 }
@@ -861,7 +869,7 @@ static int snapshot_set(fl_client *client, bool open, uint64_t *seq, uint8_t has
             memcpy(hash, response->snapshot->hash.data, FL_HASH_BYTES);
         snprintf(timezone, timezone_bytes, "%s", response->snapshot->timezone);
     }
-    famledger__response__free_unpacked(response, NULL);
+    client_response_free(client, response);
     return 0;
 }
 
@@ -903,6 +911,11 @@ int fl_verify(fl_client *client, fl_verify_report *report, fl_progress_cb progre
         return client_fail(client, FL_ERR_PROTOCOL_ERROR, "cannot initialise libsodium");
     struct verify v = {.client = client, .report = report, .progress_cb = progress_cb,
                        .progress_context = progress_context};
+    scratch_init(&v.scratch);
+    /* Pages come one after another, each read once: they are unpacked into one scratch. */
+    struct scratch replies;
+    scratch_init(&replies);
+    client->replies = &replies;
     uint64_t snapshot_seq;
     uint8_t snapshot_hash[FL_HASH_BYTES];
     char timezone[256] = "", saved_tz[256] = "";
@@ -927,6 +940,7 @@ int fl_verify(fl_client *client, fl_verify_report *report, fl_progress_cb progre
         report->ok = true;
         v = (struct verify){.client = client, .report = report, .progress_cb = progress_cb,
                             .progress_context = progress_context};
+        scratch_init(&v.scratch);
         rc = verify_pass(&v, keyed, snapshot_seq, snapshot_hash);
     }
     if (rc == 0)
@@ -939,5 +953,7 @@ int fl_verify(fl_client *client, fl_verify_report *report, fl_progress_cb progre
     report->head_seq = v.seq;
     memcpy(report->head_hash, v.hash, FL_HASH_BYTES);
     verify_free(&v);
+    client->replies = NULL;
+    scratch_release(&replies);
     return rc;
 }

@@ -82,7 +82,7 @@ static int state_walk(struct verify *v, Famledger__StateTable table, state_visit
         }
         for (size_t i = 0; i < reply->n_keys && i < reply->n_values; i++)
             visit(v, &reply->keys[i], &reply->values[i]);
-        famledger__response__free_unpacked(response, NULL);
+        client_response_free(v->client, response);
         if (rc || !more) {
             verify_page_drain(v);
             return rc;
@@ -94,7 +94,8 @@ static int state_walk(struct verify *v, Famledger__StateTable table, state_visit
 static int compare_account(struct verify *v, const ProtobufCBinaryData *key,
                            const ProtobufCBinaryData *value)
 {
-    Famledger__Account *stored = famledger__account__unpack(NULL, value->len, value->data);
+    Famledger__Account *stored =
+        famledger__account__unpack(&v->scratch.allocator, value->len, value->data);
     if (!stored)
         return undecodable(v, "accounts", key, false);
     struct model_person *person = verify_person_find(v, stored->person_no, false);
@@ -128,14 +129,15 @@ static int compare_account(struct verify *v, const ProtobufCBinaryData *key,
                        (long long)person->held_fen);
     else
         verify_aid_compare(v, person, stored);
-    famledger__account__free_unpacked(stored, NULL);
+    scratch_reset(&v->scratch);
     return 0;
 }
 
 static int compare_person(struct verify *v, const ProtobufCBinaryData *key,
                           const ProtobufCBinaryData *value)
 {
-    Famledger__Person *stored = famledger__person__unpack(NULL, value->len, value->data);
+    Famledger__Person *stored =
+        famledger__person__unpack(&v->scratch.allocator, value->len, value->data);
     if (!stored)
         return undecodable(v, "persons", key, false);
     struct model_person *person = verify_person_find(v, stored->person_no, false);
@@ -155,14 +157,15 @@ static int compare_person(struct verify *v, const ProtobufCBinaryData *key,
         verify_problem(v, stored->registered_seq, "person %s: stored status %d in region %s; "
                        "the log gives %d in %s", stored->person_no, stored->status,
                        stored->region, person->person_status, person->region);
-    famledger__person__free_unpacked(stored, NULL);
+    scratch_reset(&v->scratch);
     return 0;
 }
 
 static int compare_funders(struct verify *v, const ProtobufCBinaryData *key,
                            const ProtobufCBinaryData *value)
 {
-    Famledger__BindingList *stored = famledger__binding_list__unpack(NULL, value->len,
+    Famledger__BindingList *stored =
+        famledger__binding_list__unpack(&v->scratch.allocator, value->len,
                                                                      value->data);
     char beneficiary[FL_PERSON_NO_MAX + 1];
     snprintf(beneficiary, sizeof(beneficiary), "%.*s", (int)key->len, (const char *)key->data);
@@ -178,14 +181,15 @@ static int compare_funders(struct verify *v, const ProtobufCBinaryData *key,
         verify_problem(v, v->seq, "the stored funding order of %s differs from the log",
                        beneficiary);
     if (stored)
-        famledger__binding_list__free_unpacked(stored, NULL);
+        scratch_reset(&v->scratch);
     return 0;
 }
 
 static int compare_settlement(struct verify *v, const ProtobufCBinaryData *key,
                               const ProtobufCBinaryData *value)
 {
-    Famledger__Settlement *stored = famledger__settlement__unpack(NULL, value->len, value->data);
+    Famledger__Settlement *stored =
+        famledger__settlement__unpack(&v->scratch.allocator, value->len, value->data);
     if (!stored)
         return undecodable(v, "settlements", key, true);
     struct model_settlement *model = verify_settlement_find(v, stored->settlement_id, false);
@@ -204,7 +208,7 @@ static int compare_settlement(struct verify *v, const ProtobufCBinaryData *key,
                        "from the log's %lld%s", (unsigned long long)stored->settlement_id,
                        (long long)stored->refunded_fen, stored->cancelled ? " (cancelled)" : "",
                        (long long)model->refunded_fen, model->cancelled ? " (cancelled)" : "");
-    famledger__settlement__free_unpacked(stored, NULL);
+    scratch_reset(&v->scratch);
     return 0;
 }
 
@@ -243,40 +247,43 @@ static int stored_account_link(struct verify *v, const ProtobufCBinaryData *key,
 static int stored_funded(struct verify *v, const ProtobufCBinaryData *key,
                          const ProtobufCBinaryData *value)
 {
-    Famledger__BindingList *list = famledger__binding_list__unpack(NULL, value->len, value->data);
+    Famledger__BindingList *list =
+        famledger__binding_list__unpack(&v->scratch.allocator, value->len, value->data);
     if (!list)
         return undecodable(v, "funded", key, false);
     for (size_t i = 0; i < list->n_bindings; i++)
         if (digest_add(&v->indexes[INDEX_FUNDED], key->data, key->len,
                        verify_text_hash(list->bindings[i]->beneficiary), true) != 0)
             v->out_of_memory = true;
-    famledger__binding_list__free_unpacked(list, NULL);
+    scratch_reset(&v->scratch);
     return 0;
 }
 
 static int stored_merchant(struct verify *v, const ProtobufCBinaryData *key,
                            const ProtobufCBinaryData *value)
 {
-    Famledger__Merchant *merchant = famledger__merchant__unpack(NULL, value->len, value->data);
+    Famledger__Merchant *merchant =
+        famledger__merchant__unpack(&v->scratch.allocator, value->len, value->data);
     if (!merchant)
         return undecodable(v, "merchants", key, false);
     if (digest_add(&v->indexes[INDEX_MERCHANTS], key->data, key->len,
                    1 + (uint64_t)merchant->suspended, true) != 0)
         v->out_of_memory = true;
-    famledger__merchant__free_unpacked(merchant, NULL);
+    scratch_reset(&v->scratch);
     return 0;
 }
 
 static int stored_balance(struct verify *v, const ProtobufCBinaryData *key,
                           const ProtobufCBinaryData *value)
 {
-    Famledger__Balance *balance = famledger__balance__unpack(NULL, value->len, value->data);
+    Famledger__Balance *balance =
+        famledger__balance__unpack(&v->scratch.allocator, value->len, value->data);
     if (!balance)
         return undecodable(v, "balances", key, false);
     if (digest_add_amount(&v->indexes[INDEX_BALANCES], key->data, key->len,
                           balance->balance_fen, true) != 0)
         v->out_of_memory = true;
-    famledger__balance__free_unpacked(balance, NULL);
+    scratch_reset(&v->scratch);
     return 0;
 }
 
@@ -284,7 +291,7 @@ static int stored_clearing_day(struct verify *v, const ProtobufCBinaryData *key,
                                const ProtobufCBinaryData *value)
 {
     Famledger__MerchantDayTotals *totals =
-        famledger__merchant_day_totals__unpack(NULL, value->len, value->data);
+        famledger__merchant_day_totals__unpack(&v->scratch.allocator, value->len, value->data);
     if (!totals || key->len + 1 > 64)
         return totals ? verify_problem(v, v->seq, "a stored clearing day key is damaged")
                       : undecodable(v, "clearing_days", key, false);
@@ -298,7 +305,7 @@ static int stored_clearing_day(struct verify *v, const ProtobufCBinaryData *key,
                               amounts[i], true) != 0)
             v->out_of_memory = true;
     }
-    famledger__merchant_day_totals__free_unpacked(totals, NULL);
+    scratch_reset(&v->scratch);
     return 0;
 }
 

@@ -5,6 +5,7 @@
 
 #include "client_internal.h"
 #include "record_table.h"
+#include "scratch.h"
 #include "verify_index.h"
 
 #define VERIFY_PAGE 500
@@ -91,6 +92,9 @@ extern const struct verify_index_table verify_indexes[INDEX_COUNT];
 
 struct verify {
     fl_client *client;
+    struct scratch scratch;               /* each entry and stored record is unpacked here */
+    int64_t day_second;                   /* the second verify_business_day last dated */
+    char day_of_second[9];                /* and its day; empty: none yet */
     struct digest_map indexes[INDEX_COUNT];
     bool out_of_memory;
     enum verify_index walking;            /* the index verify_compare is reading */
@@ -151,7 +155,9 @@ void verify_page_drain(struct verify *v);
 int verify_compare(struct verify *v);
 
 /* verify.c: shared with verify_wallet.c. */
-void verify_business_day(int64_t time_us, char day[9]);
+/* The business day (YYYYMMDD) of `time_us`: entries come many a second, so the last second's
+ * day is kept. */
+void verify_business_day(struct verify *v, int64_t time_us, char day[9]);
 void verify_expect_reference(struct verify *v, char scope, const char *owner,
                              const char *reference, uint64_t seq);
 int verify_move(struct verify *v, uint64_t seq, const char *person_no, int64_t delta_fen,

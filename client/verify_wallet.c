@@ -152,7 +152,7 @@ static void usage_move(struct verify *v, const char *holder_no, const char *bene
     if (!holder || !beneficiary || delta_fen == 0)
         return; /* an unknown person is named where the leg is replayed */
     char day[9];
-    verify_business_day(time_us, day);
+    verify_business_day(v, time_us, day);
     uint32_t month = 0;
     for (int i = 0; i < 6; i++)
         month = month * 10 + (uint32_t)(day[i] - '0');
@@ -286,7 +286,7 @@ static int apply_wallet_sent(struct verify *v, const Famledger__Entry *entry)
         return 1;
     verify_expect_reference(v, 'E', "", send->reference, entry->seq);
     char day[9];
-    verify_business_day(entry->time_us, day);
+    verify_business_day(v, entry->time_us, day);
     if (strcmp(out->send_day, day) != 0) {
         memcpy(out->send_day, day, sizeof(day));
         out->sends_on_day = 0;
