@@ -13,9 +13,10 @@ static size_t page_limit(uint32_t asked, size_t max)
     return asked == 0 || asked > max ? max : asked;
 }
 
-/* Add the record of entry `seq`; *page_bytes grows by what it adds to the reply. */
+/* Add the record of entry `seq`; *page_bytes grows by what it adds to the reply. With `day`,
+ * only an entry of that business day is added: 1 when it is of another. */
 static int log_record_add(struct request_ctx *ctx, Famledger__LogPageReply *reply, uint64_t seq,
-                          size_t *page_bytes)
+                          const char *day, size_t *page_bytes)
 {
     Famledger__LogRecord *record = ARENA_NEW(ctx->arena, Famledger__LogRecord);
     famledger__log_record__init(record);
@@ -26,9 +27,60 @@ static int log_record_add(struct request_ctx *ctx, Famledger__LogPageReply *repl
                               record->hash.data);
     if (rc <= 0)
         return rc ? rc : FL_ERR_INTERNAL;
+    char entry_day[9];
+    ledger_business_day(entry->time_us, entry_day);
+    if (day && memcmp(entry_day, day, 8) != 0)
+        return 1;
     record->seq = seq;
     reply->records[reply->n_records++] = record;
     *page_bytes += record->entry_bytes.len + HASH_BYTES + 32;
+    return 0;
+}
+
+/* Where a page of business day `day` starts: a cursor inside the day resumes there; any other
+ * start is the day's first entry, found by halving (a day is one run of the log, entries being
+ * in time order). *seq is 0 when the day has no entry there. */
+static int day_start(struct request_ctx *ctx, const char day[9], uint64_t from_seq,
+                     uint64_t head_seq, uint64_t *seq)
+{
+    *seq = 0;
+    if (from_seq > head_seq)
+        return 0;
+    if (from_seq) {
+        char from_day[9];
+        int rc = ledger_entry_day(ctx->txn, ctx->arena, from_seq, from_day);
+        if (rc <= 0)
+            return rc ? rc : FL_ERR_INTERNAL;
+        int order = memcmp(from_day, day, 8);
+        if (order >= 0) {
+            *seq = order == 0 ? from_seq : 0;
+            return 0;
+        }
+    }
+    return ledger_day_first(ctx->txn, ctx->arena, day, head_seq, seq);
+}
+
+/* A page of the entries of business day `day`, from the cursor `from_seq`. */
+static int log_day_page(struct request_ctx *ctx, Famledger__LogPageReply *reply,
+                        const char day[9], uint64_t from_seq, uint64_t head_seq, size_t limit)
+{
+    uint64_t seq;
+    size_t page_bytes = 0;
+    int rc = day_start(ctx, day, from_seq, head_seq, &seq);
+    while (rc == 0 && seq && seq <= head_seq && reply->n_records < limit &&
+           page_bytes < PAGE_BYTES_MAX) {
+        rc = log_record_add(ctx, reply, seq, day, &page_bytes);
+        if (rc == 1) /* the day ended */
+            return 0;
+        seq++;
+    }
+    if (rc || !seq || seq > head_seq)
+        return rc;
+    /* The next page starts at the next entry, if the day goes on. */
+    char next_day[9];
+    if ((rc = ledger_entry_day(ctx->txn, ctx->arena, seq, next_day)) <= 0)
+        return rc ? rc : FL_ERR_INTERNAL;
+    reply->next_seq = memcmp(next_day, day, 8) == 0 ? seq : 0;
     return 0;
 }
 
@@ -44,26 +96,18 @@ int audit_log_page_handle(struct request_ctx *ctx, const Famledger__Request *req
     famledger__log_page_reply__init(reply);
     reply->head_seq = head.seq;
     reply->records = ARENA_ARRAY(ctx->arena, Famledger__LogRecord *, limit);
-    uint64_t from = page->from_seq ? page->from_seq : 1;
-    size_t page_bytes = 0; /* a page is cut by bytes as well as by count */
     if (*page->date) {
         char day[9];
         if (!ledger_day_parse(page->date, day))
             return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "date must be YYYY-MM-DD");
-        uint64_t *seqs = ARENA_ARRAY(ctx->arena, uint64_t, limit);
-        size_t count;
-        rc = store_index_page(ctx->txn, STORE_DB_DAY_ENTRIES, day, 8, from, false, seqs, limit,
-                              &count, &reply->next_seq);
-        size_t i = 0;
-        for (; rc == 0 && i < count && page_bytes < PAGE_BYTES_MAX; i++)
-            rc = log_record_add(ctx, reply, seqs[i], &page_bytes);
-        if (i < count)
-            reply->next_seq = seqs[i]; /* cut by bytes: the next page starts here */
+        rc = log_day_page(ctx, reply, day, page->from_seq, head.seq, limit);
     } else {
+        uint64_t from = page->from_seq ? page->from_seq : 1;
+        size_t page_bytes = 0; /* a page is cut by bytes as well as by count */
         for (uint64_t seq = from; rc == 0 && seq <= head.seq && reply->n_records < limit &&
                                   page_bytes < PAGE_BYTES_MAX;
              seq++)
-            rc = log_record_add(ctx, reply, seq, &page_bytes);
+            rc = log_record_add(ctx, reply, seq, NULL, &page_bytes);
         uint64_t next = from + reply->n_records;
         reply->next_seq = next <= head.seq ? next : 0;
     }

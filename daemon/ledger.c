@@ -178,6 +178,35 @@ int ledger_entry_get(struct store_txn *txn, struct arena *arena, uint64_t seq,
     return 1;
 }
 
+int ledger_entry_day(struct store_txn *txn, struct arena *arena, uint64_t seq, char day[9])
+{
+    Famledger__Entry *entry;
+    int rc = ledger_entry_get(txn, arena, seq, &entry, NULL, NULL);
+    if (rc == 1)
+        ledger_business_day(entry->time_us, day);
+    return rc;
+}
+
+int ledger_day_first(struct store_txn *txn, struct arena *arena, const char day[9],
+                     uint64_t head_seq, uint64_t *seq)
+{
+    /* The answer is in [low, high]; high = head_seq + 1 stands for "none". */
+    uint64_t low = 1, high = head_seq + 1;
+    while (low < high) {
+        uint64_t middle = low + (high - low) / 2;
+        char probed[9];
+        int rc = ledger_entry_day(txn, arena, middle, probed);
+        if (rc <= 0)
+            return rc < 0 ? rc : FL_ERR_INTERNAL; /* a hole in the log: verify names it */
+        if (memcmp(probed, day, 8) < 0)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    *seq = low <= head_seq ? low : 0;
+    return 0;
+}
+
 const char *ledger_entry_type_name(const Famledger__Entry *entry)
 {
     const ProtobufCFieldDescriptor *field =

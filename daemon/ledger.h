@@ -46,6 +46,15 @@ int ledger_entry_get(struct store_txn *txn, struct arena *arena, uint64_t seq,
                      Famledger__Entry **entry, ProtobufCBinaryData *entry_bytes,
                      uint8_t hash[HASH_BYTES]);
 
+/* The business day of entry `seq` (1 found, 0 absent, < 0), unpacked in `arena`. */
+int ledger_entry_day(struct store_txn *txn, struct arena *arena, uint64_t seq, char day[9]);
+
+/* The first entry dated on business day `day` or later, among entries 1 .. `head_seq`, or 0
+ * when all are earlier. Entries are in time order (ledger_append), so each day is one run of
+ * the log, found by halving: about 25 entries read for 30 million. 0 or < 0. */
+int ledger_day_first(struct store_txn *txn, struct arena *arena, const char day[9],
+                     uint64_t head_seq, uint64_t *seq);
+
 /* The name of an entry's type, as in the .proto oneof ("account_credited"). */
 const char *ledger_entry_type_name(const Famledger__Entry *entry);
 

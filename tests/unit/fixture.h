@@ -20,6 +20,7 @@ struct fixture {
     struct arena arena;
     uint32_t uid;
     struct peer peer; /* every role, as the daemon's own uid has by default */
+    int64_t time_us;  /* the wall clock requests see; 0: the real one */
 };
 
 static inline int fixture_setup(void **state)
@@ -65,7 +66,8 @@ static inline int fixture_run(struct fixture *fixture, Famledger__Request *reque
         return rc;
     struct request_ctx ctx = {
         .txn = txn, .arena = &fixture->arena, .config = &fixture->config,
-        .time_us = request_clock_us(), .peer_uid = fixture->uid, .peer = &fixture->peer,
+        .time_us = fixture->time_us ? fixture->time_us : request_clock_us(),
+        .peer_uid = fixture->uid, .peer = &fixture->peer,
         .operator_id = "tester",
         .response = response,
     };

@@ -9,6 +9,7 @@
 #include "ledger.h"
 
 #include <sodium.h>
+#include <time.h>
 
 static void test_person_numbers_are_unique(void **state)
 {
@@ -260,6 +261,68 @@ static void test_statement_with_a_missing_link_fails(void **state)
     }
 }
 
+/* Noon (UTC) of a day: the same business day in any time zone the tests run in. */
+static int64_t noon_us(int year, int month, int day)
+{
+    struct tm tm = {.tm_year = year - 1900, .tm_mon = month - 1, .tm_mday = day, .tm_hour = 12};
+    return (int64_t)timegm(&tm) * 1000000;
+}
+
+static const Famledger__LogPageReply *day_page(struct fixture *f, const char *date,
+                                               uint64_t from_seq, uint32_t limit)
+{
+    Famledger__LogPageRequest page = FAMLEDGER__LOG_PAGE_REQUEST__INIT;
+    page.date = (char *)date;
+    page.from_seq = from_seq;
+    page.limit = limit;
+    Famledger__Response *response = NULL;
+    assert_int_equal(fixture_body(f, FAMLEDGER__REQUEST__BODY_LOG_PAGE, &page, &response), 0);
+    return response->log_page;
+}
+
+static void assert_day_page(struct fixture *f, const char *date, uint64_t from_seq,
+                            uint32_t limit, uint64_t first, size_t count, uint64_t next)
+{
+    const Famledger__LogPageReply *page = day_page(f, date, from_seq, limit);
+    assert_int_equal(page->n_records, count);
+    for (size_t i = 0; i < count; i++)
+        assert_int_equal(page->records[i]->seq, first + i);
+    assert_int_equal(page->next_seq, next);
+}
+
+/* A day's entries are one run of the time-ordered log: found by halving, paged with a cursor,
+ * ended where the next day starts; a day without entries, before the first or after the last,
+ * is an empty page. */
+static void test_day_pages_are_runs_of_the_log(void **state)
+{
+    struct fixture *f = *state;
+    f->time_us = noon_us(2026, 11, 1);
+    assert_int_equal(fixture_employee(f, "E1", "110101"), 0);           /* entries 1, 2 */
+    assert_int_equal(fixture_credit(f, "E1", 100, "c1", NULL), 0);      /* 3 */
+    f->time_us = noon_us(2026, 11, 3);
+    for (int i = 0; i < 4; i++) {                                       /* 4 .. 7 */
+        char reference[8];
+        snprintf(reference, sizeof(reference), "d3-%d", i);
+        assert_int_equal(fixture_credit(f, "E1", 100, reference, NULL), 0);
+    }
+    f->time_us = noon_us(2026, 11, 4);
+    assert_int_equal(fixture_credit(f, "E1", 100, "d4", NULL), 0);      /* 8 */
+
+    assert_day_page(f, "2026-11-01", 0, 2, 1, 2, 3);
+    assert_day_page(f, "2026-11-01", 3, 2, 3, 1, 0);
+    assert_day_page(f, "2026-11-02", 0, 10, 0, 0, 0);
+    assert_day_page(f, "2026-11-03", 0, 10, 4, 4, 0);
+    assert_day_page(f, "2026-11-03", 0, 4, 4, 4, 0); /* the next entry is the next day's */
+    assert_day_page(f, "2026-11-03", 0, 3, 4, 3, 7);
+    assert_day_page(f, "2026-11-03", 6, 10, 6, 2, 0);
+    assert_day_page(f, "2026-11-03", 2, 10, 4, 4, 0); /* a cursor before the day */
+    assert_day_page(f, "2026-11-03", 8, 10, 0, 0, 0); /* a cursor after it */
+    assert_day_page(f, "2026-11-04", 0, 10, 8, 1, 0);
+    assert_day_page(f, "2026-10-31", 0, 10, 0, 0, 0);
+    assert_day_page(f, "2026-11-05", 0, 10, 0, 0, 0);
+    assert_day_page(f, "2026-11-04", 99, 10, 0, 0, 0); /* beyond the head */
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
@@ -275,6 +338,7 @@ int main(void)
         TEST(test_statement_pages_newest_first_and_oldest_first),
         TEST(test_statement_oldest_first_every_page_size),
         TEST(test_statement_with_a_missing_link_fails),
+        TEST(test_day_pages_are_runs_of_the_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
