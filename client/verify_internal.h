@@ -68,7 +68,6 @@ struct model_settlement {
 /* The derived tables verify rebuilds as keyed digests (verify_index.h). */
 enum verify_index {
     INDEX_ACCOUNT_LINKS,   /* by person: each statement line linked to the one before */
-    INDEX_DAY_ENTRIES,
     INDEX_MERCHANT_DAY,
     INDEX_REFERENCES,
     INDEX_FUNDED,
@@ -117,6 +116,7 @@ struct verify {
         int64_t delta_fen;
     } moves[2 * FL_FUNDERS_MAX + 8];
     uint64_t seq;                     /* last replayed */
+    int64_t time_us;                  /* its time: the next must be later */
     uint8_t hash[FL_HASH_BYTES];      /* its hash */
     uint64_t page_request;            /* the page asked for and not yet read, or 0 */
     int unplaced;                     /* a whole-table index whose difference came first, or -1 */

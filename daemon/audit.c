@@ -154,7 +154,6 @@ int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *r
         [FAMLEDGER__STATE_TABLE__STATE_FUNDED] = STORE_DB_FUNDED,
         [FAMLEDGER__STATE_TABLE__STATE_MERCHANTS] = STORE_DB_MERCHANTS,
         [FAMLEDGER__STATE_TABLE__STATE_REFERENCES] = STORE_DB_REFERENCES,
-        [FAMLEDGER__STATE_TABLE__STATE_DAY_ENTRIES] = STORE_DB_DAY_ENTRIES,
         [FAMLEDGER__STATE_TABLE__STATE_MERCHANT_DAY] = STORE_DB_MERCHANT_DAY,
         [FAMLEDGER__STATE_TABLE__STATE_BALANCES] = STORE_DB_BALANCES,
         [FAMLEDGER__STATE_TABLE__STATE_CLEARING_DAYS] = STORE_DB_CLEARING_DAYS,
@@ -173,6 +172,9 @@ int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *r
     if (page->table == 19)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "aid_usage is part of each account "
                             "since format 5: verify with a ledgerctl of this famledgerd");
+    if (page->table == 9)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "day_entries is the time-ordered log "
+                            "itself since format 6: verify with a ledgerctl of this famledgerd");
     /* A value without a table (a hole of the array) would read as the log, table 0. */
     if (page->table < FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS ||
         page->table > FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_LINKS ||

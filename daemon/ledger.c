@@ -104,11 +104,8 @@ int ledger_append(struct request_ctx *ctx, Famledger__Entry *entry)
     store_u64_encode(new_head + 8 + HASH_BYTES, (uint64_t)entry->time_us);
     rc = store_put(ctx->txn, STORE_DB_META, head_key, sizeof(head_key) - 1, new_head,
                    sizeof(new_head));
-    if (rc)
-        return rc;
-    char day[9];
-    ledger_business_day(entry->time_us, day);
-    rc = store_index_add(ctx->txn, STORE_DB_DAY_ENTRIES, day, 8, entry->seq);
+    /* No index of days: entries are in time order, so a day is a run of the log
+     * (ledger_day_first). */
     return rc ? rc : books_apply(ctx, entry);
 }
 

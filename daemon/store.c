@@ -60,7 +60,6 @@ static const struct {
     [STORE_DB_FUNDED] = {"funded", 0, 2},
     [STORE_DB_MERCHANTS] = {"merchants", 0, 2},
     [STORE_DB_SETTLEMENTS] = {"settlements", 0, 2},
-    [STORE_DB_DAY_ENTRIES] = {"day_entries", MDB_DUPSORT | MDB_DUPFIXED, 2},
     [STORE_DB_MERCHANT_DAY] = {"merchant_day", MDB_DUPSORT | MDB_DUPFIXED, 2},
     [STORE_DB_BALANCES] = {"balances", 0, 2},
     [STORE_DB_CLEARING_DAYS] = {"clearing_days", 0, 2},
@@ -157,10 +156,11 @@ static int store_lock_dir(const char *dir, int *lock_fd)
  * books, clearing and patient tables exist), 3 since the wallet, holds and aid limits (six
  * tables more, nothing else), 4 since account statements are chains (account_links) instead of
  * an index (account_entries), 5 since the mutual-aid usage lives in the holders' accounts
- * instead of a table of its own (aid_usage). A ledger without a format was written by an earlier famledgerd,
+ * instead of a table of its own (aid_usage), 6 since a day's entries are found in the log
+ * itself, in time order, instead of an index (day_entries). A ledger without a format was written by an earlier famledgerd,
  * whose entries have no postings: this one cannot balance its books. */
 static const char format_key[] = "format";
-#define FORMAT_CURRENT 5
+#define FORMAT_CURRENT 6
 #define FORMAT_OLDEST 2 /* the oldest this famledgerd upgrades */
 
 /* The ledger's format: 1 when it records none, 0 when the record is not a small number. */
@@ -296,8 +296,8 @@ int store_retire(struct store_txn *txn, const char *name, bool required, store_v
     }
     MDB_val k, v;
     int visited = 0;
-    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && visited == 0;
-         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+    for (rc = visit ? mdb_cursor_get(cursor, &k, &v, MDB_FIRST) : MDB_NOTFOUND;
+         rc == 0 && visited == 0; rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
         struct store_bytes key = {k.mv_data, k.mv_size}, value = {v.mv_data, v.mv_size};
         visited = visit(context, &key, &value);
     }
@@ -316,17 +316,21 @@ static int store_upgrade(struct store *store, MDB_txn *txn, int format)
 {
     static const char *const changes[] = {
         [2] = "the wallet, hold and aid limit tables; statements as chains; aid usage in the "
-              "accounts",
-        [3] = "statements as chains; aid usage in the accounts",
-        [4] = "aid usage in the accounts",
+              "accounts; no day index",
+        [3] = "statements as chains; aid usage in the accounts; no day index",
+        [4] = "aid usage in the accounts; no day index",
+        [5] = "no day index",
     };
-    _Static_assert(FORMAT_OLDEST == 2 && FORMAT_CURRENT == 5, "say what each upgrade changes");
+    _Static_assert(FORMAT_OLDEST == 2 && FORMAT_CURRENT == 6, "say what each upgrade changes");
     log_info("store: upgrading %s/data.mdb from format %d to %d (%s)", store->dir, format,
              FORMAT_CURRENT, changes[format]);
     struct store_txn opening = {.store = store, .txn = txn};
     int rc = format < 4 ? store_upgrade_links(store, txn) : 0;
     if (rc == 0)
         rc = upgrade_records(&opening, format);
+    /* Format 6: a day's entries are a run of the log; its index goes. */
+    if (rc == 0 && format < 6)
+        rc = store_retire(&opening, "day_entries", false, NULL, NULL);
     return rc ? rc : store_write_format(store, txn);
 }
 

@@ -13,7 +13,7 @@
 
 enum store_db {
     STORE_DB_LOG,             /* u64be seq -> hash[32] || Entry bytes; append-only */
-    STORE_DB_META,            /* "head" -> u64be seq || hash[32] || time; "format" -> "5" */
+    STORE_DB_META,            /* "head" -> u64be seq || hash[32] || time; "format" -> "6" */
     STORE_DB_PERSONS,         /* person_no -> Person */
     STORE_DB_ACCOUNTS,        /* person_no -> Account */
     STORE_DB_ACCOUNT_LINKS,   /* u64be seq || person_no -> u64be seq of the account's entry
@@ -23,7 +23,6 @@ enum store_db {
     STORE_DB_FUNDED,          /* holder -> BindingList, in binding order */
     STORE_DB_MERCHANTS,       /* code -> Merchant */
     STORE_DB_SETTLEMENTS,     /* u64be settlement id -> Settlement */
-    STORE_DB_DAY_ENTRIES,     /* business day "YYYYMMDD" -> u64be seq of each entry */
     STORE_DB_MERCHANT_DAY,    /* merchant '\0' "YYYYMMDD" -> u64be seq of settled/refunded */
     STORE_DB_BALANCES,        /* "class:id" -> Balance of a system account; "class" -> total */
     STORE_DB_CLEARING_DAYS,   /* merchant '\0' "YYYYMMDD" -> MerchantDayTotals */
@@ -64,8 +63,8 @@ int store_open(const char *dir, uint64_t map_bytes, uint64_t map_bytes_max,
  * format, after the store's own. 0, or an error after a log line. */
 int upgrade_records(struct store_txn *txn, int from_format);
 
-/* For upgrade_records: visit each record of `name`, a table an earlier format kept and this
- * one does not, in key order, then drop the table. A ledger without it is damaged when
+/* For upgrade_records: visit each record of `name` (unless `visit` is NULL), a table an earlier
+ * format kept and this one does not, in key order, then drop the table. A ledger without it is damaged when
  * `required`, else has nothing to visit. 0, the visitor's error, or an error after a log
  * line. */
 typedef int (*store_visit)(void *context, const struct store_bytes *key,

@@ -10,11 +10,53 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void u64_encode(uint8_t out[8], uint64_t value)
 {
     for (int i = 7; i >= 0; i--, value >>= 8)
         out[i] = (uint8_t)value;
+}
+
+/* Formats 2 to 5 kept a day index (day_entries: business day "YYYYMMDD" -> each seq, sorted)
+ * where format 6 finds a day in the time-ordered log: rebuilt from the entries' times, dated in
+ * this process's time zone (TZ), as the daemon dates them in its own. */
+static int day_index(MDB_txn *txn)
+{
+    MDB_dbi log, days;
+    MDB_cursor *cursor;
+    MDB_val k, v;
+    int rc = mdb_dbi_open(txn, "log", 0, &log);
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, "day_entries", MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED, &days);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, log, &cursor);
+    if (rc)
+        return rc;
+    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        const size_t hash_bytes = 32;
+        Famledger__Entry *entry =
+            v.mv_size > hash_bytes
+                ? famledger__entry__unpack(NULL, v.mv_size - hash_bytes,
+                                           (const uint8_t *)v.mv_data + hash_bytes)
+                : NULL;
+        if (!entry) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        time_t seconds = (time_t)(entry->time_us / 1000000);
+        famledger__entry__free_unpacked(entry, NULL);
+        struct tm local;
+        char day[9];
+        localtime_r(&seconds, &local);
+        strftime(day, sizeof(day), "%Y%m%d", &local);
+        MDB_val day_key = {8, day};
+        if ((rc = mdb_put(txn, days, &day_key, &k, 0)) != 0)
+            break;
+    }
+    mdb_cursor_close(cursor);
+    return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 /* Format 4 kept mutual-aid usage in a table of its own (holder '\0' beneficiary '\0' YYYYMM or
@@ -113,6 +155,8 @@ int format_older_make(const char *dir, int format)
         (rc = mdb_env_open(env, dir, 0, 0600)) == 0 &&
         (rc = mdb_txn_begin(env, NULL, 0, &txn)) == 0)
         rc = mdb_dbi_open(txn, "meta", 0, &meta);
+    if (rc == 0 && format < 6)
+        rc = day_index(txn);
     if (rc == 0 && format < 5)
         rc = usage_to_table(txn);
     if (rc == 0 && format < 4)

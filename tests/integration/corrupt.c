@@ -8,11 +8,13 @@
  *   famledger-corrupt DATA_DIR unbalance SEQ       add 1 fen to the first posting of entry SEQ
  *                                                  and rewrite the chain and the head after it,
  *                                                  as an attacker who knows the format would
+ *   famledger-corrupt DATA_DIR redate SEQ          date entry SEQ as its predecessor, and
+ *                                                  rewrite the chain after it, likewise
  *   famledger-corrupt DATA_DIR meta KEY VALUE      set a meta record (an older format, say)
- *   famledger-corrupt DATA_DIR format 2|3|4        make it a ledger of that format: aid usage
- *                                                  in a table, statements as an index (3 and
- *                                                  2), the tables of format 3 dropped (2), the
- *                                                  format key set
+ *   famledger-corrupt DATA_DIR format 2|3|4|5      make it a ledger of that format: a day
+ *                                                  index, aid usage in a table (4 and older),
+ *                                                  statements as an index (3 and 2), the tables
+ *                                                  of format 3 dropped (2), the format key set
  */
 #include "arena.h"
 #include "chain.h"
@@ -63,18 +65,26 @@ static int corrupt_account(struct store_txn *txn, const char *person_no, int64_t
     return rc;
 }
 
-/* Re-pack entry `seq` (changed by `change`), then every later entry with the new previous
- * hash, and move the head (in meta and in the head record) to the new last hash. */
-static int rechain_from(struct store_txn *txn, const char *dir, uint64_t seq)
+/* Re-pack entry `seq`, changed (1 fen more on its first posting, or with `redate` the time of
+ * the entry before it), then every later entry with the new previous hash, and move the head
+ * (in meta and in the head record) to the new last hash. */
+static int rechain_from(struct store_txn *txn, const char *dir, uint64_t seq, bool redate)
 {
     uint8_t prev[HASH_BYTES] = {0};
     uint8_t key[8];
     struct store_bytes value;
+    int64_t prev_time_us = 0;
     if (seq > 1) {
         store_u64_encode(key, seq - 1);
         if (store_get(txn, STORE_DB_LOG, key, sizeof(key), &value) != 1)
             return -1;
         memcpy(prev, value.data, HASH_BYTES);
+        Famledger__Entry *before = famledger__entry__unpack(
+            NULL, value.size - HASH_BYTES, (const uint8_t *)value.data + HASH_BYTES);
+        if (!before)
+            return -1;
+        prev_time_us = before->time_us;
+        famledger__entry__free_unpacked(before, NULL);
     }
     uint64_t last = seq;
     for (uint64_t at = seq;; at++) {
@@ -83,9 +93,11 @@ static int rechain_from(struct store_txn *txn, const char *dir, uint64_t seq)
             break;
         const uint8_t *stored_bytes = (const uint8_t *)value.data + HASH_BYTES;
         Famledger__Entry *entry = famledger__entry__unpack(NULL, value.size - HASH_BYTES, stored_bytes);
-        if (!entry || (at == seq && entry->n_postings == 0))
+        if (!entry || (at == seq && !redate && entry->n_postings == 0))
             return -1;
-        if (at == seq)
+        if (at == seq && redate)
+            entry->time_us = prev_time_us;
+        else if (at == seq)
             entry->postings[0]->amount_fen += 1;
         memcpy(entry->prev_hash.data, prev, HASH_BYTES);
         size_t bytes = famledger__entry__get_packed_size(entry);
@@ -120,11 +132,12 @@ int main(int argc, char **argv)
 {
     if (argc < 4) {
         fprintf(stderr, "usage: famledger-corrupt DATA_DIR entry SEQ | balance PERSON FEN | "
-                "aid PERSON FEN | delete TABLE | unbalance SEQ | meta KEY VALUE | format 2|3|4\n");
+                "aid PERSON FEN | delete TABLE | unbalance SEQ | redate SEQ | meta KEY VALUE | "
+                "format 2|3|4|5\n");
         return 2;
     }
     if (strcmp(argv[2], "format") == 0)
-        return strlen(argv[3]) == 1 && argv[3][0] >= '2' && argv[3][0] <= '4'
+        return strlen(argv[3]) == 1 && argv[3][0] >= '2' && argv[3][0] <= '5'
                    ? format_older_make(argv[1], argv[3][0] - '0')
                    : 2;
     struct store *store;
@@ -137,8 +150,9 @@ int main(int argc, char **argv)
     int rc = strcmp(argv[2], "entry") == 0 ? corrupt_entry(txn, strtoull(argv[3], NULL, 10))
              : strcmp(argv[2], "meta") == 0 && argc > 4
                  ? store_put(txn, STORE_DB_META, argv[3], strlen(argv[3]), argv[4], strlen(argv[4]))
-             : strcmp(argv[2], "unbalance") == 0
-                 ? rechain_from(txn, argv[1], strtoull(argv[3], NULL, 10))
+             : strcmp(argv[2], "unbalance") == 0 || strcmp(argv[2], "redate") == 0
+                 ? rechain_from(txn, argv[1], strtoull(argv[3], NULL, 10),
+                                strcmp(argv[2], "redate") == 0)
              : strcmp(argv[2], "delete") == 0
                  ? (db > STORE_DB_META && store_delete_first(txn, (enum store_db)db) == 1 ? 0 : -1)
              : strcmp(argv[2], "aid") == 0 && argc > 4

@@ -118,9 +118,18 @@ expect "zero" '"total_fen":0}' "$OUT"
 start_with_cross_province() { daemon_start --cross-province 11,44; }
 verify_finds_each_missing start_with_cross_province balances clearing_days patient_settlements
 
+# An attacker dates entry 8 back to entry 7's time and rewrites the chain after it: the days,
+# which the daemon finds by time in the log, would lose their order. verify says so.
+daemon_stop
+check "redate an entry" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" redate 8
+start_with_cross_province
+check "verify finds the entry out of time order" 4 ctl verify
+expect "named" "entry 8 is not dated after entry 7" "$OUT$ERR"
+daemon_stop
+rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
+
 # An attacker rewrites the postings of entry 8 (MOM's credit) so they do not balance, and the
 # chain after it, so that every hash still links.
-daemon_stop
 check "rewrite history" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" unbalance 8
 daemon_start
 check "verify finds the unbalanced entry" 4 ctl verify
@@ -140,7 +149,7 @@ refused_format() {
     expect "untouched" "$before" "$(md5sum "$WORK/data/data.mdb")"
 }
 refused_format 1 "written before double entry"
-refused_format 6 "format 6, written by a newer famledgerd"
+refused_format 7 "format 7, written by a newer famledgerd"
 refused_format x4 "records a format this famledgerd does not know (x4)"
 rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
 
@@ -164,7 +173,7 @@ case "$OUT" in *wallet_sends*) CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL 
 expect "statements as an index, as format 2 kept them" "Status of account_entries" "$OUT"
 # No quiet hours: the wallet send below must not depend on the time of day.
 daemon_start --log-level info --wallet-quiet-start 00:00 --wallet-quiet-end 00:00
-expect "the upgrade is logged" "from format 2 to 5" "$(cat "$WORK/daemon.log")"
+expect "the upgrade is logged" "from format 2 to 6" "$(cat "$WORK/daemon.log")"
 check "verify passes on the upgraded ledger" 0 ctl verify
 check "A's statement reads through the links" 0 ctl --json statement A --oldest-first
 expect "opened, then credited" '"type":"account_opened"' "$OUT"
@@ -176,5 +185,5 @@ expect "within the limit" '"acct_mulaid_pay_fen":500' "$OUT"
 check "and verify still passes" 0 ctl verify
 daemon_stop
 daemon_start
-check "it starts again as format 5" 0 ctl head
+check "it starts again as format 6" 0 ctl head
 finish

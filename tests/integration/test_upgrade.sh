@@ -15,7 +15,7 @@ check "it has the statement index" 0 mdb_stat -a "$WORK/data"
 expect "account_entries there" "Status of account_entries" "$OUT"
 
 daemon_start --log-level info
-expect "the upgrade is logged" "from format 3 to 5" "$(cat "$WORK/daemon.log")"
+expect "the upgrade is logged" "from format 3 to 6" "$(cat "$WORK/daemon.log")"
 expect "with the lines it linked" "28 statement lines linked" "$(cat "$WORK/daemon.log")"
 # A gave C 102.00 this month and year; B's 20.00 was all refunded: B keeps no count.
 expect "and the aid usage it moved" "moved into the accounts: 4 rows, 1 holding counts" \
@@ -47,6 +47,11 @@ check "C's settlements" 0 ctl --json settlements --patient C --limit 100
 expect "as format 3 answered" "$(cat "$FIXTURE/settlements-C.json")" "$OUT"
 check "C's mutual aid" 0 ctl --json aid C
 expect "as format 3 answered" "$(cat "$FIXTURE/aid-C.json")" "$OUT"
+# Its day, found in the log since the day index is gone: every entry, in order.
+head_seq=$(sed -n 's/.*"seq":\([0-9]*\).*/\1/p' "$FIXTURE/head.json")
+check "the fixture's day exported" 0 ctl export --date 2026-12-02 --format jsonl
+expect "all its entries" "$head_seq" "$(echo "$OUT" | wc -l)"
+expect "the first" '"seq":1,' "$(echo "$OUT" | head -n 1)"
 
 # The ledger goes on: new lines chain onto the upgraded ones.
 check "a credit" 0 ctl credit A 1.00 --ref up-c1
@@ -60,12 +65,12 @@ expect "ends with the settlement" '"reference":"up-s1"' "$(echo "$OUT" | tail -n
 check "verify still passes" 0 ctl verify
 daemon_stop
 check "the table is gone" 0 mdb_stat -a "$WORK/data"
-case "$OUT" in *account_entries*|*aid_usage*) CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL a retired table left" ;;
+case "$OUT" in *account_entries*|*aid_usage*|*day_entries*) CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL a retired table left" ;;
     *) CHECKS_PASSED=$((CHECKS_PASSED + 1)) ;; esac
 expect "account_links there" "Status of account_links" "$OUT"
 daemon_start --log-level info
-check "it starts again, as format 5" 0 ctl head
-expect "upgraded once" "1" "$(grep -c 'from format 3 to 5' "$WORK/daemon.log")"
+check "it starts again, as format 6" 0 ctl head
+expect "upgraded once" "1" "$(grep -c 'from format 3 to 6' "$WORK/daemon.log")"
 daemon_stop
 
 # On a disk too full for the links: refused with the reason, still format 3; with room, upgraded.

@@ -105,7 +105,7 @@ static void test_upgrade_grows_a_map_too_small_for_the_links(void **state)
     store_close(f->store);
     f->store = NULL;
     ledger_format(f->dir, format, &has_index);
-    assert_string_equal(format, "5");
+    assert_string_equal(format, "6");
     assert_false(has_index);
     assert_int_equal(store_open(f->dir, 1 << 20, 64 << 20, STORE_OPEN_EXISTING, &f->store), 0);
 }
@@ -257,7 +257,7 @@ static void test_upgrade_moves_aid_usage_into_the_accounts(void **state)
     store_close(f->store);
     f->store = NULL;
     ledger_format(f->dir, format, &has_index);
-    assert_string_equal(format, "5");
+    assert_string_equal(format, "6");
     usage_rows(f->dir, NULL, &table_rows, &account_usage);
     assert_int_equal(table_rows, SIZE_MAX); /* the table is gone */
     assert_int_equal(account_usage, 2);
@@ -297,7 +297,7 @@ static int state_page(struct fixture *f, int table, Famledger__Response **respon
     return fixture_run(f, &request, response);
 }
 
-/* An older verify asks for the retired tables (8, 19) by number: told why, never given the log. */
+/* An older verify asks for the retired tables (8, 9, 19) by number: told why, never given the log. */
 static void test_the_retired_statement_table_is_refused_by_name(void **state)
 {
     struct fixture *f = *state;
@@ -307,6 +307,8 @@ static void test_the_retired_statement_table_is_refused_by_name(void **state)
     assert_non_null(strstr(response->error, "account_links since format 4"));
     assert_int_equal(state_page(f, 19, &response), FL_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(response->error, "part of each account since format 5"));
+    assert_int_equal(state_page(f, 9, &response), FL_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(response->error, "time-ordered log itself since format 6"));
     assert_int_equal(state_page(f, 99, &response), FL_ERR_INVALID_ARGUMENT);
     assert_int_equal(state_page(f, FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_LINKS, &response), 0);
     assert_int_equal(response->state_page->n_keys, 1); /* E1's opening */
