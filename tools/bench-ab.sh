@@ -36,6 +36,8 @@ run() { # NAME BUILD DATA
     pid=""
 }
 
+# Copies just made are still being written back: that would slow whichever runs first.
+sync
 for _ in $(seq 1 "$ROUNDS"); do
     run old "$OLD_BUILD" "$OLD_DATA"
     run new "$NEW_BUILD" "$NEW_DATA"
