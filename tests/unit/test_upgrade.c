@@ -110,19 +110,26 @@ static void test_upgrade_grows_a_map_too_small_for_the_links(void **state)
     assert_int_equal(store_open(f->dir, 1 << 20, 64 << 20, STORE_OPEN_EXISTING, &f->store), 0);
 }
 
+/* Open the stopped ledger, expecting `status`: an upgrade refused leaves `format` as it was.
+ * Returns whether the format-3 statement index is still there. */
+static bool assert_upgrade_refused(struct fixture *f, uint64_t map, uint64_t map_max,
+                                   int status, const char *format)
+{
+    assert_int_equal(store_open(f->dir, map, map_max, STORE_OPEN_EXISTING, &f->store), status);
+    f->store = NULL;
+    char left[8];
+    bool has_index;
+    ledger_format(f->dir, left, &has_index);
+    assert_string_equal(left, format);
+    return has_index;
+}
+
 static void test_upgrade_without_room_changes_nothing(void **state)
 {
     struct fixture *f = *state;
     uint64_t used = format_3_ledger(f);
     uint64_t map = used + 4 * 4096;
-    assert_int_equal(store_open(f->dir, map, map, STORE_OPEN_EXISTING, &f->store),
-                     FL_ERR_OUT_OF_SPACE);
-    f->store = NULL;
-    char format[8];
-    bool has_index;
-    ledger_format(f->dir, format, &has_index);
-    assert_string_equal(format, "3");
-    assert_true(has_index);
+    assert_true(assert_upgrade_refused(f, map, map, FL_ERR_OUT_OF_SPACE, "3"));
     /* With room, the same ledger upgrades. */
     assert_int_equal(store_open(f->dir, map, 64 << 20, STORE_OPEN_EXISTING, &f->store), 0);
 }
@@ -276,13 +283,7 @@ static void test_a_damaged_usage_row_stops_the_upgrade(void **state)
     const char *const rows[] = {"H/B1/20x5", "1", NULL};
     size_t table_rows, account_usage;
     usage_rows(f->dir, rows, &table_rows, &account_usage);
-    assert_int_equal(store_open(f->dir, 1 << 20, 64 << 20, STORE_OPEN_EXISTING, &f->store),
-                     FL_ERR_INTERNAL);
-    f->store = NULL;
-    char format[8];
-    bool has_index;
-    ledger_format(f->dir, format, &has_index);
-    assert_string_equal(format, "4");
+    assert_upgrade_refused(f, 1 << 20, 64 << 20, FL_ERR_INTERNAL, "4");
     usage_rows(f->dir, NULL, &table_rows, &account_usage);
     assert_int_equal(table_rows, 1);
 }
