@@ -4,7 +4,8 @@
 #
 # The workload: BENCH_PATIENTS patients (default 100000), each with a small own account and two
 # funding relatives; each settlement for a random patient and a random amount (0.01-300.00),
-# durable before the reply, with an idempotency key. PostgreSQL runs a PL/pgSQL settle() that
+# durable before the reply, with an idempotency key, at one of BENCH_MERCHANTS pharmacies (default
+# 1) chosen at random. PostgreSQL runs a PL/pgSQL settle() that
 # locks the patient's and the funders' accounts FOR UPDATE and deducts in order, fsync and
 # synchronous_commit on, after VACUUM ANALYZE; pgbench drives it. famledger-bench drives
 # famledgerd. Each load runs on one, then the other, for BENCH_SECONDS (default 10):
@@ -19,6 +20,7 @@ set -eu
 : "${BENCH_PATIENTS:=100000}"
 : "${BENCH_SECONDS:=10}"
 : "${BENCH_CONNECTIONS:=1 16 64}"
+: "${BENCH_MERCHANTS:=1}"
 
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 if [ -z "$pg_bin" ]; then
@@ -109,16 +111,17 @@ EOF
 echo "PostgreSQL load: $BENCH_PATIENTS patients in $(echo "$(date +%s.%N) $start" | awk '{printf "%.1f", $1 - $2}') s"
 
 # pgbench scripts: one settle() per transaction; 8 or 100 in a pipeline.
-settle="SELECT settle('BENCHPH', gen_random_uuid()::text, 'BP' || :p, :amount);"
-printf '\\set p random(0, %s)\n\\set amount random(1, 30000)\n%s\n' \
-    "$((BENCH_PATIENTS - 1))" "$settle" > "$work/one.sql"
+settle="SELECT settle(CASE :m WHEN 0 THEN 'BENCHPH' ELSE 'BENCHPH' || :m END, gen_random_uuid()::text, 'BP' || :p, :amount);"
+variables="\\set p random(0, $((BENCH_PATIENTS - 1)))
+\\set m random(0, $((BENCH_MERCHANTS - 1)))
+\\set amount random(1, 30000)"
+printf '%s\n%s\n' "$variables" "$settle" > "$work/one.sql"
 # pipeline_script COUNT: COUNT settle() calls in one pipeline, each its own transaction.
 pipeline_script() {
     printf '%s\n' '\startpipeline'
     i=0
     while [ $i -lt "$1" ]; do
-        printf '\\set p random(0, %s)\n\\set amount random(1, 30000)\n%s\n' \
-            "$((BENCH_PATIENTS - 1))" "$settle"
+        printf '%s\n%s\n' "$variables" "$settle"
         i=$((i + 1))
     done
     printf '%s\n' '\endpipeline'
@@ -156,12 +159,13 @@ pg_run() {
 daemon_pid=$!
 until "$BUILD/ledgerctl" --socket "$work/famledger.sock" head >/dev/null 2>&1; do sleep 0.05; done
 "$BUILD/famledger-bench" --socket "$work/famledger.sock" --patients "$BENCH_PATIENTS" \
-    --setup-only | grep setup
+    --merchants "$BENCH_MERCHANTS" --setup-only | grep setup
 # fl_run OPTIONS: famledgerd's figures, then bare LMDB doing the same settlements in commits of
 # the size famledgerd's had (its limit on this disk; its accounts are loaded once).
 fl_run() {
     "$BUILD/famledger-bench" --socket "$work/famledger.sock" --patients "$BENCH_PATIENTS" \
-        --seconds "$BENCH_SECONDS" --raw-lmdb "$work/raw" "$@" > "$work/fl.out" 2>&1 || true
+        --merchants "$BENCH_MERCHANTS" --seconds "$BENCH_SECONDS" --raw-lmdb "$work/raw" "$@" \
+        > "$work/fl.out" 2>&1 || true
     ours=$(sed -n 's/^settle: .*= \([0-9]*\) settlements\/s; latency p50 \([0-9.]*\) ms, p99 \([0-9.]*\) ms.*; \([0-9.]*\) settlements per commit, \([0-9.]*\) flushes and \([0-9.]*\) pages.*/\1 settlements\/s, p50 \2 ms, p99 \3 ms | \4 | \6/p' "$work/fl.out")
     raw=$(sed -n 's/^raw LMDB: .* = \([0-9]*\) settlements\/s$/\1 settlements\/s/p' "$work/fl.out")
     [ -n "$ours" ] || ours="failed: $(grep -v '^machine' "$work/fl.out" | head -n 2 | tr '\n' ' ') | | "

@@ -27,9 +27,11 @@
 #define CONNECTIONS_MAX 256
 #define SETUP_PATIENTS_PER_BATCH 200 /* 5 requests each: within FL_BATCH_MAX */
 
+#define MERCHANT_CODE_BYTES (FL_PERSON_NO_MAX + 1)
+
 struct options {
     const char *socket_path;
-    long patients, connections, depth, batch, settlements;
+    long patients, merchants, connections, depth, batch, settlements;
     double seconds;
     const char *raw_dir;
     bool setup_only, skip_daemon;
@@ -118,6 +120,15 @@ static void *setup_run(void *argument)
     return NULL;
 }
 
+/* The code of bench merchant `index`: BENCHPH, as the first runs had, then BENCHPH1, ... */
+static void merchant_code(long index, char code[MERCHANT_CODE_BYTES])
+{
+    if (index == 0)
+        strcpy(code, "BENCHPH");
+    else
+        snprintf(code, MERCHANT_CODE_BYTES, "BENCHPH%ld", index);
+}
+
 static int setup(const struct options *options)
 {
     fl_client *client;
@@ -127,11 +138,13 @@ static int setup(const struct options *options)
         fl_client_close(client);
         return -1;
     }
-    fl_merchant merchant = {.kind = FL_MERCHANT_PHARMACY};
-    strcpy(merchant.code, "BENCHPH");
-    strcpy(merchant.name, "Bench pharmacy");
-    strcpy(merchant.region, "110101");
-    fl_merchant_add(client, &merchant, NULL); /* may exist from an earlier run */
+    for (long m = 0; m < options->merchants; m++) {
+        fl_merchant merchant = {.kind = FL_MERCHANT_PHARMACY};
+        merchant_code(m, merchant.code);
+        strcpy(merchant.name, "Bench pharmacy");
+        strcpy(merchant.region, "110101");
+        fl_merchant_add(client, &merchant, NULL); /* may exist from an earlier run */
+    }
     char last[24];
     snprintf(last, sizeof(last), "BM%ld", options->patients - 1);
     fl_person person;
@@ -196,11 +209,14 @@ static void run_result_cb(void *context, size_t index, const fl_result *result)
 }
 
 static void settle_request_make(struct run_worker *worker, uint64_t *random, long sequence,
-                                char patient[24], char reference[64], fl_settle_request *request)
+                                char patient[24], char reference[64],
+                                char merchant[MERCHANT_CODE_BYTES],
+                                fl_settle_request *request)
 {
     snprintf(patient, 24, "BP%" PRIu64, random_next(random) % (uint64_t)worker->options->patients);
     snprintf(reference, 64, "bench-%ld-%d-%ld", worker->run_id, worker->index, sequence);
-    *request = (fl_settle_request){.merchant_code = "BENCHPH", .merchant_reference = reference,
+    merchant_code((long)(random_next(random) % (uint64_t)worker->options->merchants), merchant);
+    *request = (fl_settle_request){.merchant_code = merchant, .merchant_reference = reference,
                                    .patient = patient,
                                    .amount_fen = 1 + (int64_t)(random_next(random) % 30000)};
 }
@@ -220,7 +236,7 @@ static void *run_worker(void *argument)
     uint64_t random = UINT64_C(0x9E3779B97F4A7C15) * (uint64_t)(worker->index + 1) ^
                       (uint64_t)worker->run_id;
     long per_request = options->batch > 1 ? options->batch : 1, sequence = 0;
-    char patient[24], reference[64];
+    char patient[24], reference[64], merchant[MERCHANT_CODE_BYTES];
     fl_settle_request request;
     for (;;) {
         bool more = worker->target ? sequence < worker->target : now_us() < worker->deadline_us;
@@ -229,12 +245,14 @@ static void *run_worker(void *argument)
         worker->sent_us[worker->next_sent++ % (options->depth + 1)] = now_us();
         int rc;
         if (per_request == 1) {
-            settle_request_make(worker, &random, sequence++, patient, reference, &request);
+            settle_request_make(worker, &random, sequence++, patient, reference, merchant,
+                                &request);
             rc = fl_send_settle(client, &request, run_result_cb, worker);
         } else {
             fl_batch_clear(batch);
             for (long i = 0; i < per_request; i++) {
-                settle_request_make(worker, &random, sequence++, patient, reference, &request);
+                settle_request_make(worker, &random, sequence++, patient, reference, merchant,
+                                &request);
                 fl_batch_settle(batch, &request);
             }
             rc = fl_send_batch(client, batch, run_result_cb, worker);
@@ -322,11 +340,12 @@ static double run(const struct options *options)
         counted = stats_read(options->socket_path, &after) == 0;
     double commits = counted ? (double)(after.batches - before.batches) : 0;
     double per_commit = commits > 0 ? (double)done / commits : 0;
-    printf("settle: N=%ld patients, C=%ld connections, D=%ld in flight, B=%ld per request: "
-           "%ld in %.2f s = %.0f settlements/s; latency p50 %.2f ms, p99 %.2f ms, max %.2f ms "
+    printf("settle: N=%ld patients, K=%ld merchants, C=%ld connections, D=%ld in flight, "
+           "B=%ld per request: %ld in %.2f s = %.0f settlements/s; latency p50 %.2f ms, p99 %.2f ms, max %.2f ms "
            "(per %s); %.1f settlements per commit, %.2f flushes and %.1f pages (4 KiB) written "
            "per settlement; %ld failed\n",
-           options->patients, connections, options->depth, per_request, done, seconds,
+           options->patients, options->merchants, connections, options->depth, per_request,
+           done, seconds,
            (double)done / seconds,
            latency_count ? (double)latencies[latency_count / 2] / 1000 : 0,
            latency_count ? (double)latencies[latency_count * 99 / 100] / 1000 : 0,
@@ -449,10 +468,12 @@ static int raw_run(const struct options *options, double per_commit)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: famledger-bench [--socket PATH] [--patients N] [--connections C]\n"
-            "                       [--depth D] [--batch B] [--seconds S | --settlements M]\n"
+            "usage: famledger-bench [--socket PATH] [--patients N] [--merchants K]\n"
+            "                       [--connections C] [--depth D] [--batch B]\n"
+            "                       [--seconds S | --settlements M]\n"
             "                       [--setup-only] [--raw-lmdb DIR [--raw-only]]\n"
-            "  N patients (default 1000), each with two funding relatives; C connections\n"
+            "  N patients (default 1000), each with two funding relatives, settling at one of\n"
+            "  K pharmacies (default 1) chosen at random for each settlement; C connections\n"
             "  (default 1), each with D requests in flight (default 1), each request a\n"
             "  settlement or, with B > 1, a batch of B settlements; for S seconds (default 10)\n"
             "  or M settlements in all. --raw-lmdb runs the same settlements on bare LMDB in\n"
@@ -461,7 +482,8 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-    struct options options = {.socket_path = NULL, .patients = 1000, .connections = 1,
+    struct options options = {.socket_path = NULL, .patients = 1000, .merchants = 1,
+                              .connections = 1,
                               .depth = 1, .batch = 1, .seconds = 10};
     static const struct option long_options[] = {
         {"socket", required_argument, NULL, 's'},     {"patients", required_argument, NULL, 'n'},
@@ -469,12 +491,14 @@ int main(int argc, char **argv)
         {"batch", required_argument, NULL, 'b'},      {"seconds", required_argument, NULL, 't'},
         {"settlements", required_argument, NULL, 'm'}, {"setup-only", no_argument, NULL, 'S'},
         {"raw-lmdb", required_argument, NULL, 'r'},   {"raw-only", no_argument, NULL, 'R'},
-        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
+        {"merchants", required_argument, NULL, 'k'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     int option;
     while ((option = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
         switch (option) {
         case 's': options.socket_path = optarg; break;
         case 'n': options.patients = atol(optarg); break;
+        case 'k': options.merchants = atol(optarg); break;
         case 'c': options.connections = atol(optarg); break;
         case 'd': options.depth = atol(optarg); break;
         case 'b': options.batch = atol(optarg); break;
@@ -486,7 +510,8 @@ int main(int argc, char **argv)
         default: usage(); return option == 'h' ? 0 : 2;
         }
     }
-    if (optind != argc || options.patients < 1 || options.connections < 1 ||
+    if (optind != argc || options.patients < 1 || options.merchants < 1 ||
+        options.merchants > 100000 || options.connections < 1 ||
         options.connections > CONNECTIONS_MAX || options.depth < 1 || options.depth > 1024 ||
         options.batch < 1 || options.batch > FL_BATCH_MAX || options.seconds <= 0 ||
         options.settlements < 0) {
