@@ -111,7 +111,7 @@ EOF
 echo "PostgreSQL load: $BENCH_PATIENTS patients in $(echo "$(date +%s.%N) $start" | awk '{printf "%.1f", $1 - $2}') s"
 
 # pgbench scripts: one settle() per transaction; 8 or 100 in a pipeline.
-settle="SELECT settle(CASE :m WHEN 0 THEN 'BENCHPH' ELSE 'BENCHPH' || :m END, gen_random_uuid()::text, 'BP' || :p, :amount);"
+settle="SELECT settle(CASE :m::int WHEN 0 THEN 'BENCHPH' ELSE 'BENCHPH' || :m::int END, gen_random_uuid()::text, 'BP' || :p, :amount);"
 variables="\\set p random(0, $((BENCH_PATIENTS - 1)))
 \\set m random(0, $((BENCH_MERCHANTS - 1)))
 \\set amount random(1, 30000)"
