@@ -233,9 +233,16 @@ struct usage_fold {
 
 static int fold_damaged(const char *what, const struct store_bytes *key)
 {
-    log_error("store: a row of the mutual-aid usage (%.*s) %s: the ledger is damaged. Restore "
-              "it from a backup (docs/OPERATIONS.md)", (int)(key->size < 80 ? key->size : 80),
-              (const char *)key->data, what);
+    /* The key as text a log line can hold: its NULs as '/', anything unprintable as '?'. */
+    char text[81];
+    size_t bytes = key->size < sizeof(text) - 1 ? key->size : sizeof(text) - 1;
+    for (size_t i = 0; i < bytes; i++) {
+        unsigned char c = ((const unsigned char *)key->data)[i];
+        text[i] = c == 0 ? '/' : c < 0x20 || c > 0x7e ? '?' : (char)c;
+    }
+    text[bytes] = '\0';
+    log_error("store: a row of the mutual-aid usage (%s) %s: the ledger is damaged. Restore it "
+              "from a backup (docs/OPERATIONS.md)", text, what);
     return FL_ERR_INTERNAL;
 }
 
