@@ -157,8 +157,9 @@ static int store_lock_dir(const char *dir, int *lock_fd)
  * tables more, nothing else), 4 since account statements are chains (account_links) instead of
  * an index (account_entries), 5 since the mutual-aid usage lives in the holders' accounts
  * instead of a table of its own (aid_usage), 6 since a day's entries are found in the log
- * itself, in time order, instead of an index (day_entries). A ledger without a format was written by an earlier famledgerd,
- * whose entries have no postings: this one cannot balance its books. */
+ * itself, in time order, instead of an index (day_entries). A ledger without a format was
+ * written by an earlier famledgerd, whose entries have no postings: this one cannot balance
+ * its books. */
 static const char format_key[] = "format";
 #define FORMAT_CURRENT 6
 #define FORMAT_OLDEST 2 /* the oldest this famledgerd upgrades */
@@ -310,8 +311,8 @@ int store_retire(struct store_txn *txn, const char *name, bool required, store_v
 }
 
 /* Bring a ledger of format `format` to the current one, in the open transaction: the tables it
- * lacks were created by store_open_dbs; what changed shape is rebuilt here, the store's own
- * layout first, then the records' (upgrade_records). */
+ * lacks were created by store_open_dbs; what changed shape is rebuilt here: the statement
+ * links, then the records above the store (upgrade_records), then the day index dropped. */
 static int store_upgrade(struct store *store, MDB_txn *txn, int format)
 {
     static const char *const changes[] = {

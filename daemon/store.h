@@ -63,10 +63,10 @@ int store_open(const char *dir, uint64_t map_bytes, uint64_t map_bytes_max,
  * format, after the store's own. 0, or an error after a log line. */
 int upgrade_records(struct store_txn *txn, int from_format);
 
-/* For upgrade_records: visit each record of `name` (unless `visit` is NULL), a table an earlier
- * format kept and this one does not, in key order, then drop the table. A ledger without it is damaged when
- * `required`, else has nothing to visit. 0, the visitor's error, or an error after a log
- * line. */
+/* For upgrade_records: visit each record of `name` (unless `visit` is NULL), a table an
+ * earlier format kept and this one does not, in key order, then drop the table. A ledger
+ * without it is damaged when `required`, else has nothing to visit. 0, the visitor's error, or
+ * an error after a log line. */
 typedef int (*store_visit)(void *context, const struct store_bytes *key,
                            const struct store_bytes *value);
 int store_retire(struct store_txn *txn, const char *name, bool required, store_visit visit,

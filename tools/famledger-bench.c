@@ -341,9 +341,9 @@ static double run(const struct options *options)
     double commits = counted ? (double)(after.batches - before.batches) : 0;
     double per_commit = commits > 0 ? (double)done / commits : 0;
     printf("settle: N=%ld patients, K=%ld merchants, C=%ld connections, D=%ld in flight, "
-           "B=%ld per request: %ld in %.2f s = %.0f settlements/s; latency p50 %.2f ms, p99 %.2f ms, max %.2f ms "
-           "(per %s); %.1f settlements per commit, %.2f flushes and %.1f pages (4 KiB) written "
-           "per settlement; %ld failed\n",
+           "B=%ld per request: %ld in %.2f s = %.0f settlements/s; latency p50 %.2f ms, "
+           "p99 %.2f ms, max %.2f ms (per %s); %.1f settlements per commit, %.2f flushes and "
+           "%.1f pages (4 KiB) written per settlement; %ld failed\n",
            options->patients, options->merchants, connections, options->depth, per_request,
            done, seconds,
            (double)done / seconds,

@@ -126,7 +126,8 @@ static void test_roles_may_name_users_and_groups(void **state)
     assert_int_equal(config_set(&config, "audit_gids", "0, no-such-group-here", error,
                                 sizeof(error)), -1);
     assert_non_null(strstr(error, "no group named 'no-such-group-here'"));
-    assert_int_equal(config_set(&config, "settle_uids", "1001, 4294967296", error, sizeof(error)), -1);
+    assert_int_equal(config_set(&config, "settle_uids", "1001, 4294967296", error,
+                                sizeof(error)), -1);
     assert_non_null(strstr(error, "uids or user names"));
     /* Province lists stay numeric. */
     assert_int_equal(config_set(&config, "cross_province", "root", error, sizeof(error)), -1);

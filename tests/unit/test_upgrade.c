@@ -298,7 +298,8 @@ static int state_page(struct fixture *f, int table, Famledger__Response **respon
     return fixture_run(f, &request, response);
 }
 
-/* An older verify asks for the retired tables (8, 9, 19) by number: told why, never given the log. */
+/* An older verify asks for the retired tables (8, 9, 19) by number: told why, never given the
+ * log. */
 static void test_the_retired_statement_table_is_refused_by_name(void **state)
 {
     struct fixture *f = *state;
