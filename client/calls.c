@@ -117,6 +117,34 @@ int fl_account_get(fl_client *client, const char *person_no, fl_account *account
     return account_reply(rc, response, account);
 }
 
+int fl_account_aid_given(fl_client *client, const char *holder, fl_aid_given *given,
+                         size_t capacity, size_t *count)
+{
+    Famledger__AccountGetRequest get = FAMLEDGER__ACCOUNT_GET_REQUEST__INIT;
+    get.person_no = (char *)holder;
+    Famledger__Response *response = NULL;
+    *count = 0;
+    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_ACCOUNT_GET, &get,
+                              FAMLEDGER__RESPONSE__BODY_ACCOUNT, &response);
+    if (rc)
+        return rc;
+    const Famledger__Account *account = response->account->account;
+    for (size_t i = 0; account && i < account->n_aid_usage; i++) {
+        const Famledger__AidUsage *usage = account->aid_usage[i];
+        if (i < capacity) {
+            memset(&given[i], 0, sizeof(given[i]));
+            client_copy(given[i].beneficiary, sizeof(given[i].beneficiary), usage->beneficiary);
+            given[i].month = usage->month;
+            given[i].month_fen = usage->month_fen;
+            given[i].year = usage->year;
+            given[i].year_fen = usage->year_fen;
+        }
+        (*count)++;
+    }
+    client_response_free(client, response);
+    return 0;
+}
+
 int fl_account_credit(fl_client *client, const char *person_no, int64_t amount_fen, fl_credit_kind kind,
               const char *reference, fl_credit_result *out)
 {

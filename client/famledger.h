@@ -165,6 +165,16 @@ typedef struct fl_account {
     int64_t held_fen;       /* reserved by open held quotes; not available to others */
 } fl_account;
 
+/* What a holder's account has given one relative, as the family's limits count it: the latest
+ * month and year in which it gave any, and how much in each. */
+typedef struct fl_aid_given {
+    char beneficiary[FL_PERSON_NO_MAX + 1];
+    uint32_t month;    /* YYYYMM */
+    int64_t month_fen;
+    uint32_t year;     /* YYYY */
+    int64_t year_fen;
+} fl_aid_given;
+
 typedef struct fl_credit_result {
     uint64_t seq;
     char person_no[FL_PERSON_NO_MAX + 1];
@@ -347,6 +357,11 @@ FL_EXPORT int fl_person_get(fl_client *client, const char *person_no, fl_person 
  * FL_ERR_NOT_EMPLOYEE, FL_ERR_ACCOUNT_EXISTS. */
 FL_EXPORT int fl_account_open(fl_client *client, const char *person_no, fl_account *account);
 FL_EXPORT int fl_account_get(fl_client *client, const char *person_no, fl_account *account);
+/* The mutual aid `holder`'s account has given each relative in the latest month and year it
+ * gave them any (relatives whose counts are back at zero, or of an earlier year, are not
+ * listed): up to `capacity` in `given`, *count how many there are. Errors as fl_account_get. */
+FL_EXPORT int fl_account_aid_given(fl_client *client, const char *holder, fl_aid_given *given,
+                                   size_t capacity, size_t *count);
 
 /* Credit `amount_fen` > 0. `reference` makes it idempotent: the same reference with the same
  * content answers the original credit (credit->replayed set); with other content,

@@ -119,8 +119,16 @@ static int person_show_run(struct ctl *ctl, const struct cli_parsed *args)
     return 0;
 }
 
-static void account_print(const struct ctl *ctl, const fl_account *account)
+/* The aid an account has given under the family's limits (account show), or nothing. */
+struct aid_given {
+    fl_aid_given given[FL_FUNDS_MAX];
+    size_t count;
+};
+
+static void account_print(const struct ctl *ctl, const fl_account *account,
+                          const struct aid_given *aid)
 {
+    size_t aid_count = aid ? (aid->count < FL_FUNDS_MAX ? aid->count : FL_FUNDS_MAX) : 0;
     if (ctl->json) {
         printf("{\"person_no\":");
         json_string_write(stdout, account->person_no);
@@ -131,6 +139,15 @@ static void account_print(const struct ctl *ctl, const fl_account *account)
                account->last_seq);
         if (account->held_fen) /* only while held: the object older readers know otherwise */
             printf(",\"held_fen\":%" PRId64, account->held_fen);
+        for (size_t i = 0; i < aid_count; i++) { /* likewise, only once it has given aid */
+            const fl_aid_given *given = &aid->given[i];
+            printf("%s{\"beneficiary\":", i ? "," : ",\"aid_given\":[");
+            json_string_write(stdout, given->beneficiary);
+            printf(",\"month\":\"%04u-%02u\",\"month_fen\":%" PRId64 ",\"year\":\"%04u\","
+                   "\"year_fen\":%" PRId64 "}%s",
+                   given->month / 100, given->month % 100, given->month_fen, given->year,
+                   given->year_fen, i + 1 == aid_count ? "]" : "");
+        }
         printf("}\n");
         return;
     }
@@ -145,6 +162,13 @@ static void account_print(const struct ctl *ctl, const fl_account *account)
     if (account->held_fen)
         printf("held       %s (reserved by held quotes)\n",
                fl_money_format(account->held_fen, balance));
+    /* What the family's limits count: the latest month and year this account gave each. */
+    for (size_t i = 0; i < aid_count; i++) {
+        const fl_aid_given *given = &aid->given[i];
+        printf("aid        to %s: %s in %04u-%02u, %s in %04u\n", given->beneficiary,
+               fl_money_format(given->month_fen, credited), given->month / 100,
+               given->month % 100, fl_money_format(given->year_fen, debited), given->year);
+    }
 }
 
 static int account_open_run(struct ctl *ctl, const struct cli_parsed *args)
@@ -153,17 +177,21 @@ static int account_open_run(struct ctl *ctl, const struct cli_parsed *args)
     int rc = fl_account_open(ctl->client, args->positionals[0], &account);
     if (rc)
         return ctl_fail(ctl, rc);
-    account_print(ctl, &account);
+    account_print(ctl, &account, NULL);
     return 0;
 }
 
 static int account_show_run(struct ctl *ctl, const struct cli_parsed *args)
 {
     fl_account account;
+    struct aid_given aid;
     int rc = fl_account_get(ctl->client, args->positionals[0], &account);
+    if (rc == 0)
+        rc = fl_account_aid_given(ctl->client, args->positionals[0], aid.given, FL_FUNDS_MAX,
+                                  &aid.count);
     if (rc)
         return ctl_fail(ctl, rc);
-    account_print(ctl, &account);
+    account_print(ctl, &account, &aid);
     return 0;
 }
 

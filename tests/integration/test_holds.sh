@@ -113,6 +113,18 @@ expect "F1 20.00" '"holder":"F1","amount_fen":2000' "$OUT"
 expect "F2 10.00" '"holder":"F2","amount_fen":1000' "$OUT"
 expect "cash 10.00" '"cash_pay_fen":1000' "$OUT"
 
+# What the limits count, as the holder's account keeps it: F1 gave L its 30.00 this month
+# (50.00 taken and 50.00 of it cancelled, then 10.00 and 20.00), F2 gave 50.00 and 10.00.
+# (Months and years of the daemon's business time zone.)
+month=$(TZ=Asia/Shanghai date +%Y-%m) year=$(TZ=Asia/Shanghai date +%Y)
+check "F1's account shows the aid it gave" 0 ctl account show F1
+expect "30.00 to L this month and year" "aid        to L: 30.00 in $month, 30.00 in $year" "$OUT"
+check "as JSON" 0 ctl --json account show F2
+expect "F2's 60.00 to L" "\"aid_given\":[{\"beneficiary\":\"L\",\"month\":\"$month\",\"month_fen\":6000,\"year\":\"$year\",\"year_fen\":6000}]" "$OUT"
+check "an account that gave none says nothing of it" 0 ctl --json account show L
+case "$OUT" in *aid_given*) CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL aid_given shown for L" ;;
+    *) CHECKS_PASSED=$((CHECKS_PASSED + 1)) ;; esac
+
 check "verify replays holds and limits" 0 ctl verify
 expect "verify ok" "verify: OK" "$OUT"
 check "trial balance" 0 ctl --json trial-balance
