@@ -117,8 +117,8 @@ int fl_account_get(fl_client *client, const char *person_no, fl_account *account
     return account_reply(rc, response, account);
 }
 
-int fl_account_aid_given(fl_client *client, const char *holder, fl_aid_given *given,
-                         size_t capacity, size_t *count)
+int fl_account_aid_given(fl_client *client, const char *holder, fl_account *account_out,
+                         fl_aid_given *given, size_t capacity, size_t *count)
 {
     Famledger__AccountGetRequest get = FAMLEDGER__ACCOUNT_GET_REQUEST__INIT;
     get.person_no = (char *)holder;
@@ -129,7 +129,12 @@ int fl_account_aid_given(fl_client *client, const char *holder, fl_aid_given *gi
     if (rc)
         return rc;
     const Famledger__Account *account = response->account->account;
-    for (size_t i = 0; account && i < account->n_aid_usage; i++) {
+    if (!account) {
+        client_response_free(client, response);
+        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "an account reply without its account");
+    }
+    account_copy(account_out, account);
+    for (size_t i = 0; i < account->n_aid_usage; i++) {
         const Famledger__AidUsage *usage = account->aid_usage[i];
         if (i < capacity) {
             memset(&given[i], 0, sizeof(given[i]));

@@ -357,11 +357,12 @@ FL_EXPORT int fl_person_get(fl_client *client, const char *person_no, fl_person 
  * FL_ERR_NOT_EMPLOYEE, FL_ERR_ACCOUNT_EXISTS. */
 FL_EXPORT int fl_account_open(fl_client *client, const char *person_no, fl_account *account);
 FL_EXPORT int fl_account_get(fl_client *client, const char *person_no, fl_account *account);
-/* The mutual aid `holder`'s account has given each relative in the latest month and year it
- * gave them any (relatives whose counts are back at zero, or of an earlier year, are not
- * listed): up to `capacity` in `given`, *count how many there are. Errors as fl_account_get. */
-FL_EXPORT int fl_account_aid_given(fl_client *client, const char *holder, fl_aid_given *given,
-                                   size_t capacity, size_t *count);
+/* The account of `holder` (in *account, which may be NULL) and the mutual aid it has given
+ * each relative in the latest month and year it gave them any (relatives whose counts are back
+ * at zero, or of an earlier year, are not listed), read together: up to `capacity` in `given`,
+ * *count how many there are. Errors as fl_account_get. */
+FL_EXPORT int fl_account_aid_given(fl_client *client, const char *holder, fl_account *account,
+                                   fl_aid_given *given, size_t capacity, size_t *count);
 
 /* Credit `amount_fen` > 0. `reference` makes it idempotent: the same reference with the same
  * content answers the original credit (credit->replayed set); with other content,

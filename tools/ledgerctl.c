@@ -185,10 +185,8 @@ static int account_show_run(struct ctl *ctl, const struct cli_parsed *args)
 {
     fl_account account;
     struct aid_given aid;
-    int rc = fl_account_get(ctl->client, args->positionals[0], &account);
-    if (rc == 0)
-        rc = fl_account_aid_given(ctl->client, args->positionals[0], aid.given, FL_FUNDS_MAX,
-                                  &aid.count);
+    int rc = fl_account_aid_given(ctl->client, args->positionals[0], &account, aid.given,
+                                  FL_FUNDS_MAX, &aid.count);
     if (rc)
         return ctl_fail(ctl, rc);
     account_print(ctl, &account, &aid);
