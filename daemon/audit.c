@@ -27,10 +27,12 @@ static int log_record_add(struct request_ctx *ctx, Famledger__LogPageReply *repl
                               record->hash.data);
     if (rc <= 0)
         return rc ? rc : FL_ERR_INTERNAL;
-    char entry_day[9];
-    ledger_business_day(entry->time_us, entry_day);
-    if (day && memcmp(entry_day, day, 8) != 0)
-        return 1;
+    if (day) { /* dated only for a day's page: the whole-log pages verify reads need none */
+        char entry_day[9];
+        ledger_business_day(entry->time_us, entry_day);
+        if (memcmp(entry_day, day, 8) != 0)
+            return 1;
+    }
     record->seq = seq;
     reply->records[reply->n_records++] = record;
     *page_bytes += record->entry_bytes.len + HASH_BYTES + 32;
@@ -165,16 +167,20 @@ int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *r
         [FAMLEDGER__STATE_TABLE__STATE_AID_LIMITS] = STORE_DB_AID_LIMITS,
         [FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_LINKS] = STORE_DB_ACCOUNT_LINKS,
     };
-    /* Tables of earlier formats, each now part of another: an older ledgerctl asks for them. */
-    if (page->table == 8)
-        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "account_entries is account_links "
-                            "since format 4: verify with a ledgerctl of this famledgerd");
-    if (page->table == 19)
-        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "aid_usage is part of each account "
-                            "since format 5: verify with a ledgerctl of this famledgerd");
-    if (page->table == 9)
-        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "day_entries is the time-ordered log "
-                            "itself since format 6: verify with a ledgerctl of this famledgerd");
+    /* Tables of earlier formats (reserved in the proto), each now part of another: an older
+     * ledgerctl asks for them by number. */
+    static const struct {
+        int table;
+        const char *became;
+    } retired[] = {
+        {8, "account_entries is account_links since format 4"},
+        {9, "day_entries is the time-ordered log itself since format 6"},
+        {19, "aid_usage is part of each account since format 5"},
+    };
+    for (size_t i = 0; i < sizeof(retired) / sizeof(*retired); i++)
+        if ((int)page->table == retired[i].table)
+            return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "%s: verify with a ledgerctl of "
+                                "this famledgerd", retired[i].became);
     /* A value without a table (a hole of the array) would read as the log, table 0. */
     if (page->table < FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS ||
         page->table > FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_LINKS ||
