@@ -148,6 +148,8 @@ static void account_print(const struct ctl *ctl, const fl_account *account,
                    given->month / 100, given->month % 100, given->month_fen, given->year,
                    given->year_fen, i + 1 == aid_count ? "]" : "");
         }
+        if (aid && aid->count > aid_count) /* relatives of this year beyond what fits */
+            printf(",\"aid_given_more\":%zu", aid->count - aid_count);
         printf("}\n");
         return;
     }
@@ -169,6 +171,8 @@ static void account_print(const struct ctl *ctl, const fl_account *account,
                fl_money_format(given->month_fen, credited), given->month / 100,
                given->month % 100, fl_money_format(given->year_fen, debited), given->year);
     }
+    if (aid && aid->count > aid_count)
+        printf("aid        and %zu relatives more\n", aid->count - aid_count);
 }
 
 static int account_open_run(struct ctl *ctl, const struct cli_parsed *args)
