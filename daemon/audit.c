@@ -216,10 +216,16 @@ static int merchant_day_add(struct request_ctx *ctx, Famledger__MerchantDayReply
     int rc = ledger_entry_get(ctx->txn, ctx->arena, seq, &entry, NULL, NULL);
     if (rc <= 0)
         return rc ? rc : FL_ERR_INTERNAL;
-    if (entry->body_case == FAMLEDGER__ENTRY__BODY_REFUNDED) {
-        Famledger__Refund *refund = entry->refunded->refund;
+    /* A reversal that gave money back is a refund of the day, as the clearing report counts
+     * it; one that found nothing to give back is not listed under the day. */
+    bool reversal = entry->body_case == FAMLEDGER__ENTRY__BODY_REVERSED;
+    if (entry->body_case == FAMLEDGER__ENTRY__BODY_REFUNDED || reversal) {
+        Famledger__Refund *refund = reversal ? entry->reversed->refund : entry->refunded->refund;
+        if (!refund)
+            return FL_ERR_INTERNAL; /* only a reversal that moved money is indexed */
         refund->refund_id = seq;
-        refund->settlement_id = entry->refunded->settlement_id;
+        refund->settlement_id =
+            reversal ? entry->reversed->settlement_id : entry->refunded->settlement_id;
         reply->refunds[reply->n_refunds++] = refund;
         *page_bytes += famledger__refund__get_packed_size(refund) + 8;
         return 0;

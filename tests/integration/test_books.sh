@@ -60,6 +60,13 @@ expect "found and returned" '"settlement_found":true' "$OUT"
 expect "all of it" '"returned_fen":800' "$OUT"
 check "reverse again replays" 0 ctl --json reverse --merchant P1 --ref s2
 expect "replayed" '"replayed":true' "$OUT"
+check "the day's totals count the reversal as a refund" 0 ctl reconcile totals --merchant P1 --from "$today" --to "$today" --refunds 23
+expect "15 refunded and 8 reversed" "reconcile totals: balanced" "$OUT"
+s2_id=$(ctl --json settlement show --merchant P1 --ref s2 | sed 's/.*"settlement_id":\([0-9]*\).*/\1/')
+printf 's1\t%s\tKID\t120.00\t0.00\t120.00\t1\ns2\t%s\tKID\t8.00\t0.00\t8.00\t1\n' \
+    "$id" "$s2_id" > "$WORK/p1.tsv"
+check "the day's details read past the reversal" 0 ctl reconcile details --merchant P1 --date "$today" --file "$WORK/p1.tsv"
+expect "balanced details" "reconcile details: balanced" "$OUT"
 
 check "DAD moves to Guangdong" 0 ctl --json transfer-out DAD --to-region 440103 --ref t-out
 out_seq=$(echo "$OUT" | sed 's/.*"seq":\([0-9]*\).*/\1/')
