@@ -19,12 +19,13 @@
 
 const struct verify_index_table verify_indexes[INDEX_COUNT] = {
     [INDEX_ACCOUNT_LINKS] = {"account_links", FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_LINKS},
-    [INDEX_MERCHANT_DAY] = {"merchant_day", FAMLEDGER__STATE_TABLE__STATE_MERCHANT_DAY},
+    [INDEX_MERCHANT_LINKS] = {"merchant_links", FAMLEDGER__STATE_TABLE__STATE_MERCHANT_LINKS},
     [INDEX_REFERENCES] = {"references", FAMLEDGER__STATE_TABLE__STATE_REFERENCES},
     [INDEX_FUNDED] = {"funded", FAMLEDGER__STATE_TABLE__STATE_FUNDED},
     [INDEX_MERCHANTS] = {"merchants", FAMLEDGER__STATE_TABLE__STATE_MERCHANTS},
     [INDEX_BALANCES] = {"balances", FAMLEDGER__STATE_TABLE__STATE_BALANCES},
-    [INDEX_CLEARING_DAYS] = {"clearing_days", FAMLEDGER__STATE_TABLE__STATE_CLEARING_DAYS},
+    [INDEX_DAY_TOTALS] = {"day_totals", FAMLEDGER__STATE_TABLE__STATE_DAY_TOTALS},
+    [INDEX_MERCHANT_DAYS] = {"merchant_days", FAMLEDGER__STATE_TABLE__STATE_MERCHANT_DAYS},
     [INDEX_PATIENT_SETTLEMENTS] = {"patient_settlements",
                                    FAMLEDGER__STATE_TABLE__STATE_PATIENT_SETTLEMENTS},
     [INDEX_WALLETS] = {"wallets", FAMLEDGER__STATE_TABLE__STATE_WALLETS},
@@ -127,14 +128,61 @@ void verify_expect_reference(struct verify *v, char scope, const char *owner,
         verify_expect_item(v, INDEX_REFERENCES, key, (size_t)bytes, seq);
 }
 
-static void expect_merchant_day(struct verify *v, const char *merchant, int64_t time_us,
-                                uint64_t seq)
+/* The key of a day's totals, "YYYYMMDD" merchant, with a byte after it for the figure: its
+ * length with that byte, or 0 for a merchant code too long to be one (refused at the replay). */
+#define DAY_TOTALS_KEY_MAX (8 + FL_PERSON_NO_MAX + 1)
+static size_t day_totals_key(struct verify *v, const char *merchant, int64_t time_us,
+                             char key[DAY_TOTALS_KEY_MAX])
 {
-    char key[64], day[9];
+    size_t merchant_bytes = strlen(merchant);
+    if (merchant_bytes > FL_PERSON_NO_MAX)
+        return 0;
+    char day[9];
     verify_business_day(v, time_us, day);
-    int bytes = snprintf(key, sizeof(key), "%s%c%s", merchant, '\0', day);
-    if (bytes > 0 && (size_t)bytes < sizeof(key))
-        verify_expect_item(v, INDEX_MERCHANT_DAY, key, (size_t)bytes, seq);
+    memcpy(key, day, 8);
+    memcpy(key + 8, merchant, merchant_bytes);
+    return 8 + merchant_bytes + 1;
+}
+
+/* A figure of a day's totals moves: 's', 'r' or 'p' by fen, or 'l', the day's last link, by
+ * the distance to the new one. A stored day holds all four figures and is one of the
+ * merchant's days: each is expected, the others moving by nothing. */
+static void expect_day_totals(struct verify *v, char key[DAY_TOTALS_KEY_MAX], size_t key_bytes,
+                              char kind, int64_t amount)
+{
+    static const char kinds[4] = {'s', 'r', 'p', 'l'};
+    for (int i = 0; i < 4; i++) {
+        key[key_bytes - 1] = kinds[i];
+        if (digest_add_amount(&v->indexes[INDEX_DAY_TOTALS], key, key_bytes,
+                              kinds[i] == kind ? amount : 0, false) != 0)
+            v->out_of_memory = true;
+    }
+    /* merchant '\0' "YYYYMMDD" */
+    char days_key[FL_PERSON_NO_MAX + 1 + 8];
+    size_t merchant_bytes = key_bytes - 9;
+    memcpy(days_key, key + 8, merchant_bytes);
+    days_key[merchant_bytes] = '\0';
+    memcpy(days_key + merchant_bytes + 1, key, 8);
+    if (digest_add_amount(&v->indexes[INDEX_MERCHANT_DAYS], days_key, merchant_bytes + 9, 0,
+                          false) != 0)
+        v->out_of_memory = true;
+}
+
+/* Entry `seq` joins its merchant's day: linked to the day's last entry so far. */
+static void expect_merchant_link(struct verify *v, const char *merchant, int64_t time_us,
+                                 uint64_t seq)
+{
+    char key[DAY_TOTALS_KEY_MAX];
+    size_t key_bytes = day_totals_key(v, merchant, time_us, key);
+    if (!key_bytes)
+        return;
+    /* The last link is the sum of the distances it moved: 0, then each seq in turn. */
+    key[key_bytes - 1] = 'l';
+    uint64_t prev =
+        (uint64_t)digest_expected_amount(&v->indexes[INDEX_DAY_TOTALS], key, key_bytes);
+    expect_day_totals(v, key, key_bytes, 'l', (int64_t)(seq - prev));
+    verify_expect_item(v, INDEX_MERCHANT_LINKS, merchant, strlen(merchant),
+                       verify_link_item(seq, prev));
 }
 
 struct model_person *verify_person_at(const struct verify *v, size_t index)
@@ -297,7 +345,7 @@ static int apply_settled(struct verify *v, const Famledger__Entry *entry)
     if (legs != s->acct_pay_fen + s->acct_mulaid_pay_fen ||
         s->acct_pay_fen + s->acct_mulaid_pay_fen + s->cash_pay_fen != s->amount_fen)
         return verify_problem(v, entry->seq, "settlement totals do not add up");
-    expect_merchant_day(v, s->merchant_code, entry->time_us, entry->seq);
+    expect_merchant_link(v, s->merchant_code, entry->time_us, entry->seq);
     verify_expect_reference(v, 'S', s->merchant_code, s->merchant_reference, entry->seq);
     verify_expect_item(v, INDEX_PATIENT_SETTLEMENTS, s->patient, strlen(s->patient), entry->seq);
     struct model_settlement *settlement = verify_settlement_find(v, entry->seq, true);
@@ -339,7 +387,7 @@ static int apply_refund(struct verify *v, const Famledger__Entry *entry, uint64_
         verify_refund_aid(v, patient, settled_us, refund);
     if (legs != refund->amount_fen)
         return verify_problem(v, entry->seq, "refund legs do not add up to the refund");
-    expect_merchant_day(v, merchant, entry->time_us, entry->seq);
+    expect_merchant_link(v, merchant, entry->time_us, entry->seq);
     if (!reversal)
         verify_expect_reference(v, 'R', merchant, refund->reference, entry->seq);
     settlement->refunded_fen += refund->amount_fen;
@@ -622,21 +670,13 @@ static int apply(struct verify *v, const Famledger__Entry *entry)
 static void expect_clearing_day(struct verify *v, const Famledger__Entry *entry,
                                 const char *merchant, int64_t amount_fen)
 {
-    char key[64], day[9];
-    verify_business_day(v, entry->time_us, day);
+    char key[DAY_TOTALS_KEY_MAX];
+    size_t key_bytes = day_totals_key(v, merchant, entry->time_us, key);
     char kind = entry->body_case == FAMLEDGER__ENTRY__BODY_SETTLED ? 's'
                 : entry->body_case == FAMLEDGER__ENTRY__BODY_PAID_OUT ? 'p'
                                                                       : 'r';
-    /* A stored day holds all three figures: expect each, the two others moving by nothing. */
-    static const char kinds[3] = {'s', 'r', 'p'};
-    for (int i = 0; i < 3; i++) {
-        int bytes = snprintf(key, sizeof(key), "%s%c%s%c", merchant, '\0', day, kinds[i]);
-        int64_t moved = kinds[i] != kind ? 0 : kind == 's' ? amount_fen : -amount_fen;
-        if (bytes > 0 && (size_t)bytes < sizeof(key) &&
-            digest_add_amount(&v->indexes[INDEX_CLEARING_DAYS], key, (size_t)bytes, moved,
-                              false) != 0)
-            v->out_of_memory = true;
-    }
+    if (key_bytes)
+        expect_day_totals(v, key, key_bytes, kind, kind == 's' ? amount_fen : -amount_fen);
 }
 
 static void expect_balance(struct verify *v, const char *name, const char *id, int64_t amount_fen)
@@ -880,7 +920,7 @@ static int snapshot_set(fl_client *client, bool open, uint64_t *seq, uint8_t has
  * links, a reference, a holder, a patient, a merchant's day): digested whole on the first
  * pass. */
 static const enum verify_index verify_whole_indexes[] = {
-    INDEX_ACCOUNT_LINKS, INDEX_MERCHANT_DAY,        INDEX_REFERENCES,
+    INDEX_ACCOUNT_LINKS, INDEX_MERCHANT_LINKS,      INDEX_REFERENCES,
     INDEX_FUNDED,        INDEX_PATIENT_SETTLEMENTS,
 };
 

@@ -68,12 +68,14 @@ struct model_settlement {
 /* The derived tables verify rebuilds as keyed digests (verify_index.h). */
 enum verify_index {
     INDEX_ACCOUNT_LINKS,   /* by person: each statement line linked to the one before */
-    INDEX_MERCHANT_DAY,
+    INDEX_MERCHANT_LINKS,  /* by merchant: each entry of its business day linked to the one
+                            * before that day */
     INDEX_REFERENCES,
     INDEX_FUNDED,
     INDEX_MERCHANTS,
     INDEX_BALANCES,        /* sums: system accounts and class totals */
-    INDEX_CLEARING_DAYS,   /* sums: merchant '\0' day, then 's', 'r' or 'p' */
+    INDEX_DAY_TOTALS,      /* sums: day merchant, then 's', 'r', 'p' or 'l' (the last link) */
+    INDEX_MERCHANT_DAYS,   /* one row a merchant's day: sums of nothing */
     INDEX_PATIENT_SETTLEMENTS,
     INDEX_WALLETS,         /* a digest of each wallet record */
     INDEX_WALLET_SENDS,    /* a digest of each send as it stands */

@@ -1,6 +1,7 @@
 /* audit.c -- bounded pages of the log, of derived state and of a merchant's day. */
 #include "audit.h"
 
+#include "clearing.h"
 #include "fl_limits.h"
 #include "ledger.h"
 #include "validate.h"
@@ -156,9 +157,7 @@ int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *r
         [FAMLEDGER__STATE_TABLE__STATE_FUNDED] = STORE_DB_FUNDED,
         [FAMLEDGER__STATE_TABLE__STATE_MERCHANTS] = STORE_DB_MERCHANTS,
         [FAMLEDGER__STATE_TABLE__STATE_REFERENCES] = STORE_DB_REFERENCES,
-        [FAMLEDGER__STATE_TABLE__STATE_MERCHANT_DAY] = STORE_DB_MERCHANT_DAY,
         [FAMLEDGER__STATE_TABLE__STATE_BALANCES] = STORE_DB_BALANCES,
-        [FAMLEDGER__STATE_TABLE__STATE_CLEARING_DAYS] = STORE_DB_CLEARING_DAYS,
         [FAMLEDGER__STATE_TABLE__STATE_PATIENT_SETTLEMENTS] = STORE_DB_PATIENT_SETTLEMENTS,
         [FAMLEDGER__STATE_TABLE__STATE_WALLETS] = STORE_DB_WALLETS,
         [FAMLEDGER__STATE_TABLE__STATE_WALLET_SENDS] = STORE_DB_WALLET_SENDS,
@@ -166,6 +165,9 @@ int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *r
         [FAMLEDGER__STATE_TABLE__STATE_TIMERS] = STORE_DB_TIMERS,
         [FAMLEDGER__STATE_TABLE__STATE_AID_LIMITS] = STORE_DB_AID_LIMITS,
         [FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_LINKS] = STORE_DB_ACCOUNT_LINKS,
+        [FAMLEDGER__STATE_TABLE__STATE_MERCHANT_LINKS] = STORE_DB_MERCHANT_LINKS,
+        [FAMLEDGER__STATE_TABLE__STATE_DAY_TOTALS] = STORE_DB_DAY_TOTALS,
+        [FAMLEDGER__STATE_TABLE__STATE_MERCHANT_DAYS] = STORE_DB_MERCHANT_DAYS,
     };
     /* Tables of earlier formats (reserved in the proto), each now part of another: an older
      * ledgerctl asks for them by number. */
@@ -175,6 +177,8 @@ int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *r
     } retired[] = {
         {8, "account_entries is account_links since format 4"},
         {9, "day_entries is the time-ordered log itself since format 6"},
+        {10, "merchant_day is merchant_links and day_totals since format 7"},
+        {12, "clearing_days is day_totals since format 7"},
         {19, "aid_usage is part of each account since format 5"},
     };
     for (size_t i = 0; i < sizeof(retired) / sizeof(*retired); i++)
@@ -183,7 +187,7 @@ int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *r
                                 "this famledgerd", retired[i].became);
     /* A value without a table (a hole of the array) would read as the log, table 0. */
     if (page->table < FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS ||
-        page->table > FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_LINKS ||
+        page->table > FAMLEDGER__STATE_TABLE__STATE_MERCHANT_DAYS ||
         tables[page->table] == STORE_DB_LOG)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "unknown state table");
     if (page->after_key.len > 511 || page->after_value.len > 8)
@@ -209,13 +213,19 @@ int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *r
     return 0;
 }
 
+/* Add entry `seq` of the merchant's `day` to the page: 0, 1 when it is of another day (a
+ * cursor into another day's chain), or an error. */
 static int merchant_day_add(struct request_ctx *ctx, Famledger__MerchantDayReply *reply,
-                            uint64_t seq, size_t *page_bytes)
+                            uint64_t seq, const char day[9], size_t *page_bytes)
 {
     Famledger__Entry *entry;
     int rc = ledger_entry_get(ctx->txn, ctx->arena, seq, &entry, NULL, NULL);
     if (rc <= 0)
         return rc ? rc : FL_ERR_INTERNAL;
+    char entry_day[9];
+    ledger_business_day(entry->time_us, entry_day);
+    if (strcmp(entry_day, day) != 0)
+        return 1;
     /* A reversal that gave money back is a refund of the day, as the clearing report counts
      * it; one that found nothing to give back is not listed under the day. */
     bool reversal = entry->body_case == FAMLEDGER__ENTRY__BODY_REVERSED;
@@ -249,12 +259,11 @@ static int merchant_day_add(struct request_ctx *ctx, Famledger__MerchantDayReply
 int audit_merchant_day_handle(struct request_ctx *ctx, const Famledger__Request *request)
 {
     const Famledger__MerchantDayRequest *query = request->merchant_day;
-    char day[9], key[64];
+    char day[9];
     if (!validate_person_no(query->merchant_code))
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "merchant code is malformed");
     if (!ledger_day_parse(query->date, day))
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "date must be YYYY-MM-DD");
-    int bytes = snprintf(key, sizeof(key), "%s%c%s", query->merchant_code, '\0', day);
     size_t limit = page_limit(query->limit, LOG_PAGE_MAX);
     uint64_t *seqs = ARENA_ARRAY(ctx->arena, uint64_t, limit);
     size_t count;
@@ -262,11 +271,16 @@ int audit_merchant_day_handle(struct request_ctx *ctx, const Famledger__Request 
     famledger__merchant_day_reply__init(reply);
     reply->settlements = ARENA_ARRAY(ctx->arena, Famledger__Settlement *, limit);
     reply->refunds = ARENA_ARRAY(ctx->arena, Famledger__Refund *, limit);
-    int rc = store_index_page(ctx->txn, STORE_DB_MERCHANT_DAY, key, (size_t)bytes, query->cursor,
-                              false, seqs, limit, &count, &reply->next_cursor);
+    /* Newest first: the day is a chain from its newest entry back. */
+    int rc = clearing_day_page(ctx, query->merchant_code, day, query->cursor, seqs, limit, &count,
+                               &reply->next_cursor);
     size_t page_bytes = 0, i = 0;
     for (; rc == 0 && i < count && page_bytes < PAGE_BYTES_MAX; i++)
-        rc = merchant_day_add(ctx, reply, seqs[i], &page_bytes);
+        rc = merchant_day_add(ctx, reply, seqs[i], day, &page_bytes);
+    if (rc == 1)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "cursor %llu is not an entry of %s on "
+                            "%s", (unsigned long long)query->cursor, query->merchant_code,
+                            query->date);
     if (i < count)
         reply->next_cursor = seqs[i]; /* cut by bytes: the next page starts here */
     if (rc)

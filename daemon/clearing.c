@@ -23,31 +23,77 @@
 #define FUND FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_FUND
 #define CLEARING_DAYS_MAX 366 /* one report covers at most a year */
 
-/* merchant '\0' "YYYYMMDD" */
-static size_t day_key(char key[64], const char *merchant, const char day[9])
+/* ---- a merchant's business day ----
+ *
+ * Three tables (format 7), so that a settlement writes only to leaves that every merchant's
+ * settlements of the day share: the day's totals keyed day first (day_totals), the day's
+ * settlements, refunds and reversals as a chain whose head is in those totals (merchant_links,
+ * keyed by seq), and, once a day, the merchant's own list of its days (merchant_days), which its
+ * balance and clearing report walk. */
+
+#define DAY_KEY_MAX (8 + PERSON_NO_BYTES_MAX)
+
+/* "YYYYMMDD" merchant: the key of day_totals. */
+static size_t totals_key(uint8_t key[DAY_KEY_MAX], const char day[9], const char *merchant)
 {
-    int bytes = snprintf(key, 64, "%s%c%s", merchant, '\0', day);
-    REQUIRE(bytes > 0 && bytes < 64);
-    return (size_t)bytes;
+    size_t merchant_bytes = strlen(merchant);
+    REQUIRE(strlen(day) == 8 && merchant_bytes <= PERSON_NO_BYTES_MAX);
+    memcpy(key, day, 8);
+    memcpy(key + 8, merchant, merchant_bytes);
+    return 8 + merchant_bytes;
+}
+
+/* merchant '\0' "YYYYMMDD": the key of merchant_days. */
+static size_t days_key(uint8_t key[DAY_KEY_MAX + 1], const char *merchant, const char day[9])
+{
+    size_t merchant_bytes = strlen(merchant);
+    REQUIRE(strlen(day) == 8 && merchant_bytes <= PERSON_NO_BYTES_MAX);
+    memcpy(key, merchant, merchant_bytes + 1);
+    memcpy(key + merchant_bytes + 1, day, 8);
+    return merchant_bytes + 1 + 8;
+}
+
+/* The totals of `merchant` on `day`: 1 and *totals (in `arena`), 0 and fresh zero totals, or
+ * an error (a record that does not decode is logged). */
+static int day_totals_get(struct store_txn *txn, struct arena *arena, const char day[9],
+                          const char *merchant, Famledger__MerchantDayTotals **totals)
+{
+    uint8_t key[DAY_KEY_MAX];
+    size_t key_bytes = totals_key(key, day, merchant);
+    ProtobufCMessage *message = NULL;
+    int rc = state_record_get(txn, arena, STORE_DB_DAY_TOTALS, key, key_bytes,
+                              &famledger__merchant_day_totals__descriptor, &message);
+    if (rc == 0) {
+        *totals = ARENA_NEW(arena, Famledger__MerchantDayTotals);
+        famledger__merchant_day_totals__init(*totals);
+    } else if (rc == 1) {
+        *totals = (Famledger__MerchantDayTotals *)message;
+    }
+    return rc;
+}
+
+/* Store the totals; `found` says whether day_totals had them, else the day joins the
+ * merchant's days. */
+static int day_totals_put(struct store_txn *txn, struct arena *arena, const char day[9],
+                          const char *merchant, const Famledger__MerchantDayTotals *totals,
+                          bool found)
+{
+    uint8_t key[DAY_KEY_MAX + 1];
+    int rc = state_message_put(txn, arena, STORE_DB_DAY_TOTALS, key,
+                               totals_key(key, day, merchant), &totals->base);
+    return rc || found ? rc : store_put(txn, STORE_DB_MERCHANT_DAYS, key,
+                                        days_key(key, merchant, day), "", 0);
 }
 
 int clearing_day_record(struct request_ctx *ctx, const Famledger__Entry *entry,
                         const char *merchant, int64_t amount_fen)
 {
-    char key[64], day[9];
+    char day[9];
     ledger_business_day(entry->time_us, day);
-    size_t key_bytes = day_key(key, merchant, day);
-    struct store_bytes value;
-    int rc = store_get(ctx->txn, STORE_DB_CLEARING_DAYS, key, key_bytes, &value);
-    if (rc < 0)
-        return rc;
-    Famledger__MerchantDayTotals fresh = FAMLEDGER__MERCHANT_DAY_TOTALS__INIT;
-    Famledger__MerchantDayTotals *totals = &fresh;
-    if (rc == 1 && !(totals = famledger__merchant_day_totals__unpack(&ctx->arena->protobuf,
-                                                                     value.size, value.data))) {
-        log_error("clearing: the stored day %s of merchant %s is damaged", day, merchant);
-        return FL_ERR_INTERNAL;
-    }
+    Famledger__MerchantDayTotals *totals;
+    int found = day_totals_get(ctx->txn, ctx->arena, day, merchant, &totals);
+    if (found < 0)
+        return found;
     switch (entry->body_case) {
     case FAMLEDGER__ENTRY__BODY_SETTLED:
         totals->settled_fen += amount_fen;
@@ -62,8 +108,41 @@ int clearing_day_record(struct request_ctx *ctx, const Famledger__Entry *entry,
     default:
         REQUIRE(!"an entry of this type does not move a merchant's payable");
     }
-    return state_message_put(ctx->txn, ctx->arena, STORE_DB_CLEARING_DAYS, key, key_bytes,
-                             &totals->base);
+    return day_totals_put(ctx->txn, ctx->arena, day, merchant, totals, found);
+}
+
+int clearing_day_link(struct request_ctx *ctx, const char *merchant, uint64_t seq)
+{
+    char day[9];
+    ledger_business_day(ctx->time_us, day);
+    Famledger__MerchantDayTotals *totals;
+    int found = day_totals_get(ctx->txn, ctx->arena, day, merchant, &totals);
+    if (found < 0)
+        return found;
+    if (totals->last_seq >= seq) {
+        log_error("clearing: the day %s of merchant %s ends at entry %llu, not before %llu: the "
+                  "stored day is damaged (ledgerctl verify names it)", day, merchant,
+                  (unsigned long long)totals->last_seq, (unsigned long long)seq);
+        return FL_ERR_INTERNAL;
+    }
+    int rc = store_chain_link(ctx->txn, STORE_DB_MERCHANT_LINKS, seq, merchant, strlen(merchant),
+                              totals->last_seq);
+    totals->last_seq = seq;
+    return rc ? rc : day_totals_put(ctx->txn, ctx->arena, day, merchant, totals, found);
+}
+
+int clearing_day_page(struct request_ctx *ctx, const char *merchant, const char day[9],
+                      uint64_t cursor, uint64_t *seqs, size_t seqs_max, size_t *count,
+                      uint64_t *next_cursor)
+{
+    Famledger__MerchantDayTotals *totals;
+    int rc = day_totals_get(ctx->txn, ctx->arena, day, merchant, &totals);
+    *count = 0;
+    *next_cursor = 0;
+    if (rc <= 0 || totals->last_seq == 0)
+        return rc;
+    return store_chain_page(ctx->txn, STORE_DB_MERCHANT_LINKS, merchant, strlen(merchant),
+                            totals->last_seq, cursor, true, seqs, seqs_max, count, next_cursor);
 }
 
 /* Visit the day totals of `merchant` in date order, until visit_cb returns non-zero. */
@@ -79,33 +158,164 @@ struct day_walk {
 
 static int day_walk_visit_cb(void *context, struct store_bytes key, struct store_bytes value)
 {
+    (void)value;
     struct day_walk *walk = context;
     const char *bytes = key.data;
     if (key.size != walk->merchant_bytes + 1 + 8 ||
         memcmp(bytes, walk->merchant, walk->merchant_bytes + 1) != 0)
         return 1; /* past the merchant's days */
-    Famledger__MerchantDayTotals *totals = famledger__merchant_day_totals__unpack(
-        &walk->ctx->arena->protobuf, value.size, value.data);
-    if (!totals) {
-        walk->error = FL_ERR_INTERNAL;
-        return 1;
-    }
     char day[9];
     memcpy(day, bytes + walk->merchant_bytes + 1, 8);
     day[8] = '\0';
+    Famledger__MerchantDayTotals *totals;
+    int rc = day_totals_get(walk->ctx->txn, walk->ctx->arena, day, walk->merchant, &totals);
+    if (rc <= 0) {
+        if (rc == 0)
+            log_error("clearing: merchant %s has day %s without its totals: the ledger is "
+                      "damaged (ledgerctl verify names it)", walk->merchant, day);
+        walk->error = rc < 0 ? rc : FL_ERR_INTERNAL;
+        return 1;
+    }
     return walk->visit_cb(walk, day, totals);
 }
 
 static int day_walk_run(struct day_walk *walk)
 {
-    char start[64];
+    char start[PERSON_NO_BYTES_MAX + 1];
     walk->merchant_bytes = strlen(walk->merchant);
     memcpy(start, walk->merchant, walk->merchant_bytes + 1); /* merchant '\0': before its days */
     struct store_bytes no_value = {NULL, 0};
-    /* One record per day with movement: a merchant's days are few enough to read at once. */
-    int rc = store_scan(walk->ctx->txn, STORE_DB_CLEARING_DAYS, start, walk->merchant_bytes + 1,
+    /* One key per day with movement: a merchant's days are few enough to read at once. */
+    int rc = store_scan(walk->ctx->txn, STORE_DB_MERCHANT_DAYS, start, walk->merchant_bytes + 1,
                         no_value, SIZE_MAX, day_walk_visit_cb, walk);
     return rc < 0 ? rc : walk->error;
+}
+
+/* ---- the upgrade to format 7 ---- */
+
+struct days_fold {
+    struct store_txn *txn;
+    struct arena arena;
+    char merchant[PERSON_NO_BYTES_MAX + 1], day[9]; /* of the chain being linked */
+    uint64_t last_seq;                              /* its last link, 0 before the first */
+    uint64_t links, days;
+};
+
+/* A key of the retired tables, merchant '\0' "YYYYMMDD", into its parts: false when it is not
+ * one (named in the log). */
+static bool fold_key(const struct store_bytes *key, const char *table, char merchant[],
+                     char day[9])
+{
+    const char *bytes = key->data;
+    size_t merchant_bytes = strnlen(bytes, key->size);
+    bool ok = merchant_bytes >= 1 && merchant_bytes <= PERSON_NO_BYTES_MAX &&
+              key->size == merchant_bytes + 1 + 8;
+    for (size_t i = merchant_bytes + 1; ok && i < key->size; i++)
+        ok = bytes[i] >= '0' && bytes[i] <= '9';
+    if (!ok) {
+        log_error("store: a key of %s (%zu bytes) is not a merchant and a day: the ledger is "
+                  "damaged. Restore it from a backup (docs/OPERATIONS.md)", table, key->size);
+        return false;
+    }
+    memcpy(merchant, bytes, merchant_bytes + 1);
+    memcpy(day, bytes + merchant_bytes + 1, 8);
+    day[8] = '\0';
+    return true;
+}
+
+/* The chain of the day before is complete: its head goes into the day's totals. */
+static int fold_chain_end(struct days_fold *fold)
+{
+    if (fold->last_seq == 0)
+        return 0;
+    Famledger__MerchantDayTotals *totals;
+    int found = day_totals_get(fold->txn, &fold->arena, fold->day, fold->merchant, &totals);
+    if (found < 0)
+        return found;
+    totals->last_seq = fold->last_seq;
+    fold->last_seq = 0;
+    int rc = day_totals_put(fold->txn, &fold->arena, fold->day, fold->merchant, totals, found);
+    arena_reset(&fold->arena);
+    return rc;
+}
+
+/* merchant_day: merchant '\0' day -> each seq, ascending: each becomes a link. */
+static int fold_link_row(void *context, const struct store_bytes *key,
+                         const struct store_bytes *value)
+{
+    struct days_fold *fold = context;
+    char merchant[PERSON_NO_BYTES_MAX + 1], day[9];
+    if (!fold_key(key, "merchant_day", merchant, day))
+        return FL_ERR_INTERNAL;
+    uint64_t seq = value->size == 8 ? store_u64_decode(value->data) : 0;
+    if (seq == 0) {
+        log_error("store: merchant_day of %s on %s holds a value of %zu bytes, not an entry: "
+                  "the ledger is damaged. Restore it from a backup (docs/OPERATIONS.md)",
+                  merchant, day, value->size);
+        return FL_ERR_INTERNAL;
+    }
+    if (strcmp(merchant, fold->merchant) != 0 || strcmp(day, fold->day) != 0) {
+        int rc = fold_chain_end(fold);
+        if (rc)
+            return rc;
+        memcpy(fold->merchant, merchant, sizeof(merchant));
+        memcpy(fold->day, day, sizeof(day));
+    }
+    if (seq <= fold->last_seq) {
+        log_error("store: merchant_day of %s on %s holds entry %llu after %llu: the ledger is "
+                  "damaged. Restore it from a backup (docs/OPERATIONS.md)", merchant, day,
+                  (unsigned long long)seq, (unsigned long long)fold->last_seq);
+        return FL_ERR_INTERNAL;
+    }
+    int rc = store_chain_link(fold->txn, STORE_DB_MERCHANT_LINKS, seq, merchant,
+                              strlen(merchant), fold->last_seq);
+    fold->last_seq = seq;
+    fold->links++;
+    return rc;
+}
+
+/* clearing_days: merchant '\0' day -> MerchantDayTotals, into day_totals. */
+static int fold_totals_row(void *context, const struct store_bytes *key,
+                           const struct store_bytes *value)
+{
+    struct days_fold *fold = context;
+    char merchant[PERSON_NO_BYTES_MAX + 1], day[9];
+    if (!fold_key(key, "clearing_days", merchant, day))
+        return FL_ERR_INTERNAL;
+    Famledger__MerchantDayTotals *old = famledger__merchant_day_totals__unpack(
+        &fold->arena.protobuf, value->size, value->data);
+    Famledger__MerchantDayTotals *totals;
+    int found = old ? day_totals_get(fold->txn, &fold->arena, day, merchant, &totals) : 0;
+    if (!old) {
+        log_error("store: clearing_days of %s on %s does not decode: the ledger is damaged. "
+                  "Restore it from a backup (docs/OPERATIONS.md)", merchant, day);
+        return FL_ERR_INTERNAL;
+    }
+    if (found < 0)
+        return found;
+    totals->settled_fen = old->settled_fen;
+    totals->refunded_fen = old->refunded_fen;
+    totals->paid_out_fen = old->paid_out_fen;
+    int rc = day_totals_put(fold->txn, &fold->arena, day, merchant, totals, found);
+    arena_reset(&fold->arena);
+    fold->days++;
+    return rc;
+}
+
+int clearing_days_fold(struct store_txn *txn)
+{
+    struct days_fold fold = {.txn = txn};
+    arena_init(&fold.arena);
+    int rc = store_retire(txn, "merchant_day", true, fold_link_row, &fold);
+    if (rc == 0)
+        rc = fold_chain_end(&fold);
+    if (rc == 0)
+        rc = store_retire(txn, "clearing_days", true, fold_totals_row, &fold);
+    if (rc == 0)
+        log_info("store: merchants' days as chains: %llu links, %llu days of totals",
+                 (unsigned long long)fold.links, (unsigned long long)fold.days);
+    arena_free(&fold.arena);
+    return rc;
 }
 
 /* ---- merchant balance ---- */

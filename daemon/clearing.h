@@ -10,6 +10,24 @@
 int clearing_day_record(struct request_ctx *ctx, const Famledger__Entry *entry,
                         const char *merchant, int64_t amount_fen);
 
+/* Add entry `seq` (a settlement, refund or reversal at `merchant`, dated now) to the
+ * merchant's list of the business day: a link to the day's entry before it, whose head is in
+ * the day's totals. Returns 0 or a storage error. */
+int clearing_day_link(struct request_ctx *ctx, const char *merchant, uint64_t seq);
+
+/* A page of that list for `day` ("YYYYMMDD"), newest first from `cursor` (0: the newest; a
+ * cursor this returned is found at once, any other is the first entry at or below it):
+ * store_chain_page. A day without entries is an empty page. */
+int clearing_day_page(struct request_ctx *ctx, const char *merchant, const char day[9],
+                      uint64_t cursor, uint64_t *seqs, size_t seqs_max, size_t *count,
+                      uint64_t *next_cursor);
+
+/* The upgrade to format 7 (upgrade.c): merchant_day's sorted seqs become merchant_links, and
+ * clearing_days, keyed merchant first, becomes day_totals, keyed day first, with the head of
+ * each chain and the merchant's days; both old tables are dropped. 0, or an error after a log
+ * line. */
+int clearing_days_fold(struct store_txn *txn);
+
 /* Handlers: PayoutRequest (admin); MerchantBalanceRequest and ClearingRequest (admin, audit,
  * and a settling peer for its own merchants). */
 int clearing_payout_handle(struct request_ctx *ctx, const Famledger__Request *request);

@@ -139,15 +139,6 @@ bool ledger_day_parse(const char *date, char day[9])
     return !(month == 2 && date_of_month == 29 && !leap);
 }
 
-int ledger_index_merchant_day(struct request_ctx *ctx, const char *merchant, uint64_t seq)
-{
-    char key[64];
-    char day[9];
-    ledger_business_day(ctx->time_us, day);
-    int bytes = snprintf(key, sizeof(key), "%s%c%s", merchant, '\0', day);
-    return store_index_add(ctx->txn, STORE_DB_MERCHANT_DAY, key, (size_t)bytes, seq);
-}
-
 int ledger_entry_get(struct store_txn *txn, struct arena *arena, uint64_t seq,
                      Famledger__Entry **entry, ProtobufCBinaryData *entry_bytes,
                      uint8_t hash[HASH_BYTES])

@@ -37,8 +37,6 @@ void ledger_business_day(int64_t time_us, char day[9]);
 /* "YYYY-MM-DD" -> "YYYYMMDD"; returns false for anything that is not a date. */
 bool ledger_day_parse(const char *date, char day[9]);
 
-/* Record that entry `seq` belongs to `merchant`'s business day (settlements and refunds). */
-int ledger_index_merchant_day(struct request_ctx *ctx, const char *merchant, uint64_t seq);
 
 /* Read entry `seq`. Returns 1 when found, 0 when absent. `entry` and `entry_bytes` live in
  * `arena`; `hash` may be NULL. */

@@ -2,6 +2,7 @@
  * days), newest first and paged by a cursor, and the mutual aid a person received. */
 #include "query.h"
 
+#include "clearing.h"
 #include "fl_limits.h"
 #include "ledger.h"
 #include "person.h"
@@ -139,21 +140,21 @@ static int list_merchant(struct request_ctx *ctx, const Famledger__SettlementLis
             memcpy(day, to, 9), cursor = 0;
     }
     for (int days = 0; days <= QUERY_DAYS_MAX && strcmp(day, from) >= 0; days++) {
-        char key[64];
-        int bytes = snprintf(key, sizeof(key), "%s%c%s", query->merchant_code, '\0', day);
         /* The day's settlements and refunds, newest first, until the page is full. */
         do {
             uint64_t seqs[QUERY_ROWS_MAX];
             size_t count;
-            rc = store_index_page(ctx->txn, STORE_DB_MERCHANT_DAY, key, (size_t)bytes, cursor,
-                                  true, seqs, page->limit - reply->n_settlements, &count,
-                                  &cursor);
+            rc = clearing_day_page(ctx, query->merchant_code, day, cursor, seqs,
+                                   page->limit - reply->n_settlements, &count, &cursor);
             for (size_t i = 0; rc == 0 && i < count; i++) {
                 Famledger__Settlement *settlement;
                 rc = settlement_read(ctx, seqs[i], &settlement);
                 if (rc == 1 && page_add(page, settlement)) {
-                    /* Resume after this one: in its day, or the days before. */
-                    reply->next_cursor = seqs[i] - 1;
+                    /* Resume after this one: at the next link of its day, found at once, or
+                     * below it, in the days before. */
+                    reply->next_cursor = i + 1 < count ? seqs[i + 1]
+                                         : cursor      ? cursor
+                                                       : seqs[i] - 1;
                     return 0;
                 }
                 rc = rc < 0 ? rc : 0;

@@ -11,6 +11,7 @@
 #include "account.h"
 #include "aid.h"
 #include "books.h"
+#include "clearing.h"
 #include "fl_limits.h"
 #include "ledger.h"
 #include "reference.h"
@@ -166,7 +167,7 @@ static int refund_apply(struct request_ctx *ctx, struct refund_plan *plan,
         rc = state_message_put(ctx->txn, ctx->arena, STORE_DB_SETTLEMENTS, id, sizeof(id),
                                &settlement->base);
     }
-    return rc ? rc : ledger_index_merchant_day(ctx, settlement->merchant_code, entry->seq);
+    return rc ? rc : clearing_day_link(ctx, settlement->merchant_code, entry->seq);
 }
 
 static int refund_record(struct request_ctx *ctx, struct refund_plan *plan,

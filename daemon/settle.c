@@ -11,6 +11,7 @@
 #include "account.h"
 #include "aid.h"
 #include "books.h"
+#include "clearing.h"
 #include "family.h"
 #include "fl_limits.h"
 #include "hold.h"
@@ -339,7 +340,7 @@ static int settle_record(struct request_ctx *ctx, Famledger__SettleRequest *sett
                                &settlement->base);
     }
     if (rc == 0)
-        rc = ledger_index_merchant_day(ctx, settle->merchant_code, entry.seq);
+        rc = clearing_day_link(ctx, settle->merchant_code, entry.seq);
     if (rc == 0)
         rc = store_index_add(ctx->txn, STORE_DB_PATIENT_SETTLEMENTS, settle->patient,
                              strlen(settle->patient), entry.seq);

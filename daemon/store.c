@@ -60,15 +60,16 @@ static const struct {
     [STORE_DB_FUNDED] = {"funded", 0, 2},
     [STORE_DB_MERCHANTS] = {"merchants", 0, 2},
     [STORE_DB_SETTLEMENTS] = {"settlements", 0, 2},
-    [STORE_DB_MERCHANT_DAY] = {"merchant_day", MDB_DUPSORT | MDB_DUPFIXED, 2},
     [STORE_DB_BALANCES] = {"balances", 0, 2},
-    [STORE_DB_CLEARING_DAYS] = {"clearing_days", 0, 2},
     [STORE_DB_PATIENT_SETTLEMENTS] = {"patient_settlements", MDB_DUPSORT | MDB_DUPFIXED, 2},
     [STORE_DB_WALLETS] = {"wallets", 0, 3},
     [STORE_DB_WALLET_SENDS] = {"wallet_sends", 0, 3},
     [STORE_DB_HOLDS] = {"holds", 0, 3},
     [STORE_DB_TIMERS] = {"timers", 0, 3},
     [STORE_DB_AID_LIMITS] = {"aid_limits", 0, 3},
+    [STORE_DB_MERCHANT_LINKS] = {"merchant_links", 0, 7},
+    [STORE_DB_DAY_TOTALS] = {"day_totals", 0, 7},
+    [STORE_DB_MERCHANT_DAYS] = {"merchant_days", 0, 7},
 };
 
 /* The statement index formats 2 and 3 kept (person_no -> each seq, sorted), which format 4
@@ -161,7 +162,7 @@ static int store_lock_dir(const char *dir, int *lock_fd)
  * written by an earlier famledgerd, whose entries have no postings: this one cannot balance
  * its books. */
 static const char format_key[] = "format";
-#define FORMAT_CURRENT 6
+#define FORMAT_CURRENT 7
 #define FORMAT_OLDEST 2 /* the oldest this famledgerd upgrades */
 
 /* The ledger's format: 1 when it records none, 0 when the record is not a small number. */
@@ -317,12 +318,14 @@ static int store_upgrade(struct store *store, MDB_txn *txn, int format)
 {
     static const char *const changes[] = {
         [2] = "the wallet, hold and aid limit tables; statements as chains; aid usage in the "
-              "accounts; no day index",
-        [3] = "statements as chains; aid usage in the accounts; no day index",
-        [4] = "aid usage in the accounts; no day index",
-        [5] = "no day index",
+              "accounts; no day index; a merchant's day as a chain",
+        [3] = "statements as chains; aid usage in the accounts; no day index; a merchant's day "
+              "as a chain",
+        [4] = "aid usage in the accounts; no day index; a merchant's day as a chain",
+        [5] = "no day index; a merchant's day as a chain",
+        [6] = "a merchant's day as a chain, its totals keyed day first",
     };
-    _Static_assert(FORMAT_OLDEST == 2 && FORMAT_CURRENT == 6, "say what each upgrade changes");
+    _Static_assert(FORMAT_OLDEST == 2 && FORMAT_CURRENT == 7, "say what each upgrade changes");
     log_info("store: upgrading %s/data.mdb from format %d to %d (%s)", store->dir, format,
              FORMAT_CURRENT, changes[format]);
     struct store_txn opening = {.store = store, .txn = txn};

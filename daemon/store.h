@@ -13,7 +13,7 @@
 
 enum store_db {
     STORE_DB_LOG,             /* u64be seq -> hash[32] || Entry bytes; append-only */
-    STORE_DB_META,            /* "head" -> u64be seq || hash[32] || time; "format" -> "6" */
+    STORE_DB_META,            /* "head" -> u64be seq || hash[32] || time; "format" -> "7" */
     STORE_DB_PERSONS,         /* person_no -> Person */
     STORE_DB_ACCOUNTS,        /* person_no -> Account */
     STORE_DB_ACCOUNT_LINKS,   /* u64be seq || person_no -> u64be seq of the account's entry
@@ -23,15 +23,20 @@ enum store_db {
     STORE_DB_FUNDED,          /* holder -> BindingList, in binding order */
     STORE_DB_MERCHANTS,       /* code -> Merchant */
     STORE_DB_SETTLEMENTS,     /* u64be settlement id -> Settlement */
-    STORE_DB_MERCHANT_DAY,    /* merchant '\0' "YYYYMMDD" -> u64be seq of settled/refunded */
     STORE_DB_BALANCES,        /* "class:id" -> Balance of a system account; "class" -> total */
-    STORE_DB_CLEARING_DAYS,   /* merchant '\0' "YYYYMMDD" -> MerchantDayTotals */
     STORE_DB_PATIENT_SETTLEMENTS, /* patient -> u64be id of each settlement and reversal */
     STORE_DB_WALLETS,         /* person_no -> Wallet (since format 3) */
     STORE_DB_WALLET_SENDS,    /* u64be send id -> WalletSend */
     STORE_DB_HOLDS,           /* u64be hold id -> Hold */
     STORE_DB_TIMERS,          /* u64be due time || kind || u64be id -> empty: what falls due */
     STORE_DB_AID_LIMITS,      /* holder '\0' beneficiary -> AidLimit */
+    STORE_DB_MERCHANT_LINKS,  /* u64be seq || merchant -> u64be seq of the merchant's settlement,
+                               * refund or reversal before it that business day (0: its first
+                               * that day): the day's list, a chain (since format 7) */
+    STORE_DB_DAY_TOTALS,      /* "YYYYMMDD" merchant -> MerchantDayTotals, last_seq the chain's
+                               * head; keyed day first, so a day's records share leaves (7) */
+    STORE_DB_MERCHANT_DAYS,   /* merchant '\0' "YYYYMMDD" -> empty: the days of a merchant's
+                               * totals, added once a day (since format 7) */
     STORE_DB_COUNT
 };
 

@@ -1,11 +1,14 @@
 /* upgrade.c -- the part of an upgrade the store cannot make: records whose shape changed.
  * store_open calls it in the opening transaction (store.h), so an upgrade is all or nothing. */
 #include "aid.h"
+#include "clearing.h"
 #include "store.h"
 
 int upgrade_records(struct store_txn *txn, int from_format)
 {
     /* Format 5: mutual-aid usage moves from its own table into the holders' accounts. A
      * ledger of format 2 had no such table. */
-    return from_format < 5 ? aid_usage_fold(txn, from_format >= 3) : 0;
+    int rc = from_format < 5 ? aid_usage_fold(txn, from_format >= 3) : 0;
+    /* Format 7: a merchant's day as a chain, its totals keyed day first. */
+    return rc == 0 && from_format < 7 ? clearing_days_fold(txn) : rc;
 }

@@ -44,27 +44,86 @@ static int rewrite_table(MDB_txn *txn, const char *from, const char *to, unsigne
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* Formats 2 to 5 kept a day index (day_entries: business day "YYYYMMDD" -> each seq, sorted)
- * where format 6 finds a day in the time-ordered log: rebuilt from the entries' times, dated in
- * this process's time zone (TZ), as the daemon dates them in its own. */
-static int entry_to_day(MDB_cursor *cursor, MDB_dbi days, MDB_val *key, MDB_val *value)
+/* The business day of entry `seq` ("YYYYMMDD"), in this process's time zone (TZ), as the daemon
+ * dates it in its own. */
+static int entry_day(MDB_txn *txn, const MDB_val *seq, char day[9])
 {
     const size_t hash_bytes = 32;
+    MDB_dbi log;
+    MDB_val value;
+    int rc = mdb_dbi_open(txn, "log", 0, &log);
+    if (rc == 0)
+        rc = mdb_get(txn, log, (MDB_val *)seq, &value);
+    if (rc)
+        return rc;
     Famledger__Entry *entry =
-        value->mv_size > hash_bytes
-            ? famledger__entry__unpack(NULL, value->mv_size - hash_bytes,
-                                       (const uint8_t *)value->mv_data + hash_bytes)
+        value.mv_size > hash_bytes
+            ? famledger__entry__unpack(NULL, value.mv_size - hash_bytes,
+                                       (const uint8_t *)value.mv_data + hash_bytes)
             : NULL;
     if (!entry)
         return MDB_CORRUPTED;
     time_t seconds = (time_t)(entry->time_us / 1000000);
     famledger__entry__free_unpacked(entry, NULL);
     struct tm local;
-    char day[9];
     localtime_r(&seconds, &local);
-    strftime(day, sizeof(day), "%Y%m%d", &local);
+    strftime(day, 9, "%Y%m%d", &local);
+    return 0;
+}
+
+/* Formats 2 to 6 kept a merchant's day as an index (merchant_day: merchant '\0' "YYYYMMDD" ->
+ * each seq, sorted) where format 7 links it (merchant_links, key seq || merchant). */
+static int link_to_merchant_day(MDB_cursor *cursor, MDB_dbi days, MDB_val *key, MDB_val *value)
+{
+    (void)value;
+    MDB_txn *txn = mdb_cursor_txn(cursor);
+    MDB_val seq = {8, key->mv_data};
+    char day[9], index_key[64];
+    size_t merchant_bytes = key->mv_size - 8;
+    int rc = entry_day(txn, &seq, day);
+    if (rc || merchant_bytes + 9 > sizeof(index_key))
+        return rc ? rc : MDB_CORRUPTED;
+    memcpy(index_key, (const uint8_t *)key->mv_data + 8, merchant_bytes);
+    index_key[merchant_bytes] = '\0';
+    memcpy(index_key + merchant_bytes + 1, day, 8);
+    MDB_val day_key = {merchant_bytes + 9, index_key};
+    return mdb_put(txn, days, &day_key, &seq, 0);
+}
+
+/* ... and its totals keyed merchant first (clearing_days: merchant '\0' "YYYYMMDD"), without
+ * the chain's head, where format 7 keys them day first (day_totals: "YYYYMMDD" merchant). */
+static int totals_to_clearing_day(MDB_cursor *cursor, MDB_dbi days, MDB_val *key,
+                                  MDB_val *value)
+{
+    Famledger__MerchantDayTotals *totals =
+        famledger__merchant_day_totals__unpack(NULL, value->mv_size, value->mv_data);
+    char old_key[64];
+    size_t merchant_bytes = key->mv_size - 8;
+    if (!totals || key->mv_size <= 8 || merchant_bytes + 9 > sizeof(old_key)) {
+        famledger__merchant_day_totals__free_unpacked(totals, NULL);
+        return MDB_CORRUPTED;
+    }
+    memcpy(old_key, (const uint8_t *)key->mv_data + 8, merchant_bytes);
+    old_key[merchant_bytes] = '\0';
+    memcpy(old_key + merchant_bytes + 1, key->mv_data, 8);
+    totals->last_seq = 0;
+    uint8_t packed[64];
+    size_t bytes = famledger__merchant_day_totals__pack(totals, packed);
+    famledger__merchant_day_totals__free_unpacked(totals, NULL);
+    MDB_val old = {merchant_bytes + 9, old_key}, record = {bytes, packed};
+    return mdb_put(mdb_cursor_txn(cursor), days, &old, &record, 0);
+}
+
+/* Formats 2 to 5 kept a day index (day_entries: business day "YYYYMMDD" -> each seq, sorted)
+ * where format 6 finds a day in the time-ordered log: rebuilt from the entries' times, dated in
+ * this process's time zone (TZ), as the daemon dates them in its own. */
+static int entry_to_day(MDB_cursor *cursor, MDB_dbi days, MDB_val *key, MDB_val *value)
+{
+    (void)value;
+    char day[9];
+    int rc = entry_day(mdb_cursor_txn(cursor), key, day);
     MDB_val day_key = {8, day};
-    return mdb_put(mdb_cursor_txn(cursor), days, &day_key, key, 0);
+    return rc ? rc : mdb_put(mdb_cursor_txn(cursor), days, &day_key, key, 0);
 }
 
 /* Format 4 kept mutual-aid usage in a table of its own (holder '\0' beneficiary '\0' YYYYMM or
@@ -138,6 +197,14 @@ int format_older_make(const char *dir, int format)
         (rc = mdb_env_open(env, dir, 0, 0600)) == 0 &&
         (rc = mdb_txn_begin(env, NULL, 0, &txn)) == 0)
         rc = mdb_dbi_open(txn, "meta", 0, &meta);
+    static const char *const format_7_tables[] = {"merchant_links", "day_totals",
+                                                  "merchant_days"};
+    if (rc == 0 && format < 7 &&
+        (rc = rewrite_table(txn, "merchant_links", "merchant_day", MDB_DUPSORT | MDB_DUPFIXED,
+                            link_to_merchant_day)) == 0)
+        rc = rewrite_table(txn, "day_totals", "clearing_days", 0, totals_to_clearing_day);
+    for (size_t i = 0; rc == 0 && format < 7 && i < 3; i++)
+        rc = drop_table(txn, format_7_tables[i]);
     if (rc == 0 && format < 6)
         rc = rewrite_table(txn, "log", "day_entries", MDB_DUPSORT | MDB_DUPFIXED, entry_to_day);
     if (rc == 0 && format < 5)

@@ -11,8 +11,9 @@
  *   famledger-corrupt DATA_DIR redate SEQ          date entry SEQ as its predecessor, and
  *                                                  rewrite the chain after it, likewise
  *   famledger-corrupt DATA_DIR meta KEY VALUE      set a meta record (an older format, say)
- *   famledger-corrupt DATA_DIR format 2|3|4|5      make it a ledger of that format: a day
- *                                                  index, aid usage in a table (4 and older),
+ *   famledger-corrupt DATA_DIR format 2|3|4|5|6    make it a ledger of that format: a
+ *                                                  merchant's day as an index, a day index (5
+ *                                                  and older), aid usage in a table (4 and older),
  *                                                  statements as an index (3 and 2), the tables
  *                                                  of format 3 dropped (2), the format key set
  */
@@ -133,11 +134,11 @@ int main(int argc, char **argv)
     if (argc < 4) {
         fprintf(stderr, "usage: famledger-corrupt DATA_DIR entry SEQ | balance PERSON FEN | "
                 "aid PERSON FEN | delete TABLE | unbalance SEQ | redate SEQ | meta KEY VALUE | "
-                "format 2|3|4|5\n");
+                "format 2|3|4|5|6\n");
         return 2;
     }
     if (strcmp(argv[2], "format") == 0)
-        return strlen(argv[3]) == 1 && argv[3][0] >= '2' && argv[3][0] <= '5'
+        return strlen(argv[3]) == 1 && argv[3][0] >= '2' && argv[3][0] <= '6'
                    ? format_older_make(argv[1], argv[3][0] - '0')
                    : 2;
     struct store *store;

@@ -43,12 +43,12 @@ import sys
 path = sys.argv[1]
 data = bytearray(open(path, 'rb').read())
 # Every copy of the name: older copies of the main database's pages may still be in the file.
-assert data.find(b'merchant_day') > 0
-data = data.replace(b'merchant_day', b'merchant_dax')
+assert data.find(b'merchant_links') > 0
+data = data.replace(b'merchant_links', b'merchant_linkx')
 open(path, 'wb').write(data)
 PY
 check "a damaged catalogue is refused" 1 start_on "$WORK/cat"
-expect "the missing database is named" "database 'merchant_day'" "$ERR"
+expect "the missing database is named" "database 'merchant_links'" "$ERR"
 
 # A rolled-back meta page: the newest meta's transaction id zeroed, so LMDB picks the older.
 cp -a "$WORK/good" "$WORK/meta"

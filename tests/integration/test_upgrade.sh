@@ -1,7 +1,8 @@
 #!/bin/bash
 # test_upgrade.sh -- a ledger written by famledgerd of format 3 (tests/fixtures/format3, made by
-# the real famledgerd of that format with make-format3.sh) is upgraded in place to format 5:
+# the real famledgerd of that format with make-format3.sh) is upgraded in place to format 7:
 # its statement index becomes chains of links, its mutual-aid usage moves into the accounts,
+# each merchant's day becomes a chain with its totals keyed day first,
 # verify passes, every statement reads as that famledgerd answered it, page by page, in both
 # orders, and the ledger goes on.
 . "$(dirname "$0")/lib.sh"
@@ -15,10 +16,13 @@ check "it has the statement index" 0 mdb_stat -a "$WORK/data"
 expect "account_entries there" "Status of account_entries" "$OUT"
 
 daemon_start --log-level info
-expect "the upgrade is logged" "from format 3 to 6" "$(cat "$WORK/daemon.log")"
+expect "the upgrade is logged" "from format 3 to 7" "$(cat "$WORK/daemon.log")"
 expect "with the lines it linked" "28 statement lines linked" "$(cat "$WORK/daemon.log")"
 # A gave C 102.00 this month and year; B's 20.00 was all refunded: B keeps no count.
 expect "and the aid usage it moved" "moved into the accounts: 4 rows, 1 holding counts" \
+    "$(cat "$WORK/daemon.log")"
+# P1: nine settlements and a refund; H1: two settlements, a cancel and a reversal.
+expect "and the merchants' days it linked" "merchants' days as chains: 14 links, 2 days of totals" \
     "$(cat "$WORK/daemon.log")"
 check "the head is the one format 3 had" 0 ctl --json head
 expect "same head" "$(cat "$FIXTURE/head.json")" "$OUT"
@@ -52,6 +56,31 @@ head_seq=$(sed -n 's/.*"seq":\([0-9]*\).*/\1/p' "$FIXTURE/head.json")
 check "the fixture's day exported" 0 ctl export --date 2026-12-02 --format jsonl
 expect "all its entries" "$head_seq" "$(echo "$OUT" | wc -l)"
 expect "the first" '"seq":1,' "$(echo "$OUT" | head -n 1)"
+# Each merchant's day, now a chain: what the day index listed, newest first.
+check "P1's day reconciles" 0 ctl --json reconcile totals --merchant P1 --from 2026-12-02 --to 2026-12-02
+expect "nine settlements" '"figure":"count","ledger":9' "$OUT"
+expect "their amounts" '"figure":"amount","ledger_fen":14321' "$OUT"
+expect "the refund of s1" '"figure":"refunds","ledger_fen":3000' "$OUT"
+check "H1's day, with its cancel and its reversal" 0 ctl --json reconcile totals --merchant H1 --from 2026-12-02 --to 2026-12-02
+expect "two settlements" '"figure":"count","ledger":2' "$OUT"
+expect "both given back" '"figure":"refunds","ledger_fen":3500' "$OUT"
+# merchant_pages MERCHANT: its settlements of the day, 2 a page, one reference a line.
+merchant_pages() {
+    local cursor="" page
+    while :; do
+        page=$(ctl --json settlements --merchant "$1" --from 2026-12-02 --to 2026-12-02 \
+               --limit 2 ${cursor:+--cursor "$cursor"}) || return 1
+        echo "$page" | grep -o '"merchant_reference":"[^"]*"' | cut -d'"' -f4
+        cursor=$(echo "$page" | sed -n 's/.*"next_cursor":\([0-9]*\).*/\1/p')
+        [ -n "$cursor" ] && [ "$cursor" != 0 ] || return 0
+    done
+}
+check "P1's settlements, page by page" 0 merchant_pages P1
+expect "newest first, each once" "m6 m5 m4 m3 m2 m1 s5 s2 s1" "$(echo $OUT)"
+check "P1's clearing" 0 ctl clearing --merchant P1 --from 2026-12-01 --to 2026-12-02
+expect "one day of movement" "$(printf '2026-12-02\t')" "$OUT"
+check "H1's balance: nothing owed" 0 ctl --json merchant balance H1
+expect "settled and given back" '"payable_fen":0,"settled_fen":3500,"refunded_fen":3500' "$OUT"
 
 # The ledger goes on: new lines chain onto the upgraded ones.
 check "a credit" 0 ctl credit A 1.00 --ref up-c1
@@ -62,15 +91,18 @@ expect "then the credit" '"reference":"up-c1"' "$OUT"
 check "A's whole statement, oldest first" 0 statement_pages A --oldest-first
 expect "starts as before" "$(head -n 1 "$FIXTURE/statement-A-oldest.jsonl" | cut -c1-200)" "$OUT"
 expect "ends with the settlement" '"reference":"up-s1"' "$(echo "$OUT" | tail -n 1)"
+check "P1's days, today's and the upgraded one" 0 ctl --json settlements --merchant P1 --from 2026-12-02 --to "$(date +%Y-%m-%d)" --limit 2
+expect "the new one first" '"merchant_reference":"up-s1"' "$OUT"
+expect "then the upgraded day's newest" '"merchant_reference":"m6"' "$OUT"
 check "verify still passes" 0 ctl verify
 daemon_stop
 check "the table is gone" 0 mdb_stat -a "$WORK/data"
-case "$OUT" in *account_entries*|*aid_usage*|*day_entries*) CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL a retired table left" ;;
+case "$OUT" in *account_entries*|*aid_usage*|*day_entries*|*"merchant_day"[!s]*|*clearing_days*) CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL a retired table left" ;;
     *) CHECKS_PASSED=$((CHECKS_PASSED + 1)) ;; esac
 expect "account_links there" "Status of account_links" "$OUT"
 daemon_start --log-level info
-check "it starts again, as format 6" 0 ctl head
-expect "upgraded once" "1" "$(grep -c 'from format 3 to 6' "$WORK/daemon.log")"
+check "it starts again, as format 7" 0 ctl head
+expect "upgraded once" "1" "$(grep -c 'from format 3 to 7' "$WORK/daemon.log")"
 daemon_stop
 
 # On a disk too full for the links: refused with the reason, still format 3; with room, upgraded.

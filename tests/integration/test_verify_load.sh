@@ -45,7 +45,7 @@ ctl account freeze FATHER --reason audit >/dev/null
 check "the ledger verifies before the damage" 0 ctl verify
 daemon_stop
 for table in persons accounts account_links references funders funded merchants settlements \
-             merchant_day; do
+             merchant_links day_totals merchant_days; do
     rm -rf "$WORK/copy" && cp -a "$WORK/data" "$WORK/copy"
     check "one $table record deleted" 0 "$BUILD/tests/famledger-corrupt" "$WORK/copy" delete "$table"
     "$BUILD/famledgerd" --data-dir "$WORK/copy" --socket "$WORK/copy.sock" --log-level error &
@@ -63,6 +63,14 @@ for table in persons accounts account_links references funders funded merchants 
         person=$(echo "$OUT$ERR" | sed -n 's/.*account_links of \([^:]*\):.*/\1/p')
         check "the broken statement of '$person' is refused" 1 ctl_on statement "$person" \
             --oldest-first
+        expect "as damage" "INTERNAL" "$ERR"
+    fi
+    if [ "$table" = merchant_links ]; then
+        # Likewise the merchant's day: its reconciliation is refused, never short.
+        merchant=$(echo "$OUT$ERR" | sed -n 's/.*merchant_links of \([^:]*\):.*/\1/p')
+        today=$(TZ=Asia/Shanghai date +%Y-%m-%d)
+        check "the broken day of '$merchant' is refused" 1 ctl_on reconcile totals \
+            --merchant "$merchant" --from "$today" --to "$today"
         expect "as damage" "INTERNAL" "$ERR"
     fi
     kill -TERM "$pid"; wait "$pid"

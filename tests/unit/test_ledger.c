@@ -323,6 +323,88 @@ static void test_day_pages_are_runs_of_the_log(void **state)
     assert_day_page(f, "2026-11-04", 99, 10, 0, 0, 0); /* beyond the head */
 }
 
+static int settle_at(struct fixture *f, const char *merchant, const char *reference,
+                     int64_t amount_fen)
+{
+    Famledger__SettleRequest settle = FAMLEDGER__SETTLE_REQUEST__INIT;
+    settle.merchant_code = (char *)merchant;
+    settle.merchant_reference = (char *)reference;
+    settle.patient = (char *)"E1";
+    settle.amount_fen = amount_fen;
+    return fixture_settle(f, false, &settle, NULL);
+}
+
+/* A page of `merchant`'s day: the references of its settlements, newest first, and the cursor
+ * of the next page; or the status of a refused request. */
+static int merchant_day_page(struct fixture *f, const char *merchant, const char *date,
+                             uint64_t cursor, char references[64], uint64_t *next)
+{
+    Famledger__MerchantDayRequest query = FAMLEDGER__MERCHANT_DAY_REQUEST__INIT;
+    query.merchant_code = (char *)merchant;
+    query.date = (char *)date;
+    query.cursor = cursor;
+    query.limit = 2;
+    Famledger__Response *response = NULL;
+    int rc = fixture_body(f, FAMLEDGER__REQUEST__BODY_MERCHANT_DAY, &query, &response);
+    *references = '\0';
+    for (size_t i = 0; rc == 0 && i < response->merchant_day->n_settlements; i++)
+        snprintf(references + strlen(references), 64 - strlen(references), "%s ",
+                 response->merchant_day->settlements[i]->merchant_reference);
+    *next = rc == 0 ? response->merchant_day->next_cursor : 0;
+    return rc;
+}
+
+/* A merchant's business day is a chain of its own: newest first, paged by a cursor found at
+ * once, ended at the day's first entry; another day's cursor is refused, a day without
+ * settlements is empty, and the balance and clearing report still sum every day. */
+static void test_a_merchant_day_is_a_chain_of_that_day(void **state)
+{
+    struct fixture *f = *state;
+    f->time_us = noon_us(2026, 11, 1);
+    assert_int_equal(fixture_employee(f, "E1", "110101"), 0);
+    assert_int_equal(fixture_credit(f, "E1", 10000, "c-1", NULL), 0);
+    assert_int_equal(fixture_merchant(f, "P1", FAMLEDGER__MERCHANT_KIND__MERCHANT_PHARMACY), 0);
+    assert_int_equal(fixture_merchant(f, "P2", FAMLEDGER__MERCHANT_KIND__MERCHANT_PHARMACY), 0);
+    assert_int_equal(settle_at(f, "P1", "a1", 100), 0);
+    assert_int_equal(settle_at(f, "P2", "b1", 200), 0); /* between P1's, on P2's own chain */
+    assert_int_equal(settle_at(f, "P1", "a2", 300), 0);
+    assert_int_equal(settle_at(f, "P1", "a3", 400), 0);
+    f->time_us = noon_us(2026, 11, 3);
+    assert_int_equal(settle_at(f, "P1", "c1", 500), 0);
+    char references[64];
+    uint64_t next;
+    assert_int_equal(merchant_day_page(f, "P1", "2026-11-01", 0, references, &next), 0);
+    assert_string_equal(references, "a3 a2 ");
+    uint64_t day_1_cursor = next;
+    assert_int_equal(merchant_day_page(f, "P1", "2026-11-01", next, references, &next), 0);
+    assert_string_equal(references, "a1 ");
+    assert_int_equal(next, 0);
+    assert_int_equal(merchant_day_page(f, "P2", "2026-11-01", 0, references, &next), 0);
+    assert_string_equal(references, "b1 ");
+    assert_int_equal(merchant_day_page(f, "P1", "2026-11-03", 0, references, &next), 0);
+    assert_string_equal(references, "c1 ");
+    assert_int_equal(next, 0);
+    assert_int_equal(merchant_day_page(f, "P1", "2026-11-02", 0, references, &next), 0);
+    assert_string_equal(references, "");
+    assert_int_equal(merchant_day_page(f, "P1", "2026-11-03", day_1_cursor, references, &next),
+                     FL_ERR_INVALID_ARGUMENT);
+    Famledger__MerchantBalanceRequest balance = FAMLEDGER__MERCHANT_BALANCE_REQUEST__INIT;
+    balance.code = (char *)"P1";
+    Famledger__Response *response = NULL;
+    assert_int_equal(fixture_body(f, FAMLEDGER__REQUEST__BODY_MERCHANT_BALANCE, &balance,
+                                  &response), 0);
+    assert_int_equal(response->merchant_balance->settled_fen, 1300);
+    Famledger__ClearingRequest clearing = FAMLEDGER__CLEARING_REQUEST__INIT;
+    clearing.merchant_code = (char *)"P1";
+    clearing.from = (char *)"2026-11-02";
+    clearing.to = (char *)"2026-11-03";
+    assert_int_equal(fixture_body(f, FAMLEDGER__REQUEST__BODY_CLEARING, &clearing, &response), 0);
+    assert_int_equal(response->clearing->opening_owed_fen, 800);
+    assert_int_equal(response->clearing->n_days, 1);
+    assert_string_equal(response->clearing->days[0]->date, "2026-11-03");
+    assert_int_equal(response->clearing->closing_owed_fen, 1300);
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
@@ -339,6 +421,7 @@ int main(void)
         TEST(test_statement_oldest_first_every_page_size),
         TEST(test_statement_with_a_missing_link_fails),
         TEST(test_day_pages_are_runs_of_the_log),
+        TEST(test_a_merchant_day_is_a_chain_of_that_day),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,8 +10,10 @@
 
 #include "fixture.h"
 #include "format_older.h"
+#include "ledger.h"
 
 #include <lmdb.h>
+#include <time.h>
 
 #define EMPLOYEES 1500
 
@@ -105,7 +107,7 @@ static void test_upgrade_grows_a_map_too_small_for_the_links(void **state)
     store_close(f->store);
     f->store = NULL;
     ledger_format(f->dir, format, &has_index);
-    assert_string_equal(format, "6");
+    assert_string_equal(format, "7");
     assert_false(has_index);
     assert_int_equal(store_open(f->dir, 1 << 20, 64 << 20, STORE_OPEN_EXISTING, &f->store), 0);
 }
@@ -134,15 +136,21 @@ static void test_upgrade_without_room_changes_nothing(void **state)
     assert_int_equal(store_open(f->dir, map, 64 << 20, STORE_OPEN_EXISTING, &f->store), 0);
 }
 
-static int settle_for(struct fixture *f, const char *reference, const char *patient,
-                      int64_t amount_fen, Famledger__Response **response)
+static int settle_at(struct fixture *f, const char *merchant, const char *reference,
+                     const char *patient, int64_t amount_fen, Famledger__Response **response)
 {
     Famledger__SettleRequest settle = FAMLEDGER__SETTLE_REQUEST__INIT;
-    settle.merchant_code = (char *)"P1";
+    settle.merchant_code = (char *)merchant;
     settle.merchant_reference = (char *)reference;
     settle.patient = (char *)patient;
     settle.amount_fen = amount_fen;
     return fixture_settle(f, false, &settle, response);
+}
+
+static int settle_for(struct fixture *f, const char *reference, const char *patient,
+                      int64_t amount_fen, Famledger__Response **response)
+{
+    return settle_at(f, "P1", reference, patient, amount_fen, response);
 }
 
 static Famledger__Account *account_of(struct fixture *f, const char *person_no)
@@ -264,7 +272,7 @@ static void test_upgrade_moves_aid_usage_into_the_accounts(void **state)
     store_close(f->store);
     f->store = NULL;
     ledger_format(f->dir, format, &has_index);
-    assert_string_equal(format, "6");
+    assert_string_equal(format, "7");
     usage_rows(f->dir, NULL, &table_rows, &account_usage);
     assert_int_equal(table_rows, SIZE_MAX); /* the table is gone */
     assert_int_equal(account_usage, 2);
@@ -298,7 +306,7 @@ static int state_page(struct fixture *f, int table, Famledger__Response **respon
     return fixture_run(f, &request, response);
 }
 
-/* An older verify asks for the retired tables (8, 9, 19) by number: told why, never given the
+/* An older verify asks for the retired tables (8, 9, 10, 12, 19) by number: told why, never given the
  * log. */
 static void test_the_retired_statement_table_is_refused_by_name(void **state)
 {
@@ -311,9 +319,141 @@ static void test_the_retired_statement_table_is_refused_by_name(void **state)
     assert_non_null(strstr(response->error, "part of each account since format 5"));
     assert_int_equal(state_page(f, 9, &response), FL_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(response->error, "time-ordered log itself since format 6"));
+    assert_int_equal(state_page(f, 10, &response), FL_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(response->error, "merchant_links and day_totals since format 7"));
+    assert_int_equal(state_page(f, 12, &response), FL_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(response->error, "day_totals since format 7"));
+    assert_int_equal(state_page(f, 24, &response), FL_ERR_INVALID_ARGUMENT);
     assert_int_equal(state_page(f, 99, &response), FL_ERR_INVALID_ARGUMENT);
     assert_int_equal(state_page(f, FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_LINKS, &response), 0);
     assert_int_equal(response->state_page->n_keys, 1); /* E1's opening */
+}
+
+/* The references of a merchant's settlements today, newest first, read page by page. */
+static void merchant_day_references(struct fixture *f, const char *merchant, char *out,
+                                    size_t out_bytes)
+{
+    char day[9], date[11];
+    ledger_business_day((int64_t)time(NULL) * 1000000, day);
+    snprintf(date, sizeof(date), "%.4s-%.2s-%.2s", day, day + 4, day + 6);
+    *out = '\0';
+    uint64_t cursor = 0;
+    do {
+        Famledger__MerchantDayRequest query = FAMLEDGER__MERCHANT_DAY_REQUEST__INIT;
+        query.merchant_code = (char *)merchant;
+        query.date = date;
+        query.cursor = cursor;
+        query.limit = 2;
+        Famledger__Response *response = NULL;
+        assert_int_equal(fixture_body(f, FAMLEDGER__REQUEST__BODY_MERCHANT_DAY, &query, &response),
+                         0);
+        const Famledger__MerchantDayReply *reply = response->merchant_day;
+        for (size_t i = 0; i < reply->n_settlements; i++)
+            snprintf(out + strlen(out), out_bytes - strlen(out), "%s ",
+                     reply->settlements[i]->merchant_reference);
+        cursor = reply->next_cursor;
+    } while (cursor);
+}
+
+/* Whether the stopped ledger in `dir` still has table `name`. */
+static bool has_table(const char *dir, const char *name)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, STORE_DBS_MAX), 0);
+    assert_int_equal(mdb_env_open(env, dir, MDB_RDONLY, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    bool found = mdb_dbi_open(txn, name, 0, &dbi) == 0;
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return found;
+}
+
+/* Format 6 to 7: each merchant's day index becomes a chain, its totals are keyed day first
+ * with the chain's head, and a day of cash alone (no totals before) gets totals of its own. */
+static void test_upgrade_makes_merchant_days_chains(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(fixture_employee(f, "H", "110101"), 0);
+    assert_int_equal(fixture_credit(f, "H", 100, "c-h", NULL), 0);
+    assert_int_equal(fixture_employee(f, "Z", "110101"), 0); /* nothing in the account */
+    assert_int_equal(fixture_merchant(f, "P1", FAMLEDGER__MERCHANT_KIND__MERCHANT_PHARMACY), 0);
+    assert_int_equal(fixture_merchant(f, "P2", FAMLEDGER__MERCHANT_KIND__MERCHANT_PHARMACY), 0);
+    Famledger__Response *response = NULL;
+    assert_int_equal(settle_at(f, "P1", "s1", "H", 50, &response), 0);
+    assert_int_equal(settle_at(f, "P1", "s2", "H", 80, &response), 0); /* 50 + 30 in cash */
+    assert_int_equal(settle_at(f, "P1", "s3", "Z", 40, &response), 0); /* cash */
+    assert_int_equal(settle_at(f, "P2", "t1", "Z", 70, &response), 0); /* cash alone */
+    char before[64], after[64];
+    merchant_day_references(f, "P1", before, sizeof(before));
+    assert_string_equal(before, "s3 s2 s1 ");
+    store_close(f->store);
+    f->store = NULL;
+
+    assert_int_equal(format_older_make(f->dir, 6), 0);
+    assert_true(has_table(f->dir, "merchant_day") && has_table(f->dir, "clearing_days"));
+    assert_false(has_table(f->dir, "merchant_links") || has_table(f->dir, "day_totals"));
+    assert_int_equal(store_open(f->dir, 1 << 20, 64 << 20, STORE_OPEN_EXISTING, &f->store), 0);
+    merchant_day_references(f, "P1", after, sizeof(after));
+    assert_string_equal(after, before);
+    merchant_day_references(f, "P2", after, sizeof(after));
+    assert_string_equal(after, "t1 ");
+    Famledger__MerchantBalanceRequest balance = FAMLEDGER__MERCHANT_BALANCE_REQUEST__INIT;
+    balance.code = (char *)"P1";
+    assert_int_equal(fixture_body(f, FAMLEDGER__REQUEST__BODY_MERCHANT_BALANCE, &balance,
+                                  &response), 0);
+    assert_int_equal(response->merchant_balance->settled_fen, 100);
+    /* P1's day and P2's (cash alone, totals of nothing but its chain's head). */
+    assert_int_equal(state_page(f, FAMLEDGER__STATE_TABLE__STATE_DAY_TOTALS, &response), 0);
+    assert_int_equal(response->state_page->n_keys, 2);
+    assert_int_equal(state_page(f, FAMLEDGER__STATE_TABLE__STATE_MERCHANT_DAYS, &response), 0);
+    assert_int_equal(response->state_page->n_keys, 2);
+    assert_int_equal(state_page(f, FAMLEDGER__STATE_TABLE__STATE_MERCHANT_LINKS, &response), 0);
+    assert_int_equal(response->state_page->n_keys, 4);
+    /* The day goes on from the upgraded chain. */
+    assert_int_equal(settle_at(f, "P1", "s4", "Z", 10, &response), 0);
+    merchant_day_references(f, "P1", after, sizeof(after));
+    assert_string_equal(after, "s4 s3 s2 s1 ");
+    store_close(f->store);
+    f->store = NULL;
+    assert_false(has_table(f->dir, "merchant_day") || has_table(f->dir, "clearing_days"));
+    char format[8];
+    bool has_index;
+    ledger_format(f->dir, format, &has_index);
+    assert_string_equal(format, "7");
+    assert_int_equal(store_open(f->dir, 1 << 20, 64 << 20, STORE_OPEN_EXISTING, &f->store), 0);
+}
+
+/* A clearing day whose key is not a merchant and a day stops the upgrade, which changes
+ * nothing. */
+static void test_a_damaged_clearing_day_stops_the_upgrade(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(fixture_employee(f, "H", "110101"), 0);
+    assert_int_equal(fixture_credit(f, "H", 100, "c-h", NULL), 0);
+    assert_int_equal(fixture_merchant(f, "P1", FAMLEDGER__MERCHANT_KIND__MERCHANT_PHARMACY), 0);
+    Famledger__Response *response = NULL;
+    assert_int_equal(settle_for(f, "s1", "H", 50, &response), 0);
+    store_close(f->store);
+    f->store = NULL;
+    assert_int_equal(format_older_make(f->dir, 6), 0);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi days;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, STORE_DBS_MAX), 0);
+    assert_int_equal(mdb_env_open(env, f->dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "clearing_days", 0, &days), 0);
+    MDB_val key = {sizeof("P1\0" "2026x202") - 1, "P1\0" "2026x202"}, value = {0, ""};
+    assert_int_equal(mdb_put(txn, days, &key, &value, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    assert_upgrade_refused(f, 1 << 20, 64 << 20, FL_ERR_INTERNAL, "6");
+    assert_true(has_table(f->dir, "merchant_day"));
+    assert_false(has_table(f->dir, "merchant_links"));
 }
 
 int main(void)
@@ -325,6 +465,8 @@ int main(void)
         TEST(test_the_retired_statement_table_is_refused_by_name),
         TEST(test_upgrade_moves_aid_usage_into_the_accounts),
         TEST(test_a_damaged_usage_row_stops_the_upgrade),
+        TEST(test_upgrade_makes_merchant_days_chains),
+        TEST(test_a_damaged_clearing_day_stops_the_upgrade),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
