@@ -596,7 +596,9 @@ FL_EXPORT int fl_export_day(fl_client *client, const char *date, fl_export_forma
                             FILE *out, uint64_t *count);
 
 /* The settlements a merchant made on a business day (as they stand now, refunds included) and
- * the refunds it made that day. Either callback may be NULL; a non-zero return stops. */
+ * the refunds, cancels and reversals it made that day, newest first a page at a time (since
+ * famledgerd's format 7; oldest first before). Either callback may be NULL; a non-zero return
+ * stops. */
 typedef int (*fl_refund_cb)(const fl_refund *refund, uint64_t settlement_id, void *context);
 FL_EXPORT int fl_merchant_day(fl_client *client, const char *merchant_code, const char *date,
                               fl_settlement_cb settlement_cb, fl_refund_cb refund_cb,
