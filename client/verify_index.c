@@ -51,14 +51,39 @@ void digest_map_whole(struct digest_map *map)
     map->whole = true;
 }
 
+void digest_map_periodic(struct digest_map *map)
+{
+    map->periodic = true;
+}
+
+/* An item of a whole digest: the key goes into it, so the same item under another key is
+ * another item. */
+static void digest_add_whole(struct digest *digest, const void *key, size_t key_bytes,
+                             uint64_t item)
+{
+    digest->count++;
+    digest->sum += item_mix(key_hash(key, key_bytes) + item_mix(item));
+}
+
+void digest_fold(struct digest_map *map)
+{
+    if (!map->periodic)
+        return;
+    for (size_t i = 0; i < map->records.count; i++) {
+        struct digest_record *record = record_table_at(&map->records, i);
+        digest_add_whole(&map->total.expected, record->key, record->key_bytes,
+                         record->expected.sum);
+        free(record->key);
+    }
+    record_table_free(&map->records);
+}
+
 int digest_add(struct digest_map *map, const void *key, size_t key_bytes, uint64_t item,
                bool stored)
 {
     if (map->whole) {
-        /* The key goes into the item: the same item under another key is another item. */
-        struct digest *digest = stored ? &map->total.stored : &map->total.expected;
-        digest->count++;
-        digest->sum += item_mix(key_hash(key, key_bytes) + item_mix(item));
+        digest_add_whole(stored ? &map->total.stored : &map->total.expected, key, key_bytes,
+                         item);
         return 0;
     }
     struct digest_record *record = digest_find(map, key, key_bytes);
@@ -73,6 +98,10 @@ int digest_add(struct digest_map *map, const void *key, size_t key_bytes, uint64
 int digest_add_amount(struct digest_map *map, const void *key, size_t key_bytes,
                       int64_t amount, bool stored)
 {
+    if (map->periodic && stored) {
+        digest_add_whole(&map->total.stored, key, key_bytes, (uint64_t)amount);
+        return 0;
+    }
     struct digest_record *record = digest_find(map, key, key_bytes);
     if (!record)
         return -1;
@@ -102,7 +131,7 @@ int64_t digest_expected_amount(struct digest_map *map, const void *key, size_t k
 
 const struct digest_record *digest_first_difference(const struct digest_map *map)
 {
-    if (map->whole)
+    if (map->whole || map->periodic)
         return map->total.expected.count != map->total.stored.count ||
                        map->total.expected.sum != map->total.stored.sum
                    ? &map->total

@@ -30,6 +30,7 @@ struct digest_map {
     const char *name;    /* the table, for messages */
     struct record_table records;
     bool whole;                 /* one digest for the whole table (digest_map_whole) */
+    bool periodic;              /* keyed for a period, then whole (digest_map_periodic) */
     struct digest_record total; /* that digest; its key is empty */
 };
 
@@ -38,6 +39,16 @@ struct digest_map {
  * again with this table keyed, to name the key). Only for tables whose items are only ever
  * added with digest_add, never replaced (digest_set) or summed (digest_add_amount). */
 void digest_map_whole(struct digest_map *map);
+
+/* Sum amounts by key only while their period lasts, then keep each key's final sum as one item
+ * of a whole digest (digest_fold): for the totals of a business day, which no entry moves once
+ * the log is past the day. Memory is one period's keys; stored amounts go into the whole digest
+ * at once. A difference is found but not placed, as with digest_map_whole. */
+void digest_map_periodic(struct digest_map *map);
+
+/* End the period of a periodic map: each key's expected sum becomes an item of the whole
+ * digest, and the keys are forgotten. Nothing for any other map. */
+void digest_fold(struct digest_map *map);
 
 /* Add an item to the expected (or, with `stored`, the stored) digest of `key`. A stored item
  * under a key the log never made creates the key, with an empty expectation. Returns 0 or -1

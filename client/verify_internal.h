@@ -96,6 +96,7 @@ struct verify {
     struct scratch scratch;               /* each entry and stored record is unpacked here */
     int64_t day_second;                   /* the second verify_business_day last dated */
     char day_of_second[9];                /* and its day; empty: none yet */
+    char totals_day[9];                   /* the day of the day totals being summed */
     struct digest_map indexes[INDEX_COUNT];
     bool out_of_memory;
     enum verify_index walking;            /* the index verify_compare is reading */

@@ -104,6 +104,13 @@ daemon_start --log-level info
 check "it starts again, as format 7" 0 ctl head
 expect "upgraded once" "1" "$(grep -c 'from format 3 to 7' "$WORK/daemon.log")"
 daemon_stop
+# verify sums a day's totals only while its replay is in that day: a missing total of the
+# earlier of two days is still found, and named on the second pass.
+check "delete H1's totals of the fixture's day" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" delete day_totals
+daemon_start
+check "verify finds it" 4 ctl verify
+expect "by day and merchant" "day_totals of 20261202H1" "$OUT$ERR"
+daemon_stop
 
 # On a disk too full for the links: refused with the reason, still format 3; with room, upgraded.
 mkdir -p "$WORK/small"
