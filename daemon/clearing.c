@@ -284,13 +284,13 @@ static int fold_totals_row(void *context, const struct store_bytes *key,
         return FL_ERR_INTERNAL;
     Famledger__MerchantDayTotals *old = famledger__merchant_day_totals__unpack(
         &fold->arena.protobuf, value->size, value->data);
-    Famledger__MerchantDayTotals *totals;
-    int found = old ? day_totals_get(fold->txn, &fold->arena, day, merchant, &totals) : 0;
     if (!old) {
         log_error("store: clearing_days of %s on %s does not decode: the ledger is damaged. "
                   "Restore it from a backup (docs/OPERATIONS.md)", merchant, day);
         return FL_ERR_INTERNAL;
     }
+    Famledger__MerchantDayTotals *totals;
+    int found = day_totals_get(fold->txn, &fold->arena, day, merchant, &totals);
     if (found < 0)
         return found;
     totals->settled_fen = old->settled_fen;

@@ -15,18 +15,11 @@ OLD_BUILD=$1 OLD_DATA=$2 NEW_BUILD=$3 NEW_DATA=$4
 : "${ROUNDS:=2}" "${SECONDS_EACH:=8}" "${PATIENTS:=1000000}" "${LOADS:=1x1 64x1 64x8}"
 : "${MERCHANTS:=1}"
 socket=$(mktemp -u /tmp/famledger-ab-XXXXXX.sock)
-pid=""
-trap '[ -z "$pid" ] || { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }' EXIT
+. "$(dirname "$0")/bench-daemon.sh"
 
 run() { # NAME BUILD DATA
     local name=$1 build=$2 data=$3 load line
-    "$build/famledgerd" --data-dir "$data" --socket "$socket" --map-mib-max 65536 \
-        --log-level warn &
-    pid=$!
-    until "$build/ledgerctl" --socket "$socket" head >/dev/null 2>&1; do
-        kill -0 "$pid" 2>/dev/null || { echo "$name: famledgerd did not start" >&2; exit 1; }
-        sleep 0.2
-    done
+    bench_daemon_start "$build" "$data"
     for load in $LOADS; do
         line=$("$NEW_BUILD/famledger-bench" --socket "$socket" --patients "$PATIENTS" \
                    --merchants "$MERCHANTS" \
@@ -34,9 +27,7 @@ run() { # NAME BUILD DATA
                grep '^settle:')
         echo "$name ${load}: $(echo "$line" | sed 's/.*= \([0-9]*\) settlements\/s; latency p50 \([0-9.]* ms\), p99 \([0-9.]* ms\).*flushes and \([0-9.]*\) pages.*/\1 \/s, p50 \2, p99 \3, \4 pages/')"
     done
-    kill -TERM "$pid"
-    wait "$pid" || true
-    pid=""
+    bench_daemon_stop
 }
 
 # Copies just made are still being written back: that would slow whichever runs first.

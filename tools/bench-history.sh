@@ -16,19 +16,12 @@ BUILD=$1 DATA=$2 DAYS=$3
 faketime_lib=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -n 1)
 [ -n "$faketime_lib" ] || { echo "bench-history: needs libfaketime (make deps)" >&2; exit 1; }
 socket=$(mktemp -u /tmp/famledger-history-XXXXXX.sock)
-pid=""
-trap '[ -z "$pid" ] || { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }' EXIT
+. "$(dirname "$0")/bench-daemon.sh"
 for ((day = DAYS; day >= 1; day--)); do
     # Preloaded, not through the faketime wrapper, so that $! is the daemon. The monotonic
     # clock stays real: only the dates of the entries move.
-    LD_PRELOAD=$faketime_lib FAKETIME="-${day}d" FAKETIME_DONT_FAKE_MONOTONIC=1 \
-        "$BUILD/famledgerd" --data-dir "$DATA" --socket "$socket" --map-mib-max 65536 \
-        --log-level warn &
-    pid=$!
-    until "$BUILD/ledgerctl" --socket "$socket" head >/dev/null 2>&1; do
-        kill -0 "$pid" 2>/dev/null || { echo "bench-history: famledgerd did not start" >&2; exit 1; }
-        sleep 0.2
-    done
+    bench_daemon_start "$BUILD" "$DATA" LD_PRELOAD="$faketime_lib" FAKETIME="-${day}d" \
+        FAKETIME_DONT_FAKE_MONOTONIC=1
     [ "$day" != "$DAYS" ] ||
         "$BUILD/famledger-bench" --socket "$socket" --patients "$PATIENTS" \
             --merchants "$MERCHANTS" --setup-only | grep '^setup:'
@@ -36,7 +29,5 @@ for ((day = DAYS; day >= 1; day--)); do
                --merchants "$MERCHANTS" --connections 64 --depth 8 --seconds "$SECONDS_EACH" |
            grep '^settle:')
     echo "day -$day: ${line#settle: }"
-    kill -TERM "$pid"
-    wait "$pid" || true
-    pid=""
+    bench_daemon_stop
 done
