@@ -277,10 +277,11 @@ int audit_merchant_day_handle(struct request_ctx *ctx, const Famledger__Request 
     size_t page_bytes = 0, i = 0;
     for (; rc == 0 && i < count && page_bytes < PAGE_BYTES_MAX; i++)
         rc = merchant_day_add(ctx, reply, seqs[i], day, &page_bytes);
-    if (rc == 1)
+    if (rc == 1 && i == 1 && query->cursor)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "cursor %llu is not an entry of %s on "
                             "%s", (unsigned long long)query->cursor, query->merchant_code,
                             query->date);
+    rc = rc == 1 ? FL_ERR_INTERNAL : rc; /* the day's chain runs into another day: damage */
     if (i < count)
         reply->next_cursor = seqs[i]; /* cut by bytes: the next page starts here */
     if (rc)
