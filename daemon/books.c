@@ -123,6 +123,7 @@ int books_apply(struct request_ctx *ctx, const Famledger__Entry *entry)
 {
     int64_t sum = 0, class_sums[CLASS_COUNT] = {0};
     bool class_moved[CLASS_COUNT] = {false};
+    const Famledger__Posting *payable = NULL; /* a merchant's: at most one an entry */
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < entry->n_postings; i++) {
         const Famledger__Posting *posting = entry->postings[i];
@@ -133,11 +134,14 @@ int books_apply(struct request_ctx *ctx, const Famledger__Entry *entry)
         if (posting->account_class != FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_PERSONAL)
             rc = balance_move(ctx, posting->account_class, posting->id, posting->amount_fen,
                               entry->seq);
-        if (rc == 0 &&
-            posting->account_class == FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_MERCHANT_PAYABLE)
-            rc = clearing_day_record(ctx, entry, posting->id, posting->amount_fen);
+        if (posting->account_class == FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_MERCHANT_PAYABLE) {
+            REQUIRE(!payable);
+            payable = posting;
+        }
     }
     REQUIRE(rc != 0 || sum == 0); /* double entry: every entry balances */
+    if (rc == 0)
+        rc = clearing_day_record(ctx, entry, payable);
     /* Each class total moves once per entry, however many of its accounts moved. */
     for (int account_class = 1; rc == 0 && account_class < CLASS_COUNT; account_class++)
         if (class_moved[account_class])

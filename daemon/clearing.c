@@ -86,14 +86,25 @@ static int day_totals_put(struct store_txn *txn, struct arena *arena, const char
 }
 
 int clearing_day_record(struct request_ctx *ctx, const Famledger__Entry *entry,
-                        const char *merchant, int64_t amount_fen)
+                        const Famledger__Posting *payable)
 {
+    /* A settlement is listed under its merchant's day even when it took no account money (no
+     * payable moved); a refund or reversal only when it gave money back (the payable did). */
+    const char *merchant = payable ? payable->id : NULL;
+    bool listed = entry->body_case == FAMLEDGER__ENTRY__BODY_SETTLED ||
+                  ((entry->body_case == FAMLEDGER__ENTRY__BODY_REFUNDED ||
+                    entry->body_case == FAMLEDGER__ENTRY__BODY_REVERSED) && payable);
+    if (entry->body_case == FAMLEDGER__ENTRY__BODY_SETTLED)
+        merchant = entry->settled->settlement->merchant_code;
+    if (!merchant)
+        return 0;
     char day[9];
     ledger_business_day(entry->time_us, day);
     Famledger__MerchantDayTotals *totals;
     int found = day_totals_get(ctx->txn, ctx->arena, day, merchant, &totals);
     if (found < 0)
         return found;
+    int64_t amount_fen = payable ? payable->amount_fen : 0;
     switch (entry->body_case) {
     case FAMLEDGER__ENTRY__BODY_SETTLED:
         totals->settled_fen += amount_fen;
@@ -108,26 +119,18 @@ int clearing_day_record(struct request_ctx *ctx, const Famledger__Entry *entry,
     default:
         REQUIRE(!"an entry of this type does not move a merchant's payable");
     }
-    return day_totals_put(ctx->txn, ctx->arena, day, merchant, totals, found);
-}
-
-int clearing_day_link(struct request_ctx *ctx, const char *merchant, uint64_t seq)
-{
-    char day[9];
-    ledger_business_day(ctx->time_us, day);
-    Famledger__MerchantDayTotals *totals;
-    int found = day_totals_get(ctx->txn, ctx->arena, day, merchant, &totals);
-    if (found < 0)
-        return found;
-    if (totals->last_seq >= seq) {
+    int rc = 0;
+    if (listed && totals->last_seq >= entry->seq) {
         log_error("clearing: the day %s of merchant %s ends at entry %llu, not before %llu: the "
                   "stored day is damaged (ledgerctl verify names it)", day, merchant,
-                  (unsigned long long)totals->last_seq, (unsigned long long)seq);
+                  (unsigned long long)totals->last_seq, (unsigned long long)entry->seq);
         return FL_ERR_INTERNAL;
     }
-    int rc = store_chain_link(ctx->txn, STORE_DB_MERCHANT_LINKS, seq, merchant, strlen(merchant),
-                              totals->last_seq);
-    totals->last_seq = seq;
+    if (listed) {
+        rc = store_chain_link(ctx->txn, STORE_DB_MERCHANT_LINKS, entry->seq, merchant,
+                              strlen(merchant), totals->last_seq);
+        totals->last_seq = entry->seq;
+    }
     return rc ? rc : day_totals_put(ctx->txn, ctx->arena, day, merchant, totals, found);
 }
 

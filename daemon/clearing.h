@@ -4,16 +4,14 @@
 
 #include "request.h"
 
-/* Record a movement of `merchant`'s payable by `amount_fen` in the day totals of the entry's
- * business day: a settlement raises "settled", a refund, cancel or reversal "refunded", a
- * payout "paid out". Called by books_apply. Returns 0 or a storage error. */
+/* The appended `entry` in its merchant's business day, one read and one write of the day's
+ * totals: the movement of the merchant's payable (`payable`, its posting, or NULL) raises
+ * "settled" for a settlement, "refunded" for a refund, cancel or reversal, "paid out" for a
+ * payout; and a settlement, or a refund or reversal that gave money back, joins the day's
+ * list, a link to the merchant's entry before it that day, whose head the totals keep. Nothing
+ * for an entry without a merchant. Called by books_apply. Returns 0 or a storage error. */
 int clearing_day_record(struct request_ctx *ctx, const Famledger__Entry *entry,
-                        const char *merchant, int64_t amount_fen);
-
-/* Add entry `seq` (a settlement, refund or reversal at `merchant`, dated now) to the
- * merchant's list of the business day: a link to the day's entry before it, whose head is in
- * the day's totals. Returns 0 or a storage error. */
-int clearing_day_link(struct request_ctx *ctx, const char *merchant, uint64_t seq);
+                        const Famledger__Posting *payable);
 
 /* A page of that list for `day` ("YYYYMMDD"), newest first from `cursor` (0: the newest; a
  * cursor this returned is found at once, any other is the first entry at or below it):

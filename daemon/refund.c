@@ -11,7 +11,6 @@
 #include "account.h"
 #include "aid.h"
 #include "books.h"
-#include "clearing.h"
 #include "fl_limits.h"
 #include "ledger.h"
 #include "reference.h"
@@ -167,7 +166,7 @@ static int refund_apply(struct request_ctx *ctx, struct refund_plan *plan,
         rc = state_message_put(ctx->txn, ctx->arena, STORE_DB_SETTLEMENTS, id, sizeof(id),
                                &settlement->base);
     }
-    return rc ? rc : clearing_day_link(ctx, settlement->merchant_code, entry->seq);
+    return rc;
 }
 
 static int refund_record(struct request_ctx *ctx, struct refund_plan *plan,

@@ -11,7 +11,6 @@
 #include "account.h"
 #include "aid.h"
 #include "books.h"
-#include "clearing.h"
 #include "family.h"
 #include "fl_limits.h"
 #include "hold.h"
@@ -339,8 +338,6 @@ static int settle_record(struct request_ctx *ctx, Famledger__SettleRequest *sett
         rc = state_message_put(ctx->txn, ctx->arena, STORE_DB_SETTLEMENTS, id, sizeof(id),
                                &settlement->base);
     }
-    if (rc == 0)
-        rc = clearing_day_link(ctx, settle->merchant_code, entry.seq);
     if (rc == 0)
         rc = store_index_add(ctx->txn, STORE_DB_PATIENT_SETTLEMENTS, settle->patient,
                              strlen(settle->patient), entry.seq);
