@@ -117,6 +117,14 @@ static void seeds_books(const char *dir)
     request.body_case = FAMLEDGER__REQUEST__BODY_CLEARING;
     request.clearing = &clearing;
     seed_write(dir, "clearing", &request);
+    Famledger__MerchantDayRequest day = FAMLEDGER__MERCHANT_DAY_REQUEST__INIT;
+    day.merchant_code = (char *)"M";
+    day.date = (char *)"2026-11-23";
+    day.cursor = 3;
+    day.limit = 2;
+    request.body_case = FAMLEDGER__REQUEST__BODY_MERCHANT_DAY;
+    request.merchant_day = &day;
+    seed_write(dir, "merchant_day", &request);
     Famledger__SettlementListRequest list = FAMLEDGER__SETTLEMENT_LIST_REQUEST__INIT;
     list.patient = (char *)"P";
     list.merchant_code = (char *)"";
