@@ -120,13 +120,13 @@ int clearing_day_record(struct request_ctx *ctx, const Famledger__Entry *entry,
         REQUIRE(!"an entry of this type does not move a merchant's payable");
     }
     int rc = 0;
-    if (listed && totals->last_seq >= entry->seq) {
-        log_error("clearing: the day %s of merchant %s ends at entry %llu, not before %llu: the "
-                  "stored day is damaged (ledgerctl verify names it)", day, merchant,
-                  (unsigned long long)totals->last_seq, (unsigned long long)entry->seq);
-        return FL_ERR_INTERNAL;
-    }
     if (listed) {
+        if (totals->last_seq >= entry->seq) {
+            log_error("clearing: the day %s of merchant %s ends at entry %llu, not before %llu: "
+                      "the stored day is damaged (ledgerctl verify names it)", day, merchant,
+                      (unsigned long long)totals->last_seq, (unsigned long long)entry->seq);
+            return FL_ERR_INTERNAL;
+        }
         rc = store_chain_link(ctx->txn, STORE_DB_MERCHANT_LINKS, entry->seq, merchant,
                               strlen(merchant), totals->last_seq);
         totals->last_seq = entry->seq;
