@@ -9,13 +9,24 @@
 FIXTURE="$(dirname "$0")/../fixtures/format3"
 export TZ=Asia/Shanghai
 
+# The fixture was written on 2026-12-02 at 21:27 Shanghai time and holds a wallet send that the
+# daemon returns at 06:00 the next day (wallet_return_time): run on the real clock, the test
+# failed from then on. Its daemons run on a clock set just after the fixture was written, so that
+# what they answer does not depend on the day the test runs.
+faketime_setup
+set_clock "2026-12-02 21:30:00"
+fixture_daemon_start() {
+    LD_PRELOAD="$FAKETIME_LIB" FAKETIME_TIMESTAMP_FILE="$WORK/clock" FAKETIME_NO_CACHE=1 \
+        FAKETIME_DONT_FAKE_MONOTONIC=1 daemon_start "$@"
+}
+
 mkdir -p "$WORK/data"
 check "load the format-3 ledger" 0 mdb_load -f "$FIXTURE/ledger.dump" "$WORK/data"
 cp "$FIXTURE/famledger.head" "$WORK/data/"
 check "it has the statement index" 0 mdb_stat -a "$WORK/data"
 expect "account_entries there" "Status of account_entries" "$OUT"
 
-daemon_start --log-level info
+fixture_daemon_start --log-level info
 expect "the upgrade is logged" "from format 3 to 7" "$(cat "$WORK/daemon.log")"
 expect "with the lines it linked" "28 statement lines linked" "$(cat "$WORK/daemon.log")"
 # A gave C 102.00 this month and year; B's 20.00 was all refunded: B keeps no count.
@@ -100,14 +111,14 @@ check "the table is gone" 0 mdb_stat -a "$WORK/data"
 case "$OUT" in *account_entries*|*aid_usage*|*day_entries*|*"merchant_day"[!s]*|*clearing_days*) CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL a retired table left" ;;
     *) CHECKS_PASSED=$((CHECKS_PASSED + 1)) ;; esac
 expect "account_links there" "Status of account_links" "$OUT"
-daemon_start --log-level info
+fixture_daemon_start --log-level info
 check "it starts again, as format 7" 0 ctl head
 expect "upgraded once" "1" "$(grep -c 'from format 3 to 7' "$WORK/daemon.log")"
 daemon_stop
 # verify sums a day's totals only while its replay is in that day: a missing total of the
 # earlier of two days is still found, and named on the second pass.
 check "delete H1's totals of the fixture's day" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" delete day_totals
-daemon_start
+fixture_daemon_start
 check "verify finds it" 4 ctl verify
 expect "by day and merchant" "day_totals of 20261202H1" "$OUT$ERR"
 daemon_stop
@@ -126,8 +137,9 @@ if mount -t tmpfs -o size=1m tmpfs "$WORK/small" 2>/dev/null; then
     check "the ledger is still of format 3" 0 mdb_stat -a "$WORK/small/data"
     expect "its index there" "Status of account_entries" "$OUT"
     mount -o remount,size=8m "$WORK/small"
-    "$BUILD/famledgerd" --data-dir "$WORK/small/data" --socket "$WORK/small.sock" \
-        --log-level warn 2>>"$WORK/small.log" &
+    env LD_PRELOAD="$FAKETIME_LIB" FAKETIME_TIMESTAMP_FILE="$WORK/clock" FAKETIME_NO_CACHE=1 \
+        FAKETIME_DONT_FAKE_MONOTONIC=1 "$BUILD/famledgerd" --data-dir "$WORK/small/data" \
+        --socket "$WORK/small.sock" --log-level warn 2>>"$WORK/small.log" &
     pid=$!
     for _ in $(seq 1 300); do "$BUILD/ledgerctl" --socket "$WORK/small.sock" head >/dev/null 2>&1 && break; sleep 0.01; done
     check "with room, it upgrades and verifies" 0 "$BUILD/ledgerctl" --socket "$WORK/small.sock" verify
