@@ -27,9 +27,9 @@ WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wpointer-arith -Wformat=2 -Wvla
 OPTIMIZE ?= -O2
 # Lazily expanded: pkg-config runs when a recipe needs it, after `make deps` installed it.
-DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags lmdb libuv libprotobuf-c libsodium libmicrohttpd libsystemd)
-DEP_LIBS = $(shell $(PKG_CONFIG) --libs lmdb libuv libprotobuf-c libsodium libmicrohttpd libsystemd)
-CLIENT_LIBS = $(shell $(PKG_CONFIG) --libs libprotobuf-c libsodium)
+DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags lmdb libuv libprotobuf-c libcrypto libmicrohttpd libsystemd)
+DEP_LIBS = $(shell $(PKG_CONFIG) --libs lmdb libuv libprotobuf-c libcrypto libmicrohttpd libsystemd)
+CLIENT_LIBS = $(shell $(PKG_CONFIG) --libs libprotobuf-c libcrypto) -lpthread
 CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 
@@ -46,7 +46,7 @@ DEPS_FIRST := $(if $(filter deps,$(MAKECMDGOALS)),deps)
 GEN_C := $(BUILD)/gen/famledger.pb-c.c
 GEN_H := $(BUILD)/gen/famledger.pb-c.h
 
-PROTO_SRC := proto/frame.c proto/status.c proto/metrics_text.c proto/json_text.c
+PROTO_SRC := proto/frame.c proto/status.c proto/metrics_text.c proto/json_text.c proto/sha256.c
 DAEMON_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 CLIENT_SRC := $(wildcard client/*.c)
 UNIT_TESTS := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c))

@@ -1,7 +1,7 @@
 /* stream.c -- the change stream: every entry as it commits, checked link by link. */
 #include "client_internal.h"
+#include "sha256.h"
 
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,11 +31,12 @@ static int stream_record(struct stream_state *state, const Famledger__LogRecord 
                            (unsigned long long)record->seq);
     }
     uint8_t computed[FL_HASH_BYTES];
-    crypto_hash_sha256_state sha;
-    crypto_hash_sha256_init(&sha);
-    crypto_hash_sha256_update(&sha, entry->prev_hash.data, FL_HASH_BYTES);
-    crypto_hash_sha256_update(&sha, record->entry_bytes.data, record->entry_bytes.len);
-    crypto_hash_sha256_final(&sha, computed);
+    if (sha256_pair(entry->prev_hash.data, FL_HASH_BYTES, record->entry_bytes.data,
+                    record->entry_bytes.len, computed) != 0) {
+        famledger__entry__free_unpacked(entry, NULL);
+        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "out of memory hashing stream "
+                           "record %llu", (unsigned long long)record->seq);
+    }
     bool linked = !state->have_prev ||
                   memcmp(entry->prev_hash.data, state->prev_hash, FL_HASH_BYTES) == 0;
     if (memcmp(computed, record->hash.data, FL_HASH_BYTES) != 0 || !linked) {

@@ -10,7 +10,8 @@
  */
 #include "verify_internal.h"
 
-#include <sodium.h>
+#include "sha256.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -744,11 +745,9 @@ static int verify_record(struct verify *v, const Famledger__LogRecord *record)
     if (seq != v->seq + 1)
         return verify_problem(v, v->seq + 1, "entry %llu is missing", (unsigned long long)(v->seq + 1));
     uint8_t computed[FL_HASH_BYTES];
-    crypto_hash_sha256_state state;
-    crypto_hash_sha256_init(&state);
-    crypto_hash_sha256_update(&state, v->hash, FL_HASH_BYTES);
-    crypto_hash_sha256_update(&state, record->entry_bytes.data, record->entry_bytes.len);
-    crypto_hash_sha256_final(&state, computed);
+    if (sha256_pair(v->hash, FL_HASH_BYTES, record->entry_bytes.data, record->entry_bytes.len,
+                    computed) != 0)
+        return -1; /* out of memory */
     if (record->hash.len != FL_HASH_BYTES || memcmp(computed, record->hash.data, FL_HASH_BYTES))
         return verify_problem(v, seq, "the hash of entry %llu does not match its bytes and the "
                               "previous hash: the entry or the chain was altered",
@@ -963,8 +962,8 @@ int fl_verify(fl_client *client, fl_verify_report *report, fl_progress_cb progre
 {
     memset(report, 0, sizeof(*report));
     report->ok = true;
-    if (sodium_init() < 0)
-        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "cannot initialise libsodium");
+    if (sha256_ready() != 0)
+        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "cannot load SHA-256 from libcrypto");
     struct verify v = {.client = client, .report = report, .progress_cb = progress_cb,
                        .progress_context = progress_context};
     scratch_init(&v.scratch);

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Must be called once before any hashing (it initialises libsodium). Returns 0 or -1. */
+/* Must be called once before any hashing (it loads SHA-256 from libcrypto). Returns 0 or -1. */
 int chain_init(void);
 
 void chain_hash(const uint8_t prev_hash[HASH_BYTES], const void *entry_bytes, size_t bytes,

@@ -1,11 +1,11 @@
 /* head_record.c -- the head of the log, recorded and synced outside data.mdb. */
 #include "head_record.h"
 
+#include "sha256.h"
 #include "store.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,11 +30,13 @@ void head_record_close(struct head_record *record)
     record->fd = -1;
 }
 
-static void head_record_checksum(const uint8_t *bytes, uint8_t checksum[16])
+static int head_record_checksum(const uint8_t *bytes, uint8_t checksum[16])
 {
-    uint8_t digest[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(digest, bytes, 48);
+    uint8_t digest[SHA256_HASH_BYTES];
+    if (sha256_of(bytes, 48, digest) != 0)
+        return -1;
     memcpy(checksum, digest, 16);
+    return 0;
 }
 
 int head_record_read(struct head_record *record, struct head_record_value *value)
@@ -46,8 +48,7 @@ int head_record_read(struct head_record *record, struct head_record_value *value
     if (got != HEAD_RECORD_BYTES || memcmp(bytes, head_record_magic, 8) != 0)
         return -1;
     uint8_t checksum[16];
-    head_record_checksum(bytes, checksum);
-    if (memcmp(checksum, bytes + 48, 16) != 0)
+    if (head_record_checksum(bytes, checksum) != 0 || memcmp(checksum, bytes + 48, 16) != 0)
         return -1;
     value->seq = store_u64_decode(bytes + 8);
     memcpy(value->hash, bytes + 16, HASH_BYTES);
@@ -60,7 +61,10 @@ int head_record_write(struct head_record *record, const struct head_record_value
     memcpy(bytes, head_record_magic, 8);
     store_u64_encode(bytes + 8, value->seq);
     memcpy(bytes + 16, value->hash, HASH_BYTES);
-    head_record_checksum(bytes, bytes + 48);
+    if (head_record_checksum(bytes, bytes + 48) != 0) {
+        errno = ENOMEM;
+        return -1;
+    }
     ssize_t written = pwrite(record->fd, bytes, sizeof(bytes), 0);
     if (written != HEAD_RECORD_BYTES) {
         if (written >= 0)

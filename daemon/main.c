@@ -372,7 +372,7 @@ int main(int argc, char **argv)
     setenv("TZ", daemon.config.timezone, 1);
     tzset();
     if (chain_init() != 0) {
-        log_error("cannot initialise libsodium");
+        log_error("cannot load SHA-256 from libcrypto (OpenSSL)");
         return 1;
     }
     /* A peer that hangs up must cost us an EPIPE, never the process. */

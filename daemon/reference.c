@@ -5,8 +5,8 @@
 #include "request.h"
 #include "log.h"
 #include "require.h"
+#include "sha256.h"
 
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,7 +31,7 @@ void reference_fingerprint(const ProtobufCMessage *message, uint8_t fingerprint[
     uint8_t *packed = bytes <= sizeof(stack) ? stack : malloc(bytes);
     REQUIRE(packed != NULL);
     REQUIRE(protobuf_c_message_pack(message, packed) == bytes);
-    crypto_hash_sha256(fingerprint, packed, bytes);
+    REQUIRE(sha256_of(packed, bytes, fingerprint) == 0); /* fails only out of memory */
     if (packed != stack)
         free(packed);
 }

@@ -8,7 +8,6 @@
 #include "fixture.h"
 #include "ledger.h"
 
-#include <sodium.h>
 #include <time.h>
 
 static void test_person_numbers_are_unique(void **state)
