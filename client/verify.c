@@ -119,14 +119,29 @@ void verify_business_day(struct verify *v, int64_t time_us, char day[9])
     memcpy(day, v->day_of_second, 9);
 }
 
+/* Append `text` to the key being built in key[0 .. *used): false when it would not fit. Keys
+ * are built a few times an entry; snprintf was a twentieth of verify's time. */
+static bool key_append(char *key, size_t key_max, size_t *used, const char *text)
+{
+    size_t bytes = strlen(text);
+    if (bytes > key_max - *used)
+        return false;
+    memcpy(key + *used, text, bytes);
+    *used += bytes;
+    return true;
+}
+
 /* A reference key as the daemon stores it: scope '\0' owner '\0' reference. */
 void verify_expect_reference(struct verify *v, char scope, const char *owner,
                              const char *reference, uint64_t seq)
 {
-    char key[256];
-    int bytes = snprintf(key, sizeof(key), "%c%c%s%c%s", scope, '\0', owner, '\0', reference);
-    if (bytes > 0 && (size_t)bytes < sizeof(key))
-        verify_expect_item(v, INDEX_REFERENCES, key, (size_t)bytes, seq);
+    char key[256] = {scope, '\0'};
+    size_t used = 2;
+    if (!key_append(key, sizeof(key), &used, owner) || used == sizeof(key))
+        return;
+    key[used++] = '\0';
+    if (key_append(key, sizeof(key), &used, reference))
+        verify_expect_item(v, INDEX_REFERENCES, key, used, seq);
 }
 
 /* The key of a day's totals, "YYYYMMDD" merchant, with a byte after it for the figure: its
@@ -686,13 +701,16 @@ static void expect_clearing_day(struct verify *v, const Famledger__Entry *entry,
         expect_day_totals(v, key, key_bytes, kind, kind == 's' ? amount_fen : -amount_fen);
 }
 
+/* The balance key of a class total ("personal") or of a system account ("clearing:P1"). */
 static void expect_balance(struct verify *v, const char *name, const char *id, int64_t amount_fen)
 {
     char key[96];
-    int bytes = *id ? snprintf(key, sizeof(key), "%s:%s", name, id)
-                    : snprintf(key, sizeof(key), "%s", name);
-    if (bytes > 0 && (size_t)bytes < sizeof(key) &&
-        digest_add_amount(&v->indexes[INDEX_BALANCES], key, (size_t)bytes, amount_fen, false))
+    size_t used = 0;
+    if (!key_append(key, sizeof(key), &used, name) ||
+        (*id && !(key_append(key, sizeof(key), &used, ":") &&
+                  key_append(key, sizeof(key), &used, id))))
+        return;
+    if (digest_add_amount(&v->indexes[INDEX_BALANCES], key, used, amount_fen, false))
         v->out_of_memory = true;
 }
 

@@ -14,8 +14,8 @@ static size_t page_limit(uint32_t asked, size_t max)
     return asked == 0 || asked > max ? max : asked;
 }
 
-/* Add the record of entry `seq`; *page_bytes grows by what it adds to the reply. With `day`,
- * only an entry of that business day is added: 1 when it is of another. */
+/* Add the record of entry `seq` if it is of business day `day` (1 when it is of another);
+ * *page_bytes grows by what it adds to the reply. */
 static int log_record_add(struct request_ctx *ctx, Famledger__LogPageReply *reply, uint64_t seq,
                           const char *day, size_t *page_bytes)
 {
@@ -28,12 +28,10 @@ static int log_record_add(struct request_ctx *ctx, Famledger__LogPageReply *repl
                               record->hash.data);
     if (rc <= 0)
         return rc ? rc : FL_ERR_INTERNAL;
-    if (day) { /* dated only for a day's page: the whole-log pages verify reads need none */
-        char entry_day[9];
-        ledger_business_day(entry->time_us, entry_day);
-        if (memcmp(entry_day, day, 8) != 0)
-            return 1;
-    }
+    char entry_day[9];
+    ledger_business_day(entry->time_us, entry_day);
+    if (memcmp(entry_day, day, 8) != 0)
+        return 1;
     record->seq = seq;
     reply->records[reply->n_records++] = record;
     *page_bytes += record->entry_bytes.len + HASH_BYTES + 32;
@@ -87,6 +85,66 @@ static int log_day_page(struct request_ctx *ctx, Famledger__LogPageReply *reply,
     return 0;
 }
 
+/* A page of the whole log, read by one cursor: what verify reads, entry after entry. The
+ * records are served as stored, not decoded: the reader checks each against the chain and
+ * decodes it (verify names an entry that does not decode). */
+struct log_scan {
+    struct request_ctx *ctx;
+    Famledger__LogPageReply *reply;
+    uint64_t seq, head_seq; /* the entry due next; the last to serve */
+    size_t limit, page_bytes;
+};
+
+#define LOG_SCAN_FULL (-1) /* the page is full: not an error */
+
+static int log_scan_visit(void *context, struct store_bytes key, struct store_bytes value)
+{
+    struct log_scan *scan = context;
+    if (scan->seq > scan->head_seq || scan->reply->n_records == scan->limit ||
+        scan->page_bytes >= PAGE_BYTES_MAX)
+        return LOG_SCAN_FULL;
+    if (key.size != 8 || store_u64_decode(key.data) != scan->seq || value.size < HASH_BYTES) {
+        if (scan->reply->n_records > 0) /* the page ends before the damage; the next is refused */
+            return LOG_SCAN_FULL;
+        log_error("log: entry %llu is missing or damaged: the ledger is damaged (ledgerctl "
+                  "verify names it)", (unsigned long long)scan->seq);
+        return FL_ERR_INTERNAL;
+    }
+    Famledger__LogRecord *record = ARENA_NEW(scan->ctx->arena, Famledger__LogRecord);
+    famledger__log_record__init(record);
+    record->seq = scan->seq++;
+    record->hash.len = HASH_BYTES;
+    record->hash.data = arena_alloc(scan->ctx->arena, value.size);
+    memcpy(record->hash.data, value.data, value.size);
+    record->entry_bytes.data = record->hash.data + HASH_BYTES;
+    record->entry_bytes.len = value.size - HASH_BYTES;
+    scan->reply->records[scan->reply->n_records++] = record;
+    scan->page_bytes += value.size + 32;
+    return 0;
+}
+
+static int log_whole_page(struct request_ctx *ctx, Famledger__LogPageReply *reply,
+                          uint64_t from_seq, uint64_t head_seq, size_t limit)
+{
+    struct log_scan scan = {.ctx = ctx, .reply = reply, .seq = from_seq ? from_seq : 1,
+                            .head_seq = head_seq, .limit = limit};
+    uint8_t after[8];
+    store_u64_encode(after, scan.seq - 1);
+    int rc = 0;
+    if (scan.seq <= head_seq)
+        rc = store_scan(ctx->txn, STORE_DB_LOG, scan.seq > 1 ? after : NULL, sizeof(after),
+                        (struct store_bytes){0}, limit + 1, log_scan_visit, &scan);
+    if (rc == 0 && scan.seq <= head_seq && reply->n_records == 0) { /* the log ended early */
+        log_error("log: entry %llu is missing: the ledger is damaged (ledgerctl verify names "
+                  "it)", (unsigned long long)scan.seq);
+        rc = FL_ERR_INTERNAL;
+    }
+    if (rc && rc != LOG_SCAN_FULL)
+        return rc;
+    reply->next_seq = scan.seq <= head_seq ? scan.seq : 0;
+    return 0;
+}
+
 int audit_log_page_handle(struct request_ctx *ctx, const Famledger__Request *request)
 {
     const Famledger__LogPageRequest *page = request->log_page;
@@ -105,14 +163,7 @@ int audit_log_page_handle(struct request_ctx *ctx, const Famledger__Request *req
             return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "date must be YYYY-MM-DD");
         rc = log_day_page(ctx, reply, day, page->from_seq, head.seq, limit);
     } else {
-        uint64_t from = page->from_seq ? page->from_seq : 1;
-        size_t page_bytes = 0; /* a page is cut by bytes as well as by count */
-        for (uint64_t seq = from; rc == 0 && seq <= head.seq && reply->n_records < limit &&
-                                  page_bytes < PAGE_BYTES_MAX;
-             seq++)
-            rc = log_record_add(ctx, reply, seq, NULL, &page_bytes);
-        uint64_t next = from + reply->n_records;
-        reply->next_seq = next <= head.seq ? next : 0;
+        rc = log_whole_page(ctx, reply, page->from_seq, head.seq, limit);
     }
     if (rc)
         return request_fail(ctx, rc, "cannot read the log");

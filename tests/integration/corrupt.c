@@ -10,6 +10,9 @@
  *                                                  as an attacker who knows the format would
  *   famledger-corrupt DATA_DIR redate SEQ          date entry SEQ as its predecessor, and
  *                                                  rewrite the chain after it, likewise
+ *   famledger-corrupt DATA_DIR garble SEQ          make entry SEQ bytes that do not decode,
+ *                                                  rightly hashed, and rewrite the chain after it
+ *   famledger-corrupt DATA_DIR hole SEQ            delete entry SEQ from the log
  *   famledger-corrupt DATA_DIR meta KEY VALUE      set a meta record (an older format, say)
  *   famledger-corrupt DATA_DIR format 2|3|4|5|6    make it a ledger of that format: a
  *                                                  merchant's day as an index, a day index (5
@@ -66,11 +69,18 @@ static int corrupt_account(struct store_txn *txn, const char *person_no, int64_t
     return rc;
 }
 
-/* Re-pack entry `seq`, changed (1 fen more on its first posting, or with `redate` the time of
- * the entry before it), then every later entry with the new previous hash, and move the head
- * (in meta and in the head record) to the new last hash. */
-static int rechain_from(struct store_txn *txn, const char *dir, uint64_t seq, bool redate)
+/* How rechain_from changes its entry. */
+enum rechain {
+    RECHAIN_UNBALANCE, /* 1 fen more on its first posting */
+    RECHAIN_REDATE,    /* the time of the entry before it */
+    RECHAIN_GARBLE,    /* bytes that are no Entry, correctly hashed */
+};
+
+/* Re-pack entry `seq`, changed as `change` says, then every later entry with the new previous
+ * hash, and move the head (in meta and in the head record) to the new last hash. */
+static int rechain_from(struct store_txn *txn, const char *dir, uint64_t seq, enum rechain change)
 {
+    bool redate = change == RECHAIN_REDATE;
     uint8_t prev[HASH_BYTES] = {0};
     uint8_t key[8];
     struct store_bytes value;
@@ -93,6 +103,16 @@ static int rechain_from(struct store_txn *txn, const char *dir, uint64_t seq, bo
         if (store_get(txn, STORE_DB_LOG, key, sizeof(key), &value) != 1)
             break;
         const uint8_t *stored_bytes = (const uint8_t *)value.data + HASH_BYTES;
+        if (at == seq && change == RECHAIN_GARBLE) {
+            /* A field tag whose varint never ends: protobuf-c refuses it. */
+            uint8_t garbled[HASH_BYTES + 4] = {[HASH_BYTES] = 0xff, 0xff, 0xff, 0xff};
+            chain_hash(prev, garbled + HASH_BYTES, 4, garbled);
+            memcpy(prev, garbled, HASH_BYTES);
+            if (store_put(txn, STORE_DB_LOG, key, sizeof(key), garbled, sizeof(garbled)))
+                return -1;
+            last = at;
+            continue;
+        }
         Famledger__Entry *entry = famledger__entry__unpack(NULL, value.size - HASH_BYTES, stored_bytes);
         if (!entry || (at == seq && !redate && entry->n_postings == 0))
             return -1;
@@ -129,12 +149,20 @@ static int rechain_from(struct store_txn *txn, const char *dir, uint64_t seq, bo
     return rc;
 }
 
+/* The log's key of entry "SEQ". */
+static const uint8_t *seq_key(const char *seq)
+{
+    static uint8_t key[8];
+    store_u64_encode(key, strtoull(seq, NULL, 10));
+    return key;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
         fprintf(stderr, "usage: famledger-corrupt DATA_DIR entry SEQ | balance PERSON FEN | "
-                "aid PERSON FEN | delete TABLE | unbalance SEQ | redate SEQ | meta KEY VALUE | "
-                "format 2|3|4|5|6\n");
+                "aid PERSON FEN | delete TABLE | unbalance SEQ | redate SEQ | garble SEQ | "
+                "hole SEQ | meta KEY VALUE | format 2|3|4|5|6\n");
         return 2;
     }
     if (strcmp(argv[2], "format") == 0)
@@ -151,9 +179,14 @@ int main(int argc, char **argv)
     int rc = strcmp(argv[2], "entry") == 0 ? corrupt_entry(txn, strtoull(argv[3], NULL, 10))
              : strcmp(argv[2], "meta") == 0 && argc > 4
                  ? store_put(txn, STORE_DB_META, argv[3], strlen(argv[3]), argv[4], strlen(argv[4]))
-             : strcmp(argv[2], "unbalance") == 0 || strcmp(argv[2], "redate") == 0
-                 ? rechain_from(txn, argv[1], strtoull(argv[3], NULL, 10),
-                                strcmp(argv[2], "redate") == 0)
+             : strcmp(argv[2], "unbalance") == 0
+                 ? rechain_from(txn, argv[1], strtoull(argv[3], NULL, 10), RECHAIN_UNBALANCE)
+             : strcmp(argv[2], "redate") == 0
+                 ? rechain_from(txn, argv[1], strtoull(argv[3], NULL, 10), RECHAIN_REDATE)
+             : strcmp(argv[2], "garble") == 0
+                 ? rechain_from(txn, argv[1], strtoull(argv[3], NULL, 10), RECHAIN_GARBLE)
+             : strcmp(argv[2], "hole") == 0
+                 ? (store_delete(txn, STORE_DB_LOG, seq_key(argv[3]), 8) == 1 ? 0 : -1)
              : strcmp(argv[2], "delete") == 0
                  ? (db > STORE_DB_META && store_delete_first(txn, (enum store_db)db) == 1 ? 0 : -1)
              : strcmp(argv[2], "aid") == 0 && argc > 4
