@@ -315,7 +315,7 @@ int audit_merchant_day_handle(struct request_ctx *ctx, const Famledger__Request 
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "merchant code is malformed");
     if (!ledger_day_parse(query->date, day))
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "date must be YYYY-MM-DD");
-    size_t limit = page_limit(query->limit, LOG_PAGE_MAX);
+    size_t limit = page_limit(query->limit, MERCHANT_DAY_PAGE_MAX);
     uint64_t *seqs = ARENA_ARRAY(ctx->arena, uint64_t, limit);
     size_t count;
     Famledger__MerchantDayReply *reply = ARENA_NEW(ctx->arena, Famledger__MerchantDayReply);
