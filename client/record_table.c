@@ -86,6 +86,24 @@ void *record_table_find(struct record_table *table, uint64_t hash, const void *k
     return record_table_at(table, table->count - 1);
 }
 
+void record_table_prefetch(const struct record_table *table, uint64_t hash, bool record)
+{
+    if (table->capacity == 0)
+        return;
+    size_t mask = table->capacity - 1, slot = hash & mask;
+    if (!record) {
+        __builtin_prefetch(&table->slots[slot]);
+        return;
+    }
+    for (; table->slots[slot]; slot = (slot + 1) & mask) {
+        uint64_t entry = table->slots[slot];
+        if (entry >> 32 == hash >> 32) {
+            __builtin_prefetch(record_table_at(table, (entry & 0xffffffffu) - 1));
+            return;
+        }
+    }
+}
+
 void record_table_free(struct record_table *table)
 {
     for (size_t block = 0; block < table->block_count; block++)

@@ -28,6 +28,10 @@ void *record_table_at(const struct record_table *table, size_t index);
  * zeroed record (the caller fills in its key; *created says so), and NULL means out of memory. */
 void *record_table_find(struct record_table *table, uint64_t hash, const void *key,
                         size_t key_bytes, record_same same, bool create, bool *created);
+/* A hint, ahead of finding the record of `hash`: ask the CPU for its slot (`record` false),
+ * then, once the slot has come, for the record it leads to (`record` true). Finding a page of
+ * keys after both passes over it overlaps their cache misses instead of waiting for each. */
+void record_table_prefetch(const struct record_table *table, uint64_t hash, bool record);
 void record_table_free(struct record_table *table);
 
 #endif

@@ -73,12 +73,17 @@ int verify_problem(struct verify *v, uint64_t seq, const char *format, ...)
     return 1;
 }
 
-uint64_t verify_text_hash(const char *text)
+uint64_t verify_bytes_hash(const void *bytes, size_t size)
 {
     uint64_t hash = 1469598103934665603u;
-    for (; *text; text++)
-        hash = (hash ^ (uint8_t)*text) * 1099511628211u;
+    for (size_t i = 0; i < size; i++)
+        hash = (hash ^ ((const uint8_t *)bytes)[i]) * 1099511628211u;
     return hash;
+}
+
+uint64_t verify_text_hash(const char *text)
+{
+    return verify_bytes_hash(text, strlen(text));
 }
 
 uint64_t verify_link_item(uint64_t seq, uint64_t prev)
@@ -231,6 +236,23 @@ struct model_person *verify_person_find(struct verify *v, const char *person_no,
     return person;
 }
 
+void verify_person_prefetch(const struct verify *v, const void *person_no, size_t size,
+                            bool record)
+{
+    record_table_prefetch(&v->persons, verify_bytes_hash(person_no, size), record);
+}
+
+static size_t settlement_slot(uint64_t id, size_t capacity)
+{
+    return (id * 11400714819323198485u) & (capacity - 1);
+}
+
+void verify_settlement_prefetch(const struct verify *v, uint64_t id)
+{
+    if (v->settlement_capacity)
+        __builtin_prefetch(&v->settlements[settlement_slot(id, v->settlement_capacity)]);
+}
+
 struct model_settlement *verify_settlement_find(struct verify *v, uint64_t id, bool create)
 {
     if (create && (v->settlement_count + 1) * 2 > v->settlement_capacity) {
@@ -241,7 +263,7 @@ struct model_settlement *verify_settlement_find(struct verify *v, uint64_t id, b
         for (size_t i = 0; i < v->settlement_capacity; i++) {
             if (!v->settlements[i].id)
                 continue;
-            size_t slot = (v->settlements[i].id * 11400714819323198485u) & (capacity - 1);
+            size_t slot = settlement_slot(v->settlements[i].id, capacity);
             while (grown[slot].id)
                 slot = (slot + 1) & (capacity - 1);
             grown[slot] = v->settlements[i];
@@ -252,7 +274,7 @@ struct model_settlement *verify_settlement_find(struct verify *v, uint64_t id, b
     }
     if (!v->settlement_capacity)
         return NULL;
-    size_t slot = (id * 11400714819323198485u) & (v->settlement_capacity - 1);
+    size_t slot = settlement_slot(id, v->settlement_capacity);
     while (v->settlements[slot].id) {
         if (v->settlements[slot].id == id)
             return &v->settlements[slot];
@@ -757,7 +779,45 @@ static int verify_postings(struct verify *v, const Famledger__Entry *entry)
 
 /* ---- the chain ---- */
 
-static int verify_record(struct verify *v, const Famledger__LogRecord *record)
+/* A hint for the persons an entry will look up (verify_person_prefetch): the accounts its
+ * postings move, the persons a registration, migration or binding names. A page's entries are
+ * hinted before any is applied, so that their lookups into millions of persons overlap. */
+static void entry_prefetch(const struct verify *v, const Famledger__Entry *entry, bool record)
+{
+    for (size_t i = 0; i < entry->n_postings; i++)
+        if (entry->postings[i]->account_class ==
+            FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_PERSONAL)
+            verify_person_prefetch(v, entry->postings[i]->id, strlen(entry->postings[i]->id),
+                                   record);
+    const char *names[2] = {NULL, NULL};
+    switch (entry->body_case) {
+    case FAMLEDGER__ENTRY__BODY_PERSON_REGISTERED:
+        names[0] = entry->person_registered->person_no;
+        break;
+    case FAMLEDGER__ENTRY__BODY_PERSON_MIGRATED:
+        names[0] = entry->person_migrated->person_no;
+        break;
+    case FAMLEDGER__ENTRY__BODY_BINDING_ADDED:
+        if (entry->binding_added->binding) {
+            names[0] = entry->binding_added->binding->beneficiary;
+            names[1] = entry->binding_added->binding->holder;
+        }
+        break;
+    case FAMLEDGER__ENTRY__BODY_SETTLED:
+        if (entry->settled->request)
+            names[0] = entry->settled->request->patient;
+        break;
+    default:
+        break;
+    }
+    for (int i = 0; i < 2 && names[i]; i++)
+        verify_person_prefetch(v, names[i], strlen(names[i]), record);
+}
+
+/* Check entry `record` against the chain and apply `entry`, its bytes as unpacked (NULL: they
+ * do not decode). Returns 0, a problem (> 0, in the report) or -1 (out of memory). */
+static int verify_record(struct verify *v, const Famledger__LogRecord *record,
+                         const Famledger__Entry *entry)
 {
     uint64_t seq = record->seq;
     if (seq != v->seq + 1)
@@ -770,13 +830,8 @@ static int verify_record(struct verify *v, const Famledger__LogRecord *record)
         return verify_problem(v, seq, "the hash of entry %llu does not match its bytes and the "
                               "previous hash: the entry or the chain was altered",
                               (unsigned long long)seq);
-    Famledger__Entry *entry = famledger__entry__unpack(&v->scratch.allocator,
-                                                       record->entry_bytes.len,
-                                                       record->entry_bytes.data);
-    if (!entry) {
-        scratch_reset(&v->scratch);
+    if (!entry)
         return verify_problem(v, seq, "entry %llu does not decode", (unsigned long long)seq);
-    }
     int rc = 0;
     if (entry->seq != seq || entry->prev_hash.len != FL_HASH_BYTES ||
         memcmp(entry->prev_hash.data, v->hash, FL_HASH_BYTES) != 0)
@@ -795,10 +850,31 @@ static int verify_record(struct verify *v, const Famledger__LogRecord *record)
         if (rc == 0)
             rc = verify_postings(v, entry);
     }
-    scratch_reset(&v->scratch);
     v->seq = seq;
     memcpy(v->hash, record->hash.data, FL_HASH_BYTES);
     v->report->entries++;
+    return rc;
+}
+
+/* A page of the log: its entries unpacked, hinted (entry_prefetch), then checked and applied in
+ * order until the first problem. Returns 0, or -1 when out of memory. */
+static int verify_records(struct verify *v, Famledger__LogRecord **records, size_t count)
+{
+    ProtobufCAllocator *scratch = &v->scratch.allocator;
+    Famledger__Entry **entries = scratch->alloc(scratch->allocator_data,
+                                                (count ? count : 1) * sizeof(*entries));
+    int rc = entries ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < count; i++)
+        entries[i] = famledger__entry__unpack(scratch, records[i]->entry_bytes.len,
+                                              records[i]->entry_bytes.data);
+    for (int pass = 0; rc == 0 && pass < 2; pass++)
+        for (size_t i = 0; i < count; i++)
+            if (entries[i])
+                entry_prefetch(v, entries[i], pass == 1);
+    for (size_t i = 0; rc == 0 && i < count && v->report->ok; i++)
+        if (verify_record(v, records[i], entries[i]) < 0)
+            rc = -1;
+    scratch_reset(&v->scratch);
     return rc;
 }
 
@@ -880,10 +956,8 @@ static int verify_catch_up(struct verify *v)
         bool more = reply->next_seq != 0 && reply->n_records > 0;
         if (more)
             rc = log_page_ask(v, reply->next_seq);
-        for (size_t i = 0; rc == 0 && i < reply->n_records && v->report->ok; i++)
-            if (verify_record(v, reply->records[i]) < 0)
-                rc = client_fail(v->client, FL_ERR_PROTOCOL_ERROR,
-                                 "out of memory while verifying");
+        if (rc == 0 && verify_records(v, reply->records, reply->n_records) < 0)
+            rc = client_fail(v->client, FL_ERR_PROTOCOL_ERROR, "out of memory while verifying");
         uint64_t head = reply->head_seq;
         client_response_free(v->client, response);
         if (rc == 0 && v->progress_cb)

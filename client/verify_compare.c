@@ -37,6 +37,29 @@ static int undecodable(struct verify *v, const char *table, const ProtobufCBinar
 typedef int (*state_visit)(struct verify *v, const ProtobufCBinaryData *key,
                            const ProtobufCBinaryData *value);
 
+/* A hint for a stored key, before its page is visited: each key's slot (`record` false), then
+ * each key's record (true), so that the page's lookups into the model do not wait for memory
+ * one after another (record_table_prefetch). */
+typedef void (*state_prefetch)(const struct verify *v, const ProtobufCBinaryData *key,
+                               bool record);
+
+/* The persons, accounts and funders tables are keyed by person number. */
+static void prefetch_person(const struct verify *v, const ProtobufCBinaryData *key, bool record)
+{
+    verify_person_prefetch(v, key->data, key->len, record);
+}
+
+/* The settlements table is keyed by id, 8 bytes big-endian; the model's slot is the record. */
+static void prefetch_settlement(const struct verify *v, const ProtobufCBinaryData *key,
+                                bool record)
+{
+    uint64_t id = 0;
+    for (size_t i = 0; !record && key->len == 8 && i < 8; i++)
+        id = id << 8 | key->data[i];
+    if (id)
+        verify_settlement_prefetch(v, id);
+}
+
 static int state_page_ask(struct verify *v, Famledger__StateTable table,
                           ProtobufCBinaryData after, ProtobufCBinaryData after_value)
 {
@@ -49,7 +72,8 @@ static int state_page_ask(struct verify *v, Famledger__StateTable table,
 }
 
 /* Visit every record of `table`, asking for each page before visiting the one before it. */
-static int state_walk(struct verify *v, Famledger__StateTable table, state_visit visit)
+static int state_walk(struct verify *v, Famledger__StateTable table, state_visit visit,
+                      state_prefetch prefetch)
 {
     ProtobufCBinaryData after = {0, NULL}, after_value = {0, NULL};
     uint8_t after_bytes[512], after_value_bytes[8];
@@ -80,6 +104,9 @@ static int state_walk(struct verify *v, Famledger__StateTable table, state_visit
             after_value.data = after_value_bytes;
             rc = state_page_ask(v, table, after, after_value);
         }
+        for (int pass = 0; prefetch && pass < 2; pass++)
+            for (size_t i = 0; i < reply->n_keys; i++)
+                prefetch(v, &reply->keys[i], pass == 1);
         for (size_t i = 0; i < reply->n_keys && i < reply->n_values; i++)
             visit(v, &reply->keys[i], &reply->values[i]);
         client_response_free(v->client, response);
@@ -356,7 +383,7 @@ static int verify_compare_indexes(struct verify *v)
                             : index == INDEX_MERCHANT_DAYS  ? stored_merchant_day
                             : index >= INDEX_WALLETS        ? stored_twophase
                                                             : stored_index_item;
-        int rc = state_walk(v, verify_indexes[index].table, visit);
+        int rc = state_walk(v, verify_indexes[index].table, visit, NULL);
         if (rc)
             return rc;
         if (v->out_of_memory)
@@ -416,10 +443,14 @@ int verify_compare(struct verify *v)
         v->settlements[i].stored = false;
     report->balances_fen = report->credited_fen = report->debited_fen = 0;
     int rc;
-    if ((rc = state_walk(v, FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS, compare_account)) ||
-        (rc = state_walk(v, FAMLEDGER__STATE_TABLE__STATE_PERSONS, compare_person)) ||
-        (rc = state_walk(v, FAMLEDGER__STATE_TABLE__STATE_FUNDERS, compare_funders)) ||
-        (rc = state_walk(v, FAMLEDGER__STATE_TABLE__STATE_SETTLEMENTS, compare_settlement)))
+    if ((rc = state_walk(v, FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS, compare_account,
+                         prefetch_person)) ||
+        (rc = state_walk(v, FAMLEDGER__STATE_TABLE__STATE_PERSONS, compare_person,
+                         prefetch_person)) ||
+        (rc = state_walk(v, FAMLEDGER__STATE_TABLE__STATE_FUNDERS, compare_funders,
+                         prefetch_person)) ||
+        (rc = state_walk(v, FAMLEDGER__STATE_TABLE__STATE_SETTLEMENTS, compare_settlement,
+                         prefetch_settlement)))
         return rc;
     size_t model_accounts = 0, model_funded = 0;
     for (size_t i = 0; i < v->persons.count; i++) {

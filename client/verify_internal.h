@@ -8,7 +8,7 @@
 #include "scratch.h"
 #include "verify_index.h"
 
-#define VERIFY_PAGE 500
+#define VERIFY_PAGE 1000
 
 /* A person's wallet (医保钱包) as the log makes it: most persons never have one, so it is
  * made when the log first touches it. */
@@ -129,6 +129,11 @@ struct verify {
 int verify_problem(struct verify *v, uint64_t seq, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
 uint64_t verify_text_hash(const char *text);
+uint64_t verify_bytes_hash(const void *bytes, size_t size); /* verify_text_hash of bytes */
+/* Hints ahead of verify_person_find (record_table_prefetch) and verify_settlement_find. */
+void verify_person_prefetch(const struct verify *v, const void *person_no, size_t size,
+                            bool record);
+void verify_settlement_prefetch(const struct verify *v, uint64_t id);
 /* The item of a statement link: entry `seq` follows entry `prev` on an account. */
 uint64_t verify_link_item(uint64_t seq, uint64_t prev);
 struct model_person *verify_person_find(struct verify *v, const char *person_no, bool create);
