@@ -195,7 +195,9 @@ static int compare_funders(struct verify *v, const ProtobufCBinaryData *key,
         famledger__binding_list__unpack(&v->scratch.allocator, value->len,
                                                                      value->data);
     char beneficiary[FL_PERSON_NO_MAX + 1];
-    snprintf(beneficiary, sizeof(beneficiary), "%.*s", (int)key->len, (const char *)key->data);
+    size_t bytes = key->len < sizeof(beneficiary) - 1 ? key->len : sizeof(beneficiary) - 1;
+    memcpy(beneficiary, key->data, bytes); /* as "%.*s" would, without printf */
+    beneficiary[bytes] = '\0';
     struct model_person *person = verify_person_find(v, beneficiary, false);
     if (stored && stored->n_bindings > 0)
         v->stored_funded++;
