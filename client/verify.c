@@ -86,6 +86,14 @@ uint64_t verify_text_hash(const char *text)
     return verify_bytes_hash(text, strlen(text));
 }
 
+uint64_t verify_u64_decode(const uint8_t in[8])
+{
+    uint64_t value = 0;
+    for (int i = 0; i < 8; i++)
+        value = value << 8 | in[i];
+    return value;
+}
+
 uint64_t verify_link_item(uint64_t seq, uint64_t prev)
 {
     return seq * 0x9e3779b97f4a7c15u + prev;

@@ -12,10 +12,7 @@
 static void key_text(const ProtobufCBinaryData *key, bool id, char *text, size_t text_bytes)
 {
     if (id && key->len == 8) {
-        uint64_t value = 0;
-        for (int i = 0; i < 8; i++)
-            value = value << 8 | key->data[i];
-        snprintf(text, text_bytes, "%llu", (unsigned long long)value);
+        snprintf(text, text_bytes, "%llu", (unsigned long long)verify_u64_decode(key->data));
         return;
     }
     size_t length = key->len < text_bytes - 1 ? key->len : text_bytes - 1;
@@ -53,11 +50,8 @@ static void prefetch_person(const struct verify *v, const ProtobufCBinaryData *k
 static void prefetch_settlement(const struct verify *v, const ProtobufCBinaryData *key,
                                 bool record)
 {
-    uint64_t id = 0;
-    for (size_t i = 0; !record && key->len == 8 && i < 8; i++)
-        id = id << 8 | key->data[i];
-    if (id)
-        verify_settlement_prefetch(v, id);
+    if (!record && key->len == 8)
+        verify_settlement_prefetch(v, verify_u64_decode(key->data));
 }
 
 static int state_page_ask(struct verify *v, Famledger__StateTable table,
@@ -247,9 +241,7 @@ static int stored_index_item(struct verify *v, const ProtobufCBinaryData *key,
     if (value->len < 8)
         return verify_problem(v, v->seq, "a stored %s record of %zu bytes is damaged",
                               verify_indexes[v->walking].name, value->len);
-    uint64_t seq = 0;
-    for (int i = 0; i < 8; i++)
-        seq = seq << 8 | value->data[i];
+    uint64_t seq = verify_u64_decode(value->data);
     if (digest_add(&v->indexes[v->walking], key->data, key->len, seq, true) != 0)
         v->out_of_memory = true;
     return 0;
@@ -263,13 +255,8 @@ static int stored_link(struct verify *v, const ProtobufCBinaryData *key,
     if (key->len <= 8 || value->len != 8)
         return verify_problem(v, v->seq, "a stored %s record of %zu and %zu bytes is damaged",
                               verify_indexes[v->walking].name, key->len, value->len);
-    uint64_t seq = 0, prev = 0;
-    for (int i = 0; i < 8; i++) {
-        seq = seq << 8 | key->data[i];
-        prev = prev << 8 | value->data[i];
-    }
-    if (digest_add(&v->indexes[v->walking], key->data + 8, key->len - 8,
-                   verify_link_item(seq, prev), true) != 0)
+    uint64_t item = verify_link_item(verify_u64_decode(key->data), verify_u64_decode(value->data));
+    if (digest_add(&v->indexes[v->walking], key->data + 8, key->len - 8, item, true) != 0)
         v->out_of_memory = true;
     return 0;
 }

@@ -134,6 +134,8 @@ uint64_t verify_bytes_hash(const void *bytes, size_t size); /* verify_text_hash 
 void verify_person_prefetch(const struct verify *v, const void *person_no, size_t size,
                             bool record);
 void verify_settlement_prefetch(const struct verify *v, uint64_t id);
+/* 8 bytes big-endian, as the daemon's keys and values hold sequence numbers and ids. */
+uint64_t verify_u64_decode(const uint8_t in[8]);
 /* The item of a statement link: entry `seq` follows entry `prev` on an account. */
 uint64_t verify_link_item(uint64_t seq, uint64_t prev);
 struct model_person *verify_person_find(struct verify *v, const char *person_no, bool create);

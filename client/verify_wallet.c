@@ -22,13 +22,6 @@ static void u64_encode(uint8_t out[8], uint64_t value)
         out[i] = (uint8_t)value;
 }
 
-static uint64_t u64_decode(const uint8_t in[8])
-{
-    uint64_t value = 0;
-    for (int i = 0; i < 8; i++)
-        value = value << 8 | in[i];
-    return value;
-}
 
 static uint64_t textf_hash(const char *format, ...) __attribute__((format(printf, 1, 2)));
 
@@ -598,7 +591,7 @@ int verify_twophase_stored(struct verify *v, enum verify_index index,
     }
     case INDEX_WALLET_SENDS: {
         Famledger__WalletSend *send = famledger__wallet_send__unpack(NULL, value->len, value->data);
-        if (!send || key->len != 8 || u64_decode(key->data) != send->send_id) {
+        if (!send || key->len != 8 || verify_u64_decode(key->data) != send->send_id) {
             if (send)
                 famledger__wallet_send__free_unpacked(send, NULL);
             return stored_unpack_fail(v, "wallet_sends");
@@ -609,7 +602,8 @@ int verify_twophase_stored(struct verify *v, enum verify_index index,
     }
     case INDEX_HOLDS: {
         Famledger__Hold *hold = famledger__hold__unpack(NULL, value->len, value->data);
-        if (!hold || !hold->request || key->len != 8 || u64_decode(key->data) != hold->hold_id) {
+        if (!hold || !hold->request || key->len != 8 ||
+            verify_u64_decode(key->data) != hold->hold_id) {
             if (hold)
                 famledger__hold__free_unpacked(hold, NULL);
             return stored_unpack_fail(v, "holds");
