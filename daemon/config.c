@@ -53,6 +53,12 @@ static const struct setting settings[] = {
      "requests read ahead of their replies, per connection"},
     {"commit_batch_max", SETTING_UINT, AT(commit_batch_max), 1, COMMIT_BATCH_MAX_LIMIT,
      "write requests sharing one transaction and one sync"},
+    {"map_readahead", SETTING_UINT, AT(map_readahead), 0, 1,
+     "1: a page fault in data.mdb reads the 128 KiB around it (quick to warm a ledger that "
+     "fits in memory); 0: only that page (random lookups in one that does not)"},
+    {"prefetch_threads", SETTING_UINT, AT(prefetch_threads), 0, PREFETCH_THREADS_LIMIT,
+     "threads reading ahead what queued settlements will read, so that the writer finds it "
+     "in memory; 0: none"},
     {"admin_uids", SETTING_IDS, AT(role_uids[ROLE_ADMIN]), 0, 0,
      "uids or user names with the admin role"},
     {"admin_gids", SETTING_IDS, AT(role_gids[ROLE_ADMIN]), 0, 0,
@@ -128,6 +134,8 @@ void config_init(struct config *config)
     config->connections_max = CONNECTIONS_MAX_DEFAULT;
     config->pipeline_max = PIPELINE_MAX_DEFAULT;
     config->commit_batch_max = COMMIT_BATCH_MAX_DEFAULT;
+    config->prefetch_threads = PREFETCH_THREADS_DEFAULT;
+    config->map_readahead = 1;
     for (int role = 0; role < ROLE_COUNT; role++) {
         config->role_uids[role].ids[0] = (uint32_t)geteuid();
         config->role_uids[role].count = 1;

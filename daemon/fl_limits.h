@@ -23,6 +23,10 @@
 #define COMMIT_BATCH_MAX_DEFAULT 256
 #define COMMIT_BATCH_MAX_LIMIT 4096
 
+/* Threads that read ahead, for the writer, what queued settlements will read (prefetch.h). */
+#define PREFETCH_THREADS_DEFAULT 4
+#define PREFETCH_THREADS_LIMIT 64
+
 /* Storage. */
 #define MAP_MIB_DEFAULT 64
 #define MAP_MIB_MAX_DEFAULT (16 * 1024)

@@ -7,6 +7,7 @@
 #include "head_record.h"
 #include "ledger.h"
 #include "log.h"
+#include "prefetch.h"
 #include "scheduler.h"
 #include "server.h"
 #include "store.h"
@@ -33,6 +34,7 @@ struct daemon {
     struct store *store;
     struct head_record head_record;
     struct commit_queue commits;
+    struct prefetch prefetch;
     struct server server;
     struct scheduler scheduler;
     uv_signal_t sigint, sigterm;
@@ -268,7 +270,8 @@ static int daemon_open_ledger(struct daemon *daemon)
     /* The map is reserved at its maximum from the start (address space, not disk): it never
      * has to grow, so a long audit snapshot never stands in the writer's way. */
     int rc = store_open(config->data_dir, config->map_mib_max << 20, config->map_mib_max << 20,
-                        daemon->init ? STORE_CREATE_INIT : STORE_CREATE_IF_EMPTY,
+                        (daemon->init ? STORE_CREATE_INIT : STORE_CREATE_IF_EMPTY) |
+                            (config->map_readahead ? 0 : STORE_OPEN_NO_READAHEAD),
                         &daemon->store);
     if (rc) {
         log_error("cannot open the ledger in %s", config->data_dir);
@@ -313,11 +316,16 @@ static int daemon_run(struct daemon *daemon)
         store_close(daemon->store);
         return 1;
     }
+    if ((rc = prefetch_start(&daemon->prefetch, daemon->store, config,
+                             (unsigned)config->prefetch_threads)) != 0)
+        log_warn("cannot start the prefetch threads (%s): the writer reads for itself",
+                 uv_strerror(rc));
     char error[512];
     rc = server_start(&daemon->server, daemon->loop, config, daemon->store, &daemon->commits,
-                      error, sizeof(error));
+                      rc == 0 ? &daemon->prefetch : NULL, error, sizeof(error));
     if (rc) {
         log_error("%s", error);
+        prefetch_stop(&daemon->prefetch);
         commit_queue_stop(&daemon->commits);
         uv_run(daemon->loop, UV_RUN_DEFAULT);
         store_close(daemon->store);
@@ -345,6 +353,7 @@ static int daemon_run(struct daemon *daemon)
 
     uv_run(daemon->loop, UV_RUN_DEFAULT);
     uv_loop_close(daemon->loop);
+    prefetch_stop(&daemon->prefetch);
     store_close(daemon->store);
     head_record_close(&daemon->head_record);
     if (daemon->exit_code == 0)

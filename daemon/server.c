@@ -252,6 +252,8 @@ static void conn_start_ready(struct conn *conn)
             pending->job.execute_cb = pending_execute_cb;
             pending->job.weight = batch_weight(pending->request);
             pending->job.done_cb = pending_done_cb;
+            if (conn->server->prefetch)
+                prefetch_request(conn->server->prefetch, pending->request);
             commit_queue_submit(conn->server->commits, &pending->job);
         } else if (pending->route->background) {
             uv_queue_work(conn->server->loop, &pending->work, pending_work_cb,
@@ -659,11 +661,11 @@ static void server_accepted_cb(struct listener *listener, int fd)
 }
 
 int server_start(struct server *server, uv_loop_t *loop, const struct config *config,
-                 struct store *store, struct commit_queue *commits, char *error,
-                 size_t error_bytes)
+                 struct store *store, struct commit_queue *commits, struct prefetch *prefetch,
+                 char *error, size_t error_bytes)
 {
     *server = (struct server){.loop = loop, .config = config, .store = store, .commits = commits,
-                              .started_us = request_clock_us()};
+                              .prefetch = prefetch, .started_us = request_clock_us()};
     REQUIRE(dispatch_route_count() < SERVER_ROUTE_ROWS); /* the last row: unknown bodies */
     server->listener.data = server;
     server->listener.accepted_cb = server_accepted_cb;

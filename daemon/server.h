@@ -7,6 +7,7 @@
 #include "listener.h"
 #include "metrics.h"
 #include "metrics_http.h"
+#include "prefetch.h"
 #include "store.h"
 
 #include <stdbool.h>
@@ -45,6 +46,7 @@ struct server {
     const struct config *config;
     struct store *store;
     struct commit_queue *commits;
+    struct prefetch *prefetch;  /* reads ahead for queued writes; NULL: none */
     struct conn *conns;         /* every open connection */
     size_t conn_count;
     unsigned snapshot_count;    /* connections holding a snapshot open */
@@ -61,8 +63,8 @@ struct server {
 /* Claim config->socket_path and listen (listener.h). Returns 0, or -1 with a message for the
  * operator in error[]. */
 int server_start(struct server *server, uv_loop_t *loop, const struct config *config,
-                 struct store *store, struct commit_queue *commits, char *error,
-                 size_t error_bytes);
+                 struct store *store, struct commit_queue *commits, struct prefetch *prefetch,
+                 char *error, size_t error_bytes);
 
 /* Stop accepting; answer every request already running, answer SHUTTING_DOWN to those read but
  * not started, then close each connection. After shutdown_timeout_ms whatever is still open is

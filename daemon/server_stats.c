@@ -181,6 +181,15 @@ void server_metrics_collect(struct server *server, struct arena *arena,
     metrics_family(&builder, "famledger_snapshots", "gauge", "Audit snapshots open.");
     metrics_sample(&builder, server->snapshot_count, 0, NULL);
     metrics_commits(&builder, &stats);
+    if (server->prefetch) {
+        struct prefetch_stats ahead = prefetch_stats(server->prefetch);
+        metrics_family(&builder, "famledger_prefetch_total", "counter",
+                       "Settlements whose reads were queued for the prefetch threads, read "
+                       "ahead of the writer, or dropped because the queue was full.");
+        metrics_sample(&builder, (int64_t)ahead.queued, 0, "result", "queued", NULL);
+        metrics_sample(&builder, (int64_t)ahead.done, 0, "result", "done", NULL);
+        metrics_sample(&builder, (int64_t)ahead.dropped, 0, "result", "dropped", NULL);
+    }
     metrics_family(&builder, "famledger_map_size_bytes", "gauge",
                    "The LMDB map's size (address space reserved; map_mib_max).");
     metrics_sample(&builder, (int64_t)reply->map_bytes, 0, NULL);

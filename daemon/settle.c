@@ -27,11 +27,17 @@
 #include <string.h>
 
 /* A plain quote reserves nothing, so its merchant reference may be empty. */
+/* The category a request means (unspecified: a pharmacy's), or false for one we do not know. */
+static bool settle_category(Famledger__Category *category)
+{
+    if (*category == FAMLEDGER__CATEGORY__CATEGORY_UNSPECIFIED)
+        *category = FAMLEDGER__CATEGORY__CATEGORY_PHARMACY;
+    return *category <= FAMLEDGER__CATEGORY__CATEGORY_LONG_TERM_CARE;
+}
+
 static int settle_validate(struct request_ctx *ctx, Famledger__SettleRequest *settle, bool quote)
 {
-    if (settle->category == FAMLEDGER__CATEGORY__CATEGORY_UNSPECIFIED)
-        settle->category = FAMLEDGER__CATEGORY__CATEGORY_PHARMACY;
-    if (settle->category > FAMLEDGER__CATEGORY__CATEGORY_LONG_TERM_CARE)
+    if (!settle_category(&settle->category))
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "unknown category");
     if (!validate_person_no(settle->merchant_code))
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
@@ -241,6 +247,26 @@ int settle_plan_make(struct request_ctx *ctx, const Famledger__SettleRequest *se
     plan_leg(ctx, plan, patient->person_no, NULL, wallet_balance_fen, wallet_available_fen,
              INT64_MAX, false);
     return plan_funders(ctx, plan, patient, settle->category);
+}
+
+void settle_prefetch(struct request_ctx *ctx, const Famledger__SettleRequest *request)
+{
+    Famledger__SettleRequest settle = *request;
+    if (!settle_category(&settle.category) || !validate_person_no(settle.merchant_code) ||
+        !validate_person_no(settle.patient) || !validate_amount_fen(settle.amount_fen))
+        return;
+    /* settle_handle's reads, in its order: the reference, the plan, the patient's index. */
+    struct reference_key key;
+    uint64_t seq;
+    if (validate_reference(settle.merchant_reference)) {
+        reference_key_make(&key, 'S', settle.merchant_code, settle.merchant_reference);
+        (void)reference_seq_find(ctx->txn, &key, &seq);
+    }
+    struct settle_plan plan;
+    (void)settle_plan_make(ctx, &settle, &plan);
+    struct store_bytes seqs;
+    (void)store_get(ctx->txn, STORE_DB_PATIENT_SETTLEMENTS, settle.patient,
+                    strlen(settle.patient), &seqs);
 }
 
 int settlement_reply(struct request_ctx *ctx, Famledger__Settlement *settlement)

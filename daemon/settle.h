@@ -27,6 +27,11 @@ int settle_command_prepare(struct request_ctx *ctx, Famledger__SettleRequest *se
 int settle_plan_make(struct request_ctx *ctx, const Famledger__SettleRequest *settle,
                      struct settle_plan *plan);
 
+/* For the prefetch threads (prefetch.h): the reads settle_plan_make makes for `request`, in
+ * ctx's read transaction, once its fields pass settle_validate's checks (all but the peer's
+ * merchants: nothing is answered). What it finds and any failure are dropped. */
+void settle_prefetch(struct request_ctx *ctx, const Famledger__SettleRequest *request);
+
 /* INSUFFICIENT_FUNDS for an all_or_nothing request the accounts do not cover. */
 int settle_insufficient(struct request_ctx *ctx, const Famledger__Settlement *settlement);
 

@@ -403,8 +403,9 @@ static int store_check_file(struct store *store, enum store_open_flags flags,
             log_error("store: %s: %s", path, strerror(errno));
             return FL_ERR_INTERNAL;
         }
-        store->created = flags == STORE_CREATE_INIT ||
-                         (flags == STORE_CREATE_IF_EMPTY && store_dir_empty(store->dir));
+        enum store_open_flags create = flags & STORE_OPEN_CREATE_MASK;
+        store->created = create == STORE_CREATE_INIT ||
+                         (create == STORE_CREATE_IF_EMPTY && store_dir_empty(store->dir));
         if (store->created)
             return 0;
         log_error("store: %s holds files but no data.mdb: the ledger file is missing. Restore it "
@@ -492,8 +493,9 @@ int store_open(const char *dir, uint64_t map_bytes, uint64_t map_bytes_max,
         rc = store_error(store, mdb_env_set_mapsize(store->env, map_bytes), "set map size");
     /* MDB_NOTLS: read transactions belong to requests, not threads. Syncs stay on: a reply
      * that says OK follows a commit that reached the disk. */
+    unsigned env_flags = MDB_NOTLS | (flags & STORE_OPEN_NO_READAHEAD ? MDB_NORDAHEAD : 0);
     if (rc == 0)
-        rc = store_error(store, mdb_env_open(store->env, dir, MDB_NOTLS, 0640), "open");
+        rc = store_error(store, mdb_env_open(store->env, dir, env_flags, 0640), "open");
     if (rc == 0)
         rc = store_check_size(store, file_bytes);
     if (rc == 0) {

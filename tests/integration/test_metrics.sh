@@ -110,6 +110,7 @@ expect "the stats requests are counted too" 'famledger_requests_total{type="stat
 # the bench made is one settle answered OK and one settled entry.
 before_ok=$(sample 'famledger_requests_total{type="settle",status="OK"}' "$(ctl stats)")
 before_settled=$(sample 'famledger_entries_total{type="settled"}' "$(ctl stats)")
+before_queued=$(sample 'famledger_prefetch_total{result="queued"}' "$(ctl stats)")
 "$BUILD/famledger-bench" --socket "$SOCKET" --patients 50 --setup-only >/dev/null 2>&1
 check "a concurrent load" 0 "$BUILD/famledger-bench" --socket "$SOCKET" --patients 50 --connections 8 --depth 4 --settlements 2000
 made=$(printf '%s\n' "$OUT" | sed -n 's/.*: \([0-9]*\) in [0-9.]* s = .*/\1/p')
@@ -117,6 +118,17 @@ stats=$(ctl stats)
 ok_now=$(sample 'famledger_requests_total{type="settle",status="OK"}' "$stats")
 settled_now=$(sample 'famledger_entries_total{type="settled"}' "$stats")
 [ -n "$made" ] && [ $((ok_now - before_ok)) -eq "$made" ] && [ $((settled_now - before_settled)) -eq "$made" ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) || { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL made '$made', settle OK +$((ok_now - before_ok)), settled +$((settled_now - before_settled))"; }
+# Each settlement was read ahead for the writer (prefetch.h): queued once, and read by the
+# prefetch threads soon after; 32 in flight never fill its queue.
+queued_now=$(sample 'famledger_prefetch_total{result="queued"}' "$stats")
+[ -n "$made" ] && [ $((queued_now - before_queued)) -eq "$made" ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) || { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL made '$made', prefetch queued +$((queued_now - before_queued))"; }
+for _ in $(seq 1 500); do
+    stats=$(ctl stats)
+    [ "$(sample 'famledger_prefetch_total{result="done"}' "$stats")" = "$queued_now" ] && break
+    sleep 0.01
+done
+expect "every queued prefetch is read" "famledger_prefetch_total{result=\"done\"} $queued_now" "$stats"
+expect "none dropped" 'famledger_prefetch_total{result="dropped"} 0' "$stats"
 
 # Times people read are in the business zone (Asia/Shanghai by default), UTC on request.
 check "tail" 0 ctl tail --from 1

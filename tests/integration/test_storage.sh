@@ -199,4 +199,32 @@ told=$(grep -c "OUT OF SPACE: the ledger reached map_mib_max in $WORK/tiny; writ
 [ "$told" -eq 1 ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) || { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL a full map was told $told times: $(cat "$WORK/tiny.log")"; }
 check "a full map still serves reads" 0 tiny account show T1
 kill -TERM "$pid"; wait "$pid"
+
+# map_readahead: the kernel is told how to read data.mdb (VmFlags "rr", random read, is
+# madvise's MADV_RANDOM); the ledger works the same either way.
+readahead_flags() { # PID: the VmFlags of the data.mdb mapping
+    awk '/data\.mdb$/ { map = 1; next } /^[0-9a-f]+-/ { map = 0 } map && /^VmFlags/' "/proc/$1/smaps"
+}
+for readahead in 0 1; do
+    "$BUILD/famledgerd" --data-dir "$WORK/ra$readahead" --socket "$WORK/ra.sock" --log-level warn \
+        --map-readahead "$readahead" 2>>"$WORK/ra.log" &
+    pid=$!
+    ra() { "$BUILD/ledgerctl" --socket "$WORK/ra.sock" "$@"; }
+    for _ in $(seq 1 300); do ra head >/dev/null 2>&1 && break; sleep 0.01; done
+    ra person add R1 --name "钱七" --region 110101 --scheme employee >/dev/null
+    ra account open R1 >/dev/null
+    check "map_readahead $readahead: a credit" 0 ra credit R1 12.34 --ref ra1
+    check "map_readahead $readahead: the balance" 0 ra account show R1
+    expect "map_readahead $readahead: as credited" "12.34" "$OUT"
+    flags=$(readahead_flags "$pid")
+    case "$readahead:$flags" in
+        0:*" rr"*|1:VmFlags*) CHECKS_PASSED=$((CHECKS_PASSED + 1)) ;;
+        *) CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL map_readahead $readahead: '$flags'" ;;
+    esac
+    case "$readahead:$flags" in
+        1:*" rr"*) CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL map_readahead 1 advised random: '$flags'" ;;
+    esac
+    check "map_readahead $readahead: verify" 0 ra verify
+    kill -TERM "$pid"; wait "$pid"
+done
 finish

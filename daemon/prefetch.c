@@ -1,0 +1,161 @@
+/* prefetch.c -- reading ahead for the writer thread (prefetch.h). */
+#include "prefetch.h"
+
+#include "arena.h"
+#include "request.h"
+#include "require.h"
+#include "settle.h"
+
+#include <string.h>
+
+/* Copy `text` into a field of `size` bytes; false when it does not fit (such a request is
+ * refused by its handler anyway, and there is nothing worth reading ahead for it). */
+static bool prefetch_copy(char *out, size_t size, const char *text)
+{
+    size_t bytes = strnlen(text, size);
+    if (bytes == size)
+        return false;
+    memcpy(out, text, bytes);
+    out[bytes] = '\0';
+    return true;
+}
+
+/* Under the mutex. */
+static void prefetch_push(struct prefetch *prefetch, const Famledger__SettleRequest *settle)
+{
+    if (prefetch->count == PREFETCH_QUEUE_MAX) {
+        prefetch->stats.dropped++;
+        return;
+    }
+    struct prefetch_item *item =
+        &prefetch->queue[(prefetch->first + prefetch->count) % PREFETCH_QUEUE_MAX];
+    if (!prefetch_copy(item->merchant_code, sizeof(item->merchant_code), settle->merchant_code) ||
+        !prefetch_copy(item->patient, sizeof(item->patient), settle->patient) ||
+        !prefetch_copy(item->merchant_reference, sizeof(item->merchant_reference),
+                       settle->merchant_reference))
+        return;
+    item->category = settle->category;
+    item->amount_fen = settle->amount_fen;
+    item->no_account = settle->no_account;
+    prefetch->count++;
+    prefetch->stats.queued++;
+}
+
+void prefetch_request(struct prefetch *prefetch, const Famledger__Request *request)
+{
+    if (prefetch->threads == 0)
+        return;
+    unsigned queued = 0;
+    uv_mutex_lock(&prefetch->mutex);
+    if (request->body_case == FAMLEDGER__REQUEST__BODY_SETTLE) {
+        prefetch_push(prefetch, request->settle);
+        queued = 1;
+    } else if (request->body_case == FAMLEDGER__REQUEST__BODY_BATCH) {
+        for (size_t i = 0; i < request->batch->n_requests; i++) {
+            const Famledger__Request *item = request->batch->requests[i];
+            if (item->body_case == FAMLEDGER__REQUEST__BODY_SETTLE) {
+                prefetch_push(prefetch, item->settle);
+                queued++;
+            }
+        }
+    }
+    uv_mutex_unlock(&prefetch->mutex);
+    if (queued == 1)
+        uv_cond_signal(&prefetch->cond);
+    else if (queued > 1)
+        uv_cond_broadcast(&prefetch->cond);
+}
+
+/* The reads of one settlement, in a read transaction of its own; everything found is let go. */
+static void prefetch_one(struct prefetch *prefetch, const struct prefetch_item *item,
+                         struct arena *arena)
+{
+    struct store_txn *txn;
+    if (store_read_begin(prefetch->store, &txn) != 0)
+        return;
+    Famledger__SettleRequest settle = FAMLEDGER__SETTLE_REQUEST__INIT;
+    settle.merchant_code = (char *)item->merchant_code;
+    settle.patient = (char *)item->patient;
+    settle.merchant_reference = (char *)item->merchant_reference;
+    settle.category = item->category;
+    settle.amount_fen = item->amount_fen;
+    settle.no_account = item->no_account;
+    Famledger__Response response = FAMLEDGER__RESPONSE__INIT;
+    struct request_ctx ctx = {
+        .txn = txn,
+        .arena = arena,
+        .config = prefetch->config,
+        .time_us = request_clock_us(),
+        .operator_id = "",
+        .response = &response,
+    };
+    settle_prefetch(&ctx, &settle);
+    store_read_end(txn);
+    arena_reset(arena);
+}
+
+static void prefetch_thread(void *argument)
+{
+    struct prefetch *prefetch = argument;
+    struct arena arena;
+    arena_init(&arena);
+    uv_mutex_lock(&prefetch->mutex);
+    for (;;) {
+        while (prefetch->count == 0 && !prefetch->stopping)
+            uv_cond_wait(&prefetch->cond, &prefetch->mutex);
+        if (prefetch->stopping)
+            break;
+        struct prefetch_item item = prefetch->queue[prefetch->first];
+        prefetch->first = (prefetch->first + 1) % PREFETCH_QUEUE_MAX;
+        prefetch->count--;
+        uv_mutex_unlock(&prefetch->mutex);
+        prefetch_one(prefetch, &item, &arena);
+        uv_mutex_lock(&prefetch->mutex);
+        prefetch->stats.done++;
+    }
+    uv_mutex_unlock(&prefetch->mutex);
+    arena_free(&arena);
+}
+
+int prefetch_start(struct prefetch *prefetch, struct store *store, const struct config *config,
+                   unsigned threads)
+{
+    REQUIRE(threads <= PREFETCH_THREADS_LIMIT);
+    *prefetch = (struct prefetch){.store = store, .config = config, .started = true};
+    uv_mutex_init(&prefetch->mutex);
+    uv_cond_init(&prefetch->cond);
+    for (unsigned i = 0; i < threads; i++) {
+        int rc = uv_thread_create(&prefetch->thread[i], prefetch_thread, prefetch);
+        if (rc) {
+            prefetch_stop(prefetch);
+            return rc;
+        }
+        prefetch->threads++;
+    }
+    return 0;
+}
+
+struct prefetch_stats prefetch_stats(struct prefetch *prefetch)
+{
+    uv_mutex_lock(&prefetch->mutex);
+    struct prefetch_stats stats = prefetch->stats;
+    uv_mutex_unlock(&prefetch->mutex);
+    return stats;
+}
+
+void prefetch_stop(struct prefetch *prefetch)
+{
+    if (!prefetch->started)
+        return;
+    prefetch->started = false;
+    uv_mutex_lock(&prefetch->mutex);
+    prefetch->stopping = true;
+    prefetch->count = 0;
+    uv_mutex_unlock(&prefetch->mutex);
+    uv_cond_broadcast(&prefetch->cond);
+    for (unsigned i = 0; i < prefetch->threads; i++)
+        uv_thread_join(&prefetch->thread[i]);
+    prefetch->threads = 0;
+    uv_cond_destroy(&prefetch->cond);
+    uv_mutex_destroy(&prefetch->mutex);
+}

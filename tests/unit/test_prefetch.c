@@ -1,0 +1,182 @@
+/* test_prefetch.c -- reading ahead for the writer (daemon/prefetch.h): what is queued is read,
+ * nothing is written or changed by it, a full queue drops rather than waits, and a stop
+ * returns with work still queued. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <time.h>
+
+#include "fixture.h"
+#include "ledger.h"
+#include "prefetch.h"
+#include "state.h"
+
+#define CHILD FAMLEDGER__RELATION__RELATION_CHILD
+#define PHARMACY FAMLEDGER__MERCHANT_KIND__MERCHANT_PHARMACY
+
+static void family_make(struct fixture *f)
+{
+    assert_int_equal(fixture_merchant(f, "PH001", PHARMACY), 0);
+    assert_int_equal(fixture_employee(f, "KID", "110101"), 0);
+    assert_int_equal(fixture_employee(f, "MUM", "110102"), 0);
+    assert_int_equal(fixture_credit(f, "KID", 500, "c-kid", NULL), 0);
+    assert_int_equal(fixture_credit(f, "MUM", 90000, "c-mum", NULL), 0);
+    assert_int_equal(fixture_bind(f, "MUM", "KID", CHILD), 0);
+}
+
+static Famledger__Request *settle_request(struct fixture *f, const char *merchant,
+                                          const char *patient, const char *reference)
+{
+    Famledger__SettleRequest *settle = ARENA_NEW(&f->arena, Famledger__SettleRequest);
+    famledger__settle_request__init(settle);
+    settle->merchant_code = (char *)merchant;
+    settle->merchant_reference = (char *)reference;
+    settle->patient = (char *)patient;
+    settle->amount_fen = 12345;
+    Famledger__Request *request = ARENA_NEW(&f->arena, Famledger__Request);
+    famledger__request__init(request);
+    request->request_id = 1;
+    request->body_case = FAMLEDGER__REQUEST__BODY_SETTLE;
+    request->settle = settle;
+    return request;
+}
+
+static Famledger__Request *batch_request(struct fixture *f, Famledger__Request **items,
+                                         size_t count)
+{
+    Famledger__BatchRequest *batch = ARENA_NEW(&f->arena, Famledger__BatchRequest);
+    famledger__batch_request__init(batch);
+    batch->requests = items;
+    batch->n_requests = count;
+    Famledger__Request *request = ARENA_NEW(&f->arena, Famledger__Request);
+    famledger__request__init(request);
+    request->request_id = 2;
+    request->body_case = FAMLEDGER__REQUEST__BODY_BATCH;
+    request->batch = batch;
+    return request;
+}
+
+/* The counters once the threads have read `done` settlements (or after five seconds). */
+static struct prefetch_stats stats_when_done(struct prefetch *prefetch, uint64_t done)
+{
+    struct prefetch_stats stats = prefetch_stats(prefetch);
+    for (int i = 0; i < 5000 && stats.done < done; i++) {
+        nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+        stats = prefetch_stats(prefetch);
+    }
+    return stats;
+}
+
+static int64_t balance_of(struct fixture *f, const char *person_no)
+{
+    struct store_txn *txn;
+    Famledger__Account *account = NULL;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    assert_int_equal(state_account_get(txn, &f->arena, person_no, &account), 1);
+    int64_t balance = account->balance_fen;
+    store_read_end(txn);
+    return balance;
+}
+
+static void test_settlements_are_read_ahead_and_nothing_changes(void **state)
+{
+    struct fixture *f = *state;
+    family_make(f);
+    struct ledger_head before, after;
+    assert_int_equal(ledger_check_head(f->store, &before), 0);
+
+    struct prefetch prefetch;
+    assert_int_equal(prefetch_start(&prefetch, f->store, &f->config, 2), 0);
+    prefetch_request(&prefetch, settle_request(f, "PH001", "KID", "r1"));
+    /* A batch: its settlements are read ahead, a credit among them is not; an unknown
+     * patient, an unknown merchant and a code no merchant may have are read as far as they
+     * go, and refused by nobody (the writer refuses them). */
+    Famledger__Request *credit = ARENA_NEW(&f->arena, Famledger__Request);
+    famledger__request__init(credit);
+    credit->body_case = FAMLEDGER__REQUEST__BODY_CREDIT;
+    Famledger__Request *items[] = {
+        settle_request(f, "PH001", "KID", "r2"), credit,
+        settle_request(f, "PH001", "NOBODY", "r3"), settle_request(f, "PH999", "KID", "r4"),
+        settle_request(f, "PH 01", "KID", "r5"),
+    };
+    prefetch_request(&prefetch, batch_request(f, items, 5));
+    /* Reads and writes are not prefetched. */
+    prefetch_request(&prefetch, credit);
+
+    struct prefetch_stats stats = stats_when_done(&prefetch, 5);
+    assert_int_equal(stats.queued, 5);
+    assert_int_equal(stats.done, 5);
+    assert_int_equal(stats.dropped, 0);
+    prefetch_stop(&prefetch);
+    prefetch_stop(&prefetch); /* once is enough; twice does nothing */
+
+    assert_int_equal(ledger_check_head(f->store, &after), 0);
+    assert_int_equal(after.seq, before.seq);
+    assert_memory_equal(after.hash, before.hash, HASH_BYTES);
+    assert_int_equal(balance_of(f, "KID"), 500);
+    assert_int_equal(balance_of(f, "MUM"), 90000);
+    /* And the settlement itself is the same as without a prefetch. */
+    Famledger__Response *response = NULL;
+    const Famledger__SettleRequest *settle = settle_request(f, "PH001", "KID", "r1")->settle;
+    assert_int_equal(fixture_settle(f, false, settle, &response), 0);
+    assert_int_equal(response->settlement->settlement->acct_pay_fen, 500);
+    assert_int_equal(response->settlement->settlement->acct_mulaid_pay_fen, 11845);
+}
+
+static void test_a_full_queue_drops_and_oversized_fields_are_not_queued(void **state)
+{
+    struct fixture *f = *state;
+    family_make(f);
+    struct prefetch prefetch;
+    assert_int_equal(prefetch_start(&prefetch, f->store, &f->config, 1), 0);
+
+    /* Longer than any person number: the handler refuses it; nothing to read ahead. */
+    prefetch_request(&prefetch, settle_request(f, "PH001", "P0123456789012345678901234567890123",
+                                               "r1"));
+    char reference[72];
+    memset(reference, 'x', sizeof(reference) - 1);
+    reference[sizeof(reference) - 1] = '\0';
+    prefetch_request(&prefetch, settle_request(f, "PH001", "KID", reference));
+    struct prefetch_stats stats = prefetch_stats(&prefetch);
+    assert_int_equal(stats.queued, 0);
+    assert_int_equal(stats.dropped, 0);
+
+    /* One request is queued under one hold of the lock: the ring fills, the rest is dropped. */
+    size_t count = PREFETCH_QUEUE_MAX + 100;
+    Famledger__Request **items = calloc(count, sizeof(*items));
+    for (size_t i = 0; i < count; i++)
+        items[i] = settle_request(f, "PH001", "KID", "r2");
+    prefetch_request(&prefetch, batch_request(f, items, count));
+    stats = prefetch_stats(&prefetch);
+    assert_int_equal(stats.queued, PREFETCH_QUEUE_MAX);
+    assert_int_equal(stats.dropped, 100);
+    /* Stopping with work queued drops it and returns. */
+    prefetch_stop(&prefetch);
+    stats = prefetch.stats;
+    assert_true(stats.done <= PREFETCH_QUEUE_MAX);
+    free(items);
+}
+
+static void test_without_threads_nothing_is_queued(void **state)
+{
+    struct fixture *f = *state;
+    struct prefetch prefetch;
+    assert_int_equal(prefetch_start(&prefetch, f->store, &f->config, 0), 0);
+    prefetch_request(&prefetch, settle_request(f, "PH001", "KID", "r1"));
+    struct prefetch_stats stats = prefetch_stats(&prefetch);
+    assert_int_equal(stats.queued + stats.done + stats.dropped, 0);
+    prefetch_stop(&prefetch);
+}
+
+int main(void)
+{
+#define TEST(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
+    const struct CMUnitTest tests[] = {
+        TEST(test_settlements_are_read_ahead_and_nothing_changes),
+        TEST(test_a_full_queue_drops_and_oversized_fields_are_not_queued),
+        TEST(test_without_threads_nothing_is_queued),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
