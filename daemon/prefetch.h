@@ -2,12 +2,13 @@
  *
  * A settlement waits in the commit queue while the writer runs the batch before it. Meanwhile
  * a few threads of this module look up, in read transactions of their own, what it will read
- * (its reference; the patient, their account, wallet and funders; each funder's person, account
- * and limit; the patient's settlements: settle_prefetch), so that the writer finds those pages in memory. On a ledger larger than
- * the page cache, or just after a start, the writer otherwise waits for the disk one page at a
- * time. Nothing found is kept or answered: the writer reads everything again in its own
- * transaction, so a prefetch can never change what a request does, only when its pages are
- * read. A full queue drops work rather than wait.
+ * (its reference; the patient, their account, wallet and funders; each funder's person,
+ * account and limit; the patient's settlements: settle_prefetch), so that the writer finds
+ * those pages in memory. On a ledger larger than the page cache, or just after a start, the
+ * writer otherwise waits for the disk one page at a time. Nothing found is kept or answered:
+ * the writer reads everything again in its own transaction, so a prefetch can never change
+ * what a request does, only when its pages are read. A full queue drops work rather than
+ * wait.
  */
 #ifndef FAMLEDGER_PREFETCH_H
 #define FAMLEDGER_PREFETCH_H
