@@ -26,6 +26,15 @@ static void family_make(struct fixture *f)
     assert_int_equal(fixture_bind(f, "MUM", "KID", CHILD), 0);
 }
 
+static Famledger__Request *request_make(struct fixture *f, Famledger__Request__BodyCase body)
+{
+    Famledger__Request *request = ARENA_NEW(&f->arena, Famledger__Request);
+    famledger__request__init(request);
+    request->request_id = 1;
+    request->body_case = body;
+    return request;
+}
+
 static Famledger__Request *settle_request(struct fixture *f, const char *merchant,
                                           const char *patient, const char *reference)
 {
@@ -35,10 +44,7 @@ static Famledger__Request *settle_request(struct fixture *f, const char *merchan
     settle->merchant_reference = (char *)reference;
     settle->patient = (char *)patient;
     settle->amount_fen = 12345;
-    Famledger__Request *request = ARENA_NEW(&f->arena, Famledger__Request);
-    famledger__request__init(request);
-    request->request_id = 1;
-    request->body_case = FAMLEDGER__REQUEST__BODY_SETTLE;
+    Famledger__Request *request = request_make(f, FAMLEDGER__REQUEST__BODY_SETTLE);
     request->settle = settle;
     return request;
 }
@@ -50,10 +56,7 @@ static Famledger__Request *batch_request(struct fixture *f, Famledger__Request *
     famledger__batch_request__init(batch);
     batch->requests = items;
     batch->n_requests = count;
-    Famledger__Request *request = ARENA_NEW(&f->arena, Famledger__Request);
-    famledger__request__init(request);
-    request->request_id = 2;
-    request->body_case = FAMLEDGER__REQUEST__BODY_BATCH;
+    Famledger__Request *request = request_make(f, FAMLEDGER__REQUEST__BODY_BATCH);
     request->batch = batch;
     return request;
 }
@@ -93,9 +96,7 @@ static void test_settlements_are_read_ahead_and_nothing_changes(void **state)
     /* A batch: its settlements are read ahead, a credit among them is not; an unknown
      * patient, an unknown merchant and a code no merchant may have are read as far as they
      * go, and refused by nobody (the writer refuses them). */
-    Famledger__Request *credit = ARENA_NEW(&f->arena, Famledger__Request);
-    famledger__request__init(credit);
-    credit->body_case = FAMLEDGER__REQUEST__BODY_CREDIT;
+    Famledger__Request *credit = request_make(f, FAMLEDGER__REQUEST__BODY_CREDIT);
     Famledger__Request *items[] = {
         settle_request(f, "PH001", "KID", "r2"), credit,
         settle_request(f, "PH001", "NOBODY", "r3"), settle_request(f, "PH999", "KID", "r4"),
