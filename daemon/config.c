@@ -54,8 +54,8 @@ static const struct setting settings[] = {
     {"commit_batch_max", SETTING_UINT, AT(commit_batch_max), 1, COMMIT_BATCH_MAX_LIMIT,
      "write requests sharing one transaction and one sync"},
     {"map_readahead", SETTING_UINT, AT(map_readahead), 0, 1,
-     "1: a page fault in data.mdb reads the 128 KiB around it (quick to warm a ledger that "
-     "fits in memory); 0: only that page (random lookups in one that does not)"},
+     "0: a page fault in data.mdb reads just that page, and walks (verify, exports, the change "
+     "stream) ask for what lies ahead; 1: every fault reads the 128 KiB around it"},
     {"prefetch_threads", SETTING_UINT, AT(prefetch_threads), 0, PREFETCH_THREADS_LIMIT,
      "threads reading ahead what queued settlements will read, so that the writer finds it "
      "in memory; 0: none"},
@@ -135,7 +135,7 @@ void config_init(struct config *config)
     config->pipeline_max = PIPELINE_MAX_DEFAULT;
     config->commit_batch_max = COMMIT_BATCH_MAX_DEFAULT;
     config->prefetch_threads = PREFETCH_THREADS_DEFAULT;
-    config->map_readahead = 1;
+    config->map_readahead = 0;
     for (int role = 0; role < ROLE_COUNT; role++) {
         config->role_uids[role].ids[0] = (uint32_t)geteuid();
         config->role_uids[role].count = 1;

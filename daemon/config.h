@@ -70,7 +70,8 @@ struct config {
     uint64_t pipeline_max;
     uint64_t commit_batch_max;
     uint64_t prefetch_threads;
-    uint64_t map_readahead;  /* 1: read around page faults in data.mdb; 0: just the page */
+    uint64_t map_readahead;  /* 1: read around page faults in data.mdb; 0 (default): just the
+                              * page, and walks read ahead themselves */
     struct config_ids role_uids[ROLE_COUNT];
     struct config_ids role_gids[ROLE_COUNT];
     struct config_merchant_peers merchant_peers;

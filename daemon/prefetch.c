@@ -45,24 +45,24 @@ void prefetch_request(struct prefetch *prefetch, const Famledger__Request *reque
 {
     if (prefetch->threads == 0)
         return;
-    unsigned queued = 0;
+    unsigned pushed = 0;
     uv_mutex_lock(&prefetch->mutex);
     if (request->body_case == FAMLEDGER__REQUEST__BODY_SETTLE) {
         prefetch_push(prefetch, request->settle);
-        queued = 1;
+        pushed = 1;
     } else if (request->body_case == FAMLEDGER__REQUEST__BODY_BATCH) {
         for (size_t i = 0; i < request->batch->n_requests; i++) {
             const Famledger__Request *item = request->batch->requests[i];
             if (item->body_case == FAMLEDGER__REQUEST__BODY_SETTLE) {
                 prefetch_push(prefetch, item->settle);
-                queued++;
+                pushed++;
             }
         }
     }
     uv_mutex_unlock(&prefetch->mutex);
-    if (queued == 1)
+    if (pushed == 1)
         uv_cond_signal(&prefetch->cond);
-    else if (queued > 1)
+    else if (pushed > 1)
         uv_cond_broadcast(&prefetch->cond);
 }
 

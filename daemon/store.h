@@ -54,9 +54,9 @@ enum store_open_flags {
     STORE_CREATE_IF_EMPTY = 1,  /* create a new ledger in a missing or empty directory */
     STORE_CREATE_INIT = 2,      /* --init: create one even if the directory holds other files */
     /* With any of the above: a page fault in data.mdb reads just that page (LMDB's
-     * MDB_NORDAHEAD, madvise's MADV_RANDOM), not the 128 KiB around it as by default. Around
-     * suits a ledger that fits in memory and long walks of it; one page suits random lookups
-     * in a ledger that does not (docs/DECISIONS.md, map_readahead). */
+     * MDB_NORDAHEAD, madvise's MADV_RANDOM), not the 128 KiB around it as the kernel would,
+     * and store_scan asks for the part of the file ahead of its walk itself (MADV_WILLNEED).
+     * Lookups at random then read only what they need (docs/DECISIONS.md, map_readahead). */
     STORE_OPEN_NO_READAHEAD = 4,
 };
 #define STORE_OPEN_CREATE_MASK 3 /* the flags that say how a ledger may be created */
