@@ -14,30 +14,6 @@ static size_t page_limit(uint32_t asked, size_t max)
     return asked == 0 || asked > max ? max : asked;
 }
 
-/* Add the record of entry `seq` if it is of business day `day` (1 when it is of another);
- * *page_bytes grows by what it adds to the reply. */
-static int log_record_add(struct request_ctx *ctx, Famledger__LogPageReply *reply, uint64_t seq,
-                          const char *day, size_t *page_bytes)
-{
-    Famledger__LogRecord *record = ARENA_NEW(ctx->arena, Famledger__LogRecord);
-    famledger__log_record__init(record);
-    Famledger__Entry *entry;
-    record->hash.data = arena_alloc(ctx->arena, HASH_BYTES);
-    record->hash.len = HASH_BYTES;
-    int rc = ledger_entry_get(ctx->txn, ctx->arena, seq, &entry, &record->entry_bytes,
-                              record->hash.data);
-    if (rc <= 0)
-        return rc ? rc : FL_ERR_INTERNAL;
-    char entry_day[9];
-    ledger_business_day(entry->time_us, entry_day);
-    if (memcmp(entry_day, day, 8) != 0)
-        return 1;
-    record->seq = seq;
-    reply->records[reply->n_records++] = record;
-    *page_bytes += record->entry_bytes.len + HASH_BYTES + 32;
-    return 0;
-}
-
 /* Where a page of business day `day` starts: a cursor inside the day resumes there; any other
  * start is the day's first entry, found by halving (a day is one run of the log, entries being
  * in time order). *seq is 0 when the day has no entry there. */
@@ -61,38 +37,17 @@ static int day_start(struct request_ctx *ctx, const char day[9], uint64_t from_s
     return ledger_day_first(ctx->txn, ctx->arena, day, head_seq, seq);
 }
 
-/* A page of the entries of business day `day`, from the cursor `from_seq`. */
-static int log_day_page(struct request_ctx *ctx, Famledger__LogPageReply *reply,
-                        const char day[9], uint64_t from_seq, uint64_t head_seq, size_t limit)
-{
-    uint64_t seq;
-    size_t page_bytes = 0;
-    int rc = day_start(ctx, day, from_seq, head_seq, &seq);
-    while (rc == 0 && seq && seq <= head_seq && reply->n_records < limit &&
-           page_bytes < PAGE_BYTES_MAX) {
-        rc = log_record_add(ctx, reply, seq, day, &page_bytes);
-        if (rc == 1) /* the day ended */
-            return 0;
-        seq++;
-    }
-    if (rc || !seq || seq > head_seq)
-        return rc;
-    /* The next page starts at the next entry, if the day goes on. */
-    char next_day[9];
-    if ((rc = ledger_entry_day(ctx->txn, ctx->arena, seq, next_day)) <= 0)
-        return rc ? rc : FL_ERR_INTERNAL;
-    reply->next_seq = memcmp(next_day, day, 8) == 0 ? seq : 0;
-    return 0;
-}
-
-/* A page of the whole log, read by one cursor: what verify reads, entry after entry. The
- * records are served as stored, not decoded: the reader checks each against the chain and
- * decodes it (verify names an entry that does not decode). */
+/* A page of the log, read by one cursor: the whole log (what verify reads, entry after entry)
+ * or one business day's run of it (exports). The records are served as stored: the reader
+ * checks each against the chain and decodes it (verify names an entry that does not decode);
+ * a day's page decodes each entry too, for its time. */
 struct log_scan {
     struct request_ctx *ctx;
     Famledger__LogPageReply *reply;
     uint64_t seq, head_seq; /* the entry due next; the last to serve */
     size_t limit, page_bytes;
+    const char *day;        /* NULL: the whole log; else "YYYYMMDD" */
+    bool day_ended;         /* the entry due next is of a later day */
 };
 
 #define LOG_SCAN_FULL (-1) /* the page is full: not an error */
@@ -100,8 +55,7 @@ struct log_scan {
 static int log_scan_visit(void *context, struct store_bytes key, struct store_bytes value)
 {
     struct log_scan *scan = context;
-    if (scan->seq > scan->head_seq || scan->reply->n_records == scan->limit ||
-        scan->page_bytes >= PAGE_BYTES_MAX)
+    if (scan->seq > scan->head_seq)
         return LOG_SCAN_FULL;
     if (key.size != 8 || store_u64_decode(key.data) != scan->seq || value.size < HASH_BYTES) {
         if (scan->reply->n_records > 0) /* the page ends before the damage; the next is refused */
@@ -110,6 +64,24 @@ static int log_scan_visit(void *context, struct store_bytes key, struct store_by
                   "verify names it)", (unsigned long long)scan->seq);
         return FL_ERR_INTERNAL;
     }
+    if (scan->day) {
+        Famledger__Entry *entry = famledger__entry__unpack(
+            &scan->ctx->arena->protobuf, value.size - HASH_BYTES,
+            (const uint8_t *)value.data + HASH_BYTES);
+        if (!entry) {
+            log_error("log: entry %llu does not decode: the ledger is damaged (ledgerctl "
+                      "verify names it)", (unsigned long long)scan->seq);
+            return FL_ERR_INTERNAL;
+        }
+        char entry_day[9];
+        ledger_business_day(entry->time_us, entry_day);
+        if (memcmp(entry_day, scan->day, 8) != 0) {
+            scan->day_ended = true;
+            return LOG_SCAN_FULL;
+        }
+    }
+    if (scan->reply->n_records == scan->limit || scan->page_bytes >= PAGE_BYTES_MAX)
+        return LOG_SCAN_FULL;
     Famledger__LogRecord *record = ARENA_NEW(scan->ctx->arena, Famledger__LogRecord);
     famledger__log_record__init(record);
     record->seq = scan->seq++;
@@ -123,26 +95,45 @@ static int log_scan_visit(void *context, struct store_bytes key, struct store_by
     return 0;
 }
 
+/* Fill the page from scan->seq; the next page starts at the entry due next, if any is. */
+static int log_scan_page(struct log_scan *scan)
+{
+    uint8_t after[8];
+    store_u64_encode(after, scan->seq - 1);
+    int rc = 0;
+    if (scan->seq <= scan->head_seq)
+        rc = store_scan(scan->ctx->txn, STORE_DB_LOG, scan->seq > 1 ? after : NULL,
+                        sizeof(after), (struct store_bytes){0}, scan->limit + 1, log_scan_visit,
+                        scan);
+    if (rc == 0 && scan->seq <= scan->head_seq && scan->reply->n_records == 0) {
+        log_error("log: entry %llu is missing: the ledger is damaged (ledgerctl verify names "
+                  "it)", (unsigned long long)scan->seq); /* the log ended early */
+        rc = FL_ERR_INTERNAL;
+    }
+    if (rc && rc != LOG_SCAN_FULL)
+        return rc;
+    scan->reply->next_seq = !scan->day_ended && scan->seq <= scan->head_seq ? scan->seq : 0;
+    return 0;
+}
+
 static int log_whole_page(struct request_ctx *ctx, Famledger__LogPageReply *reply,
                           uint64_t from_seq, uint64_t head_seq, size_t limit)
 {
     struct log_scan scan = {.ctx = ctx, .reply = reply, .seq = from_seq ? from_seq : 1,
                             .head_seq = head_seq, .limit = limit};
-    uint8_t after[8];
-    store_u64_encode(after, scan.seq - 1);
-    int rc = 0;
-    if (scan.seq <= head_seq)
-        rc = store_scan(ctx->txn, STORE_DB_LOG, scan.seq > 1 ? after : NULL, sizeof(after),
-                        (struct store_bytes){0}, limit + 1, log_scan_visit, &scan);
-    if (rc == 0 && scan.seq <= head_seq && reply->n_records == 0) { /* the log ended early */
-        log_error("log: entry %llu is missing: the ledger is damaged (ledgerctl verify names "
-                  "it)", (unsigned long long)scan.seq);
-        rc = FL_ERR_INTERNAL;
-    }
-    if (rc && rc != LOG_SCAN_FULL)
+    return log_scan_page(&scan);
+}
+
+/* A page of the entries of business day `day`, from the cursor `from_seq`. */
+static int log_day_page(struct request_ctx *ctx, Famledger__LogPageReply *reply,
+                        const char day[9], uint64_t from_seq, uint64_t head_seq, size_t limit)
+{
+    struct log_scan scan = {.ctx = ctx, .reply = reply, .head_seq = head_seq, .limit = limit,
+                            .day = day};
+    int rc = day_start(ctx, day, from_seq, head_seq, &scan.seq);
+    if (rc || scan.seq == 0)
         return rc;
-    reply->next_seq = scan.seq <= head_seq ? scan.seq : 0;
-    return 0;
+    return log_scan_page(&scan);
 }
 
 int audit_log_page_handle(struct request_ctx *ctx, const Famledger__Request *request)

@@ -104,6 +104,10 @@ check "garble an entry, rightly hashed" 0 "$BUILD/tests/famledger-corrupt" "$WOR
 daemon_start
 check "verify catches an entry that does not decode" 4 ctl verify
 expect "names it" "entry $a2 does not decode" "$OUT"
+# A day's page decodes each entry for its time: an export refuses rather than skip it.
+check "an export of its day refuses" 1 ctl export
+expect "as damage" "INTERNAL" "$ERR"
+expect "the daemon names the entry" "log: entry $a2 does not decode" "$(cat "$WORK/daemon.log")"
 daemon_stop
 rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
 check "take an entry out of the log" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" hole "$a2"
@@ -112,6 +116,8 @@ check "verify catches the hole" 4 ctl verify
 expect "as damage after the entry before it" \
     "cannot read its log after entry $((a2 - 1)): its storage is damaged" "$OUT"
 expect "the daemon names the missing entry" "log: entry $a2 is missing" "$(cat "$WORK/daemon.log")"
+check "an export of its day stops at the hole" 1 ctl export
+expect "as damage" "INTERNAL" "$ERR"
 daemon_stop
 rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
 daemon_start
