@@ -26,7 +26,6 @@
 
 #include <string.h>
 
-/* A plain quote reserves nothing, so its merchant reference may be empty. */
 /* The category a request means (unspecified: a pharmacy's), or false for one we do not know. */
 static bool settle_category(Famledger__Category *category)
 {
@@ -35,6 +34,7 @@ static bool settle_category(Famledger__Category *category)
     return *category <= FAMLEDGER__CATEGORY__CATEGORY_LONG_TERM_CARE;
 }
 
+/* A plain quote reserves nothing, so its merchant reference may be empty. */
 static int settle_validate(struct request_ctx *ctx, Famledger__SettleRequest *settle, bool quote)
 {
     if (!settle_category(&settle->category))

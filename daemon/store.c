@@ -494,10 +494,10 @@ int store_open(const char *dir, uint64_t map_bytes, uint64_t map_bytes_max,
         rc = store_error(store, mdb_env_set_maxdbs(store->env, STORE_DBS_MAX), "set maxdbs");
     if (rc == 0)
         rc = store_error(store, mdb_env_set_mapsize(store->env, map_bytes), "set map size");
-    /* MDB_NOTLS: read transactions belong to requests, not threads. Syncs stay on: a reply
-     * that says OK follows a commit that reached the disk. */
     store->readahead = !(flags & STORE_OPEN_NO_READAHEAD);
     store->page_bytes = (size_t)sysconf(_SC_PAGESIZE);
+    /* MDB_NOTLS: read transactions belong to requests, not threads. Syncs stay on: a reply
+     * that says OK follows a commit that reached the disk. */
     unsigned env_flags = MDB_NOTLS | (store->readahead ? 0 : MDB_NORDAHEAD);
     if (rc == 0)
         rc = store_error(store, mdb_env_open(store->env, dir, env_flags, 0640), "open");
