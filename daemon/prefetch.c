@@ -43,7 +43,8 @@ static void prefetch_push(struct prefetch *prefetch, const Famledger__SettleRequ
 
 void prefetch_request(struct prefetch *prefetch, const Famledger__Request *request)
 {
-    if (prefetch->threads == 0)
+    if (prefetch->threads == 0 || (request->body_case != FAMLEDGER__REQUEST__BODY_SETTLE &&
+                                   request->body_case != FAMLEDGER__REQUEST__BODY_BATCH))
         return;
     unsigned pushed = 0;
     uv_mutex_lock(&prefetch->mutex);
