@@ -650,7 +650,7 @@ void config_print_usage(FILE *out)
     for (size_t i = 0; i < SETTINGS_COUNT; i++) {
         char flag[64];
         size_t j = 0;
-        for (; settings[i].name[j] && j < sizeof(flag) - 1; j++)
+        for (; j < sizeof(flag) - 1 && settings[i].name[j]; j++)
             flag[j] = settings[i].name[j] == '_' ? '-' : settings[i].name[j];
         flag[j] = '\0';
         fprintf(out, "  --%-20s %s\n", flag, settings[i].help);

@@ -254,7 +254,7 @@ static int store_upgrade_links(struct store *store, MDB_txn *txn)
             rc = MDB_CORRUPTED;
             break;
         }
-        if (k.mv_size != last_person.mv_size ||
+        if (!last_person.mv_data || k.mv_size != last_person.mv_size ||
             memcmp(k.mv_data, last_person.mv_data, k.mv_size) != 0)
             prev = 0;
         last_person = k;
