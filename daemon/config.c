@@ -55,7 +55,8 @@ static const struct setting settings[] = {
      "write requests sharing one transaction and one sync"},
     {"map_readahead", SETTING_UINT, AT(map_readahead), 0, 1,
      "0: a page fault in data.mdb reads just that page, and walks (verify, exports, the change "
-     "stream) ask for what lies ahead; 1: every fault reads the 128 KiB around it"},
+     "stream) ask for what lies ahead; 1: every fault reads the device's read-ahead window "
+     "around it (read_ahead_kb)"},
     {"prefetch_threads", SETTING_UINT, AT(prefetch_threads), 0, PREFETCH_THREADS_LIMIT,
      "threads reading ahead what queued settlements will read, so that the writer finds it "
      "in memory; 0: none"},

@@ -54,7 +54,8 @@ enum store_open_flags {
     STORE_CREATE_IF_EMPTY = 1,  /* create a new ledger in a missing or empty directory */
     STORE_CREATE_INIT = 2,      /* --init: create one even if the directory holds other files */
     /* With any of the above: a page fault in data.mdb reads just that page (LMDB's
-     * MDB_NORDAHEAD, madvise's MADV_RANDOM), not the 128 KiB around it as the kernel would,
+     * MDB_NORDAHEAD, madvise's MADV_RANDOM), not the device's read-ahead window around it
+     * as the kernel would (read_ahead_kb: 128 KiB on many disks, 8 MiB on some),
      * and store_scan asks for the part of the file ahead of its walk itself (MADV_WILLNEED).
      * Lookups at random then read only what they need (docs/DECISIONS.md, map_readahead). */
     STORE_OPEN_NO_READAHEAD = 4,
