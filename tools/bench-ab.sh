@@ -9,19 +9,22 @@
 # pages written a settlement. Make the copies from one ledger set up with `famledger-bench
 # --setup-only` (an older build: `git worktree add /tmp/old REV && make -C /tmp/old
 # build/famledgerd build/ledgerctl`); a newer build upgrades its copy at its first start.
+# BENCH_BIN names another famledger-bench (NEW_BUILD's by default).
 set -eu
-[ $# -eq 4 ] || { sed -n '2,10p' "$0" >&2; exit 2; }
+[ $# -eq 4 ] || { sed -n '2,12p' "$0" >&2; exit 2; }
 OLD_BUILD=$1 OLD_DATA=$2 NEW_BUILD=$3 NEW_DATA=$4
 : "${ROUNDS:=2}" "${SECONDS_EACH:=8}" "${PATIENTS:=1000000}" "${LOADS:=1x1 64x1 64x8}"
 : "${MERCHANTS:=1}"
 socket=$(mktemp -u /tmp/famledger-ab-XXXXXX.sock)
 . "$(dirname "$0")/bench-daemon.sh"
 
+bench=${BENCH_BIN:-$NEW_BUILD/famledger-bench}
+
 run() { # NAME BUILD DATA
     local name=$1 build=$2 data=$3 load line
     bench_daemon_start "$build" "$data"
     for load in $LOADS; do
-        line=$("$NEW_BUILD/famledger-bench" --socket "$socket" --patients "$PATIENTS" \
+        line=$("$bench" --socket "$socket" --patients "$PATIENTS" \
                    --merchants "$MERCHANTS" \
                    --connections "${load%x*}" --depth "${load#*x}" --seconds "$SECONDS_EACH" |
                grep '^settle:')
