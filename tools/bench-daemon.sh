@@ -8,6 +8,8 @@ trap '[ -z "$pid" ] || { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }' EX
 bench_daemon_start() {
     local build=$1 data=$2
     shift 2
+    # Without it the wait below would never end.
+    [ -x "$build/ledgerctl" ] || { echo "no $build/ledgerctl (make $build/ledgerctl)" >&2; exit 1; }
     # env execs famledgerd: $! is the daemon.
     env "$@" "$build/famledgerd" --data-dir "$data" --socket "$socket" --map-mib-max 65536 \
         --log-level warn &
