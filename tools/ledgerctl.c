@@ -263,11 +263,11 @@ static void statement_print(const struct ctl *ctl, const fl_statement_line *line
         printf("],\"next_cursor\":%" PRIu64 "}\n", next_cursor);
         return;
     }
-    printf("%-8s %-27s %-22s %14s %14s  %s\n", "SEQ", "TIME (UTC)", "TYPE", "AMOUNT", "BALANCE",
+    printf("%-8s %-32s %-22s %14s %14s  %s\n", "SEQ", "TIME", "TYPE", "AMOUNT", "BALANCE",
            "REFERENCE");
     for (size_t i = 0; i < count; i++) {
         cli_time_text(lines[i].time_us, time_text);
-        printf("%-8" PRIu64 " %-27s %-22s %14s %14s  %s", lines[i].seq, time_text,
+        printf("%-8" PRIu64 " %-32s %-22s %14s %14s  %s", lines[i].seq, time_text,
                lines[i].type, fl_money_format(lines[i].amount_fen, amount),
                fl_money_format(lines[i].balance_after_fen, balance), lines[i].reference);
         if (*lines[i].merchant)
@@ -319,7 +319,8 @@ static int entry_run(struct ctl *ctl, const struct cli_parsed *args)
     int rc = fl_entry_get(ctl->client, seq, &entry);
     if (rc)
         return ctl_fail(ctl, rc);
-    char time_text[CLI_TIME_TEXT_MAX], hash[2 * FL_HASH_BYTES + 1], prev_hash[2 * FL_HASH_BYTES + 1];
+    char time_text[CLI_TIME_TEXT_MAX];
+    char hash[2 * FL_HASH_BYTES + 1], prev_hash[2 * FL_HASH_BYTES + 1];
     cli_time_text(entry.time_us, time_text);
     fl_hash_hex(entry.hash, hash);
     fl_hash_hex(entry.prev_hash, prev_hash);

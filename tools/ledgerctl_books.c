@@ -173,14 +173,15 @@ static void settlement_header(const struct listing *listing)
     if (listing->ctl->json)
         printf("{\"settlements\":[");
     else
-        printf("%-10s %-27s %-12s %-16s %-12s %12s %12s %12s\n", "ID", "TIME (UTC)", "MERCHANT",
+        printf("%-10s %-32s %-12s %-16s %-12s %12s %12s %12s\n", "ID", "TIME", "MERCHANT",
                "REFERENCE", "PATIENT", "AMOUNT", "ACCOUNTS", "REFUNDED");
 }
 
 static int settlement_row_cb(const fl_settlement *s, void *context)
 {
     struct listing *listing = context;
-    char time_text[CLI_TIME_TEXT_MAX], a[FL_MONEY_TEXT_MAX], b[FL_MONEY_TEXT_MAX], c[FL_MONEY_TEXT_MAX];
+    char time_text[CLI_TIME_TEXT_MAX];
+    char a[FL_MONEY_TEXT_MAX], b[FL_MONEY_TEXT_MAX], c[FL_MONEY_TEXT_MAX];
     cli_time_text(s->time_us, time_text);
     if (listing->count == 0)
         settlement_header(listing);
@@ -198,7 +199,7 @@ static int settlement_row_cb(const fl_settlement *s, void *context)
                s->amount_fen, s->acct_pay_fen, s->acct_mulaid_pay_fen, s->cash_pay_fen,
                s->refunded_fen, s->cancelled ? "true" : "false");
     } else {
-        printf("%-10" PRIu64 " %-27s %-12s %-16s %-12s %12s %12s %12s%s\n", s->settlement_id,
+        printf("%-10" PRIu64 " %-32s %-12s %-16s %-12s %12s %12s %12s%s\n", s->settlement_id,
                time_text, s->merchant_code, s->merchant_reference, s->patient,
                fl_money_format(s->amount_fen, a),
                fl_money_format(s->acct_pay_fen + s->acct_mulaid_pay_fen, b),
@@ -262,7 +263,7 @@ int aid_run(struct ctl *ctl, const struct cli_parsed *args)
     if (ctl->json)
         printf("{\"person_no\":\"%s\",\"lines\":[", args->positionals[0]);
     else
-        printf("%-10s %-27s %-12s %-20s %12s %12s\n", "SETTLEMENT", "TIME (UTC)", "MERCHANT",
+        printf("%-10s %-32s %-12s %-20s %12s %12s\n", "SETTLEMENT", "TIME", "MERCHANT",
                "PAID BY", "AMOUNT", "REFUNDED");
     for (size_t i = 0; i < count; i++) {
         cli_time_text(lines[i].time_us, time_text);
@@ -275,7 +276,7 @@ int aid_run(struct ctl *ctl, const struct cli_parsed *args)
             printf(",\"amount_fen\":%" PRId64 ",\"refunded_fen\":%" PRId64 "}",
                    lines[i].amount_fen, lines[i].refunded_fen);
         } else {
-            printf("%-10" PRIu64 " %-27s %-12s %-20s %12s %12s\n", lines[i].settlement_id,
+            printf("%-10" PRIu64 " %-32s %-12s %-20s %12s %12s\n", lines[i].settlement_id,
                    time_text, lines[i].merchant_code, lines[i].holder,
                    fl_money_format(lines[i].amount_fen, a),
                    fl_money_format(lines[i].refunded_fen, b));

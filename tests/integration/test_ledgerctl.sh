@@ -38,6 +38,15 @@ expect "status" '"status":"open"' "$OUT"
 check "statement newest first" 0 ctl statement E1
 first_line=$(echo "$OUT" | sed -n 2p)
 expect "newest line is the deposit" "dep-1" "$first_line"
+# Times carry their zone's offset (+08:00, or Z with --utc): the columns after them stay put.
+header=$(echo "$OUT" | sed -n 1p)
+expect "the header says TIME, in no one zone" "SEQ      TIME   " "$header"
+after_type=${header#*TYPE}
+type_column=$(( ${#header} - ${#after_type} - 4 ))
+expect "types line up under TYPE" "account_credited" "${first_line:type_column:16}"
+check "statement in UTC" 0 ctl --utc statement E1
+utc_line=$(echo "$OUT" | sed -n 2p)
+expect "in UTC too" "account_credited" "${utc_line:type_column:16}"
 check "statement oldest first, one line" 0 ctl statement E1 --oldest-first --limit 1
 expect "oldest line is the opening" "account_opened" "$OUT"
 expect "a further page is offered" "--cursor" "$OUT"
