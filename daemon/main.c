@@ -189,8 +189,8 @@ static void daemon_stopped_cb(struct server *server)
 {
     struct daemon *daemon = container_of(server, struct daemon, server);
     /* Closing the signal handles restores the default action; a second SIGTERM during the
-     * last steps must not kill us. The writer thread is the only other thread, and it ends in
-     * commit_queue_stop. */
+     * last steps must not kill us. The other threads (the writer, the prefetch threads) were
+     * made with these signals blocked (daemon_run), so this thread is the only one to block. */
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
@@ -202,6 +202,10 @@ static void daemon_stopped_cb(struct server *server)
         uv_close((uv_handle_t *)&daemon->notify_timer, NULL);
     uv_close((uv_handle_t *)&daemon->sigint, NULL);
     uv_close((uv_handle_t *)&daemon->sigterm, NULL);
+    /* libuv's own worker threads (background reads) were made later, with the loop thread's
+     * mask then: from here a stop signal is ignored by every thread (we are stopping). */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
 }
 
 /* Entries the scheduler wrote go out on the change stream like any other. */
@@ -310,6 +314,13 @@ static int daemon_run(struct daemon *daemon)
         return 1;
     int rc;
     daemon->loop = uv_default_loop();
+    /* Threads inherit the mask they are made with: only the loop thread takes SIGINT and
+     * SIGTERM, so once it blocks them to shut down no thread meets one's default action. */
+    sigset_t stop_signals, mask;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, &mask);
     if ((rc = commit_queue_start(&daemon->commits, daemon->loop, daemon->store,
                                  &daemon->head_record, config->commit_batch_max)) != 0) {
         log_error("cannot start the commit queue: %s", uv_strerror(rc));
@@ -320,6 +331,7 @@ static int daemon_run(struct daemon *daemon)
                              (unsigned)config->prefetch_threads)) != 0)
         log_warn("cannot start the prefetch threads (%s): the writer reads for itself",
                  uv_strerror(rc));
+    pthread_sigmask(SIG_SETMASK, &mask, NULL);
     char error[512];
     rc = server_start(&daemon->server, daemon->loop, config, daemon->store, &daemon->commits,
                       rc == 0 ? &daemon->prefetch : NULL, error, sizeof(error));
