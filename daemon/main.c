@@ -185,16 +185,23 @@ static bool fd_limit_enough(const struct config *config, FILE *out)
     return false;
 }
 
+/* The signals that ask the daemon to stop. */
+static sigset_t daemon_stop_signals(void)
+{
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    return signals;
+}
+
 static void daemon_stopped_cb(struct server *server)
 {
     struct daemon *daemon = container_of(server, struct daemon, server);
     /* Closing the signal handles restores the default action; a second SIGTERM during the
      * last steps must not kill us. The other threads (the writer, the prefetch threads) were
      * made with these signals blocked (daemon_run), so this thread is the only one to block. */
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
+    sigset_t stop_signals = daemon_stop_signals();
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     scheduler_stop(&daemon->scheduler);
     commit_queue_stop(&daemon->commits);
@@ -316,10 +323,7 @@ static int daemon_run(struct daemon *daemon)
     daemon->loop = uv_default_loop();
     /* Threads inherit the mask they are made with: only the loop thread takes SIGINT and
      * SIGTERM, so once it blocks them to shut down no thread meets one's default action. */
-    sigset_t stop_signals, mask;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
+    sigset_t stop_signals = daemon_stop_signals(), mask;
     pthread_sigmask(SIG_BLOCK, &stop_signals, &mask);
     if ((rc = commit_queue_start(&daemon->commits, daemon->loop, daemon->store,
                                  &daemon->head_record, config->commit_batch_max)) != 0) {
