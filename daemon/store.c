@@ -990,7 +990,6 @@ static void scan_ahead(const struct store *store, struct scan_ahead *ahead, cons
         return;
     bool onward = (page >= ahead->middle && page < ahead->end) ||
                   (ahead->last && page > ahead->last && page - ahead->last <= STORE_SCAN_NEAR);
-    ahead->last = page;
     if (!onward) {
         *ahead = (struct scan_ahead){.last = page};
         return;

@@ -9,7 +9,7 @@ bench_daemon_start() {
     local build=$1 data=$2
     shift 2
     # Without it the wait below would never end.
-    [ -x "$build/ledgerctl" ] || { echo "no $build/ledgerctl (make $build/ledgerctl)" >&2; exit 1; }
+    [ -x "$build/ledgerctl" ] || { echo "make $build/ledgerctl first" >&2; exit 1; }
     # env execs famledgerd: $! is the daemon.
     env "$@" "$build/famledgerd" --data-dir "$data" --socket "$socket" --map-mib-max 65536 \
         --log-level warn &

@@ -63,6 +63,7 @@ void cli_time_zone_set(const char *zone);
 const char *cli_time_zone(void);
 /* "2026-11-23T17:31:40.123456+08:00" in the zone set, "2026-11-23T09:31:40.123456Z" in UTC. */
 #define CLI_TIME_TEXT_MAX 40
+#define CLI_TIME_COLUMN 32 /* the longer of the two: a table's time column, `%-*s` */
 void cli_time_text(int64_t time_us, char text[CLI_TIME_TEXT_MAX]);
 /* Today's date, YYYY-MM-DD, in the zone set. */
 void cli_today(char date[11]);

@@ -263,12 +263,12 @@ static void statement_print(const struct ctl *ctl, const fl_statement_line *line
         printf("],\"next_cursor\":%" PRIu64 "}\n", next_cursor);
         return;
     }
-    printf("%-8s %-32s %-22s %14s %14s  %s\n", "SEQ", "TIME", "TYPE", "AMOUNT", "BALANCE",
-           "REFERENCE");
+    printf("%-8s %-*s %-22s %14s %14s  %s\n", "SEQ", CLI_TIME_COLUMN, "TIME", "TYPE", "AMOUNT",
+           "BALANCE", "REFERENCE");
     for (size_t i = 0; i < count; i++) {
         cli_time_text(lines[i].time_us, time_text);
-        printf("%-8" PRIu64 " %-32s %-22s %14s %14s  %s", lines[i].seq, time_text,
-               lines[i].type, fl_money_format(lines[i].amount_fen, amount),
+        printf("%-8" PRIu64 " %-*s %-22s %14s %14s  %s", lines[i].seq, CLI_TIME_COLUMN,
+               time_text, lines[i].type, fl_money_format(lines[i].amount_fen, amount),
                fl_money_format(lines[i].balance_after_fen, balance), lines[i].reference);
         if (*lines[i].merchant)
             printf("  at %s", lines[i].merchant);

@@ -173,8 +173,8 @@ static void settlement_header(const struct listing *listing)
     if (listing->ctl->json)
         printf("{\"settlements\":[");
     else
-        printf("%-10s %-32s %-12s %-16s %-12s %12s %12s %12s\n", "ID", "TIME", "MERCHANT",
-               "REFERENCE", "PATIENT", "AMOUNT", "ACCOUNTS", "REFUNDED");
+        printf("%-10s %-*s %-12s %-16s %-12s %12s %12s %12s\n", "ID", CLI_TIME_COLUMN, "TIME",
+               "MERCHANT", "REFERENCE", "PATIENT", "AMOUNT", "ACCOUNTS", "REFUNDED");
 }
 
 static int settlement_row_cb(const fl_settlement *s, void *context)
@@ -199,8 +199,8 @@ static int settlement_row_cb(const fl_settlement *s, void *context)
                s->amount_fen, s->acct_pay_fen, s->acct_mulaid_pay_fen, s->cash_pay_fen,
                s->refunded_fen, s->cancelled ? "true" : "false");
     } else {
-        printf("%-10" PRIu64 " %-32s %-12s %-16s %-12s %12s %12s %12s%s\n", s->settlement_id,
-               time_text, s->merchant_code, s->merchant_reference, s->patient,
+        printf("%-10" PRIu64 " %-*s %-12s %-16s %-12s %12s %12s %12s%s\n", s->settlement_id,
+               CLI_TIME_COLUMN, time_text, s->merchant_code, s->merchant_reference, s->patient,
                fl_money_format(s->amount_fen, a),
                fl_money_format(s->acct_pay_fen + s->acct_mulaid_pay_fen, b),
                fl_money_format(s->refunded_fen, c), s->cancelled ? "  cancelled" : "");
@@ -263,8 +263,8 @@ int aid_run(struct ctl *ctl, const struct cli_parsed *args)
     if (ctl->json)
         printf("{\"person_no\":\"%s\",\"lines\":[", args->positionals[0]);
     else
-        printf("%-10s %-32s %-12s %-20s %12s %12s\n", "SETTLEMENT", "TIME", "MERCHANT",
-               "PAID BY", "AMOUNT", "REFUNDED");
+        printf("%-10s %-*s %-12s %-20s %12s %12s\n", "SETTLEMENT", CLI_TIME_COLUMN, "TIME",
+               "MERCHANT", "PAID BY", "AMOUNT", "REFUNDED");
     for (size_t i = 0; i < count; i++) {
         cli_time_text(lines[i].time_us, time_text);
         if (ctl->json) {
@@ -276,8 +276,8 @@ int aid_run(struct ctl *ctl, const struct cli_parsed *args)
             printf(",\"amount_fen\":%" PRId64 ",\"refunded_fen\":%" PRId64 "}",
                    lines[i].amount_fen, lines[i].refunded_fen);
         } else {
-            printf("%-10" PRIu64 " %-32s %-12s %-20s %12s %12s\n", lines[i].settlement_id,
-                   time_text, lines[i].merchant_code, lines[i].holder,
+            printf("%-10" PRIu64 " %-*s %-12s %-20s %12s %12s\n", lines[i].settlement_id,
+                   CLI_TIME_COLUMN, time_text, lines[i].merchant_code, lines[i].holder,
                    fl_money_format(lines[i].amount_fen, a),
                    fl_money_format(lines[i].refunded_fen, b));
         }
