@@ -4,6 +4,7 @@
 #include "clearing.h"
 #include "fl_limits.h"
 #include "ledger.h"
+#include "prefetch.h"
 #include "validate.h"
 
 #include <stdio.h>
@@ -249,6 +250,13 @@ int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *r
     if (reply->n_keys > limit) {
         reply->more = 1;
         reply->n_keys = reply->n_values = limit;
+    }
+    if (reply->more && ctx->prefetch && reply->n_keys >= 2) {
+        struct store_bytes *keys = ARENA_ARRAY(ctx->arena, struct store_bytes, reply->n_keys);
+        for (size_t i = 0; i < reply->n_keys; i++)
+            keys[i] = (struct store_bytes){reply->keys[i].data, reply->keys[i].len};
+        prefetch_walk_ahead(ctx->prefetch, tables[page->table], keys, reply->n_keys,
+                            page->after_key.len == 0);
     }
     ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_STATE_PAGE;
     ctx->response->state_page = reply;

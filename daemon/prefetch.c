@@ -67,6 +67,75 @@ void prefetch_request(struct prefetch *prefetch, const Famledger__Request *reque
         uv_cond_broadcast(&prefetch->cond);
 }
 
+/* Under the mutex: queue the stretch [from, to) of `span` (to the end when `to` is its last). */
+static void prefetch_walk_push(struct prefetch *prefetch, enum store_db db,
+                               const struct keyspan *span, uint64_t from, uint64_t to,
+                               size_t max)
+{
+    if (prefetch->walks_count == PREFETCH_WALKS_MAX)
+        return;
+    struct prefetch_walk *walk =
+        &prefetch->walks[(prefetch->walks_first + prefetch->walks_count) % PREFETCH_WALKS_MAX];
+    walk->db = db;
+    walk->from_bytes = (uint16_t)keyspan_key(span, from, walk->from);
+    walk->to_bytes = to < span->max ? (uint16_t)keyspan_key(span, to, walk->to) : 0;
+    walk->max = max;
+    prefetch->walks_count++;
+}
+
+void prefetch_walk_ahead(struct prefetch *prefetch, enum store_db db,
+                         const struct store_bytes *keys, size_t count, bool first_page)
+{
+    struct keyspan span;
+    if (prefetch->threads == 0 || !keyspan_fit(&span, keys, count))
+        return;
+    uint64_t first = keyspan_value(&span, keys[0].data, keys[0].size);
+    uint64_t last = keyspan_value(&span, keys[count - 1].data, keys[count - 1].size);
+    uint64_t step = last - first; /* more than 0: keyspan_fit */
+    uint64_t end = step <= (span.max - last) / PREFETCH_WALK_PAGES
+                       ? last + step * PREFETCH_WALK_PAGES
+                       : span.max;
+    uint64_t from = last;
+    bool queued = false;
+    uv_mutex_lock(&prefetch->mutex);
+    if (first_page) {
+        /* A walk begins: what was queued for another is of no more use. */
+        prefetch->walks_count = 0;
+        prefetch->walk_end_bytes[db] = 0;
+    } else if (prefetch->walk_end_bytes[db]) {
+        /* What an earlier page queued up to here need not be queued again. One that reached
+         * much further than this page does was far off, and its stretches were likely cut
+         * short (at `max` records): queue this page's afresh. */
+        uint64_t queued_to =
+            keyspan_value(&span, prefetch->walk_end[db], prefetch->walk_end_bytes[db]);
+        if (queued_to > from && queued_to - from <= 2 * (end - from))
+            from = queued_to;
+    }
+    for (; from < end; from = end - from > step ? from + step : end) {
+        prefetch_walk_push(prefetch, db, &span, from, end - from > step ? from + step : end,
+                           count * 2);
+        queued = true;
+    }
+    if (queued)
+        prefetch->walk_end_bytes[db] = (uint16_t)keyspan_key(&span, end, prefetch->walk_end[db]);
+    uv_mutex_unlock(&prefetch->mutex);
+    if (queued)
+        uv_cond_broadcast(&prefetch->cond);
+}
+
+/* Read one stretch ahead of a walk; returns the records read. */
+static int prefetch_walk_one(struct prefetch *prefetch, const struct prefetch_walk *walk)
+{
+    struct store_txn *txn;
+    if (store_read_begin(prefetch->store, &txn) != 0)
+        return 0;
+    int records = store_touch_range(txn, walk->db,
+                                    (struct store_bytes){walk->from, walk->from_bytes},
+                                    (struct store_bytes){walk->to, walk->to_bytes}, walk->max);
+    store_read_end(txn);
+    return records > 0 ? records : 0;
+}
+
 /* The reads of one settlement, in a read transaction of its own; everything found is let go. */
 static void prefetch_one(struct prefetch *prefetch, const struct prefetch_item *item,
                          struct arena *arena)
@@ -102,10 +171,21 @@ static void prefetch_thread(void *argument)
     arena_init(&arena);
     uv_mutex_lock(&prefetch->mutex);
     for (;;) {
-        while (prefetch->count == 0 && !prefetch->stopping)
+        while (prefetch->count == 0 && prefetch->walks_count == 0 && !prefetch->stopping)
             uv_cond_wait(&prefetch->cond, &prefetch->mutex);
         if (prefetch->stopping)
             break;
+        if (prefetch->count == 0) {
+            struct prefetch_walk walk = prefetch->walks[prefetch->walks_first];
+            prefetch->walks_first = (prefetch->walks_first + 1) % PREFETCH_WALKS_MAX;
+            prefetch->walks_count--;
+            uv_mutex_unlock(&prefetch->mutex);
+            int records = prefetch_walk_one(prefetch, &walk);
+            uv_mutex_lock(&prefetch->mutex);
+            prefetch->stats.stretches++;
+            prefetch->stats.stretch_records += (uint64_t)records;
+            continue;
+        }
         struct prefetch_item item = prefetch->queue[prefetch->first];
         prefetch->first = (prefetch->first + 1) % PREFETCH_QUEUE_MAX;
         prefetch->count--;
@@ -151,7 +231,7 @@ void prefetch_stop(struct prefetch *prefetch)
     prefetch->started = false;
     uv_mutex_lock(&prefetch->mutex);
     prefetch->stopping = true;
-    prefetch->count = 0;
+    prefetch->count = prefetch->walks_count = 0;
     uv_mutex_unlock(&prefetch->mutex);
     uv_cond_broadcast(&prefetch->cond);
     for (unsigned i = 0; i < prefetch->threads; i++)

@@ -1,4 +1,4 @@
-/* prefetch.h -- reading ahead for the writer thread.
+/* prefetch.h -- reading ahead for the writer thread, and for long walks.
  *
  * A settlement waits in the commit queue while the writer runs the batch before it. Meanwhile
  * a few threads of this module look up, in read transactions of their own, what it will read
@@ -9,6 +9,13 @@
  * the writer reads everything again in its own transaction, so a prefetch can never change
  * what a request does, only when its pages are read. A full queue drops work rather than
  * wait.
+ *
+ * When no settlement is waiting, the same threads read ahead of a walk of a table in key
+ * order (verify's pages of the stored state): a walk faults its leaves in one after another,
+ * and where they are scattered over the file each is a random read. The stretches after the
+ * page just served, estimated from its keys (keyspan.h), are walked by several threads at
+ * once, so that the disk serves several reads at a time and the walk finds its leaves in
+ * memory. Only pages are read, and only the pages come of it.
  */
 #ifndef FAMLEDGER_PREFETCH_H
 #define FAMLEDGER_PREFETCH_H
@@ -16,6 +23,7 @@
 #include "config.h"
 #include "fl_limits.h"
 #include "famledger.pb-c.h"
+#include "keyspan.h"
 #include "store.h"
 
 #include <stdbool.h>
@@ -23,6 +31,8 @@
 #include <uv.h>
 
 #define PREFETCH_QUEUE_MAX 1024 /* settlements waiting for a prefetch thread */
+#define PREFETCH_WALKS_MAX 64   /* stretches of a table waiting to be read ahead of a walk */
+#define PREFETCH_WALK_PAGES 16  /* how many pages like the last one are read ahead of a walk */
 
 /* What settle_prefetch needs of one settlement, copied: the request is the loop thread's. */
 struct prefetch_item {
@@ -34,11 +44,21 @@ struct prefetch_item {
     bool no_account;
 };
 
+/* A stretch of a table, [from, to), to be read ahead of a walk (prefetch_walk_ahead). */
+struct prefetch_walk {
+    enum store_db db;
+    uint16_t from_bytes, to_bytes;
+    uint8_t from[KEYSPAN_KEY_MAX], to[KEYSPAN_KEY_MAX];
+    size_t max; /* records: a stretch far denser than its estimate is cut short */
+};
+
 /* Counters since start (metrics): queued, read ahead, dropped on a full queue. */
 struct prefetch_stats {
     uint64_t queued;
     uint64_t done;
     uint64_t dropped;
+    uint64_t stretches; /* read ahead of walks */
+    uint64_t stretch_records;
 };
 
 struct prefetch {
@@ -48,6 +68,12 @@ struct prefetch {
     uv_cond_t cond;
     struct prefetch_item queue[PREFETCH_QUEUE_MAX]; /* a ring */
     unsigned first, count;
+    struct prefetch_walk walks[PREFETCH_WALKS_MAX]; /* a ring, served after the settlements */
+    unsigned walks_first, walks_count;
+    /* Where the stretches queued for each table end, so that the next page of the same walk
+     * queues only what lies beyond. */
+    uint8_t walk_end[STORE_DB_COUNT][KEYSPAN_KEY_MAX];
+    uint16_t walk_end_bytes[STORE_DB_COUNT];
     struct prefetch_stats stats;
     bool started;  /* prefetch_start ran and prefetch_stop has not */
     bool stopping;
@@ -63,6 +89,13 @@ int prefetch_start(struct prefetch *prefetch, struct store *store, const struct 
 /* Loop thread: queue what `request` (a write about to be queued for the writer) will read: a
  * settlement, or the settlements of a batch. Anything else is not read ahead. */
 void prefetch_request(struct prefetch *prefetch, const Famledger__Request *request);
+
+/* Loop thread: a walk of `db` in key order has just been served `count` keys in ascending
+ * order (a page; `first_page` when the walk began with it) and will ask for what follows: queue
+ * the next PREFETCH_WALK_PAGES stretches of about as many keys, estimated from these
+ * (keyspan.h), for the threads to read in parallel, when they have no settlement to read. */
+void prefetch_walk_ahead(struct prefetch *prefetch, enum store_db db,
+                         const struct store_bytes *keys, size_t count, bool first_page);
 
 /* A copy of the counters. */
 struct prefetch_stats prefetch_stats(struct prefetch *prefetch);

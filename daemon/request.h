@@ -15,6 +15,8 @@
 #include <stdarg.h>
 #include <stdint.h>
 
+struct prefetch;
+
 struct request_ctx {
     struct store_txn *txn;
     struct arena *arena;       /* lives until the reply is sent */
@@ -25,6 +27,7 @@ struct request_ctx {
     const struct peer *peer;   /* roles and merchants of the connection */
     const char *operator_id;   /* may be empty */
     Famledger__Response *response;
+    struct prefetch *prefetch; /* reading ahead of long walks; NULL: none */
 };
 
 /* A handler returns 0 with response->body set, or a negative FL_ERR_* after request_fail. */

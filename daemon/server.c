@@ -39,6 +39,7 @@ static struct pending *pending_new(struct conn *conn)
         return NULL;
     pending->conn = conn;
     pending->config = conn->server->config;
+    pending->prefetch = conn->server->prefetch;
     pending->peer = conn->peer;
     pending->received_ns = uv_hrtime();
     arena_init(&pending->request_arena);
@@ -96,6 +97,7 @@ static struct request_ctx pending_ctx(struct pending *pending, struct store_txn 
         .peer = &pending->peer,
         .operator_id = pending->request->operator_id,
         .response = &pending->response,
+        .prefetch = pending->prefetch,
     };
 }
 

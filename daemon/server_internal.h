@@ -18,6 +18,7 @@ struct pending {
     struct conn *conn;              /* loop thread only */
     /* What the writer thread may read: copies, as the connection can close meanwhile. */
     const struct config *config;
+    struct prefetch *prefetch;      /* the server's, or NULL */
     struct peer peer;
     struct arena request_arena;     /* the decoded request */
     struct arena reply_arena;       /* everything the handler builds; reset on each attempt */

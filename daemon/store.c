@@ -1038,3 +1038,27 @@ int store_scan(struct store_txn *txn, enum store_db db, const void *after_key,
         return visit;
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_error(txn->store, rc, "scan");
 }
+
+int store_touch_range(struct store_txn *txn, enum store_db db, struct store_bytes from,
+                      struct store_bytes to, size_t max)
+{
+    MDB_cursor *cursor;
+    MDB_dbi dbi = txn->store->dbis[db];
+    int rc = mdb_cursor_open(txn->txn, dbi, &cursor);
+    if (rc)
+        return store_error(txn->store, rc, "cursor");
+    MDB_val k = {from.size, (void *)from.data}, v, end = {to.size, (void *)to.data};
+    size_t count = 0;
+    struct scan_ahead ahead = {0};
+    for (rc = mdb_cursor_get(cursor, &k, &v, from.size ? MDB_SET_RANGE : MDB_FIRST);
+         rc == 0 && count < max && (!to.size || mdb_cmp(txn->txn, dbi, &k, &end) < 0);
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT), count++) {
+        scan_ahead(txn->store, &ahead, v.mv_data);
+        if (v.mv_size)
+            (void)*(const volatile uint8_t *)v.mv_data; /* a value on pages of its own */
+    }
+    mdb_cursor_close(cursor);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return store_error(txn->store, rc, "read ahead");
+    return (int)(count < INT32_MAX ? count : INT32_MAX);
+}

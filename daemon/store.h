@@ -179,6 +179,13 @@ int store_scan(struct store_txn *txn, enum store_db db, const void *after_key,
                int (*visit_cb)(void *context, struct store_bytes key, struct store_bytes value),
                void *context);
 
+/* Read ahead: walk the records of `db` from the first key at or after `from` to the last
+ * before `to` (empty: to the end), at most `max` of them, touching each value so that its pages
+ * are in memory when a walk of the same keys comes. Returns the records met, or an error. */
+#define STORE_KEY_MAX 511 /* LMDB's longest key */
+int store_touch_range(struct store_txn *txn, enum store_db db, struct store_bytes from,
+                      struct store_bytes to, size_t max);
+
 /* Write a compacted, consistent copy of the ledger as DIR/data.mdb (DIR must exist and hold no
  * data.mdb), while writers go on (LMDB's mdb_env_copy2 with MDB_CP_COMPACT). */
 int store_copy(struct store *store, const char *dir);

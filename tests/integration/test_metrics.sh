@@ -129,6 +129,16 @@ for _ in $(seq 1 500); do
 done
 expect "every queued prefetch is read" "famledger_prefetch_total{result=\"done\"} $queued_now" "$stats"
 expect "none dropped" 'famledger_prefetch_total{result="dropped"} 0' "$stats"
+# verify's walk of a table longer than a page is read ahead by the same threads (prefetch.h):
+# 1,200 more accounts make the accounts and persons tables two pages each.
+"$BUILD/famledger-bench" --socket "$SOCKET" --patients 400 --setup-only >/dev/null 2>&1
+check "verify, with tables of two pages" 0 ctl verify
+for _ in $(seq 1 500); do
+    stretches=$(sample 'famledger_walk_ahead_total{read="stretches"}' "$(ctl stats)")
+    [ "${stretches:-0}" -gt 0 ] && break
+    sleep 0.01
+done
+[ "${stretches:-0}" -gt 0 ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) || { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL no stretch read ahead of verify's walks ('$stretches')"; }
 
 # Times people read are in the business zone (Asia/Shanghai by default), UTC on request.
 check "tail" 0 ctl tail --from 1

@@ -1,11 +1,13 @@
 /* test_prefetch.c -- reading ahead for the writer (daemon/prefetch.h): what is queued is read,
  * nothing is written or changed by it, a full queue drops rather than waits, and a stop
- * returns with work still queued. */
+ * returns with work still queued; and the stretches of a table ahead of a walk's page are
+ * read, each once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "fixture.h"
@@ -166,8 +168,68 @@ static void test_without_threads_nothing_is_queued(void **state)
     struct prefetch prefetch;
     assert_int_equal(prefetch_start(&prefetch, f->store, &f->config, 0), 0);
     prefetch_request(&prefetch, settle_request(f, "PH001", "KID", "r1"));
+    struct store_bytes keys[] = {{"P1", 2}, {"P2", 2}};
+    prefetch_walk_ahead(&prefetch, STORE_DB_PERSONS, keys, 2, true);
     struct prefetch_stats stats = prefetch_stats(&prefetch);
-    assert_int_equal(stats.queued + stats.done + stats.dropped, 0);
+    assert_int_equal(stats.queued + stats.done + stats.dropped + stats.stretches, 0);
+    prefetch_stop(&prefetch);
+}
+
+/* The counters once the threads have read `stretches` stretches (or after five seconds). */
+static struct prefetch_stats stats_when_walked(struct prefetch *prefetch, uint64_t stretches)
+{
+    struct prefetch_stats stats = prefetch_stats(prefetch);
+    for (int i = 0; i < 5000 && stats.stretches < stretches; i++) {
+        nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+        stats = prefetch_stats(prefetch);
+    }
+    return stats;
+}
+
+/* Keys P000000, P000003, ... as a page of a walk served them. */
+static void page_keys(char texts[][8], struct store_bytes *keys, int first, int count)
+{
+    for (int i = 0; i < count; i++) {
+        snprintf(texts[i], 8, "P%06d", (first + i) * 3);
+        keys[i] = (struct store_bytes){texts[i], 7};
+    }
+}
+
+/* A walk's page of 100 keys, 0 to 297, has the threads read the sixteen stretches of 297 after
+ * it: keys 297 to 5046, 1,584 records. The next page, 300 to 597, reaches 300 further and
+ * queues only that: 5049 to 5343 and 5346, 100 records in two stretches. */
+static void test_walks_are_read_ahead_by_stretches(void **state)
+{
+    struct fixture *f = *state;
+    struct store_txn *txn;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    char text[8];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(text, sizeof(text), "P%06d", i * 3);
+        assert_int_equal(store_put(txn, STORE_DB_PERSONS, text, 7, "-", 1), 0);
+    }
+    assert_int_equal(store_commit(txn), 0);
+    struct prefetch prefetch;
+    assert_int_equal(prefetch_start(&prefetch, f->store, &f->config, 2), 0);
+    char texts[100][8];
+    struct store_bytes keys[100];
+    page_keys(texts, keys, 0, 100);
+    prefetch_walk_ahead(&prefetch, STORE_DB_PERSONS, keys, 100, true);
+    struct prefetch_stats stats = stats_when_walked(&prefetch, PREFETCH_WALK_PAGES);
+    assert_int_equal(stats.stretches, PREFETCH_WALK_PAGES);
+    assert_int_equal(stats.stretch_records, 1584);
+    page_keys(texts, keys, 100, 100);
+    prefetch_walk_ahead(&prefetch, STORE_DB_PERSONS, keys, 100, false);
+    stats = stats_when_walked(&prefetch, PREFETCH_WALK_PAGES + 2);
+    assert_int_equal(stats.stretches, PREFETCH_WALK_PAGES + 2);
+    assert_int_equal(stats.stretch_records, 1584 + 100);
+    /* Keys that are all the same tell nothing: nothing is queued. */
+    struct store_bytes same[] = {keys[0], keys[0]};
+    prefetch_walk_ahead(&prefetch, STORE_DB_PERSONS, same, 2, false);
+    assert_int_equal(prefetch.walks_count, 0);
+    stats = prefetch_stats(&prefetch);
+    assert_int_equal(stats.stretches, PREFETCH_WALK_PAGES + 2);
+    assert_int_equal(stats.queued + stats.dropped, 0);
     prefetch_stop(&prefetch);
 }
 
@@ -178,6 +240,7 @@ int main(void)
         TEST(test_settlements_are_read_ahead_and_nothing_changes),
         TEST(test_a_full_queue_drops_and_oversized_fields_are_not_queued),
         TEST(test_without_threads_nothing_is_queued),
+        TEST(test_walks_are_read_ahead_by_stretches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
