@@ -243,8 +243,14 @@ int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *r
     reply->values = ARENA_ARRAY(ctx->arena, ProtobufCBinaryData, limit + 1);
     struct state_page state = {ctx, reply, 0};
     struct store_bytes after_value = {page->after_value.data, page->after_value.len};
-    int rc = store_scan(ctx->txn, tables[page->table], page->after_key.data, page->after_key.len,
-                        after_value, limit + 1, state_page_visit_cb, &state);
+    /* After a walk's first page the prefetch threads read the stretches ahead of it, and the
+     * kernel's windows around its leaves would mostly read other tables' pages; unless
+     * settlements keep the threads too busy for that. */
+    bool threads_ahead =
+        ctx->prefetch && page->after_key.len > 0 && prefetch_walks_keep_up(ctx->prefetch);
+    int rc = (threads_ahead ? store_scan_bare : store_scan)(
+        ctx->txn, tables[page->table], page->after_key.data, page->after_key.len, after_value,
+        limit + 1, state_page_visit_cb, &state);
     if (rc < 0)
         return request_fail(ctx, rc, "cannot read derived state");
     if (reply->n_keys > limit) {

@@ -216,6 +216,16 @@ int prefetch_start(struct prefetch *prefetch, struct store *store, const struct 
     return 0;
 }
 
+bool prefetch_walks_keep_up(struct prefetch *prefetch)
+{
+    if (prefetch->threads == 0)
+        return false;
+    uv_mutex_lock(&prefetch->mutex);
+    bool keep_up = prefetch->walks_count < PREFETCH_WALKS_MAX / 2;
+    uv_mutex_unlock(&prefetch->mutex);
+    return keep_up;
+}
+
 struct prefetch_stats prefetch_stats(struct prefetch *prefetch)
 {
     uv_mutex_lock(&prefetch->mutex);

@@ -1003,10 +1003,12 @@ static void scan_ahead(const struct store *store, struct scan_ahead *ahead, cons
         .from = page, .middle = page + size / 2, .end = page + size, .last = page, .size = size};
 }
 
-int store_scan(struct store_txn *txn, enum store_db db, const void *after_key,
-               size_t after_key_bytes, struct store_bytes after_value, size_t max,
-               int (*visit_cb)(void *context, struct store_bytes key, struct store_bytes value),
-               void *context)
+static int store_walk(struct store_txn *txn, enum store_db db, const void *after_key,
+                      size_t after_key_bytes, struct store_bytes after_value, size_t max,
+                      bool read_ahead,
+                      int (*visit_cb)(void *context, struct store_bytes key,
+                                      struct store_bytes value),
+                      void *context)
 {
     MDB_cursor *cursor;
     int rc = mdb_cursor_open(txn->txn, txn->store->dbis[db], &cursor);
@@ -1029,7 +1031,8 @@ int store_scan(struct store_txn *txn, enum store_db db, const void *after_key,
     struct scan_ahead ahead = {0};
     for (; rc == 0 && visit == 0 && count < max;
          rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT), count++) {
-        scan_ahead(txn->store, &ahead, v.mv_data);
+        if (read_ahead)
+            scan_ahead(txn->store, &ahead, v.mv_data);
         visit = visit_cb(context, (struct store_bytes){k.mv_data, k.mv_size},
                          (struct store_bytes){v.mv_data, v.mv_size});
     }
@@ -1039,6 +1042,28 @@ int store_scan(struct store_txn *txn, enum store_db db, const void *after_key,
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_error(txn->store, rc, "scan");
 }
 
+int store_scan(struct store_txn *txn, enum store_db db, const void *after_key,
+               size_t after_key_bytes, struct store_bytes after_value, size_t max,
+               int (*visit_cb)(void *context, struct store_bytes key, struct store_bytes value),
+               void *context)
+{
+    return store_walk(txn, db, after_key, after_key_bytes, after_value, max, true, visit_cb,
+                      context);
+}
+
+int store_scan_bare(struct store_txn *txn, enum store_db db, const void *after_key,
+                    size_t after_key_bytes, struct store_bytes after_value, size_t max,
+                    int (*visit_cb)(void *context, struct store_bytes key,
+                                    struct store_bytes value),
+                    void *context)
+{
+    return store_walk(txn, db, after_key, after_key_bytes, after_value, max, false, visit_cb,
+                      context);
+}
+
+/* No scan_ahead here: a stretch's own leaves are what is wanted, and in a table whose leaves
+ * are scattered the pages beside them belong to other tables (a cold walk of the 30M
+ * accounts with four threads read 11.4 GB for a 2.9 GB table with it, 2.9 GB without). */
 int store_touch_range(struct store_txn *txn, enum store_db db, struct store_bytes from,
                       struct store_bytes to, size_t max)
 {
@@ -1049,14 +1074,11 @@ int store_touch_range(struct store_txn *txn, enum store_db db, struct store_byte
         return store_error(txn->store, rc, "cursor");
     MDB_val k = {from.size, (void *)from.data}, v, end = {to.size, (void *)to.data};
     size_t count = 0;
-    struct scan_ahead ahead = {0};
     for (rc = mdb_cursor_get(cursor, &k, &v, from.size ? MDB_SET_RANGE : MDB_FIRST);
          rc == 0 && count < max && (!to.size || mdb_cmp(txn->txn, dbi, &k, &end) < 0);
-         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT), count++) {
-        scan_ahead(txn->store, &ahead, v.mv_data);
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT), count++)
         if (v.mv_size)
             (void)*(const volatile uint8_t *)v.mv_data; /* a value on pages of its own */
-    }
     mdb_cursor_close(cursor);
     if (rc != 0 && rc != MDB_NOTFOUND)
         return store_error(txn->store, rc, "read ahead");

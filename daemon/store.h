@@ -179,6 +179,14 @@ int store_scan(struct store_txn *txn, enum store_db db, const void *after_key,
                int (*visit_cb)(void *context, struct store_bytes key, struct store_bytes value),
                void *context);
 
+/* The same without asking the kernel for what lies ahead: for a walk whose stretches ahead
+ * the prefetch threads read (prefetch_walk_ahead). */
+int store_scan_bare(struct store_txn *txn, enum store_db db, const void *after_key,
+                    size_t after_key_bytes, struct store_bytes after_value, size_t max,
+                    int (*visit_cb)(void *context, struct store_bytes key,
+                                    struct store_bytes value),
+                    void *context);
+
 /* Read ahead: walk the records of `db` from the first key at or after `from` to the last
  * before `to` (empty: to the end), at most `max` of them, touching each value so that its pages
  * are in memory when a walk of the same keys comes. Returns the records met, or an error. */
