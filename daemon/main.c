@@ -383,13 +383,14 @@ static int daemon_run(struct daemon *daemon)
  * the reply's buffer) and freed for every request. By default glibc gives such memory back to
  * the kernel at the free (trimming the heap above 128 KiB, unmapping blocks from 128 KiB up),
  * and the next page faults it in again, zeroed: 41 % of the daemon's CPU while verify read the
- * 10M ledger's log went to clear_page. Keep up to 64 MiB free in each malloc arena, and serve
- * every block smaller than the largest reply from the heap. */
+ * 10M ledger's log went to clear_page. Keep up to 8 MiB free in each malloc arena (a few
+ * pages' worth; more is memory a burst leaves held), and serve every block smaller than twice
+ * the largest reply from the heap. */
 static void malloc_keep_freed(void)
 {
     /* Advice: a malloc that ignores it (the sanitizers') only builds pages more slowly. */
     (void)mallopt(M_MMAP_THRESHOLD, 2 * REPLY_BYTES_MAX);
-    (void)mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    (void)mallopt(M_TRIM_THRESHOLD, 8 << 20);
 }
 
 int main(int argc, char **argv)
