@@ -63,11 +63,13 @@ static Famledger__Request *batch_request(struct fixture *f, Famledger__Request *
     return request;
 }
 
-/* The counters once the threads have read `done` settlements (or after five seconds). */
-static struct prefetch_stats stats_when_done(struct prefetch *prefetch, uint64_t done)
+/* The counters once the threads have read `done` settlements and `stretches` stretches
+ * ahead of walks (or after five seconds). */
+static struct prefetch_stats stats_when_read(struct prefetch *prefetch, uint64_t done,
+                                             uint64_t stretches)
 {
     struct prefetch_stats stats = prefetch_stats(prefetch);
-    for (int i = 0; i < 5000 && stats.done < done; i++) {
+    for (int i = 0; i < 5000 && (stats.done < done || stats.stretches < stretches); i++) {
         nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
         stats = prefetch_stats(prefetch);
     }
@@ -108,7 +110,7 @@ static void test_settlements_are_read_ahead_and_nothing_changes(void **state)
     /* Reads and writes are not prefetched. */
     prefetch_request(&prefetch, credit);
 
-    struct prefetch_stats stats = stats_when_done(&prefetch, 5);
+    struct prefetch_stats stats = stats_when_read(&prefetch, 5, 0);
     assert_int_equal(stats.queued, 5);
     assert_int_equal(stats.done, 5);
     assert_int_equal(stats.dropped, 0);
@@ -176,17 +178,6 @@ static void test_without_threads_nothing_is_queued(void **state)
     prefetch_stop(&prefetch);
 }
 
-/* The counters once the threads have read `stretches` stretches (or after five seconds). */
-static struct prefetch_stats stats_when_walked(struct prefetch *prefetch, uint64_t stretches)
-{
-    struct prefetch_stats stats = prefetch_stats(prefetch);
-    for (int i = 0; i < 5000 && stats.stretches < stretches; i++) {
-        nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
-        stats = prefetch_stats(prefetch);
-    }
-    return stats;
-}
-
 /* Keys P000000, P000003, ... as a page of a walk served them. */
 static void page_keys(char texts[][8], struct store_bytes *keys, int first, int count)
 {
@@ -216,12 +207,12 @@ static void test_walks_are_read_ahead_by_stretches(void **state)
     struct store_bytes keys[100];
     page_keys(texts, keys, 0, 100);
     prefetch_walk_ahead(&prefetch, STORE_DB_PERSONS, keys, 100, true);
-    struct prefetch_stats stats = stats_when_walked(&prefetch, PREFETCH_WALK_PAGES);
+    struct prefetch_stats stats = stats_when_read(&prefetch, 0, PREFETCH_WALK_PAGES);
     assert_int_equal(stats.stretches, PREFETCH_WALK_PAGES);
     assert_int_equal(stats.stretch_records, 1584);
     page_keys(texts, keys, 100, 100);
     prefetch_walk_ahead(&prefetch, STORE_DB_PERSONS, keys, 100, false);
-    stats = stats_when_walked(&prefetch, PREFETCH_WALK_PAGES + 2);
+    stats = stats_when_read(&prefetch, 0, PREFETCH_WALK_PAGES + 2);
     assert_int_equal(stats.stretches, PREFETCH_WALK_PAGES + 2);
     assert_int_equal(stats.stretch_records, 1584 + 100);
     /* Keys that are all the same tell nothing: nothing is queued. */
