@@ -15,7 +15,7 @@
  * and where they are scattered over the file each is a random read. The stretches after the
  * page just served, estimated from its keys (keyspan.h), are walked by several threads at
  * once, so that the disk serves several reads at a time and the walk finds its leaves in
- * memory. Only pages are read, and only the pages come of it.
+ * memory. Here too nothing read is kept or answered: the walk reads from its own snapshot.
  */
 #ifndef FAMLEDGER_PREFETCH_H
 #define FAMLEDGER_PREFETCH_H
