@@ -233,7 +233,7 @@ int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *r
         page->table > FAMLEDGER__STATE_TABLE__STATE_MERCHANT_DAYS ||
         tables[page->table] == STORE_DB_LOG)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "unknown state table");
-    if (page->after_key.len > 511 || page->after_value.len > 8)
+    if (page->after_key.len > STORE_KEY_MAX || page->after_value.len > 8)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "after_key or after_value too long");
     size_t limit = page_limit(page->limit, STATE_PAGE_MAX);
     Famledger__StatePageReply *reply = ARENA_NEW(ctx->arena, Famledger__StatePageReply);
@@ -243,11 +243,10 @@ int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *r
     reply->values = ARENA_ARRAY(ctx->arena, ProtobufCBinaryData, limit + 1);
     struct state_page state = {ctx, reply, 0};
     struct store_bytes after_value = {page->after_value.data, page->after_value.len};
-    /* After a walk's first page the prefetch threads read the stretches ahead of it, and the
-     * kernel's windows around its leaves would mostly read other tables' pages; unless
-     * settlements keep the threads too busy for that. */
-    bool threads_ahead =
-        ctx->prefetch && page->after_key.len > 0 && prefetch_walks_keep_up(ctx->prefetch);
+    /* While the prefetch threads read the stretches ahead of the walk, the kernel's windows
+     * around its leaves would mostly read other tables' pages. */
+    bool threads_ahead = ctx->prefetch && page->after_key.len > 0 &&
+                         prefetch_walking(ctx->prefetch, tables[page->table]);
     int rc = (threads_ahead ? store_scan_bare : store_scan)(
         ctx->txn, tables[page->table], page->after_key.data, page->after_key.len, after_value,
         limit + 1, state_page_visit_cb, &state);

@@ -87,8 +87,16 @@ void prefetch_walk_ahead(struct prefetch *prefetch, enum store_db db,
                          const struct store_bytes *keys, size_t count, bool first_page)
 {
     struct keyspan span;
-    if (prefetch->threads == 0 || !keyspan_fit(&span, keys, count))
+    if (prefetch->threads == 0)
         return;
+    if (!keyspan_fit(&span, keys, count)) {
+        /* Nothing to estimate from (one key repeated in an index): nothing is read ahead, and
+         * the walk asks the kernel for its next page (prefetch_walking). */
+        uv_mutex_lock(&prefetch->mutex);
+        prefetch->walk_end_bytes[db] = 0;
+        uv_mutex_unlock(&prefetch->mutex);
+        return;
+    }
     uint64_t first = keyspan_value(&span, keys[0].data, keys[0].size);
     uint64_t last = keyspan_value(&span, keys[count - 1].data, keys[count - 1].size);
     uint64_t step = last - first; /* more than 0: keyspan_fit */
@@ -216,14 +224,15 @@ int prefetch_start(struct prefetch *prefetch, struct store *store, const struct 
     return 0;
 }
 
-bool prefetch_walks_keep_up(struct prefetch *prefetch)
+bool prefetch_walking(struct prefetch *prefetch, enum store_db db)
 {
     if (prefetch->threads == 0)
         return false;
     uv_mutex_lock(&prefetch->mutex);
-    bool keep_up = prefetch->walks_count < PREFETCH_WALKS_MAX / 2;
+    bool walking =
+        prefetch->walk_end_bytes[db] > 0 && prefetch->walks_count < PREFETCH_WALKS_MAX / 2;
     uv_mutex_unlock(&prefetch->mutex);
-    return keep_up;
+    return walking;
 }
 
 struct prefetch_stats prefetch_stats(struct prefetch *prefetch)

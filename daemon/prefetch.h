@@ -97,9 +97,10 @@ void prefetch_request(struct prefetch *prefetch, const Famledger__Request *reque
 void prefetch_walk_ahead(struct prefetch *prefetch, enum store_db db,
                          const struct store_bytes *keys, size_t count, bool first_page);
 
-/* Loop thread: whether the threads keep up with the stretches queued ahead of walks (fewer
+/* Loop thread: whether the threads read ahead of a walk of `db`: its last page queued the
+ * stretches after it (its keys made an estimate), and the threads keep up with them (fewer
  * than half of PREFETCH_WALKS_MAX wait), as they do unless settlements keep them busy. */
-bool prefetch_walks_keep_up(struct prefetch *prefetch);
+bool prefetch_walking(struct prefetch *prefetch, enum store_db db);
 
 /* A copy of the counters. */
 struct prefetch_stats prefetch_stats(struct prefetch *prefetch);

@@ -174,7 +174,7 @@ static void test_without_threads_nothing_is_queued(void **state)
     prefetch_walk_ahead(&prefetch, STORE_DB_PERSONS, keys, 2, true);
     struct prefetch_stats stats = prefetch_stats(&prefetch);
     assert_int_equal(stats.queued + stats.done + stats.dropped + stats.stretches, 0);
-    assert_false(prefetch_walks_keep_up(&prefetch)); /* walks ask the kernel instead */
+    assert_false(prefetch_walking(&prefetch, STORE_DB_PERSONS)); /* walks ask the kernel */
     prefetch_stop(&prefetch);
 }
 
@@ -215,11 +215,14 @@ static void test_walks_are_read_ahead_by_stretches(void **state)
     stats = stats_when_read(&prefetch, 0, PREFETCH_WALK_PAGES + 2);
     assert_int_equal(stats.stretches, PREFETCH_WALK_PAGES + 2);
     assert_int_equal(stats.stretch_records, 1584 + 100);
-    /* Keys that are all the same tell nothing: nothing is queued. */
+    assert_true(prefetch_walking(&prefetch, STORE_DB_PERSONS));
+    assert_false(prefetch_walking(&prefetch, STORE_DB_ACCOUNTS)); /* no walk of it */
+    /* Keys that are all the same tell nothing: nothing is queued, and the walk's next page
+     * asks the kernel again. */
     struct store_bytes same[] = {keys[0], keys[0]};
     prefetch_walk_ahead(&prefetch, STORE_DB_PERSONS, same, 2, false);
     assert_int_equal(prefetch.walks_count, 0);
-    assert_true(prefetch_walks_keep_up(&prefetch));
+    assert_false(prefetch_walking(&prefetch, STORE_DB_PERSONS));
     stats = prefetch_stats(&prefetch);
     assert_int_equal(stats.stretches, PREFETCH_WALK_PAGES + 2);
     assert_int_equal(stats.queued + stats.dropped, 0);
