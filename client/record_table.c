@@ -2,8 +2,46 @@
 #include "record_table.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
 
-#define RECORD_TABLE_BLOCK 4096 /* records a block holds */
+/* Block b holds RECORD_TABLE_FIRST << b records: each block as large as all before it, so a
+ * record's block and place follow from its number, and a table of millions of records lives in
+ * a few dozen blocks. */
+#define RECORD_TABLE_FIRST 1024
+
+/* Memory of at least this many bytes is mapped for itself and given to the kernel's
+ * transparent huge pages: one fault, and one TLB entry, for 2 MiB instead of 512 of each. On
+ * a virtual machine each 4 KiB fault of a large model costs several microseconds; verify of a
+ * 2M-patient ledger faulted 330,000 times (docs/BENCHMARKS.md, "Huge pages for verify's
+ * model"). Smaller memory comes from malloc, so that a small table stays small. */
+#define HUGE_PAGE_BYTES ((size_t)2 << 20)
+
+/* A zeroed piece of `bytes`; large ones are mapped (their length rounded up to whole huge pages,
+ * which the kernel maps only once touched). NULL when out of memory. */
+static void *memory_zeroed(size_t bytes)
+{
+    if (bytes < HUGE_PAGE_BYTES)
+        return calloc(1, bytes);
+    size_t mapped = (bytes + HUGE_PAGE_BYTES - 1) & ~(HUGE_PAGE_BYTES - 1);
+    void *memory = mmap(NULL, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (memory == MAP_FAILED)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(memory, mapped, MADV_HUGEPAGE); /* a hint: without it, 4 KiB pages */
+#endif
+    return memory;
+}
+
+/* Give back a piece memory_zeroed(bytes) returned. */
+static void memory_release(void *memory, size_t bytes)
+{
+    if (!memory)
+        return;
+    if (bytes < HUGE_PAGE_BYTES)
+        free(memory);
+    else
+        (void)munmap(memory, (bytes + HUGE_PAGE_BYTES - 1) & ~(HUGE_PAGE_BYTES - 1));
+}
 
 /* A record is stored after its key's full hash, which growing the index needs. */
 static size_t record_stride(const struct record_table *table)
@@ -11,10 +49,18 @@ static size_t record_stride(const struct record_table *table)
     return sizeof(uint64_t) + (table->record_bytes + 7) / 8 * 8;
 }
 
+static size_t block_records(size_t block)
+{
+    return (size_t)RECORD_TABLE_FIRST << block;
+}
+
+/* The hash before record `index`: block b starts at record FIRST * (2^b - 1). */
 static uint64_t *record_hash(const struct record_table *table, size_t index)
 {
-    char *block = table->blocks[index / RECORD_TABLE_BLOCK];
-    return (uint64_t *)(void *)(block + index % RECORD_TABLE_BLOCK * record_stride(table));
+    size_t ordinal = index / RECORD_TABLE_FIRST + 1; /* in [2^b, 2^(b+1)) */
+    size_t block = (size_t)(63 - __builtin_clzll(ordinal));
+    size_t within = index - RECORD_TABLE_FIRST * (((size_t)1 << block) - 1);
+    return (uint64_t *)(void *)(table->blocks[block] + within * record_stride(table));
 }
 
 void record_table_init(struct record_table *table, size_t record_bytes)
@@ -31,19 +77,18 @@ void *record_table_at(const struct record_table *table, size_t index)
  * would be half full (every slot placed again; no record moves). Returns 0 or -1. */
 static int record_table_reserve(struct record_table *table)
 {
-    if (table->count == table->block_count * RECORD_TABLE_BLOCK) {
-        char **grown = realloc(table->blocks, (table->block_count + 1) * sizeof(*grown));
-        if (!grown)
+    if (table->count == RECORD_TABLE_FIRST * (((size_t)1 << table->block_count) - 1)) {
+        if (table->block_count == RECORD_TABLE_BLOCKS_MAX)
             return -1;
-        table->blocks = grown;
-        if (!(grown[table->block_count] = calloc(RECORD_TABLE_BLOCK, record_stride(table))))
+        char *block = memory_zeroed(block_records(table->block_count) * record_stride(table));
+        if (!block)
             return -1;
-        table->block_count++;
+        table->blocks[table->block_count++] = block;
     }
     if ((table->count + 1) * 2 <= table->capacity)
         return 0;
     size_t capacity = table->capacity ? table->capacity * 2 : 256;
-    uint64_t *slots = calloc(capacity, sizeof(*slots));
+    uint64_t *slots = memory_zeroed(capacity * sizeof(*slots));
     if (!slots)
         return -1;
     for (size_t i = 0; i < table->count; i++) {
@@ -53,7 +98,7 @@ static int record_table_reserve(struct record_table *table)
             slot = (slot + 1) & (capacity - 1);
         slots[slot] = (hash >> 32 << 32) | (i + 1);
     }
-    free(table->slots);
+    memory_release(table->slots, table->capacity * sizeof(*table->slots));
     table->slots = slots;
     table->capacity = capacity;
     return 0;
@@ -107,8 +152,7 @@ void record_table_prefetch(const struct record_table *table, uint64_t hash, bool
 void record_table_free(struct record_table *table)
 {
     for (size_t block = 0; block < table->block_count; block++)
-        free(table->blocks[block]);
-    free(table->blocks);
-    free(table->slots);
+        memory_release(table->blocks[block], block_records(block) * record_stride(table));
+    memory_release(table->slots, table->capacity * sizeof(*table->slots));
     record_table_init(table, table->record_bytes);
 }

@@ -1,8 +1,9 @@
 /* record_table.h -- records in the order they came, in blocks that never move (a pointer to a
- * record stays valid), found by key through a compact open-addressing index: a slot is 8 bytes,
- * the top 32 bits of the key's hash and the record's number, so a probe touches a record only
- * when the hash matches, and growing the index moves no record. verify keeps its persons and
- * the digests of every index it rebuilds in these. */
+ * record stays valid), each block twice the one before and the large ones on huge pages; found
+ * by key through a compact open-addressing index: a slot is 8 bytes, the top 32 bits of the
+ * key's hash and the record's number, so a probe touches a record only when the hash matches,
+ * and growing the index moves no record. verify keeps its persons and the digests of every
+ * index it rebuilds in these. */
 #ifndef FAMLEDGER_RECORD_TABLE_H
 #define FAMLEDGER_RECORD_TABLE_H
 
@@ -10,9 +11,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Blocks of 1024, 2048, ... records: 22 of them hold 2^32 - 1024 records, fewer than the
+ * 2^32 - 1 a slot can number. */
+#define RECORD_TABLE_BLOCKS_MAX 22
+
 struct record_table {
     size_t record_bytes;
-    char **blocks;       /* each RECORD_TABLE_BLOCK records, each after its key's hash */
+    char *blocks[RECORD_TABLE_BLOCKS_MAX]; /* records, each after its key's hash */
     size_t block_count, count;
     uint64_t *slots;     /* top 32 bits of the hash | the record's number + 1; 0: empty */
     size_t capacity;     /* of slots, a power of two */
