@@ -1,47 +1,12 @@
 /* record_table.c -- records in blocks, found through a compact index (record_table.h). */
 #include "record_table.h"
 
-#include <stdlib.h>
-#include <sys/mman.h>
+#include "model_memory.h"
 
 /* Block b holds RECORD_TABLE_FIRST << b records: each block as large as all before it, so a
  * record's block and place follow from its number, and a table of millions of records lives in
  * a few dozen blocks. */
 #define RECORD_TABLE_FIRST 1024
-
-/* Memory of at least this many bytes is mapped for itself and given to the kernel's
- * transparent huge pages: one fault, and one TLB entry, for 2 MiB instead of 512 of each. On
- * a virtual machine each 4 KiB fault of a large model costs several microseconds; verify of a
- * 2M-patient ledger faulted 330,000 times (docs/BENCHMARKS.md, "Huge pages for verify's
- * model"). Smaller memory comes from malloc, so that a small table stays small. */
-#define HUGE_PAGE_BYTES ((size_t)2 << 20)
-
-/* A zeroed piece of `bytes`; large ones are mapped (their length rounded up to whole huge pages,
- * which the kernel maps only once touched). NULL when out of memory. */
-static void *memory_zeroed(size_t bytes)
-{
-    if (bytes < HUGE_PAGE_BYTES)
-        return calloc(1, bytes);
-    size_t mapped = (bytes + HUGE_PAGE_BYTES - 1) & ~(HUGE_PAGE_BYTES - 1);
-    void *memory = mmap(NULL, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (memory == MAP_FAILED)
-        return NULL;
-#ifdef MADV_HUGEPAGE
-    (void)madvise(memory, mapped, MADV_HUGEPAGE); /* a hint: without it, 4 KiB pages */
-#endif
-    return memory;
-}
-
-/* Give back a piece memory_zeroed(bytes) returned. */
-static void memory_release(void *memory, size_t bytes)
-{
-    if (!memory)
-        return;
-    if (bytes < HUGE_PAGE_BYTES)
-        free(memory);
-    else
-        (void)munmap(memory, (bytes + HUGE_PAGE_BYTES - 1) & ~(HUGE_PAGE_BYTES - 1));
-}
 
 /* A record is stored after its key's full hash, which growing the index needs. */
 static size_t record_stride(const struct record_table *table)
@@ -80,7 +45,7 @@ static int record_table_reserve(struct record_table *table)
     if (table->count == RECORD_TABLE_FIRST * (((size_t)1 << table->block_count) - 1)) {
         if (table->block_count == RECORD_TABLE_BLOCKS_MAX)
             return -1;
-        char *block = memory_zeroed(block_records(table->block_count) * record_stride(table));
+        char *block = model_memory_zeroed(block_records(table->block_count) * record_stride(table));
         if (!block)
             return -1;
         table->blocks[table->block_count++] = block;
@@ -88,7 +53,7 @@ static int record_table_reserve(struct record_table *table)
     if ((table->count + 1) * 2 <= table->capacity)
         return 0;
     size_t capacity = table->capacity ? table->capacity * 2 : 256;
-    uint64_t *slots = memory_zeroed(capacity * sizeof(*slots));
+    uint64_t *slots = model_memory_zeroed(capacity * sizeof(*slots));
     if (!slots)
         return -1;
     for (size_t i = 0; i < table->count; i++) {
@@ -98,7 +63,7 @@ static int record_table_reserve(struct record_table *table)
             slot = (slot + 1) & (capacity - 1);
         slots[slot] = (hash >> 32 << 32) | (i + 1);
     }
-    memory_release(table->slots, table->capacity * sizeof(*table->slots));
+    model_memory_release(table->slots, table->capacity * sizeof(*table->slots));
     table->slots = slots;
     table->capacity = capacity;
     return 0;
@@ -152,7 +117,7 @@ void record_table_prefetch(const struct record_table *table, uint64_t hash, bool
 void record_table_free(struct record_table *table)
 {
     for (size_t block = 0; block < table->block_count; block++)
-        memory_release(table->blocks[block], block_records(block) * record_stride(table));
-    memory_release(table->slots, table->capacity * sizeof(*table->slots));
+        model_memory_release(table->blocks[block], block_records(block) * record_stride(table));
+    model_memory_release(table->slots, table->capacity * sizeof(*table->slots));
     record_table_init(table, table->record_bytes);
 }

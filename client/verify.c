@@ -10,6 +10,7 @@
  */
 #include "verify_internal.h"
 
+#include "model_memory.h"
 #include "sha256.h"
 
 #include <stdarg.h>
@@ -265,7 +266,7 @@ struct model_settlement *verify_settlement_find(struct verify *v, uint64_t id, b
 {
     if (create && (v->settlement_count + 1) * 2 > v->settlement_capacity) {
         size_t capacity = v->settlement_capacity ? v->settlement_capacity * 2 : 1024;
-        struct model_settlement *grown = calloc(capacity, sizeof(*grown));
+        struct model_settlement *grown = model_memory_zeroed(capacity * sizeof(*grown));
         if (!grown)
             return NULL;
         for (size_t i = 0; i < v->settlement_capacity; i++) {
@@ -276,7 +277,7 @@ struct model_settlement *verify_settlement_find(struct verify *v, uint64_t id, b
                 slot = (slot + 1) & (capacity - 1);
             grown[slot] = v->settlements[i];
         }
-        free(v->settlements);
+        model_memory_release(v->settlements, v->settlement_capacity * sizeof(*grown));
         v->settlements = grown;
         v->settlement_capacity = capacity;
     }
@@ -992,7 +993,7 @@ static void verify_free(struct verify *v)
     }
     record_table_free(&v->persons);
     scratch_release(&v->scratch);
-    free(v->settlements);
+    model_memory_release(v->settlements, v->settlement_capacity * sizeof(*v->settlements));
     verify_twophase_free(v);
 }
 
