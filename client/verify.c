@@ -277,7 +277,7 @@ struct model_settlement *verify_settlement_find(struct verify *v, uint64_t id, b
                 slot = (slot + 1) & (capacity - 1);
             grown[slot] = v->settlements[i];
         }
-        model_memory_release(v->settlements, v->settlement_capacity * sizeof(*grown));
+        model_memory_release(v->settlements, v->settlement_capacity * sizeof(*v->settlements));
         v->settlements = grown;
         v->settlement_capacity = capacity;
     }

@@ -17,7 +17,7 @@ struct record {
     char text[44];
 };
 
-/* Enough records for blocks of 1,024 to 524,288 records (up to 27 MB): the large ones are
+/* Enough records for blocks of 1,024 to 524,288 records (up to 34 MB): the large ones are
  * mapped on huge pages. */
 #define RECORDS 1000000
 
