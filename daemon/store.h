@@ -48,6 +48,8 @@ struct store_bytes {
     size_t size;
 };
 
+#define STORE_KEY_MAX 511 /* LMDB's longest key (mdb_env_get_maxkeysize) */
+
 /* How store_open may create a ledger. */
 enum store_open_flags {
     STORE_OPEN_EXISTING = 0,    /* data.mdb and every database must already exist */
@@ -190,7 +192,6 @@ int store_scan_bare(struct store_txn *txn, enum store_db db, const void *after_k
 /* Read ahead: walk the records of `db` from the first key at or after `from` to the last
  * before `to` (empty: to the end), at most `max` of them, touching each value so that its pages
  * are in memory when a walk of the same keys comes. Returns the records met, or an error. */
-#define STORE_KEY_MAX 511 /* LMDB's longest key */
 int store_touch_range(struct store_txn *txn, enum store_db db, struct store_bytes from,
                       struct store_bytes to, size_t max);
 
