@@ -46,7 +46,8 @@ DEPS_FIRST := $(if $(filter deps,$(MAKECMDGOALS)),deps)
 GEN_C := $(BUILD)/gen/famledger.pb-c.c
 GEN_H := $(BUILD)/gen/famledger.pb-c.h
 
-PROTO_SRC := proto/frame.c proto/status.c proto/metrics_text.c proto/json_text.c proto/sha256.c
+PROTO_SRC := proto/frame.c proto/status.c proto/metrics_text.c proto/json_text.c proto/sha256.c \
+             proto/table_digest.c
 DAEMON_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 CLIENT_SRC := $(wildcard client/*.c)
 UNIT_TESTS := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c))

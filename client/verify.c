@@ -74,30 +74,9 @@ int verify_problem(struct verify *v, uint64_t seq, const char *format, ...)
     return 1;
 }
 
-uint64_t verify_bytes_hash(const void *bytes, size_t size)
-{
-    uint64_t hash = 1469598103934665603u;
-    for (size_t i = 0; i < size; i++)
-        hash = (hash ^ ((const uint8_t *)bytes)[i]) * 1099511628211u;
-    return hash;
-}
-
 uint64_t verify_text_hash(const char *text)
 {
-    return verify_bytes_hash(text, strlen(text));
-}
-
-uint64_t verify_u64_decode(const uint8_t in[8])
-{
-    uint64_t value = 0;
-    for (int i = 0; i < 8; i++)
-        value = value << 8 | in[i];
-    return value;
-}
-
-uint64_t verify_link_item(uint64_t seq, uint64_t prev)
-{
-    return seq * 0x9e3779b97f4a7c15u + prev;
+    return table_digest_hash(text, strlen(text));
 }
 
 /* Entry `seq` is the newest line of the person's statement: its link back to the line before
@@ -107,7 +86,7 @@ static void verify_account_line(struct verify *v, struct model_person *person, u
     if (person->last_seq == seq)
         return;
     verify_expect_item(v, INDEX_ACCOUNT_LINKS, person->person_no, strlen(person->person_no),
-                       verify_link_item(seq, person->last_seq));
+                       table_digest_link(seq, person->last_seq));
     person->last_seq = seq;
 }
 
@@ -218,7 +197,7 @@ static void expect_merchant_link(struct verify *v, const char *merchant, int64_t
         (uint64_t)digest_expected_amount(&v->indexes[INDEX_DAY_TOTALS], key, key_bytes);
     expect_day_totals(v, key, key_bytes, 'l', (int64_t)(seq - prev));
     verify_expect_item(v, INDEX_MERCHANT_LINKS, merchant, strlen(merchant),
-                       verify_link_item(seq, prev));
+                       table_digest_link(seq, prev));
 }
 
 struct model_person *verify_person_at(const struct verify *v, size_t index)
@@ -248,7 +227,7 @@ struct model_person *verify_person_find(struct verify *v, const char *person_no,
 void verify_person_prefetch(const struct verify *v, const void *person_no, size_t size,
                             bool record)
 {
-    record_table_prefetch(&v->persons, verify_bytes_hash(person_no, size), record);
+    record_table_prefetch(&v->persons, table_digest_hash(person_no, size), record);
 }
 
 static size_t settlement_slot(uint64_t id, size_t capacity)
@@ -929,6 +908,12 @@ int verify_page_read(struct verify *v, Famledger__Response__BodyCase body_case,
     if (!id)
         return client_fail(v->client, FL_ERR_PROTOCOL_ERROR, "verify read a page not asked for");
     v->page_request = 0;
+    return verify_reply_read(v, id, body_case, response, what);
+}
+
+int verify_reply_read(struct verify *v, uint64_t id, Famledger__Response__BodyCase body_case,
+                      Famledger__Response **response, const char *what)
+{
     return verify_page_result(v, client_call_receive(v->client, id, response), response,
                               body_case, what);
 }
@@ -951,20 +936,28 @@ static int log_page_ask(struct verify *v, uint64_t from_seq)
     return verify_page_ask(v, FAMLEDGER__REQUEST__BODY_LOG_PAGE, &page);
 }
 
-/* Replay every entry after v->seq, asking for each page before replaying the one before it.
- * Returns 0 (problems go to the report), or a client error. */
+/* Replay every entry after v->seq, asking for each page before replaying the one before it,
+ * and for a digest page of a stored table after it (verify_digest.c): the daemon folds that
+ * while the client replays. Returns 0 (problems go to the report), or a client error. */
 static int verify_catch_up(struct verify *v)
 {
     int rc = log_page_ask(v, v->seq + 1);
+    if (rc == 0)
+        rc = verify_digest_ask(v);
     while (rc == 0) {
         Famledger__Response *response;
         rc = verify_page_read(v, FAMLEDGER__RESPONSE__BODY_LOG_PAGE, &response, "log");
-        if (rc)
+        if (rc) {
+            verify_digest_drain(v);
             return rc > 0 ? 0 : rc;
+        }
         const Famledger__LogPageReply *reply = response->log_page;
         bool more = reply->next_seq != 0 && reply->n_records > 0;
-        if (more)
+        rc = verify_digest_read(v);
+        if (rc == 0 && more)
             rc = log_page_ask(v, reply->next_seq);
+        if (rc == 0 && more)
+            rc = verify_digest_ask(v);
         if (rc == 0 && verify_records(v, reply->records, reply->n_records) < 0)
             rc = client_fail(v->client, FL_ERR_PROTOCOL_ERROR, "out of memory while verifying");
         uint64_t head = reply->head_seq;
@@ -973,7 +966,8 @@ static int verify_catch_up(struct verify *v)
             v->progress_cb(v->seq, head, v->progress_context);
         if (rc || !more || !v->report->ok) {
             verify_page_drain(v);
-            return rc;
+            verify_digest_drain(v);
+            return rc > 0 ? 0 : rc;
         }
     }
     return rc;
@@ -1039,9 +1033,13 @@ static int verify_pass(struct verify *v, int keyed, uint64_t snapshot_seq,
                        const uint8_t snapshot_hash[FL_HASH_BYTES])
 {
     v->unplaced = -1;
+    bool whole[INDEX_COUNT] = {false};
     for (size_t i = 0; i < sizeof(verify_whole_indexes) / sizeof(*verify_whole_indexes); i++)
-        if ((int)verify_whole_indexes[i] != keyed)
+        if ((int)verify_whole_indexes[i] != keyed) {
             digest_map_whole(&v->indexes[verify_whole_indexes[i]]);
+            whole[verify_whole_indexes[i]] = true;
+        }
+    verify_digests_plan(v, whole);
     for (size_t i = 0; i < sizeof(verify_daily_indexes) / sizeof(*verify_daily_indexes); i++)
         if ((int)verify_daily_indexes[i] != keyed)
             digest_map_periodic(&v->indexes[verify_daily_indexes[i]]);

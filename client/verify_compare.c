@@ -12,7 +12,7 @@
 static void key_text(const ProtobufCBinaryData *key, bool id, char *text, size_t text_bytes)
 {
     if (id && key->len == 8) {
-        snprintf(text, text_bytes, "%llu", (unsigned long long)verify_u64_decode(key->data));
+        snprintf(text, text_bytes, "%llu", (unsigned long long)table_digest_u64(key->data));
         return;
     }
     size_t length = key->len < text_bytes - 1 ? key->len : text_bytes - 1;
@@ -51,7 +51,7 @@ static void prefetch_settlement(const struct verify *v, const ProtobufCBinaryDat
                                 bool record)
 {
     if (!record && key->len == 8)
-        verify_settlement_prefetch(v, verify_u64_decode(key->data));
+        verify_settlement_prefetch(v, table_digest_u64(key->data));
 }
 
 static int state_page_ask(struct verify *v, Famledger__StateTable table,
@@ -70,7 +70,7 @@ static int state_walk(struct verify *v, Famledger__StateTable table, state_visit
                       state_prefetch prefetch)
 {
     ProtobufCBinaryData after = {0, NULL}, after_value = {0, NULL};
-    uint8_t after_bytes[512], after_value_bytes[8];
+    uint8_t after_bytes[VERIFY_KEY_MAX], after_value_bytes[8];
     const ProtobufCEnumValue *name =
         protobuf_c_enum_descriptor_get_value(&famledger__state_table__descriptor, table);
     int rc = state_page_ask(v, table, after, after_value);
@@ -235,45 +235,28 @@ static int compare_settlement(struct verify *v, const ProtobufCBinaryData *key,
     return 0;
 }
 
-static int stored_index_item(struct verify *v, const ProtobufCBinaryData *key,
-                             const ProtobufCBinaryData *value)
+/* An item of a stored record, into the index being walked (keyed, or whole when the daemon
+ * could not digest it). */
+static void stored_item(void *context, const uint8_t *key, size_t key_bytes, uint64_t item)
 {
-    if (value->len < 8)
-        return verify_problem(v, v->seq, "a stored %s record of %zu bytes is damaged",
-                              verify_indexes[v->walking].name, value->len);
-    uint64_t seq = verify_u64_decode(value->data);
-    if (digest_add(&v->indexes[v->walking], key->data, key->len, seq, true) != 0)
+    struct verify *v = context;
+    if (digest_add(&v->indexes[v->walking], key, key_bytes, item, true) != 0)
         v->out_of_memory = true;
-    return 0;
 }
 
-/* A link of a chain, (seq, owner) -> prev: an item of the owner's chain (a person's
- * statement, a merchant's day). */
-static int stored_link(struct verify *v, const ProtobufCBinaryData *key,
-                       const ProtobufCBinaryData *value)
+/* A record of a table whose items table_digest.h defines: the same items the daemon folds
+ * into its digest of the table. */
+static int stored_items(struct verify *v, const ProtobufCBinaryData *key,
+                        const ProtobufCBinaryData *value)
 {
-    if (key->len <= 8 || value->len != 8)
-        return verify_problem(v, v->seq, "a stored %s record of %zu and %zu bytes is damaged",
-                              verify_indexes[v->walking].name, key->len, value->len);
-    uint64_t item = verify_link_item(verify_u64_decode(key->data), verify_u64_decode(value->data));
-    if (digest_add(&v->indexes[v->walking], key->data + 8, key->len - 8, item, true) != 0)
-        v->out_of_memory = true;
-    return 0;
-}
-
-static int stored_funded(struct verify *v, const ProtobufCBinaryData *key,
-                         const ProtobufCBinaryData *value)
-{
-    Famledger__BindingList *list =
-        famledger__binding_list__unpack(&v->scratch.allocator, value->len, value->data);
-    if (!list)
+    Famledger__StateTable table = verify_indexes[v->walking].table;
+    if (table_digest_items(table, key->data, key->len, value->data, value->len, stored_item, v) ==
+        0)
+        return 0;
+    if (table == FAMLEDGER__STATE_TABLE__STATE_FUNDED)
         return undecodable(v, "funded", key, false);
-    for (size_t i = 0; i < list->n_bindings; i++)
-        if (digest_add(&v->indexes[INDEX_FUNDED], key->data, key->len,
-                       verify_text_hash(list->bindings[i]->beneficiary), true) != 0)
-            v->out_of_memory = true;
-    scratch_reset(&v->scratch);
-    return 0;
+    return verify_problem(v, v->seq, "a stored %s record of %zu and %zu bytes is damaged",
+                          verify_indexes[v->walking].name, key->len, value->len);
 }
 
 static int stored_merchant(struct verify *v, const ProtobufCBinaryData *key,
@@ -361,24 +344,30 @@ static int verify_compare_indexes(struct verify *v)
     /* The last day replayed is over too. */
     digest_fold(&v->indexes[INDEX_DAY_TOTALS]);
     digest_fold(&v->indexes[INDEX_MERCHANT_DAYS]);
+    /* The tables the daemon digests: what was not folded while the log replayed. */
+    int rc = verify_digests_finish(v);
+    if (rc)
+        return rc > 0 ? 0 : rc;
     for (int index = 0; index < INDEX_COUNT; index++) {
         v->walking = (enum verify_index)index;
-        state_visit visit = index == INDEX_ACCOUNT_LINKS    ? stored_link
-                            : index == INDEX_MERCHANT_LINKS ? stored_link
-                            : index == INDEX_FUNDED         ? stored_funded
-                            : index == INDEX_MERCHANTS      ? stored_merchant
-                            : index == INDEX_BALANCES       ? stored_balance
-                            : index == INDEX_DAY_TOTALS     ? stored_day_totals
-                            : index == INDEX_MERCHANT_DAYS  ? stored_merchant_day
-                            : index >= INDEX_WALLETS        ? stored_twophase
-                                                            : stored_index_item;
-        int rc = state_walk(v, verify_indexes[index].table, visit, NULL);
-        if (rc)
-            return rc;
+        struct digest_map *map = &v->indexes[index];
+        if (v->digests.done[index]) {
+            map->total.stored = v->digests.stored[index];
+        } else {
+            state_visit visit = index == INDEX_MERCHANTS       ? stored_merchant
+                                : index == INDEX_BALANCES      ? stored_balance
+                                : index == INDEX_DAY_TOTALS    ? stored_day_totals
+                                : index == INDEX_MERCHANT_DAYS ? stored_merchant_day
+                                : index >= INDEX_WALLETS       ? stored_twophase
+                                                               : stored_items;
+            if ((rc = state_walk(v, verify_indexes[index].table, visit, NULL)))
+                return rc;
+        }
         if (v->out_of_memory)
             return client_fail(v->client, FL_ERR_PROTOCOL_ERROR, "out of memory while verifying");
-        const struct digest_map *map = &v->indexes[index];
-        const struct digest_record *differs = digest_first_difference(map);
+        /* A record the daemon could not read as the table's differs too: the walk names it. */
+        const struct digest_record *differs =
+            v->digests.damaged[index] ? &map->total : digest_first_difference(map);
         bool amounts = index == INDEX_BALANCES || index == INDEX_DAY_TOTALS ||
                        index == INDEX_MERCHANT_DAYS;
         if (differs && (map->whole || map->periodic)) {

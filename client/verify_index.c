@@ -5,23 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* splitmix64's finaliser: items spread over 64 bits, so that sums of different sets differ. */
-static uint64_t item_mix(uint64_t item)
-{
-    item += 0x9e3779b97f4a7c15u;
-    item = (item ^ (item >> 30)) * 0xbf58476d1ce4e5b9u;
-    item = (item ^ (item >> 27)) * 0x94d049bb133111ebu;
-    return item ^ (item >> 31);
-}
-
-static uint64_t key_hash(const uint8_t *key, size_t bytes)
-{
-    uint64_t hash = 1469598103934665603u;
-    for (size_t i = 0; i < bytes; i++)
-        hash = (hash ^ key[i]) * 1099511628211u;
-    return hash;
-}
-
 static bool digest_same(const void *record, const void *key, size_t key_bytes)
 {
     const struct digest_record *digest = record;
@@ -35,7 +18,7 @@ static struct digest_record *digest_find(struct digest_map *map, const void *key
     if (map->records.record_bytes == 0)
         record_table_init(&map->records, sizeof(struct digest_record));
     bool created;
-    struct digest_record *record = record_table_find(&map->records, key_hash(key, key_bytes),
+    struct digest_record *record = record_table_find(&map->records, table_digest_hash(key, key_bytes),
                                                      key, key_bytes, digest_same, true, &created);
     if (record && created) {
         if (!(record->key = malloc(key_bytes ? key_bytes : 1)))
@@ -56,22 +39,13 @@ void digest_map_periodic(struct digest_map *map)
     map->periodic = true;
 }
 
-/* An item of a whole digest: the key goes into it, so the same item under another key is
- * another item. */
-static void digest_add_whole(struct digest *digest, const void *key, size_t key_bytes,
-                             uint64_t item)
-{
-    digest->count++;
-    digest->sum += item_mix(key_hash(key, key_bytes) + item_mix(item));
-}
-
 void digest_fold(struct digest_map *map)
 {
     if (!map->periodic)
         return;
     for (size_t i = 0; i < map->records.count; i++) {
         struct digest_record *record = record_table_at(&map->records, i);
-        digest_add_whole(&map->total.expected, record->key, record->key_bytes,
+        table_digest_add(&map->total.expected, record->key, record->key_bytes,
                          record->expected.sum);
         free(record->key);
     }
@@ -82,16 +56,16 @@ int digest_add(struct digest_map *map, const void *key, size_t key_bytes, uint64
                bool stored)
 {
     if (map->whole) {
-        digest_add_whole(stored ? &map->total.stored : &map->total.expected, key, key_bytes,
+        table_digest_add(stored ? &map->total.stored : &map->total.expected, key, key_bytes,
                          item);
         return 0;
     }
     struct digest_record *record = digest_find(map, key, key_bytes);
     if (!record)
         return -1;
-    struct digest *digest = stored ? &record->stored : &record->expected;
+    struct table_digest *digest = stored ? &record->stored : &record->expected;
     digest->count++;
-    digest->sum += item_mix(item);
+    digest->sum += table_digest_mix(item);
     return 0;
 }
 
@@ -99,13 +73,13 @@ int digest_add_amount(struct digest_map *map, const void *key, size_t key_bytes,
                       int64_t amount, bool stored)
 {
     if (map->periodic && stored) {
-        digest_add_whole(&map->total.stored, key, key_bytes, (uint64_t)amount);
+        table_digest_add(&map->total.stored, key, key_bytes, (uint64_t)amount);
         return 0;
     }
     struct digest_record *record = digest_find(map, key, key_bytes);
     if (!record)
         return -1;
-    struct digest *digest = stored ? &record->stored : &record->expected;
+    struct table_digest *digest = stored ? &record->stored : &record->expected;
     digest->sum += (uint64_t)amount;
     /* One stored row per key, whatever its amount: a missing row with a zero balance is still
      * missing. */
@@ -118,14 +92,14 @@ int digest_set(struct digest_map *map, const void *key, size_t key_bytes, uint64
     struct digest_record *record = digest_find(map, key, key_bytes);
     if (!record)
         return -1;
-    record->expected = (struct digest){1, item_mix(item)};
+    record->expected = (struct table_digest){1, table_digest_mix(item)};
     return 0;
 }
 
 int64_t digest_expected_amount(struct digest_map *map, const void *key, size_t key_bytes)
 {
     const struct digest_record *record = record_table_find(
-        &map->records, key_hash(key, key_bytes), key, key_bytes, digest_same, false, NULL);
+        &map->records, table_digest_hash(key, key_bytes), key, key_bytes, digest_same, false, NULL);
     return record ? (int64_t)record->expected.sum : 0;
 }
 

@@ -14,15 +14,12 @@
 #include <stdint.h>
 
 #include "record_table.h"
-
-struct digest {
-    uint64_t count, sum;
-};
+#include "table_digest.h"
 
 struct digest_record {
     uint8_t *key;
     size_t key_bytes;
-    struct digest expected, stored;
+    struct table_digest expected, stored;
 };
 
 /* A key's record, in the order keys came (record_table.h). Zeroed: empty, ready for keys. */

@@ -9,6 +9,8 @@
 #include "verify_index.h"
 
 #define VERIFY_PAGE 1000
+#define VERIFY_DIGEST_PAGE 4096 /* records a digest page folds: less than a log page's time */
+#define VERIFY_KEY_MAX 512      /* longer than any stored key: a page resumes after one */
 
 /* A person's wallet (医保钱包) as the log makes it: most persons never have one, so it is
  * made when the log first touches it. */
@@ -91,6 +93,19 @@ struct verify_index_table {
 };
 extern const struct verify_index_table verify_indexes[INDEX_COUNT];
 
+/* The stored side of the tables digested whole, asked of the daemon a page at a time between
+ * the log's pages (verify_digest.c). */
+struct verify_digests {
+    bool asked[INDEX_COUNT];             /* the daemon digests this table */
+    bool done[INDEX_COUNT];              /* and has digested all of it */
+    struct table_digest stored[INDEX_COUNT];
+    uint64_t damaged[INDEX_COUNT];       /* records that did not read as the table's */
+    int walking;                         /* the table being asked for; INDEX_COUNT: none left */
+    uint64_t request;                    /* its page in flight, or 0 */
+    uint8_t after_key[VERIFY_KEY_MAX], after_value[8];
+    size_t after_key_bytes, after_value_bytes;
+};
+
 struct verify {
     fl_client *client;
     struct scratch scratch;               /* each entry and stored record is unpacked here */
@@ -123,21 +138,18 @@ struct verify {
     uint8_t hash[FL_HASH_BYTES];      /* its hash */
     uint64_t page_request;            /* the page asked for and not yet read, or 0 */
     int unplaced;                     /* a whole-table index whose difference came first, or -1 */
+    struct verify_digests digests;
 };
 
 /* Record the first problem in the report (later ones are dropped); returns 1. */
 int verify_problem(struct verify *v, uint64_t seq, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
+/* table_digest_hash of a NUL-terminated text. */
 uint64_t verify_text_hash(const char *text);
-uint64_t verify_bytes_hash(const void *bytes, size_t size); /* verify_text_hash of bytes */
 /* Hints ahead of verify_person_find (record_table_prefetch) and verify_settlement_find. */
 void verify_person_prefetch(const struct verify *v, const void *person_no, size_t size,
                             bool record);
 void verify_settlement_prefetch(const struct verify *v, uint64_t id);
-/* 8 bytes big-endian, as the daemon's keys and values hold sequence numbers and ids. */
-uint64_t verify_u64_decode(const uint8_t in[8]);
-/* The item of a statement link: entry `seq` follows entry `prev` on an account. */
-uint64_t verify_link_item(uint64_t seq, uint64_t prev);
 struct model_person *verify_person_find(struct verify *v, const char *person_no, bool create);
 /* The person registered `index`th (0 .. persons.count - 1). */
 struct model_person *verify_person_at(const struct verify *v, size_t index);
@@ -159,6 +171,24 @@ int verify_page_ask(struct verify *v, Famledger__Request__BodyCase body_case, vo
 int verify_page_read(struct verify *v, Famledger__Response__BodyCase body_case,
                      Famledger__Response **response, const char *what);
 void verify_page_drain(struct verify *v);
+/* Read the reply to request `id` as verify_page_read reads its page. */
+int verify_reply_read(struct verify *v, uint64_t id, Famledger__Response__BodyCase body_case,
+                      Famledger__Response **response, const char *what);
+
+/* verify_digest.c. Plan the digests of the tables marked in `whole` that the daemon can fold
+ * (table_digest_known); nothing is asked yet. */
+void verify_digests_plan(struct verify *v, const bool whole[INDEX_COUNT]);
+/* Ask for the next digest page, unless one is in flight or none is left: sent after a log
+ * page's request, so that the daemon folds it while the client replays the page before. */
+int verify_digest_ask(struct verify *v);
+/* Read the digest page in flight, if any (its reply follows that of the request sent before
+ * it): 0, 1 after a problem (the report has it), or a client error. It is unpacked on its own,
+ * so the log page before it stays readable. */
+int verify_digest_read(struct verify *v);
+/* Ask for and read every digest page still due, one after another. */
+int verify_digests_finish(struct verify *v);
+/* Read and drop the digest page in flight, if any: for whoever stops early. */
+void verify_digest_drain(struct verify *v);
 
 /* Compare the stored derived state, read from the snapshot, with the replay, both ways.
  * Returns 0 (problems go to the report) or a client error. */

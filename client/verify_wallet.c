@@ -591,7 +591,7 @@ int verify_twophase_stored(struct verify *v, enum verify_index index,
     }
     case INDEX_WALLET_SENDS: {
         Famledger__WalletSend *send = famledger__wallet_send__unpack(NULL, value->len, value->data);
-        if (!send || key->len != 8 || verify_u64_decode(key->data) != send->send_id) {
+        if (!send || key->len != 8 || table_digest_u64(key->data) != send->send_id) {
             if (send)
                 famledger__wallet_send__free_unpacked(send, NULL);
             return stored_unpack_fail(v, "wallet_sends");
@@ -603,7 +603,7 @@ int verify_twophase_stored(struct verify *v, enum verify_index index,
     case INDEX_HOLDS: {
         Famledger__Hold *hold = famledger__hold__unpack(NULL, value->len, value->data);
         if (!hold || !hold->request || key->len != 8 ||
-            verify_u64_decode(key->data) != hold->hold_id) {
+            table_digest_u64(key->data) != hold->hold_id) {
             if (hold)
                 famledger__hold__free_unpacked(hold, NULL);
             return stored_unpack_fail(v, "holds");

@@ -5,6 +5,7 @@
 #include "fl_limits.h"
 #include "ledger.h"
 #include "prefetch.h"
+#include "table_digest.h"
 #include "validate.h"
 
 #include <stdio.h>
@@ -189,9 +190,12 @@ static int state_page_visit_cb(void *context, struct store_bytes key, struct sto
     return 0;
 }
 
-int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *request)
+/* The store's table for a page or digest of `table` after (after_key, after_value); fails the
+ * request (a negative status) when there is none or the cursor is too long. */
+static int state_table_db(struct request_ctx *ctx, Famledger__StateTable table,
+                          ProtobufCBinaryData after_key, ProtobufCBinaryData after_value,
+                          enum store_db *db)
 {
-    const Famledger__StatePageRequest *page = request->state_page;
     static const enum store_db tables[] = {
         [FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS] = STORE_DB_ACCOUNTS,
         [FAMLEDGER__STATE_TABLE__STATE_PERSONS] = STORE_DB_PERSONS,
@@ -225,16 +229,34 @@ int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *r
         {19, "aid_usage is part of each account since format 5"},
     };
     for (size_t i = 0; i < sizeof(retired) / sizeof(*retired); i++)
-        if ((int)page->table == retired[i].table)
+        if ((int)table == retired[i].table)
             return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "%s: verify with a ledgerctl of "
                                 "this famledgerd", retired[i].became);
     /* A value without a table (a hole of the array) would read as the log, table 0. */
-    if (page->table < FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS ||
-        page->table > FAMLEDGER__STATE_TABLE__STATE_MERCHANT_DAYS ||
-        tables[page->table] == STORE_DB_LOG)
+    if (table < FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS ||
+        table > FAMLEDGER__STATE_TABLE__STATE_MERCHANT_DAYS || tables[table] == STORE_DB_LOG)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "unknown state table");
-    if (page->after_key.len > STORE_KEY_MAX || page->after_value.len > 8)
+    if (after_key.len > STORE_KEY_MAX || after_value.len > 8)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "after_key or after_value too long");
+    *db = tables[table];
+    return 0;
+}
+
+/* Whether a walk of `db` resuming after a key of `after_key_bytes` has the prefetch threads
+ * reading ahead of it: then the kernel's windows around its leaves would mostly read other
+ * tables' pages, and the scan asks for none. */
+static bool state_threads_ahead(struct request_ctx *ctx, enum store_db db, size_t after_key_bytes)
+{
+    return ctx->prefetch && after_key_bytes > 0 && prefetch_walking(ctx->prefetch, db);
+}
+
+int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    const Famledger__StatePageRequest *page = request->state_page;
+    enum store_db db;
+    int failed = state_table_db(ctx, page->table, page->after_key, page->after_value, &db);
+    if (failed)
+        return failed;
     size_t limit = page_limit(page->limit, STATE_PAGE_MAX);
     Famledger__StatePageReply *reply = ARENA_NEW(ctx->arena, Famledger__StatePageReply);
     famledger__state_page_reply__init(reply);
@@ -243,12 +265,8 @@ int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *r
     reply->values = ARENA_ARRAY(ctx->arena, ProtobufCBinaryData, limit + 1);
     struct state_page state = {ctx, reply, 0};
     struct store_bytes after_value = {page->after_value.data, page->after_value.len};
-    /* While the prefetch threads read the stretches ahead of the walk, the kernel's windows
-     * around its leaves would mostly read other tables' pages. */
-    bool threads_ahead = ctx->prefetch && page->after_key.len > 0 &&
-                         prefetch_walking(ctx->prefetch, tables[page->table]);
-    int rc = (threads_ahead ? store_scan_bare : store_scan)(
-        ctx->txn, tables[page->table], page->after_key.data, page->after_key.len, after_value,
+    int rc = (state_threads_ahead(ctx, db, page->after_key.len) ? store_scan_bare : store_scan)(
+        ctx->txn, db, page->after_key.data, page->after_key.len, after_value,
         limit + 1, state_page_visit_cb, &state);
     if (rc < 0)
         return request_fail(ctx, rc, "cannot read derived state");
@@ -260,11 +278,88 @@ int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *r
         struct store_bytes *keys = ARENA_ARRAY(ctx->arena, struct store_bytes, reply->n_keys);
         for (size_t i = 0; i < reply->n_keys; i++)
             keys[i] = (struct store_bytes){reply->keys[i].data, reply->keys[i].len};
-        prefetch_walk_ahead(ctx->prefetch, tables[page->table], keys, reply->n_keys,
+        prefetch_walk_ahead(ctx->prefetch, db, keys, reply->n_keys,
                             page->after_key.len == 0);
     }
     ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_STATE_PAGE;
     ctx->response->state_page = reply;
+    return 0;
+}
+
+/* A digest of the records of a table after a cursor (StateDigestRequest). */
+struct state_digest {
+    Famledger__StateTable table;
+    size_t limit;
+    struct table_digest digest;
+    Famledger__StateDigestReply *reply;
+    struct store_bytes *keys; /* the records' keys in order, for the prefetch threads */
+    struct store_bytes last_value;
+};
+
+static void state_digest_item(void *context, const uint8_t *key, size_t key_bytes, uint64_t item)
+{
+    table_digest_add(context, key, key_bytes, item);
+}
+
+static int state_digest_visit_cb(void *context, struct store_bytes key, struct store_bytes value)
+{
+    struct state_digest *walk = context;
+    Famledger__StateDigestReply *reply = walk->reply;
+    if (reply->records == walk->limit) {
+        reply->more = 1; /* one more than asked: there is a further page */
+        return 1;
+    }
+    if (table_digest_items(walk->table, key.data, key.size, value.data, value.size,
+                           state_digest_item, &walk->digest) != 0)
+        reply->damaged++;
+    walk->keys[reply->records++] = key;
+    walk->last_value = value;
+    return 0;
+}
+
+int audit_state_digest_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    const Famledger__StateDigestRequest *asked = request->state_digest;
+    enum store_db db;
+    int failed = state_table_db(ctx, asked->table, asked->after_key, asked->after_value, &db);
+    if (failed)
+        return failed;
+    if (!table_digest_known(asked->table))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "table %d has no digest: walk it",
+                            asked->table);
+    Famledger__StateDigestReply *reply = ARENA_NEW(ctx->arena, Famledger__StateDigestReply);
+    famledger__state_digest_reply__init(reply);
+    struct state_digest walk = {.table = asked->table,
+                                .limit = page_limit(asked->limit, STATE_DIGEST_MAX),
+                                .reply = reply};
+    walk.keys = ARENA_ARRAY(ctx->arena, struct store_bytes, walk.limit);
+    struct store_bytes after_value = {asked->after_value.data, asked->after_value.len};
+    int rc = (state_threads_ahead(ctx, db, asked->after_key.len) ? store_scan_bare : store_scan)(
+        ctx->txn, db, asked->after_key.data, asked->after_key.len, after_value, walk.limit + 1,
+        state_digest_visit_cb, &walk);
+    if (rc < 0)
+        return request_fail(ctx, rc, "cannot read derived state");
+    reply->count = walk.digest.count;
+    reply->sum = walk.digest.sum;
+    if (reply->more) {
+        /* The cursor the next page resumes after, as a page of the table would give it. */
+        struct store_bytes last = walk.keys[reply->records - 1];
+        reply->last_key.len = last.size;
+        reply->last_key.data = memcpy(arena_alloc(ctx->arena, last.size + 1), last.data,
+                                      last.size);
+        /* In an index table the same key repeats, and a page resumes after the (key, seq)
+         * pair; a longer value is no seq, and the key alone resumes. */
+        if (walk.last_value.size <= 8) {
+            reply->last_value.len = walk.last_value.size;
+            reply->last_value.data = memcpy(arena_alloc(ctx->arena, walk.last_value.size + 1),
+                                            walk.last_value.data, walk.last_value.size);
+        }
+        if (ctx->prefetch && reply->records >= 2)
+            prefetch_walk_ahead(ctx->prefetch, db, walk.keys, reply->records,
+                                asked->after_key.len == 0);
+    }
+    ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_STATE_DIGEST;
+    ctx->response->state_digest = reply;
     return 0;
 }
 

@@ -8,6 +8,8 @@
 
 int audit_log_page_handle(struct request_ctx *ctx, const Famledger__Request *request);
 int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *request);
+/* The records of a derived table after a cursor, folded into a digest (table_digest.h). */
+int audit_state_digest_handle(struct request_ctx *ctx, const Famledger__Request *request);
 int audit_merchant_day_handle(struct request_ctx *ctx, const Famledger__Request *request);
 
 #endif

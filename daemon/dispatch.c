@@ -77,6 +77,7 @@ static const struct dispatch_route routes[] = {
     ROUTE(CREDIT_BATCH, ADMIN, true, account_credit_batch_handle),
     ROUTE(LOG_PAGE, ADMIN | AUDIT, false, audit_log_page_handle),
     ROUTE(STATE_PAGE, ADMIN | AUDIT, false, audit_state_page_handle),
+    ROUTE(STATE_DIGEST, ADMIN | AUDIT, false, audit_state_digest_handle),
     ROUTE(MERCHANT_DAY, ADMIN | AUDIT, false, audit_merchant_day_handle),
     ROUTE(DAY_CLOSE, ADMIN, true, ledger_day_close_handle),
     BACKGROUND_ROUTE(BACKUP, ADMIN, backup_handle),

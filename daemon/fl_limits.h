@@ -75,6 +75,7 @@
  * never reads held twice the memory (test_hostile). */
 #define LOG_PAGE_MAX 1000
 #define STATE_PAGE_MAX 1000
+#define STATE_DIGEST_MAX 16384 /* records folded into one digest page: a few ms of the loop */
 #define MERCHANT_DAY_PAGE_MAX 500
 
 /* Pages. */

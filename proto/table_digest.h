@@ -1,0 +1,57 @@
+/* table_digest.h -- a derived table folded into one count and one sum, computed the same way by
+ * famledgerd over what it stores (StateDigestRequest) and by verify over what the log says it
+ * should store, so that a table of millions of records is compared without being sent.
+ *
+ * Each record holds items: a (key, 64-bit item) pair, its key being the record's owner (a
+ * person's link, a holder's beneficiary, a reference and its entry). A digest counts the items
+ * and sums a mix of each key and item, so it does not depend on the order they are added in,
+ * and a missing, extra or changed item changes it (but for a collision of 64-bit sums: the
+ * digest finds accidents of storage and code, not forgeries, which the hash chain covers).
+ */
+#ifndef FAMLEDGER_TABLE_DIGEST_H
+#define FAMLEDGER_TABLE_DIGEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "famledger.pb-c.h"
+
+struct table_digest {
+    uint64_t count, sum;
+};
+
+/* FNV-1a of `size` bytes: the keys' hash here and in verify's tables. */
+uint64_t table_digest_hash(const void *bytes, size_t size);
+
+/* splitmix64's finaliser: items spread over 64 bits, so that sums of different sets differ. */
+uint64_t table_digest_mix(uint64_t item);
+
+/* Add one item under `key` to `digest`. */
+void table_digest_add(struct table_digest *digest, const void *key, size_t key_bytes,
+                      uint64_t item);
+
+/* A big-endian u64, as keys and index values store sequence numbers. */
+uint64_t table_digest_u64(const uint8_t in[8]);
+
+/* The item of a chain's link: entry `seq`, whose owner's entry before it is `prev`. */
+uint64_t table_digest_link(uint64_t seq, uint64_t prev);
+
+/* Whether the stored records of `table` have items defined here. */
+bool table_digest_known(Famledger__StateTable table);
+
+typedef void (*table_digest_item_cb)(void *context, const uint8_t *key, size_t key_bytes,
+                                     uint64_t item);
+
+/* Give each item of one stored record of `table` to item_cb:
+ * - account_links, merchant_links (seq ‖ owner -> prev): one, under the owner;
+ * - references, patient_settlements (key -> seq ‖ ...): one, the seq under the key;
+ * - funded (holder -> BindingList): one a beneficiary (the hash of its number), under the
+ *   holder.
+ * Returns 0, or -1 when the record does not read as one of the table (damaged, or a table
+ * that table_digest_known refuses), with no item given. */
+int table_digest_items(Famledger__StateTable table, const uint8_t *key, size_t key_bytes,
+                       const uint8_t *value, size_t value_bytes, table_digest_item_cb item_cb,
+                       void *context);
+
+#endif
