@@ -5,6 +5,9 @@
  *   famledger-corrupt DATA_DIR aid PERSON FEN      add FEN to the first mutual-aid count (its
  *                                                  month's) stored in PERSON's account
  *   famledger-corrupt DATA_DIR delete TABLE        delete the first record of a derived table
+ *   famledger-corrupt DATA_DIR spoil TABLE         make the first record's value of a derived
+ *                                                  table (not an index of duplicates) 3 bytes
+ *                                                  that read as none of ours
  *   famledger-corrupt DATA_DIR unbalance SEQ       add 1 fen to the first posting of entry SEQ
  *                                                  and rewrite the chain and the head after it,
  *                                                  as an attacker who knows the format would
@@ -149,6 +152,33 @@ static int rechain_from(struct store_txn *txn, const char *dir, uint64_t seq, en
     return rc;
 }
 
+struct first_key {
+    uint8_t bytes[STORE_KEY_MAX];
+    size_t size;
+};
+
+static int first_key_cb(void *context, struct store_bytes key, struct store_bytes value)
+{
+    (void)value;
+    struct first_key *first = context;
+    if (key.size > sizeof(first->bytes))
+        return -1;
+    memcpy(first->bytes, key.data, key.size);
+    first->size = key.size;
+    return 1;
+}
+
+/* The first record of `db` given the value "bad". */
+static int spoil_first(struct store_txn *txn, int db)
+{
+    struct first_key first = {.size = 0};
+    if (db <= STORE_DB_META ||
+        store_scan(txn, (enum store_db)db, NULL, 0, (struct store_bytes){NULL, 0}, 1, first_key_cb,
+                   &first) != 1)
+        return -1;
+    return store_put(txn, (enum store_db)db, first.bytes, first.size, "bad", 3);
+}
+
 /* The log's key of entry "SEQ". */
 static const uint8_t *seq_key(const char *seq)
 {
@@ -161,7 +191,7 @@ int main(int argc, char **argv)
 {
     if (argc < 4) {
         fprintf(stderr, "usage: famledger-corrupt DATA_DIR entry SEQ | balance PERSON FEN | "
-                "aid PERSON FEN | delete TABLE | unbalance SEQ | redate SEQ | garble SEQ | "
+                "aid PERSON FEN | delete TABLE | spoil TABLE | unbalance SEQ | redate SEQ | garble SEQ | "
                 "hole SEQ | meta KEY VALUE | format 2|3|4|5|6\n");
         return 2;
     }
@@ -187,6 +217,7 @@ int main(int argc, char **argv)
                  ? rechain_from(txn, argv[1], strtoull(argv[3], NULL, 10), RECHAIN_GARBLE)
              : strcmp(argv[2], "hole") == 0
                  ? (store_delete(txn, STORE_DB_LOG, seq_key(argv[3]), 8) == 1 ? 0 : -1)
+             : strcmp(argv[2], "spoil") == 0 ? spoil_first(txn, db)
              : strcmp(argv[2], "delete") == 0
                  ? (db > STORE_DB_META && store_delete_first(txn, (enum store_db)db) == 1 ? 0 : -1)
              : strcmp(argv[2], "aid") == 0 && argc > 4
