@@ -35,6 +35,8 @@ const struct verify_index_table verify_indexes[INDEX_COUNT] = {
     [INDEX_HOLDS] = {"holds", FAMLEDGER__STATE_TABLE__STATE_HOLDS},
     [INDEX_TIMERS] = {"timers", FAMLEDGER__STATE_TABLE__STATE_TIMERS},
     [INDEX_AID_LIMITS] = {"aid_limits", FAMLEDGER__STATE_TABLE__STATE_AID_LIMITS},
+    [INDEX_PERSONS] = {"persons", FAMLEDGER__STATE_TABLE__STATE_PERSONS},
+    [INDEX_ACCOUNTS] = {"accounts", FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS},
 };
 
 /* The daemon's names of the account classes, as its balance keys spell them. */
@@ -1023,6 +1025,9 @@ static const enum verify_index verify_whole_indexes[] = {
     INDEX_ACCOUNT_LINKS, INDEX_MERCHANT_LINKS,      INDEX_REFERENCES,
     INDEX_FUNDED,        INDEX_PATIENT_SETTLEMENTS,
 };
+/* The tables compared record by record, with a record of the model each: digested whole by the
+ * daemon on the first pass, and walked only to name a difference. */
+static const enum verify_index verify_record_tables[] = {INDEX_PERSONS, INDEX_ACCOUNTS};
 /* The tables summed a business day at a time, whose keys grow with the days: keyed for the
  * day being replayed, then whole. */
 static const enum verify_index verify_daily_indexes[] = {INDEX_DAY_TOTALS, INDEX_MERCHANT_DAYS};
@@ -1038,6 +1043,11 @@ static int verify_pass(struct verify *v, int keyed, uint64_t snapshot_seq,
         if ((int)verify_whole_indexes[i] != keyed) {
             digest_map_whole(&v->indexes[verify_whole_indexes[i]]);
             whole[verify_whole_indexes[i]] = true;
+        }
+    for (size_t i = 0; i < sizeof(verify_record_tables) / sizeof(*verify_record_tables); i++)
+        if ((int)verify_record_tables[i] != keyed) {
+            digest_map_whole(&v->indexes[verify_record_tables[i]]);
+            whole[verify_record_tables[i]] = true;
         }
     verify_digests_plan(v, whole);
     for (size_t i = 0; i < sizeof(verify_daily_indexes) / sizeof(*verify_daily_indexes); i++)

@@ -37,6 +37,15 @@ uint64_t table_digest_u64(const uint8_t in[8]);
 /* The item of a chain's link: entry `seq`, whose owner's entry before it is `prev`. */
 uint64_t table_digest_link(uint64_t seq, uint64_t prev);
 
+/* The item of an account's figures, and of one relative's mutual-aid counts in it. */
+uint64_t table_digest_account(int64_t balance_fen, int64_t credited_fen, int64_t debited_fen,
+                              int status, uint64_t last_seq, int64_t held_fen);
+uint64_t table_digest_aid(const char *beneficiary, uint32_t month, int64_t month_fen,
+                          uint32_t year, int64_t year_fen);
+
+/* The item of a person's flags, status (unspecified reads as active) and region. */
+uint64_t table_digest_person(bool has_account, bool suspended, int status, const char *region);
+
 /* Whether the stored records of `table` have items defined here. */
 bool table_digest_known(Famledger__StateTable table);
 
@@ -47,7 +56,12 @@ typedef void (*table_digest_item_cb)(void *context, const uint8_t *key, size_t k
  * - account_links, merchant_links (seq ‖ owner -> prev): one, under the owner;
  * - references, patient_settlements (key -> seq ‖ ...): one, the seq under the key;
  * - funded (holder -> BindingList): one a beneficiary (the hash of its number), under the
- *   holder.
+ *   holder;
+ * - accounts (Account): table_digest_account, and table_digest_aid for each relative's
+ *   counts, under the account's person number;
+ * - persons (Person): table_digest_person, under the person number.
+ * These are what verify compares of each record: a digest that agrees stands for a walk that
+ * finds nothing.
  * Returns 0, or -1 when the record does not read as one of the table (damaged, or a table
  * that table_digest_known refuses), with no item given. */
 int table_digest_items(Famledger__StateTable table, const uint8_t *key, size_t key_bytes,
