@@ -581,11 +581,20 @@ typedef void (*fl_progress_cb)(uint64_t done, uint64_t total, void *context);
 /* Replay the whole log, recompute every hash, balance, status, binding and settlement total,
  * and compare them with what the daemon stores. Returns 0 when the check ran (see
  * report->ok), or a client error. Memory grows with persons and settlements, not entries.
- * When the first difference is in a table verify sums whole (statement links, references,
- * day indexes, funded lists, patient indexes), it replays the same snapshot a second time to
- * name the key: progress_cb then counts from the first entry again. */
+ * The daemon folds the largest stored tables (persons, accounts, statement links,
+ * references, funded lists, patient indexes) into digests while the log replays, as the
+ * client folds what the log says they hold. When the first difference is in a table compared
+ * whole (those, and the day indexes), verify replays the same snapshot a second time, reading
+ * that table record by record, to name the key: progress_cb then counts from the first entry
+ * again. */
 FL_EXPORT int fl_verify(fl_client *client, fl_verify_report *report, fl_progress_cb progress_cb,
                         void *progress_context);
+
+/* fl_verify, with every stored record read and compared here: the daemon folds no table into a
+ * digest (StateDigestRequest) for it. For an auditor who would rather not take the daemon's
+ * folds on trust; slower on a large ledger (docs/BENCHMARKS.md). */
+FL_EXPORT int fl_verify_walk(fl_client *client, fl_verify_report *report,
+                             fl_progress_cb progress_cb, void *progress_context);
 
 typedef enum fl_export_format { FL_EXPORT_CSV = 1, FL_EXPORT_JSONL = 2 } fl_export_format;
 

@@ -1039,8 +1039,8 @@ static const enum verify_index verify_record_tables[] = {INDEX_PERSONS, INDEX_AC
 static const enum verify_index verify_daily_indexes[] = {INDEX_DAY_TOTALS, INDEX_MERCHANT_DAYS};
 
 /* One replay of the snapshot and one comparison, with every whole-table index but `keyed`
- * digested whole. */
-static int verify_pass(struct verify *v, int keyed, uint64_t snapshot_seq,
+ * digested whole; unless `walk`, the daemon digests the stored side of those it can. */
+static int verify_pass(struct verify *v, int keyed, bool walk, uint64_t snapshot_seq,
                        const uint8_t snapshot_hash[FL_HASH_BYTES])
 {
     v->unplaced = -1;
@@ -1050,11 +1050,14 @@ static int verify_pass(struct verify *v, int keyed, uint64_t snapshot_seq,
             digest_map_whole(&v->indexes[verify_whole_indexes[i]]);
             whole[verify_whole_indexes[i]] = true;
         }
-    for (size_t i = 0; i < sizeof(verify_record_tables) / sizeof(*verify_record_tables); i++)
+    for (size_t i = 0; !walk && i < sizeof(verify_record_tables) / sizeof(*verify_record_tables);
+         i++)
         if ((int)verify_record_tables[i] != keyed) {
             digest_map_whole(&v->indexes[verify_record_tables[i]]);
             whole[verify_record_tables[i]] = true;
         }
+    if (walk)
+        memset(whole, 0, sizeof(whole)); /* no digests of the daemon's: the client walks all */
     verify_digests_plan(v, whole);
     for (size_t i = 0; i < sizeof(verify_daily_indexes) / sizeof(*verify_daily_indexes); i++)
         if ((int)verify_daily_indexes[i] != keyed)
@@ -1072,8 +1075,8 @@ static int verify_pass(struct verify *v, int keyed, uint64_t snapshot_seq,
     return rc;
 }
 
-int fl_verify(fl_client *client, fl_verify_report *report, fl_progress_cb progress_cb,
-              void *progress_context)
+static int verify_run(fl_client *client, bool walk, fl_verify_report *report,
+                      fl_progress_cb progress_cb, void *progress_context)
 {
     memset(report, 0, sizeof(*report));
     report->ok = true;
@@ -1100,7 +1103,7 @@ int fl_verify(fl_client *client, fl_verify_report *report, fl_progress_cb progre
         tzset();
     }
     if (rc == 0)
-        rc = verify_pass(&v, -1, snapshot_seq, snapshot_hash);
+        rc = verify_pass(&v, -1, walk, snapshot_seq, snapshot_hash);
     if (rc == 0 && v.unplaced >= 0) {
         /* The first difference is in a table digested whole: replay the same snapshot again
          * with that table keyed, so that the report names the key, as an operator needs. */
@@ -1111,7 +1114,7 @@ int fl_verify(fl_client *client, fl_verify_report *report, fl_progress_cb progre
         v = (struct verify){.client = client, .report = report, .progress_cb = progress_cb,
                             .progress_context = progress_context};
         scratch_init(&v.scratch);
-        rc = verify_pass(&v, keyed, snapshot_seq, snapshot_hash);
+        rc = verify_pass(&v, keyed, walk, snapshot_seq, snapshot_hash);
     }
     if (rc == 0)
         rc = snapshot_set(client, false, NULL, NULL, NULL, 0);
@@ -1126,4 +1129,16 @@ int fl_verify(fl_client *client, fl_verify_report *report, fl_progress_cb progre
     client->replies = NULL;
     scratch_release(&replies);
     return rc;
+}
+
+int fl_verify(fl_client *client, fl_verify_report *report, fl_progress_cb progress_cb,
+              void *progress_context)
+{
+    return verify_run(client, false, report, progress_cb, progress_context);
+}
+
+int fl_verify_walk(fl_client *client, fl_verify_report *report, fl_progress_cb progress_cb,
+                   void *progress_context)
+{
+    return verify_run(client, true, report, progress_cb, progress_context);
 }

@@ -4,8 +4,8 @@
  * verify asks for a digest page after each page of the log, so that the daemon folds the
  * stored tables on its own core while the client replays; the tables are then compared
  * without a record crossing the socket, and walked only when a digest differs, to name the
- * key (fl_verify's second pass). A daemon that does not know the request (UNSUPPORTED) has its
- * tables walked as before.
+ * key (fl_verify's second pass). A daemon that does not know the request, or digests another
+ * way (UNSUPPORTED), has its tables walked as before.
  */
 #include "verify_internal.h"
 
@@ -38,6 +38,7 @@ int verify_digest_ask(struct verify *v)
     body.after_key = (ProtobufCBinaryData){digests->after_key_bytes, digests->after_key};
     body.after_value = (ProtobufCBinaryData){digests->after_value_bytes, digests->after_value};
     body.limit = VERIFY_DIGEST_PAGE;
+    body.version = TABLE_DIGEST_VERSION;
     Famledger__Request request = FAMLEDGER__REQUEST__INIT;
     request.body_case = FAMLEDGER__REQUEST__BODY_STATE_DIGEST;
     request.state_digest = &body;
@@ -68,7 +69,8 @@ int verify_digest_read(struct verify *v)
                                verify_indexes[index].name);
     v->client->replies = replies;
     if (rc == FL_ERR_UNSUPPORTED) {
-        /* A daemon before the request: every table it was to digest is walked instead. */
+        /* A daemon before the request, or of another digest definition: every table it was
+         * to digest is walked instead. */
         for (int i = 0; i < INDEX_COUNT; i++)
             digests->asked[i] = digests->done[i] = false;
         digests->walking = INDEX_COUNT;

@@ -324,6 +324,9 @@ int audit_state_digest_handle(struct request_ctx *ctx, const Famledger__Request 
     int failed = state_table_db(ctx, asked->table, asked->after_key, asked->after_value, &db);
     if (failed)
         return failed;
+    if (asked->version != TABLE_DIGEST_VERSION)
+        return request_fail(ctx, FL_ERR_UNSUPPORTED, "this famledgerd digests tables as version "
+                            "%d, not %u: walk them", TABLE_DIGEST_VERSION, asked->version);
     if (!table_digest_known(asked->table))
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "table %d has no digest: walk it",
                             asked->table);

@@ -4,20 +4,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-uint64_t table_digest_hash(const void *bytes, size_t size)
-{
-    uint64_t hash = 1469598103934665603u;
-    for (size_t i = 0; i < size; i++)
-        hash = (hash ^ ((const uint8_t *)bytes)[i]) * 1099511628211u;
-    return hash;
-}
-
 uint64_t table_digest_mix(uint64_t item)
 {
     item += 0x9e3779b97f4a7c15u;
     item = (item ^ (item >> 30)) * 0xbf58476d1ce4e5b9u;
     item = (item ^ (item >> 27)) * 0x94d049bb133111ebu;
     return item ^ (item >> 31);
+}
+
+/* Eight bytes a step through the mix, the length first: a byte at a time (FNV-1a) was a tenth
+ * of the daemon's time digesting persons. Words are read in the host's order; both sides of a
+ * digest run on one host (the socket is a Unix one). */
+uint64_t table_digest_hash(const void *bytes, size_t size)
+{
+    const uint8_t *in = bytes;
+    uint64_t hash = table_digest_mix(size);
+    for (; size >= 8; in += 8, size -= 8) {
+        uint64_t word;
+        memcpy(&word, in, 8);
+        hash = table_digest_mix(hash ^ word);
+    }
+    uint64_t tail = 0;
+    memcpy(&tail, in, size);
+    return table_digest_mix(hash ^ tail);
 }
 
 /* The key goes into the item's mix, so the same item under another key is another item. */

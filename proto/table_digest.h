@@ -17,11 +17,16 @@
 
 #include "famledger.pb-c.h"
 
+/* The definition of the items and their hashes below: a daemon folds a table only for a
+ * client of the same definition (StateDigestRequest.version), so that a ledgerctl and a
+ * famledgerd of different releases never take each other's digests for a difference. */
+#define TABLE_DIGEST_VERSION 1
+
 struct table_digest {
     uint64_t count, sum;
 };
 
-/* FNV-1a of `size` bytes: the keys' hash here and in verify's tables. */
+/* A 64-bit hash of `size` bytes: the keys' hash here and in verify's tables. */
 uint64_t table_digest_hash(const void *bytes, size_t size);
 
 /* splitmix64's finaliser: items spread over 64 bits, so that sums of different sets differ. */

@@ -476,7 +476,8 @@ static const struct command commands[] = {
       {"--heir", true}}, 1, 1, withdraw_run},
     {"transfer-out", NULL, "PERSON_NO --to-region ADMDVS --ref REF",
      {{"--to-region", true}, {"--ref", true}}, 1, 1, transfer_out_run},
-    {"verify", NULL, "", {{0}}, 0, 0, verify_run},
+    {"verify", NULL, "[--walk]   (read every stored record here, none digested by the daemon)",
+     {{"--walk", false}}, 0, 0, verify_run},
     {"export", NULL, "[--date YYYY-MM-DD] [--format csv|jsonl] [--out FILE]   (default: "
      "today, in the business time zone)",
      {{"--date", true}, {"--format", true}, {"--out", true}}, 0, 0, export_run},

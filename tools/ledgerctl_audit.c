@@ -23,10 +23,10 @@ static void verify_progress_cb(uint64_t done, uint64_t total, void *context)
 
 int verify_run(struct ctl *ctl, const struct cli_parsed *args)
 {
-    (void)args;
     bool progress = isatty(STDERR_FILENO) && !ctl->json;
     fl_verify_report report;
-    int rc = fl_verify(ctl->client, &report, progress ? verify_progress_cb : NULL, NULL);
+    int rc = (cli_option(args, "--walk") ? fl_verify_walk : fl_verify)(
+        ctl->client, &report, progress ? verify_progress_cb : NULL, NULL);
     if (progress)
         fprintf(stderr, "\r\033[K");
     if (rc)

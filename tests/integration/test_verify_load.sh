@@ -43,6 +43,7 @@ daemon_start
 ctl withdraw MOTHER --reason long-term-elsewhere --ref wd-1 --amount 1.00 >/dev/null
 ctl account freeze FATHER --reason audit >/dev/null
 check "the ledger verifies before the damage" 0 ctl verify
+check "and record by record" 0 ctl verify --walk
 daemon_stop
 for table in persons accounts account_links references funders funded merchants settlements \
              merchant_links day_totals merchant_days; do
@@ -51,12 +52,14 @@ for table in persons accounts account_links references funders funded merchants 
     "$BUILD/famledgerd" --data-dir "$WORK/copy" --socket "$WORK/copy.sock" --log-level error &
     pid=$!
     for _ in $(seq 1 300); do ctl_on head >/dev/null 2>&1 && break; sleep 0.01; done
-    check "verify finds the deleted $table record" 4 ctl_on verify
-    case "$table" in
-        persons | accounts | funders | settlements) # the record the store lacks, by name
-            expect "the missing $table record is named" "but not stored" "$OUT$ERR" ;;
-        *) expect "the $table key is named" "$table of " "$OUT$ERR" ;;
-    esac
+    for how in "" --walk; do
+        check "verify $how finds the deleted $table record" 4 ctl_on verify $how
+        case "$table" in
+            persons | accounts | funders | settlements) # the record the store lacks, by name
+                expect "the missing $table record is named" "but not stored" "$OUT$ERR" ;;
+            *) expect "the $table key is named" "$table of " "$OUT$ERR" ;;
+        esac
+    done
     if [ "$table" = account_links ]; then
         # The first link of the ledger is gone: that account's statement cannot be walked, and
         # says so rather than ending early.
@@ -77,19 +80,22 @@ for table in persons accounts account_links references funders funded merchants 
 done
 # A record of a table the daemon digests, made bytes that read as none of ours: the digest
 # counts it as damaged, and the second pass names it.
-for table in account_links merchant_links references funded; do
+for table in account_links merchant_links references funded persons accounts; do
     rm -rf "$WORK/copy" && cp -a "$WORK/data" "$WORK/copy"
     check "one $table record spoiled" 0 "$BUILD/tests/famledger-corrupt" "$WORK/copy" spoil "$table"
     "$BUILD/famledgerd" --data-dir "$WORK/copy" --socket "$WORK/copy.sock" --log-level error &
     pid=$!
     for _ in $(seq 1 300); do ctl_on head >/dev/null 2>&1 && break; sleep 0.01; done
-    check "verify finds the spoiled $table record" 4 ctl_on verify
-    case "$table" in
-        funded) expect "named as damage" "stored funded record" "$OUT$ERR"
+    for how in "" --walk; do
+        check "verify $how finds the spoiled $table record" 4 ctl_on verify $how
+        case "$table" in
+            funded | persons | accounts)
+                expect "named as damage" "stored $table record" "$OUT$ERR"
                 expect "that does not decode" "does not decode" "$OUT$ERR" ;;
-        *) expect "named as damage" "a stored $table record of" "$OUT$ERR"
-           expect "of three bytes" "and 3 bytes is damaged" "$OUT$ERR" ;;
-    esac
+            *) expect "named as damage" "a stored $table record of" "$OUT$ERR"
+               expect "of three bytes" "and 3 bytes is damaged" "$OUT$ERR" ;;
+        esac
+    done
     kill -TERM "$pid"; wait "$pid"
 done
 finish

@@ -102,6 +102,7 @@ static struct fold digested_by_daemon(struct fixture *f, Famledger__StateTable t
     Famledger__StateDigestRequest asked = FAMLEDGER__STATE_DIGEST_REQUEST__INIT;
     asked.table = table;
     asked.limit = limit;
+    asked.version = TABLE_DIGEST_VERSION;
     for (int pages = 0;; pages++) {
         assert_true(pages < 1000);
         Famledger__Response *response = NULL;
@@ -185,6 +186,7 @@ static int digest_status(struct fixture *f, int table, size_t after_key_bytes,
     Famledger__StateDigestRequest asked = FAMLEDGER__STATE_DIGEST_REQUEST__INIT;
     asked.table = (Famledger__StateTable)table;
     asked.after_key = (ProtobufCBinaryData){after_key_bytes, long_key};
+    asked.version = TABLE_DIGEST_VERSION;
     return fixture_body(f, FAMLEDGER__REQUEST__BODY_STATE_DIGEST, &asked, response);
 }
 
@@ -204,6 +206,24 @@ static void test_tables_without_a_digest_are_refused(void **state)
     assert_int_equal(digest_status(f, FAMLEDGER__STATE_TABLE__STATE_REFERENCES, 0, &response), 0);
 }
 
+/* A client of another digest definition (or none: an older or foreign one) is told so, and
+ * walks instead. */
+static void test_another_digest_version_is_unsupported(void **state)
+{
+    struct fixture *f = *state;
+    Famledger__StateDigestRequest asked = FAMLEDGER__STATE_DIGEST_REQUEST__INIT;
+    asked.table = FAMLEDGER__STATE_TABLE__STATE_REFERENCES;
+    Famledger__Response *response = NULL;
+    const uint32_t versions[] = {0, TABLE_DIGEST_VERSION + 1};
+    for (size_t i = 0; i < sizeof(versions) / sizeof(*versions); i++) {
+        asked.version = versions[i];
+        assert_int_equal(
+            fixture_body(f, FAMLEDGER__REQUEST__BODY_STATE_DIGEST, &asked, &response),
+            FL_ERR_UNSUPPORTED);
+        assert_non_null(strstr(response->error, "walk them"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -212,6 +232,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_changed_or_unreadable_record_shows, ledger_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_tables_without_a_digest_are_refused, ledger_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_another_digest_version_is_unsupported, ledger_setup,
                                         fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
