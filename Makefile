@@ -78,7 +78,7 @@ run: $(BUILD)/famledgerd $(BUILD)/ledgerctl
 	$(BUILD)/famledgerd --data-dir var/data --socket var/famledgerd.sock
 
 test: all $(UNIT_TESTS) $(INTEGRATION_TESTS) $(BUILD)/tests/famledger-corrupt \
-      $(BUILD)/tests/libfailsync.so
+      $(BUILD)/tests/famledger-digest-proxy $(BUILD)/tests/libfailsync.so
 	@BUILD=$(BUILD) tests/run-tests $(UNIT_TESTS) $(INTEGRATION_TESTS) tests/integration/test_*.sh
 
 bench: all
@@ -284,6 +284,12 @@ $(BUILD)/tests/famledger-corrupt: $(BUILD)/obj/tests/integration/corrupt.o \
                                   $(BUILD)/obj/tests/common/format_older.o $(BUILD)/libfamledgerd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(DEP_LIBS) -lpthread
+
+# A daemon of another digest definition, in front of the real one (test_verify_load.sh).
+$(BUILD)/tests/famledger-digest-proxy: $(BUILD)/obj/tests/integration/digest_proxy.o \
+                                       $(BUILD)/libfamledger.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CLIENT_LIBS)
 
 # An LD_PRELOAD shim that makes syncs fail on demand (tests/integration/test_storage.sh).
 $(BUILD)/tests/libfailsync.so: tests/integration/failsync.c

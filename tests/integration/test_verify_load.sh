@@ -34,6 +34,21 @@ daemon_stop
 daemon_start
 check "a changed balance is found" 4 ctl verify
 expect "the account is named" "MOTHER" "$OUT$ERR"
+# A daemon of another digest definition (a proxy asks it every state_digest as the next
+# version) answers UNSUPPORTED: verify walks every table instead, and finds the same.
+proxied() {
+    rm -f "$WORK/proxy.sock"
+    "$BUILD/tests/famledger-digest-proxy" "$WORK/proxy.sock" "$SOCKET" 2>"$WORK/proxy.err" &
+    proxy=$!
+    for _ in $(seq 1 100); do [ -S "$WORK/proxy.sock" ] && break; sleep 0.01; done
+    check "verify through a daemon of another digest version" "$1" \
+        "$BUILD/ledgerctl" --socket "$WORK/proxy.sock" verify
+    wait "$proxy"
+    expect "the proxy altered a digest request" "state_digest requests altered" \
+        "$(grep -v '^famledger-digest-proxy: 0 ' "$WORK/proxy.err")"
+}
+proxied 4
+expect "the account is named there too" "account MOTHER: stored balance" "$OUT$ERR"
 daemon_stop
 "$BUILD/tests/famledger-corrupt" "$WORK/data" balance MOTHER -1
 
@@ -44,6 +59,8 @@ ctl withdraw MOTHER --reason long-term-elsewhere --ref wd-1 --amount 1.00 >/dev/
 ctl account freeze FATHER --reason audit >/dev/null
 check "the ledger verifies before the damage" 0 ctl verify
 check "and record by record" 0 ctl verify --walk
+proxied 0
+expect "all of it" "verify: OK" "$OUT"
 daemon_stop
 for table in persons accounts account_links references funders funded merchants settlements \
              merchant_links day_totals merchant_days; do

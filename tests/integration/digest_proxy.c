@@ -1,0 +1,127 @@
+/* digest_proxy.c -- test helper: a famledgerd of another digest definition, as a ledgerctl of a
+ * newer release meets it. It passes one connection through to the real daemon, frame by frame,
+ * but asks every state_digest as TABLE_DIGEST_VERSION + 1, so the daemon itself answers
+ * UNSUPPORTED, in the connection's order, and verify must walk instead.
+ *   famledger-digest-proxy LISTEN_SOCKET DAEMON_SOCKET
+ * It serves one connection, then says on standard error how many digests it altered. */
+#include "famledger.pb-c.h"
+#include "frame.h"
+#include "table_digest.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static int unix_address(const char *path, struct sockaddr_un *address)
+{
+    memset(address, 0, sizeof(*address));
+    address->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(address->sun_path))
+        return -1;
+    strcpy(address->sun_path, path);
+    return 0;
+}
+
+static int write_all(int fd, const uint8_t *bytes, size_t size)
+{
+    while (size > 0) {
+        ssize_t wrote = write(fd, bytes, size);
+        if (wrote < 0 && errno == EINTR)
+            continue;
+        if (wrote <= 0)
+            return -1;
+        bytes += wrote;
+        size -= (size_t)wrote;
+    }
+    return 0;
+}
+
+/* Pass each whole frame in `buffer` on to `daemon`, a state_digest altered; keep a partial one.
+ * Returns 0, or -1 when the daemon cannot be written to or a frame does not decode. */
+static int forward_frames(int daemon, uint8_t *buffer, size_t *held, unsigned *altered)
+{
+    size_t at = 0;
+    while (*held - at >= FRAME_HEADER_BYTES) {
+        uint32_t bytes = frame_header_decode(buffer + at);
+        if (*held - at - FRAME_HEADER_BYTES < bytes)
+            break;
+        const uint8_t *payload = buffer + at + FRAME_HEADER_BYTES;
+        Famledger__Request *request = famledger__request__unpack(NULL, bytes, payload);
+        if (!request)
+            return -1;
+        int rc;
+        if (request->body_case == FAMLEDGER__REQUEST__BODY_STATE_DIGEST) {
+            request->state_digest->version = TABLE_DIGEST_VERSION + 1;
+            size_t packed_bytes = famledger__request__get_packed_size(request);
+            uint8_t *packed = malloc(FRAME_HEADER_BYTES + packed_bytes);
+            if (!packed)
+                return -1;
+            frame_header_encode(packed, (uint32_t)packed_bytes);
+            famledger__request__pack(request, packed + FRAME_HEADER_BYTES);
+            rc = write_all(daemon, packed, FRAME_HEADER_BYTES + packed_bytes);
+            free(packed);
+            (*altered)++;
+        } else {
+            rc = write_all(daemon, buffer + at, FRAME_HEADER_BYTES + bytes);
+        }
+        famledger__request__free_unpacked(request, NULL);
+        if (rc)
+            return -1;
+        at += FRAME_HEADER_BYTES + bytes;
+    }
+    memmove(buffer, buffer + at, *held - at);
+    *held -= at;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: famledger-digest-proxy LISTEN_SOCKET DAEMON_SOCKET\n");
+        return 2;
+    }
+    struct sockaddr_un listen_address, daemon_address;
+    int listener = socket(AF_UNIX, SOCK_STREAM, 0), daemon = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (listener < 0 || daemon < 0 || unix_address(argv[1], &listen_address) ||
+        unix_address(argv[2], &daemon_address) ||
+        bind(listener, (struct sockaddr *)&listen_address, sizeof(listen_address)) ||
+        listen(listener, 1) ||
+        connect(daemon, (struct sockaddr *)&daemon_address, sizeof(daemon_address))) {
+        perror("famledger-digest-proxy");
+        return 1;
+    }
+    int client = accept(listener, NULL, NULL);
+    if (client < 0) {
+        perror("famledger-digest-proxy: accept");
+        return 1;
+    }
+    size_t capacity = 64u << 20, held = 0;
+    uint8_t *buffer = malloc(capacity), replies[1 << 16];
+    unsigned altered = 0;
+    int rc = buffer ? 0 : 1;
+    struct pollfd fds[2] = {{.fd = client, .events = POLLIN}, {.fd = daemon, .events = POLLIN}};
+    while (rc == 0 && poll(fds, 2, -1) > 0) {
+        if (fds[0].revents) {
+            ssize_t got = read(client, buffer + held, capacity - held);
+            if (got <= 0 || (held += (size_t)got, forward_frames(daemon, buffer, &held, &altered)))
+                break; /* the client is gone, or sent what no client of ours sends */
+        }
+        if (fds[1].revents) {
+            ssize_t got = read(daemon, replies, sizeof(replies));
+            if (got <= 0 || write_all(client, replies, (size_t)got))
+                break;
+        }
+    }
+    fprintf(stderr, "famledger-digest-proxy: %u state_digest requests altered\n", altered);
+    close(client);
+    close(daemon);
+    close(listener);
+    unlink(argv[1]);
+    free(buffer);
+    return rc;
+}
