@@ -18,8 +18,9 @@ static struct digest_record *digest_find(struct digest_map *map, const void *key
     if (map->records.record_bytes == 0)
         record_table_init(&map->records, sizeof(struct digest_record));
     bool created;
-    struct digest_record *record = record_table_find(&map->records, table_digest_hash(key, key_bytes),
-                                                     key, key_bytes, digest_same, true, &created);
+    struct digest_record *record =
+        record_table_find(&map->records, table_digest_hash(key, key_bytes), key, key_bytes,
+                          digest_same, true, &created);
     if (record && created) {
         if (!(record->key = malloc(key_bytes ? key_bytes : 1)))
             return NULL;

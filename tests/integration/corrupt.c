@@ -191,8 +191,8 @@ int main(int argc, char **argv)
 {
     if (argc < 4) {
         fprintf(stderr, "usage: famledger-corrupt DATA_DIR entry SEQ | balance PERSON FEN | "
-                "aid PERSON FEN | delete TABLE | spoil TABLE | unbalance SEQ | redate SEQ | garble SEQ | "
-                "hole SEQ | meta KEY VALUE | format 2|3|4|5|6\n");
+                "aid PERSON FEN | delete TABLE | spoil TABLE | unbalance SEQ | redate SEQ | "
+                "garble SEQ | hole SEQ | meta KEY VALUE | format 2|3|4|5|6\n");
         return 2;
     }
     if (strcmp(argv[2], "format") == 0)
