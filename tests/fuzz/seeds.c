@@ -1,6 +1,7 @@
 /* seeds.c -- write a starting corpus for fuzz_request: one valid request of each kind, against
  * the ledger fuzz_request seeds. Usage: seeds DIR */
 #include "famledger.pb-c.h"
+#include "table_digest.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -308,6 +309,13 @@ int main(int argc, char **argv)
     request.body_case = FAMLEDGER__REQUEST__BODY_STATE_PAGE;
     request.state_page = &page;
     seed_write(argv[1], "state_page", &request);
+    Famledger__StateDigestRequest digest = FAMLEDGER__STATE_DIGEST_REQUEST__INIT;
+    digest.table = FAMLEDGER__STATE_TABLE__STATE_FUNDED;
+    digest.version = TABLE_DIGEST_VERSION;
+    digest.limit = 3;
+    request.body_case = FAMLEDGER__REQUEST__BODY_STATE_DIGEST;
+    request.state_digest = &digest;
+    seed_write(argv[1], "state_digest", &request);
     seeds_books(argv[1]);
     seeds_twophase(argv[1]);
     return 0;

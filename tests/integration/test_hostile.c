@@ -477,7 +477,27 @@ static int pharmacy_a_acts(const struct daemon_handle *daemon)
     if (fl_settle(client, &request, &settlement) != 0 ||
         fl_settlement_get(client, settlement.settlement_id, &settlement) != 0)
         rc |= 32;
+    /* Nor read the books: no verify, and no digest of a stored table. */
+    fl_verify_report report;
+    if (fl_verify(client, &report, NULL, NULL) != FL_ERR_PERMISSION_DENIED)
+        rc |= 64;
     fl_client_close(client);
+    int fd = raw_connect(daemon);
+    Famledger__StateDigestRequest digest = FAMLEDGER__STATE_DIGEST_REQUEST__INIT;
+    digest.table = FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS;
+    digest.version = 1;
+    Famledger__Request raw = FAMLEDGER__REQUEST__INIT;
+    raw.request_id = 7;
+    raw.body_case = FAMLEDGER__REQUEST__BODY_STATE_DIGEST;
+    raw.state_digest = &digest;
+    raw_send_request(fd, &raw);
+    Famledger__Response *response = raw_read_response(fd);
+    if (!response || response->status != FAMLEDGER__STATUS__STATUS_PERMISSION_DENIED ||
+        response->body_case == FAMLEDGER__RESPONSE__BODY_STATE_DIGEST)
+        rc |= 128;
+    if (response)
+        famledger__response__free_unpacked(response, NULL);
+    close(fd);
     return rc;
 }
 
