@@ -75,7 +75,8 @@
  * never reads held twice the memory (test_hostile). */
 #define LOG_PAGE_MAX 1000
 #define STATE_PAGE_MAX 1000
-#define STATE_DIGEST_MAX 16384 /* records folded into one digest page: a few ms of the loop */
+#define STATE_DIGEST_MAX 4096 /* records folded into one digest page: the loop thread waits on
+                               * its leaves, like four state pages, when they are not in memory */
 #define MERCHANT_DAY_PAGE_MAX 500
 
 /* Pages. */
