@@ -54,6 +54,15 @@ daemon_stop
 
 # Every derived table and index, one record deleted: verify names the table.
 ctl_on() { "$BUILD/ledgerctl" --socket "$WORK/copy.sock" "$@"; }
+# damaged_copy HOW TABLE: a copy of the stopped ledger, `famledger-corrupt HOW TABLE` done to
+# its first record, and a famledgerd ($pid) answering on it.
+damaged_copy() {
+    rm -rf "$WORK/copy" && cp -a "$WORK/data" "$WORK/copy"
+    check "$1 the first $2 record" 0 "$BUILD/tests/famledger-corrupt" "$WORK/copy" "$1" "$2"
+    "$BUILD/famledgerd" --data-dir "$WORK/copy" --socket "$WORK/copy.sock" --log-level error &
+    pid=$!
+    for _ in $(seq 1 300); do ctl_on head >/dev/null 2>&1 && break; sleep 0.01; done
+}
 daemon_start
 ctl withdraw MOTHER --reason long-term-elsewhere --ref wd-1 --amount 1.00 >/dev/null
 ctl account freeze FATHER --reason audit >/dev/null
@@ -64,11 +73,7 @@ expect "all of it" "verify: OK" "$OUT"
 daemon_stop
 for table in persons accounts account_links references funders funded merchants settlements \
              merchant_links day_totals merchant_days; do
-    rm -rf "$WORK/copy" && cp -a "$WORK/data" "$WORK/copy"
-    check "one $table record deleted" 0 "$BUILD/tests/famledger-corrupt" "$WORK/copy" delete "$table"
-    "$BUILD/famledgerd" --data-dir "$WORK/copy" --socket "$WORK/copy.sock" --log-level error &
-    pid=$!
-    for _ in $(seq 1 300); do ctl_on head >/dev/null 2>&1 && break; sleep 0.01; done
+    damaged_copy delete "$table"
     for how in "" --walk; do
         check "verify $how finds the deleted $table record" 4 ctl_on verify $how
         case "$table" in
@@ -98,11 +103,7 @@ done
 # A record of a table the daemon digests, made bytes that read as none of ours: the digest
 # counts it as damaged, and the second pass names it.
 for table in account_links merchant_links references funded persons accounts; do
-    rm -rf "$WORK/copy" && cp -a "$WORK/data" "$WORK/copy"
-    check "one $table record spoiled" 0 "$BUILD/tests/famledger-corrupt" "$WORK/copy" spoil "$table"
-    "$BUILD/famledgerd" --data-dir "$WORK/copy" --socket "$WORK/copy.sock" --log-level error &
-    pid=$!
-    for _ in $(seq 1 300); do ctl_on head >/dev/null 2>&1 && break; sleep 0.01; done
+    damaged_copy spoil "$table"
     for how in "" --walk; do
         check "verify $how finds the spoiled $table record" 4 ctl_on verify $how
         case "$table" in
