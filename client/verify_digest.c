@@ -1,8 +1,10 @@
-/* verify_digest.c -- the stored side of the tables digested whole (links, references, funded
- * lists, a patient's settlements), folded by the daemon (StateDigestRequest) a page at a time.
+/* verify_digest.c -- the stored side of the tables digested whole (persons, accounts, links,
+ * references, funded lists, a patient's settlements), folded by the daemon
+ * (StateDigestRequest) a page at a time.
  *
- * verify asks for a digest page after each page of the log, so that the daemon folds the
- * stored tables on its own core while the client replays; the tables are then compared
+ * verify asks for a digest page halfway through each page of the log (verify_catch_up), so
+ * that the daemon folds the stored tables on its own core while the client replays, and
+ * reads its reply halfway through the next; the tables are then compared
  * without a record crossing the socket, and walked only when a digest differs, to name the
  * key (fl_verify's second pass). A daemon that does not know the request, or digests another
  * way (UNSUPPORTED), has its tables walked as before.
