@@ -89,7 +89,8 @@ int verify_digest_read(struct verify *v)
         reply->last_value.len <= sizeof(digests->after_value)) {
         memcpy(digests->after_key, reply->last_key.data, reply->last_key.len);
         digests->after_key_bytes = reply->last_key.len;
-        memcpy(digests->after_value, reply->last_value.data, reply->last_value.len);
+        if (reply->last_value.len) /* empty bytes may come as NULL */
+            memcpy(digests->after_value, reply->last_value.data, reply->last_value.len);
         digests->after_value_bytes = reply->last_value.len;
     } else {
         /* A cursor no page could resume after is damage too: the walk names it. */

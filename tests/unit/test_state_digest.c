@@ -88,7 +88,8 @@ static struct fold walked(struct fixture *f, Famledger__StateTable table)
         memcpy(after, key->data, key->len);
         page.after_key = (ProtobufCBinaryData){key->len, after};
         page.after_value.len = value->len <= 8 ? value->len : 0;
-        memcpy(after_value, value->data, page.after_value.len);
+        if (page.after_value.len)
+            memcpy(after_value, value->data, page.after_value.len);
         page.after_value.data = after_value;
     }
 }
@@ -120,7 +121,8 @@ static struct fold digested_by_daemon(struct fixture *f, Famledger__StateTable t
         assert_true(reply->last_key.len > 0 && reply->last_key.len <= sizeof(after));
         memcpy(after, reply->last_key.data, reply->last_key.len);
         asked.after_key = (ProtobufCBinaryData){reply->last_key.len, after};
-        memcpy(after_value, reply->last_value.data, reply->last_value.len);
+        if (reply->last_value.len) /* empty bytes may come as NULL */
+            memcpy(after_value, reply->last_value.data, reply->last_value.len);
         asked.after_value = (ProtobufCBinaryData){reply->last_value.len, after_value};
     }
 }
