@@ -7,6 +7,14 @@
 #include "settle.h"
 
 #include <string.h>
+#include <sys/resource.h>
+
+uint64_t prefetch_disk_reads(void)
+{
+    /* A major fault is a page the thread waited for the disk to read: walks read the map. */
+    struct rusage usage;
+    return getrusage(RUSAGE_THREAD, &usage) == 0 ? (uint64_t)usage.ru_majflt : 0;
+}
 
 /* Copy `text` into a field of `size` bytes; false when it does not fit (such a request is
  * refused by its handler anyway, and there is nothing worth reading ahead for it). */
@@ -81,6 +89,7 @@ static void prefetch_walk_push(struct prefetch *prefetch, enum store_db db,
     walk->to_bytes = to < span->max ? (uint16_t)keyspan_key(span, to, walk->to) : 0;
     walk->max = max;
     prefetch->walks_count++;
+    prefetch->stats.stretches_queued++;
 }
 
 void prefetch_walk_ahead(struct prefetch *prefetch, enum store_db db,
@@ -107,9 +116,25 @@ void prefetch_walk_ahead(struct prefetch *prefetch, enum store_db db,
     bool queued = false;
     uv_mutex_lock(&prefetch->mutex);
     if (first_page) {
-        /* A walk begins: what was queued for another is of no more use. */
+        /* A walk begins: what was queued for another is of no more use, and whether this
+         * table is in memory is found out afresh. */
         prefetch->walks_count = 0;
         prefetch->walk_end_bytes[db] = 0;
+        prefetch->warm_stretches[db] = 0;
+        prefetch->warm_pages[db] = 0;
+    } else if (prefetch->warm_stretches[db] >= PREFETCH_WARM_STRETCHES) {
+        /* Warm: the farthest stretch now and then, as a probe. The end of what is queued
+         * stays where it was, so that a walk found cold again queues all it needs. */
+        bool probe = ++prefetch->warm_pages[db] % PREFETCH_WARM_PROBE == 0;
+        if (probe)
+            prefetch_walk_push(prefetch, db, &span, end - last > step ? end - step : last, end,
+                               count * 2);
+        else
+            prefetch->stats.warm_pages++;
+        uv_mutex_unlock(&prefetch->mutex);
+        if (probe)
+            uv_cond_signal(&prefetch->cond);
+        return;
     } else if (prefetch->walk_end_bytes[db]) {
         /* What an earlier page queued up to here need not be queued again. One that reached
          * much further than this page does was far off, and its stretches were likely cut
@@ -187,11 +212,16 @@ static void prefetch_thread(void *argument)
             struct prefetch_walk walk = prefetch->walks[prefetch->walks_first];
             prefetch->walks_first = (prefetch->walks_first + 1) % PREFETCH_WALKS_MAX;
             prefetch->walks_count--;
+            prefetch_disk_reads_fn disk_reads = prefetch->disk_reads;
             uv_mutex_unlock(&prefetch->mutex);
+            uint64_t reads = disk_reads();
             int records = prefetch_walk_one(prefetch, &walk);
+            bool from_disk = disk_reads() != reads;
             uv_mutex_lock(&prefetch->mutex);
             prefetch->stats.stretches++;
             prefetch->stats.stretch_records += (uint64_t)records;
+            unsigned *warm = &prefetch->warm_stretches[walk.db];
+            *warm = from_disk ? 0 : *warm < PREFETCH_WARM_STRETCHES ? *warm + 1 : *warm;
             continue;
         }
         struct prefetch_item item = prefetch->queue[prefetch->first];
@@ -210,7 +240,8 @@ int prefetch_start(struct prefetch *prefetch, struct store *store, const struct 
                    unsigned threads)
 {
     REQUIRE(threads <= PREFETCH_THREADS_LIMIT);
-    *prefetch = (struct prefetch){.store = store, .config = config, .started = true};
+    *prefetch = (struct prefetch){
+        .store = store, .config = config, .disk_reads = prefetch_disk_reads, .started = true};
     uv_mutex_init(&prefetch->mutex);
     uv_cond_init(&prefetch->cond);
     for (unsigned i = 0; i < threads; i++) {

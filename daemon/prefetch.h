@@ -16,6 +16,9 @@
  * page just served, estimated from its keys (keyspan.h), are walked by several threads at
  * once, so that the disk serves several reads at a time and the walk finds its leaves in
  * memory. Here too nothing read is kept or answered: the walk reads from its own snapshot.
+ * Once a table's stretches keep finding every leaf in memory (no read from the disk), reading
+ * ahead is only work taken from the walk's reader on the same cores: then one stretch in
+ * PREFETCH_WARM_PROBE pages is read, to notice when the table turns cold again.
  */
 #ifndef FAMLEDGER_PREFETCH_H
 #define FAMLEDGER_PREFETCH_H
@@ -33,6 +36,10 @@
 #define PREFETCH_QUEUE_MAX 1024 /* settlements waiting for a prefetch thread */
 #define PREFETCH_WALKS_MAX 64   /* stretches of a table waiting to be read ahead of a walk */
 #define PREFETCH_WALK_PAGES 16  /* how many pages like the last one are read ahead of a walk */
+/* A walk whose last PREFETCH_WARM_STRETCHES stretches read nothing from the disk is warm, and
+ * only every PREFETCH_WARM_PROBE-th page of it queues a stretch (the farthest). */
+#define PREFETCH_WARM_STRETCHES (2 * PREFETCH_WALK_PAGES)
+#define PREFETCH_WARM_PROBE 8
 
 /* What settle_prefetch needs of one settlement, copied: the request is the loop thread's. */
 struct prefetch_item {
@@ -57,9 +64,16 @@ struct prefetch_stats {
     uint64_t queued;
     uint64_t done;
     uint64_t dropped;
+    uint64_t stretches_queued;
     uint64_t stretches; /* read ahead of walks */
     uint64_t stretch_records;
+    uint64_t warm_pages; /* pages of warm walks that queued no stretch */
 };
+
+/* How many pages this thread has read from the disk so far (prefetch_disk_reads); a test may
+ * put another in its place. */
+typedef uint64_t (*prefetch_disk_reads_fn)(void);
+uint64_t prefetch_disk_reads(void);
 
 struct prefetch {
     struct store *store;
@@ -74,6 +88,11 @@ struct prefetch {
      * queues only what lies beyond. */
     uint8_t walk_end[STORE_DB_COUNT][KEYSPAN_KEY_MAX];
     uint16_t walk_end_bytes[STORE_DB_COUNT];
+    /* Stretches of each table read one after another without reading from the disk, and the
+     * pages of a warm walk since its last probe. */
+    unsigned warm_stretches[STORE_DB_COUNT];
+    unsigned warm_pages[STORE_DB_COUNT];
+    prefetch_disk_reads_fn disk_reads;
     struct prefetch_stats stats;
     bool started;  /* prefetch_start ran and prefetch_stop has not */
     bool stopping;
@@ -93,7 +112,9 @@ void prefetch_request(struct prefetch *prefetch, const Famledger__Request *reque
 /* Loop thread: a walk of `db` in key order has just been served `count` keys in ascending
  * order (a page; `first_page` when the walk began with it) and will ask for what follows: queue
  * the next PREFETCH_WALK_PAGES stretches of about as many keys, estimated from these
- * (keyspan.h), for the threads to read in parallel, when they have no settlement to read. */
+ * (keyspan.h), for the threads to read in parallel, when they have no settlement to read.
+ * A warm walk (PREFETCH_WARM_STRETCHES) queues the farthest of them every
+ * PREFETCH_WARM_PROBE-th page only. */
 void prefetch_walk_ahead(struct prefetch *prefetch, enum store_db db,
                          const struct store_bytes *keys, size_t count, bool first_page);
 

@@ -191,9 +191,11 @@ void server_metrics_collect(struct server *server, struct arena *arena,
         metrics_sample(&builder, (int64_t)ahead.dropped, 0, "result", "dropped", NULL);
         metrics_family(&builder, "famledger_walk_ahead_total", "counter",
                        "Stretches of a table the prefetch threads read ahead of a long walk "
-                       "(verify's pages), and the records in them.");
+                       "(verify's pages), the records in them, and pages of a walk found in "
+                       "memory that queued none.");
         metrics_sample(&builder, (int64_t)ahead.stretches, 0, "read", "stretches", NULL);
         metrics_sample(&builder, (int64_t)ahead.stretch_records, 0, "read", "records", NULL);
+        metrics_sample(&builder, (int64_t)ahead.warm_pages, 0, "read", "warm_pages", NULL);
     }
     metrics_family(&builder, "famledger_map_size_bytes", "gauge",
                    "The LMDB map's size (address space reserved; map_mib_max).");

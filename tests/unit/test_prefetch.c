@@ -1,10 +1,11 @@
 /* test_prefetch.c -- reading ahead for the writer (daemon/prefetch.h): what is queued is read,
  * nothing is written or changed by it, a full queue drops rather than waits, and a stop
  * returns with work still queued; and the stretches of a table ahead of a walk's page are
- * read, each once. */
+ * read, each once, until they keep finding the table in memory. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
@@ -182,7 +183,7 @@ static void test_without_threads_nothing_is_queued(void **state)
 static void page_keys(char texts[][8], struct store_bytes *keys, int first, int count)
 {
     for (int i = 0; i < count; i++) {
-        snprintf(texts[i], 8, "P%06d", (first + i) * 3);
+        snprintf(texts[i], 8, "P%06u", (unsigned)((first + i) * 3) % 1000000u);
         keys[i] = (struct store_bytes){texts[i], 7};
     }
 }
@@ -229,6 +230,82 @@ static void test_walks_are_read_ahead_by_stretches(void **state)
     prefetch_stop(&prefetch);
 }
 
+/* The disk as the prefetch threads see it: with `cold`, every stretch read from it. */
+static atomic_bool cold;
+static atomic_uint_fast64_t reads;
+
+static uint64_t fake_disk_reads(void)
+{
+    return atomic_load(&cold) ? atomic_fetch_add(&reads, 1) + 1 : atomic_load(&reads);
+}
+
+/* The walk's page `page` (keys 300 * page to 300 * page + 297) served; then wait until every
+ * stretch queued so far has been read. */
+static struct prefetch_stats walk_page(struct prefetch *prefetch, int page)
+{
+    char texts[100][8];
+    struct store_bytes keys[100];
+    page_keys(texts, keys, page * 100, 100);
+    prefetch_walk_ahead(prefetch, STORE_DB_PERSONS, keys, 100, page == 0);
+    struct prefetch_stats stats = prefetch_stats(prefetch);
+    return stats_when_read(prefetch, 0, stats.stretches_queued);
+}
+
+/* A walk whose stretches read nothing from the disk has its pages queue a stretch only now and
+ * then; once one of those reads from the disk, the next page reads ahead in full again, and
+ * so does a new walk. */
+static void test_walks_found_in_memory_are_only_probed(void **state)
+{
+    struct fixture *f = *state;
+    struct store_txn *txn;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    char text[8];
+    for (int i = 0; i < 10000; i++) {
+        snprintf(text, sizeof(text), "P%06d", i * 3);
+        assert_int_equal(store_put(txn, STORE_DB_PERSONS, text, 7, "-", 1), 0);
+    }
+    assert_int_equal(store_commit(txn), 0);
+    struct prefetch prefetch;
+    assert_int_equal(prefetch_start(&prefetch, f->store, &f->config, 2), 0);
+    atomic_store(&cold, false);
+    uv_mutex_lock(&prefetch.mutex);
+    prefetch.disk_reads = fake_disk_reads;
+    uv_mutex_unlock(&prefetch.mutex);
+    /* The first page queues sixteen stretches, each page after it one or two more, until
+     * PREFETCH_WARM_STRETCHES have found everything in memory. */
+    struct prefetch_stats stats = walk_page(&prefetch, 0);
+    assert_int_equal(stats.stretches, PREFETCH_WALK_PAGES);
+    int page = 1;
+    while (stats.stretches < PREFETCH_WARM_STRETCHES)
+        stats = walk_page(&prefetch, page++);
+    assert_in_range(page, PREFETCH_WALK_PAGES / 2, PREFETCH_WALK_PAGES + 1);
+    assert_int_equal(stats.warm_pages, 0);
+    /* Warm: seven pages queue nothing, the eighth its farthest stretch. */
+    uint64_t warm = stats.stretches;
+    for (int i = 1; i < PREFETCH_WARM_PROBE; i++)
+        stats = walk_page(&prefetch, page++);
+    assert_int_equal(stats.stretches, warm);
+    assert_int_equal(stats.warm_pages, PREFETCH_WARM_PROBE - 1);
+    /* The disk turns cold under the probe: it reads from the disk, and the next page queues
+     * every stretch up to sixteen pages ahead that was not queued before. */
+    atomic_store(&cold, true);
+    stats = walk_page(&prefetch, page++);
+    assert_int_equal(stats.stretches, warm + 1);
+    stats = walk_page(&prefetch, page++);
+    assert_in_range(stats.stretches, warm + 1 + PREFETCH_WARM_PROBE,
+                    warm + 1 + PREFETCH_WALK_PAGES);
+    assert_int_equal(stats.warm_pages, PREFETCH_WARM_PROBE - 1);
+    assert_int_equal(stats.stretches, stats.stretches_queued);
+    /* Warm again: the walk is probed once more, and a new walk reads ahead in full. */
+    atomic_store(&cold, false);
+    while (stats.warm_pages == PREFETCH_WARM_PROBE - 1)
+        stats = walk_page(&prefetch, page++);
+    uint64_t before = stats.stretches;
+    stats = walk_page(&prefetch, 0);
+    assert_int_equal(stats.stretches, before + PREFETCH_WALK_PAGES);
+    prefetch_stop(&prefetch);
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
@@ -237,6 +314,7 @@ int main(void)
         TEST(test_a_full_queue_drops_and_oversized_fields_are_not_queued),
         TEST(test_without_threads_nothing_is_queued),
         TEST(test_walks_are_read_ahead_by_stretches),
+        TEST(test_walks_found_in_memory_are_only_probed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
