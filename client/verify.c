@@ -202,6 +202,9 @@ static void expect_merchant_link(struct verify *v, const char *merchant, int64_t
                        table_digest_link(seq, prev));
 }
 
+_Static_assert(sizeof(struct model_person) <= 128, "a person of the model stays small: there "
+               "are millions");
+
 struct model_person *verify_person_at(const struct verify *v, size_t index)
 {
     return record_table_at(&v->persons, index);
@@ -311,25 +314,24 @@ int verify_move(struct verify *v, uint64_t seq, const char *person_no, int64_t d
     return 0;
 }
 
-static int funders_set(struct model_person *person, char *const *holders, size_t count)
+/* Append `holder` to the funding order of `person`. Returns 0 or -1 (out of memory). */
+static int funders_add(struct model_person *person, struct model_person *holder)
 {
-    char(*funders)[FL_PERSON_NO_MAX + 1] = count ? calloc(count, sizeof(*funders)) : NULL;
-    if (count && !funders)
+    struct model_person **funders =
+        realloc(person->funders, (person->funder_count + 1) * sizeof(*funders));
+    if (!funders)
         return -1;
-    for (size_t i = 0; i < count; i++)
-        client_copy(funders[i], sizeof(funders[i]), holders[i]);
-    free(person->funders);
+    funders[person->funder_count++] = holder;
     person->funders = funders;
-    person->funder_count = count;
     return 0;
 }
 
-static void funders_remove(struct model_person *person, const char *holder)
+static void funders_remove(struct model_person *person, const struct model_person *holder)
 {
-    size_t kept = 0;
-    for (size_t i = 0; i < person->funder_count; i++)
-        if (strcmp(person->funders[i], holder) != 0)
-            memcpy(person->funders[kept++], person->funders[i], sizeof(person->funders[i]));
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < person->funder_count; i++)
+        if (person->funders[i] != holder)
+            person->funders[kept++] = person->funders[i];
     person->funder_count = kept;
 }
 
@@ -338,28 +340,34 @@ static int apply_binding(struct verify *v, const Famledger__Entry *entry)
     if (entry->body_case == FAMLEDGER__ENTRY__BODY_BINDING_ADDED) {
         const Famledger__Binding *binding = entry->binding_added->binding;
         struct model_person *beneficiary = verify_person_find(v, binding->beneficiary, false);
-        if (!beneficiary || !verify_person_find(v, binding->holder, false))
+        struct model_person *holder = verify_person_find(v, binding->holder, false);
+        if (!beneficiary || !holder)
             return verify_problem(v, entry->seq, "binding of unregistered persons");
-        char *holders[FL_FUNDERS_MAX + 1];
         if (beneficiary->funder_count >= FL_FUNDERS_MAX)
             return verify_problem(v, entry->seq, "too many funders for %s", binding->beneficiary);
-        for (size_t i = 0; i < beneficiary->funder_count; i++)
-            holders[i] = beneficiary->funders[i];
-        holders[beneficiary->funder_count] = binding->holder;
-        return funders_set(beneficiary, holders, beneficiary->funder_count + 1) ? -1 : 0;
+        return funders_add(beneficiary, holder) ? -1 : 0;
     }
     if (entry->body_case == FAMLEDGER__ENTRY__BODY_BINDING_REMOVED) {
         struct model_person *beneficiary =
             verify_person_find(v, entry->binding_removed->beneficiary, false);
-        if (beneficiary)
-            funders_remove(beneficiary, entry->binding_removed->holder);
+        struct model_person *holder = verify_person_find(v, entry->binding_removed->holder, false);
+        if (beneficiary && holder)
+            funders_remove(beneficiary, holder);
         return 0;
     }
     const Famledger__FundingOrderSet *order = entry->funding_order_set;
     struct model_person *beneficiary = verify_person_find(v, order->beneficiary, false);
     if (!beneficiary || order->n_holders != beneficiary->funder_count)
         return verify_problem(v, entry->seq, "funding order does not list the bound holders");
-    return funders_set(beneficiary, order->holders, order->n_holders) ? -1 : 0;
+    /* The order's holders are found first: a name the log never registered leaves the order
+     * as it was. */
+    struct model_person *holders[FL_FUNDERS_MAX];
+    for (size_t i = 0; i < order->n_holders; i++)
+        if (!(holders[i] = verify_person_find(v, order->holders[i], false)))
+            return verify_problem(v, entry->seq, "funding order names %s, who is not registered",
+                                  order->holders[i]);
+    memcpy(beneficiary->funders, holders, order->n_holders * sizeof(*holders));
+    return 0;
 }
 
 static int apply_settled(struct verify *v, const Famledger__Entry *entry)
@@ -543,7 +551,7 @@ static int apply_movement(struct verify *v, const Famledger__Entry *entry)
     if (movement->account_closed) {
         person->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED;
         for (size_t i = 0; i < v->persons.count; i++)
-            funders_remove(verify_person_at(v, i), movement->person_no);
+            funders_remove(verify_person_at(v, i), person);
         /* Nobody pays for the dead. */
         if (status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED)
             person->funder_count = 0;
@@ -573,7 +581,7 @@ static int apply_person(struct verify *v, const Famledger__Entry *entry)
         if (person->funder_count != entry->person_died->bindings_ended)
             return verify_problem(v, entry->seq, "death of %s ends %u bindings; the log has %zu",
                                   person->person_no, entry->person_died->bindings_ended,
-                                  person->funder_count);
+                                  (size_t)person->funder_count);
         person->person_status = FAMLEDGER__PERSON_STATUS__PERSON_DECEASED;
         person->funder_count = 0;
         return 0;

@@ -199,7 +199,7 @@ static int compare_funders(struct verify *v, const ProtobufCBinaryData *key,
         person->stored_funders = true;
     bool same = stored && person && stored->n_bindings == person->funder_count;
     for (size_t i = 0; same && i < stored->n_bindings; i++)
-        same = strcmp(stored->bindings[i]->holder, person->funders[i]) == 0;
+        same = strcmp(stored->bindings[i]->holder, person->funders[i]->person_no) == 0;
     if (!same)
         verify_problem(v, v->seq, "the stored funding order of %s differs from the log",
                        beneficiary);
@@ -338,8 +338,9 @@ static int verify_compare_indexes(struct verify *v)
     for (size_t i = 0; i < v->persons.count; i++) {
         const struct model_person *person = verify_person_at(v, i);
         for (size_t j = 0; j < person->funder_count; j++)
-            verify_expect_item(v, INDEX_FUNDED, person->funders[j], strlen(person->funders[j]),
-                        verify_text_hash(person->person_no));
+            verify_expect_item(v, INDEX_FUNDED, person->funders[j]->person_no,
+                               strlen(person->funders[j]->person_no),
+                               verify_text_hash(person->person_no));
     }
     /* The last day replayed is over too. */
     digest_fold(&v->indexes[INDEX_DAY_TOTALS]);

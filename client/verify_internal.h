@@ -33,22 +33,24 @@ struct model_aid {
     int64_t month_fen, year_fen;
 };
 
+/* One of millions: its fields are ordered so that none pads (128 bytes), and its funders are
+ * pointers to their own records, which never move (record_table.h). */
 struct model_person {
     char person_no[FL_PERSON_NO_MAX + 1];
     bool has_account;
     bool suspended;
+    bool stored_person, stored_account, stored_funders; /* seen in the stored tables */
     int status; /* FAMLEDGER__ACCOUNT_STATUS__* */
     int person_status; /* FAMLEDGER__PERSON_STATUS__* */
     char region[8];
     int64_t balance_fen, credited_fen, debited_fen;
-    size_t funder_count;
-    char (*funders)[FL_PERSON_NO_MAX + 1]; /* this person's funding order */
-    bool stored_person, stored_account, stored_funders; /* seen in the stored tables */
     int64_t held_fen;            /* of the account, reserved by open holds */
     uint64_t last_seq;           /* the account's newest statement line: its chain's head */
+    struct model_person **funders; /* this person's funding order */
     struct model_wallet *wallet; /* NULL until the log first touches it (verify_wallet.c) */
     struct model_aid *aid;       /* the account's mutual-aid counts, one a relative */
-    size_t aid_count;
+    uint32_t funder_count;       /* at most FL_FUNDERS_MAX */
+    uint32_t aid_count;
 };
 
 /* An open hold: what the timers table must list, and what its capture or end must match. */

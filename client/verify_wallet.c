@@ -209,7 +209,7 @@ int verify_aid_compare(struct verify *v, const struct model_person *holder,
         if (!found || stored->n_aid_usage != holder->aid_count)
             return verify_problem(v, stored->last_seq, "account %s: %zu relatives' mutual aid "
                                   "stored; the log counts %zu (%s %s)", holder->person_no,
-                                  stored->n_aid_usage, holder->aid_count,
+                                  stored->n_aid_usage, (size_t)holder->aid_count,
                                   holder->aid[j].beneficiary->person_no,
                                   found ? "among them" : "missing");
     }
@@ -504,7 +504,7 @@ static int apply_aid_limit(struct verify *v, const Famledger__Entry *entry)
         return limit ? 1 : verify_problem(v, entry->seq, "a limit without its parts");
     bool bound = false;
     for (size_t i = 0; i < beneficiary->funder_count; i++)
-        bound = bound || strcmp(beneficiary->funders[i], limit->holder) == 0;
+        bound = bound || strcmp(beneficiary->funders[i]->person_no, limit->holder) == 0;
     if (!bound || limit->monthly_fen < 0 || limit->yearly_fen < 0)
         return verify_problem(v, entry->seq, "a limit on %s for %s, who is not bound to them",
                               limit->holder, limit->beneficiary);

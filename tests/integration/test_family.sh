@@ -79,4 +79,17 @@ expect "not bound named" "NOT_BOUND" "$ERR"
 check "settle without the mother" 0 ctl --json settle --merchant PH001 --ref rx-7 --patient CHILD --amount 1
 expect "the father alone pays now" '"legs":[{"holder":"FATHER","amount_fen":100,' "$OUT"
 
+# verify replays every change of a funding order: bindings, a new order, an unbinding, and a
+# holder whose account closes.
+check "bind the mother again, last" 0 ctl family bind MOTHER CHILD --relation child
+check "bind the uncle too" 0 ctl family bind UNCLE CHILD --relation sibling
+check "the mother first" 0 ctl family order CHILD MOTHER UNCLE FATHER
+check "an order must list the bound holders" 1 ctl family order CHILD MOTHER FATHER
+check "the uncle closes his account" 0 ctl withdraw UNCLE --reason opt-out --ref w-uncle
+check "so the mother and father remain" 0 ctl family list CHILD
+expect "mother first" "1. MOTHER" "$OUT"
+expect "father second" "2. FATHER" "$OUT"
+check "verify replays the orders" 0 ctl verify
+expect "verify ok" "verify: OK" "$OUT"
+
 finish
