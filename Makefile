@@ -27,9 +27,9 @@ WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wpointer-arith -Wformat=2 -Wvla
 OPTIMIZE ?= -O2
 # Lazily expanded: pkg-config runs when a recipe needs it, after `make deps` installed it.
-DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags lmdb libuv libprotobuf-c libcrypto libmicrohttpd libsystemd)
-DEP_LIBS = $(shell $(PKG_CONFIG) --libs lmdb libuv libprotobuf-c libcrypto libmicrohttpd libsystemd)
-CLIENT_LIBS = $(shell $(PKG_CONFIG) --libs libprotobuf-c libcrypto) -lpthread
+DEP_CFLAGS = $(shell $(PKG_CONFIG) --cflags lmdb libuv libprotobuf-c libcrypto libsodium libmicrohttpd libsystemd)
+DEP_LIBS = $(shell $(PKG_CONFIG) --libs lmdb libuv libprotobuf-c libcrypto libsodium libmicrohttpd libsystemd)
+CLIENT_LIBS = $(shell $(PKG_CONFIG) --libs libprotobuf-c libcrypto libsodium) -lpthread
 CMOCKA_CFLAGS = $(shell $(PKG_CONFIG) --cflags cmocka)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 

@@ -81,6 +81,11 @@ uint64_t verify_text_hash(const char *text)
     return table_digest_hash(text, strlen(text));
 }
 
+uint64_t verify_text_item(const struct verify *v, const char *text)
+{
+    return table_digest_text(&v->digest_key, text);
+}
+
 /* Entry `seq` is the newest line of the person's statement: its link back to the line before
  * is expected, once, under the person. */
 static void verify_account_line(struct verify *v, struct model_person *person, uint64_t seq)
@@ -94,9 +99,9 @@ static void verify_account_line(struct verify *v, struct model_person *person, u
 
 /* An expected item of an index: the replay says `key` holds `item`. */
 void verify_expect_item(struct verify *v, enum verify_index index, const void *key,
-                        size_t key_bytes, uint64_t item)
+                        size_t key_bytes, struct table_digest_item item)
 {
-    if (digest_add(&v->indexes[index], key, key_bytes, item, false) != 0)
+    if (digest_add(&v->indexes[index], key, key_bytes, &item, false) != 0)
         v->out_of_memory = true;
 }
 
@@ -136,7 +141,7 @@ void verify_expect_reference(struct verify *v, char scope, const char *owner,
         return;
     key[used++] = '\0';
     if (key_append(key, sizeof(key), &used, reference))
-        verify_expect_item(v, INDEX_REFERENCES, key, used, seq);
+        verify_expect_item(v, INDEX_REFERENCES, key, used, table_digest_one(seq));
 }
 
 /* The key of a day's totals, "YYYYMMDD" merchant, with a byte after it for the figure: its
@@ -389,7 +394,8 @@ static int apply_settled(struct verify *v, const Famledger__Entry *entry)
         return verify_problem(v, entry->seq, "settlement totals do not add up");
     expect_merchant_link(v, s->merchant_code, entry->time_us, entry->seq);
     verify_expect_reference(v, 'S', s->merchant_code, s->merchant_reference, entry->seq);
-    verify_expect_item(v, INDEX_PATIENT_SETTLEMENTS, s->patient, strlen(s->patient), entry->seq);
+    verify_expect_item(v, INDEX_PATIENT_SETTLEMENTS, s->patient, strlen(s->patient),
+                       table_digest_one(entry->seq));
     struct model_settlement *settlement = verify_settlement_find(v, entry->seq, true);
     if (!settlement)
         return -1;
@@ -685,13 +691,15 @@ static int apply(struct verify *v, const Famledger__Entry *entry)
         return apply_movement(v, entry);
     case FAMLEDGER__ENTRY__BODY_MERCHANT_ADDED: {
         const char *code = entry->merchant_added->merchant->code;
-        return digest_set(&v->indexes[INDEX_MERCHANTS], code, strlen(code),
-                          1 + (uint64_t)entry->merchant_added->merchant->suspended);
+        struct table_digest_item item =
+            table_digest_one(1 + (uint64_t)entry->merchant_added->merchant->suspended);
+        return digest_set(&v->indexes[INDEX_MERCHANTS], code, strlen(code), &item);
     }
     case FAMLEDGER__ENTRY__BODY_MERCHANT_STATUS_CHANGED: {
         const char *code = entry->merchant_status_changed->code;
-        return digest_set(&v->indexes[INDEX_MERCHANTS], code, strlen(code),
-                          1 + (uint64_t)entry->merchant_status_changed->suspended);
+        struct table_digest_item item =
+            table_digest_one(1 + (uint64_t)entry->merchant_status_changed->suspended);
+        return digest_set(&v->indexes[INDEX_MERCHANTS], code, strlen(code), &item);
     }
     case FAMLEDGER__ENTRY__BODY_DAY_CLOSED:
         return 0;
@@ -1052,6 +1060,8 @@ static int verify_pass(struct verify *v, int keyed, bool walk, uint64_t snapshot
                        const uint8_t snapshot_hash[FL_HASH_BYTES])
 {
     v->unplaced = -1;
+    for (int index = 0; index < INDEX_COUNT; index++)
+        v->indexes[index].key = &v->digest_key;
     bool whole[INDEX_COUNT] = {false};
     for (size_t i = 0; i < sizeof(verify_whole_indexes) / sizeof(*verify_whole_indexes); i++)
         if ((int)verify_whole_indexes[i] != keyed) {
@@ -1090,8 +1100,13 @@ static int verify_run(fl_client *client, bool walk, fl_verify_report *report,
     report->ok = true;
     if (sha256_ready() != 0)
         return client_fail(client, FL_ERR_PROTOCOL_ERROR, "cannot load SHA-256 from libcrypto");
-    struct verify v = {.client = client, .report = report, .progress_cb = progress_cb,
-                       .progress_context = progress_context};
+    /* A key nobody could know before this run: what was stored beforehand cannot have been
+     * made to fold like what the log says (table_digest.h). */
+    struct table_digest_key digest_key;
+    if (table_digest_key_random(&digest_key) != 0)
+        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "cannot start libsodium");
+    struct verify v = {.client = client, .digest_key = digest_key, .report = report,
+                       .progress_cb = progress_cb, .progress_context = progress_context};
     scratch_init(&v.scratch);
     /* Pages come one after another, each read once: they are unpacked into one scratch. */
     struct scratch replies;
@@ -1119,8 +1134,8 @@ static int verify_run(fl_client *client, bool walk, fl_verify_report *report,
         verify_free(&v);
         memset(report, 0, sizeof(*report));
         report->ok = true;
-        v = (struct verify){.client = client, .report = report, .progress_cb = progress_cb,
-                            .progress_context = progress_context};
+        v = (struct verify){.client = client, .digest_key = digest_key, .report = report,
+                            .progress_cb = progress_cb, .progress_context = progress_context};
         scratch_init(&v.scratch);
         rc = verify_pass(&v, keyed, walk, snapshot_seq, snapshot_hash);
     }

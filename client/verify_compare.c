@@ -237,7 +237,8 @@ static int compare_settlement(struct verify *v, const ProtobufCBinaryData *key,
 
 /* An item of a stored record, into the index being walked (keyed, or whole when the daemon
  * could not digest it). */
-static void stored_item(void *context, const uint8_t *key, size_t key_bytes, uint64_t item)
+static void stored_item(void *context, const uint8_t *key, size_t key_bytes,
+                        const struct table_digest_item *item)
 {
     struct verify *v = context;
     if (digest_add(&v->indexes[v->walking], key, key_bytes, item, true) != 0)
@@ -250,8 +251,8 @@ static int stored_items(struct verify *v, const ProtobufCBinaryData *key,
                         const ProtobufCBinaryData *value)
 {
     Famledger__StateTable table = verify_indexes[v->walking].table;
-    if (table_digest_items(table, key->data, key->len, value->data, value->len, stored_item, v) ==
-        0)
+    if (table_digest_items(table, key->data, key->len, value->data, value->len, stored_item,
+                           v) == 0)
         return 0;
     if (table == FAMLEDGER__STATE_TABLE__STATE_FUNDED)
         return undecodable(v, "funded", key, false);
@@ -266,8 +267,8 @@ static int stored_merchant(struct verify *v, const ProtobufCBinaryData *key,
         famledger__merchant__unpack(&v->scratch.allocator, value->len, value->data);
     if (!merchant)
         return undecodable(v, "merchants", key, false);
-    if (digest_add(&v->indexes[INDEX_MERCHANTS], key->data, key->len,
-                   1 + (uint64_t)merchant->suspended, true) != 0)
+    struct table_digest_item item = table_digest_one(1 + (uint64_t)merchant->suspended);
+    if (digest_add(&v->indexes[INDEX_MERCHANTS], key->data, key->len, &item, true) != 0)
         v->out_of_memory = true;
     scratch_reset(&v->scratch);
     return 0;
@@ -340,7 +341,7 @@ static int verify_compare_indexes(struct verify *v)
         for (size_t j = 0; j < person->funder_count; j++)
             verify_expect_item(v, INDEX_FUNDED, person->funders[j]->person_no,
                                strlen(person->funders[j]->person_no),
-                               verify_text_hash(person->person_no));
+                               table_digest_beneficiary(person->person_no));
     }
     /* The last day replayed is over too. */
     digest_fold(&v->indexes[INDEX_DAY_TOTALS]);

@@ -41,6 +41,7 @@ int verify_digest_ask(struct verify *v)
     body.after_value = (ProtobufCBinaryData){digests->after_value_bytes, digests->after_value};
     body.limit = VERIFY_DIGEST_PAGE;
     body.version = TABLE_DIGEST_VERSION;
+    body.key = (ProtobufCBinaryData){sizeof(v->digest_key.bytes), v->digest_key.bytes};
     Famledger__Request request = FAMLEDGER__REQUEST__INIT;
     request.body_case = FAMLEDGER__REQUEST__BODY_STATE_DIGEST;
     request.state_digest = &body;

@@ -46,27 +46,26 @@ void digest_fold(struct digest_map *map)
         return;
     for (size_t i = 0; i < map->records.count; i++) {
         struct digest_record *record = record_table_at(&map->records, i);
-        table_digest_add(&map->total.expected, record->key, record->key_bytes,
-                         record->expected.sum);
+        struct table_digest_item sum = table_digest_one(record->expected.sum);
+        table_digest_add(&map->total.expected, map->key, record->key, record->key_bytes, &sum);
         free(record->key);
     }
     record_table_free(&map->records);
 }
 
-int digest_add(struct digest_map *map, const void *key, size_t key_bytes, uint64_t item,
-               bool stored)
+int digest_add(struct digest_map *map, const void *key, size_t key_bytes,
+               const struct table_digest_item *item, bool stored)
 {
     if (map->whole) {
-        table_digest_add(stored ? &map->total.stored : &map->total.expected, key, key_bytes,
-                         item);
+        table_digest_add(stored ? &map->total.stored : &map->total.expected, map->key, key,
+                         key_bytes, item);
         return 0;
     }
     struct digest_record *record = digest_find(map, key, key_bytes);
     if (!record)
         return -1;
     struct table_digest *digest = stored ? &record->stored : &record->expected;
-    digest->count++;
-    digest->sum += table_digest_mix(item);
+    table_digest_add(digest, map->key, key, key_bytes, item);
     return 0;
 }
 
@@ -74,7 +73,8 @@ int digest_add_amount(struct digest_map *map, const void *key, size_t key_bytes,
                       int64_t amount, bool stored)
 {
     if (map->periodic && stored) {
-        table_digest_add(&map->total.stored, key, key_bytes, (uint64_t)amount);
+        struct table_digest_item sum = table_digest_one((uint64_t)amount);
+        table_digest_add(&map->total.stored, map->key, key, key_bytes, &sum);
         return 0;
     }
     struct digest_record *record = digest_find(map, key, key_bytes);
@@ -88,12 +88,14 @@ int digest_add_amount(struct digest_map *map, const void *key, size_t key_bytes,
     return 0;
 }
 
-int digest_set(struct digest_map *map, const void *key, size_t key_bytes, uint64_t item)
+int digest_set(struct digest_map *map, const void *key, size_t key_bytes,
+               const struct table_digest_item *item)
 {
     struct digest_record *record = digest_find(map, key, key_bytes);
     if (!record)
         return -1;
-    record->expected = (struct table_digest){1, table_digest_mix(item)};
+    record->expected = (struct table_digest){0, 0};
+    table_digest_add(&record->expected, map->key, key, key_bytes, item);
     return 0;
 }
 

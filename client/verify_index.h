@@ -1,10 +1,11 @@
 /* verify_index.h -- what verify expects of each derived table, keyed, compared both ways.
  *
  * For every key of a table (a person's account entries, a day, a merchant's day, a reference,
- * a holder's funded list, a merchant) the replay of the log adds items (sequence numbers or
- * hashes of values) to an "expected" digest, the walk of the stored table adds its items to a
- * "stored" digest, and any key whose count or sum differs is named. Memory grows with the
- * number of keys, not with the number of items.
+ * a holder's funded list, a merchant) the replay of the log adds items (table_digest.h: the
+ * fields of what the key holds) to an "expected" digest, the walk of the stored table adds its
+ * items to a "stored" digest, and any key whose count or sum differs is named. Each item's term
+ * is keyed by the verify's random key, so that no stored record could have been made to fold
+ * like another. Memory grows with the number of keys, not with the number of items.
  */
 #ifndef FAMLEDGER_VERIFY_INDEX_H
 #define FAMLEDGER_VERIFY_INDEX_H
@@ -22,9 +23,11 @@ struct digest_record {
     struct table_digest expected, stored;
 };
 
-/* A key's record, in the order keys came (record_table.h). Zeroed: empty, ready for keys. */
+/* A key's record, in the order keys came (record_table.h). Zeroed: empty, ready for keys once
+ * `key` is set. */
 struct digest_map {
     const char *name;    /* the table, for messages */
+    const struct table_digest_key *key; /* of this verify's terms (table_digest.h) */
     struct record_table records;
     bool whole;                 /* one digest for the whole table (digest_map_whole) */
     bool periodic;              /* keyed for a period, then whole (digest_map_periodic) */
@@ -50,8 +53,8 @@ void digest_fold(struct digest_map *map);
 /* Add an item to the expected (or, with `stored`, the stored) digest of `key`. A stored item
  * under a key the log never made creates the key, with an empty expectation. Returns 0 or -1
  * (out of memory). */
-int digest_add(struct digest_map *map, const void *key, size_t key_bytes, uint64_t item,
-               bool stored);
+int digest_add(struct digest_map *map, const void *key, size_t key_bytes,
+               const struct table_digest_item *item, bool stored);
 
 /* Add a signed amount to the sum of `key`: for balances and totals, where many postings make one
  * stored figure. The expected count of such a key is one row; each stored row counts one. */
@@ -59,7 +62,8 @@ int digest_add_amount(struct digest_map *map, const void *key, size_t key_bytes,
                       int64_t amount, bool stored);
 
 /* Make `item` the only expected item of `key` (a record that is replaced, not appended). */
-int digest_set(struct digest_map *map, const void *key, size_t key_bytes, uint64_t item);
+int digest_set(struct digest_map *map, const void *key, size_t key_bytes,
+               const struct table_digest_item *item);
 
 /* The expected sum of `key` so far (0 when the key is unknown): for amounts replayed with a
  * floor (aid usage never goes below zero). */

@@ -114,6 +114,7 @@ struct verify_digests {
 
 struct verify {
     fl_client *client;
+    struct table_digest_key digest_key;   /* drawn for this verify: every digest's terms */
     struct scratch scratch;               /* each entry and stored record is unpacked here */
     int64_t day_second;                   /* the second verify_business_day last dated */
     char day_of_second[9];                /* and its day; empty: none yet */
@@ -150,7 +151,7 @@ struct verify {
 /* Record the first problem in the report (later ones are dropped); returns 1. */
 int verify_problem(struct verify *v, uint64_t seq, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
-/* table_digest_hash of a NUL-terminated text. */
+/* table_digest_hash of a NUL-terminated text: for finding it, never for a digest. */
 uint64_t verify_text_hash(const char *text);
 /* Hints ahead of verify_person_find (record_table_prefetch) and verify_settlement_find. */
 void verify_person_prefetch(const struct verify *v, const void *person_no, size_t size,
@@ -162,7 +163,9 @@ struct model_person *verify_person_at(const struct verify *v, size_t index);
 struct model_settlement *verify_settlement_find(struct verify *v, uint64_t id, bool create);
 /* An expected item of an index: the replay says `key` holds `item`. */
 void verify_expect_item(struct verify *v, enum verify_index index, const void *key,
-                        size_t key_bytes, uint64_t item);
+                        size_t key_bytes, struct table_digest_item item);
+/* The keyed hash of a text, as a field of an item (table_digest_text). */
+uint64_t verify_text_item(const struct verify *v, const char *text);
 
 /* One page request of verify: 0 with *response, 1 when the daemon answered INTERNAL (it cannot
  * read its pages: recorded as damage to `what`), or a client error. */

@@ -289,6 +289,7 @@ int audit_state_page_handle(struct request_ctx *ctx, const Famledger__Request *r
 /* A digest of the records of a table after a cursor (StateDigestRequest). */
 struct state_digest {
     Famledger__StateTable table;
+    struct table_digest_key key;
     size_t limit;
     struct table_digest digest;
     Famledger__StateDigestReply *reply;
@@ -296,9 +297,11 @@ struct state_digest {
     struct store_bytes last_value;
 };
 
-static void state_digest_item(void *context, const uint8_t *key, size_t key_bytes, uint64_t item)
+static void state_digest_item(void *context, const uint8_t *owner, size_t owner_bytes,
+                              const struct table_digest_item *item)
 {
-    table_digest_add(context, key, key_bytes, item);
+    struct state_digest *walk = context;
+    table_digest_add(&walk->digest, &walk->key, owner, owner_bytes, item);
 }
 
 static int state_digest_visit_cb(void *context, struct store_bytes key, struct store_bytes value)
@@ -310,7 +313,7 @@ static int state_digest_visit_cb(void *context, struct store_bytes key, struct s
         return 1;
     }
     if (table_digest_items(walk->table, key.data, key.size, value.data, value.size,
-                           state_digest_item, &walk->digest) != 0)
+                           state_digest_item, walk) != 0)
         reply->damaged++;
     walk->keys[reply->records++] = key;
     walk->last_value = value;
@@ -330,11 +333,15 @@ int audit_state_digest_handle(struct request_ctx *ctx, const Famledger__Request 
     if (!table_digest_known(asked->table))
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "table %d has no digest: walk it",
                             asked->table);
+    if (asked->key.len != TABLE_DIGEST_KEY_BYTES)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "a digest's key is %d bytes, not %zu",
+                            TABLE_DIGEST_KEY_BYTES, asked->key.len);
     Famledger__StateDigestReply *reply = ARENA_NEW(ctx->arena, Famledger__StateDigestReply);
     famledger__state_digest_reply__init(reply);
     struct state_digest walk = {.table = asked->table,
                                 .limit = page_limit(asked->limit, STATE_DIGEST_MAX),
                                 .reply = reply};
+    memcpy(walk.key.bytes, asked->key.data, TABLE_DIGEST_KEY_BYTES);
     walk.keys = ARENA_ARRAY(ctx->arena, struct store_bytes, walk.limit);
     struct store_bytes after_value = {asked->after_value.data, asked->after_value.len};
     int rc = (state_threads_ahead(ctx, db, asked->after_key.len) ? store_scan_bare : store_scan)(

@@ -1,5 +1,6 @@
 /* main.c -- famledgerd start-up, flags, signals and orderly shutdown. */
 #include "chain.h"
+#include "table_digest.h"
 #include "commit.h"
 #include "config.h"
 #include "container_of.h"
@@ -414,6 +415,10 @@ int main(int argc, char **argv)
     tzset();
     if (chain_init() != 0) {
         log_error("cannot load SHA-256 from libcrypto (OpenSSL)");
+        return 1;
+    }
+    if (table_digest_ready() != 0) {
+        log_error("cannot start libsodium (the keyed hash of table digests)");
         return 1;
     }
     /* A peer that hangs up must cost us an EPIPE, never the process. */

@@ -1,6 +1,7 @@
 /* table_digest.c -- a derived table folded into one count and one sum (table_digest.h). */
 #include "table_digest.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,8 +14,7 @@ uint64_t table_digest_mix(uint64_t item)
 }
 
 /* Eight bytes a step through the mix, the length first: a byte at a time (FNV-1a) was a tenth
- * of the daemon's time digesting persons. Words are read in the host's order; both sides of a
- * digest run on one host (the socket is a Unix one). */
+ * of the daemon's time digesting persons. Words are read in the host's order. */
 uint64_t table_digest_hash(const void *bytes, size_t size)
 {
     const uint8_t *in = bytes;
@@ -25,16 +25,136 @@ uint64_t table_digest_hash(const void *bytes, size_t size)
         hash = table_digest_mix(hash ^ word);
     }
     uint64_t tail = 0;
-    memcpy(&tail, in, size);
+    if (size)
+        memcpy(&tail, in, size);
     return table_digest_mix(hash ^ tail);
 }
 
-/* The key goes into the item's mix, so the same item under another key is another item. */
-void table_digest_add(struct table_digest *digest, const void *key, size_t key_bytes,
-                      uint64_t item)
+int table_digest_ready(void)
+{
+    return sodium_init() < 0 ? -1 : 0; /* 1: started before, by this or another caller */
+}
+
+int table_digest_key_random(struct table_digest_key *key)
+{
+    if (table_digest_ready() != 0)
+        return -1;
+    randombytes_buf(key->bytes, sizeof(key->bytes));
+    return 0;
+}
+
+/* Little-endian, whatever the host: a term is the same bytes on every machine. */
+static void put_u64(uint8_t *out, uint64_t value)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(out, &value, 8);
+#else
+    for (int i = 0; i < 8; i++, value >>= 8)
+        out[i] = (uint8_t)value;
+#endif
+}
+
+static uint64_t get_u64(const uint8_t *in)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t value;
+    memcpy(&value, in, 8);
+    return value;
+#else
+    uint64_t value = 0;
+    for (int i = 7; i >= 0; i--)
+        value = value << 8 | in[i];
+    return value;
+#endif
+}
+
+static void put_u16(uint8_t *out, size_t value)
+{
+    out[0] = (uint8_t)value;
+    out[1] = (uint8_t)(value >> 8);
+}
+
+/* SipHash-2-4 of `size` bytes under `key`. */
+static uint64_t keyed_hash(const struct table_digest_key *key, const uint8_t *in, size_t size)
+{
+    _Static_assert(crypto_shorthash_KEYBYTES == TABLE_DIGEST_KEY_BYTES, "SipHash's key");
+    uint8_t out[crypto_shorthash_BYTES];
+    crypto_shorthash(out, in, size, key->bytes);
+    return get_u64(out);
+}
+
+/* Texts up to this long are hashed on the stack by SipHash; longer ones (a wallet's rendering)
+ * by keyed BLAKE2b, which reads them in pieces. */
+#define TEXT_SIPHASH_MAX 254
+
+uint64_t table_digest_text(const struct table_digest_key *key, const char *text)
+{
+    size_t bytes = strlen(text);
+    if (bytes > TEXT_SIPHASH_MAX) {
+        uint8_t out[crypto_generichash_BYTES_MIN];
+        crypto_generichash(out, sizeof(out), (const uint8_t *)text, bytes, key->bytes,
+                           sizeof(key->bytes));
+        return get_u64(out);
+    }
+    /* Two bytes no term begins with (its owner's length is at most TERM_OWNER_MAX or 0xffff),
+     * so that a text and a term never hash alike. */
+    uint8_t in[2 + TEXT_SIPHASH_MAX] = {0xff, 'T'};
+    memcpy(in + 2, text, bytes);
+    return keyed_hash(key, in, 2 + bytes);
+}
+
+/* Owners up to this long go into a term as they are (every stored key is: LMDB's bound is
+ * 511 bytes); a longer one by its keyed hash, after a length of 0xffff. */
+#define TERM_OWNER_MAX 512
+
+uint64_t table_digest_term(const struct table_digest_key *key, const void *owner,
+                           size_t owner_bytes, const struct table_digest_item *item)
+{
+    /* The owner's length and the owner, the fields' count and the fields, then the text's
+     * length and the text (none: 0xfffe): no two items encode alike. A length of 0xffff is
+     * followed by the keyed hash of what was too long. */
+    uint8_t in[2 + TERM_OWNER_MAX + 1 + 8 * TABLE_DIGEST_FIELDS_MAX + 2 + TABLE_DIGEST_TEXT_MAX];
+    size_t used = 2;
+    if (owner_bytes <= TERM_OWNER_MAX) {
+        put_u16(in, owner_bytes);
+        if (owner_bytes)
+            memcpy(in + used, owner, owner_bytes);
+        used += owner_bytes;
+    } else {
+        put_u16(in, 0xffff);
+        put_u64(in + used, keyed_hash(key, owner, owner_bytes));
+        used += 8;
+    }
+    size_t count = item->count < TABLE_DIGEST_FIELDS_MAX ? item->count : TABLE_DIGEST_FIELDS_MAX;
+    in[used++] = (uint8_t)count;
+    for (size_t i = 0; i < count; i++, used += 8)
+        put_u64(in + used, item->fields[i]);
+    size_t text_bytes = item->text ? strlen(item->text) : 0;
+    if (!item->text) {
+        put_u16(in + used, 0xfffe);
+        used += 2;
+    } else if (text_bytes <= TABLE_DIGEST_TEXT_MAX) {
+        put_u16(in + used, text_bytes);
+        memcpy(in + used + 2, item->text, text_bytes);
+        used += 2 + text_bytes;
+    } else {
+        put_u16(in + used, 0xffff);
+        put_u64(in + used + 2, table_digest_text(key, item->text));
+        used += 2 + 8;
+    }
+    return keyed_hash(key, in, used);
+}
+
+void table_digest_add(struct table_digest *digest, const struct table_digest_key *key,
+                      const void *owner, size_t owner_bytes, const struct table_digest_item *item)
 {
     digest->count++;
-    digest->sum += table_digest_mix(table_digest_hash(key, key_bytes) + table_digest_mix(item));
+    digest->sum += table_digest_term(key, owner, owner_bytes, item);
+}
+
+struct table_digest_item table_digest_one(uint64_t value)
+{
+    return (struct table_digest_item){.count = 1, .fields = {value}};
 }
 
 uint64_t table_digest_u64(const uint8_t in[8])
@@ -45,48 +165,43 @@ uint64_t table_digest_u64(const uint8_t in[8])
     return value;
 }
 
-uint64_t table_digest_link(uint64_t seq, uint64_t prev)
+struct table_digest_item table_digest_link(uint64_t seq, uint64_t prev)
 {
-    return seq * 0x9e3779b97f4a7c15u + prev;
+    return (struct table_digest_item){.count = 2, .fields = {seq, prev}};
 }
 
-/* Fields folded into one item in their order: each changes it. */
-static uint64_t fields_item(const uint64_t *fields, size_t count)
+struct table_digest_item table_digest_account(int64_t balance_fen, int64_t credited_fen,
+                                              int64_t debited_fen, int status,
+                                              uint64_t last_seq, int64_t held_fen)
 {
-    uint64_t item = count;
-    for (size_t i = 0; i < count; i++)
-        item = table_digest_mix(item + fields[i]);
-    return item;
+    return (struct table_digest_item){
+        .count = 6,
+        .fields = {(uint64_t)balance_fen, (uint64_t)credited_fen, (uint64_t)debited_fen,
+                   (uint64_t)(int64_t)status, last_seq, (uint64_t)held_fen}};
 }
 
-static uint64_t text_hash(const char *text)
+struct table_digest_item table_digest_aid(const char *beneficiary, uint32_t month,
+                                          int64_t month_fen, uint32_t year, int64_t year_fen)
 {
-    return table_digest_hash(text, strlen(text));
+    return (struct table_digest_item){
+        .count = 4,
+        .fields = {month, (uint64_t)month_fen, year, (uint64_t)year_fen},
+        .text = beneficiary};
 }
 
-uint64_t table_digest_account(int64_t balance_fen, int64_t credited_fen, int64_t debited_fen,
-                              int status, uint64_t last_seq, int64_t held_fen)
+struct table_digest_item table_digest_person(bool has_account, bool suspended, int status,
+                                             const char *region)
 {
-    const uint64_t fields[] = {(uint64_t)balance_fen, (uint64_t)credited_fen,
-                               (uint64_t)debited_fen, (uint64_t)status, last_seq,
-                               (uint64_t)held_fen};
-    return fields_item(fields, sizeof(fields) / sizeof(*fields));
+    int read_status = status ? status : FAMLEDGER__PERSON_STATUS__PERSON_ACTIVE;
+    return (struct table_digest_item){
+        .count = 3,
+        .fields = {has_account, suspended, (uint64_t)(int64_t)read_status},
+        .text = region};
 }
 
-uint64_t table_digest_aid(const char *beneficiary, uint32_t month, int64_t month_fen,
-                          uint32_t year, int64_t year_fen)
+struct table_digest_item table_digest_beneficiary(const char *person_no)
 {
-    const uint64_t fields[] = {text_hash(beneficiary), month, (uint64_t)month_fen, year,
-                               (uint64_t)year_fen};
-    return fields_item(fields, sizeof(fields) / sizeof(*fields));
-}
-
-uint64_t table_digest_person(bool has_account, bool suspended, int status, const char *region)
-{
-    const uint64_t fields[] = {
-        has_account, suspended,
-        (uint64_t)(status ? status : FAMLEDGER__PERSON_STATUS__PERSON_ACTIVE), text_hash(region)};
-    return fields_item(fields, sizeof(fields) / sizeof(*fields));
+    return (struct table_digest_item){.count = 0, .text = person_no};
 }
 
 /* Unpacking a record at a time: its pieces come from a buffer on the stack (malloc past it),
@@ -135,19 +250,21 @@ int table_digest_items(Famledger__StateTable table, const uint8_t *key, size_t k
                        const uint8_t *value, size_t value_bytes, table_digest_item_cb item_cb,
                        void *context)
 {
+    struct table_digest_item item;
     switch (table) {
     case FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_LINKS:
     case FAMLEDGER__STATE_TABLE__STATE_MERCHANT_LINKS:
         if (key_bytes <= 8 || value_bytes != 8)
             return -1;
-        item_cb(context, key + 8, key_bytes - 8,
-                table_digest_link(table_digest_u64(key), table_digest_u64(value)));
+        item = table_digest_link(table_digest_u64(key), table_digest_u64(value));
+        item_cb(context, key + 8, key_bytes - 8, &item);
         return 0;
     case FAMLEDGER__STATE_TABLE__STATE_REFERENCES:
     case FAMLEDGER__STATE_TABLE__STATE_PATIENT_SETTLEMENTS:
         if (value_bytes < 8)
             return -1;
-        item_cb(context, key, key_bytes, table_digest_u64(value));
+        item = table_digest_one(table_digest_u64(value));
+        item_cb(context, key, key_bytes, &item);
         return 0;
     case FAMLEDGER__STATE_TABLE__STATE_FUNDED: {
         struct unpack_buffer buffer = {.used = 0};
@@ -156,8 +273,10 @@ int table_digest_items(Famledger__StateTable table, const uint8_t *key, size_t k
             famledger__binding_list__unpack(&allocator, value_bytes, value);
         if (!list)
             return -1;
-        for (size_t i = 0; i < list->n_bindings; i++)
-            item_cb(context, key, key_bytes, text_hash(list->bindings[i]->beneficiary));
+        for (size_t i = 0; i < list->n_bindings; i++) {
+            item = table_digest_beneficiary(list->bindings[i]->beneficiary);
+            item_cb(context, key, key_bytes, &item);
+        }
         famledger__binding_list__free_unpacked(list, &allocator);
         return 0;
     }
@@ -168,15 +287,15 @@ int table_digest_items(Famledger__StateTable table, const uint8_t *key, size_t k
         if (!account)
             return -1;
         const char *owner = account->person_no;
-        item_cb(context, (const uint8_t *)owner, strlen(owner),
-                table_digest_account(account->balance_fen, account->credited_fen,
-                                     account->debited_fen, account->status, account->last_seq,
-                                     account->held_fen));
+        item = table_digest_account(account->balance_fen, account->credited_fen,
+                                    account->debited_fen, account->status, account->last_seq,
+                                    account->held_fen);
+        item_cb(context, (const uint8_t *)owner, strlen(owner), &item);
         for (size_t i = 0; i < account->n_aid_usage; i++) {
             const Famledger__AidUsage *usage = account->aid_usage[i];
-            item_cb(context, (const uint8_t *)owner, strlen(owner),
-                    table_digest_aid(usage->beneficiary, usage->month, usage->month_fen,
-                                     usage->year, usage->year_fen));
+            item = table_digest_aid(usage->beneficiary, usage->month, usage->month_fen,
+                                    usage->year, usage->year_fen);
+            item_cb(context, (const uint8_t *)owner, strlen(owner), &item);
         }
         famledger__account__free_unpacked(account, &allocator);
         return 0;
@@ -187,9 +306,9 @@ int table_digest_items(Famledger__StateTable table, const uint8_t *key, size_t k
         Famledger__Person *person = famledger__person__unpack(&allocator, value_bytes, value);
         if (!person)
             return -1;
-        item_cb(context, (const uint8_t *)person->person_no, strlen(person->person_no),
-                table_digest_person(person->has_account, person->suspended, person->status,
-                                    person->region));
+        item = table_digest_person(person->has_account, person->suspended, person->status,
+                                   person->region);
+        item_cb(context, (const uint8_t *)person->person_no, strlen(person->person_no), &item);
         famledger__person__free_unpacked(person, &allocator);
         return 0;
     }

@@ -2,11 +2,14 @@
  * famledgerd over what it stores (StateDigestRequest) and by verify over what the log says it
  * should store, so that a table of millions of records is compared without being sent.
  *
- * Each record holds items: a (key, 64-bit item) pair, its key being the record's owner (a
- * person's link, a holder's beneficiary, a reference and its entry). A digest counts the items
- * and sums a mix of each key and item, so it does not depend on the order they are added in,
- * and a missing, extra or changed item changes it (but for a collision of 64-bit sums: the
- * digest finds accidents of storage and code, not forgeries, which the hash chain covers).
+ * Each record holds items: an owner (a person's link, a holder's beneficiary, a reference and
+ * its entry) and the fields of what it holds. A digest counts the items and sums one term a
+ * item, so it does not depend on the order they are added in. The term is SipHash-2-4
+ * (libsodium's crypto_shorthash), keyed by a key drawn at random for each verify, of an
+ * encoding of the owner and fields that no other item shares. Without the key nobody can tell
+ * which records fold alike: a record changed on disk beforehand, with others changed to make up
+ * for it, changes the digest but for a chance of 2^-64. (An unkeyed mix could be inverted:
+ * whoever could write the file could have computed the compensating changes.)
  */
 #ifndef FAMLEDGER_TABLE_DIGEST_H
 #define FAMLEDGER_TABLE_DIGEST_H
@@ -17,50 +20,88 @@
 
 #include "famledger.pb-c.h"
 
-/* The definition of the items and their hashes below: a daemon folds a table only for a
+/* The definition of the items and their terms below: a daemon folds a table only for a
  * client of the same definition (StateDigestRequest.version), so that a ledgerctl and a
  * famledgerd of different releases never take each other's digests for a difference. */
-#define TABLE_DIGEST_VERSION 1
+#define TABLE_DIGEST_VERSION 2
+
+#define TABLE_DIGEST_KEY_BYTES 16
+#define TABLE_DIGEST_FIELDS_MAX 6
+
+struct table_digest_key {
+    uint8_t bytes[TABLE_DIGEST_KEY_BYTES];
+};
 
 struct table_digest {
     uint64_t count, sum;
 };
 
-/* A 64-bit hash of `size` bytes: the keys' hash here and in verify's tables. */
+/* What one item holds: numbers as they are, and at most one text, in the term as it is (a
+ * region, a person number; up to TABLE_DIGEST_TEXT_MAX bytes, a longer one by its keyed hash).
+ * Other texts go in as fields through table_digest_text. An item of a table always has the
+ * same number of fields, and a text or none. */
+#define TABLE_DIGEST_TEXT_MAX 64
+struct table_digest_item {
+    size_t count;
+    uint64_t fields[TABLE_DIGEST_FIELDS_MAX];
+    const char *text; /* NUL-terminated, or NULL */
+};
+
+/* Start libsodium, before any digest is made: 0, or -1 when it cannot start. */
+int table_digest_ready(void);
+
+/* A fresh random key (libsodium's randombytes): 0, or -1 when libsodium cannot start. */
+int table_digest_key_random(struct table_digest_key *key);
+
+/* A 64-bit hash of `size` bytes, not keyed: for finding keys in verify's tables only, never
+ * for a digest. */
 uint64_t table_digest_hash(const void *bytes, size_t size);
 
-/* splitmix64's finaliser: items spread over 64 bits, so that sums of different sets differ. */
+/* splitmix64's finaliser: spreads a number over 64 bits (verify's own figures). */
 uint64_t table_digest_mix(uint64_t item);
 
-/* Add one item under `key` to `digest`. */
-void table_digest_add(struct table_digest *digest, const void *key, size_t key_bytes,
-                      uint64_t item);
+/* The keyed hash of a NUL-terminated text, as a field of an item. */
+uint64_t table_digest_text(const struct table_digest_key *key, const char *text);
+
+/* The term of `item` under `owner`, and its addition to `digest`. */
+uint64_t table_digest_term(const struct table_digest_key *key, const void *owner,
+                           size_t owner_bytes, const struct table_digest_item *item);
+void table_digest_add(struct table_digest *digest, const struct table_digest_key *key,
+                      const void *owner, size_t owner_bytes, const struct table_digest_item *item);
+
+/* An item of one number: a sequence number, an amount. */
+struct table_digest_item table_digest_one(uint64_t value);
 
 /* A big-endian u64, as keys and index values store sequence numbers. */
 uint64_t table_digest_u64(const uint8_t in[8]);
 
 /* The item of a chain's link: entry `seq`, whose owner's entry before it is `prev`. */
-uint64_t table_digest_link(uint64_t seq, uint64_t prev);
+struct table_digest_item table_digest_link(uint64_t seq, uint64_t prev);
 
 /* The item of an account's figures, and of one relative's mutual-aid counts in it. */
-uint64_t table_digest_account(int64_t balance_fen, int64_t credited_fen, int64_t debited_fen,
-                              int status, uint64_t last_seq, int64_t held_fen);
-uint64_t table_digest_aid(const char *beneficiary, uint32_t month, int64_t month_fen,
-                          uint32_t year, int64_t year_fen);
+struct table_digest_item table_digest_account(int64_t balance_fen, int64_t credited_fen,
+                                              int64_t debited_fen, int status,
+                                              uint64_t last_seq, int64_t held_fen);
+struct table_digest_item table_digest_aid(const char *beneficiary, uint32_t month,
+                                          int64_t month_fen, uint32_t year, int64_t year_fen);
 
 /* The item of a person's flags, status (unspecified reads as active) and region. */
-uint64_t table_digest_person(bool has_account, bool suspended, int status, const char *region);
+struct table_digest_item table_digest_person(bool has_account, bool suspended, int status,
+                                             const char *region);
+
+/* The item of a beneficiary in a holder's funded list: its person number. */
+struct table_digest_item table_digest_beneficiary(const char *person_no);
 
 /* Whether the stored records of `table` have items defined here. */
 bool table_digest_known(Famledger__StateTable table);
 
-typedef void (*table_digest_item_cb)(void *context, const uint8_t *key, size_t key_bytes,
-                                     uint64_t item);
+typedef void (*table_digest_item_cb)(void *context, const uint8_t *owner, size_t owner_bytes,
+                                     const struct table_digest_item *item);
 
 /* Give each item of one stored record of `table` to item_cb:
  * - account_links, merchant_links (seq ‖ owner -> prev): one, under the owner;
  * - references, patient_settlements (key -> seq ‖ ...): one, the seq under the key;
- * - funded (holder -> BindingList): one a beneficiary (the hash of its number), under the
+ * - funded (holder -> BindingList): one a beneficiary (the text of its number), under the
  *   holder;
  * - accounts (Account): table_digest_account, and table_digest_aid for each relative's
  *   counts, under the account's person number;
@@ -69,8 +110,8 @@ typedef void (*table_digest_item_cb)(void *context, const uint8_t *key, size_t k
  * finds nothing.
  * Returns 0, or -1 when the record does not read as one of the table (damaged, or a table
  * that table_digest_known refuses), with no item given. */
-int table_digest_items(Famledger__StateTable table, const uint8_t *key, size_t key_bytes,
-                       const uint8_t *value, size_t value_bytes, table_digest_item_cb item_cb,
-                       void *context);
+int table_digest_items(Famledger__StateTable table, const uint8_t *record_key,
+                       size_t record_key_bytes, const uint8_t *value, size_t value_bytes,
+                       table_digest_item_cb item_cb, void *context);
 
 #endif

@@ -313,6 +313,8 @@ int main(int argc, char **argv)
     digest.table = FAMLEDGER__STATE_TABLE__STATE_FUNDED;
     digest.version = TABLE_DIGEST_VERSION;
     digest.limit = 3;
+    uint8_t digest_key[TABLE_DIGEST_KEY_BYTES] = "fuzz seed's key";
+    digest.key = (ProtobufCBinaryData){sizeof(digest_key), digest_key};
     request.body_case = FAMLEDGER__REQUEST__BODY_STATE_DIGEST;
     request.state_digest = &digest;
     seed_write(argv[1], "state_digest", &request);

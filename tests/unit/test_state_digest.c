@@ -1,6 +1,8 @@
 /* test_state_digest.c -- the daemon's digest of a stored table (StateDigestRequest) is the fold
- * of the very records a walk of the table serves, page after page from any cursor; a record
- * that does not read is counted as damaged, and tables without a digest are refused. */
+ * of the very records a walk of the table serves, page after page from any cursor, under the
+ * client's key; a record that does not read is counted as damaged, tables without a digest and
+ * keys of another length are refused, and records changed to fold like the originals under an
+ * unkeyed mix fold differently under the key. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -54,17 +56,22 @@ static const Famledger__StateTable digested[] = {
 struct fold {
     struct table_digest digest;
     uint64_t records, damaged;
+    const struct table_digest_key *key;
 };
 
-static void fold_item(void *context, const uint8_t *key, size_t key_bytes, uint64_t item)
+static void fold_item(void *context, const uint8_t *owner, size_t owner_bytes,
+                      const struct table_digest_item *item)
 {
-    table_digest_add(context, key, key_bytes, item);
+    struct fold *fold = context;
+    table_digest_add(&fold->digest, fold->key, owner, owner_bytes, item);
 }
+
+static struct table_digest_key the_key; /* drawn once: every fold below is under it */
 
 /* The table walked page by page (StatePageRequest), each record's items folded here. */
 static struct fold walked(struct fixture *f, Famledger__StateTable table)
 {
-    struct fold fold = {{0, 0}, 0, 0};
+    struct fold fold = {{0, 0}, 0, 0, &the_key};
     uint8_t after[512], after_value[8];
     Famledger__StatePageRequest page = FAMLEDGER__STATE_PAGE_REQUEST__INIT;
     page.table = table;
@@ -78,7 +85,7 @@ static struct fold walked(struct fixture *f, Famledger__StateTable table)
             fold.records++;
             if (table_digest_items(table, reply->keys[i].data, reply->keys[i].len,
                                    reply->values[i].data, reply->values[i].len, fold_item,
-                                   &fold.digest) != 0)
+                                   &fold) != 0)
                 fold.damaged++;
         }
         if (!reply->more)
@@ -94,16 +101,18 @@ static struct fold walked(struct fixture *f, Famledger__StateTable table)
     }
 }
 
-/* The table digested by the daemon `limit` records a page, resumed after each page's cursor. */
-static struct fold digested_by_daemon(struct fixture *f, Famledger__StateTable table,
-                                      uint32_t limit)
+/* The table digested by the daemon under `key`, `limit` records a page, resumed after each
+ * page's cursor. */
+static struct fold digested_under(struct fixture *f, Famledger__StateTable table,
+                                  uint32_t limit, const struct table_digest_key *key)
 {
-    struct fold fold = {{0, 0}, 0, 0};
+    struct fold fold = {{0, 0}, 0, 0, key};
     uint8_t after[512], after_value[8];
     Famledger__StateDigestRequest asked = FAMLEDGER__STATE_DIGEST_REQUEST__INIT;
     asked.table = table;
     asked.limit = limit;
     asked.version = TABLE_DIGEST_VERSION;
+    asked.key = (ProtobufCBinaryData){sizeof(key->bytes), (uint8_t *)key->bytes};
     for (int pages = 0;; pages++) {
         assert_true(pages < 1000);
         Famledger__Response *response = NULL;
@@ -125,6 +134,12 @@ static struct fold digested_by_daemon(struct fixture *f, Famledger__StateTable t
             memcpy(after_value, reply->last_value.data, reply->last_value.len);
         asked.after_value = (ProtobufCBinaryData){reply->last_value.len, after_value};
     }
+}
+
+static struct fold digested_by_daemon(struct fixture *f, Famledger__StateTable table,
+                                      uint32_t limit)
+{
+    return digested_under(f, table, limit, &the_key);
 }
 
 static void assert_same_fold(struct fold a, struct fold b)
@@ -189,6 +204,7 @@ static int digest_status(struct fixture *f, int table, size_t after_key_bytes,
     asked.table = (Famledger__StateTable)table;
     asked.after_key = (ProtobufCBinaryData){after_key_bytes, long_key};
     asked.version = TABLE_DIGEST_VERSION;
+    asked.key = (ProtobufCBinaryData){sizeof(the_key.bytes), the_key.bytes};
     return fixture_body(f, FAMLEDGER__REQUEST__BODY_STATE_DIGEST, &asked, response);
 }
 
@@ -226,8 +242,181 @@ static void test_another_digest_version_is_unsupported(void **state)
     }
 }
 
+/* Each verify's key makes its own digest: the same records fold alike under one key and
+ * differently under another; a key of another length is refused. */
+static void test_the_digest_is_keyed(void **state)
+{
+    struct fixture *f = *state;
+    const Famledger__StateTable persons = FAMLEDGER__STATE_TABLE__STATE_PERSONS;
+    struct table_digest_key other;
+    assert_int_equal(table_digest_key_random(&other), 0);
+    struct fold mine = digested_by_daemon(f, persons, 0);
+    struct fold theirs = digested_under(f, persons, 0, &other);
+    assert_int_equal(mine.digest.count, theirs.digest.count);
+    assert_true(mine.digest.sum != theirs.digest.sum);
+    assert_same_fold(mine, digested_by_daemon(f, persons, 2));
+    Famledger__StateDigestRequest asked = FAMLEDGER__STATE_DIGEST_REQUEST__INIT;
+    asked.table = persons;
+    asked.version = TABLE_DIGEST_VERSION;
+    const size_t lengths[] = {0, TABLE_DIGEST_KEY_BYTES - 1, TABLE_DIGEST_KEY_BYTES + 1};
+    uint8_t bytes[TABLE_DIGEST_KEY_BYTES + 1] = {0};
+    for (size_t i = 0; i < sizeof(lengths) / sizeof(*lengths); i++) {
+        asked.key = (ProtobufCBinaryData){lengths[i], bytes};
+        Famledger__Response *response = NULL;
+        assert_int_equal(
+            fixture_body(f, FAMLEDGER__REQUEST__BODY_STATE_DIGEST, &asked, &response),
+            FL_ERR_INVALID_ARGUMENT);
+        assert_non_null(strstr(response->error, "key"));
+    }
+}
+
+/* Items whose bytes could run together encode apart: an owner's end against a text's start,
+ * fields in another order, a text against none, an empty owner. */
+static void test_different_items_have_different_terms(void **state)
+{
+    (void)state;
+    struct table_digest_item c = table_digest_beneficiary("C");
+    struct table_digest_item bc = table_digest_beneficiary("BC");
+    assert_true(table_digest_term(&the_key, "AB", 2, &c) !=
+                table_digest_term(&the_key, "A", 1, &bc));
+    struct table_digest_item link = table_digest_link(1, 2), back = table_digest_link(2, 1);
+    assert_true(table_digest_term(&the_key, "P", 1, &link) !=
+                table_digest_term(&the_key, "P", 1, &back));
+    struct table_digest_item none = table_digest_person(true, false, 1, NULL);
+    struct table_digest_item empty = table_digest_person(true, false, 1, "");
+    assert_true(table_digest_term(&the_key, "P", 1, &none) !=
+                table_digest_term(&the_key, "P", 1, &empty));
+    struct table_digest_item one = table_digest_one(7);
+    assert_true(table_digest_term(&the_key, "", 0, &one) !=
+                table_digest_term(&the_key, "P", 1, &one));
+    /* A text past the bound goes in by its keyed hash, and still tells texts apart. */
+    char long_a[200], long_b[200];
+    memset(long_a, 'x', sizeof(long_a));
+    memcpy(long_b, long_a, sizeof(long_b));
+    long_a[199] = long_b[199] = '\0';
+    long_b[198] = 'y';
+    struct table_digest_item a = table_digest_beneficiary(long_a);
+    struct table_digest_item b = table_digest_beneficiary(long_b);
+    assert_true(table_digest_term(&the_key, "P", 1, &a) !=
+                table_digest_term(&the_key, "P", 1, &b));
+    assert_int_equal(table_digest_term(&the_key, "P", 1, &a),
+                     table_digest_term(&the_key, "P", 1, &a));
+}
+
+/* ---- the forger's side: the unkeyed fold of version 1, and how to undo its mix ---- */
+
+static uint64_t unxorshift(uint64_t y, int shift)
+{
+    uint64_t x = y;
+    for (int i = 0; i < 64 / shift + 1; i++)
+        x = y ^ (x >> shift);
+    return x;
+}
+
+static uint64_t odd_inverse(uint64_t a)
+{
+    uint64_t x = a; /* Newton: each step doubles the bits that are right */
+    for (int i = 0; i < 6; i++)
+        x *= 2 - a * x;
+    return x;
+}
+
+static uint64_t unmix(uint64_t y)
+{
+    uint64_t x = unxorshift(y, 31) * odd_inverse(0x94d049bb133111ebu);
+    x = unxorshift(x, 27) * odd_inverse(0xbf58476d1ce4e5b9u);
+    return unxorshift(x, 30) - 0x9e3779b97f4a7c15u;
+}
+
+/* Version 1's term of a link: public, with nothing secret in it. */
+static uint64_t v1_link_term(const uint8_t *owner, size_t owner_bytes, uint64_t seq,
+                             uint64_t prev)
+{
+    return table_digest_mix(table_digest_hash(owner, owner_bytes) +
+                            table_digest_mix(seq * 0x9e3779b97f4a7c15u + prev));
+}
+
+static uint64_t big_endian(const uint8_t *in)
+{
+    return table_digest_u64(in);
+}
+
+static void put_big_endian(uint8_t out[8], uint64_t value)
+{
+    for (int i = 7; i >= 0; i--, value >>= 8)
+        out[i] = (uint8_t)value;
+}
+
+/* Whoever can write the file changes one link of C1 and computes the link of C2 that makes up
+ * for it under version 1's unkeyed fold: that fold of the table is unchanged, and would have
+ * hidden both. Under a key they could not know, the digest differs. */
+static void test_compensated_changes_do_not_fold_alike(void **state)
+{
+    struct fixture *f = *state;
+    const Famledger__StateTable links = FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_LINKS;
+    struct fold before = digested_by_daemon(f, links, 0);
+    /* The first stored link of each of C1 and C2, and the unkeyed fold of all of them. */
+    Famledger__StatePageRequest page = FAMLEDGER__STATE_PAGE_REQUEST__INIT;
+    page.table = links;
+    Famledger__Response *response = NULL;
+    assert_int_equal(fixture_body(f, FAMLEDGER__REQUEST__BODY_STATE_PAGE, &page, &response), 0);
+    const Famledger__StatePageReply *reply = response->state_page;
+    assert_false(reply->more);
+    uint8_t keys[2][64];
+    size_t key_bytes[2] = {0, 0};
+    uint64_t prevs[2] = {0, 0}, v1_sum = 0;
+    for (size_t i = 0; i < reply->n_keys; i++) {
+        const ProtobufCBinaryData *key = &reply->keys[i];
+        assert_true(key->len > 8 && key->len <= sizeof(keys[0]) && reply->values[i].len == 8);
+        v1_sum += v1_link_term(key->data + 8, key->len - 8, big_endian(key->data),
+                               big_endian(reply->values[i].data));
+        int owner = key->len - 8 == 2 && memcmp(key->data + 8, "C1", 2) == 0   ? 0
+                    : key->len - 8 == 2 && memcmp(key->data + 8, "C2", 2) == 0 ? 1
+                                                                               : -1;
+        if (owner >= 0 && key_bytes[owner] == 0) {
+            memcpy(keys[owner], key->data, key->len);
+            key_bytes[owner] = key->len;
+            prevs[owner] = big_endian(reply->values[i].data);
+        }
+    }
+    assert_true(key_bytes[0] > 0 && key_bytes[1] > 0);
+    uint64_t seqs[2] = {big_endian(keys[0]), big_endian(keys[1])};
+    /* C1's link now points elsewhere; C2's is whatever makes the sum come out the same. */
+    uint64_t forged[2];
+    forged[0] = prevs[0] + 1;
+    uint64_t wanted = v1_link_term(keys[0] + 8, 2, seqs[0], prevs[0]) +
+                      v1_link_term(keys[1] + 8, 2, seqs[1], prevs[1]) -
+                      v1_link_term(keys[0] + 8, 2, seqs[0], forged[0]);
+    uint64_t item = unmix(unmix(wanted) - table_digest_hash(keys[1] + 8, 2));
+    forged[1] = item - seqs[1] * 0x9e3779b97f4a7c15u;
+    assert_int_equal(v1_link_term(keys[1] + 8, 2, seqs[1], forged[1]), wanted);
+    struct store_txn *txn;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    for (int i = 0; i < 2; i++) {
+        uint8_t value[8];
+        put_big_endian(value, forged[i]);
+        assert_int_equal(store_put(txn, STORE_DB_ACCOUNT_LINKS, keys[i], key_bytes[i], value, 8),
+                         0);
+    }
+    assert_int_equal(store_commit(txn), 0);
+    /* Version 1 would have folded the forged table as it folded the true one. */
+    assert_int_equal(fixture_body(f, FAMLEDGER__REQUEST__BODY_STATE_PAGE, &page, &response), 0);
+    reply = response->state_page;
+    uint64_t v1_forged = 0;
+    for (size_t i = 0; i < reply->n_keys; i++)
+        v1_forged += v1_link_term(reply->keys[i].data + 8, reply->keys[i].len - 8,
+                                  big_endian(reply->keys[i].data),
+                                  big_endian(reply->values[i].data));
+    assert_int_equal(v1_forged, v1_sum);
+    /* Today's, under the key, does not. */
+    struct fold after = digested_by_daemon(f, links, 0);
+    assert_int_equal(after.digest.count, before.digest.count);
+    assert_true(after.digest.sum != before.digest.sum);
+}
+
 int main(void)
 {
+    assert_int_equal(table_digest_key_random(&the_key), 0);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_the_digest_is_the_fold_of_the_walk_from_any_cursor,
                                         ledger_setup, fixture_teardown),
@@ -236,6 +425,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tables_without_a_digest_are_refused, ledger_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(test_another_digest_version_is_unsupported, ledger_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_the_digest_is_keyed, ledger_setup,
+                                        fixture_teardown),
+        cmocka_unit_test(test_different_items_have_different_terms),
+        cmocka_unit_test_setup_teardown(test_compensated_changes_do_not_fold_alike, ledger_setup,
                                         fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
