@@ -28,8 +28,8 @@ static void u64_encode(uint8_t out[8], uint64_t value)
 static void render(char text[TEXT_MAX], const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* The fields of a record as one text, '|' between them: only the last text field of each may
- * hold a '|', and the numbers after it end it, so no two records render alike. */
+/* The fields of a record as one text, '|' between them, each text after its length: a stored
+ * record may hold any bytes in its texts, '|' too, and no two records render alike. */
 static void render(char text[TEXT_MAX], const char *format, ...)
 {
     va_list args;
@@ -46,10 +46,11 @@ static struct table_digest_item send_digest(const struct verify *v,
                                             uint64_t closed_seq)
 {
     char text[TEXT_MAX];
-    render(text, "%s|%s|%lld|%s|%lld|%lld|%d|%llu|%d", send->holder, send->beneficiary,
-           (long long)send->amount_fen, send->reference, (long long)send->sent_us,
-           (long long)send->return_at_us, (int)send->state, (unsigned long long)closed_seq,
-           (int)send->cash_refund_due);
+    render(text, "%zu:%s|%zu:%s|%lld|%zu:%s|%lld|%lld|%d|%llu|%d", strlen(send->holder),
+           send->holder, strlen(send->beneficiary), send->beneficiary,
+           (long long)send->amount_fen, strlen(send->reference), send->reference,
+           (long long)send->sent_us, (long long)send->return_at_us, (int)send->state,
+           (unsigned long long)closed_seq, (int)send->cash_refund_due);
     return table_digest_one(verify_text_item(v, text));
 }
 
@@ -59,8 +60,9 @@ static struct table_digest_item hold_digest(const struct verify *v, int state,
                                             const char *patient)
 {
     char text[TEXT_MAX];
-    render(text, "%d|%llu|%lld|%lld|%s|%s", state, (unsigned long long)closed_seq,
-           (long long)expires_at_us, (long long)amount_fen, merchant, patient);
+    render(text, "%d|%llu|%lld|%lld|%zu:%s|%zu:%s", state, (unsigned long long)closed_seq,
+           (long long)expires_at_us, (long long)amount_fen, strlen(merchant), merchant,
+           strlen(patient), patient);
     return table_digest_one(verify_text_item(v, text));
 }
 
@@ -81,8 +83,9 @@ static struct table_digest_item wallet_digest(const struct verify *v, uint64_t p
         used += (size_t)snprintf(in + used, sizeof(in) - used, "%llu,",
                                  (unsigned long long)pending_in[i]);
     char text[TEXT_MAX];
-    render(text, "%llu|%s|%s|%u|%lld", (unsigned long long)pending_out, in, send_day,
-           sends_on_day, (long long)held_fen);
+    /* The count, in case a damaged record lists more sends than the text holds. */
+    render(text, "%llu|%zu:%s|%zu:%s|%u|%lld", (unsigned long long)pending_out, count, in,
+           strlen(send_day), send_day, sends_on_day, (long long)held_fen);
     return table_digest_one(verify_text_item(v, text));
 }
 
