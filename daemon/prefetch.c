@@ -98,6 +98,17 @@ void prefetch_walk_ahead(struct prefetch *prefetch, enum store_db db,
     struct keyspan span;
     if (prefetch->threads == 0)
         return;
+    /* A warm walk's pages between probes (below) queue nothing: not even the estimate. */
+    uv_mutex_lock(&prefetch->mutex);
+    bool idle = !first_page && prefetch->warm_stretches[db] >= PREFETCH_WARM_STRETCHES &&
+                (prefetch->warm_pages[db] + 1) % PREFETCH_WARM_PROBE != 0;
+    if (idle) {
+        prefetch->warm_pages[db]++;
+        prefetch->stats.warm_pages++;
+    }
+    uv_mutex_unlock(&prefetch->mutex);
+    if (idle)
+        return;
     if (!keyspan_fit(&span, keys, count)) {
         /* Nothing to estimate from (one key repeated in an index): nothing is read ahead, and
          * the walk asks the kernel for its next page (prefetch_walking). */
