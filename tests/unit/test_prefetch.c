@@ -188,20 +188,26 @@ static void page_keys(char texts[][8], struct store_bytes *keys, int first, int 
     }
 }
 
+/* `count` records in the persons table, keys P000000, P000003, ... */
+static void persons_put(struct fixture *f, int count)
+{
+    struct store_txn *txn;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    char text[8];
+    for (int i = 0; i < count; i++) {
+        snprintf(text, sizeof(text), "P%06u", (unsigned)(i * 3) % 1000000u);
+        assert_int_equal(store_put(txn, STORE_DB_PERSONS, text, 7, "-", 1), 0);
+    }
+    assert_int_equal(store_commit(txn), 0);
+}
+
 /* A walk's page of 100 keys, 0 to 297, has the threads read the sixteen stretches of 297 after
  * it: keys 297 to 5046, 1,584 records. The next page, 300 to 597, reaches 300 further and
  * queues only that: 5049 to 5343 and 5346, 100 records in two stretches. */
 static void test_walks_are_read_ahead_by_stretches(void **state)
 {
     struct fixture *f = *state;
-    struct store_txn *txn;
-    assert_int_equal(store_write_begin(f->store, &txn), 0);
-    char text[8];
-    for (int i = 0; i < 5000; i++) {
-        snprintf(text, sizeof(text), "P%06d", i * 3);
-        assert_int_equal(store_put(txn, STORE_DB_PERSONS, text, 7, "-", 1), 0);
-    }
-    assert_int_equal(store_commit(txn), 0);
+    persons_put(f, 5000);
     struct prefetch prefetch;
     assert_int_equal(prefetch_start(&prefetch, f->store, &f->config, 2), 0);
     char texts[100][8];
@@ -257,14 +263,7 @@ static struct prefetch_stats walk_page(struct prefetch *prefetch, int page)
 static void test_walks_found_in_memory_are_only_probed(void **state)
 {
     struct fixture *f = *state;
-    struct store_txn *txn;
-    assert_int_equal(store_write_begin(f->store, &txn), 0);
-    char text[8];
-    for (int i = 0; i < 10000; i++) {
-        snprintf(text, sizeof(text), "P%06d", i * 3);
-        assert_int_equal(store_put(txn, STORE_DB_PERSONS, text, 7, "-", 1), 0);
-    }
-    assert_int_equal(store_commit(txn), 0);
+    persons_put(f, 10000);
     struct prefetch prefetch;
     assert_int_equal(prefetch_start(&prefetch, f->store, &f->config, 2), 0);
     atomic_store(&cold, false);
