@@ -371,7 +371,8 @@ static int apply_binding(struct verify *v, const Famledger__Entry *entry)
         if (!(holders[i] = verify_person_find(v, order->holders[i], false)))
             return verify_problem(v, entry->seq, "funding order names %s, who is not registered",
                                   order->holders[i]);
-    memcpy(beneficiary->funders, holders, order->n_holders * sizeof(*holders));
+    if (order->n_holders) /* none bound: funders may be NULL */
+        memcpy(beneficiary->funders, holders, order->n_holders * sizeof(*holders));
     return 0;
 }
 

@@ -1,6 +1,5 @@
 /* main.c -- famledgerd start-up, flags, signals and orderly shutdown. */
 #include "chain.h"
-#include "table_digest.h"
 #include "commit.h"
 #include "config.h"
 #include "container_of.h"
@@ -13,6 +12,7 @@
 #include "scheduler.h"
 #include "server.h"
 #include "store.h"
+#include "table_digest.h"
 
 #include <errno.h>
 #include <malloc.h>

@@ -134,17 +134,14 @@ void prefetch_walk_ahead(struct prefetch *prefetch, enum store_db db,
         prefetch->warm_stretches[db] = 0;
         prefetch->warm_pages[db] = 0;
     } else if (prefetch->warm_stretches[db] >= PREFETCH_WARM_STRETCHES) {
-        /* Warm: the farthest stretch now and then, as a probe. The end of what is queued
-         * stays where it was, so that a walk found cold again queues all it needs. */
-        bool probe = ++prefetch->warm_pages[db] % PREFETCH_WARM_PROBE == 0;
-        if (probe)
-            prefetch_walk_push(prefetch, db, &span, end - last > step ? end - step : last, end,
-                               count * 2);
-        else
-            prefetch->stats.warm_pages++;
+        /* Warm, and this page's turn (the others returned above): the farthest stretch, as a
+         * probe. The end of what is queued stays where it was, so that a walk found cold again
+         * queues all it needs. */
+        prefetch->warm_pages[db]++;
+        prefetch_walk_push(prefetch, db, &span, end - last > step ? end - step : last, end,
+                           count * 2);
         uv_mutex_unlock(&prefetch->mutex);
-        if (probe)
-            uv_cond_signal(&prefetch->cond);
+        uv_cond_signal(&prefetch->cond);
         return;
     } else if (prefetch->walk_end_bytes[db]) {
         /* What an earlier page queued up to here need not be queued again. One that reached

@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-uint64_t table_digest_mix(uint64_t item)
+/* splitmix64's finaliser: spreads a number over 64 bits. */
+static uint64_t table_digest_mix(uint64_t item)
 {
     item += 0x9e3779b97f4a7c15u;
     item = (item ^ (item >> 30)) * 0xbf58476d1ce4e5b9u;

@@ -57,9 +57,6 @@ int table_digest_key_random(struct table_digest_key *key);
  * for a digest. */
 uint64_t table_digest_hash(const void *bytes, size_t size);
 
-/* splitmix64's finaliser: spreads a number over 64 bits (verify's own figures). */
-uint64_t table_digest_mix(uint64_t item);
-
 /* The keyed hash of a NUL-terminated text, as a field of an item. */
 uint64_t table_digest_text(const struct table_digest_key *key, const char *text);
 

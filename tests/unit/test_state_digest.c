@@ -328,12 +328,20 @@ static uint64_t unmix(uint64_t y)
     return unxorshift(x, 30) - 0x9e3779b97f4a7c15u;
 }
 
+/* splitmix64's finaliser, as version 1 mixed with it. */
+static uint64_t mix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15u;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
+    return x ^ (x >> 31);
+}
+
 /* Version 1's term of a link: public, with nothing secret in it. */
 static uint64_t v1_link_term(const uint8_t *owner, size_t owner_bytes, uint64_t seq,
                              uint64_t prev)
 {
-    return table_digest_mix(table_digest_hash(owner, owner_bytes) +
-                            table_digest_mix(seq * 0x9e3779b97f4a7c15u + prev));
+    return mix(table_digest_hash(owner, owner_bytes) + mix(seq * 0x9e3779b97f4a7c15u + prev));
 }
 
 static uint64_t big_endian(const uint8_t *in)
