@@ -221,13 +221,31 @@ static bool person_same(const void *record, const void *key, size_t key_bytes)
     return strcmp(((const struct model_person *)record)->person_no, key) == 0;
 }
 
+static struct verify_name_hash *name_hash_slot(struct verify *v, const char *name)
+{
+    uint64_t at = (uint64_t)(uintptr_t)name * 0x9e3779b97f4a7c15u;
+    return &v->name_hashes[at >> (64 - 12)];
+}
+_Static_assert(VERIFY_NAME_HASHES == 1 << 12, "the slot is the top 12 bits");
+
+/* The hash of a name: from this page's slots when a hint pass computed it. */
+static uint64_t name_hash(struct verify *v, const char *name)
+{
+    if (v->name_hashes) {
+        const struct verify_name_hash *slot = name_hash_slot(v, name);
+        if (slot->page == v->name_page && slot->name == name)
+            return slot->hash;
+    }
+    return verify_text_hash(name);
+}
+
 struct model_person *verify_person_find(struct verify *v, const char *person_no, bool create)
 {
     if (v->persons.record_bytes == 0)
         record_table_init(&v->persons, sizeof(struct model_person));
     bool created;
     struct model_person *person =
-        record_table_find(&v->persons, verify_text_hash(person_no), person_no,
+        record_table_find(&v->persons, name_hash(v, person_no), person_no,
                           strlen(person_no), person_same, create, &created);
     if (person && created)
         client_copy(person->person_no, sizeof(person->person_no), person_no);
@@ -238,6 +256,22 @@ void verify_person_prefetch(const struct verify *v, const void *person_no, size_
                             bool record)
 {
     record_table_prefetch(&v->persons, table_digest_hash(person_no, size), record);
+}
+
+/* verify_person_prefetch for a name of the page's entries: the first pass computes its hash
+ * and keeps it for the second pass and the replay (name_hash). */
+static void name_prefetch(struct verify *v, const char *name, bool record)
+{
+    uint64_t hash;
+    if (!record) {
+        hash = verify_text_hash(name);
+        if (v->name_hashes)
+            *name_hash_slot(v, name) =
+                (struct verify_name_hash){.name = name, .hash = hash, .page = v->name_page};
+    } else {
+        hash = name_hash(v, name);
+    }
+    record_table_prefetch(&v->persons, hash, record);
 }
 
 static size_t settlement_slot(uint64_t id, size_t capacity)
@@ -789,13 +823,12 @@ static int verify_postings(struct verify *v, const Famledger__Entry *entry)
 /* A hint for the persons an entry will look up (verify_person_prefetch): the accounts its
  * postings move, the persons a registration, migration or binding names. A page's entries are
  * hinted before any is applied, so that their lookups into millions of persons overlap. */
-static void entry_prefetch(const struct verify *v, const Famledger__Entry *entry, bool record)
+static void entry_prefetch(struct verify *v, const Famledger__Entry *entry, bool record)
 {
     for (size_t i = 0; i < entry->n_postings; i++)
         if (entry->postings[i]->account_class ==
             FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_PERSONAL)
-            verify_person_prefetch(v, entry->postings[i]->id, strlen(entry->postings[i]->id),
-                                   record);
+            name_prefetch(v, entry->postings[i]->id, record);
     const char *names[2] = {NULL, NULL};
     switch (entry->body_case) {
     case FAMLEDGER__ENTRY__BODY_PERSON_REGISTERED:
@@ -818,7 +851,7 @@ static void entry_prefetch(const struct verify *v, const Famledger__Entry *entry
         break;
     }
     for (int i = 0; i < 2 && names[i]; i++)
-        verify_person_prefetch(v, names[i], strlen(names[i]), record);
+        name_prefetch(v, names[i], record);
 }
 
 /* Check entry `record` against the chain and apply `entry`, its bytes as unpacked (NULL: they
@@ -874,6 +907,9 @@ static int verify_records(struct verify *v, Famledger__LogRecord **records, size
     for (size_t i = 0; rc == 0 && i < count; i++)
         entries[i] = famledger__entry__unpack(scratch, records[i]->entry_bytes.len,
                                               records[i]->entry_bytes.data);
+    if (!v->name_hashes) /* without them, every hash is computed where it is needed */
+        v->name_hashes = calloc(VERIFY_NAME_HASHES, sizeof(*v->name_hashes));
+    v->name_page++; /* odd: this page's names, and none of the last */
     for (int pass = 0; rc == 0 && pass < 2; pass++)
         for (size_t i = 0; i < count; i++)
             if (entries[i])
@@ -881,6 +917,7 @@ static int verify_records(struct verify *v, Famledger__LogRecord **records, size
     for (size_t i = 0; rc == 0 && i < count && v->report->ok; i++)
         if (verify_record(v, records[i], entries[i]) < 0)
             rc = -1;
+    v->name_page++; /* even: the names' memory is about to be another page's */
     scratch_reset(&v->scratch);
     return rc;
 }
@@ -1000,6 +1037,7 @@ static int verify_catch_up(struct verify *v)
 
 static void verify_free(struct verify *v)
 {
+    free(v->name_hashes);
     for (int index = 0; index < INDEX_COUNT; index++)
         digest_map_free(&v->indexes[index]);
     for (size_t i = 0; i < v->persons.count; i++) {

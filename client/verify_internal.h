@@ -112,8 +112,23 @@ struct verify_digests {
     size_t after_key_bytes, after_value_bytes;
 };
 
+/* The hashes of the names a log page's entries look up, found by the name's address: the first
+ * hint pass over a page computes each once, and the second pass and the replay's lookups take
+ * it from here (verify.c, name_hash). An entry's strings stay where they are, unchanged, until
+ * the page's scratch is reset; verify.name_page moves on before and after each page, so a slot
+ * of another page never answers. A slot may be taken by another name (direct-mapped): then the
+ * hash is computed again. */
+#define VERIFY_NAME_HASHES 4096
+struct verify_name_hash {
+    const char *name;
+    uint64_t hash;
+    uint64_t page;
+};
+
 struct verify {
     fl_client *client;
+    struct verify_name_hash *name_hashes; /* VERIFY_NAME_HASHES, made with the first page */
+    uint64_t name_page;                   /* odd: the page whose names may be in name_hashes */
     struct table_digest_key digest_key;   /* drawn for this verify: every digest's terms */
     struct scratch scratch;               /* each entry and stored record is unpacked here */
     int64_t day_second;                   /* the second verify_business_day last dated */
