@@ -820,7 +820,7 @@ static int verify_postings(struct verify *v, const Famledger__Entry *entry)
 
 /* ---- the chain ---- */
 
-/* A hint for the persons an entry will look up (verify_person_prefetch): the accounts its
+/* A hint for the persons an entry will look up (name_prefetch): the accounts its
  * postings move, the persons a registration, migration or binding names. A page's entries are
  * hinted before any is applied, so that their lookups into millions of persons overlap. */
 static void entry_prefetch(struct verify *v, const Famledger__Entry *entry, bool record)
