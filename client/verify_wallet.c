@@ -579,15 +579,16 @@ int verify_twophase_finish(struct verify *v)
             timer_key(key, wallet->pending_out_return_us, 'W', wallet->pending_out);
             verify_expect_item(v, INDEX_TIMERS, key, sizeof(key), table_digest_one(1));
         }
-        struct table_digest_item item;
-        if (wallet->record)
-            item = wallet_digest(v, wallet->pending_out, wallet->pending_in,
-                                 wallet->pending_in_count, wallet->send_day,
-                                 wallet->sends_on_day, wallet->held_fen);
-        if (wallet->record &&
-            digest_set(&v->indexes[INDEX_WALLETS], person->person_no, strlen(person->person_no),
-                       &item))
-            return client_fail(v->client, FL_ERR_PROTOCOL_ERROR, "out of memory while verifying");
+        if (wallet->record) {
+            struct table_digest_item item =
+                wallet_digest(v, wallet->pending_out, wallet->pending_in,
+                              wallet->pending_in_count, wallet->send_day, wallet->sends_on_day,
+                              wallet->held_fen);
+            if (digest_set(&v->indexes[INDEX_WALLETS], person->person_no,
+                           strlen(person->person_no), &item))
+                return client_fail(v->client, FL_ERR_PROTOCOL_ERROR,
+                                   "out of memory while verifying");
+        }
         /* The wallet's books are its postings; its legs and sends must say the same. */
         char balance_key[FL_PERSON_NO_MAX + 8];
         int bytes = snprintf(balance_key, sizeof(balance_key), "wallet:%s", person->person_no);
