@@ -9,7 +9,9 @@
 #include "verify_index.h"
 
 #define VERIFY_PAGE 1000
-#define VERIFY_DIGEST_PAGE 4096 /* records a digest page folds: less than a log page's time */
+#define VERIFY_DIGEST_PAGE 4096 /* records a digest page folds at most: the daemon's limit */
+#define VERIFY_DIGEST_PAGE_MIN 256
+#define VERIFY_DIGEST_SPARE_PAGES 2 /* log pages left when the digests are to be done */
 #define VERIFY_KEY_MAX 512      /* longer than any stored key: a page resumes after one */
 
 /* A person's wallet (医保钱包) as the log makes it: most persons never have one, so it is
@@ -106,6 +108,8 @@ struct verify_digests {
     bool done[INDEX_COUNT];              /* and has digested all of it */
     struct table_digest stored[INDEX_COUNT];
     uint64_t damaged[INDEX_COUNT];       /* records that did not read as the table's */
+    uint64_t records[INDEX_COUNT];       /* each table holds, as the daemon said (0: unknown) */
+    uint64_t folded;                     /* records of the table being walked folded so far */
     int walking;                         /* the table being asked for; INDEX_COUNT: none left */
     uint64_t request;                    /* its page in flight, or 0 */
     uint8_t after_key[VERIFY_KEY_MAX], after_value[8];
@@ -156,6 +160,7 @@ struct verify {
         int64_t delta_fen;
     } moves[2 * FL_FUNDERS_MAX + 8];
     uint64_t seq;                     /* last replayed */
+    uint64_t snapshot_seq;            /* the last to replay: the snapshot's head */
     int64_t time_us;                  /* its time: the next must be later */
     uint8_t hash[FL_HASH_BYTES];      /* its hash */
     uint64_t page_request;            /* the page asked for and not yet read, or 0 */
@@ -202,8 +207,13 @@ int verify_reply_read(struct verify *v, uint64_t id, Famledger__Response__BodyCa
 /* verify_digest.c. Plan the digests of the tables marked in `whole` that the daemon can fold
  * (table_digest_known); nothing is asked yet. */
 void verify_digests_plan(struct verify *v, const bool whole[INDEX_COUNT]);
+/* Learn how many records each planned table holds (one small page of each), so that
+ * verify_digest_ask can spread their folding over the whole log: 0 or a client error. */
+int verify_digests_size(struct verify *v);
 /* Ask for the next digest page, unless one is in flight or none is left: sent after a log
- * page's request, so that the daemon folds it while the client replays the page before. */
+ * page's request, so that the daemon folds it while the client replays the page before. Its
+ * size is what is left to fold over the log pages left to replay, so that the daemon's share
+ * of each log page's time stays the same from the first page to the last. */
 int verify_digest_ask(struct verify *v);
 /* Read the digest page in flight, if any (its reply follows that of the request sent before
  * it): 0, 1 after a problem (the report has it), or a client error. It is unpacked on its own,

@@ -347,6 +347,8 @@ int audit_state_digest_handle(struct request_ctx *ctx, const Famledger__Request 
     int rc = (state_threads_ahead(ctx, db, asked->after_key.len) ? store_scan_bare : store_scan)(
         ctx->txn, db, asked->after_key.data, asked->after_key.len, after_value, walk.limit + 1,
         state_digest_visit_cb, &walk);
+    if (rc >= 0)
+        rc = store_records(ctx->txn, db, &reply->table_records);
     if (rc < 0)
         return request_fail(ctx, rc, "cannot read derived state");
     reply->count = walk.digest.count;

@@ -1051,6 +1051,16 @@ int store_scan(struct store_txn *txn, enum store_db db, const void *after_key,
                       context);
 }
 
+int store_records(struct store_txn *txn, enum store_db db, uint64_t *records)
+{
+    MDB_stat stat;
+    int rc = mdb_stat(txn->txn, txn->store->dbis[db], &stat);
+    if (rc)
+        return store_error(txn->store, rc, "stat");
+    *records = stat.ms_entries;
+    return 0;
+}
+
 int store_scan_bare(struct store_txn *txn, enum store_db db, const void *after_key,
                     size_t after_key_bytes, struct store_bytes after_value, size_t max,
                     int (*visit_cb)(void *context, struct store_bytes key,

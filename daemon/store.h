@@ -181,6 +181,10 @@ int store_scan(struct store_txn *txn, enum store_db db, const void *after_key,
                int (*visit_cb)(void *context, struct store_bytes key, struct store_bytes value),
                void *context);
 
+/* How many records `db` holds as `txn` sees it (in an index database, (key, seq) pairs), into
+ * *records: a count LMDB keeps, read without a walk. Returns 0 or an error. */
+int store_records(struct store_txn *txn, enum store_db db, uint64_t *records);
+
 /* The same without asking the kernel for what lies ahead: for a walk whose stretches ahead
  * the prefetch threads read (prefetch_walk_ahead). */
 int store_scan_bare(struct store_txn *txn, enum store_db db, const void *after_key,

@@ -2,13 +2,18 @@
  * newer release meets it. It passes one connection through to the real daemon, frame by frame,
  * but asks every state_digest as TABLE_DIGEST_VERSION + 1, so the daemon itself answers
  * UNSUPPORTED, in the connection's order, and verify must walk instead.
- *   famledger-digest-proxy LISTEN_SOCKET DAEMON_SOCKET
- * It serves one connection, then says on standard error how many digests it altered. */
+ *   famledger-digest-proxy [--watch] LISTEN_SOCKET DAEMON_SOCKET
+ * It serves one connection, then says on standard error how many digests it altered. With
+ * --watch it alters nothing and says how verify paced its digest pages along the log's, as
+ * shell assignments: the log pages asked, the digest pages asked after the first of them, the
+ * most records one of those asked for, and how many came after the last log page:
+ *   famledger-digest-proxy: log_pages=L digest_pages=D largest=N after_last=T */
 #include "famledger.pb-c.h"
 #include "frame.h"
 #include "table_digest.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,9 +46,34 @@ static int write_all(int fd, const uint8_t *bytes, size_t size)
     return 0;
 }
 
-/* Pass each whole frame in `buffer` on to `daemon`, a state_digest altered; keep a partial one.
- * Returns 0, or -1 when the daemon cannot be written to or a frame does not decode. */
-static int forward_frames(int daemon, uint8_t *buffer, size_t *held, unsigned *altered)
+/* What went through: the requests altered, or in --watch, the log and digest pages asked. */
+struct seen {
+    bool watch;
+    unsigned altered;
+    unsigned log_pages;
+    unsigned digests_between; /* digest pages asked after the first log page's request */
+    unsigned digests_after;   /* of them, after the latest log page's request */
+    uint32_t limit_max;       /* the most records one of them asked for */
+};
+
+static void watch(struct seen *seen, const Famledger__Request *request)
+{
+    if (request->body_case == FAMLEDGER__REQUEST__BODY_LOG_PAGE) {
+        seen->log_pages++;
+        seen->digests_after = 0;
+    } else if (request->body_case == FAMLEDGER__REQUEST__BODY_STATE_DIGEST &&
+               seen->log_pages > 0) {
+        seen->digests_between++;
+        seen->digests_after++;
+        if (request->state_digest->limit > seen->limit_max)
+            seen->limit_max = request->state_digest->limit;
+    }
+}
+
+/* Pass each whole frame in `buffer` on to `daemon`, a state_digest altered unless watching;
+ * keep a partial one. Returns 0, or -1 when the daemon cannot be written to or a frame does not
+ * decode. */
+static int forward_frames(int daemon, uint8_t *buffer, size_t *held, struct seen *seen)
 {
     size_t at = 0;
     while (*held - at >= FRAME_HEADER_BYTES) {
@@ -55,7 +85,9 @@ static int forward_frames(int daemon, uint8_t *buffer, size_t *held, unsigned *a
         if (!request)
             return -1;
         int rc;
-        if (request->body_case == FAMLEDGER__REQUEST__BODY_STATE_DIGEST) {
+        if (seen->watch)
+            watch(seen, request);
+        if (request->body_case == FAMLEDGER__REQUEST__BODY_STATE_DIGEST && !seen->watch) {
             request->state_digest->version = TABLE_DIGEST_VERSION + 1;
             size_t packed_bytes = famledger__request__get_packed_size(request);
             uint8_t *packed = malloc(FRAME_HEADER_BYTES + packed_bytes);
@@ -65,7 +97,7 @@ static int forward_frames(int daemon, uint8_t *buffer, size_t *held, unsigned *a
             famledger__request__pack(request, packed + FRAME_HEADER_BYTES);
             rc = write_all(daemon, packed, FRAME_HEADER_BYTES + packed_bytes);
             free(packed);
-            (*altered)++;
+            seen->altered++;
         } else {
             rc = write_all(daemon, buffer + at, FRAME_HEADER_BYTES + bytes);
         }
@@ -81,10 +113,12 @@ static int forward_frames(int daemon, uint8_t *buffer, size_t *held, unsigned *a
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: famledger-digest-proxy LISTEN_SOCKET DAEMON_SOCKET\n");
+    struct seen seen = {.watch = argc == 4 && strcmp(argv[1], "--watch") == 0};
+    if (argc != 3 + seen.watch) {
+        fprintf(stderr, "usage: famledger-digest-proxy [--watch] LISTEN_SOCKET DAEMON_SOCKET\n");
         return 2;
     }
+    argv += seen.watch;
     struct sockaddr_un listen_address, daemon_address;
     int listener = socket(AF_UNIX, SOCK_STREAM, 0), daemon = socket(AF_UNIX, SOCK_STREAM, 0);
     if (listener < 0 || daemon < 0 || unix_address(argv[1], &listen_address) ||
@@ -102,13 +136,12 @@ int main(int argc, char **argv)
     }
     size_t capacity = 64u << 20, held = 0;
     uint8_t *buffer = malloc(capacity), replies[1 << 16];
-    unsigned altered = 0;
     int rc = buffer ? 0 : 1;
     struct pollfd fds[2] = {{.fd = client, .events = POLLIN}, {.fd = daemon, .events = POLLIN}};
     while (rc == 0 && poll(fds, 2, -1) > 0) {
         if (fds[0].revents) {
             ssize_t got = read(client, buffer + held, capacity - held);
-            if (got <= 0 || (held += (size_t)got, forward_frames(daemon, buffer, &held, &altered)))
+            if (got <= 0 || (held += (size_t)got, forward_frames(daemon, buffer, &held, &seen)))
                 break; /* the client is gone, or sent what no client of ours sends */
         }
         if (fds[1].revents) {
@@ -117,7 +150,13 @@ int main(int argc, char **argv)
                 break;
         }
     }
-    fprintf(stderr, "famledger-digest-proxy: %u state_digest requests altered\n", altered);
+    if (seen.watch)
+        fprintf(stderr, "famledger-digest-proxy: log_pages=%u digest_pages=%u largest=%u "
+                "after_last=%u\n", seen.log_pages, seen.digests_between, seen.limit_max,
+                seen.digests_after);
+    else
+        fprintf(stderr, "famledger-digest-proxy: %u state_digest requests altered\n",
+                seen.altered);
     close(client);
     close(daemon);
     close(listener);

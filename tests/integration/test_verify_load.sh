@@ -116,4 +116,34 @@ for table in account_links merchant_links references funded persons accounts; do
     done
     kill -TERM "$pid"; wait "$pid"
 done
+
+# verify spreads the daemon's digest pages over the log's (verify_digest.c), so that the
+# daemon's share of each log page's time stays even: digest pages beside at least half the log
+# pages, each smaller than the most the daemon folds at once (which folded this ledger's
+# tables in the first pages), and none left for after the log. A thousand migrated employees
+# and two years of their monthly allocations make the log 26 pages.
+awk 'BEGIN { print "person_no,name,region,scheme,opening_balance"
+             for (i = 1; i <= 1000; i++) printf "M%d,迁移%d,110101,employee,1.00\n", i, i }' \
+    > "$WORK/many.csv"
+awk 'BEGIN { print "person,amount,period"
+             for (y = 2025; y <= 2026; y++) for (m = 1; m <= 12; m++)
+                 for (i = 1; i <= 1000; i++) printf "M%d,10.00,%d%02d\n", i, y, m }' \
+    > "$WORK/years.csv"
+daemon_start
+check "a thousand persons migrate" 0 ctl migrate persons "$WORK/many.csv"
+check "and two years of allocations are credited" 0 ctl credit import "$WORK/years.csv"
+rm -f "$WORK/proxy.sock"
+"$BUILD/tests/famledger-digest-proxy" --watch "$WORK/proxy.sock" "$SOCKET" 2>"$WORK/proxy.err" &
+proxy=$!
+for _ in $(seq 1 100); do [ -S "$WORK/proxy.sock" ] && break; sleep 0.01; done
+check "verify through a proxy that watches" 0 "$BUILD/ledgerctl" --socket "$WORK/proxy.sock" verify
+wait "$proxy"
+log_pages=0 digest_pages=0 largest=0 after_last=0
+pacing=$(sed -n 's/^famledger-digest-proxy: \(log_pages=.*\)/\1/p' "$WORK/proxy.err")
+eval "$pacing"
+check "the log came in 26 pages or more ($pacing)" 0 test "$log_pages" -ge 26
+check "digest pages beside half the log pages" 0 test "$digest_pages" -ge $((log_pages / 2))
+check "each smaller than the daemon's most" 0 test "$largest" -lt 4096
+check "at most one asked after the last log page" 0 test "$after_last" -le 1
+daemon_stop
 finish
