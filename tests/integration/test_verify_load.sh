@@ -146,4 +146,19 @@ check "digest pages beside half the log pages" 0 test "$digest_pages" -ge $((log
 check "each smaller than the daemon's most" 0 test "$largest" -lt 4096
 check "at most one asked after the last log page" 0 test "$after_last" -le 1
 daemon_stop
+
+# The hashes of each log page are checked on a thread of their own while the page is replayed
+# (verify_chain.c): an altered entry anywhere in a long log is still the first problem, named
+# at its own seq, whether it opens a page, ends one or sits inside it.
+cp -a "$WORK/data" "$WORK/long"
+for seq in 15001 15500 16000; do
+    rm -rf "$WORK/data" && cp -a "$WORK/long" "$WORK/data"
+    "$BUILD/tests/famledger-corrupt" "$WORK/data" entry "$seq"
+    daemon_start
+    check "verify finds entry $seq altered" 4 ctl verify
+    expect "at that entry" "FAILED at seq $seq" "$OUT"
+    expect "as a hash that does not match" "the hash of entry $seq does not match" "$OUT"
+    daemon_stop
+done
+rm -rf "$WORK/data" && mv "$WORK/long" "$WORK/data"
 finish
