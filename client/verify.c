@@ -854,20 +854,19 @@ static void entry_prefetch(struct verify *v, const Famledger__Entry *entry, bool
         name_prefetch(v, names[i], record);
 }
 
-/* Check entry `record`, `index`th of its page, against the chain and apply `entry`, its bytes
- * as unpacked (NULL: they do not decode). Returns 0, a problem (> 0, in the report) or -1 (out
- * of memory). */
+/* Check entry `record` against the chain and apply `entry`, its bytes as unpacked (NULL: they
+ * do not decode). Returns 0, a problem (> 0, in the report) or -1 (out of memory). */
 static int verify_record(struct verify *v, const Famledger__LogRecord *record,
-                         const Famledger__Entry *entry, size_t index)
+                         const Famledger__Entry *entry)
 {
     uint64_t seq = record->seq;
     if (seq != v->seq + 1)
         return verify_problem(v, v->seq + 1, "entry %llu is missing", (unsigned long long)(v->seq + 1));
-    int links = v->chain->running ? verify_chain_verdict(v->chain, index)
-                                  : verify_chain_link(v->hash, record);
-    if (links < 0)
+    uint8_t computed[FL_HASH_BYTES];
+    if (sha256_pair(v->hash, FL_HASH_BYTES, record->entry_bytes.data, record->entry_bytes.len,
+                    computed) != 0)
         return -1; /* out of memory */
-    if (links)
+    if (record->hash.len != FL_HASH_BYTES || memcmp(computed, record->hash.data, FL_HASH_BYTES))
         return verify_problem(v, seq, "the hash of entry %llu does not match its bytes and the "
                               "previous hash: the entry or the chain was altered",
                               (unsigned long long)seq);
@@ -897,13 +896,10 @@ static int verify_record(struct verify *v, const Famledger__LogRecord *record,
     return rc;
 }
 
-/* Records `first` to `first + count` of a log page: their entries unpacked, hinted
- * (entry_prefetch), then checked and applied in order until the first problem. Returns 0, or -1
- * when out of memory. */
-static int verify_records(struct verify *v, Famledger__LogRecord **page, size_t first,
-                          size_t count)
+/* A page of the log: its entries unpacked, hinted (entry_prefetch), then checked and applied in
+ * order until the first problem. Returns 0, or -1 when out of memory. */
+static int verify_records(struct verify *v, Famledger__LogRecord **records, size_t count)
 {
-    Famledger__LogRecord **records = page + first;
     ProtobufCAllocator *scratch = &v->scratch.allocator;
     Famledger__Entry **entries = scratch->alloc(scratch->allocator_data,
                                                 (count ? count : 1) * sizeof(*entries));
@@ -919,7 +915,7 @@ static int verify_records(struct verify *v, Famledger__LogRecord **page, size_t 
             if (entries[i])
                 entry_prefetch(v, entries[i], pass == 1);
     for (size_t i = 0; rc == 0 && i < count && v->report->ok; i++)
-        if (verify_record(v, records[i], entries[i], first + i) < 0)
+        if (verify_record(v, records[i], entries[i]) < 0)
             rc = -1;
     v->name_page++; /* even: the names' memory is about to be another page's */
     scratch_reset(&v->scratch);
@@ -1015,23 +1011,18 @@ static int verify_catch_up(struct verify *v)
         bool more = reply->next_seq != 0 && reply->n_records > 0;
         if (more)
             rc = log_page_ask(v, reply->next_seq);
-        /* Its hashes are checked on the chain's thread while it is replayed here. */
-        if (v->chain->running)
-            verify_chain_page(v->chain, reply->records, reply->n_records, v->hash);
         size_t half = reply->n_records / 2;
-        int replayed = rc == 0 ? verify_records(v, reply->records, 0, half) : 0;
+        int replayed = rc == 0 ? verify_records(v, reply->records, half) : 0;
         /* Behind the log page just asked for on the wire; read even after a failed replay. */
         if (rc == 0)
             rc = verify_digest_read(v);
         if (rc == 0 && more && v->report->ok && replayed == 0)
             rc = verify_digest_ask(v);
         if (rc == 0 && replayed == 0)
-            replayed = verify_records(v, reply->records, half, reply->n_records - half);
+            replayed = verify_records(v, reply->records + half, reply->n_records - half);
         if (rc == 0 && replayed < 0)
             rc = client_fail(v->client, FL_ERR_PROTOCOL_ERROR, "out of memory while verifying");
         uint64_t head = reply->head_seq;
-        if (v->chain->running)
-            verify_chain_page_end(v->chain); /* before the records go */
         client_response_free(v->client, response);
         if (rc == 0 && v->progress_cb)
             v->progress_cb(v->seq, head, v->progress_context);
@@ -1158,12 +1149,8 @@ static int verify_run(fl_client *client, bool walk, fl_verify_report *report,
     struct table_digest_key digest_key;
     if (table_digest_key_random(&digest_key) != 0)
         return client_fail(client, FL_ERR_PROTOCOL_ERROR, "cannot start libsodium");
-    /* Without the thread (it could not start) the replay hashes each entry itself. */
-    struct verify_chain chain;
-    (void)verify_chain_start(&chain);
     struct verify v = {.client = client, .digest_key = digest_key, .report = report,
-                       .progress_cb = progress_cb, .progress_context = progress_context,
-                       .chain = &chain};
+                       .progress_cb = progress_cb, .progress_context = progress_context};
     scratch_init(&v.scratch);
     /* Pages come one after another, each read once: they are unpacked into one scratch. */
     struct scratch replies;
@@ -1192,8 +1179,7 @@ static int verify_run(fl_client *client, bool walk, fl_verify_report *report,
         memset(report, 0, sizeof(*report));
         report->ok = true;
         v = (struct verify){.client = client, .digest_key = digest_key, .report = report,
-                            .progress_cb = progress_cb, .progress_context = progress_context,
-                            .chain = &chain};
+                            .progress_cb = progress_cb, .progress_context = progress_context};
         scratch_init(&v.scratch);
         rc = verify_pass(&v, keyed, walk, snapshot_seq, snapshot_hash);
     }
@@ -1207,7 +1193,6 @@ static int verify_run(fl_client *client, bool walk, fl_verify_report *report,
     report->head_seq = v.seq;
     memcpy(report->head_hash, v.hash, FL_HASH_BYTES);
     verify_free(&v);
-    verify_chain_stop(&chain);
     client->replies = NULL;
     scratch_release(&replies);
     return rc;

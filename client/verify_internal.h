@@ -6,7 +6,6 @@
 #include "client_internal.h"
 #include "record_table.h"
 #include "scratch.h"
-#include "verify_chain.h"
 #include "verify_index.h"
 
 #define VERIFY_PAGE 1000
@@ -162,7 +161,6 @@ struct verify {
     } moves[2 * FL_FUNDERS_MAX + 8];
     uint64_t seq;                     /* last replayed */
     uint64_t snapshot_seq;            /* the last to replay: the snapshot's head */
-    struct verify_chain *chain;       /* checks each log page's hashes; not running: inline */
     int64_t time_us;                  /* its time: the next must be later */
     uint8_t hash[FL_HASH_BYTES];      /* its hash */
     uint64_t page_request;            /* the page asked for and not yet read, or 0 */
