@@ -13,8 +13,8 @@
 #include "table_digest.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
