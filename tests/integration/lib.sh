@@ -12,7 +12,10 @@ daemon_start() {
     "$BUILD/famledgerd" --data-dir "$WORK/data" --socket "$SOCKET" --log-level warn "$@" \
         2>>"$WORK/daemon.log" &
     DAEMON_PID=$!
-    for _ in $(seq 1 500); do
+    # A minute by the clock, not a count of tries: a ledgerctl run under ASan on a loaded
+    # machine costs far more than the sleep, and 500 tries once ran out during a recovery.
+    local deadline=$((SECONDS + 60))
+    while [ "$SECONDS" -lt "$deadline" ]; do
         "$BUILD/ledgerctl" --socket "$SOCKET" head >/dev/null 2>&1 && return 0
         sleep 0.01
     done
