@@ -206,18 +206,23 @@ struct table_digest_item table_digest_beneficiary(const char *person_no)
 }
 
 /* Unpacking a record at a time: its pieces come from a buffer on the stack (malloc past it),
- * so that a digest of millions of records does not call malloc for each. */
+ * so that a digest of millions of records does not call malloc for each. A record that fitted
+ * is not walked to be freed (unpack_done). Only `used` and `spilled` are set before use: an
+ * initializer would zero the 2 KB for every record. */
 struct unpack_buffer {
     _Alignas(16) uint8_t bytes[2048];
     size_t used;
+    size_t spilled; /* pieces malloc'd */
 };
 
 static void *unpack_alloc(void *data, size_t size)
 {
     struct unpack_buffer *buffer = data;
     size_t rounded = (size + 15) & ~(size_t)15;
-    if (rounded < size || rounded > sizeof(buffer->bytes) - buffer->used)
+    if (rounded < size || rounded > sizeof(buffer->bytes) - buffer->used) {
+        buffer->spilled++;
         return malloc(size);
+    }
     void *piece = buffer->bytes + buffer->used;
     buffer->used += rounded;
     return piece;
@@ -229,6 +234,14 @@ static void unpack_free(void *data, void *piece)
     uintptr_t at = (uintptr_t)piece, start = (uintptr_t)buffer->bytes;
     if (at < start || at >= start + sizeof(buffer->bytes))
         free(piece);
+}
+
+/* Free `message`, unpacked with `allocator`, unless all of it is in the buffer. */
+static void unpack_done(ProtobufCMessage *message, ProtobufCAllocator *allocator)
+{
+    const struct unpack_buffer *buffer = allocator->allocator_data;
+    if (buffer->spilled)
+        protobuf_c_message_free_unpacked(message, allocator);
 }
 
 bool table_digest_known(Famledger__StateTable table)
@@ -268,7 +281,8 @@ int table_digest_items(Famledger__StateTable table, const uint8_t *key, size_t k
         item_cb(context, key, key_bytes, &item);
         return 0;
     case FAMLEDGER__STATE_TABLE__STATE_FUNDED: {
-        struct unpack_buffer buffer = {.used = 0};
+        struct unpack_buffer buffer;
+        buffer.used = buffer.spilled = 0;
         ProtobufCAllocator allocator = {unpack_alloc, unpack_free, &buffer};
         Famledger__BindingList *list =
             famledger__binding_list__unpack(&allocator, value_bytes, value);
@@ -278,11 +292,12 @@ int table_digest_items(Famledger__StateTable table, const uint8_t *key, size_t k
             item = table_digest_beneficiary(list->bindings[i]->beneficiary);
             item_cb(context, key, key_bytes, &item);
         }
-        famledger__binding_list__free_unpacked(list, &allocator);
+        unpack_done(&list->base, &allocator);
         return 0;
     }
     case FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS: {
-        struct unpack_buffer buffer = {.used = 0};
+        struct unpack_buffer buffer;
+        buffer.used = buffer.spilled = 0;
         ProtobufCAllocator allocator = {unpack_alloc, unpack_free, &buffer};
         Famledger__Account *account = famledger__account__unpack(&allocator, value_bytes, value);
         if (!account)
@@ -298,11 +313,12 @@ int table_digest_items(Famledger__StateTable table, const uint8_t *key, size_t k
                                     usage->year, usage->year_fen);
             item_cb(context, (const uint8_t *)owner, strlen(owner), &item);
         }
-        famledger__account__free_unpacked(account, &allocator);
+        unpack_done(&account->base, &allocator);
         return 0;
     }
     case FAMLEDGER__STATE_TABLE__STATE_PERSONS: {
-        struct unpack_buffer buffer = {.used = 0};
+        struct unpack_buffer buffer;
+        buffer.used = buffer.spilled = 0;
         ProtobufCAllocator allocator = {unpack_alloc, unpack_free, &buffer};
         Famledger__Person *person = famledger__person__unpack(&allocator, value_bytes, value);
         if (!person)
@@ -310,7 +326,7 @@ int table_digest_items(Famledger__StateTable table, const uint8_t *key, size_t k
         item = table_digest_person(person->has_account, person->suspended, person->status,
                                    person->region);
         item_cb(context, (const uint8_t *)person->person_no, strlen(person->person_no), &item);
-        famledger__person__free_unpacked(person, &allocator);
+        unpack_done(&person->base, &allocator);
         return 0;
     }
     default:

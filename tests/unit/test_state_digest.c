@@ -425,6 +425,55 @@ static void test_compensated_changes_do_not_fold_alike(void **state)
     assert_true(after.digest.sum != before.digest.sum);
 }
 
+/* The beneficiaries a record gives, in order. */
+struct beneficiaries {
+    size_t count;
+    char names[32][40];
+};
+
+static void beneficiary_cb(void *context, const uint8_t *owner, size_t owner_bytes,
+                           const struct table_digest_item *item)
+{
+    struct beneficiaries *seen = context;
+    assert_memory_equal(owner, "HOLDER", owner_bytes);
+    assert_true(seen->count < 32 && item->text);
+    snprintf(seen->names[seen->count++], sizeof(seen->names[0]), "%s", item->text);
+}
+
+/* A record too big for the unpacking buffer on the stack (30 bindings with long names) gives
+ * every item as a small one does; the pieces malloc'd past the buffer are freed (the sanitizer
+ * build's leak check). */
+static void test_a_record_past_the_stack_buffer_gives_every_item(void **state)
+{
+    (void)state;
+    Famledger__Binding bindings[30], *pointers[30];
+    char names[30][40];
+    Famledger__BindingList list = FAMLEDGER__BINDING_LIST__INIT;
+    for (int i = 0; i < 30; i++) {
+        famledger__binding__init(&bindings[i]);
+        snprintf(names[i], sizeof(names[i]), "BENEFICIARY-%020d", i);
+        bindings[i].beneficiary = names[i];
+        bindings[i].holder = (char *)"HOLDER";
+        pointers[i] = &bindings[i];
+    }
+    for (size_t count = 1; count <= 30; count += 29) {
+        list.n_bindings = count;
+        list.bindings = pointers;
+        uint8_t packed[8192];
+        size_t bytes = famledger__binding_list__get_packed_size(&list);
+        assert_true(bytes <= sizeof(packed));
+        famledger__binding_list__pack(&list, packed);
+        struct beneficiaries seen = {0};
+        assert_int_equal(table_digest_items(FAMLEDGER__STATE_TABLE__STATE_FUNDED,
+                                            (const uint8_t *)"HOLDER", 6, packed, bytes,
+                                            beneficiary_cb, &seen),
+                         0);
+        assert_int_equal(seen.count, count);
+        for (size_t i = 0; i < count; i++)
+            assert_string_equal(seen.names[i], names[i]);
+    }
+}
+
 int main(void)
 {
     assert_int_equal(table_digest_key_random(&the_key), 0);
@@ -440,6 +489,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_the_digest_is_keyed, ledger_setup,
                                         fixture_teardown),
         cmocka_unit_test(test_different_items_have_different_terms),
+        cmocka_unit_test(test_a_record_past_the_stack_buffer_gives_every_item),
         cmocka_unit_test_setup_teardown(test_compensated_changes_do_not_fold_alike, ledger_setup,
                                         fixture_teardown),
     };
