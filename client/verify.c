@@ -207,8 +207,15 @@ static void expect_merchant_link(struct verify *v, const char *merchant, int64_t
                        table_digest_link(seq, prev));
 }
 
-_Static_assert(sizeof(struct model_person) <= 128, "a person of the model stays small: there "
+_Static_assert(sizeof(struct model_person) <= 96, "a person of the model stays small: there "
                "are millions");
+
+struct model_person_extra *verify_person_extra(struct model_person *person)
+{
+    if (!person->extra)
+        person->extra = calloc(1, sizeof(*person->extra));
+    return person->extra;
+}
 
 struct model_person *verify_person_at(const struct verify *v, size_t index)
 {
@@ -342,9 +349,9 @@ int verify_move(struct verify *v, uint64_t seq, const char *person_no, int64_t d
     if (person->balance_fen < 0)
         return verify_problem(v, seq, "the balance of %s would be negative (%lld fen)", person_no,
                               (long long)person->balance_fen);
-    if (person->balance_fen < person->held_fen)
+    if (person->balance_fen < model_person_held(person))
         return verify_problem(v, seq, "entry takes money of %s that a hold reserves (%lld of "
-                              "%lld fen held)", person_no, (long long)person->held_fen,
+                              "%lld fen held)", person_no, (long long)model_person_held(person),
                               (long long)person->balance_fen);
     if (person->balance_fen != balance_after_fen)
         return verify_problem(v, seq, "entry says %s has %lld fen after it; replay gives %lld",
@@ -1041,12 +1048,15 @@ static void verify_free(struct verify *v)
     for (int index = 0; index < INDEX_COUNT; index++)
         digest_map_free(&v->indexes[index]);
     for (size_t i = 0; i < v->persons.count; i++) {
-        free(verify_person_at(v, i)->funders);
-        free(verify_person_at(v, i)->aid);
-        struct model_wallet *wallet = verify_person_at(v, i)->wallet;
-        if (wallet)
-            free(wallet->pending_in);
-        free(wallet);
+        struct model_person *person = verify_person_at(v, i);
+        free(person->funders);
+        if (!person->extra)
+            continue;
+        free(person->extra->aid);
+        if (person->extra->wallet)
+            free(person->extra->wallet->pending_in);
+        free(person->extra->wallet);
+        free(person->extra);
     }
     record_table_free(&v->persons);
     scratch_release(&v->scratch);

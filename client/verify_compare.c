@@ -144,10 +144,10 @@ static int compare_account(struct verify *v, const ProtobufCBinaryData *key,
                        "the log last touched it in entry %llu", stored->person_no,
                        (unsigned long long)stored->last_seq,
                        (unsigned long long)person->last_seq);
-    else if (person->held_fen != stored->held_fen)
+    else if (model_person_held(person) != stored->held_fen)
         verify_problem(v, stored->last_seq, "account %s: %lld fen stored as held; the open holds "
                        "of the log hold %lld", stored->person_no, (long long)stored->held_fen,
-                       (long long)person->held_fen);
+                       (long long)model_person_held(person));
     else
         verify_aid_compare(v, person, stored);
     scratch_reset(&v->scratch);
@@ -433,9 +433,9 @@ static void expect_records(struct verify *v, bool persons, bool accounts)
         verify_expect_item(v, INDEX_ACCOUNTS, person->person_no, bytes,
                            table_digest_account(person->balance_fen, person->credited_fen,
                                                 person->debited_fen, person->status,
-                                                person->last_seq, person->held_fen));
-        for (size_t j = 0; j < person->aid_count; j++) {
-            const struct model_aid *aid = &person->aid[j];
+                                                person->last_seq, model_person_held(person)));
+        for (size_t j = 0; person->extra && j < person->extra->aid_count; j++) {
+            const struct model_aid *aid = &person->extra->aid[j];
             verify_expect_item(v, INDEX_ACCOUNTS, person->person_no, bytes,
                                table_digest_aid(aid->beneficiary->person_no, aid->month,
                                                 aid->month_fen, aid->year, aid->year_fen));

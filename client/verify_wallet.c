@@ -130,9 +130,12 @@ static struct model_person *person_of(struct verify *v, uint64_t seq, const char
 /* The person's wallet, made empty when the log first touches it; NULL when out of memory. */
 static struct model_wallet *wallet_of(struct verify *v, struct model_person *person)
 {
-    if (!person->wallet && !(person->wallet = calloc(1, sizeof(*person->wallet))))
+    struct model_person_extra *extra = verify_person_extra(person);
+    if (extra && !extra->wallet)
+        extra->wallet = calloc(1, sizeof(*extra->wallet));
+    if (!extra || !extra->wallet)
         v->out_of_memory = true;
-    return person->wallet;
+    return extra ? extra->wallet : NULL;
 }
 
 static int wallet_move(struct verify *v, uint64_t seq, struct model_person *person,
@@ -179,18 +182,26 @@ static void usage_move(struct verify *v, const char *holder_no, const char *bene
     for (int i = 0; i < 6; i++)
         month = month * 10 + (uint32_t)(day[i] - '0');
     uint32_t year = month / 100;
+    /* Nothing to count against or give back to: no extra is made for it. */
+    if (!holder->extra && delta_fen <= 0)
+        return;
+    struct model_person_extra *extra = verify_person_extra(holder);
+    if (!extra) {
+        v->out_of_memory = true;
+        return;
+    }
     struct model_aid *usage = NULL;
-    for (size_t i = 0; i < holder->aid_count && !usage; i++)
-        if (holder->aid[i].beneficiary == beneficiary)
-            usage = &holder->aid[i];
+    for (size_t i = 0; i < extra->aid_count && !usage; i++)
+        if (extra->aid[i].beneficiary == beneficiary)
+            usage = &extra->aid[i];
     if (!usage && delta_fen > 0) {
-        struct model_aid *grown = realloc(holder->aid, (holder->aid_count + 1) * sizeof(*grown));
+        struct model_aid *grown = realloc(extra->aid, (extra->aid_count + 1) * sizeof(*grown));
         if (!grown) {
             v->out_of_memory = true;
             return;
         }
-        holder->aid = grown;
-        usage = &holder->aid[holder->aid_count++];
+        extra->aid = grown;
+        usage = &extra->aid[extra->aid_count++];
         *usage = (struct model_aid){.beneficiary = beneficiary};
     }
     if (usage) {
@@ -198,22 +209,24 @@ static void usage_move(struct verify *v, const char *holder_no, const char *bene
         usage_count(&usage->year, &usage->year_fen, year, delta_fen);
     }
     size_t kept = 0;
-    for (size_t i = 0; i < holder->aid_count; i++)
-        if (holder->aid[i].year >= year &&
-            (holder->aid[i].month_fen != 0 || holder->aid[i].year_fen != 0))
-            holder->aid[kept++] = holder->aid[i];
-    holder->aid_count = kept;
+    for (size_t i = 0; i < extra->aid_count; i++)
+        if (extra->aid[i].year >= year &&
+            (extra->aid[i].month_fen != 0 || extra->aid[i].year_fen != 0))
+            extra->aid[kept++] = extra->aid[i];
+    extra->aid_count = kept;
 }
 
 int verify_aid_compare(struct verify *v, const struct model_person *holder,
                        const Famledger__Account *stored)
 {
+    const struct model_aid *aid = holder->extra ? holder->extra->aid : NULL;
+    size_t aid_count = holder->extra ? holder->extra->aid_count : 0;
     for (size_t i = 0; i < stored->n_aid_usage; i++) {
         const Famledger__AidUsage *usage = stored->aid_usage[i];
         const struct model_aid *model = NULL;
-        for (size_t j = 0; j < holder->aid_count && !model; j++)
-            if (strcmp(holder->aid[j].beneficiary->person_no, usage->beneficiary) == 0)
-                model = &holder->aid[j];
+        for (size_t j = 0; j < aid_count && !model; j++)
+            if (strcmp(aid[j].beneficiary->person_no, usage->beneficiary) == 0)
+                model = &aid[j];
         if (!model)
             return verify_problem(v, stored->last_seq, "account %s: mutual aid to %s stored as "
                                   "counted; the log counts none", holder->person_no,
@@ -230,16 +243,14 @@ int verify_aid_compare(struct verify *v, const struct model_person *holder,
                                   (long long)model->year_fen, model->year);
     }
     /* Each stored count matched one of the log's; the log's that are left are missing. */
-    for (size_t j = 0; j < holder->aid_count; j++) {
+    for (size_t j = 0; j < aid_count; j++) {
         bool found = false;
         for (size_t i = 0; i < stored->n_aid_usage && !found; i++)
-            found = strcmp(holder->aid[j].beneficiary->person_no,
-                           stored->aid_usage[i]->beneficiary) == 0;
-        if (!found || stored->n_aid_usage != holder->aid_count)
+            found = strcmp(aid[j].beneficiary->person_no, stored->aid_usage[i]->beneficiary) == 0;
+        if (!found || stored->n_aid_usage != aid_count)
             return verify_problem(v, stored->last_seq, "account %s: %zu relatives' mutual aid "
                                   "stored; the log counts %zu (%s %s)", holder->person_no,
-                                  stored->n_aid_usage, (size_t)holder->aid_count,
-                                  holder->aid[j].beneficiary->person_no,
+                                  stored->n_aid_usage, aid_count, aid[j].beneficiary->person_no,
                                   found ? "among them" : "missing");
     }
     return 0;
@@ -392,11 +403,14 @@ static int hold_reserve(struct verify *v, uint64_t seq, const Famledger__Settlem
                                       person->person_no, (long long)wallet->held_fen,
                                       (long long)wallet->fen);
         } else {
-            person->held_fen += amount;
-            if (!person->has_account || person->held_fen < 0 ||
-                person->held_fen > person->balance_fen)
+            struct model_person_extra *extra = verify_person_extra(person);
+            if (!extra)
+                return -1;
+            extra->held_fen += amount;
+            if (!person->has_account || extra->held_fen < 0 ||
+                extra->held_fen > person->balance_fen)
                 return verify_problem(v, seq, "the account of %s would reserve %lld fen of %lld",
-                                      person->person_no, (long long)person->held_fen,
+                                      person->person_no, (long long)extra->held_fen,
                                       (long long)person->balance_fen);
         }
         if (count_aid && leg->mutual_aid)
@@ -574,7 +588,8 @@ int verify_twophase_finish(struct verify *v)
     for (size_t i = 0; i < v->persons.count && v->report->ok; i++) {
         struct model_person *person = verify_person_at(v, i);
         const struct model_wallet none = {.send_day = ""};
-        const struct model_wallet *wallet = person->wallet ? person->wallet : &none;
+        const struct model_wallet *wallet =
+            person->extra && person->extra->wallet ? person->extra->wallet : &none;
         if (wallet->pending_out) {
             timer_key(key, wallet->pending_out_return_us, 'W', wallet->pending_out);
             verify_expect_item(v, INDEX_TIMERS, key, sizeof(key), table_digest_one(1));
