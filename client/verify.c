@@ -207,7 +207,7 @@ static void expect_merchant_link(struct verify *v, const char *merchant, int64_t
                        table_digest_link(seq, prev));
 }
 
-_Static_assert(sizeof(struct model_person) <= 96, "a person of the model stays small: there "
+_Static_assert(sizeof(struct model_person) <= 88, "a person of the model stays small: there "
                "are millions");
 
 struct model_person_extra *verify_person_extra(struct model_person *person)
@@ -341,22 +341,26 @@ int verify_move(struct verify *v, uint64_t seq, const char *person_no, int64_t d
         v->moves[v->move_count].person_no = person->person_no;
         v->moves[v->move_count++].delta_fen = delta_fen;
     }
-    person->balance_fen += delta_fen;
-    if (delta_fen >= 0)
-        person->credited_fen += delta_fen;
-    else
-        person->debited_fen -= delta_fen;
-    if (person->balance_fen < 0)
+    /* A log no daemon wrote may carry any amount: one past what an account can count is
+     * named, not wrapped. */
+    if (delta_fen >= 0 ? __builtin_add_overflow(person->credited_fen, delta_fen,
+                                                &person->credited_fen)
+                       : delta_fen == INT64_MIN ||
+                             __builtin_add_overflow(person->debited_fen, -delta_fen,
+                                                    &person->debited_fen))
+        return verify_problem(v, seq, "entry moves %lld fen of %s: more than an account can "
+                              "count", (long long)delta_fen, person_no);
+    int64_t balance_fen = model_person_balance(person);
+    if (balance_fen < 0)
         return verify_problem(v, seq, "the balance of %s would be negative (%lld fen)", person_no,
-                              (long long)person->balance_fen);
-    if (person->balance_fen < model_person_held(person))
+                              (long long)balance_fen);
+    if (balance_fen < model_person_held(person))
         return verify_problem(v, seq, "entry takes money of %s that a hold reserves (%lld of "
                               "%lld fen held)", person_no, (long long)model_person_held(person),
-                              (long long)person->balance_fen);
-    if (person->balance_fen != balance_after_fen)
+                              (long long)balance_fen);
+    if (balance_fen != balance_after_fen)
         return verify_problem(v, seq, "entry says %s has %lld fen after it; replay gives %lld",
-                              person_no, (long long)balance_after_fen,
-                              (long long)person->balance_fen);
+                              person_no, (long long)balance_after_fen, (long long)balance_fen);
     return 0;
 }
 
@@ -636,7 +640,8 @@ static int apply_person(struct verify *v, const Famledger__Entry *entry)
     case FAMLEDGER__ENTRY__BODY_ACCOUNT_REOPENED:
         person = verify_person_find(v, entry->account_reopened->person_no, false);
         if (!person || !person->has_account ||
-            person->status != FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED || person->balance_fen)
+            person->status != FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED ||
+            model_person_balance(person) != 0)
             return verify_problem(v, entry->seq, "reopening of an account that is not closed "
                                   "and empty");
         person->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN;

@@ -129,14 +129,14 @@ static int compare_account(struct verify *v, const ProtobufCBinaryData *key,
     if (!person || !person->has_account)
         verify_problem(v, stored->last_seq, "stored account %s has no account_opened entry",
                        stored->person_no);
-    else if (person->balance_fen != stored->balance_fen ||
+    else if (model_person_balance(person) != stored->balance_fen ||
              person->credited_fen != stored->credited_fen ||
              person->debited_fen != stored->debited_fen || person->status != (int)stored->status)
         verify_problem(v, stored->last_seq, "account %s: stored balance %lld, credited %lld, "
                        "debited %lld, status %d; the log gives %lld, %lld, %lld, %d",
                        stored->person_no, (long long)stored->balance_fen,
                        (long long)stored->credited_fen, (long long)stored->debited_fen,
-                       stored->status, (long long)person->balance_fen,
+                       stored->status, (long long)model_person_balance(person),
                        (long long)person->credited_fen, (long long)person->debited_fen,
                        person->status);
     else if (person->last_seq != stored->last_seq)
@@ -431,9 +431,10 @@ static void expect_records(struct verify *v, bool persons, bool accounts)
         if (!accounts || !person->has_account)
             continue;
         verify_expect_item(v, INDEX_ACCOUNTS, person->person_no, bytes,
-                           table_digest_account(person->balance_fen, person->credited_fen,
-                                                person->debited_fen, person->status,
-                                                person->last_seq, model_person_held(person)));
+                           table_digest_account(model_person_balance(person),
+                                                person->credited_fen, person->debited_fen,
+                                                person->status, person->last_seq,
+                                                model_person_held(person)));
         for (size_t j = 0; person->extra && j < person->extra->aid_count; j++) {
             const struct model_aid *aid = &person->extra->aid[j];
             verify_expect_item(v, INDEX_ACCOUNTS, person->person_no, bytes,
@@ -442,7 +443,7 @@ static void expect_records(struct verify *v, bool persons, bool accounts)
         }
         person->stored_account = true;
         report->accounts++;
-        report->balances_fen += person->balance_fen;
+        report->balances_fen += model_person_balance(person);
         report->credited_fen += person->credited_fen;
         report->debited_fen += person->debited_fen;
     }

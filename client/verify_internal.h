@@ -44,10 +44,10 @@ struct model_person_extra {
     size_t aid_count;
 };
 
-/* One of millions, in 96 bytes (a third less than with every field of its own, and a third
- * less memory for the kernel to zero): small fields packed after the key, and what few
- * persons have behind one pointer. Its funders are pointers to their own records, which never
- * move (record_table.h). */
+/* One of millions, in 88 bytes (a third less than with every field of its own, and a third
+ * less memory for the kernel to zero): small fields packed after the key, the balance
+ * derived, and what few persons have behind one pointer. Its funders are pointers to their
+ * own records, which never move (record_table.h). */
 struct model_person {
     char person_no[FL_PERSON_NO_MAX + 1];
     bool has_account : 1;
@@ -57,11 +57,17 @@ struct model_person {
     uint8_t person_status;       /* FAMLEDGER__PERSON_STATUS__* */
     char region[8];
     uint8_t funder_count;        /* at most FL_FUNDERS_MAX */
-    int64_t balance_fen, credited_fen, debited_fen;
+    int64_t credited_fen, debited_fen; /* the balance is their difference (model_person_balance) */
     uint64_t last_seq;           /* the account's newest statement line: its chain's head */
     struct model_person **funders; /* this person's funding order */
     struct model_person_extra *extra; /* NULL until the log needs it */
 };
+
+/* The account's balance: every move of it is counted as credited or debited (verify_move). */
+static inline int64_t model_person_balance(const struct model_person *person)
+{
+    return person->credited_fen - person->debited_fen;
+}
 
 /* What the account holds for open quotes (0 without an extra). */
 static inline int64_t model_person_held(const struct model_person *person)

@@ -408,10 +408,10 @@ static int hold_reserve(struct verify *v, uint64_t seq, const Famledger__Settlem
                 return -1;
             extra->held_fen += amount;
             if (!person->has_account || extra->held_fen < 0 ||
-                extra->held_fen > person->balance_fen)
+                extra->held_fen > model_person_balance(person))
                 return verify_problem(v, seq, "the account of %s would reserve %lld fen of %lld",
                                       person->person_no, (long long)extra->held_fen,
-                                      (long long)person->balance_fen);
+                                      (long long)model_person_balance(person));
         }
         if (count_aid && leg->mutual_aid)
             usage_move(v, leg->holder, quote->patient, quote->time_us, amount);

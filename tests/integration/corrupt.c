@@ -15,6 +15,8 @@
  *                                                  rewrite the chain after it, likewise
  *   famledger-corrupt DATA_DIR garble SEQ          make entry SEQ bytes that do not decode,
  *                                                  rightly hashed, and rewrite the chain after it
+ *   famledger-corrupt DATA_DIR overflow SEQ        make credit entry SEQ's amount the most
+ *                                                  negative int64, and rewrite the chain after it
  *   famledger-corrupt DATA_DIR hole SEQ            delete entry SEQ from the log
  *   famledger-corrupt DATA_DIR meta KEY VALUE      set a meta record (an older format, say)
  *   famledger-corrupt DATA_DIR format 2|3|4|5|6    make it a ledger of that format: a
@@ -77,6 +79,7 @@ enum rechain {
     RECHAIN_UNBALANCE, /* 1 fen more on its first posting */
     RECHAIN_REDATE,    /* the time of the entry before it */
     RECHAIN_GARBLE,    /* bytes that are no Entry, correctly hashed */
+    RECHAIN_OVERFLOW,  /* a credit of INT64_MIN fen: past what any account can count */
 };
 
 /* Re-pack entry `seq`, changed as `change` says, then every later entry with the new previous
@@ -117,10 +120,14 @@ static int rechain_from(struct store_txn *txn, const char *dir, uint64_t seq, en
             continue;
         }
         Famledger__Entry *entry = famledger__entry__unpack(NULL, value.size - HASH_BYTES, stored_bytes);
-        if (!entry || (at == seq && !redate && entry->n_postings == 0))
+        if (!entry || (at == seq && change == RECHAIN_UNBALANCE && entry->n_postings == 0) ||
+            (at == seq && change == RECHAIN_OVERFLOW &&
+             entry->body_case != FAMLEDGER__ENTRY__BODY_ACCOUNT_CREDITED))
             return -1;
         if (at == seq && redate)
             entry->time_us = prev_time_us;
+        else if (at == seq && change == RECHAIN_OVERFLOW)
+            entry->account_credited->amount_fen = INT64_MIN;
         else if (at == seq)
             entry->postings[0]->amount_fen += 1;
         memcpy(entry->prev_hash.data, prev, HASH_BYTES);
@@ -192,7 +199,7 @@ int main(int argc, char **argv)
     if (argc < 4) {
         fprintf(stderr, "usage: famledger-corrupt DATA_DIR entry SEQ | balance PERSON FEN | "
                 "aid PERSON FEN | delete TABLE | spoil TABLE | unbalance SEQ | redate SEQ | "
-                "garble SEQ | hole SEQ | meta KEY VALUE | format 2|3|4|5|6\n");
+                "overflow SEQ | garble SEQ | hole SEQ | meta KEY VALUE | format 2|3|4|5|6\n");
         return 2;
     }
     if (strcmp(argv[2], "format") == 0)
@@ -213,6 +220,8 @@ int main(int argc, char **argv)
                  ? rechain_from(txn, argv[1], strtoull(argv[3], NULL, 10), RECHAIN_UNBALANCE)
              : strcmp(argv[2], "redate") == 0
                  ? rechain_from(txn, argv[1], strtoull(argv[3], NULL, 10), RECHAIN_REDATE)
+             : strcmp(argv[2], "overflow") == 0
+                 ? rechain_from(txn, argv[1], strtoull(argv[3], NULL, 10), RECHAIN_OVERFLOW)
              : strcmp(argv[2], "garble") == 0
                  ? rechain_from(txn, argv[1], strtoull(argv[3], NULL, 10), RECHAIN_GARBLE)
              : strcmp(argv[2], "hole") == 0

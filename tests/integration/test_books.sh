@@ -143,6 +143,15 @@ daemon_start
 check "verify finds the unbalanced entry" 4 ctl verify
 expect "named" "does not balance" "$OUT$ERR"
 
+# Or makes that credit an amount no account can count, and verify names it rather than wrap.
+daemon_stop
+rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
+check "credit the most negative amount" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" overflow 8
+daemon_start
+check "verify finds the amount" 4 ctl verify
+expect "named" "entry moves -9223372036854775808 fen of MOM: more than an account can count" \
+    "$OUT$ERR"
+
 # A ledger of a format this famledgerd cannot read is refused by name, and left as it was:
 # older than double entry, written by a newer famledgerd, or not a format at all.
 daemon_stop
