@@ -342,14 +342,15 @@ int verify_move(struct verify *v, uint64_t seq, const char *person_no, int64_t d
         v->moves[v->move_count++].delta_fen = delta_fen;
     }
     /* A log no daemon wrote may carry any amount: one past what an account can count is
-     * named, not wrapped. */
-    if (delta_fen >= 0 ? __builtin_add_overflow(person->credited_fen, delta_fen,
-                                                &person->credited_fen)
+     * named, and the counts are left as they were rather than wrapped. */
+    int64_t credited = person->credited_fen, debited = person->debited_fen;
+    if (delta_fen >= 0 ? __builtin_add_overflow(credited, delta_fen, &credited)
                        : delta_fen == INT64_MIN ||
-                             __builtin_add_overflow(person->debited_fen, -delta_fen,
-                                                    &person->debited_fen))
+                             __builtin_add_overflow(debited, -delta_fen, &debited))
         return verify_problem(v, seq, "entry moves %lld fen of %s: more than an account can "
                               "count", (long long)delta_fen, person_no);
+    person->credited_fen = credited;
+    person->debited_fen = debited;
     int64_t balance_fen = model_person_balance(person);
     if (balance_fen < 0)
         return verify_problem(v, seq, "the balance of %s would be negative (%lld fen)", person_no,
