@@ -10,6 +10,7 @@
  */
 #include "verify_internal.h"
 
+#include "entry_check.h"
 #include "model_memory.h"
 #include "sha256.h"
 
@@ -429,15 +430,18 @@ static int apply_settled(struct verify *v, const Famledger__Entry *entry)
     /* A captured hold frees its reservations before its legs are taken. */
     if (verify_settled_twophase(v, entry))
         return 1;
+    bool past = false; /* a sum past int64: only a log no daemon wrote has one */
     for (size_t i = 0; i < s->n_legs; i++) {
-        legs += s->legs[i]->amount_fen;
+        past |= __builtin_add_overflow(legs, s->legs[i]->amount_fen, &legs);
         if (!s->legs[i]->wallet &&
             verify_move(v, entry->seq, s->legs[i]->holder, -s->legs[i]->amount_fen,
                         s->legs[i]->balance_after_fen))
             return 1;
     }
-    if (legs != s->acct_pay_fen + s->acct_mulaid_pay_fen ||
-        s->acct_pay_fen + s->acct_mulaid_pay_fen + s->cash_pay_fen != s->amount_fen)
+    int64_t accounts, total;
+    past |= __builtin_add_overflow(s->acct_pay_fen, s->acct_mulaid_pay_fen, &accounts);
+    past |= __builtin_add_overflow(accounts, s->cash_pay_fen, &total);
+    if (past || legs != accounts || total != s->amount_fen)
         return verify_problem(v, entry->seq, "settlement totals do not add up");
     expect_merchant_link(v, s->merchant_code, entry->time_us, entry->seq);
     verify_expect_reference(v, 'S', s->merchant_code, s->merchant_reference, entry->seq);
@@ -467,8 +471,9 @@ static int apply_refund(struct verify *v, const Famledger__Entry *entry, uint64_
         return 0;
     }
     int64_t legs = 0;
+    bool past = false; /* a sum past int64: only a log no daemon wrote has one */
     for (size_t i = 0; i < refund->n_legs; i++) {
-        legs += refund->legs[i]->amount_fen;
+        past |= __builtin_add_overflow(legs, refund->legs[i]->amount_fen, &legs);
         int wallet = verify_refund_wallet_leg(v, entry->seq, refund->legs[i]);
         if (wallet < 0 || (wallet && !v->report->ok))
             return 1;
@@ -480,7 +485,7 @@ static int apply_refund(struct verify *v, const Famledger__Entry *entry, uint64_
     /* A settlement made before aid limits (format 2) was never counted: nothing to free. */
     if (settlement->aid_counted)
         verify_refund_aid(v, patient, settled_us, refund);
-    if (legs != refund->amount_fen)
+    if (past || legs != refund->amount_fen)
         return verify_problem(v, entry->seq, "refund legs do not add up to the refund");
     expect_merchant_link(v, merchant, entry->time_us, entry->seq);
     if (!reversal)
@@ -493,9 +498,7 @@ static int apply_refund(struct verify *v, const Famledger__Entry *entry, uint64_
 static int apply_reversed(struct verify *v, const Famledger__Entry *entry)
 {
     const Famledger__Reversed *reversed = entry->reversed;
-    const Famledger__ReverseRequest *request = reversed->request;
-    if (!request)
-        return verify_problem(v, entry->seq, "reversal without its request");
+    const Famledger__ReverseRequest *request = reversed->request; /* whole: entry_whole */
     verify_expect_reference(v, 'V', request->merchant_code, request->merchant_reference, entry->seq);
     if (reversed->settlement_id == 0) {
         /* Nothing had arrived: the settlement reference now names the reversal. */
@@ -554,8 +557,6 @@ static int apply_transfer_in(struct verify *v, const Famledger__Entry *entry,
                              struct model_person *person)
 {
     const Famledger__TransferInRequest *request = entry->transferred_in->request;
-    if (!request)
-        return verify_problem(v, entry->seq, "transfer-in without its request");
     if (person->status == FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED &&
         person->person_status == FAMLEDGER__PERSON_STATUS__PERSON_MOVED_OUT) {
         person->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN;
@@ -712,8 +713,6 @@ static int apply(struct verify *v, const Famledger__Entry *entry)
         return apply_reversed(v, entry);
     case FAMLEDGER__ENTRY__BODY_PAID_OUT: {
         const Famledger__PayoutRequest *payout = entry->paid_out->request;
-        if (!payout)
-            return verify_problem(v, entry->seq, "payout without its request");
         bool merchant = *payout->merchant_code != '\0';
         verify_expect_reference(v, merchant ? 'O' : 'Q', merchant ? payout->merchant_code
                                                            : payout->person_no,
@@ -802,7 +801,9 @@ static int verify_postings(struct verify *v, const Famledger__Entry *entry)
         if (!name || !*posting->id)
             return verify_problem(v, entry->seq, "entry %llu posts to an unknown account",
                                   (unsigned long long)entry->seq);
-        sum += posting->amount_fen;
+        if (__builtin_add_overflow(sum, posting->amount_fen, &sum))
+            return verify_problem(v, entry->seq, "entry %llu does not balance: its postings "
+                                  "sum past int64", (unsigned long long)entry->seq);
         expect_balance(v, name, "", posting->amount_fen);
         if (posting->account_class != FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_PERSONAL) {
             expect_balance(v, name, posting->id, posting->amount_fen);
@@ -896,6 +897,10 @@ static int verify_record(struct verify *v, const Famledger__LogRecord *record,
                             "microseconds): the log is out of time order",
                             (unsigned long long)seq, (unsigned long long)(seq - 1),
                             (long long)entry->time_us, (long long)v->time_us);
+    else if (!entry_whole(entry))
+        rc = verify_problem(v, seq, "entry %llu lacks a part that every entry of its kind has, "
+                            "or carries a negative amount: no famledgerd wrote it",
+                            (unsigned long long)seq);
     if (rc == 0) {
         v->time_us = entry->time_us;
         v->move_count = 0;

@@ -259,7 +259,8 @@ void verify_expect_reference(struct verify *v, char scope, const char *owner,
 int verify_move(struct verify *v, uint64_t seq, const char *person_no, int64_t delta_fen,
                 int64_t balance_after_fen);
 
-/* verify_wallet.c: the wallet, holds and aid limits. */
+/* verify_wallet.c: the wallet, holds and aid limits. Like every apply function, these see only
+ * entries that are whole (entry_check.h): each part present, no amount negative. */
 int verify_apply_twophase(struct verify *v, const Famledger__Entry *entry);
 /* A settlement's wallet legs, aid usage and captured hold (its account legs are moved by
  * verify.c). */

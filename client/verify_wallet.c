@@ -300,8 +300,6 @@ static int apply_wallet_sent(struct verify *v, const Famledger__Entry *entry)
 {
     const Famledger__WalletSent *sent = entry->wallet_sent;
     const Famledger__WalletSend *send = sent->send;
-    if (!send || !sent->request)
-        return verify_problem(v, entry->seq, "a wallet send without its parts");
     struct model_person *holder = person_of(v, entry->seq, send->holder);
     struct model_person *beneficiary = person_of(v, entry->seq, send->beneficiary);
     if (!holder || !beneficiary)
@@ -341,8 +339,6 @@ static int apply_wallet_closed(struct verify *v, const Famledger__Entry *entry)
 {
     const Famledger__WalletSendClosed *closed = entry->wallet_send_closed;
     const Famledger__WalletSend *send = closed->send;
-    if (!send)
-        return verify_problem(v, entry->seq, "a wallet send closed without its parts");
     struct model_person *holder = person_of(v, entry->seq, send->holder);
     struct model_person *beneficiary = person_of(v, entry->seq, send->beneficiary);
     if (!holder || !beneficiary)
@@ -434,9 +430,8 @@ static void hold_expect(struct verify *v, uint64_t id, int state, uint64_t close
 static int apply_hold_placed(struct verify *v, const Famledger__Entry *entry)
 {
     const Famledger__Hold *hold = entry->hold_placed->hold;
-    if (!hold || !hold->request || !hold->quote ||
-        hold->state != FAMLEDGER__HOLD_STATE__HOLD_OPEN)
-        return verify_problem(v, entry->seq, "a hold without its parts, or not open");
+    if (hold->state != FAMLEDGER__HOLD_STATE__HOLD_OPEN)
+        return verify_problem(v, entry->seq, "a hold placed that is not open");
     const Famledger__Settlement *quote = hold->quote;
     verify_expect_reference(v, 'H', hold->request->merchant_code,
                             hold->request->merchant_reference, entry->seq);
@@ -468,7 +463,7 @@ static struct model_hold *hold_find(struct verify *v, uint64_t id)
 static int apply_hold_closed(struct verify *v, const Famledger__Entry *entry)
 {
     const Famledger__Hold *hold = entry->hold_closed->hold;
-    struct model_hold *model = hold && hold->quote ? hold_find(v, hold->hold_id) : NULL;
+    struct model_hold *model = hold_find(v, hold->hold_id);
     if (!model || model->legs_hash != legs_digest(hold->quote))
         return verify_problem(v, entry->seq, "entry ends a hold that is not open, or not as held");
     if (hold->state != FAMLEDGER__HOLD_STATE__HOLD_RELEASED &&
@@ -543,9 +538,9 @@ void verify_refund_aid(struct verify *v, const char *patient, int64_t settled_us
 static int apply_aid_limit(struct verify *v, const Famledger__Entry *entry)
 {
     const Famledger__AidLimit *limit = entry->aid_limit_set->limit;
-    struct model_person *beneficiary = limit ? person_of(v, entry->seq, limit->beneficiary) : NULL;
+    struct model_person *beneficiary = person_of(v, entry->seq, limit->beneficiary);
     if (!beneficiary)
-        return limit ? 1 : verify_problem(v, entry->seq, "a limit without its parts");
+        return 1;
     bool bound = false;
     for (size_t i = 0; i < beneficiary->funder_count; i++)
         bound = bound || strcmp(beneficiary->funders[i]->person_no, limit->holder) == 0;

@@ -163,7 +163,7 @@ int account_get_handle(struct request_ctx *ctx, const Famledger__Request *reques
 static int credit_reply(struct request_ctx *ctx, uint64_t seq)
 {
     Famledger__Entry *entry;
-    int rc = ledger_entry_get(ctx->txn, ctx->arena, seq, &entry, NULL, NULL);
+    int rc = ledger_entry_read(ctx->txn, ctx->arena, seq, &entry);
     if (rc <= 0 || entry->body_case != FAMLEDGER__ENTRY__BODY_ACCOUNT_CREDITED)
         return request_fail(ctx, FL_ERR_INTERNAL, "credit entry %llu is unreadable",
                             (unsigned long long)seq);

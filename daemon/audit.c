@@ -381,7 +381,7 @@ static int merchant_day_add(struct request_ctx *ctx, Famledger__MerchantDayReply
                             uint64_t seq, const char day[9], size_t *page_bytes)
 {
     Famledger__Entry *entry;
-    int rc = ledger_entry_get(ctx->txn, ctx->arena, seq, &entry, NULL, NULL);
+    int rc = ledger_entry_read(ctx->txn, ctx->arena, seq, &entry);
     if (rc <= 0)
         return rc ? rc : FL_ERR_INTERNAL;
     char entry_day[9];

@@ -475,7 +475,7 @@ static int payout_reply(struct request_ctx *ctx, Famledger__Payout *payout)
 static int payout_replay(struct request_ctx *ctx, uint64_t seq)
 {
     Famledger__Entry *entry;
-    int rc = ledger_entry_get(ctx->txn, ctx->arena, seq, &entry, NULL, NULL);
+    int rc = ledger_entry_read(ctx->txn, ctx->arena, seq, &entry);
     if (rc <= 0 || entry->body_case != FAMLEDGER__ENTRY__BODY_PAID_OUT ||
         !entry->paid_out->payout)
         return request_fail(ctx, FL_ERR_INTERNAL, "payout entry %llu is unreadable",

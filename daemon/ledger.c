@@ -3,6 +3,7 @@
 
 #include "books.h"
 #include "chain.h"
+#include "entry_check.h"
 #include "log.h"
 #include "require.h"
 
@@ -164,6 +165,19 @@ int ledger_entry_get(struct store_txn *txn, struct arena *arena, uint64_t seq,
     if (hash)
         memcpy(hash, value.data, HASH_BYTES);
     return 1;
+}
+
+int ledger_entry_read(struct store_txn *txn, struct arena *arena, uint64_t seq,
+                      Famledger__Entry **entry)
+{
+    int rc = ledger_entry_get(txn, arena, seq, entry, NULL, NULL);
+    if (rc == 1 && !entry_whole(*entry)) {
+        log_error("ledger: entry %llu lacks a part or carries a negative amount: no famledgerd "
+                  "wrote it, and the chain after it was rewritten. Run verify, and restore the "
+                  "ledger from a backup (docs/OPERATIONS.md)", (unsigned long long)seq);
+        return FL_ERR_INTERNAL;
+    }
+    return rc;
 }
 
 int ledger_entry_day(struct store_txn *txn, struct arena *arena, uint64_t seq, char day[9])

@@ -38,11 +38,16 @@ void ledger_business_day(int64_t time_us, char day[9]);
 bool ledger_day_parse(const char *date, char day[9]);
 
 
-/* Read entry `seq`. Returns 1 when found, 0 when absent. `entry` and `entry_bytes` live in
- * `arena`; `hash` may be NULL. */
+/* Read entry `seq` as stored. Returns 1 when found, 0 when absent, FL_ERR_INTERNAL when it
+ * does not decode. `entry` and `entry_bytes` live in `arena`; `hash` may be NULL. */
 int ledger_entry_get(struct store_txn *txn, struct arena *arena, uint64_t seq,
                      Famledger__Entry **entry, ProtobufCBinaryData *entry_bytes,
                      uint8_t hash[HASH_BYTES]);
+
+/* Read entry `seq` to use it: as ledger_entry_get, and FL_ERR_INTERNAL (logged) when it is not
+ * whole (entry_check.h), so that no handler follows a part that is missing. */
+int ledger_entry_read(struct store_txn *txn, struct arena *arena, uint64_t seq,
+                      Famledger__Entry **entry);
 
 /* The business day of entry `seq` (1 found, 0 absent, < 0), unpacked in `arena`. */
 int ledger_entry_day(struct store_txn *txn, struct arena *arena, uint64_t seq, char day[9]);

@@ -182,7 +182,7 @@ static int movement_reply(struct request_ctx *ctx, Famledger__Movement *movement
 static int movement_replay(struct request_ctx *ctx, uint64_t seq)
 {
     Famledger__Entry *entry;
-    int rc = ledger_entry_get(ctx->txn, ctx->arena, seq, &entry, NULL, NULL);
+    int rc = ledger_entry_read(ctx->txn, ctx->arena, seq, &entry);
     Famledger__Movement *movement = NULL;
     if (rc == 1 && entry->body_case == FAMLEDGER__ENTRY__BODY_WITHDRAWN)
         movement = entry->withdrawn->movement;
@@ -505,7 +505,7 @@ static int transfer_in_link(struct request_ctx *ctx, Famledger__TransferInReques
     if (transfer->transfer_out_seq) {
         Famledger__Entry *out;
         uint64_t seq = transfer->transfer_out_seq, used;
-        int rc = ledger_entry_get(ctx->txn, ctx->arena, seq, &out, NULL, NULL);
+        int rc = ledger_entry_read(ctx->txn, ctx->arena, seq, &out);
         if (rc < 0)
             return request_fail(ctx, rc, "cannot read entry %llu", (unsigned long long)seq);
         if (rc == 0 || out->body_case != FAMLEDGER__ENTRY__BODY_TRANSFERRED_OUT)

@@ -130,12 +130,10 @@ static int list_merchant(struct request_ctx *ctx, const Famledger__SettlementLis
     memcpy(day, to, 9);
     uint64_t cursor = query->cursor;
     if (cursor) {
-        Famledger__Entry *entry;
-        rc = ledger_entry_get(ctx->txn, ctx->arena, cursor, &entry, NULL, NULL);
+        rc = ledger_entry_day(ctx->txn, ctx->arena, cursor, day);
         if (rc <= 0)
             return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "cursor %llu is not an entry",
                                 (unsigned long long)cursor);
-        ledger_business_day(entry->time_us, day);
         if (strcmp(day, to) > 0)
             memcpy(day, to, 9), cursor = 0;
     }

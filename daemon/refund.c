@@ -191,7 +191,7 @@ static int refund_record(struct request_ctx *ctx, struct refund_plan *plan,
 static int refund_replay(struct request_ctx *ctx, uint64_t seq)
 {
     Famledger__Entry *entry;
-    int rc = ledger_entry_get(ctx->txn, ctx->arena, seq, &entry, NULL, NULL);
+    int rc = ledger_entry_read(ctx->txn, ctx->arena, seq, &entry);
     if (rc <= 0 || entry->body_case != FAMLEDGER__ENTRY__BODY_REFUNDED)
         return request_fail(ctx, FL_ERR_INTERNAL, "refund entry %llu is unreadable",
                             (unsigned long long)seq);
@@ -301,7 +301,7 @@ static int reverse_reply(struct request_ctx *ctx, uint64_t seq, Famledger__Settl
 static int reverse_replay(struct request_ctx *ctx, uint64_t seq)
 {
     Famledger__Entry *entry;
-    int rc = ledger_entry_get(ctx->txn, ctx->arena, seq, &entry, NULL, NULL);
+    int rc = ledger_entry_read(ctx->txn, ctx->arena, seq, &entry);
     if (rc <= 0 || entry->body_case != FAMLEDGER__ENTRY__BODY_REVERSED ||
         !entry->reversed->request)
         return request_fail(ctx, FL_ERR_INTERNAL, "reversal entry %llu is unreadable",

@@ -309,7 +309,7 @@ int settle_quote_handle(struct request_ctx *ctx, const Famledger__Request *reque
 static int settle_reply_from_entry(struct request_ctx *ctx, uint64_t seq)
 {
     Famledger__Entry *entry;
-    int rc = ledger_entry_get(ctx->txn, ctx->arena, seq, &entry, NULL, NULL);
+    int rc = ledger_entry_read(ctx->txn, ctx->arena, seq, &entry);
     if (rc <= 0 || entry->body_case != FAMLEDGER__ENTRY__BODY_SETTLED)
         return request_fail(ctx, FL_ERR_INTERNAL, "settlement entry %llu is unreadable",
                             (unsigned long long)seq);

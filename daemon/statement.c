@@ -140,7 +140,7 @@ int statement_handle(struct request_ctx *ctx, const Famledger__Request *request)
     reply->lines = ARENA_ARRAY(ctx->arena, Famledger__StatementLine *, count ? count : 1);
     for (size_t i = 0; i < count; i++) {
         Famledger__Entry *entry;
-        rc = ledger_entry_get(ctx->txn, ctx->arena, seqs[i], &entry, NULL, NULL);
+        rc = ledger_entry_read(ctx->txn, ctx->arena, seqs[i], &entry);
         if (rc <= 0)
             return request_fail(ctx, FL_ERR_INTERNAL, "entry %llu of the statement is unreadable",
                                 (unsigned long long)seqs[i]);

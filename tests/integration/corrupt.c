@@ -15,8 +15,14 @@
  *                                                  rewrite the chain after it, likewise
  *   famledger-corrupt DATA_DIR garble SEQ          make entry SEQ bytes that do not decode,
  *                                                  rightly hashed, and rewrite the chain after it
- *   famledger-corrupt DATA_DIR overflow SEQ        make credit entry SEQ's amount the most
- *                                                  negative int64, and rewrite the chain after it
+ *   famledger-corrupt DATA_DIR amount SEQ FEN      set the first amount of entry SEQ's body
+ *                                                  (a credit's, a movement's, a settlement's or
+ *                                                  a refund's first leg) to FEN, and rewrite the
+ *                                                  chain after it
+ *   famledger-corrupt DATA_DIR posting SEQ FEN     set the first posting of entry SEQ to FEN,
+ *                                                  and rewrite the chain after it
+ *   famledger-corrupt DATA_DIR strip SEQ           drop the first part (sub-message) of entry
+ *                                                  SEQ's body, and rewrite the chain after it
  *   famledger-corrupt DATA_DIR hole SEQ            delete entry SEQ from the log
  *   famledger-corrupt DATA_DIR meta KEY VALUE      set a meta record (an older format, say)
  *   famledger-corrupt DATA_DIR format 2|3|4|5|6    make it a ledger of that format: a
@@ -79,12 +85,68 @@ enum rechain {
     RECHAIN_UNBALANCE, /* 1 fen more on its first posting */
     RECHAIN_REDATE,    /* the time of the entry before it */
     RECHAIN_GARBLE,    /* bytes that are no Entry, correctly hashed */
-    RECHAIN_OVERFLOW,  /* a credit of INT64_MIN fen: past what any account can count */
+    RECHAIN_AMOUNT,    /* the body's first amount set to a given one */
+    RECHAIN_POSTING,   /* the first posting set to a given amount */
+    RECHAIN_STRIP,     /* the body's first part dropped */
+    RECHAIN_NONE,
 };
+
+/* Where entry's body keeps its first amount (rechain_from: RECHAIN_AMOUNT), or NULL. */
+static int64_t *body_amount(Famledger__Entry *entry)
+{
+    Famledger__Movement *movement = NULL;
+    switch (entry->body_case) {
+    case FAMLEDGER__ENTRY__BODY_ACCOUNT_CREDITED:
+        return &entry->account_credited->amount_fen;
+    case FAMLEDGER__ENTRY__BODY_SETTLED:
+        return entry->settled->settlement && entry->settled->settlement->n_legs
+                   ? &entry->settled->settlement->legs[0]->amount_fen
+                   : NULL;
+    case FAMLEDGER__ENTRY__BODY_REFUNDED:
+        return entry->refunded->refund && entry->refunded->refund->n_legs
+                   ? &entry->refunded->refund->legs[0]->amount_fen
+                   : NULL;
+    case FAMLEDGER__ENTRY__BODY_WITHDRAWN:
+        movement = entry->withdrawn->movement;
+        break;
+    case FAMLEDGER__ENTRY__BODY_TRANSFERRED_OUT:
+        movement = entry->transferred_out->movement;
+        break;
+    case FAMLEDGER__ENTRY__BODY_TRANSFERRED_IN:
+        movement = entry->transferred_in->movement;
+        break;
+    default:
+        break;
+    }
+    return movement ? &movement->amount_fen : NULL;
+}
+
+/* Drop the first part (a singular sub-message) of entry's body; returns whether it had one. */
+static bool body_strip(Famledger__Entry *entry)
+{
+    if (entry->body_case == FAMLEDGER__ENTRY__BODY__NOT_SET)
+        return false;
+    const ProtobufCFieldDescriptor *field =
+        protobuf_c_message_descriptor_get_field(entry->base.descriptor, entry->body_case);
+    ProtobufCMessage *body = *(ProtobufCMessage **)((char *)entry + field->offset);
+    const ProtobufCMessageDescriptor *descriptor = body->descriptor;
+    for (unsigned i = 0; i < descriptor->n_fields; i++) {
+        const ProtobufCFieldDescriptor *part = &descriptor->fields[i];
+        ProtobufCMessage **slot = (ProtobufCMessage **)((char *)body + part->offset);
+        if (part->type == PROTOBUF_C_TYPE_MESSAGE && part->label != PROTOBUF_C_LABEL_REPEATED &&
+            *slot) {
+            protobuf_c_message_free_unpacked(*slot, NULL);
+            *slot = NULL;
+            return true;
+        }
+    }
+    return false;
+}
 
 /* Re-pack entry `seq`, changed as `change` says, then every later entry with the new previous
  * hash, and move the head (in meta and in the head record) to the new last hash. */
-static int rechain_from(struct store_txn *txn, const char *dir, uint64_t seq, enum rechain change)
+static int rechain_from(struct store_txn *txn, const char *dir, uint64_t seq, enum rechain change,
+                        int64_t fen)
 {
     bool redate = change == RECHAIN_REDATE;
     uint8_t prev[HASH_BYTES] = {0};
@@ -120,15 +182,23 @@ static int rechain_from(struct store_txn *txn, const char *dir, uint64_t seq, en
             continue;
         }
         Famledger__Entry *entry = famledger__entry__unpack(NULL, value.size - HASH_BYTES, stored_bytes);
-        if (!entry || (at == seq && change == RECHAIN_UNBALANCE && entry->n_postings == 0) ||
-            (at == seq && change == RECHAIN_OVERFLOW &&
-             entry->body_case != FAMLEDGER__ENTRY__BODY_ACCOUNT_CREDITED))
+        if (!entry)
+            return -1;
+        int64_t *amount = NULL;
+        if (at == seq && change == RECHAIN_AMOUNT && !(amount = body_amount(entry)))
+            return -1;
+        if (at == seq && (change == RECHAIN_UNBALANCE || change == RECHAIN_POSTING) &&
+            entry->n_postings == 0)
+            return -1;
+        if (at == seq && change == RECHAIN_STRIP && !body_strip(entry))
             return -1;
         if (at == seq && redate)
             entry->time_us = prev_time_us;
-        else if (at == seq && change == RECHAIN_OVERFLOW)
-            entry->account_credited->amount_fen = INT64_MIN;
-        else if (at == seq)
+        else if (amount)
+            *amount = fen;
+        else if (at == seq && change == RECHAIN_POSTING)
+            entry->postings[0]->amount_fen = fen;
+        else if (at == seq && change == RECHAIN_UNBALANCE)
             entry->postings[0]->amount_fen += 1;
         memcpy(entry->prev_hash.data, prev, HASH_BYTES);
         size_t bytes = famledger__entry__get_packed_size(entry);
@@ -199,7 +269,8 @@ int main(int argc, char **argv)
     if (argc < 4) {
         fprintf(stderr, "usage: famledger-corrupt DATA_DIR entry SEQ | balance PERSON FEN | "
                 "aid PERSON FEN | delete TABLE | spoil TABLE | unbalance SEQ | redate SEQ | "
-                "overflow SEQ | garble SEQ | hole SEQ | meta KEY VALUE | format 2|3|4|5|6\n");
+                "amount SEQ FEN | posting SEQ FEN | strip SEQ | garble SEQ | hole SEQ | "
+                "meta KEY VALUE | format 2|3|4|5|6\n");
         return 2;
     }
     if (strcmp(argv[2], "format") == 0)
@@ -213,17 +284,22 @@ int main(int argc, char **argv)
     if (store_open(argv[1], 64u << 20, 1u << 30, STORE_OPEN_EXISTING, &store) || store_write_begin(store, &txn))
         return 1;
     int db = store_db_find(argv[3]);
+    static const char *const rechains[] = {
+        [RECHAIN_UNBALANCE] = "unbalance", [RECHAIN_REDATE] = "redate",
+        [RECHAIN_GARBLE] = "garble",       [RECHAIN_AMOUNT] = "amount",
+        [RECHAIN_POSTING] = "posting",     [RECHAIN_STRIP] = "strip",
+    };
+    int rechain = RECHAIN_NONE;
+    for (int i = 0; i < RECHAIN_NONE; i++)
+        if (strcmp(argv[2], rechains[i]) == 0 &&
+            (argc > 4 || (i != RECHAIN_AMOUNT && i != RECHAIN_POSTING)))
+            rechain = i;
     int rc = strcmp(argv[2], "entry") == 0 ? corrupt_entry(txn, strtoull(argv[3], NULL, 10))
              : strcmp(argv[2], "meta") == 0 && argc > 4
                  ? store_put(txn, STORE_DB_META, argv[3], strlen(argv[3]), argv[4], strlen(argv[4]))
-             : strcmp(argv[2], "unbalance") == 0
-                 ? rechain_from(txn, argv[1], strtoull(argv[3], NULL, 10), RECHAIN_UNBALANCE)
-             : strcmp(argv[2], "redate") == 0
-                 ? rechain_from(txn, argv[1], strtoull(argv[3], NULL, 10), RECHAIN_REDATE)
-             : strcmp(argv[2], "overflow") == 0
-                 ? rechain_from(txn, argv[1], strtoull(argv[3], NULL, 10), RECHAIN_OVERFLOW)
-             : strcmp(argv[2], "garble") == 0
-                 ? rechain_from(txn, argv[1], strtoull(argv[3], NULL, 10), RECHAIN_GARBLE)
+             : rechain != RECHAIN_NONE
+                 ? rechain_from(txn, argv[1], strtoull(argv[3], NULL, 10), (enum rechain)rechain,
+                                argc > 4 ? strtoll(argv[4], NULL, 10) : 0)
              : strcmp(argv[2], "hole") == 0
                  ? (store_delete(txn, STORE_DB_LOG, seq_key(argv[3]), 8) == 1 ? 0 : -1)
              : strcmp(argv[2], "spoil") == 0 ? spoil_first(txn, db)

@@ -1,0 +1,106 @@
+/* entry_check.c -- whether a log entry is whole (entry_check.h). */
+#include "entry_check.h"
+
+#include <stdint.h>
+
+static bool legs_whole(Famledger__Leg *const *legs, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (legs[i]->amount_fen < 0 || legs[i]->balance_after_fen < 0 ||
+            legs[i]->refunded_fen < 0)
+            return false;
+    return true;
+}
+
+static bool settlement_whole(const Famledger__Settlement *s)
+{
+    return s && s->amount_fen >= 0 && s->acct_pay_fen >= 0 && s->acct_mulaid_pay_fen >= 0 &&
+           s->cash_pay_fen >= 0 && s->balc_fen >= 0 && s->refunded_fen >= 0 &&
+           legs_whole(s->legs, s->n_legs);
+}
+
+/* A refund; NULL when `optional` (a reversal that found nothing). */
+static bool refund_whole(const Famledger__Refund *refund, bool optional)
+{
+    if (!refund)
+        return optional;
+    if (refund->amount_fen < 0)
+        return false;
+    for (size_t i = 0; i < refund->n_legs; i++)
+        if (refund->legs[i]->amount_fen < 0 || refund->legs[i]->balance_after_fen < 0)
+            return false;
+    return true;
+}
+
+static bool movement_whole(const void *request, const Famledger__Movement *movement)
+{
+    return request && movement && movement->amount_fen >= 0 && movement->balance_after_fen >= 0;
+}
+
+static bool send_whole(const Famledger__WalletSend *send)
+{
+    return send && send->amount_fen >= 0;
+}
+
+static bool hold_whole(const Famledger__Hold *hold)
+{
+    return hold && hold->request && hold->request->amount_fen >= 0 &&
+           settlement_whole(hold->quote);
+}
+
+static bool body_whole(const Famledger__Entry *entry)
+{
+    switch (entry->body_case) {
+    case FAMLEDGER__ENTRY__BODY_ACCOUNT_CREDITED:
+        return entry->account_credited->amount_fen >= 0 &&
+               entry->account_credited->balance_after_fen >= 0;
+    case FAMLEDGER__ENTRY__BODY_PERSON_MIGRATED:
+        return entry->person_migrated->opening_balance_fen >= 0;
+    case FAMLEDGER__ENTRY__BODY_ACCOUNT_FROZEN:
+        return entry->account_frozen->balance_fen >= 0;
+    case FAMLEDGER__ENTRY__BODY_BINDING_ADDED:
+        return entry->binding_added->binding != NULL;
+    case FAMLEDGER__ENTRY__BODY_MERCHANT_ADDED:
+        return entry->merchant_added->merchant != NULL;
+    case FAMLEDGER__ENTRY__BODY_SETTLED:
+        return entry->settled->request && entry->settled->request->amount_fen >= 0 &&
+               settlement_whole(entry->settled->settlement);
+    case FAMLEDGER__ENTRY__BODY_REFUNDED:
+        return refund_whole(entry->refunded->refund, false);
+    case FAMLEDGER__ENTRY__BODY_REVERSED:
+        return entry->reversed->request && refund_whole(entry->reversed->refund, true);
+    case FAMLEDGER__ENTRY__BODY_WITHDRAWN:
+        return movement_whole(entry->withdrawn->request, entry->withdrawn->movement);
+    case FAMLEDGER__ENTRY__BODY_TRANSFERRED_OUT:
+        return movement_whole(entry->transferred_out->request, entry->transferred_out->movement);
+    case FAMLEDGER__ENTRY__BODY_TRANSFERRED_IN:
+        return movement_whole(entry->transferred_in->request, entry->transferred_in->movement);
+    case FAMLEDGER__ENTRY__BODY_PAID_OUT:
+        return entry->paid_out->request && entry->paid_out->payout &&
+               entry->paid_out->payout->amount_fen >= 0 &&
+               entry->paid_out->payout->owed_after_fen >= 0;
+    case FAMLEDGER__ENTRY__BODY_WALLET_SENT:
+        return entry->wallet_sent->request && send_whole(entry->wallet_sent->send) &&
+               entry->wallet_sent->balance_after_fen >= 0;
+    case FAMLEDGER__ENTRY__BODY_WALLET_SEND_CLOSED:
+        return send_whole(entry->wallet_send_closed->send) &&
+               entry->wallet_send_closed->balance_after_fen >= 0;
+    case FAMLEDGER__ENTRY__BODY_HOLD_PLACED:
+        return hold_whole(entry->hold_placed->hold);
+    case FAMLEDGER__ENTRY__BODY_HOLD_CLOSED:
+        return hold_whole(entry->hold_closed->hold);
+    case FAMLEDGER__ENTRY__BODY_AID_LIMIT_SET:
+        return entry->aid_limit_set->limit && entry->aid_limit_set->limit->monthly_fen >= 0 &&
+               entry->aid_limit_set->limit->yearly_fen >= 0;
+    default:
+        return true;
+    }
+}
+
+bool entry_whole(const Famledger__Entry *entry)
+{
+    for (size_t i = 0; i < entry->n_postings; i++)
+        if (entry->postings[i]->amount_fen == INT64_MIN)
+            return false;
+    return body_whole(entry);
+}

@@ -1,0 +1,25 @@
+/* entry_check.h -- whether a log entry is whole: what famledgerd and verify ask of every entry
+ * they read before they read into it.
+ *
+ * The log is hash-chained, but the chain only says that no entry changed since it was written
+ * or since the chain was last rewritten: whoever can write the file and knows the format can
+ * rewrite an entry and every hash after it (tests/integration/corrupt.c does). Such an entry
+ * decodes, yet may lack a part that every entry of its kind has, or carry an amount that no
+ * daemon writes. Code that reads the log follows the parts and negates and sums the amounts,
+ * so it asks entry_whole first: the daemon refuses the entry as damage (INTERNAL), and verify
+ * names it.
+ */
+#ifndef FAMLEDGER_ENTRY_CHECK_H
+#define FAMLEDGER_ENTRY_CHECK_H
+
+#include <stdbool.h>
+
+#include "famledger.pb-c.h"
+
+/* Whether `entry` has each part (sub-message) that its kind of body always has, and no
+ * negative amount: a daemon writes every amount as a size, the direction in the kind, but for
+ * a posting's, which is signed and never INT64_MIN. (A reversal that found nothing to give
+ * back has no refund; that part may be missing.) */
+bool entry_whole(const Famledger__Entry *entry);
+
+#endif
