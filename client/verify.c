@@ -87,6 +87,22 @@ uint64_t verify_text_item(const struct verify *v, const char *text)
     return table_digest_text(&v->digest_key, text);
 }
 
+struct table_digest_item verify_merchant_item(const struct verify *v,
+                                              const Famledger__Merchant *merchant,
+                                              uint64_t added_seq)
+{
+    return (struct table_digest_item){
+        .count = 4,
+        .fields = {verify_text_item(v, merchant->code), verify_text_item(v, merchant->name),
+                   (uint64_t)merchant->kind, added_seq},
+        .text = merchant->region};
+}
+
+struct table_digest_item verify_merchant_status_item(bool suspended)
+{
+    return table_digest_one(1 + (uint64_t)suspended);
+}
+
 /* Entry `seq` is the newest line of the person's statement: its link back to the line before
  * is expected, once, under the person. */
 static void verify_account_line(struct verify *v, struct model_person *person, uint64_t seq)
@@ -737,16 +753,24 @@ static int apply(struct verify *v, const Famledger__Entry *entry)
     case FAMLEDGER__ENTRY__BODY_TRANSFERRED_IN:
         return apply_movement(v, entry);
     case FAMLEDGER__ENTRY__BODY_MERCHANT_ADDED: {
-        const char *code = entry->merchant_added->merchant->code;
-        struct table_digest_item item =
-            table_digest_one(1 + (uint64_t)entry->merchant_added->merchant->suspended);
-        return digest_set(&v->indexes[INDEX_MERCHANTS], code, strlen(code), &item);
+        const Famledger__Merchant *merchant = entry->merchant_added->merchant;
+        struct table_digest_item added = verify_merchant_item(v, merchant, entry->seq);
+        struct table_digest_item status = verify_merchant_status_item(merchant->suspended);
+        struct digest_map *merchants = &v->indexes[INDEX_MERCHANTS];
+        size_t code_bytes = strlen(merchant->code);
+        return digest_set(merchants, merchant->code, code_bytes, &added) ||
+                       digest_add(merchants, merchant->code, code_bytes, &status, false)
+                   ? -1
+                   : 0;
     }
     case FAMLEDGER__ENTRY__BODY_MERCHANT_STATUS_CHANGED: {
-        const char *code = entry->merchant_status_changed->code;
-        struct table_digest_item item =
-            table_digest_one(1 + (uint64_t)entry->merchant_status_changed->suspended);
-        return digest_set(&v->indexes[INDEX_MERCHANTS], code, strlen(code), &item);
+        /* A change of status always changes it (daemon/merchant.c answers a repeat without an
+         * entry): the other status is the one it had. */
+        const Famledger__MerchantStatusChanged *changed = entry->merchant_status_changed;
+        struct table_digest_item from = verify_merchant_status_item(!changed->suspended);
+        struct table_digest_item to = verify_merchant_status_item(changed->suspended);
+        return digest_swap(&v->indexes[INDEX_MERCHANTS], changed->code, strlen(changed->code),
+                           &from, &to);
     }
     case FAMLEDGER__ENTRY__BODY_DAY_CLOSED:
         return 0;

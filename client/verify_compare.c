@@ -267,8 +267,11 @@ static int stored_merchant(struct verify *v, const ProtobufCBinaryData *key,
         famledger__merchant__unpack(&v->scratch.allocator, value->len, value->data);
     if (!merchant)
         return undecodable(v, "merchants", key, false);
-    struct table_digest_item item = table_digest_one(1 + (uint64_t)merchant->suspended);
-    if (digest_add(&v->indexes[INDEX_MERCHANTS], key->data, key->len, &item, true) != 0)
+    struct table_digest_item added = verify_merchant_item(v, merchant, merchant->added_seq);
+    struct table_digest_item status = verify_merchant_status_item(merchant->suspended);
+    struct digest_map *merchants = &v->indexes[INDEX_MERCHANTS];
+    if (digest_add(merchants, key->data, key->len, &added, true) != 0 ||
+        digest_add(merchants, key->data, key->len, &status, true) != 0)
         v->out_of_memory = true;
     scratch_reset(&v->scratch);
     return 0;

@@ -88,6 +88,17 @@ int digest_add_amount(struct digest_map *map, const void *key, size_t key_bytes,
     return 0;
 }
 
+int digest_swap(struct digest_map *map, const void *key, size_t key_bytes,
+                const struct table_digest_item *from, const struct table_digest_item *to)
+{
+    struct digest_record *record = digest_find(map, key, key_bytes);
+    if (!record)
+        return -1;
+    record->expected.sum += table_digest_term(map->key, key, key_bytes, to) -
+                            table_digest_term(map->key, key, key_bytes, from);
+    return 0;
+}
+
 int digest_set(struct digest_map *map, const void *key, size_t key_bytes,
                const struct table_digest_item *item)
 {

@@ -65,6 +65,10 @@ int digest_add_amount(struct digest_map *map, const void *key, size_t key_bytes,
 int digest_set(struct digest_map *map, const void *key, size_t key_bytes,
                const struct table_digest_item *item);
 
+/* Replace one expected item of `key`, `from`, by `to` (a merchant's status: one of two items). */
+int digest_swap(struct digest_map *map, const void *key, size_t key_bytes,
+                const struct table_digest_item *from, const struct table_digest_item *to);
+
 /* The expected sum of `key` so far (0 when the key is unknown): for amounts replayed with a
  * floor (aid usage never goes below zero). */
 int64_t digest_expected_amount(struct digest_map *map, const void *key, size_t key_bytes);

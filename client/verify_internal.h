@@ -209,6 +209,14 @@ void verify_expect_item(struct verify *v, enum verify_index index, const void *k
 /* The keyed hash of a text, as a field of an item (table_digest_text). */
 uint64_t verify_text_item(const struct verify *v, const char *text);
 
+/* A merchant as verify compares it, two items under its code: what it was added as (code,
+ * name, kind, region, the entry that added it), and whether it is suspended, so that a change
+ * of status swaps one. */
+struct table_digest_item verify_merchant_item(const struct verify *v,
+                                              const Famledger__Merchant *merchant,
+                                              uint64_t added_seq);
+struct table_digest_item verify_merchant_status_item(bool suspended);
+
 /* One page request of verify: 0 with *response, 1 when the daemon answered INTERNAL (it cannot
  * read its pages: recorded as damage to `what`), or a client error. */
 int verify_page_call(struct verify *v, Famledger__Request *request,

@@ -4,6 +4,7 @@
 #include "famledger_status.h"
 #include "log.h"
 #include "require.h"
+#include "validate.h"
 
 #include <string.h>
 
@@ -47,8 +48,17 @@ static int state_message_get(struct store_txn *txn, struct arena *arena, enum st
 int state_person_get(struct store_txn *txn, struct arena *arena, const char *person_no,
                      Famledger__Person **out)
 {
-    return state_message_get(txn, arena, STORE_DB_PERSONS, person_no,
-                             &famledger__person__descriptor, (ProtobufCMessage **)out);
+    int rc = state_message_get(txn, arena, STORE_DB_PERSONS, person_no,
+                               &famledger__person__descriptor, (ProtobufCMessage **)out);
+    /* Checked, not trusted, like an account: entries are built from what it says (the region
+     * a withdrawal posts to), and must never be built from a damaged record. */
+    if (rc == 1 &&
+        (strcmp((*out)->person_no, person_no) != 0 || !validate_region((*out)->region))) {
+        log_error("state: the stored person %s is damaged: it does not name itself, or has no "
+                  "region", person_no);
+        return FL_ERR_INTERNAL;
+    }
+    return rc;
 }
 
 int state_person_put(struct store_txn *txn, struct arena *arena, const Famledger__Person *person)
@@ -109,8 +119,14 @@ int state_bindings_put(struct store_txn *txn, struct arena *arena, enum store_db
 int state_merchant_get(struct store_txn *txn, struct arena *arena, const char *code,
                        Famledger__Merchant **out)
 {
-    return state_message_get(txn, arena, STORE_DB_MERCHANTS, code,
-                             &famledger__merchant__descriptor, (ProtobufCMessage **)out);
+    int rc = state_message_get(txn, arena, STORE_DB_MERCHANTS, code,
+                               &famledger__merchant__descriptor, (ProtobufCMessage **)out);
+    if (rc == 1 && (strcmp((*out)->code, code) != 0 || !validate_region((*out)->region))) {
+        log_error("state: the stored merchant %s is damaged: it does not name itself, or has "
+                  "no region", code);
+        return FL_ERR_INTERNAL;
+    }
+    return rc;
 }
 
 int state_merchant_put(struct store_txn *txn, struct arena *arena,

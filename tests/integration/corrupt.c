@@ -23,6 +23,8 @@
  *                                                  and rewrite the chain after it
  *   famledger-corrupt DATA_DIR strip SEQ           drop the first part (sub-message) of entry
  *                                                  SEQ's body, and rewrite the chain after it
+ *   famledger-corrupt DATA_DIR empty TABLE         give every record of a derived table (not
+ *                                                  an index of duplicates) the empty value
  *   famledger-corrupt DATA_DIR hole SEQ            delete entry SEQ from the log
  *   famledger-corrupt DATA_DIR meta KEY VALUE      set a meta record (an older format, say)
  *   famledger-corrupt DATA_DIR format 2|3|4|5|6    make it a ledger of that format: a
@@ -256,6 +258,40 @@ static int spoil_first(struct store_txn *txn, int db)
     return store_put(txn, (enum store_db)db, first.bytes, first.size, "bad", 3);
 }
 
+struct keys {
+    uint8_t (*bytes)[STORE_KEY_MAX];
+    size_t *sizes, count;
+};
+
+static int keys_cb(void *context, struct store_bytes key, struct store_bytes value)
+{
+    (void)value;
+    struct keys *keys = context;
+    if (key.size > STORE_KEY_MAX)
+        return -1;
+    keys->bytes = realloc(keys->bytes, (keys->count + 1) * sizeof(*keys->bytes));
+    keys->sizes = realloc(keys->sizes, (keys->count + 1) * sizeof(*keys->sizes));
+    memcpy(keys->bytes[keys->count], key.data, key.size);
+    keys->sizes[keys->count++] = key.size;
+    return 0;
+}
+
+/* Every record of `db` (not an index of duplicates) given the empty value: a record that
+ * decodes, as a message with every field absent. */
+static int empty_all(struct store_txn *txn, int db)
+{
+    struct keys keys = {NULL, NULL, 0};
+    int rc = db <= STORE_DB_META ? -1
+                                 : store_scan(txn, (enum store_db)db, NULL, 0,
+                                              (struct store_bytes){NULL, 0}, SIZE_MAX, keys_cb,
+                                              &keys);
+    for (size_t i = 0; rc == 0 && i < keys.count; i++)
+        rc = store_put(txn, (enum store_db)db, keys.bytes[i], keys.sizes[i], "", 0);
+    free(keys.bytes);
+    free(keys.sizes);
+    return rc == 0 && keys.count ? 0 : -1;
+}
+
 /* The log's key of entry "SEQ". */
 static const uint8_t *seq_key(const char *seq)
 {
@@ -268,7 +304,8 @@ int main(int argc, char **argv)
 {
     if (argc < 4) {
         fprintf(stderr, "usage: famledger-corrupt DATA_DIR entry SEQ | balance PERSON FEN | "
-                "aid PERSON FEN | delete TABLE | spoil TABLE | unbalance SEQ | redate SEQ | "
+                "aid PERSON FEN | delete TABLE | spoil TABLE | empty TABLE | unbalance SEQ | "
+                "redate SEQ | "
                 "amount SEQ FEN | posting SEQ FEN | strip SEQ | garble SEQ | hole SEQ | "
                 "meta KEY VALUE | format 2|3|4|5|6\n");
         return 2;
@@ -303,6 +340,7 @@ int main(int argc, char **argv)
              : strcmp(argv[2], "hole") == 0
                  ? (store_delete(txn, STORE_DB_LOG, seq_key(argv[3]), 8) == 1 ? 0 : -1)
              : strcmp(argv[2], "spoil") == 0 ? spoil_first(txn, db)
+             : strcmp(argv[2], "empty") == 0 ? empty_all(txn, db)
              : strcmp(argv[2], "delete") == 0
                  ? (db > STORE_DB_META && store_delete_first(txn, (enum store_db)db) == 1 ? 0 : -1)
              : strcmp(argv[2], "aid") == 0 && argc > 4
