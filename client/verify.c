@@ -640,6 +640,8 @@ static int apply_person(struct verify *v, const Famledger__Entry *entry)
         if (!person)
             return -1;
         person->person_status = FAMLEDGER__PERSON_STATUS__PERSON_ACTIVE;
+        person->employee =
+            entry->person_registered->scheme == FAMLEDGER__SCHEME__SCHEME_EMPLOYEE;
         client_copy(person->region, sizeof(person->region), entry->person_registered->region);
         return 0;
     case FAMLEDGER__ENTRY__BODY_PERSON_DIED:
@@ -678,6 +680,7 @@ static int apply_person(struct verify *v, const Famledger__Entry *entry)
         client_copy(person->region, sizeof(person->region), migrated->region);
         verify_expect_reference(v, 'M', "", migrated->person_no, entry->seq);
         bool employee = migrated->scheme == FAMLEDGER__SCHEME__SCHEME_EMPLOYEE;
+        person->employee = employee;
         if (!employee)
             return migrated->opening_balance_fen
                        ? verify_problem(v, entry->seq, "a resident migrated with a balance")
@@ -693,6 +696,9 @@ static int apply_person(struct verify *v, const Famledger__Entry *entry)
         person = verify_person_find(v, entry->account_opened->person_no, false);
         if (!person || person->has_account)
             return verify_problem(v, entry->seq, "account opened for an unknown person or twice");
+        if (!person->employee)
+            return verify_problem(v, entry->seq, "account opened for %s, who is insured under "
+                                  "the resident scheme", person->person_no);
         person->has_account = true;
         person->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN;
         verify_account_line(v, person, entry->seq);
@@ -1227,6 +1233,10 @@ static int verify_run(fl_client *client, bool walk, fl_verify_report *report,
                             .progress_cb = progress_cb, .progress_context = progress_context};
         scratch_init(&v.scratch);
         rc = verify_pass(&v, keyed, walk, snapshot_seq, snapshot_hash);
+        /* The difference was there: a keyed pass that cannot place it must not clear it. */
+        if (rc == 0 && report->ok)
+            verify_problem(&v, v.seq, "the stored %s differ from the log, but no record of "
+                           "them could be named", verify_indexes[keyed].name);
     }
     if (rc == 0)
         rc = snapshot_set(client, false, NULL, NULL, NULL, 0);

@@ -178,6 +178,11 @@ static int compare_person(struct verify *v, const ProtobufCBinaryData *key,
         verify_problem(v, stored->registered_seq, "person %s: stored status %d in region %s; "
                        "the log gives %d in %s", stored->person_no, stored->status,
                        stored->region, person->person_status, person->region);
+    else if (stored->scheme != (person->employee ? FAMLEDGER__SCHEME__SCHEME_EMPLOYEE
+                                                 : FAMLEDGER__SCHEME__SCHEME_RESIDENT))
+        verify_problem(v, stored->registered_seq, "person %s: stored scheme %d; the log gives "
+                       "%s", stored->person_no, stored->scheme,
+                       person->employee ? "employee" : "resident");
     scratch_reset(&v->scratch);
     return 0;
 }
@@ -427,7 +432,11 @@ static void expect_records(struct verify *v, bool persons, bool accounts)
         if (persons) {
             verify_expect_item(v, INDEX_PERSONS, person->person_no, bytes,
                                table_digest_person(person->has_account, person->suspended,
-                                                   person->person_status, person->region));
+                                                   person->person_status,
+                                                   person->employee
+                                                       ? FAMLEDGER__SCHEME__SCHEME_EMPLOYEE
+                                                       : FAMLEDGER__SCHEME__SCHEME_RESIDENT,
+                                                   person->region));
             person->stored_person = true;
             v->stored_persons++;
         }

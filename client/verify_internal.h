@@ -53,6 +53,7 @@ struct model_person {
     bool has_account : 1;
     bool suspended : 1;
     bool stored_person : 1, stored_account : 1, stored_funders : 1; /* seen in stored tables */
+    bool employee : 1;           /* insured under the employee scheme, not the resident one */
     uint8_t status;              /* FAMLEDGER__ACCOUNT_STATUS__* */
     uint8_t person_status;       /* FAMLEDGER__PERSON_STATUS__* */
     char region[8];

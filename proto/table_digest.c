@@ -191,12 +191,13 @@ struct table_digest_item table_digest_aid(const char *beneficiary, uint32_t mont
 }
 
 struct table_digest_item table_digest_person(bool has_account, bool suspended, int status,
-                                             const char *region)
+                                             int scheme, const char *region)
 {
     int read_status = status ? status : FAMLEDGER__PERSON_STATUS__PERSON_ACTIVE;
     return (struct table_digest_item){
-        .count = 3,
-        .fields = {has_account, suspended, (uint64_t)(int64_t)read_status},
+        .count = 4,
+        .fields = {has_account, suspended, (uint64_t)(int64_t)read_status,
+                   (uint64_t)(int64_t)scheme},
         .text = region};
 }
 
@@ -324,7 +325,7 @@ int table_digest_items(Famledger__StateTable table, const uint8_t *key, size_t k
         if (!person)
             return -1;
         item = table_digest_person(person->has_account, person->suspended, person->status,
-                                   person->region);
+                                   person->scheme, person->region);
         item_cb(context, (const uint8_t *)person->person_no, strlen(person->person_no), &item);
         unpack_done(&person->base, &allocator);
         return 0;

@@ -22,8 +22,9 @@
 
 /* The definition of the items and their terms below: a daemon folds a table only for a
  * client of the same definition (StateDigestRequest.version), so that a ledgerctl and a
- * famledgerd of different releases never take each other's digests for a difference. */
-#define TABLE_DIGEST_VERSION 2
+ * famledgerd of different releases never take each other's digests for a difference.
+ * 3: a person's item holds its scheme. */
+#define TABLE_DIGEST_VERSION 3
 
 #define TABLE_DIGEST_KEY_BYTES 16
 #define TABLE_DIGEST_FIELDS_MAX 6
@@ -82,9 +83,9 @@ struct table_digest_item table_digest_account(int64_t balance_fen, int64_t credi
 struct table_digest_item table_digest_aid(const char *beneficiary, uint32_t month,
                                           int64_t month_fen, uint32_t year, int64_t year_fen);
 
-/* The item of a person's flags, status (unspecified reads as active) and region. */
+/* The item of a person's flags, status (unspecified reads as active), scheme and region. */
 struct table_digest_item table_digest_person(bool has_account, bool suspended, int status,
-                                             const char *region);
+                                             int scheme, const char *region);
 
 /* The item of a beneficiary in a holder's funded list: its person number. */
 struct table_digest_item table_digest_beneficiary(const char *person_no);

@@ -25,6 +25,7 @@
  *                                                  SEQ's body, and rewrite the chain after it
  *   famledger-corrupt DATA_DIR empty TABLE         give every record of a derived table (not
  *                                                  an index of duplicates) the empty value
+ *   famledger-corrupt DATA_DIR scheme PERSON       make PERSON's stored scheme the other one
  *   famledger-corrupt DATA_DIR hole SEQ            delete entry SEQ from the log
  *   famledger-corrupt DATA_DIR meta KEY VALUE      set a meta record (an older format, say)
  *   famledger-corrupt DATA_DIR format 2|3|4|5|6    make it a ledger of that format: a
@@ -77,6 +78,26 @@ static int corrupt_account(struct store_txn *txn, const char *person_no, int64_t
         else
             account->balance_fen += fen;
         rc = state_account_put(txn, &arena, account);
+    }
+    arena_free(&arena);
+    return rc;
+}
+
+/* Make PERSON's stored record say the other scheme (resident for employee, and back). */
+static int corrupt_scheme(struct store_txn *txn, const char *person_no)
+{
+    struct arena arena;
+    arena_init(&arena);
+    struct store_bytes value;
+    Famledger__Person *person = NULL;
+    if (store_get(txn, STORE_DB_PERSONS, person_no, strlen(person_no), &value) == 1)
+        person = famledger__person__unpack(&arena.protobuf, value.size, value.data);
+    int rc = person ? 0 : -1;
+    if (rc == 0) {
+        person->scheme = person->scheme == FAMLEDGER__SCHEME__SCHEME_EMPLOYEE
+                             ? FAMLEDGER__SCHEME__SCHEME_RESIDENT
+                             : FAMLEDGER__SCHEME__SCHEME_EMPLOYEE;
+        rc = state_person_put(txn, &arena, person);
     }
     arena_free(&arena);
     return rc;
@@ -304,7 +325,8 @@ int main(int argc, char **argv)
 {
     if (argc < 4) {
         fprintf(stderr, "usage: famledger-corrupt DATA_DIR entry SEQ | balance PERSON FEN | "
-                "aid PERSON FEN | delete TABLE | spoil TABLE | empty TABLE | unbalance SEQ | "
+                "aid PERSON FEN | scheme PERSON | delete TABLE | spoil TABLE | empty TABLE | "
+                "unbalance SEQ | "
                 "redate SEQ | "
                 "amount SEQ FEN | posting SEQ FEN | strip SEQ | garble SEQ | hole SEQ | "
                 "meta KEY VALUE | format 2|3|4|5|6\n");
@@ -341,6 +363,7 @@ int main(int argc, char **argv)
                  ? (store_delete(txn, STORE_DB_LOG, seq_key(argv[3]), 8) == 1 ? 0 : -1)
              : strcmp(argv[2], "spoil") == 0 ? spoil_first(txn, db)
              : strcmp(argv[2], "empty") == 0 ? empty_all(txn, db)
+             : strcmp(argv[2], "scheme") == 0 ? corrupt_scheme(txn, argv[3])
              : strcmp(argv[2], "delete") == 0
                  ? (db > STORE_DB_META && store_delete_first(txn, (enum store_db)db) == 1 ? 0 : -1)
              : strcmp(argv[2], "aid") == 0 && argc > 4

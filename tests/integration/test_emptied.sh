@@ -71,4 +71,17 @@ for table in persons accounts account_links references funders funded merchants 
     esac
     daemon_stop
 done
+
+# A resident's stored record made to say employee: verify names the person, and an account
+# the daemon then opens for them is named at its entry.
+rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
+check "KID made an employee on disk" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" scheme KID
+daemon_start
+check "verify finds the scheme" 4 ctl verify
+expect "KID named" "person KID: stored scheme" "$OUT$ERR"
+check "the daemon believes it" 0 ctl account open KID
+check "verify names the account" 4 ctl verify
+expect "at its entry" "account opened for KID, who is insured under the resident scheme" \
+    "$OUT$ERR"
+daemon_stop
 finish

@@ -290,8 +290,8 @@ static void test_different_items_have_different_terms(void **state)
     struct table_digest_item link = table_digest_link(1, 2), back = table_digest_link(2, 1);
     assert_true(table_digest_term(&the_key, "P", 1, &link) !=
                 table_digest_term(&the_key, "P", 1, &back));
-    struct table_digest_item none = table_digest_person(true, false, 1, NULL);
-    struct table_digest_item empty = table_digest_person(true, false, 1, "");
+    struct table_digest_item none = table_digest_person(true, false, 1, 1, NULL);
+    struct table_digest_item empty = table_digest_person(true, false, 1, 1, "");
     assert_true(table_digest_term(&the_key, "P", 1, &none) !=
                 table_digest_term(&the_key, "P", 1, &empty));
     struct table_digest_item one = table_digest_one(7);
