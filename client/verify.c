@@ -303,6 +303,50 @@ static size_t settlement_slot(uint64_t id, size_t capacity)
     return (id * 11400714819323198485u) & (capacity - 1);
 }
 
+/* A text into a fingerprint: its length, then at most FINGERPRINT_TEXT_MAX of its bytes (a
+ * longer one differs from the log's, which never holds one, by its length). */
+#define FINGERPRINT_TEXT_MAX 64
+
+static size_t fingerprint_text(uint8_t *out, const char *text)
+{
+    size_t bytes = strlen(text);
+    size_t kept = bytes < FINGERPRINT_TEXT_MAX ? bytes : FINGERPRINT_TEXT_MAX;
+    uint32_t length = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;
+    memcpy(out, &length, sizeof(length));
+    memcpy(out + sizeof(length), text, kept);
+    return sizeof(length) + kept;
+}
+
+static size_t fingerprint_number(uint8_t *out, uint64_t number)
+{
+    memcpy(out, &number, sizeof(number));
+    return sizeof(number);
+}
+
+uint64_t verify_settlement_fingerprint(const struct verify *v, const Famledger__Settlement *s)
+{
+    enum { TEXT = 4 + FINGERPRINT_TEXT_MAX, LEG = TEXT + 2 * 8 + 1 };
+    uint8_t in[3 * TEXT + 10 * 8 + FL_LEGS_MAX * LEG];
+    size_t used = fingerprint_text(in, s->merchant_code);
+    used += fingerprint_text(in + used, s->merchant_reference);
+    used += fingerprint_text(in + used, s->patient);
+    const int64_t numbers[] = {s->amount_fen,  s->category,     s->acct_pay_fen,
+                               s->acct_mulaid_pay_fen, s->cash_pay_fen, s->balc_fen,
+                               s->time_us,     (int64_t)s->hold_id, s->aid_counted,
+                               (int64_t)s->n_legs};
+    for (size_t i = 0; i < sizeof(numbers) / sizeof(*numbers); i++)
+        used += fingerprint_number(in + used, (uint64_t)numbers[i]);
+    /* More legs than a settlement has: the count above differs from the log's. */
+    for (size_t i = 0; i < s->n_legs && i < FL_LEGS_MAX; i++) {
+        const Famledger__Leg *leg = s->legs[i];
+        used += fingerprint_text(in + used, leg->holder);
+        used += fingerprint_number(in + used, (uint64_t)leg->amount_fen);
+        used += fingerprint_number(in + used, (uint64_t)leg->balance_after_fen);
+        in[used++] = (uint8_t)(leg->mutual_aid | leg->wallet << 1);
+    }
+    return table_digest_keyed(&v->digest_key, in, used);
+}
+
 void verify_settlement_prefetch(const struct verify *v, uint64_t id)
 {
     if (v->settlement_capacity)
@@ -467,6 +511,7 @@ static int apply_settled(struct verify *v, const Famledger__Entry *entry)
     if (!settlement)
         return -1;
     settlement->aid_counted = s->aid_counted;
+    settlement->fingerprint = verify_settlement_fingerprint(v, s);
     return 0;
 }
 

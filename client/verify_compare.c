@@ -230,6 +230,10 @@ static int compare_settlement(struct verify *v, const ProtobufCBinaryData *key,
     if (!model)
         verify_problem(v, stored->settlement_id, "stored settlement %llu has no settled entry",
                        (unsigned long long)stored->settlement_id);
+    else if (model->fingerprint != verify_settlement_fingerprint(v, stored))
+        verify_problem(v, stored->settlement_id, "settlement %llu: the stored parties, amounts "
+                       "or legs differ from its settled entry",
+                       (unsigned long long)stored->settlement_id);
     else if (model->refunded_fen != stored->refunded_fen ||
              model->cancelled != (bool)stored->cancelled || leg_refunds != stored->refunded_fen)
         verify_problem(v, stored->settlement_id, "settlement %llu: stored refunds %lld%s differ "

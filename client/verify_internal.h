@@ -86,6 +86,7 @@ struct model_hold {
 
 struct model_settlement {
     uint64_t id; /* 0: empty slot */
+    uint64_t fingerprint; /* what refunds never change (verify_settlement_fingerprint) */
     int64_t refunded_fen;
     bool cancelled;
     bool aid_counted; /* its mutual aid counted against the limits (since format 3) */
@@ -204,6 +205,12 @@ struct model_person_extra *verify_person_extra(struct model_person *person);
 /* The person registered `index`th (0 .. persons.count - 1). */
 struct model_person *verify_person_at(const struct verify *v, size_t index);
 struct model_settlement *verify_settlement_find(struct verify *v, uint64_t id, bool create);
+
+/* A keyed hash of what a settlement says and no refund changes: its parties, reference,
+ * amounts, category, time, hold and aid flag, and each leg's holder, amount, balance after and
+ * kind. The settled entry's and the stored record's must be the same: refunds give back to the
+ * stored legs, so a stored record made to name another holder would pay them. */
+uint64_t verify_settlement_fingerprint(const struct verify *v, const Famledger__Settlement *s);
 /* An expected item of an index: the replay says `key` holds `item`. */
 void verify_expect_item(struct verify *v, enum verify_index index, const void *key,
                         size_t key_bytes, struct table_digest_item item);

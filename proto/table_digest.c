@@ -84,6 +84,11 @@ static uint64_t keyed_hash(const struct table_digest_key *key, const uint8_t *in
     return get_u64(out);
 }
 
+uint64_t table_digest_keyed(const struct table_digest_key *key, const void *bytes, size_t size)
+{
+    return keyed_hash(key, bytes, size);
+}
+
 /* Texts up to this long are hashed on the stack by SipHash; longer ones (a wallet's rendering)
  * by keyed BLAKE2b, which reads them in pieces. */
 #define TEXT_SIPHASH_MAX 254

@@ -58,6 +58,10 @@ int table_digest_key_random(struct table_digest_key *key);
  * for a digest. */
 uint64_t table_digest_hash(const void *bytes, size_t size);
 
+/* The keyed hash (SipHash-2-4) of `size` bytes: for a fingerprint that must not be forgeable
+ * by whoever wrote the stored side (verify's of a settlement). */
+uint64_t table_digest_keyed(const struct table_digest_key *key, const void *bytes, size_t size);
+
 /* The keyed hash of a NUL-terminated text, as a field of an item. */
 uint64_t table_digest_text(const struct table_digest_key *key, const char *text);
 

@@ -21,11 +21,17 @@
  *                                                  chain after it
  *   famledger-corrupt DATA_DIR posting SEQ FEN     set the first posting of entry SEQ to FEN,
  *                                                  and rewrite the chain after it
+ *   famledger-corrupt DATA_DIR mutate SEQ SEED     change one field of entry SEQ, chosen by SEED
+ *                                                  (a number to an extreme, a text cut, a part
+ *                                                  or a list element dropped), and rewrite the
+ *                                                  chain after it
  *   famledger-corrupt DATA_DIR strip SEQ           drop the first part (sub-message) of entry
  *                                                  SEQ's body, and rewrite the chain after it
  *   famledger-corrupt DATA_DIR empty TABLE         give every record of a derived table (not
  *                                                  an index of duplicates) the empty value
  *   famledger-corrupt DATA_DIR scheme PERSON       make PERSON's stored scheme the other one
+ *   famledger-corrupt DATA_DIR leg ID PERSON       make PERSON the holder of the first leg of
+ *                                                  stored settlement ID
  *   famledger-corrupt DATA_DIR hole SEQ            delete entry SEQ from the log
  *   famledger-corrupt DATA_DIR meta KEY VALUE      set a meta record (an older format, say)
  *   famledger-corrupt DATA_DIR format 2|3|4|5|6    make it a ledger of that format: a
@@ -103,6 +109,27 @@ static int corrupt_scheme(struct store_txn *txn, const char *person_no)
     return rc;
 }
 
+/* Make the holder of the first leg of stored settlement ID `person_no`. */
+static int corrupt_leg(struct store_txn *txn, uint64_t id, const char *person_no)
+{
+    struct arena arena;
+    arena_init(&arena);
+    uint8_t key[8];
+    store_u64_encode(key, id);
+    struct store_bytes value;
+    Famledger__Settlement *settlement = NULL;
+    if (store_get(txn, STORE_DB_SETTLEMENTS, key, sizeof(key), &value) == 1)
+        settlement = famledger__settlement__unpack(&arena.protobuf, value.size, value.data);
+    int rc = settlement && settlement->n_legs ? 0 : -1;
+    if (rc == 0) {
+        settlement->legs[0]->holder = (char *)person_no;
+        rc = state_message_put(txn, &arena, STORE_DB_SETTLEMENTS, key, sizeof(key),
+                               &settlement->base);
+    }
+    arena_free(&arena);
+    return rc;
+}
+
 /* How rechain_from changes its entry. */
 enum rechain {
     RECHAIN_UNBALANCE, /* 1 fen more on its first posting */
@@ -111,6 +138,7 @@ enum rechain {
     RECHAIN_AMOUNT,    /* the body's first amount set to a given one */
     RECHAIN_POSTING,   /* the first posting set to a given amount */
     RECHAIN_STRIP,     /* the body's first part dropped */
+    RECHAIN_MUTATE,    /* one field changed, chosen by a seed */
     RECHAIN_NONE,
 };
 
@@ -166,6 +194,131 @@ static bool body_strip(Famledger__Entry *entry)
     return false;
 }
 
+/* A field of a message in an entry, present (a oneof's other members are not), to mutate. */
+struct mutation_slot {
+    ProtobufCMessage *message;
+    const ProtobufCFieldDescriptor *field;
+};
+
+#define MUTATION_SLOTS_MAX 512
+
+static void slots_collect(ProtobufCMessage *message, struct mutation_slot *slots, size_t *count)
+{
+    const ProtobufCMessageDescriptor *descriptor = message->descriptor;
+    for (unsigned i = 0; i < descriptor->n_fields; i++) {
+        const ProtobufCFieldDescriptor *field = &descriptor->fields[i];
+        char *at = (char *)message + field->offset;
+        if ((field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(uint32_t *)((char *)message + field->quantifier_offset) != field->id)
+            continue;
+        if (*count < MUTATION_SLOTS_MAX)
+            slots[(*count)++] = (struct mutation_slot){message, field};
+        if (field->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if (field->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(size_t *)((char *)message + field->quantifier_offset);
+            for (size_t j = 0; j < n; j++)
+                slots_collect((*(ProtobufCMessage ***)at)[j], slots, count);
+        } else if (*(ProtobufCMessage **)at) {
+            slots_collect(*(ProtobufCMessage **)at, slots, count);
+        }
+    }
+}
+
+/* Change one field as `choice` says: a number to an extreme, a flag flipped, a text cut or
+ * marked, bytes shortened, a part dropped, a list one element shorter. Returns whether the
+ * field changed (a number may already be that extreme; a list or text may be empty). */
+static bool slot_mutate(const struct mutation_slot *slot, uint64_t choice)
+{
+    static const int64_t wide[] = {0, -1, 1, INT64_MIN, INT64_MAX, -100, 100};
+    static const int32_t narrow[] = {0, -1, 1, INT32_MIN, INT32_MAX, 99};
+    const ProtobufCFieldDescriptor *field = slot->field;
+    char *at = (char *)slot->message + field->offset;
+    if (field->label == PROTOBUF_C_LABEL_REPEATED) {
+        size_t *n = (size_t *)((char *)slot->message + field->quantifier_offset);
+        if (*n == 0)
+            return false;
+        (*n)--;
+        if (field->type == PROTOBUF_C_TYPE_MESSAGE)
+            protobuf_c_message_free_unpacked((*(ProtobufCMessage ***)at)[*n], NULL);
+        else if (field->type == PROTOBUF_C_TYPE_STRING)
+            free((*(char ***)at)[*n]);
+        return true;
+    }
+    switch (field->type) {
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64: {
+        int64_t value = wide[choice % (sizeof(wide) / sizeof(*wide))];
+        if (*(int64_t *)at == value)
+            return false;
+        *(int64_t *)at = value;
+        return true;
+    }
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+    case PROTOBUF_C_TYPE_ENUM: {
+        int32_t value = narrow[choice % (sizeof(narrow) / sizeof(*narrow))];
+        if (*(int32_t *)at == value)
+            return false;
+        *(int32_t *)at = value;
+        return true;
+    }
+    case PROTOBUF_C_TYPE_BOOL:
+        *(protobuf_c_boolean *)at = !*(protobuf_c_boolean *)at;
+        return true;
+    case PROTOBUF_C_TYPE_STRING: {
+        char *text = *(char **)at;
+        if (!text || !*text) /* an empty one may be protobuf-c's shared default */
+            return false;
+        text[choice % 2 ? 0 : strlen(text) - 1] = choice % 3 ? '\0' : '#';
+        return true;
+    }
+    case PROTOBUF_C_TYPE_BYTES:
+        if (((ProtobufCBinaryData *)at)->len == 0)
+            return false;
+        ((ProtobufCBinaryData *)at)->len--;
+        return true;
+    case PROTOBUF_C_TYPE_MESSAGE:
+        if (!*(ProtobufCMessage **)at)
+            return false;
+        protobuf_c_message_free_unpacked(*(ProtobufCMessage **)at, NULL);
+        *(ProtobufCMessage **)at = NULL;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Mutate one field of `entry`, chosen by `seed`: the same seed, the same change. Returns
+ * whether the entry had a field to change. */
+static bool entry_mutate(Famledger__Entry *entry, uint64_t seed)
+{
+    struct mutation_slot slots[MUTATION_SLOTS_MAX];
+    size_t count = 0;
+    slots_collect(&entry->base, slots, &count);
+    if (count == 0)
+        return false;
+    uint64_t pick = seed + 0x9e3779b97f4a7c15u; /* splitmix64's finaliser */
+    pick = (pick ^ (pick >> 30)) * 0xbf58476d1ce4e5b9u;
+    pick = (pick ^ (pick >> 27)) * 0x94d049bb133111ebu;
+    pick ^= pick >> 31;
+    /* From the chosen field on, the first that the change changes. */
+    for (size_t tried = 0; tried < count; tried++) {
+        const struct mutation_slot *slot = &slots[(pick + tried) % count];
+        if (slot_mutate(slot, pick >> 32)) {
+            printf("mutated %s.%s\n", slot->message->descriptor->short_name, slot->field->name);
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Re-pack entry `seq`, changed as `change` says, then every later entry with the new previous
  * hash, and move the head (in meta and in the head record) to the new last hash. */
 static int rechain_from(struct store_txn *txn, const char *dir, uint64_t seq, enum rechain change,
@@ -214,6 +367,8 @@ static int rechain_from(struct store_txn *txn, const char *dir, uint64_t seq, en
             entry->n_postings == 0)
             return -1;
         if (at == seq && change == RECHAIN_STRIP && !body_strip(entry))
+            return -1;
+        if (at == seq && change == RECHAIN_MUTATE && !entry_mutate(entry, (uint64_t)fen))
             return -1;
         if (at == seq && redate)
             entry->time_us = prev_time_us;
@@ -325,11 +480,10 @@ int main(int argc, char **argv)
 {
     if (argc < 4) {
         fprintf(stderr, "usage: famledger-corrupt DATA_DIR entry SEQ | balance PERSON FEN | "
-                "aid PERSON FEN | scheme PERSON | delete TABLE | spoil TABLE | empty TABLE | "
-                "unbalance SEQ | "
-                "redate SEQ | "
-                "amount SEQ FEN | posting SEQ FEN | strip SEQ | garble SEQ | hole SEQ | "
-                "meta KEY VALUE | format 2|3|4|5|6\n");
+                "aid PERSON FEN | scheme PERSON | leg ID PERSON | delete TABLE | spoil TABLE | empty TABLE | "
+                "unbalance SEQ | redate SEQ | amount SEQ FEN | posting SEQ FEN | "
+                "mutate SEQ SEED | strip SEQ | garble SEQ | hole SEQ | meta KEY VALUE | "
+                "format 2|3|4|5|6\n");
         return 2;
     }
     if (strcmp(argv[2], "format") == 0)
@@ -347,11 +501,12 @@ int main(int argc, char **argv)
         [RECHAIN_UNBALANCE] = "unbalance", [RECHAIN_REDATE] = "redate",
         [RECHAIN_GARBLE] = "garble",       [RECHAIN_AMOUNT] = "amount",
         [RECHAIN_POSTING] = "posting",     [RECHAIN_STRIP] = "strip",
+        [RECHAIN_MUTATE] = "mutate",
     };
     int rechain = RECHAIN_NONE;
     for (int i = 0; i < RECHAIN_NONE; i++)
         if (strcmp(argv[2], rechains[i]) == 0 &&
-            (argc > 4 || (i != RECHAIN_AMOUNT && i != RECHAIN_POSTING)))
+            (argc > 4 || (i != RECHAIN_AMOUNT && i != RECHAIN_POSTING && i != RECHAIN_MUTATE)))
             rechain = i;
     int rc = strcmp(argv[2], "entry") == 0 ? corrupt_entry(txn, strtoull(argv[3], NULL, 10))
              : strcmp(argv[2], "meta") == 0 && argc > 4
@@ -364,6 +519,8 @@ int main(int argc, char **argv)
              : strcmp(argv[2], "spoil") == 0 ? spoil_first(txn, db)
              : strcmp(argv[2], "empty") == 0 ? empty_all(txn, db)
              : strcmp(argv[2], "scheme") == 0 ? corrupt_scheme(txn, argv[3])
+             : strcmp(argv[2], "leg") == 0 && argc > 4
+                 ? corrupt_leg(txn, strtoull(argv[3], NULL, 10), argv[4])
              : strcmp(argv[2], "delete") == 0
                  ? (db > STORE_DB_META && store_delete_first(txn, (enum store_db)db) == 1 ? 0 : -1)
              : strcmp(argv[2], "aid") == 0 && argc > 4

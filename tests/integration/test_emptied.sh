@@ -72,6 +72,18 @@ for table in persons accounts account_links references funders funded merchants 
     daemon_stop
 done
 
+# A stored settlement whose first leg is made another holder's: a refund would pay them back
+# what they never paid. verify names the settlement before and after such a refund.
+rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
+check "s1's first leg made DAD's on disk" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" leg "$id" DAD
+daemon_start
+check "verify finds the settlement" 4 ctl verify
+expect "s1 named" "settlement $id: the stored parties, amounts or legs differ" "$OUT$ERR"
+check "a refund follows the stored legs" 0 ctl refund --merchant P1 --ref r9 --settlement "$id" --amount 1
+check "verify still names it" 4 ctl verify
+expect "s1 named again" "settlement $id: the stored parties, amounts or legs differ" "$OUT$ERR"
+daemon_stop
+
 # A resident's stored record made to say employee: verify names the person, and an account
 # the daemon then opens for them is named at its entry.
 rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
