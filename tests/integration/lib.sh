@@ -91,6 +91,25 @@ verify_finds_each_missing() {
     $start
 }
 
+# family_ledger: on the running daemon, MOM and DAD (employees with accounts holding 100.00 and
+# 50.00) bound to pay for KID (a resident), MOM within 90.00 a month; pharmacy P1; settlement
+# s1 of 12.00 for KID, its id in $id, and 1.50 of it refunded.
+family_ledger() {
+    ctl person add MOM --name Mother --region 110101 --scheme employee >/dev/null
+    ctl person add DAD --name Father --region 110102 --scheme employee >/dev/null
+    ctl person add KID --name Child --region 110101 --scheme resident >/dev/null
+    for p in MOM DAD; do ctl account open $p >/dev/null; done
+    ctl credit MOM 100 --ref c-mom >/dev/null
+    ctl credit DAD 50 --ref c-dad >/dev/null
+    ctl merchant add P1 --name One --kind pharmacy --region 110101 >/dev/null
+    ctl family bind MOM KID --relation child >/dev/null
+    ctl family bind DAD KID --relation child >/dev/null
+    ctl family limit MOM KID --monthly 90.00 >/dev/null
+    check "settle s1" 0 ctl --json settle --merchant P1 --ref s1 --patient KID --amount 12
+    id=$(echo "$OUT" | sed 's/.*"settlement_id":\([0-9]*\).*/\1/')
+    check "refund part of it" 0 ctl refund --merchant P1 --ref r1 --settlement "$id" --amount 1.5
+}
+
 finish() {
     daemon_stop || { echo "FAIL famledgerd did not stop cleanly"; CHECKS_FAILED=$((CHECKS_FAILED + 1)); }
     rm -rf "$WORK"

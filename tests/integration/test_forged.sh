@@ -5,19 +5,7 @@
 # entry's parts (statements, a merchant's day, mutual aid) must refuse it and keep serving.
 . "$(dirname "$0")/lib.sh"
 daemon_start
-ctl person add MOM --name Mother --region 110101 --scheme employee >/dev/null
-ctl person add DAD --name Father --region 110102 --scheme employee >/dev/null
-ctl person add KID --name Child --region 110101 --scheme resident >/dev/null
-for p in MOM DAD; do ctl account open $p >/dev/null; done
-ctl credit MOM 100 --ref c-mom >/dev/null
-ctl credit DAD 50 --ref c-dad >/dev/null
-ctl merchant add P1 --name One --kind pharmacy --region 110101 >/dev/null
-ctl family bind MOM KID --relation child >/dev/null
-ctl family bind DAD KID --relation child >/dev/null
-ctl family limit MOM KID --monthly 90.00 >/dev/null
-check "settle s1" 0 ctl --json settle --merchant P1 --ref s1 --patient KID --amount 12
-id=$(echo "$OUT" | sed 's/.*"settlement_id":\([0-9]*\).*/\1/')
-check "refund part of it" 0 ctl refund --merchant P1 --ref r1 --settlement "$id" --amount 1.5
+family_ledger
 check "a wallet send" 0 ctl wallet send MOM KID 1.00 --ref w1
 check "accepted" 0 ctl wallet accept --ref w1
 check "a held quote" 0 ctl --json quote --merchant P1 --ref h1 --patient KID --amount 3.00 \
