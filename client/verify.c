@@ -347,6 +347,13 @@ uint64_t verify_settlement_fingerprint(const struct verify *v, const Famledger__
     return table_digest_keyed(&v->digest_key, in, used);
 }
 
+uint64_t verify_refund_weight(const struct verify *v, const char *holder, bool wallet)
+{
+    uint8_t in[1 + 4 + FINGERPRINT_TEXT_MAX] = {wallet ? 'w' : 'a'};
+    size_t used = 1 + fingerprint_text(in + 1, holder);
+    return table_digest_keyed(&v->digest_key, in, used) | 1;
+}
+
 void verify_settlement_prefetch(const struct verify *v, uint64_t id)
 {
     if (v->settlement_capacity)
@@ -535,6 +542,9 @@ static int apply_refund(struct verify *v, const Famledger__Entry *entry, uint64_
     bool past = false; /* a sum past int64: only a log no daemon wrote has one */
     for (size_t i = 0; i < refund->n_legs; i++) {
         past |= __builtin_add_overflow(legs, refund->legs[i]->amount_fen, &legs);
+        settlement->refunds += (uint64_t)refund->legs[i]->amount_fen *
+                               verify_refund_weight(v, refund->legs[i]->holder,
+                                                    refund->legs[i]->wallet);
         int wallet = verify_refund_wallet_leg(v, entry->seq, refund->legs[i]);
         if (wallet < 0 || (wallet && !v->report->ok))
             return 1;

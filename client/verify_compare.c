@@ -225,8 +225,16 @@ static int compare_settlement(struct verify *v, const ProtobufCBinaryData *key,
     if (model)
         model->stored = true;
     int64_t leg_refunds = 0;
-    for (size_t i = 0; i < stored->n_legs; i++)
-        leg_refunds += stored->legs[i]->refunded_fen;
+    uint64_t refunds = 0;
+    bool legs_within = true; /* no leg got back more than it paid, nor less than nothing */
+    for (size_t i = 0; i < stored->n_legs; i++) {
+        const Famledger__Leg *leg = stored->legs[i];
+        legs_within &= leg->refunded_fen >= 0 && leg->refunded_fen <= leg->amount_fen &&
+                       !__builtin_add_overflow(leg_refunds, leg->refunded_fen, &leg_refunds);
+        if (model && leg->refunded_fen) /* most legs never get anything back */
+            refunds += (uint64_t)leg->refunded_fen *
+                       verify_refund_weight(v, leg->holder, leg->wallet);
+    }
     if (!model)
         verify_problem(v, stored->settlement_id, "stored settlement %llu has no settled entry",
                        (unsigned long long)stored->settlement_id);
@@ -240,6 +248,10 @@ static int compare_settlement(struct verify *v, const ProtobufCBinaryData *key,
                        "from the log's %lld%s", (unsigned long long)stored->settlement_id,
                        (long long)stored->refunded_fen, stored->cancelled ? " (cancelled)" : "",
                        (long long)model->refunded_fen, model->cancelled ? " (cancelled)" : "");
+    else if (!legs_within || refunds != model->refunds)
+        verify_problem(v, stored->settlement_id, "settlement %llu: what its stored legs count "
+                       "as given back is not what the log's refunds gave each of them",
+                       (unsigned long long)stored->settlement_id);
     scratch_reset(&v->scratch);
     return 0;
 }

@@ -87,6 +87,7 @@ struct model_hold {
 struct model_settlement {
     uint64_t id; /* 0: empty slot */
     uint64_t fingerprint; /* what refunds never change (verify_settlement_fingerprint) */
+    uint64_t refunds;     /* what its refunds gave back, leg by leg (verify_refund_weight) */
     int64_t refunded_fen;
     bool cancelled;
     bool aid_counted; /* its mutual aid counted against the limits (since format 3) */
@@ -211,6 +212,13 @@ struct model_settlement *verify_settlement_find(struct verify *v, uint64_t id, b
  * kind. The settled entry's and the stored record's must be the same: refunds give back to the
  * stored legs, so a stored record made to name another holder would pay them. */
 uint64_t verify_settlement_fingerprint(const struct verify *v, const Famledger__Settlement *s);
+
+/* The keyed, odd weight of a settlement's leg (its holder, and whether it is the wallet's).
+ * What a settlement's refunds gave back is the sum of each refund leg's amount times its
+ * weight; the stored record's is each leg's refunded amount times its weight. With the legs
+ * the fingerprint's, the two are equal only if every refund gave back to a leg of the
+ * settlement what the stored leg counts: a refund to someone who did not pay differs. */
+uint64_t verify_refund_weight(const struct verify *v, const char *holder, bool wallet);
 /* An expected item of an index: the replay says `key` holds `item`. */
 void verify_expect_item(struct verify *v, enum verify_index index, const void *key,
                         size_t key_bytes, struct table_digest_item item);

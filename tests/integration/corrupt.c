@@ -32,6 +32,8 @@
  *   famledger-corrupt DATA_DIR scheme PERSON       make PERSON's stored scheme the other one
  *   famledger-corrupt DATA_DIR leg ID PERSON       make PERSON the holder of the first leg of
  *                                                  stored settlement ID
+ *   famledger-corrupt DATA_DIR shift ID            move 1 fen of what stored settlement ID
+ *                                                  counts as given back to another of its legs
  *   famledger-corrupt DATA_DIR hole SEQ            delete entry SEQ from the log
  *   famledger-corrupt DATA_DIR meta KEY VALUE      set a meta record (an older format, say)
  *   famledger-corrupt DATA_DIR format 2|3|4|5|6    make it a ledger of that format: a
@@ -123,6 +125,36 @@ static int corrupt_leg(struct store_txn *txn, uint64_t id, const char *person_no
     int rc = settlement && settlement->n_legs ? 0 : -1;
     if (rc == 0) {
         settlement->legs[0]->holder = (char *)person_no;
+        rc = state_message_put(txn, &arena, STORE_DB_SETTLEMENTS, key, sizeof(key),
+                               &settlement->base);
+    }
+    arena_free(&arena);
+    return rc;
+}
+
+/* Move 1 fen of what stored settlement ID counts as given back from its last leg that has
+ * some to its first leg that has room: the sums stay, the parties change. */
+static int corrupt_shift(struct store_txn *txn, uint64_t id)
+{
+    struct arena arena;
+    arena_init(&arena);
+    uint8_t key[8];
+    store_u64_encode(key, id);
+    struct store_bytes value;
+    Famledger__Settlement *settlement = NULL;
+    if (store_get(txn, STORE_DB_SETTLEMENTS, key, sizeof(key), &value) == 1)
+        settlement = famledger__settlement__unpack(&arena.protobuf, value.size, value.data);
+    size_t from = 0, to = 0;
+    for (size_t i = 0; settlement && i < settlement->n_legs; i++)
+        if (settlement->legs[i]->refunded_fen > 0)
+            from = i + 1;
+    for (size_t i = settlement ? settlement->n_legs : 0; i-- > 0;)
+        if (settlement->legs[i]->refunded_fen < settlement->legs[i]->amount_fen && i + 1 != from)
+            to = i + 1;
+    int rc = from && to ? 0 : -1;
+    if (rc == 0) {
+        settlement->legs[from - 1]->refunded_fen--;
+        settlement->legs[to - 1]->refunded_fen++;
         rc = state_message_put(txn, &arena, STORE_DB_SETTLEMENTS, key, sizeof(key),
                                &settlement->base);
     }
@@ -480,7 +512,8 @@ int main(int argc, char **argv)
 {
     if (argc < 4) {
         fprintf(stderr, "usage: famledger-corrupt DATA_DIR entry SEQ | balance PERSON FEN | "
-                "aid PERSON FEN | scheme PERSON | leg ID PERSON | delete TABLE | spoil TABLE | empty TABLE | "
+                "aid PERSON FEN | scheme PERSON | leg ID PERSON | shift ID | delete TABLE | "
+                "spoil TABLE | empty TABLE | "
                 "unbalance SEQ | redate SEQ | amount SEQ FEN | posting SEQ FEN | "
                 "mutate SEQ SEED | strip SEQ | garble SEQ | hole SEQ | meta KEY VALUE | "
                 "format 2|3|4|5|6\n");
@@ -519,6 +552,7 @@ int main(int argc, char **argv)
              : strcmp(argv[2], "spoil") == 0 ? spoil_first(txn, db)
              : strcmp(argv[2], "empty") == 0 ? empty_all(txn, db)
              : strcmp(argv[2], "scheme") == 0 ? corrupt_scheme(txn, argv[3])
+             : strcmp(argv[2], "shift") == 0 ? corrupt_shift(txn, strtoull(argv[3], NULL, 10))
              : strcmp(argv[2], "leg") == 0 && argc > 4
                  ? corrupt_leg(txn, strtoull(argv[3], NULL, 10), argv[4])
              : strcmp(argv[2], "delete") == 0

@@ -63,19 +63,39 @@ done
 # A stored settlement whose first leg is made another holder's: a refund would pay them back
 # what they never paid. verify names the settlement before and after such a refund.
 rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
-check "s1's first leg made DAD's on disk" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" leg "$id" DAD
+corrupt() { "$BUILD/tests/famledger-corrupt" "$WORK/data" "$@"; }
+check "s1's first leg made DAD's on disk" 0 corrupt leg "$id" DAD
 daemon_start
 check "verify finds the settlement" 4 ctl verify
 expect "s1 named" "settlement $id: the stored parties, amounts or legs differ" "$OUT$ERR"
-check "a refund follows the stored legs" 0 ctl refund --merchant P1 --ref r9 --settlement "$id" --amount 1
+check "a refund follows the stored legs" 0 \
+    ctl refund --merchant P1 --ref r9 --settlement "$id" --amount 1
 check "verify still names it" 4 ctl verify
 expect "s1 named again" "settlement $id: the stored parties, amounts or legs differ" "$OUT$ERR"
+daemon_stop
+
+# A settlement paid by MOM and DAD, partly refunded (to DAD, whose leg came last): 1 fen of
+# what its stored legs count as given back is moved to MOM's. The sums agree, but the next
+# refund would give DAD what MOM should get back. verify names it.
+rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
+daemon_start
+check "a settlement both pay for" 0 \
+    ctl --json settle --merchant P1 --ref s3 --patient KID --amount 85
+both=$(echo "$OUT" | sed 's/.*"settlement_id":\([0-9]*\).*/\1/')
+expect "MOM's leg and DAD's" '"holder":"DAD"' "$OUT"
+check "a refund back to DAD" 0 ctl refund --merchant P1 --ref r3 --settlement "$both" --amount 1
+check "verify before" 0 ctl verify
+daemon_stop
+check "what the legs got back, shifted" 0 corrupt shift "$both"
+daemon_start
+check "verify finds the shift" 4 ctl verify
+expect "named" "settlement $both: what its stored legs count as given back is not what" "$OUT$ERR"
 daemon_stop
 
 # A resident's stored record made to say employee: verify names the person, and an account
 # the daemon then opens for them is named at its entry.
 rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
-check "KID made an employee on disk" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" scheme KID
+check "KID made an employee on disk" 0 corrupt scheme KID
 daemon_start
 check "verify finds the scheme" 4 ctl verify
 expect "KID named" "person KID: stored scheme" "$OUT$ERR"
