@@ -561,7 +561,6 @@ static int apply_refund(struct verify *v, const Famledger__Entry *entry, uint64_
     expect_merchant_link(v, merchant, entry->time_us, entry->seq);
     if (!reversal)
         verify_expect_reference(v, 'R', merchant, refund->reference, entry->seq);
-    settlement->refunded_fen += refund->amount_fen;
     settlement->cancelled = settlement->cancelled || refund->cancel;
     return 0;
 }

@@ -242,16 +242,13 @@ static int compare_settlement(struct verify *v, const ProtobufCBinaryData *key,
         verify_problem(v, stored->settlement_id, "settlement %llu: the stored parties, amounts "
                        "or legs differ from its settled entry",
                        (unsigned long long)stored->settlement_id);
-    else if (model->refunded_fen != stored->refunded_fen ||
-             model->cancelled != (bool)stored->cancelled || leg_refunds != stored->refunded_fen)
-        verify_problem(v, stored->settlement_id, "settlement %llu: stored refunds %lld%s differ "
-                       "from the log's %lld%s", (unsigned long long)stored->settlement_id,
-                       (long long)stored->refunded_fen, stored->cancelled ? " (cancelled)" : "",
-                       (long long)model->refunded_fen, model->cancelled ? " (cancelled)" : "");
-    else if (!legs_within || refunds != model->refunds)
+    else if (!legs_within || leg_refunds != stored->refunded_fen || refunds != model->refunds ||
+             model->cancelled != (bool)stored->cancelled)
         verify_problem(v, stored->settlement_id, "settlement %llu: what its stored legs count "
-                       "as given back is not what the log's refunds gave each of them",
-                       (unsigned long long)stored->settlement_id);
+                       "as given back (%lld fen%s) is not what the log's refunds gave each of "
+                       "them%s", (unsigned long long)stored->settlement_id,
+                       (long long)stored->refunded_fen, stored->cancelled ? ", cancelled" : "",
+                       model->cancelled ? " (the log cancelled it)" : "");
     scratch_reset(&v->scratch);
     return 0;
 }

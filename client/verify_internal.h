@@ -88,7 +88,6 @@ struct model_settlement {
     uint64_t id; /* 0: empty slot */
     uint64_t fingerprint; /* what refunds never change (verify_settlement_fingerprint) */
     uint64_t refunds;     /* what its refunds gave back, leg by leg (verify_refund_weight) */
-    int64_t refunded_fen;
     bool cancelled;
     bool aid_counted; /* its mutual aid counted against the limits (since format 3) */
     bool stored; /* seen in the stored table */

@@ -89,7 +89,7 @@ daemon_stop
 check "what the legs got back, shifted" 0 corrupt shift "$both"
 daemon_start
 check "verify finds the shift" 4 ctl verify
-expect "named" "settlement $both: what its stored legs count as given back is not what" "$OUT$ERR"
+expect "named" "settlement $both: what its stored legs count as given back (100 fen) is not" "$OUT$ERR"
 daemon_stop
 
 # A resident's stored record made to say employee: verify names the person, and an account
