@@ -774,6 +774,33 @@ static int apply_person(struct verify *v, const Famledger__Entry *entry)
     }
 }
 
+/* A payout: a retry is answered from its body (daemon/clearing.c: payout_replay), so the body
+ * must say what its request asked and what its postings move into the fund. */
+static int apply_paid_out(struct verify *v, const Famledger__Entry *entry)
+{
+    const Famledger__PayoutRequest *request = entry->paid_out->request;
+    const Famledger__Payout *payout = entry->paid_out->payout;
+    int64_t paid = 0;
+    bool past = false; /* a sum past int64: only a log no daemon wrote has one */
+    for (size_t i = 0; i < entry->n_postings; i++)
+        if (entry->postings[i]->amount_fen > 0)
+            past |= __builtin_add_overflow(paid, entry->postings[i]->amount_fen, &paid);
+    if (past || payout->amount_fen != request->amount_fen || paid != payout->amount_fen ||
+        strcmp(payout->merchant_code, request->merchant_code) != 0 ||
+        strcmp(payout->person_no, request->person_no) != 0 ||
+        strcmp(payout->reference, request->reference) != 0)
+        return verify_problem(v, entry->seq, "payout %llu says %lld fen to %s%s; its request "
+                              "asked %lld fen and its postings move %lld",
+                              (unsigned long long)entry->seq, (long long)payout->amount_fen,
+                              payout->merchant_code, payout->person_no,
+                              (long long)request->amount_fen, (long long)paid);
+    bool merchant = *request->merchant_code != '\0';
+    verify_expect_reference(v, merchant ? 'O' : 'Q',
+                            merchant ? request->merchant_code : request->person_no,
+                            request->reference, entry->seq);
+    return 0;
+}
+
 static int apply(struct verify *v, const Famledger__Entry *entry)
 {
     switch (entry->body_case) {
@@ -787,14 +814,8 @@ static int apply(struct verify *v, const Famledger__Entry *entry)
         return apply_person(v, entry);
     case FAMLEDGER__ENTRY__BODY_REVERSED:
         return apply_reversed(v, entry);
-    case FAMLEDGER__ENTRY__BODY_PAID_OUT: {
-        const Famledger__PayoutRequest *payout = entry->paid_out->request;
-        bool merchant = *payout->merchant_code != '\0';
-        verify_expect_reference(v, merchant ? 'O' : 'Q', merchant ? payout->merchant_code
-                                                           : payout->person_no,
-                         payout->reference, entry->seq);
-        return 0;
-    }
+    case FAMLEDGER__ENTRY__BODY_PAID_OUT:
+        return apply_paid_out(v, entry);
     case FAMLEDGER__ENTRY__BODY_ACCOUNT_CREDITED:
         verify_expect_reference(v, 'C', "", entry->account_credited->reference, entry->seq);
         return verify_move(v, entry->seq, entry->account_credited->person_no,

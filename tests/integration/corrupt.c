@@ -16,9 +16,9 @@
  *   famledger-corrupt DATA_DIR garble SEQ          make entry SEQ bytes that do not decode,
  *                                                  rightly hashed, and rewrite the chain after it
  *   famledger-corrupt DATA_DIR amount SEQ FEN      set the first amount of entry SEQ's body
- *                                                  (a credit's, a movement's, a settlement's or
- *                                                  a refund's first leg) to FEN, and rewrite the
- *                                                  chain after it
+ *                                                  (a credit's, a movement's, a payout's, a
+ *                                                  settlement's or a refund's first leg) to FEN,
+ *                                                  and rewrite the chain after it
  *   famledger-corrupt DATA_DIR posting SEQ FEN     set the first posting of entry SEQ to FEN,
  *                                                  and rewrite the chain after it
  *   famledger-corrupt DATA_DIR mutate SEQ SEED     change one field of entry SEQ, chosen by SEED
@@ -189,6 +189,8 @@ static int64_t *body_amount(Famledger__Entry *entry)
         return entry->refunded->refund && entry->refunded->refund->n_legs
                    ? &entry->refunded->refund->legs[0]->amount_fen
                    : NULL;
+    case FAMLEDGER__ENTRY__BODY_PAID_OUT:
+        return entry->paid_out->payout ? &entry->paid_out->payout->amount_fen : NULL;
     case FAMLEDGER__ENTRY__BODY_WITHDRAWN:
         movement = entry->withdrawn->movement;
         break;
