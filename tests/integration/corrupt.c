@@ -111,8 +111,10 @@ static int corrupt_scheme(struct store_txn *txn, const char *person_no)
     return rc;
 }
 
-/* Make the holder of the first leg of stored settlement ID `person_no`. */
-static int corrupt_leg(struct store_txn *txn, uint64_t id, const char *person_no)
+/* Change stored settlement ID with `change` (which returns whether it could) and store it. */
+static int settlement_change(struct store_txn *txn, uint64_t id,
+                             bool (*change)(Famledger__Settlement *, const char *),
+                             const char *argument)
 {
     struct arena arena;
     arena_init(&arena);
@@ -122,44 +124,40 @@ static int corrupt_leg(struct store_txn *txn, uint64_t id, const char *person_no
     Famledger__Settlement *settlement = NULL;
     if (store_get(txn, STORE_DB_SETTLEMENTS, key, sizeof(key), &value) == 1)
         settlement = famledger__settlement__unpack(&arena.protobuf, value.size, value.data);
-    int rc = settlement && settlement->n_legs ? 0 : -1;
-    if (rc == 0) {
-        settlement->legs[0]->holder = (char *)person_no;
-        rc = state_message_put(txn, &arena, STORE_DB_SETTLEMENTS, key, sizeof(key),
-                               &settlement->base);
-    }
+    int rc = settlement && change(settlement, argument)
+                 ? state_message_put(txn, &arena, STORE_DB_SETTLEMENTS, key, sizeof(key),
+                                     &settlement->base)
+                 : -1;
     arena_free(&arena);
     return rc;
 }
 
-/* Move 1 fen of what stored settlement ID counts as given back from its last leg that has
- * some to its first leg that has room: the sums stay, the parties change. */
-static int corrupt_shift(struct store_txn *txn, uint64_t id)
+/* Make `person_no` the holder of the settlement's first leg. */
+static bool leg_holder_change(Famledger__Settlement *settlement, const char *person_no)
 {
-    struct arena arena;
-    arena_init(&arena);
-    uint8_t key[8];
-    store_u64_encode(key, id);
-    struct store_bytes value;
-    Famledger__Settlement *settlement = NULL;
-    if (store_get(txn, STORE_DB_SETTLEMENTS, key, sizeof(key), &value) == 1)
-        settlement = famledger__settlement__unpack(&arena.protobuf, value.size, value.data);
+    if (!settlement->n_legs)
+        return false;
+    settlement->legs[0]->holder = (char *)person_no;
+    return true;
+}
+
+/* Move 1 fen of what the settlement counts as given back from its last leg that has some to
+ * its first leg that has room: the sums stay, the parties change. */
+static bool refunded_shift(Famledger__Settlement *settlement, const char *unused)
+{
+    (void)unused;
     size_t from = 0, to = 0;
-    for (size_t i = 0; settlement && i < settlement->n_legs; i++)
+    for (size_t i = 0; i < settlement->n_legs; i++)
         if (settlement->legs[i]->refunded_fen > 0)
             from = i + 1;
-    for (size_t i = settlement ? settlement->n_legs : 0; i-- > 0;)
+    for (size_t i = settlement->n_legs; i-- > 0;)
         if (settlement->legs[i]->refunded_fen < settlement->legs[i]->amount_fen && i + 1 != from)
             to = i + 1;
-    int rc = from && to ? 0 : -1;
-    if (rc == 0) {
-        settlement->legs[from - 1]->refunded_fen--;
-        settlement->legs[to - 1]->refunded_fen++;
-        rc = state_message_put(txn, &arena, STORE_DB_SETTLEMENTS, key, sizeof(key),
-                               &settlement->base);
-    }
-    arena_free(&arena);
-    return rc;
+    if (!from || !to)
+        return false;
+    settlement->legs[from - 1]->refunded_fen--;
+    settlement->legs[to - 1]->refunded_fen++;
+    return true;
 }
 
 /* How rechain_from changes its entry. */
@@ -554,9 +552,10 @@ int main(int argc, char **argv)
              : strcmp(argv[2], "spoil") == 0 ? spoil_first(txn, db)
              : strcmp(argv[2], "empty") == 0 ? empty_all(txn, db)
              : strcmp(argv[2], "scheme") == 0 ? corrupt_scheme(txn, argv[3])
-             : strcmp(argv[2], "shift") == 0 ? corrupt_shift(txn, strtoull(argv[3], NULL, 10))
+             : strcmp(argv[2], "shift") == 0
+                 ? settlement_change(txn, strtoull(argv[3], NULL, 10), refunded_shift, NULL)
              : strcmp(argv[2], "leg") == 0 && argc > 4
-                 ? corrupt_leg(txn, strtoull(argv[3], NULL, 10), argv[4])
+                 ? settlement_change(txn, strtoull(argv[3], NULL, 10), leg_holder_change, argv[4])
              : strcmp(argv[2], "delete") == 0
                  ? (db > STORE_DB_META && store_delete_first(txn, (enum store_db)db) == 1 ? 0 : -1)
              : strcmp(argv[2], "aid") == 0 && argc > 4
