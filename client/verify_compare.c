@@ -178,11 +178,9 @@ static int compare_person(struct verify *v, const ProtobufCBinaryData *key,
         verify_problem(v, stored->registered_seq, "person %s: stored status %d in region %s; "
                        "the log gives %d in %s", stored->person_no, stored->status,
                        stored->region, person->person_status, person->region);
-    else if (stored->scheme != (person->employee ? FAMLEDGER__SCHEME__SCHEME_EMPLOYEE
-                                                 : FAMLEDGER__SCHEME__SCHEME_RESIDENT))
+    else if ((int)stored->scheme != model_person_scheme(person))
         verify_problem(v, stored->registered_seq, "person %s: stored scheme %d; the log gives "
-                       "%s", stored->person_no, stored->scheme,
-                       person->employee ? "employee" : "resident");
+                       "%d", stored->person_no, stored->scheme, model_person_scheme(person));
     scratch_reset(&v->scratch);
     return 0;
 }
@@ -446,10 +444,7 @@ static void expect_records(struct verify *v, bool persons, bool accounts)
             verify_expect_item(v, INDEX_PERSONS, person->person_no, bytes,
                                table_digest_person(person->has_account, person->suspended,
                                                    person->person_status,
-                                                   person->employee
-                                                       ? FAMLEDGER__SCHEME__SCHEME_EMPLOYEE
-                                                       : FAMLEDGER__SCHEME__SCHEME_RESIDENT,
-                                                   person->region));
+                                                   model_person_scheme(person), person->region));
             person->stored_person = true;
             v->stored_persons++;
         }

@@ -64,6 +64,13 @@ struct model_person {
     struct model_person_extra *extra; /* NULL until the log needs it */
 };
 
+/* The person's scheme, as the log registered it. */
+static inline int model_person_scheme(const struct model_person *person)
+{
+    return person->employee ? FAMLEDGER__SCHEME__SCHEME_EMPLOYEE
+                            : FAMLEDGER__SCHEME__SCHEME_RESIDENT;
+}
+
 /* The account's balance: every move of it is counted as credited or debited (verify_move). */
 static inline int64_t model_person_balance(const struct model_person *person)
 {

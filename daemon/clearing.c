@@ -476,8 +476,7 @@ static int payout_replay(struct request_ctx *ctx, uint64_t seq)
 {
     Famledger__Entry *entry;
     int rc = ledger_entry_read(ctx->txn, ctx->arena, seq, &entry);
-    if (rc <= 0 || entry->body_case != FAMLEDGER__ENTRY__BODY_PAID_OUT ||
-        !entry->paid_out->payout)
+    if (rc <= 0 || entry->body_case != FAMLEDGER__ENTRY__BODY_PAID_OUT)
         return request_fail(ctx, FL_ERR_INTERNAL, "payout entry %llu is unreadable",
                             (unsigned long long)seq);
     ctx->response->replayed = 1;

@@ -302,8 +302,7 @@ static int reverse_replay(struct request_ctx *ctx, uint64_t seq)
 {
     Famledger__Entry *entry;
     int rc = ledger_entry_read(ctx->txn, ctx->arena, seq, &entry);
-    if (rc <= 0 || entry->body_case != FAMLEDGER__ENTRY__BODY_REVERSED ||
-        !entry->reversed->request)
+    if (rc <= 0 || entry->body_case != FAMLEDGER__ENTRY__BODY_REVERSED)
         return request_fail(ctx, FL_ERR_INTERNAL, "reversal entry %llu is unreadable",
                             (unsigned long long)seq);
     Famledger__Settlement *settlement = NULL;

@@ -74,7 +74,7 @@ bool statement_line_from_entry(const Famledger__Entry *entry, const char *person
         bool reversal = entry->body_case == FAMLEDGER__ENTRY__BODY_REVERSED;
         const Famledger__Refund *refund = reversal ? entry->reversed->refund
                                                    : entry->refunded->refund;
-        if (!refund || (reversal && !entry->reversed->request))
+        if (!refund) /* a reversal that found nothing to give back */
             return false;
         line->reference = refund->reference;
         line->merchant = reversal ? entry->reversed->request->merchant_code
@@ -92,8 +92,6 @@ bool statement_line_from_entry(const Famledger__Entry *entry, const char *person
     }
     case FAMLEDGER__ENTRY__BODY_WALLET_SENT: {
         const Famledger__WalletSend *send = entry->wallet_sent->send;
-        if (!send)
-            return false;
         line->amount_fen = -send->amount_fen;
         line->balance_after_fen = entry->wallet_sent->balance_after_fen;
         line->reference = send->reference;
@@ -102,7 +100,7 @@ bool statement_line_from_entry(const Famledger__Entry *entry, const char *person
     }
     case FAMLEDGER__ENTRY__BODY_WALLET_SEND_CLOSED: {
         const Famledger__WalletSend *send = entry->wallet_send_closed->send;
-        if (!send || send->state == FAMLEDGER__WALLET_SEND_STATE__WALLET_SEND_ACCEPTED ||
+        if (send->state == FAMLEDGER__WALLET_SEND_STATE__WALLET_SEND_ACCEPTED ||
             send->cash_refund_due)
             return false; /* accepted: the holder's account does not move again */
         line->amount_fen = send->amount_fen;

@@ -6,8 +6,9 @@
 
 int statement_handle(struct request_ctx *ctx, const Famledger__Request *request);
 
-/* What `entry` did to the account of `person_no`: fills amount (signed), balance after and the
- * entry's reference. Returns true when the entry concerns that account. */
+/* What `entry` (whole: ledger_entry_read) did to the account of `person_no`: fills amount
+ * (signed), balance after and the entry's reference. Returns true when the entry concerns that
+ * account. */
 bool statement_line_from_entry(const Famledger__Entry *entry, const char *person_no,
                                Famledger__StatementLine *line);
 
