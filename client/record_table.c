@@ -38,6 +38,18 @@ void *record_table_at(const struct record_table *table, size_t index)
     return record_hash(table, index) + 1;
 }
 
+size_t record_table_index(const struct record_table *table, const void *record)
+{
+    uintptr_t at = (uintptr_t)record - sizeof(uint64_t); /* its hash comes first */
+    size_t stride = record_stride(table);
+    for (size_t block = 0; block < table->block_count; block++) {
+        uintptr_t start = (uintptr_t)table->blocks[block];
+        if (at >= start && at < start + block_records(block) * stride)
+            return RECORD_TABLE_FIRST * (((size_t)1 << block) - 1) + (at - start) / stride;
+    }
+    return SIZE_MAX; /* not a record of the table: a caller's mistake */
+}
+
 /* Room for one more record: a new block when the last is full, a twice larger index when it
  * would be half full (every slot placed again; no record moves). Returns 0 or -1. */
 static int record_table_reserve(struct record_table *table)

@@ -29,6 +29,8 @@ typedef bool (*record_same)(const void *record, const void *key, size_t key_byte
 void record_table_init(struct record_table *table, size_t record_bytes);
 /* The record that came `index`th (0 .. count - 1). */
 void *record_table_at(const struct record_table *table, size_t index);
+/* The number of `record`, a record of the table (record_table_at's inverse). */
+size_t record_table_index(const struct record_table *table, const void *record);
 /* The record of `key` (whose hash is `hash`), or NULL. With `create`, a missing key gets a
  * zeroed record (the caller fills in its key; *created says so), and NULL means out of memory. */
 void *record_table_find(struct record_table *table, uint64_t hash, const void *key,

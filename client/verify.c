@@ -445,15 +445,6 @@ static int funders_add(struct model_person *person, struct model_person *holder)
     return 0;
 }
 
-static void funders_remove(struct model_person *person, const struct model_person *holder)
-{
-    uint32_t kept = 0;
-    for (uint32_t i = 0; i < person->funder_count; i++)
-        if (person->funders[i] != holder)
-            person->funders[kept++] = person->funders[i];
-    person->funder_count = kept;
-}
-
 static int apply_binding(struct verify *v, const Famledger__Entry *entry)
 {
     if (entry->body_case == FAMLEDGER__ENTRY__BODY_BINDING_ADDED) {
@@ -464,14 +455,16 @@ static int apply_binding(struct verify *v, const Famledger__Entry *entry)
             return verify_problem(v, entry->seq, "binding of unregistered persons");
         if (beneficiary->funder_count >= FL_FUNDERS_MAX)
             return verify_problem(v, entry->seq, "too many funders for %s", binding->beneficiary);
-        return funders_add(beneficiary, holder) ? -1 : 0;
+        return funders_add(beneficiary, holder) || verify_funded_add(v, holder, beneficiary)
+                   ? -1
+                   : 0;
     }
     if (entry->body_case == FAMLEDGER__ENTRY__BODY_BINDING_REMOVED) {
         struct model_person *beneficiary =
             verify_person_find(v, entry->binding_removed->beneficiary, false);
         struct model_person *holder = verify_person_find(v, entry->binding_removed->holder, false);
         if (beneficiary && holder)
-            funders_remove(beneficiary, holder);
+            verify_funders_remove(beneficiary, holder);
         return 0;
     }
     const Famledger__FundingOrderSet *order = entry->funding_order_set;
@@ -674,11 +667,18 @@ static int apply_movement(struct verify *v, const Famledger__Entry *entry)
         person->person_status = status;
     if (movement->account_closed) {
         person->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED;
-        for (size_t i = 0; i < v->persons.count; i++)
-            funders_remove(verify_person_at(v, i), person);
+        long ended = verify_funded_end(v, person);
+        if (ended < 0)
+            return -1;
         /* Nobody pays for the dead. */
-        if (status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED)
+        if (status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED) {
+            ended += person->funder_count;
             person->funder_count = 0;
+        }
+        if (movement->bindings_ended != (unsigned long)ended)
+            return verify_problem(v, entry->seq, "closing the account of %s ends %u bindings; "
+                                  "the log has %ld", person->person_no,
+                                  movement->bindings_ended, ended);
     }
     return 0;
 }
@@ -1175,6 +1175,7 @@ static void verify_free(struct verify *v)
         free(person->extra);
     }
     record_table_free(&v->persons);
+    verify_funded_free(v);
     scratch_release(&v->scratch);
     model_memory_release(v->settlements, v->settlement_capacity * sizeof(*v->settlements));
     verify_twophase_free(v);

@@ -158,6 +158,13 @@ struct verify_name_hash {
     uint64_t page;
 };
 
+/* Whom each holder funds (verify_funded.c): pairs of persons' numbers, by holder. */
+struct verify_funded {
+    uint64_t *slots; /* the holder's number + 1 above the beneficiary's; 0: empty */
+    size_t count, capacity;
+    bool made;       /* at the first closing; until then, nothing is kept */
+};
+
 struct verify {
     fl_client *client;
     struct verify_name_hash *name_hashes; /* VERIFY_NAME_HASHES, made with the first page */
@@ -177,6 +184,7 @@ struct verify {
     /* Persons in the order the log registered them; a pointer to one stays valid
      * (record_table.h). */
     struct record_table persons;
+    struct verify_funded funded;
     struct model_settlement *settlements;
     size_t settlement_capacity, settlement_count;
     struct model_hold *holds;             /* open holds */
@@ -209,6 +217,16 @@ void verify_settlement_prefetch(const struct verify *v, uint64_t id);
 struct model_person *verify_person_find(struct verify *v, const char *person_no, bool create);
 /* The person's extra, made when missing: NULL when out of memory. */
 struct model_person_extra *verify_person_extra(struct model_person *person);
+/* Take `holder` out of the funding order of `person`: whether it was in it. */
+bool verify_funders_remove(struct model_person *person, const struct model_person *holder);
+/* A binding made: `holder` funds `beneficiary` (kept once the map is made). 0, or -1 when out
+ * of memory. */
+int verify_funded_add(struct verify *v, const struct model_person *holder,
+                      const struct model_person *beneficiary);
+/* The account of `holder` closed: end every binding that names it as the holder. How many
+ * ended, or -1 when out of memory. */
+long verify_funded_end(struct verify *v, const struct model_person *holder);
+void verify_funded_free(struct verify *v);
 /* The person registered `index`th (0 .. persons.count - 1). */
 struct model_person *verify_person_at(const struct verify *v, size_t index);
 struct model_settlement *verify_settlement_find(struct verify *v, uint64_t id, bool create);

@@ -169,13 +169,28 @@ enum rechain {
     RECHAIN_POSTING,   /* the first posting set to a given amount */
     RECHAIN_STRIP,     /* the body's first part dropped */
     RECHAIN_MUTATE,    /* one field changed, chosen by a seed */
+    RECHAIN_ENDED,     /* the count of bindings a closing or a death ended set to a given one */
     RECHAIN_NONE,
 };
+
+/* The movement of a withdrawal or a transfer, or NULL. */
+static Famledger__Movement *body_movement(Famledger__Entry *entry)
+{
+    switch (entry->body_case) {
+    case FAMLEDGER__ENTRY__BODY_WITHDRAWN:
+        return entry->withdrawn->movement;
+    case FAMLEDGER__ENTRY__BODY_TRANSFERRED_OUT:
+        return entry->transferred_out->movement;
+    case FAMLEDGER__ENTRY__BODY_TRANSFERRED_IN:
+        return entry->transferred_in->movement;
+    default:
+        return NULL;
+    }
+}
 
 /* Where entry's body keeps its first amount (rechain_from: RECHAIN_AMOUNT), or NULL. */
 static int64_t *body_amount(Famledger__Entry *entry)
 {
-    Famledger__Movement *movement = NULL;
     switch (entry->body_case) {
     case FAMLEDGER__ENTRY__BODY_ACCOUNT_CREDITED:
         return &entry->account_credited->amount_fen;
@@ -189,19 +204,20 @@ static int64_t *body_amount(Famledger__Entry *entry)
                    : NULL;
     case FAMLEDGER__ENTRY__BODY_PAID_OUT:
         return entry->paid_out->payout ? &entry->paid_out->payout->amount_fen : NULL;
-    case FAMLEDGER__ENTRY__BODY_WITHDRAWN:
-        movement = entry->withdrawn->movement;
-        break;
-    case FAMLEDGER__ENTRY__BODY_TRANSFERRED_OUT:
-        movement = entry->transferred_out->movement;
-        break;
-    case FAMLEDGER__ENTRY__BODY_TRANSFERRED_IN:
-        movement = entry->transferred_in->movement;
-        break;
-    default:
-        break;
+    default: {
+        Famledger__Movement *movement = body_movement(entry);
+        return movement ? &movement->amount_fen : NULL;
     }
-    return movement ? &movement->amount_fen : NULL;
+    }
+}
+
+/* Where entry's body counts the bindings it ended (RECHAIN_ENDED), or NULL. */
+static uint32_t *body_ended(Famledger__Entry *entry)
+{
+    if (entry->body_case == FAMLEDGER__ENTRY__BODY_PERSON_DIED)
+        return entry->person_died ? &entry->person_died->bindings_ended : NULL;
+    Famledger__Movement *movement = body_movement(entry);
+    return movement ? &movement->bindings_ended : NULL;
 }
 
 /* Drop the first part (a singular sub-message) of entry's body; returns whether it had one. */
@@ -395,6 +411,9 @@ static int rechain_from(struct store_txn *txn, const char *dir, uint64_t seq, en
         int64_t *amount = NULL;
         if (at == seq && change == RECHAIN_AMOUNT && !(amount = body_amount(entry)))
             return -1;
+        uint32_t *ended = NULL;
+        if (at == seq && change == RECHAIN_ENDED && !(ended = body_ended(entry)))
+            return -1;
         if (at == seq && (change == RECHAIN_UNBALANCE || change == RECHAIN_POSTING) &&
             entry->n_postings == 0)
             return -1;
@@ -406,6 +425,8 @@ static int rechain_from(struct store_txn *txn, const char *dir, uint64_t seq, en
             entry->time_us = prev_time_us;
         else if (amount)
             *amount = fen;
+        else if (ended)
+            *ended = (uint32_t)fen;
         else if (at == seq && change == RECHAIN_POSTING)
             entry->postings[0]->amount_fen = fen;
         else if (at == seq && change == RECHAIN_UNBALANCE)
@@ -515,7 +536,7 @@ int main(int argc, char **argv)
                 "aid PERSON FEN | scheme PERSON | leg ID PERSON | shift ID | delete TABLE | "
                 "spoil TABLE | empty TABLE | "
                 "unbalance SEQ | redate SEQ | amount SEQ FEN | posting SEQ FEN | "
-                "mutate SEQ SEED | strip SEQ | garble SEQ | hole SEQ | meta KEY VALUE | "
+                "mutate SEQ SEED | ended SEQ N | strip SEQ | garble SEQ | hole SEQ | meta KEY VALUE | "
                 "format 2|3|4|5|6\n");
         return 2;
     }
@@ -534,12 +555,13 @@ int main(int argc, char **argv)
         [RECHAIN_UNBALANCE] = "unbalance", [RECHAIN_REDATE] = "redate",
         [RECHAIN_GARBLE] = "garble",       [RECHAIN_AMOUNT] = "amount",
         [RECHAIN_POSTING] = "posting",     [RECHAIN_STRIP] = "strip",
-        [RECHAIN_MUTATE] = "mutate",
+        [RECHAIN_MUTATE] = "mutate",       [RECHAIN_ENDED] = "ended",
     };
     int rechain = RECHAIN_NONE;
     for (int i = 0; i < RECHAIN_NONE; i++)
         if (strcmp(argv[2], rechains[i]) == 0 &&
-            (argc > 4 || (i != RECHAIN_AMOUNT && i != RECHAIN_POSTING && i != RECHAIN_MUTATE)))
+            (argc > 4 || (i != RECHAIN_AMOUNT && i != RECHAIN_POSTING && i != RECHAIN_MUTATE &&
+                          i != RECHAIN_ENDED)))
             rechain = i;
     int rc = strcmp(argv[2], "entry") == 0 ? corrupt_entry(txn, strtoull(argv[3], NULL, 10))
              : strcmp(argv[2], "meta") == 0 && argc > 4

@@ -94,4 +94,30 @@ expect "json summary" '"applied":0,"already_applied":2,"rejected":4' "$OUT"
 check "G got one allocation" 0 ctl --json account show G
 expect "G balance" '"balance_fen":23600' "$OUT"
 
+# A closing ends every binding that names the holder, and a death those that pay for them too;
+# the entry counts them. verify finds them without reading every person (client/verify_funded.c)
+# and names an entry whose count is not what the log bound.
+for p in X Y Z; do
+    ctl person add $p --name "Person $p" --region 110101 --scheme employee >/dev/null
+    ctl account open $p >/dev/null
+    ctl credit $p 10 --ref "c$p" >/dev/null
+done
+ctl family bind X Y --relation spouse >/dev/null
+ctl family bind Y X --relation spouse >/dev/null
+ctl family bind X Z --relation child >/dev/null
+check "X dies" 0 ctl --json withdraw X --reason death --heir H --ref wd-x
+expect "what X funded and what funded X" '"bindings_ended":3' "$OUT"
+closing=$(echo "$OUT" | sed 's/.*"seq":\([0-9]*\).*/\1/')
+check "Y's funders" 0 ctl --json family list Y
+expect "nobody" '"funding_order":[]' "$OUT"
+check "Z opts out, funding nobody" 0 ctl --json withdraw Z --reason opt-out --ref wd-z
+expect "nothing to end" '"bindings_ended":0' "$OUT"
+check "verify follows every closing" 0 ctl verify
+daemon_stop
+check "the count rewritten, the chain after it too" 0 \
+    "$BUILD/tests/famledger-corrupt" "$WORK/data" ended "$closing" 2
+daemon_start
+check "verify names the closing" 4 ctl verify
+expect "the count and the log's" "closing the account of X ends 2 bindings; the log has 3" "$ERR$OUT"
+
 finish
