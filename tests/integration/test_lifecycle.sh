@@ -105,6 +105,8 @@ done
 ctl family bind X Y --relation spouse >/dev/null
 ctl family bind Y X --relation spouse >/dev/null
 ctl family bind X Z --relation child >/dev/null
+ctl family unbind X Z >/dev/null
+ctl family bind X Z --relation child >/dev/null # bound twice in the log: ended once
 check "X dies" 0 ctl --json withdraw X --reason death --heir H --ref wd-x
 expect "what X funded and what funded X" '"bindings_ended":3' "$OUT"
 closing=$(echo "$OUT" | sed 's/.*"seq":\([0-9]*\).*/\1/')
