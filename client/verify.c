@@ -433,14 +433,16 @@ int verify_move(struct verify *v, uint64_t seq, const char *person_no, int64_t d
     return 0;
 }
 
-/* Append `holder` to the funding order of `person`. Returns 0 or -1 (out of memory). */
-static int funders_add(struct model_person *person, struct model_person *holder)
+/* Append `holder` to the funding order of `person`, bound as `binding` says (its keyed hash).
+ * Returns 0 or -1 (out of memory). */
+static int funders_add(struct model_person *person, struct model_person *holder,
+                       uint64_t binding)
 {
-    struct model_person **funders =
+    struct model_funder *funders =
         realloc(person->funders, (person->funder_count + 1) * sizeof(*funders));
     if (!funders)
         return -1;
-    funders[person->funder_count++] = holder;
+    funders[person->funder_count++] = (struct model_funder){holder, binding};
     person->funders = funders;
     return 0;
 }
@@ -455,7 +457,9 @@ static int apply_binding(struct verify *v, const Famledger__Entry *entry)
             return verify_problem(v, entry->seq, "binding of unregistered persons");
         if (beneficiary->funder_count >= FL_FUNDERS_MAX)
             return verify_problem(v, entry->seq, "too many funders for %s", binding->beneficiary);
-        return funders_add(beneficiary, holder) || verify_funded_add(v, holder, beneficiary)
+        uint64_t bound = table_digest_binding(&v->digest_key, binding, entry->seq);
+        return funders_add(beneficiary, holder, bound) ||
+                       verify_funded_add(v, holder, beneficiary)
                    ? -1
                    : 0;
     }
@@ -473,13 +477,21 @@ static int apply_binding(struct verify *v, const Famledger__Entry *entry)
         return verify_problem(v, entry->seq, "funding order does not list the bound holders");
     /* The order's holders are found first: a name the log never registered leaves the order
      * as it was. */
-    struct model_person *holders[FL_FUNDERS_MAX];
-    for (size_t i = 0; i < order->n_holders; i++)
-        if (!(holders[i] = verify_person_find(v, order->holders[i], false)))
-            return verify_problem(v, entry->seq, "funding order names %s, who is not registered",
-                                  order->holders[i]);
+    struct model_funder ordered[FL_FUNDERS_MAX];
+    bool taken[FL_FUNDERS_MAX] = {false};
+    for (size_t i = 0; i < order->n_holders; i++) {
+        const struct model_person *holder = verify_person_find(v, order->holders[i], false);
+        size_t at = 0;
+        while (at < beneficiary->funder_count && beneficiary->funders[at].holder != holder)
+            at++;
+        if (!holder || at == beneficiary->funder_count || taken[at])
+            return verify_problem(v, entry->seq, "funding order names %s, who does not fund %s "
+                                  "or is named twice", order->holders[i], order->beneficiary);
+        taken[at] = true;
+        ordered[i] = beneficiary->funders[at];
+    }
     if (order->n_holders) /* none bound: funders may be NULL */
-        memcpy(beneficiary->funders, holders, order->n_holders * sizeof(*holders));
+        memcpy(beneficiary->funders, ordered, order->n_holders * sizeof(*ordered));
     return 0;
 }
 
@@ -683,6 +695,33 @@ static int apply_movement(struct verify *v, const Famledger__Entry *entry)
     return 0;
 }
 
+/* What the person was registered as: the stored record must say the same (its name moves no
+ * money, but it is the record's). An item of the persons' digest, added as the log replays. */
+static void expect_registered(struct verify *v, const struct model_person *person,
+                              uint64_t seq, const char *name)
+{
+    verify_expect_item(v, INDEX_PERSONS, person->person_no, strlen(person->person_no),
+                       table_digest_registered(seq, name));
+}
+
+/* Keep why the person is suspended (`suspension`) or their account frozen, as the entry says:
+ * the stored record keeps the same text, and none once it is lifted. 0, or -1 when out of
+ * memory. */
+static int reason_keep(struct model_person *person, bool suspension, const char *reason)
+{
+    if (!*reason && !person->extra)
+        return 0;
+    struct model_person_extra *extra = verify_person_extra(person);
+    if (!extra)
+        return -1;
+    char **kept = suspension ? &extra->suspend_reason : &extra->freeze_reason;
+    free(*kept);
+    *kept = NULL;
+    if (*reason && !(*kept = strdup(reason)))
+        return -1;
+    return 0;
+}
+
 static int apply_person(struct verify *v, const Famledger__Entry *entry)
 {
     struct model_person *person;
@@ -697,6 +736,7 @@ static int apply_person(struct verify *v, const Famledger__Entry *entry)
         person->employee =
             entry->person_registered->scheme == FAMLEDGER__SCHEME__SCHEME_EMPLOYEE;
         client_copy(person->region, sizeof(person->region), entry->person_registered->region);
+        expect_registered(v, person, entry->seq, entry->person_registered->name);
         return 0;
     case FAMLEDGER__ENTRY__BODY_PERSON_DIED:
         person = verify_person_find(v, entry->person_died->person_no, false);
@@ -732,6 +772,7 @@ static int apply_person(struct verify *v, const Famledger__Entry *entry)
             return -1;
         person->person_status = FAMLEDGER__PERSON_STATUS__PERSON_ACTIVE;
         client_copy(person->region, sizeof(person->region), migrated->region);
+        expect_registered(v, person, entry->seq, migrated->name);
         verify_expect_reference(v, 'M', "", migrated->person_no, entry->seq);
         bool employee = migrated->scheme == FAMLEDGER__SCHEME__SCHEME_EMPLOYEE;
         person->employee = employee;
@@ -764,13 +805,13 @@ static int apply_person(struct verify *v, const Famledger__Entry *entry)
         person->status = entry->account_frozen->frozen ? FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_FROZEN
                                                        : FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN;
         verify_account_line(v, person, entry->seq);
-        return 0;
+        return reason_keep(person, false, entry->account_frozen->reason);
     default: /* PERSON_SUSPENDED */
         person = verify_person_find(v, entry->person_suspended->person_no, false);
         if (!person)
             return verify_problem(v, entry->seq, "suspension of an unknown person");
         person->suspended = entry->person_suspended->suspended;
-        return 0;
+        return reason_keep(person, true, entry->person_suspended->reason);
     }
 }
 
@@ -1169,6 +1210,8 @@ static void verify_free(struct verify *v)
         if (!person->extra)
             continue;
         free(person->extra->aid);
+        free(person->extra->suspend_reason);
+        free(person->extra->freeze_reason);
         if (person->extra->wallet)
             free(person->extra->wallet->pending_in);
         free(person->extra->wallet);

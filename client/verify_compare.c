@@ -112,6 +112,15 @@ static int state_walk(struct verify *v, Famledger__StateTable table, state_visit
     return rc;
 }
 
+/* An item of a walked person or account that the walk does not compare itself (a name, a
+ * reason): into the table's digest, beside the model's (expect_reasons, expect_registered). */
+static void stored_beside(struct verify *v, enum verify_index index, const char *person_no,
+                          struct table_digest_item item)
+{
+    if (digest_add(&v->indexes[index], person_no, strlen(person_no), &item, true) != 0)
+        v->out_of_memory = true;
+}
+
 static int compare_account(struct verify *v, const ProtobufCBinaryData *key,
                            const ProtobufCBinaryData *value)
 {
@@ -150,6 +159,9 @@ static int compare_account(struct verify *v, const ProtobufCBinaryData *key,
                        (long long)model_person_held(person));
     else
         verify_aid_compare(v, person, stored);
+    if (*stored->freeze_reason)
+        stored_beside(v, INDEX_ACCOUNTS, stored->person_no,
+                      table_digest_reason(stored->freeze_reason));
     scratch_reset(&v->scratch);
     return 0;
 }
@@ -181,6 +193,11 @@ static int compare_person(struct verify *v, const ProtobufCBinaryData *key,
     else if ((int)stored->scheme != model_person_scheme(person))
         verify_problem(v, stored->registered_seq, "person %s: stored scheme %d; the log gives "
                        "%d", stored->person_no, stored->scheme, model_person_scheme(person));
+    stored_beside(v, INDEX_PERSONS, stored->person_no,
+                  table_digest_registered(stored->registered_seq, stored->name));
+    if (*stored->suspend_reason)
+        stored_beside(v, INDEX_PERSONS, stored->person_no,
+                      table_digest_reason(stored->suspend_reason));
     scratch_reset(&v->scratch);
     return 0;
 }
@@ -202,10 +219,20 @@ static int compare_funders(struct verify *v, const ProtobufCBinaryData *key,
         person->stored_funders = true;
     bool same = stored && person && stored->n_bindings == person->funder_count;
     for (size_t i = 0; same && i < stored->n_bindings; i++)
-        same = strcmp(stored->bindings[i]->holder, person->funders[i]->person_no) == 0;
+        same = strcmp(stored->bindings[i]->holder, person->funders[i].holder->person_no) == 0;
     if (!same)
         verify_problem(v, v->seq, "the stored funding order of %s differs from the log",
                        beneficiary);
+    for (size_t i = 0; same && i < stored->n_bindings; i++) {
+        const Famledger__Binding *binding = stored->bindings[i];
+        if (table_digest_binding(&v->digest_key, binding, binding->bound_seq) !=
+            person->funders[i].binding) {
+            verify_problem(v, binding->bound_seq, "the stored binding of %s to fund %s differs "
+                           "from the log's (its beneficiary, relation, evidence, channel or "
+                           "entry)", binding->holder, beneficiary);
+            break;
+        }
+    }
     if (stored)
         scratch_reset(&v->scratch);
     return 0;
@@ -267,8 +294,8 @@ static int stored_items(struct verify *v, const ProtobufCBinaryData *key,
                         const ProtobufCBinaryData *value)
 {
     Famledger__StateTable table = verify_indexes[v->walking].table;
-    if (table_digest_items(table, key->data, key->len, value->data, value->len, stored_item,
-                           v) == 0)
+    if (table_digest_items(&v->digest_key, table, key->data, key->len, value->data, value->len,
+                           stored_item, v) == 0)
         return 0;
     if (table == FAMLEDGER__STATE_TABLE__STATE_FUNDED)
         return undecodable(v, "funded", key, false);
@@ -357,10 +384,12 @@ static int verify_compare_indexes(struct verify *v)
     /* A holder's funded list holds the beneficiaries whose funding order names the holder. */
     for (size_t i = 0; i < v->persons.count; i++) {
         const struct model_person *person = verify_person_at(v, i);
-        for (size_t j = 0; j < person->funder_count; j++)
-            verify_expect_item(v, INDEX_FUNDED, person->funders[j]->person_no,
-                               strlen(person->funders[j]->person_no),
-                               table_digest_beneficiary(person->person_no));
+        for (size_t j = 0; j < person->funder_count; j++) {
+            const struct model_funder *funder = &person->funders[j];
+            verify_expect_item(v, INDEX_FUNDED, funder->holder->person_no,
+                               strlen(funder->holder->person_no),
+                               table_digest_funded(funder->binding));
+        }
     }
     /* The last day replayed is over too. */
     digest_fold(&v->indexes[INDEX_DAY_TOTALS]);
@@ -372,7 +401,8 @@ static int verify_compare_indexes(struct verify *v)
         if (v->digests.done[index]) {
             map->total.stored = v->digests.stored[index];
         } else if (index == INDEX_PERSONS || index == INDEX_ACCOUNTS) {
-            continue; /* walked record by record (verify_compare) */
+            /* Walked record by record (verify_compare), which added to the digest what it
+             * does not compare itself. */
         } else {
             state_visit visit = index == INDEX_MERCHANTS       ? stored_merchant
                                 : index == INDEX_BALANCES      ? stored_balance
@@ -400,6 +430,15 @@ static int verify_compare_indexes(struct verify *v)
                            (unsigned long long)differs->stored.count,
                            (unsigned long long)differs->expected.count,
                            differs->stored.count == differs->expected.count ? " (others)" : "");
+        } else if (differs && (index == INDEX_PERSONS || index == INDEX_ACCOUNTS)) {
+            char key[160];
+            digest_key_text(differs, key, sizeof(key));
+            verify_problem(v, v->seq, index == INDEX_PERSONS
+                                          ? "person %s: the stored name, registration or "
+                                            "suspension reason differ from the log"
+                                          : "account %s: the stored freeze reason differs from "
+                                            "the log",
+                           key);
         } else if (differs && amounts) {
             char key[160];
             digest_key_text(differs, key, sizeof(key));
@@ -431,15 +470,21 @@ static int verify_compare_indexes(struct verify *v)
 
 /* The persons (and, with `accounts`, the accounts) as table_digest.h digests their records,
  * from the model, and counted as stored: what stands for walking them when the daemon has
- * digested the stored tables. */
+ * digested the stored tables. Why each person is suspended and each account frozen goes into
+ * the digests either way: a walk does not compare it itself (stored_beside). */
 static void expect_records(struct verify *v, bool persons, bool accounts)
 {
-    if (!persons && !accounts)
-        return; /* both walked: nothing stands for them (verify --walk, an older daemon) */
     fl_verify_report *report = v->report;
     for (size_t i = 0; i < v->persons.count; i++) {
         struct model_person *person = verify_person_at(v, i);
         size_t bytes = strlen(person->person_no);
+        const struct model_person_extra *extra = person->extra;
+        if (extra && extra->suspend_reason)
+            verify_expect_item(v, INDEX_PERSONS, person->person_no, bytes,
+                               table_digest_reason(extra->suspend_reason));
+        if (extra && extra->freeze_reason)
+            verify_expect_item(v, INDEX_ACCOUNTS, person->person_no, bytes,
+                               table_digest_reason(extra->freeze_reason));
         if (persons) {
             verify_expect_item(v, INDEX_PERSONS, person->person_no, bytes,
                                table_digest_person(person->has_account, person->suspended,

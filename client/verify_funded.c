@@ -80,7 +80,7 @@ static int funded_make(struct verify *v)
     for (size_t i = 0; i < v->persons.count; i++) {
         const struct model_person *beneficiary = verify_person_at(v, i);
         for (size_t j = 0; j < beneficiary->funder_count; j++)
-            if (funded_put(v, beneficiary->funders[j], beneficiary) != 0)
+            if (funded_put(v, beneficiary->funders[j].holder, beneficiary) != 0)
                 return -1;
     }
     v->funded.made = true;
@@ -92,7 +92,7 @@ bool verify_funders_remove(struct model_person *person, const struct model_perso
 {
     uint32_t kept = 0;
     for (uint32_t i = 0; i < person->funder_count; i++)
-        if (person->funders[i] != holder)
+        if (person->funders[i].holder != holder)
             person->funders[kept++] = person->funders[i];
     bool removed = kept != person->funder_count;
     person->funder_count = (uint8_t)kept;

@@ -39,9 +39,18 @@ struct model_aid {
  * (verify_person_extra): money held by open quotes, a wallet, mutual-aid counts. */
 struct model_person_extra {
     int64_t held_fen;            /* of the account, reserved by open holds */
+    char *suspend_reason;        /* why the person is suspended; NULL: not suspended */
+    char *freeze_reason;         /* why the account is frozen; NULL: not frozen */
     struct model_wallet *wallet; /* NULL until the log first touches it (verify_wallet.c) */
     struct model_aid *aid;       /* the account's mutual-aid counts, one a relative */
     size_t aid_count;
+};
+
+/* One of a person's funders: the holder, and the keyed hash of the binding as the log made it
+ * (table_digest_binding), which the stored bindings must match. */
+struct model_funder {
+    struct model_person *holder;
+    uint64_t binding;
 };
 
 /* One of millions, in 88 bytes (a third less than with every field of its own, and a third
@@ -60,7 +69,7 @@ struct model_person {
     uint8_t funder_count;        /* at most FL_FUNDERS_MAX */
     int64_t credited_fen, debited_fen; /* the balance is their difference (model_person_balance) */
     uint64_t last_seq;           /* the account's newest statement line: its chain's head */
-    struct model_person **funders; /* this person's funding order */
+    struct model_funder *funders;  /* this person's funding order */
     struct model_person_extra *extra; /* NULL until the log needs it */
 };
 

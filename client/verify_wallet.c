@@ -543,7 +543,7 @@ static int apply_aid_limit(struct verify *v, const Famledger__Entry *entry)
         return 1;
     bool bound = false;
     for (size_t i = 0; i < beneficiary->funder_count; i++)
-        bound = bound || strcmp(beneficiary->funders[i]->person_no, limit->holder) == 0;
+        bound = bound || strcmp(beneficiary->funders[i].holder->person_no, limit->holder) == 0;
     if (!bound || limit->monthly_fen < 0 || limit->yearly_fen < 0)
         return verify_problem(v, entry->seq, "a limit on %s for %s, who is not bound to them",
                               limit->holder, limit->beneficiary);

@@ -312,7 +312,7 @@ static int state_digest_visit_cb(void *context, struct store_bytes key, struct s
         reply->more = 1; /* one more than asked: there is a further page */
         return 1;
     }
-    if (table_digest_items(walk->table, key.data, key.size, value.data, value.size,
+    if (table_digest_items(&walk->key, walk->table, key.data, key.size, value.data, value.size,
                            state_digest_item, walk) != 0)
         reply->damaged++;
     walk->keys[reply->records++] = key;

@@ -206,9 +206,30 @@ struct table_digest_item table_digest_person(bool has_account, bool suspended, i
         .text = region};
 }
 
-struct table_digest_item table_digest_beneficiary(const char *person_no)
+struct table_digest_item table_digest_registered(uint64_t registered_seq, const char *name)
 {
-    return (struct table_digest_item){.count = 0, .text = person_no};
+    return (struct table_digest_item){.count = 1, .fields = {registered_seq}, .text = name};
+}
+
+struct table_digest_item table_digest_reason(const char *reason)
+{
+    return (struct table_digest_item){.count = 0, .text = reason};
+}
+
+uint64_t table_digest_binding(const struct table_digest_key *key,
+                              const Famledger__Binding *binding, uint64_t bound_seq)
+{
+    struct table_digest_item item = {
+        .count = 5,
+        .fields = {(uint64_t)(int64_t)binding->relation, bound_seq,
+                   (uint64_t)(int64_t)binding->channel, table_digest_text(key, binding->evidence),
+                   table_digest_text(key, binding->beneficiary)}};
+    return table_digest_term(key, binding->holder, strlen(binding->holder), &item);
+}
+
+struct table_digest_item table_digest_funded(uint64_t binding)
+{
+    return table_digest_one(binding);
 }
 
 /* Unpacking a record at a time: its pieces come from a buffer on the stack (malloc past it),
@@ -266,9 +287,9 @@ bool table_digest_known(Famledger__StateTable table)
     }
 }
 
-int table_digest_items(Famledger__StateTable table, const uint8_t *key, size_t key_bytes,
-                       const uint8_t *value, size_t value_bytes, table_digest_item_cb item_cb,
-                       void *context)
+int table_digest_items(const struct table_digest_key *digest_key, Famledger__StateTable table,
+                       const uint8_t *key, size_t key_bytes, const uint8_t *value,
+                       size_t value_bytes, table_digest_item_cb item_cb, void *context)
 {
     struct table_digest_item item;
     switch (table) {
@@ -295,7 +316,9 @@ int table_digest_items(Famledger__StateTable table, const uint8_t *key, size_t k
         if (!list)
             return -1;
         for (size_t i = 0; i < list->n_bindings; i++) {
-            item = table_digest_beneficiary(list->bindings[i]->beneficiary);
+            const Famledger__Binding *binding = list->bindings[i];
+            item = table_digest_funded(table_digest_binding(digest_key, binding,
+                                                            binding->bound_seq));
             item_cb(context, key, key_bytes, &item);
         }
         unpack_done(&list->base, &allocator);
@@ -319,6 +342,10 @@ int table_digest_items(Famledger__StateTable table, const uint8_t *key, size_t k
                                     usage->year, usage->year_fen);
             item_cb(context, (const uint8_t *)owner, strlen(owner), &item);
         }
+        if (*account->freeze_reason) {
+            item = table_digest_reason(account->freeze_reason);
+            item_cb(context, (const uint8_t *)owner, strlen(owner), &item);
+        }
         unpack_done(&account->base, &allocator);
         return 0;
     }
@@ -329,9 +356,17 @@ int table_digest_items(Famledger__StateTable table, const uint8_t *key, size_t k
         Famledger__Person *person = famledger__person__unpack(&allocator, value_bytes, value);
         if (!person)
             return -1;
+        const uint8_t *owner = (const uint8_t *)person->person_no;
+        size_t owner_bytes = strlen(person->person_no);
         item = table_digest_person(person->has_account, person->suspended, person->status,
                                    person->scheme, person->region);
-        item_cb(context, (const uint8_t *)person->person_no, strlen(person->person_no), &item);
+        item_cb(context, owner, owner_bytes, &item);
+        item = table_digest_registered(person->registered_seq, person->name);
+        item_cb(context, owner, owner_bytes, &item);
+        if (*person->suspend_reason) {
+            item = table_digest_reason(person->suspend_reason);
+            item_cb(context, owner, owner_bytes, &item);
+        }
         unpack_done(&person->base, &allocator);
         return 0;
     }

@@ -23,8 +23,10 @@
 /* The definition of the items and their terms below: a daemon folds a table only for a
  * client of the same definition (StateDigestRequest.version), so that a ledgerctl and a
  * famledgerd of different releases never take each other's digests for a difference.
- * 3: a person's item holds its scheme. */
-#define TABLE_DIGEST_VERSION 3
+ * 3: a person's item holds its scheme.
+ * 4: a person's name, registration and suspension reason, an account's freeze reason, and
+ *    every field of a holder's bindings. */
+#define TABLE_DIGEST_VERSION 4
 
 #define TABLE_DIGEST_KEY_BYTES 16
 #define TABLE_DIGEST_FIELDS_MAX 6
@@ -90,9 +92,18 @@ struct table_digest_item table_digest_aid(const char *beneficiary, uint32_t mont
 /* The item of a person's flags, status (unspecified reads as active), scheme and region. */
 struct table_digest_item table_digest_person(bool has_account, bool suspended, int status,
                                              int scheme, const char *region);
+/* The item of what a person was registered as: the entry that registered them, their name. */
+struct table_digest_item table_digest_registered(uint64_t registered_seq, const char *name);
+/* The item of why a person is suspended or an account frozen: a text that is not empty (none
+ * without one). */
+struct table_digest_item table_digest_reason(const char *reason);
 
-/* The item of a beneficiary in a holder's funded list: its person number. */
-struct table_digest_item table_digest_beneficiary(const char *person_no);
+/* The keyed hash of every field of a binding (its holder, beneficiary, relation, evidence and
+ * channel) with `bound_seq`, the entry that made it: a log entry's binding keeps 0 there. */
+uint64_t table_digest_binding(const struct table_digest_key *key,
+                              const Famledger__Binding *binding, uint64_t bound_seq);
+/* The item of a binding in a holder's funded list: its table_digest_binding. */
+struct table_digest_item table_digest_funded(uint64_t binding);
 
 /* Whether the stored records of `table` have items defined here. */
 bool table_digest_known(Famledger__StateTable table);
@@ -100,19 +111,21 @@ bool table_digest_known(Famledger__StateTable table);
 typedef void (*table_digest_item_cb)(void *context, const uint8_t *owner, size_t owner_bytes,
                                      const struct table_digest_item *item);
 
-/* Give each item of one stored record of `table` to item_cb:
+/* Give each item of one stored record of `table` to item_cb (`key`: the digest's, for the
+ * hashes of bindings):
  * - account_links, merchant_links (seq ‖ owner -> prev): one, under the owner;
  * - references, patient_settlements (key -> seq ‖ ...): one, the seq under the key;
- * - funded (holder -> BindingList): one a beneficiary (the text of its number), under the
- *   holder;
- * - accounts (Account): table_digest_account, and table_digest_aid for each relative's
- *   counts, under the account's person number;
- * - persons (Person): table_digest_person, under the person number.
+ * - funded (holder -> BindingList): table_digest_funded of each binding, under the holder;
+ * - accounts (Account): table_digest_account, table_digest_aid for each relative's counts
+ *   and table_digest_reason of a freeze, under the account's person number;
+ * - persons (Person): table_digest_person, table_digest_registered and table_digest_reason of
+ *   a suspension, under the person number.
  * These are what verify compares of each record: a digest that agrees stands for a walk that
  * finds nothing.
  * Returns 0, or -1 when the record does not read as one of the table (damaged, or a table
  * that table_digest_known refuses), with no item given. */
-int table_digest_items(Famledger__StateTable table, const uint8_t *record_key,
+int table_digest_items(const struct table_digest_key *key, Famledger__StateTable table,
+                       const uint8_t *record_key,
                        size_t record_key_bytes, const uint8_t *value, size_t value_bytes,
                        table_digest_item_cb item_cb, void *context);
 

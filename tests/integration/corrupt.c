@@ -34,6 +34,12 @@
  *                                                  stored settlement ID
  *   famledger-corrupt DATA_DIR shift ID            move 1 fen of what stored settlement ID
  *                                                  counts as given back to another of its legs
+ *   famledger-corrupt DATA_DIR field TABLE KEY PATH VALUE
+ *                                                  set one field of a stored record keyed by
+ *                                                  text (persons, accounts, funders, funded,
+ *                                                  merchants): PATH names it, with the index
+ *                                                  of a list's element (bindings.1.relation);
+ *                                                  VALUE is a text, or a number (enums, flags)
  *   famledger-corrupt DATA_DIR hole SEQ            delete entry SEQ from the log
  *   famledger-corrupt DATA_DIR meta KEY VALUE      set a meta record (an older format, say)
  *   famledger-corrupt DATA_DIR format 2|3|4|5|6    make it a ledger of that format: a
@@ -107,6 +113,94 @@ static int corrupt_scheme(struct store_txn *txn, const char *person_no)
                              : FAMLEDGER__SCHEME__SCHEME_EMPLOYEE;
         rc = state_person_put(txn, &arena, person);
     }
+    arena_free(&arena);
+    return rc;
+}
+
+/* The message a table keyed by text stores, or NULL. */
+static const ProtobufCMessageDescriptor *table_message(int db)
+{
+    switch (db) {
+    case STORE_DB_PERSONS:
+        return &famledger__person__descriptor;
+    case STORE_DB_ACCOUNTS:
+        return &famledger__account__descriptor;
+    case STORE_DB_FUNDERS:
+    case STORE_DB_FUNDED:
+        return &famledger__binding_list__descriptor;
+    case STORE_DB_MERCHANTS:
+        return &famledger__merchant__descriptor;
+    default:
+        return NULL;
+    }
+}
+
+/* Set the field `path` (names and list indexes, dotted) of `message` to `value`: whether there
+ * was such a field of a kind this sets. */
+static bool field_set(ProtobufCMessage *message, char *path, const char *value,
+                      struct arena *arena)
+{
+    char *rest = strchr(path, '.');
+    if (rest)
+        *rest++ = '\0';
+    const ProtobufCFieldDescriptor *field =
+        protobuf_c_message_descriptor_get_field_by_name(message->descriptor, path);
+    if (!field)
+        return false;
+    char *at = (char *)message + field->offset;
+    if (field->type == PROTOBUF_C_TYPE_MESSAGE) {
+        ProtobufCMessage *inner = *(ProtobufCMessage **)at;
+        if (field->label == PROTOBUF_C_LABEL_REPEATED) {
+            char *index = rest;
+            if (!index || !(rest = strchr(index, '.')))
+                return false;
+            *rest++ = '\0';
+            size_t n = *(size_t *)((char *)message + field->quantifier_offset);
+            size_t i = strtoull(index, NULL, 10);
+            if (i >= n)
+                return false;
+            inner = (*(ProtobufCMessage ***)at)[i];
+        }
+        return inner && rest && field_set(inner, rest, value, arena);
+    }
+    if (rest || field->label == PROTOBUF_C_LABEL_REPEATED)
+        return false;
+    switch (field->type) {
+    case PROTOBUF_C_TYPE_STRING:
+        *(char **)at = arena_strdup(arena, value);
+        return true;
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_UINT64:
+        *(int64_t *)at = strtoll(value, NULL, 10);
+        return true;
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_ENUM:
+        *(int32_t *)at = (int32_t)strtol(value, NULL, 10);
+        return true;
+    case PROTOBUF_C_TYPE_BOOL:
+        *(protobuf_c_boolean *)at = strtol(value, NULL, 10) != 0;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Set one field of the stored record of `key` in table `db` (famledger-corrupt field). */
+static int corrupt_field(struct store_txn *txn, int db, const char *key, char *path,
+                         const char *value)
+{
+    const ProtobufCMessageDescriptor *descriptor = table_message(db);
+    struct store_bytes stored;
+    if (!descriptor || store_get(txn, (enum store_db)db, key, strlen(key), &stored) != 1)
+        return -1;
+    struct arena arena;
+    arena_init(&arena);
+    ProtobufCMessage *message =
+        protobuf_c_message_unpack(descriptor, &arena.protobuf, stored.size, stored.data);
+    int rc = message && field_set(message, path, value, &arena)
+                 ? state_message_put(txn, &arena, (enum store_db)db, key, strlen(key), message)
+                 : -1;
     arena_free(&arena);
     return rc;
 }
@@ -533,7 +627,7 @@ int main(int argc, char **argv)
 {
     if (argc < 4) {
         fprintf(stderr, "usage: famledger-corrupt DATA_DIR entry SEQ | balance PERSON FEN | "
-                "aid PERSON FEN | scheme PERSON | leg ID PERSON | shift ID | delete TABLE | "
+                "aid PERSON FEN | scheme PERSON | field TABLE KEY PATH VALUE | leg ID PERSON | shift ID | delete TABLE | "
                 "spoil TABLE | empty TABLE | "
                 "unbalance SEQ | redate SEQ | amount SEQ FEN | posting SEQ FEN | "
                 "mutate SEQ SEED | ended SEQ N | strip SEQ | garble SEQ | hole SEQ | meta KEY VALUE | "
@@ -574,6 +668,8 @@ int main(int argc, char **argv)
              : strcmp(argv[2], "spoil") == 0 ? spoil_first(txn, db)
              : strcmp(argv[2], "empty") == 0 ? empty_all(txn, db)
              : strcmp(argv[2], "scheme") == 0 ? corrupt_scheme(txn, argv[3])
+             : strcmp(argv[2], "field") == 0 && argc > 6
+                 ? corrupt_field(txn, db, argv[4], argv[5], argv[6])
              : strcmp(argv[2], "shift") == 0
                  ? settlement_change(txn, strtoull(argv[3], NULL, 10), refunded_shift, NULL)
              : strcmp(argv[2], "leg") == 0 && argc > 4

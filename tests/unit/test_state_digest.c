@@ -84,7 +84,7 @@ static struct fold walked(struct fixture *f, Famledger__StateTable table)
         const Famledger__StatePageReply *reply = response->state_page;
         for (size_t i = 0; i < reply->n_keys; i++) {
             fold.records++;
-            if (table_digest_items(table, reply->keys[i].data, reply->keys[i].len,
+            if (table_digest_items(&the_key, table, reply->keys[i].data, reply->keys[i].len,
                                    reply->values[i].data, reply->values[i].len, fold_item,
                                    &fold) != 0)
                 fold.damaged++;
@@ -283,8 +283,8 @@ static void test_the_digest_is_keyed(void **state)
 static void test_different_items_have_different_terms(void **state)
 {
     (void)state;
-    struct table_digest_item c = table_digest_beneficiary("C");
-    struct table_digest_item bc = table_digest_beneficiary("BC");
+    struct table_digest_item c = table_digest_reason("C");
+    struct table_digest_item bc = table_digest_reason("BC");
     assert_true(table_digest_term(&the_key, "AB", 2, &c) !=
                 table_digest_term(&the_key, "A", 1, &bc));
     struct table_digest_item link = table_digest_link(1, 2), back = table_digest_link(2, 1);
@@ -303,12 +303,50 @@ static void test_different_items_have_different_terms(void **state)
     memcpy(long_b, long_a, sizeof(long_b));
     long_a[199] = long_b[199] = '\0';
     long_b[198] = 'y';
-    struct table_digest_item a = table_digest_beneficiary(long_a);
-    struct table_digest_item b = table_digest_beneficiary(long_b);
+    struct table_digest_item a = table_digest_reason(long_a);
+    struct table_digest_item b = table_digest_reason(long_b);
     assert_true(table_digest_term(&the_key, "P", 1, &a) !=
                 table_digest_term(&the_key, "P", 1, &b));
     assert_int_equal(table_digest_term(&the_key, "P", 1, &a),
                      table_digest_term(&the_key, "P", 1, &a));
+}
+
+/* Every field of a binding is in its hash: a stored binding changed in any of them differs
+ * from the log's. */
+static void test_every_field_of_a_binding_counts(void **state)
+{
+    (void)state;
+    Famledger__Binding binding = FAMLEDGER__BINDING__INIT;
+    binding.holder = (char *)"MOM";
+    binding.beneficiary = (char *)"KID";
+    binding.relation = FAMLEDGER__RELATION__RELATION_CHILD;
+    binding.evidence = (char *)"HR-1";
+    binding.channel = FAMLEDGER__BIND_CHANNEL__BIND_CHANNEL_APP;
+    uint64_t bound = table_digest_binding(&the_key, &binding, 7);
+    assert_true(table_digest_binding(&the_key, &binding, 8) != bound);
+    Famledger__Binding changed = binding;
+    changed.holder = (char *)"DAD";
+    assert_true(table_digest_binding(&the_key, &changed, 7) != bound);
+    changed = binding;
+    changed.beneficiary = (char *)"KID2";
+    assert_true(table_digest_binding(&the_key, &changed, 7) != bound);
+    changed = binding;
+    changed.relation = FAMLEDGER__RELATION__RELATION_SPOUSE;
+    assert_true(table_digest_binding(&the_key, &changed, 7) != bound);
+    changed = binding;
+    changed.evidence = (char *)"HR-2";
+    assert_true(table_digest_binding(&the_key, &changed, 7) != bound);
+    changed = binding;
+    changed.channel = FAMLEDGER__BIND_CHANNEL__BIND_CHANNEL_COUNTER;
+    assert_true(table_digest_binding(&the_key, &changed, 7) != bound);
+    /* The evidence's end against the beneficiary's start. */
+    changed = binding;
+    changed.evidence = (char *)"HR-1K";
+    changed.beneficiary = (char *)"ID";
+    assert_true(table_digest_binding(&the_key, &changed, 7) != bound);
+    struct table_digest_key other;
+    assert_int_equal(table_digest_key_random(&other), 0);
+    assert_true(table_digest_binding(&other, &binding, 7) != bound);
 }
 
 /* ---- the forger's side: the unkeyed fold of version 1, and how to undo its mix ---- */
@@ -425,19 +463,19 @@ static void test_compensated_changes_do_not_fold_alike(void **state)
     assert_true(after.digest.sum != before.digest.sum);
 }
 
-/* The beneficiaries a record gives, in order. */
-struct beneficiaries {
+/* The items a holder's funded record gives, in order. */
+struct funded_items {
     size_t count;
-    char names[32][40];
+    uint64_t bindings[32];
 };
 
-static void beneficiary_cb(void *context, const uint8_t *owner, size_t owner_bytes,
-                           const struct table_digest_item *item)
+static void funded_cb(void *context, const uint8_t *owner, size_t owner_bytes,
+                      const struct table_digest_item *item)
 {
-    struct beneficiaries *seen = context;
+    struct funded_items *seen = context;
     assert_memory_equal(owner, "HOLDER", owner_bytes);
-    assert_true(seen->count < 32 && item->text);
-    snprintf(seen->names[seen->count++], sizeof(seen->names[0]), "%s", item->text);
+    assert_true(seen->count < 32 && item->count == 1 && !item->text);
+    seen->bindings[seen->count++] = item->fields[0];
 }
 
 /* A record too big for the unpacking buffer on the stack (30 bindings with long names) gives
@@ -454,6 +492,8 @@ static void test_a_record_past_the_stack_buffer_gives_every_item(void **state)
         snprintf(names[i], sizeof(names[i]), "BENEFICIARY-%020d", i);
         bindings[i].beneficiary = names[i];
         bindings[i].holder = (char *)"HOLDER";
+        bindings[i].relation = FAMLEDGER__RELATION__RELATION_CHILD;
+        bindings[i].bound_seq = (uint64_t)i + 1;
         pointers[i] = &bindings[i];
     }
     for (size_t count = 1; count <= 30; count += 29) {
@@ -463,14 +503,15 @@ static void test_a_record_past_the_stack_buffer_gives_every_item(void **state)
         size_t bytes = famledger__binding_list__get_packed_size(&list);
         assert_true(bytes <= sizeof(packed));
         famledger__binding_list__pack(&list, packed);
-        struct beneficiaries seen = {0};
-        assert_int_equal(table_digest_items(FAMLEDGER__STATE_TABLE__STATE_FUNDED,
+        struct funded_items seen = {0};
+        assert_int_equal(table_digest_items(&the_key, FAMLEDGER__STATE_TABLE__STATE_FUNDED,
                                             (const uint8_t *)"HOLDER", 6, packed, bytes,
-                                            beneficiary_cb, &seen),
+                                            funded_cb, &seen),
                          0);
         assert_int_equal(seen.count, count);
         for (size_t i = 0; i < count; i++)
-            assert_string_equal(seen.names[i], names[i]);
+            assert_true(seen.bindings[i] ==
+                        table_digest_binding(&the_key, &bindings[i], bindings[i].bound_seq));
     }
 }
 
@@ -489,6 +530,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_the_digest_is_keyed, ledger_setup,
                                         fixture_teardown),
         cmocka_unit_test(test_different_items_have_different_terms),
+        cmocka_unit_test(test_every_field_of_a_binding_counts),
         cmocka_unit_test(test_a_record_past_the_stack_buffer_gives_every_item),
         cmocka_unit_test_setup_teardown(test_compensated_changes_do_not_fold_alike, ledger_setup,
                                         fixture_teardown),
