@@ -1,0 +1,48 @@
+# test_fields.sh -- one field of a stored person, account, binding or merchant changed on disk,
+# each in turn: verify names the record, both when the daemon digests the stored tables and
+# when verify reads every record itself (--walk). Every field that the log decides is there,
+# whether or not it moves money: a name, a reason, a binding's relation and evidence.
+. "$(dirname "$0")/lib.sh"
+daemon_start
+family_ledger
+check "DAD suspended" 0 ctl person suspend DAD --reason "impersonation at P1"
+check "MOM's account frozen" 0 ctl account freeze MOM --reason "court order"
+check "the ledger verifies" 0 ctl verify
+check "and walked" 0 ctl verify --walk
+daemon_stop
+cp -r "$WORK/data" "$WORK/pristine"
+
+# table|key|path|value (empty: none)|what verify says
+while IFS='|' read -r table key path value named; do
+    [ -n "$table" ] || continue
+    change="$table $key $path '$value'"
+    rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
+    check "set $change" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" field "$table" "$key" \
+        "$path" "$value"
+    daemon_start
+    check "verify finds $change" 4 ctl verify
+    expect "named" "$named" "$OUT$ERR"
+    check "verify --walk finds $change" 4 ctl verify --walk
+    expect "named when walked" "$named" "$OUT$ERR"
+    daemon_stop
+done <<'CHANGES'
+persons|KID|name|Someone|person KID: the stored name, registration or suspension reason
+persons|KID|registered_seq|2|person KID: the stored name, registration or suspension reason
+persons|KID|suspend_reason|forged|person KID: the stored name, registration or suspension
+persons|DAD|suspend_reason|other|person DAD: the stored name, registration or suspension reason
+persons|DAD|suspend_reason||person DAD: the stored name, registration or suspension reason
+persons|KID|region|110102|person KID: stored status
+accounts|DAD|freeze_reason|forged|account DAD: the stored freeze reason differs
+accounts|MOM|freeze_reason|other|account MOM: the stored freeze reason differs
+funders|KID|bindings.0.relation|1|the stored binding of MOM to fund KID differs
+funders|KID|bindings.1.evidence|HR-9|the stored binding of DAD to fund KID differs
+funders|KID|bindings.0.channel|2|the stored binding of MOM to fund KID differs
+funders|KID|bindings.1.bound_seq|3|the stored binding of DAD to fund KID differs
+funders|KID|bindings.0.beneficiary|DAD|the stored binding of MOM to fund KID differs
+funded|MOM|bindings.0.relation|1|funded of MOM
+funded|DAD|bindings.0.evidence|HR-9|funded of DAD
+funded|DAD|bindings.0.bound_seq|3|funded of DAD
+merchants|P1|name|Other|merchants of P1
+CHANGES
+
+finish
