@@ -113,7 +113,7 @@ static int state_walk(struct verify *v, Famledger__StateTable table, state_visit
 }
 
 /* An item of a walked person or account that the walk does not compare itself (a name, a
- * reason): into the table's digest, beside the model's (expect_reasons, expect_registered). */
+ * reason): into the table's digest, beside the model's (expect_records, expect_registered). */
 static void stored_beside(struct verify *v, enum verify_index index, const char *person_no,
                           struct table_digest_item item)
 {
