@@ -798,21 +798,53 @@ static int apply_person(struct verify *v, const Famledger__Entry *entry)
         person->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN;
         verify_account_line(v, person, entry->seq);
         return 0;
-    case FAMLEDGER__ENTRY__BODY_ACCOUNT_FROZEN:
-        person = verify_person_find(v, entry->account_frozen->person_no, false);
+    case FAMLEDGER__ENTRY__BODY_ACCOUNT_FROZEN: {
+        const Famledger__AccountFrozen *frozen = entry->account_frozen;
+        person = verify_person_find(v, frozen->person_no, false);
         if (!person || !person->has_account)
             return verify_problem(v, entry->seq, "freeze of an unknown account");
-        person->status = entry->account_frozen->frozen ? FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_FROZEN
-                                                       : FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN;
+        /* famledgerd writes one only when it changes the account, with a reason to freeze. */
+        int from = frozen->frozen ? FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN
+                                  : FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_FROZEN;
+        if (person->status != from || !*frozen->reason != !frozen->frozen ||
+            frozen->balance_fen != model_person_balance(person))
+            return verify_problem(v, entry->seq, "a %s of %s that changes nothing, or whose "
+                                  "reason or balance (%lld fen) is not the log's (%lld fen)",
+                                  frozen->frozen ? "freeze" : "thaw", person->person_no,
+                                  (long long)frozen->balance_fen,
+                                  (long long)model_person_balance(person));
+        person->status = frozen->frozen ? FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_FROZEN
+                                        : FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN;
         verify_account_line(v, person, entry->seq);
-        return reason_keep(person, false, entry->account_frozen->reason);
+        return reason_keep(person, false, frozen->reason);
+    }
     default: /* PERSON_SUSPENDED */
         person = verify_person_find(v, entry->person_suspended->person_no, false);
         if (!person)
             return verify_problem(v, entry->seq, "suspension of an unknown person");
+        if (person->suspended == (bool)entry->person_suspended->suspended ||
+            !*entry->person_suspended->reason != !entry->person_suspended->suspended)
+            return verify_problem(v, entry->seq, "a suspension of %s that changes nothing, or "
+                                  "a reason where none is kept", person->person_no);
         person->suspended = entry->person_suspended->suspended;
         return reason_keep(person, true, entry->person_suspended->reason);
     }
+}
+
+/* A day closed: a real day, after the last one closed and before the entry's own business day
+ * (daemon/ledger.c: ledger_day_close_handle writes nothing for a day closed already). */
+static int apply_day_closed(struct verify *v, const Famledger__Entry *entry)
+{
+    char day[9], today[9];
+    verify_business_day(v, entry->time_us, today);
+    if (!entry_day_parse(entry->day_closed->date, day) || strcmp(day, v->closed_through) <= 0 ||
+        strcmp(day, today) >= 0)
+        return verify_problem(v, entry->seq, "day close of \"%s\": not a day after the last "
+                              "one closed (%s) and before the entry's own (%s)",
+                              entry->day_closed->date,
+                              *v->closed_through ? v->closed_through : "none", today);
+    memcpy(v->closed_through, day, sizeof(day));
+    return 0;
 }
 
 /* A payout: a retry is answered from its body (daemon/clearing.c: payout_replay), so the body
@@ -895,7 +927,7 @@ static int apply(struct verify *v, const Famledger__Entry *entry)
                            &from, &to);
     }
     case FAMLEDGER__ENTRY__BODY_DAY_CLOSED:
-        return 0;
+        return apply_day_closed(v, entry);
     case FAMLEDGER__ENTRY__BODY_WALLET_SENT:
     case FAMLEDGER__ENTRY__BODY_WALLET_SEND_CLOSED:
     case FAMLEDGER__ENTRY__BODY_HOLD_PLACED:
@@ -1033,6 +1065,7 @@ static int verify_record(struct verify *v, const Famledger__LogRecord *record,
     if (!entry)
         return verify_problem(v, seq, "entry %llu does not decode", (unsigned long long)seq);
     int rc = 0;
+    const char *differs;
     if (entry->seq != seq || entry->prev_hash.len != FL_HASH_BYTES ||
         memcmp(entry->prev_hash.data, v->hash, FL_HASH_BYTES) != 0)
         rc = verify_problem(v, seq, "entry %llu does not link to the previous one",
@@ -1047,6 +1080,9 @@ static int verify_record(struct verify *v, const Famledger__LogRecord *record,
         rc = verify_problem(v, seq, "entry %llu lacks a part that every entry of its kind has, "
                             "or carries a negative amount: no famledgerd wrote it",
                             (unsigned long long)seq);
+    else if ((differs = verify_entry_canonical(entry)))
+        rc = verify_problem(v, seq, "entry %llu is not as famledgerd writes it: %s",
+                            (unsigned long long)seq, differs);
     if (rc == 0) {
         v->time_us = entry->time_us;
         v->move_count = 0;

@@ -183,6 +183,7 @@ struct verify {
     int64_t day_second;                   /* the second verify_business_day last dated */
     char day_of_second[9];                /* and its day; empty: none yet */
     char totals_day[9];                   /* the day of the day totals being summed */
+    char closed_through[9];               /* the last day closed, YYYYMMDD; empty: none */
     struct digest_map indexes[INDEX_COUNT];
     bool out_of_memory;
     enum verify_index walking;            /* the index verify_compare is reading */
@@ -226,6 +227,8 @@ void verify_settlement_prefetch(const struct verify *v, uint64_t id);
 struct model_person *verify_person_find(struct verify *v, const char *person_no, bool create);
 /* The person's extra, made when missing: NULL when out of memory. */
 struct model_person_extra *verify_person_extra(struct model_person *person);
+/* NULL for an entry as famledgerd writes it, else what in it differs (verify_entry.c). */
+const char *verify_entry_canonical(const Famledger__Entry *entry);
 /* Take `holder` out of the funding order of `person`: whether it was in it. */
 bool verify_funders_remove(struct model_person *person, const struct model_person *holder);
 /* A binding made: `holder` funds `beneficiary` (kept once the map is made). 0, or -1 when out

@@ -2,6 +2,7 @@
 #include "audit.h"
 
 #include "clearing.h"
+#include "entry_check.h"
 #include "fl_limits.h"
 #include "ledger.h"
 #include "prefetch.h"
@@ -152,7 +153,7 @@ int audit_log_page_handle(struct request_ctx *ctx, const Famledger__Request *req
     reply->records = ARENA_ARRAY(ctx->arena, Famledger__LogRecord *, limit);
     if (*page->date) {
         char day[9];
-        if (!ledger_day_parse(page->date, day))
+        if (!entry_day_parse(page->date, day))
             return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "date must be YYYY-MM-DD");
         rc = log_day_page(ctx, reply, day, page->from_seq, head.seq, limit);
     } else {
@@ -424,7 +425,7 @@ int audit_merchant_day_handle(struct request_ctx *ctx, const Famledger__Request 
     char day[9];
     if (!validate_person_no(query->merchant_code))
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "merchant code is malformed");
-    if (!ledger_day_parse(query->date, day))
+    if (!entry_day_parse(query->date, day))
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "date must be YYYY-MM-DD");
     size_t limit = page_limit(query->limit, MERCHANT_DAY_PAGE_MAX);
     uint64_t *seqs = ARENA_ARRAY(ctx->arena, uint64_t, limit);

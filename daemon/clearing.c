@@ -4,6 +4,7 @@
 #include "clearing.h"
 
 #include "books.h"
+#include "entry_check.h"
 #include "ledger.h"
 #include "log.h"
 #include "merchant.h"
@@ -394,7 +395,7 @@ static int report_visit_cb(struct day_walk *walk, const char day[9],
 static int report_range(struct request_ctx *ctx, const Famledger__ClearingRequest *query,
                         struct report *report)
 {
-    if (!ledger_day_parse(query->from, report->from) || !ledger_day_parse(query->to, report->to))
+    if (!entry_day_parse(query->from, report->from) || !entry_day_parse(query->to, report->to))
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "from and to must be dates, "
                             "YYYY-MM-DD");
     struct tm from = {0}, to = {0};

@@ -119,27 +119,6 @@ void ledger_business_day(int64_t time_us, char day[9])
         strcpy(day, "00000000"); /* a year beyond 9999: not a business day of ours */
 }
 
-bool ledger_day_parse(const char *date, char day[9])
-{
-    static const int digit_at[8] = {0, 1, 2, 3, 5, 6, 8, 9};
-    if (strlen(date) != 10 || date[4] != '-' || date[7] != '-')
-        return false;
-    for (int i = 0; i < 8; i++) {
-        if (date[digit_at[i]] < '0' || date[digit_at[i]] > '9')
-            return false;
-        day[i] = date[digit_at[i]];
-    }
-    day[8] = '\0';
-    static const int month_days[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int year = atoi(day) / 10000;
-    int month = (day[4] - '0') * 10 + (day[5] - '0');
-    int date_of_month = (day[6] - '0') * 10 + (day[7] - '0');
-    if (month < 1 || month > 12 || date_of_month < 1 || date_of_month > month_days[month - 1])
-        return false;
-    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    return !(month == 2 && date_of_month == 29 && !leap);
-}
-
 int ledger_entry_get(struct store_txn *txn, struct arena *arena, uint64_t seq,
                      Famledger__Entry **entry, ProtobufCBinaryData *entry_bytes,
                      uint8_t hash[HASH_BYTES])
@@ -303,7 +282,7 @@ int ledger_day_close_handle(struct request_ctx *ctx, const Famledger__Request *r
 {
     const Famledger__DayCloseRequest *close = request->day_close;
     char day[9], today[9];
-    if (!ledger_day_parse(close->date, day))
+    if (!entry_day_parse(close->date, day))
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "date must be a real day, YYYY-MM-DD");
     ledger_business_day(ctx->time_us, today);
     if (strcmp(day, today) >= 0)

@@ -3,6 +3,7 @@
 #include "query.h"
 
 #include "clearing.h"
+#include "entry_check.h"
 #include "fl_limits.h"
 #include "ledger.h"
 #include "person.h"
@@ -42,7 +43,7 @@ static int query_range(struct request_ctx *ctx, const Famledger__SettlementListR
     from[0] = to[0] = '\0';
     if (!*query->from && !*query->to && !required)
         return 0;
-    if (!ledger_day_parse(query->from, from) || !ledger_day_parse(query->to, to) ||
+    if (!entry_day_parse(query->from, from) || !entry_day_parse(query->to, to) ||
         strcmp(from, to) > 0)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "from and to must be dates, "
                             "YYYY-MM-DD, from not after to");

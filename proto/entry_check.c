@@ -2,6 +2,8 @@
 #include "entry_check.h"
 
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 static bool legs_whole(Famledger__Leg *const *legs, size_t count)
 {
@@ -103,4 +105,25 @@ bool entry_whole(const Famledger__Entry *entry)
         if (entry->postings[i]->amount_fen == INT64_MIN)
             return false;
     return body_whole(entry);
+}
+
+bool entry_day_parse(const char *date, char day[9])
+{
+    static const int digit_at[8] = {0, 1, 2, 3, 5, 6, 8, 9};
+    if (strlen(date) != 10 || date[4] != '-' || date[7] != '-')
+        return false;
+    for (int i = 0; i < 8; i++) {
+        if (date[digit_at[i]] < '0' || date[digit_at[i]] > '9')
+            return false;
+        day[i] = date[digit_at[i]];
+    }
+    day[8] = '\0';
+    static const int month_days[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int year = atoi(day) / 10000;
+    int month = (day[4] - '0') * 10 + (day[5] - '0');
+    int date_of_month = (day[6] - '0') * 10 + (day[7] - '0');
+    if (month < 1 || month > 12 || date_of_month < 1 || date_of_month > month_days[month - 1])
+        return false;
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return !(month == 2 && date_of_month == 29 && !leap);
 }

@@ -25,6 +25,9 @@
  *                                                  (a number to an extreme, a text cut, a part
  *                                                  or a list element dropped), and rewrite the
  *                                                  chain after it
+ *   famledger-corrupt DATA_DIR set SEQ PATH VALUE  set one field of entry SEQ (PATH as for
+ *                                                  field, from the entry: settled.request.
+ *                                                  patient), and rewrite the chain after it
  *   famledger-corrupt DATA_DIR strip SEQ           drop the first part (sub-message) of entry
  *                                                  SEQ's body, and rewrite the chain after it
  *   famledger-corrupt DATA_DIR empty TABLE         give every record of a derived table (not
@@ -136,7 +139,7 @@ static const ProtobufCMessageDescriptor *table_message(int db)
 }
 
 /* Set the field `path` (names and list indexes, dotted) of `message` to `value`: whether there
- * was such a field of a kind this sets. */
+ * was such a field of a kind this sets. A text comes from `arena`, or from malloc without one. */
 static bool field_set(ProtobufCMessage *message, char *path, const char *value,
                       struct arena *arena)
 {
@@ -145,8 +148,9 @@ static bool field_set(ProtobufCMessage *message, char *path, const char *value,
         *rest++ = '\0';
     const ProtobufCFieldDescriptor *field =
         protobuf_c_message_descriptor_get_field_by_name(message->descriptor, path);
-    if (!field)
-        return false;
+    if (!field || ((field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+                   *(uint32_t *)((char *)message + field->quantifier_offset) != field->id))
+        return false; /* no such field, or another member of its oneof is set */
     char *at = (char *)message + field->offset;
     if (field->type == PROTOBUF_C_TYPE_MESSAGE) {
         ProtobufCMessage *inner = *(ProtobufCMessage **)at;
@@ -167,6 +171,13 @@ static bool field_set(ProtobufCMessage *message, char *path, const char *value,
         return false;
     switch (field->type) {
     case PROTOBUF_C_TYPE_STRING:
+        if (!arena) { /* a message protobuf-c unpacked with malloc, and frees so */
+            char *old = *(char **)at;
+            if (old != protobuf_c_empty_string)
+                free(old);
+            *(char **)at = strdup(value);
+            return true;
+        }
         *(char **)at = arena_strdup(arena, value);
         return true;
     case PROTOBUF_C_TYPE_INT64:
@@ -264,6 +275,7 @@ enum rechain {
     RECHAIN_STRIP,     /* the body's first part dropped */
     RECHAIN_MUTATE,    /* one field changed, chosen by a seed */
     RECHAIN_ENDED,     /* the count of bindings a closing or a death ended set to a given one */
+    RECHAIN_SET,       /* a field named by its path set to a given value */
     RECHAIN_NONE,
 };
 
@@ -464,7 +476,7 @@ static bool entry_mutate(Famledger__Entry *entry, uint64_t seed)
 /* Re-pack entry `seq`, changed as `change` says, then every later entry with the new previous
  * hash, and move the head (in meta and in the head record) to the new last hash. */
 static int rechain_from(struct store_txn *txn, const char *dir, uint64_t seq, enum rechain change,
-                        int64_t fen)
+                        int64_t fen, char *path, const char *text)
 {
     bool redate = change == RECHAIN_REDATE;
     uint8_t prev[HASH_BYTES] = {0};
@@ -514,6 +526,8 @@ static int rechain_from(struct store_txn *txn, const char *dir, uint64_t seq, en
         if (at == seq && change == RECHAIN_STRIP && !body_strip(entry))
             return -1;
         if (at == seq && change == RECHAIN_MUTATE && !entry_mutate(entry, (uint64_t)fen))
+            return -1;
+        if (at == seq && change == RECHAIN_SET && !field_set(&entry->base, path, text, NULL))
             return -1;
         if (at == seq && redate)
             entry->time_us = prev_time_us;
@@ -630,7 +644,7 @@ int main(int argc, char **argv)
                 "aid PERSON FEN | scheme PERSON | field TABLE KEY PATH VALUE | leg ID PERSON | shift ID | delete TABLE | "
                 "spoil TABLE | empty TABLE | "
                 "unbalance SEQ | redate SEQ | amount SEQ FEN | posting SEQ FEN | "
-                "mutate SEQ SEED | ended SEQ N | strip SEQ | garble SEQ | hole SEQ | meta KEY VALUE | "
+                "mutate SEQ SEED | ended SEQ N | set SEQ PATH VALUE | strip SEQ | garble SEQ | hole SEQ | meta KEY VALUE | "
                 "format 2|3|4|5|6\n");
         return 2;
     }
@@ -650,19 +664,22 @@ int main(int argc, char **argv)
         [RECHAIN_GARBLE] = "garble",       [RECHAIN_AMOUNT] = "amount",
         [RECHAIN_POSTING] = "posting",     [RECHAIN_STRIP] = "strip",
         [RECHAIN_MUTATE] = "mutate",       [RECHAIN_ENDED] = "ended",
+        [RECHAIN_SET] = "set",
     };
     int rechain = RECHAIN_NONE;
     for (int i = 0; i < RECHAIN_NONE; i++)
         if (strcmp(argv[2], rechains[i]) == 0 &&
-            (argc > 4 || (i != RECHAIN_AMOUNT && i != RECHAIN_POSTING && i != RECHAIN_MUTATE &&
-                          i != RECHAIN_ENDED)))
+            (i == RECHAIN_SET ? argc > 5
+                              : argc > 4 || (i != RECHAIN_AMOUNT && i != RECHAIN_POSTING &&
+                                             i != RECHAIN_MUTATE && i != RECHAIN_ENDED)))
             rechain = i;
     int rc = strcmp(argv[2], "entry") == 0 ? corrupt_entry(txn, strtoull(argv[3], NULL, 10))
              : strcmp(argv[2], "meta") == 0 && argc > 4
                  ? store_put(txn, STORE_DB_META, argv[3], strlen(argv[3]), argv[4], strlen(argv[4]))
              : rechain != RECHAIN_NONE
                  ? rechain_from(txn, argv[1], strtoull(argv[3], NULL, 10), (enum rechain)rechain,
-                                argc > 4 ? strtoll(argv[4], NULL, 10) : 0)
+                                argc > 4 ? strtoll(argv[4], NULL, 10) : 0,
+                                argc > 4 ? argv[4] : NULL, argc > 5 ? argv[5] : NULL)
              : strcmp(argv[2], "hole") == 0
                  ? (store_delete(txn, STORE_DB_LOG, seq_key(argv[3]), 8) == 1 ? 0 : -1)
              : strcmp(argv[2], "spoil") == 0 ? spoil_first(txn, db)

@@ -19,9 +19,15 @@ check "freeze" 0 ctl account freeze DAD --reason audit
 check "unfreeze" 0 ctl account unfreeze DAD
 check "suspend the merchant" 0 ctl merchant suspend P1
 check "DAD opts out" 0 ctl withdraw DAD --reason opt-out --ref w-dad
+check "KID suspended" 0 ctl person suspend KID --reason "impersonation"
+check "and resumed" 0 ctl person resume KID
+check "a day closed" 0 ctl day close 2020-01-01
 check "the ledger verifies" 0 ctl verify
 check "its head" 0 ctl --json head
 last=$(echo "$OUT" | sed 's/.*"seq":\([0-9]*\).*/\1/')
+for seq in $(seq 1 "$last"); do # each entry's kind, for the forgeries of fields below
+    echo "$(ctl entry "$seq" | sed -n 's/^type  *//p') $seq"
+done > "$WORK/kinds"
 daemon_stop
 cp -r "$WORK/data" "$WORK/pristine"
 
@@ -74,6 +80,49 @@ expect "a negative amount" \
 check "MOM's statement" 1 ctl statement MOM
 expect "refused as damage" "INTERNAL" "$ERR"
 daemon_stop
+
+# A field that famledgerd always writes one way, set another: an id it learns only after the
+# entry (0 in the log), a request copy that disagrees with what was made of it, an enum out of
+# range, a freeze or suspension that changes nothing, a day closed out of order. Nothing that
+# verify keeps may depend on the field (a binding ended since, a reply rebuilt from the entry),
+# yet no famledgerd wrote it: verify names the entry.
+while IFS='|' read -r kind nth path value named; do
+    [ -n "$kind" ] || continue
+    seq=$(awk -v kind="$kind" -v nth="$nth" '$1 == kind && ++n == nth { print $2 }' "$WORK/kinds")
+    named=$(echo "$named" | sed "s/SEQ/$seq/")
+    rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
+    check "$kind $seq: $path set to '$value'" 0 forge set "$seq" "$path" "$value"
+    daemon_start
+    check "verify names $kind $seq ($path)" 4 ctl verify
+    expect "named ($path)" "FAILED at seq $seq: $named" "$OUT$ERR"
+    daemon_stop
+done <<'FIELDS'
+binding_added|2|binding_added.binding.relation|99|entry SEQ is not as famledgerd writes it: relation
+binding_added|1|binding_added.binding.bound_seq|5|entry SEQ is not as famledgerd writes it: bound_seq
+binding_added|1|binding_added.binding.channel|7|entry SEQ is not as famledgerd writes it: channel
+merchant_added|1|merchant_added.merchant.added_seq|3|entry SEQ is not as famledgerd writes it: added_seq
+settled|1|settled.request.patient|DAD|entry SEQ is not as famledgerd writes it: the request's
+settled|1|settled.request.merchant_reference|s9|entry SEQ is not as famledgerd writes it: the request's
+settled|2|settled.request.hold_id|0|entry SEQ is not as famledgerd writes it: the request's
+settled|1|settled.settlement.settlement_id|9|entry SEQ is not as famledgerd writes it: settlement_id
+hold_placed|1|hold_placed.hold.hold_id|9|entry SEQ is not as famledgerd writes it: the hold's id
+hold_placed|2|hold_placed.hold.request.amount_fen|1|entry SEQ is not as famledgerd writes it: the request's
+wallet_sent|1|wallet_sent.request.holder|DAD|entry SEQ is not as famledgerd writes it: the request's holder
+wallet_sent|1|wallet_sent.send.send_id|3|entry SEQ is not as famledgerd writes it: the send's id
+refunded|1|refunded.refund.refund_id|3|entry SEQ is not as famledgerd writes it: refund_id
+refunded|1|refunded.refund.settlement_id|99|entry SEQ is not as famledgerd writes it: the refund's settlement
+reversed|1|reversed.refund.reference|r1|entry SEQ is not as famledgerd writes it: the refund's reference
+withdrawn|1|withdrawn.request.reason|2|entry SEQ is not as famledgerd writes it: the request's reason
+withdrawn|1|withdrawn.request.reference|w-mom|entry SEQ is not as famledgerd writes it: the request's person
+withdrawn|1|withdrawn.movement.seq|4|entry SEQ is not as famledgerd writes it: the movement's seq
+account_frozen|1|account_frozen.reason||a freeze of DAD that changes nothing
+account_frozen|2|account_frozen.frozen|1|a freeze of DAD that changes nothing
+account_frozen|1|account_frozen.balance_fen|1|a freeze of DAD that changes nothing, or whose reason or balance (1 fen)
+person_suspended|1|person_suspended.reason||a suspension of KID that changes nothing
+person_suspended|2|person_suspended.suspended|1|a suspension of KID that changes nothing
+day_closed|1|day_closed.date|2099-01-01|day close of "2099-01-01"
+day_closed|1|day_closed.date|2020-02-30|day close of "2020-02-30"
+FIELDS
 
 rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
 check "a posting of the largest amount" 0 forge posting 6 9223372036854775807

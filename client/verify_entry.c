@@ -1,0 +1,121 @@
+/* verify_entry.c -- what famledgerd always writes in an entry, beyond its parts (entry_whole):
+ * the numbers it learns only once the entry is appended (its own seq, as a settlement's id, a
+ * hold's or a send's) are 0 in the log, its copy of the request agrees with what it made of
+ * it, and an enum holds one of its values. An entry that differs was not written by a
+ * famledgerd, even when nothing verify keeps depends on the field (a copy a reply is rebuilt
+ * from, a binding ended since): verify names it.
+ */
+#include "verify_internal.h"
+
+#include <string.h>
+
+static bool same(const char *a, const char *b)
+{
+    return strcmp(a, b) == 0;
+}
+
+/* A quote or a settlement as its request asked for it. */
+static const char *settlement_canonical(const Famledger__SettleRequest *request,
+                                        const Famledger__Settlement *settlement)
+{
+    if (settlement->settlement_id != 0)
+        return "settlement_id (its entry's own seq is not written)";
+    if (!same(request->merchant_code, settlement->merchant_code) ||
+        !same(request->merchant_reference, settlement->merchant_reference) ||
+        !same(request->patient, settlement->patient) ||
+        request->amount_fen != settlement->amount_fen ||
+        request->category != settlement->category || request->hold_id != settlement->hold_id)
+        return "the request's merchant, reference, patient, amount, category or hold";
+    return NULL;
+}
+
+static const char *refund_canonical(const Famledger__Refund *refund, uint64_t settlement_id)
+{
+    if (refund->refund_id != 0)
+        return "refund_id (its entry's own seq is not written)";
+    if (refund->settlement_id != settlement_id)
+        return "the refund's settlement";
+    return NULL;
+}
+
+/* A withdrawal's or a transfer's movement, as its request asked for it. */
+static const char *movement_canonical(const Famledger__Movement *movement, const char *person_no,
+                                      const char *reference)
+{
+    if (movement->seq != 0)
+        return "the movement's seq (its entry's own is not written)";
+    if (!same(movement->person_no, person_no) || !same(movement->reference, reference))
+        return "the request's person or reference";
+    return NULL;
+}
+
+const char *verify_entry_canonical(const Famledger__Entry *entry)
+{
+    switch (entry->body_case) {
+    case FAMLEDGER__ENTRY__BODY_BINDING_ADDED: {
+        const Famledger__Binding *binding = entry->binding_added->binding;
+        if (binding->bound_seq != 0)
+            return "bound_seq (its entry's own seq is not written)";
+        if (binding->relation < FAMLEDGER__RELATION__RELATION_SPOUSE ||
+            binding->relation > FAMLEDGER__RELATION__RELATION_MATERNAL_GRANDCHILD)
+            return "relation (not one of the eight close relations)";
+        if (binding->channel < FAMLEDGER__BIND_CHANNEL__BIND_CHANNEL_UNSPECIFIED ||
+            binding->channel > FAMLEDGER__BIND_CHANNEL__BIND_CHANNEL_COUNTER)
+            return "channel";
+        return NULL;
+    }
+    case FAMLEDGER__ENTRY__BODY_MERCHANT_ADDED:
+        return entry->merchant_added->merchant->added_seq != 0
+                   ? "added_seq (its entry's own seq is not written)"
+                   : NULL;
+    case FAMLEDGER__ENTRY__BODY_SETTLED:
+        return settlement_canonical(entry->settled->request, entry->settled->settlement);
+    case FAMLEDGER__ENTRY__BODY_HOLD_PLACED: {
+        const Famledger__Hold *hold = entry->hold_placed->hold;
+        if (hold->hold_id != 0 || hold->closed_seq != 0 ||
+            hold->state != FAMLEDGER__HOLD_STATE__HOLD_OPEN)
+            return "the hold's id, state or closing (an open hold, its own seq not written)";
+        return settlement_canonical(hold->request, hold->quote);
+    }
+    case FAMLEDGER__ENTRY__BODY_WALLET_SENT: {
+        const Famledger__WalletSendRequest *request = entry->wallet_sent->request;
+        const Famledger__WalletSend *send = entry->wallet_sent->send;
+        if (send->send_id != 0 || send->closed_seq != 0 ||
+            send->state != FAMLEDGER__WALLET_SEND_STATE__WALLET_SEND_PENDING)
+            return "the send's id, state or closing (a pending send, its own seq not written)";
+        if (!same(request->holder, send->holder) ||
+            !same(request->beneficiary, send->beneficiary) ||
+            request->amount_fen != send->amount_fen || !same(request->reference, send->reference))
+            return "the request's holder, beneficiary, amount or reference";
+        return NULL;
+    }
+    case FAMLEDGER__ENTRY__BODY_REFUNDED:
+        return refund_canonical(entry->refunded->refund, entry->refunded->settlement_id);
+    case FAMLEDGER__ENTRY__BODY_REVERSED: {
+        const Famledger__Reversed *reversed = entry->reversed;
+        if (!reversed->refund)
+            return NULL; /* nothing was left to give back */
+        if (!reversed->refund->cancel ||
+            !same(reversed->refund->reference, reversed->request->merchant_reference))
+            return "the refund's reference or kind (a reversal cancels by the settlement's)";
+        return refund_canonical(reversed->refund, reversed->settlement_id);
+    }
+    case FAMLEDGER__ENTRY__BODY_WITHDRAWN: {
+        const Famledger__WithdrawRequest *request = entry->withdrawn->request;
+        if (entry->withdrawn->movement->reason != request->reason)
+            return "the request's reason";
+        return movement_canonical(entry->withdrawn->movement, request->person_no,
+                                  request->reference);
+    }
+    case FAMLEDGER__ENTRY__BODY_TRANSFERRED_OUT:
+        return movement_canonical(entry->transferred_out->movement,
+                                  entry->transferred_out->request->person_no,
+                                  entry->transferred_out->request->reference);
+    case FAMLEDGER__ENTRY__BODY_TRANSFERRED_IN:
+        return movement_canonical(entry->transferred_in->movement,
+                                  entry->transferred_in->request->person_no,
+                                  entry->transferred_in->request->reference);
+    default:
+        return NULL;
+    }
+}
