@@ -1,5 +1,6 @@
 /* audit_calls.c -- exports of a business day and a merchant's day, from the daemon's indexes. */
 #include "client_internal.h"
+#include "entry_check.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -45,8 +46,6 @@ static void row_wallet_send(const Famledger__Entry *entry, struct entry_row *row
     bool sent = entry->body_case == FAMLEDGER__ENTRY__BODY_WALLET_SENT;
     const Famledger__WalletSend *send = sent ? entry->wallet_sent->send
                                              : entry->wallet_send_closed->send;
-    if (!send)
-        return; /* a damaged entry: verify names it */
     row->amount_fen = send->amount_fen;
     row->patient = send->beneficiary;
     row->reference = send->reference;
@@ -58,6 +57,7 @@ static void row_wallet_send(const Famledger__Entry *entry, struct entry_row *row
         row_account(row, send->holder, send->amount_fen);
 }
 
+/* The row of a whole entry (entry_whole): its parts are followed without a check. */
 static void entry_row_make(const Famledger__Entry *entry, struct entry_row *row)
 {
     memset(row, 0, sizeof(*row));
@@ -90,8 +90,6 @@ static void entry_row_make(const Famledger__Entry *entry, struct entry_row *row)
     case FAMLEDGER__ENTRY__BODY_REFUNDED:
     case FAMLEDGER__ENTRY__BODY_REVERSED: {
         bool reversal = entry->body_case == FAMLEDGER__ENTRY__BODY_REVERSED;
-        if (reversal && !entry->reversed->request)
-            break; /* a damaged entry: verify names it; the export shows its type */
         const Famledger__Refund *r = reversal ? entry->reversed->refund : entry->refunded->refund;
         row->merchant = reversal ? entry->reversed->request->merchant_code
                                  : entry->refunded->merchant_code;
@@ -102,7 +100,7 @@ static void entry_row_make(const Famledger__Entry *entry, struct entry_row *row)
         else
             row->patient = entry->refunded->patient;
         if (!r)
-            break;
+            break; /* a reversal that found nothing to give back */
         for (size_t i = 0; i < r->n_legs; i++)
             if (!r->legs[i]->cash_refund_due)
                 (r->legs[i]->wallet ? row_wallet : row_account)(row, r->legs[i]->holder,
@@ -112,8 +110,6 @@ static void entry_row_make(const Famledger__Entry *entry, struct entry_row *row)
         break;
     }
     case FAMLEDGER__ENTRY__BODY_PAID_OUT:
-        if (!entry->paid_out->payout)
-            break;
         row->amount_fen = entry->paid_out->payout->amount_fen;
         row->merchant = entry->paid_out->payout->merchant_code;
         row->patient = "";
@@ -160,6 +156,11 @@ static int export_record(const Famledger__LogRecord *record, fl_export_format fo
         famledger__entry__unpack(NULL, record->entry_bytes.len, record->entry_bytes.data);
     if (!entry)
         return FL_ERR_PROTOCOL_ERROR;
+    if (!entry_whole(entry)) {
+        /* No famledgerd wrote it: a reconciliation must not take a row made of what is left. */
+        famledger__entry__free_unpacked(entry, NULL);
+        return FL_ERR_INTERNAL;
+    }
     const ProtobufCFieldDescriptor *field = protobuf_c_message_descriptor_get_field(
         &famledger__entry__descriptor, (unsigned)entry->body_case);
     const char *type = field ? field->name : "unknown";
@@ -215,14 +216,22 @@ int fl_export_day(fl_client *client, const char *date, fl_export_format format, 
         if (rc)
             return rc;
         const Famledger__LogPageReply *reply = response->log_page;
+        uint64_t failed = 0;
         for (size_t i = 0; rc == 0 && i < reply->n_records; i++) {
-            rc = export_record(reply->records[i], format, out);
-            (*count)++;
+            if ((rc = export_record(reply->records[i], format, out)))
+                failed = reply->records[i]->seq;
+            else
+                (*count)++;
         }
         from = reply->next_seq;
         famledger__response__free_unpacked(response, NULL);
         if (rc)
-            return client_fail(client, rc, "an entry of %s does not decode", date);
+            return client_fail(client, rc, rc == FL_ERR_INTERNAL
+                                               ? "entry %llu of %s lacks a part that every entry "
+                                                 "of its kind has: the ledger is damaged "
+                                                 "(ledgerctl verify names it)"
+                                               : "entry %llu of %s does not decode",
+                               (unsigned long long)failed, date);
         if (from == 0)
             return 0;
     }

@@ -28,8 +28,9 @@
  *   famledger-corrupt DATA_DIR set SEQ PATH VALUE  set one field of entry SEQ (PATH as for
  *                                                  field, from the entry: settled.request.
  *                                                  patient), and rewrite the chain after it
- *   famledger-corrupt DATA_DIR strip SEQ           drop the first part (sub-message) of entry
- *                                                  SEQ's body, and rewrite the chain after it
+ *   famledger-corrupt DATA_DIR strip SEQ [N]       drop the first (or Nth) part (sub-message)
+ *                                                  of entry SEQ's body, and rewrite the chain
+ *                                                  after it
  *   famledger-corrupt DATA_DIR empty TABLE         give every record of a derived table (not
  *                                                  an index of duplicates) the empty value
  *   famledger-corrupt DATA_DIR scheme PERSON       make PERSON's stored scheme the other one
@@ -326,8 +327,9 @@ static uint32_t *body_ended(Famledger__Entry *entry)
     return movement ? &movement->bindings_ended : NULL;
 }
 
-/* Drop the first part (a singular sub-message) of entry's body; returns whether it had one. */
-static bool body_strip(Famledger__Entry *entry)
+/* Drop the `nth` part (a singular sub-message; the first for 0 or 1) of entry's body; returns
+ * whether it had one. */
+static bool body_strip(Famledger__Entry *entry, int64_t nth)
 {
     if (entry->body_case == FAMLEDGER__ENTRY__BODY__NOT_SET)
         return false;
@@ -339,7 +341,7 @@ static bool body_strip(Famledger__Entry *entry)
         const ProtobufCFieldDescriptor *part = &descriptor->fields[i];
         ProtobufCMessage **slot = (ProtobufCMessage **)((char *)body + part->offset);
         if (part->type == PROTOBUF_C_TYPE_MESSAGE && part->label != PROTOBUF_C_LABEL_REPEATED &&
-            *slot) {
+            *slot && --nth <= 0) {
             protobuf_c_message_free_unpacked(*slot, NULL);
             *slot = NULL;
             return true;
@@ -523,7 +525,7 @@ static int rechain_from(struct store_txn *txn, const char *dir, uint64_t seq, en
         if (at == seq && (change == RECHAIN_UNBALANCE || change == RECHAIN_POSTING) &&
             entry->n_postings == 0)
             return -1;
-        if (at == seq && change == RECHAIN_STRIP && !body_strip(entry))
+        if (at == seq && change == RECHAIN_STRIP && !body_strip(entry, fen))
             return -1;
         if (at == seq && change == RECHAIN_MUTATE && !entry_mutate(entry, (uint64_t)fen))
             return -1;
@@ -644,7 +646,7 @@ int main(int argc, char **argv)
                 "aid PERSON FEN | scheme PERSON | field TABLE KEY PATH VALUE | leg ID PERSON | shift ID | delete TABLE | "
                 "spoil TABLE | empty TABLE | "
                 "unbalance SEQ | redate SEQ | amount SEQ FEN | posting SEQ FEN | "
-                "mutate SEQ SEED | ended SEQ N | set SEQ PATH VALUE | strip SEQ | garble SEQ | hole SEQ | meta KEY VALUE | "
+                "mutate SEQ SEED | ended SEQ N | set SEQ PATH VALUE | strip SEQ [N] | garble SEQ | hole SEQ | meta KEY VALUE | "
                 "format 2|3|4|5|6\n");
         return 2;
     }
