@@ -20,6 +20,16 @@ static const char *settlement_canonical(const Famledger__SettleRequest *request,
 {
     if (settlement->settlement_id != 0)
         return "settlement_id (its entry's own seq is not written)";
+    if (settlement->cancelled || settlement->refunded_fen != 0 || settlement->n_refunds != 0)
+        return "the settlement's refunds (a new one has none)";
+    int64_t paid;
+    if (__builtin_add_overflow(settlement->acct_pay_fen, settlement->acct_mulaid_pay_fen, &paid) ||
+        __builtin_add_overflow(paid, settlement->cash_pay_fen, &paid) ||
+        paid != settlement->amount_fen)
+        return "the settlement's split (own account, relatives' and cash make its amount)";
+    if ((request->no_account && settlement->n_legs != 0) ||
+        (request->all_or_nothing && settlement->cash_pay_fen != 0))
+        return "the request's flags (no account, all or nothing) against the split";
     if (!same(request->merchant_code, settlement->merchant_code) ||
         !same(request->merchant_reference, settlement->merchant_reference) ||
         !same(request->patient, settlement->patient) ||
@@ -39,13 +49,36 @@ static const char *refund_canonical(const Famledger__Refund *refund, uint64_t se
 }
 
 /* A withdrawal's or a transfer's movement, as its request asked for it. */
-static const char *movement_canonical(const Famledger__Movement *movement, const char *person_no,
-                                      const char *reference)
+static const char *movement_canonical(const Famledger__Movement *movement, const char *kind,
+                                      const char *person_no, const char *reference)
 {
     if (movement->seq != 0)
         return "the movement's seq (its entry's own is not written)";
+    if (!same(movement->kind, kind))
+        return "the movement's kind";
     if (!same(movement->person_no, person_no) || !same(movement->reference, reference))
         return "the request's person or reference";
+    return NULL;
+}
+
+static bool scheme_known(Famledger__Scheme scheme)
+{
+    return scheme == FAMLEDGER__SCHEME__SCHEME_EMPLOYEE ||
+           scheme == FAMLEDGER__SCHEME__SCHEME_RESIDENT;
+}
+
+/* A payout names the fund it was paid into (daemon/clearing.c: the fund's posting). */
+static const char *payout_canonical(const Famledger__Entry *entry)
+{
+    const Famledger__Payout *payout = entry->paid_out->payout;
+    if (payout->seq != 0)
+        return "the payout's seq (its entry's own is not written)";
+    for (size_t i = 0; i < entry->n_postings; i++) {
+        const Famledger__Posting *posting = entry->postings[i];
+        if (posting->account_class == FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_FUND &&
+            !same(posting->id, payout->region))
+            return "the payout's region (the fund its posting pays into)";
+    }
     return NULL;
 }
 
@@ -80,7 +113,7 @@ const char *verify_entry_canonical(const Famledger__Entry *entry)
     case FAMLEDGER__ENTRY__BODY_WALLET_SENT: {
         const Famledger__WalletSendRequest *request = entry->wallet_sent->request;
         const Famledger__WalletSend *send = entry->wallet_sent->send;
-        if (send->send_id != 0 || send->closed_seq != 0 ||
+        if (send->send_id != 0 || send->closed_seq != 0 || send->cash_refund_due ||
             send->state != FAMLEDGER__WALLET_SEND_STATE__WALLET_SEND_PENDING)
             return "the send's id, state or closing (a pending send, its own seq not written)";
         if (!same(request->holder, send->holder) ||
@@ -104,17 +137,40 @@ const char *verify_entry_canonical(const Famledger__Entry *entry)
         const Famledger__WithdrawRequest *request = entry->withdrawn->request;
         if (entry->withdrawn->movement->reason != request->reason)
             return "the request's reason";
-        return movement_canonical(entry->withdrawn->movement, request->person_no,
+        return movement_canonical(entry->withdrawn->movement, "withdrawal", request->person_no,
                                   request->reference);
     }
     case FAMLEDGER__ENTRY__BODY_TRANSFERRED_OUT:
-        return movement_canonical(entry->transferred_out->movement,
+        if (entry->transferred_out->movement->reason != 0)
+            return "the movement's reason (a transfer has none)";
+        return movement_canonical(entry->transferred_out->movement, "transfer_out",
                                   entry->transferred_out->request->person_no,
                                   entry->transferred_out->request->reference);
     case FAMLEDGER__ENTRY__BODY_TRANSFERRED_IN:
-        return movement_canonical(entry->transferred_in->movement,
+        if (entry->transferred_in->movement->reason != 0)
+            return "the movement's reason (a transfer has none)";
+        return movement_canonical(entry->transferred_in->movement, "transfer_in",
                                   entry->transferred_in->request->person_no,
                                   entry->transferred_in->request->reference);
+    case FAMLEDGER__ENTRY__BODY_PERSON_REGISTERED:
+        return scheme_known(entry->person_registered->scheme) ? NULL : "scheme";
+    case FAMLEDGER__ENTRY__BODY_PERSON_MIGRATED:
+        return scheme_known(entry->person_migrated->scheme) ? NULL : "scheme";
+    case FAMLEDGER__ENTRY__BODY_ACCOUNT_CREDITED:
+        return entry->account_credited->kind == FAMLEDGER__CREDIT_KIND__CREDIT_ALLOCATION ||
+                       entry->account_credited->kind == FAMLEDGER__CREDIT_KIND__CREDIT_DEPOSIT
+                   ? NULL
+                   : "the credit's kind";
+    case FAMLEDGER__ENTRY__BODY_WALLET_SEND_CLOSED: {
+        const Famledger__WalletSend *send = entry->wallet_send_closed->send;
+        return send->closed_seq != 0 ||
+                       send->state == FAMLEDGER__WALLET_SEND_STATE__WALLET_SEND_PENDING ||
+                       send->state > FAMLEDGER__WALLET_SEND_STATE__WALLET_SEND_RETURNED
+                   ? "the send's state or closing (closed, its own seq not written)"
+                   : NULL;
+    }
+    case FAMLEDGER__ENTRY__BODY_PAID_OUT:
+        return payout_canonical(entry);
     default:
         return NULL;
     }

@@ -131,6 +131,16 @@ account_frozen|2|account_frozen.frozen|1|a freeze of DAD that changes nothing
 account_frozen|1|account_frozen.balance_fen|1|a freeze of DAD that changes nothing, or whose reason or balance (1 fen)
 person_suspended|1|person_suspended.reason||a suspension of KID that changes nothing
 person_suspended|2|person_suspended.suspended|1|a suspension of KID that changes nothing
+settled|1|settled.settlement.cancelled|1|entry SEQ is not as famledgerd writes it: the settlement's refunds
+settled|1|settled.settlement.cash_pay_fen|5|entry SEQ is not as famledgerd writes it: the settlement's split
+settled|1|settled.request.no_account|1|entry SEQ is not as famledgerd writes it: the request's flags
+person_registered|3|person_registered.scheme|0|entry SEQ is not as famledgerd writes it: scheme
+account_credited|1|account_credited.kind|7|entry SEQ is not as famledgerd writes it: the credit's kind
+withdrawn|1|withdrawn.movement.kind|transfer_out|entry SEQ is not as famledgerd writes it: the movement's kind
+paid_out|1|paid_out.payout.region|440103|entry SEQ is not as famledgerd writes it: the payout's region
+paid_out|1|paid_out.payout.seq|3|entry SEQ is not as famledgerd writes it: the payout's seq
+wallet_sent|1|wallet_sent.send.cash_refund_due|1|entry SEQ is not as famledgerd writes it: the send's id
+wallet_send_closed|1|wallet_send_closed.send.closed_seq|5|entry SEQ is not as famledgerd writes it: the send's state
 day_closed|1|day_closed.date|2099-01-01|day close of "2099-01-01"
 day_closed|1|day_closed.date|2020-02-30|day close of "2020-02-30"
 FIELDS
