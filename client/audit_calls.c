@@ -118,11 +118,7 @@ static void entry_row_make(const Famledger__Entry *entry, struct entry_row *row)
     case FAMLEDGER__ENTRY__BODY_WITHDRAWN:
     case FAMLEDGER__ENTRY__BODY_TRANSFERRED_OUT:
     case FAMLEDGER__ENTRY__BODY_TRANSFERRED_IN: {
-        const Famledger__Movement *m =
-            entry->body_case == FAMLEDGER__ENTRY__BODY_WITHDRAWN ? entry->withdrawn->movement
-            : entry->body_case == FAMLEDGER__ENTRY__BODY_TRANSFERRED_OUT
-                ? entry->transferred_out->movement
-                : entry->transferred_in->movement;
+        const Famledger__Movement *m = entry_movement(entry);
         bool in = entry->body_case == FAMLEDGER__ENTRY__BODY_TRANSFERRED_IN;
         row_account(row, m->person_no, in ? m->amount_fen : -m->amount_fen);
         row->amount_fen = m->amount_fen;

@@ -593,20 +593,6 @@ static int apply_refunded(struct verify *v, const Famledger__Entry *entry)
                         entry->refunded->settled_us);
 }
 
-static const Famledger__Movement *entry_movement(const Famledger__Entry *entry)
-{
-    switch (entry->body_case) {
-    case FAMLEDGER__ENTRY__BODY_WITHDRAWN:
-        return entry->withdrawn->movement;
-    case FAMLEDGER__ENTRY__BODY_TRANSFERRED_OUT:
-        return entry->transferred_out->movement;
-    case FAMLEDGER__ENTRY__BODY_TRANSFERRED_IN:
-        return entry->transferred_in->movement;
-    default:
-        return NULL;
-    }
-}
-
 /* What a movement makes of the person (daemon/lifecycle.c: withdraw_status_after). */
 static int movement_person_status(const Famledger__Entry *entry)
 {

@@ -4,6 +4,7 @@
 
 #include "account.h"
 #include "books.h"
+#include "entry_check.h"
 #include "ledger.h"
 #include "person.h"
 #include "reference.h"
@@ -183,13 +184,7 @@ static int movement_replay(struct request_ctx *ctx, uint64_t seq)
 {
     Famledger__Entry *entry;
     int rc = ledger_entry_read(ctx->txn, ctx->arena, seq, &entry);
-    Famledger__Movement *movement = NULL;
-    if (rc == 1 && entry->body_case == FAMLEDGER__ENTRY__BODY_WITHDRAWN)
-        movement = entry->withdrawn->movement;
-    else if (rc == 1 && entry->body_case == FAMLEDGER__ENTRY__BODY_TRANSFERRED_OUT)
-        movement = entry->transferred_out->movement;
-    else if (rc == 1 && entry->body_case == FAMLEDGER__ENTRY__BODY_TRANSFERRED_IN)
-        movement = entry->transferred_in->movement;
+    Famledger__Movement *movement = rc == 1 ? entry_movement(entry) : NULL;
     if (!movement)
         return request_fail(ctx, FL_ERR_INTERNAL, "entry %llu is unreadable",
                             (unsigned long long)seq);

@@ -107,6 +107,20 @@ bool entry_whole(const Famledger__Entry *entry)
     return body_whole(entry);
 }
 
+Famledger__Movement *entry_movement(const Famledger__Entry *entry)
+{
+    switch (entry->body_case) {
+    case FAMLEDGER__ENTRY__BODY_WITHDRAWN:
+        return entry->withdrawn->movement;
+    case FAMLEDGER__ENTRY__BODY_TRANSFERRED_OUT:
+        return entry->transferred_out->movement;
+    case FAMLEDGER__ENTRY__BODY_TRANSFERRED_IN:
+        return entry->transferred_in->movement;
+    default:
+        return NULL;
+    }
+}
+
 bool entry_day_parse(const char *date, char day[9])
 {
     static const int digit_at[8] = {0, 1, 2, 3, 5, 6, 8, 9};

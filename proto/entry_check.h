@@ -22,6 +22,10 @@
  * back has no refund; that part may be missing.) */
 bool entry_whole(const Famledger__Entry *entry);
 
+/* The movement of a withdrawal or a transfer, or NULL for an entry of another kind (or one
+ * without its movement). */
+Famledger__Movement *entry_movement(const Famledger__Entry *entry);
+
 /* A real day as requests and day-close entries give it, "YYYY-MM-DD", into "YYYYMMDD";
  * false for anything that is not one. */
 bool entry_day_parse(const char *date, char day[9]);

@@ -54,6 +54,7 @@
  */
 #include "arena.h"
 #include "chain.h"
+#include "entry_check.h"
 #include "format_older.h"
 #include "fl_limits.h"
 #include "head_record.h"
@@ -280,21 +281,6 @@ enum rechain {
     RECHAIN_NONE,
 };
 
-/* The movement of a withdrawal or a transfer, or NULL. */
-static Famledger__Movement *body_movement(Famledger__Entry *entry)
-{
-    switch (entry->body_case) {
-    case FAMLEDGER__ENTRY__BODY_WITHDRAWN:
-        return entry->withdrawn->movement;
-    case FAMLEDGER__ENTRY__BODY_TRANSFERRED_OUT:
-        return entry->transferred_out->movement;
-    case FAMLEDGER__ENTRY__BODY_TRANSFERRED_IN:
-        return entry->transferred_in->movement;
-    default:
-        return NULL;
-    }
-}
-
 /* Where entry's body keeps its first amount (rechain_from: RECHAIN_AMOUNT), or NULL. */
 static int64_t *body_amount(Famledger__Entry *entry)
 {
@@ -312,7 +298,7 @@ static int64_t *body_amount(Famledger__Entry *entry)
     case FAMLEDGER__ENTRY__BODY_PAID_OUT:
         return entry->paid_out->payout ? &entry->paid_out->payout->amount_fen : NULL;
     default: {
-        Famledger__Movement *movement = body_movement(entry);
+        Famledger__Movement *movement = entry_movement(entry);
         return movement ? &movement->amount_fen : NULL;
     }
     }
@@ -323,7 +309,7 @@ static uint32_t *body_ended(Famledger__Entry *entry)
 {
     if (entry->body_case == FAMLEDGER__ENTRY__BODY_PERSON_DIED)
         return entry->person_died ? &entry->person_died->bindings_ended : NULL;
-    Famledger__Movement *movement = body_movement(entry);
+    Famledger__Movement *movement = entry_movement(entry);
     return movement ? &movement->bindings_ended : NULL;
 }
 
