@@ -5,9 +5,9 @@
  * holder; finding them by looking at every person cost a pass over millions of records a
  * closing (77 % of verify's time with 2,000 closings among 300,000 persons). This map answers
  * instead: an open-addressing table of (holder, beneficiary) pairs, by holder, as the persons'
- * numbers in the model (record_table_index). It is made at the first closing that could end a
- * binding, from the funders the model holds then, and kept from there as bindings are made: a
- * ledger without closings never pays for it. Pairs are never taken out: a pair whose binding
+ * numbers in the model (record_table_index). It is made at the first closing, from the
+ * funders the model holds then, and kept from there as bindings are made: a ledger without
+ * closings never pays for it. Pairs are never taken out: a pair whose binding
  * has ended (or that a rebinding repeats) is found and finds nothing to end, because the
  * beneficiary's funders are what is changed and what is asked.
  */
