@@ -41,7 +41,7 @@ const struct verify_index_table verify_indexes[INDEX_COUNT] = {
 };
 
 /* The daemon's names of the account classes, as its balance keys spell them. */
-static const char *class_name(Famledger__AccountClass account_class)
+const char *verify_class_name(Famledger__AccountClass account_class)
 {
     switch (account_class) {
     case FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_PERSONAL:
@@ -354,6 +354,28 @@ uint64_t verify_refund_weight(const struct verify *v, const char *holder, bool w
     return table_digest_keyed(&v->digest_key, in, used) | 1;
 }
 
+uint64_t verify_message_hash(const struct verify *v, const ProtobufCMessage *message)
+{
+    uint8_t small[512];
+    size_t bytes = protobuf_c_message_get_packed_size(message);
+    uint8_t *packed = bytes <= sizeof(small) ? small : malloc(bytes);
+    if (!packed)
+        return 0; /* out of memory: a difference, not a crash */
+    protobuf_c_message_pack(message, packed);
+    uint64_t hash = table_digest_keyed(&v->digest_key, packed, bytes);
+    if (packed != small)
+        free(packed);
+    return hash;
+}
+
+uint64_t verify_refund_hash(const struct verify *v, const Famledger__Refund *refund,
+                            uint64_t refund_id)
+{
+    Famledger__Refund stored = *refund;
+    stored.refund_id = refund_id; /* the entry leaves its own seq out; the record keeps it */
+    return verify_message_hash(v, &stored.base);
+}
+
 void verify_settlement_prefetch(const struct verify *v, uint64_t id)
 {
     if (v->settlement_capacity)
@@ -545,6 +567,7 @@ static int apply_refund(struct verify *v, const Famledger__Entry *entry, uint64_
     }
     int64_t legs = 0;
     bool past = false; /* a sum past int64: only a log no daemon wrote has one */
+    settlement->refunds += verify_refund_hash(v, refund, entry->seq);
     for (size_t i = 0; i < refund->n_legs; i++) {
         past |= __builtin_add_overflow(legs, refund->legs[i]->amount_fen, &legs);
         settlement->refunds += (uint64_t)refund->legs[i]->amount_fen *
@@ -961,7 +984,7 @@ static int verify_postings(struct verify *v, const Famledger__Entry *entry)
     size_t personal = 0;
     for (size_t i = 0; i < entry->n_postings; i++) {
         const Famledger__Posting *posting = entry->postings[i];
-        const char *name = class_name(posting->account_class);
+        const char *name = verify_class_name(posting->account_class);
         if (!name || !*posting->id)
             return verify_problem(v, entry->seq, "entry %llu posts to an unknown account",
                                   (unsigned long long)entry->seq);

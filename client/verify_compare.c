@@ -252,6 +252,8 @@ static int compare_settlement(struct verify *v, const ProtobufCBinaryData *key,
     int64_t leg_refunds = 0;
     uint64_t refunds = 0;
     bool legs_within = true; /* no leg got back more than it paid, nor less than nothing */
+    for (size_t i = 0; model && i < stored->n_refunds; i++)
+        refunds += verify_refund_hash(v, stored->refunds[i], stored->refunds[i]->refund_id);
     for (size_t i = 0; i < stored->n_legs; i++) {
         const Famledger__Leg *leg = stored->legs[i];
         legs_within &= leg->refunded_fen >= 0 && leg->refunded_fen <= leg->amount_fen &&
@@ -271,7 +273,8 @@ static int compare_settlement(struct verify *v, const ProtobufCBinaryData *key,
              model->cancelled != (bool)stored->cancelled)
         verify_problem(v, stored->settlement_id, "settlement %llu: what its stored legs count "
                        "as given back (%lld fen%s) is not what the log's refunds gave each of "
-                       "them%s", (unsigned long long)stored->settlement_id,
+                       "them, or its stored refunds are not the log's%s",
+                       (unsigned long long)stored->settlement_id,
                        (long long)stored->refunded_fen, stored->cancelled ? ", cancelled" : "",
                        model->cancelled ? " (the log cancelled it)" : "");
     scratch_reset(&v->scratch);
@@ -327,6 +330,20 @@ static int stored_balance(struct verify *v, const ProtobufCBinaryData *key,
         famledger__balance__unpack(&v->scratch.allocator, value->len, value->data);
     if (!balance)
         return undecodable(v, "balances", key, false);
+    /* The record names the account its key does: "class" for a class total, "class:id". */
+    const char *name = verify_class_name(balance->account_class);
+    size_t name_bytes = name ? strlen(name) : 0, id_bytes = strlen(balance->id);
+    bool named = name && key->len == name_bytes + (id_bytes ? 1 + id_bytes : 0) &&
+                 memcmp(key->data, name, name_bytes) == 0 &&
+                 (!id_bytes || (key->data[name_bytes] == ':' &&
+                                memcmp(key->data + name_bytes + 1, balance->id, id_bytes) == 0));
+    if (!named) {
+        verify_problem(v, v->seq, "a stored balance of %.*s names class %d and account \"%s\"",
+                       (int)key->len, (const char *)key->data, balance->account_class,
+                       balance->id);
+        scratch_reset(&v->scratch);
+        return 0;
+    }
     if (digest_add_amount(&v->indexes[INDEX_BALANCES], key->data, key->len,
                           balance->balance_fen, true) != 0)
         v->out_of_memory = true;

@@ -98,12 +98,14 @@ struct model_hold {
     char merchant[FL_PERSON_NO_MAX + 1], patient[FL_PERSON_NO_MAX + 1];
     int64_t amount_fen, expires_at_us;
     uint64_t legs_hash;          /* holder, amount and kind of each leg */
+    uint64_t whole;              /* the hold as placed (hold_whole): what its record keeps */
 };
 
 struct model_settlement {
     uint64_t id; /* 0: empty slot */
     uint64_t fingerprint; /* what refunds never change (verify_settlement_fingerprint) */
-    uint64_t refunds;     /* what its refunds gave back, leg by leg (verify_refund_weight) */
+    uint64_t refunds;     /* what its refunds gave back, leg by leg (verify_refund_weight),
+                           * and each refund whole (verify_refund_hash) */
     bool cancelled;
     bool aid_counted; /* its mutual aid counted against the limits (since format 3) */
     bool stored; /* seen in the stored table */
@@ -227,6 +229,8 @@ void verify_settlement_prefetch(const struct verify *v, uint64_t id);
 struct model_person *verify_person_find(struct verify *v, const char *person_no, bool create);
 /* The person's extra, made when missing: NULL when out of memory. */
 struct model_person_extra *verify_person_extra(struct model_person *person);
+/* The name a class has in the balances' keys ("personal", "fund"...), or NULL. */
+const char *verify_class_name(Famledger__AccountClass account_class);
 /* NULL for an entry as famledgerd writes it, else what in it differs (verify_entry.c). */
 const char *verify_entry_canonical(const Famledger__Entry *entry);
 /* Take `holder` out of the funding order of `person`: whether it was in it. */
@@ -255,6 +259,11 @@ uint64_t verify_settlement_fingerprint(const struct verify *v, const Famledger__
  * the fingerprint's, the two are equal only if every refund gave back to a leg of the
  * settlement what the stored leg counts: a refund to someone who did not pay differs. */
 uint64_t verify_refund_weight(const struct verify *v, const char *holder, bool wallet);
+/* The keyed hash of `message` as protobuf-c packs it (the same fields, the same bytes). */
+uint64_t verify_message_hash(const struct verify *v, const ProtobufCMessage *message);
+/* The keyed hash of `refund` as a stored settlement keeps it, its id `refund_id`. */
+uint64_t verify_refund_hash(const struct verify *v, const Famledger__Refund *refund,
+                            uint64_t refund_id);
 /* An expected item of an index: the replay says `key` holds `item`. */
 void verify_expect_item(struct verify *v, enum verify_index index, const void *key,
                         size_t key_bytes, struct table_digest_item item);

@@ -55,15 +55,23 @@ static struct table_digest_item send_digest(const struct verify *v,
 }
 
 static struct table_digest_item hold_digest(const struct verify *v, int state,
-                                            uint64_t closed_seq, int64_t expires_at_us,
-                                            int64_t amount_fen, const char *merchant,
-                                            const char *patient)
+                                            uint64_t closed_seq, uint64_t whole)
 {
     char text[TEXT_MAX];
-    render(text, "%d|%llu|%lld|%lld|%zu:%s|%zu:%s", state, (unsigned long long)closed_seq,
-           (long long)expires_at_us, (long long)amount_fen, strlen(merchant), merchant,
-           strlen(patient), patient);
+    render(text, "%d|%llu|%llu", state, (unsigned long long)closed_seq,
+           (unsigned long long)whole);
     return table_digest_one(verify_text_item(v, text));
+}
+
+/* The keyed hash of a hold as it was placed, its id `hold_id`: its request, quote and expiry,
+ * which no later entry changes (its state and closing are the digest's other fields). */
+static uint64_t hold_whole(const struct verify *v, const Famledger__Hold *hold, uint64_t hold_id)
+{
+    Famledger__Hold placed = *hold;
+    placed.hold_id = hold_id;
+    placed.state = FAMLEDGER__HOLD_STATE__HOLD_OPEN;
+    placed.closed_seq = 0;
+    return verify_message_hash(v, &placed.base);
 }
 
 static struct table_digest_item limit_digest(int64_t monthly_fen, int64_t yearly_fen)
@@ -420,9 +428,7 @@ static void hold_expect(struct verify *v, uint64_t id, int state, uint64_t close
 {
     uint8_t key[8];
     u64_encode(key, id);
-    struct table_digest_item item = hold_digest(v, state, closed_seq, model->expires_at_us,
-                                                model->amount_fen, model->merchant,
-                                                model->patient);
+    struct table_digest_item item = hold_digest(v, state, closed_seq, model->whole);
     if (digest_set(&v->indexes[INDEX_HOLDS], key, sizeof(key), &item))
         v->out_of_memory = true;
 }
@@ -445,7 +451,8 @@ static int apply_hold_placed(struct verify *v, const Famledger__Entry *entry)
     struct model_hold *model = &v->holds[v->hold_count++];
     *model = (struct model_hold){.id = entry->seq, .amount_fen = hold->request->amount_fen,
                                  .expires_at_us = hold->expires_at_us,
-                                 .legs_hash = legs_digest(quote)};
+                                 .legs_hash = legs_digest(quote),
+                                 .whole = hold_whole(v, hold, entry->seq)};
     client_copy(model->merchant, sizeof(model->merchant), hold->request->merchant_code);
     client_copy(model->patient, sizeof(model->patient), hold->request->patient);
     hold_expect(v, entry->seq, FAMLEDGER__HOLD_STATE__HOLD_OPEN, 0, model);
@@ -627,6 +634,13 @@ int verify_twophase_stored(struct verify *v, enum verify_index index,
         Famledger__Wallet *wallet = famledger__wallet__unpack(NULL, value->len, value->data);
         if (!wallet)
             return stored_unpack_fail(v, "wallets");
+        if (strlen(wallet->person_no) != key->len ||
+            memcmp(wallet->person_no, key->data, key->len) != 0) {
+            verify_problem(v, v->seq, "the stored wallet of %.*s names %s (table wallets)",
+                           (int)key->len, (const char *)key->data, wallet->person_no);
+            famledger__wallet__free_unpacked(wallet, NULL);
+            return 1;
+        }
         item = wallet_digest(v, wallet->pending_out, wallet->pending_in, wallet->n_pending_in,
                              wallet->send_day, wallet->sends_on_day, wallet->held_fen);
         famledger__wallet__free_unpacked(wallet, NULL);
@@ -651,9 +665,7 @@ int verify_twophase_stored(struct verify *v, enum verify_index index,
                 famledger__hold__free_unpacked(hold, NULL);
             return stored_unpack_fail(v, "holds");
         }
-        item = hold_digest(v, hold->state, hold->closed_seq, hold->expires_at_us,
-                           hold->request->amount_fen, hold->request->merchant_code,
-                           hold->request->patient);
+        item = hold_digest(v, hold->state, hold->closed_seq, hold_whole(v, hold, hold->hold_id));
         famledger__hold__free_unpacked(hold, NULL);
         break;
     }
@@ -661,6 +673,16 @@ int verify_twophase_stored(struct verify *v, enum verify_index index,
         Famledger__AidLimit *limit = famledger__aid_limit__unpack(NULL, value->len, value->data);
         if (!limit)
             return stored_unpack_fail(v, "aid_limits");
+        /* The record names the pair its key does. */
+        uint8_t pair[PAIR_KEY_BYTES];
+        size_t pair_bytes = pair_key(pair, limit->holder, limit->beneficiary);
+        if (pair_bytes >= sizeof(pair) || pair_bytes != key->len ||
+            memcmp(pair, key->data, pair_bytes) != 0) {
+            verify_problem(v, v->seq, "a stored aid limit names %s and %s, not the pair of "
+                           "its key (table aid_limits)", limit->holder, limit->beneficiary);
+            famledger__aid_limit__free_unpacked(limit, NULL);
+            return 1;
+        }
         item = limit_digest(limit->monthly_fen, limit->yearly_fen);
         famledger__aid_limit__free_unpacked(limit, NULL);
         break;

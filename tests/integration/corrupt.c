@@ -39,11 +39,16 @@
  *   famledger-corrupt DATA_DIR shift ID            move 1 fen of what stored settlement ID
  *                                                  counts as given back to another of its legs
  *   famledger-corrupt DATA_DIR field TABLE KEY PATH VALUE
- *                                                  set one field of a stored record keyed by
- *                                                  text (persons, accounts, funders, funded,
- *                                                  merchants): PATH names it, with the index
- *                                                  of a list's element (bindings.1.relation);
- *                                                  VALUE is a text, or a number (enums, flags)
+ *                                                  set one field of a stored record: PATH
+ *                                                  names it, with the index of a list's
+ *                                                  element (bindings.1.relation); VALUE is a
+ *                                                  text, or a number (enums, flags). KEY is a
+ *                                                  person, merchant or balance's text, a
+ *                                                  settlement's, hold's or send's number, or
+ *                                                  an aid limit's HOLDER/BENEFICIARY
+ *   famledger-corrupt DATA_DIR remutate TABLE SEED one field of one stored record of TABLE,
+ *                                                  both chosen by SEED, changed as mutate
+ *                                                  changes an entry's; prints which
  *   famledger-corrupt DATA_DIR hole SEQ            delete entry SEQ from the log
  *   famledger-corrupt DATA_DIR meta KEY VALUE      set a meta record (an older format, say)
  *   famledger-corrupt DATA_DIR format 2|3|4|5|6    make it a ledger of that format: a
@@ -135,6 +140,20 @@ static const ProtobufCMessageDescriptor *table_message(int db)
         return &famledger__binding_list__descriptor;
     case STORE_DB_MERCHANTS:
         return &famledger__merchant__descriptor;
+    case STORE_DB_SETTLEMENTS:
+        return &famledger__settlement__descriptor;
+    case STORE_DB_BALANCES:
+        return &famledger__balance__descriptor;
+    case STORE_DB_WALLETS:
+        return &famledger__wallet__descriptor;
+    case STORE_DB_WALLET_SENDS:
+        return &famledger__wallet_send__descriptor;
+    case STORE_DB_HOLDS:
+        return &famledger__hold__descriptor;
+    case STORE_DB_AID_LIMITS:
+        return &famledger__aid_limit__descriptor;
+    case STORE_DB_DAY_TOTALS:
+        return &famledger__merchant_day_totals__descriptor;
     default:
         return NULL;
     }
@@ -204,15 +223,30 @@ static int corrupt_field(struct store_txn *txn, int db, const char *key, char *p
                          const char *value)
 {
     const ProtobufCMessageDescriptor *descriptor = table_message(db);
+    /* Tables keyed by a number take it in decimal; a pair's "HOLDER/BENEFICIARY" is stored
+     * with a NUL between them. */
+    uint8_t bytes[STORE_KEY_MAX];
+    size_t size = strlen(key);
+    if (db == STORE_DB_SETTLEMENTS || db == STORE_DB_HOLDS || db == STORE_DB_WALLET_SENDS) {
+        store_u64_encode(bytes, strtoull(key, NULL, 10));
+        size = 8;
+    } else if (size < sizeof(bytes)) {
+        memcpy(bytes, key, size);
+        char *slash = db == STORE_DB_AID_LIMITS ? memchr(bytes, '/', size) : NULL;
+        if (slash)
+            *slash = '\0';
+    } else {
+        return -1;
+    }
     struct store_bytes stored;
-    if (!descriptor || store_get(txn, (enum store_db)db, key, strlen(key), &stored) != 1)
+    if (!descriptor || store_get(txn, (enum store_db)db, bytes, size, &stored) != 1)
         return -1;
     struct arena arena;
     arena_init(&arena);
     ProtobufCMessage *message =
         protobuf_c_message_unpack(descriptor, &arena.protobuf, stored.size, stored.data);
     int rc = message && field_set(message, path, value, &arena)
-                 ? state_message_put(txn, &arena, (enum store_db)db, key, strlen(key), message)
+                 ? state_message_put(txn, &arena, (enum store_db)db, bytes, size, message)
                  : -1;
     arena_free(&arena);
     return rc;
@@ -617,6 +651,49 @@ static int empty_all(struct store_txn *txn, int db)
     return rc == 0 && keys.count ? 0 : -1;
 }
 
+/* Change one field of one record of `db` (a table of messages), both chosen by `seed`, as
+ * `mutate` changes an entry's; prints which. */
+static int record_mutate(struct store_txn *txn, int db, uint64_t seed)
+{
+    const ProtobufCMessageDescriptor *descriptor = table_message(db);
+    struct keys keys = {NULL, NULL, 0};
+    int rc = descriptor ? store_scan(txn, (enum store_db)db, NULL, 0, (struct store_bytes){NULL, 0},
+                                     SIZE_MAX, keys_cb, &keys)
+                        : -1;
+    if (rc == 0 && keys.count == 0)
+        rc = -1;
+    size_t at = rc == 0 ? (size_t)(seed % keys.count) : 0;
+    struct store_bytes value;
+    ProtobufCMessage *record = NULL;
+    if (rc == 0 && store_get(txn, (enum store_db)db, keys.bytes[at], keys.sizes[at], &value) == 1)
+        record = protobuf_c_message_unpack(descriptor, NULL, value.size, value.data);
+    struct mutation_slot slots[MUTATION_SLOTS_MAX];
+    size_t count = 0;
+    if (record)
+        slots_collect(record, slots, &count);
+    bool changed = false;
+    for (size_t tried = 0; !changed && tried < count; tried++) {
+        const struct mutation_slot *slot = &slots[(seed / 7 + tried) % count];
+        if ((changed = slot_mutate(slot, seed >> 8)))
+            printf("mutated %s.%s of record %zu\n", slot->message->descriptor->short_name,
+                   slot->field->name, at);
+    }
+    if (changed) {
+        size_t bytes = protobuf_c_message_get_packed_size(record);
+        uint8_t *packed = malloc(bytes ? bytes : 1);
+        protobuf_c_message_pack(record, packed);
+        rc = store_put(txn, (enum store_db)db, keys.bytes[at], keys.sizes[at], packed, bytes);
+        free(packed);
+    } else {
+        rc = -1;
+    }
+    if (record)
+        protobuf_c_message_free_unpacked(record, NULL);
+    free(keys.bytes);
+    free(keys.sizes);
+    return rc;
+}
+
 /* The log's key of entry "SEQ". */
 static const uint8_t *seq_key(const char *seq)
 {
@@ -629,7 +706,7 @@ int main(int argc, char **argv)
 {
     if (argc < 4) {
         fprintf(stderr, "usage: famledger-corrupt DATA_DIR entry SEQ | balance PERSON FEN | "
-                "aid PERSON FEN | scheme PERSON | field TABLE KEY PATH VALUE | leg ID PERSON | shift ID | delete TABLE | "
+                "aid PERSON FEN | scheme PERSON | field TABLE KEY PATH VALUE | remutate TABLE SEED | leg ID PERSON | shift ID | delete TABLE | "
                 "spoil TABLE | empty TABLE | "
                 "unbalance SEQ | redate SEQ | amount SEQ FEN | posting SEQ FEN | "
                 "mutate SEQ SEED | ended SEQ N | set SEQ PATH VALUE | strip SEQ [N] | garble SEQ | hole SEQ | meta KEY VALUE | "
@@ -673,6 +750,8 @@ int main(int argc, char **argv)
              : strcmp(argv[2], "spoil") == 0 ? spoil_first(txn, db)
              : strcmp(argv[2], "empty") == 0 ? empty_all(txn, db)
              : strcmp(argv[2], "scheme") == 0 ? corrupt_scheme(txn, argv[3])
+             : strcmp(argv[2], "remutate") == 0 && argc > 4
+                 ? record_mutate(txn, db, strtoull(argv[4], NULL, 10))
              : strcmp(argv[2], "field") == 0 && argc > 6
                  ? corrupt_field(txn, db, argv[4], argv[5], argv[6])
              : strcmp(argv[2], "shift") == 0

@@ -3,8 +3,15 @@
 # when verify reads every record itself (--walk). Every field that the log decides is there,
 # whether or not it moves money: a name, a reason, a binding's relation and evidence.
 . "$(dirname "$0")/lib.sh"
-daemon_start
+# No quiet hours: the wallet send below must not depend on the time of day.
+start() { daemon_start --wallet-quiet-start 00:00 --wallet-quiet-end 00:00; }
+start
 family_ledger
+check "a wallet send" 0 ctl wallet send MOM KID 1.00 --ref w1
+check "accepted" 0 ctl wallet accept --ref w1
+check "a held quote" 0 ctl --json quote --merchant P1 --ref h1 --patient KID --amount 3.00 \
+    --hold 600
+hold=$(echo "$OUT" | sed 's/.*"hold_id":\([0-9]*\).*/\1/')
 check "DAD suspended" 0 ctl person suspend DAD --reason "impersonation at P1"
 check "MOM's account frozen" 0 ctl account freeze MOM --reason "court order"
 check "the ledger verifies" 0 ctl verify
@@ -15,11 +22,13 @@ cp -r "$WORK/data" "$WORK/pristine"
 # table|key|path|value (empty: none)|what verify says
 while IFS='|' read -r table key path value named; do
     [ -n "$table" ] || continue
+    key=$(echo "$key" | sed "s/SETTLEMENT/$id/; s/HOLD/$hold/")
+    named=$(echo "$named" | sed "s/SETTLEMENT/$id/; s/HOLD/$hold/")
     change="$table $key $path '$value'"
     rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
     check "set $change" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" field "$table" "$key" \
         "$path" "$value"
-    daemon_start
+    start
     check "verify finds $change" 4 ctl verify
     expect "named" "$named" "$OUT$ERR"
     check "verify --walk finds $change" 4 ctl verify --walk
@@ -43,6 +52,13 @@ funded|MOM|bindings.0.relation|1|funded of MOM
 funded|DAD|bindings.0.evidence|HR-9|funded of DAD
 funded|DAD|bindings.0.bound_seq|3|funded of DAD
 merchants|P1|name|Other|merchants of P1
+settlements|SETTLEMENT|refunds.0.cancel|1|settlement SETTLEMENT: what its stored legs count as given back
+settlements|SETTLEMENT|refunds.0.legs.0.balance_after_fen|7|settlement SETTLEMENT: what its stored legs count as given back
+holds|HOLD|quote.legs.0.wallet|0|holds of
+holds|HOLD|request.merchant_reference|h9|holds of
+aid_limits|MOM/KID|holder|DAD|a stored aid limit names DAD and KID
+balances|merchant_payable:P1|id|P2|a stored balance of merchant_payable:P1 names
+wallets|KID|person_no|MOM|the stored wallet of KID names MOM
 CHANGES
 
 finish
