@@ -110,6 +110,21 @@ family_ledger() {
     check "refund part of it" 0 ctl refund --merchant P1 --ref r1 --settlement "$id" --amount 1.5
 }
 
+# daemon_start without the wallet's quiet hours: for tests whose wallet sends must not depend
+# on the time of day.
+daemon_start_any_hour() { daemon_start --wallet-quiet-start 00:00 --wallet-quiet-end 00:00 "$@"; }
+
+# family_ledger, then a wallet send from MOM to KID, accepted, and a quote of KID's held at P1
+# ($hold). Start the daemon with daemon_start_any_hour.
+family_ledger_two_phase() {
+    family_ledger
+    check "a wallet send" 0 ctl wallet send MOM KID 1.00 --ref w1
+    check "accepted" 0 ctl wallet accept --ref w1
+    check "a held quote" 0 ctl --json quote --merchant P1 --ref h1 --patient KID --amount 3.00 \
+        --hold 600
+    hold=$(echo "$OUT" | sed 's/.*"hold_id":\([0-9]*\).*/\1/')
+}
+
 finish() {
     daemon_stop || { echo "FAIL famledgerd did not stop cleanly"; CHECKS_FAILED=$((CHECKS_FAILED + 1)); }
     rm -rf "$WORK"

@@ -4,9 +4,7 @@
 # serving, refuses what it cannot do from such a record, and writes no entry built from one.
 # (timers and merchant_days keep their meaning in their keys: their values are empty anyway.)
 . "$(dirname "$0")/lib.sh"
-# No quiet hours: the wallet send below must not depend on the time of day.
-start() { daemon_start --wallet-quiet-start 00:00 --wallet-quiet-end 00:00; }
-start
+daemon_start_any_hour
 family_ledger
 check "a wallet send, waiting" 0 ctl wallet send MOM KID 1.00 --ref w1
 check "a held quote" 0 ctl --json quote --merchant P1 --ref h1 --patient KID --amount 3.00 \
@@ -21,7 +19,7 @@ for table in persons accounts account_links references funders funded merchants 
              balances wallets wallet_sends holds aid_limits merchant_links day_totals; do
     rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
     check "empty every $table record" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" empty "$table"
-    start
+    daemon_start_any_hour
     check "verify finds the emptied $table" 4 ctl verify
     case $table in
         persons) named="stored person" ;;
@@ -67,7 +65,7 @@ done
 rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
 corrupt() { "$BUILD/tests/famledger-corrupt" "$WORK/data" "$@"; }
 check "s1's first leg made DAD's on disk" 0 corrupt leg "$id" DAD
-start
+daemon_start_any_hour
 check "verify finds the settlement" 4 ctl verify
 expect "s1 named" "settlement $id: the stored parties, amounts or legs differ" "$OUT$ERR"
 check "a refund follows the stored legs" 0 \
@@ -80,7 +78,7 @@ daemon_stop
 # what its stored legs count as given back is moved to MOM's. The sums agree, but the next
 # refund would give DAD what MOM should get back. verify names it.
 rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
-start
+daemon_start_any_hour
 check "a settlement both pay for" 0 \
     ctl --json settle --merchant P1 --ref s3 --patient KID --amount 85
 both=$(echo "$OUT" | sed 's/.*"settlement_id":\([0-9]*\).*/\1/')
@@ -89,7 +87,7 @@ check "a refund back to DAD" 0 ctl refund --merchant P1 --ref r3 --settlement "$
 check "verify before" 0 ctl verify
 daemon_stop
 check "what the legs got back, shifted" 0 corrupt shift "$both"
-start
+daemon_start_any_hour
 check "verify finds the shift" 4 ctl verify
 expect "named" "settlement $both: what its stored legs count as given back (100 fen) is not" "$OUT$ERR"
 daemon_stop
@@ -98,7 +96,7 @@ daemon_stop
 # the daemon then opens for them is named at its entry.
 rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
 check "KID made an employee on disk" 0 corrupt scheme KID
-start
+daemon_start_any_hour
 check "verify finds the scheme" 4 ctl verify
 expect "KID named" "person KID: stored scheme" "$OUT$ERR"
 check "the daemon believes it" 0 ctl account open KID

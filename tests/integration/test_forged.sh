@@ -4,15 +4,8 @@
 # name the entry (exit 4), and never crash or wrap; the daemon's readers that follow an
 # entry's parts (statements, a merchant's day, mutual aid) must refuse it and keep serving.
 . "$(dirname "$0")/lib.sh"
-# No quiet hours: the wallet send below must not depend on the time of day.
-start() { daemon_start --wallet-quiet-start 00:00 --wallet-quiet-end 00:00; }
-start
-family_ledger
-check "a wallet send" 0 ctl wallet send MOM KID 1.00 --ref w1
-check "accepted" 0 ctl wallet accept --ref w1
-check "a held quote" 0 ctl --json quote --merchant P1 --ref h1 --patient KID --amount 3.00 \
-    --hold 600
-hold=$(echo "$OUT" | sed 's/.*"hold_id":\([0-9]*\).*/\1/')
+daemon_start_any_hour
+family_ledger_two_phase
 check "captured" 0 ctl settle --merchant P1 --ref h1s --patient KID --amount 3.00 --hold "$hold"
 check "another held" 0 ctl quote --merchant P1 --ref h2 --patient KID --amount 1.00 --hold 600
 check "reverse s1" 0 ctl reverse --merchant P1 --ref s1
@@ -45,7 +38,7 @@ for seq in $(seq 1 "$last"); do
         # shellcheck disable=SC2086 # the forgery is words
         "$BUILD/tests/famledger-corrupt" "$WORK/data" $forgery 2>/dev/null || continue
         forged=$((forged + 1))
-        start
+        daemon_start_any_hour
         check "verify names the forged entry ($forgery)" 4 ctl verify
         expect "at its seq ($forgery)" "FAILED at seq $seq:" "$OUT$ERR"
         # The day's export refuses it by its seq; it neither crashes nor makes a row of it.
@@ -68,7 +61,7 @@ echo "forgeries made: $forged"
 rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
 forge() { "$BUILD/tests/famledger-corrupt" "$WORK/data" "$@"; }
 check "the settlement without its request" 0 forge strip "$id"
-start
+daemon_start_any_hour
 check "verify" 4 ctl verify
 expect "a part missing" "entry $id lacks a part that every entry of its kind has" "$OUT$ERR"
 
@@ -84,7 +77,7 @@ daemon_stop
 
 rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
 check "a leg of the most negative amount" 0 forge amount "$id" -9223372036854775808
-start
+daemon_start_any_hour
 check "verify" 4 ctl verify
 expect "a negative amount" \
     "entry $id lacks a part that every entry of its kind has, or carries a negative amount" "$OUT$ERR"
@@ -103,7 +96,7 @@ while IFS='|' read -r kind nth path value named; do
     named=$(echo "$named" | sed "s/SEQ/$seq/")
     rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
     check "$kind $seq: $path set to '$value'" 0 forge set "$seq" "$path" "$value"
-    start
+    daemon_start_any_hour
     check "verify names $kind $seq ($path)" 4 ctl verify
     expect "named ($path)" "FAILED at seq $seq: $named" "$OUT$ERR"
     daemon_stop
@@ -147,7 +140,7 @@ FIELDS
 
 rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
 check "a posting of the largest amount" 0 forge posting 6 9223372036854775807
-start
+daemon_start_any_hour
 check "verify" 4 ctl verify
 expect "the sum past int64" "entry 6 does not balance: its postings sum past int64" "$OUT$ERR"
 finish
