@@ -34,8 +34,6 @@ int ledger_append(struct request_ctx *ctx, Famledger__Entry *entry);
 /* The business day of a time, "YYYYMMDD", in the process's time zone (TZ, from config). */
 void ledger_business_day(int64_t time_us, char day[9]);
 
-
-
 /* Read entry `seq` as stored. Returns 1 when found, 0 when absent, FL_ERR_INTERNAL when it
  * does not decode. `entry` and `entry_bytes` live in `arena`; `hash` may be NULL. */
 int ledger_entry_get(struct store_txn *txn, struct arena *arena, uint64_t seq,
