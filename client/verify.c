@@ -29,8 +29,7 @@ const struct verify_index_table verify_indexes[INDEX_COUNT] = {
     [INDEX_BALANCES] = {"balances", FAMLEDGER__STATE_TABLE__STATE_BALANCES},
     [INDEX_DAY_TOTALS] = {"day_totals", FAMLEDGER__STATE_TABLE__STATE_DAY_TOTALS},
     [INDEX_MERCHANT_DAYS] = {"merchant_days", FAMLEDGER__STATE_TABLE__STATE_MERCHANT_DAYS},
-    [INDEX_PATIENT_SETTLEMENTS] = {"patient_settlements",
-                                   FAMLEDGER__STATE_TABLE__STATE_PATIENT_SETTLEMENTS},
+    [INDEX_PATIENT_LINKS] = {"patient_links", FAMLEDGER__STATE_TABLE__STATE_PATIENT_LINKS},
     [INDEX_WALLETS] = {"wallets", FAMLEDGER__STATE_TABLE__STATE_WALLETS},
     [INDEX_WALLET_SENDS] = {"wallet_sends", FAMLEDGER__STATE_TABLE__STATE_WALLET_SENDS},
     [INDEX_HOLDS] = {"holds", FAMLEDGER__STATE_TABLE__STATE_HOLDS},
@@ -224,7 +223,7 @@ static void expect_merchant_link(struct verify *v, const char *merchant, int64_t
                        table_digest_link(seq, prev));
 }
 
-_Static_assert(sizeof(struct model_person) <= 88, "a person of the model stays small: there "
+_Static_assert(sizeof(struct model_person) <= 96, "a person of the model stays small: there "
                "are millions");
 
 struct model_person_extra *verify_person_extra(struct model_person *person)
@@ -539,8 +538,13 @@ static int apply_settled(struct verify *v, const Famledger__Entry *entry)
         return verify_problem(v, entry->seq, "settlement totals do not add up");
     expect_merchant_link(v, s->merchant_code, entry->time_us, entry->seq);
     verify_expect_reference(v, 'S', s->merchant_code, s->merchant_reference, entry->seq);
-    verify_expect_item(v, INDEX_PATIENT_SETTLEMENTS, s->patient, strlen(s->patient),
-                       table_digest_one(entry->seq));
+    struct model_person *patient = verify_person_find(v, s->patient, false);
+    if (!patient)
+        return verify_problem(v, entry->seq, "settlement for %s, who was never registered",
+                              s->patient);
+    verify_expect_item(v, INDEX_PATIENT_LINKS, s->patient, strlen(s->patient),
+                       table_digest_link(entry->seq, patient->patient_last_seq));
+    patient->patient_last_seq = entry->seq;
     struct model_settlement *settlement = verify_settlement_find(v, entry->seq, true);
     if (!settlement)
         return -1;
@@ -1299,7 +1303,7 @@ static int snapshot_set(fl_client *client, bool open, uint64_t *seq, uint8_t has
  * pass. */
 static const enum verify_index verify_whole_indexes[] = {
     INDEX_ACCOUNT_LINKS, INDEX_MERCHANT_LINKS,      INDEX_REFERENCES,
-    INDEX_FUNDED,        INDEX_PATIENT_SETTLEMENTS,
+    INDEX_FUNDED,        INDEX_PATIENT_LINKS,
 };
 /* The tables compared record by record, with a record of the model each: digested whole by the
  * daemon on the first pass, and walked only to name a difference. */

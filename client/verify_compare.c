@@ -162,6 +162,9 @@ static int compare_account(struct verify *v, const ProtobufCBinaryData *key,
     if (*stored->freeze_reason)
         stored_beside(v, INDEX_ACCOUNTS, stored->person_no,
                       table_digest_reason(stored->freeze_reason));
+    if (stored->patient_last_seq)
+        stored_beside(v, INDEX_ACCOUNTS, stored->person_no,
+                      table_digest_patient_head(stored->patient_last_seq));
     scratch_reset(&v->scratch);
     return 0;
 }
@@ -198,6 +201,9 @@ static int compare_person(struct verify *v, const ProtobufCBinaryData *key,
     if (*stored->suspend_reason)
         stored_beside(v, INDEX_PERSONS, stored->person_no,
                       table_digest_reason(stored->suspend_reason));
+    if (stored->patient_last_seq)
+        stored_beside(v, INDEX_PERSONS, stored->person_no,
+                      table_digest_patient_head(stored->patient_last_seq));
     scratch_reset(&v->scratch);
     return 0;
 }
@@ -451,10 +457,12 @@ static int verify_compare_indexes(struct verify *v)
             char key[160];
             digest_key_text(differs, key, sizeof(key));
             verify_problem(v, v->seq, index == INDEX_PERSONS
-                                          ? "person %s: the stored name, registration or "
-                                            "suspension reason differ from the log"
-                                          : "account %s: the stored freeze reason differs from "
-                                            "the log",
+                                          ? "person %s: the stored name, registration, "
+                                            "suspension reason or newest settlement as a "
+                                            "patient differ from the log"
+                                          : "account %s: the stored freeze reason or newest "
+                                            "settlement of its holder as a patient differ "
+                                            "from the log",
                            key);
         } else if (differs && amounts) {
             char key[160];
@@ -487,8 +495,9 @@ static int verify_compare_indexes(struct verify *v)
 
 /* The persons (and, with `accounts`, the accounts) as table_digest.h digests their records,
  * from the model, and counted as stored: what stands for walking them when the daemon has
- * digested the stored tables. Why each person is suspended and each account frozen goes into
- * the digests either way: a walk does not compare it itself (stored_beside). */
+ * digested the stored tables. Why each person is suspended and each account frozen, and the
+ * head of each patient's chain, go into the digests either way: a walk does not compare them
+ * itself (stored_beside). */
 static void expect_records(struct verify *v, bool persons, bool accounts)
 {
     fl_verify_report *report = v->report;
@@ -502,6 +511,11 @@ static void expect_records(struct verify *v, bool persons, bool accounts)
         if (extra && extra->freeze_reason)
             verify_expect_item(v, INDEX_ACCOUNTS, person->person_no, bytes,
                                table_digest_reason(extra->freeze_reason));
+        /* The head of the patient's chain: in their account once they have one. */
+        if (person->patient_last_seq)
+            verify_expect_item(v, person->has_account ? INDEX_ACCOUNTS : INDEX_PERSONS,
+                               person->person_no, bytes,
+                               table_digest_patient_head(person->patient_last_seq));
         if (persons) {
             verify_expect_item(v, INDEX_PERSONS, person->person_no, bytes,
                                table_digest_person(person->has_account, person->suspended,

@@ -144,6 +144,9 @@ int account_open_handle(struct request_ctx *ctx, const Famledger__Request *reque
     account->person_no = person->person_no;
     account->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN;
     account->opened_seq = entry.seq;
+    /* The head of the person's settlements as a patient moves into the account (patient.h). */
+    account->patient_last_seq = person->patient_last_seq;
+    person->patient_last_seq = 0;
     person->has_account = 1;
     if ((rc = account_chain(ctx, account, entry.seq)) ||
         (rc = state_account_put(ctx->txn, ctx->arena, account)) ||

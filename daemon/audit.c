@@ -206,7 +206,6 @@ static int state_table_db(struct request_ctx *ctx, Famledger__StateTable table,
         [FAMLEDGER__STATE_TABLE__STATE_MERCHANTS] = STORE_DB_MERCHANTS,
         [FAMLEDGER__STATE_TABLE__STATE_REFERENCES] = STORE_DB_REFERENCES,
         [FAMLEDGER__STATE_TABLE__STATE_BALANCES] = STORE_DB_BALANCES,
-        [FAMLEDGER__STATE_TABLE__STATE_PATIENT_SETTLEMENTS] = STORE_DB_PATIENT_SETTLEMENTS,
         [FAMLEDGER__STATE_TABLE__STATE_WALLETS] = STORE_DB_WALLETS,
         [FAMLEDGER__STATE_TABLE__STATE_WALLET_SENDS] = STORE_DB_WALLET_SENDS,
         [FAMLEDGER__STATE_TABLE__STATE_HOLDS] = STORE_DB_HOLDS,
@@ -216,6 +215,7 @@ static int state_table_db(struct request_ctx *ctx, Famledger__StateTable table,
         [FAMLEDGER__STATE_TABLE__STATE_MERCHANT_LINKS] = STORE_DB_MERCHANT_LINKS,
         [FAMLEDGER__STATE_TABLE__STATE_DAY_TOTALS] = STORE_DB_DAY_TOTALS,
         [FAMLEDGER__STATE_TABLE__STATE_MERCHANT_DAYS] = STORE_DB_MERCHANT_DAYS,
+        [FAMLEDGER__STATE_TABLE__STATE_PATIENT_LINKS] = STORE_DB_PATIENT_LINKS,
     };
     /* Tables of earlier formats (reserved in the proto), each now part of another: an older
      * ledgerctl asks for them by number. */
@@ -227,6 +227,7 @@ static int state_table_db(struct request_ctx *ctx, Famledger__StateTable table,
         {9, "day_entries is the time-ordered log itself since format 6"},
         {10, "merchant_day is merchant_links and day_totals since format 7"},
         {12, "clearing_days is day_totals since format 7"},
+        {13, "patient_settlements is patient_links since format 8"},
         {19, "aid_usage is part of each account since format 5"},
     };
     for (size_t i = 0; i < sizeof(retired) / sizeof(*retired); i++)
@@ -235,7 +236,7 @@ static int state_table_db(struct request_ctx *ctx, Famledger__StateTable table,
                                 "this famledgerd", retired[i].became);
     /* A value without a table (a hole of the array) would read as the log, table 0. */
     if (table < FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS ||
-        table > FAMLEDGER__STATE_TABLE__STATE_MERCHANT_DAYS || tables[table] == STORE_DB_LOG)
+        table > FAMLEDGER__STATE_TABLE__STATE_PATIENT_LINKS || tables[table] == STORE_DB_LOG)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "unknown state table");
     if (after_key.len > STORE_KEY_MAX || after_value.len > 8)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "after_key or after_value too long");

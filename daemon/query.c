@@ -1,11 +1,12 @@
-/* query.c -- a patient's settlements (by the patient index), a merchant's (by its business
- * days), newest first and paged by a cursor, and the mutual aid a person received. */
+/* query.c -- a patient's settlements (by their chain), a merchant's (by its business days),
+ * newest first and paged by a cursor, and the mutual aid a person received. */
 #include "query.h"
 
 #include "clearing.h"
 #include "entry_check.h"
 #include "fl_limits.h"
 #include "ledger.h"
+#include "patient.h"
 #include "person.h"
 #include "require.h"
 #include "validate.h"
@@ -66,7 +67,7 @@ static bool page_add(struct list_page *page, Famledger__Settlement *settlement)
     return page->reply->n_settlements == page->limit || page->bytes > PAGE_BYTES_MAX;
 }
 
-/* A patient's settlements: the patient index, newest first. */
+/* A patient's settlements: their chain, newest first. */
 static int list_patient(struct request_ctx *ctx, const Famledger__SettlementListRequest *query,
                         const char from[9], const char to[9], struct list_page *page)
 {
@@ -77,9 +78,9 @@ static int list_patient(struct request_ctx *ctx, const Famledger__SettlementList
         return rc;
     uint64_t seqs[QUERY_ROWS_MAX];
     size_t count;
-    rc = store_index_page(ctx->txn, STORE_DB_PATIENT_SETTLEMENTS, query->patient,
-                          strlen(query->patient), query->cursor, true, seqs, page->limit,
-                          &count, &reply->next_cursor);
+    if ((rc = patient_page(ctx, patient, query->cursor, seqs, page->limit, &count,
+                           &reply->next_cursor)))
+        return rc;
     for (size_t i = 0; rc == 0 && i < count; i++) {
         Famledger__Settlement *settlement;
         if ((rc = settlement_read(ctx, seqs[i], &settlement)) != 1)
@@ -94,7 +95,7 @@ static int list_patient(struct request_ctx *ctx, const Famledger__SettlementList
         if ((!*to || strcmp(day, to) <= 0) &&
             request_may_read_merchant(ctx, settlement->merchant_code) &&
             page_add(page, settlement) && i + 1 < count) {
-            reply->next_cursor = seqs[i] - 1; /* the page is full before the index page */
+            reply->next_cursor = seqs[i + 1]; /* full before the chain's page: a link */
             break;
         }
     }
@@ -211,9 +212,9 @@ int query_aid_handle(struct request_ctx *ctx, const Famledger__Request *request)
     Famledger__AidReply *reply = ARENA_NEW(ctx->arena, Famledger__AidReply);
     famledger__aid_reply__init(reply);
     reply->person_no = person->person_no;
-    rc = store_index_page(ctx->txn, STORE_DB_PATIENT_SETTLEMENTS, query->person_no,
-                          strlen(query->person_no), query->cursor, true, seqs, limit, &count,
-                          &reply->next_cursor);
+    if ((rc = patient_page(ctx, person, query->cursor, seqs, limit, &count,
+                           &reply->next_cursor)))
+        return rc;
     reply->lines = ARENA_ARRAY(ctx->arena, Famledger__AidLine *, count * LEGS_MAX + 1);
     for (size_t i = 0; rc == 0 && i < count; i++) {
         Famledger__Settlement *settlement;

@@ -16,6 +16,7 @@
 #include "hold.h"
 #include "ledger.h"
 #include "merchant.h"
+#include "patient.h"
 #include "person.h"
 #include "reference.h"
 #include "refund.h"
@@ -255,7 +256,8 @@ void settle_prefetch(struct request_ctx *ctx, const Famledger__SettleRequest *re
     if (!settle_category(&settle.category) || !validate_person_no(settle.merchant_code) ||
         !validate_person_no(settle.patient) || !validate_amount_fen(settle.amount_fen))
         return;
-    /* settle_handle's reads, in its order: the reference, the plan, the patient's index. */
+    /* settle_handle's reads, in its order: the reference, then the plan, which reads the
+     * patient, their account and each funder's; the patient's chain head is in one of them. */
     struct reference_key key;
     uint64_t seq;
     if (validate_reference(settle.merchant_reference)) {
@@ -264,9 +266,6 @@ void settle_prefetch(struct request_ctx *ctx, const Famledger__SettleRequest *re
     }
     struct settle_plan plan;
     (void)settle_plan_make(ctx, &settle, &plan);
-    struct store_bytes seqs;
-    (void)store_get(ctx->txn, STORE_DB_PATIENT_SETTLEMENTS, settle.patient,
-                    strlen(settle.patient), &seqs);
 }
 
 int settlement_reply(struct request_ctx *ctx, Famledger__Settlement *settlement)
@@ -344,6 +343,13 @@ static int settle_record(struct request_ctx *ctx, Famledger__SettleRequest *sett
                settlement->merchant_code,
                settlement->acct_pay_fen + settlement->acct_mulaid_pay_fen);
     int rc = ledger_append(ctx, &entry);
+    /* The patient's own account, when a leg moves it, keeps their chain's head with the move. */
+    Famledger__Account *own = NULL;
+    for (size_t i = 0; i < settlement->n_legs; i++)
+        if (!settlement->legs[i]->mutual_aid && plan->accounts[i])
+            own = plan->accounts[i];
+    if (rc == 0 && (rc = patient_chain(ctx, settlement->patient, own, entry.seq)))
+        return request_fail(ctx, rc, "cannot record the settlement");
     for (size_t i = 0; rc == 0 && i < settlement->n_legs; i++) {
         const Famledger__Leg *leg = settlement->legs[i];
         /* A relative's leg counts against the family's limits in the account it stores with
@@ -364,9 +370,6 @@ static int settle_record(struct request_ctx *ctx, Famledger__SettleRequest *sett
         rc = state_message_put(ctx->txn, ctx->arena, STORE_DB_SETTLEMENTS, id, sizeof(id),
                                &settlement->base);
     }
-    if (rc == 0)
-        rc = store_index_add(ctx->txn, STORE_DB_PATIENT_SETTLEMENTS, settle->patient,
-                             strlen(settle->patient), entry.seq);
     if (rc == 0)
         rc = reference_record(ctx->txn, key, fingerprint, entry.seq);
     return rc ? request_fail(ctx, rc, "cannot record the settlement") : 0;

@@ -64,7 +64,7 @@ static const struct {
     [STORE_DB_MERCHANTS] = {"merchants", 0, 2},
     [STORE_DB_SETTLEMENTS] = {"settlements", 0, 2},
     [STORE_DB_BALANCES] = {"balances", 0, 2},
-    [STORE_DB_PATIENT_SETTLEMENTS] = {"patient_settlements", MDB_DUPSORT | MDB_DUPFIXED, 2},
+    [STORE_DB_PATIENT_LINKS] = {"patient_links", 0, 8},
     [STORE_DB_WALLETS] = {"wallets", 0, 3},
     [STORE_DB_WALLET_SENDS] = {"wallet_sends", 0, 3},
     [STORE_DB_HOLDS] = {"holds", 0, 3},
@@ -161,11 +161,13 @@ static int store_lock_dir(const char *dir, int *lock_fd)
  * tables more, nothing else), 4 since account statements are chains (account_links) instead of
  * an index (account_entries), 5 since the mutual-aid usage lives in the holders' accounts
  * instead of a table of its own (aid_usage), 6 since a day's entries are found in the log
- * itself, in time order, instead of an index (day_entries). A ledger without a format was
+ * itself, in time order, instead of an index (day_entries), 7 since a merchant's day is a chain
+ * (merchant_links) with its totals keyed day first (day_totals), 8 since a patient's settlements
+ * are a chain (patient_links) instead of an index (patient_settlements). A ledger without a format was
  * written by an earlier famledgerd, whose entries have no postings: this one cannot balance
  * its books. */
 static const char format_key[] = "format";
-#define FORMAT_CURRENT 7
+#define FORMAT_CURRENT 8
 #define FORMAT_OLDEST 2 /* the oldest this famledgerd upgrades */
 
 /* The ledger's format: 1 when it records none, 0 when the record is not a small number. */
@@ -321,14 +323,17 @@ static int store_upgrade(struct store *store, MDB_txn *txn, int format)
 {
     static const char *const changes[] = {
         [2] = "the wallet, hold and aid limit tables; statements as chains; aid usage in the "
-              "accounts; no day index; a merchant's day as a chain",
+              "accounts; no day index; a merchant's day and a patient's settlements as chains",
         [3] = "statements as chains; aid usage in the accounts; no day index; a merchant's day "
+              "and a patient's settlements as chains",
+        [4] = "aid usage in the accounts; no day index; a merchant's day and a patient's "
+              "settlements as chains",
+        [5] = "no day index; a merchant's day and a patient's settlements as chains",
+        [6] = "a merchant's day as a chain, its totals keyed day first; a patient's settlements "
               "as a chain",
-        [4] = "aid usage in the accounts; no day index; a merchant's day as a chain",
-        [5] = "no day index; a merchant's day as a chain",
-        [6] = "a merchant's day as a chain, its totals keyed day first",
+        [7] = "a patient's settlements as a chain",
     };
-    _Static_assert(FORMAT_OLDEST == 2 && FORMAT_CURRENT == 7, "say what each upgrade changes");
+    _Static_assert(FORMAT_OLDEST == 2 && FORMAT_CURRENT == 8, "say what each upgrade changes");
     log_info("store: upgrading %s/data.mdb from format %d to %d (%s)", store->dir, format,
              FORMAT_CURRENT, changes[format]);
     struct store_txn opening = {.store = store, .txn = txn};

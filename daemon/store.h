@@ -13,7 +13,7 @@
 
 enum store_db {
     STORE_DB_LOG,             /* u64be seq -> hash[32] || Entry bytes; append-only */
-    STORE_DB_META,            /* "head" -> u64be seq || hash[32] || time; "format" -> "7" */
+    STORE_DB_META,            /* "head" -> u64be seq || hash[32] || time; "format" -> "8" */
     STORE_DB_PERSONS,         /* person_no -> Person */
     STORE_DB_ACCOUNTS,        /* person_no -> Account */
     STORE_DB_ACCOUNT_LINKS,   /* u64be seq || person_no -> u64be seq of the account's entry
@@ -24,7 +24,9 @@ enum store_db {
     STORE_DB_MERCHANTS,       /* code -> Merchant */
     STORE_DB_SETTLEMENTS,     /* u64be settlement id -> Settlement */
     STORE_DB_BALANCES,        /* "class:id" -> Balance of a system account; "class" -> total */
-    STORE_DB_PATIENT_SETTLEMENTS, /* patient -> u64be id of each settlement and reversal */
+    STORE_DB_PATIENT_LINKS,   /* u64be seq || patient -> u64be seq of their settlement before
+                               * (0: none): the settlements made for them, a chain whose head
+                               * is in their Account, or their Person without one (format 8) */
     STORE_DB_WALLETS,         /* person_no -> Wallet (since format 3) */
     STORE_DB_WALLET_SENDS,    /* u64be send id -> WalletSend */
     STORE_DB_HOLDS,           /* u64be hold id -> Hold */

@@ -2,6 +2,7 @@
  * store_open calls it in the opening transaction (store.h), so an upgrade is all or nothing. */
 #include "aid.h"
 #include "clearing.h"
+#include "patient.h"
 #include "store.h"
 
 int upgrade_records(struct store_txn *txn, int from_format)
@@ -10,5 +11,8 @@ int upgrade_records(struct store_txn *txn, int from_format)
      * ledger of format 2 had no such table. */
     int rc = from_format < 5 ? aid_usage_fold(txn, from_format >= 3) : 0;
     /* Format 7: a merchant's day as a chain, its totals keyed day first. */
-    return rc == 0 && from_format < 7 ? clearing_days_fold(txn) : rc;
+    if (rc == 0 && from_format < 7)
+        rc = clearing_days_fold(txn);
+    /* Format 8: a patient's settlements as a chain, its head in their account or person. */
+    return rc == 0 && from_format < 8 ? patient_settlements_fold(txn) : rc;
 }

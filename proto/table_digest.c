@@ -216,6 +216,11 @@ struct table_digest_item table_digest_reason(const char *reason)
     return (struct table_digest_item){.count = 0, .text = reason};
 }
 
+struct table_digest_item table_digest_patient_head(uint64_t seq)
+{
+    return (struct table_digest_item){.count = 1, .fields = {seq}};
+}
+
 /* A binding's texts up to this long go into its hash as they are (a person number is at most
  * 32 bytes, evidence 64); a longer one, which only a damaged record holds, by its keyed hash
  * after a length of 0xffff. */
@@ -302,8 +307,8 @@ bool table_digest_known(Famledger__StateTable table)
     case FAMLEDGER__STATE_TABLE__STATE_PERSONS:
     case FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_LINKS:
     case FAMLEDGER__STATE_TABLE__STATE_MERCHANT_LINKS:
+    case FAMLEDGER__STATE_TABLE__STATE_PATIENT_LINKS:
     case FAMLEDGER__STATE_TABLE__STATE_REFERENCES:
-    case FAMLEDGER__STATE_TABLE__STATE_PATIENT_SETTLEMENTS:
     case FAMLEDGER__STATE_TABLE__STATE_FUNDED:
         return true;
     default:
@@ -319,13 +324,13 @@ int table_digest_items(const struct table_digest_key *digest_key, Famledger__Sta
     switch (table) {
     case FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_LINKS:
     case FAMLEDGER__STATE_TABLE__STATE_MERCHANT_LINKS:
+    case FAMLEDGER__STATE_TABLE__STATE_PATIENT_LINKS:
         if (key_bytes <= 8 || value_bytes != 8)
             return -1;
         item = table_digest_link(table_digest_u64(key), table_digest_u64(value));
         item_cb(context, key + 8, key_bytes - 8, &item);
         return 0;
     case FAMLEDGER__STATE_TABLE__STATE_REFERENCES:
-    case FAMLEDGER__STATE_TABLE__STATE_PATIENT_SETTLEMENTS:
         if (value_bytes < 8)
             return -1;
         item = table_digest_one(table_digest_u64(value));
@@ -370,6 +375,10 @@ int table_digest_items(const struct table_digest_key *digest_key, Famledger__Sta
             item = table_digest_reason(account->freeze_reason);
             item_cb(context, (const uint8_t *)owner, strlen(owner), &item);
         }
+        if (account->patient_last_seq) {
+            item = table_digest_patient_head(account->patient_last_seq);
+            item_cb(context, (const uint8_t *)owner, strlen(owner), &item);
+        }
         unpack_done(&account->base, &allocator);
         return 0;
     }
@@ -389,6 +398,10 @@ int table_digest_items(const struct table_digest_key *digest_key, Famledger__Sta
         item_cb(context, owner, owner_bytes, &item);
         if (*person->suspend_reason) {
             item = table_digest_reason(person->suspend_reason);
+            item_cb(context, owner, owner_bytes, &item);
+        }
+        if (person->patient_last_seq) {
+            item = table_digest_patient_head(person->patient_last_seq);
             item_cb(context, owner, owner_bytes, &item);
         }
         unpack_done(&person->base, &allocator);

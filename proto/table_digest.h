@@ -25,8 +25,10 @@
  * famledgerd of different releases never take each other's digests for a difference.
  * 3: a person's item holds its scheme.
  * 4: a person's name, registration and suspension reason, an account's freeze reason, and
- *    every field of a holder's bindings. */
-#define TABLE_DIGEST_VERSION 4
+ *    every field of a holder's bindings.
+ * 5: patient_links instead of patient_settlements, and the head of a patient's chain in the
+ *    account or person record that keeps it (format 8). */
+#define TABLE_DIGEST_VERSION 5
 
 #define TABLE_DIGEST_KEY_BYTES 16
 #define TABLE_DIGEST_FIELDS_MAX 6
@@ -97,6 +99,9 @@ struct table_digest_item table_digest_registered(uint64_t registered_seq, const 
 /* The item of why a person is suspended or an account frozen: a text that is not empty (none
  * without one). */
 struct table_digest_item table_digest_reason(const char *reason);
+/* The item of the head of a patient's chain (patient_links), in the account that keeps it, or
+ * the person without one: none while they have had no settlement. */
+struct table_digest_item table_digest_patient_head(uint64_t seq);
 
 /* The keyed hash of every field of a binding (its holder, beneficiary, relation, evidence and
  * channel) with `bound_seq`, the entry that made it: a log entry's binding keeps 0 there. */
@@ -113,13 +118,14 @@ typedef void (*table_digest_item_cb)(void *context, const uint8_t *owner, size_t
 
 /* Give each item of one stored record of `table` to item_cb (`key`: the digest's, for the
  * hashes of bindings):
- * - account_links, merchant_links (seq ‖ owner -> prev): one, under the owner;
- * - references, patient_settlements (key -> seq ‖ ...): one, the seq under the key;
+ * - account_links, merchant_links, patient_links (seq ‖ owner -> prev): one, under the owner;
+ * - references (key -> seq ‖ fingerprint): one, the seq under the key;
  * - funded (holder -> BindingList): table_digest_funded of each binding, under the holder;
  * - accounts (Account): table_digest_account, table_digest_aid for each relative's counts
- *   and table_digest_reason of a freeze, under the account's person number;
- * - persons (Person): table_digest_person, table_digest_registered and table_digest_reason of
- *   a suspension, under the person number.
+ *   table_digest_reason of a freeze and table_digest_patient_head of the patient's chain,
+ *   under the account's person number;
+ * - persons (Person): table_digest_person, table_digest_registered, table_digest_reason of a
+ *   suspension and table_digest_patient_head of the patient's chain, under the person number.
  * These are what verify compares of each record: a digest that agrees stands for a walk that
  * finds nothing.
  * Returns 0, or -1 when the record does not read as one of the table (damaged, or a table

@@ -6,6 +6,7 @@
 #include "fl_limits.h"
 
 #include <lmdb.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,10 +37,20 @@ static int rewrite_table(MDB_txn *txn, const char *from, const char *to, unsigne
         rc = mdb_cursor_open(txn, source, &cursor);
     if (rc)
         return rc;
+    /* The key is given as a copy: LMDB's points into the page that a put in place rewrites,
+     * and a record put back at a key read from there can land under garbage. */
+    uint8_t key_copy[512];
     for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT))
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        if (k.mv_size > sizeof(key_copy)) {
+            rc = MDB_BAD_VALSIZE;
+            break;
+        }
+        memcpy(key_copy, k.mv_data, k.mv_size);
+        k.mv_data = key_copy;
         if ((rc = move(cursor, target, &k, &v)) != 0)
             break;
+    }
     mdb_cursor_close(cursor);
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
@@ -166,12 +177,52 @@ static int account_to_usage(MDB_cursor *cursor, MDB_dbi usage, MDB_val *key, MDB
 }
 
 /* Formats 2 and 3 kept statements as an index (account_entries: person_no -> each seq, sorted)
- * where format 4 links them (account_links, key seq || person_no). */
+ * where format 4 links them (account_links, key seq || person_no); likewise a patient's
+ * settlements before format 8. */
 static int link_to_index(MDB_cursor *cursor, MDB_dbi entries, MDB_val *key, MDB_val *value)
 {
     (void)value;
     MDB_val person = {key->mv_size - 8, (uint8_t *)key->mv_data + 8}, seq = {8, key->mv_data};
     return mdb_put(mdb_cursor_txn(cursor), entries, &person, &seq, 0);
+}
+
+/* Formats 2 to 7 kept a patient's settlements as an index (patient_settlements: patient -> each
+ * seq, sorted) where format 8 links them (patient_links, key seq || patient), their heads in
+ * the accounts and persons: each record loses its head. */
+static int record_head_clear(MDB_cursor *cursor, const ProtobufCMessageDescriptor *descriptor,
+                             size_t head_offset, MDB_val *key, MDB_val *value)
+{
+    ProtobufCMessage *record = protobuf_c_message_unpack(descriptor, NULL, value->mv_size,
+                                                         value->mv_data);
+    if (!record)
+        return MDB_CORRUPTED;
+    int rc = 0;
+    uint64_t *head = (uint64_t *)((uint8_t *)record + head_offset);
+    if (*head) {
+        *head = 0;
+        size_t bytes = protobuf_c_message_get_packed_size(record);
+        uint8_t *packed = malloc(bytes ? bytes : 1);
+        protobuf_c_message_pack(record, packed);
+        MDB_val cleared = {bytes, packed};
+        rc = mdb_cursor_put(cursor, key, &cleared, MDB_CURRENT);
+        free(packed);
+    }
+    protobuf_c_message_free_unpacked(record, NULL);
+    return rc;
+}
+
+static int account_head_clear(MDB_cursor *cursor, MDB_dbi to, MDB_val *key, MDB_val *value)
+{
+    (void)to;
+    return record_head_clear(cursor, &famledger__account__descriptor,
+                             offsetof(Famledger__Account, patient_last_seq), key, value);
+}
+
+static int person_head_clear(MDB_cursor *cursor, MDB_dbi to, MDB_val *key, MDB_val *value)
+{
+    (void)to;
+    return record_head_clear(cursor, &famledger__person__descriptor,
+                             offsetof(Famledger__Person, patient_last_seq), key, value);
 }
 
 static int drop_table(MDB_txn *txn, const char *name)
@@ -197,6 +248,12 @@ int format_older_make(const char *dir, int format)
         (rc = mdb_env_open(env, dir, 0, 0600)) == 0 &&
         (rc = mdb_txn_begin(env, NULL, 0, &txn)) == 0)
         rc = mdb_dbi_open(txn, "meta", 0, &meta);
+    if (rc == 0 && format < 8 &&
+        (rc = rewrite_table(txn, "patient_links", "patient_settlements",
+                            MDB_DUPSORT | MDB_DUPFIXED, link_to_index)) == 0 &&
+        (rc = drop_table(txn, "patient_links")) == 0 &&
+        (rc = rewrite_table(txn, "accounts", "accounts", 0, account_head_clear)) == 0)
+        rc = rewrite_table(txn, "persons", "persons", 0, person_head_clear);
     static const char *const format_7_tables[] = {"merchant_links", "day_totals",
                                                   "merchant_days"};
     if (rc == 0 && format < 7 &&

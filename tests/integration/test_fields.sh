@@ -17,6 +17,7 @@ cp -r "$WORK/data" "$WORK/pristine"
 while IFS='|' read -r table key path value named; do
     [ -n "$table" ] || continue
     key=$(echo "$key" | sed "s/SETTLEMENT/$id/; s/HOLD/$hold/")
+    value=$(echo "$value" | sed "s/SETTLEMENT_BEFORE/$((id - 1))/; s/SETTLEMENT/$id/")
     named=$(echo "$named" | sed "s/SETTLEMENT/$id/; s/HOLD/$hold/")
     change="$table $key $path '$value'"
     rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
@@ -29,14 +30,18 @@ while IFS='|' read -r table key path value named; do
     expect "named when walked" "$named" "$OUT$ERR"
     daemon_stop
 done <<'CHANGES'
-persons|KID|name|Someone|person KID: the stored name, registration or suspension reason
-persons|KID|registered_seq|2|person KID: the stored name, registration or suspension reason
-persons|KID|suspend_reason|forged|person KID: the stored name, registration or suspension
-persons|DAD|suspend_reason|other|person DAD: the stored name, registration or suspension reason
-persons|DAD|suspend_reason||person DAD: the stored name, registration or suspension reason
+persons|KID|name|Someone|person KID: the stored name, registration, suspension reason
+persons|KID|registered_seq|2|person KID: the stored name, registration, suspension reason
+persons|KID|suspend_reason|forged|person KID: the stored name, registration, suspension
+persons|DAD|suspend_reason|other|person DAD: the stored name, registration, suspension reason
+persons|DAD|suspend_reason||person DAD: the stored name, registration, suspension reason
 persons|KID|region|110102|person KID: stored status
-accounts|DAD|freeze_reason|forged|account DAD: the stored freeze reason differs
-accounts|MOM|freeze_reason|other|account MOM: the stored freeze reason differs
+persons|KID|patient_last_seq|SETTLEMENT_BEFORE|or newest settlement as a patient differ
+persons|KID|patient_last_seq|0|person KID: the stored name, registration, suspension reason
+persons|MOM|patient_last_seq|SETTLEMENT|person MOM: the stored name, registration, suspension
+accounts|DAD|freeze_reason|forged|account DAD: the stored freeze reason
+accounts|MOM|freeze_reason|other|account MOM: the stored freeze reason
+accounts|MOM|patient_last_seq|SETTLEMENT|account MOM: the stored freeze reason or newest settlement
 funders|KID|bindings.0.relation|1|the stored binding of MOM to fund KID differs
 funders|KID|bindings.1.evidence|HR-9|the stored binding of DAD to fund KID differs
 funders|KID|bindings.0.channel|2|the stored binding of MOM to fund KID differs

@@ -1,8 +1,9 @@
 #!/bin/bash
 # test_upgrade.sh -- a ledger written by famledgerd of format 3 (tests/fixtures/format3, made by
-# the real famledgerd of that format with make-format3.sh) is upgraded in place to format 7:
+# the real famledgerd of that format with make-format3.sh) is upgraded in place to format 8:
 # its statement index becomes chains of links, its mutual-aid usage moves into the accounts,
-# each merchant's day becomes a chain with its totals keyed day first,
+# each merchant's day becomes a chain with its totals keyed day first, each patient's
+# settlements a chain whose head is in their account (A) or, without one, their person (C),
 # verify passes, every statement reads as that famledgerd answered it, page by page, in both
 # orders, and the ledger goes on.
 . "$(dirname "$0")/lib.sh"
@@ -27,13 +28,16 @@ check "it has the statement index" 0 mdb_stat -a "$WORK/data"
 expect "account_entries there" "Status of account_entries" "$OUT"
 
 fixture_daemon_start --log-level info
-expect "the upgrade is logged" "from format 3 to 7" "$(cat "$WORK/daemon.log")"
+expect "the upgrade is logged" "from format 3 to 8" "$(cat "$WORK/daemon.log")"
 expect "with the lines it linked" "28 statement lines linked" "$(cat "$WORK/daemon.log")"
 # A gave C 102.00 this month and year; B's 20.00 was all refunded: B keeps no count.
 expect "and the aid usage it moved" "moved into the accounts: 4 rows, 1 holding counts" \
     "$(cat "$WORK/daemon.log")"
 # P1: nine settlements and a refund; H1: two settlements, a cancel and a reversal.
 expect "and the merchants' days it linked" "merchants' days as chains: 14 links, 2 days of totals" \
+    "$(cat "$WORK/daemon.log")"
+# A: seven settlements, C: three, D: one.
+expect "and the patients' settlements it linked" "patients' settlements as chains: 11 links, 3 patients" \
     "$(cat "$WORK/daemon.log")"
 check "the head is the one format 3 had" 0 ctl --json head
 expect "same head" "$(cat "$FIXTURE/head.json")" "$OUT"
@@ -60,6 +64,27 @@ for person in A B D E; do
 done
 check "C's settlements" 0 ctl --json settlements --patient C --limit 100
 expect "as format 3 answered" "$(cat "$FIXTURE/settlements-C.json")" "$OUT"
+# patient_pages PATIENT: their settlements, 1 a page, one reference a line.
+patient_pages() {
+    local cursor="" page
+    while :; do
+        page=$(ctl --json settlements --patient "$1" --limit 1 ${cursor:+--cursor "$cursor"}) ||
+            return 1
+        echo "$page" | grep -o '"merchant_reference":"[^"]*"' | cut -d'"' -f4
+        cursor=$(echo "$page" | sed -n 's/.*"next_cursor":\([0-9]*\).*/\1/p')
+        [ -n "$cursor" ] && [ "$cursor" != 0 ] || return 0
+    done
+}
+check "C's settlements, page by page" 0 patient_pages C
+expect "newest first, each once" "s5 s4 s1" "$(echo $OUT)"
+for patient_count in A:7 D:1; do
+    patient=${patient_count%:*}
+    check "$patient's settlements" 0 ctl --json settlements --patient $patient --limit 100
+    all=$(echo "$OUT" | grep -o '"merchant_reference":"[^"]*"' | cut -d'"' -f4)
+    expect "$patient has ${patient_count#*:}" "${patient_count#*:}" "$(echo "$all" | grep -c .)"
+    check "$patient's settlements, page by page" 0 patient_pages $patient
+    expect "$patient's, the same" "$(echo $all)" "$(echo $OUT)"
+done
 check "C's mutual aid" 0 ctl --json aid C
 expect "as format 3 answered" "$(cat "$FIXTURE/aid-C.json")" "$OUT"
 # Its day, found in the log since the day index is gone: every entry, in order.
@@ -105,15 +130,18 @@ expect "ends with the settlement" '"reference":"up-s1"' "$(echo "$OUT" | tail -n
 check "P1's days, today's and the upgraded one" 0 ctl --json settlements --merchant P1 --from 2026-12-02 --to "$(date +%Y-%m-%d)" --limit 2
 expect "the new one first" '"merchant_reference":"up-s1"' "$OUT"
 expect "then the upgraded day's newest" '"merchant_reference":"m6"' "$OUT"
+check "C's settlements, the new one first" 0 patient_pages C
+expect "then the upgraded ones" "up-s1 s5 s4 s1" "$(echo $OUT)"
 check "verify still passes" 0 ctl verify
 daemon_stop
 check "the table is gone" 0 mdb_stat -a "$WORK/data"
-case "$OUT" in *account_entries*|*aid_usage*|*day_entries*|*"merchant_day"[!s]*|*clearing_days*) CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL a retired table left" ;;
+case "$OUT" in *account_entries*|*aid_usage*|*day_entries*|*"merchant_day"[!s]*|*clearing_days*|*patient_settlements*) CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL a retired table left" ;;
     *) CHECKS_PASSED=$((CHECKS_PASSED + 1)) ;; esac
 expect "account_links there" "Status of account_links" "$OUT"
+expect "patient_links there" "Status of patient_links" "$OUT"
 fixture_daemon_start --log-level info
-check "it starts again, as format 7" 0 ctl head
-expect "upgraded once" "1" "$(grep -c 'from format 3 to 7' "$WORK/daemon.log")"
+check "it starts again, as format 8" 0 ctl head
+expect "upgraded once" "1" "$(grep -c 'from format 3 to 8' "$WORK/daemon.log")"
 daemon_stop
 # verify sums a day's totals only while its replay is in that day: a missing total of the
 # earlier of two days is still found, and named on the second pass.

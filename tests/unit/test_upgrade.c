@@ -11,6 +11,7 @@
 #include "fixture.h"
 #include "format_older.h"
 #include "ledger.h"
+#include "state.h"
 
 #include <lmdb.h>
 #include <time.h>
@@ -107,7 +108,7 @@ static void test_upgrade_grows_a_map_too_small_for_the_links(void **state)
     store_close(f->store);
     f->store = NULL;
     ledger_format(f->dir, format, &has_index);
-    assert_string_equal(format, "7");
+    assert_string_equal(format, "8");
     assert_false(has_index);
     assert_int_equal(store_open(f->dir, 1 << 20, 64 << 20, STORE_OPEN_EXISTING, &f->store), 0);
 }
@@ -272,7 +273,7 @@ static void test_upgrade_moves_aid_usage_into_the_accounts(void **state)
     store_close(f->store);
     f->store = NULL;
     ledger_format(f->dir, format, &has_index);
-    assert_string_equal(format, "7");
+    assert_string_equal(format, "8");
     usage_rows(f->dir, NULL, &table_rows, &account_usage);
     assert_int_equal(table_rows, SIZE_MAX); /* the table is gone */
     assert_int_equal(account_usage, 2);
@@ -323,7 +324,9 @@ static void test_the_retired_statement_table_is_refused_by_name(void **state)
     assert_non_null(strstr(response->error, "merchant_links and day_totals since format 7"));
     assert_int_equal(state_page(f, 12, &response), FL_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(response->error, "day_totals since format 7"));
-    assert_int_equal(state_page(f, 24, &response), FL_ERR_INVALID_ARGUMENT);
+    assert_int_equal(state_page(f, 13, &response), FL_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(response->error, "patient_links since format 8"));
+    assert_int_equal(state_page(f, 25, &response), FL_ERR_INVALID_ARGUMENT);
     assert_int_equal(state_page(f, 99, &response), FL_ERR_INVALID_ARGUMENT);
     assert_int_equal(state_page(f, FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_LINKS, &response), 0);
     assert_int_equal(response->state_page->n_keys, 1); /* E1's opening */
@@ -422,7 +425,7 @@ static void test_upgrade_makes_merchant_days_chains(void **state)
     char format[8];
     bool has_index;
     ledger_format(f->dir, format, &has_index);
-    assert_string_equal(format, "7");
+    assert_string_equal(format, "8");
     assert_int_equal(store_open(f->dir, 1 << 20, 64 << 20, STORE_OPEN_EXISTING, &f->store), 0);
 }
 
@@ -456,6 +459,144 @@ static void test_a_damaged_clearing_day_stops_the_upgrade(void **state)
     assert_false(has_table(f->dir, "merchant_links"));
 }
 
+/* The references of a patient's settlements, newest first, read `limit` a page; and, through
+ * `aid_lines`, how many lines of mutual aid they received. */
+static void patient_references(struct fixture *f, const char *patient, uint32_t limit,
+                               char *out, size_t out_bytes, size_t *aid_lines)
+{
+    *out = '\0';
+    uint64_t cursor = 0;
+    do {
+        Famledger__SettlementListRequest query = FAMLEDGER__SETTLEMENT_LIST_REQUEST__INIT;
+        query.patient = (char *)patient;
+        query.cursor = cursor;
+        query.limit = limit;
+        Famledger__Response *response = NULL;
+        assert_int_equal(fixture_body(f, FAMLEDGER__REQUEST__BODY_SETTLEMENT_LIST, &query,
+                                      &response), 0);
+        const Famledger__SettlementListReply *reply = response->settlement_list;
+        for (size_t i = 0; i < reply->n_settlements; i++)
+            snprintf(out + strlen(out), out_bytes - strlen(out), "%s ",
+                     reply->settlements[i]->merchant_reference);
+        cursor = reply->next_cursor;
+    } while (cursor);
+    Famledger__AidRequest aid = FAMLEDGER__AID_REQUEST__INIT;
+    aid.person_no = (char *)patient;
+    Famledger__Response *response = NULL;
+    assert_int_equal(fixture_body(f, FAMLEDGER__REQUEST__BODY_AID, &aid, &response), 0);
+    *aid_lines = response->aid->n_lines;
+}
+
+/* The head of `person_no`'s patient chain as stored: in their account (`in_account`) or in
+ * their person record. */
+static uint64_t stored_patient_head(struct fixture *f, const char *person_no, bool in_account)
+{
+    struct store_txn *txn;
+    struct arena arena;
+    arena_init(&arena);
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    uint64_t head;
+    if (in_account) {
+        Famledger__Account *account;
+        assert_int_equal(state_account_get(txn, &arena, person_no, &account), 1);
+        head = account->patient_last_seq;
+    } else {
+        Famledger__Person *person;
+        assert_int_equal(state_person_get(txn, &arena, person_no, &person), 1);
+        head = person->patient_last_seq;
+    }
+    store_read_end(txn);
+    arena_free(&arena);
+    return head;
+}
+
+/* A patient's settlements are a chain whose head is in their account, or their person record
+ * without one; opening an account moves the head into it, and the list goes on. */
+static void test_a_patients_chain_follows_them_into_an_account(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(fixture_employee(f, "H", "110101"), 0);
+    assert_int_equal(fixture_credit(f, "H", 100, "c-h", NULL), 0);
+    assert_int_equal(fixture_person_add(f, "W", "110101", FAMLEDGER__SCHEME__SCHEME_EMPLOYEE),
+                     0); /* no account yet */
+    assert_int_equal(fixture_bind(f, "H", "W", FAMLEDGER__RELATION__RELATION_SPOUSE), 0);
+    assert_int_equal(fixture_merchant(f, "P1", FAMLEDGER__MERCHANT_KIND__MERCHANT_PHARMACY), 0);
+    Famledger__Response *response = NULL;
+    assert_int_equal(settle_for(f, "w1", "W", 30, &response), 0); /* from H's account */
+    assert_int_equal(settle_for(f, "w2", "W", 20, &response), 0);
+    uint64_t w2 = response->settlement->settlement->settlement_id;
+    assert_int_equal(stored_patient_head(f, "W", false), w2);
+    assert_int_equal(settle_for(f, "h1", "H", 10, &response), 0); /* from H's own account */
+    assert_int_equal(stored_patient_head(f, "H", true),
+                     response->settlement->settlement->settlement_id);
+
+    assert_int_equal(fixture_account_open(f, "W"), 0);
+    assert_int_equal(stored_patient_head(f, "W", true), w2);
+    assert_int_equal(stored_patient_head(f, "W", false), 0);
+    assert_int_equal(settle_for(f, "w3", "W", 10, &response), 0); /* nothing in W's account */
+    assert_int_equal(stored_patient_head(f, "W", true),
+                     response->settlement->settlement->settlement_id);
+    char references[64];
+    size_t aid_lines;
+    for (uint32_t limit = 1; limit <= 3; limit++) {
+        patient_references(f, "W", limit, references, sizeof(references), &aid_lines);
+        assert_string_equal(references, "w3 w2 w1 ");
+        assert_int_equal(aid_lines, 3);
+    }
+    patient_references(f, "H", 1, references, sizeof(references), &aid_lines);
+    assert_string_equal(references, "h1 ");
+    assert_int_equal(aid_lines, 0);
+}
+
+/* Format 7 to 8: each patient's index becomes a chain, its head in their account (H) or their
+ * person record (R, a resident), and the list goes on from it. */
+static void test_upgrade_makes_patient_chains(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(fixture_employee(f, "H", "110101"), 0);
+    assert_int_equal(fixture_credit(f, "H", 100, "c-h", NULL), 0);
+    assert_int_equal(fixture_person_add(f, "R", "110101", FAMLEDGER__SCHEME__SCHEME_RESIDENT), 0);
+    assert_int_equal(fixture_bind(f, "H", "R", FAMLEDGER__RELATION__RELATION_CHILD), 0);
+    assert_int_equal(fixture_merchant(f, "P1", FAMLEDGER__MERCHANT_KIND__MERCHANT_PHARMACY), 0);
+    Famledger__Response *response = NULL;
+    const char *settlements[][2] = {{"r1", "R"}, {"h1", "H"}, {"r2", "R"}, {"r3", "R"},
+                                    {"h2", "H"}};
+    uint64_t heads[2] = {0, 0}; /* H, R */
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(settle_for(f, settlements[i][0], settlements[i][1], 10, &response), 0);
+        heads[*settlements[i][1] == 'R'] = response->settlement->settlement->settlement_id;
+    }
+    store_close(f->store);
+    f->store = NULL;
+
+    assert_int_equal(format_older_make(f->dir, 7), 0);
+    assert_true(has_table(f->dir, "patient_settlements"));
+    assert_false(has_table(f->dir, "patient_links"));
+    assert_int_equal(store_open(f->dir, 1 << 20, 64 << 20, STORE_OPEN_EXISTING, &f->store), 0);
+    assert_int_equal(stored_patient_head(f, "H", true), heads[0]);
+    assert_int_equal(stored_patient_head(f, "R", false), heads[1]);
+    char references[64];
+    size_t aid_lines;
+    patient_references(f, "R", 2, references, sizeof(references), &aid_lines);
+    assert_string_equal(references, "r3 r2 r1 ");
+    assert_int_equal(aid_lines, 3);
+    patient_references(f, "H", 1, references, sizeof(references), &aid_lines);
+    assert_string_equal(references, "h2 h1 ");
+    assert_int_equal(state_page(f, FAMLEDGER__STATE_TABLE__STATE_PATIENT_LINKS, &response), 0);
+    assert_int_equal(response->state_page->n_keys, 5);
+    assert_int_equal(settle_for(f, "r4", "R", 10, &response), 0);
+    patient_references(f, "R", 3, references, sizeof(references), &aid_lines);
+    assert_string_equal(references, "r4 r3 r2 r1 ");
+    store_close(f->store);
+    f->store = NULL;
+    assert_false(has_table(f->dir, "patient_settlements"));
+    char format[8];
+    bool has_index;
+    ledger_format(f->dir, format, &has_index);
+    assert_string_equal(format, "8");
+    assert_int_equal(store_open(f->dir, 1 << 20, 64 << 20, STORE_OPEN_EXISTING, &f->store), 0);
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
@@ -467,6 +608,8 @@ int main(void)
         TEST(test_a_damaged_usage_row_stops_the_upgrade),
         TEST(test_upgrade_makes_merchant_days_chains),
         TEST(test_a_damaged_clearing_day_stops_the_upgrade),
+        TEST(test_a_patients_chain_follows_them_into_an_account),
+        TEST(test_upgrade_makes_patient_chains),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
