@@ -3,7 +3,6 @@
 
 #include "fl_limits.h"
 #include "log.h"
-#include "require.h"
 #include "state.h"
 
 #include <string.h>
@@ -52,7 +51,12 @@ int patient_chain(struct request_ctx *ctx, const char *patient_no, Famledger__Ac
     if (rc)
         return rc;
     uint64_t *head = patient_home_head(&home);
-    REQUIRE(*head < seq);
+    if (*head >= seq) { /* read from disk: damage, never the start of an abort */
+        log_error("patient: the stored head of %s's settlements is entry %llu, not before %llu: "
+                  "the ledger is damaged", patient_no, (unsigned long long)*head,
+                  (unsigned long long)seq);
+        return FL_ERR_INTERNAL;
+    }
     if ((rc = store_chain_link(ctx->txn, STORE_DB_PATIENT_LINKS, seq, patient_no,
                                strlen(patient_no), *head)))
         return rc;

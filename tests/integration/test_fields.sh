@@ -60,4 +60,25 @@ balances|merchant_payable:P1|id|P2|a stored balance of merchant_payable:P1 names
 wallets|KID|person_no|MOM|the stored wallet of KID names MOM
 CHANGES
 
+# A head the daemon reads back and follows: one that is not a settlement of the patient, or
+# not before the next entry, is named as damage; nothing is written and the daemon answers on.
+rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
+check "KID's head made an entry that is not a settlement" 0 "$BUILD/tests/famledger-corrupt" \
+    "$WORK/data" field persons KID patient_last_seq 3
+daemon_start_any_hour
+check "KID's settlements are refused as damaged" 1 ctl settlements --patient KID
+expect "INTERNAL" "INTERNAL" "$ERR"
+daemon_stop
+check "KID's head made a seq after the log's" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" \
+    field persons KID patient_last_seq 99999999
+daemon_start_any_hour
+check "a settlement for KID is refused" 1 ctl settle --merchant P1 --ref s-late --patient KID \
+    --amount 1.00
+expect "INTERNAL" "INTERNAL" "$ERR"
+expect "the log names the head" "stored head of KID's settlements is entry 99999999" \
+    "$(cat "$WORK/daemon.log")"
+check "and the daemon answers on" 0 ctl head
+check "verify names it" 4 ctl verify
+expect "named" "person KID" "$OUT$ERR"
+
 finish

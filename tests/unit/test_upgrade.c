@@ -1,7 +1,8 @@
 /* test_upgrade.c -- a ledger of an older format opened by today's store: upgraded in place in
  * the opening transaction, which grows the map when the links need more room than it has, and
  * changes nothing when there is no room at all; format 4's mutual-aid usage table folded into
- * the holders' accounts. */
+ * the holders' accounts; format 6's merchant days and format 7's patient index made chains,
+ * and a patient's chain followed into the account they open. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
