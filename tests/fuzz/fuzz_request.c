@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -99,12 +100,27 @@ static void seed_ledger(void)
     seed_run(&request);
 }
 
+static char dir[] = "/tmp/famledger-fuzz-XXXXXX";
+
+/* libFuzzer ends a bounded run with exit(): the seeded ledger goes with it, rather than one
+ * directory left in /tmp by every run. */
+static void ledger_remove(void)
+{
+    static const char *const files[] = {"data.mdb", "lock.mdb", "famledgerd.lock"};
+    char path[sizeof(dir) + 32];
+    store_close(store);
+    for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    static char dir[] = "/tmp/famledger-fuzz-XXXXXX";
-    if (!mkdtemp(dir) || chain_init() != 0)
+    if (!mkdtemp(dir) || chain_init() != 0 || atexit(ledger_remove) != 0)
         abort();
     config_init(&config);
     log_set_level(LOG_LEVEL_ERROR);
