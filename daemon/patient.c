@@ -112,6 +112,9 @@ static int fold_chain_end(struct settlements_fold *fold)
     if (rc == 0) {
         *patient_home_head(&home) = fold->last_seq;
         rc = patient_home_put(fold->txn, &fold->arena, &home);
+    } else {
+        log_error("store: the settlements of %s cannot be linked: restore the ledger from a "
+                  "backup (docs/OPERATIONS.md)", fold->patient);
     }
     fold->last_seq = 0;
     fold->patients++;

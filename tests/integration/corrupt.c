@@ -49,11 +49,17 @@
  *   famledger-corrupt DATA_DIR remutate TABLE SEED one field of one stored record of TABLE,
  *                                                  both chosen by SEED, changed as mutate
  *                                                  changes an entry's; prints which
+ *   famledger-corrupt DATA_DIR relink TABLE        the last link of a chain table
+ *                                                  (account_links, merchant_links,
+ *                                                  patient_links) points one entry later
+ *                                                  than it did
  *   famledger-corrupt DATA_DIR hole SEQ            delete entry SEQ from the log
  *   famledger-corrupt DATA_DIR meta KEY VALUE      set a meta record (an older format, say)
- *   famledger-corrupt DATA_DIR format 2|3|4|5|6    make it a ledger of that format: a
- *                                                  merchant's day as an index, a day index (5
- *                                                  and older), aid usage in a table (4 and older),
+ *   famledger-corrupt DATA_DIR format 2|...|7      make it a ledger of that format: a
+ *                                                  patient's settlements as an index, a
+ *                                                  merchant's day as an index (6 and older), a
+ *                                                  day index (5 and older), aid usage in a
+ *                                                  table (4 and older),
  *                                                  statements as an index (3 and 2), the tables
  *                                                  of format 3 dropped (2), the format key set
  */
@@ -702,11 +708,48 @@ static const uint8_t *seq_key(const char *seq)
     return key;
 }
 
+/* The last record seen of a chain table, copied. */
+struct last_link {
+    uint8_t key[8 + PERSON_NO_BYTES_MAX];
+    size_t key_bytes;
+    uint64_t prev;
+    bool found;
+};
+
+static int last_link_cb(void *context, struct store_bytes key, struct store_bytes value)
+{
+    struct last_link *last = context;
+    if (key.size > sizeof(last->key) || value.size != 8)
+        return -1;
+    memcpy(last->key, key.data, key.size);
+    last->key_bytes = key.size;
+    last->prev = store_u64_decode(value.data);
+    last->found = true;
+    return 0;
+}
+
+static int relink_last(struct store_txn *txn, int db)
+{
+    if (db != STORE_DB_ACCOUNT_LINKS && db != STORE_DB_MERCHANT_LINKS &&
+        db != STORE_DB_PATIENT_LINKS)
+        return -1;
+    struct last_link last = {.found = false};
+    struct store_bytes no_value = {NULL, 0};
+    if (store_scan(txn, (enum store_db)db, "", 0, no_value, SIZE_MAX, last_link_cb, &last) < 0 ||
+        !last.found)
+        return -1;
+    uint8_t prev[8];
+    store_u64_encode(prev, last.prev + 1);
+    printf("the link of entry %llu now points to %llu\n",
+           (unsigned long long)store_u64_decode(last.key), (unsigned long long)(last.prev + 1));
+    return store_put(txn, (enum store_db)db, last.key, last.key_bytes, prev, sizeof(prev));
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
         fprintf(stderr, "usage: famledger-corrupt DATA_DIR entry SEQ | balance PERSON FEN | "
-                "aid PERSON FEN | scheme PERSON | field TABLE KEY PATH VALUE | remutate TABLE SEED | leg ID PERSON | shift ID | delete TABLE | "
+                "aid PERSON FEN | scheme PERSON | field TABLE KEY PATH VALUE | remutate TABLE SEED | leg ID PERSON | shift ID | delete TABLE | relink TABLE | "
                 "spoil TABLE | empty TABLE | "
                 "unbalance SEQ | redate SEQ | amount SEQ FEN | posting SEQ FEN | "
                 "mutate SEQ SEED | ended SEQ N | set SEQ PATH VALUE | strip SEQ [N] | garble SEQ | hole SEQ | meta KEY VALUE | "
@@ -754,6 +797,7 @@ int main(int argc, char **argv)
                  ? record_mutate(txn, db, strtoull(argv[4], NULL, 10))
              : strcmp(argv[2], "field") == 0 && argc > 6
                  ? corrupt_field(txn, db, argv[4], argv[5], argv[6])
+             : strcmp(argv[2], "relink") == 0 ? relink_last(txn, db)
              : strcmp(argv[2], "shift") == 0
                  ? settlement_change(txn, strtoull(argv[3], NULL, 10), refunded_shift, NULL)
              : strcmp(argv[2], "leg") == 0 && argc > 4

@@ -125,6 +125,19 @@ expect "zero" '"total_fen":0}' "$OUT"
 start_with_cross_province() { daemon_start --cross-province 11,44; }
 verify_finds_each_missing start_with_cross_province balances day_totals merchant_days merchant_links \
     patient_links
+# A link that points elsewhere than the entry before it is named by its owner, in each chain.
+daemon_stop
+rm -rf "$WORK/pristine" && cp -r "$WORK/data" "$WORK/pristine"
+for table in account_links merchant_links patient_links; do
+    rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
+    check "relink the last link of $table" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" relink "$table"
+    start_with_cross_province
+    check "verify finds the relinked $table" 4 ctl verify
+    expect "$table named" "$table of" "$OUT$ERR"
+    daemon_stop
+done
+rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
+start_with_cross_province
 
 # An attacker dates entry 8 back to entry 7's time and rewrites the chain after it: the days,
 # which the daemon finds by time in the log, would lose their order. verify says so.

@@ -15,6 +15,8 @@
 #include "state.h"
 
 #include <lmdb.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define EMPLOYEES 1500
@@ -598,6 +600,58 @@ static void test_upgrade_makes_patient_chains(void **state)
     assert_int_equal(store_open(f->dir, 1 << 20, 64 << 20, STORE_OPEN_EXISTING, &f->store), 0);
 }
 
+/* A row of the patient index that no upgrade can follow (a patient nobody registered, a value
+ * that is not a seq) stops the upgrade, which changes nothing. */
+static void test_a_damaged_patient_row_stops_the_upgrade(void **state)
+{
+    struct fixture *f = *state;
+    static const struct {
+        const char *patient;
+        size_t value_bytes;
+    } rows[] = {{"NOBODY", 8}, {"H", 5}};
+    assert_int_equal(fixture_employee(f, "H", "110101"), 0);
+    assert_int_equal(fixture_credit(f, "H", 100, "c-h", NULL), 0);
+    assert_int_equal(fixture_merchant(f, "P1", FAMLEDGER__MERCHANT_KIND__MERCHANT_PHARMACY), 0);
+    Famledger__Response *response = NULL;
+    assert_int_equal(settle_for(f, "s1", "H", 50, &response), 0);
+    store_close(f->store);
+    f->store = NULL;
+    assert_int_equal(format_older_make(f->dir, 7), 0);
+    char pristine[300];
+    snprintf(pristine, sizeof(pristine), "%s.pristine", f->dir);
+    assert_int_equal(mkdir(pristine, 0700), 0);
+    char command[700];
+    snprintf(command, sizeof(command), "cp %s/data.mdb %s/", f->dir, pristine);
+    assert_int_equal(system(command), 0);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(*rows); i++) {
+        snprintf(command, sizeof(command), "cp %s/data.mdb %s/", pristine, f->dir);
+        assert_int_equal(system(command), 0);
+        MDB_env *env;
+        MDB_txn *txn;
+        MDB_dbi index;
+        assert_int_equal(mdb_env_create(&env), 0);
+        assert_int_equal(mdb_env_set_maxdbs(env, STORE_DBS_MAX), 0);
+        assert_int_equal(mdb_env_open(env, f->dir, 0, 0600), 0);
+        assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+        assert_int_equal(mdb_dbi_open(txn, "patient_settlements", 0, &index), 0);
+        uint8_t value[8] = {0, 0, 0, 0, 0, 0, 0, 9};
+        MDB_val key = {strlen(rows[i].patient), (void *)rows[i].patient};
+        MDB_val seq = {rows[i].value_bytes, value};
+        if (rows[i].value_bytes != 8) { /* the index keeps values of one size: a new table */
+            assert_int_equal(mdb_drop(txn, index, 1), 0);
+            assert_int_equal(mdb_dbi_open(txn, "patient_settlements", MDB_CREATE, &index), 0);
+        }
+        assert_int_equal(mdb_put(txn, index, &key, &seq, 0), 0);
+        assert_int_equal(mdb_txn_commit(txn), 0);
+        mdb_env_close(env);
+        assert_upgrade_refused(f, 1 << 20, 64 << 20, FL_ERR_INTERNAL, "7");
+        assert_true(has_table(f->dir, "patient_settlements"));
+        assert_false(has_table(f->dir, "patient_links"));
+    }
+    snprintf(command, sizeof(command), "rm -rf %s", pristine);
+    assert_int_equal(system(command), 0);
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
@@ -611,6 +665,7 @@ int main(void)
         TEST(test_a_damaged_clearing_day_stops_the_upgrade),
         TEST(test_a_patients_chain_follows_them_into_an_account),
         TEST(test_upgrade_makes_patient_chains),
+        TEST(test_a_damaged_patient_row_stops_the_upgrade),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
