@@ -5,6 +5,7 @@
 #include "famledger.pb-c.h"
 #include "fl_limits.h"
 
+#include <errno.h>
 #include <lmdb.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -137,6 +138,20 @@ static int entry_to_day(MDB_cursor *cursor, MDB_dbi days, MDB_val *key, MDB_val 
     return rc ? rc : mdb_put(mdb_cursor_txn(cursor), days, &day_key, key, 0);
 }
 
+/* Put `record` back at the cursor, in place of the one it was read from. */
+static int record_put_current(MDB_cursor *cursor, MDB_val *key, const ProtobufCMessage *record)
+{
+    size_t bytes = protobuf_c_message_get_packed_size(record);
+    uint8_t *packed = malloc(bytes ? bytes : 1);
+    if (!packed)
+        return ENOMEM;
+    protobuf_c_message_pack(record, packed);
+    MDB_val value = {bytes, packed};
+    int rc = mdb_cursor_put(cursor, key, &value, MDB_CURRENT);
+    free(packed);
+    return rc;
+}
+
 /* Format 4 kept mutual-aid usage in a table of its own (holder '\0' beneficiary '\0' YYYYMM or
  * YYYY -> u64be fen) where format 5 keeps it in the holder's account: move each count there
  * and take it out of the account. */
@@ -164,12 +179,7 @@ static int account_to_usage(MDB_cursor *cursor, MDB_dbi usage, MDB_val *key, MDB
     size_t counted = account->n_aid_usage;
     if (rc == 0 && counted) {
         account->n_aid_usage = 0;
-        size_t bytes = famledger__account__get_packed_size(account);
-        uint8_t *packed = malloc(bytes ? bytes : 1);
-        famledger__account__pack(account, packed);
-        MDB_val record = {bytes, packed};
-        rc = mdb_cursor_put(cursor, key, &record, MDB_CURRENT);
-        free(packed);
+        rc = record_put_current(cursor, key, &account->base);
         account->n_aid_usage = counted; /* free_unpacked frees by count */
     }
     famledger__account__free_unpacked(account, NULL);
@@ -200,12 +210,7 @@ static int record_head_clear(MDB_cursor *cursor, const ProtobufCMessageDescripto
     uint64_t *head = (uint64_t *)((uint8_t *)record + head_offset);
     if (*head) {
         *head = 0;
-        size_t bytes = protobuf_c_message_get_packed_size(record);
-        uint8_t *packed = malloc(bytes ? bytes : 1);
-        protobuf_c_message_pack(record, packed);
-        MDB_val cleared = {bytes, packed};
-        rc = mdb_cursor_put(cursor, key, &cleared, MDB_CURRENT);
-        free(packed);
+        rc = record_put_current(cursor, key, record);
     }
     protobuf_c_message_free_unpacked(record, NULL);
     return rc;

@@ -64,17 +64,20 @@ for person in A B D E; do
 done
 check "C's settlements" 0 ctl --json settlements --patient C --limit 100
 expect "as format 3 answered" "$(cat "$FIXTURE/settlements-C.json")" "$OUT"
-# patient_pages PATIENT: their settlements, 1 a page, one reference a line.
-patient_pages() {
-    local cursor="" page
+# reference_pages LIMIT ARGS...: `settlements ARGS`, LIMIT a page, one reference a line.
+reference_pages() {
+    local limit=$1 cursor="" page
+    shift
     while :; do
-        page=$(ctl --json settlements --patient "$1" --limit 1 ${cursor:+--cursor "$cursor"}) ||
+        page=$(ctl --json settlements "$@" --limit "$limit" ${cursor:+--cursor "$cursor"}) ||
             return 1
         echo "$page" | grep -o '"merchant_reference":"[^"]*"' | cut -d'"' -f4
         cursor=$(echo "$page" | sed -n 's/.*"next_cursor":\([0-9]*\).*/\1/p')
         [ -n "$cursor" ] && [ "$cursor" != 0 ] || return 0
     done
 }
+# patient_pages PATIENT: their settlements, 1 a page.
+patient_pages() { reference_pages 1 --patient "$1"; }
 check "C's settlements, page by page" 0 patient_pages C
 expect "newest first, each once" "s5 s4 s1" "$(echo $OUT)"
 for patient_count in A:7 D:1; do
@@ -100,17 +103,8 @@ expect "the refund of s1" '"figure":"refunds","ledger_fen":3000' "$OUT"
 check "H1's day, with its cancel and its reversal" 0 ctl --json reconcile totals --merchant H1 --from 2026-12-02 --to 2026-12-02
 expect "two settlements" '"figure":"count","ledger":2' "$OUT"
 expect "both given back" '"figure":"refunds","ledger_fen":3500' "$OUT"
-# merchant_pages MERCHANT: its settlements of the day, 2 a page, one reference a line.
-merchant_pages() {
-    local cursor="" page
-    while :; do
-        page=$(ctl --json settlements --merchant "$1" --from 2026-12-02 --to 2026-12-02 \
-               --limit 2 ${cursor:+--cursor "$cursor"}) || return 1
-        echo "$page" | grep -o '"merchant_reference":"[^"]*"' | cut -d'"' -f4
-        cursor=$(echo "$page" | sed -n 's/.*"next_cursor":\([0-9]*\).*/\1/p')
-        [ -n "$cursor" ] && [ "$cursor" != 0 ] || return 0
-    done
-}
+# merchant_pages MERCHANT: its settlements of the day, 2 a page.
+merchant_pages() { reference_pages 2 --merchant "$1" --from 2026-12-02 --to 2026-12-02; }
 check "P1's settlements, page by page" 0 merchant_pages P1
 expect "newest first, each once" "m6 m5 m4 m3 m2 m1 s5 s2 s1" "$(echo $OUT)"
 check "P1's clearing" 0 ctl clearing --merchant P1 --from 2026-12-01 --to 2026-12-02

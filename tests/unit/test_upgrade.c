@@ -377,6 +377,55 @@ static bool has_table(const char *dir, const char *name)
     return found;
 }
 
+/* Close the upgraded ledger, check that it records today's format and that none of `gone`
+ * (NULL-terminated) is left, and open it again. */
+static void reopen_at_current_format(struct fixture *f, const char *const *gone)
+{
+    store_close(f->store);
+    f->store = NULL;
+    for (size_t i = 0; gone[i]; i++)
+        assert_false(has_table(f->dir, gone[i]));
+    char format[8];
+    bool has_index;
+    ledger_format(f->dir, format, &has_index);
+    assert_string_equal(format, "8");
+    assert_int_equal(store_open(f->dir, 1 << 20, 64 << 20, STORE_OPEN_EXISTING, &f->store), 0);
+}
+
+/* A stopped ledger of `format` in f->dir: employee H, pharmacy P1, one settlement. */
+static void one_settlement_ledger(struct fixture *f, int format)
+{
+    assert_int_equal(fixture_employee(f, "H", "110101"), 0);
+    assert_int_equal(fixture_credit(f, "H", 100, "c-h", NULL), 0);
+    assert_int_equal(fixture_merchant(f, "P1", FAMLEDGER__MERCHANT_KIND__MERCHANT_PHARMACY), 0);
+    Famledger__Response *response = NULL;
+    assert_int_equal(settle_for(f, "s1", "H", 50, &response), 0);
+    store_close(f->store);
+    f->store = NULL;
+    assert_int_equal(format_older_make(f->dir, format), 0);
+}
+
+/* Put one raw row into `table` of the stopped ledger in `dir`, after emptying the table (made
+ * anew, with no flags) when `anew`. */
+static void raw_row_put(const char *dir, const char *table, bool anew, MDB_val key, MDB_val value)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, STORE_DBS_MAX), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, table, 0, &dbi), 0);
+    if (anew) {
+        assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+        assert_int_equal(mdb_dbi_open(txn, table, MDB_CREATE, &dbi), 0);
+    }
+    assert_int_equal(mdb_put(txn, dbi, &key, &value, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
 /* Format 6 to 7: each merchant's day index becomes a chain, its totals are keyed day first
  * with the chain's head, and a day of cash alone (no totals before) gets totals of its own. */
 static void test_upgrade_makes_merchant_days_chains(void **state)
@@ -422,14 +471,7 @@ static void test_upgrade_makes_merchant_days_chains(void **state)
     assert_int_equal(settle_at(f, "P1", "s4", "Z", 10, &response), 0);
     merchant_day_references(f, "P1", after, sizeof(after));
     assert_string_equal(after, "s4 s3 s2 s1 ");
-    store_close(f->store);
-    f->store = NULL;
-    assert_false(has_table(f->dir, "merchant_day") || has_table(f->dir, "clearing_days"));
-    char format[8];
-    bool has_index;
-    ledger_format(f->dir, format, &has_index);
-    assert_string_equal(format, "8");
-    assert_int_equal(store_open(f->dir, 1 << 20, 64 << 20, STORE_OPEN_EXISTING, &f->store), 0);
+    reopen_at_current_format(f, (const char *const[]){"merchant_day", "clearing_days", NULL});
 }
 
 /* A clearing day whose key is not a merchant and a day stops the upgrade, which changes
@@ -437,26 +479,9 @@ static void test_upgrade_makes_merchant_days_chains(void **state)
 static void test_a_damaged_clearing_day_stops_the_upgrade(void **state)
 {
     struct fixture *f = *state;
-    assert_int_equal(fixture_employee(f, "H", "110101"), 0);
-    assert_int_equal(fixture_credit(f, "H", 100, "c-h", NULL), 0);
-    assert_int_equal(fixture_merchant(f, "P1", FAMLEDGER__MERCHANT_KIND__MERCHANT_PHARMACY), 0);
-    Famledger__Response *response = NULL;
-    assert_int_equal(settle_for(f, "s1", "H", 50, &response), 0);
-    store_close(f->store);
-    f->store = NULL;
-    assert_int_equal(format_older_make(f->dir, 6), 0);
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi days;
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, STORE_DBS_MAX), 0);
-    assert_int_equal(mdb_env_open(env, f->dir, 0, 0600), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    assert_int_equal(mdb_dbi_open(txn, "clearing_days", 0, &days), 0);
+    one_settlement_ledger(f, 6);
     MDB_val key = {sizeof("P1\0" "2026x202") - 1, "P1\0" "2026x202"}, value = {0, ""};
-    assert_int_equal(mdb_put(txn, days, &key, &value, 0), 0);
-    assert_int_equal(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
+    raw_row_put(f->dir, "clearing_days", false, key, value);
     assert_upgrade_refused(f, 1 << 20, 64 << 20, FL_ERR_INTERNAL, "6");
     assert_true(has_table(f->dir, "merchant_day"));
     assert_false(has_table(f->dir, "merchant_links"));
@@ -590,14 +615,7 @@ static void test_upgrade_makes_patient_chains(void **state)
     assert_int_equal(settle_for(f, "r4", "R", 10, &response), 0);
     patient_references(f, "R", 3, references, sizeof(references), &aid_lines);
     assert_string_equal(references, "r4 r3 r2 r1 ");
-    store_close(f->store);
-    f->store = NULL;
-    assert_false(has_table(f->dir, "patient_settlements"));
-    char format[8];
-    bool has_index;
-    ledger_format(f->dir, format, &has_index);
-    assert_string_equal(format, "8");
-    assert_int_equal(store_open(f->dir, 1 << 20, 64 << 20, STORE_OPEN_EXISTING, &f->store), 0);
+    reopen_at_current_format(f, (const char *const[]){"patient_settlements", NULL});
 }
 
 /* A row of the patient index that no upgrade can follow (a patient nobody registered, a value
@@ -609,14 +627,7 @@ static void test_a_damaged_patient_row_stops_the_upgrade(void **state)
         const char *patient;
         size_t value_bytes;
     } rows[] = {{"NOBODY", 8}, {"H", 5}};
-    assert_int_equal(fixture_employee(f, "H", "110101"), 0);
-    assert_int_equal(fixture_credit(f, "H", 100, "c-h", NULL), 0);
-    assert_int_equal(fixture_merchant(f, "P1", FAMLEDGER__MERCHANT_KIND__MERCHANT_PHARMACY), 0);
-    Famledger__Response *response = NULL;
-    assert_int_equal(settle_for(f, "s1", "H", 50, &response), 0);
-    store_close(f->store);
-    f->store = NULL;
-    assert_int_equal(format_older_make(f->dir, 7), 0);
+    one_settlement_ledger(f, 7);
     char pristine[300];
     snprintf(pristine, sizeof(pristine), "%s.pristine", f->dir);
     assert_int_equal(mkdir(pristine, 0700), 0);
@@ -626,24 +637,11 @@ static void test_a_damaged_patient_row_stops_the_upgrade(void **state)
     for (size_t i = 0; i < sizeof(rows) / sizeof(*rows); i++) {
         snprintf(command, sizeof(command), "cp %s/data.mdb %s/", pristine, f->dir);
         assert_int_equal(system(command), 0);
-        MDB_env *env;
-        MDB_txn *txn;
-        MDB_dbi index;
-        assert_int_equal(mdb_env_create(&env), 0);
-        assert_int_equal(mdb_env_set_maxdbs(env, STORE_DBS_MAX), 0);
-        assert_int_equal(mdb_env_open(env, f->dir, 0, 0600), 0);
-        assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-        assert_int_equal(mdb_dbi_open(txn, "patient_settlements", 0, &index), 0);
-        uint8_t value[8] = {0, 0, 0, 0, 0, 0, 0, 9};
+        uint8_t seq[8] = {0, 0, 0, 0, 0, 0, 0, 9};
         MDB_val key = {strlen(rows[i].patient), (void *)rows[i].patient};
-        MDB_val seq = {rows[i].value_bytes, value};
-        if (rows[i].value_bytes != 8) { /* the index keeps values of one size: a new table */
-            assert_int_equal(mdb_drop(txn, index, 1), 0);
-            assert_int_equal(mdb_dbi_open(txn, "patient_settlements", MDB_CREATE, &index), 0);
-        }
-        assert_int_equal(mdb_put(txn, index, &key, &seq, 0), 0);
-        assert_int_equal(mdb_txn_commit(txn), 0);
-        mdb_env_close(env);
+        MDB_val value = {rows[i].value_bytes, seq};
+        /* The index keeps values of one size: a shorter one needs the table anew. */
+        raw_row_put(f->dir, "patient_settlements", rows[i].value_bytes != 8, key, value);
         assert_upgrade_refused(f, 1 << 20, 64 << 20, FL_ERR_INTERNAL, "7");
         assert_true(has_table(f->dir, "patient_settlements"));
         assert_false(has_table(f->dir, "patient_links"));
