@@ -379,7 +379,10 @@ static int store_open_dbs(struct store *store)
         mdb_txn_abort(txn);
         return rc;
     }
-    return store_error(store, mdb_txn_commit(txn), "create databases");
+    return store_error(store, mdb_txn_commit(txn),
+                       store->created ? "create databases"
+                       : format < FORMAT_CURRENT ? "commit the upgrade (the ledger is as it was)"
+                                                 : "open databases");
 }
 
 /* Whether `dir` holds nothing but the lock files a failed start may leave. */

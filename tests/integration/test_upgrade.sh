@@ -27,6 +27,23 @@ cp "$FIXTURE/famledger.head" "$WORK/data/"
 check "it has the statement index" 0 mdb_stat -a "$WORK/data"
 expect "account_entries there" "Status of account_entries" "$OUT"
 
+# A disk that fails the upgrade's flush: famledgerd stops without a reply, and the ledger is
+# the format-3 one it was, whole, for the next start to upgrade.
+if [ "${BUILD#*sanitize}" != "$BUILD" ]; then
+    export ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0"
+fi
+touch "$WORK/fail-now"
+check "the upgrade's flush fails" 1 env FAILSYNC_TRIGGER="$WORK/fail-now" \
+    LD_PRELOAD="$PWD/$BUILD/tests/libfailsync.so" "$BUILD/famledgerd" --data-dir "$WORK/data" \
+    --socket "$SOCKET" --log-level info
+expect "it was upgrading" "from format 3 to 8" "$ERR"
+expect "and says the ledger is as it was" "commit the upgrade (the ledger is as it was)" "$ERR"
+check "still format 3, with its index" 0 mdb_stat -a "$WORK/data"
+expect "account_entries still there" "Status of account_entries" "$OUT"
+expect "patient_settlements still there" "Status of patient_settlements" "$OUT"
+check "the format key says 3" 0 mdb_dump -p -s meta "$WORK/data"
+expect "format 3" "$(printf ' format\n 3')" "$OUT"
+
 fixture_daemon_start --log-level info
 expect "the upgrade is logged" "from format 3 to 8" "$(cat "$WORK/daemon.log")"
 expect "with the lines it linked" "28 statement lines linked" "$(cat "$WORK/daemon.log")"
