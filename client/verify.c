@@ -106,11 +106,12 @@ struct table_digest_item verify_merchant_status_item(bool suspended)
  * is expected, once, under the person. */
 static void verify_account_line(struct verify *v, struct model_person *person, uint64_t seq)
 {
-    if (person->last_seq == seq)
+    uint64_t last_seq = model_seq_get(person->last_seq);
+    if (last_seq == seq)
         return;
     verify_expect_item(v, INDEX_ACCOUNT_LINKS, person->person_no, strlen(person->person_no),
-                       table_digest_link(seq, person->last_seq));
-    person->last_seq = seq;
+                       table_digest_link(seq, last_seq));
+    model_seq_set(&person->last_seq, seq);
 }
 
 /* An expected item of an index: the replay says `key` holds `item`. */
@@ -223,7 +224,7 @@ static void expect_merchant_link(struct verify *v, const char *merchant, int64_t
                        table_digest_link(seq, prev));
 }
 
-_Static_assert(sizeof(struct model_person) <= 96, "a person of the model stays small: there "
+_Static_assert(sizeof(struct model_person) <= 88, "a person of the model stays small: there "
                "are millions");
 
 struct model_person_extra *verify_person_extra(struct model_person *person)
@@ -543,8 +544,8 @@ static int apply_settled(struct verify *v, const Famledger__Entry *entry)
         return verify_problem(v, entry->seq, "settlement for %s, who was never registered",
                               s->patient);
     verify_expect_item(v, INDEX_PATIENT_LINKS, s->patient, strlen(s->patient),
-                       table_digest_link(entry->seq, patient->patient_last_seq));
-    patient->patient_last_seq = entry->seq;
+                       table_digest_link(entry->seq, model_seq_get(patient->patient_last_seq)));
+    model_seq_set(&patient->patient_last_seq, entry->seq);
     struct model_settlement *settlement = verify_settlement_find(v, entry->seq, true);
     if (!settlement)
         return -1;

@@ -148,11 +148,11 @@ static int compare_account(struct verify *v, const ProtobufCBinaryData *key,
                        stored->status, (long long)model_person_balance(person),
                        (long long)person->credited_fen, (long long)person->debited_fen,
                        person->status);
-    else if (person->last_seq != stored->last_seq)
+    else if (model_seq_get(person->last_seq) != stored->last_seq)
         verify_problem(v, stored->last_seq, "account %s: its statement starts from entry %llu; "
                        "the log last touched it in entry %llu", stored->person_no,
                        (unsigned long long)stored->last_seq,
-                       (unsigned long long)person->last_seq);
+                       (unsigned long long)model_seq_get(person->last_seq));
     else if (model_person_held(person) != stored->held_fen)
         verify_problem(v, stored->last_seq, "account %s: %lld fen stored as held; the open holds "
                        "of the log hold %lld", stored->person_no, (long long)stored->held_fen,
@@ -512,10 +512,10 @@ static void expect_records(struct verify *v, bool persons, bool accounts)
             verify_expect_item(v, INDEX_ACCOUNTS, person->person_no, bytes,
                                table_digest_reason(extra->freeze_reason));
         /* The head of the patient's chain: in their account once they have one. */
-        if (person->patient_last_seq)
+        uint64_t patient_head = model_seq_get(person->patient_last_seq);
+        if (patient_head)
             verify_expect_item(v, person->has_account ? INDEX_ACCOUNTS : INDEX_PERSONS,
-                               person->person_no, bytes,
-                               table_digest_patient_head(person->patient_last_seq));
+                               person->person_no, bytes, table_digest_patient_head(patient_head));
         if (persons) {
             verify_expect_item(v, INDEX_PERSONS, person->person_no, bytes,
                                table_digest_person(person->has_account, person->suspended,
@@ -529,7 +529,8 @@ static void expect_records(struct verify *v, bool persons, bool accounts)
         verify_expect_item(v, INDEX_ACCOUNTS, person->person_no, bytes,
                            table_digest_account(model_person_balance(person),
                                                 person->credited_fen, person->debited_fen,
-                                                person->status, person->last_seq,
+                                                person->status,
+                                                model_seq_get(person->last_seq),
                                                 model_person_held(person)));
         for (size_t j = 0; person->extra && j < person->extra->aid_count; j++) {
             const struct model_aid *aid = &person->extra->aid[j];

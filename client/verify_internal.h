@@ -53,10 +53,29 @@ struct model_funder {
     uint64_t binding;
 };
 
-/* One of millions, in 96 bytes (a third less than with every field of its own, and a third
- * less memory for the kernel to zero): small fields packed after the key, the balance
- * derived, and what few persons have behind one pointer. Its funders are pointers to their
- * own records, which never move (record_table.h). */
+/* A sequence number in 6 bytes: 2^48 entries, nine centuries at 10,000 a second. */
+typedef struct {
+    uint8_t bytes[6];
+} model_seq;
+
+static inline uint64_t model_seq_get(model_seq seq)
+{
+    uint64_t value = 0;
+    for (int i = 5; i >= 0; i--)
+        value = value << 8 | seq.bytes[i];
+    return value;
+}
+
+static inline void model_seq_set(model_seq *seq, uint64_t value)
+{
+    for (int i = 0; i < 6; i++, value >>= 8)
+        seq->bytes[i] = (uint8_t)value;
+}
+
+/* One of millions, in 88 bytes (a third less than with every field of its own, and a third
+ * less memory for the kernel to zero): small fields packed after the key, the two chains'
+ * heads in 6 bytes each, the balance derived, and what few persons have behind one pointer.
+ * Its funders are pointers to their own records, which never move (record_table.h). */
 struct model_person {
     char person_no[FL_PERSON_NO_MAX + 1];
     bool has_account : 1;
@@ -65,11 +84,11 @@ struct model_person {
     bool employee : 1;           /* insured under the employee scheme, not the resident one */
     uint8_t status;              /* FAMLEDGER__ACCOUNT_STATUS__* */
     uint8_t person_status;       /* FAMLEDGER__PERSON_STATUS__* */
-    char region[8];
+    char region[FL_REGION_LEN + 1];
     uint8_t funder_count;        /* at most FL_FUNDERS_MAX */
+    model_seq last_seq;          /* the account's newest statement line: its chain's head */
+    model_seq patient_last_seq;  /* the newest settlement for them: their patient chain's head */
     int64_t credited_fen, debited_fen; /* the balance is their difference (model_person_balance) */
-    uint64_t last_seq;           /* the account's newest statement line: its chain's head */
-    uint64_t patient_last_seq;   /* the newest settlement for them: their patient chain's head */
     struct model_funder *funders;  /* this person's funding order */
     struct model_person_extra *extra; /* NULL until the log needs it */
 };
