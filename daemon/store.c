@@ -163,9 +163,9 @@ static int store_lock_dir(const char *dir, int *lock_fd)
  * instead of a table of its own (aid_usage), 6 since a day's entries are found in the log
  * itself, in time order, instead of an index (day_entries), 7 since a merchant's day is a chain
  * (merchant_links) with its totals keyed day first (day_totals), 8 since a patient's settlements
- * are a chain (patient_links) instead of an index (patient_settlements). A ledger without a format was
- * written by an earlier famledgerd, whose entries have no postings: this one cannot balance
- * its books. */
+ * are a chain (patient_links) instead of an index (patient_settlements). A ledger without a
+ * format was written by an earlier famledgerd, whose entries have no postings: this one cannot
+ * balance its books. */
 static const char format_key[] = "format";
 #define FORMAT_CURRENT 8
 #define FORMAT_OLDEST 2 /* the oldest this famledgerd upgrades */

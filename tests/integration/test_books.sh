@@ -130,7 +130,8 @@ daemon_stop
 rm -rf "$WORK/pristine" && cp -r "$WORK/data" "$WORK/pristine"
 for table in account_links merchant_links patient_links; do
     rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
-    check "relink the last link of $table" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" relink "$table"
+    check "relink the last link of $table" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" \
+        relink "$table"
     start_with_cross_province
     check "verify finds the relinked $table" 4 ctl verify
     expect "$table named" "$table of" "$OUT$ERR"

@@ -54,7 +54,8 @@ expect "and the aid usage it moved" "moved into the accounts: 4 rows, 1 holding 
 expect "and the merchants' days it linked" "merchants' days as chains: 14 links, 2 days of totals" \
     "$(cat "$WORK/daemon.log")"
 # A: seven settlements, C: three, D: one.
-expect "and the patients' settlements it linked" "patients' settlements as chains: 11 links, 3 patients" \
+expect "and the patients' settlements it linked" \
+    "patients' settlements as chains: 11 links, 3 patients" \
     "$(cat "$WORK/daemon.log")"
 check "the head is the one format 3 had" 0 ctl --json head
 expect "same head" "$(cat "$FIXTURE/head.json")" "$OUT"
