@@ -271,6 +271,8 @@ int hold_capture_plan(struct request_ctx *ctx, const Famledger__SettleRequest *s
     settlement->time_us = ctx->time_us;
     settlement->hold_id = hold->hold_id;
     plan->settlement = settlement;
+    plan->patient = NULL;
+    plan->own = NULL;
     for (size_t i = 0; i < settlement->n_legs; i++) {
         Famledger__Leg *leg = settlement->legs[i];
         Famledger__Account *account;

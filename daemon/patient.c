@@ -13,13 +13,16 @@ struct patient_home {
     Famledger__Account *account; /* NULL: the person keeps the head */
 };
 
+/* Read what `home` lacks of the patient's records: the person, then, when they have an
+ * account, the account. */
 static int patient_home_get(struct store_txn *txn, struct arena *arena, const char *patient_no,
                             struct patient_home *home)
 {
-    home->account = NULL;
-    int rc = state_person_get(txn, arena, patient_no, &home->person);
+    int rc = home->person ? 1 : state_person_get(txn, arena, patient_no, &home->person);
     const char *missing = "person";
-    if (rc == 1 && home->person->has_account) {
+    if (rc == 1 && !home->person->has_account)
+        home->account = NULL;
+    else if (rc == 1 && !home->account) {
         rc = state_account_get(txn, arena, patient_no, &home->account);
         missing = "account";
     }
@@ -43,11 +46,12 @@ static int patient_home_put(struct store_txn *txn, struct arena *arena,
                          : state_person_put(txn, arena, home->person);
 }
 
-int patient_chain(struct request_ctx *ctx, const char *patient_no, Famledger__Account *own,
-                  uint64_t seq)
+int patient_chain(struct request_ctx *ctx, const char *patient_no, Famledger__Person *person,
+                  Famledger__Account *account, bool account_stored, uint64_t seq)
 {
-    struct patient_home home = {.account = own};
-    int rc = own ? 0 : patient_home_get(ctx->txn, ctx->arena, patient_no, &home);
+    struct patient_home home = {.person = person, .account = account};
+    /* An account a leg moves is the patient's: it keeps the head whatever else was read. */
+    int rc = account_stored ? 0 : patient_home_get(ctx->txn, ctx->arena, patient_no, &home);
     if (rc)
         return rc;
     uint64_t *head = patient_home_head(&home);
@@ -61,7 +65,7 @@ int patient_chain(struct request_ctx *ctx, const char *patient_no, Famledger__Ac
                                strlen(patient_no), *head)))
         return rc;
     *head = seq;
-    return own ? 0 : patient_home_put(ctx->txn, ctx->arena, &home);
+    return account_stored ? 0 : patient_home_put(ctx->txn, ctx->arena, &home);
 }
 
 int patient_head(struct request_ctx *ctx, const Famledger__Person *person, uint64_t *head)
@@ -107,7 +111,7 @@ static int fold_chain_end(struct settlements_fold *fold)
 {
     if (fold->last_seq == 0)
         return 0;
-    struct patient_home home;
+    struct patient_home home = {.person = NULL, .account = NULL};
     int rc = patient_home_get(fold->txn, &fold->arena, fold->patient, &home);
     if (rc == 0) {
         *patient_home_head(&home) = fold->last_seq;

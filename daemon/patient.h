@@ -11,12 +11,14 @@
 
 #include "request.h"
 
-/* Make settlement `seq` the newest of the patient's chain. `own` is the patient's account when
- * the settlement moves it (a leg of it), in which case its head is set here and the account is
- * stored by its move; with NULL the record that keeps the head is read, set and stored here.
- * Returns 0 or a storage error (FL_ERR_INTERNAL, logged, when the records disagree). */
-int patient_chain(struct request_ctx *ctx, const char *patient_no, Famledger__Account *own,
-                  uint64_t seq);
+/* Make settlement `seq` the newest of the patient's chain. `person` and `account` are the
+ * patient's records as the caller read them in this transaction (NULL: not read, read here if
+ * needed). With `account_stored` the account is a leg of the settlement: its head is set here
+ * and the account stored by its move; otherwise the record that keeps the head is set and
+ * stored here. Returns 0 or a storage error (FL_ERR_INTERNAL, logged, when the records
+ * disagree). */
+int patient_chain(struct request_ctx *ctx, const char *patient_no, Famledger__Person *person,
+                  Famledger__Account *account, bool account_stored, uint64_t seq);
 
 /* The head of the chain of `person` (0: no settlement), from their account or themselves. 0,
  * or an error after request_fail. */

@@ -232,11 +232,14 @@ int settle_plan_make(struct request_ctx *ctx, const Famledger__SettleRequest *se
     settlement->time_us = ctx->time_us;
     settlement->legs = ARENA_ARRAY(ctx->arena, Famledger__Leg *, LEGS_MAX);
     plan->settlement = settlement;
+    plan->patient = patient;
+    plan->own = NULL;
     if (settle->no_account)
         return 0;
     Famledger__Account *own = NULL;
     if ((rc = state_account_get(ctx->txn, ctx->arena, settle->patient, &own)) < 0)
         return request_fail(ctx, rc, "cannot read the account of %s", settle->patient);
+    plan->own = own;
     if (own) {
         plan_take(ctx, plan, own, INT64_MAX, false);
         settlement->balc_fen = own->balance_fen - settlement->acct_pay_fen;
@@ -343,12 +346,14 @@ static int settle_record(struct request_ctx *ctx, Famledger__SettleRequest *sett
                settlement->merchant_code,
                settlement->acct_pay_fen + settlement->acct_mulaid_pay_fen);
     int rc = ledger_append(ctx, &entry);
-    /* The patient's own account, when a leg moves it, keeps their chain's head with the move. */
-    Famledger__Account *own = NULL;
+    /* The patient's own account, when a leg moves it, keeps their chain's head with the move;
+     * what the plan read of the patient is not read again. */
+    Famledger__Account *moved = NULL;
     for (size_t i = 0; i < settlement->n_legs; i++)
         if (!settlement->legs[i]->mutual_aid && plan->accounts[i])
-            own = plan->accounts[i];
-    if (rc == 0 && (rc = patient_chain(ctx, settlement->patient, own, entry.seq)))
+            moved = plan->accounts[i];
+    if (rc == 0 && (rc = patient_chain(ctx, settlement->patient, plan->patient,
+                                       moved ? moved : plan->own, moved != NULL, entry.seq)))
         return request_fail(ctx, rc, "cannot record the settlement");
     for (size_t i = 0; rc == 0 && i < settlement->n_legs; i++) {
         const Famledger__Leg *leg = settlement->legs[i];

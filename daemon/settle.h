@@ -10,6 +10,10 @@
 struct settle_plan {
     Famledger__Settlement *settlement;
     Famledger__Account *accounts[LEGS_MAX];
+    /* The patient and their account as the plan read them (NULL: not read, or none), which
+     * the settlement's record of the patient (patient_chain) need not read again. */
+    Famledger__Person *patient;
+    Famledger__Account *own;
 };
 
 int settle_quote_handle(struct request_ctx *ctx, const Famledger__Request *request);
