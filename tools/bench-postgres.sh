@@ -172,15 +172,36 @@ fl_run() {
     echo "$ours | ${raw:-failed}"
 }
 
+# row LOAD FAMLEDGERD_CELLS POSTGRESQL_CELL: a table row, with famledgerd's throughput over
+# PostgreSQL's and over bare LMDB's in commits of the same size (the issue's targets).
+row() {
+    ratio_pg=$(printf '%s\n%s\n' "$2" "$3" | awk 'NR == 1 {a = $1} NR == 2 {b = $1}
+        END {if (a + 0 > 0 && b + 0 > 0) printf "%.2f×", a / b}')
+    ratio_raw=$(echo "$2" | awk -F' [|] ' '{a = $1 + 0; b = $4 + 0}
+        END {if (a > 0 && b > 0) printf "%.0f %%", 100 * a / b}')
+    echo "| $1 | $2 | $3 | $ratio_pg | $ratio_raw |"
+}
+
 echo
-echo "| load | famledgerd | settlements per commit | pages per settlement | bare LMDB, same commits | PostgreSQL |"
-echo "| --- | --- | --- | --- | --- | --- |"
+echo "| load | famledgerd | settlements per commit | pages per settlement | bare LMDB, same commits | PostgreSQL | famledgerd ÷ PostgreSQL | famledgerd ÷ bare LMDB |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 for connections in $BENCH_CONNECTIONS; do
-    echo "| $connections connections, 1 in flight | $(fl_run --connections "$connections") | $(pg_run one "$connections" 1) |"
+    [ "$connections" = 1 ] && noun=connection || noun=connections
+    row "$connections $noun, 1 in flight" "$(fl_run --connections "$connections")" \
+        "$(pg_run one "$connections" 1)"
 done
 for connections in 16 64; do
-    echo "| $connections connections x 8 in flight | $(fl_run --connections "$connections" --depth 8) | $(pg_run pipeline "$connections" 8 -M extended) |"
+    row "$connections connections x 8 in flight" "$(fl_run --connections "$connections" --depth 8)" \
+        "$(pg_run pipeline "$connections" 8 -M extended)"
 done
-echo "| 4 connections x 2 batches of 100 (latency per batch) | $(fl_run --connections 4 --depth 2 --batch 100) | $(pg_run batch 4 100 -M extended) |"
+row "4 connections x 2 batches of 100 (latency per batch)" \
+    "$(fl_run --connections 4 --depth 2 --batch 100)" "$(pg_run batch 4 100 -M extended)"
 echo
-echo "famledgerd: $(du -sh "$work/famledger" | cut -f1) for $("$BUILD/ledgerctl" --socket "$work/famledger.sock" head | awk '/^seq/ {print $2}') entries; PostgreSQL: $(du -sh "$work/pg" | cut -f1)"
+entries=$("$BUILD/ledgerctl" --socket "$work/famledger.sock" head | awk '/^seq/ {print $2}')
+bytes=$(du -sb "$work/famledger" | cut -f1)
+# The daemon's resident memory: its own, and the pages of the ledger's map it has touched
+# (the page cache's, shared, given back under pressure).
+rss=$(awk '/^VmHWM:/ {peak = $2} /^RssAnon:/ {own = $2} /^RssFile:/ {map = $2}
+    END {printf "peak RSS %.1f MB: %.1f MB its own, %.1f MB of the ledger'"'"'s pages",
+         peak / 1024, own / 1024, map / 1024}' "/proc/$daemon_pid/status")
+echo "famledgerd: $(du -sh "$work/famledger" | cut -f1) for $entries entries ($((bytes / entries)) bytes an entry); $rss; PostgreSQL: $(du -sh "$work/pg" | cut -f1)"
