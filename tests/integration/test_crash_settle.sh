@@ -15,20 +15,20 @@ daemon_start
 for m in $(seq 1 $MERCHANTS); do
     ctl merchant add "PH$m" --name "药房$m" --kind pharmacy --region 110101 >/dev/null
 done
-# Each family: a patient with 10.00 of their own, two parents with 30.00 each: spent within a
+# Each family: a patient with 5.00 of their own, two parents with 15.00 each: spent within a
 # few rounds, so that later settlements fall back to cash.
 for k in $(seq 1 $FAMILIES); do
     for who in P F M; do
         ctl person add "$who$k" --name "家人" --region 110101 --scheme employee >/dev/null
         ctl account open "$who$k" >/dev/null
     done
-    ctl credit "P$k" 10.00 --ref "c-p$k" >/dev/null
-    ctl credit "F$k" 30.00 --ref "c-f$k" >/dev/null
-    ctl credit "M$k" 30.00 --ref "c-m$k" >/dev/null
+    ctl credit "P$k" 5.00 --ref "c-p$k" >/dev/null
+    ctl credit "F$k" 15.00 --ref "c-f$k" >/dev/null
+    ctl credit "M$k" 15.00 --ref "c-m$k" >/dev/null
     ctl family bind "F$k" "P$k" --relation child >/dev/null
     ctl family bind "M$k" "P$k" --relation child >/dev/null
 done
-TOTAL_FEN=$((FAMILIES * (1000 + 3000 + 3000)))
+TOTAL_FEN=$((FAMILIES * (500 + 1500 + 1500)))
 
 # What a settlement of a pharmacy's round and try is, the same whenever it is sent again.
 patient_of() { echo "P$((($3 + $1) % FAMILIES + 1))"; }       # MERCHANT ROUND TRY
