@@ -199,9 +199,9 @@ row "4 connections x 2 batches of 100 (latency per batch)" \
 echo
 entries=$("$BUILD/ledgerctl" --socket "$work/famledger.sock" head | awk '/^seq/ {print $2}')
 bytes=$(du -sb "$work/famledger" | cut -f1)
-# The daemon's resident memory: its own, and the pages of the ledger's map it has touched
-# (the page cache's, shared, given back under pressure).
+# The daemon's resident memory: its peak, and now its own and the pages of the ledger's map it
+# has touched (the page cache's, shared, given back under pressure).
 rss=$(awk '/^VmHWM:/ {peak = $2} /^RssAnon:/ {own = $2} /^RssFile:/ {map = $2}
-    END {printf "peak RSS %.1f MB: %.1f MB its own, %.1f MB of the ledger'"'"'s pages",
+    END {printf "peak RSS %.1f MB; at the end %.1f MB its own, %.1f MB of the ledger'"'"'s pages",
          peak / 1024, own / 1024, map / 1024}' "/proc/$daemon_pid/status")
 echo "famledgerd: $(du -sh "$work/famledger" | cut -f1) for $entries entries ($((bytes / entries)) bytes an entry); $rss; PostgreSQL: $(du -sh "$work/pg" | cut -f1)"

@@ -104,7 +104,7 @@ for round in $(seq 1 $ROUNDS); do
     wait $workers
     daemon_start
     check "round $round: no money made or lost, no account below zero" 0 conserved
-    # Settled refunds are not refunded again: each refund's reference is its settlement's.
+    # A refund sent again in a later round is a replay and is logged again: keep each once.
     sort -u "$WORK/refunded" -o "$WORK/refunded"
 done
 echo "$(wc -l < "$WORK/settled") acknowledged settlements of $(wc -l < "$WORK/tried") tried," \
