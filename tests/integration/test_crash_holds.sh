@@ -33,7 +33,8 @@ till() {
     local t=$1 r=$2 i=0 reply status hold
     while [ $i -lt $TRIES ]; do
         i=$((i + 1))
-        reply=$(ctl --json quote --merchant PH1 --ref "q$t-$r-$i" --patient "$(patient_of "$t" "$r" "$i")" \
+        reply=$(ctl --json quote --merchant PH1 --ref "q$t-$r-$i" \
+                    --patient "$(patient_of "$t" "$r" "$i")" \
                     --amount "$(amount_of "$t" "$r" "$i")" --hold 2 2>&1)
         status=$?
         [ $status = 1 ] && echo "q$t-$r-$i: $reply" >> "$WORK/rejected"
@@ -44,8 +45,8 @@ till() {
             continue
         fi
         reply=$(ctl --json settle --merchant PH1 --ref "c$t-$r-$i" \
-                    --patient "$(patient_of "$t" "$r" "$i")" --amount "$(amount_of "$t" "$r" "$i")" \
-                    --hold "$hold" 2>&1)
+                    --patient "$(patient_of "$t" "$r" "$i")" \
+                    --amount "$(amount_of "$t" "$r" "$i")" --hold "$hold" 2>&1)
         status=$?
         [ $status = 1 ] && echo "c$t-$r-$i: $reply" >> "$WORK/rejected"
         [ $status = 0 ] || return 0
@@ -62,7 +63,9 @@ conserved() {
             json=$(ctl --json account show "$who$k")
             fen=$(echo "$json" | sed 's/.*"balance_fen":\(-\{0,1\}[0-9]*\).*/\1/')
             [ "$fen" -ge 0 ] || { echo "$who$k holds $fen fen"; return 1; }
-            case "$1:$json" in settled:*'"held_fen"'*) echo "$who$k still holds: $json"; return 1 ;; esac
+            case "$1:$json" in
+                settled:*'"held_fen"'*) echo "$who$k still holds: $json"; return 1 ;;
+            esac
             sum=$((sum + fen))
         done
     done

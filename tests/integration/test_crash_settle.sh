@@ -36,7 +36,9 @@ amount_of() { printf '%d.%02d' $(($3 % 7 + 1)) $((($2 * 13 + $3 * 7 + $1) % 100)
 
 # The fields a replay must repeat: id, the split, and the legs with their balances after.
 split_of() {
-    sed -n 's/.*"settlement_id":\([0-9]*\),.*"acct_pay_fen":\([0-9]*\),"acct_mulaid_pay_fen":\([0-9]*\),"cash_pay_fen":\([0-9]*\),.*"legs":\(\[[^]]*\]\).*/\1 \2 \3 \4 \5/p'
+    sed -n 's/.*"settlement_id":\([0-9]*\),.*"acct_pay_fen":\([0-9]*\),'\
+'"acct_mulaid_pay_fen":\([0-9]*\),"cash_pay_fen":\([0-9]*\),.*"legs":\(\[[^]]*\]\).*/'\
+'\1 \2 \3 \4 \5/p'
 }
 
 # A worker stops when the daemon is gone (exit 3: unreachable, the connection lost); a refusal
@@ -48,8 +50,8 @@ settler() { # settler MERCHANT ROUND: settle until the daemon dies, logging what
         reference="s$m-$r-$i"
         echo "$m $r $i" >> "$WORK/tried"
         reply=$(ctl --json settle --merchant "PH$m" --ref "$reference" \
-                    --patient "$(patient_of "$m" "$r" "$i")" --amount "$(amount_of "$m" "$r" "$i")" \
-                    2>&1)
+                    --patient "$(patient_of "$m" "$r" "$i")" \
+                    --amount "$(amount_of "$m" "$r" "$i")" 2>&1)
         status=$?
         [ $status = 1 ] && echo "$reference: $reply" >> "$WORK/rejected"
         [ $status = 0 ] || return 0
@@ -76,7 +78,8 @@ conserved() {
     local sum=0 fen who k m
     for k in $(seq 1 $FAMILIES); do
         for who in P F M; do
-            fen=$(ctl --json account show "$who$k" | sed 's/.*"balance_fen":\(-\{0,1\}[0-9]*\).*/\1/')
+            fen=$(ctl --json account show "$who$k" |
+                      sed 's/.*"balance_fen":\(-\{0,1\}[0-9]*\).*/\1/')
             [ "$fen" -ge 0 ] || { echo "$who$k holds $fen fen"; return 1; }
             sum=$((sum + fen))
         done
@@ -128,7 +131,8 @@ while read -r m r i split; do
         differ=$((differ + 1)); echo "s$m-$r-$i acknowledged as $split, replayed as $reply"; }
 done < "$WORK/settled"
 [ "$differ" = 0 ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) ||
-    { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL $differ acknowledged settlements not replayed as acknowledged"; }
+    { CHECKS_FAILED=$((CHECKS_FAILED + 1))
+      echo "FAIL $differ acknowledged settlements not replayed as acknowledged"; }
 
 # Every settlement in doubt (tried, no reply) settles now, and then again as a replay: once.
 sort "$WORK/tried" | while read -r m r i; do
