@@ -49,6 +49,10 @@ check() {
     fi
 }
 
+# json_fen FIELD: the integer FIELD (fen, possibly negative) of the ledgerctl --json output on
+# stdin; nothing when it has none.
+json_fen() { sed -n "s/.*\"$1\":\(-\{0,1\}[0-9]*\).*/\1/p"; }
+
 # expect NAME TEXT HAYSTACK : HAYSTACK contains TEXT.
 expect() {
     case "$3" in

@@ -12,7 +12,7 @@ writers=""
 for k in 1 2 3 4; do writer "$k" & writers="$writers $!"; done
 for n in 1 2 3; do
     sleep 0.3
-    floor=$(ctl --json account show E1 | sed 's/.*"balance_fen":\([0-9]*\).*/\1/')
+    floor=$(ctl --json account show E1 | json_fen balance_fen)
     check "backup $n under load" 0 ctl --json backup --out "$WORK/copy$n"
     echo "$floor" > "$WORK/floor$n"
 done
@@ -39,7 +39,7 @@ for n in 1 2 3 4; do
     check "copy $n starts and verifies" 0 "$BUILD/ledgerctl" --socket "$WORK/copy.sock" verify
     if [ -f "$WORK/floor$n" ]; then
         balance=$("$BUILD/ledgerctl" --socket "$WORK/copy.sock" --json account show E1 |
-                  sed 's/.*"balance_fen":\([0-9]*\).*/\1/')
+                  json_fen balance_fen)
         [ "$balance" -ge "$(cat "$WORK/floor$n")" ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) ||
             { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL copy $n lost credits acknowledged before it"; }
     fi

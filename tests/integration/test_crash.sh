@@ -52,7 +52,7 @@ for cycle in $(seq 1 10); do
     wait $writers
     start
     acked=$(wc -l < "$WORK/acked")
-    balance=$(ctl --json account show E1 | sed 's/.*"balance_fen":\([0-9]*\).*/\1/')
+    balance=$(ctl --json account show E1 | json_fen balance_fen)
     # Every acknowledged credit is in; a credit committed whose reply was lost may be too.
     [ "$balance" -ge "$acked" ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) ||
         { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL cycle $cycle: balance $balance < $acked acknowledged"; }

@@ -61,7 +61,7 @@ conserved() {
     for k in $(seq 1 $FAMILIES); do
         for who in P R; do
             json=$(ctl --json account show "$who$k")
-            fen=$(echo "$json" | sed 's/.*"balance_fen":\(-\{0,1\}[0-9]*\).*/\1/')
+            fen=$(echo "$json" | json_fen balance_fen)
             [ "$fen" -ge 0 ] || { echo "$who$k holds $fen fen"; return 1; }
             case "$1:$json" in
                 settled:*'"held_fen"'*) echo "$who$k still holds: $json"; return 1 ;;
@@ -69,7 +69,7 @@ conserved() {
             sum=$((sum + fen))
         done
     done
-    fen=$(ctl --json merchant balance PH1 | sed 's/.*"payable_fen":\(-\{0,1\}[0-9]*\).*/\1/')
+    fen=$(ctl --json merchant balance PH1 | json_fen payable_fen)
     sum=$((sum + fen))
     [ "$sum" = "$TOTAL_FEN" ] || { echo "the books hold $sum fen of $TOTAL_FEN"; return 1; }
 }

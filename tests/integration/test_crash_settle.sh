@@ -78,14 +78,13 @@ conserved() {
     local sum=0 fen who k m
     for k in $(seq 1 $FAMILIES); do
         for who in P F M; do
-            fen=$(ctl --json account show "$who$k" |
-                      sed 's/.*"balance_fen":\(-\{0,1\}[0-9]*\).*/\1/')
+            fen=$(ctl --json account show "$who$k" | json_fen balance_fen)
             [ "$fen" -ge 0 ] || { echo "$who$k holds $fen fen"; return 1; }
             sum=$((sum + fen))
         done
     done
     for m in $(seq 1 $MERCHANTS); do
-        fen=$(ctl --json merchant balance "PH$m" | sed 's/.*"payable_fen":\(-\{0,1\}[0-9]*\).*/\1/')
+        fen=$(ctl --json merchant balance "PH$m" | json_fen payable_fen)
         sum=$((sum + fen))
     done
     [ "$sum" = "$TOTAL_FEN" ] || { echo "the books hold $sum fen of $TOTAL_FEN"; return 1; }

@@ -92,7 +92,7 @@ failsync_daemon() {
         --accept-head 2>>"$WORK/$3" &
     pid=$!
     for _ in $(seq 1 300); do ctl head >/dev/null 2>&1 && break; sleep 0.01; done
-    before=$(ctl --json account show E1 | sed 's/.*"balance_fen":\([0-9]*\).*/\1/')
+    before=$(ctl --json account show E1 | json_fen balance_fen)
 }
 # expect_stopped_74 WHAT: the failsync daemon exited with 74 (a storage failure).
 expect_stopped_74() {
