@@ -37,6 +37,7 @@ const struct verify_index_table verify_indexes[INDEX_COUNT] = {
     [INDEX_AID_LIMITS] = {"aid_limits", FAMLEDGER__STATE_TABLE__STATE_AID_LIMITS},
     [INDEX_PERSONS] = {"persons", FAMLEDGER__STATE_TABLE__STATE_PERSONS},
     [INDEX_ACCOUNTS] = {"accounts", FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS},
+    [INDEX_SETTLEMENTS] = {"settlements", FAMLEDGER__STATE_TABLE__STATE_SETTLEMENTS},
 };
 
 /* The daemon's names of the account classes, as its balance keys spell them. */
@@ -298,82 +299,17 @@ static void name_prefetch(struct verify *v, const char *name, bool record)
     record_table_prefetch(&v->persons, hash, record);
 }
 
+_Static_assert(TABLE_DIGEST_LEGS_MAX == FL_LEGS_MAX, "a settlement's fingerprint holds every leg");
+
 static size_t settlement_slot(uint64_t id, size_t capacity)
 {
     return (id * 11400714819323198485u) & (capacity - 1);
 }
 
-/* A text into a fingerprint: its length, then at most FINGERPRINT_TEXT_MAX of its bytes (a
- * longer one differs from the log's, which never holds one, by its length). */
-#define FINGERPRINT_TEXT_MAX 64
-
-static size_t fingerprint_text(uint8_t *out, const char *text)
-{
-    size_t bytes = strlen(text);
-    size_t kept = bytes < FINGERPRINT_TEXT_MAX ? bytes : FINGERPRINT_TEXT_MAX;
-    uint32_t length = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;
-    memcpy(out, &length, sizeof(length));
-    memcpy(out + sizeof(length), text, kept);
-    return sizeof(length) + kept;
-}
-
-static size_t fingerprint_number(uint8_t *out, uint64_t number)
-{
-    memcpy(out, &number, sizeof(number));
-    return sizeof(number);
-}
-
-uint64_t verify_settlement_fingerprint(const struct verify *v, const Famledger__Settlement *s)
-{
-    enum { TEXT = 4 + FINGERPRINT_TEXT_MAX, LEG = TEXT + 2 * 8 + 1 };
-    uint8_t in[3 * TEXT + 10 * 8 + FL_LEGS_MAX * LEG];
-    size_t used = fingerprint_text(in, s->merchant_code);
-    used += fingerprint_text(in + used, s->merchant_reference);
-    used += fingerprint_text(in + used, s->patient);
-    const int64_t numbers[] = {s->amount_fen,  s->category,     s->acct_pay_fen,
-                               s->acct_mulaid_pay_fen, s->cash_pay_fen, s->balc_fen,
-                               s->time_us,     (int64_t)s->hold_id, s->aid_counted,
-                               (int64_t)s->n_legs};
-    for (size_t i = 0; i < sizeof(numbers) / sizeof(*numbers); i++)
-        used += fingerprint_number(in + used, (uint64_t)numbers[i]);
-    /* More legs than a settlement has: the count above differs from the log's. */
-    for (size_t i = 0; i < s->n_legs && i < FL_LEGS_MAX; i++) {
-        const Famledger__Leg *leg = s->legs[i];
-        used += fingerprint_text(in + used, leg->holder);
-        used += fingerprint_number(in + used, (uint64_t)leg->amount_fen);
-        used += fingerprint_number(in + used, (uint64_t)leg->balance_after_fen);
-        in[used++] = (uint8_t)(leg->mutual_aid | leg->wallet << 1);
-    }
-    return table_digest_keyed(&v->digest_key, in, used);
-}
-
 uint64_t verify_refund_weight(const struct verify *v, const char *holder, bool wallet)
 {
-    uint8_t in[1 + 4 + FINGERPRINT_TEXT_MAX] = {wallet ? 'w' : 'a'};
-    size_t used = 1 + fingerprint_text(in + 1, holder);
-    return table_digest_keyed(&v->digest_key, in, used) | 1;
-}
-
-uint64_t verify_message_hash(const struct verify *v, const ProtobufCMessage *message)
-{
-    uint8_t small[512];
-    size_t bytes = protobuf_c_message_get_packed_size(message);
-    uint8_t *packed = bytes <= sizeof(small) ? small : malloc(bytes);
-    if (!packed)
-        return 0; /* out of memory: a difference, not a crash */
-    protobuf_c_message_pack(message, packed);
-    uint64_t hash = table_digest_keyed(&v->digest_key, packed, bytes);
-    if (packed != small)
-        free(packed);
-    return hash;
-}
-
-uint64_t verify_refund_hash(const struct verify *v, const Famledger__Refund *refund,
-                            uint64_t refund_id)
-{
-    Famledger__Refund stored = *refund;
-    stored.refund_id = refund_id; /* the entry leaves its own seq out; the record keeps it */
-    return verify_message_hash(v, &stored.base);
+    const uint64_t in[2] = {table_digest_text(&v->digest_key, holder), wallet};
+    return table_digest_keyed(&v->digest_key, in, sizeof(in)) | 1;
 }
 
 void verify_settlement_prefetch(const struct verify *v, uint64_t id)
@@ -414,6 +350,60 @@ struct model_settlement *verify_settlement_find(struct verify *v, uint64_t id, b
     v->settlements[slot].id = id;
     v->settlement_count++;
     return &v->settlements[slot];
+}
+
+/* ---- settlements, when the daemon digests the stored ones ---- */
+
+/* Add `seq` to `bits`: 0, or -1 when out of memory. */
+static int seq_bits_add(struct seq_bits *bits, uint64_t seq)
+{
+    uint64_t word = seq / 64;
+    if (word >= bits->word_count) {
+        size_t count = bits->word_count ? bits->word_count : 1024;
+        while (count <= word && count <= SIZE_MAX / 2 / sizeof(*bits->words))
+            count *= 2;
+        uint64_t *grown = count > word ? realloc(bits->words, count * sizeof(*grown)) : NULL;
+        if (!grown)
+            return -1;
+        memset(grown + bits->word_count, 0, (count - bits->word_count) * sizeof(*grown));
+        bits->words = grown;
+        bits->word_count = count;
+    }
+    bits->words[word] |= 1ull << (seq % 64);
+    return 0;
+}
+
+static bool seq_bits_has(const struct seq_bits *bits, uint64_t seq)
+{
+    return seq / 64 < bits->word_count && (bits->words[seq / 64] >> (seq % 64) & 1);
+}
+
+/* An item the stored record of settlement `id` must hold (table_digest_items). */
+static void expect_settlement_part(struct verify *v, uint64_t id,
+                                   enum table_digest_settlement_part part, uint64_t hash)
+{
+    uint8_t key[8];
+    for (int i = 7; i >= 0; i--, id >>= 8)
+        key[i] = (uint8_t)id;
+    verify_expect_item(v, INDEX_SETTLEMENTS, key, sizeof(key),
+                       table_digest_settlement_part(part, hash));
+}
+
+/* Settlement `id` is cancelled, `cancelled` whether it was already: in its record of the model
+ * (`settlement`), or as a bit and an item. 0, or -1 when out of memory. */
+static int settlement_cancel(struct verify *v, struct model_settlement *settlement, uint64_t id,
+                             bool cancelled)
+{
+    if (settlement) {
+        settlement->cancelled = true;
+        return 0;
+    }
+    if (cancelled)
+        return 0;
+    if (seq_bits_add(&v->cancelled, id) != 0)
+        return -1;
+    expect_settlement_part(v, id, TABLE_DIGEST_CANCELLED, 0);
+    return 0;
 }
 
 /* ---- applying entries to the model ---- */
@@ -546,11 +536,21 @@ static int apply_settled(struct verify *v, const Famledger__Entry *entry)
     verify_expect_item(v, INDEX_PATIENT_LINKS, s->patient, strlen(s->patient),
                        table_digest_link(entry->seq, model_seq_get(patient->patient_last_seq)));
     model_seq_set(&patient->patient_last_seq, entry->seq);
+    uint64_t fingerprint = table_digest_settlement(&v->digest_key, s);
+    if (v->settlements_digested) {
+        /* Three bits are all a refund needs of it; its stored record is in the digest. */
+        if (seq_bits_add(&v->settled, entry->seq) != 0 ||
+            (s->aid_counted && seq_bits_add(&v->aid_counted, entry->seq) != 0))
+            return -1;
+        v->settlement_count++;
+        expect_settlement_part(v, entry->seq, TABLE_DIGEST_SETTLED, fingerprint);
+        return 0;
+    }
     struct model_settlement *settlement = verify_settlement_find(v, entry->seq, true);
     if (!settlement)
         return -1;
     settlement->aid_counted = s->aid_counted;
-    settlement->fingerprint = verify_settlement_fingerprint(v, s);
+    settlement->fingerprint = fingerprint;
     return 0;
 }
 
@@ -560,24 +560,40 @@ static int apply_refund(struct verify *v, const Famledger__Entry *entry, uint64_
                         const char *merchant, const Famledger__Refund *refund, bool reversal,
                         const char *patient, int64_t settled_us)
 {
-    struct model_settlement *settlement = verify_settlement_find(v, settlement_id, false);
-    if (!settlement)
+    struct model_settlement *settlement = NULL;
+    bool known, cancelled, aid_counted;
+    if (v->settlements_digested) {
+        known = seq_bits_has(&v->settled, settlement_id);
+        cancelled = seq_bits_has(&v->cancelled, settlement_id);
+        aid_counted = seq_bits_has(&v->aid_counted, settlement_id);
+    } else {
+        settlement = verify_settlement_find(v, settlement_id, false);
+        known = settlement != NULL;
+        cancelled = known && settlement->cancelled;
+        aid_counted = known && settlement->aid_counted;
+    }
+    if (!known)
         return verify_problem(v, entry->seq, "refund of unknown settlement %llu",
                               (unsigned long long)settlement_id);
-    if (settlement->cancelled && !reversal)
+    if (cancelled && !reversal)
         return verify_problem(v, entry->seq, "refund of a cancelled settlement");
-    if (!refund) {
-        settlement->cancelled = true;
-        return 0;
-    }
+    if (!refund)
+        return settlement_cancel(v, settlement, settlement_id, cancelled);
     int64_t legs = 0;
     bool past = false; /* a sum past int64: only a log no daemon wrote has one */
-    settlement->refunds += verify_refund_hash(v, refund, entry->seq);
+    uint64_t whole = table_digest_refund(&v->digest_key, refund, entry->seq);
+    if (settlement)
+        settlement->refunds += whole;
+    else
+        expect_settlement_part(v, settlement_id, TABLE_DIGEST_REFUND, whole);
     for (size_t i = 0; i < refund->n_legs; i++) {
         past |= __builtin_add_overflow(legs, refund->legs[i]->amount_fen, &legs);
-        settlement->refunds += (uint64_t)refund->legs[i]->amount_fen *
-                               verify_refund_weight(v, refund->legs[i]->holder,
-                                                    refund->legs[i]->wallet);
+        /* With the digest, the stored legs are checked against the stored refunds
+         * (table_digest_items), and those against the log's. */
+        if (settlement)
+            settlement->refunds += (uint64_t)refund->legs[i]->amount_fen *
+                                   verify_refund_weight(v, refund->legs[i]->holder,
+                                                        refund->legs[i]->wallet);
         int wallet = verify_refund_wallet_leg(v, entry->seq, refund->legs[i]);
         if (wallet < 0 || (wallet && !v->report->ok))
             return 1;
@@ -587,15 +603,14 @@ static int apply_refund(struct verify *v, const Famledger__Entry *entry, uint64_
             return 1;
     }
     /* A settlement made before aid limits (format 2) was never counted: nothing to free. */
-    if (settlement->aid_counted)
+    if (aid_counted)
         verify_refund_aid(v, patient, settled_us, refund);
     if (past || legs != refund->amount_fen)
         return verify_problem(v, entry->seq, "refund legs do not add up to the refund");
     expect_merchant_link(v, merchant, entry->time_us, entry->seq);
     if (!reversal)
         verify_expect_reference(v, 'R', merchant, refund->reference, entry->seq);
-    settlement->cancelled = settlement->cancelled || refund->cancel;
-    return 0;
+    return refund->cancel ? settlement_cancel(v, settlement, settlement_id, cancelled) : 0;
 }
 
 static int apply_reversed(struct verify *v, const Famledger__Entry *entry)
@@ -1271,6 +1286,9 @@ static void verify_free(struct verify *v)
     verify_funded_free(v);
     scratch_release(&v->scratch);
     model_memory_release(v->settlements, v->settlement_capacity * sizeof(*v->settlements));
+    free(v->settled.words);
+    free(v->cancelled.words);
+    free(v->aid_counted.words);
     verify_twophase_free(v);
 }
 
@@ -1308,7 +1326,8 @@ static const enum verify_index verify_whole_indexes[] = {
 };
 /* The tables compared record by record, with a record of the model each: digested whole by the
  * daemon on the first pass, and walked only to name a difference. */
-static const enum verify_index verify_record_tables[] = {INDEX_PERSONS, INDEX_ACCOUNTS};
+static const enum verify_index verify_record_tables[] = {INDEX_PERSONS, INDEX_ACCOUNTS,
+                                                         INDEX_SETTLEMENTS};
 /* The tables summed a business day at a time, whose keys grow with the days: keyed for the
  * day being replayed, then whole. */
 static const enum verify_index verify_daily_indexes[] = {INDEX_DAY_TOTALS, INDEX_MERCHANT_DAYS};
@@ -1340,6 +1359,8 @@ static int verify_pass(struct verify *v, int keyed, bool walk, uint64_t snapshot
     int rc = verify_digests_size(v);
     if (rc > 0)
         rc = 0; /* a table the daemon cannot read: the problem is in the report */
+    /* Known before the first entry: whether a settlement is kept as a record or as bits. */
+    v->settlements_digested = v->digests.asked[INDEX_SETTLEMENTS];
     for (size_t i = 0; i < sizeof(verify_daily_indexes) / sizeof(*verify_daily_indexes); i++)
         if ((int)verify_daily_indexes[i] != keyed)
             digest_map_periodic(&v->indexes[verify_daily_indexes[i]]);

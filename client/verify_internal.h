@@ -121,11 +121,13 @@ struct model_hold {
     uint64_t whole;              /* the hold as placed (hold_whole): what its record keeps */
 };
 
+/* A settlement as verify keeps it to name what differs in its stored record: when the daemon
+ * does not digest the stored settlements, or they differed (a second pass). */
 struct model_settlement {
     uint64_t id; /* 0: empty slot */
-    uint64_t fingerprint; /* what refunds never change (verify_settlement_fingerprint) */
+    uint64_t fingerprint; /* what refunds never change (table_digest_settlement) */
     uint64_t refunds;     /* what its refunds gave back, leg by leg (verify_refund_weight),
-                           * and each refund whole (verify_refund_hash) */
+                           * and each refund whole (table_digest_refund) */
     bool cancelled;
     bool aid_counted; /* its mutual aid counted against the limits (since format 3) */
     bool stored; /* seen in the stored table */
@@ -152,7 +154,14 @@ enum verify_index {
      * is one whole digest of the items table_digest.h defines. */
     INDEX_PERSONS,
     INDEX_ACCOUNTS,
+    INDEX_SETTLEMENTS,     /* digested: items added as the log settles, refunds and cancels */
     INDEX_COUNT
+};
+
+/* A set of sequence numbers, a bit each. */
+struct seq_bits {
+    uint64_t *words;
+    size_t word_count;
 };
 
 struct verify_index_table {
@@ -217,8 +226,12 @@ struct verify {
      * (record_table.h). */
     struct record_table persons;
     struct verify_funded funded;
+    /* The settlements, by id: records of the model (above), or, when the daemon digests the
+     * stored ones, three bits (verify_settlements_digested). */
+    bool settlements_digested;
     struct model_settlement *settlements;
     size_t settlement_capacity, settlement_count;
+    struct seq_bits settled, cancelled, aid_counted;
     struct model_hold *holds;             /* open holds */
     size_t hold_count, hold_capacity;
     /* The entry being replayed: the personal-account moves its body makes, to be matched
@@ -267,23 +280,12 @@ void verify_funded_free(struct verify *v);
 struct model_person *verify_person_at(const struct verify *v, size_t index);
 struct model_settlement *verify_settlement_find(struct verify *v, uint64_t id, bool create);
 
-/* A keyed hash of what a settlement says and no refund changes: its parties, reference,
- * amounts, category, time, hold and aid flag, and each leg's holder, amount, balance after and
- * kind. The settled entry's and the stored record's must be the same: refunds give back to the
- * stored legs, so a stored record made to name another holder would pay them. */
-uint64_t verify_settlement_fingerprint(const struct verify *v, const Famledger__Settlement *s);
-
 /* The keyed, odd weight of a settlement's leg (its holder, and whether it is the wallet's).
  * What a settlement's refunds gave back is the sum of each refund leg's amount times its
  * weight; the stored record's is each leg's refunded amount times its weight. With the legs
  * the fingerprint's, the two are equal only if every refund gave back to a leg of the
  * settlement what the stored leg counts: a refund to someone who did not pay differs. */
 uint64_t verify_refund_weight(const struct verify *v, const char *holder, bool wallet);
-/* The keyed hash of `message` as protobuf-c packs it (the same fields, the same bytes). */
-uint64_t verify_message_hash(const struct verify *v, const ProtobufCMessage *message);
-/* The keyed hash of `refund` as a stored settlement keeps it, its id `refund_id`. */
-uint64_t verify_refund_hash(const struct verify *v, const Famledger__Refund *refund,
-                            uint64_t refund_id);
 /* An expected item of an index: the replay says `key` holds `item`. */
 void verify_expect_item(struct verify *v, enum verify_index index, const void *key,
                         size_t key_bytes, struct table_digest_item item);

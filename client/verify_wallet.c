@@ -71,7 +71,7 @@ static uint64_t hold_whole(const struct verify *v, const Famledger__Hold *hold, 
     placed.hold_id = hold_id;
     placed.state = FAMLEDGER__HOLD_STATE__HOLD_OPEN;
     placed.closed_seq = 0;
-    return verify_message_hash(v, &placed.base);
+    return table_digest_message(&v->digest_key, &placed.base);
 }
 
 static struct table_digest_item limit_digest(int64_t monthly_fen, int64_t yearly_fen)

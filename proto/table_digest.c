@@ -261,6 +261,129 @@ struct table_digest_item table_digest_funded(uint64_t binding)
     return table_digest_one(binding);
 }
 
+/* A text into a settlement's fingerprint: its length, then at most FINGERPRINT_TEXT_MAX of its
+ * bytes (a longer one differs from the log's, which never holds one, by its length). */
+#define FINGERPRINT_TEXT_MAX 64
+
+static size_t fingerprint_text(uint8_t *out, const char *text)
+{
+    size_t bytes = strlen(text);
+    size_t kept = bytes < FINGERPRINT_TEXT_MAX ? bytes : FINGERPRINT_TEXT_MAX;
+    uint32_t length = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;
+    memcpy(out, &length, sizeof(length));
+    memcpy(out + sizeof(length), text, kept);
+    return sizeof(length) + kept;
+}
+
+static size_t fingerprint_number(uint8_t *out, uint64_t number)
+{
+    memcpy(out, &number, sizeof(number));
+    return sizeof(number);
+}
+
+uint64_t table_digest_settlement(const struct table_digest_key *key,
+                                 const Famledger__Settlement *s)
+{
+    enum { TEXT = 4 + FINGERPRINT_TEXT_MAX, LEG = TEXT + 2 * 8 + 1 };
+    uint8_t in[3 * TEXT + 10 * 8 + TABLE_DIGEST_LEGS_MAX * LEG];
+    size_t used = fingerprint_text(in, s->merchant_code);
+    used += fingerprint_text(in + used, s->merchant_reference);
+    used += fingerprint_text(in + used, s->patient);
+    const int64_t numbers[] = {s->amount_fen,  s->category,     s->acct_pay_fen,
+                               s->acct_mulaid_pay_fen, s->cash_pay_fen, s->balc_fen,
+                               s->time_us,     (int64_t)s->hold_id, s->aid_counted,
+                               (int64_t)s->n_legs};
+    for (size_t i = 0; i < sizeof(numbers) / sizeof(*numbers); i++)
+        used += fingerprint_number(in + used, (uint64_t)numbers[i]);
+    /* More legs than a settlement has: the count above differs from the log's. */
+    for (size_t i = 0; i < s->n_legs && i < TABLE_DIGEST_LEGS_MAX; i++) {
+        const Famledger__Leg *leg = s->legs[i];
+        used += fingerprint_text(in + used, leg->holder);
+        used += fingerprint_number(in + used, (uint64_t)leg->amount_fen);
+        used += fingerprint_number(in + used, (uint64_t)leg->balance_after_fen);
+        in[used++] = (uint8_t)(leg->mutual_aid | leg->wallet << 1);
+    }
+    return keyed_hash(key, in, used);
+}
+
+uint64_t table_digest_message(const struct table_digest_key *key,
+                              const ProtobufCMessage *message)
+{
+    uint8_t small[512];
+    size_t bytes = protobuf_c_message_get_packed_size(message);
+    uint8_t *packed = bytes <= sizeof(small) ? small : malloc(bytes);
+    if (!packed)
+        return 0;
+    protobuf_c_message_pack(message, packed);
+    uint64_t hash = keyed_hash(key, packed, bytes);
+    if (packed != small)
+        free(packed);
+    return hash;
+}
+
+uint64_t table_digest_refund(const struct table_digest_key *key, const Famledger__Refund *refund,
+                             uint64_t refund_id)
+{
+    Famledger__Refund stored = *refund;
+    stored.refund_id = refund_id;
+    return table_digest_message(key, &stored.base);
+}
+
+struct table_digest_item table_digest_settlement_part(enum table_digest_settlement_part part,
+                                                      uint64_t hash)
+{
+    return (struct table_digest_item){.count = 2, .fields = {part, hash}};
+}
+
+/* Whether each leg of `s` counts as given back what the refunds it keeps gave its holder and
+ * that kind of leg (legs of the same holder and kind together), between nothing and what it
+ * paid, and all of them its refunded amount; and whether each refund leg is one of its legs. */
+static bool settlement_refunds_whole(const Famledger__Settlement *s)
+{
+    int64_t refunded = 0;
+    for (size_t i = 0; i < s->n_legs; i++) {
+        const Famledger__Leg *leg = s->legs[i];
+        if (leg->refunded_fen < 0 || leg->refunded_fen > leg->amount_fen ||
+            __builtin_add_overflow(refunded, leg->refunded_fen, &refunded))
+            return false;
+    }
+    if (refunded != s->refunded_fen)
+        return false;
+    for (size_t r = 0; r < s->n_refunds; r++)
+        for (size_t k = 0; k < s->refunds[r]->n_legs; k++) {
+            const Famledger__RefundLeg *given = s->refunds[r]->legs[k];
+            size_t i = 0;
+            while (i < s->n_legs && (s->legs[i]->wallet != given->wallet ||
+                                     strcmp(s->legs[i]->holder, given->holder) != 0))
+                i++;
+            if (i == s->n_legs)
+                return false;
+        }
+    for (size_t i = 0; i < s->n_legs; i++) {
+        const Famledger__Leg *leg = s->legs[i];
+        size_t first = 0;
+        while (s->legs[first]->wallet != leg->wallet ||
+               strcmp(s->legs[first]->holder, leg->holder) != 0)
+            first++;
+        if (first != i)
+            continue; /* its group was counted with the first of it */
+        int64_t counted = 0, given = 0;
+        for (size_t j = i; j < s->n_legs; j++)
+            if (s->legs[j]->wallet == leg->wallet && strcmp(s->legs[j]->holder, leg->holder) == 0)
+                counted += s->legs[j]->refunded_fen; /* within `refunded`: no overflow */
+        for (size_t r = 0; r < s->n_refunds; r++)
+            for (size_t k = 0; k < s->refunds[r]->n_legs; k++) {
+                const Famledger__RefundLeg *part = s->refunds[r]->legs[k];
+                if (part->wallet == leg->wallet && strcmp(part->holder, leg->holder) == 0 &&
+                    __builtin_add_overflow(given, part->amount_fen, &given))
+                    return false;
+            }
+        if (counted != given)
+            return false;
+    }
+    return true;
+}
+
 /* Unpacking a record at a time: its pieces come from a buffer on the stack (malloc past it),
  * so that a digest of millions of records does not call malloc for each. A record that fitted
  * is not walked to be freed (unpack_done). Only `used` and `spilled` are set before use: an
@@ -310,6 +433,7 @@ bool table_digest_known(Famledger__StateTable table)
     case FAMLEDGER__STATE_TABLE__STATE_PATIENT_LINKS:
     case FAMLEDGER__STATE_TABLE__STATE_REFERENCES:
     case FAMLEDGER__STATE_TABLE__STATE_FUNDED:
+    case FAMLEDGER__STATE_TABLE__STATE_SETTLEMENTS:
         return true;
     default:
         return false;
@@ -405,6 +529,35 @@ int table_digest_items(const struct table_digest_key *digest_key, Famledger__Sta
             item_cb(context, owner, owner_bytes, &item);
         }
         unpack_done(&person->base, &allocator);
+        return 0;
+    }
+    case FAMLEDGER__STATE_TABLE__STATE_SETTLEMENTS: {
+        struct unpack_buffer buffer;
+        buffer.used = buffer.spilled = 0;
+        ProtobufCAllocator allocator = {unpack_alloc, unpack_free, &buffer};
+        Famledger__Settlement *settlement =
+            famledger__settlement__unpack(&allocator, value_bytes, value);
+        if (!settlement)
+            return -1;
+        if (key_bytes != 8 || table_digest_u64(key) != settlement->settlement_id ||
+            !settlement_refunds_whole(settlement)) {
+            unpack_done(&settlement->base, &allocator);
+            return -1;
+        }
+        item = table_digest_settlement_part(TABLE_DIGEST_SETTLED,
+                                            table_digest_settlement(digest_key, settlement));
+        item_cb(context, key, key_bytes, &item);
+        for (size_t i = 0; i < settlement->n_refunds; i++) {
+            const Famledger__Refund *refund = settlement->refunds[i];
+            item = table_digest_settlement_part(
+                TABLE_DIGEST_REFUND, table_digest_refund(digest_key, refund, refund->refund_id));
+            item_cb(context, key, key_bytes, &item);
+        }
+        if (settlement->cancelled) {
+            item = table_digest_settlement_part(TABLE_DIGEST_CANCELLED, 0);
+            item_cb(context, key, key_bytes, &item);
+        }
+        unpack_done(&settlement->base, &allocator);
         return 0;
     }
     default:

@@ -27,8 +27,9 @@
  * 4: a person's name, registration and suspension reason, an account's freeze reason, and
  *    every field of a holder's bindings.
  * 5: patient_links instead of patient_settlements, and the head of a patient's chain in the
- *    account or person record that keeps it (format 8). */
-#define TABLE_DIGEST_VERSION 5
+ *    account or person record that keeps it (format 8).
+ * 6: settlements: what each says, each refund it keeps, whether it is cancelled. */
+#define TABLE_DIGEST_VERSION 6
 
 #define TABLE_DIGEST_KEY_BYTES 16
 #define TABLE_DIGEST_FIELDS_MAX 6
@@ -110,6 +111,38 @@ uint64_t table_digest_binding(const struct table_digest_key *key,
 /* The item of a binding in a holder's funded list: its table_digest_binding. */
 struct table_digest_item table_digest_funded(uint64_t binding);
 
+/* The most legs a settlement has (FL_LEGS_MAX: the own account, the wallet, each funder). */
+#define TABLE_DIGEST_LEGS_MAX 18
+
+/* The keyed hash of what a settlement says and no refund changes: its parties, reference,
+ * amounts, category, time, hold and aid flag, and each leg's holder, amount, balance after and
+ * kind (the first TABLE_DIGEST_LEGS_MAX legs, and how many there are). The settled entry's and
+ * the stored record's must be the same: refunds give back to the stored legs, so a stored
+ * record made to name another holder would pay them. */
+uint64_t table_digest_settlement(const struct table_digest_key *key,
+                                 const Famledger__Settlement *settlement);
+
+/* The keyed hash of `message` as protobuf-c packs it (the same fields, the same bytes); 0 when
+ * out of memory, which differs from what the other side computes. */
+uint64_t table_digest_message(const struct table_digest_key *key,
+                              const ProtobufCMessage *message);
+
+/* The keyed hash of `refund` as a stored settlement keeps it: its id `refund_id` (a refund in
+ * the log leaves out its own entry's seq). */
+uint64_t table_digest_refund(const struct table_digest_key *key, const Famledger__Refund *refund,
+                             uint64_t refund_id);
+
+/* The items of a settlement, under its id (8 bytes big-endian, its key in the table): what it
+ * says (table_digest_settlement), each refund it keeps (table_digest_refund), and one more
+ * once it is cancelled. */
+enum table_digest_settlement_part {
+    TABLE_DIGEST_SETTLED = 1,
+    TABLE_DIGEST_REFUND = 2,
+    TABLE_DIGEST_CANCELLED = 3,
+};
+struct table_digest_item table_digest_settlement_part(enum table_digest_settlement_part part,
+                                                      uint64_t hash);
+
 /* Whether the stored records of `table` have items defined here. */
 bool table_digest_known(Famledger__StateTable table);
 
@@ -125,7 +158,13 @@ typedef void (*table_digest_item_cb)(void *context, const uint8_t *owner, size_t
  *   table_digest_reason of a freeze and table_digest_patient_head of the patient's chain,
  *   under the account's person number;
  * - persons (Person): table_digest_person, table_digest_registered, table_digest_reason of a
- *   suspension and table_digest_patient_head of the patient's chain, under the person number.
+ *   suspension and table_digest_patient_head of the patient's chain, under the person number;
+ * - settlements (id -> Settlement): table_digest_settlement_part of each part, under the id.
+ *   A record is damaged unless it is whole in itself: its id is its key, and each leg counts as
+ *   given back what the refunds it keeps gave that holder (and that kind of leg), no less than
+ *   nothing and no more than it paid, the legs together its refunded amount; every refund leg
+ *   goes to one of its legs. verify then needs to keep nothing of a settlement but whether it
+ *   is one, is cancelled and counted mutual aid.
  * These are what verify compares of each record: a digest that agrees stands for a walk that
  * finds nothing.
  * Returns 0, or -1 when the record does not read as one of the table (damaged, or a table

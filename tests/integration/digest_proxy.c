@@ -6,8 +6,10 @@
  * It serves one connection, then says on standard error how many digests it altered. With
  * --watch it alters nothing and says how verify paced its digest pages along the log's, as
  * shell assignments: the log pages asked, the digest pages asked after the first of them, the
- * most records one of those asked for, and how many came after the last log page:
- *   famledger-digest-proxy: log_pages=L digest_pages=D largest=N after_last=T */
+ * most records one of those asked for, how many came after the last log page, and the pages of
+ * stored settlements walked (none while the daemon digests them):
+ *   famledger-digest-proxy: log_pages=L digest_pages=D largest=N after_last=T
+ *   settlement_pages=S */
 #include "famledger.pb-c.h"
 #include "frame.h"
 #include "table_digest.h"
@@ -54,6 +56,7 @@ struct seen {
     unsigned digests_between; /* digest pages asked after the first log page's request */
     unsigned digests_after;   /* of them, after the latest log page's request */
     uint32_t limit_max;       /* the most records one of them asked for */
+    unsigned settlement_pages; /* pages of the stored settlements walked */
 };
 
 static void watch(struct seen *seen, const Famledger__Request *request)
@@ -67,6 +70,9 @@ static void watch(struct seen *seen, const Famledger__Request *request)
         seen->digests_after++;
         if (request->state_digest->limit > seen->limit_max)
             seen->limit_max = request->state_digest->limit;
+    } else if (request->body_case == FAMLEDGER__REQUEST__BODY_STATE_PAGE &&
+               request->state_page->table == FAMLEDGER__STATE_TABLE__STATE_SETTLEMENTS) {
+        seen->settlement_pages++;
     }
 }
 
@@ -152,8 +158,8 @@ int main(int argc, char **argv)
     }
     if (seen.watch)
         fprintf(stderr, "famledger-digest-proxy: log_pages=%u digest_pages=%u largest=%u "
-                "after_last=%u\n", seen.log_pages, seen.digests_between, seen.limit_max,
-                seen.digests_after);
+                "after_last=%u settlement_pages=%u\n", seen.log_pages, seen.digests_between,
+                seen.limit_max, seen.digests_after, seen.settlement_pages);
     else
         fprintf(stderr, "famledger-digest-proxy: %u state_digest requests altered\n",
                 seen.altered);

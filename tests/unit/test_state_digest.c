@@ -33,6 +33,7 @@ static int ledger_setup(void **state)
         assert_int_equal(fixture_bind(f, families[i][1], families[i][0], CHILD), 0);
         assert_int_equal(fixture_bind(f, families[i][2], families[i][0], CHILD), 0);
     }
+    uint64_t settled[6];
     for (int n = 0; n < 6; n++) {
         char reference[32];
         snprintf(reference, sizeof(reference), "rx-%d", n);
@@ -41,8 +42,21 @@ static int ledger_setup(void **state)
         settle.merchant_reference = reference;
         settle.patient = (char *)(n % 2 ? "C2" : "C1");
         settle.amount_fen = 4000 + 100 * n;
-        assert_int_equal(fixture_settle(f, false, &settle, NULL), 0);
+        Famledger__Response *response = NULL;
+        assert_int_equal(fixture_settle(f, false, &settle, &response), 0);
+        settled[n] = response->settlement->settlement->settlement_id;
     }
+    /* One settlement partly refunded, another cancelled: their records keep refunds. */
+    Famledger__RefundRequest refund = FAMLEDGER__REFUND_REQUEST__INIT;
+    refund.merchant_code = (char *)"PH001";
+    refund.merchant_reference = (char *)"rf-1";
+    refund.settlement_id = settled[0];
+    refund.amount_fen = 1500;
+    assert_int_equal(fixture_body(f, FAMLEDGER__REQUEST__BODY_REFUND, &refund, NULL), 0);
+    refund.merchant_reference = (char *)"cx-2";
+    refund.settlement_id = settled[2];
+    refund.amount_fen = 0;
+    assert_int_equal(fixture_body(f, FAMLEDGER__REQUEST__BODY_CANCEL, &refund, NULL), 0);
     return 0;
 }
 
@@ -50,7 +64,7 @@ static const Famledger__StateTable digested[] = {
     FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_LINKS, FAMLEDGER__STATE_TABLE__STATE_MERCHANT_LINKS,
     FAMLEDGER__STATE_TABLE__STATE_REFERENCES,    FAMLEDGER__STATE_TABLE__STATE_PATIENT_LINKS,
     FAMLEDGER__STATE_TABLE__STATE_FUNDED,        FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS,
-    FAMLEDGER__STATE_TABLE__STATE_PERSONS,
+    FAMLEDGER__STATE_TABLE__STATE_PERSONS,       FAMLEDGER__STATE_TABLE__STATE_SETTLEMENTS,
 };
 
 struct fold {
@@ -515,6 +529,140 @@ static void test_a_record_past_the_stack_buffer_gives_every_item(void **state)
     }
 }
 
+/* The items of one stored settlement, as table_digest_items gives them. */
+struct settlement_items {
+    size_t count;
+    struct table_digest_item items[8];
+};
+
+static void settlement_cb(void *context, const uint8_t *owner, size_t owner_bytes,
+                          const struct table_digest_item *item)
+{
+    struct settlement_items *seen = context;
+    assert_int_equal(owner_bytes, 8);
+    assert_int_equal(table_digest_u64(owner), 42);
+    assert_true(seen->count < 8);
+    seen->items[seen->count++] = *item;
+}
+
+static int settlement_items_of(const Famledger__Settlement *settlement, uint64_t id,
+                               struct settlement_items *seen)
+{
+    uint8_t packed[4096], key[8];
+    size_t bytes = famledger__settlement__get_packed_size(settlement);
+    assert_true(bytes <= sizeof(packed));
+    famledger__settlement__pack(settlement, packed);
+    put_big_endian(key, id);
+    *seen = (struct settlement_items){0};
+    return table_digest_items(&the_key, FAMLEDGER__STATE_TABLE__STATE_SETTLEMENTS, key,
+                              sizeof(key), packed, bytes, settlement_cb, seen);
+}
+
+/* A stored settlement gives what it says, each refund it keeps and its cancellation, under its
+ * id; one that is not whole in itself (its key, or what its legs count as given back against
+ * the refunds it keeps) reads as damage, with no item, so that verify need not keep the
+ * settlement to find it. */
+static void test_a_settlement_is_digested_only_when_whole_in_itself(void **state)
+{
+    (void)state;
+    Famledger__Leg legs[2], *leg_pointers[2] = {&legs[0], &legs[1]};
+    const char *const holders[2] = {"KID", "DAD"};
+    for (int i = 0; i < 2; i++) {
+        famledger__leg__init(&legs[i]);
+        legs[i].holder = (char *)holders[i];
+        legs[i].amount_fen = 3000;
+        legs[i].mutual_aid = i == 1;
+    }
+    Famledger__RefundLeg given = FAMLEDGER__REFUND_LEG__INIT, *given_pointer = &given;
+    given.holder = (char *)"DAD";
+    given.amount_fen = 500;
+    Famledger__Refund refund = FAMLEDGER__REFUND__INIT, *refund_pointer = &refund;
+    refund.refund_id = 50;
+    refund.reference = (char *)"r1";
+    refund.amount_fen = 500;
+    refund.n_legs = 1;
+    refund.legs = &given_pointer;
+    Famledger__Settlement s = FAMLEDGER__SETTLEMENT__INIT;
+    s.settlement_id = 42;
+    s.merchant_code = (char *)"P1";
+    s.merchant_reference = (char *)"s1";
+    s.patient = (char *)"KID";
+    s.amount_fen = 7000;
+    s.acct_pay_fen = 3000;
+    s.acct_mulaid_pay_fen = 3000;
+    s.cash_pay_fen = 1000;
+    s.n_legs = 2;
+    s.legs = leg_pointers;
+    legs[1].refunded_fen = 500;
+    s.refunded_fen = 500;
+    s.n_refunds = 1;
+    s.refunds = &refund_pointer;
+    s.cancelled = true;
+
+    struct settlement_items seen;
+    assert_int_equal(settlement_items_of(&s, 42, &seen), 0);
+    assert_int_equal(seen.count, 3);
+    const uint64_t parts[3][2] = {
+        {TABLE_DIGEST_SETTLED, table_digest_settlement(&the_key, &s)},
+        {TABLE_DIGEST_REFUND, table_digest_refund(&the_key, &refund, 50)},
+        {TABLE_DIGEST_CANCELLED, 0},
+    };
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(seen.items[i].count, 2);
+        assert_int_equal(seen.items[i].fields[0], parts[i][0]);
+        assert_true(seen.items[i].fields[1] == parts[i][1]);
+    }
+    /* What a settlement says is not what a refund changes. */
+    legs[1].refunded_fen = s.refunded_fen = 0;
+    s.n_refunds = 0;
+    s.cancelled = false;
+    assert_int_equal(settlement_items_of(&s, 42, &seen), 0);
+    assert_int_equal(seen.count, 1);
+    assert_true(seen.items[0].fields[1] == parts[0][1]);
+
+    /* Each way of not being whole, from the whole record with its refund. */
+    enum { KEY, MORE_THAN_PAID, LESS_THAN_NOTHING, NOT_THE_TOTAL, SHIFTED, TO_NO_LEG, TO_WALLET,
+           WAYS };
+    for (int way = 0; way < WAYS; way++) {
+        legs[0].refunded_fen = 0;
+        legs[1].refunded_fen = 500;
+        s.refunded_fen = 500;
+        s.n_refunds = 1;
+        given.holder = (char *)"DAD";
+        given.wallet = false;
+        uint64_t id = 42;
+        switch (way) {
+        case KEY:
+            id = 43;
+            break;
+        case MORE_THAN_PAID:
+            legs[1].refunded_fen = s.refunded_fen = 3001;
+            given.amount_fen = refund.amount_fen = 3001;
+            break;
+        case LESS_THAN_NOTHING:
+            legs[0].refunded_fen = -1;
+            legs[1].refunded_fen = 501;
+            break;
+        case NOT_THE_TOTAL:
+            s.refunded_fen = 499;
+            break;
+        case SHIFTED: /* the total right, a fen counted as KID's that DAD got */
+            legs[0].refunded_fen = 1;
+            legs[1].refunded_fen = 499;
+            break;
+        case TO_NO_LEG:
+            given.holder = (char *)"MOM";
+            break;
+        case TO_WALLET:
+            given.wallet = true;
+            break;
+        }
+        assert_int_equal(settlement_items_of(&s, id, &seen), -1);
+        assert_int_equal(seen.count, 0);
+        given.amount_fen = refund.amount_fen = 500;
+    }
+}
+
 int main(void)
 {
     assert_int_equal(table_digest_key_random(&the_key), 0);
@@ -532,6 +680,7 @@ int main(void)
         cmocka_unit_test(test_different_items_have_different_terms),
         cmocka_unit_test(test_every_field_of_a_binding_counts),
         cmocka_unit_test(test_a_record_past_the_stack_buffer_gives_every_item),
+        cmocka_unit_test(test_a_settlement_is_digested_only_when_whole_in_itself),
         cmocka_unit_test_setup_teardown(test_compensated_changes_do_not_fold_alike, ledger_setup,
                                         fixture_teardown),
     };
