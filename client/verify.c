@@ -178,11 +178,12 @@ static size_t day_totals_key(struct verify *v, const char *merchant, int64_t tim
     return 8 + merchant_bytes + 1;
 }
 
-/* A figure of a day's totals moves: 's', 'r' or 'p' by fen, or 'l', the day's last link, by
- * the distance to the new one. A stored day holds all four figures and is one of the
- * merchant's days: each is expected, the others moving by nothing. */
-static void expect_day_totals(struct verify *v, char key[DAY_TOTALS_KEY_MAX], size_t key_bytes,
-                              char kind, int64_t amount)
+/* The expected record of figure `kind` of a day's totals: 's', 'r' or 'p' in fen, or 'l', the
+ * day's last link. A stored day holds all four figures and is one of the merchant's days: the
+ * first figure the log moves makes the others, moving by nothing, and the day's row, so that
+ * every later move of the day finds just its own. NULL when out of memory. */
+static struct digest_record *day_totals_record(struct verify *v, char key[DAY_TOTALS_KEY_MAX],
+                                               size_t key_bytes, char kind)
 {
     /* Entries come in time order: no entry moves the totals of a day the log has passed. */
     if (memcmp(key, v->totals_day, 8) != 0) {
@@ -190,13 +191,19 @@ static void expect_day_totals(struct verify *v, char key[DAY_TOTALS_KEY_MAX], si
         digest_fold(&v->indexes[INDEX_MERCHANT_DAYS]);
         memcpy(v->totals_day, key, 8);
     }
+    struct digest_map *totals = &v->indexes[INDEX_DAY_TOTALS];
+    key[key_bytes - 1] = kind;
+    bool created;
+    struct digest_record *record = digest_amount_record(totals, key, key_bytes, &created);
+    if (!record || !created)
+        return record;
     static const char kinds[4] = {'s', 'r', 'p', 'l'};
     for (int i = 0; i < 4; i++) {
         key[key_bytes - 1] = kinds[i];
-        if (digest_add_amount(&v->indexes[INDEX_DAY_TOTALS], key, key_bytes,
-                              kinds[i] == kind ? amount : 0, false) != 0)
-            v->out_of_memory = true;
+        if (kinds[i] != kind && digest_add_amount(totals, key, key_bytes, 0, false) != 0)
+            return NULL;
     }
+    key[key_bytes - 1] = kind;
     /* merchant '\0' "YYYYMMDD" */
     char days_key[FL_PERSON_NO_MAX + 1 + 8];
     size_t merchant_bytes = key_bytes - 9;
@@ -205,6 +212,18 @@ static void expect_day_totals(struct verify *v, char key[DAY_TOTALS_KEY_MAX], si
     memcpy(days_key + merchant_bytes + 1, key, 8);
     if (digest_add_amount(&v->indexes[INDEX_MERCHANT_DAYS], days_key, merchant_bytes + 9, 0,
                           false) != 0)
+        return NULL;
+    return record;
+}
+
+/* A figure of a day's totals moves by `amount`. */
+static void expect_day_totals(struct verify *v, char key[DAY_TOTALS_KEY_MAX], size_t key_bytes,
+                              char kind, int64_t amount)
+{
+    struct digest_record *record = day_totals_record(v, key, key_bytes, kind);
+    if (record)
+        record->expected.sum += (uint64_t)amount;
+    else
         v->out_of_memory = true;
 }
 
@@ -216,11 +235,13 @@ static void expect_merchant_link(struct verify *v, const char *merchant, int64_t
     size_t key_bytes = day_totals_key(v, merchant, time_us, key);
     if (!key_bytes)
         return;
-    /* The last link is the sum of the distances it moved: 0, then each seq in turn. */
-    key[key_bytes - 1] = 'l';
-    uint64_t prev =
-        (uint64_t)digest_expected_amount(&v->indexes[INDEX_DAY_TOTALS], key, key_bytes);
-    expect_day_totals(v, key, key_bytes, 'l', (int64_t)(seq - prev));
+    struct digest_record *last = day_totals_record(v, key, key_bytes, 'l');
+    if (!last) {
+        v->out_of_memory = true;
+        return;
+    }
+    uint64_t prev = last->expected.sum; /* 0, then each seq in turn */
+    last->expected.sum = seq;
     verify_expect_item(v, INDEX_MERCHANT_LINKS, merchant, strlen(merchant),
                        table_digest_link(seq, prev));
 }
@@ -996,6 +1017,17 @@ static void expect_balance(struct verify *v, const char *name, const char *id, i
         v->out_of_memory = true;
 }
 
+void verify_expect_class_totals(struct verify *v)
+{
+    for (int c = 0; c < VERIFY_CLASSES; c++)
+        if (v->class_moved[c]) {
+            expect_balance(v, verify_class_name((Famledger__AccountClass)c), "",
+                           (int64_t)v->class_fen[c]);
+            v->class_moved[c] = false;
+            v->class_fen[c] = 0;
+        }
+}
+
 /* The entry balances; its personal postings are exactly the moves its body makes; the system
  * accounts and class totals it moves are expected in the stored books. */
 static int verify_postings(struct verify *v, const Famledger__Entry *entry)
@@ -1011,7 +1043,9 @@ static int verify_postings(struct verify *v, const Famledger__Entry *entry)
         if (__builtin_add_overflow(sum, posting->amount_fen, &sum))
             return verify_problem(v, entry->seq, "entry %llu does not balance: its postings "
                                   "sum past int64", (unsigned long long)entry->seq);
-        expect_balance(v, name, "", posting->amount_fen);
+        /* A class total moves with most postings: summed here, expected once at the end. */
+        v->class_moved[posting->account_class] = true;
+        v->class_fen[posting->account_class] += (uint64_t)posting->amount_fen;
         if (posting->account_class != FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_PERSONAL) {
             expect_balance(v, name, posting->id, posting->amount_fen);
             if (posting->account_class ==

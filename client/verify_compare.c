@@ -423,6 +423,7 @@ static int verify_compare_indexes(struct verify *v)
                                table_digest_funded(funder->binding));
         }
     }
+    verify_expect_class_totals(v);
     /* The last day replayed is over too. */
     digest_fold(&v->indexes[INDEX_DAY_TOTALS]);
     digest_fold(&v->indexes[INDEX_MERCHANT_DAYS]);

@@ -11,9 +11,10 @@ static bool digest_same(const void *record, const void *key, size_t key_bytes)
     return digest->key_bytes == key_bytes && memcmp(digest->key, key, key_bytes) == 0;
 }
 
-/* The record of `key`, made (with empty digests) when the key is new; NULL when out of memory. */
-static struct digest_record *digest_find(struct digest_map *map, const void *key,
-                                         size_t key_bytes)
+/* The record of `key`, made (with empty digests) when the key is new (*created says so, when
+ * asked); NULL when out of memory. */
+static struct digest_record *digest_find_made(struct digest_map *map, const void *key,
+                                              size_t key_bytes, bool *made)
 {
     if (map->records.record_bytes == 0)
         record_table_init(&map->records, sizeof(struct digest_record));
@@ -27,6 +28,23 @@ static struct digest_record *digest_find(struct digest_map *map, const void *key
         memcpy(record->key, key, key_bytes);
         record->key_bytes = key_bytes;
     }
+    if (made)
+        *made = created;
+    return record;
+}
+
+static struct digest_record *digest_find(struct digest_map *map, const void *key,
+                                         size_t key_bytes)
+{
+    return digest_find_made(map, key, key_bytes, NULL);
+}
+
+struct digest_record *digest_amount_record(struct digest_map *map, const void *key,
+                                           size_t key_bytes, bool *created)
+{
+    struct digest_record *record = digest_find_made(map, key, key_bytes, created);
+    if (record)
+        record->expected.count = 1;
     return record;
 }
 

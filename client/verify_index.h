@@ -61,6 +61,12 @@ int digest_add(struct digest_map *map, const void *key, size_t key_bytes,
 int digest_add_amount(struct digest_map *map, const void *key, size_t key_bytes,
                       int64_t amount, bool stored);
 
+/* The record of `key` whose expected sum the caller moves, as digest_add_amount would (one
+ * expected row), made when new (*created says so): for several moves of one key, or moves that
+ * depend on the sum so far, found once. NULL when out of memory. */
+struct digest_record *digest_amount_record(struct digest_map *map, const void *key,
+                                           size_t key_bytes, bool *created);
+
 /* Make `item` the only expected item of `key` (a record that is replaced, not appended). */
 int digest_set(struct digest_map *map, const void *key, size_t key_bytes,
                const struct table_digest_item *item);

@@ -133,6 +133,11 @@ struct model_settlement {
     bool stored; /* seen in the stored table */
 };
 
+/* The account classes a posting may name (verify_class_name), by their numbers. */
+#define VERIFY_CLASSES 8
+_Static_assert(FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_WALLET_PENDING < VERIFY_CLASSES,
+               "every class has a total");
+
 /* The derived tables verify rebuilds as keyed digests (verify_index.h). */
 enum verify_index {
     INDEX_ACCOUNT_LINKS,   /* by person: each statement line linked to the one before */
@@ -246,6 +251,10 @@ struct verify {
     int64_t time_us;                  /* its time: the next must be later */
     uint8_t hash[FL_HASH_BYTES];      /* its hash */
     uint64_t page_request;            /* the page asked for and not yet read, or 0 */
+    /* The class totals the postings move (balances "personal", "fund"...), mod 2^64, by
+     * class: added to the expected balances once, before they are compared. */
+    bool class_moved[VERIFY_CLASSES];
+    uint64_t class_fen[VERIFY_CLASSES];
     int unplaced;                     /* a whole-table index whose difference came first, or -1 */
     struct verify_digests digests;
 };
@@ -262,6 +271,8 @@ void verify_settlement_prefetch(const struct verify *v, uint64_t id);
 struct model_person *verify_person_find(struct verify *v, const char *person_no, bool create);
 /* The person's extra, made when missing: NULL when out of memory. */
 struct model_person_extra *verify_person_extra(struct model_person *person);
+/* The class totals the replay summed, into the expected balances (verify_compare). */
+void verify_expect_class_totals(struct verify *v);
 /* The name a class has in the balances' keys ("personal", "fund"...), or NULL. */
 const char *verify_class_name(Famledger__AccountClass account_class);
 /* NULL for an entry as famledgerd writes it, else what in it differs (verify_entry.c). */
