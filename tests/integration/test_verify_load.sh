@@ -157,9 +157,9 @@ check "each smaller than the daemon's most" 0 test "$largest" -lt 4096
 check "at most one asked after the last log page" 0 test "$after_last" -le 1
 daemon_stop
 
-# The hashes of each log page are checked on a thread of their own while the page is replayed
-# (verify_chain.c): an altered entry anywhere in a long log is still the first problem, named
-# at its own seq, whether it opens a page, ends one or sits inside it.
+# Each entry's hash is checked against its bytes and the hash before it as the page is replayed
+# (verify_record): an altered entry anywhere in a long log is the first problem, named at its
+# own seq, whether it opens a page, ends one or sits inside it.
 cp -a "$WORK/data" "$WORK/long"
 for seq in 15001 15500 16000; do
     rm -rf "$WORK/data" && cp -a "$WORK/long" "$WORK/data"
