@@ -254,8 +254,9 @@ static int compare_settlement(struct verify *v, const ProtobufCBinaryData *key,
     if (key->len != 8 || table_digest_u64(key->data) != stored->settlement_id) {
         char text[80];
         key_text(key, true, text, sizeof(text));
-        verify_problem(v, stored->settlement_id, "the stored settlement under key %s names "
-                       "settlement %llu", text, (unsigned long long)stored->settlement_id);
+        verify_problem(v, key->len == 8 ? table_digest_u64(key->data) : v->seq,
+                       "the stored settlement under key %s names settlement %llu", text,
+                       (unsigned long long)stored->settlement_id);
         scratch_reset(&v->scratch);
         return 0;
     }
