@@ -66,6 +66,12 @@ static int digest_reply_read(struct verify *v, uint64_t id, int index,
     int rc = verify_reply_read(v, id, FAMLEDGER__RESPONSE__BODY_STATE_DIGEST, response,
                                verify_indexes[index].name);
     v->client->replies = replies;
+    if (rc == FL_ERR_UNSUPPORTED && v->settlements_digested) {
+        /* The replay kept no record of a settlement to walk the stored ones against: a daemon
+         * that digested them when asked first and not now is not one verify can finish with. */
+        return client_fail(v->client, FL_ERR_PROTOCOL_ERROR,
+                           "the daemon stopped digesting its tables during verify");
+    }
     if (rc == FL_ERR_UNSUPPORTED) {
         for (int i = 0; i < INDEX_COUNT; i++)
             digests->asked[i] = digests->done[i] = false;

@@ -1,8 +1,9 @@
 /* digest_proxy.c -- test helper: a famledgerd of another digest definition, as a ledgerctl of a
  * newer release meets it. It passes one connection through to the real daemon, frame by frame,
  * but asks every state_digest as TABLE_DIGEST_VERSION + 1, so the daemon itself answers
- * UNSUPPORTED, in the connection's order, and verify must walk instead.
- *   famledger-digest-proxy [--watch] LISTEN_SOCKET DAEMON_SOCKET
+ * UNSUPPORTED, in the connection's order, and verify must walk instead. With --after N it
+ * passes the first N state_digest requests as they are: a daemon that changes its mind.
+ *   famledger-digest-proxy [--watch | --after N] LISTEN_SOCKET DAEMON_SOCKET
  * It serves one connection, then says on standard error how many digests it altered. With
  * --watch it alters nothing and says how verify paced its digest pages along the log's, as
  * shell assignments: the log pages asked, the digest pages asked after the first of them, the
@@ -51,6 +52,7 @@ static int write_all(int fd, const uint8_t *bytes, size_t size)
 /* What went through: the requests altered, or in --watch, the log and digest pages asked. */
 struct seen {
     bool watch;
+    unsigned pass;            /* state_digest requests to pass as they are before altering */
     unsigned altered;
     unsigned log_pages;
     unsigned digests_between; /* digest pages asked after the first log page's request */
@@ -93,7 +95,11 @@ static int forward_frames(int daemon, uint8_t *buffer, size_t *held, struct seen
         int rc;
         if (seen->watch)
             watch(seen, request);
-        if (request->body_case == FAMLEDGER__REQUEST__BODY_STATE_DIGEST && !seen->watch) {
+        bool digest = request->body_case == FAMLEDGER__REQUEST__BODY_STATE_DIGEST;
+        if (digest && !seen->watch && seen->pass > 0) {
+            seen->pass--;
+            rc = write_all(daemon, buffer + at, FRAME_HEADER_BYTES + bytes);
+        } else if (digest && !seen->watch) {
             request->state_digest->version = TABLE_DIGEST_VERSION + 1;
             size_t packed_bytes = famledger__request__get_packed_size(request);
             uint8_t *packed = malloc(FRAME_HEADER_BYTES + packed_bytes);
@@ -120,11 +126,15 @@ static int forward_frames(int daemon, uint8_t *buffer, size_t *held, struct seen
 int main(int argc, char **argv)
 {
     struct seen seen = {.watch = argc == 4 && strcmp(argv[1], "--watch") == 0};
-    if (argc != 3 + seen.watch) {
-        fprintf(stderr, "usage: famledger-digest-proxy [--watch] LISTEN_SOCKET DAEMON_SOCKET\n");
+    bool after = argc == 5 && strcmp(argv[1], "--after") == 0;
+    if (argc != 3 + seen.watch + 2 * after) {
+        fprintf(stderr, "usage: famledger-digest-proxy [--watch | --after N] LISTEN_SOCKET "
+                "DAEMON_SOCKET\n");
         return 2;
     }
-    argv += seen.watch;
+    if (after)
+        seen.pass = (unsigned)strtoul(argv[2], NULL, 10);
+    argv += seen.watch + 2 * after;
     struct sockaddr_un listen_address, daemon_address;
     int listener = socket(AF_UNIX, SOCK_STREAM, 0), daemon = socket(AF_UNIX, SOCK_STREAM, 0);
     if (listener < 0 || daemon < 0 || unix_address(argv[1], &listen_address) ||

@@ -45,6 +45,21 @@ watched() {
 watched "the settled ledger" 0
 expect "the settlements are counted" "450 settlements" "$OUT"
 check "and none of them walked ($pacing)" 0 test "$settlement_pages" -eq 0
+# A daemon that digests its tables when first asked (their sizes, one request each) and then
+# answers UNSUPPORTED: verify kept no record of a settlement to walk the stored ones against,
+# and stops with an error rather than report differences that are not there.
+rm -f "$WORK/proxy.sock"
+"$BUILD/tests/famledger-digest-proxy" --after 8 "$WORK/proxy.sock" "$SOCKET" 2>"$WORK/proxy.err" &
+proxy=$!
+for _ in $(seq 1 100); do [ -S "$WORK/proxy.sock" ] && break; sleep 0.01; done
+check "verify through a daemon that stops digesting" 3 \
+    "$BUILD/ledgerctl" --socket "$WORK/proxy.sock" verify
+wait "$proxy"
+expect "it says so" "stopped digesting its tables during verify" "$ERR"
+case "$OUT" in
+    *FAILED*) CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL a difference reported: $OUT" ;;
+    *) CHECKS_PASSED=$((CHECKS_PASSED + 1)) ;;
+esac
 daemon_stop
 
 # Real damage is still found: a stored balance changed behind the daemon's back.
