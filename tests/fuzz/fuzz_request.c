@@ -23,7 +23,9 @@ static struct config config;
 /* Every role: the fuzzer reaches every handler; roles are checked before decode, in server.c. */
 static struct peer peer = {.roles = ROLE_BIT(ROLE_ADMIN) | ROLE_BIT(ROLE_SETTLE) | ROLE_BIT(ROLE_AUDIT)};
 
-static void seed_run(Famledger__Request *request)
+/* Run one request of the seeding in a transaction of its own: 0, or its error (nothing kept).
+ * The id of the settlement it made into *settled, when asked. */
+static int seed_settle_run(Famledger__Request *request, uint64_t *settled)
 {
     struct arena arena;
     arena_init(&arena);
@@ -34,11 +36,19 @@ static void seed_run(Famledger__Request *request)
     struct request_ctx ctx = {.txn = txn, .arena = &arena, .config = &config,
                               .time_us = 1795400000000000, .peer = &peer, .response = &response};
     int rc = dispatch_execute(dispatch_route_find(request->body_case), &ctx, request);
+    if (rc == 0 && settled && response.body_case == FAMLEDGER__RESPONSE__BODY_SETTLEMENT)
+        *settled = response.settlement->settlement->settlement_id;
     if (rc == 0)
-        store_commit(txn);
+        rc = store_commit(txn);
     else
         store_abort(txn);
     arena_free(&arena);
+    return rc;
+}
+
+static int seed_run(Famledger__Request *request)
+{
+    return seed_settle_run(request, NULL);
 }
 
 static void seed_person(const char *person_no, Famledger__Scheme scheme)
@@ -68,7 +78,7 @@ static void seed_person(const char *person_no, Famledger__Scheme scheme)
     seed_run(&request);
 }
 
-/* P (employee) funded by H; R a resident; merchant M; one settlement (id 11). */
+/* P (employee) funded by H; R a resident; merchant M; one settlement, partly refunded. */
 static void seed_ledger(void)
 {
     seed_person("P", FAMLEDGER__SCHEME__SCHEME_EMPLOYEE);
@@ -97,7 +107,19 @@ static void seed_ledger(void)
     settle.amount_fen = 15000;
     request.body_case = FAMLEDGER__REQUEST__BODY_SETTLE;
     request.settle = &settle;
-    seed_run(&request);
+    uint64_t settled = 0;
+    if (seed_settle_run(&request, &settled) != 0)
+        abort();
+    /* Part of it refunded: its record keeps a refund, which its digest checks the legs by. */
+    Famledger__RefundRequest refund = FAMLEDGER__REFUND_REQUEST__INIT;
+    refund.merchant_code = (char *)"M";
+    refund.merchant_reference = (char *)"r";
+    refund.settlement_id = settled;
+    refund.amount_fen = 2500;
+    request.body_case = FAMLEDGER__REQUEST__BODY_REFUND;
+    request.refund = &refund;
+    if (seed_run(&request) != 0)
+        abort(); /* the settlement is not where the seeds expect it */
 }
 
 static char dir[] = "/tmp/famledger-fuzz-XXXXXX";

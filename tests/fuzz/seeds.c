@@ -318,6 +318,8 @@ int main(int argc, char **argv)
     request.body_case = FAMLEDGER__REQUEST__BODY_STATE_DIGEST;
     request.state_digest = &digest;
     seed_write(argv[1], "state_digest", &request);
+    digest.table = FAMLEDGER__STATE_TABLE__STATE_SETTLEMENTS; /* a record's own checks */
+    seed_write(argv[1], "state_digest_settlements", &request);
     seeds_books(argv[1]);
     seeds_twophase(argv[1]);
     return 0;
