@@ -445,6 +445,10 @@ int table_digest_items(const struct table_digest_key *digest_key, Famledger__Sta
                        size_t value_bytes, table_digest_item_cb item_cb, void *context)
 {
     struct table_digest_item item;
+    /* The records that are messages are unpacked with this. */
+    struct unpack_buffer buffer;
+    buffer.used = buffer.spilled = 0;
+    ProtobufCAllocator allocator = {unpack_alloc, unpack_free, &buffer};
     switch (table) {
     case FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_LINKS:
     case FAMLEDGER__STATE_TABLE__STATE_MERCHANT_LINKS:
@@ -461,9 +465,6 @@ int table_digest_items(const struct table_digest_key *digest_key, Famledger__Sta
         item_cb(context, key, key_bytes, &item);
         return 0;
     case FAMLEDGER__STATE_TABLE__STATE_FUNDED: {
-        struct unpack_buffer buffer;
-        buffer.used = buffer.spilled = 0;
-        ProtobufCAllocator allocator = {unpack_alloc, unpack_free, &buffer};
         Famledger__BindingList *list =
             famledger__binding_list__unpack(&allocator, value_bytes, value);
         if (!list)
@@ -478,9 +479,6 @@ int table_digest_items(const struct table_digest_key *digest_key, Famledger__Sta
         return 0;
     }
     case FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS: {
-        struct unpack_buffer buffer;
-        buffer.used = buffer.spilled = 0;
-        ProtobufCAllocator allocator = {unpack_alloc, unpack_free, &buffer};
         Famledger__Account *account = famledger__account__unpack(&allocator, value_bytes, value);
         if (!account)
             return -1;
@@ -507,9 +505,6 @@ int table_digest_items(const struct table_digest_key *digest_key, Famledger__Sta
         return 0;
     }
     case FAMLEDGER__STATE_TABLE__STATE_PERSONS: {
-        struct unpack_buffer buffer;
-        buffer.used = buffer.spilled = 0;
-        ProtobufCAllocator allocator = {unpack_alloc, unpack_free, &buffer};
         Famledger__Person *person = famledger__person__unpack(&allocator, value_bytes, value);
         if (!person)
             return -1;
@@ -532,9 +527,6 @@ int table_digest_items(const struct table_digest_key *digest_key, Famledger__Sta
         return 0;
     }
     case FAMLEDGER__STATE_TABLE__STATE_SETTLEMENTS: {
-        struct unpack_buffer buffer;
-        buffer.used = buffer.spilled = 0;
-        ProtobufCAllocator allocator = {unpack_alloc, unpack_free, &buffer};
         Famledger__Settlement *settlement =
             famledger__settlement__unpack(&allocator, value_bytes, value);
         if (!settlement)
