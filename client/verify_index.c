@@ -11,7 +11,7 @@ static bool digest_same(const void *record, const void *key, size_t key_bytes)
     return digest->key_bytes == key_bytes && memcmp(digest->key, key, key_bytes) == 0;
 }
 
-/* The record of `key`, made (with empty digests) when the key is new (*created says so, when
+/* The record of `key`, made (with empty digests) when the key is new (*made says so, when
  * asked); NULL when out of memory. */
 static struct digest_record *digest_find_made(struct digest_map *map, const void *key,
                                               size_t key_bytes, bool *made)

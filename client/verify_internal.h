@@ -232,7 +232,7 @@ struct verify {
     struct record_table persons;
     struct verify_funded funded;
     /* The settlements, by id: records of the model (above), or, when the daemon digests the
-     * stored ones, three bits (verify_settlements_digested). */
+     * stored ones (settlements_digested, known before the first entry), three bits each. */
     bool settlements_digested;
     struct model_settlement *settlements;
     size_t settlement_capacity, settlement_count;
