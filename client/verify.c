@@ -1308,7 +1308,8 @@ static void verify_free(struct verify *v)
         free(person->funders);
         if (!person->extra)
             continue;
-        free(person->extra->aid);
+        if (person->extra->aid != &person->extra->aid_first)
+            free(person->extra->aid);
         free(person->extra->suspend_reason);
         free(person->extra->freeze_reason);
         if (person->extra->wallet)

@@ -42,8 +42,10 @@ struct model_person_extra {
     char *suspend_reason;        /* why the person is suspended; NULL: not suspended */
     char *freeze_reason;         /* why the account is frozen; NULL: not frozen */
     struct model_wallet *wallet; /* NULL until the log first touches it (verify_wallet.c) */
-    struct model_aid *aid;       /* the account's mutual-aid counts, one a relative */
+    struct model_aid *aid;       /* the account's mutual-aid counts, one a relative: the
+                                  * first in aid_first, beside the rest of the extra */
     size_t aid_count;
+    struct model_aid aid_first;
 };
 
 /* One of a person's funders: the holder, and the keyed hash of the binding as the log made it

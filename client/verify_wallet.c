@@ -174,6 +174,29 @@ static void usage_count(uint32_t *held, int64_t *fen, uint32_t period, int64_t d
     *fen = from + delta_fen < 0 ? 0 : from + delta_fen;
 }
 
+/* Room for one more of the holder's mutual-aid counts: 0, or -1 when out of memory. Most
+ * holders fund one relative, whose count is in the extra itself (aid_first), a cache line fewer
+ * a leg than an array of its own; a second moves them to one. */
+static int aid_grow(struct model_person_extra *extra)
+{
+    if (!extra->aid || (extra->aid == &extra->aid_first && extra->aid_count == 0)) {
+        extra->aid = &extra->aid_first;
+        return 0;
+    }
+    size_t bytes = (extra->aid_count + 1) * sizeof(*extra->aid);
+    struct model_aid *grown;
+    if (extra->aid == &extra->aid_first) {
+        if ((grown = malloc(bytes)))
+            memcpy(grown, &extra->aid_first, sizeof(extra->aid_first));
+    } else {
+        grown = realloc(extra->aid, bytes);
+    }
+    if (!grown)
+        return -1;
+    extra->aid = grown;
+    return 0;
+}
+
 /* Mutual aid counted (delta > 0) or given back, in the month and year of `time_us`, as the
  * daemon keeps it in the holder's account: the latest month and year per relative, never below
  * zero, none once both are zero, none of an earlier year than the move's (daemon/aid.c). */
@@ -202,13 +225,11 @@ static void usage_move(struct verify *v, const char *holder_no, const char *bene
     for (size_t i = 0; i < extra->aid_count && !usage; i++)
         if (extra->aid[i].beneficiary == beneficiary)
             usage = &extra->aid[i];
+    if (!usage && delta_fen > 0 && aid_grow(extra) != 0) {
+        v->out_of_memory = true;
+        return;
+    }
     if (!usage && delta_fen > 0) {
-        struct model_aid *grown = realloc(extra->aid, (extra->aid_count + 1) * sizeof(*grown));
-        if (!grown) {
-            v->out_of_memory = true;
-            return;
-        }
-        extra->aid = grown;
         usage = &extra->aid[extra->aid_count++];
         *usage = (struct model_aid){.beneficiary = beneficiary};
     }
