@@ -103,7 +103,9 @@ static int list_patient(struct request_ctx *ctx, const Famledger__SettlementList
                                       "cannot read the settlements of %s", query->patient);
 }
 
-/* The day before `day` ("YYYYMMDD"). */
+/* The day before `day` ("YYYYMMDD"), eight characters again whatever the year: strftime's %Y
+ * writes the year 226 as "226", and a day of seven characters is no key (a request for year
+ * 0226 stopped the daemon). Before the year 0 it reads "-001...", less than any day asked for. */
 static void day_before(char day[9])
 {
     struct tm date = {0};
@@ -113,7 +115,11 @@ static void day_before(char day[9])
     date.tm_mday = (day[6] - '0') * 10 + (day[7] - '0') - 1; /* timegm normalises day 0 */
     time_t seconds = timegm(&date);
     gmtime_r(&seconds, &date);
-    strftime(day, 9, "%Y%m%d", &date);
+    char text[40];
+    snprintf(text, sizeof(text), "%04d%02d%02d", date.tm_year + 1900, date.tm_mon + 1,
+             date.tm_mday);
+    memcpy(day, text, 8);
+    day[8] = '\0';
 }
 
 /* A merchant's settlements: its business days from `to` back to `from`, newest first. A cursor

@@ -140,6 +140,11 @@ static void seeds_books(const char *dir)
     list.to = (char *)"2026-12-31";
     list.cursor = 3;
     seed_write(dir, "settlement_list-merchant", &request);
+    /* Days of the year 226: the day before one once came out seven characters long. */
+    list.from = (char *)"0226-02-01";
+    list.to = (char *)"0226-10-31";
+    list.cursor = 0;
+    seed_write(dir, "settlement_list-year-226", &request);
     Famledger__AidRequest aid = FAMLEDGER__AID_REQUEST__INIT;
     aid.person_no = (char *)"P";
     request.body_case = FAMLEDGER__REQUEST__BODY_AID;

@@ -110,6 +110,16 @@ expect "the older" '"merchant_reference":"s1"' "$OUT"
 check "P1's settlements of today" 0 ctl settlements --merchant P1 --from "$today" --to "$today"
 expect "s1 listed" "s1" "$OUT"
 check "a merchant's list needs dates" 2 ctl settlements --merchant P1
+# Days of any four-digit year are real days: a list of the year 226, or across the year 0, is
+# empty, and the daemon goes on (the day before a day of such a year once came out seven
+# characters long, and a pharmacy asking for it stopped the daemon).
+for range in "0226-02-01 0226-10-31" "0000-01-01 0000-03-01" "0999-12-01 1000-01-31"; do
+    set -- $range
+    check "P1's settlements from $1 to $2" 0 ctl --json settlements --merchant P1 --from "$1" \
+        --to "$2"
+    expect "none" '"settlements":[]' "$OUT"
+done
+check "the daemon still answers" 0 ctl head
 check "the export names the patient" 0 ctl export --date "$today"
 expect "patient column" '"P1","KID","s1"' "$OUT"
 check "a resident beneficiary dies" 0 ctl --json person deceased KID --evidence DC-0042
