@@ -531,8 +531,9 @@ int table_digest_items(const struct table_digest_key *digest_key, Famledger__Sta
             famledger__settlement__unpack(&allocator, value_bytes, value);
         if (!settlement)
             return -1;
+        /* More legs than a settlement has: damage, and no quadratic check of them. */
         if (key_bytes != 8 || table_digest_u64(key) != settlement->settlement_id ||
-            !settlement_refunds_whole(settlement)) {
+            settlement->n_legs > TABLE_DIGEST_LEGS_MAX || !settlement_refunds_whole(settlement)) {
             unpack_done(&settlement->base, &allocator);
             return -1;
         }

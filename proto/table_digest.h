@@ -160,7 +160,8 @@ typedef void (*table_digest_item_cb)(void *context, const uint8_t *owner, size_t
  * - persons (Person): table_digest_person, table_digest_registered, table_digest_reason of a
  *   suspension and table_digest_patient_head of the patient's chain, under the person number;
  * - settlements (id -> Settlement): table_digest_settlement_part of each part, under the id.
- *   A record is damaged unless it is whole in itself: its id is its key, and each leg counts as
+ *   A record is damaged unless it is whole in itself: its id is its key, it has no more legs
+ *   than a settlement has (TABLE_DIGEST_LEGS_MAX), and each leg counts as
  *   given back what the refunds it keeps gave that holder (and that kind of leg), no less than
  *   nothing and no more than it paid, the legs together its refunded amount; every refund leg
  *   goes to one of its legs. verify then needs to keep nothing of a settlement but whether it

@@ -622,7 +622,10 @@ static void test_a_settlement_is_digested_only_when_whole_in_itself(void **state
 
     /* Each way of not being whole, from the whole record with its refund. */
     enum { KEY, MORE_THAN_PAID, LESS_THAN_NOTHING, NOT_THE_TOTAL, SHIFTED, TO_NO_LEG, TO_WALLET,
-           WAYS };
+           TOO_MANY_LEGS, WAYS };
+    Famledger__Leg *many[TABLE_DIGEST_LEGS_MAX + 1];
+    for (size_t i = 0; i < TABLE_DIGEST_LEGS_MAX + 1; i++)
+        many[i] = &legs[i % 2 ? 1 : 0];
     for (int way = 0; way < WAYS; way++) {
         legs[0].refunded_fen = 0;
         legs[1].refunded_fen = 500;
@@ -656,10 +659,19 @@ static void test_a_settlement_is_digested_only_when_whole_in_itself(void **state
         case TO_WALLET:
             given.wallet = true;
             break;
+        case TOO_MANY_LEGS: /* refunds counted right, but more legs than any settlement has */
+            s.n_legs = TABLE_DIGEST_LEGS_MAX + 1;
+            s.legs = many;
+            legs[1].refunded_fen = 0;
+            s.n_refunds = 0;
+            s.refunded_fen = 0;
+            break;
         }
         assert_int_equal(settlement_items_of(&s, id, &seen), -1);
         assert_int_equal(seen.count, 0);
         given.amount_fen = refund.amount_fen = 500;
+        s.n_legs = 2;
+        s.legs = leg_pointers;
     }
 }
 
