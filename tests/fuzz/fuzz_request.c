@@ -7,6 +7,7 @@
 #include "config.h"
 #include "decode.h"
 #include "dispatch.h"
+#include "seeded.h"
 #include "store.h"
 
 #include <stdint.h>
@@ -113,8 +114,10 @@ static void seed_ledger(void)
     /* Part of it refunded: its record keeps a refund, which its digest checks the legs by. */
     Famledger__RefundRequest refund = FAMLEDGER__REFUND_REQUEST__INIT;
     refund.merchant_code = (char *)"M";
-    refund.merchant_reference = (char *)"r";
+    refund.merchant_reference = (char *)"seed-r"; /* the seeds' own refund is "r" */
     refund.settlement_id = settled;
+    if (settled != SEEDED_SETTLEMENT)
+        abort(); /* the seeds' refund and cancel would name none */
     refund.amount_fen = 2500;
     request.body_case = FAMLEDGER__REQUEST__BODY_REFUND;
     request.refund = &refund;

@@ -1,6 +1,7 @@
 /* seeds.c -- write a starting corpus for fuzz_request: one valid request of each kind, against
  * the ledger fuzz_request seeds. Usage: seeds DIR */
 #include "famledger.pb-c.h"
+#include "seeded.h"
 #include "table_digest.h"
 
 #include <stdio.h>
@@ -281,7 +282,7 @@ int main(int argc, char **argv)
     Famledger__RefundRequest refund = FAMLEDGER__REFUND_REQUEST__INIT;
     refund.merchant_code = (char *)"M";
     refund.merchant_reference = (char *)"r";
-    refund.settlement_id = 11;
+    refund.settlement_id = SEEDED_SETTLEMENT;
     refund.amount_fen = 100;
     request.body_case = FAMLEDGER__REQUEST__BODY_REFUND;
     request.refund = &refund;
