@@ -261,8 +261,9 @@ struct table_digest_item table_digest_funded(uint64_t binding)
     return table_digest_one(binding);
 }
 
-/* A text into a settlement's fingerprint: its length, then at most FINGERPRINT_TEXT_MAX of its
- * bytes (a longer one differs from the log's, which never holds one, by its length). */
+/* A text into a settlement's fingerprint: its length (4 bytes), then at most
+ * FINGERPRINT_TEXT_MAX of its bytes (a longer one differs from the log's, which never holds
+ * one, by its length). Numbers are little-endian, as in a term. */
 #define FINGERPRINT_TEXT_MAX 64
 
 static size_t fingerprint_text(uint8_t *out, const char *text)
@@ -270,15 +271,16 @@ static size_t fingerprint_text(uint8_t *out, const char *text)
     size_t bytes = strlen(text);
     size_t kept = bytes < FINGERPRINT_TEXT_MAX ? bytes : FINGERPRINT_TEXT_MAX;
     uint32_t length = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;
-    memcpy(out, &length, sizeof(length));
-    memcpy(out + sizeof(length), text, kept);
-    return sizeof(length) + kept;
+    for (int i = 0; i < 4; i++, length >>= 8)
+        out[i] = (uint8_t)length;
+    memcpy(out + 4, text, kept);
+    return 4 + kept;
 }
 
 static size_t fingerprint_number(uint8_t *out, uint64_t number)
 {
-    memcpy(out, &number, sizeof(number));
-    return sizeof(number);
+    put_u64(out, number);
+    return 8;
 }
 
 uint64_t table_digest_settlement(const struct table_digest_key *key,
