@@ -164,6 +164,8 @@ static uint64_t async_result_id(const Famledger__Response *response)
         return response->account->account ? response->account->account->opened_seq : 0;
     case FAMLEDGER__RESPONSE__BODY_BINDING:
         return response->binding->binding ? response->binding->binding->bound_seq : 0;
+    case FAMLEDGER__RESPONSE__BODY_REFUND:
+        return response->refund->refund ? response->refund->refund->refund_id : 0;
     default:
         return 0;
     }
@@ -175,13 +177,23 @@ static void async_answer_one(fl_client *client, const struct client_flight *flig
     fl_result result = {.status = -(int)response->status,
                         .error = response->error ? response->error : "",
                         .replayed = response->replayed};
+    struct client_async *async = client->async;
     if (result.status == 0) {
         result.id = async_result_id(response);
         if (response->body_case == FAMLEDGER__RESPONSE__BODY_SETTLEMENT &&
             response->settlement->settlement) {
-            client_settlement_copy(client->async->settlement, response->settlement->settlement,
+            client_settlement_copy(async->settlement, response->settlement->settlement,
                                    response->replayed);
-            result.settlement = client->async->settlement;
+            result.settlement = async->settlement;
+        }
+        /* A refund shows what it gave back and the settlement as it now stands. */
+        if (response->body_case == FAMLEDGER__RESPONSE__BODY_REFUND && response->refund->refund) {
+            client_refund_copy(&async->refund, response->refund->refund, response->replayed);
+            result.refund = &async->refund;
+            if (response->refund->settlement) {
+                client_settlement_copy(async->settlement, response->refund->settlement, false);
+                result.settlement = async->settlement;
+            }
         }
     }
     flight->done_cb(flight->context, index, &result);
@@ -361,6 +373,44 @@ int fl_send_settle(fl_client *client, const fl_settle_request *request, fl_resul
     return async_send(client, &frame, 0, done_cb, context);
 }
 
+static void refund_fill(Famledger__RefundRequest *refund, const char *merchant_code,
+                        const char *reference, uint64_t settlement_id, int64_t amount_fen)
+{
+    famledger__refund_request__init(refund);
+    refund->merchant_code = (char *)merchant_code;
+    refund->merchant_reference = (char *)reference;
+    refund->settlement_id = settlement_id;
+    refund->amount_fen = amount_fen;
+}
+
+/* A refund or, with `cancel`, a cancel (whose amount is what is left): they share a body. */
+static int send_refund(fl_client *client, bool cancel, const char *merchant_code,
+                       const char *reference, uint64_t settlement_id, int64_t amount_fen,
+                       fl_result_cb done_cb, void *context)
+{
+    Famledger__RefundRequest refund;
+    refund_fill(&refund, merchant_code, reference, settlement_id, amount_fen);
+    Famledger__Request frame = FAMLEDGER__REQUEST__INIT;
+    frame.body_case = cancel ? FAMLEDGER__REQUEST__BODY_CANCEL : FAMLEDGER__REQUEST__BODY_REFUND;
+    frame.refund = &refund;
+    return async_send(client, &frame, 0, done_cb, context);
+}
+
+int fl_send_refund(fl_client *client, const char *merchant_code, const char *reference,
+                   uint64_t settlement_id, int64_t amount_fen, fl_result_cb done_cb,
+                   void *context)
+{
+    return send_refund(client, false, merchant_code, reference, settlement_id, amount_fen,
+                       done_cb, context);
+}
+
+int fl_send_cancel(fl_client *client, const char *merchant_code, const char *reference,
+                   uint64_t settlement_id, fl_result_cb done_cb, void *context)
+{
+    return send_refund(client, true, merchant_code, reference, settlement_id, 0, done_cb,
+                       context);
+}
+
 /* A batch owns copies of everything its items point to, in blocks that fl_batch_clear keeps. */
 struct batch_block {
     struct batch_block *next;
@@ -475,6 +525,35 @@ int fl_batch_settle(fl_batch *batch, const fl_settle_request *request)
     item->settle = settle;
     return batch_push(batch, item, settle->merchant_code && settle->merchant_reference &&
                                        settle->patient);
+}
+
+static int batch_refund(fl_batch *batch, bool cancel, const char *merchant_code,
+                        const char *reference, uint64_t settlement_id, int64_t amount_fen)
+{
+    int rc;
+    void *body;
+    Famledger__Request *item = batch_item(
+        batch, cancel ? FAMLEDGER__REQUEST__BODY_CANCEL : FAMLEDGER__REQUEST__BODY_REFUND,
+        sizeof(Famledger__RefundRequest), &body, &rc);
+    if (!item)
+        return rc;
+    Famledger__RefundRequest *refund = body;
+    refund_fill(refund, batch_strdup(batch, merchant_code), batch_strdup(batch, reference),
+                settlement_id, amount_fen);
+    item->refund = refund; /* cancel and refund share the oneof's storage */
+    return batch_push(batch, item, refund->merchant_code && refund->merchant_reference);
+}
+
+int fl_batch_refund(fl_batch *batch, const char *merchant_code, const char *reference,
+                    uint64_t settlement_id, int64_t amount_fen)
+{
+    return batch_refund(batch, false, merchant_code, reference, settlement_id, amount_fen);
+}
+
+int fl_batch_cancel(fl_batch *batch, const char *merchant_code, const char *reference,
+                    uint64_t settlement_id)
+{
+    return batch_refund(batch, true, merchant_code, reference, settlement_id, 0);
 }
 
 int fl_batch_person_add(fl_batch *batch, const fl_person *person)

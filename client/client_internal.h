@@ -36,6 +36,7 @@ struct client_async {
     struct client_flight *flights;
     size_t flight_first, flight_capacity;
     fl_settlement *settlement; /* what a callback is shown (it is large: kept, not on a stack) */
+    fl_refund refund;          /* a refund or cancel a callback is shown */
 };
 
 /* Free the async state; every request still in flight is answered with FL_ERR_PROTOCOL_ERROR. */

@@ -763,7 +763,10 @@ typedef struct fl_result {
     const char *error;               /* the daemon's message when status != 0, else "" */
     bool replayed;                   /* a retry answered with the original outcome */
     uint64_t id;                     /* settlement id, credit entry, registered person's entry */
-    const fl_settlement *settlement; /* a settle item that succeeded: its split; else NULL */
+    const fl_settlement *settlement; /* a settle item that succeeded: its split; a refund or
+                                      * cancel that did: the settlement as it now stands;
+                                      * else NULL */
+    const fl_refund *refund;         /* a refund or cancel that succeeded: what it gave back */
 } fl_result;
 
 /* `index` is the item's place in its batch (0 for a lone request). The result and what it
@@ -788,6 +791,13 @@ FL_EXPORT int fl_batch_credit(fl_batch *batch, const char *person_no, int64_t am
                               fl_credit_kind kind, const char *reference);
 FL_EXPORT int fl_batch_bind(fl_batch *batch, const char *holder, const char *beneficiary,
                             fl_relation relation);
+/* A refund of `amount_fen` of settlement `settlement_id`'s account-paid part, or a cancel of
+ * what is left of it, under the merchant's own `reference` (settle role; as fl_refund_make and
+ * fl_cancel). Its result's id is the refund's. */
+FL_EXPORT int fl_batch_refund(fl_batch *batch, const char *merchant_code, const char *reference,
+                              uint64_t settlement_id, int64_t amount_fen);
+FL_EXPORT int fl_batch_cancel(fl_batch *batch, const char *merchant_code, const char *reference,
+                              uint64_t settlement_id);
 /* A person from a legacy system with their account and its balance, in one entry (admin;
  * MigrateRequest): person_no, name, region and scheme of `person`; an employee's account
  * opens holding `opening_balance_fen` (0 or more), a resident's must be 0. The same row again
@@ -800,6 +810,13 @@ FL_EXPORT int fl_batch_migrate(fl_batch *batch, const fl_person *person,
  * (the connection is broken, out of memory) when nothing was queued and done_cb will not run. */
 FL_EXPORT int fl_send_settle(fl_client *client, const fl_settle_request *request,
                              fl_result_cb done_cb, void *context);
+/* Queue a refund or a cancel (as fl_refund_make and fl_cancel), answered as fl_send_settle's
+ * settlement is. */
+FL_EXPORT int fl_send_refund(fl_client *client, const char *merchant_code, const char *reference,
+                             uint64_t settlement_id, int64_t amount_fen, fl_result_cb done_cb,
+                             void *context);
+FL_EXPORT int fl_send_cancel(fl_client *client, const char *merchant_code, const char *reference,
+                             uint64_t settlement_id, fl_result_cb done_cb, void *context);
 /* Queue a batch; done_cb runs once per item, in order, when it is answered (a batch refused as
  * a whole answers each item with the batch's status). */
 FL_EXPORT int fl_send_batch(fl_client *client, const fl_batch *batch, fl_result_cb done_cb,

@@ -28,6 +28,9 @@ struct seen {
     int64_t amount_fen[SENT_MAX * 2];
     int64_t from_accounts_fen[SENT_MAX * 2];
     char error[SENT_MAX * 2][96];
+    int64_t refund_fen[SENT_MAX * 2];   /* what a refund or cancel gave back */
+    int64_t refunded_fen[SENT_MAX * 2]; /* its settlement's refunds so far */
+    bool cancelled[SENT_MAX * 2];
 };
 
 static void seen_cb(void *context, size_t index, const fl_result *result)
@@ -44,6 +47,12 @@ static void seen_cb(void *context, size_t index, const fl_result *result)
         seen->amount_fen[n] = result->settlement->amount_fen;
         seen->from_accounts_fen[n] =
             result->settlement->acct_pay_fen + result->settlement->acct_mulaid_pay_fen;
+        seen->refunded_fen[n] = result->settlement->refunded_fen;
+        seen->cancelled[n] = result->settlement->cancelled;
+    }
+    if (result->refund) {
+        assert_int_equal(result->refund->refund_id, result->id);
+        seen->refund_fen[n] = result->refund->amount_fen;
     }
 }
 
@@ -122,6 +131,79 @@ static void test_a_batch_answers_each_item_and_a_refusal_undoes_only_itself(void
     assert_int_equal(again.status[1], FL_ERR_UNKNOWN_PERSON);
     assert_int_equal(balance_of(client, "FATHER"), 100000 - 300 + 5);
     fl_batch_free(batch);
+    fl_client_close(client);
+}
+
+static void test_refunds_and_cancels_go_in_batches_and_in_flight_with_their_results(
+    void **state)
+{
+    struct daemon_handle *daemon = *state;
+    fl_client *client = client_open(daemon);
+    fl_batch *settles = fl_batch_new(), *refunds = fl_batch_new();
+    fl_settle_request own = settle_of("PATIENT", "S-1", 600);
+    fl_settle_request shared = settle_of("PATIENT", "S-2", 700);
+    assert_int_equal(fl_batch_settle(settles, &own), 0);
+    assert_int_equal(fl_batch_settle(settles, &shared), 0);
+    struct seen settled = {0};
+    assert_int_equal(fl_batch_run(client, settles, seen_cb, &settled), 0);
+    assert_int_equal(settled.status[0], 0);
+    assert_int_equal(settled.status[1], 0); /* 400 own, then 300 from the father */
+    uint64_t own_id = settled.id[0], shared_id = settled.id[1];
+
+    /* The father's leg was debited last: it is given back first. */
+    assert_int_equal(fl_batch_refund(refunds, "PH001", "R-1", shared_id, 200), 0);
+    assert_int_equal(fl_batch_cancel(refunds, "PH001", "C-1", own_id), 0);
+    assert_int_equal(fl_batch_refund(refunds, "PH001", "R-2", own_id, 1), 0);
+    assert_int_equal(fl_batch_refund(refunds, "PH001", "R-3", shared_id, 10000), 0);
+    assert_int_equal(fl_batch_refund(refunds, "PH001", "R-4", 999999, 1), 0);
+    struct seen seen = {0};
+    assert_int_equal(fl_batch_run(client, refunds, seen_cb, &seen), 0);
+    assert_int_equal(seen.count, 5);
+    assert_int_equal(seen.status[0], 0);
+    assert_int_equal(seen.refund_fen[0], 200);
+    assert_int_equal(seen.refunded_fen[0], 200);
+    assert_int_equal(seen.status[1], 0);
+    assert_int_equal(seen.refund_fen[1], 600);
+    assert_true(seen.cancelled[1]);
+    assert_true(seen.id[0] > 0 && seen.id[1] > seen.id[0]);
+    assert_int_equal(seen.status[2], FL_ERR_ALREADY_CANCELLED);
+    assert_int_equal(seen.status[3], FL_ERR_REFUND_EXCEEDS_PAID);
+    assert_int_equal(seen.status[4], FL_ERR_UNKNOWN_SETTLEMENT);
+    assert_int_equal(balance_of(client, "PATIENT"), 600);
+    assert_int_equal(balance_of(client, "FATHER"), 100000 - 300 + 200);
+
+    /* Sent again, as a gateway that did not hear back would: the same answers, nothing moves. */
+    struct seen again = {0};
+    assert_int_equal(fl_batch_run(client, refunds, seen_cb, &again), 0);
+    assert_true(again.replayed[0] && again.replayed[1]);
+    assert_int_equal(again.id[0], seen.id[0]);
+    assert_int_equal(again.id[1], seen.id[1]);
+    assert_int_equal(again.refund_fen[0], 200);
+    for (size_t i = 2; i < 5; i++)
+        assert_int_equal(again.status[i], seen.status[i]);
+    assert_int_equal(balance_of(client, "PATIENT"), 600);
+    assert_int_equal(balance_of(client, "FATHER"), 100000 - 300 + 200);
+
+    /* In flight, one behind the other: the rest of the father's leg, then the patient's. */
+    struct seen flight = {0};
+    assert_int_equal(fl_send_refund(client, "PH001", "R-5", shared_id, 100, seen_cb, &flight),
+                     0);
+    assert_int_equal(fl_send_cancel(client, "PH001", "C-2", shared_id, seen_cb, &flight), 0);
+    assert_int_equal(fl_async_wait(client, 0), 0);
+    assert_int_equal(flight.count, 2);
+    assert_int_equal(flight.status[0], 0);
+    assert_int_equal(flight.refund_fen[0], 100);
+    assert_int_equal(flight.status[1], 0);
+    assert_int_equal(flight.refund_fen[1], 400);
+    assert_int_equal(flight.refunded_fen[1], 700);
+    assert_true(flight.cancelled[1]);
+    assert_int_equal(balance_of(client, "PATIENT"), 1000);
+    assert_int_equal(balance_of(client, "FATHER"), 100000);
+    fl_verify_report report;
+    assert_int_equal(fl_verify(client, &report, NULL, NULL), 0);
+    assert_true(report.ok);
+    fl_batch_free(settles);
+    fl_batch_free(refunds);
     fl_client_close(client);
 }
 
@@ -472,6 +554,7 @@ int main(void)
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         TEST(test_a_batch_answers_each_item_and_a_refusal_undoes_only_itself),
+        TEST(test_refunds_and_cancels_go_in_batches_and_in_flight_with_their_results),
         TEST(test_each_batch_item_needs_its_own_role),
         TEST(test_reads_nested_batches_and_oversized_batches_are_refused),
         TEST(test_pipelined_settlements_are_answered_in_order_with_their_splits),
