@@ -3,7 +3,8 @@
 #   BENCH_PERSONS (default 1000) x BENCH_PERIODS (default 1000) allocation rows are imported
 #   with `ledgerctl credit import`, then imported again (every row already applied); then
 #   famledger-bench settles for 10 s (BENCH_SECONDS) among 10,000 patients (BENCH_PATIENTS) at
-#   1, 8 and 32 connections, pipelined (16 x 8) and in batches (4 x 2 x 100), then on bare LMDB.
+#   1, 8 and 32 connections, pipelined (16 x 8) and in batches (4 x 2 x 100), then on bare LMDB;
+#   then 16 connections again with a tenth of the requests refunds of earlier settlements.
 #   `make bench-postgres` compares with PostgreSQL.
 set -eu
 : "${BUILD:=build}"
@@ -51,3 +52,4 @@ for connections in 1 8 32; do
 done
 bench --connections 16 --depth 8
 bench --connections 4 --depth 2 --batch 100 --raw-lmdb "$work/raw"
+bench --connections 16 --refunds 10

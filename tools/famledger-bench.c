@@ -4,8 +4,10 @@
  * The workload of issue 12: N patients, each with a small own account and two funding
  * relatives; each settlement for a random patient and a random amount, durable before the
  * reply. C connections each keep D requests in flight (fl_send_settle), or D batches of B
- * settlements (fl_send_batch). Before and after the run the daemon's counters (StatsRequest)
- * give the commits, flushes and bytes written per settlement.
+ * settlements (fl_send_batch). With --refunds P, P in a hundred requests are instead refunds of
+ * a random part of one of the connection's earlier settlements, at its pharmacy, as returns
+ * come back to a counter (fl_send_refund, fl_batch_refund). Before and after the run the
+ * daemon's counters (StatsRequest) give the commits, flushes and bytes written per request.
  *
  * --raw-lmdb DIR then runs the same settlements as a bare LMDB program: one log append and the
  * account updates per settlement, synced commits of the size the daemon's commits had.
@@ -28,10 +30,11 @@
 #define SETUP_PATIENTS_PER_BATCH 200 /* 5 requests each: within FL_BATCH_MAX */
 
 #define MERCHANT_CODE_BYTES (FL_PERSON_NO_MAX + 1)
+#define PAID_KEPT 1024 /* settlements a connection keeps to refund later */
 
 struct options {
     const char *socket_path;
-    long patients, merchants, connections, depth, batch, settlements;
+    long patients, merchants, connections, depth, batch, settlements, refunds;
     double seconds;
     const char *raw_dir;
     bool setup_only, skip_daemon;
@@ -180,19 +183,46 @@ static int setup(const struct options *options)
 
 /* ---- The run ---- */
 
+/* A settlement the connection made, with what the accounts paid of it: one to refund. */
+struct paid {
+    uint64_t settlement_id;
+    int64_t paid_fen;
+    char merchant[MERCHANT_CODE_BYTES];
+};
+
 struct run_worker {
     const struct options *options;
     int index;
     long run_id;
     int64_t deadline_us;
-    long target;            /* settlements for this connection; 0: until the deadline */
-    long done, failures;
-    int64_t *latencies_us;  /* one per request (a batch is one) */
+    long target;            /* requests for this connection; 0: until the deadline */
+    long done, failures, refunds_sent;
+    int64_t *latencies_us;  /* one per request (a batch is one), a refund's apart */
     long latency_count, latency_capacity;
+    int64_t *refund_latencies_us;
+    long refund_latency_count;
     int64_t *sent_us;       /* when each request in flight was sent, by sequence */
+    bool *sent_refund;      /* and whether it was a lone refund */
     long next_sent, next_done;
+    struct paid paid[PAID_KEPT]; /* settled and not yet refunded */
+    long paid_count, settled_count;
     char error[256];
 };
+
+/* Keep a settlement the accounts paid some of, in place of an older one when full. */
+static void paid_keep(struct run_worker *worker, const fl_settlement *settlement)
+{
+    int64_t paid_fen = settlement->acct_pay_fen + settlement->acct_mulaid_pay_fen;
+    if (paid_fen <= 0)
+        return;
+    long slot = worker->paid_count < PAID_KEPT ? worker->paid_count++
+                                               : worker->settled_count % PAID_KEPT;
+    worker->settled_count++;
+    struct paid *paid = &worker->paid[slot];
+    paid->settlement_id = settlement->settlement_id;
+    paid->paid_fen = paid_fen;
+    snprintf(paid->merchant, sizeof(paid->merchant), "%s", settlement->merchant_code);
+}
 
 static void run_result_cb(void *context, size_t index, const fl_result *result)
 {
@@ -200,12 +230,36 @@ static void run_result_cb(void *context, size_t index, const fl_result *result)
     worker->done++;
     if (result->status && !worker->failures++)
         snprintf(worker->error, sizeof(worker->error), "%s", result->error);
+    if (result->status == 0 && !result->refund && result->settlement && worker->options->refunds)
+        paid_keep(worker, result->settlement);
     bool last_item = worker->options->batch <= 1 || (long)index == worker->options->batch - 1;
     if (!last_item)
         return;
-    int64_t sent = worker->sent_us[worker->next_done++ % (worker->options->depth + 1)];
-    if (worker->latency_count < worker->latency_capacity)
-        worker->latencies_us[worker->latency_count++] = now_us() - sent;
+    long slot = worker->next_done++ % (worker->options->depth + 1);
+    int64_t latency_us = now_us() - worker->sent_us[slot];
+    if (worker->sent_refund[slot]) {
+        if (worker->refund_latency_count < worker->latency_capacity)
+            worker->refund_latencies_us[worker->refund_latency_count++] = latency_us;
+    } else if (worker->latency_count < worker->latency_capacity) {
+        worker->latencies_us[worker->latency_count++] = latency_us;
+    }
+}
+
+/* A refund instead of the next settlement, P times in a hundred when one is kept: a random part
+ * (at least 0.01) of what the accounts paid of it. false: a settlement it is. */
+static bool refund_request_make(struct run_worker *worker, uint64_t *random, long sequence,
+                                char reference[64], struct paid *refund)
+{
+    if (worker->paid_count == 0 ||
+        (long)(random_next(random) % 100) >= worker->options->refunds)
+        return false;
+    long at = (long)(random_next(random) % (uint64_t)worker->paid_count);
+    *refund = worker->paid[at];
+    worker->paid[at] = worker->paid[--worker->paid_count]; /* refunded once */
+    refund->paid_fen = 1 + (int64_t)(random_next(random) % (uint64_t)refund->paid_fen);
+    snprintf(reference, 64, "bench-refund-%ld-%d-%ld", worker->run_id, worker->index, sequence);
+    worker->refunds_sent++;
+    return true;
 }
 
 static void settle_request_make(struct run_worker *worker, uint64_t *random, long sequence,
@@ -238,21 +292,37 @@ static void *run_worker(void *argument)
     long per_request = options->batch > 1 ? options->batch : 1, sequence = 0;
     char patient[24], reference[64], merchant[MERCHANT_CODE_BYTES];
     fl_settle_request request;
+    struct paid refund;
     for (;;) {
         bool more = worker->target ? sequence < worker->target : now_us() < worker->deadline_us;
         if (!more)
             break;
-        worker->sent_us[worker->next_sent++ % (options->depth + 1)] = now_us();
+        long slot = worker->next_sent++ % (options->depth + 1);
+        worker->sent_us[slot] = now_us();
         int rc;
         if (per_request == 1) {
-            settle_request_make(worker, &random, sequence++, patient, reference, merchant,
-                                &request);
-            rc = fl_send_settle(client, &request, run_result_cb, worker);
+            long this = sequence++;
+            worker->sent_refund[slot] = refund_request_make(worker, &random, this, reference,
+                                                            &refund);
+            if (worker->sent_refund[slot]) {
+                rc = fl_send_refund(client, refund.merchant, reference, refund.settlement_id,
+                                    refund.paid_fen, run_result_cb, worker);
+            } else {
+                settle_request_make(worker, &random, this, patient, reference, merchant,
+                                    &request);
+                rc = fl_send_settle(client, &request, run_result_cb, worker);
+            }
         } else {
+            worker->sent_refund[slot] = false; /* a batch's latency is counted whole */
             fl_batch_clear(batch);
-            for (long i = 0; i < per_request; i++) {
-                settle_request_make(worker, &random, sequence++, patient, reference, merchant,
-                                &request);
+            for (long i = 0; i < per_request; i++, sequence++) {
+                if (refund_request_make(worker, &random, sequence, reference, &refund)) {
+                    fl_batch_refund(batch, refund.merchant, reference, refund.settlement_id,
+                                    refund.paid_fen);
+                    continue;
+                }
+                settle_request_make(worker, &random, sequence, patient, reference, merchant,
+                                    &request);
                 fl_batch_settle(batch, &request);
             }
             rc = fl_send_batch(client, batch, run_result_cb, worker);
@@ -273,6 +343,34 @@ static int compare_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return (x > y) - (x < y);
+}
+
+/* The latencies the workers kept (`refunds`: the lone refunds'), sorted, in *count; NULL when
+ * out of memory. */
+static int64_t *latencies_gather(struct run_worker *workers, long connections, bool refunds,
+                                 long *count)
+{
+    *count = 0;
+    for (long i = 0; i < connections; i++)
+        *count += refunds ? workers[i].refund_latency_count : workers[i].latency_count;
+    int64_t *latencies = malloc((size_t)(*count ? *count : 1) * sizeof(int64_t));
+    for (long i = 0, at = 0; latencies && i < connections; i++) {
+        long kept = refunds ? workers[i].refund_latency_count : workers[i].latency_count;
+        memcpy(latencies + at, refunds ? workers[i].refund_latencies_us : workers[i].latencies_us,
+               (size_t)kept * sizeof(int64_t));
+        at += kept;
+    }
+    if (latencies)
+        qsort(latencies, (size_t)*count, sizeof(*latencies), compare_i64);
+    return latencies;
+}
+
+static double percentile_ms(const int64_t *sorted, long count, long per_hundred)
+{
+    if (!sorted || count == 0)
+        return 0;
+    long at = per_hundred >= 100 ? count - 1 : count * per_hundred / 100;
+    return (double)sorted[at] / 1000;
 }
 
 static int stats_read(const char *socket_path, fl_stats *stats)
@@ -314,47 +412,61 @@ static double run(const struct options *options)
                           : 0,
             .latency_capacity = capacity};
         workers[i].latencies_us = malloc((size_t)capacity * sizeof(int64_t));
+        workers[i].refund_latencies_us = malloc((size_t)capacity * sizeof(int64_t));
         workers[i].sent_us = calloc((size_t)options->depth + 1, sizeof(int64_t));
+        workers[i].sent_refund = calloc((size_t)options->depth + 1, sizeof(bool));
         pthread_create(&ids[i], NULL, run_worker, &workers[i]);
     }
-    long done = 0, failures = 0, latency_count = 0;
+    long done = 0, failures = 0, refunds = 0;
     for (long i = 0; i < connections; i++) {
         pthread_join(ids[i], NULL);
         done += workers[i].done;
+        refunds += workers[i].refunds_sent;
         if (workers[i].failures && !failures)
             fprintf(stderr, "famledger-bench: %s\n", workers[i].error);
         failures += workers[i].failures;
-        latency_count += workers[i].latency_count;
     }
     double seconds = (double)(now_us() - start) / 1e6;
-    int64_t *latencies = malloc((size_t)(latency_count ? latency_count : 1) * sizeof(int64_t));
-    for (long i = 0, at = 0; i < connections; i++) {
-        memcpy(latencies + at, workers[i].latencies_us,
-               (size_t)workers[i].latency_count * sizeof(int64_t));
-        at += workers[i].latency_count;
+    long latency_count, refund_latency_count;
+    int64_t *latencies = latencies_gather(workers, connections, false, &latency_count);
+    int64_t *refund_latencies = latencies_gather(workers, connections, true,
+                                                 &refund_latency_count);
+    for (long i = 0; i < connections; i++) {
         free(workers[i].latencies_us);
+        free(workers[i].refund_latencies_us);
         free(workers[i].sent_us);
+        free(workers[i].sent_refund);
     }
-    qsort(latencies, (size_t)latency_count, sizeof(*latencies), compare_i64);
     if (counted)
         counted = stats_read(options->socket_path, &after) == 0;
     double commits = counted ? (double)(after.batches - before.batches) : 0;
     double per_commit = commits > 0 ? (double)done / commits : 0;
+    long settled = done - refunds;
+    const char *per_what = refunds ? "request" : "settlement";
     printf("settle: N=%ld patients, K=%ld merchants, C=%ld connections, D=%ld in flight, "
            "B=%ld per request: %ld in %.2f s = %.0f settlements/s; latency p50 %.2f ms, "
-           "p99 %.2f ms, max %.2f ms (per %s); %.1f settlements per commit, %.2f flushes and "
-           "%.1f pages (4 KiB) written per settlement; %ld failed\n",
+           "p99 %.2f ms, max %.2f ms (per %s); %.1f %ss per commit, %.2f flushes and "
+           "%.1f pages (4 KiB) written per %s; %ld failed\n",
            options->patients, options->merchants, connections, options->depth, per_request,
-           done, seconds,
-           (double)done / seconds,
-           latency_count ? (double)latencies[latency_count / 2] / 1000 : 0,
-           latency_count ? (double)latencies[latency_count * 99 / 100] / 1000 : 0,
-           latency_count ? (double)latencies[latency_count - 1] / 1000 : 0,
-           per_request > 1 ? "batch" : "settlement", per_commit,
+           settled, seconds, (double)settled / seconds, percentile_ms(latencies, latency_count, 50),
+           percentile_ms(latencies, latency_count, 99),
+           percentile_ms(latencies, latency_count, 100),
+           per_request > 1 ? "batch" : "settlement", per_commit, per_what,
            done ? (double)(after.flushes - before.flushes) / (double)done : 0,
            done ? (double)(after.write_bytes - before.write_bytes) / 4096.0 / (double)done : 0,
-           failures);
+           per_what, failures);
+    if (options->refunds && per_request == 1)
+        printf("refund: %ld in %.2f s = %.0f refunds/s; latency p50 %.2f ms, p99 %.2f ms, "
+               "max %.2f ms (per refund)\n",
+               refunds, seconds, (double)refunds / seconds,
+               percentile_ms(refund_latencies, refund_latency_count, 50),
+               percentile_ms(refund_latencies, refund_latency_count, 99),
+               percentile_ms(refund_latencies, refund_latency_count, 100));
+    else if (options->refunds)
+        printf("refund: %ld in %.2f s = %.0f refunds/s, within the batches above\n", refunds,
+               seconds, (double)refunds / seconds);
     free(latencies);
+    free(refund_latencies);
     free(workers);
     free(ids);
     if (failures)
@@ -471,13 +583,15 @@ static void usage(void)
             "usage: famledger-bench [--socket PATH] [--patients N] [--merchants K]\n"
             "                       [--connections C] [--depth D] [--batch B]\n"
             "                       [--seconds S | --settlements M]\n"
-            "                       [--setup-only] [--raw-lmdb DIR [--raw-only]]\n"
+            "                       [--refunds P] [--setup-only] [--raw-lmdb DIR [--raw-only]]\n"
             "  N patients (default 1000), each with two funding relatives, settling at one of\n"
             "  K pharmacies (default 1) chosen at random for each settlement; C connections\n"
             "  (default 1), each with D requests in flight (default 1), each request a\n"
             "  settlement or, with B > 1, a batch of B settlements; for S seconds (default 10)\n"
-            "  or M settlements in all. --raw-lmdb runs the same settlements on bare LMDB in\n"
-            "  DIR, in commits of the size the daemon's had.\n");
+            "  or M requests in all. With --refunds P, P in a hundred requests (0 to 100) are\n"
+            "  refunds of a random part of one of the connection's earlier settlements.\n"
+            "  --raw-lmdb runs the same settlements on bare LMDB in DIR, in commits of the\n"
+            "  size the daemon's had.\n");
 }
 
 int main(int argc, char **argv)
@@ -492,6 +606,7 @@ int main(int argc, char **argv)
         {"settlements", required_argument, NULL, 'm'}, {"setup-only", no_argument, NULL, 'S'},
         {"raw-lmdb", required_argument, NULL, 'r'},   {"raw-only", no_argument, NULL, 'R'},
         {"merchants", required_argument, NULL, 'k'}, {"help", no_argument, NULL, 'h'},
+        {"refunds", required_argument, NULL, 'f'},
         {NULL, 0, NULL, 0}};
     int option;
     while ((option = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
@@ -504,6 +619,7 @@ int main(int argc, char **argv)
         case 'b': options.batch = atol(optarg); break;
         case 't': options.seconds = atof(optarg); break;
         case 'm': options.settlements = atol(optarg); break;
+        case 'f': options.refunds = atol(optarg); break;
         case 'S': options.setup_only = true; break;
         case 'r': options.raw_dir = optarg; break;
         case 'R': options.skip_daemon = true; break;
@@ -514,7 +630,7 @@ int main(int argc, char **argv)
         options.merchants > 100000 || options.connections < 1 ||
         options.connections > CONNECTIONS_MAX || options.depth < 1 || options.depth > 1024 ||
         options.batch < 1 || options.batch > FL_BATCH_MAX || options.seconds <= 0 ||
-        options.settlements < 0) {
+        options.settlements < 0 || options.refunds < 0 || options.refunds > 100) {
         usage();
         return 2;
     }
