@@ -12,7 +12,10 @@
 #   one request in flight per connection at 1, 16 and 64 connections (BENCH_CONNECTIONS);
 #   pipelined: 16 and 64 connections x 8 in flight (pgbench pipeline mode);
 #   batched: 4 connections x 2 batches of 100 in flight (PostgreSQL: a pipeline of 100 settle()
-#   calls, each its own transaction, as each item of a famledger batch succeeds on its own).
+#   calls, each its own transaction, as each item of a famledger batch succeeds on its own);
+#   returns: 16 connections, BENCH_REFUNDS in a hundred requests (default 10) refunds of a random
+#   part of an earlier settlement (famledger-bench --refunds; PostgreSQL: a PL/pgSQL refund()
+#   that gives the legs back last first, with the index on legs it needs made just before).
 # PostgreSQL is installed with apt-get when missing (as root) and runs as the postgres user in
 # a temporary cluster on a Unix socket; nothing is left behind.
 set -eu
@@ -21,6 +24,7 @@ set -eu
 : "${BENCH_SECONDS:=10}"
 : "${BENCH_CONNECTIONS:=1 16 64}"
 : "${BENCH_MERCHANTS:=1}"
+: "${BENCH_REFUNDS:=10}"
 
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 if [ -z "$pg_bin" ]; then
@@ -64,9 +68,13 @@ CREATE TABLE funders (patient text, position int, holder text, PRIMARY KEY (pati
 CREATE TABLE settlements (id bigserial PRIMARY KEY, merchant text NOT NULL,
                           reference text NOT NULL, patient text NOT NULL, amount bigint NOT NULL,
                           from_accounts bigint, cash bigint, at timestamptz DEFAULT now(),
-                          UNIQUE (merchant, reference));
+                          refunded bigint NOT NULL DEFAULT 0, UNIQUE (merchant, reference));
 CREATE TABLE legs (settlement bigint NOT NULL, holder text NOT NULL, amount bigint NOT NULL,
-                   balance_after bigint NOT NULL);
+                   balance_after bigint NOT NULL, position int NOT NULL,
+                   refunded bigint NOT NULL DEFAULT 0);
+CREATE TABLE refunds (id bigserial PRIMARY KEY, merchant text NOT NULL, reference text NOT NULL,
+                      settlement bigint NOT NULL, amount bigint NOT NULL,
+                      at timestamptz DEFAULT now(), UNIQUE (merchant, reference));
 -- The patient's own account first, then each funder in order, the rest in cash; a retry with
 -- the same reference returns the first answer.
 CREATE FUNCTION settle(p_merchant text, p_reference text, p_patient text, p_amount bigint)
@@ -83,7 +91,7 @@ BEGIN
     END IF;
     INSERT INTO settlements (merchant, reference, patient, amount)
         VALUES (p_merchant, p_reference, p_patient, p_amount) RETURNING id INTO sid;
-    FOR r IN SELECT a.person, a.balance
+    FOR r IN SELECT a.person, a.balance, f.position
                FROM (SELECT p_patient AS holder, 0 AS position
                      UNION ALL SELECT holder, position FROM funders WHERE patient = p_patient) f
                JOIN accounts a ON a.person = f.holder
@@ -92,12 +100,53 @@ BEGIN
         take := least(r.balance, left_fen);
         IF take > 0 THEN
             UPDATE accounts SET balance = balance - take WHERE person = r.person;
-            INSERT INTO legs VALUES (sid, r.person, take, r.balance - take);
+            INSERT INTO legs VALUES (sid, r.person, take, r.balance - take, r.position);
             left_fen := left_fen - take;
         END IF;
     END LOOP;
     UPDATE settlements SET from_accounts = p_amount - left_fen, cash = left_fen WHERE id = sid;
     RETURN sid;
+END $$;
+-- A random part (at least 0.01) of what the accounts paid of a settlement picked at random
+-- (p_pick in [0, 1)) and not wholly refunded, given back to its legs last first, at its
+-- pharmacy; a retry with the same reference returns the first answer.
+CREATE FUNCTION refund(p_reference text, p_pick float8, p_part float8)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    s record;
+    r record;
+    rid bigint;
+    left_fen bigint;
+    give bigint;
+BEGIN
+    SELECT * INTO s FROM settlements
+     WHERE id = 1 + floor(p_pick * (SELECT max(id) FROM settlements)) FOR UPDATE;
+    IF NOT FOUND OR s.from_accounts - s.refunded <= 0 THEN
+        RETURN 0;
+    END IF;
+    SELECT id INTO rid FROM refunds WHERE merchant = s.merchant AND reference = p_reference;
+    IF FOUND THEN
+        RETURN rid;
+    END IF;
+    left_fen := 1 + floor(p_part * (s.from_accounts - s.refunded));
+    INSERT INTO refunds (merchant, reference, settlement, amount)
+        VALUES (s.merchant, p_reference, s.id, left_fen) RETURNING id INTO rid;
+    UPDATE settlements SET refunded = refunded + left_fen WHERE id = s.id;
+    -- The accounts locked in settle()'s order, so that the two never wait on each other.
+    PERFORM 1 FROM legs l JOIN accounts a ON a.person = l.holder
+      WHERE l.settlement = s.id ORDER BY l.position FOR UPDATE OF a;
+    FOR r IN SELECT holder, position, amount - refunded AS open FROM legs
+              WHERE settlement = s.id ORDER BY position DESC LOOP
+        EXIT WHEN left_fen = 0;
+        give := least(r.open, left_fen);
+        IF give > 0 THEN
+            UPDATE accounts SET balance = balance + give WHERE person = r.holder;
+            UPDATE legs SET refunded = refunded + give
+             WHERE settlement = s.id AND position = r.position;
+            left_fen := left_fen - give;
+        END IF;
+    END LOOP;
+    RETURN rid;
 END $$;
 INSERT INTO accounts
     SELECT 'BP' || i, 500 FROM generate_series(0, :patients - 1) i
@@ -126,17 +175,18 @@ pipeline_script() {
     done
     printf '%s\n' '\endpipeline'
 }
+printf '%s\n' "SELECT refund(gen_random_uuid()::text, random(), random());" > "$work/refund.sql"
 pipeline_script 8 > "$work/pipeline.sql"
 pipeline_script 100 > "$work/batch.sql"
 chmod 644 "$work"/*.sql
 
-# pg_run NAME CONNECTIONS SETTLEMENTS_PER_SCRIPT [pgbench options]
+# pg_run CONNECTIONS SETTLEMENTS_PER_SCRIPT PGBENCH_OPTIONS...: the scripts come with -f.
 pg_run() {
-    name=$1 connections=$2 per_script=$3
-    shift 3
+    connections=$1 per_script=$2
+    shift 2
     rm -f "$work"/pgsock/lat*
     out=$(as_postgres "$pg_bin/pgbench" -h "$work/pgsock" -U bench -n -c "$connections" \
-        -j "$(nproc)" -T "$BENCH_SECONDS" -f "$work/$name.sql" --log \
+        -j "$(nproc)" -T "$BENCH_SECONDS" --log \
         --log-prefix="$work/pgsock/lat" "$@" postgres 2>&1) || true
     tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
     if [ -z "$tps" ]; then
@@ -172,6 +222,21 @@ fl_run() {
     echo "$ours | ${raw:-failed}"
 }
 
+# fl_mixed OPTIONS: famledgerd's settlements and refunds together, as requests; no bare LMDB.
+fl_mixed() {
+    "$BUILD/famledger-bench" --socket "$work/famledger.sock" --patients "$BENCH_PATIENTS" \
+        --merchants "$BENCH_MERCHANTS" --seconds "$BENCH_SECONDS" "$@" > "$work/fl.out" 2>&1 ||
+        true
+    settled=$(sed -n 's/^settle: .*= \([0-9]*\) settlements\/s;.*/\1/p' "$work/fl.out")
+    refunded=$(sed -n 's/^refund: .*= \([0-9]*\) refunds\/s.*/\1/p' "$work/fl.out")
+    rest=$(sed -n 's/^settle: .*latency p50 \([0-9.]*\) ms, p99 \([0-9.]*\) ms.*; \([0-9.]*\) requests per commit, \([0-9.]*\) flushes and \([0-9.]*\) pages.*/p50 \1 ms, p99 \2 ms | \3 | \5/p' "$work/fl.out")
+    if [ -n "$settled" ] && [ -n "$refunded" ] && [ -n "$rest" ]; then
+        echo "$((settled + refunded)) requests/s ($refunded refunds/s), $rest | "
+    else
+        echo "failed: $(grep -v '^machine' "$work/fl.out" | head -n 2 | tr '\n' ' ') | | | "
+    fi
+}
+
 # row LOAD FAMLEDGERD_CELLS POSTGRESQL_CELL: a table row, with famledgerd's throughput over
 # PostgreSQL's and over bare LMDB's in commits of the same size (the issue's targets).
 row() {
@@ -188,14 +253,23 @@ echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 for connections in $BENCH_CONNECTIONS; do
     [ "$connections" = 1 ] && noun=connection || noun=connections
     row "$connections $noun, 1 in flight" "$(fl_run --connections "$connections")" \
-        "$(pg_run one "$connections" 1)"
+        "$(pg_run "$connections" 1 -f "$work/one.sql")"
 done
 for connections in 16 64; do
     row "$connections connections x 8 in flight" "$(fl_run --connections "$connections" --depth 8)" \
-        "$(pg_run pipeline "$connections" 8 -M extended)"
+        "$(pg_run "$connections" 8 -f "$work/pipeline.sql" -M extended)"
 done
 row "4 connections x 2 batches of 100 (latency per batch)" \
-    "$(fl_run --connections 4 --depth 2 --batch 100)" "$(pg_run batch 4 100 -M extended)"
+    "$(fl_run --connections 4 --depth 2 --batch 100)" \
+    "$(pg_run 4 100 -f "$work/batch.sql" -M extended)"
+if [ "$BENCH_REFUNDS" -gt 0 ]; then
+    # refund() finds a settlement's legs by an index settle() did not need until now.
+    psql -c "CREATE INDEX ON legs (settlement, position); ANALYZE legs;"
+    row "16 connections, 1 in flight, $BENCH_REFUNDS % refunds (requests)" \
+        "$(fl_mixed --connections 16 --refunds "$BENCH_REFUNDS")" \
+        "$(pg_run 16 1 -f "$work/one.sql@$((100 - BENCH_REFUNDS))" \
+            -f "$work/refund.sql@$BENCH_REFUNDS" | sed 's/settlements/requests/')"
+fi
 echo
 entries=$("$BUILD/ledgerctl" --socket "$work/famledger.sock" head | awk '/^seq/ {print $2}')
 bytes=$(du -sb "$work/famledger" | cut -f1)
