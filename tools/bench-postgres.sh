@@ -115,12 +115,13 @@ RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     s record;
     r record;
+    sid bigint;
     rid bigint;
     left_fen bigint;
     give bigint;
 BEGIN
-    SELECT * INTO s FROM settlements
-     WHERE id = 1 + floor(p_pick * (SELECT max(id) FROM settlements)) FOR UPDATE;
+    sid := 1 + floor(p_pick * (SELECT max(id) FROM settlements))::bigint;
+    SELECT * INTO s FROM settlements WHERE id = sid FOR UPDATE;
     IF NOT FOUND OR s.from_accounts - s.refunded <= 0 THEN
         RETURN 0;
     END IF;
