@@ -134,6 +134,14 @@ static void test_a_batch_answers_each_item_and_a_refusal_undoes_only_itself(void
     fl_client_close(client);
 }
 
+/* Answer `i` is a refund or cancel that gave back `refund_fen`. */
+static void expect_refund(const struct seen *seen, size_t i, int64_t refund_fen)
+{
+    assert_true(i < seen->count);
+    assert_int_equal(seen->status[i], 0);
+    assert_int_equal(seen->refund_fen[i], refund_fen);
+}
+
 static void test_refunds_and_cancels_go_in_batches_and_in_flight_with_their_results(
     void **state)
 {
@@ -159,11 +167,9 @@ static void test_refunds_and_cancels_go_in_batches_and_in_flight_with_their_resu
     struct seen seen = {0};
     assert_int_equal(fl_batch_run(client, refunds, seen_cb, &seen), 0);
     assert_int_equal(seen.count, 5);
-    assert_int_equal(seen.status[0], 0);
-    assert_int_equal(seen.refund_fen[0], 200);
+    expect_refund(&seen, 0, 200);
     assert_int_equal(seen.refunded_fen[0], 200);
-    assert_int_equal(seen.status[1], 0);
-    assert_int_equal(seen.refund_fen[1], 600);
+    expect_refund(&seen, 1, 600);
     assert_true(seen.cancelled[1]);
     assert_true(seen.id[0] > 0 && seen.id[1] > seen.id[0]);
     assert_int_equal(seen.status[2], FL_ERR_ALREADY_CANCELLED);
@@ -178,7 +184,7 @@ static void test_refunds_and_cancels_go_in_batches_and_in_flight_with_their_resu
     assert_true(again.replayed[0] && again.replayed[1]);
     assert_int_equal(again.id[0], seen.id[0]);
     assert_int_equal(again.id[1], seen.id[1]);
-    assert_int_equal(again.refund_fen[0], 200);
+    expect_refund(&again, 0, 200);
     for (size_t i = 2; i < 5; i++)
         assert_int_equal(again.status[i], seen.status[i]);
     assert_int_equal(balance_of(client, "PATIENT"), 600);
@@ -191,10 +197,8 @@ static void test_refunds_and_cancels_go_in_batches_and_in_flight_with_their_resu
     assert_int_equal(fl_send_cancel(client, "PH001", "C-2", shared_id, seen_cb, &flight), 0);
     assert_int_equal(fl_async_wait(client, 0), 0);
     assert_int_equal(flight.count, 2);
-    assert_int_equal(flight.status[0], 0);
-    assert_int_equal(flight.refund_fen[0], 100);
-    assert_int_equal(flight.status[1], 0);
-    assert_int_equal(flight.refund_fen[1], 400);
+    expect_refund(&flight, 0, 100);
+    expect_refund(&flight, 1, 400);
     assert_int_equal(flight.refunded_fen[1], 700);
     assert_true(flight.cancelled[1]);
     assert_int_equal(balance_of(client, "PATIENT"), 1000);
