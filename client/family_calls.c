@@ -89,8 +89,14 @@ void client_settlement_copy(fl_settlement *out, const Famledger__Settlement *set
     }
     out->cancelled = settlement->cancelled;
     out->refunded_fen = settlement->refunded_fen;
-    for (size_t i = 0; i < settlement->n_refunds && i < FL_REFUNDS_MAX; i++)
-        client_refund_copy(&out->refunds[out->refund_count++], settlement->refunds[i], false);
+    /* A daemon before 5 December 2026 let a cancel follow 32 partial refunds: one more than
+     * fits. The cancel, last, is kept in the last place; a partial refund before it is still
+     * counted in refunded_fen and in its legs. */
+    size_t kept = settlement->n_refunds < FL_REFUNDS_MAX ? settlement->n_refunds : FL_REFUNDS_MAX;
+    for (size_t i = 0; i < kept; i++) {
+        size_t from = i == kept - 1 ? settlement->n_refunds - 1 : i;
+        client_refund_copy(&out->refunds[out->refund_count++], settlement->refunds[from], false);
+    }
     out->acct_pay_fen = settlement->acct_pay_fen;
     out->acct_mulaid_pay_fen = settlement->acct_mulaid_pay_fen;
     out->cash_pay_fen = settlement->cash_pay_fen;

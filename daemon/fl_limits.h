@@ -53,7 +53,9 @@
 #define MERCHANTS_LIST_MAX 1000
 #define CREDIT_BATCH_MAX 1000
 #define BATCH_ITEMS_MAX 1000          /* requests in one BatchRequest */
-#define REFUNDS_PER_SETTLEMENT_MAX 32
+/* Partial refunds of one settlement; a cancel may follow them: 32 refunds in all, what the
+ * client library's fl_settlement holds (FL_REFUNDS_MAX, fixed by its ABI; test_refund.c). */
+#define REFUNDS_PER_SETTLEMENT_MAX 31
 
 /* The wallet and holds (docs/POLICY.md): the national defaults. */
 #define WALLET_SENDS_PER_DAY_DEFAULT 3

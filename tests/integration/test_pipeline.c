@@ -211,6 +211,47 @@ static void test_refunds_and_cancels_go_in_batches_and_in_flight_with_their_resu
     fl_client_close(client);
 }
 
+static void test_a_settlement_shows_every_refund_it_holds_its_cancel_last(void **state)
+{
+    struct daemon_handle *daemon = *state;
+    fl_client *client = client_open(daemon);
+    fl_settlement *settlement = calloc(1, sizeof(*settlement));
+    assert_int_equal(fl_settle(client, &(fl_settle_request){.merchant_code = "PH001",
+                                                            .merchant_reference = "S-many",
+                                                            .patient = "PATIENT",
+                                                            .amount_fen = 900},
+                               settlement),
+                     0);
+    uint64_t id = settlement->settlement_id;
+    fl_batch *batch = fl_batch_new();
+    char reference[16];
+    for (int i = 0; i < FL_REFUNDS_MAX; i++) { /* the last is one partial refund too many */
+        snprintf(reference, sizeof(reference), "R-%d", i);
+        assert_int_equal(fl_batch_refund(batch, "PH001", reference, id, 1), 0);
+    }
+    assert_int_equal(fl_batch_cancel(batch, "PH001", "C-many", id), 0);
+    struct seen seen = {0};
+    assert_int_equal(fl_batch_run(client, batch, seen_cb, &seen), 0);
+    for (int i = 0; i < FL_REFUNDS_MAX - 1; i++)
+        expect_refund(&seen, (size_t)i, 1);
+    assert_int_equal(seen.status[FL_REFUNDS_MAX - 1], FL_ERR_INVALID_ARGUMENT);
+    expect_refund(&seen, FL_REFUNDS_MAX, 900 - (FL_REFUNDS_MAX - 1));
+
+    /* All of them, as the library shows a settlement: none left out, the cancel last. */
+    assert_int_equal(fl_settlement_get(client, id, settlement), 0);
+    assert_true(settlement->cancelled);
+    assert_int_equal(settlement->refunded_fen, 900);
+    assert_int_equal(settlement->refund_count, FL_REFUNDS_MAX);
+    assert_false(settlement->refunds[0].cancel);
+    assert_int_equal(settlement->refunds[0].amount_fen, 1);
+    assert_true(settlement->refunds[FL_REFUNDS_MAX - 1].cancel);
+    assert_int_equal(settlement->refunds[FL_REFUNDS_MAX - 1].refund_id, seen.id[FL_REFUNDS_MAX]);
+    assert_int_equal(balance_of(client, "PATIENT"), 1000);
+    fl_batch_free(batch);
+    free(settlement);
+    fl_client_close(client);
+}
+
 static void test_each_batch_item_needs_its_own_role(void **state)
 {
     struct daemon_handle *daemon = *state;
@@ -559,6 +600,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         TEST(test_a_batch_answers_each_item_and_a_refusal_undoes_only_itself),
         TEST(test_refunds_and_cancels_go_in_batches_and_in_flight_with_their_results),
+        TEST(test_a_settlement_shows_every_refund_it_holds_its_cancel_last),
         TEST(test_each_batch_item_needs_its_own_role),
         TEST(test_reads_nested_batches_and_oversized_batches_are_refused),
         TEST(test_pipelined_settlements_are_answered_in_order_with_their_splits),

@@ -5,7 +5,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "client_internal.h"
 #include "fixture.h"
+#include "fl_limits.h"
+
+/* Every refund a settlement may hold, its cancel included, fits in what the library shows. */
+_Static_assert(REFUNDS_PER_SETTLEMENT_MAX + 1 == FL_REFUNDS_MAX, "refunds a settlement holds");
 
 static Famledger__Response *last;
 
@@ -134,17 +139,47 @@ static void test_cancel_after_the_maximum_of_refunds_returns_the_rest(void **sta
     struct fixture *f = *state;
     uint64_t id = family_settled(f);
     char reference[32];
-    for (int i = 0; i < 32; i++) {
+    for (int i = 0; i < 31; i++) {
         snprintf(reference, sizeof(reference), "rf-%d", i);
         assert_int_equal(refund(f, "PH001", reference, id, 100), 0);
     }
-    /* A 33rd partial refund is refused; the cancel still returns the remaining 118.00. */
-    assert_int_equal(refund(f, "PH001", "rf-32", id, 100), FL_ERR_INVALID_ARGUMENT);
+    /* A 32nd partial refund is refused; the cancel still returns the remaining 119.00. */
+    assert_int_equal(refund(f, "PH001", "rf-31", id, 100), FL_ERR_INVALID_ARGUMENT);
     assert_int_equal(refund(f, "PH001", "cx", id, 0), 0);
-    assert_int_equal(last->refund->refund->amount_fen, 15000 - 3200);
+    assert_int_equal(last->refund->refund->amount_fen, 15000 - 3100);
+    assert_int_equal(last->refund->settlement->n_refunds, FL_REFUNDS_MAX);
     assert_true(last->refund->settlement->cancelled);
     assert_int_equal(fixture_balance(f, "P") + fixture_balance(f, "A") + fixture_balance(f, "B"),
                      28000);
+}
+
+/* A settlement an older daemon let hold 32 partial refunds and then a cancel: the library
+ * shows the cancel in its last place rather than leaving it out. */
+static void test_the_library_shows_a_cancel_after_more_refunds_than_it_holds(void **state)
+{
+    (void)state;
+    Famledger__Refund refunds[FL_REFUNDS_MAX + 1], *pointers[FL_REFUNDS_MAX + 1];
+    for (size_t i = 0; i < FL_REFUNDS_MAX + 1; i++) {
+        famledger__refund__init(&refunds[i]);
+        refunds[i].refund_id = 100 + i;
+        refunds[i].reference = (char *)"r";
+        refunds[i].amount_fen = 1;
+        pointers[i] = &refunds[i];
+    }
+    refunds[FL_REFUNDS_MAX].cancel = true;
+    Famledger__Settlement stored = FAMLEDGER__SETTLEMENT__INIT;
+    stored.settlement_id = 7;
+    stored.cancelled = true;
+    stored.n_refunds = FL_REFUNDS_MAX + 1;
+    stored.refunds = pointers;
+    fl_settlement *shown = calloc(1, sizeof(*shown));
+    assert_non_null(shown);
+    client_settlement_copy(shown, &stored, false);
+    assert_int_equal(shown->refund_count, FL_REFUNDS_MAX);
+    assert_int_equal(shown->refunds[FL_REFUNDS_MAX - 2].refund_id, 100 + FL_REFUNDS_MAX - 2);
+    assert_true(shown->refunds[FL_REFUNDS_MAX - 1].cancel);
+    assert_int_equal(shown->refunds[FL_REFUNDS_MAX - 1].refund_id, 100 + FL_REFUNDS_MAX);
+    free(shown);
 }
 
 static void test_a_cancel_with_an_amount_is_refused_not_ignored(void **state)
@@ -348,6 +383,7 @@ int main(void)
 #define TEST(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
     const struct CMUnitTest tests[] = {
         TEST(test_refunds_restore_the_last_account_debited_first),
+        cmocka_unit_test(test_the_library_shows_a_cancel_after_more_refunds_than_it_holds),
         TEST(test_refunds_never_exceed_what_the_accounts_paid),
         TEST(test_cancel_after_partial_refunds_returns_the_rest),
         TEST(test_cancel_after_the_maximum_of_refunds_returns_the_rest),
