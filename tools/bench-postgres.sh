@@ -109,7 +109,8 @@ BEGIN
 END $$;
 -- A random part (at least 0.01) of what the accounts paid of a settlement picked at random
 -- (p_pick in [0, 1)) and not wholly refunded, given back to its legs last first, at its
--- pharmacy; a retry with the same reference returns the first answer.
+-- pharmacy, under a reference unique there (looked up first, as settle() does; the bench
+-- never retries).
 CREATE FUNCTION refund(p_reference text, p_pick float8, p_part float8)
 RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
