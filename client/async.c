@@ -8,6 +8,7 @@
 #include "client_internal.h"
 
 #include "frame.h"
+#include "wire_text.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -130,11 +131,14 @@ static int async_send(fl_client *client, Famledger__Request *request, size_t ite
     client->error[0] = '\0';
     if (client->fd < 0 || client->broken)
         return client_fail(client, FL_ERR_PROTOCOL_ERROR, "the connection is no longer usable");
+    int rc = client_request_check(client, request);
+    if (rc)
+        return rc;
     struct client_async *async = async_state(client);
     if (!async)
         return client_fail(client, FL_ERR_UNAVAILABLE, "out of memory");
     size_t bytes = client_frame_prepare(client, request);
-    int rc = async_reserve(&async->out, &async->out_capacity, async->out_bytes + bytes);
+    rc = async_reserve(&async->out, &async->out_capacity, async->out_bytes + bytes);
     if (rc == 0)
         rc = async_flight_push(async, (struct client_flight){request->request_id, items,
                                                              done_cb, context});
@@ -421,6 +425,7 @@ struct batch_block {
 struct fl_batch {
     Famledger__Request *items[FL_BATCH_MAX];
     size_t count;
+    bool text_refused; /* the item being built has a string no frame may carry */
     struct batch_block *blocks; /* the newest first */
 };
 
@@ -444,8 +449,14 @@ static void *batch_alloc(fl_batch *batch, size_t bytes)
     return memory;
 }
 
+/* A copy of `text` in the batch's memory; NULL when out of memory, or when no frame may carry
+ * `text` (then text_refused is set): such an item is refused alone, not the whole batch. */
 static char *batch_strdup(fl_batch *batch, const char *text)
 {
+    if (!wire_text_fits(text)) {
+        batch->text_refused = true;
+        return NULL;
+    }
     size_t bytes = strlen(text ? text : "") + 1;
     char *copy = batch_alloc(batch, bytes);
     if (copy)
@@ -502,8 +513,10 @@ static Famledger__Request *batch_item(fl_batch *batch, Famledger__Request__BodyC
 
 static int batch_push(fl_batch *batch, Famledger__Request *item, bool copied)
 {
+    bool refused = batch->text_refused;
+    batch->text_refused = false;
     if (!copied)
-        return FL_ERR_UNAVAILABLE;
+        return refused ? FL_ERR_INVALID_ARGUMENT : FL_ERR_UNAVAILABLE;
     item->request_id = batch->count + 1;
     batch->items[batch->count++] = item;
     return 0;

@@ -2,6 +2,7 @@
 #include "client_internal.h"
 
 #include "frame.h"
+#include "wire_text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -165,6 +166,18 @@ int client_transport_fail(fl_client *client, int rc, const char *what)
     return client_fail(client, rc, "connection to famledgerd lost while %s", what);
 }
 
+int client_request_check(fl_client *client, const Famledger__Request *request)
+{
+    char field[128];
+    if (!wire_text_fits(client->operator_id))
+        snprintf(field, sizeof(field), "the operator id");
+    else if (wire_strings_fit(&request->base, field, sizeof(field)))
+        return 0;
+    return client_fail(client, FL_ERR_INVALID_ARGUMENT,
+                       "%s is not UTF-8 text of at most %d bytes without a NUL", field,
+                       WIRE_STRING_BYTES_MAX);
+}
+
 size_t client_frame_prepare(fl_client *client, Famledger__Request *request)
 {
     request->request_id = ++client->next_request_id;
@@ -180,12 +193,15 @@ void client_frame_write(const Famledger__Request *request, uint8_t *frame)
 
 static int client_send(fl_client *client, Famledger__Request *request, int64_t deadline_ms)
 {
+    int rc = client_request_check(client, request);
+    if (rc)
+        return rc;
     size_t bytes = client_frame_prepare(client, request);
     uint8_t *frame = malloc(bytes);
     if (!frame)
         return client_fail(client, FL_ERR_PROTOCOL_ERROR, "out of memory");
     client_frame_write(request, frame);
-    int rc = client_write_all(client, frame, bytes, deadline_ms);
+    rc = client_write_all(client, frame, bytes, deadline_ms);
     free(frame);
     return rc ? client_transport_fail(client, rc, "sending the request") : 0;
 }

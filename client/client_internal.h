@@ -42,6 +42,9 @@ struct client_async {
 /* Free the async state; every request still in flight is answered with FL_ERR_PROTOCOL_ERROR. */
 void client_async_close(fl_client *client);
 
+/* 0, or FL_ERR_INVALID_ARGUMENT (with the field named) when a string of `request` is not text
+ * a frame may carry (wire_text.h): the daemon would refuse the whole frame. */
+int client_request_check(fl_client *client, const Famledger__Request *request);
 /* Give `request` the next request id and the operator; returns the bytes of its frame. */
 size_t client_frame_prepare(fl_client *client, Famledger__Request *request);
 /* Pack a prepared request as a frame at `frame`, which holds the bytes client_frame_prepare

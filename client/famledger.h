@@ -555,7 +555,8 @@ FL_EXPORT int fl_transfer_in_linked(fl_client *client, const char *person_no,
                                     uint64_t transfer_out_seq, const char *to_region,
                                     const char *reference, fl_movement *movement);
 /* Up to FL_CREDIT_BATCH_MAX credits in one round trip; each succeeds or fails on its own
- * (outcomes[i]). Returns 0 when the batch was processed, whatever its items did. */
+ * (outcomes[i]; a credit whose text a frame may not carry is FL_ERR_INVALID_ARGUMENT without
+ * being sent). Returns 0 when the batch was processed, whatever its items did. */
 FL_EXPORT int fl_credit_batch(fl_client *client, const fl_credit_item *items, size_t count,
                               fl_credit_outcome *outcomes);
 
@@ -783,7 +784,9 @@ FL_EXPORT void fl_batch_free(fl_batch *batch);
 FL_EXPORT void fl_batch_clear(fl_batch *batch);
 FL_EXPORT size_t fl_batch_count(const fl_batch *batch);
 /* Append an item (strings are copied). FL_ERR_INVALID_ARGUMENT when the batch holds
- * FL_BATCH_MAX items already; FL_ERR_UNAVAILABLE when out of memory. */
+ * FL_BATCH_MAX items already, or when a string is not text a frame may carry (well-formed
+ * UTF-8 without NUL, at most 1024 bytes: the daemon would refuse the whole batch); the item is
+ * then left out and the batch is as it was. FL_ERR_UNAVAILABLE when out of memory. */
 FL_EXPORT int fl_batch_settle(fl_batch *batch, const fl_settle_request *request);
 FL_EXPORT int fl_batch_person_add(fl_batch *batch, const fl_person *person);
 FL_EXPORT int fl_batch_account_open(fl_batch *batch, const char *person_no);

@@ -1,6 +1,7 @@
 /* lifecycle_calls.c -- client calls for freezes, suspensions, withdrawals, transfers and
  * credit batches. */
 #include "client_internal.h"
+#include "wire_text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,48 +132,64 @@ int fl_credit_batch(fl_client *client, const fl_credit_item *items, size_t count
                            FL_CREDIT_BATCH_MAX);
     Famledger__CreditRequest *credits = calloc(count, sizeof(*credits));
     Famledger__CreditRequest **pointers = calloc(count, sizeof(*pointers));
-    if (!credits || !pointers) {
+    size_t *sent = calloc(count, sizeof(*sent)); /* the item each credit sent is */
+    if (!credits || !pointers || !sent) {
         free(credits);
         free(pointers);
+        free(sent);
         return client_fail(client, FL_ERR_PROTOCOL_ERROR, "out of memory");
     }
+    /* An item whose text no frame may carry is answered here: the daemon would refuse the
+     * frame, and with it every other item. */
+    size_t n_sent = 0;
     for (size_t i = 0; i < count; i++) {
-        famledger__credit_request__init(&credits[i]);
-        credits[i].person_no = (char *)items[i].person_no;
-        credits[i].amount_fen = items[i].amount_fen;
-        credits[i].kind = (Famledger__CreditKind)items[i].kind;
-        credits[i].reference = (char *)items[i].reference;
-        pointers[i] = &credits[i];
+        if (!wire_text_fits(items[i].person_no) || !wire_text_fits(items[i].reference)) {
+            outcomes[i] = (fl_credit_outcome){.status = FL_ERR_INVALID_ARGUMENT};
+            snprintf(outcomes[i].error, sizeof(outcomes[i].error),
+                     "the person or the reference is not UTF-8 text of at most %d bytes",
+                     WIRE_STRING_BYTES_MAX);
+            continue;
+        }
+        Famledger__CreditRequest *credit = &credits[n_sent];
+        famledger__credit_request__init(credit);
+        credit->person_no = (char *)items[i].person_no;
+        credit->amount_fen = items[i].amount_fen;
+        credit->kind = (Famledger__CreditKind)items[i].kind;
+        credit->reference = (char *)items[i].reference;
+        pointers[n_sent] = credit;
+        sent[n_sent++] = i;
     }
-    Famledger__CreditBatchRequest body = FAMLEDGER__CREDIT_BATCH_REQUEST__INIT;
-    body.credits = pointers;
-    body.n_credits = count;
-    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
-    request.body_case = FAMLEDGER__REQUEST__BODY_CREDIT_BATCH;
-    request.credit_batch = &body;
-    Famledger__Response *response;
-    int rc = client_call_expect(client, &request, FAMLEDGER__RESPONSE__BODY_CREDIT_BATCH,
+    int rc = 0;
+    Famledger__Response *response = NULL;
+    if (n_sent > 0) {
+        Famledger__CreditBatchRequest body = FAMLEDGER__CREDIT_BATCH_REQUEST__INIT;
+        body.credits = pointers;
+        body.n_credits = n_sent;
+        Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+        request.body_case = FAMLEDGER__REQUEST__BODY_CREDIT_BATCH;
+        request.credit_batch = &body;
+        rc = client_call_expect(client, &request, FAMLEDGER__RESPONSE__BODY_CREDIT_BATCH,
                                 &response);
+        if (rc)
+            response = NULL; /* none, or freed by the call */
+    }
     free(credits);
     free(pointers);
-    if (rc)
-        return rc;
-    const Famledger__CreditBatchReply *reply = response->credit_batch;
-    if (reply->n_items != count) {
+    if (rc == 0 && response && response->credit_batch->n_items != n_sent)
+        rc = client_fail(client, FL_ERR_PROTOCOL_ERROR, "the batch reply has %zu items, not %zu",
+                         response->credit_batch->n_items, n_sent);
+    for (size_t j = 0; rc == 0 && j < n_sent; j++) {
+        const Famledger__CreditBatchItem *item = response->credit_batch->items[j];
+        fl_credit_outcome *outcome = &outcomes[sent[j]];
+        outcome->status = -(int)item->status;
+        outcome->replayed = item->replayed;
+        outcome->seq = item->seq;
+        snprintf(outcome->error, sizeof(outcome->error), "%s", item->error ? item->error : "");
+    }
+    free(sent);
+    if (response)
         famledger__response__free_unpacked(response, NULL);
-        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "the batch reply has %zu items, not %zu",
-                           reply->n_items, count);
-    }
-    for (size_t i = 0; i < count; i++) {
-        const Famledger__CreditBatchItem *item = reply->items[i];
-        outcomes[i].status = -(int)item->status;
-        outcomes[i].replayed = item->replayed;
-        outcomes[i].seq = item->seq;
-        snprintf(outcomes[i].error, sizeof(outcomes[i].error), "%s", item->error ? item->error
-                                                                                  : "");
-    }
-    famledger__response__free_unpacked(response, NULL);
-    return 0;
+    return rc;
 }
 
 int fl_person_deceased(fl_client *client, const char *person_no, const char *evidence,

@@ -2,7 +2,7 @@
 #include "decode.h"
 
 #include "famledger_status.h"
-#include "validate.h"
+#include "wire_text.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -138,9 +138,9 @@ static int check_len_value(struct check *check, const ProtobufCMessageDescriptor
     size_t bytes = (size_t)(value.end - value.at);
     switch (field->type) {
     case PROTOBUF_C_TYPE_STRING:
-        if (bytes > DECODE_STRING_BYTES_MAX)
+        if (bytes > WIRE_STRING_BYTES_MAX)
             return check_fail(check, descriptor, field->id, "string too long");
-        if (!validate_utf8(value.at, bytes))
+        if (!wire_text_valid(value.at, bytes))
             return check_fail(check, descriptor, field->id,
                               "string is not UTF-8 or holds a NUL byte");
         return 0;

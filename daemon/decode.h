@@ -5,7 +5,7 @@
  *    is unpacked.
  * 2. decode_check walks the whole frame against the schema (protobuf-c's descriptors): every
  *    field known at every depth, wire types right, strings well-formed UTF-8 without NUL and at
- *    most DECODE_STRING_BYTES_MAX, nesting at most DECODE_DEPTH_MAX.
+ *    most WIRE_STRING_BYTES_MAX (wire_text.h), nesting at most DECODE_DEPTH_MAX.
  * 3. decode_unpack hands the frame to protobuf-c with an allocator that stops at
  *    DECODE_BUDGET_FACTOR times the frame size.
  * Each returns 0 or a negative FL_ERR_* with a message for the client in error[].
@@ -19,7 +19,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DECODE_STRING_BYTES_MAX 1024 /* longer than any field's own limit */
 #define DECODE_DEPTH_MAX 8           /* Request -> CreditBatchRequest -> CreditRequest is 3 */
 #define DECODE_BUDGET_FACTOR 8
 #define DECODE_BUDGET_MIN_BYTES 4096 /* an empty request still needs its structs */

@@ -1,7 +1,7 @@
 /* request.c -- helpers every handler shares. */
 #include "request.h"
 
-#include "validate.h"
+#include "wire_text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,7 +13,7 @@ void request_response_fail(Famledger__Response *response, struct arena *arena, i
     char message[512];
     vsnprintf(message, sizeof(message), format, args);
     /* Cut on a character boundary: the message may quote a client's (valid UTF-8) text. */
-    message[validate_utf8_complete(message)] = '\0';
+    message[wire_text_complete(message)] = '\0';
     response->status = (Famledger__Status)-status;
     response->error = arena_strdup(arena, message);
 }

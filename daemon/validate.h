@@ -13,10 +13,4 @@ bool validate_reference(const char *text);      /* 1..64 printable ASCII bytes *
 bool validate_operator_id(const char *text);    /* 0..64 printable ASCII bytes */
 bool validate_amount_fen(int64_t amount_fen);   /* 1 .. AMOUNT_FEN_MAX */
 
-/* Whether `bytes` bytes at `text` are well-formed UTF-8 without a NUL. */
-bool validate_utf8(const uint8_t *text, size_t bytes);
-
-/* The length of `text` without a last character cut short (by snprintf's truncation). */
-size_t validate_utf8_complete(const char *text);
-
 #endif

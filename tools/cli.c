@@ -188,6 +188,61 @@ char *cli_trim(char *text)
     return text;
 }
 
+char *cli_csv_line(char *line, unsigned long line_no)
+{
+    static const char bom[] = "\xEF\xBB\xBF";
+    if (line_no == 1 && strncmp(line, bom, strlen(bom)) == 0)
+        line += strlen(bom);
+    return cli_trim(line);
+}
+
+/* One field at `*at`, unquoted in place; moves `*at` past the comma that ends it (or to NULL at
+ * the end of the line). Returns the field, or NULL when its quotes are broken. */
+static char *csv_field(char **at)
+{
+    char *field = *at;
+    while (*field == ' ' || *field == '\t')
+        field++;
+    if (*field != '"') {
+        char *comma = strchr(field, ',');
+        if (comma)
+            *comma = '\0';
+        *at = comma ? comma + 1 : NULL;
+        return cli_trim(field);
+    }
+    char *read = field + 1, *write = field;
+    for (;; read++) {
+        if (*read == '\0')
+            return NULL; /* not closed on its line */
+        if (*read == '"') {
+            if (read[1] != '"')
+                break;
+            read++; /* "" is one quote */
+        }
+        *write++ = *read;
+    }
+    *write = '\0';
+    for (read++; *read == ' ' || *read == '\t'; read++)
+        ;
+    if (*read != ',' && *read != '\0')
+        return NULL; /* text after the closing quote */
+    *at = *read == ',' ? read + 1 : NULL;
+    return field;
+}
+
+int cli_csv_split(char *line, char **fields, int max)
+{
+    int count = 0;
+    for (char *at = line; at; count++) {
+        char *field = csv_field(&at);
+        if (!field)
+            return -1;
+        if (count < max)
+            fields[count] = field;
+    }
+    return count;
+}
+
 void cli_progress(long long done, long long total, unsigned long rows, double rows_per_second)
 {
     if (total <= 0)

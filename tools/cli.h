@@ -71,6 +71,17 @@ void cli_today(char date[11]);
 /* Cut the white space around `text`, in place; returns where it now starts. */
 char *cli_trim(char *text);
 
+/* A line of a CSV file (RFC 4180, as spreadsheets and legacy exports write it) made ready to
+ * split: the white space around it cut, and on the first line a UTF-8 byte order mark. */
+char *cli_csv_line(char *line, unsigned long line_no);
+/* Split a CSV line in place into at most `max` fields: a field in double quotes may hold commas
+ * and "" for a quote; white space around a field is cut. Returns the number of fields in the
+ * line (which may pass `max`), or -1 when a quote is not closed or text follows a closing
+ * one. */
+int cli_csv_split(char *line, char **fields, int max);
+#define CSV_QUOTES_BROKEN "a quoted field is not closed on its line, or text follows its quote"
+#define CSV_NOT_UTF8 "the row is not UTF-8 text (convert the file: iconv -f GB18030 -t UTF-8)"
+
 /* Redraw a progress line on stderr: "[####....]  42%  1200 rows", and the rate when
  * rows_per_second >= 0. For imports reading a file of `total` bytes, `done` of them read. */
 void cli_progress(long long done, long long total, unsigned long rows, double rows_per_second);

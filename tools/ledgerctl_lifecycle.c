@@ -268,10 +268,9 @@ static bool period_valid(const char *period)
 static const char *import_row(struct import *import, char *line, unsigned long line_no)
 {
     char *fields[4] = {0};
-    int count = 0;
-    for (char *save = NULL, *field = strtok_r(line, ",", &save); field && count < 4;
-         field = strtok_r(NULL, ",", &save))
-        fields[count++] = cli_trim(field);
+    int count = cli_csv_split(line, fields, 4);
+    if (count < 0)
+        return CSV_QUOTES_BROKEN;
     if (count != 3)
         return "expected three fields: person,amount,period";
     const char *person = fields[0], *period = fields[2];
@@ -349,7 +348,7 @@ int credit_import_run(struct ctl *ctl, const struct cli_parsed *args)
     int rc = 0;
     while (rc == 0 && getline(&line, &capacity, file) >= 0) {
         line_no++;
-        char *text = cli_trim(line);
+        char *text = cli_csv_line(line, line_no);
         if (!*text || *text == '#' || (line_no == 1 && strncmp(text, "person", 6) == 0))
             continue;
         import.rows++;

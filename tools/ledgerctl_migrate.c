@@ -39,21 +39,6 @@ struct migrate {
     unsigned next_batch;
 };
 
-/* Split a CSV line (no quoting: none of these fields may hold a comma) into `max` fields. */
-static int split(char *line, char **fields, int max)
-{
-    int count = 0;
-    for (char *field = line;; count++) {
-        char *comma = strchr(field, ',');
-        if (count < max)
-            fields[count] = cli_trim(field);
-        if (!comma)
-            return count + 1;
-        *comma = '\0';
-        field = comma + 1;
-    }
-}
-
 static double seconds_since(const struct timespec *start)
 {
     struct timespec now;
@@ -98,8 +83,12 @@ static void migrate_row_done(void *context, size_t index, const fl_result *resul
 static const char *migrate_row(struct migrate *migrate, fl_batch *batch, char *text)
 {
     char *fields[6] = {0};
+    int count = cli_csv_split(text, fields, 6);
+    if (count < 0)
+        return CSV_QUOTES_BROKEN;
+    int rc;
     if (migrate->kind == MIGRATE_PERSONS) {
-        if (split(text, fields, 6) != 5)
+        if (count != 5)
             return "expected five fields: person_no,name,region,scheme,opening_balance";
         fl_person person = {0};
         if (!*fields[0] || strlen(fields[0]) > FL_PERSON_NO_MAX)
@@ -118,14 +107,19 @@ static const char *migrate_row(struct migrate *migrate, fl_batch *batch, char *t
         strcpy(person.person_no, fields[0]);
         strcpy(person.name, fields[1]);
         strcpy(person.region, fields[2]);
-        return fl_batch_migrate(batch, &person, opening_fen) ? "out of memory" : NULL;
+        rc = fl_batch_migrate(batch, &person, opening_fen);
+    } else {
+        if (count != 3)
+            return "expected three fields: holder,beneficiary,relation";
+        fl_relation relation;
+        if (fl_relation_parse(fields[2], &relation) != 0)
+            return "unknown relation";
+        rc = fl_batch_bind(batch, fields[0], fields[1], relation);
     }
-    if (split(text, fields, 6) != 3)
-        return "expected three fields: holder,beneficiary,relation";
-    fl_relation relation;
-    if (fl_relation_parse(fields[2], &relation) != 0)
-        return "unknown relation";
-    return fl_batch_bind(batch, fields[0], fields[1], relation) ? "out of memory" : NULL;
+    /* The batch has room (it is sent when full), so a refused item is its text or memory. */
+    return rc == 0                        ? NULL
+           : rc == FL_ERR_INVALID_ARGUMENT ? CSV_NOT_UTF8
+                                          : "out of memory";
 }
 
 /* Send the batch (whose rows are at `lines`), keeping at most MIGRATE_IN_FLIGHT in flight. */
@@ -179,7 +173,7 @@ int migrate_run(struct ctl *ctl, const struct cli_parsed *args)
     int rc = 0;
     while (rc == 0 && getline(&line, &capacity, file) >= 0) {
         line_no++;
-        char *text = cli_trim(line);
+        char *text = cli_csv_line(line, line_no);
         if (!*text || *text == '#' || (line_no == 1 && strncmp(text, header, strlen(header)) == 0))
             continue;
         migrate.rows++;

@@ -94,6 +94,16 @@ expect "json summary" '"applied":0,"already_applied":2,"rejected":4' "$OUT"
 check "G got one allocation" 0 ctl --json account show G
 expect "G balance" '"balance_fen":23600' "$OUT"
 
+# One person number that is not UTF-8 in a batch of credits is refused alone; before, the
+# daemon refused the batch's frame and ledgerctl stopped with exit 3, crediting nobody.
+printf 'person,amount,period\nP,1.00,202612\nP\377,1.00,202612\n"G","2.00","202612"\n' \
+    > "$WORK/mixed.csv"
+check "an import with a row not UTF-8" 1 ctl credit import "$WORK/mixed.csv"
+expect "the others credited" "3 rows: 2 applied, 0 already applied, 1 rejected" "$OUT"
+expect "that row named" "mixed.csv:3: INVALID_ARGUMENT" "$ERR"
+check "G got the quoted row" 0 ctl --json account show G
+expect "G balance after it" '"balance_fen":23800' "$OUT"
+
 # A closing ends every binding that names the holder, and a death those that pay for them too;
 # the entry counts them. verify finds them without reading every person (client/verify_funded.c)
 # and names an entry whose count is not what the log bound.

@@ -62,6 +62,30 @@ expect "then the migrated holder" '"acct_mulaid_pay_fen":700' "$OUT"
 check "the books balance" 0 ctl trial-balance
 check "verify replays the migration" 0 ctl verify
 
+# A spreadsheet's export: a byte order mark, CRLF line ends, every field quoted, a name with a
+# comma and a quote; and a legacy system's GB18030 row among UTF-8 ones. The row that is not
+# UTF-8 is refused alone: the rows sent in the same batch are migrated (before, the daemon
+# refused the batch's frame and every row in it).
+printf '\357\273\277person_no,name,region,scheme,opening_balance\r\n' > "$WORK/export.csv"
+printf '"S1","Smith, John","110101","employee","12.30"\r\n' >> "$WORK/export.csv"
+printf 'S2,"Li ""Xiao"" Long",110101,employee,1\r\n' >> "$WORK/export.csv"
+printf 'S3,\325\305\310\375,110101,employee,2.00\r\n' >> "$WORK/export.csv"
+printf 'S4,"unclosed,110101,employee,1\r\n' >> "$WORK/export.csv"
+printf 'S5,赵六,110101,employee,4.00\r\n' >> "$WORK/export.csv"
+check "a spreadsheet's export migrates but for its bad rows" 1 ctl migrate persons "$WORK/export.csv"
+expect "the header is skipped, bad rows counted" "5 rows: 3 applied, 0 already applied, 2 rejected" "$OUT"
+expect "the GB18030 row is named, with what to do" "export.csv:4: the row is not UTF-8 text" "$ERR"
+expect "the unclosed quote is named" "export.csv:5: a quoted field is not closed" "$ERR"
+check "a quoted name keeps its comma" 0 ctl --json person show S1
+expect "the name unquoted" '"name":"Smith, John"' "$OUT"
+check "a doubled quote is one quote" 0 ctl --json person show S2
+expect "the name's quotes" '"name":"Li \"Xiao\" Long"' "$OUT"
+check "a quoted amount" 0 ctl --json account show S1
+expect "its balance" '"balance_fen":1230' "$OUT"
+check "the row after the bad one, in the same batch" 0 ctl --json account show S5
+expect "its balance too" '"balance_fen":400' "$OUT"
+check "the row not UTF-8 was not sent" 1 ctl person show S3
+
 # A large file, stopped by kill -9 partway and run again: every row once. (Smaller under the
 # sanitizers, where each nested transaction's allocations cost a millisecond.)
 rows=100000

@@ -253,6 +253,57 @@ static void test_a_batch_builder_holds_at_most_the_limit(void **state)
     fl_batch_free(batch);
 }
 
+/* Text no frame may carry (not UTF-8, or past 1024 bytes) is refused by the call that was given
+ * it, before anything is sent: the daemon would refuse the whole frame, and in a batch every
+ * other item with it. The connection stays usable. */
+static void test_text_no_frame_may_carry_is_refused_before_it_is_sent(void **state)
+{
+    (void)state;
+    struct fake *fake = fake_open();
+    char too_long[1026];
+    memset(too_long, 'r', sizeof(too_long) - 1);
+    too_long[sizeof(too_long) - 1] = '\0';
+    fl_batch *batch = fl_batch_new();
+    fl_settle_request good = {.merchant_code = "M", .merchant_reference = "r1",
+                              .patient = "P", .amount_fen = 1};
+    fl_settle_request latin1 = good, long_reference = good;
+    latin1.patient = "P\xe9";
+    long_reference.merchant_reference = too_long;
+    assert_int_equal(fl_batch_settle(batch, &latin1), FL_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fl_batch_settle(batch, &long_reference), FL_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fl_batch_refund(batch, "M", "\xff", 1, 1), FL_ERR_INVALID_ARGUMENT);
+    fl_person person = {.person_no = "H1", .name = "\xd5\xc5\xc8\xfd", .region = "110101",
+                        .scheme = FL_SCHEME_EMPLOYEE};
+    assert_int_equal(fl_batch_migrate(batch, &person, 0), FL_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fl_batch_count(batch), 0);
+    assert_int_equal(fl_batch_settle(batch, &good), 0); /* a refusal leaves no mark */
+    assert_int_equal(fl_batch_count(batch), 1);
+
+    struct answers answers = {0};
+    assert_int_equal(fl_send_settle(fake->client, &latin1, answer_cb, &answers),
+                     FL_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(fl_client_error(fake->client), "SettleRequest.patient"));
+    assert_int_equal(fl_person_add(fake->client, &person, NULL), FL_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(fl_client_error(fake->client), "PersonAddRequest.name"));
+    assert_int_equal(fl_in_flight(fake->client), 0);
+    assert_int_equal(answers.count, 0);
+
+    /* What reaches the daemon next is the batch of the one good item, then a good settlement. */
+    assert_int_equal(fl_send_batch(fake->client, batch, answer_cb, &answers), 0);
+    assert_int_equal(fl_send_settle(fake->client, &good, answer_cb, &answers), 0);
+    Famledger__Request *sent = fake_read_request(fake);
+    assert_int_equal(sent->body_case, FAMLEDGER__REQUEST__BODY_BATCH);
+    assert_int_equal(sent->batch->n_requests, 1);
+    assert_string_equal(sent->batch->requests[0]->settle->merchant_reference, "r1");
+    famledger__request__free_unpacked(sent, NULL);
+    sent = fake_read_request(fake);
+    assert_int_equal(sent->body_case, FAMLEDGER__REQUEST__BODY_SETTLE);
+    assert_string_equal(sent->settle->patient, "P");
+    famledger__request__free_unpacked(sent, NULL);
+    fl_batch_free(batch);
+    fake_close(fake);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -262,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_a_batch_answered_short_fails_each_item),
         cmocka_unit_test(test_a_silent_daemon_times_out_every_request),
         cmocka_unit_test(test_a_batch_builder_holds_at_most_the_limit),
+        cmocka_unit_test(test_text_no_frame_may_carry_is_refused_before_it_is_sent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

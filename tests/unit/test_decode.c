@@ -8,7 +8,7 @@
 #include "decode.h"
 #include "famledger_status.h"
 #include "request.h"
-#include "validate.h"
+#include "wire_text.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -156,7 +156,7 @@ static void test_error_messages_are_cut_on_a_character_boundary(void **state)
     request_fail(&ctx, FL_ERR_INVALID_ARGUMENT, "x%s", region);
     size_t length = strlen(response.error);
     assert_true(length > 400 && length < 512);
-    assert_true(validate_utf8((const uint8_t *)response.error, length));
+    assert_true(wire_text_valid(response.error, length));
     arena_free(&arena);
 }
 
