@@ -188,12 +188,15 @@ char *cli_trim(char *text)
     return text;
 }
 
-char *cli_csv_line(char *line, unsigned long line_no)
+char *cli_skip_bom(char *line, unsigned long line_no)
 {
     static const char bom[] = "\xEF\xBB\xBF";
-    if (line_no == 1 && strncmp(line, bom, strlen(bom)) == 0)
-        line += strlen(bom);
-    return cli_trim(line);
+    return line_no == 1 && strncmp(line, bom, strlen(bom)) == 0 ? line + strlen(bom) : line;
+}
+
+char *cli_csv_line(char *line, unsigned long line_no)
+{
+    return cli_trim(cli_skip_bom(line, line_no));
 }
 
 /* One field at `*at`, unquoted in place; moves `*at` past the comma that ends it (or to NULL at

@@ -71,6 +71,8 @@ void cli_today(char date[11]);
 /* Cut the white space around `text`, in place; returns where it now starts. */
 char *cli_trim(char *text);
 
+/* `line` past a UTF-8 byte order mark, when it is the file's first (line_no 1). */
+char *cli_skip_bom(char *line, unsigned long line_no);
 /* A line of a CSV file (RFC 4180, as spreadsheets and legacy exports write it) made ready to
  * split: the white space around it cut, and on the first line a UTF-8 byte order mark. */
 char *cli_csv_line(char *line, unsigned long line_no);

@@ -13,12 +13,13 @@ struct ledger_row {
     char patient[FL_PERSON_NO_MAX + 1];
     int64_t amount_fen, acct_pay_fen, acct_mulaid_pay_fen;
     bool refunded;
-    bool matched;
+    unsigned long line; /* the file's line that has it; 0: none yet */
 };
 
 struct day {
     struct ledger_row *rows;
     size_t count, capacity;
+    struct ledger_row **by_reference; /* sorted, for a file of a busy day */
 };
 
 struct difference {
@@ -32,6 +33,7 @@ struct difference {
 struct report {
     struct difference *items;
     size_t count, capacity;
+    bool incomplete; /* a difference could not be kept: never say balanced */
 };
 
 static int day_settlement_cb(const fl_settlement *s, void *context)
@@ -63,8 +65,10 @@ static void report_add(struct report *report, const char *kind, const char *refe
     if (report->count == report->capacity) {
         size_t capacity = report->capacity ? report->capacity * 2 : 64;
         struct difference *items = realloc(report->items, capacity * sizeof(*items));
-        if (!items)
+        if (!items) {
+            report->incomplete = true;
             return;
+        }
         report->items = items;
         report->capacity = capacity;
     }
@@ -75,12 +79,33 @@ static void report_add(struct report *report, const char *kind, const char *refe
     snprintf(item->detail, sizeof(item->detail), "%s", detail);
 }
 
+static int row_reference_compare(const void *a, const void *b)
+{
+    return strcmp((*(struct ledger_row *const *)a)->reference,
+                  (*(struct ledger_row *const *)b)->reference);
+}
+
+/* Index the day's rows by reference (a merchant's references are unique). */
+static int day_index(struct day *day)
+{
+    day->by_reference = malloc((day->count ? day->count : 1) * sizeof(*day->by_reference));
+    if (!day->by_reference)
+        return -1;
+    for (size_t i = 0; i < day->count; i++)
+        day->by_reference[i] = &day->rows[i];
+    qsort(day->by_reference, day->count, sizeof(*day->by_reference), row_reference_compare);
+    return 0;
+}
+
 static struct ledger_row *day_find(struct day *day, const char *reference)
 {
-    for (size_t i = 0; i < day->count; i++)
-        if (strcmp(day->rows[i].reference, reference) == 0)
-            return &day->rows[i];
-    return NULL;
+    struct ledger_row key, *wanted = &key;
+    if (strlen(reference) >= sizeof(key.reference))
+        return NULL; /* longer than any reference */
+    strcpy(key.reference, reference);
+    struct ledger_row **found = bsearch(&wanted, day->by_reference, day->count,
+                                        sizeof(*day->by_reference), row_reference_compare);
+    return found ? *found : NULL;
 }
 
 /* Columns: merchant_reference, settlement_id, patient, amount, acct_pay, acct_mulaid_pay,
@@ -108,8 +133,16 @@ static void compare_line(struct day *day, struct report *report, char *line, uns
         report_add(report, "missing_in_ledger", fields[0], no, "the ledger has no such settlement");
         return;
     }
-    row->matched = true;
-    char detail[160], a[FL_MONEY_TEXT_MAX], b[FL_MONEY_TEXT_MAX];
+    char detail[160];
+    if (row->line) {
+        /* Twice in the file is billed twice: the ledger settled it once. */
+        snprintf(detail, sizeof(detail), "the file has this settlement on line %lu already",
+                 row->line);
+        report_add(report, "duplicate_in_file", fields[0], no, detail);
+        return;
+    }
+    row->line = no;
+    char a[FL_MONEY_TEXT_MAX], b[FL_MONEY_TEXT_MAX];
     if (row->amount_fen != amount || row->acct_pay_fen != acct ||
         row->acct_mulaid_pay_fen != mulaid || row->settlement_id != id ||
         strcmp(row->patient, fields[2]) != 0) {
@@ -175,28 +208,37 @@ int reconcile_details_run(struct ctl *ctl, const struct cli_parsed *args)
     struct day day = {0};
     struct report report = {0};
     int rc = fl_merchant_day(ctl->client, merchant, date, day_settlement_cb, NULL, &day);
+    if (rc == 0 && day_index(&day) != 0)
+        report.incomplete = true;
     char *line = NULL;
     size_t capacity = 0;
     unsigned long no = 0;
-    while (rc == 0 && getline(&line, &capacity, file) >= 0) {
+    while (rc == 0 && !report.incomplete && getline(&line, &capacity, file) >= 0) {
         no++;
-        line[strcspn(line, "\r\n")] = '\0';
-        if (!*line || *line == '#' || (no == 1 && strncmp(line, "merchant_reference", 18) == 0))
+        char *text = cli_skip_bom(line, no);
+        text[strcspn(text, "\r\n")] = '\0';
+        if (!*text || *text == '#' || (no == 1 && strncmp(text, "merchant_reference", 18) == 0))
             continue;
-        compare_line(&day, &report, line, no);
+        compare_line(&day, &report, text, no);
     }
     free(line);
     fclose(file);
     for (size_t i = 0; rc == 0 && i < day.count; i++)
-        if (!day.rows[i].matched)
+        if (!day.rows[i].line)
             report_add(&report, "missing_in_file", day.rows[i].reference, 0,
                        "the ledger has this settlement; the file does not");
-    if (rc == 0)
+    if (rc == 0 && !report.incomplete)
         report_print(ctl, &report, format);
     size_t differences = report.count;
+    bool incomplete = report.incomplete;
+    free(day.by_reference);
     free(day.rows);
     free(report.items);
     if (rc)
         return ctl_fail(ctl, rc);
+    if (incomplete) {
+        fprintf(stderr, "ledgerctl: out of memory: no report, the file was not compared\n");
+        return CLI_EXIT_UNBALANCED;
+    }
     return differences ? CLI_EXIT_UNBALANCED : CLI_EXIT_OK;
 }

@@ -73,6 +73,20 @@ expect "missing in file" "missing_in_file	a2	0" "$OUT"
 check "details as json" 5 ctl --json reconcile details --merchant PH001 --date "$day" --file "$WORK/ph001-wrong.tsv"
 expect "json differences" '"kind":"missing_in_file","merchant_reference":"a2"' "$OUT"
 
+# A settlement twice in the merchant's file is billed twice: named, not matched again. A
+# spreadsheet's byte order mark before the header is not a row.
+{
+    printf '\357\273\277merchant_reference\tsettlement_id\tpatient\tamount\tacct_pay\t'
+    printf 'acct_mulaid_pay\trefunded\r\n'
+    row a1 "$a1" P1 120.00 120.00 0.00 1
+    row a2 "$a2" P2 30.00 30.00 0.00 0
+    row a3 "$a3" P1 500.00 380.00 120.00 0
+    row a2 "$a2" P2 30.00 30.00 0.00 0
+} > "$WORK/ph001-twice.tsv"
+check "a settlement twice in the file" 5 ctl reconcile details --merchant PH001 --date "$day" --file "$WORK/ph001-twice.tsv" --format tsv
+expect "the second line is named, with the first" "duplicate_in_file	a2	5	the file has this settlement on line 3 already" "$OUT"
+expect "and it is the only difference" "1" "$(grep -c . <<< "$(tail -n +2 <<< "$OUT")")"
+
 check "export csv" 0 ctl export --date "$day" --out "$WORK/day1.csv"
 check "export again" 0 ctl export --date "$day" --out "$WORK/day2.csv"
 check "exports are byte-identical" 0 cmp "$WORK/day1.csv" "$WORK/day2.csv"
