@@ -225,22 +225,46 @@ int fl_merchant_set_suspended(fl_client *client, const char *code, bool suspende
     return merchant_reply(client, &request, merchant);
 }
 
+int fl_merchant_list_after(fl_client *client, const char *after, fl_merchant *merchants,
+                           size_t merchants_max, size_t *count, bool *more)
+{
+    char cursor[FL_PERSON_NO_MAX + 1];
+    snprintf(cursor, sizeof(cursor), "%s", after ? after : "");
+    *count = 0;
+    bool follow = true; /* the daemon has merchants after `cursor` */
+    /* The daemon answers a page at a time (1,000); ask until the caller's room is full. */
+    while (follow && *count < merchants_max) {
+        Famledger__MerchantListRequest list = FAMLEDGER__MERCHANT_LIST_REQUEST__INIT;
+        list.after = cursor;
+        Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+        request.body_case = FAMLEDGER__REQUEST__BODY_MERCHANT_LIST;
+        request.merchant_list = &list;
+        Famledger__Response *response;
+        int rc = client_call_expect(client, &request, FAMLEDGER__RESPONSE__BODY_MERCHANTS,
+                                    &response);
+        if (rc)
+            return rc;
+        const Famledger__MerchantListReply *reply = response->merchants;
+        size_t taken = 0;
+        for (; taken < reply->n_merchants && *count < merchants_max; taken++)
+            merchant_copy(&merchants[(*count)++], reply->merchants[taken]);
+        follow = taken < reply->n_merchants || *reply->next_after;
+        if (*count > 0)
+            snprintf(cursor, sizeof(cursor), "%s", merchants[*count - 1].code);
+        bool stuck = taken == 0 && *reply->next_after; /* a page of none, yet more: no progress */
+        famledger__response__free_unpacked(response, NULL);
+        if (stuck)
+            return client_fail(client, FL_ERR_PROTOCOL_ERROR, "an empty page of merchants");
+    }
+    if (more)
+        *more = follow;
+    return 0;
+}
+
 int fl_merchant_list(fl_client *client, fl_merchant *merchants, size_t merchants_max,
                      size_t *count)
 {
-    Famledger__MerchantListRequest list = FAMLEDGER__MERCHANT_LIST_REQUEST__INIT;
-    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
-    request.body_case = FAMLEDGER__REQUEST__BODY_MERCHANT_LIST;
-    request.merchant_list = &list;
-    Famledger__Response *response;
-    *count = 0;
-    int rc = client_call_expect(client, &request, FAMLEDGER__RESPONSE__BODY_MERCHANTS, &response);
-    if (rc)
-        return rc;
-    for (size_t i = 0; i < response->merchants->n_merchants && i < merchants_max; i++)
-        merchant_copy(&merchants[(*count)++], response->merchants->merchants[i]);
-    famledger__response__free_unpacked(response, NULL);
-    return 0;
+    return fl_merchant_list_after(client, NULL, merchants, merchants_max, count, NULL);
 }
 
 static int settle_call(fl_client *client, bool quote, const fl_settle_request *in,

@@ -430,9 +430,14 @@ FL_EXPORT int fl_family_order(fl_client *client, const char *beneficiary,
 
 FL_EXPORT int fl_merchant_add(fl_client *client, const fl_merchant *merchant,
                               fl_merchant *added);
-/* Fills at most `merchants_max` merchants, in code order. */
+/* Fills at most `merchants_max` merchants, in code order, from the first. */
 FL_EXPORT int fl_merchant_list(fl_client *client, fl_merchant *merchants, size_t merchants_max,
                                size_t *count);
+/* The same, from the merchant after code `after` (NULL or "": from the first); *more (may be
+ * NULL) says whether merchants follow the last one filled: ask again after its code. */
+FL_EXPORT int fl_merchant_list_after(fl_client *client, const char *after,
+                                     fl_merchant *merchants, size_t merchants_max, size_t *count,
+                                     bool *more);
 FL_EXPORT int fl_merchant_set_suspended(fl_client *client, const char *code, bool suspended,
                                         fl_merchant *merchant);
 

@@ -50,7 +50,7 @@
 #define BINDINGS_PER_BENEFICIARY_LIMIT 16
 /* A settlement takes from the patient's own account, then from each funder. */
 #define LEGS_MAX (2 + BINDINGS_PER_BENEFICIARY_LIMIT) /* own account, wallet, each funder */
-#define MERCHANTS_LIST_MAX 1000
+#define MERCHANTS_LIST_MAX 1000 /* a page of merchant_list */
 #define CREDIT_BATCH_MAX 1000
 #define BATCH_ITEMS_MAX 1000          /* requests in one BatchRequest */
 /* Partial refunds of one settlement; a cancel may follow them: 32 refunds in all, what the

@@ -109,12 +109,17 @@ int merchant_add_handle(struct request_ctx *ctx, const Famledger__Request *reque
 struct merchant_list {
     struct request_ctx *ctx;
     Famledger__MerchantListReply *reply;
+    bool more; /* a merchant follows the page */
 };
 
 static int merchant_list_visit_cb(void *context, struct store_bytes key, struct store_bytes value)
 {
     (void)key;
     struct merchant_list *list = context;
+    if (list->reply->n_merchants == MERCHANTS_LIST_MAX) {
+        list->more = true;
+        return 0;
+    }
     Famledger__Merchant *merchant = famledger__merchant__unpack(&list->ctx->arena->protobuf,
                                                                 value.size, value.data);
     if (!merchant)
@@ -125,15 +130,21 @@ static int merchant_list_visit_cb(void *context, struct store_bytes key, struct 
 
 int merchant_list_handle(struct request_ctx *ctx, const Famledger__Request *request)
 {
-    (void)request;
+    const char *after = request->merchant_list->after;
+    if (*after && !validate_person_no(after))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
+                            "after must be a merchant code: 1 to 32 letters or digits");
     Famledger__MerchantListReply *reply = ARENA_NEW(ctx->arena, Famledger__MerchantListReply);
     famledger__merchant_list_reply__init(reply);
     reply->merchants = ARENA_ARRAY(ctx->arena, Famledger__Merchant *, MERCHANTS_LIST_MAX);
-    struct merchant_list list = {ctx, reply};
-    int rc = store_scan(ctx->txn, STORE_DB_MERCHANTS, NULL, 0, (struct store_bytes){0}, MERCHANTS_LIST_MAX, merchant_list_visit_cb,
-                        &list);
+    struct merchant_list list = {ctx, reply, false};
+    /* One more than a page: whether another page follows is known, not guessed. */
+    int rc = store_scan(ctx->txn, STORE_DB_MERCHANTS, after, strlen(after), (struct store_bytes){0},
+                        MERCHANTS_LIST_MAX + 1, merchant_list_visit_cb, &list);
     if (rc)
         return request_fail(ctx, rc, "cannot list merchants");
+    if (list.more)
+        reply->next_after = reply->merchants[reply->n_merchants - 1]->code;
     ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_MERCHANTS;
     ctx->response->merchants = reply;
     return 0;

@@ -180,14 +180,23 @@ int merchant_list_run(struct ctl *ctl, const struct cli_parsed *args)
 {
     (void)args;
     static fl_merchant merchants[1000];
-    size_t count;
-    int rc = fl_merchant_list(ctl->client, merchants, 1000, &count);
-    if (rc)
-        return ctl_fail(ctl, rc);
+    char after[FL_PERSON_NO_MAX + 1] = "";
+    size_t count, printed = 0;
+    bool more = true;
+    /* A province has tens of thousands of designated pharmacies: every page, not the first.
+     * A failure on a later page leaves the JSON unclosed: no reader takes it for the list. */
     if (ctl->json)
         printf("{\"merchants\":[");
-    for (size_t i = 0; i < count; i++)
-        merchant_print(ctl, &merchants[i], i > 0);
+    while (more) {
+        int rc = fl_merchant_list_after(ctl->client, after, merchants,
+                                        sizeof(merchants) / sizeof(merchants[0]), &count, &more);
+        if (rc)
+            return ctl_fail(ctl, rc);
+        for (size_t i = 0; i < count; i++)
+            merchant_print(ctl, &merchants[i], printed++ > 0);
+        if (count > 0)
+            snprintf(after, sizeof(after), "%s", merchants[count - 1].code);
+    }
     if (ctl->json)
         printf("]}\n");
     return 0;

@@ -447,6 +447,52 @@ static void test_a_full_ledger_refuses_writes_and_loses_nothing_acknowledged(voi
     fl_client_close(client);
 }
 
+/* A province has tens of thousands of designated pharmacies; the daemon answers a page of
+ * 1,000. Before paging, the list stopped at the first 1,000 without a word, and the nightly
+ * job reconciled only those. */
+static void test_every_merchant_is_listed_a_page_at_a_time(void **state)
+{
+    struct daemon_handle *daemon = *state;
+    fl_client *client = client_open(daemon);
+    enum { MERCHANTS = 1001 };
+    for (int i = 0; i < MERCHANTS; i++) {
+        fl_merchant merchant = {.kind = FL_MERCHANT_PHARMACY, .region = "110101"};
+        snprintf(merchant.code, sizeof(merchant.code), "M%04d", i);
+        snprintf(merchant.name, sizeof(merchant.name), "Pharmacy %d", i);
+        assert_int_equal(fl_merchant_add(client, &merchant, NULL), 0);
+    }
+    static fl_merchant merchants[MERCHANTS + 10];
+    size_t count;
+    assert_int_equal(fl_merchant_list(client, merchants, MERCHANTS + 10, &count), 0);
+    assert_int_equal(count, MERCHANTS);
+    for (size_t i = 0; i < count; i++) {
+        char code[FL_PERSON_NO_MAX + 1];
+        snprintf(code, sizeof(code), "M%04zu", i);
+        assert_string_equal(merchants[i].code, code);
+    }
+
+    bool more;
+    assert_int_equal(fl_merchant_list_after(client, NULL, merchants, 1000, &count, &more), 0);
+    assert_int_equal(count, 1000);
+    assert_true(more);
+    assert_int_equal(fl_merchant_list_after(client, merchants[999].code, merchants, 1000,
+                                            &count, &more), 0);
+    assert_int_equal(count, 1);
+    assert_string_equal(merchants[0].code, "M1000");
+    assert_false(more);
+    assert_int_equal(fl_merchant_list_after(client, "M1000", merchants, 1000, &count, &more), 0);
+    assert_int_equal(count, 0);
+    assert_false(more);
+    /* Three at a time: pages of the caller's size, each after the last. */
+    assert_int_equal(fl_merchant_list_after(client, "M0500", merchants, 3, &count, &more), 0);
+    assert_int_equal(count, 3);
+    assert_string_equal(merchants[2].code, "M0503");
+    assert_true(more);
+    assert_int_equal(fl_merchant_list_after(client, "not a code", merchants, 3, &count, &more),
+                     FL_ERR_INVALID_ARGUMENT);
+    fl_client_close(client);
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -465,6 +511,7 @@ int main(void)
         TEST(test_sigterm_answers_requests_in_flight_and_keeps_every_acknowledged_one),
         TEST(test_concurrent_clients_lose_no_credit),
         TEST(test_a_full_ledger_refuses_writes_and_loses_nothing_acknowledged),
+        TEST(test_every_merchant_is_listed_a_page_at_a_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,6 +24,30 @@ check "nightly fails when a merchant's file differs" 1 sh "$nightly" "$day"
 expect "the difference is named" "details-PH001(5)" "$OUT"
 expect "details report" "amount_mismatch" "$(cat "$WORK/reports/$day/details-PH001.txt")"
 
+# More merchants than a page (1,000), and a list that fails: the nightly job reconciles every
+# merchant, and a list it could not get is a failure, not an empty list (before, the status of
+# the pipeline around ledgerctl was cut's, and the merchants past the first 1,000 were never
+# listed at all).
+rm -f "$WORK/incoming/$day/PH001.tsv"
+for i in $(seq 1 1001); do
+    ctl merchant add "PZ$(printf %04d "$i")" --name "Pharmacy $i" --kind pharmacy \
+        --region 110101 >/dev/null
+done
+check "merchant list shows every page" 0 ctl --json merchant list
+expect "the last merchant, past the first page" '"code":"PZ1001"' "$OUT"
+expect "1,002 merchants" 1002 "$(grep -o '"code"' <<< "$OUT" | wc -l)"
+check "so does the table" 0 ctl merchant list
+expect "a line each" 1002 "$(wc -l <<< "$OUT")"
+cat > "$WORK/ledgerctl-no-list" <<EOF
+#!/bin/sh
+case "\$*" in *"merchant list"*) echo "ledgerctl: cannot reach the daemon" >&2; exit 3 ;; esac
+exec "$BUILD/ledgerctl" "\$@"
+EOF
+chmod +x "$WORK/ledgerctl-no-list"
+check "nightly fails when the merchants cannot be listed" 1 env \
+    LEDGERCTL="$WORK/ledgerctl-no-list" sh "$nightly" "$day"
+expect "and says so" "merchant-list(3)" "$OUT"
+
 # Yesterday, with closing and a backup: the day is closed and the copy verifies.
 yesterday=$(TZ=Asia/Shanghai date -d yesterday +%F)
 check "nightly closes and backs up a day that passed" 0 env FAMLEDGER_CLOSE_DAY=1 \
