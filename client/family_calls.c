@@ -228,9 +228,11 @@ int fl_merchant_set_suspended(fl_client *client, const char *code, bool suspende
 int fl_merchant_list_after(fl_client *client, const char *after, fl_merchant *merchants,
                            size_t merchants_max, size_t *count, bool *more)
 {
-    char cursor[FL_PERSON_NO_MAX + 1];
-    snprintf(cursor, sizeof(cursor), "%s", after ? after : "");
     *count = 0;
+    char cursor[FL_PERSON_NO_MAX + 1];
+    if (after && strlen(after) >= sizeof(cursor))
+        return client_fail(client, FL_ERR_INVALID_ARGUMENT, "after is not a merchant code");
+    snprintf(cursor, sizeof(cursor), "%s", after ? after : "");
     bool follow = true; /* the daemon has merchants after `cursor` */
     /* The daemon answers a page at a time (1,000); ask until the caller's room is full. */
     while (follow && *count < merchants_max) {

@@ -490,6 +490,9 @@ static void test_every_merchant_is_listed_a_page_at_a_time(void **state)
     assert_true(more);
     assert_int_equal(fl_merchant_list_after(client, "not a code", merchants, 3, &count, &more),
                      FL_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fl_merchant_list_after(client, "M0500M0500M0500M0500M0500M0500M05",
+                                            merchants, 3, &count, &more),
+                     FL_ERR_INVALID_ARGUMENT); /* longer than a code: not cut to one */
     fl_client_close(client);
 }
 
