@@ -1,6 +1,8 @@
 /* ledgerctl_audit.c -- ledgerctl's nightly commands: verify, export, reconcile. */
 #include "ledgerctl.h"
 
+#include "entry_check.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +95,14 @@ int export_run(struct ctl *ctl, const struct cli_parsed *args)
 
 /* ---- reconcile ---- */
 
+/* Days since 1970-01-01 of a date entry_day_parse accepted. */
+static long date_days(const char *date)
+{
+    struct tm day = {0};
+    strptime(date, "%Y-%m-%d", &day);
+    return (long)(timegm(&day) / 86400);
+}
+
 static int date_step(const char *date, char next[11])
 {
     struct tm day = {0};
@@ -133,14 +143,16 @@ int reconcile_totals_run(struct ctl *ctl, const struct cli_parsed *args)
     const char *to = cli_option(args, "--to");
     if (!merchant || !from || !to)
         return usage_error("reconcile totals needs --merchant, --from and --to");
-    struct tm check = {0};
-    if (!strptime(from, "%Y-%m-%d", &check) || !strptime(to, "%Y-%m-%d", &check) ||
-        strcmp(from, to) > 0)
+    char day[9];
+    if (!entry_day_parse(from, day) || !entry_day_parse(to, day) || strcmp(from, to) > 0)
         return usage_error("--from and --to must be dates YYYY-MM-DD, from not after to");
+    /* As the clearing report: a longer range is several runs, never one cut short. */
+    if (date_days(to) - date_days(from) >= FL_CLEARING_DAYS_MAX)
+        return usage_error("--from and --to span at most %d days", FL_CLEARING_DAYS_MAX);
     struct totals totals = {0};
     char date[11];
     snprintf(date, sizeof(date), "%s", from);
-    for (int days = 0; strcmp(date, to) <= 0 && days < 366; days++) {
+    while (strcmp(date, to) <= 0) {
         int rc = fl_merchant_day(ctl->client, merchant, date, totals_settlement_cb,
                                  totals_refund_cb, &totals);
         if (rc)

@@ -46,6 +46,15 @@ expect "balanced" "reconcile totals: balanced" "$OUT"
 check "PH001 with a wrong amount" 5 ctl reconcile totals --merchant PH001 --from "$day" --to "$day" --count 3 --amount 651 --refunds 20
 expect "the wrong figure is named" "$(printf '%-16s %16s %16s  %s' amount 650.00 651.00 'NOT BALANCED')" "$OUT"
 expect "the right ones balance" "$(printf '%-16s %16s %16s  %s' count 3 3 balanced)" "$OUT"
+# A range longer than a year is refused, never summed for its first 366 days only (before, two
+# years from a year back counted none of today's settlements and said NOT BALANCED); a date
+# with anything after it is refused, not cut to its first ten characters.
+year_back=$(date -d "$day - 365 days" +%F)
+check "a year up to the day counts the day" 0 ctl reconcile totals --merchant PH001 --from "$year_back" --to "$day" --count 3
+check "a range past 366 days is refused" 2 ctl reconcile totals --merchant PH001 --from "$(date -d "$day - 366 days" +%F)" --to "$day" --count 3
+expect "and says how long a range may be" "span at most 366 days" "$ERR"
+check "a date with more after it" 2 ctl reconcile totals --merchant PH001 --from "${day}x" --to "$day"
+check "a day that is not in the calendar" 2 ctl reconcile totals --merchant PH001 --from 2026-02-29 --to 2026-03-01
 check "PH002 refunds include its cancel" 0 ctl --json reconcile totals --merchant PH002 --from "$day" --to "$day"
 expect "cancel counted as refund" '"figure":"refunds","ledger_fen":8000' "$OUT"
 
