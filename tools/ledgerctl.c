@@ -395,7 +395,9 @@ static int backup_run(struct ctl *ctl, const struct cli_parsed *args)
     char dir[4096];
     if (!out || !*out)
         return usage_error("%s", "backup needs --out DIR");
-    /* The daemon writes the copy: it needs an absolute path. */
+    /* The daemon writes the copy: it needs an absolute path, and never a shorter one. */
+    if (strlen(out) >= sizeof(dir) - 1)
+        return usage_error("%s", "the --out path is too long");
     if (out[0] == '/')
         snprintf(dir, sizeof(dir), "%s", out);
     else if (getcwd(dir, sizeof(dir) - 1 - strlen(out)))
@@ -408,10 +410,12 @@ static int backup_run(struct ctl *ctl, const struct cli_parsed *args)
         return ctl_fail(ctl, rc);
     char hash[2 * FL_HASH_BYTES + 1];
     fl_hash_hex(result.hash, hash);
-    if (ctl->json)
-        printf("{\"dir\":\"%s\",\"seq\":%" PRIu64 ",\"hash\":\"%s\",\"bytes\":%" PRIu64
-               "}\n", dir, result.seq, hash, result.bytes);
-    else
+    if (ctl->json) {
+        printf("{\"dir\":");
+        json_string_write(stdout, dir);
+        printf(",\"seq\":%" PRIu64 ",\"hash\":\"%s\",\"bytes\":%" PRIu64 "}\n", result.seq,
+               hash, result.bytes);
+    } else
         printf("backup in %s: head %" PRIu64 " (%s), %" PRIu64 " bytes\n", dir, result.seq, hash,
                result.bytes);
     return 0;

@@ -265,11 +265,14 @@ static void settlement_print_json(const fl_settlement *s, const char *tail)
         }
         printf("],\"cancelled\":%s,\"refunded_fen\":%" PRId64 ",\"refunds\":[",
                s->cancelled ? "true" : "false", s->refunded_fen);
-        for (size_t i = 0; i < s->refund_count; i++)
-            printf("%s{\"refund_id\":%" PRIu64 ",\"reference\":\"%s\",\"cancel\":%s,"
-                   "\"amount_fen\":%" PRId64 "}",
-                   i ? "," : "", s->refunds[i].refund_id, s->refunds[i].reference,
+        for (size_t i = 0; i < s->refund_count; i++) {
+            /* A reference is any printable ASCII, quotes and backslashes included. */
+            printf("%s{\"refund_id\":%" PRIu64 ",\"reference\":", i ? "," : "",
+                   s->refunds[i].refund_id);
+            json_string_write(stdout, s->refunds[i].reference);
+            printf(",\"cancel\":%s,\"amount_fen\":%" PRId64 "}",
                    s->refunds[i].cancel ? "true" : "false", s->refunds[i].amount_fen);
+        }
         if (s->hold_id)
             printf("],\"hold_id\":%" PRIu64, s->hold_id);
         printf("%s,\"replayed\":%s}%s", s->hold_id ? "" : "]", s->replayed ? "true" : "false",

@@ -132,4 +132,15 @@ daemon_start
 check "verify names the closing" 4 ctl verify
 expect "the count and the log's" "closing the account of X ends 2 bindings; the log has 3" "$ERR$OUT"
 
+# A reference is any printable ASCII: a quote and a backslash in it stay JSON (settlement show
+# printed a refund's reference raw, and its JSON did not parse).
+ctl person add Q --name "Person Q" --region 110101 --scheme employee >/dev/null
+ctl account open Q >/dev/null
+ctl credit Q 5 --ref cq >/dev/null
+check "settle for Q" 0 ctl --json settle --merchant PH001 --ref 'rx"q' --patient Q --amount 2
+qid=$(echo "$OUT" | sed 's/.*"settlement_id":\([0-9]*\).*/\1/')
+check "a refund whose reference has a quote and a backslash" 0 ctl refund --merchant PH001 --ref 'rf"\1' --settlement "$qid" --amount 0.50
+check "settlement show as JSON" 0 ctl --json settlement show "$qid"
+expect "the refund's reference escaped" '"reference":"rf\"\\1"' "$OUT"
+expect "the settlement's too" '"merchant_reference":"rx\"q"' "$OUT"
 finish
