@@ -5,12 +5,17 @@
 #include "state.h"
 #include "validate.h"
 
+#include <string.h>
+
 int person_require(struct request_ctx *ctx, const char *person_no, const char *role,
                    Famledger__Person **person)
 {
-    if (!validate_person_no(person_no))
+    if (!validate_person_no(person_no)) {
+        bool plain = strcmp(role, "person") == 0; /* not "the person's person number" */
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
-                            "%s person number must be 1 to 32 letters or digits", role);
+                            "the %s%sperson number must be 1 to 32 letters or digits",
+                            plain ? "" : role, plain ? "" : "'s ");
+    }
     int rc = state_person_get(ctx->txn, ctx->arena, person_no, person);
     if (rc < 0)
         return request_fail(ctx, rc, "cannot read person %s", person_no);
