@@ -238,12 +238,9 @@ int fl_merchant_list_after(fl_client *client, const char *after, fl_merchant *me
     while (follow && *count < merchants_max) {
         Famledger__MerchantListRequest list = FAMLEDGER__MERCHANT_LIST_REQUEST__INIT;
         list.after = cursor;
-        Famledger__Request request = FAMLEDGER__REQUEST__INIT;
-        request.body_case = FAMLEDGER__REQUEST__BODY_MERCHANT_LIST;
-        request.merchant_list = &list;
         Famledger__Response *response;
-        int rc = client_call_expect(client, &request, FAMLEDGER__RESPONSE__BODY_MERCHANTS,
-                                    &response);
+        int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_MERCHANT_LIST, &list,
+                                  FAMLEDGER__RESPONSE__BODY_MERCHANTS, &response);
         if (rc)
             return rc;
         const Famledger__MerchantListReply *reply = response->merchants;
