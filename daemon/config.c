@@ -51,6 +51,9 @@ static const struct setting settings[] = {
      "concurrent client connections"},
     {"pipeline_max", SETTING_UINT, AT(pipeline_max), 1, PIPELINE_MAX_LIMIT,
      "requests read ahead of their replies, per connection"},
+    {"unwritten_replies_mib_max", SETTING_UINT, AT(unwritten_replies_mib_max), 1, 1u << 20,
+     "replies not yet taken by their peers, all connections together, MiB; past it a "
+     "connection holding over 64 KiB of them runs no more requests until its peer reads"},
     {"commit_batch_max", SETTING_UINT, AT(commit_batch_max), 1, COMMIT_BATCH_MAX_LIMIT,
      "write requests sharing one transaction and one sync"},
     {"map_readahead", SETTING_UINT, AT(map_readahead), 0, 1,
@@ -134,6 +137,7 @@ void config_init(struct config *config)
     config->frame_bytes_max = FRAME_BYTES_MAX_DEFAULT;
     config->connections_max = CONNECTIONS_MAX_DEFAULT;
     config->pipeline_max = PIPELINE_MAX_DEFAULT;
+    config->unwritten_replies_mib_max = UNWRITTEN_REPLIES_MIB_MAX_DEFAULT;
     config->commit_batch_max = COMMIT_BATCH_MAX_DEFAULT;
     config->prefetch_threads = PREFETCH_THREADS_DEFAULT;
     config->map_readahead = 0;

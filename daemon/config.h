@@ -97,6 +97,7 @@ struct config {
     uint64_t hold_seconds_max;
     uint64_t aid_monthly_limit_default_fen;    /* 0: none */
     uint64_t aid_yearly_limit_default_fen;
+    uint64_t unwritten_replies_mib_max;        /* all connections' replies not yet written */
     /* The change stream. */
     uint64_t stream_buffer_bytes;
     uint64_t stream_stall_ms;

@@ -11,6 +11,10 @@
 #define PIPELINE_MAX_DEFAULT 64  /* requests read ahead of their replies, per connection */
 #define PIPELINE_MAX_LIMIT 4096
 #define WRITE_QUEUE_BYTES_MAX (4u << 20) /* replies not yet written: stop running frames */
+/* Replies not yet written, all connections together: past unwritten_replies_mib_max only a
+ * connection holding less than a share of them runs more frames. */
+#define UNWRITTEN_REPLIES_MIB_MAX_DEFAULT 256
+#define UNWRITTEN_REPLIES_SHARE_BYTES (64u << 10)
 #define REQUEST_BYTES_MAX (16u << 20)    /* decoded requests of one connection awaiting replies */
 #define NO_ROLE_FRAME_BYTES_MAX 4096     /* a peer with no role at all can send only this much */
 #define REPLY_BYTES_MAX (2u << 20)       /* the largest reply; pages are cut to stay below it */

@@ -40,13 +40,13 @@ void pipeline_push_answered(struct pipeline *pipeline, struct pipeline_item *ite
      * and pipeline_start_next steps over answered items. */
 }
 
-struct pipeline_item *pipeline_start_next(struct pipeline *pipeline)
+struct pipeline_item *pipeline_start_next(struct pipeline *pipeline, bool reads_may_start)
 {
     struct pipeline_item *item = pipeline->unstarted;
     while (item && item->started)
         item = item->next;
     pipeline->unstarted = item;
-    if (!item || (!item->writes && pipeline->commits_pending > 0))
+    if (!item || (!item->writes && (pipeline->commits_pending > 0 || !reads_may_start)))
         return NULL;
     item->started = true;
     if (item->writes)

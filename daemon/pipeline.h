@@ -51,8 +51,10 @@ void pipeline_push(struct pipeline *pipeline, struct pipeline_item *item, bool w
 void pipeline_push_answered(struct pipeline *pipeline, struct pipeline_item *item,
                             size_t reply_bytes);
 
-/* The next item that may start now, marked started; NULL when none may. */
-struct pipeline_item *pipeline_start_next(struct pipeline *pipeline);
+/* The next item that may start now, marked started; NULL when none may. With reads_may_start
+ * false a read does not start (nor anything after it): the connection's replies wait for its
+ * peer to read them, and a read's reply would add to them. */
+struct pipeline_item *pipeline_start_next(struct pipeline *pipeline, bool reads_may_start);
 
 /* The item is answered with a reply of `reply_bytes`. */
 void pipeline_answer(struct pipeline *pipeline, struct pipeline_item *item, size_t reply_bytes);

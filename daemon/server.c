@@ -29,6 +29,8 @@
 
 static void conn_process(struct conn *conn);
 static void conn_flush(struct conn *conn);
+static void conn_account(struct conn *conn);
+static bool conn_replies_within(struct conn *conn);
 
 /* ---- pending requests ---- */
 
@@ -244,11 +246,23 @@ static void pending_work_done_cb(uv_work_t *work, int status)
     pending_answered(container_of(work, struct pending, work));
 }
 
+/* Whether a read may start now. Taking frames is bounded (conn_may_take), but the reads a
+ * write held back all start when it commits: a read waits while the connection's replies are
+ * past their bounds (conn_replies_within) and some of them can still reach the peer, who
+ * reading them runs this again (conn_write_cb). With none that can, it starts: nothing else
+ * would. */
+static bool conn_read_may_start(struct conn *conn)
+{
+    const struct pipeline_item *first = conn->pipeline.first;
+    bool draining = conn_queue_bytes(conn) > 0 || (first && first->done);
+    return !draining || conn_replies_within(conn);
+}
+
 /* Start every request the pipeline lets start: writes to the commit queue, reads at once. */
 static void conn_start_ready(struct conn *conn)
 {
     struct pipeline_item *item;
-    while ((item = pipeline_start_next(&conn->pipeline)) != NULL) {
+    while ((item = pipeline_start_next(&conn->pipeline, conn_read_may_start(conn))) != NULL) {
         struct pending *pending = container_of(item, struct pending, item);
         if (item->writes) {
             pending->job.execute_cb = pending_execute_cb;
@@ -362,6 +376,7 @@ void conn_close(struct conn *conn)
     if (conn->closing)
         return;
     conn->closing = true;
+    conn_account(conn); /* its replies will never be written: no longer held for it */
     uv_close((uv_handle_t *)&conn->pipe, conn_handle_close_cb);
     uv_close((uv_handle_t *)&conn->idle_timer, conn_handle_close_cb);
 }
@@ -376,6 +391,48 @@ static void conn_maybe_close(struct conn *conn)
 size_t conn_queue_bytes(struct conn *conn)
 {
     return uv_stream_get_write_queue_size((uv_stream_t *)&conn->pipe);
+}
+
+/* Bring this connection's part of the replies not yet written, all connections together, up to
+ * date, and tell the operator when the total passes the budget (and when it is back to half). */
+static void conn_account(struct conn *conn)
+{
+    struct server *server = conn->server;
+    size_t now = conn->closing ? 0 : conn->pipeline.answered_bytes + conn_queue_bytes(conn);
+    server->unwritten_bytes = server->unwritten_bytes - conn->unwritten_accounted + now;
+    conn->unwritten_accounted = now;
+    size_t budget = (size_t)server->config->unwritten_replies_mib_max << 20;
+    if (!server->unwritten_over && server->unwritten_bytes >= budget) {
+        server->unwritten_over = true;
+        log_warn("server: %zu MiB of replies wait for their peers to read them: connections "
+                 "holding over %u KiB of them run no more requests until they do",
+                 server->unwritten_bytes >> 20, UNWRITTEN_REPLIES_SHARE_BYTES >> 10);
+    } else if (server->unwritten_over && server->unwritten_bytes < budget / 2) {
+        server->unwritten_over = false;
+        log_info("server: replies waiting for their peers are back under %zu MiB",
+                 budget >> 21);
+    }
+}
+
+/* Whether the connection's replies not yet written are within bounds: under its own, and while
+ * all connections' are past the budget, under a small share (a pharmacy's answers are a few
+ * hundred bytes; hundreds of readers that never read would otherwise hold connections_max
+ * times the per-connection bound). A connection held back is run again by its own next event:
+ * a write taken by its peer, or an answer. */
+static bool conn_replies_within(struct conn *conn)
+{
+    conn_account(conn);
+    size_t budget = (size_t)conn->server->config->unwritten_replies_mib_max << 20;
+    return conn->unwritten_accounted < conn->pipeline.limits.unwritten_bytes_max &&
+           (conn->server->unwritten_bytes < budget ||
+            conn->unwritten_accounted < UNWRITTEN_REPLIES_SHARE_BYTES);
+}
+
+/* Whether the connection may run another frame. */
+static bool conn_may_take(struct conn *conn)
+{
+    return conn_replies_within(conn) &&
+           pipeline_may_take(&conn->pipeline, conn_queue_bytes(conn));
 }
 
 /* A connection that sends nothing and awaits nothing, holds half a frame, or reads none of its
@@ -466,7 +523,7 @@ static void conn_process(struct conn *conn)
     if (server->stopping && !conn->closing)
         conn_refuse_buffered(conn);
     while (!conn->closing && !conn->close_after_flush && !server->stopping && !conn->stream &&
-           pipeline_may_take(&conn->pipeline, conn_queue_bytes(conn))) {
+           conn_may_take(conn)) {
         const uint8_t *payload;
         uint32_t bytes;
         enum frame_next_result next = frame_reader_next(&conn->reader, &payload, &bytes);
@@ -490,7 +547,7 @@ static void conn_process(struct conn *conn)
     if (conn->closing)
         return;
     bool want_read = !conn->read_eof && !conn->close_after_flush && !server->stopping &&
-                     pipeline_may_take(&conn->pipeline, conn_queue_bytes(conn));
+                     conn_may_take(conn);
     if (want_read && !conn->reading) {
         if (uv_read_start((uv_stream_t *)&conn->pipe, conn_alloc_cb, conn_read_cb) == 0)
             conn->reading = true;
@@ -520,6 +577,7 @@ static void conn_write_cb(uv_write_t *req, int status)
     uv_timer_again(&conn->idle_timer);
     if (conn->stream)
         conn->stream->stalled_since_ms = 0; /* it reads */
+    conn_start_ready(conn); /* reads held while the peer had replies to read */
     conn_process(conn);
     conn_stream_pump(conn);
     conn_maybe_close(conn);
@@ -557,6 +615,7 @@ static void conn_flush(struct conn *conn)
     REQUIRE((size_t)(cursor - buffer) == total_bytes);
     conn_write(conn, buffer, total_bytes);
     conn_stream_pump(conn);
+    conn_account(conn);
 }
 
 /* Write `buffer` (malloc'd; freed once written) to the peer. */

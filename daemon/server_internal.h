@@ -39,6 +39,7 @@ struct conn {
     struct store_txn *snapshot;     /* while open, every read of the connection uses it */
     struct stream *stream;          /* subscribed: the connection carries only the stream */
     unsigned writes_in_flight;
+    size_t unwritten_accounted;     /* this connection's part of server->unwritten_bytes */
     unsigned handles_open;          /* pipe and timer: freed when both are closed */
     bool reading;
     bool read_eof;

@@ -377,6 +377,46 @@ static long long metric_value(fl_client *client, const char *sample)
     return value;
 }
 
+/* Many readers that never read share one budget of unwritten replies: past it, a connection
+ * holding more than its share runs nothing more, so the daemon holds about the budget and a
+ * reply per connection, not connections_max times the per-connection bound (a thousand such
+ * readers held 4.3 GB); a pharmacy, whose answers are small, is served all along. */
+static void test_many_readers_that_never_read_share_one_budget(void **state)
+{
+    (void)state;
+    struct daemon_handle daemon;
+    const char *args[] = {"--unwritten-replies-mib-max", "8", NULL};
+    daemon_start(&daemon, args);
+    ledger_fill(&daemon);
+    enum { READERS = 24 };
+    int fds[READERS];
+    for (int i = 0; i < READERS; i++)
+        fds[i] = slow_reader_start(&daemon);
+    fl_client *client = client_open(&daemon);
+    long long held = 0;
+    for (int tries = 0; tries < 50; tries++) { /* until the readers' frames have all run */
+        usleep(100 * 1000);
+        long long now = metric_value(client, "famledger_unwritten_reply_bytes");
+        if (now == held)
+            break;
+        held = now;
+    }
+    print_message("%d readers that never read hold %lld KiB of replies\n", READERS,
+                  held >> 10);
+    const long long bound = (8ll << 20) + READERS * ((64ll << 10) + (2ll << 20));
+    assert_true(held >= 8ll << 20); /* the budget was reached... */
+    assert_true(held < bound);      /* ...and held: unbounded it is READERS x 4 MiB and more */
+    /* A pharmacy's write and read are answered meanwhile. */
+    assert_int_equal(fl_account_credit(client, "E1", 1, FL_CREDIT_DEPOSIT, "pharmacy-1", NULL),
+                     0);
+    fl_head head;
+    assert_int_equal(fl_head_get(client, &head), 0);
+    fl_client_close(client);
+    for (int i = 0; i < READERS; i++)
+        close(fds[i]);
+    daemon_remove(&daemon);
+}
+
 static void test_refusals_are_counted_by_reason(void **state)
 {
     (void)state;
@@ -716,6 +756,7 @@ int main(void)
         cmocka_unit_test(test_a_peer_without_a_role_costs_the_daemon_no_memory),
         cmocka_unit_test(test_a_role_holder_cannot_decode_past_the_budget),
         cmocka_unit_test(test_a_reader_that_never_reads_keeps_the_daemon_small_and_others_served),
+        cmocka_unit_test(test_many_readers_that_never_read_share_one_budget),
         cmocka_unit_test(test_sigterm_with_a_reader_that_never_reads_exits_by_the_deadline),
         cmocka_unit_test(test_an_idle_or_half_sent_connection_is_closed),
         cmocka_unit_test(test_refusals_are_counted_by_reason),

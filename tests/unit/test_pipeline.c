@@ -18,13 +18,13 @@ static void test_a_read_waits_for_an_earlier_write_and_what_follows_waits_with_i
     pipeline_push(&pipeline, &write, true, 10);
     pipeline_push(&pipeline, &read, false, 10);
     pipeline_push(&pipeline, &second_write, true, 10);
-    assert_ptr_equal(pipeline_start_next(&pipeline), &write);
-    assert_null(pipeline_start_next(&pipeline)); /* the read must see the write committed */
+    assert_ptr_equal(pipeline_start_next(&pipeline, true), &write);
+    assert_null(pipeline_start_next(&pipeline, true)); /* the read must see the write committed */
     pipeline_answer(&pipeline, &write, 20);
-    assert_ptr_equal(pipeline_start_next(&pipeline), &read);
+    assert_ptr_equal(pipeline_start_next(&pipeline, true), &read);
     pipeline_answer(&pipeline, &read, 20);
-    assert_ptr_equal(pipeline_start_next(&pipeline), &second_write);
-    assert_null(pipeline_start_next(&pipeline));
+    assert_ptr_equal(pipeline_start_next(&pipeline, true), &second_write);
+    assert_null(pipeline_start_next(&pipeline, true));
 }
 
 static void test_writes_start_together_and_replies_leave_in_order(void **state)
@@ -35,8 +35,8 @@ static void test_writes_start_together_and_replies_leave_in_order(void **state)
     pipeline_init(&pipeline, limits);
     pipeline_push(&pipeline, &first, true, 10);
     pipeline_push(&pipeline, &second, true, 10);
-    assert_ptr_equal(pipeline_start_next(&pipeline), &first);
-    assert_ptr_equal(pipeline_start_next(&pipeline), &second);
+    assert_ptr_equal(pipeline_start_next(&pipeline, true), &first);
+    assert_ptr_equal(pipeline_start_next(&pipeline, true), &second);
     pipeline_answer(&pipeline, &second, 30);
     assert_null(pipeline_pop_answered(&pipeline)); /* the first is not answered yet */
     pipeline_answer(&pipeline, &first, 30);
@@ -53,13 +53,13 @@ static void test_a_refusal_keeps_its_place_in_the_order(void **state)
     struct pipeline_item write, refused, read;
     pipeline_init(&pipeline, limits);
     pipeline_push(&pipeline, &write, true, 10);
-    assert_ptr_equal(pipeline_start_next(&pipeline), &write);
+    assert_ptr_equal(pipeline_start_next(&pipeline, true), &write);
     pipeline_push_answered(&pipeline, &refused, 40);
     pipeline_push(&pipeline, &read, false, 10);
-    assert_null(pipeline_start_next(&pipeline));
+    assert_null(pipeline_start_next(&pipeline, true));
     assert_null(pipeline_pop_answered(&pipeline));
     pipeline_answer(&pipeline, &write, 20);
-    assert_ptr_equal(pipeline_start_next(&pipeline), &read);
+    assert_ptr_equal(pipeline_start_next(&pipeline, true), &read);
     pipeline_answer(&pipeline, &read, 20);
     assert_ptr_equal(pipeline_pop_answered(&pipeline), &write);
     assert_ptr_equal(pipeline_pop_answered(&pipeline), &refused);
@@ -78,7 +78,7 @@ static void test_no_frame_is_taken_past_any_bound(void **state)
     }
     assert_false(pipeline_may_take(&pipeline, 0)); /* items */
     for (int i = 0; i < 4; i++) {
-        pipeline_start_next(&pipeline);
+        pipeline_start_next(&pipeline, true);
         pipeline_answer(&pipeline, &items[i], 10);
         pipeline_pop_answered(&pipeline);
     }
@@ -86,7 +86,7 @@ static void test_no_frame_is_taken_past_any_bound(void **state)
     assert_false(pipeline_may_take(&pipeline, 5000)); /* replies the peer has not read */
     pipeline_push(&pipeline, &items[0], false, 1000);
     assert_false(pipeline_may_take(&pipeline, 0)); /* decoded bytes */
-    pipeline_start_next(&pipeline);
+    pipeline_start_next(&pipeline, true);
     pipeline_answer(&pipeline, &items[0], 4999);
     assert_true(pipeline_may_take(&pipeline, 0));
     assert_false(pipeline_may_take(&pipeline, 1)); /* answered and queued together */
@@ -100,10 +100,10 @@ static void test_removing_an_unstarted_item_keeps_the_counts(void **state)
     pipeline_init(&pipeline, limits);
     pipeline_push(&pipeline, &write, true, 10);
     pipeline_push(&pipeline, &read, false, 15);
-    pipeline_start_next(&pipeline);
+    pipeline_start_next(&pipeline, true);
     pipeline_remove(&pipeline, &read);
     assert_int_equal(pipeline.request_bytes, 10);
-    assert_null(pipeline_start_next(&pipeline));
+    assert_null(pipeline_start_next(&pipeline, true));
     pipeline_answer(&pipeline, &write, 5);
     pipeline_remove(&pipeline, &write);
     assert_int_equal(pipeline.count, 0);
