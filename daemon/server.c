@@ -30,7 +30,6 @@
 static void conn_process(struct conn *conn);
 static void conn_flush(struct conn *conn);
 static void conn_account(struct conn *conn);
-static bool conn_replies_within(struct conn *conn);
 
 /* ---- pending requests ---- */
 
@@ -419,7 +418,7 @@ static void conn_account(struct conn *conn)
  * hundred bytes; hundreds of readers that never read would otherwise hold connections_max
  * times the per-connection bound). A connection held back is run again by its own next event:
  * a write taken by its peer, or an answer. */
-static bool conn_replies_within(struct conn *conn)
+bool conn_replies_within(struct conn *conn)
 {
     conn_account(conn);
     size_t budget = (size_t)conn->server->config->unwritten_replies_mib_max << 20;

@@ -64,6 +64,9 @@ void conn_close(struct conn *conn);
 
 /* Bytes queued on the socket, not yet taken by the peer. */
 size_t conn_queue_bytes(struct conn *conn);
+/* Whether the connection's replies not yet taken by its peer are within its own bound and,
+ * while all connections' are past unwritten_replies_mib_max, within a small share (server.c). */
+bool conn_replies_within(struct conn *conn);
 
 /* Write `buffer` (malloc'd; freed once written) to the peer. */
 void conn_write(struct conn *conn, uint8_t *buffer, size_t bytes);

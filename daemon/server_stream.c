@@ -45,7 +45,10 @@ void conn_stream_pump(struct conn *conn)
     struct commit_stats stats;
     uint64_t durable_seq;
     commit_queue_stats(server->commits, &stats, &durable_seq);
-    while (!stream->ended && conn_queue_bytes(conn) < server->config->stream_buffer_bytes) {
+    /* A subscriber that reads is never held back by the budget all connections share: its
+     * queue empties, and with it under the share it gets entries again. */
+    while (!stream->ended && conn_queue_bytes(conn) < server->config->stream_buffer_bytes &&
+           conn_replies_within(conn)) {
         int rc = stream_frame_next(server->store, durable_seq, stream, &frame, &bytes);
         if (rc == 0)
             break;

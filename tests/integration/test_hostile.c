@@ -692,6 +692,53 @@ static void test_a_subscriber_that_never_reads_is_let_go_and_the_writer_goes_on(
     daemon_remove(&daemon);
 }
 
+/* Subscribers that never read share the same budget: past it, one holding more than its
+ * share is sent nothing more, and one that reads gets every entry, in order, all the same. */
+static void test_subscribers_that_never_read_share_the_budget(void **state)
+{
+    (void)state;
+    struct daemon_handle daemon;
+    const char *args[] = {"--unwritten-replies-mib-max", "1", NULL};
+    daemon_start(&daemon, args);
+    ledger_fill(&daemon);
+    fl_head head;
+    head_of(&daemon, &head);
+    enum { SUBSCRIBERS = 64 };
+    int fds[SUBSCRIBERS];
+    for (int i = 0; i < SUBSCRIBERS; i++) {
+        fds[i] = raw_connect(&daemon);
+        subscribe_raw(fds[i], 9, 1, true);
+    }
+    fl_client *client = client_open(&daemon);
+    long long held = 0;
+    for (int tries = 0; tries < 200; tries++) {
+        usleep(100 * 1000);
+        long long now = metric_value(client, "famledger_unwritten_reply_bytes");
+        if (now == held && now >= 1ll << 20)
+            break;
+        held = now;
+    }
+    print_message("%d subscribers that never read hold %lld KiB\n", SUBSCRIBERS, held >> 10);
+    /* The budget, then a share and a frame each (256 records, 18 KiB of these credits; 64 KiB
+     * allowed); without the budget each holds the whole log, 213 KiB: 13.6 MiB in all. */
+    const long long frame = 64ll << 10;
+    assert_true(held < (1ll << 20) + frame + SUBSCRIBERS * ((64ll << 10) + frame));
+    fl_client_close(client);
+    /* One of them reads now: every entry, in order. */
+    uint64_t next = 1;
+    while (next <= head.seq) {
+        Famledger__Response *response = raw_read_response(fds[0]);
+        assert_non_null(response);
+        assert_int_equal(response->status, FAMLEDGER__STATUS__STATUS_OK);
+        for (size_t i = 0; i < response->stream->n_records; i++)
+            assert_int_equal(response->stream->records[i]->seq, next++);
+        famledger__response__free_unpacked(response, NULL);
+    }
+    for (int i = 0; i < SUBSCRIBERS; i++)
+        close(fds[i]);
+    daemon_remove(&daemon);
+}
+
 static void test_a_follower_waiting_for_entries_is_not_idle(void **state)
 {
     (void)state;
@@ -764,6 +811,7 @@ int main(void)
         cmocka_unit_test(test_a_pharmacy_cannot_act_as_another),
         cmocka_unit_test(test_an_error_quoting_long_chinese_text_is_valid_utf8),
         cmocka_unit_test(test_a_subscriber_that_never_reads_is_let_go_and_the_writer_goes_on),
+        cmocka_unit_test(test_subscribers_that_never_read_share_the_budget),
         cmocka_unit_test(test_a_follower_waiting_for_entries_is_not_idle),
         cmocka_unit_test(test_a_pharmacy_cannot_read_the_change_stream),
     };
