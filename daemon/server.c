@@ -21,6 +21,7 @@
 #include "server_internal.h"
 #include "validate.h"
 
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -408,8 +409,15 @@ static void conn_account(struct conn *conn)
                  server->unwritten_bytes >> 20, UNWRITTEN_REPLIES_SHARE_BYTES >> 10);
     } else if (server->unwritten_over && server->unwritten_bytes < budget / 2) {
         server->unwritten_over = false;
+        server->unwritten_trim = true;
         log_info("server: replies waiting for their peers are back under %zu MiB",
                  budget >> 21);
+    }
+    if (server->unwritten_trim && server->unwritten_bytes == 0) {
+        /* The budget's worth of replies was freed in the middle of the heap, which glibc keeps
+         * (main.c keeps freed memory on purpose): give it back once, now that none is held. */
+        server->unwritten_trim = false;
+        malloc_trim(0);
     }
 }
 

@@ -51,6 +51,7 @@ struct server {
     size_t conn_count;
     size_t unwritten_bytes;     /* replies not yet written, every connection's (conn_account) */
     bool unwritten_over;        /* past unwritten_replies_mib_max, and not yet back to half */
+    bool unwritten_trim;        /* give the heap back once none are held (conn_account) */
     unsigned snapshot_count;    /* connections holding a snapshot open */
     unsigned stream_count;      /* subscribed connections */
     uv_check_t streams_check;   /* sends new entries to subscribers once per loop turn */
