@@ -377,6 +377,21 @@ static long long metric_value(fl_client *client, const char *sample)
     return value;
 }
 
+/* The daemon's unwritten replies once they have reached `budget` and stopped moving (at most
+ * 20 s: what then is asserted on). */
+static long long unwritten_when_held(fl_client *client, long long budget)
+{
+    long long held = 0;
+    for (int tries = 0; tries < 200; tries++) {
+        usleep(100 * 1000);
+        long long now = metric_value(client, "famledger_unwritten_reply_bytes");
+        if (now == held && now >= budget)
+            break;
+        held = now;
+    }
+    return held;
+}
+
 /* Many readers that never read share one budget of unwritten replies: past it, a connection
  * holding more than its share runs nothing more, so the daemon holds about the budget and a
  * reply per connection, not connections_max times the per-connection bound (a thousand such
@@ -393,14 +408,7 @@ static void test_many_readers_that_never_read_share_one_budget(void **state)
     for (int i = 0; i < READERS; i++)
         fds[i] = slow_reader_start(&daemon);
     fl_client *client = client_open(&daemon);
-    long long held = 0;
-    for (int tries = 0; tries < 200; tries++) { /* until the budget is reached and held */
-        usleep(100 * 1000);
-        long long now = metric_value(client, "famledger_unwritten_reply_bytes");
-        if (now == held && now >= 8ll << 20)
-            break;
-        held = now;
-    }
+    long long held = unwritten_when_held(client, 8ll << 20);
     print_message("%d readers that never read hold %lld KiB of replies\n", READERS,
                   held >> 10);
     const long long bound = (8ll << 20) + READERS * ((64ll << 10) + (2ll << 20));
@@ -710,14 +718,7 @@ static void test_subscribers_that_never_read_share_the_budget(void **state)
         subscribe_raw(fds[i], 9, 1, true);
     }
     fl_client *client = client_open(&daemon);
-    long long held = 0;
-    for (int tries = 0; tries < 200; tries++) {
-        usleep(100 * 1000);
-        long long now = metric_value(client, "famledger_unwritten_reply_bytes");
-        if (now == held && now >= 1ll << 20)
-            break;
-        held = now;
-    }
+    long long held = unwritten_when_held(client, 1ll << 20);
     print_message("%d subscribers that never read hold %lld KiB\n", SUBSCRIBERS, held >> 10);
     /* The budget, then a share and a frame each (256 records, 18 KiB of these credits; 64 KiB
      * allowed); without the budget each holds the whole log, 213 KiB: 13.6 MiB in all. */
