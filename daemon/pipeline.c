@@ -109,9 +109,14 @@ bool pipeline_running(const struct pipeline *pipeline)
     return false;
 }
 
+bool pipeline_replies_within(const struct pipeline *pipeline, size_t socket_queue_bytes)
+{
+    return pipeline->answered_bytes + socket_queue_bytes < pipeline->limits.unwritten_bytes_max;
+}
+
 bool pipeline_may_take(const struct pipeline *pipeline, size_t socket_queue_bytes)
 {
     return pipeline->count < pipeline->limits.items_max &&
            pipeline->request_bytes < pipeline->limits.request_bytes_max &&
-           pipeline->answered_bytes + socket_queue_bytes < pipeline->limits.unwritten_bytes_max;
+           pipeline_replies_within(pipeline, socket_queue_bytes);
 }

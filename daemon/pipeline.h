@@ -68,6 +68,10 @@ void pipeline_remove(struct pipeline *pipeline, struct pipeline_item *item);
 /* Whether a request is running: in the commit queue or on the thread pool. */
 bool pipeline_running(const struct pipeline *pipeline);
 
+/* Whether the replies not yet written (answered here, and `socket_queue_bytes` queued on the
+ * socket) are under unwritten_bytes_max. */
+bool pipeline_replies_within(const struct pipeline *pipeline, size_t socket_queue_bytes);
+
 /* Whether another frame may be taken, given the bytes queued on the socket. */
 bool pipeline_may_take(const struct pipeline *pipeline, size_t socket_queue_bytes);
 

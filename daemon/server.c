@@ -401,7 +401,7 @@ static void conn_account(struct conn *conn)
     size_t now = conn->closing ? 0 : conn->pipeline.answered_bytes + conn_queue_bytes(conn);
     server->unwritten_bytes = server->unwritten_bytes - conn->unwritten_accounted + now;
     conn->unwritten_accounted = now;
-    size_t budget = (size_t)server->config->unwritten_replies_mib_max << 20;
+    size_t budget = server->unwritten_budget;
     if (!server->unwritten_over && server->unwritten_bytes >= budget) {
         server->unwritten_over = true;
         log_warn("server: %zu MiB of replies wait for their peers to read them: connections "
@@ -426,20 +426,23 @@ static void conn_account(struct conn *conn)
  * hundred bytes; hundreds of readers that never read would otherwise hold connections_max
  * times the per-connection bound). A connection held back is run again by its own next event:
  * a write taken by its peer, or an answer. */
-bool conn_replies_within(struct conn *conn)
+static bool conn_within_budget(struct conn *conn)
 {
     conn_account(conn);
-    size_t budget = (size_t)conn->server->config->unwritten_replies_mib_max << 20;
-    return conn->unwritten_accounted < conn->pipeline.limits.unwritten_bytes_max &&
-           (conn->server->unwritten_bytes < budget ||
-            conn->unwritten_accounted < UNWRITTEN_REPLIES_SHARE_BYTES);
+    return conn->server->unwritten_bytes < conn->server->unwritten_budget ||
+           conn->unwritten_accounted < UNWRITTEN_REPLIES_SHARE_BYTES;
 }
 
-/* Whether the connection may run another frame. */
+bool conn_replies_within(struct conn *conn)
+{
+    return conn_within_budget(conn) && /* first: it brings the account up to date */
+           pipeline_replies_within(&conn->pipeline, conn_queue_bytes(conn));
+}
+
+/* Whether the connection may run another frame: within its own bounds and the shared budget. */
 static bool conn_may_take(struct conn *conn)
 {
-    return conn_replies_within(conn) &&
-           pipeline_may_take(&conn->pipeline, conn_queue_bytes(conn));
+    return conn_within_budget(conn) && pipeline_may_take(&conn->pipeline, conn_queue_bytes(conn));
 }
 
 /* A connection that sends nothing and awaits nothing, holds half a frame, or reads none of its
@@ -599,6 +602,7 @@ static void conn_flush(struct conn *conn)
     for (struct pipeline_item *item = conn->pipeline.first; item && item->done; item = item->next)
         total_bytes += FRAME_HEADER_BYTES + item->reply_bytes;
     if (total_bytes == 0) {
+        conn_account(conn); /* answers may wait behind an earlier request: they count */
         conn_maybe_close(conn);
         return;
     }
@@ -733,7 +737,8 @@ int server_start(struct server *server, uv_loop_t *loop, const struct config *co
                  char *error, size_t error_bytes)
 {
     *server = (struct server){.loop = loop, .config = config, .store = store, .commits = commits,
-                              .prefetch = prefetch, .started_us = request_clock_us()};
+                              .prefetch = prefetch, .started_us = request_clock_us(),
+                              .unwritten_budget = (size_t)config->unwritten_replies_mib_max << 20};
     REQUIRE(dispatch_route_count() < SERVER_ROUTE_ROWS); /* the last row: unknown bodies */
     server->listener.data = server;
     server->listener.accepted_cb = server_accepted_cb;

@@ -50,6 +50,7 @@ struct server {
     struct conn *conns;         /* every open connection */
     size_t conn_count;
     size_t unwritten_bytes;     /* replies not yet written, every connection's (conn_account) */
+    size_t unwritten_budget;    /* unwritten_replies_mib_max, in bytes */
     bool unwritten_over;        /* past unwritten_replies_mib_max, and not yet back to half */
     bool unwritten_trim;        /* give the heap back once none are held (conn_account) */
     unsigned snapshot_count;    /* connections holding a snapshot open */
