@@ -23,7 +23,7 @@
 
 struct store {
     MDB_env *env;
-    MDB_dbi dbis[STORE_DB_COUNT];
+    MDB_dbi dbis[STORE_DB_COUNT]; /* a folded table's is by_seq's */
     /* Readers hold it shared; growing the map holds it exclusively, as LMDB requires that no
      * transaction be open in the process while the map size changes. */
     pthread_rwlock_t resize_lock;
@@ -37,43 +37,101 @@ struct store {
     char dir[4096];
 };
 
+/* The tags of the tables folded into by_seq are 1 to BY_SEQ_TAG_MAX (store_dbs). */
+#define BY_SEQ_TAG_MAX 4
+
 struct store_txn {
     struct store *store;
     MDB_txn *txn;
     struct store_txn *parent; /* of a nested transaction */
     uint64_t writes;          /* writes made in it and in its committed children */
+    /* Records added to each folded table (by tag), less those deleted, in it and in its
+     * committed children: kept in meta at the top-level commit (by_seq_counts_keep). */
+    int64_t by_seq_added[BY_SEQ_TAG_MAX + 1];
     uint32_t tally[STORE_TALLY_SLOTS]; /* the caller's counts, likewise */
     bool read_only;
 };
 
-/* Each database with the format that brought it: a ledger of an earlier format is upgraded by
- * creating what it lacks (store_upgrade). */
+/* Each table with the format that brought it: a ledger of an earlier format is upgraded by
+ * creating what it lacks (store_upgrade). A table with a tag is folded into by_seq. */
 static const struct {
     const char *name;
     unsigned flags;
     int since;
+    uint8_t tag;
 } store_dbs[STORE_DB_COUNT] = {
-    [STORE_DB_LOG] = {"log", 0, 2},
-    [STORE_DB_META] = {"meta", 0, 2},
-    [STORE_DB_PERSONS] = {"persons", 0, 2},
-    [STORE_DB_ACCOUNTS] = {"accounts", 0, 2},
-    [STORE_DB_ACCOUNT_LINKS] = {"account_links", 0, 4},
-    [STORE_DB_REFERENCES] = {"references", 0, 2},
-    [STORE_DB_FUNDERS] = {"funders", 0, 2},
-    [STORE_DB_FUNDED] = {"funded", 0, 2},
-    [STORE_DB_MERCHANTS] = {"merchants", 0, 2},
-    [STORE_DB_SETTLEMENTS] = {"settlements", 0, 2},
-    [STORE_DB_BALANCES] = {"balances", 0, 2},
-    [STORE_DB_PATIENT_LINKS] = {"patient_links", 0, 8},
-    [STORE_DB_WALLETS] = {"wallets", 0, 3},
-    [STORE_DB_WALLET_SENDS] = {"wallet_sends", 0, 3},
-    [STORE_DB_HOLDS] = {"holds", 0, 3},
-    [STORE_DB_TIMERS] = {"timers", 0, 3},
-    [STORE_DB_AID_LIMITS] = {"aid_limits", 0, 3},
-    [STORE_DB_MERCHANT_LINKS] = {"merchant_links", 0, 7},
-    [STORE_DB_DAY_TOTALS] = {"day_totals", 0, 7},
-    [STORE_DB_MERCHANT_DAYS] = {"merchant_days", 0, 7},
+    [STORE_DB_LOG] = {"log", 0, 2, 0},
+    [STORE_DB_META] = {"meta", 0, 2, 0},
+    [STORE_DB_PERSONS] = {"persons", 0, 2, 0},
+    [STORE_DB_ACCOUNTS] = {"accounts", 0, 2, 0},
+    [STORE_DB_ACCOUNT_LINKS] = {"account_links", 0, 4, 1},
+    [STORE_DB_REFERENCES] = {"references", 0, 2, 0},
+    [STORE_DB_FUNDERS] = {"funders", 0, 2, 0},
+    [STORE_DB_FUNDED] = {"funded", 0, 2, 0},
+    [STORE_DB_MERCHANTS] = {"merchants", 0, 2, 0},
+    [STORE_DB_SETTLEMENTS] = {"settlements", 0, 2, 2},
+    [STORE_DB_BALANCES] = {"balances", 0, 2, 0},
+    [STORE_DB_PATIENT_LINKS] = {"patient_links", 0, 8, 3},
+    [STORE_DB_WALLETS] = {"wallets", 0, 3, 0},
+    [STORE_DB_WALLET_SENDS] = {"wallet_sends", 0, 3, 0},
+    [STORE_DB_HOLDS] = {"holds", 0, 3, 0},
+    [STORE_DB_TIMERS] = {"timers", 0, 3, 0},
+    [STORE_DB_AID_LIMITS] = {"aid_limits", 0, 3, 0},
+    [STORE_DB_MERCHANT_LINKS] = {"merchant_links", 0, 7, 4},
+    [STORE_DB_DAY_TOTALS] = {"day_totals", 0, 7, 0},
+    [STORE_DB_MERCHANT_DAYS] = {"merchant_days", 0, 7, 0},
 };
+
+/* The tables keyed by an entry's seq first (a settlement's id is its entry's seq), folded into
+ * one tree since format 9: each record's key is the table's key and then its tag, one byte
+ * below any byte of an owner (person numbers and merchant codes are letters and digits), so
+ * that a table's records keep their order in the tree. A settlement's records (its account
+ * links, the patient's and the merchant's links, the settlement itself) then share the last
+ * leaf and its branches instead of a path each (docs/DECISIONS.md, format 9). */
+static const char by_seq_name[] = "by_seq";
+#define BY_SEQ_SINCE 9
+
+/* LMDB counts the records of a tree, not of a table in it: each folded table's count is kept
+ * in meta, 8 bytes big-endian a table in the order of their tags, for verify's pacing
+ * (StateDigestReply.table_records). */
+static const char by_seq_counts_key[] = "by_seq_counts";
+
+static bool store_folded(enum store_db db)
+{
+    return store_dbs[db].tag != 0;
+}
+
+/* The key of `key` in the tree of `db`: itself, or for a folded table a copy with the tag
+ * after it, in `buffer`. Returns false when it is too long to be stored (no record has it). */
+static bool store_key(enum store_db db, const void *key, size_t key_bytes,
+                      uint8_t buffer[STORE_KEY_MAX], MDB_val *out)
+{
+    if (!store_folded(db)) {
+        *out = (MDB_val){key_bytes, (void *)key};
+        return true;
+    }
+    if (key_bytes >= STORE_KEY_MAX)
+        return false;
+    memcpy(buffer, key, key_bytes);
+    buffer[key_bytes] = store_dbs[db].tag;
+    *out = (MDB_val){key_bytes + 1, buffer};
+    return true;
+}
+
+/* Whether a record of by_seq with key `k` belongs to folded table `db`, and its key there.
+ * A record with no tag of any table (damage) is given to every folded table as it is, so
+ * that each walk of them names it. */
+static bool store_key_of(enum store_db db, MDB_val *k)
+{
+    if (!store_folded(db))
+        return true;
+    uint8_t tag = k->mv_size > 0 ? ((const uint8_t *)k->mv_data)[k->mv_size - 1] : 0;
+    if (tag == store_dbs[db].tag) {
+        k->mv_size--;
+        return true;
+    }
+    return tag == 0 || tag > BY_SEQ_TAG_MAX;
+}
 
 /* The statement index formats 2 and 3 kept (person_no -> each seq, sorted), which format 4
  * turns into account_links. */
@@ -163,11 +221,13 @@ static int store_lock_dir(const char *dir, int *lock_fd)
  * instead of a table of its own (aid_usage), 6 since a day's entries are found in the log
  * itself, in time order, instead of an index (day_entries), 7 since a merchant's day is a chain
  * (merchant_links) with its totals keyed day first (day_totals), 8 since a patient's settlements
- * are a chain (patient_links) instead of an index (patient_settlements). A ledger without a
+ * are a chain (patient_links) instead of an index (patient_settlements), 9 since the tables
+ * keyed by seq (account_links, settlements, patient_links, merchant_links) share one tree
+ * (by_seq). A ledger without a
  * format was written by an earlier famledgerd, whose entries have no postings: this one cannot
  * balance its books. */
 static const char format_key[] = "format";
-#define FORMAT_CURRENT 8
+#define FORMAT_CURRENT 9
 #define FORMAT_OLDEST 2 /* the oldest this famledgerd upgrades */
 
 /* The ledger's format: 1 when it records none, 0 when the record is not a small number. */
@@ -222,6 +282,44 @@ static int store_check_format(struct store *store, MDB_txn *txn, int *format)
     return FL_ERR_INTERNAL;
 }
 
+/* The folded tables' counts kept in meta, into counts[tag] (all 0 when none are kept). */
+static int by_seq_counts_read(struct store_txn *txn, uint64_t counts[BY_SEQ_TAG_MAX + 1])
+{
+    memset(counts, 0, (BY_SEQ_TAG_MAX + 1) * sizeof(*counts));
+    MDB_val key = {sizeof(by_seq_counts_key) - 1, (void *)by_seq_counts_key}, value;
+    int rc = mdb_get(txn->txn, txn->store->dbis[STORE_DB_META], &key, &value);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return store_error(txn->store, rc, "read the counts of by_seq");
+    for (int tag = 1; tag <= BY_SEQ_TAG_MAX && (size_t)tag * 8 <= value.mv_size; tag++)
+        counts[tag] = store_u64_decode((const uint8_t *)value.mv_data + (tag - 1) * 8);
+    return 0;
+}
+
+/* At the commit of a top-level transaction that added or deleted records of a folded table:
+ * its counts in meta, moved by as many. */
+static int by_seq_counts_keep(struct store_txn *txn)
+{
+    bool moved = false;
+    for (int tag = 1; tag <= BY_SEQ_TAG_MAX; tag++)
+        moved |= txn->by_seq_added[tag] != 0;
+    if (!moved)
+        return 0;
+    uint64_t counts[BY_SEQ_TAG_MAX + 1];
+    int rc = by_seq_counts_read(txn, counts);
+    if (rc)
+        return rc;
+    uint8_t bytes[BY_SEQ_TAG_MAX * 8];
+    for (int tag = 1; tag <= BY_SEQ_TAG_MAX; tag++)
+        store_u64_encode(bytes + (tag - 1) * 8, counts[tag] + (uint64_t)txn->by_seq_added[tag]);
+    MDB_val key = {sizeof(by_seq_counts_key) - 1, (void *)by_seq_counts_key};
+    MDB_val value = {sizeof(bytes), bytes};
+    memset(txn->by_seq_added, 0, sizeof(txn->by_seq_added));
+    return store_error(txn->store, mdb_put(txn->txn, txn->store->dbis[STORE_DB_META], &key,
+                                           &value, 0), "keep the counts of by_seq");
+}
+
 /* A chain's link key: seq (u64 big-endian), then the chain's key. Returns its length. */
 static size_t chain_key(uint8_t out[8 + PERSON_NO_BYTES_MAX], uint64_t seq, const void *key,
                         size_t key_bytes)
@@ -234,8 +332,10 @@ static size_t chain_key(uint8_t out[8 + PERSON_NO_BYTES_MAX], uint64_t seq, cons
 /* Format 3 to 4: each person's sorted seqs in account_entries become links, (seq, person) ->
  * the seq before, and account_entries is dropped. The chains' heads are already there: an
  * account's last_seq was always the last seq of its index (verify compares them). */
-static int store_upgrade_links(struct store *store, MDB_txn *txn)
+static int store_upgrade_links(struct store_txn *opening)
 {
+    struct store *store = opening->store;
+    MDB_txn *txn = opening->txn;
     MDB_dbi entries;
     MDB_cursor *cursor = NULL;
     int rc = mdb_dbi_open(txn, account_entries_name, MDB_DUPSORT | MDB_DUPFIXED, &entries);
@@ -248,7 +348,7 @@ static int store_upgrade_links(struct store *store, MDB_txn *txn)
         return FL_ERR_INTERNAL;
     }
     uint64_t started_ns = uv_hrtime(), links = 0, prev = 0;
-    uint8_t key[8 + PERSON_NO_BYTES_MAX];
+    int linked = 0; /* a famledger status, where rc is LMDB's */
     MDB_val k, v, last_person = {0, NULL};
     for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
@@ -261,22 +361,26 @@ static int store_upgrade_links(struct store *store, MDB_txn *txn)
             prev = 0;
         last_person = k;
         uint64_t seq = store_u64_decode(v.mv_data);
-        uint8_t before[8];
-        store_u64_encode(before, prev);
-        MDB_val link_key = {chain_key(key, seq, k.mv_data, k.mv_size), key};
-        MDB_val link = {sizeof(before), before};
-        if ((rc = mdb_put(txn, store->dbis[STORE_DB_ACCOUNT_LINKS], &link_key, &link, 0)) != 0)
+        if (seq <= prev) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        if ((linked = store_chain_link(opening, STORE_DB_ACCOUNT_LINKS, seq, k.mv_data,
+                                       k.mv_size, prev)) != 0)
             break;
         prev = seq;
         links++;
     }
     mdb_cursor_close(cursor);
+    if (rc == MDB_CORRUPTED) {
+        log_error("store: a record of %s in %s/data.mdb is damaged: restore the ledger from a "
+                  "backup", account_entries_name, store->dir);
+        return FL_ERR_INTERNAL;
+    }
+    if (linked) /* said by the store */
+        return linked;
     if (rc != MDB_NOTFOUND)
-        return rc == MDB_CORRUPTED ? (log_error("store: a record of %s in %s/data.mdb is "
-                                                "damaged: restore the ledger from a backup",
-                                                account_entries_name, store->dir),
-                                      FL_ERR_INTERNAL)
-                                   : store_error(store, rc, "link the statements");
+        return store_error(store, rc, "link the statements");
     if ((rc = mdb_drop(txn, entries, 1)) != 0)
         return store_error(store, rc, "drop the statement index");
     log_info("store: %llu statement lines linked in %llu ms", (unsigned long long)links,
@@ -316,6 +420,38 @@ int store_retire(struct store_txn *txn, const char *name, bool required, store_v
     return store_error(store, mdb_drop(txn->txn, dbi, 1), "drop a retired table");
 }
 
+/* Format 8 to 9: a record of a table folded into by_seq, put there with its tag. */
+struct by_seq_move {
+    struct store_txn *txn;
+    enum store_db db;
+};
+
+static int by_seq_move(void *context, const struct store_bytes *key,
+                       const struct store_bytes *value)
+{
+    const struct by_seq_move *move = context;
+    return store_put(move->txn, move->db, key->data, key->size, value->data, value->size);
+}
+
+/* The tables folded into by_seq, each moved there from a table of its own and dropped (those
+ * the ledger's format had; the upgrades after this make the rest in by_seq). */
+static int store_upgrade_by_seq(struct store_txn *txn, int format)
+{
+    uint64_t started_ns = uv_hrtime(), before = txn->writes;
+    for (int db = 0; db < STORE_DB_COUNT; db++) {
+        if (!store_folded(db) || store_dbs[db].since > format)
+            continue;
+        struct by_seq_move move = {txn, db};
+        int rc = store_retire(txn, store_dbs[db].name, true, by_seq_move, &move);
+        if (rc)
+            return rc;
+    }
+    log_info("store: %llu records of the tables keyed by seq moved into one tree in %llu ms",
+             (unsigned long long)(txn->writes - before),
+             (unsigned long long)((uv_hrtime() - started_ns) / 1000000));
+    return 0;
+}
+
 /* Bring a ledger of format `format` to the current one, in the open transaction: the tables it
  * lacks were created by store_open_dbs; what changed shape is rebuilt here: the statement
  * links, then the records above the store (upgrade_records), then the day index dropped. */
@@ -323,26 +459,34 @@ static int store_upgrade(struct store *store, MDB_txn *txn, int format)
 {
     static const char *const changes[] = {
         [2] = "the wallet, hold and aid limit tables; statements as chains; aid usage in the "
-              "accounts; no day index; a merchant's day and a patient's settlements as chains",
+              "accounts; no day index; a merchant's day and a patient's settlements as chains; "
+              "the tables keyed by seq in one tree",
         [3] = "statements as chains; aid usage in the accounts; no day index; a merchant's day "
-              "and a patient's settlements as chains",
+              "and a patient's settlements as chains; the tables keyed by seq in one tree",
         [4] = "aid usage in the accounts; no day index; a merchant's day and a patient's "
-              "settlements as chains",
-        [5] = "no day index; a merchant's day and a patient's settlements as chains",
+              "settlements as chains; the tables keyed by seq in one tree",
+        [5] = "no day index; a merchant's day and a patient's settlements as chains; the "
+              "tables keyed by seq in one tree",
         [6] = "a merchant's day as a chain, its totals keyed day first; a patient's settlements "
-              "as a chain",
-        [7] = "a patient's settlements as a chain",
+              "as a chain; the tables keyed by seq in one tree",
+        [7] = "a patient's settlements as a chain; the tables keyed by seq in one tree",
+        [8] = "the tables keyed by seq in one tree",
     };
-    _Static_assert(FORMAT_OLDEST == 2 && FORMAT_CURRENT == 8, "say what each upgrade changes");
+    _Static_assert(FORMAT_OLDEST == 2 && FORMAT_CURRENT == 9, "say what each upgrade changes");
     log_info("store: upgrading %s/data.mdb from format %d to %d (%s)", store->dir, format,
              FORMAT_CURRENT, changes[format]);
     struct store_txn opening = {.store = store, .txn = txn};
-    int rc = format < 4 ? store_upgrade_links(store, txn) : 0;
+    /* First, as the upgrades after it read and write them in by_seq. */
+    int rc = store_upgrade_by_seq(&opening, format);
+    if (rc == 0 && format < 4)
+        rc = store_upgrade_links(&opening);
     if (rc == 0)
         rc = upgrade_records(&opening, format);
     /* Format 6: a day's entries are a run of the log; its index goes. */
     if (rc == 0 && format < 6)
         rc = store_retire(&opening, "day_entries", false, NULL, NULL);
+    if (rc == 0)
+        rc = by_seq_counts_keep(&opening);
     return rc ? rc : store_write_format(store, txn);
 }
 
@@ -360,15 +504,23 @@ static int store_open_dbs(struct store *store)
         mdb_txn_abort(txn);
         return rc;
     }
+    const char *name = by_seq_name;
+    MDB_dbi by_seq = 0;
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, by_seq_name, BY_SEQ_SINCE > format ? MDB_CREATE : create,
+                          &by_seq);
     for (db = 0; db < STORE_DB_COUNT && rc == 0; db++) {
+        name = store_dbs[db].name;
         unsigned create_db = store_dbs[db].since > format ? MDB_CREATE : create;
-        rc = mdb_dbi_open(txn, store_dbs[db].name, store_dbs[db].flags | create_db,
-                          &store->dbis[db]);
+        if (store_folded(db))
+            store->dbis[db] = by_seq;
+        else
+            rc = mdb_dbi_open(txn, name, store_dbs[db].flags | create_db, &store->dbis[db]);
     }
     if (rc) {
         mdb_txn_abort(txn);
         log_error("store: database '%s' of %s/data.mdb %s (%s): the ledger is damaged. Restore "
-                  "it from a backup (docs/OPERATIONS.md)", store_dbs[db - 1].name, store->dir,
+                  "it from a backup (docs/OPERATIONS.md)", name, store->dir,
                   rc == MDB_NOTFOUND ? "is missing" : "cannot be opened", mdb_strerror(rc));
         return FL_ERR_INTERNAL;
     }
@@ -561,12 +713,18 @@ int store_db_find(const char *name)
 
 int store_delete(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes)
 {
-    MDB_val k = {key_bytes, (void *)key};
+    uint8_t buffer[STORE_KEY_MAX];
+    MDB_val k;
+    if (!store_key(db, key, key_bytes, buffer, &k))
+        return 0;
     txn->writes++;
     int rc = mdb_del(txn->txn, txn->store->dbis[db], &k, NULL);
     if (rc == MDB_NOTFOUND)
         return 0;
-    return rc ? store_error(txn->store, rc, "delete") : 1;
+    if (rc)
+        return store_error(txn->store, rc, "delete");
+    txn->by_seq_added[store_dbs[db].tag]--; /* [0]: not a folded table's, never read */
+    return 1;
 }
 
 int store_delete_first(struct store_txn *txn, enum store_db db)
@@ -577,20 +735,18 @@ int store_delete_first(struct store_txn *txn, enum store_db db)
         return store_error(txn->store, rc, "cursor");
     MDB_val k, v;
     rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST);
+    while (rc == 0 && !store_key_of(db, &k))
+        rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
     if (rc == 0) {
         txn->writes++;
         rc = mdb_cursor_del(cursor, 0);
+        if (rc == 0)
+            txn->by_seq_added[store_dbs[db].tag]--;
     }
     mdb_cursor_close(cursor);
     if (rc == MDB_NOTFOUND)
         return 0;
     return rc ? store_error(txn->store, rc, "delete") : 1;
-}
-
-int store_drop(struct store_txn *txn, enum store_db db)
-{
-    txn->writes++;
-    return store_error(txn->store, mdb_drop(txn->txn, txn->store->dbis[db], 1), "drop");
 }
 
 struct store *store_of(struct store_txn *txn)
@@ -677,9 +833,15 @@ int store_nested_begin(struct store_txn *parent, struct store_txn **out)
 int store_commit(struct store_txn *txn)
 {
     REQUIRE(!txn->read_only);
-    int rc = store_error(txn->store, mdb_txn_commit(txn->txn), "commit");
+    int rc = txn->parent ? 0 : by_seq_counts_keep(txn);
+    if (rc)
+        mdb_txn_abort(txn->txn);
+    else
+        rc = store_error(txn->store, mdb_txn_commit(txn->txn), "commit");
     if (rc == 0 && txn->parent) {
         txn->parent->writes += txn->writes;
+        for (int tag = 1; tag <= BY_SEQ_TAG_MAX; tag++)
+            txn->parent->by_seq_added[tag] += txn->by_seq_added[tag];
         for (unsigned slot = 0; slot < STORE_TALLY_SLOTS; slot++)
             txn->parent->tally[slot] += txn->tally[slot];
     }
@@ -762,7 +924,10 @@ int store_grow(struct store *store)
 int store_get(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes,
               struct store_bytes *value)
 {
-    MDB_val k = {key_bytes, (void *)key}, v;
+    uint8_t buffer[STORE_KEY_MAX];
+    MDB_val k, v;
+    if (!store_key(db, key, key_bytes, buffer, &k))
+        return 0;
     int rc = mdb_get(txn->txn, txn->store->dbis[db], &k, &v);
     if (rc == MDB_NOTFOUND)
         return 0;
@@ -777,9 +942,19 @@ static int store_put_flags(struct store_txn *txn, enum store_db db, const void *
                            size_t key_bytes, const void *value, size_t value_bytes, unsigned flags)
 {
     REQUIRE(!txn->read_only);
-    MDB_val k = {key_bytes, (void *)key}, v = {value_bytes, (void *)value};
+    uint8_t buffer[STORE_KEY_MAX];
+    MDB_val k, v = {value_bytes, (void *)value};
+    if (!store_key(db, key, key_bytes, buffer, &k))
+        return store_error(txn->store, MDB_BAD_VALSIZE, "put");
     txn->writes++;
-    return store_error(txn->store, mdb_put(txn->txn, txn->store->dbis[db], &k, &v, flags), "put");
+    MDB_dbi dbi = txn->store->dbis[db];
+    MDB_stat before, after;
+    /* A folded table's count moves when the put added a record (by_seq's count moved). */
+    bool folded = store_folded(db) && mdb_stat(txn->txn, dbi, &before) == 0;
+    int rc = mdb_put(txn->txn, dbi, &k, &v, flags);
+    if (rc == 0 && folded && mdb_stat(txn->txn, dbi, &after) == 0)
+        txn->by_seq_added[store_dbs[db].tag] += (int64_t)(after.ms_entries - before.ms_entries);
+    return store_error(txn->store, rc, "put");
 }
 
 int store_put(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes,
@@ -797,6 +972,7 @@ int store_append(struct store_txn *txn, enum store_db db, const void *key, size_
 int store_index_add(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes,
                     uint64_t seq)
 {
+    REQUIRE(!store_folded(db));
     uint8_t value[8];
     store_u64_encode(value, seq);
     return store_put_flags(txn, db, key, key_bytes, value, sizeof(value), MDB_NODUPDATA);
@@ -833,6 +1009,7 @@ int store_index_page(struct store_txn *txn, enum store_db db, const void *key, s
                      uint64_t cursor, bool descending, uint64_t *seqs, size_t seqs_max,
                      size_t *count, uint64_t *next_cursor)
 {
+    REQUIRE(!store_folded(db));
     *count = 0;
     *next_cursor = 0;
     MDB_cursor *mc;
@@ -869,14 +1046,11 @@ static int chain_lookup(struct store_txn *txn, enum store_db db, uint64_t seq, c
                         size_t key_bytes, uint64_t *prev)
 {
     uint8_t link_key[8 + PERSON_NO_BYTES_MAX];
-    MDB_val k = {chain_key(link_key, seq, key, key_bytes), link_key}, v;
-    int rc = mdb_get(txn->txn, txn->store->dbis[db], &k, &v);
-    if (rc == MDB_NOTFOUND)
-        return 0;
-    if (rc)
-        return store_error(txn->store, rc, "chain");
-    *prev = v.mv_size == 8 ? store_u64_decode(v.mv_data) : UINT64_MAX;
-    return 1;
+    struct store_bytes v;
+    int rc = store_get(txn, db, link_key, chain_key(link_key, seq, key, key_bytes), &v);
+    if (rc == 1)
+        *prev = v.size == 8 ? store_u64_decode(v.data) : UINT64_MAX;
+    return rc;
 }
 
 /* Step back from `*seq` along the chain of `key`: 0, or FL_ERR_INTERNAL when the link is
@@ -1022,14 +1196,22 @@ static int store_walk(struct store_txn *txn, enum store_db db, const void *after
     int rc = mdb_cursor_open(txn->txn, txn->store->dbis[db], &cursor);
     if (rc)
         return store_error(txn->store, rc, "cursor");
-    MDB_val k = {after_key_bytes, (void *)after_key}, v;
+    uint8_t buffer[STORE_KEY_MAX];
+    MDB_val k, v;
     if (after_key && after_key_bytes && after_value.size &&
         (store_dbs[db].flags & MDB_DUPSORT)) {
+        k = (MDB_val){after_key_bytes, (void *)after_key};
         rc = store_cursor_after_pair(cursor, &k, &v, after_value);
     } else if (after_key && after_key_bytes) {
+        MDB_val after;
+        if (!store_key(db, after_key, after_key_bytes, buffer, &after)) {
+            mdb_cursor_close(cursor);
+            return 0; /* after every key the table can hold */
+        }
+        k = after;
         rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
-        if (rc == 0 && k.mv_size == after_key_bytes &&
-            memcmp(k.mv_data, after_key, after_key_bytes) == 0)
+        if (rc == 0 && k.mv_size == after.mv_size &&
+            memcmp(k.mv_data, after.mv_data, after.mv_size) == 0)
             rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
     } else {
         rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST);
@@ -1037,8 +1219,10 @@ static int store_walk(struct store_txn *txn, enum store_db db, const void *after
     int visit = 0;
     size_t count = 0;
     struct scan_ahead ahead = {0};
-    for (; rc == 0 && visit == 0 && count < max;
-         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT), count++) {
+    for (; rc == 0 && visit == 0 && count < max; rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        if (!store_key_of(db, &k))
+            continue; /* another table's record in by_seq */
+        count++;
         if (read_ahead)
             scan_ahead(txn->store, &ahead, v.mv_data);
         visit = visit_cb(context, (struct store_bytes){k.mv_data, k.mv_size},
@@ -1061,6 +1245,12 @@ int store_scan(struct store_txn *txn, enum store_db db, const void *after_key,
 
 int store_records(struct store_txn *txn, enum store_db db, uint64_t *records)
 {
+    if (store_folded(db)) {
+        uint64_t counts[BY_SEQ_TAG_MAX + 1];
+        int rc = by_seq_counts_read(txn, counts);
+        *records = counts[store_dbs[db].tag];
+        return rc;
+    }
     MDB_stat stat;
     int rc = mdb_stat(txn->txn, txn->store->dbis[db], &stat);
     if (rc)
@@ -1090,13 +1280,24 @@ int store_touch_range(struct store_txn *txn, enum store_db db, struct store_byte
     int rc = mdb_cursor_open(txn->txn, dbi, &cursor);
     if (rc)
         return store_error(txn->store, rc, "cursor");
-    MDB_val k = {from.size, (void *)from.data}, v, end = {to.size, (void *)to.data};
+    uint8_t from_buffer[STORE_KEY_MAX], to_buffer[STORE_KEY_MAX];
+    MDB_val k, v, end;
+    if (!store_key(db, from.data, from.size, from_buffer, &k) ||
+        !store_key(db, to.data, to.size, to_buffer, &end)) {
+        mdb_cursor_close(cursor);
+        return 0;
+    }
     size_t count = 0;
     for (rc = mdb_cursor_get(cursor, &k, &v, from.size ? MDB_SET_RANGE : MDB_FIRST);
          rc == 0 && count < max && (!to.size || mdb_cmp(txn->txn, dbi, &k, &end) < 0);
-         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT), count++)
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        MDB_val own = k;
+        if (!store_key_of(db, &own))
+            continue;
+        count++;
         if (v.mv_size)
             (void)*(const volatile uint8_t *)v.mv_data; /* a value on pages of its own */
+    }
     mdb_cursor_close(cursor);
     if (rc != 0 && rc != MDB_NOTFOUND)
         return store_error(txn->store, rc, "read ahead");

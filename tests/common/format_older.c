@@ -230,6 +230,24 @@ static int person_head_clear(MDB_cursor *cursor, MDB_dbi to, MDB_val *key, MDB_v
                              offsetof(Famledger__Person, patient_last_seq), key, value);
 }
 
+/* Formats 2 to 8 kept each table keyed by seq in a tree of its own where format 9 folds them
+ * into by_seq, each record's key followed by its table's tag (daemon/store.c). */
+static const char *const by_seq_tables[] = {NULL, "account_links", "settlements", "patient_links",
+                                            "merchant_links"};
+
+static int by_seq_split(MDB_cursor *cursor, MDB_dbi to, MDB_val *key, MDB_val *value)
+{
+    (void)to;
+    uint8_t tag = key->mv_size > 0 ? ((const uint8_t *)key->mv_data)[key->mv_size - 1] : 0;
+    if (tag == 0 || tag >= sizeof(by_seq_tables) / sizeof(*by_seq_tables))
+        return MDB_CORRUPTED;
+    MDB_txn *txn = mdb_cursor_txn(cursor);
+    MDB_dbi table;
+    MDB_val own = {key->mv_size - 1, key->mv_data};
+    int rc = mdb_dbi_open(txn, by_seq_tables[tag], MDB_CREATE, &table);
+    return rc ? rc : mdb_put(txn, table, &own, value, 0);
+}
+
 static int drop_table(MDB_txn *txn, const char *name)
 {
     MDB_dbi table;
@@ -253,6 +271,14 @@ int format_older_make(const char *dir, int format)
         (rc = mdb_env_open(env, dir, 0, 0600)) == 0 &&
         (rc = mdb_txn_begin(env, NULL, 0, &txn)) == 0)
         rc = mdb_dbi_open(txn, "meta", 0, &meta);
+    if (rc == 0 && format < 9 && (rc = rewrite_table(txn, "by_seq", "by_seq", 0,
+                                                     by_seq_split)) == 0)
+        rc = drop_table(txn, "by_seq");
+    /* A table of format 8 that a ledger without records of it still had. */
+    for (size_t i = 1; rc == 0 && format < 9 && i < 5; i++) {
+        MDB_dbi table;
+        rc = mdb_dbi_open(txn, by_seq_tables[i], MDB_CREATE, &table);
+    }
     if (rc == 0 && format < 8 &&
         (rc = rewrite_table(txn, "patient_links", "patient_settlements",
                             MDB_DUPSORT | MDB_DUPFIXED, link_to_index)) == 0 &&

@@ -55,8 +55,13 @@
  *                                                  than it did
  *   famledger-corrupt DATA_DIR hole SEQ            delete entry SEQ from the log
  *   famledger-corrupt DATA_DIR meta KEY VALUE      set a meta record (an older format, say)
- *   famledger-corrupt DATA_DIR format 2|...|7      make it a ledger of that format: a
- *                                                  patient's settlements as an index, a
+ *   famledger-corrupt DATA_DIR stray               put a record of no table into by_seq (the
+ *                                                  tree the tables keyed by seq share): a key
+ *                                                  with no table's tag at its end
+ *   famledger-corrupt DATA_DIR format 2|...|8      make it a ledger of that format: the tables
+ *                                                  keyed by seq in trees of their own, a
+ *                                                  patient's settlements as an index (7 and
+ *                                                  older), a
  *                                                  merchant's day as an index (6 and older), a
  *                                                  day index (5 and older), aid usage in a
  *                                                  table (4 and older),
@@ -72,6 +77,7 @@
 #include "state.h"
 #include "store.h"
 
+#include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -745,19 +751,42 @@ static int relink_last(struct store_txn *txn, int db)
     return store_put(txn, (enum store_db)db, last.key, last.key_bytes, prev, sizeof(prev));
 }
 
+/* Straight through LMDB: the store puts a table's tag after every key it writes. */
+static int by_seq_stray(const char *dir)
+{
+    MDB_env *env;
+    MDB_txn *txn = NULL;
+    MDB_dbi by_seq;
+    static const uint8_t key[] = {0, 0, 0, 0, 0, 0, 0, 5, 'X'}, prev[8] = {0};
+    MDB_val k = {sizeof(key), (void *)key}, v = {sizeof(prev), (void *)prev};
+    int rc = mdb_env_create(&env);
+    if (rc == 0 && (rc = mdb_env_set_maxdbs(env, STORE_DBS_MAX)) == 0 &&
+        (rc = mdb_env_open(env, dir, 0, 0600)) == 0 &&
+        (rc = mdb_txn_begin(env, NULL, 0, &txn)) == 0 &&
+        (rc = mdb_dbi_open(txn, "by_seq", 0, &by_seq)) == 0)
+        rc = mdb_put(txn, by_seq, &k, &v, 0);
+    rc = rc == 0 ? mdb_txn_commit(txn) : (txn ? (mdb_txn_abort(txn), rc) : rc);
+    mdb_env_close(env);
+    if (rc)
+        fprintf(stderr, "famledger-corrupt: stray: %s\n", mdb_strerror(rc));
+    return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[2], "stray") == 0)
+        return by_seq_stray(argv[1]);
     if (argc < 4) {
         fprintf(stderr, "usage: famledger-corrupt DATA_DIR entry SEQ | balance PERSON FEN | "
                 "aid PERSON FEN | scheme PERSON | field TABLE KEY PATH VALUE | remutate TABLE SEED | leg ID PERSON | shift ID | delete TABLE | relink TABLE | "
                 "spoil TABLE | empty TABLE | "
                 "unbalance SEQ | redate SEQ | amount SEQ FEN | posting SEQ FEN | "
                 "mutate SEQ SEED | ended SEQ N | set SEQ PATH VALUE | strip SEQ [N] | garble SEQ | hole SEQ | meta KEY VALUE | "
-                "format 2|3|4|5|6\n");
+                "format 2|...|8 | stray\n");
         return 2;
     }
     if (strcmp(argv[2], "format") == 0)
-        return strlen(argv[3]) == 1 && argv[3][0] >= '2' && argv[3][0] <= '6'
+        return strlen(argv[3]) == 1 && argv[3][0] >= '2' && argv[3][0] <= '8'
                    ? format_older_make(argv[1], argv[3][0] - '0')
                    : 2;
     struct store *store;

@@ -43,12 +43,12 @@ import sys
 path = sys.argv[1]
 data = bytearray(open(path, 'rb').read())
 # Every copy of the name: older copies of the main database's pages may still be in the file.
-assert data.find(b'merchant_links') > 0
-data = data.replace(b'merchant_links', b'merchant_linkx')
+assert data.find(b'by_seq') > 0
+data = data.replace(b'by_seq', b'by_sex')
 open(path, 'wb').write(data)
 PY
 check "a damaged catalogue is refused" 1 start_on "$WORK/cat"
-expect "the missing database is named" "database 'merchant_links'" "$ERR"
+expect "the missing database is named" "database 'by_seq'" "$ERR"
 
 # A rolled-back meta page: the newest meta's transaction id zeroed, so LMDB picks the older.
 cp -a "$WORK/good" "$WORK/meta"

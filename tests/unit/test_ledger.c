@@ -8,6 +8,8 @@
 #include "fixture.h"
 #include "ledger.h"
 
+#include <ctype.h>
+#include <string.h>
 #include <time.h>
 
 static void test_person_numbers_are_unique(void **state)
@@ -404,6 +406,114 @@ static void test_a_merchant_day_is_a_chain_of_that_day(void **state)
     assert_int_equal(response->clearing->closing_owed_fen, 1300);
 }
 
+/* The records of `db` a walk meets, and whether each key has the table's shape: a seq, then
+ * an owner of letters and digits (none for a settlement). */
+struct walk_count {
+    size_t records;
+    bool shaped;
+    bool owned;
+};
+
+static int walk_count_cb(void *context, struct store_bytes key, struct store_bytes value)
+{
+    (void)value;
+    struct walk_count *walk = context;
+    walk->records++;
+    walk->shaped &= walk->owned ? key.size > 8 : key.size == 8;
+    for (size_t i = 8; i < key.size; i++)
+        walk->shaped &= isalnum(((const unsigned char *)key.data)[i]) != 0;
+    return 0;
+}
+
+/* A walk a page at a time: the last key met, in order after the one before. */
+struct page_walk {
+    struct walk_count count;
+    uint8_t last[64];
+    size_t last_bytes;
+};
+
+static int page_walk_cb(void *context, struct store_bytes key, struct store_bytes value)
+{
+    struct page_walk *walk = context;
+    assert_true(key.size <= sizeof(walk->last));
+    size_t common = key.size < walk->last_bytes ? key.size : walk->last_bytes;
+    int order = memcmp(key.data, walk->last, common);
+    assert_true(order > 0 || (order == 0 && key.size > walk->last_bytes));
+    memcpy(walk->last, key.data, key.size);
+    walk->last_bytes = key.size;
+    return walk_count_cb(&walk->count, key, value);
+}
+
+/* Each table keyed by seq as a walk of it finds it, and as the store counts it. */
+static void assert_seq_tables(struct fixture *f, const size_t expected[4])
+{
+    static const enum store_db tables[] = {STORE_DB_ACCOUNT_LINKS, STORE_DB_SETTLEMENTS,
+                                           STORE_DB_PATIENT_LINKS, STORE_DB_MERCHANT_LINKS};
+    struct store_txn *txn;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    for (size_t i = 0; i < 4; i++) {
+        struct walk_count walk = {0, true, tables[i] != STORE_DB_SETTLEMENTS};
+        assert_int_equal(store_scan(txn, tables[i], NULL, 0, (struct store_bytes){0}, SIZE_MAX,
+                                    walk_count_cb, &walk), 0);
+        uint64_t counted;
+        assert_int_equal(store_records(txn, tables[i], &counted), 0);
+        assert_int_equal(walk.records, expected[i]);
+        assert_true(walk.shaped);
+        assert_int_equal(counted, expected[i]);
+    }
+    store_read_end(txn);
+}
+
+/* The four tables keyed by seq share one tree (format 9): each walk meets its own records only,
+ * a page resumes where the last ended, and each keeps its own count through nested
+ * transactions committed and aborted, a record put again and one deleted. */
+static void test_the_tables_keyed_by_seq_share_one_tree(void **state)
+{
+    struct fixture *f = *state;
+    assert_seq_tables(f, (const size_t[]){0, 0, 0, 0});
+    assert_int_equal(fixture_employee(f, "E1", "110101"), 0);         /* a link */
+    assert_int_equal(fixture_credit(f, "E1", 10000, "c-1", NULL), 0); /* a link */
+    assert_int_equal(fixture_merchant(f, "P1", FAMLEDGER__MERCHANT_KIND__MERCHANT_PHARMACY), 0);
+    assert_int_equal(settle_at(f, "P1", "a1", 100), 0); /* one of each */
+    assert_int_equal(settle_at(f, "P1", "a2", 300), 0);
+    assert_seq_tables(f, (const size_t[]){4, 2, 2, 2});
+
+    struct store_txn *txn, *child;
+    uint8_t key[8 + 2], prev[8] = {0};
+    store_u64_encode(key, 99);
+    memcpy(key + 8, "E1", 2);
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    assert_int_equal(store_nested_begin(txn, &child), 0);
+    assert_int_equal(store_put(child, STORE_DB_PATIENT_LINKS, key, sizeof(key), prev, 8), 0);
+    store_abort(child);
+    assert_int_equal(store_nested_begin(txn, &child), 0);
+    assert_int_equal(store_put(child, STORE_DB_MERCHANT_LINKS, key, sizeof(key), prev, 8), 0);
+    assert_int_equal(store_put(child, STORE_DB_MERCHANT_LINKS, key, sizeof(key), prev, 8), 0);
+    assert_int_equal(store_commit(child), 0);
+    assert_int_equal(store_commit(txn), 0);
+    assert_seq_tables(f, (const size_t[]){4, 2, 2, 3});
+
+    /* A walk a record at a time meets each of a table's records once, in order. */
+    struct store_txn *reader;
+    assert_int_equal(store_read_begin(f->store, &reader), 0);
+    struct page_walk walk = {{0, true, true}, {0}, 0};
+    size_t before;
+    do {
+        before = walk.count.records;
+        assert_int_equal(store_scan(reader, STORE_DB_MERCHANT_LINKS, walk.last, walk.last_bytes,
+                                    (struct store_bytes){0}, 1, page_walk_cb, &walk), 0);
+    } while (walk.count.records > before);
+    store_read_end(reader);
+    assert_true(walk.count.shaped);
+    assert_int_equal(walk.count.records, 3);
+
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    assert_int_equal(store_delete(txn, STORE_DB_MERCHANT_LINKS, key, sizeof(key)), 1);
+    assert_int_equal(store_delete(txn, STORE_DB_MERCHANT_LINKS, key, sizeof(key)), 0);
+    assert_int_equal(store_commit(txn), 0);
+    assert_seq_tables(f, (const size_t[]){4, 2, 2, 2});
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
@@ -421,6 +531,7 @@ int main(void)
         TEST(test_statement_with_a_missing_link_fails),
         TEST(test_day_pages_are_runs_of_the_log),
         TEST(test_a_merchant_day_is_a_chain_of_that_day),
+        TEST(test_the_tables_keyed_by_seq_share_one_tree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -111,7 +111,7 @@ static void test_upgrade_grows_a_map_too_small_for_the_links(void **state)
     store_close(f->store);
     f->store = NULL;
     ledger_format(f->dir, format, &has_index);
-    assert_string_equal(format, "8");
+    assert_string_equal(format, "9");
     assert_false(has_index);
     assert_int_equal(store_open(f->dir, 1 << 20, 64 << 20, STORE_OPEN_EXISTING, &f->store), 0);
 }
@@ -276,7 +276,7 @@ static void test_upgrade_moves_aid_usage_into_the_accounts(void **state)
     store_close(f->store);
     f->store = NULL;
     ledger_format(f->dir, format, &has_index);
-    assert_string_equal(format, "8");
+    assert_string_equal(format, "9");
     usage_rows(f->dir, NULL, &table_rows, &account_usage);
     assert_int_equal(table_rows, SIZE_MAX); /* the table is gone */
     assert_int_equal(account_usage, 2);
@@ -385,10 +385,15 @@ static void reopen_at_current_format(struct fixture *f, const char *const *gone)
     f->store = NULL;
     for (size_t i = 0; gone[i]; i++)
         assert_false(has_table(f->dir, gone[i]));
+    static const char *const folded[] = {"account_links", "settlements", "patient_links",
+                                         "merchant_links"};
+    for (size_t i = 0; i < sizeof(folded) / sizeof(*folded); i++)
+        assert_false(has_table(f->dir, folded[i]));
+    assert_true(has_table(f->dir, "by_seq"));
     char format[8];
     bool has_index;
     ledger_format(f->dir, format, &has_index);
-    assert_string_equal(format, "8");
+    assert_string_equal(format, "9");
     assert_int_equal(store_open(f->dir, 1 << 20, 64 << 20, STORE_OPEN_EXISTING, &f->store), 0);
 }
 
