@@ -11,9 +11,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The tables. Four keyed by an entry's seq first (account_links, settlements, patient_links,
+ * merchant_links) share one LMDB tree since format 9, by_seq: store.c tags their keys there,
+ * and each is a table of its own to every caller. */
 enum store_db {
     STORE_DB_LOG,             /* u64be seq -> hash[32] || Entry bytes; append-only */
-    STORE_DB_META,            /* "head" -> u64be seq || hash[32] || time; "format" -> "8" */
+    STORE_DB_META,            /* "head" -> u64be seq || hash[32] || time; "format" -> "9";
+                               * "by_seq_counts" -> the folded tables' records (store.c) */
     STORE_DB_PERSONS,         /* person_no -> Person */
     STORE_DB_ACCOUNTS,        /* person_no -> Account */
     STORE_DB_ACCOUNT_LINKS,   /* u64be seq || person_no -> u64be seq of the account's entry
