@@ -223,9 +223,8 @@ static int store_lock_dir(const char *dir, int *lock_fd)
  * (merchant_links) with its totals keyed day first (day_totals), 8 since a patient's settlements
  * are a chain (patient_links) instead of an index (patient_settlements), 9 since the tables
  * keyed by seq (account_links, settlements, patient_links, merchant_links) share one tree
- * (by_seq). A ledger without a
- * format was written by an earlier famledgerd, whose entries have no postings: this one cannot
- * balance its books. */
+ * (by_seq). A ledger without a format was written by an earlier famledgerd, whose entries have
+ * no postings: this one cannot balance its books. */
 static const char format_key[] = "format";
 #define FORMAT_CURRENT 9
 #define FORMAT_OLDEST 2 /* the oldest this famledgerd upgrades */
@@ -457,8 +456,9 @@ static int store_upgrade_by_seq(struct store_txn *txn, int format)
 }
 
 /* Bring a ledger of format `format` to the current one, in the open transaction: the tables it
- * lacks were created by store_open_dbs; what changed shape is rebuilt here: the statement
- * links, then the records above the store (upgrade_records), then the day index dropped. */
+ * lacks were created by store_open_dbs; what changed shape is rebuilt here: the tables keyed by
+ * seq moved into by_seq, the statement links, then the records above the store
+ * (upgrade_records), then the day index dropped, and the folded tables' counts kept. */
 static int store_upgrade(struct store *store, MDB_txn *txn, int format)
 {
     static const char *const changes[] = {
