@@ -715,6 +715,13 @@ int store_db_find(const char *name)
     return -1;
 }
 
+/* A record of `db` was deleted: one less to count when it is a folded table. */
+static void by_seq_deleted(struct store_txn *txn, enum store_db db)
+{
+    if (store_folded(db))
+        txn->by_seq_added[store_dbs[db].tag]--;
+}
+
 int store_delete(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes)
 {
     uint8_t buffer[STORE_KEY_MAX];
@@ -727,7 +734,7 @@ int store_delete(struct store_txn *txn, enum store_db db, const void *key, size_
         return 0;
     if (rc)
         return store_error(txn->store, rc, "delete");
-    txn->by_seq_added[store_dbs[db].tag]--; /* [0]: not a folded table's, never read */
+    by_seq_deleted(txn, db);
     return 1;
 }
 
@@ -745,7 +752,7 @@ int store_delete_first(struct store_txn *txn, enum store_db db)
         txn->writes++;
         rc = mdb_cursor_del(cursor, 0);
         if (rc == 0)
-            txn->by_seq_added[store_dbs[db].tag]--;
+            by_seq_deleted(txn, db);
     }
     mdb_cursor_close(cursor);
     if (rc == MDB_NOTFOUND)
