@@ -120,7 +120,9 @@ void record_table_prefetch(const struct record_table *table, uint64_t hash, bool
     for (; table->slots[slot]; slot = (slot + 1) & mask) {
         uint64_t entry = table->slots[slot];
         if (entry >> 32 == hash >> 32) {
-            __builtin_prefetch(record_table_at(table, (entry & 0xffffffffu) - 1));
+            const char *at = record_table_at(table, (entry & 0xffffffffu) - 1);
+            __builtin_prefetch(at);
+            __builtin_prefetch(at + table->record_bytes - 1);
             return;
         }
     }
