@@ -21,10 +21,12 @@
 #include "server_internal.h"
 #include "validate.h"
 
+#include <errno.h>
 #include <malloc.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -223,12 +225,31 @@ static void pending_run_read(struct pending *pending)
     pipeline_answer(&conn->pipeline, &pending->item, pending_reply_bytes(pending));
 }
 
-/* Thread pool: a long read, in a read transaction of its own. */
+/* How much less a pool thread asks of the CPU than the loop and the writer (nice values): a
+ * verify or an export shares the machine with the pharmacies' settlements and waits for them,
+ * not they for it. Lowered once per thread; raising it back would need a privilege. */
+#define BACKGROUND_NICE 10
+
+static void background_thread_lower(void)
+{
+    static _Thread_local bool lowered;
+    if (lowered)
+        return;
+    lowered = true;
+    /* Linux sets the priority of the calling thread alone for its thread id; failing that (a
+     * filter that forbids it), the read runs as it would on the loop. */
+    if (setpriority(PRIO_PROCESS, (id_t)gettid(), BACKGROUND_NICE) != 0)
+        log_debug("server: a background thread keeps its priority: %s", strerror(errno));
+}
+
+/* Thread pool: a long read, in the connection's snapshot (lent while nothing else of the
+ * connection runs) or a read transaction of its own. */
 static void pending_work_cb(uv_work_t *work)
 {
     struct pending *pending = container_of(work, struct pending, work);
-    struct store_txn *txn;
-    int rc = store_read_begin(pending->conn->server->store, &txn);
+    background_thread_lower();
+    struct store_txn *txn = pending->snapshot;
+    int rc = txn ? 0 : store_read_begin(pending->store, &txn);
     if (rc) {
         pending->response.status = (Famledger__Status)-rc;
         pending->response.error = (char *)"cannot read the ledger";
@@ -236,14 +257,24 @@ static void pending_work_cb(uv_work_t *work)
     }
     struct request_ctx ctx = pending_ctx(pending, txn);
     dispatch_execute(pending->route, &ctx, pending->request);
-    store_read_end(txn);
+    if (txn != pending->snapshot)
+        store_read_end(txn);
 }
 
-/* Loop thread: the long read is done; answer in order. */
+/* Loop thread: the long read is done; answer in order, and start what waited for it. A
+ * connection that closed meanwhile kept its snapshot for the read: it ends here. */
 static void pending_work_done_cb(uv_work_t *work, int status)
 {
     (void)status;
-    pending_answered(container_of(work, struct pending, work));
+    struct pending *pending = container_of(work, struct pending, work);
+    struct conn *conn = pending->conn;
+    conn->background_running = false;
+    if (conn->closing && conn->snapshot) {
+        store_read_end(conn->snapshot);
+        conn->snapshot = NULL;
+        conn->server->snapshot_count--;
+    }
+    pending_answered(pending);
 }
 
 /* Whether a read may start now. Taking frames is bounded (conn_may_take), but the reads a
@@ -262,7 +293,10 @@ static bool conn_read_may_start(struct conn *conn)
 static void conn_start_ready(struct conn *conn)
 {
     struct pipeline_item *item;
-    while ((item = pipeline_start_next(&conn->pipeline, conn_read_may_start(conn))) != NULL) {
+    /* A read on the thread pool holds the connection's snapshot, and the connection's requests
+     * behave as if run one after another: nothing else of it starts until it is answered. */
+    while (!conn->background_running &&
+           (item = pipeline_start_next(&conn->pipeline, conn_read_may_start(conn))) != NULL) {
         struct pending *pending = container_of(item, struct pending, item);
         if (item->writes) {
             pending->job.execute_cb = pending_execute_cb;
@@ -272,6 +306,9 @@ static void conn_start_ready(struct conn *conn)
                 prefetch_request(conn->server->prefetch, pending->request);
             commit_queue_submit(conn->server->commits, &pending->job);
         } else if (pending->route->background) {
+            pending->snapshot = conn->snapshot;
+            pending->store = conn->server->store;
+            conn->background_running = true;
             uv_queue_work(conn->server->loop, &pending->work, pending_work_cb,
                           pending_work_done_cb);
         } else {
@@ -362,7 +399,7 @@ static void conn_handle_close_cb(uv_handle_t *handle)
         conn->stream = NULL;
         server->stream_count--;
     }
-    if (conn->snapshot) {
+    if (conn->snapshot && !conn->background_running) { /* else it ends with the read */
         store_read_end(conn->snapshot);
         conn->snapshot = NULL;
         server->snapshot_count--;

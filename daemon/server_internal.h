@@ -14,7 +14,10 @@
 struct pending {
     struct commit_job job;
     struct pipeline_item item;
-    uv_work_t work;                 /* background reads (a backup) run on the thread pool */
+    uv_work_t work;                 /* background reads (audit pages, a backup) run on the
+                                     * thread pool */
+    struct store_txn *snapshot;     /* the connection's, lent to a background read; or NULL */
+    struct store *store;            /* where a background read without a snapshot reads */
     struct conn *conn;              /* loop thread only */
     /* What the writer thread may read: copies, as the connection can close meanwhile. */
     const struct config *config;
@@ -37,6 +40,7 @@ struct conn {
     struct peer peer;
     struct pipeline pipeline;
     struct store_txn *snapshot;     /* while open, every read of the connection uses it */
+    bool background_running;        /* a read on the thread pool: nothing else of it starts */
     struct stream *stream;          /* subscribed: the connection carries only the stream */
     unsigned writes_in_flight;
     size_t unwritten_accounted;     /* this connection's part of server->unwritten_bytes */

@@ -594,6 +594,125 @@ static void test_the_counters_follow_commits_and_flushes(void **state)
     fl_client_close(client);
 }
 
+/* ---- audit pages on the thread pool ---- */
+
+static void raw_request_send(int fd, uint64_t id, Famledger__Request__BodyCase body_case,
+                             void *body)
+{
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.request_id = id;
+    request.body_case = body_case;
+    request.person_add = body; /* every body of the oneof shares one slot */
+    raw_send_request(fd, &request);
+}
+
+static void log_page_send(int fd, uint64_t id)
+{
+    Famledger__LogPageRequest page = FAMLEDGER__LOG_PAGE_REQUEST__INIT;
+    page.from_seq = 1;
+    page.limit = 1000;
+    raw_request_send(fd, id, FAMLEDGER__REQUEST__BODY_LOG_PAGE, &page);
+}
+
+static void snapshot_send(int fd, uint64_t id, bool close)
+{
+    Famledger__SnapshotRequest snapshot = FAMLEDGER__SNAPSHOT_REQUEST__INIT;
+    snapshot.close = close;
+    raw_request_send(fd, id, FAMLEDGER__REQUEST__BODY_SNAPSHOT, &snapshot);
+}
+
+/* The next reply: for request `id`, with status OK and body `body_case`. */
+static Famledger__Response *reply_expect(int fd, uint64_t id,
+                                         Famledger__Response__BodyCase body_case)
+{
+    Famledger__Response *response = raw_read_response(fd);
+    assert_non_null(response);
+    assert_int_equal(response->request_id, id);
+    assert_int_equal(response->status, FAMLEDGER__STATUS__STATUS_OK);
+    assert_int_equal(response->body_case, body_case);
+    return response;
+}
+
+/* Log pages run on the thread pool (a verify's must not hold up a pharmacy's settlement on the
+ * loop thread). They still read the connection's snapshot, and the connection's requests still
+ * behave as if run one after another: a write between them is not seen until the snapshot
+ * closes, and every reply comes in order. */
+static void test_audit_pages_on_the_thread_pool_read_the_snapshot_in_order(void **state)
+{
+    struct daemon_handle *daemon = *state;
+    fl_client *client = client_open(daemon);
+    fl_head before;
+    assert_int_equal(fl_head_get(client, &before), 0);
+    int fd = raw_connect(daemon);
+    snapshot_send(fd, 1, false);
+    log_page_send(fd, 2);
+    Famledger__CreditRequest credit = FAMLEDGER__CREDIT_REQUEST__INIT;
+    credit.person_no = (char *)"PATIENT";
+    credit.amount_fen = 1;
+    credit.reference = (char *)"pool-credit";
+    raw_request_send(fd, 3, FAMLEDGER__REQUEST__BODY_CREDIT, &credit);
+    log_page_send(fd, 4);
+    Famledger__HeadRequest head = FAMLEDGER__HEAD_REQUEST__INIT;
+    raw_request_send(fd, 5, FAMLEDGER__REQUEST__BODY_HEAD, &head);
+    log_page_send(fd, 6);
+    snapshot_send(fd, 7, true);
+    log_page_send(fd, 8);
+
+    Famledger__Response *response = reply_expect(fd, 1, FAMLEDGER__RESPONSE__BODY_SNAPSHOT);
+    assert_int_equal(response->snapshot->seq, before.seq);
+    famledger__response__free_unpacked(response, NULL);
+    response = reply_expect(fd, 2, FAMLEDGER__RESPONSE__BODY_LOG_PAGE);
+    assert_int_equal(response->log_page->n_records, before.seq);
+    famledger__response__free_unpacked(response, NULL);
+    response = reply_expect(fd, 3, FAMLEDGER__RESPONSE__BODY_CREDIT);
+    famledger__response__free_unpacked(response, NULL);
+    /* After the write, on the snapshot: still the head it opened at. */
+    for (uint64_t id = 4; id <= 6; id++) {
+        response = reply_expect(fd, id, id == 5 ? FAMLEDGER__RESPONSE__BODY_HEAD
+                                                : FAMLEDGER__RESPONSE__BODY_LOG_PAGE);
+        if (id == 5)
+            assert_int_equal(response->head->seq, before.seq);
+        else
+            assert_int_equal(response->log_page->n_records, before.seq);
+        famledger__response__free_unpacked(response, NULL);
+    }
+    response = reply_expect(fd, 7, FAMLEDGER__RESPONSE__BODY_SNAPSHOT);
+    famledger__response__free_unpacked(response, NULL);
+    response = reply_expect(fd, 8, FAMLEDGER__RESPONSE__BODY_LOG_PAGE);
+    assert_int_equal(response->log_page->n_records, before.seq + 1);
+    famledger__response__free_unpacked(response, NULL);
+    close(fd);
+    fl_client_close(client);
+}
+
+/* A peer that hangs up with pages running on the thread pool and more queued behind them: the
+ * snapshot they read outlives the connection until they finish, and the daemon goes on. */
+static void test_a_peer_hanging_up_with_pages_on_the_thread_pool_leaves_the_daemon_whole(
+    void **state)
+{
+    struct daemon_handle *daemon = *state;
+    for (int round = 0; round < 8; round++) {
+        int fd = raw_connect(daemon);
+        snapshot_send(fd, 1, false);
+        for (uint64_t id = 2; id < 34; id++)
+            log_page_send(fd, id);
+        if (round % 2) { /* some read before hanging up, some not */
+            Famledger__Response *response = raw_read_response(fd);
+            assert_non_null(response);
+            famledger__response__free_unpacked(response, NULL);
+        }
+        close(fd);
+    }
+    assert_true(daemon_alive(daemon));
+    fl_client *client = client_open(daemon);
+    fl_head head;
+    assert_int_equal(fl_head_get(client, &head), 0);
+    assert_int_equal(fl_account_credit(client, "PATIENT", 1, FL_CREDIT_DEPOSIT, "after-hangups",
+                                       NULL),
+                     0);
+    fl_client_close(client);
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -608,6 +727,8 @@ int main(void)
         TEST(test_a_lost_connection_answers_every_request_in_flight_and_retries_count_once),
         TEST(test_batches_cut_by_a_kill_are_whole_or_absent_and_settle_once_when_sent_again),
         TEST(test_the_counters_follow_commits_and_flushes),
+        TEST(test_audit_pages_on_the_thread_pool_read_the_snapshot_in_order),
+        TEST(test_a_peer_hanging_up_with_pages_on_the_thread_pool_leaves_the_daemon_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
