@@ -35,6 +35,8 @@ for count in $VERIFIES; do
     for loop in "${loops[@]}"; do kill "$loop" 2>/dev/null || true; done
     pkill -f "ledgerctl --socket $socket verify" || true
     for loop in "${loops[@]}"; do wait "$loop" 2>/dev/null || true; done
-    echo "verifies=$count: $(echo "$line" | sed 's/.*= \([0-9]*\) settlements\/s; latency p50 \([0-9.]* ms\), p99 \([0-9.]* ms\), max \([0-9.]* ms\).*/\1 \/s, p50 \2, p99 \3, max \4/')"
+    figures='s/.*= \([0-9]*\) settlements\/s; latency p50 \([0-9.]* ms\), p99 \([0-9.]* ms\),'
+    figures+=' max \([0-9.]* ms\).*/\1 \/s, p50 \2, p99 \3, max \4/'
+    echo "verifies=$count: $(echo "$line" | sed "$figures")"
 done
 bench_daemon_stop
