@@ -158,6 +158,16 @@ static void pending_done_cb(struct commit_job *job)
     pending_answered(pending);
 }
 
+/* End the connection's snapshot, if it holds one. */
+static void conn_snapshot_end(struct conn *conn)
+{
+    if (!conn->snapshot)
+        return;
+    store_read_end(conn->snapshot);
+    conn->snapshot = NULL;
+    conn->server->snapshot_count--;
+}
+
 /* Open or close the connection's snapshot: an LMDB read transaction kept open, so that an
  * audit reads one consistent state. The map is reserved at its maximum from the start, so a
  * long snapshot never stands in the way of the writer (store.h). */
@@ -165,11 +175,7 @@ static void server_snapshot_run(struct pending *pending)
 {
     struct conn *conn = pending->conn;
     Famledger__Response *response = &pending->response;
-    if (conn->snapshot) {
-        store_read_end(conn->snapshot);
-        conn->snapshot = NULL;
-        conn->server->snapshot_count--;
-    }
+    conn_snapshot_end(conn);
     Famledger__SnapshotReply *reply = ARENA_NEW(&pending->reply_arena, Famledger__SnapshotReply);
     famledger__snapshot_reply__init(reply);
     response->body_case = FAMLEDGER__RESPONSE__BODY_SNAPSHOT;
@@ -269,11 +275,8 @@ static void pending_work_done_cb(uv_work_t *work, int status)
     struct pending *pending = container_of(work, struct pending, work);
     struct conn *conn = pending->conn;
     conn->background_running = false;
-    if (conn->closing && conn->snapshot) {
-        store_read_end(conn->snapshot);
-        conn->snapshot = NULL;
-        conn->server->snapshot_count--;
-    }
+    if (conn->closing)
+        conn_snapshot_end(conn);
     pending_answered(pending);
 }
 
@@ -399,11 +402,8 @@ static void conn_handle_close_cb(uv_handle_t *handle)
         conn->stream = NULL;
         server->stream_count--;
     }
-    if (conn->snapshot && !conn->background_running) { /* else it ends with the read */
-        store_read_end(conn->snapshot);
-        conn->snapshot = NULL;
-        server->snapshot_count--;
-    }
+    if (!conn->background_running) /* else it ends with the read (pending_work_done_cb) */
+        conn_snapshot_end(conn);
     conn_free_if_unused(conn);
     server_stopped_check(server);
 }
