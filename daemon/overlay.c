@@ -1,0 +1,583 @@
+/* overlay.c -- records held in memory until a sweep writes them to their tree (overlay.h). */
+#include "overlay.h"
+
+#include "famledger_status.h"
+#include "require.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One version of a record, newest first. */
+struct version {
+    struct version *older;
+    uint64_t tag;
+    size_t bytes;
+    bool deleted;
+    uint8_t value[];
+};
+
+struct record {
+    struct version *newest;
+    uint64_t written_tag; /* the commit that last wrote it to the tree; 0: none */
+    uint32_t queued;      /* its entries in the queue of written records */
+    bool dirty;           /* its newest version is not in the tree */
+    uint8_t table;
+    size_t key_bytes;
+    uint8_t key[];
+};
+
+/* A record the open publication changed, and what it was before. */
+struct touched {
+    struct record *record;
+    bool was_dirty;
+    bool created;
+};
+
+/* A record the sweep wrote, in the order written: forgotten when no reader needs it. */
+struct written {
+    struct record *record;
+    uint64_t tag;
+};
+
+struct overlay {
+    pthread_mutex_t lock; /* held to change what readers look at, and by readers */
+    struct record **slots; /* open addressing, linear probing; a power of two */
+    size_t capacity, count, versions, dirty;
+    uint8_t hash_key[crypto_shorthash_KEYBYTES]; /* keys are clients' references: keyed */
+    uint64_t committed;      /* the last durable commit */
+    uint64_t published;      /* the largest tag published */
+    uint64_t published_before; /* what it was before the open publication */
+    bool publication_open;   /* published, neither committed nor withdrawn yet */
+    struct touched *touched; /* the open publication's records */
+    size_t touched_count, touched_capacity;
+    uint64_t *readers; /* registrations, unordered */
+    size_t reader_count, reader_capacity;
+    struct written *queue; /* a ring */
+    size_t queue_head, queue_count, queue_capacity;
+    struct record **sweep; /* the sweep under way, in key order; NULL: none */
+    size_t sweep_count, sweep_at, sweep_given;
+    uint64_t sweep_from;      /* it covers the versions tagged up to this */
+    bool sweep_in_publication; /* it started after the open publication */
+    uint64_t covered;
+};
+
+/* ---- The table of records ---- */
+
+static size_t record_hash(const struct overlay *overlay, uint8_t table, const void *key,
+                          size_t key_bytes)
+{
+    uint8_t out[crypto_shorthash_BYTES];
+    crypto_shorthash(out, key, key_bytes, overlay->hash_key);
+    uint64_t hash;
+    memcpy(&hash, out, sizeof(hash));
+    return (size_t)(hash ^ ((uint64_t)table * UINT64_C(0x9E3779B97F4A7C15)));
+}
+
+static bool record_is(const struct record *record, uint8_t table, const void *key,
+                      size_t key_bytes)
+{
+    return record->table == table && record->key_bytes == key_bytes &&
+           memcmp(record->key, key, key_bytes) == 0;
+}
+
+/* The slot of the key, or the empty slot where it would go. */
+static size_t slot_find(const struct overlay *overlay, uint8_t table, const void *key,
+                        size_t key_bytes)
+{
+    size_t mask = overlay->capacity - 1;
+    size_t slot = record_hash(overlay, table, key, key_bytes) & mask;
+    while (overlay->slots[slot] && !record_is(overlay->slots[slot], table, key, key_bytes))
+        slot = (slot + 1) & mask;
+    return slot;
+}
+
+static struct record *record_find(const struct overlay *overlay, uint8_t table, const void *key,
+                                  size_t key_bytes)
+{
+    return overlay->slots[slot_find(overlay, table, key, key_bytes)];
+}
+
+static int table_grow(struct overlay *overlay)
+{
+    size_t old_capacity = overlay->capacity;
+    struct record **old = overlay->slots;
+    struct record **slots = calloc(old_capacity * 2, sizeof(*slots));
+    if (!slots)
+        return FL_ERR_INTERNAL;
+    overlay->slots = slots;
+    overlay->capacity = old_capacity * 2;
+    for (size_t i = 0; i < old_capacity; i++) {
+        struct record *record = old[i];
+        if (record)
+            slots[slot_find(overlay, record->table, record->key, record->key_bytes)] = record;
+    }
+    free(old);
+    return 0;
+}
+
+/* Take the record out of the table and free it (backward-shift deletion: the records of the
+ * probe run after it move up, so that every lookup still finds them). */
+static void record_forget(struct overlay *overlay, struct record *record)
+{
+    size_t mask = overlay->capacity - 1;
+    size_t hole = slot_find(overlay, record->table, record->key, record->key_bytes);
+    REQUIRE(overlay->slots[hole] == record);
+    overlay->slots[hole] = NULL;
+    for (size_t next = (hole + 1) & mask; overlay->slots[next]; next = (next + 1) & mask) {
+        const struct record *moved = overlay->slots[next];
+        size_t home = record_hash(overlay, moved->table, moved->key, moved->key_bytes) & mask;
+        /* It may fill the hole when its home is not cyclically within (hole, next]. */
+        bool home_after_hole = hole <= next ? (home > hole && home <= next)
+                                            : (home > hole || home <= next);
+        if (!home_after_hole) {
+            overlay->slots[hole] = overlay->slots[next];
+            overlay->slots[next] = NULL;
+            hole = next;
+        }
+    }
+    for (struct version *version = record->newest, *older; version; version = older) {
+        older = version->older;
+        free(version);
+        overlay->versions--;
+    }
+    if (record->dirty)
+        overlay->dirty--;
+    overlay->count--;
+    free(record);
+}
+
+/* Queue a written record, to be forgotten once no reader needs it; entries are in the order
+ * their records were written. */
+static void queue_push(struct overlay *overlay, struct record *record, uint64_t tag)
+{
+    if (overlay->queue_count == overlay->queue_capacity) {
+        size_t capacity = overlay->queue_capacity ? overlay->queue_capacity * 2 : 1024;
+        struct written *queue = malloc(capacity * sizeof(*queue));
+        /* The writer cannot go on without it (a record no entry names is never forgotten,
+         * and the sweep's records are in the tree already): stop. */
+        REQUIRE(queue != NULL);
+        for (size_t q = 0; q < overlay->queue_count; q++)
+            queue[q] = overlay->queue[(overlay->queue_head + q) % overlay->queue_capacity];
+        free(overlay->queue);
+        overlay->queue = queue;
+        overlay->queue_head = 0;
+        overlay->queue_capacity = capacity;
+    }
+    size_t tail = (overlay->queue_head + overlay->queue_count) % overlay->queue_capacity;
+    overlay->queue[tail] = (struct written){.record = record, .tag = tag};
+    overlay->queue_count++;
+    record->queued++;
+}
+
+/* ---- Life ---- */
+
+int overlay_new(struct overlay **out)
+{
+    *out = NULL;
+    struct overlay *overlay = calloc(1, sizeof(*overlay));
+    if (!overlay || sodium_init() < 0)
+        goto fail;
+    overlay->capacity = 1024;
+    overlay->slots = calloc(overlay->capacity, sizeof(*overlay->slots));
+    if (!overlay->slots)
+        goto fail;
+    randombytes_buf(overlay->hash_key, sizeof(overlay->hash_key));
+    pthread_mutex_init(&overlay->lock, NULL);
+    *out = overlay;
+    return 0;
+fail:
+    if (overlay)
+        free(overlay->slots);
+    free(overlay);
+    return FL_ERR_INTERNAL;
+}
+
+void overlay_free(struct overlay *overlay)
+{
+    if (!overlay)
+        return;
+    for (size_t i = 0; i < overlay->capacity; i++) {
+        struct record *record = overlay->slots[i];
+        if (!record)
+            continue;
+        for (struct version *version = record->newest, *older; version; version = older) {
+            older = version->older;
+            free(version);
+        }
+        free(record);
+    }
+    pthread_mutex_destroy(&overlay->lock);
+    free(overlay->slots);
+    free(overlay->touched);
+    free(overlay->readers);
+    free(overlay->queue);
+    free(overlay->sweep);
+    free(overlay);
+}
+
+/* ---- Readers ---- */
+
+/* The oldest registration, or the last commit when no reader is registered: no reader,
+ * present or to come, has a snapshot older. */
+static uint64_t readers_oldest(const struct overlay *overlay)
+{
+    uint64_t oldest = overlay->committed;
+    for (size_t i = 0; i < overlay->reader_count; i++)
+        if (overlay->readers[i] < oldest)
+            oldest = overlay->readers[i];
+    return oldest;
+}
+
+uint64_t overlay_reader_begin(struct overlay *overlay)
+{
+    pthread_mutex_lock(&overlay->lock);
+    uint64_t registration = overlay->committed;
+    if (overlay->reader_count == overlay->reader_capacity) {
+        size_t capacity = overlay->reader_capacity ? overlay->reader_capacity * 2 : 64;
+        uint64_t *readers = realloc(overlay->readers, capacity * sizeof(*readers));
+        /* Out of memory: no registration kept, so that nothing is dropped for it, the reader
+         * would be wrong. Nothing sensible remains but to stop. */
+        REQUIRE(readers != NULL);
+        overlay->readers = readers;
+        overlay->reader_capacity = capacity;
+    }
+    overlay->readers[overlay->reader_count++] = registration;
+    pthread_mutex_unlock(&overlay->lock);
+    return registration;
+}
+
+void overlay_reader_end(struct overlay *overlay, uint64_t registration)
+{
+    pthread_mutex_lock(&overlay->lock);
+    size_t i = 0;
+    while (i < overlay->reader_count && overlay->readers[i] != registration)
+        i++;
+    REQUIRE(i < overlay->reader_count); /* ended twice, or never begun */
+    overlay->readers[i] = overlay->readers[--overlay->reader_count];
+    pthread_mutex_unlock(&overlay->lock);
+}
+
+int overlay_get(struct overlay *overlay, uint64_t snapshot, uint8_t table, const void *key,
+                size_t key_bytes, uint8_t **copy, size_t *bytes)
+{
+    REQUIRE(table < OVERLAY_TABLES_MAX);
+    *copy = NULL;
+    *bytes = 0;
+    int rc = 0;
+    pthread_mutex_lock(&overlay->lock);
+    const struct record *record = record_find(overlay, table, key, key_bytes);
+    const struct version *version = record ? record->newest : NULL;
+    while (version && version->tag > snapshot)
+        version = version->older;
+    if (version && version->deleted) {
+        rc = 2;
+    } else if (version) {
+        *copy = malloc(version->bytes ? version->bytes : 1);
+        if (*copy) {
+            memcpy(*copy, version->value, version->bytes);
+            *bytes = version->bytes;
+            rc = 1;
+        } else {
+            rc = FL_ERR_INTERNAL;
+        }
+    }
+    pthread_mutex_unlock(&overlay->lock);
+    return rc;
+}
+
+/* ---- The writer ---- */
+
+static void record_view(const struct record *record, struct overlay_record *out)
+{
+    const struct version *version = record->newest;
+    *out = (struct overlay_record){.table = record->table,
+                                   .key = record->key,
+                                   .key_bytes = record->key_bytes,
+                                   .value = version->deleted ? NULL : version->value,
+                                   .value_bytes = version->bytes,
+                                   .deleted = version->deleted};
+}
+
+int overlay_latest(struct overlay *overlay, uint8_t table, const void *key, size_t key_bytes,
+                   struct overlay_record *out)
+{
+    /* Only the writer changes the table, and this is the writer: no lock. */
+    const struct record *record = record_find(overlay, table, key, key_bytes);
+    if (!record)
+        return 0;
+    record_view(record, out);
+    return 1;
+}
+
+/* Undo the open publication's first `count` records (a failed commit, or a publication that
+ * ran out of memory half way). */
+static void publication_undo(struct overlay *overlay, size_t count)
+{
+    for (size_t i = count; i-- > 0;) {
+        struct touched *touched = &overlay->touched[i];
+        struct record *record = touched->record;
+        struct version *version = record->newest;
+        REQUIRE(version && version->tag == overlay->published);
+        record->newest = version->older;
+        free(version);
+        overlay->versions--;
+        if (touched->created) {
+            record_forget(overlay, record);
+            continue;
+        }
+        if (record->dirty && !touched->was_dirty) {
+            overlay->dirty--;
+            /* Clean before: written, and its entry in the queue not reached yet (reached, a
+             * clean record is forgotten). */
+            REQUIRE(record->queued > 0);
+        }
+        record->dirty = touched->was_dirty;
+    }
+}
+
+static int touched_add(struct overlay *overlay, struct record *record, bool created)
+{
+    if (overlay->touched_count == overlay->touched_capacity) {
+        size_t capacity = overlay->touched_capacity ? overlay->touched_capacity * 2 : 256;
+        struct touched *touched = realloc(overlay->touched, capacity * sizeof(*touched));
+        if (!touched)
+            return FL_ERR_INTERNAL;
+        overlay->touched = touched;
+        overlay->touched_capacity = capacity;
+    }
+    overlay->touched[overlay->touched_count++] =
+        (struct touched){.record = record, .was_dirty = record->dirty, .created = created};
+    return 0;
+}
+
+/* One record of a publication: its new version, first of all. */
+static int publish_one(struct overlay *overlay, uint64_t tag, const struct overlay_record *in)
+{
+    REQUIRE(in->table < OVERLAY_TABLES_MAX && (in->deleted || in->value || !in->value_bytes));
+    if ((overlay->count + 1) * 2 > overlay->capacity && table_grow(overlay) != 0)
+        return FL_ERR_INTERNAL;
+    size_t slot = slot_find(overlay, in->table, in->key, in->key_bytes);
+    struct record *record = overlay->slots[slot];
+    bool created = record == NULL;
+    if (created) {
+        record = calloc(1, sizeof(*record) + in->key_bytes);
+        if (!record)
+            return FL_ERR_INTERNAL;
+        record->table = in->table;
+        record->key_bytes = in->key_bytes;
+        memcpy(record->key, in->key, in->key_bytes);
+    }
+    REQUIRE(!record->newest || record->newest->tag < tag); /* a key once a publication */
+    size_t bytes = in->deleted ? 0 : in->value_bytes;
+    struct version *version = malloc(sizeof(*version) + bytes);
+    if (!version || touched_add(overlay, record, created) != 0) {
+        free(version);
+        if (created)
+            free(record);
+        return FL_ERR_INTERNAL;
+    }
+    version->tag = tag;
+    version->bytes = bytes;
+    version->deleted = in->deleted;
+    if (bytes)
+        memcpy(version->value, in->value, bytes);
+    version->older = record->newest;
+    record->newest = version;
+    overlay->versions++;
+    if (created) {
+        overlay->slots[slot] = record;
+        overlay->count++;
+    }
+    if (!record->dirty)
+        overlay->dirty++;
+    record->dirty = true;
+    return 0;
+}
+
+int overlay_publish(struct overlay *overlay, uint64_t tag, const struct overlay_record *records,
+                    size_t count)
+{
+    REQUIRE(!overlay->publication_open && tag > overlay->published && tag > overlay->committed);
+    pthread_mutex_lock(&overlay->lock);
+    overlay->published_before = overlay->published;
+    overlay->published = tag;
+    overlay->publication_open = true;
+    overlay->touched_count = 0;
+    int rc = 0;
+    for (size_t i = 0; i < count && rc == 0; i++)
+        rc = publish_one(overlay, tag, &records[i]);
+    if (rc) {
+        publication_undo(overlay, overlay->touched_count);
+        overlay->touched_count = 0;
+        overlay->publication_open = false;
+        overlay->published = overlay->published_before;
+    }
+    pthread_mutex_unlock(&overlay->lock);
+    return rc;
+}
+
+void overlay_withdraw(struct overlay *overlay)
+{
+    REQUIRE(overlay->publication_open);
+    pthread_mutex_lock(&overlay->lock);
+    /* A sweep that started after this publication may hold records it made: start again. */
+    if (overlay->sweep && overlay->sweep_in_publication) {
+        free(overlay->sweep);
+        overlay->sweep = NULL;
+    }
+    publication_undo(overlay, overlay->touched_count);
+    overlay->touched_count = 0;
+    overlay->publication_open = false;
+    /* LMDB gives the next write transaction the failed one's id: it may publish under it. */
+    overlay->published = overlay->published_before;
+    pthread_mutex_unlock(&overlay->lock);
+}
+
+/* Drop the versions no reader can see any more: those older than the newest one tagged at
+ * or before the oldest registration. */
+static void versions_prune(struct overlay *overlay, struct record *record, uint64_t oldest)
+{
+    struct version *keep = record->newest;
+    while (keep && keep->tag > oldest)
+        keep = keep->older;
+    if (!keep)
+        return;
+    for (struct version *version = keep->older, *older; version; version = older) {
+        older = version->older;
+        free(version);
+        overlay->versions--;
+    }
+    keep->older = NULL;
+}
+
+void overlay_committed(struct overlay *overlay, uint64_t tag)
+{
+    REQUIRE(tag >= overlay->committed && (!overlay->publication_open || tag == overlay->published));
+    pthread_mutex_lock(&overlay->lock);
+    overlay->committed = tag;
+    overlay->publication_open = false;
+    overlay->sweep_in_publication = false;
+    uint64_t oldest = readers_oldest(overlay);
+    for (size_t i = 0; i < overlay->touched_count; i++)
+        versions_prune(overlay, overlay->touched[i].record, oldest);
+    overlay->touched_count = 0;
+    /* Records written at or before the oldest registration, and clean since: every reader
+     * finds them in the tree. */
+    while (overlay->queue_count > 0) {
+        struct written *written = &overlay->queue[overlay->queue_head];
+        if (written->tag > oldest)
+            break;
+        struct record *record = written->record;
+        overlay->queue_head = (overlay->queue_head + 1) % overlay->queue_capacity;
+        overlay->queue_count--;
+        record->queued--;
+        /* A later entry stands for it when it was written again; a dirty one waits for the
+         * sweep, which queues it again. */
+        if (record->queued == 0 && !record->dirty && record->written_tag <= oldest)
+            record_forget(overlay, record);
+    }
+    pthread_mutex_unlock(&overlay->lock);
+}
+
+/* ---- The sweep ---- */
+
+size_t overlay_dirty(const struct overlay *overlay)
+{
+    return overlay->dirty;
+}
+
+/* LMDB's default order: table, then the key's bytes, then the shorter first. */
+static int record_order(const void *a, const void *b)
+{
+    const struct record *x = *(struct record *const *)a, *y = *(struct record *const *)b;
+    if (x->table != y->table)
+        return x->table < y->table ? -1 : 1;
+    size_t shorter = x->key_bytes < y->key_bytes ? x->key_bytes : y->key_bytes;
+    int order = memcmp(x->key, y->key, shorter);
+    if (order)
+        return order;
+    return (x->key_bytes > y->key_bytes) - (x->key_bytes < y->key_bytes);
+}
+
+static int sweep_start(struct overlay *overlay)
+{
+    struct record **sweep = malloc((overlay->dirty ? overlay->dirty : 1) * sizeof(*sweep));
+    if (!sweep)
+        return FL_ERR_INTERNAL;
+    size_t count = 0;
+    for (size_t i = 0; i < overlay->capacity; i++)
+        if (overlay->slots[i] && overlay->slots[i]->dirty)
+            sweep[count++] = overlay->slots[i];
+    REQUIRE(count == overlay->dirty);
+    qsort(sweep, count, sizeof(*sweep), record_order);
+    overlay->sweep = sweep;
+    overlay->sweep_count = count;
+    overlay->sweep_at = 0;
+    overlay->sweep_from = overlay->published;
+    overlay->sweep_in_publication = overlay->publication_open;
+    return 0;
+}
+
+int overlay_sweep_next(struct overlay *overlay, size_t max, struct overlay_record *out,
+                       size_t *count)
+{
+    *count = 0;
+    /* Only the writer reads or changes the sweep and the records' flags: no lock. */
+    if (!overlay->sweep) {
+        if (sweep_start(overlay) != 0)
+            return FL_ERR_INTERNAL;
+        if (overlay->sweep_count == 0) { /* nothing dirty: every version is in the trees */
+            overlay->covered = overlay->sweep_from;
+            free(overlay->sweep);
+            overlay->sweep = NULL;
+            return 0;
+        }
+    }
+    size_t left = overlay->sweep_count - overlay->sweep_at;
+    size_t given = left < max ? left : max;
+    for (size_t i = 0; i < given; i++)
+        record_view(overlay->sweep[overlay->sweep_at + i], &out[i]);
+    overlay->sweep_given = given;
+    *count = given;
+    return 0;
+}
+
+void overlay_sweep_written(struct overlay *overlay, uint64_t tag)
+{
+    REQUIRE(overlay->sweep && tag <= overlay->committed);
+    pthread_mutex_lock(&overlay->lock);
+    for (size_t i = 0; i < overlay->sweep_given; i++) {
+        struct record *record = overlay->sweep[overlay->sweep_at + i];
+        record->written_tag = tag;
+        if (record->dirty && record->newest->tag <= tag) {
+            record->dirty = false;
+            overlay->dirty--;
+        }
+        queue_push(overlay, record, tag);
+    }
+    overlay->sweep_at += overlay->sweep_given;
+    overlay->sweep_given = 0;
+    if (overlay->sweep_at == overlay->sweep_count) {
+        overlay->covered = overlay->sweep_from;
+        free(overlay->sweep);
+        overlay->sweep = NULL;
+    }
+    pthread_mutex_unlock(&overlay->lock);
+}
+
+uint64_t overlay_sweep_covered(const struct overlay *overlay)
+{
+    return overlay->covered;
+}
+
+size_t overlay_records(const struct overlay *overlay)
+{
+    return overlay->count;
+}
+
+size_t overlay_versions(const struct overlay *overlay)
+{
+    return overlay->versions;
+}

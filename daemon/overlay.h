@@ -1,0 +1,103 @@
+/* overlay.h -- records held in memory from their commit until a sweep writes them to their
+ * tree: the first part of writing accounts and references at checkpoints instead of at every
+ * commit (docs/DECISIONS.md, twenty-third part). The store does not use it yet; the next part
+ * wires it in, with the journal that makes it durable.
+ *
+ * Versions. The writer publishes a commit's records under the id LMDB gives the commit's
+ * transaction (mdb_txn_id: each write transaction's is larger than the last), before LMDB
+ * commits it, and withdraws them if the commit fails. A reader whose snapshot is transaction R
+ * sees, for a key, the newest version tagged at most R; when there is none, the tree as of R is
+ * right for it.
+ *
+ * Readers register before they begin their LMDB read transaction (overlay_reader_begin), so
+ * that no version they may need is dropped between the two, and get copies of values, so that
+ * nothing they hold is freed under them. The writer reads in place.
+ *
+ * The sweep. overlay_sweep_next hands the writer the dirty records in key order (LMDB's
+ * default order, table by table); the writer puts them in its transaction, and once that
+ * commits, overlay_sweep_written marks them written. When a sweep has written every record
+ * dirty at its start, the journal up to its start is no longer needed (overlay_sweep_covered).
+ * A record is forgotten once it is written and every registered reader would find it in the
+ * tree.
+ *
+ * Threads: the writer alone publishes, withdraws, sweeps and cleans up; readers may be on any
+ * thread. One mutex guards everything, never held across I/O.
+ */
+#ifndef FAMLEDGER_OVERLAY_H
+#define FAMLEDGER_OVERLAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define OVERLAY_TABLES_MAX 8
+
+struct overlay;
+
+/* A record as published, or as the writer and the sweep see it (pointers into the overlay,
+ * valid until the writer's next overlay_committed or overlay_withdraw). */
+struct overlay_record {
+    uint8_t table; /* below OVERLAY_TABLES_MAX */
+    const uint8_t *key;
+    size_t key_bytes;
+    const uint8_t *value; /* NULL when deleted */
+    size_t value_bytes;
+    bool deleted;
+};
+
+/* 0, or FL_ERR_INTERNAL when out of memory. */
+int overlay_new(struct overlay **out);
+void overlay_free(struct overlay *overlay);
+
+/* ---- The writer ---- */
+
+/* Publish a commit's records under `tag`, larger than every tag before; a key at most once.
+ * Until overlay_committed, only the writer sees them. 0, or FL_ERR_INTERNAL when out of memory
+ * (nothing of it is then published). */
+int overlay_publish(struct overlay *overlay, uint64_t tag, const struct overlay_record *records,
+                    size_t count);
+/* The commit of the last publication failed: its versions go, the records it made dirty are
+ * as they were, and its tag may be published again (LMDB gives the next write transaction the
+ * failed one's id). */
+void overlay_withdraw(struct overlay *overlay);
+/* The commit `tag` (the last publication's, or one that published nothing) is durable: readers
+ * that register from now see it. Forgets what no reader needs any more. */
+void overlay_committed(struct overlay *overlay, uint64_t tag);
+/* The newest version of a key, published or committed. 1 and *out, or 0 when the overlay does
+ * not hold the key (the tree is right). */
+int overlay_latest(struct overlay *overlay, uint8_t table, const void *key, size_t key_bytes,
+                   struct overlay_record *out);
+
+/* ---- Readers, on any thread ---- */
+
+/* Register before beginning the LMDB read transaction; pass what it returns to the others. */
+uint64_t overlay_reader_begin(struct overlay *overlay);
+void overlay_reader_end(struct overlay *overlay, uint64_t registration);
+/* The key as a reader whose snapshot is transaction `snapshot` sees it: 0 when the overlay has
+ * no version for it (read the tree); 1 with a copy of the value in *copy (malloc'd, *bytes
+ * long; the caller frees it); 2 when it was deleted; FL_ERR_INTERNAL when out of memory. */
+int overlay_get(struct overlay *overlay, uint64_t snapshot, uint8_t table, const void *key,
+                size_t key_bytes, uint8_t **copy, size_t *bytes);
+
+/* ---- The sweep (the writer) ---- */
+
+/* Records whose newest version is not yet in the tree. */
+size_t overlay_dirty(const struct overlay *overlay);
+/* Up to `max` records for the writer to put in its transaction, in key order: the next of the
+ * sweep under way, or the first of a new one (started now, over the records dirty now) when
+ * none is. Each with its newest version. Call it after the commit's own publication, so that a
+ * record the commit changed is written as changed. The same records again until
+ * overlay_sweep_written. 0 and *count, or FL_ERR_INTERNAL when out of memory. */
+int overlay_sweep_next(struct overlay *overlay, size_t max, struct overlay_record *out,
+                       size_t *count);
+/* The records overlay_sweep_next gave last are in the tree, committed by `tag`. */
+void overlay_sweep_written(struct overlay *overlay, uint64_t tag);
+/* The largest tag whose versions are all in the trees since the last finished sweep (every
+ * journal record up to it may go), or 0 before one has finished. */
+uint64_t overlay_sweep_covered(const struct overlay *overlay);
+
+/* Records held, dirty or not, and versions held: for tests and metrics. */
+size_t overlay_records(const struct overlay *overlay);
+size_t overlay_versions(const struct overlay *overlay);
+
+#endif

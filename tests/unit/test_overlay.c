@@ -1,0 +1,448 @@
+/* test_overlay.c -- records in memory until a sweep writes them (daemon/overlay.h): readers at
+ * a snapshot see the version of that snapshot or, when the overlay has none, what the tree held
+ * then; a failed commit leaves no trace; the sweep hands out every dirty record once, in LMDB's
+ * order; records are forgotten only when no registered reader needs them; and readers on other
+ * threads read safely while the writer publishes, sweeps and forgets. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "famledger_status.h"
+#include "overlay.h"
+
+static struct overlay_record text_record(uint8_t table, const char *key, const char *value)
+{
+    return (struct overlay_record){.table = table,
+                                   .key = (const uint8_t *)key,
+                                   .key_bytes = strlen(key),
+                                   .value = (const uint8_t *)value,
+                                   .value_bytes = value ? strlen(value) : 0,
+                                   .deleted = value == NULL};
+}
+
+/* What a reader at `snapshot` gets, as text: "" for none (the tree), "-" for deleted. */
+static const char *seen(struct overlay *overlay, uint64_t snapshot, uint8_t table,
+                        const char *key)
+{
+    static char text[256];
+    uint8_t *copy;
+    size_t bytes;
+    int rc = overlay_get(overlay, snapshot, table, key, strlen(key), &copy, &bytes);
+    assert_true(rc >= 0);
+    if (rc == 0)
+        return "";
+    if (rc == 2)
+        return "-";
+    assert_true(bytes < sizeof(text));
+    memcpy(text, copy, bytes);
+    text[bytes] = '\0';
+    free(copy);
+    return text;
+}
+
+static void publish_commit(struct overlay *overlay, uint64_t tag, struct overlay_record record)
+{
+    assert_int_equal(overlay_publish(overlay, tag, &record, 1), 0);
+    overlay_committed(overlay, tag);
+}
+
+static void test_readers_see_their_snapshot(void **state)
+{
+    (void)state;
+    struct overlay *overlay;
+    assert_int_equal(overlay_new(&overlay), 0);
+    uint64_t early = overlay_reader_begin(overlay); /* snapshot 0 */
+    publish_commit(overlay, 5, text_record(0, "A", "five"));
+    uint64_t middle = overlay_reader_begin(overlay);
+    assert_int_equal(middle, 5);
+    publish_commit(overlay, 7, text_record(0, "A", "seven"));
+    publish_commit(overlay, 8, text_record(1, "A", "other table"));
+    publish_commit(overlay, 9, text_record(0, "A", NULL));
+
+    assert_string_equal(seen(overlay, early, 0, "A"), ""); /* before it: the tree */
+    assert_string_equal(seen(overlay, middle, 0, "A"), "five");
+    assert_string_equal(seen(overlay, 7, 0, "A"), "seven");
+    assert_string_equal(seen(overlay, 8, 1, "A"), "other table");
+    assert_string_equal(seen(overlay, 9, 0, "A"), "-");
+    assert_string_equal(seen(overlay, 9, 0, "B"), "");
+    struct overlay_record latest;
+    assert_int_equal(overlay_latest(overlay, 0, "A", 1, &latest), 1);
+    assert_true(latest.deleted);
+    assert_int_equal(overlay_latest(overlay, 0, "B", 1, &latest), 0);
+
+    /* The early reader holds versions 5 and 7 of A back from being dropped. */
+    assert_int_equal(overlay_versions(overlay), 4);
+    overlay_reader_end(overlay, early);
+    overlay_reader_end(overlay, middle);
+    publish_commit(overlay, 10, text_record(0, "A", "ten"));
+    assert_int_equal(overlay_versions(overlay), 2); /* A's newest, and the other table's */
+    overlay_free(overlay);
+}
+
+static void test_a_failed_commit_leaves_no_trace(void **state)
+{
+    (void)state;
+    struct overlay *overlay;
+    assert_int_equal(overlay_new(&overlay), 0);
+    publish_commit(overlay, 3, text_record(0, "kept", "three"));
+    struct overlay_record records[] = {text_record(0, "kept", "four"),
+                                       text_record(0, "new", "four")};
+    assert_int_equal(overlay_publish(overlay, 4, records, 2), 0);
+    assert_int_equal(overlay_dirty(overlay), 2);
+    overlay_withdraw(overlay);
+    assert_int_equal(overlay_records(overlay), 1);
+    assert_int_equal(overlay_versions(overlay), 1);
+    assert_int_equal(overlay_dirty(overlay), 1);
+    struct overlay_record latest;
+    assert_int_equal(overlay_latest(overlay, 0, "new", 3, &latest), 0);
+    assert_int_equal(overlay_latest(overlay, 0, "kept", 4, &latest), 1);
+    assert_memory_equal(latest.value, "three", 5);
+    /* The same tag again, once it committed nothing. */
+    publish_commit(overlay, 4, text_record(0, "new", "four"));
+    assert_string_equal(seen(overlay, 4, 0, "new"), "four");
+    overlay_free(overlay);
+}
+
+/* Written by a sweep in a commit; what the sweep gave, in order, into `keys`. */
+static size_t sweep_step(struct overlay *overlay, uint64_t tag, size_t max, char keys[][16])
+{
+    struct overlay_record out[64];
+    size_t count;
+    assert_true(max <= 64);
+    assert_int_equal(overlay_sweep_next(overlay, max, out, &count), 0);
+    for (size_t i = 0; i < count; i++) {
+        assert_true(out[i].key_bytes < 15);
+        keys[i][0] = (char)('0' + out[i].table);
+        memcpy(keys[i] + 1, out[i].key, out[i].key_bytes);
+        keys[i][out[i].key_bytes + 1] = '\0';
+    }
+    overlay_committed(overlay, tag);
+    if (count)
+        overlay_sweep_written(overlay, tag);
+    return count;
+}
+
+static void test_the_sweep_writes_each_dirty_record_once_in_key_order(void **state)
+{
+    (void)state;
+    struct overlay *overlay;
+    assert_int_equal(overlay_new(&overlay), 0);
+    struct overlay_record records[] = {text_record(1, "b", "1"), text_record(0, "ba", "2"),
+                                       text_record(0, "b", "3"), text_record(0, "a", "4"),
+                                       text_record(1, "a", NULL)};
+    assert_int_equal(overlay_publish(overlay, 2, records, 5), 0);
+    overlay_committed(overlay, 2);
+    uint64_t reader = overlay_reader_begin(overlay); /* snapshot 2 */
+
+    char keys[64][16];
+    assert_int_equal(sweep_step(overlay, 3, 2, keys), 2);
+    assert_string_equal(keys[0], "0a");
+    assert_string_equal(keys[1], "0b"); /* the shorter first */
+    /* Changed again after the sweep wrote it: dirty again, and in the next sweep. */
+    publish_commit(overlay, 4, text_record(0, "a", "5"));
+    assert_int_equal(overlay_sweep_covered(overlay), 0);
+    assert_int_equal(sweep_step(overlay, 5, 64, keys), 3);
+    assert_string_equal(keys[0], "0ba");
+    assert_string_equal(keys[1], "1a");
+    assert_string_equal(keys[2], "1b");
+    assert_int_equal(overlay_sweep_covered(overlay), 2); /* the sweep began after tag 2 */
+    assert_int_equal(overlay_dirty(overlay), 1);
+
+    /* The reader at 2 still gets its versions; the written records stay for it. */
+    assert_string_equal(seen(overlay, reader, 0, "b"), "3");
+    assert_string_equal(seen(overlay, reader, 1, "a"), "-");
+    publish_commit(overlay, 6, text_record(2, "z", "6"));
+    assert_int_equal(overlay_records(overlay), 6);
+    overlay_reader_end(overlay, reader);
+
+    assert_int_equal(sweep_step(overlay, 7, 64, keys), 2);
+    assert_string_equal(keys[0], "0a");
+    assert_string_equal(keys[1], "2z");
+    assert_int_equal(overlay_sweep_covered(overlay), 6);
+    assert_int_equal(overlay_dirty(overlay), 0);
+    overlay_committed(overlay, 8); /* a commit with nothing of its own: what was written goes */
+    assert_int_equal(overlay_records(overlay), 0);
+    assert_int_equal(overlay_versions(overlay), 0);
+    struct overlay_record none[1];
+    size_t none_count;
+    assert_int_equal(overlay_sweep_next(overlay, 1, none, &none_count), 0);
+    assert_int_equal(none_count, 0);
+    overlay_free(overlay);
+}
+
+static void test_a_sweep_begun_in_a_failed_commit_begins_again(void **state)
+{
+    (void)state;
+    struct overlay *overlay;
+    assert_int_equal(overlay_new(&overlay), 0);
+    publish_commit(overlay, 1, text_record(0, "old", "1"));
+    struct overlay_record record = text_record(0, "new", "2"), out[4];
+    assert_int_equal(overlay_publish(overlay, 2, &record, 1), 0);
+    size_t count;
+    assert_int_equal(overlay_sweep_next(overlay, 4, out, &count), 0);
+    assert_int_equal(count, 2);
+    overlay_withdraw(overlay); /* the commit failed: "new" is gone, and with it that sweep */
+    assert_int_equal(overlay_publish(overlay, 2, NULL, 0), 0);
+    assert_int_equal(overlay_sweep_next(overlay, 4, out, &count), 0);
+    assert_int_equal(count, 1);
+    assert_memory_equal(out[0].key, "old", 3);
+    overlay_committed(overlay, 2);
+    overlay_sweep_written(overlay, 2);
+    assert_int_equal(overlay_dirty(overlay), 0);
+    overlay_free(overlay);
+}
+
+/* ---- Against a model: every version ever committed, and the tree as each commit left it ---- */
+
+#define MODEL_KEYS 3000
+#define MODEL_COMMITS 400
+
+struct model {
+    /* value[c][k]: the key's value after commit c (-1 none, -2 deleted); tree[c][k] likewise for
+     * what the tree held after commit c. Values are the tag that made them. */
+    int32_t value[MODEL_COMMITS + 1][MODEL_KEYS];
+    int32_t tree[MODEL_COMMITS + 1][MODEL_KEYS];
+};
+
+static uint64_t random_state = 88172645463325252ULL;
+static uint64_t random_next(void)
+{
+    random_state ^= random_state << 13;
+    random_state ^= random_state >> 7;
+    random_state ^= random_state << 17;
+    return random_state;
+}
+
+static void key_text(size_t k, char key[16])
+{
+    snprintf(key, 16, "k%zu", k * 7919 % 100003); /* keys of several lengths, unordered */
+}
+
+static void model_check(struct overlay *overlay, const struct model *model, uint64_t snapshot)
+{
+    for (size_t k = 0; k < MODEL_KEYS; k += 1 + random_next() % 5) {
+        char key[16];
+        key_text(k, key);
+        uint8_t *copy;
+        size_t bytes;
+        int rc = overlay_get(overlay, snapshot, (uint8_t)(k % 3), key, strlen(key), &copy, &bytes);
+        int32_t expected = model->value[snapshot][k];
+        if (rc == 0) { /* the tree must be right */
+            assert_int_equal(model->tree[snapshot][k], expected);
+        } else if (rc == 2) {
+            assert_int_equal(expected, -2);
+        } else {
+            assert_int_equal(rc, 1);
+            int32_t value;
+            assert_int_equal(bytes, sizeof(value));
+            memcpy(&value, copy, sizeof(value));
+            free(copy);
+            assert_int_equal(value, expected);
+        }
+    }
+}
+
+static void test_readers_agree_with_a_model_of_every_commit(void **state)
+{
+    (void)state;
+    struct model *model = malloc(sizeof(*model));
+    assert_non_null(model);
+    memset(model->value[0], 0xff, sizeof(model->value[0])); /* -1: none */
+    memcpy(model->tree[0], model->value[0], sizeof(model->tree[0]));
+    struct overlay *overlay;
+    assert_int_equal(overlay_new(&overlay), 0);
+    uint64_t readers[16];
+    size_t reader_count = 0;
+    static struct overlay_record records[MODEL_KEYS], out[256];
+    static int32_t values[MODEL_KEYS];
+    static char keys[MODEL_KEYS][16];
+    static bool chosen[MODEL_KEYS];
+    for (uint64_t tag = 1; tag <= MODEL_COMMITS; tag++) {
+        memcpy(model->value[tag], model->value[tag - 1], sizeof(model->value[tag]));
+        memcpy(model->tree[tag], model->tree[tag - 1], sizeof(model->tree[tag]));
+        size_t count = 0, changes = random_next() % 40;
+        memset(chosen, 0, sizeof(chosen));
+        for (size_t c = 0; c < changes; c++) {
+            size_t k = random_next() % MODEL_KEYS;
+            if (chosen[k])
+                continue;
+            chosen[k] = true;
+            key_text(k, keys[k]);
+            bool deleted = random_next() % 10 == 0;
+            values[k] = (int32_t)tag;
+            records[count++] = (struct overlay_record){
+                .table = (uint8_t)(k % 3),
+                .key = (const uint8_t *)keys[k],
+                .key_bytes = strlen(keys[k]),
+                .value = deleted ? NULL : (const uint8_t *)&values[k],
+                .value_bytes = deleted ? 0 : sizeof(values[k]),
+                .deleted = deleted};
+            model->value[tag][k] = deleted ? -2 : (int32_t)tag;
+        }
+        assert_int_equal(overlay_publish(overlay, tag, records, count), 0);
+        if (random_next() % 13 == 0) { /* the commit fails */
+            overlay_withdraw(overlay);
+            memcpy(model->value[tag], model->value[tag - 1], sizeof(model->value[tag]));
+            assert_int_equal(overlay_publish(overlay, tag, NULL, 0), 0);
+        }
+        /* A share of the sweep goes into the tree with this commit. */
+        size_t given;
+        assert_int_equal(overlay_sweep_next(overlay, random_next() % 256, out, &given), 0);
+        for (size_t i = 0; i < given; i++) {
+            int k = -1;
+            for (size_t j = 0; j < MODEL_KEYS && k < 0; j++) /* the key's index */
+                if (out[i].table == j % 3) {
+                    char key[16];
+                    key_text(j, key);
+                    if (strlen(key) == out[i].key_bytes &&
+                        memcmp(key, out[i].key, out[i].key_bytes) == 0)
+                        k = (int)j;
+                }
+            assert_true(k >= 0);
+            int32_t value = -2;
+            if (!out[i].deleted)
+                memcpy(&value, out[i].value, sizeof(value));
+            assert_int_equal(value, model->value[tag][k]); /* its newest version */
+            model->tree[tag][k] = value;
+        }
+        overlay_committed(overlay, tag);
+        if (given)
+            overlay_sweep_written(overlay, tag);
+        /* Readers come and go; each checks what it sees at its snapshot. */
+        if (reader_count < 16 && random_next() % 4 == 0)
+            readers[reader_count++] = overlay_reader_begin(overlay);
+        for (size_t r = 0; r < reader_count; r++)
+            model_check(overlay, model, readers[r]);
+        model_check(overlay, model, tag);
+        if (reader_count && random_next() % 5 == 0) {
+            size_t r = random_next() % reader_count;
+            overlay_reader_end(overlay, readers[r]);
+            readers[r] = readers[--reader_count];
+        }
+    }
+    while (reader_count)
+        overlay_reader_end(overlay, readers[--reader_count]);
+    /* With no reader left, sweeping everything leaves nothing behind. */
+    uint64_t tag = MODEL_COMMITS;
+    for (int round = 0; round < 4; round++) {
+        size_t given;
+        do {
+            tag++;
+            assert_int_equal(overlay_sweep_next(overlay, 256, out, &given), 0);
+            overlay_committed(overlay, tag);
+            if (given)
+                overlay_sweep_written(overlay, tag);
+        } while (given);
+    }
+    overlay_committed(overlay, ++tag);
+    assert_int_equal(overlay_dirty(overlay), 0);
+    assert_int_equal(overlay_records(overlay), 0);
+    assert_int_equal(overlay_versions(overlay), 0);
+    overlay_free(overlay);
+    free(model);
+}
+
+/* ---- Readers on other threads ---- */
+
+struct race {
+    struct overlay *overlay;
+    atomic_bool done;
+    uint64_t checked[3];
+};
+
+struct race_thread {
+    struct race *race;
+    int index;
+};
+
+static void *race_reader(void *argument)
+{
+    const struct race_thread *thread = argument;
+    struct race *race = thread->race;
+    uint64_t checked = 0, random = UINT64_C(0x9E3779B97F4A7C15) * (uint64_t)(thread->index + 1);
+    while (!atomic_load(&race->done)) {
+        uint64_t registration = overlay_reader_begin(race->overlay);
+        for (int i = 0; i < 64; i++) {
+            char key[16];
+            random ^= random << 13;
+            random ^= random >> 7;
+            random ^= random << 17;
+            snprintf(key, sizeof(key), "key%d", (int)(random % 500));
+            uint8_t *copy;
+            size_t bytes;
+            int rc = overlay_get(race->overlay, registration, 0, key, strlen(key), &copy, &bytes);
+            if (rc == 1) {
+                uint64_t tag;
+                if (bytes != sizeof(tag))
+                    abort();
+                memcpy(&tag, copy, sizeof(tag));
+                free(copy);
+                if (tag > registration) /* a version from after its snapshot */
+                    abort();
+                checked++;
+            }
+        }
+        overlay_reader_end(race->overlay, registration);
+    }
+    race->checked[thread->index] = checked;
+    return NULL;
+}
+
+static void test_readers_on_other_threads_while_the_writer_sweeps(void **state)
+{
+    (void)state;
+    struct race race = {0};
+    atomic_init(&race.done, false);
+    assert_int_equal(overlay_new(&race.overlay), 0);
+    pthread_t threads[3];
+    struct race_thread arguments[3];
+    for (int t = 0; t < 3; t++) {
+        arguments[t] = (struct race_thread){.race = &race, .index = t};
+        assert_int_equal(pthread_create(&threads[t], NULL, race_reader, &arguments[t]), 0);
+    }
+    struct overlay_record records[32], out[64];
+    char keys[32][16];
+    uint64_t values[32];
+    for (uint64_t tag = 1; tag <= 20000; tag++) {
+        for (int i = 0; i < 32; i++) {
+            snprintf(keys[i], sizeof(keys[i]), "key%d", (int)((tag * 32 + (uint64_t)i) % 500));
+            values[i] = tag;
+            records[i] = (struct overlay_record){.key = (const uint8_t *)keys[i],
+                                                 .key_bytes = strlen(keys[i]),
+                                                 .value = (const uint8_t *)&values[i],
+                                                 .value_bytes = sizeof(values[i])};
+        }
+        size_t count = tag % 500 < 16 ? 0 : 32; /* the keys of one commit differ */
+        assert_int_equal(overlay_publish(race.overlay, tag, records, count), 0);
+        size_t given;
+        assert_int_equal(overlay_sweep_next(race.overlay, 48, out, &given), 0);
+        overlay_committed(race.overlay, tag);
+        if (given)
+            overlay_sweep_written(race.overlay, tag);
+    }
+    atomic_store(&race.done, true);
+    for (int t = 0; t < 3; t++)
+        assert_int_equal(pthread_join(threads[t], NULL), 0);
+    assert_true(race.checked[0] + race.checked[1] + race.checked[2] > 0);
+    overlay_free(race.overlay);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_readers_see_their_snapshot),
+        cmocka_unit_test(test_a_failed_commit_leaves_no_trace),
+        cmocka_unit_test(test_the_sweep_writes_each_dirty_record_once_in_key_order),
+        cmocka_unit_test(test_a_sweep_begun_in_a_failed_commit_begins_again),
+        cmocka_unit_test(test_readers_agree_with_a_model_of_every_commit),
+        cmocka_unit_test(test_readers_on_other_threads_while_the_writer_sweeps),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
