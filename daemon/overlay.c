@@ -171,6 +171,24 @@ static void queue_push(struct overlay *overlay, struct record *record, uint64_t 
     record->queued++;
 }
 
+/* LMDB's default order of two keys: their bytes, then the shorter first. */
+static int key_order(const uint8_t *a, size_t a_bytes, const uint8_t *b, size_t b_bytes)
+{
+    int order = memcmp(a, b, a_bytes < b_bytes ? a_bytes : b_bytes);
+    if (order)
+        return order;
+    return (a_bytes > b_bytes) - (a_bytes < b_bytes);
+}
+
+/* The version a reader at `snapshot` sees, or NULL: the tree is right for it. */
+static const struct version *version_at(const struct record *record, uint64_t snapshot)
+{
+    const struct version *version = record->newest;
+    while (version && version->tag > snapshot)
+        version = version->older;
+    return version;
+}
+
 /* ---- Life ---- */
 
 int overlay_new(struct overlay **out)
@@ -268,9 +286,7 @@ int overlay_get(struct overlay *overlay, uint64_t snapshot, uint8_t table, const
     int rc = 0;
     pthread_mutex_lock(&overlay->lock);
     const struct record *record = record_find(overlay, table, key, key_bytes);
-    const struct version *version = record ? record->newest : NULL;
-    while (version && version->tag > snapshot)
-        version = version->older;
+    const struct version *version = record ? version_at(record, snapshot) : NULL;
     if (version && version->deleted) {
         rc = 2;
     } else if (version) {
@@ -285,6 +301,90 @@ int overlay_get(struct overlay *overlay, uint64_t snapshot, uint8_t table, const
     }
     pthread_mutex_unlock(&overlay->lock);
     return rc;
+}
+
+static int view_record_order(const void *a, const void *b)
+{
+    const struct overlay_record *x = a, *y = b;
+    return key_order(x->key, x->key_bytes, y->key, y->key_bytes);
+}
+
+int overlay_view_make(struct overlay *overlay, uint64_t snapshot, uint8_t table,
+                      struct overlay_view **out)
+{
+    REQUIRE(table < OVERLAY_TABLES_MAX);
+    *out = NULL;
+    struct overlay_view *view = calloc(1, sizeof(*view));
+    if (!view)
+        return FL_ERR_INTERNAL;
+    int rc = 0;
+    pthread_mutex_lock(&overlay->lock);
+    size_t count = 0, bytes = 0;
+    for (size_t i = 0; i < overlay->capacity; i++) {
+        const struct record *record = overlay->slots[i];
+        const struct version *version =
+            record && record->table == table ? version_at(record, snapshot) : NULL;
+        if (version) {
+            count++;
+            bytes += record->key_bytes + version->bytes;
+        }
+    }
+    view->records = malloc((count ? count : 1) * sizeof(*view->records));
+    view->bytes = malloc(bytes ? bytes : 1);
+    if (!view->records || !view->bytes) {
+        rc = FL_ERR_INTERNAL;
+    } else {
+        uint8_t *cursor = view->bytes;
+        for (size_t i = 0; i < overlay->capacity; i++) {
+            const struct record *record = overlay->slots[i];
+            const struct version *version =
+                record && record->table == table ? version_at(record, snapshot) : NULL;
+            if (!version)
+                continue;
+            struct overlay_record *copy = &view->records[view->count++];
+            memcpy(cursor, record->key, record->key_bytes);
+            memcpy(cursor + record->key_bytes, version->value, version->bytes);
+            *copy = (struct overlay_record){.table = table,
+                                            .key = cursor,
+                                            .key_bytes = record->key_bytes,
+                                            .value = version->deleted ? NULL
+                                                                      : cursor + record->key_bytes,
+                                            .value_bytes = version->bytes,
+                                            .deleted = version->deleted};
+            cursor += record->key_bytes + version->bytes;
+        }
+    }
+    pthread_mutex_unlock(&overlay->lock);
+    if (rc) {
+        overlay_view_free(view);
+        return rc;
+    }
+    qsort(view->records, view->count, sizeof(*view->records), view_record_order);
+    *out = view;
+    return 0;
+}
+
+void overlay_view_free(struct overlay_view *view)
+{
+    if (!view)
+        return;
+    free(view->records);
+    free(view->bytes);
+    free(view);
+}
+
+size_t overlay_view_after(const struct overlay_view *view, const void *key, size_t key_bytes)
+{
+    size_t low = 0, high = view->count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        const struct overlay_record *record = &view->records[middle];
+        if (key_order(record->key, record->key_bytes, key, key_bytes) <= 0)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return low;
 }
 
 /* ---- The writer ---- */
@@ -439,9 +539,7 @@ void overlay_withdraw(struct overlay *overlay)
  * or before the oldest registration. */
 static void versions_prune(struct overlay *overlay, struct record *record, uint64_t oldest)
 {
-    struct version *keep = record->newest;
-    while (keep && keep->tag > oldest)
-        keep = keep->older;
+    struct version *keep = (struct version *)version_at(record, oldest);
     if (!keep)
         return;
     for (struct version *version = keep->older, *older; version; version = older) {
@@ -494,11 +592,7 @@ static int record_order(const void *a, const void *b)
     const struct record *x = *(struct record *const *)a, *y = *(struct record *const *)b;
     if (x->table != y->table)
         return x->table < y->table ? -1 : 1;
-    size_t shorter = x->key_bytes < y->key_bytes ? x->key_bytes : y->key_bytes;
-    int order = memcmp(x->key, y->key, shorter);
-    if (order)
-        return order;
-    return (x->key_bytes > y->key_bytes) - (x->key_bytes < y->key_bytes);
+    return key_order(x->key, x->key_bytes, y->key, y->key_bytes);
 }
 
 static int sweep_start(struct overlay *overlay)

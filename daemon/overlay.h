@@ -79,6 +79,22 @@ void overlay_reader_end(struct overlay *overlay, uint64_t registration);
 int overlay_get(struct overlay *overlay, uint64_t snapshot, uint8_t table, const void *key,
                 size_t key_bytes, uint8_t **copy, size_t *bytes);
 
+/* A reader's view of one table's records in memory as of its snapshot, in key order: what a
+ * walk of the tree at that snapshot merges in (a record here replaces the tree's, a deleted one
+ * hides it). Copies, made once and kept by the reader for every page of its walk. */
+struct overlay_view {
+    size_t count;
+    struct overlay_record *records; /* deleted ones included */
+    uint8_t *bytes;                 /* the keys and values the records point into */
+};
+
+/* 0 and *out (free it with overlay_view_free), or FL_ERR_INTERNAL when out of memory. */
+int overlay_view_make(struct overlay *overlay, uint64_t snapshot, uint8_t table,
+                      struct overlay_view **out);
+void overlay_view_free(struct overlay_view *view);
+/* The index of the view's first record whose key comes after `key` (count when none does). */
+size_t overlay_view_after(const struct overlay_view *view, const void *key, size_t key_bytes);
+
 /* ---- The sweep (the writer) ---- */
 
 /* Records whose newest version is not yet in the tree. */

@@ -1,8 +1,9 @@
 /* test_overlay.c -- records in memory until a sweep writes them (daemon/overlay.h): readers at
  * a snapshot see the version of that snapshot or, when the overlay has none, what the tree held
- * then; a failed commit leaves no trace; the sweep hands out every dirty record once, in LMDB's
- * order; records are forgotten only when no registered reader needs them; and readers on other
- * threads read safely while the writer publishes, sweeps and forgets. */
+ * then, key by key and in a walk's view of a table; a failed commit leaves no trace; the sweep
+ * hands out every dirty record once, in LMDB's order; records are forgotten only when no
+ * registered reader needs them; and readers on other threads read safely while the writer
+ * publishes, sweeps and forgets. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -83,6 +84,32 @@ static void test_readers_see_their_snapshot(void **state)
     overlay_reader_end(overlay, middle);
     publish_commit(overlay, 10, text_record(0, "A", "ten"));
     assert_int_equal(overlay_versions(overlay), 2); /* A's newest, and the other table's */
+    overlay_free(overlay);
+}
+
+static void test_a_walk_merges_a_view_in_key_order(void **state)
+{
+    (void)state;
+    struct overlay *overlay;
+    assert_int_equal(overlay_new(&overlay), 0);
+    struct overlay_record records[] = {text_record(0, "b", "1"), text_record(0, "ab", "1"),
+                                       text_record(0, "a", NULL), text_record(1, "a", "x")};
+    assert_int_equal(overlay_publish(overlay, 1, records, 4), 0);
+    overlay_committed(overlay, 1);
+    publish_commit(overlay, 2, text_record(0, "c", "2"));
+    struct overlay_view *view;
+    assert_int_equal(overlay_view_make(overlay, 1, 0, &view), 0);
+    assert_int_equal(view->count, 3); /* not "c", made after the snapshot; not table 1 */
+    assert_memory_equal(view->records[0].key, "a", 1);
+    assert_true(view->records[0].deleted);
+    assert_memory_equal(view->records[1].key, "ab", 2);
+    assert_memory_equal(view->records[2].key, "b", 1);
+    assert_memory_equal(view->records[2].value, "1", 1);
+    assert_int_equal(overlay_view_after(view, "", 0), 0);
+    assert_int_equal(overlay_view_after(view, "a", 1), 1);
+    assert_int_equal(overlay_view_after(view, "aa", 2), 1);
+    assert_int_equal(overlay_view_after(view, "b", 1), 3);
+    overlay_view_free(view);
     overlay_free(overlay);
 }
 
@@ -249,6 +276,48 @@ static void model_check(struct overlay *overlay, const struct model *model, uint
     }
 }
 
+/* A walk's view of one table: in key order, each record as the model has it at the snapshot,
+ * and every key of the table it leaves out as the tree had it then. */
+static void model_view_check(struct overlay *overlay, const struct model *model,
+                             uint64_t snapshot, uint8_t table)
+{
+    struct overlay_view *view;
+    assert_int_equal(overlay_view_make(overlay, snapshot, table, &view), 0);
+    static bool in_view[MODEL_KEYS];
+    memset(in_view, 0, sizeof(in_view));
+    for (size_t i = 0; i < view->count; i++) {
+        const struct overlay_record *record = &view->records[i];
+        if (i > 0) { /* strictly ascending: LMDB's order, shorter first */
+            const struct overlay_record *before = &view->records[i - 1];
+            size_t shorter = before->key_bytes < record->key_bytes ? before->key_bytes
+                                                                    : record->key_bytes;
+            int order = memcmp(before->key, record->key, shorter);
+            assert_true(order < 0 || (order == 0 && before->key_bytes < record->key_bytes));
+        }
+        assert_int_equal(overlay_view_after(view, record->key, record->key_bytes), i + 1);
+        size_t k = 0;
+        char key[16];
+        for (; k < MODEL_KEYS; k++) { /* the key's index */
+            key_text(k, key);
+            if (k % 3 == table && strlen(key) == record->key_bytes &&
+                memcmp(key, record->key, record->key_bytes) == 0)
+                break;
+        }
+        assert_true(k < MODEL_KEYS);
+        in_view[k] = true;
+        int32_t value = -2;
+        if (!record->deleted) {
+            assert_int_equal(record->value_bytes, sizeof(value));
+            memcpy(&value, record->value, sizeof(value));
+        }
+        assert_int_equal(value, model->value[snapshot][k]);
+    }
+    for (size_t k = table; k < MODEL_KEYS; k += 3)
+        if (!in_view[k])
+            assert_int_equal(model->tree[snapshot][k], model->value[snapshot][k]);
+    overlay_view_free(view);
+}
+
 static void test_readers_agree_with_a_model_of_every_commit(void **state)
 {
     (void)state;
@@ -321,6 +390,9 @@ static void test_readers_agree_with_a_model_of_every_commit(void **state)
         for (size_t r = 0; r < reader_count; r++)
             model_check(overlay, model, readers[r]);
         model_check(overlay, model, tag);
+        if (tag % 10 == 0)
+            model_view_check(overlay, model, reader_count ? readers[0] : tag,
+                             (uint8_t)(tag / 10 % 3));
         if (reader_count && random_next() % 5 == 0) {
             size_t r = random_next() % reader_count;
             overlay_reader_end(overlay, readers[r]);
@@ -438,6 +510,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_readers_see_their_snapshot),
+        cmocka_unit_test(test_a_walk_merges_a_view_in_key_order),
         cmocka_unit_test(test_a_failed_commit_leaves_no_trace),
         cmocka_unit_test(test_the_sweep_writes_each_dirty_record_once_in_key_order),
         cmocka_unit_test(test_a_sweep_begun_in_a_failed_commit_begins_again),
