@@ -100,12 +100,15 @@ size_t overlay_view_after(const struct overlay_view *view, const void *key, size
 /* Records whose newest version is not yet in the tree. */
 size_t overlay_dirty(const struct overlay *overlay);
 /* Up to `max` records for the writer to put in its transaction, in key order: the next of the
- * sweep under way, or the first of a new one (started now, over the records dirty now) when
- * none is. Each with its newest version. Call it after the commit's own publication, so that a
- * record the commit changed is written as changed. The same records again until
- * overlay_sweep_written. 0 and *count, or FL_ERR_INTERNAL when out of memory. */
+ * sweep under way, or, when none is, a new one over the records dirty now, whose records are
+ * put in order on a thread of its own (none until they are). Each with its newest version.
+ * Call it after the commit's own publication, so that a record the commit changed is written
+ * as changed. The same records again until overlay_sweep_written. 0 and *count, or
+ * FL_ERR_INTERNAL when out of memory. */
 int overlay_sweep_next(struct overlay *overlay, size_t max, struct overlay_record *out,
                        size_t *count);
+/* Wait until the sweep under way has its records in order (a stop, a start, the tests). */
+void overlay_sweep_ready(struct overlay *overlay);
 /* The records overlay_sweep_next gave last are in the tree, committed by `tag`. */
 void overlay_sweep_written(struct overlay *overlay, uint64_t tag);
 /* The largest tag whose versions are all in the trees since the last finished sweep (every

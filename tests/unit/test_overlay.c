@@ -137,13 +137,24 @@ static void test_a_failed_commit_leaves_no_trace(void **state)
     overlay_free(overlay);
 }
 
+/* overlay_sweep_next, waiting for a new sweep's sort instead of taking nothing meanwhile. */
+static void sweep_next_ready(struct overlay *overlay, size_t max, struct overlay_record *out,
+                             size_t *count)
+{
+    assert_int_equal(overlay_sweep_next(overlay, max, out, count), 0);
+    if (*count == 0 && max > 0 && overlay_dirty(overlay) > 0) {
+        overlay_sweep_ready(overlay);
+        assert_int_equal(overlay_sweep_next(overlay, max, out, count), 0);
+    }
+}
+
 /* Written by a sweep in a commit; what the sweep gave, in order, into `keys`. */
 static size_t sweep_step(struct overlay *overlay, uint64_t tag, size_t max, char keys[][16])
 {
     struct overlay_record out[64];
     size_t count;
     assert_true(max <= 64);
-    assert_int_equal(overlay_sweep_next(overlay, max, out, &count), 0);
+    sweep_next_ready(overlay, max, out, &count);
     for (size_t i = 0; i < count; i++) {
         assert_true(out[i].key_bytes < 15);
         keys[i][0] = (char)('0' + out[i].table);
@@ -213,11 +224,12 @@ static void test_a_sweep_begun_in_a_failed_commit_begins_again(void **state)
     struct overlay_record record = text_record(0, "new", "2"), out[4];
     assert_int_equal(overlay_publish(overlay, 2, &record, 1), 0);
     size_t count;
+    /* Its records are likely still being sorted when the commit fails. */
     assert_int_equal(overlay_sweep_next(overlay, 4, out, &count), 0);
-    assert_int_equal(count, 2);
+    assert_true(count == 0 || count == 2);
     overlay_withdraw(overlay); /* the commit failed: "new" is gone, and with it that sweep */
     assert_int_equal(overlay_publish(overlay, 2, NULL, 0), 0);
-    assert_int_equal(overlay_sweep_next(overlay, 4, out, &count), 0);
+    sweep_next_ready(overlay, 4, out, &count);
     assert_int_equal(count, 1);
     assert_memory_equal(out[0].key, "old", 3);
     overlay_committed(overlay, 2);
@@ -407,7 +419,7 @@ static void test_readers_agree_with_a_model_of_every_commit(void **state)
         size_t given;
         do {
             tag++;
-            assert_int_equal(overlay_sweep_next(overlay, 256, out, &given), 0);
+            sweep_next_ready(overlay, 256, out, &given);
             overlay_committed(overlay, tag);
             if (given)
                 overlay_sweep_written(overlay, tag);
