@@ -153,15 +153,15 @@ static void record_forget(struct overlay *overlay, struct record *record)
 }
 
 /* Queue a written record, to be forgotten once no reader needs it; entries are in the order
- * their records were written. */
+ * their records were written. Out of memory, the record is kept instead: readers find it, as
+ * they would the tree's, and it is queued again when it is written again. */
 static void queue_push(struct overlay *overlay, struct record *record, uint64_t tag)
 {
     if (overlay->queue_count == overlay->queue_capacity) {
         size_t capacity = overlay->queue_capacity ? overlay->queue_capacity * 2 : 1024;
         struct written *queue = malloc(capacity * sizeof(*queue));
-        /* The writer cannot go on without it (a record no entry names is never forgotten,
-         * and the sweep's records are in the tree already): stop. */
-        REQUIRE(queue != NULL);
+        if (!queue)
+            return;
         for (size_t q = 0; q < overlay->queue_count; q++)
             queue[q] = overlay->queue[(overlay->queue_head + q) % overlay->queue_capacity];
         free(overlay->queue);
@@ -256,22 +256,25 @@ static uint64_t readers_oldest(const struct overlay *overlay)
     return oldest;
 }
 
-uint64_t overlay_reader_begin(struct overlay *overlay)
+int overlay_reader_begin(struct overlay *overlay, uint64_t *registration)
 {
+    int rc = 0;
     pthread_mutex_lock(&overlay->lock);
-    uint64_t registration = overlay->committed;
+    *registration = overlay->committed;
     if (overlay->reader_count == overlay->reader_capacity) {
         size_t capacity = overlay->reader_capacity ? overlay->reader_capacity * 2 : 64;
         uint64_t *readers = realloc(overlay->readers, capacity * sizeof(*readers));
-        /* Out of memory: no registration kept, so that nothing is dropped for it, the reader
-         * would be wrong. Nothing sensible remains but to stop. */
-        REQUIRE(readers != NULL);
-        overlay->readers = readers;
-        overlay->reader_capacity = capacity;
+        if (readers) {
+            overlay->readers = readers;
+            overlay->reader_capacity = capacity;
+        } else {
+            rc = FL_ERR_INTERNAL; /* unregistered, it must not read: its versions may go */
+        }
     }
-    overlay->readers[overlay->reader_count++] = registration;
+    if (rc == 0)
+        overlay->readers[overlay->reader_count++] = *registration;
     pthread_mutex_unlock(&overlay->lock);
-    return registration;
+    return rc;
 }
 
 void overlay_reader_end(struct overlay *overlay, uint64_t registration)

@@ -70,8 +70,9 @@ int overlay_latest(struct overlay *overlay, uint8_t table, const void *key, size
 
 /* ---- Readers, on any thread ---- */
 
-/* Register before beginning the LMDB read transaction; pass what it returns to the others. */
-uint64_t overlay_reader_begin(struct overlay *overlay);
+/* Register before beginning the LMDB read transaction; pass *registration to the others. 0, or
+ * FL_ERR_INTERNAL when out of memory (then unregistered: do not read). */
+int overlay_reader_begin(struct overlay *overlay, uint64_t *registration);
 void overlay_reader_end(struct overlay *overlay, uint64_t registration);
 /* The key as a reader whose snapshot is transaction `snapshot` sees it: 0 when the overlay has
  * no version for it (read the tree); 1 with a copy of the value in *copy (malloc'd, *bytes

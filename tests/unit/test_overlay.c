@@ -48,6 +48,13 @@ static const char *seen(struct overlay *overlay, uint64_t snapshot, uint8_t tabl
     return text;
 }
 
+static uint64_t reader_begin(struct overlay *overlay)
+{
+    uint64_t registration;
+    assert_int_equal(overlay_reader_begin(overlay, &registration), 0);
+    return registration;
+}
+
 static void publish_commit(struct overlay *overlay, uint64_t tag, struct overlay_record record)
 {
     assert_int_equal(overlay_publish(overlay, tag, &record, 1), 0);
@@ -59,9 +66,9 @@ static void test_readers_see_their_snapshot(void **state)
     (void)state;
     struct overlay *overlay;
     assert_int_equal(overlay_new(&overlay), 0);
-    uint64_t early = overlay_reader_begin(overlay); /* snapshot 0 */
+    uint64_t early = reader_begin(overlay); /* snapshot 0 */
     publish_commit(overlay, 5, text_record(0, "A", "five"));
-    uint64_t middle = overlay_reader_begin(overlay);
+    uint64_t middle = reader_begin(overlay);
     assert_int_equal(middle, 5);
     publish_commit(overlay, 7, text_record(0, "A", "seven"));
     publish_commit(overlay, 8, text_record(1, "A", "other table"));
@@ -177,7 +184,7 @@ static void test_the_sweep_writes_each_dirty_record_once_in_key_order(void **sta
                                        text_record(1, "a", NULL)};
     assert_int_equal(overlay_publish(overlay, 2, records, 5), 0);
     overlay_committed(overlay, 2);
-    uint64_t reader = overlay_reader_begin(overlay); /* snapshot 2 */
+    uint64_t reader = reader_begin(overlay); /* snapshot 2 */
 
     char keys[64][16];
     assert_int_equal(sweep_step(overlay, 3, 2, keys), 2);
@@ -398,7 +405,7 @@ static void test_readers_agree_with_a_model_of_every_commit(void **state)
             overlay_sweep_written(overlay, tag);
         /* Readers come and go; each checks what it sees at its snapshot. */
         if (reader_count < 16 && random_next() % 4 == 0)
-            readers[reader_count++] = overlay_reader_begin(overlay);
+            readers[reader_count++] = reader_begin(overlay);
         for (size_t r = 0; r < reader_count; r++)
             model_check(overlay, model, readers[r]);
         model_check(overlay, model, tag);
@@ -452,7 +459,9 @@ static void *race_reader(void *argument)
     struct race *race = thread->race;
     uint64_t checked = 0, random = UINT64_C(0x9E3779B97F4A7C15) * (uint64_t)(thread->index + 1);
     while (!atomic_load(&race->done)) {
-        uint64_t registration = overlay_reader_begin(race->overlay);
+        uint64_t registration;
+        if (overlay_reader_begin(race->overlay, &registration) != 0)
+            abort();
         for (int i = 0; i < 64; i++) {
             char key[16];
             random ^= random << 13;
