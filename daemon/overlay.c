@@ -438,12 +438,10 @@ static void publication_undo(struct overlay *overlay, size_t count)
             record_forget(overlay, record);
             continue;
         }
-        if (record->dirty && !touched->was_dirty) {
+        /* Clean before: written, and either its entry in the queue not reached yet (reached,
+         * a clean record is forgotten) or kept for want of memory (queue_push). */
+        if (record->dirty && !touched->was_dirty)
             overlay->dirty--;
-            /* Clean before: written, and its entry in the queue not reached yet (reached, a
-             * clean record is forgotten). */
-            REQUIRE(record->queued > 0);
-        }
         record->dirty = touched->was_dirty;
     }
 }
