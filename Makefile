@@ -271,6 +271,8 @@ $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libfamledgerd.a $(BU
 	    $(DEP_LIBS) $(CMOCKA_LIBS) -lpthread
 # test_batch fails chosen LMDB puts through the linker, not a hook in the daemon.
 $(BUILD)/tests/unit/test_batch: TEST_LDFLAGS = -Wl,--wrap=mdb_put
+# test_overlay fails chosen allocations the same way.
+$(BUILD)/tests/unit/test_overlay: TEST_LDFLAGS = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 # test_upgrade makes ledgers of older formats (tests/common/format_older.c).
 $(BUILD)/tests/unit/test_upgrade: $(BUILD)/obj/tests/common/format_older.o
 $(BUILD)/tests/unit/test_upgrade: TEST_LDFLAGS = $(BUILD)/obj/tests/common/format_older.o

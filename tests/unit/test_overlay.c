@@ -48,6 +48,39 @@ static const char *seen(struct overlay *overlay, uint64_t snapshot, uint8_t tabl
     return text;
 }
 
+/* ---- Allocations that fail, through the linker (Makefile: --wrap) ---- */
+
+void *__real_malloc(size_t bytes);
+void *__real_calloc(size_t count, size_t bytes);
+void *__real_realloc(void *memory, size_t bytes);
+void *__wrap_malloc(size_t bytes);
+void *__wrap_calloc(size_t count, size_t bytes);
+void *__wrap_realloc(void *memory, size_t bytes);
+
+static long allocations_before_failure = -1; /* -1: none fails */
+
+static bool allocation_fails(void)
+{
+    if (allocations_before_failure < 0)
+        return false;
+    return allocations_before_failure-- == 0;
+}
+
+void *__wrap_malloc(size_t bytes)
+{
+    return allocation_fails() ? NULL : __real_malloc(bytes);
+}
+
+void *__wrap_calloc(size_t count, size_t bytes)
+{
+    return allocation_fails() ? NULL : __real_calloc(count, bytes);
+}
+
+void *__wrap_realloc(void *memory, size_t bytes)
+{
+    return allocation_fails() ? NULL : __real_realloc(memory, bytes);
+}
+
 static uint64_t reader_begin(struct overlay *overlay)
 {
     uint64_t registration;
@@ -440,6 +473,88 @@ static void test_readers_agree_with_a_model_of_every_commit(void **state)
     free(model);
 }
 
+/* Every allocation of a scenario fails in turn: each call that reports it changed nothing,
+ * and the overlay then goes on as if it had not been made. */
+static void test_every_allocation_that_fails_is_reported_and_changes_nothing(void **state)
+{
+    (void)state;
+    for (long failing = 0;; failing++) {
+        struct overlay *overlay;
+        allocations_before_failure = failing;
+        if (overlay_new(&overlay) != 0) {
+            assert_null(overlay);
+            continue;
+        }
+        bool failed = false;
+        /* A publication of three, one of them new, over two committed records. */
+        struct overlay_record first[] = {text_record(0, "a", "1"), text_record(0, "b", "1")};
+        while (overlay_publish(overlay, 1, first, 2) != 0) {
+            assert_int_equal(overlay_records(overlay), 0);
+            assert_int_equal(overlay_versions(overlay), 0);
+            failed = true;
+        }
+        overlay_committed(overlay, 1);
+        struct overlay_record second[] = {text_record(0, "a", "2"), text_record(0, "c", "2"),
+                                          text_record(0, "b", NULL)};
+        while (overlay_publish(overlay, 2, second, 3) != 0) {
+            assert_int_equal(overlay_records(overlay), 2);
+            assert_int_equal(overlay_versions(overlay), 2);
+            assert_int_equal(overlay_dirty(overlay), 2);
+            assert_string_equal(seen(overlay, 9, 0, "a"), "1");
+            assert_string_equal(seen(overlay, 9, 0, "c"), "");
+            failed = true;
+        }
+        overlay_committed(overlay, 2);
+        uint64_t reader;
+        while (overlay_reader_begin(overlay, &reader) != 0)
+            failed = true;
+        uint8_t *copy;
+        size_t bytes;
+        int rc;
+        while ((rc = overlay_get(overlay, reader, 0, "a", 1, &copy, &bytes)) < 0)
+            failed = true;
+        assert_int_equal(rc, 1);
+        assert_memory_equal(copy, "2", 1);
+        free(copy);
+        struct overlay_view *view;
+        while (overlay_view_make(overlay, reader, 0, &view) != 0)
+            failed = true;
+        assert_int_equal(view->count, 3); /* a, b deleted, c */
+        assert_true(view->records[1].deleted);
+        overlay_view_free(view);
+        /* The sweep: all three written; with no room to queue one, it is kept, still right. */
+        struct overlay_record out[4];
+        size_t count;
+        do {
+            while (overlay_sweep_next(overlay, 4, out, &count) != 0)
+                failed = true;
+            overlay_sweep_ready(overlay);
+        } while (count == 0);
+        assert_int_equal(count, 3);
+        overlay_committed(overlay, 3);
+        overlay_sweep_written(overlay, 3);
+        overlay_reader_end(overlay, reader);
+        overlay_committed(overlay, 4);
+        assert_int_equal(overlay_dirty(overlay), 0);
+        /* Each record forgotten (the tree is right) or kept for want of room, as it is. */
+        const char *keys[] = {"a", "b", "c"}, *values[] = {"2", "-", "2"};
+        size_t kept = 0;
+        for (int k = 0; k < 3; k++) {
+            const char *value = seen(overlay, 4, 0, keys[k]);
+            if (*value) {
+                assert_string_equal(value, values[k]);
+                kept++;
+            }
+        }
+        assert_int_equal(overlay_records(overlay), kept);
+        overlay_free(overlay);
+        bool reached = allocations_before_failure < 0; /* the failure came */
+        allocations_before_failure = -1;
+        if (!reached && !failed)
+            break; /* the scenario ran out of allocations to fail */
+    }
+}
+
 /* ---- Readers on other threads ---- */
 
 struct race {
@@ -536,6 +651,7 @@ int main(void)
         cmocka_unit_test(test_the_sweep_writes_each_dirty_record_once_in_key_order),
         cmocka_unit_test(test_a_sweep_begun_in_a_failed_commit_begins_again),
         cmocka_unit_test(test_readers_agree_with_a_model_of_every_commit),
+        cmocka_unit_test(test_every_allocation_that_fails_is_reported_and_changes_nothing),
         cmocka_unit_test(test_readers_on_other_threads_while_the_writer_sweeps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
