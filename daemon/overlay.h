@@ -21,7 +21,9 @@
  * tree.
  *
  * Threads: the writer alone publishes, withdraws, sweeps and cleans up; readers may be on any
- * thread. One mutex guards everything, never held across I/O.
+ * thread; a new sweep's records are sorted on a thread of its own. One mutex guards what
+ * readers look at, never held across I/O. Out of memory, a call reports FL_ERR_INTERNAL and
+ * changes nothing; none aborts.
  */
 #ifndef FAMLEDGER_OVERLAY_H
 #define FAMLEDGER_OVERLAY_H
