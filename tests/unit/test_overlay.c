@@ -304,6 +304,30 @@ static void key_text(size_t k, char key[16])
     snprintf(key, 16, "k%zu", k * 7919 % 100003); /* keys of several lengths, unordered */
 }
 
+/* The model's index of a record's key; every record the overlay holds is one of them. */
+static size_t model_key_index(const struct overlay_record *record)
+{
+    for (size_t k = record->table; k < MODEL_KEYS; k += 3) {
+        char key[16];
+        key_text(k, key);
+        if (strlen(key) == record->key_bytes && memcmp(key, record->key, record->key_bytes) == 0)
+            return k;
+    }
+    fail_msg("a key the model never made");
+    return 0;
+}
+
+/* A record's value as the model writes it: the tag that made it, or -2 when deleted. */
+static int32_t model_value_of(const struct overlay_record *record)
+{
+    int32_t value = -2;
+    if (!record->deleted) {
+        assert_int_equal(record->value_bytes, sizeof(value));
+        memcpy(&value, record->value, sizeof(value));
+    }
+    return value;
+}
+
 static void model_check(struct overlay *overlay, const struct model *model, uint64_t snapshot)
 {
     for (size_t k = 0; k < MODEL_KEYS; k += 1 + random_next() % 5) {
@@ -347,22 +371,10 @@ static void model_view_check(struct overlay *overlay, const struct model *model,
             assert_true(order < 0 || (order == 0 && before->key_bytes < record->key_bytes));
         }
         assert_int_equal(overlay_view_after(view, record->key, record->key_bytes), i + 1);
-        size_t k = 0;
-        char key[16];
-        for (; k < MODEL_KEYS; k++) { /* the key's index */
-            key_text(k, key);
-            if (k % 3 == table && strlen(key) == record->key_bytes &&
-                memcmp(key, record->key, record->key_bytes) == 0)
-                break;
-        }
-        assert_true(k < MODEL_KEYS);
+        assert_int_equal(record->table, table);
+        size_t k = model_key_index(record);
         in_view[k] = true;
-        int32_t value = -2;
-        if (!record->deleted) {
-            assert_int_equal(record->value_bytes, sizeof(value));
-            memcpy(&value, record->value, sizeof(value));
-        }
-        assert_int_equal(value, model->value[snapshot][k]);
+        assert_int_equal(model_value_of(record), model->value[snapshot][k]);
     }
     for (size_t k = table; k < MODEL_KEYS; k += 3)
         if (!in_view[k])
@@ -417,19 +429,8 @@ static void test_readers_agree_with_a_model_of_every_commit(void **state)
         size_t given;
         assert_int_equal(overlay_sweep_next(overlay, random_next() % 256, out, &given), 0);
         for (size_t i = 0; i < given; i++) {
-            int k = -1;
-            for (size_t j = 0; j < MODEL_KEYS && k < 0; j++) /* the key's index */
-                if (out[i].table == j % 3) {
-                    char key[16];
-                    key_text(j, key);
-                    if (strlen(key) == out[i].key_bytes &&
-                        memcmp(key, out[i].key, out[i].key_bytes) == 0)
-                        k = (int)j;
-                }
-            assert_true(k >= 0);
-            int32_t value = -2;
-            if (!out[i].deleted)
-                memcpy(&value, out[i].value, sizeof(value));
+            size_t k = model_key_index(&out[i]);
+            int32_t value = model_value_of(&out[i]);
             assert_int_equal(value, model->value[tag][k]); /* its newest version */
             model->tree[tag][k] = value;
         }
