@@ -60,6 +60,11 @@ static const struct setting settings[] = {
      "0: a page fault in data.mdb reads just that page, and walks (verify, exports, the change "
      "stream) ask for what lies ahead; 1: every fault reads the device's read-ahead window "
      "around it (read_ahead_kb)"},
+    {"state_sweep_ms", SETTING_UINT, AT(state_sweep_ms), 0, 3600000,
+     "0 (default): write the accounts and references at each commit; N: keep them in memory "
+     "from their commits, each commit's changes in a journal, and write them back in key "
+     "order in a sweep every N ms (fewer pages a settlement; a start after a crash applies "
+     "the journal)"},
     {"prefetch_threads", SETTING_UINT, AT(prefetch_threads), 0, PREFETCH_THREADS_LIMIT,
      "threads reading ahead what queued settlements will read, so that the writer finds it "
      "in memory; 0: none"},

@@ -287,6 +287,9 @@ static int daemon_open_ledger(struct daemon *daemon)
                         (daemon->init ? STORE_CREATE_INIT : STORE_CREATE_IF_EMPTY) |
                             (config->map_readahead ? 0 : STORE_OPEN_NO_READAHEAD),
                         &daemon->store);
+    if (rc == 0 && config->state_sweep_ms > 0 &&
+        (rc = store_defer_state(daemon->store, config->state_sweep_ms)) != 0)
+        store_close(daemon->store);
     if (rc) {
         log_error("cannot open the ledger in %s", config->data_dir);
         return -1;

@@ -706,6 +706,11 @@ void overlay_sweep_written(struct overlay *overlay, uint64_t tag)
     pthread_mutex_unlock(&overlay->lock);
 }
 
+size_t overlay_sweep_left(const struct overlay *overlay)
+{
+    return overlay->sweep ? overlay->sweep_count - overlay->sweep_at : 0;
+}
+
 uint64_t overlay_sweep_covered(const struct overlay *overlay)
 {
     return overlay->covered;

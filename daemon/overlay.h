@@ -110,6 +110,9 @@ size_t overlay_dirty(const struct overlay *overlay);
  * FL_ERR_INTERNAL when out of memory. */
 int overlay_sweep_next(struct overlay *overlay, size_t max, struct overlay_record *out,
                        size_t *count);
+/* Records of the sweep under way not yet written; 0 when none is under way (the next
+ * overlay_sweep_next starts one over the records dirty then, overlay_dirty). */
+size_t overlay_sweep_left(const struct overlay *overlay);
 /* Wait until the sweep under way has its records in order (a stop, a start, the tests). */
 void overlay_sweep_ready(struct overlay *overlay);
 /* The records overlay_sweep_next gave last are in the tree, committed by `tag`. */

@@ -4,7 +4,9 @@
 #include "famledger_status.h"
 #include "fl_limits.h"
 #include "log.h"
+#include "overlay.h"
 #include "require.h"
+#include "staged.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,7 +36,32 @@ struct store {
     bool readahead; /* false: MDB_NORDAHEAD, and walks ask for what lies ahead (scan_ahead) */
     size_t page_bytes;
     int lock_fd;
+    struct store_deferred *deferred; /* NULL: every table written at each commit */
     char dir[4096];
+};
+
+/* The tables kept in memory (store_defer_state), by their number in the overlay. */
+static const enum store_db deferred_dbs[] = {STORE_DB_ACCOUNTS, STORE_DB_REFERENCES};
+#define DEFERRED_TABLES (sizeof(deferred_dbs) / sizeof(*deferred_dbs))
+
+/* A sweep's share of a commit: at least SWEEP_SHARE_MIN records while one is under way, so that
+ * it ends even when its interval is long and commits are few; at most SWEEP_SHARE_MAX, so that
+ * no commit writes more than some thousands of leaves for it (one whole interval's, at a
+ * million patients, held one commit for half a second in the prototype). */
+#define SWEEP_SHARE_MIN 32
+#define SWEEP_SHARE_MAX 4096
+
+/* The writer's side of the tables kept in memory. */
+struct store_deferred {
+    struct overlay *overlay;
+    struct staged *staged;          /* the open write transaction's changes */
+    struct overlay_record *records; /* a commit's changes, to publish */
+    size_t records_capacity;
+    struct overlay_record share[SWEEP_SHARE_MAX]; /* the sweep's share of a commit */
+    uint64_t sweep_ns;         /* how long a sweep takes, and the least time between two */
+    uint64_t sweep_started_ns; /* when the sweep under way (or the last) started */
+    size_t sweep_total;        /* its records */
+    uint64_t journal_dropped;  /* the journal holds no record up to this id */
 };
 
 /* The tags of the tables folded into by_seq are 1 to BY_SEQ_TAG_MAX (store_dbs). */
@@ -50,7 +77,23 @@ struct store_txn {
     int64_t by_seq_added[BY_SEQ_TAG_MAX + 1];
     uint32_t tally[STORE_TALLY_SLOTS]; /* the caller's counts, likewise */
     bool read_only;
+    /* With the tables kept in memory (store->deferred). A write transaction's changes to them,
+     * at its depth (0: top-level). */
+    unsigned depth;
+    struct staged_version *staged;
+    /* A reader's registration, snapshot (LMDB's id of the last commit it sees), the copies of
+     * the values it was given and its views for walks, by table. */
+    bool registered;
+    uint64_t registration, snapshot;
+    uint8_t **copies;
+    size_t copy_count, copy_capacity;
+    struct overlay_view *views[DEFERRED_TABLES];
 };
+
+static int store_deferred_table(const struct store *store, enum store_db db);
+static int deferred_put(struct store_txn *txn, int table, const void *key, size_t key_bytes,
+                        const void *value, size_t value_bytes, bool deleted);
+static void store_deferred_free(struct store_deferred *deferred);
 
 /* Each table with the format that brought it: a ledger of an earlier format is upgraded by
  * creating what it lacks (store_upgrade). A table with a tag is folded into by_seq. */
@@ -80,6 +123,7 @@ static const struct {
     [STORE_DB_MERCHANT_LINKS] = {"merchant_links", 0, 7, 4},
     [STORE_DB_DAY_TOTALS] = {"day_totals", 0, 7, 0},
     [STORE_DB_MERCHANT_DAYS] = {"merchant_days", 0, 7, 0},
+    [STORE_DB_JOURNAL] = {"journal", 0, 10, 0},
 };
 
 /* The tables keyed by an entry's seq first (a settlement's id is its entry's seq), folded into
@@ -223,10 +267,12 @@ static int store_lock_dir(const char *dir, int *lock_fd)
  * (merchant_links) with its totals keyed day first (day_totals), 8 since a patient's settlements
  * are a chain (patient_links) instead of an index (patient_settlements), 9 since the tables
  * keyed by seq (account_links, settlements, patient_links, merchant_links) share one tree
- * (by_seq). A ledger without a format was written by an earlier famledgerd, whose entries have
- * no postings: this one cannot balance its books. */
+ * (by_seq), 10 since the accounts and references may be kept in memory with a journal of their
+ * changes (journal), which a start applies and an older famledgerd would not. A ledger without a
+ * format was written by an earlier famledgerd, whose entries have no postings: this one cannot
+ * balance its books. */
 static const char format_key[] = "format";
-#define FORMAT_CURRENT 9
+#define FORMAT_CURRENT 10
 #define FORMAT_OLDEST 2 /* the oldest this famledgerd upgrades */
 
 /* The ledger's format: 1 when it records none, 0 when the record is not a small number. */
@@ -464,24 +510,26 @@ static int store_upgrade(struct store *store, MDB_txn *txn, int format)
     static const char *const changes[] = {
         [2] = "the wallet, hold and aid limit tables; statements as chains; aid usage in the "
               "accounts; no day index; a merchant's day and a patient's settlements as chains; "
-              "the tables keyed by seq in one tree",
+              "the tables keyed by seq in one tree; a journal",
         [3] = "statements as chains; aid usage in the accounts; no day index; a merchant's day "
-              "and a patient's settlements as chains; the tables keyed by seq in one tree",
+              "and a patient's settlements as chains; the tables keyed by seq in one tree; a "
+              "journal",
         [4] = "aid usage in the accounts; no day index; a merchant's day and a patient's "
-              "settlements as chains; the tables keyed by seq in one tree",
+              "settlements as chains; the tables keyed by seq in one tree; a journal",
         [5] = "no day index; a merchant's day and a patient's settlements as chains; the "
-              "tables keyed by seq in one tree",
+              "tables keyed by seq in one tree; a journal",
         [6] = "a merchant's day as a chain, its totals keyed day first; a patient's settlements "
-              "as a chain; the tables keyed by seq in one tree",
-        [7] = "a patient's settlements as a chain; the tables keyed by seq in one tree",
-        [8] = "the tables keyed by seq in one tree",
+              "as a chain; the tables keyed by seq in one tree; a journal",
+        [7] = "a patient's settlements as a chain; the tables keyed by seq in one tree; a journal",
+        [8] = "the tables keyed by seq in one tree; a journal",
+        [9] = "a journal of the accounts and references kept in memory",
     };
-    _Static_assert(FORMAT_OLDEST == 2 && FORMAT_CURRENT == 9, "say what each upgrade changes");
+    _Static_assert(FORMAT_OLDEST == 2 && FORMAT_CURRENT == 10, "say what each upgrade changes");
     log_info("store: upgrading %s/data.mdb from format %d to %d (%s)", store->dir, format,
              FORMAT_CURRENT, changes[format]);
     struct store_txn opening = {.store = store, .txn = txn};
     /* First, as the upgrades after it read and write them in by_seq. */
-    int rc = store_upgrade_by_seq(&opening, format);
+    int rc = format < BY_SEQ_SINCE ? store_upgrade_by_seq(&opening, format) : 0;
     if (rc == 0 && format < 4)
         rc = store_upgrade_links(&opening);
     if (rc == 0)
@@ -492,6 +540,77 @@ static int store_upgrade(struct store *store, MDB_txn *txn, int format)
     if (rc == 0)
         rc = by_seq_counts_keep(&opening);
     return rc ? rc : store_write_format(store, txn);
+}
+
+/* The journal's records, applied to the trees at a start. */
+struct journal_apply {
+    struct store *store;
+    MDB_txn *txn;
+    uint64_t records;
+    bool put_failed; /* else a failure is a damaged record */
+};
+
+static int journal_apply_cb(void *context, const struct overlay_record *record)
+{
+    struct journal_apply *apply = context;
+    MDB_dbi dbi = apply->store->dbis[deferred_dbs[record->table]];
+    MDB_val k = {record->key_bytes, (void *)record->key};
+    MDB_val v = {record->value_bytes, (void *)record->value};
+    int rc = record->deleted ? mdb_del(apply->txn, dbi, &k, NULL)
+                             : mdb_put(apply->txn, dbi, &k, &v, 0);
+    apply->records++;
+    if (rc == MDB_NOTFOUND && record->deleted)
+        return 0;
+    apply->put_failed = rc != 0;
+    return store_error(apply->store, rc, "apply the journal");
+}
+
+/* A start: the changes to the accounts and references that were in memory when the last
+ * famledgerd stopped, not yet in their trees, applied to them in commit order and the journal
+ * emptied, in the opening transaction; memory then starts empty. */
+static int store_journal_apply(struct store *store, MDB_txn *txn)
+{
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open(txn, store->dbis[STORE_DB_JOURNAL], &cursor);
+    if (rc)
+        return store_error(store, rc, "read the journal");
+    uint64_t started_ns = uv_hrtime(), commits = 0;
+    struct journal_apply apply = {store, txn, 0, false};
+    int applied = 0; /* a famledger status, where rc is LMDB's */
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && applied == 0;
+         rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        /* A copy: the puts below may move what LMDB's pointers point at. */
+        uint8_t *bytes = malloc(v.mv_size ? v.mv_size : 1);
+        if (!bytes) {
+            applied = FL_ERR_INTERNAL;
+            break;
+        }
+        memcpy(bytes, v.mv_data, v.mv_size);
+        applied = k.mv_size != 8 ? FL_ERR_INTERNAL
+                                 : staged_journal_decode(bytes, v.mv_size, DEFERRED_TABLES,
+                                                         STORE_KEY_MAX, journal_apply_cb, &apply);
+        free(bytes);
+        if (applied && !apply.put_failed)
+            log_error("store: record %llu of the journal in %s/data.mdb is damaged: restore the "
+                      "ledger from a backup (docs/OPERATIONS.md)",
+                      (unsigned long long)(k.mv_size == 8 ? store_u64_decode(k.mv_data) : 0),
+                      store->dir);
+        commits++;
+    }
+    mdb_cursor_close(cursor);
+    if (applied)
+        return applied;
+    if (rc != MDB_NOTFOUND)
+        return store_error(store, rc, "read the journal");
+    if (commits == 0)
+        return 0;
+    log_info("store: %llu changes to the accounts and references of %llu commits applied from "
+             "the journal in %llu ms", (unsigned long long)apply.records,
+             (unsigned long long)commits,
+             (unsigned long long)((uv_hrtime() - started_ns) / 1000000));
+    return store_error(store, mdb_drop(txn, store->dbis[STORE_DB_JOURNAL], 0),
+                       "empty the journal");
 }
 
 static int store_open_dbs(struct store *store)
@@ -530,7 +649,7 @@ static int store_open_dbs(struct store *store)
     }
     rc = store->created ? store_write_format(store, txn)
          : format < FORMAT_CURRENT ? store_upgrade(store, txn, format)
-                                   : 0;
+                                   : store_journal_apply(store, txn);
     if (rc) {
         mdb_txn_abort(txn);
         return rc;
@@ -724,6 +843,15 @@ static void by_seq_deleted(struct store_txn *txn, enum store_db db)
 
 int store_delete(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes)
 {
+    int table = store_deferred_table(txn->store, db);
+    if (table >= 0) {
+        struct store_bytes value;
+        int found = store_get(txn, db, key, key_bytes, &value);
+        if (found != 1)
+            return found;
+        int rc = deferred_put(txn, table, key, key_bytes, NULL, 0, true);
+        return rc ? rc : 1;
+    }
     uint8_t buffer[STORE_KEY_MAX];
     MDB_val k;
     if (!store_key(db, key, key_bytes, buffer, &k))
@@ -740,6 +868,7 @@ int store_delete(struct store_txn *txn, enum store_db db, const void *key, size_
 
 int store_delete_first(struct store_txn *txn, enum store_db db)
 {
+    REQUIRE(store_deferred_table(txn->store, db) < 0); /* a tool's, on a stopped ledger */
     MDB_cursor *cursor;
     int rc = mdb_cursor_open(txn->txn, txn->store->dbis[db], &cursor);
     if (rc)
@@ -790,8 +919,267 @@ void store_close(struct store *store)
         mdb_env_close(store->env);
     if (store->lock_fd >= 0)
         close(store->lock_fd);
+    store_deferred_free(store->deferred);
     pthread_rwlock_destroy(&store->resize_lock);
     free(store);
+}
+
+/* ---- The accounts and references kept in memory (store_defer_state) ---- */
+
+/* The number in the overlay of `db` when it is kept in memory, else -1. */
+static int store_deferred_table(const struct store *store, enum store_db db)
+{
+    if (!store->deferred)
+        return -1;
+    for (size_t table = 0; table < DEFERRED_TABLES; table++)
+        if (deferred_dbs[table] == db)
+            return (int)table;
+    return -1;
+}
+
+int store_defer_state(struct store *store, uint64_t sweep_ms)
+{
+    REQUIRE(!store->deferred && sweep_ms > 0);
+    struct store_deferred *deferred = calloc(1, sizeof(*deferred));
+    if (!deferred || overlay_new(&deferred->overlay) != 0 ||
+        staged_new(&deferred->staged) != 0) {
+        if (deferred)
+            overlay_free(deferred->overlay);
+        free(deferred);
+        return FL_ERR_INTERNAL;
+    }
+    deferred->sweep_ns = sweep_ms * 1000000;
+    deferred->sweep_started_ns = uv_hrtime();
+    /* Readers that register from now on see every commit so far. */
+    overlay_committed(deferred->overlay, store_txnid(store));
+    store->deferred = deferred;
+    return 0;
+}
+
+static void store_deferred_free(struct store_deferred *deferred)
+{
+    if (!deferred)
+        return;
+    overlay_free(deferred->overlay);
+    staged_free(deferred->staged);
+    free(deferred->records);
+    free(deferred);
+}
+
+void store_deferred_stats(struct store *store, struct store_deferred_stats *out)
+{
+    *out = (struct store_deferred_stats){0};
+    const struct store_deferred *deferred = store->deferred;
+    if (!deferred)
+        return;
+    /* Counts the writer keeps: read from another thread, a figure a moment old at worst. */
+    out->records = overlay_records(deferred->overlay);
+    out->dirty = overlay_dirty(deferred->overlay);
+    out->sweep_left = overlay_sweep_left(deferred->overlay);
+}
+
+/* The key as the transaction sees it in memory: *in_memory false when memory does not hold it
+ * (the tree is right); else 1 and *value, or 0 when it was deleted. < 0 error. */
+static int deferred_get(struct store_txn *txn, int table, const void *key, size_t key_bytes,
+                        struct store_bytes *value, bool *in_memory)
+{
+    struct store_deferred *deferred = txn->store->deferred;
+    struct overlay_record record;
+    *in_memory = false;
+    if (!txn->read_only) {
+        /* The writer: its own changes, else the newest version, read in place. */
+        *in_memory = staged_get(deferred->staged, (uint8_t)table, key, key_bytes, &record) ||
+                     overlay_latest(deferred->overlay, (uint8_t)table, key, key_bytes, &record);
+        if (*in_memory && !record.deleted)
+            *value = (struct store_bytes){record.value, record.value_bytes};
+        return *in_memory && !record.deleted;
+    }
+    if (txn->copy_count == txn->copy_capacity) {
+        size_t capacity = txn->copy_capacity ? txn->copy_capacity * 2 : 8;
+        uint8_t **copies = realloc(txn->copies, capacity * sizeof(*copies));
+        if (!copies)
+            return FL_ERR_INTERNAL;
+        txn->copies = copies;
+        txn->copy_capacity = capacity;
+    }
+    uint8_t *copy;
+    size_t bytes;
+    int rc = overlay_get(deferred->overlay, txn->snapshot, (uint8_t)table, key, key_bytes, &copy,
+                         &bytes);
+    if (rc < 0)
+        return rc;
+    *in_memory = rc != 0;
+    if (rc != 1)
+        return 0;
+    txn->copies[txn->copy_count++] = copy; /* freed when the reader ends */
+    *value = (struct store_bytes){copy, bytes};
+    return 1;
+}
+
+/* A put or delete of a table kept in memory, in the writer's transaction. */
+static int deferred_put(struct store_txn *txn, int table, const void *key, size_t key_bytes,
+                        const void *value, size_t value_bytes, bool deleted)
+{
+    /* What LMDB would refuse, refused now rather than when the sweep writes it. */
+    if (key_bytes == 0 || key_bytes > STORE_KEY_MAX)
+        return store_error(txn->store, MDB_BAD_VALSIZE, "put");
+    struct overlay_record record = {.table = (uint8_t)table,
+                                    .key = key,
+                                    .key_bytes = key_bytes,
+                                    .value = deleted ? NULL : value,
+                                    .value_bytes = deleted ? 0 : value_bytes,
+                                    .deleted = deleted};
+    txn->writes++;
+    return staged_put(txn->store->deferred->staged, &txn->staged, txn->depth, &record);
+}
+
+/* The commit's changes, appended to the journal as one record under the commit's id. */
+static int journal_append(struct store_txn *txn, uint64_t tag,
+                          const struct overlay_record *records, size_t count)
+{
+    uint8_t key_bytes[8];
+    store_u64_encode(key_bytes, tag);
+    MDB_val k = {sizeof(key_bytes), key_bytes};
+    MDB_val v = {staged_journal_bytes(records, count), NULL};
+    /* Appended: every id is larger than the last committed one's. */
+    int rc = mdb_put(txn->txn, txn->store->dbis[STORE_DB_JOURNAL], &k, &v,
+                     MDB_APPEND | MDB_RESERVE);
+    if (rc == 0)
+        staged_journal_encode(records, count, v.mv_data);
+    return store_error(txn->store, rc, "append to the journal");
+}
+
+/* The journal's records up to `limit`, whose changes are all in the trees, dropped. */
+static int journal_drop(struct store_txn *txn, uint64_t limit)
+{
+    MDB_cursor *cursor;
+    int rc = mdb_cursor_open(txn->txn, txn->store->dbis[STORE_DB_JOURNAL], &cursor);
+    if (rc)
+        return store_error(txn->store, rc, "drop from the journal");
+    MDB_val k, v;
+    while ((rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST)) == 0) {
+        if (k.mv_size != 8 || store_u64_decode(k.mv_data) > limit)
+            break;
+        if ((rc = mdb_cursor_del(cursor, 0)) != 0)
+            break;
+    }
+    mdb_cursor_close(cursor);
+    return rc == MDB_NOTFOUND ? 0 : store_error(txn->store, rc, "drop from the journal");
+}
+
+/* How many records of the sweep this commit writes: its share of the interval gone by since the
+ * sweep started, less what earlier commits wrote. A new sweep starts once the last has ended and
+ * an interval has passed since it started, over the records dirty then: the longer they gather,
+ * the more of them share each leaf written (docs/DECISIONS.md, twenty-third part). */
+static size_t sweep_share(struct store_deferred *deferred)
+{
+    size_t left = overlay_sweep_left(deferred->overlay);
+    uint64_t now_ns = uv_hrtime(), elapsed_ns = now_ns - deferred->sweep_started_ns;
+    if (left == 0) {
+        if (elapsed_ns < deferred->sweep_ns)
+            return 0;
+        deferred->sweep_started_ns = now_ns;
+        deferred->sweep_total = 0; /* known once it starts (sweep_write) */
+        return SWEEP_SHARE_MIN;
+    }
+    uint64_t elapsed_us = elapsed_ns / 1000, interval_us = deferred->sweep_ns / 1000;
+    uint64_t due = elapsed_us >= interval_us ? deferred->sweep_total
+                   : (uint64_t)deferred->sweep_total * elapsed_us / interval_us;
+    uint64_t taken = deferred->sweep_total - left;
+    uint64_t share = due > taken ? due - taken : 0;
+    return share < SWEEP_SHARE_MIN ? SWEEP_SHARE_MIN
+           : share > SWEEP_SHARE_MAX ? SWEEP_SHARE_MAX
+                                     : (size_t)share;
+}
+
+/* The sweep's share of this commit, written to the trees: their newest versions, in key order.
+ * *count: how many, for overlay_sweep_written once the commit is durable. */
+static int sweep_write(struct store_txn *txn, size_t *count)
+{
+    struct store_deferred *deferred = txn->store->deferred;
+    *count = 0;
+    size_t share = sweep_share(deferred);
+    if (share == 0)
+        return 0;
+    bool starting = overlay_sweep_left(deferred->overlay) == 0;
+    int rc = overlay_sweep_next(deferred->overlay, share, deferred->share, count);
+    if (rc)
+        return rc;
+    if (starting)
+        deferred->sweep_total = overlay_sweep_left(deferred->overlay);
+    for (size_t i = 0; i < *count && rc == 0; i++) {
+        const struct overlay_record *record = &deferred->share[i];
+        MDB_dbi dbi = txn->store->dbis[deferred_dbs[record->table]];
+        MDB_val k = {record->key_bytes, (void *)record->key};
+        MDB_val v = {record->value_bytes, (void *)record->value};
+        rc = record->deleted ? mdb_del(txn->txn, dbi, &k, NULL) : mdb_put(txn->txn, dbi, &k, &v, 0);
+        if (rc == MDB_NOTFOUND && record->deleted)
+            rc = 0;
+    }
+    return store_error(txn->store, rc, "write the sweep's share");
+}
+
+/* Room for a commit's `count` changes to publish. */
+static int records_reserve(struct store_deferred *deferred, size_t count)
+{
+    if (count <= deferred->records_capacity)
+        return 0;
+    size_t capacity = deferred->records_capacity ? deferred->records_capacity : 256;
+    while (capacity < count)
+        capacity *= 2;
+    struct overlay_record *records = realloc(deferred->records, capacity * sizeof(*records));
+    if (!records)
+        return FL_ERR_INTERNAL;
+    deferred->records = records;
+    deferred->records_capacity = capacity;
+    return 0;
+}
+
+/* A top-level commit with tables kept in memory: its changes to them journaled and published
+ * under the commit's id, a share of the sweep written, the journal dropped behind the last
+ * sweep that ended; then LMDB's commit, and the overlay told how it went. */
+static int store_commit_deferred(struct store_txn *txn)
+{
+    struct store *store = txn->store;
+    struct store_deferred *deferred = store->deferred;
+    uint64_t tag = mdb_txn_id(txn->txn);
+    size_t count = staged_count(txn->staged), swept = 0;
+    bool published = false;
+    int rc = by_seq_counts_keep(txn);
+    if (rc == 0 && count > 0 && (rc = records_reserve(deferred, count)) == 0) {
+        staged_records(txn->staged, deferred->records);
+        rc = journal_append(txn, tag, deferred->records, count);
+        if (rc == 0)
+            published = (rc = overlay_publish(deferred->overlay, tag, deferred->records,
+                                              count)) == 0;
+    }
+    if (rc == 0)
+        rc = sweep_write(txn, &swept);
+    /* Records up to the covered id are in the trees; ids before this one's are all committed
+     * (a failed commit's id is this one's, given again). */
+    uint64_t covered = overlay_sweep_covered(deferred->overlay);
+    uint64_t drop = covered < tag - 1 ? covered : tag - 1;
+    if (rc == 0 && drop > deferred->journal_dropped)
+        rc = journal_drop(txn, drop);
+    if (rc)
+        mdb_txn_abort(txn->txn);
+    else
+        rc = store_error(store, mdb_txn_commit(txn->txn), "commit");
+    staged_clear(deferred->staged);
+    if (rc) {
+        if (published)
+            overlay_withdraw(deferred->overlay);
+        return rc;
+    }
+    if (drop > deferred->journal_dropped)
+        deferred->journal_dropped = drop;
+    /* A commit that changed no page takes no id: the next is given the same. */
+    bool took_id = store_txnid(store) == tag;
+    if (took_id)
+        overlay_committed(deferred->overlay, tag);
+    if (swept)
+        overlay_sweep_written(deferred->overlay, took_id ? tag : tag - 1);
+    return 0;
 }
 
 static int store_txn_begin(struct store *store, MDB_txn *parent, unsigned flags,
@@ -812,11 +1200,22 @@ static int store_txn_begin(struct store *store, MDB_txn *parent, unsigned flags,
 
 int store_read_begin(struct store *store, struct store_txn **out)
 {
+    /* Registered first: then no version this snapshot may need is dropped before it begins. */
+    uint64_t registration = 0;
+    if (store->deferred && overlay_reader_begin(store->deferred->overlay, &registration) != 0)
+        return FL_ERR_INTERNAL;
     pthread_rwlock_rdlock(&store->resize_lock);
     int rc = store_txn_begin(store, NULL, MDB_RDONLY, out);
-    if (rc)
+    if (rc) {
         pthread_rwlock_unlock(&store->resize_lock);
-    return rc;
+        if (store->deferred)
+            overlay_reader_end(store->deferred->overlay, registration);
+        return rc;
+    }
+    (*out)->registered = store->deferred != NULL;
+    (*out)->registration = registration;
+    (*out)->snapshot = mdb_txn_id((*out)->txn);
+    return 0;
 }
 
 void store_read_end(struct store_txn *txn)
@@ -824,6 +1223,13 @@ void store_read_end(struct store_txn *txn)
     REQUIRE(txn->read_only);
     struct store *store = txn->store;
     mdb_txn_abort(txn->txn);
+    for (size_t i = 0; i < txn->copy_count; i++)
+        free(txn->copies[i]);
+    free(txn->copies);
+    for (size_t table = 0; table < DEFERRED_TABLES; table++)
+        overlay_view_free(txn->views[table]);
+    if (txn->registered)
+        overlay_reader_end(store->deferred->overlay, txn->registration);
     free(txn);
     pthread_rwlock_unlock(&store->resize_lock);
 }
@@ -836,14 +1242,22 @@ int store_write_begin(struct store *store, struct store_txn **out)
 int store_nested_begin(struct store_txn *parent, struct store_txn **out)
 {
     int rc = store_txn_begin(parent->store, parent->txn, 0, out);
-    if (rc == 0)
+    if (rc == 0) {
         (*out)->parent = parent;
+        (*out)->depth = parent->depth + 1;
+    }
     return rc;
 }
 
 int store_commit(struct store_txn *txn)
 {
     REQUIRE(!txn->read_only);
+    struct store_deferred *deferred = txn->store->deferred;
+    if (deferred && !txn->parent) {
+        int rc = store_commit_deferred(txn);
+        free(txn);
+        return rc;
+    }
     int rc = txn->parent ? 0 : by_seq_counts_keep(txn);
     if (rc)
         mdb_txn_abort(txn->txn);
@@ -855,6 +1269,11 @@ int store_commit(struct store_txn *txn)
             txn->parent->by_seq_added[tag] += txn->by_seq_added[tag];
         for (unsigned slot = 0; slot < STORE_TALLY_SLOTS; slot++)
             txn->parent->tally[slot] += txn->tally[slot];
+        if (deferred)
+            staged_level_commit(deferred->staged, &txn->staged, txn->depth,
+                                &txn->parent->staged);
+    } else if (deferred) {
+        staged_level_abort(deferred->staged, &txn->staged);
     }
     free(txn);
     return rc;
@@ -894,6 +1313,11 @@ uint64_t store_txnid(struct store *store)
 void store_abort(struct store_txn *txn)
 {
     REQUIRE(!txn->read_only);
+    struct store_deferred *deferred = txn->store->deferred;
+    if (deferred && txn->parent)
+        staged_level_abort(deferred->staged, &txn->staged);
+    else if (deferred)
+        staged_clear(deferred->staged);
     mdb_txn_abort(txn->txn);
     free(txn);
 }
@@ -935,6 +1359,13 @@ int store_grow(struct store *store)
 int store_get(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes,
               struct store_bytes *value)
 {
+    int table = store_deferred_table(txn->store, db);
+    if (table >= 0) {
+        bool in_memory;
+        int found = deferred_get(txn, table, key, key_bytes, value, &in_memory);
+        if (found < 0 || in_memory)
+            return found;
+    }
     uint8_t buffer[STORE_KEY_MAX];
     MDB_val k, v;
     if (!store_key(db, key, key_bytes, buffer, &k))
@@ -953,6 +1384,11 @@ static int store_put_flags(struct store_txn *txn, enum store_db db, const void *
                            size_t key_bytes, const void *value, size_t value_bytes, unsigned flags)
 {
     REQUIRE(!txn->read_only);
+    int table = store_deferred_table(txn->store, db);
+    if (table >= 0) {
+        REQUIRE(flags == 0);
+        return deferred_put(txn, table, key, key_bytes, value, value_bytes, false);
+    }
     uint8_t buffer[STORE_KEY_MAX];
     MDB_val k, v = {value_bytes, (void *)value};
     if (!store_key(db, key, key_bytes, buffer, &k))
@@ -1196,6 +1632,83 @@ static void scan_ahead(const struct store *store, struct scan_ahead *ahead, cons
         .from = page, .middle = page + size / 2, .end = page + size, .last = page, .size = size};
 }
 
+/* Put a walk's cursor on the first record after (after_key, after_value): 0, MDB_NOTFOUND when
+ * there is none (or the key is past every key the table can hold), or LMDB's error. */
+static int store_walk_start(enum store_db db, MDB_cursor *cursor,
+                            const void *after_key, size_t after_key_bytes,
+                            struct store_bytes after_value, MDB_val *k, MDB_val *v)
+{
+    uint8_t buffer[STORE_KEY_MAX];
+    if (after_key && after_key_bytes && after_value.size &&
+        (store_dbs[db].flags & MDB_DUPSORT)) {
+        *k = (MDB_val){after_key_bytes, (void *)after_key};
+        return store_cursor_after_pair(cursor, k, v, after_value);
+    }
+    if (!after_key || !after_key_bytes)
+        return mdb_cursor_get(cursor, k, v, MDB_FIRST);
+    MDB_val after;
+    if (!store_key(db, after_key, after_key_bytes, buffer, &after))
+        return MDB_NOTFOUND; /* after every key the table can hold */
+    *k = after;
+    int rc = mdb_cursor_get(cursor, k, v, MDB_SET_RANGE);
+    if (rc == 0 && k->mv_size == after.mv_size &&
+        memcmp(k->mv_data, after.mv_data, after.mv_size) == 0)
+        rc = mdb_cursor_get(cursor, k, v, MDB_NEXT);
+    return rc;
+}
+
+/* A reader's walk of a table kept in memory: the tree's records and the overlay's view of the
+ * snapshot merged in key order, a record in memory standing for the tree's of the same key and
+ * a deleted one hiding it. The view is made at the first walk of the table and kept. */
+static int store_walk_merged(struct store_txn *txn, int table, MDB_cursor *cursor, int rc,
+                             MDB_val k, MDB_val v, const void *after_key, size_t after_key_bytes,
+                             size_t max, bool read_ahead,
+                             int (*visit_cb)(void *context, struct store_bytes key,
+                                             struct store_bytes value),
+                             void *context)
+{
+    REQUIRE(txn->read_only); /* the writer walks neither table */
+    struct overlay_view **view = &txn->views[table];
+    if (!*view && overlay_view_make(txn->store->deferred->overlay, txn->snapshot,
+                                    (uint8_t)table, view) != 0)
+        return FL_ERR_INTERNAL;
+    size_t at = after_key && after_key_bytes
+                ? overlay_view_after(*view, after_key, after_key_bytes) : 0;
+    MDB_dbi dbi = txn->store->dbis[deferred_dbs[table]];
+    int visit = 0;
+    size_t count = 0;
+    struct scan_ahead ahead = {0};
+    while (visit == 0 && count < max && (rc == 0 || rc == MDB_NOTFOUND)) {
+        bool in_tree = rc == 0, in_memory = at < (*view)->count;
+        if (!in_tree && !in_memory)
+            break;
+        const struct overlay_record *record = in_memory ? &(*view)->records[at] : NULL;
+        MDB_val memory_key = {record ? record->key_bytes : 0, record ? (void *)record->key : NULL};
+        int order = !in_memory ? -1 : !in_tree ? 1 : mdb_cmp(txn->txn, dbi, &k, &memory_key);
+        if (order < 0) {
+            count++;
+            if (read_ahead)
+                scan_ahead(txn->store, &ahead, v.mv_data);
+            visit = visit_cb(context, (struct store_bytes){k.mv_data, k.mv_size},
+                             (struct store_bytes){v.mv_data, v.mv_size});
+            rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+            continue;
+        }
+        if (order == 0) /* memory's version stands for the tree's */
+            rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+        at++;
+        if (record->deleted)
+            continue;
+        count++;
+        visit = visit_cb(context, (struct store_bytes){record->key, record->key_bytes},
+                         (struct store_bytes){record->value, record->value_bytes});
+    }
+    mdb_cursor_close(cursor);
+    if (visit)
+        return visit;
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_error(txn->store, rc, "scan");
+}
+
 static int store_walk(struct store_txn *txn, enum store_db db, const void *after_key,
                       size_t after_key_bytes, struct store_bytes after_value, size_t max,
                       bool read_ahead,
@@ -1207,26 +1720,12 @@ static int store_walk(struct store_txn *txn, enum store_db db, const void *after
     int rc = mdb_cursor_open(txn->txn, txn->store->dbis[db], &cursor);
     if (rc)
         return store_error(txn->store, rc, "cursor");
-    uint8_t buffer[STORE_KEY_MAX];
     MDB_val k, v;
-    if (after_key && after_key_bytes && after_value.size &&
-        (store_dbs[db].flags & MDB_DUPSORT)) {
-        k = (MDB_val){after_key_bytes, (void *)after_key};
-        rc = store_cursor_after_pair(cursor, &k, &v, after_value);
-    } else if (after_key && after_key_bytes) {
-        MDB_val after;
-        if (!store_key(db, after_key, after_key_bytes, buffer, &after)) {
-            mdb_cursor_close(cursor);
-            return 0; /* after every key the table can hold */
-        }
-        k = after;
-        rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
-        if (rc == 0 && k.mv_size == after.mv_size &&
-            memcmp(k.mv_data, after.mv_data, after.mv_size) == 0)
-            rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
-    } else {
-        rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST);
-    }
+    rc = store_walk_start(db, cursor, after_key, after_key_bytes, after_value, &k, &v);
+    int table = store_deferred_table(txn->store, db);
+    if (table >= 0)
+        return store_walk_merged(txn, table, cursor, rc, k, v, after_key, after_key_bytes, max,
+                                 read_ahead, visit_cb, context);
     int visit = 0;
     size_t count = 0;
     struct scan_ahead ahead = {0};

@@ -16,7 +16,7 @@
  * and each is a table of its own to every caller. */
 enum store_db {
     STORE_DB_LOG,             /* u64be seq -> hash[32] || Entry bytes; append-only */
-    STORE_DB_META,            /* "head" -> u64be seq || hash[32] || time; "format" -> "9";
+    STORE_DB_META,            /* "head" -> u64be seq || hash[32] || time; "format" -> "10";
                                * "by_seq_counts" -> the folded tables' records (store.c) */
     STORE_DB_PERSONS,         /* person_no -> Person */
     STORE_DB_ACCOUNTS,        /* person_no -> Account */
@@ -43,6 +43,8 @@ enum store_db {
                                * head; keyed day first, so a day's records share leaves (7) */
     STORE_DB_MERCHANT_DAYS,   /* merchant '\0' "YYYYMMDD" -> empty: the days of a merchant's
                                * totals, added once a day (since format 7) */
+    STORE_DB_JOURNAL,         /* u64be id of a commit -> the accounts and references it changed,
+                               * while they are kept in memory (store_defer_state; since 10) */
     STORE_DB_COUNT
 };
 
@@ -91,6 +93,22 @@ typedef int (*store_visit)(void *context, const struct store_bytes *key,
                            const struct store_bytes *value);
 int store_retire(struct store_txn *txn, const char *name, bool required, store_visit visit,
                  void *context);
+
+/* Keep the accounts and the references in memory from the commit that changes them, each
+ * commit's changes appended to the journal in the same transaction, and write them to their
+ * trees in key order in a sweep spread over the commits of `sweep_ms` (docs/DECISIONS.md,
+ * twenty-third part). Readers see them at their snapshots as if they were in the trees; a start
+ * after a crash applies the journal (store_open does, whatever this setting). Call it once,
+ * after store_open and before any transaction. 0, or FL_ERR_INTERNAL when out of memory. */
+int store_defer_state(struct store *store, uint64_t sweep_ms);
+
+/* What store_defer_state keeps in memory: all zero when it is off. */
+struct store_deferred_stats {
+    uint64_t records;      /* accounts and references held */
+    uint64_t dirty;        /* of them, not yet in their trees */
+    uint64_t sweep_left;   /* records of the sweep under way still to write */
+};
+void store_deferred_stats(struct store *store, struct store_deferred_stats *out);
 
 /* Whether store_open created a new, empty ledger. */
 bool store_created(const struct store *store);
@@ -181,14 +199,18 @@ int store_chain_page(struct store_txn *txn, enum store_db db, const void *key, s
 /* Call visit_cb for each record of `db` in key order after `after_key` (NULL or empty: from the
  * first), at most `max` of them, until it returns non-zero (which store_scan then returns). In
  * an index database each (key, seq) pair is a record, and a page resumes after the pair
- * (after_key, after_value); elsewhere after_value is ignored. */
+ * (after_key, after_value); elsewhere after_value is ignored. The accounts and references kept
+ * in memory (store_defer_state) are walked as the snapshot sees them, memory merged with the
+ * tree, in a read transaction only. */
 int store_scan(struct store_txn *txn, enum store_db db, const void *after_key,
                size_t after_key_bytes, struct store_bytes after_value, size_t max,
                int (*visit_cb)(void *context, struct store_bytes key, struct store_bytes value),
                void *context);
 
 /* How many records `db` holds as `txn` sees it (in an index database, (key, seq) pairs), into
- * *records: a count LMDB keeps, read without a walk. Returns 0 or an error. */
+ * *records: a count LMDB keeps, read without a walk. Returns 0 or an error. With the accounts
+ * and references kept in memory (store_defer_state), their trees' counts, which lag by the
+ * records not yet swept into them: a figure for pacing, not for checking. */
 int store_records(struct store_txn *txn, enum store_db db, uint64_t *records);
 
 /* The same without asking the kernel for what lies ahead: for a walk whose stretches ahead

@@ -271,6 +271,13 @@ int format_older_make(const char *dir, int format)
         (rc = mdb_env_open(env, dir, 0, 0600)) == 0 &&
         (rc = mdb_txn_begin(env, NULL, 0, &txn)) == 0)
         rc = mdb_dbi_open(txn, "meta", 0, &meta);
+    /* Format 10's journal: empty on a stopped ledger whose accounts were written at each
+     * commit, as the tests' are. */
+    MDB_stat journal;
+    MDB_dbi journal_dbi;
+    if (rc == 0 && format < 10 && (rc = mdb_dbi_open(txn, "journal", 0, &journal_dbi)) == 0 &&
+        (rc = mdb_stat(txn, journal_dbi, &journal)) == 0)
+        rc = journal.ms_entries ? MDB_INCOMPATIBLE : mdb_drop(txn, journal_dbi, 1);
     if (rc == 0 && format < 9 && (rc = rewrite_table(txn, "by_seq", "by_seq", 0,
                                                      by_seq_split)) == 0)
         rc = drop_table(txn, "by_seq");
@@ -304,9 +311,9 @@ int format_older_make(const char *dir, int format)
     size_t tables = sizeof(format_3_tables) / sizeof(*format_3_tables);
     for (size_t i = 0; rc == 0 && format < 3 && i < tables; i++)
         rc = drop_table(txn, format_3_tables[i]);
-    char text[2] = {(char)('0' + format), 0};
+    char text[3];
     k = (MDB_val){6, "format"};
-    v = (MDB_val){1, text};
+    v = (MDB_val){(size_t)snprintf(text, sizeof(text), "%d", format), text};
     if (rc == 0)
         rc = mdb_put(txn, meta, &k, &v, 0);
     rc = rc == 0 ? mdb_txn_commit(txn) : (txn ? (mdb_txn_abort(txn), rc) : rc);
