@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,8 @@ struct store_deferred {
     uint64_t sweep_started_ns; /* when the sweep under way (or the last) started */
     size_t sweep_total;        /* its records */
     uint64_t journal_dropped;  /* the journal holds no record up to this id */
+    /* The overlay's counts after the last commit, for other threads (store_deferred_stats). */
+    _Atomic uint64_t stats_records, stats_dirty, stats_sweep_left;
 };
 
 /* The tags of the tables folded into by_seq are 1 to BY_SEQ_TAG_MAX (store_dbs). */
@@ -88,6 +91,8 @@ struct store_txn {
     uint8_t **copies;
     size_t copy_count, copy_capacity;
     struct overlay_view *views[DEFERRED_TABLES];
+    uint64_t records[DEFERRED_TABLES]; /* store_records of each, once counted */
+    bool counted[DEFERRED_TABLES];
 };
 
 static int store_deferred_table(const struct store *store, enum store_db db);
@@ -123,7 +128,7 @@ static const struct {
     [STORE_DB_MERCHANT_LINKS] = {"merchant_links", 0, 7, 4},
     [STORE_DB_DAY_TOTALS] = {"day_totals", 0, 7, 0},
     [STORE_DB_MERCHANT_DAYS] = {"merchant_days", 0, 7, 0},
-    [STORE_DB_JOURNAL] = {"journal", 0, 10, 0},
+    [STORE_DB_JOURNAL] = {"journal", 0, 10, 0}, /* JOURNAL_SINCE */
 };
 
 /* The tables keyed by an entry's seq first (a settlement's id is its entry's seq), folded into
@@ -274,6 +279,7 @@ static int store_lock_dir(const char *dir, int *lock_fd)
 static const char format_key[] = "format";
 #define FORMAT_CURRENT 10
 #define FORMAT_OLDEST 2 /* the oldest this famledgerd upgrades */
+#define JOURNAL_SINCE 10
 
 /* The ledger's format: 1 when it records none, 0 when the record is not a small number. */
 static int store_read_format(const MDB_val *value)
@@ -647,9 +653,13 @@ static int store_open_dbs(struct store *store)
                   rc == MDB_NOTFOUND ? "is missing" : "cannot be opened", mdb_strerror(rc));
         return FL_ERR_INTERNAL;
     }
-    rc = store->created ? store_write_format(store, txn)
-         : format < FORMAT_CURRENT ? store_upgrade(store, txn, format)
-                                   : store_journal_apply(store, txn);
+    /* The journal first: an upgrade after format 10 reads the trees as they were at the stop. */
+    if (!store->created && format >= JOURNAL_SINCE)
+        rc = store_journal_apply(store, txn);
+    if (rc == 0)
+        rc = store->created               ? store_write_format(store, txn)
+             : format < FORMAT_CURRENT ? store_upgrade(store, txn, format)
+                                       : 0;
     if (rc) {
         mdb_txn_abort(txn);
         return rc;
@@ -972,10 +982,20 @@ void store_deferred_stats(struct store *store, struct store_deferred_stats *out)
     const struct store_deferred *deferred = store->deferred;
     if (!deferred)
         return;
-    /* Counts the writer keeps: read from another thread, a figure a moment old at worst. */
-    out->records = overlay_records(deferred->overlay);
-    out->dirty = overlay_dirty(deferred->overlay);
-    out->sweep_left = overlay_sweep_left(deferred->overlay);
+    out->records = atomic_load_explicit(&deferred->stats_records, memory_order_relaxed);
+    out->dirty = atomic_load_explicit(&deferred->stats_dirty, memory_order_relaxed);
+    out->sweep_left = atomic_load_explicit(&deferred->stats_sweep_left, memory_order_relaxed);
+}
+
+/* On the writer, after a commit: the counts other threads may read. */
+static void store_deferred_count(struct store_deferred *deferred)
+{
+    atomic_store_explicit(&deferred->stats_records, overlay_records(deferred->overlay),
+                          memory_order_relaxed);
+    atomic_store_explicit(&deferred->stats_dirty, overlay_dirty(deferred->overlay),
+                          memory_order_relaxed);
+    atomic_store_explicit(&deferred->stats_sweep_left, overlay_sweep_left(deferred->overlay),
+                          memory_order_relaxed);
 }
 
 /* The key as the transaction sees it in memory: *in_memory false when memory does not hold it
@@ -1179,6 +1199,7 @@ static int store_commit_deferred(struct store_txn *txn)
         overlay_committed(deferred->overlay, tag);
     if (swept)
         overlay_sweep_written(deferred->overlay, took_id ? tag : tag - 1);
+    store_deferred_count(deferred);
     return 0;
 }
 
@@ -1657,6 +1678,43 @@ static int store_walk_start(enum store_db db, MDB_cursor *cursor,
     return rc;
 }
 
+/* The reader's view of a table kept in memory, made once. 0 or FL_ERR_INTERNAL. */
+static int store_view(struct store_txn *txn, int table)
+{
+    if (txn->views[table])
+        return 0;
+    return overlay_view_make(txn->store->deferred->overlay, txn->snapshot, (uint8_t)table,
+                             &txn->views[table]);
+}
+
+/* How many records a reader of a table kept in memory sees: the tree's count, plus what memory
+ * adds to it, less what memory deletes from it. Counted once a transaction, a lookup a record
+ * in memory. */
+static int store_records_merged(struct store_txn *txn, int table, uint64_t tree_records,
+                                uint64_t *records)
+{
+    if (!txn->counted[table]) {
+        if (store_view(txn, table) != 0)
+            return FL_ERR_INTERNAL;
+        const struct overlay_view *view = txn->views[table];
+        MDB_dbi dbi = txn->store->dbis[deferred_dbs[table]];
+        uint64_t count = tree_records;
+        for (size_t i = 0; i < view->count; i++) {
+            const struct overlay_record *record = &view->records[i];
+            MDB_val k = {record->key_bytes, (void *)record->key}, v;
+            int rc = mdb_get(txn->txn, dbi, &k, &v);
+            if (rc != 0 && rc != MDB_NOTFOUND)
+                return store_error(txn->store, rc, "count");
+            count += !record->deleted && rc == MDB_NOTFOUND;
+            count -= record->deleted && rc == 0;
+        }
+        txn->records[table] = count;
+        txn->counted[table] = true;
+    }
+    *records = txn->records[table];
+    return 0;
+}
+
 /* A reader's walk of a table kept in memory: the tree's records and the overlay's view of the
  * snapshot merged in key order, a record in memory standing for the tree's of the same key and
  * a deleted one hiding it. The view is made at the first walk of the table and kept. */
@@ -1669,9 +1727,10 @@ static int store_walk_merged(struct store_txn *txn, int table, MDB_cursor *curso
 {
     REQUIRE(txn->read_only); /* the writer walks neither table */
     struct overlay_view **view = &txn->views[table];
-    if (!*view && overlay_view_make(txn->store->deferred->overlay, txn->snapshot,
-                                    (uint8_t)table, view) != 0)
+    if (store_view(txn, table) != 0) {
+        mdb_cursor_close(cursor);
         return FL_ERR_INTERNAL;
+    }
     size_t at = after_key && after_key_bytes
                 ? overlay_view_after(*view, after_key, after_key_bytes) : 0;
     MDB_dbi dbi = txn->store->dbis[deferred_dbs[table]];
@@ -1766,7 +1825,9 @@ int store_records(struct store_txn *txn, enum store_db db, uint64_t *records)
     if (rc)
         return store_error(txn->store, rc, "stat");
     *records = stat.ms_entries;
-    return 0;
+    int table = store_deferred_table(txn->store, db);
+    return table >= 0 && txn->read_only ? store_records_merged(txn, table, stat.ms_entries, records)
+                                        : 0;
 }
 
 int store_scan_bare(struct store_txn *txn, enum store_db db, const void *after_key,

@@ -209,8 +209,9 @@ int store_scan(struct store_txn *txn, enum store_db db, const void *after_key,
 
 /* How many records `db` holds as `txn` sees it (in an index database, (key, seq) pairs), into
  * *records: a count LMDB keeps, read without a walk. Returns 0 or an error. With the accounts
- * and references kept in memory (store_defer_state), their trees' counts, which lag by the
- * records not yet swept into them: a figure for pacing, not for checking. */
+ * and references kept in memory (store_defer_state), a reader's count of them adds what memory
+ * holds to the tree's, at a lookup for each record held (once a transaction); a writer's is
+ * the tree's alone. */
 int store_records(struct store_txn *txn, enum store_db db, uint64_t *records);
 
 /* The same without asking the kernel for what lies ahead: for a walk whose stretches ahead

@@ -4,6 +4,7 @@
 
 #include "famledger.pb-c.h"
 #include "fl_limits.h"
+#include "store.h"
 
 #include <errno.h>
 #include <lmdb.h>
@@ -261,6 +262,13 @@ int format_older_make(const char *dir, int format)
 {
     static const char *const format_3_tables[] = {"wallets", "wallet_sends", "holds",
                                                   "timers", "aid_limits", "aid_usage"};
+    /* A start applies the journal of a famledgerd that kept the accounts in memory. */
+    struct store *store;
+    if (store_open(dir, 1u << 20, 1u << 30, STORE_OPEN_EXISTING, &store) != 0) {
+        fprintf(stderr, "famledger-corrupt: format %d: the ledger does not open\n", format);
+        return 1;
+    }
+    store_close(store);
     MDB_env *env;
     MDB_txn *txn = NULL;
     MDB_dbi meta;
@@ -271,8 +279,7 @@ int format_older_make(const char *dir, int format)
         (rc = mdb_env_open(env, dir, 0, 0600)) == 0 &&
         (rc = mdb_txn_begin(env, NULL, 0, &txn)) == 0)
         rc = mdb_dbi_open(txn, "meta", 0, &meta);
-    /* Format 10's journal: empty on a stopped ledger whose accounts were written at each
-     * commit, as the tests' are. */
+    /* Format 10's journal, emptied into the trees by the open above. */
     MDB_stat journal;
     MDB_dbi journal_dbi;
     if (rc == 0 && format < 10 && (rc = mdb_dbi_open(txn, "journal", 0, &journal_dbi)) == 0 &&

@@ -53,6 +53,12 @@ static void daemon_exec(struct daemon_handle *daemon, const char *const *extra_a
     const char *argv[64] = {program, "--data-dir", daemon->data_dir, "--socket",
                             daemon->socket_path, "--log-level", "warn"};
     int argc = 7;
+    /* The whole suite runs a second time with the accounts kept in memory (make test-deferred). */
+    const char *sweep_ms = getenv("FAMLEDGER_TEST_STATE_SWEEP_MS");
+    if (sweep_ms && *sweep_ms) {
+        argv[argc++] = "--state-sweep-ms";
+        argv[argc++] = sweep_ms;
+    }
     for (int i = 0; extra_args && extra_args[i] && argc < 62; i++)
         argv[argc++] = extra_args[i];
     argv[argc] = NULL;

@@ -9,7 +9,9 @@ CHECKS_PASSED=0
 CHECKS_FAILED=0
 
 daemon_start() {
-    "$BUILD/famledgerd" --data-dir "$WORK/data" --socket "$SOCKET" --log-level warn "$@" \
+    # The whole suite runs a second time with the accounts kept in memory (make test-deferred).
+    "$BUILD/famledgerd" --data-dir "$WORK/data" --socket "$SOCKET" --log-level warn \
+        ${FAMLEDGER_TEST_STATE_SWEEP_MS:+--state-sweep-ms "$FAMLEDGER_TEST_STATE_SWEEP_MS"} "$@" \
         2>>"$WORK/daemon.log" &
     DAEMON_PID=$!
     # A minute by the clock, not a count of tries: a ledgerctl run under ASan on a loaded
