@@ -19,8 +19,9 @@
 /* Open the copy, check its head, and record it. Returns 0 or a status after request_fail. */
 static int backup_seal(struct request_ctx *ctx, const char *dir, Famledger__BackupReply *reply)
 {
+    /* Room to grow: opening the copy applies its journal (state_sweep_ms), which writes. */
     struct store *copy;
-    if (store_open(dir, 1u << 20, 1u << 20, STORE_OPEN_EXISTING, &copy) != 0)
+    if (store_open(dir, 1u << 20, UINT64_C(1) << 40, STORE_OPEN_EXISTING, &copy) != 0)
         return request_fail(ctx, FL_ERR_INTERNAL, "the copy in %s does not open", dir);
     struct ledger_head head;
     int rc = ledger_check_head(copy, &head);
