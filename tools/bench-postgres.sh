@@ -16,6 +16,7 @@
 #   returns: 16 connections, BENCH_REFUNDS in a hundred requests (default 10) refunds of a random
 #   part of an earlier settlement (famledger-bench --refunds; PostgreSQL: a PL/pgSQL refund()
 #   that gives the legs back last first, with the index on legs it needs made just before).
+# BENCH_DAEMON_ARGS: more famledgerd options (e.g. "--state-sweep-ms 5000").
 # PostgreSQL is installed with apt-get when missing (as root) and runs as the postgres user in
 # a temporary cluster on a Unix socket; nothing is left behind.
 set -eu
@@ -25,6 +26,7 @@ set -eu
 : "${BENCH_CONNECTIONS:=1 16 64}"
 : "${BENCH_MERCHANTS:=1}"
 : "${BENCH_REFUNDS:=10}"
+: "${BENCH_DAEMON_ARGS:=}"
 
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 if [ -z "$pg_bin" ]; then
@@ -206,8 +208,9 @@ pg_run() {
 
 # famledgerd on a fresh ledger with the same patients.
 # A map of 64 GiB (address space; the file grows as written): ten million patients take 22 GB.
+# shellcheck disable=SC2086 # options, split on purpose
 "$BUILD/famledgerd" --data-dir "$work/famledger" --socket "$work/famledger.sock" \
-    --log-level warn --map-mib-max 65536 &
+    --log-level warn --map-mib-max 65536 $BENCH_DAEMON_ARGS &
 daemon_pid=$!
 until "$BUILD/ledgerctl" --socket "$work/famledger.sock" head >/dev/null 2>&1; do sleep 0.05; done
 "$BUILD/famledger-bench" --socket "$work/famledger.sock" --patients "$BENCH_PATIENTS" \

@@ -313,6 +313,12 @@ static void test_a_walk_merges_memory_with_the_tree(void **state)
     assert_string_equal(walked(after, "D", 1), "F=m ");
     /* The snapshot before the commit walks the tree as it was. */
     assert_string_equal(walked(before, NULL, 100), "A=t C=t E=t G=t ");
+    /* And each counts what it walks (verify paces its digests by it). */
+    uint64_t records;
+    assert_int_equal(store_records(after, STORE_DB_ACCOUNTS, &records), 0);
+    assert_int_equal(records, 7);
+    assert_int_equal(store_records(before, STORE_DB_ACCOUNTS, &records), 0);
+    assert_int_equal(records, 4);
     store_read_end(before);
     store_read_end(after);
 }
