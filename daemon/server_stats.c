@@ -201,6 +201,15 @@ void server_metrics_collect(struct server *server, struct arena *arena,
         metrics_sample(&builder, (int64_t)ahead.stretch_records, 0, "read", "records", NULL);
         metrics_sample(&builder, (int64_t)ahead.warm_pages, 0, "read", "warm_pages", NULL);
     }
+    struct store_deferred_stats deferred;
+    store_deferred_stats(server->store, &deferred);
+    metrics_family(&builder, "famledger_state_in_memory", "gauge",
+                   "With state_sweep_ms: the accounts and references held in memory, those of "
+                   "them not yet in their tables, and those the sweep under way has still to "
+                   "write. All 0 when it is off.");
+    metrics_sample(&builder, (int64_t)deferred.records, 0, "records", "held", NULL);
+    metrics_sample(&builder, (int64_t)deferred.dirty, 0, "records", "dirty", NULL);
+    metrics_sample(&builder, (int64_t)deferred.sweep_left, 0, "records", "sweep_left", NULL);
     metrics_family(&builder, "famledger_map_size_bytes", "gauge",
                    "The LMDB map's size (address space reserved; map_mib_max).");
     metrics_sample(&builder, (int64_t)reply->map_bytes, 0, NULL);

@@ -30,6 +30,11 @@ expect "the references too" "0" "$(entries references)"
 journaled=$(entries journal)
 [ "$journaled" -eq 4 ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) ||
     { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL the journal holds $journaled records"; }
+check "stats" 0 ctl stats
+dirty=$(echo "$OUT" | sed -n 's/^famledger_state_in_memory{records="dirty"} \([0-9]*\)$/\1/p')
+held=$(echo "$OUT" | sed -n 's/^famledger_state_in_memory{records="held"} \([0-9]*\)$/\1/p')
+[ "${dirty:-0}" -ge 4 ] && [ "$dirty" = "$held" ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) ||
+    { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL in memory: '$held' held, '$dirty' dirty"; }
 check "verify walks memory with the trees" 0 ctl verify
 check "and digests them" 0 ctl verify --walk
 check "a backup meanwhile" 0 ctl backup --out "$WORK/copy"
