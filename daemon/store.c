@@ -589,6 +589,7 @@ static int store_journal_apply(struct store *store, MDB_txn *txn)
         /* A copy: the puts below may move what LMDB's pointers point at. */
         uint8_t *bytes = malloc(v.mv_size ? v.mv_size : 1);
         if (!bytes) {
+            log_error("store: no memory for a record of the journal (%zu bytes)", v.mv_size);
             applied = FL_ERR_INTERNAL;
             break;
         }
