@@ -69,14 +69,22 @@ struct overlay {
 
 /* ---- The table of records ---- */
 
-static size_t record_hash(const struct overlay *overlay, uint8_t table, const void *key,
-                          size_t key_bytes)
+_Static_assert(OVERLAY_HASH_KEY_BYTES == crypto_shorthash_KEYBYTES, "SipHash's key");
+
+size_t overlay_key_hash(const uint8_t hash_key[OVERLAY_HASH_KEY_BYTES], uint8_t table,
+                        const void *key, size_t key_bytes)
 {
     uint8_t out[crypto_shorthash_BYTES];
-    crypto_shorthash(out, key, key_bytes, overlay->hash_key);
+    crypto_shorthash(out, key, key_bytes, hash_key);
     uint64_t hash;
     memcpy(&hash, out, sizeof(hash));
     return (size_t)(hash ^ ((uint64_t)table * UINT64_C(0x9E3779B97F4A7C15)));
+}
+
+static size_t record_hash(const struct overlay *overlay, uint8_t table, const void *key,
+                          size_t key_bytes)
+{
+    return overlay_key_hash(overlay->hash_key, table, key, key_bytes);
 }
 
 static bool record_is(const struct record *record, uint8_t table, const void *key,

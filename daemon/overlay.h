@@ -47,6 +47,13 @@ struct overlay_record {
     bool deleted;
 };
 
+/* The hash of a table's key under `hash_key` (OVERLAY_HASH_KEY_BYTES of libsodium's random
+ * bytes): keyed, as the keys are clients' references. The overlay's table and a write
+ * transaction's (staged.c) use it. */
+#define OVERLAY_HASH_KEY_BYTES 16
+size_t overlay_key_hash(const uint8_t hash_key[OVERLAY_HASH_KEY_BYTES], uint8_t table,
+                        const void *key, size_t key_bytes);
+
 /* 0, or FL_ERR_INTERNAL when out of memory. */
 int overlay_new(struct overlay **out);
 void overlay_free(struct overlay *overlay);

@@ -29,7 +29,7 @@ struct staged_key {
 struct staged {
     struct staged_key **slots; /* open addressing, linear probing; a power of two */
     size_t capacity, count;
-    uint8_t hash_key[crypto_shorthash_KEYBYTES]; /* keys are clients' references: keyed */
+    uint8_t hash_key[OVERLAY_HASH_KEY_BYTES];
 };
 
 #define STAGED_CAPACITY_FIRST 1024
@@ -58,22 +58,12 @@ void staged_free(struct staged *staged)
     free(staged);
 }
 
-static size_t staged_hash(const struct staged *staged, uint8_t table, const void *key,
-                          size_t key_bytes)
-{
-    uint8_t out[crypto_shorthash_BYTES];
-    crypto_shorthash(out, key, key_bytes, staged->hash_key);
-    uint64_t hash;
-    memcpy(&hash, out, sizeof(hash));
-    return (size_t)(hash ^ ((uint64_t)table * UINT64_C(0x9E3779B97F4A7C15)));
-}
-
 /* The slot of the key, or the empty slot where it would go. */
 static size_t staged_slot(const struct staged *staged, uint8_t table, const void *key,
                           size_t key_bytes)
 {
     size_t mask = staged->capacity - 1;
-    size_t slot = staged_hash(staged, table, key, key_bytes) & mask;
+    size_t slot = overlay_key_hash(staged->hash_key, table, key, key_bytes) & mask;
     for (const struct staged_key *at; (at = staged->slots[slot]) != NULL;
          slot = (slot + 1) & mask)
         if (at->table == table && at->key_bytes == key_bytes &&
