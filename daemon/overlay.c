@@ -21,6 +21,7 @@ struct version {
 
 struct record {
     struct version *newest;
+    size_t hash;          /* record_hash of its table and key, kept for moves in the table */
     uint64_t written_tag; /* the commit that last wrote it to the tree; 0: none */
     uint32_t queued;      /* its entries in the queue of written records */
     bool dirty;           /* its newest version is not in the tree */
@@ -94,15 +95,23 @@ static bool record_is(const struct record *record, uint8_t table, const void *ke
            memcmp(record->key, key, key_bytes) == 0;
 }
 
-/* The slot of the key, or the empty slot where it would go. */
+/* The slot of the key whose record_hash is `hash`, or the empty slot where it would go. */
+static size_t slot_find_hashed(const struct overlay *overlay, size_t hash, uint8_t table,
+                               const void *key, size_t key_bytes)
+{
+    size_t mask = overlay->capacity - 1;
+    size_t slot = hash & mask;
+    for (const struct record *at; (at = overlay->slots[slot]) != NULL; slot = (slot + 1) & mask)
+        if (at->hash == hash && record_is(at, table, key, key_bytes))
+            break;
+    return slot;
+}
+
 static size_t slot_find(const struct overlay *overlay, uint8_t table, const void *key,
                         size_t key_bytes)
 {
-    size_t mask = overlay->capacity - 1;
-    size_t slot = record_hash(overlay, table, key, key_bytes) & mask;
-    while (overlay->slots[slot] && !record_is(overlay->slots[slot], table, key, key_bytes))
-        slot = (slot + 1) & mask;
-    return slot;
+    return slot_find_hashed(overlay, record_hash(overlay, table, key, key_bytes), table, key,
+                            key_bytes);
 }
 
 static struct record *record_find(const struct overlay *overlay, uint8_t table, const void *key,
@@ -120,10 +129,17 @@ static int table_grow(struct overlay *overlay)
         return FL_ERR_INTERNAL;
     overlay->slots = slots;
     overlay->capacity = old_capacity * 2;
+    /* Each record's hash is kept: a table of a million records grows without hashing a key
+     * again or comparing one (the keys are distinct), on the writer's path. */
+    size_t mask = overlay->capacity - 1;
     for (size_t i = 0; i < old_capacity; i++) {
         struct record *record = old[i];
-        if (record)
-            slots[slot_find(overlay, record->table, record->key, record->key_bytes)] = record;
+        if (!record)
+            continue;
+        size_t slot = record->hash & mask;
+        while (slots[slot])
+            slot = (slot + 1) & mask;
+        slots[slot] = record;
     }
     free(old);
     return 0;
@@ -134,12 +150,14 @@ static int table_grow(struct overlay *overlay)
 static void record_forget(struct overlay *overlay, struct record *record)
 {
     size_t mask = overlay->capacity - 1;
-    size_t hole = slot_find(overlay, record->table, record->key, record->key_bytes);
+    size_t hole = record->hash & mask;
+    while (overlay->slots[hole] && overlay->slots[hole] != record)
+        hole = (hole + 1) & mask;
     REQUIRE(overlay->slots[hole] == record);
     overlay->slots[hole] = NULL;
     for (size_t next = (hole + 1) & mask; overlay->slots[next]; next = (next + 1) & mask) {
         const struct record *moved = overlay->slots[next];
-        size_t home = record_hash(overlay, moved->table, moved->key, moved->key_bytes) & mask;
+        size_t home = moved->hash & mask;
         /* It may fill the hole when its home is not cyclically within (hole, next]. */
         bool home_after_hole = hole <= next ? (home > hole && home <= next)
                                             : (home > hole || home <= next);
@@ -475,13 +493,15 @@ static int publish_one(struct overlay *overlay, uint64_t tag, const struct overl
     REQUIRE(in->table < OVERLAY_TABLES_MAX && (in->deleted || in->value || !in->value_bytes));
     if ((overlay->count + 1) * 2 > overlay->capacity && table_grow(overlay) != 0)
         return FL_ERR_INTERNAL;
-    size_t slot = slot_find(overlay, in->table, in->key, in->key_bytes);
+    size_t hash = record_hash(overlay, in->table, in->key, in->key_bytes);
+    size_t slot = slot_find_hashed(overlay, hash, in->table, in->key, in->key_bytes);
     struct record *record = overlay->slots[slot];
     bool created = record == NULL;
     if (created) {
         record = calloc(1, sizeof(*record) + in->key_bytes);
         if (!record)
             return FL_ERR_INTERNAL;
+        record->hash = hash;
         record->table = in->table;
         record->key_bytes = in->key_bytes;
         memcpy(record->key, in->key, in->key_bytes);
