@@ -1174,12 +1174,15 @@ static int store_commit_deferred(struct store_txn *txn)
             published = (rc = overlay_publish(deferred->overlay, tag, deferred->records,
                                               count)) == 0;
     }
-    if (rc == 0)
+    /* A transaction that wrote nothing commits nothing, as without the setting: no sweep rides
+     * on it, so that a refused request or an idle check of the timers costs no flush. */
+    bool wrote = txn->writes > 0;
+    if (rc == 0 && wrote)
         rc = sweep_write(txn, &swept);
     /* Records up to the covered id are in the trees; ids before this one's are all committed
      * (a failed commit's id is this one's, given again). */
     uint64_t covered = overlay_sweep_covered(deferred->overlay);
-    uint64_t drop = covered < tag - 1 ? covered : tag - 1;
+    uint64_t drop = wrote ? (covered < tag - 1 ? covered : tag - 1) : 0;
     if (rc == 0 && drop > deferred->journal_dropped)
         rc = journal_drop(txn, drop);
     if (rc)

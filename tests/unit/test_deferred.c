@@ -266,6 +266,28 @@ static void test_the_sweep_writes_the_trees_and_the_journal_is_dropped_behind_it
     assert_string_equal(latest(l->store, STORE_DB_ACCOUNTS, "K049"), "v49");
 }
 
+/* A transaction that wrote nothing commits nothing, though the sweep has work: a refused
+ * request, or the daemon's idle check of its timers, costs no flush. */
+static void test_a_transaction_that_wrote_nothing_carries_no_sweep(void **state)
+{
+    struct ledger *l = *state;
+    ledger_open(l, 1);
+    commit_puts(l->store, STORE_DB_ACCOUNTS, (const char *[]){"A=1", "B=1", NULL});
+    struct store_deferred_stats stats;
+    for (int i = 0; i < 20; i++) {
+        sleep_ms(2);
+        uint64_t id = store_txnid(l->store);
+        struct store_txn *txn;
+        assert_int_equal(store_write_begin(l->store, &txn), 0);
+        assert_string_equal(seen(txn, STORE_DB_ACCOUNTS, "A"), "1");
+        assert_int_equal(store_commit(txn), 0);
+        assert_int_equal(store_txnid(l->store), id);
+    }
+    store_deferred_stats(l->store, &stats);
+    assert_int_equal(stats.dirty, 2);
+    assert_int_equal(journal_records(l->store), 1);
+}
+
 struct walk {
     char seen[256];
     size_t records;
@@ -423,6 +445,8 @@ int main(void)
             teardown),
         cmocka_unit_test_setup_teardown(test_a_walk_merges_memory_with_the_tree, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_a_transaction_that_wrote_nothing_carries_no_sweep,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_commit_that_fails_after_publishing_leaves_no_trace,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_failed_sweep_write_is_written_again, setup,
