@@ -148,10 +148,9 @@ int staged_put(struct staged *staged, struct staged_version **level, unsigned de
     return 0;
 }
 
-void staged_level_commit(struct staged *staged, struct staged_version **child, unsigned depth,
+void staged_level_commit(struct staged_version **child, unsigned depth,
                          struct staged_version **parent)
 {
-    (void)staged;
     REQUIRE(depth > 0);
     struct staged_version *version = *child, *next;
     for (; version; version = next) {
@@ -176,9 +175,8 @@ void staged_level_commit(struct staged *staged, struct staged_version **child, u
     *child = NULL;
 }
 
-void staged_level_abort(struct staged *staged, struct staged_version **level)
+void staged_level_abort(struct staged_version **level)
 {
-    (void)staged;
     struct staged_version *version = *level, *next;
     for (; version; version = next) {
         next = version->next;

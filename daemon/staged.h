@@ -38,10 +38,10 @@ int staged_put(struct staged *staged, struct staged_version **level, unsigned de
 
 /* The transaction of depth `depth` (> 0) committed: its versions, `*child`, become its parent's
  * (in `*parent`), replacing the parent's versions of the same keys. */
-void staged_level_commit(struct staged *staged, struct staged_version **child, unsigned depth,
+void staged_level_commit(struct staged_version **child, unsigned depth,
                          struct staged_version **parent);
 /* The transaction of the list `*level` aborted: its versions go. */
-void staged_level_abort(struct staged *staged, struct staged_version **level);
+void staged_level_abort(struct staged_version **level);
 
 /* The top-level transaction's versions (its list, `level`) as records, into `out` (an array of
  * staged_count(level) records, pointers valid until staged_clear). */

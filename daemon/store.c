@@ -1295,10 +1295,9 @@ int store_commit(struct store_txn *txn)
         for (unsigned slot = 0; slot < STORE_TALLY_SLOTS; slot++)
             txn->parent->tally[slot] += txn->tally[slot];
         if (deferred)
-            staged_level_commit(deferred->staged, &txn->staged, txn->depth,
-                                &txn->parent->staged);
+            staged_level_commit(&txn->staged, txn->depth, &txn->parent->staged);
     } else if (deferred) {
-        staged_level_abort(deferred->staged, &txn->staged);
+        staged_level_abort(&txn->staged);
     }
     free(txn);
     return rc;
@@ -1340,7 +1339,7 @@ void store_abort(struct store_txn *txn)
     REQUIRE(!txn->read_only);
     struct store_deferred *deferred = txn->store->deferred;
     if (deferred && txn->parent)
-        staged_level_abort(deferred->staged, &txn->staged);
+        staged_level_abort(&txn->staged);
     else if (deferred)
         staged_clear(deferred->staged);
     mdb_txn_abort(txn->txn);
