@@ -38,6 +38,8 @@ struct options {
     double seconds;
     const char *raw_dir;
     bool setup_only, skip_daemon;
+    FILE *acked;            /* --acked: each acknowledged answer, a line */
+    const char *check_path; /* --check: those answers asked for again */
 };
 
 static int64_t now_us(void)
@@ -224,6 +226,21 @@ static void paid_keep(struct run_worker *worker, const fl_settlement *settlement
     snprintf(paid->merchant, sizeof(paid->merchant), "%s", settlement->merchant_code);
 }
 
+/* An acknowledged answer as a line --check can ask again: a settlement's request and split,
+ * or a refund's request and id. One fprintf a line: stdio locks the stream for each. */
+static void acked_write(FILE *acked, const fl_result *result)
+{
+    const fl_settlement *s = result->settlement;
+    if (result->refund && s)
+        fprintf(acked, "R %s %s %" PRIu64 " %" PRId64 " %" PRIu64 "\n", s->merchant_code,
+                result->refund->reference, s->settlement_id, result->refund->amount_fen,
+                result->refund->refund_id);
+    else if (s)
+        fprintf(acked, "S %s %s %s %" PRId64 " %" PRIu64 " %" PRId64 " %" PRId64 " %" PRId64 "\n",
+                s->merchant_code, s->merchant_reference, s->patient, s->amount_fen,
+                s->settlement_id, s->acct_pay_fen, s->acct_mulaid_pay_fen, s->cash_pay_fen);
+}
+
 static void run_result_cb(void *context, size_t index, const fl_result *result)
 {
     struct run_worker *worker = context;
@@ -232,6 +249,8 @@ static void run_result_cb(void *context, size_t index, const fl_result *result)
         snprintf(worker->error, sizeof(worker->error), "%s", result->error);
     if (result->status == 0 && !result->refund && result->settlement && worker->options->refunds)
         paid_keep(worker, result->settlement);
+    if (result->status == 0 && worker->options->acked)
+        acked_write(worker->options->acked, result);
     bool last_item = worker->options->batch <= 1 || (long)index == worker->options->batch - 1;
     if (!last_item)
         return;
@@ -474,6 +493,157 @@ static double run(const struct options *options)
     return per_commit > 0 ? per_commit : 1;
 }
 
+/* ---- The check: every acknowledged answer, asked for again, is the same answer ---- */
+
+/* One line of an --acked file: what was asked and what was answered. */
+struct acked {
+    bool refund;
+    char merchant[MERCHANT_CODE_BYTES], reference[FL_REFERENCE_MAX + 1];
+    char patient[FL_PERSON_NO_MAX + 1];
+    int64_t amount_fen;
+    uint64_t settlement_id, refund_id;
+    int64_t acct_fen, mulaid_fen, cash_fen;
+    struct check_worker *worker;
+};
+
+struct check_worker {
+    const char *socket_path;
+    struct acked *lines;
+    long first, end, depth; /* lines [first, end), D in flight */
+    long same, differ;
+    char error[256];
+};
+
+_Static_assert(FL_PERSON_NO_MAX == 32 && FL_REFERENCE_MAX == 64, "acked_parse's widths");
+
+static bool acked_parse(const char *text, struct acked *line)
+{
+    char kind;
+    if (sscanf(text, "%c", &kind) != 1)
+        return false;
+    *line = (struct acked){.refund = kind == 'R'};
+    if (kind == 'R')
+        return sscanf(text, "R %32s %64s %" SCNu64 " %" SCNd64 " %" SCNu64, line->merchant,
+                      line->reference, &line->settlement_id, &line->amount_fen,
+                      &line->refund_id) == 5;
+    return kind == 'S' &&
+           sscanf(text, "S %32s %64s %32s %" SCNd64 " %" SCNu64 " %" SCNd64 " %" SCNd64
+                        " %" SCNd64,
+                  line->merchant, line->reference, line->patient, &line->amount_fen,
+                  &line->settlement_id, &line->acct_fen, &line->mulaid_fen, &line->cash_fen) == 8;
+}
+
+static void check_result_cb(void *context, size_t index, const fl_result *result)
+{
+    (void)index;
+    struct acked *line = context;
+    struct check_worker *worker = line->worker;
+    const fl_settlement *s = result->settlement;
+    bool same = result->status == 0 && result->replayed && s &&
+                s->settlement_id == line->settlement_id &&
+                (line->refund ? result->refund && result->refund->refund_id == line->refund_id
+                              : s->acct_pay_fen == line->acct_fen &&
+                                    s->acct_mulaid_pay_fen == line->mulaid_fen &&
+                                    s->cash_pay_fen == line->cash_fen);
+    if (same) {
+        worker->same++;
+        return;
+    }
+    if (worker->differ++ < 10)
+        fprintf(stderr, "famledger-bench: check: %s %s %s: %s\n",
+                line->refund ? "refund" : "settlement", line->merchant, line->reference,
+                result->status     ? result->error
+                : result->replayed ? "replayed with another answer than the acknowledged one"
+                                   : "answered anew: the acknowledged answer was lost");
+}
+
+static void *check_run(void *argument)
+{
+    struct check_worker *worker = argument;
+    fl_client *client;
+    if (fl_client_connect(worker->socket_path, 60000, &client) != 0) {
+        snprintf(worker->error, sizeof(worker->error), "cannot connect");
+        return NULL;
+    }
+    for (long i = worker->first; i < worker->end; i++) {
+        struct acked *line = &worker->lines[i];
+        line->worker = worker;
+        fl_settle_request request = {.merchant_code = line->merchant,
+                                     .merchant_reference = line->reference,
+                                     .patient = line->patient, .amount_fen = line->amount_fen};
+        int rc = line->refund ? fl_send_refund(client, line->merchant, line->reference,
+                                               line->settlement_id, line->amount_fen,
+                                               check_result_cb, line)
+                              : fl_send_settle(client, &request, check_result_cb, line);
+        if (rc || fl_async_wait(client, (size_t)worker->depth - 1) != 0) {
+            snprintf(worker->error, sizeof(worker->error), "%s", fl_client_error(client));
+            break;
+        }
+    }
+    if (fl_async_wait(client, 0) != 0 && !worker->error[0])
+        snprintf(worker->error, sizeof(worker->error), "%s", fl_client_error(client));
+    fl_client_close(client);
+    return NULL;
+}
+
+/* Ask again for every answer in the --acked file; 0 when each is a replay of itself. */
+static int check(const struct options *options)
+{
+    FILE *file = fopen(options->check_path, "r");
+    if (!file) {
+        fprintf(stderr, "famledger-bench: %s: %s\n", options->check_path, strerror(errno));
+        return -1;
+    }
+    struct acked *lines = NULL;
+    long count = 0, capacity = 0, unreadable = 0;
+    char text[1024];
+    while (fgets(text, sizeof(text), file)) {
+        if (count == capacity) {
+            capacity = capacity ? capacity * 2 : 4096;
+            struct acked *grown = realloc(lines, (size_t)capacity * sizeof(*lines));
+            if (!grown) {
+                fprintf(stderr, "famledger-bench: out of memory\n");
+                free(lines);
+                fclose(file);
+                return -1;
+            }
+            lines = grown;
+        }
+        /* A line cut short by a killed writer is not an acknowledgement it could check. */
+        if (strchr(text, '\n') && acked_parse(text, &lines[count]))
+            count++;
+        else
+            unreadable++;
+    }
+    fclose(file);
+    /* Each answer is already in the ledger, or lost: the order they are asked in is free. */
+    long connections = options->connections;
+    struct check_worker workers[CONNECTIONS_MAX];
+    pthread_t ids[CONNECTIONS_MAX];
+    int64_t start = now_us();
+    for (long t = 0; t < connections; t++) {
+        workers[t] = (struct check_worker){.socket_path = options->socket_path, .lines = lines,
+                                           .first = count * t / connections,
+                                           .end = count * (t + 1) / connections,
+                                           .depth = options->depth};
+        pthread_create(&ids[t], NULL, check_run, &workers[t]);
+    }
+    long same = 0, differ = 0, broken = 0;
+    for (long t = 0; t < connections; t++) {
+        pthread_join(ids[t], NULL);
+        same += workers[t].same;
+        differ += workers[t].differ;
+        if (workers[t].error[0] && !broken++)
+            fprintf(stderr, "famledger-bench: check: %s\n", workers[t].error);
+    }
+    printf("check: %ld acknowledged answers asked again in %.1f s: %ld the same, %ld lost or "
+           "different, %ld unanswered; %ld lines unreadable\n",
+           count, (double)(now_us() - start) / 1e6, same, differ, count - same - differ,
+           unreadable);
+    free(lines);
+    return same == count ? 0 : -1;
+}
+
 /* ---- The raw LMDB limit ---- */
 
 #define RAW_CHECK(call)                                                                           \
@@ -584,6 +754,7 @@ static void usage(void)
             "                       [--connections C] [--depth D] [--batch B]\n"
             "                       [--seconds S | --settlements M]\n"
             "                       [--refunds P] [--setup-only] [--raw-lmdb DIR [--raw-only]]\n"
+            "                       [--acked FILE] [--check FILE]\n"
             "  N patients (default 1000), each with two funding relatives, settling at one of\n"
             "  K pharmacies (default 1) chosen at random for each settlement; C connections\n"
             "  (default 1), each with D requests in flight (default 1), each request a\n"
@@ -591,7 +762,10 @@ static void usage(void)
             "  or M requests in all. With --refunds P, P in a hundred requests (0 to 100) are\n"
             "  refunds of a random part of one of the connection's earlier settlements.\n"
             "  --raw-lmdb runs the same settlements on bare LMDB in DIR, in commits of the\n"
-            "  size the daemon's had.\n");
+            "  size the daemon's had.\n"
+            "  --acked appends each acknowledged answer to FILE as a line; --check sends each\n"
+            "  line's request again (C connections, D in flight) and fails unless every one\n"
+            "  is answered as a replay of what was acknowledged: the crash campaign's check.\n");
 }
 
 int main(int argc, char **argv)
@@ -606,8 +780,10 @@ int main(int argc, char **argv)
         {"settlements", required_argument, NULL, 'm'}, {"setup-only", no_argument, NULL, 'S'},
         {"raw-lmdb", required_argument, NULL, 'r'},   {"raw-only", no_argument, NULL, 'R'},
         {"merchants", required_argument, NULL, 'k'}, {"help", no_argument, NULL, 'h'},
-        {"refunds", required_argument, NULL, 'f'},
+        {"refunds", required_argument, NULL, 'f'},    {"acked", required_argument, NULL, 'a'},
+        {"check", required_argument, NULL, 'C'},
         {NULL, 0, NULL, 0}};
+    const char *acked_path = NULL;
     int option;
     while ((option = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
         switch (option) {
@@ -623,6 +799,8 @@ int main(int argc, char **argv)
         case 'S': options.setup_only = true; break;
         case 'r': options.raw_dir = optarg; break;
         case 'R': options.skip_daemon = true; break;
+        case 'a': acked_path = optarg; break;
+        case 'C': options.check_path = optarg; break;
         default: usage(); return option == 'h' ? 0 : 2;
         }
     }
@@ -634,6 +812,12 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
+    if (options.check_path)
+        return check(&options) == 0 ? 0 : 1;
+    if (acked_path && !(options.acked = fopen(acked_path, "a"))) {
+        fprintf(stderr, "famledger-bench: %s: %s\n", acked_path, strerror(errno));
+        return 2;
+    }
     printf("machine: %ld cores, %.0f GiB memory\n", sysconf(_SC_NPROCESSORS_ONLN),
            (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE) / (1 << 30));
     double per_commit = 1;
@@ -643,6 +827,10 @@ int main(int argc, char **argv)
         if (options.setup_only)
             return 0;
         per_commit = run(&options);
+        if (options.acked && fclose(options.acked) != 0) {
+            fprintf(stderr, "famledger-bench: %s: %s\n", acked_path, strerror(errno));
+            return 1;
+        }
         if (per_commit == 0)
             return 1;
     }
