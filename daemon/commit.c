@@ -220,15 +220,104 @@ static struct commit_job *commit_take_batch(struct commit_queue *queue)
     return first;
 }
 
+/* ---- Idle work: the accounts and references kept in memory, written back between batches ----
+ *
+ * With state_sweep_ms set, the sweep rides on the commits of requests. When none come, the
+ * writer does the rest on its own: after COMMIT_IDLE_MS without a request, a commit of the
+ * sweep's share alone, at its pace, until every change is in the trees and the journal is
+ * empty; at a stop, all of it at once. A request that comes meanwhile waits for one such
+ * commit at most. */
+#define COMMIT_IDLE_MS 50
+#define COMMIT_FULL_BACKOFF_NS (1000ull * 1000 * 1000)
+
+/* One idle commit. 0, or the error, after which the writer has done what a batch's would. */
+static int commit_idle(struct commit_queue *queue, bool finish)
+{
+    store_map_full_clear(queue->store);
+    uint64_t txnid = store_txnid(queue->store);
+    int rc = store_idle_commit(queue->store, finish);
+    if (rc == 0) {
+        if (store_txnid(queue->store) != txnid) {
+            queue->stats.flushes += 2;
+            uv_mutex_lock(&queue->mutex);
+            queue->published.flushes = queue->stats.flushes;
+            uv_mutex_unlock(&queue->mutex);
+        }
+        return 0;
+    }
+    if (store_map_full(queue->store) && store_grow(queue->store) == 0) {
+        queue->stats.map_grows++;
+        return rc; /* tried again at the next idle moment */
+    }
+    if (rc == FL_ERR_OUT_OF_SPACE || store_map_full(queue->store)) {
+        /* The changes stay in memory and in the journal; the batches say the disk is full. */
+        queue->idle_resume_ns = uv_hrtime() + COMMIT_FULL_BACKOFF_NS;
+        return rc;
+    }
+    log_error("commit: cannot write back the accounts and references kept in memory: %s",
+              fl_strerror(rc));
+    commit_fail_stop(queue, rc);
+    uv_async_send(&queue->async); /* the loop hears of the stop */
+    return rc;
+}
+
+/* Writer, with the mutex held and nothing to commit: wait for a job, or until idle work is due.
+ * true: it is, and no job came. */
+static bool commit_wait(struct commit_queue *queue)
+{
+    uint64_t work_ms = queue->failed_status ? UINT64_MAX : store_idle_work_ms(queue->store);
+    if (work_ms == UINT64_MAX) {
+        uv_cond_wait(&queue->cond, &queue->mutex);
+        return false;
+    }
+    uint64_t now = uv_hrtime();
+    if (queue->idle_resume_ns > now && (queue->idle_resume_ns - now) / 1000000 + 1 > work_ms)
+        work_ms = (queue->idle_resume_ns - now) / 1000000 + 1;
+    uint64_t wait_ns = (work_ms > COMMIT_IDLE_MS ? work_ms : COMMIT_IDLE_MS) * 1000000;
+    return uv_cond_timedwait(&queue->cond, &queue->mutex, wait_ns) == UV_ETIMEDOUT &&
+           !queue->pending_first && !queue->stopping;
+}
+
+/* A stop: the changes kept in memory written to the trees and the journal emptied, so that a
+ * clean stop leaves the tables as they would be without the setting. The number of commits is
+ * bounded, in case one made no progress: the journal then keeps the rest for the next start. */
+static void commit_finish(struct commit_queue *queue)
+{
+    if (store_idle_work_ms(queue->store) == UINT64_MAX)
+        return;
+    struct store_deferred_stats held;
+    store_deferred_stats(queue->store, &held);
+    uint64_t started_ns = uv_hrtime(), commits = 0;
+    uint64_t bound = 2 * (held.dirty + held.sweep_left) / 32 + 8; /* SWEEP_SHARE_MIN a commit */
+    while (store_idle_work_ms(queue->store) != UINT64_MAX) {
+        if (commits++ == bound || commit_idle(queue, true) != 0) {
+            log_warn("commit: the accounts and references kept in memory are not all written "
+                     "back; the journal keeps them for the next start");
+            return;
+        }
+    }
+    log_info("commit: %llu changed records kept in memory written back in %llu commits, %.1f s",
+             (unsigned long long)held.dirty, (unsigned long long)commits,
+             (double)(uv_hrtime() - started_ns) / 1e9);
+}
+
 static void commit_thread(void *argument)
 {
     struct commit_queue *queue = argument;
     for (;;) {
         uv_mutex_lock(&queue->mutex);
-        while (!queue->pending_first && !queue->stopping)
-            uv_cond_wait(&queue->cond, &queue->mutex);
+        bool idle = false;
+        while (!queue->pending_first && !queue->stopping && !idle)
+            idle = commit_wait(queue);
         if (!queue->pending_first) {
+            int failed = queue->failed_status;
             uv_mutex_unlock(&queue->mutex);
+            if (idle) {
+                commit_idle(queue, false);
+                continue;
+            }
+            if (!failed)
+                commit_finish(queue);
             return;
         }
         struct commit_ran ran = {.batch = commit_take_batch(queue)};

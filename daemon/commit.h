@@ -77,6 +77,7 @@ struct commit_queue {
     /* Writer thread only: refusing writes for want of space since (monotonic ns; 0: not), and
      * how many batches were refused since the operator was last told. */
     uint64_t full_since_ns, full_told_ns, full_refused;
+    uint64_t idle_resume_ns; /* writer thread only: no idle work before (a full disk) */
     struct commit_stats published;                   /* guarded by mutex: stats, as answered */
     uint64_t durable_seq;                            /* guarded by mutex: the head on disk */
     /* Fail-stop: after a storage failure that is not a full disk or map, every later job fails
@@ -96,7 +97,8 @@ void commit_queue_submit(struct commit_queue *queue, struct commit_job *job);
  * that stopped the queue, or 0. Loop thread. */
 int commit_queue_stats(struct commit_queue *queue, struct commit_stats *stats,
                        uint64_t *durable_seq);
-/* Finish every submitted job, deliver its done_cb, stop the thread and close the handle. */
+/* Finish every submitted job, deliver its done_cb, write back what the store keeps in memory
+ * (store_idle_commit), stop the thread and close the handle. */
 void commit_queue_stop(struct commit_queue *queue);
 
 #endif

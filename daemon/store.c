@@ -63,6 +63,7 @@ struct store_deferred {
     uint64_t sweep_started_ns; /* when the sweep under way (or the last) started */
     size_t sweep_total;        /* its records */
     uint64_t journal_dropped;  /* the journal holds no record up to this id */
+    uint64_t journal_last;     /* the id of its last record (0: none since the start) */
     /* The overlay's counts after the last commit, for other threads (store_deferred_stats). */
     _Atomic uint64_t stats_records, stats_dirty, stats_sweep_left;
 };
@@ -1088,21 +1089,28 @@ static int journal_drop(struct store_txn *txn, uint64_t limit)
     return rc == MDB_NOTFOUND ? 0 : store_error(txn->store, rc, "drop from the journal");
 }
 
+/* How a commit carries the sweep: a commit of requests only when they wrote (a refused request
+ * costs no flush); an idle commit at the sweep's pace whatever it wrote; the last commits before
+ * a stop as much as they can, a new sweep starting whatever the interval. */
+enum sweep_pace { SWEEP_RIDE, SWEEP_IDLE, SWEEP_FINISH };
+
 /* How many records of the sweep this commit writes: its share of the interval gone by since the
  * sweep started, less what earlier commits wrote. A new sweep starts once the last has ended and
  * an interval has passed since it started, over the records dirty then: the longer they gather,
  * the more of them share each leaf written (docs/DECISIONS.md, twenty-third part). */
-static size_t sweep_share(struct store_deferred *deferred)
+static size_t sweep_share(struct store_deferred *deferred, enum sweep_pace pace)
 {
     size_t left = overlay_sweep_left(deferred->overlay);
     uint64_t now_ns = uv_hrtime(), elapsed_ns = now_ns - deferred->sweep_started_ns;
     if (left == 0) {
-        if (elapsed_ns < deferred->sweep_ns)
+        if (pace != SWEEP_FINISH && elapsed_ns < deferred->sweep_ns)
             return 0;
         deferred->sweep_started_ns = now_ns;
         deferred->sweep_total = 0; /* known once it starts (sweep_write) */
-        return SWEEP_SHARE_MIN;
+        return pace == SWEEP_FINISH ? SWEEP_SHARE_MAX : SWEEP_SHARE_MIN;
     }
+    if (pace == SWEEP_FINISH)
+        return SWEEP_SHARE_MAX;
     uint64_t elapsed_us = elapsed_ns / 1000, interval_us = deferred->sweep_ns / 1000;
     uint64_t due = elapsed_us >= interval_us ? deferred->sweep_total
                    : (uint64_t)deferred->sweep_total * elapsed_us / interval_us;
@@ -1115,15 +1123,19 @@ static size_t sweep_share(struct store_deferred *deferred)
 
 /* The sweep's share of this commit, written to the trees: their newest versions, in key order.
  * *count: how many, for overlay_sweep_written once the commit is durable. */
-static int sweep_write(struct store_txn *txn, size_t *count)
+static int sweep_write(struct store_txn *txn, enum sweep_pace pace, size_t *count)
 {
     struct store_deferred *deferred = txn->store->deferred;
     *count = 0;
-    size_t share = sweep_share(deferred);
+    size_t share = sweep_share(deferred, pace);
     if (share == 0)
         return 0;
     bool starting = overlay_sweep_left(deferred->overlay) == 0;
     int rc = overlay_sweep_next(deferred->overlay, share, deferred->share, count);
+    if (rc == 0 && *count == 0 && pace == SWEEP_FINISH && overlay_sweep_left(deferred->overlay)) {
+        overlay_sweep_ready(deferred->overlay); /* a stop waits for the sort */
+        rc = overlay_sweep_next(deferred->overlay, share, deferred->share, count);
+    }
     if (rc)
         return rc;
     if (starting)
@@ -1157,9 +1169,9 @@ static int records_reserve(struct store_deferred *deferred, size_t count)
 }
 
 /* A top-level commit with tables kept in memory: its changes to them journaled and published
- * under the commit's id, a share of the sweep written, the journal dropped behind the last
- * sweep that ended; then LMDB's commit, and the overlay told how it went. */
-static int store_commit_deferred(struct store_txn *txn)
+ * under the commit's id, a share of the sweep written at `pace`, the journal dropped behind the
+ * last sweep that ended; then LMDB's commit, and the overlay told how it went. */
+static int store_commit_deferred(struct store_txn *txn, enum sweep_pace pace)
 {
     struct store *store = txn->store;
     struct store_deferred *deferred = store->deferred;
@@ -1174,11 +1186,12 @@ static int store_commit_deferred(struct store_txn *txn)
             published = (rc = overlay_publish(deferred->overlay, tag, deferred->records,
                                               count)) == 0;
     }
-    /* A transaction that wrote nothing commits nothing, as without the setting: no sweep rides
-     * on it, so that a refused request or an idle check of the timers costs no flush. */
-    bool wrote = txn->writes > 0;
+    /* A transaction of requests that wrote nothing commits nothing, as without the setting: no
+     * sweep rides on it, so that a refused request or an idle check of the timers costs no
+     * flush. */
+    bool wrote = txn->writes > 0 || pace != SWEEP_RIDE;
     if (rc == 0 && wrote)
-        rc = sweep_write(txn, &swept);
+        rc = sweep_write(txn, pace, &swept);
     /* Records up to the covered id are in the trees; ids before this one's are all committed
      * (a failed commit's id is this one's, given again). */
     uint64_t covered = overlay_sweep_covered(deferred->overlay);
@@ -1199,6 +1212,8 @@ static int store_commit_deferred(struct store_txn *txn)
         deferred->journal_dropped = drop;
     /* A commit that changed no page takes no id: the next is given the same. */
     bool took_id = store_txnid(store) == tag;
+    if (count > 0)
+        deferred->journal_last = tag;
     if (took_id)
         overlay_committed(deferred->overlay, tag);
     if (swept)
@@ -1279,7 +1294,7 @@ int store_commit(struct store_txn *txn)
     REQUIRE(!txn->read_only);
     struct store_deferred *deferred = txn->store->deferred;
     if (deferred && !txn->parent) {
-        int rc = store_commit_deferred(txn);
+        int rc = store_commit_deferred(txn, SWEEP_RIDE);
         free(txn);
         return rc;
     }
@@ -1299,6 +1314,32 @@ int store_commit(struct store_txn *txn)
     } else if (deferred) {
         staged_level_abort(&txn->staged);
     }
+    free(txn);
+    return rc;
+}
+
+uint64_t store_idle_work_ms(const struct store *store)
+{
+    const struct store_deferred *deferred = store->deferred;
+    if (!deferred || deferred->journal_last <= deferred->journal_dropped)
+        return UINT64_MAX; /* every change is in the trees, and the journal is empty */
+    if (overlay_sweep_left(deferred->overlay) > 0 ||
+        overlay_sweep_covered(deferred->overlay) >= deferred->journal_last)
+        return 0;
+    uint64_t elapsed_ns = uv_hrtime() - deferred->sweep_started_ns;
+    return elapsed_ns >= deferred->sweep_ns
+               ? 0
+               : (deferred->sweep_ns - elapsed_ns + 999999) / 1000000; /* the next sweep */
+}
+
+int store_idle_commit(struct store *store, bool finish)
+{
+    REQUIRE(store->deferred);
+    struct store_txn *txn;
+    int rc = store_write_begin(store, &txn);
+    if (rc)
+        return rc;
+    rc = store_commit_deferred(txn, finish ? SWEEP_FINISH : SWEEP_IDLE);
     free(txn);
     return rc;
 }

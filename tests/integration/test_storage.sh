@@ -51,8 +51,19 @@ check "a damaged catalogue is refused" 1 start_on "$WORK/cat"
 expect "the missing database is named" "database 'by_seq'" "$ERR"
 
 # A rolled-back meta page: the newest meta's transaction id zeroed, so LMDB picks the older.
-cp -a "$WORK/good" "$WORK/meta"
-python3 - "$WORK/meta/data.mdb" <<'PY'
+# on_copy DIR ARGS...: a copy of the good ledger, one more credit, a clean stop; then the newest
+# meta page rolled back.
+on_copy() {
+    local dir=$1 pid
+    shift
+    cp -a "$WORK/good" "$dir"
+    "$BUILD/famledgerd" --data-dir "$dir" --socket "$WORK/copy.sock" --log-level warn "$@" \
+        2>>"$WORK/daemon.log" &
+    pid=$!
+    until "$BUILD/ledgerctl" --socket "$WORK/copy.sock" head >/dev/null 2>&1; do sleep 0.01; done
+    "$BUILD/ledgerctl" --socket "$WORK/copy.sock" credit E1 1.00 --ref c-copy >/dev/null
+    kill -TERM "$pid" && wait "$pid"
+    python3 - "$dir/data.mdb" <<'PY'
 import struct, sys
 path = sys.argv[1]
 data = bytearray(open(path, 'rb').read())
@@ -62,9 +73,28 @@ newest = 0 if txn[0] > txn[1] else 1
 struct.pack_into('<Q', data, newest * page + 16 + 128, 0)
 open(path, 'wb').write(data)
 PY
+}
+# The last commit was the credit's entry: losing it is refused.
+on_copy "$WORK/meta" --state-sweep-ms 0
 check "a rolled-back meta page is refused" 1 start_on "$WORK/meta"
 expect "the refusal says rolled back" "rolled back or restored from an older copy" "$ERR"
 expect "the refusal gives the command" "--accept-head" "$ERR"
+# With the accounts kept in memory, a clean stop's last commits write them back and empty the
+# journal, and change no entry: the commit rolled back was one of those, and the journal still
+# held what it wrote. The ledger starts, the credit in its balance.
+on_copy "$WORK/meta-swept" --state-sweep-ms 3600000
+"$BUILD/famledgerd" --data-dir "$WORK/meta-swept" --socket "$WORK/copy.sock" --log-level warn \
+    2>>"$WORK/daemon.log" &
+COPY_PID=$!
+until "$BUILD/ledgerctl" --socket "$WORK/copy.sock" head >/dev/null 2>&1; do
+    kill -0 "$COPY_PID" 2>/dev/null || break
+    sleep 0.01
+done
+check "a rolled-back write-back starts" 0 "$BUILD/ledgerctl" --socket "$WORK/copy.sock" --json \
+    account show E1
+expect "the credit before it is in the balance" '"balance_fen":400' "$OUT"
+check "and verifies" 0 "$BUILD/ledgerctl" --socket "$WORK/copy.sock" verify
+kill -TERM "$COPY_PID" && wait "$COPY_PID"
 
 # An older copy restored over the ledger: refused; accepted only when the operator says so.
 daemon_start

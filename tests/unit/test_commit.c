@@ -9,6 +9,7 @@
 #include "famledger_status.h"
 #include "store.h"
 
+#include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@ struct test_job {
     struct commit_job job; /* first */
     char key[32];
     bool fail_after_write;
+    bool account;           /* a small record in accounts, not a large one in meta */
     uv_sem_t *entered;      /* when set, execute posts it first: the writer is here */
     uv_sem_t *gate;         /* when set, execute waits on it: holds the writer */
     bool delivered;
@@ -48,7 +50,10 @@ static int job_execute_cb(struct commit_job *job, struct store_txn *txn)
         uv_sem_wait(test->gate);
         test->gate = NULL;
     }
-    int rc = store_put(txn, STORE_DB_META, test->key, strlen(test->key), value, sizeof(value));
+    int rc = test->account
+                 ? store_put(txn, STORE_DB_ACCOUNTS, test->key, strlen(test->key), value, 16)
+                 : store_put(txn, STORE_DB_META, test->key, strlen(test->key), value,
+                             sizeof(value));
     if (rc)
         return rc;
     return test->fail_after_write ? FL_ERR_INVALID_ARGUMENT : 0;
@@ -62,16 +67,25 @@ static void job_done_cb(struct commit_job *job)
     current->delivered++;
 }
 
-static struct harness *harness_open(uint64_t map_bytes, uint64_t map_bytes_max)
+/* A queue on a new store; with `sweep_ms`, the accounts kept in memory (store_defer_state). */
+static struct harness *harness_open_sweeping(uint64_t map_bytes, uint64_t map_bytes_max,
+                                             uint64_t sweep_ms)
 {
     struct harness *h = calloc(1, sizeof(*h));
     strcpy(h->dir, "/tmp/famledger-commit-XXXXXX");
     assert_non_null(mkdtemp(h->dir));
     assert_int_equal(store_open(h->dir, map_bytes, map_bytes_max, STORE_CREATE_IF_EMPTY, &h->store), 0);
+    if (sweep_ms)
+        assert_int_equal(store_defer_state(h->store, sweep_ms), 0);
     uv_loop_init(&h->loop);
     assert_int_equal(commit_queue_start(&h->queue, &h->loop, h->store, NULL, 256), 0);
     current = h;
     return h;
+}
+
+static struct harness *harness_open(uint64_t map_bytes, uint64_t map_bytes_max)
+{
+    return harness_open_sweeping(map_bytes, map_bytes_max, 0);
 }
 
 static void harness_submit(struct harness *h, int index, bool fail_after_write)
@@ -251,6 +265,71 @@ static void test_at_the_maximum_size_writes_are_refused_and_acknowledged_ones_ke
     harness_remove(h);
 }
 
+/* Entries of `table` in the ledger's file as LMDB has it, journal unapplied: what a start would
+ * find. */
+static size_t file_entries(struct harness *h, const char *table)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_stat stat;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 64), 0);
+    assert_int_equal(mdb_env_open(env, h->dir, MDB_RDONLY, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, table, 0, &dbi), 0);
+    assert_int_equal(mdb_stat(txn, dbi, &stat), 0);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return stat.ms_entries;
+}
+
+static void harness_submit_accounts(struct harness *h, int count)
+{
+    for (int i = 0; i < count; i++) {
+        h->jobs[i].account = true;
+        harness_submit(h, i, false);
+        harness_wait(h, i + 1); /* one commit each: a journal record each */
+    }
+}
+
+/* With the accounts kept in memory, a writer with no requests writes them back on its own, at
+ * the sweep's pace, and empties the journal: nothing waits for the next request to do it. */
+static void test_an_idle_writer_writes_back_what_memory_holds(void **state)
+{
+    (void)state;
+    struct harness *h = harness_open_sweeping(1 << 20, 64 << 20, 20);
+    harness_submit_accounts(h, 3);
+    struct store_deferred_stats held = {0};
+    uint64_t journal = 1;
+    for (int wait = 0; wait < 500 && (journal || held.dirty); wait++) {
+        uv_sleep(10);
+        store_deferred_stats(h->store, &held);
+        journal = file_entries(h, "journal");
+    }
+    assert_int_equal(held.dirty, 0);
+    assert_int_equal(journal, 0);
+    assert_int_equal(file_entries(h, "accounts"), 3);
+    harness_close(h);
+    harness_remove(h);
+}
+
+/* A stop writes back what memory holds however long the interval, and leaves the journal empty:
+ * the file after a clean stop is as it would be without the setting. */
+static void test_a_stop_writes_back_what_memory_holds(void **state)
+{
+    (void)state;
+    struct harness *h = harness_open_sweeping(1 << 20, 64 << 20, 3600 * 1000);
+    harness_submit_accounts(h, 3);
+    uv_sleep(100); /* an idle writer would not sweep for an hour */
+    assert_int_equal(file_entries(h, "journal"), 3);
+    assert_int_equal(file_entries(h, "accounts"), 0);
+    harness_close(h);
+    assert_int_equal(file_entries(h, "journal"), 0);
+    assert_int_equal(file_entries(h, "accounts"), 3);
+    harness_remove(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,6 +338,8 @@ int main(void)
         cmocka_unit_test(test_a_failed_job_undoes_only_its_own_writes),
         cmocka_unit_test(test_a_full_map_grows_and_the_batch_is_retried_losing_nothing),
         cmocka_unit_test(test_at_the_maximum_size_writes_are_refused_and_acknowledged_ones_kept),
+        cmocka_unit_test(test_an_idle_writer_writes_back_what_memory_holds),
+        cmocka_unit_test(test_a_stop_writes_back_what_memory_holds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

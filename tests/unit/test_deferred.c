@@ -430,6 +430,45 @@ static void test_a_damaged_journal_record_stops_the_start(void **state)
     l->store = NULL;
 }
 
+/* With no request, the writer's own commits (store_idle_commit) go on with the sweep: at its
+ * pace, nothing before the interval; at a stop, everything at once, whatever the interval, until
+ * the journal is empty. One that fails loses nothing and is done again. */
+static void test_idle_commits_write_everything_back_and_empty_the_journal(void **state)
+{
+    struct ledger *l = *state;
+    ledger_open(l, 0);
+    assert_true(store_idle_work_ms(l->store) == UINT64_MAX); /* the setting off */
+    store_close(l->store);
+    ledger_open(l, 3600000);
+    assert_true(store_idle_work_ms(l->store) == UINT64_MAX); /* nothing journaled */
+    commit_puts(l->store, STORE_DB_ACCOUNTS, (const char *[]){"A=1", "B=2", NULL});
+    commit_puts(l->store, STORE_DB_REFERENCES, (const char *[]){"R=x", NULL});
+    uint64_t due_ms = store_idle_work_ms(l->store);
+    assert_true(due_ms > 3500000 && due_ms <= 3600000); /* the next sweep, an hour away */
+    uint64_t id = store_txnid(l->store);
+    assert_int_equal(store_idle_commit(l->store, false), 0);
+    assert_int_equal(store_txnid(l->store), id); /* nothing due: no page written, no flush */
+
+    commit_fails = true;
+    assert_int_equal(store_idle_commit(l->store, true), FL_ERR_INTERNAL);
+    assert_int_equal(store_txnid(l->store), id);
+    assert_int_equal(journal_records(l->store), 2);
+    int commits = 0;
+    while (store_idle_work_ms(l->store) != UINT64_MAX && commits++ < 8)
+        assert_int_equal(store_idle_commit(l->store, true), 0);
+    assert_true(store_idle_work_ms(l->store) == UINT64_MAX);
+    assert_int_equal(journal_records(l->store), 0);
+    struct store_deferred_stats stats;
+    store_deferred_stats(l->store, &stats);
+    assert_int_equal(stats.dirty, 0);
+    assert_string_equal(latest(l->store, STORE_DB_ACCOUNTS, "B"), "2");
+    store_close(l->store);
+    ledger_open(l, 0); /* the trees alone, no journal to apply */
+    assert_string_equal(latest(l->store, STORE_DB_ACCOUNTS, "A"), "1");
+    assert_string_equal(latest(l->store, STORE_DB_ACCOUNTS, "B"), "2");
+    assert_string_equal(latest(l->store, STORE_DB_REFERENCES, "R"), "x");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -451,6 +490,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_failed_sweep_write_is_written_again, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_idle_commits_write_everything_back_and_empty_the_journal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_damaged_journal_record_stops_the_start, setup,
                                         teardown),
     };
