@@ -22,21 +22,21 @@ trap '[ -z "$pid" ] || kill -KILL "$pid" 2>/dev/null' EXIT
 
 pick() { local words=($1); echo "${words[RANDOM % ${#words[@]}]}"; }
 
-start() { # start SWEEP_MS: famledgerd on DATA, once it answers; prints the seconds it took
+start() { # start SWEEP_MS: famledgerd on DATA, once it answers; `took` says how long that was
     local began
     began=$(date +%s.%N)
     "$BUILD/famledgerd" --data-dir "$DATA" --socket "$socket" --map-mib-max 65536 \
-        --log-level info --state-sweep-ms "$1" 2>>"$WORK/famledgerd.log" &
+        --log-level info --state-sweep-ms "$1" </dev/null >/dev/null 2>>"$WORK/famledgerd.log" &
     pid=$!
     until "$BUILD/ledgerctl" --socket "$socket" head >/dev/null 2>&1; do
         kill -0 "$pid" 2>/dev/null || { echo "famledgerd did not start: $WORK" >&2; exit 1; }
         sleep 0.05
     done
-    echo "$(date +%s.%N) $began" | awk '{printf "%.2f", $1 - $2}'
+    took=$(echo "$(date +%s.%N) $began" | awk '{printf "%.2f", $1 - $2}')
 }
 
 sweep=$(pick "$SWEEPS")
-start "$sweep" >/dev/null
+start "$sweep"
 echo "campaign: $ROUNDS rounds on $DATA, work in $WORK; $(nproc) cores," \
      "$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)"
 for round in $(seq 1 "$ROUNDS"); do
@@ -60,7 +60,7 @@ for round in $(seq 1 "$ROUNDS"); do
     # turning it off would.
     next=$(pick "$SWEEPS")
     [ $((round % 3)) -ne 0 ] || next=0
-    took=$(start "$next")
+    start "$next"
     if ! check=$("$BUILD/famledger-bench" --socket "$socket" --connections 8 --depth 16 \
                      --check "$acked" 2>&1); then
         echo "round $round: $check" >&2

@@ -458,6 +458,8 @@ static double run(const struct options *options)
     }
     if (counted)
         counted = stats_read(options->socket_path, &after) == 0;
+    if (!counted) /* no counters (the daemon gone, in a crash campaign): none are reported */
+        after = before;
     double commits = counted ? (double)(after.batches - before.batches) : 0;
     double per_commit = commits > 0 ? (double)done / commits : 0;
     long settled = done - refunds;
