@@ -62,7 +62,7 @@ PROGRAMS := $(BUILD)/famledgerd $(BUILD)/ledgerctl $(BUILD)/famledger-bench \
             $(BUILD)/famledger-notify
 LIBRARIES := $(BUILD)/libfamledger.a $(BUILD)/libfamledger.so.$(SOVERSION) $(BUILD)/famledger.pc
 
-.PHONY: all deps run test test-deferred bench bench-postgres fuzz clean install uninstall deb lint-manuals \
+.PHONY: all deps run test test-deferred test-direct bench bench-postgres fuzz clean install uninstall deb lint-manuals \
         check-units check-package
 # Keep intermediate objects, so that a second `make test` rebuilds nothing.
 .SECONDARY:
@@ -81,11 +81,17 @@ test: all $(UNIT_TESTS) $(INTEGRATION_TESTS) $(BUILD)/tests/famledger-corrupt \
       $(BUILD)/tests/famledger-digest-proxy $(BUILD)/tests/libfailsync.so
 	@BUILD=$(BUILD) tests/run-tests $(UNIT_TESTS) $(INTEGRATION_TESTS) tests/integration/test_*.sh
 
-# The same suite with the accounts and references kept in memory and swept back every 20 ms
-# (state_sweep_ms), so that every test also meets the journal, the sweep and their restarts.
+# The same suite with the accounts and references swept back every 20 ms instead of the
+# default 5 s (state_sweep_ms), so that every test also meets the sweep, the journal dropped
+# behind it and their restarts; and with the setting off, each table written at each commit.
 test-deferred: all $(UNIT_TESTS) $(INTEGRATION_TESTS) $(BUILD)/tests/famledger-corrupt \
                $(BUILD)/tests/famledger-digest-proxy $(BUILD)/tests/libfailsync.so
 	@FAMLEDGER_TEST_STATE_SWEEP_MS=20 BUILD=$(BUILD) tests/run-tests $(UNIT_TESTS) \
+	    $(INTEGRATION_TESTS) tests/integration/test_*.sh
+
+test-direct: all $(UNIT_TESTS) $(INTEGRATION_TESTS) $(BUILD)/tests/famledger-corrupt \
+             $(BUILD)/tests/famledger-digest-proxy $(BUILD)/tests/libfailsync.so
+	@FAMLEDGER_TEST_STATE_SWEEP_MS=0 BUILD=$(BUILD) tests/run-tests $(UNIT_TESTS) \
 	    $(INTEGRATION_TESTS) tests/integration/test_*.sh
 
 bench: all

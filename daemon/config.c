@@ -60,11 +60,11 @@ static const struct setting settings[] = {
      "0: a page fault in data.mdb reads just that page, and walks (verify, exports, the change "
      "stream) ask for what lies ahead; 1: every fault reads the device's read-ahead window "
      "around it (read_ahead_kb)"},
-    {"state_sweep_ms", SETTING_UINT, AT(state_sweep_ms), 0, 3600000,
-     "0 (default): write the accounts and references at each commit; N: keep them in memory "
-     "from their commits, each commit's changes in a journal, and write them back in key "
-     "order in a sweep every N ms (fewer pages a settlement; a start after a crash applies "
-     "the journal)"},
+    {"state_sweep_ms", SETTING_UINT, AT(state_sweep_ms), 0, STATE_SWEEP_MS_LIMIT,
+     "N (default 5000): keep the accounts and references in memory from their commits, each "
+     "commit's changes in a journal, and write them back in key order in a sweep every N ms "
+     "(fewer pages a settlement; a start after a crash applies the journal); 0: write them "
+     "at each commit"},
     {"prefetch_threads", SETTING_UINT, AT(prefetch_threads), 0, PREFETCH_THREADS_LIMIT,
      "threads reading ahead what queued settlements will read, so that the writer finds it "
      "in memory; 0: none"},
@@ -145,6 +145,7 @@ void config_init(struct config *config)
     config->unwritten_replies_mib_max = UNWRITTEN_REPLIES_MIB_MAX_DEFAULT;
     config->commit_batch_max = COMMIT_BATCH_MAX_DEFAULT;
     config->prefetch_threads = PREFETCH_THREADS_DEFAULT;
+    config->state_sweep_ms = STATE_SWEEP_MS_DEFAULT;
     config->map_readahead = 0;
     for (int role = 0; role < ROLE_COUNT; role++) {
         config->role_uids[role].ids[0] = (uint32_t)geteuid();

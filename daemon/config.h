@@ -70,8 +70,8 @@ struct config {
     uint64_t pipeline_max;
     uint64_t commit_batch_max;
     uint64_t prefetch_threads;
-    uint64_t state_sweep_ms; /* 0: accounts and references written at each commit; else kept
-                              * in memory and swept back over this long (store_defer_state) */
+    uint64_t state_sweep_ms; /* accounts and references kept in memory and swept back over
+                              * this long (store_defer_state); 0: written at each commit */
     uint64_t map_readahead;  /* 1: read around page faults in data.mdb; 0 (default): just the
                               * page, and walks read ahead themselves */
     struct config_ids role_uids[ROLE_COUNT];

@@ -31,6 +31,11 @@
 #define PREFETCH_THREADS_DEFAULT 4
 #define PREFETCH_THREADS_LIMIT 64
 
+/* The accounts and references kept in memory and swept back over this long (store.h,
+ * docs/DECISIONS.md, twenty-fifth part); 0 turns it off. */
+#define STATE_SWEEP_MS_DEFAULT 5000
+#define STATE_SWEEP_MS_LIMIT 3600000
+
 /* Storage. */
 #define MAP_MIB_DEFAULT 64
 #define MAP_MIB_MAX_DEFAULT (16 * 1024)

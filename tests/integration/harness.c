@@ -53,7 +53,8 @@ static void daemon_exec(struct daemon_handle *daemon, const char *const *extra_a
     const char *argv[64] = {program, "--data-dir", daemon->data_dir, "--socket",
                             daemon->socket_path, "--log-level", "warn"};
     int argc = 7;
-    /* The whole suite runs a second time with the accounts kept in memory (make test-deferred). */
+    /* The daemon's default, unless the suite runs with 20 ms sweeps (make test-deferred) or the
+     * setting off (make test-direct). */
     const char *sweep_ms = getenv("FAMLEDGER_TEST_STATE_SWEEP_MS");
     if (sweep_ms && *sweep_ms) {
         argv[argc++] = "--state-sweep-ms";

@@ -9,7 +9,8 @@ CHECKS_PASSED=0
 CHECKS_FAILED=0
 
 daemon_start() {
-    # The whole suite runs a second time with the accounts kept in memory (make test-deferred).
+    # The daemon's default, unless the suite runs with 20 ms sweeps (make test-deferred) or the
+    # setting off (make test-direct).
     "$BUILD/famledgerd" --data-dir "$WORK/data" --socket "$SOCKET" --log-level warn \
         ${FAMLEDGER_TEST_STATE_SWEEP_MS:+--state-sweep-ms "$FAMLEDGER_TEST_STATE_SWEEP_MS"} "$@" \
         2>>"$WORK/daemon.log" &

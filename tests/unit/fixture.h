@@ -33,10 +33,11 @@ static inline int fixture_setup(void **state)
     arena_init(&fixture->arena);
     if (store_open(fixture->dir, 1 << 20, 64 << 20, STORE_CREATE_IF_EMPTY, &fixture->store) != 0)
         return -1;
-    /* The whole suite runs a second time with the accounts kept in memory (make test-deferred). */
+    /* As the daemon runs by default; the suite runs again with 20 ms sweeps (make
+     * test-deferred) and with the setting off (make test-direct). */
     const char *sweep_ms = getenv("FAMLEDGER_TEST_STATE_SWEEP_MS");
-    if (sweep_ms && atoi(sweep_ms) > 0 &&
-        store_defer_state(fixture->store, (uint64_t)atoi(sweep_ms)) != 0)
+    uint64_t sweep = sweep_ms ? (uint64_t)atoi(sweep_ms) : fixture->config.state_sweep_ms;
+    if (sweep > 0 && store_defer_state(fixture->store, sweep) != 0)
         return -1;
     fixture->peer.roles = ROLE_BIT(ROLE_ADMIN) | ROLE_BIT(ROLE_SETTLE) | ROLE_BIT(ROLE_AUDIT);
     *state = fixture;

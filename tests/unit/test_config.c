@@ -71,6 +71,7 @@ static void test_defaults_put_everything_under_var_and_give_our_uid_every_role(v
     assert_string_equal(config.data_dir, "var/data");
     assert_string_equal(config.socket_path, "var/famledgerd.sock");
     assert_int_equal(config.socket_mode, 0660);
+    assert_int_equal(config.state_sweep_ms, 5000);
     unsigned all = ROLE_BIT(ROLE_ADMIN) | ROLE_BIT(ROLE_SETTLE) | ROLE_BIT(ROLE_AUDIT);
     assert_int_equal(peer_roles(&config, (uint32_t)geteuid(), 12345), all);
     assert_int_equal(peer_roles(&config, (uint32_t)geteuid() + 1, 12345), 0);
