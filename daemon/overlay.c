@@ -25,6 +25,8 @@ struct record {
     uint64_t written_tag; /* the commit that last wrote it to the tree; 0: none */
     uint32_t queued;      /* its entries in the queue of written records */
     bool dirty;           /* its newest version is not in the tree */
+    bool pending;         /* on the next sweep's list, or in the sweep under way and not yet
+                           * written: every dirty record is (and only those) */
     uint8_t table;
     size_t key_bytes;
     uint8_t key[];
@@ -35,6 +37,7 @@ struct touched {
     struct record *record;
     bool was_dirty;
     bool created;
+    bool appended; /* to the next sweep's list */
 };
 
 /* A record the sweep wrote, in the order written: forgotten when no reader needs it. */
@@ -58,8 +61,13 @@ struct overlay {
     size_t reader_count, reader_capacity;
     struct written *queue; /* a ring */
     size_t queue_head, queue_count, queue_capacity;
+    /* The records made dirty since the last sweep started, in the order they were: the next
+     * sweep's, taken whole when it starts, so that no pass over the table finds them. */
+    struct record **next;
+    size_t next_count, next_capacity;
+    size_t next_before; /* next_count before the open publication */
     struct record **sweep; /* the sweep under way, in key order; NULL: none */
-    size_t sweep_count, sweep_at, sweep_given;
+    size_t sweep_count, sweep_capacity, sweep_at, sweep_given;
     pthread_t sorter;     /* puts a new sweep's records in order */
     bool sorting;         /* a sorter runs or has not been joined yet */
     atomic_bool sorted;   /* the sorter is done */
@@ -149,6 +157,7 @@ static int table_grow(struct overlay *overlay)
  * probe run after it move up, so that every lookup still finds them). */
 static void record_forget(struct overlay *overlay, struct record *record)
 {
+    REQUIRE(!record->pending); /* no list of the sweep's holds it */
     size_t mask = overlay->capacity - 1;
     size_t hole = record->hash & mask;
     while (overlay->slots[hole] && overlay->slots[hole] != record)
@@ -229,7 +238,9 @@ int overlay_new(struct overlay **out)
         goto fail;
     overlay->capacity = 1024;
     overlay->slots = calloc(overlay->capacity, sizeof(*overlay->slots));
-    if (!overlay->slots)
+    overlay->next_capacity = 1024;
+    overlay->next = malloc(overlay->next_capacity * sizeof(*overlay->next));
+    if (!overlay->slots || !overlay->next)
         goto fail;
     randombytes_buf(overlay->hash_key, sizeof(overlay->hash_key));
     pthread_mutex_init(&overlay->lock, NULL);
@@ -237,8 +248,10 @@ int overlay_new(struct overlay **out)
     *out = overlay;
     return 0;
 fail:
-    if (overlay)
+    if (overlay) {
         free(overlay->slots);
+        free(overlay->next);
+    }
     free(overlay);
     return FL_ERR_INTERNAL;
 }
@@ -265,6 +278,7 @@ void overlay_free(struct overlay *overlay)
     free(overlay->touched);
     free(overlay->readers);
     free(overlay->queue);
+    free(overlay->next);
     free(overlay->sweep);
     free(overlay);
 }
@@ -472,6 +486,33 @@ static void publication_undo(struct overlay *overlay, size_t count)
     }
 }
 
+/* Take the records the open publication appended to the next sweep's list off it: they were
+ * clean before it, and will be again (or forgotten, those it made). Run before
+ * publication_undo. */
+static void publication_unappend(struct overlay *overlay)
+{
+    for (size_t i = 0; i < overlay->touched_count; i++)
+        if (overlay->touched[i].appended)
+            overlay->touched[i].record->pending = false;
+    if (!(overlay->sweep && overlay->sweep_in_publication)) {
+        overlay->next_count = overlay->next_before; /* they are its last */
+        return;
+    }
+    /* A sweep that started after the publication took the list with them: start again, its
+     * records (less those) the next sweep's. Nothing was published since it started. */
+    REQUIRE(overlay->next_count == 0 && overlay->sweep_at == 0);
+    sweep_join(overlay); /* its sorter reads their keys */
+    size_t kept = 0;
+    for (size_t i = 0; i < overlay->sweep_count; i++)
+        if (overlay->sweep[i]->pending)
+            overlay->sweep[kept++] = overlay->sweep[i];
+    free(overlay->next);
+    overlay->next = overlay->sweep;
+    overlay->next_capacity = overlay->sweep_capacity;
+    overlay->next_count = kept;
+    overlay->sweep = NULL;
+}
+
 static int touched_add(struct overlay *overlay, struct record *record, bool created)
 {
     if (overlay->touched_count == overlay->touched_capacity) {
@@ -487,11 +528,27 @@ static int touched_add(struct overlay *overlay, struct record *record, bool crea
     return 0;
 }
 
+/* Room on the next sweep's list for one more record. */
+static int next_reserve(struct overlay *overlay)
+{
+    if (overlay->next_count < overlay->next_capacity)
+        return 0;
+    size_t capacity = overlay->next_capacity * 2;
+    struct record **next = realloc(overlay->next, capacity * sizeof(*next));
+    if (!next)
+        return FL_ERR_INTERNAL;
+    overlay->next = next;
+    overlay->next_capacity = capacity;
+    return 0;
+}
+
 /* One record of a publication: its new version, first of all. */
 static int publish_one(struct overlay *overlay, uint64_t tag, const struct overlay_record *in)
 {
     REQUIRE(in->table < OVERLAY_TABLES_MAX && (in->deleted || in->value || !in->value_bytes));
     if ((overlay->count + 1) * 2 > overlay->capacity && table_grow(overlay) != 0)
+        return FL_ERR_INTERNAL;
+    if (next_reserve(overlay) != 0)
         return FL_ERR_INTERNAL;
     size_t hash = record_hash(overlay, in->table, in->key, in->key_bytes);
     size_t slot = slot_find_hashed(overlay, hash, in->table, in->key, in->key_bytes);
@@ -530,6 +587,11 @@ static int publish_one(struct overlay *overlay, uint64_t tag, const struct overl
     if (!record->dirty)
         overlay->dirty++;
     record->dirty = true;
+    if (!record->pending) { /* clean until now: the next sweep's */
+        overlay->next[overlay->next_count++] = record;
+        record->pending = true;
+        overlay->touched[overlay->touched_count - 1].appended = true;
+    }
     return 0;
 }
 
@@ -542,10 +604,12 @@ int overlay_publish(struct overlay *overlay, uint64_t tag, const struct overlay_
     overlay->published = tag;
     overlay->publication_open = true;
     overlay->touched_count = 0;
+    overlay->next_before = overlay->next_count;
     int rc = 0;
     for (size_t i = 0; i < count && rc == 0; i++)
         rc = publish_one(overlay, tag, &records[i]);
     if (rc) {
+        publication_unappend(overlay);
         publication_undo(overlay, overlay->touched_count);
         overlay->touched_count = 0;
         overlay->publication_open = false;
@@ -559,12 +623,7 @@ void overlay_withdraw(struct overlay *overlay)
 {
     REQUIRE(overlay->publication_open);
     pthread_mutex_lock(&overlay->lock);
-    /* A sweep that started after this publication may hold records it made: start again. */
-    if (overlay->sweep && overlay->sweep_in_publication) {
-        sweep_join(overlay); /* its sorter reads their keys */
-        free(overlay->sweep);
-        overlay->sweep = NULL;
-    }
+    publication_unappend(overlay);
     publication_undo(overlay, overlay->touched_count);
     overlay->touched_count = 0;
     overlay->publication_open = false;
@@ -651,20 +710,24 @@ static void sweep_join(struct overlay *overlay)
     overlay->sorting = false;
 }
 
-/* A new sweep over the records dirty now, sorted on a thread of its own: sorting a million
- * records held the writer for two thirds of a second in the prototype. */
+/* A new sweep over the records dirty now: the next sweep's list, taken whole, and sorted on a
+ * thread of its own (sorting a million records held the writer for two thirds of a second in
+ * the prototype; finding them by a pass over the table, for tens of milliseconds). */
 static int sweep_start(struct overlay *overlay)
 {
-    struct record **sweep = malloc((overlay->dirty ? overlay->dirty : 1) * sizeof(*sweep));
-    if (!sweep)
-        return FL_ERR_INTERNAL;
-    size_t count = 0;
-    for (size_t i = 0; i < overlay->capacity; i++)
-        if (overlay->slots[i] && overlay->slots[i]->dirty)
-            sweep[count++] = overlay->slots[i];
+    size_t count = overlay->next_count;
     REQUIRE(count == overlay->dirty);
-    overlay->sweep = sweep;
+    /* The list to come, the size of this one: a steady load appends as many. */
+    size_t capacity = count > 1024 ? count : 1024;
+    struct record **next = malloc(capacity * sizeof(*next));
+    if (!next)
+        return FL_ERR_INTERNAL;
+    overlay->sweep = overlay->next;
     overlay->sweep_count = count;
+    overlay->sweep_capacity = overlay->next_capacity;
+    overlay->next = next;
+    overlay->next_count = 0;
+    overlay->next_capacity = capacity;
     overlay->sweep_at = 0;
     overlay->sweep_from = overlay->published;
     overlay->sweep_in_publication = overlay->publication_open;
@@ -717,11 +780,15 @@ void overlay_sweep_written(struct overlay *overlay, uint64_t tag)
     pthread_mutex_lock(&overlay->lock);
     for (size_t i = 0; i < overlay->sweep_given; i++) {
         struct record *record = overlay->sweep[overlay->sweep_at + i];
+        /* Its newest version was given in the commit `tag` (after that commit's publication)
+         * and none is published between a commit and this call: the tree holds it now. */
+        REQUIRE(record->newest->tag <= tag);
         record->written_tag = tag;
-        if (record->dirty && record->newest->tag <= tag) {
+        if (record->dirty) {
             record->dirty = false;
             overlay->dirty--;
         }
+        record->pending = false;
         queue_push(overlay, record, tag);
     }
     overlay->sweep_at += overlay->sweep_given;

@@ -1,7 +1,7 @@
 /* overlay.h -- records held in memory from their commit until a sweep writes them to their
- * tree: the first part of writing accounts and references at checkpoints instead of at every
- * commit (docs/DECISIONS.md, twenty-third part). The store does not use it yet; the next part
- * wires it in, with the journal that makes it durable.
+ * tree: the accounts and references written at checkpoints instead of at every commit
+ * (docs/DECISIONS.md, twenty-third to twenty-fifth parts); the store keeps the journal that
+ * makes them durable (store_defer_state).
  *
  * Versions. The writer publishes a commit's records under the id LMDB gives the commit's
  * transaction (mdb_txn_id: each write transaction's is larger than the last), before LMDB
@@ -14,8 +14,9 @@
  * nothing they hold is freed under them. The writer reads in place.
  *
  * The sweep. overlay_sweep_next hands the writer the dirty records in key order (LMDB's
- * default order, table by table); the writer puts them in its transaction, and once that
- * commits, overlay_sweep_written marks them written. When a sweep has written every record
+ * default order, table by table): those made dirty since the last sweep started, listed as
+ * they became so, the list taken whole and sorted on a thread of its own. The writer puts
+ * them in its transaction, and once that commits, overlay_sweep_written marks them written. When a sweep has written every record
  * dirty at its start, the journal up to its start is no longer needed (overlay_sweep_covered).
  * A record is forgotten once it is written and every registered reader would find it in the
  * tree.
