@@ -1140,6 +1140,10 @@ static int sweep_write(struct store_txn *txn, enum sweep_pace pace, size_t *coun
         return rc;
     if (starting)
         deferred->sweep_total = overlay_sweep_left(deferred->overlay);
+    /* Paced from its first share: while its records are sorted, none is given, and time
+     * counted then would be written in shares of SWEEP_SHARE_MAX once they are. */
+    if (*count == 0 && overlay_sweep_left(deferred->overlay) > 0)
+        deferred->sweep_started_ns = uv_hrtime();
     for (size_t i = 0; i < *count && rc == 0; i++) {
         const struct overlay_record *record = &deferred->share[i];
         MDB_dbi dbi = txn->store->dbis[deferred_dbs[record->table]];
