@@ -5,8 +5,8 @@
 # Alternates the two daemons ROUNDS times (default 2); each runs famledger-bench (of NEW_BUILD)
 # at each of LOADS (connections and requests in flight, default "1x1 64x1 64x8") for
 # SECONDS_EACH (default 8) among PATIENTS (default 1000000) patients at MERCHANTS pharmacies
-# (default 1), and prints one line a load: settlements a second, p50, p99 and
-# pages written a settlement. Make the copies from one ledger set up with `famledger-bench
+# (default 1), and prints one line a load: settlements a second, p50, p99, the worst latency
+# and pages written a settlement. Make the copies from one ledger set up with `famledger-bench
 # --setup-only` (an older build: `git worktree add /tmp/old REV && make -C /tmp/old
 # build/famledgerd build/ledgerctl`); a newer build upgrades its copy at its first start.
 # BENCH_BIN names another famledger-bench (NEW_BUILD's by default).
@@ -28,7 +28,7 @@ run() { # NAME BUILD DATA
                    --merchants "$MERCHANTS" \
                    --connections "${load%x*}" --depth "${load#*x}" --seconds "$SECONDS_EACH" |
                grep '^settle:')
-        echo "$name ${load}: $(echo "$line" | sed 's/.*= \([0-9]*\) settlements\/s; latency p50 \([0-9.]* ms\), p99 \([0-9.]* ms\).*flushes and \([0-9.]*\) pages.*/\1 \/s, p50 \2, p99 \3, \4 pages/')"
+        echo "$name ${load}: $(echo "$line" | sed 's/.*= \([0-9]*\) settlements\/s; latency p50 \([0-9.]* ms\), p99 \([0-9.]* ms\), max \([0-9.]* ms\).*flushes and \([0-9.]*\) pages.*/\1 \/s, p50 \2, p99 \3, max \4, \5 pages/')"
     done
     bench_daemon_stop
 }
