@@ -114,20 +114,25 @@ check "--init creates a new ledger where data.mdb was deleted" 0 bash -c \
     "timeout 3 '$BUILD/famledgerd' --data-dir '$WORK/gone' --socket '$WORK/init.sock' --init --log-level warn & sleep 1; '$BUILD/ledgerctl' --socket '$WORK/init.sock' --json head; kill %1; wait"
 expect "the new ledger is empty" '"seq":0' "$OUT"
 
-# failsync_daemon TRIGGER PASS LOG: the daemon with syncs failing once TRIGGER exists (after
-# PASS more succeed); $pid is its process, $before E1's balance.
+# failsync_daemon TRIGGER PASS LOG [ARG...]: the daemon with syncs failing once TRIGGER exists
+# (after PASS more succeed); $pid is its process, $before E1's balance.
 failsync_daemon() {
     FAILSYNC_TRIGGER="$WORK/$1" FAILSYNC_PASS=$2 LD_PRELOAD="$PWD/$BUILD/tests/libfailsync.so" \
         "$BUILD/famledgerd" --data-dir "$WORK/data" --socket "$SOCKET" --log-level warn \
-        --accept-head 2>>"$WORK/$3" &
+        --accept-head "${@:4}" 2>>"$WORK/$3" &
     pid=$!
     for _ in $(seq 1 300); do ctl head >/dev/null 2>&1 && break; sleep 0.01; done
     before=$(ctl --json account show E1 | json_fen balance_fen)
 }
-# expect_stopped_74 WHAT: the failsync daemon exited with 74 (a storage failure).
+# expect_stopped_74 WHAT: the failsync daemon exited with 74 (a storage failure), within a
+# minute (a daemon that never stops is killed, and fails the check).
 expect_stopped_74() {
+    (sleep 60; kill -KILL "$pid" 2>/dev/null) &
+    local watchdog=$!
     wait "$pid"
     local status=$?
+    kill "$watchdog" 2>/dev/null
+    wait "$watchdog" 2>/dev/null
     [ "$status" = 74 ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) ||
         { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL exit status $status after $1, not 74"; }
 }
@@ -165,6 +170,23 @@ check "a retry of that write is a replay" 0 ctl --json credit E1 0.01 --ref s-re
 expect "the retry says so" '"replayed":true' "$OUT"
 check "after it the account is readable" 0 ctl --json account show E1
 expect "the write counts exactly once" "\"balance_fen\":$((before + 1))" "$OUT"
+daemon_stop
+
+# With the accounts kept in memory, the writer's own commit of the sweep, when no request comes,
+# fails as a batch's would: the daemon stops with 74, and a restart finds every write. The
+# first sweep is due 3 s after the start; the credits and the trigger come before it.
+failsync_daemon fail-idle 0 failidle.log --state-sweep-ms 3000
+acked=0
+for i in $(seq 1 3); do credit 0.01 "i$i" && acked=$((acked + 1)); done
+touch "$WORK/fail-idle"
+expect_stopped_74 "a failed idle commit"
+expect "the daemon says what it could not write" "cannot write back the accounts and references" \
+    "$(cat "$WORK/failidle.log")"
+rm -f "$WORK/fail-idle"
+daemon_start
+check "after the restart the account is readable" 0 ctl --json account show E1
+expect "every acknowledged write survived" "\"balance_fen\":$((before + acked))" "$OUT"
+check "and the ledger verifies" 0 ctl verify
 daemon_stop
 
 # A full filesystem is OUT_OF_SPACE, not INTERNAL, and loses nothing acknowledged.
