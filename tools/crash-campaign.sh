@@ -73,7 +73,7 @@ for round in $(seq 1 "$ROUNDS"); do
     echo "round $round: $load at ${sweep} ms, ${memory:-0} records held at the kill;" \
          "start at ${next} ms answered after $took s;" \
          "$(echo "$check" | sed -n 's/check: \([0-9]*\) acknowledged.*: \([0-9]*\) the same.*/\1 acknowledged, \2 replayed the same/p');" \
-         "verify: $(echo "$verify" | tail -1)"
+         "$(echo "$verify" | tail -1)"
     sweep=$next
     rm -f "$acked"
 done
