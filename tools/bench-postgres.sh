@@ -16,7 +16,7 @@
 #   returns: 16 connections, BENCH_REFUNDS in a hundred requests (default 10) refunds of a random
 #   part of an earlier settlement (famledger-bench --refunds; PostgreSQL: a PL/pgSQL refund()
 #   that gives the legs back last first, with the index on legs it needs made just before).
-# BENCH_DAEMON_ARGS: more famledgerd options (e.g. "--state-sweep-ms 5000").
+# BENCH_DAEMON_ARGS: more famledgerd options (e.g. "--state-sweep-ms 0" to turn off the default).
 # PostgreSQL is installed with apt-get when missing (as root) and runs as the postgres user in
 # a temporary cluster on a Unix socket; nothing is left behind.
 set -eu
