@@ -712,7 +712,8 @@ static void sweep_join(struct overlay *overlay)
 
 /* A new sweep over the records dirty now: the next sweep's list, taken whole, and sorted on a
  * thread of its own (sorting a million records held the writer for two thirds of a second in
- * the prototype; finding them by a pass over the table, for tens of milliseconds). */
+ * the prototype; finding them by a pass over the table, for up to 16 ms at a million
+ * patients). */
 static int sweep_start(struct overlay *overlay)
 {
     size_t count = overlay->next_count;
