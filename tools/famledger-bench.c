@@ -622,17 +622,22 @@ static int check(const struct options *options)
     long connections = options->connections;
     struct check_worker workers[CONNECTIONS_MAX];
     pthread_t ids[CONNECTIONS_MAX];
+    bool started[CONNECTIONS_MAX];
     int64_t start = now_us();
     for (long t = 0; t < connections; t++) {
         workers[t] = (struct check_worker){.socket_path = options->socket_path, .lines = lines,
                                            .first = count * t / connections,
                                            .end = count * (t + 1) / connections,
                                            .depth = options->depth};
-        pthread_create(&ids[t], NULL, check_run, &workers[t]);
+        started[t] = pthread_create(&ids[t], NULL, check_run, &workers[t]) == 0;
+        if (!started[t])
+            snprintf(workers[t].error, sizeof(workers[t].error), "no thread for connection %ld",
+                     t);
     }
     long same = 0, differ = 0, broken = 0;
     for (long t = 0; t < connections; t++) {
-        pthread_join(ids[t], NULL);
+        if (started[t])
+            pthread_join(ids[t], NULL);
         same += workers[t].same;
         differ += workers[t].differ;
         if (workers[t].error[0] && !broken++)
