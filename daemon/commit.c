@@ -230,7 +230,8 @@ static struct commit_job *commit_take_batch(struct commit_queue *queue)
 #define COMMIT_IDLE_MS 50
 #define COMMIT_FULL_BACKOFF_NS (1000ull * 1000 * 1000)
 
-/* One idle commit. 0, or the error, after which the writer has done what a batch's would. */
+/* One idle commit. 0 (done, or the map grown for the next to try again), or the error, after
+ * which the writer has done what a batch's would. */
 static int commit_idle(struct commit_queue *queue, bool finish)
 {
     store_map_full_clear(queue->store);
@@ -247,7 +248,7 @@ static int commit_idle(struct commit_queue *queue, bool finish)
     }
     if (store_map_full(queue->store) && store_grow(queue->store) == 0) {
         queue->stats.map_grows++;
-        return rc; /* tried again at the next idle moment */
+        return 0; /* nothing lost: the next idle commit (or the stop's next) tries again */
     }
     if (rc == FL_ERR_OUT_OF_SPACE || store_map_full(queue->store)) {
         /* The changes stay in memory and in the journal; the batches say the disk is full. */
