@@ -241,7 +241,7 @@ static int commit_idle(struct commit_queue *queue, bool finish)
         if (store_txnid(queue->store) != txnid) {
             queue->stats.flushes += 2;
             uv_mutex_lock(&queue->mutex);
-            queue->published.flushes = queue->stats.flushes;
+            queue->published = queue->stats; /* as commit_release does */
             uv_mutex_unlock(&queue->mutex);
         }
         return 0;
@@ -281,7 +281,8 @@ static bool commit_wait(struct commit_queue *queue)
 
 /* A stop: the changes kept in memory written to the trees and the journal emptied, so that a
  * clean stop leaves the tables as they would be without the setting. The number of commits is
- * bounded, in case one made no progress: the journal then keeps the rest for the next start. */
+ * bounded (one a record held, and some to start a sweep and drop the journal), in case one
+ * made no progress: the journal then keeps the rest for the next start. */
 static void commit_finish(struct commit_queue *queue)
 {
     if (store_idle_work_ms(queue->store) == UINT64_MAX)
@@ -289,7 +290,7 @@ static void commit_finish(struct commit_queue *queue)
     struct store_deferred_stats held;
     store_deferred_stats(queue->store, &held);
     uint64_t started_ns = uv_hrtime(), commits = 0;
-    uint64_t bound = 2 * (held.dirty + held.sweep_left) / 32 + 8; /* SWEEP_SHARE_MIN a commit */
+    uint64_t bound = held.records + 8;
     while (store_idle_work_ms(queue->store) != UINT64_MAX) {
         if (commits++ == bound || commit_idle(queue, true) != 0) {
             log_warn("commit: the accounts and references kept in memory are not all written "
