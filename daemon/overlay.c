@@ -61,6 +61,7 @@ struct overlay {
     size_t reader_count, reader_capacity;
     struct written *queue; /* a ring */
     size_t queue_head, queue_count, queue_capacity;
+    size_t queue_pushed; /* entries queued since overlay_committed last went through it */
     /* The records made dirty since the last sweep started, in the order they were: the next
      * sweep's, taken whole when it starts, so that no pass over the table finds them. */
     struct record **next;
@@ -207,7 +208,41 @@ static void queue_push(struct overlay *overlay, struct record *record, uint64_t 
     size_t tail = (overlay->queue_head + overlay->queue_count) % overlay->queue_capacity;
     overlay->queue[tail] = (struct written){.record = record, .tag = tag};
     overlay->queue_count++;
+    overlay->queue_pushed++;
     record->queued++;
+}
+
+/* How much of the queue of written records one pass goes through: overlay_committed's pass
+ * takes TIDY_SHARE more entries than twice what the sweep queued since the last, so that the
+ * queue shrinks whatever the load, and the lock is let go after every TIDY_SHARE entries. A
+ * snapshot held through a long audit under load leaves a backlog of a million records behind
+ * it; forgotten in one pass, under the lock that readers and the loop thread take too, they
+ * held the writer and every reply for 0.7 s (docs/DECISIONS.md, twenty-sixth part). */
+#define TIDY_SHARE 1024
+
+/* Go through up to `max` entries of the queue, oldest first, forgetting the records that every
+ * reader, present or to come, finds in the tree: written at or before `oldest`, the oldest
+ * registration when the pass began (a reader registering meanwhile has a later snapshot), and
+ * clean since. The lock is held, and let go now and then. */
+static void queue_tidy(struct overlay *overlay, uint64_t oldest, size_t max)
+{
+    for (size_t done = 0; done < max && overlay->queue_count > 0; done++) {
+        struct written *written = &overlay->queue[overlay->queue_head];
+        if (written->tag > oldest)
+            break;
+        if (done > 0 && done % TIDY_SHARE == 0) {
+            pthread_mutex_unlock(&overlay->lock);
+            pthread_mutex_lock(&overlay->lock);
+        }
+        struct record *record = written->record;
+        overlay->queue_head = (overlay->queue_head + 1) % overlay->queue_capacity;
+        overlay->queue_count--;
+        record->queued--;
+        /* A later entry stands for it when it was written again; a dirty one waits for the
+         * sweep, which queues it again. */
+        if (record->queued == 0 && !record->dirty && record->written_tag <= oldest)
+            record_forget(overlay, record);
+    }
 }
 
 /* LMDB's default order of two keys: their bytes, then the shorter first. */
@@ -658,21 +693,24 @@ void overlay_committed(struct overlay *overlay, uint64_t tag)
     for (size_t i = 0; i < overlay->touched_count; i++)
         versions_prune(overlay, overlay->touched[i].record, oldest);
     overlay->touched_count = 0;
-    /* Records written at or before the oldest registration, and clean since: every reader
-     * finds them in the tree. */
-    while (overlay->queue_count > 0) {
-        struct written *written = &overlay->queue[overlay->queue_head];
-        if (written->tag > oldest)
-            break;
-        struct record *record = written->record;
-        overlay->queue_head = (overlay->queue_head + 1) % overlay->queue_capacity;
-        overlay->queue_count--;
-        record->queued--;
-        /* A later entry stands for it when it was written again; a dirty one waits for the
-         * sweep, which queues it again. */
-        if (record->queued == 0 && !record->dirty && record->written_tag <= oldest)
-            record_forget(overlay, record);
-    }
+    queue_tidy(overlay, oldest, TIDY_SHARE + 2 * overlay->queue_pushed);
+    overlay->queue_pushed = 0;
+    pthread_mutex_unlock(&overlay->lock);
+}
+
+bool overlay_tidy_due(struct overlay *overlay)
+{
+    pthread_mutex_lock(&overlay->lock);
+    bool due = overlay->queue_count > 0 &&
+               overlay->queue[overlay->queue_head].tag <= readers_oldest(overlay);
+    pthread_mutex_unlock(&overlay->lock);
+    return due;
+}
+
+void overlay_tidy(struct overlay *overlay, size_t max)
+{
+    pthread_mutex_lock(&overlay->lock);
+    queue_tidy(overlay, readers_oldest(overlay), max);
     pthread_mutex_unlock(&overlay->lock);
 }
 

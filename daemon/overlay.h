@@ -71,8 +71,14 @@ int overlay_publish(struct overlay *overlay, uint64_t tag, const struct overlay_
  * failed one's id). */
 void overlay_withdraw(struct overlay *overlay);
 /* The commit `tag` (the last publication's, or one that published nothing) is durable: readers
- * that register from now see it. Forgets what no reader needs any more. */
+ * that register from now see it. Forgets a share of what no reader needs any more: more than
+ * the sweep wrote since the last call, so that a backlog goes over the next commits. */
 void overlay_committed(struct overlay *overlay, uint64_t tag);
+/* Written records that no registered reader needs any more are forgotten a share at a time
+ * (overlay_committed goes through its share): whether some wait now, and forgetting up to `max`
+ * of them, for the writer between commits. */
+bool overlay_tidy_due(struct overlay *overlay);
+void overlay_tidy(struct overlay *overlay, size_t max);
 /* The newest version of a key, published or committed. 1 and *out, or 0 when the overlay does
  * not hold the key (the tree is right). */
 int overlay_latest(struct overlay *overlay, uint8_t table, const void *key, size_t key_bytes,

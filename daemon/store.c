@@ -1322,11 +1322,12 @@ int store_commit(struct store_txn *txn)
     return rc;
 }
 
-uint64_t store_idle_work_ms(const struct store *store)
+/* When the sweep or the journal next needs a commit of its own, in ms from now: UINT64_MAX when
+ * every change is in the trees and the journal is empty. */
+static uint64_t store_sweep_work_ms(const struct store_deferred *deferred)
 {
-    const struct store_deferred *deferred = store->deferred;
-    if (!deferred || deferred->journal_last <= deferred->journal_dropped)
-        return UINT64_MAX; /* every change is in the trees, and the journal is empty */
+    if (deferred->journal_last <= deferred->journal_dropped)
+        return UINT64_MAX;
     if (overlay_sweep_left(deferred->overlay) > 0 ||
         overlay_sweep_covered(deferred->overlay) >= deferred->journal_last)
         return 0;
@@ -1336,9 +1337,30 @@ uint64_t store_idle_work_ms(const struct store *store)
                : (deferred->sweep_ns - elapsed_ns + 999999) / 1000000; /* the next sweep */
 }
 
+/* Records an idle writer forgets at a time, between commits (overlay_tidy): about 4 ms. */
+#define IDLE_TIDY_SHARE 8192
+
+uint64_t store_idle_work_ms(const struct store *store)
+{
+    const struct store_deferred *deferred = store->deferred;
+    if (!deferred)
+        return UINT64_MAX;
+    uint64_t sweep_ms = store_sweep_work_ms(deferred);
+    /* Records a long snapshot held back, waiting to be forgotten: their memory goes back now,
+     * not at the next requests' commits. */
+    return sweep_ms > 0 && overlay_tidy_due(deferred->overlay) ? 0 : sweep_ms;
+}
+
 int store_idle_commit(struct store *store, bool finish)
 {
     REQUIRE(store->deferred);
+    uint64_t sweep_ms = store_sweep_work_ms(store->deferred);
+    if (sweep_ms == UINT64_MAX || (sweep_ms > 0 && !finish)) {
+        /* Nothing to commit yet: forget what waits (all of it at a stop). */
+        overlay_tidy(store->deferred->overlay, finish ? SIZE_MAX : IDLE_TIDY_SHARE);
+        store_deferred_count(store->deferred);
+        return 0;
+    }
     struct store_txn *txn;
     int rc = store_write_begin(store, &txn);
     if (rc)

@@ -103,14 +103,16 @@ int store_retire(struct store_txn *txn, const char *name, bool required, store_v
 int store_defer_state(struct store *store, uint64_t sweep_ms);
 
 /* The writer, with no request waiting: how long until there is work for the tables kept in
- * memory, 0 now (a sweep under way, or the journal to drop behind one that ended), else until
- * the next sweep is due; UINT64_MAX when every change is in the trees and the journal is empty
- * (or the setting is off). */
+ * memory, 0 now (a sweep under way, the journal to drop behind one that ended, or records no
+ * reader needs any more to forget), else until the next sweep is due; UINT64_MAX when every
+ * change is in the trees, the journal is empty and nothing waits to be forgotten (or the
+ * setting is off). */
 uint64_t store_idle_work_ms(const struct store *store);
-/* One commit of that work, with no request in it: a share of the sweep at its pace, the journal
- * dropped behind it; or, when `finish` (a stop), as much as one commit carries, a new sweep
- * started whatever the interval, so that store_idle_work_ms reaches UINT64_MAX in some
- * commits. A commit with nothing to write changes no page and costs no flush. */
+/* One step of that work, with no request in it: a commit of a share of the sweep at its pace,
+ * the journal dropped behind it; or, when no commit is due, a share of the records to forget.
+ * When `finish` (a stop), a commit of as much as one carries, a new sweep started whatever the
+ * interval, or everything forgotten at once, so that store_idle_work_ms reaches UINT64_MAX in
+ * some steps. A commit with nothing to write changes no page and costs no flush. */
 int store_idle_commit(struct store *store, bool finish);
 
 /* What store_defer_state keeps in memory: all zero when it is off. */

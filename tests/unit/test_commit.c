@@ -315,6 +315,37 @@ static void test_an_idle_writer_writes_back_what_memory_holds(void **state)
     harness_remove(h);
 }
 
+/* Records a snapshot still reads are kept after the sweep wrote them; once it ends, an idle
+ * writer forgets them, with no request to commit. */
+static void test_an_idle_writer_forgets_what_a_snapshot_held_back(void **state)
+{
+    (void)state;
+    struct harness *h = harness_open_sweeping(1 << 20, 64 << 20, 20);
+    struct store_txn *snapshot;
+    assert_int_equal(store_read_begin(h->store, &snapshot), 0);
+    harness_submit_accounts(h, 3);
+    struct store_deferred_stats held = {0};
+    uint64_t journal = 1;
+    for (int wait = 0; wait < 500 && (journal || held.dirty); wait++) {
+        uv_sleep(10);
+        store_deferred_stats(h->store, &held);
+        journal = file_entries(h, "journal");
+    }
+    assert_int_equal(journal, 0);
+    assert_int_equal(file_entries(h, "accounts"), 3);
+    uv_sleep(100);
+    store_deferred_stats(h->store, &held);
+    assert_int_equal(held.records, 3); /* the tree of its snapshot has none of them */
+    store_read_end(snapshot);
+    for (int wait = 0; wait < 500 && held.records; wait++) {
+        uv_sleep(10);
+        store_deferred_stats(h->store, &held);
+    }
+    assert_int_equal(held.records, 0);
+    harness_close(h);
+    harness_remove(h);
+}
+
 /* A stop writes back what memory holds however long the interval, and leaves the journal empty:
  * the file after a clean stop is as it would be without the setting. */
 static void test_a_stop_writes_back_what_memory_holds(void **state)
@@ -340,6 +371,7 @@ int main(void)
         cmocka_unit_test(test_a_full_map_grows_and_the_batch_is_retried_losing_nothing),
         cmocka_unit_test(test_at_the_maximum_size_writes_are_refused_and_acknowledged_ones_kept),
         cmocka_unit_test(test_an_idle_writer_writes_back_what_memory_holds),
+        cmocka_unit_test(test_an_idle_writer_forgets_what_a_snapshot_held_back),
         cmocka_unit_test(test_a_stop_writes_back_what_memory_holds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

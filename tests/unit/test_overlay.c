@@ -255,6 +255,58 @@ static void test_the_sweep_writes_each_dirty_record_once_in_key_order(void **sta
     overlay_free(overlay);
 }
 
+/* A reader held while a sweep writes thousands of records leaves them behind it, for it reads
+ * the tree of its snapshot: once it ends, each commit forgets a share of them, never all at
+ * once, and the writer forgets the rest between commits (overlay_tidy). */
+static void test_a_long_readers_backlog_is_forgotten_in_shares(void **state)
+{
+    (void)state;
+    enum { KEYS = 5000, SHARE = 100 };
+    struct overlay *overlay;
+    assert_int_equal(overlay_new(&overlay), 0);
+    static char keys[KEYS][16];
+    static struct overlay_record records[KEYS], out[SHARE];
+    for (size_t k = 0; k < KEYS; k++) {
+        snprintf(keys[k], sizeof(keys[k]), "k%04zu", k);
+        records[k] = text_record(0, keys[k], "one");
+    }
+    assert_int_equal(overlay_publish(overlay, 1, records, KEYS), 0);
+    overlay_committed(overlay, 1);
+    uint64_t reader = reader_begin(overlay); /* snapshot 1: the tree does not hold them yet */
+    uint64_t tag = 1;
+    size_t given;
+    do {
+        sweep_next_ready(overlay, SHARE, out, &given);
+        overlay_committed(overlay, ++tag);
+        if (given)
+            overlay_sweep_written(overlay, tag);
+    } while (given);
+    assert_int_equal(overlay_dirty(overlay), 0);
+    /* Its snapshot's versions stay for it, whatever the writer does. */
+    assert_int_equal(overlay_records(overlay), KEYS);
+    assert_false(overlay_tidy_due(overlay));
+    overlay_tidy(overlay, SIZE_MAX);
+    assert_int_equal(overlay_records(overlay), KEYS);
+    assert_string_equal(seen(overlay, reader, 0, "k4999"), "one");
+
+    overlay_reader_end(overlay, reader);
+    assert_true(overlay_tidy_due(overlay));
+    overlay_committed(overlay, ++tag); /* a commit of nothing forgets a share */
+    size_t left = overlay_records(overlay);
+    assert_true(left > 0 && left < KEYS);
+    overlay_committed(overlay, ++tag); /* and the next, another */
+    assert_true(overlay_records(overlay) < left);
+    left = overlay_records(overlay);
+    overlay_tidy(overlay, 10); /* each written once: ten entries, ten records */
+    assert_int_equal(overlay_records(overlay), left - 10);
+    assert_true(overlay_tidy_due(overlay));
+    overlay_tidy(overlay, SIZE_MAX);
+    assert_int_equal(overlay_records(overlay), 0);
+    assert_int_equal(overlay_versions(overlay), 0);
+    assert_false(overlay_tidy_due(overlay));
+    overlay_free(overlay);
+}
+
 static void test_a_sweep_begun_in_a_failed_commit_begins_again(void **state)
 {
     (void)state;
@@ -651,6 +703,7 @@ int main(void)
         cmocka_unit_test(test_a_failed_commit_leaves_no_trace),
         cmocka_unit_test(test_the_sweep_writes_each_dirty_record_once_in_key_order),
         cmocka_unit_test(test_a_sweep_begun_in_a_failed_commit_begins_again),
+        cmocka_unit_test(test_a_long_readers_backlog_is_forgotten_in_shares),
         cmocka_unit_test(test_readers_agree_with_a_model_of_every_commit),
         cmocka_unit_test(test_every_allocation_that_fails_is_reported_and_changes_nothing),
         cmocka_unit_test(test_readers_on_other_threads_while_the_writer_sweeps),
