@@ -285,13 +285,13 @@ static bool commit_wait(struct commit_queue *queue)
  * made no progress: the journal then keeps the rest for the next start. */
 static void commit_finish(struct commit_queue *queue)
 {
-    if (store_idle_work_ms(queue->store) == UINT64_MAX)
+    if (store_idle_finished(queue->store))
         return;
     struct store_deferred_stats held;
     store_deferred_stats(queue->store, &held);
     uint64_t started_ns = uv_hrtime(), commits = 0;
     uint64_t bound = held.records + 8;
-    while (store_idle_work_ms(queue->store) != UINT64_MAX) {
+    while (!store_idle_finished(queue->store)) {
         if (commits++ == bound || commit_idle(queue, true) != 0) {
             log_warn("commit: the accounts and references kept in memory are not all written "
                      "back; the journal keeps them for the next start");

@@ -62,6 +62,11 @@ struct overlay {
     struct written *queue; /* a ring */
     size_t queue_head, queue_count, queue_capacity;
     size_t queue_pushed; /* entries queued since overlay_committed last went through it */
+    /* Versions no reader can see any more, unlinked under the lock and freed by the writer a
+     * share at a time, outside it (graves_free): chains linked by `older`. */
+    struct version **graves;
+    size_t grave_count, grave_capacity;
+    size_t published_since; /* versions published since overlay_committed last freed some */
     /* The records made dirty since the last sweep started, in the order they were: the next
      * sweep's, taken whole when it starts, so that no pass over the table finds them. */
     struct record **next;
@@ -129,20 +134,20 @@ static struct record *record_find(const struct overlay *overlay, uint8_t table, 
     return overlay->slots[slot_find(overlay, table, key, key_bytes)];
 }
 
-static int table_grow(struct overlay *overlay)
+/* The table's records in a new table of `capacity` slots, or NULL when out of memory. The
+ * writer builds it without the lock (readers only read the table, and only the writer changes
+ * it), and puts it in place under the lock: a table of millions of records takes tens of ms to
+ * build, and a reader or the loop thread waiting that long for the lock would hold up replies. */
+static struct record **table_rebuilt(const struct overlay *overlay, size_t capacity)
 {
-    size_t old_capacity = overlay->capacity;
-    struct record **old = overlay->slots;
-    struct record **slots = calloc(old_capacity * 2, sizeof(*slots));
+    struct record **slots = calloc(capacity, sizeof(*slots));
     if (!slots)
-        return FL_ERR_INTERNAL;
-    overlay->slots = slots;
-    overlay->capacity = old_capacity * 2;
+        return NULL;
     /* Each record's hash is kept: a table of a million records grows without hashing a key
      * again or comparing one (the keys are distinct), on the writer's path. */
-    size_t mask = overlay->capacity - 1;
-    for (size_t i = 0; i < old_capacity; i++) {
-        struct record *record = old[i];
+    size_t mask = capacity - 1;
+    for (size_t i = 0; i < overlay->capacity; i++) {
+        struct record *record = overlay->slots[i];
         if (!record)
             continue;
         size_t slot = record->hash & mask;
@@ -150,8 +155,74 @@ static int table_grow(struct overlay *overlay)
             slot = (slot + 1) & mask;
         slots[slot] = record;
     }
+    return slots;
+}
+
+/* Room for `more` records within a load of one half: 0, or FL_ERR_INTERNAL when out of memory.
+ * Under the lock when `locked`; else the new table is built without it, and put in place
+ * under it. */
+static int table_reserve(struct overlay *overlay, size_t more, bool locked)
+{
+    size_t capacity = overlay->capacity;
+    while ((overlay->count + more) * 2 > capacity)
+        capacity *= 2;
+    if (capacity == overlay->capacity)
+        return 0;
+    struct record **slots = table_rebuilt(overlay, capacity), **old = overlay->slots;
+    if (!slots)
+        return FL_ERR_INTERNAL;
+    if (!locked)
+        pthread_mutex_lock(&overlay->lock);
+    overlay->slots = slots;
+    overlay->capacity = capacity;
+    if (!locked)
+        pthread_mutex_unlock(&overlay->lock);
     free(old);
     return 0;
+}
+
+/* ---- Versions no reader needs: freed a share at a time ---- */
+
+/* Put a chain of versions no reader can reach any more among those to free. Out of memory for
+ * the list, they are freed at once. */
+static void graves_add(struct overlay *overlay, struct version *chain)
+{
+    if (!chain)
+        return;
+    if (overlay->grave_count == overlay->grave_capacity) {
+        size_t capacity = overlay->grave_capacity ? overlay->grave_capacity * 2 : 256;
+        struct version **graves = realloc(overlay->graves, capacity * sizeof(*graves));
+        if (!graves) {
+            for (struct version *older; chain; chain = older) {
+                older = chain->older;
+                free(chain);
+                overlay->versions--;
+            }
+            return;
+        }
+        overlay->graves = graves;
+        overlay->grave_capacity = capacity;
+    }
+    overlay->graves[overlay->grave_count++] = chain;
+}
+
+/* Free up to `max` of them: the writer, without the lock (no reader can reach them). A reader
+ * that held its snapshot through a long audit under load kept a version of a fund's account
+ * for every settlement made meanwhile; freed in one commit they would hold it up. */
+static void graves_free(struct overlay *overlay, size_t max)
+{
+    for (size_t freed = 0; overlay->grave_count > 0 && freed < max;) {
+        struct version **chain = &overlay->graves[overlay->grave_count - 1];
+        while (*chain && freed < max) {
+            struct version *older = (*chain)->older;
+            free(*chain);
+            *chain = older;
+            overlay->versions--;
+            freed++;
+        }
+        if (!*chain)
+            overlay->grave_count--;
+    }
 }
 
 /* Take the record out of the table and free it (backward-shift deletion: the records of the
@@ -177,11 +248,7 @@ static void record_forget(struct overlay *overlay, struct record *record)
             hole = next;
         }
     }
-    for (struct version *version = record->newest, *older; version; version = older) {
-        older = version->older;
-        free(version);
-        overlay->versions--;
-    }
+    graves_add(overlay, record->newest);
     if (record->dirty)
         overlay->dirty--;
     overlay->count--;
@@ -191,20 +258,29 @@ static void record_forget(struct overlay *overlay, struct record *record)
 /* Queue a written record, to be forgotten once no reader needs it; entries are in the order
  * their records were written. Out of memory, the record is kept instead: readers find it, as
  * they would the tree's, and it is queued again when it is written again. */
+static bool queue_reserve(struct overlay *overlay, size_t more)
+{
+    if (overlay->queue_count + more <= overlay->queue_capacity)
+        return true;
+    size_t capacity = overlay->queue_capacity ? overlay->queue_capacity : 1024;
+    while (overlay->queue_count + more > capacity)
+        capacity *= 2;
+    struct written *queue = malloc(capacity * sizeof(*queue));
+    if (!queue)
+        return false;
+    for (size_t q = 0; q < overlay->queue_count; q++)
+        queue[q] = overlay->queue[(overlay->queue_head + q) % overlay->queue_capacity];
+    free(overlay->queue);
+    overlay->queue = queue;
+    overlay->queue_head = 0;
+    overlay->queue_capacity = capacity;
+    return true;
+}
+
 static void queue_push(struct overlay *overlay, struct record *record, uint64_t tag)
 {
-    if (overlay->queue_count == overlay->queue_capacity) {
-        size_t capacity = overlay->queue_capacity ? overlay->queue_capacity * 2 : 1024;
-        struct written *queue = malloc(capacity * sizeof(*queue));
-        if (!queue)
-            return;
-        for (size_t q = 0; q < overlay->queue_count; q++)
-            queue[q] = overlay->queue[(overlay->queue_head + q) % overlay->queue_capacity];
-        free(overlay->queue);
-        overlay->queue = queue;
-        overlay->queue_head = 0;
-        overlay->queue_capacity = capacity;
-    }
+    if (!queue_reserve(overlay, 1))
+        return;
     size_t tail = (overlay->queue_head + overlay->queue_count) % overlay->queue_capacity;
     overlay->queue[tail] = (struct written){.record = record, .tag = tag};
     overlay->queue_count++;
@@ -308,7 +384,9 @@ void overlay_free(struct overlay *overlay)
         }
         free(record);
     }
+    graves_free(overlay, SIZE_MAX);
     pthread_mutex_destroy(&overlay->lock);
+    free(overlay->graves);
     free(overlay->slots);
     free(overlay->touched);
     free(overlay->readers);
@@ -581,7 +659,7 @@ static int next_reserve(struct overlay *overlay)
 static int publish_one(struct overlay *overlay, uint64_t tag, const struct overlay_record *in)
 {
     REQUIRE(in->table < OVERLAY_TABLES_MAX && (in->deleted || in->value || !in->value_bytes));
-    if ((overlay->count + 1) * 2 > overlay->capacity && table_grow(overlay) != 0)
+    if (table_reserve(overlay, 1, true) != 0) /* overlay_publish reserved it: a fallback */
         return FL_ERR_INTERNAL;
     if (next_reserve(overlay) != 0)
         return FL_ERR_INTERNAL;
@@ -615,6 +693,7 @@ static int publish_one(struct overlay *overlay, uint64_t tag, const struct overl
     version->older = record->newest;
     record->newest = version;
     overlay->versions++;
+    overlay->published_since++;
     if (created) {
         overlay->slots[slot] = record;
         overlay->count++;
@@ -634,6 +713,8 @@ int overlay_publish(struct overlay *overlay, uint64_t tag, const struct overlay_
                     size_t count)
 {
     REQUIRE(!overlay->publication_open && tag > overlay->published && tag > overlay->committed);
+    if (table_reserve(overlay, count, false) != 0)
+        return FL_ERR_INTERNAL;
     pthread_mutex_lock(&overlay->lock);
     overlay->published_before = overlay->published;
     overlay->published = tag;
@@ -674,11 +755,7 @@ static void versions_prune(struct overlay *overlay, struct record *record, uint6
     struct version *keep = (struct version *)version_at(record, oldest);
     if (!keep)
         return;
-    for (struct version *version = keep->older, *older; version; version = older) {
-        older = version->older;
-        free(version);
-        overlay->versions--;
-    }
+    graves_add(overlay, keep->older);
     keep->older = NULL;
 }
 
@@ -696,15 +773,20 @@ void overlay_committed(struct overlay *overlay, uint64_t tag)
     queue_tidy(overlay, oldest, TIDY_SHARE + 2 * overlay->queue_pushed);
     overlay->queue_pushed = 0;
     pthread_mutex_unlock(&overlay->lock);
+    /* Twice what was published since, so that they go whatever the load. */
+    graves_free(overlay, TIDY_SHARE + 2 * overlay->published_since);
+    overlay->published_since = 0;
 }
 
-bool overlay_tidy_due(struct overlay *overlay)
+bool overlay_tidy_due(struct overlay *overlay, bool *later)
 {
     pthread_mutex_lock(&overlay->lock);
     bool due = overlay->queue_count > 0 &&
                overlay->queue[overlay->queue_head].tag <= readers_oldest(overlay);
     pthread_mutex_unlock(&overlay->lock);
-    return due;
+    if (later)
+        *later = overlay->queue_count > 0 && !due;
+    return due || overlay->grave_count > 0;
 }
 
 void overlay_tidy(struct overlay *overlay, size_t max)
@@ -712,6 +794,7 @@ void overlay_tidy(struct overlay *overlay, size_t max)
     pthread_mutex_lock(&overlay->lock);
     queue_tidy(overlay, readers_oldest(overlay), max);
     pthread_mutex_unlock(&overlay->lock);
+    graves_free(overlay, max);
 }
 
 /* ---- The sweep ---- */
@@ -816,6 +899,7 @@ int overlay_sweep_next(struct overlay *overlay, size_t max, struct overlay_recor
 void overlay_sweep_written(struct overlay *overlay, uint64_t tag)
 {
     REQUIRE(overlay->sweep && tag <= overlay->committed);
+    queue_reserve(overlay, overlay->sweep_given); /* not under the lock; failing, queue_push says */
     pthread_mutex_lock(&overlay->lock);
     for (size_t i = 0; i < overlay->sweep_given; i++) {
         struct record *record = overlay->sweep[overlay->sweep_at + i];

@@ -1339,6 +1339,9 @@ static uint64_t store_sweep_work_ms(const struct store_deferred *deferred)
 
 /* Records an idle writer forgets at a time, between commits (overlay_tidy): about 4 ms. */
 #define IDLE_TIDY_SHARE 8192
+/* How often an idle writer looks again while a reader holds records back: nothing tells it
+ * when the reader ends. */
+#define IDLE_TIDY_LATER_MS 1000
 
 uint64_t store_idle_work_ms(const struct store *store)
 {
@@ -1346,9 +1349,21 @@ uint64_t store_idle_work_ms(const struct store *store)
     if (!deferred)
         return UINT64_MAX;
     uint64_t sweep_ms = store_sweep_work_ms(deferred);
+    if (sweep_ms == 0)
+        return 0;
     /* Records a long snapshot held back, waiting to be forgotten: their memory goes back now,
      * not at the next requests' commits. */
-    return sweep_ms > 0 && overlay_tidy_due(deferred->overlay) ? 0 : sweep_ms;
+    bool later;
+    if (overlay_tidy_due(deferred->overlay, &later))
+        return 0;
+    return later && sweep_ms > IDLE_TIDY_LATER_MS ? IDLE_TIDY_LATER_MS : sweep_ms;
+}
+
+bool store_idle_finished(const struct store *store)
+{
+    const struct store_deferred *deferred = store->deferred;
+    return !deferred || (store_sweep_work_ms(deferred) == UINT64_MAX &&
+                         !overlay_tidy_due(deferred->overlay, NULL));
 }
 
 int store_idle_commit(struct store *store, bool finish)

@@ -104,9 +104,9 @@ int store_defer_state(struct store *store, uint64_t sweep_ms);
 
 /* The writer, with no request waiting: how long until there is work for the tables kept in
  * memory, 0 now (a sweep under way, the journal to drop behind one that ended, or records no
- * reader needs any more to forget), else until the next sweep is due; UINT64_MAX when every
- * change is in the trees, the journal is empty and nothing waits to be forgotten (or the
- * setting is off). */
+ * reader needs any more to forget), else until the next sweep is due, or until it looks again
+ * whether a reader still holds records back; UINT64_MAX when every change is in the trees, the
+ * journal is empty and nothing waits to be forgotten (or the setting is off). */
 uint64_t store_idle_work_ms(const struct store *store);
 /* One step of that work, with no request in it: a commit of a share of the sweep at its pace,
  * the journal dropped behind it; or, when no commit is due, a share of the records to forget.
@@ -114,6 +114,9 @@ uint64_t store_idle_work_ms(const struct store *store);
  * interval, or everything forgotten at once, so that store_idle_work_ms reaches UINT64_MAX in
  * some steps. A commit with nothing to write changes no page and costs no flush. */
 int store_idle_commit(struct store *store, bool finish);
+/* Whether a stop's steps are done (store_idle_commit with `finish`): every change in the trees,
+ * the journal empty and nothing to forget but what readers still hold. */
+bool store_idle_finished(const struct store *store);
 
 /* What store_defer_state keeps in memory: all zero when it is off. */
 struct store_deferred_stats {

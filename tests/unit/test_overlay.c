@@ -284,13 +284,13 @@ static void test_a_long_readers_backlog_is_forgotten_in_shares(void **state)
     assert_int_equal(overlay_dirty(overlay), 0);
     /* Its snapshot's versions stay for it, whatever the writer does. */
     assert_int_equal(overlay_records(overlay), KEYS);
-    assert_false(overlay_tidy_due(overlay));
+    assert_false(overlay_tidy_due(overlay, NULL));
     overlay_tidy(overlay, SIZE_MAX);
     assert_int_equal(overlay_records(overlay), KEYS);
     assert_string_equal(seen(overlay, reader, 0, "k4999"), "one");
 
     overlay_reader_end(overlay, reader);
-    assert_true(overlay_tidy_due(overlay));
+    assert_true(overlay_tidy_due(overlay, NULL));
     overlay_committed(overlay, ++tag); /* a commit of nothing forgets a share */
     size_t left = overlay_records(overlay);
     assert_true(left > 0 && left < KEYS);
@@ -299,11 +299,40 @@ static void test_a_long_readers_backlog_is_forgotten_in_shares(void **state)
     left = overlay_records(overlay);
     overlay_tidy(overlay, 10); /* each written once: ten entries, ten records */
     assert_int_equal(overlay_records(overlay), left - 10);
-    assert_true(overlay_tidy_due(overlay));
+    assert_true(overlay_tidy_due(overlay, NULL));
     overlay_tidy(overlay, SIZE_MAX);
     assert_int_equal(overlay_records(overlay), 0);
     assert_int_equal(overlay_versions(overlay), 0);
-    assert_false(overlay_tidy_due(overlay));
+    assert_false(overlay_tidy_due(overlay, NULL));
+    overlay_free(overlay);
+}
+
+/* A key changed in every commit while a reader holds its snapshot keeps every version for it;
+ * once the reader ends, they are freed a share at a time, never all in one commit. */
+static void test_versions_a_long_reader_kept_are_freed_in_shares(void **state)
+{
+    (void)state;
+    enum { COMMITS = 10000 };
+    struct overlay *overlay;
+    assert_int_equal(overlay_new(&overlay), 0);
+    publish_commit(overlay, 1, text_record(0, "fund", "0"));
+    uint64_t reader = reader_begin(overlay);
+    char value[16];
+    for (uint64_t tag = 2; tag <= COMMITS; tag++) {
+        snprintf(value, sizeof(value), "%llu", (unsigned long long)tag);
+        publish_commit(overlay, tag, text_record(0, "fund", value));
+    }
+    assert_int_equal(overlay_versions(overlay), COMMITS);
+    assert_string_equal(seen(overlay, reader, 0, "fund"), "0");
+    overlay_reader_end(overlay, reader);
+    publish_commit(overlay, COMMITS + 1, text_record(0, "fund", "last"));
+    size_t left = overlay_versions(overlay);
+    assert_true(left > 1 && left < COMMITS);
+    assert_string_equal(seen(overlay, COMMITS + 1, 0, "fund"), "last");
+    assert_true(overlay_tidy_due(overlay, NULL));
+    overlay_tidy(overlay, SIZE_MAX);
+    assert_int_equal(overlay_versions(overlay), 1);
+    assert_false(overlay_tidy_due(overlay, NULL));
     overlay_free(overlay);
 }
 
@@ -704,6 +733,7 @@ int main(void)
         cmocka_unit_test(test_the_sweep_writes_each_dirty_record_once_in_key_order),
         cmocka_unit_test(test_a_sweep_begun_in_a_failed_commit_begins_again),
         cmocka_unit_test(test_a_long_readers_backlog_is_forgotten_in_shares),
+        cmocka_unit_test(test_versions_a_long_reader_kept_are_freed_in_shares),
         cmocka_unit_test(test_readers_agree_with_a_model_of_every_commit),
         cmocka_unit_test(test_every_allocation_that_fails_is_reported_and_changes_nothing),
         cmocka_unit_test(test_readers_on_other_threads_while_the_writer_sweeps),
