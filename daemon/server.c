@@ -168,10 +168,12 @@ static void conn_snapshot_end(struct conn *conn)
     conn->server->snapshot_count--;
 }
 
-/* Open or close the connection's snapshot: an LMDB read transaction kept open, so that an
- * audit reads one consistent state. The map is reserved at its maximum from the start, so a
- * long snapshot never stands in the way of the writer (store.h). */
-static void server_snapshot_run(struct pending *pending)
+static void background_thread_lower(void);
+
+/* Close the connection's snapshot, or, to open one, end it and hold a place among the open
+ * ones: true when the request goes on to the thread pool (server_snapshot_open_cb), false when
+ * it is answered (closed, or too many open). The loop thread. */
+static bool server_snapshot_run(struct pending *pending)
 {
     struct conn *conn = pending->conn;
     Famledger__Response *response = &pending->response;
@@ -181,19 +183,34 @@ static void server_snapshot_run(struct pending *pending)
     response->body_case = FAMLEDGER__RESPONSE__BODY_SNAPSHOT;
     response->snapshot = reply;
     if (pending->request->snapshot->close)
-        return;
-    if (conn->server->snapshot_count >= SNAPSHOTS_MAX) {
+        return false;
+    if (conn->server->snapshot_count + conn->server->snapshots_opening >= SNAPSHOTS_MAX) {
         response->body_case = FAMLEDGER__RESPONSE__BODY__NOT_SET;
         response->status = FAMLEDGER__STATUS__STATUS_BUSY;
         response->error = arena_printf(&pending->reply_arena, "%d snapshots are open already; "
                                        "try again later", SNAPSHOTS_MAX);
-        return;
+        return false;
     }
+    conn->server->snapshots_opening++;
+    pending->store = conn->server->store;
+    pending->config = conn->server->config;
+    return true;
+}
+
+/* Thread pool: open a snapshot, an LMDB read transaction kept open so that an audit reads one
+ * consistent state, with a copy of what memory holds (store_snapshot_begin: up to 0.2 s, not
+ * on the loop thread). The map is reserved at its maximum from the start, so a long snapshot
+ * never stands in the way of the writer (store.h). */
+static void server_snapshot_open_cb(uv_work_t *work)
+{
+    struct pending *pending = container_of(work, struct pending, work);
+    background_thread_lower();
+    Famledger__Response *response = &pending->response;
     struct ledger_head head;
-    int rc = store_read_begin(conn->server->store, &conn->snapshot);
-    if (rc == 0 && (rc = ledger_head_get(conn->snapshot, &head)) != 0) {
-        store_read_end(conn->snapshot);
-        conn->snapshot = NULL;
+    int rc = store_snapshot_begin(pending->store, &pending->snapshot);
+    if (rc == 0 && (rc = ledger_head_get(pending->snapshot, &head)) != 0) {
+        store_read_end(pending->snapshot);
+        pending->snapshot = NULL;
     }
     if (rc) {
         response->body_case = FAMLEDGER__RESPONSE__BODY__NOT_SET;
@@ -201,13 +218,32 @@ static void server_snapshot_run(struct pending *pending)
         response->error = (char *)"cannot open a snapshot";
         return;
     }
-    conn->server->snapshot_count++;
+    Famledger__SnapshotReply *reply = response->snapshot;
     reply->open = true;
-    reply->timezone = (char *)conn->server->config->timezone;
+    reply->timezone = (char *)pending->config->timezone;
     reply->seq = head.seq;
     reply->hash.data = arena_alloc(&pending->reply_arena, HASH_BYTES);
     reply->hash.len = HASH_BYTES;
     memcpy(reply->hash.data, head.hash, HASH_BYTES);
+}
+
+/* Loop thread: the snapshot is open (or could not be): the connection's from now, unless it
+ * closed meanwhile. */
+static void server_snapshot_opened_cb(uv_work_t *work, int status)
+{
+    (void)status;
+    struct pending *pending = container_of(work, struct pending, work);
+    struct conn *conn = pending->conn;
+    conn->background_running = false;
+    conn->server->snapshots_opening--;
+    if (pending->snapshot && !conn->closing) {
+        conn->snapshot = pending->snapshot;
+        conn->server->snapshot_count++;
+    } else if (pending->snapshot) {
+        store_read_end(pending->snapshot);
+    }
+    pending->snapshot = NULL;
+    pending_answered(pending);
 }
 
 static void pending_run_read(struct pending *pending)
@@ -215,9 +251,7 @@ static void pending_run_read(struct pending *pending)
     struct conn *conn = pending->conn;
     struct store_txn *txn = conn->snapshot;
     int rc = 0;
-    if (pending->route->body_case == FAMLEDGER__REQUEST__BODY_SNAPSHOT)
-        server_snapshot_run(pending);
-    else if (pending->route->body_case == FAMLEDGER__REQUEST__BODY_STATS)
+    if (pending->route->body_case == FAMLEDGER__REQUEST__BODY_STATS)
         server_stats_run(pending);
     else if (!txn && (rc = store_read_begin(conn->server->store, &txn)) != 0) {
         pending->response.status = (Famledger__Status)-rc;
@@ -308,6 +342,14 @@ static void conn_start_ready(struct conn *conn)
             if (conn->server->prefetch)
                 prefetch_request(conn->server->prefetch, pending->request);
             commit_queue_submit(conn->server->commits, &pending->job);
+        } else if (pending->route->body_case == FAMLEDGER__REQUEST__BODY_SNAPSHOT) {
+            if (server_snapshot_run(pending)) {
+                conn->background_running = true;
+                uv_queue_work(conn->server->loop, &pending->work, server_snapshot_open_cb,
+                              server_snapshot_opened_cb);
+            } else {
+                pipeline_answer(&conn->pipeline, &pending->item, pending_reply_bytes(pending));
+            }
         } else if (pending->route->background) {
             pending->snapshot = conn->snapshot;
             pending->store = conn->server->store;

@@ -54,6 +54,7 @@ struct server {
     bool unwritten_over;        /* past unwritten_replies_mib_max, and not yet back to half */
     bool unwritten_trim;        /* give the heap back once none are held (conn_account) */
     unsigned snapshot_count;    /* connections holding a snapshot open */
+    unsigned snapshots_opening; /* and opening one on the thread pool */
     unsigned stream_count;      /* subscribed connections */
     uv_check_t streams_check;   /* sends new entries to subscribers once per loop turn */
     int64_t started_us;         /* wall clock at server_start */

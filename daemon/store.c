@@ -86,8 +86,10 @@ struct store_txn {
     unsigned depth;
     struct staged_version *staged;
     /* A reader's registration, snapshot (LMDB's id of the last commit it sees), the copies of
-     * the values it was given and its views for walks, by table. */
-    bool registered;
+     * the values it was given and its views for walks, by table. A snapshot for an audit
+     * (store_snapshot_begin) has views of every table from its start and no registration:
+     * its views answer for memory. */
+    bool registered, viewed;
     uint64_t registration, snapshot;
     uint8_t **copies;
     size_t copy_count, copy_capacity;
@@ -1016,6 +1018,17 @@ static int deferred_get(struct store_txn *txn, int table, const void *key, size_
             *value = (struct store_bytes){record.value, record.value_bytes};
         return *in_memory && !record.deleted;
     }
+    if (txn->viewed) { /* a snapshot's view holds what memory held at its start */
+        const struct overlay_view *view = txn->views[table];
+        size_t at = overlay_view_after(view, key, key_bytes);
+        const struct overlay_record *found = at > 0 ? &view->records[at - 1] : NULL;
+        *in_memory = found && found->key_bytes == key_bytes &&
+                     memcmp(found->key, key, key_bytes) == 0;
+        if (!*in_memory || found->deleted)
+            return 0;
+        *value = (struct store_bytes){found->value, found->value_bytes};
+        return 1;
+    }
     if (txn->copy_count == txn->copy_capacity) {
         size_t capacity = txn->copy_capacity ? txn->copy_capacity * 2 : 8;
         uint8_t **copies = realloc(txn->copies, capacity * sizeof(*copies));
@@ -1259,6 +1272,28 @@ int store_read_begin(struct store *store, struct store_txn **out)
     (*out)->registered = store->deferred != NULL;
     (*out)->registration = registration;
     (*out)->snapshot = mdb_txn_id((*out)->txn);
+    return 0;
+}
+
+static int store_view(struct store_txn *txn, int table);
+
+int store_snapshot_begin(struct store *store, struct store_txn **out)
+{
+    int rc = store_read_begin(store, out);
+    if (rc || !store->deferred)
+        return rc;
+    struct store_txn *txn = *out;
+    for (int table = 0; table < (int)DEFERRED_TABLES && rc == 0; table++)
+        rc = store_view(txn, table);
+    if (rc) {
+        store_read_end(txn);
+        *out = NULL;
+        return rc;
+    }
+    /* Its views answer for memory from now on: nothing is kept for it any more. */
+    overlay_reader_end(store->deferred->overlay, txn->registration);
+    txn->registered = false;
+    txn->viewed = true;
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "fl_limits.h"
 #include "harness.h"
 #include "frame.h"
 
@@ -713,6 +714,53 @@ static void test_a_peer_hanging_up_with_pages_on_the_thread_pool_leaves_the_daem
     fl_client_close(client);
 }
 
+/* A snapshot opens on the thread pool (it copies what memory holds). Peers that hang up while
+ * theirs opens give their place among the open snapshots back; the limit still holds. */
+static void test_snapshots_opened_by_peers_that_hang_up_give_their_places_back(void **state)
+{
+    struct daemon_handle *daemon = *state;
+    for (int round = 0; round < 3 * SNAPSHOTS_MAX; round++) {
+        int fd = raw_connect(daemon);
+        snapshot_send(fd, 1, false);
+        if (round % 3 == 0)
+            log_page_send(fd, 2);
+        close(fd);
+    }
+    int fds[SNAPSHOTS_MAX + 1];
+    for (int i = 0; i <= SNAPSHOTS_MAX; i++) {
+        fds[i] = raw_connect(daemon);
+        snapshot_send(fds[i], 1, false);
+        Famledger__Response *response = raw_read_response(fds[i]);
+        assert_non_null(response);
+        if (i < SNAPSHOTS_MAX) { /* the hung-up peers' snapshots end with their reads */
+            for (int wait = 0; wait < 50 && response->status == FAMLEDGER__STATUS__STATUS_BUSY;
+                 wait++) {
+                famledger__response__free_unpacked(response, NULL);
+                usleep(20 * 1000);
+                snapshot_send(fds[i], 1, false);
+                response = raw_read_response(fds[i]);
+                assert_non_null(response);
+            }
+            assert_int_equal(response->status, FAMLEDGER__STATUS__STATUS_OK);
+            assert_true(response->snapshot->open);
+        } else {
+            assert_int_equal(response->status, FAMLEDGER__STATUS__STATUS_BUSY);
+        }
+        famledger__response__free_unpacked(response, NULL);
+    }
+    snapshot_send(fds[0], 2, true);
+    famledger__response__free_unpacked(reply_expect(fds[0], 2, FAMLEDGER__RESPONSE__BODY_SNAPSHOT),
+                                       NULL);
+    snapshot_send(fds[SNAPSHOTS_MAX], 2, false); /* a place is free again */
+    Famledger__Response *response =
+        reply_expect(fds[SNAPSHOTS_MAX], 2, FAMLEDGER__RESPONSE__BODY_SNAPSHOT);
+    assert_true(response->snapshot->open);
+    famledger__response__free_unpacked(response, NULL);
+    for (int i = 0; i <= SNAPSHOTS_MAX; i++)
+        close(fds[i]);
+    assert_true(daemon_alive(daemon));
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -729,6 +777,7 @@ int main(void)
         TEST(test_the_counters_follow_commits_and_flushes),
         TEST(test_audit_pages_on_the_thread_pool_read_the_snapshot_in_order),
         TEST(test_a_peer_hanging_up_with_pages_on_the_thread_pool_leaves_the_daemon_whole),
+        TEST(test_snapshots_opened_by_peers_that_hang_up_give_their_places_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -345,6 +345,40 @@ static void test_a_walk_merges_memory_with_the_tree(void **state)
     store_read_end(after);
 }
 
+/* A snapshot for an audit (store_snapshot_begin) sees what memory held at its start, by key
+ * and in walks, while the writer changes, sweeps and forgets those records under it: it holds
+ * nothing in memory back, however long it stays open. */
+static void test_an_audit_snapshot_holds_nothing_in_memory_back(void **state)
+{
+    struct ledger *l = *state;
+    ledger_open(l, 1);
+    commit_puts(l->store, STORE_DB_ACCOUNTS, (const char *[]){"A=1", "B=1", "C=1", NULL});
+    commit_puts(l->store, STORE_DB_REFERENCES, (const char *[]){"R=1", NULL});
+    struct store_txn *audit;
+    assert_int_equal(store_snapshot_begin(l->store, &audit), 0);
+    commit_puts(l->store, STORE_DB_ACCOUNTS, (const char *[]){"A=2", "B=", "D=2", NULL});
+    commit_puts(l->store, STORE_DB_REFERENCES, (const char *[]){"R=2", "S=2", NULL});
+    sweep_until_clean(l->store, "busy");
+    for (int i = 0; i < 3; i++) /* the last written are forgotten at the next commits */
+        commit_puts(l->store, STORE_DB_REFERENCES, (const char *[]){"busy=again", NULL});
+    struct store_deferred_stats stats;
+    store_deferred_stats(l->store, &stats);
+    assert_int_equal(stats.records, 1); /* "busy", changed by the last commit */
+
+    assert_string_equal(seen(audit, STORE_DB_ACCOUNTS, "A"), "1");
+    assert_string_equal(seen(audit, STORE_DB_ACCOUNTS, "B"), "1");
+    assert_string_equal(seen(audit, STORE_DB_ACCOUNTS, "D"), "");
+    assert_string_equal(seen(audit, STORE_DB_REFERENCES, "R"), "1");
+    assert_string_equal(seen(audit, STORE_DB_REFERENCES, "S"), "");
+    assert_string_equal(walked(audit, NULL, 100), "A=1 B=1 C=1 ");
+    uint64_t records;
+    assert_int_equal(store_records(audit, STORE_DB_ACCOUNTS, &records), 0);
+    assert_int_equal(records, 3);
+    store_read_end(audit);
+    assert_string_equal(latest(l->store, STORE_DB_ACCOUNTS, "A"), "2");
+    assert_string_equal(latest(l->store, STORE_DB_ACCOUNTS, "B"), "");
+}
+
 static void test_a_commit_that_fails_after_publishing_leaves_no_trace(void **state)
 {
     struct ledger *l = *state;
@@ -485,6 +519,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_walk_merges_memory_with_the_tree, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_a_transaction_that_wrote_nothing_carries_no_sweep,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_an_audit_snapshot_holds_nothing_in_memory_back,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_commit_that_fails_after_publishing_leaves_no_trace,
                                         setup, teardown),
