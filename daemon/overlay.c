@@ -80,7 +80,22 @@ struct overlay {
     uint64_t sweep_from;      /* it covers the versions tagged up to this */
     bool sweep_in_publication; /* it started after the open publication */
     uint64_t covered;
+    /* Views being made, which look at the table a share at a time (overlay_view_make): while
+     * any is, the writer forgets nothing. `reshapes` counts changes that may move records to
+     * other slots (a record taken out, the table grown): a view under way that sees it change
+     * begins again. */
+    unsigned viewers;
+    uint64_t reshapes;
+    size_t view_share; /* VIEW_SHARE, or what a test asks for */
 };
+
+/* Slots a view looks at under the lock at a time: about a millisecond. A view of a table of
+ * a million records held the lock for 30-60 ms in one pass, and the writer, the loop thread
+ * and every other reader with it (docs/DECISIONS.md, twenty-sixth part). */
+#define VIEW_SHARE 16384
+/* Times a view begins again because the table changed under it (it grew, or a failed commit
+ * took a record out) before it makes the rest in one pass under the lock. */
+#define VIEW_TRIES 4
 
 /* ---- The table of records ---- */
 
@@ -175,6 +190,7 @@ static int table_reserve(struct overlay *overlay, size_t more, bool locked)
         pthread_mutex_lock(&overlay->lock);
     overlay->slots = slots;
     overlay->capacity = capacity;
+    overlay->reshapes++;
     if (!locked)
         pthread_mutex_unlock(&overlay->lock);
     free(old);
@@ -230,6 +246,7 @@ static void graves_free(struct overlay *overlay, size_t max)
 static void record_forget(struct overlay *overlay, struct record *record)
 {
     REQUIRE(!record->pending); /* no list of the sweep's holds it */
+    overlay->reshapes++;
     size_t mask = overlay->capacity - 1;
     size_t hole = record->hash & mask;
     while (overlay->slots[hole] && overlay->slots[hole] != record)
@@ -310,6 +327,8 @@ static void queue_tidy(struct overlay *overlay, uint64_t oldest, size_t max)
             pthread_mutex_unlock(&overlay->lock);
             pthread_mutex_lock(&overlay->lock);
         }
+        if (overlay->viewers) /* records stay where they are until the views are made */
+            break;
         struct record *record = written->record;
         overlay->queue_head = (overlay->queue_head + 1) % overlay->queue_capacity;
         overlay->queue_count--;
@@ -348,6 +367,7 @@ int overlay_new(struct overlay **out)
     if (!overlay || sodium_init() < 0)
         goto fail;
     overlay->capacity = 1024;
+    overlay->view_share = VIEW_SHARE;
     overlay->slots = calloc(overlay->capacity, sizeof(*overlay->slots));
     overlay->next_capacity = 1024;
     overlay->next = malloc(overlay->next_capacity * sizeof(*overlay->next));
@@ -473,56 +493,124 @@ static int view_record_order(const void *a, const void *b)
     return key_order(x->key, x->key_bytes, y->key, y->key_bytes);
 }
 
+
+/* A record of a view while it is made: where its key and value are in the bytes, which may
+ * move as they grow. */
+struct view_entry {
+    size_t at, key_bytes, value_bytes;
+    bool deleted;
+};
+
+struct view_build {
+    struct view_entry *entries;
+    size_t count, capacity;
+    uint8_t *bytes;
+    size_t used, room;
+};
+
+/* Copy the version of `record` the view's snapshot sees. 0, or FL_ERR_INTERNAL. */
+static int view_build_add(struct view_build *build, const struct record *record,
+                          const struct version *version)
+{
+    if (build->count == build->capacity) {
+        size_t capacity = build->capacity ? build->capacity * 2 : 256;
+        struct view_entry *entries = realloc(build->entries, capacity * sizeof(*entries));
+        if (!entries)
+            return FL_ERR_INTERNAL;
+        build->entries = entries;
+        build->capacity = capacity;
+    }
+    size_t bytes = record->key_bytes + version->bytes;
+    if (build->room - build->used < bytes) {
+        size_t room = build->room ? build->room : 16384;
+        while (room - build->used < bytes)
+            room *= 2;
+        uint8_t *grown = realloc(build->bytes, room);
+        if (!grown)
+            return FL_ERR_INTERNAL;
+        build->bytes = grown;
+        build->room = room;
+    }
+    memcpy(build->bytes + build->used, record->key, record->key_bytes);
+    memcpy(build->bytes + build->used + record->key_bytes, version->value, version->bytes);
+    build->entries[build->count++] = (struct view_entry){.at = build->used,
+                                                         .key_bytes = record->key_bytes,
+                                                         .value_bytes = version->bytes,
+                                                         .deleted = version->deleted};
+    build->used += bytes;
+    return 0;
+}
+
+/* Copy every record of `table` a reader at `snapshot` sees, a share of the slots at a time,
+ * letting the lock go between shares (unless `whole`). Held on entry and on return. 0; 1 when
+ * the table changed under it (it must begin again); FL_ERR_INTERNAL.
+ *
+ * Between two shares the writer may publish, sweep and grow the table, but forgets nothing
+ * (overlay->viewers). What the snapshot sees of a record never changes: a version a registered
+ * reader may see is never dropped, and every version published from now is newer than the
+ * snapshot. A record made meanwhile has none it sees, wherever it lands. So the pass misses
+ * nothing unless a record moved from a slot not yet looked at to one already looked at: only a
+ * record taken out (a failed commit's) moves others, and a grown table moves them all. */
+static int view_build_pass(struct overlay *overlay, uint64_t snapshot, uint8_t table,
+                           bool whole, struct view_build *build)
+{
+    uint64_t reshapes = overlay->reshapes;
+    for (size_t i = 0; i < overlay->capacity; i++) {
+        if (!whole && i > 0 && i % overlay->view_share == 0) {
+            pthread_mutex_unlock(&overlay->lock);
+            pthread_mutex_lock(&overlay->lock);
+            if (overlay->reshapes != reshapes)
+                return 1;
+        }
+        const struct record *record = overlay->slots[i];
+        const struct version *version =
+            record && record->table == table ? version_at(record, snapshot) : NULL;
+        if (version && view_build_add(build, record, version) != 0)
+            return FL_ERR_INTERNAL;
+    }
+    return 0;
+}
+
 int overlay_view_make(struct overlay *overlay, uint64_t snapshot, uint8_t table,
                       struct overlay_view **out)
 {
     REQUIRE(table < OVERLAY_TABLES_MAX);
     *out = NULL;
-    struct overlay_view *view = calloc(1, sizeof(*view));
-    if (!view)
-        return FL_ERR_INTERNAL;
-    int rc = 0;
+    struct view_build build = {0};
+    int rc = 1;
     pthread_mutex_lock(&overlay->lock);
-    size_t count = 0, bytes = 0;
-    for (size_t i = 0; i < overlay->capacity; i++) {
-        const struct record *record = overlay->slots[i];
-        const struct version *version =
-            record && record->table == table ? version_at(record, snapshot) : NULL;
-        if (version) {
-            count++;
-            bytes += record->key_bytes + version->bytes;
-        }
+    overlay->viewers++;
+    for (int tries = 0; rc == 1; tries++) {
+        build.count = build.used = 0;
+        rc = view_build_pass(overlay, snapshot, table, tries + 1 >= VIEW_TRIES, &build);
     }
-    view->records = malloc((count ? count : 1) * sizeof(*view->records));
-    view->bytes = malloc(bytes ? bytes : 1);
-    if (!view->records || !view->bytes) {
-        rc = FL_ERR_INTERNAL;
-    } else {
-        uint8_t *cursor = view->bytes;
-        for (size_t i = 0; i < overlay->capacity; i++) {
-            const struct record *record = overlay->slots[i];
-            const struct version *version =
-                record && record->table == table ? version_at(record, snapshot) : NULL;
-            if (!version)
-                continue;
-            struct overlay_record *copy = &view->records[view->count++];
-            memcpy(cursor, record->key, record->key_bytes);
-            memcpy(cursor + record->key_bytes, version->value, version->bytes);
-            *copy = (struct overlay_record){.table = table,
-                                            .key = cursor,
-                                            .key_bytes = record->key_bytes,
-                                            .value = version->deleted ? NULL
-                                                                      : cursor + record->key_bytes,
-                                            .value_bytes = version->bytes,
-                                            .deleted = version->deleted};
-            cursor += record->key_bytes + version->bytes;
-        }
-    }
+    overlay->viewers--;
     pthread_mutex_unlock(&overlay->lock);
-    if (rc) {
-        overlay_view_free(view);
-        return rc;
+    struct overlay_view *view = rc == 0 ? calloc(1, sizeof(*view)) : NULL;
+    if (view) {
+        view->records = malloc((build.count ? build.count : 1) * sizeof(*view->records));
+        view->bytes = build.bytes;
+        build.bytes = NULL;
     }
+    if (!view || !view->records) {
+        free(build.entries);
+        free(build.bytes);
+        overlay_view_free(view);
+        return FL_ERR_INTERNAL;
+    }
+    for (size_t i = 0; i < build.count; i++) {
+        const struct view_entry *entry = &build.entries[i];
+        uint8_t *key = view->bytes + entry->at;
+        view->records[i] = (struct overlay_record){
+            .table = table,
+            .key = key,
+            .key_bytes = entry->key_bytes,
+            .value = entry->deleted ? NULL : key + entry->key_bytes,
+            .value_bytes = entry->value_bytes,
+            .deleted = entry->deleted};
+    }
+    view->count = build.count;
+    free(build.entries);
     qsort(view->records, view->count, sizeof(*view->records), view_record_order);
     *out = view;
     return 0;
@@ -937,6 +1025,12 @@ uint64_t overlay_sweep_covered(const struct overlay *overlay)
 size_t overlay_records(const struct overlay *overlay)
 {
     return overlay->count;
+}
+
+void overlay_view_share_set(struct overlay *overlay, size_t slots)
+{
+    REQUIRE(slots > 0);
+    overlay->view_share = slots;
 }
 
 size_t overlay_versions(const struct overlay *overlay)

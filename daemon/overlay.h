@@ -136,6 +136,9 @@ void overlay_sweep_written(struct overlay *overlay, uint64_t tag);
  * journal record up to it may go), or 0 before one has finished. */
 uint64_t overlay_sweep_covered(const struct overlay *overlay);
 
+/* How many slots of the table a view looks at each time it holds the lock (a test's choice:
+ * the default suits a million records). */
+void overlay_view_share_set(struct overlay *overlay, size_t slots);
 /* Records held, dirty or not, and versions held: for tests and metrics. */
 size_t overlay_records(const struct overlay *overlay);
 size_t overlay_versions(const struct overlay *overlay);

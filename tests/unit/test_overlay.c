@@ -724,6 +724,174 @@ static void test_readers_on_other_threads_while_the_writer_sweeps(void **state)
     overlay_free(race.overlay);
 }
 
+/* ---- Views made on another thread while the writer publishes, sweeps, grows and forgets ----
+ *
+ * A view is made a share of the table at a time, the lock let go between shares. Against a
+ * model of every publication and every write to the tree: for each key, the view holds the
+ * version its snapshot sees, or, when it holds none, the tree as of the snapshot is right. */
+
+enum { VIEW_KEYS = 40000, VIEW_COMMITS = 600, VIEW_CHANGES = 256 };
+
+struct key_history {
+    uint64_t *tags; /* ascending */
+    size_t count, capacity;
+};
+
+struct view_race {
+    struct overlay *overlay;
+    pthread_mutex_t model_lock;
+    struct key_history published[VIEW_KEYS]; /* tags of the commits that changed the key */
+    struct key_history written[VIEW_KEYS];   /* tags of the commits that wrote it to the tree */
+    uint64_t written_value[VIEW_KEYS][64];   /* the value each of those wrote (first 64) */
+    atomic_bool done;
+    atomic_size_t views;
+    size_t checked_in_view, checked_in_tree;
+};
+
+static void history_add(struct key_history *history, uint64_t tag)
+{
+    if (history->count == history->capacity) {
+        history->capacity = history->capacity ? history->capacity * 2 : 8;
+        history->tags = realloc(history->tags, history->capacity * sizeof(*history->tags));
+        if (!history->tags)
+            abort();
+    }
+    history->tags[history->count++] = tag;
+}
+
+/* The index of the last tag at most `snapshot`, or -1. */
+static long history_at(const struct key_history *history, uint64_t snapshot)
+{
+    long found = -1;
+    for (size_t i = 0; i < history->count && history->tags[i] <= snapshot; i++)
+        found = (long)i;
+    return found;
+}
+
+static void *view_race_viewer(void *argument)
+{
+    struct view_race *race = argument;
+    while (!atomic_load(&race->done)) {
+        uint64_t snapshot;
+        if (overlay_reader_begin(race->overlay, &snapshot) != 0)
+            abort();
+        struct overlay_view *view;
+        if (overlay_view_make(race->overlay, snapshot, 0, &view) != 0)
+            abort();
+        pthread_mutex_lock(&race->model_lock);
+        size_t at = 0;
+        for (size_t k = 0; k < VIEW_KEYS; k++) {
+            char key[16];
+            snprintf(key, sizeof(key), "v%05zu", k);
+            long published = history_at(&race->published[k], snapshot);
+            uint64_t expected = published < 0 ? 0 : race->published[k].tags[published];
+            /* The view is in key order, and so are the keys. */
+            const struct overlay_record *record = at < view->count ? &view->records[at] : NULL;
+            if (record && record->key_bytes == strlen(key) &&
+                memcmp(record->key, key, record->key_bytes) == 0) {
+                uint64_t value;
+                if (record->value_bytes != sizeof(value))
+                    abort();
+                memcpy(&value, record->value, sizeof(value));
+                if (value != expected)
+                    abort(); /* not the version its snapshot sees */
+                at++;
+                race->checked_in_view++;
+                continue;
+            }
+            long written = history_at(&race->written[k], snapshot);
+            if (written >= 64)
+                continue; /* past what the model keeps */
+            uint64_t in_tree = written < 0 ? 0 : race->written_value[k][written];
+            if (in_tree != expected)
+                abort(); /* missing from the view, and the tree is not right for it */
+            race->checked_in_tree++;
+        }
+        if (at != view->count)
+            abort(); /* a record the view should not hold */
+        pthread_mutex_unlock(&race->model_lock);
+        overlay_view_free(view);
+        overlay_reader_end(race->overlay, snapshot);
+        atomic_fetch_add(&race->views, 1);
+    }
+    return NULL;
+}
+
+static void test_views_made_while_the_writer_grows_sweeps_and_forgets(void **state)
+{
+    (void)state;
+    struct view_race *race = calloc(1, sizeof(*race));
+    assert_non_null(race);
+    assert_int_equal(overlay_new(&race->overlay), 0);
+    overlay_view_share_set(race->overlay, 64); /* many shares a view: the table changes between */
+    pthread_mutex_init(&race->model_lock, NULL);
+    atomic_init(&race->done, false);
+    pthread_t viewer;
+    assert_int_equal(pthread_create(&viewer, NULL, view_race_viewer, race), 0);
+    static struct overlay_record records[VIEW_CHANGES], out[800];
+    static char keys[VIEW_CHANGES][16];
+    static uint64_t values[VIEW_CHANGES];
+    static bool chosen[VIEW_KEYS];
+    size_t indexes[VIEW_CHANGES];
+    /* First memory fills and the table grows past a view's share; then the sweep outpaces the
+     * commits, records are forgotten and made again, and a third of the commits fail, taking
+     * the records they made out of the table: until the viewer has made enough views. */
+    for (uint64_t tag = 1; tag <= VIEW_COMMITS || atomic_load(&race->views) < 400; tag++) {
+        bool filling = tag <= VIEW_COMMITS / 3;
+        memset(chosen, 0, sizeof(chosen));
+        size_t count = 0;
+        while (count < VIEW_CHANGES) {
+            size_t k = random_next() % VIEW_KEYS;
+            if (chosen[k])
+                continue;
+            chosen[k] = true;
+            indexes[count] = k;
+            snprintf(keys[count], sizeof(keys[count]), "v%05zu", k);
+            values[count] = tag;
+            records[count] = (struct overlay_record){.table = 0,
+                                                     .key = (const uint8_t *)keys[count],
+                                                     .key_bytes = strlen(keys[count]),
+                                                     .value = (const uint8_t *)&values[count],
+                                                     .value_bytes = sizeof(values[count])};
+            count++;
+        }
+        assert_int_equal(overlay_publish(race->overlay, tag, records, count), 0);
+        if (!filling && random_next() % 3 == 0) { /* it fails: its new records are taken out */
+            overlay_withdraw(race->overlay);
+            assert_int_equal(overlay_publish(race->overlay, tag, NULL, 0), 0);
+            count = 0;
+        }
+        size_t given, share = random_next() % (filling ? 200 : 800);
+        assert_int_equal(overlay_sweep_next(race->overlay, share, out, &given), 0);
+        pthread_mutex_lock(&race->model_lock);
+        for (size_t i = 0; i < count; i++)
+            history_add(&race->published[indexes[i]], tag);
+        for (size_t i = 0; i < given; i++) {
+            size_t k = (size_t)strtoul((const char *)out[i].key + 1, NULL, 10);
+            struct key_history *written = &race->written[k];
+            if (written->count < 64)
+                memcpy(&race->written_value[k][written->count], out[i].value, sizeof(uint64_t));
+            history_add(written, tag);
+        }
+        pthread_mutex_unlock(&race->model_lock);
+        overlay_committed(race->overlay, tag); /* readers see it once the model has it */
+        if (given)
+            overlay_sweep_written(race->overlay, tag);
+    }
+    atomic_store(&race->done, true);
+    assert_int_equal(pthread_join(viewer, NULL), 0);
+    print_message("%zu views; %zu records checked in them, %zu in the tree\n",
+                  atomic_load(&race->views), race->checked_in_view, race->checked_in_tree);
+    assert_true(race->checked_in_view > 0 && race->checked_in_tree > 0);
+    for (size_t k = 0; k < VIEW_KEYS; k++) {
+        free(race->published[k].tags);
+        free(race->written[k].tags);
+    }
+    pthread_mutex_destroy(&race->model_lock);
+    overlay_free(race->overlay);
+    free(race);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -737,6 +905,7 @@ int main(void)
         cmocka_unit_test(test_readers_agree_with_a_model_of_every_commit),
         cmocka_unit_test(test_every_allocation_that_fails_is_reported_and_changes_nothing),
         cmocka_unit_test(test_readers_on_other_threads_while_the_writer_sweeps),
+        cmocka_unit_test(test_views_made_while_the_writer_grows_sweeps_and_forgets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
