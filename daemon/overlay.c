@@ -5,6 +5,7 @@
 #include "require.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <sodium.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -48,6 +49,7 @@ struct written {
 
 struct overlay {
     pthread_mutex_t lock; /* held to change what readers look at, and by readers */
+    atomic_uint lock_waiting; /* threads waiting for it (overlay_lock) */
     struct record **slots; /* open addressing, linear probing; a power of two */
     size_t capacity, count, versions, dirty;
     uint8_t hash_key[crypto_shorthash_KEYBYTES]; /* keys are clients' references: keyed */
@@ -89,10 +91,35 @@ struct overlay {
     size_t view_share; /* VIEW_SHARE, or what a test asks for */
 };
 
-/* Slots a view looks at under the lock at a time: about a millisecond. A view of a table of
+/* ---- The lock ---- */
+
+static void overlay_lock(struct overlay *overlay)
+{
+    atomic_fetch_add_explicit(&overlay->lock_waiting, 1, memory_order_relaxed);
+    pthread_mutex_lock(&overlay->lock);
+    atomic_fetch_sub_explicit(&overlay->lock_waiting, 1, memory_order_relaxed);
+}
+
+/* Let the lock go between two shares of a long pass (a view, forgetting a backlog), and take
+ * it again once the threads that waited for it have had it: a mutex let go and taken again at
+ * once is most often taken again by the same thread, and the writer then waited for a whole
+ * view. The wait is bounded, so that readers coming one after another cannot hold it up. */
+#define YIELD_TRIES 64
+
+static void overlay_yield(struct overlay *overlay)
+{
+    pthread_mutex_unlock(&overlay->lock);
+    for (int tries = 0; tries < YIELD_TRIES &&
+                        atomic_load_explicit(&overlay->lock_waiting, memory_order_relaxed) > 0;
+         tries++)
+        sched_yield();
+    overlay_lock(overlay);
+}
+
+/* Slots a view looks at under the lock at a time: a millisecond or two. A view of a table of
  * a million records held the lock for 30-60 ms in one pass, and the writer, the loop thread
  * and every other reader with it (docs/DECISIONS.md, twenty-sixth part). */
-#define VIEW_SHARE 16384
+#define VIEW_SHARE 4096
 /* Times a view begins again because the table changed under it (it grew, or a failed commit
  * took a record out) before it makes the rest in one pass under the lock. */
 #define VIEW_TRIES 4
@@ -187,7 +214,7 @@ static int table_reserve(struct overlay *overlay, size_t more, bool locked)
     if (!slots)
         return FL_ERR_INTERNAL;
     if (!locked)
-        pthread_mutex_lock(&overlay->lock);
+        overlay_lock(overlay);
     overlay->slots = slots;
     overlay->capacity = capacity;
     overlay->reshapes++;
@@ -324,8 +351,7 @@ static void queue_tidy(struct overlay *overlay, uint64_t oldest, size_t max)
         if (written->tag > oldest)
             break;
         if (done > 0 && done % TIDY_SHARE == 0) {
-            pthread_mutex_unlock(&overlay->lock);
-            pthread_mutex_lock(&overlay->lock);
+            overlay_yield(overlay);
         }
         if (overlay->viewers) /* records stay where they are until the views are made */
             break;
@@ -376,6 +402,7 @@ int overlay_new(struct overlay **out)
     randombytes_buf(overlay->hash_key, sizeof(overlay->hash_key));
     pthread_mutex_init(&overlay->lock, NULL);
     atomic_init(&overlay->sorted, false);
+    atomic_init(&overlay->lock_waiting, 0);
     *out = overlay;
     return 0;
 fail:
@@ -432,7 +459,7 @@ static uint64_t readers_oldest(const struct overlay *overlay)
 int overlay_reader_begin(struct overlay *overlay, uint64_t *registration)
 {
     int rc = 0;
-    pthread_mutex_lock(&overlay->lock);
+    overlay_lock(overlay);
     *registration = overlay->committed;
     if (overlay->reader_count == overlay->reader_capacity) {
         size_t capacity = overlay->reader_capacity ? overlay->reader_capacity * 2 : 64;
@@ -452,7 +479,7 @@ int overlay_reader_begin(struct overlay *overlay, uint64_t *registration)
 
 void overlay_reader_end(struct overlay *overlay, uint64_t registration)
 {
-    pthread_mutex_lock(&overlay->lock);
+    overlay_lock(overlay);
     size_t i = 0;
     while (i < overlay->reader_count && overlay->readers[i] != registration)
         i++;
@@ -468,7 +495,7 @@ int overlay_get(struct overlay *overlay, uint64_t snapshot, uint8_t table, const
     *copy = NULL;
     *bytes = 0;
     int rc = 0;
-    pthread_mutex_lock(&overlay->lock);
+    overlay_lock(overlay);
     const struct record *record = record_find(overlay, table, key, key_bytes);
     const struct version *version = record ? version_at(record, snapshot) : NULL;
     if (version && version->deleted) {
@@ -557,8 +584,7 @@ static int view_build_pass(struct overlay *overlay, uint64_t snapshot, uint8_t t
     uint64_t reshapes = overlay->reshapes;
     for (size_t i = 0; i < overlay->capacity; i++) {
         if (!whole && i > 0 && i % overlay->view_share == 0) {
-            pthread_mutex_unlock(&overlay->lock);
-            pthread_mutex_lock(&overlay->lock);
+            overlay_yield(overlay);
             if (overlay->reshapes != reshapes)
                 return 1;
         }
@@ -578,7 +604,7 @@ int overlay_view_make(struct overlay *overlay, uint64_t snapshot, uint8_t table,
     *out = NULL;
     struct view_build build = {0};
     int rc = 1;
-    pthread_mutex_lock(&overlay->lock);
+    overlay_lock(overlay);
     overlay->viewers++;
     for (int tries = 0; rc == 1; tries++) {
         build.count = build.used = 0;
@@ -803,7 +829,7 @@ int overlay_publish(struct overlay *overlay, uint64_t tag, const struct overlay_
     REQUIRE(!overlay->publication_open && tag > overlay->published && tag > overlay->committed);
     if (table_reserve(overlay, count, false) != 0)
         return FL_ERR_INTERNAL;
-    pthread_mutex_lock(&overlay->lock);
+    overlay_lock(overlay);
     overlay->published_before = overlay->published;
     overlay->published = tag;
     overlay->publication_open = true;
@@ -826,7 +852,7 @@ int overlay_publish(struct overlay *overlay, uint64_t tag, const struct overlay_
 void overlay_withdraw(struct overlay *overlay)
 {
     REQUIRE(overlay->publication_open);
-    pthread_mutex_lock(&overlay->lock);
+    overlay_lock(overlay);
     publication_unappend(overlay);
     publication_undo(overlay, overlay->touched_count);
     overlay->touched_count = 0;
@@ -850,7 +876,7 @@ static void versions_prune(struct overlay *overlay, struct record *record, uint6
 void overlay_committed(struct overlay *overlay, uint64_t tag)
 {
     REQUIRE(tag >= overlay->committed && (!overlay->publication_open || tag == overlay->published));
-    pthread_mutex_lock(&overlay->lock);
+    overlay_lock(overlay);
     overlay->committed = tag;
     overlay->publication_open = false;
     overlay->sweep_in_publication = false;
@@ -868,7 +894,7 @@ void overlay_committed(struct overlay *overlay, uint64_t tag)
 
 bool overlay_tidy_due(struct overlay *overlay, bool *later)
 {
-    pthread_mutex_lock(&overlay->lock);
+    overlay_lock(overlay);
     bool due = overlay->queue_count > 0 &&
                overlay->queue[overlay->queue_head].tag <= readers_oldest(overlay);
     pthread_mutex_unlock(&overlay->lock);
@@ -879,7 +905,7 @@ bool overlay_tidy_due(struct overlay *overlay, bool *later)
 
 void overlay_tidy(struct overlay *overlay, size_t max)
 {
-    pthread_mutex_lock(&overlay->lock);
+    overlay_lock(overlay);
     queue_tidy(overlay, readers_oldest(overlay), max);
     pthread_mutex_unlock(&overlay->lock);
     graves_free(overlay, max);
@@ -988,7 +1014,7 @@ void overlay_sweep_written(struct overlay *overlay, uint64_t tag)
 {
     REQUIRE(overlay->sweep && tag <= overlay->committed);
     queue_reserve(overlay, overlay->sweep_given); /* not under the lock; failing, queue_push says */
-    pthread_mutex_lock(&overlay->lock);
+    overlay_lock(overlay);
     for (size_t i = 0; i < overlay->sweep_given; i++) {
         struct record *record = overlay->sweep[overlay->sweep_at + i];
         /* Its newest version was given in the commit `tag` (after that commit's publication)
