@@ -1396,21 +1396,20 @@ uint64_t store_idle_work_ms(const struct store *store)
 
 bool store_idle_finished(const struct store *store)
 {
-    const struct store_deferred *deferred = store->deferred;
-    return !deferred || (store_sweep_work_ms(deferred) == UINT64_MAX &&
-                         !overlay_tidy_due(deferred->overlay, NULL));
+    return !store->deferred || store_sweep_work_ms(store->deferred) == UINT64_MAX;
 }
 
 int store_idle_commit(struct store *store, bool finish)
 {
     REQUIRE(store->deferred);
     uint64_t sweep_ms = store_sweep_work_ms(store->deferred);
-    if (sweep_ms == UINT64_MAX || (sweep_ms > 0 && !finish)) {
-        /* Nothing to commit yet: forget what waits (all of it at a stop). */
-        overlay_tidy(store->deferred->overlay, finish ? SIZE_MAX : IDLE_TIDY_SHARE);
+    if (sweep_ms > 0 && !finish) { /* nothing to commit yet: forget a share of what waits */
+        overlay_tidy(store->deferred->overlay, IDLE_TIDY_SHARE);
         store_deferred_count(store->deferred);
         return 0;
     }
+    if (sweep_ms == UINT64_MAX)
+        return 0; /* a stop with everything in the trees: memory is freed with the store */
     struct store_txn *txn;
     int rc = store_write_begin(store, &txn);
     if (rc)

@@ -111,11 +111,11 @@ uint64_t store_idle_work_ms(const struct store *store);
 /* One step of that work, with no request in it: a commit of a share of the sweep at its pace,
  * the journal dropped behind it; or, when no commit is due, a share of the records to forget.
  * When `finish` (a stop), a commit of as much as one carries, a new sweep started whatever the
- * interval, or everything forgotten at once, so that store_idle_work_ms reaches UINT64_MAX in
- * some steps. A commit with nothing to write changes no page and costs no flush. */
+ * interval, so that store_idle_finished is true after some steps. A commit with nothing to
+ * write changes no page and costs no flush. */
 int store_idle_commit(struct store *store, bool finish);
-/* Whether a stop's steps are done (store_idle_commit with `finish`): every change in the trees,
- * the journal empty and nothing to forget but what readers still hold. */
+/* Whether a stop's steps are done (store_idle_commit with `finish`): every change in the trees
+ * and the journal empty. */
 bool store_idle_finished(const struct store *store);
 
 /* What store_defer_state keeps in memory: all zero when it is off. */
