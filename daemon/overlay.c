@@ -299,9 +299,7 @@ static void record_forget(struct overlay *overlay, struct record *record)
     free(record);
 }
 
-/* Queue a written record, to be forgotten once no reader needs it; entries are in the order
- * their records were written. Out of memory, the record is kept instead: readers find it, as
- * they would the tree's, and it is queued again when it is written again. */
+/* Room in the queue of written records for `more` entries: false when out of memory. */
 static bool queue_reserve(struct overlay *overlay, size_t more)
 {
     if (overlay->queue_count + more <= overlay->queue_capacity)
@@ -321,6 +319,9 @@ static bool queue_reserve(struct overlay *overlay, size_t more)
     return true;
 }
 
+/* Queue a written record, to be forgotten once no reader needs it; entries are in the order
+ * their records were written. Out of memory, the record is kept instead: readers find it, as
+ * they would the tree's, and it is queued again when it is written again. */
 static void queue_push(struct overlay *overlay, struct record *record, uint64_t tag)
 {
     if (!queue_reserve(overlay, 1))
@@ -350,9 +351,8 @@ static void queue_tidy(struct overlay *overlay, uint64_t oldest, size_t max)
         struct written *written = &overlay->queue[overlay->queue_head];
         if (written->tag > oldest)
             break;
-        if (done > 0 && done % TIDY_SHARE == 0) {
+        if (done > 0 && done % TIDY_SHARE == 0)
             overlay_yield(overlay);
-        }
         if (overlay->viewers) /* records stay where they are until the views are made */
             break;
         struct record *record = written->record;
@@ -519,7 +519,6 @@ static int view_record_order(const void *a, const void *b)
     const struct overlay_record *x = a, *y = b;
     return key_order(x->key, x->key_bytes, y->key, y->key_bytes);
 }
-
 
 /* A record of a view while it is made: where its key and value are in the bytes, which may
  * move as they grow. */

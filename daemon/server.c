@@ -289,7 +289,12 @@ static void pending_work_cb(uv_work_t *work)
     struct pending *pending = container_of(work, struct pending, work);
     background_thread_lower();
     struct store_txn *txn = pending->snapshot;
-    int rc = txn ? 0 : store_read_begin(pending->store, &txn);
+    /* A backup reads for as long as the copy takes: like a snapshot, it holds nothing in memory
+     * back (store_snapshot_begin); a page is read at once. */
+    bool lasting = pending->route->body_case == FAMLEDGER__REQUEST__BODY_BACKUP;
+    int rc = txn       ? 0
+             : lasting ? store_snapshot_begin(pending->store, &txn)
+                       : store_read_begin(pending->store, &txn);
     if (rc) {
         pending->response.status = (Famledger__Status)-rc;
         pending->response.error = (char *)"cannot read the ledger";
