@@ -61,6 +61,9 @@ struct overlay {
     size_t touched_count, touched_capacity;
     uint64_t *readers; /* registrations, unordered */
     size_t reader_count, reader_capacity;
+    /* readers_oldest as of the last reader's end or commit, for the writer to look at without
+     * the lock (overlay_tidy_due: the writer asks while it holds the commit queue's mutex). */
+    _Atomic uint64_t oldest_seen;
     struct written *queue; /* a ring */
     size_t queue_head, queue_count, queue_capacity;
     size_t queue_pushed; /* entries queued since overlay_committed last went through it */
@@ -403,6 +406,7 @@ int overlay_new(struct overlay **out)
     pthread_mutex_init(&overlay->lock, NULL);
     atomic_init(&overlay->sorted, false);
     atomic_init(&overlay->lock_waiting, 0);
+    atomic_init(&overlay->oldest_seen, 0);
     *out = overlay;
     return 0;
 fail:
@@ -485,6 +489,7 @@ void overlay_reader_end(struct overlay *overlay, uint64_t registration)
         i++;
     REQUIRE(i < overlay->reader_count); /* ended twice, or never begun */
     overlay->readers[i] = overlay->readers[--overlay->reader_count];
+    atomic_store_explicit(&overlay->oldest_seen, readers_oldest(overlay), memory_order_relaxed);
     pthread_mutex_unlock(&overlay->lock);
 }
 
@@ -880,6 +885,7 @@ void overlay_committed(struct overlay *overlay, uint64_t tag)
     overlay->publication_open = false;
     overlay->sweep_in_publication = false;
     uint64_t oldest = readers_oldest(overlay);
+    atomic_store_explicit(&overlay->oldest_seen, oldest, memory_order_relaxed);
     for (size_t i = 0; i < overlay->touched_count; i++)
         versions_prune(overlay, overlay->touched[i].record, oldest);
     overlay->touched_count = 0;
@@ -893,10 +899,11 @@ void overlay_committed(struct overlay *overlay, uint64_t tag)
 
 bool overlay_tidy_due(struct overlay *overlay, bool *later)
 {
-    overlay_lock(overlay);
+    /* The queue is the writer's; the oldest registration may have moved on since it was seen,
+     * which at worst leaves the tidying to the next look. */
     bool due = overlay->queue_count > 0 &&
-               overlay->queue[overlay->queue_head].tag <= readers_oldest(overlay);
-    pthread_mutex_unlock(&overlay->lock);
+               overlay->queue[overlay->queue_head].tag <=
+                   atomic_load_explicit(&overlay->oldest_seen, memory_order_relaxed);
     if (later)
         *later = overlay->queue_count > 0 && !due;
     return due || overlay->grave_count > 0;

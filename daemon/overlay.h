@@ -76,8 +76,8 @@ void overlay_withdraw(struct overlay *overlay);
 void overlay_committed(struct overlay *overlay, uint64_t tag);
 /* Written records that no registered reader needs any more are forgotten a share at a time
  * (overlay_committed goes through its share), and their versions freed likewise: whether some
- * wait now (and in *later, unless NULL, whether others wait for a reader to end), and
- * forgetting and freeing up to `max` of them, for the writer between commits. */
+ * wait now (and in *later, unless NULL, whether others wait for a reader to end; it takes no
+ * lock), and forgetting and freeing up to `max` of them, for the writer between commits. */
 bool overlay_tidy_due(struct overlay *overlay, bool *later);
 void overlay_tidy(struct overlay *overlay, size_t max);
 /* The newest version of a key, published or committed. 1 and *out, or 0 when the overlay does

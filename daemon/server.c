@@ -198,7 +198,7 @@ static bool server_snapshot_run(struct pending *pending)
 }
 
 /* Thread pool: open a snapshot, an LMDB read transaction kept open so that an audit reads one
- * consistent state, with a copy of what memory holds (store_snapshot_begin: up to 0.2 s, not
+ * consistent state, with a copy of what memory holds (store_snapshot_begin: up to 0.35 s, not
  * on the loop thread). The map is reserved at its maximum from the start, so a long snapshot
  * never stands in the way of the writer (store.h). */
 static void server_snapshot_open_cb(uv_work_t *work)

@@ -139,7 +139,7 @@ int store_read_begin(struct store *store, struct store_txn **out);
 /* A read transaction for an audit that may stay open long (a connection's snapshot: verify,
  * export, reconcile). The records kept in memory that it sees are copied at its start, and it
  * then holds nothing of memory back: a reader would otherwise keep every version made while it
- * is open, about 600 bytes a settlement under load. The copy takes a few ms to 0.2 s at a
+ * is open, about 600 bytes a settlement under load. The copy takes a few ms to 0.35 s at a
  * million patients: begin it on a thread that may wait. End it with store_read_end. */
 int store_snapshot_begin(struct store *store, struct store_txn **out);
 void store_read_end(struct store_txn *txn);
