@@ -797,6 +797,65 @@ static void test_a_pharmacy_cannot_read_the_change_stream(void **state)
     daemon_remove(&daemon);
 }
 
+/* An audit snapshot opened and then never used, while settlements go on: the daemon keeps
+ * none of the accounts and references changed meanwhile for it, and the snapshot still reads
+ * the balance of its time. */
+static void test_a_snapshot_held_open_holds_no_memory_back(void **state)
+{
+    (void)state;
+    struct daemon_handle daemon;
+    const char *args[] = {"--state-sweep-ms", "20", NULL};
+    daemon_start(&daemon, args);
+    fl_client *client = client_open(&daemon);
+    employee_make(client, "HOLDER", "110101", 1000);
+    int fd = raw_connect(&daemon);
+    Famledger__SnapshotRequest snapshot = FAMLEDGER__SNAPSHOT_REQUEST__INIT;
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.request_id = 1;
+    request.body_case = FAMLEDGER__REQUEST__BODY_SNAPSHOT;
+    request.snapshot = &snapshot;
+    raw_send_request(fd, &request);
+    Famledger__Response *response = raw_read_response(fd);
+    assert_non_null(response);
+    assert_int_equal(response->status, FAMLEDGER__STATUS__STATUS_OK);
+    famledger__response__free_unpacked(response, NULL);
+
+    enum { CREDITS = 300 };
+    for (int i = 0; i < CREDITS; i++) { /* an account changed, a reference added, each */
+        char reference[32];
+        snprintf(reference, sizeof(reference), "held-open-%d", i);
+        assert_int_equal(fl_account_credit(client, "HOLDER", 1, FL_CREDIT_DEPOSIT, reference,
+                                           NULL),
+                         0);
+    }
+    long long held = -1;
+    for (int tries = 0; tries < 500; tries++) { /* the sweep writes them back, then they go */
+        held = metric_value(client, "famledger_state_in_memory{records=\"held\"}");
+        if (held >= 0 && held < 10)
+            break;
+        usleep(20 * 1000);
+    }
+    print_message("%lld records held in memory after %d credits\n", held, CREDITS);
+    assert_true(held >= 0 && held < 10);
+
+    Famledger__AccountGetRequest get = FAMLEDGER__ACCOUNT_GET_REQUEST__INIT;
+    get.person_no = (char *)"HOLDER";
+    request = (Famledger__Request)FAMLEDGER__REQUEST__INIT;
+    request.request_id = 2;
+    request.body_case = FAMLEDGER__REQUEST__BODY_ACCOUNT_GET;
+    request.account_get = &get;
+    raw_send_request(fd, &request);
+    response = raw_read_response(fd);
+    assert_non_null(response);
+    assert_int_equal(response->status, FAMLEDGER__STATUS__STATUS_OK);
+    assert_int_equal(response->account->account->balance_fen, 1000); /* as it opened */
+    famledger__response__free_unpacked(response, NULL);
+    assert_int_equal(balance_of(client, "HOLDER"), 1000 + CREDITS);
+    close(fd);
+    fl_client_close(client);
+    daemon_remove(&daemon);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -815,6 +874,7 @@ int main(void)
         cmocka_unit_test(test_subscribers_that_never_read_share_the_budget),
         cmocka_unit_test(test_a_follower_waiting_for_entries_is_not_idle),
         cmocka_unit_test(test_a_pharmacy_cannot_read_the_change_stream),
+        cmocka_unit_test(test_a_snapshot_held_open_holds_no_memory_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
