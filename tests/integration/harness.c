@@ -214,6 +214,15 @@ void raw_send_request(int fd, const Famledger__Request *request)
     free(frame);
 }
 
+void raw_request_send(int fd, uint64_t id, Famledger__Request__BodyCase body_case, void *body)
+{
+    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
+    request.request_id = id;
+    request.body_case = body_case;
+    request.person_add = body; /* every body of the oneof shares one slot */
+    raw_send_request(fd, &request);
+}
+
 static bool raw_read_exact(int fd, uint8_t *data, size_t count)
 {
     while (count > 0) {

@@ -41,6 +41,8 @@ int64_t balance_of(fl_client *client, const char *person_no);
 int raw_connect(const struct daemon_handle *daemon);
 void raw_send(int fd, const void *bytes, size_t count);
 void raw_send_request(int fd, const Famledger__Request *request);
+/* A request with `id` and one body of the oneof (`body_case`, `body`). */
+void raw_request_send(int fd, uint64_t id, Famledger__Request__BodyCase body_case, void *body);
 /* Read one response; NULL when the daemon closed the connection. */
 Famledger__Response *raw_read_response(int fd);
 /* Whether the daemon has closed the connection (reads EOF within a second). */

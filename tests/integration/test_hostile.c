@@ -810,11 +810,7 @@ static void test_a_snapshot_held_open_holds_no_memory_back(void **state)
     employee_make(client, "HOLDER", "110101", 1000);
     int fd = raw_connect(&daemon);
     Famledger__SnapshotRequest snapshot = FAMLEDGER__SNAPSHOT_REQUEST__INIT;
-    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
-    request.request_id = 1;
-    request.body_case = FAMLEDGER__REQUEST__BODY_SNAPSHOT;
-    request.snapshot = &snapshot;
-    raw_send_request(fd, &request);
+    raw_request_send(fd, 1, FAMLEDGER__REQUEST__BODY_SNAPSHOT, &snapshot);
     Famledger__Response *response = raw_read_response(fd);
     assert_non_null(response);
     assert_int_equal(response->status, FAMLEDGER__STATUS__STATUS_OK);
@@ -840,11 +836,7 @@ static void test_a_snapshot_held_open_holds_no_memory_back(void **state)
 
     Famledger__AccountGetRequest get = FAMLEDGER__ACCOUNT_GET_REQUEST__INIT;
     get.person_no = (char *)"HOLDER";
-    request = (Famledger__Request)FAMLEDGER__REQUEST__INIT;
-    request.request_id = 2;
-    request.body_case = FAMLEDGER__REQUEST__BODY_ACCOUNT_GET;
-    request.account_get = &get;
-    raw_send_request(fd, &request);
+    raw_request_send(fd, 2, FAMLEDGER__REQUEST__BODY_ACCOUNT_GET, &get);
     response = raw_read_response(fd);
     assert_non_null(response);
     assert_int_equal(response->status, FAMLEDGER__STATUS__STATUS_OK);

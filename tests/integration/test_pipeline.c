@@ -597,16 +597,6 @@ static void test_the_counters_follow_commits_and_flushes(void **state)
 
 /* ---- audit pages on the thread pool ---- */
 
-static void raw_request_send(int fd, uint64_t id, Famledger__Request__BodyCase body_case,
-                             void *body)
-{
-    Famledger__Request request = FAMLEDGER__REQUEST__INIT;
-    request.request_id = id;
-    request.body_case = body_case;
-    request.person_add = body; /* every body of the oneof shares one slot */
-    raw_send_request(fd, &request);
-}
-
 static void log_page_send(int fd, uint64_t id)
 {
     Famledger__LogPageRequest page = FAMLEDGER__LOG_PAGE_REQUEST__INIT;

@@ -294,6 +294,20 @@ static void harness_submit_accounts(struct harness *h, int count)
     }
 }
 
+/* Wait (5 s at most) until the writer has written every change back and emptied the journal:
+ * the journal's records in the file then, and what memory holds in *held. */
+static size_t wait_written_back(struct harness *h, struct store_deferred_stats *held)
+{
+    size_t journal = 1;
+    *held = (struct store_deferred_stats){0};
+    for (int wait = 0; wait < 500 && (journal || held->dirty); wait++) {
+        uv_sleep(10);
+        store_deferred_stats(h->store, held);
+        journal = file_entries(h, "journal");
+    }
+    return journal;
+}
+
 /* With the accounts kept in memory, a writer with no requests writes them back on its own, at
  * the sweep's pace, and empties the journal: nothing waits for the next request to do it. */
 static void test_an_idle_writer_writes_back_what_memory_holds(void **state)
@@ -301,15 +315,9 @@ static void test_an_idle_writer_writes_back_what_memory_holds(void **state)
     (void)state;
     struct harness *h = harness_open_sweeping(1 << 20, 64 << 20, 20);
     harness_submit_accounts(h, 3);
-    struct store_deferred_stats held = {0};
-    uint64_t journal = 1;
-    for (int wait = 0; wait < 500 && (journal || held.dirty); wait++) {
-        uv_sleep(10);
-        store_deferred_stats(h->store, &held);
-        journal = file_entries(h, "journal");
-    }
+    struct store_deferred_stats held;
+    assert_int_equal(wait_written_back(h, &held), 0);
     assert_int_equal(held.dirty, 0);
-    assert_int_equal(journal, 0);
     assert_int_equal(file_entries(h, "accounts"), 3);
     harness_close(h);
     harness_remove(h);
@@ -324,14 +332,8 @@ static void test_an_idle_writer_forgets_what_a_snapshot_held_back(void **state)
     struct store_txn *snapshot;
     assert_int_equal(store_read_begin(h->store, &snapshot), 0);
     harness_submit_accounts(h, 3);
-    struct store_deferred_stats held = {0};
-    uint64_t journal = 1;
-    for (int wait = 0; wait < 500 && (journal || held.dirty); wait++) {
-        uv_sleep(10);
-        store_deferred_stats(h->store, &held);
-        journal = file_entries(h, "journal");
-    }
-    assert_int_equal(journal, 0);
+    struct store_deferred_stats held;
+    assert_int_equal(wait_written_back(h, &held), 0);
     assert_int_equal(file_entries(h, "accounts"), 3);
     uv_sleep(100);
     store_deferred_stats(h->store, &held);
