@@ -99,7 +99,9 @@ int overlay_get(struct overlay *overlay, uint64_t snapshot, uint8_t table, const
 
 /* A reader's view of one table's records in memory as of its snapshot, in key order: what a
  * walk of the tree at that snapshot merges in (a record here replaces the tree's, a deleted one
- * hides it). Copies, made once and kept by the reader for every page of its walk. */
+ * hides it), and exactly what overlay_get would give it key by key. Copies, made once and kept
+ * by the reader for every page of its walk; made a share of the table at a time, the lock let
+ * go between shares, so that the writer and other readers wait a millisecond or two at most. */
 struct overlay_view {
     size_t count;
     struct overlay_record *records; /* deleted ones included */
