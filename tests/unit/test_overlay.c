@@ -823,7 +823,7 @@ static void test_views_made_while_the_writer_grows_sweeps_and_forgets(void **sta
     struct view_race *race = calloc(1, sizeof(*race));
     assert_non_null(race);
     assert_int_equal(overlay_new(&race->overlay), 0);
-    overlay_view_share_set(race->overlay, 64); /* many shares a view: the table changes between */
+    overlay_view_share_set(race->overlay, 16); /* many shares a view: the table changes between */
     pthread_mutex_init(&race->model_lock, NULL);
     atomic_init(&race->done, false);
     pthread_t viewer;
