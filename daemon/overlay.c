@@ -669,6 +669,15 @@ size_t overlay_view_after(const struct overlay_view *view, const void *key, size
     return low;
 }
 
+const struct overlay_record *overlay_view_find(const struct overlay_view *view, const void *key,
+                                               size_t key_bytes)
+{
+    size_t at = overlay_view_after(view, key, key_bytes);
+    const struct overlay_record *record = at > 0 ? &view->records[at - 1] : NULL;
+    return record && key_order(record->key, record->key_bytes, key, key_bytes) == 0 ? record
+                                                                                     : NULL;
+}
+
 /* ---- The writer ---- */
 
 static void record_view(const struct record *record, struct overlay_record *out)

@@ -114,6 +114,11 @@ int overlay_view_make(struct overlay *overlay, uint64_t snapshot, uint8_t table,
 void overlay_view_free(struct overlay_view *view);
 /* The index of the view's first record whose key comes after `key` (count when none does). */
 size_t overlay_view_after(const struct overlay_view *view, const void *key, size_t key_bytes);
+/* The view's record of `key` (deleted, perhaps), or NULL when it holds none: the tree is right.
+ * What overlay_get gives at the view's snapshot, for a reader that keeps its views instead of
+ * its registration (store_snapshot_begin). */
+const struct overlay_record *overlay_view_find(const struct overlay_view *view, const void *key,
+                                               size_t key_bytes);
 
 /* ---- The sweep (the writer) ---- */
 

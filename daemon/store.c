@@ -1019,12 +1019,9 @@ static int deferred_get(struct store_txn *txn, int table, const void *key, size_
         return *in_memory && !record.deleted;
     }
     if (txn->viewed) { /* a snapshot's view holds what memory held at its start */
-        const struct overlay_view *view = txn->views[table];
-        size_t at = overlay_view_after(view, key, key_bytes);
-        const struct overlay_record *found = at > 0 ? &view->records[at - 1] : NULL;
-        *in_memory = found && found->key_bytes == key_bytes &&
-                     memcmp(found->key, key, key_bytes) == 0;
-        if (!*in_memory || found->deleted)
+        const struct overlay_record *found = overlay_view_find(txn->views[table], key, key_bytes);
+        *in_memory = found != NULL;
+        if (!found || found->deleted)
             return 0;
         *value = (struct store_bytes){found->value, found->value_bytes};
         return 1;

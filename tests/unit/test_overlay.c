@@ -452,14 +452,20 @@ static void model_view_check(struct overlay *overlay, const struct model *model,
             assert_true(order < 0 || (order == 0 && before->key_bytes < record->key_bytes));
         }
         assert_int_equal(overlay_view_after(view, record->key, record->key_bytes), i + 1);
+        assert_ptr_equal(overlay_view_find(view, record->key, record->key_bytes), record);
         assert_int_equal(record->table, table);
         size_t k = model_key_index(record);
         in_view[k] = true;
         assert_int_equal(model_value_of(record), model->value[snapshot][k]);
     }
-    for (size_t k = table; k < MODEL_KEYS; k += 3)
-        if (!in_view[k])
-            assert_int_equal(model->tree[snapshot][k], model->value[snapshot][k]);
+    for (size_t k = table; k < MODEL_KEYS; k += 3) {
+        if (in_view[k])
+            continue;
+        char key[16];
+        key_text(k, key);
+        assert_null(overlay_view_find(view, key, strlen(key)));
+        assert_int_equal(model->tree[snapshot][k], model->value[snapshot][k]);
+    }
     overlay_view_free(view);
 }
 
