@@ -6,6 +6,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 static void commit_fail_stop(struct commit_queue *queue, int status)
@@ -306,6 +307,7 @@ static void commit_finish(struct commit_queue *queue)
 static void commit_thread(void *argument)
 {
     struct commit_queue *queue = argument;
+    pthread_setname_np(pthread_self(), "fl-writer"); /* for top -H, perf and gdb */
     for (;;) {
         uv_mutex_lock(&queue->mutex);
         bool idle = false;
