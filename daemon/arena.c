@@ -1,6 +1,7 @@
 /* arena.c -- per-request bump allocation. */
 #include "arena.h"
 
+#include "poison.h"
 #include "require.h"
 
 #include <stdarg.h>
@@ -33,40 +34,51 @@ static void arena_protobuf_free(void *context, void *pointer)
 void arena_init(struct arena *arena)
 {
     arena->blocks = NULL;
+    arena->spare = NULL;
+    arena->spare_bytes = 0;
     arena->protobuf.alloc = arena_protobuf_alloc;
     arena->protobuf.free = arena_protobuf_free;
     arena->protobuf.allocator_data = arena;
 }
 
-void arena_free(struct arena *arena)
+static void blocks_free(struct arena_block *block)
 {
-    struct arena_block *block = arena->blocks;
     while (block) {
         struct arena_block *next = block->next;
         free(block);
         block = next;
+    }
+}
+
+void arena_free(struct arena *arena)
+{
+    blocks_free(arena->blocks);
+    blocks_free(arena->spare);
+    arena->blocks = arena->spare = NULL;
+    arena->spare_bytes = 0;
+}
+
+void arena_rewind(struct arena *arena, size_t keep_bytes)
+{
+    struct arena_block *block = arena->blocks, *next;
+    for (; block; block = next) {
+        next = block->next;
+        if (block->capacity_bytes != ARENA_BLOCK_BYTES || arena->spare_bytes >= keep_bytes) {
+            free(block);
+            continue;
+        }
+        block->used_bytes = 0;
+        block->next = arena->spare;
+        arena->spare = block;
+        arena->spare_bytes += block->capacity_bytes;
+        POISON(block->data, block->capacity_bytes); /* until handed out again */
     }
     arena->blocks = NULL;
 }
 
 void arena_reset(struct arena *arena)
 {
-    /* Keep the first block for reuse: most requests fit in one. */
-    struct arena_block *keep = NULL;
-    struct arena_block *block = arena->blocks;
-    while (block) {
-        struct arena_block *next = block->next;
-        if (!next && block->capacity_bytes == ARENA_BLOCK_BYTES) {
-            keep = block;
-            keep->used_bytes = 0;
-        } else {
-            free(block);
-        }
-        block = next;
-    }
-    arena->blocks = keep;
-    if (keep)
-        keep->next = NULL;
+    arena_rewind(arena, ARENA_BLOCK_BYTES); /* most requests fit in one block */
 }
 
 void *arena_alloc(struct arena *arena, size_t bytes)
@@ -84,17 +96,24 @@ void *arena_try_alloc(struct arena *arena, size_t bytes)
     bytes = (bytes + align - 1) / align * align;
     struct arena_block *block = arena->blocks;
     if (!block || block->capacity_bytes - block->used_bytes < bytes) {
-        size_t capacity = bytes > ARENA_BLOCK_BYTES ? bytes : ARENA_BLOCK_BYTES;
-        block = malloc(sizeof(*block) + capacity);
-        if (!block)
-            return NULL;
-        block->used_bytes = 0;
-        block->capacity_bytes = capacity;
+        if (bytes <= ARENA_BLOCK_BYTES && arena->spare) {
+            block = arena->spare;
+            arena->spare = block->next;
+            arena->spare_bytes -= block->capacity_bytes;
+        } else {
+            size_t capacity = bytes > ARENA_BLOCK_BYTES ? bytes : ARENA_BLOCK_BYTES;
+            block = malloc(sizeof(*block) + capacity);
+            if (!block)
+                return NULL;
+            block->used_bytes = 0;
+            block->capacity_bytes = capacity;
+        }
         block->next = arena->blocks;
         arena->blocks = block;
     }
     void *pointer = (char *)block->data + block->used_bytes;
     block->used_bytes += bytes;
+    UNPOISON(pointer, bytes);
     return pointer;
 }
 

@@ -8,12 +8,18 @@
 struct arena_block;
 
 struct arena {
-    struct arena_block *blocks;
+    struct arena_block *blocks; /* the newest first: allocations come from it */
+    struct arena_block *spare;  /* blocks kept by arena_rewind, used before new ones */
+    size_t spare_bytes;
     ProtobufCAllocator protobuf; /* hands protobuf-c allocations to this arena */
 };
 
 void arena_init(struct arena *arena);
-/* Free every allocation at once; the arena stays usable. */
+/* Free every allocation at once; the arena stays usable, and keeps up to `keep_bytes` of its
+ * blocks for the allocations after (an arena rewound after each of many like uses allocates
+ * from the heap only while the uses grow). */
+void arena_rewind(struct arena *arena, size_t keep_bytes);
+/* The same, keeping one block: most requests fit in it. */
 void arena_reset(struct arena *arena);
 void arena_free(struct arena *arena);
 

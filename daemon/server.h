@@ -56,6 +56,8 @@ struct server {
     unsigned snapshot_count;    /* connections holding a snapshot open */
     unsigned snapshots_opening; /* and opening one on the thread pool */
     unsigned stream_count;      /* subscribed connections */
+    struct pending *pending_pool; /* requests freed, kept for the next (server.c) */
+    unsigned pending_pooled;
     uv_check_t streams_check;   /* sends new entries to subscribers once per loop turn */
     int64_t started_us;         /* wall clock at server_start */
     struct server_metrics metrics;

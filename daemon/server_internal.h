@@ -19,6 +19,8 @@ struct pending {
     struct store_txn *snapshot;     /* the connection's, lent to a background read; or NULL */
     struct store *store;            /* where a background read without a snapshot reads */
     struct conn *conn;              /* loop thread only */
+    struct server *server;          /* loop thread only */
+    struct pending *pooled_next;    /* in server->pending_pool, while there */
     /* What the writer thread may read: copies, as the connection can close meanwhile. */
     const struct config *config;
     struct prefetch *prefetch;      /* the server's, or NULL */
@@ -57,7 +59,7 @@ struct write_req {
     uv_buf_t buf;
 };
 
-/* Free a request that is answered, refused or abandoned. */
+/* Free a request that is answered, refused or abandoned (or keep it for the next, server.c). */
 void pending_free(struct pending *pending);
 
 /* Answer a request without running it (refused before a handler). */

@@ -1,6 +1,7 @@
 /* staged.c -- a write transaction's changes to the tables kept in memory (staged.h). */
 #include "staged.h"
 
+#include "arena.h"
 #include "famledger_status.h"
 #include "require.h"
 
@@ -13,7 +14,7 @@ struct staged_version {
     struct staged_version *older;
     struct staged_version *next; /* in its depth's list */
     struct staged_key *owner;
-    uint8_t *value; /* malloc'd; NULL when deleted */
+    uint8_t *value; /* in the arena; NULL when deleted */
     size_t bytes;
     unsigned depth;
     bool deleted;
@@ -26,13 +27,19 @@ struct staged_key {
     uint8_t key[];
 };
 
+/* Keys, versions and values live in an arena until the top-level transaction ends: a batch's
+ * hundreds of records are not each taken from the heap and given back. A version replaced or
+ * aborted leaves its bytes there until then. */
 struct staged {
     struct staged_key **slots; /* open addressing, linear probing; a power of two */
     size_t capacity, count;
+    struct arena arena;
     uint8_t hash_key[OVERLAY_HASH_KEY_BYTES];
 };
 
 #define STAGED_CAPACITY_FIRST 1024
+/* What the arena keeps for the next transaction: a batch of a few hundred settlements. */
+#define STAGED_ARENA_KEEP_BYTES (1u << 20)
 
 int staged_new(struct staged **out)
 {
@@ -44,6 +51,7 @@ int staged_new(struct staged **out)
         return FL_ERR_INTERNAL;
     }
     staged->capacity = STAGED_CAPACITY_FIRST;
+    arena_init(&staged->arena);
     crypto_shorthash_keygen(staged->hash_key);
     *out = staged;
     return 0;
@@ -54,6 +62,7 @@ void staged_free(struct staged *staged)
     if (!staged)
         return;
     staged_clear(staged);
+    arena_free(&staged->arena);
     free(staged->slots);
     free(staged);
 }
@@ -116,16 +125,13 @@ int staged_put(struct staged *staged, struct staged_version **level, unsigned de
     bool replace = top && top->depth == depth;
     REQUIRE(!top || top->depth <= depth); /* a deeper transaction ended before this put */
     size_t bytes = record->deleted ? 0 : record->value_bytes;
-    uint8_t *value = record->deleted ? NULL : malloc(bytes ? bytes : 1);
-    struct staged_version *version = replace ? top : calloc(1, sizeof(*version));
-    struct staged_key *made = key ? NULL : malloc(sizeof(*made) + record->key_bytes);
-    if ((!record->deleted && !value) || !version || (!key && !made)) {
-        free(value);
-        if (!replace)
-            free(version);
-        free(made);
-        return FL_ERR_INTERNAL;
-    }
+    uint8_t *value = record->deleted ? NULL : arena_try_alloc(&staged->arena, bytes ? bytes : 1);
+    struct staged_version *version =
+        replace ? top : arena_try_alloc(&staged->arena, sizeof(*version));
+    struct staged_key *made =
+        key ? NULL : arena_try_alloc(&staged->arena, sizeof(*made) + record->key_bytes);
+    if ((!record->deleted && !value) || !version || (!key && !made))
+        return FL_ERR_INTERNAL; /* what was taken stays in the arena until staged_clear */
     if (made) {
         *made = (struct staged_key){.table = record->table, .key_bytes = record->key_bytes};
         memcpy(made->key, record->key, record->key_bytes);
@@ -134,9 +140,7 @@ int staged_put(struct staged *staged, struct staged_version **level, unsigned de
     }
     if (bytes)
         memcpy(value, record->value, bytes);
-    if (replace) {
-        free(version->value);
-    } else {
+    if (!replace) {
         *version = (struct staged_version){.older = top, .next = *level, .owner = key,
                                            .depth = depth};
         *level = version;
@@ -160,12 +164,10 @@ void staged_level_commit(struct staged_version **child, unsigned depth,
         struct staged_version *older = version->older;
         if (older && older->depth == depth - 1) {
             /* The parent's version takes this one's value, and stays in the parent's list. */
-            free(older->value);
             older->value = version->value;
             older->bytes = version->bytes;
             older->deleted = version->deleted;
             key->top = older;
-            free(version);
         } else {
             version->depth = depth - 1;
             version->next = *parent;
@@ -182,8 +184,6 @@ void staged_level_abort(struct staged_version **level)
         next = version->next;
         REQUIRE(version->owner->top == version);
         version->owner->top = version->older;
-        free(version->value);
-        free(version);
     }
     *level = NULL;
 }
@@ -213,19 +213,20 @@ void staged_clear(struct staged *staged)
 {
     if (staged->count == 0)
         return;
-    for (size_t i = 0; i < staged->capacity; i++) {
-        struct staged_key *key = staged->slots[i];
-        if (!key)
-            continue;
-        for (struct staged_version *version = key->top, *older; version; version = older) {
-            older = version->older;
-            free(version->value);
-            free(version);
-        }
-        free(key);
-        staged->slots[i] = NULL;
+    struct staged_key **smaller = NULL;
+    /* A transaction far larger than the usual (a migration's batch) grew the table: the next
+     * would otherwise clear all of it. Kept as it is when memory is short. */
+    if (staged->capacity > STAGED_CAPACITY_FIRST && staged->count * 16 < staged->capacity)
+        smaller = calloc(STAGED_CAPACITY_FIRST, sizeof(*smaller));
+    if (smaller) {
+        free(staged->slots);
+        staged->slots = smaller;
+        staged->capacity = STAGED_CAPACITY_FIRST;
+    } else {
+        memset(staged->slots, 0, staged->capacity * sizeof(*staged->slots));
     }
     staged->count = 0;
+    arena_rewind(&staged->arena, STAGED_ARENA_KEEP_BYTES);
 }
 
 /* ---- The journal's records ---- */
