@@ -6,6 +6,7 @@
 #include "require.h"
 #include "settle.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -28,12 +29,17 @@ static bool prefetch_copy(char *out, size_t size, const char *text)
     return true;
 }
 
-/* Under the mutex. */
-static void prefetch_push(struct prefetch *prefetch, const Famledger__SettleRequest *settle)
+/* Under the mutex; whether it was queued. */
+static bool prefetch_push(struct prefetch *prefetch, const Famledger__SettleRequest *settle)
 {
+    if (prefetch->warm_settlements >= PREFETCH_WARM_SETTLEMENTS &&
+        ++prefetch->warm_since_probe % PREFETCH_WARM_SETTLEMENT_PROBE != 0) {
+        prefetch->stats.warm_skipped++;
+        return false;
+    }
     if (prefetch->count == PREFETCH_QUEUE_MAX) {
         prefetch->stats.dropped++;
-        return;
+        return false;
     }
     struct prefetch_item *item =
         &prefetch->queue[(prefetch->first + prefetch->count) % PREFETCH_QUEUE_MAX];
@@ -41,12 +47,13 @@ static void prefetch_push(struct prefetch *prefetch, const Famledger__SettleRequ
         !prefetch_copy(item->patient, sizeof(item->patient), settle->patient) ||
         !prefetch_copy(item->merchant_reference, sizeof(item->merchant_reference),
                        settle->merchant_reference))
-        return;
+        return false;
     item->category = settle->category;
     item->amount_fen = settle->amount_fen;
     item->no_account = settle->no_account;
     prefetch->count++;
     prefetch->stats.queued++;
+    return true;
 }
 
 void prefetch_request(struct prefetch *prefetch, const Famledger__Request *request)
@@ -57,15 +64,12 @@ void prefetch_request(struct prefetch *prefetch, const Famledger__Request *reque
     unsigned pushed = 0;
     uv_mutex_lock(&prefetch->mutex);
     if (request->body_case == FAMLEDGER__REQUEST__BODY_SETTLE) {
-        prefetch_push(prefetch, request->settle);
-        pushed = 1;
+        pushed = prefetch_push(prefetch, request->settle);
     } else if (request->body_case == FAMLEDGER__REQUEST__BODY_BATCH) {
         for (size_t i = 0; i < request->batch->n_requests; i++) {
             const Famledger__Request *item = request->batch->requests[i];
-            if (item->body_case == FAMLEDGER__REQUEST__BODY_SETTLE) {
-                prefetch_push(prefetch, item->settle);
-                pushed++;
-            }
+            if (item->body_case == FAMLEDGER__REQUEST__BODY_SETTLE)
+                pushed += prefetch_push(prefetch, item->settle);
         }
     }
     uv_mutex_unlock(&prefetch->mutex);
@@ -208,6 +212,7 @@ static void prefetch_one(struct prefetch *prefetch, const struct prefetch_item *
 static void prefetch_thread(void *argument)
 {
     struct prefetch *prefetch = argument;
+    pthread_setname_np(pthread_self(), "fl-prefetch");
     struct arena arena;
     arena_init(&arena);
     uv_mutex_lock(&prefetch->mutex);
@@ -235,10 +240,15 @@ static void prefetch_thread(void *argument)
         struct prefetch_item item = prefetch->queue[prefetch->first];
         prefetch->first = (prefetch->first + 1) % PREFETCH_QUEUE_MAX;
         prefetch->count--;
+        prefetch_disk_reads_fn disk_reads = prefetch->disk_reads;
         uv_mutex_unlock(&prefetch->mutex);
+        uint64_t reads = disk_reads();
         prefetch_one(prefetch, &item, &arena);
+        bool from_disk = disk_reads() != reads;
         uv_mutex_lock(&prefetch->mutex);
         prefetch->stats.done++;
+        unsigned *warm = &prefetch->warm_settlements;
+        *warm = from_disk ? 0 : *warm < PREFETCH_WARM_SETTLEMENTS ? *warm + 1 : *warm;
     }
     uv_mutex_unlock(&prefetch->mutex);
     arena_free(&arena);

@@ -40,6 +40,12 @@
  * only every PREFETCH_WARM_PROBE-th page of it queues a stretch (the farthest). */
 #define PREFETCH_WARM_STRETCHES (2 * PREFETCH_WALK_PAGES)
 #define PREFETCH_WARM_PROBE 8
+/* Likewise settlements: once the last PREFETCH_WARM_SETTLEMENTS read ahead found everything in
+ * memory, only every PREFETCH_WARM_SETTLEMENT_PROBE-th is, to notice when the ledger turns cold
+ * (after a start, or when something else pushes it out of the page cache). On a ledger in
+ * memory the rest would only take the cores the writer and the loop thread run on. */
+#define PREFETCH_WARM_SETTLEMENTS 4096
+#define PREFETCH_WARM_SETTLEMENT_PROBE 64
 
 /* What settle_prefetch needs of one settlement, copied: the request is the loop thread's. */
 struct prefetch_item {
@@ -59,11 +65,13 @@ struct prefetch_walk {
     size_t max; /* records: a stretch far denser than its estimate is cut short */
 };
 
-/* Counters since start (metrics): queued, read ahead, dropped on a full queue. */
+/* Counters since start (metrics): queued, read ahead, dropped on a full queue, not queued
+ * while the ledger was found in memory. */
 struct prefetch_stats {
     uint64_t queued;
     uint64_t done;
     uint64_t dropped;
+    uint64_t warm_skipped;
     uint64_t stretches_queued;
     uint64_t stretches; /* read ahead of walks */
     uint64_t stretch_records;
@@ -92,6 +100,10 @@ struct prefetch {
      * pages of a warm walk since its last probe. */
     unsigned warm_stretches[STORE_DB_COUNT];
     unsigned warm_pages[STORE_DB_COUNT];
+    /* Settlements read ahead one after another without reading from the disk, and those not
+     * queued since the last probe. */
+    unsigned warm_settlements;
+    unsigned warm_since_probe;
     prefetch_disk_reads_fn disk_reads;
     struct prefetch_stats stats;
     bool started;  /* prefetch_start ran and prefetch_stop has not */
@@ -106,7 +118,9 @@ int prefetch_start(struct prefetch *prefetch, struct store *store, const struct 
                    unsigned threads);
 
 /* Loop thread: queue what `request` (a write about to be queued for the writer) will read: a
- * settlement, or the settlements of a batch. Anything else is not read ahead. */
+ * settlement, or the settlements of a batch; while the ledger is warm
+ * (PREFETCH_WARM_SETTLEMENTS), one settlement in PREFETCH_WARM_SETTLEMENT_PROBE. Anything else
+ * is not read ahead. */
 void prefetch_request(struct prefetch *prefetch, const Famledger__Request *request);
 
 /* Loop thread: a walk of `db` in key order has just been served `count` keys in ascending

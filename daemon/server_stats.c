@@ -189,10 +189,12 @@ void server_metrics_collect(struct server *server, struct arena *arena,
         struct prefetch_stats ahead = prefetch_stats(server->prefetch);
         metrics_family(&builder, "famledger_prefetch_total", "counter",
                        "Settlements whose reads were queued for the prefetch threads, read "
-                       "ahead of the writer, or dropped because the queue was full.");
+                       "ahead of the writer, dropped because the queue was full, or not "
+                       "queued because the ledger was found in memory.");
         metrics_sample(&builder, (int64_t)ahead.queued, 0, "result", "queued", NULL);
         metrics_sample(&builder, (int64_t)ahead.done, 0, "result", "done", NULL);
         metrics_sample(&builder, (int64_t)ahead.dropped, 0, "result", "dropped", NULL);
+        metrics_sample(&builder, (int64_t)ahead.warm_skipped, 0, "result", "in_memory", NULL);
         metrics_family(&builder, "famledger_walk_ahead_total", "counter",
                        "Stretches of a table the prefetch threads read ahead of a long walk "
                        "(verify's pages), the records in them, and pages of a walk found in "

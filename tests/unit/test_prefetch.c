@@ -305,6 +305,66 @@ static void test_walks_found_in_memory_are_only_probed(void **state)
     prefetch_stop(&prefetch);
 }
 
+/* Queue `count` settlements in batches the ring holds, each batch read before the next. */
+static struct prefetch_stats settle_many(struct fixture *f, struct prefetch *prefetch,
+                                         size_t count)
+{
+    Famledger__Request *items[PREFETCH_QUEUE_MAX];
+    for (size_t i = 0; i < PREFETCH_QUEUE_MAX; i++)
+        items[i] = settle_request(f, "PH001", "KID", "r1");
+    struct prefetch_stats stats = prefetch_stats(prefetch);
+    while (count > 0) {
+        size_t batch = count < PREFETCH_QUEUE_MAX ? count : PREFETCH_QUEUE_MAX;
+        prefetch_request(prefetch, batch_request(f, items, batch));
+        count -= batch;
+        stats = prefetch_stats(prefetch);
+        stats = stats_when_read(prefetch, stats.queued, 0);
+    }
+    return stats;
+}
+
+/* Once PREFETCH_WARM_SETTLEMENTS settlements in a row read nothing from the disk, one in
+ * PREFETCH_WARM_SETTLEMENT_PROBE is read ahead; once one of those reads from the disk, every
+ * settlement is again, until the streak is made afresh. */
+static void test_settlements_found_in_memory_are_only_probed(void **state)
+{
+    struct fixture *f = *state;
+    family_make(f);
+    struct prefetch prefetch;
+    assert_int_equal(prefetch_start(&prefetch, f->store, &f->config, 2), 0);
+    atomic_store(&cold, false);
+    uv_mutex_lock(&prefetch.mutex);
+    prefetch.disk_reads = fake_disk_reads;
+    uv_mutex_unlock(&prefetch.mutex);
+    struct prefetch_stats stats = settle_many(f, &prefetch, PREFETCH_WARM_SETTLEMENTS);
+    assert_int_equal(stats.queued, PREFETCH_WARM_SETTLEMENTS);
+    assert_int_equal(stats.done, PREFETCH_WARM_SETTLEMENTS);
+    assert_int_equal(stats.warm_skipped, 0);
+    /* Warm: three probes' worth of settlements, three of them read ahead. */
+    stats = settle_many(f, &prefetch, 3 * PREFETCH_WARM_SETTLEMENT_PROBE);
+    assert_int_equal(stats.queued, PREFETCH_WARM_SETTLEMENTS + 3);
+    assert_int_equal(stats.done, PREFETCH_WARM_SETTLEMENTS + 3);
+    assert_int_equal(stats.warm_skipped, 3 * PREFETCH_WARM_SETTLEMENT_PROBE - 3);
+    /* The ledger turns cold: the next probe reads from the disk, and every settlement after it
+     * is read ahead. */
+    atomic_store(&cold, true);
+    stats = settle_many(f, &prefetch, PREFETCH_WARM_SETTLEMENT_PROBE);
+    assert_int_equal(stats.queued, PREFETCH_WARM_SETTLEMENTS + 4);
+    stats = settle_many(f, &prefetch, 100);
+    assert_int_equal(stats.queued, PREFETCH_WARM_SETTLEMENTS + 104);
+    assert_int_equal(stats.warm_skipped, 4 * PREFETCH_WARM_SETTLEMENT_PROBE - 4);
+    /* Warm again only after a whole streak (a batch is queued before any of it is read). */
+    atomic_store(&cold, false);
+    stats = settle_many(f, &prefetch, PREFETCH_WARM_SETTLEMENTS - 1);
+    assert_int_equal(stats.warm_skipped, 4 * PREFETCH_WARM_SETTLEMENT_PROBE - 4);
+    stats = settle_many(f, &prefetch, 1);
+    assert_int_equal(stats.warm_skipped, 4 * PREFETCH_WARM_SETTLEMENT_PROBE - 4);
+    stats = settle_many(f, &prefetch, PREFETCH_WARM_SETTLEMENT_PROBE);
+    assert_int_equal(stats.warm_skipped, 5 * PREFETCH_WARM_SETTLEMENT_PROBE - 5);
+    assert_int_equal(stats.done, stats.queued);
+    prefetch_stop(&prefetch);
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
@@ -314,6 +374,7 @@ int main(void)
         TEST(test_without_threads_nothing_is_queued),
         TEST(test_walks_are_read_ahead_by_stretches),
         TEST(test_walks_found_in_memory_are_only_probed),
+        TEST(test_settlements_found_in_memory_are_only_probed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
