@@ -88,6 +88,8 @@ static int batch_pass(struct request_ctx *ctx, struct store_txn *txn,
         Famledger__Response *response = ARENA_NEW(ctx->arena, Famledger__Response);
         famledger__response__init(response);
         response->request_id = batch->requests[i]->request_id;
+        /* prefetch_request gave the batch's items consecutive tickets. */
+        pass.ahead_ticket = ctx->ahead_ticket ? ctx->ahead_ticket + i : 0;
         int rc = batch_item_run(&pass, batch->requests[i], response, careful, redo);
         if (rc)
             return request_fail(ctx, rc, "the batch stopped at request %zu: %s", i + 1,

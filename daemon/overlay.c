@@ -85,6 +85,7 @@ struct overlay {
     uint64_t sweep_from;      /* it covers the versions tagged up to this */
     bool sweep_in_publication; /* it started after the open publication */
     uint64_t covered;
+    uint64_t forgotten_tag; /* overlay_forgotten_tag */
     /* Views being made, which look at the table a share at a time (overlay_view_make): while
      * any is, the writer forgets nothing. `reshapes` counts changes that may move records to
      * other slots (a record taken out, the table grown): a view under way that sees it change
@@ -295,6 +296,9 @@ static void record_forget(struct overlay *overlay, struct record *record)
             hole = next;
         }
     }
+    /* A record a failed publication made has no version left: it changed nothing. */
+    if (record->newest && record->newest->tag > overlay->forgotten_tag)
+        overlay->forgotten_tag = record->newest->tag;
     graves_add(overlay, record->newest);
     if (record->dirty)
         overlay->dirty--;
@@ -1061,6 +1065,11 @@ size_t overlay_sweep_left(const struct overlay *overlay)
 uint64_t overlay_sweep_covered(const struct overlay *overlay)
 {
     return overlay->covered;
+}
+
+uint64_t overlay_forgotten_tag(const struct overlay *overlay)
+{
+    return overlay->forgotten_tag;
 }
 
 size_t overlay_records(const struct overlay *overlay)

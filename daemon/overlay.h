@@ -143,6 +143,11 @@ void overlay_sweep_written(struct overlay *overlay, uint64_t tag);
  * journal record up to it may go), or 0 before one has finished. */
 uint64_t overlay_sweep_covered(const struct overlay *overlay);
 
+/* The writer: the largest tag of a version that was the newest of a record forgotten so far
+ * (0: none). A key memory holds nothing of has not changed since a commit R if this is at
+ * most R: a change after R would still be held, or forgotten with a newer tag. */
+uint64_t overlay_forgotten_tag(const struct overlay *overlay);
+
 /* How many slots of the table a view looks at each time it holds the lock (a test's choice:
  * the default suits a million records). */
 void overlay_view_share_set(struct overlay *overlay, size_t slots);

@@ -7,6 +7,7 @@
 #include "settle.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -30,13 +31,9 @@ static bool prefetch_copy(char *out, size_t size, const char *text)
 }
 
 /* Under the mutex; whether it was queued. */
-static bool prefetch_push(struct prefetch *prefetch, const Famledger__SettleRequest *settle)
+static bool prefetch_push(struct prefetch *prefetch, const Famledger__SettleRequest *settle,
+                          uint64_t ticket)
 {
-    if (prefetch->warm_settlements >= PREFETCH_WARM_SETTLEMENTS &&
-        ++prefetch->warm_since_probe % PREFETCH_WARM_SETTLEMENT_PROBE != 0) {
-        prefetch->stats.warm_skipped++;
-        return false;
-    }
     if (prefetch->count == PREFETCH_QUEUE_MAX) {
         prefetch->stats.dropped++;
         return false;
@@ -48,6 +45,7 @@ static bool prefetch_push(struct prefetch *prefetch, const Famledger__SettleRequ
         !prefetch_copy(item->merchant_reference, sizeof(item->merchant_reference),
                        settle->merchant_reference))
         return false;
+    item->ticket = ticket;
     item->category = settle->category;
     item->amount_fen = settle->amount_fen;
     item->no_account = settle->no_account;
@@ -56,20 +54,23 @@ static bool prefetch_push(struct prefetch *prefetch, const Famledger__SettleRequ
     return true;
 }
 
-void prefetch_request(struct prefetch *prefetch, const Famledger__Request *request)
+uint64_t prefetch_request(struct prefetch *prefetch, const Famledger__Request *request)
 {
     if (prefetch->threads == 0 || (request->body_case != FAMLEDGER__REQUEST__BODY_SETTLE &&
                                    request->body_case != FAMLEDGER__REQUEST__BODY_BATCH))
-        return;
+        return 0;
     unsigned pushed = 0;
     uv_mutex_lock(&prefetch->mutex);
+    uint64_t first = prefetch->tickets + 1;
     if (request->body_case == FAMLEDGER__REQUEST__BODY_SETTLE) {
-        pushed = prefetch_push(prefetch, request->settle);
+        pushed = prefetch_push(prefetch, request->settle, ++prefetch->tickets);
     } else if (request->body_case == FAMLEDGER__REQUEST__BODY_BATCH) {
+        /* A ticket for every item, so that the writer finds item i's as first + i. */
         for (size_t i = 0; i < request->batch->n_requests; i++) {
             const Famledger__Request *item = request->batch->requests[i];
+            uint64_t ticket = ++prefetch->tickets;
             if (item->body_case == FAMLEDGER__REQUEST__BODY_SETTLE)
-                pushed += prefetch_push(prefetch, item->settle);
+                pushed += prefetch_push(prefetch, item->settle, ticket);
         }
     }
     uv_mutex_unlock(&prefetch->mutex);
@@ -77,6 +78,20 @@ void prefetch_request(struct prefetch *prefetch, const Famledger__Request *reque
         uv_cond_signal(&prefetch->cond);
     else if (pushed > 1)
         uv_cond_broadcast(&prefetch->cond);
+    return pushed ? first : 0;
+}
+
+bool prefetch_take(struct prefetch *prefetch, uint64_t ticket, struct store_ahead *out)
+{
+    if (!prefetch || ticket == 0 || !prefetch->results)
+        return false;
+    uv_mutex_lock(&prefetch->mutex);
+    const struct prefetch_result *result = &prefetch->results[ticket % PREFETCH_QUEUE_MAX];
+    bool found = result->ticket == ticket;
+    if (found)
+        memcpy(out, &result->ahead, store_ahead_bytes(&result->ahead));
+    uv_mutex_unlock(&prefetch->mutex);
+    return found;
 }
 
 /* Under the mutex: queue the stretch [from, to) of `span` (to the end when `to` is its last). */
@@ -181,32 +196,50 @@ static int prefetch_walk_one(struct prefetch *prefetch, const struct prefetch_wa
     return records > 0 ? records : 0;
 }
 
-/* The reads of one settlement, in a read transaction of its own; everything found is let go. */
-static void prefetch_one(struct prefetch *prefetch, const struct prefetch_item *item,
-                         struct arena *arena)
+/* The reads of `count` settlements, in one read transaction, each recorded into its aheads[]
+ * for the writer; everything else found is let go. False when none was made. */
+static bool prefetch_some(struct prefetch *prefetch, const struct prefetch_item *items,
+                          unsigned count, struct arena *arena, struct store_ahead *aheads)
 {
     struct store_txn *txn;
-    if (store_read_begin(prefetch->store, &txn) != 0)
-        return;
-    Famledger__SettleRequest settle = FAMLEDGER__SETTLE_REQUEST__INIT;
-    settle.merchant_code = (char *)item->merchant_code;
-    settle.patient = (char *)item->patient;
-    settle.merchant_reference = (char *)item->merchant_reference;
-    settle.category = item->category;
-    settle.amount_fen = item->amount_fen;
-    settle.no_account = item->no_account;
-    Famledger__Response response = FAMLEDGER__RESPONSE__INIT;
-    struct request_ctx ctx = {
-        .txn = txn,
-        .arena = arena,
-        .config = prefetch->config,
-        .time_us = request_clock_us(),
-        .operator_id = "",
-        .response = &response,
-    };
-    settle_prefetch(&ctx, &settle);
+    if (store_read_begin_ahead(prefetch->store, &txn, &aheads[0]) != 0)
+        return false;
+    for (unsigned i = 0; i < count; i++) {
+        const struct prefetch_item *item = &items[i];
+        if (i > 0)
+            store_ahead_next(txn, &aheads[i]);
+        Famledger__SettleRequest settle = FAMLEDGER__SETTLE_REQUEST__INIT;
+        settle.merchant_code = (char *)item->merchant_code;
+        settle.patient = (char *)item->patient;
+        settle.merchant_reference = (char *)item->merchant_reference;
+        settle.category = item->category;
+        settle.amount_fen = item->amount_fen;
+        settle.no_account = item->no_account;
+        Famledger__Response response = FAMLEDGER__RESPONSE__INIT;
+        struct request_ctx ctx = {
+            .txn = txn,
+            .arena = arena,
+            .config = prefetch->config,
+            .time_us = request_clock_us(),
+            .operator_id = "",
+            .response = &response,
+        };
+        settle_prefetch(&ctx, &settle);
+        arena_reset(arena);
+    }
     store_read_end(txn);
-    arena_reset(arena);
+    return true;
+}
+
+/* Under the mutex: keep what `ticket`'s reads found, unless a later ticket's took its place. */
+static void prefetch_keep(struct prefetch *prefetch, uint64_t ticket,
+                          const struct store_ahead *ahead)
+{
+    struct prefetch_result *result = &prefetch->results[ticket % PREFETCH_QUEUE_MAX];
+    if (result->ticket > ticket)
+        return;
+    result->ticket = ticket;
+    memcpy(&result->ahead, ahead, store_ahead_bytes(ahead));
 }
 
 static void prefetch_thread(void *argument)
@@ -215,6 +248,8 @@ static void prefetch_thread(void *argument)
     pthread_setname_np(pthread_self(), "fl-prefetch");
     struct arena arena;
     arena_init(&arena);
+    struct prefetch_item items[PREFETCH_TAKE];
+    struct store_ahead aheads[PREFETCH_TAKE];
     uv_mutex_lock(&prefetch->mutex);
     for (;;) {
         while (prefetch->count == 0 && prefetch->walks_count == 0 && !prefetch->stopping)
@@ -237,18 +272,20 @@ static void prefetch_thread(void *argument)
             *warm = from_disk ? 0 : *warm < PREFETCH_WARM_STRETCHES ? *warm + 1 : *warm;
             continue;
         }
-        struct prefetch_item item = prefetch->queue[prefetch->first];
-        prefetch->first = (prefetch->first + 1) % PREFETCH_QUEUE_MAX;
-        prefetch->count--;
-        prefetch_disk_reads_fn disk_reads = prefetch->disk_reads;
+        /* Its share of what waits, so that the other threads have theirs at once. */
+        unsigned take = (prefetch->count + prefetch->threads - 1) / prefetch->threads;
+        take = take < PREFETCH_TAKE ? take : PREFETCH_TAKE;
+        for (unsigned i = 0; i < take; i++) {
+            items[i] = prefetch->queue[prefetch->first];
+            prefetch->first = (prefetch->first + 1) % PREFETCH_QUEUE_MAX;
+            prefetch->count--;
+        }
         uv_mutex_unlock(&prefetch->mutex);
-        uint64_t reads = disk_reads();
-        prefetch_one(prefetch, &item, &arena);
-        bool from_disk = disk_reads() != reads;
+        bool made = prefetch_some(prefetch, items, take, &arena, aheads);
         uv_mutex_lock(&prefetch->mutex);
-        prefetch->stats.done++;
-        unsigned *warm = &prefetch->warm_settlements;
-        *warm = from_disk ? 0 : *warm < PREFETCH_WARM_SETTLEMENTS ? *warm + 1 : *warm;
+        for (unsigned i = 0; made && i < take; i++)
+            prefetch_keep(prefetch, items[i].ticket, &aheads[i]);
+        prefetch->stats.done += take;
     }
     uv_mutex_unlock(&prefetch->mutex);
     arena_free(&arena);
@@ -260,6 +297,13 @@ int prefetch_start(struct prefetch *prefetch, struct store *store, const struct 
     REQUIRE(threads <= PREFETCH_THREADS_LIMIT);
     *prefetch = (struct prefetch){
         .store = store, .config = config, .disk_reads = prefetch_disk_reads, .started = true};
+    if (threads > 0) {
+        prefetch->results = calloc(PREFETCH_QUEUE_MAX, sizeof(*prefetch->results));
+        if (!prefetch->results) {
+            prefetch->started = false;
+            return UV_ENOMEM;
+        }
+    }
     uv_mutex_init(&prefetch->mutex);
     uv_cond_init(&prefetch->cond);
     for (unsigned i = 0; i < threads; i++) {
@@ -305,6 +349,8 @@ void prefetch_stop(struct prefetch *prefetch)
     for (unsigned i = 0; i < prefetch->threads; i++)
         uv_thread_join(&prefetch->thread[i]);
     prefetch->threads = 0;
+    free(prefetch->results); /* the writer has stopped: it takes none any more */
+    prefetch->results = NULL;
     uv_cond_destroy(&prefetch->cond);
     uv_mutex_destroy(&prefetch->mutex);
 }

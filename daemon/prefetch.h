@@ -3,12 +3,15 @@
  * A settlement waits in the commit queue while the writer runs the batch before it. Meanwhile
  * a few threads of this module look up, in read transactions of their own, what it will read
  * (its reference; the patient, their account, wallet and funders; each funder's person,
- * account and limit; the patient's settlements: settle_prefetch), so that the writer finds
- * those pages in memory. On a ledger larger than the page cache, or just after a start, the
- * writer otherwise waits for the disk one page at a time. Nothing found is kept or answered:
- * the writer reads everything again in its own transaction, so a prefetch can never change
- * what a request does, only when its pages are read. A full queue drops work rather than
- * wait.
+ * account and limit; the patient's settlements: settle_prefetch). On a ledger larger than the
+ * page cache, or just after a start, the writer then finds those pages in memory instead of
+ * waiting for the disk one page at a time. The reads of the tables a settlement does not
+ * write are recorded (store_read_begin_ahead) and kept by the settlement's ticket; the writer
+ * is handed them (prefetch_take) and the store takes those that are provably what the writer's
+ * own transaction would read (store_ahead_use), so that the searches of the trees, the largest
+ * part of the writer's work, are made on the other cores. Nothing else found is kept or
+ * answered, and a prefetch can never change what a request does. A full queue drops work
+ * rather than wait.
  *
  * When no settlement is waiting, the same threads read ahead of a walk of a table in key
  * order (verify's pages of the stored state): a walk faults its leaves in one after another,
@@ -40,15 +43,13 @@
  * only every PREFETCH_WARM_PROBE-th page of it queues a stretch (the farthest). */
 #define PREFETCH_WARM_STRETCHES (2 * PREFETCH_WALK_PAGES)
 #define PREFETCH_WARM_PROBE 8
-/* Likewise settlements: once the last PREFETCH_WARM_SETTLEMENTS read ahead found everything in
- * memory, only every PREFETCH_WARM_SETTLEMENT_PROBE-th is, to notice when the ledger turns cold
- * (after a start, or when something else pushes it out of the page cache). On a ledger in
- * memory the rest would only take the cores the writer and the loop thread run on. */
-#define PREFETCH_WARM_SETTLEMENTS 4096
-#define PREFETCH_WARM_SETTLEMENT_PROBE 64
+/* Settlements a thread takes at once, read in one read transaction: at most this many, and
+ * no more than its share of those waiting. */
+#define PREFETCH_TAKE 8
 
 /* What settle_prefetch needs of one settlement, copied: the request is the loop thread's. */
 struct prefetch_item {
+    uint64_t ticket;
     char merchant_code[PERSON_NO_BYTES_MAX + 1];
     char patient[PERSON_NO_BYTES_MAX + 1];
     char merchant_reference[REFERENCE_BYTES_MAX + 1];
@@ -65,13 +66,17 @@ struct prefetch_walk {
     size_t max; /* records: a stretch far denser than its estimate is cut short */
 };
 
-/* Counters since start (metrics): queued, read ahead, dropped on a full queue, not queued
- * while the ledger was found in memory. */
+/* What a settlement's reads made ahead found, for the writer (prefetch_take). */
+struct prefetch_result {
+    uint64_t ticket; /* 0: none yet */
+    struct store_ahead ahead;
+};
+
+/* Counters since start (metrics): queued, read ahead, dropped on a full queue. */
 struct prefetch_stats {
     uint64_t queued;
     uint64_t done;
     uint64_t dropped;
-    uint64_t warm_skipped;
     uint64_t stretches_queued;
     uint64_t stretches; /* read ahead of walks */
     uint64_t stretch_records;
@@ -90,6 +95,10 @@ struct prefetch {
     uv_cond_t cond;
     struct prefetch_item queue[PREFETCH_QUEUE_MAX]; /* a ring */
     unsigned first, count;
+    uint64_t tickets; /* the last ticket given (prefetch_request) */
+    /* What each settlement read ahead found, by ticket modulo PREFETCH_QUEUE_MAX: a result is
+     * kept until a ticket as many later takes its place. */
+    struct prefetch_result *results;
     struct prefetch_walk walks[PREFETCH_WALKS_MAX]; /* a ring, served after the settlements */
     unsigned walks_first, walks_count;
     /* Where the stretches queued for each table end, so that the next page of the same walk
@@ -100,10 +109,6 @@ struct prefetch {
      * pages of a warm walk since its last probe. */
     unsigned warm_stretches[STORE_DB_COUNT];
     unsigned warm_pages[STORE_DB_COUNT];
-    /* Settlements read ahead one after another without reading from the disk, and those not
-     * queued since the last probe. */
-    unsigned warm_settlements;
-    unsigned warm_since_probe;
     prefetch_disk_reads_fn disk_reads;
     struct prefetch_stats stats;
     bool started;  /* prefetch_start ran and prefetch_stop has not */
@@ -118,10 +123,14 @@ int prefetch_start(struct prefetch *prefetch, struct store *store, const struct 
                    unsigned threads);
 
 /* Loop thread: queue what `request` (a write about to be queued for the writer) will read: a
- * settlement, or the settlements of a batch; while the ledger is warm
- * (PREFETCH_WARM_SETTLEMENTS), one settlement in PREFETCH_WARM_SETTLEMENT_PROBE. Anything else
- * is not read ahead. */
-void prefetch_request(struct prefetch *prefetch, const Famledger__Request *request);
+ * settlement, or the settlements of a batch. Anything else is not read ahead. Returns the ticket of the settlement, or of a batch's first item (the
+ * item i has the first's + i), for prefetch_take; 0 when nothing was queued. */
+uint64_t prefetch_request(struct prefetch *prefetch, const Famledger__Request *request);
+
+/* Writer thread: the reads made ahead for the settlement of `ticket`, into *out: false when
+ * there are none (not read yet, dropped, or passed by a later ticket). The store decides
+ * which of them are still right (store_ahead_use). */
+bool prefetch_take(struct prefetch *prefetch, uint64_t ticket, struct store_ahead *out);
 
 /* Loop thread: a walk of `db` in key order has just been served `count` keys in ascending
  * order (a page; `first_page` when the walk began with it) and will ask for what follows: queue

@@ -28,6 +28,9 @@ struct request_ctx {
     const char *operator_id;   /* may be empty */
     Famledger__Response *response;
     struct prefetch *prefetch; /* reading ahead of long walks; NULL: none */
+    /* The writer: the prefetch's ticket for this settlement's reads made ahead
+     * (prefetch_take); 0: none. */
+    uint64_t ahead_ticket;
 };
 
 /* A handler returns 0 with response->body set, or a negative FL_ERR_* after request_fail. */

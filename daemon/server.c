@@ -149,6 +149,7 @@ static struct request_ctx pending_ctx(struct pending *pending, struct store_txn 
         .operator_id = pending->request->operator_id,
         .response = &pending->response,
         .prefetch = pending->prefetch,
+        .ahead_ticket = pending->ahead_ticket,
     };
 }
 
@@ -392,7 +393,8 @@ static void conn_start_ready(struct conn *conn)
             pending->job.weight = batch_weight(pending->request);
             pending->job.done_cb = pending_done_cb;
             if (conn->server->prefetch)
-                prefetch_request(conn->server->prefetch, pending->request);
+                pending->ahead_ticket =
+                    prefetch_request(conn->server->prefetch, pending->request);
             commit_queue_submit(conn->server->commits, &pending->job);
         } else if (pending->route->body_case == FAMLEDGER__REQUEST__BODY_SNAPSHOT) {
             if (server_snapshot_run(pending)) {

@@ -24,6 +24,7 @@ struct pending {
     /* What the writer thread may read: copies, as the connection can close meanwhile. */
     const struct config *config;
     struct prefetch *prefetch;      /* the server's, or NULL */
+    uint64_t ahead_ticket;          /* its reads made ahead (prefetch_take); 0: none */
     struct peer peer;
     struct arena request_arena;     /* the decoded request */
     struct arena reply_arena;       /* everything the handler builds; reset on each attempt */

@@ -189,12 +189,10 @@ void server_metrics_collect(struct server *server, struct arena *arena,
         struct prefetch_stats ahead = prefetch_stats(server->prefetch);
         metrics_family(&builder, "famledger_prefetch_total", "counter",
                        "Settlements whose reads were queued for the prefetch threads, read "
-                       "ahead of the writer, dropped because the queue was full, or not "
-                       "queued because the ledger was found in memory.");
+                       "ahead of the writer, or dropped because the queue was full.");
         metrics_sample(&builder, (int64_t)ahead.queued, 0, "result", "queued", NULL);
         metrics_sample(&builder, (int64_t)ahead.done, 0, "result", "done", NULL);
         metrics_sample(&builder, (int64_t)ahead.dropped, 0, "result", "dropped", NULL);
-        metrics_sample(&builder, (int64_t)ahead.warm_skipped, 0, "result", "in_memory", NULL);
         metrics_family(&builder, "famledger_walk_ahead_total", "counter",
                        "Stretches of a table the prefetch threads read ahead of a long walk "
                        "(verify's pages), the records in them, and pages of a walk found in "
@@ -202,6 +200,15 @@ void server_metrics_collect(struct server *server, struct arena *arena,
         metrics_sample(&builder, (int64_t)ahead.stretches, 0, "read", "stretches", NULL);
         metrics_sample(&builder, (int64_t)ahead.stretch_records, 0, "read", "records", NULL);
         metrics_sample(&builder, (int64_t)ahead.warm_pages, 0, "read", "warm_pages", NULL);
+        uint64_t taken, refused;
+        store_ahead_counts(server->store, &taken, &refused);
+        metrics_family(&builder, "famledger_reads_ahead_total", "counter",
+                       "The writer's reads of persons, bindings, aid limits, merchants, "
+                       "wallets, accounts and references answered by what a prefetch thread "
+                       "read ahead (taken), or read again because the table or the key may "
+                       "have changed since (refused).");
+        metrics_sample(&builder, (int64_t)taken, 0, "result", "taken", NULL);
+        metrics_sample(&builder, (int64_t)refused, 0, "result", "refused", NULL);
     }
     struct store_deferred_stats deferred;
     store_deferred_stats(server->store, &deferred);

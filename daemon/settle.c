@@ -18,6 +18,7 @@
 #include "merchant.h"
 #include "patient.h"
 #include "person.h"
+#include "prefetch.h"
 #include "reference.h"
 #include "refund.h"
 #include "require.h"
@@ -387,7 +388,24 @@ static bool settle_reversed(struct store_txn *txn, const struct reference_key *k
     return reference_find(txn, key, refund_reversed_fingerprint, &seq) == 1;
 }
 
+static int settle_run(struct request_ctx *ctx, const Famledger__Request *request);
+
 int settle_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    /* What a prefetch thread read for it while it waited: the store takes what is still right
+     * instead of searching its trees again (store_ahead_use). */
+    struct store_ahead ahead;
+    bool made_ahead = prefetch_take(ctx->prefetch, ctx->ahead_ticket, &ahead);
+    struct store *store = store_of(ctx->txn);
+    if (made_ahead)
+        store_ahead_use(store, &ahead);
+    int rc = settle_run(ctx, request);
+    if (made_ahead)
+        store_ahead_use(store, NULL);
+    return rc;
+}
+
+static int settle_run(struct request_ctx *ctx, const Famledger__Request *request)
 {
     int rc = settle_validate(ctx, request->settle, false);
     if (rc)

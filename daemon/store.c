@@ -38,6 +38,11 @@ struct store {
     size_t page_bytes;
     int lock_fd;
     struct store_deferred *deferred; /* NULL: every table written at each commit */
+    /* Reads made ahead (store_ahead_use): each table's count of commits that wrote it, the
+     * reads the writer's gets may take now (the writer's alone), and counts of their use. */
+    _Atomic uint64_t gens[STORE_DB_COUNT];
+    const struct store_ahead *ahead;
+    _Atomic uint64_t ahead_taken, ahead_refused;
     char dir[4096];
 };
 
@@ -96,7 +101,32 @@ struct store_txn {
     struct overlay_view *views[DEFERRED_TABLES];
     uint64_t records[DEFERRED_TABLES]; /* store_records of each, once counted */
     bool counted[DEFERRED_TABLES];
+    uint32_t wrote;             /* a top-level transaction: the tables it wrote, by bit */
+    struct store_ahead *record; /* a read transaction recording its gets, or NULL */
 };
+
+static struct store_txn *txn_top(struct store_txn *txn)
+{
+    while (txn->parent)
+        txn = txn->parent;
+    return txn;
+}
+
+/* The writer's transaction `txn` writes `db`: readers' records of it made before stop being
+ * taken (store_ahead_use). */
+static void txn_wrote(struct store_txn *txn, enum store_db db)
+{
+    _Static_assert(STORE_DB_COUNT <= 32, "a bit a table");
+    txn_top(txn)->wrote |= UINT32_C(1) << db;
+}
+
+/* After the writer's top-level commit: each table it wrote has been written once more. */
+static void txn_gens_bump(struct store_txn *txn)
+{
+    for (uint32_t wrote = txn->wrote; wrote; wrote &= wrote - 1)
+        atomic_fetch_add_explicit(&txn->store->gens[__builtin_ctz(wrote)], 1,
+                                  memory_order_release);
+}
 
 static int store_deferred_table(const struct store *store, enum store_db db);
 static int deferred_put(struct store_txn *txn, int table, const void *key, size_t key_bytes,
@@ -857,6 +887,7 @@ static void by_seq_deleted(struct store_txn *txn, enum store_db db)
 
 int store_delete(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes)
 {
+    txn_wrote(txn, db);
     int table = store_deferred_table(txn->store, db);
     if (table >= 0) {
         struct store_bytes value;
@@ -883,6 +914,7 @@ int store_delete(struct store_txn *txn, enum store_db db, const void *key, size_
 int store_delete_first(struct store_txn *txn, enum store_db db)
 {
     REQUIRE(store_deferred_table(txn->store, db) < 0); /* a tool's, on a stopped ledger */
+    txn_wrote(txn, db);
     MDB_cursor *cursor;
     int rc = mdb_cursor_open(txn->txn, txn->store->dbis[db], &cursor);
     if (rc)
@@ -1222,6 +1254,7 @@ static int store_commit_deferred(struct store_txn *txn, enum sweep_pace pace)
             overlay_withdraw(deferred->overlay);
         return rc;
     }
+    txn_gens_bump(txn);
     if (drop > deferred->journal_dropped)
         deferred->journal_dropped = drop;
     /* A commit that changed no page takes no id: the next is given the same. */
@@ -1339,6 +1372,8 @@ int store_commit(struct store_txn *txn)
         mdb_txn_abort(txn->txn);
     else
         rc = store_error(txn->store, mdb_txn_commit(txn->txn), "commit");
+    if (rc == 0 && !txn->parent)
+        txn_gens_bump(txn);
     if (rc == 0 && txn->parent) {
         txn->parent->writes += txn->writes;
         for (int tag = 1; tag <= BY_SEQ_TAG_MAX; tag++)
@@ -1493,25 +1528,140 @@ int store_grow(struct store *store)
     return 0;
 }
 
+/* ---- Reads made ahead (store.h) ---- */
+
+/* Whether reads of `db` are recorded and taken: a table kept in memory, or one written seldom
+ * (a settlement reads them, and writes none of them unless its patient has no account). */
+static bool ahead_kept(const struct store *store, enum store_db db)
+{
+    return store_deferred_table(store, db) >= 0 || db == STORE_DB_PERSONS ||
+           db == STORE_DB_FUNDERS || db == STORE_DB_AID_LIMITS || db == STORE_DB_MERCHANTS ||
+           db == STORE_DB_WALLETS;
+}
+
+int store_read_begin_ahead(struct store *store, struct store_txn **out,
+                           struct store_ahead *ahead)
+{
+    ahead->count = 0;
+    ahead->used = 0;
+    ahead->full = false;
+    /* Before the read begins: a commit counted after this may be in the read, or not. */
+    for (int db = 0; db < STORE_DB_COUNT; db++)
+        ahead->gens[db] = atomic_load_explicit(&store->gens[db], memory_order_acquire);
+    int rc = store_read_begin(store, out);
+    if (rc)
+        return rc;
+    ahead->snapshot = (*out)->snapshot;
+    (*out)->record = ahead;
+    return 0;
+}
+
+void store_ahead_next(struct store_txn *txn, struct store_ahead *ahead)
+{
+    REQUIRE(txn->record);
+    memcpy(ahead->gens, txn->record->gens, sizeof(ahead->gens));
+    ahead->snapshot = txn->record->snapshot;
+    ahead->count = 0;
+    ahead->used = 0;
+    ahead->full = false;
+    txn->record = ahead;
+}
+
+size_t store_ahead_bytes(const struct store_ahead *ahead)
+{
+    return offsetof(struct store_ahead, bytes) + ahead->used;
+}
+
+void store_ahead_use(struct store *store, const struct store_ahead *ahead)
+{
+    store->ahead = ahead;
+}
+
+void store_ahead_counts(const struct store *store, uint64_t *taken, uint64_t *refused)
+{
+    *taken = atomic_load_explicit(&store->ahead_taken, memory_order_relaxed);
+    *refused = atomic_load_explicit(&store->ahead_refused, memory_order_relaxed);
+}
+
+/* A read transaction's get of a kept table, found in the tree (or not found at all). */
+static void ahead_record(struct store_ahead *ahead, enum store_db db, const void *key,
+                         size_t key_bytes, const MDB_val *value)
+{
+    size_t value_bytes = value ? value->mv_size : 0;
+    if (ahead->full || ahead->count == STORE_AHEAD_READS ||
+        key_bytes + value_bytes > STORE_AHEAD_BYTES - ahead->used) {
+        ahead->full = true;
+        return;
+    }
+    ahead->reads[ahead->count++] = (struct store_ahead_read){.db = (uint8_t)db,
+                                                             .found = value != NULL,
+                                                             .key_bytes = (uint16_t)key_bytes,
+                                                             .value_bytes = (uint32_t)value_bytes,
+                                                             .offset = ahead->used};
+    memcpy(ahead->bytes + ahead->used, key, key_bytes);
+    if (value_bytes)
+        memcpy(ahead->bytes + ahead->used + key_bytes, value->mv_data, value_bytes);
+    ahead->used += (uint32_t)(key_bytes + value_bytes);
+}
+
+/* The writer's get of a kept table that memory does not hold, from the reads made ahead: 1 and
+ * *value, 0 (absent), or -1 when none was recorded or it may be out of date. */
+static int ahead_take(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes,
+                      struct store_bytes *value)
+{
+    struct store *store = txn->store;
+    const struct store_ahead *ahead = store->ahead;
+    for (unsigned i = 0; i < ahead->count; i++) {
+        const struct store_ahead_read *read = &ahead->reads[i];
+        const uint8_t *bytes = ahead->bytes + read->offset;
+        if (read->db != db || read->key_bytes != key_bytes || memcmp(bytes, key, key_bytes))
+            continue;
+        bool current =
+            store_deferred_table(store, db) >= 0
+                ? overlay_forgotten_tag(store->deferred->overlay) <= ahead->snapshot
+                : !(txn_top(txn)->wrote & (UINT32_C(1) << db)) &&
+                      atomic_load_explicit(&store->gens[db], memory_order_relaxed) ==
+                          ahead->gens[db];
+        if (!current) {
+            atomic_fetch_add_explicit(&store->ahead_refused, 1, memory_order_relaxed);
+            return -1;
+        }
+        atomic_fetch_add_explicit(&store->ahead_taken, 1, memory_order_relaxed);
+        if (!read->found)
+            return 0;
+        *value = (struct store_bytes){bytes + key_bytes, read->value_bytes};
+        return 1;
+    }
+    return -1;
+}
+
 int store_get(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes,
               struct store_bytes *value)
 {
-    int table = store_deferred_table(txn->store, db);
+    struct store *store = txn->store;
+    int table = store_deferred_table(store, db);
     if (table >= 0) {
         bool in_memory;
         int found = deferred_get(txn, table, key, key_bytes, value, &in_memory);
         if (found < 0 || in_memory)
             return found;
     }
+    if (!txn->read_only && store->ahead && ahead_kept(store, db)) {
+        int found = ahead_take(txn, db, key, key_bytes, value);
+        if (found >= 0)
+            return found;
+    }
     uint8_t buffer[STORE_KEY_MAX];
     MDB_val k, v;
     if (!store_key(db, key, key_bytes, buffer, &k))
         return 0;
-    int rc = mdb_get(txn->txn, txn->store->dbis[db], &k, &v);
+    int rc = mdb_get(txn->txn, store->dbis[db], &k, &v);
+    if (rc && rc != MDB_NOTFOUND)
+        return store_error(store, rc, "get");
+    if (txn->record && ahead_kept(store, db))
+        ahead_record(txn->record, db, key, key_bytes, rc == 0 ? &v : NULL);
     if (rc == MDB_NOTFOUND)
         return 0;
-    if (rc)
-        return store_error(txn->store, rc, "get");
     value->data = v.mv_data;
     value->size = v.mv_size;
     return 1;
@@ -1521,6 +1671,7 @@ static int store_put_flags(struct store_txn *txn, enum store_db db, const void *
                            size_t key_bytes, const void *value, size_t value_bytes, unsigned flags)
 {
     REQUIRE(!txn->read_only);
+    txn_wrote(txn, db);
     int table = store_deferred_table(txn->store, db);
     if (table >= 0) {
         REQUIRE(flags == 0);

@@ -183,6 +183,57 @@ int store_get(struct store_txn *txn, enum store_db db, const void *key, size_t k
               struct store_bytes *value);
 int store_put(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes,
               const void *value, size_t value_bytes);
+
+/* ---- Reads made ahead for the writer ----
+ * A prefetch thread makes a queued settlement's reads in a read transaction of its own and
+ * records them (store_read_begin_ahead); the writer, running the settlement, is handed the
+ * record (store_ahead_use), and store_get takes a recorded read instead of searching the tree
+ * only when it is what the writer's own transaction would read:
+ *  - a table kept in memory (accounts, references): memory holds nothing of the key now (the
+ *    writer looks there first, as always), and no record changed after the recorded read's
+ *    snapshot has been forgotten since (so the key has not changed since: a change would be in
+ *    memory or forgotten);
+ *  - persons, bindings, aid limits, merchants and wallets: no commit since the recorded read
+ *    began has written to the table (each table's count of commits that wrote it is read
+ *    before the read transaction begins), nor has the writer's open transaction;
+ *  - any other table is never recorded.
+ * Otherwise the writer searches the tree as before. Values recorded are copies. */
+#define STORE_AHEAD_READS 16
+#define STORE_AHEAD_BYTES 2048
+
+struct store_ahead_read {
+    uint8_t db;
+    bool found;
+    uint16_t key_bytes;
+    uint32_t value_bytes;
+    uint32_t offset; /* of the key in bytes[], the value after it */
+};
+
+struct store_ahead {
+    uint64_t gens[STORE_DB_COUNT]; /* commits that had written each table, before the read */
+    uint64_t snapshot;             /* the last commit the read saw */
+    unsigned count;
+    uint32_t used;
+    bool full; /* reads after these were not recorded */
+    struct store_ahead_read reads[STORE_AHEAD_READS];
+    uint8_t bytes[STORE_AHEAD_BYTES];
+};
+
+/* A read transaction (store_read_begin) whose gets are recorded into *ahead, which must outlive
+ * it. */
+int store_read_begin_ahead(struct store *store, struct store_txn **out,
+                           struct store_ahead *ahead);
+/* From now on the read transaction records its gets into *ahead instead (as of the same
+ * snapshot): one transaction for the reads of several settlements. */
+void store_ahead_next(struct store_txn *txn, struct store_ahead *ahead);
+/* The bytes of *ahead that hold something: copy that many to copy it. */
+size_t store_ahead_bytes(const struct store_ahead *ahead);
+/* Writer thread: its transactions' gets may take `ahead`'s reads from now (NULL: no longer).
+ * `ahead` must outlive its use. */
+void store_ahead_use(struct store *store, const struct store_ahead *ahead);
+/* Gets the writer took from reads made ahead, and gets it found a recorded read for but
+ * refused (the table or key may have changed since), since the start. Any thread. */
+void store_ahead_counts(const struct store *store, uint64_t *taken, uint64_t *refused);
 /* Put a key greater than every key of `db` (the log). */
 int store_append(struct store_txn *txn, enum store_db db, const void *key, size_t key_bytes,
                  const void *value, size_t value_bytes);

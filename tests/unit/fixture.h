@@ -21,6 +21,8 @@ struct fixture {
     uint32_t uid;
     struct peer peer; /* every role, as the daemon's own uid has by default */
     int64_t time_us;  /* the wall clock requests see; 0: the real one */
+    struct prefetch *prefetch; /* and the ticket of reads made ahead for the next request */
+    uint64_t ahead_ticket;
 };
 
 static inline int fixture_setup(void **state)
@@ -76,6 +78,8 @@ static inline int fixture_run(struct fixture *fixture, Famledger__Request *reque
         .peer_uid = fixture->uid, .peer = &fixture->peer,
         .operator_id = "tester",
         .response = response,
+        .prefetch = fixture->prefetch,
+        .ahead_ticket = fixture->ahead_ticket,
     };
     rc = dispatch_execute(route, &ctx, request);
     if (!route->writes)

@@ -503,6 +503,209 @@ static void test_idle_commits_write_everything_back_and_empty_the_journal(void *
     assert_string_equal(latest(l->store, STORE_DB_REFERENCES, "R"), "x");
 }
 
+/* ---- Reads made ahead (store_read_begin_ahead, store_ahead_use) ---- */
+
+/* Record `keys` of `db` as a prefetch thread would, into *ahead. */
+static void record_ahead(struct store *store, struct store_ahead *ahead, enum store_db db,
+                         const char *const *keys)
+{
+    struct store_txn *txn;
+    assert_int_equal(store_read_begin_ahead(store, &txn, ahead), 0);
+    for (; *keys; keys++)
+        (void)seen(txn, db, *keys);
+    store_read_end(txn);
+}
+
+static uint64_t taken_so_far(struct store *store, uint64_t *refused)
+{
+    uint64_t taken;
+    store_ahead_counts(store, &taken, refused);
+    return taken;
+}
+
+/* Every record written back to its tree and forgotten by memory. */
+static void forget_all(struct store *store)
+{
+    struct store_deferred_stats stats;
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(store_idle_commit(store, true), 0);
+        store_deferred_stats(store, &stats);
+        if (stats.records == 0 && store_idle_work_ms(store) == UINT64_MAX)
+            return;
+    }
+    fail_msg("memory still holds %llu records", (unsigned long long)stats.records);
+}
+
+/* Persons, bindings and the like: a read made ahead is taken while no commit since it, and not
+ * the writer's open transaction, wrote its table; else the writer reads the tree, and sees what
+ * was written since. */
+static void test_reads_made_ahead_are_taken_while_their_table_is_unchanged(void **state)
+{
+    struct ledger *l = *state;
+    ledger_open(l, 0);
+    commit_puts(l->store, STORE_DB_PERSONS, (const char *[]){"P1=old", "P2=two", NULL});
+    struct store_ahead ahead;
+    record_ahead(l->store, &ahead, STORE_DB_PERSONS, (const char *[]){"P1", "P2", "P3", NULL});
+    uint64_t refused, taken = taken_so_far(l->store, &refused);
+
+    struct store_txn *txn;
+    assert_int_equal(store_write_begin(l->store, &txn), 0);
+    store_ahead_use(l->store, &ahead);
+    assert_string_equal(seen(txn, STORE_DB_PERSONS, "P1"), "old");
+    assert_string_equal(seen(txn, STORE_DB_PERSONS, "P3"), ""); /* absent, as recorded */
+    assert_string_equal(seen(txn, STORE_DB_PERSONS, "P9"), ""); /* not recorded: the tree */
+    assert_string_equal(seen(txn, STORE_DB_ACCOUNTS, "P1"), "");
+    uint64_t refused_now, taken_now = taken_so_far(l->store, &refused_now);
+    assert_int_equal(taken_now, taken + 2);
+    assert_int_equal(refused_now, refused);
+    /* The open transaction writes the table: its reads are its own from then on. */
+    put(txn, STORE_DB_PERSONS, "P2", "mine");
+    assert_string_equal(seen(txn, STORE_DB_PERSONS, "P2"), "mine");
+    assert_string_equal(seen(txn, STORE_DB_PERSONS, "P1"), "old");
+    taken_now = taken_so_far(l->store, &refused_now);
+    assert_int_equal(taken_now, taken + 2);
+    assert_int_equal(refused_now, refused + 2);
+    store_abort(txn);
+
+    /* A commit writes the table after the reads were made: none of them is taken again. */
+    commit_puts(l->store, STORE_DB_PERSONS, (const char *[]){"P1=new", "P3=three", NULL});
+    assert_int_equal(store_write_begin(l->store, &txn), 0);
+    assert_string_equal(seen(txn, STORE_DB_PERSONS, "P1"), "new");
+    assert_string_equal(seen(txn, STORE_DB_PERSONS, "P2"), "two");
+    assert_string_equal(seen(txn, STORE_DB_PERSONS, "P3"), "three");
+    taken_now = taken_so_far(l->store, &refused_now);
+    assert_int_equal(taken_now, taken + 2);
+    assert_int_equal(refused_now, refused + 5);
+    store_abort(txn);
+    store_ahead_use(l->store, NULL);
+
+    /* Made again after that commit, they are taken again. */
+    record_ahead(l->store, &ahead, STORE_DB_PERSONS, (const char *[]){"P1", NULL});
+    assert_int_equal(store_write_begin(l->store, &txn), 0);
+    store_ahead_use(l->store, &ahead);
+    assert_string_equal(seen(txn, STORE_DB_PERSONS, "P1"), "new");
+    store_ahead_use(l->store, NULL);
+    store_abort(txn);
+    assert_int_equal(taken_so_far(l->store, &refused_now), taken + 3);
+
+    /* The same with the accounts and references kept in memory: their commits count the
+     * tables they wrote too. */
+    store_close(l->store);
+    ledger_open(l, 1);
+    record_ahead(l->store, &ahead, STORE_DB_PERSONS, (const char *[]){"P1", NULL});
+    commit_puts(l->store, STORE_DB_PERSONS, (const char *[]){"P1=newer", NULL});
+    assert_int_equal(store_write_begin(l->store, &txn), 0);
+    store_ahead_use(l->store, &ahead);
+    assert_string_equal(seen(txn, STORE_DB_PERSONS, "P1"), "newer");
+    store_ahead_use(l->store, NULL);
+    store_abort(txn);
+}
+
+/* The accounts and references kept in memory: a read made ahead of a key memory does not hold
+ * is taken unless a record changed after it has been forgotten since; a key changed since is in
+ * memory, or forgotten with a newer version, and the writer reads that. */
+static void test_reads_made_ahead_of_records_kept_in_memory_never_go_stale(void **state)
+{
+    struct ledger *l = *state;
+    ledger_open(l, 1);
+    commit_puts(l->store, STORE_DB_ACCOUNTS, (const char *[]){"A=1", "B=1", NULL});
+    forget_all(l->store);
+    struct store_ahead ahead;
+    record_ahead(l->store, &ahead, STORE_DB_ACCOUNTS, (const char *[]){"A", "B", NULL});
+    struct store_ahead references;
+    record_ahead(l->store, &references, STORE_DB_REFERENCES, (const char *[]){"R", NULL});
+    uint64_t refused, taken = taken_so_far(l->store, &refused);
+    struct store_txn *txn;
+
+    /* Nothing changed: taken. */
+    assert_int_equal(store_write_begin(l->store, &txn), 0);
+    store_ahead_use(l->store, &ahead);
+    assert_string_equal(seen(txn, STORE_DB_ACCOUNTS, "A"), "1");
+    store_ahead_use(l->store, NULL);
+    store_abort(txn);
+    uint64_t refused_now, taken_now = taken_so_far(l->store, &refused_now);
+    assert_int_equal(taken_now, taken + 1);
+
+    /* A and R change; memory holds them, and the writer reads memory before anything. */
+    commit_puts(l->store, STORE_DB_ACCOUNTS, (const char *[]){"A=2", NULL});
+    commit_puts(l->store, STORE_DB_REFERENCES, (const char *[]){"R=x", NULL});
+    assert_int_equal(store_write_begin(l->store, &txn), 0);
+    store_ahead_use(l->store, &ahead);
+    assert_string_equal(seen(txn, STORE_DB_ACCOUNTS, "A"), "2");
+    store_ahead_use(l->store, &references);
+    assert_string_equal(seen(txn, STORE_DB_REFERENCES, "R"), "x");
+    store_ahead_use(l->store, NULL);
+    store_abort(txn);
+    assert_int_equal(taken_so_far(l->store, &refused_now), taken_now);
+
+    /* Written back and forgotten: memory holds nothing of A or R. What was read ahead of them
+     * is out of date, and so is what was read of B (which did not change: the writer cannot
+     * tell). The writer reads the trees. */
+    forget_all(l->store);
+    assert_int_equal(store_write_begin(l->store, &txn), 0);
+    store_ahead_use(l->store, &ahead);
+    assert_string_equal(seen(txn, STORE_DB_ACCOUNTS, "A"), "2");
+    assert_string_equal(seen(txn, STORE_DB_ACCOUNTS, "B"), "1");
+    store_ahead_use(l->store, &references);
+    assert_string_equal(seen(txn, STORE_DB_REFERENCES, "R"), "x");
+    store_ahead_use(l->store, NULL);
+    store_abort(txn);
+    taken = taken_so_far(l->store, &refused);
+    assert_int_equal(taken, taken_now);
+    assert_int_equal(refused, refused_now + 3);
+
+    /* Made again now, they are taken. */
+    record_ahead(l->store, &ahead, STORE_DB_ACCOUNTS, (const char *[]){"A", "B", NULL});
+    assert_int_equal(store_write_begin(l->store, &txn), 0);
+    store_ahead_use(l->store, &ahead);
+    assert_string_equal(seen(txn, STORE_DB_ACCOUNTS, "A"), "2");
+    assert_string_equal(seen(txn, STORE_DB_ACCOUNTS, "B"), "1");
+    store_ahead_use(l->store, NULL);
+    store_abort(txn);
+    assert_int_equal(taken_so_far(l->store, &refused_now), taken + 2);
+}
+
+/* One read transaction for several settlements: each record is its own, as of the same
+ * snapshot; a record that runs out of room says so and is taken for what it holds. */
+static void test_reads_made_ahead_are_recorded_each_into_its_own(void **state)
+{
+    struct ledger *l = *state;
+    ledger_open(l, 0);
+    commit_puts(l->store, STORE_DB_PERSONS, (const char *[]){"P1=one", "P2=two", NULL});
+    static struct store_ahead first, second, small;
+    struct store_txn *txn;
+    assert_int_equal(store_read_begin_ahead(l->store, &txn, &first), 0);
+    (void)seen(txn, STORE_DB_PERSONS, "P1");
+    store_ahead_next(txn, &second);
+    (void)seen(txn, STORE_DB_PERSONS, "P2");
+    (void)seen(txn, STORE_DB_REFERENCES, "R"); /* a table never recorded */
+    store_ahead_next(txn, &small);
+    char key[16];
+    for (int i = 0; i < STORE_AHEAD_READS + 4; i++) {
+        snprintf(key, sizeof(key), "Q%d", i);
+        (void)seen(txn, STORE_DB_PERSONS, key);
+    }
+    store_read_end(txn);
+    assert_int_equal(first.count, 1);
+    assert_int_equal(second.count, 1);
+    assert_int_equal(second.snapshot, first.snapshot);
+    assert_memory_equal(second.gens, first.gens, sizeof(first.gens));
+    assert_int_equal(small.count, STORE_AHEAD_READS);
+    assert_true(small.full);
+    assert_false(first.full);
+    /* A copy of its bytes is the whole of it. */
+    static struct store_ahead copy;
+    memcpy(&copy, &second, store_ahead_bytes(&second));
+    assert_int_equal(store_write_begin(l->store, &txn), 0);
+    store_ahead_use(l->store, &copy);
+    uint64_t refused, taken = taken_so_far(l->store, &refused);
+    assert_string_equal(seen(txn, STORE_DB_PERSONS, "P2"), "two");
+    assert_string_equal(seen(txn, STORE_DB_PERSONS, "P1"), "one"); /* not in this record */
+    store_ahead_use(l->store, NULL);
+    store_abort(txn);
+    assert_int_equal(taken_so_far(l->store, &refused), taken + 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -528,6 +731,12 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_idle_commits_write_everything_back_and_empty_the_journal, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_reads_made_ahead_are_taken_while_their_table_is_unchanged, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_reads_made_ahead_of_records_kept_in_memory_never_go_stale, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reads_made_ahead_are_recorded_each_into_its_own,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_damaged_journal_record_stops_the_start, setup,
                                         teardown),
     };

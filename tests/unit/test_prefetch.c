@@ -305,64 +305,71 @@ static void test_walks_found_in_memory_are_only_probed(void **state)
     prefetch_stop(&prefetch);
 }
 
-/* Queue `count` settlements in batches the ring holds, each batch read before the next. */
-static struct prefetch_stats settle_many(struct fixture *f, struct prefetch *prefetch,
-                                         size_t count)
-{
-    Famledger__Request *items[PREFETCH_QUEUE_MAX];
-    for (size_t i = 0; i < PREFETCH_QUEUE_MAX; i++)
-        items[i] = settle_request(f, "PH001", "KID", "r1");
-    struct prefetch_stats stats = prefetch_stats(prefetch);
-    while (count > 0) {
-        size_t batch = count < PREFETCH_QUEUE_MAX ? count : PREFETCH_QUEUE_MAX;
-        prefetch_request(prefetch, batch_request(f, items, batch));
-        count -= batch;
-        stats = prefetch_stats(prefetch);
-        stats = stats_when_read(prefetch, stats.queued, 0);
-    }
-    return stats;
-}
-
-/* Once PREFETCH_WARM_SETTLEMENTS settlements in a row read nothing from the disk, one in
- * PREFETCH_WARM_SETTLEMENT_PROBE is read ahead; once one of those reads from the disk, every
- * settlement is again, until the streak is made afresh. */
-static void test_settlements_found_in_memory_are_only_probed(void **state)
+/* What a settlement's reads found is handed to the writer by ticket, and the writer takes it
+ * for the reads it would make, with the same outcome as without it; once a funder's account
+ * changed after the reads, the writer reads the change, and a batch's items have tickets of
+ * their own. */
+static void test_the_writer_is_handed_what_was_read_ahead(void **state)
 {
     struct fixture *f = *state;
     family_make(f);
     struct prefetch prefetch;
     assert_int_equal(prefetch_start(&prefetch, f->store, &f->config, 2), 0);
-    atomic_store(&cold, false);
-    uv_mutex_lock(&prefetch.mutex);
-    prefetch.disk_reads = fake_disk_reads;
-    uv_mutex_unlock(&prefetch.mutex);
-    struct prefetch_stats stats = settle_many(f, &prefetch, PREFETCH_WARM_SETTLEMENTS);
-    assert_int_equal(stats.queued, PREFETCH_WARM_SETTLEMENTS);
-    assert_int_equal(stats.done, PREFETCH_WARM_SETTLEMENTS);
-    assert_int_equal(stats.warm_skipped, 0);
-    /* Warm: three probes' worth of settlements, three of them read ahead. */
-    stats = settle_many(f, &prefetch, 3 * PREFETCH_WARM_SETTLEMENT_PROBE);
-    assert_int_equal(stats.queued, PREFETCH_WARM_SETTLEMENTS + 3);
-    assert_int_equal(stats.done, PREFETCH_WARM_SETTLEMENTS + 3);
-    assert_int_equal(stats.warm_skipped, 3 * PREFETCH_WARM_SETTLEMENT_PROBE - 3);
-    /* The ledger turns cold: the next probe reads from the disk, and every settlement after it
-     * is read ahead. */
-    atomic_store(&cold, true);
-    stats = settle_many(f, &prefetch, PREFETCH_WARM_SETTLEMENT_PROBE);
-    assert_int_equal(stats.queued, PREFETCH_WARM_SETTLEMENTS + 4);
-    stats = settle_many(f, &prefetch, 100);
-    assert_int_equal(stats.queued, PREFETCH_WARM_SETTLEMENTS + 104);
-    assert_int_equal(stats.warm_skipped, 4 * PREFETCH_WARM_SETTLEMENT_PROBE - 4);
-    /* Warm again only after a whole streak (a batch is queued before any of it is read). */
-    atomic_store(&cold, false);
-    stats = settle_many(f, &prefetch, PREFETCH_WARM_SETTLEMENTS - 1);
-    assert_int_equal(stats.warm_skipped, 4 * PREFETCH_WARM_SETTLEMENT_PROBE - 4);
-    stats = settle_many(f, &prefetch, 1);
-    assert_int_equal(stats.warm_skipped, 4 * PREFETCH_WARM_SETTLEMENT_PROBE - 4);
-    stats = settle_many(f, &prefetch, PREFETCH_WARM_SETTLEMENT_PROBE);
-    assert_int_equal(stats.warm_skipped, 5 * PREFETCH_WARM_SETTLEMENT_PROBE - 5);
-    assert_int_equal(stats.done, stats.queued);
+    static struct store_ahead ahead;
+    assert_false(prefetch_take(&prefetch, 0, &ahead));
+    uint64_t ticket = prefetch_request(&prefetch, settle_request(f, "PH001", "KID", "r1"));
+    assert_true(ticket > 0);
+    stats_when_read(&prefetch, 1, 0);
+    assert_true(prefetch_take(&prefetch, ticket, &ahead));
+    /* The patient, their bindings and the mother's person at least (and, with the accounts
+     * and references kept in memory, the reference and the accounts memory does not hold). */
+    assert_true(ahead.count >= 3);
+    assert_false(prefetch_take(&prefetch, ticket + 1, &ahead)); /* not given yet */
+
+    uint64_t taken, refused, taken_after, refused_after;
+    store_ahead_counts(f->store, &taken, &refused);
+    f->prefetch = &prefetch;
+    f->ahead_ticket = ticket;
+    Famledger__Response *response = NULL;
+    const Famledger__SettleRequest *settle = settle_request(f, "PH001", "KID", "r1")->settle;
+    assert_int_equal(fixture_settle(f, false, settle, &response), 0);
+    assert_int_equal(response->settlement->settlement->acct_pay_fen, 500);
+    assert_int_equal(response->settlement->settlement->acct_mulaid_pay_fen, 11845);
+    store_ahead_counts(f->store, &taken_after, &refused_after);
+    assert_true(taken_after >= taken + 3);
+
+    /* Read ahead for r2; then r3 takes from the mother's account before r2 runs. r2 must see
+     * what r3 left, not what was read ahead of it. */
+    ticket = prefetch_request(&prefetch, settle_request(f, "PH001", "KID", "r2"));
+    stats_when_read(&prefetch, 2, 0);
+    f->ahead_ticket = 0;
+    assert_int_equal(fixture_settle(f, false, settle_request(f, "PH001", "KID", "r3")->settle,
+                                    &response), 0);
+    assert_int_equal(response->settlement->settlement->acct_mulaid_pay_fen, 12345);
+    f->ahead_ticket = ticket;
+    assert_int_equal(fixture_settle(f, false, settle_request(f, "PH001", "KID", "r2")->settle,
+                                    &response), 0);
+    int64_t left = 90000 - 11845 - 12345;
+    assert_int_equal(response->settlement->settlement->acct_mulaid_pay_fen, 12345);
+    left -= 12345;
+    assert_int_equal(balance_of(f, "MUM"), left);
+    assert_int_equal(balance_of(f, "KID"), 0);
+
+    /* A batch: an item's ticket is the first's plus its place; a credit has nothing. */
+    Famledger__Request *items[] = {
+        request_make(f, FAMLEDGER__REQUEST__BODY_CREDIT),
+        settle_request(f, "PH001", "KID", "r4"),
+        settle_request(f, "PH001", "KID", "r5"),
+    };
+    ticket = prefetch_request(&prefetch, batch_request(f, items, 3));
+    stats_when_read(&prefetch, 4, 0);
+    assert_false(prefetch_take(&prefetch, ticket, &ahead));
+    assert_true(prefetch_take(&prefetch, ticket + 1, &ahead));
+    assert_true(prefetch_take(&prefetch, ticket + 2, &ahead));
+    f->prefetch = NULL;
+    f->ahead_ticket = 0;
     prefetch_stop(&prefetch);
+    assert_false(prefetch_take(&prefetch, ticket + 1, &ahead)); /* stopped: nothing kept */
 }
 
 int main(void)
@@ -374,7 +381,7 @@ int main(void)
         TEST(test_without_threads_nothing_is_queued),
         TEST(test_walks_are_read_ahead_by_stretches),
         TEST(test_walks_found_in_memory_are_only_probed),
-        TEST(test_settlements_found_in_memory_are_only_probed),
+        TEST(test_the_writer_is_handed_what_was_read_ahead),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
