@@ -523,6 +523,14 @@ static uint64_t taken_so_far(struct store *store, uint64_t *refused)
     return taken;
 }
 
+/* The writer took `taken` reads made ahead and refused `refused` since the start. */
+static void assert_ahead_counts(struct store *store, uint64_t taken, uint64_t refused)
+{
+    uint64_t refused_now, taken_now = taken_so_far(store, &refused_now);
+    assert_int_equal(taken_now, taken);
+    assert_int_equal(refused_now, refused);
+}
+
 /* Every record written back to its tree and forgotten by memory. */
 static void forget_all(struct store *store)
 {
@@ -555,16 +563,12 @@ static void test_reads_made_ahead_are_taken_while_their_table_is_unchanged(void 
     assert_string_equal(seen(txn, STORE_DB_PERSONS, "P3"), ""); /* absent, as recorded */
     assert_string_equal(seen(txn, STORE_DB_PERSONS, "P9"), ""); /* not recorded: the tree */
     assert_string_equal(seen(txn, STORE_DB_ACCOUNTS, "P1"), "");
-    uint64_t refused_now, taken_now = taken_so_far(l->store, &refused_now);
-    assert_int_equal(taken_now, taken + 2);
-    assert_int_equal(refused_now, refused);
+    assert_ahead_counts(l->store, taken + 2, refused);
     /* The open transaction writes the table: its reads are its own from then on. */
     put(txn, STORE_DB_PERSONS, "P2", "mine");
     assert_string_equal(seen(txn, STORE_DB_PERSONS, "P2"), "mine");
     assert_string_equal(seen(txn, STORE_DB_PERSONS, "P1"), "old");
-    taken_now = taken_so_far(l->store, &refused_now);
-    assert_int_equal(taken_now, taken + 2);
-    assert_int_equal(refused_now, refused + 2);
+    assert_ahead_counts(l->store, taken + 2, refused + 2);
     store_abort(txn);
 
     /* A commit writes the table after the reads were made: none of them is taken again. */
@@ -573,9 +577,7 @@ static void test_reads_made_ahead_are_taken_while_their_table_is_unchanged(void 
     assert_string_equal(seen(txn, STORE_DB_PERSONS, "P1"), "new");
     assert_string_equal(seen(txn, STORE_DB_PERSONS, "P2"), "two");
     assert_string_equal(seen(txn, STORE_DB_PERSONS, "P3"), "three");
-    taken_now = taken_so_far(l->store, &refused_now);
-    assert_int_equal(taken_now, taken + 2);
-    assert_int_equal(refused_now, refused + 5);
+    assert_ahead_counts(l->store, taken + 2, refused + 5);
     store_abort(txn);
     store_ahead_use(l->store, NULL);
 
@@ -586,7 +588,7 @@ static void test_reads_made_ahead_are_taken_while_their_table_is_unchanged(void 
     assert_string_equal(seen(txn, STORE_DB_PERSONS, "P1"), "new");
     store_ahead_use(l->store, NULL);
     store_abort(txn);
-    assert_int_equal(taken_so_far(l->store, &refused_now), taken + 3);
+    assert_ahead_counts(l->store, taken + 3, refused + 5);
 
     /* The same with the accounts and references kept in memory: their commits count the
      * tables they wrote too. */
@@ -623,8 +625,7 @@ static void test_reads_made_ahead_of_records_kept_in_memory_never_go_stale(void 
     assert_string_equal(seen(txn, STORE_DB_ACCOUNTS, "A"), "1");
     store_ahead_use(l->store, NULL);
     store_abort(txn);
-    uint64_t refused_now, taken_now = taken_so_far(l->store, &refused_now);
-    assert_int_equal(taken_now, taken + 1);
+    assert_ahead_counts(l->store, taken + 1, refused);
 
     /* A and R change; memory holds them, and the writer reads memory before anything. */
     commit_puts(l->store, STORE_DB_ACCOUNTS, (const char *[]){"A=2", NULL});
@@ -636,7 +637,7 @@ static void test_reads_made_ahead_of_records_kept_in_memory_never_go_stale(void 
     assert_string_equal(seen(txn, STORE_DB_REFERENCES, "R"), "x");
     store_ahead_use(l->store, NULL);
     store_abort(txn);
-    assert_int_equal(taken_so_far(l->store, &refused_now), taken_now);
+    assert_ahead_counts(l->store, taken + 1, refused);
 
     /* Written back and forgotten: memory holds nothing of A or R. What was read ahead of them
      * is out of date, and so is what was read of B (which did not change: the writer cannot
@@ -650,9 +651,7 @@ static void test_reads_made_ahead_of_records_kept_in_memory_never_go_stale(void 
     assert_string_equal(seen(txn, STORE_DB_REFERENCES, "R"), "x");
     store_ahead_use(l->store, NULL);
     store_abort(txn);
-    taken = taken_so_far(l->store, &refused);
-    assert_int_equal(taken, taken_now);
-    assert_int_equal(refused, refused_now + 3);
+    assert_ahead_counts(l->store, taken + 1, refused + 3);
 
     /* Made again now, they are taken. */
     record_ahead(l->store, &ahead, STORE_DB_ACCOUNTS, (const char *[]){"A", "B", NULL});
@@ -662,7 +661,7 @@ static void test_reads_made_ahead_of_records_kept_in_memory_never_go_stale(void 
     assert_string_equal(seen(txn, STORE_DB_ACCOUNTS, "B"), "1");
     store_ahead_use(l->store, NULL);
     store_abort(txn);
-    assert_int_equal(taken_so_far(l->store, &refused_now), taken + 2);
+    assert_ahead_counts(l->store, taken + 3, refused + 3);
 }
 
 /* One read transaction for several settlements: each record is its own, as of the same
@@ -703,7 +702,7 @@ static void test_reads_made_ahead_are_recorded_each_into_its_own(void **state)
     assert_string_equal(seen(txn, STORE_DB_PERSONS, "P1"), "one"); /* not in this record */
     store_ahead_use(l->store, NULL);
     store_abort(txn);
-    assert_int_equal(taken_so_far(l->store, &refused), taken + 1);
+    assert_ahead_counts(l->store, taken + 1, refused);
 }
 
 int main(void)
