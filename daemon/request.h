@@ -27,9 +27,9 @@ struct request_ctx {
     const struct peer *peer;   /* roles and merchants of the connection */
     const char *operator_id;   /* may be empty */
     Famledger__Response *response;
-    struct prefetch *prefetch; /* reading ahead of long walks; NULL: none */
-    /* The writer: the prefetch's ticket for this settlement's reads made ahead
-     * (prefetch_take); 0: none. */
+    struct prefetch *prefetch; /* reading ahead of long walks and of settlements; NULL: none */
+    /* The writer: the ticket of this settlement's reads made ahead (prefetch_take), or of a
+     * batch's first item; 0: none. */
     uint64_t ahead_ticket;
 };
 
