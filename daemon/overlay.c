@@ -93,6 +93,8 @@ struct overlay {
     unsigned viewers;
     uint64_t reshapes;
     size_t view_share; /* VIEW_SHARE, or what a test asks for */
+    void (*view_pause)(void *arg); /* a test's, run while a view has let the lock go */
+    void *view_pause_arg;
 };
 
 /* ---- The lock ---- */
@@ -592,6 +594,11 @@ static int view_build_pass(struct overlay *overlay, uint64_t snapshot, uint8_t t
     uint64_t reshapes = overlay->reshapes;
     for (size_t i = 0; i < overlay->capacity; i++) {
         if (!whole && i > 0 && i % overlay->view_share == 0) {
+            if (overlay->view_pause) {
+                pthread_mutex_unlock(&overlay->lock);
+                overlay->view_pause(overlay->view_pause_arg);
+                overlay_lock(overlay);
+            }
             overlay_yield(overlay);
             if (overlay->reshapes != reshapes)
                 return 1;
@@ -1075,6 +1082,12 @@ uint64_t overlay_forgotten_tag(const struct overlay *overlay)
 size_t overlay_records(const struct overlay *overlay)
 {
     return overlay->count;
+}
+
+void overlay_view_pause_set(struct overlay *overlay, void (*pause)(void *arg), void *arg)
+{
+    overlay->view_pause = pause;
+    overlay->view_pause_arg = arg;
 }
 
 void overlay_view_share_set(struct overlay *overlay, size_t slots)

@@ -151,6 +151,9 @@ uint64_t overlay_forgotten_tag(const struct overlay *overlay);
 /* How many slots of the table a view looks at each time it holds the lock (a test's choice:
  * the default suits a million records). */
 void overlay_view_share_set(struct overlay *overlay, size_t slots);
+/* A test's: `pause` runs, on the thread making a view, each time the view has let the lock go
+ * between two shares, so that a test can change the table right there (NULL: nothing). */
+void overlay_view_pause_set(struct overlay *overlay, void (*pause)(void *arg), void *arg);
 /* Records held, dirty or not, and versions held: for tests and metrics. */
 size_t overlay_records(const struct overlay *overlay);
 size_t overlay_versions(const struct overlay *overlay);

@@ -153,6 +153,70 @@ static void test_a_walk_merges_a_view_in_key_order(void **state)
     overlay_free(overlay);
 }
 
+/* What a view's pause does to the table, once: publish a commit of `count` new records (enough
+ * to grow the table, which moves every record), failed or not. */
+struct view_change {
+    struct overlay *overlay;
+    uint64_t tag;
+    size_t count;
+    bool fails;
+    unsigned pauses;
+};
+
+static void view_change_once(void *argument)
+{
+    struct view_change *change = argument;
+    if (change->pauses++ != 2) /* two shares looked at already */
+        return;
+    static char keys[1024][16];
+    static struct overlay_record records[1024];
+    for (size_t i = 0; i < change->count; i++) {
+        snprintf(keys[i], sizeof(keys[i]), "n%04zu-%llu", i, (unsigned long long)change->tag);
+        records[i] = text_record(0, keys[i], "new");
+    }
+    assert_int_equal(overlay_publish(change->overlay, change->tag, records, change->count), 0);
+    if (change->fails)
+        overlay_withdraw(change->overlay); /* its records are taken out: others move back */
+    else
+        overlay_committed(change->overlay, change->tag);
+}
+
+/* The table changes while a view has let the lock go: it grows (every record moves), or a
+ * failed commit takes records out (records after them move back). The view begins again, and
+ * holds each record of its snapshot once. */
+static void test_a_view_begins_again_when_the_table_changes_under_it(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 2; round++) {
+        struct overlay *overlay;
+        assert_int_equal(overlay_new(&overlay), 0);
+        overlay_view_share_set(overlay, 16);
+        static char keys[400][16];
+        static struct overlay_record records[400];
+        for (size_t i = 0; i < 400; i++) {
+            snprintf(keys[i], sizeof(keys[i]), "k%04zu", i);
+            records[i] = text_record(0, keys[i], "old");
+        }
+        assert_int_equal(overlay_publish(overlay, 1, records, 400), 0);
+        overlay_committed(overlay, 1);
+        uint64_t registration = reader_begin(overlay);
+        struct view_change change = {
+            .overlay = overlay, .tag = 2, .count = round == 0 ? 300 : 120, .fails = round == 1};
+        overlay_view_pause_set(overlay, view_change_once, &change);
+        struct overlay_view *view;
+        assert_int_equal(overlay_view_make(overlay, 1, 0, &view), 0);
+        assert_true(change.pauses > 2);
+        assert_int_equal(view->count, 400);
+        for (size_t i = 0; i < 400; i++) {
+            assert_int_equal(view->records[i].key_bytes, 5);
+            assert_memory_equal(view->records[i].key, keys[i], 5);
+        }
+        overlay_view_free(view);
+        overlay_reader_end(overlay, registration);
+        overlay_free(overlay);
+    }
+}
+
 static void test_a_failed_commit_leaves_no_trace(void **state)
 {
     (void)state;
@@ -904,6 +968,7 @@ int main(void)
         cmocka_unit_test(test_readers_see_their_snapshot),
         cmocka_unit_test(test_a_walk_merges_a_view_in_key_order),
         cmocka_unit_test(test_a_failed_commit_leaves_no_trace),
+        cmocka_unit_test(test_a_view_begins_again_when_the_table_changes_under_it),
         cmocka_unit_test(test_the_sweep_writes_each_dirty_record_once_in_key_order),
         cmocka_unit_test(test_a_sweep_begun_in_a_failed_commit_begins_again),
         cmocka_unit_test(test_a_long_readers_backlog_is_forgotten_in_shares),
