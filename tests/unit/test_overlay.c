@@ -168,7 +168,7 @@ static void view_change_once(void *argument)
     struct view_change *change = argument;
     if (change->pauses++ != 2) /* two shares looked at already */
         return;
-    static char keys[1024][16];
+    static char keys[1024][48];
     static struct overlay_record records[1024];
     for (size_t i = 0; i < change->count; i++) {
         snprintf(keys[i], sizeof(keys[i]), "n%04zu-%llu", i, (unsigned long long)change->tag);
@@ -937,7 +937,12 @@ static void test_views_made_while_the_writer_grows_sweeps_and_forgets(void **sta
         for (size_t i = 0; i < count; i++)
             history_add(&race->published[indexes[i]], tag);
         for (size_t i = 0; i < given; i++) {
-            size_t k = (size_t)strtoul((const char *)out[i].key + 1, NULL, 10);
+            /* The key is not terminated: its digits are copied out first. */
+            char digits[16];
+            snprintf(digits, sizeof(digits), "%.*s", (int)out[i].key_bytes - 1,
+                     (const char *)out[i].key + 1);
+            size_t k = (size_t)strtoul(digits, NULL, 10);
+            assert_true(k < VIEW_KEYS);
             struct key_history *written = &race->written[k];
             if (written->count < 64)
                 memcpy(&race->written_value[k][written->count], out[i].value, sizeof(uint64_t));
