@@ -211,6 +211,8 @@ void staged_records(const struct staged_version *level, struct overlay_record *o
 
 void staged_clear(struct staged *staged)
 {
+    /* First, as a put that failed may have taken from it without making a key. */
+    arena_rewind(&staged->arena, STAGED_ARENA_KEEP_BYTES);
     if (staged->count == 0)
         return;
     struct staged_key **smaller = NULL;
@@ -226,7 +228,6 @@ void staged_clear(struct staged *staged)
         memset(staged->slots, 0, staged->capacity * sizeof(*staged->slots));
     }
     staged->count = 0;
-    arena_rewind(&staged->arena, STAGED_ARENA_KEEP_BYTES);
 }
 
 /* ---- The journal's records ---- */
