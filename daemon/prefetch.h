@@ -123,8 +123,9 @@ int prefetch_start(struct prefetch *prefetch, struct store *store, const struct 
                    unsigned threads);
 
 /* Loop thread: queue what `request` (a write about to be queued for the writer) will read: a
- * settlement, or the settlements of a batch. Anything else is not read ahead. Returns the ticket of the settlement, or of a batch's first item (the
- * item i has the first's + i), for prefetch_take; 0 when nothing was queued. */
+ * settlement, or the settlements of a batch. Anything else is not read ahead. Returns the
+ * ticket of the settlement, or of a batch's first item (item i has the first's + i), for
+ * prefetch_take; 0 when nothing was queued. */
 uint64_t prefetch_request(struct prefetch *prefetch, const Famledger__Request *request);
 
 /* Writer thread: the reads made ahead for the settlement of `ticket`, into *out: false when
