@@ -287,7 +287,7 @@ $(BUILD)/tests/unit/test_batch: TEST_LDFLAGS = -Wl,--wrap=mdb_put
 # test_overlay fails chosen allocations the same way.
 $(BUILD)/tests/unit/test_overlay: TEST_LDFLAGS = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 # test_arena counts and fails allocations the same way.
-$(BUILD)/tests/unit/test_arena: TEST_LDFLAGS = -Wl,--wrap=malloc,--wrap=calloc
+$(BUILD)/tests/unit/test_arena: TEST_LDFLAGS = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 # test_deferred fails LMDB's puts and commits the same way.
 $(BUILD)/tests/unit/test_deferred: TEST_LDFLAGS = -Wl,--wrap=mdb_put,--wrap=mdb_txn_commit
 # test_upgrade makes ledgers of older formats (tests/common/format_older.c).

@@ -52,12 +52,11 @@ static struct pending *pending_new(struct conn *conn)
         UNPOISON(pending, sizeof(*pending));
         server->pending_pool = pending->pooled_next;
         server->pending_pooled--;
-        /* Everything but the arenas (each reset, its first block kept) starts over. */
+        /* Everything but the arenas (each reset, its first block kept; in place, so their
+         * allocators still point at them) starts over. */
         struct arena request_arena = pending->request_arena;
         struct arena reply_arena = pending->reply_arena;
         *pending = (struct pending){.request_arena = request_arena, .reply_arena = reply_arena};
-        pending->request_arena.protobuf.allocator_data = &pending->request_arena;
-        pending->reply_arena.protobuf.allocator_data = &pending->reply_arena;
     } else {
         pending = calloc(1, sizeof(*pending));
         if (!pending)

@@ -1539,12 +1539,17 @@ static bool ahead_kept(const struct store *store, enum store_db db)
            db == STORE_DB_WALLETS;
 }
 
-int store_read_begin_ahead(struct store *store, struct store_txn **out,
-                           struct store_ahead *ahead)
+static void ahead_empty(struct store_ahead *ahead)
 {
     ahead->count = 0;
     ahead->used = 0;
     ahead->full = false;
+}
+
+int store_read_begin_ahead(struct store *store, struct store_txn **out,
+                           struct store_ahead *ahead)
+{
+    ahead_empty(ahead);
     /* Before the read begins: a commit counted after this may be in the read, or not. */
     for (int db = 0; db < STORE_DB_COUNT; db++)
         ahead->gens[db] = atomic_load_explicit(&store->gens[db], memory_order_acquire);
@@ -1561,9 +1566,7 @@ void store_ahead_next(struct store_txn *txn, struct store_ahead *ahead)
     REQUIRE(txn->record);
     memcpy(ahead->gens, txn->record->gens, sizeof(ahead->gens));
     ahead->snapshot = txn->record->snapshot;
-    ahead->count = 0;
-    ahead->used = 0;
-    ahead->full = false;
+    ahead_empty(ahead);
     txn->record = ahead;
 }
 

@@ -15,35 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc_wrap.h"
 #include "arena.h"
 #include "famledger_status.h"
 #include "staged.h"
-
-void *__real_malloc(size_t bytes);
-void *__real_calloc(size_t count, size_t bytes);
-void *__wrap_malloc(size_t bytes);
-void *__wrap_calloc(size_t count, size_t bytes);
-
-static long heap_takes;                     /* allocations asked of the heap so far */
-static long allocations_before_failure = -1; /* -1: none fails */
-
-static bool allocation_fails(void)
-{
-    heap_takes++;
-    if (allocations_before_failure < 0)
-        return false;
-    return allocations_before_failure-- == 0;
-}
-
-void *__wrap_malloc(size_t bytes)
-{
-    return allocation_fails() ? NULL : __real_malloc(bytes);
-}
-
-void *__wrap_calloc(size_t count, size_t bytes)
-{
-    return allocation_fails() ? NULL : __real_calloc(count, bytes);
-}
 
 /* ---- The arena ---- */
 

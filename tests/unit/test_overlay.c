@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc_wrap.h"
 #include "famledger_status.h"
 #include "overlay.h"
 
@@ -48,38 +49,7 @@ static const char *seen(struct overlay *overlay, uint64_t snapshot, uint8_t tabl
     return text;
 }
 
-/* ---- Allocations that fail, through the linker (Makefile: --wrap) ---- */
-
-void *__real_malloc(size_t bytes);
-void *__real_calloc(size_t count, size_t bytes);
-void *__real_realloc(void *memory, size_t bytes);
-void *__wrap_malloc(size_t bytes);
-void *__wrap_calloc(size_t count, size_t bytes);
-void *__wrap_realloc(void *memory, size_t bytes);
-
-static long allocations_before_failure = -1; /* -1: none fails */
-
-static bool allocation_fails(void)
-{
-    if (allocations_before_failure < 0)
-        return false;
-    return allocations_before_failure-- == 0;
-}
-
-void *__wrap_malloc(size_t bytes)
-{
-    return allocation_fails() ? NULL : __real_malloc(bytes);
-}
-
-void *__wrap_calloc(size_t count, size_t bytes)
-{
-    return allocation_fails() ? NULL : __real_calloc(count, bytes);
-}
-
-void *__wrap_realloc(void *memory, size_t bytes)
-{
-    return allocation_fails() ? NULL : __real_realloc(memory, bytes);
-}
+/* Allocations fail through the linker (Makefile: --wrap; alloc_wrap.h). */
 
 static uint64_t reader_begin(struct overlay *overlay)
 {
