@@ -111,11 +111,24 @@ int ledger_append(struct request_ctx *ctx, Famledger__Entry *entry)
 
 void ledger_business_day(int64_t time_us, char day[9])
 {
+    /* glibc's localtime_r parses the zone's rule again at every call (a twentieth of the
+     * writer's time); the settlements of a batch mostly share their second, and the zone is
+     * set once at start, so each thread keeps the day of the last second it asked about. */
+    static _Thread_local struct {
+        bool known;
+        time_t second;
+        char day[9];
+    } last;
     time_t seconds = (time_t)(time_us / 1000000);
-    struct tm local;
-    localtime_r(&seconds, &local);
-    if (strftime(day, 9, "%Y%m%d", &local) != 8)
-        strcpy(day, "00000000"); /* a year beyond 9999: not a business day of ours */
+    if (!last.known || last.second != seconds) {
+        struct tm local;
+        localtime_r(&seconds, &local);
+        if (strftime(last.day, sizeof(last.day), "%Y%m%d", &local) != 8)
+            strcpy(last.day, "00000000"); /* a year beyond 9999: not a business day of ours */
+        last.second = seconds;
+        last.known = true;
+    }
+    memcpy(day, last.day, sizeof(last.day));
 }
 
 int ledger_entry_get(struct store_txn *txn, struct arena *arena, uint64_t seq,

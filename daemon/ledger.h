@@ -31,7 +31,8 @@ int ledger_day_close_handle(struct request_ctx *ctx, const Famledger__Request *r
  * from ctx, stores it with its hash and moves the head. Returns 0 with entry->seq set. */
 int ledger_append(struct request_ctx *ctx, Famledger__Entry *entry);
 
-/* The business day of a time, "YYYYMMDD", in the process's time zone (TZ, from config). */
+/* The business day of a time, "YYYYMMDD", in the process's time zone (TZ, from config, set
+ * once before any thread asks). */
 void ledger_business_day(int64_t time_us, char day[9]);
 
 /* Read entry `seq` as stored. Returns 1 when found, 0 when absent, FL_ERR_INTERNAL when it

@@ -9,6 +9,7 @@
 #include "ledger.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -514,6 +515,37 @@ static void test_the_tables_keyed_by_seq_share_one_tree(void **state)
     assert_seq_tables(f, (const size_t[]){4, 2, 2, 2});
 }
 
+/* The business day turns at local midnight to the second, whatever the zone's offset: here
+ * India's, half an hour off UTC's hours, and its midnight at 18:30 UTC. */
+static void test_the_business_day_turns_at_local_midnight(void **state)
+{
+    (void)state;
+    const char *zone = getenv("TZ");
+    char *saved = zone ? strdup(zone) : NULL;
+    setenv("TZ", "IST-5:30", 1);
+    tzset();
+    const int64_t before = INT64_C(1796581799) * 1000000; /* 2026-12-06 23:59:59 in India */
+    char day[9];
+    ledger_business_day(before, day);
+    assert_string_equal(day, "20261206");
+    ledger_business_day(before + 999999, day); /* the same second */
+    assert_string_equal(day, "20261206");
+    ledger_business_day(before + 1000000, day); /* midnight */
+    assert_string_equal(day, "20261207");
+    ledger_business_day(before + 999999, day); /* and back */
+    assert_string_equal(day, "20261206");
+    ledger_business_day(before + 1000000 - INT64_C(86400) * 1000000, day);
+    assert_string_equal(day, "20261206");
+    ledger_business_day(before - INT64_C(86400) * 1000000, day);
+    assert_string_equal(day, "20261205");
+    if (saved)
+        setenv("TZ", saved, 1);
+    else
+        unsetenv("TZ");
+    free(saved);
+    tzset();
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
@@ -532,6 +564,7 @@ int main(void)
         TEST(test_day_pages_are_runs_of_the_log),
         TEST(test_a_merchant_day_is_a_chain_of_that_day),
         TEST(test_the_tables_keyed_by_seq_share_one_tree),
+        cmocka_unit_test(test_the_business_day_turns_at_local_midnight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
