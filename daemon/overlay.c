@@ -33,6 +33,13 @@ struct record {
     uint8_t key[];
 };
 
+/* A place in the table: the record and its hash, so that a probe passing other keys reads
+ * none of their records (each would be a miss of the CPU's cache). */
+struct slot {
+    size_t hash;
+    struct record *record; /* NULL: empty */
+};
+
 /* A record the open publication changed, and what it was before. */
 struct touched {
     struct record *record;
@@ -50,7 +57,7 @@ struct written {
 struct overlay {
     pthread_mutex_t lock; /* held to change what readers look at, and by readers */
     atomic_uint lock_waiting; /* threads waiting for it (overlay_lock) */
-    struct record **slots; /* open addressing, linear probing; a power of two */
+    struct slot *slots; /* open addressing, linear probing; a power of two */
     size_t capacity, count, versions, dirty;
     uint8_t hash_key[crypto_shorthash_KEYBYTES]; /* keys are clients' references: keyed */
     uint64_t committed;      /* the last durable commit */
@@ -163,10 +170,11 @@ static size_t slot_find_hashed(const struct overlay *overlay, size_t hash, uint8
 {
     size_t mask = overlay->capacity - 1;
     size_t slot = hash & mask;
-    for (const struct record *at; (at = overlay->slots[slot]) != NULL; slot = (slot + 1) & mask)
-        if (at->hash == hash && record_is(at, table, key, key_bytes))
-            break;
-    return slot;
+    for (;; slot = (slot + 1) & mask) {
+        const struct slot *at = &overlay->slots[slot];
+        if (!at->record || (at->hash == hash && record_is(at->record, table, key, key_bytes)))
+            return slot;
+    }
 }
 
 static size_t slot_find(const struct overlay *overlay, uint8_t table, const void *key,
@@ -179,29 +187,29 @@ static size_t slot_find(const struct overlay *overlay, uint8_t table, const void
 static struct record *record_find(const struct overlay *overlay, uint8_t table, const void *key,
                                   size_t key_bytes)
 {
-    return overlay->slots[slot_find(overlay, table, key, key_bytes)];
+    return overlay->slots[slot_find(overlay, table, key, key_bytes)].record;
 }
 
 /* The table's records in a new table of `capacity` slots, or NULL when out of memory. The
  * writer builds it without the lock (readers only read the table, and only the writer changes
  * it), and puts it in place under the lock: a table of millions of records takes tens of ms to
  * build, and a reader or the loop thread waiting that long for the lock would hold up replies. */
-static struct record **table_rebuilt(const struct overlay *overlay, size_t capacity)
+static struct slot *table_rebuilt(const struct overlay *overlay, size_t capacity)
 {
-    struct record **slots = calloc(capacity, sizeof(*slots));
+    struct slot *slots = calloc(capacity, sizeof(*slots));
     if (!slots)
         return NULL;
     /* Each record's hash is kept: a table of a million records grows without hashing a key
      * again or comparing one (the keys are distinct), on the writer's path. */
     size_t mask = capacity - 1;
     for (size_t i = 0; i < overlay->capacity; i++) {
-        struct record *record = overlay->slots[i];
-        if (!record)
+        const struct slot *old = &overlay->slots[i];
+        if (!old->record)
             continue;
-        size_t slot = record->hash & mask;
-        while (slots[slot])
+        size_t slot = old->hash & mask;
+        while (slots[slot].record)
             slot = (slot + 1) & mask;
-        slots[slot] = record;
+        slots[slot] = *old;
     }
     return slots;
 }
@@ -216,7 +224,7 @@ static int table_reserve(struct overlay *overlay, size_t more, bool locked)
         capacity *= 2;
     if (capacity == overlay->capacity)
         return 0;
-    struct record **slots = table_rebuilt(overlay, capacity), **old = overlay->slots;
+    struct slot *slots = table_rebuilt(overlay, capacity), *old = overlay->slots;
     if (!slots)
         return FL_ERR_INTERNAL;
     if (!locked)
@@ -282,19 +290,18 @@ static void record_forget(struct overlay *overlay, struct record *record)
     overlay->reshapes++;
     size_t mask = overlay->capacity - 1;
     size_t hole = record->hash & mask;
-    while (overlay->slots[hole] && overlay->slots[hole] != record)
+    while (overlay->slots[hole].record && overlay->slots[hole].record != record)
         hole = (hole + 1) & mask;
-    REQUIRE(overlay->slots[hole] == record);
-    overlay->slots[hole] = NULL;
-    for (size_t next = (hole + 1) & mask; overlay->slots[next]; next = (next + 1) & mask) {
-        const struct record *moved = overlay->slots[next];
-        size_t home = moved->hash & mask;
+    REQUIRE(overlay->slots[hole].record == record);
+    overlay->slots[hole] = (struct slot){0};
+    for (size_t next = (hole + 1) & mask; overlay->slots[next].record; next = (next + 1) & mask) {
+        size_t home = overlay->slots[next].hash & mask;
         /* It may fill the hole when its home is not cyclically within (hole, next]. */
         bool home_after_hole = hole <= next ? (home > hole && home <= next)
                                             : (home > hole || home <= next);
         if (!home_after_hole) {
             overlay->slots[hole] = overlay->slots[next];
-            overlay->slots[next] = NULL;
+            overlay->slots[next] = (struct slot){0};
             hole = next;
         }
     }
@@ -432,7 +439,7 @@ void overlay_free(struct overlay *overlay)
         return;
     sweep_join(overlay);
     for (size_t i = 0; i < overlay->capacity; i++) {
-        struct record *record = overlay->slots[i];
+        struct record *record = overlay->slots[i].record;
         if (!record)
             continue;
         for (struct version *version = record->newest, *older; version; version = older) {
@@ -603,7 +610,7 @@ static int view_build_pass(struct overlay *overlay, uint64_t snapshot, uint8_t t
             if (overlay->reshapes != reshapes)
                 return 1;
         }
-        const struct record *record = overlay->slots[i];
+        const struct record *record = overlay->slots[i].record;
         const struct version *version =
             record && record->table == table ? version_at(record, snapshot) : NULL;
         if (version && view_build_add(build, record, version) != 0)
@@ -803,7 +810,7 @@ static int publish_one(struct overlay *overlay, uint64_t tag, const struct overl
         return FL_ERR_INTERNAL;
     size_t hash = record_hash(overlay, in->table, in->key, in->key_bytes);
     size_t slot = slot_find_hashed(overlay, hash, in->table, in->key, in->key_bytes);
-    struct record *record = overlay->slots[slot];
+    struct record *record = overlay->slots[slot].record;
     bool created = record == NULL;
     if (created) {
         record = calloc(1, sizeof(*record) + in->key_bytes);
@@ -833,7 +840,7 @@ static int publish_one(struct overlay *overlay, uint64_t tag, const struct overl
     overlay->versions++;
     overlay->published_since++;
     if (created) {
-        overlay->slots[slot] = record;
+        overlay->slots[slot] = (struct slot){.hash = hash, .record = record};
         overlay->count++;
     }
     if (!record->dirty)
