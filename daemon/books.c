@@ -6,7 +6,6 @@
 #include "require.h"
 #include "state.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #define CLASS_COUNT (FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_WALLET_PENDING + 1)
@@ -44,14 +43,22 @@ void books_post(struct request_ctx *ctx, Famledger__Entry *entry,
     entry->postings[entry->n_postings++] = posting;
 }
 
-/* The key of a system account ("fund:310100") or, with an empty id, of a class total. */
+/* The key of a system account ("fund:310100") or, with an empty id, of a class total; not
+ * terminated. Put together by hand: snprintf was 2 % of the writer's time, five keys a
+ * settlement. */
 static size_t balance_key(char *key, size_t key_bytes, Famledger__AccountClass account_class,
                           const char *id)
 {
-    int bytes = *id ? snprintf(key, key_bytes, "%s:%s", books_class_name(account_class), id)
-                    : snprintf(key, key_bytes, "%s", books_class_name(account_class));
-    REQUIRE(bytes > 0 && (size_t)bytes < key_bytes);
-    return (size_t)bytes;
+    const char *name = books_class_name(account_class);
+    size_t name_bytes = strlen(name), id_bytes = strlen(id);
+    size_t bytes = name_bytes + (id_bytes ? 1 + id_bytes : 0);
+    REQUIRE(bytes < key_bytes);
+    memcpy(key, name, name_bytes);
+    if (id_bytes) {
+        key[name_bytes] = ':';
+        memcpy(key + name_bytes + 1, id, id_bytes);
+    }
+    return bytes;
 }
 
 static int balance_read(struct store_txn *txn, struct arena *arena, const char *key,
