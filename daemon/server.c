@@ -33,6 +33,7 @@
 
 static void conn_process(struct conn *conn);
 static void conn_flush(struct conn *conn);
+static void conn_flush_cancel(struct conn *conn);
 static void conn_account(struct conn *conn);
 
 /* ---- pending requests ---- */
@@ -508,6 +509,7 @@ void conn_close(struct conn *conn)
     if (conn->closing)
         return;
     conn->closing = true;
+    conn_flush_cancel(conn);
     conn_account(conn); /* its replies will never be written: no longer held for it */
     uv_close((uv_handle_t *)&conn->pipe, conn_handle_close_cb);
     uv_close((uv_handle_t *)&conn->idle_timer, conn_handle_close_cb);
@@ -726,7 +728,7 @@ static void conn_write_cb(uv_write_t *req, int status)
 }
 
 /* Send every answered request at the head of the pipeline, in one write. */
-static void conn_flush(struct conn *conn)
+static void conn_write_answered(struct conn *conn)
 {
     if (conn->closing)
         return;
@@ -759,6 +761,44 @@ static void conn_flush(struct conn *conn)
     conn_write(conn, buffer, total_bytes);
     conn_stream_pump(conn);
     conn_account(conn);
+}
+
+static void server_flush_check_cb(uv_check_t *check)
+{
+    struct server *server = check->data;
+    struct conn *conn;
+    while ((conn = server->flush_first) != NULL) {
+        server->flush_first = conn->flush_next;
+        conn->flush_queued = false;
+        conn_write_answered(conn);
+    }
+    uv_check_stop(check);
+}
+
+/* Write what the connection has answered at the end of this turn of the loop: a commit answers
+ * many of a connection's requests in one turn, and they go in one write, not one each. */
+static void conn_flush(struct conn *conn)
+{
+    struct server *server = conn->server;
+    if (conn->closing || conn->flush_queued)
+        return;
+    conn->flush_queued = true;
+    conn->flush_next = server->flush_first;
+    server->flush_first = conn;
+    if (!uv_is_active((uv_handle_t *)&server->flush_check))
+        uv_check_start(&server->flush_check, server_flush_check_cb);
+}
+
+/* A closing connection is taken off the list (its memory goes with its handles). */
+static void conn_flush_cancel(struct conn *conn)
+{
+    if (!conn->flush_queued)
+        return;
+    struct conn **link = &conn->server->flush_first;
+    while (*link != conn)
+        link = &(*link)->flush_next;
+    *link = conn->flush_next;
+    conn->flush_queued = false;
 }
 
 /* Write `buffer` (malloc'd; freed once written) to the peer. */
@@ -876,6 +916,8 @@ int server_start(struct server *server, uv_loop_t *loop, const struct config *co
     server->listener.accepted_cb = server_accepted_cb;
     uv_check_init(loop, &server->streams_check);
     server->streams_check.data = server;
+    uv_check_init(loop, &server->flush_check);
+    server->flush_check.data = server;
     server->listener.refused_cb = server_refused_cb;
     if (config->metrics_listen[0] &&
         metrics_http_start(&server->metrics_http, loop, server, config->metrics_listen, error,
@@ -896,6 +938,8 @@ void server_stopped_check(struct server *server)
         uv_close((uv_handle_t *)&server->shutdown_timer, NULL);
     if (!uv_is_closing((uv_handle_t *)&server->streams_check))
         uv_close((uv_handle_t *)&server->streams_check, NULL);
+    if (!uv_is_closing((uv_handle_t *)&server->flush_check))
+        uv_close((uv_handle_t *)&server->flush_check, NULL);
     pending_pool_drain(server);
     void (*stopped_cb)(struct server *) = server->stopped_cb;
     server->stopped_cb = NULL;

@@ -59,6 +59,8 @@ struct server {
     struct pending *pending_pool; /* requests freed, kept for the next (server.c) */
     unsigned pending_pooled;
     uv_check_t streams_check;   /* sends new entries to subscribers once per loop turn */
+    uv_check_t flush_check;     /* writes each connection's replies once per loop turn */
+    struct conn *flush_first;   /* the connections with replies to write in this turn */
     int64_t started_us;         /* wall clock at server_start */
     struct server_metrics metrics;
     struct metrics_http metrics_http; /* the metrics listener, when metrics_listen is set */

@@ -52,6 +52,8 @@ struct conn {
     bool read_eof;
     bool close_after_flush;         /* broken framing or refused connection */
     bool closing;
+    bool flush_queued;              /* on server->flush_first's list, by flush_next */
+    struct conn *flush_next;
 };
 
 struct write_req {
