@@ -74,11 +74,17 @@ uint64_t prefetch_request(struct prefetch *prefetch, const Famledger__Request *r
         }
     }
     uv_mutex_unlock(&prefetch->mutex);
-    if (pushed == 1)
-        uv_cond_signal(&prefetch->cond);
-    else if (pushed > 1)
-        uv_cond_broadcast(&prefetch->cond);
+    prefetch->unkicked += pushed;
     return pushed ? first : 0;
+}
+
+void prefetch_kick(struct prefetch *prefetch)
+{
+    if (prefetch->unkicked == 1)
+        uv_cond_signal(&prefetch->cond);
+    else if (prefetch->unkicked > 1)
+        uv_cond_broadcast(&prefetch->cond);
+    prefetch->unkicked = 0;
 }
 
 bool prefetch_take(struct prefetch *prefetch, uint64_t ticket, struct store_ahead *out)

@@ -96,6 +96,7 @@ struct prefetch {
     struct prefetch_item queue[PREFETCH_QUEUE_MAX]; /* a ring */
     unsigned first, count;
     uint64_t tickets; /* the last ticket given (prefetch_request) */
+    unsigned unkicked; /* the loop thread's: settlements queued since prefetch_kick */
     /* What each settlement read ahead found, by ticket modulo PREFETCH_QUEUE_MAX: a result is
      * kept until a ticket as many later takes its place. */
     struct prefetch_result *results;
@@ -125,8 +126,13 @@ int prefetch_start(struct prefetch *prefetch, struct store *store, const struct 
 /* Loop thread: queue what `request` (a write about to be queued for the writer) will read: a
  * settlement, or the settlements of a batch. Anything else is not read ahead. Returns the
  * ticket of the settlement, or of a batch's first item (item i has the first's + i), for
- * prefetch_take; 0 when nothing was queued. */
+ * prefetch_take; 0 when nothing was queued. The threads that wait are woken by
+ * prefetch_kick, which must follow. */
 uint64_t prefetch_request(struct prefetch *prefetch, const Famledger__Request *request);
+/* Loop thread: wake the threads for what prefetch_request queued since the last kick. The
+ * server kicks once a turn of its loop, not once a request: each wake of a waiting thread is a
+ * system call, and one a request was most of the loop thread's. */
+void prefetch_kick(struct prefetch *prefetch);
 
 /* Writer thread: the reads made ahead for the settlement of `ticket`, into *out: false when
  * there are none (not read yet, dropped, or passed by a later ticket). The store decides

@@ -34,6 +34,7 @@
 static void conn_process(struct conn *conn);
 static void conn_flush(struct conn *conn);
 static void conn_flush_cancel(struct conn *conn);
+static void server_turn_end_soon(struct server *server);
 static void conn_account(struct conn *conn);
 
 /* ---- pending requests ---- */
@@ -392,9 +393,12 @@ static void conn_start_ready(struct conn *conn)
             pending->job.execute_cb = pending_execute_cb;
             pending->job.weight = batch_weight(pending->request);
             pending->job.done_cb = pending_done_cb;
-            if (conn->server->prefetch)
-                pending->ahead_ticket =
-                    prefetch_request(conn->server->prefetch, pending->request);
+            if (conn->server->prefetch &&
+                (pending->ahead_ticket =
+                     prefetch_request(conn->server->prefetch, pending->request)) != 0) {
+                conn->server->prefetch_queued = true;
+                server_turn_end_soon(conn->server);
+            }
             commit_queue_submit(conn->server->commits, &pending->job);
         } else if (pending->route->body_case == FAMLEDGER__REQUEST__BODY_SNAPSHOT) {
             if (server_snapshot_run(pending)) {
@@ -763,9 +767,16 @@ static void conn_write_answered(struct conn *conn)
     conn_account(conn);
 }
 
-static void server_flush_check_cb(uv_check_t *check)
+/* The end of a turn of the loop, when something in it asked (server_turn_end_soon): the
+ * prefetch threads woken for the settlements queued in it, once, and each connection's
+ * answers written, in one write. */
+static void server_turn_end_cb(uv_check_t *check)
 {
     struct server *server = check->data;
+    if (server->prefetch_queued) {
+        server->prefetch_queued = false;
+        prefetch_kick(server->prefetch);
+    }
     struct conn *conn;
     while ((conn = server->flush_first) != NULL) {
         server->flush_first = conn->flush_next;
@@ -773,6 +784,12 @@ static void server_flush_check_cb(uv_check_t *check)
         conn_write_answered(conn);
     }
     uv_check_stop(check);
+}
+
+static void server_turn_end_soon(struct server *server)
+{
+    if (!uv_is_active((uv_handle_t *)&server->turn_check))
+        uv_check_start(&server->turn_check, server_turn_end_cb);
 }
 
 /* Write what the connection has answered at the end of this turn of the loop: a commit answers
@@ -785,8 +802,7 @@ static void conn_flush(struct conn *conn)
     conn->flush_queued = true;
     conn->flush_next = server->flush_first;
     server->flush_first = conn;
-    if (!uv_is_active((uv_handle_t *)&server->flush_check))
-        uv_check_start(&server->flush_check, server_flush_check_cb);
+    server_turn_end_soon(server);
 }
 
 /* A closing connection is taken off the list (its memory goes with its handles). */
@@ -916,8 +932,8 @@ int server_start(struct server *server, uv_loop_t *loop, const struct config *co
     server->listener.accepted_cb = server_accepted_cb;
     uv_check_init(loop, &server->streams_check);
     server->streams_check.data = server;
-    uv_check_init(loop, &server->flush_check);
-    server->flush_check.data = server;
+    uv_check_init(loop, &server->turn_check);
+    server->turn_check.data = server;
     server->listener.refused_cb = server_refused_cb;
     if (config->metrics_listen[0] &&
         metrics_http_start(&server->metrics_http, loop, server, config->metrics_listen, error,
@@ -938,8 +954,8 @@ void server_stopped_check(struct server *server)
         uv_close((uv_handle_t *)&server->shutdown_timer, NULL);
     if (!uv_is_closing((uv_handle_t *)&server->streams_check))
         uv_close((uv_handle_t *)&server->streams_check, NULL);
-    if (!uv_is_closing((uv_handle_t *)&server->flush_check))
-        uv_close((uv_handle_t *)&server->flush_check, NULL);
+    if (!uv_is_closing((uv_handle_t *)&server->turn_check))
+        uv_close((uv_handle_t *)&server->turn_check, NULL);
     pending_pool_drain(server);
     void (*stopped_cb)(struct server *) = server->stopped_cb;
     server->stopped_cb = NULL;

@@ -110,6 +110,7 @@ static void test_settlements_are_read_ahead_and_nothing_changes(void **state)
     prefetch_request(&prefetch, batch_request(f, items, 5));
     /* Reads and writes are not prefetched. */
     prefetch_request(&prefetch, credit);
+    prefetch_kick(&prefetch); /* the threads wait until they are told */
 
     struct prefetch_stats stats = stats_when_read(&prefetch, 5, 0);
     assert_int_equal(stats.queued, 5);
@@ -319,6 +320,7 @@ static void test_the_writer_is_handed_what_was_read_ahead(void **state)
     assert_false(prefetch_take(&prefetch, 0, &ahead));
     uint64_t ticket = prefetch_request(&prefetch, settle_request(f, "PH001", "KID", "r1"));
     assert_true(ticket > 0);
+    prefetch_kick(&prefetch);
     stats_when_read(&prefetch, 1, 0);
     assert_true(prefetch_take(&prefetch, ticket, &ahead));
     /* The patient, their bindings and the mother's person at least (and, with the accounts
@@ -341,6 +343,7 @@ static void test_the_writer_is_handed_what_was_read_ahead(void **state)
     /* Read ahead for r2; then r3 takes from the mother's account before r2 runs. r2 must see
      * what r3 left, not what was read ahead of it. */
     ticket = prefetch_request(&prefetch, settle_request(f, "PH001", "KID", "r2"));
+    prefetch_kick(&prefetch);
     stats_when_read(&prefetch, 2, 0);
     f->ahead_ticket = 0;
     assert_int_equal(fixture_settle(f, false, settle_request(f, "PH001", "KID", "r3")->settle,
@@ -362,6 +365,7 @@ static void test_the_writer_is_handed_what_was_read_ahead(void **state)
         settle_request(f, "PH001", "KID", "r5"),
     };
     ticket = prefetch_request(&prefetch, batch_request(f, items, 3));
+    prefetch_kick(&prefetch);
     stats_when_read(&prefetch, 4, 0);
     assert_false(prefetch_take(&prefetch, ticket, &ahead));
     assert_true(prefetch_take(&prefetch, ticket + 1, &ahead));
