@@ -773,16 +773,18 @@ static void conn_write_answered(struct conn *conn)
 static void server_turn_end_cb(uv_check_t *check)
 {
     struct server *server = check->data;
-    if (server->prefetch_queued) {
-        server->prefetch_queued = false;
-        prefetch_kick(server->prefetch);
-    }
-    struct conn *conn;
-    while ((conn = server->flush_first) != NULL) {
-        server->flush_first = conn->flush_next;
-        conn->flush_queued = false;
-        conn_write_answered(conn);
-    }
+    do { /* the threads first: they start on the other core while the replies are written */
+        if (server->prefetch_queued) {
+            server->prefetch_queued = false;
+            prefetch_kick(server->prefetch);
+        }
+        struct conn *conn;
+        while ((conn = server->flush_first) != NULL) {
+            server->flush_first = conn->flush_next;
+            conn->flush_queued = false;
+            conn_write_answered(conn);
+        }
+    } while (server->prefetch_queued); /* nothing of this turn is left for the next */
     uv_check_stop(check);
 }
 
