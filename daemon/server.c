@@ -807,7 +807,9 @@ static void conn_flush(struct conn *conn)
     server_turn_end_soon(server);
 }
 
-/* A closing connection is taken off the list (its memory goes with its handles). */
+/* A closing connection is taken off the list: its memory goes with its handles at the end of
+ * this turn, and the turn's check may have run already (a connection answered and closed by a
+ * later check callback would otherwise be met freed in the next turn). */
 static void conn_flush_cancel(struct conn *conn)
 {
     if (!conn->flush_queued)

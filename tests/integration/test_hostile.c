@@ -848,6 +848,70 @@ static void test_a_snapshot_held_open_holds_no_memory_back(void **state)
     daemon_remove(&daemon);
 }
 
+/* Peers that send writes and reset their connection at once (SO_LINGER 0): the daemon meets
+ * the reset with their answers still to write at the end of its loop's turn, closes them and
+ * goes on. Every credit sent again by a client that reads is then recorded exactly once:
+ * those the reset peers got in are replays, the rest are recorded now. */
+static void test_peers_that_reset_with_answers_due_lose_nothing(void **state)
+{
+    (void)state;
+    struct daemon_handle daemon;
+    daemon_start(&daemon, NULL);
+    fl_client *client;
+    assert_int_equal(fl_client_connect(daemon.socket_path, 120000, &client), 0);
+    employee_make(client, "E1", "110101", 0);
+    int64_t before = balance_of(client, "E1");
+    enum { ROUNDS = 30, PEERS = 8, CREDITS = 16 };
+    for (int round = 0; round < ROUNDS; round++) {
+        int fds[PEERS];
+        for (int peer = 0; peer < PEERS; peer++) {
+            fds[peer] = raw_connect(&daemon);
+            for (int i = 0; i < CREDITS; i++) {
+                char reference[32];
+                snprintf(reference, sizeof(reference), "reset-%d-%d-%d", round, peer, i);
+                Famledger__CreditRequest credit = FAMLEDGER__CREDIT_REQUEST__INIT;
+                credit.person_no = (char *)"E1";
+                credit.amount_fen = 1;
+                credit.kind = FAMLEDGER__CREDIT_KIND__CREDIT_DEPOSIT;
+                credit.reference = reference;
+                raw_request_send(fds[peer], (uint64_t)i + 1, FAMLEDGER__REQUEST__BODY_CREDIT,
+                                 &credit);
+            }
+        }
+        for (int peer = 0; peer < PEERS; peer++) {
+            struct linger reset = {.l_onoff = 1, .l_linger = 0};
+            assert_int_equal(
+                setsockopt(fds[peer], SOL_SOCKET, SO_LINGER, &reset, sizeof(reset)), 0);
+            close(fds[peer]);
+        }
+    }
+    assert_true(daemon_alive(&daemon));
+
+    static char references[PEERS * CREDITS][32];
+    static fl_credit_item items[PEERS * CREDITS];
+    static fl_credit_outcome outcomes[PEERS * CREDITS];
+    size_t replayed = 0;
+    for (int round = 0; round < ROUNDS; round++) {
+        for (int peer = 0; peer < PEERS; peer++)
+            for (int i = 0; i < CREDITS; i++) {
+                int at = peer * CREDITS + i;
+                snprintf(references[at], sizeof(references[at]), "reset-%d-%d-%d", round, peer,
+                         i);
+                items[at] = (fl_credit_item){"E1", 1, FL_CREDIT_DEPOSIT, references[at]};
+            }
+        assert_int_equal(fl_credit_batch(client, items, PEERS * CREDITS, outcomes), 0);
+        for (int at = 0; at < PEERS * CREDITS; at++) {
+            assert_int_equal(outcomes[at].status, 0);
+            replayed += outcomes[at].replayed;
+        }
+    }
+    print_message("%zu of %d credits were recorded before their peers reset\n", replayed,
+                  ROUNDS * PEERS * CREDITS);
+    assert_int_equal(balance_of(client, "E1"), before + ROUNDS * PEERS * CREDITS);
+    fl_client_close(client);
+    daemon_remove(&daemon);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -867,6 +931,7 @@ int main(void)
         cmocka_unit_test(test_a_follower_waiting_for_entries_is_not_idle),
         cmocka_unit_test(test_a_pharmacy_cannot_read_the_change_stream),
         cmocka_unit_test(test_a_snapshot_held_open_holds_no_memory_back),
+        cmocka_unit_test(test_peers_that_reset_with_answers_due_lose_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
