@@ -80,6 +80,8 @@ uint64_t prefetch_request(struct prefetch *prefetch, const Famledger__Request *r
 
 void prefetch_kick(struct prefetch *prefetch)
 {
+    if (!prefetch)
+        return;
     if (prefetch->unkicked == 1)
         uv_cond_signal(&prefetch->cond);
     else if (prefetch->unkicked > 1)

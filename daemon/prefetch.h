@@ -129,9 +129,10 @@ int prefetch_start(struct prefetch *prefetch, struct store *store, const struct 
  * prefetch_take; 0 when nothing was queued. The threads that wait are woken by
  * prefetch_kick, which must follow. */
 uint64_t prefetch_request(struct prefetch *prefetch, const Famledger__Request *request);
-/* Loop thread: wake the threads for what prefetch_request queued since the last kick. The
- * server kicks once a turn of its loop, not once a request: each wake of a waiting thread is a
- * system call, and one a request was most of the loop thread's. */
+/* Loop thread: wake the threads for what prefetch_request queued since the last kick (nothing
+ * when none was, or `prefetch` is NULL). The server kicks once a turn of its loop, not once a
+ * request: each wake of a waiting thread is a system call, and one a request was most of the
+ * loop thread's. */
 void prefetch_kick(struct prefetch *prefetch);
 
 /* Writer thread: the reads made ahead for the settlement of `ticket`, into *out: false when

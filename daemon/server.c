@@ -395,10 +395,8 @@ static void conn_start_ready(struct conn *conn)
             pending->job.done_cb = pending_done_cb;
             if (conn->server->prefetch &&
                 (pending->ahead_ticket =
-                     prefetch_request(conn->server->prefetch, pending->request)) != 0) {
-                conn->server->prefetch_queued = true;
-                server_turn_end_soon(conn->server);
-            }
+                     prefetch_request(conn->server->prefetch, pending->request)) != 0)
+                server_turn_end_soon(conn->server); /* which wakes the threads */
             commit_queue_submit(conn->server->commits, &pending->job);
         } else if (pending->route->body_case == FAMLEDGER__REQUEST__BODY_SNAPSHOT) {
             if (server_snapshot_run(pending)) {
@@ -773,18 +771,14 @@ static void conn_write_answered(struct conn *conn)
 static void server_turn_end_cb(uv_check_t *check)
 {
     struct server *server = check->data;
-    do { /* the threads first: they start on the other core while the replies are written */
-        if (server->prefetch_queued) {
-            server->prefetch_queued = false;
-            prefetch_kick(server->prefetch);
-        }
-        struct conn *conn;
-        while ((conn = server->flush_first) != NULL) {
-            server->flush_first = conn->flush_next;
-            conn->flush_queued = false;
-            conn_write_answered(conn);
-        }
-    } while (server->prefetch_queued); /* nothing of this turn is left for the next */
+    prefetch_kick(server->prefetch); /* first: the threads start while the replies are written */
+    struct conn *conn;
+    while ((conn = server->flush_first) != NULL) {
+        server->flush_first = conn->flush_next;
+        conn->flush_queued = false;
+        conn_write_answered(conn);
+    }
+    prefetch_kick(server->prefetch); /* anything the writes queued: none is left for the next */
     uv_check_stop(check);
 }
 

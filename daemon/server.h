@@ -61,7 +61,6 @@ struct server {
     uv_check_t streams_check;   /* sends new entries to subscribers once per loop turn */
     uv_check_t turn_check;      /* the end of a turn of the loop (server_turn_end_cb) */
     struct conn *flush_first;   /* the connections with replies to write in this turn */
-    bool prefetch_queued;       /* settlements queued for the prefetch threads in this turn */
     int64_t started_us;         /* wall clock at server_start */
     struct server_metrics metrics;
     struct metrics_http metrics_http; /* the metrics listener, when metrics_listen is set */
