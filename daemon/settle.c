@@ -160,18 +160,21 @@ static int funder_allowed(struct request_ctx *ctx, const char *holder_no,
 static int plan_funders(struct request_ctx *ctx, struct settle_plan *plan,
                         const Famledger__Person *patient_person, Famledger__Category category)
 {
+    if (plan->settlement->cash_pay_fen == 0)
+        return 0; /* paid in full: no funder's records are read (nor wanted by the prefetch) */
     const char *patient = patient_person->person_no;
     uint32_t patient_province = family_province(patient_person->region);
     Famledger__BindingList *funders;
     int rc = state_bindings_get(ctx->txn, ctx->arena, STORE_DB_FUNDERS, patient, &funders);
-    for (size_t i = 0; rc == 0 && i < funders->n_bindings; i++) {
+    for (size_t i = 0; rc == 0 && i < funders->n_bindings && plan->settlement->cash_pay_fen > 0;
+         i++) {
         const char *holder_no = funders->bindings[i]->holder;
         Famledger__Account *account;
         int64_t room = 0;
         rc = state_account_get(ctx->txn, ctx->arena, holder_no, &account);
         if (rc == 1)
             rc = funder_allowed(ctx, holder_no, patient_province, category);
-        if (rc == 1 && plan->settlement->cash_pay_fen > 0) {
+        if (rc == 1) {
             int room_rc = aid_room(ctx, account, patient, ctx->time_us, &room);
             if (room_rc)
                 return room_rc; /* failed the request already */
@@ -245,6 +248,8 @@ int settle_plan_make(struct request_ctx *ctx, const Famledger__SettleRequest *se
         plan_take(ctx, plan, own, INT64_MAX, false);
         settlement->balc_fen = own->balance_fen - settlement->acct_pay_fen;
     }
+    if (settlement->cash_pay_fen == 0)
+        return 0; /* the own account paid it all: nothing else is read */
     /* The wallet is the patient's own money: right after their own account (POLICY.md). */
     int64_t wallet_balance_fen, wallet_available_fen;
     if ((rc = wallet_available(ctx, settle->patient, &wallet_balance_fen, &wallet_available_fen)))

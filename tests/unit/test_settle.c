@@ -214,6 +214,41 @@ static void test_a_frozen_account_is_skipped(void **state)
     assert_int_equal(fixture_balance(f, "FATHER"), 5000);
 }
 
+/* Funders are read in order only while something is left to pay: a settlement the first
+ * accounts cover reads no record after them. A damaged record shows it: it fails only the
+ * settlement that needs it, and that one moves nothing. */
+static void test_funders_are_read_only_while_something_is_left_to_pay(void **state)
+{
+    struct fixture *f = *state;
+    family_make(f);
+    struct store_txn *txn;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    assert_int_equal(store_put(txn, STORE_DB_PERSONS, "MOTHER", 6, "\xff\xff\xff", 3), 0);
+    assert_int_equal(store_commit(txn), 0);
+
+    Famledger__SettleRequest settle = request_for("CHILD", 2000, "rx-own");
+    Famledger__Settlement *s = settled(f, &settle);
+    assert_int_equal(s->n_legs, 1);
+    settle = request_for("CHILD", 6000, "rx-father");
+    s = settled(f, &settle);
+    assert_int_equal(s->n_legs, 2);
+    assert_string_equal(s->legs[1]->holder, "FATHER");
+    assert_int_equal(s->cash_pay_fen, 0);
+    assert_int_equal(fixture_balance(f, "FATHER"), 0);
+
+    settle = request_for("CHILD", 100, "rx-mother");
+    Famledger__Response *refused = NULL;
+    assert_int_equal(fixture_settle(f, false, &settle, &refused), FL_ERR_INTERNAL);
+    assert_non_null(strstr(refused->error, "funders of CHILD"));
+    assert_int_equal(fixture_balance(f, "CHILD"), 0);
+    assert_int_equal(fixture_balance(f, "GRANDMA"), 100000);
+    Famledger__Account *mother;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    assert_int_equal(state_account_get(txn, &f->arena, "MOTHER", &mother), 1);
+    assert_int_equal(mother->balance_fen, 20000); /* its account is whole; only its person */
+    store_read_end(txn);
+}
+
 static void test_no_account_flag_means_all_cash_and_nothing_moves(void **state)
 {
     struct fixture *f = *state;
@@ -340,6 +375,7 @@ int main(void)
         TEST(test_a_sibling_in_another_province_is_bound_only_when_both_allow_it),
         TEST(test_binding_rules_each_have_their_own_status),
         TEST(test_a_frozen_account_is_skipped),
+        TEST(test_funders_are_read_only_while_something_is_left_to_pay),
         TEST(test_no_account_flag_means_all_cash_and_nothing_moves),
         TEST(test_all_or_nothing_refuses_and_moves_nothing),
         TEST(test_a_retry_replays_and_a_changed_retry_conflicts),
