@@ -1,6 +1,7 @@
 /* family_calls.c -- client calls for bindings, merchants and settlements. */
 #include "client_internal.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,7 +71,9 @@ void client_refund_copy(fl_refund *out, const Famledger__Refund *refund, bool re
 void client_settlement_copy(fl_settlement *out, const Famledger__Settlement *settlement,
                             bool replayed)
 {
-    memset(out, 0, sizeof(*out));
+    /* Everything but the refunds, each written whole below: zeroing the 32 a settlement may
+     * hold (40 KB) was 9 % of a pipelining client's CPU, for a settlement that has none. */
+    memset(out, 0, offsetof(fl_settlement, refunds));
     out->settlement_id = settlement->settlement_id;
     client_copy(out->merchant_code, sizeof(out->merchant_code), settlement->merchant_code);
     client_copy(out->merchant_reference, sizeof(out->merchant_reference),

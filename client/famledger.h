@@ -296,7 +296,7 @@ typedef struct fl_settlement {
     bool cancelled;
     int64_t refunded_fen;
     size_t refund_count;
-    fl_refund refunds[FL_REFUNDS_MAX];
+    fl_refund refunds[FL_REFUNDS_MAX]; /* the first refund_count; the library writes no other */
     uint64_t hold_id;            /* the held quote it captured; 0: none */
 } fl_settlement;
 

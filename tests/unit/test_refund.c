@@ -182,6 +182,54 @@ static void test_the_library_shows_a_cancel_after_more_refunds_than_it_holds(voi
     free(shown);
 }
 
+/* What the library writes of a settlement does not depend on what the caller's struct held:
+ * a reused one (as the pipelining client's is) shows no field of the one before. */
+static void test_a_settlement_copied_over_another_keeps_nothing_of_it(void **state)
+{
+    (void)state;
+    Famledger__Leg legs[2], *leg_pointers[2];
+    for (size_t i = 0; i < 2; i++) {
+        famledger__leg__init(&legs[i]);
+        legs[i].holder = (char *)(i ? "FATHER" : "CHILD");
+        legs[i].amount_fen = 100 + (int64_t)i;
+        leg_pointers[i] = &legs[i];
+    }
+    Famledger__RefundLeg refund_leg = FAMLEDGER__REFUND_LEG__INIT, *refund_legs = &refund_leg;
+    refund_leg.holder = (char *)"FATHER";
+    refund_leg.amount_fen = 101;
+    Famledger__Refund refund = FAMLEDGER__REFUND__INIT, *refunds = &refund;
+    refund.refund_id = 9;
+    refund.reference = (char *)"back";
+    refund.amount_fen = 101;
+    refund.n_legs = 1;
+    refund.legs = &refund_legs;
+    Famledger__Settlement stored = FAMLEDGER__SETTLEMENT__INIT;
+    stored.settlement_id = 7;
+    stored.merchant_code = (char *)"PH001";
+    stored.merchant_reference = (char *)"rx";
+    stored.patient = (char *)"CHILD";
+    stored.n_legs = 2;
+    stored.legs = leg_pointers;
+    stored.n_refunds = 1;
+    stored.refunds = &refunds;
+    stored.hold_id = 3;
+    fl_settlement *clean = calloc(1, sizeof(*clean)), *reused = malloc(sizeof(*reused));
+    assert_non_null(clean);
+    assert_non_null(reused);
+    memset(reused, 0xa5, sizeof(*reused));
+    client_settlement_copy(clean, &stored, true);
+    client_settlement_copy(reused, &stored, true);
+    assert_memory_equal(reused, clean, offsetof(fl_settlement, refunds));
+    assert_memory_equal(&reused->refunds[0], &clean->refunds[0], sizeof(clean->refunds[0]));
+    assert_int_equal(reused->hold_id, 3);
+    assert_int_equal(reused->leg_count, 2);
+    assert_string_equal(reused->legs[1].holder, "FATHER");
+    assert_int_equal(reused->refund_count, 1);
+    assert_string_equal(reused->refunds[0].reference, "back");
+    free(clean);
+    free(reused);
+}
+
 static void test_a_cancel_with_an_amount_is_refused_not_ignored(void **state)
 {
     struct fixture *f = *state;
@@ -384,6 +432,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         TEST(test_refunds_restore_the_last_account_debited_first),
         cmocka_unit_test(test_the_library_shows_a_cancel_after_more_refunds_than_it_holds),
+        cmocka_unit_test(test_a_settlement_copied_over_another_keeps_nothing_of_it),
         TEST(test_refunds_never_exceed_what_the_accounts_paid),
         TEST(test_cancel_after_partial_refunds_returns_the_rest),
         TEST(test_cancel_after_the_maximum_of_refunds_returns_the_rest),
