@@ -1004,6 +1004,8 @@ static int sweep_start(struct overlay *overlay)
         return 0;
     atomic_store_explicit(&overlay->sorted, false, memory_order_relaxed);
     overlay->sorting = pthread_create(&overlay->sorter, NULL, sweep_sort, overlay) == 0;
+    if (overlay->sorting) /* its CPU shown apart from the writer's, which it would be named */
+        pthread_setname_np(overlay->sorter, "fl-sweep-sort");
     if (!overlay->sorting) /* no thread to be had: sort here, as the prototype did */
         sweep_sort(overlay);
     return 0;

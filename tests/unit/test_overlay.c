@@ -241,6 +241,62 @@ static size_t sweep_step(struct overlay *overlay, uint64_t tag, size_t max, char
     return count;
 }
 
+/* Keys as LMDB orders them: by their bytes, zeros and 0xff among them, then the shorter first;
+ * long keys that share their first 15, 31 or 47 bytes (the sweep's sort looks at 16 at a time),
+ * and tables above each other. */
+static void test_the_sweep_orders_any_bytes_of_any_length_as_lmdb_does(void **state)
+{
+    (void)state;
+    enum { KEYS = 3000 };
+    static uint8_t bytes[KEYS][64];
+    static struct overlay_record records[KEYS];
+    uint64_t random = 88172645463325252u;
+    for (size_t i = 0; i < KEYS; i++) {
+        random ^= random << 13, random ^= random >> 7, random ^= random << 17;
+        size_t length = 1 + random % 64;
+        for (size_t b = 0; b < length; b++) /* few values, so that long prefixes are shared */
+            bytes[i][b] = (uint8_t[]){0x00, 0x01, 0x7f, 0xff}[(random >> (b % 28 * 2 + 8)) % 4];
+        size_t shared = (size_t[]){0, 15, 31, 47, 14, 16, 30, 32}[random % 8];
+        if (i > 0 && length > shared) /* as many bytes of the key before as it had */
+            memcpy(bytes[i], bytes[i - 1], shared);
+        records[i] = (struct overlay_record){.table = (uint8_t)(random >> 60) % 3,
+                                             .key = bytes[i], .key_bytes = length,
+                                             .value = (const uint8_t *)"v", .value_bytes = 1};
+    }
+    struct overlay *overlay;
+    assert_int_equal(overlay_new(&overlay), 0);
+    uint64_t tag = 2;
+    for (size_t i = 0; i < KEYS; i++) /* one a commit: a key may come twice */
+        publish_commit(overlay, tag++, records[i]);
+    size_t distinct = overlay_dirty(overlay), seen_count = 0;
+    assert_true(distinct > KEYS / 2);
+    uint8_t before[64], before_table = 0;
+    size_t before_bytes = 0;
+    for (; seen_count < distinct; tag++) {
+        struct overlay_record out[64];
+        size_t count;
+        sweep_next_ready(overlay, 64, out, &count);
+        assert_true(count > 0);
+        for (size_t i = 0; i < count; i++, seen_count++) {
+            if (seen_count > 0) { /* strictly after the one before */
+                size_t shorter = before_bytes < out[i].key_bytes ? before_bytes
+                                                                 : out[i].key_bytes;
+                int order = memcmp(before, out[i].key, shorter);
+                assert_true(before_table < out[i].table ||
+                            (before_table == out[i].table &&
+                             (order < 0 || (order == 0 && before_bytes < out[i].key_bytes))));
+            }
+            before_table = out[i].table;
+            memcpy(before, out[i].key, out[i].key_bytes);
+            before_bytes = out[i].key_bytes;
+        }
+        overlay_committed(overlay, tag);
+        overlay_sweep_written(overlay, tag);
+    }
+    assert_int_equal(overlay_dirty(overlay), 0);
+    overlay_free(overlay);
+}
+
 static void test_the_sweep_writes_each_dirty_record_once_in_key_order(void **state)
 {
     (void)state;
@@ -945,6 +1001,7 @@ int main(void)
         cmocka_unit_test(test_a_failed_commit_leaves_no_trace),
         cmocka_unit_test(test_a_view_begins_again_when_the_table_changes_under_it),
         cmocka_unit_test(test_the_sweep_writes_each_dirty_record_once_in_key_order),
+        cmocka_unit_test(test_the_sweep_orders_any_bytes_of_any_length_as_lmdb_does),
         cmocka_unit_test(test_a_sweep_begun_in_a_failed_commit_begins_again),
         cmocka_unit_test(test_a_long_readers_backlog_is_forgotten_in_shares),
         cmocka_unit_test(test_versions_a_long_reader_kept_are_freed_in_shares),
