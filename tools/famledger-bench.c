@@ -18,6 +18,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <lmdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,7 @@
 struct options {
     const char *socket_path;
     long patients, merchants, connections, depth, batch, settlements, refunds;
+    long threads;           /* the client's threads, sharing the connections out */
     double seconds;
     const char *raw_dir;
     bool setup_only, skip_daemon;
@@ -208,6 +210,11 @@ struct run_worker {
     long next_sent, next_done;
     struct paid paid[PAID_KEPT]; /* settled and not yet refunded */
     long paid_count, settled_count;
+    fl_client *client;      /* the connection; NULL once closed */
+    fl_batch *batch;
+    uint64_t random;        /* the workload's generator */
+    long sequence;          /* settlements (and refunds) made so far */
+    bool stopped;           /* sends no more: a failure */
     char error[256];
 };
 
@@ -294,67 +301,116 @@ static void settle_request_make(struct run_worker *worker, uint64_t *random, lon
                                    .amount_fen = 1 + (int64_t)(random_next(random) % 30000)};
 }
 
-static void *run_worker(void *argument)
+/* Whether the connection has more to send: its share of M requests, or until the deadline. */
+static bool run_more(const struct run_worker *worker)
 {
-    struct run_worker *worker = argument;
+    return worker->target ? worker->sequence < worker->target : now_us() < worker->deadline_us;
+}
+
+/* Send the connection's next request: a settlement, a refund, or a batch of them. 0, or the
+ * client's error (nothing was queued). */
+static int run_send(struct run_worker *worker)
+{
     const struct options *options = worker->options;
-    fl_client *client;
-    fl_batch *batch = fl_batch_new();
-    if (!batch || fl_client_connect(options->socket_path, 60000, &client) != 0) {
-        worker->failures = 1;
-        snprintf(worker->error, sizeof(worker->error), "cannot connect");
-        fl_batch_free(batch);
-        return NULL;
-    }
-    uint64_t random = UINT64_C(0x9E3779B97F4A7C15) * (uint64_t)(worker->index + 1) ^
-                      (uint64_t)worker->run_id;
-    long per_request = options->batch > 1 ? options->batch : 1, sequence = 0;
+    long per_request = options->batch > 1 ? options->batch : 1;
     char patient[24], reference[64], merchant[MERCHANT_CODE_BYTES];
     fl_settle_request request;
     struct paid refund;
-    for (;;) {
-        bool more = worker->target ? sequence < worker->target : now_us() < worker->deadline_us;
-        if (!more)
-            break;
-        long slot = worker->next_sent++ % (options->depth + 1);
-        worker->sent_us[slot] = now_us();
-        int rc;
-        if (per_request == 1) {
-            long this = sequence++;
-            worker->sent_refund[slot] = refund_request_make(worker, &random, this, reference,
-                                                            &refund);
-            if (worker->sent_refund[slot]) {
-                rc = fl_send_refund(client, refund.merchant, reference, refund.settlement_id,
-                                    refund.paid_fen, run_result_cb, worker);
-            } else {
-                settle_request_make(worker, &random, this, patient, reference, merchant,
-                                    &request);
-                rc = fl_send_settle(client, &request, run_result_cb, worker);
-            }
-        } else {
-            worker->sent_refund[slot] = false; /* a batch's latency is counted whole */
-            fl_batch_clear(batch);
-            for (long i = 0; i < per_request; i++, sequence++) {
-                if (refund_request_make(worker, &random, sequence, reference, &refund)) {
-                    fl_batch_refund(batch, refund.merchant, reference, refund.settlement_id,
-                                    refund.paid_fen);
-                    continue;
-                }
-                settle_request_make(worker, &random, sequence, patient, reference, merchant,
-                                    &request);
-                fl_batch_settle(batch, &request);
-            }
-            rc = fl_send_batch(client, batch, run_result_cb, worker);
+    long slot = worker->next_sent++ % (options->depth + 1);
+    worker->sent_us[slot] = now_us();
+    if (per_request == 1) {
+        long this = worker->sequence++;
+        worker->sent_refund[slot] = refund_request_make(worker, &worker->random, this, reference,
+                                                        &refund);
+        if (worker->sent_refund[slot])
+            return fl_send_refund(worker->client, refund.merchant, reference,
+                                  refund.settlement_id, refund.paid_fen, run_result_cb, worker);
+        settle_request_make(worker, &worker->random, this, patient, reference, merchant,
+                            &request);
+        return fl_send_settle(worker->client, &request, run_result_cb, worker);
+    }
+    worker->sent_refund[slot] = false; /* a batch's latency is counted whole */
+    fl_batch_clear(worker->batch);
+    for (long i = 0; i < per_request; i++, worker->sequence++) {
+        if (refund_request_make(worker, &worker->random, worker->sequence, reference, &refund)) {
+            fl_batch_refund(worker->batch, refund.merchant, reference, refund.settlement_id,
+                            refund.paid_fen);
+            continue;
         }
-        if (rc || fl_async_wait(client, (size_t)options->depth - 1) != 0) {
-            if (!worker->failures++)
-                snprintf(worker->error, sizeof(worker->error), "%s", fl_client_error(client));
-            break;
+        settle_request_make(worker, &worker->random, worker->sequence, patient, reference,
+                            merchant, &request);
+        fl_batch_settle(worker->batch, &request);
+    }
+    return fl_send_batch(worker->client, worker->batch, run_result_cb, worker);
+}
+
+static void run_fail(struct run_worker *worker, const char *error)
+{
+    worker->stopped = true;
+    if (!worker->failures++)
+        snprintf(worker->error, sizeof(worker->error), "%s", error);
+}
+
+/* One thread's connections, each kept at D requests in flight, as pgbench's -j threads keep
+ * theirs: one poll(2) for all of them, each connection's replies read by fl_async_io. */
+struct run_thread {
+    struct run_worker *workers;
+    long count;
+};
+
+static void *run_thread(void *argument)
+{
+    struct run_thread *thread = argument;
+    struct pollfd *fds = calloc((size_t)thread->count, sizeof(*fds));
+    struct run_worker **polled = calloc((size_t)thread->count, sizeof(*polled));
+    for (long i = 0; i < thread->count; i++) {
+        struct run_worker *worker = &thread->workers[i];
+        worker->batch = fl_batch_new();
+        if (!fds || !polled || !worker->batch ||
+            fl_client_connect(worker->options->socket_path, 60000, &worker->client) != 0) {
+            run_fail(worker, "cannot connect");
+            worker->client = NULL;
         }
     }
-    fl_async_wait(client, 0);
-    fl_batch_free(batch);
-    fl_client_close(client);
+    for (;;) {
+        nfds_t count = 0;
+        for (long i = 0; fds && polled && i < thread->count; i++) {
+            struct run_worker *worker = &thread->workers[i];
+            if (!worker->client)
+                continue;
+            while (!worker->stopped && run_more(worker) &&
+                   fl_in_flight(worker->client) < (size_t)worker->options->depth)
+                if (run_send(worker) != 0)
+                    run_fail(worker, fl_client_error(worker->client));
+            if (fl_in_flight(worker->client) == 0)
+                continue;
+            fds[count] = (struct pollfd){
+                .fd = fl_client_fd(worker->client),
+                .events = (short)(POLLIN | (fl_async_wants_write(worker->client) ? POLLOUT : 0))};
+            polled[count++] = worker;
+        }
+        if (count == 0)
+            break;
+        int ready = poll(fds, count, 60000);
+        for (nfds_t i = 0; i < count; i++) {
+            /* After a minute without a reply, fl_async_io cannot answer: the connection is
+             * closed, which answers what it has in flight as lost. */
+            if (ready > 0 && !fds[i].revents)
+                continue;
+            if (ready <= 0 || fl_async_io(polled[i]->client) != 0) {
+                run_fail(polled[i], ready == 0 ? "no reply in 60 s"
+                                               : fl_client_error(polled[i]->client));
+                fl_client_close(polled[i]->client);
+                polled[i]->client = NULL;
+            }
+        }
+    }
+    for (long i = 0; i < thread->count; i++) {
+        fl_batch_free(thread->workers[i].batch);
+        fl_client_close(thread->workers[i].client);
+    }
+    free(fds);
+    free(polled);
     return NULL;
 }
 
@@ -429,16 +485,26 @@ static double run(const struct options *options)
                           ? (options->settlements / connections + per_request - 1) / per_request *
                                 per_request
                           : 0,
-            .latency_capacity = capacity};
+            .latency_capacity = capacity,
+            .random = UINT64_C(0x9E3779B97F4A7C15) * (uint64_t)(i + 1) ^ (uint64_t)run_id};
         workers[i].latencies_us = malloc((size_t)capacity * sizeof(int64_t));
         workers[i].refund_latencies_us = malloc((size_t)capacity * sizeof(int64_t));
         workers[i].sent_us = calloc((size_t)options->depth + 1, sizeof(int64_t));
         workers[i].sent_refund = calloc((size_t)options->depth + 1, sizeof(bool));
-        pthread_create(&ids[i], NULL, run_worker, &workers[i]);
     }
+    /* The connections shared out among the threads, a run of them each. */
+    long threads = options->threads < connections ? options->threads : connections;
+    struct run_thread *shares = calloc((size_t)threads, sizeof(*shares));
+    for (long t = 0; t < threads; t++) {
+        long first = connections * t / threads, end = connections * (t + 1) / threads;
+        shares[t] = (struct run_thread){.workers = workers + first, .count = end - first};
+        pthread_create(&ids[t], NULL, run_thread, &shares[t]);
+    }
+    for (long t = 0; t < threads; t++)
+        pthread_join(ids[t], NULL);
+    free(shares);
     long done = 0, failures = 0, refunds = 0;
     for (long i = 0; i < connections; i++) {
-        pthread_join(ids[i], NULL);
         done += workers[i].done;
         refunds += workers[i].refunds_sent;
         if (workers[i].failures && !failures)
@@ -758,7 +824,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: famledger-bench [--socket PATH] [--patients N] [--merchants K]\n"
-            "                       [--connections C] [--depth D] [--batch B]\n"
+            "                       [--connections C] [--depth D] [--batch B] [--threads T]\n"
             "                       [--seconds S | --settlements M]\n"
             "                       [--refunds P] [--setup-only] [--raw-lmdb DIR [--raw-only]]\n"
             "                       [--acked FILE] [--check FILE]\n"
@@ -768,6 +834,8 @@ static void usage(void)
             "  settlement or, with B > 1, a batch of B settlements; for S seconds (default 10)\n"
             "  or M requests in all. With --refunds P, P in a hundred requests (0 to 100) are\n"
             "  refunds of a random part of one of the connection's earlier settlements.\n"
+            "  The connections are shared out among T threads (default: one a core, as\n"
+            "  make bench-postgres runs pgbench -j), each polling its connections at once.\n"
             "  --raw-lmdb runs the same settlements on bare LMDB in DIR, in commits of the\n"
             "  size the daemon's had.\n"
             "  --acked appends each acknowledged answer to FILE as a line; --check sends each\n"
@@ -788,7 +856,7 @@ int main(int argc, char **argv)
         {"raw-lmdb", required_argument, NULL, 'r'},   {"raw-only", no_argument, NULL, 'R'},
         {"merchants", required_argument, NULL, 'k'}, {"help", no_argument, NULL, 'h'},
         {"refunds", required_argument, NULL, 'f'},    {"acked", required_argument, NULL, 'a'},
-        {"check", required_argument, NULL, 'C'},
+        {"check", required_argument, NULL, 'C'},     {"threads", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0}};
     const char *acked_path = NULL;
     int option;
@@ -808,6 +876,7 @@ int main(int argc, char **argv)
         case 'R': options.skip_daemon = true; break;
         case 'a': acked_path = optarg; break;
         case 'C': options.check_path = optarg; break;
+        case 'T': options.threads = atol(optarg); break;
         default: usage(); return option == 'h' ? 0 : 2;
         }
     }
@@ -815,10 +884,13 @@ int main(int argc, char **argv)
         options.merchants > 100000 || options.connections < 1 ||
         options.connections > CONNECTIONS_MAX || options.depth < 1 || options.depth > 1024 ||
         options.batch < 1 || options.batch > FL_BATCH_MAX || options.seconds <= 0 ||
-        options.settlements < 0 || options.refunds < 0 || options.refunds > 100) {
+        options.settlements < 0 || options.refunds < 0 || options.refunds > 100 ||
+        options.threads < 0 || options.threads > CONNECTIONS_MAX) {
         usage();
         return 2;
     }
+    if (options.threads == 0)
+        options.threads = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
     if (options.check_path)
         return check(&options) == 0 ? 0 : 1;
     if (acked_path && !(options.acked = fopen(acked_path, "a"))) {
