@@ -392,14 +392,16 @@ static void *run_thread(void *argument)
         if (count == 0)
             break;
         int ready = poll(fds, count, 60000);
+        if (ready < 0 && errno == EINTR)
+            continue;
+        /* After a minute without a reply (or a poll that failed) every connection polled is
+         * closed, which answers what it has in flight as lost. */
+        const char *lost = ready == 0 ? "no reply in 60 s" : ready < 0 ? strerror(errno) : NULL;
         for (nfds_t i = 0; i < count; i++) {
-            /* After a minute without a reply, fl_async_io cannot answer: the connection is
-             * closed, which answers what it has in flight as lost. */
-            if (ready > 0 && !fds[i].revents)
+            if (!lost && !fds[i].revents)
                 continue;
-            if (ready <= 0 || fl_async_io(polled[i]->client) != 0) {
-                run_fail(polled[i], ready == 0 ? "no reply in 60 s"
-                                               : fl_client_error(polled[i]->client));
+            if (lost || fl_async_io(polled[i]->client) != 0) {
+                run_fail(polled[i], lost ? lost : fl_client_error(polled[i]->client));
                 fl_client_close(polled[i]->client);
                 polled[i]->client = NULL;
             }
