@@ -366,9 +366,11 @@ static void *run_thread(void *argument)
     for (long i = 0; i < thread->count; i++) {
         struct run_worker *worker = &thread->workers[i];
         worker->batch = fl_batch_new();
-        if (!fds || !polled || !worker->batch ||
-            fl_client_connect(worker->options->socket_path, 60000, &worker->client) != 0) {
-            run_fail(worker, "cannot connect");
+        if (!fds || !polled || !worker->batch) {
+            run_fail(worker, "out of memory");
+        } else if (fl_client_connect(worker->options->socket_path, 60000, &worker->client) != 0) {
+            run_fail(worker, fl_client_error(worker->client)); /* which says why, then goes */
+            fl_client_close(worker->client);
             worker->client = NULL;
         }
     }
