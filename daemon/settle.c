@@ -266,7 +266,9 @@ void settle_prefetch(struct request_ctx *ctx, const Famledger__SettleRequest *re
         !validate_person_no(settle.patient) || !validate_amount_fen(settle.amount_fen))
         return;
     /* settle_handle's reads, in its order: the reference, then the plan, which reads the
-     * patient, their account and each funder's; the patient's chain head is in one of them. */
+     * patient, their account and each funder's until one pays the rest (as of this snapshot;
+     * the writer reads any further funder it needs itself); the patient's chain head is in
+     * one of them. */
     struct reference_key key;
     uint64_t seq;
     if (validate_reference(settle.merchant_reference)) {
