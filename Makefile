@@ -273,7 +273,7 @@ $(BUILD)/famledger-notify: $(call obj,tools/famledger-notify.c) $(BUILD)/libfaml
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CLIENT_LIBS)
 
 # The bench also runs the raw LMDB limit (--raw-lmdb), so it links LMDB.
-$(BUILD)/famledger-bench: $(call obj,tools/famledger-bench.c) $(BUILD)/libfamledger.a
+$(BUILD)/famledger-bench: $(call obj,tools/famledger-bench.c tools/thread_cpu.c) $(BUILD)/libfamledger.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CLIENT_LIBS) $(shell $(PKG_CONFIG) --libs lmdb) -lpthread
 
 # ---- Tests ----
@@ -290,6 +290,9 @@ $(BUILD)/tests/unit/test_overlay: TEST_LDFLAGS = -Wl,--wrap=malloc,--wrap=calloc
 $(BUILD)/tests/unit/test_arena: TEST_LDFLAGS = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 # test_deferred fails LMDB's puts and commits the same way.
 $(BUILD)/tests/unit/test_deferred: TEST_LDFLAGS = -Wl,--wrap=mdb_put,--wrap=mdb_txn_commit
+# test_thread_cpu tests famledger-bench's reading of /proc (tools/thread_cpu.c).
+$(BUILD)/tests/unit/test_thread_cpu: $(call obj,tools/thread_cpu.c)
+$(BUILD)/tests/unit/test_thread_cpu: TEST_LDFLAGS = $(call obj,tools/thread_cpu.c)
 # test_upgrade makes ledgers of older formats (tests/common/format_older.c).
 $(BUILD)/tests/unit/test_upgrade: $(BUILD)/obj/tests/common/format_older.o
 $(BUILD)/tests/unit/test_upgrade: TEST_LDFLAGS = $(BUILD)/obj/tests/common/format_older.o

@@ -7,12 +7,15 @@
  * settlements (fl_send_batch). With --refunds P, P in a hundred requests are instead refunds of
  * a random part of one of the connection's earlier settlements, at its pharmacy, as returns
  * come back to a counter (fl_send_refund, fl_batch_refund). Before and after the run the
- * daemon's counters (StatsRequest) give the commits, flushes and bytes written per request.
+ * daemon's counters (StatsRequest) give the commits, flushes and bytes written per request,
+ * and, for a daemon on this machine, its threads' CPU time (thread_cpu.h) the CPU a request
+ * of each, beside the bench's own.
  *
  * --raw-lmdb DIR then runs the same settlements as a bare LMDB program: one log append and the
  * account updates per settlement, synced commits of the size the daemon's commits had.
  */
 #include "famledger.h"
+#include "thread_cpu.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -452,12 +457,19 @@ static double percentile_ms(const int64_t *sorted, long count, long per_hundred)
     return (double)sorted[at] / 1000;
 }
 
-static int stats_read(const char *socket_path, fl_stats *stats)
+/* The daemon's counters, and its process id when it runs here (*pid 0 when not known). */
+static int stats_read(const char *socket_path, fl_stats *stats, pid_t *pid)
 {
     fl_client *client;
     int rc = fl_client_connect(socket_path, 30000, &client);
-    if (rc == 0)
+    *pid = 0;
+    if (rc == 0) {
+        struct ucred peer;
+        socklen_t peer_bytes = sizeof(peer);
+        if (getsockopt(fl_client_fd(client), SOL_SOCKET, SO_PEERCRED, &peer, &peer_bytes) == 0)
+            *pid = peer.pid;
         rc = fl_stats_get(client, stats);
+    }
     if (rc)
         fprintf(stderr, "famledger-bench: no counters from the daemon: %s\n",
                 fl_client_error(client));
@@ -465,13 +477,64 @@ static int stats_read(const char *socket_path, fl_stats *stats)
     return rc;
 }
 
+static double ticks_us(uint64_t ticks)
+{
+    long per_second = sysconf(_SC_CLK_TCK);
+    return (double)ticks * 1e6 / (double)(per_second > 0 ? per_second : 100);
+}
+
+static double timeval_us(struct timeval time)
+{
+    return (double)time.tv_sec * 1e6 + (double)time.tv_usec;
+}
+
+/* The daemon's CPU between two readings, and the bench's own, a request: the whole daemon,
+ * then each name its threads have, in the order the kernel lists them (its main thread first),
+ * then what threads that came or went during the run took. */
+static void cpu_print(const struct thread_cpu *before, const struct thread_cpu *after,
+                      const struct rusage *own_before, const struct rusage *own_after,
+                      long requests, const char *per_what)
+{
+    if (requests <= 0)
+        return;
+    double per = (double)requests;
+    double all_us = ticks_us(after->user_ticks + after->system_ticks - before->user_ticks -
+                             before->system_ticks) / per;
+    printf("cpu: µs a %s, user + system: the daemon %.1f (", per_what, all_us);
+    double named_us = 0;
+    const char *separator = "";
+    for (size_t i = 0; i < after->count; i++) {
+        const struct thread_cpu_name *now = &after->names[i];
+        const struct thread_cpu_name *then = thread_cpu_find(before, now->name);
+        if (!then || then->threads != now->threads)
+            continue; /* a name whose threads came or went during the run: counted below */
+        double user_us = ticks_us(now->user_ticks - then->user_ticks) / per;
+        double system_us = ticks_us(now->system_ticks - then->system_ticks) / per;
+        named_us += user_us + system_us;
+        printf("%s%s %.1f + %.1f", separator, now->name, user_us, system_us);
+        if (now->threads > 1)
+            printf(" in %u threads", now->threads);
+        separator = ", ";
+    }
+    if (all_us - named_us >= 0.05)
+        printf("%sthreads that came or went %.1f", separator, all_us - named_us);
+    printf("); the bench %.1f + %.1f\n",
+           (timeval_us(own_after->ru_utime) - timeval_us(own_before->ru_utime)) / per,
+           (timeval_us(own_after->ru_stime) - timeval_us(own_before->ru_stime)) / per);
+}
+
 /* Settlements per commit in the daemon's run, for the raw LMDB run; 0 when not measured. */
 static double run(const struct options *options)
 {
     /* A daemon without StatsRequest (an older one, in a side-by-side run) is measured without
-     * its counters. */
+     * its counters; one on another machine, or out of this user's sight, without its CPU. */
     fl_stats before = {0}, after = {0};
-    bool counted = stats_read(options->socket_path, &before) == 0;
+    pid_t daemon_pid;
+    bool counted = stats_read(options->socket_path, &before, &daemon_pid) == 0;
+    static struct thread_cpu cpu_before, cpu_after;
+    bool timed = counted && daemon_pid > 0 && thread_cpu_read(daemon_pid, &cpu_before) == 0;
+    struct rusage own_before, own_after;
+    getrusage(RUSAGE_SELF, &own_before);
     long connections = options->connections;
     struct run_worker *workers = calloc((size_t)connections, sizeof(*workers));
     pthread_t *ids = calloc((size_t)connections, sizeof(*ids));
@@ -526,8 +589,12 @@ static double run(const struct options *options)
         free(workers[i].sent_us);
         free(workers[i].sent_refund);
     }
+    getrusage(RUSAGE_SELF, &own_after);
+    pid_t pid_after = 0;
+    timed = timed && thread_cpu_read(daemon_pid, &cpu_after) == 0;
     if (counted)
-        counted = stats_read(options->socket_path, &after) == 0;
+        counted = stats_read(options->socket_path, &after, &pid_after) == 0;
+    timed = timed && counted && pid_after == daemon_pid; /* not a daemon started again */
     if (!counted) /* no counters (the daemon gone, in a crash campaign): none are reported */
         after = before;
     double commits = counted ? (double)(after.batches - before.batches) : 0;
@@ -546,6 +613,8 @@ static double run(const struct options *options)
            done ? (double)(after.flushes - before.flushes) / (double)done : 0,
            done ? (double)(after.write_bytes - before.write_bytes) / 4096.0 / (double)done : 0,
            per_what, failures);
+    if (timed)
+        cpu_print(&cpu_before, &cpu_after, &own_before, &own_after, done, per_what);
     if (options->refunds && per_request == 1)
         printf("refund: %ld in %.2f s = %.0f refunds/s; latency p50 %.2f ms, p99 %.2f ms, "
                "max %.2f ms (per refund)\n",
@@ -840,6 +909,8 @@ static void usage(void)
             "  refunds of a random part of one of the connection's earlier settlements.\n"
             "  The connections are shared out among T threads (default: one a core, as\n"
             "  make bench-postgres runs pgbench -j), each polling its connections at once.\n"
+            "  For a daemon on this machine, its CPU a settlement is printed too, thread by\n"
+            "  thread (from /proc: the kernel counts in ticks, so run for seconds, not less).\n"
             "  --raw-lmdb runs the same settlements on bare LMDB in DIR, in commits of the\n"
             "  size the daemon's had.\n"
             "  --acked appends each acknowledged answer to FILE as a line; --check sends each\n"

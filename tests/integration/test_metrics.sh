@@ -114,6 +114,13 @@ before_queued=$(sample 'famledger_prefetch_total{result="queued"}' "$(ctl stats)
 "$BUILD/famledger-bench" --socket "$SOCKET" --patients 50 --setup-only >/dev/null 2>&1
 check "a concurrent load" 0 "$BUILD/famledger-bench" --socket "$SOCKET" --patients 50 --connections 8 --depth 4 --settlements 2000
 made=$(printf '%s\n' "$OUT" | sed -n 's/.*: \([0-9]*\) in [0-9.]* s = .*/\1/p')
+# The bench finds the daemon on this machine (SO_PEERCRED) and reads its threads' CPU from
+# /proc: the writer and the prefetch threads by name, the whole daemon first.
+cpu_line=$(printf '%s\n' "$OUT" | grep '^cpu: ')
+expect "the bench reports the daemon's CPU" "cpu: µs a settlement, user + system: the daemon " "$cpu_line"
+expect "the writer's among it" " fl-writer " "$cpu_line"
+expect "and the prefetch threads'" " fl-prefetch " "$cpu_line"
+expect "and its own" "; the bench " "$cpu_line"
 stats=$(ctl stats)
 ok_now=$(sample 'famledger_requests_total{type="settle",status="OK"}' "$stats")
 settled_now=$(sample 'famledger_entries_total{type="settled"}' "$stats")
