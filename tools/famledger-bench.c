@@ -7,9 +7,9 @@
  * settlements (fl_send_batch). With --refunds P, P in a hundred requests are instead refunds of
  * a random part of one of the connection's earlier settlements, at its pharmacy, as returns
  * come back to a counter (fl_send_refund, fl_batch_refund). Before and after the run the
- * daemon's counters (StatsRequest) give the commits, flushes and bytes written per request,
- * and, for a daemon on this machine, its threads' CPU time (thread_cpu.h) the CPU a request
- * of each, beside the bench's own.
+ * daemon's counters (StatsRequest) give the commits, flushes and bytes written per request;
+ * for a daemon on this machine, /proc gives its CPU a request, thread by thread, beside the
+ * bench's own (thread_cpu.h).
  *
  * --raw-lmdb DIR then runs the same settlements as a bare LMDB program: one log append and the
  * account updates per settlement, synced commits of the size the daemon's commits had.
@@ -506,7 +506,8 @@ static void cpu_print(const struct thread_cpu *before, const struct thread_cpu *
     for (size_t i = 0; i < after->count; i++) {
         const struct thread_cpu_name *now = &after->names[i];
         const struct thread_cpu_name *then = thread_cpu_find(before, now->name);
-        if (!then || then->threads != now->threads)
+        if (!then || then->threads != now->threads || now->user_ticks < then->user_ticks ||
+            now->system_ticks < then->system_ticks)
             continue; /* a name whose threads came or went during the run: counted below */
         double user_us = ticks_us(now->user_ticks - then->user_ticks) / per;
         double system_us = ticks_us(now->system_ticks - then->system_ticks) / per;
