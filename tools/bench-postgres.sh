@@ -215,6 +215,13 @@ daemon_pid=$!
 until "$BUILD/ledgerctl" --socket "$work/famledger.sock" head >/dev/null 2>&1; do sleep 0.05; done
 "$BUILD/famledger-bench" --socket "$work/famledger.sock" --patients "$BENCH_PATIENTS" \
     --merchants "$BENCH_MERCHANTS" --setup-only | grep setup
+# cpu_keep OPTIONS: famledger-bench's line of the daemon's CPU a settlement, kept for after the
+# table, headed by the load's options.
+cpu_keep() {
+    sed -n "s/^cpu: /$*: /p" "$work/fl.out" >> "$work/cpu.out"
+}
+: > "$work/cpu.out"
+
 # fl_run OPTIONS: famledgerd's figures, then bare LMDB doing the same settlements in commits of
 # the size famledgerd's had (its limit on this disk; its accounts are loaded once).
 fl_run() {
@@ -223,6 +230,7 @@ fl_run() {
         > "$work/fl.out" 2>&1 || true
     ours=$(sed -n 's/^settle: .*= \([0-9]*\) settlements\/s; latency p50 \([0-9.]*\) ms, p99 \([0-9.]*\) ms.*; \([0-9.]*\) settlements per commit, \([0-9.]*\) flushes and \([0-9.]*\) pages.*/\1 settlements\/s, p50 \2 ms, p99 \3 ms | \4 | \6/p' "$work/fl.out")
     raw=$(sed -n 's/^raw LMDB: .* = \([0-9]*\) settlements\/s$/\1 settlements\/s/p' "$work/fl.out")
+    cpu_keep "$@"
     [ -n "$ours" ] || ours="failed: $(grep -v '^machine' "$work/fl.out" | head -n 2 | tr '\n' ' ') | | "
     echo "$ours | ${raw:-failed}"
 }
@@ -234,6 +242,7 @@ fl_mixed() {
         true
     settled=$(sed -n 's/^settle: .*= \([0-9]*\) settlements\/s;.*/\1/p' "$work/fl.out")
     refunded=$(sed -n 's/^refund: .*= \([0-9]*\) refunds\/s.*/\1/p' "$work/fl.out")
+    cpu_keep "$@"
     rest=$(sed -n 's/^settle: .*latency p50 \([0-9.]*\) ms, p99 \([0-9.]*\) ms.*; \([0-9.]*\) requests per commit, \([0-9.]*\) flushes and \([0-9.]*\) pages.*/p50 \1 ms, p99 \2 ms | \3 | \5/p' "$work/fl.out")
     if [ -n "$settled" ] && [ -n "$refunded" ] && [ -n "$rest" ]; then
         echo "$((settled + refunded)) requests/s ($refunded refunds/s), $rest | "
@@ -284,3 +293,8 @@ rss=$(awk '/^VmHWM:/ {peak = $2} /^RssAnon:/ {own = $2} /^RssFile:/ {map = $2}
     END {printf "peak RSS %.1f MB; at the end %.1f MB its own, %.1f MB of the ledger'"'"'s pages",
          peak / 1024, own / 1024, map / 1024}' "/proc/$daemon_pid/status")
 echo "famledgerd: $(du -sh "$work/famledger" | cut -f1) for $entries entries ($((bytes / entries)) bytes an entry); $rss; PostgreSQL: $(du -sh "$work/pg" | cut -f1)"
+if [ -s "$work/cpu.out" ]; then
+    echo
+    echo "famledgerd's CPU (famledger-bench, from /proc):"
+    cat "$work/cpu.out"
+fi
