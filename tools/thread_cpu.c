@@ -46,22 +46,30 @@ bool thread_cpu_parse(const char *line, char name[THREAD_CPU_NAME_BYTES], uint64
     return true;
 }
 
+/* The index of `name` in `cpu`, or cpu->count when it has none. */
+static size_t name_index(const struct thread_cpu *cpu, const char *name)
+{
+    size_t i = 0;
+    while (i < cpu->count && strcmp(cpu->names[i].name, name) != 0)
+        i++;
+    return i;
+}
+
 const struct thread_cpu_name *thread_cpu_find(const struct thread_cpu *cpu, const char *name)
 {
-    for (size_t i = 0; i < cpu->count; i++)
-        if (strcmp(cpu->names[i].name, name) == 0)
-            return &cpu->names[i];
-    return NULL;
+    size_t i = name_index(cpu, name);
+    return i < cpu->count ? &cpu->names[i] : NULL;
 }
 
 bool thread_cpu_add(struct thread_cpu *cpu, const char *name, uint64_t user_ticks,
                     uint64_t system_ticks)
 {
-    struct thread_cpu_name *entry = (struct thread_cpu_name *)thread_cpu_find(cpu, name);
-    if (!entry) {
-        if (cpu->count == THREAD_CPU_NAMES_MAX)
-            return false;
-        entry = &cpu->names[cpu->count++];
+    size_t i = name_index(cpu, name);
+    if (i == THREAD_CPU_NAMES_MAX)
+        return false;
+    struct thread_cpu_name *entry = &cpu->names[i];
+    if (i == cpu->count) {
+        cpu->count++;
         *entry = (struct thread_cpu_name){0};
         snprintf(entry->name, sizeof(entry->name), "%s", name);
     }
