@@ -49,9 +49,18 @@ int account_require_receiving(struct request_ctx *ctx, const char *person_no, in
     if ((*account)->status == FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED)
         return request_fail(ctx, FL_ERR_ACCOUNT_CLOSED, "the account of %s is closed",
                             person_no);
-    if ((*account)->balance_fen > INT64_MAX - amount_fen)
-        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "the balance would overflow");
-    return 0;
+    return account_may_receive(ctx, *account, amount_fen);
+}
+
+int account_may_receive(struct request_ctx *ctx, const Famledger__Account *account,
+                        int64_t amount_fen)
+{
+    REQUIRE(amount_fen >= 0);
+    if (account->credited_fen <= INT64_MAX - amount_fen)
+        return 0;
+    return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "the account of %s has received %s yuan "
+                        "in all, and %s more would overflow its totals", account->person_no,
+                        request_yuan(ctx, account->credited_fen), request_yuan(ctx, amount_fen));
 }
 
 int account_chain(struct request_ctx *ctx, Famledger__Account *account, uint64_t seq)
@@ -69,16 +78,18 @@ int account_chain(struct request_ctx *ctx, Famledger__Account *account, uint64_t
 int account_move(struct request_ctx *ctx, Famledger__Account *account, int64_t amount_fen,
                  uint64_t seq)
 {
-    REQUIRE(amount_fen >= 0 ? account->balance_fen <= INT64_MAX - amount_fen
-                            : account->balance_fen >= -amount_fen);
+    REQUIRE(amount_fen >= 0 || account->balance_fen >= -amount_fen);
     /* Held money stays until its hold ends: only the available balance ever moves out. */
     REQUIRE(account->balance_fen + amount_fen >= account->held_fen);
+    int rc = amount_fen >= 0 ? account_may_receive(ctx, account, amount_fen) : 0;
+    if (rc)
+        return rc;
     account->balance_fen += amount_fen;
     if (amount_fen >= 0)
         account->credited_fen += amount_fen;
     else
         account->debited_fen -= amount_fen;
-    int rc = account_chain(ctx, account, seq);
+    rc = account_chain(ctx, account, seq);
     return rc ? rc : state_account_put(ctx->txn, ctx->arena, account);
 }
 

@@ -25,8 +25,16 @@ int account_require_receiving(struct request_ctx *ctx, const char *person_no, in
  * touches the account again adds nothing. The caller stores the account. */
 int account_chain(struct request_ctx *ctx, Famledger__Account *account, uint64_t seq);
 
+/* 0 when `amount_fen` (>= 0) more may come into the account, else INVALID_ARGUMENT after
+ * request_fail. Money goes out only as far as the balance, so what an account received in all
+ * bounds its balance and all it paid: that total is the one to keep within INT64_MAX (some 900
+ * million movements of the largest amount). Check before computing a balance after. */
+int account_may_receive(struct request_ctx *ctx, const Famledger__Account *account,
+                        int64_t amount_fen);
+
 /* Add `amount_fen` (negative for a debit) to the account, record that entry `seq` touched it,
- * and store it. The caller has checked the result stays within 0..INT64_MAX. */
+ * and store it. The caller has checked that the balance covers a debit and the holds; a credit
+ * that account_may_receive refuses fails the request. */
 int account_move(struct request_ctx *ctx, Famledger__Account *account, int64_t amount_fen,
                  uint64_t seq);
 

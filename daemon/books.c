@@ -108,7 +108,16 @@ static int balance_move(struct request_ctx *ctx, Famledger__AccountClass account
         balance->account_class = account_class;
         balance->id = (char *)id;
     }
-    balance->balance_fen += amount_fen;
+    /* A class total, or a merchant never paid out, only grows: after some 900 million
+     * movements of the largest amount it would overflow, and the entry is refused instead. */
+    int64_t after_fen;
+    if (__builtin_add_overflow(balance->balance_fen, amount_fen, &after_fen))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "%s %.*s holds %s yuan, and %s more "
+                            "would overflow it", *id ? "the balance" : "the class total",
+                            (int)key_bytes, key,
+                            request_yuan(ctx, balance->balance_fen),
+                            request_yuan(ctx, amount_fen));
+    balance->balance_fen = after_fen;
     balance->last_seq = seq;
     /* A cash refund due, a wallet and a waiting send are never negative: handlers take from
      * them only what they hold. A merchant's payable may be: refunds after a payout leave the

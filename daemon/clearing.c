@@ -105,21 +105,26 @@ int clearing_day_record(struct request_ctx *ctx, const Famledger__Entry *entry,
     int found = day_totals_get(ctx->txn, ctx->arena, day, merchant, &totals);
     if (found < 0)
         return found;
-    int64_t amount_fen = payable ? payable->amount_fen : 0;
+    int64_t amount_fen = payable ? payable->amount_fen : 0, *total_fen;
     switch (entry->body_case) {
     case FAMLEDGER__ENTRY__BODY_SETTLED:
-        totals->settled_fen += amount_fen;
+        total_fen = &totals->settled_fen;
         break;
     case FAMLEDGER__ENTRY__BODY_REFUNDED:
     case FAMLEDGER__ENTRY__BODY_REVERSED:
-        totals->refunded_fen -= amount_fen;
+        total_fen = &totals->refunded_fen;
+        amount_fen = -amount_fen;
         break;
     case FAMLEDGER__ENTRY__BODY_PAID_OUT:
-        totals->paid_out_fen -= amount_fen;
+        total_fen = &totals->paid_out_fen;
+        amount_fen = -amount_fen;
         break;
     default:
         REQUIRE(!"an entry of this type does not move a merchant's payable");
     }
+    if (__builtin_add_overflow(*total_fen, amount_fen, total_fen))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "the day %s of merchant %s would "
+                            "overflow its totals", day, merchant);
     int rc = 0;
     if (listed) {
         if (totals->last_seq >= entry->seq) {

@@ -485,9 +485,7 @@ static int transfer_in_account(struct request_ctx *ctx, Famledger__TransferInReq
         account->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN;
         effect->status_after = FAMLEDGER__PERSON_STATUS__PERSON_ACTIVE;
     }
-    if (account->balance_fen > INT64_MAX - transfer->amount_fen)
-        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "the balance would overflow");
-    return 0;
+    return account_may_receive(ctx, account, transfer->amount_fen);
 }
 
 /* A transfer-in that names the transfer-out it completes takes its money from the clearing

@@ -92,6 +92,8 @@ static int refund_plan_make(struct request_ctx *ctx, struct refund_plan *plan,
             back->cash_refund_due = 1;
             account = NULL;
         } else {
+            if ((rc = account_may_receive(ctx, account, give)))
+                return rc;
             back->balance_after_fen = account->balance_fen + give;
         }
         plan->accounts[refund->n_legs] = account;

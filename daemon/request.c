@@ -18,12 +18,30 @@ void request_response_fail(Famledger__Response *response, struct arena *arena, i
     response->error = arena_strdup(arena, message);
 }
 
-int request_fail(struct request_ctx *ctx, int status, const char *format, ...)
+static void request_fail_wrap(Famledger__Response *response, struct arena *arena, int status,
+                              const char *format, ...)
 {
     va_list args;
     va_start(args, format);
-    request_response_fail(ctx->response, ctx->arena, status, format, args);
+    request_response_fail(response, arena, status, format, args);
     va_end(args);
+}
+
+int request_fail(struct request_ctx *ctx, int status, const char *format, ...)
+{
+    /* A callee that failed with this status has said why already: its words follow ours
+     * ("cannot append to the ledger: the total of fund would overflow"). */
+    const char *cause = ctx->response->status == (Famledger__Status)-status ? ctx->response->error
+                                                                            : NULL;
+    char message[512];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(message, sizeof(message), format, args);
+    va_end(args);
+    if (cause && *cause)
+        request_fail_wrap(ctx->response, ctx->arena, status, "%s: %s", message, cause);
+    else
+        request_fail_wrap(ctx->response, ctx->arena, status, "%s", message);
     return status;
 }
 

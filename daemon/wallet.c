@@ -324,6 +324,9 @@ static int send_close(struct request_ctx *ctx, Famledger__WalletSend *send,
     send->state = state;
     send->cash_refund_due =
         !accepted && (!account || account->status == FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED);
+    if (!accepted && !send->cash_refund_due &&
+        (rc = account_may_receive(ctx, account, send->amount_fen)))
+        return rc;
     Famledger__WalletSendClosed closed = FAMLEDGER__WALLET_SEND_CLOSED__INIT;
     closed.send = send;
     if (!accepted && !send->cash_refund_due)

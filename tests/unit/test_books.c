@@ -7,6 +7,8 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "ledger.h"
+#include "state.h"
 
 #include <time.h>
 
@@ -131,6 +133,67 @@ static int person_status(struct fixture *f, const char *person_no)
     body.person_no = (char *)person_no;
     assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_PERSON_GET, &body), 0);
     return last->person->person->status;
+}
+
+/* The log's last entry: what a refused request must leave as it was. */
+static uint64_t head_seq(struct fixture *f)
+{
+    struct store_txn *txn;
+    struct ledger_head head;
+    assert_int_equal(store_read_begin(f->store, &txn), 0);
+    assert_int_equal(ledger_head_get(txn, &head), 0);
+    store_read_end(txn);
+    return head.seq;
+}
+
+/* Make `person_no`'s account look as if it had received `credited_fen` in all, its balance
+ * kept: the state some 900 million movements of the largest amount would leave. */
+static void account_received(struct fixture *f, const char *person_no, int64_t credited_fen)
+{
+    struct store_txn *txn;
+    Famledger__Account *account;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    assert_int_equal(state_account_get(txn, &f->arena, person_no, &account), 1);
+    account->credited_fen = credited_fen;
+    account->debited_fen = credited_fen - account->balance_fen;
+    assert_int_equal(state_account_put(txn, &f->arena, account), 0);
+    assert_int_equal(store_commit(txn), 0);
+}
+
+/* Set the stored balance row `key` ("fund", a class total) to `balance_fen`. */
+static void balance_row_set(struct fixture *f, const char *key, int64_t balance_fen)
+{
+    struct store_txn *txn;
+    struct store_bytes value;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    assert_int_equal(store_get(txn, STORE_DB_BALANCES, key, strlen(key), &value), 1);
+    Famledger__Balance *balance = famledger__balance__unpack(NULL, value.size, value.data);
+    assert_non_null(balance);
+    balance->balance_fen = balance_fen;
+    assert_int_equal(state_message_put(txn, &f->arena, STORE_DB_BALANCES, key, strlen(key),
+                                       &balance->base), 0);
+    famledger__balance__free_unpacked(balance, NULL);
+    assert_int_equal(store_commit(txn), 0);
+}
+
+/* Set what merchant P1 settled on the fixture's business day. */
+static void day_settled_set(struct fixture *f, int64_t settled_fen)
+{
+    char key[9 + 2];
+    ledger_business_day(f->time_us, key);
+    memcpy(key + 8, "P1", 3);
+    struct store_txn *txn;
+    struct store_bytes value;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    assert_int_equal(store_get(txn, STORE_DB_DAY_TOTALS, key, 10, &value), 1);
+    Famledger__MerchantDayTotals *totals =
+        famledger__merchant_day_totals__unpack(NULL, value.size, value.data);
+    assert_non_null(totals);
+    totals->settled_fen = settled_fen;
+    assert_int_equal(state_message_put(txn, &f->arena, STORE_DB_DAY_TOTALS, key, 10,
+                                       &totals->base), 0);
+    famledger__merchant_day_totals__free_unpacked(totals, NULL);
+    assert_int_equal(store_commit(txn), 0);
 }
 
 static void family(struct fixture *f)
@@ -554,6 +617,61 @@ static void test_aid_lists_what_relatives_paid_for_a_person_without_an_account(v
     assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_AID, &body), FL_ERR_UNKNOWN_PERSON);
 }
 
+/* What an account received in all, a class total and a merchant's day only grow. Where one would
+ * pass INT64_MAX the movement is refused with the reason, and nothing of it is recorded; up to
+ * the limit itself it is taken. */
+static void test_a_total_that_would_overflow_refuses_the_movement(void **state)
+{
+    struct fixture *f = *state;
+    f->time_us = (int64_t)1764000000 * 1000000;
+    family(f);
+    assert_int_equal(settle(f, "P1", "s1", "MOM", 3000), 0);
+    uint64_t s1 = last->settlement->settlement->settlement_id;
+    uint64_t seq = head_seq(f);
+
+    /* A credit: MOM has 70.00 yuan; 0.51 more would pass the limit, 0.50 reaches it. */
+    account_received(f, "MOM", INT64_MAX - 50);
+    Famledger__Response *refused = NULL;
+    assert_int_equal(fixture_credit(f, "MOM", 51, "c-over", &refused), FL_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(refused->error, "the account of MOM has received "
+                                           "92233720368547757.57 yuan in all, and 0.51 more "
+                                           "would overflow its totals"));
+    assert_int_equal(head_seq(f), seq);
+    assert_int_equal(fixture_balance(f, "MOM"), 7000);
+
+    /* A refund back into the account: refused before it writes, the settlement as it was. */
+    assert_int_equal(refund(f, "r-over", s1, 100), FL_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(last->error, "would overflow its totals"));
+    assert_int_equal(head_seq(f), seq);
+    assert_int_equal(fixture_credit(f, "MOM", 50, "c-last", NULL), 0);
+    assert_int_equal(fixture_balance(f, "MOM"), 7050);
+    assert_int_equal(refund(f, "r-over", s1, 1), FL_ERR_INVALID_ARGUMENT);
+    account_received(f, "MOM", 10050); /* as the log says: 100.00 + 0.50 in */
+    assert_int_equal(refund(f, "r-over", s1, 100), 0);
+    assert_int_equal(last->refund->settlement->refunded_fen, 100);
+    seq = head_seq(f);
+
+    /* A class total, found after the entry is built: the writer's words name it. */
+    balance_row_set(f, "fund", INT64_MIN + 100);
+    assert_int_equal(fixture_credit(f, "DAD", 101, "c-fund", &refused), FL_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(refused->error, "cannot record the credit: the class total fund holds "
+                                           "-92233720368547757.08 yuan, and -1.01 more would "
+                                           "overflow it"));
+    assert_int_equal(head_seq(f), seq);
+    assert_int_equal(fixture_balance(f, "DAD"), 5000);
+    assert_int_equal(fixture_credit(f, "DAD", 100, "c-fund", NULL), 0);
+    seq = head_seq(f);
+
+    /* A merchant's day. */
+    day_settled_set(f, INT64_MAX - 100);
+    assert_int_equal(settle(f, "P1", "s-over", "DAD", 101), FL_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(last->error, "merchant P1 would overflow its totals"));
+    assert_int_equal(head_seq(f), seq);
+    assert_int_equal(fixture_balance(f, "DAD"), 5100);
+    assert_int_equal(settle(f, "P1", "s-over", "DAD", 100), 0);
+    assert_int_equal(fixture_balance(f, "DAD"), 5000);
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
@@ -573,6 +691,7 @@ int main(void)
         TEST(test_major_disease_withdrawals_name_a_listed_disease),
         TEST(test_settlements_are_listed_newest_first_by_patient_and_by_merchant),
         TEST(test_aid_lists_what_relatives_paid_for_a_person_without_an_account),
+        TEST(test_a_total_that_would_overflow_refuses_the_movement),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
