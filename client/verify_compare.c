@@ -8,6 +8,22 @@
 
 /* ---- comparing with the stored derived state ---- */
 
+/* The report's sums of every account wrap rather than overflow: the daemon keeps each
+ * account's totals within INT64_MAX and the personal class total too, but a damaged stored
+ * account may say anything, and the identity credits - debits = balances holds modulo 2^64. */
+static int64_t wrapping_add(int64_t total, uint64_t amount)
+{
+    return (int64_t)((uint64_t)total + amount);
+}
+
+static void report_add(fl_verify_report *report, int64_t balance_fen, int64_t credited_fen,
+                       int64_t debited_fen)
+{
+    report->balances_fen = wrapping_add(report->balances_fen, (uint64_t)balance_fen);
+    report->credited_fen = wrapping_add(report->credited_fen, (uint64_t)credited_fen);
+    report->debited_fen = wrapping_add(report->debited_fen, (uint64_t)debited_fen);
+}
+
 /* A stored key as text, for messages: a settlement id, or the key's bytes. */
 static void key_text(const ProtobufCBinaryData *key, bool id, char *text, size_t text_bytes)
 {
@@ -132,9 +148,7 @@ static int compare_account(struct verify *v, const ProtobufCBinaryData *key,
     v->report->accounts++;
     if (person)
         person->stored_account = true;
-    v->report->balances_fen += stored->balance_fen;
-    v->report->credited_fen += stored->credited_fen;
-    v->report->debited_fen += stored->debited_fen;
+    report_add(v->report, stored->balance_fen, stored->credited_fen, stored->debited_fen);
     if (!person || !person->has_account)
         verify_problem(v, stored->last_seq, "stored account %s has no account_opened entry",
                        stored->person_no);
@@ -552,9 +566,8 @@ static void expect_records(struct verify *v, bool persons, bool accounts)
         }
         person->stored_account = true;
         report->accounts++;
-        report->balances_fen += model_person_balance(person);
-        report->credited_fen += person->credited_fen;
-        report->debited_fen += person->debited_fen;
+        report_add(report, model_person_balance(person), person->credited_fen,
+                   person->debited_fen);
     }
 }
 
@@ -628,10 +641,10 @@ int verify_compare(struct verify *v)
                        v->settlement_count, (unsigned long long)report->settlements);
     if ((rc = verify_compare_indexes(v)))
         return rc;
-    if (report->credited_fen - report->debited_fen != report->balances_fen)
+    int64_t net_fen = wrapping_add(report->credited_fen, -(uint64_t)report->debited_fen);
+    if (net_fen != report->balances_fen)
         verify_problem(v, v->seq, "credits minus debits (%lld fen) differ from the sum of "
-                       "balances (%lld fen)",
-                       (long long)(report->credited_fen - report->debited_fen),
+                       "balances (%lld fen)", (long long)net_fen,
                        (long long)report->balances_fen);
     return 0;
 }
