@@ -183,7 +183,13 @@ int books_trial_balance_handle(struct request_ctx *ctx, const Famledger__Request
             famledger__balance__init(total);
             total->account_class = account_class;
         }
-        reply->total_fen += total->balance_fen;
+        /* Each class total stays within int64 (balance_move) and they sum to zero: a sum past
+         * the largest amount is a damaged total. */
+        if (__builtin_add_overflow(reply->total_fen, total->balance_fen, &reply->total_fen)) {
+            log_error("books: the class totals sum past the largest amount at %s: a stored total "
+                      "is damaged (ledgerctl verify names it)", key);
+            return request_fail(ctx, FL_ERR_INTERNAL, "the class totals are damaged");
+        }
         reply->classes[reply->n_classes++] = total;
     }
     ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_TRIAL_BALANCE;

@@ -188,6 +188,21 @@ static int day_walk_visit_cb(void *context, struct store_bytes key, struct store
     return walk->visit_cb(walk, day, totals);
 }
 
+/* Add (`sign` 1) or take (-1) a day's `amount_fen` to `*total_fen`. Each day stays within int64
+ * (clearing_day_record), and all of a merchant's days would in any life of the fund: a sum that
+ * would not is a damaged day, named in the log, and the walk ends with INTERNAL. */
+static bool day_walk_add(struct day_walk *walk, const char day[9], int64_t *total_fen,
+                         int64_t amount_fen, int sign)
+{
+    if (sign > 0 ? !__builtin_add_overflow(*total_fen, amount_fen, total_fen)
+                 : !__builtin_sub_overflow(*total_fen, amount_fen, total_fen))
+        return true;
+    log_error("clearing: the days of merchant %s up to %s sum past the largest amount: a stored "
+              "day is damaged (ledgerctl verify names it)", walk->merchant, day);
+    walk->error = FL_ERR_INTERNAL;
+    return false;
+}
+
 static int day_walk_run(struct day_walk *walk)
 {
     char start[PERSON_NO_BYTES_MAX + 1];
@@ -332,12 +347,12 @@ int clearing_days_fold(struct store_txn *txn)
 static int balance_visit_cb(struct day_walk *walk, const char day[9],
                             const Famledger__MerchantDayTotals *totals)
 {
-    (void)day;
     Famledger__MerchantBalanceReply *reply = walk->context;
-    reply->settled_fen += totals->settled_fen;
-    reply->refunded_fen += totals->refunded_fen;
-    reply->paid_out_fen += totals->paid_out_fen;
-    return 0;
+    return day_walk_add(walk, day, &reply->settled_fen, totals->settled_fen, 1) &&
+                   day_walk_add(walk, day, &reply->refunded_fen, totals->refunded_fen, 1) &&
+                   day_walk_add(walk, day, &reply->paid_out_fen, totals->paid_out_fen, 1)
+               ? 0
+               : 1;
 }
 
 int clearing_balance_handle(struct request_ctx *ctx, const Famledger__Request *request)
@@ -376,7 +391,10 @@ static int report_visit_cb(struct day_walk *walk, const char day[9],
     struct report *report = walk->context;
     if (strcmp(day, report->to) > 0)
         return 1;
-    report->owed_fen += totals->settled_fen - totals->refunded_fen - totals->paid_out_fen;
+    if (!day_walk_add(walk, day, &report->owed_fen, totals->settled_fen, 1) ||
+        !day_walk_add(walk, day, &report->owed_fen, totals->refunded_fen, -1) ||
+        !day_walk_add(walk, day, &report->owed_fen, totals->paid_out_fen, -1))
+        return 1;
     if (strcmp(day, report->from) < 0) {
         report->reply->opening_owed_fen = report->owed_fen;
         return 0;

@@ -240,4 +240,30 @@ check "and verify still passes" 0 ctl verify
 daemon_stop
 daemon_start
 check "it starts again as format 10" 0 ctl head
+
+# Stored totals damaged so that they sum past the largest amount (each within it): the daemon
+# refuses the sum as damage rather than overflow, and says which in its log.
+check "the day of the settlement" 0 ctl --json clearing --merchant P1 \
+    --from "$(TZ=Asia/Shanghai date -d yesterday +%F)" --to "$(TZ=Asia/Shanghai date -d tomorrow +%F)"
+iso_day=$(echo "$OUT" | sed -n 's/.*"date":"\([0-9-]*\)".*/\1/p')
+day=$(echo "$iso_day" | tr -d -)
+daemon_stop
+for change in "day_totals ${day}P1 settled_fen 9223372036854775807" \
+              "day_totals ${day}P1 refunded_fen -1000" \
+              "balances personal balance_fen 9223372036854775000" \
+              "balances merchant_payable balance_fen 9223372036854775000"; do
+    # shellcheck disable=SC2086 # the table, key, field and value, as words
+    check "set $change" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" field $change
+done
+daemon_start
+check "the clearing report of the damaged day is refused" 1 ctl clearing --merchant P1 \
+    --from "$iso_day" --to "$iso_day"
+expect "as damage" "INTERNAL" "$ERR"
+expect "named in the log" "the days of merchant P1 up to $day sum past the largest amount" \
+    "$(cat "$WORK/daemon.log")"
+check "the trial balance of the damaged totals is refused" 1 ctl trial-balance
+expect "as damage" "the class totals are damaged" "$ERR"
+expect "named in the log" "the class totals sum past the largest amount" \
+    "$(cat "$WORK/daemon.log")"
+check "verify names the damage" 4 ctl verify
 finish
