@@ -15,6 +15,7 @@
 #include "fl_limits.h"
 #include "hold.h"
 #include "ledger.h"
+#include "log.h"
 #include "merchant.h"
 #include "patient.h"
 #include "person.h"
@@ -448,6 +449,42 @@ static int settle_run(struct request_ctx *ctx, const Famledger__Request *request
     return settlement_reply(ctx, plan.settlement);
 }
 
+static bool fen_in_range(int64_t amount_fen)
+{
+    return amount_fen >= 0 && amount_fen <= AMOUNT_FEN_MAX;
+}
+
+/* Whether a stored settlement adds up as the handlers that wrote it made it: refunds plan from
+ * its legs, and legs that do not add up would make an entry that does not balance. Each amount
+ * is at most AMOUNT_FEN_MAX, so that the sums below cannot overflow. */
+static bool settlement_whole(const Famledger__Settlement *s, uint64_t settlement_id)
+{
+    if (s->settlement_id != settlement_id || !validate_person_no(s->merchant_code) ||
+        !validate_person_no(s->patient) || !fen_in_range(s->amount_fen) ||
+        !fen_in_range(s->acct_pay_fen) || !fen_in_range(s->acct_mulaid_pay_fen) ||
+        !fen_in_range(s->cash_pay_fen) || !fen_in_range(s->refunded_fen) ||
+        s->n_legs > LEGS_MAX || s->n_refunds > REFUNDS_PER_SETTLEMENT_MAX + 1)
+        return false;
+    int64_t paid_fen = s->acct_pay_fen + s->acct_mulaid_pay_fen, legs_fen = 0, back_fen = 0;
+    if (paid_fen + s->cash_pay_fen != s->amount_fen || s->refunded_fen > paid_fen)
+        return false;
+    for (size_t i = 0; i < s->n_legs; i++) {
+        const Famledger__Leg *leg = s->legs[i];
+        if (!validate_person_no(leg->holder) || !fen_in_range(leg->amount_fen) ||
+            !fen_in_range(leg->refunded_fen) || leg->refunded_fen > leg->amount_fen)
+            return false;
+        legs_fen += leg->amount_fen;
+        back_fen += leg->refunded_fen;
+    }
+    int64_t refunds_fen = 0;
+    for (size_t i = 0; i < s->n_refunds; i++) {
+        if (!fen_in_range(s->refunds[i]->amount_fen))
+            return false;
+        refunds_fen += s->refunds[i]->amount_fen;
+    }
+    return legs_fen == paid_fen && back_fen == s->refunded_fen && refunds_fen == s->refunded_fen;
+}
+
 int settlement_load(struct request_ctx *ctx, uint64_t settlement_id,
                     Famledger__Settlement **settlement)
 {
@@ -462,9 +499,14 @@ int settlement_load(struct request_ctx *ctx, uint64_t settlement_id,
         return request_fail(ctx, FL_ERR_UNKNOWN_SETTLEMENT, "no settlement %llu",
                             (unsigned long long)settlement_id);
     *settlement = famledger__settlement__unpack(&ctx->arena->protobuf, value.size, value.data);
-    return *settlement ? 0
-                       : request_fail(ctx, FL_ERR_INTERNAL, "settlement %llu is unreadable",
-                                      (unsigned long long)settlement_id);
+    if (*settlement && settlement_whole(*settlement, settlement_id))
+        return 0;
+    /* Data read from disk is checked, not trusted, as state_account_get checks an account. */
+    log_error("settle: the stored settlement %llu is damaged: it does not decode, or its legs, "
+              "refunds and totals do not add up (ledgerctl verify names it)",
+              (unsigned long long)settlement_id);
+    return request_fail(ctx, FL_ERR_INTERNAL, "settlement %llu is damaged",
+                        (unsigned long long)settlement_id);
 }
 
 /* The settlement a merchant made under its own reference. */

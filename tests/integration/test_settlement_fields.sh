@@ -40,4 +40,24 @@ for k in $(seq 0 59); do
     done
     daemon_stop
 done
+
+# The daemon checks a stored settlement before a refund plans from it: legs, refunds and totals
+# that do not add up are refused as damage (INTERNAL), where a refund from legs that did not
+# cover it once made an entry that did not balance and stopped the daemon.
+for change in "legs.0.amount_fen 1" "legs.0.refunded_fen 0" "refunded_fen 1" \
+              "refunds.0.amount_fen 9" "legs.0.holder ?" "cash_pay_fen 1" "acct_pay_fen -5"; do
+    n=$((${n:-0} + 1))
+    rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
+    # shellcheck disable=SC2086 # the field and its value, as words
+    check "set $change of s3" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" field settlements \
+        "$s3" $change
+    daemon_start_any_hour
+    check "a refund of s3 with $change is refused" 1 ctl refund --merchant P1 --ref "rd-$n" \
+        --settlement "$s3" --amount 0.01
+    expect "as damage ($change)" "INTERNAL: settlement $s3 is damaged" "$ERR"
+    check "and so is its cancel" 1 ctl cancel --merchant P1 --ref "cd-$n" --settlement "$s3"
+    check "the daemon still answers" 0 ctl head
+    expect "the log names it" "the stored settlement $s3 is damaged" "$(cat "$WORK/daemon.log")"
+    daemon_stop
+done
 finish
