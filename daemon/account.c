@@ -4,6 +4,7 @@
 #include "books.h"
 #include "fl_limits.h"
 #include "ledger.h"
+#include "log.h"
 #include "person.h"
 #include "reference.h"
 #include "require.h"
@@ -67,7 +68,13 @@ int account_chain(struct request_ctx *ctx, Famledger__Account *account, uint64_t
 {
     if (account->last_seq == seq)
         return 0;
-    REQUIRE(account->last_seq < seq);
+    if (account->last_seq > seq) { /* read from disk: damage, never the start of an abort */
+        log_error("account: the stored account of %s ends its statement at entry %llu, not "
+                  "before %llu: the ledger is damaged (ledgerctl verify names it)",
+                  account->person_no, (unsigned long long)account->last_seq,
+                  (unsigned long long)seq);
+        return FL_ERR_INTERNAL;
+    }
     int rc = store_chain_link(ctx->txn, STORE_DB_ACCOUNT_LINKS, seq, account->person_no,
                               strlen(account->person_no), account->last_seq);
     if (rc == 0)

@@ -400,7 +400,13 @@ static int report_visit_cb(struct day_walk *walk, const char day[9],
         return 0;
     }
     Famledger__ClearingReply *reply = report->reply;
-    REQUIRE(reply->n_days < CLEARING_DAYS_MAX);
+    if (reply->n_days == CLEARING_DAYS_MAX) { /* keys that are not dates sort between dates */
+        log_error("clearing: merchant %s has more days between %s and %s than the calendar: "
+                  "a stored day is damaged (ledgerctl verify names it)", walk->merchant,
+                  report->from, report->to);
+        walk->error = FL_ERR_INTERNAL;
+        return 1;
+    }
     Famledger__ClearingDay *row = ARENA_NEW(walk->ctx->arena, Famledger__ClearingDay);
     famledger__clearing_day__init(row);
     char *date = arena_alloc(walk->ctx->arena, 11);

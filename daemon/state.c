@@ -80,10 +80,13 @@ int state_account_get(struct store_txn *txn, struct arena *arena, const char *pe
     if (account->balance_fen < 0 || account->credited_fen < 0 || account->debited_fen < 0 ||
         account->held_fen < 0 || account->held_fen > account->balance_fen ||
         account->credited_fen - account->debited_fen != account->balance_fen ||
+        /* every closing movement takes the whole balance */
+        (account->status == FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED && account->balance_fen) ||
         strcmp(account->person_no, person_no) != 0) {
-        log_error("state: the stored account of %s is damaged (balance %lld, credited %lld, "
-                  "debited %lld)", person_no, (long long)account->balance_fen,
-                  (long long)account->credited_fen, (long long)account->debited_fen);
+        log_error("state: the stored account of %s is damaged (status %d, balance %lld, credited "
+                  "%lld, debited %lld)", person_no, (int)account->status,
+                  (long long)account->balance_fen, (long long)account->credited_fen,
+                  (long long)account->debited_fen);
         return FL_ERR_INTERNAL;
     }
     return 1;

@@ -80,5 +80,25 @@ expect "the log names the head" "stored head of KID's settlements is entry 99999
 check "and the daemon answers on" 0 ctl head
 check "verify names it" 4 ctl verify
 expect "named" "person KID" "$OUT$ERR"
+daemon_stop
+
+# An account's statement that ends after the log, and a closed account that still holds money:
+# each was an abort at the next movement or reopening; each is damage, refused.
+rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
+check "MOM's statement made to end after the log" 0 "$BUILD/tests/famledger-corrupt" \
+    "$WORK/data" field accounts MOM last_seq 99999999
+check "DAD's account made closed, its balance kept" 0 "$BUILD/tests/famledger-corrupt" \
+    "$WORK/data" field accounts DAD status 3
+daemon_start_any_hour
+check "a credit to MOM is refused" 1 ctl credit MOM 1.00 --ref c-late
+expect "as damage" "INTERNAL" "$ERR"
+expect "the log names the statement's end" "the stored account of MOM ends its statement at entry 99999999" \
+    "$(cat "$WORK/daemon.log")"
+check "DAD's account opened again is refused" 1 ctl account open DAD
+expect "as damage" "INTERNAL" "$ERR"
+expect "the log names the account" "the stored account of DAD is damaged (status 3" \
+    "$(cat "$WORK/daemon.log")"
+check "the daemon answers on" 0 ctl head
+check "verify names both" 4 ctl verify
 
 finish

@@ -672,6 +672,40 @@ static void test_a_total_that_would_overflow_refuses_the_movement(void **state)
     assert_int_equal(fixture_balance(f, "DAD"), 5000);
 }
 
+/* A merchant's days are keyed by text: keys that are not dates (damage) can sort between the
+ * dates of a report, more of them than a year has days. The report refuses them as damage
+ * where it once stopped the daemon. */
+static void test_more_days_than_the_calendar_are_refused_as_damage(void **state)
+{
+    struct fixture *f = *state;
+    family(f);
+    struct store_txn *txn;
+    assert_int_equal(store_write_begin(f->store, &txn), 0);
+    Famledger__MerchantDayTotals totals = FAMLEDGER__MERCHANT_DAY_TOTALS__INIT;
+    for (int i = 0; i < 367; i++) {
+        char day[9];
+        snprintf(day, sizeof(day), "202606%c%c", 'a' + i / 26, 'a' + i % 26);
+        char days_key[3 + 8], totals_key[8 + 2];
+        memcpy(days_key, "P1", 3);
+        memcpy(days_key + 3, day, 8);
+        memcpy(totals_key, day, 8);
+        memcpy(totals_key + 8, "P1", 2);
+        totals.last_seq = 1;
+        assert_int_equal(store_put(txn, STORE_DB_MERCHANT_DAYS, days_key, sizeof(days_key), "",
+                                   0), 0);
+        assert_int_equal(state_message_put(txn, &f->arena, STORE_DB_DAY_TOTALS, totals_key,
+                                           sizeof(totals_key), &totals.base), 0);
+    }
+    assert_int_equal(store_commit(txn), 0);
+    Famledger__ClearingRequest body = FAMLEDGER__CLEARING_REQUEST__INIT;
+    body.merchant_code = (char *)"P1";
+    body.from = (char *)"2026-01-01";
+    body.to = (char *)"2026-12-31";
+    assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_CLEARING, &body), FL_ERR_INTERNAL);
+    body.from = (char *)"2026-07-01"; /* after them: the days before only open the report */
+    assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_CLEARING, &body), 0);
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, fixture_setup, fixture_teardown)
@@ -692,6 +726,7 @@ int main(void)
         TEST(test_settlements_are_listed_newest_first_by_patient_and_by_merchant),
         TEST(test_aid_lists_what_relatives_paid_for_a_person_without_an_account),
         TEST(test_a_total_that_would_overflow_refuses_the_movement),
+        TEST(test_more_days_than_the_calendar_are_refused_as_damage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
