@@ -15,6 +15,7 @@ static const char head_key[] = "head";
 static const char closed_key[] = "closed_through"; /* "YYYYMMDD": the last closed day */
 
 #define HEAD_VALUE_BYTES (8 + HASH_BYTES + 8) /* seq || hash || time_us */
+#define LEDGER_TIME_US_END INT64_C(253402300800000000) /* 10000-01-01T00:00:00Z */
 
 int ledger_head_get(struct store_txn *txn, struct ledger_head *head)
 {
@@ -35,6 +36,13 @@ int ledger_head_get(struct store_txn *txn, struct ledger_head *head)
     memcpy(head->hash, bytes + 8, HASH_BYTES);
     if (value.size == HEAD_VALUE_BYTES)
         head->time_us = (int64_t)store_u64_decode(bytes + 8 + HASH_BYTES);
+    /* The next entry is dated after the head: a head no clock could have written is damage. */
+    if (head->time_us < 0 || head->time_us >= LEDGER_TIME_US_END) {
+        log_error("ledger: the stored head is dated %lld µs after 1970, outside years 1970 to "
+                  "9999: the ledger is damaged. Restore it from a backup (docs/OPERATIONS.md)",
+                  (long long)head->time_us);
+        return FL_ERR_INTERNAL;
+    }
     return 0;
 }
 
@@ -276,11 +284,13 @@ int ledger_check_head(struct store *store, struct ledger_head *head)
         int got = ledger_entry_get(txn, &arena, head->seq, &entry, &bytes, stored);
         if (got == 1 && entry->prev_hash.len == HASH_BYTES)
             chain_hash(entry->prev_hash.data, bytes.data, bytes.len, computed);
+        /* The head carries its entry's time (a head of the first round none: 0). */
         if (got != 1 || entry->prev_hash.len != HASH_BYTES ||
             memcmp(computed, stored, HASH_BYTES) != 0 ||
-            memcmp(stored, head->hash, HASH_BYTES) != 0) {
-            log_error("ledger: the head entry %llu does not match its hash: the ledger is "
-                      "damaged. Restore it from a backup (docs/OPERATIONS.md)",
+            memcmp(stored, head->hash, HASH_BYTES) != 0 ||
+            (head->time_us != 0 && entry->time_us != head->time_us)) {
+            log_error("ledger: the head entry %llu does not match its hash or its time: the "
+                      "ledger is damaged. Restore it from a backup (docs/OPERATIONS.md)",
                       (unsigned long long)head->seq);
             rc = -1;
         }

@@ -55,6 +55,7 @@
  *                                                  than it did
  *   famledger-corrupt DATA_DIR hole SEQ            delete entry SEQ from the log
  *   famledger-corrupt DATA_DIR meta KEY VALUE      set a meta record (an older format, say)
+ *   famledger-corrupt DATA_DIR headtime US         date the head in meta US (µs since 1970)
  *   famledger-corrupt DATA_DIR stray               put a record of no table into by_seq (the
  *                                                  tree the tables keyed by seq share): a key
  *                                                  with no table's tag at its end
@@ -602,6 +603,18 @@ static int rechain_from(struct store_txn *txn, const char *dir, uint64_t seq, en
     return rc;
 }
 
+/* Date the head in meta `time_us` (its last 8 bytes, big-endian), nothing else. */
+static int head_time_set(struct store_txn *txn, const char *time_us)
+{
+    struct store_bytes value;
+    if (store_get(txn, STORE_DB_META, "head", 4, &value) != 1 || value.size != 8 + HASH_BYTES + 8)
+        return -1;
+    uint8_t head[8 + HASH_BYTES + 8];
+    memcpy(head, value.data, sizeof(head));
+    store_u64_encode(head + 8 + HASH_BYTES, (uint64_t)strtoll(time_us, NULL, 10));
+    return store_put(txn, STORE_DB_META, "head", 4, head, sizeof(head));
+}
+
 struct first_key {
     uint8_t bytes[STORE_KEY_MAX];
     size_t size;
@@ -781,7 +794,7 @@ int main(int argc, char **argv)
                 "aid PERSON FEN | scheme PERSON | field TABLE KEY PATH VALUE | remutate TABLE SEED | leg ID PERSON | shift ID | delete TABLE | relink TABLE | "
                 "spoil TABLE | empty TABLE | "
                 "unbalance SEQ | redate SEQ | amount SEQ FEN | posting SEQ FEN | "
-                "mutate SEQ SEED | ended SEQ N | set SEQ PATH VALUE | strip SEQ [N] | garble SEQ | hole SEQ | meta KEY VALUE | "
+                "mutate SEQ SEED | ended SEQ N | set SEQ PATH VALUE | strip SEQ [N] | garble SEQ | hole SEQ | meta KEY VALUE | headtime US | "
                 "format 2|...|8 | stray\n");
         return 2;
     }
@@ -811,6 +824,7 @@ int main(int argc, char **argv)
                                              i != RECHAIN_MUTATE && i != RECHAIN_ENDED)))
             rechain = i;
     int rc = strcmp(argv[2], "entry") == 0 ? corrupt_entry(txn, strtoull(argv[3], NULL, 10))
+             : strcmp(argv[2], "headtime") == 0 ? head_time_set(txn, argv[3])
              : strcmp(argv[2], "meta") == 0 && argc > 4
                  ? store_put(txn, STORE_DB_META, argv[3], strlen(argv[3]), argv[4], strlen(argv[4]))
              : rechain != RECHAIN_NONE

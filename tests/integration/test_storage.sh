@@ -31,6 +31,15 @@ check "a data.mdb truncated to 0 is refused" 1 start_on "$WORK/t0"
 expect "the empty file is named" "is truncated (0 bytes" "$ERR"
 [ "$(stat -c %s "$WORK/t0/data.mdb")" = 0 ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) ||
     { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL the empty file was written to"; }
+# A head dated otherwise than its entry, or past any clock (the next entry is dated after it):
+# refused at the start, where the last was once an abort at the next write.
+for time_us in 1764000000000000 9223372036854775807 -1; do
+    cp -a "$WORK/good" "$WORK/ht" && "$BUILD/tests/famledger-corrupt" "$WORK/ht" headtime "$time_us"
+    check "a head dated $time_us is refused" 1 start_on "$WORK/ht"
+    expect "the refusal says damaged" "the ledger is damaged" "$ERR"
+    expect "and what to do" "Restore it from a backup" "$ERR"
+    rm -rf "$WORK/ht"
+done
 cp -a "$WORK/good" "$WORK/gone" && rm "$WORK/gone/data.mdb"
 check "a deleted data.mdb is refused" 1 start_on "$WORK/gone"
 expect "the refusal names the missing file" "holds files but no data.mdb" "$ERR"
