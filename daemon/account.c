@@ -85,12 +85,13 @@ int account_chain(struct request_ctx *ctx, Famledger__Account *account, uint64_t
 int account_move(struct request_ctx *ctx, Famledger__Account *account, int64_t amount_fen,
                  uint64_t seq)
 {
-    REQUIRE(amount_fen >= 0 || account->balance_fen >= -amount_fen);
-    /* Held money stays until its hold ends: only the available balance ever moves out. */
-    REQUIRE(account->balance_fen + amount_fen >= account->held_fen);
+    /* First: within what the account may receive, no sum below overflows. */
     int rc = amount_fen >= 0 ? account_may_receive(ctx, account, amount_fen) : 0;
     if (rc)
         return rc;
+    REQUIRE(amount_fen >= 0 || account->balance_fen >= -amount_fen);
+    /* Held money stays until its hold ends: only the available balance ever moves out. */
+    REQUIRE(account->balance_fen + amount_fen >= account->held_fen);
     account->balance_fen += amount_fen;
     if (amount_fen >= 0)
         account->credited_fen += amount_fen;
