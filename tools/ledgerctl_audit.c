@@ -117,24 +117,35 @@ static int date_step(const char *date, char next[11])
 
 struct totals {
     int64_t count, amount_fen, acct_pay_fen, acct_mulaid_pay_fen, cash_pay_fen, refunds_fen;
+    bool overflow; /* a sum passed INT64_MAX: only damaged records can say that much */
 };
+
+/* Add `amount_fen` to `*total_fen`; false (and the walk stops) once a sum would overflow. */
+static bool totals_add(struct totals *totals, int64_t *total_fen, int64_t amount_fen)
+{
+    totals->overflow = totals->overflow || __builtin_add_overflow(*total_fen, amount_fen,
+                                                                  total_fen);
+    return !totals->overflow;
+}
 
 static int totals_settlement_cb(const fl_settlement *settlement, void *context)
 {
     struct totals *totals = context;
     totals->count++;
-    totals->amount_fen += settlement->amount_fen;
-    totals->acct_pay_fen += settlement->acct_pay_fen;
-    totals->acct_mulaid_pay_fen += settlement->acct_mulaid_pay_fen;
-    totals->cash_pay_fen += settlement->cash_pay_fen;
-    return 0;
+    return totals_add(totals, &totals->amount_fen, settlement->amount_fen) &&
+                   totals_add(totals, &totals->acct_pay_fen, settlement->acct_pay_fen) &&
+                   totals_add(totals, &totals->acct_mulaid_pay_fen,
+                              settlement->acct_mulaid_pay_fen) &&
+                   totals_add(totals, &totals->cash_pay_fen, settlement->cash_pay_fen)
+               ? 0
+               : 1;
 }
 
 static int totals_refund_cb(const fl_refund *refund, uint64_t settlement_id, void *context)
 {
     (void)settlement_id;
-    ((struct totals *)context)->refunds_fen += refund->amount_fen;
-    return 0;
+    struct totals *totals = context;
+    return totals_add(totals, &totals->refunds_fen, refund->amount_fen) ? 0 : 1;
 }
 
 int reconcile_totals_run(struct ctl *ctl, const struct cli_parsed *args)
@@ -157,6 +168,12 @@ int reconcile_totals_run(struct ctl *ctl, const struct cli_parsed *args)
                                  totals_refund_cb, &totals);
         if (rc)
             return ctl_fail(ctl, rc);
+        if (totals.overflow) {
+            fprintf(stderr, "ledgerctl: the ledger's settlements of %s on %s sum past the "
+                    "largest amount: a stored settlement is damaged (ledgerctl verify names "
+                    "it)\n", merchant, date);
+            return CLI_EXIT_REJECTED;
+        }
         date_step(date, date);
     }
     const struct {

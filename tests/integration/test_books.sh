@@ -247,8 +247,12 @@ check "the day of the settlement" 0 ctl --json clearing --merchant P1 \
     --from "$(TZ=Asia/Shanghai date -d yesterday +%F)" --to "$(TZ=Asia/Shanghai date -d tomorrow +%F)"
 iso_day=$(echo "$OUT" | sed -n 's/.*"date":"\([0-9-]*\)".*/\1/p')
 day=$(echo "$iso_day" | tr -d -)
+check "a second settlement" 0 ctl --json settle --merchant P1 --ref up-s2 --patient B --amount 1
+s2=$(echo "$OUT" | json_fen settlement_id)
+s2_day=$(TZ=Asia/Shanghai date +%F) # the business day it fell on (near midnight, not $iso_day)
 daemon_stop
 for change in "day_totals ${day}P1 settled_fen 9223372036854775807" \
+              "settlements $s2 amount_fen 9223372036854775807" \
               "day_totals ${day}P1 refunded_fen -1000" \
               "balances personal balance_fen 9223372036854775000" \
               "balances merchant_payable balance_fen 9223372036854775000"; do
@@ -265,5 +269,8 @@ check "the trial balance of the damaged totals is refused" 1 ctl trial-balance
 expect "as damage" "the class totals are damaged" "$ERR"
 expect "named in the log" "the class totals sum past the largest amount" \
     "$(cat "$WORK/daemon.log")"
+check "a reconciliation that sums the damaged settlement is refused" 1 ctl reconcile totals \
+    --merchant P1 --from "$iso_day" --to "$s2_day"
+expect "as damage" "sum past the largest amount: a stored settlement is damaged" "$ERR"
 check "verify names the damage" 4 ctl verify
 finish
