@@ -152,7 +152,9 @@ static int wallet_move(struct verify *v, uint64_t seq, struct model_person *pers
     struct model_wallet *wallet = wallet_of(v, person);
     if (!wallet)
         return -1;
-    wallet->fen += delta_fen;
+    if (__builtin_add_overflow(wallet->fen, delta_fen, &wallet->fen))
+        return verify_problem(v, seq, "the wallet of %s would pass the largest amount",
+                              person->person_no);
     if (wallet->fen < wallet->held_fen)
         return verify_problem(v, seq, "the wallet of %s would hold %lld fen, less than the %lld "
                               "its holds reserve", person->person_no, (long long)wallet->fen,
@@ -169,9 +171,13 @@ static void usage_count(uint32_t *held, int64_t *fen, uint32_t period, int64_t d
 {
     if (period < *held)
         return;
-    int64_t from = period == *held ? *fen : 0;
+    int64_t from = period == *held ? *fen : 0, sum;
     *held = period;
-    *fen = from + delta_fen < 0 ? 0 : from + delta_fen;
+    /* Past INT64_MAX (a forged log's amounts) it stays there: no daemon stores that much, so
+     * the comparison names it. */
+    if (__builtin_add_overflow(from, delta_fen, &sum))
+        sum = delta_fen > 0 ? INT64_MAX : 0;
+    *fen = sum < 0 ? 0 : sum;
 }
 
 /* Room for one more of the holder's mutual-aid counts: 0, or -1 when out of memory. Most
@@ -420,10 +426,12 @@ static int hold_reserve(struct verify *v, uint64_t seq, const Famledger__Settlem
         struct model_wallet *wallet = leg->wallet ? wallet_of(v, person) : NULL;
         if (leg->wallet && !wallet)
             return -1;
+        /* An amount of the log's (forged, at worst) is added with a check: what it would make
+         * is a problem to name, never an overflow. */
         if (wallet) {
-            wallet->held_fen += amount;
+            bool over = __builtin_add_overflow(wallet->held_fen, amount, &wallet->held_fen);
             wallet->record = true;
-            if (wallet->held_fen < 0 || wallet->held_fen > wallet->fen)
+            if (over || wallet->held_fen < 0 || wallet->held_fen > wallet->fen)
                 return verify_problem(v, seq, "the wallet of %s would reserve %lld fen of %lld",
                                       person->person_no, (long long)wallet->held_fen,
                                       (long long)wallet->fen);
@@ -431,8 +439,8 @@ static int hold_reserve(struct verify *v, uint64_t seq, const Famledger__Settlem
             struct model_person_extra *extra = verify_person_extra(person);
             if (!extra)
                 return -1;
-            extra->held_fen += amount;
-            if (!person->has_account || extra->held_fen < 0 ||
+            bool over = __builtin_add_overflow(extra->held_fen, amount, &extra->held_fen);
+            if (over || !person->has_account || extra->held_fen < 0 ||
                 extra->held_fen > model_person_balance(person))
                 return verify_problem(v, seq, "the account of %s would reserve %lld fen of %lld",
                                       person->person_no, (long long)extra->held_fen,
