@@ -457,7 +457,7 @@ static bool fen_in_range(int64_t amount_fen)
 /* Whether a stored settlement adds up as the handlers that wrote it made it: refunds plan from
  * its legs, and legs that do not add up would make an entry that does not balance. Each amount
  * is at most AMOUNT_FEN_MAX, so that the sums below cannot overflow. */
-static bool settlement_whole(const Famledger__Settlement *s, uint64_t settlement_id)
+static bool settlement_adds_up(const Famledger__Settlement *s, uint64_t settlement_id)
 {
     if (s->settlement_id != settlement_id || !validate_person_no(s->merchant_code) ||
         !validate_person_no(s->patient) || !fen_in_range(s->amount_fen) ||
@@ -499,7 +499,7 @@ int settlement_load(struct request_ctx *ctx, uint64_t settlement_id,
         return request_fail(ctx, FL_ERR_UNKNOWN_SETTLEMENT, "no settlement %llu",
                             (unsigned long long)settlement_id);
     *settlement = famledger__settlement__unpack(&ctx->arena->protobuf, value.size, value.data);
-    if (*settlement && settlement_whole(*settlement, settlement_id))
+    if (*settlement && settlement_adds_up(*settlement, settlement_id))
         return 0;
     /* Data read from disk is checked, not trusted, as state_account_get checks an account. */
     log_error("settle: the stored settlement %llu is damaged: it does not decode, or its legs, "
