@@ -7,6 +7,7 @@
 #include "family.h"
 #include "fl_limits.h"
 #include "ledger.h"
+#include "log.h"
 #include "person.h"
 #include "reference.h"
 #include "require.h"
@@ -69,6 +70,14 @@ static int send_load(struct request_ctx *ctx, uint64_t send_id, Famledger__Walle
     if (rc == 0)
         return request_fail(ctx, FL_ERR_UNKNOWN_WALLET_SEND, "no wallet send %llu",
                             (unsigned long long)send_id);
+    /* Data read from disk is checked, not trusted: its amount moves money when it closes. */
+    if ((*send)->send_id != send_id || !validate_amount_fen((*send)->amount_fen) ||
+        !validate_person_no((*send)->holder) || !validate_person_no((*send)->beneficiary)) {
+        log_error("wallet: the stored wallet send %llu is damaged (ledgerctl verify names it)",
+                  (unsigned long long)send_id);
+        return request_fail(ctx, FL_ERR_INTERNAL, "wallet send %llu is damaged",
+                            (unsigned long long)send_id);
+    }
     return 0;
 }
 

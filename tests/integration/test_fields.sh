@@ -100,5 +100,24 @@ expect "the log names the account" "the stored account of DAD is damaged (status
     "$(cat "$WORK/daemon.log")"
 check "the daemon answers on" 0 ctl head
 check "verify names both" 4 ctl verify
+daemon_stop
+
+# A waiting wallet send whose stored amount is not one a daemon writes: its return would move
+# that amount (a negative one stopped the daemon); it is refused as damage.
+rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
+daemon_start_any_hour
+check "MOM's account unfrozen" 0 ctl account unfreeze MOM
+check "a send that waits" 0 ctl --json wallet send MOM KID 2.00 --ref w-wait
+send=$(echo "$OUT" | json_fen send_id)
+daemon_stop
+check "its stored amount made -5 fen" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" \
+    field wallet_sends "$send" amount_fen -5
+daemon_start_any_hour
+check "declining it is refused" 1 ctl wallet decline --ref w-wait
+expect "as damage" "INTERNAL: wallet send $send is damaged" "$ERR"
+check "and so is accepting it" 1 ctl wallet accept --ref w-wait
+check "the daemon answers on" 0 ctl head
+expect "the log names the send" "the stored wallet send $send is damaged" \
+    "$(cat "$WORK/daemon.log")"
 
 finish
