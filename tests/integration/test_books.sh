@@ -244,7 +244,8 @@ check "it starts again as format 10" 0 ctl head
 # Stored totals damaged so that they sum past the largest amount (each within it): the daemon
 # refuses the sum as damage rather than overflow, and says which in its log.
 check "the day of the settlement" 0 ctl --json clearing --merchant P1 \
-    --from "$(TZ=Asia/Shanghai date -d yesterday +%F)" --to "$(TZ=Asia/Shanghai date -d tomorrow +%F)"
+    --from "$(TZ=Asia/Shanghai date -d yesterday +%F)" \
+    --to "$(TZ=Asia/Shanghai date -d tomorrow +%F)"
 iso_day=$(echo "$OUT" | sed -n 's/.*"date":"\([0-9-]*\)".*/\1/p')
 day=$(echo "$iso_day" | tr -d -)
 check "a second settlement" 0 ctl --json settle --merchant P1 --ref up-s2 --patient B --amount 1

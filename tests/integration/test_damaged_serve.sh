@@ -54,8 +54,11 @@ for table in persons accounts funders funded merchants settlements balances wall
     [ "$table" = settlements ] && seeds="42 56 3 25"
     for seed in $seeds; do
         rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
-        changed=$("$BUILD/tests/famledger-corrupt" "$WORK/data" remutate "$table" "$seed") ||
-            { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL $table $seed changed nothing"; continue; }
+        changed=$("$BUILD/tests/famledger-corrupt" "$WORK/data" remutate "$table" "$seed") || {
+            CHECKS_FAILED=$((CHECKS_FAILED + 1))
+            echo "FAIL $table $seed changed nothing"
+            continue
+        }
         daemon_start_any_hour
         requests "$seed" >"$WORK/requests.out" 2>&1
         check "the daemon answers after the requests ($table, $changed)" 0 ctl head
@@ -65,7 +68,8 @@ for table in persons accounts funders funded merchants settlements balances wall
             *"runtime error"* | *Sanitizer* | *"invariant violated"*)
                 CHECKS_FAILED=$((CHECKS_FAILED + 1))
                 echo "FAIL $table $seed ($changed):"
-                grep -m3 "runtime error\|Sanitizer\|invariant" "$WORK/daemon.log" "$WORK/requests.out" ;;
+                grep -m3 "runtime error\|Sanitizer\|invariant" "$WORK/daemon.log" \
+                    "$WORK/requests.out" ;;
             *) CHECKS_PASSED=$((CHECKS_PASSED + 1)) ;;
         esac
         daemon_stop

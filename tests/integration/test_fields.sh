@@ -92,8 +92,8 @@ check "DAD's account made closed, its balance kept" 0 "$BUILD/tests/famledger-co
 daemon_start_any_hour
 check "a credit to MOM is refused" 1 ctl credit MOM 1.00 --ref c-late
 expect "as damage" "INTERNAL" "$ERR"
-expect "the log names the statement's end" "the stored account of MOM ends its statement at entry 99999999" \
-    "$(cat "$WORK/daemon.log")"
+expect "the log names the statement's end" \
+    "the stored account of MOM ends its statement at entry 99999999" "$(cat "$WORK/daemon.log")"
 check "DAD's account opened again is refused" 1 ctl account open DAD
 expect "as damage" "INTERNAL" "$ERR"
 expect "the log names the account" "the stored account of DAD is damaged (status 3" \
