@@ -427,11 +427,12 @@ static int hold_reserve(struct verify *v, uint64_t seq, const Famledger__Settlem
         if (leg->wallet && !wallet)
             return -1;
         /* An amount of the log's (forged, at worst) is added with a check: what it would make
-         * is a problem to name, never an overflow. */
+         * is a problem to name, never an overflow (held at the largest amount, to be named). */
         if (wallet) {
-            bool over = __builtin_add_overflow(wallet->held_fen, amount, &wallet->held_fen);
+            if (__builtin_add_overflow(wallet->held_fen, amount, &wallet->held_fen))
+                wallet->held_fen = INT64_MAX;
             wallet->record = true;
-            if (over || wallet->held_fen < 0 || wallet->held_fen > wallet->fen)
+            if (wallet->held_fen < 0 || wallet->held_fen > wallet->fen)
                 return verify_problem(v, seq, "the wallet of %s would reserve %lld fen of %lld",
                                       person->person_no, (long long)wallet->held_fen,
                                       (long long)wallet->fen);
@@ -439,8 +440,9 @@ static int hold_reserve(struct verify *v, uint64_t seq, const Famledger__Settlem
             struct model_person_extra *extra = verify_person_extra(person);
             if (!extra)
                 return -1;
-            bool over = __builtin_add_overflow(extra->held_fen, amount, &extra->held_fen);
-            if (over || !person->has_account || extra->held_fen < 0 ||
+            if (__builtin_add_overflow(extra->held_fen, amount, &extra->held_fen))
+                extra->held_fen = INT64_MAX;
+            if (!person->has_account || extra->held_fen < 0 ||
                 extra->held_fen > model_person_balance(person))
                 return verify_problem(v, seq, "the account of %s would reserve %lld fen of %lld",
                                       person->person_no, (long long)extra->held_fen,

@@ -143,4 +143,24 @@ check "a posting of the largest amount" 0 forge posting 6 9223372036854775807
 daemon_start_any_hour
 check "verify" 4 ctl verify
 expect "the sum past int64" "entry 6 does not balance: its postings sum past int64" "$OUT$ERR"
+daemon_stop
+
+# A second hold on a wallet that already reserves money, its leg forged to the largest amount:
+# verify names what the wallet would reserve, and its sum does not overflow (the sanitizer build
+# stopped verify there).
+rm -rf "$WORK/data"
+daemon_start_any_hour
+family_ledger_two_phase # KID's wallet holds 1.00, all of it reserved by a held quote
+check "another 1.00 sent" 0 ctl wallet send MOM KID 1.00 --ref w2
+check "and accepted" 0 ctl wallet accept --ref w2
+check "a second quote held from the wallet" 0 ctl --json quote --merchant P1 --ref h2 \
+    --patient KID --amount 0.50 --hold 600
+h2=$(echo "$OUT" | json_fen hold_id)
+daemon_stop
+check "its wallet leg forged to the largest amount" 0 forge set "$h2" \
+    hold_placed.hold.quote.legs.0.amount_fen 9223372036854775807
+daemon_start_any_hour
+check "verify names it" 4 ctl verify
+expect "at the hold" "FAILED at seq $h2: the wallet of KID would reserve 9223372036854775807 fen" \
+    "$OUT$ERR"
 finish
