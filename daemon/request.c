@@ -30,7 +30,7 @@ static void request_fail_wrap(Famledger__Response *response, struct arena *arena
 int request_fail(struct request_ctx *ctx, int status, const char *format, ...)
 {
     /* A callee that failed with this status has said why already: its words follow ours
-     * ("cannot record the credit: the class total fund holds ... and 1.01 more would overflow
+     * ("cannot record the credit: the class total fund holds ... and -1.01 more would overflow
      * it"). */
     const char *cause = ctx->response->status == (Famledger__Status)-status ? ctx->response->error
                                                                             : NULL;

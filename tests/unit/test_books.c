@@ -617,6 +617,20 @@ static void test_aid_lists_what_relatives_paid_for_a_person_without_an_account(v
     assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_AID, &body), FL_ERR_UNKNOWN_PERSON);
 }
 
+/* A credit of `amount_fen` to `person_no` under `reference` refused with INVALID_ARGUMENT and
+ * `reason`, the log's head still `seq` and the balance still `balance_fen`. */
+static void credit_refused(struct fixture *f, const char *person_no, int64_t amount_fen,
+                           const char *reference, const char *reason, uint64_t seq,
+                           int64_t balance_fen)
+{
+    Famledger__Response *refused = NULL;
+    assert_int_equal(fixture_credit(f, person_no, amount_fen, reference, &refused),
+                     FL_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(refused->error, reason));
+    assert_int_equal(head_seq(f), seq);
+    assert_int_equal(fixture_balance(f, person_no), balance_fen);
+}
+
 /* What an account received in all, a class total and a merchant's day only grow. Where one would
  * pass INT64_MAX the movement is refused with the reason, and nothing of it is recorded; up to
  * the limit itself it is taken. */
@@ -631,13 +645,9 @@ static void test_a_total_that_would_overflow_refuses_the_movement(void **state)
 
     /* A credit: MOM has 70.00 yuan; 0.51 more would pass the limit, 0.50 reaches it. */
     account_received(f, "MOM", INT64_MAX - 50);
-    Famledger__Response *refused = NULL;
-    assert_int_equal(fixture_credit(f, "MOM", 51, "c-over", &refused), FL_ERR_INVALID_ARGUMENT);
-    assert_non_null(strstr(refused->error, "the account of MOM has received "
-                                           "92233720368547757.57 yuan in all, and 0.51 more "
-                                           "would overflow its totals"));
-    assert_int_equal(head_seq(f), seq);
-    assert_int_equal(fixture_balance(f, "MOM"), 7000);
+    credit_refused(f, "MOM", 51, "c-over", "the account of MOM has received "
+                   "92233720368547757.57 yuan in all, and 0.51 more would overflow its totals",
+                   seq, 7000);
 
     /* A refund back into the account: refused before it writes, the settlement as it was. */
     assert_int_equal(refund(f, "r-over", s1, 100), FL_ERR_INVALID_ARGUMENT);
@@ -653,12 +663,9 @@ static void test_a_total_that_would_overflow_refuses_the_movement(void **state)
 
     /* A class total, found after the entry is built: the writer's words name it. */
     balance_row_set(f, "fund", INT64_MIN + 100);
-    assert_int_equal(fixture_credit(f, "DAD", 101, "c-fund", &refused), FL_ERR_INVALID_ARGUMENT);
-    assert_non_null(strstr(refused->error, "cannot record the credit: the class total fund holds "
-                                           "-92233720368547757.08 yuan, and -1.01 more would "
-                                           "overflow it"));
-    assert_int_equal(head_seq(f), seq);
-    assert_int_equal(fixture_balance(f, "DAD"), 5000);
+    credit_refused(f, "DAD", 101, "c-fund", "cannot record the credit: the class total fund "
+                   "holds -92233720368547757.08 yuan, and -1.01 more would overflow it", seq,
+                   5000);
     assert_int_equal(fixture_credit(f, "DAD", 100, "c-fund", NULL), 0);
     seq = head_seq(f);
 
