@@ -628,7 +628,11 @@ static int apply_refund(struct verify *v, const Famledger__Entry *entry, uint64_
         verify_refund_aid(v, patient, settled_us, refund);
     if (past || legs != refund->amount_fen)
         return verify_problem(v, entry->seq, "refund legs do not add up to the refund");
-    expect_merchant_link(v, merchant, entry->time_us, entry->seq);
+    /* As the daemon lists them (clearing_day_record): a refund, cancel or reversal joins its
+     * merchant's day when it gave money back. The cancel of a settlement paid all in cash (or
+     * refunded whole already) gives back nothing and is not listed. */
+    if (refund->amount_fen != 0)
+        expect_merchant_link(v, merchant, entry->time_us, entry->seq);
     if (!reversal)
         verify_expect_reference(v, 'R', merchant, refund->reference, entry->seq);
     return refund->cancel ? settlement_cancel(v, settlement, settlement_id, cancelled) : 0;
