@@ -128,7 +128,8 @@ check "nobody pays for KID any more" 0 ctl --json family list KID
 expect "no funders" '"funding_order":[]' "$OUT"
 # The cancel of a settlement paid all in cash gives nothing back, so it joins no merchant's day;
 # verify once expected it there and failed this clean ledger (found by test_random_ops).
-check "settle s4 all in cash" 0 ctl --json settle --merchant P1 --ref s4 --patient EX --amount 3 --no-account
+check "settle s4 all in cash" 0 ctl --json settle --merchant P1 --ref s4 --patient EX --amount 3 \
+    --no-account
 s4_id=$(echo "$OUT" | sed 's/.*"settlement_id":\([0-9]*\).*/\1/')
 check "cancel it" 0 ctl --json cancel --merchant P1 --ref c4 --settlement "$s4_id"
 expect "nothing to give back" '"amount_fen":0,"legs":[]' "$OUT"

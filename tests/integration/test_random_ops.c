@@ -1,0 +1,1503 @@
+/* test_random_ops.c -- seeded random sequences of every kind of request, as settlement systems
+ * and an administrator would send them together: retries and conflicting retries, refunds of
+ * refunds, holds, wallet sends, bindings coming and going, accounts frozen, closed, moved out
+ * and back, pipelines and batches.
+ *
+ * What must hold whatever the sequence:
+ * - every answer is OK or a refusal a client can act on; never INTERNAL, never a lost
+ *   connection, and the daemon keeps running;
+ * - a settlement's legs and cash add up to its amount; a retry of an acknowledged reference
+ *   answers the same settlement or credit;
+ * - with one client, every balance a reply reports is the balance before it plus what the reply
+ *   says moved, and the accounts and wallets read back are what the replies added up to;
+ * - the trial balance is zero, and verify replays the log to exactly the stored state;
+ * - after a kill -9 in the middle of such a run, everything acknowledged is there.
+ *
+ * The suite runs seeds 1 and 2 of each test. A campaign: FAMLEDGER_RANDOM_SEED=S (the first)
+ * and FAMLEDGER_RANDOM_SEEDS=N (how many); FAMLEDGER_RANDOM_VERBOSE=1 prints how often each
+ * kind of request was taken and refused. A failure names its seed, worker and step. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+enum {
+    EMPLOYEES = 8,
+    PERSONS = 12,        /* E0..E7 employees (E7 in another province), R0..R3 residents */
+    MERCHANTS = 3,
+    SLOTS = 48,          /* references per merchant (settlements) and in all (credits) */
+    KNOWN_MAX = 4096,    /* settlements, holds, wallet sends remembered to act on later */
+    WORKERS = 4,
+};
+
+static const char *const person_nos[PERSONS] = {"E0", "E1", "E2", "E3", "E4", "E5",
+                                                "E6", "E7", "R0", "R1", "R2", "R3"};
+static const char *const merchant_codes[MERCHANTS] = {"PH1", "HO1", "PH2"};
+/* The daemon as an operator might run it, with the wallet open all day so that the sequence
+ * does not depend on the hour the suite runs at. */
+static const char *const daemon_args[] = {"--wallet-quiet-start", "00:00", "--wallet-quiet-end",
+                                          "00:00", "--wallet-sends-per-day", "1000", NULL};
+
+/* ---- what the workers share ---- */
+
+struct settle_content {
+    int merchant, patient;
+    int64_t amount_fen;
+    fl_category category;
+    bool no_account, all_or_nothing;
+};
+
+struct credit_content {
+    int person;
+    int64_t amount_fen;
+    fl_credit_kind kind;
+};
+
+static bool settle_content_equal(const struct settle_content *a, const struct settle_content *b)
+{
+    return a->merchant == b->merchant && a->patient == b->patient &&
+           a->amount_fen == b->amount_fen && a->category == b->category &&
+           a->no_account == b->no_account && a->all_or_nothing == b->all_or_nothing;
+}
+
+static bool credit_content_equal(const struct credit_content *a, const struct credit_content *b)
+{
+    return a->person == b->person && a->amount_fen == b->amount_fen && a->kind == b->kind;
+}
+
+struct world {
+    pthread_mutex_t lock;
+    /* The content each settlement reference was first sent with, and the settlement that
+     * acknowledged it (0: none yet). */
+    bool settle_used[MERCHANTS][SLOTS];
+    struct settle_content settle_sent[MERCHANTS][SLOTS];
+    uint64_t settle_acked[MERCHANTS][SLOTS];
+    unsigned settle_made[MERCHANTS][SLOTS]; /* answers that were not replays */
+    struct settle_content settle_acked_content[MERCHANTS][SLOTS];
+    bool credit_used[SLOTS];
+    struct credit_content credit_sent[SLOTS];
+    uint64_t credit_acked[SLOTS];
+    unsigned credit_made[SLOTS];
+    struct credit_content credit_acked_content[SLOTS];
+    uint64_t settled[KNOWN_MAX];
+    int settled_merchant[KNOWN_MAX];
+    size_t settled_count;
+    uint64_t holds[KNOWN_MAX];
+    struct settle_content hold_content[KNOWN_MAX];
+    size_t hold_count;
+    char sends[KNOWN_MAX][48];
+    size_t send_count;
+    uint64_t transfer_out_seq[PERSONS];
+    int64_t transfer_out_fen[PERSONS];
+    unsigned next_unique;
+};
+
+/* One client alone: the balances its replies must agree with. */
+struct model {
+    bool on;
+    int64_t account_fen[PERSONS];
+    int64_t wallet_fen[PERSONS];
+};
+
+enum op {
+    OP_SETTLE, OP_QUOTE, OP_CAPTURE, OP_REFUND, OP_CANCEL, OP_REVERSE, OP_CREDIT,
+    OP_CREDIT_BATCH, OP_BIND, OP_UNBIND, OP_ORDER, OP_LIMIT, OP_WALLET_SEND, OP_WALLET_ACCEPT,
+    OP_WALLET_DECLINE, OP_HOLD, OP_HOLD_RELEASE, OP_FREEZE, OP_SUSPEND, OP_WITHDRAW,
+    OP_ACCOUNT_OPEN, OP_TRANSFER_OUT, OP_TRANSFER_IN, OP_DECEASED, OP_PAYOUT,
+    OP_MERCHANT_SUSPEND, OP_DAY_CLOSE, OP_BATCH, OP_PIPELINE, OP_READ, OPS
+};
+
+static const char *const op_names[OPS] = {
+    "settle", "quote", "capture", "refund", "cancel", "reverse", "credit", "credit batch",
+    "bind", "unbind", "order", "limit", "wallet send", "wallet accept", "wallet decline",
+    "hold", "hold release", "freeze", "suspend", "withdraw", "account open", "transfer out",
+    "transfer in", "deceased", "payout", "merchant suspend", "day close", "batch", "pipeline",
+    "read"};
+
+/* How often each is drawn, out of the sum. */
+static const unsigned op_weights[OPS] = {
+    30, 3, 4, 8, 4, 3, 8, 2, 5, 2, 1, 2, 4, 3, 2, 4, 2, 2, 2, 1, 2, 1, 1, 1, 2, 1, 1, 3, 2, 8};
+
+struct worker {
+    struct world *world;
+    struct model *model;
+    const struct daemon_handle *daemon;
+    fl_client *client;
+    uint64_t seed, rng;
+    int id;
+    unsigned ops_wanted, ops_done;
+    bool crash_phase;   /* a transport error ends the worker instead of failing the test */
+    bool lost;          /* the connection was lost (crash phase only) */
+    unsigned ok[OPS], refused[OPS];
+    fl_settlement *settlement;
+    fl_reversal *reversal;
+    fl_hold *hold;
+};
+
+/* cmocka's failures jump, which a worker thread must not: the first failure is kept, every
+ * worker stops, and the test fails with it once they are joined. */
+static pthread_mutex_t failure_lock = PTHREAD_MUTEX_INITIALIZER;
+static char failure[768];
+static volatile bool failed;
+
+static void worker_fail(struct worker *w, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+#define FAIL worker_fail
+
+static uint64_t rng_next(uint64_t *state)
+{
+    /* splitmix64 */
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static unsigned pick(struct worker *w, unsigned n)
+{
+    return (unsigned)(rng_next(&w->rng) % n);
+}
+
+static bool chance(struct worker *w, unsigned percent)
+{
+    return pick(w, 100) < percent;
+}
+
+static void worker_fail(struct worker *w, const char *format, ...)
+{
+    char what[512];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(what, sizeof(what), format, args);
+    va_end(args);
+    pthread_mutex_lock(&failure_lock);
+    if (!failed)
+        snprintf(failure, sizeof(failure), "seed %" PRIu64 " worker %d op %u: %s", w->seed, w->id,
+                 w->ops_done, what);
+    failed = true;
+    pthread_mutex_unlock(&failure_lock);
+}
+
+static void failure_report(void)
+{
+    if (failed)
+        fail_msg("%s", failure);
+}
+
+static int person_index(struct worker *w, const char *person_no)
+{
+    for (int i = 0; i < PERSONS; i++)
+        if (strcmp(person_nos[i], person_no) == 0)
+            return i;
+    FAIL(w, "a reply names person '%s', who is not of this test", person_no);
+    return 0;
+}
+
+
+/* Whether `rc` is an answer a client could be given for a request of ours: OK, or a refusal of
+ * this request. Anything else fails the test; a transport error in the crash phase ends the
+ * worker. Returns true for OK. */
+static bool outcome(struct worker *w, enum op op, int rc)
+{
+    switch (rc) {
+    case 0:
+        w->ok[op]++;
+        return true;
+    case FL_ERR_UNAVAILABLE:
+    case FL_ERR_TIMEOUT:
+    case FL_ERR_PROTOCOL_ERROR:
+    case FL_ERR_SHUTTING_DOWN:
+        if (w->crash_phase) {
+            w->lost = true;
+            return false;
+        }
+        FAIL(w, "%s: the connection failed: %s", op_names[op], fl_client_error(w->client));
+        return false;
+    case FL_ERR_INTERNAL:
+    case FL_ERR_MALFORMED_REQUEST:
+    case FL_ERR_FRAME_TOO_LARGE:
+    case FL_ERR_UNSUPPORTED:
+    case FL_ERR_PERMISSION_DENIED:
+    case FL_ERR_BUSY:
+    case FL_ERR_OUT_OF_SPACE:
+        FAIL(w, "%s: %s: %s", op_names[op], fl_strerror(rc), fl_client_error(w->client));
+        return false;
+    default:
+        w->refused[op]++;
+        return false;
+    }
+}
+
+/* ---- the model of one client ---- */
+
+static void model_account(struct worker *w, const char *holder, int64_t delta, int64_t after,
+                          const char *what)
+{
+    if (!w->model->on)
+        return;
+    int p = person_index(w, holder);
+    if (w->model->account_fen[p] + delta != after)
+        FAIL(w, "%s: %s's account held %" PRId64 " fen and moved %" PRId64
+                ", but the reply says %" PRId64 " after",
+             what, holder, w->model->account_fen[p], delta, after);
+    w->model->account_fen[p] = after;
+}
+
+static void model_account_add(struct worker *w, const char *holder, int64_t delta)
+{
+    if (w->model->on)
+        w->model->account_fen[person_index(w, holder)] += delta;
+}
+
+static void model_wallet_add(struct worker *w, const char *person_no, int64_t delta)
+{
+    if (w->model->on)
+        w->model->wallet_fen[person_index(w, person_no)] += delta;
+}
+
+/* Every account and wallet read back must be what the replies added up to. */
+static void model_compare(struct worker *w)
+{
+    if (!w->model->on)
+        return;
+    for (int p = 0; p < PERSONS; p++) {
+        fl_account account;
+        int rc = fl_account_get(w->client, person_nos[p], &account);
+        int64_t stored = rc == 0 ? account.balance_fen : 0;
+        if (rc != 0 && rc != FL_ERR_NO_ACCOUNT)
+            FAIL(w, "account of %s: %s", person_nos[p], fl_client_error(w->client));
+        if (stored != w->model->account_fen[p])
+            FAIL(w, "%s's account holds %" PRId64 " fen; the replies add up to %" PRId64,
+                 person_nos[p], stored, w->model->account_fen[p]);
+        fl_wallet wallet;
+        rc = fl_wallet_get(w->client, person_nos[p], &wallet);
+        if (rc != 0)
+            FAIL(w, "wallet of %s: %s", person_nos[p], fl_client_error(w->client));
+        if (wallet.balance_fen != w->model->wallet_fen[p])
+            FAIL(w, "%s's wallet holds %" PRId64 " fen; the replies add up to %" PRId64,
+                 person_nos[p], wallet.balance_fen, w->model->wallet_fen[p]);
+    }
+}
+
+/* ---- checks of what a reply says ---- */
+
+static void refund_check(struct worker *w, const fl_refund *refund, const char *what)
+{
+    int64_t legs = 0;
+    for (size_t i = 0; i < refund->leg_count; i++) {
+        const fl_refund_leg *leg = &refund->legs[i];
+        if (leg->amount_fen <= 0)
+            FAIL(w, "%s: a refund leg of %" PRId64 " fen", what, leg->amount_fen);
+        legs += leg->amount_fen;
+        if (refund->replayed || leg->cash_refund_due)
+            continue;
+        if (leg->wallet)
+            model_wallet_add(w, leg->holder, leg->amount_fen);
+        else
+            model_account(w, leg->holder, leg->amount_fen, leg->balance_after_fen, what);
+    }
+    if (legs != refund->amount_fen)
+        FAIL(w, "%s: refund %" PRIu64 " of %" PRId64 " fen has legs of %" PRId64, what,
+             refund->refund_id, refund->amount_fen, legs);
+}
+
+static void settlement_check(struct worker *w, const fl_settlement *s,
+                             const struct settle_content *sent, const char *what)
+{
+    if (strcmp(s->patient, person_nos[sent->patient]) != 0 || s->amount_fen != sent->amount_fen)
+        FAIL(w, "%s: settlement %" PRIu64 " is for %s, %" PRId64 " fen; %s, %" PRId64
+                " fen was sent",
+             what, s->settlement_id, s->patient, s->amount_fen, person_nos[sent->patient],
+             sent->amount_fen);
+    int64_t legs = 0;
+    for (size_t i = 0; i < s->leg_count; i++) {
+        if (s->legs[i].amount_fen <= 0)
+            FAIL(w, "%s: a leg of %" PRId64 " fen", what, s->legs[i].amount_fen);
+        legs += s->legs[i].amount_fen;
+    }
+    if (legs != s->acct_pay_fen + s->acct_mulaid_pay_fen ||
+        legs + s->cash_pay_fen != s->amount_fen || s->cash_pay_fen < 0)
+        FAIL(w, "%s: settlement %" PRIu64 " of %" PRId64 " fen: legs %" PRId64 ", own %" PRId64
+                ", relatives %" PRId64 ", cash %" PRId64,
+             what, s->settlement_id, s->amount_fen, legs, s->acct_pay_fen,
+             s->acct_mulaid_pay_fen, s->cash_pay_fen);
+    if (sent->no_account && s->cash_pay_fen != s->amount_fen)
+        FAIL(w, "%s: a settlement without the accounts took %" PRId64 " fen from them", what,
+             legs);
+    if (sent->all_or_nothing && s->cash_pay_fen != 0 && !s->replayed)
+        FAIL(w, "%s: an all-or-nothing settlement left %" PRId64 " fen in cash", what,
+             s->cash_pay_fen);
+    if (s->replayed)
+        return;
+    for (size_t i = 0; i < s->leg_count; i++) {
+        const fl_leg *leg = &s->legs[i];
+        if (leg->wallet)
+            model_wallet_add(w, leg->holder, -leg->amount_fen);
+        else
+            model_account(w, leg->holder, -leg->amount_fen, leg->balance_after_fen, what);
+    }
+}
+
+/* ---- the world's memory ---- */
+
+static void settled_remember(struct worker *w, uint64_t id, int merchant)
+{
+    pthread_mutex_lock(&w->world->lock);
+    if (w->world->settled_count < KNOWN_MAX) {
+        w->world->settled[w->world->settled_count] = id;
+        w->world->settled_merchant[w->world->settled_count++] = merchant;
+    }
+    pthread_mutex_unlock(&w->world->lock);
+}
+
+/* A settlement acknowledged under a reference: the first answers it for good. */
+static void settle_acked(struct worker *w, int merchant, int slot,
+                         const struct settle_content *sent, const fl_settlement *s,
+                         const char *what)
+{
+    /* Replies of racing workers are checked in the order they are read, not committed: the
+     * first read may be a replay. What holds is one settlement, made once. */
+    struct world *world = w->world;
+    pthread_mutex_lock(&world->lock);
+    uint64_t acked = world->settle_acked[merchant][slot];
+    if (acked == 0) {
+        world->settle_acked[merchant][slot] = s->settlement_id;
+        world->settle_acked_content[merchant][slot] = *sent;
+    }
+    unsigned made = world->settle_made[merchant][slot] += !s->replayed;
+    const struct settle_content first = world->settle_acked_content[merchant][slot];
+    pthread_mutex_unlock(&world->lock);
+    if ((acked != 0 && s->settlement_id != acked) || made > 1)
+        FAIL(w, "%s: reference S-%d of %s answered settlement %" PRIu64 " (replayed %d, made "
+                "%u times); it was acknowledged as %" PRIu64,
+             what, slot, merchant_codes[merchant], s->settlement_id, s->replayed, made,
+             acked ? acked : s->settlement_id);
+    if (!settle_content_equal(&first, sent))
+        FAIL(w, "reference S-%d of %s was answered as a replay of other content", slot,
+             merchant_codes[merchant]);
+    if (!s->replayed)
+        settled_remember(w, s->settlement_id, merchant);
+}
+
+static bool settled_pick(struct worker *w, uint64_t *id, int *merchant)
+{
+    pthread_mutex_lock(&w->world->lock);
+    size_t count = w->world->settled_count;
+    if (count) {
+        /* Mostly the recent ones, which still have money to give back. */
+        size_t i = chance(w, 70) && count > 16 ? count - 1 - pick(w, 16) : pick(w, (unsigned)count);
+        *id = w->world->settled[i];
+        *merchant = w->world->settled_merchant[i];
+    }
+    pthread_mutex_unlock(&w->world->lock);
+    return count != 0;
+}
+
+static void settle_content_make(struct worker *w, struct settle_content *c, int merchant)
+{
+    static const fl_category categories[] = {FL_CATEGORY_PHARMACY, FL_CATEGORY_PHARMACY,
+                                             FL_CATEGORY_OUTPATIENT, FL_CATEGORY_INPATIENT,
+                                             FL_CATEGORY_DEVICE};
+    c->merchant = merchant;
+    c->patient = (int)pick(w, PERSONS);
+    c->amount_fen = chance(w, 10) ? 1 : 1 + (int64_t)pick(w, chance(w, 20) ? 900000 : 60000);
+    c->category = categories[pick(w, 5)];
+    c->no_account = chance(w, 5);
+    c->all_or_nothing = chance(w, 15);
+}
+
+static fl_settle_request settle_request_of(const struct settle_content *c, const char *reference)
+{
+    return (fl_settle_request){.merchant_code = merchant_codes[c->merchant],
+                               .merchant_reference = reference,
+                               .patient = person_nos[c->patient],
+                               .amount_fen = c->amount_fen,
+                               .category = c->category,
+                               .no_account = c->no_account,
+                               .all_or_nothing = c->all_or_nothing};
+}
+
+/* A reference of a merchant and the content to send under it: mostly what was sent before
+ * (a retry), sometimes other content (a conflicting retry), fresh when the slot is new. */
+static void settle_slot_pick(struct worker *w, int merchant, int *slot,
+                             struct settle_content *c)
+{
+    *slot = (int)pick(w, SLOTS);
+    struct settle_content fresh;
+    settle_content_make(w, &fresh, merchant);
+    pthread_mutex_lock(&w->world->lock);
+    if (w->world->settle_used[merchant][*slot] && !chance(w, 15)) {
+        *c = w->world->settle_sent[merchant][*slot];
+    } else {
+        *c = fresh;
+        w->world->settle_used[merchant][*slot] = true;
+        w->world->settle_sent[merchant][*slot] = fresh;
+    }
+    pthread_mutex_unlock(&w->world->lock);
+}
+
+static void unique_reference(struct worker *w, char *reference, size_t size, const char *kind)
+{
+    pthread_mutex_lock(&w->world->lock);
+    unsigned n = ++w->world->next_unique;
+    pthread_mutex_unlock(&w->world->lock);
+    snprintf(reference, size, "%s-%" PRIu64 "-%u", kind, w->seed, n);
+}
+
+/* ---- the operations ---- */
+
+static void op_settle(struct worker *w)
+{
+    int merchant = (int)pick(w, MERCHANTS), slot;
+    struct settle_content c;
+    settle_slot_pick(w, merchant, &slot, &c);
+    char reference[32];
+    snprintf(reference, sizeof(reference), "S-%d", slot);
+    fl_settle_request request = settle_request_of(&c, reference);
+    if (outcome(w, OP_SETTLE, fl_settle(w->client, &request, w->settlement))) {
+        settlement_check(w, w->settlement, &c, "settle");
+        settle_acked(w, merchant, slot, &c, w->settlement, "settle");
+    }
+}
+
+static void op_quote(struct worker *w)
+{
+    struct settle_content c;
+    settle_content_make(w, &c, (int)pick(w, MERCHANTS));
+    fl_settle_request request = settle_request_of(&c, NULL);
+    if (outcome(w, OP_QUOTE, fl_quote(w->client, &request, w->settlement))) {
+        w->settlement->replayed = true; /* nothing moved */
+        settlement_check(w, w->settlement, &c, "quote");
+    }
+}
+
+static void op_hold(struct worker *w)
+{
+    struct settle_content c;
+    settle_content_make(w, &c, (int)pick(w, MERCHANTS));
+    char reference[48];
+    unique_reference(w, reference, sizeof(reference), "H");
+    fl_settle_request request = settle_request_of(&c, reference);
+    /* Some expire while the run goes on. */
+    uint32_t seconds = chance(w, 30) ? 1 : 600;
+    if (!outcome(w, OP_HOLD, fl_hold_make(w->client, &request, seconds, w->hold)))
+        return;
+    w->hold->quote.replayed = true;
+    settlement_check(w, &w->hold->quote, &c, "hold");
+    pthread_mutex_lock(&w->world->lock);
+    if (w->world->hold_count < KNOWN_MAX) {
+        w->world->holds[w->world->hold_count] = w->hold->hold_id;
+        w->world->hold_content[w->world->hold_count++] = c;
+    }
+    pthread_mutex_unlock(&w->world->lock);
+}
+
+static bool hold_pick(struct worker *w, uint64_t *id, struct settle_content *c)
+{
+    pthread_mutex_lock(&w->world->lock);
+    size_t count = w->world->hold_count;
+    if (count) {
+        size_t i = count > 8 && chance(w, 70) ? count - 1 - pick(w, 8) : pick(w, (unsigned)count);
+        *id = w->world->holds[i];
+        *c = w->world->hold_content[i];
+    }
+    pthread_mutex_unlock(&w->world->lock);
+    return count != 0;
+}
+
+static void op_capture(struct worker *w)
+{
+    uint64_t hold_id;
+    struct settle_content c;
+    if (!hold_pick(w, &hold_id, &c))
+        return;
+    if (chance(w, 10))
+        c.amount_fen += 1; /* not what was held */
+    char reference[48];
+    unique_reference(w, reference, sizeof(reference), "K");
+    fl_settle_request request = settle_request_of(&c, reference);
+    request.hold_id = hold_id;
+    if (outcome(w, OP_CAPTURE, fl_settle(w->client, &request, w->settlement))) {
+        settlement_check(w, w->settlement, &c, "capture");
+        if (w->settlement->hold_id != hold_id)
+            FAIL(w, "capture of hold %" PRIu64 " says hold %" PRIu64, hold_id,
+                 w->settlement->hold_id);
+        settled_remember(w, w->settlement->settlement_id, c.merchant);
+    }
+}
+
+static void op_hold_release(struct worker *w)
+{
+    uint64_t hold_id;
+    struct settle_content c;
+    if (hold_pick(w, &hold_id, &c))
+        outcome(w, OP_HOLD_RELEASE, fl_hold_release(w->client, hold_id, w->hold));
+}
+
+static void op_refund(struct worker *w, bool cancel)
+{
+    uint64_t id;
+    int merchant;
+    if (!settled_pick(w, &id, &merchant))
+        return;
+    if (chance(w, 5))
+        merchant = (merchant + 1) % MERCHANTS; /* another merchant's settlement */
+    char reference[48];
+    if (chance(w, 20))
+        snprintf(reference, sizeof(reference), "F-%u", pick(w, SLOTS)); /* may be taken */
+    else
+        unique_reference(w, reference, sizeof(reference), "F");
+    fl_refund refund;
+    int rc;
+    if (cancel)
+        rc = fl_cancel(w->client, merchant_codes[merchant], reference, id, &refund,
+                       w->settlement);
+    else
+        rc = fl_refund_make(w->client, merchant_codes[merchant], reference, id,
+                            1 + (int64_t)pick(w, 30000), &refund, w->settlement);
+    if (!outcome(w, cancel ? OP_CANCEL : OP_REFUND, rc))
+        return;
+    refund_check(w, &refund, cancel ? "cancel" : "refund");
+    if (w->settlement->refunded_fen > w->settlement->acct_pay_fen +
+                                          w->settlement->acct_mulaid_pay_fen)
+        FAIL(w, "settlement %" PRIu64 " refunded %" PRId64 " fen of %" PRId64 " paid", id,
+             w->settlement->refunded_fen,
+             w->settlement->acct_pay_fen + w->settlement->acct_mulaid_pay_fen);
+}
+
+static void op_reverse(struct worker *w)
+{
+    int merchant = (int)pick(w, MERCHANTS);
+    char reference[32];
+    snprintf(reference, sizeof(reference), "S-%u", pick(w, SLOTS));
+    if (!outcome(w, OP_REVERSE, fl_reverse(w->client, merchant_codes[merchant], reference,
+                                           w->reversal)))
+        return;
+    if (w->reversal->money_returned && !w->reversal->replayed)
+        refund_check(w, &w->reversal->refund, "reverse");
+}
+
+static void credit_slot_pick(struct worker *w, int *slot, struct credit_content *c)
+{
+    *slot = (int)pick(w, SLOTS);
+    struct credit_content fresh = {.person = (int)pick(w, PERSONS),
+                                   .amount_fen = 1 + (int64_t)pick(w, 200000),
+                                   .kind = chance(w, 50) ? FL_CREDIT_ALLOCATION
+                                                         : FL_CREDIT_DEPOSIT};
+    pthread_mutex_lock(&w->world->lock);
+    if (w->world->credit_used[*slot] && !chance(w, 10)) {
+        *c = w->world->credit_sent[*slot];
+    } else {
+        *c = fresh;
+        w->world->credit_used[*slot] = true;
+        w->world->credit_sent[*slot] = fresh;
+    }
+    pthread_mutex_unlock(&w->world->lock);
+}
+
+static void credit_acked(struct worker *w, int slot, const struct credit_content *c,
+                         uint64_t seq, bool replayed)
+{
+    struct world *world = w->world;
+    pthread_mutex_lock(&world->lock);
+    uint64_t acked = world->credit_acked[slot];
+    if (acked == 0) {
+        world->credit_acked[slot] = seq;
+        world->credit_acked_content[slot] = *c;
+    }
+    unsigned made = world->credit_made[slot] += !replayed;
+    struct credit_content first = world->credit_acked_content[slot];
+    pthread_mutex_unlock(&world->lock);
+    if ((acked != 0 && seq != acked) || made > 1 || !credit_content_equal(&first, c))
+        FAIL(w, "credit C-%d answered entry %" PRIu64 " (replayed %d, made %u times); it was "
+                "acknowledged as %" PRIu64,
+             slot, seq, replayed, made, acked ? acked : seq);
+}
+
+static void op_credit(struct worker *w)
+{
+    int slot;
+    struct credit_content c;
+    credit_slot_pick(w, &slot, &c);
+    char reference[16];
+    snprintf(reference, sizeof(reference), "C-%d", slot);
+    fl_credit_result credit;
+    if (!outcome(w, OP_CREDIT, fl_account_credit(w->client, person_nos[c.person], c.amount_fen,
+                                                 c.kind, reference, &credit)))
+        return;
+    if (!credit.replayed)
+        model_account(w, person_nos[c.person], c.amount_fen, credit.balance_after_fen, "credit");
+    credit_acked(w, slot, &c, credit.seq, credit.replayed);
+}
+
+static void op_credit_batch(struct worker *w)
+{
+    enum { ITEMS = 6 };
+    fl_credit_item items[ITEMS];
+    fl_credit_outcome outcomes[ITEMS];
+    struct credit_content contents[ITEMS];
+    int slots[ITEMS];
+    char references[ITEMS][16];
+    for (int i = 0; i < ITEMS; i++) {
+        credit_slot_pick(w, &slots[i], &contents[i]);
+        snprintf(references[i], sizeof(references[i]), "C-%d", slots[i]);
+        items[i] = (fl_credit_item){.person_no = person_nos[contents[i].person],
+                                    .amount_fen = contents[i].amount_fen,
+                                    .kind = contents[i].kind,
+                                    .reference = references[i]};
+    }
+    if (!outcome(w, OP_CREDIT_BATCH, fl_credit_batch(w->client, items, ITEMS, outcomes)))
+        return;
+    for (int i = 0; i < ITEMS; i++) {
+        if (outcomes[i].status != 0) {
+            w->refused[OP_CREDIT]++;
+            continue;
+        }
+        w->ok[OP_CREDIT]++;
+        if (!outcomes[i].replayed)
+            model_account_add(w, items[i].person_no, items[i].amount_fen);
+        credit_acked(w, slots[i], &contents[i], outcomes[i].seq, outcomes[i].replayed);
+    }
+}
+
+static void op_bind(struct worker *w)
+{
+    static const fl_relation relations[] = {FL_RELATION_SPOUSE, FL_RELATION_PARENT,
+                                            FL_RELATION_CHILD, FL_RELATION_SIBLING,
+                                            FL_RELATION_PATERNAL_GRANDPARENT};
+    int holder = (int)pick(w, EMPLOYEES), beneficiary = (int)pick(w, PERSONS);
+    outcome(w, OP_BIND, fl_family_bind(w->client, person_nos[holder], person_nos[beneficiary],
+                                       relations[pick(w, 5)], NULL));
+}
+
+static void op_unbind(struct worker *w)
+{
+    int holder = (int)pick(w, EMPLOYEES), beneficiary = (int)pick(w, PERSONS);
+    outcome(w, OP_UNBIND, fl_family_unbind(w->client, person_nos[holder],
+                                           person_nos[beneficiary], NULL));
+}
+
+static void op_order(struct worker *w)
+{
+    int beneficiary = (int)pick(w, PERSONS);
+    fl_family family;
+    if (!outcome(w, OP_READ, fl_family_list(w->client, person_nos[beneficiary], &family)) ||
+        family.funded_by_count < 2)
+        return;
+    const char *holders[FL_FUNDERS_MAX];
+    size_t count = family.funded_by_count;
+    for (size_t i = 0; i < count; i++)
+        holders[i] = family.funded_by[count - 1 - i].holder; /* reversed */
+    outcome(w, OP_ORDER, fl_family_order(w->client, person_nos[beneficiary], holders, count,
+                                         &family));
+}
+
+static void op_limit(struct worker *w)
+{
+    int holder = (int)pick(w, EMPLOYEES), beneficiary = (int)pick(w, PERSONS);
+    int64_t monthly = chance(w, 30) ? 0 : 1 + (int64_t)pick(w, 100000);
+    int64_t yearly = chance(w, 30) ? 0 : monthly + (int64_t)pick(w, 500000);
+    outcome(w, OP_LIMIT, fl_family_limit(w->client, person_nos[holder],
+                                         person_nos[beneficiary], monthly, yearly));
+}
+
+static void wallet_send_check(struct worker *w, const fl_wallet_send *send, int sign_holder,
+                              int sign_wallet, const char *what)
+{
+    if (send->replayed)
+        return;
+    /* Back to a holder whose account has closed since: owed in cash, not in the account. */
+    if (sign_holder > 0 && send->cash_refund_due)
+        sign_holder = 0;
+    if (sign_holder)
+        model_account(w, send->holder, sign_holder * send->amount_fen,
+                      send->holder_balance_fen, what);
+    if (sign_wallet) {
+        model_wallet_add(w, send->beneficiary, send->amount_fen);
+        if (w->model->on &&
+            w->model->wallet_fen[person_index(w, send->beneficiary)] != send->wallet_balance_fen)
+            FAIL(w, "%s: %s's wallet should hold %" PRId64 " fen, the reply says %" PRId64,
+                 what, send->beneficiary,
+                 w->model->wallet_fen[person_index(w, send->beneficiary)],
+                 send->wallet_balance_fen);
+    }
+}
+
+static void op_wallet_send(struct worker *w)
+{
+    /* Mostly along the bindings the world starts with: a holder sends only to their own. */
+    static const int pairs[][2] = {{0, 8}, {1, 8}, {0, 1}, {2, 9}};
+    int pair = (int)pick(w, 8);
+    int holder = pair < 4 ? pairs[pair][0] : (int)pick(w, EMPLOYEES);
+    int beneficiary = pair < 4 ? pairs[pair][1] : (int)pick(w, PERSONS);
+    char reference[48];
+    unique_reference(w, reference, sizeof(reference), "W");
+    fl_wallet_send send;
+    if (!outcome(w, OP_WALLET_SEND,
+                 fl_wallet_send_make(w->client, person_nos[holder], person_nos[beneficiary],
+                                     1 + (int64_t)pick(w, chance(w, 90) ? 30000 : 250000),
+                                     reference, &send)))
+        return;
+    wallet_send_check(w, &send, -1, 0, "wallet send");
+    pthread_mutex_lock(&w->world->lock);
+    if (w->world->send_count < KNOWN_MAX)
+        snprintf(w->world->sends[w->world->send_count++], sizeof(w->world->sends[0]), "%s",
+                 reference);
+    pthread_mutex_unlock(&w->world->lock);
+}
+
+static void op_wallet_answer(struct worker *w, bool accept)
+{
+    char reference[48];
+    pthread_mutex_lock(&w->world->lock);
+    size_t count = w->world->send_count;
+    if (count)
+        memcpy(reference, w->world->sends[count > 4 && chance(w, 70) ? count - 1 - pick(w, 4)
+                                                                      : pick(w, (unsigned)count)],
+               sizeof(reference));
+    pthread_mutex_unlock(&w->world->lock);
+    if (!count)
+        return;
+    fl_wallet_send send;
+    if (accept) {
+        if (outcome(w, OP_WALLET_ACCEPT, fl_wallet_accept(w->client, reference, &send)))
+            wallet_send_check(w, &send, 0, 1, "wallet accept");
+    } else if (outcome(w, OP_WALLET_DECLINE, fl_wallet_decline(w->client, reference, &send))) {
+        wallet_send_check(w, &send, 1, 0, "wallet decline");
+    }
+}
+
+static void op_freeze(struct worker *w)
+{
+    int person = (int)pick(w, EMPLOYEES);
+    outcome(w, OP_FREEZE, fl_account_freeze(w->client, person_nos[person], chance(w, 40),
+                                            "random", NULL));
+}
+
+static void op_suspend(struct worker *w)
+{
+    int person = (int)pick(w, PERSONS);
+    fl_person updated;
+    outcome(w, OP_SUSPEND, fl_person_suspend(w->client, person_nos[person], chance(w, 40),
+                                             "random", &updated));
+}
+
+static void movement_check(struct worker *w, const fl_movement *movement, int sign,
+                           const char *what)
+{
+    if (!movement->replayed)
+        model_account(w, movement->person_no, sign * movement->amount_fen,
+                      movement->balance_after_fen, what);
+}
+
+static void op_withdraw(struct worker *w)
+{
+    /* E6 may die; the others leave and come back. */
+    int person = (int)pick(w, EMPLOYEES);
+    fl_withdrawal_reason reason = 1 + pick(w, 6);
+    if (reason == FL_WITHDRAWAL_DEATH && person != 6)
+        reason = FL_WITHDRAWAL_LONG_TERM_ELSEWHERE;
+    char reference[48];
+    unique_reference(w, reference, sizeof(reference), "D");
+    fl_movement movement;
+    int64_t amount = chance(w, 50) ? 0 : 1 + (int64_t)pick(w, 50000);
+    if (outcome(w, OP_WITHDRAW, fl_withdraw(w->client, person_nos[person], reason, reference,
+                                            amount, "C34", "E0", &movement)))
+        movement_check(w, &movement, -1, "withdraw");
+}
+
+static void op_account_open(struct worker *w)
+{
+    int person = (int)pick(w, PERSONS);
+    fl_account account;
+    if (outcome(w, OP_ACCOUNT_OPEN, fl_account_open(w->client, person_nos[person], &account)))
+        model_account(w, person_nos[person], 0, account.balance_fen, "account open");
+}
+
+static void op_transfer_out(struct worker *w)
+{
+    int person = (int)pick(w, EMPLOYEES);
+    char reference[48];
+    unique_reference(w, reference, sizeof(reference), "T");
+    fl_movement movement;
+    if (!outcome(w, OP_TRANSFER_OUT, fl_transfer_out(w->client, person_nos[person], "120101",
+                                                     reference, &movement)))
+        return;
+    movement_check(w, &movement, -1, "transfer out");
+    pthread_mutex_lock(&w->world->lock);
+    w->world->transfer_out_seq[person] = movement.seq;
+    w->world->transfer_out_fen[person] = movement.amount_fen;
+    pthread_mutex_unlock(&w->world->lock);
+}
+
+static void op_transfer_in(struct worker *w)
+{
+    int person = (int)pick(w, EMPLOYEES);
+    pthread_mutex_lock(&w->world->lock);
+    uint64_t out_seq = w->world->transfer_out_seq[person];
+    int64_t amount = w->world->transfer_out_fen[person];
+    pthread_mutex_unlock(&w->world->lock);
+    char reference[48];
+    unique_reference(w, reference, sizeof(reference), "I");
+    fl_movement movement;
+    int rc;
+    if (out_seq && chance(w, 70))
+        rc = fl_transfer_in_linked(w->client, person_nos[person], amount, NULL, out_seq,
+                                   "110101", reference, &movement);
+    else
+        rc = fl_transfer_in(w->client, person_nos[person], 1 + (int64_t)pick(w, 80000),
+                            "440101", reference, &movement);
+    if (outcome(w, OP_TRANSFER_IN, rc))
+        movement_check(w, &movement, 1, "transfer in");
+}
+
+static void op_deceased(struct worker *w)
+{
+    /* Only R3 and E6 die in this world; the others must stay to pay and be paid for. */
+    const char *person = chance(w, 50) ? "R3" : "E6";
+    fl_person updated;
+    outcome(w, OP_DECEASED, fl_person_deceased(w->client, person, "DC-1", &updated));
+}
+
+static void op_payout(struct worker *w)
+{
+    char reference[48];
+    unique_reference(w, reference, sizeof(reference), "P");
+    fl_payout payout;
+    if (chance(w, 20)) {
+        /* A refund owed in cash to a holder whose account had closed: the fund pays it. */
+        const char *person = person_nos[pick(w, EMPLOYEES)];
+        outcome(w, OP_PAYOUT, fl_payout_make(w->client, NULL, person, 1 + (int64_t)pick(w, 5000),
+                                             reference, &payout));
+        return;
+    }
+    int merchant = (int)pick(w, MERCHANTS);
+    fl_merchant_books books;
+    if (!outcome(w, OP_READ, fl_merchant_balance(w->client, merchant_codes[merchant], &books)))
+        return;
+    int64_t amount = books.payable_fen > 0 && chance(w, 80)
+                         ? 1 + (int64_t)(rng_next(&w->rng) % (uint64_t)books.payable_fen)
+                         : 1 + (int64_t)pick(w, 1000);
+    outcome(w, OP_PAYOUT, fl_payout_make(w->client, merchant_codes[merchant], NULL, amount,
+                                         reference, &payout));
+}
+
+static void op_merchant_suspend(struct worker *w)
+{
+    int merchant = (int)pick(w, MERCHANTS);
+    outcome(w, OP_MERCHANT_SUSPEND, fl_merchant_set_suspended(w->client, merchant_codes[merchant],
+                                                              chance(w, 25), NULL));
+}
+
+/* Yesterday closes (once; again it answers the first); today has not ended and is refused. */
+static void op_day_close(struct worker *w)
+{
+    bool today = chance(w, 30);
+    time_t day = time(NULL) + 8 * 3600 - (today ? 0 : 86400); /* Asia/Shanghai */
+    char date[11], closed_through[11];
+    strftime(date, sizeof(date), "%Y-%m-%d", gmtime(&day));
+    uint64_t seq;
+    outcome(w, OP_DAY_CLOSE, fl_day_close(w->client, date, closed_through, &seq));
+}
+
+/* ---- pipelines and batches ---- */
+
+struct sent;
+
+struct sent_item {
+    struct sent *sent;
+    enum op op;
+    int merchant, slot;
+    struct settle_content content;
+    bool settle;
+};
+
+struct sent {
+    struct worker *worker;
+    bool batch;
+    struct sent_item items[16];
+    size_t answered;
+};
+
+/* A pipelined request's context is its item; a batch's is the whole, and `index` the item. */
+static void sent_item_done(struct sent_item *item, const fl_result *result)
+{
+    struct sent *sent = item->sent;
+    struct worker *w = sent->worker;
+    sent->answered++;
+    if (result->status != 0) {
+        if (w->crash_phase && (result->status == FL_ERR_PROTOCOL_ERROR ||
+                               result->status == FL_ERR_UNAVAILABLE ||
+                               result->status == FL_ERR_TIMEOUT)) {
+            w->lost = true;
+            return;
+        }
+        outcome(w, item->op, result->status);
+        return;
+    }
+    w->ok[item->op]++;
+    if (item->settle) {
+        fl_settlement s = *result->settlement; /* the result lives only during the call */
+        s.replayed = result->replayed;
+        const char *what = sent->batch ? "batched settle" : "pipelined settle";
+        settlement_check(w, &s, &item->content, what);
+        settle_acked(w, item->merchant, item->slot, &item->content, &s, what);
+    } else if (result->refund) {
+        fl_refund refund = *result->refund;
+        refund.replayed = result->replayed;
+        refund_check(w, &refund, "batched refund");
+    }
+}
+
+static void pipelined_done(void *context, size_t index, const fl_result *result)
+{
+    (void)index;
+    sent_item_done(context, result);
+}
+
+static void batch_done(void *context, size_t index, const fl_result *result)
+{
+    struct sent *sent = context;
+    sent_item_done(&sent->items[index], result);
+}
+
+static void op_pipeline(struct worker *w, bool batch)
+{
+    struct sent sent = {.worker = w, .batch = batch};
+    fl_batch *b = batch ? fl_batch_new() : NULL;
+    size_t count = 2 + pick(w, 8);
+    int rc = 0;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        struct sent_item *item = &sent.items[i];
+        char reference[48];
+        uint64_t id;
+        int merchant;
+        if (!chance(w, 75) && settled_pick(w, &id, &merchant)) {
+            bool cancel = chance(w, 30);
+            *item = (struct sent_item){.sent = &sent, .op = cancel ? OP_CANCEL : OP_REFUND};
+            unique_reference(w, reference, sizeof(reference), "F");
+            int64_t amount = 1 + (int64_t)pick(w, 20000);
+            if (batch)
+                rc = cancel ? fl_batch_cancel(b, merchant_codes[merchant], reference, id)
+                            : fl_batch_refund(b, merchant_codes[merchant], reference, id, amount);
+            else
+                rc = cancel ? fl_send_cancel(w->client, merchant_codes[merchant], reference, id,
+                                             pipelined_done, item)
+                            : fl_send_refund(w->client, merchant_codes[merchant], reference, id,
+                                             amount, pipelined_done, item);
+            continue;
+        }
+        *item = (struct sent_item){.sent = &sent, .op = OP_SETTLE, .settle = true,
+                                   .merchant = (int)pick(w, MERCHANTS)};
+        settle_slot_pick(w, item->merchant, &item->slot, &item->content);
+        snprintf(reference, sizeof(reference), "S-%d", item->slot);
+        fl_settle_request request = settle_request_of(&item->content, reference);
+        rc = batch ? fl_batch_settle(b, &request)
+                   : fl_send_settle(w->client, &request, pipelined_done, item);
+    }
+    if (rc != 0 && !w->crash_phase)
+        FAIL(w, "queueing: %s", fl_strerror(rc));
+    if (batch) {
+        rc = fl_batch_run(w->client, b, batch_done, &sent);
+        fl_batch_free(b);
+    } else {
+        rc = fl_async_wait(w->client, 0);
+    }
+    if (!outcome(w, batch ? OP_BATCH : OP_PIPELINE, rc))
+        return;
+    if (sent.answered != count)
+        FAIL(w, "%zu of %zu requests answered", sent.answered, count);
+}
+
+/* ---- reads: each must answer, and what the books say must balance ---- */
+
+static int settlement_seen(const fl_settlement *settlement, void *context)
+{
+    (void)settlement;
+    (*(unsigned *)context)++;
+    return 0;
+}
+
+static void op_read(struct worker *w)
+{
+    const char *person = person_nos[pick(w, PERSONS)];
+    char today[11];
+    time_t now = time(NULL) + 8 * 3600; /* Asia/Shanghai, the daemon's default */
+    strftime(today, sizeof(today), "%Y-%m-%d", gmtime(&now));
+    switch (pick(w, 11)) {
+    case 0: {
+        fl_statement_line lines[20];
+        size_t count;
+        uint64_t next;
+        outcome(w, OP_READ, fl_statement(w->client, person, 0, chance(w, 50), lines, 20, &count,
+                                         &next));
+        break;
+    }
+    case 1: {
+        unsigned seen = 0;
+        uint64_t next;
+        fl_settlement_query query = {.patient = person, .limit = 10};
+        outcome(w, OP_READ, fl_settlement_list(w->client, &query, settlement_seen, &seen,
+                                               &next));
+        break;
+    }
+    case 2: {
+        fl_aid_line lines[FL_FUNDERS_MAX * 2];
+        size_t count;
+        uint64_t next;
+        outcome(w, OP_READ, fl_aid(w->client, person, 0, lines, FL_FUNDERS_MAX * 2, &count,
+                                   &next));
+        break;
+    }
+    case 3: {
+        fl_books_totals books;
+        if (!outcome(w, OP_READ, fl_trial_balance(w->client, &books)))
+            break;
+        int64_t sum = 0;
+        for (int c = 1; c <= FL_ACCOUNT_CLASSES; c++)
+            sum += books.class_total_fen[c];
+        if (sum != 0 || books.total_fen != 0)
+            FAIL(w, "the trial balance is off: classes sum to %" PRId64 ", total %" PRId64, sum,
+                 books.total_fen);
+        break;
+    }
+    case 4: {
+        fl_clearing *clearing = malloc(sizeof(*clearing));
+        if (!clearing)
+            break;
+        if (outcome(w, OP_READ, fl_clearing_report(w->client, merchant_codes[pick(w, MERCHANTS)],
+                                                   "2026-01-01", today, clearing)) &&
+            clearing->day_count > 0) {
+            const fl_clearing_day *day = &clearing->days[clearing->day_count - 1];
+            if (day->owed_fen != clearing->closing_owed_fen)
+                FAIL(w, "the clearing report closes at %" PRId64 " fen, its last day at %" PRId64,
+                     clearing->closing_owed_fen, day->owed_fen);
+        }
+        free(clearing);
+        break;
+    }
+    case 5: {
+        fl_head head;
+        if (!outcome(w, OP_READ, fl_head_get(w->client, &head)) || head.seq == 0)
+            break;
+        fl_entry entry;
+        if (outcome(w, OP_READ, fl_entry_get(w->client, 1 + rng_next(&w->rng) % head.seq,
+                                             &entry)))
+            fl_entry_release(&entry);
+        break;
+    }
+    case 6: {
+        fl_account account;
+        fl_aid_given given[FL_FUNDS_MAX];
+        size_t count;
+        outcome(w, OP_READ, fl_account_aid_given(w->client, person, &account, given,
+                                                 FL_FUNDS_MAX, &count));
+        break;
+    }
+    case 7: {
+        FILE *out = fopen("/dev/null", "w");
+        uint64_t count;
+        if (out) {
+            outcome(w, OP_READ, fl_export_day(w->client, today, chance(w, 50) ? FL_EXPORT_CSV
+                                                                               : FL_EXPORT_JSONL,
+                                              out, &count));
+            fclose(out);
+        }
+        break;
+    }
+    case 8: {
+        unsigned seen = 0;
+        outcome(w, OP_READ, fl_merchant_day(w->client, merchant_codes[pick(w, MERCHANTS)], today,
+                                            settlement_seen, NULL, &seen));
+        break;
+    }
+    case 9: {
+        unsigned seen = 0;
+        uint64_t next;
+        fl_settlement_query query = {.merchant_code = merchant_codes[pick(w, MERCHANTS)],
+                                     .from = today, .to = today, .limit = 20};
+        outcome(w, OP_READ, fl_settlement_list(w->client, &query, settlement_seen, &seen,
+                                               &next));
+        break;
+    }
+    default: {
+        fl_wallet wallet;
+        outcome(w, OP_READ, fl_wallet_get(w->client, person, &wallet));
+        break;
+    }
+    }
+}
+
+static void op_run(struct worker *w, enum op op)
+{
+    switch (op) {
+    case OP_SETTLE: op_settle(w); break;
+    case OP_QUOTE: op_quote(w); break;
+    case OP_CAPTURE: op_capture(w); break;
+    case OP_REFUND: op_refund(w, false); break;
+    case OP_CANCEL: op_refund(w, true); break;
+    case OP_REVERSE: op_reverse(w); break;
+    case OP_CREDIT: op_credit(w); break;
+    case OP_CREDIT_BATCH: op_credit_batch(w); break;
+    case OP_BIND: op_bind(w); break;
+    case OP_UNBIND: op_unbind(w); break;
+    case OP_ORDER: op_order(w); break;
+    case OP_LIMIT: op_limit(w); break;
+    case OP_WALLET_SEND: op_wallet_send(w); break;
+    case OP_WALLET_ACCEPT: op_wallet_answer(w, true); break;
+    case OP_WALLET_DECLINE: op_wallet_answer(w, false); break;
+    case OP_HOLD: op_hold(w); break;
+    case OP_HOLD_RELEASE: op_hold_release(w); break;
+    case OP_FREEZE: op_freeze(w); break;
+    case OP_SUSPEND: op_suspend(w); break;
+    case OP_WITHDRAW: op_withdraw(w); break;
+    case OP_ACCOUNT_OPEN: op_account_open(w); break;
+    case OP_TRANSFER_OUT: op_transfer_out(w); break;
+    case OP_TRANSFER_IN: op_transfer_in(w); break;
+    case OP_DECEASED: op_deceased(w); break;
+    case OP_PAYOUT: op_payout(w); break;
+    case OP_MERCHANT_SUSPEND: op_merchant_suspend(w); break;
+    case OP_DAY_CLOSE: op_day_close(w); break;
+    case OP_BATCH: op_pipeline(w, true); break;
+    case OP_PIPELINE: op_pipeline(w, false); break;
+    case OP_READ: op_read(w); break;
+    case OPS: break;
+    }
+}
+
+static enum op op_draw(struct worker *w)
+{
+    unsigned total = 0;
+    for (int op = 0; op < OPS; op++)
+        total += op_weights[op];
+    unsigned draw = pick(w, total);
+    for (int op = 0; op < OPS; op++) {
+        if (draw < op_weights[op])
+            return (enum op)op;
+        draw -= op_weights[op];
+    }
+    return OP_READ;
+}
+
+static void *worker_run(void *argument)
+{
+    struct worker *w = argument;
+    int rc = fl_client_connect(w->daemon->socket_path, 10000, &w->client);
+    if (rc != 0) {
+        if (!w->crash_phase)
+            FAIL(w, "connect: %s", fl_client_error(w->client));
+        w->lost = true;
+    }
+    for (w->ops_done = 0; w->ops_done < w->ops_wanted && !w->lost && !failed; w->ops_done++) {
+        op_run(w, op_draw(w));
+        if (w->model->on && w->ops_done % 64 == 63)
+            model_compare(w);
+    }
+    fl_client_close(w->client);
+    return NULL;
+}
+
+/* ---- the world ---- */
+
+static void world_make(fl_client *client, uint64_t seed)
+{
+    uint64_t rng = seed;
+    for (int p = 0; p < PERSONS; p++) {
+        if (p < EMPLOYEES)
+            employee_make(client, person_nos[p], p == 7 ? "310101" : "110101",
+                          (int64_t)(rng_next(&rng) % 300000));
+        else
+            resident_make(client, person_nos[p], "110101");
+    }
+    static const fl_merchant_kind kinds[MERCHANTS] = {FL_MERCHANT_PHARMACY,
+                                                      FL_MERCHANT_HOSPITAL, FL_MERCHANT_PHARMACY};
+    for (int m = 0; m < MERCHANTS; m++) {
+        fl_merchant merchant = {.kind = kinds[m]};
+        snprintf(merchant.code, sizeof(merchant.code), "%s", merchant_codes[m]);
+        snprintf(merchant.name, sizeof(merchant.name), "Merchant %s", merchant_codes[m]);
+        snprintf(merchant.region, sizeof(merchant.region), "%s", m == 2 ? "310101" : "110101");
+        assert_int_equal(fl_merchant_add(client, &merchant, NULL), 0);
+    }
+    /* A family to start from: E0 and E1 pay for the residents and each other. */
+    assert_int_equal(fl_family_bind(client, "E0", "R0", FL_RELATION_CHILD, NULL), 0);
+    assert_int_equal(fl_family_bind(client, "E1", "R0", FL_RELATION_CHILD, NULL), 0);
+    assert_int_equal(fl_family_bind(client, "E0", "E1", FL_RELATION_SPOUSE, NULL), 0);
+    assert_int_equal(fl_family_bind(client, "E2", "R1", FL_RELATION_PARENT, NULL), 0);
+}
+
+static void model_load(struct model *model, fl_client *client)
+{
+    model->on = true;
+    for (int p = 0; p < PERSONS; p++) {
+        fl_account account;
+        model->account_fen[p] = fl_account_get(client, person_nos[p], &account) == 0
+                                    ? account.balance_fen
+                                    : 0;
+        model->wallet_fen[p] = 0;
+    }
+}
+
+static void verify_clean(const struct daemon_handle *daemon, uint64_t seed, const char *when)
+{
+    fl_client *client = client_open(daemon);
+    fl_verify_report report;
+    assert_int_equal(fl_verify(client, &report, NULL, NULL), 0);
+    if (!report.ok)
+        fail_msg("seed %" PRIu64 ", %s: verify found entry %" PRIu64 ": %s", seed, when,
+                 report.first_bad_seq, report.problem);
+    assert_int_equal(fl_verify_walk(client, &report, NULL, NULL), 0);
+    if (!report.ok)
+        fail_msg("seed %" PRIu64 ", %s: verify --walk found entry %" PRIu64 ": %s", seed, when,
+                 report.first_bad_seq, report.problem);
+    fl_books_totals books;
+    assert_int_equal(fl_trial_balance(client, &books), 0);
+    assert_int_equal(books.total_fen, 0);
+    fl_client_close(client);
+}
+
+static struct worker *workers_make(struct world *world, struct model *model,
+                                   const struct daemon_handle *daemon, uint64_t seed, int count,
+                                   unsigned ops)
+{
+    struct worker *workers = calloc((size_t)count, sizeof(*workers));
+    assert_non_null(workers);
+    for (int i = 0; i < count; i++) {
+        struct worker *w = &workers[i];
+        *w = (struct worker){.world = world, .model = model, .daemon = daemon, .seed = seed,
+                             .rng = seed * 1000003 + (uint64_t)i, .id = i, .ops_wanted = ops};
+        w->settlement = malloc(sizeof(*w->settlement));
+        w->reversal = malloc(sizeof(*w->reversal));
+        w->hold = malloc(sizeof(*w->hold));
+        assert_true(w->settlement && w->reversal && w->hold);
+    }
+    return workers;
+}
+
+static void workers_free(struct worker *workers, int count)
+{
+    for (int i = 0; i < count; i++) {
+        free(workers[i].settlement);
+        free(workers[i].reversal);
+        free(workers[i].hold);
+    }
+    free(workers);
+}
+
+static void workers_run(struct worker *workers, int count)
+{
+    pthread_t threads[WORKERS];
+    failed = false;
+    for (int i = 0; i < count; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, worker_run, &workers[i]), 0);
+    for (int i = 0; i < count; i++)
+        pthread_join(threads[i], NULL);
+    failure_report();
+}
+
+/* The walk must have done what it is for: money moved every way, not only refusals. */
+static void coverage_check(const struct worker *workers, int count, uint64_t seed)
+{
+    static const enum op needed[] = {OP_SETTLE, OP_REFUND, OP_CANCEL, OP_CREDIT, OP_BIND,
+                                     OP_WALLET_SEND, OP_HOLD, OP_CAPTURE, OP_BATCH,
+                                     OP_PIPELINE};
+    for (size_t n = 0; n < sizeof(needed) / sizeof(needed[0]); n++) {
+        unsigned ok = 0, refused = 0;
+        for (int i = 0; i < count; i++) {
+            ok += workers[i].ok[needed[n]];
+            refused += workers[i].refused[needed[n]];
+        }
+        if (ok == 0)
+            fail_msg("seed %" PRIu64 ": no %s succeeded (%u refused)", seed, op_names[needed[n]],
+                     refused);
+    }
+    const char *verbose = getenv("FAMLEDGER_RANDOM_VERBOSE");
+    if (verbose && *verbose)
+        for (int op = 0; op < OPS; op++) {
+            unsigned ok = 0, refused = 0;
+            for (int i = 0; i < count; i++) {
+                ok += workers[i].ok[op];
+                refused += workers[i].refused[op];
+            }
+            printf("  %-16s %5u ok %5u refused\n", op_names[op], ok, refused);
+        }
+}
+
+static unsigned seeds_wanted(void)
+{
+    const char *text = getenv("FAMLEDGER_RANDOM_SEEDS");
+    return text && atoi(text) > 0 ? (unsigned)atoi(text) : 2;
+}
+
+static uint64_t seed_base(void)
+{
+    const char *text = getenv("FAMLEDGER_RANDOM_SEED");
+    return text ? strtoull(text, NULL, 10) : 1;
+}
+
+/* ---- the tests ---- */
+
+static void test_one_client_sees_its_replies_add_up(void **state)
+{
+    (void)state;
+    for (uint64_t seed = seed_base(); seed < seed_base() + seeds_wanted(); seed++) {
+        struct daemon_handle daemon;
+        daemon_start(&daemon, daemon_args);
+        fl_client *client = client_open(&daemon);
+        world_make(client, seed);
+        static struct world world;
+        memset(&world, 0, sizeof(world));
+        pthread_mutex_init(&world.lock, NULL);
+        static struct model model;
+        model_load(&model, client);
+        struct worker *workers = workers_make(&world, &model, &daemon, seed, 1, 1500);
+        workers_run(workers, 1);
+        workers[0].client = client;
+        model_compare(&workers[0]);
+        coverage_check(workers, 1, seed);
+        workers_free(workers, 1);
+        fl_client_close(client);
+        assert_true(daemon_alive(&daemon));
+        verify_clean(&daemon, seed, "after one client");
+        assert_int_equal(daemon_stop(&daemon), 0);
+        /* The same ledger, started again, still replays to what is stored. */
+        daemon_restart(&daemon, daemon_args);
+        verify_clean(&daemon, seed, "after a restart");
+        daemon_remove(&daemon);
+    }
+}
+
+static void test_many_clients_leave_books_that_verify(void **state)
+{
+    (void)state;
+    for (uint64_t seed = seed_base(); seed < seed_base() + seeds_wanted(); seed++) {
+        struct daemon_handle daemon;
+        daemon_start(&daemon, daemon_args);
+        fl_client *client = client_open(&daemon);
+        world_make(client, seed);
+        fl_client_close(client);
+        static struct world world;
+        memset(&world, 0, sizeof(world));
+        pthread_mutex_init(&world.lock, NULL);
+        static struct model model = {.on = false};
+        struct worker *workers = workers_make(&world, &model, &daemon, seed + 7919, WORKERS, 500);
+        workers_run(workers, WORKERS);
+        coverage_check(workers, WORKERS, seed);
+        workers_free(workers, WORKERS);
+        assert_true(daemon_alive(&daemon));
+        verify_clean(&daemon, seed, "after many clients");
+        daemon_remove(&daemon);
+    }
+}
+
+/* Every settlement and credit acknowledged before the kill is there after it, as it was. */
+static void acknowledged_check(const struct daemon_handle *daemon, struct world *world,
+                               uint64_t seed)
+{
+    fl_client *client = client_open(daemon);
+    fl_settlement *settlement = malloc(sizeof(*settlement));
+    assert_non_null(settlement);
+    for (int m = 0; m < MERCHANTS; m++)
+        for (int slot = 0; slot < SLOTS; slot++) {
+            if (world->settle_acked[m][slot] == 0)
+                continue;
+            char reference[32];
+            snprintf(reference, sizeof(reference), "S-%d", slot);
+            int rc = fl_settlement_find(client, merchant_codes[m], reference, settlement);
+            if (rc != 0 || settlement->settlement_id != world->settle_acked[m][slot])
+                fail_msg("seed %" PRIu64 ": %s's S-%d was acknowledged as settlement %" PRIu64
+                         "; after the kill: %s, settlement %" PRIu64,
+                         seed, merchant_codes[m], slot, world->settle_acked[m][slot],
+                         rc ? fl_client_error(client) : "found", settlement->settlement_id);
+        }
+    for (int slot = 0; slot < SLOTS; slot++) {
+        if (world->credit_acked[slot] == 0)
+            continue;
+        const struct credit_content *c = &world->credit_acked_content[slot];
+        char reference[16];
+        snprintf(reference, sizeof(reference), "C-%d", slot);
+        fl_credit_result credit;
+        int rc = fl_account_credit(client, person_nos[c->person], c->amount_fen, c->kind,
+                                   reference, &credit);
+        if (rc != 0 || !credit.replayed || credit.seq != world->credit_acked[slot])
+            fail_msg("seed %" PRIu64 ": credit C-%d was acknowledged as entry %" PRIu64
+                     "; sent again after the kill: %s, entry %" PRIu64 ", replayed %d",
+                     seed, slot, world->credit_acked[slot],
+                     rc ? fl_client_error(client) : "OK", credit.seq, credit.replayed);
+    }
+    free(settlement);
+    fl_client_close(client);
+}
+
+struct killer {
+    struct daemon_handle *daemon;
+    unsigned delay_ms;
+};
+
+static void *killer_run(void *argument)
+{
+    struct killer *killer = argument;
+    struct timespec delay = {killer->delay_ms / 1000, (long)(killer->delay_ms % 1000) * 1000000};
+    nanosleep(&delay, NULL);
+    kill(killer->daemon->pid, SIGKILL);
+    return NULL;
+}
+
+static void test_a_kill_in_the_middle_loses_nothing_acknowledged(void **state)
+{
+    (void)state;
+    for (uint64_t seed = seed_base(); seed < seed_base() + seeds_wanted(); seed++) {
+        struct daemon_handle daemon;
+        daemon_start(&daemon, daemon_args);
+        fl_client *client = client_open(&daemon);
+        world_make(client, seed);
+        fl_client_close(client);
+        static struct world world;
+        memset(&world, 0, sizeof(world));
+        pthread_mutex_init(&world.lock, NULL);
+        static struct model model = {.on = false};
+        struct worker *workers = workers_make(&world, &model, &daemon, seed + 104729, WORKERS,
+                                              100000);
+        for (int i = 0; i < WORKERS; i++)
+            workers[i].crash_phase = true;
+        struct killer killer = {.daemon = &daemon, .delay_ms = 300 + (unsigned)(seed * 277 % 900)};
+        pthread_t killer_thread;
+        assert_int_equal(pthread_create(&killer_thread, NULL, killer_run, &killer), 0);
+        workers_run(workers, WORKERS);
+        pthread_join(killer_thread, NULL);
+        waitpid(daemon.pid, NULL, 0);
+        daemon.pid = 0;
+        unsigned done = 0;
+        for (int i = 0; i < WORKERS; i++) {
+            assert_true(workers[i].lost);
+            done += workers[i].ops_done;
+        }
+        assert_true(done > 0);
+        workers_free(workers, WORKERS);
+        daemon_restart(&daemon, daemon_args);
+        verify_clean(&daemon, seed, "after a kill -9");
+        acknowledged_check(&daemon, &world, seed);
+        daemon_remove(&daemon);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_one_client_sees_its_replies_add_up),
+        cmocka_unit_test(test_many_clients_leave_books_that_verify),
+        cmocka_unit_test(test_a_kill_in_the_middle_loses_nothing_acknowledged),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
