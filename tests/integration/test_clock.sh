@@ -51,5 +51,23 @@ after=$(time_of "$seq")
 [ "$after" -ge "$(epoch_us "2026-11-30 16:00:00")" ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) ||
     { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL entry $seq is dated $after, inside the closed day"; }
 expect "the closed day gained no entry" "$day_entries" "$(ctl export --date 2026-11-30 --format jsonl 2>/dev/null | wc -l)"
+
+# A day on which the fund only paid a pharmacy out, with no settlement of its own, has totals
+# and no entries to list: its settlements and its day's details are empty, not an error (both
+# were refused as damage once, found by test_random_ops under a jumping clock).
+ctl merchant add P1 --name One --kind pharmacy --region 110101 >/dev/null
+check "settle on 1 December" 0 ctl settle --merchant P1 --ref s1 --patient E1 --amount 2
+set_clock "2026-12-02 10:00:00"
+check "the fund pays P1 on 2 December" 0 ctl payout --merchant P1 1 --ref pay-1
+check "P1's settlements across both days" 0 ctl --json settlements --merchant P1 \
+    --from 2026-12-01 --to 2026-12-02
+expect "the one of 1 December" '"merchant_reference":"s1"' "$OUT"
+check "P1's settlements of 2 December" 0 ctl --json settlements --merchant P1 \
+    --from 2026-12-02 --to 2026-12-02
+expect "none" '"settlements":[]' "$OUT"
+: > "$WORK/none.tsv"
+check "P1's details of 2 December" 0 ctl reconcile details --merchant P1 --date 2026-12-02 \
+    --file "$WORK/none.tsv"
+expect "nothing to differ" "reconcile details: balanced" "$OUT"
 check "the ledger verifies" 0 ctl verify
 finish
