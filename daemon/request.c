@@ -1,6 +1,7 @@
 /* request.c -- helpers every handler shares. */
 #include "request.h"
 
+#include "log.h"
 #include "wire_text.h"
 
 #include <stdarg.h>
@@ -29,6 +30,12 @@ static void request_fail_wrap(Famledger__Response *response, struct arena *arena
 
 int request_fail(struct request_ctx *ctx, int status, const char *format, ...)
 {
+    if (status >= 0) {
+        /* A caller passed a function's 0 or 1 ("found") on as a failure: our bug, which the
+         * client must still see as a failure with a status it knows, and the log must name. */
+        log_error("request: a failure without an error status (%d): %s", status, format);
+        status = FL_ERR_INTERNAL;
+    }
     /* A callee that failed with this status has said why already: its words follow ours
      * ("cannot record the credit: the class total fund holds ... and -1.01 more would overflow
      * it"). */

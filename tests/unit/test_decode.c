@@ -160,6 +160,24 @@ static void test_error_messages_are_cut_on_a_character_boundary(void **state)
     arena_free(&arena);
 }
 
+/* A handler that passes on a lookup's 1 ("found") or 0 as its failure still fails, with a
+ * status the client knows: INTERNAL, never an unknown status (a merchant's settlement list once
+ * answered status 1). */
+static void test_a_failure_without_an_error_status_is_internal(void **state)
+{
+    (void)state;
+    struct arena arena;
+    arena_init(&arena);
+    for (int status = 0; status <= 1; status++) {
+        Famledger__Response response = FAMLEDGER__RESPONSE__INIT;
+        struct request_ctx ctx = {.arena = &arena, .response = &response};
+        assert_int_equal(request_fail(&ctx, status, "cannot read %s", "it"), FL_ERR_INTERNAL);
+        assert_int_equal(response.status, FAMLEDGER__STATUS__STATUS_INTERNAL);
+        assert_string_equal(response.error, "cannot read it");
+    }
+    arena_free(&arena);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -168,6 +186,7 @@ int main(void)
         cmocka_unit_test(test_strings_must_be_utf8_without_nul),
         cmocka_unit_test(test_a_frame_of_empty_items_runs_out_of_budget_instead_of_memory),
         cmocka_unit_test(test_error_messages_are_cut_on_a_character_boundary),
+        cmocka_unit_test(test_a_failure_without_an_error_status_is_internal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
