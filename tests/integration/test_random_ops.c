@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 enum {
     EMPLOYEES = 8,
@@ -40,6 +41,7 @@ enum {
     SLOTS = 48,          /* references per merchant (settlements) and in all (credits) */
     KNOWN_MAX = 4096,    /* settlements, holds, wallet sends remembered to act on later */
     WORKERS = 4,
+    STATUS_SLOTS = 128,
 };
 
 static const char *const person_nos[PERSONS] = {"E0", "E1", "E2", "E3", "E4", "E5",
@@ -98,6 +100,7 @@ struct world {
     struct settle_content hold_content[KNOWN_MAX];
     size_t hold_count;
     char sends[KNOWN_MAX][48];
+    bool send_closed[KNOWN_MAX]; /* accepted or declined, as far as this test saw */
     size_t send_count;
     uint64_t transfer_out_seq[PERSONS];
     int64_t transfer_out_fen[PERSONS];
@@ -128,7 +131,7 @@ static const char *const op_names[OPS] = {
 
 /* How often each is drawn, out of the sum. */
 static const unsigned op_weights[OPS] = {
-    30, 3, 4, 8, 4, 3, 8, 2, 5, 2, 1, 2, 4, 3, 2, 4, 2, 2, 2, 1, 2, 1, 1, 1, 2, 1, 1, 3, 2, 8};
+    30, 3, 4, 8, 4, 3, 8, 2, 5, 2, 1, 2, 5, 3, 2, 4, 2, 2, 2, 1, 3, 1, 1, 1, 2, 1, 1, 3, 2, 8};
 
 struct worker {
     struct world *world;
@@ -141,6 +144,7 @@ struct worker {
     bool crash_phase;   /* a transport error ends the worker instead of failing the test */
     bool lost;          /* the connection was lost (crash phase only) */
     unsigned ok[OPS], refused[OPS];
+    unsigned refused_by[OPS][STATUS_SLOTS]; /* by -status, for FAMLEDGER_RANDOM_VERBOSE */
     fl_settlement *settlement;
     fl_reversal *reversal;
     fl_hold *hold;
@@ -236,8 +240,24 @@ static bool outcome(struct worker *w, enum op op, int rc)
         return false;
     default:
         w->refused[op]++;
+        if (-rc > 0 && -rc < STATUS_SLOTS)
+            w->refused_by[op][-rc]++;
         return false;
     }
+}
+
+/* ---- the daemon's clock ---- */
+
+/* The daemon's wall clock in Shanghai time as seconds since the epoch (as if it were UTC),
+ * when a test drives it through libfaketime; 0: the real clock. */
+static volatile time_t fake_now;
+
+static void business_date(char date[11], int days_back)
+{
+    time_t now = fake_now ? fake_now : time(NULL) + 8 * 3600; /* Asia/Shanghai */
+    now -= (time_t)days_back * 86400;
+    struct tm tm;
+    strftime(date, 11, "%Y-%m-%d", gmtime_r(&now, &tm));
 }
 
 /* ---- the model of one client ---- */
@@ -760,29 +780,43 @@ static void op_wallet_send(struct worker *w)
 
 static void op_wallet_answer(struct worker *w, bool accept)
 {
+    /* Mostly a send still waiting, newest first; now and then any (answered again). */
     char reference[48];
+    size_t chosen = 0;
     pthread_mutex_lock(&w->world->lock);
     size_t count = w->world->send_count;
-    if (count)
-        memcpy(reference, w->world->sends[count > 4 && chance(w, 70) ? count - 1 - pick(w, 4)
-                                                                      : pick(w, (unsigned)count)],
-               sizeof(reference));
+    if (count) {
+        chosen = pick(w, (unsigned)count);
+        for (size_t i = count; chance(w, 80) && i-- > 0;)
+            if (!w->world->send_closed[i]) {
+                chosen = i;
+                break;
+            }
+        memcpy(reference, w->world->sends[chosen], sizeof(reference));
+    }
     pthread_mutex_unlock(&w->world->lock);
     if (!count)
         return;
     fl_wallet_send send;
+    bool answered;
     if (accept) {
-        if (outcome(w, OP_WALLET_ACCEPT, fl_wallet_accept(w->client, reference, &send)))
+        answered = outcome(w, OP_WALLET_ACCEPT, fl_wallet_accept(w->client, reference, &send));
+        if (answered)
             wallet_send_check(w, &send, 0, 1, "wallet accept");
-    } else if (outcome(w, OP_WALLET_DECLINE, fl_wallet_decline(w->client, reference, &send))) {
-        wallet_send_check(w, &send, 1, 0, "wallet decline");
+    } else {
+        answered = outcome(w, OP_WALLET_DECLINE, fl_wallet_decline(w->client, reference, &send));
+        if (answered)
+            wallet_send_check(w, &send, 1, 0, "wallet decline");
     }
+    pthread_mutex_lock(&w->world->lock);
+    w->world->send_closed[chosen] |= answered;
+    pthread_mutex_unlock(&w->world->lock);
 }
 
 static void op_freeze(struct worker *w)
 {
     int person = (int)pick(w, EMPLOYEES);
-    outcome(w, OP_FREEZE, fl_account_freeze(w->client, person_nos[person], chance(w, 40),
+    outcome(w, OP_FREEZE, fl_account_freeze(w->client, person_nos[person], chance(w, 25),
                                             "random", NULL));
 }
 
@@ -806,7 +840,8 @@ static void op_withdraw(struct worker *w)
 {
     /* E6 may die; the others leave and come back. */
     int person = (int)pick(w, EMPLOYEES);
-    fl_withdrawal_reason reason = 1 + pick(w, 6);
+    /* Mostly the two reasons that leave the account open. */
+    fl_withdrawal_reason reason = chance(w, 60) ? 1 + pick(w, 2) : 1 + pick(w, 6);
     if (reason == FL_WITHDRAWAL_DEATH && person != 6)
         reason = FL_WITHDRAWAL_LONG_TERM_ELSEWHERE;
     char reference[48];
@@ -904,10 +939,8 @@ static void op_merchant_suspend(struct worker *w)
 /* Yesterday closes (once; again it answers the first); today has not ended and is refused. */
 static void op_day_close(struct worker *w)
 {
-    bool today = chance(w, 30);
-    time_t day = time(NULL) + 8 * 3600 - (today ? 0 : 86400); /* Asia/Shanghai */
     char date[11], closed_through[11];
-    strftime(date, sizeof(date), "%Y-%m-%d", gmtime(&day));
+    business_date(date, chance(w, 30) ? 0 : 1);
     uint64_t seq;
     outcome(w, OP_DAY_CLOSE, fl_day_close(w->client, date, closed_through, &seq));
 }
@@ -1034,8 +1067,7 @@ static void op_read(struct worker *w)
 {
     const char *person = person_nos[pick(w, PERSONS)];
     char today[11];
-    time_t now = time(NULL) + 8 * 3600; /* Asia/Shanghai, the daemon's default */
-    strftime(today, sizeof(today), "%Y-%m-%d", gmtime(&now));
+    business_date(today, 0);
     switch (pick(w, 11)) {
     case 0: {
         fl_statement_line lines[20];
@@ -1307,11 +1339,24 @@ static void workers_run(struct worker *workers, int count)
 }
 
 /* The walk must have done what it is for: money moved every way, not only refusals. */
+/* What the requests of every run of this program did. */
+static struct {
+    unsigned ok[OPS], refused[OPS];
+} coverage;
+
+/* The walk must have done what it is for: money moved every way, not only refusals. The
+ * common requests must succeed in every run; the rarer ones (a wallet send needs a bound,
+ * funded, unfrozen holder without a send waiting; a capture an open hold of a quote still
+ * covered) in the program's runs together, checked after the last (coverage_final). */
 static void coverage_check(const struct worker *workers, int count, uint64_t seed)
 {
     static const enum op needed[] = {OP_SETTLE, OP_REFUND, OP_CANCEL, OP_CREDIT, OP_BIND,
-                                     OP_WALLET_SEND, OP_HOLD, OP_CAPTURE, OP_BATCH,
-                                     OP_PIPELINE};
+                                     OP_HOLD, OP_BATCH, OP_PIPELINE};
+    for (int op = 0; op < OPS; op++)
+        for (int i = 0; i < count; i++) {
+            coverage.ok[op] += workers[i].ok[op];
+            coverage.refused[op] += workers[i].refused[op];
+        }
     for (size_t n = 0; n < sizeof(needed) / sizeof(needed[0]); n++) {
         unsigned ok = 0, refused = 0;
         for (int i = 0; i < count; i++) {
@@ -1330,8 +1375,26 @@ static void coverage_check(const struct worker *workers, int count, uint64_t see
                 ok += workers[i].ok[op];
                 refused += workers[i].refused[op];
             }
-            printf("  %-16s %5u ok %5u refused\n", op_names[op], ok, refused);
+            printf("  %-16s %5u ok %5u refused:", op_names[op], ok, refused);
+            for (int status = 1; status < STATUS_SLOTS; status++) {
+                unsigned by = 0;
+                for (int i = 0; i < count; i++)
+                    by += workers[i].refused_by[op][status];
+                if (by)
+                    printf(" %s %u", fl_strerror(-status), by);
+            }
+            printf("\n");
         }
+}
+
+static void coverage_final(void)
+{
+    static const enum op needed[] = {OP_WALLET_SEND, OP_WALLET_ACCEPT, OP_CAPTURE,
+                                     OP_HOLD_RELEASE, OP_PAYOUT};
+    for (size_t n = 0; n < sizeof(needed) / sizeof(needed[0]); n++)
+        if (coverage.ok[needed[n]] == 0)
+            fail_msg("no %s succeeded in any run (%u refused)", op_names[needed[n]],
+                     coverage.refused[needed[n]]);
 }
 
 static unsigned seeds_wanted(void)
@@ -1492,12 +1555,120 @@ static void test_a_kill_in_the_middle_loses_nothing_acknowledged(void **state)
     }
 }
 
+/* ---- a wall clock that jumps ---- */
+
+#define FAKETIME_LIB "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+
+struct clock_driver {
+    char path[128];
+    uint64_t rng;
+    volatile bool stop;
+    unsigned steps;
+};
+
+/* Write the clock file whole (libfaketime reads it at every call, FAKETIME_NO_CACHE). */
+static void clock_set(struct clock_driver *clock, time_t shanghai)
+{
+    char text[40], temporary[140];
+    struct tm tm;
+    strftime(text, sizeof(text), "@%Y-%m-%d %H:%M:%S\n", gmtime_r(&shanghai, &tm));
+    snprintf(temporary, sizeof(temporary), "%s.new", clock->path);
+    FILE *file = fopen(temporary, "w");
+    assert_non_null(file);
+    fputs(text, file);
+    assert_int_equal(fclose(file), 0);
+    assert_int_equal(rename(temporary, clock->path), 0);
+    fake_now = shanghai;
+}
+
+/* Mostly minutes forward; now and then hours or a day (past midnight, the night's wallet
+ * returns, a hold's expiry), back by up to two hours, or weeks ahead (a month's aid limits). */
+static void *clock_run(void *argument)
+{
+    struct clock_driver *clock = argument;
+    while (!clock->stop) {
+        struct timespec pause = {0, 20 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        uint64_t draw = rng_next(&clock->rng) % 100, amount = rng_next(&clock->rng);
+        time_t step = draw < 70   ? (time_t)(1 + amount % 600)
+                      : draw < 85 ? (time_t)(3600 + amount % (36 * 3600))
+                      : draw < 95 ? -(time_t)(1 + amount % 7200)
+                                  : (time_t)(20 * 86400 + amount % (20 * 86400));
+        clock_set(clock, fake_now + step);
+        clock->steps++;
+    }
+    return NULL;
+}
+
+/* The daemon under libfaketime, its wall clock read from the driver's file. */
+static void daemon_start_on_clock(struct daemon_handle *daemon, struct clock_driver *clock)
+{
+    assert_true(access(FAKETIME_LIB, R_OK) == 0); /* deploy/debian-packages.txt: faketime */
+    snprintf(clock->path, sizeof(clock->path), "/tmp/famledger-clock-%d", (int)getpid());
+    /* 2026-12-31 20:00 in Shanghai: the year, the month and the day end within the run. */
+    clock_set(clock, 1798747200);
+    const char *asan = getenv("ASAN_OPTIONS");
+    char asan_options[512];
+    snprintf(asan_options, sizeof(asan_options), "%s:verify_asan_link_order=0",
+             asan ? asan : "");
+    setenv("ASAN_OPTIONS", asan_options, 1);
+    setenv("LD_PRELOAD", FAKETIME_LIB, 1);
+    setenv("FAKETIME_TIMESTAMP_FILE", clock->path, 1);
+    setenv("FAKETIME_NO_CACHE", "1", 1);
+    setenv("FAKETIME_DONT_FAKE_MONOTONIC", "1", 1);
+    setenv("TZ", "Asia/Shanghai", 1);
+    daemon_start(daemon, daemon_args);
+    unsetenv("LD_PRELOAD");
+    unsetenv("TZ");
+    if (asan)
+        setenv("ASAN_OPTIONS", asan, 1);
+    else
+        unsetenv("ASAN_OPTIONS");
+}
+
+static void test_a_clock_that_jumps_leaves_books_that_verify(void **state)
+{
+    (void)state;
+    for (uint64_t seed = seed_base(); seed < seed_base() + seeds_wanted(); seed++) {
+        struct daemon_handle daemon;
+        static struct clock_driver clock;
+        memset(&clock, 0, sizeof(clock));
+        clock.rng = seed;
+        daemon_start_on_clock(&daemon, &clock);
+        fl_client *client = client_open(&daemon);
+        world_make(client, seed);
+        fl_client_close(client);
+        static struct world world;
+        memset(&world, 0, sizeof(world));
+        pthread_mutex_init(&world.lock, NULL);
+        static struct model model = {.on = false};
+        struct worker *workers = workers_make(&world, &model, &daemon, seed + 15485863,
+                                              WORKERS, 400);
+        pthread_t clock_thread;
+        assert_int_equal(pthread_create(&clock_thread, NULL, clock_run, &clock), 0);
+        workers_run(workers, WORKERS);
+        clock.stop = true;
+        pthread_join(clock_thread, NULL);
+        assert_true(clock.steps > 0);
+        coverage_check(workers, WORKERS, seed);
+        workers_free(workers, WORKERS);
+        assert_true(daemon_alive(&daemon));
+        verify_clean(&daemon, seed, "after a clock that jumps");
+        /* The nights the clock passed returned the sends no one took: none is older. */
+        daemon_remove(&daemon);
+        unlink(clock.path);
+        fake_now = 0;
+    }
+    coverage_final(); /* the last test of the program */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_client_sees_its_replies_add_up),
         cmocka_unit_test(test_many_clients_leave_books_that_verify),
         cmocka_unit_test(test_a_kill_in_the_middle_loses_nothing_acknowledged),
+        cmocka_unit_test(test_a_clock_that_jumps_leaves_books_that_verify),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
