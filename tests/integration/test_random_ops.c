@@ -478,6 +478,48 @@ static void unique_reference(struct worker *w, char *reference, size_t size, con
 
 /* ---- the operations ---- */
 
+/* With one client nothing moves between a read and the next request. A settlement must then
+ * split as its quote did a moment before, take from nobody but the patient and the relatives
+ * bound to pay for them, and take from those relatives in their order. */
+static void settle_split_check(struct worker *w, const struct settle_content *c,
+                               const fl_settlement *quote, const fl_family *family)
+{
+    const fl_settlement *s = w->settlement;
+    if (s->replayed)
+        return;
+    if (quote && (quote->leg_count != s->leg_count || quote->cash_pay_fen != s->cash_pay_fen))
+        FAIL(w, "settlement %" PRIu64 " has %zu legs and %" PRId64 " fen in cash; its quote "
+                "had %zu and %" PRId64,
+             s->settlement_id, s->leg_count, s->cash_pay_fen, quote->leg_count,
+             quote->cash_pay_fen);
+    size_t next_funder = 0;
+    for (size_t i = 0; i < s->leg_count; i++) {
+        const fl_leg *leg = &s->legs[i];
+        if (quote && i < quote->leg_count &&
+            (strcmp(quote->legs[i].holder, leg->holder) != 0 ||
+             quote->legs[i].amount_fen != leg->amount_fen))
+            FAIL(w, "settlement %" PRIu64 " leg %zu takes %" PRId64 " fen from %s; the quote "
+                    "said %" PRId64 " from %s",
+                 s->settlement_id, i, leg->amount_fen, leg->holder, quote->legs[i].amount_fen,
+                 quote->legs[i].holder);
+        bool own = strcmp(leg->holder, person_nos[c->patient]) == 0;
+        if (own != !leg->mutual_aid)
+            FAIL(w, "settlement %" PRIu64 ": a leg from %s for %s is%s marked mutual aid",
+                 s->settlement_id, leg->holder, person_nos[c->patient],
+                 leg->mutual_aid ? "" : " not");
+        if (own)
+            continue;
+        while (next_funder < family->funded_by_count &&
+               strcmp(family->funded_by[next_funder].holder, leg->holder) != 0)
+            next_funder++;
+        if (next_funder == family->funded_by_count)
+            FAIL(w, "settlement %" PRIu64 " takes from %s, who is not bound to pay for %s, or "
+                    "out of the family's order",
+                 s->settlement_id, leg->holder, person_nos[c->patient]);
+        next_funder++;
+    }
+}
+
 static void op_settle(struct worker *w)
 {
     int merchant = (int)pick(w, MERCHANTS), slot;
@@ -486,10 +528,30 @@ static void op_settle(struct worker *w)
     char reference[32];
     snprintf(reference, sizeof(reference), "S-%d", slot);
     fl_settle_request request = settle_request_of(&c, reference);
+    fl_family *family = NULL;
+    fl_settlement *quote = NULL;
+    if (w->model->on) {
+        family = malloc(sizeof(*family));
+        if (!family || fl_family_list(w->client, person_nos[c.patient], family) != 0) {
+            free(family);
+            family = NULL;
+        }
+        if (family && chance(w, 40)) {
+            quote = malloc(sizeof(*quote));
+            if (quote && fl_quote(w->client, &request, quote) != 0) {
+                free(quote);
+                quote = NULL;
+            }
+        }
+    }
     if (outcome(w, OP_SETTLE, fl_settle(w->client, &request, w->settlement))) {
         settlement_check(w, w->settlement, &c, "settle");
         settle_acked(w, merchant, slot, &c, w->settlement, "settle");
+        if (family)
+            settle_split_check(w, &c, quote, family);
     }
+    free(quote);
+    free(family);
 }
 
 static void op_quote(struct worker *w)
