@@ -31,6 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <grp.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -142,6 +144,8 @@ struct worker {
     int id;
     unsigned ops_wanted, ops_done;
     bool crash_phase;   /* a transport error ends the worker instead of failing the test */
+    bool pharmacy;      /* a peer with the settle role for PH1 alone: refusals of its role
+                         * (PERMISSION_DENIED) are answers like any other */
     bool lost;          /* the connection was lost (crash phase only) */
     unsigned ok[OPS], refused[OPS];
     unsigned refused_by[OPS][STATUS_SLOTS]; /* by -status, for FAMLEDGER_RANDOM_VERBOSE */
@@ -229,11 +233,18 @@ static bool outcome(struct worker *w, enum op op, int rc)
         }
         FAIL(w, "%s: the connection failed: %s", op_names[op], fl_client_error(w->client));
         return false;
+    case FL_ERR_PERMISSION_DENIED:
+        if (w->pharmacy) {
+            w->refused[op]++;
+            w->refused_by[op][-rc]++;
+            return false;
+        }
+        FAIL(w, "%s: %s: %s", op_names[op], fl_strerror(rc), fl_client_error(w->client));
+        return false;
     case FL_ERR_INTERNAL:
     case FL_ERR_MALFORMED_REQUEST:
     case FL_ERR_FRAME_TOO_LARGE:
     case FL_ERR_UNSUPPORTED:
-    case FL_ERR_PERMISSION_DENIED:
     case FL_ERR_BUSY:
     case FL_ERR_OUT_OF_SPACE:
         FAIL(w, "%s: %s: %s", op_names[op], fl_strerror(rc), fl_client_error(w->client));
@@ -1118,10 +1129,13 @@ static void op_pipeline(struct worker *w, bool batch)
 
 /* ---- reads: each must answer, and what the books say must balance ---- */
 
+/* A settlement a list gave: a pharmacy's peer sees only its own merchant's. */
 static int settlement_seen(const fl_settlement *settlement, void *context)
 {
-    (void)settlement;
-    (*(unsigned *)context)++;
+    struct worker *w = context;
+    if (w->pharmacy && strcmp(settlement->merchant_code, merchant_codes[0]) != 0)
+        FAIL(w, "the pharmacy of %s was shown settlement %" PRIu64 " of %s", merchant_codes[0],
+             settlement->settlement_id, settlement->merchant_code);
     return 0;
 }
 
@@ -1140,11 +1154,9 @@ static void op_read(struct worker *w)
         break;
     }
     case 1: {
-        unsigned seen = 0;
         uint64_t next;
         fl_settlement_query query = {.patient = person, .limit = 10};
-        outcome(w, OP_READ, fl_settlement_list(w->client, &query, settlement_seen, &seen,
-                                               &next));
+        outcome(w, OP_READ, fl_settlement_list(w->client, &query, settlement_seen, w, &next));
         break;
     }
     case 2: {
@@ -1212,18 +1224,15 @@ static void op_read(struct worker *w)
         break;
     }
     case 8: {
-        unsigned seen = 0;
         outcome(w, OP_READ, fl_merchant_day(w->client, merchant_codes[pick(w, MERCHANTS)], today,
-                                            settlement_seen, NULL, &seen));
+                                            settlement_seen, NULL, w));
         break;
     }
     case 9: {
-        unsigned seen = 0;
         uint64_t next;
         fl_settlement_query query = {.merchant_code = merchant_codes[pick(w, MERCHANTS)],
                                      .from = today, .to = today, .limit = 20};
-        outcome(w, OP_READ, fl_settlement_list(w->client, &query, settlement_seen, &seen,
-                                               &next));
+        outcome(w, OP_READ, fl_settlement_list(w->client, &query, settlement_seen, w, &next));
         break;
     }
     default: {
@@ -1724,12 +1733,109 @@ static void test_a_clock_that_jumps_leaves_books_that_verify(void **state)
     coverage_final(); /* the last test of the program */
 }
 
+/* ---- a pharmacy's own walk ---- */
+
+#define NOBODY 65534
+
+/* Entries a pharmacy's peer may make: its settlements, refunds, cancels, reversals and held
+ * quotes (a hold's release closes it). */
+static bool pharmacy_entry_type(const char *type)
+{
+    static const char *const types[] = {"settled", "refunded", "reversed", "hold_placed",
+                                        "hold_closed"};
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+        if (strcmp(type, types[i]) == 0)
+            return true;
+    return false;
+}
+
+/* The child: every kind of request, as uid nobody, whose only role is to settle for PH1. */
+static int pharmacy_walk(const struct daemon_handle *daemon, struct world *world, uint64_t seed)
+{
+    if (setgroups(0, NULL) != 0 || setgid(NOBODY) != 0 || setuid(NOBODY) != 0)
+        return 100;
+    static struct model model = {.on = false};
+    struct worker *w = workers_make(world, &model, daemon, seed + 32452843, 1, 800);
+    w->pharmacy = true;
+    worker_run(w);
+    const char *verbose = getenv("FAMLEDGER_RANDOM_VERBOSE");
+    for (int op = 0; verbose && *verbose && op < OPS; op++)
+        printf("  pharmacy %-16s %5u ok %5u refused (%u not its role)\n", op_names[op],
+               w->ok[op], w->refused[op], w->refused_by[op][-FL_ERR_PERMISSION_DENIED]);
+    fflush(stdout); /* the child leaves by _exit */
+    if (failed) {
+        fprintf(stderr, "ERROR: %s\n", failure);
+        return 1;
+    }
+    if (w->ok[OP_SETTLE] == 0 || w->refused[OP_CREDIT] == 0)
+        return 2; /* the walk must have settled for PH1 and been refused an admin's act */
+    return 0;
+}
+
+static void test_a_pharmacy_walks_only_its_own_merchant(void **state)
+{
+    (void)state;
+    for (uint64_t seed = seed_base(); seed < seed_base() + seeds_wanted(); seed++) {
+        struct daemon_handle daemon;
+        const char *args[] = {"--wallet-quiet-start", "00:00", "--wallet-quiet-end", "00:00",
+                              "--socket-mode", "0666", "--settle-uids", "0,65534",
+                              "--merchant-peers", "uid:65534=PH1", NULL};
+        daemon_start(&daemon, args);
+        assert_int_equal(chmod(daemon.dir, 0755), 0);
+        fl_client *client = client_open(&daemon);
+        world_make(client, seed);
+        /* The administrator's walk first, so that every merchant has settlements, holds and
+         * references for the pharmacy to reach for. */
+        static struct world world;
+        memset(&world, 0, sizeof(world));
+        pthread_mutex_init(&world.lock, NULL);
+        static struct model model = {.on = false};
+        struct worker *workers = workers_make(&world, &model, &daemon, seed, 1, 300);
+        workers_run(workers, 1);
+        workers_free(workers, 1);
+        fl_head before;
+        assert_int_equal(fl_head_get(client, &before), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+            _exit(pharmacy_walk(&daemon, &world, seed));
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            fail_msg("seed %" PRIu64 ": the pharmacy's walk ended with %d", seed,
+                     WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        /* What the pharmacy wrote is of PH1 alone, and of a kind its role may write. */
+        fl_head after;
+        assert_int_equal(fl_head_get(client, &after), 0);
+        unsigned pharmacy_entries = 0;
+        for (uint64_t seq = before.seq + 1; seq <= after.seq; seq++) {
+            fl_entry entry;
+            assert_int_equal(fl_entry_get(client, seq, &entry), 0);
+            if (entry.actor_uid == NOBODY) {
+                pharmacy_entries++;
+                if (!pharmacy_entry_type(entry.type) || !strstr(entry.body_json, "\"PH1\"") ||
+                    strstr(entry.body_json, "\"HO1\"") || strstr(entry.body_json, "\"PH2\""))
+                    fail_msg("seed %" PRIu64 ": the pharmacy of PH1 wrote entry %" PRIu64
+                             " (%s): %s",
+                             seed, seq, entry.type, entry.body_json);
+            }
+            fl_entry_release(&entry);
+        }
+        assert_true(pharmacy_entries > 0);
+        fl_client_close(client);
+        assert_true(daemon_alive(&daemon));
+        verify_clean(&daemon, seed, "after a pharmacy's walk");
+        daemon_remove(&daemon);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_client_sees_its_replies_add_up),
         cmocka_unit_test(test_many_clients_leave_books_that_verify),
         cmocka_unit_test(test_a_kill_in_the_middle_loses_nothing_acknowledged),
+        cmocka_unit_test(test_a_pharmacy_walks_only_its_own_merchant),
         cmocka_unit_test(test_a_clock_that_jumps_leaves_books_that_verify),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
