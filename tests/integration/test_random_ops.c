@@ -11,7 +11,10 @@
  * - with one client, every balance a reply reports is the balance before it plus what the reply
  *   says moved, and the accounts and wallets read back are what the replies added up to;
  * - the trial balance is zero, and verify replays the log to exactly the stored state;
- * - after a kill -9 in the middle of such a run, everything acknowledged is there.
+ * - after a kill -9 or a failed sync in the middle of such a run, everything acknowledged is
+ *   there;
+ * - under a wall clock that jumps, the books still verify; a pharmacy's peer writes and sees
+ *   only its own merchant's.
  *
  * The suite runs seeds 1 and 2 of each test. A campaign: FAMLEDGER_RANDOM_SEED=S (the first)
  * and FAMLEDGER_RANDOM_SEEDS=N (how many); FAMLEDGER_RANDOM_VERBOSE=1 prints how often each
@@ -144,6 +147,8 @@ struct worker {
     int id;
     unsigned ops_wanted, ops_done;
     bool crash_phase;   /* a transport error ends the worker instead of failing the test */
+    bool storage_failing; /* syncs fail from some moment: INTERNAL (the batch whose sync
+                           * failed) ends the worker too, its requests in doubt */
     bool pharmacy;      /* a peer with the settle role for PH1 alone: refusals of its role
                          * (PERMISSION_DENIED) are answers like any other */
     bool lost;          /* the connection was lost (crash phase only) */
@@ -242,6 +247,12 @@ static bool outcome(struct worker *w, enum op op, int rc)
         FAIL(w, "%s: %s: %s", op_names[op], fl_strerror(rc), fl_client_error(w->client));
         return false;
     case FL_ERR_INTERNAL:
+        if (w->storage_failing) {
+            w->lost = true;
+            return false;
+        }
+        FAIL(w, "%s: %s: %s", op_names[op], fl_strerror(rc), fl_client_error(w->client));
+        return false;
     case FL_ERR_MALFORMED_REQUEST:
     case FL_ERR_FRAME_TOO_LARGE:
     case FL_ERR_UNSUPPORTED:
@@ -1046,7 +1057,8 @@ static void sent_item_done(struct sent_item *item, const fl_result *result)
     if (result->status != 0) {
         if (w->crash_phase && (result->status == FL_ERR_PROTOCOL_ERROR ||
                                result->status == FL_ERR_UNAVAILABLE ||
-                               result->status == FL_ERR_TIMEOUT)) {
+                               result->status == FL_ERR_TIMEOUT ||
+                               (w->storage_failing && result->status == FL_ERR_INTERNAL))) {
             w->lost = true;
             return;
         }
@@ -1577,6 +1589,7 @@ static void acknowledged_check(const struct daemon_handle *daemon, struct world 
 struct killer {
     struct daemon_handle *daemon;
     unsigned delay_ms;
+    const char *trigger; /* NULL: SIGKILL; else create this file, and the syncs fail */
 };
 
 static void *killer_run(void *argument)
@@ -1584,46 +1597,90 @@ static void *killer_run(void *argument)
     struct killer *killer = argument;
     struct timespec delay = {killer->delay_ms / 1000, (long)(killer->delay_ms % 1000) * 1000000};
     nanosleep(&delay, NULL);
-    kill(killer->daemon->pid, SIGKILL);
+    if (killer->trigger) {
+        FILE *file = fopen(killer->trigger, "w");
+        if (file)
+            fclose(file);
+    } else {
+        kill(killer->daemon->pid, SIGKILL);
+    }
     return NULL;
+}
+
+/* Four clients' walk, interrupted by a kill -9 or, with `failing_sync`, by syncs that fail
+ * from a moment on (libfailsync.so; the daemon stops with 74). Then a daemon started again
+ * must hold everything acknowledged, and verify. */
+static void interrupted_walk(uint64_t seed, bool failing_sync)
+{
+    struct daemon_handle daemon;
+    char trigger[128];
+    snprintf(trigger, sizeof(trigger), "/tmp/famledger-failsync-%d", (int)getpid());
+    unlink(trigger);
+    if (failing_sync) {
+        const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
+        char shim[256], pass[8];
+        snprintf(shim, sizeof(shim), "%s/tests/libfailsync.so", build);
+        assert_true(access(shim, R_OK) == 0);
+        snprintf(pass, sizeof(pass), "%u", (unsigned)(seed % 4)); /* which flush fails */
+        setenv("LD_PRELOAD", shim, 1);
+        setenv("FAILSYNC_TRIGGER", trigger, 1);
+        setenv("FAILSYNC_PASS", pass, 1);
+    }
+    daemon_start(&daemon, daemon_args);
+    unsetenv("LD_PRELOAD");
+    unsetenv("FAILSYNC_TRIGGER");
+    unsetenv("FAILSYNC_PASS");
+    fl_client *client = client_open(&daemon);
+    world_make(client, seed);
+    fl_client_close(client);
+    static struct world world;
+    memset(&world, 0, sizeof(world));
+    pthread_mutex_init(&world.lock, NULL);
+    static struct model model = {.on = false};
+    struct worker *workers = workers_make(&world, &model, &daemon, seed + 104729, WORKERS,
+                                          100000);
+    for (int i = 0; i < WORKERS; i++) {
+        workers[i].crash_phase = true;
+        workers[i].storage_failing = failing_sync;
+    }
+    struct killer killer = {.daemon = &daemon, .delay_ms = 300 + (unsigned)(seed * 277 % 900),
+                            .trigger = failing_sync ? trigger : NULL};
+    pthread_t killer_thread;
+    assert_int_equal(pthread_create(&killer_thread, NULL, killer_run, &killer), 0);
+    workers_run(workers, WORKERS);
+    pthread_join(killer_thread, NULL);
+    int status;
+    assert_int_equal(waitpid(daemon.pid, &status, 0), daemon.pid);
+    daemon.pid = 0;
+    if (failing_sync && !(WIFEXITED(status) && WEXITSTATUS(status) == 74))
+        fail_msg("seed %" PRIu64 ": after a failed sync the daemon ended with status %d, not "
+                 "74", seed, status);
+    unlink(trigger);
+    unsigned done = 0;
+    for (int i = 0; i < WORKERS; i++) {
+        assert_true(workers[i].lost);
+        done += workers[i].ops_done;
+    }
+    assert_true(done > 0);
+    workers_free(workers, WORKERS);
+    daemon_restart(&daemon, daemon_args);
+    verify_clean(&daemon, seed, failing_sync ? "after a failed sync" : "after a kill -9");
+    acknowledged_check(&daemon, &world, seed);
+    daemon_remove(&daemon);
 }
 
 static void test_a_kill_in_the_middle_loses_nothing_acknowledged(void **state)
 {
     (void)state;
-    for (uint64_t seed = seed_base(); seed < seed_base() + seeds_wanted(); seed++) {
-        struct daemon_handle daemon;
-        daemon_start(&daemon, daemon_args);
-        fl_client *client = client_open(&daemon);
-        world_make(client, seed);
-        fl_client_close(client);
-        static struct world world;
-        memset(&world, 0, sizeof(world));
-        pthread_mutex_init(&world.lock, NULL);
-        static struct model model = {.on = false};
-        struct worker *workers = workers_make(&world, &model, &daemon, seed + 104729, WORKERS,
-                                              100000);
-        for (int i = 0; i < WORKERS; i++)
-            workers[i].crash_phase = true;
-        struct killer killer = {.daemon = &daemon, .delay_ms = 300 + (unsigned)(seed * 277 % 900)};
-        pthread_t killer_thread;
-        assert_int_equal(pthread_create(&killer_thread, NULL, killer_run, &killer), 0);
-        workers_run(workers, WORKERS);
-        pthread_join(killer_thread, NULL);
-        waitpid(daemon.pid, NULL, 0);
-        daemon.pid = 0;
-        unsigned done = 0;
-        for (int i = 0; i < WORKERS; i++) {
-            assert_true(workers[i].lost);
-            done += workers[i].ops_done;
-        }
-        assert_true(done > 0);
-        workers_free(workers, WORKERS);
-        daemon_restart(&daemon, daemon_args);
-        verify_clean(&daemon, seed, "after a kill -9");
-        acknowledged_check(&daemon, &world, seed);
-        daemon_remove(&daemon);
-    }
+    for (uint64_t seed = seed_base(); seed < seed_base() + seeds_wanted(); seed++)
+        interrupted_walk(seed, false);
+}
+
+static void test_a_failed_sync_in_the_middle_loses_nothing_acknowledged(void **state)
+{
+    (void)state;
+    for (uint64_t seed = seed_base(); seed < seed_base() + seeds_wanted(); seed++)
+        interrupted_walk(seed, true);
 }
 
 /* ---- a wall clock that jumps ---- */
@@ -1835,6 +1892,7 @@ int main(void)
         cmocka_unit_test(test_one_client_sees_its_replies_add_up),
         cmocka_unit_test(test_many_clients_leave_books_that_verify),
         cmocka_unit_test(test_a_kill_in_the_middle_loses_nothing_acknowledged),
+        cmocka_unit_test(test_a_failed_sync_in_the_middle_loses_nothing_acknowledged),
         cmocka_unit_test(test_a_pharmacy_walks_only_its_own_merchant),
         cmocka_unit_test(test_a_clock_that_jumps_leaves_books_that_verify),
     };
