@@ -18,7 +18,8 @@
  *
  * The suite runs seeds 1 and 2 of each test. A campaign: FAMLEDGER_RANDOM_SEED=S (the first)
  * and FAMLEDGER_RANDOM_SEEDS=N (how many); FAMLEDGER_RANDOM_VERBOSE=1 prints how often each
- * kind of request was taken and refused. A failure names its seed, worker and step. */
+ * kind of request was taken and refused, FAMLEDGER_RANDOM_SCALE=K makes the walks K times as
+ * long. A failure names its seed, worker and step. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,7 +44,8 @@ enum {
     EMPLOYEES = 8,
     PERSONS = 12,        /* E0..E7 employees (E7 in another province), R0..R3 residents */
     MERCHANTS = 3,
-    SLOTS = 48,          /* references per merchant (settlements) and in all (credits) */
+    SLOTS = 48 * 16,     /* references per merchant (settlements) and in all (credits): */
+    SLOTS_PER_SCALE = 48, /* this many in use, times FAMLEDGER_RANDOM_SCALE */
     KNOWN_MAX = 4096,    /* settlements, holds, wallet sends remembered to act on later */
     WORKERS = 4,
     STATUS_SLOTS = 128,
@@ -168,6 +170,22 @@ static volatile bool failed;
 static void worker_fail(struct worker *w, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 #define FAIL worker_fail
+
+/* FAMLEDGER_RANDOM_SCALE=K makes every walk K times as long, with K times the references (a
+ * campaign's longer walks meet the limits: refunds a settlement may have, sends waiting for one
+ * person, bindings a holder may have). */
+static unsigned random_scale(void)
+{
+    const char *text = getenv("FAMLEDGER_RANDOM_SCALE");
+    int scale = text ? atoi(text) : 1;
+    return scale < 1 ? 1 : scale > SLOTS / SLOTS_PER_SCALE ? SLOTS / SLOTS_PER_SCALE
+                                                         : (unsigned)scale;
+}
+
+static unsigned slots_used(void)
+{
+    return SLOTS_PER_SCALE * random_scale();
+}
 
 static uint64_t rng_next(uint64_t *state)
 {
@@ -476,7 +494,7 @@ static fl_settle_request settle_request_of(const struct settle_content *c, const
 static void settle_slot_pick(struct worker *w, int merchant, int *slot,
                              struct settle_content *c)
 {
-    *slot = (int)pick(w, SLOTS);
+    *slot = (int)pick(w, slots_used());
     struct settle_content fresh;
     settle_content_make(w, &fresh, merchant);
     pthread_mutex_lock(&w->world->lock);
@@ -660,7 +678,7 @@ static void op_refund(struct worker *w, bool cancel)
         merchant = (merchant + 1) % MERCHANTS; /* another merchant's settlement */
     char reference[48];
     if (chance(w, 20))
-        snprintf(reference, sizeof(reference), "F-%u", pick(w, SLOTS)); /* may be taken */
+        snprintf(reference, sizeof(reference), "F-%u", pick(w, slots_used())); /* may be taken */
     else
         unique_reference(w, reference, sizeof(reference), "F");
     fl_refund refund;
@@ -685,7 +703,7 @@ static void op_reverse(struct worker *w)
 {
     int merchant = (int)pick(w, MERCHANTS);
     char reference[32];
-    snprintf(reference, sizeof(reference), "S-%u", pick(w, SLOTS));
+    snprintf(reference, sizeof(reference), "S-%u", pick(w, slots_used()));
     if (!outcome(w, OP_REVERSE, fl_reverse(w->client, merchant_codes[merchant], reference,
                                            w->reversal)))
         return;
@@ -695,7 +713,7 @@ static void op_reverse(struct worker *w)
 
 static void credit_slot_pick(struct worker *w, int *slot, struct credit_content *c)
 {
-    *slot = (int)pick(w, SLOTS);
+    *slot = (int)pick(w, slots_used());
     struct credit_content fresh = {.person = (int)pick(w, PERSONS),
                                    .amount_fen = 1 + (int64_t)pick(w, 200000),
                                    .kind = chance(w, 50) ? FL_CREDIT_ALLOCATION
@@ -1382,10 +1400,16 @@ static void verify_clean(const struct daemon_handle *daemon, uint64_t seed, cons
     fl_client_close(client);
 }
 
+static unsigned ops_scaled(unsigned ops)
+{
+    return ops > 10000 ? ops : ops * random_scale();
+}
+
 static struct worker *workers_make(struct world *world, struct model *model,
                                    const struct daemon_handle *daemon, uint64_t seed, int count,
                                    unsigned ops)
 {
+    ops = ops_scaled(ops);
     struct worker *workers = calloc((size_t)count, sizeof(*workers));
     assert_non_null(workers);
     for (int i = 0; i < count; i++) {
