@@ -119,6 +119,10 @@ struct model {
     bool on;
     int64_t account_fen[PERSONS];
     int64_t wallet_fen[PERSONS];
+    /* What the administrator's answered requests made of each person and merchant: money
+     * must not move against it (policy_check). */
+    bool frozen[PERSONS], closed[PERSONS], suspended[PERSONS], deceased[PERSONS];
+    bool merchant_suspended[MERCHANTS];
 };
 
 enum op {
@@ -527,6 +531,20 @@ static void settle_split_check(struct worker *w, const struct settle_content *c,
     const fl_settlement *s = w->settlement;
     if (s->replayed)
         return;
+    const struct model *m = w->model;
+    if (m->merchant_suspended[c->merchant] || m->suspended[c->patient] ||
+        m->deceased[c->patient])
+        FAIL(w, "settlement %" PRIu64 " made at %s%s for %s%s%s", s->settlement_id,
+             merchant_codes[c->merchant], m->merchant_suspended[c->merchant] ? " (suspended)" : "",
+             person_nos[c->patient], m->suspended[c->patient] ? " (suspended)" : "",
+             m->deceased[c->patient] ? " (deceased)" : "");
+    for (size_t i = 0; i < s->leg_count; i++) {
+        int holder = person_index(w, s->legs[i].holder);
+        if (!s->legs[i].wallet && (m->frozen[holder] || m->closed[holder]))
+            FAIL(w, "settlement %" PRIu64 " takes %" PRId64 " fen from %s's %s account",
+                 s->settlement_id, s->legs[i].amount_fen, s->legs[i].holder,
+                 m->frozen[holder] ? "frozen" : "closed");
+    }
     if (quote && (quote->leg_count != s->leg_count || quote->cash_pay_fen != s->cash_pay_fen))
         FAIL(w, "settlement %" PRIu64 " has %zu legs and %" PRId64 " fen in cash; its quote "
                 "had %zu and %" PRId64,
@@ -873,6 +891,10 @@ static void op_wallet_send(struct worker *w)
                                      reference, &send)))
         return;
     wallet_send_check(w, &send, -1, 0, "wallet send");
+    if (w->model->on && !send.replayed &&
+        (w->model->frozen[holder] || w->model->closed[holder] || w->model->deceased[holder]))
+        FAIL(w, "wallet send %" PRIu64 " from %s, whose account is frozen or closed", send.send_id,
+             person_nos[holder]);
     pthread_mutex_lock(&w->world->lock);
     if (w->world->send_count < KNOWN_MAX)
         snprintf(w->world->sends[w->world->send_count++], sizeof(w->world->sends[0]), "%s",
@@ -918,24 +940,41 @@ static void op_wallet_answer(struct worker *w, bool accept)
 static void op_freeze(struct worker *w)
 {
     int person = (int)pick(w, EMPLOYEES);
-    outcome(w, OP_FREEZE, fl_account_freeze(w->client, person_nos[person], chance(w, 25),
-                                            "random", NULL));
+    bool frozen = chance(w, 25);
+    if (outcome(w, OP_FREEZE, fl_account_freeze(w->client, person_nos[person], frozen,
+                                                "random", NULL)))
+        w->model->frozen[person] = frozen;
 }
 
 static void op_suspend(struct worker *w)
 {
     int person = (int)pick(w, PERSONS);
+    bool suspended = chance(w, 40);
     fl_person updated;
-    outcome(w, OP_SUSPEND, fl_person_suspend(w->client, person_nos[person], chance(w, 40),
-                                             "random", &updated));
+    if (outcome(w, OP_SUSPEND, fl_person_suspend(w->client, person_nos[person], suspended,
+                                                 "random", &updated)))
+        w->model->suspended[person] = suspended;
 }
 
 static void movement_check(struct worker *w, const fl_movement *movement, int sign,
                            const char *what)
 {
-    if (!movement->replayed)
-        model_account(w, movement->person_no, sign * movement->amount_fen,
-                      movement->balance_after_fen, what);
+    if (movement->replayed)
+        return;
+    model_account(w, movement->person_no, sign * movement->amount_fen,
+                  movement->balance_after_fen, what);
+    if (movement->account_closed)
+        w->model->closed[person_index(w, movement->person_no)] = true;
+}
+
+/* An account (re)opened: open, and frozen as the daemon says (a new account is not). */
+static void model_account_opened(struct worker *w, int person)
+{
+    fl_account account;
+    if (!w->model->on || fl_account_get(w->client, person_nos[person], &account) != 0)
+        return;
+    w->model->closed[person] = account.status == FL_ACCOUNT_CLOSED;
+    w->model->frozen[person] = account.status == FL_ACCOUNT_FROZEN;
 }
 
 static void op_withdraw(struct worker *w)
@@ -951,16 +990,20 @@ static void op_withdraw(struct worker *w)
     fl_movement movement;
     int64_t amount = chance(w, 50) ? 0 : 1 + (int64_t)pick(w, 50000);
     if (outcome(w, OP_WITHDRAW, fl_withdraw(w->client, person_nos[person], reason, reference,
-                                            amount, "C34", "E0", &movement)))
+                                            amount, "C34", "E0", &movement))) {
         movement_check(w, &movement, -1, "withdraw");
+        w->model->deceased[person] |= reason == FL_WITHDRAWAL_DEATH;
+    }
 }
 
 static void op_account_open(struct worker *w)
 {
     int person = (int)pick(w, PERSONS);
     fl_account account;
-    if (outcome(w, OP_ACCOUNT_OPEN, fl_account_open(w->client, person_nos[person], &account)))
+    if (outcome(w, OP_ACCOUNT_OPEN, fl_account_open(w->client, person_nos[person], &account))) {
         model_account(w, person_nos[person], 0, account.balance_fen, "account open");
+        model_account_opened(w, person);
+    }
 }
 
 static void op_transfer_out(struct worker *w)
@@ -996,8 +1039,10 @@ static void op_transfer_in(struct worker *w)
     else
         rc = fl_transfer_in(w->client, person_nos[person], 1 + (int64_t)pick(w, 80000),
                             "440101", reference, &movement);
-    if (outcome(w, OP_TRANSFER_IN, rc))
+    if (outcome(w, OP_TRANSFER_IN, rc)) {
         movement_check(w, &movement, 1, "transfer in");
+        model_account_opened(w, person);
+    }
 }
 
 static void op_deceased(struct worker *w)
@@ -1005,7 +1050,8 @@ static void op_deceased(struct worker *w)
     /* Only R3 and E6 die in this world; the others must stay to pay and be paid for. */
     const char *person = chance(w, 50) ? "R3" : "E6";
     fl_person updated;
-    outcome(w, OP_DECEASED, fl_person_deceased(w->client, person, "DC-1", &updated));
+    if (outcome(w, OP_DECEASED, fl_person_deceased(w->client, person, "DC-1", &updated)))
+        w->model->deceased[person_index(w, person)] = true;
 }
 
 static void op_payout(struct worker *w)
@@ -1034,8 +1080,10 @@ static void op_payout(struct worker *w)
 static void op_merchant_suspend(struct worker *w)
 {
     int merchant = (int)pick(w, MERCHANTS);
-    outcome(w, OP_MERCHANT_SUSPEND, fl_merchant_set_suspended(w->client, merchant_codes[merchant],
-                                                              chance(w, 25), NULL));
+    bool suspended = chance(w, 25);
+    if (outcome(w, OP_MERCHANT_SUSPEND,
+                fl_merchant_set_suspended(w->client, merchant_codes[merchant], suspended, NULL)))
+        w->model->merchant_suspended[merchant] = suspended;
 }
 
 /* Yesterday closes (once; again it answers the first); today has not ended and is refused. */
@@ -1375,10 +1423,11 @@ static void model_load(struct model *model, fl_client *client)
     model->on = true;
     for (int p = 0; p < PERSONS; p++) {
         fl_account account;
-        model->account_fen[p] = fl_account_get(client, person_nos[p], &account) == 0
-                                    ? account.balance_fen
-                                    : 0;
+        bool has = fl_account_get(client, person_nos[p], &account) == 0;
+        model->account_fen[p] = has ? account.balance_fen : 0;
         model->wallet_fen[p] = 0;
+        model->closed[p] = !has || account.status == FL_ACCOUNT_CLOSED;
+        model->frozen[p] = has && account.status == FL_ACCOUNT_FROZEN;
     }
 }
 
@@ -1874,6 +1923,8 @@ static void test_a_pharmacy_walks_only_its_own_merchant(void **state)
         struct worker *workers = workers_make(&world, &model, &daemon, seed, 1, 300);
         workers_run(workers, 1);
         workers_free(workers, 1);
+        /* Whatever the walk suspended, the pharmacy's own merchant trades again. */
+        assert_int_equal(fl_merchant_set_suspended(client, merchant_codes[0], false, NULL), 0);
         fl_head before;
         assert_int_equal(fl_head_get(client, &before), 0);
         pid_t pid = fork();
