@@ -133,16 +133,15 @@ enum op {
     OP_MERCHANT_SUSPEND, OP_DAY_CLOSE, OP_BATCH, OP_PIPELINE, OP_READ, OPS
 };
 
-static const char *const op_names[OPS] = {
-    "settle", "quote", "capture", "refund", "cancel", "reverse", "credit", "credit batch",
-    "bind", "unbind", "order", "limit", "wallet send", "wallet accept", "wallet decline",
-    "hold", "hold release", "freeze", "suspend", "withdraw", "account open", "transfer out",
-    "transfer in", "deceased", "payout", "merchant suspend", "day close", "batch", "pipeline",
-    "read"};
+struct worker;
 
-/* How often each is drawn, out of the sum. */
-static const unsigned op_weights[OPS] = {
-    30, 3, 4, 8, 4, 3, 8, 2, 5, 2, 1, 2, 5, 3, 2, 4, 2, 2, 2, 1, 3, 1, 1, 1, 2, 1, 1, 3, 2, 8};
+struct op_kind {
+    const char *name;
+    unsigned weight;
+    void (*run)(struct worker *w);
+};
+
+static const struct op_kind op_kinds[OPS]; /* after the operations */
 
 struct worker {
     struct world *world;
@@ -152,6 +151,7 @@ struct worker {
     uint64_t seed, rng;
     int id;
     unsigned ops_wanted, ops_done;
+    enum op op;         /* the kind of request being sent */
     bool crash_phase;   /* a transport error ends the worker instead of failing the test */
     bool storage_failing; /* syncs fail from some moment: INTERNAL (the batch whose sync
                            * failed) ends the worker too, its requests in doubt */
@@ -258,7 +258,8 @@ static bool outcome(struct worker *w, enum op op, int rc)
             w->lost = true;
             return false;
         }
-        FAIL(w, "%s: the connection failed: %s", op_names[op], fl_client_error(w->client));
+        FAIL(w, "%s: the connection failed: %s", op_kinds[op].name,
+             fl_client_error(w->client));
         return false;
     case FL_ERR_PERMISSION_DENIED:
         if (w->pharmacy) {
@@ -266,21 +267,21 @@ static bool outcome(struct worker *w, enum op op, int rc)
             w->refused_by[op][-rc]++;
             return false;
         }
-        FAIL(w, "%s: %s: %s", op_names[op], fl_strerror(rc), fl_client_error(w->client));
+        FAIL(w, "%s: %s: %s", op_kinds[op].name, fl_strerror(rc), fl_client_error(w->client));
         return false;
     case FL_ERR_INTERNAL:
         if (w->storage_failing) {
             w->lost = true;
             return false;
         }
-        FAIL(w, "%s: %s: %s", op_names[op], fl_strerror(rc), fl_client_error(w->client));
+        FAIL(w, "%s: %s: %s", op_kinds[op].name, fl_strerror(rc), fl_client_error(w->client));
         return false;
     case FL_ERR_MALFORMED_REQUEST:
     case FL_ERR_FRAME_TOO_LARGE:
     case FL_ERR_UNSUPPORTED:
     case FL_ERR_BUSY:
     case FL_ERR_OUT_OF_SPACE:
-        FAIL(w, "%s: %s: %s", op_names[op], fl_strerror(rc), fl_client_error(w->client));
+        FAIL(w, "%s: %s: %s", op_kinds[op].name, fl_strerror(rc), fl_client_error(w->client));
         return false;
     default:
         w->refused[op]++;
@@ -686,8 +687,9 @@ static void op_hold_release(struct worker *w)
         outcome(w, OP_HOLD_RELEASE, fl_hold_release(w->client, hold_id, w->hold));
 }
 
-static void op_refund(struct worker *w, bool cancel)
+static void op_refund(struct worker *w)
 {
+    bool cancel = w->op == OP_CANCEL;
     uint64_t id;
     int merchant;
     if (!settled_pick(w, &id, &merchant))
@@ -902,8 +904,9 @@ static void op_wallet_send(struct worker *w)
     pthread_mutex_unlock(&w->world->lock);
 }
 
-static void op_wallet_answer(struct worker *w, bool accept)
+static void op_wallet_answer(struct worker *w)
 {
+    bool accept = w->op == OP_WALLET_ACCEPT;
     /* Mostly a send still waiting, newest first; now and then any (answered again). */
     char reference[48];
     size_t chosen = 0;
@@ -1157,8 +1160,9 @@ static void batch_done(void *context, size_t index, const fl_result *result)
     sent_item_done(&sent->items[index], result);
 }
 
-static void op_pipeline(struct worker *w, bool batch)
+static void op_pipeline(struct worker *w)
 {
+    bool batch = w->op == OP_BATCH;
     struct sent sent = {.worker = w, .batch = batch};
     fl_batch *b = batch ? fl_batch_new() : NULL;
     size_t count = 2 + pick(w, 8);
@@ -1321,53 +1325,50 @@ static void op_read(struct worker *w)
     }
 }
 
-static void op_run(struct worker *w, enum op op)
-{
-    switch (op) {
-    case OP_SETTLE: op_settle(w); break;
-    case OP_QUOTE: op_quote(w); break;
-    case OP_CAPTURE: op_capture(w); break;
-    case OP_REFUND: op_refund(w, false); break;
-    case OP_CANCEL: op_refund(w, true); break;
-    case OP_REVERSE: op_reverse(w); break;
-    case OP_CREDIT: op_credit(w); break;
-    case OP_CREDIT_BATCH: op_credit_batch(w); break;
-    case OP_BIND: op_bind(w); break;
-    case OP_UNBIND: op_unbind(w); break;
-    case OP_ORDER: op_order(w); break;
-    case OP_LIMIT: op_limit(w); break;
-    case OP_WALLET_SEND: op_wallet_send(w); break;
-    case OP_WALLET_ACCEPT: op_wallet_answer(w, true); break;
-    case OP_WALLET_DECLINE: op_wallet_answer(w, false); break;
-    case OP_HOLD: op_hold(w); break;
-    case OP_HOLD_RELEASE: op_hold_release(w); break;
-    case OP_FREEZE: op_freeze(w); break;
-    case OP_SUSPEND: op_suspend(w); break;
-    case OP_WITHDRAW: op_withdraw(w); break;
-    case OP_ACCOUNT_OPEN: op_account_open(w); break;
-    case OP_TRANSFER_OUT: op_transfer_out(w); break;
-    case OP_TRANSFER_IN: op_transfer_in(w); break;
-    case OP_DECEASED: op_deceased(w); break;
-    case OP_PAYOUT: op_payout(w); break;
-    case OP_MERCHANT_SUSPEND: op_merchant_suspend(w); break;
-    case OP_DAY_CLOSE: op_day_close(w); break;
-    case OP_BATCH: op_pipeline(w, true); break;
-    case OP_PIPELINE: op_pipeline(w, false); break;
-    case OP_READ: op_read(w); break;
-    case OPS: break;
-    }
-}
+/* Each kind of request: its name, how often it is drawn (out of the sum), how it is sent. */
+static const struct op_kind op_kinds[OPS] = {
+    [OP_SETTLE] = {"settle", 30, op_settle},
+    [OP_QUOTE] = {"quote", 3, op_quote},
+    [OP_CAPTURE] = {"capture", 4, op_capture},
+    [OP_REFUND] = {"refund", 8, op_refund},
+    [OP_CANCEL] = {"cancel", 4, op_refund},
+    [OP_REVERSE] = {"reverse", 3, op_reverse},
+    [OP_CREDIT] = {"credit", 8, op_credit},
+    [OP_CREDIT_BATCH] = {"credit batch", 2, op_credit_batch},
+    [OP_BIND] = {"bind", 5, op_bind},
+    [OP_UNBIND] = {"unbind", 2, op_unbind},
+    [OP_ORDER] = {"order", 1, op_order},
+    [OP_LIMIT] = {"limit", 2, op_limit},
+    [OP_WALLET_SEND] = {"wallet send", 5, op_wallet_send},
+    [OP_WALLET_ACCEPT] = {"wallet accept", 3, op_wallet_answer},
+    [OP_WALLET_DECLINE] = {"wallet decline", 2, op_wallet_answer},
+    [OP_HOLD] = {"hold", 4, op_hold},
+    [OP_HOLD_RELEASE] = {"hold release", 2, op_hold_release},
+    [OP_FREEZE] = {"freeze", 2, op_freeze},
+    [OP_SUSPEND] = {"suspend", 2, op_suspend},
+    [OP_WITHDRAW] = {"withdraw", 1, op_withdraw},
+    [OP_ACCOUNT_OPEN] = {"account open", 3, op_account_open},
+    [OP_TRANSFER_OUT] = {"transfer out", 1, op_transfer_out},
+    [OP_TRANSFER_IN] = {"transfer in", 1, op_transfer_in},
+    [OP_DECEASED] = {"deceased", 1, op_deceased},
+    [OP_PAYOUT] = {"payout", 2, op_payout},
+    [OP_MERCHANT_SUSPEND] = {"merchant suspend", 1, op_merchant_suspend},
+    [OP_DAY_CLOSE] = {"day close", 1, op_day_close},
+    [OP_BATCH] = {"batch", 3, op_pipeline},
+    [OP_PIPELINE] = {"pipeline", 2, op_pipeline},
+    [OP_READ] = {"read", 8, op_read},
+};
 
 static enum op op_draw(struct worker *w)
 {
     unsigned total = 0;
     for (int op = 0; op < OPS; op++)
-        total += op_weights[op];
+        total += op_kinds[op].weight;
     unsigned draw = pick(w, total);
     for (int op = 0; op < OPS; op++) {
-        if (draw < op_weights[op])
+        if (draw < op_kinds[op].weight)
             return (enum op)op;
-        draw -= op_weights[op];
+        draw -= op_kinds[op].weight;
     }
     return OP_READ;
 }
@@ -1382,7 +1383,8 @@ static void *worker_run(void *argument)
         w->lost = true;
     }
     for (w->ops_done = 0; w->ops_done < w->ops_wanted && !w->lost && !failed; w->ops_done++) {
-        op_run(w, op_draw(w));
+        w->op = op_draw(w);
+        op_kinds[w->op].run(w);
         if (w->model->on && w->ops_done % 64 == 63)
             model_compare(w);
     }
@@ -1520,8 +1522,8 @@ static void coverage_check(const struct worker *workers, int count, uint64_t see
             refused += workers[i].refused[needed[n]];
         }
         if (ok == 0)
-            fail_msg("seed %" PRIu64 ": no %s succeeded (%u refused)", seed, op_names[needed[n]],
-                     refused);
+            fail_msg("seed %" PRIu64 ": no %s succeeded (%u refused)", seed,
+                     op_kinds[needed[n]].name, refused);
     }
     const char *verbose = getenv("FAMLEDGER_RANDOM_VERBOSE");
     if (verbose && *verbose)
@@ -1531,7 +1533,7 @@ static void coverage_check(const struct worker *workers, int count, uint64_t see
                 ok += workers[i].ok[op];
                 refused += workers[i].refused[op];
             }
-            printf("  %-16s %5u ok %5u refused:", op_names[op], ok, refused);
+            printf("  %-16s %5u ok %5u refused:", op_kinds[op].name, ok, refused);
             for (int status = 1; status < STATUS_SLOTS; status++) {
                 unsigned by = 0;
                 for (int i = 0; i < count; i++)
@@ -1549,7 +1551,7 @@ static void coverage_final(void)
                                      OP_HOLD_RELEASE, OP_PAYOUT};
     for (size_t n = 0; n < sizeof(needed) / sizeof(needed[0]); n++)
         if (coverage.ok[needed[n]] == 0)
-            fail_msg("no %s succeeded in any run (%u refused)", op_names[needed[n]],
+            fail_msg("no %s succeeded in any run (%u refused)", op_kinds[needed[n]].name,
                      coverage.refused[needed[n]]);
 }
 
@@ -1565,6 +1567,19 @@ static uint64_t seed_base(void)
     return text ? strtoull(text, NULL, 10) : 1;
 }
 
+/* A daemon started with `args` on a new ledger, the world made in it, and `world` fresh.
+ * Returns the administrator's client. */
+static fl_client *world_start(struct daemon_handle *daemon, const char *const *args,
+                              struct world *world, uint64_t seed)
+{
+    daemon_start(daemon, args);
+    fl_client *client = client_open(daemon);
+    world_make(client, seed);
+    memset(world, 0, sizeof(*world));
+    pthread_mutex_init(&world->lock, NULL);
+    return client;
+}
+
 /* ---- the tests ---- */
 
 static void test_one_client_sees_its_replies_add_up(void **state)
@@ -1572,12 +1587,8 @@ static void test_one_client_sees_its_replies_add_up(void **state)
     (void)state;
     for (uint64_t seed = seed_base(); seed < seed_base() + seeds_wanted(); seed++) {
         struct daemon_handle daemon;
-        daemon_start(&daemon, daemon_args);
-        fl_client *client = client_open(&daemon);
-        world_make(client, seed);
         static struct world world;
-        memset(&world, 0, sizeof(world));
-        pthread_mutex_init(&world.lock, NULL);
+        fl_client *client = world_start(&daemon, daemon_args, &world, seed);
         static struct model model;
         model_load(&model, client);
         struct worker *workers = workers_make(&world, &model, &daemon, seed, 1, 1500);
@@ -1602,13 +1613,8 @@ static void test_many_clients_leave_books_that_verify(void **state)
     (void)state;
     for (uint64_t seed = seed_base(); seed < seed_base() + seeds_wanted(); seed++) {
         struct daemon_handle daemon;
-        daemon_start(&daemon, daemon_args);
-        fl_client *client = client_open(&daemon);
-        world_make(client, seed);
-        fl_client_close(client);
         static struct world world;
-        memset(&world, 0, sizeof(world));
-        pthread_mutex_init(&world.lock, NULL);
+        fl_client_close(world_start(&daemon, daemon_args, &world, seed));
         static struct model model = {.on = false};
         struct worker *workers = workers_make(&world, &model, &daemon, seed + 7919, WORKERS, 500);
         workers_run(workers, WORKERS);
@@ -1699,16 +1705,11 @@ static void interrupted_walk(uint64_t seed, bool failing_sync)
         setenv("FAILSYNC_TRIGGER", trigger, 1);
         setenv("FAILSYNC_PASS", pass, 1);
     }
-    daemon_start(&daemon, daemon_args);
+    static struct world world;
+    fl_client_close(world_start(&daemon, daemon_args, &world, seed));
     unsetenv("LD_PRELOAD");
     unsetenv("FAILSYNC_TRIGGER");
     unsetenv("FAILSYNC_PASS");
-    fl_client *client = client_open(&daemon);
-    world_make(client, seed);
-    fl_client_close(client);
-    static struct world world;
-    memset(&world, 0, sizeof(world));
-    pthread_mutex_init(&world.lock, NULL);
     static struct model model = {.on = false};
     struct worker *workers = workers_make(&world, &model, &daemon, seed + 104729, WORKERS,
                                           100000);
@@ -1890,7 +1891,7 @@ static int pharmacy_walk(const struct daemon_handle *daemon, struct world *world
     worker_run(w);
     const char *verbose = getenv("FAMLEDGER_RANDOM_VERBOSE");
     for (int op = 0; verbose && *verbose && op < OPS; op++)
-        printf("  pharmacy %-16s %5u ok %5u refused (%u not its role)\n", op_names[op],
+        printf("  pharmacy %-16s %5u ok %5u refused (%u not its role)\n", op_kinds[op].name,
                w->ok[op], w->refused[op], w->refused_by[op][-FL_ERR_PERMISSION_DENIED]);
     fflush(stdout); /* the child leaves by _exit */
     if (failed) {
@@ -1910,15 +1911,11 @@ static void test_a_pharmacy_walks_only_its_own_merchant(void **state)
         const char *args[] = {"--wallet-quiet-start", "00:00", "--wallet-quiet-end", "00:00",
                               "--socket-mode", "0666", "--settle-uids", "0,65534",
                               "--merchant-peers", "uid:65534=PH1", NULL};
-        daemon_start(&daemon, args);
+        static struct world world;
+        fl_client *client = world_start(&daemon, args, &world, seed);
         assert_int_equal(chmod(daemon.dir, 0755), 0);
-        fl_client *client = client_open(&daemon);
-        world_make(client, seed);
         /* The administrator's walk first, so that every merchant has settlements, holds and
          * references for the pharmacy to reach for. */
-        static struct world world;
-        memset(&world, 0, sizeof(world));
-        pthread_mutex_init(&world.lock, NULL);
         static struct model model = {.on = false};
         struct worker *workers = workers_make(&world, &model, &daemon, seed, 1, 300);
         workers_run(workers, 1);
