@@ -1165,7 +1165,7 @@ static void op_pipeline(struct worker *w)
     bool batch = w->op == OP_BATCH;
     struct sent sent = {.worker = w, .batch = batch};
     fl_batch *b = batch ? fl_batch_new() : NULL;
-    size_t count = 2 + pick(w, 8);
+    size_t count = 2 + pick(w, 8), queued = 0;
     int rc = 0;
     for (size_t i = 0; i < count && rc == 0; i++) {
         struct sent_item *item = &sent.items[i];
@@ -1185,15 +1185,16 @@ static void op_pipeline(struct worker *w)
                                              pipelined_done, item)
                             : fl_send_refund(w->client, merchant_codes[merchant], reference, id,
                                              amount, pipelined_done, item);
-            continue;
+        } else {
+            *item = (struct sent_item){.sent = &sent, .op = OP_SETTLE, .settle = true,
+                                       .merchant = (int)pick(w, MERCHANTS)};
+            settle_slot_pick(w, item->merchant, &item->slot, &item->content);
+            snprintf(reference, sizeof(reference), "S-%d", item->slot);
+            fl_settle_request request = settle_request_of(&item->content, reference);
+            rc = batch ? fl_batch_settle(b, &request)
+                       : fl_send_settle(w->client, &request, pipelined_done, item);
         }
-        *item = (struct sent_item){.sent = &sent, .op = OP_SETTLE, .settle = true,
-                                   .merchant = (int)pick(w, MERCHANTS)};
-        settle_slot_pick(w, item->merchant, &item->slot, &item->content);
-        snprintf(reference, sizeof(reference), "S-%d", item->slot);
-        fl_settle_request request = settle_request_of(&item->content, reference);
-        rc = batch ? fl_batch_settle(b, &request)
-                   : fl_send_settle(w->client, &request, pipelined_done, item);
+        queued += rc == 0;
     }
     if (rc != 0 && !w->crash_phase)
         FAIL(w, "queueing: %s", fl_strerror(rc));
@@ -1205,8 +1206,8 @@ static void op_pipeline(struct worker *w)
     }
     if (!outcome(w, batch ? OP_BATCH : OP_PIPELINE, rc))
         return;
-    if (sent.answered != count)
-        FAIL(w, "%zu of %zu requests answered", sent.answered, count);
+    if (sent.answered != queued)
+        FAIL(w, "%zu of %zu requests answered", sent.answered, queued);
 }
 
 /* ---- reads: each must answer, and what the books say must balance ---- */
@@ -1567,6 +1568,72 @@ static uint64_t seed_base(void)
     return text ? strtoull(text, NULL, 10) : 1;
 }
 
+/* ---- a follower of the change stream ---- */
+
+/* Follows the change stream from the first entry while the walk goes on: each entry must come
+ * once, in order, its hash checked against the one before (fl_subscribe), until `target`. */
+struct follower {
+    const struct daemon_handle *daemon;
+    volatile uint64_t target; /* stop once this entry has come; 0: not known yet */
+    uint64_t next;            /* the entry expected next */
+    unsigned resubscribed;    /* fell behind and came back */
+    char problem[256];
+};
+
+static int follower_cb(void *context, const fl_stream_event *event)
+{
+    struct follower *follower = context;
+    if (event->entry.seq != follower->next) {
+        snprintf(follower->problem, sizeof(follower->problem),
+                 "the stream gave entry %" PRIu64 " where %" PRIu64 " was due", event->entry.seq,
+                 follower->next);
+        return 2;
+    }
+    follower->next++;
+    return follower->target && event->entry.seq >= follower->target ? 1 : 0;
+}
+
+static void *follower_run(void *argument)
+{
+    struct follower *follower = argument;
+    follower->next = 1;
+    for (;;) {
+        fl_client *client;
+        int rc = fl_client_connect(follower->daemon->socket_path, 10000, &client);
+        if (rc == 0)
+            rc = fl_subscribe(client, follower->next, true, follower_cb, follower, NULL);
+        if (rc != 1 && rc != FL_ERR_SUBSCRIBER_BEHIND && !follower->problem[0])
+            snprintf(follower->problem, sizeof(follower->problem), "subscribe: %s",
+                     fl_client_error(client));
+        fl_client_close(client);
+        if (rc != FL_ERR_SUBSCRIBER_BEHIND)
+            return NULL;
+        follower->resubscribed++; /* again from the entry it had not had */
+    }
+}
+
+/* Stop the follower at the entry after the head: one more registration makes sure there is
+ * one (whatever the walk did to the accounts). */
+static void follower_finish(struct follower *follower, pthread_t thread, uint64_t seed)
+{
+    fl_client *client = client_open(follower->daemon);
+    fl_head head;
+    assert_int_equal(fl_head_get(client, &head), 0);
+    follower->target = head.seq + 1;
+    fl_person person = {.scheme = FL_SCHEME_RESIDENT};
+    strcpy(person.person_no, "FOLLOWER");
+    strcpy(person.name, "The last entry");
+    strcpy(person.region, "110101");
+    assert_int_equal(fl_person_add(client, &person, NULL), 0);
+    fl_client_close(client);
+    pthread_join(thread, NULL);
+    if (follower->problem[0] || follower->next <= follower->target)
+        fail_msg("seed %" PRIu64 ": the follower of the change stream: %s (had up to %" PRIu64
+                 " of %" PRIu64 ")",
+                 seed, follower->problem[0] ? follower->problem : "stopped early",
+                 follower->next - 1, follower->target);
+}
+
 /* A daemon started with `args` on a new ledger, the world made in it, and `world` fresh.
  * Returns the administrator's client. */
 static fl_client *world_start(struct daemon_handle *daemon, const char *const *args,
@@ -1608,6 +1675,8 @@ static void test_one_client_sees_its_replies_add_up(void **state)
     }
 }
 
+/* Four clients at once; a follower of the change stream meanwhile gets every entry once, in
+ * order. */
 static void test_many_clients_leave_books_that_verify(void **state)
 {
     (void)state;
@@ -1617,7 +1686,12 @@ static void test_many_clients_leave_books_that_verify(void **state)
         fl_client_close(world_start(&daemon, daemon_args, &world, seed));
         static struct model model = {.on = false};
         struct worker *workers = workers_make(&world, &model, &daemon, seed + 7919, WORKERS, 500);
+        static struct follower follower;
+        follower = (struct follower){.daemon = &daemon};
+        pthread_t follower_thread;
+        assert_int_equal(pthread_create(&follower_thread, NULL, follower_run, &follower), 0);
         workers_run(workers, WORKERS);
+        follower_finish(&follower, follower_thread, seed);
         coverage_check(workers, WORKERS, seed);
         workers_free(workers, WORKERS);
         assert_true(daemon_alive(&daemon));
