@@ -1423,6 +1423,7 @@ static void world_make(fl_client *client, uint64_t seed)
 
 static void model_load(struct model *model, fl_client *client)
 {
+    memset(model, 0, sizeof(*model)); /* nothing suspended, frozen or dead in a new world */
     model->on = true;
     for (int p = 0; p < PERSONS; p++) {
         fl_account account;
@@ -1566,6 +1567,44 @@ static uint64_t seed_base(void)
 {
     const char *text = getenv("FAMLEDGER_RANDOM_SEED");
     return text ? strtoull(text, NULL, 10) : 1;
+}
+
+/* ---- a daemon with a library preloaded (libfailsync, libfaketime) ---- */
+
+static char asan_options_saved[512];
+static bool asan_options_were_set;
+
+/* Preload `library` into the daemons started from now on (the sanitizers' runtime then does
+ * not come first, which they must be told is fine). environment_reset undoes it. */
+static void preload_set(const char *library)
+{
+    const char *asan = getenv("ASAN_OPTIONS");
+    asan_options_were_set = asan != NULL;
+    snprintf(asan_options_saved, sizeof(asan_options_saved), "%s", asan ? asan : "");
+    char options[600];
+    snprintf(options, sizeof(options), "%s:verify_asan_link_order=0", asan_options_saved);
+    setenv("ASAN_OPTIONS", options, 1);
+    setenv("LD_PRELOAD", library, 1);
+}
+
+/* Each test starts from the environment the suite gave, whatever a failed one left. */
+static int environment_reset(void **state)
+{
+    (void)state;
+    if (getenv("LD_PRELOAD")) {
+        if (asan_options_were_set)
+            setenv("ASAN_OPTIONS", asan_options_saved, 1);
+        else
+            unsetenv("ASAN_OPTIONS");
+    }
+    unsetenv("LD_PRELOAD");
+    unsetenv("FAILSYNC_TRIGGER");
+    unsetenv("FAILSYNC_PASS");
+    unsetenv("FAKETIME_TIMESTAMP_FILE");
+    unsetenv("FAKETIME_NO_CACHE");
+    unsetenv("FAKETIME_DONT_FAKE_MONOTONIC");
+    unsetenv("TZ");
+    return 0;
 }
 
 /* ---- a follower of the change stream ---- */
@@ -1775,15 +1814,13 @@ static void interrupted_walk(uint64_t seed, bool failing_sync)
         snprintf(shim, sizeof(shim), "%s/tests/libfailsync.so", build);
         assert_true(access(shim, R_OK) == 0);
         snprintf(pass, sizeof(pass), "%u", (unsigned)(seed % 4)); /* which flush fails */
-        setenv("LD_PRELOAD", shim, 1);
+        preload_set(shim);
         setenv("FAILSYNC_TRIGGER", trigger, 1);
         setenv("FAILSYNC_PASS", pass, 1);
     }
     static struct world world;
     fl_client_close(world_start(&daemon, daemon_args, &world, seed));
-    unsetenv("LD_PRELOAD");
-    unsetenv("FAILSYNC_TRIGGER");
-    unsetenv("FAILSYNC_PASS");
+    environment_reset(NULL);
     static struct model model = {.on = false};
     struct worker *workers = workers_make(&world, &model, &daemon, seed + 104729, WORKERS,
                                           100000);
@@ -1883,23 +1920,13 @@ static void daemon_start_on_clock(struct daemon_handle *daemon, struct clock_dri
     snprintf(clock->path, sizeof(clock->path), "/tmp/famledger-clock-%d", (int)getpid());
     /* 2026-12-31 20:00 in Shanghai: the year, the month and the day end within the run. */
     clock_set(clock, 1798747200);
-    const char *asan = getenv("ASAN_OPTIONS");
-    char asan_options[512];
-    snprintf(asan_options, sizeof(asan_options), "%s:verify_asan_link_order=0",
-             asan ? asan : "");
-    setenv("ASAN_OPTIONS", asan_options, 1);
-    setenv("LD_PRELOAD", FAKETIME_LIB, 1);
+    preload_set(FAKETIME_LIB);
     setenv("FAKETIME_TIMESTAMP_FILE", clock->path, 1);
     setenv("FAKETIME_NO_CACHE", "1", 1);
     setenv("FAKETIME_DONT_FAKE_MONOTONIC", "1", 1);
     setenv("TZ", "Asia/Shanghai", 1);
     daemon_start(daemon, daemon_args);
-    unsetenv("LD_PRELOAD");
-    unsetenv("TZ");
-    if (asan)
-        setenv("ASAN_OPTIONS", asan, 1);
-    else
-        unsetenv("ASAN_OPTIONS");
+    environment_reset(NULL);
 }
 
 static void test_a_clock_that_jumps_leaves_books_that_verify(void **state)
@@ -2032,15 +2059,18 @@ static void test_a_pharmacy_walks_only_its_own_merchant(void **state)
     }
 }
 
+/* Each test from the environment the suite gave (environment_reset). */
+#define WALK(test) cmocka_unit_test_setup(test, environment_reset)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_one_client_sees_its_replies_add_up),
-        cmocka_unit_test(test_many_clients_leave_books_that_verify),
-        cmocka_unit_test(test_a_kill_in_the_middle_loses_nothing_acknowledged),
-        cmocka_unit_test(test_a_failed_sync_in_the_middle_loses_nothing_acknowledged),
-        cmocka_unit_test(test_a_pharmacy_walks_only_its_own_merchant),
-        cmocka_unit_test(test_a_clock_that_jumps_leaves_books_that_verify),
+        WALK(test_one_client_sees_its_replies_add_up),
+        WALK(test_many_clients_leave_books_that_verify),
+        WALK(test_a_kill_in_the_middle_loses_nothing_acknowledged),
+        WALK(test_a_failed_sync_in_the_middle_loses_nothing_acknowledged),
+        WALK(test_a_pharmacy_walks_only_its_own_merchant),
+        WALK(test_a_clock_that_jumps_leaves_books_that_verify),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
