@@ -64,6 +64,21 @@ expect() {
     esac
 }
 
+# progress_wait FILE COUNT PID...: wait until FILE has COUNT lines, while any of the PIDs
+# runs, for at most 30 s. A kill -9 round then kills after its clients made progress, however
+# slow the machine: a sanitized build beside other load once settled nothing in cash and
+# captured no hold before the kills of a fixed sleep.
+progress_wait() {
+    local file=$1 count=$2 deadline=$((SECONDS + 30)) pid alive
+    shift 2
+    while [ "$(wc -l < "$file")" -lt "$count" ] && [ "$SECONDS" -lt "$deadline" ]; do
+        alive=""
+        for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        [ -n "$alive" ] || return 0
+        sleep 0.05
+    done
+}
+
 # faketime_setup: the daemon's wall clock becomes libfaketime's, read from $WORK/clock (set it
 # with set_clock "YYYY-MM-DD HH:MM:SS", Shanghai time); FAKETIME_ENV holds what to export.
 # The MT build (made with PTHREAD_SINGLETHREADED_TIME) takes a lock around its time calls: in

@@ -79,8 +79,10 @@ conserved() {
 : > "$WORK/captured"
 for round in $(seq 1 $ROUNDS); do
     tills=""
+    captured=$(wc -l < "$WORK/captured")
     for t in $(seq 1 $TILLS); do till "$t" "$round" & tills="$tills $!"; done
     sleep "0.$((3 + round % 4))"
+    progress_wait "$WORK/captured" $((captured + 1)) $tills # one capture a round at least
     kill -KILL "$DAEMON_PID"
     wait "$DAEMON_PID" 2>/dev/null
     DAEMON_PID=""

@@ -97,9 +97,13 @@ conserved() {
 for round in $(seq 1 $ROUNDS); do
     cp "$WORK/settled" "$WORK/refundable"
     workers=""
+    settled=$(wc -l < "$WORK/settled")
     for m in $(seq 1 $MERCHANTS); do settler "$m" "$round" & workers="$workers $!"; done
     refunder & workers="$workers $!"
     sleep "0.$((3 + round % 5))"
+    # Three settlements a pharmacy a round at least: the families' accounts run dry, and later
+    # rounds settle in cash.
+    progress_wait "$WORK/settled" $((settled + 3 * MERCHANTS)) $workers
     kill -KILL "$DAEMON_PID"
     wait "$DAEMON_PID" 2>/dev/null
     DAEMON_PID=""
