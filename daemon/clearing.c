@@ -148,8 +148,8 @@ int clearing_day_page(struct request_ctx *ctx, const char *merchant, const char 
     int rc = day_totals_get(ctx->txn, ctx->arena, day, merchant, &totals);
     *count = 0;
     *next_cursor = 0;
-    /* A day the merchant was only paid out, or reversed what never arrived, has totals and
-     * no chain: an empty page, as a day without totals. */
+    /* A day on which the merchant was only paid out has totals and no chain: an empty page,
+     * as a day without totals. */
     if (rc <= 0 || totals->last_seq == 0)
         return rc < 0 ? rc : 0;
     return store_chain_page(ctx->txn, STORE_DB_MERCHANT_LINKS, merchant, strlen(merchant),
