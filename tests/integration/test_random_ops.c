@@ -88,8 +88,8 @@ static bool credit_content_equal(const struct credit_content *a, const struct cr
 
 struct world {
     pthread_mutex_t lock;
-    /* The content each settlement reference was first sent with, and the settlement that
-     * acknowledged it (0: none yet). */
+    /* The content each reference is sent with (a retry sends it again; now and then other
+     * content takes its place), and the first answer that acknowledged it (0: none yet). */
     bool settle_used[MERCHANTS][SLOTS];
     struct settle_content settle_sent[MERCHANTS][SLOTS];
     uint64_t settle_acked[MERCHANTS][SLOTS];
@@ -120,7 +120,7 @@ struct model {
     int64_t account_fen[PERSONS];
     int64_t wallet_fen[PERSONS];
     /* What the administrator's answered requests made of each person and merchant: money
-     * must not move against it (policy_check). */
+     * must not move against it (settle_split_check, op_wallet_send). */
     bool frozen[PERSONS], closed[PERSONS], suspended[PERSONS], deceased[PERSONS];
     bool merchant_suspended[MERCHANTS];
 };
