@@ -1659,11 +1659,7 @@ static void follower_finish(struct follower *follower, pthread_t thread, uint64_
     fl_head head;
     assert_int_equal(fl_head_get(client, &head), 0);
     follower->target = head.seq + 1;
-    fl_person person = {.scheme = FL_SCHEME_RESIDENT};
-    strcpy(person.person_no, "FOLLOWER");
-    strcpy(person.name, "The last entry");
-    strcpy(person.region, "110101");
-    assert_int_equal(fl_person_add(client, &person, NULL), 0);
+    resident_make(client, "FOLLOWER", "110101");
     fl_client_close(client);
     pthread_join(thread, NULL);
     if (follower->problem[0] || follower->next <= follower->target)
