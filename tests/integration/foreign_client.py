@@ -1,0 +1,355 @@
+"""foreign_client.py -- famledgerd spoken to from proto/famledger.proto and docs/PROTOCOL.md
+alone, through Google's protobuf runtime instead of protobuf-c: what a settlement system
+written in another language meets.
+
+Usage: python3 foreign_client.py GENERATED_DIR SOCKET
+GENERATED_DIR holds famledger_pb2.py (protoc --python_out). Prints a line for each failed
+check and the counts; exits 1 when any check failed. test_foreign_client.sh runs it.
+"""
+import hashlib
+import socket
+import struct
+import sys
+
+sys.path.insert(0, sys.argv[1])
+import famledger_pb2 as pb  # noqa: E402 (generated at test time)
+
+SOCKET = sys.argv[2]
+FRAME_REPLY_MAX = 64 << 20
+passed = 0
+failed = 0
+
+
+def check(name, condition, detail=""):
+    global passed, failed
+    if condition:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAIL {name}" + (f": {detail}" if detail else ""))
+    return condition
+
+
+def status_name(number):
+    return pb.Status.Name(number) if number in pb.Status.values() else str(number)
+
+
+class Connection:
+    """One connection: 4-byte big-endian lengths, a Request out, a Response back."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(30)
+        self.sock.connect(SOCKET)
+        self.next_id = 1
+
+    def close(self):
+        self.sock.close()
+
+    def send_bytes(self, payload):
+        self.sock.sendall(struct.pack(">I", len(payload)) + payload)
+
+    def read_exactly(self, count):
+        data = b""
+        while len(data) < count:
+            chunk = self.sock.recv(count - len(data))
+            if not chunk:
+                return None
+            data += chunk
+        return data
+
+    def read_frame(self):
+        """The next frame's bytes, or None when the daemon closed the connection."""
+        prefix = self.read_exactly(4)
+        if prefix is None:
+            return None
+        (length,) = struct.unpack(">I", prefix)
+        if length > FRAME_REPLY_MAX:
+            raise ValueError(f"a reply of {length} bytes")
+        return self.read_exactly(length)
+
+    def read_response(self):
+        frame = self.read_frame()
+        if frame is None:
+            return None
+        response = pb.Response()
+        response.ParseFromString(frame)
+        return response
+
+    def request(self, body, message, request_id=None):
+        if request_id is None:
+            request_id = self.next_id
+            self.next_id += 1
+        request = pb.Request(request_id=request_id, operator_id="foreign-client")
+        getattr(request, body).CopyFrom(message)
+        getattr(request, body).SetInParent()  # an empty body is still the body
+        return request
+
+    def call(self, body, message):
+        request = self.request(body, message)
+        self.send_bytes(request.SerializeToString())
+        response = self.read_response()
+        if response is None:
+            raise ConnectionError(f"{body}: the daemon closed the connection")
+        check(f"{body}: the reply echoes request_id {request.request_id}",
+              response.request_id == request.request_id, str(response.request_id))
+        return response
+
+
+def expect_status(name, response, status):
+    return check(name, response is not None and response.status == status,
+                 "no reply" if response is None else
+                 f"{status_name(response.status)} ({response.error}), expected "
+                 f"{status_name(status)}")
+
+
+def ok(name, response):
+    return expect_status(name, response, pb.STATUS_OK)
+
+
+def settle_request(reference, patient, amount_fen, merchant="PH1"):
+    return pb.SettleRequest(merchant_code=merchant, merchant_reference=reference,
+                            patient=patient, amount_fen=amount_fen)
+
+
+def account_balance(conn, person):
+    response = conn.call("account_get", pb.AccountGetRequest(person_no=person))
+    ok(f"account_get {person}", response)
+    return response.account.account.balance_fen
+
+
+def family(conn):
+    """A holder H (employee) who funds a resident parent K, and a pharmacy."""
+    ok("person_add H", conn.call("person_add", pb.PersonAddRequest(
+        person_no="H", name="张三", region="110101", scheme=pb.SCHEME_EMPLOYEE)))
+    ok("person_add K", conn.call("person_add", pb.PersonAddRequest(
+        person_no="K", name="张父", region="110101", scheme=pb.SCHEME_RESIDENT)))
+    ok("account_open H", conn.call("account_open", pb.AccountOpenRequest(person_no="H")))
+    ok("bind H funds K", conn.call("bind", pb.BindRequest(
+        holder="H", beneficiary="K", relation=pb.RELATION_PARENT)))
+    ok("merchant_add PH1", conn.call("merchant_add", pb.MerchantAddRequest(
+        code="PH1", name="一心药房", kind=pb.MERCHANT_PHARMACY, region="110101")))
+
+
+def credits(conn):
+    first = conn.call("credit", pb.CreditRequest(person_no="H", amount_fen=10000, reference="c1"))
+    ok("credit 100.00", first)
+    check("the credit says the balance after", first.credit.balance_after_fen == 10000,
+          str(first.credit))
+    again = conn.call("credit", pb.CreditRequest(person_no="H", amount_fen=10000, reference="c1"))
+    ok("the credit sent again", again)
+    check("is replayed, with the same entry", again.replayed and again.credit.seq ==
+          first.credit.seq, str(again))
+    other = conn.call("credit", pb.CreditRequest(person_no="H", amount_fen=20000, reference="c1"))
+    expect_status("another credit under the same reference", other, pb.STATUS_CONFLICT)
+    missing = conn.call("credit", pb.CreditRequest(person_no="H", reference="c2"))
+    expect_status("a credit without an amount (proto3 leaves 0 out)", missing,
+                  pb.STATUS_INVALID_ARGUMENT)
+    check("the balance moved once", account_balance(conn, "H") == 10000)
+
+
+def settlement(conn):
+    quote = conn.call("quote", settle_request("s1", "K", 15000))
+    ok("quote 150.00 for K", quote)
+    legs = [(leg.holder, leg.amount_fen, leg.mutual_aid) for leg in quote.settlement.settlement.legs]
+    check("the quote takes H's 100.00 as mutual aid", legs == [("H", 10000, True)], str(legs))
+    settled = conn.call("settle", settle_request("s1", "K", 15000))
+    ok("settle it", settled)
+    paid = settled.settlement.settlement
+    check("the settlement splits as quoted",
+          [(leg.holder, leg.amount_fen, leg.mutual_aid) for leg in paid.legs] == legs and
+          paid.acct_mulaid_pay_fen == 10000 and paid.cash_pay_fen == 5000, str(paid))
+    again = conn.call("settle", settle_request("s1", "K", 15000))
+    check("the settlement sent again is replayed with its id",
+          again.status == pb.STATUS_OK and again.replayed and
+          again.settlement.settlement.settlement_id == paid.settlement_id, str(again))
+    expect_status("another settlement under the same reference",
+                  conn.call("settle", settle_request("s1", "K", 15001)), pb.STATUS_CONFLICT)
+    expect_status("a settlement for nobody",
+                  conn.call("settle", settle_request("s2", "NOBODY", 100)),
+                  pb.STATUS_UNKNOWN_PERSON)
+    check("H's account is empty", account_balance(conn, "H") == 0)
+    refund = conn.call("refund", pb.RefundRequest(merchant_code="PH1", merchant_reference="r1",
+                                                  settlement_id=paid.settlement_id,
+                                                  amount_fen=3000))
+    ok("refund 30.00", refund)
+    check("the refund goes back to H", [(leg.holder, leg.amount_fen) for leg in
+                                        refund.refund.refund.legs] == [("H", 3000)],
+          str(refund.refund))
+    expect_status("a refund of more than the accounts paid",
+                  conn.call("refund", pb.RefundRequest(
+                      merchant_code="PH1", merchant_reference="r2",
+                      settlement_id=paid.settlement_id, amount_fen=7001)),
+                  pb.STATUS_REFUND_EXCEEDS_PAID)
+    check("H's account holds the refund", account_balance(conn, "H") == 3000)
+    found = conn.call("settlement_get", pb.SettlementGetRequest(merchant_code="PH1",
+                                                                merchant_reference="s1"))
+    ok("settlement_get by the merchant's reference", found)
+    check("it shows the refund", found.settlement.settlement.refunded_fen == 3000,
+          str(found.settlement))
+    return paid.settlement_id
+
+
+def pipelined(conn):
+    """Many requests in one write; replies in request order, each seeing the writes before."""
+    before = account_balance(conn, "H")
+    requests = []
+    for i in range(60):
+        if i % 3 == 2:
+            requests.append(conn.request("account_get", pb.AccountGetRequest(person_no="H")))
+        else:
+            requests.append(conn.request("credit", pb.CreditRequest(
+                person_no="H", amount_fen=1, reference=f"p{i}")))
+    conn.sock.sendall(b"".join(struct.pack(">I", len(data)) + data
+                               for data in (r.SerializeToString() for r in requests)))
+    credited = 0
+    in_order = True
+    balances_right = True
+    for request in requests:
+        response = conn.read_response()
+        if response is None or response.request_id != request.request_id or response.status:
+            in_order = False
+            break
+        if request.WhichOneof("body") == "credit":
+            credited += 1
+        elif response.account.account.balance_fen != before + credited:
+            balances_right = False
+    check("sixty pipelined requests are answered in order, each OK", in_order)
+    check("each read sees the credits sent before it", balances_right)
+
+
+def batched(conn):
+    items = [conn.request("credit", pb.CreditRequest(person_no="H", amount_fen=100,
+                                                       reference=f"b{i}")) for i in range(4)]
+    items.insert(2, conn.request("credit", pb.CreditRequest(person_no="NOBODY", amount_fen=100,
+                                                              reference="b-nobody")))
+    before = account_balance(conn, "H")
+    response = conn.call("batch", pb.BatchRequest(requests=items))
+    ok("a batch of five credits", response)
+    replies = response.batch.replies
+    check("one reply an item, in order, with its own id",
+          [reply.request_id for reply in replies] == [item.request_id for item in items],
+          str([reply.request_id for reply in replies]))
+    check("the item for nobody alone is refused",
+          [reply.status for reply in replies] ==
+          [0, 0, pb.STATUS_UNKNOWN_PERSON, 0, 0], str([reply.status for reply in replies]))
+    check("the four others moved the balance", account_balance(conn, "H") == before + 400)
+
+
+def hostile_frames():
+    """Frames Google's runtime would not build by itself, sent as a foreign client might."""
+    conn = Connection()
+    request = conn.request("head", pb.HeadRequest(), request_id=0)
+    conn.send_bytes(request.SerializeToString())
+    expect_status("request_id 0", conn.read_response(), pb.STATUS_INVALID_ARGUMENT)
+
+    body = pb.SettleRequest()
+    body.ParseFromString(settle_request("u1", "K", 100).SerializeToString() + b"\x98\x06\x01")
+    request = conn.request("settle", body)
+    conn.send_bytes(request.SerializeToString())
+    response = conn.read_response()
+    expect_status("a SettleRequest with a field 99", response, pb.STATUS_MALFORMED_REQUEST)
+    check("the refusal names the field", response is not None and
+          "field 99 of SettleRequest" in response.error, response and response.error)
+
+    # Field 99 of Request, length-delimited: a body this daemon does not know.
+    conn.send_bytes(b"\x08\x07" + b"\x9a\x06\x00")
+    expect_status("a body the daemon does not know", conn.read_response(),
+                  pb.STATUS_UNSUPPORTED)
+    conn.send_bytes(b"\x08\x08\x6a\x05\x0a\x03\xff\xfe\xfd")  # account_get
+    expect_status("a person_no that is not UTF-8", conn.read_response(),
+                  pb.STATUS_MALFORMED_REQUEST)
+    conn.send_bytes(b"\x08\x09\x8a\x01\x7f")
+    expect_status("a body cut short", conn.read_response(), pb.STATUS_MALFORMED_REQUEST)
+    ok("the connection still serves", conn.call("head", pb.HeadRequest()))
+
+    conn.sock.sendall(struct.pack(">I", (1 << 20) + 1))
+    response = conn.read_response()
+    expect_status("a length over a MiB is told", response, pb.STATUS_FRAME_TOO_LARGE)
+    check("on request_id 0", response is not None and response.request_id == 0)
+    check("and the connection closed", conn.read_frame() is None)
+    conn.close()
+
+
+def log_checked(conn):
+    """Read the whole log by pages, check its chain with hashlib and each entry's postings."""
+    head = conn.call("head", pb.HeadRequest())
+    ok("head", head)
+    previous = bytes(32)
+    seq = 1
+    records = []
+    chained = balanced = True
+    while True:
+        page = conn.call("log_page", pb.LogPageRequest(from_seq=seq, limit=7))
+        if not ok(f"log_page from {seq}", page):
+            return []
+        for record in page.log_page.records:
+            entry = pb.Entry()
+            entry.ParseFromString(record.entry_bytes)
+            if (record.seq != seq or entry.seq != seq or entry.prev_hash != previous or
+                    hashlib.sha256(previous + record.entry_bytes).digest() != record.hash):
+                chained = False
+            if sum(posting.amount_fen for posting in entry.postings) != 0:
+                balanced = False
+            previous = record.hash
+            records.append(record)
+            seq += 1
+        if page.log_page.next_seq == 0:
+            break
+        seq = page.log_page.next_seq
+    check("the log is every entry up to the head", seq - 1 == head.head.seq,
+          f"{seq - 1} and {head.head.seq}")
+    check("each entry's hash is SHA-256(prev_hash || entry_bytes)", chained)
+    check("the chain ends at the head's hash", previous == head.head.hash)
+    check("every entry's postings sum to zero", balanced)
+    bodies = {pb.Entry.FromString(record.entry_bytes).WhichOneof("body") for record in records}
+    check("the log holds what was done", {"person_registered", "account_opened",
+                                          "account_credited", "binding_added", "merchant_added",
+                                          "settled", "refunded"} <= bodies, str(bodies))
+    return records
+
+
+def streamed(records):
+    """subscribe without follow: the same records as the pages, then end."""
+    conn = Connection()
+    request = conn.request("subscribe", pb.SubscribeRequest(from_seq=1))
+    conn.send_bytes(request.SerializeToString())
+    streamed_records = []
+    ended = False
+    while not ended:
+        response = conn.read_response()
+        if not ok("a stream frame", response):
+            break
+        streamed_records.extend(response.stream.records)
+        ended = response.stream.end
+    check("the stream gives the log's records, byte for byte",
+          [(r.seq, r.hash, r.entry_bytes) for r in streamed_records] ==
+          [(r.seq, r.hash, r.entry_bytes) for r in records],
+          f"{len(streamed_records)} records, {len(records)} in the pages")
+    conn.close()
+
+
+def main():
+    conn = Connection()
+    empty = conn.call("head", pb.HeadRequest())
+    ok("head of an empty ledger", empty)
+    check("is seq 0 and 32 zero bytes", empty.head.seq == 0 and empty.head.hash == bytes(32))
+    family(conn)
+    credits(conn)
+    settlement(conn)
+    pipelined(conn)
+    batched(conn)
+    hostile_frames()
+    trial = conn.call("trial_balance", pb.TrialBalanceRequest())
+    ok("trial_balance", trial)
+    check("the books balance", trial.trial_balance.total_fen == 0 and
+          sum(c.balance_fen for c in trial.trial_balance.classes) == 0, str(trial))
+    records = log_checked(conn)
+    streamed(records)
+    conn.close()
+    print(f"checks: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
