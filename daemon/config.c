@@ -37,8 +37,8 @@ static const struct setting settings[] = {
      "HOST:PORT where Prometheus scrapes GET /metrics (e.g. 127.0.0.1:9464); empty: off. "
      "No authentication: keep it on localhost or a private address"},
     {"idle_timeout_ms", SETTING_UINT, AT(idle_timeout_ms), 100, 86400000,
-     "close a connection that sends nothing and awaits nothing (or holds half a frame, or "
-     "reads none of its replies) for this long"},
+     "close a connection that sends nothing and awaits nothing (or takes longer to send a "
+     "frame whole, or reads none of its replies) for this long"},
     {"shutdown_timeout_ms", SETTING_UINT, AT(shutdown_timeout_ms), 0, 3600000,
      "after SIGTERM, close connections still open after this long and exit"},
     {"map_mib", SETTING_UINT, AT(map_mib), 1, 1u << 30,

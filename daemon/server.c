@@ -581,8 +581,9 @@ static bool conn_may_take(struct conn *conn)
     return conn_within_budget(conn) && pipeline_may_take(&conn->pipeline, conn_queue_bytes(conn));
 }
 
-/* A connection that sends nothing and awaits nothing, holds half a frame, or reads none of its
- * replies for idle_timeout_ms is closed; one whose writes are still being committed is not. */
+/* A connection that sends nothing and awaits nothing, or reads none of its replies, for
+ * idle_timeout_ms is closed, and so is one that takes longer than that to send a frame whole;
+ * one whose writes are still being committed is not. */
 static void conn_idle_cb(uv_timer_t *timer)
 {
     struct conn *conn = timer->data;
@@ -624,8 +625,16 @@ static void conn_read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf
         return;
     }
     if (nread > 0) {
+        /* Bytes that only lengthen a frame begun before do not put the deadline off: a frame
+         * must come whole within idle_timeout_ms, so that a peer sending it a byte at a time
+         * cannot hold a connection for ever. */
+        bool lengthens = conn->reader.end_bytes > conn->reader.start_bytes;
         frame_reader_commit(&conn->reader, (size_t)nread);
-        uv_timer_again(&conn->idle_timer);
+        const uint8_t *payload;
+        uint32_t payload_bytes;
+        if (!lengthens || frame_reader_next(&conn->reader, &payload, &payload_bytes) !=
+                              FRAME_NEED_MORE)
+            uv_timer_again(&conn->idle_timer);
         conn_process(conn);
         return;
     }

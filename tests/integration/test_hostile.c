@@ -359,6 +359,33 @@ static void test_an_idle_or_half_sent_connection_is_closed(void **state)
     daemon_remove(&daemon);
 }
 
+static void test_a_frame_sent_a_byte_at_a_time_is_closed(void **state)
+{
+    (void)state;
+    struct daemon_handle daemon;
+    const char *args[] = {"--idle-timeout-ms", "300", NULL};
+    daemon_start(&daemon, args);
+    int trickle = raw_connect(&daemon);
+    const uint8_t header[] = {0, 0, 0, 100};
+    raw_send(trickle, header, sizeof(header));
+    /* A byte every 100 ms, each well within the idle timeout; the frame never comes whole in
+     * ten timeouts, and the daemon must not wait for it that long. */
+    bool closed = false;
+    for (int i = 0; i < 30 && !closed; i++) {
+        usleep(100 * 1000);
+        uint8_t byte = 0;
+        struct pollfd poll_fd = {.fd = trickle, .events = POLLIN};
+        closed = send(trickle, &byte, 1, MSG_NOSIGNAL) != 1 ||
+                 (poll(&poll_fd, 1, 0) == 1 && recv(trickle, &byte, 1, MSG_DONTWAIT) == 0);
+    }
+    assert_true(closed);
+    /* Everyone else is served as before. */
+    fl_head head;
+    head_of(&daemon, &head);
+    close(trickle);
+    daemon_remove(&daemon);
+}
+
 /* One sample's value from the daemon's metrics (FL_METRICS_TEXT), or -1 when it is absent. */
 static long long metric_value(fl_client *client, const char *sample)
 {
@@ -922,6 +949,7 @@ int main(void)
         cmocka_unit_test(test_many_readers_that_never_read_share_one_budget),
         cmocka_unit_test(test_sigterm_with_a_reader_that_never_reads_exits_by_the_deadline),
         cmocka_unit_test(test_an_idle_or_half_sent_connection_is_closed),
+        cmocka_unit_test(test_a_frame_sent_a_byte_at_a_time_is_closed),
         cmocka_unit_test(test_refusals_are_counted_by_reason),
         cmocka_unit_test(test_out_of_descriptors_a_new_peer_is_told_busy),
         cmocka_unit_test(test_a_pharmacy_cannot_act_as_another),
