@@ -108,13 +108,21 @@ FUZZ_RUNS ?= 200000
 fuzz:
 	$(MAKE) CC=clang BUILD=build/fuzz SANITIZE=address,undefined \
 	    CFLAGS=-fsanitize=fuzzer-no-link build/fuzz/libfamledgerd.a build/fuzz/obj/tests/fuzz/fuzz_request.o \
-	    build/fuzz/obj/tests/fuzz/seeds.o
+	    build/fuzz/obj/tests/fuzz/seeds.o build/fuzz/libfamledger.a \
+	    build/fuzz/obj/tests/fuzz/fuzz_reply.o build/fuzz/obj/tests/fuzz/reply_seeds.o
 	clang -fsanitize=fuzzer,address,undefined -o build/fuzz/fuzz_request \
 	    build/fuzz/obj/tests/fuzz/fuzz_request.o build/fuzz/libfamledgerd.a $(DEP_LIBS) -lpthread
 	clang -fsanitize=address,undefined -o build/fuzz/seeds build/fuzz/obj/tests/fuzz/seeds.o \
 	    build/fuzz/libfamledgerd.a $(DEP_LIBS)
 	rm -rf build/fuzz/corpus && mkdir -p build/fuzz/corpus && build/fuzz/seeds build/fuzz/corpus
 	build/fuzz/fuzz_request -seed=1 -runs=$(FUZZ_RUNS) -max_len=4096 build/fuzz/corpus
+	clang -fsanitize=fuzzer,address,undefined -o build/fuzz/fuzz_reply \
+	    build/fuzz/obj/tests/fuzz/fuzz_reply.o build/fuzz/libfamledger.a $(DEP_LIBS) -lpthread
+	clang -fsanitize=address,undefined -o build/fuzz/reply_seeds \
+	    build/fuzz/obj/tests/fuzz/reply_seeds.o build/fuzz/libfamledger.a $(DEP_LIBS)
+	rm -rf build/fuzz/replies && mkdir -p build/fuzz/replies && \
+	    build/fuzz/reply_seeds build/fuzz/replies
+	build/fuzz/fuzz_reply -seed=1 -runs=$(FUZZ_RUNS) -max_len=16384 build/fuzz/replies
 
 clean:
 	rm -rf build

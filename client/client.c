@@ -339,13 +339,37 @@ void client_response_free(fl_client *client, Famledger__Response *response)
         famledger__response__free_unpacked(response, NULL);
 }
 
+/* Whether a reply that exists to carry one record (a person, a settlement...) carries it. A
+ * daemon never sends one without; a reply that does not is broken, and the call must say so
+ * rather than read through a NULL. */
+bool client_reply_has_record(const Famledger__Response *response)
+{
+    switch (response->body_case) {
+    case FAMLEDGER__RESPONSE__BODY_PERSON: return response->person->person;
+    case FAMLEDGER__RESPONSE__BODY_ACCOUNT: return response->account->account;
+    case FAMLEDGER__RESPONSE__BODY_BINDING: return response->binding->binding;
+    case FAMLEDGER__RESPONSE__BODY_MERCHANT: return response->merchant->merchant;
+    case FAMLEDGER__RESPONSE__BODY_SETTLEMENT: return response->settlement->settlement;
+    case FAMLEDGER__RESPONSE__BODY_REFUND: return response->refund->refund;
+    case FAMLEDGER__RESPONSE__BODY_MOVEMENT: return response->movement->movement;
+    case FAMLEDGER__RESPONSE__BODY_PAYOUT: return response->payout->payout;
+    case FAMLEDGER__RESPONSE__BODY_HOLD: return response->hold->hold;
+    case FAMLEDGER__RESPONSE__BODY_AID_LIMIT: return response->aid_limit->limit;
+    case FAMLEDGER__RESPONSE__BODY_WALLET_SEND: return response->wallet_send->send;
+    case FAMLEDGER__RESPONSE__BODY_ENTRY: return response->entry->entry;
+    default: return true;
+    }
+}
+
 int client_expect(fl_client *client, Famledger__Response *response,
                   Famledger__Response__BodyCase body_case)
 {
-    if (response->body_case == body_case)
+    if (response->body_case == body_case && client_reply_has_record(response))
         return 0;
+    const char *what = response->body_case == body_case ? "the reply lacks its record"
+                                                        : "the reply carries an unexpected body";
     client_response_free(client, response);
-    return client_fail(client, FL_ERR_PROTOCOL_ERROR, "the reply carries an unexpected body");
+    return client_fail(client, FL_ERR_PROTOCOL_ERROR, "%s", what);
 }
 
 int client_stream_start(fl_client *client, Famledger__Request *request)

@@ -72,6 +72,9 @@ int client_call_receive(fl_client *client, uint64_t request_id, Famledger__Respo
  * unpacks into its scratch: the next reply takes it back). */
 void client_response_free(fl_client *client, Famledger__Response *response);
 
+/* Whether a reply of a kind that carries one record (PersonReply's person, ...) carries it. */
+bool client_reply_has_record(const Famledger__Response *response);
+
 /* Send a request that opens a stream of replies (SubscribeRequest); the connection is used
  * up by it. 0 or a transport error. */
 int client_stream_start(fl_client *client, Famledger__Request *request);

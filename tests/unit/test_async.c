@@ -126,6 +126,52 @@ static void assert_all_failed(struct fake *fake, struct answers *answers, size_t
     assert_int_equal(answers->count, count); /* refused at once, no callback */
 }
 
+/* A blocking call's reply written before the call: the client's first request is number 1. */
+static void fake_reply_ahead(struct fake *fake, uint64_t request_id,
+                             Famledger__Response__BodyCase body_case, void *body)
+{
+    Famledger__Response response = FAMLEDGER__RESPONSE__INIT;
+    response.request_id = request_id;
+    response.body_case = body_case;
+    response.person = body; /* every body member of the oneof shares one slot */
+    fake_reply(fake, &response);
+}
+
+static void test_a_reply_without_its_record_is_a_protocol_error(void **state)
+{
+    (void)state;
+    struct fake *fake = fake_open();
+    /* A payout's reply without the payout: the library read through NULL before. */
+    Famledger__PayoutReply no_payout = FAMLEDGER__PAYOUT_REPLY__INIT;
+    fake_reply_ahead(fake, 1, FAMLEDGER__RESPONSE__BODY_PAYOUT, &no_payout);
+    fl_payout payout;
+    assert_int_equal(fl_payout_make(fake->client, "M", NULL, 100, "p1", &payout),
+                     FL_ERR_PROTOCOL_ERROR);
+    assert_non_null(strstr(fl_client_error(fake->client), "lacks its record"));
+    famledger__request__free_unpacked(fake_read_request(fake), NULL);
+    /* The same for a settlement found by its reference, and a person. */
+    Famledger__SettlementReply no_settlement = FAMLEDGER__SETTLEMENT_REPLY__INIT;
+    fake_reply_ahead(fake, 2, FAMLEDGER__RESPONSE__BODY_SETTLEMENT, &no_settlement);
+    static fl_settlement settlement;
+    assert_int_equal(fl_settlement_find(fake->client, "M", "r", &settlement),
+                     FL_ERR_PROTOCOL_ERROR);
+    famledger__request__free_unpacked(fake_read_request(fake), NULL);
+    Famledger__PersonReply no_person = FAMLEDGER__PERSON_REPLY__INIT;
+    fake_reply_ahead(fake, 3, FAMLEDGER__RESPONSE__BODY_PERSON, &no_person);
+    fl_person person;
+    assert_int_equal(fl_person_get(fake->client, "P", &person), FL_ERR_PROTOCOL_ERROR);
+    famledger__request__free_unpacked(fake_read_request(fake), NULL);
+    /* The framing is intact: a whole reply after them is taken. */
+    Famledger__HeadReply head_reply = FAMLEDGER__HEAD_REPLY__INIT;
+    head_reply.seq = 42;
+    fake_reply_ahead(fake, 4, FAMLEDGER__RESPONSE__BODY_HEAD, &head_reply);
+    fl_head head;
+    assert_int_equal(fl_head_get(fake->client, &head), 0);
+    assert_int_equal(head.seq, 42);
+    famledger__request__free_unpacked(fake_read_request(fake), NULL);
+    fake_close(fake);
+}
+
 static void test_a_reply_out_of_order_fails_every_request_in_flight(void **state)
 {
     (void)state;
@@ -308,6 +354,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_a_reply_out_of_order_fails_every_request_in_flight),
+        cmocka_unit_test(test_a_reply_without_its_record_is_a_protocol_error),
         cmocka_unit_test(test_an_answer_then_an_oversized_length),
         cmocka_unit_test(test_a_reply_cut_off_by_a_closed_connection),
         cmocka_unit_test(test_a_batch_answered_short_fails_each_item),
