@@ -190,6 +190,28 @@ def settlement(conn):
     return paid.settlement_id
 
 
+def retried_after_a_lost_reply(conn):
+    """A settlement sent, the connection dropped before the reply, then sent again: once."""
+    ok("credit H for the retries", conn.call("credit", pb.CreditRequest(
+        person_no="H", amount_fen=5000, reference="c-retry")))
+    before = account_balance(conn, "H")
+    lost = Connection()
+    lost.send_bytes(lost.request("settle", settle_request("s-lost", "K", 2000))
+                    .SerializeToString())
+    lost.close()
+    ids = set()
+    for attempt in range(3):
+        again = Connection()
+        response = again.call("settle", settle_request("s-lost", "K", 2000))
+        again.close()
+        if ok(f"the settlement sent again ({attempt + 1})", response):
+            ids.add(response.settlement.settlement.settlement_id)
+            if attempt > 0:
+                check("a later attempt is replayed", response.replayed)
+    check("every attempt names one settlement", len(ids) == 1, str(ids))
+    check("H paid it once", account_balance(conn, "H") == before - 2000)
+
+
 def pipelined(conn):
     """Many requests in one write; replies in request order, each seeing the writes before."""
     before = account_balance(conn, "H")
@@ -337,6 +359,7 @@ def main():
     family(conn)
     credits(conn)
     settlement(conn)
+    retried_after_a_lost_reply(conn)
     pipelined(conn)
     batched(conn)
     hostile_frames()
