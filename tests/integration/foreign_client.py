@@ -2,9 +2,11 @@
 alone, through Google's protobuf runtime instead of protobuf-c: what a settlement system
 written in another language meets.
 
-Usage: python3 foreign_client.py GENERATED_DIR SOCKET
-GENERATED_DIR holds famledger_pb2.py (protoc --python_out). Prints a line for each failed
-check and the counts; exits 1 when any check failed. test_foreign_client.sh runs it.
+Usage: python3 foreign_client.py GENERATED_DIR SOCKET [pharmacy]
+GENERATED_DIR holds famledger_pb2.py (protoc --python_out). Without `pharmacy` the peer is an
+administrator and builds the family; with it, the peer may only settle for PH1, and the family,
+and PH2's settlement P2-1, are there already. Prints a line for each failed check and the
+counts; exits 1 when any check failed. test_foreign_client.sh runs it.
 """
 import hashlib
 import socket
@@ -351,6 +353,57 @@ def streamed(records):
     conn.close()
 
 
+def pharmacy():
+    """A settle peer of PH1: its own merchant's work, and nothing else."""
+    conn = Connection()
+    before = account_balance(conn, "H")
+    settled = conn.call("settle", settle_request("ph-1", "K", 1000))
+    ok("PH1's system settles at PH1", settled)
+    check("from H's account", account_balance(conn, "H") == before - 1000)
+    ok("and refunds it", conn.call("refund", pb.RefundRequest(
+        merchant_code="PH1", merchant_reference="ph-r1",
+        settlement_id=settled.settlement.settlement.settlement_id, amount_fen=1000)))
+    expect_status("but may not settle at PH2",
+                  conn.call("settle", settle_request("ph-2", "K", 1000, merchant="PH2")),
+                  pb.STATUS_PERMISSION_DENIED)
+    expect_status("nor read PH2's settlement", conn.call(
+        "settlement_get", pb.SettlementGetRequest(merchant_code="PH2",
+                                                  merchant_reference="P2-1")),
+        pb.STATUS_PERMISSION_DENIED)
+    denied = {
+        "credit": pb.CreditRequest(person_no="H", amount_fen=100, reference="ph-c"),
+        "person_add": pb.PersonAddRequest(person_no="X", name="X", region="110101",
+                                          scheme=pb.SCHEME_EMPLOYEE),
+        "merchant_status": pb.MerchantStatusRequest(code="PH2", suspended=True),
+        "log_page": pb.LogPageRequest(from_seq=1),
+        "statement": pb.StatementRequest(person_no="H"),
+        "trial_balance": pb.TrialBalanceRequest(),
+    }
+    for body, message in denied.items():
+        expect_status(f"a pharmacy's {body}", conn.call(body, message),
+                      pb.STATUS_PERMISSION_DENIED)
+    # The same request with a field the daemon does not know is refused for the role first:
+    # the body of a request the peer may not send is never decoded.
+    body = pb.CreditRequest()
+    body.ParseFromString(pb.CreditRequest(person_no="H", amount_fen=1).SerializeToString() +
+                         b"\x98\x06\x01")
+    conn.send_bytes(conn.request("credit", body).SerializeToString())
+    expect_status("a credit with field 99, from a pharmacy", conn.read_response(),
+                  pb.STATUS_PERMISSION_DENIED)
+    subscriber = Connection()
+    subscriber.send_bytes(subscriber.request("subscribe", pb.SubscribeRequest(from_seq=1))
+                          .SerializeToString())
+    expect_status("a pharmacy may not follow the change stream", subscriber.read_response(),
+                  pb.STATUS_PERMISSION_DENIED)
+    subscriber.close()
+    ok("the connection still serves its own merchant",
+       conn.call("settlement_get", pb.SettlementGetRequest(merchant_code="PH1",
+                                                           merchant_reference="ph-1")))
+    conn.close()
+    print(f"checks: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
 def main():
     conn = Connection()
     empty = conn.call("head", pb.HeadRequest())
@@ -375,4 +428,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(pharmacy() if sys.argv[3:] == ["pharmacy"] else main())
