@@ -28,6 +28,14 @@
 /* Exit codes beyond 0 (stopped cleanly), 1 (refused to start) and 2 (bad arguments). */
 #define EXIT_STORAGE_FAILED 74 /* EX_IOERR: fail-stop after a storage failure */
 
+/* Signals that end a process by default and that tools send expecting a reload (logrotate,
+ * `kill -HUP`, a closed terminal): the daemon logs them and goes on. */
+#define IGNORED_SIGNALS 3
+static const struct {
+    int number;
+    const char *name;
+} ignored_signals[IGNORED_SIGNALS] = {{SIGHUP, "SIGHUP"}, {SIGUSR1, "SIGUSR1"}, {SIGUSR2, "SIGUSR2"}};
+
 struct daemon {
     uv_loop_t *loop;
     struct config config;
@@ -41,6 +49,7 @@ struct daemon {
     struct server server;
     struct scheduler scheduler;
     uv_signal_t sigint, sigterm;
+    uv_signal_t ignored[IGNORED_SIGNALS]; /* told, not obeyed */
     uv_timer_t notify_timer;  /* systemd: STATUS and, when asked for, the watchdog */
     bool notify_timer_open;
     bool watchdog;
@@ -188,6 +197,14 @@ static bool fd_limit_enough(const struct config *config, FILE *out)
     return false;
 }
 
+/* SIGHUP, SIGUSR1 and SIGUSR2 end a process by default; outside the loop's handlers (before
+ * it runs, while it stops) they are ignored outright. */
+static void daemon_signals_ignore(void)
+{
+    for (size_t i = 0; i < IGNORED_SIGNALS; i++)
+        signal(ignored_signals[i].number, SIG_IGN);
+}
+
 /* The signals that ask the daemon to stop. */
 static sigset_t daemon_stop_signals(void)
 {
@@ -212,10 +229,13 @@ static void daemon_stopped_cb(struct server *server)
         uv_close((uv_handle_t *)&daemon->notify_timer, NULL);
     uv_close((uv_handle_t *)&daemon->sigint, NULL);
     uv_close((uv_handle_t *)&daemon->sigterm, NULL);
+    for (size_t i = 0; i < IGNORED_SIGNALS; i++)
+        uv_close((uv_handle_t *)&daemon->ignored[i], NULL);
     /* libuv's own worker threads (background reads) were made later, with the loop thread's
      * mask then: from here a stop signal is ignored by every thread (we are stopping). */
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
+    daemon_signals_ignore();
 }
 
 /* Entries the scheduler wrote go out on the change stream like any other. */
@@ -231,6 +251,18 @@ static void daemon_signal_cb(uv_signal_t *handle, int signal_number)
              signal_number == SIGINT ? "SIGINT" : "SIGTERM");
     sd_notify(0, "STOPPING=1\nSTATUS=stopping: finishing requests in flight");
     server_stop(&daemon->server, daemon_stopped_cb);
+}
+
+/* One of ignored_signals: the operator is told, and nothing happens. */
+static void daemon_ignored_signal_cb(uv_signal_t *handle, int signal_number)
+{
+    (void)handle;
+    const char *name = "a signal";
+    for (size_t i = 0; i < IGNORED_SIGNALS; i++)
+        if (ignored_signals[i].number == signal_number)
+            name = ignored_signals[i].name;
+    log_warn("received %s: famledgerd ignores it (settings are read at the start, the log goes "
+             "to stderr); restart it to apply new settings", name);
 }
 
 /* The ledger's head against the record kept outside data.mdb. Returns 0 or -1 (logged). */
@@ -359,6 +391,10 @@ static int daemon_run(struct daemon *daemon)
     daemon->sigint.data = daemon->sigterm.data = daemon;
     uv_signal_start(&daemon->sigint, daemon_signal_cb, SIGINT);
     uv_signal_start(&daemon->sigterm, daemon_signal_cb, SIGTERM);
+    for (size_t i = 0; i < IGNORED_SIGNALS; i++) {
+        uv_signal_init(daemon->loop, &daemon->ignored[i]);
+        uv_signal_start(&daemon->ignored[i], daemon_ignored_signal_cb, ignored_signals[i].number);
+    }
     daemon->commits.failed_cb = daemon_failed_cb;
     /* Wallet returns and hold expiries; the first run catches up on what fell due while the
      * daemon was down. */
@@ -424,8 +460,10 @@ int main(int argc, char **argv)
         log_error("cannot start libsodium (the keyed hash of table digests)");
         return 1;
     }
-    /* A peer that hangs up must cost us an EPIPE, never the process. */
+    /* A peer that hangs up must cost us an EPIPE, never the process; a SIGHUP before the loop
+     * logs one must not end it either. */
     signal(SIGPIPE, SIG_IGN);
+    daemon_signals_ignore();
     malloc_keep_freed();
     return daemon_run(&daemon);
 }
