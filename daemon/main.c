@@ -34,7 +34,8 @@
 static const struct {
     int number;
     const char *name;
-} ignored_signals[IGNORED_SIGNALS] = {{SIGHUP, "SIGHUP"}, {SIGUSR1, "SIGUSR1"}, {SIGUSR2, "SIGUSR2"}};
+} ignored_signals[IGNORED_SIGNALS] = {
+    {SIGHUP, "SIGHUP"}, {SIGUSR1, "SIGUSR1"}, {SIGUSR2, "SIGUSR2"}};
 
 struct daemon {
     uv_loop_t *loop;

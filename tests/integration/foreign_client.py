@@ -9,6 +9,8 @@ and PH2's settlement P2-1, are there already. Prints a line for each failed chec
 counts; exits 1 when any check failed. test_foreign_client.sh runs it.
 """
 import hashlib
+import os
+import random
 import socket
 import struct
 import sys
@@ -153,7 +155,8 @@ def credits(conn):
 def settlement(conn):
     quote = conn.call("quote", settle_request("s1", "K", 15000))
     ok("quote 150.00 for K", quote)
-    legs = [(leg.holder, leg.amount_fen, leg.mutual_aid) for leg in quote.settlement.settlement.legs]
+    legs = [(leg.holder, leg.amount_fen, leg.mutual_aid)
+            for leg in quote.settlement.settlement.legs]
     check("the quote takes H's 100.00 as mutual aid", legs == [("H", 10000, True)], str(legs))
     settled = conn.call("settle", settle_request("s1", "K", 15000))
     ok("settle it", settled)
@@ -404,6 +407,156 @@ def pharmacy():
     return 1 if failed else 0
 
 
+class Family:
+    """The deduction and refund rules of docs/POLICY.md, written again from the page: the
+    accounts each settlement and refund must move, to the fen, whatever order things come in."""
+
+    def __init__(self):
+        self.balances = {}   # employee -> balance in fen
+        self.funders = {}    # patient -> holders in funding order
+        self.settlements = {}  # id -> {"legs": [[holder, amount, refunded]], "cancelled": bool}
+
+    def plan(self, patient, amount):
+        legs = []
+        left = amount
+        own = [patient] if patient in self.balances else []
+        for holder in own + self.funders.get(patient, []):
+            take = min(self.balances[holder], left)
+            if take > 0:
+                legs.append([holder, take, 0])
+                left -= take
+        return legs, left
+
+    def settle(self, settlement_id, patient, amount):
+        legs, cash = self.plan(patient, amount)
+        for holder, take, _ in legs:
+            self.balances[holder] -= take
+        self.settlements[settlement_id] = {"legs": legs, "cancelled": False}
+        return legs, cash
+
+    def refundable(self, settlement_id):
+        return sum(take - back for _, take, back in self.settlements[settlement_id]["legs"])
+
+    def refund(self, settlement_id, amount):
+        """The legs given back, last debited first."""
+        given = []
+        for leg in reversed(self.settlements[settlement_id]["legs"]):
+            back = min(leg[1] - leg[2], amount)
+            if back > 0:
+                leg[2] += back
+                amount -= back
+                self.balances[leg[0]] += back
+                given.append((leg[0], back))
+        return given
+
+
+def model_walk(conn, seed, steps):
+    """Random credits, settlements, refunds, cancels and reorderings of two families, each
+    answer held to the Family model: legs, cash, the patient's balance, every account's."""
+    rng = random.Random(seed)
+    model = Family()
+    employees = ["MA1", "MA2", "MA3", "MA4"]
+    for person in employees + ["MR1", "MR2"]:
+        scheme = pb.SCHEME_EMPLOYEE if person in employees else pb.SCHEME_RESIDENT
+        ok(f"person_add {person}", conn.call("person_add", pb.PersonAddRequest(
+            person_no=person, name="模型", region="110101", scheme=scheme)))
+    for person in employees:
+        ok(f"account_open {person}", conn.call("account_open",
+                                               pb.AccountOpenRequest(person_no=person)))
+        model.balances[person] = 0
+    # MR1 is the parent of MA1 and MA2; MA3 and MA4 are married, and MR2 is their child.
+    for holder, beneficiary, relation in [("MA1", "MR1", pb.RELATION_PARENT),
+                                          ("MA2", "MR1", pb.RELATION_PARENT),
+                                          ("MA3", "MA4", pb.RELATION_SPOUSE),
+                                          ("MA3", "MR2", pb.RELATION_CHILD),
+                                          ("MA4", "MR2", pb.RELATION_CHILD)]:
+        ok(f"bind {holder} -> {beneficiary}", conn.call("bind", pb.BindRequest(
+            holder=holder, beneficiary=beneficiary, relation=relation)))
+        model.funders.setdefault(beneficiary, []).append(holder)
+    patients = employees + ["MR1", "MR2"]
+    wrong = []
+    for step in range(steps):
+        where = f"seed {seed} step {step}"
+        roll = rng.random()
+        open_ids = [i for i, s in model.settlements.items()
+                    if not s["cancelled"] and model.refundable(i) > 0]
+        if roll < 0.25:
+            person = rng.choice(employees)
+            amount = rng.randint(1, 20000)
+            reply = conn.call("credit", pb.CreditRequest(person_no=person, amount_fen=amount,
+                                                         reference=f"m{seed}-{step}"))
+            if reply.status == pb.STATUS_OK:
+                model.balances[person] += amount
+            else:
+                wrong.append(f"{where}: credit {status_name(reply.status)} {reply.error}")
+        elif roll < 0.65:
+            patient = rng.choice(patients)
+            amount = rng.randint(1, 30000)
+            all_or_nothing = rng.random() < 0.2
+            request = settle_request(f"m{seed}-{step}", patient, amount)
+            request.all_or_nothing = all_or_nothing
+            reply = conn.call("settle", request)
+            legs, cash = model.plan(patient, amount)
+            if all_or_nothing and cash:
+                if reply.status != pb.STATUS_INSUFFICIENT_FUNDS:
+                    wrong.append(f"{where}: all or nothing short by {cash}: "
+                                 f"{status_name(reply.status)}")
+                continue
+            if reply.status != pb.STATUS_OK:
+                wrong.append(f"{where}: settle {status_name(reply.status)} {reply.error}")
+                continue
+            got = reply.settlement.settlement
+            legs, cash = model.settle(got.settlement_id, patient, amount)
+            own = sum(take for holder, take, _ in legs if holder == patient)
+            if ([(leg.holder, leg.amount_fen, leg.mutual_aid) for leg in got.legs] !=
+                    [(holder, take, holder != patient) for holder, take, _ in legs] or
+                    got.cash_pay_fen != cash or got.acct_pay_fen != own or
+                    got.acct_mulaid_pay_fen != amount - cash - own or
+                    got.balc_fen != model.balances.get(patient, 0) or
+                    any(leg.balance_after_fen != model.balances[leg.holder] for leg in got.legs)):
+                wrong.append(f"{where}: {patient} {amount}: {legs} cash {cash}, got {got}")
+        elif roll < 0.85 and open_ids:
+            settlement_id = rng.choice(open_ids)
+            amount = rng.randint(1, model.refundable(settlement_id))
+            reply = conn.call("refund", pb.RefundRequest(
+                merchant_code="PH1", merchant_reference=f"m{seed}-{step}",
+                settlement_id=settlement_id, amount_fen=amount))
+            if reply.status != pb.STATUS_OK:
+                wrong.append(f"{where}: refund {status_name(reply.status)} {reply.error}")
+                continue
+            given = model.refund(settlement_id, amount)
+            got = [(leg.holder, leg.amount_fen) for leg in reply.refund.refund.legs]
+            if got != given:
+                wrong.append(f"{where}: refund {amount} of {settlement_id}: {given}, got {got}")
+        elif roll < 0.93 and open_ids:
+            settlement_id = rng.choice(open_ids)
+            reply = conn.call("cancel", pb.RefundRequest(
+                merchant_code="PH1", merchant_reference=f"m{seed}-{step}",
+                settlement_id=settlement_id))
+            if reply.status != pb.STATUS_OK:
+                wrong.append(f"{where}: cancel {status_name(reply.status)} {reply.error}")
+                continue
+            given = model.refund(settlement_id, model.refundable(settlement_id))
+            model.settlements[settlement_id]["cancelled"] = True
+            got = [(leg.holder, leg.amount_fen) for leg in reply.refund.refund.legs]
+            if got != given:
+                wrong.append(f"{where}: cancel of {settlement_id}: {given}, got {got}")
+        else:
+            beneficiary = rng.choice(["MR1", "MR2"])
+            order = list(reversed(model.funders[beneficiary]))
+            reply = conn.call("funding_order", pb.FundingOrderRequest(
+                beneficiary=beneficiary, holders=order))
+            if reply.status == pb.STATUS_OK:
+                model.funders[beneficiary] = order
+            else:
+                wrong.append(f"{where}: funding order {status_name(reply.status)} {reply.error}")
+    check(f"seed {seed}: {steps} steps answered as the model says", not wrong,
+          "\n  ".join(wrong[:5]))
+    balances = {person: account_balance(conn, person) for person in employees}
+    check(f"seed {seed}: every account holds what the model says", balances == model.balances,
+          f"{balances} against {model.balances}")
+
+
 def main():
     conn = Connection()
     empty = conn.call("head", pb.HeadRequest())
@@ -415,6 +568,7 @@ def main():
     retried_after_a_lost_reply(conn)
     pipelined(conn)
     batched(conn)
+    model_walk(conn, int(os.environ.get("FAMLEDGER_RANDOM_SEED", "1")), 400)
     hostile_frames()
     trial = conn.call("trial_balance", pb.TrialBalanceRequest())
     ok("trial_balance", trial)
