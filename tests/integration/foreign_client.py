@@ -450,111 +450,126 @@ class Family:
         return given
 
 
-def model_walk(conn, seed, steps):
+class ModelWalk:
     """Random credits, settlements, refunds, cancels and reorderings of two families, each
     answer held to the Family model: legs, cash, the patient's balance, every account's."""
-    rng = random.Random(seed)
-    model = Family()
-    employees = ["MA1", "MA2", "MA3", "MA4"]
-    for person in employees + ["MR1", "MR2"]:
-        scheme = pb.SCHEME_EMPLOYEE if person in employees else pb.SCHEME_RESIDENT
-        ok(f"person_add {person}", conn.call("person_add", pb.PersonAddRequest(
-            person_no=person, name="模型", region="110101", scheme=scheme)))
-    for person in employees:
-        ok(f"account_open {person}", conn.call("account_open",
-                                               pb.AccountOpenRequest(person_no=person)))
-        model.balances[person] = 0
+
+    EMPLOYEES = ["MA1", "MA2", "MA3", "MA4"]
+    RESIDENTS = ["MR1", "MR2"]
     # MR1 is the parent of MA1 and MA2; MA3 and MA4 are married, and MR2 is their child.
-    for holder, beneficiary, relation in [("MA1", "MR1", pb.RELATION_PARENT),
-                                          ("MA2", "MR1", pb.RELATION_PARENT),
-                                          ("MA3", "MA4", pb.RELATION_SPOUSE),
-                                          ("MA3", "MR2", pb.RELATION_CHILD),
-                                          ("MA4", "MR2", pb.RELATION_CHILD)]:
-        ok(f"bind {holder} -> {beneficiary}", conn.call("bind", pb.BindRequest(
-            holder=holder, beneficiary=beneficiary, relation=relation)))
-        model.funders.setdefault(beneficiary, []).append(holder)
-    patients = employees + ["MR1", "MR2"]
-    wrong = []
-    for step in range(steps):
-        where = f"seed {seed} step {step}"
-        roll = rng.random()
-        open_ids = [i for i, s in model.settlements.items()
-                    if not s["cancelled"] and model.refundable(i) > 0]
-        if roll < 0.25:
-            person = rng.choice(employees)
-            amount = rng.randint(1, 20000)
-            reply = conn.call("credit", pb.CreditRequest(person_no=person, amount_fen=amount,
-                                                         reference=f"m{seed}-{step}"))
-            if reply.status == pb.STATUS_OK:
-                model.balances[person] += amount
+    BINDINGS = [("MA1", "MR1", pb.RELATION_PARENT), ("MA2", "MR1", pb.RELATION_PARENT),
+                ("MA3", "MA4", pb.RELATION_SPOUSE), ("MA3", "MR2", pb.RELATION_CHILD),
+                ("MA4", "MR2", pb.RELATION_CHILD)]
+
+    def __init__(self, conn, seed):
+        self.conn = conn
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.model = Family()
+        self.reference = ""
+
+    def setup(self):
+        for person in self.EMPLOYEES + self.RESIDENTS:
+            scheme = pb.SCHEME_EMPLOYEE if person in self.EMPLOYEES else pb.SCHEME_RESIDENT
+            ok(f"person_add {person}", self.conn.call("person_add", pb.PersonAddRequest(
+                person_no=person, name="模型", region="110101", scheme=scheme)))
+        for person in self.EMPLOYEES:
+            ok(f"account_open {person}", self.conn.call(
+                "account_open", pb.AccountOpenRequest(person_no=person)))
+            self.model.balances[person] = 0
+        for holder, beneficiary, relation in self.BINDINGS:
+            ok(f"bind {holder} -> {beneficiary}", self.conn.call("bind", pb.BindRequest(
+                holder=holder, beneficiary=beneficiary, relation=relation)))
+            self.model.funders.setdefault(beneficiary, []).append(holder)
+
+    # Each step returns what was wrong with the answer, or None.
+
+    def credit(self):
+        person = self.rng.choice(self.EMPLOYEES)
+        amount = self.rng.randint(1, 20000)
+        reply = self.conn.call("credit", pb.CreditRequest(person_no=person, amount_fen=amount,
+                                                          reference=self.reference))
+        if reply.status != pb.STATUS_OK:
+            return f"credit {status_name(reply.status)} {reply.error}"
+        self.model.balances[person] += amount
+        return None
+
+    def settle(self):
+        patient = self.rng.choice(self.EMPLOYEES + self.RESIDENTS)
+        amount = self.rng.randint(1, 30000)
+        request = settle_request(self.reference, patient, amount)
+        request.all_or_nothing = self.rng.random() < 0.2
+        reply = self.conn.call("settle", request)
+        _, short = self.model.plan(patient, amount)
+        if request.all_or_nothing and short:
+            if reply.status != pb.STATUS_INSUFFICIENT_FUNDS:
+                return f"all or nothing short by {short}: {status_name(reply.status)}"
+            return None
+        if reply.status != pb.STATUS_OK:
+            return f"settle {status_name(reply.status)} {reply.error}"
+        got = reply.settlement.settlement
+        legs, cash = self.model.settle(got.settlement_id, patient, amount)
+        own = sum(take for holder, take, _ in legs if holder == patient)
+        balances = self.model.balances
+        if ([(leg.holder, leg.amount_fen, leg.mutual_aid) for leg in got.legs] !=
+                [(holder, take, holder != patient) for holder, take, _ in legs] or
+                got.cash_pay_fen != cash or got.acct_pay_fen != own or
+                got.acct_mulaid_pay_fen != amount - cash - own or
+                got.balc_fen != balances.get(patient, 0) or
+                any(leg.balance_after_fen != balances[leg.holder] for leg in got.legs)):
+            return f"{patient} {amount}: {legs} cash {cash}, got {got}"
+        return None
+
+    def give_back(self, settlement_id, cancel):
+        """A refund of part of what the accounts paid, or a cancel of all that is left."""
+        body = pb.RefundRequest(merchant_code="PH1", merchant_reference=self.reference,
+                                settlement_id=settlement_id)
+        if not cancel:
+            body.amount_fen = self.rng.randint(1, self.model.refundable(settlement_id))
+        reply = self.conn.call("cancel" if cancel else "refund", body)
+        what = f"{'cancel' if cancel else 'refund'} of {settlement_id}"
+        if reply.status != pb.STATUS_OK:
+            return f"{what}: {status_name(reply.status)} {reply.error}"
+        given = self.model.refund(settlement_id, body.amount_fen or
+                                  self.model.refundable(settlement_id))
+        if cancel:
+            self.model.settlements[settlement_id]["cancelled"] = True
+        got = [(leg.holder, leg.amount_fen) for leg in reply.refund.refund.legs]
+        return None if got == given else f"{what}: {given}, got {got}"
+
+    def reorder(self):
+        beneficiary = self.rng.choice(self.RESIDENTS)
+        order = list(reversed(self.model.funders[beneficiary]))
+        reply = self.conn.call("funding_order", pb.FundingOrderRequest(
+            beneficiary=beneficiary, holders=order))
+        if reply.status != pb.STATUS_OK:
+            return f"funding order {status_name(reply.status)} {reply.error}"
+        self.model.funders[beneficiary] = order
+        return None
+
+    def run(self, steps):
+        self.setup()
+        wrong = []
+        for step in range(steps):
+            self.reference = f"m{self.seed}-{step}"
+            open_ids = [i for i, s in self.model.settlements.items()
+                        if not s["cancelled"] and self.model.refundable(i) > 0]
+            roll = self.rng.random()
+            if roll < 0.25:
+                problem = self.credit()
+            elif roll < 0.65:
+                problem = self.settle()
+            elif roll < 0.93 and open_ids:
+                problem = self.give_back(self.rng.choice(open_ids), cancel=roll >= 0.85)
             else:
-                wrong.append(f"{where}: credit {status_name(reply.status)} {reply.error}")
-        elif roll < 0.65:
-            patient = rng.choice(patients)
-            amount = rng.randint(1, 30000)
-            all_or_nothing = rng.random() < 0.2
-            request = settle_request(f"m{seed}-{step}", patient, amount)
-            request.all_or_nothing = all_or_nothing
-            reply = conn.call("settle", request)
-            legs, cash = model.plan(patient, amount)
-            if all_or_nothing and cash:
-                if reply.status != pb.STATUS_INSUFFICIENT_FUNDS:
-                    wrong.append(f"{where}: all or nothing short by {cash}: "
-                                 f"{status_name(reply.status)}")
-                continue
-            if reply.status != pb.STATUS_OK:
-                wrong.append(f"{where}: settle {status_name(reply.status)} {reply.error}")
-                continue
-            got = reply.settlement.settlement
-            legs, cash = model.settle(got.settlement_id, patient, amount)
-            own = sum(take for holder, take, _ in legs if holder == patient)
-            if ([(leg.holder, leg.amount_fen, leg.mutual_aid) for leg in got.legs] !=
-                    [(holder, take, holder != patient) for holder, take, _ in legs] or
-                    got.cash_pay_fen != cash or got.acct_pay_fen != own or
-                    got.acct_mulaid_pay_fen != amount - cash - own or
-                    got.balc_fen != model.balances.get(patient, 0) or
-                    any(leg.balance_after_fen != model.balances[leg.holder] for leg in got.legs)):
-                wrong.append(f"{where}: {patient} {amount}: {legs} cash {cash}, got {got}")
-        elif roll < 0.85 and open_ids:
-            settlement_id = rng.choice(open_ids)
-            amount = rng.randint(1, model.refundable(settlement_id))
-            reply = conn.call("refund", pb.RefundRequest(
-                merchant_code="PH1", merchant_reference=f"m{seed}-{step}",
-                settlement_id=settlement_id, amount_fen=amount))
-            if reply.status != pb.STATUS_OK:
-                wrong.append(f"{where}: refund {status_name(reply.status)} {reply.error}")
-                continue
-            given = model.refund(settlement_id, amount)
-            got = [(leg.holder, leg.amount_fen) for leg in reply.refund.refund.legs]
-            if got != given:
-                wrong.append(f"{where}: refund {amount} of {settlement_id}: {given}, got {got}")
-        elif roll < 0.93 and open_ids:
-            settlement_id = rng.choice(open_ids)
-            reply = conn.call("cancel", pb.RefundRequest(
-                merchant_code="PH1", merchant_reference=f"m{seed}-{step}",
-                settlement_id=settlement_id))
-            if reply.status != pb.STATUS_OK:
-                wrong.append(f"{where}: cancel {status_name(reply.status)} {reply.error}")
-                continue
-            given = model.refund(settlement_id, model.refundable(settlement_id))
-            model.settlements[settlement_id]["cancelled"] = True
-            got = [(leg.holder, leg.amount_fen) for leg in reply.refund.refund.legs]
-            if got != given:
-                wrong.append(f"{where}: cancel of {settlement_id}: {given}, got {got}")
-        else:
-            beneficiary = rng.choice(["MR1", "MR2"])
-            order = list(reversed(model.funders[beneficiary]))
-            reply = conn.call("funding_order", pb.FundingOrderRequest(
-                beneficiary=beneficiary, holders=order))
-            if reply.status == pb.STATUS_OK:
-                model.funders[beneficiary] = order
-            else:
-                wrong.append(f"{where}: funding order {status_name(reply.status)} {reply.error}")
-    check(f"seed {seed}: {steps} steps answered as the model says", not wrong,
-          "\n  ".join(wrong[:5]))
-    balances = {person: account_balance(conn, person) for person in employees}
-    check(f"seed {seed}: every account holds what the model says", balances == model.balances,
-          f"{balances} against {model.balances}")
+                problem = self.reorder()
+            if problem:
+                wrong.append(f"seed {self.seed} step {step}: {problem}")
+        check(f"seed {self.seed}: {steps} steps answered as the model says", not wrong,
+              "\n  ".join(wrong[:5]))
+        balances = {person: account_balance(self.conn, person) for person in self.EMPLOYEES}
+        check(f"seed {self.seed}: every account holds what the model says",
+              balances == self.model.balances, f"{balances} against {self.model.balances}")
 
 
 def main():
@@ -568,7 +583,7 @@ def main():
     retried_after_a_lost_reply(conn)
     pipelined(conn)
     batched(conn)
-    model_walk(conn, int(os.environ.get("FAMLEDGER_RANDOM_SEED", "1")), 400)
+    ModelWalk(conn, int(os.environ.get("FAMLEDGER_RANDOM_SEED", "1"))).run(400)
     hostile_frames()
     trial = conn.call("trial_balance", pb.TrialBalanceRequest())
     ok("trial_balance", trial)
