@@ -54,6 +54,9 @@ static const struct setting settings[] = {
     {"unwritten_replies_mib_max", SETTING_UINT, AT(unwritten_replies_mib_max), 1, 1u << 20,
      "replies not yet taken by their peers, all connections together, MiB; past it a "
      "connection holding over 64 KiB of them runs no more requests until its peer reads"},
+    {"pending_requests_mib_max", SETTING_UINT, AT(pending_requests_mib_max), 1, 1u << 20,
+     "decoded requests awaiting their replies, all connections together, MiB; past it a "
+     "connection holding over 256 KiB of them takes no more frames until they are answered"},
     {"commit_batch_max", SETTING_UINT, AT(commit_batch_max), 1, COMMIT_BATCH_MAX_LIMIT,
      "write requests sharing one transaction and one sync"},
     {"map_readahead", SETTING_UINT, AT(map_readahead), 0, 1,
@@ -143,6 +146,7 @@ void config_init(struct config *config)
     config->connections_max = CONNECTIONS_MAX_DEFAULT;
     config->pipeline_max = PIPELINE_MAX_DEFAULT;
     config->unwritten_replies_mib_max = UNWRITTEN_REPLIES_MIB_MAX_DEFAULT;
+    config->pending_requests_mib_max = PENDING_REQUESTS_MIB_MAX_DEFAULT;
     config->commit_batch_max = COMMIT_BATCH_MAX_DEFAULT;
     config->prefetch_threads = PREFETCH_THREADS_DEFAULT;
     config->state_sweep_ms = STATE_SWEEP_MS_DEFAULT;

@@ -100,6 +100,7 @@ struct config {
     uint64_t aid_monthly_limit_default_fen;    /* 0: none */
     uint64_t aid_yearly_limit_default_fen;
     uint64_t unwritten_replies_mib_max;        /* all connections' replies not yet written */
+    uint64_t pending_requests_mib_max;         /* all connections' requests not yet answered */
     /* The change stream. */
     uint64_t stream_buffer_bytes;
     uint64_t stream_stall_ms;

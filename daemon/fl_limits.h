@@ -16,6 +16,11 @@
 #define UNWRITTEN_REPLIES_MIB_MAX_DEFAULT 256
 #define UNWRITTEN_REPLIES_SHARE_BYTES (64u << 10)
 #define REQUEST_BYTES_MAX (16u << 20)    /* decoded requests of one connection awaiting replies */
+/* Decoded requests awaiting their replies, all connections together: past
+ * pending_requests_mib_max only a connection holding less than a share of them takes more
+ * frames. The share is more than any one frame decodes to, so every connection goes on. */
+#define PENDING_REQUESTS_MIB_MAX_DEFAULT 256
+#define PENDING_REQUESTS_SHARE_BYTES (256u << 10)
 #define NO_ROLE_FRAME_BYTES_MAX 4096     /* a peer with no role at all can send only this much */
 #define REPLY_BYTES_MAX (2u << 20)       /* the largest reply; pages are cut to stay below it */
 #define PAGE_BYTES_MAX (1u << 20)        /* a page stops growing once it passes this */

@@ -529,11 +529,33 @@ size_t conn_queue_bytes(struct conn *conn)
     return uv_stream_get_write_queue_size((uv_stream_t *)&conn->pipe);
 }
 
+/* Bring this connection's part of the decoded requests not yet answered, all connections
+ * together, up to date, and tell the operator when the total passes its budget (and when it is
+ * back to half). */
+static void conn_account_pending(struct conn *conn)
+{
+    struct server *server = conn->server;
+    size_t now = conn->closing ? 0 : conn->pipeline.request_bytes;
+    server->pending_bytes = server->pending_bytes - conn->pending_accounted + now;
+    conn->pending_accounted = now;
+    size_t budget = server->pending_budget;
+    if (!server->pending_over && server->pending_bytes >= budget) {
+        server->pending_over = true;
+        log_warn("server: %zu MiB of requests wait for their turn: connections holding over "
+                 "%u KiB of them take no more until theirs are answered",
+                 server->pending_bytes >> 20, PENDING_REQUESTS_SHARE_BYTES >> 10);
+    } else if (server->pending_over && server->pending_bytes < budget / 2) {
+        server->pending_over = false;
+        log_info("server: requests waiting for their turn are back under %zu MiB", budget >> 21);
+    }
+}
+
 /* Bring this connection's part of the replies not yet written, all connections together, up to
  * date, and tell the operator when the total passes the budget (and when it is back to half). */
 static void conn_account(struct conn *conn)
 {
     struct server *server = conn->server;
+    conn_account_pending(conn);
     size_t now = conn->closing ? 0 : conn->pipeline.answered_bytes + conn_queue_bytes(conn);
     server->unwritten_bytes = server->unwritten_bytes - conn->unwritten_accounted + now;
     conn->unwritten_accounted = now;
@@ -575,10 +597,17 @@ bool conn_replies_within(struct conn *conn)
            pipeline_replies_within(&conn->pipeline, conn_queue_bytes(conn));
 }
 
-/* Whether the connection may run another frame: within its own bounds and the shared budget. */
+/* Whether the connection may run another frame: within its own bounds and the shared budgets.
+ * Past the requests' budget a connection holding more than its share waits for its own to be
+ * answered, which runs it again; one holding less goes on, so that a burst of large batches on
+ * many connections holds about the budget rather than connections_max times REQUEST_BYTES_MAX,
+ * while a pharmacy's small requests still pass. */
 static bool conn_may_take(struct conn *conn)
 {
-    return conn_within_budget(conn) && pipeline_may_take(&conn->pipeline, conn_queue_bytes(conn));
+    return conn_within_budget(conn) && /* first: it brings both accounts up to date */
+           (conn->server->pending_bytes < conn->server->pending_budget ||
+            conn->pending_accounted < PENDING_REQUESTS_SHARE_BYTES) &&
+           pipeline_may_take(&conn->pipeline, conn_queue_bytes(conn));
 }
 
 /* A connection that sends nothing and awaits nothing, or reads none of its replies, for
@@ -933,7 +962,8 @@ int server_start(struct server *server, uv_loop_t *loop, const struct config *co
 {
     *server = (struct server){.loop = loop, .config = config, .store = store, .commits = commits,
                               .prefetch = prefetch, .started_us = request_clock_us(),
-                              .unwritten_budget = (size_t)config->unwritten_replies_mib_max << 20};
+                              .unwritten_budget = (size_t)config->unwritten_replies_mib_max << 20,
+                              .pending_budget = (size_t)config->pending_requests_mib_max << 20};
     REQUIRE(dispatch_route_count() < SERVER_ROUTE_ROWS); /* the last row: unknown bodies */
     server->listener.data = server;
     server->listener.accepted_cb = server_accepted_cb;

@@ -53,6 +53,9 @@ struct server {
     size_t unwritten_budget;    /* unwritten_replies_mib_max, in bytes */
     bool unwritten_over;        /* past unwritten_replies_mib_max, and not yet back to half */
     bool unwritten_trim;        /* give the heap back once none are held (conn_account) */
+    size_t pending_bytes;       /* decoded requests not yet answered, every connection's */
+    size_t pending_budget;      /* pending_requests_mib_max, in bytes */
+    bool pending_over;          /* past pending_requests_mib_max, and not yet back to half */
     unsigned snapshot_count;    /* connections holding a snapshot open */
     unsigned snapshots_opening; /* and opening one on the thread pool */
     unsigned stream_count;      /* subscribed connections */

@@ -47,6 +47,7 @@ struct conn {
     struct stream *stream;          /* subscribed: the connection carries only the stream */
     unsigned writes_in_flight;
     size_t unwritten_accounted;     /* this connection's part of server->unwritten_bytes */
+    size_t pending_accounted;       /* and of server->pending_bytes */
     unsigned handles_open;          /* pipe and timer: freed when both are closed */
     bool reading;
     bool read_eof;

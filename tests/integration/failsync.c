@@ -1,7 +1,8 @@
 /* failsync.c -- test helper, loaded with LD_PRELOAD into famledgerd: while the file named by
  * $FAILSYNC_TRIGGER exists, fsync and fdatasync fail with EIO, as a failing disk's do; the
  * first $FAILSYNC_PASS of them (default 0) after it appears still succeed, to fail a chosen
- * flush of a commit. */
+ * flush of a commit. With $FAILSYNC_DELAY_MS each sync first takes that long, as a slow
+ * disk's does. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -18,8 +19,16 @@ static int failing(void)
     return !(pass && passed++ < atol(pass));
 }
 
+static void slow(void)
+{
+    const char *delay = getenv("FAILSYNC_DELAY_MS");
+    if (delay)
+        usleep((useconds_t)atol(delay) * 1000);
+}
+
 int fdatasync(int fd)
 {
+    slow();
     if (failing()) {
         errno = EIO;
         return -1;
@@ -30,6 +39,7 @@ int fdatasync(int fd)
 
 int fsync(int fd)
 {
+    slow();
     if (failing()) {
         errno = EIO;
         return -1;

@@ -2,18 +2,22 @@
 alone, through Google's protobuf runtime instead of protobuf-c: what a settlement system
 written in another language meets.
 
-Usage: python3 foreign_client.py GENERATED_DIR SOCKET [pharmacy]
-GENERATED_DIR holds famledger_pb2.py (protoc --python_out). Without `pharmacy` the peer is an
-administrator and builds the family; with it, the peer may only settle for PH1, and the family,
-and PH2's settlement P2-1, are there already. Prints a line for each failed check and the
-counts; exits 1 when any check failed. test_foreign_client.sh runs it.
+Usage: python3 foreign_client.py GENERATED_DIR SOCKET [pharmacy | flood BUDGET_MIB]
+GENERATED_DIR holds famledger_pb2.py (protoc --python_out). Without a mode the peer is an
+administrator and builds the family; with `pharmacy`, the peer may only settle for PH1, and the
+family, and PH2's settlement P2-1, are there already; with `flood`, an administrator sends large
+batches on many connections at once to a daemon whose pending_requests_mib_max is BUDGET_MIB.
+Prints a line for each failed check and the counts; exits 1 when any check failed.
+test_foreign_client.sh runs it.
 """
 import hashlib
 import os
 import random
+import select
 import socket
 import struct
 import sys
+import time
 
 sys.path.insert(0, sys.argv[1])
 import famledger_pb2 as pb  # noqa: E402 (generated at test time)
@@ -572,6 +576,103 @@ class ModelWalk:
               balances == self.model.balances, f"{balances} against {self.model.balances}")
 
 
+def varint(value):
+    out = bytearray()
+    while True:
+        out.append((value & 0x7F) | (0x80 if value >= 0x80 else 0))
+        value >>= 7
+        if not value:
+            return bytes(out)
+
+
+def pending_request_bytes(conn):
+    """The daemon's famledger_pending_request_bytes gauge, through a stats request."""
+    reply = conn.call("stats", pb.StatsRequest())
+    for family in reply.stats.metrics:
+        if family.name == "famledger_pending_request_bytes":
+            return family.samples[0].value
+    return None
+
+
+def flood(budget_mib, connections=16, frames=12, items=1000):
+    """Batches of a thousand credits pipelined on many connections at once, their replies read
+    as they come: the decoded requests the daemon holds, sampled all along, must stay about
+    the budget and not grow with the connections."""
+    conn = Connection()
+    ok("person_add F", conn.call("person_add", pb.PersonAddRequest(
+        person_no="F", name="洪水", region="110101", scheme=pb.SCHEME_EMPLOYEE)))
+    ok("account_open F", conn.call("account_open", pb.AccountOpenRequest(person_no="F")))
+    # A batch is assembled from its items' bytes: field 60 of Request, `requests` of
+    # BatchRequest. Every credit has its own reference, so each one commits.
+    outs, replies_due = [], []
+    for c in range(connections):
+        data = bytearray()
+        for f in range(frames):
+            batch = bytearray()
+            for i in range(items):
+                item = pb.Request(request_id=i + 1)
+                item.credit.CopyFrom(pb.CreditRequest(person_no="F", amount_fen=1,
+                                                      reference=f"fl{c}-{f}-{i}"))
+                raw = item.SerializeToString()
+                batch += b"\x0a" + varint(len(raw)) + raw
+            request = b"\x08" + varint(f + 1) + b"\xe2\x03" + varint(len(batch)) + bytes(batch)
+            data += struct.pack(">I", len(request)) + request
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(SOCKET)
+        sock.setblocking(False)
+        outs.append([sock, bytes(data), 0, bytearray()])
+        replies_due.append(frames)
+    most = 0
+    deadline = time.time() + 300
+    next_sample = 0.0
+    while any(replies_due) and time.time() < deadline:
+        socks = [o[0] for o in outs]
+        writable = [o[0] for o in outs if o[2] < len(o[1])]
+        readable, writable, _ = select.select(socks, writable, [], 0.02)
+        for entry in outs:
+            sock, data, sent, received = entry
+            if sock in writable:
+                try:
+                    entry[2] += sock.send(data[sent:sent + (256 << 10)])
+                except BlockingIOError:
+                    pass
+            if sock in readable:
+                chunk = sock.recv(1 << 20)
+                if not chunk:
+                    replies_due[outs.index(entry)] = 0
+                received += chunk
+                while len(received) >= 4:
+                    (length,) = struct.unpack(">I", received[:4])
+                    if len(received) < 4 + length:
+                        break
+                    reply = pb.Response.FromString(bytes(received[4:4 + length]))
+                    check("a batch of the flood is taken", reply.status == pb.STATUS_OK,
+                          f"{status_name(reply.status)} {reply.error}")
+                    del received[:4 + length]
+                    replies_due[outs.index(entry)] -= 1
+        if time.time() >= next_sample:
+            most = max(most, pending_request_bytes(conn) or 0)
+            next_sample = time.time() + 0.02
+    for sock, *_ in outs:
+        sock.close()
+    check("every batch of the flood is answered", not any(replies_due), str(replies_due))
+    check("every credit of the flood counted once",
+          account_balance(conn, "F") == connections * frames * items)
+    # Past the budget a connection takes another frame only while it holds under 256 KiB: the
+    # budget, a share a connection, and a frame each that took it over (a batch of a thousand
+    # credits decodes to about 160 KiB). Without the budget the connections hold all their
+    # frames: twelve each.
+    bound = (budget_mib << 20) + connections * ((256 << 10) + (512 << 10))
+    print(f"flood: at most {most >> 10} KiB of requests pending (budget {budget_mib} MiB, "
+          f"bound {bound >> 10} KiB)")
+    check("the requests held stay within the budget and a share a connection", most <= bound,
+          f"{most} bytes")
+    check("the flood did fill the budget", most >= budget_mib << 20, f"{most} bytes")
+    conn.close()
+    print(f"checks: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
 def main():
     conn = Connection()
     empty = conn.call("head", pb.HeadRequest())
@@ -597,4 +698,6 @@ def main():
 
 
 if __name__ == "__main__":
+    if sys.argv[3:4] == ["flood"]:
+        sys.exit(flood(int(sys.argv[4])))
     sys.exit(pharmacy() if sys.argv[3:] == ["pharmacy"] else main())

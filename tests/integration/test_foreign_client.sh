@@ -1,7 +1,8 @@
 # test_foreign_client.sh -- a client written from proto/famledger.proto and docs/PROTOCOL.md
 # alone, in Python with Google's protobuf runtime (foreign_client.py): the framing, idempotent
 # retries, pipelining, batches, hostile frames, and the log's chain checked with hashlib; then
-# as a pharmacy's system, refused everything but its own merchant's settlements.
+# as a pharmacy's system, refused everything but its own merchant's settlements; then a flood of
+# large batches held to the daemon's budget for requests.
 . "$(dirname "$0")/lib.sh"
 
 # Debian's python3-protobuf is for Debian's python3, whatever else PATH finds first.
@@ -28,4 +29,17 @@ daemon_start --admin-uids 65533 --audit-uids 65533 --settle-uids "$(id -u)" \
 check "the foreign client as PH1's system" 0 "$PYTHON" "$(dirname "$0")/foreign_client.py" \
     "$WORK" "$SOCKET" pharmacy
 echo "$OUT" | tail -1
+daemon_stop
+
+# A flood of large batches on sixteen connections to a slow disk (each sync 10 ms longer,
+# libfailsync.so): the decoded requests the daemon holds stay about pending_requests_mib_max.
+if [ -n "${SANITIZE:-}" ] || [ "${BUILD#*sanitize}" != "$BUILD" ]; then
+    export ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0"
+fi
+FAILSYNC_DELAY_MS=10 LD_PRELOAD="$PWD/$BUILD/tests/libfailsync.so" \
+    daemon_start --pending-requests-mib-max 2
+check "a flood held to the requests' budget" 0 "$PYTHON" "$(dirname "$0")/foreign_client.py" \
+    "$WORK" "$SOCKET" flood 2
+echo "$OUT" | tail -2
+expect "the operator is told" "wait for their turn" "$(cat "$WORK/daemon.log")"
 finish
