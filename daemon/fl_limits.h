@@ -17,8 +17,9 @@
 #define UNWRITTEN_REPLIES_SHARE_BYTES (64u << 10)
 #define REQUEST_BYTES_MAX (16u << 20)    /* decoded requests of one connection awaiting replies */
 /* Decoded requests awaiting their replies, all connections together: past
- * pending_requests_mib_max only a connection holding less than a share of them takes more
- * frames. The share is more than any one frame decodes to, so every connection goes on. */
+ * pending_requests_mib_max only a connection holding less than a share of them takes another
+ * frame (whatever it decodes to), so every connection goes on, and all together hold at most
+ * the budget plus a share and a frame each. */
 #define PENDING_REQUESTS_MIB_MAX_DEFAULT 256
 #define PENDING_REQUESTS_SHARE_BYTES (256u << 10)
 #define NO_ROLE_FRAME_BYTES_MAX 4096     /* a peer with no role at all can send only this much */
