@@ -604,7 +604,7 @@ def flood(budget_mib, connections=16, frames=12, items=1000):
     ok("account_open F", conn.call("account_open", pb.AccountOpenRequest(person_no="F")))
     # A batch is assembled from its items' bytes: field 60 of Request, `requests` of
     # BatchRequest. Every credit has its own reference, so each one commits.
-    outs, replies_due = [], []
+    outs = []  # each: the socket, its frames, bytes sent, bytes received, replies still due
     for c in range(connections):
         data = bytearray()
         for f in range(frames):
@@ -620,17 +620,16 @@ def flood(budget_mib, connections=16, frames=12, items=1000):
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.connect(SOCKET)
         sock.setblocking(False)
-        outs.append([sock, bytes(data), 0, bytearray()])
-        replies_due.append(frames)
+        outs.append([sock, bytes(data), 0, bytearray(), frames])
     most = 0
     deadline = time.time() + 300
     next_sample = 0.0
-    while any(replies_due) and time.time() < deadline:
+    while any(entry[4] for entry in outs) and time.time() < deadline:
         socks = [o[0] for o in outs]
         writable = [o[0] for o in outs if o[2] < len(o[1])]
         readable, writable, _ = select.select(socks, writable, [], 0.02)
         for entry in outs:
-            sock, data, sent, received = entry
+            sock, data, sent, received, _ = entry
             if sock in writable:
                 try:
                     entry[2] += sock.send(data[sent:sent + (256 << 10)])
@@ -639,7 +638,7 @@ def flood(budget_mib, connections=16, frames=12, items=1000):
             if sock in readable:
                 chunk = sock.recv(1 << 20)
                 if not chunk:
-                    replies_due[outs.index(entry)] = 0
+                    entry[4] = 0
                 received += chunk
                 while len(received) >= 4:
                     (length,) = struct.unpack(">I", received[:4])
@@ -649,13 +648,14 @@ def flood(budget_mib, connections=16, frames=12, items=1000):
                     check("a batch of the flood is taken", reply.status == pb.STATUS_OK,
                           f"{status_name(reply.status)} {reply.error}")
                     del received[:4 + length]
-                    replies_due[outs.index(entry)] -= 1
+                    entry[4] -= 1
         if time.time() >= next_sample:
             most = max(most, pending_request_bytes(conn) or 0)
             next_sample = time.time() + 0.02
     for sock, *_ in outs:
         sock.close()
-    check("every batch of the flood is answered", not any(replies_due), str(replies_due))
+    check("every batch of the flood is answered", not any(entry[4] for entry in outs),
+          str([entry[4] for entry in outs]))
     check("every credit of the flood counted once",
           account_balance(conn, "F") == connections * frames * items)
     # Past the budget a connection takes another frame only while it holds under 256 KiB: the
