@@ -45,6 +45,24 @@ static int backup_seal(struct request_ctx *ctx, const char *dir, Famledger__Back
     return 0;
 }
 
+/* A backup that failed leaves nothing: what it wrote in the directory it made, then the
+ * directory, so that a half copy is never taken for a backup and the same path can be tried
+ * again. Anything else found there (put by someone else meanwhile) is left, and so the
+ * directory too. */
+static void backup_discard(const char *dir)
+{
+    static const char *const made[] = {"data.mdb", "lock.mdb", "famledgerd.lock",
+                                       "famledger.head"};
+    char path[4200];
+    for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, made[i]);
+        if (unlink(path) != 0 && errno != ENOENT)
+            log_warn("backup: cannot remove %s of a failed backup: %s", path, strerror(errno));
+    }
+    if (rmdir(dir) != 0)
+        log_warn("backup: cannot remove %s after a failed backup: %s", dir, strerror(errno));
+}
+
 int backup_handle(struct request_ctx *ctx, const Famledger__Request *request)
 {
     const char *dir = request->backup->dir;
@@ -60,13 +78,18 @@ int backup_handle(struct request_ctx *ctx, const Famledger__Request *request)
                                                 "drop-in can add ReadWritePaths=)"
                                               : strerror(errno));
     int rc = store_copy(store_of(ctx->txn), dir);
-    if (rc)
-        return request_fail(ctx, rc, "cannot copy the ledger to %s", dir);
+    if (rc) {
+        backup_discard(dir);
+        return request_fail(ctx, rc, "cannot copy the ledger to %s (nothing is left there)",
+                            dir);
+    }
     Famledger__BackupReply *reply = ARENA_NEW(ctx->arena, Famledger__BackupReply);
     famledger__backup_reply__init(reply);
     reply->dir = (char *)dir;
-    if ((rc = backup_seal(ctx, dir, reply)) != 0)
+    if ((rc = backup_seal(ctx, dir, reply)) != 0) {
+        backup_discard(dir);
         return rc;
+    }
     char path[4200];
     struct stat status;
     snprintf(path, sizeof(path), "%s/data.mdb", dir);

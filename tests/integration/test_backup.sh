@@ -29,9 +29,22 @@ if mount -t tmpfs -o ro,size=1m tmpfs "$WORK/readonly" 2>/dev/null; then
     expect "with the way out" "read-only to the daemon" "$ERR"
     umount "$WORK/readonly"
 fi
+# A disk that fills during the copy: OUT_OF_SPACE, and nothing left behind, so that no half copy
+# is taken for a backup and the same path can be tried again once there is room.
+mkdir -p "$WORK/small"
+if mount -t tmpfs -o size=64k tmpfs "$WORK/small" 2>/dev/null; then
+    check "a copy that does not fit is refused" 1 ctl backup --out "$WORK/small/copy"
+    expect "as OUT_OF_SPACE" "OUT_OF_SPACE" "$ERR"
+    expect "and nothing is left" "[]" "[$(ls -A "$WORK/small")]"
+    mount -o remount,size=64m "$WORK/small"
+    check "the same path, with room, takes the backup" 0 ctl backup --out "$WORK/small/copy"
+    cp -a "$WORK/small/copy" "$WORK/copy5" # started and verified with the others below
+    umount "$WORK/small"
+fi
 check "a relative path is made absolute by ledgerctl" 0 bash -c "cd '$WORK' && '$PWD/$BUILD/ledgerctl' --socket '$SOCKET' backup --out copy4"
 daemon_stop
-for n in 1 2 3 4; do
+for n in 1 2 3 4 5; do
+    [ -d "$WORK/copy$n" ] || continue # copy5 needs root (a tmpfs)
     "$BUILD/famledgerd" --data-dir "$WORK/copy$n" --socket "$WORK/copy.sock" --log-level warn \
         2>>"$WORK/copy.log" &
     pid=$!
