@@ -339,9 +339,9 @@ int fl_entry_get(fl_client *client, uint64_t seq, fl_entry *out)
         return rc;
     const Famledger__EntryReply *reply = response->entry;
     memset(out, 0, sizeof(*out));
-    if (!reply->entry || reply->hash.len != FL_HASH_BYTES) {
+    if (reply->hash.len != FL_HASH_BYTES) { /* client_expect saw to reply->entry */
         famledger__response__free_unpacked(response, NULL);
-        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "the entry reply is incomplete");
+        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "the entry reply lacks its hash");
     }
     rc = client_entry_fill(client, out, reply->entry, reply->hash.data);
     famledger__response__free_unpacked(response, NULL);

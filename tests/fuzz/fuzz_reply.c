@@ -11,8 +11,6 @@
 #include "client_internal.h"
 #include "frame.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
