@@ -3,6 +3,7 @@
  * LMDB copies from one read transaction while writers go on (mdb_env_copy2, MDB_CP_COMPACT).
  * The copy is then opened like any ledger, its head checked against its own log, and the head
  * record written beside it, so that the copy starts as it is: `famledgerd --data-dir DIR`.
+ * The copy, the record and their names are synced before the reply, as a commit is.
  */
 #include "backup.h"
 
@@ -16,28 +17,36 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Open the copy, check its head, and record it. Returns 0 or a status after request_fail. */
+/* Open the copy, check its head, and record it. Returns 0 or a status after request_fail;
+ * the caller then discards the copy, as the refusal says. */
 static int backup_seal(struct request_ctx *ctx, const char *dir, Famledger__BackupReply *reply)
 {
     /* Room to grow: opening the copy applies its journal (state_sweep_ms), which writes. */
     struct store *copy;
     if (store_open(dir, 1u << 20, UINT64_C(1) << 40, STORE_OPEN_EXISTING, &copy) != 0)
-        return request_fail(ctx, FL_ERR_INTERNAL, "the copy in %s does not open", dir);
+        return request_fail(ctx, FL_ERR_INTERNAL,
+                            "the copy in %s does not open (nothing is left there)", dir);
     struct ledger_head head;
     int rc = ledger_check_head(copy, &head);
     store_close(copy);
     if (rc != 0)
-        return request_fail(ctx, FL_ERR_INTERNAL, "the copy in %s fails its head check", dir);
+        return request_fail(ctx, FL_ERR_INTERNAL,
+                            "the copy in %s fails its head check (nothing is left there)", dir);
     struct head_record record;
     struct head_record_value value = {.seq = head.seq};
     memcpy(value.hash, head.hash, HASH_BYTES);
     if (head_record_open(&record, dir) != 0 || head_record_write(&record, &value) != 0) {
         int error = errno;
         head_record_close(&record);
-        return request_fail(ctx, FL_ERR_INTERNAL, "cannot write %s/famledger.head: %s", dir,
+        return request_fail(ctx, FL_ERR_INTERNAL,
+                            "cannot write %s/famledger.head: %s (nothing is left there)", dir,
                             strerror(error));
     }
     head_record_close(&record);
+    if (store_sync_dir(dir, true) != 0)
+        return request_fail(ctx, FL_ERR_INTERNAL,
+                            "cannot sync the directory %s: %s (nothing is left there)", dir,
+                            strerror(errno));
     reply->seq = head.seq;
     reply->hash.data = arena_alloc(ctx->arena, HASH_BYTES);
     reply->hash.len = HASH_BYTES;

@@ -308,6 +308,12 @@ static int daemon_check_head_record(struct daemon *daemon, const struct ledger_h
         log_error("cannot write %s/famledger.head: %s", dir, strerror(errno));
         return -1;
     }
+    /* data.mdb and famledger.head may be new, and so may the directory: their names reach the
+     * disk before the first reply that says OK. */
+    if (store_sync_dir(dir, true) != 0) {
+        log_error("cannot sync the directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
     return 0;
 }
 

@@ -302,8 +302,13 @@ int store_touch_range(struct store_txn *txn, enum store_db db, struct store_byte
                       struct store_bytes to, size_t max);
 
 /* Write a compacted, consistent copy of the ledger as DIR/data.mdb (DIR must exist and hold no
- * data.mdb), while writers go on (LMDB's mdb_env_copy2 with MDB_CP_COMPACT). */
+ * data.mdb), while writers go on (LMDB's mdb_env_copy2 with MDB_CP_COMPACT), and sync it: LMDB
+ * does not, so without that a copy said to be taken could be lost with the power. */
 int store_copy(struct store *store, const char *dir);
+
+/* Sync the entries of directory DIR (the files made in it), and of its parent when `parent`.
+ * 0, or -1 with errno. */
+int store_sync_dir(const char *dir, bool parent);
 
 /* The database named `name` ("accounts", "merchant_day"), or -1. */
 int store_db_find(const char *name);

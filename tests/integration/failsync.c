@@ -2,10 +2,13 @@
  * $FAILSYNC_TRIGGER exists, fsync and fdatasync fail with EIO, as a failing disk's do; the
  * first $FAILSYNC_PASS of them (default 0) after it appears still succeed, to fail a chosen
  * flush of a commit. With $FAILSYNC_DELAY_MS each sync first takes that long, as a slow
- * disk's does. */
+ * disk's does. With $FAILSYNC_LOG each sync appends the path it syncs to that file, so that a
+ * test can see what was made durable. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -19,6 +22,25 @@ static int failing(void)
     return !(pass && passed++ < atol(pass));
 }
 
+static void record(int fd)
+{
+    const char *log = getenv("FAILSYNC_LOG");
+    if (!log)
+        return;
+    char link[64], line[4100];
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    ssize_t length = readlink(link, line, sizeof(line) - 1);
+    if (length < 0)
+        return;
+    line[length++] = '\n';
+    int out = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (out < 0)
+        return;
+    if (write(out, line, (size_t)length) != length)
+        perror("failsync: FAILSYNC_LOG");
+    close(out);
+}
+
 static void slow(void)
 {
     const char *delay = getenv("FAILSYNC_DELAY_MS");
@@ -28,6 +50,7 @@ static void slow(void)
 
 int fdatasync(int fd)
 {
+    record(fd);
     slow();
     if (failing()) {
         errno = EIO;
@@ -39,6 +62,7 @@ int fdatasync(int fd)
 
 int fsync(int fd)
 {
+    record(fd);
     slow();
     if (failing()) {
         errno = EIO;

@@ -85,15 +85,20 @@ progress_wait() {
 # the plain one, two of the daemon's threads reading the clock file at once (FAKETIME_NO_CACHE)
 # share a static buffer, and one of them can get the real time (libfaketime's pull request 547,
 # later than Debian's 0.9.10). In CI, test_wallet once saw a send dated by the real clock.
+# A sanitized build lets LD_PRELOAD put a test library (libfailsync, libfaketime) before ASan's.
+allow_preload() {
+    if [ -n "${SANITIZE:-}" ] || [ "${BUILD#*sanitize}" != "$BUILD" ]; then
+        export ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0"
+    fi
+}
+
 FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
 faketime_setup() {
     if [ ! -e "$FAKETIME_LIB" ]; then
         echo "FAIL libfaketime is missing (deploy/debian-packages.txt lists faketime)"
         exit 1
     fi
-    if [ "${BUILD#*sanitize}" != "$BUILD" ]; then
-        export ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0"
-    fi
+    allow_preload
 }
 set_clock() { echo "@$1" > "$WORK/clock"; }
 

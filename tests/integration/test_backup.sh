@@ -2,7 +2,9 @@
 # its own, verifies, and holds every credit acknowledged before the backup began.
 . "$(dirname "$0")/lib.sh"
 
-daemon_start
+# Every sync is recorded (libfailsync's FAILSYNC_LOG): a copy said to be taken is on the disk.
+allow_preload
+LD_PRELOAD="$PWD/$BUILD/tests/libfailsync.so" FAILSYNC_LOG="$WORK/synced" daemon_start
 ctl person add E1 --name "张三" --region 110101 --scheme employee >/dev/null
 ctl account open E1 >/dev/null
 writer() {
@@ -17,6 +19,15 @@ for n in 1 2 3; do
     echo "$floor" > "$WORK/floor$n"
 done
 wait $writers
+# synced PATH: PATH (a file, or a directory for the names in it) was synced, by its exact name.
+synced() { grep -qxF "$(realpath -m "$1")" "$WORK/synced"; }
+check "the data directory's names were synced at the start" 0 synced "$WORK/data"
+check "and the name of the directory (in its parent)" 0 synced "$WORK"
+for n in 1 2 3; do
+    check "copy $n was synced before its reply" 0 synced "$WORK/copy$n/data.mdb"
+    check "copy $n's head record too" 0 synced "$WORK/copy$n/famledger.head"
+    check "copy $n's names" 0 synced "$WORK/copy$n"
+done
 check "a backup never overwrites" 1 ctl backup --out "$WORK/copy1"
 expect "the refusal says why" "a backup never overwrites one" "$ERR"
 check "a missing parent is named" 1 ctl backup --out "$WORK/no/such/dir"
@@ -43,7 +54,23 @@ if mount -t tmpfs -o size=64k tmpfs "$WORK/small" 2>/dev/null; then
 fi
 check "a relative path is made absolute by ledgerctl" 0 bash -c "cd '$WORK' && '$PWD/$BUILD/ledgerctl' --socket '$SOCKET' backup --out copy4"
 daemon_stop
-for n in 1 2 3 4 5; do
+# A sync that fails on the copy's way to the disk (its data, its head record, its names, the
+# name of its directory): the backup is refused, nothing is left there, and the daemon goes on.
+for pass in 0 1 2 3; do
+    FAILSYNC_TRIGGER="$WORK/fail-syncs" FAILSYNC_PASS=$pass \
+        LD_PRELOAD="$PWD/$BUILD/tests/libfailsync.so" daemon_start --state-sweep-ms 0
+    touch "$WORK/fail-syncs"
+    check "a backup whose sync $((pass + 1)) fails is refused" 1 ctl backup --out "$WORK/copy6"
+    expect "with nothing left there (sync $((pass + 1)))" "nothing is left there" "$ERR"
+    expect "and truly nothing (sync $((pass + 1)))" "[]" "[$(ls -d "$WORK/copy6" 2>/dev/null)]"
+    rm "$WORK/fail-syncs"
+    check "the daemon goes on (sync $((pass + 1)))" 0 ctl verify
+    daemon_stop
+done
+daemon_start
+check "the same path then takes the backup" 0 ctl backup --out "$WORK/copy6"
+daemon_stop
+for n in 1 2 3 4 5 6; do
     [ -d "$WORK/copy$n" ] || continue # copy5 needs root (a tmpfs)
     "$BUILD/famledgerd" --data-dir "$WORK/copy$n" --socket "$WORK/copy.sock" --log-level warn \
         2>>"$WORK/copy.log" &

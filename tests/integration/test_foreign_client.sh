@@ -33,9 +33,7 @@ daemon_stop
 
 # A flood of large batches on sixteen connections to a slow disk (each sync 10 ms longer,
 # libfailsync.so): the decoded requests the daemon holds stay about pending_requests_mib_max.
-if [ -n "${SANITIZE:-}" ] || [ "${BUILD#*sanitize}" != "$BUILD" ]; then
-    export ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0"
-fi
+allow_preload
 FAILSYNC_DELAY_MS=10 LD_PRELOAD="$PWD/$BUILD/tests/libfailsync.so" \
     daemon_start --pending-requests-mib-max 2
 check "a flood held to the requests' budget" 0 "$PYTHON" "$(dirname "$0")/foreign_client.py" \

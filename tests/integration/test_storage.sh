@@ -148,9 +148,7 @@ expect_stopped_74() {
 
 # A failed sync: the batch is answered with an error, the daemon stops with 74, and a restart
 # finds every write that was acknowledged.
-if [ -n "${SANITIZE:-}" ] || [ "${BUILD#*sanitize}" != "$BUILD" ]; then
-    export ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0"
-fi
+allow_preload
 failsync_daemon fail-now 0 failsync.log
 acked=0
 for i in $(seq 1 5); do credit 0.01 "s$i" && acked=$((acked + 1)); done
