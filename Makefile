@@ -47,7 +47,8 @@ GEN_C := $(BUILD)/gen/famledger.pb-c.c
 GEN_H := $(BUILD)/gen/famledger.pb-c.h
 
 PROTO_SRC := proto/frame.c proto/status.c proto/metrics_text.c proto/json_text.c proto/sha256.c \
-             proto/table_digest.c proto/entry_check.c proto/wire_text.c
+             proto/table_digest.c proto/entry_check.c proto/wire_text.c \
+             proto/sync_dir.c
 DAEMON_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
 CLIENT_SRC := $(wildcard client/*.c)
 UNIT_TESTS := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c))

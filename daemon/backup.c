@@ -10,6 +10,7 @@
 #include "head_record.h"
 #include "ledger.h"
 #include "log.h"
+#include "sync_dir.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -43,7 +44,7 @@ static int backup_seal(struct request_ctx *ctx, const char *dir, Famledger__Back
                             strerror(error));
     }
     head_record_close(&record);
-    if (store_sync_dir(dir, true) != 0)
+    if (sync_dir(dir) != 0 || sync_dir_of(dir) != 0)
         return request_fail(ctx, FL_ERR_INTERNAL,
                             "cannot sync the directory %s: %s (nothing is left there)", dir,
                             strerror(errno));

@@ -12,6 +12,7 @@
 #include "scheduler.h"
 #include "server.h"
 #include "store.h"
+#include "sync_dir.h"
 #include "table_digest.h"
 
 #include <errno.h>
@@ -310,7 +311,7 @@ static int daemon_check_head_record(struct daemon *daemon, const struct ledger_h
     }
     /* data.mdb and famledger.head may be new, and so may the directory: their names reach the
      * disk before the first reply that says OK. */
-    if (store_sync_dir(dir, true) != 0) {
+    if (sync_dir(dir) != 0 || sync_dir_of(dir) != 0) {
         log_error("cannot sync the directory %s: %s", dir, strerror(errno));
         return -1;
     }

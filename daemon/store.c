@@ -880,39 +880,6 @@ int store_copy(struct store *store, const char *dir)
     return rc;
 }
 
-static int sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    int error = errno;
-    close(fd);
-    errno = error;
-    return rc;
-}
-
-int store_sync_dir(const char *dir, bool parent)
-{
-    if (sync_dir(dir) != 0)
-        return -1;
-    if (!parent)
-        return 0;
-    char path[4096];
-    snprintf(path, sizeof(path), "%s", dir);
-    size_t length = strlen(path);
-    while (length > 1 && path[length - 1] == '/') /* "a/b/" is "a/b" */
-        path[--length] = '\0';
-    char *slash = strrchr(path, '/');
-    if (!slash) /* a relative name, in the working directory */
-        return sync_dir(".");
-    if (slash == path) /* "/a": the root */
-        slash[1] = '\0';
-    else
-        *slash = '\0';
-    return sync_dir(path);
-}
-
 int store_db_find(const char *name)
 {
     for (int db = 0; db < STORE_DB_COUNT; db++)

@@ -306,10 +306,6 @@ int store_touch_range(struct store_txn *txn, enum store_db db, struct store_byte
  * does not, so without that a copy said to be taken could be lost with the power. */
 int store_copy(struct store *store, const char *dir);
 
-/* Sync the entries of directory DIR (the files made in it), and of its parent when `parent`.
- * 0, or -1 with errno. */
-int store_sync_dir(const char *dir, bool parent);
-
 /* The database named `name` ("accounts", "merchant_day"), or -1. */
 int store_db_find(const char *name);
 
