@@ -2,6 +2,7 @@
 #include "client_internal.h"
 #include "entry_check.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,8 +230,13 @@ int fl_export_day(fl_client *client, const char *date, fl_export_format format, 
                                                : "entry %llu of %s does not decode",
                                (unsigned long long)failed, date);
         if (from == 0)
-            return 0;
+            break;
     }
+    errno = 0;
+    if (fflush(out) != 0 || ferror(out))
+        return client_fail(client, FL_ERR_INTERNAL, "cannot write the export: %s",
+                           strerror(errno ? errno : EIO));
+    return 0;
 }
 
 int fl_merchant_day(fl_client *client, const char *merchant_code, const char *date,

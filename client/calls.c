@@ -2,6 +2,7 @@
 #include "client_internal.h"
 #include "metrics_text.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -393,7 +394,11 @@ int fl_metrics_write(fl_client *client, fl_metrics_format format, FILE *out)
                                                ? METRICS_TEXT_PROMETHEUS
                                            : format == FL_METRICS_JSON ? METRICS_TEXT_JSON
                                                                        : METRICS_TEXT_BRIEF;
-    rc = metrics_text_write(out, response->stats, text_format) == 0 ? 0 : FL_ERR_INTERNAL;
+    errno = 0;
+    rc = metrics_text_write(out, response->stats, text_format);
     famledger__response__free_unpacked(response, NULL);
-    return rc;
+    if (rc != 0 || fflush(out) != 0)
+        return client_fail(client, FL_ERR_INTERNAL, "cannot write the metrics: %s",
+                           strerror(errno ? errno : EIO));
+    return 0;
 }

@@ -605,8 +605,8 @@ FL_EXPORT int fl_verify_walk(fl_client *client, fl_verify_report *report,
 typedef enum fl_export_format { FL_EXPORT_CSV = 1, FL_EXPORT_JSONL = 2 } fl_export_format;
 
 /* Write every entry of one business day (date "YYYY-MM-DD" in the daemon's time zone), one per
- * line, to `out`: the same day always gives the same bytes. *count gets the number of
- * entries. Formats in docs/RECONCILIATION.md. */
+ * line, to `out`, and flush it: the same day always gives the same bytes. *count gets the
+ * number of entries. FL_ERR_INTERNAL when `out` failed. Formats in docs/RECONCILIATION.md. */
 FL_EXPORT int fl_export_day(fl_client *client, const char *date, fl_export_format format,
                             FILE *out, uint64_t *count);
 

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include "famledger.h"
+#include "sync_dir.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -97,17 +98,62 @@ int cli_report_open(struct cli_report *report, const char *path)
     return report->out ? 0 : -1;
 }
 
+/* 0 once `out` is flushed, else why it failed. A write that failed earlier (in the library,
+ * which then said why) left its errno, unless something since has failed too. */
+static int stream_error(FILE *out)
+{
+    int earlier = errno;
+    if (fflush(out) != 0)
+        return errno ? errno : EIO;
+    if (ferror(out))
+        return earlier ? earlier : EIO;
+    return 0;
+}
+
+/* Set once ledgerctl has said that standard output failed, so that it says so once. */
+static bool cli_output_failed_said;
+
 int cli_report_close(struct cli_report *report, int status)
 {
-    if (!report->path)
+    int error = stream_error(report->out);
+    if (!error && report->path && fsync(fileno(report->out)) != 0)
+        error = errno;
+    if (report->path) {
+        if (fclose(report->out) != 0 && !error)
+            error = errno;
+        if (status || error) {
+            unlink(report->partial);
+        } else if (rename(report->partial, report->path) != 0) {
+            error = errno;
+            unlink(report->partial);
+        } else if (sync_dir_of(report->path) != 0) {
+            error = errno;
+            unlink(report->path);
+        }
+    }
+    if (!error)
         return status;
-    if (fclose(report->out) != 0 && status == 0)
-        status = FL_ERR_INTERNAL;
-    if (status == 0 && rename(report->partial, report->path) != 0)
-        status = FL_ERR_INTERNAL;
-    if (status)
-        unlink(report->partial);
-    return status;
+    /* A failed write is said as such, even when it made the call fail too. */
+    if (report->path) {
+        fprintf(stderr, "ledgerctl: cannot write %s: %s; nothing was written there\n",
+                report->path, strerror(error));
+    } else {
+        fprintf(stderr, "ledgerctl: cannot write the output: %s; it is incomplete\n",
+                strerror(error));
+        cli_output_failed_said = true;
+    }
+    return CLI_REPORT_UNWRITTEN;
+}
+
+int cli_output_close(int exit_code)
+{
+    int error = stream_error(stdout);
+    if (!error)
+        return exit_code;
+    if (!cli_output_failed_said)
+        fprintf(stderr, "ledgerctl: cannot write the output: %s; it is incomplete\n",
+                strerror(error));
+    return exit_code ? exit_code : CLI_EXIT_OUTPUT;
 }
 
 static bool cli_time_local;      /* TZ names the business zone */

@@ -16,6 +16,7 @@ enum cli_exit {
     CLI_EXIT_UNREACHABLE = 3, /* cannot reach the daemon, or the protocol broke */
     CLI_EXIT_VERIFY_FAILED = 4,
     CLI_EXIT_UNBALANCED = 5,
+    CLI_EXIT_OUTPUT = 6, /* the output could not be written whole (a full disk) */
 };
 
 #define CLI_OPTIONS_MAX 24
@@ -53,9 +54,16 @@ struct cli_report {
 };
 /* Returns 0, or -1 with errno when the file cannot be created. */
 int cli_report_open(struct cli_report *report, const char *path);
-/* Finish the report: with `status` 0 the file takes its name, otherwise it is removed. Returns
- * `status`, or FL_ERR_INTERNAL when the file could not be written or renamed. */
+/* Finish the report: with `status` 0 the file is synced and takes its name, synced too;
+ * otherwise it is removed. Returns `status`, or CLI_REPORT_UNWRITTEN (said on stderr; a file
+ * is removed) when the report, a file or standard output, could not be written whole. */
+#define CLI_REPORT_UNWRITTEN (-1)
 int cli_report_close(struct cli_report *report, int status);
+
+/* The exit code once standard output is flushed: `exit_code`, or CLI_EXIT_OUTPUT (said on
+ * stderr) when some of it could not be written, so that a report cut short by a full disk is
+ * never a quiet success. */
+int cli_output_close(int exit_code);
 
 /* Entry times are shown in `zone` (an IANA name, the daemon's business time zone) from now
  * on; NULL: in UTC, as they are until this is called. */

@@ -370,6 +370,8 @@ static int stats_run(struct ctl *ctl, const struct cli_parsed *args)
     if (cli_report_open(&report, path) != 0)
         return usage_error("cannot write %s: %s", report.partial, strerror(errno));
     int rc = cli_report_close(&report, fl_metrics_write(ctl->client, format, report.out));
+    if (rc == CLI_REPORT_UNWRITTEN)
+        return CLI_EXIT_OUTPUT;
     return rc ? ctl_fail(ctl, rc) : 0;
 }
 
@@ -543,7 +545,7 @@ static void usage(FILE *out)
     fprintf(out, "\nAmounts are yuan (12.34); --json prints amounts as integer fen in *_fen "
                  "fields.\nTimes are in the daemon's business time zone; --utc shows them in "
                  "UTC.\nExit codes: 0 ok, 1 rejected by the daemon, 2 usage, 3 cannot reach "
-                 "the daemon.\n");
+                 "the daemon, 6 output not written whole (4, 5: verify, reconcile).\n");
 }
 
 static const struct command *command_find(int argc, char **argv, int *words)
@@ -585,7 +587,7 @@ static int command_parse(const struct command *command, int argc, char **argv,
     return 0;
 }
 
-int main(int argc, char **argv)
+static int ledgerctl_run(int argc, char **argv)
 {
     int first = 1;
     struct cli_parsed globals;
@@ -645,4 +647,9 @@ int main(int argc, char **argv)
     }
     fl_client_close(ctl.client);
     return exit_code;
+}
+
+int main(int argc, char **argv)
+{
+    return cli_output_close(ledgerctl_run(argc, argv));
 }

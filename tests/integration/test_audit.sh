@@ -106,6 +106,30 @@ expect "jsonl has the body" '"type":"refunded"' "$OUT"
 check "another day is empty" 0 ctl export --date 2001-01-01
 [ "$(echo "$OUT" | wc -l)" -eq 1 ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) || { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL empty day has rows"; }
 
+# A report that does not reach its file whole fails with exit 6, never exits 0 with the file cut
+# short: a nightly job writing its reports onto a full disk must hear of it.
+to_full() { "$@" > /dev/full; }
+check "an export to a full device fails" 6 to_full ctl export --date "$day"
+expect "and says so" "cannot write the output: No space left on device; it is incomplete" "$ERR"
+check "so does verify's report" 6 to_full ctl verify
+check "and the metrics" 6 to_full ctl stats --prometheus
+mkdir -p "$WORK/full"
+if mount -t tmpfs -o size=16k tmpfs "$WORK/full" 2>/dev/null; then
+    dd if=/dev/zero of="$WORK/full/filler" bs=4k 2>/dev/null
+    check "an export --out onto a full disk fails" 6 ctl export --date "$day" --out "$WORK/full/day.csv"
+    expect "naming the file" "cannot write $WORK/full/day.csv: No space left on device; nothing was written there" "$ERR"
+    check "the metrics' --out too" 6 ctl stats --prometheus --out "$WORK/full/famledger.prom"
+    expect "and nothing is left there" "[filler]" "[$(ls -A "$WORK/full")]"
+    umount "$WORK/full"
+fi
+# A report written whole is synced, and so is its name (libfailsync's FAILSYNC_LOG).
+allow_preload
+check "export --out" 0 env LD_PRELOAD="$PWD/$BUILD/tests/libfailsync.so" FAILSYNC_LOG="$WORK/synced" \
+    "$BUILD/ledgerctl" --socket "$SOCKET" export --date "$day" --out "$WORK/day3.csv"
+check "is synced before it takes its name" 0 grep -qxF "$(realpath "$WORK")/day3.csv.partial" "$WORK/synced"
+check "and so is its name" 0 grep -qxF "$(realpath "$WORK")" "$WORK/synced"
+check "and it is the same export" 0 cmp "$WORK/day1.csv" "$WORK/day3.csv"
+
 # Tampering: stop the daemon, change the disk, start again.
 cp -r "$WORK/data" "$WORK/pristine"
 daemon_stop

@@ -24,6 +24,19 @@ check "nightly fails when a merchant's file differs" 1 sh "$nightly" "$day"
 expect "the difference is named" "details-PH001(5)" "$OUT"
 expect "details report" "amount_mismatch" "$(cat "$WORK/reports/$day/details-PH001.txt")"
 
+# Reports onto a full disk: the job fails and names each report it could not write whole (a
+# verify report cut short used to exit 0).
+mkdir -p "$WORK/full"
+if mount -t tmpfs -o size=16k tmpfs "$WORK/full" 2>/dev/null; then
+    mkdir "$WORK/full/$day"
+    dd if=/dev/zero of="$WORK/full/filler" bs=4k 2>/dev/null
+    check "nightly fails when its reports cannot be written" 1 env \
+        FAMLEDGER_REPORT_DIR="$WORK/full" sh "$nightly" "$day"
+    expect "verify's report is named" "verify(6)" "$OUT"
+    expect "and the export" "export(6)" "$OUT"
+    umount "$WORK/full"
+fi
+
 # More merchants than a page (1,000), and a list that fails: the nightly job reconciles every
 # merchant, and a list it could not get is a failure, not an empty list (before, the status of
 # the pipeline around ledgerctl was cut's, and the merchants past the first 1,000 were never
