@@ -110,6 +110,24 @@ static int stream_error(FILE *out)
     return 0;
 }
 
+int cli_read_error(FILE *file)
+{
+    return ferror(file) ? (errno ? errno : EIO) : 0;
+}
+
+int cli_read_failed(const char *path, unsigned long line_no, int error)
+{
+    if (line_no == 0) {
+        fprintf(stderr, "ledgerctl: cannot read %s: %s; nothing was sent\n", path,
+                strerror(error));
+        return CLI_EXIT_IO;
+    }
+    fprintf(stderr, "ledgerctl: cannot read %s after line %lu: %s. The rows before it were sent; "
+            "run the same command again once the file reads whole (a row applied already is "
+            "not applied twice)\n", path, line_no, strerror(error));
+    return CLI_EXIT_IO;
+}
+
 /* Set once ledgerctl has said that standard output failed, so that it says so once. */
 static bool cli_output_failed_said;
 
@@ -153,7 +171,7 @@ int cli_output_close(int exit_code)
     if (!cli_output_failed_said)
         fprintf(stderr, "ledgerctl: cannot write the output: %s; it is incomplete\n",
                 strerror(error));
-    return exit_code ? exit_code : CLI_EXIT_OUTPUT;
+    return exit_code ? exit_code : CLI_EXIT_IO;
 }
 
 static bool cli_time_local;      /* TZ names the business zone */

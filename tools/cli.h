@@ -16,7 +16,7 @@ enum cli_exit {
     CLI_EXIT_UNREACHABLE = 3, /* cannot reach the daemon, or the protocol broke */
     CLI_EXIT_VERIFY_FAILED = 4,
     CLI_EXIT_UNBALANCED = 5,
-    CLI_EXIT_OUTPUT = 6, /* the output could not be written whole (a full disk) */
+    CLI_EXIT_IO = 6, /* a file or the output could not be read or written whole (the disk) */
 };
 
 #define CLI_OPTIONS_MAX 24
@@ -60,7 +60,14 @@ int cli_report_open(struct cli_report *report, const char *path);
 #define CLI_REPORT_UNWRITTEN (-1)
 int cli_report_close(struct cli_report *report, int status);
 
-/* The exit code once standard output is flushed: `exit_code`, or CLI_EXIT_OUTPUT (said on
+/* After a loop of getline on FILE ended: 0 at its end, or why a read failed (errno, EISDIR for a
+ * directory), so that a file that could not be read whole is never taken for a short one. */
+int cli_read_error(FILE *file);
+/* Say that PATH could not be read after line `line_no` (the rows before it were sent: running
+ * the same command again resumes), and return CLI_EXIT_IO. */
+int cli_read_failed(const char *path, unsigned long line_no, int error);
+
+/* The exit code once standard output is flushed: `exit_code`, or CLI_EXIT_IO (said on
  * stderr) when some of it could not be written, so that a report cut short by a full disk is
  * never a quiet success. */
 int cli_output_close(int exit_code);

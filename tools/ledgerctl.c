@@ -371,7 +371,7 @@ static int stats_run(struct ctl *ctl, const struct cli_parsed *args)
         return usage_error("cannot write %s: %s", report.partial, strerror(errno));
     int rc = cli_report_close(&report, fl_metrics_write(ctl->client, format, report.out));
     if (rc == CLI_REPORT_UNWRITTEN)
-        return CLI_EXIT_OUTPUT;
+        return CLI_EXIT_IO;
     return rc ? ctl_fail(ctl, rc) : 0;
 }
 
@@ -545,7 +545,8 @@ static void usage(FILE *out)
     fprintf(out, "\nAmounts are yuan (12.34); --json prints amounts as integer fen in *_fen "
                  "fields.\nTimes are in the daemon's business time zone; --utc shows them in "
                  "UTC.\nExit codes: 0 ok, 1 rejected by the daemon, 2 usage, 3 cannot reach "
-                 "the daemon, 6 output not written whole (4, 5: verify, reconcile).\n");
+                 "the daemon, 6 a file or the output not read or written whole (4, 5: verify, "
+                 "reconcile).\n");
 }
 
 static const struct command *command_find(int argc, char **argv, int *words)

@@ -86,7 +86,7 @@ int export_run(struct ctl *ctl, const struct cli_parsed *args)
     int rc = cli_report_close(&report, fl_export_day(ctl->client, date, format, report.out,
                                                      &count));
     if (rc == CLI_REPORT_UNWRITTEN)
-        return CLI_EXIT_OUTPUT;
+        return CLI_EXIT_IO;
     if (rc == 0 && path)
         fprintf(stderr, "exported %" PRIu64 " entries of %s to %s\n", count, date, path);
     if (rc == 0 && count == 0)

@@ -361,12 +361,15 @@ int credit_import_run(struct ctl *ctl, const struct cli_parsed *args)
         if (import.count == FL_CREDIT_BATCH_MAX)
             rc = import_flush(&import, ftello(file));
     }
+    int read_error = cli_read_error(file);
     if (rc == 0)
         rc = import_flush(&import, ftello(file));
     free(line);
     fclose(file);
     if (rc)
         return ctl_fail(ctl, rc);
+    if (read_error)
+        return cli_read_failed(import.path, line_no, read_error);
     import_summary(&import);
     return import.rejected ? CLI_EXIT_REJECTED : CLI_EXIT_OK;
 }

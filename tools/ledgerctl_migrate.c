@@ -190,6 +190,7 @@ int migrate_run(struct ctl *ctl, const struct cli_parsed *args)
         if (fl_batch_count(batch) == FL_BATCH_MAX)
             rc = migrate_send(&migrate, batch, refs, ftello(file));
     }
+    int read_error = cli_read_error(file);
     if (rc == 0)
         rc = migrate_send(&migrate, batch, refs, ftello(file));
     if (rc == 0)
@@ -201,6 +202,8 @@ int migrate_run(struct ctl *ctl, const struct cli_parsed *args)
         fprintf(stderr, "\r\033[K");
     if (rc)
         return ctl_fail(ctl, rc);
+    if (read_error)
+        return cli_read_failed(migrate.path, line_no, read_error);
     double seconds = seconds_since(&migrate.started);
     if (ctl->json)
         printf("{\"rows\":%lu,\"applied\":%lu,\"already_applied\":%lu,\"rejected\":%lu,"

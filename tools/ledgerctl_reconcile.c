@@ -221,8 +221,14 @@ int reconcile_details_run(struct ctl *ctl, const struct cli_parsed *args)
             continue;
         compare_line(&day, &report, text, no);
     }
+    int read_error = rc == 0 && !report.incomplete ? cli_read_error(file) : 0;
     free(line);
     fclose(file);
+    if (read_error) {
+        fprintf(stderr, "ledgerctl: cannot read %s (%lu lines read): %s: no report, the file "
+                "was not compared\n", path, no, strerror(read_error));
+        report.incomplete = true;
+    }
     for (size_t i = 0; rc == 0 && i < day.count; i++)
         if (!day.rows[i].line)
             report_add(&report, "missing_in_file", day.rows[i].reference, 0,
@@ -236,6 +242,8 @@ int reconcile_details_run(struct ctl *ctl, const struct cli_parsed *args)
     free(report.items);
     if (rc)
         return ctl_fail(ctl, rc);
+    if (read_error)
+        return CLI_EXIT_IO;
     if (incomplete) {
         fprintf(stderr, "ledgerctl: out of memory: no report, the file was not compared\n");
         return CLI_EXIT_UNBALANCED;

@@ -73,6 +73,14 @@ expect "balanced details" "reconcile details: balanced" "$OUT"
     row zz 999 P1 1.00 1.00 0.00 0
     echo "broken line"
 } > "$WORK/ph001-wrong.tsv"
+# A file that cannot be read (a directory here, a failing disk in the field) is never taken for
+# an empty or a short one: exit 6, and nothing compared or sent.
+check "details from a file that cannot be read" 6 ctl reconcile details --merchant PH001 --date "$day" --file "$WORK"
+expect "say why, with no report" "cannot read $WORK (0 lines read): Is a directory: no report" "$ERR"
+check "a credit import from one" 6 ctl credit import "$WORK"
+expect "says nothing was sent" "cannot read $WORK: Is a directory; nothing was sent" "$ERR"
+check "a migration from one" 6 ctl migrate persons "$WORK"
+expect "says so too" "cannot read $WORK: Is a directory; nothing was sent" "$ERR"
 check "details differ" 5 ctl reconcile details --merchant PH001 --date "$day" --file "$WORK/ph001-wrong.tsv" --format tsv
 expect "refund mismatch" "refund_mismatch	a1	1" "$OUT"
 expect "amount mismatch" "amount_mismatch	a3	2" "$OUT"
