@@ -110,6 +110,20 @@ static int stream_error(FILE *out)
     return 0;
 }
 
+const char *cli_money_why(const char *text)
+{
+    const char *digits = text + (*text == '-');
+    size_t whole = strspn(digits, "0123456789");
+    const char *point = digits + whole;
+    size_t decimals = *point == '.' ? strspn(point + 1, "0123456789") : 0;
+    bool shaped = whole > 0 && (*point == '\0' || (decimals > 0 && point[1 + decimals] == '\0'));
+    if (!shaped)
+        return "is not an amount in yuan (like 12.34 or 80)";
+    if (decimals > 2)
+        return "has more than two decimals (a fen, 0.01, is the smallest amount)";
+    return "is too large to be an amount";
+}
+
 int cli_read_error(FILE *file)
 {
     return ferror(file) ? (errno ? errno : EIO) : 0;

@@ -60,6 +60,10 @@ int cli_report_open(struct cli_report *report, const char *path);
 #define CLI_REPORT_UNWRITTEN (-1)
 int cli_report_close(struct cli_report *report, int status);
 
+/* Why fl_money_parse refused `text`, for people: "has more than two decimals ...", "is too
+ * large ...", or "is not an amount in yuan ...". */
+const char *cli_money_why(const char *text);
+
 /* After a loop of getline on FILE ended: 0 at its end, or why a read failed (errno, EISDIR for a
  * directory), so that a file that could not be read whole is never taken for a short one. */
 int cli_read_error(FILE *file);

@@ -54,8 +54,10 @@ int usage_error(const char *format, ...)
 
 int parse_amount(const char *text, int64_t *fen)
 {
-    if (fl_money_parse(text, fen) != 0 || *fen <= 0)
-        return usage_error("'%s' is not a positive amount in yuan (like 12.34 or 80)", text);
+    if (fl_money_parse(text, fen) != 0)
+        return usage_error("'%s' %s", text, cli_money_why(text));
+    if (*fen <= 0)
+        return usage_error("'%s' is not a positive amount", text);
     return 0;
 }
 

@@ -26,7 +26,13 @@ check "credit retry with other content conflicts" 1 ctl credit E1 99 --ref alloc
 expect "conflict is named" "CONFLICT" "$ERR"
 check "deposit" 0 ctl credit E1 80 --ref dep-1 --kind deposit
 check "three decimals is a usage error" 2 ctl credit E1 1.234 --ref x
+expect "that says so" "'1.234' has more than two decimals" "$ERR"
 check "negative amount is a usage error" 2 ctl credit E1 -5 --ref x
+expect "that says so" "'-5' is not a positive amount" "$ERR"
+check "an amount too large for fen is a usage error" 2 ctl credit E1 99999999999999999999 --ref x
+expect "that says so" "is too large to be an amount" "$ERR"
+check "a shape that is not yuan is a usage error" 2 ctl credit E1 1e5 --ref x
+expect "that says so" "'1e5' is not an amount in yuan" "$ERR"
 check "credit without ref is a usage error" 2 ctl credit E1 5
 
 check "account show" 0 ctl account show E1
