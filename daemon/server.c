@@ -529,49 +529,69 @@ size_t conn_queue_bytes(struct conn *conn)
     return uv_stream_get_write_queue_size((uv_stream_t *)&conn->pipe);
 }
 
-/* Bring this connection's part of the decoded requests not yet answered, all connections
- * together, up to date, and tell the operator when the total passes its budget (and when it is
- * back to half). */
-static void conn_account_pending(struct conn *conn)
+enum budget_change { BUDGET_SAME, BUDGET_PASSED, BUDGET_BACK_TO_HALF };
+
+/* Move a connection's part of `budget` from *accounted to `now`, and say whether the total has
+ * just passed the limit or come back under half of it. */
+static enum budget_change budget_move(struct shared_budget *budget, size_t *accounted,
+                                      size_t now)
 {
-    struct server *server = conn->server;
-    size_t now = conn->closing ? 0 : conn->pipeline.request_bytes;
-    server->pending_bytes = server->pending_bytes - conn->pending_accounted + now;
-    conn->pending_accounted = now;
-    size_t budget = server->pending_budget;
-    if (!server->pending_over && server->pending_bytes >= budget) {
-        server->pending_over = true;
-        log_warn("server: %zu MiB of requests wait for their turn: connections holding over "
-                 "%u KiB of them take no more until theirs are answered",
-                 server->pending_bytes >> 20, PENDING_REQUESTS_SHARE_BYTES >> 10);
-    } else if (server->pending_over && server->pending_bytes < budget / 2) {
-        server->pending_over = false;
-        log_info("server: requests waiting for their turn are back under %zu MiB", budget >> 21);
+    budget->held = budget->held - *accounted + now;
+    *accounted = now;
+    if (!budget->over && budget->held >= budget->limit) {
+        budget->over = true;
+        return BUDGET_PASSED;
     }
+    if (budget->over && budget->held < budget->limit / 2) {
+        budget->over = false;
+        return BUDGET_BACK_TO_HALF;
+    }
+    return BUDGET_SAME;
 }
 
-/* Bring this connection's part of the replies not yet written, all connections together, up to
- * date, and tell the operator when the total passes the budget (and when it is back to half). */
+/* Whether a connection holding `accounted` of `budget` may go on: all connections together are
+ * under the limit, or this one holds less than `share`. */
+static bool budget_allows(const struct shared_budget *budget, size_t accounted, size_t share)
+{
+    return budget->held < budget->limit || accounted < share;
+}
+
+/* Bring this connection's parts of the decoded requests not yet answered and of the replies
+ * not yet written, all connections together, up to date, and tell the operator when a total
+ * passes its budget (and when it is back to half). */
 static void conn_account(struct conn *conn)
 {
     struct server *server = conn->server;
-    conn_account_pending(conn);
-    size_t now = conn->closing ? 0 : conn->pipeline.answered_bytes + conn_queue_bytes(conn);
-    server->unwritten_bytes = server->unwritten_bytes - conn->unwritten_accounted + now;
-    conn->unwritten_accounted = now;
-    size_t budget = server->unwritten_budget;
-    if (!server->unwritten_over && server->unwritten_bytes >= budget) {
-        server->unwritten_over = true;
+    size_t requests = conn->closing ? 0 : conn->pipeline.request_bytes;
+    switch (budget_move(&server->pending, &conn->pending_accounted, requests)) {
+    case BUDGET_PASSED:
+        log_warn("server: %zu MiB of requests wait for their turn: connections holding over "
+                 "%u KiB of them take no more until theirs are answered",
+                 server->pending.held >> 20, PENDING_REQUESTS_SHARE_BYTES >> 10);
+        break;
+    case BUDGET_BACK_TO_HALF:
+        log_info("server: requests waiting for their turn are back under %zu MiB",
+                 server->pending.limit >> 21);
+        break;
+    case BUDGET_SAME:
+        break;
+    }
+    size_t replies = conn->closing ? 0 : conn->pipeline.answered_bytes + conn_queue_bytes(conn);
+    switch (budget_move(&server->unwritten, &conn->unwritten_accounted, replies)) {
+    case BUDGET_PASSED:
         log_warn("server: %zu MiB of replies wait for their peers to read them: connections "
                  "holding over %u KiB of them run no more requests until they do",
-                 server->unwritten_bytes >> 20, UNWRITTEN_REPLIES_SHARE_BYTES >> 10);
-    } else if (server->unwritten_over && server->unwritten_bytes < budget / 2) {
-        server->unwritten_over = false;
+                 server->unwritten.held >> 20, UNWRITTEN_REPLIES_SHARE_BYTES >> 10);
+        break;
+    case BUDGET_BACK_TO_HALF:
         server->unwritten_trim = true;
         log_info("server: replies waiting for their peers are back under %zu MiB",
-                 budget >> 21);
+                 server->unwritten.limit >> 21);
+        break;
+    case BUDGET_SAME:
+        break;
     }
-    if (server->unwritten_trim && server->unwritten_bytes == 0) {
+    if (server->unwritten_trim && server->unwritten.held == 0) {
         /* The budget's worth of replies was freed in the middle of the heap, which glibc keeps
          * (main.c keeps freed memory on purpose): give it back once, now that none is held. */
         server->unwritten_trim = false;
@@ -587,8 +607,8 @@ static void conn_account(struct conn *conn)
 static bool conn_within_budget(struct conn *conn)
 {
     conn_account(conn);
-    return conn->server->unwritten_bytes < conn->server->unwritten_budget ||
-           conn->unwritten_accounted < UNWRITTEN_REPLIES_SHARE_BYTES;
+    return budget_allows(&conn->server->unwritten, conn->unwritten_accounted,
+                         UNWRITTEN_REPLIES_SHARE_BYTES);
 }
 
 bool conn_replies_within(struct conn *conn)
@@ -605,8 +625,8 @@ bool conn_replies_within(struct conn *conn)
 static bool conn_may_take(struct conn *conn)
 {
     return conn_within_budget(conn) && /* first: it brings both accounts up to date */
-           (conn->server->pending_bytes < conn->server->pending_budget ||
-            conn->pending_accounted < PENDING_REQUESTS_SHARE_BYTES) &&
+           budget_allows(&conn->server->pending, conn->pending_accounted,
+                         PENDING_REQUESTS_SHARE_BYTES) &&
            pipeline_may_take(&conn->pipeline, conn_queue_bytes(conn));
 }
 
@@ -962,8 +982,8 @@ int server_start(struct server *server, uv_loop_t *loop, const struct config *co
 {
     *server = (struct server){.loop = loop, .config = config, .store = store, .commits = commits,
                               .prefetch = prefetch, .started_us = request_clock_us(),
-                              .unwritten_budget = (size_t)config->unwritten_replies_mib_max << 20,
-                              .pending_budget = (size_t)config->pending_requests_mib_max << 20};
+                              .unwritten.limit = (size_t)config->unwritten_replies_mib_max << 20,
+                              .pending.limit = (size_t)config->pending_requests_mib_max << 20};
     REQUIRE(dispatch_route_count() < SERVER_ROUTE_ROWS); /* the last row: unknown bodies */
     server->listener.data = server;
     server->listener.accepted_cb = server_accepted_cb;

@@ -39,6 +39,13 @@ struct server_metrics {
     uint64_t accepted;                               /* connections */
 };
 
+/* Bytes that all connections together hold against a budget (conn_account). */
+struct shared_budget {
+    size_t held;  /* every connection's part, summed */
+    size_t limit; /* the setting, in bytes */
+    bool over;    /* past the limit, and not yet back to half: the log has said so */
+};
+
 struct server {
     uv_loop_t *loop;
     struct listener listener;
@@ -49,13 +56,9 @@ struct server {
     struct prefetch *prefetch;  /* reads ahead for queued writes; NULL: none */
     struct conn *conns;         /* every open connection */
     size_t conn_count;
-    size_t unwritten_bytes;     /* replies not yet written, every connection's (conn_account) */
-    size_t unwritten_budget;    /* unwritten_replies_mib_max, in bytes */
-    bool unwritten_over;        /* past unwritten_replies_mib_max, and not yet back to half */
+    struct shared_budget unwritten; /* replies not yet written (unwritten_replies_mib_max) */
     bool unwritten_trim;        /* give the heap back once none are held (conn_account) */
-    size_t pending_bytes;       /* decoded requests not yet answered, every connection's */
-    size_t pending_budget;      /* pending_requests_mib_max, in bytes */
-    bool pending_over;          /* past pending_requests_mib_max, and not yet back to half */
+    struct shared_budget pending; /* decoded requests not yet answered (pending_requests_...) */
     unsigned snapshot_count;    /* connections holding a snapshot open */
     unsigned snapshots_opening; /* and opening one on the thread pool */
     unsigned stream_count;      /* subscribed connections */

@@ -46,8 +46,8 @@ struct conn {
     bool background_running;        /* a read on the thread pool: nothing else of it starts */
     struct stream *stream;          /* subscribed: the connection carries only the stream */
     unsigned writes_in_flight;
-    size_t unwritten_accounted;     /* this connection's part of server->unwritten_bytes */
-    size_t pending_accounted;       /* and of server->pending_bytes */
+    size_t unwritten_accounted;     /* this connection's part of server->unwritten */
+    size_t pending_accounted;       /* and of server->pending */
     unsigned handles_open;          /* pipe and timer: freed when both are closed */
     bool reading;
     bool read_eof;

@@ -178,11 +178,11 @@ void server_metrics_collect(struct server *server, struct arena *arena,
     metrics_family(&builder, "famledger_unwritten_reply_bytes", "gauge",
                    "Replies waiting for their peers to read them, all connections together "
                    "(unwritten_replies_mib_max bounds it).");
-    metrics_sample(&builder, (int64_t)server->unwritten_bytes, 0, NULL);
+    metrics_sample(&builder, (int64_t)server->unwritten.held, 0, NULL);
     metrics_family(&builder, "famledger_pending_request_bytes", "gauge",
                    "Decoded requests waiting for their replies, all connections together "
                    "(pending_requests_mib_max bounds it).");
-    metrics_sample(&builder, (int64_t)server->pending_bytes, 0, NULL);
+    metrics_sample(&builder, (int64_t)server->pending.held, 0, NULL);
     metrics_family(&builder, "famledger_subscribers", "gauge",
                    "Connections following the change stream.");
     metrics_sample(&builder, server->stream_count, 0, NULL);
