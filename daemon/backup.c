@@ -44,10 +44,15 @@ static int backup_seal(struct request_ctx *ctx, const char *dir, Famledger__Back
                             strerror(error));
     }
     head_record_close(&record);
-    if (sync_dir(dir) != 0 || sync_dir_of(dir) != 0)
-        return request_fail(ctx, FL_ERR_INTERNAL,
-                            "cannot sync the directory %s: %s (nothing is left there)", dir,
-                            strerror(errno));
+    if (sync_dir(dir) != 0 || sync_dir_of(dir) != 0) {
+        int error = errno;
+        if (sync_dir_error_is_fatal(error))
+            return request_fail(ctx, FL_ERR_INTERNAL,
+                                "cannot sync the directory %s: %s (nothing is left there)", dir,
+                                strerror(error));
+        log_warn("backup: cannot sync the directory %s or its parent (%s): the copy might "
+                 "lose its name in a power cut", dir, strerror(error));
+    }
     reply->seq = head.seq;
     reply->hash.data = arena_alloc(ctx->arena, HASH_BYTES);
     reply->hash.len = HASH_BYTES;

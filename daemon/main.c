@@ -312,8 +312,13 @@ static int daemon_check_head_record(struct daemon *daemon, const struct ledger_h
     /* data.mdb and famledger.head may be new, and so may the directory: their names reach the
      * disk before the first reply that says OK. */
     if (sync_dir(dir) != 0 || sync_dir_of(dir) != 0) {
-        log_error("cannot sync the directory %s: %s", dir, strerror(errno));
-        return -1;
+        int error = errno;
+        if (sync_dir_error_is_fatal(error)) {
+            log_error("cannot sync the directory %s or its parent: %s", dir, strerror(error));
+            return -1;
+        }
+        log_warn("cannot sync the directory %s or its parent (%s): going on, but a ledger "
+                 "created now might lose its name in a power cut", dir, strerror(error));
     }
     return 0;
 }

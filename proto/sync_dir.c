@@ -38,3 +38,8 @@ int sync_dir_of(const char *path)
         *slash = '\0';
     return sync_dir(dir);
 }
+
+bool sync_dir_error_is_fatal(int error)
+{
+    return error == EIO || error == ENOSPC || error == EDQUOT;
+}

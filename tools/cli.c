@@ -158,7 +158,8 @@ int cli_report_close(struct cli_report *report, int status)
         } else if (rename(report->partial, report->path) != 0) {
             error = errno;
             unlink(report->partial);
-        } else if (sync_dir_of(report->path) != 0) {
+        } else if (sync_dir_of(report->path) != 0 && sync_dir_error_is_fatal(errno)) {
+            /* Only the disk's failure: a directory one may not read keeps the file. */
             error = errno;
             unlink(report->path);
         }

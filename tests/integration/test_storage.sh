@@ -123,6 +123,18 @@ check "--init creates a new ledger where data.mdb was deleted" 0 bash -c \
     "timeout 3 '$BUILD/famledgerd' --data-dir '$WORK/gone' --socket '$WORK/init.sock' --init --log-level warn & sleep 1; '$BUILD/ledgerctl' --socket '$WORK/init.sock' --json head; kill %1; wait"
 expect "the new ledger is empty" '"seq":0' "$OUT"
 
+# A data directory in a parent the daemon may only pass through (mode 711): the parent cannot
+# be opened to sync the directory's name, which is warned of, and the daemon starts and serves.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+    chmod 711 "$WORK"
+    mkdir -m 711 "$WORK/passage"
+    mkdir "$WORK/passage/data" && chown 65534:65534 "$WORK/passage/data"
+    check "a daemon whose parent directory it may not read starts" 0 bash -c \
+        "timeout 3 setpriv --reuid=65534 --regid=65534 --clear-groups '$BUILD/famledgerd' --data-dir '$WORK/passage/data' --socket '$WORK/passage/data/s.sock' --admin-uids 0 --log-level warn 2>'$WORK/passage.log' & for _ in \$(seq 1 200); do '$BUILD/ledgerctl' --socket '$WORK/passage/data/s.sock' head >/dev/null 2>&1 && break; sleep 0.01; done; '$BUILD/ledgerctl' --socket '$WORK/passage/data/s.sock' head; status=\$?; kill %1; wait; exit \$status"
+    expect "and says what it could not sync" "cannot sync the directory $WORK/passage/data or its parent (Permission denied): going on" "$(cat "$WORK/passage.log")"
+    chmod 700 "$WORK"
+fi
+
 # failsync_daemon TRIGGER PASS LOG [ARG...]: the daemon with syncs failing once TRIGGER exists
 # (after PASS more succeed); $pid is its process, $before E1's balance.
 failsync_daemon() {
