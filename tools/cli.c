@@ -145,6 +145,15 @@ int cli_read_failed(const char *path, unsigned long line_no, int error)
 /* Set once ledgerctl has said that standard output failed, so that it says so once. */
 static bool cli_output_failed_said;
 
+int cli_output_failed(int error, const char *what_is_lost)
+{
+    if (!cli_output_failed_said)
+        fprintf(stderr, "ledgerctl: cannot write the output: %s; %s\n", strerror(error),
+                what_is_lost);
+    cli_output_failed_said = true;
+    return CLI_EXIT_IO;
+}
+
 int cli_report_close(struct cli_report *report, int status)
 {
     int error = stream_error(report->out);
@@ -171,9 +180,7 @@ int cli_report_close(struct cli_report *report, int status)
         fprintf(stderr, "ledgerctl: cannot write %s: %s; nothing was written there\n",
                 report->path, strerror(error));
     } else {
-        fprintf(stderr, "ledgerctl: cannot write the output: %s; it is incomplete\n",
-                strerror(error));
-        cli_output_failed_said = true;
+        cli_output_failed(error, "it is incomplete");
     }
     return CLI_REPORT_UNWRITTEN;
 }
@@ -183,9 +190,7 @@ int cli_output_close(int exit_code)
     int error = stream_error(stdout);
     if (!error)
         return exit_code;
-    if (!cli_output_failed_said)
-        fprintf(stderr, "ledgerctl: cannot write the output: %s; it is incomplete\n",
-                strerror(error));
+    cli_output_failed(error, "it is incomplete");
     return exit_code ? exit_code : CLI_EXIT_IO;
 }
 

@@ -71,6 +71,10 @@ int cli_read_error(FILE *file);
  * the same command again resumes), and return CLI_EXIT_IO. */
 int cli_read_failed(const char *path, unsigned long line_no, int error);
 
+/* Say, once, that standard output failed with `error` and what is lost ("it is incomplete");
+ * returns CLI_EXIT_IO. */
+int cli_output_failed(int error, const char *what_is_lost);
+
 /* The exit code once standard output is flushed: `exit_code`, or CLI_EXIT_IO (said on
  * stderr) when some of it could not be written, so that a report cut short by a full disk is
  * never a quiet success. */

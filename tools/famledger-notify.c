@@ -7,15 +7,23 @@
  *   notice HOLDER: 12.30 yuan of your account paid for PATIENT at MERCHANT (settlement 42, balance 87.70)
  * It follows the log from --from (default: the next entry) and, when the daemon restarts,
  * subscribes again from the first entry it has not seen, so no payment is missed or told
- * twice. Stop it with a signal.
+ * twice. Stop it with a signal. When its output fails (the gateway's pipe closed, a full
+ * disk), it stops with status 1 and says the entry to start again from (--from), rather than
+ * go on and lose the notices.
  */
 #include "famledger.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* notice_cb's answer when stdout failed (no status of the library's), and why. */
+#define NOTICE_UNWRITTEN (-1)
+static int notice_write_error;
 
 static int notice_cb(void *context, const fl_stream_event *event)
 {
@@ -33,7 +41,11 @@ static int notice_cb(void *context, const fl_stream_event *event)
                s->patient, s->merchant_code, s->settlement_id,
                fl_money_format(leg->balance_after_fen, balance));
     }
-    fflush(stdout);
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        notice_write_error = errno ? errno : EIO;
+        return NOTICE_UNWRITTEN;
+    }
     return 0;
 }
 
@@ -51,6 +63,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    signal(SIGPIPE, SIG_IGN); /* a closed pipe is a failed write, said below, not a death */
     fl_client *client = NULL;
     for (;;) {
         while (fl_client_connect(socket_path, FL_DEFAULT_TIMEOUT_MS, &client) != 0) {
@@ -64,6 +77,13 @@ int main(int argc, char **argv)
                 next_seq = head.seq + 1;
         }
         int rc = fl_subscribe(client, next_seq, true, notice_cb, NULL, &next_seq);
+        if (rc == NOTICE_UNWRITTEN) {
+            fprintf(stderr, "famledger-notify: cannot write notices: %s; those of entry %" PRIu64
+                    " on may be lost: start again with --from %" PRIu64 "\n",
+                    strerror(notice_write_error), next_seq - 1, next_seq - 1);
+            fl_client_close(client);
+            return 1;
+        }
         if (rc != FL_ERR_PROTOCOL_ERROR && rc != FL_ERR_UNAVAILABLE &&
             rc != FL_ERR_SUBSCRIBER_BEHIND && rc != FL_ERR_SHUTTING_DOWN) {
             fprintf(stderr, "famledger-notify: %s: %s\n", fl_status_name(rc),

@@ -1,6 +1,7 @@
 /* ledgerctl_wallet.c -- ledgerctl's wallet (医保钱包), hold, aid limit and tail commands. */
 #include "ledgerctl.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -201,6 +202,10 @@ int family_limit_run(struct ctl *ctl, const struct cli_parsed *args)
 
 /* ---- tail ---- */
 
+/* tail_print_cb's answer when standard output failed: no status of the library's. */
+#define TAIL_UNWRITTEN (-1)
+static int tail_write_error;
+
 static int tail_print_cb(void *context, const fl_stream_event *event)
 {
     const struct ctl *ctl = context;
@@ -222,7 +227,11 @@ static int tail_print_cb(void *context, const fl_stream_event *event)
             line += length + (end != NULL);
         }
     }
-    fflush(stdout);
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        tail_write_error = errno ? errno : EIO;
+        return TAIL_UNWRITTEN; /* a follower that cannot print must not go on unseen */
+    }
     return 0;
 }
 
@@ -271,6 +280,12 @@ int tail_run(struct ctl *ctl, const struct cli_parsed *args)
             ctl->client = NULL;
             tail_pause_ms(500);
         }
+    }
+    if (rc == TAIL_UNWRITTEN) {
+        char lost[120];
+        snprintf(lost, sizeof(lost), "entries from %" PRIu64 " on may be missing (tail --from %" PRIu64
+                 " resumes)", next_seq - 1, next_seq - 1);
+        return cli_output_failed(tail_write_error, lost);
     }
     return rc ? ctl_fail(ctl, rc) : 0;
 }

@@ -58,5 +58,19 @@ seqs=$(sed 's/^{"seq":\([0-9]*\),.*/\1/' "$WORK/tail.out" | tr '\n' ' ')
 expect "every entry once, in order, no gap, no repeat" "$(seq -s ' ' 1 "$head") " "$seqs"
 [ "$(grep -c '^notice' "$WORK/notify.out")" -eq 2 ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) ||
     { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL two notices:"; cat "$WORK/notify.out"; }
+
+# A follower whose output fails stops and says where to start again, rather than go on unseen.
+check "tail --follow to a full device stops" 6 timeout 20 bash -c \
+    "'$BUILD/ledgerctl' --socket '$SOCKET' tail --from 1 --follow > /dev/full"
+expect "and says where to resume" "(tail --from 1 resumes)" "$ERR"
+from=$(( $(ctl --json head | sed 's/.*"seq":\([0-9]*\).*/\1/') + 1 ))
+"$BUILD/famledger-notify" --socket "$SOCKET" --from "$from" > /dev/full 2> "$WORK/notify-full.err" &
+NOTIFY_PID=$!
+check "K settles, with no room for the notice" 0 ctl settle --merchant M1 --ref s3 --patient K --amount 2.00
+for _ in $(seq 1 1000); do kill -0 "$NOTIFY_PID" 2>/dev/null || break; sleep 0.01; done
+kill "$NOTIFY_PID" 2>/dev/null # one still running after ten seconds fails below (143)
+wait "$NOTIFY_PID"
+expect "the notifier stops with 1" "[1]" "[$?]"
+expect "and says where to start again" "start again with --from $from" "$(cat "$WORK/notify-full.err")"
 check "the stream is checked link by link: verify agrees" 0 ctl verify
 finish
