@@ -370,7 +370,7 @@ static int stats_run(struct ctl *ctl, const struct cli_parsed *args)
                                                                 : FL_METRICS_TEXT;
     struct cli_report report;
     if (cli_report_open(&report, path) != 0)
-        return usage_error("cannot write %s: %s", report.partial, strerror(errno));
+        return usage_error("cannot write %s: %s", path, strerror(errno));
     int rc = cli_report_close(&report, fl_metrics_write(ctl->client, format, report.out));
     if (rc == CLI_REPORT_UNWRITTEN)
         return CLI_EXIT_IO;

@@ -3,6 +3,7 @@
 
 #include "entry_check.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,7 +82,7 @@ int export_run(struct ctl *ctl, const struct cli_parsed *args)
         return usage_error("--format must be csv or jsonl");
     struct cli_report report;
     if (cli_report_open(&report, path) != 0)
-        return usage_error("cannot write %s", report.partial);
+        return usage_error("cannot write %s: %s", path, strerror(errno));
     uint64_t count;
     int rc = cli_report_close(&report, fl_export_day(ctl->client, date, format, report.out,
                                                      &count));

@@ -130,6 +130,8 @@ if mount -t tmpfs -o size=16k tmpfs "$WORK/full" 2>/dev/null; then
     expect "and nothing is left there" "[filler]" "[$(ls -A "$WORK/full")]"
     umount "$WORK/full"
 fi
+check "an export into a missing directory is a usage error" 2 ctl export --date "$day" --out "$WORK/none/day.csv"
+expect "naming the file and why" "cannot write $WORK/none/day.csv: No such file or directory" "$ERR"
 # A report written whole is synced, and so is its name (libfailsync's FAILSYNC_LOG).
 allow_preload
 check "export --out" 0 env LD_PRELOAD="$PWD/$BUILD/tests/libfailsync.so" FAILSYNC_LOG="$WORK/synced" \
