@@ -2,6 +2,7 @@
  * a terminal or file, with a syslog priority prefix and no timestamp for journald. */
 #include "log.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -75,4 +76,59 @@ void log_message(enum log_level level, const char *format, ...)
             *c = ' ';
     /* One write per line, so that lines of concurrent threads never interleave. */
     fprintf(stderr, "%s\n", line);
+}
+
+/* The lines a fatal signal writes, made beforehand: the handler may only call what is
+ * async-signal-safe (signal-safety(7)), so no formatting, no stdio, no time. */
+static char log_bus_line[1024], log_segv_line[1024];
+static size_t log_bus_bytes, log_segv_bytes;
+
+/* What SIGBUS and SIGSEGV did before (the default, or a sanitizer's report). */
+static struct sigaction log_bus_before, log_segv_before;
+
+static void log_fatal_signal_cb(int signal_number, siginfo_t *info, void *context)
+{
+    (void)context;
+    bool bus = signal_number == SIGBUS;
+    (void)!write(STDERR_FILENO, bus ? log_bus_line : log_segv_line,
+                 bus ? log_bus_bytes : log_segv_bytes);
+    sigaction(signal_number, bus ? &log_bus_before : &log_segv_before, NULL);
+    /* A fault recurs when we return, now to what handled it before; a signal another process
+     * sent is sent again, and ends the process once we return. */
+    if (info->si_code <= 0)
+        raise(signal_number);
+}
+
+/* The length of a line snprintf made in `line`; one cut short (a very long data_dir) still
+ * ends with its newline. */
+static size_t log_line_bytes(char *line, size_t size, int bytes)
+{
+    if (bytes < 0)
+        return 0;
+    if ((size_t)bytes < size)
+        return (size_t)bytes;
+    line[size - 2] = '\n';
+    return size - 1;
+}
+
+void log_fatal_signals(const char *data_dir)
+{
+    const char *prefix = log_journal ? "<2>" : "famledgerd fatal: ";
+    int bytes = snprintf(log_bus_line, sizeof(log_bus_line),
+                         "%sSIGBUS: a read past the end of a file famledgerd maps. %s/data.mdb "
+                         "is shorter than its pages say: cut short, or damaged, while famledgerd "
+                         "ran. Keep the directory for the investigation and restore the newest "
+                         "backup (docs/OPERATIONS.md, Restore)\n", prefix, data_dir);
+    log_bus_bytes = log_line_bytes(log_bus_line, sizeof(log_bus_line), bytes);
+    bytes = snprintf(log_segv_line, sizeof(log_segv_line),
+                     "%sSIGSEGV: a read out of bounds. Either %s/data.mdb is damaged (LMDB does "
+                     "not check its pages, and a damaged one can lead a read astray) or this is "
+                     "a bug. Keep the directory and the core dump; if famledgerd stops so again "
+                     "at the same request, restore the newest backup (docs/OPERATIONS.md, "
+                     "Restore)\n", prefix, data_dir);
+    log_segv_bytes = log_line_bytes(log_segv_line, sizeof(log_segv_line), bytes);
+    struct sigaction action = {.sa_sigaction = log_fatal_signal_cb, .sa_flags = SA_SIGINFO};
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGBUS, &action, &log_bus_before);
+    sigaction(SIGSEGV, &action, &log_segv_before);
 }

@@ -15,6 +15,12 @@ int log_level_parse(const char *text, enum log_level *level);
 void log_message(enum log_level level, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* From now on a SIGSEGV or SIGBUS first writes a line saying what it most likely means: a
+ * damaged or cut short data.mdb in `data_dir` (LMDB does not check its pages), or a bug. What
+ * handled the signal before (the default, with its core dump, or a sanitizer's report) then
+ * ends the process. Call once `data_dir` is known. */
+void log_fatal_signals(const char *data_dir);
+
 #define log_error(...) log_message(LOG_LEVEL_ERROR, __VA_ARGS__)
 #define log_warn(...) log_message(LOG_LEVEL_WARN, __VA_ARGS__)
 #define log_info(...) log_message(LOG_LEVEL_INFO, __VA_ARGS__)

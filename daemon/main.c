@@ -461,6 +461,7 @@ int main(int argc, char **argv)
     }
     log_set_level(daemon.config.log_level);
     log_detect_journal();
+    log_fatal_signals(daemon.config.data_dir);
     fd_limit_enough(&daemon.config, NULL);
     /* Business days (day indexes, exports) are dates in the configured zone. */
     setenv("TZ", daemon.config.timezone, 1);
