@@ -79,12 +79,6 @@ progress_wait() {
     done
 }
 
-# faketime_setup: the daemon's wall clock becomes libfaketime's, read from $WORK/clock (set it
-# with set_clock "YYYY-MM-DD HH:MM:SS", Shanghai time); FAKETIME_ENV holds what to export.
-# The MT build (made with PTHREAD_SINGLETHREADED_TIME) takes a lock around its time calls: in
-# the plain one, two of the daemon's threads reading the clock file at once (FAKETIME_NO_CACHE)
-# share a static buffer, and one of them can get the real time (libfaketime's pull request 547,
-# later than Debian's 0.9.10). In CI, test_wallet once saw a send dated by the real clock.
 # A sanitized build lets LD_PRELOAD put a test library (libfailsync, libfaketime) before ASan's.
 allow_preload() {
     if [ -n "${SANITIZE:-}" ] || [ "${BUILD#*sanitize}" != "$BUILD" ]; then
@@ -92,6 +86,12 @@ allow_preload() {
     fi
 }
 
+# faketime_setup: the daemon's wall clock becomes libfaketime's, read from $WORK/clock (set it
+# with set_clock "YYYY-MM-DD HH:MM:SS", Shanghai time); FAKETIME_ENV holds what to export.
+# The MT build (made with PTHREAD_SINGLETHREADED_TIME) takes a lock around its time calls: in
+# the plain one, two of the daemon's threads reading the clock file at once (FAKETIME_NO_CACHE)
+# share a static buffer, and one of them can get the real time (libfaketime's pull request 547,
+# later than Debian's 0.9.10). In CI, test_wallet once saw a send dated by the real clock.
 FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
 faketime_setup() {
     if [ ! -e "$FAKETIME_LIB" ]; then
