@@ -283,8 +283,9 @@ int tail_run(struct ctl *ctl, const struct cli_parsed *args)
     }
     if (rc == TAIL_UNWRITTEN) {
         char lost[120];
-        snprintf(lost, sizeof(lost), "entries from %" PRIu64 " on may be missing (tail --from %" PRIu64
-                 " resumes)", next_seq - 1, next_seq - 1);
+        snprintf(lost, sizeof(lost),
+                 "entries from %" PRIu64 " on may be missing (tail --from %" PRIu64 " resumes)",
+                 next_seq - 1, next_seq - 1);
         return cli_output_failed(tail_write_error, lost);
     }
     return rc ? ctl_fail(ctl, rc) : 0;
