@@ -742,7 +742,8 @@ typedef int (*fl_stream_cb)(void *context, const fl_stream_event *event);
  * or the connection ends. Each entry's hash is checked against its bytes and the one before.
  * The subscription uses up the connection: close the client afterwards. Errors:
  * FL_ERR_SUBSCRIBER_BEHIND (resubscribe from *next_seq), transport errors (a restart: subscribe
- * again from *next_seq). `next_seq` (may be NULL) is the first entry not delivered. */
+ * again from *next_seq). `next_seq` (may be NULL) is the first entry not delivered, or the one
+ * whose callback stopped the stream: subscribing again from it misses nothing. */
 FL_EXPORT int fl_subscribe(fl_client *client, uint64_t from_seq, bool follow,
                            fl_stream_cb callback, void *context, uint64_t *next_seq);
 

@@ -58,9 +58,10 @@ static int stream_record(struct stream_state *state, const Famledger__LogRecord 
         return rc;
     memcpy(state->prev_hash, computed, FL_HASH_BYTES);
     state->have_prev = true;
-    state->next_seq++;
     rc = callback(context, event);
     fl_entry_release(&event->entry);
+    if (rc == 0) /* an entry whose callback stopped the stream is where to resume */
+        state->next_seq++;
     return rc;
 }
 

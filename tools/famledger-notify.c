@@ -80,7 +80,7 @@ int main(int argc, char **argv)
         if (rc == NOTICE_UNWRITTEN) {
             fprintf(stderr, "famledger-notify: cannot write notices: %s; those of entry %" PRIu64
                     " on may be lost: start again with --from %" PRIu64 "\n",
-                    strerror(notice_write_error), next_seq - 1, next_seq - 1);
+                    strerror(notice_write_error), next_seq, next_seq);
             fl_client_close(client);
             return 1;
         }

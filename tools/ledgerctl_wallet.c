@@ -285,7 +285,7 @@ int tail_run(struct ctl *ctl, const struct cli_parsed *args)
         char lost[120];
         snprintf(lost, sizeof(lost),
                  "entries from %" PRIu64 " on may be missing (tail --from %" PRIu64 " resumes)",
-                 next_seq - 1, next_seq - 1);
+                 next_seq, next_seq);
         return cli_output_failed(tail_write_error, lost);
     }
     return rc ? ctl_fail(ctl, rc) : 0;

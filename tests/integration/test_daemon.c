@@ -496,6 +496,62 @@ static void test_every_merchant_is_listed_a_page_at_a_time(void **state)
     fl_client_close(client);
 }
 
+/* Stops the stream at entry 3, after noting the last entry it took. */
+static int stop_at_third_cb(void *context, const fl_stream_event *event)
+{
+    uint64_t *taken = context;
+    if (event->entry.seq == 3)
+        return 77;
+    *taken = event->entry.seq;
+    return 0;
+}
+
+/* Counts the entries it takes and notes the first. */
+struct entries_seen {
+    uint64_t first, count;
+};
+
+static int count_cb(void *context, const fl_stream_event *event)
+{
+    struct entries_seen *seen = context;
+    if (seen->count++ == 0)
+        seen->first = event->entry.seq;
+    return 0;
+}
+
+/* A consumer that stops at an entry it could not handle (its output failed) resumes from
+ * *next_seq and misses nothing: that entry comes again. */
+static void test_a_subscriber_that_stops_resumes_at_the_entry_it_stopped_on(void **state)
+{
+    struct daemon_handle *daemon = *state;
+    fl_client *client = client_open(daemon);
+    employee_make(client, "E1", "110101", 0);
+    for (int i = 0; i < 3; i++) {
+        char reference[16];
+        snprintf(reference, sizeof(reference), "dep-%d", i);
+        assert_int_equal(fl_account_credit(client, "E1", 100, FL_CREDIT_DEPOSIT, reference,
+                                           NULL), 0);
+    }
+    fl_head head;
+    assert_int_equal(fl_head_get(client, &head), 0);
+    fl_client_close(client);
+
+    fl_client *stream = client_open(daemon);
+    uint64_t taken = 0, next = 0;
+    assert_int_equal(fl_subscribe(stream, 1, false, stop_at_third_cb, &taken, &next), 77);
+    assert_int_equal(taken, 2);
+    assert_int_equal(next, 3);
+    fl_client_close(stream);
+
+    stream = client_open(daemon);
+    struct entries_seen seen = {0};
+    assert_int_equal(fl_subscribe(stream, next, false, count_cb, &seen, &next), 0);
+    assert_int_equal(seen.first, 3);
+    assert_int_equal(seen.count, head.seq - 2);
+    assert_int_equal(next, head.seq + 1);
+    fl_client_close(stream);
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -515,6 +571,7 @@ int main(void)
         TEST(test_concurrent_clients_lose_no_credit),
         TEST(test_a_full_ledger_refuses_writes_and_loses_nothing_acknowledged),
         TEST(test_every_merchant_is_listed_a_page_at_a_time),
+        TEST(test_a_subscriber_that_stops_resumes_at_the_entry_it_stopped_on),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
