@@ -98,9 +98,7 @@ int cli_report_open(struct cli_report *report, const char *path)
     return report->out ? 0 : -1;
 }
 
-/* 0 once `out` is flushed, else why it failed. A write that failed earlier (in the library,
- * which then said why) left its errno, unless something since has failed too. */
-static int stream_error(FILE *out)
+int cli_stream_error(FILE *out)
 {
     int earlier = errno;
     if (fflush(out) != 0)
@@ -156,7 +154,7 @@ int cli_output_failed(int error, const char *what_is_lost)
 
 int cli_report_close(struct cli_report *report, int status)
 {
-    int error = stream_error(report->out);
+    int error = cli_stream_error(report->out);
     if (!error && report->path && fsync(fileno(report->out)) != 0)
         error = errno;
     if (report->path) {
@@ -187,7 +185,7 @@ int cli_report_close(struct cli_report *report, int status)
 
 int cli_output_close(int exit_code)
 {
-    int error = stream_error(stdout);
+    int error = cli_stream_error(stdout);
     if (!error)
         return exit_code;
     cli_output_failed(error, "it is incomplete");

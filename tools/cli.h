@@ -64,6 +64,11 @@ int cli_report_close(struct cli_report *report, int status);
  * large ...", or "is not an amount in yuan ...". */
 const char *cli_money_why(const char *text);
 
+/* 0 once `out` is flushed, else why a write to it failed (errno, or EIO). A write that failed
+ * earlier (in the library, which then said why) left its errno, unless something since has
+ * failed too. */
+int cli_stream_error(FILE *out);
+
 /* After a loop of getline on FILE ended: 0 at its end, or why a read failed (errno, EISDIR for a
  * directory), so that a file that could not be read whole is never taken for a short one. */
 int cli_read_error(FILE *file);

@@ -1,7 +1,6 @@
 /* ledgerctl_wallet.c -- ledgerctl's wallet (医保钱包), hold, aid limit and tail commands. */
 #include "ledgerctl.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -227,12 +226,8 @@ static int tail_print_cb(void *context, const fl_stream_event *event)
             line += length + (end != NULL);
         }
     }
-    errno = 0;
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        tail_write_error = errno ? errno : EIO;
-        return TAIL_UNWRITTEN; /* a follower that cannot print must not go on unseen */
-    }
-    return 0;
+    tail_write_error = cli_stream_error(stdout);
+    return tail_write_error ? TAIL_UNWRITTEN : 0; /* a follower that cannot print must stop */
 }
 
 static void tail_pause_ms(long ms)
