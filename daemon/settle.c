@@ -540,7 +540,7 @@ int settlement_get_handle(struct request_ctx *ctx, const Famledger__Request *req
     Famledger__Settlement *settlement;
     uint64_t settlement_id = get->settlement_id;
     int rc = 0;
-    if (settlement_id == 0 && (*get->merchant_code || *get->merchant_reference))
+    if (settlement_id == 0) /* by reference, which must then be whole */
         rc = settlement_find_by_reference(ctx, get->merchant_code, get->merchant_reference,
                                           &settlement_id);
     if (rc || (rc = settlement_load(ctx, settlement_id, &settlement)))

@@ -302,6 +302,282 @@ def hostile_frames():
     conn.close()
 
 
+def refusal_cases():
+    """Requests a client of ours would never send, one field wrong in each: (what, body, message,
+    the status, words of the error). ledgerctl checks its text before it sends, so only a foreign
+    client reaches these checks of the daemon. Enums are open in proto3: an unknown or negative
+    value arrives as it is."""
+    S = pb.STATUS_INVALID_ARGUMENT
+    long_ref = "r" * 65
+    too_much = 10_000_000_001  # 100000000.01 yuan
+
+    def person(**fields):
+        base = dict(person_no="NEW1", name="新人", region="110101", scheme=pb.SCHEME_EMPLOYEE)
+        base.update(fields)
+        return pb.PersonAddRequest(**base)
+
+    def credit(**fields):
+        base = dict(person_no="H", amount_fen=100, reference="bad-credit")
+        base.update(fields)
+        return pb.CreditRequest(**base)
+
+    def bind(**fields):
+        base = dict(holder="H", beneficiary="K2", relation=pb.RELATION_CHILD)
+        base.update(fields)
+        return pb.BindRequest(**base)
+
+    def merchant(**fields):
+        base = dict(code="PHNEW", name="新药房", kind=pb.MERCHANT_PHARMACY, region="110101")
+        base.update(fields)
+        return pb.MerchantAddRequest(**base)
+
+    def settle(**fields):
+        base = dict(merchant_code="PH1", merchant_reference="bad-settle", patient="K",
+                    amount_fen=100)
+        base.update(fields)
+        return pb.SettleRequest(**base)
+
+    def refund(**fields):
+        base = dict(merchant_code="PH1", merchant_reference="bad-refund", settlement_id=1,
+                    amount_fen=1)
+        base.update(fields)
+        return pb.RefundRequest(**base)
+
+    def payout(**fields):
+        base = dict(merchant_code="PH1", amount_fen=1, reference="bad-payout")
+        base.update(fields)
+        return pb.PayoutRequest(**base)
+
+    def withdraw(**fields):
+        base = dict(person_no="H", reason=pb.WITHDRAWAL_LONG_TERM_ELSEWHERE,
+                    reference="bad-withdraw", amount_fen=1)
+        base.update(fields)
+        return pb.WithdrawRequest(**base)
+
+    def wallet(**fields):
+        base = dict(holder="H", beneficiary="K", amount_fen=100, reference="bad-send")
+        base.update(fields)
+        return pb.WalletSendRequest(**base)
+
+    def migrate(**fields):
+        base = dict(person_no="MIG1", name="迁入", region="110101", scheme=pb.SCHEME_EMPLOYEE)
+        base.update(fields)
+        return pb.MigrateRequest(**base)
+
+    return [
+        ("person: empty number", "person_add", person(person_no=""), S, "person_no"),
+        ("person: a dash in the number", "person_add", person(person_no="H-1"), S, "person_no"),
+        ("person: 33 characters", "person_add", person(person_no="A" * 33), S, "person_no"),
+        ("person: no name", "person_add", person(name=""), S, "name"),
+        ("person: a control character", "person_add", person(name="张\x01三"), S, "name"),
+        ("person: a name of 129 bytes", "person_add", person(name="名" * 43), S, "name"),
+        ("person: a region of 4 digits", "person_add", person(region="1101"), S, "region"),
+        ("person: a region with a letter", "person_add", person(region="11010a"), S, "region"),
+        ("person: no scheme", "person_add", person(scheme=0), S, "scheme"),
+        ("person: scheme 99", "person_add", person(scheme=99), S, "scheme"),
+        ("person: scheme -1", "person_add", person(scheme=-1), S, "scheme"),
+        ("person_get: empty", "person_get", pb.PersonGetRequest(), S, "person number"),
+        ("account_open: a space", "account_open", pb.AccountOpenRequest(person_no="H 1"), S,
+         "person number"),
+        ("credit: negative", "credit", credit(amount_fen=-1), S, "amount"),
+        ("credit: over the limit", "credit", credit(amount_fen=too_much), S, "amount"),
+        ("credit: no reference", "credit", credit(reference=""), S, "reference"),
+        ("credit: a control byte", "credit", credit(reference="c\x01"), S, "reference"),
+        ("credit: a reference of 65", "credit", credit(reference=long_ref), S, "reference"),
+        ("credit: kind 99", "credit", credit(kind=99), S, "kind"),
+        ("credit: kind -1", "credit", credit(kind=-1), S, "kind"),
+        ("credit batch: empty", "credit_batch", pb.CreditBatchRequest(), S, "1 to 1000"),
+        ("credit batch: 1001", "credit_batch", pb.CreditBatchRequest(
+            credits=[credit(reference=f"cb{i}") for i in range(1001)]), S, "1 to 1000"),
+        ("bind: no relation", "bind", bind(relation=0), pb.STATUS_UNKNOWN_RELATION, "relation"),
+        ("bind: relation 99", "bind", bind(relation=99), pb.STATUS_UNKNOWN_RELATION,
+         "relation"),
+        ("bind: relation -5", "bind", bind(relation=-5), pb.STATUS_UNKNOWN_RELATION,
+         "relation"),
+        ("bind: evidence of 65", "bind", bind(evidence=long_ref), S, "evidence"),
+        ("bind: evidence with DEL", "bind", bind(evidence="e\x7f"), S, "evidence"),
+        ("bind: channel 3", "bind", bind(channel=3), S, "channel"),
+        ("bind: channel -1", "bind", bind(channel=-1), S, "channel"),
+        ("bind: empty holder", "bind", bind(holder=""), S, "person number"),
+        ("bind: oneself", "bind", bind(beneficiary="H"), pb.STATUS_SELF_BINDING, "own account"),
+        ("funding order: nobody", "funding_order", pb.FundingOrderRequest(beneficiary="K"), S,
+         "exactly once"),
+        ("funding order: twice", "funding_order",
+         pb.FundingOrderRequest(beneficiary="K", holders=["H", "H"]), S, "exactly once"),
+        ("aid limit: negative", "family_limit",
+         pb.FamilyLimitRequest(holder="H", beneficiary="K", monthly_fen=-1), S, "limit"),
+        ("aid limit: over the limit", "family_limit",
+         pb.FamilyLimitRequest(holder="H", beneficiary="K", yearly_fen=too_much), S, "limit"),
+        ("merchant: empty code", "merchant_add", merchant(code=""), S, "code"),
+        ("merchant: no name", "merchant_add", merchant(name=""), S, "name"),
+        ("merchant: a region of 5", "merchant_add", merchant(region="12345"), S, "region"),
+        ("merchant: no kind", "merchant_add", merchant(kind=0), S, "kind"),
+        ("merchant: kind 4", "merchant_add", merchant(kind=4), S, "kind"),
+        ("merchant: kind -1", "merchant_add", merchant(kind=-1), S, "kind"),
+        ("merchant list: after a space", "merchant_list", pb.MerchantListRequest(after="a b"),
+         S, "after"),
+        ("merchant status: empty code", "merchant_status", pb.MerchantStatusRequest(), S,
+         "merchant code"),
+        ("quote: category 8", "quote", settle(category=8), S, "category"),
+        ("quote: category -1", "quote", settle(category=-1), S, "category"),
+        ("quote: empty merchant", "quote", settle(merchant_code=""), S, "merchant_code"),
+        ("quote: no amount", "quote", settle(amount_fen=0), S, "amount"),
+        ("quote: over the limit", "quote", settle(amount_fen=too_much), S, "amount"),
+        ("quote: capturing a hold", "quote", settle(hold_id=1), S, "captures no hold"),
+        ("settle: no reference", "settle", settle(merchant_reference=""), S,
+         "merchant_reference"),
+        ("settle: a reference of 65", "settle", settle(merchant_reference=long_ref), S,
+         "merchant_reference"),
+        ("settle: negative", "settle", settle(amount_fen=-100), S, "amount"),
+        ("hold: no quote", "hold", pb.HoldRequest(hold_seconds=60), S, "needs its quote"),
+        ("hold: 0 seconds", "hold", pb.HoldRequest(quote=settle(), hold_seconds=0), S,
+         "hold_seconds"),
+        ("hold: longer than the daemon allows", "hold",
+         pb.HoldRequest(quote=settle(), hold_seconds=4294967295), S, "hold_seconds"),
+        ("hold: of a hold", "hold", pb.HoldRequest(quote=settle(hold_id=1), hold_seconds=60),
+         S, "no other hold"),
+        ("settlement_get: neither id nor reference", "settlement_get",
+         pb.SettlementGetRequest(), S, "found by its id"),
+        ("cancel: no settlement", "cancel", refund(settlement_id=0, amount_fen=0), S,
+         "settlement_id"),
+        ("cancel: with an amount", "cancel", refund(amount_fen=100), S, "takes no amount"),
+        ("cancel: empty merchant", "cancel", refund(merchant_code="", amount_fen=0), S,
+         "merchant_code"),
+        ("refund: no reference", "refund", refund(merchant_reference=""), S,
+         "merchant_reference"),
+        ("refund: no amount", "refund", refund(amount_fen=0), S, "amount"),
+        ("refund: negative", "refund", refund(amount_fen=-5), S, "amount"),
+        ("reverse: empty merchant", "reverse", pb.ReverseRequest(merchant_reference="x"), S,
+         "merchant_code"),
+        ("reverse: no reference", "reverse", pb.ReverseRequest(merchant_code="PH1"), S,
+         "merchant_reference"),
+        ("payout: merchant and person", "payout", payout(person_no="H"), S, "exactly one"),
+        ("payout: neither", "payout", payout(merchant_code=""), S, "exactly one"),
+        ("payout: a malformed code", "payout", payout(merchant_code="a b"), S,
+         "letters or digits"),
+        ("payout: no amount", "payout", payout(amount_fen=0), S, "amount"),
+        ("payout: no reference", "payout", payout(reference=""), S, "reference"),
+        ("clearing: a month 13", "clearing",
+         pb.ClearingRequest(merchant_code="PH1", **{"from": "2026-13-01", "to": "2026-12-31"}),
+         S, "dates"),
+        ("clearing: backwards", "clearing",
+         pb.ClearingRequest(merchant_code="PH1", **{"from": "2026-12-02", "to": "2026-12-01"}),
+         S, "not be after"),
+        ("clearing: over a year", "clearing",
+         pb.ClearingRequest(merchant_code="PH1", **{"from": "2024-01-01", "to": "2026-01-01"}),
+         S, "at most 366"),
+        ("settlements: of nobody", "settlement_list", pb.SettlementListRequest(), S,
+         "exactly one"),
+        ("settlements: of both", "settlement_list",
+         pb.SettlementListRequest(patient="K", merchant_code="PH1"), S, "exactly one"),
+        ("settlements: a date of 30 February", "settlement_list",
+         pb.SettlementListRequest(patient="K", **{"from": "2026-02-30"}), S, "dates"),
+        ("settlements: a merchant's two years", "settlement_list",
+         pb.SettlementListRequest(merchant_code="PH1", **{"from": "2024-01-01",
+                                                           "to": "2026-01-01"}), S,
+         "at most 366"),
+        ("freeze: no reason", "account_freeze",
+         pb.AccountFreezeRequest(person_no="H", frozen=True), S, "needs a reason"),
+        ("suspend: no reason", "person_suspend",
+         pb.PersonSuspendRequest(person_no="K", suspended=True), S, "needs a reason"),
+        ("death: no evidence", "person_deceased", pb.PersonDeceasedRequest(person_no="K"), S,
+         "evidence"),
+        ("withdraw: no reason", "withdraw", withdraw(reason=0), S, "withdrawal reason"),
+        ("withdraw: reason 99", "withdraw", withdraw(reason=99), S, "withdrawal reason"),
+        ("withdraw: reason -1", "withdraw", withdraw(reason=-1), S, "withdrawal reason"),
+        ("withdraw: no reference", "withdraw", withdraw(reference=""), S, "reference"),
+        ("withdraw: negative", "withdraw", withdraw(amount_fen=-1), S, "negative"),
+        ("withdraw: a disease code elsewhere", "withdraw", withdraw(disease_code="D1"), S,
+         "only for major-disease"),
+        ("withdraw: an heir elsewhere", "withdraw", withdraw(heir="李四"), S,
+         "only for death"),
+        ("withdraw: a disease without its code", "withdraw",
+         withdraw(reason=pb.WITHDRAWAL_MAJOR_DISEASE), S, "disease code"),
+        ("withdraw: a death without the heir", "withdraw",
+         withdraw(reason=pb.WITHDRAWAL_DEATH, amount_fen=0), S, "heir"),
+        ("transfer out: a region of 7", "transfer_out",
+         pb.TransferOutRequest(person_no="H", to_region="1234567", reference="t1"), S,
+         "to_region"),
+        ("transfer in: no region", "transfer_in",
+         pb.TransferInRequest(person_no="H", amount_fen=1, reference="t2"), S, "from_region"),
+        ("transfer in: no amount", "transfer_in",
+         pb.TransferInRequest(person_no="H", from_region="310101", reference="t2"), S,
+         "amount"),
+        ("transfer in: a letter region to", "transfer_in",
+         pb.TransferInRequest(person_no="H", amount_fen=1, from_region="310101",
+                              reference="t2", to_region="abcdef"), S, "to_region"),
+        ("wallet send: empty holder", "wallet_send", wallet(holder=""), S,
+         "holder and beneficiary"),
+        ("wallet send: no reference", "wallet_send", wallet(reference=""), S, "reference"),
+        ("wallet send: no amount", "wallet_send", wallet(amount_fen=0), S, "amount"),
+        ("wallet send: over the limit", "wallet_send", wallet(amount_fen=too_much), S,
+         "amount"),
+        ("wallet send: to oneself", "wallet_send", wallet(beneficiary="H"),
+         pb.STATUS_SELF_BINDING, "own wallet"),
+        ("wallet accept: no reference", "wallet_accept", pb.WalletSendCloseRequest(), S,
+         "reference"),
+        ("wallet decline: a reference of 65", "wallet_decline",
+         pb.WalletSendCloseRequest(reference=long_ref), S, "reference"),
+        ("log page: 30 February", "log_page", pb.LogPageRequest(date="2026-02-30"), S, "date"),
+        ("state page: no table", "state_page", pb.StatePageRequest(), S, "unknown state table"),
+        ("state page: table 99", "state_page", pb.StatePageRequest(table=99), S,
+         "unknown state table"),
+        ("state page: a retired table", "state_page", pb.StatePageRequest(table=8), S,
+         "since format 4"),
+        ("state page: a key of 600 bytes", "state_page",
+         pb.StatePageRequest(table=pb.STATE_ACCOUNTS, after_key=b"k" * 600), S, "too long"),
+        ("merchant day: empty code", "merchant_day",
+         pb.MerchantDayRequest(date="2026-12-01"), S, "merchant code"),
+        ("merchant day: a date without zeros", "merchant_day",
+         pb.MerchantDayRequest(merchant_code="PH1", date="2026-1-1"), S, "date"),
+        ("day close: not a date", "day_close", pb.DayCloseRequest(date="yesterday"), S,
+         "date"),
+        ("backup: a relative path", "backup", pb.BackupRequest(dir="relative/dir"), S,
+         "absolute path"),
+        ("migrate: a negative balance", "migrate", migrate(opening_balance_fen=-1), S,
+         "opening_balance"),
+        ("migrate: a resident with a balance", "migrate",
+         migrate(scheme=pb.SCHEME_RESIDENT, opening_balance_fen=100), pb.STATUS_NOT_EMPLOYEE,
+         "resident scheme"),
+        ("migrate: a person registered before", "migrate", migrate(person_no="H"),
+         pb.STATUS_PERSON_EXISTS, "already registered"),
+        ("batch: empty", "batch", pb.BatchRequest(), S, "1 to 1000"),
+    ]
+
+
+def refusals(conn):
+    """Each malformed request is refused with its status and an error naming what is wrong;
+    none of them writes anything, and the connection goes on serving."""
+    ok("K2, a child of H not yet bound", conn.call("person_add", pb.PersonAddRequest(
+        person_no="K2", name="张子", region="110101", scheme=pb.SCHEME_RESIDENT)))
+    before = conn.call("head", pb.HeadRequest()).head
+    for what, body, message, status, words in refusal_cases():
+        response = conn.call(body, message)
+        if expect_status(what, response, status):
+            check(f"{what}: the error says '{words}'", words in response.error, response.error)
+    # The daemon's top-level checks of a Request, and what a batch may not carry.
+    request = conn.request("head", pb.HeadRequest())
+    request.operator_id = "o" * 65
+    conn.send_bytes(request.SerializeToString())
+    response = conn.read_response()
+    expect_status("an operator_id of 65", response, pb.STATUS_INVALID_ARGUMENT)
+    item = conn.request("subscribe", pb.SubscribeRequest(from_seq=1))
+    response = conn.call("batch", pb.BatchRequest(requests=[item]))
+    if ok("a batch holding a subscribe", response):
+        expect_status("the subscribe in it is refused", response.batch.replies[0],
+                      pb.STATUS_UNSUPPORTED)
+    # A digest asked for in an older version is refused for that first; in this daemon's
+    # version, for a key of the wrong size.
+    old = conn.call("state_digest", pb.StateDigestRequest(table=pb.STATE_ACCOUNTS, key=b"1" * 16))
+    if expect_status("a digest of version 0", old, pb.STATUS_UNSUPPORTED):
+        version = int(old.error.split("as version ")[1].split(",")[0])
+        expect_status("a digest's key of 5 bytes", conn.call("state_digest", pb.StateDigestRequest(
+            table=pb.STATE_ACCOUNTS, version=version, key=b"12345")), pb.STATUS_INVALID_ARGUMENT)
+    after = conn.call("head", pb.HeadRequest()).head
+    check("the refusals wrote nothing", after.seq == before.seq and after.hash == before.hash,
+          f"{before.seq} -> {after.seq}")
+
+
 def log_checked(conn):
     """Read the whole log by pages, check its chain with hashlib and each entry's postings."""
     head = conn.call("head", pb.HeadRequest())
@@ -686,6 +962,7 @@ def main():
     batched(conn)
     ModelWalk(conn, int(os.environ.get("FAMLEDGER_RANDOM_SEED", "1"))).run(400)
     hostile_frames()
+    refusals(conn)
     trial = conn.call("trial_balance", pb.TrialBalanceRequest())
     ok("trial_balance", trial)
     check("the books balance", trial.trial_balance.total_fen == 0 and
