@@ -9,7 +9,7 @@ json_field() { sed -n "s/.*\"$1\":\([-0-9]*\).*/\1/p"; }
 start() {
     # Only the wall clock is faked (Shanghai time); libuv's timers keep the real one.
     LD_PRELOAD="$FAKETIME_LIB" FAKETIME_TIMESTAMP_FILE="$WORK/clock" FAKETIME_NO_CACHE=1 \
-        FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=Asia/Shanghai daemon_start --cross-province 51,62
+        FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=Asia/Shanghai daemon_start --cross-province 51,62 "$@"
 }
 # wait_for NAME TEXT COMMAND...: up to 5 s for COMMAND's output to contain TEXT.
 wait_for() {
@@ -42,6 +42,14 @@ check "send 100.00 to the mother's wallet" 0 ctl --json wallet send H B 100.00 -
 expect "the send waits" '"state":"waiting"' "$OUT"
 expect "the holder's account after" '"holder_balance_fen":490000' "$OUT"
 expect "it returns at 06:00 the next day, business time" '"return_at":"2026-12-03T06:00:00.000000+08:00' "$OUT"
+send1=$(echo "$OUT" | json_field send_id)
+# A settlement system that lost the reply sends the same request again: the same send, once.
+check "the same send sent again" 0 ctl --json wallet send H B 100.00 --ref w1
+expect "is the same send" "\"send_id\":$send1," "$OUT"
+expect "replayed" '"replayed":true' "$OUT"
+expect "and took the money once" '"holder_balance_fen":490000' "$OUT"
+check "the same reference for another amount" 1 ctl wallet send H B 99.00 --ref w1
+expect "CONFLICT named" "CONFLICT" "$ERR"
 check "the holder's account gave it" 0 ctl --json account show H
 expect "holder balance 4900.00" '"balance_fen":490000' "$OUT"
 check "a second send while one waits" 1 ctl wallet send H B 10.00 --ref w1b
@@ -53,6 +61,9 @@ check "accept" 0 ctl --json wallet accept --ref w1
 expect "accepted" '"state":"accepted"' "$OUT"
 check "accept again answers the same" 0 ctl wallet accept --ref w1
 expect "a replay says so" "replayed" "$OUT"
+check "the send sent again once accepted" 0 ctl --json wallet send H B 100.00 --ref w1
+expect "answers the send as it stands" '"state":"accepted"' "$OUT"
+expect "without a second send" '"holder_balance_fen":490000' "$OUT"
 check "decline after accepting" 1 ctl wallet decline --ref w1
 expect "WALLET_SEND_CLOSED" "WALLET_SEND_CLOSED" "$ERR"
 check "the wallet holds 100.00" 0 ctl --json wallet show B
@@ -139,4 +150,28 @@ check "verify replays the wallet" 0 ctl verify
 # ---- damage is named: a stored wallet or send the log does not give ----
 check "a send left waiting (a timer)" 0 ctl wallet send H B 3.00 --ref w7
 verify_finds_each_missing start wallets wallet_sends timers balances
+
+# ---- a wallet that many wait to fill ----
+# Where a region lets anyone send to anyone (wallet_requires_binding 0), one person's wallet
+# could be sent to by every holder at once: 64 sends may wait for it, and a 65th waits for one
+# of them to close.
+daemon_stop
+start --wallet-requires-binding 0
+for i in $(seq -w 1 65); do
+    echo "G$i,甘$i,620100,employee,10.00"
+done > "$WORK/holders.csv"
+check "65 holders in Gansu" 0 ctl migrate persons "$WORK/holders.csv"
+sent=0
+for i in $(seq -w 1 64); do
+    ctl wallet send "G$i" X 1.00 --ref "many-$i" >/dev/null 2>&1 && sent=$((sent + 1))
+done
+check "64 sends wait for X ($sent sent)" 0 test "$sent" -eq 64
+check "the 65th is refused" 1 ctl wallet send G65 X 1.00 --ref many-65
+expect "WALLET_SEND_PENDING named" "WALLET_SEND_PENDING" "$ERR"
+expect "with the count" "64 sends to X wait already" "$ERR"
+check "the 65th holder's money stays" 0 ctl --json account show G65
+expect "10.00 still" '"balance_fen":1000' "$OUT"
+check "X accepts one" 0 ctl wallet accept --ref many-01
+check "then the 65th is taken" 0 ctl wallet send G65 X 1.00 --ref many-65
+check "and the books verify" 0 ctl verify
 finish
