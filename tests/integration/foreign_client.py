@@ -294,6 +294,27 @@ def hostile_frames():
     expect_status("a body cut short", conn.read_response(), pb.STATUS_MALFORMED_REQUEST)
     ok("the connection still serves", conn.call("head", pb.HeadRequest()))
 
+    # Two bodies of the oneof: the last one is the request, as Google's runtime decides too.
+    conn.send_bytes(b"\x08\x0a\x8a\x01\x00" + b"\x6a\x03\x0a\x01H")  # head, account_get H
+    response = conn.read_response()
+    check("of two bodies the last is answered", response is not None and
+          response.WhichOneof("body") == "account", response)
+    nested = pb.Request(request_id=11)
+    inner = nested
+    for depth in range(40):
+        inner = inner.batch.requests.add(request_id=100 + depth)
+    inner.head.SetInParent()
+    conn.send_bytes(nested.SerializeToString())
+    response = conn.read_response()
+    expect_status("batches nested 40 deep", response, pb.STATUS_MALFORMED_REQUEST)
+    check("are refused for their depth", response is not None and
+          "nested too deeply" in response.error, response and response.error)
+    inner_batch = conn.request("batch", pb.BatchRequest())
+    response = conn.call("batch", pb.BatchRequest(requests=[inner_batch]))
+    if ok("a batch holding a batch", response):
+        expect_status("the batch in it is refused", response.batch.replies[0],
+                      pb.STATUS_UNSUPPORTED)
+
     conn.sock.sendall(struct.pack(">I", (1 << 20) + 1))
     response = conn.read_response()
     expect_status("a length over a MiB is told", response, pb.STATUS_FRAME_TOO_LARGE)
