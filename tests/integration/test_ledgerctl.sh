@@ -97,5 +97,40 @@ expect "time zone named" "timezone" "$ERR"
 printf 'map_mib = lots\n' > "$WORK/bad.conf"
 check "a bad config line is refused with its line" 2 "$BUILD/famledgerd" --config "$WORK/bad.conf" --check-config
 expect "line named" "bad.conf:1:" "$ERR"
+check "--help" 0 "$BUILD/famledgerd" --help
+expect "lists the settings as flags" "--wallet-quiet-start" "$OUT"
+check "--name=value is a flag too" 0 "$BUILD/famledgerd" --map-mib=40 --check-config
+expect "taken" "map_mib = 40" "$OUT"
+# flag|value (none: the flag is last)|what the refusal names
+while IFS='|' read -r flag value named; do
+    if [ -n "$value" ]; then
+        check "$flag $value is refused" 2 "$BUILD/famledgerd" --check-config "$flag" "$value"
+    else
+        check "$flag without a value is refused" 2 "$BUILD/famledgerd" --check-config "$flag"
+    fi
+    expect "saying $named" "$named" "$ERR"
+done <<'CASES'
+--hold-seconds-max||--hold-seconds-max needs a value
+--bogus|1|unknown setting 'bogus'
+--wallet-send-max|0.001|'0.001' is not an amount of yuan
+--wallet-send-max|2000.00.0|'2000.00.0' is not an amount of yuan
+--wallet-quiet-start|25:00|'25:00' is not a time of day
+--wallet-quiet-start|7:5|'7:5' is not a time of day
+--hold-seconds-max|0|'0' is not a whole number from 1 to 86400
+--hold-seconds-max|-1|'-1' is not a whole number
+--hold-seconds-max|12abc|'12abc' is not a whole number
+--data-dir||--data-dir needs a value
+--major-disease-codes|/nonexistent|/nonexistent: No such file
+CASES
+check "an argument that is not a flag" 2 "$BUILD/famledgerd" --check-config stray
+expect "is named" "unexpected argument 'stray'" "$ERR"
+printf 'C01\nC 02\n' > "$WORK/codes.txt"
+check "a disease code with a space" 2 "$BUILD/famledgerd" --major-disease-codes "$WORK/codes.txt" \
+    --check-config
+expect "names its line" "codes.txt:2:" "$ERR"
+printf '# none yet\n' > "$WORK/codes.txt"
+check "a list of no codes" 2 "$BUILD/famledgerd" --major-disease-codes "$WORK/codes.txt" \
+    --check-config
+expect "is refused" "lists no code" "$ERR"
 
 finish
