@@ -1,6 +1,8 @@
 /* test_async.c -- the client's pipelining against a daemon that misbehaves: replies out of order,
  * oversized, cut off, a batch answered short, silence. Every request in flight must be answered
- * exactly once, with the error, and the client must refuse more. */
+ * exactly once, with the error, and the client must refuse more. And the change stream from
+ * such a daemon, or through a proxy: an entry altered, left out or chained onto another is
+ * never handed to the subscriber. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +12,7 @@
 #include "famledger.h"
 #include "famledger.pb-c.h"
 #include "frame.h"
+#include "sha256.h"
 
 #include <poll.h>
 #include <stdio.h>
@@ -350,6 +353,132 @@ static void test_text_no_frame_may_carry_is_refused_before_it_is_sent(void **sta
     fake_close(fake);
 }
 
+enum { STREAM_ENTRIES = 3 };
+
+/* The change stream of a ledger of STREAM_ENTRIES entries, as the daemon sends it: each entry's
+ * hash is SHA-256(the hash before || its bytes). */
+struct stream_fixture {
+    uint8_t bytes[STREAM_ENTRIES][64];
+    uint8_t hash[STREAM_ENTRIES][FL_HASH_BYTES];
+    Famledger__LogRecord record[STREAM_ENTRIES];
+};
+
+static void stream_entry_make(struct stream_fixture *f, size_t i, const uint8_t prev[FL_HASH_BYTES],
+                              int64_t time_us)
+{
+    Famledger__Entry entry = FAMLEDGER__ENTRY__INIT;
+    entry.seq = i + 1;
+    entry.time_us = time_us;
+    entry.prev_hash.len = FL_HASH_BYTES;
+    entry.prev_hash.data = (uint8_t *)prev;
+    size_t bytes = famledger__entry__pack(&entry, f->bytes[i]);
+    assert_true(bytes <= sizeof(f->bytes[i]));
+    assert_int_equal(sha256_pair(prev, FL_HASH_BYTES, f->bytes[i], bytes, f->hash[i]), 0);
+    famledger__log_record__init(&f->record[i]);
+    f->record[i].seq = i + 1;
+    f->record[i].hash = (ProtobufCBinaryData){FL_HASH_BYTES, f->hash[i]};
+    f->record[i].entry_bytes = (ProtobufCBinaryData){bytes, f->bytes[i]};
+}
+
+static void stream_fixture_make(struct stream_fixture *f)
+{
+    static const uint8_t zeros[FL_HASH_BYTES];
+    for (size_t i = 0; i < STREAM_ENTRIES; i++)
+        stream_entry_make(f, i, i ? f->hash[i - 1] : zeros, 1000 + (int64_t)i);
+}
+
+struct seen {
+    size_t count;
+    uint64_t seq[STREAM_ENTRIES];
+};
+
+static int seen_cb(void *context, const fl_stream_event *event)
+{
+    struct seen *seen = context;
+    if (seen->count < STREAM_ENTRIES)
+        seen->seq[seen->count] = event->entry.seq;
+    seen->count++;
+    return 0;
+}
+
+/* Subscribe from entry 1 to a fake daemon that sends `records` and then the end: returns what
+ * fl_subscribe returned, with the entries handed over in *seen and where to resume. */
+static int stream_through(Famledger__LogRecord **records, size_t count, struct seen *seen,
+                          uint64_t *next_seq, char *error, size_t error_bytes)
+{
+    struct fake *fake = fake_open();
+    Famledger__StreamReply frame = FAMLEDGER__STREAM_REPLY__INIT;
+    frame.records = records;
+    frame.n_records = count;
+    frame.head_seq = STREAM_ENTRIES;
+    frame.end = 1;
+    fake_reply_ahead(fake, 1, FAMLEDGER__RESPONSE__BODY_STREAM, &frame);
+    memset(seen, 0, sizeof(*seen));
+    int rc = fl_subscribe(fake->client, 1, false, seen_cb, seen, next_seq);
+    snprintf(error, error_bytes, "%s", fl_client_error(fake->client));
+    Famledger__Request *sent = fake_read_request(fake);
+    assert_int_equal(sent->body_case, FAMLEDGER__REQUEST__BODY_SUBSCRIBE);
+    famledger__request__free_unpacked(sent, NULL);
+    fake_close(fake);
+    return rc;
+}
+
+static void test_a_stream_entry_altered_left_out_or_rechained_is_refused(void **state)
+{
+    (void)state;
+    static struct stream_fixture f;
+    stream_fixture_make(&f);
+    Famledger__LogRecord *records[STREAM_ENTRIES];
+    struct seen seen;
+    uint64_t next_seq;
+    char error[256];
+
+    /* As the daemon sends it: every entry, in order. */
+    for (size_t i = 0; i < STREAM_ENTRIES; i++)
+        records[i] = &f.record[i];
+    assert_int_equal(stream_through(records, STREAM_ENTRIES, &seen, &next_seq, error,
+                                    sizeof(error)), 0);
+    assert_int_equal(seen.count, STREAM_ENTRIES);
+    assert_int_equal(seen.seq[2], 3);
+    assert_int_equal(next_seq, 4);
+
+    /* Entry 2 altered in transit (its time), still on entry 1's hash, its own hash as sent. */
+    uint8_t sent_hash[FL_HASH_BYTES];
+    memcpy(sent_hash, f.hash[1], FL_HASH_BYTES);
+    stream_entry_make(&f, 1, f.hash[0], 999999);
+    memcpy(f.hash[1], sent_hash, FL_HASH_BYTES);
+    assert_int_equal(stream_through(records, STREAM_ENTRIES, &seen, &next_seq, error,
+                                    sizeof(error)), FL_ERR_PROTOCOL_ERROR);
+    assert_int_equal(seen.count, 1);
+    assert_int_equal(next_seq, 2);
+    assert_non_null(strstr(error, "stream record 2 does not match its hash"));
+    stream_fixture_make(&f);
+
+    /* Entry 2 left out. */
+    Famledger__LogRecord *gap[] = {&f.record[0], &f.record[2]};
+    assert_int_equal(stream_through(gap, 2, &seen, &next_seq, error, sizeof(error)),
+                     FL_ERR_PROTOCOL_ERROR);
+    assert_int_equal(seen.count, 1);
+    assert_non_null(strstr(error, "stream record 3 where 2 was due"));
+
+    /* Entry 2 replaced by one of another ledger: whole and hashed, but not on entry 1's hash. */
+    static const uint8_t elsewhere[FL_HASH_BYTES] = {7};
+    stream_entry_make(&f, 1, elsewhere, 1001);
+    assert_int_equal(stream_through(records, STREAM_ENTRIES, &seen, &next_seq, error,
+                                    sizeof(error)), FL_ERR_PROTOCOL_ERROR);
+    assert_int_equal(seen.count, 1);
+    assert_non_null(strstr(error, "stream record 2 does not match its hash or the one before"));
+    stream_fixture_make(&f);
+
+    /* Entry 2's bytes are not an entry. */
+    static uint8_t garbage[] = {0xff, 0xff, 0xff};
+    f.record[1].entry_bytes = (ProtobufCBinaryData){sizeof(garbage), garbage};
+    assert_int_equal(stream_through(records, STREAM_ENTRIES, &seen, &next_seq, error,
+                                    sizeof(error)), FL_ERR_PROTOCOL_ERROR);
+    assert_int_equal(seen.count, 1);
+    assert_non_null(strstr(error, "stream record 2 does not decode"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -361,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_a_silent_daemon_times_out_every_request),
         cmocka_unit_test(test_a_batch_builder_holds_at_most_the_limit),
         cmocka_unit_test(test_text_no_frame_may_carry_is_refused_before_it_is_sent),
+        cmocka_unit_test(test_a_stream_entry_altered_left_out_or_rechained_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
