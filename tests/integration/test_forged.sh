@@ -89,7 +89,9 @@ daemon_stop
 # entry (0 in the log), a request copy that disagrees with what was made of it, an enum out of
 # range, a freeze or suspension that changes nothing, a day closed out of order. Nothing that
 # verify keeps may depend on the field (a binding ended since, a reply rebuilt from the entry),
-# yet no famledgerd wrote it: verify names the entry.
+# yet no famledgerd wrote it: verify names the entry. Then entries whole as famledgerd writes
+# them, of persons and accounts the log does not have that way: a person registered twice, an
+# account opened for nobody, money of a resident, refund legs that do not add up.
 while IFS='|' read -r kind nth path value named; do
     [ -n "$kind" ] || continue
     seq=$(awk -v kind="$kind" -v nth="$nth" '$1 == kind && ++n == nth { print $2 }' "$WORK/kinds")
@@ -136,6 +138,16 @@ wallet_sent|1|wallet_sent.send.cash_refund_due|1|entry SEQ is not as famledgerd 
 wallet_send_closed|1|wallet_send_closed.send.closed_seq|5|entry SEQ is not as famledgerd writes it: the send's state
 day_closed|1|day_closed.date|2099-01-01|day close of "2099-01-01"
 day_closed|1|day_closed.date|2020-02-30|day close of "2020-02-30"
+person_registered|2|person_registered.person_no|MOM|person registered twice
+account_opened|1|account_opened.person_no|NOBODY|account opened for an unknown person or twice
+account_opened|2|account_opened.person_no|MOM|account opened for an unknown person or twice
+binding_added|1|binding_added.binding.holder|NOBODY|binding of unregistered persons
+binding_added|1|binding_added.binding.beneficiary|NOBODY|binding of unregistered persons
+account_frozen|1|account_frozen.person_no|NOBODY|freeze of an unknown account
+person_suspended|1|person_suspended.person_no|NOBODY|suspension of an unknown person
+account_credited|1|account_credited.person_no|KID|entry moves money of KID, who has no account
+account_credited|1|account_credited.person_no|NOBODY|entry moves money of NOBODY, who has no account
+refunded|1|refunded.refund.amount_fen|1|refund legs do not add up to the refund
 FIELDS
 
 rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
