@@ -742,8 +742,10 @@ typedef int (*fl_stream_cb)(void *context, const fl_stream_event *event);
  * or the connection ends. Each entry's hash is checked against its bytes and the one before.
  * The subscription uses up the connection: close the client afterwards. Errors:
  * FL_ERR_SUBSCRIBER_BEHIND (resubscribe from *next_seq), transport errors (a restart: subscribe
- * again from *next_seq). `next_seq` (may be NULL) is the first entry not delivered, or the one
- * whose callback stopped the stream: subscribing again from it misses nothing. */
+ * again from *next_seq), FL_ERR_INTERNAL for an entry that fails those checks or comes out of
+ * order (the log is damaged there: subscribing again would meet it again). `next_seq` (may be
+ * NULL) is the first entry not delivered, or the one whose callback stopped the stream:
+ * subscribing again from it misses nothing. */
 FL_EXPORT int fl_subscribe(fl_client *client, uint64_t from_seq, bool follow,
                            fl_stream_cb callback, void *context, uint64_t *next_seq);
 

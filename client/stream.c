@@ -2,6 +2,7 @@
 #include "client_internal.h"
 #include "sha256.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,22 +14,31 @@ struct stream_state {
     bool have_prev;             /* prev_hash is known (the stream started at 1, or has run) */
 };
 
+/* A record that fails its checks is the log as the daemon read it: damaged there, or altered on
+ * the way. Subscribing again would meet it again, so it is FL_ERR_INTERNAL, as the daemon's own
+ * readers answer damage, and not a transport error that a follower resumes after. */
+static int stream_damaged(fl_client *client, uint64_t seq, const char *what)
+{
+    return client_fail(client, FL_ERR_INTERNAL, "stream record %llu %s: the log is damaged there "
+                       "(ledgerctl verify names it)", (unsigned long long)seq, what);
+}
+
 /* One record: its hash is SHA-256(prev_hash || entry bytes), and it follows the last. */
 static int stream_record(struct stream_state *state, const Famledger__LogRecord *record,
                          fl_stream_cb callback, void *context)
 {
     fl_client *client = state->client;
-    if (record->seq != state->next_seq || record->hash.len != FL_HASH_BYTES)
-        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "stream record %llu where %llu was "
-                           "due", (unsigned long long)record->seq,
-                           (unsigned long long)state->next_seq);
+    if (record->seq != state->next_seq || record->hash.len != FL_HASH_BYTES) {
+        char due[48];
+        snprintf(due, sizeof(due), "where %llu was due", (unsigned long long)state->next_seq);
+        return stream_damaged(client, record->seq, due);
+    }
     Famledger__Entry *entry =
         famledger__entry__unpack(NULL, record->entry_bytes.len, record->entry_bytes.data);
     if (!entry || entry->seq != record->seq || entry->prev_hash.len != FL_HASH_BYTES) {
         if (entry)
             famledger__entry__free_unpacked(entry, NULL);
-        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "stream record %llu does not decode",
-                           (unsigned long long)record->seq);
+        return stream_damaged(client, record->seq, "does not decode");
     }
     uint8_t computed[FL_HASH_BYTES];
     if (sha256_pair(entry->prev_hash.data, FL_HASH_BYTES, record->entry_bytes.data,
@@ -41,8 +51,7 @@ static int stream_record(struct stream_state *state, const Famledger__LogRecord 
                   memcmp(entry->prev_hash.data, state->prev_hash, FL_HASH_BYTES) == 0;
     if (memcmp(computed, record->hash.data, FL_HASH_BYTES) != 0 || !linked) {
         famledger__entry__free_unpacked(entry, NULL);
-        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "stream record %llu does not match "
-                           "its hash or the one before", (unsigned long long)record->seq);
+        return stream_damaged(client, record->seq, "does not match its hash or the one before");
     }
     fl_stream_event *event = state->event;
     memset(event, 0, sizeof(*event));

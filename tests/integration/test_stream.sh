@@ -1,6 +1,7 @@
 # test_stream.sh -- the change stream through ledgerctl tail and the example notifier: every
 # entry in order, a new one shown as soon as it commits, across a daemon restart without a
-# gap or a repeat, and a notice to each holder whose account paid for a relative.
+# gap or a repeat, and a notice to each holder whose account paid for a relative; followers that
+# stop when their output fails, or at an entry damaged on the disk.
 . "$(dirname "$0")/lib.sh"
 
 # wait_for NAME TEXT FILE SECONDS: FILE comes to contain TEXT within SECONDS.
@@ -73,4 +74,18 @@ wait "$NOTIFY_PID"
 expect "the notifier stops with 1" "[1]" "[$?]"
 expect "and says where to start again" "start again with --from $from" "$(cat "$WORK/notify-full.err")"
 check "the stream is checked link by link: verify agrees" 0 ctl verify
+
+# An entry damaged on the disk (a byte of entry 3 flipped): the followers print what comes
+# before it and stop, naming it, where resubscribing would meet it again for ever.
+daemon_stop
+check "entry 3 damaged" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" entry 3
+daemon_start
+check "tail --follow stops at it" 1 timeout 20 "$BUILD/ledgerctl" --socket "$SOCKET" tail \
+    --from 1 --follow
+expect "after entries 1 and 2" "2 " "$(echo "$OUT" | grep -v '^ ' | tail -1)"
+expect "naming it" "stream record 3 does not match its hash" "$ERR"
+check "famledger-notify stops at it" 1 timeout 20 "$BUILD/famledger-notify" --socket "$SOCKET" \
+    --from 1
+expect "naming it" "stream record 3 does not match its hash" "$ERR"
+check "verify names it too" 4 ctl verify
 finish

@@ -2,7 +2,8 @@
  * oversized, cut off, a batch answered short, silence. Every request in flight must be answered
  * exactly once, with the error, and the client must refuse more. And the change stream from
  * such a daemon, or through a proxy: an entry altered, left out or chained onto another is
- * never handed to the subscriber. */
+ * never handed to the subscriber, and is FL_ERR_INTERNAL (damage), never a transport error
+ * that a follower would resubscribe after. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -448,7 +449,7 @@ static void test_a_stream_entry_altered_left_out_or_rechained_is_refused(void **
     stream_entry_make(&f, 1, f.hash[0], 999999);
     memcpy(f.hash[1], sent_hash, FL_HASH_BYTES);
     assert_int_equal(stream_through(records, STREAM_ENTRIES, &seen, &next_seq, error,
-                                    sizeof(error)), FL_ERR_PROTOCOL_ERROR);
+                                    sizeof(error)), FL_ERR_INTERNAL);
     assert_int_equal(seen.count, 1);
     assert_int_equal(next_seq, 2);
     assert_non_null(strstr(error, "stream record 2 does not match its hash"));
@@ -457,7 +458,7 @@ static void test_a_stream_entry_altered_left_out_or_rechained_is_refused(void **
     /* Entry 2 left out. */
     Famledger__LogRecord *gap[] = {&f.record[0], &f.record[2]};
     assert_int_equal(stream_through(gap, 2, &seen, &next_seq, error, sizeof(error)),
-                     FL_ERR_PROTOCOL_ERROR);
+                     FL_ERR_INTERNAL);
     assert_int_equal(seen.count, 1);
     assert_non_null(strstr(error, "stream record 3 where 2 was due"));
 
@@ -465,7 +466,7 @@ static void test_a_stream_entry_altered_left_out_or_rechained_is_refused(void **
     static const uint8_t elsewhere[FL_HASH_BYTES] = {7};
     stream_entry_make(&f, 1, elsewhere, 1001);
     assert_int_equal(stream_through(records, STREAM_ENTRIES, &seen, &next_seq, error,
-                                    sizeof(error)), FL_ERR_PROTOCOL_ERROR);
+                                    sizeof(error)), FL_ERR_INTERNAL);
     assert_int_equal(seen.count, 1);
     assert_non_null(strstr(error, "stream record 2 does not match its hash or the one before"));
     stream_fixture_make(&f);
@@ -474,7 +475,7 @@ static void test_a_stream_entry_altered_left_out_or_rechained_is_refused(void **
     static uint8_t garbage[] = {0xff, 0xff, 0xff};
     f.record[1].entry_bytes = (ProtobufCBinaryData){sizeof(garbage), garbage};
     assert_int_equal(stream_through(records, STREAM_ENTRIES, &seen, &next_seq, error,
-                                    sizeof(error)), FL_ERR_PROTOCOL_ERROR);
+                                    sizeof(error)), FL_ERR_INTERNAL);
     assert_int_equal(seen.count, 1);
     assert_non_null(strstr(error, "stream record 2 does not decode"));
 }
