@@ -87,5 +87,10 @@ expect "naming it" "stream record 3 does not match its hash" "$ERR"
 check "famledger-notify stops at it" 1 timeout 20 "$BUILD/famledger-notify" --socket "$SOCKET" \
     --from 1
 expect "naming it" "stream record 3 does not match its hash" "$ERR"
-check "verify names it too" 4 ctl verify
+check "verify names it too" 4 ctl --json verify
+check "in JSON a cron job can read" 0 python3 -c '
+import json, sys
+report = json.loads(sys.argv[1])
+sys.exit(0 if report["ok"] is False and report["first_bad_seq"] == 3 and
+         "entry 3" in report["problem"] else 1)' "$OUT"
 finish
