@@ -96,6 +96,8 @@ static const struct setting settings[] = {
      "provinces whose holders' accounts may pay relatives' commercial health insurance"},
     {"timezone", SETTING_PATH, AT(timezone), 0, 0,
      "time zone of business days (exports, reconciliation), e.g. Asia/Shanghai"},
+    {"clock_ahead_max_days", SETTING_UINT, AT(clock_ahead_max_days), 0, 36500,
+     "days the wall clock may be past the last entry before writes are refused; 0: no limit"},
     {"long_term_care_provinces", SETTING_IDS, AT(long_term_care_provinces), 0, 0,
      "provinces whose holders' accounts may pay relatives' long-term-care insurance"},
     {"remote_settlement_provinces", SETTING_IDS, AT(remote_settlement_provinces), 0, 0,
@@ -159,6 +161,7 @@ void config_init(struct config *config)
     config->bindings_per_holder_max = BINDINGS_PER_HOLDER_DEFAULT;
     config->bindings_per_beneficiary_max = BINDINGS_PER_BENEFICIARY_DEFAULT;
     strcpy(config->timezone, "Asia/Shanghai");
+    config->clock_ahead_max_days = CLOCK_AHEAD_MAX_DAYS_DEFAULT;
     config->remote_settlement_provinces.all = true;
     config->wallet_sends_per_day = WALLET_SENDS_PER_DAY_DEFAULT;
     config->wallet_send_max_fen = WALLET_SEND_MAX_FEN_DEFAULT;

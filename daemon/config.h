@@ -89,6 +89,7 @@ struct config {
     char major_disease_codes_path[CONFIG_PATH_BYTES]; /* empty: any disease code */
     struct config_diseases diseases;               /* loaded by config_diseases_load */
     char timezone[CONFIG_PATH_BYTES];          /* business days for exports and reconciling */
+    uint64_t clock_ahead_max_days;             /* wall clock past the last entry; 0: no limit */
     /* The wallet (医保钱包): national defaults, settings because regions differ. */
     uint64_t wallet_sends_per_day;
     uint64_t wallet_send_max_fen;

@@ -77,6 +77,7 @@
 #define WALLET_SEND_MAX_FEN_DEFAULT INT64_C(200000)
 #define WALLET_PENDING_IN_MAX 64          /* sends waiting for one beneficiary */
 #define HOLD_SECONDS_MAX_DEFAULT 900
+#define CLOCK_AHEAD_MAX_DAYS_DEFAULT 92   /* a quarter: no region's ledger is silent that long */
 #define DUE_PER_RUN_MAX 64                /* returns and expiries applied by one scheduler run */
 #define SCHEDULER_TICK_MS 1000            /* how often the scheduler looks for what fell due */
 

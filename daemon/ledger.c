@@ -46,13 +46,55 @@ int ledger_head_get(struct store_txn *txn, struct ledger_head *head)
     return 0;
 }
 
-int ledger_time_next(struct store_txn *txn, int64_t wall_us, int64_t *time_us)
+/* "YYYY-MM-DD HH:MM UTC" of a time in µs, for the log and a refusal. */
+static void ledger_time_text(int64_t time_us, char text[24])
+{
+    time_t seconds = (time_t)(time_us / 1000000);
+    struct tm tm;
+    if (!gmtime_r(&seconds, &tm) || !strftime(text, 24, "%Y-%m-%d %H:%M UTC", &tm))
+        snprintf(text, 24, "%lld s", (long long)seconds);
+}
+
+/* The wall clock far past the head entry: a clock set wrong (a virtual machine's, a typing
+ * error) rather than a ledger silent for months. Dating by it would date every later entry
+ * after it, so nothing is dated until it comes back. */
+static int ledger_clock_ahead(struct request_ctx *ctx, const struct ledger_head *head)
+{
+    static bool said; /* writer thread only: one line per episode */
+    uint64_t days = ctx->config->clock_ahead_max_days;
+    int64_t ahead_us = ctx->time_us - head->time_us;
+    bool ahead = days && head->seq > 0 && ahead_us > (int64_t)days * 86400 * 1000000;
+    if (!ahead) {
+        if (said)
+            log_info("ledger: the wall clock is back within clock_ahead_max_days of the last "
+                     "entry; writes go on");
+        said = false;
+        return 0;
+    }
+    char wall[24], last[24];
+    ledger_time_text(ctx->time_us, wall);
+    ledger_time_text(head->time_us, last);
+    if (!said)
+        log_error("ledger: the wall clock (%s) is %lld days past the last entry (%s), more than "
+                  "clock_ahead_max_days (%llu): no write is dated by it. Set the clock right "
+                  "(chrony); if the ledger was truly idle that long, raise the setting",
+                  wall, (long long)(ahead_us / 86400000000LL), last, (unsigned long long)days);
+    said = true;
+    return request_fail(ctx, FL_ERR_INTERNAL, "the daemon's wall clock (%s) is %lld days past "
+                        "the last entry (%s): nothing is written until it is set right",
+                        wall, (long long)(ahead_us / 86400000000LL), last);
+}
+
+int ledger_time_next(struct request_ctx *ctx)
 {
     static bool warned; /* writer thread only: one warning per step back */
     struct ledger_head head;
-    int rc = ledger_head_get(txn, &head);
+    int rc = ledger_head_get(ctx->txn, &head);
     if (rc)
+        return request_fail(ctx, rc, "cannot read the head of the ledger");
+    if ((rc = ledger_clock_ahead(ctx, &head)))
         return rc;
+    int64_t wall_us = ctx->time_us;
     int64_t next = wall_us;
     if (head.seq > 0 && next <= head.time_us) {
         if (!warned && head.time_us - wall_us > 1000000)
@@ -66,7 +108,7 @@ int ledger_time_next(struct store_txn *txn, int64_t wall_us, int64_t *time_us)
     }
     /* No floor for closed days is needed: a day is closed by an entry dated after it, and
      * every later entry is dated later still. */
-    *time_us = next;
+    ctx->time_us = next;
     return 0;
 }
 

@@ -14,11 +14,14 @@ struct ledger_head {
 /* 0, or FL_ERR_INTERNAL (logged) when the stored head is damaged. */
 int ledger_head_get(struct store_txn *txn, struct ledger_head *head);
 
-/* The time of the next entry: the wall clock, but never before the head entry's time + 1 µs.
- * So no entry is ever dated into a closed business day: the day_closed entry that closed it is
- * dated after it. A clock that stepped back is logged once per step.
- * Called for every write request before its handler runs (dispatch_execute). */
-int ledger_time_next(struct store_txn *txn, int64_t wall_us, int64_t *time_us);
+/* Date the request's entries: ctx->time_us becomes the wall clock it holds, but never before
+ * the head entry's time + 1 µs. So no entry is ever dated into a closed business day: the
+ * day_closed entry that closed it is dated after it. A clock that stepped back is logged once
+ * per step. A clock more than clock_ahead_max_days past the head entry dates nothing: the
+ * request fails (FL_ERR_INTERNAL, said once in the log), since every later entry would be dated
+ * after such a time. Called for every write before its handler runs (dispatch_execute, and the
+ * scheduler's runs). */
+int ledger_time_next(struct request_ctx *ctx);
 
 /* At start: the head in meta is the log's last entry, and that entry's bytes hash to it.
  * Returns 0 with *head, or -1 after logging what is damaged. */

@@ -25,7 +25,7 @@ static int scheduler_execute_cb(struct commit_job *job, struct store_txn *txn)
         .operator_id = "famledgerd",
         .response = &scheduler->response,
     };
-    int rc = ledger_time_next(txn, ctx.time_us, &ctx.time_us);
+    int rc = ledger_time_next(&ctx);
     if (rc == 0)
         rc = due_run(&ctx, &scheduler->applied, &scheduler->more);
     return rc;
@@ -44,10 +44,20 @@ static void scheduler_done_cb(struct commit_job *job)
     struct scheduler *scheduler = container_of(job, struct scheduler, job);
     scheduler->in_flight = false;
     if (job->execute_status || job->commit_status) {
-        log_error("scheduler: returns and expiries not recorded: %s",
-                  fl_strerror(job->execute_status ? job->execute_status : job->commit_status));
+        /* Tried again every tick: a cause that lasts (a wall clock far ahead) is said once. */
+        const char *why = scheduler->response.error && *scheduler->response.error
+                              ? scheduler->response.error
+                              : fl_strerror(job->execute_status ? job->execute_status
+                                                                : job->commit_status);
+        if (!scheduler->failing)
+            log_error("scheduler: returns and expiries not recorded: %s; tried again each "
+                      "second", why);
+        scheduler->failing = true;
         return;
     }
+    if (scheduler->failing)
+        log_info("scheduler: returns and expiries are recorded again");
+    scheduler->failing = false;
     if (scheduler->applied)
         log_info("scheduler: %u wallet returns and hold expiries applied", scheduler->applied);
     if (scheduler->applied && scheduler->committed_cb)

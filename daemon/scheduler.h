@@ -26,6 +26,7 @@ struct scheduler {
     bool in_flight;     /* a job is in the commit queue */
     bool more;          /* the last run left due items: run again at once */
     bool stopping;
+    bool failing;       /* the last run failed: said once, until a run succeeds */
     unsigned applied;   /* by the last run */
     void (*committed_cb)(struct scheduler *scheduler); /* after a run that wrote entries */
     void *data;

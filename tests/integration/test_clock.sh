@@ -1,5 +1,6 @@
 # test_clock.sh -- entry times only go forward, whatever the wall clock does, and a closed
-# business day never gains an entry. The daemon's clock is libfaketime's, read from a file.
+# business day never gains an entry; a wall clock months ahead dates nothing. The daemon's clock
+# is libfaketime's, read from a file.
 . "$(dirname "$0")/lib.sh"
 
 faketime_setup
@@ -10,10 +11,11 @@ epoch_us() { echo $(( $(date -u -d "$1" +%s) * 1000000 )); }
 # them in the process's zone); 18:00 there is 10:00 UTC.
 set_clock "2026-11-30 18:00:00"
 # Only the wall clock is faked: libuv's timers keep the real monotonic clock.
-export LD_PRELOAD="$FAKETIME_LIB" FAKETIME_TIMESTAMP_FILE="$WORK/clock" FAKETIME_NO_CACHE=1 \
-    FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=Asia/Shanghai
-daemon_start
-unset LD_PRELOAD TZ
+start() {
+    LD_PRELOAD="$FAKETIME_LIB" FAKETIME_TIMESTAMP_FILE="$WORK/clock" FAKETIME_NO_CACHE=1 \
+        FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=Asia/Shanghai daemon_start --log-level info "$@"
+}
+start
 ctl person add E1 --name "张三" --region 110101 --scheme employee >/dev/null
 ctl account open E1 >/dev/null
 check "a credit at 10:00 UTC" 0 ctl --json credit E1 1.00 --ref c1
@@ -70,4 +72,41 @@ check "P1's details of 2 December" 0 ctl reconcile details --merchant P1 --date 
     --file "$WORK/none.tsv"
 expect "nothing to differ" "reconcile details: balanced" "$OUT"
 check "the ledger verifies" 0 ctl verify
+
+# A wall clock set half a year ahead (a virtual machine's, a typing error): dating by it would
+# date every later entry after it, so nothing is written until it is set right, and a hold that
+# would expire by it does not.
+check "a quote held for ten minutes" 0 ctl --json quote --merchant P1 --ref hq --patient E1 \
+    --amount 1.00 --hold 600
+head_before=$(ctl --json head)
+set_clock "2027-06-01 10:00:00"
+check "a credit while the clock is half a year ahead" 1 ctl credit E1 1.00 --ref far-1
+expect "is refused, saying why" "wall clock (2027-06-01 02:00 UTC) is 180 days past the last entry" "$ERR"
+check "and a settlement" 1 ctl settle --merchant P1 --ref far-s --patient E1 --amount 1
+sleep 2.5 # the scheduler's ticks find the hold due by this clock, and may not expire it
+check "the hold still reserves its 1.00" 0 ctl --json account show E1
+expect "held" '"held_fen":100}' "$OUT"
+expect "nothing was written" "$head_before" "$(ctl --json head)"
+expect "the log says it once, naming the setting" "[1]" \
+    "[$(grep -c 'past the last entry .*clock_ahead_max_days (92)' "$WORK/daemon.log")]"
+expect "and the scheduler's refusal once" "[1]" \
+    "[$(grep -c 'scheduler: returns and expiries not recorded' "$WORK/daemon.log")]"
+set_clock "2026-12-02 12:00:00"
+check "the clock set right: the credit is taken" 0 ctl --json credit E1 1.00 --ref far-1
+seq=$(echo "$OUT" | sed 's/.*"seq":\([0-9]*\).*/\1/')
+expect "dated by the clock" "[$(date -u -d "2026-12-02 04:00:00" +%s)]" "[$(($(time_of "$seq") / 1000000))]"
+expect "the log says writes go on" "back within clock_ahead_max_days" "$(cat "$WORK/daemon.log")"
+for _ in $(seq 1 50); do
+    ctl --json account show E1 > "$WORK/e1.json"
+    grep -q '"held_fen"' "$WORK/e1.json" || break
+    sleep 0.1
+done
+check "the hold expired by the right clock: nothing held" 1 grep -q '"held_fen"' "$WORK/e1.json"
+expect "the scheduler says so" "returns and expiries are recorded again" "$(cat "$WORK/daemon.log")"
+# An operator whose ledger was truly idle that long raises the setting.
+daemon_stop
+set_clock "2027-06-01 10:00:00"
+start --clock-ahead-max-days 365
+check "allowed a year, the credit is taken" 0 ctl credit E1 1.00 --ref far-2
+check "and the ledger verifies" 0 ctl verify
 finish

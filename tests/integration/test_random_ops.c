@@ -55,9 +55,12 @@ static const char *const person_nos[PERSONS] = {"E0", "E1", "E2", "E3", "E4", "E
                                                 "E6", "E7", "R0", "R1", "R2", "R3"};
 static const char *const merchant_codes[MERCHANTS] = {"PH1", "HO1", "PH2"};
 /* The daemon as an operator might run it, with the wallet open all day so that the sequence
- * does not depend on the hour the suite runs at. */
+ * does not depend on the hour the suite runs at, and no bound on how far the wall clock may run
+ * past the last entry: the clock that jumps goes weeks ahead at a step (test_clock.sh tests the
+ * bound). */
 static const char *const daemon_args[] = {"--wallet-quiet-start", "00:00", "--wallet-quiet-end",
-                                          "00:00", "--wallet-sends-per-day", "1000", NULL};
+                                          "00:00", "--wallet-sends-per-day", "1000",
+                                          "--clock-ahead-max-days", "0", NULL};
 
 /* ---- what the workers share ---- */
 
