@@ -86,6 +86,28 @@ check "balance survives a restart" 0 ctl --json account show E1
 expect "same balance after restart" '"balance_fen":20150' "$OUT"
 [ -n "$head_before" ]
 
+# Text a person may type into a name, a reference or an operator id, quotes and backslashes
+# among it, comes out of every JSON form as it went in.
+check "a credit under a reference with quotes" 0 ctl --operator 'clerk"7"\x' --json credit E1 1 \
+    --ref 'q"1\'
+seq=$(echo "$OUT" | sed 's/.*"seq":\([0-9]*\).*/\1/')
+check "read back by entry, tail and the day's export" 0 python3 -c '
+import json, subprocess, sys
+def run(*args):
+    return subprocess.run([sys.argv[1], "--socket", sys.argv[2], "--json", *args],
+                          check=True, capture_output=True, text=True).stdout
+seq = int(sys.argv[3])
+forms = [json.loads(run("entry", str(seq)))["body"]["reference"],
+         json.loads(run("tail", "--from", str(seq)).splitlines()[0])["body"]["reference"],
+         json.loads(run("entry", str(seq)))["actor"]["operator_id"]]
+day = [json.loads(line) for line in subprocess.run(
+    [sys.argv[1], "--socket", sys.argv[2], "export", "--format", "jsonl", "--date",
+     sys.argv[4]], check=True, capture_output=True, text=True).stdout.splitlines()]
+forms.append([row for row in day if row["seq"] == seq][0]["body"]["reference"])
+want = ["q\"1\\", "q\"1\\", "clerk\"7\"\\x", "q\"1\\"]
+sys.exit(0 if forms == want else print(forms) or 1)' "$BUILD/ledgerctl" "$SOCKET" "$seq" \
+    "$(TZ=Asia/Shanghai date +%F)"
+
 # famledgerd's own command line: a config file, flags that override it, --check-config.
 printf 'map_mib = 32\nconnections_max = 10\n' > "$WORK/famledgerd.conf"
 check "check-config accepts a file" 0 "$BUILD/famledgerd" --config "$WORK/famledgerd.conf" --check-config
