@@ -296,7 +296,9 @@ static int daemon_check_head_record(struct daemon *daemon, const struct ledger_h
             log_error("%s/famledger.head is %s: it does not match entry %llu of data.mdb. If "
                       "data.mdb is the ledger you mean to run, start once with famledgerd "
                       "--accept-head (docs/OPERATIONS.md)", dir,
-                      found < 0 ? "damaged" : found == 0 ? "missing" : "for another ledger",
+                      found < 0    ? "damaged"
+                      : found == 0 ? "missing or empty"
+                                   : "for another ledger",
                       (unsigned long long)head->seq);
         return -1;
     }

@@ -743,6 +743,11 @@ static int store_check_file(struct store *store, enum store_open_flags flags,
                   "instead, run famledgerd --init", store->dir);
         return FL_ERR_INTERNAL;
     }
+    if (!S_ISREG(status.st_mode)) {
+        log_error("store: %s is not a file: the ledger file is missing. Restore it from a backup "
+                  "(docs/OPERATIONS.md)", path);
+        return FL_ERR_INTERNAL;
+    }
     *file_bytes = (uint64_t)status.st_size;
     long page_bytes = sysconf(_SC_PAGESIZE);
     if (*file_bytes < 2 * (uint64_t)page_bytes) {

@@ -44,6 +44,10 @@ cp -a "$WORK/good" "$WORK/gone" && rm "$WORK/gone/data.mdb"
 check "a deleted data.mdb is refused" 1 start_on "$WORK/gone"
 expect "the refusal names the missing file" "holds files but no data.mdb" "$ERR"
 expect "the refusal offers --init" "--init" "$ERR"
+rm -rf "$WORK/gone/data.mdb" && mkdir "$WORK/gone/data.mdb"
+check "a directory in data.mdb's place is refused" 1 start_on "$WORK/gone"
+expect "as no file" "data.mdb is not a file" "$ERR"
+rmdir "$WORK/gone/data.mdb"
 
 # A damaged catalogue: the name of one database changed in the main database.
 cp -a "$WORK/good" "$WORK/cat"
