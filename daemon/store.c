@@ -36,7 +36,7 @@ struct store {
     bool created;
     bool readahead; /* false: MDB_NORDAHEAD, and walks ask for what lies ahead (scan_ahead) */
     size_t page_bytes;
-    int lock_fd;
+    int dir_fd, lock_fd; /* flock()ed: the data directory, and famledgerd.lock in it */
     struct store_deferred *deferred; /* NULL: every table written at each commit */
     /* Reads made ahead (store_ahead_use): each table's count of commits that wrote it, the
      * reads the writer's gets may take now (the writer's alone), and counts of their use. */
@@ -278,22 +278,36 @@ uint64_t store_u64_decode(const uint8_t in[8])
     return value;
 }
 
-static int store_lock_dir(const char *dir, int *lock_fd)
+/* Take the lock of PATH (a file or the directory itself) into *fd; FL_ERR_BUSY when another
+ * process holds it. */
+static int store_lock_path(const char *dir, const char *path, int flags, int *fd)
 {
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/famledgerd.lock", dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
+    *fd = open(path, flags | O_CLOEXEC, 0600);
+    if (*fd < 0) {
         log_error("store: %s: %s", path, strerror(errno));
         return FL_ERR_INTERNAL;
     }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
         log_error("store: %s is in use by another famledgerd", dir);
-        close(fd);
+        close(*fd);
+        *fd = -1;
         return FL_ERR_BUSY;
     }
-    *lock_fd = fd;
     return 0;
+}
+
+/* One daemon per data directory. The lock is held on the directory itself, which no cleanup of
+ * stray files can take away: a second famledgerd once started beside a running one after
+ * famledgerd.lock was deleted, and the two wrote entries each from its own accounts. The lock
+ * on famledgerd.lock is still taken, for a famledgerd of before that, which holds only it. */
+static int store_lock_dir(const char *dir, int *dir_fd, int *lock_fd)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/famledgerd.lock", dir);
+    int rc = store_lock_path(dir, dir, O_RDONLY | O_DIRECTORY, dir_fd);
+    if (rc == 0)
+        rc = store_lock_path(dir, path, O_RDWR | O_CREAT, lock_fd);
+    return rc;
 }
 
 /* The layout of the ledger: 2 since double entry (every money entry carries postings, and the
@@ -807,7 +821,7 @@ int store_open(const char *dir, uint64_t map_bytes, uint64_t map_bytes_max,
         return FL_ERR_INTERNAL;
     store->map_bytes = map_bytes;
     store->map_bytes_max = map_bytes_max;
-    store->lock_fd = -1;
+    store->dir_fd = store->lock_fd = -1;
     snprintf(store->dir, sizeof(store->dir), "%s", dir);
     uint64_t file_bytes = 0;
     pthread_rwlockattr_t attributes;
@@ -817,7 +831,7 @@ int store_open(const char *dir, uint64_t map_bytes, uint64_t map_bytes_max,
     pthread_rwlock_init(&store->resize_lock, &attributes);
     pthread_rwlockattr_destroy(&attributes);
 
-    int rc = store_lock_dir(dir, &store->lock_fd);
+    int rc = store_lock_dir(dir, &store->dir_fd, &store->lock_fd);
     if (rc == 0)
         rc = store_check_file(store, flags, &file_bytes);
     if (rc == 0)
@@ -980,6 +994,8 @@ void store_close(struct store *store)
         mdb_env_close(store->env);
     if (store->lock_fd >= 0)
         close(store->lock_fd);
+    if (store->dir_fd >= 0)
+        close(store->dir_fd);
     store_deferred_free(store->deferred);
     pthread_rwlock_destroy(&store->resize_lock);
     free(store);
