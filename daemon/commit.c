@@ -122,11 +122,33 @@ static void commit_not_full(struct commit_queue *queue)
     queue->full_since_ns = queue->full_told_ns = queue->full_refused = 0;
 }
 
+/* data.mdb deleted or replaced under the daemon: its pages are still open here, and whatever is
+ * written to them would be gone when the process ends, so nothing more is. The process must
+ * not end either: a backup taken now is the ledger. */
+static bool commit_file_gone(struct commit_queue *queue)
+{
+    if (!store_file_unlinked(queue->store))
+        return false;
+    if (!queue->unlinked_told)
+        log_error("data.mdb in %s was deleted or replaced while famledgerd ran: writes are "
+                  "refused, since nothing written to it now would be there at the next start. "
+                  "Its contents are still open here. Do not stop famledgerd first: take a "
+                  "backup (ledgerctl backup --out DIR), then stop it and restore that backup "
+                  "(docs/OPERATIONS.md, Restore)", store_dir(queue->store));
+    queue->unlinked_told = true;
+    return true;
+}
+
 /* Commit the batch, growing the map as often as it fills; every job's commit_status says how
  * it ended. On return `ran` says whether a commit flushed data.mdb. */
 static void commit_batch_run(struct commit_queue *queue, struct commit_ran *ran)
 {
     struct commit_job *batch = ran->batch;
+    if (commit_file_gone(queue)) {
+        commit_batch_fail(batch, FL_ERR_INTERNAL);
+        queue->stats.failed++;
+        return;
+    }
     bool careful = false;
     for (;;) {
         bool redo = false;

@@ -1525,6 +1525,14 @@ void store_abort(struct store_txn *txn)
     free(txn);
 }
 
+bool store_file_unlinked(struct store *store)
+{
+    mdb_filehandle_t fd;
+    struct stat status;
+    return mdb_env_get_fd(store->env, &fd) == 0 && fstat(fd, &status) == 0 &&
+           status.st_nlink == 0;
+}
+
 bool store_map_full(const struct store *store)
 {
     return store->map_full;

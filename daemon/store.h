@@ -168,6 +168,10 @@ const uint32_t *store_txn_tallies(const struct store_txn *txn);
 /* The id of the last committed write transaction: it moves when a commit wrote something. */
 uint64_t store_txnid(struct store *store);
 
+/* Whether data.mdb, open here, no longer has a name in the directory (deleted, or replaced by
+ * another file): what is written to it now would be gone once the process ends. */
+bool store_file_unlinked(struct store *store);
+
 /* Whether a write hit the end of the map since the last store_map_full_clear. */
 bool store_map_full(const struct store *store);
 void store_map_full_clear(struct store *store);

@@ -374,4 +374,35 @@ expect "and what to do" "restore the newest backup" "$(cat "$WORK/cut.log")"
 check "a start refuses the cut file" 1 "$BUILD/famledgerd" --data-dir "$WORK/cut" \
     --socket "$WORK/cut.sock" --log-level warn
 expect "as truncated" "data.mdb is truncated" "$ERR"
+
+# data.mdb deleted while the daemon runs (a cleanup, a restore done the wrong way round): the
+# daemon still has it open, but a write to it would be gone at the next start. Writes are
+# refused, and a backup taken then holds everything acknowledged.
+"$BUILD/famledgerd" --data-dir "$WORK/gone2" --socket "$WORK/gone2.sock" --log-level warn \
+    2>>"$WORK/gone2.log" &
+pid=$!
+gone() { "$BUILD/ledgerctl" --socket "$WORK/gone2.sock" "$@"; }
+for _ in $(seq 1 300); do gone head >/dev/null 2>&1 && break; sleep 0.01; done
+gone person add G1 --name G --region 110101 --scheme employee >/dev/null
+gone account open G1 >/dev/null
+check "a credit before" 0 gone credit G1 5.00 --ref g1
+rm "$WORK/gone2/data.mdb"
+check "a credit once data.mdb is deleted is refused" 1 gone credit G1 1.00 --ref g2
+expect "as not recorded" "not recorded" "$ERR"
+expect "the log says what happened and what to do" \
+    "data.mdb in $WORK/gone2 was deleted or replaced while famledgerd ran: writes are refused" \
+    "$(cat "$WORK/gone2.log")"
+check "reads go on" 0 gone --json account show G1
+expect "with the balance acknowledged" '"balance_fen":500' "$OUT"
+check "a backup is taken" 0 gone backup --out "$WORK/rescue"
+kill -TERM "$pid"; wait "$pid"
+cp "$WORK/rescue/data.mdb" "$WORK/rescue/famledger.head" "$WORK/gone2/"
+"$BUILD/famledgerd" --data-dir "$WORK/gone2" --socket "$WORK/gone2.sock" --log-level warn \
+    2>>"$WORK/gone2.log" &
+pid=$!
+for _ in $(seq 1 300); do gone head >/dev/null 2>&1 && break; sleep 0.01; done
+check "restored, it verifies" 0 gone verify
+check "the refused credit is taken now" 0 gone --json credit G1 1.00 --ref g2
+expect "onto the balance acknowledged" '"balance_after_fen":600' "$OUT"
+kill -TERM "$pid"; wait "$pid"
 finish
