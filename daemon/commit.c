@@ -4,6 +4,7 @@
 #include "famledger_status.h"
 #include "ledger.h"
 #include "log.h"
+#include "sync_dir.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -195,7 +196,14 @@ static void commit_release(struct commit_queue *queue, struct commit_ran *ran)
         /* Synced before any reply: a rolled-back data.mdb is detectable at start. */
         struct head_record_value value = {.seq = ran->head.seq};
         memcpy(value.hash, ran->head.hash, HASH_BYTES);
-        if (head_record_write(queue->head_record, &value) != 0) {
+        /* Deleted under the daemon, it is made again: the next start must find it. */
+        int remade = head_record_reopen_if_unlinked(queue->head_record, store_dir(queue->store));
+        if (remade != 0)
+            log_warn("commit: %s/famledger.head was deleted or replaced while famledgerd ran: %s",
+                     store_dir(queue->store), remade > 0 ? "written again" : strerror(errno));
+        if (head_record_write(queue->head_record, &value) != 0 ||
+            (remade > 0 && sync_dir(store_dir(queue->store)) != 0 &&
+             sync_dir_error_is_fatal(errno))) {
             /* The batch is durable in data.mdb and is answered as such; but a disk that
              * cannot sync a 64-byte record cannot be trusted with the next batch. */
             log_error("commit: cannot sync the head record after entry %llu: %s",

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* "FLHEAD01", seq (8, big-endian), hash (32), then the first 16 bytes of the SHA-256 of those
@@ -52,6 +53,19 @@ int head_record_read(struct head_record *record, struct head_record_value *value
         return -1;
     value->seq = store_u64_decode(bytes + 8);
     memcpy(value->hash, bytes + 16, HASH_BYTES);
+    return 1;
+}
+
+int head_record_reopen_if_unlinked(struct head_record *record, const char *dir)
+{
+    struct stat status;
+    if (fstat(record->fd, &status) != 0 || status.st_nlink > 0)
+        return 0;
+    struct head_record fresh;
+    if (head_record_open(&fresh, dir) != 0)
+        return -1;
+    head_record_close(record);
+    *record = fresh;
     return 1;
 }
 

@@ -33,4 +33,10 @@ int head_record_read(struct head_record *record, struct head_record_value *value
 /* Write and fdatasync. Returns 0 or -1 (errno set). */
 int head_record_write(struct head_record *record, const struct head_record_value *value);
 
+/* When the file open here lost its name in DIR (deleted, or replaced by another), open
+ * DIR/famledger.head anew, so that the next write is there for the next start. Returns 1 when
+ * it did (the caller writes, and syncs DIR for the name), 0 when the name was there, -1 when
+ * the new file could not be made (errno set; the old one stays open). */
+int head_record_reopen_if_unlinked(struct head_record *record, const char *dir);
+
 #endif

@@ -404,5 +404,15 @@ for _ in $(seq 1 300); do gone head >/dev/null 2>&1 && break; sleep 0.01; done
 check "restored, it verifies" 0 gone verify
 check "the refused credit is taken now" 0 gone --json credit G1 1.00 --ref g2
 expect "onto the balance acknowledged" '"balance_after_fen":600' "$OUT"
+# The head record deleted the same way is made again at the next write, so that the next start
+# finds it (and does not ask for --accept-head).
+rm "$WORK/gone2/famledger.head"
+check "a credit after famledger.head was deleted" 0 gone credit G1 1.00 --ref g3
+check "the record is there again" 0 test -s "$WORK/gone2/famledger.head"
+expect "and the log says so" "famledger.head was deleted or replaced while famledgerd ran: written again" \
+    "$(cat "$WORK/gone2.log")"
 kill -TERM "$pid"; wait "$pid"
+check "the next start takes it" 0 bash -c "timeout 3 '$BUILD/famledgerd' --data-dir '$WORK/gone2' \
+    --socket '$WORK/gone2.sock' --log-level warn & sleep 1; '$BUILD/ledgerctl' --socket \
+    '$WORK/gone2.sock' verify; status=\$?; kill %1; wait; exit \$status"
 finish
