@@ -81,7 +81,8 @@ check "a quote held for ten minutes" 0 ctl --json quote --merchant P1 --ref hq -
 head_before=$(ctl --json head)
 set_clock "2027-06-01 10:00:00"
 check "a credit while the clock is half a year ahead" 1 ctl credit E1 1.00 --ref far-1
-expect "is refused, saying why" "wall clock (2027-06-01 02:00 UTC) is 180 days past the last entry" "$ERR"
+expect "is refused, saying why" \
+    "wall clock (2027-06-01 02:00 UTC) is 180 days past the last entry" "$ERR"
 check "and a settlement" 1 ctl settle --merchant P1 --ref far-s --patient E1 --amount 1
 sleep 2.5 # the scheduler's ticks find the hold due by this clock, and may not expire it
 check "the hold still reserves its 1.00" 0 ctl --json account show E1
@@ -94,7 +95,8 @@ expect "and the scheduler's refusal once" "[1]" \
 set_clock "2026-12-02 12:00:00"
 check "the clock set right: the credit is taken" 0 ctl --json credit E1 1.00 --ref far-1
 seq=$(echo "$OUT" | sed 's/.*"seq":\([0-9]*\).*/\1/')
-expect "dated by the clock" "[$(date -u -d "2026-12-02 04:00:00" +%s)]" "[$(($(time_of "$seq") / 1000000))]"
+expect "dated by the clock" "[$(date -u -d "2026-12-02 04:00:00" +%s)]" \
+    "[$(($(time_of "$seq") / 1000000))]"
 expect "the log says writes go on" "back within clock_ahead_max_days" "$(cat "$WORK/daemon.log")"
 for _ in $(seq 1 50); do
     ctl --json account show E1 > "$WORK/e1.json"

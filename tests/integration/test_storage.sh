@@ -409,7 +409,8 @@ expect "onto the balance acknowledged" '"balance_after_fen":600' "$OUT"
 rm "$WORK/gone2/famledger.head"
 check "a credit after famledger.head was deleted" 0 gone credit G1 1.00 --ref g3
 check "the record is there again" 0 test -s "$WORK/gone2/famledger.head"
-expect "and the log says so" "famledger.head was deleted or replaced while famledgerd ran: written again" \
+expect "and the log says so" \
+    "famledger.head was deleted or replaced while famledgerd ran: written again" \
     "$(cat "$WORK/gone2.log")"
 kill -TERM "$pid"; wait "$pid"
 check "the next start takes it" 0 bash -c "timeout 3 '$BUILD/famledgerd' --data-dir '$WORK/gone2' \
