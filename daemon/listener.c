@@ -186,6 +186,11 @@ int listener_open(struct listener *listener, uv_loop_t *loop, const struct confi
         return -1;
     }
     int rc = listener_bind(listener->fd, config, error, error_bytes);
+    if (rc == 0 && lstat(config->socket_path, &listener->bound) != 0) {
+        snprintf(error, error_bytes, "cannot listen on %s: %s", config->socket_path,
+                 strerror(errno));
+        rc = -1;
+    }
     if (rc == 0) {
         listener->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         rc = uv_poll_init(loop, &listener->poll, listener->fd);
@@ -212,7 +217,12 @@ static void listener_close_cb(uv_handle_t *handle)
     close(listener->fd);
     if (listener->reserve_fd >= 0)
         close(listener->reserve_fd);
-    unlink(listener->path);
+    /* Only the file this daemon made: if it was deleted and another famledgerd has since made
+     * its own at the path, that one stays. */
+    struct stat now;
+    if (lstat(listener->path, &now) == 0 && now.st_dev == listener->bound.st_dev &&
+        now.st_ino == listener->bound.st_ino)
+        unlink(listener->path);
     if (listener->closed_cb)
         listener->closed_cb(listener);
 }

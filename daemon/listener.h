@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <uv.h>
 
@@ -21,6 +22,7 @@ struct listener {
     int fd;
     int reserve_fd;
     const char *path;
+    struct stat bound;            /* the socket file made at `path`: only it is removed at close */
     time_t refused_logged_at;     /* rate limit of the out-of-descriptors warning */
     unsigned long refused_count;
     void *data;

@@ -38,4 +38,16 @@ daemon_start --socket-group "$group" --socket-mode 0660
 expect "the socket has the configured group" "$group" "$(stat -c %G "$SOCKET")"
 check "an unknown group is refused" 1 timeout 10 "$BUILD/famledgerd" --data-dir "$WORK/data3" --socket "$WORK/other.sock" --socket-group no-such-group-here
 expect "the refusal names the group" "no group named 'no-such-group-here'" "$ERR"
+
+# A daemon whose socket file was deleted, and another started meanwhile at the same path: when
+# the first stops it removes only the file it made, not the second one's.
+rm "$SOCKET"
+"$BUILD/famledgerd" --data-dir "$WORK/data4" --socket "$SOCKET" --log-level warn \
+    2>>"$WORK/second.log" &
+second=$!
+for _ in $(seq 1 300); do ctl head >/dev/null 2>&1 && break; sleep 0.01; done
+daemon_stop
+check "the second daemon still answers once the first stopped" 0 ctl head
+kill -TERM "$second"; wait "$second"
+check "and its own stop removes its socket" 1 test -e "$SOCKET"
 finish
