@@ -332,58 +332,27 @@ def refusal_cases():
     long_ref = "r" * 65
     too_much = 10_000_000_001  # 100000000.01 yuan
 
-    def person(**fields):
-        base = dict(person_no="NEW1", name="新人", region="110101", scheme=pb.SCHEME_EMPLOYEE)
-        base.update(fields)
-        return pb.PersonAddRequest(**base)
+    def built(message, **base):
+        """A builder of `message` from `base`, any field replaced: person(name="")."""
+        return lambda **fields: message(**{**base, **fields})
 
-    def credit(**fields):
-        base = dict(person_no="H", amount_fen=100, reference="bad-credit")
-        base.update(fields)
-        return pb.CreditRequest(**base)
-
-    def bind(**fields):
-        base = dict(holder="H", beneficiary="K2", relation=pb.RELATION_CHILD)
-        base.update(fields)
-        return pb.BindRequest(**base)
-
-    def merchant(**fields):
-        base = dict(code="PHNEW", name="新药房", kind=pb.MERCHANT_PHARMACY, region="110101")
-        base.update(fields)
-        return pb.MerchantAddRequest(**base)
-
-    def settle(**fields):
-        base = dict(merchant_code="PH1", merchant_reference="bad-settle", patient="K",
-                    amount_fen=100)
-        base.update(fields)
-        return pb.SettleRequest(**base)
-
-    def refund(**fields):
-        base = dict(merchant_code="PH1", merchant_reference="bad-refund", settlement_id=1,
-                    amount_fen=1)
-        base.update(fields)
-        return pb.RefundRequest(**base)
-
-    def payout(**fields):
-        base = dict(merchant_code="PH1", amount_fen=1, reference="bad-payout")
-        base.update(fields)
-        return pb.PayoutRequest(**base)
-
-    def withdraw(**fields):
-        base = dict(person_no="H", reason=pb.WITHDRAWAL_LONG_TERM_ELSEWHERE,
-                    reference="bad-withdraw", amount_fen=1)
-        base.update(fields)
-        return pb.WithdrawRequest(**base)
-
-    def wallet(**fields):
-        base = dict(holder="H", beneficiary="K", amount_fen=100, reference="bad-send")
-        base.update(fields)
-        return pb.WalletSendRequest(**base)
-
-    def migrate(**fields):
-        base = dict(person_no="MIG1", name="迁入", region="110101", scheme=pb.SCHEME_EMPLOYEE)
-        base.update(fields)
-        return pb.MigrateRequest(**base)
+    person = built(pb.PersonAddRequest, person_no="NEW1", name="新人", region="110101",
+                   scheme=pb.SCHEME_EMPLOYEE)
+    credit = built(pb.CreditRequest, person_no="H", amount_fen=100, reference="bad-credit")
+    bind = built(pb.BindRequest, holder="H", beneficiary="K2", relation=pb.RELATION_CHILD)
+    merchant = built(pb.MerchantAddRequest, code="PHNEW", name="新药房",
+                     kind=pb.MERCHANT_PHARMACY, region="110101")
+    settle = built(pb.SettleRequest, merchant_code="PH1", merchant_reference="bad-settle",
+                   patient="K", amount_fen=100)
+    refund = built(pb.RefundRequest, merchant_code="PH1", merchant_reference="bad-refund",
+                   settlement_id=1, amount_fen=1)
+    payout = built(pb.PayoutRequest, merchant_code="PH1", amount_fen=1, reference="bad-payout")
+    withdraw = built(pb.WithdrawRequest, person_no="H", reason=pb.WITHDRAWAL_LONG_TERM_ELSEWHERE,
+                     reference="bad-withdraw", amount_fen=1)
+    wallet = built(pb.WalletSendRequest, holder="H", beneficiary="K", amount_fen=100,
+                   reference="bad-send")
+    migrate = built(pb.MigrateRequest, person_no="MIG1", name="迁入", region="110101",
+                    scheme=pb.SCHEME_EMPLOYEE)
 
     return [
         ("person: empty number", "person_add", person(person_no=""), S, "person_no"),
