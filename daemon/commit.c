@@ -198,9 +198,10 @@ static void commit_release(struct commit_queue *queue, struct commit_ran *ran)
         memcpy(value.hash, ran->head.hash, HASH_BYTES);
         /* Deleted under the daemon, it is made again: the next start must find it. */
         int remade = head_record_reopen_if_unlinked(queue->head_record, store_dir(queue->store));
-        if (remade != 0)
+        if (remade > 0 || (remade < 0 && !queue->head_record_lost_told))
             log_warn("commit: %s/famledger.head was deleted or replaced while famledgerd ran: %s",
                      store_dir(queue->store), remade > 0 ? "written again" : strerror(errno));
+        queue->head_record_lost_told = remade < 0;
         if (head_record_write(queue->head_record, &value) != 0 ||
             (remade > 0 && sync_dir(store_dir(queue->store)) != 0 &&
              sync_dir_error_is_fatal(errno))) {

@@ -77,7 +77,9 @@ struct commit_queue {
     /* Writer thread only: refusing writes for want of space since (monotonic ns; 0: not), and
      * how many batches were refused since the operator was last told. */
     uint64_t full_since_ns, full_told_ns, full_refused;
-    bool unlinked_told; /* writer thread only: data.mdb lost its name, and the log said so */
+    /* Writer thread only: data.mdb lost its name, and the log said so; famledger.head lost its
+     * name and could not be made again, said likewise (once each). */
+    bool unlinked_told, head_record_lost_told;
     uint64_t idle_resume_ns; /* writer thread only: no idle work before (a full disk) */
     struct commit_stats published;                   /* guarded by mutex: stats, as answered */
     uint64_t durable_seq;                            /* guarded by mutex: the head on disk */
