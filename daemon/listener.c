@@ -172,10 +172,73 @@ static void listener_poll_cb(uv_poll_t *poll, int status, int events)
     }
 }
 
+/* A new socket file at the path, in place of the one deleted: bound and listening on a new
+ * socket that then takes the old one's descriptor, so that the poll goes on with it. */
+static int listener_rebind(struct listener *listener, char *error, size_t error_bytes)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        snprintf(error, error_bytes, "socket: %s", strerror(errno));
+        return -1;
+    }
+    struct stat made;
+    if (listener_bind(fd, listener->config, error, error_bytes) != 0 ||
+        lstat(listener->path, &made) != 0) {
+        if (!*error)
+            snprintf(error, error_bytes, "%s: %s", listener->path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    /* libuv watches a descriptor's number: stopped, it forgets the old socket; started again,
+     * it watches the new one under that number. */
+    bool polling = !uv_is_active((uv_handle_t *)&listener->pause_timer);
+    uv_poll_stop(&listener->poll);
+    int moved = dup3(fd, listener->fd, O_CLOEXEC);
+    close(fd);
+    if (moved < 0) {
+        snprintf(error, error_bytes, "dup3: %s", strerror(errno));
+        return -1;
+    }
+    listener->bound = made;
+    if (polling)
+        uv_poll_start(&listener->poll, UV_READABLE, listener_poll_cb);
+    return 0;
+}
+
+/* Each second: the socket file at the path is still the one this daemon made. Deleted (a
+ * cleanup of /run, a mistaken rm), it is made again: peers could not reach the daemon at all
+ * otherwise. Another file there (a second famledgerd's socket) is left alone and named. */
+static void listener_watch_cb(uv_timer_t *timer)
+{
+    struct listener *listener = timer->data;
+    struct stat now;
+    if (lstat(listener->path, &now) == 0) {
+        bool ours = now.st_dev == listener->bound.st_dev && now.st_ino == listener->bound.st_ino;
+        if (!ours && !listener->path_lost_told)
+            log_error("server: %s is no longer this famledgerd's socket but another file: "
+                      "peers cannot reach this daemon; stop one of the two", listener->path);
+        listener->path_lost_told = !ours;
+        return;
+    }
+    if (errno != ENOENT)
+        return;
+    char error[512] = "";
+    if (listener_rebind(listener, error, sizeof(error)) == 0) {
+        log_warn("server: the socket file %s was deleted while famledgerd ran: made again",
+                 listener->path);
+        listener->path_lost_told = false;
+    } else if (!listener->path_lost_told) {
+        log_error("server: the socket file %s was deleted while famledgerd ran, and cannot be "
+                  "made again (%s): peers cannot reach this daemon", listener->path, error);
+        listener->path_lost_told = true;
+    }
+}
+
 int listener_open(struct listener *listener, uv_loop_t *loop, const struct config *config,
                   char *error, size_t error_bytes)
 {
     listener->path = config->socket_path;
+    listener->config = config;
     listener->fd = -1;
     listener->reserve_fd = -1;
     if (listener_claim_path(config->socket_path, error, error_bytes))
@@ -207,6 +270,9 @@ int listener_open(struct listener *listener, uv_loop_t *loop, const struct confi
     listener->poll.data = listener;
     uv_timer_init(loop, &listener->pause_timer);
     listener->pause_timer.data = listener;
+    uv_timer_init(loop, &listener->watch_timer);
+    listener->watch_timer.data = listener;
+    uv_timer_start(&listener->watch_timer, listener_watch_cb, 1000, 1000);
     uv_poll_start(&listener->poll, UV_READABLE, listener_poll_cb);
     return 0;
 }
@@ -231,5 +297,6 @@ void listener_close(struct listener *listener)
 {
     uv_poll_stop(&listener->poll);
     uv_close((uv_handle_t *)&listener->pause_timer, NULL);
+    uv_close((uv_handle_t *)&listener->watch_timer, NULL);
     uv_close((uv_handle_t *)&listener->poll, listener_close_cb);
 }

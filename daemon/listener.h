@@ -19,10 +19,13 @@
 struct listener {
     uv_poll_t poll;
     uv_timer_t pause_timer;       /* out of descriptors with no reserve: poll again later */
+    uv_timer_t watch_timer;       /* is `path` still our socket file? (listener_watch_cb) */
     int fd;
     int reserve_fd;
     const char *path;
+    const struct config *config;
     struct stat bound;            /* the socket file made at `path`: only it is removed at close */
+    bool path_lost_told;          /* `path` is another file now, and the log said so */
     time_t refused_logged_at;     /* rate limit of the out-of-descriptors warning */
     unsigned long refused_count;
     void *data;
@@ -37,7 +40,8 @@ struct listener {
 int listener_open(struct listener *listener, uv_loop_t *loop, const struct config *config,
                   char *error, size_t error_bytes);
 
-/* Stop accepting, remove the socket file; closed_cb runs when the handle is closed. */
+/* Stop accepting, remove the socket file; closed_cb runs when the handle is closed. While open,
+ * a socket file deleted from under the daemon is made again within a second. */
 void listener_close(struct listener *listener);
 
 #endif
