@@ -95,7 +95,8 @@ static const struct setting settings[] = {
     {"commercial_insurance_provinces", SETTING_IDS, AT(commercial_insurance_provinces), 0, 0,
      "provinces whose holders' accounts may pay relatives' commercial health insurance"},
     {"timezone", SETTING_PATH, AT(timezone), 0, 0,
-     "time zone of business days (exports, reconciliation), e.g. Asia/Shanghai"},
+     "time zone of business days (exports, reconciliation), e.g. Asia/Shanghai; a ledger "
+     "with entries keeps the one it was started in"},
     {"clock_ahead_max_days", SETTING_UINT, AT(clock_ahead_max_days), 0, 36500,
      "days the wall clock may be past the last entry before writes are refused; 0: no limit"},
     {"long_term_care_provinces", SETTING_IDS, AT(long_term_care_provinces), 0, 0,
@@ -573,11 +574,18 @@ int config_load_file(struct config *config, const char *path, char *error, size_
     return rc;
 }
 
-int config_validate(const struct config *config, char *error, size_t error_bytes)
+bool config_zone_known(const char *name)
 {
     char zone_file[CONFIG_PATH_BYTES + 32];
-    snprintf(zone_file, sizeof(zone_file), "/usr/share/zoneinfo/%s", config->timezone);
-    if (strstr(config->timezone, "..") || access(zone_file, R_OK) != 0) {
+    if (strlen(name) >= CONFIG_PATH_BYTES || strstr(name, ".."))
+        return false;
+    snprintf(zone_file, sizeof(zone_file), "/usr/share/zoneinfo/%s", name);
+    return access(zone_file, R_OK) == 0;
+}
+
+int config_validate(const struct config *config, char *error, size_t error_bytes)
+{
+    if (!config_zone_known(config->timezone)) {
         snprintf(error, error_bytes, "timezone: '%s' is not a known time zone (tzdata)",
                  config->timezone);
         return -1;

@@ -119,6 +119,9 @@ int config_set(struct config *config, const char *name, const char *value, char 
  * error[]. */
 int config_load_file(struct config *config, const char *path, char *error, size_t error_bytes);
 
+/* Whether `name` is a time zone of tzdata (a file under /usr/share/zoneinfo, no ".."). */
+bool config_zone_known(const char *name);
+
 /* Check relations between settings. Returns 0, or -1 with a message in error[]. */
 int config_validate(const struct config *config, char *error, size_t error_bytes);
 

@@ -13,6 +13,7 @@
 
 static const char head_key[] = "head";
 static const char closed_key[] = "closed_through"; /* "YYYYMMDD": the last closed day */
+static const char zone_key[] = "timezone";         /* the business time zone, tzdata's name */
 
 #define HEAD_VALUE_BYTES (8 + HASH_BYTES + 8) /* seq || hash || time_us */
 #define LEDGER_TIME_US_END INT64_C(253402300800000000) /* 10000-01-01T00:00:00Z */
@@ -340,6 +341,72 @@ int ledger_check_head(struct store *store, struct ledger_head *head)
     store_read_end(txn);
     arena_free(&arena);
     return rc ? -1 : 0;
+}
+
+/* Whether a recorded zone name is one an operator could have configured: printable, short. */
+static bool ledger_zone_plausible(const struct store_bytes *value)
+{
+    if (value->size == 0 || value->size >= CONFIG_PATH_BYTES)
+        return false;
+    for (size_t i = 0; i < value->size; i++) {
+        char c = ((const char *)value->data)[i];
+        if (c <= ' ' || c > '~')
+            return false;
+    }
+    return true;
+}
+
+int ledger_check_timezone(struct store *store, const char *zone, uint64_t head_seq)
+{
+    struct store_txn *txn;
+    if (store_write_begin(store, &txn) != 0) {
+        log_error("ledger: cannot begin a transaction to read the business time zone");
+        return -1;
+    }
+    struct store_bytes value;
+    int found = store_get(txn, STORE_DB_META, zone_key, sizeof(zone_key) - 1, &value);
+    size_t zone_bytes = strlen(zone);
+    if (found == 1 && value.size == zone_bytes && memcmp(value.data, zone, zone_bytes) == 0) {
+        store_abort(txn);
+        return 0;
+    }
+    if (found < 0 || (found == 1 && head_seq > 0)) {
+        char recorded[CONFIG_PATH_BYTES] = "";
+        bool plausible = found == 1 && ledger_zone_plausible(&value);
+        if (plausible)
+            snprintf(recorded, sizeof(recorded), "%.*s", (int)value.size,
+                     (const char *)value.data);
+        if (found < 0)
+            log_error("ledger: cannot read the business time zone of %s/data.mdb",
+                      store_dir(store));
+        else if (!plausible || !config_zone_known(recorded))
+            log_error("ledger: the business time zone recorded in %s/data.mdb is not one of "
+                      "tzdata's: the ledger is damaged. Restore it from a backup "
+                      "(docs/OPERATIONS.md)", store_dir(store));
+        else
+            log_error("ledger: the ledger's business days are in %s, the time zone recorded at "
+                      "its first start, but the configuration says timezone %s. Its closed "
+                      "days, day totals and exports are counted in %s, and entries dated in "
+                      "another zone would fall into closed days: set timezone = %s "
+                      "(docs/OPERATIONS.md)", recorded, zone, recorded, recorded);
+        store_abort(txn);
+        return -1;
+    }
+    /* A new ledger, one written before the zone was recorded, or one without entries yet. */
+    int rc = store_put(txn, STORE_DB_META, zone_key, sizeof(zone_key) - 1, zone, zone_bytes);
+    if (rc == 0)
+        rc = store_commit(txn);
+    else
+        store_abort(txn);
+    if (rc) {
+        log_error("ledger: cannot record the business time zone in %s/data.mdb: %s",
+                  store_dir(store), fl_strerror(rc));
+        return -1;
+    }
+    if (head_seq > 0)
+        log_info("ledger: recorded its business time zone, %s: a start with another is refused "
+                 "from now on", zone);
+    return 0;
 }
 
 int ledger_day_close_handle(struct request_ctx *ctx, const Famledger__Request *request)

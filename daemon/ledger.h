@@ -27,6 +27,12 @@ int ledger_time_next(struct request_ctx *ctx);
  * Returns 0 with *head, or -1 after logging what is damaged. */
 int ledger_check_head(struct store *store, struct ledger_head *head);
 
+/* At start, after ledger_check_head: the configured time zone is the one recorded in the
+ * ledger, which its closed days, day totals and runs of the log are counted in. The first start
+ * records it (and a start before any entry, another); a start with another zone once entries
+ * exist is refused. Returns 0, or -1 after logging why. */
+int ledger_check_timezone(struct store *store, const char *zone, uint64_t head_seq);
+
 /* Handler: DayCloseRequest (admin). */
 int ledger_day_close_handle(struct request_ctx *ctx, const Famledger__Request *request);
 

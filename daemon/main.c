@@ -343,7 +343,8 @@ static int daemon_open_ledger(struct daemon *daemon)
     }
     struct ledger_head head;
     if (ledger_check_head(daemon->store, &head) != 0 ||
-        daemon_check_head_record(daemon, &head) != 0) {
+        daemon_check_head_record(daemon, &head) != 0 ||
+        ledger_check_timezone(daemon->store, config->timezone, head.seq) != 0) {
         head_record_close(&daemon->head_record);
         store_close(daemon->store);
         return -1;

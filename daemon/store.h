@@ -17,7 +17,8 @@
 enum store_db {
     STORE_DB_LOG,             /* u64be seq -> hash[32] || Entry bytes; append-only */
     STORE_DB_META,            /* "head" -> u64be seq || hash[32] || time; "format" -> "10";
-                               * "by_seq_counts" -> the folded tables' records (store.c) */
+                               * "by_seq_counts" -> the folded tables' records (store.c);
+                               * "closed_through" -> "YYYYMMDD"; "timezone" -> its name */
     STORE_DB_PERSONS,         /* person_no -> Person */
     STORE_DB_ACCOUNTS,        /* person_no -> Account */
     STORE_DB_ACCOUNT_LINKS,   /* u64be seq || person_no -> u64be seq of the account's entry

@@ -111,4 +111,43 @@ set_clock "2027-06-01 10:00:00"
 start --clock-ahead-max-days 365
 check "allowed a year, the credit is taken" 0 ctl credit E1 1.00 --ref far-2
 check "and the ledger verifies" 0 ctl verify
+
+# The business time zone is the ledger's: its closed days and day totals are counted in it.
+# Started in Los Angeles, the daemon once dated a credit of Shanghai's 1 December into the
+# 30th, which was closed, and verify then failed on the day's close.
+head_before=$(ctl --json head)
+daemon_stop
+refused_start() {
+    check "$1" 1 timeout 60 env LD_PRELOAD="$FAKETIME_LIB" FAKETIME_TIMESTAMP_FILE="$WORK/clock" \
+        FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 "$BUILD/famledgerd" \
+        --data-dir "$WORK/data" --socket "$SOCKET" "${@:2}"
+}
+refused_start "a start in another time zone is refused" --timezone America/Los_Angeles
+expect "naming the ledger's zone and the setting to write" \
+    "business days are in Asia/Shanghai, the time zone recorded at its first start, but the \
+configuration says timezone America/Los_Angeles" "$ERR"
+expect "and what to set" "set timezone = Asia/Shanghai" "$ERR"
+refused_start "a link to the same zone is refused too: the name is what is kept" --timezone PRC
+check "a record no operator could have written" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" \
+    meta timezone "Asia/Shang hai"
+refused_start "is refused as damage" --timezone Asia/Shanghai
+expect "saying so" "recorded in $WORK/data/data.mdb is not one of tzdata's: the ledger is damaged" \
+    "$ERR"
+check "the record mended" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" meta timezone \
+    Asia/Shanghai
+start
+expect "the ledger is as it was" "$head_before" "$(ctl --json head)"
+check "and verifies" 0 ctl verify
+daemon_stop
+# A ledger without entries has no day to move: its zone may still change.
+mkdir "$WORK/empty"
+start --data-dir "$WORK/empty" --timezone UTC
+daemon_stop
+start --data-dir "$WORK/empty" --timezone Asia/Shanghai
+check "an empty ledger starts in another zone" 0 ctl person add E9 --name "李四" \
+    --region 110101 --scheme employee
+check "and dates its entries in it" 0 ctl --json entry 1
+expect "Shanghai's offset" '+08:00"' "$OUT"
+daemon_stop
+refused_start "once it has an entry, the zone is kept" --data-dir "$WORK/empty" --timezone UTC
 finish

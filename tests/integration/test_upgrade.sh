@@ -57,6 +57,8 @@ expect "and the merchants' days it linked" "merchants' days as chains: 14 links,
 expect "and the patients' settlements it linked" \
     "patients' settlements as chains: 11 links, 3 patients" \
     "$(cat "$WORK/daemon.log")"
+expect "and the time zone it recorded" "recorded its business time zone, Asia/Shanghai" \
+    "$(cat "$WORK/daemon.log")"
 check "the head is the one format 3 had" 0 ctl --json head
 expect "same head" "$(cat "$FIXTURE/head.json")" "$OUT"
 check "verify passes on the upgraded ledger" 0 ctl verify
