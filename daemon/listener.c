@@ -35,8 +35,9 @@ static bool socket_is_live(const char *path)
     return live;
 }
 
-/* Make the path free for bind: nothing there, or a socket nobody answers on (removed). */
-static int listener_claim_path(const char *path, char *error, size_t error_bytes)
+/* Whether the path is free for bind: nothing there, or a socket nobody answers on (with
+ * `claim`, removed). */
+static int listener_path_free(const char *path, bool claim, char *error, size_t error_bytes)
 {
     char copy[CONFIG_SOCKET_PATH_BYTES];
     snprintf(copy, sizeof(copy), "%s", path);
@@ -65,7 +66,8 @@ static int listener_claim_path(const char *path, char *error, size_t error_bytes
                  path);
         return -1;
     }
-    unlink(path); /* a stale socket of a daemon that did not stop cleanly */
+    if (claim)
+        unlink(path); /* a stale socket of a daemon that did not stop cleanly */
     return 0;
 }
 
@@ -85,6 +87,15 @@ static int listener_group(const struct config *config, gid_t *gid, char *error,
         return -1;
     }
     *gid = group->gr_gid;
+    return 0;
+}
+
+int listener_check(const struct config *config, char *error, size_t error_bytes)
+{
+    gid_t gid;
+    if (listener_path_free(config->socket_path, false, error, error_bytes) ||
+        (*config->socket_group && listener_group(config, &gid, error, error_bytes)))
+        return -1;
     return 0;
 }
 
@@ -241,7 +252,7 @@ int listener_open(struct listener *listener, uv_loop_t *loop, const struct confi
     listener->config = config;
     listener->fd = -1;
     listener->reserve_fd = -1;
-    if (listener_claim_path(config->socket_path, error, error_bytes))
+    if (listener_path_free(config->socket_path, true, error, error_bytes))
         return -1;
     listener->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (listener->fd < 0) {

@@ -34,6 +34,11 @@ struct listener {
     void (*closed_cb)(struct listener *listener);
 };
 
+/* Before the ledger is opened (or created): whether listener_open could claim
+ * config->socket_path and find socket_group. Removes nothing. Returns 0, or -1 with a message
+ * in error[] as listener_open's. */
+int listener_check(const struct config *config, char *error, size_t error_bytes);
+
 /* Claim config->socket_path (only a stale socket there is removed), bind it with
  * socket_mode and socket_group, listen, and watch it on `loop`. Returns 0, or -1 with a
  * message naming the path and what to do in error[]. */

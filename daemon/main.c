@@ -7,6 +7,7 @@
 #include "fl_limits.h"
 #include "head_record.h"
 #include "ledger.h"
+#include "listener.h"
 #include "log.h"
 #include "prefetch.h"
 #include "scheduler.h"
@@ -371,6 +372,13 @@ static int daemon_run(struct daemon *daemon)
 {
     const struct config *config = &daemon->config;
     daemon->head_record.fd = -1;
+    /* A socket another famledgerd answers, or an unknown group, is refused before a ledger is
+     * opened: a mistyped data directory would otherwise be left holding a new, empty ledger. */
+    char error[512];
+    if (listener_check(config, error, sizeof(error)) != 0) {
+        log_error("%s", error);
+        return 1;
+    }
     if (daemon_open_ledger(daemon) != 0)
         return 1;
     int rc;
@@ -390,7 +398,6 @@ static int daemon_run(struct daemon *daemon)
         log_warn("cannot start the prefetch threads (%s): the writer reads for itself",
                  uv_strerror(rc));
     pthread_sigmask(SIG_SETMASK, &mask, NULL);
-    char error[512];
     rc = server_start(&daemon->server, daemon->loop, config, daemon->store, &daemon->commits,
                       rc == 0 ? &daemon->prefetch : NULL, error, sizeof(error));
     if (rc) {

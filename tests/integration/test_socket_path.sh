@@ -29,6 +29,7 @@ daemon_start
 check "the stale socket was taken over" 0 ctl head
 check "a live daemon's socket is refused" 1 timeout 10 "$BUILD/famledgerd" --data-dir "$WORK/data2" --socket "$SOCKET"
 expect "the refusal says another daemon answers" "another famledgerd answers there" "$ERR"
+check "and leaves no new ledger behind it" 1 test -e "$WORK/data2"
 check "the first daemon still answers" 0 ctl head
 
 # socket_group gives the socket file a group, so roles can be granted by group.
@@ -38,6 +39,7 @@ daemon_start --socket-group "$group" --socket-mode 0660
 expect "the socket has the configured group" "$group" "$(stat -c %G "$SOCKET")"
 check "an unknown group is refused" 1 timeout 10 "$BUILD/famledgerd" --data-dir "$WORK/data3" --socket "$WORK/other.sock" --socket-group no-such-group-here
 expect "the refusal names the group" "no group named 'no-such-group-here'" "$ERR"
+check "before a ledger was made" 1 test -e "$WORK/data3"
 
 # The socket file deleted from under the daemon (a cleanup of /run, a mistaken rm) is made
 # again within a second, as it was: peers could not reach the daemon at all otherwise.
