@@ -18,10 +18,20 @@ static void commit_fail_stop(struct commit_queue *queue, int status)
     uv_mutex_unlock(&queue->mutex);
 }
 
-static void commit_batch_fail(struct commit_job *batch, int status)
+/* What a client whose write was lost is told, beyond its status. */
+static const char commit_reason_unlinked[] =
+    "data.mdb was deleted while famledgerd ran; writes are refused until an operator restores "
+    "the ledger (famledgerd's log says how). Send it again with the same reference then";
+static const char commit_reason_stopped[] =
+    "a storage failure stops famledgerd. Send it again with the same reference once it has "
+    "restarted: it is then either recorded already or recorded once";
+
+static void commit_batch_fail(struct commit_job *batch, int status, const char *reason)
 {
-    for (struct commit_job *job = batch; job; job = job->next)
+    for (struct commit_job *job = batch; job; job = job->next) {
         job->commit_status = status;
+        job->commit_reason = reason;
+    }
 }
 
 /* Run one job: straight in `txn`, or, when `careful`, in a nested transaction of its own.
@@ -146,7 +156,7 @@ static void commit_batch_run(struct commit_queue *queue, struct commit_ran *ran)
 {
     struct commit_job *batch = ran->batch;
     if (commit_file_gone(queue)) {
-        commit_batch_fail(batch, FL_ERR_INTERNAL);
+        commit_batch_fail(batch, FL_ERR_INTERNAL, commit_reason_unlinked);
         queue->stats.failed++;
         return;
     }
@@ -160,7 +170,7 @@ static void commit_batch_run(struct commit_queue *queue, struct commit_ran *ran)
             continue;
         }
         if (rc == 0) {
-            commit_batch_fail(batch, 0);
+            commit_batch_fail(batch, 0, NULL);
             if (ran->synced)
                 commit_not_full(queue);
             return;
@@ -169,17 +179,18 @@ static void commit_batch_run(struct commit_queue *queue, struct commit_ran *ran)
             /* A full disk refuses this batch and lets the next try; anything else (EIO, a
              * failed sync, MDB_PANIC) stops the ledger: a restart recovers from the last
              * durable state, as PostgreSQL does after a failed fsync (the daemon says so). */
-            if (rc == FL_ERR_OUT_OF_SPACE)
+            bool full = rc == FL_ERR_OUT_OF_SPACE;
+            if (full)
                 commit_full(queue, false);
             else
                 commit_fail_stop(queue, rc);
-            commit_batch_fail(batch, rc);
+            commit_batch_fail(batch, rc, full ? NULL : commit_reason_stopped);
             queue->stats.failed++;
             return;
         }
         if (store_grow(queue->store) != 0) {
             commit_full(queue, true);
-            commit_batch_fail(batch, FL_ERR_OUT_OF_SPACE);
+            commit_batch_fail(batch, FL_ERR_OUT_OF_SPACE, NULL);
             queue->stats.failed++;
             return;
         }
@@ -365,7 +376,7 @@ static void commit_thread(void *argument)
             weight += job->weight ? job->weight : 1;
         }
         if (failed) { /* stopped: nothing more is written */
-            commit_batch_fail(ran.batch, failed);
+            commit_batch_fail(ran.batch, failed, commit_reason_stopped);
             queue->stats.failed++;
         } else {
             commit_batch_run(queue, &ran);
@@ -429,6 +440,7 @@ void commit_queue_submit(struct commit_queue *queue, struct commit_job *job)
     job->next = NULL;
     job->execute_status = 0;
     job->commit_status = 0;
+    job->commit_reason = NULL;
     uv_mutex_lock(&queue->mutex);
     if (queue->pending_last)
         queue->pending_last->next = job;

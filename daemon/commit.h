@@ -37,6 +37,9 @@ struct commit_job {
     unsigned weight;    /* requests it carries (a BatchRequest's items); 0 counts as 1 */
     int execute_status; /* what execute_cb returned */
     int commit_status;  /* 0 when the job's writes are durable, or why they were lost */
+    /* With a commit_status: what the client is told beyond its status (a static string), or
+     * NULL when the status says it all. */
+    const char *commit_reason;
 };
 
 struct commit_stats {

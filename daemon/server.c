@@ -200,8 +200,10 @@ static void pending_done_cb(struct commit_job *job)
         famledger__response__init(&pending->response);
         pending->response.request_id = pending->request->request_id;
         pending->response.status = (Famledger__Status)-job->commit_status;
-        pending->response.error = arena_printf(&pending->reply_arena, "not recorded: %s",
-                                               fl_strerror(job->commit_status));
+        pending->response.error =
+            arena_printf(&pending->reply_arena, "not recorded: %s%s%s",
+                         fl_strerror(job->commit_status), job->commit_reason ? ": " : "",
+                         job->commit_reason ? job->commit_reason : "");
     }
     server_streams_notify(pending->conn->server);
     pending_answered(pending);

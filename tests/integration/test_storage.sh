@@ -182,6 +182,8 @@ for i in $(seq 1 5); do credit 0.01 "s$i" && acked=$((acked + 1)); done
 touch "$WORK/fail-now"
 check "a write whose sync fails is not acknowledged" 1 ctl credit E1 0.01 --ref s-failed
 expect "the refusal says it was not recorded" "INTERNAL" "$ERR"
+expect "and what the client does" "a storage failure stops famledgerd. Send it again with the \
+same reference once it has restarted" "$ERR"
 expect_stopped_74 "a failed sync"
 expect "the daemon says why it stopped" "storage failure" "$(cat "$WORK/failsync.log")"
 rm -f "$WORK/fail-now"
@@ -388,7 +390,8 @@ gone account open G1 >/dev/null
 check "a credit before" 0 gone credit G1 5.00 --ref g1
 rm "$WORK/gone2/data.mdb"
 check "a credit once data.mdb is deleted is refused" 1 gone credit G1 1.00 --ref g2
-expect "as not recorded" "not recorded" "$ERR"
+expect "as not recorded, saying why" "not recorded: internal storage error: data.mdb was \
+deleted while famledgerd ran; writes are refused until an operator restores the ledger" "$ERR"
 expect "the log says what happened and what to do" \
     "data.mdb in $WORK/gone2 was deleted or replaced while famledgerd ran: writes are refused" \
     "$(cat "$WORK/gone2.log")"
