@@ -138,11 +138,12 @@ static int list_merchant(struct request_ctx *ctx, const Famledger__SettlementLis
     memcpy(day, to, 9);
     uint64_t cursor = query->cursor;
     if (cursor) {
+        /* Every seq up to the head is an entry: a cursor past it reads from the newest, as a
+         * patient's list, a statement and a merchant's day read it. */
         rc = ledger_entry_day(ctx->txn, ctx->arena, cursor, day);
-        if (rc <= 0)
-            return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "cursor %llu is not an entry",
-                                (unsigned long long)cursor);
-        if (strcmp(day, to) > 0)
+        if (rc < 0)
+            return request_fail(ctx, rc, "cannot read entry %llu", (unsigned long long)cursor);
+        if (rc == 0 || strcmp(day, to) > 0)
             memcpy(day, to, 9), cursor = 0;
     }
     for (int days = 0; days <= QUERY_DAYS_MAX && strcmp(day, from) >= 0; days++) {

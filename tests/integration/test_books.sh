@@ -109,6 +109,13 @@ check "the next page" 0 ctl --json settlements --patient KID --limit 1 --cursor 
 expect "the older" '"merchant_reference":"s1"' "$OUT"
 check "P1's settlements of today" 0 ctl settlements --merchant P1 --from "$today" --to "$today"
 expect "s1 listed" "s1" "$OUT"
+# A cursor past the head reads from the newest, in every list (a merchant's refused it once).
+check "KID's settlements from a cursor past the head" 0 ctl --json settlements --patient KID \
+    --limit 1 --cursor 99999999
+expect "the newest" '"merchant_reference":"s2"' "$OUT"
+check "P1's from a cursor past the head" 0 ctl --json settlements --merchant P1 --from "$today" \
+    --to "$today" --limit 1 --cursor 99999999
+expect "the newest" '"merchant_reference":"s2"' "$OUT"
 check "a merchant's list needs dates" 2 ctl settlements --merchant P1
 # Days of any four-digit year are real days: a list of the year 226, or across the year 0, is
 # empty, and the daemon goes on (the day before a day of such a year once came out seven
