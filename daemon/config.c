@@ -180,6 +180,20 @@ static int disease_compare(const void *a, const void *b)
     return strcmp(a, b);
 }
 
+/* The next line of a settings file into *line, grown as needed: a merchant_peers line or a
+ * comment may be longer than any fixed buffer, and its rest must not be read as a line of its
+ * own. A UTF-8 byte-order mark (Windows editors write one) is not part of the first line.
+ * Returns false at the end of the file or on a read error (ferror tells which). */
+static bool config_next_line(FILE *file, char **line, size_t *capacity, size_t line_no)
+{
+    if (getline(line, capacity, file) < 0)
+        return false;
+    static const char bom[] = "\xef\xbb\xbf";
+    if (line_no == 1 && strncmp(*line, bom, 3) == 0)
+        memmove(*line, *line + 3, strlen(*line + 3) + 1);
+    return true;
+}
+
 int config_diseases_load(struct config *config, char *error, size_t error_bytes)
 {
     if (!*config->major_disease_codes_path)
@@ -191,11 +205,10 @@ int config_diseases_load(struct config *config, char *error, size_t error_bytes)
         return -1;
     }
     struct config_diseases list = {NULL, 0};
-    size_t capacity = 0, line_no = 0;
-    char line[256];
+    size_t capacity = 0, line_no = 0, line_capacity = 0;
+    char *line = NULL;
     int rc = 0;
-    while (rc == 0 && fgets(line, sizeof(line), file)) {
-        line_no++;
+    while (rc == 0 && config_next_line(file, &line, &line_capacity, ++line_no)) {
         char *code = line + strspn(line, " \t");
         code[strcspn(code, "#\r\n")] = '\0';
         for (size_t end = strlen(code); end > 0 && isspace((unsigned char)code[end - 1]);)
@@ -222,6 +235,12 @@ int config_diseases_load(struct config *config, char *error, size_t error_bytes)
         if (rc == 0)
             snprintf(list.codes[list.count++], sizeof(list.codes[0]), "%s", code);
     }
+    if (rc == 0 && ferror(file)) {
+        snprintf(error, error_bytes, "major_disease_codes: %s: %s",
+                 config->major_disease_codes_path, strerror(errno));
+        rc = -1;
+    }
+    free(line);
     fclose(file);
     if (rc == 0 && list.count == 0) {
         snprintf(error, error_bytes, "major_disease_codes: %s lists no code",
@@ -546,11 +565,10 @@ int config_load_file(struct config *config, const char *path, char *error, size_
         snprintf(error, error_bytes, "%s: %s", path, strerror(errno));
         return -1;
     }
-    char line[2048];
-    unsigned line_no = 0;
+    char *line = NULL;
+    size_t capacity = 0, line_no = 0;
     int rc = 0;
-    while (rc == 0 && fgets(line, sizeof(line), file)) {
-        line_no++;
+    while (rc == 0 && config_next_line(file, &line, &capacity, ++line_no)) {
         char *comment = strchr(line, '#');
         if (comment)
             *comment = '\0';
@@ -560,16 +578,21 @@ int config_load_file(struct config *config, const char *path, char *error, size_
         char *equals = strchr(text, '=');
         char message[512];
         if (!equals) {
-            snprintf(error, error_bytes, "%s:%u: expected 'key = value'", path, line_no);
+            snprintf(error, error_bytes, "%s:%zu: expected 'key = value'", path, line_no);
             rc = -1;
             break;
         }
         *equals = '\0';
         if (config_set(config, trim(text), trim(equals + 1), message, sizeof(message))) {
-            snprintf(error, error_bytes, "%s:%u: %s", path, line_no, message);
+            snprintf(error, error_bytes, "%s:%zu: %s", path, line_no, message);
             rc = -1;
         }
     }
+    if (rc == 0 && ferror(file)) {
+        snprintf(error, error_bytes, "%s: %s", path, strerror(errno));
+        rc = -1;
+    }
+    free(line);
     fclose(file);
     return rc;
 }

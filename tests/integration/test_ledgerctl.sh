@@ -154,5 +154,22 @@ printf '# none yet\n' > "$WORK/codes.txt"
 check "a list of no codes" 2 "$BUILD/famledgerd" --major-disease-codes "$WORK/codes.txt" \
     --check-config
 expect "is refused" "lists no code" "$ERR"
+# Lines longer than a buffer: a comment's rest was once read as a line of its own (here, the
+# code Z99), and a merchant_peers line of 30 pharmacies (3,000 bytes) was refused.
+printf '#%0300dZ99\n' 0 > "$WORK/codes.txt"
+check "a long comment is one line" 2 "$BUILD/famledgerd" --major-disease-codes "$WORK/codes.txt" \
+    --check-config
+expect "and no code" "lists no code" "$ERR"
+peers=$(for i in $(seq 10 39); do printf 'uid:1000%s=' "$i"
+    for j in 1 2 3 4 5 6 7; do printf 'PHARMACY%s0%s,' "$i" "$j"; done; printf 'PHARMACY%s08; ' "$i"
+done)
+printf '# %0200d\nmerchant_peers = %s\n' 0 "$peers" > "$WORK/long.conf"
+check "a long merchant_peers line" 0 "$BUILD/famledgerd" --config "$WORK/long.conf" --check-config
+expect "is read whole" "uid:100039=PHARMACY3901,PHARMACY3902,PHARMACY3903" "$OUT"
+# A file saved by a Windows editor: a byte-order mark and CRLF line ends.
+printf '\357\273\277map_mib = 32\r\nconnections_max = 10\r\n' > "$WORK/windows.conf"
+check "a config with a byte-order mark and CRLF" 0 "$BUILD/famledgerd" --config \
+    "$WORK/windows.conf" --check-config
+expect "is read" "connections_max = 10" "$OUT"
 
 finish
