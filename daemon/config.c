@@ -41,6 +41,9 @@ static const struct setting settings[] = {
      "frame whole, or reads none of its replies) for this long"},
     {"shutdown_timeout_ms", SETTING_UINT, AT(shutdown_timeout_ms), 0, 3600000,
      "after SIGTERM, close connections still open after this long and exit"},
+    {"snapshot_max_seconds", SETTING_UINT, AT(snapshot_max_seconds), 0, 30 * 86400,
+     "close an audit snapshot open longer than this (LMDB reuses no page freed after it, so "
+     "data.mdb grows while it lasts); its next reads are refused SNAPSHOT_EXPIRED. 0: no limit"},
     {"map_mib", SETTING_UINT, AT(map_mib), 1, 1u << 30,
      "obsolete: the map is reserved at map_mib_max from the start; kept for old config files"},
     {"map_mib_max", SETTING_UINT, AT(map_mib_max), 1, 1u << 30,
@@ -143,6 +146,7 @@ void config_init(struct config *config)
     config->socket_mode = 0660;
     config->idle_timeout_ms = IDLE_TIMEOUT_MS_DEFAULT;
     config->shutdown_timeout_ms = SHUTDOWN_TIMEOUT_MS_DEFAULT;
+    config->snapshot_max_seconds = SNAPSHOT_MAX_SECONDS_DEFAULT;
     config->map_mib = MAP_MIB_DEFAULT;
     config->map_mib_max = MAP_MIB_MAX_DEFAULT;
     config->frame_bytes_max = FRAME_BYTES_MAX_DEFAULT;

@@ -62,6 +62,7 @@ struct config {
     char socket_group[CONFIG_SOCKET_PATH_BYTES];   /* empty: the daemon's own group */
     char metrics_listen[CONFIG_SOCKET_PATH_BYTES]; /* HOST:PORT of the metrics listener; empty: off */
     uint64_t idle_timeout_ms;
+    uint64_t snapshot_max_seconds; /* 0: an audit snapshot may stay open for ever */
     uint64_t shutdown_timeout_ms;
     uint64_t map_mib;
     uint64_t map_mib_max;

@@ -28,6 +28,7 @@
 #define IDLE_TIMEOUT_MS_DEFAULT 120000
 #define SHUTDOWN_TIMEOUT_MS_DEFAULT 10000
 #define SNAPSHOTS_MAX 8                  /* audit snapshots open at once (LMDB readers: 126) */
+#define SNAPSHOT_MAX_SECONDS_DEFAULT 14400 /* four hours: a verify of a billion entries */
 
 /* Commit queue: requests that arrive together share one write transaction and one sync. */
 #define COMMIT_BATCH_MAX_DEFAULT 256

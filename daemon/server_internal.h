@@ -43,6 +43,9 @@ struct conn {
     struct peer peer;
     struct pipeline pipeline;
     struct store_txn *snapshot;     /* while open, every read of the connection uses it */
+    uint64_t snapshot_opened_ms;    /* uv_now when it opened */
+    bool snapshot_expired;          /* closed at snapshot_max_seconds: reads refused until the
+                                     * peer opens or closes one (conn_snapshot_current) */
     bool background_running;        /* a read on the thread pool: nothing else of it starts */
     struct stream *stream;          /* subscribed: the connection carries only the stream */
     unsigned writes_in_flight;

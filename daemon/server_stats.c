@@ -188,6 +188,14 @@ void server_metrics_collect(struct server *server, struct arena *arena,
     metrics_sample(&builder, server->stream_count, 0, NULL);
     metrics_family(&builder, "famledger_snapshots", "gauge", "Audit snapshots open.");
     metrics_sample(&builder, server->snapshot_count, 0, NULL);
+    uint64_t now_ms = uv_now(server->loop), oldest_ms = 0;
+    for (const struct conn *conn = server->conns; conn; conn = conn->next)
+        if (conn->snapshot && now_ms - conn->snapshot_opened_ms > oldest_ms)
+            oldest_ms = now_ms - conn->snapshot_opened_ms;
+    metrics_family(&builder, "famledger_snapshot_oldest_seconds", "gauge",
+                   "How long the oldest audit snapshot has been open (0: none). data.mdb grows "
+                   "while one lasts; snapshot_max_seconds closes it.");
+    metrics_sample(&builder, (int64_t)oldest_ms, 3, NULL);
     metrics_commits(&builder, &stats);
     if (server->prefetch) {
         struct prefetch_stats ahead = prefetch_stats(server->prefetch);

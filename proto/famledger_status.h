@@ -67,6 +67,7 @@
     XX(HOLD_CLOSED, 93, "hold captured, released or expired")                                     \
     XX(ACCOUNT_HELD, 94, "money of the account is held for a quote")                              \
     XX(SUBSCRIBER_BEHIND, 95, "the change stream's reader fell behind")                           \
+    XX(SNAPSHOT_EXPIRED, 96, "the audit snapshot was open too long")                              \
     XX(UNAVAILABLE, 100, "cannot connect to famledgerd")                                          \
     XX(TIMEOUT, 101, "timed out waiting for famledgerd")                                          \
     XX(PROTOCOL_ERROR, 102, "protocol error")
