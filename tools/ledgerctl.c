@@ -352,12 +352,16 @@ static int head_run(struct ctl *ctl, const struct cli_parsed *args)
     int rc = fl_head_get(ctl->client, &head);
     if (rc)
         return ctl_fail(ctl, rc);
-    char hash[2 * FL_HASH_BYTES + 1];
+    char hash[2 * FL_HASH_BYTES + 1], zone[FL_TIMEZONE_MAX];
     fl_hash_hex(head.hash, hash);
+    /* The business time zone too, which scripts date their days by (famledger-nightly). */
+    if ((rc = fl_timezone_get(ctl->client, zone)) != 0)
+        return ctl_fail(ctl, rc);
     if (ctl->json)
-        printf("{\"seq\":%" PRIu64 ",\"hash\":\"%s\"}\n", head.seq, hash);
+        printf("{\"seq\":%" PRIu64 ",\"hash\":\"%s\",\"timezone\":\"%s\"}\n", head.seq, hash,
+               zone);
     else
-        printf("seq   %" PRIu64 "\nhash  %s\n", head.seq, hash);
+        printf("seq   %" PRIu64 "\nhash  %s\nzone  %s\n", head.seq, hash, zone);
     return 0;
 }
 

@@ -71,4 +71,23 @@ expect "the backup is there" "backup in $WORK/backups/$yesterday" \
     "$(cat "$WORK/reports/$yesterday/backup.txt")"
 [ -f "$WORK/backups/$yesterday/data.mdb" ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) ||
     { CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL no backup data.mdb"; }
+
+# Without a date, "yesterday" is the ledger's: it took Asia/Shanghai whatever the daemon's zone,
+# and twenty hours of the day it named a day of a ledger twelve hours behind UTC that had not
+# ended there yet.
+daemon_stop
+"$BUILD/famledgerd" --data-dir "$WORK/west" --socket "$WORK/west.sock" --timezone Etc/GMT+12 \
+    --log-level warn 2>>"$WORK/daemon.log" &
+west=$!
+for _ in $(seq 1 500); do "$BUILD/ledgerctl" --socket "$WORK/west.sock" head >/dev/null 2>&1 &&
+    break; sleep 0.01; done
+check "ledgerctl head names the ledger's zone" 0 "$BUILD/ledgerctl" --socket "$WORK/west.sock" head
+expect "in the text" "zone  Etc/GMT+12" "$OUT"
+check "nightly without a date" 0 env FAMLEDGER_SOCKET="$WORK/west.sock" \
+    FAMLEDGER_REPORT_DIR="$WORK/west-reports" sh "$nightly"
+west_yesterday=$(TZ=Etc/GMT+12 date -d yesterday +%F)
+[ -f "$WORK/west-reports/$west_yesterday/SUMMARY" ] && CHECKS_PASSED=$((CHECKS_PASSED + 1)) ||
+    { CHECKS_FAILED=$((CHECKS_FAILED + 1))
+      echo "FAIL not yesterday in Etc/GMT+12 ($west_yesterday): $(ls "$WORK/west-reports")"; }
+kill -TERM "$west" && wait "$west"
 finish
