@@ -894,7 +894,12 @@ int store_copy(struct store *store, const char *dir)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return store_error(store, errno, "open the copy");
-    rc = fsync(fd) == 0 ? 0 : store_error(store, errno, "sync the copy");
+    /* LMDB creates the copy as 0666 less the umask: world-readable under a shell's 022, and
+     * unreadable under the listener's 0777 of a moment (listener_bind). The ledger's own mode:
+     * it holds every insured person's number and name. */
+    rc = fchmod(fd, 0640) == 0 ? 0 : store_error(store, errno, "set the copy's mode");
+    if (rc == 0)
+        rc = fsync(fd) == 0 ? 0 : store_error(store, errno, "sync the copy");
     close(fd);
     return rc;
 }

@@ -27,6 +27,8 @@ for n in 1 2 3; do
     check "copy $n was synced before its reply" 0 synced "$WORK/copy$n/data.mdb"
     check "copy $n's head record too" 0 synced "$WORK/copy$n/famledger.head"
     check "copy $n's names" 0 synced "$WORK/copy$n"
+    # Personal data: the copy is as closed as the ledger, whatever the daemon's umask (022 here).
+    expect "copy $n's data.mdb is 0640" 640 "$(stat -c %a "$WORK/copy$n/data.mdb")"
 done
 check "a backup never overwrites" 1 ctl backup --out "$WORK/copy1"
 expect "the refusal says why" "a backup never overwrites one" "$ERR"
