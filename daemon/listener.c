@@ -103,10 +103,10 @@ static int listener_bind(int fd, const struct config *config, char *error, size_
 {
     struct sockaddr_un address;
     socket_address(&address, config->socket_path);
-    /* Created with no access at all, then opened to exactly socket_mode. */
-    mode_t previous_umask = umask(0777);
+    /* No peer can connect before listen(), which comes after the file has its group and
+     * socket_mode. (The umask, which would do it too, belongs to the whole process: a file that
+     * another thread creates meanwhile, a backup or the head record made again, would take it.) */
     int rc = bind(fd, (struct sockaddr *)&address, sizeof(address));
-    umask(previous_umask);
     const char *step = "bind";
     if (rc == 0 && *config->socket_group) {
         gid_t gid;

@@ -37,6 +37,7 @@ daemon_stop
 group=$(getent group nogroup >/dev/null && echo nogroup || echo "$(id -gn)")
 daemon_start --socket-group "$group" --socket-mode 0660
 expect "the socket has the configured group" "$group" "$(stat -c %G "$SOCKET")"
+expect "and mode" "[660]" "[$(stat -c %a "$SOCKET")]"
 check "an unknown group is refused" 1 timeout 10 "$BUILD/famledgerd" --data-dir "$WORK/data3" --socket "$WORK/other.sock" --socket-group no-such-group-here
 expect "the refusal names the group" "no group named 'no-such-group-here'" "$ERR"
 check "before a ledger was made" 1 test -e "$WORK/data3"
@@ -47,6 +48,7 @@ rm "$SOCKET"
 for _ in $(seq 1 300); do ctl head >/dev/null 2>&1 && break; sleep 0.01; done
 check "the deleted socket is made again" 0 ctl head
 expect "with its group" "$group" "$(stat -c %G "$SOCKET")"
+expect "and mode" "[660]" "[$(stat -c %a "$SOCKET")]"
 expect "and the log says so" "socket file $SOCKET was deleted while famledgerd ran: made again" \
     "$(cat "$WORK/daemon.log")"
 
