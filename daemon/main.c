@@ -329,6 +329,8 @@ static int daemon_check_head_record(struct daemon *daemon, const struct ledger_h
 static int daemon_open_ledger(struct daemon *daemon)
 {
     const struct config *config = &daemon->config;
+    if (store_filesystem_check(config->data_dir) != 0)
+        return -1;
     /* The map is reserved at its maximum from the start (address space, not disk): it never
      * has to grow, so a long audit snapshot never stands in the writer's way. */
     int rc = store_open(config->data_dir, config->map_mib_max << 20, config->map_mib_max << 20,

@@ -21,7 +21,9 @@
 #include <dirent.h>
 #include <sys/stat.h>
 #include <uv.h>
+#include <linux/magic.h>
 #include <sys/statvfs.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 struct store {
@@ -790,6 +792,66 @@ static int store_check_size(struct store *store, uint64_t file_bytes)
               "the ledger is damaged. Restore it from a backup (docs/OPERATIONS.md)", store->dir,
               (unsigned long long)file_bytes, (unsigned long long)needed_bytes);
     return FL_ERR_INTERNAL;
+}
+
+/* Filesystems a ledger must not live on. lmdb.h: "Do not use LMDB databases on remote
+ * filesystems, even between processes on the same host. This breaks flock() on some OSes,
+ * possibly memory map sync, and certainly sync between programs on different hosts." A second
+ * host mounting the same share could run a second famledgerd on the ledger, which the
+ * directory's flock would not stop (NFS with local_lock), and an acknowledged commit would be
+ * durable only as far as the server's export options say. */
+static const struct {
+    unsigned long magic;
+    const char *name;
+} store_remote_filesystems[] = {
+    {NFS_SUPER_MAGIC, "NFS"},
+    {SMB_SUPER_MAGIC, "SMB"},
+    {CIFS_SUPER_MAGIC, "CIFS (SMB)"},
+    {SMB2_SUPER_MAGIC, "SMB2"},
+    {FUSE_SUPER_MAGIC, "FUSE (sshfs, GlusterFS, s3fs, ...)"},
+    {V9FS_MAGIC, "9P"},
+    {CEPH_SUPER_MAGIC, "CephFS"},
+    {AFS_SUPER_MAGIC, "AFS"},
+    {AFS_FS_MAGIC, "AFS"},
+    {CODA_SUPER_MAGIC, "Coda"},
+    {OCFS2_SUPER_MAGIC, "OCFS2"},
+    {0x01161970, "GFS2"},
+};
+
+int store_filesystem_check(const char *dir)
+{
+    /* The directory, or the nearest of its parents that exists: where it would be made. */
+    char path[4096];
+    snprintf(path, sizeof(path), "%s", dir);
+    struct statfs status;
+    int rc;
+    while ((rc = statfs(path, &status)) != 0 && errno == ENOENT && strcmp(path, ".") != 0 &&
+           strcmp(path, "/") != 0) {
+        char *slash = strrchr(path, '/');
+        if (!slash)
+            snprintf(path, sizeof(path), ".");
+        else if (slash == path)
+            path[1] = '\0';
+        else
+            *slash = '\0';
+    }
+    if (rc != 0) {
+        log_error("store: cannot tell the filesystem of %s: %s", path, strerror(errno));
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof(store_remote_filesystems) / sizeof(*store_remote_filesystems);
+         i++)
+        if ((unsigned long)status.f_type == store_remote_filesystems[i].magic) {
+            log_error("store: %s is on %s, a network or shared filesystem: LMDB's locks, memory "
+                      "map and syncs are not sound there, and a second host could run a second "
+                      "famledgerd on the same ledger. Keep the ledger on a local disk "
+                      "(docs/OPERATIONS.md)", dir, store_remote_filesystems[i].name);
+            return -1;
+        }
+    if ((unsigned long)status.f_type == TMPFS_MAGIC || (unsigned long)status.f_type == RAMFS_MAGIC)
+        log_warn("store: %s is in memory (tmpfs): the ledger, and every reply that said it was "
+                 "durable, is lost at the next reboot. Use it for tests only", dir);
+    return 0;
 }
 
 static int mkdir_parents(const char *dir)

@@ -130,6 +130,10 @@ void store_deferred_stats(struct store *store, struct store_deferred_stats *out)
 /* Whether store_open created a new, empty ledger. */
 bool store_created(const struct store *store);
 
+/* Before store_open: -1 (logged) when `dir`, or the parent it would be made in, is on a network
+ * or shared filesystem (NFS, SMB, FUSE, ...), where LMDB is not sound; a warning for tmpfs. */
+int store_filesystem_check(const char *dir);
+
 /* The data directory. */
 const char *store_dir(const struct store *store);
 void store_close(struct store *store);

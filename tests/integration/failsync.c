@@ -3,13 +3,15 @@
  * first $FAILSYNC_PASS of them (default 0) after it appears still succeed, to fail a chosen
  * flush of a commit. With $FAILSYNC_DELAY_MS each sync first takes that long, as a slow
  * disk's does. With $FAILSYNC_LOG each sync appends the path it syncs to that file, so that a
- * test can see what was made durable. */
+ * test can see what was made durable. With $FAILSYNC_FSTYPE (a number: 0x6969 is NFS) statfs
+ * says every path is on a filesystem of that type, as a network share's mount would. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 static int failing(void)
@@ -70,4 +72,31 @@ int fsync(int fd)
     }
     int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
     return real(fd);
+}
+
+static void fake_type(__fsword_t *type)
+{
+    const char *fake = getenv("FAILSYNC_FSTYPE");
+    if (fake)
+        *type = (__fsword_t)strtoul(fake, NULL, 0);
+}
+
+int statfs(const char *path, struct statfs *status)
+{
+    int (*real)(const char *, struct statfs *) =
+        (int (*)(const char *, struct statfs *))dlsym(RTLD_NEXT, "statfs");
+    int rc = real(path, status);
+    if (rc == 0)
+        fake_type(&status->f_type);
+    return rc;
+}
+
+int statfs64(const char *path, struct statfs64 *status)
+{
+    int (*real)(const char *, struct statfs64 *) =
+        (int (*)(const char *, struct statfs64 *))dlsym(RTLD_NEXT, "statfs64");
+    int rc = real(path, status);
+    if (rc == 0)
+        fake_type(&status->f_type);
+    return rc;
 }

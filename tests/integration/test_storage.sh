@@ -422,4 +422,28 @@ pid=$!
 for _ in $(seq 1 1000); do gone head >/dev/null 2>&1 && break; sleep 0.01; done
 check "the next start takes it" 0 gone verify
 kill -TERM "$pid"; wait "$pid"
+# A ledger on a network share: LMDB is not sound there, and another host could run a second
+# daemon on it. Refused before anything is made (the share is faked: statfs says NFS, CIFS).
+allow_preload
+for fstype in 0x6969:NFS 0xFF534D42:CIFS; do
+    check "a data directory on ${fstype#*:} is refused" 1 env FAILSYNC_FSTYPE="${fstype%%:*}" \
+        LD_PRELOAD="$PWD/$BUILD/tests/libfailsync.so" timeout 20 "$BUILD/famledgerd" \
+        --data-dir "$WORK/share/ledger" --socket "$WORK/share.sock"
+    expect "naming the filesystem" "$WORK/share/ledger is on ${fstype#*:}" "$ERR"
+    check "and nothing is made there" 1 test -e "$WORK/share"
+done
+# In memory (tmpfs): it runs, for tests, and says what a reboot does.
+mkdir "$WORK/ram"
+if mount -t tmpfs -o size=64m tmpfs "$WORK/ram" 2>/dev/null; then
+    "$BUILD/famledgerd" --data-dir "$WORK/ram/ledger" --socket "$WORK/ram.sock" --log-level warn \
+        2>>"$WORK/ram.log" &
+    pid=$!
+    for _ in $(seq 1 1000); do "$BUILD/ledgerctl" --socket "$WORK/ram.sock" head >/dev/null 2>&1 &&
+        break; sleep 0.01; done
+    check "a ledger on tmpfs runs" 0 "$BUILD/ledgerctl" --socket "$WORK/ram.sock" head
+    expect "with a warning" "$WORK/ram/ledger is in memory (tmpfs): the ledger, and every reply" \
+        "$(cat "$WORK/ram.log")"
+    kill -TERM "$pid"; wait "$pid"
+    umount "$WORK/ram"
+fi
 finish
