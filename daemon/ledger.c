@@ -344,16 +344,48 @@ int ledger_check_head(struct store *store, struct ledger_head *head)
 }
 
 /* Whether a recorded zone name is one an operator could have configured: printable, short. */
-static bool ledger_zone_plausible(const struct store_bytes *value)
+static bool ledger_zone_plausible(const void *bytes, size_t size)
 {
-    if (value->size == 0 || value->size >= CONFIG_PATH_BYTES)
+    if (size == 0 || size >= CONFIG_PATH_BYTES)
         return false;
-    for (size_t i = 0; i < value->size; i++) {
-        char c = ((const char *)value->data)[i];
+    for (size_t i = 0; i < size; i++) {
+        char c = ((const char *)bytes)[i];
         if (c <= ' ' || c > '~')
             return false;
     }
     return true;
+}
+
+/* The rule of ledger_check_timezone, given what meta holds (`found` < 0: unreadable): true
+ * when a start with `zone` may go on; false with the refusal in `error`. */
+static bool ledger_zone_allowed(const char *dir, int found, const void *recorded_bytes,
+                                size_t recorded_size, uint64_t head_seq, const char *zone,
+                                char *error, size_t error_bytes)
+{
+    size_t zone_bytes = strlen(zone);
+    if (found == 0 || (found == 1 && recorded_size == zone_bytes &&
+                       memcmp(recorded_bytes, zone, zone_bytes) == 0))
+        return true;
+    if (found == 1 && head_seq == 0)
+        return true; /* no entry is counted in any zone yet */
+    char recorded[CONFIG_PATH_BYTES] = "";
+    bool plausible = found == 1 && ledger_zone_plausible(recorded_bytes, recorded_size);
+    if (plausible)
+        snprintf(recorded, sizeof(recorded), "%.*s", (int)recorded_size,
+                 (const char *)recorded_bytes);
+    if (found < 0)
+        snprintf(error, error_bytes, "cannot read the business time zone of %s/data.mdb", dir);
+    else if (!plausible || !config_zone_known(recorded))
+        snprintf(error, error_bytes, "the business time zone recorded in %s/data.mdb is not one "
+                 "of tzdata's: the ledger is damaged. Restore it from a backup "
+                 "(docs/OPERATIONS.md)", dir);
+    else
+        snprintf(error, error_bytes, "the ledger's business days are in %s, the time zone "
+                 "recorded at its first start, but the configuration says timezone %s. Its "
+                 "closed days, day totals and exports are counted in %s, and entries dated in "
+                 "another zone would fall into closed days: set timezone = %s "
+                 "(docs/OPERATIONS.md)", recorded, zone, recorded, recorded);
+    return false;
 }
 
 int ledger_check_timezone(struct store *store, const char *zone, uint64_t head_seq)
@@ -363,34 +395,19 @@ int ledger_check_timezone(struct store *store, const char *zone, uint64_t head_s
         log_error("ledger: cannot begin a transaction to read the business time zone");
         return -1;
     }
-    struct store_bytes value;
+    struct store_bytes value = {0};
     int found = store_get(txn, STORE_DB_META, zone_key, sizeof(zone_key) - 1, &value);
+    char error[CONFIG_PATH_BYTES * 4 + 512];
+    if (!ledger_zone_allowed(store_dir(store), found, value.data, value.size, head_seq, zone,
+                             error, sizeof(error))) {
+        log_error("ledger: %s", error);
+        store_abort(txn);
+        return -1;
+    }
     size_t zone_bytes = strlen(zone);
     if (found == 1 && value.size == zone_bytes && memcmp(value.data, zone, zone_bytes) == 0) {
         store_abort(txn);
         return 0;
-    }
-    if (found < 0 || (found == 1 && head_seq > 0)) {
-        char recorded[CONFIG_PATH_BYTES] = "";
-        bool plausible = found == 1 && ledger_zone_plausible(&value);
-        if (plausible)
-            snprintf(recorded, sizeof(recorded), "%.*s", (int)value.size,
-                     (const char *)value.data);
-        if (found < 0)
-            log_error("ledger: cannot read the business time zone of %s/data.mdb",
-                      store_dir(store));
-        else if (!plausible || !config_zone_known(recorded))
-            log_error("ledger: the business time zone recorded in %s/data.mdb is not one of "
-                      "tzdata's: the ledger is damaged. Restore it from a backup "
-                      "(docs/OPERATIONS.md)", store_dir(store));
-        else
-            log_error("ledger: the ledger's business days are in %s, the time zone recorded at "
-                      "its first start, but the configuration says timezone %s. Its closed "
-                      "days, day totals and exports are counted in %s, and entries dated in "
-                      "another zone would fall into closed days: set timezone = %s "
-                      "(docs/OPERATIONS.md)", recorded, zone, recorded, recorded);
-        store_abort(txn);
-        return -1;
     }
     /* A new ledger, one written before the zone was recorded, or one without entries yet. */
     int rc = store_put(txn, STORE_DB_META, zone_key, sizeof(zone_key) - 1, zone, zone_bytes);
@@ -407,6 +424,22 @@ int ledger_check_timezone(struct store *store, const char *zone, uint64_t head_s
         log_info("ledger: recorded its business time zone, %s: a start with another is refused "
                  "from now on", zone);
     return 0;
+}
+
+int ledger_check_timezone_offline(const char *dir, const char *zone, char *error,
+                                  size_t error_bytes)
+{
+    char recorded[CONFIG_PATH_BYTES], head[HEAD_VALUE_BYTES];
+    size_t recorded_size = sizeof(recorded), head_size = sizeof(head);
+    int found = store_meta_peek(dir, zone_key, recorded, &recorded_size);
+    int head_found = found == 1 ? store_meta_peek(dir, head_key, head, &head_size) : 0;
+    if (found < 0 || head_found < 0)
+        return 1; /* not readable by this user: the start will tell */
+    uint64_t head_seq = head_found == 1 && head_size >= 8 ? store_u64_decode((uint8_t *)head) : 0;
+    return ledger_zone_allowed(dir, found, recorded, recorded_size, head_seq, zone, error,
+                               error_bytes)
+               ? 0
+               : -1;
 }
 
 int ledger_day_close_handle(struct request_ctx *ctx, const Famledger__Request *request)

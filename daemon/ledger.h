@@ -33,6 +33,13 @@ int ledger_check_head(struct store *store, struct ledger_head *head);
  * exist is refused. Returns 0, or -1 after logging why. */
 int ledger_check_timezone(struct store *store, const char *zone, uint64_t head_seq);
 
+/* famledgerd --check-config: whether a start with `zone` would be refused by
+ * ledger_check_timezone, reading the ledger in `dir` (if any) beside a running daemon. Returns
+ * 0, 1 when the ledger could not be read (by this user, say), or -1 with the refusal in
+ * error[]. */
+int ledger_check_timezone_offline(const char *dir, const char *zone, char *error,
+                                  size_t error_bytes);
+
 /* Handler: DayCloseRequest (admin). */
 int ledger_day_close_handle(struct request_ctx *ctx, const Famledger__Request *request);
 

@@ -468,6 +468,17 @@ int main(int argc, char **argv)
     if (parsed == 1) {
         config_print(&daemon.config, stdout);
         fd_limit_enough(&daemon.config, stdout);
+        /* The one setting a ledger holds its own value of: a start would refuse another. */
+        char error[CONFIG_PATH_BYTES * 4 + 512];
+        int zone = ledger_check_timezone_offline(daemon.config.data_dir,
+                                                 daemon.config.timezone, error, sizeof(error));
+        if (zone < 0) {
+            fprintf(stderr, "famledgerd: timezone: %s\n", error);
+            return 2;
+        }
+        if (zone > 0)
+            printf("# cannot read the ledger in %s to compare its time zone\n",
+                   daemon.config.data_dir);
         fputs("# configuration is valid\n", stdout);
         return 0;
     }

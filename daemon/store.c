@@ -966,6 +966,39 @@ int store_copy(struct store *store, const char *dir)
     return rc;
 }
 
+int store_meta_peek(const char *dir, const char *key, void *out, size_t *out_bytes)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    struct stat status;
+    if (stat(path, &status) != 0)
+        return errno == ENOENT ? 0 : -1;
+    MDB_env *env;
+    if (mdb_env_create(&env) != 0)
+        return -1;
+    MDB_txn *txn = NULL;
+    MDB_dbi meta;
+    MDB_val k = {strlen(key), (void *)key}, v;
+    int rc = mdb_env_set_maxdbs(env, STORE_DBS_MAX);
+    if (rc == 0)
+        rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0640);
+    if (rc == 0)
+        rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, "meta", 0, &meta);
+    if (rc == 0)
+        rc = mdb_get(txn, meta, &k, &v);
+    int found = rc == 0 ? 1 : rc == MDB_NOTFOUND ? 0 : -1;
+    if (found == 1) {
+        *out_bytes = v.mv_size < *out_bytes ? v.mv_size : *out_bytes;
+        memcpy(out, v.mv_data, *out_bytes);
+    }
+    if (txn)
+        mdb_txn_abort(txn);
+    mdb_env_close(env);
+    return found;
+}
+
 int store_db_find(const char *name)
 {
     for (int db = 0; db < STORE_DB_COUNT; db++)

@@ -134,6 +134,11 @@ bool store_created(const struct store *store);
  * or shared filesystem (NFS, SMB, FUSE, ...), where LMDB is not sound; a warning for tmpfs. */
 int store_filesystem_check(const char *dir);
 
+/* The record `key` of meta in the ledger at `dir`, read without store_open (beside a running
+ * daemon, for famledgerd --check-config): 1 with up to *out_bytes of it in out and *out_bytes
+ * set, 0 when there is no ledger or no such record, -1 when it cannot be read. */
+int store_meta_peek(const char *dir, const char *key, void *out, size_t *out_bytes);
+
 /* The data directory. */
 const char *store_dir(const struct store *store);
 void store_close(struct store *store);

@@ -116,6 +116,12 @@ check "and the ledger verifies" 0 ctl verify
 # Started in Los Angeles, the daemon once dated a credit of Shanghai's 1 December into the
 # 30th, which was closed, and verify then failed on the day's close.
 head_before=$(ctl --json head)
+# --check-config, run before a restart and beside the running daemon, says it first.
+check "--check-config with another zone" 2 "$BUILD/famledgerd" --data-dir "$WORK/data" \
+    --timezone America/Los_Angeles --check-config
+expect "names the ledger's" "timezone: the ledger's business days are in Asia/Shanghai" "$ERR"
+check "--check-config with the ledger's zone" 0 "$BUILD/famledgerd" --data-dir "$WORK/data" \
+    --check-config
 daemon_stop
 refused_start() {
     check "$1" 1 timeout 60 env LD_PRELOAD="$FAKETIME_LIB" FAKETIME_TIMESTAMP_FILE="$WORK/clock" \
