@@ -112,10 +112,16 @@ static int async_fail(fl_client *client, int rc, const char *what)
 void client_async_close(fl_client *client)
 {
     struct client_async *async = client->async;
+    if (async && async->in_flight > 0)
+        async_fail(client, FL_ERR_PROTOCOL_ERROR, "closing the client");
+    client_async_forget(client);
+}
+
+void client_async_forget(fl_client *client)
+{
+    struct client_async *async = client->async;
     if (!async)
         return;
-    if (async->in_flight > 0)
-        async_fail(client, FL_ERR_PROTOCOL_ERROR, "closing the client");
     free(async->out);
     free(async->in);
     free(async->flights);
@@ -129,9 +135,12 @@ static int async_send(fl_client *client, Famledger__Request *request, size_t ite
                       fl_result_cb done_cb, void *context)
 {
     client->error[0] = '\0';
+    int rc = client_fork_check(client);
+    if (rc)
+        return rc;
     if (client->fd < 0 || client->broken)
         return client_fail(client, FL_ERR_PROTOCOL_ERROR, "the connection is no longer usable");
-    int rc = client_request_check(client, request);
+    rc = client_request_check(client, request);
     if (rc)
         return rc;
     struct client_async *async = async_state(client);
@@ -263,6 +272,9 @@ static int async_parse(fl_client *client)
 
 int fl_async_io(fl_client *client)
 {
+    int rc = client_fork_check(client);
+    if (rc)
+        return rc;
     struct client_async *async = client->async;
     if (!async)
         return 0;
@@ -293,8 +305,7 @@ int fl_async_io(fl_client *client)
                            MSG_DONTWAIT);
         if (got > 0) {
             async->in_bytes += (size_t)got;
-            int rc = async_parse(client);
-            if (rc)
+            if ((rc = async_parse(client)) != 0)
                 return rc;
             continue;
         }
@@ -312,14 +323,16 @@ int fl_async_io(fl_client *client)
 
 int fl_async_wait(fl_client *client, size_t in_flight_max)
 {
+    int rc = client_fork_check(client);
+    if (rc)
+        return rc;
     struct client_async *async = client->async;
     if (!async)
         return 0;
     int64_t deadline_ms = monotonic_ms() + client->timeout_ms;
     while (async->in_flight > in_flight_max) {
         size_t before = async->in_flight;
-        int rc = fl_async_io(client);
-        if (rc)
+        if ((rc = fl_async_io(client)) != 0)
             return rc;
         if (async->in_flight <= in_flight_max)
             break;

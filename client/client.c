@@ -88,6 +88,7 @@ static int client_open_socket(fl_client *client)
     const char *socket_path = client->socket_path;
     struct sockaddr_un address = {.sun_family = AF_UNIX};
     memcpy(address.sun_path, socket_path, strlen(socket_path) + 1);
+    client->pid = getpid();
     client->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (client->fd < 0)
         return client_fail(client, FL_ERR_UNAVAILABLE, "socket: %s", strerror(errno));
@@ -108,10 +109,28 @@ static int client_open_socket(fl_client *client)
     return 0;
 }
 
+int client_fork_check(fl_client *client)
+{
+    /* Two processes on one connection would each take the other's replies: both number their
+     * requests from the same count, so a settlement could be answered with another's result.
+     * The child closes its copy of the descriptor (the parent's connection goes on, unaware)
+     * and forgets the parent's requests in flight (their callbacks are the parent's). */
+    if (client->pid == getpid())
+        return 0;
+    client_async_forget(client);
+    if (client->fd >= 0)
+        close(client->fd);
+    client->fd = -1;
+    client->broken = false;
+    return client_open_socket(client);
+}
+
 void fl_client_close(fl_client *client)
 {
     if (!client)
         return;
+    if (client->pid != getpid())
+        client_async_forget(client); /* a child's: the requests in flight are the parent's */
     client_async_close(client);
     if (client->fd >= 0)
         close(client->fd);
@@ -254,18 +273,17 @@ static bool client_closed_while_idle(fl_client *client)
  * stays broken. 0, or why the request cannot be sent. */
 static int client_ready(fl_client *client)
 {
+    int rc = client_fork_check(client);
+    if (rc)
+        return rc;
     /* A blocking call comes after every request in flight: replies arrive in order. */
-    if (client->async && client->async->in_flight > 0) {
-        int rc = fl_async_wait(client, 0);
-        if (rc)
-            return rc;
-    }
+    if (client->async && client->async->in_flight > 0 && (rc = fl_async_wait(client, 0)) != 0)
+        return rc;
     client->error[0] = '\0';
     if (client->fd >= 0 && !client->broken && client_closed_while_idle(client)) {
         close(client->fd);
         client->fd = -1;
-        int rc = client_open_socket(client);
-        if (rc)
+        if ((rc = client_open_socket(client)) != 0)
             return rc;
     }
     if (client->fd < 0 || client->broken)

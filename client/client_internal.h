@@ -6,10 +6,13 @@
 #include "famledger.pb-c.h"
 #include "scratch.h"
 
+#include <sys/types.h>
+
 struct client_async; /* async.c: the requests in flight and their buffers */
 
 struct fl_client {
     int fd;
+    pid_t pid; /* the process that opened fd: a child after fork() opens its own */
     int timeout_ms;
     char socket_path[108];
     uint64_t next_request_id;
@@ -41,6 +44,13 @@ struct client_async {
 
 /* Free the async state; every request still in flight is answered with FL_ERR_PROTOCOL_ERROR. */
 void client_async_close(fl_client *client);
+/* Free the async state without a callback: in a child after fork(), whose requests in flight
+ * are the parent's. */
+void client_async_forget(fl_client *client);
+
+/* Before anything of a handle runs: in a child after fork(), give up the parent's connection
+ * and its requests in flight, and connect anew. Returns 0, or why it could not connect. */
+int client_fork_check(fl_client *client);
 
 /* 0, or FL_ERR_INVALID_ARGUMENT (with the field named) when a string of `request` is not text
  * a frame may carry (wire_text.h): the daemon would refuse the whole frame. */

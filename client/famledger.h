@@ -1,7 +1,9 @@
 /* famledger.h -- the C client library of famledgerd.
  *
  * One blocking connection per fl_client handle; calls on one handle must not overlap (use one
- * handle per thread). Every call returns 0 on success or a negative FL_ERR_* status
+ * handle per thread). A handle opened before fork() is the parent's: in the child its first
+ * call connects anew, and the requests the parent had in flight stay the parent's (their
+ * callbacks never run in the child). Every call returns 0 on success or a negative FL_ERR_* status
  * (famledger_status.h); fl_strerror() names it and fl_client_error() gives the daemon's message
  * for the last failed call. Money is integer fen (1 yuan = 100 fen) everywhere.
  *
@@ -837,7 +839,9 @@ FL_EXPORT int fl_send_batch(fl_client *client, const fl_batch *batch, fl_result_
 FL_EXPORT int fl_batch_run(fl_client *client, const fl_batch *batch, fl_result_cb done_cb,
                            void *context);
 
-/* The connection's descriptor, for an event loop. */
+/* The connection's descriptor, for an event loop. It changes when the handle connects anew (in
+ * a child after fork(), or after the daemon closed an idle connection): ask again after each
+ * call. */
 FL_EXPORT int fl_client_fd(const fl_client *client);
 /* Requests sent and not yet answered. */
 FL_EXPORT size_t fl_in_flight(const fl_client *client);

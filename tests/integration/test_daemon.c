@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int setup(void **state)
@@ -552,6 +553,50 @@ static void test_a_subscriber_that_stops_resumes_at_the_entry_it_stopped_on(void
     fl_client_close(stream);
 }
 
+/* Credits for `person_no` on `client`, each checked against its own reply: how many replies
+ * were another request's. No cmocka assertion: it runs in a forked child too. */
+static int credits_answered_as_asked(fl_client *client, const char *person_no, int count)
+{
+    int wrong = 0;
+    for (int i = 1; i <= count; i++) {
+        char reference[40];
+        snprintf(reference, sizeof(reference), "fork-%s-%d", person_no, i);
+        fl_credit_result result;
+        if (fl_account_credit(client, person_no, i, FL_CREDIT_DEPOSIT, reference, &result) != 0 ||
+            strcmp(result.person_no, person_no) != 0 || result.amount_fen != i ||
+            strcmp(result.reference, reference) != 0)
+            wrong++;
+    }
+    return wrong;
+}
+
+/* A handle opened before fork() and used on both sides of it (a pre-forking settlement server):
+ * each process must get its own answers. Both number their requests from the same count, so on
+ * one connection a credit could be answered with the other's result. */
+static void test_a_handle_used_on_both_sides_of_fork_answers_each_its_own(void **state)
+{
+    struct daemon_handle *daemon = *state;
+    fl_client *client = client_open(daemon);
+    employee_make(client, "PARENT", "110101", 0);
+    employee_make(client, "CHILD", "110101", 0);
+    fflush(NULL);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        int wrong = credits_answered_as_asked(client, "CHILD", 200);
+        fl_client_close(client);
+        _exit(wrong ? 1 : 0); /* not exit(): the harness's atexit would stop the daemon */
+    }
+    assert_int_equal(credits_answered_as_asked(client, "PARENT", 200), 0);
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(balance_of(client, "PARENT"), 200 * 201 / 2);
+    assert_int_equal(balance_of(client, "CHILD"), 200 * 201 / 2);
+    fl_client_close(client);
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -572,6 +617,7 @@ int main(void)
         TEST(test_a_full_ledger_refuses_writes_and_loses_nothing_acknowledged),
         TEST(test_every_merchant_is_listed_a_page_at_a_time),
         TEST(test_a_subscriber_that_stops_resumes_at_the_entry_it_stopped_on),
+        TEST(test_a_handle_used_on_both_sides_of_fork_answers_each_its_own),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
