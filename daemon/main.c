@@ -468,6 +468,9 @@ int main(int argc, char **argv)
     if (parsed == 1) {
         config_print(&daemon.config, stdout);
         fd_limit_enough(&daemon.config, stdout);
+        /* What a start would refuse about the data directory, said before it. */
+        if (store_filesystem_check(daemon.config.data_dir) != 0)
+            return 2;
         /* The one setting a ledger holds its own value of: a start would refuse another. */
         char error[CONFIG_PATH_BYTES * 4 + 512];
         int zone = ledger_check_timezone_offline(daemon.config.data_dir,

@@ -431,6 +431,10 @@ for fstype in 0x6969:NFS 0xFF534D42:CIFS; do
         --data-dir "$WORK/share/ledger" --socket "$WORK/share.sock"
     expect "naming the filesystem" "$WORK/share/ledger is on ${fstype#*:}" "$ERR"
     check "and nothing is made there" 1 test -e "$WORK/share"
+    check "--check-config says so first" 2 env FAILSYNC_FSTYPE="${fstype%%:*}" \
+        LD_PRELOAD="$PWD/$BUILD/tests/libfailsync.so" "$BUILD/famledgerd" \
+        --data-dir "$WORK/share/ledger" --check-config
+    expect "the same way" "$WORK/share/ledger is on ${fstype#*:}" "$ERR"
 done
 # In memory (tmpfs): it runs, for tests, and says what a reboot does.
 mkdir "$WORK/ram"
