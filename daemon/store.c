@@ -973,6 +973,10 @@ int store_meta_peek(const char *dir, const char *key, void *out, size_t *out_byt
     struct stat status;
     if (stat(path, &status) != 0)
         return errno == ENOENT ? 0 : -1;
+    /* Without lock.mdb no daemon runs here (it keeps one), and none is made: made by root
+     * running this check, it would be root's, and the daemon's user could not open the ledger. */
+    snprintf(path, sizeof(path), "%s/lock.mdb", dir);
+    unsigned lock = access(path, F_OK) == 0 ? 0 : MDB_NOLOCK;
     MDB_env *env;
     if (mdb_env_create(&env) != 0)
         return -1;
@@ -981,7 +985,7 @@ int store_meta_peek(const char *dir, const char *key, void *out, size_t *out_byt
     MDB_val k = {strlen(key), (void *)key}, v;
     int rc = mdb_env_set_maxdbs(env, STORE_DBS_MAX);
     if (rc == 0)
-        rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS, 0640);
+        rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOTLS | lock, 0640);
     if (rc == 0)
         rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
     if (rc == 0)

@@ -128,6 +128,12 @@ refused_start() {
         FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 "$BUILD/famledgerd" \
         --data-dir "$WORK/data" --socket "$SOCKET" "${@:2}"
 }
+# Run (by root, say) where no daemon runs, the check makes no lock.mdb: one made by root would
+# keep the daemon's own user out of the ledger.
+rm -f "$WORK/data/lock.mdb"
+check "--check-config on a stopped ledger" 2 "$BUILD/famledgerd" --data-dir "$WORK/data" \
+    --timezone America/Los_Angeles --check-config
+check "reads it without making lock.mdb" 1 test -e "$WORK/data/lock.mdb"
 refused_start "a start in another time zone is refused" --timezone America/Los_Angeles
 expect "naming the ledger's zone and the setting to write" \
     "business days are in Asia/Shanghai, the time zone recorded at its first start, but the \
