@@ -19,11 +19,13 @@
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <uv.h>
 
@@ -326,9 +328,28 @@ static int daemon_check_head_record(struct daemon *daemon, const struct ledger_h
     return 0;
 }
 
+/* Root on a ledger that belongs to another user (the service's own, famledger): the files it
+ * would make (lock.mdb made again, the head record made again, a new ledger's) would be
+ * root's, and the service could then not open its ledger. */
+static int daemon_check_user(const char *dir)
+{
+    struct stat status;
+    if (geteuid() != 0 || stat(dir, &status) != 0 || status.st_uid == 0)
+        return 0;
+    struct passwd *owner = getpwuid(status.st_uid);
+    log_error("famledgerd runs as root, but %s belongs to %s (uid %u): files it made there would "
+              "be root's, and the ledger's own user could no longer open them. Run it as that "
+              "user (runuser -u %s -- famledgerd ..., or systemctl start famledgerd)", dir,
+              owner ? owner->pw_name : "another user", (unsigned)status.st_uid,
+              owner ? owner->pw_name : "USER");
+    return -1;
+}
+
 static int daemon_open_ledger(struct daemon *daemon)
 {
     const struct config *config = &daemon->config;
+    if (daemon_check_user(config->data_dir) != 0)
+        return -1;
     if (store_filesystem_check(config->data_dir) != 0)
         return -1;
     /* The map is reserved at its maximum from the start (address space, not disk): it never

@@ -738,6 +738,25 @@ static bool store_dir_empty(const char *dir)
 
 /* Before LMDB opens it: data.mdb is there (or may be created), and not cut below the two
  * meta pages LMDB reads first. An empty data.mdb would otherwise become a new ledger. */
+/* A file of the ledger this process may not open for reading and writing: whose it is, where
+ * LMDB would say only "open: Permission denied". A famledgerd run by hand as root leaves files
+ * that the ledger's own user cannot open (lock.mdb, made again when it was missing). */
+static int store_check_access(const char *path)
+{
+    if (faccessat(AT_FDCWD, path, R_OK | W_OK, AT_EACCESS) == 0 || errno == ENOENT)
+        return 0;
+    int error = errno;
+    struct stat status;
+    if (stat(path, &status) == 0)
+        log_error("store: %s cannot be opened for reading and writing by uid %u (%s): it belongs "
+                  "to uid %u, mode %04o. Give it back to the ledger's user (chown), or run "
+                  "famledgerd as the user it belongs to", path, (unsigned)geteuid(),
+                  strerror(error), (unsigned)status.st_uid, (unsigned)(status.st_mode & 07777));
+    else
+        log_error("store: %s: %s", path, strerror(error));
+    return FL_ERR_INTERNAL;
+}
+
 static int store_check_file(struct store *store, enum store_open_flags flags,
                             uint64_t *file_bytes)
 {
@@ -764,6 +783,10 @@ static int store_check_file(struct store *store, enum store_open_flags flags,
                   "(docs/OPERATIONS.md)", path);
         return FL_ERR_INTERNAL;
     }
+    char lock_path[4200];
+    snprintf(lock_path, sizeof(lock_path), "%s/lock.mdb", store->dir);
+    if (store_check_access(path) != 0 || store_check_access(lock_path) != 0)
+        return FL_ERR_INTERNAL;
     *file_bytes = (uint64_t)status.st_size;
     long page_bytes = sysconf(_SC_PAGESIZE);
     if (*file_bytes < 2 * (uint64_t)page_bytes) {

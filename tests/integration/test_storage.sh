@@ -450,4 +450,27 @@ if mount -t tmpfs -o size=64m tmpfs "$WORK/ram" 2>/dev/null; then
     kill -TERM "$pid"; wait "$pid"
     umount "$WORK/ram"
 fi
+# Root on a ledger of another user (the service's own): the files it would make would be
+# root's. Refused; and a file of root's in a ledger of the daemon's user is named with its owner.
+if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null && getent passwd nobody >/dev/null; then
+    mkdir -p "$WORK/theirs"
+    "$BUILD/famledgerd" --data-dir "$WORK/theirs/ledger" --socket "$WORK/theirs.sock" \
+        --log-level warn 2>/dev/null &
+    pid=$!
+    for _ in $(seq 1 1000); do "$BUILD/ledgerctl" --socket "$WORK/theirs.sock" head \
+        >/dev/null 2>&1 && break; sleep 0.01; done
+    kill -TERM "$pid"; wait "$pid"
+    chown -R nobody "$WORK/theirs"
+    chmod 755 "$WORK"
+    check "root on nobody's ledger is refused" 1 timeout 20 "$BUILD/famledgerd" \
+        --data-dir "$WORK/theirs/ledger" --socket "$WORK/theirs.sock"
+    expect "naming its owner" "famledgerd runs as root, but $WORK/theirs/ledger belongs to nobody" \
+        "$ERR"
+    chown root "$WORK/theirs/ledger/lock.mdb"
+    check "nobody's daemon with root's lock.mdb is refused" 1 timeout 20 runuser -u nobody -- \
+        "$BUILD/famledgerd" --data-dir "$WORK/theirs/ledger" --socket "$WORK/theirs/s.sock"
+    expect "naming the file and its owner" "lock.mdb cannot be opened for reading and writing by \
+uid $(id -u nobody) (Permission denied): it belongs to uid 0" "$ERR"
+    chmod 700 "$WORK"
+fi
 finish
