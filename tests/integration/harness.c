@@ -259,3 +259,22 @@ bool raw_closed_by_peer(int fd)
     uint8_t byte;
     return recv(fd, &byte, 1, MSG_DONTWAIT) == 0;
 }
+
+/* One sample's value from the daemon's metrics (FL_METRICS_TEXT), or -1 when it is absent;
+ * a fraction is cut off. */
+long long metric_value(fl_client *client, const char *sample)
+{
+    char *text = NULL;
+    size_t bytes = 0;
+    FILE *out = open_memstream(&text, &bytes);
+    assert_non_null(out);
+    assert_int_equal(fl_metrics_write(client, FL_METRICS_TEXT, out), 0);
+    fclose(out);
+    long long value = -1;
+    size_t length = strlen(sample);
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+        if (strncmp(line, sample, length) == 0 && line[length] == ' ')
+            value = strtoll(line + length + 1, NULL, 10);
+    free(text);
+    return value;
+}

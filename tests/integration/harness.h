@@ -48,4 +48,8 @@ Famledger__Response *raw_read_response(int fd);
 /* Whether the daemon has closed the connection (reads EOF within a second). */
 bool raw_closed_by_peer(int fd);
 
+/* One sample's value from the daemon's metrics (FL_METRICS_TEXT), e.g.
+ * "famledger_refusals_total{reason=\"idle\"}", or -1 when it is absent; a fraction is cut off. */
+long long metric_value(fl_client *client, const char *sample);
+
 #endif

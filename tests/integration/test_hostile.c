@@ -386,24 +386,6 @@ static void test_a_frame_sent_a_byte_at_a_time_is_closed(void **state)
     daemon_remove(&daemon);
 }
 
-/* One sample's value from the daemon's metrics (FL_METRICS_TEXT), or -1 when it is absent. */
-static long long metric_value(fl_client *client, const char *sample)
-{
-    char *text = NULL;
-    size_t bytes = 0;
-    FILE *out = open_memstream(&text, &bytes);
-    assert_non_null(out);
-    assert_int_equal(fl_metrics_write(client, FL_METRICS_TEXT, out), 0);
-    fclose(out);
-    long long value = -1;
-    size_t length = strlen(sample);
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
-        if (strncmp(line, sample, length) == 0 && line[length] == ' ')
-            value = strtoll(line + length + 1, NULL, 10);
-    free(text);
-    return value;
-}
-
 /* The daemon's unwritten replies once they have reached `budget` and stopped moving (at most
  * 20 s: what then is asserted on). */
 static long long unwritten_when_held(fl_client *client, long long budget)
