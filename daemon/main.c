@@ -17,6 +17,7 @@
 #include "table_digest.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -373,8 +374,14 @@ static int daemon_open_ledger(struct daemon *daemon)
         store_close(daemon->store);
         return -1;
     }
-    if (store_created(daemon->store))
-        log_info("created a new, empty ledger in %s", config->data_dir);
+    if (store_created(daemon->store)) {
+        /* By its full name: a relative data_dir is the working directory's, which differs
+         * between a shell and a service manager, and a ledger made in the wrong place splits
+         * the books in two. */
+        char full[PATH_MAX];
+        log_info("created a new, empty ledger in %s",
+                 realpath(config->data_dir, full) ? full : config->data_dir);
+    }
     return 0;
 }
 
@@ -452,7 +459,10 @@ static int daemon_run(struct daemon *daemon)
     }
     daemon->scheduler.data = &daemon->server;
     daemon->scheduler.committed_cb = daemon_scheduled_cb;
-    log_info("famledgerd ready: data %s, socket %s", config->data_dir, config->socket_path);
+    char data_full[PATH_MAX];
+    log_info("famledgerd ready: data %s, socket %s",
+             realpath(config->data_dir, data_full) ? data_full : config->data_dir,
+             config->socket_path);
     daemon_notify_start(daemon);
 
     uv_run(daemon->loop, UV_RUN_DEFAULT);
