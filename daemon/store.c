@@ -736,8 +736,6 @@ static bool store_dir_empty(const char *dir)
     return empty;
 }
 
-/* Before LMDB opens it: data.mdb is there (or may be created), and not cut below the two
- * meta pages LMDB reads first. An empty data.mdb would otherwise become a new ledger. */
 /* A file of the ledger this process may not open for reading and writing: whose it is, where
  * LMDB would say only "open: Permission denied". A famledgerd run by hand as root leaves files
  * that the ledger's own user cannot open (lock.mdb, made again when it was missing). */
@@ -757,6 +755,8 @@ static int store_check_access(const char *path)
     return FL_ERR_INTERNAL;
 }
 
+/* Before LMDB opens it: data.mdb is there (or may be created), and not cut below the two
+ * meta pages LMDB reads first. An empty data.mdb would otherwise become a new ledger. */
 static int store_check_file(struct store *store, enum store_open_flags flags,
                             uint64_t *file_bytes)
 {
@@ -979,12 +979,13 @@ int store_copy(struct store *store, const char *dir)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return store_error(store, errno, "open the copy");
-    /* LMDB creates the copy as 0666 less the umask: world-readable under a shell's 022, and
-     * unreadable under the listener's 0777 of a moment (listener_bind). The ledger's own mode:
-     * it holds every insured person's number and name. */
-    rc = fchmod(fd, 0640) == 0 ? 0 : store_error(store, errno, "set the copy's mode");
-    if (rc == 0)
-        rc = fsync(fd) == 0 ? 0 : store_error(store, errno, "sync the copy");
+    /* LMDB creates the copy as 0666 less the umask, world-readable under a shell's 022: the
+     * ledger's own mode, since it holds every insured person's number and name. A filesystem
+     * without modes (a FAT stick, some shares) still takes the backup. */
+    if (fchmod(fd, 0640) != 0)
+        log_warn("store: cannot make %s readable by its owner and group only (%s): see who can "
+                 "read it", path, strerror(errno));
+    rc = fsync(fd) == 0 ? 0 : store_error(store, errno, "sync the copy");
     close(fd);
     return rc;
 }
