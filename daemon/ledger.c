@@ -17,6 +17,8 @@ static const char zone_key[] = "timezone";         /* the business time zone, tz
 
 #define HEAD_VALUE_BYTES (8 + HASH_BYTES + 8) /* seq || hash || time_us */
 #define LEDGER_TIME_US_END INT64_C(253402300800000000) /* 10000-01-01T00:00:00Z */
+/* No famledgerd was made before 2026: a wall clock earlier than that was never set. */
+#define LEDGER_TIME_FLOOR_US INT64_C(1767225600000000) /* 2026-01-01T00:00:00Z */
 
 int ledger_head_get(struct store_txn *txn, struct ledger_head *head)
 {
@@ -86,6 +88,32 @@ static int ledger_clock_ahead(struct request_ctx *ctx, const struct ledger_head 
                         wall, (long long)(ahead_us / 86400000000LL), last);
 }
 
+/* A wall clock before 2026 is one that was never set: a machine without a battery-backed
+ * clock, before NTP has run. A new ledger's first entries dated by it would stay in 1970 for
+ * ever, and once the clock was right every write would be refused as months past them
+ * (ledger_clock_ahead). `next` is the time the entry would have; a ledger with entries dates on
+ * from its head, so only a new one (or one of the first round, whose head has no time) meets
+ * this. */
+static int ledger_clock_unset(struct request_ctx *ctx, int64_t next)
+{
+    static bool said; /* writer thread only: one line per episode */
+    if (next >= LEDGER_TIME_FLOOR_US) {
+        if (said)
+            log_info("ledger: the wall clock is set now; writes go on");
+        said = false;
+        return 0;
+    }
+    char wall[24];
+    ledger_time_text(ctx->time_us, wall);
+    if (!said)
+        log_error("ledger: the wall clock (%s) is before 2026, when famledgerd was made: it was "
+                  "never set (no battery-backed clock, NTP not yet run). No write is dated by "
+                  "it; set the clock (chrony)", wall);
+    said = true;
+    return request_fail(ctx, FL_ERR_INTERNAL, "the daemon's wall clock (%s) is before 2026: it "
+                        "was never set, and nothing is written until it is", wall);
+}
+
 int ledger_time_next(struct request_ctx *ctx)
 {
     static bool warned; /* writer thread only: one warning per step back */
@@ -107,6 +135,8 @@ int ledger_time_next(struct request_ctx *ctx)
     } else {
         warned = false;
     }
+    if ((rc = ledger_clock_unset(ctx, next)))
+        return rc;
     /* No floor for closed days is needed: a day is closed by an entry dated after it, and
      * every later entry is dated later still. */
     ctx->time_us = next;

@@ -162,4 +162,21 @@ check "and dates its entries in it" 0 ctl --json entry 1
 expect "Shanghai's offset" '+08:00"' "$OUT"
 daemon_stop
 refused_start "once it has an entry, the zone is kept" --data-dir "$WORK/empty" --timezone UTC
+
+# A wall clock never set (1970: no battery-backed clock, NTP not yet run) dates nothing. A new
+# ledger's first entry was dated 1970-01-01 by it, and once the clock was set every write was
+# refused as 20,000 days past it.
+set_clock "1970-01-01 08:00:05"
+start --data-dir "$WORK/unset"
+check "a write on a clock never set is refused" 1 ctl person add U1 --name "王五" \
+    --region 110101 --scheme employee
+expect "saying why" "wall clock (1970-01-01 00:00 UTC) is before 2026: it was never set" "$ERR"
+expect "and the log says what to do" "set the clock (chrony)" "$(cat "$WORK/daemon.log")"
+set_clock "2026-12-07 18:00:00"
+check "the clock set, it is taken" 0 ctl person add U1 --name "王五" --region 110101 \
+    --scheme employee
+check "dated by the clock" 0 ctl --json entry 1
+expect "in 2026" '"time":"2026-12-07T18:00:00' "$OUT"
+check "and the next write too" 0 ctl account open U1
+daemon_stop
 finish
