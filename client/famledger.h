@@ -549,6 +549,15 @@ FL_EXPORT int fl_person_deceased(fl_client *client, const char *person_no, const
 FL_EXPORT int fl_withdraw(fl_client *client, const char *person_no, fl_withdrawal_reason reason,
                           const char *reference, int64_t amount_fen, const char *disease_code,
                           const char *heir, fl_movement *movement);
+/* fl_withdraw, and what the person's wallet (医保钱包) gave with it in *wallet_fen (may be
+ * NULL): a withdrawal that closes the account, or records a death, pays the wallet out whole
+ * beside the account's balance, and a death withdrawal of a person without an open account
+ * pays their wallet only (movement->amount_fen 0). fl_movement has no room for it: the
+ * library's structs keep their size. */
+FL_EXPORT int fl_withdraw_wallet(fl_client *client, const char *person_no,
+                                 fl_withdrawal_reason reason, const char *reference,
+                                 int64_t amount_fen, const char *disease_code, const char *heir,
+                                 fl_movement *movement, int64_t *wallet_fen);
 FL_EXPORT int fl_transfer_out(fl_client *client, const char *person_no, const char *to_region,
                               const char *reference, fl_movement *movement);
 FL_EXPORT int fl_transfer_in(fl_client *client, const char *person_no, int64_t amount_fen,

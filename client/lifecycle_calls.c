@@ -46,7 +46,8 @@ int fl_person_suspend(fl_client *client, const char *person_no, bool suspended,
     return client_person_call(client, FAMLEDGER__REQUEST__BODY_PERSON_SUSPEND, &body, person);
 }
 
-static int movement_call(fl_client *client, Famledger__Request *request, fl_movement *movement)
+static int movement_call(fl_client *client, Famledger__Request *request, fl_movement *movement,
+                         int64_t *wallet_fen)
 {
     Famledger__Response *response;
     int rc = client_call_expect(client, request, FAMLEDGER__RESPONSE__BODY_MOVEMENT, &response);
@@ -66,6 +67,8 @@ static int movement_call(fl_client *client, Famledger__Request *request, fl_move
         client_copy(movement->reference, sizeof(movement->reference), got->reference);
         movement->replayed = response->replayed;
     }
+    if (wallet_fen)
+        *wallet_fen = response->movement->movement->wallet_fen;
     famledger__response__free_unpacked(response, NULL);
     return 0;
 }
@@ -73,6 +76,14 @@ static int movement_call(fl_client *client, Famledger__Request *request, fl_move
 int fl_withdraw(fl_client *client, const char *person_no, fl_withdrawal_reason reason,
                 const char *reference, int64_t amount_fen, const char *disease_code,
                 const char *heir, fl_movement *movement)
+{
+    return fl_withdraw_wallet(client, person_no, reason, reference, amount_fen, disease_code,
+                              heir, movement, NULL);
+}
+
+int fl_withdraw_wallet(fl_client *client, const char *person_no, fl_withdrawal_reason reason,
+                       const char *reference, int64_t amount_fen, const char *disease_code,
+                       const char *heir, fl_movement *movement, int64_t *wallet_fen)
 {
     Famledger__WithdrawRequest body = FAMLEDGER__WITHDRAW_REQUEST__INIT;
     body.person_no = (char *)person_no;
@@ -84,7 +95,7 @@ int fl_withdraw(fl_client *client, const char *person_no, fl_withdrawal_reason r
     Famledger__Request request = FAMLEDGER__REQUEST__INIT;
     request.body_case = FAMLEDGER__REQUEST__BODY_WITHDRAW;
     request.withdraw = &body;
-    return movement_call(client, &request, movement);
+    return movement_call(client, &request, movement, wallet_fen);
 }
 
 int fl_transfer_out(fl_client *client, const char *person_no, const char *to_region,
@@ -97,7 +108,7 @@ int fl_transfer_out(fl_client *client, const char *person_no, const char *to_reg
     Famledger__Request request = FAMLEDGER__REQUEST__INIT;
     request.body_case = FAMLEDGER__REQUEST__BODY_TRANSFER_OUT;
     request.transfer_out = &body;
-    return movement_call(client, &request, movement);
+    return movement_call(client, &request, movement, NULL);
 }
 
 int fl_transfer_in(fl_client *client, const char *person_no, int64_t amount_fen,
@@ -121,7 +132,7 @@ int fl_transfer_in_linked(fl_client *client, const char *person_no, int64_t amou
     Famledger__Request request = FAMLEDGER__REQUEST__INIT;
     request.body_case = FAMLEDGER__REQUEST__BODY_TRANSFER_IN;
     request.transfer_in = &body;
-    return movement_call(client, &request, movement);
+    return movement_call(client, &request, movement, NULL);
 }
 
 int fl_credit_batch(fl_client *client, const fl_credit_item *items, size_t count,

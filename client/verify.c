@@ -716,24 +716,51 @@ static int apply_movement(struct verify *v, const Famledger__Entry *entry)
     const Famledger__Movement *movement = entry_movement(entry);
     bool in = entry->body_case == FAMLEDGER__ENTRY__BODY_TRANSFERRED_IN;
     struct model_person *person = verify_person_find(v, movement->person_no, false);
-    if (!person || !person->has_account)
+    int status = movement_person_status(entry);
+    /* The death of a person without an open account pays their wallet, and nothing else
+     * (daemon/lifecycle.c: withdraw_wallet_only). */
+    bool wallet_only = person && status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED &&
+                       (!person->has_account ||
+                        person->status == FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED);
+    if (!person || (!person->has_account && !wallet_only))
         return verify_problem(v, entry->seq, "entry moves money of %s, who has no account",
                               movement->person_no);
+    if (wallet_only && (movement->amount_fen != 0 || movement->account_closed ||
+                        movement->wallet_fen == 0 ||
+                        person->person_status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED))
+        return verify_problem(v, entry->seq, "a death withdrawal of %s, who has no open account, "
+                              "pays their wallet and nothing else, once", person->person_no);
+    /* Only a withdrawal that ends the person's insurance here takes their wallet. */
+    if (movement->wallet_fen != 0 && !movement->account_closed && !wallet_only)
+        return verify_problem(v, entry->seq, "entry takes the wallet of %s and leaves their "
+                              "account open", person->person_no);
+    if (movement->wallet_fen != 0) {
+        if (entry->body_case != FAMLEDGER__ENTRY__BODY_WITHDRAWN)
+            return verify_problem(v, entry->seq, "a transfer takes the wallet of %s",
+                                  person->person_no);
+        int taken = verify_wallet_take(v, entry->seq, person, movement->wallet_fen);
+        if (taken)
+            return taken;
+    }
     if (in && apply_transfer_in(v, entry, person))
         return 1;
-    if (verify_move(v, entry->seq, movement->person_no, in ? movement->amount_fen : -movement->amount_fen,
-             movement->balance_after_fen))
+    if (!wallet_only &&
+        verify_move(v, entry->seq, movement->person_no,
+                    in ? movement->amount_fen : -movement->amount_fen,
+                    movement->balance_after_fen))
         return 1;
     if (in)
         apply_transfer_region(entry, person);
     verify_expect_reference(v, entry->body_case == FAMLEDGER__ENTRY__BODY_WITHDRAWN ? 'W' : 'T', "",
                      movement->reference, entry->seq);
-    int status = movement_person_status(entry);
     if (status)
         person->person_status = status;
-    if (movement->account_closed) {
-        person->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED;
-        long ended = verify_funded_end(v, person);
+    if (movement->account_closed || wallet_only) {
+        long ended = 0;
+        if (movement->account_closed) {
+            person->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED;
+            ended = verify_funded_end(v, person);
+        }
         if (ended < 0)
             return -1;
         /* Nobody pays for the dead. */

@@ -371,6 +371,10 @@ int verify_apply_twophase(struct verify *v, const Famledger__Entry *entry);
 int verify_settled_twophase(struct verify *v, const Famledger__Entry *entry);
 /* A refund leg back to a wallet: 1 when it was one (and was applied or failed), else 0. */
 int verify_refund_wallet_leg(struct verify *v, uint64_t seq, const Famledger__RefundLeg *leg);
+/* A withdrawal pays out the whole wallet of `person`, nothing of it held: 0, 1 (a problem
+ * named) or -1 (out of memory). */
+int verify_wallet_take(struct verify *v, uint64_t seq, struct model_person *person,
+                       int64_t amount_fen);
 /* The aid a refund gives back, in the month and year the settlement was made. */
 void verify_refund_aid(struct verify *v, const char *patient, int64_t settled_us,
                        const Famledger__Refund *refund);

@@ -559,8 +559,32 @@ int verify_refund_wallet_leg(struct verify *v, uint64_t seq, const Famledger__Re
     struct model_person *person = person_of(v, seq, leg->holder);
     if (!person)
         return 1;
-    wallet_move(v, seq, person, leg->amount_fen, &leg->balance_after_fen);
+    if (!leg->cash_refund_due) {
+        wallet_move(v, seq, person, leg->amount_fen, &leg->balance_after_fen);
+        return 1;
+    }
+    /* Owed in cash, as the daemon owes it once the wallet's owner has gone (daemon/refund.c:
+     * refund_patient_gone); a refund to a gone owner's wallet is what daemons before it did. */
+    if (person->person_status != FAMLEDGER__PERSON_STATUS__PERSON_DECEASED &&
+        person->person_status != FAMLEDGER__PERSON_STATUS__PERSON_MOVED_OUT &&
+        person->person_status != FAMLEDGER__PERSON_STATUS__PERSON_OPTED_OUT)
+        verify_problem(v, seq, "a refund owes %s in cash what their wallet, still theirs, "
+                       "should take back", person->person_no);
     return 1;
+}
+
+int verify_wallet_take(struct verify *v, uint64_t seq, struct model_person *person,
+                       int64_t amount_fen)
+{
+    struct model_wallet *wallet = wallet_of(v, person);
+    if (!wallet)
+        return -1;
+    if (amount_fen != wallet->fen || wallet->held_fen != 0)
+        return verify_problem(v, seq, "entry pays out %lld fen of the wallet of %s, which holds "
+                              "%lld (%lld of it held): a wallet is paid out whole and free",
+                              (long long)amount_fen, person->person_no, (long long)wallet->fen,
+                              (long long)wallet->held_fen);
+    return wallet_move(v, seq, person, -amount_fen, NULL);
 }
 
 void verify_refund_aid(struct verify *v, const char *patient, int64_t settled_us,

@@ -10,6 +10,7 @@
 #include "reference.h"
 #include "state.h"
 #include "validate.h"
+#include "wallet.h"
 
 #include <string.h>
 
@@ -136,6 +137,13 @@ int lifecycle_deceased_handle(struct request_ctx *ctx, const Famledger__Request 
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "%s holds an account: record the death "
                             "with a death withdrawal, which pays the balance to the heirs",
                             person->person_no);
+    int64_t wallet_fen, available;
+    if ((rc = wallet_available(ctx, person->person_no, &wallet_fen, &available)))
+        return rc;
+    if (wallet_fen > 0)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "the wallet of %s holds %s yuan: record "
+                            "the death with a death withdrawal, which pays it to the heirs",
+                            person->person_no, request_yuan(ctx, wallet_fen));
     int ended = bindings_end_funded(ctx, person->person_no);
     if (ended < 0)
         return request_fail(ctx, ended, "cannot end the bindings of %s", person->person_no);
@@ -220,27 +228,31 @@ struct movement_effect {
     const struct reference_key *link_key;  /* a transfer-in: the transfer-out it completes */
 };
 
-/* Close the account if the movement closes it, ending the bindings that must end. */
+/* Close the account if the movement closes it, ending the bindings that must end: those it
+ * funds, and at a death those that fund the person (who may have had no account). */
 static int movement_close(struct request_ctx *ctx, Famledger__Movement *movement,
                           const struct movement_effect *effect)
 {
-    if (!movement->account_closed)
+    bool died = effect->status_after == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED;
+    if (!movement->account_closed && !died)
         return 0;
-    const char *person_no = effect->account->person_no;
-    int ended = bindings_end(ctx, person_no), also = 0;
-    if (ended >= 0 && effect->status_after == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED)
+    const char *person_no = effect->person->person_no;
+    int ended = movement->account_closed ? bindings_end(ctx, person_no) : 0, also = 0;
+    if (ended >= 0 && died)
         also = bindings_end_funded(ctx, person_no);
     if (ended < 0 || also < 0)
         return request_fail(ctx, ended < 0 ? ended : also, "cannot end the bindings of %s",
                             person_no);
     movement->bindings_ended = (uint32_t)(ended + also);
-    effect->account->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED;
+    if (movement->account_closed)
+        effect->account->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED;
     return 0;
 }
 
-/* Move `movement->amount_fen` on the account (in for a transfer-in, out otherwise) against the
- * effect's system account, closing the account if asked, after appending `entry`; then record
- * the reference and answer. */
+/* Move `movement->amount_fen` on the account (in for a transfer-in, out otherwise) and
+ * `movement->wallet_fen` out of the person's wallet against the effect's system account,
+ * closing the account if asked, after appending `entry`; then record the reference and answer.
+ * A death withdrawal of a person without an open account moves their wallet only. */
 static int movement_record(struct request_ctx *ctx, Famledger__Entry *entry,
                            Famledger__Movement *movement, const struct movement_effect *effect,
                            const struct reference_key *key, const uint8_t fingerprint[HASH_BYTES])
@@ -248,19 +260,23 @@ static int movement_record(struct request_ctx *ctx, Famledger__Entry *entry,
     Famledger__Account *account = effect->account;
     int64_t delta = strcmp(movement->kind, "transfer_in") == 0 ? movement->amount_fen
                                                                 : -movement->amount_fen;
-    movement->balance_after_fen = account->balance_fen + delta;
+    movement->balance_after_fen = account ? account->balance_fen + delta : 0;
     int rc = movement_close(ctx, movement, effect);
     if (rc)
         return rc;
-    books_post(ctx, entry, FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_PERSONAL, account->person_no,
-               delta);
-    books_post(ctx, entry, effect->counter_class, effect->counter_id, -delta);
+    books_post(ctx, entry, FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_PERSONAL,
+               effect->person->person_no, delta);
+    books_post(ctx, entry, FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_WALLET,
+               effect->person->person_no, -movement->wallet_fen);
+    books_post(ctx, entry, effect->counter_class, effect->counter_id,
+               movement->wallet_fen - delta);
     bool person_changed = effect->person_changed;
     if (effect->status_after && effect->status_after != effect->person->status) {
         effect->person->status = effect->status_after;
         person_changed = true;
     }
-    if ((rc = ledger_append(ctx, entry)) || (rc = account_move(ctx, account, delta, entry->seq)) ||
+    if ((rc = ledger_append(ctx, entry)) ||
+        (account && (rc = account_move(ctx, account, delta, entry->seq))) ||
         (rc = reference_record(ctx->txn, key, fingerprint, entry->seq)) ||
         (person_changed && (rc = state_person_put(ctx->txn, ctx->arena, effect->person))) ||
         (effect->link_key &&
@@ -393,6 +409,59 @@ static int withdraw_disease_listed(struct request_ctx *ctx,
                         ctx->config->major_disease_codes_path);
 }
 
+/* The person's wallet (医保钱包), which a withdrawal that closes the account or records a death
+ * pays out whole: the money is theirs (or the heirs'), and no entry could move it once they
+ * are gone. Refused while a held quote reserves part of it, as the account's money is. */
+static int wallet_take(struct request_ctx *ctx, const char *person_no, int64_t *wallet_fen)
+{
+    int64_t available;
+    int rc = wallet_available(ctx, person_no, wallet_fen, &available);
+    if (rc == 0 && available != *wallet_fen)
+        return request_fail(ctx, FL_ERR_ACCOUNT_HELD, "%s yuan of the wallet of %s is held for "
+                            "a quote; try again when the hold ends",
+                            request_yuan(ctx, *wallet_fen - available), person_no);
+    return rc;
+}
+
+/* A death withdrawal of a person without an open account (a resident-scheme beneficiary, or
+ * one whose account closed before) pays their wallet to the heir: then *only is set, with
+ * effect->person, and effect->account stays NULL. Otherwise the withdrawal is from the open
+ * account, as any is. */
+static int withdraw_wallet_only(struct request_ctx *ctx, const Famledger__WithdrawRequest *in,
+                                struct movement_effect *effect, Famledger__Movement *movement,
+                                bool *only)
+{
+    *only = false;
+    if (in->reason != FAMLEDGER__WITHDRAWAL_REASON__WITHDRAWAL_DEATH)
+        return 0;
+    Famledger__Person *person;
+    Famledger__Account *account = NULL;
+    int rc = person_require(ctx, in->person_no, "person", &person);
+    if (rc)
+        return rc;
+    if ((rc = state_account_get(ctx->txn, ctx->arena, person->person_no, &account)) < 0)
+        return request_fail(ctx, rc, "cannot read the account of %s", person->person_no);
+    if (account && account->status != FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED)
+        return 0;
+    if (person->status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED)
+        return request_fail(ctx, FL_ERR_PERSON_DECEASED, "%s is recorded as deceased",
+                            person->person_no);
+    if ((rc = wallet_take(ctx, person->person_no, &movement->wallet_fen)))
+        return rc;
+    if (movement->wallet_fen == 0)
+        return request_fail(ctx, account ? FL_ERR_ACCOUNT_CLOSED : FL_ERR_NO_ACCOUNT,
+                            "%s has no open account and nothing in their wallet: record the "
+                            "death with person deceased", person->person_no);
+    if (in->amount_fen != 0)
+        return request_fail(ctx, FL_ERR_WITHDRAWAL_NOT_ALLOWED, "%s has no open account: the "
+                            "death withdrawal pays their wallet whole (%s yuan); give no "
+                            "amount", person->person_no,
+                            request_yuan(ctx, movement->wallet_fen));
+    effect->person = person;
+    *only = true;
+    return 0;
+}
+
 int lifecycle_withdraw_handle(struct request_ctx *ctx, const Famledger__Request *request)
 {
     Famledger__WithdrawRequest *withdraw = NULL;
@@ -407,14 +476,19 @@ int lifecycle_withdraw_handle(struct request_ctx *ctx, const Famledger__Request 
     if (rc)
         return rc < 0 ? rc : 0;
     struct movement_effect effect = {.counter_class = FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_FUND};
-    if ((rc = account_require_paying(ctx, withdraw->person_no, &effect.person,
-                                     &effect.account)) ||
-        (rc = withdraw_disease_listed(ctx, withdraw)))
-        return rc;
     Famledger__Movement *movement = movement_new(ctx, "withdrawal", withdraw->person_no,
                                                  withdraw->reference);
     movement->reason = withdraw->reason;
-    if ((rc = withdraw_rules(ctx, withdraw, effect.account, movement)))
+    bool wallet_only;
+    if ((rc = withdraw_wallet_only(ctx, withdraw, &effect, movement, &wallet_only)))
+        return rc;
+    if (!wallet_only &&
+        ((rc = account_require_paying(ctx, withdraw->person_no, &effect.person,
+                                      &effect.account)) ||
+         (rc = withdraw_disease_listed(ctx, withdraw)) ||
+         (rc = withdraw_rules(ctx, withdraw, effect.account, movement)) ||
+         (movement->account_closed &&
+          (rc = wallet_take(ctx, withdraw->person_no, &movement->wallet_fen)))))
         return rc;
     /* Money withdrawn is paid out by the fund of the person's region. */
     effect.counter_id = effect.person->region;

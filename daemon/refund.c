@@ -25,7 +25,24 @@ struct refund_plan {
     Famledger__Refund *refund;
     Famledger__Account *accounts[LEGS_MAX]; /* NULL where the refund is cash due or a wallet */
     const Famledger__Leg *from[LEGS_MAX];   /* the settlement leg each refund leg restores */
+    bool patient_gone; /* died, opted out or moved out: their wallet takes nothing back */
 };
+
+/* Whether the patient is no longer insured here, read once for a refund with a wallet leg: a
+ * refund to their wallet is then owed in cash (to them, or to their heirs), as one to a
+ * closed account is, since nothing could spend or pay out that wallet again. */
+static int refund_patient_gone(struct request_ctx *ctx, struct refund_plan *plan)
+{
+    Famledger__Person *patient;
+    int rc = state_person_get(ctx->txn, ctx->arena, plan->settlement->patient, &patient);
+    if (rc <= 0)
+        return request_fail(ctx, rc < 0 ? rc : FL_ERR_INTERNAL, "cannot read the patient %s",
+                            plan->settlement->patient);
+    plan->patient_gone = patient->status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED ||
+                         patient->status == FAMLEDGER__PERSON_STATUS__PERSON_MOVED_OUT ||
+                         patient->status == FAMLEDGER__PERSON_STATUS__PERSON_OPTED_OUT;
+    return 0;
+}
 
 static int refund_validate(struct request_ctx *ctx, Famledger__RefundRequest *refund, bool cancel)
 {
@@ -73,7 +90,10 @@ static int refund_plan_make(struct request_ctx *ctx, struct refund_plan *plan,
             continue;
         Famledger__Account *account = NULL;
         int64_t wallet_balance = 0;
-        int rc = leg->wallet ? books_balance_get(ctx->txn, ctx->arena,
+        int rc = leg->wallet ? refund_patient_gone(ctx, plan) : 0;
+        if (rc)
+            return rc;
+        rc = leg->wallet ? books_balance_get(ctx->txn, ctx->arena,
                                                  FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_WALLET,
                                                  leg->holder, &wallet_balance)
                              : state_account_get(ctx->txn, ctx->arena, leg->holder, &account);
@@ -84,9 +104,12 @@ static int refund_plan_make(struct request_ctx *ctx, struct refund_plan *plan,
         back->holder = leg->holder;
         back->amount_fen = give;
         plan->from[refund->n_legs] = leg;
-        if (leg->wallet) { /* a wallet always takes its money back */
+        if (leg->wallet) { /* back to the wallet, or owed in cash once its owner has gone */
             back->wallet = 1;
-            back->balance_after_fen = wallet_balance + give;
+            if (plan->patient_gone)
+                back->cash_refund_due = 1;
+            else
+                back->balance_after_fen = wallet_balance + give;
             account = NULL;
         } else if (rc == 0 || account->status == FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED) {
             back->cash_refund_due = 1;

@@ -36,7 +36,8 @@ static bool refund_whole(const Famledger__Refund *refund, bool optional)
 
 static bool movement_whole(const void *request, const Famledger__Movement *movement)
 {
-    return request && movement && movement->amount_fen >= 0 && movement->balance_after_fen >= 0;
+    return request && movement && movement->amount_fen >= 0 && movement->balance_after_fen >= 0 &&
+           movement->wallet_fen >= 0;
 }
 
 static bool send_whole(const Famledger__WalletSend *send)

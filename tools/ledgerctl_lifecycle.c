@@ -161,18 +161,21 @@ int person_deceased_run(struct ctl *ctl, const struct cli_parsed *args)
 
 /* ---- withdrawals and transfers ---- */
 
-static int movement_print(struct ctl *ctl, int rc, const fl_movement *movement)
+/* A movement as the daemon answered it; `wallet_fen` what the person's wallet gave with it. */
+static int movement_print(struct ctl *ctl, int rc, const fl_movement *movement,
+                          int64_t wallet_fen)
 {
     if (rc)
         return ctl_fail(ctl, rc);
     char a[FL_MONEY_TEXT_MAX], b[FL_MONEY_TEXT_MAX];
     if (ctl->json) {
         printf("{\"seq\":%" PRIu64 ",\"person_no\":\"%s\",\"kind\":\"%s\",\"reason\":\"%s\","
-               "\"amount_fen\":%" PRId64 ",\"balance_after_fen\":%" PRId64
+               "\"amount_fen\":%" PRId64 ",\"wallet_fen\":%" PRId64
+               ",\"balance_after_fen\":%" PRId64
                ",\"account_closed\":%s,\"bindings_ended\":%u,\"reference\":",
                movement->seq, movement->person_no, movement->kind,
                movement->reason ? fl_withdrawal_reason_name(movement->reason) : "",
-               movement->amount_fen, movement->balance_after_fen,
+               movement->amount_fen, wallet_fen, movement->balance_after_fen,
                movement->account_closed ? "true" : "false", movement->bindings_ended);
         json_string_write(stdout, movement->reference);
         printf(",\"replayed\":%s}\n", movement->replayed ? "true" : "false");
@@ -183,6 +186,9 @@ static int movement_print(struct ctl *ctl, int rc, const fl_movement *movement)
            fl_money_format(movement->balance_after_fen, b),
            movement->account_closed ? "; the account is closed" : "",
            movement->replayed ? " (replayed: already recorded)" : "");
+    if (wallet_fen)
+        printf("and %s from the wallet of %s, paid out with it\n", fl_money_format(wallet_fen, a),
+               movement->person_no);
     if (movement->bindings_ended)
         printf("%u family binding(s) it funded have ended\n", movement->bindings_ended);
     return 0;
@@ -202,9 +208,11 @@ int withdraw_run(struct ctl *ctl, const struct cli_parsed *args)
     if (amount_text && parse_amount(amount_text, &amount_fen))
         return CLI_EXIT_USAGE;
     fl_movement movement;
-    int rc = fl_withdraw(ctl->client, args->positionals[0], reason, reference, amount_fen,
-                         cli_option(args, "--disease"), cli_option(args, "--heir"), &movement);
-    return movement_print(ctl, rc, &movement);
+    int64_t wallet_fen = 0;
+    int rc = fl_withdraw_wallet(ctl->client, args->positionals[0], reason, reference, amount_fen,
+                                cli_option(args, "--disease"), cli_option(args, "--heir"),
+                                &movement, &wallet_fen);
+    return movement_print(ctl, rc, &movement, wallet_fen);
 }
 
 int transfer_out_run(struct ctl *ctl, const struct cli_parsed *args)
@@ -214,7 +222,7 @@ int transfer_out_run(struct ctl *ctl, const struct cli_parsed *args)
         return usage_error("transfer-out needs --to-region ADMDVS and --ref REF");
     fl_movement movement;
     int rc = fl_transfer_out(ctl->client, args->positionals[0], region, reference, &movement);
-    return movement_print(ctl, rc, &movement);
+    return movement_print(ctl, rc, &movement, 0);
 }
 
 int transfer_in_run(struct ctl *ctl, const struct cli_parsed *args)
@@ -234,7 +242,7 @@ int transfer_in_run(struct ctl *ctl, const struct cli_parsed *args)
     int rc = fl_transfer_in_linked(ctl->client, args->positionals[0], amount_fen,
                                    region ? region : "", out_seq, cli_option(args, "--to-region"),
                                    reference, &movement);
-    return movement_print(ctl, rc, &movement);
+    return movement_print(ctl, rc, &movement, 0);
 }
 
 /* ---- credit import ---- */
