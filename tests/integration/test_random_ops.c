@@ -994,10 +994,18 @@ static void op_withdraw(struct worker *w)
     char reference[48];
     unique_reference(w, reference, sizeof(reference), "D");
     fl_movement movement;
-    int64_t amount = chance(w, 50) ? 0 : 1 + (int64_t)pick(w, 50000);
-    if (outcome(w, OP_WITHDRAW, fl_withdraw(w->client, person_nos[person], reason, reference,
-                                            amount, "C34", "E0", &movement))) {
+    int64_t amount = chance(w, 50) ? 0 : 1 + (int64_t)pick(w, 50000), wallet_fen;
+    /* Evidence only where the reason takes it: any other is refused, and every withdrawal
+     * was, until 7 December. */
+    const char *disease = reason == FL_WITHDRAWAL_MAJOR_DISEASE ? "C34" : NULL;
+    const char *heir = reason == FL_WITHDRAWAL_DEATH ? "E0" : NULL;
+    if (outcome(w, OP_WITHDRAW, fl_withdraw_wallet(w->client, person_nos[person], reason,
+                                                   reference, amount, disease, heir, &movement,
+                                                   &wallet_fen))) {
         movement_check(w, &movement, -1, "withdraw");
+        /* A withdrawal that closes the account, or a death, pays the wallet out whole. */
+        if (!movement.replayed)
+            model_wallet_add(w, person_nos[person], -wallet_fen);
         w->model->deceased[person] |= reason == FL_WITHDRAWAL_DEATH;
     }
 }
@@ -1056,8 +1064,24 @@ static void op_deceased(struct worker *w)
     /* Only R3 and E6 die in this world; the others must stay to pay and be paid for. */
     const char *person = chance(w, 50) ? "R3" : "E6";
     fl_person updated;
-    if (outcome(w, OP_DECEASED, fl_person_deceased(w->client, person, "DC-1", &updated)))
+    if (chance(w, 50)) {
+        if (outcome(w, OP_DECEASED, fl_person_deceased(w->client, person, "DC-1", &updated)))
+            w->model->deceased[person_index(w, person)] = true;
+        return;
+    }
+    /* Without an open account, a death withdrawal pays the wallet to the heir. */
+    char reference[48];
+    unique_reference(w, reference, sizeof(reference), "X");
+    fl_movement movement;
+    int64_t wallet_fen;
+    if (outcome(w, OP_DECEASED, fl_withdraw_wallet(w->client, person, FL_WITHDRAWAL_DEATH,
+                                                   reference, 0, NULL, "E0", &movement,
+                                                   &wallet_fen))) {
+        movement_check(w, &movement, -1, "death withdrawal");
+        if (!movement.replayed)
+            model_wallet_add(w, person, -wallet_fen);
         w->model->deceased[person_index(w, person)] = true;
+    }
 }
 
 static void op_payout(struct worker *w)
