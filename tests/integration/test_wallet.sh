@@ -174,4 +174,83 @@ expect "10.00 still" '"balance_fen":1000' "$OUT"
 check "X accepts one" 0 ctl wallet accept --ref many-01
 check "then the 65th is taken" 0 ctl wallet send G65 X 1.00 --ref many-65
 check "and the books verify" 0 ctl verify
+
+# ---- a wallet whose owner dies or leaves goes with them ----
+# The wallet is the person's own money: once they have died, opted out or moved away for good,
+# nothing could spend it, and before 7 December nothing could pay it out either.
+daemon_stop
+start --wallet-sends-per-day 100
+# J, a holder in Sichuan with no send waiting, and J's mother M in Gansu, resident scheme.
+ctl person add J --name "蒋" --region 510100 --scheme employee >/dev/null
+ctl account open J >/dev/null
+ctl credit J 500.00 --ref alloc-j >/dev/null
+ctl person add M --name "梅" --region 620100 --scheme resident >/dev/null
+check "J funds M" 0 ctl family bind J M --relation parent
+check "J sends M 50.00" 0 ctl wallet send J M 50.00 --ref wm1
+check "M accepts" 0 ctl wallet accept --ref wm1
+check "M spends 20.00 of it" 0 ctl --json settle --merchant GS1 --ref sm1 --patient M --amount 20.00
+expect "from the wallet" '"wallet":true' "$OUT"
+spent=$(echo "$OUT" | json_field settlement_id)
+check "a quote held on M's wallet" 0 ctl --json quote --merchant GS1 --ref hm1 --patient M \
+    --amount 5.00 --hold 600
+held=$(echo "$OUT" | sed -n 's/.*"hold_id":\([0-9]*\).*/\1/p')
+check "M dies: person deceased is refused while her wallet holds money" 1 \
+    ctl person deceased M --evidence DC-M
+expect "names the wallet and the way" "the wallet of M holds 30.00 yuan: record the death with a death withdrawal" "$ERR"
+check "the death withdrawal waits for the hold" 1 ctl withdraw M --reason death --heir "子" --ref dm1
+expect "ACCOUNT_HELD" "ACCOUNT_HELD" "$ERR"
+expect "names the wallet" "5.00 yuan of the wallet of M is held" "$ERR"
+check "the hold released" 0 ctl hold release "$held"
+check "a part of the wallet is refused" 1 ctl withdraw M --reason death --heir "子" --ref dm1 \
+    --amount 1.00
+expect "WITHDRAWAL_NOT_ALLOWED" "WITHDRAWAL_NOT_ALLOWED" "$ERR"
+check "the death withdrawal pays her wallet to the heir" 0 ctl --json withdraw M --reason death \
+    --heir "子" --ref dm1
+expect "nothing from an account she never had" '"amount_fen":0,' "$OUT"
+expect "the wallet whole" '"wallet_fen":3000,' "$OUT"
+expect "J no longer funds her" '"bindings_ended":1,' "$OUT"
+check "the same withdrawal again" 0 ctl withdraw M --reason death --heir "子" --ref dm1
+expect "answers the first" "replayed" "$OUT"
+expect "and says what the wallet gave" "and 30.00 from the wallet of M, paid out with it" "$OUT"
+check "her wallet is empty" 0 ctl --json wallet show M
+expect "0.00" '"balance_fen":0,' "$OUT"
+check "she is recorded as deceased" 0 ctl --json person show M
+expect "deceased" '"status":"deceased"' "$OUT"
+check "a second death withdrawal" 1 ctl withdraw M --reason death --heir "子" --ref dm2
+expect "PERSON_DECEASED" "PERSON_DECEASED" "$ERR"
+check "the pharmacy refunds what she spent" 0 ctl --json refund --merchant GS1 --ref rm1 \
+    --settlement "$spent" --amount 5.00
+expect "owed in cash, not put back in a wallet nobody can use" '"cash_refund_due":true' "$OUT"
+check "still empty" 0 ctl --json wallet show M
+expect "0.00 still" '"balance_fen":0,' "$OUT"
+check "the fund pays her heirs what is owed" 0 ctl payout --person M 5.00 --ref pm1
+
+# An employee who opts out is paid their account and their wallet; a send to them is refused.
+ctl person add E --name "鄂" --region 620100 --scheme employee >/dev/null
+ctl account open E >/dev/null
+ctl credit E 100.00 --ref alloc-e >/dev/null
+ctl family bind J E --relation child >/dev/null
+check "J sends E 10.00" 0 ctl wallet send J E 10.00 --ref we1
+check "E accepts" 0 ctl wallet accept --ref we1
+check "E opts out" 0 ctl --json withdraw E --reason opt-out --ref oe1
+expect "the account's balance" '"amount_fen":10000,' "$OUT"
+expect "and the wallet's" '"wallet_fen":1000,' "$OUT"
+expect "the account closes" '"account_closed":true' "$OUT"
+check "E's wallet is empty" 0 ctl --json wallet show E
+expect "0.00" '"balance_fen":0,' "$OUT"
+check "a send to one who opted out" 1 ctl wallet send J E 1.00 --ref we2
+expect "PERSON_INACTIVE" "PERSON_INACTIVE" "$ERR"
+# A send that waited while its beneficiary left cannot be accepted: it returns to the holder.
+ctl person add F --name "傅" --region 620100 --scheme employee >/dev/null
+ctl account open F >/dev/null
+ctl family bind J F --relation child >/dev/null
+check "J sends F 2.00" 0 ctl wallet send J F 2.00 --ref wf1
+check "F emigrates, nothing in the wallet yet" 0 ctl --json withdraw F --reason emigration --ref ef1
+expect "nothing from the wallet" '"wallet_fen":0,' "$OUT"
+check "the waiting send cannot be accepted" 1 ctl wallet accept --ref wf1
+expect "PERSON_INACTIVE" "PERSON_INACTIVE" "$ERR"
+check "J takes it back" 0 ctl wallet decline --ref wf1
+check "the books" 0 ctl --json trial-balance
+expect "sum to zero" '"total_fen":0}' "$OUT"
+check "and verify" 0 ctl verify
 finish
