@@ -148,6 +148,7 @@ person_suspended|1|person_suspended.person_no|NOBODY|suspension of an unknown pe
 account_credited|1|account_credited.person_no|KID|entry moves money of KID, who has no account
 account_credited|1|account_credited.person_no|NOBODY|entry moves money of NOBODY, who has no account
 refunded|1|refunded.refund.amount_fen|1|refund legs do not add up to the refund
+withdrawn|1|withdrawn.movement.wallet_fen|5|entry pays out 5 fen of the wallet of DAD, which holds 0
 FIELDS
 
 rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
@@ -174,5 +175,26 @@ check "its wallet leg forged to the largest amount" 0 forge set "$h2" \
 daemon_start_any_hour
 check "verify names it" 4 ctl verify
 expect "at the hold" "FAILED at seq $h2: the wallet of KID would reserve 9223372036854775807 fen" \
+    "$OUT$ERR"
+daemon_stop
+
+# A refund of a wallet leg owed in cash while the wallet's owner is still insured here: only
+# one who died or left is owed a wallet's refund in cash (daemon/refund.c).
+rm -rf "$WORK/data"
+daemon_start_any_hour
+family_ledger_two_phase
+check "the held quote captured" 0 ctl --json settle --merchant P1 --ref h1s --patient KID \
+    --amount 3.00 --hold "$hold"
+captured=$(echo "$OUT" | json_fen settlement_id)
+check "and cancelled" 0 ctl --json cancel --merchant P1 --ref h1c --settlement "$captured"
+legs=$(echo "$OUT" | grep -o '"holder"' | wc -l)
+cancel=$(echo "$OUT" | json_fen refund_id)
+expect "a leg back to KID's wallet" '"holder":"KID"' "$OUT"
+daemon_stop
+check "its wallet leg forged to be owed in cash" 0 \
+    forge set "$cancel" "refunded.refund.legs.$((legs - 1)).cash_refund_due" 1
+daemon_start_any_hour
+check "verify names it" 4 ctl verify
+expect "at the cancel" "FAILED at seq $cancel: a refund owes KID in cash what their wallet" \
     "$OUT$ERR"
 finish
