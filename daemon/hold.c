@@ -4,6 +4,7 @@
 #include "aid.h"
 #include "books.h"
 #include "due.h"
+#include "family.h"
 #include "ledger.h"
 #include "log.h"
 #include "reference.h"
@@ -276,6 +277,13 @@ int hold_capture_plan(struct request_ctx *ctx, const Famledger__SettleRequest *s
     for (size_t i = 0; i < settlement->n_legs; i++) {
         Famledger__Leg *leg = settlement->legs[i];
         Famledger__Account *account;
+        /* A relative who unbound since withdrew their consent: their money pays no more. */
+        if (leg->mutual_aid &&
+            (rc = family_bound(ctx->txn, ctx->arena, leg->holder, settle->patient)) != 1)
+            return rc < 0 ? request_fail(ctx, rc, "cannot read the bindings of %s", leg->holder)
+                          : request_fail(ctx, FL_ERR_NOT_BOUND, "%s no longer funds %s; the "
+                                         "hold cannot be captured (release it and settle "
+                                         "again)", leg->holder, settle->patient);
         if ((rc = leg_reserve(ctx, settlement, leg, -1, false, &account)))
             return rc;
         int64_t balance = 0;

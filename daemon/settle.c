@@ -213,6 +213,21 @@ static int settle_patient_allowed(struct request_ctx *ctx, const Famledger__Pers
     return 0;
 }
 
+/* A capture is the settlement (2102) its hold promised: the merchant and the patient must still
+ * be allowed to settle, as at any settlement. A patient suspended for impersonation, deceased
+ * or gone, or a merchant suspended, since the quote was held is refused; the hold expires. */
+static int settle_capture_allowed(struct request_ctx *ctx, const Famledger__SettleRequest *settle)
+{
+    Famledger__Merchant *merchant;
+    Famledger__Person *patient;
+    int rc;
+    if ((rc = merchant_require_settling(ctx, settle->merchant_code, settle->category,
+                                        &merchant)) ||
+        (rc = person_require(ctx, settle->patient, "patient", &patient)))
+        return rc;
+    return settle_patient_allowed(ctx, patient, merchant);
+}
+
 /* Everything quote, hold and settle share: the checks, then the split. Writes nothing. */
 int settle_plan_make(struct request_ctx *ctx, const Famledger__SettleRequest *settle,
                      struct settle_plan *plan)
@@ -436,7 +451,8 @@ static int settle_run(struct request_ctx *ctx, const Famledger__Request *request
     }
     struct settle_plan plan;
     if (settle->hold_id) {
-        if ((rc = hold_capture_plan(ctx, settle, &plan)))
+        if ((rc = settle_capture_allowed(ctx, settle)) ||
+            (rc = hold_capture_plan(ctx, settle, &plan)))
             return rc;
     } else if ((rc = settle_plan_make(ctx, settle, &plan))) {
         return rc;

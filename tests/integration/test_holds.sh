@@ -90,6 +90,47 @@ check "its end is an entry" 0 ctl tail --from "$hold2"
 expect "hold_closed" "hold_closed" "$OUT"
 expect "expired" "hold.state: expired" "$OUT"
 
+# ---- a capture is a settlement: who may settle is asked again ----
+# A suspension for impersonation, a merchant's suspension, a relative's unbinding or a death
+# since the quote was held stops its capture, as it stops any settlement; until 7 December
+# each of them was captured.
+hold_of() {
+    ctl --json quote --merchant M2 --ref "$1" --patient Q --amount "$2" --hold 600 | json_field hold_id
+}
+ctl credit R1 20.00 --ref c-r1b >/dev/null
+hq1=$(hold_of hq1 1.00)
+hq2=$(hold_of hq2 2.00)
+hq3=$(hold_of hq3 3.00)
+check "three quotes of Q held from R1" 0 ctl --json account show R1
+expect "6.00 held" '"held_fen":600' "$OUT"
+check "Q suspended for impersonation" 0 ctl person suspend Q --reason "冒名就医"
+check "a capture for Q is refused" 1 \
+    ctl settle --merchant M2 --ref sq1 --patient Q --amount 1.00 --hold "$hq1"
+expect "PERSON_SUSPENDED" "PERSON_SUSPENDED" "$ERR"
+check "Q resumed" 0 ctl person resume Q
+check "M2 suspended" 0 ctl merchant suspend M2
+check "a capture at a suspended merchant is refused" 1 \
+    ctl settle --merchant M2 --ref sq1 --patient Q --amount 1.00 --hold "$hq1"
+expect "MERCHANT_SUSPENDED" "MERCHANT_SUSPENDED" "$ERR"
+check "M2 resumed" 0 ctl merchant resume M2
+check "R1 unbinds Q" 0 ctl family unbind R1 Q
+check "R1's held money no longer pays for Q" 1 \
+    ctl settle --merchant M2 --ref sq2 --patient Q --amount 2.00 --hold "$hq2"
+expect "NOT_BOUND" "NOT_BOUND" "$ERR"
+check "R1 binds Q again" 0 ctl family bind R1 Q --relation parent
+check "the first is captured now" 0 \
+    ctl settle --merchant M2 --ref sq1 --patient Q --amount 1.00 --hold "$hq1"
+expect "captured" "captured hold" "$OUT"
+check "Q dies" 0 ctl withdraw Q --reason death --heir "母" --ref wq
+check "a capture for the dead is refused" 1 \
+    ctl settle --merchant M2 --ref sq3 --patient Q --amount 3.00 --hold "$hq3"
+expect "PERSON_DECEASED" "PERSON_DECEASED" "$ERR"
+for h in "$hq2" "$hq3"; do check "hold $h released" 0 ctl hold release "$h"; done
+check "R1 holds nothing" 0 ctl --json account show R1
+not_held "R1 holds nothing" "$OUT"
+check "R1 gave 1.00 for Q" 0 ctl --json statement R1 --limit 1
+expect "the capture" '"amount_fen":-100' "$OUT"
+
 # ---- the family's limits ----
 check "F1 lets L take 30.00 a month" 0 ctl family limit F1 L --monthly 30.00
 check "family list shows it" 0 ctl family list L
