@@ -529,6 +529,21 @@ static void unique_reference(struct worker *w, char *reference, size_t size, con
 /* With one client nothing moves between a read and the next request. A settlement must then
  * split as its quote did a moment before, take from nobody but the patient and the relatives
  * bound to pay for them, and take from those relatives in their order. */
+/* Who may settle, as the answered requests left them: a capture is a settlement too. */
+static void settle_admission_check(struct worker *w, const struct settle_content *c,
+                                   const fl_settlement *s)
+{
+    const struct model *m = w->model;
+    if (!m->on || s->replayed)
+        return;
+    if (m->merchant_suspended[c->merchant] || m->suspended[c->patient] ||
+        m->deceased[c->patient])
+        FAIL(w, "settlement %" PRIu64 " made at %s%s for %s%s%s", s->settlement_id,
+             merchant_codes[c->merchant], m->merchant_suspended[c->merchant] ? " (suspended)" : "",
+             person_nos[c->patient], m->suspended[c->patient] ? " (suspended)" : "",
+             m->deceased[c->patient] ? " (deceased)" : "");
+}
+
 static void settle_split_check(struct worker *w, const struct settle_content *c,
                                const fl_settlement *quote, const fl_family *family)
 {
@@ -536,12 +551,7 @@ static void settle_split_check(struct worker *w, const struct settle_content *c,
     if (s->replayed)
         return;
     const struct model *m = w->model;
-    if (m->merchant_suspended[c->merchant] || m->suspended[c->patient] ||
-        m->deceased[c->patient])
-        FAIL(w, "settlement %" PRIu64 " made at %s%s for %s%s%s", s->settlement_id,
-             merchant_codes[c->merchant], m->merchant_suspended[c->merchant] ? " (suspended)" : "",
-             person_nos[c->patient], m->suspended[c->patient] ? " (suspended)" : "",
-             m->deceased[c->patient] ? " (deceased)" : "");
+    settle_admission_check(w, c, s);
     for (size_t i = 0; i < s->leg_count; i++) {
         int holder = person_index(w, s->legs[i].holder);
         if (!s->legs[i].wallet && (m->frozen[holder] || m->closed[holder]))
@@ -675,6 +685,7 @@ static void op_capture(struct worker *w)
     request.hold_id = hold_id;
     if (outcome(w, OP_CAPTURE, fl_settle(w->client, &request, w->settlement))) {
         settlement_check(w, w->settlement, &c, "capture");
+        settle_admission_check(w, &c, w->settlement);
         if (w->settlement->hold_id != hold_id)
             FAIL(w, "capture of hold %" PRIu64 " says hold %" PRIu64, hold_id,
                  w->settlement->hold_id);
