@@ -175,6 +175,9 @@ static int bind_check(struct request_ctx *ctx, const Famledger__BindRequest *bin
                                                                            : NULL;
     if (deceased)
         return request_fail(ctx, FL_ERR_PERSON_DECEASED, "%s is deceased", deceased->person_no);
+    /* A beneficiary is insured in their own right (DOMAIN.md): here, not opted or moved out. */
+    if ((rc = person_require_insured(ctx, beneficiary)))
+        return rc;
     if ((rc = state_bindings_get(ctx->txn, ctx->arena, STORE_DB_FUNDERS, bind->beneficiary,
                                  funders_out)) ||
         (rc = state_bindings_get(ctx->txn, ctx->arena, STORE_DB_FUNDED, bind->holder,

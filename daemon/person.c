@@ -25,6 +25,18 @@ int person_require(struct request_ctx *ctx, const char *person_no, const char *r
     return 0;
 }
 
+int person_require_insured(struct request_ctx *ctx, const Famledger__Person *person)
+{
+    if (person->status != FAMLEDGER__PERSON_STATUS__PERSON_MOVED_OUT &&
+        person->status != FAMLEDGER__PERSON_STATUS__PERSON_OPTED_OUT)
+        return 0;
+    return request_fail(ctx, FL_ERR_PERSON_INACTIVE, "%s %s and is not insured here",
+                        person->person_no,
+                        person->status == FAMLEDGER__PERSON_STATUS__PERSON_MOVED_OUT
+                            ? "moved out"
+                            : "opted out");
+}
+
 int person_reply(struct request_ctx *ctx, Famledger__Person *person)
 {
     Famledger__PersonReply *reply = ARENA_NEW(ctx->arena, Famledger__PersonReply);

@@ -193,13 +193,9 @@ static int settle_patient_allowed(struct request_ctx *ctx, const Famledger__Pers
     if (patient->status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED)
         return request_fail(ctx, FL_ERR_PERSON_DECEASED, "%s is deceased and cannot be a "
                             "patient", patient->person_no);
-    if (patient->status == FAMLEDGER__PERSON_STATUS__PERSON_MOVED_OUT ||
-        patient->status == FAMLEDGER__PERSON_STATUS__PERSON_OPTED_OUT)
-        return request_fail(ctx, FL_ERR_PERSON_INACTIVE, "%s %s and is not insured here",
-                            patient->person_no,
-                            patient->status == FAMLEDGER__PERSON_STATUS__PERSON_MOVED_OUT
-                                ? "moved out"
-                                : "opted out");
+    int rc = person_require_insured(ctx, patient);
+    if (rc)
+        return rc;
     if (patient->suspended)
         return request_fail(ctx, FL_ERR_PERSON_SUSPENDED, "networked settlement of %s is "
                             "suspended: %s", patient->person_no, patient->suspend_reason);

@@ -181,20 +181,6 @@ static int send_rules(struct request_ctx *ctx, const Famledger__WalletSendReques
     return 0;
 }
 
-/* A beneficiary who opted out or moved out is not insured here: their wallet could take the
- * money, but nothing could spend it or pay it out. */
-static int beneficiary_insured(struct request_ctx *ctx, const Famledger__Person *beneficiary)
-{
-    if (beneficiary->status != FAMLEDGER__PERSON_STATUS__PERSON_MOVED_OUT &&
-        beneficiary->status != FAMLEDGER__PERSON_STATUS__PERSON_OPTED_OUT)
-        return 0;
-    return request_fail(ctx, FL_ERR_PERSON_INACTIVE, "%s %s and is not insured here",
-                        beneficiary->person_no,
-                        beneficiary->status == FAMLEDGER__PERSON_STATUS__PERSON_MOVED_OUT
-                            ? "moved out"
-                            : "opted out");
-}
-
 /* Who may send and receive: an open account of a living holder, a living beneficiary, bound
  * to the holder unless the policy allows sends without a binding. */
 static int send_parties(struct request_ctx *ctx, const Famledger__WalletSendRequest *send,
@@ -210,7 +196,7 @@ static int send_parties(struct request_ctx *ctx, const Famledger__WalletSendRequ
                             holder->status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED
                                 ? send->holder
                                 : send->beneficiary);
-    if ((rc = beneficiary_insured(ctx, beneficiary)))
+    if ((rc = person_require_insured(ctx, beneficiary)))
         return rc;
     if ((*account)->status == FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED)
         return request_fail(ctx, FL_ERR_ACCOUNT_CLOSED, "the account of %s is closed",
@@ -430,7 +416,7 @@ static int send_answer(struct request_ctx *ctx, const Famledger__WalletSendClose
         if (beneficiary->status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED)
             return request_fail(ctx, FL_ERR_PERSON_DECEASED, "%s is deceased; the send returns "
                                 "to %s", send->beneficiary, send->holder);
-        if ((rc = beneficiary_insured(ctx, beneficiary)))
+        if ((rc = person_require_insured(ctx, beneficiary)))
             return rc;
     }
     if ((rc = send_close(ctx, send, state)))

@@ -240,6 +240,9 @@ check "E's wallet is empty" 0 ctl --json wallet show E
 expect "0.00" '"balance_fen":0,' "$OUT"
 check "a send to one who opted out" 1 ctl wallet send J E 1.00 --ref we2
 expect "PERSON_INACTIVE" "PERSON_INACTIVE" "$ERR"
+check "nor may anyone bind them: a beneficiary is insured in their own right" 1 \
+    ctl family bind H E --relation child
+expect "PERSON_INACTIVE" "PERSON_INACTIVE" "$ERR"
 # A send that waited while its beneficiary left cannot be accepted: it returns to the holder.
 ctl person add F --name "傅" --region 620100 --scheme employee >/dev/null
 ctl account open F >/dev/null
