@@ -597,7 +597,9 @@ static int transfer_in_link(struct request_ctx *ctx, Famledger__TransferInReques
                                          "completed by entry %llu", (unsigned long long)seq,
                                          (unsigned long long)used);
         effect->counter_id = sent_to;
-        to_region = sent_to;
+        /* The entry names the region the person moves to, which its clearing posting names
+         * too when money moved: verify reads it from there, and from here when none did. */
+        to_region = transfer->to_region = (char *)sent_to;
     }
     if (*to_region && strcmp(to_region, effect->person->region) != 0) {
         effect->person->region = (char *)to_region;
@@ -614,7 +616,10 @@ int lifecycle_transfer_in_handle(struct request_ctx *ctx, const Famledger__Reque
         !validate_region(transfer->from_region))
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "from_region must be a 6-digit admdvs "
                             "code");
-    if (!validate_amount_fen(transfer->amount_fen))
+    /* An empty account moves too: its transfer-out sent 0, and the transfer-in that completes
+     * it carries 0 (transfer_in_link holds it to what was sent). */
+    if (!validate_amount_fen(transfer->amount_fen) &&
+        !(transfer->amount_fen == 0 && transfer->transfer_out_seq))
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "amount must be positive");
     struct reference_key key;
     uint8_t fingerprint[HASH_BYTES];

@@ -236,7 +236,10 @@ int transfer_in_run(struct ctl *ctl, const struct cli_parsed *args)
                            "--ref REF");
     if (link && cli_parse_u64(link, 1, UINT64_MAX, &out_seq))
         return usage_error("'%s' is not the sequence of a transfer-out entry", link);
-    if (parse_amount(args->positionals[1], &amount_fen))
+    /* The transfer-out of an empty account sent 0.00, and its transfer-in carries that. */
+    bool empty = link && fl_money_parse(args->positionals[1], &amount_fen) == 0 &&
+                 amount_fen == 0;
+    if (!empty && parse_amount(args->positionals[1], &amount_fen))
         return CLI_EXIT_USAGE;
     fl_movement movement;
     int rc = fl_transfer_in_linked(ctl->client, args->positionals[0], amount_fen,

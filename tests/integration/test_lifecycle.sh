@@ -143,4 +143,29 @@ check "a refund whose reference has a quote and a backslash" 0 ctl refund --merc
 check "settlement show as JSON" 0 ctl --json settlement show "$qid"
 expect "the refund's reference escaped" '"reference":"rf\"\\1"' "$OUT"
 expect "the settlement's too" '"merchant_reference":"rx\"q"' "$OUT"
+
+# An empty account moves too: its transfer-out sends 0.00, and the transfer-in that completes
+# it on this ledger carries 0.00 and the person's new region. Before 7 December that
+# transfer-in was refused ("amount must be positive"), and `account open` brought the person
+# back in their old region, whose fund then paid their allocations.
+ctl person add Z --name "Person Z" --region 110101 --scheme employee >/dev/null
+ctl account open Z >/dev/null
+check "Z moves with an empty account" 0 ctl --json transfer-out Z --to-region 110105 --ref tz-1
+zout=$(echo "$OUT" | json_fen seq)
+expect "0.00 sent" '"amount_fen":0,' "$OUT"
+check "0.00 from outside is still no transfer" 2 ctl transfer-in Z 0 --from-region 440103 \
+    --ref tz-0
+check "the transfer-in completing it" 0 ctl --json transfer-in Z 0.00 --from-transfer "$zout" \
+    --ref tz-2
+expect "0.00 received" '"amount_fen":0,' "$OUT"
+check "sent again, the same" 0 ctl --json transfer-in Z 0.00 --from-transfer "$zout" --ref tz-2
+expect "replayed" '"replayed":true' "$OUT"
+check "but once" 1 ctl transfer-in Z 0.00 --from-transfer "$zout" --ref tz-3
+expect "TRANSFER_MISMATCH" "TRANSFER_MISMATCH" "$ERR"
+check "a sum the transfer-out did not send" 1 ctl transfer-in Z 1.00 --from-transfer "$zout" \
+    --ref tz-4
+expect "TRANSFER_MISMATCH" "TRANSFER_MISMATCH" "$ERR"
+check "Z is back, in the new region" 0 ctl --json person show Z
+expect "active" '"status":"active"' "$OUT"
+expect "110105" '"region":"110105"' "$OUT"
 finish
