@@ -329,6 +329,34 @@ int client_entry_fill(fl_client *client, fl_entry *out, const Famledger__Entry *
     return 0;
 }
 
+int fl_entry_postings(fl_client *client, uint64_t seq, fl_posting postings[FL_POSTINGS_MAX],
+                      size_t *count)
+{
+    Famledger__EntryGetRequest query = FAMLEDGER__ENTRY_GET_REQUEST__INIT;
+    query.seq = seq;
+    Famledger__Response *response;
+    *count = 0;
+    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_ENTRY_GET, &query,
+                              FAMLEDGER__RESPONSE__BODY_ENTRY, &response);
+    if (rc)
+        return rc;
+    const Famledger__Entry *entry = response->entry->entry; /* client_expect saw to it */
+    if (entry->n_postings > FL_POSTINGS_MAX) {
+        famledger__response__free_unpacked(response, NULL);
+        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "entry %llu carries %zu postings, "
+                           "more than an entry has", (unsigned long long)seq, entry->n_postings);
+    }
+    for (size_t i = 0; i < entry->n_postings; i++) {
+        const Famledger__Posting *posting = entry->postings[i];
+        postings[i].account_class = (fl_account_class)posting->account_class;
+        client_copy(postings[i].id, sizeof(postings[i].id), posting->id);
+        postings[i].amount_fen = posting->amount_fen;
+    }
+    *count = entry->n_postings;
+    famledger__response__free_unpacked(response, NULL);
+    return 0;
+}
+
 int fl_entry_get(fl_client *client, uint64_t seq, fl_entry *out)
 {
     Famledger__EntryGetRequest query = FAMLEDGER__ENTRY_GET_REQUEST__INIT;

@@ -404,6 +404,23 @@ FL_EXPORT int fl_day_close(fl_client *client, const char *date, char closed_thro
 FL_EXPORT int fl_entry_get(fl_client *client, uint64_t seq, fl_entry *entry);
 FL_EXPORT void fl_entry_release(fl_entry *entry);
 
+/* The most postings one entry carries: a settlement's legs and the merchant's payable. */
+#define FL_POSTINGS_MAX (FL_LEGS_MAX + 1)
+
+/* One posting of an entry (docs/POLICY.md, "The books"): the signed amount it moves on one
+ * account of the books. The postings of an entry sum to zero. */
+typedef struct fl_posting {
+    fl_account_class account_class;
+    char id[FL_PERSON_NO_MAX + 1]; /* a person number, a region or a merchant code */
+    int64_t amount_fen;            /* positive raises the account's balance */
+} fl_posting;
+
+/* The postings of entry `seq`, in the entry's order: *count of them (0 for an entry that moves
+ * no money). An entry's body (fl_entry_get) says what happened; its postings, where the money
+ * went. Errors: FL_ERR_UNKNOWN_ENTRY. */
+FL_EXPORT int fl_entry_postings(fl_client *client, uint64_t seq,
+                                fl_posting postings[FL_POSTINGS_MAX], size_t *count);
+
 /* ---- Family bindings (admin; list also audit) ---- */
 
 /* Bind: `holder`'s account may pay for `beneficiary`, who is the holder's `relation`. Errors:

@@ -318,10 +318,16 @@ static int entry_run(struct ctl *ctl, const struct cli_parsed *args)
     if (cli_parse_u64(args->positionals[0], 1, UINT64_MAX, &seq))
         return usage_error("'%s' is not a sequence number", args->positionals[0]);
     fl_entry entry;
+    fl_posting postings[FL_POSTINGS_MAX];
+    size_t posting_count;
     int rc = fl_entry_get(ctl->client, seq, &entry);
     if (rc)
         return ctl_fail(ctl, rc);
-    char time_text[CLI_TIME_TEXT_MAX];
+    if ((rc = fl_entry_postings(ctl->client, seq, postings, &posting_count))) {
+        fl_entry_release(&entry);
+        return ctl_fail(ctl, rc);
+    }
+    char time_text[CLI_TIME_TEXT_MAX], money[FL_MONEY_TEXT_MAX];
     char hash[2 * FL_HASH_BYTES + 1], prev_hash[2 * FL_HASH_BYTES + 1];
     cli_time_text(entry.time_us, time_text);
     fl_hash_hex(entry.hash, hash);
@@ -333,13 +339,24 @@ static int entry_run(struct ctl *ctl, const struct cli_parsed *args)
                entry.seq, time_text, entry.time_us, entry.type, hash, prev_hash,
                entry.actor_uid, entry.actor_gid);
         json_string_write(stdout, entry.operator_id);
-        printf("},\"body\":%s}\n", entry.body_json);
+        printf("},\"body\":%s,\"postings\":[", entry.body_json);
+        for (size_t i = 0; i < posting_count; i++) {
+            printf("%s{\"class\":\"%s\",\"id\":", i ? "," : "",
+                   books_class_name(postings[i].account_class));
+            json_string_write(stdout, postings[i].id);
+            printf(",\"amount_fen\":%" PRId64 "}", postings[i].amount_fen);
+        }
+        printf("]}\n");
     } else {
         printf("seq          %" PRIu64 "\ntime         %s\ntype         %s\nhash         %s\n"
                "prev_hash    %s\nactor        uid %u gid %u%s%s\n%s",
                entry.seq, time_text, entry.type, hash, prev_hash, entry.actor_uid,
                entry.actor_gid, *entry.operator_id ? " operator " : "", entry.operator_id,
                entry.body_text);
+        /* Where the money went: one line a posting, "class:id", signed yuan. */
+        for (size_t i = 0; i < posting_count; i++)
+            printf("posting      %s:%s %s\n", books_class_name(postings[i].account_class),
+                   postings[i].id, fl_money_format(postings[i].amount_fen, money));
     }
     fl_entry_release(&entry);
     return 0;

@@ -67,6 +67,8 @@ int reconcile_details_run(struct ctl *ctl, const struct cli_parsed *args);
 int reverse_run(struct ctl *ctl, const struct cli_parsed *args);
 int payout_run(struct ctl *ctl, const struct cli_parsed *args);
 int clearing_run(struct ctl *ctl, const struct cli_parsed *args);
+/* The books' name of an account class ("fund", "merchant_payable", ...). */
+const char *books_class_name(fl_account_class account_class);
 int trial_balance_run(struct ctl *ctl, const struct cli_parsed *args);
 int merchant_balance_run(struct ctl *ctl, const struct cli_parsed *args);
 int settlements_run(struct ctl *ctl, const struct cli_parsed *args);

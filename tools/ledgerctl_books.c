@@ -16,6 +16,13 @@ static const char *const class_names[FL_ACCOUNT_CLASSES + 1] = {
     [FL_CLASS_WALLET_PENDING] = "wallet_pending",
 };
 
+const char *books_class_name(fl_account_class account_class)
+{
+    return account_class >= FL_CLASS_PERSONAL && account_class <= FL_ACCOUNT_CLASSES
+               ? class_names[account_class]
+               : "unknown";
+}
+
 int trial_balance_run(struct ctl *ctl, const struct cli_parsed *args)
 {
     (void)args;

@@ -168,4 +168,8 @@ expect "TRANSFER_MISMATCH" "TRANSFER_MISMATCH" "$ERR"
 check "Z is back, in the new region" 0 ctl --json person show Z
 expect "active" '"status":"active"' "$OUT"
 expect "110105" '"region":"110105"' "$OUT"
+check "an allocation to Z" 0 ctl --json credit Z 10 --ref cz
+check "its entry" 0 ctl entry "$(echo "$OUT" | json_fen seq)"
+expect "comes from the new region's fund" "posting      fund:110105 -10.00" "$OUT"
+expect "into Z's account" "posting      personal:Z 10.00" "$OUT"
 finish

@@ -208,6 +208,10 @@ check "the death withdrawal pays her wallet to the heir" 0 ctl --json withdraw M
     --heir "子" --ref dm1
 expect "nothing from an account she never had" '"amount_fen":0,' "$OUT"
 expect "the wallet whole" '"wallet_fen":3000,' "$OUT"
+check "its entry" 0 ctl --json entry "$(echo "$OUT" | json_fen seq)"
+expect "the fund of her region pays the heir what her wallet held" \
+    '"postings":[{"class":"wallet","id":"M","amount_fen":-3000},{"class":"fund","id":"620100","amount_fen":3000}]' \
+    "$OUT"
 expect "J no longer funds her" '"bindings_ended":1,' "$OUT"
 check "the same withdrawal again" 0 ctl withdraw M --reason death --heir "子" --ref dm1
 expect "answers the first" "replayed" "$OUT"
