@@ -174,10 +174,21 @@ static void call(fl_client *client, unsigned which)
         fl_batch_free(batch);
         break;
     }
+    case 53: {
+        fl_posting postings[FL_POSTINGS_MAX];
+        fl_entry_postings(client, 3, postings, &count);
+        break;
+    }
+    case 54: {
+        int64_t wallet_fen;
+        fl_withdraw_wallet(client, "K", FL_WITHDRAWAL_DEATH, "w2", 0, NULL, "heir", &movement,
+                           &wallet_fen);
+        break;
+    }
     default: fl_merchant_list(client, merchants, 8, &count); break;
     }
 }
-#define CALLS 54
+#define CALLS 56
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
