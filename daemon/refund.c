@@ -90,13 +90,13 @@ static int refund_plan_make(struct request_ctx *ctx, struct refund_plan *plan,
             continue;
         Famledger__Account *account = NULL;
         int64_t wallet_balance = 0;
-        int rc = leg->wallet ? refund_patient_gone(ctx, plan) : 0;
-        if (rc)
+        int rc;
+        if (leg->wallet && (rc = refund_patient_gone(ctx, plan)))
             return rc;
         rc = leg->wallet ? books_balance_get(ctx->txn, ctx->arena,
-                                                 FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_WALLET,
-                                                 leg->holder, &wallet_balance)
-                             : state_account_get(ctx->txn, ctx->arena, leg->holder, &account);
+                                             FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_WALLET,
+                                             leg->holder, &wallet_balance)
+                         : state_account_get(ctx->txn, ctx->arena, leg->holder, &account);
         if (rc < 0)
             return request_fail(ctx, rc, "cannot read the account of %s", leg->holder);
         Famledger__RefundLeg *back = ARENA_NEW(ctx->arena, Famledger__RefundLeg);
