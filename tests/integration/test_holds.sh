@@ -95,7 +95,8 @@ expect "expired" "hold.state: expired" "$OUT"
 # since the quote was held stops its capture, as it stops any settlement; until 7 December
 # each of them was captured.
 hold_of() {
-    ctl --json quote --merchant M2 --ref "$1" --patient Q --amount "$2" --hold 600 | json_field hold_id
+    ctl --json quote --merchant M2 --ref "$1" --patient Q --amount "$2" --hold 600 |
+        json_field hold_id
 }
 ctl credit R1 20.00 --ref c-r1b >/dev/null
 hq1=$(hold_of hq1 1.00)

@@ -196,8 +196,10 @@ check "a quote held on M's wallet" 0 ctl --json quote --merchant GS1 --ref hm1 -
 held=$(echo "$OUT" | sed -n 's/.*"hold_id":\([0-9]*\).*/\1/p')
 check "M dies: person deceased is refused while her wallet holds money" 1 \
     ctl person deceased M --evidence DC-M
-expect "names the wallet and the way" "the wallet of M holds 30.00 yuan: record the death with a death withdrawal" "$ERR"
-check "the death withdrawal waits for the hold" 1 ctl withdraw M --reason death --heir "子" --ref dm1
+expect "names the wallet and the way" \
+    "the wallet of M holds 30.00 yuan: record the death with a death withdrawal" "$ERR"
+check "the death withdrawal waits for the hold" 1 \
+    ctl withdraw M --reason death --heir "子" --ref dm1
 expect "ACCOUNT_HELD" "ACCOUNT_HELD" "$ERR"
 expect "names the wallet" "5.00 yuan of the wallet of M is held" "$ERR"
 check "the hold released" 0 ctl hold release "$held"
