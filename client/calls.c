@@ -329,15 +329,20 @@ int client_entry_fill(fl_client *client, fl_entry *out, const Famledger__Entry *
     return 0;
 }
 
-int fl_entry_postings(fl_client *client, uint64_t seq, fl_posting postings[FL_POSTINGS_MAX],
-                      size_t *count)
+static int entry_fetch(fl_client *client, uint64_t seq, Famledger__Response **response)
 {
     Famledger__EntryGetRequest query = FAMLEDGER__ENTRY_GET_REQUEST__INIT;
     query.seq = seq;
+    return client_call_body(client, FAMLEDGER__REQUEST__BODY_ENTRY_GET, &query,
+                            FAMLEDGER__RESPONSE__BODY_ENTRY, response);
+}
+
+int fl_entry_postings(fl_client *client, uint64_t seq, fl_posting postings[FL_POSTINGS_MAX],
+                      size_t *count)
+{
     Famledger__Response *response;
     *count = 0;
-    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_ENTRY_GET, &query,
-                              FAMLEDGER__RESPONSE__BODY_ENTRY, &response);
+    int rc = entry_fetch(client, seq, &response);
     if (rc)
         return rc;
     const Famledger__Entry *entry = response->entry->entry; /* client_expect saw to it */
@@ -359,11 +364,8 @@ int fl_entry_postings(fl_client *client, uint64_t seq, fl_posting postings[FL_PO
 
 int fl_entry_get(fl_client *client, uint64_t seq, fl_entry *out)
 {
-    Famledger__EntryGetRequest query = FAMLEDGER__ENTRY_GET_REQUEST__INIT;
-    query.seq = seq;
     Famledger__Response *response;
-    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_ENTRY_GET, &query,
-                              FAMLEDGER__RESPONSE__BODY_ENTRY, &response);
+    int rc = entry_fetch(client, seq, &response);
     if (rc)
         return rc;
     const Famledger__EntryReply *reply = response->entry;

@@ -209,19 +209,19 @@ static int settle_patient_allowed(struct request_ctx *ctx, const Famledger__Pers
     return 0;
 }
 
-/* A capture is the settlement (2102) its hold promised: the merchant and the patient must still
- * be allowed to settle, as at any settlement. A patient suspended for impersonation, deceased
- * or gone, or a merchant suspended, since the quote was held is refused; the hold expires. */
-static int settle_capture_allowed(struct request_ctx *ctx, const Famledger__SettleRequest *settle)
+/* Whether the merchant and the patient may settle at all, asked by every settlement, quote and
+ * hold, and by a capture too: a capture is the settlement (2102) its hold promised, so a
+ * patient suspended for impersonation, deceased or gone, or a merchant suspended, since the
+ * quote was held refuses it (the hold expires). */
+static int settle_admit(struct request_ctx *ctx, const Famledger__SettleRequest *settle,
+                        Famledger__Merchant **merchant, Famledger__Person **patient)
 {
-    Famledger__Merchant *merchant;
-    Famledger__Person *patient;
     int rc;
     if ((rc = merchant_require_settling(ctx, settle->merchant_code, settle->category,
-                                        &merchant)) ||
-        (rc = person_require(ctx, settle->patient, "patient", &patient)))
+                                        merchant)) ||
+        (rc = person_require(ctx, settle->patient, "patient", patient)))
         return rc;
-    return settle_patient_allowed(ctx, patient, merchant);
+    return settle_patient_allowed(ctx, *patient, *merchant);
 }
 
 /* Everything quote, hold and settle share: the checks, then the split. Writes nothing. */
@@ -230,12 +230,8 @@ int settle_plan_make(struct request_ctx *ctx, const Famledger__SettleRequest *se
 {
     Famledger__Merchant *merchant;
     Famledger__Person *patient;
-    int rc;
-    if ((rc = merchant_require_settling(ctx, settle->merchant_code, settle->category,
-                                        &merchant)) ||
-        (rc = person_require(ctx, settle->patient, "patient", &patient)))
-        return rc;
-    if ((rc = settle_patient_allowed(ctx, patient, merchant)))
+    int rc = settle_admit(ctx, settle, &merchant, &patient);
+    if (rc)
         return rc;
     Famledger__Settlement *settlement = ARENA_NEW(ctx->arena, Famledger__Settlement);
     famledger__settlement__init(settlement);
@@ -447,7 +443,9 @@ static int settle_run(struct request_ctx *ctx, const Famledger__Request *request
     }
     struct settle_plan plan;
     if (settle->hold_id) {
-        if ((rc = settle_capture_allowed(ctx, settle)) ||
+        Famledger__Merchant *merchant;
+        Famledger__Person *patient;
+        if ((rc = settle_admit(ctx, settle, &merchant, &patient)) ||
             (rc = hold_capture_plan(ctx, settle, &plan)))
             return rc;
     } else if ((rc = settle_plan_make(ctx, settle, &plan))) {
