@@ -383,6 +383,35 @@ static const char *send_state_name(Famledger__WalletSendState state)
     }
 }
 
+/* Whether the beneficiary may accept a waiting send: a gift is made when it is accepted, so
+ * both parties and their binding must still be what the send required. A holder who died
+ * since leaves it to the heirs (it returns, as cash owed once the account has closed); a
+ * binding ended since (a divorce, say) withdrew it. Refused, the send returns at its time. */
+static int send_acceptable(struct request_ctx *ctx, const Famledger__WalletSend *send)
+{
+    Famledger__Person *holder, *beneficiary;
+    int rc;
+    if ((rc = person_require(ctx, send->holder, "holder", &holder)) ||
+        (rc = person_require(ctx, send->beneficiary, "beneficiary", &beneficiary)))
+        return rc;
+    const Famledger__Person *dead =
+        beneficiary->status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED ? beneficiary
+        : holder->status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED    ? holder
+                                                                         : NULL;
+    if (dead)
+        return request_fail(ctx, FL_ERR_PERSON_DECEASED, "%s is deceased; the send returns to %s",
+                            dead->person_no, dead == holder ? "the holder's heirs" : send->holder);
+    if ((rc = person_require_insured(ctx, beneficiary)))
+        return rc;
+    if (ctx->config->wallet_requires_binding &&
+        (rc = family_bound(ctx->txn, ctx->arena, send->holder, send->beneficiary)) != 1)
+        return rc < 0 ? request_fail(ctx, rc, "cannot read bindings")
+                      : request_fail(ctx, FL_ERR_NOT_BOUND, "%s no longer funds %s; the send "
+                                     "returns to %s", send->holder, send->beneficiary,
+                                     send->holder);
+    return 0;
+}
+
 /* Accept or decline by the send's reference; a retry of what was done answers it again. */
 static int send_answer(struct request_ctx *ctx, const Famledger__WalletSendCloseRequest *in,
                        Famledger__WalletSendState state)
@@ -409,16 +438,9 @@ static int send_answer(struct request_ctx *ctx, const Famledger__WalletSendClose
         return request_fail(ctx, FL_ERR_WALLET_SEND_CLOSED, "wallet send %s was %s (entry %llu)",
                             in->reference, send_state_name(send->state),
                             (unsigned long long)send->closed_seq);
-    if (state == FAMLEDGER__WALLET_SEND_STATE__WALLET_SEND_ACCEPTED) {
-        Famledger__Person *beneficiary;
-        if ((rc = person_require(ctx, send->beneficiary, "beneficiary", &beneficiary)))
-            return rc;
-        if (beneficiary->status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED)
-            return request_fail(ctx, FL_ERR_PERSON_DECEASED, "%s is deceased; the send returns "
-                                "to %s", send->beneficiary, send->holder);
-        if ((rc = person_require_insured(ctx, beneficiary)))
-            return rc;
-    }
+    if (state == FAMLEDGER__WALLET_SEND_STATE__WALLET_SEND_ACCEPTED &&
+        (rc = send_acceptable(ctx, send)))
+        return rc;
     if ((rc = send_close(ctx, send, state)))
         return rc;
     return wallet_send_reply(ctx, send);

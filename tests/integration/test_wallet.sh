@@ -259,6 +259,27 @@ expect "nothing from the wallet" '"wallet_fen":0,' "$OUT"
 check "the waiting send cannot be accepted" 1 ctl wallet accept --ref wf1
 expect "PERSON_INACTIVE" "PERSON_INACTIVE" "$ERR"
 check "J takes it back" 0 ctl wallet decline --ref wf1
+# A gift is made when it is accepted: a binding ended, or a holder who died, while the send
+# waited leaves it unaccepted, and it returns (to the heirs, as cash owed, after a death).
+ctl person add N --name "宁" --region 620100 --scheme resident >/dev/null
+check "J binds N" 0 ctl family bind J N --relation sibling
+check "J sends N 3.00" 0 ctl wallet send J N 3.00 --ref wn1
+check "J unbinds N" 0 ctl family unbind J N
+check "N cannot accept a send of a binding that ended" 1 ctl wallet accept --ref wn1
+expect "NOT_BOUND" "NOT_BOUND" "$ERR"
+check "it goes back to J" 0 ctl --json wallet decline --ref wn1
+expect "declined" '"state":"declined"' "$OUT"
+ctl person add K --name "柯" --region 620100 --scheme employee >/dev/null
+ctl account open K >/dev/null
+ctl credit K 10.00 --ref alloc-k >/dev/null
+check "K binds N" 0 ctl family bind K N --relation sibling
+check "K sends N 4.00" 0 ctl wallet send K N 4.00 --ref wk1
+check "K dies" 0 ctl withdraw K --reason death --heir "柯子" --ref dk1
+check "N cannot accept it now" 1 ctl wallet accept --ref wk1
+expect "the heirs'" "K is deceased; the send returns to the holder's heirs" "$ERR"
+check "declined, it is owed to K's heirs in cash" 0 ctl --json wallet decline --ref wk1
+expect "cash owed" '"cash_refund_due":true' "$OUT"
+check "the fund pays them" 0 ctl payout --person K 4.00 --ref pk1
 check "the books" 0 ctl --json trial-balance
 expect "sum to zero" '"total_fen":0}' "$OUT"
 check "and verify" 0 ctl verify
