@@ -526,9 +526,6 @@ static void unique_reference(struct worker *w, char *reference, size_t size, con
 
 /* ---- the operations ---- */
 
-/* With one client nothing moves between a read and the next request. A settlement must then
- * split as its quote did a moment before, take from nobody but the patient and the relatives
- * bound to pay for them, and take from those relatives in their order. */
 /* Who may settle, as the answered requests left them: a capture is a settlement too. */
 static void settle_admission_check(struct worker *w, const struct settle_content *c,
                                    const fl_settlement *s)
@@ -544,6 +541,9 @@ static void settle_admission_check(struct worker *w, const struct settle_content
              m->deceased[c->patient] ? " (deceased)" : "");
 }
 
+/* With one client nothing moves between a read and the next request. A settlement must then
+ * split as its quote did a moment before, take from nobody but the patient and the relatives
+ * bound to pay for them, and take from those relatives in their order. */
 static void settle_split_check(struct worker *w, const struct settle_content *c,
                                const fl_settlement *quote, const fl_family *family)
 {
