@@ -448,6 +448,7 @@ static int settle_run(struct request_ctx *ctx, const Famledger__Request *request
         if ((rc = settle_admit(ctx, settle, &merchant, &patient)) ||
             (rc = hold_capture_plan(ctx, settle, &plan)))
             return rc;
+        plan.patient = patient; /* read once: settle_record keeps their chain in it */
     } else if ((rc = settle_plan_make(ctx, settle, &plan))) {
         return rc;
     }
