@@ -36,6 +36,8 @@ static const char *settlement_canonical(const Famledger__SettleRequest *request,
         request->amount_fen != settlement->amount_fen ||
         request->category != settlement->category || request->hold_id != settlement->hold_id)
         return "the request's merchant, reference, patient, amount, category or hold";
+    if (settlement->aid_at_capture && (!settlement->hold_id || !settlement->aid_counted))
+        return "aid_at_capture (only a capture, its aid counted, carries it)";
     return NULL;
 }
 

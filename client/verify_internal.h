@@ -119,6 +119,7 @@ struct model_hold {
     uint64_t id;
     char merchant[FL_PERSON_NO_MAX + 1], patient[FL_PERSON_NO_MAX + 1];
     int64_t amount_fen, expires_at_us;
+    int64_t placed_us;           /* its quote's time: when its mutual aid was counted */
     uint64_t legs_hash;          /* holder, amount and kind of each leg */
     uint64_t whole;              /* the hold as placed (hold_whole): what its record keeps */
 };

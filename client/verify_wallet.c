@@ -482,6 +482,7 @@ static int apply_hold_placed(struct verify *v, const Famledger__Entry *entry)
     struct model_hold *model = &v->holds[v->hold_count++];
     *model = (struct model_hold){.id = entry->seq, .amount_fen = hold->request->amount_fen,
                                  .expires_at_us = hold->expires_at_us,
+                                 .placed_us = quote->time_us,
                                  .legs_hash = legs_digest(quote),
                                  .whole = hold_whole(v, hold, entry->seq)};
     client_copy(model->merchant, sizeof(model->merchant), hold->request->merchant_code);
@@ -518,9 +519,24 @@ static int apply_hold_closed(struct verify *v, const Famledger__Entry *entry)
     return 0;
 }
 
+/* Mutual aid counted in the month and year of `from_us`, carried to those of `to_us` when
+ * they differ, as the daemon carries a hold's to its capture (daemon/aid.c). */
+static void usage_carry(struct verify *v, const char *holder_no, const char *beneficiary_no,
+                        int64_t from_us, int64_t to_us, int64_t fen)
+{
+    char from[9], to[9];
+    verify_business_day(v, from_us, from);
+    verify_business_day(v, to_us, to);
+    if (memcmp(from, to, 6) == 0)
+        return; /* the same month is the same year */
+    usage_move(v, holder_no, beneficiary_no, from_us, -fen);
+    usage_move(v, holder_no, beneficiary_no, to_us, fen);
+}
+
 int verify_settled_twophase(struct verify *v, const Famledger__Entry *entry)
 {
     const Famledger__Settlement *s = entry->settled->settlement;
+    int64_t held_us = 0;
     if (s->hold_id) {
         struct model_hold *model = hold_find(v, s->hold_id);
         if (!model || model->legs_hash != legs_digest(s) ||
@@ -534,6 +550,7 @@ int verify_settled_twophase(struct verify *v, const Famledger__Entry *entry)
         if (hold_reserve(v, entry->seq, s, -1, false))
             return 1;
         hold_expect(v, model->id, FAMLEDGER__HOLD_STATE__HOLD_CAPTURED, entry->seq, model);
+        held_us = model->placed_us;
         *model = v->holds[--v->hold_count];
     }
     for (size_t i = 0; i < s->n_legs; i++) {
@@ -547,6 +564,8 @@ int verify_settled_twophase(struct verify *v, const Famledger__Entry *entry)
                                : 1;
         } else if (leg->mutual_aid && !s->hold_id && s->aid_counted) {
             usage_move(v, leg->holder, s->patient, entry->time_us, leg->amount_fen);
+        } else if (leg->mutual_aid && s->aid_at_capture) {
+            usage_carry(v, leg->holder, s->patient, held_us, entry->time_us, leg->amount_fen);
         }
     }
     return 0;

@@ -109,6 +109,18 @@ int aid_usage_move(struct request_ctx *ctx, Famledger__Account *account,
     return 0;
 }
 
+int aid_usage_carry(struct request_ctx *ctx, Famledger__Account *account,
+                    const char *beneficiary, int64_t from_us, int64_t to_us, int64_t fen)
+{
+    uint32_t from_month, from_year, to_month, to_year;
+    usage_periods(from_us, &from_month, &from_year);
+    usage_periods(to_us, &to_month, &to_year);
+    if (from_month == to_month)
+        return 0; /* the same month is the same year */
+    int rc = aid_usage_move(ctx, account, beneficiary, from_us, -fen);
+    return rc ? rc : aid_usage_move(ctx, account, beneficiary, to_us, fen);
+}
+
 /* What `account` has given `beneficiary` in the month and the year of `time_us`. */
 static void usage_in(const Famledger__Account *account, const char *beneficiary,
                      int64_t time_us, int64_t used_fen[2])

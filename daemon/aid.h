@@ -4,8 +4,9 @@
  * business time (family limit). Without one, the region's default applies (settings
  * aid_monthly_limit_default, aid_yearly_limit_default; 0: none). Settlement takes at most the
  * room left under the limit and goes on to the next funder (settle.c); usage counts each
- * mutual-aid leg when it is taken (or held), and refunds give it back. The counts live in the
- * holder's account record, which the same change writes anyway.
+ * mutual-aid leg when it is taken (or held: its capture carries it to the capture's month),
+ * and refunds give it back. The counts live in the holder's account record, which the same
+ * change writes anyway.
  */
 #ifndef FAMLEDGER_AID_H
 #define FAMLEDGER_AID_H
@@ -31,6 +32,13 @@ int aid_room(struct request_ctx *ctx, const Famledger__Account *account,
  * earlier year than `time_us`'s. The caller stores the account. 0 or < 0 after request_fail. */
 int aid_usage_move(struct request_ctx *ctx, Famledger__Account *account,
                    const char *beneficiary, int64_t time_us, int64_t delta_fen);
+
+/* Carry `fen` of mutual aid counted in the month and year of `from_us` to those of `to_us`
+ * when they differ: a hold placed in one month and captured in a later one counts where its
+ * settlement is dated, so that a refund gives it back there. The caller stores the account.
+ * 0 or < 0 after request_fail. */
+int aid_usage_carry(struct request_ctx *ctx, Famledger__Account *account,
+                    const char *beneficiary, int64_t from_us, int64_t to_us, int64_t fen);
 
 /* The upgrade to format 5, in the opening transaction: the rows of the aid_usage table (a
  * ledger of format 3 or 4 has one when `required`) become the holders' accounts' aid_usage,

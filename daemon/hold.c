@@ -269,6 +269,7 @@ int hold_capture_plan(struct request_ctx *ctx, const Famledger__SettleRequest *s
         return rc;
     Famledger__Settlement *settlement = hold->quote;
     settlement->merchant_reference = settle->merchant_reference;
+    plan->held_us = settlement->time_us;
     settlement->time_us = ctx->time_us;
     settlement->hold_id = hold->hold_id;
     plan->settlement = settlement;

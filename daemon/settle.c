@@ -246,6 +246,7 @@ int settle_plan_make(struct request_ctx *ctx, const Famledger__SettleRequest *se
     plan->settlement = settlement;
     plan->patient = patient;
     plan->own = NULL;
+    plan->held_us = 0;
     if (settle->no_account)
         return 0;
     Famledger__Account *own = NULL;
@@ -344,8 +345,10 @@ static int settle_record(struct request_ctx *ctx, Famledger__SettleRequest *sett
     REQUIRE(settlement->acct_pay_fen + settlement->acct_mulaid_pay_fen +
                 settlement->cash_pay_fen == settlement->amount_fen);
     REQUIRE(settlement->cash_pay_fen >= 0 && settlement->n_legs <= LEGS_MAX);
-    /* Its mutual aid counts against the family's limits (when captured, it did as a hold). */
+    /* Its mutual aid counts against the family's limits (when captured, it did as a hold, and
+     * counts on in the month of the capture). */
     settlement->aid_counted = true;
+    settlement->aid_at_capture = settle->hold_id != 0;
     Famledger__Settled settled = FAMLEDGER__SETTLED__INIT;
     settled.request = settle;
     settled.settlement = settlement;
@@ -374,11 +377,15 @@ static int settle_record(struct request_ctx *ctx, Famledger__SettleRequest *sett
     for (size_t i = 0; rc == 0 && i < settlement->n_legs; i++) {
         const Famledger__Leg *leg = settlement->legs[i];
         /* A relative's leg counts against the family's limits in the account it stores with
-         * the move; a captured hold counted its mutual aid when it was placed. */
-        if (leg->mutual_aid && !settle->hold_id) {
+         * the move; a captured hold counted its mutual aid when it was placed, and carries it
+         * to the month it is captured in. */
+        if (leg->mutual_aid) {
             REQUIRE(plan->accounts[i]); /* mutual aid comes from a relative's account */
-            if ((rc = aid_usage_move(ctx, plan->accounts[i], settlement->patient, ctx->time_us,
-                                     leg->amount_fen)) != 0)
+            if ((rc = settle->hold_id
+                          ? aid_usage_carry(ctx, plan->accounts[i], settlement->patient,
+                                            plan->held_us, ctx->time_us, leg->amount_fen)
+                          : aid_usage_move(ctx, plan->accounts[i], settlement->patient,
+                                           ctx->time_us, leg->amount_fen)) != 0)
                 return rc; /* failed the request already */
         }
         if (plan->accounts[i])

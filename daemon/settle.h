@@ -14,6 +14,7 @@ struct settle_plan {
      * the settlement's record of the patient (patient_chain) need not read again. */
     Famledger__Person *patient;
     Famledger__Account *own;
+    int64_t held_us; /* a capture's: when its hold was placed, and its mutual aid counted */
 };
 
 int settle_quote_handle(struct request_ctx *ctx, const Famledger__Request *request);

@@ -293,8 +293,8 @@ uint64_t table_digest_settlement(const struct table_digest_key *key,
     used += fingerprint_text(in + used, s->patient);
     const int64_t numbers[] = {s->amount_fen,  s->category,     s->acct_pay_fen,
                                s->acct_mulaid_pay_fen, s->cash_pay_fen, s->balc_fen,
-                               s->time_us,     (int64_t)s->hold_id, s->aid_counted,
-                               (int64_t)s->n_legs};
+                               s->time_us,     (int64_t)s->hold_id,
+                               s->aid_counted | s->aid_at_capture << 1, (int64_t)s->n_legs};
     for (size_t i = 0; i < sizeof(numbers) / sizeof(*numbers); i++)
         used += fingerprint_number(in + used, (uint64_t)numbers[i]);
     /* More legs than a settlement has: the count above differs from the log's. */

@@ -129,6 +129,7 @@ person_suspended|2|person_suspended.suspended|1|a suspension of KID that changes
 settled|1|settled.settlement.cancelled|1|entry SEQ is not as famledgerd writes it: the settlement's refunds
 settled|1|settled.settlement.cash_pay_fen|5|entry SEQ is not as famledgerd writes it: the settlement's split
 settled|1|settled.request.no_account|1|entry SEQ is not as famledgerd writes it: the request's flags
+settled|1|settled.settlement.aid_at_capture|1|entry SEQ is not as famledgerd writes it: aid_at_capture
 person_registered|3|person_registered.scheme|0|entry SEQ is not as famledgerd writes it: scheme
 account_credited|1|account_credited.kind|7|entry SEQ is not as famledgerd writes it: the credit's kind
 withdrawn|1|withdrawn.movement.kind|transfer_out|entry SEQ is not as famledgerd writes it: the movement's kind

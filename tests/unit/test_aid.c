@@ -129,6 +129,31 @@ static void test_an_earlier_year_goes_for_every_relative(void **state)
     assert_int_equal(t->account.n_aid_usage, 1);
 }
 
+static int carry(struct aid_test *t, const char *beneficiary, int64_t from_us, int64_t to_us,
+                 int64_t fen)
+{
+    return aid_usage_carry(&t->ctx, &t->account, beneficiary, from_us, to_us, fen);
+}
+
+static void test_a_capture_carries_its_hold_to_its_month(void **state)
+{
+    struct aid_test *t = *state;
+    /* Held on 30 November (with another 100 counted that month), captured the same month:
+     * nothing moves. */
+    assert_int_equal(move(t, "B", day_us(2026, 11, 30), 8000), 0);
+    assert_int_equal(move(t, "B", day_us(2026, 11, 29), 100), 0);
+    assert_int_equal(carry(t, "B", day_us(2026, 11, 30), day_us(2026, 11, 30), 8000), 0);
+    assert_usage(t, "B", 202611, 8100, 2026, 8100);
+    /* Captured on 1 December: December counts it, November keeps the rest. */
+    assert_int_equal(carry(t, "B", day_us(2026, 11, 30), day_us(2026, 12, 1), 8000), 0);
+    assert_usage(t, "B", 202612, 8000, 2026, 8100);
+    /* A hold of 31 December captured on 1 January: 2027 counts it, 2026 is gone. */
+    assert_int_equal(move(t, "B", day_us(2026, 12, 31), 500), 0);
+    assert_int_equal(carry(t, "B", day_us(2026, 12, 31), day_us(2027, 1, 1), 500), 0);
+    assert_usage(t, "B", 202701, 500, 2027, 500);
+    assert_int_equal(t->account.n_aid_usage, 1);
+}
+
 static void test_a_damaged_count_is_refused(void **state)
 {
     struct aid_test *t = *state;
@@ -150,6 +175,7 @@ int main(void)
         TEST(test_a_refund_gives_back_only_to_counts_still_held),
         TEST(test_counts_back_at_zero_are_dropped),
         TEST(test_an_earlier_year_goes_for_every_relative),
+        TEST(test_a_capture_carries_its_hold_to_its_month),
         TEST(test_a_damaged_count_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
