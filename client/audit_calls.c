@@ -111,11 +111,16 @@ static void entry_row_make(const Famledger__Entry *entry, struct entry_row *row)
         break;
     }
     case FAMLEDGER__ENTRY__BODY_PAID_OUT:
-        row->amount_fen = entry->paid_out->payout->amount_fen;
-        row->merchant = entry->paid_out->payout->merchant_code;
+    case FAMLEDGER__ENTRY__BODY_RECOVERED: {
+        const Famledger__Payout *payout = entry->body_case == FAMLEDGER__ENTRY__BODY_PAID_OUT
+                                              ? entry->paid_out->payout
+                                              : entry->recovered->payout;
+        row->amount_fen = payout->amount_fen;
+        row->merchant = payout->merchant_code;
         row->patient = "";
-        row->reference = entry->paid_out->payout->reference;
+        row->reference = payout->reference;
         break;
+    }
     case FAMLEDGER__ENTRY__BODY_WITHDRAWN:
     case FAMLEDGER__ENTRY__BODY_TRANSFERRED_OUT:
     case FAMLEDGER__ENTRY__BODY_TRANSFERRED_IN: {

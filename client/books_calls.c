@@ -74,8 +74,10 @@ int fl_clearing_report(fl_client *client, const char *merchant_code, const char 
     return 0;
 }
 
-int fl_payout_make(fl_client *client, const char *merchant_code, const char *person_no,
-                   int64_t amount_fen, const char *reference, fl_payout *payout)
+/* A payout (request kind PAYOUT) or a recovery (RECOVERY): one request, one reply. */
+static int payout_call(fl_client *client, Famledger__Request__BodyCase kind,
+                       const char *merchant_code, const char *person_no, int64_t amount_fen,
+                       const char *reference, fl_payout *payout)
 {
     Famledger__PayoutRequest body = FAMLEDGER__PAYOUT_REQUEST__INIT;
     body.merchant_code = (char *)(merchant_code ? merchant_code : "");
@@ -83,8 +85,7 @@ int fl_payout_make(fl_client *client, const char *merchant_code, const char *per
     body.amount_fen = amount_fen;
     body.reference = (char *)reference;
     Famledger__Response *response;
-    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_PAYOUT, &body,
-                              FAMLEDGER__RESPONSE__BODY_PAYOUT, &response);
+    int rc = client_call_body(client, kind, &body, FAMLEDGER__RESPONSE__BODY_PAYOUT, &response);
     if (rc)
         return rc;
     const Famledger__Payout *got = response->payout->payout;
@@ -101,6 +102,20 @@ int fl_payout_make(fl_client *client, const char *merchant_code, const char *per
     }
     famledger__response__free_unpacked(response, NULL);
     return 0;
+}
+
+int fl_payout_make(fl_client *client, const char *merchant_code, const char *person_no,
+                   int64_t amount_fen, const char *reference, fl_payout *payout)
+{
+    return payout_call(client, FAMLEDGER__REQUEST__BODY_PAYOUT, merchant_code, person_no,
+                       amount_fen, reference, payout);
+}
+
+int fl_recover(fl_client *client, const char *merchant_code, int64_t amount_fen,
+               const char *reference, fl_payout *recovery)
+{
+    return payout_call(client, FAMLEDGER__REQUEST__BODY_RECOVERY, merchant_code, NULL,
+                       amount_fen, reference, recovery);
 }
 
 int fl_settlement_find(fl_client *client, const char *merchant_code, const char *reference,

@@ -537,6 +537,13 @@ FL_EXPORT int fl_clearing_report(fl_client *client, const char *merchant_code, c
  * FL_ERR_PAYOUT_EXCEEDS_OWED, FL_ERR_CONFLICT. */
 FL_EXPORT int fl_payout_make(fl_client *client, const char *merchant_code, const char *person_no,
                              int64_t amount_fen, const char *reference, fl_payout *payout);
+/* The merchant pays back `amount_fen` of what it owes the fund (追回): refunds after a payout
+ * left its payable below zero. *recovery says what the fund is still owed, as a negative
+ * owed_after_fen (0: nothing), and which fund was paid back (region). Idempotent on
+ * `reference`, which is apart from the payouts'. Errors: FL_ERR_PAYOUT_EXCEEDS_OWED (the
+ * merchant owes less), FL_ERR_UNKNOWN_MERCHANT, FL_ERR_CONFLICT. */
+FL_EXPORT int fl_recover(fl_client *client, const char *merchant_code, int64_t amount_fen,
+                         const char *reference, fl_payout *recovery);
 
 /* Cancel (like 2103): return what is left of the account-paid part. Errors:
  * FL_ERR_WRONG_MERCHANT, FL_ERR_ALREADY_CANCELLED, FL_ERR_UNKNOWN_SETTLEMENT. */

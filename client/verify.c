@@ -928,12 +928,15 @@ static int apply_day_closed(struct verify *v, const Famledger__Entry *entry)
     return 0;
 }
 
-/* A payout: a retry is answered from its body (daemon/clearing.c: payout_replay), so the body
- * must say what its request asked and what its postings move into the fund. */
-static int apply_paid_out(struct verify *v, const Famledger__Entry *entry)
+/* A payout, or a recovery (`paid` the entry's body): a retry is answered from its body
+ * (daemon/clearing.c: payout_replay), so the body must say what its request asked and what its
+ * postings move into the fund, or out of it (verify_entry.c checks which way). */
+static int apply_paid_out(struct verify *v, const Famledger__Entry *entry,
+                          const Famledger__PaidOut *paid_out)
 {
-    const Famledger__PayoutRequest *request = entry->paid_out->request;
-    const Famledger__Payout *payout = entry->paid_out->payout;
+    bool recovery = entry->body_case == FAMLEDGER__ENTRY__BODY_RECOVERED;
+    const Famledger__PayoutRequest *request = paid_out->request;
+    const Famledger__Payout *payout = paid_out->payout;
     int64_t paid = 0;
     bool past = false; /* a sum past int64: only a log no daemon wrote has one */
     for (size_t i = 0; i < entry->n_postings; i++)
@@ -943,13 +946,14 @@ static int apply_paid_out(struct verify *v, const Famledger__Entry *entry)
         strcmp(payout->merchant_code, request->merchant_code) != 0 ||
         strcmp(payout->person_no, request->person_no) != 0 ||
         strcmp(payout->reference, request->reference) != 0)
-        return verify_problem(v, entry->seq, "payout %llu says %lld fen to %s%s; its request "
+        return verify_problem(v, entry->seq, "%s %llu says %lld fen %s %s%s; its request "
                               "asked %lld fen and its postings move %lld",
-                              (unsigned long long)entry->seq, (long long)payout->amount_fen,
+                              recovery ? "recovery" : "payout", (unsigned long long)entry->seq,
+                              (long long)payout->amount_fen, recovery ? "from" : "to",
                               payout->merchant_code, payout->person_no,
                               (long long)request->amount_fen, (long long)paid);
     bool merchant = *request->merchant_code != '\0';
-    verify_expect_reference(v, merchant ? 'O' : 'Q',
+    verify_expect_reference(v, recovery ? 'K' : merchant ? 'O' : 'Q',
                             merchant ? request->merchant_code : request->person_no,
                             request->reference, entry->seq);
     return 0;
@@ -969,7 +973,9 @@ static int apply(struct verify *v, const Famledger__Entry *entry)
     case FAMLEDGER__ENTRY__BODY_REVERSED:
         return apply_reversed(v, entry);
     case FAMLEDGER__ENTRY__BODY_PAID_OUT:
-        return apply_paid_out(v, entry);
+        return apply_paid_out(v, entry, entry->paid_out);
+    case FAMLEDGER__ENTRY__BODY_RECOVERED:
+        return apply_paid_out(v, entry, entry->recovered);
     case FAMLEDGER__ENTRY__BODY_ACCOUNT_CREDITED:
         verify_expect_reference(v, 'C', "", entry->account_credited->reference, entry->seq);
         return verify_move(v, entry->seq, entry->account_credited->person_no,
@@ -1029,8 +1035,10 @@ static void expect_clearing_day(struct verify *v, const Famledger__Entry *entry,
     char key[DAY_TOTALS_KEY_MAX];
     size_t key_bytes = day_totals_key(v, merchant, entry->time_us, key);
     char kind = entry->body_case == FAMLEDGER__ENTRY__BODY_SETTLED ? 's'
-                : entry->body_case == FAMLEDGER__ENTRY__BODY_PAID_OUT ? 'p'
-                                                                      : 'r';
+                : entry->body_case == FAMLEDGER__ENTRY__BODY_PAID_OUT ||
+                          entry->body_case == FAMLEDGER__ENTRY__BODY_RECOVERED
+                      ? 'p'
+                      : 'r';
     if (key_bytes)
         expect_day_totals(v, key, key_bytes, kind, kind == 's' ? amount_fen : -amount_fen);
 }

@@ -69,17 +69,37 @@ static bool scheme_known(Famledger__Scheme scheme)
            scheme == FAMLEDGER__SCHEME__SCHEME_RESIDENT;
 }
 
-/* A payout names the fund it was paid into (daemon/clearing.c: the fund's posting). */
+/* A payout names the fund it was paid from, and its postings move the money one way: into the
+ * payee's (the merchant's payable, or what is owed a person in cash) out of the fund (whose
+ * class total is what it paid). A recovery moves it the other way, from a merchant's payable
+ * back to the fund (daemon/clearing.c: payout_run). */
 static const char *payout_canonical(const Famledger__Entry *entry)
 {
-    const Famledger__Payout *payout = entry->paid_out->payout;
+    bool recovery = entry->body_case == FAMLEDGER__ENTRY__BODY_RECOVERED;
+    const Famledger__Payout *payout =
+        recovery ? entry->recovered->payout : entry->paid_out->payout;
     if (payout->seq != 0)
         return "the payout's seq (its entry's own is not written)";
+    if (recovery && (!*payout->merchant_code || *payout->person_no))
+        return "the recovery's merchant (only a merchant owes the fund)";
+    bool merchant = *payout->merchant_code != '\0';
+    int64_t to_fund = recovery ? -payout->amount_fen : payout->amount_fen;
+    if (entry->n_postings != 2)
+        return "the payout's postings (the payee's and the fund's)";
     for (size_t i = 0; i < entry->n_postings; i++) {
         const Famledger__Posting *posting = entry->postings[i];
-        if (posting->account_class == FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_FUND &&
-            !same(posting->id, payout->region))
-            return "the payout's region (the fund its posting pays into)";
+        if (posting->account_class == FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_FUND) {
+            if (!same(posting->id, payout->region))
+                return "the payout's region (the fund its posting pays into)";
+            if (posting->amount_fen != to_fund)
+                return "the payout's postings (which way the money went)";
+        } else if (posting->account_class !=
+                       (merchant ? FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_MERCHANT_PAYABLE
+                                 : FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CASH_REFUND_DUE) ||
+                   !same(posting->id, merchant ? payout->merchant_code : payout->person_no) ||
+                   posting->amount_fen != -to_fund) {
+            return "the payout's postings (which way the money went)";
+        }
     }
     return NULL;
 }
@@ -172,6 +192,7 @@ const char *verify_entry_canonical(const Famledger__Entry *entry)
                    : NULL;
     }
     case FAMLEDGER__ENTRY__BODY_PAID_OUT:
+    case FAMLEDGER__ENTRY__BODY_RECOVERED:
         return payout_canonical(entry);
     default:
         return NULL;

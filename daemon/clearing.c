@@ -116,6 +116,7 @@ int clearing_day_record(struct request_ctx *ctx, const Famledger__Entry *entry,
         amount_fen = -amount_fen;
         break;
     case FAMLEDGER__ENTRY__BODY_PAID_OUT:
+    case FAMLEDGER__ENTRY__BODY_RECOVERED: /* paid out net: a recovery takes it down */
         total_fen = &totals->paid_out_fen;
         amount_fen = -amount_fen;
         break;
@@ -504,16 +505,19 @@ static int payout_reply(struct request_ctx *ctx, Famledger__Payout *payout)
     return 0;
 }
 
-static int payout_replay(struct request_ctx *ctx, uint64_t seq)
+static int payout_replay(struct request_ctx *ctx, uint64_t seq, bool recovery)
 {
     Famledger__Entry *entry;
     int rc = ledger_entry_read(ctx->txn, ctx->arena, seq, &entry);
-    if (rc <= 0 || entry->body_case != FAMLEDGER__ENTRY__BODY_PAID_OUT)
-        return request_fail(ctx, FL_ERR_INTERNAL, "payout entry %llu is unreadable",
-                            (unsigned long long)seq);
+    Famledger__Entry__BodyCase kind =
+        recovery ? FAMLEDGER__ENTRY__BODY_RECOVERED : FAMLEDGER__ENTRY__BODY_PAID_OUT;
+    if (rc <= 0 || entry->body_case != kind)
+        return request_fail(ctx, FL_ERR_INTERNAL, "%s entry %llu is unreadable",
+                            recovery ? "recovery" : "payout", (unsigned long long)seq);
     ctx->response->replayed = 1;
-    entry->paid_out->payout->seq = seq;
-    return payout_reply(ctx, entry->paid_out->payout);
+    Famledger__Payout *payout = recovery ? entry->recovered->payout : entry->paid_out->payout;
+    payout->seq = seq;
+    return payout_reply(ctx, payout);
 }
 
 /* Who is paid, from which fund, and what is owed them. */
@@ -542,31 +546,42 @@ static int payout_payee(struct request_ctx *ctx, const Famledger__PayoutRequest 
     return 0;
 }
 
-int clearing_payout_handle(struct request_ctx *ctx, const Famledger__Request *request)
+/* A payout, or (`recovery`) a merchant paying back what it owes the fund: the same record, the
+ * postings the other way, its references apart from the payouts'. */
+static int payout_run(struct request_ctx *ctx, const Famledger__PayoutRequest *in,
+                      bool recovery)
 {
     Famledger__PayoutRequest *command = NULL;
-    int rc = payout_command_make(ctx, request->payout, &command);
+    int rc = payout_command_make(ctx, in, &command);
     if (rc)
         return rc;
     bool to_merchant = *command->merchant_code != '\0';
+    if (recovery && !to_merchant)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "a recovery names a merchant: a "
+                            "person is never owed less than nothing");
     struct reference_key key;
     uint8_t fingerprint[HASH_BYTES];
     uint64_t seq;
-    rc = reference_lookup(ctx, to_merchant ? 'O' : 'Q',
+    rc = reference_lookup(ctx, recovery ? 'K' : to_merchant ? 'O' : 'Q',
                           to_merchant ? command->merchant_code : command->person_no,
                           command->reference, &command->base, &key, fingerprint, &seq);
     if (rc < 0)
         return rc;
     if (rc == 1)
-        return payout_replay(ctx, seq);
+        return payout_replay(ctx, seq, recovery);
     Famledger__AccountClass owed_class;
     const char *id, *region;
     int64_t owed_fen;
     if ((rc = payout_payee(ctx, command, &owed_class, &id, &region, &owed_fen)))
         return rc;
-    if (command->amount_fen > owed_fen)
+    if (!recovery && command->amount_fen > owed_fen)
         return request_fail(ctx, FL_ERR_PAYOUT_EXCEEDS_OWED, "the fund owes %s %s yuan, less "
                             "than the payout of %s", id, request_yuan(ctx, owed_fen),
+                            request_yuan(ctx, command->amount_fen));
+    if (recovery && command->amount_fen > -owed_fen)
+        return request_fail(ctx, FL_ERR_PAYOUT_EXCEEDS_OWED, "%s owes the fund %s yuan, less "
+                            "than the recovery of %s", id,
+                            request_yuan(ctx, owed_fen < 0 ? -owed_fen : 0),
                             request_yuan(ctx, command->amount_fen));
     Famledger__Payout *payout = ARENA_NEW(ctx->arena, Famledger__Payout);
     famledger__payout__init(payout);
@@ -574,19 +589,35 @@ int clearing_payout_handle(struct request_ctx *ctx, const Famledger__Request *re
     payout->person_no = command->person_no;
     payout->amount_fen = command->amount_fen;
     payout->reference = command->reference;
-    payout->owed_after_fen = owed_fen - command->amount_fen;
+    int64_t moved_fen = recovery ? -command->amount_fen : command->amount_fen;
+    payout->owed_after_fen = owed_fen - moved_fen;
     payout->region = (char *)region;
     Famledger__PaidOut paid = FAMLEDGER__PAID_OUT__INIT;
     paid.request = command;
     paid.payout = payout;
     Famledger__Entry entry = FAMLEDGER__ENTRY__INIT;
-    entry.body_case = FAMLEDGER__ENTRY__BODY_PAID_OUT;
-    entry.paid_out = &paid;
-    books_post(ctx, &entry, owed_class, id, -command->amount_fen);
-    books_post(ctx, &entry, FUND, region, command->amount_fen);
+    if (recovery) {
+        entry.body_case = FAMLEDGER__ENTRY__BODY_RECOVERED;
+        entry.recovered = &paid;
+    } else {
+        entry.body_case = FAMLEDGER__ENTRY__BODY_PAID_OUT;
+        entry.paid_out = &paid;
+    }
+    books_post(ctx, &entry, owed_class, id, -moved_fen);
+    books_post(ctx, &entry, FUND, region, moved_fen);
     if ((rc = ledger_append(ctx, &entry)) ||
         (rc = reference_record(ctx->txn, &key, fingerprint, entry.seq)))
-        return request_fail(ctx, rc, "cannot record the payout");
+        return request_fail(ctx, rc, "cannot record the %s", recovery ? "recovery" : "payout");
     payout->seq = entry.seq;
     return payout_reply(ctx, payout);
+}
+
+int clearing_payout_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    return payout_run(ctx, request->payout, false);
+}
+
+int clearing_recovery_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    return payout_run(ctx, request->recovery, true);
 }

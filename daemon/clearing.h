@@ -1,4 +1,5 @@
-/* clearing.h -- clearing (清算): what the fund owes each merchant, day by day, and payouts. */
+/* clearing.h -- clearing (清算): what the fund owes each merchant, day by day, payouts, and
+ * recoveries (追回) of what a merchant owes the fund. */
 #ifndef FAMLEDGER_CLEARING_H
 #define FAMLEDGER_CLEARING_H
 
@@ -7,7 +8,7 @@
 /* The appended `entry` in its merchant's business day, one read and one write of the day's
  * totals: the movement of the merchant's payable (`payable`, its posting, or NULL) raises
  * "settled" for a settlement, "refunded" for a refund, cancel or reversal, "paid out" for a
- * payout; and a settlement, or a refund or reversal that gave money back, joins the day's
+ * payout (and lowers it for a recovery); and a settlement, or a refund or reversal that gave money back, joins the day's
  * list, a link to the merchant's entry before it that day, whose head the totals keep. Nothing
  * for an entry without a merchant. Called by books_apply. Returns 0 or a storage error. */
 int clearing_day_record(struct request_ctx *ctx, const Famledger__Entry *entry,
@@ -26,9 +27,10 @@ int clearing_day_page(struct request_ctx *ctx, const char *merchant, const char 
  * line. */
 int clearing_days_fold(struct store_txn *txn);
 
-/* Handlers: PayoutRequest (admin); MerchantBalanceRequest and ClearingRequest (admin, audit,
- * and a settling peer for its own merchants). */
+/* Handlers: PayoutRequest as a payout or a recovery (admin); MerchantBalanceRequest and
+ * ClearingRequest (admin, audit, and a settling peer for its own merchants). */
 int clearing_payout_handle(struct request_ctx *ctx, const Famledger__Request *request);
+int clearing_recovery_handle(struct request_ctx *ctx, const Famledger__Request *request);
 int clearing_balance_handle(struct request_ctx *ctx, const Famledger__Request *request);
 int clearing_report_handle(struct request_ctx *ctx, const Famledger__Request *request);
 

@@ -83,6 +83,7 @@ static const struct dispatch_route routes[] = {
     BACKGROUND_ROUTE(BACKUP, ADMIN, backup_handle),
     ROUTE(REVERSE, SETTLE, true, refund_reverse_handle),
     ROUTE(PAYOUT, ADMIN, true, clearing_payout_handle),
+    ROUTE(RECOVERY, ADMIN, true, clearing_recovery_handle),
     ROUTE(MERCHANT_BALANCE, ADMIN | SETTLE | AUDIT, false, clearing_balance_handle),
     ROUTE(CLEARING, ADMIN | SETTLE | AUDIT, false, clearing_report_handle),
     ROUTE(TRIAL_BALANCE, ADMIN | AUDIT, false, books_trial_balance_handle),

@@ -82,6 +82,10 @@ static bool body_whole(const Famledger__Entry *entry)
         return entry->paid_out->request && entry->paid_out->payout &&
                entry->paid_out->payout->amount_fen >= 0 &&
                entry->paid_out->payout->owed_after_fen >= 0;
+    case FAMLEDGER__ENTRY__BODY_RECOVERED: /* the merchant still owes, or owes nothing */
+        return entry->recovered->request && entry->recovered->payout &&
+               entry->recovered->payout->amount_fen >= 0 &&
+               entry->recovered->payout->owed_after_fen <= 0;
     case FAMLEDGER__ENTRY__BODY_WALLET_SENT:
         return entry->wallet_sent->request && send_whole(entry->wallet_sent->send) &&
                entry->wallet_sent->balance_after_fen >= 0;

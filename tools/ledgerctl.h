@@ -66,6 +66,7 @@ int reconcile_totals_run(struct ctl *ctl, const struct cli_parsed *args);
 int reconcile_details_run(struct ctl *ctl, const struct cli_parsed *args);
 int reverse_run(struct ctl *ctl, const struct cli_parsed *args);
 int payout_run(struct ctl *ctl, const struct cli_parsed *args);
+int recover_run(struct ctl *ctl, const struct cli_parsed *args);
 int clearing_run(struct ctl *ctl, const struct cli_parsed *args);
 /* The books' name of an account class ("fund", "merchant_payable", ...). */
 const char *books_class_name(fl_account_class account_class);

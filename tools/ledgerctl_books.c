@@ -1,5 +1,5 @@
 /* ledgerctl_books.c -- ledgerctl's clearing and books commands (trial balance, merchant
- * balance, clearing report, payout) and reversal by merchant reference. */
+ * balance, clearing report, payout, recovery) and reversal by merchant reference. */
 #include "ledgerctl.h"
 
 #include <inttypes.h>
@@ -136,6 +136,36 @@ int payout_run(struct ctl *ctl, const struct cli_parsed *args)
            payout.region, payee, fl_money_format(payout.amount_fen, a),
            fl_money_format(payout.owed_after_fen, b),
            payout.replayed ? " (replayed: already recorded, nothing moved again)" : "");
+    return 0;
+}
+
+int recover_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    const char *merchant = cli_option(args, "--merchant"), *reference = cli_option(args, "--ref");
+    if (!merchant || !reference)
+        return usage_error("recover needs --merchant CODE and --ref REF");
+    int64_t amount_fen;
+    if (parse_amount(args->positionals[0], &amount_fen))
+        return CLI_EXIT_USAGE;
+    fl_payout recovery;
+    int rc = fl_recover(ctl->client, merchant, amount_fen, reference, &recovery);
+    if (rc)
+        return ctl_fail(ctl, rc);
+    char a[FL_MONEY_TEXT_MAX], b[FL_MONEY_TEXT_MAX];
+    if (ctl->json) {
+        printf("{\"seq\":%" PRIu64 ",\"merchant\":", recovery.seq);
+        json_string_write(stdout, recovery.merchant_code);
+        printf(",\"amount_fen\":%" PRId64 ",\"owed_after_fen\":%" PRId64 ",\"region\":\"%s\","
+               "\"reference\":",
+               recovery.amount_fen, recovery.owed_after_fen, recovery.region);
+        json_string_write(stdout, recovery.reference);
+        printf(",\"replayed\":%s}\n", recovery.replayed ? "true" : "false");
+        return 0;
+    }
+    printf("recovery %" PRIu64 ": %s paid %s back to the fund of %s; still owes %s%s\n",
+           recovery.seq, recovery.merchant_code, fl_money_format(recovery.amount_fen, a),
+           recovery.region, fl_money_format(-recovery.owed_after_fen, b),
+           recovery.replayed ? " (replayed: already recorded, nothing moved again)" : "");
     return 0;
 }
 

@@ -185,10 +185,11 @@ static void call(fl_client *client, unsigned which)
                            &wallet_fen);
         break;
     }
+    case 55: fl_recover(client, "PH1", 100, "k1", &payout); break;
     default: fl_merchant_list(client, merchants, 8, &count); break;
     }
 }
-#define CALLS 56
+#define CALLS 57
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

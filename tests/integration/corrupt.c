@@ -344,6 +344,8 @@ static int64_t *body_amount(Famledger__Entry *entry)
                    : NULL;
     case FAMLEDGER__ENTRY__BODY_PAID_OUT:
         return entry->paid_out->payout ? &entry->paid_out->payout->amount_fen : NULL;
+    case FAMLEDGER__ENTRY__BODY_RECOVERED:
+        return entry->recovered->payout ? &entry->recovered->payout->amount_fen : NULL;
     default: {
         Famledger__Movement *movement = entry_movement(entry);
         return movement ? &movement->amount_fen : NULL;

@@ -99,6 +99,33 @@ check "refund to MOM's closed account is owed in cash" 0 ctl --json refund --mer
 expect "cash due" '"cash_refund_due":true' "$OUT"
 expect "DAD's 5 back first, then 45 owed to MOM" '"holder":"MOM","amount_fen":4500' "$OUT"
 check "the fund pays the heir" 0 ctl payout --person MOM 45 --ref heir-1
+# The refund came after P1 was paid out: P1 owes the fund what its refund gave back, and pays
+# it back (追回).
+check "P1 owes the fund" 0 ctl --json merchant balance P1
+expect "its payable below zero" '"payable_fen":-4500' "$OUT"
+check "a recovery of more than P1 owes" 1 ctl recover --merchant P1 45.01 --ref back-1
+expect "is refused, saying what it owes" "P1 owes the fund 45.00 yuan" "$ERR"
+check "a recovery of 40.00" 0 ctl recover --merchant P1 40 --ref back-1
+expect "says what is still owed" "P1 paid 40.00 back to the fund of 110101; still owes 5.00" \
+    "$OUT"
+recovery_seq=$(echo "$OUT" | sed 's/^recovery \([0-9]*\):.*/\1/')
+check "its retry" 0 ctl --json recover --merchant P1 40 --ref back-1
+expect "replays it" '"replayed":true' "$OUT"
+check "its reference with another amount" 1 ctl recover --merchant P1 5 --ref back-1
+expect "is a conflict" "CONFLICT" "$ERR"
+check "the rest, under the reference of a payout" 0 ctl --json recover --merchant P1 5 \
+    --ref pay-1
+expect "owes nothing now" '"owed_after_fen":0' "$OUT"
+check "nothing more to recover" 1 ctl recover --merchant P1 0.01 --ref back-2
+expect "refused" "PAYOUT_EXCEEDS_OWED" "$ERR"
+check "the recovery's entry" 0 ctl entry "$recovery_seq"
+expect "is a recovery" "recovered" "$OUT"
+expect "out of P1's payable" "merchant_payable:P1 40.00" "$OUT"
+expect "into the fund" "fund:110101 -40.00" "$OUT"
+check "the day's clearing" 0 ctl clearing --merchant P1 --from "$today" --to "$today"
+expect "pays out net of what came back" "$today	128.00	73.00	55.00	0.00" "$OUT"
+check "the day's export" 0 ctl export --date "$today"
+expect "lists the recovery" ',recovered,"",4000,"P1","","back-1",' "$OUT"
 check "what relatives paid for KID, who has no account" 0 ctl --json aid KID
 expect "MOM paid" '"holder":"MOM","amount_fen":10000' "$OUT"
 expect "DAD paid" '"holder":"DAD","amount_fen":2000' "$OUT"

@@ -10,6 +10,14 @@ check "captured" 0 ctl settle --merchant P1 --ref h1s --patient KID --amount 3.0
 check "another held" 0 ctl quote --merchant P1 --ref h2 --patient KID --amount 1.00 --hold 600
 check "reverse s1" 0 ctl reverse --merchant P1 --ref s1
 check "a payout" 0 ctl payout --merchant P1 1 --ref pay-1
+check "P1's balance" 0 ctl --json merchant balance P1
+owed=$(echo "$OUT" | json_fen payable_fen)
+check "the rest of what P1 is owed paid" 0 ctl payout --merchant P1 \
+    "$((owed / 100)).$(printf %02d $((owed % 100)))" --ref pay-2
+captured=$(ctl --json settlement show --merchant P1 --ref h1s | json_fen settlement_id)
+check "a refund after it" 0 ctl refund --merchant P1 --ref h1r --settlement "$captured" \
+    --amount 1.00
+check "P1 pays the fund back part of it" 0 ctl recover --merchant P1 0.50 --ref back-1
 check "freeze" 0 ctl account freeze DAD --reason audit
 check "unfreeze" 0 ctl account unfreeze DAD
 check "suspend the merchant" 0 ctl merchant suspend P1
@@ -150,7 +158,27 @@ account_credited|1|account_credited.person_no|KID|entry moves money of KID, who 
 account_credited|1|account_credited.person_no|NOBODY|entry moves money of NOBODY, who has no account
 refunded|1|refunded.refund.amount_fen|1|refund legs do not add up to the refund
 withdrawn|1|withdrawn.movement.wallet_fen|5|entry pays out 5 fen of the wallet of DAD, which holds 0
+recovered|1|recovered.payout.region|440103|entry SEQ is not as famledgerd writes it: the payout's region
+recovered|1|recovered.payout.person_no|MOM|entry SEQ is not as famledgerd writes it: the recovery's merchant
+recovered|1|recovered.request.amount_fen|40|recovery SEQ says 50 fen from P1; its request asked 40 fen
 FIELDS
+
+# A payout's and a recovery's postings turned the other way round, both: the entry balances,
+# and says money went where its kind never sends it. The payee's posting comes first, then the
+# fund's (daemon/clearing.c): the payout of 1.00 posts -100 and 100, the recovery of 0.50 posts
+# 50 and -50.
+for turned in "paid_out 100 -100" "recovered -50 50"; do
+    set -- $turned
+    kind=$1
+    seq=$(awk -v kind="$kind" '$1 == kind { print $2; exit }' "$WORK/kinds")
+    rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
+    check "$kind $seq: its payee's posting turned" 0 forge set "$seq" postings.0.amount_fen "$2"
+    check "$kind $seq: its fund's posting turned" 0 forge set "$seq" postings.1.amount_fen "$3"
+    daemon_start_any_hour
+    check "verify names $kind $seq turned round" 4 ctl verify
+    expect "named ($kind)" "FAILED at seq $seq: entry $seq is not as famledgerd writes it: the payout's postings" "$OUT$ERR"
+    daemon_stop
+done
 
 rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
 check "a posting of the largest amount" 0 forge posting 6 9223372036854775807

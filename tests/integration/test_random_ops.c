@@ -132,7 +132,7 @@ enum op {
     OP_SETTLE, OP_QUOTE, OP_CAPTURE, OP_REFUND, OP_CANCEL, OP_REVERSE, OP_CREDIT,
     OP_CREDIT_BATCH, OP_BIND, OP_UNBIND, OP_ORDER, OP_LIMIT, OP_WALLET_SEND, OP_WALLET_ACCEPT,
     OP_WALLET_DECLINE, OP_HOLD, OP_HOLD_RELEASE, OP_FREEZE, OP_SUSPEND, OP_WITHDRAW,
-    OP_ACCOUNT_OPEN, OP_TRANSFER_OUT, OP_TRANSFER_IN, OP_DECEASED, OP_PAYOUT,
+    OP_ACCOUNT_OPEN, OP_TRANSFER_OUT, OP_TRANSFER_IN, OP_DECEASED, OP_PAYOUT, OP_RECOVER,
     OP_MERCHANT_SUSPEND, OP_DAY_CLOSE, OP_BATCH, OP_PIPELINE, OP_READ, OPS
 };
 
@@ -1111,6 +1111,17 @@ static void op_payout(struct worker *w)
     fl_merchant_books books;
     if (!outcome(w, OP_READ, fl_merchant_balance(w->client, merchant_codes[merchant], &books)))
         return;
+    if (books.payable_fen < 0 || chance(w, 5)) {
+        /* Refunds after a payout: the merchant pays the fund back (追回), at most what it owes
+         * but now and then more, or when it owes nothing. */
+        int64_t owes = books.payable_fen < 0 ? -books.payable_fen : 0;
+        int64_t amount = owes > 0 && chance(w, 80)
+                             ? 1 + (int64_t)(rng_next(&w->rng) % (uint64_t)owes)
+                             : 1 + owes + (int64_t)pick(w, 100);
+        outcome(w, OP_RECOVER, fl_recover(w->client, merchant_codes[merchant], amount,
+                                          reference, &payout));
+        return;
+    }
     int64_t amount = books.payable_fen > 0 && chance(w, 80)
                          ? 1 + (int64_t)(rng_next(&w->rng) % (uint64_t)books.payable_fen)
                          : 1 + (int64_t)pick(w, 1000);
@@ -1391,6 +1402,7 @@ static const struct op_kind op_kinds[OPS] = {
     [OP_TRANSFER_IN] = {"transfer in", 1, op_transfer_in},
     [OP_DECEASED] = {"deceased", 1, op_deceased},
     [OP_PAYOUT] = {"payout", 2, op_payout},
+    [OP_RECOVER] = {"recover", 0, op_payout}, /* drawn as a payout, when the merchant owes */
     [OP_MERCHANT_SUSPEND] = {"merchant suspend", 1, op_merchant_suspend},
     [OP_DAY_CLOSE] = {"day close", 1, op_day_close},
     [OP_BATCH] = {"batch", 3, op_pipeline},
@@ -1588,7 +1600,7 @@ static void coverage_check(const struct worker *workers, int count, uint64_t see
 static void coverage_final(void)
 {
     static const enum op needed[] = {OP_WALLET_SEND, OP_WALLET_ACCEPT, OP_CAPTURE,
-                                     OP_HOLD_RELEASE, OP_PAYOUT};
+                                     OP_HOLD_RELEASE, OP_PAYOUT, OP_RECOVER};
     for (size_t n = 0; n < sizeof(needed) / sizeof(needed[0]); n++)
         if (coverage.ok[needed[n]] == 0)
             fail_msg("no %s succeeded in any run (%u refused)", op_kinds[needed[n]].name,

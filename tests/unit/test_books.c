@@ -65,6 +65,18 @@ static int payout(struct fixture *f, const char *merchant, const char *person, i
     return run(f, FAMLEDGER__REQUEST__BODY_PAYOUT, body);
 }
 
+static int recover(struct fixture *f, const char *merchant, const char *person,
+                   int64_t amount_fen, const char *reference)
+{
+    Famledger__PayoutRequest *body = ARENA_NEW(&f->arena, Famledger__PayoutRequest);
+    famledger__payout_request__init(body);
+    body->merchant_code = (char *)merchant;
+    body->person_no = (char *)person;
+    body->amount_fen = amount_fen;
+    body->reference = (char *)reference;
+    return run(f, FAMLEDGER__REQUEST__BODY_RECOVERY, body);
+}
+
 static int withdraw(struct fixture *f, const char *person_no, Famledger__WithdrawalReason reason,
                     const char *reference, const char *disease, const char *heir)
 {
@@ -303,6 +315,50 @@ static void test_the_clearing_report_lists_each_day_and_what_is_owed(void **stat
     assert_int_equal(day->paid_out_fen, 200);
     assert_int_equal(day->owed_fen, 300);
     assert_int_equal(last->clearing->closing_owed_fen, 300);
+}
+
+/* Refunds after a payout leave the merchant owing the fund; a recovery (追回) records it
+ * paying back, at most what it owes, once. */
+static void test_a_recovery_takes_back_what_a_merchant_owes(void **state)
+{
+    struct fixture *f = *state;
+    family(f);
+    assert_int_equal(settle(f, "P1", "s1", "MOM", 800), 0);
+    uint64_t id = last->settlement->settlement->settlement_id;
+    assert_int_equal(recover(f, "P1", "", 1, "k1"), FL_ERR_PAYOUT_EXCEEDS_OWED);
+    assert_non_null(strstr(last->error, "owes the fund 0.00 yuan"));
+    assert_int_equal(payout(f, "P1", "", 800, "p1"), 0);
+    assert_int_equal(refund(f, "r1", id, 300), 0);
+    assert_int_equal(payable(f, "P1"), -300);
+    int64_t fund = class_total(f, FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_FUND);
+    assert_int_equal(recover(f, "P1", "", 301, "k1"), FL_ERR_PAYOUT_EXCEEDS_OWED);
+    assert_non_null(strstr(last->error, "owes the fund 3.00 yuan"));
+    assert_int_equal(recover(f, "P1", "", 200, "k1"), 0);
+    assert_false(last->replayed);
+    assert_int_equal(last->payout->payout->owed_after_fen, -100);
+    assert_int_equal(last->payout->payout->amount_fen, 200);
+    assert_string_equal(last->payout->payout->region, "110101");
+    assert_int_equal(recover(f, "P1", "", 200, "k1"), 0);
+    assert_true(last->replayed);
+    assert_int_equal(recover(f, "P1", "", 100, "k1"), FL_ERR_CONFLICT);
+    /* Its references are apart from the payouts': p1 names a payout. */
+    assert_int_equal(recover(f, "P1", "", 100, "p1"), 0);
+    assert_false(last->replayed);
+    assert_int_equal(payable(f, "P1"), 0);
+    assert_int_equal(class_total(f, FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_FUND), fund - 300);
+    assert_int_equal(recover(f, "", "MOM", 1, "k2"), FL_ERR_INVALID_ARGUMENT);
+    assert_int_equal(recover(f, "P1", "MOM", 1, "k3"), FL_ERR_INVALID_ARGUMENT);
+    assert_int_equal(recover(f, "NOPE", "", 1, "k4"), FL_ERR_UNKNOWN_MERCHANT);
+    assert_int_equal(recover(f, "P1", "", 0, "k5"), FL_ERR_INVALID_ARGUMENT);
+    assert_int_equal(recover(f, "P1", "", -5, "k6"), FL_ERR_INVALID_ARGUMENT);
+    /* The day's paid out is net of what came back: 800 out, 300 in. */
+    Famledger__MerchantBalanceRequest balance = FAMLEDGER__MERCHANT_BALANCE_REQUEST__INIT;
+    balance.code = (char *)"P1";
+    assert_int_equal(run(f, FAMLEDGER__REQUEST__BODY_MERCHANT_BALANCE, &balance), 0);
+    assert_int_equal(last->merchant_balance->paid_out_fen, 500);
+    assert_int_equal(last->merchant_balance->settled_fen - last->merchant_balance->refunded_fen -
+                         last->merchant_balance->paid_out_fen,
+                     last->merchant_balance->payable_fen);
 }
 
 static void test_a_reversal_before_the_settlement_refuses_it_when_it_arrives(void **state)
@@ -719,6 +775,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         TEST(test_every_movement_balances_and_the_trial_balance_is_zero),
         TEST(test_a_payout_never_exceeds_what_is_owed_and_replays),
+        TEST(test_a_recovery_takes_back_what_a_merchant_owes),
         TEST(test_the_clearing_report_lists_each_day_and_what_is_owed),
         TEST(test_a_reversal_before_the_settlement_refuses_it_when_it_arrives),
         TEST(test_a_reversal_after_the_settlement_cancels_what_is_left),
