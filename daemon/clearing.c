@@ -578,7 +578,9 @@ static int payout_run(struct request_ctx *ctx, const Famledger__PayoutRequest *i
         return request_fail(ctx, FL_ERR_PAYOUT_EXCEEDS_OWED, "the fund owes %s %s yuan, less "
                             "than the payout of %s", id, request_yuan(ctx, owed_fen),
                             request_yuan(ctx, command->amount_fen));
-    if (recovery && command->amount_fen > -owed_fen)
+    /* The amount is at most AMOUNT_FEN_MAX: negated, it cannot overflow, where a payable read
+     * from a damaged store could. */
+    if (recovery && owed_fen > -command->amount_fen)
         return request_fail(ctx, FL_ERR_PAYOUT_EXCEEDS_OWED, "%s owes the fund %s yuan, less "
                             "than the recovery of %s", id,
                             request_yuan(ctx, owed_fen < 0 ? -owed_fen : 0),

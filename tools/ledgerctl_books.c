@@ -106,6 +106,20 @@ int clearing_run(struct ctl *ctl, const struct cli_parsed *args)
     return 0;
 }
 
+/* A payout's or a recovery's record as --json prints it. */
+static void payout_json_write(const fl_payout *payout)
+{
+    const char *payee = *payout->merchant_code ? payout->merchant_code : payout->person_no;
+    printf("{\"seq\":%" PRIu64 ",\"%s\":", payout->seq,
+           *payout->merchant_code ? "merchant" : "person");
+    json_string_write(stdout, payee);
+    printf(",\"amount_fen\":%" PRId64 ",\"owed_after_fen\":%" PRId64 ",\"region\":\"%s\","
+           "\"reference\":",
+           payout->amount_fen, payout->owed_after_fen, payout->region);
+    json_string_write(stdout, payout->reference);
+    printf(",\"replayed\":%s}\n", payout->replayed ? "true" : "false");
+}
+
 int payout_run(struct ctl *ctl, const struct cli_parsed *args)
 {
     const char *merchant = cli_option(args, "--merchant"), *person = cli_option(args, "--person");
@@ -119,19 +133,12 @@ int payout_run(struct ctl *ctl, const struct cli_parsed *args)
     int rc = fl_payout_make(ctl->client, merchant, person, amount_fen, reference, &payout);
     if (rc)
         return ctl_fail(ctl, rc);
-    char a[FL_MONEY_TEXT_MAX], b[FL_MONEY_TEXT_MAX];
-    const char *payee = *payout.merchant_code ? payout.merchant_code : payout.person_no;
     if (ctl->json) {
-        printf("{\"seq\":%" PRIu64 ",\"%s\":", payout.seq,
-               *payout.merchant_code ? "merchant" : "person");
-        json_string_write(stdout, payee);
-        printf(",\"amount_fen\":%" PRId64 ",\"owed_after_fen\":%" PRId64 ",\"region\":\"%s\","
-               "\"reference\":",
-               payout.amount_fen, payout.owed_after_fen, payout.region);
-        json_string_write(stdout, payout.reference);
-        printf(",\"replayed\":%s}\n", payout.replayed ? "true" : "false");
+        payout_json_write(&payout);
         return 0;
     }
+    char a[FL_MONEY_TEXT_MAX], b[FL_MONEY_TEXT_MAX];
+    const char *payee = *payout.merchant_code ? payout.merchant_code : payout.person_no;
     printf("payout %" PRIu64 ": the fund of %s paid %s %s; still owed %s%s\n", payout.seq,
            payout.region, payee, fl_money_format(payout.amount_fen, a),
            fl_money_format(payout.owed_after_fen, b),
@@ -151,20 +158,19 @@ int recover_run(struct ctl *ctl, const struct cli_parsed *args)
     int rc = fl_recover(ctl->client, merchant, amount_fen, reference, &recovery);
     if (rc)
         return ctl_fail(ctl, rc);
-    char a[FL_MONEY_TEXT_MAX], b[FL_MONEY_TEXT_MAX];
     if (ctl->json) {
-        printf("{\"seq\":%" PRIu64 ",\"merchant\":", recovery.seq);
-        json_string_write(stdout, recovery.merchant_code);
-        printf(",\"amount_fen\":%" PRId64 ",\"owed_after_fen\":%" PRId64 ",\"region\":\"%s\","
-               "\"reference\":",
-               recovery.amount_fen, recovery.owed_after_fen, recovery.region);
-        json_string_write(stdout, recovery.reference);
-        printf(",\"replayed\":%s}\n", recovery.replayed ? "true" : "false");
+        payout_json_write(&recovery);
         return 0;
     }
+    /* What it still owes is what the fund is owed: minus owed_after_fen, which a daemon never
+     * leaves above zero (nor at INT64_MIN, which has no negative). */
+    int64_t owes = recovery.owed_after_fen < 0 && recovery.owed_after_fen != INT64_MIN
+                       ? -recovery.owed_after_fen
+                       : 0;
+    char a[FL_MONEY_TEXT_MAX], b[FL_MONEY_TEXT_MAX];
     printf("recovery %" PRIu64 ": %s paid %s back to the fund of %s; still owes %s%s\n",
            recovery.seq, recovery.merchant_code, fl_money_format(recovery.amount_fen, a),
-           recovery.region, fl_money_format(-recovery.owed_after_fen, b),
+           recovery.region, fl_money_format(owes, b),
            recovery.replayed ? " (replayed: already recorded, nothing moved again)" : "");
     return 0;
 }
