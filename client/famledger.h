@@ -589,7 +589,10 @@ FL_EXPORT int fl_transfer_in(fl_client *client, const char *person_no, int64_t a
                              fl_movement *movement);
 /* A transfer-in that completes transfer-out `transfer_out_seq` of this ledger (same person,
  * same amount, once: else FL_ERR_TRANSFER_MISMATCH), or (seq 0) comes from `from_region`
- * outside it. `to_region` (may be NULL) is the person's new region. */
+ * outside it. `to_region` (may be NULL) is the person's new region. When the person died
+ * while the money was on its way, only the completing transfer-in is taken: the account
+ * stays closed (account_closed is true, balance_after_fen 0) and the amount is owed in cash to
+ * the heirs, paid by fl_payout_make to the person; from outside, FL_ERR_PERSON_DECEASED. */
 FL_EXPORT int fl_transfer_in_linked(fl_client *client, const char *person_no,
                                     int64_t amount_fen, const char *from_region,
                                     uint64_t transfer_out_seq, const char *to_region,

@@ -681,11 +681,36 @@ static int movement_person_status(const Famledger__Entry *entry)
     }
 }
 
-/* A transfer-in may bring back a person who moved out, and move them to a new region. */
+/* What a transfer-in owed in cash posts: the person's cash_refund_due takes the amount, and
+ * the account is not moved (its balance after is 0). */
+static bool transfer_in_owed(const Famledger__Entry *entry, const Famledger__Movement *movement)
+{
+    if (movement->balance_after_fen != 0)
+        return false;
+    int64_t owed = 0;
+    for (size_t i = 0; i < entry->n_postings; i++)
+        if (entry->postings[i]->account_class ==
+                FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CASH_REFUND_DUE &&
+            strcmp(entry->postings[i]->id, movement->person_no) == 0)
+            owed = entry->postings[i]->amount_fen;
+    return owed == movement->amount_fen;
+}
+
+/* A transfer-in may bring back a person who moved out, and move them to a new region. One
+ * that completes the transfer-out of a person who died meanwhile is owed in cash to the heirs
+ * (daemon/lifecycle.c: transfer_in_account), and only that one. */
 static int apply_transfer_in(struct verify *v, const Famledger__Entry *entry,
                              struct model_person *person)
 {
     const Famledger__TransferInRequest *request = entry->transferred_in->request;
+    const Famledger__Movement *movement = entry->transferred_in->movement;
+    bool deceased = person->person_status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED;
+    if (movement->cash_refund_due != deceased ||
+        (deceased && (!request->transfer_out_seq || !transfer_in_owed(entry, movement))))
+        return verify_problem(v, entry->seq, "a transfer-in to %s%s", person->person_no,
+                              deceased ? ", who is deceased, that is not the completion of "
+                                         "their transfer-out owed in cash to the heirs"
+                                       : " owed in cash, who is alive");
     if (person->status == FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED &&
         person->person_status == FAMLEDGER__PERSON_STATUS__PERSON_MOVED_OUT) {
         person->status = FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_OPEN;
@@ -744,7 +769,7 @@ static int apply_movement(struct verify *v, const Famledger__Entry *entry)
     }
     if (in && apply_transfer_in(v, entry, person))
         return 1;
-    if (!wallet_only &&
+    if (!wallet_only && !movement->cash_refund_due &&
         verify_move(v, entry->seq, movement->person_no,
                     in ? movement->amount_fen : -movement->amount_fen,
                     movement->balance_after_fen))

@@ -225,6 +225,7 @@ struct movement_effect {
     const char *counter_id;
     Famledger__PersonStatus status_after;  /* unspecified: unchanged */
     bool person_changed;                   /* the person's region changed */
+    bool cash_due;                         /* the money is owed in cash: the account stays */
     const struct reference_key *link_key;  /* a transfer-in: the transfer-out it completes */
 };
 
@@ -257,14 +258,21 @@ static int movement_record(struct request_ctx *ctx, Famledger__Entry *entry,
                            Famledger__Movement *movement, const struct movement_effect *effect,
                            const struct reference_key *key, const uint8_t fingerprint[HASH_BYTES])
 {
-    Famledger__Account *account = effect->account;
+    /* Money owed in cash never enters the account (its record is not moved). */
+    Famledger__Account *account = effect->cash_due ? NULL : effect->account;
     int64_t delta = strcmp(movement->kind, "transfer_in") == 0 ? movement->amount_fen
                                                                 : -movement->amount_fen;
     movement->balance_after_fen = account ? account->balance_fen + delta : 0;
+    /* ...and the account stays closed, as the reply says (account_closed: a client of the C
+     * library, whose fl_movement has no room for cash_refund_due, reads it there). */
+    movement->cash_refund_due = effect->cash_due;
+    movement->account_closed |= effect->cash_due;
     int rc = movement_close(ctx, movement, effect);
     if (rc)
         return rc;
-    books_post(ctx, entry, FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_PERSONAL,
+    books_post(ctx, entry,
+               effect->cash_due ? FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CASH_REFUND_DUE
+                                : FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_PERSONAL,
                effect->person->person_no, delta);
     books_post(ctx, entry, FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_WALLET,
                effect->person->person_no, -movement->wallet_fen);
@@ -550,8 +558,16 @@ static int transfer_in_account(struct request_ctx *ctx, Famledger__TransferInReq
         return rc;
     Famledger__Person *person = effect->person;
     Famledger__Account *account = effect->account;
-    if (person->status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED)
-        return request_fail(ctx, FL_ERR_PERSON_DECEASED, "%s is deceased", person->person_no);
+    /* Died while their money was on its way from a transfer-out of this ledger: it arrives,
+     * owed in cash to the heirs, and the account stays closed. Money from outside does not
+     * come to the dead. */
+    if (person->status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED) {
+        if (!transfer->transfer_out_seq)
+            return request_fail(ctx, FL_ERR_PERSON_DECEASED, "%s is deceased",
+                                person->person_no);
+        effect->cash_due = true;
+        return 0;
+    }
     if (account->status == FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_CLOSED) {
         if (person->status != FAMLEDGER__PERSON_STATUS__PERSON_MOVED_OUT)
             return request_fail(ctx, FL_ERR_ACCOUNT_CLOSED, "the account of %s is closed",

@@ -189,6 +189,12 @@ static int movement_print(struct ctl *ctl, int rc, const fl_movement *movement,
     if (wallet_fen)
         printf("and %s from the wallet of %s, paid out with it\n", fl_money_format(wallet_fen, a),
                movement->person_no);
+    /* A transfer-in that leaves the account closed: its person died while the money was on its
+     * way, and it is owed to the heirs in cash (fl_transfer_in_linked). */
+    if (strcmp(movement->kind, "transfer_in") == 0 && movement->account_closed)
+        printf("%s is deceased: the %s is owed in cash to the heirs (ledgerctl payout --person "
+               "%s)\n", movement->person_no, fl_money_format(movement->amount_fen, a),
+               movement->person_no);
     if (movement->bindings_ended)
         printf("%u family binding(s) it funded have ended\n", movement->bindings_ended);
     return 0;

@@ -104,6 +104,50 @@ expect "that row named" "mixed.csv:3: INVALID_ARGUMENT" "$ERR"
 check "G got the quoted row" 0 ctl --json account show G
 expect "G balance after it" '"balance_fen":23800' "$OUT"
 
+# A worker who dies while their balance is on its way to the new region: the transfer-in that
+# completes the transfer-out is taken and owed in cash to the heirs. Before 7 December it was
+# refused (PERSON_DECEASED), and so was the death withdrawal of a closed account: the money
+# stayed in transit for ever.
+ctl person add V --name "Person V" --region 110101 --scheme employee >/dev/null
+ctl account open V >/dev/null
+ctl credit V 80 --ref cv >/dev/null
+check "V moves with 80.00" 0 ctl --json transfer-out V --to-region 110105 --ref tv-1
+vout=$(echo "$OUT" | json_fen seq)
+check "and dies on the way" 0 ctl person deceased V --evidence DC-0815
+check "money from outside does not come to the dead" 1 ctl transfer-in V 80 \
+    --from-region 440103 --ref tv-0
+expect "PERSON_DECEASED" "PERSON_DECEASED" "$ERR"
+check "the transfer-in completing the transfer-out" 0 ctl transfer-in V 80 \
+    --from-transfer "$vout" --ref tv-2
+expect "is owed to the heirs" "V is deceased: the 80.00 is owed in cash to the heirs" "$OUT"
+check "its retry" 0 ctl --json transfer-in V 80 --from-transfer "$vout" --ref tv-2
+expect "replayed" '"replayed":true' "$OUT"
+expect "the account stays closed" '"balance_after_fen":0,"account_closed":true' "$OUT"
+vin=$(echo "$OUT" | json_fen seq)
+check "its entry" 0 ctl entry "$vin"
+expect "out of transit" "posting      clearing:110105 -80.00" "$OUT"
+expect "owed to V in cash" "posting      cash_refund_due:V 80.00" "$OUT"
+check "V is still deceased" 0 ctl --json person show V
+expect "deceased" '"status":"deceased"' "$OUT"
+check "V's account is still closed, and empty" 0 ctl --json account show V
+expect "closed" '"status":"closed","balance_fen":0' "$OUT"
+check "the heirs are paid" 0 ctl --json payout --person V 80 --ref tv-heir
+expect "nothing owed after" '"owed_after_fen":0' "$OUT"
+check "nothing left in transit" 0 ctl --json trial-balance
+expect "clearing empty" '{"class":"clearing","total_fen":0}' "$OUT"
+check "verify replays it" 0 ctl verify
+daemon_stop
+rm -rf "$WORK/pristine" && cp -r "$WORK/data" "$WORK/pristine"
+check "the transfer-in forged to say nothing is owed" 0 "$BUILD/tests/famledger-corrupt" \
+    "$WORK/data" set "$vin" transferred_in.movement.cash_refund_due 0
+daemon_start
+check "verify names it" 4 ctl verify
+expect "at its seq" "FAILED at seq $vin: a transfer-in to V, who is deceased, that is not" \
+    "$OUT$ERR"
+daemon_stop
+rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
+daemon_start
+
 # A closing ends every binding that names the holder, and a death those that pay for them too;
 # the entry counts them. verify finds them without reading every person (client/verify_funded.c)
 # and names an entry whose count is not what the log bound.

@@ -1033,7 +1033,8 @@ static void op_account_open(struct worker *w)
 
 static void op_transfer_out(struct worker *w)
 {
-    int person = (int)pick(w, EMPLOYEES);
+    /* E6, who may die, moves more often than the others: dying on the way is a path too. */
+    int person = chance(w, 30) ? person_index(w, "E6") : (int)pick(w, EMPLOYEES);
     char reference[48];
     unique_reference(w, reference, sizeof(reference), "T");
     fl_movement movement;
@@ -1049,7 +1050,8 @@ static void op_transfer_out(struct worker *w)
 
 static void op_transfer_in(struct worker *w)
 {
-    int person = (int)pick(w, EMPLOYEES);
+    /* E6 now and then: they may have died since they moved (op_transfer_out). */
+    int person = chance(w, 30) ? person_index(w, "E6") : (int)pick(w, EMPLOYEES);
     pthread_mutex_lock(&w->world->lock);
     uint64_t out_seq = w->world->transfer_out_seq[person];
     int64_t amount = w->world->transfer_out_fen[person];
@@ -1060,14 +1062,23 @@ static void op_transfer_in(struct worker *w)
     int rc;
     if (out_seq && chance(w, 70))
         rc = fl_transfer_in_linked(w->client, person_nos[person], amount, NULL, out_seq,
-                                   "110101", reference, &movement);
+                                   chance(w, 50) ? "120101" : NULL, reference, &movement);
     else
         rc = fl_transfer_in(w->client, person_nos[person], 1 + (int64_t)pick(w, 80000),
                             "440101", reference, &movement);
-    if (outcome(w, OP_TRANSFER_IN, rc)) {
-        movement_check(w, &movement, 1, "transfer in");
-        model_account_opened(w, person);
+    if (!outcome(w, OP_TRANSFER_IN, rc))
+        return;
+    /* The person died while the money was on its way: it is owed to the heirs in cash, and the
+     * account stays closed. Only the completion of a transfer-out, only for the dead. */
+    if (movement.account_closed) {
+        if (w->model->on && (!w->model->deceased[person] || movement.balance_after_fen != 0 ||
+                             rc != 0 || !(out_seq && movement.amount_fen == amount)))
+            FAIL(w, "a transfer-in to %s left the account closed, balance after %" PRId64,
+                 person_nos[person], movement.balance_after_fen);
+        return;
     }
+    movement_check(w, &movement, 1, "transfer in");
+    model_account_opened(w, person);
 }
 
 static void op_deceased(struct worker *w)
