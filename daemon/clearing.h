@@ -8,9 +8,10 @@
 /* The appended `entry` in its merchant's business day, one read and one write of the day's
  * totals: the movement of the merchant's payable (`payable`, its posting, or NULL) raises
  * "settled" for a settlement, "refunded" for a refund, cancel or reversal, "paid out" for a
- * payout (and lowers it for a recovery); and a settlement, or a refund or reversal that gave money back, joins the day's
- * list, a link to the merchant's entry before it that day, whose head the totals keep. Nothing
- * for an entry without a merchant. Called by books_apply. Returns 0 or a storage error. */
+ * payout (and lowers "paid out" for a recovery); and a settlement, or a refund or reversal
+ * that gave money back, joins the day's list, a link to the merchant's entry before it that
+ * day, whose head the totals keep. Nothing for an entry without a merchant. Called by
+ * books_apply. Returns 0 or a storage error. */
 int clearing_day_record(struct request_ctx *ctx, const Famledger__Entry *entry,
                         const Famledger__Posting *payable);
 

@@ -526,7 +526,7 @@ static const struct command commands[] = {
      {{"--merchant", true}, {"--ref", true}}, 0, 0, reverse_run},
     {"payout", NULL, "(--merchant CODE | --person PERSON_NO) AMOUNT --ref REF",
      {{"--merchant", true}, {"--person", true}, {"--ref", true}}, 1, 1, payout_run},
-    {"recover", NULL, "--merchant CODE AMOUNT --ref REF   (追回: the merchant pays the fund back)",
+    {"recover", NULL, "--merchant CODE AMOUNT --ref REF   (追回: a merchant pays the fund back)",
      {{"--merchant", true}, {"--ref", true}}, 1, 1, recover_run},
     {"clearing", NULL, "--merchant CODE --from DATE --to DATE",
      {{"--merchant", true}, {"--from", true}, {"--to", true}}, 0, 0, clearing_run},

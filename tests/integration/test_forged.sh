@@ -176,7 +176,9 @@ for turned in "paid_out 100 -100" "recovered -50 50"; do
     check "$kind $seq: its fund's posting turned" 0 forge set "$seq" postings.1.amount_fen "$3"
     daemon_start_any_hour
     check "verify names $kind $seq turned round" 4 ctl verify
-    expect "named ($kind)" "FAILED at seq $seq: entry $seq is not as famledgerd writes it: the payout's postings" "$OUT$ERR"
+    expect "named ($kind)" \
+        "FAILED at seq $seq: entry $seq is not as famledgerd writes it: the payout's postings" \
+        "$OUT$ERR"
     daemon_stop
 done
 
