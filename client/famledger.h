@@ -128,7 +128,8 @@ typedef struct fl_trial_balance {
 typedef struct fl_merchant_balance {
     char code[FL_PERSON_NO_MAX + 1];
     int64_t payable_fen;   /* what the fund owes the merchant now (negative: it owes the fund) */
-    int64_t settled_fen, refunded_fen, paid_out_fen; /* all time, account money */
+    /* All time, account money; paid out is net of what the merchant paid back (fl_recover). */
+    int64_t settled_fen, refunded_fen, paid_out_fen;
 } fl_merchant_books;
 
 typedef struct fl_payout {
@@ -145,7 +146,7 @@ typedef struct fl_payout {
 #define FL_CLEARING_DAYS_MAX 366
 typedef struct fl_clearing_day {
     char date[11];          /* YYYY-MM-DD */
-    int64_t settled_fen, refunded_fen, paid_out_fen;
+    int64_t settled_fen, refunded_fen, paid_out_fen; /* paid out: net of recoveries */
     int64_t owed_fen;       /* at the end of the day */
 } fl_clearing_day;
 
