@@ -53,8 +53,9 @@ static int reverse(struct fixture *f, const char *reference)
     return run(f, FAMLEDGER__REQUEST__BODY_REVERSE, body);
 }
 
-static int payout(struct fixture *f, const char *merchant, const char *person, int64_t amount_fen,
-                  const char *reference)
+/* A payout (PAYOUT) or a recovery (RECOVERY): the same request. */
+static int payout_kind(struct fixture *f, Famledger__Request__BodyCase kind, const char *merchant,
+                       const char *person, int64_t amount_fen, const char *reference)
 {
     Famledger__PayoutRequest *body = ARENA_NEW(&f->arena, Famledger__PayoutRequest);
     famledger__payout_request__init(body);
@@ -62,19 +63,21 @@ static int payout(struct fixture *f, const char *merchant, const char *person, i
     body->person_no = (char *)person;
     body->amount_fen = amount_fen;
     body->reference = (char *)reference;
-    return run(f, FAMLEDGER__REQUEST__BODY_PAYOUT, body);
+    return run(f, kind, body);
+}
+
+static int payout(struct fixture *f, const char *merchant, const char *person, int64_t amount_fen,
+                  const char *reference)
+{
+    return payout_kind(f, FAMLEDGER__REQUEST__BODY_PAYOUT, merchant, person, amount_fen,
+                       reference);
 }
 
 static int recover(struct fixture *f, const char *merchant, const char *person,
                    int64_t amount_fen, const char *reference)
 {
-    Famledger__PayoutRequest *body = ARENA_NEW(&f->arena, Famledger__PayoutRequest);
-    famledger__payout_request__init(body);
-    body->merchant_code = (char *)merchant;
-    body->person_no = (char *)person;
-    body->amount_fen = amount_fen;
-    body->reference = (char *)reference;
-    return run(f, FAMLEDGER__REQUEST__BODY_RECOVERY, body);
+    return payout_kind(f, FAMLEDGER__REQUEST__BODY_RECOVERY, merchant, person, amount_fen,
+                       reference);
 }
 
 static int withdraw(struct fixture *f, const char *person_no, Famledger__WithdrawalReason reason,
