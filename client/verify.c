@@ -953,7 +953,7 @@ static int apply_day_closed(struct verify *v, const Famledger__Entry *entry)
     return 0;
 }
 
-/* A payout, or a recovery (`paid` the entry's body): a retry is answered from its body
+/* A payout, or a recovery (`paid_out` the entry's body): a retry is answered from its body
  * (daemon/clearing.c: payout_replay), so the body must say what its request asked and what its
  * postings move into the fund, or out of it (verify_entry.c checks which way). */
 static int apply_paid_out(struct verify *v, const Famledger__Entry *entry,

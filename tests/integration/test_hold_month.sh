@@ -9,7 +9,6 @@ start() {
     LD_PRELOAD="$FAKETIME_LIB" FAKETIME_TIMESTAMP_FILE="$WORK/clock" FAKETIME_NO_CACHE=1 \
         FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=Asia/Shanghai daemon_start "$@"
 }
-json_field() { grep -o "\"$1\":[0-9]*" | head -1 | cut -d: -f2; }
 # mom_gives NAME AMOUNT_FEN ARGS...: a quote for KID (ctl quote ARGS) takes AMOUNT_FEN from MOM,
 # KID's only funder.
 quotes=0
@@ -34,16 +33,16 @@ check "MOM lets KID take 100.00 a month, 300.00 a year" 0 ctl family limit MOM K
 set_clock "2026-11-30 23:55:00"
 check "a quote of 80.00 held five minutes before midnight" 0 ctl --json quote --merchant P1 \
     --ref h1 --patient KID --amount 80.00 --hold 900
-hold=$(echo "$OUT" | json_field hold_id)
+hold=$(echo "$OUT" | json_fen hold_id)
 expect "MOM gives 80.00" '"holder":"MOM","amount_fen":8000,' "$OUT"
 check "a quote of 30.00 held too" 0 ctl --json quote --merchant P1 --ref h2 --patient KID \
     --amount 30.00 --hold 900
-released=$(echo "$OUT" | json_field hold_id)
+released=$(echo "$OUT" | json_fen hold_id)
 expect "MOM gives the 20.00 left of November's 100.00" '"holder":"MOM","amount_fen":2000,' "$OUT"
 set_clock "2026-12-01 00:05:00"
 check "the first captured after midnight" 0 ctl --json settle --merchant P1 --ref s1 \
     --patient KID --amount 80.00 --hold "$hold"
-settled=$(echo "$OUT" | json_field settlement_id)
+settled=$(echo "$OUT" | json_fen settlement_id)
 check "the second released" 0 ctl hold release "$released"
 check "MOM's counts" 0 ctl --json account show MOM
 expect "the capture counts in December, the settlement's month" \
@@ -65,7 +64,7 @@ expect "December counts the 20.00 settled in it" \
 set_clock "2026-12-31 23:55:00"
 check "a quote of 50.00 held before the new year" 0 ctl --json quote --merchant P1 --ref h3 \
     --patient KID --amount 50.00 --hold 900
-hold=$(echo "$OUT" | json_field hold_id)
+hold=$(echo "$OUT" | json_fen hold_id)
 expect "MOM gives 50.00" '"holder":"MOM","amount_fen":5000,' "$OUT"
 set_clock "2027-01-01 00:05:00"
 check "captured in 2027" 0 ctl settle --merchant P1 --ref s3 --patient KID --amount 50.00 \
