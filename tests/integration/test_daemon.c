@@ -273,6 +273,10 @@ static void test_a_peer_without_the_role_is_denied(void **state)
     strcpy(person.region, "110101");
     assert_int_equal(fl_person_add(client, &person, NULL), FL_ERR_PERMISSION_DENIED);
     assert_non_null(strstr(fl_client_error(client), "admin"));
+    /* Money the fund pays out, or takes back, moves on an administrator's word only. */
+    assert_int_equal(fl_payout_make(client, "PH1", NULL, 100, "p1", NULL),
+                     FL_ERR_PERMISSION_DENIED);
+    assert_int_equal(fl_recover(client, "PH1", 100, "k1", NULL), FL_ERR_PERMISSION_DENIED);
     fl_head head;
     assert_int_equal(fl_head_get(client, &head), 0); /* audit may read */
     assert_int_equal(head.seq, 0);
