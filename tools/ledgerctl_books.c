@@ -63,6 +63,11 @@ int merchant_balance_run(struct ctl *ctl, const struct cli_parsed *args)
     printf("merchant     %s\nowed         %s\nsettled      %s\nrefunded     %s\npaid out     %s\n",
            books.code, fl_money_format(books.payable_fen, a), fl_money_format(books.settled_fen, b),
            fl_money_format(books.refunded_fen, c), fl_money_format(books.paid_out_fen, d));
+    /* Refunds after a payout: the merchant owes the fund, which a recovery (追回) records. */
+    if (books.payable_fen < 0 && books.payable_fen != INT64_MIN)
+        printf("%s owes the fund %s: the next clearing nets it, or ledgerctl recover --merchant "
+               "%s AMOUNT --ref REF records it paid back\n",
+               books.code, fl_money_format(-books.payable_fen, a), books.code);
     return 0;
 }
 

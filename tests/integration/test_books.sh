@@ -103,6 +103,9 @@ check "the fund pays the heir" 0 ctl payout --person MOM 45 --ref heir-1
 # it back (追回).
 check "P1 owes the fund" 0 ctl --json merchant balance P1
 expect "its payable below zero" '"payable_fen":-4500' "$OUT"
+check "its balance as text" 0 ctl merchant balance P1
+expect "says what to do" "P1 owes the fund 45.00: the next clearing nets it, or ledgerctl recover" \
+    "$OUT"
 check "a recovery of more than P1 owes" 1 ctl recover --merchant P1 45.01 --ref back-1
 expect "is refused, saying what it owes" "P1 owes the fund 45.00 yuan" "$ERR"
 check "a recovery of 40.00" 0 ctl recover --merchant P1 40 --ref back-1
