@@ -149,6 +149,19 @@ static bool key_append(char *key, size_t key_max, size_t *used, const char *text
     return true;
 }
 
+/* The balance key of a class total ("personal") or of a system account ("clearing:P1") into
+ * key[BALANCE_KEY_MAX]: its length, or 0 when it does not fit. */
+#define BALANCE_KEY_MAX 96
+static size_t balance_key(char key[BALANCE_KEY_MAX], const char *name, const char *id)
+{
+    size_t used = 0;
+    if (!key_append(key, BALANCE_KEY_MAX, &used, name) ||
+        (*id && !(key_append(key, BALANCE_KEY_MAX, &used, ":") &&
+                  key_append(key, BALANCE_KEY_MAX, &used, id))))
+        return 0;
+    return used;
+}
+
 /* A reference key as the daemon stores it: scope '\0' owner '\0' reference. */
 void verify_expect_reference(struct verify *v, char scope, const char *owner,
                              const char *reference, uint64_t seq)
@@ -981,6 +994,29 @@ static int apply_paid_out(struct verify *v, const Famledger__Entry *entry,
     verify_expect_reference(v, recovery ? 'K' : merchant ? 'O' : 'Q',
                             merchant ? request->merchant_code : request->person_no,
                             request->reference, entry->seq);
+    /* What was owed before it, from the postings replayed so far (the log from its first
+     * entry): a payout never pays more, a recovery never takes back more than the merchant
+     * owes, and the record says what is owed after (daemon/clearing.c: payout_run). */
+    char key[BALANCE_KEY_MAX];
+    size_t used = balance_key(key, merchant ? "merchant_payable" : "cash_refund_due",
+                              merchant ? payout->merchant_code : payout->person_no);
+    struct digest_record *record =
+        used ? digest_amount_record(&v->indexes[INDEX_BALANCES], key, used, NULL) : NULL;
+    if (!record)
+        return -1;
+    int64_t owed = (int64_t)record->expected.sum, after;
+    if (recovery ? owed > -payout->amount_fen : payout->amount_fen > owed)
+        return verify_problem(v, entry->seq, "%s %llu %s %lld fen where %lld was owed",
+                              recovery ? "recovery" : "payout", (unsigned long long)entry->seq,
+                              recovery ? "takes back" : "pays", (long long)payout->amount_fen,
+                              (long long)owed);
+    /* Within what was owed, and the amount not negative (entry_whole): no overflow. */
+    after = recovery ? owed + payout->amount_fen : owed - payout->amount_fen;
+    if (payout->owed_after_fen != after)
+        return verify_problem(v, entry->seq, "%s %llu says %lld fen owed after it; the log "
+                              "gives %lld before it", recovery ? "recovery" : "payout",
+                              (unsigned long long)entry->seq, (long long)payout->owed_after_fen,
+                              (long long)owed);
     return 0;
 }
 
@@ -1068,16 +1104,12 @@ static void expect_clearing_day(struct verify *v, const Famledger__Entry *entry,
         expect_day_totals(v, key, key_bytes, kind, kind == 's' ? amount_fen : -amount_fen);
 }
 
-/* The balance key of a class total ("personal") or of a system account ("clearing:P1"). */
+/* A system account or class total moves by `amount_fen` (balance_key). */
 static void expect_balance(struct verify *v, const char *name, const char *id, int64_t amount_fen)
 {
-    char key[96];
-    size_t used = 0;
-    if (!key_append(key, sizeof(key), &used, name) ||
-        (*id && !(key_append(key, sizeof(key), &used, ":") &&
-                  key_append(key, sizeof(key), &used, id))))
-        return;
-    if (digest_add_amount(&v->indexes[INDEX_BALANCES], key, used, amount_fen, false))
+    char key[BALANCE_KEY_MAX];
+    size_t used = balance_key(key, name, id);
+    if (used && digest_add_amount(&v->indexes[INDEX_BALANCES], key, used, amount_fen, false))
         v->out_of_memory = true;
 }
 

@@ -161,6 +161,8 @@ withdrawn|1|withdrawn.movement.wallet_fen|5|entry pays out 5 fen of the wallet o
 recovered|1|recovered.payout.region|440103|entry SEQ is not as famledgerd writes it: the payout's region
 recovered|1|recovered.payout.person_no|MOM|entry SEQ is not as famledgerd writes it: the recovery's merchant
 recovered|1|recovered.request.amount_fen|40|recovery SEQ says 50 fen from P1; its request asked 40 fen
+recovered|1|recovered.payout.owed_after_fen|-7|recovery SEQ says -7 fen owed after it; the log gives -100 before it
+paid_out|1|paid_out.payout.owed_after_fen|999999|payout SEQ says 999999 fen owed after it
 FIELDS
 
 # A payout's and a recovery's postings turned the other way round, both: the entry balances,
