@@ -132,8 +132,8 @@ enum op {
     OP_SETTLE, OP_QUOTE, OP_CAPTURE, OP_REFUND, OP_CANCEL, OP_REVERSE, OP_CREDIT,
     OP_CREDIT_BATCH, OP_BIND, OP_UNBIND, OP_ORDER, OP_LIMIT, OP_WALLET_SEND, OP_WALLET_ACCEPT,
     OP_WALLET_DECLINE, OP_HOLD, OP_HOLD_RELEASE, OP_FREEZE, OP_SUSPEND, OP_WITHDRAW,
-    OP_ACCOUNT_OPEN, OP_TRANSFER_OUT, OP_TRANSFER_IN, OP_DECEASED, OP_PAYOUT, OP_RECOVER,
-    OP_MERCHANT_SUSPEND, OP_DAY_CLOSE, OP_BATCH, OP_PIPELINE, OP_READ, OPS
+    OP_ACCOUNT_OPEN, OP_TRANSFER_OUT, OP_TRANSFER_IN, OP_TRANSFER_LINKED, OP_DECEASED, OP_PAYOUT,
+    OP_RECOVER, OP_MERCHANT_SUSPEND, OP_DAY_CLOSE, OP_BATCH, OP_PIPELINE, OP_READ, OPS
 };
 
 struct worker;
@@ -1060,19 +1060,20 @@ static void op_transfer_in(struct worker *w)
     unique_reference(w, reference, sizeof(reference), "I");
     fl_movement movement;
     int rc;
-    if (out_seq && chance(w, 70))
+    bool linked = out_seq && chance(w, 70);
+    if (linked)
         rc = fl_transfer_in_linked(w->client, person_nos[person], amount, NULL, out_seq,
                                    chance(w, 50) ? "120101" : NULL, reference, &movement);
     else
         rc = fl_transfer_in(w->client, person_nos[person], 1 + (int64_t)pick(w, 80000),
                             "440101", reference, &movement);
-    if (!outcome(w, OP_TRANSFER_IN, rc))
+    if (!outcome(w, linked ? OP_TRANSFER_LINKED : OP_TRANSFER_IN, rc))
         return;
     /* The person died while the money was on its way: it is owed to the heirs in cash, and the
      * account stays closed. Only the completion of a transfer-out, only for the dead. */
     if (movement.account_closed) {
         if (w->model->on && (!w->model->deceased[person] || movement.balance_after_fen != 0 ||
-                             rc != 0 || !(out_seq && movement.amount_fen == amount)))
+                             !linked || movement.amount_fen != amount))
             FAIL(w, "a transfer-in to %s left the account closed, balance after %" PRId64,
                  person_nos[person], movement.balance_after_fen);
         return;
@@ -1411,6 +1412,8 @@ static const struct op_kind op_kinds[OPS] = {
     [OP_ACCOUNT_OPEN] = {"account open", 3, op_account_open},
     [OP_TRANSFER_OUT] = {"transfer out", 1, op_transfer_out},
     [OP_TRANSFER_IN] = {"transfer in", 1, op_transfer_in},
+    /* Drawn as a transfer-in: one that completes a transfer-out of this ledger. */
+    [OP_TRANSFER_LINKED] = {"transfer in, linked", 0, op_transfer_in},
     [OP_DECEASED] = {"deceased", 1, op_deceased},
     [OP_PAYOUT] = {"payout", 2, op_payout},
     [OP_RECOVER] = {"recover", 0, op_payout}, /* drawn as a payout, when the merchant owes */
@@ -1611,7 +1614,8 @@ static void coverage_check(const struct worker *workers, int count, uint64_t see
 static void coverage_final(void)
 {
     static const enum op needed[] = {OP_WALLET_SEND, OP_WALLET_ACCEPT, OP_CAPTURE,
-                                     OP_HOLD_RELEASE, OP_PAYOUT, OP_RECOVER};
+                                     OP_HOLD_RELEASE, OP_PAYOUT, OP_RECOVER,
+                                     OP_TRANSFER_LINKED};
     for (size_t n = 0; n < sizeof(needed) / sizeof(needed[0]); n++)
         if (coverage.ok[needed[n]] == 0)
             fail_msg("no %s succeeded in any run (%u refused)", op_kinds[needed[n]].name,
