@@ -56,6 +56,16 @@ check() {
 # stdin; nothing when it has none.
 json_fen() { sed -n "s/.*\"$1\":\(-\{0,1\}[0-9]*\).*/\1/p"; }
 
+# head_day [CTL...]: the business day (YYYY-MM-DD) of the ledger's last entry, through `ctl`
+# or the command given. A test that asks about "today" asks about the day its entries were
+# written: the wall clock's day is the next one when the suite runs across midnight in
+# Shanghai (16:00 UTC), as CI once did.
+head_day() {
+    local run=("${@:-ctl}") seq
+    seq=$("${run[@]}" --json head | json_fen seq)
+    "${run[@]}" --json entry "$seq" | sed -n 's/.*"time":"\([0-9-]*\)T.*/\1/p'
+}
+
 # expect NAME TEXT HAYSTACK : HAYSTACK contains TEXT.
 expect() {
     case "$3" in

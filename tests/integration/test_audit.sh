@@ -21,7 +21,7 @@ b1=$(settle PH002 b1 P2 80)
 c1=$(ctl --json settle --merchant HS001 --ref c1 --patient P2 --amount 10 --category outpatient | sed 's/.*"settlement_id":\([0-9]*\).*/\1/')
 ctl refund --merchant PH001 --ref r1 --settlement "$a1" --amount 20 >/dev/null
 ctl cancel --merchant PH002 --ref x1 --settlement "$b1" >/dev/null
-day=$(TZ=Asia/Shanghai date +%F)
+day=$(head_day)
 
 check "verify passes" 0 ctl verify
 expect "verify says ok" "verify: OK" "$OUT"

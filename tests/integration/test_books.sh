@@ -41,7 +41,7 @@ check "payout 100" 0 ctl --json payout --merchant P1 100 --ref pay-1
 expect "still owed" '"owed_after_fen":500' "$OUT"
 check "payout retry replays" 0 ctl --json payout --merchant P1 100 --ref pay-1
 expect "replayed" '"replayed":true' "$OUT"
-today=$(TZ=Asia/Shanghai date +%Y-%m-%d)
+today=$(head_day)
 check "clearing report" 0 ctl clearing --merchant P1 --from "$today" --to "$today"
 expect "the day's row" "$today	120.00	15.00	100.00	5.00" "$OUT"
 check "trial balance" 0 ctl --json trial-balance
@@ -295,7 +295,7 @@ iso_day=$(echo "$OUT" | sed -n 's/.*"date":"\([0-9-]*\)".*/\1/p')
 day=$(echo "$iso_day" | tr -d -)
 check "a second settlement" 0 ctl --json settle --merchant P1 --ref up-s2 --patient B --amount 1
 s2=$(echo "$OUT" | json_fen settlement_id)
-s2_day=$(TZ=Asia/Shanghai date +%F) # the business day it fell on (near midnight, not $iso_day)
+s2_day=$(head_day) # the business day it fell on (near midnight, not $iso_day)
 daemon_stop
 for change in "day_totals ${day}P1 settled_fen 9223372036854775807" \
               "settlements $s2 amount_fen 9223372036854775807" \

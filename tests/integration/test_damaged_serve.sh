@@ -12,9 +12,9 @@ check "refunded once" 0 ctl refund --merchant P1 --ref r2a --settlement "$s2" --
 check "and again" 0 ctl refund --merchant P1 --ref r2b --settlement "$s2" --amount 3
 check "a send that waits" 0 ctl wallet send DAD KID 2.00 --ref w2
 check "the ledger verifies" 0 ctl verify
+today=$(head_day)
 daemon_stop
 rm -rf "$WORK/pristine" && cp -r "$WORK/data" "$WORK/pristine"
-today=$(TZ=Asia/Shanghai date +%F)
 
 requests() { # $1: a tag for the references
     ctl settle --merchant P1 --ref "a-$1" --patient KID --amount 7.77

@@ -11,9 +11,9 @@ check "a held quote" 0 ctl --json quote --merchant P1 --ref h1 --patient KID --a
     --hold 600
 hold=$(echo "$OUT" | sed 's/.*"hold_id":\([0-9]*\).*/\1/')
 check "the ledger verifies" 0 ctl verify
+today=$(head_day)
 daemon_stop
 cp -r "$WORK/data" "$WORK/pristine"
-today=$(TZ=Asia/Shanghai date +%Y-%m-%d)
 
 for table in persons accounts account_links references funders funded merchants settlements \
              balances wallets wallet_sends holds aid_limits merchant_links day_totals; do

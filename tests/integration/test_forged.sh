@@ -31,9 +31,9 @@ last=$(echo "$OUT" | sed 's/.*"seq":\([0-9]*\).*/\1/')
 for seq in $(seq 1 "$last"); do # each entry's kind, for the forgeries of fields below
     echo "$(ctl entry "$seq" | sed -n 's/^type  *//p') $seq"
 done > "$WORK/kinds"
+today=$(head_day)
 daemon_stop
 cp -r "$WORK/data" "$WORK/pristine"
-today=$(TZ=Asia/Shanghai date +%Y-%m-%d)
 
 # Every forgery the helper can make of every entry (it refuses those that do not apply: a
 # registration has no amount, nor parts, nor postings).

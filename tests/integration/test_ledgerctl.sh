@@ -106,7 +106,7 @@ day = [json.loads(line) for line in subprocess.run(
 forms.append([row for row in day if row["seq"] == seq][0]["body"]["reference"])
 want = ["q\"1\\", "q\"1\\", "clerk\"7\"\\x", "q\"1\\"]
 sys.exit(0 if forms == want else print(forms) or 1)' "$BUILD/ledgerctl" "$SOCKET" "$seq" \
-    "$(TZ=Asia/Shanghai date +%F)"
+    "$(head_day)"
 
 # famledgerd's own command line: a config file, flags that override it, --check-config.
 printf 'map_mib = 32\nconnections_max = 10\n' > "$WORK/famledgerd.conf"

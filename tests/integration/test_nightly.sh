@@ -7,7 +7,7 @@ ctl account open P >/dev/null
 ctl credit P 100 --ref c >/dev/null
 ctl merchant add PH001 --name One --kind pharmacy --region 110101 >/dev/null
 id=$(ctl --json settle --merchant PH001 --ref n1 --patient P --amount 40 | sed 's/.*"settlement_id":\([0-9]*\).*/\1/')
-day=$(TZ=Asia/Shanghai date +%F)
+day=$(head_day)
 export FAMLEDGER_SOCKET="$SOCKET" FAMLEDGER_REPORT_DIR="$WORK/reports"
 export FAMLEDGER_INCOMING="$WORK/incoming" LEDGERCTL="$BUILD/ledgerctl"
 nightly="$(dirname "$0")/../../deploy/famledger-nightly"

@@ -126,7 +126,7 @@ for table in persons accounts account_links references funders funded merchants 
     if [ "$table" = merchant_links ]; then
         # Likewise the merchant's day: its reconciliation is refused, never short.
         merchant=$(echo "$OUT$ERR" | sed -n 's/.*merchant_links of \([^:]*\):.*/\1/p')
-        today=$(TZ=Asia/Shanghai date +%Y-%m-%d)
+        today=$(head_day ctl_on)
         check "the broken day of '$merchant' is refused" 1 ctl_on reconcile totals \
             --merchant "$merchant" --from "$today" --to "$today"
         expect "as damage" "INTERNAL" "$ERR"
