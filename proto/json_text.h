@@ -4,8 +4,9 @@
 
 #include <stdio.h>
 
-/* Write `text` (UTF-8) as a JSON string literal: quotes, backslashes and control characters
- * escaped. */
+/* Write `text` as a JSON string literal: quotes, backslashes and control characters escaped,
+ * and each byte that is not part of well-formed UTF-8 written as U+FFFD, so that the output
+ * is valid JSON whatever a file read by ledgerctl held. */
 void json_string_write(FILE *out, const char *text);
 
 #endif

@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Length in bytes of the UTF-8 sequence at `text` (of which `left` bytes may be read), or 0
- * when it is not well-formed: overlong forms, surrogates and code points past U+10FFFF are
- * refused, as a strict decoder (Python's, protobuf's) refuses them. */
-static size_t utf8_sequence_bytes(const unsigned char *text, size_t left)
+/* Overlong forms, surrogates and code points past U+10FFFF are refused, as a strict decoder
+ * (Python's, protobuf's) refuses them. */
+size_t wire_text_char_bytes(const void *at, size_t left)
 {
+    const unsigned char *text = at;
     unsigned char lead = text[0];
     size_t bytes;
     unsigned min_code;
@@ -43,7 +43,7 @@ bool wire_text_valid(const void *text, size_t bytes)
     while (at < end) {
         if (*at == 0)
             return false;
-        size_t sequence = utf8_sequence_bytes(at, (size_t)(end - at));
+        size_t sequence = wire_text_char_bytes(at, (size_t)(end - at));
         if (sequence == 0)
             return false;
         at += sequence;

@@ -12,6 +12,10 @@
 
 #define WIRE_STRING_BYTES_MAX 1024 /* longer than any field's own limit */
 
+/* The length in bytes of the well-formed UTF-8 character at `at`, of which `left` (at least 1)
+ * bytes may be read, or 0 when it is not one. */
+size_t wire_text_char_bytes(const void *at, size_t left);
+
 /* Whether `bytes` bytes at `text` are well-formed UTF-8 without a NUL. */
 bool wire_text_valid(const void *text, size_t bytes);
 

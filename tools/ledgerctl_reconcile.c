@@ -74,7 +74,12 @@ static void report_add(struct report *report, const char *kind, const char *refe
     }
     struct difference *item = &report->items[report->count++];
     item->kind = kind;
-    snprintf(item->reference, sizeof(item->reference), "%s", reference);
+    /* A reference is printable ASCII; anything else in a file's column (a control character,
+     * a byte of GBK) is shown as '?', never written to the operator's terminal or report. */
+    size_t length = strnlen(reference, sizeof(item->reference) - 1);
+    for (size_t i = 0; i < length; i++)
+        item->reference[i] = reference[i] >= 0x20 && reference[i] <= 0x7E ? reference[i] : '?';
+    item->reference[length] = '\0';
     item->line = line;
     snprintf(item->detail, sizeof(item->detail), "%s", detail);
 }

@@ -104,6 +104,28 @@ check "a settlement twice in the file" 5 ctl reconcile details --merchant PH001 
 expect "the second line is named, with the first" "duplicate_in_file	a2	5	the file has this settlement on line 3 already" "$OUT"
 expect "and it is the only difference" "1" "$(grep -c . <<< "$(tail -n +2 <<< "$OUT")")"
 
+# A file in GBK, or with a terminal's escape sequence in a reference: the report names the rows,
+# shows what is not a reference's printable ASCII as '?', and its JSON is still JSON.
+{
+    row a1 "$a1" P1 120.00 120.00 0.00 1
+    row a2 "$a2" P2 30.00 30.00 0.00 0
+    row a3 "$a3" P1 500.00 380.00 120.00 0
+    printf '\260\241\t1\tP1\t1.00\t1.00\t0.00\t0\n'
+    printf 'x\033[2Jy\t1\tP1\t1.00\t1.00\t0.00\t0\n'
+    printf '\377\376\n'
+} > "$WORK/ph001-bytes.tsv"
+check "a file of bytes no reference has" 5 ctl reconcile details --merchant PH001 --date "$day" --file "$WORK/ph001-bytes.tsv" --format tsv
+expect "a GBK reference shown as ?" "missing_in_ledger	??	4" "$OUT"
+expect "an escape sequence shown as ?" "missing_in_ledger	x?[2Jy	5" "$OUT"
+expect "an unreadable row of bytes" "unreadable_row	??	6" "$OUT"
+check "the same as json" 5 ctl --json reconcile details --merchant PH001 --date "$day" --file "$WORK/ph001-bytes.tsv"
+check "is JSON, three differences" 0 python3 -c '
+import json, sys
+report = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+assert len(report["differences"]) == 3, report
+assert report["differences"][0]["merchant_reference"] == "??", report
+' <<< "$OUT"
+
 check "export csv" 0 ctl export --date "$day" --out "$WORK/day1.csv"
 check "export again" 0 ctl export --date "$day" --out "$WORK/day2.csv"
 check "exports are byte-identical" 0 cmp "$WORK/day1.csv" "$WORK/day2.csv"
