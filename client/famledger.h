@@ -736,6 +736,27 @@ FL_EXPORT int fl_wallet_accept(fl_client *client, const char *reference, fl_wall
 FL_EXPORT int fl_wallet_decline(fl_client *client, const char *reference, fl_wallet_send *send);
 FL_EXPORT int fl_wallet_get(fl_client *client, const char *person_no, fl_wallet *wallet);
 
+/* A line of a wallet's statement: an entry that moved the wallet. */
+typedef struct fl_wallet_line {
+    uint64_t seq;
+    int64_t time_us;
+    char type[FL_TYPE_NAME_MAX + 1];   /* wallet_send_closed (a send accepted), settled,
+                                          refunded, reversed, withdrawn */
+    int64_t amount_fen;                /* into the wallet positive, out of it negative */
+    int64_t balance_after_fen;         /* the wallet's */
+    char reference[FL_REFERENCE_MAX + 1];
+    char merchant[FL_PERSON_NO_MAX + 1]; /* settlements, refunds, reversals: where */
+    char holder[FL_PERSON_NO_MAX + 1];   /* a send accepted: whose account it came from */
+} fl_wallet_line;
+
+/* One page of the statement of `person_no`'s wallet (admin, audit), as fl_statement pages an
+ * account's: newest first unless `oldest_first`, from `cursor` (0: the start; else a previous
+ * *next_cursor), at most `lines_max` (<= 1000) lines; *next_cursor is 0 on the last page. A
+ * person whose wallet never moved has none. Errors: FL_ERR_UNKNOWN_PERSON. */
+FL_EXPORT int fl_wallet_statement(fl_client *client, const char *person_no, uint64_t cursor,
+                                  bool oldest_first, fl_wallet_line *lines, size_t lines_max,
+                                  size_t *count, uint64_t *next_cursor);
+
 typedef enum fl_hold_state {
     FL_HOLD_OPEN = 1,
     FL_HOLD_CAPTURED = 2,

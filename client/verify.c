@@ -30,6 +30,7 @@ const struct verify_index_table verify_indexes[INDEX_COUNT] = {
     [INDEX_DAY_TOTALS] = {"day_totals", FAMLEDGER__STATE_TABLE__STATE_DAY_TOTALS},
     [INDEX_MERCHANT_DAYS] = {"merchant_days", FAMLEDGER__STATE_TABLE__STATE_MERCHANT_DAYS},
     [INDEX_PATIENT_LINKS] = {"patient_links", FAMLEDGER__STATE_TABLE__STATE_PATIENT_LINKS},
+    [INDEX_WALLET_LINKS] = {"wallet_links", FAMLEDGER__STATE_TABLE__STATE_WALLET_LINKS},
     [INDEX_WALLETS] = {"wallets", FAMLEDGER__STATE_TABLE__STATE_WALLETS},
     [INDEX_WALLET_SENDS] = {"wallet_sends", FAMLEDGER__STATE_TABLE__STATE_WALLET_SENDS},
     [INDEX_HOLDS] = {"holds", FAMLEDGER__STATE_TABLE__STATE_HOLDS},
@@ -1452,8 +1453,8 @@ static int snapshot_set(fl_client *client, bool open, uint64_t *seq, uint8_t has
  * links, a reference, a holder, a patient, a merchant's day): digested whole on the first
  * pass. */
 static const enum verify_index verify_whole_indexes[] = {
-    INDEX_ACCOUNT_LINKS, INDEX_MERCHANT_LINKS,      INDEX_REFERENCES,
-    INDEX_FUNDED,        INDEX_PATIENT_LINKS,
+    INDEX_ACCOUNT_LINKS, INDEX_MERCHANT_LINKS, INDEX_REFERENCES,
+    INDEX_FUNDED,        INDEX_PATIENT_LINKS,  INDEX_WALLET_LINKS,
 };
 /* The tables compared record by record, with a record of the model each: digested whole by the
  * daemon on the first pass, and walked only to name a difference. */

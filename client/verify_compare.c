@@ -377,6 +377,17 @@ static int stored_balance(struct verify *v, const ProtobufCBinaryData *key,
     if (digest_add_amount(&v->indexes[INDEX_BALANCES], key->data, key->len,
                           balance->balance_fen, true) != 0)
         v->out_of_memory = true;
+    /* A wallet's balance keeps the head of its statement (wallet_links). */
+    if (balance->account_class == FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_WALLET && id_bytes) {
+        const struct model_person *person = verify_person_find(v, balance->id, false);
+        uint64_t last_seq = person && person->extra && person->extra->wallet
+                                ? person->extra->wallet->last_seq
+                                : 0;
+        if (balance->last_seq != last_seq)
+            verify_problem(v, v->seq, "the stored balance of %.*s says entry %llu moved it "
+                           "last; the log gives %llu", (int)key->len, (const char *)key->data,
+                           (unsigned long long)balance->last_seq, (unsigned long long)last_seq);
+    }
     scratch_reset(&v->scratch);
     return 0;
 }

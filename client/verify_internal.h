@@ -26,6 +26,7 @@ struct model_wallet {
     size_t pending_in_count;
     char send_day[9];
     unsigned sends_on_day;
+    uint64_t last_seq;           /* the entry that last moved it: its chain's head */
 };
 
 /* What a holder's account has given one relative, as the daemon counts it (daemon/aid.c). */
@@ -153,6 +154,8 @@ enum verify_index {
     INDEX_DAY_TOTALS,      /* sums: day merchant, then 's', 'r', 'p' or 'l' (the last link) */
     INDEX_MERCHANT_DAYS,   /* one row a merchant's day: sums of nothing */
     INDEX_PATIENT_LINKS,   /* by patient: each settlement for them linked to the one before */
+    INDEX_WALLET_LINKS,    /* by person: each move of their wallet linked to the one before,
+                            * with the balance after it */
     INDEX_WALLETS,         /* a digest of each wallet record */
     INDEX_WALLET_SENDS,    /* a digest of each send as it stands */
     INDEX_HOLDS,           /* a digest of each hold as it stands */

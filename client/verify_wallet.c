@@ -163,6 +163,16 @@ static int wallet_move(struct verify *v, uint64_t seq, struct model_person *pers
         return verify_problem(v, seq, "entry says the wallet of %s holds %lld fen after it; "
                               "replay gives %lld", person->person_no,
                               (long long)*balance_after_fen, (long long)wallet->fen);
+    /* Each entry that moves the wallet is a link of its statement (a move of nothing posts
+     * nothing), once: the daemon's books link it as they move the balance. */
+    if (delta_fen == 0)
+        return 0;
+    if (wallet->last_seq >= seq)
+        return verify_problem(v, seq, "entry moves the wallet of %s a second time",
+                              person->person_no);
+    verify_expect_item(v, INDEX_WALLET_LINKS, person->person_no, strlen(person->person_no),
+                       table_digest_wallet_link(seq, wallet->last_seq, wallet->fen));
+    wallet->last_seq = seq;
     return 0;
 }
 

@@ -89,6 +89,43 @@ int fl_wallet_get(fl_client *client, const char *person_no, fl_wallet *wallet)
     return 0;
 }
 
+int fl_wallet_statement(fl_client *client, const char *person_no, uint64_t cursor,
+                        bool oldest_first, fl_wallet_line *lines, size_t lines_max,
+                        size_t *count, uint64_t *next_cursor)
+{
+    Famledger__StatementRequest query = FAMLEDGER__STATEMENT_REQUEST__INIT;
+    query.person_no = (char *)person_no;
+    query.limit = (uint32_t)(lines_max > 1000 ? 1000 : lines_max);
+    query.oldest_first = oldest_first;
+    query.cursor = cursor;
+    *count = 0;
+    *next_cursor = 0;
+    if (lines_max == 0)
+        return client_fail(client, FL_ERR_INVALID_ARGUMENT, "lines_max must be positive");
+    Famledger__Response *response;
+    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_WALLET_STATEMENT, &query,
+                              FAMLEDGER__RESPONSE__BODY_STATEMENT, &response);
+    if (rc)
+        return rc;
+    const Famledger__StatementReply *reply = response->statement;
+    for (size_t i = 0; i < reply->n_lines && i < lines_max; i++) {
+        const Famledger__StatementLine *line = reply->lines[i];
+        fl_wallet_line *out = &lines[(*count)++];
+        memset(out, 0, sizeof(*out));
+        out->seq = line->seq;
+        out->time_us = line->time_us;
+        client_copy(out->type, sizeof(out->type), line->type);
+        out->amount_fen = line->amount_fen;
+        out->balance_after_fen = line->balance_after_fen;
+        client_copy(out->reference, sizeof(out->reference), line->reference);
+        client_copy(out->merchant, sizeof(out->merchant), line->merchant);
+        client_copy(out->holder, sizeof(out->holder), line->holder);
+    }
+    *next_cursor = reply->next_cursor;
+    famledger__response__free_unpacked(response, NULL);
+    return 0;
+}
+
 static int hold_call(fl_client *client, Famledger__Request__BodyCase body_case, void *body,
                      fl_hold *hold)
 {

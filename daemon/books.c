@@ -80,16 +80,25 @@ static int balance_read(struct store_txn *txn, struct arena *arena, const char *
     return 0;
 }
 
-int books_balance_get(struct store_txn *txn, struct arena *arena,
-                      Famledger__AccountClass account_class, const char *id,
-                      int64_t *balance_fen)
+int books_balance_last(struct store_txn *txn, struct arena *arena,
+                       Famledger__AccountClass account_class, const char *id,
+                       int64_t *balance_fen, uint64_t *last_seq)
 {
     char key[96];
     size_t key_bytes = balance_key(key, sizeof(key), account_class, id);
     Famledger__Balance *balance;
     int rc = balance_read(txn, arena, key, key_bytes, &balance);
     *balance_fen = rc == 0 && balance ? balance->balance_fen : 0;
+    if (last_seq)
+        *last_seq = rc == 0 && balance ? balance->last_seq : 0;
     return rc;
+}
+
+int books_balance_get(struct store_txn *txn, struct arena *arena,
+                      Famledger__AccountClass account_class, const char *id,
+                      int64_t *balance_fen)
+{
+    return books_balance_last(txn, arena, account_class, id, balance_fen, NULL);
 }
 
 /* Move one balance row (an account, or with id "" a class total) by `amount_fen`. */
@@ -117,6 +126,18 @@ static int balance_move(struct request_ctx *ctx, Famledger__AccountClass account
                             (int)key_bytes, key,
                             request_yuan(ctx, balance->balance_fen),
                             request_yuan(ctx, amount_fen));
+    /* A wallet's statement is a chain whose head is its balance's last_seq: the entry links
+     * to the one that moved the wallet before it. Each entry moves a wallet once at most. */
+    if (*id && account_class == FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_WALLET) {
+        if (balance->last_seq >= seq) {
+            log_error("books: %.*s was last moved by entry %llu, not before %llu: the stored "
+                      "balance is damaged; verify names it", (int)key_bytes, key,
+                      (unsigned long long)balance->last_seq, (unsigned long long)seq);
+            return FL_ERR_INTERNAL;
+        }
+        if ((rc = store_wallet_link(ctx->txn, seq, id, balance->last_seq, after_fen)))
+            return rc;
+    }
     balance->balance_fen = after_fen;
     balance->last_seq = seq;
     /* A cash refund due, a wallet and a waiting send are never negative: handlers take from

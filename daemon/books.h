@@ -30,6 +30,11 @@ int books_balance_get(struct store_txn *txn, struct arena *arena,
                       Famledger__AccountClass account_class, const char *id,
                       int64_t *balance_fen);
 
+/* The same, and the entry that last moved it (0: none), the head of a wallet's statement. */
+int books_balance_last(struct store_txn *txn, struct arena *arena,
+                       Famledger__AccountClass account_class, const char *id,
+                       int64_t *balance_fen, uint64_t *last_seq);
+
 /* "personal", "fund", "merchant_payable", "cash_refund_due", "clearing". */
 const char *books_class_name(Famledger__AccountClass account_class);
 

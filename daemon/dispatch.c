@@ -20,6 +20,7 @@
 #include "settle.h"
 #include "statement.h"
 #include "wallet.h"
+#include "wallet_statement.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -94,6 +95,7 @@ static const struct dispatch_route routes[] = {
     ROUTE(WALLET_ACCEPT, ADMIN, true, wallet_accept_handle),
     ROUTE(WALLET_DECLINE, ADMIN, true, wallet_decline_handle),
     ROUTE(WALLET_GET, ADMIN | AUDIT, false, wallet_get_handle),
+    ROUTE(WALLET_STATEMENT, ADMIN | AUDIT, false, wallet_statement_handle),
     ROUTE(HOLD, SETTLE, true, hold_handle),
     ROUTE(HOLD_RELEASE, ADMIN | SETTLE, true, hold_release_handle),
     ROUTE(FAMILY_LIMIT, ADMIN, true, aid_limit_handle),

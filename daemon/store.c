@@ -76,7 +76,7 @@ struct store_deferred {
 };
 
 /* The tags of the tables folded into by_seq are 1 to BY_SEQ_TAG_MAX (store_dbs). */
-#define BY_SEQ_TAG_MAX 4
+#define BY_SEQ_TAG_MAX 5
 
 struct store_txn {
     struct store *store;
@@ -164,6 +164,7 @@ static const struct {
     [STORE_DB_DAY_TOTALS] = {"day_totals", 0, 7, 0},
     [STORE_DB_MERCHANT_DAYS] = {"merchant_days", 0, 7, 0},
     [STORE_DB_JOURNAL] = {"journal", 0, 10, 0}, /* JOURNAL_SINCE */
+    [STORE_DB_WALLET_LINKS] = {"wallet_links", 0, 11, 5},
 };
 
 /* The tables keyed by an entry's seq first (a settlement's id is its entry's seq), folded into
@@ -322,11 +323,12 @@ static int store_lock_dir(const char *dir, int *dir_fd, int *lock_fd)
  * are a chain (patient_links) instead of an index (patient_settlements), 9 since the tables
  * keyed by seq (account_links, settlements, patient_links, merchant_links) share one tree
  * (by_seq), 10 since the accounts and references may be kept in memory with a journal of their
- * changes (journal), which a start applies and an older famledgerd would not. A ledger without a
- * format was written by an earlier famledgerd, whose entries have no postings: this one cannot
- * balance its books. */
+ * changes (journal), which a start applies and an older famledgerd would not, 11 since a
+ * wallet's statement is a chain (wallet_links, in by_seq). A ledger without a format was
+ * written by an earlier famledgerd, whose entries have no postings: this one cannot balance its
+ * books. */
 static const char format_key[] = "format";
-#define FORMAT_CURRENT 10
+#define FORMAT_CURRENT 11
 #define FORMAT_OLDEST 2 /* the oldest this famledgerd upgrades */
 #define JOURNAL_SINCE 10
 
@@ -565,21 +567,26 @@ static int store_upgrade(struct store *store, MDB_txn *txn, int format)
     static const char *const changes[] = {
         [2] = "the wallet, hold and aid limit tables; statements as chains; aid usage in the "
               "accounts; no day index; a merchant's day and a patient's settlements as chains; "
-              "the tables keyed by seq in one tree; a journal",
+              "the tables keyed by seq in one tree; a journal; wallet statements as chains",
         [3] = "statements as chains; aid usage in the accounts; no day index; a merchant's day "
               "and a patient's settlements as chains; the tables keyed by seq in one tree; a "
-              "journal",
+              "journal; wallet statements as chains",
         [4] = "aid usage in the accounts; no day index; a merchant's day and a patient's "
-              "settlements as chains; the tables keyed by seq in one tree; a journal",
+              "settlements as chains; the tables keyed by seq in one tree; a journal; wallet "
+              "statements as chains",
         [5] = "no day index; a merchant's day and a patient's settlements as chains; the "
-              "tables keyed by seq in one tree; a journal",
+              "tables keyed by seq in one tree; a journal; wallet statements as chains",
         [6] = "a merchant's day as a chain, its totals keyed day first; a patient's settlements "
-              "as a chain; the tables keyed by seq in one tree; a journal",
-        [7] = "a patient's settlements as a chain; the tables keyed by seq in one tree; a journal",
-        [8] = "the tables keyed by seq in one tree; a journal",
-        [9] = "a journal of the accounts and references kept in memory",
+              "as a chain; the tables keyed by seq in one tree; a journal; wallet statements "
+              "as chains",
+        [7] = "a patient's settlements as a chain; the tables keyed by seq in one tree; a "
+              "journal; wallet statements as chains",
+        [8] = "the tables keyed by seq in one tree; a journal; wallet statements as chains",
+        [9] = "a journal of the accounts and references kept in memory; wallet statements as "
+              "chains",
+        [10] = "wallet statements as chains",
     };
-    _Static_assert(FORMAT_OLDEST == 2 && FORMAT_CURRENT == 10, "say what each upgrade changes");
+    _Static_assert(FORMAT_OLDEST == 2 && FORMAT_CURRENT == 11, "say what each upgrade changes");
     log_info("store: upgrading %s/data.mdb from format %d to %d (%s)", store->dir, format,
              FORMAT_CURRENT, changes[format]);
     struct store_txn opening = {.store = store, .txn = txn};
@@ -1936,25 +1943,73 @@ int store_index_page(struct store_txn *txn, enum store_db db, const void *key, s
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_error(txn->store, rc, "index page");
 }
 
+/* A link's value: the seq before it, and in wallet_links the balance after it. */
+static size_t chain_value_bytes(enum store_db db)
+{
+    return db == STORE_DB_WALLET_LINKS ? 16 : 8;
+}
+
+static int chain_put(struct store_txn *txn, enum store_db db, uint64_t seq, const void *key,
+                     size_t key_bytes, uint64_t prev, int64_t after)
+{
+    REQUIRE(prev < seq && key_bytes <= PERSON_NO_BYTES_MAX);
+    uint8_t link_key[8 + PERSON_NO_BYTES_MAX], value[16];
+    size_t link_bytes = chain_key(link_key, seq, key, key_bytes);
+    store_u64_encode(value, prev);
+    store_u64_encode(value + 8, (uint64_t)after);
+    return store_put_flags(txn, db, link_key, link_bytes, value, chain_value_bytes(db), 0);
+}
+
 int store_chain_link(struct store_txn *txn, enum store_db db, uint64_t seq, const void *key,
                      size_t key_bytes, uint64_t prev)
 {
-    REQUIRE(prev < seq && key_bytes <= PERSON_NO_BYTES_MAX);
-    uint8_t link_key[8 + PERSON_NO_BYTES_MAX], value[8];
-    size_t link_bytes = chain_key(link_key, seq, key, key_bytes);
-    store_u64_encode(value, prev);
-    return store_put_flags(txn, db, link_key, link_bytes, value, sizeof(value), 0);
+    REQUIRE(db != STORE_DB_WALLET_LINKS);
+    return chain_put(txn, db, seq, key, key_bytes, prev, 0);
 }
 
-/* The link of `seq` in the chain of `key`: 1 and *prev, 0 when there is none, < 0 error. */
-static int chain_lookup(struct store_txn *txn, enum store_db db, uint64_t seq, const void *key,
-                        size_t key_bytes, uint64_t *prev)
+int store_wallet_link(struct store_txn *txn, uint64_t seq, const char *person_no,
+                      uint64_t prev, int64_t balance_after_fen)
+{
+    return chain_put(txn, STORE_DB_WALLET_LINKS, seq, person_no, strlen(person_no), prev,
+                     balance_after_fen);
+}
+
+/* The link of `seq` in the chain of `key`: 1 and *prev (UINT64_MAX when the value is not a
+ * link's) and, when asked, *after; 0 when there is none, < 0 error. */
+static int chain_get(struct store_txn *txn, enum store_db db, uint64_t seq, const void *key,
+                     size_t key_bytes, uint64_t *prev, int64_t *after)
 {
     uint8_t link_key[8 + PERSON_NO_BYTES_MAX];
     struct store_bytes v;
     int rc = store_get(txn, db, link_key, chain_key(link_key, seq, key, key_bytes), &v);
-    if (rc == 1)
-        *prev = v.size == 8 ? store_u64_decode(v.data) : UINT64_MAX;
+    if (rc == 1) {
+        bool link = v.size == chain_value_bytes(db);
+        *prev = link ? store_u64_decode(v.data) : UINT64_MAX;
+        if (after)
+            *after = link && v.size == 16 ? (int64_t)store_u64_decode((const uint8_t *)v.data + 8)
+                                          : 0;
+    }
+    return rc;
+}
+
+static int chain_lookup(struct store_txn *txn, enum store_db db, uint64_t seq, const void *key,
+                        size_t key_bytes, uint64_t *prev)
+{
+    return chain_get(txn, db, seq, key, key_bytes, prev, NULL);
+}
+
+int store_wallet_line(struct store_txn *txn, uint64_t seq, const char *person_no,
+                      int64_t *balance_after_fen)
+{
+    uint64_t prev = UINT64_MAX;
+    int rc = chain_get(txn, STORE_DB_WALLET_LINKS, seq, person_no, strlen(person_no), &prev,
+                       balance_after_fen);
+    if (rc == 1 && prev >= seq) {
+        log_error("store: wallet_links of %s: the link of entry %llu is not a link back: the "
+                  "ledger is damaged (ledgerctl verify names it)", person_no,
+                  (unsigned long long)seq);
+        return FL_ERR_INTERNAL;
+    }
     return rc;
 }
 

@@ -11,12 +11,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The tables. Four keyed by an entry's seq first (account_links, settlements, patient_links,
- * merchant_links) share one LMDB tree since format 9, by_seq: store.c tags their keys there,
- * and each is a table of its own to every caller. */
+/* The tables. Five keyed by an entry's seq first (account_links, settlements, patient_links,
+ * merchant_links, and since format 11 wallet_links) share one LMDB tree since format 9, by_seq:
+ * store.c tags their keys there, and each is a table of its own to every caller. */
 enum store_db {
     STORE_DB_LOG,             /* u64be seq -> hash[32] || Entry bytes; append-only */
-    STORE_DB_META,            /* "head" -> u64be seq || hash[32] || time; "format" -> "10";
+    STORE_DB_META,            /* "head" -> u64be seq || hash[32] || time; "format" -> "11";
                                * "by_seq_counts" -> the folded tables' records (store.c);
                                * "closed_through" -> "YYYYMMDD"; "timezone" -> its name */
     STORE_DB_PERSONS,         /* person_no -> Person */
@@ -46,6 +46,9 @@ enum store_db {
                                * totals, added once a day (since format 7) */
     STORE_DB_JOURNAL,         /* u64be id of a commit -> the accounts and references it changed,
                                * while they are kept in memory (store_defer_state; since 10) */
+    STORE_DB_WALLET_LINKS,    /* u64be seq || person_no -> u64be seq of the wallet's entry
+                               * before (0: none) || i64be its balance after: its statement, a
+                               * chain whose head is the last_seq of its balance (since 11) */
     STORE_DB_COUNT
 };
 
@@ -274,6 +277,16 @@ int store_index_page(struct store_txn *txn, enum store_db db, const void *key, s
  * end of the tree. Link `seq` into the chain of `key`, after `prev` (< seq). */
 int store_chain_link(struct store_txn *txn, enum store_db db, uint64_t seq, const void *key,
                      size_t key_bytes, uint64_t prev);
+
+/* A wallet's chain (wallet_links) carries the wallet's balance after each link: link `seq`
+ * into the chain of `person_no` after `prev`, with it. */
+int store_wallet_link(struct store_txn *txn, uint64_t seq, const char *person_no,
+                      uint64_t prev, int64_t balance_after_fen);
+
+/* The balance after entry `seq` in the wallet chain of `person_no`: 1, 0 when the entry is not
+ * a link of it, < 0 error (a link that does not go back is FL_ERR_INTERNAL, logged). */
+int store_wallet_line(struct store_txn *txn, uint64_t seq, const char *person_no,
+                      int64_t *balance_after_fen);
 
 /* store_index_page for a chain whose last seq is `head`: newest first from `cursor` (0: the
  * head) in as many lookups as the page has entries, or oldest first from `cursor`, which walks

@@ -4,6 +4,7 @@
 #include "clearing.h"
 #include "patient.h"
 #include "store.h"
+#include "wallet_statement.h"
 
 int upgrade_records(struct store_txn *txn, int from_format)
 {
@@ -14,5 +15,8 @@ int upgrade_records(struct store_txn *txn, int from_format)
     if (rc == 0 && from_format < 7)
         rc = clearing_days_fold(txn);
     /* Format 8: a patient's settlements as a chain, its head in their account or person. */
-    return rc == 0 && from_format < 8 ? patient_settlements_fold(txn) : rc;
+    if (rc == 0 && from_format < 8)
+        rc = patient_settlements_fold(txn);
+    /* Format 11: a wallet's statement as a chain, its head in its balance. */
+    return rc == 0 && from_format < 11 ? wallet_links_fold(txn) : rc;
 }

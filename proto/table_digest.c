@@ -176,6 +176,13 @@ struct table_digest_item table_digest_link(uint64_t seq, uint64_t prev)
     return (struct table_digest_item){.count = 2, .fields = {seq, prev}};
 }
 
+struct table_digest_item table_digest_wallet_link(uint64_t seq, uint64_t prev,
+                                                  int64_t balance_after_fen)
+{
+    return (struct table_digest_item){.count = 3,
+                                      .fields = {seq, prev, (uint64_t)balance_after_fen}};
+}
+
 struct table_digest_item table_digest_account(int64_t balance_fen, int64_t credited_fen,
                                               int64_t debited_fen, int status,
                                               uint64_t last_seq, int64_t held_fen)
@@ -436,6 +443,7 @@ bool table_digest_known(Famledger__StateTable table)
     case FAMLEDGER__STATE_TABLE__STATE_REFERENCES:
     case FAMLEDGER__STATE_TABLE__STATE_FUNDED:
     case FAMLEDGER__STATE_TABLE__STATE_SETTLEMENTS:
+    case FAMLEDGER__STATE_TABLE__STATE_WALLET_LINKS:
         return true;
     default:
         return false;
@@ -458,6 +466,13 @@ int table_digest_items(const struct table_digest_key *digest_key, Famledger__Sta
         if (key_bytes <= 8 || value_bytes != 8)
             return -1;
         item = table_digest_link(table_digest_u64(key), table_digest_u64(value));
+        item_cb(context, key + 8, key_bytes - 8, &item);
+        return 0;
+    case FAMLEDGER__STATE_TABLE__STATE_WALLET_LINKS:
+        if (key_bytes <= 8 || value_bytes != 16)
+            return -1;
+        item = table_digest_wallet_link(table_digest_u64(key), table_digest_u64(value),
+                                        (int64_t)table_digest_u64(value + 8));
         item_cb(context, key + 8, key_bytes - 8, &item);
         return 0;
     case FAMLEDGER__STATE_TABLE__STATE_REFERENCES:

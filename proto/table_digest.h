@@ -28,8 +28,9 @@
  *    every field of a holder's bindings.
  * 5: patient_links instead of patient_settlements, and the head of a patient's chain in the
  *    account or person record that keeps it (format 8).
- * 6: settlements: what each says, each refund it keeps, whether it is cancelled. */
-#define TABLE_DIGEST_VERSION 6
+ * 6: settlements: what each says, each refund it keeps, whether it is cancelled.
+ * 7: wallet_links, each link with the wallet's balance after it (format 11). */
+#define TABLE_DIGEST_VERSION 7
 
 #define TABLE_DIGEST_KEY_BYTES 16
 #define TABLE_DIGEST_FIELDS_MAX 6
@@ -84,6 +85,9 @@ uint64_t table_digest_u64(const uint8_t in[8]);
 
 /* The item of a chain's link: entry `seq`, whose owner's entry before it is `prev`. */
 struct table_digest_item table_digest_link(uint64_t seq, uint64_t prev);
+/* The item of a link of a wallet's chain: the same, and the wallet's balance after `seq`. */
+struct table_digest_item table_digest_wallet_link(uint64_t seq, uint64_t prev,
+                                                  int64_t balance_after_fen);
 
 /* The item of an account's figures, and of one relative's mutual-aid counts in it. */
 struct table_digest_item table_digest_account(int64_t balance_fen, int64_t credited_fen,
@@ -152,6 +156,8 @@ typedef void (*table_digest_item_cb)(void *context, const uint8_t *owner, size_t
 /* Give each item of one stored record of `table` to item_cb (`key`: the digest's, for the
  * hashes of bindings):
  * - account_links, merchant_links, patient_links (seq ‖ owner -> prev): one, under the owner;
+ * - wallet_links (seq ‖ person -> prev ‖ balance after): table_digest_wallet_link, under the
+ *   person;
  * - references (key -> seq ‖ fingerprint): one, the seq under the key;
  * - funded (holder -> BindingList): table_digest_funded of each binding, under the holder;
  * - accounts (Account): table_digest_account, table_digest_aid for each relative's counts

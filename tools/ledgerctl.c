@@ -282,30 +282,41 @@ static void statement_print(const struct ctl *ctl, const fl_statement_line *line
         printf("(more: add --cursor %" PRIu64 ")\n", next_cursor);
 }
 
-static int statement_run(struct ctl *ctl, const struct cli_parsed *args)
+int statement_options(const struct cli_parsed *args, struct statement_page *page)
 {
-    uint64_t limit = 50, cursor = 0, before;
+    uint64_t before;
     const char *limit_text = cli_option(args, "--limit");
     const char *before_text = cli_option(args, "--before");
     const char *cursor_text = cli_option(args, "--cursor");
-    bool oldest_first = cli_option(args, "--oldest-first") != NULL;
-    if (limit_text && cli_parse_u64(limit_text, 1, 1000, &limit))
+    page->limit = 50;
+    page->cursor = 0;
+    page->oldest_first = cli_option(args, "--oldest-first") != NULL;
+    if (limit_text && cli_parse_u64(limit_text, 1, 1000, &page->limit))
         return usage_error("--limit must be from 1 to 1000, not '%s'", limit_text);
-    if (cursor_text && cli_parse_u64(cursor_text, 1, UINT64_MAX, &cursor))
+    if (cursor_text && cli_parse_u64(cursor_text, 1, UINT64_MAX, &page->cursor))
         return usage_error("--cursor must be a sequence number, not '%s'", cursor_text);
     if (before_text) {
-        if (oldest_first || cli_parse_u64(before_text, 2, UINT64_MAX, &before))
+        if (page->oldest_first || cli_parse_u64(before_text, 2, UINT64_MAX, &before))
             return usage_error("--before takes a sequence number above 1 and lists newest first,"
                                " not '%s'", before_text);
-        cursor = before - 1;
+        page->cursor = before - 1;
     }
-    fl_statement_line *lines = calloc((size_t)limit, sizeof(*lines));
+    return 0;
+}
+
+static int statement_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    struct statement_page page;
+    int rc = statement_options(args, &page);
+    if (rc)
+        return rc;
+    fl_statement_line *lines = calloc((size_t)page.limit, sizeof(*lines));
     if (!lines)
         return usage_error("%s", "out of memory");
     size_t count;
     uint64_t next_cursor;
-    int rc = fl_statement(ctl->client, args->positionals[0], cursor, oldest_first, lines,
-                          (size_t)limit, &count, &next_cursor);
+    rc = fl_statement(ctl->client, args->positionals[0], page.cursor, page.oldest_first, lines,
+                      (size_t)page.limit, &count, &next_cursor);
     if (rc == 0)
         statement_print(ctl, lines, count, next_cursor);
     free(lines);
@@ -461,9 +472,7 @@ static const struct command commands[] = {
      migrate_run},
     {"credit", NULL, "PERSON_NO AMOUNT --ref REF [--kind allocation|deposit]",
      {{"--ref", true}, {"--kind", true}}, 2, 2, credit_run},
-    {"statement", NULL, "PERSON_NO [--limit N] [--before SEQ | --cursor SEQ] [--oldest-first]",
-     {{"--limit", true}, {"--before", true}, {"--cursor", true}, {"--oldest-first", false}}, 1, 1,
-     statement_run},
+    {"statement", NULL, STATEMENT_USAGE, {STATEMENT_OPTIONS}, 1, 1, statement_run},
     {"entry", NULL, "SEQ", {{0}}, 1, 1, entry_run},
     {"head", NULL, "", {{0}}, 0, 0, head_run},
     {"backup", NULL, "--out DIR   (a new directory; the daemon writes the copy there)",
@@ -543,6 +552,7 @@ static const struct command commands[] = {
     {"wallet", "accept", "--ref REF", {{"--ref", true}}, 0, 0, wallet_accept_run},
     {"wallet", "decline", "--ref REF", {{"--ref", true}}, 0, 0, wallet_decline_run},
     {"wallet", "show", "PERSON_NO", {{0}}, 1, 1, wallet_show_run},
+    {"wallet", "statement", STATEMENT_USAGE, {STATEMENT_OPTIONS}, 1, 1, wallet_statement_run},
     {"hold", "release", "HOLD_ID", {{0}}, 1, 1, hold_release_run},
     {"family", "limit", "HOLDER BENEFICIARY --monthly YUAN [--yearly YUAN]   (0: none)",
      {{"--monthly", true}, {"--yearly", true}}, 2, 2, family_limit_run},

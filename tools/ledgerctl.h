@@ -27,6 +27,17 @@ int parse_amount(const char *text, int64_t *fen);
         {"--category", true}, {"--no-account", false}, {"--all-or-nothing", false},           \
         {"--hold", true}
 
+/* A page of a statement, an account's or a wallet's, as its options ask for it. */
+#define STATEMENT_USAGE "PERSON_NO [--limit N] [--before SEQ | --cursor SEQ] [--oldest-first]"
+#define STATEMENT_OPTIONS                                                                         \
+    {"--limit", true}, {"--before", true}, {"--cursor", true}, {"--oldest-first", false}
+struct statement_page {
+    uint64_t limit, cursor;
+    bool oldest_first;
+};
+/* 0, or CLI_EXIT_USAGE after complaining. */
+int statement_options(const struct cli_parsed *args, struct statement_page *page);
+
 void settlement_print(const struct ctl *ctl, const fl_settlement *settlement);
 void settlement_print_text(const fl_settlement *settlement);
 void hold_print(const struct ctl *ctl, const fl_hold *hold);
@@ -34,6 +45,7 @@ int wallet_send_run(struct ctl *ctl, const struct cli_parsed *args);
 int wallet_accept_run(struct ctl *ctl, const struct cli_parsed *args);
 int wallet_decline_run(struct ctl *ctl, const struct cli_parsed *args);
 int wallet_show_run(struct ctl *ctl, const struct cli_parsed *args);
+int wallet_statement_run(struct ctl *ctl, const struct cli_parsed *args);
 int hold_release_run(struct ctl *ctl, const struct cli_parsed *args);
 int family_limit_run(struct ctl *ctl, const struct cli_parsed *args);
 int tail_run(struct ctl *ctl, const struct cli_parsed *args);

@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -147,6 +148,70 @@ int wallet_show_run(struct ctl *ctl, const struct cli_parsed *args)
         send_text(&wallet.sends_in[i]);
     }
     return 0;
+}
+
+static void wallet_lines_print(const struct ctl *ctl, const fl_wallet_line *lines, size_t count,
+                               uint64_t next_cursor)
+{
+    char time_text[CLI_TIME_TEXT_MAX], amount[FL_MONEY_TEXT_MAX], balance[FL_MONEY_TEXT_MAX];
+    if (ctl->json) {
+        printf("{\"lines\":[");
+        for (size_t i = 0; i < count; i++) {
+            const fl_wallet_line *line = &lines[i];
+            cli_time_text(line->time_us, time_text);
+            printf("%s{\"seq\":%" PRIu64 ",\"time\":\"%s\",\"time_us\":%" PRId64
+                   ",\"type\":\"%s\",\"amount_fen\":%" PRId64 ",\"balance_after_fen\":%" PRId64
+                   ",\"reference\":", i ? "," : "", line->seq, time_text, line->time_us,
+                   line->type, line->amount_fen, line->balance_after_fen);
+            json_string_write(stdout, line->reference);
+            if (*line->merchant) {
+                printf(",\"merchant\":");
+                json_string_write(stdout, line->merchant);
+            }
+            if (*line->holder) {
+                printf(",\"holder\":");
+                json_string_write(stdout, line->holder);
+            }
+            printf("}");
+        }
+        printf("],\"next_cursor\":%" PRIu64 "}\n", next_cursor);
+        return;
+    }
+    printf("%-8s %-*s %-22s %14s %14s  %s\n", "SEQ", CLI_TIME_COLUMN, "TIME", "TYPE", "AMOUNT",
+           "BALANCE", "REFERENCE");
+    for (size_t i = 0; i < count; i++) {
+        const fl_wallet_line *line = &lines[i];
+        cli_time_text(line->time_us, time_text);
+        printf("%-8" PRIu64 " %-*s %-22s %14s %14s  %s", line->seq, CLI_TIME_COLUMN, time_text,
+               line->type, fl_money_format(line->amount_fen, amount),
+               fl_money_format(line->balance_after_fen, balance), line->reference);
+        if (*line->merchant)
+            printf("  at %s", line->merchant);
+        if (*line->holder)
+            printf("  from %s", line->holder);
+        putchar('\n');
+    }
+    if (next_cursor)
+        printf("(more: add --cursor %" PRIu64 ")\n", next_cursor);
+}
+
+int wallet_statement_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    struct statement_page page;
+    int rc = statement_options(args, &page);
+    if (rc)
+        return rc;
+    fl_wallet_line *lines = calloc((size_t)page.limit, sizeof(*lines));
+    if (!lines)
+        return usage_error("%s", "out of memory");
+    size_t count;
+    uint64_t next_cursor;
+    rc = fl_wallet_statement(ctl->client, args->positionals[0], page.cursor, page.oldest_first,
+                             lines, (size_t)page.limit, &count, &next_cursor);
+    if (rc == 0)
+        wallet_lines_print(ctl, lines, count, next_cursor);
+    free(lines);
+    return rc ? ctl_fail(ctl, rc) : 0;
 }
 
 int hold_release_run(struct ctl *ctl, const struct cli_parsed *args)
