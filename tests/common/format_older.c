@@ -249,6 +249,31 @@ static int by_seq_split(MDB_cursor *cursor, MDB_dbi to, MDB_val *key, MDB_val *v
     return rc ? rc : mdb_put(txn, table, &own, value, 0);
 }
 
+/* Format 11 folds the wallets' statements (wallet_links, tag 5) into by_seq too: a ledger of
+ * format 10 or older has none of their records, nor their count in by_seq_counts. */
+#define WALLET_LINKS_TAG 5
+static int by_seq_drop_wallet_links(MDB_cursor *cursor, MDB_dbi to, MDB_val *key, MDB_val *value)
+{
+    (void)to, (void)value;
+    uint8_t tag = key->mv_size > 0 ? ((const uint8_t *)key->mv_data)[key->mv_size - 1] : 0;
+    return tag == WALLET_LINKS_TAG ? mdb_cursor_del(cursor, 0) : 0;
+}
+
+static int by_seq_counts_before_wallet_links(MDB_txn *txn, MDB_dbi meta)
+{
+    MDB_val k = {13, "by_seq_counts"}, v;
+    int rc = mdb_get(txn, meta, &k, &v);
+    if (rc == MDB_NOTFOUND || (rc == 0 && v.mv_size <= 8 * (WALLET_LINKS_TAG - 1)))
+        return 0;
+    uint8_t counts[8 * (WALLET_LINKS_TAG - 1)];
+    if (rc == 0) {
+        memcpy(counts, v.mv_data, sizeof(counts));
+        v = (MDB_val){sizeof(counts), counts};
+        rc = mdb_put(txn, meta, &k, &v, 0);
+    }
+    return rc;
+}
+
 static int drop_table(MDB_txn *txn, const char *name)
 {
     MDB_dbi table;
@@ -285,6 +310,9 @@ int format_older_make(const char *dir, int format)
     if (rc == 0 && format < 10 && (rc = mdb_dbi_open(txn, "journal", 0, &journal_dbi)) == 0 &&
         (rc = mdb_stat(txn, journal_dbi, &journal)) == 0)
         rc = journal.ms_entries ? MDB_INCOMPATIBLE : mdb_drop(txn, journal_dbi, 1);
+    if (rc == 0 && format < 11 &&
+        (rc = rewrite_table(txn, "by_seq", "by_seq", 0, by_seq_drop_wallet_links)) == 0)
+        rc = by_seq_counts_before_wallet_links(txn, meta);
     if (rc == 0 && format < 9 && (rc = rewrite_table(txn, "by_seq", "by_seq", 0,
                                                      by_seq_split)) == 0)
         rc = drop_table(txn, "by_seq");

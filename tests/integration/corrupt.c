@@ -59,7 +59,8 @@
  *   famledger-corrupt DATA_DIR stray               put a record of no table into by_seq (the
  *                                                  tree the tables keyed by seq share): a key
  *                                                  with no table's tag at its end
- *   famledger-corrupt DATA_DIR format 2|...|8      make it a ledger of that format: the tables
+ *   famledger-corrupt DATA_DIR format 2|...|10     make it a ledger of that format: no wallet
+ *                                                  statements (10 and older), the tables
  *                                                  keyed by seq in trees of their own, a
  *                                                  patient's settlements as an index (7 and
  *                                                  older), a
@@ -733,18 +734,20 @@ static const uint8_t *seq_key(const char *seq)
 struct last_link {
     uint8_t key[8 + PERSON_NO_BYTES_MAX];
     size_t key_bytes;
-    uint64_t prev;
+    uint8_t value[16]; /* the seq before, and in wallet_links the balance after */
+    size_t value_bytes;
     bool found;
 };
 
 static int last_link_cb(void *context, struct store_bytes key, struct store_bytes value)
 {
     struct last_link *last = context;
-    if (key.size > sizeof(last->key) || value.size != 8)
+    if (key.size > sizeof(last->key) || (value.size != 8 && value.size != 16))
         return -1;
     memcpy(last->key, key.data, key.size);
     last->key_bytes = key.size;
-    last->prev = store_u64_decode(value.data);
+    memcpy(last->value, value.data, value.size);
+    last->value_bytes = value.size;
     last->found = true;
     return 0;
 }
@@ -752,18 +755,19 @@ static int last_link_cb(void *context, struct store_bytes key, struct store_byte
 static int relink_last(struct store_txn *txn, int db)
 {
     if (db != STORE_DB_ACCOUNT_LINKS && db != STORE_DB_MERCHANT_LINKS &&
-        db != STORE_DB_PATIENT_LINKS)
+        db != STORE_DB_PATIENT_LINKS && db != STORE_DB_WALLET_LINKS)
         return -1;
     struct last_link last = {.found = false};
     struct store_bytes no_value = {NULL, 0};
     if (store_scan(txn, (enum store_db)db, "", 0, no_value, SIZE_MAX, last_link_cb, &last) < 0 ||
         !last.found)
         return -1;
-    uint8_t prev[8];
-    store_u64_encode(prev, last.prev + 1);
+    uint64_t prev = store_u64_decode(last.value) + 1;
+    store_u64_encode(last.value, prev);
     printf("the link of entry %llu now points to %llu\n",
-           (unsigned long long)store_u64_decode(last.key), (unsigned long long)(last.prev + 1));
-    return store_put(txn, (enum store_db)db, last.key, last.key_bytes, prev, sizeof(prev));
+           (unsigned long long)store_u64_decode(last.key), (unsigned long long)prev);
+    return store_put(txn, (enum store_db)db, last.key, last.key_bytes, last.value,
+                     last.value_bytes);
 }
 
 /* Straight through LMDB: the store puts a table's tag after every key it writes. */
@@ -797,13 +801,15 @@ int main(int argc, char **argv)
                 "spoil TABLE | empty TABLE | "
                 "unbalance SEQ | redate SEQ | amount SEQ FEN | posting SEQ FEN | "
                 "mutate SEQ SEED | ended SEQ N | set SEQ PATH VALUE | strip SEQ [N] | garble SEQ | hole SEQ | meta KEY VALUE | headtime US | "
-                "format 2|...|8 | stray\n");
+                "format 2|...|10 | stray\n");
         return 2;
     }
-    if (strcmp(argv[2], "format") == 0)
-        return strlen(argv[3]) == 1 && argv[3][0] >= '2' && argv[3][0] <= '8'
-                   ? format_older_make(argv[1], argv[3][0] - '0')
-                   : 2;
+    if (strcmp(argv[2], "format") == 0) {
+        char *end;
+        long format = strtol(argv[3], &end, 10);
+        return *end == '\0' && format >= 2 && format <= 10 ? format_older_make(argv[1], (int)format)
+                                                          : 2;
+    }
     struct store *store;
     struct store_txn *txn;
     if (chain_init() != 0)

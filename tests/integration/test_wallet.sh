@@ -149,7 +149,7 @@ check "verify replays the wallet" 0 ctl verify
 
 # ---- damage is named: a stored wallet or send the log does not give ----
 check "a send left waiting (a timer)" 0 ctl wallet send H B 3.00 --ref w7
-verify_finds_each_missing start wallets wallet_sends timers balances
+verify_finds_each_missing start wallets wallet_sends timers balances wallet_links
 
 # ---- a wallet that many wait to fill ----
 # Where a region lets anyone send to anyone (wallet_requires_binding 0), one person's wallet
@@ -283,4 +283,72 @@ check "the fund pays them" 0 ctl payout --person K 4.00 --ref pk1
 check "the books" 0 ctl --json trial-balance
 expect "sum to zero" '"total_fen":0}' "$OUT"
 check "and verify" 0 ctl verify
+
+# ---- the wallet's statement ----
+# What a resident relative, whose only money is the wallet, reads at a counter or on 12333.
+check "B's wallet statement, oldest first" 0 ctl --json wallet statement B --oldest-first --limit 3
+expect "the send accepted, from H" \
+    '"type":"wallet_send_closed","amount_fen":10000,"balance_after_fen":10000,"reference":"w1","holder":"H"}' \
+    "$OUT"
+expect "spent at the pharmacy" \
+    '"type":"settled","amount_fen":-3000,"balance_after_fen":7000,"reference":"s1","merchant":"GS1"}' \
+    "$OUT"
+expect "refunded back" \
+    '"type":"refunded","amount_fen":1000,"balance_after_fen":8000,"reference":"r1","merchant":"GS1"}' \
+    "$OUT"
+check "M's, newest first" 0 ctl --json wallet statement M
+expect "paid out to the heir at her death, and what she spent, and the send: nothing after" \
+    '"type":"withdrawn","amount_fen":-3000,"balance_after_fen":0,"reference":"dm1"}' "$OUT"
+expect "three lines: the refund owed in cash is no line of the wallet" "3" \
+    "$(grep -o '"seq":' <<< "$OUT" | wc -l)"
+expect "the spend" '"type":"settled","amount_fen":-2000,"balance_after_fen":3000,"reference":"sm1"' \
+    "$OUT"
+check "a page of one" 0 ctl --json wallet statement M --limit 1
+expect "the newest" '"reference":"dm1"' "$OUT"
+next=$(echo "$OUT" | json_fen next_cursor)
+check "the next page" 0 ctl --json wallet statement M --limit 2 --cursor "$next"
+expect "the spend first" '"reference":"sm1"' "$OUT"
+expect "and the last" '"reference":"wm1","holder":"J"}],"next_cursor":0}' "$OUT"
+check "in text" 0 ctl wallet statement B --oldest-first --limit 1
+expect "from whom" "w1  from H" "$OUT"
+ctl person add W0 --name "文" --region 620100 --scheme resident >/dev/null
+check "a person whose wallet never moved" 0 ctl --json wallet statement W0
+expect "has no lines" '{"lines":[],"next_cursor":0}' "$OUT"
+check "an unknown person" 1 ctl wallet statement NOBODY
+expect "UNKNOWN_PERSON" "UNKNOWN_PERSON" "$ERR"
+
+# A ledger of format 10, before wallets' statements: the upgrade links them from the log, and
+# they read as they did.
+ctl --json wallet statement B > "$WORK/b-before.json"
+ctl --json wallet statement M --oldest-first > "$WORK/m-before.json"
+daemon_stop
+check "make the ledger format 10" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" format 10
+: > "$WORK/daemon.log"
+start --log-level info
+expect "upgraded" "from format 10 to 11" "$(cat "$WORK/daemon.log")"
+check "B's statement after the upgrade" 0 ctl --json wallet statement B
+expect "as before" "$(cat "$WORK/b-before.json")" "$OUT"
+check "M's" 0 ctl --json wallet statement M --oldest-first
+expect "as before too" "$(cat "$WORK/m-before.json")" "$OUT"
+check "verify after the upgrade" 0 ctl verify
+
+# A link or a head that the log does not give is named.
+daemon_stop
+rm -rf "$WORK/pristine" && cp -r "$WORK/data" "$WORK/pristine"
+check "relink the last link of a wallet" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" \
+    relink wallet_links
+start
+check "verify finds the relinked wallet_links" 4 ctl verify
+expect "wallet_links named" "wallet_links of" "$OUT$ERR"
+daemon_stop
+rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
+check "another head for B's wallet" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" \
+    field balances wallet:B last_seq 3
+start
+check "verify finds the head" 4 ctl verify
+expect "the head named" "the stored balance of wallet:B says entry 3 moved it last" "$OUT$ERR"
+check "the statement is refused, not made up" 1 ctl wallet statement B
+daemon_stop
+rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
+start
 finish
