@@ -186,10 +186,15 @@ static void call(fl_client *client, unsigned which)
         break;
     }
     case 55: fl_recover(client, "PH1", 100, "k1", &payout); break;
+    case 56: {
+        static fl_wallet_line wallet_lines[8];
+        fl_wallet_statement(client, "K", 0, false, wallet_lines, 8, &count, &number);
+        break;
+    }
     default: fl_merchant_list(client, merchants, 8, &count); break;
     }
 }
-#define CALLS 57
+#define CALLS 58
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

@@ -795,7 +795,25 @@ static int pharmacy_subscribes(const struct daemon_handle *daemon)
     return rc == FL_ERR_PERMISSION_DENIED ? 0 : 1;
 }
 
-static void test_a_pharmacy_cannot_read_the_change_stream(void **state)
+/* Nor a family's statements, of an account or of a wallet. */
+static int pharmacy_reads_statements(const struct daemon_handle *daemon)
+{
+    fl_client *client;
+    if (fl_client_connect(daemon->socket_path, 5000, &client) != 0)
+        return 10;
+    fl_statement_line line;
+    fl_wallet_line wallet_line;
+    size_t count;
+    uint64_t next;
+    int statement = fl_statement(client, "P1", 0, false, &line, 1, &count, &next);
+    int wallet = fl_wallet_statement(client, "P1", 0, false, &wallet_line, 1, &count, &next);
+    fl_client_close(client);
+    return statement == FL_ERR_PERMISSION_DENIED && wallet == FL_ERR_PERMISSION_DENIED
+               ? 0
+               : 20 + (wallet == FL_ERR_PERMISSION_DENIED);
+}
+
+static void test_a_pharmacy_cannot_read_the_change_stream_or_statements(void **state)
 {
     (void)state;
     struct daemon_handle daemon;
@@ -803,6 +821,7 @@ static void test_a_pharmacy_cannot_read_the_change_stream(void **state)
     daemon_start(&daemon, args);
     daemon_open_to_others(&daemon);
     assert_int_equal(as_nobody(pharmacy_subscribes, &daemon), 0);
+    assert_int_equal(as_nobody(pharmacy_reads_statements, &daemon), 0);
     daemon_remove(&daemon);
 }
 
@@ -939,7 +958,7 @@ int main(void)
         cmocka_unit_test(test_a_subscriber_that_never_reads_is_let_go_and_the_writer_goes_on),
         cmocka_unit_test(test_subscribers_that_never_read_share_the_budget),
         cmocka_unit_test(test_a_follower_waiting_for_entries_is_not_idle),
-        cmocka_unit_test(test_a_pharmacy_cannot_read_the_change_stream),
+        cmocka_unit_test(test_a_pharmacy_cannot_read_the_change_stream_or_statements),
         cmocka_unit_test(test_a_snapshot_held_open_holds_no_memory_back),
         cmocka_unit_test(test_peers_that_reset_with_answers_due_lose_nothing),
     };
