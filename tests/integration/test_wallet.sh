@@ -331,6 +331,7 @@ expect "as before" "$(cat "$WORK/b-before.json")" "$OUT"
 check "M's" 0 ctl --json wallet statement M --oldest-first
 expect "as before too" "$(cat "$WORK/m-before.json")" "$OUT"
 check "verify after the upgrade" 0 ctl verify
+check "and walking every stored record" 0 ctl verify --walk
 
 # A link or a head that the log does not give is named.
 daemon_stop

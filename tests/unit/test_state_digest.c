@@ -33,6 +33,23 @@ static int ledger_setup(void **state)
         assert_int_equal(fixture_bind(f, families[i][1], families[i][0], CHILD), 0);
         assert_int_equal(fixture_bind(f, families[i][2], families[i][0], CHILD), 0);
     }
+    /* Two sends into C1's wallet, accepted: links of its statement. No quiet hours: the test
+     * runs at any time of day. */
+    f->config.wallet_quiet_start_min = f->config.wallet_quiet_end_min = 0;
+    for (int i = 1; i < 3; i++) {
+        char reference[32];
+        snprintf(reference, sizeof(reference), "send-%d", i);
+        Famledger__WalletSendRequest send = FAMLEDGER__WALLET_SEND_REQUEST__INIT;
+        send.holder = (char *)families[0][i];
+        send.beneficiary = (char *)"C1";
+        send.amount_fen = 500 * i;
+        send.reference = reference;
+        assert_int_equal(fixture_body(f, FAMLEDGER__REQUEST__BODY_WALLET_SEND, &send, NULL), 0);
+        Famledger__WalletSendCloseRequest accept = FAMLEDGER__WALLET_SEND_CLOSE_REQUEST__INIT;
+        accept.reference = reference;
+        assert_int_equal(fixture_body(f, FAMLEDGER__REQUEST__BODY_WALLET_ACCEPT, &accept, NULL),
+                         0);
+    }
     uint64_t settled[6];
     for (int n = 0; n < 6; n++) {
         char reference[32];
@@ -65,6 +82,7 @@ static const Famledger__StateTable digested[] = {
     FAMLEDGER__STATE_TABLE__STATE_REFERENCES,    FAMLEDGER__STATE_TABLE__STATE_PATIENT_LINKS,
     FAMLEDGER__STATE_TABLE__STATE_FUNDED,        FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS,
     FAMLEDGER__STATE_TABLE__STATE_PERSONS,       FAMLEDGER__STATE_TABLE__STATE_SETTLEMENTS,
+    FAMLEDGER__STATE_TABLE__STATE_WALLET_LINKS,
 };
 
 struct fold {
