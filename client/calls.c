@@ -185,9 +185,10 @@ int fl_account_credit(fl_client *client, const char *person_no, int64_t amount_f
     return 0;
 }
 
-int fl_statement(fl_client *client, const char *person_no, uint64_t cursor, bool oldest_first,
-                 fl_statement_line *lines, size_t lines_max, size_t *count,
-                 uint64_t *next_cursor)
+int client_statement_call(fl_client *client, Famledger__Request__BodyCase body_case,
+                          const char *person_no, uint64_t cursor, bool oldest_first,
+                          size_t lines_max, size_t *count, uint64_t *next_cursor,
+                          Famledger__Response **response)
 {
     Famledger__StatementRequest query = FAMLEDGER__STATEMENT_REQUEST__INIT;
     query.person_no = (char *)person_no;
@@ -198,9 +199,17 @@ int fl_statement(fl_client *client, const char *person_no, uint64_t cursor, bool
     *next_cursor = 0;
     if (lines_max == 0)
         return client_fail(client, FL_ERR_INVALID_ARGUMENT, "lines_max must be positive");
+    return client_call_body(client, body_case, &query, FAMLEDGER__RESPONSE__BODY_STATEMENT,
+                            response);
+}
+
+int fl_statement(fl_client *client, const char *person_no, uint64_t cursor, bool oldest_first,
+                 fl_statement_line *lines, size_t lines_max, size_t *count,
+                 uint64_t *next_cursor)
+{
     Famledger__Response *response;
-    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_STATEMENT, &query,
-                              FAMLEDGER__RESPONSE__BODY_STATEMENT, &response);
+    int rc = client_statement_call(client, FAMLEDGER__REQUEST__BODY_STATEMENT, person_no, cursor,
+                                   oldest_first, lines_max, count, next_cursor, &response);
     if (rc)
         return rc;
     const Famledger__StatementReply *reply = response->statement;

@@ -107,6 +107,13 @@ int client_call_expect(fl_client *client, Famledger__Request *request,
 int client_call_body(fl_client *client, Famledger__Request__BodyCase body_case, void *body,
                      Famledger__Response__BodyCase reply_case, Famledger__Response **response);
 
+/* A page of an account's or a wallet's statement (`body_case`): the StatementRequest made and
+ * sent, *count and *next_cursor zeroed for the caller to fill from *response. */
+int client_statement_call(fl_client *client, Famledger__Request__BodyCase body_case,
+                          const char *person_no, uint64_t cursor, bool oldest_first,
+                          size_t lines_max, size_t *count, uint64_t *next_cursor,
+                          Famledger__Response **response);
+
 /* Copy a person reply into the public struct (out may be NULL). */
 void client_person_copy(fl_person *out, const Famledger__Person *person);
 

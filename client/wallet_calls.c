@@ -93,18 +93,10 @@ int fl_wallet_statement(fl_client *client, const char *person_no, uint64_t curso
                         bool oldest_first, fl_wallet_line *lines, size_t lines_max,
                         size_t *count, uint64_t *next_cursor)
 {
-    Famledger__StatementRequest query = FAMLEDGER__STATEMENT_REQUEST__INIT;
-    query.person_no = (char *)person_no;
-    query.limit = (uint32_t)(lines_max > 1000 ? 1000 : lines_max);
-    query.oldest_first = oldest_first;
-    query.cursor = cursor;
-    *count = 0;
-    *next_cursor = 0;
-    if (lines_max == 0)
-        return client_fail(client, FL_ERR_INVALID_ARGUMENT, "lines_max must be positive");
     Famledger__Response *response;
-    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_WALLET_STATEMENT, &query,
-                              FAMLEDGER__RESPONSE__BODY_STATEMENT, &response);
+    int rc = client_statement_call(client, FAMLEDGER__REQUEST__BODY_WALLET_STATEMENT, person_no,
+                                   cursor, oldest_first, lines_max, count, next_cursor,
+                                   &response);
     if (rc)
         return rc;
     const Famledger__StatementReply *reply = response->statement;
