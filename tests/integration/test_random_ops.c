@@ -335,6 +335,33 @@ static void model_wallet_add(struct worker *w, const char *person_no, int64_t de
         w->model->wallet_fen[person_index(w, person_no)] += delta;
 }
 
+/* A wallet's statement, newest first and page by page, runs back from what the wallet holds to
+ * nothing: each line's balance is the next older one's and its own amount. */
+static void wallet_statement_check(struct worker *w, const char *person_no, int64_t balance_fen)
+{
+    fl_wallet_line lines[16];
+    int64_t after = balance_fen;
+    uint64_t cursor = 0;
+    do {
+        size_t count;
+        if (fl_wallet_statement(w->client, person_no, cursor, false, lines, 16, &count,
+                                &cursor) != 0) {
+            FAIL(w, "wallet statement of %s: %s", person_no, fl_client_error(w->client));
+            return;
+        }
+        for (size_t i = 0; i < count; i++) {
+            if (lines[i].balance_after_fen != after)
+                FAIL(w, "%s's wallet statement says %" PRId64 " fen after entry %" PRIu64
+                     "; the lines after it give %" PRId64, person_no,
+                     lines[i].balance_after_fen, lines[i].seq, after);
+            after = lines[i].balance_after_fen - lines[i].amount_fen;
+        }
+    } while (cursor);
+    if (after != 0)
+        FAIL(w, "%s's wallet statement starts from %" PRId64 " fen, not from nothing", person_no,
+             after);
+}
+
 /* Every account and wallet read back must be what the replies added up to. */
 static void model_compare(struct worker *w)
 {
@@ -356,6 +383,7 @@ static void model_compare(struct worker *w)
         if (wallet.balance_fen != w->model->wallet_fen[p])
             FAIL(w, "%s's wallet holds %" PRId64 " fen; the replies add up to %" PRId64,
                  person_nos[p], wallet.balance_fen, w->model->wallet_fen[p]);
+        wallet_statement_check(w, person_nos[p], wallet.balance_fen);
     }
 }
 
