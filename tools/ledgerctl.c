@@ -320,7 +320,14 @@ static int statement_run(struct ctl *ctl, const struct cli_parsed *args)
     if (rc == 0)
         statement_print(ctl, lines, count, next_cursor);
     free(lines);
-    return rc ? ctl_fail(ctl, rc) : 0;
+    if (rc == 0)
+        return 0;
+    int status = ctl_fail(ctl, rc);
+    /* A resident-scheme relative's money is their wallet. */
+    if (rc == FL_ERR_NO_ACCOUNT)
+        fprintf(stderr, "ledgerctl: a wallet has a statement of its own: ledgerctl wallet "
+                "statement %s\n", args->positionals[0]);
+    return status;
 }
 
 static int entry_run(struct ctl *ctl, const struct cli_parsed *args)

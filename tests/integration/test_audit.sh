@@ -114,11 +114,13 @@ expect "and it is the only difference" "1" "$(grep -c . <<< "$(tail -n +2 <<< "$
     printf 'x\033[2Jy\t1\tP1\t1.00\t1.00\t0.00\t0\n'
     printf '\377\376\n'
 } > "$WORK/ph001-bytes.tsv"
-check "a file of bytes no reference has" 5 ctl reconcile details --merchant PH001 --date "$day" --file "$WORK/ph001-bytes.tsv" --format tsv
+check "a file of bytes no reference has" 5 ctl reconcile details --merchant PH001 --date "$day" \
+    --file "$WORK/ph001-bytes.tsv" --format tsv
 expect "a GBK reference shown as ?" "missing_in_ledger	??	4" "$OUT"
 expect "an escape sequence shown as ?" "missing_in_ledger	x?[2Jy	5" "$OUT"
 expect "an unreadable row of bytes" "unreadable_row	??	6" "$OUT"
-check "the same as json" 5 ctl --json reconcile details --merchant PH001 --date "$day" --file "$WORK/ph001-bytes.tsv"
+check "the same as json" 5 ctl --json reconcile details --merchant PH001 --date "$day" \
+    --file "$WORK/ph001-bytes.tsv"
 check "is JSON, three differences" 0 python3 -c '
 import json, sys
 report = json.loads(sys.stdin.buffer.read().decode("utf-8"))

@@ -309,6 +309,8 @@ next=$(echo "$OUT" | json_fen next_cursor)
 check "the next page" 0 ctl --json wallet statement M --limit 2 --cursor "$next"
 expect "the spend first" '"reference":"sm1"' "$OUT"
 expect "and the last" '"reference":"wm1","holder":"J"}],"next_cursor":0}' "$OUT"
+check "B has no account statement" 1 ctl statement B
+expect "and is told where hers is" "ledgerctl wallet statement B" "$ERR"
 check "in text" 0 ctl wallet statement B --oldest-first --limit 1
 expect "from whom" "w1  from H" "$OUT"
 ctl person add W0 --name "文" --region 620100 --scheme resident >/dev/null
