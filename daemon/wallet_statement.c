@@ -40,7 +40,9 @@ static void wallet_line_fill(const Famledger__Entry *entry, const char *person_n
         line->merchant = entry->refunded->merchant_code;
         break;
     case FAMLEDGER__ENTRY__BODY_REVERSED:
-        line->reference = entry->reversed->refund->reference;
+        /* A reversal that found nothing has no refund (nor a posting to link, unless forged). */
+        if (entry->reversed->refund)
+            line->reference = entry->reversed->refund->reference;
         line->merchant = entry->reversed->request->merchant_code;
         break;
     case FAMLEDGER__ENTRY__BODY_WALLET_SEND_CLOSED:
