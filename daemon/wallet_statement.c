@@ -12,8 +12,8 @@
 #include <string.h>
 #include <uv.h>
 
-/* What entry `entry` did to the wallet of `person_no`: its postings on the wallet, and where,
- * for whom and from whom. */
+/* What entry `entry` did to the wallet of `person_no`: its postings on the wallet, and where
+ * or from whom. A wallet pays for its owner alone: no line names a patient. */
 static void wallet_line_fill(const Famledger__Entry *entry, const char *person_no,
                              Famledger__StatementLine *line)
 {
@@ -30,13 +30,11 @@ static void wallet_line_fill(const Famledger__Entry *entry, const char *person_n
     case FAMLEDGER__ENTRY__BODY_SETTLED: {
         const Famledger__Settlement *settlement = entry->settled->settlement;
         line->reference = settlement->merchant_reference;
-        line->patient = settlement->patient;
         line->merchant = settlement->merchant_code;
         break;
     }
     case FAMLEDGER__ENTRY__BODY_REFUNDED:
         line->reference = entry->refunded->refund->reference;
-        line->patient = entry->refunded->patient;
         line->merchant = entry->refunded->merchant_code;
         break;
     case FAMLEDGER__ENTRY__BODY_REVERSED:
