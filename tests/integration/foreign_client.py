@@ -650,6 +650,7 @@ def pharmacy():
         "merchant_status": pb.MerchantStatusRequest(code="PH2", suspended=True),
         "log_page": pb.LogPageRequest(from_seq=1),
         "statement": pb.StatementRequest(person_no="H"),
+        "wallet_statement": pb.StatementRequest(person_no="K"),
         "trial_balance": pb.TrialBalanceRequest(),
     }
     for body, message in denied.items():
@@ -939,6 +940,22 @@ def flood(budget_mib, connections=16, frames=12, items=1000):
     return 1 if failed else 0
 
 
+def wallet_statement(conn):
+    """K, a resident without an account, is sent 10.00 into their wallet; its statement says
+    so, with the balance after and whose account it came from."""
+    ok("credit H 10.00", conn.call("credit", pb.CreditRequest(person_no="H", amount_fen=1000,
+                                                              reference="w-c1")))
+    ok("send it to K's wallet", conn.call("wallet_send", pb.WalletSendRequest(
+        holder="H", beneficiary="K", amount_fen=1000, reference="w-1")))
+    ok("K accepts", conn.call("wallet_accept", pb.WalletSendCloseRequest(reference="w-1")))
+    page = conn.call("wallet_statement", pb.StatementRequest(person_no="K"))
+    ok("wallet_statement of K", page)
+    lines = [(line.type, line.amount_fen, line.balance_after_fen, line.reference, line.holder)
+             for line in page.statement.lines]
+    check("one line: the send accepted, from H",
+          lines == [("wallet_send_closed", 1000, 1000, "w-1", "H")], str(lines))
+
+
 def main():
     conn = Connection()
     empty = conn.call("head", pb.HeadRequest())
@@ -953,6 +970,7 @@ def main():
     ModelWalk(conn, int(os.environ.get("FAMLEDGER_RANDOM_SEED", "1"))).run(400)
     hostile_frames()
     refusals(conn)
+    wallet_statement(conn)
     trial = conn.call("trial_balance", pb.TrialBalanceRequest())
     ok("trial_balance", trial)
     check("the books balance", trial.trial_balance.total_fen == 0 and
