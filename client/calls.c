@@ -87,11 +87,26 @@ int client_person_call(fl_client *client, Famledger__Request__BodyCase body_case
     return 0;
 }
 
-int fl_person_get(fl_client *client, const char *person_no, fl_person *person)
+int fl_person_get_owed(fl_client *client, const char *person_no, fl_person *person,
+                       int64_t *cash_refund_due_fen)
 {
     Famledger__PersonGetRequest get = FAMLEDGER__PERSON_GET_REQUEST__INIT;
     get.person_no = (char *)person_no;
-    return client_person_call(client, FAMLEDGER__REQUEST__BODY_PERSON_GET, &get, person);
+    Famledger__Response *response;
+    int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_PERSON_GET, &get,
+                              FAMLEDGER__RESPONSE__BODY_PERSON, &response);
+    if (rc)
+        return rc;
+    client_person_copy(person, response->person->person);
+    if (cash_refund_due_fen)
+        *cash_refund_due_fen = response->person->cash_refund_due_fen;
+    famledger__response__free_unpacked(response, NULL);
+    return 0;
+}
+
+int fl_person_get(fl_client *client, const char *person_no, fl_person *person)
+{
+    return fl_person_get_owed(client, person_no, person, NULL);
 }
 
 static int account_reply(int rc, Famledger__Response *response,

@@ -355,6 +355,11 @@ FL_EXPORT const char *fl_client_error(const fl_client *client);
  * stored record. Errors: FL_ERR_INVALID_ARGUMENT, FL_ERR_PERSON_EXISTS. */
 FL_EXPORT int fl_person_add(fl_client *client, const fl_person *person, fl_person *registered);
 FL_EXPORT int fl_person_get(fl_client *client, const char *person_no, fl_person *person);
+/* fl_person_get, and what the fund owes the person (or their heirs) in cash: refunds and
+ * returned sends that found their account closed, a transfer-in after their death; what
+ * fl_payout_make to the person may pay. */
+FL_EXPORT int fl_person_get_owed(fl_client *client, const char *person_no, fl_person *person,
+                                 int64_t *cash_refund_due_fen);
 
 /* Open the personal account of an employee-scheme person. Errors: FL_ERR_UNKNOWN_PERSON,
  * FL_ERR_NOT_EMPLOYEE, FL_ERR_ACCOUNT_EXISTS. */

@@ -1,6 +1,7 @@
 /* person.c -- insured persons: registration and lookup. */
 #include "person.h"
 
+#include "books.h"
 #include "ledger.h"
 #include "state.h"
 #include "validate.h"
@@ -114,5 +115,11 @@ int person_get_handle(struct request_ctx *ctx, const Famledger__Request *request
 {
     Famledger__Person *person;
     int rc = person_require(ctx, request->person_get->person_no, "person", &person);
-    return rc ? rc : person_reply(ctx, person);
+    if (rc || (rc = person_reply(ctx, person)))
+        return rc;
+    /* What the heirs at a counter ask first: how much is owed, before any payout. */
+    rc = books_balance_get(ctx->txn, ctx->arena,
+                           FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CASH_REFUND_DUE,
+                           person->person_no, &ctx->response->person->cash_refund_due_fen);
+    return rc ? request_fail(ctx, rc, "cannot read what is owed to %s", person->person_no) : 0;
 }

@@ -63,7 +63,9 @@ int parse_amount(const char *text, int64_t *fen)
 
 /* ---- persons and accounts ---- */
 
-static void person_print(const struct ctl *ctl, const fl_person *person)
+/* A person; with `owed_fen` (person show), what the fund owes them in cash. */
+static void person_print(const struct ctl *ctl, const fl_person *person,
+                         const int64_t *owed_fen)
 {
     if (ctl->json) {
         printf("{\"person_no\":");
@@ -71,10 +73,13 @@ static void person_print(const struct ctl *ctl, const fl_person *person)
         printf(",\"name\":");
         json_string_write(stdout, person->name);
         printf(",\"region\":\"%s\",\"scheme\":\"%s\",\"registered_seq\":%" PRIu64
-               ",\"has_account\":%s,\"status\":\"%s\"}\n",
+               ",\"has_account\":%s,\"status\":\"%s\"",
                person->region, NAME_OF(scheme_names, person->scheme), person->registered_seq,
                person->has_account ? "true" : "false",
                NAME_OF(person_status_names, person->status));
+        if (owed_fen)
+            printf(",\"cash_refund_due_fen\":%" PRId64, *owed_fen);
+        printf("}\n");
         return;
     }
     printf("person_no    %s\nname         %s\nregion       %s\nscheme       %s\n"
@@ -82,6 +87,10 @@ static void person_print(const struct ctl *ctl, const fl_person *person)
            person->person_no, person->name, person->region, NAME_OF(scheme_names, person->scheme),
            NAME_OF(person_status_names, person->status), person->has_account ? "yes" : "no",
            person->registered_seq);
+    char owed[FL_MONEY_TEXT_MAX];
+    if (owed_fen && *owed_fen)
+        printf("owed in cash %s (the fund pays it: ledgerctl payout --person %s AMOUNT --ref "
+               "REF)\n", fl_money_format(*owed_fen, owed), person->person_no);
 }
 
 static int person_add_run(struct ctl *ctl, const struct cli_parsed *args)
@@ -107,17 +116,18 @@ static int person_add_run(struct ctl *ctl, const struct cli_parsed *args)
     int rc = fl_person_add(ctl->client, &person, &registered);
     if (rc)
         return ctl_fail(ctl, rc);
-    person_print(ctl, &registered);
+    person_print(ctl, &registered, NULL);
     return 0;
 }
 
 static int person_show_run(struct ctl *ctl, const struct cli_parsed *args)
 {
     fl_person person;
-    int rc = fl_person_get(ctl->client, args->positionals[0], &person);
+    int64_t owed_fen;
+    int rc = fl_person_get_owed(ctl->client, args->positionals[0], &person, &owed_fen);
     if (rc)
         return ctl_fail(ctl, rc);
-    person_print(ctl, &person);
+    person_print(ctl, &person, &owed_fen);
     return 0;
 }
 

@@ -186,6 +186,11 @@ static void call(fl_client *client, unsigned which)
         break;
     }
     case 55: fl_recover(client, "PH1", 100, "k1", &payout); break;
+    case 57: {
+        int64_t owed_fen;
+        fl_person_get_owed(client, "K", &person, &owed_fen);
+        break;
+    }
     case 56: {
         static fl_wallet_line wallet_lines[8];
         fl_wallet_statement(client, "K", 0, false, wallet_lines, 8, &count, &number);
@@ -194,7 +199,7 @@ static void call(fl_client *client, unsigned which)
     default: fl_merchant_list(client, merchants, 8, &count); break;
     }
 }
-#define CALLS 58
+#define CALLS 59
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

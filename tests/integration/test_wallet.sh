@@ -279,7 +279,14 @@ check "N cannot accept it now" 1 ctl wallet accept --ref wk1
 expect "the heirs'" "K is deceased; the send returns to the holder's heirs" "$ERR"
 check "declined, it is owed to K's heirs in cash" 0 ctl --json wallet decline --ref wk1
 expect "cash owed" '"cash_refund_due":true' "$OUT"
+check "K's heirs at the counter: how much?" 0 ctl person show K
+expect "4.00, and how it is paid" "owed in cash 4.00 (the fund pays it: ledgerctl payout --person K" \
+    "$OUT"
 check "the fund pays them" 0 ctl payout --person K 4.00 --ref pk1
+check "nothing is owed now" 0 ctl --json person show K
+expect "0" '"cash_refund_due_fen":0}' "$OUT"
+check "and the text says nothing of it" 0 ctl person show K
+expect "no line of cash owed" "0" "$(grep -c 'owed in cash' <<< "$OUT")"
 check "the books" 0 ctl --json trial-balance
 expect "sum to zero" '"total_fen":0}' "$OUT"
 check "and verify" 0 ctl verify
