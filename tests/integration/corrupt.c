@@ -807,8 +807,9 @@ int main(int argc, char **argv)
     if (strcmp(argv[2], "format") == 0) {
         char *end;
         long format = strtol(argv[3], &end, 10);
-        return *end == '\0' && format >= 2 && format <= 10 ? format_older_make(argv[1], (int)format)
-                                                          : 2;
+        if (*end != '\0' || format < 2 || format > 10)
+            return 2;
+        return format_older_make(argv[1], (int)format);
     }
     struct store *store;
     struct store_txn *txn;
