@@ -274,7 +274,7 @@ $(BUILD)/famledger.pc: client/famledger.pc.in
 $(BUILD)/ledgerctl: $(call obj,tools/ledgerctl.c tools/ledgerctl_family.c \
                         tools/ledgerctl_lifecycle.c tools/ledgerctl_audit.c \
                         tools/ledgerctl_reconcile.c tools/ledgerctl_books.c tools/ledgerctl_wallet.c \
-                        tools/ledgerctl_migrate.c \
+                        tools/ledgerctl_migrate.c tools/ledgerctl_emergency.c \
                         tools/cli.c) $(BUILD)/libfamledger.a
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(CLIENT_LIBS)
 

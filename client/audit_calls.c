@@ -135,6 +135,19 @@ static void entry_row_make(const Famledger__Entry *entry, struct entry_row *row)
     case FAMLEDGER__ENTRY__BODY_WALLET_SEND_CLOSED:
         row_wallet_send(entry, row);
         break;
+    case FAMLEDGER__ENTRY__BODY_EMERGENCY_CLAIMED:
+    case FAMLEDGER__ENTRY__BODY_EMERGENCY_CLOSED: {
+        /* A claim moves nothing; its close what went back (its amount, 0 when rejected). */
+        bool made = entry->body_case == FAMLEDGER__ENTRY__BODY_EMERGENCY_CLAIMED;
+        const Famledger__EmergencyClaim *claim =
+            made ? entry->emergency_claimed->claim : entry->emergency_closed->claim;
+        row->amount_fen = made ? claim->request->amount_fen : claim->returned_fen;
+        row->patient = claim->request->patient;
+        row->reference = claim->request->reference;
+        if (!made && claim->returned_fen > 0 && !claim->cash_refund_due)
+            row_account(row, claim->request->patient, claim->returned_fen);
+        break;
+    }
     default:
         break;
     }

@@ -791,6 +791,60 @@ FL_EXPORT int fl_hold_release(fl_client *client, uint64_t hold_id, fl_hold *hold
 FL_EXPORT int fl_family_limit(fl_client *client, const char *holder, const char *beneficiary,
                               int64_t monthly_fen, int64_t yearly_fen);
 
+/* ---- Emergency claims (急诊垫付) ---- */
+
+typedef enum fl_emergency_state {
+    FL_EMERGENCY_OPEN = 1,       /* claimed, not yet returned or rejected */
+    FL_EMERGENCY_RETURNED = 2,
+    FL_EMERGENCY_REJECTED = 3,
+} fl_emergency_state;
+
+typedef struct fl_emergency_claim {
+    uint64_t claim_id;           /* its entry */
+    char patient[FL_PERSON_NO_MAX + 1];
+    int64_t amount_fen;          /* claimed */
+    char hospital[FL_NAME_MAX + 1];
+    char receipt[FL_REFERENCE_MAX + 1];
+    char reference[FL_REFERENCE_MAX + 1];
+    char claimed_day[11];        /* YYYY-MM-DD */
+    char due_day[11];            /* returned by the end of it: the 7th working day after */
+    fl_emergency_state state;
+    uint64_t closed_seq;         /* 0 while open */
+    int64_t returned_fen;
+    char reason[FL_NAME_MAX + 1];
+    bool cash_refund_due;        /* the account had closed: owed in cash (fl_payout_make) */
+    bool late;                   /* closed after its due day */
+    int64_t balance_after_fen;   /* the account after the return (else 0) */
+    bool replayed;
+} fl_emergency_claim;
+
+/* Record that `patient` (with an account, open or frozen) claims `amount_fen` of emergency
+ * costs advanced at `hospital` (1..128 bytes of UTF-8), receipt `receipt` (admin). Idempotent
+ * on `reference`: a retry answers the claim as it stands. Errors: FL_ERR_UNKNOWN_PERSON,
+ * FL_ERR_NO_ACCOUNT, FL_ERR_ACCOUNT_CLOSED. */
+FL_EXPORT int fl_emergency_claim_make(fl_client *client, const char *patient, int64_t amount_fen,
+                                      const char *hospital, const char *receipt,
+                                      const char *reference, fl_emergency_claim *claim);
+
+/* Close an open claim after review (admin): return `returned_fen` of it to the account (0: all
+ * of it), or with `reject` nothing; less than the claim, or a rejection, needs a `reason`. The
+ * money comes from the fund of the patient's region; an account closed since leaves it owed in
+ * cash. A retry of the same close answers it again. Errors: FL_ERR_UNKNOWN_EMERGENCY_CLAIM,
+ * FL_ERR_EMERGENCY_CLAIM_CLOSED (closed otherwise). */
+FL_EXPORT int fl_emergency_claim_close(fl_client *client, uint64_t claim_id,
+                                       int64_t returned_fen, bool reject, const char *reason,
+                                       fl_emergency_claim *claim);
+
+/* One page of claims in the order made (admin, audit), from `cursor` (0: the first; else a
+ * previous *next_cursor): of `patient` (NULL: everyone's), only the open ones, or only those
+ * open past their due day on the ledger's business day, which `today` (11 bytes, or NULL)
+ * receives. At most `claims_max` (<= 1000); a page may hold fewer than asked with more to come:
+ * *next_cursor is 0 on the last. */
+FL_EXPORT int fl_emergency_claim_list(fl_client *client, const char *patient, bool open_only,
+                                      bool overdue_only, uint64_t cursor,
+                                      fl_emergency_claim *claims, size_t claims_max,
+                                      size_t *count, uint64_t *next_cursor, char *today);
+
 /* ---- The change stream (admin, audit) ---- */
 
 typedef struct fl_stream_event {

@@ -36,6 +36,8 @@ const struct verify_index_table verify_indexes[INDEX_COUNT] = {
     [INDEX_HOLDS] = {"holds", FAMLEDGER__STATE_TABLE__STATE_HOLDS},
     [INDEX_TIMERS] = {"timers", FAMLEDGER__STATE_TABLE__STATE_TIMERS},
     [INDEX_AID_LIMITS] = {"aid_limits", FAMLEDGER__STATE_TABLE__STATE_AID_LIMITS},
+    [INDEX_EMERGENCY_CLAIMS] = {"emergency_claims",
+                                FAMLEDGER__STATE_TABLE__STATE_EMERGENCY_CLAIMS},
     [INDEX_PERSONS] = {"persons", FAMLEDGER__STATE_TABLE__STATE_PERSONS},
     [INDEX_ACCOUNTS] = {"accounts", FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS},
     [INDEX_SETTLEMENTS] = {"settlements", FAMLEDGER__STATE_TABLE__STATE_SETTLEMENTS},
@@ -1083,6 +1085,9 @@ static int apply(struct verify *v, const Famledger__Entry *entry)
     case FAMLEDGER__ENTRY__BODY_HOLD_CLOSED:
     case FAMLEDGER__ENTRY__BODY_AID_LIMIT_SET:
         return verify_apply_twophase(v, entry);
+    case FAMLEDGER__ENTRY__BODY_EMERGENCY_CLAIMED:
+    case FAMLEDGER__ENTRY__BODY_EMERGENCY_CLOSED:
+        return verify_apply_emergency(v, entry);
     default:
         return verify_problem(v, entry->seq, "entry of an unknown type %d", entry->body_case);
     }

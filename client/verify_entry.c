@@ -104,6 +104,41 @@ static const char *payout_canonical(const Famledger__Entry *entry)
     return NULL;
 }
 
+/* A claim made is open, its id and closing not written, and moves nothing. A close names its
+ * claim; it is returned or rejected, its own seq not written; money it returns leaves the
+ * fund for the patient's account, or for what is owed them in cash (daemon/emergency.c). */
+static const char *claim_canonical(const Famledger__Entry *entry)
+{
+    bool made = entry->body_case == FAMLEDGER__ENTRY__BODY_EMERGENCY_CLAIMED;
+    const Famledger__EmergencyClaim *claim =
+        made ? entry->emergency_claimed->claim : entry->emergency_closed->claim;
+    if (made)
+        return claim->claim_id != 0 || claim->closed_seq != 0 || claim->returned_fen != 0 ||
+                       *claim->reason || claim->cash_refund_due || claim->late ||
+                       claim->balance_after_fen != 0 ||
+                       claim->state != FAMLEDGER__EMERGENCY_CLAIM_STATE__EMERGENCY_OPEN ||
+                       entry->n_postings != 0
+                   ? "the claim as made (open, nothing returned, no postings)"
+                   : NULL;
+    if (claim->claim_id == 0 || claim->closed_seq != 0)
+        return "the claim's id or closing (its own seq is not written)";
+    int64_t returned = claim->returned_fen;
+    if (entry->n_postings != (returned > 0 ? 2u : 0u))
+        return "the close's postings (the fund's and the patient's, when money went back)";
+    for (size_t i = 0; i < entry->n_postings; i++) {
+        const Famledger__Posting *posting = entry->postings[i];
+        Famledger__AccountClass to =
+            claim->cash_refund_due ? FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_CASH_REFUND_DUE
+                                   : FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_PERSONAL;
+        bool fund = posting->account_class == FAMLEDGER__ACCOUNT_CLASS__ACCOUNT_CLASS_FUND;
+        if (fund ? posting->amount_fen != -returned
+                 : posting->account_class != to || posting->amount_fen != returned ||
+                       !same(posting->id, claim->request->patient))
+            return "the close's postings (which way the money went)";
+    }
+    return NULL;
+}
+
 const char *verify_entry_canonical(const Famledger__Entry *entry)
 {
     switch (entry->body_case) {
@@ -194,6 +229,9 @@ const char *verify_entry_canonical(const Famledger__Entry *entry)
     case FAMLEDGER__ENTRY__BODY_PAID_OUT:
     case FAMLEDGER__ENTRY__BODY_RECOVERED:
         return payout_canonical(entry);
+    case FAMLEDGER__ENTRY__BODY_EMERGENCY_CLAIMED:
+    case FAMLEDGER__ENTRY__BODY_EMERGENCY_CLOSED:
+        return claim_canonical(entry);
     default:
         return NULL;
     }

@@ -161,6 +161,7 @@ enum verify_index {
     INDEX_HOLDS,           /* a digest of each hold as it stands */
     INDEX_TIMERS,          /* one item per timer key */
     INDEX_AID_LIMITS,      /* a digest of each limit */
+    INDEX_EMERGENCY_CLAIMS, /* a digest of each claim as it stands (verify_emergency.c) */
     /* Compared record by record (verify_compare.c) unless the daemon digests them: then each
      * is one whole digest of the items table_digest.h defines. */
     INDEX_PERSONS,
@@ -392,5 +393,10 @@ int verify_twophase_finish(struct verify *v);
 int verify_twophase_stored(struct verify *v, enum verify_index index,
                            const ProtobufCBinaryData *key, const ProtobufCBinaryData *value);
 void verify_twophase_free(struct verify *v);
+
+/* verify_emergency.c: an emergency claim made or closed, and the stored side of the claims. */
+int verify_apply_emergency(struct verify *v, const Famledger__Entry *entry);
+int verify_emergency_stored(struct verify *v, const ProtobufCBinaryData *key,
+                            const ProtobufCBinaryData *value);
 
 #endif

@@ -771,6 +771,8 @@ int verify_twophase_stored(struct verify *v, enum verify_index index,
         famledger__aid_limit__free_unpacked(limit, NULL);
         break;
     }
+    case INDEX_EMERGENCY_CLAIMS:
+        return verify_emergency_stored(v, key, value);
     default: /* INDEX_TIMERS: the key is all */
         break;
     }

@@ -8,6 +8,7 @@
 #include "batch.h"
 #include "books.h"
 #include "clearing.h"
+#include "emergency.h"
 #include "family.h"
 #include "hold.h"
 #include "ledger.h"
@@ -96,6 +97,9 @@ static const struct dispatch_route routes[] = {
     ROUTE(WALLET_DECLINE, ADMIN, true, wallet_decline_handle),
     ROUTE(WALLET_GET, ADMIN | AUDIT, false, wallet_get_handle),
     ROUTE(WALLET_STATEMENT, ADMIN | AUDIT, false, wallet_statement_handle),
+    ROUTE(EMERGENCY_CLAIM, ADMIN, true, emergency_claim_handle),
+    ROUTE(EMERGENCY_CLOSE, ADMIN, true, emergency_close_handle),
+    ROUTE(EMERGENCY_LIST, ADMIN | AUDIT, false, emergency_list_handle),
     ROUTE(HOLD, SETTLE, true, hold_handle),
     ROUTE(HOLD_RELEASE, ADMIN | SETTLE, true, hold_release_handle),
     ROUTE(FAMILY_LIMIT, ADMIN, true, aid_limit_handle),

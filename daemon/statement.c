@@ -109,6 +109,16 @@ bool statement_line_from_entry(const Famledger__Entry *entry, const char *person
         line->patient = send->beneficiary;
         return strcmp(send->holder, person_no) == 0;
     }
+    case FAMLEDGER__ENTRY__BODY_EMERGENCY_CLOSED: {
+        /* Only a return to the account moves it; the claim's reference names it. */
+        const Famledger__EmergencyClaim *claim = entry->emergency_closed->claim;
+        if (claim->returned_fen == 0 || claim->cash_refund_due)
+            return false;
+        line->amount_fen = claim->returned_fen;
+        line->balance_after_fen = claim->balance_after_fen;
+        line->reference = claim->request->reference;
+        return strcmp(claim->request->patient, person_no) == 0;
+    }
     default:
         return false;
     }

@@ -165,6 +165,7 @@ static const struct {
     [STORE_DB_MERCHANT_DAYS] = {"merchant_days", 0, 7, 0},
     [STORE_DB_JOURNAL] = {"journal", 0, 10, 0}, /* JOURNAL_SINCE */
     [STORE_DB_WALLET_LINKS] = {"wallet_links", 0, 11, 5},
+    [STORE_DB_EMERGENCY_CLAIMS] = {"emergency_claims", 0, 12, 0},
 };
 
 /* The tables keyed by an entry's seq first (a settlement's id is its entry's seq), folded into
@@ -324,11 +325,12 @@ static int store_lock_dir(const char *dir, int *dir_fd, int *lock_fd)
  * keyed by seq (account_links, settlements, patient_links, merchant_links) share one tree
  * (by_seq), 10 since the accounts and references may be kept in memory with a journal of their
  * changes (journal), which a start applies and an older famledgerd would not, 11 since a
- * wallet's statement is a chain (wallet_links, in by_seq). A ledger without a format was
- * written by an earlier famledgerd, whose entries have no postings: this one cannot balance its
- * books. */
+ * wallet's statement is a chain (wallet_links, in by_seq), 12 since emergency claims have a
+ * table (emergency_claims) and entries an older famledgerd cannot read. A ledger without a
+ * format was written by an earlier famledgerd, whose entries have no postings: this one cannot
+ * balance its books. */
 static const char format_key[] = "format";
-#define FORMAT_CURRENT 11
+#define FORMAT_CURRENT 12
 #define FORMAT_OLDEST 2 /* the oldest this famledgerd upgrades */
 #define JOURNAL_SINCE 10
 
@@ -567,26 +569,30 @@ static int store_upgrade(struct store *store, MDB_txn *txn, int format)
     static const char *const changes[] = {
         [2] = "the wallet, hold and aid limit tables; statements as chains; aid usage in the "
               "accounts; no day index; a merchant's day and a patient's settlements as chains; "
-              "the tables keyed by seq in one tree; a journal; wallet statements as chains",
+              "the tables keyed by seq in one tree; a journal; wallet statements as chains; "
+              "emergency claims",
         [3] = "statements as chains; aid usage in the accounts; no day index; a merchant's day "
               "and a patient's settlements as chains; the tables keyed by seq in one tree; a "
-              "journal; wallet statements as chains",
+              "journal; wallet statements as chains; emergency claims",
         [4] = "aid usage in the accounts; no day index; a merchant's day and a patient's "
               "settlements as chains; the tables keyed by seq in one tree; a journal; wallet "
-              "statements as chains",
+              "statements as chains; emergency claims",
         [5] = "no day index; a merchant's day and a patient's settlements as chains; the "
-              "tables keyed by seq in one tree; a journal; wallet statements as chains",
+              "tables keyed by seq in one tree; a journal; wallet statements as chains; "
+              "emergency claims",
         [6] = "a merchant's day as a chain, its totals keyed day first; a patient's settlements "
               "as a chain; the tables keyed by seq in one tree; a journal; wallet statements "
-              "as chains",
+              "as chains; emergency claims",
         [7] = "a patient's settlements as a chain; the tables keyed by seq in one tree; a "
-              "journal; wallet statements as chains",
-        [8] = "the tables keyed by seq in one tree; a journal; wallet statements as chains",
+              "journal; wallet statements as chains; emergency claims",
+        [8] = "the tables keyed by seq in one tree; a journal; wallet statements as chains; "
+              "emergency claims",
         [9] = "a journal of the accounts and references kept in memory; wallet statements as "
-              "chains",
-        [10] = "wallet statements as chains",
+              "chains; emergency claims",
+        [10] = "wallet statements as chains; emergency claims",
+        [11] = "emergency claims",
     };
-    _Static_assert(FORMAT_OLDEST == 2 && FORMAT_CURRENT == 11, "say what each upgrade changes");
+    _Static_assert(FORMAT_OLDEST == 2 && FORMAT_CURRENT == 12, "say what each upgrade changes");
     log_info("store: upgrading %s/data.mdb from format %d to %d (%s)", store->dir, format,
              FORMAT_CURRENT, changes[format]);
     struct store_txn opening = {.store = store, .txn = txn};

@@ -16,7 +16,7 @@
  * store.c tags their keys there, and each is a table of its own to every caller. */
 enum store_db {
     STORE_DB_LOG,             /* u64be seq -> hash[32] || Entry bytes; append-only */
-    STORE_DB_META,            /* "head" -> u64be seq || hash[32] || time; "format" -> "11";
+    STORE_DB_META,            /* "head" -> u64be seq || hash[32] || time; "format" -> "12";
                                * "by_seq_counts" -> the folded tables' records (store.c);
                                * "closed_through" -> "YYYYMMDD"; "timezone" -> its name */
     STORE_DB_PERSONS,         /* person_no -> Person */
@@ -49,6 +49,7 @@ enum store_db {
     STORE_DB_WALLET_LINKS,    /* u64be seq || person_no -> u64be seq of the wallet's entry
                                * before (0: none) || i64be its balance after: its statement, a
                                * chain whose head is the last_seq of its balance (since 11) */
+    STORE_DB_EMERGENCY_CLAIMS, /* u64be claim id -> EmergencyClaim (since 12) */
     STORE_DB_COUNT
 };
 

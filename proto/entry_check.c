@@ -2,6 +2,7 @@
 #include "entry_check.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,14 @@ static bool refund_whole(const Famledger__Refund *refund, bool optional)
         if (refund->legs[i]->amount_fen < 0 || refund->legs[i]->balance_after_fen < 0)
             return false;
     return true;
+}
+
+/* A claim as the daemon writes it: its request, and amounts that are sizes. */
+bool entry_claim_whole(const Famledger__EmergencyClaim *claim)
+{
+    return claim && claim->request && claim->request->amount_fen >= 0 &&
+           claim->returned_fen >= 0 && claim->returned_fen <= claim->request->amount_fen &&
+           claim->balance_after_fen >= 0;
 }
 
 static bool movement_whole(const void *request, const Famledger__Movement *movement)
@@ -96,6 +105,10 @@ static bool body_whole(const Famledger__Entry *entry)
         return hold_whole(entry->hold_placed->hold);
     case FAMLEDGER__ENTRY__BODY_HOLD_CLOSED:
         return hold_whole(entry->hold_closed->hold);
+    case FAMLEDGER__ENTRY__BODY_EMERGENCY_CLAIMED:
+        return entry_claim_whole(entry->emergency_claimed->claim);
+    case FAMLEDGER__ENTRY__BODY_EMERGENCY_CLOSED:
+        return entry_claim_whole(entry->emergency_closed->claim);
     case FAMLEDGER__ENTRY__BODY_AID_LIMIT_SET:
         return entry->aid_limit_set->limit && entry->aid_limit_set->limit->monthly_fen >= 0 &&
                entry->aid_limit_set->limit->yearly_fen >= 0;
@@ -145,4 +158,49 @@ bool entry_day_parse(const char *date, char day[9])
         return false;
     bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
     return !(month == 2 && date_of_month == 29 && !leap);
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t year, unsigned month, unsigned day)
+{
+    year -= month <= 2;
+    int64_t era = (year >= 0 ? year : year - 399) / 400;
+    unsigned year_of_era = (unsigned)(year - era * 400);
+    unsigned day_of_year = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
+    unsigned day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    return era * 146097 + (int64_t)day_of_era - 719468;
+}
+
+static void civil_from_days(int64_t days, int64_t *year, unsigned *month, unsigned *day)
+{
+    days += 719468;
+    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    unsigned day_of_era = (unsigned)(days - era * 146097);
+    unsigned year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+    unsigned day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    unsigned mp = (5 * day_of_year + 2) / 153;
+    *day = day_of_year - (153 * mp + 2) / 5 + 1;
+    *month = mp < 10 ? mp + 3 : mp - 9;
+    *year = (int64_t)year_of_era + era * 400 + (*month <= 2);
+}
+
+void entry_working_day_after(const char day[9], int working_days, char due[11])
+{
+    int year = atoi(day) / 10000;
+    unsigned month = (unsigned)((day[4] - '0') * 10 + (day[5] - '0'));
+    unsigned date = (unsigned)((day[6] - '0') * 10 + (day[7] - '0'));
+    int64_t days = days_from_civil(year, month, date);
+    while (working_days > 0) {
+        days++;
+        int64_t weekday = ((days % 7) + 7 + 4) % 7; /* 1970-01-01 was a Thursday (4) */
+        if (weekday != 0 && weekday != 6)
+            working_days--;
+    }
+    int64_t due_year;
+    civil_from_days(days, &due_year, &month, &date);
+    char text[32];
+    snprintf(text, sizeof(text), "%04d-%02u-%02u", (int)due_year, month, date);
+    memcpy(due, text, 10);
+    due[10] = '\0';
 }

@@ -30,4 +30,12 @@ Famledger__Movement *entry_movement(const Famledger__Entry *entry);
  * false for anything that is not one. */
 bool entry_day_parse(const char *date, char day[9]);
 
+/* Whether an emergency claim as an entry carries it is whole: its request, and amounts that are
+ * sizes, no more returned than claimed. */
+bool entry_claim_whole(const Famledger__EmergencyClaim *claim);
+
+/* The `working_days`th working day (Monday to Friday) after business day `day` ("YYYYMMDD", a
+ * real day), as "YYYY-MM-DD". Public holidays are not known: docs/DECISIONS.md. */
+void entry_working_day_after(const char day[9], int working_days, char due[11]);
+
 #endif

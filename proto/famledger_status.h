@@ -68,6 +68,8 @@
     XX(ACCOUNT_HELD, 94, "money of the account is held for a quote")                              \
     XX(SUBSCRIBER_BEHIND, 95, "the change stream's reader fell behind")                           \
     XX(SNAPSHOT_EXPIRED, 96, "the audit snapshot was open too long")                              \
+    XX(UNKNOWN_EMERGENCY_CLAIM, 97, "unknown emergency claim")                                    \
+    XX(EMERGENCY_CLAIM_CLOSED, 98, "emergency claim returned or rejected already")                \
     XX(UNAVAILABLE, 100, "cannot connect to famledgerd")                                          \
     XX(TIMEOUT, 101, "timed out waiting for famledgerd")                                          \
     XX(PROTOCOL_ERROR, 102, "protocol error")

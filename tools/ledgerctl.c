@@ -571,6 +571,16 @@ static const struct command commands[] = {
     {"wallet", "show", "PERSON_NO", {{0}}, 1, 1, wallet_show_run},
     {"wallet", "statement", STATEMENT_USAGE, {STATEMENT_OPTIONS}, 1, 1, wallet_statement_run},
     {"hold", "release", "HOLD_ID", {{0}}, 1, 1, hold_release_run},
+    {"emergency", "claim", "PATIENT AMOUNT --hospital NAME --receipt NO --ref REF   (急诊垫付: "
+     "costs the patient advanced, returned within 7 working days)",
+     {{"--hospital", true}, {"--receipt", true}, {"--ref", true}}, 2, 2, emergency_claim_run},
+    {"emergency", "return", "CLAIM_ID [AMOUNT] [--reason TEXT]   (default: all of it; less "
+     "needs a reason)", {{"--reason", true}}, 1, 2, emergency_return_run},
+    {"emergency", "reject", "CLAIM_ID --reason TEXT", {{"--reason", true}}, 1, 1,
+     emergency_reject_run},
+    {"emergency", "list", "[--patient PERSON_NO] [--open | --overdue] [--limit N] [--cursor C]",
+     {{"--patient", true}, {"--open", false}, {"--overdue", false}, {"--limit", true},
+      {"--cursor", true}}, 0, 0, emergency_list_run},
     {"family", "limit", "HOLDER BENEFICIARY --monthly YUAN [--yearly YUAN]   (0: none)",
      {{"--monthly", true}, {"--yearly", true}}, 2, 2, family_limit_run},
     {"stats", NULL, "[--prometheus] [--out FILE]   (the daemon's metrics; --json, or "

@@ -801,13 +801,13 @@ int main(int argc, char **argv)
                 "spoil TABLE | empty TABLE | "
                 "unbalance SEQ | redate SEQ | amount SEQ FEN | posting SEQ FEN | "
                 "mutate SEQ SEED | ended SEQ N | set SEQ PATH VALUE | strip SEQ [N] | garble SEQ | hole SEQ | meta KEY VALUE | headtime US | "
-                "format 2|...|10 | stray\n");
+                "format 2|...|11 | stray\n");
         return 2;
     }
     if (strcmp(argv[2], "format") == 0) {
         char *end;
         long format = strtol(argv[3], &end, 10);
-        if (*end != '\0' || format < 2 || format > 10)
+        if (*end != '\0' || format < 2 || format > 11)
             return 2;
         return format_older_make(argv[1], (int)format);
     }

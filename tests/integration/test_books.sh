@@ -248,7 +248,7 @@ refused_format() {
     expect "untouched" "$before" "$(md5sum "$WORK/data/data.mdb")"
 }
 refused_format 1 "written before double entry"
-refused_format 12 "format 12, written by a newer famledgerd"
+refused_format 13 "format 13, written by a newer famledgerd"
 refused_format x4 "records a format this famledgerd does not know (x4)"
 rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
 
@@ -272,7 +272,7 @@ case "$OUT" in *wallet_sends*) CHECKS_FAILED=$((CHECKS_FAILED + 1)); echo "FAIL 
 expect "statements as an index, as format 2 kept them" "Status of account_entries" "$OUT"
 # No quiet hours: the wallet send below must not depend on the time of day.
 daemon_start --log-level info --wallet-quiet-start 00:00 --wallet-quiet-end 00:00
-expect "the upgrade is logged" "from format 2 to 11" "$(cat "$WORK/daemon.log")"
+expect "the upgrade is logged" "from format 2 to 12" "$(cat "$WORK/daemon.log")"
 check "verify passes on the upgraded ledger" 0 ctl verify
 check "A's statement reads through the links" 0 ctl --json statement A --oldest-first
 expect "opened, then credited" '"type":"account_opened"' "$OUT"
@@ -284,7 +284,7 @@ expect "within the limit" '"acct_mulaid_pay_fen":500' "$OUT"
 check "and verify still passes" 0 ctl verify
 daemon_stop
 daemon_start
-check "it starts again as format 11" 0 ctl head
+check "it starts again as format 12" 0 ctl head
 
 # Stored totals damaged so that they sum past the largest amount (each within it): the daemon
 # refuses the sum as damage rather than overflow, and says which in its log.

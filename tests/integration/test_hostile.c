@@ -813,6 +813,26 @@ static int pharmacy_reads_statements(const struct daemon_handle *daemon)
                : 20 + (wallet == FL_ERR_PERMISSION_DENIED);
 }
 
+/* Nor claim, return or list emergency costs: a hospital's settlement peer is not the bureau
+ * that reviews them. */
+static int pharmacy_claims_emergency_costs(const struct daemon_handle *daemon)
+{
+    fl_client *client;
+    if (fl_client_connect(daemon->socket_path, 5000, &client) != 0)
+        return 10;
+    fl_emergency_claim claim;
+    size_t count;
+    uint64_t next;
+    int made = fl_emergency_claim_make(client, "P1", 100, "H", "R1", "e-pharmacy", &claim);
+    int closed = fl_emergency_claim_close(client, 1, 0, false, NULL, &claim);
+    int listed = fl_emergency_claim_list(client, NULL, false, false, 0, &claim, 1, &count, &next,
+                                         NULL);
+    fl_client_close(client);
+    int denied = (made == FL_ERR_PERMISSION_DENIED) + (closed == FL_ERR_PERMISSION_DENIED) * 2 +
+                 (listed == FL_ERR_PERMISSION_DENIED) * 4;
+    return denied == 7 ? 0 : 30 + denied;
+}
+
 static void test_a_pharmacy_cannot_read_the_change_stream_or_statements(void **state)
 {
     (void)state;
@@ -822,6 +842,7 @@ static void test_a_pharmacy_cannot_read_the_change_stream_or_statements(void **s
     daemon_open_to_others(&daemon);
     assert_int_equal(as_nobody(pharmacy_subscribes, &daemon), 0);
     assert_int_equal(as_nobody(pharmacy_reads_statements, &daemon), 0);
+    assert_int_equal(as_nobody(pharmacy_claims_emergency_costs, &daemon), 0);
     daemon_remove(&daemon);
 }
 

@@ -1,6 +1,6 @@
 #!/bin/bash
 # test_upgrade.sh -- a ledger written by famledgerd of format 3 (tests/fixtures/format3, made by
-# the real famledgerd of that format with make-format3.sh) is upgraded in place to format 11:
+# the real famledgerd of that format with make-format3.sh) is upgraded in place to format 12:
 # its statement index becomes chains of links, its mutual-aid usage moves into the accounts,
 # each merchant's day becomes a chain with its totals keyed day first, each patient's
 # settlements a chain whose head is in their account (A) or, without one, their person (C),
@@ -36,7 +36,7 @@ touch "$WORK/fail-now"
 check "the upgrade's flush fails" 1 env FAILSYNC_TRIGGER="$WORK/fail-now" \
     LD_PRELOAD="$PWD/$BUILD/tests/libfailsync.so" "$BUILD/famledgerd" --data-dir "$WORK/data" \
     --socket "$SOCKET" --log-level info
-expect "it was upgrading" "from format 3 to 11" "$ERR"
+expect "it was upgrading" "from format 3 to 12" "$ERR"
 expect "and says the ledger is as it was" "commit the upgrade (the ledger is as it was)" "$ERR"
 check "still format 3, with its index" 0 mdb_stat -a "$WORK/data"
 expect "account_entries still there" "Status of account_entries" "$OUT"
@@ -45,7 +45,7 @@ check "the format key says 3" 0 mdb_dump -p -s meta "$WORK/data"
 expect "format 3" "$(printf ' format\n 3')" "$OUT"
 
 fixture_daemon_start --log-level info
-expect "the upgrade is logged" "from format 3 to 11" "$(cat "$WORK/daemon.log")"
+expect "the upgrade is logged" "from format 3 to 12" "$(cat "$WORK/daemon.log")"
 expect "with the lines it linked" "28 statement lines linked" "$(cat "$WORK/daemon.log")"
 # A gave C 102.00 this month and year; B's 20.00 was all refunded: B keeps no count.
 expect "and the aid usage it moved" "moved into the accounts: 4 rows, 1 holding counts" \
@@ -156,8 +156,8 @@ case "$OUT" in *"Status of account_links"*|*"Status of settlements"*|*"Status of
     *) CHECKS_PASSED=$((CHECKS_PASSED + 1)) ;; esac
 expect "by_seq there" "Status of by_seq" "$OUT"
 fixture_daemon_start --log-level info
-check "it starts again, as format 11" 0 ctl head
-expect "upgraded once" "1" "$(grep -c 'from format 3 to 11' "$WORK/daemon.log")"
+check "it starts again, as format 12" 0 ctl head
+expect "upgraded once" "1" "$(grep -c 'from format 3 to 12' "$WORK/daemon.log")"
 daemon_stop
 # verify sums a day's totals only while its replay is in that day: a missing total of the
 # earlier of two days is still found, and named on the second pass.

@@ -334,7 +334,7 @@ daemon_stop
 check "make the ledger format 10" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" format 10
 : > "$WORK/daemon.log"
 start --log-level info
-expect "upgraded" "from format 10 to 11" "$(cat "$WORK/daemon.log")"
+expect "upgraded" "from format 10 to 12" "$(cat "$WORK/daemon.log")"
 check "B's statement after the upgrade" 0 ctl --json wallet statement B
 expect "as before" "$(cat "$WORK/b-before.json")" "$OUT"
 check "M's" 0 ctl --json wallet statement M --oldest-first

@@ -111,7 +111,7 @@ static void test_upgrade_grows_a_map_too_small_for_the_links(void **state)
     store_close(f->store);
     f->store = NULL;
     ledger_format(f->dir, format, &has_index);
-    assert_string_equal(format, "11");
+    assert_string_equal(format, "12");
     assert_false(has_index);
     assert_int_equal(store_open(f->dir, 1 << 20, 64 << 20, STORE_OPEN_EXISTING, &f->store), 0);
 }
@@ -276,7 +276,7 @@ static void test_upgrade_moves_aid_usage_into_the_accounts(void **state)
     store_close(f->store);
     f->store = NULL;
     ledger_format(f->dir, format, &has_index);
-    assert_string_equal(format, "11");
+    assert_string_equal(format, "12");
     usage_rows(f->dir, NULL, &table_rows, &account_usage);
     assert_int_equal(table_rows, SIZE_MAX); /* the table is gone */
     assert_int_equal(account_usage, 2);
@@ -329,7 +329,7 @@ static void test_the_retired_statement_table_is_refused_by_name(void **state)
     assert_non_null(strstr(response->error, "day_totals since format 7"));
     assert_int_equal(state_page(f, 13, &response), FL_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(response->error, "patient_links since format 8"));
-    assert_int_equal(state_page(f, 26, &response), FL_ERR_INVALID_ARGUMENT);
+    assert_int_equal(state_page(f, 27, &response), FL_ERR_INVALID_ARGUMENT);
     assert_int_equal(state_page(f, 99, &response), FL_ERR_INVALID_ARGUMENT);
     assert_int_equal(state_page(f, FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_LINKS, &response), 0);
     assert_int_equal(response->state_page->n_keys, 1); /* E1's opening */
@@ -393,7 +393,7 @@ static void reopen_at_current_format(struct fixture *f, const char *const *gone)
     char format[8];
     bool has_index;
     ledger_format(f->dir, format, &has_index);
-    assert_string_equal(format, "11");
+    assert_string_equal(format, "12");
     assert_int_equal(store_open(f->dir, 1 << 20, 64 << 20, STORE_OPEN_EXISTING, &f->store), 0);
 }
 

@@ -1,0 +1,143 @@
+/* ledgerctl_emergency.c -- ledgerctl's emergency claims (急诊垫付): claim, return, reject, list. */
+#include "ledgerctl.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *claim_state_name(fl_emergency_state state)
+{
+    switch (state) {
+    case FL_EMERGENCY_OPEN: return "open";
+    case FL_EMERGENCY_RETURNED: return "returned";
+    case FL_EMERGENCY_REJECTED: return "rejected";
+    default: return "unknown";
+    }
+}
+
+static void claim_json(const fl_emergency_claim *claim, const char *end)
+{
+    printf("{\"claim_id\":%" PRIu64 ",\"patient\":", claim->claim_id);
+    json_string_write(stdout, claim->patient);
+    printf(",\"amount_fen\":%" PRId64 ",\"hospital\":", claim->amount_fen);
+    json_string_write(stdout, claim->hospital);
+    printf(",\"receipt\":");
+    json_string_write(stdout, claim->receipt);
+    printf(",\"reference\":");
+    json_string_write(stdout, claim->reference);
+    printf(",\"claimed_day\":\"%s\",\"due_day\":\"%s\",\"state\":\"%s\",\"closed_seq\":%" PRIu64
+           ",\"returned_fen\":%" PRId64 ",\"reason\":", claim->claimed_day, claim->due_day,
+           claim_state_name(claim->state), claim->closed_seq, claim->returned_fen);
+    json_string_write(stdout, claim->reason);
+    printf(",\"cash_refund_due\":%s,\"late\":%s,\"balance_after_fen\":%" PRId64 "%s",
+           claim->cash_refund_due ? "true" : "false", claim->late ? "true" : "false",
+           claim->balance_after_fen, end);
+}
+
+/* One claim: what was claimed, and what became of it. */
+static void claim_text(const fl_emergency_claim *claim)
+{
+    char amount[FL_MONEY_TEXT_MAX], returned[FL_MONEY_TEXT_MAX];
+    printf("claim %" PRIu64 ": %s claimed %s at %s (receipt %s, ref %s) on %s, due by %s: %s",
+           claim->claim_id, claim->patient, fl_money_format(claim->amount_fen, amount),
+           claim->hospital, claim->receipt, claim->reference, claim->claimed_day,
+           claim->due_day, claim_state_name(claim->state));
+    if (claim->state == FL_EMERGENCY_RETURNED)
+        printf(" %s%s", fl_money_format(claim->returned_fen, returned),
+               claim->cash_refund_due ? ", owed in cash (the account had closed)" : "");
+    if (claim->closed_seq)
+        printf(" at entry %" PRIu64 "%s", claim->closed_seq, claim->late ? ", late" : "");
+    if (*claim->reason)
+        printf(" (%s)", claim->reason);
+    printf("\n");
+}
+
+static int claim_print(const struct ctl *ctl, const fl_emergency_claim *claim)
+{
+    if (ctl->json) {
+        claim_json(claim, claim->replayed ? ",\"replayed\":true}\n" : ",\"replayed\":false}\n");
+        return 0;
+    }
+    claim_text(claim);
+    if (claim->replayed)
+        printf("(replayed: recorded already, nothing moved again)\n");
+    return 0;
+}
+
+int emergency_claim_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    int64_t amount_fen;
+    if (parse_amount(args->positionals[1], &amount_fen))
+        return CLI_EXIT_USAGE;
+    const char *hospital = cli_option(args, "--hospital"), *receipt = cli_option(args, "--receipt");
+    const char *reference = cli_option(args, "--ref");
+    if (!hospital || !receipt || !reference)
+        return usage_error("%s", "emergency claim needs --hospital NAME, --receipt NO and --ref "
+                           "REF (which makes a retry safe)");
+    fl_emergency_claim claim;
+    int rc = fl_emergency_claim_make(ctl->client, args->positionals[0], amount_fen, hospital,
+                                     receipt, reference, &claim);
+    return rc ? ctl_fail(ctl, rc) : claim_print(ctl, &claim);
+}
+
+static int claim_close(struct ctl *ctl, const struct cli_parsed *args, bool reject)
+{
+    uint64_t claim_id;
+    if (cli_parse_u64(args->positionals[0], 1, UINT64_MAX, &claim_id))
+        return usage_error("'%s' is not a claim id", args->positionals[0]);
+    int64_t returned_fen = 0;
+    if (args->positional_count > 1 && parse_amount(args->positionals[1], &returned_fen))
+        return CLI_EXIT_USAGE;
+    const char *reason = cli_option(args, "--reason");
+    if (reject && !reason)
+        return usage_error("%s", "emergency reject needs --reason TEXT");
+    fl_emergency_claim claim;
+    int rc = fl_emergency_claim_close(ctl->client, claim_id, returned_fen, reject, reason, &claim);
+    return rc ? ctl_fail(ctl, rc) : claim_print(ctl, &claim);
+}
+
+int emergency_return_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    return claim_close(ctl, args, false);
+}
+
+int emergency_reject_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    return claim_close(ctl, args, true);
+}
+
+int emergency_list_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    const char *patient = cli_option(args, "--patient");
+    bool overdue = cli_option(args, "--overdue") != NULL;
+    bool open = cli_option(args, "--open") != NULL || overdue;
+    uint64_t cursor = 0, limit = 50;
+    const char *cursor_text = cli_option(args, "--cursor"), *limit_text = cli_option(args, "--limit");
+    if (cursor_text && cli_parse_u64(cursor_text, 0, UINT64_MAX, &cursor))
+        return usage_error("'%s' is not a cursor", cursor_text);
+    if (limit_text && cli_parse_u64(limit_text, 1, 1000, &limit))
+        return usage_error("--limit must be 1 to 1000, not '%s'", limit_text);
+    static fl_emergency_claim claims[1000];
+    size_t count;
+    uint64_t next_cursor;
+    char today[11];
+    int rc = fl_emergency_claim_list(ctl->client, patient, open, overdue, cursor, claims,
+                                     (size_t)limit, &count, &next_cursor, today);
+    if (rc)
+        return ctl_fail(ctl, rc);
+    if (ctl->json) {
+        printf("{\"today\":\"%s\",\"claims\":[", today);
+        for (size_t i = 0; i < count; i++)
+            claim_json(&claims[i], i + 1 < count ? "}," : "}");
+        printf("],\"next_cursor\":%" PRIu64 "}\n", next_cursor);
+        return 0;
+    }
+    for (size_t i = 0; i < count; i++)
+        claim_text(&claims[i]);
+    if (count == 0)
+        printf("no %sclaims%s\n", overdue ? "overdue " : open ? "open " : "",
+               next_cursor ? " on this page" : "");
+    if (next_cursor)
+        printf("more: --cursor %" PRIu64 "\n", next_cursor);
+    return 0;
+}
