@@ -44,8 +44,9 @@
  *                                                  element (bindings.1.relation); VALUE is a
  *                                                  text, or a number (enums, flags). KEY is a
  *                                                  person, merchant or balance's text, a
- *                                                  settlement's, hold's or send's number, or
- *                                                  an aid limit's HOLDER/BENEFICIARY
+ *                                                  settlement's, hold's, send's or emergency
+ *                                                  claim's number, or an aid limit's
+ *                                                  HOLDER/BENEFICIARY
  *   famledger-corrupt DATA_DIR remutate TABLE SEED one field of one stored record of TABLE,
  *                                                  both chosen by SEED, changed as mutate
  *                                                  changes an entry's; prints which
@@ -164,6 +165,8 @@ static const ProtobufCMessageDescriptor *table_message(int db)
         return &famledger__wallet_send__descriptor;
     case STORE_DB_HOLDS:
         return &famledger__hold__descriptor;
+    case STORE_DB_EMERGENCY_CLAIMS:
+        return &famledger__emergency_claim__descriptor;
     case STORE_DB_AID_LIMITS:
         return &famledger__aid_limit__descriptor;
     case STORE_DB_DAY_TOTALS:
@@ -241,7 +244,8 @@ static int corrupt_field(struct store_txn *txn, int db, const char *key, char *p
      * with a NUL between them. */
     uint8_t bytes[STORE_KEY_MAX];
     size_t size = strlen(key);
-    if (db == STORE_DB_SETTLEMENTS || db == STORE_DB_HOLDS || db == STORE_DB_WALLET_SENDS) {
+    if (db == STORE_DB_SETTLEMENTS || db == STORE_DB_HOLDS || db == STORE_DB_WALLET_SENDS ||
+        db == STORE_DB_EMERGENCY_CLAIMS) {
         store_u64_encode(bytes, strtoull(key, NULL, 10));
         size = 8;
     } else if (size < sizeof(bytes)) {

@@ -163,4 +163,34 @@ check "after a restart, the claims are as they were" 0 ctl --json emergency list
 expect "D's partial return kept" '"returned_fen":3000' "$OUT"
 check "verify after the restart" 0 ctl verify
 verify_finds_each_missing start emergency_claims
+
+# ---- what verify says of claims no famledgerd wrote ----
+check "the closes' entries" 0 ctl --json emergency list
+closed2=$(echo "$OUT" | sed -n "s/.*\"claim_id\":$claim2,[^}]*\"closed_seq\":\([0-9]*\).*/\1/p")
+daemon_stop
+cp -r "$WORK/data" "$WORK/pristine"
+forged() {
+    local name=$1 named=$2
+    shift 2
+    rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
+    check "forge: $name" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" "$@"
+    start
+    check "verify finds it: $name" 4 ctl verify
+    expect "named: $name" "$named" "$OUT$ERR"
+    daemon_stop
+}
+forged "a late close recorded as in time" "recorded as in time" \
+    set "$closed2" emergency_closed.claim.late 0
+forged "a claim due later than its 7 working days" "due 2026-12-31; its entry's day gives" \
+    set "$claim1" emergency_claimed.claim.due_day 2026-12-31
+forged "a return that says less than its postings move" "which way the money went" \
+    set "$closed1" emergency_closed.claim.returned_fen 29999
+forged "a close of a claim made for someone else" "which is not open or was made otherwise" \
+    set "$claim2" emergency_claimed.claim.request.patient A
+forged "a stored claim open again" "emergency_claims" \
+    field emergency_claims "$claim2" state 1
+forged "a stored claim for more" "emergency_claims" \
+    field emergency_claims "$claim3" request.amount_fen 2001
+rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
+start
 finish
