@@ -133,7 +133,8 @@ enum op {
     OP_CREDIT_BATCH, OP_BIND, OP_UNBIND, OP_ORDER, OP_LIMIT, OP_WALLET_SEND, OP_WALLET_ACCEPT,
     OP_WALLET_DECLINE, OP_HOLD, OP_HOLD_RELEASE, OP_FREEZE, OP_SUSPEND, OP_WITHDRAW,
     OP_ACCOUNT_OPEN, OP_TRANSFER_OUT, OP_TRANSFER_IN, OP_TRANSFER_LINKED, OP_DECEASED, OP_PAYOUT,
-    OP_RECOVER, OP_MERCHANT_SUSPEND, OP_DAY_CLOSE, OP_BATCH, OP_PIPELINE, OP_READ, OPS
+    OP_RECOVER, OP_EMERGENCY_CLAIM, OP_EMERGENCY_CLOSE, OP_MERCHANT_SUSPEND, OP_DAY_CLOSE,
+    OP_BATCH, OP_PIPELINE, OP_READ, OPS
 };
 
 struct worker;
@@ -166,6 +167,8 @@ struct worker {
     fl_settlement *settlement;
     fl_reversal *reversal;
     fl_hold *hold;
+    uint64_t claim_id;  /* the worker's last emergency claim, and what it claimed */
+    int64_t claim_fen;
 };
 
 /* cmocka's failures jump, which a worker thread must not: the first failure is kept, every
@@ -1169,6 +1172,50 @@ static void op_payout(struct worker *w)
                                          reference, &payout));
 }
 
+/* An emergency claim (急诊垫付) of anyone, a resident's refused; or the close of the worker's
+ * last claim, or of an entry that is no claim: returned whole or in part (now and then more
+ * than claimed), or rejected. A return's money is in the account's model unless owed in cash. */
+static void op_emergency(struct worker *w)
+{
+    fl_emergency_claim claim;
+    if (w->claim_id == 0 || chance(w, 50)) {
+        char reference[48];
+        unique_reference(w, reference, sizeof(reference), "E");
+        const char *patient = person_nos[pick(w, PERSONS)];
+        int64_t amount = 1 + (int64_t)pick(w, 20000);
+        if (!outcome(w, OP_EMERGENCY_CLAIM,
+                     fl_emergency_claim_make(w->client, patient, amount, "急救中心", "RC-1",
+                                             reference, &claim)))
+            return;
+        if (claim.state != FL_EMERGENCY_OPEN || claim.amount_fen != amount ||
+            strcmp(claim.patient, patient) != 0 || strcmp(claim.due_day, claim.claimed_day) <= 0)
+            FAIL(w, "claim %" PRIu64 ": state %d, %" PRId64 " fen of %s, due %s after %s",
+                 claim.claim_id, (int)claim.state, claim.amount_fen, claim.patient,
+                 claim.due_day, claim.claimed_day);
+        w->claim_id = claim.claim_id;
+        w->claim_fen = amount;
+        return;
+    }
+    uint64_t id = chance(w, 90) ? w->claim_id : w->claim_id + 1 + pick(w, 3);
+    bool reject = chance(w, 20);
+    int64_t amount = reject || chance(w, 40) ? 0
+                     : chance(w, 95)         ? 1 + (int64_t)pick(w, (unsigned)w->claim_fen)
+                                             : w->claim_fen + 1;
+    const char *reason = reject || (amount && amount < w->claim_fen) ? "复核" : NULL;
+    if (!outcome(w, OP_EMERGENCY_CLOSE,
+                 fl_emergency_claim_close(w->client, id, amount, reject, reason, &claim)))
+        return;
+    int64_t returned = reject ? 0 : amount ? amount : w->claim_fen;
+    if (id != w->claim_id || claim.returned_fen != returned ||
+        claim.state != (reject ? FL_EMERGENCY_REJECTED : FL_EMERGENCY_RETURNED))
+        FAIL(w, "close of claim %" PRIu64 " (%" PRId64 " fen asked back of %" PRId64
+             ") answered %" PRIu64 " %d with %" PRId64, id, returned, w->claim_fen,
+             claim.claim_id, (int)claim.state, claim.returned_fen);
+    if (!claim.replayed && claim.returned_fen > 0 && !claim.cash_refund_due)
+        model_account(w, claim.patient, claim.returned_fen, claim.balance_after_fen,
+                      "emergency return");
+}
+
 static void op_merchant_suspend(struct worker *w)
 {
     int merchant = (int)pick(w, MERCHANTS);
@@ -1445,6 +1492,8 @@ static const struct op_kind op_kinds[OPS] = {
     [OP_DECEASED] = {"deceased", 1, op_deceased},
     [OP_PAYOUT] = {"payout", 2, op_payout},
     [OP_RECOVER] = {"recover", 0, op_payout}, /* drawn as a payout, when the merchant owes */
+    [OP_EMERGENCY_CLAIM] = {"emergency claim", 2, op_emergency},
+    [OP_EMERGENCY_CLOSE] = {"emergency close", 0, op_emergency}, /* drawn as a claim */
     [OP_MERCHANT_SUSPEND] = {"merchant suspend", 1, op_merchant_suspend},
     [OP_DAY_CLOSE] = {"day close", 1, op_day_close},
     [OP_BATCH] = {"batch", 3, op_pipeline},
@@ -1643,7 +1692,7 @@ static void coverage_final(void)
 {
     static const enum op needed[] = {OP_WALLET_SEND, OP_WALLET_ACCEPT, OP_CAPTURE,
                                      OP_HOLD_RELEASE, OP_PAYOUT, OP_RECOVER,
-                                     OP_TRANSFER_LINKED};
+                                     OP_TRANSFER_LINKED, OP_EMERGENCY_CLOSE};
     for (size_t n = 0; n < sizeof(needed) / sizeof(needed[0]); n++)
         if (coverage.ok[needed[n]] == 0)
             fail_msg("no %s succeeded in any run (%u refused)", op_kinds[needed[n]].name,
