@@ -106,38 +106,49 @@ int emergency_reject_run(struct ctl *ctl, const struct cli_parsed *args)
     return claim_close(ctl, args, true);
 }
 
+/* Claims in the order made: one page with --limit (and --cursor), else every page. */
 int emergency_list_run(struct ctl *ctl, const struct cli_parsed *args)
 {
     const char *patient = cli_option(args, "--patient");
     bool overdue = cli_option(args, "--overdue") != NULL;
     bool open = cli_option(args, "--open") != NULL || overdue;
-    uint64_t cursor = 0, limit = 50;
-    const char *cursor_text = cli_option(args, "--cursor"), *limit_text = cli_option(args, "--limit");
+    uint64_t cursor = 0, limit = 1000;
+    const char *cursor_text = cli_option(args, "--cursor");
+    const char *limit_text = cli_option(args, "--limit");
     if (cursor_text && cli_parse_u64(cursor_text, 0, UINT64_MAX, &cursor))
         return usage_error("'%s' is not a cursor", cursor_text);
     if (limit_text && cli_parse_u64(limit_text, 1, 1000, &limit))
         return usage_error("--limit must be 1 to 1000, not '%s'", limit_text);
     static fl_emergency_claim claims[1000];
-    size_t count;
-    uint64_t next_cursor;
+    size_t listed = 0;
     char today[11];
-    int rc = fl_emergency_claim_list(ctl->client, patient, open, overdue, cursor, claims,
-                                     (size_t)limit, &count, &next_cursor, today);
-    if (rc)
-        return ctl_fail(ctl, rc);
+    bool first_page = true;
+    do {
+        size_t count;
+        int rc = fl_emergency_claim_list(ctl->client, patient, open, overdue, cursor, claims,
+                                         (size_t)limit, &count, &cursor, today);
+        if (rc)
+            return ctl_fail(ctl, rc);
+        if (ctl->json && first_page)
+            printf("{\"today\":\"%s\",\"claims\":[", today);
+        first_page = false;
+        for (size_t i = 0; i < count; i++, listed++) {
+            if (ctl->json) {
+                fputs(listed ? "," : "", stdout);
+                claim_json(&claims[i], "}");
+            } else {
+                claim_text(&claims[i]);
+            }
+        }
+    } while (cursor && !limit_text);
     if (ctl->json) {
-        printf("{\"today\":\"%s\",\"claims\":[", today);
-        for (size_t i = 0; i < count; i++)
-            claim_json(&claims[i], i + 1 < count ? "}," : "}");
-        printf("],\"next_cursor\":%" PRIu64 "}\n", next_cursor);
+        printf("],\"next_cursor\":%" PRIu64 "}\n", cursor);
         return 0;
     }
-    for (size_t i = 0; i < count; i++)
-        claim_text(&claims[i]);
-    if (count == 0)
+    if (listed == 0)
         printf("no %sclaims%s\n", overdue ? "overdue " : open ? "open " : "",
-               next_cursor ? " on this page" : "");
-    if (next_cursor)
-        printf("more: --cursor %" PRIu64 "\n", next_cursor);
+               cursor ? " on this page" : "");
+    if (cursor)
+        printf("more: --cursor %" PRIu64 "\n", cursor);
     return 0;
 }
