@@ -90,4 +90,22 @@ west_yesterday=$(TZ=Etc/GMT+12 date -d yesterday +%F)
     { CHECKS_FAILED=$((CHECKS_FAILED + 1))
       echo "FAIL not yesterday in Etc/GMT+12 ($west_yesterday): $(ls "$WORK/west-reports")"; }
 kill -TERM "$west" && wait "$west"
+
+# An emergency claim open past its 7 working days: counted in the summary and listed in a
+# report, and the run still passes (the bureau owes the return; the books agree).
+faketime_setup
+rm -rf "$WORK/data"
+set_clock "2026-11-02 10:00:00"
+LD_PRELOAD="$FAKETIME_LIB" FAKETIME_TIMESTAMP_FILE="$WORK/clock" FAKETIME_NO_CACHE=1 \
+    FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=Asia/Shanghai daemon_start
+ctl person add P --name P --region 110101 --scheme employee >/dev/null
+ctl account open P >/dev/null
+check "a claim on Monday 2 November" 0 ctl emergency claim P 12.00 --hospital H --receipt R \
+    --ref e1
+set_clock "2026-11-20 10:00:00"
+check "nightly passes with a claim overdue" 0 sh "$nightly" 2026-11-19
+expect "the summary counts it" "1 emergency claims overdue" \
+    "$(cat "$WORK/reports/2026-11-19/SUMMARY")"
+expect "the report lists it" '"due_day":"2026-11-11"' \
+    "$(cat "$WORK/reports/2026-11-19/emergency-overdue.json")"
 finish
