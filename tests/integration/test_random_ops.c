@@ -1205,8 +1205,10 @@ static void op_emergency(struct worker *w)
     if (!outcome(w, OP_EMERGENCY_CLOSE,
                  fl_emergency_claim_close(w->client, id, amount, reject, reason, &claim)))
         return;
-    int64_t returned = reject ? 0 : amount ? amount : w->claim_fen;
-    if (id != w->claim_id || claim.returned_fen != returned ||
+    /* Another worker's claim may be closed too: it claimed what this one does not know. */
+    int64_t returned = reject ? 0 : amount ? amount : id == w->claim_id ? w->claim_fen : 0;
+    if (claim.claim_id != id || (returned != 0 && claim.returned_fen != returned) ||
+        (reject != (claim.returned_fen == 0)) ||
         claim.state != (reject ? FL_EMERGENCY_REJECTED : FL_EMERGENCY_RETURNED))
         FAIL(w, "close of claim %" PRIu64 " (%" PRId64 " fen asked back of %" PRId64
              ") answered %" PRIu64 " %d with %" PRId64, id, returned, w->claim_fen,
