@@ -196,10 +196,26 @@ static void call(fl_client *client, unsigned which)
         fl_wallet_statement(client, "K", 0, false, wallet_lines, 8, &count, &number);
         break;
     }
+    case 58: {
+        fl_emergency_claim claim;
+        fl_emergency_claim_make(client, "K", 100, "H", "R1", "e1", &claim);
+        break;
+    }
+    case 59: {
+        fl_emergency_claim claim;
+        fl_emergency_claim_close(client, 5, 0, false, NULL, &claim);
+        break;
+    }
+    case 60: {
+        static fl_emergency_claim claims[8];
+        char today[11];
+        fl_emergency_claim_list(client, NULL, true, false, 0, claims, 8, &count, &number, today);
+        break;
+    }
     default: fl_merchant_list(client, merchants, 8, &count); break;
     }
 }
-#define CALLS 59
+#define CALLS 62
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

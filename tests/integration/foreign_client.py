@@ -651,6 +651,9 @@ def pharmacy():
         "log_page": pb.LogPageRequest(from_seq=1),
         "statement": pb.StatementRequest(person_no="H"),
         "wallet_statement": pb.StatementRequest(person_no="K"),
+        "emergency_claim": pb.EmergencyClaimRequest(patient="H", amount_fen=1, hospital="H",
+                                                    receipt="R", reference="ph-e"),
+        "emergency_list": pb.EmergencyListRequest(),
         "trial_balance": pb.TrialBalanceRequest(),
     }
     for body, message in denied.items():
@@ -956,6 +959,31 @@ def wallet_statement(conn):
           lines == [("wallet_send_closed", 1000, 1000, "w-1", "H")], str(lines))
 
 
+def emergency(conn):
+    """H claims 5.00 of emergency costs; the claim is due on its 7th working day, and its return
+    puts the money into H's account; a second, different close is refused."""
+    made = conn.call("emergency_claim", pb.EmergencyClaimRequest(
+        patient="H", amount_fen=500, hospital="急救中心", receipt="RC-1", reference="e-1"))
+    ok("emergency_claim of H", made)
+    claim = made.emergency
+    check("open, with its days", claim.state == pb.EMERGENCY_OPEN and
+          claim.due_day > claim.claimed_day and len(claim.due_day) == 10, str(claim))
+    before = conn.call("account_get", pb.AccountGetRequest(person_no="H")).account.account
+    back = conn.call("emergency_close", pb.EmergencyCloseRequest(claim_id=claim.claim_id))
+    ok("emergency_close: all of it back", back)
+    check("returned, with the balance after", back.emergency.state == pb.EMERGENCY_RETURNED and
+          back.emergency.returned_fen == 500 and
+          back.emergency.balance_after_fen == before.balance_fen + 500, str(back))
+    expect_status("a rejection after the return", conn.call(
+        "emergency_close", pb.EmergencyCloseRequest(claim_id=claim.claim_id, reject=True,
+                                                    reason="no")),
+        pb.STATUS_EMERGENCY_CLAIM_CLOSED)
+    listed = conn.call("emergency_list", pb.EmergencyListRequest(patient="H"))
+    ok("emergency_list of H", listed)
+    check("lists the claim, returned", [c.claim_id for c in listed.emergency_list.claims] ==
+          [claim.claim_id] and listed.emergency_list.claims[0].closed_seq != 0, str(listed))
+
+
 def main():
     conn = Connection()
     empty = conn.call("head", pb.HeadRequest())
@@ -971,6 +999,7 @@ def main():
     hostile_frames()
     refusals(conn)
     wallet_statement(conn)
+    emergency(conn)
     trial = conn.call("trial_balance", pb.TrialBalanceRequest())
     ok("trial_balance", trial)
     check("the books balance", trial.trial_balance.total_fen == 0 and
