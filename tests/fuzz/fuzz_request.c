@@ -26,7 +26,9 @@ static struct peer peer = {.roles = ROLE_BIT(ROLE_ADMIN) | ROLE_BIT(ROLE_SETTLE)
 
 /* Run one request of the seeding in a transaction of its own: 0, or its error (nothing kept).
  * The id of the settlement it made into *settled, when asked. */
-static int seed_settle_run(Famledger__Request *request, uint64_t *settled)
+/* Run one request of the seeded ledger and commit it; *made (when given) is the id of the
+ * settlement or emergency claim it made. */
+static int seed_settle_run(Famledger__Request *request, uint64_t *made)
 {
     struct arena arena;
     arena_init(&arena);
@@ -37,8 +39,10 @@ static int seed_settle_run(Famledger__Request *request, uint64_t *settled)
     struct request_ctx ctx = {.txn = txn, .arena = &arena, .config = &config,
                               .time_us = 1795400000000000, .peer = &peer, .response = &response};
     int rc = dispatch_execute(dispatch_route_find(request->body_case), &ctx, request);
-    if (rc == 0 && settled && response.body_case == FAMLEDGER__RESPONSE__BODY_SETTLEMENT)
-        *settled = response.settlement->settlement->settlement_id;
+    if (rc == 0 && made && response.body_case == FAMLEDGER__RESPONSE__BODY_SETTLEMENT)
+        *made = response.settlement->settlement->settlement_id;
+    if (rc == 0 && made && response.body_case == FAMLEDGER__RESPONSE__BODY_EMERGENCY)
+        *made = response.emergency->claim_id;
     if (rc == 0)
         rc = store_commit(txn);
     else
@@ -79,7 +83,8 @@ static void seed_person(const char *person_no, Famledger__Scheme scheme)
     seed_run(&request);
 }
 
-/* P (employee) funded by H; R a resident; merchant M; one settlement, partly refunded. */
+/* P (employee) funded by H; R a resident; merchant M; one settlement, partly refunded; an
+ * emergency claim of P's, open. */
 static void seed_ledger(void)
 {
     seed_person("P", FAMLEDGER__SCHEME__SCHEME_EMPLOYEE);
@@ -123,6 +128,17 @@ static void seed_ledger(void)
     request.refund = &refund;
     if (seed_run(&request) != 0)
         abort(); /* the settlement is not where the seeds expect it */
+    Famledger__EmergencyClaimRequest claim = FAMLEDGER__EMERGENCY_CLAIM_REQUEST__INIT;
+    claim.patient = (char *)"P";
+    claim.amount_fen = 700;
+    claim.hospital = (char *)"Seed";
+    claim.receipt = (char *)"R";
+    claim.reference = (char *)"seed-e"; /* the seeds' own claim is "e" */
+    request.body_case = FAMLEDGER__REQUEST__BODY_EMERGENCY_CLAIM;
+    request.emergency_claim = &claim;
+    uint64_t claimed = 0;
+    if (seed_settle_run(&request, &claimed) != 0 || claimed != SEEDED_CLAIM)
+        abort(); /* the claim is not where the seeds expect it */
 }
 
 static char dir[] = "/tmp/famledger-fuzz-XXXXXX";

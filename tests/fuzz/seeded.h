@@ -4,5 +4,6 @@
 #define FAMLEDGER_FUZZ_SEEDED_H
 
 #define SEEDED_SETTLEMENT 10 /* P's settlement at M, partly refunded */
+#define SEEDED_CLAIM 12      /* P's emergency claim, open */
 
 #endif

@@ -184,7 +184,7 @@ static void seeds_books(const char *dir)
     seed_write(dir, "settlement_get-reference", &request);
 }
 
-/* The wallet, held quotes and aid limits, valid against the seeded ledger. */
+/* The wallet, held quotes, aid limits and emergency claims, valid against the seeded ledger. */
 static void seeds_twophase(const char *dir)
 {
     Famledger__Request request = FAMLEDGER__REQUEST__INIT;
@@ -238,6 +238,31 @@ static void seeds_twophase(const char *dir)
     request.body_case = FAMLEDGER__REQUEST__BODY_FAMILY_LIMIT;
     request.family_limit = &limit;
     seed_write(dir, "family_limit", &request);
+    Famledger__EmergencyClaimRequest claim = FAMLEDGER__EMERGENCY_CLAIM_REQUEST__INIT;
+    claim.patient = (char *)"P";
+    claim.amount_fen = 500;
+    claim.hospital = (char *)"急救中心";
+    claim.receipt = (char *)"R";
+    claim.reference = (char *)"e";
+    request.body_case = FAMLEDGER__REQUEST__BODY_EMERGENCY_CLAIM;
+    request.emergency_claim = &claim;
+    seed_write(dir, "emergency_claim", &request);
+    Famledger__EmergencyCloseRequest close = FAMLEDGER__EMERGENCY_CLOSE_REQUEST__INIT;
+    close.claim_id = SEEDED_CLAIM;
+    close.returned_fen = 300;
+    close.reason = (char *)"part";
+    request.body_case = FAMLEDGER__REQUEST__BODY_EMERGENCY_CLOSE;
+    request.emergency_close = &close;
+    seed_write(dir, "emergency_close", &request);
+    close.returned_fen = 0;
+    close.reject = true;
+    seed_write(dir, "emergency_reject", &request);
+    Famledger__EmergencyListRequest list = FAMLEDGER__EMERGENCY_LIST_REQUEST__INIT;
+    list.patient = (char *)"P";
+    list.overdue_only = true;
+    request.body_case = FAMLEDGER__REQUEST__BODY_EMERGENCY_LIST;
+    request.emergency_list = &list;
+    seed_write(dir, "emergency_list", &request);
     Famledger__SubscribeRequest subscribe = FAMLEDGER__SUBSCRIBE_REQUEST__INIT;
     subscribe.from_seq = 1;
     request.body_case = FAMLEDGER__REQUEST__BODY_SUBSCRIBE;
