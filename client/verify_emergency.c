@@ -59,7 +59,7 @@ static int apply_claimed(struct verify *v, const Famledger__Entry *entry)
         return verify_problem(v, entry->seq, "emergency claim dated %s, due %s; its entry's day "
                               "gives %s, due %s", claim->claimed_day, claim->due_day, claimed,
                               due);
-    verify_expect_reference(v, 'E', "", request->reference, entry->seq);
+    verify_expect_reference(v, 'A', "", request->reference, entry->seq);
     uint8_t key[8];
     id_key(key, entry->seq);
     struct table_digest_item made = claim_made_item(v, claim, entry->seq);

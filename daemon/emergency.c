@@ -102,7 +102,7 @@ int emergency_claim_handle(struct request_ctx *ctx, const Famledger__Request *re
     struct reference_key key;
     uint8_t fingerprint[HASH_BYTES];
     uint64_t seq;
-    rc = reference_lookup(ctx, 'E', "", req->reference, &req->base, &key, fingerprint, &seq);
+    rc = reference_lookup(ctx, 'A', "", req->reference, &req->base, &key, fingerprint, &seq);
     if (rc < 0)
         return rc;
     if (rc == 1) { /* the claim as it stands now: returned or rejected since, perhaps */

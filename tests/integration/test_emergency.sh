@@ -153,6 +153,16 @@ check "a claim on a Thursday, 31 December" 0 ctl --json emergency claim D 5.00 -
     --receipt RC-6 --ref e6
 expect "due on the 7th working day of January" '"due_day":"2027-01-11"' "$OUT"
 
+# ---- a namespace of its own ----
+ctl person add F --name "付" --region 110101 --scheme employee >/dev/null
+ctl account open F >/dev/null
+ctl credit F 10.00 --ref c-f >/dev/null
+ctl family bind F R --relation child >/dev/null
+check "a wallet send may use a claim's reference" 0 ctl wallet send F R 1.00 --ref e1
+check "declined" 0 ctl wallet decline --ref e1
+check "and a claim a send's" 0 ctl emergency claim F 2.00 --hospital H --receipt R --ref w-F
+check "a send under it" 0 ctl wallet send F R 1.00 --ref w-F
+
 # ---- the log, export and verify ----
 check "the export lists the claims and their closes" 0 ctl export --date 2026-12-16 --format jsonl
 expect "an emergency_closed row" '"type":"emergency_closed"' "$OUT"
