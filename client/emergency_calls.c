@@ -1,4 +1,5 @@
-/* emergency_calls.c -- emergency claims: made, closed, listed (famledger.h). */
+/* emergency_calls.c -- emergency claims: made, closed, listed; the calendars their due days
+ * follow (famledger.h). */
 #include "client_internal.h"
 
 #include <string.h>
@@ -104,4 +105,52 @@ int fl_emergency_claim_list(fl_client *client, const char *patient, bool open_on
         client_copy(today, 11, reply->today);
     famledger__response__free_unpacked(response, NULL);
     return 0;
+}
+
+static int calendar_call(fl_client *client, Famledger__Request__BodyCase body_case, void *body,
+                         fl_calendar *calendar)
+{
+    Famledger__Response *response;
+    int rc = client_call_body(client, body_case, body, FAMLEDGER__RESPONSE__BODY_CALENDAR,
+                              &response);
+    if (rc)
+        return rc;
+    const Famledger__Calendar *reply = response->calendar;
+    if (reply->n_holidays > FL_CALENDAR_DAYS_MAX || reply->n_workdays > FL_CALENDAR_DAYS_MAX) {
+        famledger__response__free_unpacked(response, NULL);
+        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "a calendar of more days than a year");
+    }
+    if (calendar) {
+        calendar->year = reply->year;
+        calendar->holiday_count = reply->n_holidays;
+        calendar->workday_count = reply->n_workdays;
+        for (size_t i = 0; i < reply->n_holidays; i++)
+            client_copy(calendar->holidays[i], sizeof(calendar->holidays[i]), reply->holidays[i]);
+        for (size_t i = 0; i < reply->n_workdays; i++)
+            client_copy(calendar->workdays[i], sizeof(calendar->workdays[i]), reply->workdays[i]);
+        calendar->set_seq = reply->set_seq;
+        calendar->replayed = response->replayed;
+    }
+    famledger__response__free_unpacked(response, NULL);
+    return 0;
+}
+
+int fl_calendar_set(fl_client *client, uint32_t year, const char *const *holidays,
+                    size_t holiday_count, const char *const *workdays, size_t workday_count,
+                    fl_calendar *calendar)
+{
+    Famledger__Calendar body = FAMLEDGER__CALENDAR__INIT;
+    body.year = year;
+    body.holidays = (char **)holidays;
+    body.n_holidays = holiday_count;
+    body.workdays = (char **)workdays;
+    body.n_workdays = workday_count;
+    return calendar_call(client, FAMLEDGER__REQUEST__BODY_CALENDAR_SET, &body, calendar);
+}
+
+int fl_calendar_get(fl_client *client, uint32_t year, fl_calendar *calendar)
+{
+    Famledger__CalendarGetRequest body = FAMLEDGER__CALENDAR_GET_REQUEST__INIT;
+    body.year = year;
+    return calendar_call(client, FAMLEDGER__REQUEST__BODY_CALENDAR_GET, &body, calendar);
 }

@@ -845,6 +845,27 @@ FL_EXPORT int fl_emergency_claim_list(fl_client *client, const char *patient, bo
                                       fl_emergency_claim *claims, size_t claims_max,
                                       size_t *count, uint64_t *next_cursor, char *today);
 
+/* A year's working days beyond Monday to Friday: its days off and the weekend days worked in
+ * their place (调休), by which emergency claims made later are due. */
+#define FL_CALENDAR_DAYS_MAX 366
+typedef struct fl_calendar {
+    uint32_t year;
+    size_t holiday_count, workday_count;
+    char holidays[FL_CALENDAR_DAYS_MAX][11]; /* YYYY-MM-DD, sorted */
+    char workdays[FL_CALENDAR_DAYS_MAX][11];
+    uint64_t set_seq;            /* the entry that set it; 0: never set (Monday to Friday) */
+    bool replayed;               /* the same days were set already: nothing recorded */
+} fl_calendar;
+
+/* Set the calendar of `year` (2000 to 9999; admin), replacing the one before: claims made
+ * after it are due by it, claims before keep their due day. Dates are YYYY-MM-DD of that year,
+ * in any order; none both off and worked. */
+FL_EXPORT int fl_calendar_set(fl_client *client, uint32_t year, const char *const *holidays,
+                              size_t holiday_count, const char *const *workdays,
+                              size_t workday_count, fl_calendar *calendar);
+/* The calendar of `year` as set (admin, audit); a year never set has no days listed. */
+FL_EXPORT int fl_calendar_get(fl_client *client, uint32_t year, fl_calendar *calendar);
+
 /* ---- The change stream (admin, audit) ---- */
 
 typedef struct fl_stream_event {

@@ -38,6 +38,7 @@ const struct verify_index_table verify_indexes[INDEX_COUNT] = {
     [INDEX_AID_LIMITS] = {"aid_limits", FAMLEDGER__STATE_TABLE__STATE_AID_LIMITS},
     [INDEX_EMERGENCY_CLAIMS] = {"emergency_claims",
                                 FAMLEDGER__STATE_TABLE__STATE_EMERGENCY_CLAIMS},
+    [INDEX_CALENDARS] = {"calendars", FAMLEDGER__STATE_TABLE__STATE_CALENDARS},
     [INDEX_PERSONS] = {"persons", FAMLEDGER__STATE_TABLE__STATE_PERSONS},
     [INDEX_ACCOUNTS] = {"accounts", FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS},
     [INDEX_SETTLEMENTS] = {"settlements", FAMLEDGER__STATE_TABLE__STATE_SETTLEMENTS},
@@ -1087,6 +1088,7 @@ static int apply(struct verify *v, const Famledger__Entry *entry)
         return verify_apply_twophase(v, entry);
     case FAMLEDGER__ENTRY__BODY_EMERGENCY_CLAIMED:
     case FAMLEDGER__ENTRY__BODY_EMERGENCY_CLOSED:
+    case FAMLEDGER__ENTRY__BODY_CALENDAR_SET:
         return verify_apply_emergency(v, entry);
     default:
         return verify_problem(v, entry->seq, "entry of an unknown type %d", entry->body_case);
@@ -1427,6 +1429,7 @@ static void verify_free(struct verify *v)
     free(v->cancelled.words);
     free(v->aid_counted.words);
     verify_twophase_free(v);
+    verify_emergency_free(v);
 }
 
 /* Open (with its head and time zone) or close the connection's snapshot. */

@@ -470,7 +470,7 @@ static int verify_compare_indexes(struct verify *v)
                                 : index == INDEX_MERCHANT_DAYS ? stored_merchant_day
                                 : index >= INDEX_WALLETS       ? stored_twophase
                                                                : stored_items;
-            _Static_assert(INDEX_EMERGENCY_CLAIMS + 1 == INDEX_PERSONS,
+            _Static_assert(INDEX_CALENDARS + 1 == INDEX_PERSONS,
                            "two-phase tables come last");
             if ((rc = state_walk(v, verify_indexes[index].table, visit, NULL)))
                 return rc;

@@ -1,21 +1,87 @@
-/* verify_emergency.c -- verify's replay of emergency claims (daemon/emergency.c).
+/* verify_emergency.c -- verify's replay of emergency claims and of the calendars their due
+ * days follow (daemon/emergency.c).
  *
  * A claim's record is expected as the log last left it: the claim as made, then as closed. A
  * close must name a claim that is open and as it was made, which the expected record of its id
  * says, so the replay keeps nothing else of a claim. The money a close returns is the patient's
  * (verify_move) or, when their account had closed, owed to them in cash; it comes from the fund
- * of their region.
+ * of their region. A claim's due day is recomputed from the calendars the log had set before
+ * it, which the replay keeps, a year each.
  */
 #include "verify_internal.h"
 
 #include "entry_check.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void id_key(uint8_t key[8], uint64_t id)
 {
     for (int i = 7; i >= 0; i--, id >>= 8)
         key[i] = (uint8_t)id;
+}
+
+static void year_key(uint8_t key[4], uint32_t year)
+{
+    for (int i = 3; i >= 0; i--, year >>= 8)
+        key[i] = (uint8_t)year;
+}
+
+/* The calendar of `year` as the log last set it, or NULL. */
+static const Famledger__Calendar *calendar_of(const struct verify *v, uint32_t year)
+{
+    for (size_t i = 0; i < v->calendar_count; i++)
+        if (v->calendars[i]->year == year)
+            return v->calendars[i];
+    return NULL;
+}
+
+/* A calendar set: kept (a copy, the entry's is freed after it) in place of the year's before,
+ * and its record expected with the entry's seq. */
+static int apply_calendar(struct verify *v, const Famledger__Entry *entry)
+{
+    Famledger__Calendar set = *entry->calendar_set->calendar;
+    set.set_seq = entry->seq;
+    uint8_t *bytes = malloc(famledger__calendar__get_packed_size(&set) + 1);
+    if (!bytes)
+        return -1;
+    size_t size = famledger__calendar__pack(&set, bytes);
+    Famledger__Calendar *copy = famledger__calendar__unpack(NULL, size, bytes);
+    free(bytes);
+    if (!copy)
+        return -1;
+    size_t i = 0;
+    while (i < v->calendar_count && v->calendars[i]->year != set.year)
+        i++;
+    if (i == v->calendar_count) {
+        Famledger__Calendar **grown =
+            realloc(v->calendars, (v->calendar_count + 1) * sizeof(*grown));
+        if (!grown) {
+            famledger__calendar__free_unpacked(copy, NULL);
+            return -1;
+        }
+        v->calendars = grown;
+        v->calendars[v->calendar_count++] = NULL;
+    } else {
+        famledger__calendar__free_unpacked(v->calendars[i], NULL);
+    }
+    v->calendars[i] = copy;
+    uint8_t key[4];
+    year_key(key, set.year);
+    struct table_digest_item item =
+        table_digest_one(table_digest_message(&v->digest_key, &copy->base));
+    if (digest_set(&v->indexes[INDEX_CALENDARS], key, sizeof(key), &item))
+        v->out_of_memory = true;
+    return 0;
+}
+
+void verify_emergency_free(struct verify *v)
+{
+    for (size_t i = 0; i < v->calendar_count; i++)
+        famledger__calendar__free_unpacked(v->calendars[i], NULL);
+    free(v->calendars);
+    v->calendars = NULL;
+    v->calendar_count = 0;
 }
 
 /* The item of a claim's record: the keyed hash of all of it. */
@@ -53,8 +119,10 @@ static int apply_claimed(struct verify *v, const Famledger__Entry *entry)
                               request->patient);
     char day[9], claimed[11], due[11];
     verify_business_day(v, entry->time_us, day);
-    entry_working_day_after(day, 0, claimed);
-    entry_working_day_after(day, 7, due);
+    uint32_t year = (uint32_t)(atoi(day) / 10000);
+    struct entry_calendars calendars = {{calendar_of(v, year), calendar_of(v, year + 1)}};
+    entry_working_day_after(day, 0, NULL, claimed);
+    entry_working_day_after(day, EMERGENCY_WORKING_DAYS, &calendars, due);
     if (strcmp(claim->claimed_day, claimed) != 0 || strcmp(claim->due_day, due) != 0)
         return verify_problem(v, entry->seq, "emergency claim dated %s, due %s; its entry's day "
                               "gives %s, due %s", claim->claimed_day, claim->due_day, claimed,
@@ -122,7 +190,7 @@ static int apply_closed(struct verify *v, const Famledger__Entry *entry)
                               (long long)claimed, claim->reason);
     char day[9], today[11];
     verify_business_day(v, entry->time_us, day);
-    entry_working_day_after(day, 0, today);
+    entry_working_day_after(day, 0, NULL, today);
     if (claim->late != (strcmp(today, claim->due_day) > 0))
         return verify_problem(v, entry->seq, "emergency claim %llu, due %s, closed on %s: "
                               "recorded as %s", (unsigned long long)claim->claim_id,
@@ -142,13 +210,43 @@ static int apply_closed(struct verify *v, const Famledger__Entry *entry)
 
 int verify_apply_emergency(struct verify *v, const Famledger__Entry *entry)
 {
-    return entry->body_case == FAMLEDGER__ENTRY__BODY_EMERGENCY_CLAIMED ? apply_claimed(v, entry)
-                                                                        : apply_closed(v, entry);
+    switch (entry->body_case) {
+    case FAMLEDGER__ENTRY__BODY_EMERGENCY_CLAIMED:
+        return apply_claimed(v, entry);
+    case FAMLEDGER__ENTRY__BODY_EMERGENCY_CLOSED:
+        return apply_closed(v, entry);
+    default:
+        return apply_calendar(v, entry);
+    }
 }
 
-int verify_emergency_stored(struct verify *v, const ProtobufCBinaryData *key,
-                            const ProtobufCBinaryData *value)
+static int calendar_stored(struct verify *v, const ProtobufCBinaryData *key,
+                           const ProtobufCBinaryData *value)
 {
+    Famledger__Calendar *calendar = famledger__calendar__unpack(NULL, value->len, value->data);
+    uint8_t year[4];
+    if (calendar)
+        year_key(year, calendar->year);
+    if (!calendar || !entry_calendar_whole(calendar) || key->len != 4 ||
+        memcmp(key->data, year, 4) != 0) {
+        if (calendar)
+            famledger__calendar__free_unpacked(calendar, NULL);
+        return verify_problem(v, v->seq, "a stored calendars record does not decode as the "
+                              "calendar of its year");
+    }
+    struct table_digest_item item =
+        table_digest_one(table_digest_message(&v->digest_key, &calendar->base));
+    famledger__calendar__free_unpacked(calendar, NULL);
+    if (digest_add(&v->indexes[INDEX_CALENDARS], key->data, key->len, &item, true))
+        v->out_of_memory = true;
+    return 0;
+}
+
+int verify_emergency_stored(struct verify *v, enum verify_index index,
+                            const ProtobufCBinaryData *key, const ProtobufCBinaryData *value)
+{
+    if (index == INDEX_CALENDARS)
+        return calendar_stored(v, key, value);
     Famledger__EmergencyClaim *claim =
         famledger__emergency_claim__unpack(NULL, value->len, value->data);
     if (!claim || !entry_claim_whole(claim) || key->len != 8 ||

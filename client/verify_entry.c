@@ -7,6 +7,8 @@
  */
 #include "verify_internal.h"
 
+#include "entry_check.h"
+
 #include <string.h>
 
 static bool same(const char *a, const char *b)
@@ -232,6 +234,13 @@ const char *verify_entry_canonical(const Famledger__Entry *entry)
     case FAMLEDGER__ENTRY__BODY_EMERGENCY_CLAIMED:
     case FAMLEDGER__ENTRY__BODY_EMERGENCY_CLOSED:
         return claim_canonical(entry);
+    case FAMLEDGER__ENTRY__BODY_CALENDAR_SET: {
+        const Famledger__Calendar *calendar = entry->calendar_set->calendar;
+        return calendar->set_seq != 0 || !entry_calendar_whole(calendar) || entry->n_postings
+                   ? "the calendar (a year's real days, sorted, none both off and worked; its "
+                     "own seq not written)"
+                   : NULL;
+    }
     default:
         return NULL;
     }

@@ -162,6 +162,7 @@ enum verify_index {
     INDEX_TIMERS,          /* one item per timer key */
     INDEX_AID_LIMITS,      /* a digest of each limit */
     INDEX_EMERGENCY_CLAIMS, /* a digest of each claim as it stands (verify_emergency.c) */
+    INDEX_CALENDARS,       /* a digest of each year's calendar as last set */
     /* Compared record by record (verify_compare.c) unless the daemon digests them: then each
      * is one whole digest of the items table_digest.h defines. */
     INDEX_PERSONS,
@@ -246,6 +247,8 @@ struct verify {
     struct seq_bits settled, cancelled, aid_counted;
     struct model_hold *holds;             /* open holds */
     size_t hold_count, hold_capacity;
+    Famledger__Calendar **calendars;      /* each year's calendar as last set, owned */
+    size_t calendar_count;
     /* The entry being replayed: the personal-account moves its body makes, to be matched
      * against its personal postings. */
     size_t move_count;
@@ -394,9 +397,11 @@ int verify_twophase_stored(struct verify *v, enum verify_index index,
                            const ProtobufCBinaryData *key, const ProtobufCBinaryData *value);
 void verify_twophase_free(struct verify *v);
 
-/* verify_emergency.c: an emergency claim made or closed, and the stored side of the claims. */
+/* verify_emergency.c: an emergency claim made or closed, a calendar set; the stored side of
+ * the claims and the calendars. */
 int verify_apply_emergency(struct verify *v, const Famledger__Entry *entry);
-int verify_emergency_stored(struct verify *v, const ProtobufCBinaryData *key,
-                            const ProtobufCBinaryData *value);
+int verify_emergency_stored(struct verify *v, enum verify_index index,
+                            const ProtobufCBinaryData *key, const ProtobufCBinaryData *value);
+void verify_emergency_free(struct verify *v);
 
 #endif

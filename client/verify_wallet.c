@@ -772,7 +772,8 @@ int verify_twophase_stored(struct verify *v, enum verify_index index,
         break;
     }
     case INDEX_EMERGENCY_CLAIMS:
-        return verify_emergency_stored(v, key, value);
+    case INDEX_CALENDARS:
+        return verify_emergency_stored(v, index, key, value);
     default: /* INDEX_TIMERS: the key is all */
         break;
     }

@@ -218,6 +218,7 @@ static int state_table_db(struct request_ctx *ctx, Famledger__StateTable table,
         [FAMLEDGER__STATE_TABLE__STATE_PATIENT_LINKS] = STORE_DB_PATIENT_LINKS,
         [FAMLEDGER__STATE_TABLE__STATE_WALLET_LINKS] = STORE_DB_WALLET_LINKS,
         [FAMLEDGER__STATE_TABLE__STATE_EMERGENCY_CLAIMS] = STORE_DB_EMERGENCY_CLAIMS,
+        [FAMLEDGER__STATE_TABLE__STATE_CALENDARS] = STORE_DB_CALENDARS,
     };
     /* Tables of earlier formats (reserved in the proto), each now part of another: an older
      * ledgerctl asks for them by number. */
@@ -238,7 +239,7 @@ static int state_table_db(struct request_ctx *ctx, Famledger__StateTable table,
                                 "this famledgerd", retired[i].became);
     /* A value without a table (a hole of the array) would read as the log, table 0. */
     if (table < FAMLEDGER__STATE_TABLE__STATE_ACCOUNTS ||
-        table > FAMLEDGER__STATE_TABLE__STATE_EMERGENCY_CLAIMS || tables[table] == STORE_DB_LOG)
+        table > FAMLEDGER__STATE_TABLE__STATE_CALENDARS || tables[table] == STORE_DB_LOG)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "unknown state table");
     if (after_key.len > STORE_KEY_MAX || after_value.len > 8)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "after_key or after_value too long");

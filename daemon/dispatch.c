@@ -100,6 +100,8 @@ static const struct dispatch_route routes[] = {
     ROUTE(EMERGENCY_CLAIM, ADMIN, true, emergency_claim_handle),
     ROUTE(EMERGENCY_CLOSE, ADMIN, true, emergency_close_handle),
     ROUTE(EMERGENCY_LIST, ADMIN | AUDIT, false, emergency_list_handle),
+    ROUTE(CALENDAR_SET, ADMIN, true, calendar_set_handle),
+    ROUTE(CALENDAR_GET, ADMIN | AUDIT, false, calendar_get_handle),
     ROUTE(HOLD, SETTLE, true, hold_handle),
     ROUTE(HOLD_RELEASE, ADMIN | SETTLE, true, hold_release_handle),
     ROUTE(FAMILY_LIMIT, ADMIN, true, aid_limit_handle),

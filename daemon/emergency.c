@@ -12,9 +12,9 @@
 #include "state.h"
 #include "validate.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-#define EMERGENCY_WORKING_DAYS 7     /* the national rule: returned within 7 working days */
 #define EMERGENCY_PAGE_DEFAULT 50
 #define EMERGENCY_PAGE_MAX 1000
 #define EMERGENCY_SCAN_MAX 8192      /* claims looked at for one page, filtered or not */
@@ -51,6 +51,31 @@ static int claim_reply(struct request_ctx *ctx, Famledger__EmergencyClaim *claim
 {
     ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_EMERGENCY;
     ctx->response->emergency = claim;
+    return 0;
+}
+
+/* A calendar's key: its year, big-endian. */
+static void calendar_key(uint8_t key[4], uint32_t year)
+{
+    for (int i = 3; i >= 0; i--, year >>= 8)
+        key[i] = (uint8_t)year;
+}
+
+/* The calendar of `year` as stored, or NULL when none was set: 0, or an error after
+ * request_fail. */
+static int calendar_load(struct request_ctx *ctx, uint32_t year, Famledger__Calendar **calendar)
+{
+    uint8_t key[4];
+    calendar_key(key, year);
+    *calendar = NULL;
+    int rc = state_record_get(ctx->txn, ctx->arena, STORE_DB_CALENDARS, key, sizeof(key),
+                              &famledger__calendar__descriptor, (ProtobufCMessage **)calendar);
+    if (rc < 0)
+        return request_fail(ctx, rc, "cannot read the calendar of %u", year);
+    if (rc == 1 && ((*calendar)->year != year || !entry_calendar_whole(*calendar)))
+        return request_fail(ctx, FL_ERR_INTERNAL, "the calendar of %u is damaged", year);
+    if (rc == 0)
+        *calendar = NULL;
     return 0;
 }
 
@@ -129,8 +154,15 @@ int emergency_claim_handle(struct request_ctx *ctx, const Famledger__Request *re
     ledger_business_day(ctx->time_us, day);
     claim->claimed_day = arena_alloc(ctx->arena, 11);
     day_text(day, claim->claimed_day);
+    /* Due by the calendars in force now: of this year, and the next for a claim near its end. */
+    uint32_t year = (uint32_t)(atoi(day) / 10000);
+    Famledger__Calendar *this_year, *next_year;
+    if ((rc = calendar_load(ctx, year, &this_year)) ||
+        (rc = calendar_load(ctx, year + 1, &next_year)))
+        return rc;
+    struct entry_calendars calendars = {{this_year, next_year}};
     claim->due_day = arena_alloc(ctx->arena, 11);
-    entry_working_day_after(day, EMERGENCY_WORKING_DAYS, claim->due_day);
+    entry_working_day_after(day, EMERGENCY_WORKING_DAYS, &calendars, claim->due_day);
     claim->state = FAMLEDGER__EMERGENCY_CLAIM_STATE__EMERGENCY_OPEN;
     Famledger__EmergencyClaimed claimed = FAMLEDGER__EMERGENCY_CLAIMED__INIT;
     claimed.claim = claim;
@@ -314,5 +346,95 @@ int emergency_list_handle(struct request_ctx *ctx, const Famledger__Request *req
         return request_fail(ctx, rc, "cannot read the emergency claims");
     ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_EMERGENCY_LIST;
     ctx->response->emergency_list = reply;
+    return 0;
+}
+
+/* Sort `dates` and drop repeats, in place: a calendar's lists are kept so (entry_check.h). */
+static int date_compare(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static size_t dates_sorted(char **dates, size_t count)
+{
+    if (count == 0)
+        return 0;
+    qsort(dates, count, sizeof(*dates), date_compare);
+    size_t kept = 1;
+    for (size_t i = 1; i < count; i++)
+        if (strcmp(dates[i], dates[kept - 1]) != 0)
+            dates[kept++] = dates[i];
+    return kept;
+}
+
+static bool dates_equal(char *const *a, size_t a_count, char *const *b, size_t b_count)
+{
+    if (a_count != b_count)
+        return false;
+    for (size_t i = 0; i < a_count; i++)
+        if (strcmp(a[i], b[i]) != 0)
+            return false;
+    return true;
+}
+
+int calendar_set_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    /* Sorted in place (the request belongs to this handler), so that the same days in any
+     * order are the same calendar. */
+    Famledger__Calendar *calendar = request->calendar_set;
+    calendar->set_seq = 0;
+    calendar->n_holidays = dates_sorted(calendar->holidays, calendar->n_holidays);
+    calendar->n_workdays = dates_sorted(calendar->workdays, calendar->n_workdays);
+    if (!entry_calendar_whole(calendar))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "a calendar is of a year from 2000 to "
+                            "9999, its days real days of that year (YYYY-MM-DD), none both off "
+                            "and worked");
+    Famledger__Calendar *stored;
+    int rc = calendar_load(ctx, calendar->year, &stored);
+    if (rc)
+        return rc;
+    if (stored && dates_equal(stored->holidays, stored->n_holidays, calendar->holidays,
+                              calendar->n_holidays) &&
+        dates_equal(stored->workdays, stored->n_workdays, calendar->workdays,
+                    calendar->n_workdays)) {
+        ctx->response->replayed = 1; /* the same calendar again: nothing to record */
+        ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_CALENDAR;
+        ctx->response->calendar = stored;
+        return 0;
+    }
+    Famledger__CalendarSet set = FAMLEDGER__CALENDAR_SET__INIT;
+    set.calendar = calendar;
+    Famledger__Entry entry = FAMLEDGER__ENTRY__INIT;
+    entry.body_case = FAMLEDGER__ENTRY__BODY_CALENDAR_SET;
+    entry.calendar_set = &set;
+    if ((rc = ledger_append(ctx, &entry)))
+        return request_fail(ctx, rc, "cannot record the calendar of %u", calendar->year);
+    calendar->set_seq = entry.seq;
+    uint8_t key[4];
+    calendar_key(key, calendar->year);
+    if ((rc = state_message_put(ctx->txn, ctx->arena, STORE_DB_CALENDARS, key, sizeof(key),
+                                &calendar->base)))
+        return request_fail(ctx, rc, "cannot record the calendar of %u", calendar->year);
+    ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_CALENDAR;
+    ctx->response->calendar = calendar;
+    return 0;
+}
+
+int calendar_get_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    uint32_t year = request->calendar_get->year;
+    if (year < 2000 || year > 9999)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "year must be from 2000 to 9999");
+    Famledger__Calendar *calendar;
+    int rc = calendar_load(ctx, year, &calendar);
+    if (rc)
+        return rc;
+    if (!calendar) { /* never set: Monday to Friday */
+        calendar = ARENA_NEW(ctx->arena, Famledger__Calendar);
+        famledger__calendar__init(calendar);
+        calendar->year = year;
+    }
+    ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_CALENDAR;
+    ctx->response->calendar = calendar;
     return 0;
 }

@@ -15,4 +15,10 @@ int emergency_close_handle(struct request_ctx *ctx, const Famledger__Request *re
 /* Handler: EmergencyListRequest (admin, audit). Claims in the order made, filtered. */
 int emergency_list_handle(struct request_ctx *ctx, const Famledger__Request *request);
 
+/* Handlers: a year's calendar of days off and weekend days worked (set: admin, replacing the
+ * one before, for claims made after it; the same days again record nothing), and read (admin,
+ * audit). */
+int calendar_set_handle(struct request_ctx *ctx, const Famledger__Request *request);
+int calendar_get_handle(struct request_ctx *ctx, const Famledger__Request *request);
+
 #endif

@@ -166,6 +166,7 @@ static const struct {
     [STORE_DB_JOURNAL] = {"journal", 0, 10, 0}, /* JOURNAL_SINCE */
     [STORE_DB_WALLET_LINKS] = {"wallet_links", 0, 11, 5},
     [STORE_DB_EMERGENCY_CLAIMS] = {"emergency_claims", 0, 12, 0},
+    [STORE_DB_CALENDARS] = {"calendars", 0, 12, 0},
 };
 
 /* The tables keyed by an entry's seq first (a settlement's id is its entry's seq), folded into
@@ -325,10 +326,10 @@ static int store_lock_dir(const char *dir, int *dir_fd, int *lock_fd)
  * keyed by seq (account_links, settlements, patient_links, merchant_links) share one tree
  * (by_seq), 10 since the accounts and references may be kept in memory with a journal of their
  * changes (journal), which a start applies and an older famledgerd would not, 11 since a
- * wallet's statement is a chain (wallet_links, in by_seq), 12 since emergency claims have a
- * table (emergency_claims) and entries an older famledgerd cannot read. A ledger without a
- * format was written by an earlier famledgerd, whose entries have no postings: this one cannot
- * balance its books. */
+ * wallet's statement is a chain (wallet_links, in by_seq), 12 since emergency claims and the
+ * calendars of working days have tables (emergency_claims, calendars) and entries an older
+ * famledgerd cannot read. A ledger without a format was written by an earlier famledgerd, whose
+ * entries have no postings: this one cannot balance its books. */
 static const char format_key[] = "format";
 #define FORMAT_CURRENT 12
 #define FORMAT_OLDEST 2 /* the oldest this famledgerd upgrades */
@@ -570,27 +571,27 @@ static int store_upgrade(struct store *store, MDB_txn *txn, int format)
         [2] = "the wallet, hold and aid limit tables; statements as chains; aid usage in the "
               "accounts; no day index; a merchant's day and a patient's settlements as chains; "
               "the tables keyed by seq in one tree; a journal; wallet statements as chains; "
-              "emergency claims",
+              "emergency claims and calendars",
         [3] = "statements as chains; aid usage in the accounts; no day index; a merchant's day "
               "and a patient's settlements as chains; the tables keyed by seq in one tree; a "
-              "journal; wallet statements as chains; emergency claims",
+              "journal; wallet statements as chains; emergency claims and calendars",
         [4] = "aid usage in the accounts; no day index; a merchant's day and a patient's "
               "settlements as chains; the tables keyed by seq in one tree; a journal; wallet "
-              "statements as chains; emergency claims",
+              "statements as chains; emergency claims and calendars",
         [5] = "no day index; a merchant's day and a patient's settlements as chains; the "
               "tables keyed by seq in one tree; a journal; wallet statements as chains; "
-              "emergency claims",
+              "emergency claims and calendars",
         [6] = "a merchant's day as a chain, its totals keyed day first; a patient's settlements "
               "as a chain; the tables keyed by seq in one tree; a journal; wallet statements "
-              "as chains; emergency claims",
+              "as chains; emergency claims and calendars",
         [7] = "a patient's settlements as a chain; the tables keyed by seq in one tree; a "
-              "journal; wallet statements as chains; emergency claims",
+              "journal; wallet statements as chains; emergency claims and calendars",
         [8] = "the tables keyed by seq in one tree; a journal; wallet statements as chains; "
-              "emergency claims",
+              "emergency claims and calendars",
         [9] = "a journal of the accounts and references kept in memory; wallet statements as "
-              "chains; emergency claims",
-        [10] = "wallet statements as chains; emergency claims",
-        [11] = "emergency claims",
+              "chains; emergency claims and calendars",
+        [10] = "wallet statements as chains; emergency claims and calendars",
+        [11] = "emergency claims and calendars",
     };
     _Static_assert(FORMAT_OLDEST == 2 && FORMAT_CURRENT == 12, "say what each upgrade changes");
     log_info("store: upgrading %s/data.mdb from format %d to %d (%s)", store->dir, format,

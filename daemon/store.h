@@ -50,6 +50,8 @@ enum store_db {
                                * before (0: none) || i64be its balance after: its statement, a
                                * chain whose head is the last_seq of its balance (since 11) */
     STORE_DB_EMERGENCY_CLAIMS, /* u64be claim id -> EmergencyClaim (since 12) */
+    STORE_DB_CALENDARS,       /* u32be year -> Calendar: its days off and weekend days worked
+                               * (since 12) */
     STORE_DB_COUNT
 };
 

@@ -109,6 +109,8 @@ static bool body_whole(const Famledger__Entry *entry)
         return entry_claim_whole(entry->emergency_claimed->claim);
     case FAMLEDGER__ENTRY__BODY_EMERGENCY_CLOSED:
         return entry_claim_whole(entry->emergency_closed->claim);
+    case FAMLEDGER__ENTRY__BODY_CALENDAR_SET:
+        return entry->calendar_set->calendar != NULL;
     case FAMLEDGER__ENTRY__BODY_AID_LIMIT_SET:
         return entry->aid_limit_set->limit && entry->aid_limit_set->limit->monthly_fen >= 0 &&
                entry->aid_limit_set->limit->yearly_fen >= 0;
@@ -185,22 +187,72 @@ static void civil_from_days(int64_t days, int64_t *year, unsigned *month, unsign
     *year = (int64_t)year_of_era + era * 400 + (*month <= 2);
 }
 
-void entry_working_day_after(const char day[9], int working_days, char due[11])
+/* Whether `date` ("YYYY-MM-DD") is one of the sorted `dates`. */
+static bool date_listed(char *const *dates, size_t count, const char *date)
+{
+    size_t low = 0, high = count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        int order = strcmp(dates[middle], date);
+        if (order == 0)
+            return true;
+        if (order < 0)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return false;
+}
+
+static bool working_day(int64_t days, const struct entry_calendars *calendars, char text[11])
+{
+    int64_t year;
+    unsigned month, date;
+    civil_from_days(days, &year, &month, &date);
+    char buffer[32];
+    snprintf(buffer, sizeof(buffer), "%04d-%02u-%02u", (int)year, month, date);
+    memcpy(text, buffer, 10);
+    text[10] = '\0';
+    for (size_t i = 0; calendars && i < 2; i++) {
+        const Famledger__Calendar *calendar = calendars->years[i];
+        if (!calendar || calendar->year != (uint32_t)year)
+            continue;
+        if (date_listed(calendar->workdays, calendar->n_workdays, text))
+            return true;
+        if (date_listed(calendar->holidays, calendar->n_holidays, text))
+            return false;
+    }
+    int64_t weekday = ((days % 7) + 7 + 4) % 7; /* 1970-01-01 was a Thursday (4) */
+    return weekday != 0 && weekday != 6;
+}
+
+void entry_working_day_after(const char day[9], int working_days,
+                             const struct entry_calendars *calendars, char due[11])
 {
     int year = atoi(day) / 10000;
     unsigned month = (unsigned)((day[4] - '0') * 10 + (day[5] - '0'));
     unsigned date = (unsigned)((day[6] - '0') * 10 + (day[7] - '0'));
     int64_t days = days_from_civil(year, month, date);
-    while (working_days > 0) {
-        days++;
-        int64_t weekday = ((days % 7) + 7 + 4) % 7; /* 1970-01-01 was a Thursday (4) */
-        if (weekday != 0 && weekday != 6)
+    (void)working_day(days, calendars, due); /* the day itself, for working_days 0 */
+    while (working_days > 0)
+        if (working_day(++days, calendars, due))
             working_days--;
-    }
-    int64_t due_year;
-    civil_from_days(days, &due_year, &month, &date);
-    char text[32];
-    snprintf(text, sizeof(text), "%04d-%02u-%02u", (int)due_year, month, date);
-    memcpy(due, text, 10);
-    due[10] = '\0';
+}
+
+bool entry_calendar_whole(const Famledger__Calendar *calendar)
+{
+    if (calendar->year < 2000 || calendar->year > 9999)
+        return false;
+    char *const *lists[2] = {calendar->holidays, calendar->workdays};
+    size_t counts[2] = {calendar->n_holidays, calendar->n_workdays};
+    for (int l = 0; l < 2; l++)
+        for (size_t i = 0; i < counts[l]; i++) {
+            char day[9];
+            const char *text = lists[l][i];
+            if (!entry_day_parse(text, day) || (uint32_t)(atoi(day) / 10000) != calendar->year ||
+                (i > 0 && strcmp(lists[l][i - 1], text) >= 0) ||
+                (l == 1 && date_listed(calendar->holidays, calendar->n_holidays, text)))
+                return false;
+        }
+    return true;
 }

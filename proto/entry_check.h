@@ -34,8 +34,23 @@ bool entry_day_parse(const char *date, char day[9]);
  * sizes, no more returned than claimed. */
 bool entry_claim_whole(const Famledger__EmergencyClaim *claim);
 
-/* The `working_days`th working day (Monday to Friday) after business day `day` ("YYYYMMDD", a
- * real day), as "YYYY-MM-DD". Public holidays are not known: docs/DECISIONS.md. */
-void entry_working_day_after(const char day[9], int working_days, char due[11]);
+/* An emergency claim is returned within this many working days (DOMAIN.md, under Refunds). */
+#define EMERGENCY_WORKING_DAYS 7
+
+/* The calendars of a year and of the year after (each NULL when none was set): the days off
+ * and the weekend days worked beyond Monday to Friday. */
+struct entry_calendars {
+    const Famledger__Calendar *years[2];
+};
+
+/* The `working_days`th working day after business day `day` ("YYYYMMDD", a real day), as
+ * "YYYY-MM-DD": Monday to Friday, but for a calendar's days off and with its weekend days
+ * worked (`calendars` may be NULL). 0: the day itself. */
+void entry_working_day_after(const char day[9], int working_days,
+                             const struct entry_calendars *calendars, char due[11]);
+
+/* Whether a calendar is as famledgerd keeps one: a year of 2000 to 9999, each date a real day
+ * of that year, each list sorted without repeats, no day both off and worked. */
+bool entry_calendar_whole(const Famledger__Calendar *calendar);
 
 #endif

@@ -581,6 +581,10 @@ static const struct command commands[] = {
     {"emergency", "list", "[--patient PERSON_NO] [--open | --overdue] [--limit N] [--cursor C]",
      {{"--patient", true}, {"--open", false}, {"--overdue", false}, {"--limit", true},
       {"--cursor", true}}, 0, 0, emergency_list_run},
+    {"calendar", "set", "YEAR [--holidays DAYS] [--workdays DAYS]   (the days off and the "
+     "weekend days worked, 调休; DAYS: YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD, comma-separated)",
+     {{"--holidays", true}, {"--workdays", true}}, 1, 1, calendar_set_run},
+    {"calendar", "show", "YEAR", {{0}}, 1, 1, calendar_show_run},
     {"family", "limit", "HOLDER BENEFICIARY --monthly YUAN [--yearly YUAN]   (0: none)",
      {{"--monthly", true}, {"--yearly", true}}, 2, 2, family_limit_run},
     {"stats", NULL, "[--prometheus] [--out FILE]   (the daemon's metrics; --json, or "

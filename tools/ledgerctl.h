@@ -51,6 +51,8 @@ int emergency_claim_run(struct ctl *ctl, const struct cli_parsed *args);
 int emergency_return_run(struct ctl *ctl, const struct cli_parsed *args);
 int emergency_reject_run(struct ctl *ctl, const struct cli_parsed *args);
 int emergency_list_run(struct ctl *ctl, const struct cli_parsed *args);
+int calendar_set_run(struct ctl *ctl, const struct cli_parsed *args);
+int calendar_show_run(struct ctl *ctl, const struct cli_parsed *args);
 int family_limit_run(struct ctl *ctl, const struct cli_parsed *args);
 int tail_run(struct ctl *ctl, const struct cli_parsed *args);
 int family_bind_run(struct ctl *ctl, const struct cli_parsed *args);

@@ -1,9 +1,11 @@
-/* ledgerctl_emergency.c -- ledgerctl's emergency claims (急诊垫付): claim, return, reject, list. */
+/* ledgerctl_emergency.c -- ledgerctl's emergency claims (急诊垫付): claim, return, reject,
+ * list; and the calendars of working days their due days follow. */
 #include "ledgerctl.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static const char *claim_state_name(fl_emergency_state state)
 {
@@ -151,4 +153,123 @@ int emergency_list_run(struct ctl *ctl, const struct cli_parsed *args)
     if (cursor)
         printf("more: --cursor %" PRIu64 "\n", cursor);
     return 0;
+}
+
+/* ---- calendars ---- */
+
+/* Whether `text` is a real day, YYYY-MM-DD, into *at (noon UTC): strptime takes 30 February
+ * and timegm makes it 2 March, so the day must read back as written. */
+static bool day_parse(const char *text, time_t *at)
+{
+    struct tm day = {0};
+    char *end = strptime(text, "%Y-%m-%d", &day);
+    if (!end || *end || strlen(text) != 10)
+        return false;
+    day.tm_hour = 12;
+    *at = timegm(&day);
+    char again[32];
+    struct tm back;
+    return gmtime_r(at, &back) && strftime(again, sizeof(again), "%Y-%m-%d", &back) == 10 &&
+           strcmp(again, text) == 0;
+}
+
+/* Add the days of `list` ("D,D..D,...", each D YYYY-MM-DD, D..D every day from one to the
+ * other) to `days`: 0, or CLI_EXIT_USAGE after complaining. */
+static int days_parse(const char *option, const char *list, char (*days)[11], size_t *count)
+{
+    char copy[8192];
+    if (strlen(list) >= sizeof(copy))
+        return usage_error("%s is too long", option);
+    strcpy(copy, list);
+    char *rest = copy, *item;
+    while ((item = strsep(&rest, ",")) != NULL) {
+        if (!*item)
+            continue;
+        char *last = strstr(item, "..");
+        if (last) {
+            *last = '\0';
+            last += 2;
+        }
+        time_t day, stop;
+        if (!day_parse(item, &day) || !day_parse(last ? last : item, &stop))
+            return usage_error("%s: '%s%s%s' is not a day (YYYY-MM-DD) or a range of days "
+                               "(YYYY-MM-DD..YYYY-MM-DD)", option, item, last ? ".." : "",
+                               last ? last : "");
+        for (; day <= stop; day += 86400) {
+            if (*count == FL_CALENDAR_DAYS_MAX)
+                return usage_error("%s lists more days than a year has", option);
+            struct tm at;
+            gmtime_r(&day, &at);
+            strftime(days[(*count)++], 11, "%Y-%m-%d", &at);
+        }
+    }
+    return 0;
+}
+
+static void days_print(const struct ctl *ctl, const char *name, const char (*days)[11],
+                       size_t count)
+{
+    if (ctl->json) {
+        printf(",\"%s\":[", name);
+        for (size_t i = 0; i < count; i++)
+            printf("%s\"%s\"", i ? "," : "", days[i]);
+        printf("]");
+        return;
+    }
+    printf("%-9s", name);
+    for (size_t i = 0; i < count; i++)
+        printf(" %s", days[i]);
+    printf("%s\n", count ? "" : " none");
+}
+
+static int calendar_print(const struct ctl *ctl, const fl_calendar *calendar)
+{
+    if (ctl->json)
+        printf("{\"year\":%u", calendar->year);
+    else
+        printf("calendar %u: Monday to Friday%s\n", calendar->year,
+               calendar->set_seq ? ", with these days" : " (never set)");
+    days_print(ctl, "holidays", calendar->holidays, calendar->holiday_count);
+    days_print(ctl, "workdays", calendar->workdays, calendar->workday_count);
+    if (ctl->json)
+        printf(",\"set_seq\":%" PRIu64 ",\"replayed\":%s}\n", calendar->set_seq,
+               calendar->replayed ? "true" : "false");
+    else if (calendar->set_seq)
+        printf("set at entry %" PRIu64 "%s\n", calendar->set_seq,
+               calendar->replayed ? " (replayed: the same days, nothing recorded)" : "");
+    return 0;
+}
+
+int calendar_set_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    uint64_t year;
+    if (cli_parse_u64(args->positionals[0], 2000, 9999, &year))
+        return usage_error("'%s' is not a year from 2000 to 9999", args->positionals[0]);
+    static fl_calendar calendar;
+    const char *holidays = cli_option(args, "--holidays");
+    const char *workdays = cli_option(args, "--workdays");
+    calendar.holiday_count = calendar.workday_count = 0;
+    if ((holidays && days_parse("--holidays", holidays, calendar.holidays,
+                                &calendar.holiday_count)) ||
+        (workdays && days_parse("--workdays", workdays, calendar.workdays,
+                                &calendar.workday_count)))
+        return CLI_EXIT_USAGE;
+    const char *off[FL_CALENDAR_DAYS_MAX], *worked[FL_CALENDAR_DAYS_MAX];
+    for (size_t i = 0; i < calendar.holiday_count; i++)
+        off[i] = calendar.holidays[i];
+    for (size_t i = 0; i < calendar.workday_count; i++)
+        worked[i] = calendar.workdays[i];
+    int rc = fl_calendar_set(ctl->client, (uint32_t)year, off, calendar.holiday_count, worked,
+                             calendar.workday_count, &calendar);
+    return rc ? ctl_fail(ctl, rc) : calendar_print(ctl, &calendar);
+}
+
+int calendar_show_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    uint64_t year;
+    if (cli_parse_u64(args->positionals[0], 2000, 9999, &year))
+        return usage_error("'%s' is not a year from 2000 to 9999", args->positionals[0]);
+    static fl_calendar calendar;
+    int rc = fl_calendar_get(ctl->client, (uint32_t)year, &calendar);
+    return rc ? ctl_fail(ctl, rc) : calendar_print(ctl, &calendar);
 }

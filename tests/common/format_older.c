@@ -310,14 +310,16 @@ int format_older_make(const char *dir, int format)
     if (rc == 0 && format < 10 && (rc = mdb_dbi_open(txn, "journal", 0, &journal_dbi)) == 0 &&
         (rc = mdb_stat(txn, journal_dbi, &journal)) == 0)
         rc = journal.ms_entries ? MDB_INCOMPATIBLE : mdb_drop(txn, journal_dbi, 1);
-    /* Format 12's emergency claims: a ledger that has one has entries no older famledgerd
-     * reads, so only an empty table is dropped. */
-    MDB_stat claims;
-    MDB_dbi claims_dbi;
-    if (rc == 0 && format < 12 &&
-        (rc = mdb_dbi_open(txn, "emergency_claims", 0, &claims_dbi)) == 0 &&
-        (rc = mdb_stat(txn, claims_dbi, &claims)) == 0)
-        rc = claims.ms_entries ? MDB_INCOMPATIBLE : mdb_drop(txn, claims_dbi, 1);
+    /* Format 12's emergency claims and calendars: a ledger that has one has entries no older
+     * famledgerd reads, so only empty tables are dropped. */
+    static const char *const format_12_tables[] = {"emergency_claims", "calendars"};
+    for (size_t i = 0; rc == 0 && format < 12 && i < 2; i++) {
+        MDB_stat stat;
+        MDB_dbi dbi;
+        if ((rc = mdb_dbi_open(txn, format_12_tables[i], 0, &dbi)) == 0 &&
+            (rc = mdb_stat(txn, dbi, &stat)) == 0)
+            rc = stat.ms_entries ? MDB_INCOMPATIBLE : mdb_drop(txn, dbi, 1);
+    }
     if (rc == 0 && format < 11 &&
         (rc = rewrite_table(txn, "by_seq", "by_seq", 0, by_seq_drop_wallet_links)) == 0)
         rc = by_seq_counts_before_wallet_links(txn, meta);

@@ -3,7 +3,7 @@
 #define FAMLEDGER_TEST_FORMAT_OLDER_H
 
 /* Rewrite the stopped ledger in `dir` to format 2 to 11: for 11 and older, no emergency claims
- * table (which must be empty); for 10 and older, no wallet
+ * and calendars tables (which must be empty); for 10 and older, no wallet
  * statements (wallet_links); for 8 and older, the tables keyed by
  * seq in trees of their own instead of by_seq; for 7 and older, a patient's settlements as an
  * index (patient_settlements); for 6 and older, a merchant's day as an index and its totals

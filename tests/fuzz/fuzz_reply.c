@@ -212,10 +212,21 @@ static void call(fl_client *client, unsigned which)
         fl_emergency_claim_list(client, NULL, true, false, 0, claims, 8, &count, &number, today);
         break;
     }
+    case 61: {
+        static fl_calendar calendar;
+        const char *holiday[] = {"2027-01-01"};
+        fl_calendar_set(client, 2027, holiday, 1, NULL, 0, &calendar);
+        break;
+    }
+    case 62: {
+        static fl_calendar calendar;
+        fl_calendar_get(client, 2027, &calendar);
+        break;
+    }
     default: fl_merchant_list(client, merchants, 8, &count); break;
     }
 }
-#define CALLS 62
+#define CALLS 64
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

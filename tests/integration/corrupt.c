@@ -45,8 +45,8 @@
  *                                                  text, or a number (enums, flags). KEY is a
  *                                                  person, merchant or balance's text, a
  *                                                  settlement's, hold's, send's or emergency
- *                                                  claim's number, or an aid limit's
- *                                                  HOLDER/BENEFICIARY
+ *                                                  claim's number, a calendar's year, or an
+ *                                                  aid limit's HOLDER/BENEFICIARY
  *   famledger-corrupt DATA_DIR remutate TABLE SEED one field of one stored record of TABLE,
  *                                                  both chosen by SEED, changed as mutate
  *                                                  changes an entry's; prints which
@@ -167,6 +167,8 @@ static const ProtobufCMessageDescriptor *table_message(int db)
         return &famledger__hold__descriptor;
     case STORE_DB_EMERGENCY_CLAIMS:
         return &famledger__emergency_claim__descriptor;
+    case STORE_DB_CALENDARS:
+        return &famledger__calendar__descriptor;
     case STORE_DB_AID_LIMITS:
         return &famledger__aid_limit__descriptor;
     case STORE_DB_DAY_TOTALS:
@@ -248,6 +250,11 @@ static int corrupt_field(struct store_txn *txn, int db, const char *key, char *p
         db == STORE_DB_EMERGENCY_CLAIMS) {
         store_u64_encode(bytes, strtoull(key, NULL, 10));
         size = 8;
+    } else if (db == STORE_DB_CALENDARS) { /* a year, 4 bytes big-endian */
+        uint64_t year = strtoull(key, NULL, 10);
+        for (int i = 3; i >= 0; i--, year >>= 8)
+            bytes[i] = (uint8_t)year;
+        size = 4;
     } else if (size < sizeof(bytes)) {
         memcpy(bytes, key, size);
         char *slash = db == STORE_DB_AID_LIMITS ? memchr(bytes, '/', size) : NULL;

@@ -654,6 +654,7 @@ def pharmacy():
         "emergency_claim": pb.EmergencyClaimRequest(patient="H", amount_fen=1, hospital="H",
                                                     receipt="R", reference="ph-e"),
         "emergency_list": pb.EmergencyListRequest(),
+        "calendar_set": pb.Calendar(year=2027, holidays=["2027-01-01"]),
         "trial_balance": pb.TrialBalanceRequest(),
     }
     for body, message in denied.items():
@@ -978,6 +979,10 @@ def emergency(conn):
         "emergency_close", pb.EmergencyCloseRequest(claim_id=claim.claim_id, reject=True,
                                                     reason="no")),
         pb.STATUS_EMERGENCY_CLAIM_CLOSED)
+    cal = conn.call("calendar_set", pb.Calendar(year=2030, holidays=["2030-01-02", "2030-01-01"]))
+    ok("calendar_set of 2030", cal)
+    check("its days sorted", list(cal.calendar.holidays) == ["2030-01-01", "2030-01-02"] and
+          cal.calendar.set_seq != 0, str(cal))
     listed = conn.call("emergency_list", pb.EmergencyListRequest(patient="H"))
     ok("emergency_list of H", listed)
     check("lists the claim, returned", [c.claim_id for c in listed.emergency_list.claims] ==

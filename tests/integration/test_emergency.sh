@@ -147,11 +147,41 @@ check "the fund pays it" 0 ctl payout --person A 10.00 --ref pay-A
 check "the books balance" 0 ctl --json trial-balance
 expect "to zero" '"total_fen":0}' "$OUT"
 
-# ---- a claim across the year's end ----
+# ---- a claim across the year's end, and the year's calendar ----
 set_clock "2026-12-31 11:00:00"
 check "a claim on a Thursday, 31 December" 0 ctl --json emergency claim D 5.00 --hospital H \
     --receipt RC-6 --ref e6
 expect "due on the 7th working day of January" '"due_day":"2027-01-11"' "$OUT"
+claim6=$(field claim_id)
+check "2027's days off and a Saturday worked (调休)" 0 ctl --json calendar set 2027 \
+    --holidays 2027-02-08..2027-02-12,2027-01-01 --workdays 2027-02-13
+expect "sorted, the range spelled out" \
+    '"holidays":["2027-01-01","2027-02-08","2027-02-09","2027-02-10","2027-02-11","2027-02-12"]' \
+    "$OUT"
+expect "the Saturday worked" '"workdays":["2027-02-13"]' "$OUT"
+check "the same days in another order" 0 ctl --json calendar set 2027 --workdays 2027-02-13 \
+    --holidays 2027-02-12,2027-02-08..2027-02-11,2027-01-01,2027-02-09
+expect "record nothing" '"replayed":true' "$OUT"
+check "a day both off and worked" 1 ctl calendar set 2027 --holidays 2027-02-13 \
+    --workdays 2027-02-13
+expect "INVALID_ARGUMENT" "INVALID_ARGUMENT" "$ERR"
+check "a day of another year" 1 ctl calendar set 2027 --holidays 2026-12-31
+check "not a day" 2 ctl calendar set 2027 --holidays 2027-02-30
+check "the calendar as set" 0 ctl calendar show 2027
+expect "its days" "2027-02-08 2027-02-09" "$OUT"
+check "a year never set" 0 ctl --json calendar show 2028
+expect "no days, no entry" '"holidays":[],"workdays":[],"set_seq":0' "$OUT"
+check "a second claim the same day, after the calendar" 0 ctl --json emergency claim D 6.00 \
+    --hospital H --receipt RC-7 --ref e7
+expect "1 January is off: due a day later" '"due_day":"2027-01-12"' "$OUT"
+check "the claim made before keeps its due day" 0 ctl --json emergency list --patient D --open
+expect "still 11 January" "2027-01-11" \
+    "$(echo "$OUT" | sed -n "s/.*\"claim_id\":$claim6,[^}]*\"due_day\":\"\([0-9-]*\)\".*/\1/p")"
+set_clock "2027-02-03 10:00:00"
+check "a claim on the Wednesday before the week off" 0 ctl --json emergency claim D 7.00 \
+    --hospital H --receipt RC-8 --ref e8
+expect "due after the week off, counting the Saturday worked" '"due_day":"2027-02-18"' "$OUT"
+claim8=$(field claim_id)
 
 # ---- a namespace of its own ----
 ctl person add F --name "付" --region 110101 --scheme employee >/dev/null
@@ -172,10 +202,11 @@ start
 check "after a restart, the claims are as they were" 0 ctl --json emergency list --patient D
 expect "D's partial return kept" '"returned_fen":3000' "$OUT"
 check "verify after the restart" 0 ctl verify
-verify_finds_each_missing start emergency_claims
+verify_finds_each_missing start emergency_claims calendars
 
 # ---- what verify says of claims no famledgerd wrote ----
 check "the closes' entries" 0 ctl --json emergency list
+calendar_seq=$(ctl --json calendar show 2027 | json_fen set_seq)
 closed2=$(echo "$OUT" | sed -n "s/.*\"claim_id\":$claim2,[^}]*\"closed_seq\":\([0-9]*\).*/\1/p")
 daemon_stop
 cp -r "$WORK/data" "$WORK/pristine"
@@ -201,6 +232,12 @@ forged "a stored claim open again" "emergency_claims" \
     field emergency_claims "$claim2" state 1
 forged "a stored claim for more" "emergency_claims" \
     field emergency_claims "$claim3" request.amount_fen 2001
+forged "a due day that forgets the calendar" "due 2027-02-12; its entry's day gives" \
+    set "$claim8" emergency_claimed.claim.due_day 2027-02-12
+forged "a stored calendar set by another entry" "calendars" \
+    field calendars 2027 set_seq 3
+forged "a calendar entry of one year with the days of another" "not as famledgerd writes it" \
+    set "$calendar_seq" calendar_set.calendar.year 2028
 rm -rf "$WORK/data" && cp -r "$WORK/pristine" "$WORK/data"
 start
 finish

@@ -813,8 +813,8 @@ static int pharmacy_reads_statements(const struct daemon_handle *daemon)
                : 20 + (wallet == FL_ERR_PERMISSION_DENIED);
 }
 
-/* Nor claim, return or list emergency costs: a hospital's settlement peer is not the bureau
- * that reviews them. */
+/* Nor claim, return or list emergency costs, nor set the calendar their due days follow: a
+ * hospital's settlement peer is not the bureau that reviews them. */
 static int pharmacy_claims_emergency_costs(const struct daemon_handle *daemon)
 {
     fl_client *client;
@@ -827,10 +827,13 @@ static int pharmacy_claims_emergency_costs(const struct daemon_handle *daemon)
     int closed = fl_emergency_claim_close(client, 1, 0, false, NULL, &claim);
     int listed = fl_emergency_claim_list(client, NULL, false, false, 0, &claim, 1, &count, &next,
                                          NULL);
+    const char *holiday[] = {"2027-01-01"};
+    static fl_calendar calendar;
+    int set = fl_calendar_set(client, 2027, holiday, 1, NULL, 0, &calendar);
     fl_client_close(client);
     int denied = (made == FL_ERR_PERMISSION_DENIED) + (closed == FL_ERR_PERMISSION_DENIED) * 2 +
-                 (listed == FL_ERR_PERMISSION_DENIED) * 4;
-    return denied == 7 ? 0 : 30 + denied;
+                 (listed == FL_ERR_PERMISSION_DENIED) * 4 + (set == FL_ERR_PERMISSION_DENIED) * 8;
+    return denied == 15 ? 0 : 30 + denied;
 }
 
 static void test_a_pharmacy_cannot_read_the_change_stream_or_statements(void **state)

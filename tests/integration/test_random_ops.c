@@ -133,7 +133,8 @@ enum op {
     OP_CREDIT_BATCH, OP_BIND, OP_UNBIND, OP_ORDER, OP_LIMIT, OP_WALLET_SEND, OP_WALLET_ACCEPT,
     OP_WALLET_DECLINE, OP_HOLD, OP_HOLD_RELEASE, OP_FREEZE, OP_SUSPEND, OP_WITHDRAW,
     OP_ACCOUNT_OPEN, OP_TRANSFER_OUT, OP_TRANSFER_IN, OP_TRANSFER_LINKED, OP_DECEASED, OP_PAYOUT,
-    OP_RECOVER, OP_EMERGENCY_CLAIM, OP_EMERGENCY_CLOSE, OP_MERCHANT_SUSPEND, OP_DAY_CLOSE,
+    OP_RECOVER, OP_EMERGENCY_CLAIM, OP_EMERGENCY_CLOSE, OP_CALENDAR, OP_MERCHANT_SUSPEND,
+    OP_DAY_CLOSE,
     OP_BATCH, OP_PIPELINE, OP_READ, OPS
 };
 
@@ -169,6 +170,7 @@ struct worker {
     fl_hold *hold;
     uint64_t claim_id;  /* the worker's last emergency claim, and what it claimed */
     int64_t claim_fen;
+    fl_calendar calendar;
 };
 
 /* cmocka's failures jump, which a worker thread must not: the first failure is kept, every
@@ -1178,6 +1180,24 @@ static void op_payout(struct worker *w)
 static void op_emergency(struct worker *w)
 {
     fl_emergency_claim claim;
+    if (chance(w, 5)) {
+        /* A calendar of this year or the next: a few days off, a weekend day worked. The
+         * claims after it are due by it, and verify recomputes each due day. */
+        fl_calendar *calendar = &w->calendar;
+        char days[2][4][11];
+        const char *off[4], *worked[1];
+        unsigned year = 2026 + pick(w, 2);
+        for (int i = 0; i < 4; i++) {
+            snprintf(days[0][i], sizeof(days[0][i]), "%u-%02u-%02u", year, 1 + pick(w, 12),
+                     1 + pick(w, 28));
+            off[i] = days[0][i];
+        }
+        snprintf(days[1][0], sizeof(days[1][0]), "%u-%02u-%02u", year, 1 + pick(w, 12),
+                 1 + pick(w, 28));
+        worked[0] = days[1][0];
+        outcome(w, OP_CALENDAR, fl_calendar_set(w->client, year, off, 4, worked, 1, calendar));
+        return;
+    }
     if (w->claim_id == 0 || chance(w, 50)) {
         char reference[48];
         unique_reference(w, reference, sizeof(reference), "E");
@@ -1496,6 +1516,7 @@ static const struct op_kind op_kinds[OPS] = {
     [OP_RECOVER] = {"recover", 0, op_payout}, /* drawn as a payout, when the merchant owes */
     [OP_EMERGENCY_CLAIM] = {"emergency claim", 2, op_emergency},
     [OP_EMERGENCY_CLOSE] = {"emergency close", 0, op_emergency}, /* drawn as a claim */
+    [OP_CALENDAR] = {"calendar", 0, op_emergency},               /* drawn as a claim */
     [OP_MERCHANT_SUSPEND] = {"merchant suspend", 1, op_merchant_suspend},
     [OP_DAY_CLOSE] = {"day close", 1, op_day_close},
     [OP_BATCH] = {"batch", 3, op_pipeline},

@@ -329,7 +329,7 @@ static void test_the_retired_statement_table_is_refused_by_name(void **state)
     assert_non_null(strstr(response->error, "day_totals since format 7"));
     assert_int_equal(state_page(f, 13, &response), FL_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(response->error, "patient_links since format 8"));
-    assert_int_equal(state_page(f, 27, &response), FL_ERR_INVALID_ARGUMENT);
+    assert_int_equal(state_page(f, 28, &response), FL_ERR_INVALID_ARGUMENT);
     assert_int_equal(state_page(f, 99, &response), FL_ERR_INVALID_ARGUMENT);
     assert_int_equal(state_page(f, FAMLEDGER__STATE_TABLE__STATE_ACCOUNT_LINKS, &response), 0);
     assert_int_equal(response->state_page->n_keys, 1); /* E1's opening */
