@@ -29,6 +29,12 @@ ctl credit A 100.00 --ref c-a >/dev/null
 ctl person add D --name "丁" --region 320100 --scheme employee >/dev/null
 ctl account open D >/dev/null
 ctl person add R --name "任" --region 110101 --scheme resident >/dev/null
+# The ledger made format 11, before claims and calendars: the start creates their tables.
+daemon_stop
+check "make the ledger format 11" 0 "$BUILD/tests/famledger-corrupt" "$WORK/data" format 11
+start --log-level info
+expect "upgraded" "from format 11 to 12 (emergency claims and calendars)" \
+    "$(cat "$WORK/daemon.log")"
 
 # ---- a claim, and its due day ----
 check "A claims 300.00 of emergency costs" 0 ctl --json emergency claim A 300.00 \
