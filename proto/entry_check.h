@@ -8,6 +8,9 @@
  * daemon writes. Code that reads the log follows the parts and negates and sums the amounts,
  * so it asks entry_whole first: the daemon refuses the entry as damage (INTERNAL), and verify
  * names it.
+ *
+ * Also here, as both sides need the same answer from an entry: its days (entry_day_parse),
+ * and the working day an emergency claim is due on (entry_working_day_after).
  */
 #ifndef FAMLEDGER_ENTRY_CHECK_H
 #define FAMLEDGER_ENTRY_CHECK_H

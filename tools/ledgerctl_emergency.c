@@ -39,14 +39,17 @@ static void claim_json(const fl_emergency_claim *claim, const char *end)
 /* One claim: what was claimed, and what became of it. */
 static void claim_text(const fl_emergency_claim *claim)
 {
-    char amount[FL_MONEY_TEXT_MAX], returned[FL_MONEY_TEXT_MAX];
+    char amount[FL_MONEY_TEXT_MAX], returned[FL_MONEY_TEXT_MAX], balance[FL_MONEY_TEXT_MAX];
     printf("claim %" PRIu64 ": %s claimed %s at %s (receipt %s, ref %s) on %s, due by %s: %s",
            claim->claim_id, claim->patient, fl_money_format(claim->amount_fen, amount),
            claim->hospital, claim->receipt, claim->reference, claim->claimed_day,
            claim->due_day, claim_state_name(claim->state));
-    if (claim->state == FL_EMERGENCY_RETURNED)
-        printf(" %s%s", fl_money_format(claim->returned_fen, returned),
-               claim->cash_refund_due ? ", owed in cash (the account had closed)" : "");
+    if (claim->state == FL_EMERGENCY_RETURNED && claim->cash_refund_due)
+        printf(" %s, owed in cash (the account had closed)",
+               fl_money_format(claim->returned_fen, returned));
+    else if (claim->state == FL_EMERGENCY_RETURNED)
+        printf(" %s (account balance %s)", fl_money_format(claim->returned_fen, returned),
+               fl_money_format(claim->balance_after_fen, balance));
     if (claim->closed_seq)
         printf(" at entry %" PRIu64 "%s", claim->closed_seq, claim->late ? ", late" : "");
     if (*claim->reason)
@@ -71,8 +74,8 @@ int emergency_claim_run(struct ctl *ctl, const struct cli_parsed *args)
     int64_t amount_fen;
     if (parse_amount(args->positionals[1], &amount_fen))
         return CLI_EXIT_USAGE;
-    const char *hospital = cli_option(args, "--hospital"), *receipt = cli_option(args, "--receipt");
-    const char *reference = cli_option(args, "--ref");
+    const char *hospital = cli_option(args, "--hospital");
+    const char *receipt = cli_option(args, "--receipt"), *reference = cli_option(args, "--ref");
     if (!hospital || !receipt || !reference)
         return usage_error("%s", "emergency claim needs --hospital NAME, --receipt NO and --ref "
                            "REF (which makes a retry safe)");

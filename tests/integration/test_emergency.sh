@@ -127,8 +127,13 @@ refute "a returned claim is not overdue" "\"claim_id\":$claim1," "$OUT"
 check "D's returned in part, late" 0 ctl --json emergency return "$claim2" 30.00 \
     --reason "两项药品不在目录内"
 expect "30.00 of 50.00" '"returned_fen":3000' "$OUT"
+partial_seq=$(field closed_seq)
 expect "late" '"late":true' "$OUT"
 expect "the reason kept" '"reason":"两项药品不在目录内"' "$OUT"
+check "the text form of a partial, late return" 0 ctl emergency list --patient D
+expect "what went back, the balance, late, why" \
+    "returned 30.00 (account balance 30.00) at entry $partial_seq, late (两项药品不在目录内)" \
+    "$OUT"
 check "A's third rejected" 0 ctl --json emergency reject "$claim3" --reason "非急诊"
 expect "rejected" '"state":"rejected"' "$OUT"
 expect "nothing returned" '"returned_fen":0' "$OUT"
