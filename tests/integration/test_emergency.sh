@@ -124,7 +124,9 @@ expect "today is judged in business time" '"today":"2026-12-16"' "$OUT"
 expect "D's overdue" "\"claim_id\":$claim2," "$OUT"
 expect "A's third overdue" "\"claim_id\":$claim3," "$OUT"
 refute "a returned claim is not overdue" "\"claim_id\":$claim1," "$OUT"
-check "D's returned in part, late" 0 ctl --json emergency return "$claim2" 30.00 \
+check "D's account frozen" 0 ctl account freeze D --reason "核查中"
+check "D's returned in part, late, into the frozen account" 0 ctl --json emergency return \
+    "$claim2" 30.00 \
     --reason "两项药品不在目录内"
 expect "30.00 of 50.00" '"returned_fen":3000' "$OUT"
 partial_seq=$(field closed_seq)
@@ -134,6 +136,7 @@ check "the text form of a partial, late return" 0 ctl emergency list --patient D
 expect "what went back, the balance, late, why" \
     "returned 30.00 (account balance 30.00) at entry $partial_seq, late (两项药品不在目录内)" \
     "$OUT"
+check "D's account unfrozen" 0 ctl account unfreeze D
 check "A's third rejected" 0 ctl --json emergency reject "$claim3" --reason "非急诊"
 expect "rejected" '"state":"rejected"' "$OUT"
 expect "nothing returned" '"returned_fen":0' "$OUT"
