@@ -134,8 +134,7 @@ enum op {
     OP_WALLET_DECLINE, OP_HOLD, OP_HOLD_RELEASE, OP_FREEZE, OP_SUSPEND, OP_WITHDRAW,
     OP_ACCOUNT_OPEN, OP_TRANSFER_OUT, OP_TRANSFER_IN, OP_TRANSFER_LINKED, OP_DECEASED, OP_PAYOUT,
     OP_RECOVER, OP_EMERGENCY_CLAIM, OP_EMERGENCY_CLOSE, OP_CALENDAR, OP_MERCHANT_SUSPEND,
-    OP_DAY_CLOSE,
-    OP_BATCH, OP_PIPELINE, OP_READ, OPS
+    OP_DAY_CLOSE, OP_BATCH, OP_PIPELINE, OP_READ, OPS
 };
 
 struct worker;
@@ -1183,19 +1182,16 @@ static void op_emergency(struct worker *w)
     if (chance(w, 5)) {
         /* A calendar of this year or the next: a few days off, a weekend day worked. The
          * claims after it are due by it, and verify recomputes each due day. */
-        fl_calendar *calendar = &w->calendar;
-        char days[2][4][11];
-        const char *off[4], *worked[1];
+        char days[5][11];
+        const char *listed[5];
         unsigned year = 2026 + pick(w, 2);
-        for (int i = 0; i < 4; i++) {
-            snprintf(days[0][i], sizeof(days[0][i]), "%u-%02u-%02u", year, 1 + pick(w, 12),
+        for (int i = 0; i < 5; i++) {
+            snprintf(days[i], sizeof(days[i]), "%u-%02u-%02u", year, 1 + pick(w, 12),
                      1 + pick(w, 28));
-            off[i] = days[0][i];
+            listed[i] = days[i];
         }
-        snprintf(days[1][0], sizeof(days[1][0]), "%u-%02u-%02u", year, 1 + pick(w, 12),
-                 1 + pick(w, 28));
-        worked[0] = days[1][0];
-        outcome(w, OP_CALENDAR, fl_calendar_set(w->client, year, off, 4, worked, 1, calendar));
+        outcome(w, OP_CALENDAR,
+                fl_calendar_set(w->client, year, listed, 4, listed + 4, 1, &w->calendar));
         return;
     }
     if (w->claim_id == 0 || chance(w, 50)) {
