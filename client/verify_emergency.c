@@ -12,6 +12,7 @@
 
 #include "entry_check.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,7 +122,7 @@ static int apply_claimed(struct verify *v, const Famledger__Entry *entry)
     verify_business_day(v, entry->time_us, day);
     uint32_t year = (uint32_t)(atoi(day) / 10000);
     struct entry_calendars calendars = {{calendar_of(v, year), calendar_of(v, year + 1)}};
-    entry_working_day_after(day, 0, NULL, claimed);
+    snprintf(claimed, sizeof(claimed), "%.4s-%.2s-%.2s", day, day + 4, day + 6);
     entry_working_day_after(day, EMERGENCY_WORKING_DAYS, &calendars, due);
     if (strcmp(claim->claimed_day, claimed) != 0 || strcmp(claim->due_day, due) != 0)
         return verify_problem(v, entry->seq, "emergency claim dated %s, due %s; its entry's day "
@@ -190,7 +191,7 @@ static int apply_closed(struct verify *v, const Famledger__Entry *entry)
                               (long long)claimed, claim->reason);
     char day[9], today[11];
     verify_business_day(v, entry->time_us, day);
-    entry_working_day_after(day, 0, NULL, today);
+    snprintf(today, sizeof(today), "%.4s-%.2s-%.2s", day, day + 4, day + 6);
     if (claim->late != (strcmp(today, claim->due_day) > 0))
         return verify_problem(v, entry->seq, "emergency claim %llu, due %s, closed on %s: "
                               "recorded as %s", (unsigned long long)claim->claim_id,

@@ -12,6 +12,7 @@
 #include "state.h"
 #include "validate.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,11 +83,7 @@ static int calendar_load(struct request_ctx *ctx, uint32_t year, Famledger__Cale
 /* "YYYYMMDD" as "YYYY-MM-DD". */
 static void day_text(const char day[9], char text[11])
 {
-    memcpy(text, day, 4);
-    text[4] = '-';
-    memcpy(text + 5, day + 4, 2);
-    text[7] = '-';
-    memcpy(text + 8, day + 6, 3);
+    snprintf(text, 11, "%.4s-%.2s-%.2s", day, day + 4, day + 6);
 }
 
 static char *business_day_text(struct request_ctx *ctx, int64_t time_us)
@@ -335,11 +332,10 @@ int emergency_list_handle(struct request_ctx *ctx, const Famledger__Request *req
     reply->claims = ARENA_ARRAY(ctx->arena, Famledger__EmergencyClaim *, page.limit);
     /* The cursor is the first claim to look at: the scan starts after the one before it. */
     uint8_t after[8];
-    if (query->cursor > 1)
-        store_u64_encode(after, query->cursor - 1);
-    int rc = store_scan(ctx->txn, STORE_DB_EMERGENCY_CLAIMS, query->cursor > 1 ? after : NULL,
-                        query->cursor > 1 ? sizeof(after) : 0, (struct store_bytes){0},
-                        EMERGENCY_SCAN_MAX + 1, claim_visit_cb, &page);
+    size_t after_bytes = query->cursor > 1 ? sizeof(after) : 0;
+    store_u64_encode(after, query->cursor - 1);
+    int rc = store_scan(ctx->txn, STORE_DB_EMERGENCY_CLAIMS, after, after_bytes,
+                        (struct store_bytes){0}, EMERGENCY_SCAN_MAX + 1, claim_visit_cb, &page);
     if (page.rc)
         return page.rc;
     if (rc < 0)

@@ -233,7 +233,6 @@ void entry_working_day_after(const char day[9], int working_days,
     unsigned month = (unsigned)((day[4] - '0') * 10 + (day[5] - '0'));
     unsigned date = (unsigned)((day[6] - '0') * 10 + (day[7] - '0'));
     int64_t days = days_from_civil(year, month, date);
-    (void)working_day(days, calendars, due); /* the day itself, for working_days 0 */
     while (working_days > 0)
         if (working_day(++days, calendars, due))
             working_days--;

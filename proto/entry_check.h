@@ -46,9 +46,9 @@ struct entry_calendars {
     const Famledger__Calendar *years[2];
 };
 
-/* The `working_days`th working day after business day `day` ("YYYYMMDD", a real day), as
- * "YYYY-MM-DD": Monday to Friday, but for a calendar's days off and with its weekend days
- * worked (`calendars` may be NULL). 0: the day itself. */
+/* The `working_days`th (at least the 1st) working day after business day `day` ("YYYYMMDD", a
+ * real day), as "YYYY-MM-DD": Monday to Friday, but for a calendar's days off and with its
+ * weekend days worked (`calendars` may be NULL). */
 void entry_working_day_after(const char day[9], int working_days,
                              const struct entry_calendars *calendars, char due[11]);
 

@@ -241,6 +241,16 @@ void cli_today(char date[11])
     strftime(date, 11, "%Y-%m-%d", &tm);
 }
 
+void cli_date_next(const char *date, char next[11])
+{
+    struct tm day = {0};
+    strptime(date, "%Y-%m-%d", &day);
+    day.tm_mday++;
+    time_t seconds = timegm(&day);
+    gmtime_r(&seconds, &day);
+    strftime(next, 11, "%Y-%m-%d", &day);
+}
+
 int cli_exit_for_status(int status)
 {
     switch (status) {

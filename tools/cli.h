@@ -95,6 +95,8 @@ const char *cli_time_zone(void);
 void cli_time_text(int64_t time_us, char text[CLI_TIME_TEXT_MAX]);
 /* Today's date, YYYY-MM-DD, in the zone set. */
 void cli_today(char date[11]);
+/* The day after `date` (YYYY-MM-DD, a real day) into `next`, which may be `date`. */
+void cli_date_next(const char *date, char next[11]);
 
 /* Cut the white space around `text`, in place; returns where it now starts. */
 char *cli_trim(char *text);

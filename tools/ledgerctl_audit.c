@@ -106,18 +106,6 @@ static long date_days(const char *date)
     return (long)(timegm(&day) / 86400);
 }
 
-static int date_step(const char *date, char next[11])
-{
-    struct tm day = {0};
-    if (!strptime(date, "%Y-%m-%d", &day))
-        return -1;
-    day.tm_mday++;
-    time_t seconds = timegm(&day);
-    gmtime_r(&seconds, &day);
-    strftime(next, 11, "%Y-%m-%d", &day);
-    return 0;
-}
-
 struct totals {
     int64_t count, amount_fen, acct_pay_fen, acct_mulaid_pay_fen, cash_pay_fen, refunds_fen;
     bool overflow; /* a sum passed INT64_MAX: only damaged records can say that much */
@@ -177,7 +165,7 @@ int reconcile_totals_run(struct ctl *ctl, const struct cli_parsed *args)
                     "it)\n", merchant, date);
             return CLI_EXIT_REJECTED;
         }
-        date_step(date, date);
+        cli_date_next(date, date);
     }
     const struct {
         const char *name, *option;

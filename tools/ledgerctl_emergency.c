@@ -2,10 +2,11 @@
  * list; and the calendars of working days their due days follow. */
 #include "ledgerctl.h"
 
+#include "entry_check.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 static const char *claim_state_name(fl_emergency_state state)
 {
@@ -160,22 +161,6 @@ int emergency_list_run(struct ctl *ctl, const struct cli_parsed *args)
 
 /* ---- calendars ---- */
 
-/* Whether `text` is a real day, YYYY-MM-DD, into *at (noon UTC): strptime takes 30 February
- * and timegm makes it 2 March, so the day must read back as written. */
-static bool day_parse(const char *text, time_t *at)
-{
-    struct tm day = {0};
-    char *end = strptime(text, "%Y-%m-%d", &day);
-    if (!end || *end || strlen(text) != 10)
-        return false;
-    day.tm_hour = 12;
-    *at = timegm(&day);
-    char again[32];
-    struct tm back;
-    return gmtime_r(at, &back) && strftime(again, sizeof(again), "%Y-%m-%d", &back) == 10 &&
-           strcmp(again, text) == 0;
-}
-
 /* Add the days of `list` ("D,D..D,...", each D YYYY-MM-DD, D..D every day from one to the
  * other) to `days`: 0, or CLI_EXIT_USAGE after complaining. */
 static int days_parse(const char *option, const char *list, char (*days)[11], size_t *count)
@@ -193,17 +178,17 @@ static int days_parse(const char *option, const char *list, char (*days)[11], si
             *last = '\0';
             last += 2;
         }
-        time_t day, stop;
-        if (!day_parse(item, &day) || !day_parse(last ? last : item, &stop))
+        /* Real days only: strptime would take 30 February, and timegm make it 2 March. */
+        char day[9], date[11];
+        if (!entry_day_parse(item, day) || (last && !entry_day_parse(last, day)))
             return usage_error("%s: '%s%s%s' is not a day (YYYY-MM-DD) or a range of days "
                                "(YYYY-MM-DD..YYYY-MM-DD)", option, item, last ? ".." : "",
                                last ? last : "");
-        for (; day <= stop; day += 86400) {
+        for (strcpy(date, item); strcmp(date, last ? last : item) <= 0;
+             cli_date_next(date, date)) {
             if (*count == FL_CALENDAR_DAYS_MAX)
                 return usage_error("%s lists more days than a year has", option);
-            struct tm at;
-            gmtime_r(&day, &at);
-            strftime(days[(*count)++], 11, "%Y-%m-%d", &at);
+            strcpy(days[(*count)++], date);
         }
     }
     return 0;
