@@ -132,8 +132,8 @@ static void usage_in(const Famledger__Account *account, const char *beneficiary,
     used_fen[1] = usage && usage->year >= year ? usage->year_fen : 0;
 }
 
-int aid_limit_get(struct request_ctx *ctx, const char *holder, const char *beneficiary,
-                  Famledger__AidLimit **limit)
+int aid_limit_get(struct request_ctx *ctx, const char *holder, const char *holder_region,
+                  const char *beneficiary, Famledger__AidLimit **limit)
 {
     int rc = pair_check(ctx, holder, beneficiary);
     if (rc)
@@ -146,13 +146,16 @@ int aid_limit_get(struct request_ctx *ctx, const char *holder, const char *benef
     if (rc < 0)
         return request_fail(ctx, rc, "cannot read the aid limit of %s for %s", holder,
                             beneficiary);
-    /* Per period: the family's limit where they set one, else the region's default. */
-    int64_t monthly = family && family->monthly_fen
-                          ? family->monthly_fen
-                          : (int64_t)ctx->config->aid_monthly_limit_default_fen;
-    int64_t yearly = family && family->yearly_fen
-                         ? family->yearly_fen
-                         : (int64_t)ctx->config->aid_yearly_limit_default_fen;
+    /* Per period: the family's limit where they set one, else the holder's region's default. */
+    const struct config *config = ctx->config;
+    int64_t monthly =
+        family && family->monthly_fen
+            ? family->monthly_fen
+            : (int64_t)CONFIG_REGIONAL(config, aid_monthly_limit_default_fen, holder_region);
+    int64_t yearly =
+        family && family->yearly_fen
+            ? family->yearly_fen
+            : (int64_t)CONFIG_REGIONAL(config, aid_yearly_limit_default_fen, holder_region);
     *limit = NULL;
     if (!monthly && !yearly)
         return 0;
@@ -166,10 +169,11 @@ int aid_limit_get(struct request_ctx *ctx, const char *holder, const char *benef
 }
 
 int aid_room(struct request_ctx *ctx, const Famledger__Account *account,
-             const char *beneficiary, int64_t time_us, int64_t *room_fen)
+             const char *holder_region, const char *beneficiary, int64_t time_us,
+             int64_t *room_fen)
 {
     Famledger__AidLimit *limit;
-    int rc = aid_limit_get(ctx, account->person_no, beneficiary, &limit);
+    int rc = aid_limit_get(ctx, account->person_no, holder_region, beneficiary, &limit);
     *room_fen = INT64_MAX;
     if (rc || !limit)
         return rc;

@@ -17,14 +17,16 @@
 int aid_limit_handle(struct request_ctx *ctx, const Famledger__Request *request);
 
 /* The limit in force on (holder, beneficiary), per period the family's where set (non-zero),
- * else the region's default; *limit is NULL when nothing limits the pair. 0 or < 0 after request_fail. */
-int aid_limit_get(struct request_ctx *ctx, const char *holder, const char *beneficiary,
-                  Famledger__AidLimit **limit);
+ * else the default of the holder's region (`holder_region`); *limit is NULL when nothing
+ * limits the pair. 0 or < 0 after request_fail. */
+int aid_limit_get(struct request_ctx *ctx, const char *holder, const char *holder_region,
+                  const char *beneficiary, Famledger__AidLimit **limit);
 
 /* What the holder's account may still give the beneficiary in the month and year of
  * `time_us`: INT64_MAX without a limit. 0 or < 0 after request_fail. */
 int aid_room(struct request_ctx *ctx, const Famledger__Account *account,
-             const char *beneficiary, int64_t time_us, int64_t *room_fen);
+             const char *holder_region, const char *beneficiary, int64_t time_us,
+             int64_t *room_fen);
 
 /* Count `delta_fen` (negative: given back) of mutual aid from the holder's account to the
  * beneficiary in the month and year of `time_us`, in the account's aid_usage (since format 5):

@@ -21,15 +21,16 @@ struct setting {
     const char *name;
     enum setting_kind kind;
     size_t offset;
-    uint64_t min, max; /* for SETTING_UINT; SETTING_YUAN: fen */
+    uint64_t min, max; /* for SETTING_UINT; SETTING_YUAN: fen; a path: min 1 if it may not
+                        * be empty */
     const char *help;
 };
 
 #define AT(field) offsetof(struct config, field)
 
 static const struct setting settings[] = {
-    {"data_dir", SETTING_PATH, AT(data_dir), 0, 0, "LMDB data directory (created if missing)"},
-    {"socket", SETTING_SOCKET_PATH, AT(socket_path), 0, 0, "Unix socket path"},
+    {"data_dir", SETTING_PATH, AT(data_dir), 1, 0, "LMDB data directory (created if missing)"},
+    {"socket", SETTING_SOCKET_PATH, AT(socket_path), 1, 0, "Unix socket path"},
     {"socket_mode", SETTING_MODE, AT(socket_mode), 0, 0, "socket file mode, octal"},
     {"socket_group", SETTING_TEXT, AT(socket_group), 0, 0,
      "group (name or gid) given to the socket file; empty: the daemon's own"},
@@ -97,7 +98,7 @@ static const struct setting settings[] = {
      "province codes (first two admdvs digits) with cross-province mutual aid switched on"},
     {"commercial_insurance_provinces", SETTING_IDS, AT(commercial_insurance_provinces), 0, 0,
      "provinces whose holders' accounts may pay relatives' commercial health insurance"},
-    {"timezone", SETTING_PATH, AT(timezone), 0, 0,
+    {"timezone", SETTING_PATH, AT(timezone), 1, 0,
      "time zone of business days (exports, reconciliation), e.g. Asia/Shanghai; a ledger "
      "with entries keeps the one it was started in"},
     {"clock_ahead_max_days", SETTING_UINT, AT(clock_ahead_max_days), 0, 36500,
@@ -137,6 +138,32 @@ static const struct setting settings[] = {
 };
 
 #define SETTINGS_COUNT (sizeof(settings) / sizeof(settings[0]))
+
+/* The settings a region may choose for its own insured (NAME@REGION), and whose region
+ * decides each: docs/POLICY.md, "Regional policy". */
+static const struct {
+    const char *name;
+    const char *whose;
+} regional_settings[] = {
+    {"bindings_per_holder_max", "the holder's"},
+    {"bindings_per_beneficiary_max", "the beneficiary's"},
+    {"binding_evidence_required", "the holder's"},
+    {"wallet_sends_per_day", "the sending holder's"},
+    {"wallet_send_max", "the sending holder's"},
+    {"wallet_quiet_start", "the sending holder's"},
+    {"wallet_quiet_end", "the sending holder's"},
+    {"wallet_requires_binding", "the sending holder's"},
+    {"aid_monthly_limit_default", "the holder's"},
+    {"aid_yearly_limit_default", "the holder's"},
+};
+
+static bool setting_regional(const struct setting *setting)
+{
+    for (size_t i = 0; i < sizeof(regional_settings) / sizeof(regional_settings[0]); i++)
+        if (strcmp(regional_settings[i].name, setting->name) == 0)
+            return true;
+    return false;
+}
 
 void config_init(struct config *config)
 {
@@ -452,9 +479,110 @@ static int parse_merchant_peers(const char *text, struct config_merchant_peers *
     return 0;
 }
 
+/* The value of a setting held as a uint64_t (a number, yuan, a time of day): 0, or -1 with
+ * the setting named in error[] as `label` (its name, or NAME@REGION). */
+static int setting_number(const struct setting *setting, const char *label, const char *value,
+                          uint64_t *number, char *error, size_t error_bytes)
+{
+    switch (setting->kind) {
+    case SETTING_UINT:
+        if (parse_uint(value, 10, number) || *number < setting->min || *number > setting->max) {
+            snprintf(error, error_bytes, "%s: '%s' is not a whole number from %" PRIu64
+                     " to %" PRIu64, label, value, setting->min, setting->max);
+            return -1;
+        }
+        return 0;
+    case SETTING_YUAN:
+        if (parse_yuan(value, number) || *number < setting->min || *number > setting->max) {
+            snprintf(error, error_bytes, "%s: '%s' is not an amount of yuan from %" PRIu64
+                     ".%02" PRIu64 " to %" PRIu64 ".00", label, value,
+                     setting->min / 100, setting->min % 100, setting->max / 100);
+            return -1;
+        }
+        return 0;
+    case SETTING_CLOCK:
+        if (parse_clock(value, number)) {
+            snprintf(error, error_bytes, "%s: '%s' is not a time of day HH:MM", label, value);
+            return -1;
+        }
+        return 0;
+    default:
+        snprintf(error, error_bytes, "%s is not a number", label);
+        return -1;
+    }
+}
+
+/* NAME@REGION = VALUE: the setting for the insured of one province, prefecture or county.
+ * Set again for the same region, the later value wins, as flags win over the file. */
+static int config_set_regional(struct config *config, const char *name, const char *value,
+                               char *error, size_t error_bytes)
+{
+    const char *at = strchr(name, '@');
+    char base[64];
+    snprintf(base, sizeof(base), "%.*s", (int)(at - name), name);
+    const struct setting *setting = setting_find(base);
+    if (!setting) {
+        snprintf(error, error_bytes, "unknown setting '%s'", base);
+        return -1;
+    }
+    if (!setting_regional(setting)) {
+        snprintf(error, error_bytes, "%s is the same for every region: only the family and "
+                 "wallet policies may be set NAME@REGION (docs/POLICY.md)", setting->name);
+        return -1;
+    }
+    const char *region = at + 1;
+    size_t digits = strspn(region, "0123456789");
+    if (region[digits] != '\0' || (digits != 2 && digits != 4 && digits != 6)) {
+        snprintf(error, error_bytes, "%s@%s: a region is 2, 4 or 6 digits of an admdvs code "
+                 "(a province, a prefecture, a county)", setting->name, region);
+        return -1;
+    }
+    char label[96];
+    snprintf(label, sizeof(label), "%s@%s", setting->name, region);
+    uint64_t number;
+    if (setting_number(setting, label, value, &number, error, error_bytes))
+        return -1;
+    struct config_regional *slot = NULL;
+    for (unsigned i = 0; i < config->regional_count && !slot; i++)
+        if (config->regional[i].offset == setting->offset &&
+            strcmp(config->regional[i].prefix, region) == 0)
+            slot = &config->regional[i];
+    if (!slot) {
+        if (config->regional_count == CONFIG_REGIONAL_MAX) {
+            snprintf(error, error_bytes, "%s: at most %d regional settings", label,
+                     CONFIG_REGIONAL_MAX);
+            return -1;
+        }
+        slot = &config->regional[config->regional_count++];
+        *slot = (struct config_regional){.offset = (uint32_t)setting->offset,
+                                         .digits = (uint32_t)digits};
+        memcpy(slot->prefix, region, digits + 1);
+    }
+    slot->value = number;
+    return 0;
+}
+
+uint64_t config_regional_value(const struct config *config, size_t offset, const char *region)
+{
+    uint64_t value;
+    memcpy(&value, (const char *)config + offset, sizeof(value));
+    uint32_t longest = 0;
+    for (unsigned i = 0; i < config->regional_count; i++) {
+        const struct config_regional *regional = &config->regional[i];
+        if (regional->offset == offset && regional->digits > longest &&
+            strncmp(region, regional->prefix, regional->digits) == 0) {
+            longest = regional->digits;
+            value = regional->value;
+        }
+    }
+    return value;
+}
+
 int config_set(struct config *config, const char *name, const char *value, char *error,
                size_t error_bytes)
 {
+    if (strchr(name, '@'))
+        return config_set_regional(config, name, value, error, error_bytes);
     const struct setting *setting = setting_find(name);
     if (!setting) {
         snprintf(error, error_bytes, "unknown setting '%s'", name);
@@ -467,37 +595,19 @@ int config_set(struct config *config, const char *name, const char *value, char 
     case SETTING_SOCKET_PATH: {
         size_t capacity = setting->kind == SETTING_PATH ? CONFIG_PATH_BYTES
                                                          : CONFIG_SOCKET_PATH_BYTES;
-        if (!*value || strlen(value) >= capacity) {
-            snprintf(error, error_bytes, "%s: path must be 1 to %zu bytes", setting->name,
-                     capacity - 1);
+        if (strlen(value) < setting->min || strlen(value) >= capacity) {
+            snprintf(error, error_bytes, "%s: path must be %" PRIu64 " to %zu bytes",
+                     setting->name, setting->min, capacity - 1);
             return -1;
         }
         strcpy(field, value);
         return 0;
     }
     case SETTING_UINT:
-        if (parse_uint(value, 10, &number) || number < setting->min || number > setting->max) {
-            snprintf(error, error_bytes, "%s: '%s' is not a whole number from %" PRIu64
-                     " to %" PRIu64, setting->name, value, setting->min, setting->max);
-            return -1;
-        }
-        memcpy(field, &number, sizeof(number));
-        return 0;
     case SETTING_YUAN:
-        if (parse_yuan(value, &number) || number < setting->min || number > setting->max) {
-            snprintf(error, error_bytes, "%s: '%s' is not an amount of yuan from %" PRIu64
-                     ".%02" PRIu64 " to %" PRIu64 ".00", setting->name, value,
-                     setting->min / 100, setting->min % 100, setting->max / 100);
-            return -1;
-        }
-        memcpy(field, &number, sizeof(number));
-        return 0;
     case SETTING_CLOCK:
-        if (parse_clock(value, &number)) {
-            snprintf(error, error_bytes, "%s: '%s' is not a time of day HH:MM", setting->name,
-                     value);
+        if (setting_number(setting, setting->name, value, &number, error, error_bytes))
             return -1;
-        }
         memcpy(field, &number, sizeof(number));
         return 0;
     case SETTING_MODE:
@@ -650,6 +760,30 @@ static void merchant_peers_print(const struct config_merchant_peers *peers, FILE
     }
 }
 
+/* A setting held as a uint64_t, as the file writes it. */
+static void number_print(const struct setting *setting, uint64_t number, FILE *out)
+{
+    if (setting->kind == SETTING_YUAN)
+        fprintf(out, "%" PRIu64 ".%02" PRIu64, number / 100, number % 100);
+    else if (setting->kind == SETTING_CLOCK)
+        fprintf(out, "%02" PRIu64 ":%02" PRIu64, number / 60, number % 60);
+    else
+        fprintf(out, "%" PRIu64, number);
+}
+
+static void regional_print(const struct config *config, const struct setting *setting,
+                           FILE *out)
+{
+    for (unsigned i = 0; i < config->regional_count; i++) {
+        const struct config_regional *regional = &config->regional[i];
+        if (regional->offset != setting->offset)
+            continue;
+        fprintf(out, "%s@%s = ", setting->name, regional->prefix);
+        number_print(setting, regional->value, out);
+        fputc('\n', out);
+    }
+}
+
 void config_print(const struct config *config, FILE *out)
 {
     static const char *const level_names[] = {"error", "warn", "info", "debug"};
@@ -666,22 +800,12 @@ void config_print(const struct config *config, FILE *out)
         case SETTING_MERCHANT_PEERS:
             merchant_peers_print((const struct config_merchant_peers *)(const void *)field, out);
             break;
-        case SETTING_UINT: {
+        case SETTING_UINT:
+        case SETTING_YUAN:
+        case SETTING_CLOCK: {
             uint64_t number;
             memcpy(&number, field, sizeof(number));
-            fprintf(out, "%" PRIu64, number);
-            break;
-        }
-        case SETTING_YUAN: {
-            uint64_t fen;
-            memcpy(&fen, field, sizeof(fen));
-            fprintf(out, "%" PRIu64 ".%02" PRIu64, fen / 100, fen % 100);
-            break;
-        }
-        case SETTING_CLOCK: {
-            uint64_t minutes;
-            memcpy(&minutes, field, sizeof(minutes));
-            fprintf(out, "%02" PRIu64 ":%02" PRIu64, minutes / 60, minutes % 60);
+            number_print(setting, number, out);
             break;
         }
         case SETTING_MODE:
@@ -695,6 +819,7 @@ void config_print(const struct config *config, FILE *out)
             break;
         }
         fputc('\n', out);
+        regional_print(config, setting, out);
     }
 }
 
@@ -708,6 +833,12 @@ void config_print_usage(FILE *out)
         flag[j] = '\0';
         fprintf(out, "  --%-20s %s\n", flag, settings[i].help);
     }
+    fputs("\nregional settings: a region may choose its own (--NAME@REGION VALUE, or\n"
+          "NAME@REGION = VALUE in the file; REGION a province, prefecture or county of 2, 4\n"
+          "or 6 admdvs digits, the longest that matches winning):\n", out);
+    for (size_t i = 0; i < sizeof(regional_settings) / sizeof(regional_settings[0]); i++)
+        fprintf(out, "  %-30s by %s region\n", regional_settings[i].name,
+                regional_settings[i].whose);
 }
 
 bool config_ids_contain(const struct config_ids *ids, uint32_t id)

@@ -46,6 +46,17 @@ struct config_merchant_peers {
 };
 _Static_assert(CONFIG_MERCHANT_PEERS_MAX <= 64, "a peer's matching entries are a 64-bit mask");
 
+/* A setting a region chose for its own insured: NAME@REGION in the file, --NAME@REGION as a
+ * flag. REGION is a province (2 digits), a prefecture (4) or a county (6) of the admdvs code;
+ * the longest that a person's region starts with wins, else the setting itself. */
+#define CONFIG_REGIONAL_MAX 512
+struct config_regional {
+    uint32_t offset;  /* the setting's uint64_t field in struct config */
+    uint32_t digits;  /* 2, 4 or 6 */
+    char prefix[8];
+    uint64_t value;
+};
+
 /* Who is at the other end of a connection, resolved once when it connects. */
 #define PEER_GROUPS_MAX 64
 struct peer {
@@ -106,6 +117,9 @@ struct config {
     /* The change stream. */
     uint64_t stream_buffer_bytes;
     uint64_t stream_stall_ms;
+    /* Regional settings (config_regional_value), in the order they were set. */
+    unsigned regional_count;
+    struct config_regional regional[CONFIG_REGIONAL_MAX];
 };
 
 /* Fill in the embedded defaults: data and socket under ./var, every role for our own uid. */
@@ -138,6 +152,17 @@ int config_diseases_load(struct config *config, char *error, size_t error_bytes)
 
 /* Whether withdrawals may name `code` as a major disease: listed, or no list configured. */
 bool config_disease_listed(const struct config *config, const char *code);
+
+/* A regional setting's value for a person of `region` (6 digits): what NAME@REGION set for
+ * the longest prefix of it, else the setting itself. CONFIG_REGIONAL names the field. */
+uint64_t config_regional_value(const struct config *config, size_t offset, const char *region);
+#define CONFIG_REGIONAL(settings, field, region)                                                \
+    config_regional_value((settings),                                                           \
+                          offsetof(struct config, field) + CONFIG_U64_FIELD(settings, field),   \
+                          (region))
+/* 0, and a compile error (an array of negative size) for a field that is not a uint64_t. */
+#define CONFIG_U64_FIELD(settings, field)                                                       \
+    (0 * sizeof(char[sizeof((settings)->field) == sizeof(uint64_t) ? 1 : -1]))
 
 /* Whether `ids` lists `id` (or is "all"). */
 bool config_ids_contain(const struct config_ids *ids, uint32_t id);

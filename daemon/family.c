@@ -150,9 +150,6 @@ static int bind_check_evidence(struct request_ctx *ctx, const Famledger__BindReq
     if (*bind->evidence && !validate_reference(bind->evidence))
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT,
                             "evidence must be 1 to 64 printable ASCII characters");
-    if (!*bind->evidence && ctx->config->binding_evidence_required)
-        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "a binding must name the evidence it "
-                            "was accepted on (a household-register or certificate number)");
     if (bind->channel > FAMLEDGER__BIND_CHANNEL__BIND_CHANNEL_COUNTER)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "channel must be app or counter");
     return 0;
@@ -169,6 +166,15 @@ static int bind_check(struct request_ctx *ctx, const Famledger__BindRequest *bin
         (rc = account_require(ctx, bind->holder, "holder", &holder, &account)) ||
         (rc = person_require(ctx, bind->beneficiary, "beneficiary", &beneficiary)))
         return rc;
+    /* The region's own rules: the holder's decides the evidence and how many relatives one
+     * account funds, the beneficiary's how many accounts fund one relative. */
+    const struct config *config = ctx->config;
+    if (!*bind->evidence && CONFIG_REGIONAL(config, binding_evidence_required, holder->region))
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "a binding must name the evidence it "
+                            "was accepted on (a household-register or certificate number)");
+    uint64_t holder_max = CONFIG_REGIONAL(config, bindings_per_holder_max, holder->region);
+    uint64_t beneficiary_max =
+        CONFIG_REGIONAL(config, bindings_per_beneficiary_max, beneficiary->region);
     const Famledger__Person *deceased =
         holder->status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED        ? holder
         : beneficiary->status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED ? beneficiary
@@ -196,17 +202,17 @@ static int bind_check(struct request_ctx *ctx, const Famledger__BindRequest *bin
     if (bindings_find(funders, bind->holder, bind->beneficiary) >= 0)
         return request_fail(ctx, FL_ERR_BINDING_EXISTS, "%s already funds %s", bind->holder,
                             bind->beneficiary);
-    if (funded->n_bindings >= ctx->config->bindings_per_holder_max)
+    if (funded->n_bindings >= holder_max)
         return request_fail(ctx, FL_ERR_HOLDER_BINDING_LIMIT, "%s already funds %zu relatives "
-                            "(limit %llu)", bind->holder, funded->n_bindings,
-                            (unsigned long long)ctx->config->bindings_per_holder_max);
-    if (funders->n_bindings >= ctx->config->bindings_per_beneficiary_max)
+                            "(limit %llu in region %s)", bind->holder, funded->n_bindings,
+                            (unsigned long long)holder_max, holder->region);
+    if (funders->n_bindings >= beneficiary_max)
         return request_fail(ctx, FL_ERR_BENEFICIARY_BINDING_LIMIT, "%s already has %zu funders "
-                            "(limit %llu)", bind->beneficiary, funders->n_bindings,
-                            (unsigned long long)ctx->config->bindings_per_beneficiary_max);
+                            "(limit %llu in region %s)", bind->beneficiary, funders->n_bindings,
+                            (unsigned long long)beneficiary_max, beneficiary->region);
     uint32_t from = family_province(holder->region), to = family_province(beneficiary->region);
-    if (from != to && !(config_ids_contain(&ctx->config->cross_province, from) &&
-                        config_ids_contain(&ctx->config->cross_province, to)))
+    if (from != to && !(config_ids_contain(&config->cross_province, from) &&
+                        config_ids_contain(&config->cross_province, to)))
         return request_fail(ctx, FL_ERR_CROSS_PROVINCE_NOT_ALLOWED,
                             "provinces %02u and %02u have not both switched on cross-province "
                             "mutual aid", from, to);
@@ -301,8 +307,11 @@ static int family_reply(struct request_ctx *ctx, const char *person_no)
     for (int list = 0; list < 2; list++)
         for (size_t i = 0; i < lists[list]->n_bindings; i++) {
             const Famledger__Binding *binding = lists[list]->bindings[i];
+            Famledger__Person *holder; /* whose region's default applies */
             Famledger__AidLimit *limit;
-            if ((rc = aid_limit_get(ctx, binding->holder, binding->beneficiary, &limit)))
+            if ((rc = person_require(ctx, binding->holder, "holder", &holder)) ||
+                (rc = aid_limit_get(ctx, binding->holder, holder->region, binding->beneficiary,
+                                    &limit)))
                 return rc;
             if (limit)
                 reply->limits[reply->n_limits++] = limit;

@@ -143,13 +143,13 @@ static void plan_take(struct request_ctx *ctx, struct settle_plan *plan,
  * moves, not only when the binding was made. Across provinces both must still have mutual aid
  * switched on; the optional categories need the holder's province to allow them. */
 static int funder_allowed(struct request_ctx *ctx, const char *holder_no,
-                          uint32_t patient_province, Famledger__Category category)
+                          uint32_t patient_province, Famledger__Category category,
+                          Famledger__Person **holder)
 {
-    Famledger__Person *holder;
-    int rc = state_person_get(ctx->txn, ctx->arena, holder_no, &holder);
+    int rc = state_person_get(ctx->txn, ctx->arena, holder_no, holder);
     if (rc <= 0)
         return rc;
-    uint32_t province = family_province(holder->region);
+    uint32_t province = family_province((*holder)->region);
     if (province != patient_province &&
         !(config_ids_contain(&ctx->config->cross_province, province) &&
           config_ids_contain(&ctx->config->cross_province, patient_province)))
@@ -170,13 +170,14 @@ static int plan_funders(struct request_ctx *ctx, struct settle_plan *plan,
     for (size_t i = 0; rc == 0 && i < funders->n_bindings && plan->settlement->cash_pay_fen > 0;
          i++) {
         const char *holder_no = funders->bindings[i]->holder;
+        Famledger__Person *holder;
         Famledger__Account *account;
         int64_t room = 0;
         rc = state_account_get(ctx->txn, ctx->arena, holder_no, &account);
         if (rc == 1)
-            rc = funder_allowed(ctx, holder_no, patient_province, category);
+            rc = funder_allowed(ctx, holder_no, patient_province, category, &holder);
         if (rc == 1) {
-            int room_rc = aid_room(ctx, account, patient, ctx->time_us, &room);
+            int room_rc = aid_room(ctx, account, holder->region, patient, ctx->time_us, &room);
             if (room_rc)
                 return room_rc; /* failed the request already */
             plan_take(ctx, plan, account, room, true);

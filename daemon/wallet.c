@@ -112,11 +112,9 @@ static int64_t next_day_at(int64_t time_us, unsigned minute)
     return (int64_t)mktime(&local) * 1000000;
 }
 
-static bool quiet_now(const struct config *config, int64_t time_us)
+/* Whether `now` (minutes after midnight) falls in the quiet hours from `start` to `end`. */
+static bool quiet_at(unsigned start, unsigned end, unsigned now)
 {
-    unsigned start = (unsigned)config->wallet_quiet_start_min;
-    unsigned end = (unsigned)config->wallet_quiet_end_min;
-    unsigned now = business_minute(time_us);
     if (start == end)
         return false;
     return start < end ? now >= start && now < end : now >= start || now < end;
@@ -156,44 +154,46 @@ static int send_validate(struct request_ctx *ctx, const Famledger__WalletSendReq
     return 0;
 }
 
-/* The national rules, in the order a holder meets them (docs/POLICY.md, "The wallet"). */
+/* The national rules, in the order a holder meets them (docs/POLICY.md, "The wallet"), as
+ * the region of the holder sets them. */
 static int send_rules(struct request_ctx *ctx, const Famledger__WalletSendRequest *send,
-                      const Famledger__Wallet *holder_wallet, unsigned sends_today)
+                      const char *region, const Famledger__Wallet *holder_wallet,
+                      unsigned sends_today)
 {
     const struct config *config = ctx->config;
-    if ((uint64_t)send->amount_fen > config->wallet_send_max_fen)
+    uint64_t send_max = CONFIG_REGIONAL(config, wallet_send_max_fen, region);
+    if ((uint64_t)send->amount_fen > send_max)
         return request_fail(ctx, FL_ERR_WALLET_SEND_LIMIT, "a wallet send carries at most %s "
-                            "yuan", request_yuan(ctx, (int64_t)config->wallet_send_max_fen));
-    if (quiet_now(config, ctx->time_us))
+                            "yuan", request_yuan(ctx, (int64_t)send_max));
+    unsigned start = (unsigned)CONFIG_REGIONAL(config, wallet_quiet_start_min, region);
+    unsigned end = (unsigned)CONFIG_REGIONAL(config, wallet_quiet_end_min, region);
+    if (quiet_at(start, end, business_minute(ctx->time_us)))
         return request_fail(ctx, FL_ERR_WALLET_QUIET_HOURS, "no wallet sends from %02u:%02u to "
-                            "%02u:%02u", (unsigned)config->wallet_quiet_start_min / 60,
-                            (unsigned)config->wallet_quiet_start_min % 60,
-                            (unsigned)config->wallet_quiet_end_min / 60,
-                            (unsigned)config->wallet_quiet_end_min % 60);
+                            "%02u:%02u", start / 60, start % 60, end / 60, end % 60);
     if (holder_wallet->pending_out)
         return request_fail(ctx, FL_ERR_WALLET_SEND_PENDING, "send %llu of %s still waits to be "
                             "accepted; another may start when it is accepted, declined or "
                             "returned", (unsigned long long)holder_wallet->pending_out,
                             send->holder);
-    if (sends_today >= config->wallet_sends_per_day)
+    if (sends_today >= CONFIG_REGIONAL(config, wallet_sends_per_day, region))
         return request_fail(ctx, FL_ERR_WALLET_DAILY_LIMIT, "%s made %u wallet sends today, the "
                             "most a day allows", send->holder, sends_today);
     return 0;
 }
 
 /* Who may send and receive: an open account of a living holder, a living beneficiary, bound
- * to the holder unless the policy allows sends without a binding. */
+ * to the holder unless the policy of the holder's region allows sends without a binding. */
 static int send_parties(struct request_ctx *ctx, const Famledger__WalletSendRequest *send,
-                        Famledger__Account **account)
+                        Famledger__Person **holder, Famledger__Account **account)
 {
-    Famledger__Person *holder, *beneficiary;
-    int rc = account_require(ctx, send->holder, "holder", &holder, account);
+    Famledger__Person *beneficiary;
+    int rc = account_require(ctx, send->holder, "holder", holder, account);
     if (rc || (rc = person_require(ctx, send->beneficiary, "beneficiary", &beneficiary)))
         return rc;
-    if (holder->status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED ||
+    if ((*holder)->status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED ||
         beneficiary->status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED)
         return request_fail(ctx, FL_ERR_PERSON_DECEASED, "%s is deceased",
-                            holder->status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED
+                            (*holder)->status == FAMLEDGER__PERSON_STATUS__PERSON_DECEASED
                                 ? send->holder
                                 : send->beneficiary);
     if ((rc = person_require_insured(ctx, beneficiary)))
@@ -204,7 +204,7 @@ static int send_parties(struct request_ctx *ctx, const Famledger__WalletSendRequ
     if ((*account)->status == FAMLEDGER__ACCOUNT_STATUS__ACCOUNT_FROZEN)
         return request_fail(ctx, FL_ERR_ACCOUNT_FROZEN, "the account of %s is frozen",
                             send->holder);
-    if (ctx->config->wallet_requires_binding &&
+    if (CONFIG_REGIONAL(ctx->config, wallet_requires_binding, (*holder)->region) &&
         (rc = family_bound(ctx->txn, ctx->arena, send->holder, send->beneficiary)) != 1)
         return rc < 0 ? request_fail(ctx, rc, "cannot read bindings")
                       : request_fail(ctx, FL_ERR_NOT_BOUND, "%s has not bound %s; a wallet send "
@@ -283,16 +283,17 @@ int wallet_send_handle(struct request_ctx *ctx, const Famledger__Request *reques
             return rc;
         return wallet_send_reply(ctx, send);
     }
+    Famledger__Person *holder;
     Famledger__Account *account;
     Famledger__Wallet *holder_wallet;
-    if ((rc = send_parties(ctx, command, &account)) ||
+    if ((rc = send_parties(ctx, command, &holder, &account)) ||
         (rc = wallet_load(ctx, command->holder, &holder_wallet)))
         return rc;
     char today[9];
     ledger_business_day(ctx->time_us, today);
     bool same_day = strcmp(holder_wallet->send_day, today) == 0;
     unsigned sends_today = same_day ? holder_wallet->sends_on_day : 0;
-    if ((rc = send_rules(ctx, command, holder_wallet, sends_today)))
+    if ((rc = send_rules(ctx, command, holder->region, holder_wallet, sends_today)))
         return rc;
     holder_wallet->send_day = arena_strdup(ctx->arena, today);
     holder_wallet->sends_on_day = sends_today + 1;
@@ -403,7 +404,7 @@ static int send_acceptable(struct request_ctx *ctx, const Famledger__WalletSend 
                             dead->person_no, dead == holder ? "the holder's heirs" : send->holder);
     if ((rc = person_require_insured(ctx, beneficiary)))
         return rc;
-    if (ctx->config->wallet_requires_binding &&
+    if (CONFIG_REGIONAL(ctx->config, wallet_requires_binding, holder->region) &&
         (rc = family_bound(ctx->txn, ctx->arena, send->holder, send->beneficiary)) != 1)
         return rc < 0 ? request_fail(ctx, rc, "cannot read bindings")
                       : request_fail(ctx, FL_ERR_NOT_BOUND, "%s no longer funds %s; the send "

@@ -160,6 +160,116 @@ static void test_file_sets_roles_and_reports_the_bad_line(void **state)
     unlink(path);
 }
 
+/* A region's own policy: the longest prefix of the person's region that names one wins, else
+ * the setting itself; set again for the same region, the later value wins. */
+static void test_a_region_sets_its_own_policy_and_the_longest_prefix_wins(void **state)
+{
+    (void)state;
+    struct config config;
+    char error[256];
+    config_init(&config);
+    assert_int_equal(config_set(&config, "bindings_per_holder_max@62", "3", error,
+                                sizeof(error)), 0);
+    assert_int_equal(config_set(&config, "bindings-per-holder-max@6229", "1", error,
+                                sizeof(error)), 0);
+    assert_int_equal(config_set(&config, "bindings_per_holder_max@622901", "2", error,
+                                sizeof(error)), 0);
+    assert_int_equal(config_set(&config, "wallet_send_max@62", "500", error, sizeof(error)), 0);
+    assert_int_equal(config_set(&config, "wallet_quiet_start@44", "21:30", error,
+                                sizeof(error)), 0);
+    assert_int_equal(CONFIG_REGIONAL(&config, bindings_per_holder_max, "110101"), 7);
+    assert_int_equal(CONFIG_REGIONAL(&config, bindings_per_holder_max, "620100"), 3);
+    assert_int_equal(CONFIG_REGIONAL(&config, bindings_per_holder_max, "622923"), 1);
+    assert_int_equal(CONFIG_REGIONAL(&config, bindings_per_holder_max, "622901"), 2);
+    /* A prefix is of the code's start only: 6229 is not in 162290. */
+    assert_int_equal(CONFIG_REGIONAL(&config, bindings_per_holder_max, "162290"), 7);
+    assert_int_equal(CONFIG_REGIONAL(&config, wallet_send_max_fen, "620100"), 50000);
+    assert_int_equal(CONFIG_REGIONAL(&config, wallet_send_max_fen, "440100"), 200000);
+    assert_int_equal(CONFIG_REGIONAL(&config, wallet_quiet_start_min, "440100"), 21 * 60 + 30);
+    assert_int_equal(CONFIG_REGIONAL(&config, wallet_quiet_start_min, "620100"), 22 * 60);
+    /* The same region again: the later value, as a flag wins over the file. */
+    assert_int_equal(config_set(&config, "wallet_send_max@62", "600.50", error, sizeof(error)),
+                     0);
+    assert_int_equal(CONFIG_REGIONAL(&config, wallet_send_max_fen, "620100"), 60050);
+    assert_int_equal(config.regional_count, 5);
+    /* The setting itself still moves everyone else. */
+    assert_int_equal(config_set(&config, "bindings_per_holder_max", "5", error, sizeof(error)),
+                     0);
+    assert_int_equal(CONFIG_REGIONAL(&config, bindings_per_holder_max, "110101"), 5);
+    assert_int_equal(CONFIG_REGIONAL(&config, bindings_per_holder_max, "620100"), 3);
+}
+
+static void test_a_regional_setting_is_refused_with_what_is_wrong(void **state)
+{
+    (void)state;
+    struct config config;
+    char error[256];
+    config_init(&config);
+    assert_int_equal(config_set(&config, "timezone@62", "Asia/Urumqi", error, sizeof(error)),
+                     -1);
+    assert_non_null(strstr(error, "timezone is the same for every region"));
+    assert_int_equal(config_set(&config, "pipeline_max@62", "8", error, sizeof(error)), -1);
+    assert_non_null(strstr(error, "pipeline_max is the same for every region"));
+    assert_int_equal(config_set(&config, "no_such_thing@62", "1", error, sizeof(error)), -1);
+    assert_non_null(strstr(error, "unknown setting 'no_such_thing'"));
+    const char *regions[] = {"", "6", "623", "62290", "6229011", "62a9", "62 ", "-62"};
+    for (size_t i = 0; i < sizeof(regions) / sizeof(regions[0]); i++) {
+        char name[64];
+        snprintf(name, sizeof(name), "wallet_send_max@%s", regions[i]);
+        assert_int_equal(config_set(&config, name, "500", error, sizeof(error)), -1);
+        assert_non_null(strstr(error, "a region is 2, 4 or 6 digits"));
+    }
+    assert_int_equal(config_set(&config, "wallet_send_max@62", "-5", error, sizeof(error)), -1);
+    assert_non_null(strstr(error, "wallet_send_max@62: '-5' is not an amount of yuan"));
+    assert_int_equal(config_set(&config, "bindings_per_holder_max@62", "0", error,
+                                sizeof(error)), -1);
+    assert_non_null(strstr(error, "bindings_per_holder_max@62: '0' is not a whole number"));
+    assert_int_equal(config_set(&config, "wallet_quiet_end@62", "25:00", error, sizeof(error)),
+                     -1);
+    assert_non_null(strstr(error, "wallet_quiet_end@62: '25:00' is not a time of day"));
+    assert_int_equal(config.regional_count, 0);
+    /* As many as there is room for, then a refusal rather than a silent drop. */
+    unsigned set = 0;
+    for (unsigned region = 100000; set < CONFIG_REGIONAL_MAX; region++, set++) {
+        char name[64];
+        snprintf(name, sizeof(name), "wallet_sends_per_day@%u", region);
+        assert_int_equal(config_set(&config, name, "2", error, sizeof(error)), 0);
+    }
+    assert_int_equal(config_set(&config, "wallet_sends_per_day@99", "2", error, sizeof(error)),
+                     -1);
+    assert_non_null(strstr(error, "at most"));
+}
+
+/* --check-config prints every setting in the file's syntax: what it prints reads back the
+ * same, the regional values with it. */
+static void test_printed_settings_read_back_the_same(void **state)
+{
+    (void)state;
+    struct config config, again;
+    char error[256];
+    config_init(&config);
+    assert_int_equal(config_set(&config, "wallet_send_max@6229", "123.45", error,
+                                sizeof(error)), 0);
+    assert_int_equal(config_set(&config, "wallet_quiet_end@44", "05:30", error, sizeof(error)),
+                     0);
+    assert_int_equal(config_set(&config, "aid_monthly_limit_default@11", "90", error,
+                                sizeof(error)), 0);
+    char path[] = "/tmp/famledger-config-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *file = fdopen(fd, "w");
+    config_print(&config, file);
+    fclose(file);
+    config_init(&again);
+    assert_int_equal(config_load_file(&again, path, error, sizeof(error)), 0);
+    unlink(path);
+    assert_int_equal(again.regional_count, 3);
+    assert_int_equal(CONFIG_REGIONAL(&again, wallet_send_max_fen, "622901"), 12345);
+    assert_int_equal(CONFIG_REGIONAL(&again, wallet_quiet_end_min, "440305"), 5 * 60 + 30);
+    assert_int_equal(CONFIG_REGIONAL(&again, aid_monthly_limit_default_fen, "110101"), 9000);
+    assert_int_equal(CONFIG_REGIONAL(&again, aid_monthly_limit_default_fen, "120101"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -170,6 +280,9 @@ int main(void)
         cmocka_unit_test(test_flag_spelling_and_file_spelling_set_the_same_setting),
         cmocka_unit_test(test_bad_values_are_refused_with_the_setting_named),
         cmocka_unit_test(test_file_sets_roles_and_reports_the_bad_line),
+        cmocka_unit_test(test_a_region_sets_its_own_policy_and_the_longest_prefix_wins),
+        cmocka_unit_test(test_a_regional_setting_is_refused_with_what_is_wrong),
+        cmocka_unit_test(test_printed_settings_read_back_the_same),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
