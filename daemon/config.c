@@ -109,6 +109,9 @@ static const struct setting settings[] = {
      "provinces whose insured may settle at merchants of other provinces (异地购药); 'all'"},
     {"binding_evidence_required", SETTING_UINT, AT(binding_evidence_required), 0, 1,
      "1: a binding must name the evidence it was accepted on"},
+    {"family_reorder_allowed", SETTING_UINT, AT(family_reorder_allowed), 0, 1,
+     "1: a family may change the order in which a relative's funders pay (family order); 0: "
+     "they pay in the order they were bound"},
     {"major_disease_codes", SETTING_PATH, AT(major_disease_codes_path), 0, 0,
      "file of the major-disease codes withdrawals may name, one per line; empty: any code"},
     {"wallet_sends_per_day", SETTING_UINT, AT(wallet_sends_per_day), 1, 1000,
@@ -148,6 +151,7 @@ static const struct {
     {"bindings_per_holder_max", "the holder's"},
     {"bindings_per_beneficiary_max", "the beneficiary's"},
     {"binding_evidence_required", "the holder's"},
+    {"family_reorder_allowed", "the beneficiary's"},
     {"wallet_sends_per_day", "the sending holder's"},
     {"wallet_send_max", "the sending holder's"},
     {"wallet_quiet_start", "the sending holder's"},
@@ -195,6 +199,7 @@ void config_init(struct config *config)
     strcpy(config->timezone, "Asia/Shanghai");
     config->clock_ahead_max_days = CLOCK_AHEAD_MAX_DAYS_DEFAULT;
     config->remote_settlement_provinces.all = true;
+    config->family_reorder_allowed = 1;
     config->wallet_sends_per_day = WALLET_SENDS_PER_DAY_DEFAULT;
     config->wallet_send_max_fen = WALLET_SEND_MAX_FEN_DEFAULT;
     config->wallet_quiet_start_min = 22 * 60;

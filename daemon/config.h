@@ -98,6 +98,7 @@ struct config {
     struct config_ids long_term_care_provinces;
     struct config_ids remote_settlement_provinces; /* patients who may settle elsewhere */
     uint64_t binding_evidence_required;            /* 1: every bind names its evidence */
+    uint64_t family_reorder_allowed;               /* 1: `family order` may reorder funders */
     char major_disease_codes_path[CONFIG_PATH_BYTES]; /* empty: any disease code */
     struct config_diseases diseases;               /* loaded by config_diseases_load */
     char timezone[CONFIG_PATH_BYTES];          /* business days for exports and reconciling */

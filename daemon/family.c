@@ -336,6 +336,12 @@ int family_order_handle(struct request_ctx *ctx, const Famledger__Request *reque
     int rc;
     if ((rc = person_require(ctx, order->beneficiary, "beneficiary", &person)))
         return rc;
+    /* Bound accounts pay in the order they were bound; some cities let the family change it
+     * (DOMAIN.md), as the beneficiary's region says. */
+    if (!CONFIG_REGIONAL(ctx->config, family_reorder_allowed, person->region))
+        return request_fail(ctx, FL_ERR_FUNDING_ORDER_FIXED, "the funders of %s pay in the "
+                            "order they were bound: region %s does not let families change it",
+                            order->beneficiary, person->region);
     if ((rc = state_bindings_get(ctx->txn, ctx->arena, STORE_DB_FUNDERS, order->beneficiary,
                                  &funders)))
         return request_fail(ctx, rc, "cannot read bindings");

@@ -70,6 +70,7 @@
     XX(SNAPSHOT_EXPIRED, 96, "the audit snapshot was open too long")                              \
     XX(UNKNOWN_EMERGENCY_CLAIM, 97, "unknown emergency claim")                                    \
     XX(EMERGENCY_CLAIM_CLOSED, 98, "emergency claim returned or rejected already")                \
+    XX(FUNDING_ORDER_FIXED, 99, "the region keeps the funding order as bound")                    \
     XX(UNAVAILABLE, 100, "cannot connect to famledgerd")                                          \
     XX(TIMEOUT, 101, "timed out waiting for famledgerd")                                          \
     XX(PROTOCOL_ERROR, 102, "protocol error")

@@ -9,7 +9,8 @@ faketime_setup
 # Gansu (62) binds two relatives an account and asks for evidence, Linxia (6229) one; Beijing
 # (11) keeps the national seven, and one account at most funds a Beijing relative.
 # Guangdong (44) sends without a binding but not over lunch. Gansu's accounts give a relative
-# at most 10.00 a month unless the family sets a limit.
+# at most 10.00 a month unless the family sets a limit. In Lanzhou (6201) a relative's funders
+# pay in the order they were bound.
 cat > "$WORK/famledgerd.conf" <<'CONF'
 cross_province = 11, 44, 62
 bindings_per_holder_max@62 = 2
@@ -22,6 +23,7 @@ wallet_quiet_start@44 = 12:00
 wallet_quiet_end@44 = 14:00
 wallet_requires_binding@44 = 0
 aid_monthly_limit_default@62 = 10.00
+family_reorder_allowed@6201 = 0
 CONF
 flags=(--config "$WORK/famledgerd.conf" --wallet-send-max@6229 300.00)
 start() {
@@ -57,7 +59,7 @@ for p in LZ:620100 LX:622901 BJ:110101 GD:440100; do
     ctl account open "${p%%:*}" >/dev/null
     ctl credit "${p%%:*}" 3000.00 --ref "alloc-${p%%:*}" >/dev/null
 done
-for p in R1:620100 R2:620100 R3:620100 RB:110101 RG:440100; do
+for p in R1:620100 R2:620100 R3:620100 RB:110101 RG:440100 RQ:440100; do
     ctl person add "${p%%:*}" --name "${p%%:*}" --region "${p#*:}" --scheme resident >/dev/null
 done
 ctl merchant add GS1 --name "兰州药房" --kind pharmacy --region 620100 >/dev/null
@@ -82,6 +84,16 @@ check "a Beijing relative is funded by one account" 1 ctl family bind GD RB --re
 expect "the beneficiary's region decides" "RB already has 1 funders (limit 1 in region 110101)" \
     "$ERR"
 expect "the status" "BENEFICIARY_BINDING_LIMIT" "$ERR"
+check "Lanzhou keeps the order of binding" 1 ctl family order R3 BJ LX
+expect "the status" "FUNDING_ORDER_FIXED" "$ERR"
+expect "the region named" "region 620100 does not let families change it" "$ERR"
+check "the order stands" 0 ctl family list R3
+expect "Linxia's account first" "1. LX" "$OUT"
+check "GD funds RQ" 0 ctl family bind GD RQ --relation child
+check "so does BJ" 0 ctl family bind BJ RQ --relation sibling
+check "Guangzhou lets a family reorder" 0 ctl family order RQ BJ GD
+check "the new order" 0 ctl family list RQ
+expect "Beijing's account first" "1. BJ" "$OUT"
 
 # ---- the wallet ----
 check "over Gansu's 500.00 a send" 1 ctl wallet send LZ R1 500.01 --ref w-lz-big
