@@ -247,6 +247,77 @@ int fl_statement(fl_client *client, const char *person_no, uint64_t cursor, bool
     return 0;
 }
 
+/* One reply of the credits of a year, added to what the pages before it gave. */
+static int credits_page_add(fl_client *client, const Famledger__CreditsReply *reply,
+                            fl_month_credits months[12], fl_credit_line *lines,
+                            size_t lines_max, size_t *count)
+{
+    if (reply->n_months != 12)
+        return client_fail(client, FL_ERR_PROTOCOL_ERROR, "a credits reply of %zu months",
+                           reply->n_months);
+    for (size_t i = 0; i < 12; i++) {
+        const Famledger__MonthCredits *month = reply->months[i];
+        if (month->month != i + 1)
+            return client_fail(client, FL_ERR_PROTOCOL_ERROR, "a credits reply's month %zu "
+                               "says %u", i + 1, month->month);
+        months[i].allocated_fen += month->allocated_fen;
+        months[i].deposited_fen += month->deposited_fen;
+        months[i].count += month->count;
+    }
+    for (size_t i = 0; i < reply->n_credits; i++, (*count)++) {
+        if (*count >= lines_max)
+            continue;
+        const Famledger__CreditLine *line = reply->credits[i];
+        fl_credit_line *out = &lines[*count];
+        memset(out, 0, sizeof(*out));
+        out->seq = line->seq;
+        out->time_us = line->time_us;
+        out->kind = (fl_credit_kind)line->kind;
+        out->amount_fen = line->amount_fen;
+        client_copy(out->reference, sizeof(out->reference), line->reference);
+        out->balance_after_fen = line->balance_after_fen;
+    }
+    return 0;
+}
+
+int fl_account_credits(fl_client *client, const char *person_no, uint32_t year,
+                       uint32_t *year_out, fl_month_credits months[12], fl_credit_line *lines,
+                       size_t lines_max, size_t *count)
+{
+    Famledger__CreditsRequest query = FAMLEDGER__CREDITS_REQUEST__INIT;
+    query.person_no = (char *)person_no;
+    query.year = year;
+    *count = 0;
+    for (uint32_t i = 0; i < 12; i++)
+        months[i] = (fl_month_credits){.month = i + 1};
+    do {
+        Famledger__Response *response;
+        int rc = client_call_body(client, FAMLEDGER__REQUEST__BODY_CREDITS, &query,
+                                  FAMLEDGER__RESPONSE__BODY_CREDITS, &response);
+        if (rc)
+            return rc;
+        const Famledger__CreditsReply *reply = response->credits;
+        /* Newest first: each page starts further back, or the walk would never end. */
+        if (reply->next_cursor && query.cursor && reply->next_cursor >= query.cursor)
+            rc = client_fail(client, FL_ERR_PROTOCOL_ERROR, "a credits reply goes on from "
+                             "%llu after %llu", (unsigned long long)reply->next_cursor,
+                             (unsigned long long)query.cursor);
+        else if (query.year && reply->year != query.year)
+            rc = client_fail(client, FL_ERR_PROTOCOL_ERROR, "credits of %u asked, of %u "
+                             "answered", query.year, reply->year);
+        if (rc == 0)
+            rc = credits_page_add(client, reply, months, lines, lines_max, count);
+        query.year = reply->year; /* the year of the first page: a new year may start meanwhile */
+        query.cursor = reply->next_cursor;
+        famledger__response__free_unpacked(response, NULL);
+        if (rc)
+            return rc;
+    } while (query.cursor);
+    if (year_out)
+        *year_out = query.year;
+    return 0;
+}
+
 static int head_call(fl_client *client, Famledger__Response **response)
 {
     Famledger__HeadRequest query = FAMLEDGER__HEAD_REQUEST__INIT;

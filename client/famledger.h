@@ -199,6 +199,24 @@ typedef struct fl_statement_line {
     char merchant[FL_PERSON_NO_MAX + 1]; /* settlements, refunds, reversals: where */
 } fl_statement_line;
 
+/* The credits of an account in one month of business time (fl_account_credits). */
+typedef struct fl_month_credits {
+    uint32_t month;            /* 1..12 */
+    int64_t allocated_fen;     /* allocations (划入) */
+    int64_t deposited_fen;
+    uint32_t count;            /* credits of either kind */
+} fl_month_credits;
+
+/* One credit of an account (fl_account_credits). */
+typedef struct fl_credit_line {
+    uint64_t seq;
+    int64_t time_us;
+    fl_credit_kind kind;
+    int64_t amount_fen;
+    char reference[FL_REFERENCE_MAX + 1]; /* an imported allocation's: alloc-YYYYMM-PERSON */
+    int64_t balance_after_fen;
+} fl_credit_line;
+
 typedef struct fl_head {
     uint64_t seq;
     uint8_t hash[FL_HASH_BYTES];
@@ -384,6 +402,16 @@ FL_EXPORT int fl_account_credit(fl_client *client, const char *person_no, int64_
 FL_EXPORT int fl_statement(fl_client *client, const char *person_no, uint64_t cursor,
                            bool oldest_first, fl_statement_line *lines, size_t lines_max,
                            size_t *count, uint64_t *next_cursor);
+
+/* The credits of `person_no`'s account in the calendar `year` of business time (0: the
+ * current one; *year_out, which may be NULL, says which), month by month in `months`, January
+ * first, and up to `lines_max` of the credits themselves in `lines`, newest first; *count is
+ * how many there are. Reads every page of the daemon's answer (admin, audit). Errors:
+ * FL_ERR_UNKNOWN_PERSON, FL_ERR_NO_ACCOUNT, FL_ERR_INVALID_ARGUMENT (a year outside 2000 to
+ * 9999). */
+FL_EXPORT int fl_account_credits(fl_client *client, const char *person_no, uint32_t year,
+                                 uint32_t *year_out, fl_month_credits months[12],
+                                 fl_credit_line *lines, size_t lines_max, size_t *count);
 
 /* ---- The log (admin/audit role) ---- */
 

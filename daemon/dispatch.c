@@ -57,6 +57,7 @@ static const struct dispatch_route routes[] = {
     ROUTE(ACCOUNT_GET, ADMIN | SETTLE | AUDIT, false, account_get_handle),
     ROUTE(CREDIT, ADMIN, true, account_credit_handle),
     ROUTE(STATEMENT, ADMIN | AUDIT, false, statement_handle),
+    ROUTE(CREDITS, ADMIN | AUDIT, false, statement_credits_handle),
     ROUTE(ENTRY_GET, ADMIN | AUDIT, false, ledger_entry_get_handle),
     ROUTE(HEAD, ADMIN | SETTLE | AUDIT, false, ledger_head_handle),
     ROUTE(BIND, ADMIN, true, family_bind_handle),

@@ -5,7 +5,12 @@
 #include "ledger.h"
 #include "fl_limits.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#define CREDITS_WALK_MAX 4096  /* entries of the statement read for one reply */
+#define CREDITS_LINES_MAX 1000 /* credits in one reply */
+#define CREDITS_PAGE 256       /* links looked up at a time */
 
 bool statement_line_from_entry(const Famledger__Entry *entry, const char *person_no,
                                Famledger__StatementLine *line)
@@ -159,5 +164,114 @@ int statement_handle(struct request_ctx *ctx, const Famledger__Request *request)
     }
     ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_STATEMENT;
     ctx->response->statement = reply;
+    return 0;
+}
+
+/* The business year and month of `time_us`. */
+static void business_month(int64_t time_us, uint32_t *year, uint32_t *month)
+{
+    char day[9];
+    ledger_business_day(time_us, day);
+    uint32_t yyyymm = 0;
+    for (int i = 0; i < 6; i++)
+        yyyymm = yyyymm * 10 + (uint32_t)(day[i] - '0');
+    *year = yyyymm / 100;
+    *month = yyyymm % 100;
+}
+
+static Famledger__CreditsReply *credits_reply_new(struct request_ctx *ctx,
+                                                  const char *person_no, uint32_t year)
+{
+    Famledger__CreditsReply *reply = ARENA_NEW(ctx->arena, Famledger__CreditsReply);
+    famledger__credits_reply__init(reply);
+    reply->person_no = (char *)person_no;
+    reply->year = year;
+    reply->n_months = 12;
+    reply->months = ARENA_ARRAY(ctx->arena, Famledger__MonthCredits *, 12);
+    for (uint32_t i = 0; i < 12; i++) {
+        reply->months[i] = ARENA_NEW(ctx->arena, Famledger__MonthCredits);
+        famledger__month_credits__init(reply->months[i]);
+        reply->months[i]->month = i + 1;
+    }
+    reply->credits = ARENA_ARRAY(ctx->arena, Famledger__CreditLine *, CREDITS_LINES_MAX);
+    return reply;
+}
+
+/* Count `credited` (of the year asked, in `month`) into the reply. */
+static void credits_add(struct request_ctx *ctx, Famledger__CreditsReply *reply,
+                        const Famledger__Entry *entry, uint32_t month)
+{
+    const Famledger__AccountCredited *credited = entry->account_credited;
+    Famledger__MonthCredits *total = reply->months[month - 1];
+    if (credited->kind == FAMLEDGER__CREDIT_KIND__CREDIT_DEPOSIT)
+        total->deposited_fen += credited->amount_fen;
+    else
+        total->allocated_fen += credited->amount_fen;
+    total->count++;
+    Famledger__CreditLine *line = ARENA_NEW(ctx->arena, Famledger__CreditLine);
+    famledger__credit_line__init(line);
+    line->seq = entry->seq;
+    line->time_us = entry->time_us;
+    line->kind = credited->kind;
+    line->amount_fen = credited->amount_fen;
+    line->reference = credited->reference;
+    line->balance_after_fen = credited->balance_after_fen;
+    reply->credits[reply->n_credits++] = line;
+}
+
+int statement_credits_handle(struct request_ctx *ctx, const Famledger__Request *request)
+{
+    const Famledger__CreditsRequest *query = request->credits;
+    Famledger__Account *account;
+    int rc = account_require(ctx, query->person_no, "person", NULL, &account);
+    if (rc)
+        return rc;
+    uint32_t year = query->year, month;
+    if (year == 0)
+        business_month(ctx->time_us, &year, &month);
+    if (year < 2000 || year > 9999)
+        return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "year must be from 2000 to 9999");
+    Famledger__CreditsReply *reply = credits_reply_new(ctx, query->person_no, year);
+
+    /* Newest first: entries of later years are passed over, the first of an earlier year ends
+     * the walk. A reply stops early, where the next one starts, after CREDITS_WALK_MAX entries
+     * or CREDITS_LINES_MAX credits (a request on the loop thread stays short). */
+    uint64_t cursor = query->cursor, seqs[CREDITS_PAGE];
+    size_t walked = 0;
+    bool ended = false;
+    while (!ended) {
+        size_t count;
+        uint64_t next;
+        rc = store_chain_page(ctx->txn, STORE_DB_ACCOUNT_LINKS, query->person_no,
+                              strlen(query->person_no), account->last_seq, cursor, true, seqs,
+                              CREDITS_PAGE, &count, &next);
+        if (rc)
+            return request_fail(ctx, rc, "cannot read the statement of %s", query->person_no);
+        for (size_t i = 0; i < count && !ended; i++) {
+            if (walked == CREDITS_WALK_MAX || reply->n_credits == CREDITS_LINES_MAX) {
+                reply->next_cursor = seqs[i];
+                ended = true;
+                break;
+            }
+            walked++;
+            Famledger__Entry *entry;
+            if (ledger_entry_read(ctx->txn, ctx->arena, seqs[i], &entry) <= 0)
+                return request_fail(ctx, FL_ERR_INTERNAL, "entry %llu of the statement of %s "
+                                    "is unreadable", (unsigned long long)seqs[i],
+                                    query->person_no);
+            uint32_t entry_year;
+            business_month(entry->time_us, &entry_year, &month);
+            if (entry_year < year)
+                ended = true;
+            else if (entry_year == year &&
+                     entry->body_case == FAMLEDGER__ENTRY__BODY_ACCOUNT_CREDITED &&
+                     strcmp(entry->account_credited->person_no, query->person_no) == 0)
+                credits_add(ctx, reply, entry, month);
+        }
+        ended = ended || next == 0;
+        cursor = next;
+    }
+    ctx->response->body_case = FAMLEDGER__RESPONSE__BODY_CREDITS;
+    ctx->response->credits = reply;
     return 0;
 }

@@ -6,6 +6,9 @@
 
 int statement_handle(struct request_ctx *ctx, const Famledger__Request *request);
 
+/* Handler: CreditsRequest (admin, audit): an account's credits in a year, month by month. */
+int statement_credits_handle(struct request_ctx *ctx, const Famledger__Request *request);
+
 /* What `entry` (whole: ledger_entry_read) did to the account of `person_no`: fills amount
  * (signed), balance after and the entry's reference. Returns true when the entry concerns that
  * account. */

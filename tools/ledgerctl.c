@@ -246,6 +246,96 @@ static int credit_run(struct ctl *ctl, const struct cli_parsed *args)
     return 0;
 }
 
+/* ---- monthly credits, statement and log ---- */
+
+static void credits_print(const struct ctl *ctl, const char *person_no, uint32_t year,
+                          const fl_month_credits months[12], const fl_credit_line *lines,
+                          size_t count)
+{
+    int64_t allocated = 0, deposited = 0;
+    uint32_t credits = 0;
+    for (int i = 0; i < 12; i++) {
+        allocated += months[i].allocated_fen;
+        deposited += months[i].deposited_fen;
+        credits += months[i].count;
+    }
+    char time_text[CLI_TIME_TEXT_MAX], amount[FL_MONEY_TEXT_MAX], balance[FL_MONEY_TEXT_MAX];
+    if (ctl->json) {
+        printf("{\"person_no\":");
+        json_string_write(stdout, person_no);
+        printf(",\"year\":%u,\"allocated_fen\":%" PRId64 ",\"deposited_fen\":%" PRId64
+               ",\"count\":%u,\"months\":[", year, allocated, deposited, credits);
+        for (int i = 0; i < 12; i++)
+            printf("%s{\"month\":\"%04u-%02u\",\"allocated_fen\":%" PRId64
+                   ",\"deposited_fen\":%" PRId64 ",\"count\":%u}", i ? "," : "", year,
+                   months[i].month, months[i].allocated_fen, months[i].deposited_fen,
+                   months[i].count);
+        printf("],\"credits\":[");
+        for (size_t i = 0; i < count; i++) {
+            cli_time_text(lines[i].time_us, time_text);
+            printf("%s{\"seq\":%" PRIu64 ",\"time\":\"%s\",\"time_us\":%" PRId64
+                   ",\"kind\":\"%s\",\"amount_fen\":%" PRId64 ",\"reference\":",
+                   i ? "," : "", lines[i].seq, time_text, lines[i].time_us,
+                   NAME_OF(kind_names, lines[i].kind), lines[i].amount_fen);
+            json_string_write(stdout, lines[i].reference);
+            printf(",\"balance_after_fen\":%" PRId64 "}", lines[i].balance_after_fen);
+        }
+        printf("]}\n");
+        return;
+    }
+    printf("credits of %s in %u, by month of business time\n%-8s %14s %14s %8s\n", person_no,
+           year, "MONTH", "ALLOCATED", "DEPOSITED", "CREDITS");
+    for (int i = 0; i < 12; i++)
+        printf("%04u-%02u  %14s %14s %8u\n", year, months[i].month,
+               fl_money_format(months[i].allocated_fen, amount),
+               fl_money_format(months[i].deposited_fen, balance), months[i].count);
+    printf("%-8u %14s %14s %8u\n", year, fl_money_format(allocated, amount),
+           fl_money_format(deposited, balance), credits);
+    if (count == 0)
+        return;
+    printf("\n%-8s %-*s %-10s %14s %14s  %s\n", "SEQ", CLI_TIME_COLUMN, "TIME", "KIND",
+           "AMOUNT", "BALANCE", "REFERENCE");
+    for (size_t i = 0; i < count; i++) {
+        cli_time_text(lines[i].time_us, time_text);
+        printf("%-8" PRIu64 " %-*s %-10s %14s %14s  %s\n", lines[i].seq, CLI_TIME_COLUMN,
+               time_text, NAME_OF(kind_names, lines[i].kind),
+               fl_money_format(lines[i].amount_fen, amount),
+               fl_money_format(lines[i].balance_after_fen, balance), lines[i].reference);
+    }
+}
+
+static int account_credits_run(struct ctl *ctl, const struct cli_parsed *args)
+{
+    const char *year_text = cli_option(args, "--year");
+    uint64_t year = 0;
+    if (year_text && cli_parse_u64(year_text, 2000, 9999, &year))
+        return usage_error("--year must be from 2000 to 9999, not '%s'", year_text);
+    fl_month_credits months[12];
+    fl_credit_line *lines = NULL;
+    size_t capacity = 64, count = 0;
+    uint32_t answered = 0;
+    int rc;
+    /* Again with room for all of them, when a year had more credits than the first guess. */
+    for (;;) {
+        fl_credit_line *grown = realloc(lines, capacity * sizeof(*lines));
+        if (!grown) {
+            free(lines);
+            return usage_error("%s", "out of memory");
+        }
+        lines = grown;
+        rc = fl_account_credits(ctl->client, args->positionals[0], (uint32_t)year, &answered,
+                                months, lines, capacity, &count);
+        if (rc || count <= capacity)
+            break;
+        capacity = count;
+        year = answered; /* the same year, should a new one start meanwhile */
+    }
+    if (rc == 0)
+        credits_print(ctl, args->positionals[0], answered, months, lines, count);
+    free(lines);
+    return rc ? ctl_fail(ctl, rc) : 0;
+}
+
 /* ---- statement and log ---- */
 
 static void statement_print(const struct ctl *ctl, const fl_statement_line *lines, size_t count,
@@ -482,6 +572,8 @@ static const struct command commands[] = {
     {"person", "show", "PERSON_NO", {{0}}, 1, 1, person_show_run},
     {"account", "open", "PERSON_NO", {{0}}, 1, 1, account_open_run},
     {"account", "show", "PERSON_NO", {{0}}, 1, 1, account_show_run},
+    {"account", "credits", "PERSON_NO [--year YYYY]   (month by month; default: this year)",
+     {{"--year", true}}, 1, 1, account_credits_run},
     {"credit", "import", "FILE   (CSV: person,amount,period YYYYMM)", {{0}}, 1, 1,
      credit_import_run},
     {"migrate", NULL, "persons|bindings FILE   (CSV: person_no,name,region,scheme,"
