@@ -223,10 +223,18 @@ static void call(fl_client *client, unsigned which)
         fl_calendar_get(client, 2027, &calendar);
         break;
     }
+    case 63: {
+        /* Pages until a reply says none follow: a cursor that does not go back must end it. */
+        static fl_month_credits months[12];
+        static fl_credit_line credits[8];
+        uint32_t year;
+        fl_account_credits(client, "A", 0, &year, months, credits, 8, &count);
+        break;
+    }
     default: fl_merchant_list(client, merchants, 8, &count); break;
     }
 }
-#define CALLS 64
+#define CALLS 65
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

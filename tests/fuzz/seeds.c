@@ -279,6 +279,13 @@ static void seeds_twophase(const char *dir)
     request.body_case = FAMLEDGER__REQUEST__BODY_CALENDAR_GET;
     request.calendar_get = &calendar_get;
     seed_write(dir, "calendar_get", &request);
+    Famledger__CreditsRequest credits = FAMLEDGER__CREDITS_REQUEST__INIT;
+    credits.person_no = (char *)"P";
+    credits.year = 2027;
+    credits.cursor = 40;
+    request.body_case = FAMLEDGER__REQUEST__BODY_CREDITS;
+    request.credits = &credits;
+    seed_write(dir, "credits", &request);
     Famledger__SubscribeRequest subscribe = FAMLEDGER__SUBSCRIBE_REQUEST__INIT;
     subscribe.from_seq = 1;
     request.body_case = FAMLEDGER__REQUEST__BODY_SUBSCRIBE;

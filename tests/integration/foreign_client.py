@@ -651,6 +651,7 @@ def pharmacy():
         "log_page": pb.LogPageRequest(from_seq=1),
         "statement": pb.StatementRequest(person_no="H"),
         "wallet_statement": pb.StatementRequest(person_no="K"),
+        "credits": pb.CreditsRequest(person_no="H"),
         "emergency_claim": pb.EmergencyClaimRequest(patient="H", amount_fen=1, hospital="H",
                                                     receipt="R", reference="ph-e"),
         "emergency_list": pb.EmergencyListRequest(),
@@ -960,6 +961,24 @@ def wallet_statement(conn):
           lines == [("wallet_send_closed", 1000, 1000, "w-1", "H")], str(lines))
 
 
+def monthly_credits(conn):
+    """H's credits this year, month by month: the months add up to the credits listed, w-c1
+    (wallet_statement's) among them, newest first."""
+    reply = conn.call("credits", pb.CreditsRequest(person_no="H"))
+    ok("credits of H", reply)
+    got = reply.credits
+    check("twelve months, January first", [m.month for m in got.months] == list(range(1, 13)),
+          str(got.months))
+    months = sum(m.allocated_fen + m.deposited_fen for m in got.months)
+    check("the months add up to the credits", months == sum(c.amount_fen for c in got.credits),
+          str(got))
+    check("w-c1 the newest", got.credits[:1] and got.credits[0].reference == "w-c1" and
+          got.credits[0].amount_fen == 1000, str(got.credits[:1]))
+    check("read whole", got.next_cursor == 0, str(got.next_cursor))
+    expect_status("credits of the year 1999", conn.call(
+        "credits", pb.CreditsRequest(person_no="H", year=1999)), pb.STATUS_INVALID_ARGUMENT)
+
+
 def emergency(conn):
     """H claims 5.00 of emergency costs; the claim is due on its 7th working day, and its return
     puts the money into H's account; a second, different close is refused."""
@@ -1004,6 +1023,7 @@ def main():
     hostile_frames()
     refusals(conn)
     wallet_statement(conn)
+    monthly_credits(conn)
     emergency(conn)
     trial = conn.call("trial_balance", pb.TrialBalanceRequest())
     ok("trial_balance", trial)

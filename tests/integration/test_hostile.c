@@ -795,7 +795,8 @@ static int pharmacy_subscribes(const struct daemon_handle *daemon)
     return rc == FL_ERR_PERMISSION_DENIED ? 0 : 1;
 }
 
-/* Nor a family's statements, of an account or of a wallet. */
+/* Nor a family's statements, of an account or of a wallet, nor an account's credits month by
+ * month. */
 static int pharmacy_reads_statements(const struct daemon_handle *daemon)
 {
     fl_client *client;
@@ -805,12 +806,17 @@ static int pharmacy_reads_statements(const struct daemon_handle *daemon)
     fl_wallet_line wallet_line;
     size_t count;
     uint64_t next;
+    fl_month_credits months[12];
+    fl_credit_line credit;
     int statement = fl_statement(client, "P1", 0, false, &line, 1, &count, &next);
     int wallet = fl_wallet_statement(client, "P1", 0, false, &wallet_line, 1, &count, &next);
+    int credits = fl_account_credits(client, "P1", 0, NULL, months, &credit, 1, &count);
     fl_client_close(client);
-    return statement == FL_ERR_PERMISSION_DENIED && wallet == FL_ERR_PERMISSION_DENIED
+    return statement == FL_ERR_PERMISSION_DENIED && wallet == FL_ERR_PERMISSION_DENIED &&
+                   credits == FL_ERR_PERMISSION_DENIED
                ? 0
-               : 20 + (wallet == FL_ERR_PERMISSION_DENIED);
+               : 20 + (wallet == FL_ERR_PERMISSION_DENIED) +
+                     2 * (credits == FL_ERR_PERMISSION_DENIED);
 }
 
 /* Nor claim, return or list emergency costs, nor set the calendar their due days follow: a
