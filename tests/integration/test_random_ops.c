@@ -366,6 +366,49 @@ static void wallet_statement_check(struct worker *w, const char *person_no, int6
              after);
 }
 
+/* An account's credits month by month, over every year since the daemon's first (2026), are
+ * its statement's credit lines: the same money, as many of them. */
+static void credits_check(struct worker *w, const char *person_no)
+{
+    fl_statement_line lines[64];
+    int64_t listed_fen = 0, counted_fen = 0;
+    uint64_t listed = 0, counted = 0, cursor = 0;
+    do {
+        size_t count;
+        if (fl_statement(w->client, person_no, cursor, false, lines, 64, &count, &cursor) != 0) {
+            FAIL(w, "statement of %s: %s", person_no, fl_client_error(w->client));
+            return;
+        }
+        for (size_t i = 0; i < count; i++)
+            if (strcmp(lines[i].type, "account_credited") == 0) {
+                listed_fen += lines[i].amount_fen;
+                listed++;
+            }
+    } while (cursor);
+    /* This year's, to learn which it is; then each year from 2026 to it. */
+    uint32_t now;
+    fl_month_credits months[12];
+    fl_credit_line credit;
+    size_t count;
+    if (fl_account_credits(w->client, person_no, 0, &now, months, &credit, 1, &count) != 0) {
+        FAIL(w, "credits of %s this year: %s", person_no, fl_client_error(w->client));
+        return;
+    }
+    for (uint32_t year = 2026; year <= now; year++) {
+        if (fl_account_credits(w->client, person_no, year, NULL, months, &credit, 1, &count)) {
+            FAIL(w, "credits of %s in %u: %s", person_no, year, fl_client_error(w->client));
+            return;
+        }
+        for (int m = 0; m < 12; m++) {
+            counted_fen += months[m].allocated_fen + months[m].deposited_fen;
+            counted += months[m].count;
+        }
+    }
+    if (listed_fen != counted_fen || listed != counted)
+        FAIL(w, "%s's statement lists %" PRIu64 " credits of %" PRId64 " fen; its months count "
+             "%" PRIu64 " of %" PRId64, person_no, listed, listed_fen, counted, counted_fen);
+}
+
 /* Every account and wallet read back must be what the replies added up to. */
 static void model_compare(struct worker *w)
 {
@@ -377,6 +420,8 @@ static void model_compare(struct worker *w)
         int64_t stored = rc == 0 ? account.balance_fen : 0;
         if (rc != 0 && rc != FL_ERR_NO_ACCOUNT)
             FAIL(w, "account of %s: %s", person_nos[p], fl_client_error(w->client));
+        if (rc == 0)
+            credits_check(w, person_nos[p]);
         if (stored != w->model->account_fen[p])
             FAIL(w, "%s's account holds %" PRId64 " fen; the replies add up to %" PRId64,
                  person_nos[p], stored, w->model->account_fen[p]);
