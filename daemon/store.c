@@ -455,8 +455,12 @@ static int store_upgrade_links(struct store_txn *opening)
     uint64_t started_ns = uv_hrtime(), links = 0, prev = 0;
     int linked = 0; /* a famledger status, where rc is LMDB's */
     MDB_val k, v, last_person = {0, NULL};
+    MDB_stat stat = {0};
+    mdb_stat(txn, entries, &stat);
     for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        if (links % 4096 == 0)
+            upgrade_progress("linking the statements", links, stat.ms_entries);
         if (k.mv_size > PERSON_NO_BYTES_MAX || v.mv_size != 8) {
             rc = MDB_CORRUPTED;
             break;
@@ -511,9 +515,16 @@ int store_retire(struct store_txn *txn, const char *name, bool required, store_v
         return FL_ERR_INTERNAL;
     }
     MDB_val k, v;
+    MDB_stat stat = {0};
+    mdb_stat(txn->txn, dbi, &stat);
+    char what[64];
+    snprintf(what, sizeof(what), "folding the table %s", name);
     int visited = 0;
+    uint64_t rows = 0;
     for (rc = visit ? mdb_cursor_get(cursor, &k, &v, MDB_FIRST) : MDB_NOTFOUND;
          rc == 0 && visited == 0; rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+        if (rows++ % 4096 == 0)
+            upgrade_progress(what, rows - 1, stat.ms_entries);
         struct store_bytes key = {k.mv_data, k.mv_size}, value = {v.mv_data, v.mv_size};
         visited = visit(context, &key, &value);
     }
@@ -596,6 +607,9 @@ static int store_upgrade(struct store *store, MDB_txn *txn, int format)
     _Static_assert(FORMAT_OLDEST == 2 && FORMAT_CURRENT == 12, "say what each upgrade changes");
     log_info("store: upgrading %s/data.mdb from format %d to %d (%s)", store->dir, format,
              FORMAT_CURRENT, changes[format]);
+    char what[32];
+    snprintf(what, sizeof(what), "format %d to %d", format, FORMAT_CURRENT);
+    upgrade_progress(what, 0, 0);
     struct store_txn opening = {.store = store, .txn = txn};
     /* First, as the upgrades after it read and write them in by_seq. */
     int rc = format < BY_SEQ_SINCE ? store_upgrade_by_seq(&opening, format) : 0;
@@ -728,6 +742,8 @@ static int store_open_dbs(struct store *store)
         mdb_txn_abort(txn);
         return rc;
     }
+    if (!store->created && format < FORMAT_CURRENT)
+        upgrade_committing();
     return store_error(store, mdb_txn_commit(txn),
                        store->created ? "create databases"
                        : format < FORMAT_CURRENT ? "commit the upgrade (the ledger is as it was)"

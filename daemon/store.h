@@ -92,6 +92,13 @@ int store_open(const char *dir, uint64_t map_bytes, uint64_t map_bytes_max,
  * format, after the store's own. 0, or an error after a log line. */
 int upgrade_records(struct store_txn *txn, int from_format);
 
+/* How far an upgrade's walk of `what` is (`done` of `total`; total 0: unknown): told at its
+ * start (done 0) and then at most every few seconds, in the log and in systemd's status, with
+ * more time asked of systemd's start timeout (upgrade.c). upgrade_committing says the walks
+ * are over and the opening transaction, the whole upgrade, is being written. */
+void upgrade_progress(const char *what, uint64_t done, uint64_t total);
+void upgrade_committing(void);
+
 /* For upgrade_records: visit each record of `name` (unless `visit` is NULL), a table an
  * earlier format kept and this one does not, in key order, then drop the table. A ledger
  * without it is damaged when `required`, else has nothing to visit. 0, the visitor's error, or

@@ -6,6 +6,47 @@
 #include "store.h"
 #include "wallet_statement.h"
 
+#include "log.h"
+
+#include <stdio.h>
+#include <systemd/sd-daemon.h>
+#include <uv.h>
+
+/* A province's ledger upgrades in minutes, past systemd's start timeout (90 s by default),
+ * which would kill the start and, with Restart=on-failure, begin the upgrade again for ever
+ * (nothing of it is kept until its one transaction commits). So every walk says how far it
+ * is every few seconds, and asks systemd for more time than that. The opening runs on one
+ * thread, before the loop starts. */
+#define UPGRADE_TELL_NS 5000000000ull
+#define UPGRADE_EXTEND_USEC (6 * UPGRADE_TELL_NS / 1000)
+/* Writing a province's upgrade out: minutes of pages, then the flushes. */
+#define UPGRADE_COMMIT_EXTEND_USEC (30ull * 60 * 1000000)
+
+static uint64_t told_ns;
+
+void upgrade_progress(const char *what, uint64_t done, uint64_t total)
+{
+    uint64_t now_ns = uv_hrtime();
+    if (done != 0 && now_ns - told_ns < UPGRADE_TELL_NS) /* a step's start is always told */
+        return;
+    told_ns = now_ns;
+    char far[48] = ""; /* how far: ", 4096 of 100000", ", 4096", or nothing at a step's start */
+    if (total)
+        snprintf(far, sizeof(far), ", %llu of %llu", (unsigned long long)done,
+                 (unsigned long long)total);
+    else if (done)
+        snprintf(far, sizeof(far), ", %llu", (unsigned long long)done);
+    sd_notifyf(0, "EXTEND_TIMEOUT_USEC=%llu\nSTATUS=upgrading the ledger: %s%s",
+               UPGRADE_EXTEND_USEC, what, far);
+    log_info("store: upgrading: %s%s", what, far);
+}
+
+void upgrade_committing(void)
+{
+    sd_notifyf(0, "EXTEND_TIMEOUT_USEC=%llu\nSTATUS=upgrading the ledger: writing it",
+               UPGRADE_COMMIT_EXTEND_USEC);
+}
+
 int upgrade_records(struct store_txn *txn, int from_format)
 {
     /* Format 5: mutual-aid usage moves from its own table into the holders' accounts. A

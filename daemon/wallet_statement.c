@@ -10,7 +10,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <systemd/sd-daemon.h>
 #include <uv.h>
 
 /* What entry `entry` did to the wallet of `person_no`: its postings on the wallet, and where
@@ -118,25 +117,9 @@ struct wallet_fold {
     struct wallet_move *moves;
     size_t count, capacity;
     bool out_of_memory;
-    uint64_t entries, told_ns; /* the log's, and when the walk last said how far it was */
+    uint64_t entries; /* the log's */
 };
 
-/* A ledger of a province holds hundreds of millions of entries, a walk of minutes: every few
- * seconds it says how far it is, and asks systemd for more time than its start timeout (a
- * start killed there would be restarted, and upgrade again from the start, for ever). */
-#define FOLD_TELL_NS 5000000000ull
-static void fold_progress(struct wallet_fold *fold, uint64_t seq)
-{
-    uint64_t now_ns = uv_hrtime();
-    if (now_ns - fold->told_ns < FOLD_TELL_NS)
-        return;
-    fold->told_ns = now_ns;
-    sd_notifyf(0, "EXTEND_TIMEOUT_USEC=%llu\nSTATUS=upgrading to format 11: the log's entry "
-               "%llu of %llu", 6 * FOLD_TELL_NS / 1000, (unsigned long long)seq,
-               (unsigned long long)fold->entries);
-    log_info("store: linking the wallets' statements: entry %llu of %llu",
-             (unsigned long long)seq, (unsigned long long)fold->entries);
-}
 
 /* Every entry of the log: its postings on wallets, kept. */
 static int fold_entry(void *context, struct store_bytes key, struct store_bytes value)
@@ -181,7 +164,8 @@ static int fold_entry(void *context, struct store_bytes key, struct store_bytes 
         move->amount_fen = posting->amount_fen;
     }
     arena_reset(&fold->arena);
-    fold_progress(fold, seq);
+    if (seq % 4096 == 0)
+        upgrade_progress("reading the log for the wallets' statements", seq, fold->entries);
     return 0;
 }
 
@@ -230,9 +214,9 @@ int wallet_links_fold(struct store_txn *txn)
 {
     struct wallet_fold fold = {.moves = NULL};
     uint64_t started_ns = uv_hrtime();
-    fold.told_ns = started_ns;
     arena_init(&fold.arena);
     int rc = store_records(txn, STORE_DB_LOG, &fold.entries);
+    upgrade_progress("reading the log for the wallets' statements", 0, fold.entries);
     if (rc == 0)
         rc = store_scan(txn, STORE_DB_LOG, NULL, 0, (struct store_bytes){NULL, 0}, SIZE_MAX,
                         fold_entry, &fold);

@@ -147,6 +147,49 @@ static void test_a_storage_failure_is_told_before_the_exit(void **state)
     unlink(listener.path);
 }
 
+/* An upgrade of a province's ledger outlasts systemd's start timeout: before READY, the
+ * daemon says it is upgrading and asks for more time, at each walk's start and every few
+ * seconds of it, then again for the commit. Here a ledger made format 7, with a settlement for
+ * the walks to fold. */
+static void test_an_upgrade_asks_systemd_for_time(void **state)
+{
+    (void)state;
+    struct daemon_handle daemon;
+    daemon_start(&daemon, NULL);
+    fl_client *client = client_open(&daemon);
+    employee_make(client, "P1", "110101", 10000);
+    fl_client_close(client);
+    assert_int_equal(daemon_stop(&daemon), 0);
+    char command[512];
+    const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
+    snprintf(command, sizeof(command), "%s/tests/famledger-corrupt %s format 7 >/dev/null", build,
+             daemon.data_dir);
+    assert_int_equal(system(command), 0);
+
+    struct notify_listener listener;
+    notify_listen(&listener);
+    daemon_restart(&daemon, NULL);
+    char message[512];
+    bool began = false, folded = false, writing = false, ready = false;
+    while (!ready && notify_next(&listener, 5000, message, sizeof(message))) {
+        bool extends = strstr(message, "EXTEND_TIMEOUT_USEC=") != NULL;
+        began |= extends && strstr(message, "STATUS=upgrading the ledger: format 7 to 12");
+        folded |= extends && strstr(message, "STATUS=upgrading the ledger: folding the table");
+        writing |= extends && strstr(message, "STATUS=upgrading the ledger: writing it");
+        ready = strstr(message, "READY=1") != NULL;
+        assert_true(!ready || (began && folded && writing)); /* all of it before READY */
+    }
+    assert_true(ready);
+    client = client_open(&daemon);
+    assert_int_equal(balance_of(client, "P1"), 10000);
+    fl_client_close(client);
+    assert_int_equal(daemon_stop(&daemon), 0);
+    daemon_remove(&daemon);
+    unsetenv("NOTIFY_SOCKET");
+    close(listener.fd);
+    unlink(listener.path);
+}
+
 /* Without NOTIFY_SOCKET the daemon sends nothing and runs as before (a terminal, a test). */
 static void test_without_systemd_nothing_is_sent(void **state)
 {
@@ -169,6 +212,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ready_status_watchdog_and_stopping),
         cmocka_unit_test(test_a_storage_failure_is_told_before_the_exit),
+        cmocka_unit_test(test_an_upgrade_asks_systemd_for_time),
         cmocka_unit_test(test_without_systemd_nothing_is_sent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
