@@ -38,13 +38,8 @@ static int pair_check(struct request_ctx *ctx, const char *holder, const char *b
 /* The month (YYYYMM) and year (YYYY) of business time `time_us`. */
 static void usage_periods(int64_t time_us, uint32_t *month, uint32_t *year)
 {
-    char day[9];
-    ledger_business_day(time_us, day);
-    uint32_t yyyymm = 0;
-    for (int i = 0; i < 6; i++)
-        yyyymm = yyyymm * 10 + (uint32_t)(day[i] - '0');
-    *month = yyyymm;
-    *year = yyyymm / 100;
+    *month = ledger_business_month(time_us);
+    *year = *month / 100;
 }
 
 static Famledger__AidUsage *usage_find(const Famledger__Account *account, const char *beneficiary)

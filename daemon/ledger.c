@@ -212,6 +212,16 @@ void ledger_business_day(int64_t time_us, char day[9])
     memcpy(day, last.day, sizeof(last.day));
 }
 
+uint32_t ledger_business_month(int64_t time_us)
+{
+    char day[9];
+    ledger_business_day(time_us, day);
+    uint32_t yyyymm = 0;
+    for (int i = 0; i < 6; i++)
+        yyyymm = yyyymm * 10 + (uint32_t)(day[i] - '0');
+    return yyyymm;
+}
+
 int ledger_entry_get(struct store_txn *txn, struct arena *arena, uint64_t seq,
                      Famledger__Entry **entry, ProtobufCBinaryData *entry_bytes,
                      uint8_t hash[HASH_BYTES])

@@ -51,6 +51,9 @@ int ledger_append(struct request_ctx *ctx, Famledger__Entry *entry);
  * once before any thread asks). */
 void ledger_business_day(int64_t time_us, char day[9]);
 
+/* The business month of a time, YYYYMM. */
+uint32_t ledger_business_month(int64_t time_us);
+
 /* Read entry `seq` as stored. Returns 1 when found, 0 when absent, FL_ERR_INTERNAL when it
  * does not decode. `entry` and `entry_bytes` live in `arena`; `hash` may be NULL. */
 int ledger_entry_get(struct store_txn *txn, struct arena *arena, uint64_t seq,

@@ -167,18 +167,6 @@ int statement_handle(struct request_ctx *ctx, const Famledger__Request *request)
     return 0;
 }
 
-/* The business year and month of `time_us`. */
-static void business_month(int64_t time_us, uint32_t *year, uint32_t *month)
-{
-    char day[9];
-    ledger_business_day(time_us, day);
-    uint32_t yyyymm = 0;
-    for (int i = 0; i < 6; i++)
-        yyyymm = yyyymm * 10 + (uint32_t)(day[i] - '0');
-    *year = yyyymm / 100;
-    *month = yyyymm % 100;
-}
-
 static Famledger__CreditsReply *credits_reply_new(struct request_ctx *ctx,
                                                   const char *person_no, uint32_t year)
 {
@@ -226,9 +214,7 @@ int statement_credits_handle(struct request_ctx *ctx, const Famledger__Request *
     int rc = account_require(ctx, query->person_no, "person", NULL, &account);
     if (rc)
         return rc;
-    uint32_t year = query->year, month;
-    if (year == 0)
-        business_month(ctx->time_us, &year, &month);
+    uint32_t year = query->year ? query->year : ledger_business_month(ctx->time_us) / 100;
     if (year < 2000 || year > 9999)
         return request_fail(ctx, FL_ERR_INVALID_ARGUMENT, "year must be from 2000 to 9999");
     Famledger__CreditsReply *reply = credits_reply_new(ctx, query->person_no, year);
@@ -259,14 +245,13 @@ int statement_credits_handle(struct request_ctx *ctx, const Famledger__Request *
                 return request_fail(ctx, FL_ERR_INTERNAL, "entry %llu of the statement of %s "
                                     "is unreadable", (unsigned long long)seqs[i],
                                     query->person_no);
-            uint32_t entry_year;
-            business_month(entry->time_us, &entry_year, &month);
-            if (entry_year < year)
+            uint32_t month = ledger_business_month(entry->time_us);
+            if (month / 100 < year)
                 ended = true;
-            else if (entry_year == year &&
+            else if (month / 100 == year &&
                      entry->body_case == FAMLEDGER__ENTRY__BODY_ACCOUNT_CREDITED &&
                      strcmp(entry->account_credited->person_no, query->person_no) == 0)
-                credits_add(ctx, reply, entry, month);
+                credits_add(ctx, reply, entry, month % 100);
         }
         ended = ended || next == 0;
         cursor = next;
