@@ -139,9 +139,10 @@ static void plan_take(struct request_ctx *ctx, struct settle_plan *plan,
              account->balance_fen - account->held_fen, cap_fen, mutual_aid);
 }
 
-/* Whether mutual aid from `holder_no` may pay for the patient now: policy applies when money
- * moves, not only when the binding was made. Across provinces both must still have mutual aid
- * switched on; the optional categories need the holder's province to allow them. */
+/* Whether mutual aid from `holder_no` (*holder: their person record) may pay for the patient
+ * now: policy applies when money moves, not only when the binding was made. Across provinces
+ * both must still have mutual aid switched on; the optional categories need the holder's
+ * province to allow them. */
 static int funder_allowed(struct request_ctx *ctx, const char *holder_no,
                           uint32_t patient_province, Famledger__Category category,
                           Famledger__Person **holder)
