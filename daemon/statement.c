@@ -5,7 +5,6 @@
 #include "ledger.h"
 #include "fl_limits.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #define CREDITS_WALK_MAX 4096  /* entries of the statement read for one reply */
